@@ -1,0 +1,126 @@
+/**
+ * Every typed error patches-rx raises. Callers branch on `name` (or `instanceof`), never on
+ * message text. Each carries the facts a caller needs to recover (doc id, revs, op index).
+ */
+
+/** Base class: sets `name` to the subclass name so errors survive structured cloning and logs. */
+export class PatchesError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/**
+ * An op could not be applied (missing path, wrong type, failed `test`, index out of range,
+ * a forbidden `__proto__`/`prototype`/`constructor` segment). The input state is untouched.
+ */
+export class PatchError extends PatchesError {
+  constructor(
+    message: string,
+    /** Index of the failing op in the applied list (-1 when not tied to one op). */
+    readonly opIndex: number,
+    /** Path of the failing op. */
+    readonly path: string,
+  ) {
+    super(`${message} (op ${opIndex} at "${path}")`);
+  }
+}
+
+/** Committed changes arrived with a revision gap: the caller must refetch `getChangesSince(sinceRev)`. */
+export class MissingChangesError extends PatchesError {
+  constructor(
+    /** The revision that was expected next. */
+    readonly expectedRev: number,
+    /** The revision that arrived instead. */
+    readonly gotRev: number,
+    /** The last revision known locally. */
+    readonly sinceRev: number,
+  ) {
+    super(`Missing changes: expected rev ${expectedRev}, got ${gotRev} (have ${sinceRev})`);
+  }
+}
+
+/** A committed change failed to apply to the committed state. */
+export class ApplyChangesError extends PatchesError {
+  constructor(
+    readonly changeId: string,
+    readonly rev: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`Committed change ${changeId} (rev ${rev}) failed to apply`, options);
+  }
+}
+
+/** A single op is larger than the size limit and cannot be split. Nothing is dropped. */
+export class UnsplittableChangeError extends PatchesError {
+  constructor(
+    readonly docId: string | undefined,
+    /** Measured size of the offending op in bytes. */
+    readonly size: number,
+    /** The limit it exceeded. */
+    readonly limit: number,
+  ) {
+    super(`An op of ${size} bytes${docId ? ` in doc "${docId}"` : ''} exceeds the ${limit}-byte limit and cannot be split`);
+  }
+}
+
+/** The connection is not available (dropped, closed, or never opened). Retryable. */
+export class NetworkError extends PatchesError {}
+
+/** An RPC did not get a response in time. Retryable. */
+export class TimeoutError extends PatchesError {}
+
+/**
+ * The server answered an RPC with an HTTP-style error (`code > 0`, e.g. 403, 409, 410).
+ * Terminal codes (401, 402, 403, 404, 410) will never succeed by retrying.
+ */
+export class StatusError extends PatchesError {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/** The server answered with a JSON-RPC protocol error (`code <= 0`, e.g. -32000, -32601). */
+export class JSONRPCError extends PatchesError {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/** An inbound frame was not valid JSON-RPC; all in-flight calls are rejected with this. */
+export class JSONRPCParseError extends PatchesError {}
+
+/** A client store operation failed (quota, aborted transaction, database gone). Data already stored is kept. */
+export class StoreError extends PatchesError {
+  constructor(
+    message: string,
+    readonly docId?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Status codes that retrying can never fix. */
+export const TERMINAL_STATUS_CODES: ReadonlySet<number> = new Set([401, 402, 403, 404, 410]);
+
+/** True for errors that a retry may fix (network, timeout, non-terminal server errors). */
+export function isRetryable(error: unknown): boolean {
+  if (error instanceof StatusError) return !TERMINAL_STATUS_CODES.has(error.code);
+  if (error instanceof PatchError || error instanceof UnsplittableChangeError) return false;
+  return true;
+}
+
+/** True for errors caused by the connection rather than by the request. */
+export function isNetworkError(error: unknown): boolean {
+  return error instanceof NetworkError || error instanceof TimeoutError;
+}
