@@ -1,0 +1,35 @@
+import type { Change, JSONPatchOp } from '../types.js';
+import { createId } from './createId.js';
+
+/** Fields of a new change besides its ops. */
+export interface CreateChangeOptions {
+  /** The committed rev the change is authored on. */
+  baseRev: number;
+  /** Provisional local rev (the store re-stamps it when the change is saved). */
+  rev: number;
+  /** Stable id to use (default: a fresh 12-char id). */
+  id?: string;
+  /** Mint time in ms (default: `Date.now()`; pass it in to keep callers pure). */
+  createdAt?: number;
+  /** User metadata, spread as top-level keys; it never overrides the change's own fields. */
+  metadata?: Record<string, unknown>;
+}
+
+/**
+ * Creates a local change: `committedAt` is 0 until the server commits it.
+ *
+ * @example
+ * const change = createChange([{ op: 'replace', path: '/title', value: 'Hi' }], { baseRev: 3, rev: 4, metadata: { user: 'alice' } });
+ * change.committedAt; // 0
+ */
+export function createChange(ops: JSONPatchOp[], options: CreateChangeOptions): Change {
+  return {
+    ...options.metadata,
+    id: options.id ?? createId(),
+    ops,
+    baseRev: options.baseRev,
+    rev: options.rev,
+    createdAt: options.createdAt ?? Date.now(),
+    committedAt: 0,
+  };
+}
