@@ -116,7 +116,6 @@ export function describeStoreContract(
         await expectStoreError(store.applyServerChanges('x', { state: {}, rev: 1, changes: [] }), 'x');
         await expectStoreError(store.savePendingOps('x', [op('/a', 1)]), 'x');
         await expectStoreError(store.saveSendingChange('x', change('s1')), 'x');
-        await expectStoreError(store.deleteDoc('x'), 'x');
         expect(await store.listDocs(true)).toEqual([]);
         expect(await store.getDoc('x')).toBeUndefined();
       });
@@ -393,6 +392,13 @@ export function describeStoreContract(
         expect(await store.getSendingChange('l')).toBeNull();
         await store.trackDocs(['l'], 'lww');
         expect(await store.getDoc('l')).toMatchObject({ pendingOps: [], sending: null });
+      });
+
+      it('should leave an OT tombstone at rev 0 for a doc it never tracked', async () => {
+        await store.deleteDoc('stranger');
+        expect(await store.getDoc('stranger')).toBeUndefined();
+        expect(await store.listDocs(true)).toContainEqual({ docId: 'stranger', committedRev: 0, algorithm: 'ot', deleted: true });
+        expect((await store.listDocs()).map((d) => d.docId)).not.toContain('stranger');
       });
 
       it('should be idempotent', async () => {

@@ -30,7 +30,8 @@ interface MemoryDoc {
  *   Reads of an unknown doc return empty values (`undefined`, `0`, `[]`, `null`).
  * - A brand-new doc (either algorithm) has `state: null` and `committedRev: 0`.
  * - A tombstone (`deleteDoc`) keeps `algorithm` and `committedRev` (so a sync pass can still
- *   delete it on the server) and drops everything else.
+ *   delete it on the server) and drops everything else; deleting an unknown doc leaves an `'ot'`
+ *   tombstone at rev 0.
  * - Committed history rows are kept forever (no compaction in memory).
  * - After `close()` every call rejects with a `StoreError`.
  *
@@ -139,6 +140,8 @@ export class InMemoryStore implements PatchesStore {
 
   /**
    * Leave a tombstone: data cleared, `deleted: true`, algorithm and committed rev kept. Idempotent.
+   * Deleting a doc this store never tracked leaves an `'ot'` tombstone at rev 0 (the interface
+   * gives no algorithm), so a deferred server delete still happens.
    *
    * @example
    * await store.deleteDoc('notes');
@@ -148,8 +151,7 @@ export class InMemoryStore implements PatchesStore {
     this.assertOpen();
     const doc = this.docs.get(docId);
     if (doc?.deleted) return;
-    if (!doc) throw new StoreError(`Cannot delete doc "${docId}": it is not tracked`, docId);
-    this.docs.set(docId, { ...emptyDoc(doc.algorithm), committedRev: doc.committedRev, deleted: true });
+    this.docs.set(docId, { ...emptyDoc(doc?.algorithm ?? 'ot'), committedRev: doc?.committedRev ?? 0, deleted: true });
   }
 
   /**
