@@ -1,0 +1,35 @@
+/**
+ * Structural equality of two JSON values: the comparison `test`, no-op detection in `add` and
+ * `replace`, and soft writes rely on.
+ *
+ * Objects are equal when they have the same own enumerable keys with equal values, whatever the
+ * key order; arrays when they have the same length and equal elements. An array never equals an
+ * object. Primitives compare with `===`, so `NaN` never equals itself (JSON has no NaN) and
+ * `1` equals `1.0` (they are the same number once parsed).
+ *
+ * @example
+ * deepEqual({ a: [1, { b: 2 }] }, { a: [1, { b: 2 }] }); // true
+ * deepEqual([], {});                                   // false
+ */
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  const aIsArray = Array.isArray(a);
+  if (aIsArray !== Array.isArray(b)) return false;
+  if (aIsArray) {
+    const bArray = b as unknown[];
+    if (a.length !== bArray.length) return false;
+    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], bArray[i])) return false;
+    return true;
+  }
+  const aRecord = a as Record<string, unknown>;
+  const bRecord = b as Record<string, unknown>;
+  const aKeys = Object.keys(aRecord);
+  if (aKeys.length !== Object.keys(bRecord).length) return false;
+  for (const key of aKeys) {
+    // Own keys only: an inherited `toString` must not make `{}` look like it has one.
+    if (!Object.prototype.hasOwnProperty.call(bRecord, key)) return false;
+    if (!deepEqual(aRecord[key], bRecord[key])) return false;
+  }
+  return true;
+}

@@ -1,0 +1,92 @@
+import { PatchError } from '../errors.js';
+import { fail, OpFailure } from './ops/OpFailure.js';
+
+/**
+ * Segments no document may contain: writing them on a plain object would reach
+ * `Object.prototype` (prototype pollution), so they are refused wherever a pointer is read or built.
+ */
+const FORBIDDEN_SEGMENTS: ReadonlySet<string> = new Set(['__proto__', 'prototype', 'constructor']);
+
+/**
+ * Splits a JSON Pointer into unescaped segments, throwing the internal `OpFailure` so
+ * `applyPatch` can attach the op index. Exported for the op implementations only.
+ */
+export function splitPointer(path: string): string[] {
+  if (path === '') return [];
+  // Builder paths may omit the leading slash (protocol §2.3).
+  const body = path.charCodeAt(0) === 47 /* '/' */ ? path.slice(1) : path;
+  const raw = body.split('/');
+  const segments: string[] = new Array(raw.length);
+  for (let i = 0; i < raw.length; i++) {
+    const segment = raw[i].includes('~') ? unescapeSegment(raw[i]) : raw[i];
+    if (FORBIDDEN_SEGMENTS.has(segment)) fail(`forbidden path segment "${segment}"`);
+    segments[i] = segment;
+  }
+  return segments;
+}
+
+function unescapeSegment(segment: string): string {
+  // RFC 6901 §4: `~1` before `~0`, so `~01` decodes to `~1`, not `/`; any other `~x` is invalid.
+  return segment.replace(/~(.?)/g, (_match, next: string) => {
+    if (next === '0') return '~';
+    if (next === '1') return '/';
+    return fail(`invalid escape "~${next}" in JSON Pointer`);
+  });
+}
+
+/**
+ * Parses a JSON Pointer (RFC 6901) into its unescaped segments.
+ *
+ * `''` is the whole document (`[]`); `~1` decodes to `/` and `~0` to `~`. A path without a leading
+ * slash gets one, as builder paths do (protocol §2.3). Segments stay strings: whether `"0"` is an
+ * array index depends on the document it is applied to.
+ *
+ * @throws PatchError (op index -1) for a `__proto__`, `prototype` or `constructor` segment, or
+ *   a `~` not followed by `0` or `1`.
+ * @example
+ * parsePointer('/a~1b/0'); // ['a/b', '0']
+ * parsePointer('');        // []
+ * parsePointer('a/b');     // ['a', 'b']
+ */
+export function parsePointer(path: string): string[] {
+  try {
+    return splitPointer(path);
+  } catch (error) {
+    if (error instanceof OpFailure) throw new PatchError(error.message, -1, path);
+    throw error;
+  }
+}
+
+/**
+ * Builds a JSON Pointer from segments, throwing the internal `OpFailure` on a forbidden segment.
+ * Exported for the converters in this folder; everyone else uses `formatPointer`.
+ */
+export function joinPointer(segments: readonly (string | number)[]): string {
+  let path = '';
+  for (const segment of segments) {
+    const text = String(segment);
+    if (FORBIDDEN_SEGMENTS.has(text)) fail(`forbidden path segment "${text}"`);
+    path += '/' + text.replace(/~/g, '~0').replace(/\//g, '~1');
+  }
+  return path;
+}
+
+/**
+ * Builds a JSON Pointer from segments, escaping `~` as `~0` and `/` as `~1`.
+ *
+ * Numbers become decimal strings (array indexes). `[]` is the root, `''`.
+ *
+ * @throws PatchError (op index -1) for a `__proto__`, `prototype` or `constructor` segment, so a
+ *   pointer that `parsePointer` would refuse is never built.
+ * @example
+ * formatPointer(['a/b', 0]); // '/a~1b/0'
+ * formatPointer([]);         // ''
+ */
+export function formatPointer(segments: readonly (string | number)[]): string {
+  try {
+    return joinPointer(segments);
+  } catch (error) {
+    if (error instanceof OpFailure) throw new PatchError(error.message, -1, segments.map(String).join('/'));
+    throw error;
+  }
+}
