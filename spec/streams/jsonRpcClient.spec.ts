@@ -1,0 +1,427 @@
+import { retry } from 'rxjs';
+import type { TestScheduler } from 'rxjs/testing';
+import { JSONRPCError, JSONRPCParseError, NetworkError, StatusError, TimeoutError } from '../../src/errors.js';
+import { createJsonRpcClient } from '../../src/streams/jsonRpcClient.js';
+import type { SocketEvent } from '../../src/streams/webSocketEvents.js';
+import { createTestScheduler } from '../helpers/marbles.js';
+
+/** A fake connection edge: `open` events whose `send` records each frame with its virtual time. */
+function fakeSocket(testScheduler: TestScheduler) {
+  const sent: Array<[frame: number, data: string]> = [];
+  const open = (): SocketEvent => ({ type: 'open', send: (data) => sent.push([testScheduler.now(), data]) });
+  const frame = (message: unknown): SocketEvent => ({ type: 'message', data: JSON.stringify(message) });
+  const result = (id: unknown, value?: unknown): SocketEvent =>
+    frame(value === undefined ? { jsonrpc: '2.0', id } : { jsonrpc: '2.0', id, result: value });
+  const failure = (id: number, code: number, message: string, data?: unknown): SocketEvent =>
+    frame({ jsonrpc: '2.0', id, error: { code, message, data } });
+  const drop: SocketEvent = { type: 'close', error: new NetworkError('WebSocket closed (code 1006)') };
+  const ids = () => sent.map(([, data]) => (JSON.parse(data) as { id: number }).id);
+  return { sent, open, frame, result, failure, drop, ids };
+}
+
+const bool = { f: false, t: true };
+const disconnected = new NetworkError('Transport disconnected');
+const notConnected = new NetworkError('WebSocket is not connected');
+
+describe('createJsonRpcClient', () => {
+  let testScheduler: TestScheduler;
+
+  beforeEach(() => {
+    testScheduler = createTestScheduler();
+  });
+
+  describe('calls over time', () => {
+    it('should send the request on subscription, emit the result once and complete', () => {
+      const socket = fakeSocket(testScheduler);
+      testScheduler.run(({ hot, expectObservable }) => {
+        const values = { o: socket.open(), r: socket.result(1, { rev: 3 }) };
+        const socket$ = hot<SocketEvent>('-o------r---', values);
+        const connected = '               ft----------';
+        const callSub = '                 ---^--------';
+        const expected = '                --------(r|)';
+
+        const rpc = createJsonRpcClient(socket$);
+        expectObservable(rpc.connected$).toBe(connected, bool);
+        expectObservable(rpc.call('getDoc', ['a']), callSub).toBe(expected, { r: { rev: 3 } });
+      });
+      expect(socket.sent).toEqual([[3, '{"jsonrpc":"2.0","id":1,"method":"getDoc","params":["a"]}']]);
+    });
+
+    it('should error with TimeoutError after the timeout and ignore the late response', () => {
+      const socket = fakeSocket(testScheduler);
+      testScheduler.run(({ hot, expectObservable }) => {
+        const values = { o: socket.open(), r: socket.result(1, 'late'), s: socket.result(2, 'ok') };
+        const socket$ = hot<SocketEvent>('-o-- 150ms r-s', values);
+        const connected = '               ft';
+        const firstSub = '                --^';
+        const firstExpected = '           -- 100ms #';
+        const secondSub = '               -- 149ms ^';
+        const secondExpected = '          -- 154ms (s|)';
+        const timedOut = new TimeoutError('JSON-RPC call "getDoc" got no response within 100 ms');
+
+        const rpc = createJsonRpcClient(socket$, { timeout: 100, scheduler: testScheduler });
+        expectObservable(rpc.connected$).toBe(connected, bool);
+        expectObservable(rpc.call('getDoc', ['a']), firstSub).toBe(firstExpected, undefined, timedOut);
+        expectObservable(rpc.call('getDoc', ['b']), secondSub).toBe(secondExpected, { s: 'ok' });
+      });
+      expect(socket.ids()).toEqual([1, 2]);
+    });
+
+    it('should error with NetworkError at once when not connected', () => {
+      const socket = fakeSocket(testScheduler);
+      testScheduler.run(({ hot, expectObservable }) => {
+        const socket$ = hot<SocketEvent>('-----o--', { o: socket.open() });
+        const connected = '               f----t--';
+        const callSub = '                 --^-----';
+        const expected = '                --#';
+
+        const rpc = createJsonRpcClient(socket$);
+        expectObservable(rpc.connected$).toBe(connected, bool);
+        expectObservable(rpc.call('getDoc', ['a']), callSub).toBe(expected, undefined, notConnected);
+      });
+      expect(socket.sent).toEqual([]);
+    });
+
+    it('should not open or find a connection for a call while nothing observes connected$', () => {
+      const socket = fakeSocket(testScheduler);
+      testScheduler.run(({ hot, expectObservable, expectSubscriptions }) => {
+        const socket$ = hot<SocketEvent>('o-------', { o: socket.open() });
+        const callSub = '                 --^-----';
+        const expected = '                --#';
+
+        const rpc = createJsonRpcClient(socket$);
+        expectObservable(rpc.call('getDoc', ['a']), callSub).toBe(expected, undefined, notConnected);
+        expectSubscriptions(socket$.subscriptions).toBe([]);
+      });
+    });
+
+    it('should follow open and close events in connected$', () => {
+      testScheduler.run(({ hot, expectObservable }) => {
+        const socket = fakeSocket(testScheduler);
+        const socket$ = hot<SocketEvent>('-o--c--o-c-o-|', { o: socket.open(), c: socket.drop });
+        const expected = '                ft--f--t-f-t-(f|)';
+
+        expectObservable(createJsonRpcClient(socket$).connected$).toBe(expected, bool);
+      });
+    });
+
+    it('should emit false, then the error, when socket$ itself errors', () => {
+      testScheduler.run(({ hot, expectObservable }) => {
+        const socket = fakeSocket(testScheduler);
+        const failure = new Error('gave up');
+        const socket$ = hot<SocketEvent>('-o---#', { o: socket.open() }, failure);
+        const expected = '                ft---(f#)';
+
+        expectObservable(createJsonRpcClient(socket$).connected$).toBe(expected, bool, failure);
+      });
+    });
+  });
+
+  describe('Wire / RPC edge cases (protocol §6)', () => {
+    it('request ids are integers from 1 and monotonic across reconnects; params is always an array', () => {
+      const socket = fakeSocket(testScheduler);
+      testScheduler.run(({ hot, expectObservable }) => {
+        const values = {
+          o: socket.open(),
+          c: socket.drop,
+          p: socket.open(),
+          a: socket.result(1, 'A'),
+          b: socket.result(2, 'B'),
+          d: socket.result(3, 'D'),
+        };
+        const socket$ = hot<SocketEvent>('-o-a-c-p--b-d', values);
+        const connected = '               ft---f-t------';
+        const firstSub = '                --^-----------';
+        const firstExpected = '           ---(a|)-------';
+        const secondSub = '               --------^-----';
+        const secondExpected = '          ----------(b|)';
+        const thirdSub = '                ---------^----';
+        const thirdExpected = '           ------------(d|)';
+
+        const rpc = createJsonRpcClient(socket$);
+        expectObservable(rpc.connected$).toBe(connected, bool);
+        expectObservable(rpc.call('subscribe', [['x', 'y']]), firstSub).toBe(firstExpected, { a: 'A' });
+        expectObservable(rpc.call('getChangesSince', ['x', 4]), secondSub).toBe(secondExpected, { b: 'B' });
+        expectObservable(rpc.call('commitChanges', ['x', []]), thirdSub).toBe(thirdExpected, { d: 'D' });
+      });
+      expect(socket.ids()).toEqual([1, 2, 3]);
+      expect(socket.sent.map(([, data]) => Array.isArray((JSON.parse(data) as { params: unknown }).params))).toEqual([true, true, true]);
+      expect(socket.sent[0][1]).toBe('{"jsonrpc":"2.0","id":1,"method":"subscribe","params":[["x","y"]]}');
+    });
+
+    it('trailing undefined params are stripped and params is omitted when nothing remains', () => {
+      const socket = fakeSocket(testScheduler);
+      testScheduler.run(({ hot, expectObservable }) => {
+        const socket$ = hot<SocketEvent>('-o------', { o: socket.open() });
+        const connected = '               ft';
+        const commitSub = '               --^!';
+        const listSub = '                 ---^!';
+        const pingSub = '                 ----^!';
+
+        const rpc = createJsonRpcClient(socket$);
+        expectObservable(rpc.connected$).toBe(connected, bool);
+        expectObservable(rpc.call('commitChanges', ['doc', [], undefined]), commitSub);
+        expectObservable(rpc.call('listDocs', [undefined, undefined]), listSub);
+        expectObservable(rpc.call('ping'), pingSub);
+      });
+      expect(socket.sent.map(([, data]) => data)).toEqual([
+        '{"jsonrpc":"2.0","id":1,"method":"commitChanges","params":["doc",[]]}',
+        '{"jsonrpc":"2.0","id":2,"method":"listDocs"}',
+        '{"jsonrpc":"2.0","id":3,"method":"ping"}',
+      ]);
+    });
+
+    it('a response with id and no result emits undefined, not an error', () => {
+      testScheduler.run(({ hot, expectObservable }) => {
+        const socket = fakeSocket(testScheduler);
+        const socket$ = hot<SocketEvent>('-o--r', { o: socket.open(), r: socket.result(1) });
+        const connected = '               ft';
+        const callSub = '                 --^';
+        const expected = '                ----(u|)';
+
+        const rpc = createJsonRpcClient(socket$);
+        expectObservable(rpc.connected$).toBe(connected, bool);
+        expectObservable(rpc.call('deleteDoc', ['a']), callSub).toBe(expected, { u: undefined });
+      });
+    });
+
+    it('positive error codes become StatusError with code and data; others JSONRPCError', () => {
+      testScheduler.run(({ hot, expectObservable }) => {
+        const socket = fakeSocket(testScheduler);
+        const values = {
+          o: socket.open(),
+          a: socket.failure(1, 410, 'Document a was deleted', { deletedAt: 5, lastRev: 7 }),
+          b: socket.failure(2, -32000, "Unknown method 'nope'.", 'Error: at stack'),
+          c: socket.frame({ jsonrpc: '2.0', id: 3, error: { message: 'no code' } }),
+        };
+        const socket$ = hot<SocketEvent>('-o--abc', values);
+        const connected = '               ft';
+        const callsSub = '                --^';
+        const gone = '                    ----#';
+        const unknown = '                 -----#';
+        const codeless = '                ------#';
+
+        const rpc = createJsonRpcClient(socket$);
+        expectObservable(rpc.connected$).toBe(connected, bool);
+        expectObservable(rpc.call('getDoc', ['a']), callsSub).toBe(gone, undefined, new StatusError(410, 'Document a was deleted', { deletedAt: 5, lastRev: 7 }));
+        expectObservable(rpc.call('nope'), callsSub).toBe(unknown, undefined, new JSONRPCError(-32000, "Unknown method 'nope'.", 'Error: at stack'));
+        expectObservable(rpc.call('other'), callsSub).toBe(codeless, undefined, new JSONRPCError(-32000, 'no code', undefined));
+      });
+    });
+
+    it('an unparseable inbound frame errors every pending call; later calls work', () => {
+      const html = `<html><body>${'502 Bad Gateway '.repeat(20)}</body></html>`;
+      const parseError = new JSONRPCParseError(`Failed to parse JSON-RPC frame: ${html.slice(0, 200)}`);
+      testScheduler.run(({ hot, expectObservable }) => {
+        const socket = fakeSocket(testScheduler);
+        const values = { o: socket.open(), x: { type: 'message' as const, data: html }, r: socket.result(3, 'fine') };
+        const socket$ = hot<SocketEvent>('-o--x---r', values);
+        const connected = '               ft';
+        const firstSub = '                --^';
+        const firstExpected = '           ----#';
+        const secondSub = '               ---^';
+        const secondExpected = '          ----#';
+        const laterSub = '                ------^';
+        const laterExpected = '           --------(r|)';
+
+        const rpc = createJsonRpcClient(socket$);
+        expectObservable(rpc.connected$).toBe(connected, bool);
+        expectObservable(rpc.call('getDoc', ['a']), firstSub).toBe(firstExpected, undefined, parseError);
+        expectObservable(rpc.call('getDoc', ['b']), secondSub).toBe(secondExpected, undefined, parseError);
+        expectObservable(rpc.call('getDoc', ['c']), laterSub).toBe(laterExpected, { r: 'fine' });
+      });
+      expect(parseError.message).toHaveLength('Failed to parse JSON-RPC frame: '.length + 200);
+    });
+
+    it('responses for unknown ids are ignored; notifications without a listener are ignored', () => {
+      testScheduler.run(({ hot, expectObservable }) => {
+        const socket = fakeSocket(testScheduler);
+        const values = {
+          o: socket.open(),
+          u: socket.result(99, 'stray'),
+          n: socket.frame({ jsonrpc: '2.0', method: 'docDeleted', params: { docId: 'z' } }),
+          e: socket.frame({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } }),
+          j: socket.frame(42),
+          r: socket.result(1, 'mine'),
+        };
+        const socket$ = hot<SocketEvent>('-o-unej-r', values);
+        const connected = '               ft';
+        const callSub = '                 --^------';
+        const expected = '                --------(r|)';
+
+        const rpc = createJsonRpcClient(socket$);
+        expectObservable(rpc.connected$).toBe(connected, bool);
+        expectObservable(rpc.call('getDoc', ['a']), callSub).toBe(expected, { r: 'mine' });
+      });
+    });
+
+    it('transport disconnect errors every in-flight call with a NetworkError', () => {
+      testScheduler.run(({ hot, expectObservable }) => {
+        const socket = fakeSocket(testScheduler);
+        const socket$ = hot<SocketEvent>('-o---c', { o: socket.open(), c: socket.drop });
+        const connected = '               ft---f';
+        const firstSub = '                --^';
+        const secondSub = '               ---^';
+        const expected = '                -----#';
+
+        const rpc = createJsonRpcClient(socket$);
+        expectObservable(rpc.connected$).toBe(connected, bool);
+        expectObservable(rpc.call('getDoc', ['a']), firstSub).toBe(expected, undefined, disconnected);
+        expectObservable(rpc.call('getDoc', ['b']), secondSub).toBe(expected, undefined, disconnected);
+      });
+    });
+
+    it('a clean close or the end of socket$ also errors in-flight calls with a NetworkError', () => {
+      testScheduler.run(({ hot, expectObservable }) => {
+        const socket = fakeSocket(testScheduler);
+        const failure = new Error('gave up');
+        const clean = hot<SocketEvent>('  -o---c', { o: socket.open(), c: { type: 'close' } });
+        const ended = hot<SocketEvent>('  -o---|', { o: socket.open() });
+        const failed = hot<SocketEvent>(' -o---#', { o: socket.open() }, failure);
+        const cleanConnected = '          ft---f';
+        const endedConnected = '          ft---(f|)';
+        const failedConnected = '         ft---(f#)';
+        const callSub = '                 --^';
+        const expected = '                -----#';
+
+        const viaClean = createJsonRpcClient(clean);
+        const viaEnd = createJsonRpcClient(ended);
+        const viaFailure = createJsonRpcClient(failed);
+        expectObservable(viaClean.connected$).toBe(cleanConnected, bool);
+        expectObservable(viaEnd.connected$).toBe(endedConnected, bool);
+        expectObservable(viaFailure.connected$).toBe(failedConnected, bool, failure);
+        expectObservable(viaClean.call('getDoc', ['a']), callSub).toBe(expected, undefined, disconnected);
+        expectObservable(viaEnd.call('getDoc', ['a']), callSub).toBe(expected, undefined, disconnected);
+        expectObservable(viaFailure.call('getDoc', ['a']), callSub).toBe(expected, undefined, disconnected);
+      });
+    });
+
+    it('stale events from a replaced connection do not affect calls on the new one', () => {
+      const socket = fakeSocket(testScheduler);
+      testScheduler.run(({ hot, expectObservable }) => {
+        // The second `open` replaces the first without a close in between; then a late answer to
+        // call 1 arrives, followed by the answer to call 2 on the new connection.
+        const values = { o: socket.open(), p: socket.open(), s: socket.result(1, 'stale'), r: socket.result(2, 'fresh') };
+        const socket$ = hot<SocketEvent>('-o--p--s-r', values);
+        const connected = '               ft--------';
+        const oldSub = '                  --^';
+        const oldExpected = '             ----#';
+        const newSub = '                  -----^';
+        const newExpected = '             ---------(r|)';
+
+        const rpc = createJsonRpcClient(socket$);
+        expectObservable(rpc.connected$).toBe(connected, bool);
+        expectObservable(rpc.call('getDoc', ['a']), oldSub).toBe(oldExpected, undefined, disconnected);
+        expectObservable(rpc.call('getDoc', ['b']), newSub).toBe(newExpected, { r: 'fresh' });
+      });
+      expect(socket.ids()).toEqual([1, 2]);
+    });
+
+    it('subscribe emits only the granted subset the server returned, verbatim', () => {
+      testScheduler.run(({ hot, expectObservable }) => {
+        const socket = fakeSocket(testScheduler);
+        const socket$ = hot<SocketEvent>('-o--r', { o: socket.open(), r: socket.result(1, ['a']) });
+        const connected = '               ft';
+        const callSub = '                 --^';
+        const expected = '                ----(r|)';
+
+        const rpc = createJsonRpcClient(socket$);
+        expectObservable(rpc.connected$).toBe(connected, bool);
+        expectObservable(rpc.call<string[]>('subscribe', [['a', 'forbidden']]), callSub).toBe(expected, { r: ['a'] });
+      });
+    });
+  });
+
+  describe('streams and call semantics', () => {
+    it('should emit notifications with their method and params', () => {
+      testScheduler.run(({ hot, expectObservable }) => {
+        const socket = fakeSocket(testScheduler);
+        const commit = { docId: 'a', changes: [{ id: 'c1', rev: 4 }] };
+        const values = {
+          o: socket.open(),
+          n: socket.frame({ jsonrpc: '2.0', method: 'changesCommitted', params: commit }),
+          r: socket.result(1, 'x'),
+          d: socket.frame({ jsonrpc: '2.0', method: 'docDeleted', params: { docId: 'b' } }),
+        };
+        const socket$ = hot<SocketEvent>('-o-n-r-d', values);
+        const expected = '                ---n---d';
+
+        expectObservable(createJsonRpcClient(socket$).notifications$).toBe(expected, {
+          n: { method: 'changesCommitted', params: commit },
+          d: { method: 'docDeleted', params: { docId: 'b' } },
+        });
+      });
+    });
+
+    it('should send a new request, with a new id, for every subscription (retry resends)', () => {
+      const socket = fakeSocket(testScheduler);
+      testScheduler.run(({ hot, expectObservable }) => {
+        const values = { o: socket.open(), a: socket.failure(1, 503, 'busy'), b: socket.result(2, 'ok') };
+        const socket$ = hot<SocketEvent>('-o--a-b', values);
+        const connected = '               ft';
+        const callSub = '                 --^';
+        const expected = '                ------(b|)';
+
+        const rpc = createJsonRpcClient(socket$);
+        expectObservable(rpc.connected$).toBe(connected, bool);
+        expectObservable(rpc.call('getDoc', ['a']).pipe(retry(1)), callSub).toBe(expected, { b: 'ok' });
+      });
+      expect(socket.sent).toEqual([
+        [2, '{"jsonrpc":"2.0","id":1,"method":"getDoc","params":["a"]}'],
+        [4, '{"jsonrpc":"2.0","id":2,"method":"getDoc","params":["a"]}'],
+      ]);
+    });
+
+    it('should stop waiting when a call is unsubscribed and ignore its late response', () => {
+      const socket = fakeSocket(testScheduler);
+      testScheduler.run(({ hot, expectObservable }) => {
+        const values = { o: socket.open(), r: socket.result(1, 'late'), s: socket.result(2, 'ok') };
+        const socket$ = hot<SocketEvent>('-o---r-s', values);
+        const connected = '               ft';
+        const cancelledSub = '            --^-!';
+        const cancelled = '               -----';
+        const nextSub = '                 ----^';
+        const nextExpected = '            -------(s|)';
+
+        const rpc = createJsonRpcClient(socket$);
+        expectObservable(rpc.connected$).toBe(connected, bool);
+        expectObservable(rpc.call('getDoc', ['a']), cancelledSub).toBe(cancelled);
+        expectObservable(rpc.call('getDoc', ['b']), nextSub).toBe(nextExpected, { s: 'ok' });
+      });
+      expect(socket.ids()).toEqual([1, 2]);
+    });
+
+    it('should error the call when send throws', () => {
+      testScheduler.run(({ hot, expectObservable }) => {
+        const broken: SocketEvent = {
+          type: 'open',
+          send: () => {
+            throw notConnected;
+          },
+        };
+        const socket$ = hot<SocketEvent>('-o---', { o: broken });
+        const connected = '               ft';
+        const callSub = '                 --^';
+        const expected = '                --#';
+
+        const rpc = createJsonRpcClient(socket$);
+        expectObservable(rpc.connected$).toBe(connected, bool);
+        expectObservable(rpc.call('getDoc', ['a']), callSub).toBe(expected, undefined, notConnected);
+      });
+    });
+
+    it('should error the call when its params cannot be serialised', () => {
+      testScheduler.run(({ hot, expectObservable }) => {
+        const socket = fakeSocket(testScheduler);
+        const socket$ = hot<SocketEvent>('-o---', { o: socket.open() });
+        const connected = '               ft';
+        const callSub = '                 --^';
+        const expected = '                --#';
+
+        const rpc = createJsonRpcClient(socket$);
+        expectObservable(rpc.connected$).toBe(connected, bool);
+        expectObservable(rpc.call('getDoc', [10n]), callSub).toBe(expected, undefined, new TypeError('Do not know how to serialize a BigInt'));
+      });
+    });
+  });
+});

@@ -1,0 +1,219 @@
+import {
+  asyncScheduler,
+  catchError,
+  concat,
+  distinctUntilChanged,
+  endWith,
+  filter,
+  map,
+  Observable,
+  of,
+  share,
+  shareReplay,
+  startWith,
+  switchMap,
+  take,
+  throwError,
+  timeout as timeoutWith,
+} from 'rxjs';
+import type { SchedulerLike } from 'rxjs';
+import { JSONRPCError, JSONRPCParseError, NetworkError, StatusError, TimeoutError } from '../errors.js';
+import type { SocketEvent } from './webSocketEvents.js';
+
+/** Options of `createJsonRpcClient`. */
+export interface JsonRpcClientOptions {
+  /** Milliseconds a call waits for its response before erroring with `TimeoutError`. Default 30 000; `Infinity` disables. */
+  timeout?: number;
+  /** Scheduler for the timeouts. Default `asyncScheduler`. */
+  scheduler?: SchedulerLike;
+}
+
+/** A server → client notification: a frame with a `method` and no `id`. */
+export interface JsonRpcNotification {
+  /** The notification name, e.g. `changesCommitted` or `docDeleted`. */
+  method: string;
+  /** Its params exactly as sent (the Patches servers send one object). */
+  params: unknown;
+}
+
+/** JSON-RPC 2.0 over a stream of socket events: calls as cold observables, notifications and connection state as streams. */
+export interface JsonRpcClient {
+  /**
+   * A cold request: each subscription sends one request with a fresh id and emits its result once,
+   * then completes. Errors: `NetworkError` (not connected, or the connection dropped while
+   * waiting), `TimeoutError`, `StatusError` (code > 0), `JSONRPCError`, `JSONRPCParseError`.
+   * Unsubscribing stops waiting; the server still runs the request and its response is ignored.
+   */
+  call<R>(method: string, params?: readonly unknown[]): Observable<R>;
+  /** Every notification of every connection. Keeps the connection alive while subscribed; errors if `socket$` errors. */
+  readonly notifications$: Observable<JsonRpcNotification>;
+  /** Whether a connection is open, now and on every change. Keep it subscribed: it is the client's lifeline. If `socket$` errors it emits `false`, then that error. */
+  readonly connected$: Observable<boolean>;
+}
+
+/** What one socket event means to the client. */
+type Inbound =
+  | { kind: 'open'; send: (data: string) => void }
+  | { kind: 'close'; error?: Error }
+  | { kind: 'response'; id: unknown; result: unknown; error: unknown }
+  | { kind: 'notification'; method: string; params: unknown }
+  | { kind: 'unparseable'; error: JSONRPCParseError }
+  | { kind: 'ignored' };
+
+/** Classifies one socket event; a frame is parsed exactly once, however many calls are waiting. */
+function toInbound(event: SocketEvent): Inbound {
+  if (event.type === 'open') return { kind: 'open', send: event.send };
+  if (event.type === 'close') return { kind: 'close', error: event.error };
+  let message: unknown;
+  try {
+    message = JSON.parse(event.data);
+  } catch (cause) {
+    return { kind: 'unparseable', error: new JSONRPCParseError(`Failed to parse JSON-RPC frame: ${event.data.slice(0, 200)}`, { cause }) };
+  }
+  // Valid JSON of another shape (no object, a server → client request) is ignored, like the anchor does.
+  if (typeof message !== 'object' || message === null || Array.isArray(message)) return { kind: 'ignored' };
+  const frame = message as Record<string, unknown>;
+  const hasId = frame.id !== undefined;
+  if (typeof frame.method === 'string') return hasId ? { kind: 'ignored' } : { kind: 'notification', method: frame.method, params: frame.params };
+  if (!hasId) return { kind: 'ignored' };
+  return { kind: 'response', id: frame.id, result: frame.result, error: frame.error };
+}
+
+/** Rehydrates a response's `error` member: HTTP-style codes (> 0) become `StatusError`. */
+function toRpcError(error: unknown): StatusError | JSONRPCError {
+  if (typeof error !== 'object' || error === null) return new JSONRPCError(-32000, String(error));
+  const { code, message, data } = error as { code?: unknown; message?: unknown; data?: unknown };
+  const text = typeof message === 'string' ? message : 'Server error';
+  if (typeof code === 'number' && code > 0) return new StatusError(code, text, data);
+  return new JSONRPCError(typeof code === 'number' ? code : -32000, text, data);
+}
+
+/** Serialises a request; trailing `undefined` params are stripped and empty params omitted. */
+function requestFrame(id: number, method: string, params: readonly unknown[]): string {
+  let length = params.length;
+  while (length > 0 && params[length - 1] === undefined) length--;
+  return JSON.stringify(length > 0 ? { jsonrpc: '2.0', id, method, params: params.slice(0, length) } : { jsonrpc: '2.0', id, method });
+}
+
+/**
+ * Speaks JSON-RPC 2.0 over a stream of socket events, as observables instead of callbacks.
+ *
+ * PatchesSync calls the server through it and reads `changesCommitted` / `docDeleted` from it.
+ * `socket$` is the event stream of the CURRENT connection — typically `webSocketEvents` behind
+ * `backoffRetry`, so one stream spans every reconnect; its `open` / `close` events mark the
+ * connections. The client subscribes to `socket$` once, shared by `connected$`, `notifications$`
+ * and the calls in flight, and only while one of them is subscribed: keep `connected$` subscribed
+ * for as long as the client should be connected (a call alone never opens a connection).
+ *
+ * Ids are integers from 1, counted per client, so they keep increasing across reconnects. When
+ * the connection goes (a `close` event, a new `open` replacing it, or `socket$` ending) every call
+ * in flight errors with `NetworkError('Transport disconnected')`; an unparseable inbound frame
+ * errors every call in flight with `JSONRPCParseError` and later calls work; a response whose id
+ * matches no call in flight is ignored.
+ *
+ * ## Example
+ * ```ts
+ * import { WebSocket } from 'ws';
+ * import { webSocketEvents } from './streams/webSocketEvents.js';
+ * import { backoffRetry } from '../operators/backoffRetry.js';
+ * import { createJsonRpcClient } from './streams/jsonRpcClient.js';
+ *
+ * const socket$ = webSocketEvents({ url: 'ws://127.0.0.1:8080', WebSocketCtor: WebSocket })
+ *   .pipe(backoffRetry({ resetOn: (event) => event.type === 'open' }));
+ * const rpc = createJsonRpcClient(socket$);
+ * rpc.connected$.subscribe((connected) => {
+ *   if (connected) rpc.call<string[]>('subscribe', [['doc1']]).subscribe(console.log);
+ * });
+ * ```
+ *
+ * @param socket$ The events of the current connection, across reconnects.
+ * @param options Call timeout and the scheduler that measures it.
+ * @return The client: `call`, `notifications$` and `connected$`.
+ */
+export function createJsonRpcClient(socket$: Observable<SocketEvent>, options: JsonRpcClientOptions = {}): JsonRpcClient {
+  const { timeout = 30_000, scheduler = asyncScheduler } = options;
+  let nextId = 1;
+
+  const inbound$ = socket$.pipe(map(toInbound), share());
+
+  /** The current connection's `send`, or null; replayed so a call reads it on subscription. */
+  const send$ = inbound$.pipe(
+    filter((event): event is Extract<Inbound, { kind: 'open' | 'close' }> => event.kind === 'open' || event.kind === 'close'),
+    map((event) => (event.kind === 'open' ? event.send : null)),
+    endWith(null),
+    // If socket$ fails, say "disconnected" first, then pass its error on.
+    catchError((error: unknown) => concat(of(null), throwError(() => error))),
+    startWith(null),
+    distinctUntilChanged(),
+    shareReplay({ bufferSize: 1, refCount: true }),
+  );
+
+  const connected$ = send$.pipe(
+    map((send) => send !== null),
+    distinctUntilChanged(),
+  );
+
+  const notifications$ = inbound$.pipe(
+    filter((event): event is Extract<Inbound, { kind: 'notification' }> => event.kind === 'notification'),
+    map(({ method, params }) => ({ method, params })),
+  );
+
+  /** Sends one request on `send` and waits for its fate on the shared inbound stream. */
+  const request = <R>(send: (data: string) => void, method: string, params: readonly unknown[]) =>
+    new Observable<R>((subscriber) => {
+      const id = nextId++;
+      const disconnected = (cause?: unknown) => subscriber.error(new NetworkError('Transport disconnected', cause ? { cause } : undefined));
+      // Listen before sending: a response may arrive synchronously.
+      const subscription = inbound$.subscribe({
+        next: (event) => {
+          switch (event.kind) {
+            case 'response':
+              if (event.id !== id) return;
+              if (event.error !== undefined && event.error !== null) {
+                subscriber.error(toRpcError(event.error));
+                return;
+              }
+              subscriber.next(event.result as R);
+              subscriber.complete();
+              return;
+            case 'unparseable':
+              subscriber.error(event.error);
+              return;
+            case 'open':
+              disconnected();
+              return;
+            case 'close':
+              disconnected(event.error);
+              return;
+          }
+        },
+        error: disconnected,
+        complete: () => disconnected(),
+      });
+      if (!subscriber.closed) {
+        try {
+          send(requestFrame(id, method, params));
+        } catch (error) {
+          subscriber.error(error);
+        }
+      }
+      return subscription;
+    });
+
+  const call = <R>(method: string, params: readonly unknown[] = []): Observable<R> => {
+    const sent = send$.pipe(
+      take(1),
+      switchMap((send) => (send ? request<R>(send, method, params) : throwError(() => new NetworkError('WebSocket is not connected')))),
+    );
+    if (!Number.isFinite(timeout)) return sent;
+    return sent.pipe(
+      timeoutWith({
+        first: timeout,
+        scheduler,
+        with: () => throwError(() => new TimeoutError(`JSON-RPC call "${method}" got no response within ${timeout} ms`)),
+      }),
+    );
+  };
+
+  return { call, notifications$, connected$ };
+}
