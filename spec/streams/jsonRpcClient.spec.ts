@@ -1,4 +1,10 @@
-import { retry } from 'rxjs';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { filter, firstValueFrom, lastValueFrom, ReplaySubject, retry, skip, take } from 'rxjs';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { WebSocket as ServerSocket } from 'ws';
+import { backoffRetry } from '../../src/operators/backoffRetry.js';
+import { webSocketEvents } from '../../src/streams/webSocketEvents.js';
 import type { TestScheduler } from 'rxjs/testing';
 import { JSONRPCError, JSONRPCParseError, NetworkError, StatusError, TimeoutError } from '../../src/errors.js';
 import { createJsonRpcClient } from '../../src/streams/jsonRpcClient.js';
@@ -422,6 +428,69 @@ describe('createJsonRpcClient', () => {
         expectObservable(rpc.connected$).toBe(connected, bool);
         expectObservable(rpc.call('getDoc', [10n]), callSub).toBe(expected, undefined, new TypeError('Do not know how to serialize a BigInt'));
       });
+    });
+  });
+
+  describe('over a real WebSocket, reconnecting through backoffRetry', () => {
+    let server: WebSocketServer;
+    let url: string;
+    const received: Array<{ id: number; method: string }> = [];
+    let sockets: ReplaySubject<ServerSocket>;
+
+    beforeEach(async () => {
+      received.length = 0;
+      sockets = new ReplaySubject<ServerSocket>();
+      server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+      server.on('connection', (socket) => {
+        sockets.next(socket);
+        socket.on('message', (data) => {
+          const request = JSON.parse(String(data)) as { id: number; method: string; params?: unknown[] };
+          received.push({ id: request.id, method: request.method });
+          if (request.method === 'hang') return;
+          socket.send(JSON.stringify({ jsonrpc: '2.0', id: request.id, result: request.params ?? null }));
+        });
+      });
+      await once(server, 'listening');
+      url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+
+    afterEach(async () => {
+      for (const client of server.clients) client.terminate();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+
+    it('should call, fail in-flight calls on a drop, reconnect and keep counting ids', async () => {
+      const socket$ = webSocketEvents({ url, WebSocketCtor: WebSocket }).pipe(
+        backoffRetry({ initialDelay: 5, jitter: 0, resetOn: (event) => event.type === 'open' }),
+      );
+      const rpc = createJsonRpcClient(socket$, { timeout: 5000 });
+      const states = new ReplaySubject<boolean>();
+      const lifeline = rpc.connected$.subscribe(states);
+      const connectedCount = (n: number) => firstValueFrom(states.pipe(filter(Boolean), skip(n - 1), take(1)));
+
+      await connectedCount(1);
+      expect(await lastValueFrom(rpc.call('echo', ['a', 1]))).toEqual(['a', 1]);
+
+      const hanging = lastValueFrom(rpc.call('hang'));
+      await firstValueFrom(sockets.pipe(take(1))).then(async (first) => {
+        while (received.length < 2) await once(first, 'message');
+        first.terminate();
+      });
+      await expect(hanging).rejects.toThrow(NetworkError);
+
+      await connectedCount(2);
+      expect(await lastValueFrom(rpc.call('echo', ['b']))).toEqual(['b']);
+      expect(received).toEqual([
+        { id: 1, method: 'echo' },
+        { id: 2, method: 'hang' },
+        { id: 3, method: 'echo' },
+      ]);
+
+      const second = await firstValueFrom(sockets.pipe(skip(1), take(1)));
+      const closed = once(second, 'close');
+      lifeline.unsubscribe();
+      await closed;
+      await expect(lastValueFrom(rpc.call('echo'))).rejects.toThrow('WebSocket is not connected');
     });
   });
 });
