@@ -103,7 +103,9 @@ export function normalizeTextDocument(existing: unknown): DeltaOp[] {
 export function applyTextDelta(existing: unknown, delta: readonly DeltaOp[]): TextDocument {
   if (!Array.isArray(delta) || !delta.every(isValidOp)) throw new TypeError('invalid text delta');
   const composed = toDelta(normalizeTextDocument(existing)).compose(toDelta(delta));
-  const doc = new Delta(composed.ops.filter(isInsert));
+  // push (not the constructor) so inserts that end up adjacent are merged, as Quill keeps them.
+  const doc = new Delta();
+  for (const op of composed.ops) if (isInsert(op)) doc.push(op);
   const last = doc.ops[doc.ops.length - 1];
   if (last === undefined || typeof last.insert !== 'string' || !last.insert.endsWith('\n')) doc.insert('\n');
   return { ops: toPlainOps(doc.ops) };

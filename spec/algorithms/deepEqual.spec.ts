@@ -1,0 +1,41 @@
+import { deepEqual } from '../../src/algorithms/deepEqual.js';
+
+describe('deepEqual', () => {
+  it('should compare primitives by value', () => {
+    expect(deepEqual(1, 1)).toBe(true);
+    expect(deepEqual('a', 'a')).toBe(true);
+    expect(deepEqual(null, null)).toBe(true);
+    expect(deepEqual(1, '1')).toBe(false);
+    expect(deepEqual(0, false)).toBe(false);
+    expect(deepEqual(null, undefined)).toBe(false);
+    expect(deepEqual(null, {})).toBe(false);
+  });
+
+  it('should ignore object key order', () => {
+    expect(deepEqual({ a: 1, b: [1, { c: 2 }] }, { b: [1, { c: 2 }], a: 1 })).toBe(true);
+  });
+
+  it('should find nested differences', () => {
+    expect(deepEqual({ a: [1, { c: 2 }] }, { a: [1, { c: 3 }] })).toBe(false);
+    expect(deepEqual([1, 2], [1, 2, 3])).toBe(false);
+    expect(deepEqual({ a: 1 }, { a: 1, b: 2 })).toBe(false);
+  });
+
+  it('should not equate arrays with objects', () => {
+    expect(deepEqual([], {})).toBe(false);
+    expect(deepEqual({ 0: 'a', length: 1 }, ['a'])).toBe(false);
+  });
+
+  it('should count own keys only', () => {
+    // Same key count, but "toString" exists on the right only through the prototype.
+    expect(deepEqual({ toString: 1 }, { other: 1 })).toBe(false);
+    expect(deepEqual({ a: undefined }, { b: undefined })).toBe(false);
+  });
+
+  it('should treat an own "__proto__" key as data', () => {
+    const a = JSON.parse('{"__proto__": {"x": 1}}') as unknown;
+    const b = JSON.parse('{"__proto__": {"x": 2}}') as unknown;
+    expect(deepEqual(a, b)).toBe(false);
+    expect(deepEqual(a, JSON.parse('{"__proto__": {"x": 1}}'))).toBe(true);
+  });
+});

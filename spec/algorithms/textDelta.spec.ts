@@ -1,0 +1,149 @@
+import fc from 'fast-check';
+import {
+  applyTextDelta,
+  composeDelta,
+  normalizeTextDocument,
+  toDeltaOps,
+  transformDelta,
+  type DeltaOp,
+} from '../../src/algorithms/textDelta.js';
+
+describe('toDeltaOps', () => {
+  it('should read a bare ops array and a legacy { ops } object', () => {
+    const ops = [{ retain: 2 }, { insert: 'x', attributes: { bold: true } }, { delete: 1 }, { insert: { image: 'a.png' } }];
+    expect(toDeltaOps(ops)).toBe(ops);
+    expect(toDeltaOps({ ops })).toBe(ops);
+  });
+
+  it.each([
+    ['a string', 'text'],
+    ['null', null],
+    ['an op with two kinds', [{ insert: 'a', retain: 1 }]],
+    ['an op with no kind', [{ attributes: { bold: true } }]],
+    ['a zero delete', [{ delete: 0 }]],
+    ['a fractional retain', [{ retain: 1.5 }]],
+    ['a null insert', [{ insert: null }]],
+    ['array attributes', [{ insert: 'a', attributes: [] }]],
+    ['a non-object op', ['a']],
+  ])('should reject %s', (_label, value) => {
+    expect(toDeltaOps(value)).toBeUndefined();
+  });
+});
+
+describe('normalizeTextDocument', () => {
+  it('should return a stored document as is', () => {
+    expect(normalizeTextDocument({ ops: [{ insert: 'a\n' }] })).toEqual([{ insert: 'a\n' }]);
+    expect(normalizeTextDocument([{ insert: 'a\n' }])).toEqual([{ insert: 'a\n' }]);
+  });
+
+  it('should keep an empty { ops } document empty', () => {
+    expect(normalizeTextDocument({ ops: [] })).toEqual([]);
+  });
+
+  it.each([undefined, null, 'text', 5, [], [{ retain: 1 }], { ops: [{ insert: 'a' }, { delete: 1 }] }])(
+    'should start from "\\n" for %p',
+    (existing) => {
+      expect(normalizeTextDocument(existing)).toEqual([{ insert: '\n' }]);
+    },
+  );
+});
+
+describe('applyTextDelta', () => {
+  const doc = (text: string) => ({ ops: [{ insert: text }] });
+
+  it('should compose the change onto the document', () => {
+    expect(applyTextDelta(doc('Hello\n'), [{ retain: 1 }, { delete: 4 }, { insert: 'i' }])).toEqual(doc('Hi\n'));
+  });
+
+  it('should drop a retain that runs past the end', () => {
+    expect(applyTextDelta(doc('ab\n'), [{ retain: 10, attributes: { bold: true } }])).toEqual({
+      ops: [{ insert: 'ab\n', attributes: { bold: true } }],
+    });
+  });
+
+  it('should drop a delete that runs past the end, keeping the final newline', () => {
+    expect(applyTextDelta(doc('ab\n'), [{ retain: 1 }, { delete: 10 }])).toEqual(doc('a\n'));
+  });
+
+  it('should keep an insert that follows an overrunning retain', () => {
+    expect(applyTextDelta(doc('ab\n'), [{ retain: 10 }, { insert: 'x' }])).toEqual(doc('ab\nx\n'));
+  });
+
+  it('should force a trailing newline after text and after an embed', () => {
+    expect(applyTextDelta(doc('ab\n'), [{ retain: 2 }, { delete: 1 }])).toEqual(doc('ab\n'));
+    expect(applyTextDelta(undefined, [{ delete: 1 }, { insert: { image: 'a.png' } }])).toEqual({
+      ops: [{ insert: { image: 'a.png' } }, { insert: '\n' }],
+    });
+    expect(applyTextDelta(doc('ab\n'), [{ delete: 3 }])).toEqual(doc('\n'));
+  });
+
+  it('should add the newline as its own op after formatted text', () => {
+    expect(applyTextDelta({ ops: [] }, [{ insert: 'a', attributes: { bold: true } }])).toEqual({
+      ops: [{ insert: 'a', attributes: { bold: true } }, { insert: '\n' }],
+    });
+  });
+
+  it('should share nothing with its inputs', () => {
+    const attributes = { bold: true };
+    const existing = { ops: [{ insert: 'ab', attributes }, { insert: '\n' }] };
+    const result = applyTextDelta(existing, [{ retain: 3 }, { insert: 'c' }]);
+    (result.ops[0].attributes as Record<string, unknown>).bold = false;
+    expect(attributes.bold).toBe(true);
+    expect(existing.ops).toHaveLength(2);
+  });
+
+  it('should throw a TypeError for an invalid change', () => {
+    expect(() => applyTextDelta(doc('a\n'), [{ retain: 0 }])).toThrow(TypeError);
+  });
+});
+
+describe('composeDelta', () => {
+  it('should compose two changes into one', () => {
+    expect(composeDelta([{ insert: 'a' }], [{ retain: 1 }, { insert: 'b' }])).toEqual([{ insert: 'ab' }]);
+    expect(composeDelta([{ retain: 2 }, { insert: 'x' }], [{ retain: 2 }, { delete: 1 }])).toEqual([]);
+  });
+});
+
+describe('transformDelta', () => {
+  it('should put a first insert at the same place first when a has priority', () => {
+    expect(transformDelta([{ insert: 'A' }], [{ insert: 'B' }], true)).toEqual([{ retain: 1 }, { insert: 'B' }]);
+    expect(transformDelta([{ insert: 'A' }], [{ insert: 'B' }], false)).toEqual([{ insert: 'B' }]);
+  });
+
+  it('should shift a later position past an earlier delete', () => {
+    expect(transformDelta([{ delete: 2 }], [{ retain: 3 }, { insert: 'x' }], true)).toEqual([{ retain: 1 }, { insert: 'x' }]);
+  });
+
+  it('should throw a TypeError for an invalid delta', () => {
+    expect(() => transformDelta([{ delete: -1 }], [], true)).toThrow(TypeError);
+  });
+
+  it('should converge: doc·a·b′ equals doc·b·a′ for concurrent changes (TP1)', () => {
+    const step = fc.record({ kind: fc.nat({ max: 2 }), n: fc.integer({ min: 1, max: 3 }), text: fc.string({ minLength: 1, maxLength: 3 }) });
+    // A change valid against a document of `length` characters: retains/deletes stay in bounds.
+    const change = (length: number, steps: { kind: number; n: number; text: string }[]): DeltaOp[] => {
+      const ops: DeltaOp[] = [];
+      let left = length;
+      for (const s of steps) {
+        if (s.kind === 0) ops.push({ insert: s.text });
+        else if (left > 0) {
+          const n = Math.min(s.n, left);
+          left -= n;
+          ops.push(s.kind === 1 ? { retain: n } : { delete: n });
+        }
+      }
+      return ops;
+    };
+    fc.assert(
+      fc.property(fc.string({ maxLength: 8 }), fc.array(step, { maxLength: 5 }), fc.array(step, { maxLength: 5 }), (text, sa, sb) => {
+        const base = { ops: [{ insert: text + '\n' }] };
+        const a = change(text.length, sa);
+        const b = change(text.length, sb);
+        const viaA = applyTextDelta(applyTextDelta(base, a), transformDelta(a, b, true));
+        const viaB = applyTextDelta(applyTextDelta(base, b), transformDelta(b, a, false));
+        expect(viaA).toEqual(viaB);
+      }),
+      { numRuns: 500, seed: 1138 },
+    );
+  });
+});
