@@ -1,10 +1,12 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { filter, firstValueFrom, lastValueFrom, ReplaySubject, retry, skip, take } from 'rxjs';
+import { filter, firstValueFrom, lastValueFrom, of, ReplaySubject, retry, skip, switchMap, take } from 'rxjs';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { WebSocket as ServerSocket } from 'ws';
 import { backoffRetry } from '../../src/operators/backoffRetry.js';
+import { online$ } from '../../src/streams/online.js';
 import { webSocketEvents } from '../../src/streams/webSocketEvents.js';
+import { FakeWindow } from '../helpers/fakeWindow.js';
 import type { TestScheduler } from 'rxjs/testing';
 import { JSONRPCError, JSONRPCParseError, NetworkError, StatusError, TimeoutError } from '../../src/errors.js';
 import { createJsonRpcClient } from '../../src/streams/jsonRpcClient.js';
@@ -491,6 +493,37 @@ describe('createJsonRpcClient', () => {
       lifeline.unsubscribe();
       await closed;
       await expect(lastValueFrom(rpc.call('echo'))).rejects.toThrow('WebSocket is not connected');
+    });
+
+    it('should drop the socket while offline and reconnect at once when back online (composed with online$)', async () => {
+      const host = new FakeWindow({ onLine: true });
+      const socket$ = online$(host).pipe(
+        switchMap((online) =>
+          online
+            ? webSocketEvents({ url, WebSocketCtor: WebSocket }).pipe(backoffRetry({ initialDelay: 60_000, resetOn: (event) => event.type === 'open' }))
+            : of<SocketEvent>({ type: 'close', error: new NetworkError('Offline') }),
+        ),
+      );
+      const rpc = createJsonRpcClient(socket$);
+      const states = new ReplaySubject<boolean>();
+      const lifeline = rpc.connected$.subscribe(states);
+      const connectedCount = (n: number) => firstValueFrom(states.pipe(filter(Boolean), skip(n - 1), take(1)));
+
+      await connectedCount(1);
+      const first = await firstValueFrom(sockets.pipe(take(1)));
+      const hanging = lastValueFrom(rpc.call('hang'));
+      await once(first, 'message');
+      const closed = once(first, 'close');
+      host.fire('offline');
+
+      await expect(hanging).rejects.toThrow('Transport disconnected');
+      await closed;
+      await expect(lastValueFrom(rpc.call('echo'))).rejects.toThrow('WebSocket is not connected');
+
+      host.fire('online');
+      await connectedCount(2);
+      expect(await lastValueFrom(rpc.call('echo', ['back']))).toEqual(['back']);
+      lifeline.unsubscribe();
     });
   });
 });

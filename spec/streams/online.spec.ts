@@ -1,30 +1,5 @@
 import { online$ } from '../../src/streams/online.js';
-import type { OnlineEventTarget } from '../../src/streams/online.js';
-
-/** A minimal stand-in for `window`: counts listeners and fires events on demand. */
-class FakeWindow implements OnlineEventTarget {
-  readonly listeners = new Map<string, Set<() => void>>();
-  constructor(readonly navigator?: { onLine?: unknown }) {}
-
-  addEventListener(type: 'online' | 'offline', listener: () => void): void {
-    if (!this.listeners.has(type)) this.listeners.set(type, new Set());
-    this.listeners.get(type)!.add(listener);
-  }
-
-  removeEventListener(type: 'online' | 'offline', listener: () => void): void {
-    this.listeners.get(type)?.delete(listener);
-  }
-
-  fire(type: 'online' | 'offline'): void {
-    for (const listener of [...(this.listeners.get(type) ?? [])]) listener();
-  }
-
-  get listenerCount(): number {
-    let count = 0;
-    for (const set of this.listeners.values()) count += set.size;
-    return count;
-  }
-}
+import { FakeWindow } from '../helpers/fakeWindow.js';
 
 // Compile-time check: a real browser window is an accepted target.
 export const acceptsWindow = (w: Window) => online$(w);
