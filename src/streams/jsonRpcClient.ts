@@ -115,7 +115,7 @@ function requestFrame(id: number, method: string, params: readonly unknown[]): s
  * ```ts
  * import { WebSocket } from 'ws';
  * import { webSocketEvents } from './streams/webSocketEvents.js';
- * import { backoffRetry } from '../operators/backoffRetry.js';
+ * import { backoffRetry } from './operators/backoffRetry.js';
  * import { createJsonRpcClient } from './streams/jsonRpcClient.js';
  *
  * const socket$ = webSocketEvents({ url: 'ws://127.0.0.1:8080', WebSocketCtor: WebSocket })
