@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { applyPatch } from '../../src/algorithms/applyPatch.js';
 import { PatchError } from '../../src/errors.js';
 import type { JSONPatchOp } from '../../src/types.js';
@@ -297,6 +298,49 @@ describe('applyPatch', () => {
 
     it('should stay the same null when nothing writes', () => {
       expect(applyPatch(null, [{ op: 'remove', path: '/a' }])).toBeNull();
+    });
+  });
+
+  describe('property: any ops on any document', () => {
+    const key = fc.constantFrom('a', 'b', '0', '1', '-', '', '__proto__', 'constructor', 'toString', '01');
+    const path = fc.array(key, { maxLength: 3 }).map((keys) => keys.map((k) => '/' + k).join(''));
+    const leaf = fc.oneof(fc.integer({ min: -5, max: 5 }), fc.constantFrom('x', 'b', null, true));
+    const { value } = fc.letrec<{ value: unknown }>((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small' },
+        leaf,
+        fc.array(tie('value'), { maxLength: 3 }),
+        fc.dictionary(fc.constantFrom('a', 'b', '0', '1'), tie('value'), { maxKeys: 3 }),
+      ),
+    }));
+    const opName = fc.constantFrom('add', 'remove', 'replace', 'move', 'copy', 'test', '@inc', '@bit', '@max', '@min', '@txt', 'nope');
+    const op = fc.record(
+      { op: opName, path, from: path, value: fc.oneof(value, fc.constant([{ insert: 'q' }]), fc.constant(undefined)), soft: fc.boolean() },
+      { requiredKeys: ['op', 'path'] },
+    ) as fc.Arbitrary<JSONPatchOp>;
+
+    it('should never mutate the input, never pollute Object.prototype, and fail only with PatchError (600 runs)', () => {
+      fc.assert(
+        fc.property(value, fc.array(op, { maxLength: 6 }), (doc, ops) => {
+          const state = deepFreeze(doc);
+          const before = JSON.stringify(state);
+          const lenient = applyPatch(state, ops, { mode: 'lenient' });
+          let strict: unknown;
+          let failed = false;
+          try {
+            strict = applyPatch(state, ops);
+          } catch (error) {
+            expect(error).toBeInstanceOf(PatchError);
+            failed = true;
+          }
+          // When nothing failed, lenient and strict mode agree.
+          if (!failed) expect(lenient).toEqual(strict);
+          expect(JSON.stringify(state)).toBe(before);
+          expect(Object.getOwnPropertyNames(Object.prototype)).not.toContain('polluted');
+          expect(({} as Record<string, unknown>).a).toBeUndefined();
+        }),
+        { numRuns: 600, seed: 6902 },
+      );
     });
   });
 });

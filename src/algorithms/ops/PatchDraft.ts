@@ -104,17 +104,18 @@ export class PatchDraft {
    * created, so the returned container may be mutated. Both passes take the same decisions,
    * which is why an op that validated first cannot fail halfway through its write.
    *
-   * @returns the parent, or undefined when it is missing and `create` is `none`.
-   * @throws OpFailure when the path crosses a primitive, uses a non-index key on an array, or an
-   *   index past the end of an array.
+   * @returns the parent, or undefined when it is missing and `create` is `none` (with `none`,
+   *   a path through a primitive or a bad array index also counts as missing).
+   * @throws OpFailure, unless `create` is `none`, when the path crosses a primitive (the root
+   *   included), uses a non-index key on an array, or an index past the end of an array.
    */
   parent(keys: readonly string[], create: CreateMode, write: boolean): Container | undefined {
     let container: Container;
     if (isContainer(this.root)) {
       container = write ? (this.root = this.writable(this.root)) : this.root;
     } else {
-      if (this.root != null) fail('the document root is not a container');
       if (create === 'none') return undefined;
+      if (this.root != null) fail('the document root is not a container');
       // A null (brand-new) document gets a root container on its first write (protocol §2.4).
       container = newContainer(create, keys[0]);
       if (write) this.own((this.root = container));
