@@ -162,6 +162,10 @@ describe('applyPatch', () => {
       expect(() => applyPatch({}, [op as JSONPatchOp])).toThrow(PatchError);
     });
 
+    it('should skip a null op in lenient mode', () => {
+      expect(applyPatch({}, [null as unknown as JSONPatchOp, { op: 'add', path: '/a', value: 1 }], { mode: 'lenient' })).toEqual({ a: 1 });
+    });
+
     it('should ignore unknown fields on an op', () => {
       expect(applyPatch({}, [{ op: 'add', path: '/a', value: 1, ts: 5, rev: 2, extra: 'x' }])).toEqual({ a: 1 });
     });

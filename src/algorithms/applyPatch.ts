@@ -58,7 +58,7 @@ export function applyPatch<T>(state: T, ops: readonly JSONPatchOp[], options: Ap
       if (!lenient) throw patchError;
       options.onError?.(patchError);
       // RFC 6902 §4.6: a failed test voids the whole patch, whatever the mode.
-      if (op.op === 'test') return state;
+      if (op?.op === 'test') return state;
     }
   }
   return draft.root as T;
