@@ -1,0 +1,91 @@
+import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StoreError } from '../../src/errors.js';
+import { documentDirectory, FileServerStore } from '../../src/server/FileServerStore.js';
+import type { LogEntry } from '../../src/server/ServerStore.js';
+import { committed, describeServerStoreContract, lwwEntry, otEntry } from '../helpers/serverStoreContract.js';
+
+const dirs: string[] = [];
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'patches-rx-store-'));
+  dirs.push(dir);
+  return dir;
+}
+afterAll(async () => {
+  await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+describeServerStoreContract('FileServerStore', async () => new FileServerStore({ directory: await tempDir() }));
+
+describe('FileServerStore', () => {
+  it('should keep every appended entry across a restart (a new store on the same directory)', async () => {
+    const directory = await tempDir();
+    const first = new FileServerStore({ directory });
+    await first.append('d', otEntry(1));
+    await first.append('d', otEntry(2, 3));
+    await first.close();
+    const second = new FileServerStore({ directory });
+    expect((await second.loadDoc('d')).tail).toEqual([otEntry(1), otEntry(2, 3)]);
+    await second.append('d', otEntry(4));
+    expect((await new FileServerStore({ directory }).loadDoc('d')).tail).toHaveLength(3);
+  });
+
+  it('should ignore a torn last line, truncate it, and append cleanly after it', async () => {
+    const directory = await tempDir();
+    const store = new FileServerStore({ directory });
+    await store.append('d', otEntry(1));
+    const dir = documentDirectory(directory, 'd');
+    const [segment] = (await readdir(dir)).filter((name) => name.startsWith('log-'));
+    // A crash in the middle of writing rev 2: half a line, no newline.
+    await appendFile(join(dir, segment), JSON.stringify(otEntry(2)).slice(0, 25));
+    const reopened = new FileServerStore({ directory });
+    expect((await reopened.loadDoc('d')).tail).toEqual([otEntry(1)]);
+    await reopened.append('d', otEntry(2));
+    expect((await new FileServerStore({ directory }).loadDoc('d')).tail).toEqual([otEntry(1), otEntry(2)]);
+    expect((await readFile(join(dir, segment), 'utf8')).split('\n')).toHaveLength(3);
+  });
+
+  it('should refuse to open a document whose log is corrupt before its last line', async () => {
+    const directory = await tempDir();
+    const store = new FileServerStore({ directory });
+    await store.append('d', otEntry(1));
+    const dir = documentDirectory(directory, 'd');
+    const [segment] = (await readdir(dir)).filter((name) => name.startsWith('log-'));
+    await writeFile(join(dir, segment), 'garbage\n' + JSON.stringify(otEntry(1)) + '\n');
+    await expect(new FileServerStore({ directory }).loadDoc('d')).rejects.toBeInstanceOf(StoreError);
+  });
+
+  it('should start a new log segment at each snapshot, so opening reads only the snapshot and the last segment', async () => {
+    const directory = await tempDir();
+    const store = new FileServerStore({ directory });
+    await store.append('d', otEntry(1));
+    await store.append('d', otEntry(2));
+    await store.saveSnapshot('d', { kind: 'ot', rev: 2, state: { k1: 1, k2: 2 } });
+    await store.append('d', otEntry(3));
+    const names = (await readdir(documentDirectory(directory, 'd'))).sort();
+    expect(names).toEqual(['log-0000000000000001.jsonl', 'log-0000000000000003.jsonl', 'snap-0000000000000002.json']);
+  });
+
+  it('should drop LWW log segments a snapshot covers', async () => {
+    const directory = await tempDir();
+    const store = new FileServerStore({ directory });
+    await store.append('l', lwwEntry(1));
+    await store.saveSnapshot('l', { kind: 'lww', rev: 1, rows: [], changeIds: [] });
+    await store.append('l', lwwEntry(2));
+    await store.saveSnapshot('l', { kind: 'lww', rev: 2, rows: [], changeIds: [] });
+    expect((await readdir(documentDirectory(directory, 'l'))).sort()).toEqual(['snap-0000000000000002.json']);
+  });
+
+  it('should give every doc id its own directory inside the data directory, whatever its characters', async () => {
+    const directory = await tempDir();
+    const store = new FileServerStore({ directory });
+    const ids = ['../escape', 'a/b', 'A/b', 'a_b', 'Doc', 'doc', '✓ unicode', 'x'.repeat(900)];
+    const entryFor = (index: number): LogEntry => ({ kind: 'ot', changes: [committed(1, { id: `change-${index}` })] });
+    for (const [index, id] of ids.entries()) await store.append(id, entryFor(index));
+    const entries = await readdir(directory);
+    expect(entries).toHaveLength(ids.length);
+    expect(new Set(entries.map((name) => name.toLowerCase())).size).toBe(ids.length);
+    for (const [index, id] of ids.entries()) expect((await store.loadDoc(id)).tail).toEqual([entryFor(index)]);
+  });
+});

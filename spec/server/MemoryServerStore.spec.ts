@@ -1,0 +1,4 @@
+import { MemoryServerStore } from '../../src/server/MemoryServerStore.js';
+import { describeServerStoreContract } from '../helpers/serverStoreContract.js';
+
+describeServerStoreContract('MemoryServerStore', async () => new MemoryServerStore());

@@ -1,0 +1,106 @@
+/**
+ * The reference server's storage contract: per document, an append-only log of commit records,
+ * an occasional snapshot, and an optional tombstone. The document services hold all the rules
+ * (transform, LWW resolution, dedup); a store only has to keep what it is given, in order, and
+ * never acknowledge an append it could lose.
+ */
+import type { Change, DocumentTombstone, JSONPatchOp } from '../types.js';
+
+/** One OT commit: the changes it committed, with contiguous server revs. */
+export interface OTLogEntry {
+  kind: 'ot';
+  /** Committed changes in rev order (never empty). */
+  changes: Change[];
+}
+
+/** One LWW commit: the stored rows it wrote and the paths whose rows it deleted. */
+export interface LWWLogEntry {
+  kind: 'lww';
+  /** The document rev this commit produced. */
+  rev: number;
+  /** Server clock at commit. */
+  committedAt: number;
+  /** Ids of the changes this commit consumed (for retry dedup). */
+  changeIds: string[];
+  /** Rows written: concrete `replace`/`remove` ops carrying `ts` and `rev`. */
+  save: JSONPatchOp[];
+  /** Paths whose rows were deleted (covered by a new parent write, or removed ancestors). */
+  remove: string[];
+}
+
+/** A record in a document's log. */
+export type LogEntry = OTLogEntry | LWWLogEntry;
+
+/** OT snapshot: the document state after `rev`. */
+export interface OTSnapshot {
+  kind: 'ot';
+  /** Every change up to and including this rev is folded into `state`. */
+  rev: number;
+  /** The document at `rev` (`null` for a document whose changes never created a root). */
+  state: unknown;
+  /** Id and batchId of the change at rev 1: recognises the upload that created the doc (§1.5.5). */
+  first?: { id: string; batchId?: string };
+}
+
+/** LWW snapshot: every stored row at `rev`, plus the change ids remembered for dedup. */
+export interface LWWSnapshot {
+  kind: 'lww';
+  /** The document rev the rows describe. */
+  rev: number;
+  /** Stored rows (`replace`/`remove` with `ts` and `rev`). */
+  rows: JSONPatchOp[];
+  /** Recently committed change ids with the rev that consumed them, oldest first. */
+  changeIds: Array<[id: string, rev: number]>;
+}
+
+/** A snapshot of either kind. */
+export type DocSnapshot = OTSnapshot | LWWSnapshot;
+
+/** What a store returns when a document is opened. */
+export interface StoredDoc {
+  /** The latest snapshot, if one was taken. */
+  snapshot?: DocSnapshot;
+  /** Every log entry after the snapshot's rev (all entries when there is no snapshot), in order. */
+  tail: LogEntry[];
+  /** Present when the document was deleted; the log and snapshot are then empty. */
+  tombstone?: DocumentTombstone;
+}
+
+/**
+ * Persistence for the reference server. Calls for one document are never concurrent with an
+ * `append`, `saveSnapshot`, `deleteDoc` or `removeTombstone` for the same document (the server
+ * serialises them per document); `readLog` may run alongside an `append`.
+ *
+ * ## Example
+ * ```ts
+ * const store: ServerStore = new MemoryServerStore();
+ * await store.append('doc1', { kind: 'ot', changes: [committed] });
+ * const { tail } = await store.loadDoc('doc1');
+ * ```
+ */
+export interface ServerStore {
+  /** Opens a document: latest snapshot, the log after it, and its tombstone. Unknown docs are empty. */
+  loadDoc(docId: string): Promise<StoredDoc>;
+  /** Every log entry holding a rev greater than `afterRev`, in order (older history than the snapshot included). */
+  readLog(docId: string, afterRev: number): Promise<LogEntry[]>;
+  /** Appends one commit record. Must not resolve before the record would survive a crash. */
+  append(docId: string, entry: LogEntry): Promise<void>;
+  /** Stores a snapshot; later `loadDoc` calls start from it. */
+  saveSnapshot(docId: string, snapshot: DocSnapshot): Promise<void>;
+  /** Writes the tombstone, then erases the document's log and snapshots. */
+  deleteDoc(docId: string, tombstone: DocumentTombstone): Promise<void>;
+  /** Removes a tombstone; resolves `true` if there was one. The document restarts empty. */
+  removeTombstone(docId: string): Promise<boolean>;
+  /** Releases resources; no call is made after it. */
+  close(): Promise<void>;
+}
+
+/** The last rev a log entry holds. */
+export function entryLastRev(entry: LogEntry): number {
+  return entry.kind === 'ot' ? entry.changes[entry.changes.length - 1].rev : entry.rev;
+}
+
+/** The first rev a log entry holds. */
+export function entryFirstRev(entry: LogEntry): number {
+  return entry.kind === 'ot' ? entry.changes[0].rev : entry.rev;
+}
