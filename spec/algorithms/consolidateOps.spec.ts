@@ -322,6 +322,11 @@ describe('consolidateOps', () => {
     expect(result).toEqual({ opsToSave: [], pathsToDelete: [], opsToReturn: [] });
   });
 
+  it('should not count a stored remove below a soft write as data', () => {
+    const soft: JSONPatchOp = { op: 'add', path: '/tags', value: {}, ts: 2 };
+    expect(consolidateOps([{ op: 'remove', path: '/tags/a', ts: 1 }], [soft]).opsToSave).toEqual([soft]);
+  });
+
   it('should skip a soft write when an ancestor value already holds the path', () => {
     const result = consolidateOps([replace('/p', { tags: { a: true } }, 1)], [{ op: 'add', path: '/p/tags', value: {}, ts: 2 }]);
     expect(result.opsToSave).toEqual([]);

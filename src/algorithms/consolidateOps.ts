@@ -259,8 +259,8 @@ function valueInside(ancestor: JSONPatchOp, ancestorPath: string, path: string):
  *    strictly newer than the op: it replaced the whole subtree after the op was made.
  * 2. Same path: `consolidateFieldOp`. A rejected plain write returns the stored op as a
  *    correction.
- * 3. No op at the path: a soft write is skipped when a descendant is stored or the nearest
- *    ancestor's value already contains the path. A delta under a stored ancestor becomes a
+ * 3. No op at the path: a soft write is skipped when a descendant write (not a remove) is stored
+ *    or the nearest ancestor's value already contains the path. A delta under a stored ancestor becomes a
  *    concrete `replace` computed from the value that ancestor holds (its base is known).
  * 4. A saved plain write supersedes the stored descendants: they are deleted, except those
  *    strictly newer than it, which survive and are saved again after it (so applying
@@ -275,7 +275,9 @@ function valueInside(ancestor: JSONPatchOp, ancestorPath: string, path: string):
  *
  * Limits: ties between different changes resolve by arrival order (see `consolidateFieldOp`);
  * a delta and an overwrite of the same field, or a write under a primitive, commute only in
- * time order. Array paths are treated as object keys (LWW has no array semantics). Linear scans
+ * time order. A soft write converges where its path's existence cannot change under it
+ * (initialising a map, a default next to plain writes): one skipped because the path existed is
+ * not revived when an older remove or parent write arriving later empties the path. Array paths are treated as object keys (LWW has no array semantics). Linear scans
  * per op: fine for a document's rows, not for millions.
  *
  * @param existing The stored ops (pending ops on the client, stored rows on the server).
@@ -357,7 +359,7 @@ export function consolidateOps(existing: readonly JSONPatchOp[], newOps: readonl
 
     if (isSoftOp(op)) {
       const taken =
-        [...rows.keys()].some((path) => isDescendant(path, op.path)) ||
+        [...rows].some(([path, row]) => isDescendant(path, op.path) && !isRemoved(row)) ||
         (nearest !== undefined && valueInside(nearest.row, nearest.path, op.path).found);
       if (!taken) save(op);
       continue;
