@@ -9,6 +9,7 @@
  */
 import { StatusError } from '../errors.js';
 import { parsePointer } from '../algorithms/jsonPointer.js';
+import { toDeltaOps } from '../algorithms/textDelta.js';
 import type { JSONPatchOp } from '../types.js';
 
 /**
@@ -35,6 +36,9 @@ export interface IncomingChange {
 
 /** Longest accepted doc id or change id (characters). */
 export const MAX_ID_LENGTH = 1024;
+
+/** Deepest accepted nesting of a change's JSON (deeper values would overflow the stack when serialised). */
+export const MAX_DEPTH = 256;
 
 /** The op names the server accepts (protocol §2.4). */
 const KNOWN_OPS: ReadonlySet<string> = new Set(['add', 'remove', 'replace', 'move', 'copy', 'test', '@inc', '@bit', '@max', '@min', '@txt']);
@@ -111,6 +115,7 @@ export function readChanges(value: unknown, maxChangeBytes: number): IncomingCha
     if (item.batchId !== undefined && typeof item.batchId !== 'string') {
       throw changeError(id, `batchId must be a string (got ${describe(item.batchId)})`);
     }
+    if (exceedsDepth(item, MAX_DEPTH)) throw changeError(id, `values nest deeper than ${MAX_DEPTH} levels`);
     (item.ops as unknown[]).forEach((op, opIndex) => checkOp(id, op, opIndex));
     const bytes = Buffer.byteLength(JSON.stringify(item));
     if (bytes > maxChangeBytes) {
@@ -145,6 +150,11 @@ function checkOp(changeId: string, value: unknown, index: number): asserts value
   if (op !== 'remove' && !FROM_OPS.has(op) && value.value === undefined) {
     throw changeError(changeId, `op ${index} (${op}) needs a value`);
   }
+  if ((op === '@inc' || op === '@bit') && !isFiniteNumber(value.value)) throw changeError(changeId, `op ${index} (${op}) needs a finite number`);
+  if ((op === '@max' || op === '@min') && !isFiniteNumber(value.value) && typeof value.value !== 'string') {
+    throw changeError(changeId, `op ${index} (${op}) needs a number or a string`);
+  }
+  if (op === '@txt' && toDeltaOps(value.value) === undefined) throw changeError(changeId, `op ${index} (@txt) needs a Quill delta ops array`);
   if (value.ts !== undefined && (typeof value.ts !== 'number' || !Number.isFinite(value.ts))) {
     throw changeError(changeId, `op ${index} has a non-numeric ts`);
   }
@@ -156,6 +166,24 @@ function checkPointer(changeId: string, path: string, index: number): void {
   } catch (error) {
     throw changeError(changeId, `op ${index}: ${(error as Error).message}`);
   }
+}
+
+/** Whether `value` nests deeper than `limit` (iterative: a hostile value cannot overflow the stack here). */
+function exceedsDepth(value: unknown, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop() as [unknown, number];
+    if (typeof current !== 'object' || current === null) continue;
+    if (depth > limit) return true;
+    for (const child of Array.isArray(current) ? current : Object.values(current)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
+function isFiniteNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

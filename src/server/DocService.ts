@@ -1,0 +1,216 @@
+import { StatusError, StoreError } from '../errors.js';
+import type { Algorithm, Change, CommitChangesResult, DocumentTombstone, PatchesSnapshot } from '../types.js';
+import type { IncomingChange } from './validate.js';
+import type { KeyedLock } from './keyedLock.js';
+import type { LogEntry, ServerStore, StoredDoc } from './ServerStore.js';
+
+/** Sends a notification about `docId` to its subscribers, except `exceptConnectionId`. */
+export type Announce = (docId: string, method: 'changesCommitted' | 'docDeleted', params: { docId: string; changes?: Change[] }, exceptConnectionId?: string) => void;
+
+/** Who made a call: the server connection id, stamped on committed OT changes as `clientId`. */
+export interface CallOrigin {
+  /** The connection's id. */
+  connectionId: string;
+}
+
+/** Counters the services update (a subset of the server's `stats`). */
+export interface DocServiceStats {
+  /** Successful `commitChanges` calls. */
+  commits: number;
+  /** Changes stored (OT: committed changes; LWW: commits that stored rows). */
+  changesCommitted: number;
+  /** Re-sent changes recognised by id and not committed again. */
+  duplicateChanges: number;
+  /** Snapshots written. */
+  snapshots: number;
+}
+
+/** What both document services are built from. */
+export interface DocServiceOptions {
+  /** Where documents live. */
+  store: ServerStore;
+  /** The server-wide per-document FIFO lock. */
+  lock: KeyedLock;
+  /** The server clock (ms epoch). */
+  now: () => number;
+  /** Take a snapshot after this many changes (OT) or commits (LWW). */
+  snapshotEvery: number;
+  /** How many documents to keep loaded in memory. */
+  cacheSize: number;
+  /** Notification sink. */
+  announce: Announce;
+  /** Counters to update. */
+  stats: DocServiceStats;
+  /** Receives faults that have no caller to answer (failed background snapshots). */
+  onError: (error: unknown) => void;
+}
+
+/** What every loaded document carries. */
+export interface LoadedDoc {
+  docId: string;
+  /** Latest committed rev. */
+  headRev: number;
+  /** Set when the document is deleted. */
+  tombstone?: DocumentTombstone;
+  /** A snapshot task is queued. */
+  snapshotQueued?: boolean;
+}
+
+interface CacheSlot<TDoc> {
+  promise: Promise<TDoc>;
+  doc?: TDoc;
+}
+
+/**
+ * The machinery both algorithms share: a bounded cache of loaded documents (loaded once even
+ * under concurrent calls), tombstones (410 for every call on a deleted document), delete and
+ * undelete under the per-document lock, and background snapshots.
+ *
+ * Reads (`getDoc`, `getChangesSince`) do not take the lock: they see the document as of the
+ * last acknowledged commit. Writes take it, so each sees the result of the previous one.
+ */
+export abstract class DocService<TDoc extends LoadedDoc> {
+  /** The algorithm this service runs. */
+  abstract readonly algorithm: Algorithm;
+  private readonly cache = new Map<string, CacheSlot<TDoc>>();
+
+  /** @param options store, lock, clock and sinks */
+  constructor(protected readonly options: DocServiceOptions) {}
+
+  /** The snapshot envelope a client hydrates from (§1.5.2 / §1.5.3). */
+  abstract getDoc(docId: string): Promise<PatchesSnapshot>;
+
+  /** Committed changes after `rev` (§1.5.4). */
+  abstract getChangesSince(docId: string, rev: number): Promise<Change[]>;
+
+  /** Commits validated change inputs (§1.5.5 / §1.5.6). */
+  abstract commitChanges(docId: string, changes: IncomingChange[], origin: CallOrigin): Promise<CommitChangesResult>;
+
+  /** Builds the in-memory document from what the store returned. */
+  protected abstract fromStored(docId: string, stored: StoredDoc): TDoc;
+
+  /** A document with no history. */
+  protected abstract emptyDoc(docId: string): TDoc;
+
+  /** Writes a snapshot of `doc` and folds its tail. Runs under the lock. */
+  protected abstract writeSnapshot(doc: TDoc): Promise<void>;
+
+  /** Whether a snapshot is due. */
+  protected abstract snapshotDue(doc: TDoc): boolean;
+
+  /** The tombstone of `docId`, if it is deleted. */
+  async tombstoneOf(docId: string): Promise<DocumentTombstone | undefined> {
+    return (await this.open(docId)).tombstone;
+  }
+
+  /** @throws StatusError 410 with `{ deletedAt, lastRev }` when the document is deleted */
+  async assertLive(docId: string): Promise<void> {
+    await this.openLive(docId);
+  }
+
+  /**
+   * Deletes a document: writes a tombstone, erases its history, and tells the other
+   * subscribers (`docDeleted`). Deleting an already deleted or never created document succeeds.
+   */
+  deleteDoc(docId: string, origin: CallOrigin): Promise<void> {
+    return this.options.lock.run(docId, async () => {
+      const doc = await this.open(docId);
+      if (doc.tombstone) return;
+      const tombstone: DocumentTombstone = {
+        docId,
+        deletedAt: this.options.now(),
+        lastRev: doc.headRev,
+        deletedByClientId: origin.connectionId,
+      };
+      await this.options.store.deleteDoc(docId, tombstone);
+      this.put(docId, { ...this.emptyDoc(docId), tombstone });
+      this.options.announce(docId, 'docDeleted', { docId }, origin.connectionId);
+    });
+  }
+
+  /** Removes a tombstone; the document restarts empty. Resolves whether there was one. */
+  undeleteDoc(docId: string): Promise<boolean> {
+    return this.options.lock.run(docId, async () => {
+      const doc = await this.open(docId);
+      if (!doc.tombstone) return false;
+      await this.options.store.removeTombstone(docId);
+      this.put(docId, this.emptyDoc(docId));
+      return true;
+    });
+  }
+
+  /** Opens a document that must not be deleted. @throws StatusError 410 with `{ deletedAt, lastRev }` */
+  protected async openLive(docId: string): Promise<TDoc> {
+    const doc = await this.open(docId);
+    if (doc.tombstone) {
+      const { deletedAt, lastRev } = doc.tombstone;
+      throw new StatusError(410, `Document ${docId} was deleted`, { deletedAt, lastRev });
+    }
+    return doc;
+  }
+
+  /** The loaded document, loading it once however many callers ask at the same time. */
+  protected open(docId: string): Promise<TDoc> {
+    const slot = this.cache.get(docId);
+    if (slot) {
+      // Refresh its place in the LRU order.
+      this.cache.delete(docId);
+      this.cache.set(docId, slot);
+      return slot.promise;
+    }
+    const fresh: CacheSlot<TDoc> = {
+      promise: this.options.store.loadDoc(docId).then((stored) => {
+        const doc = this.fromStored(docId, stored);
+        fresh.doc = doc;
+        return doc;
+      }),
+    };
+    fresh.promise.catch(() => {
+      if (this.cache.get(docId) === fresh) this.cache.delete(docId);
+    });
+    this.cache.set(docId, fresh);
+    this.evict();
+    return fresh.promise;
+  }
+
+  /** Forgets a loaded document (after a failed write, so the next call reloads what is on disk). */
+  protected forget(docId: string): void {
+    this.cache.delete(docId);
+  }
+
+  /** Queues a snapshot behind the current lock holder when one is due. */
+  protected maybeSnapshot(doc: TDoc): void {
+    if (doc.snapshotQueued || !this.snapshotDue(doc)) return;
+    doc.snapshotQueued = true;
+    this.options.lock
+      .run(doc.docId, async () => {
+        doc.snapshotQueued = false;
+        if (this.cache.get(doc.docId)?.doc !== doc || doc.tombstone || !this.snapshotDue(doc)) return;
+        await this.writeSnapshot(doc);
+        this.options.stats.snapshots++;
+      })
+      .catch((error: unknown) => this.options.onError(error));
+  }
+
+  /** Checks that stored entries belong to this algorithm. */
+  protected checkKind(docId: string, kind: LogEntry['kind'] | undefined): void {
+    if (kind !== undefined && kind !== this.algorithm) {
+      throw new StoreError(`Document "${docId}" is stored as ${kind.toUpperCase()}, but this server routes it to ${this.algorithm.toUpperCase()}`, docId);
+    }
+  }
+
+  private put(docId: string, doc: TDoc): void {
+    this.cache.delete(docId);
+    this.cache.set(docId, { promise: Promise.resolve(doc), doc });
+    this.evict();
+  }
+
+  /** Drops the least recently used documents that are loaded and idle. */
+  private evict(): void {
+    if (this.cache.size <= this.options.cacheSize) return;
+    for (const [docId, slot] of this.cache) {
+      if (this.cache.size <= this.options.cacheSize) break;
+      if (slot.doc && !this.options.lock.isBusy(docId)) this.cache.delete(docId);
+    }
+  }
+}

@@ -1,0 +1,226 @@
+import { StatusError } from '../errors.js';
+import { consolidateOps, convertDeltaOps } from '../algorithms/consolidateOps.js';
+import { createId } from '../algorithms/createId.js';
+import type { Change, CommitChangesResult, JSONPatchOp, PatchesSnapshot } from '../types.js';
+import type { IncomingChange } from './validate.js';
+import { DocService } from './DocService.js';
+import { changeError } from './validate.js';
+import type { CallOrigin, LoadedDoc } from './DocService.js';
+import type { StoredDoc } from './ServerStore.js';
+
+/** How many committed change ids an LWW document remembers for retry dedup. */
+const REMEMBERED_CHANGE_IDS = 50_000;
+
+/** An LWW document as the server holds it: one stored row per path. */
+export interface LWWDoc extends LoadedDoc {
+  /** path → stored row (`replace`/`remove` with concrete value, `ts` and `rev`). */
+  rows: Map<string, JSONPatchOp>;
+  /** Recently committed change ids → the rev that consumed them (insertion ordered). */
+  seen: Map<string, number>;
+  /** Commits since the last snapshot. */
+  sinceSnapshot: number;
+}
+
+/**
+ * The LWW document service (protocol §1.5.6, conflict rules §4.8): every op is a timestamped
+ * write to one path; the newer write wins (ties go to the incoming op), `@inc/@bit/@max/@min`
+ * always combine. The server stores concrete values only (`replace`/`remove` rows), so a
+ * document is the set of its rows and `getDoc` never replays history.
+ *
+ * Op timestamps are clamped to the server clock, so a client with a clock in the future cannot
+ * make its writes unbeatable. A change whose id was committed before (a retry after a lost
+ * response) is not applied again — which matters for `@inc` — but its paths are still echoed.
+ */
+export class LWWDocService extends DocService<LWWDoc> {
+  /** @inheritDoc */
+  readonly algorithm = 'lww' as const;
+
+  /** @inheritDoc */
+  async getDoc(docId: string): Promise<PatchesSnapshot> {
+    const doc = await this.openLive(docId);
+    const rows = [...doc.rows.values()];
+    return { state: {}, rev: doc.headRev, changes: rows.length ? [this.synthesise(rows, 0)] : [] };
+  }
+
+  /** @inheritDoc */
+  async getChangesSince(docId: string, rev: number): Promise<Change[]> {
+    const doc = await this.openLive(docId);
+    const rows = [...doc.rows.values()].filter((row) => (row.rev ?? 0) > rev);
+    return rows.length ? [this.synthesise(rows, rev)] : [];
+  }
+
+  /** @inheritDoc */
+  commitChanges(docId: string, input: IncomingChange[], origin: CallOrigin): Promise<CommitChangesResult> {
+    return this.options.lock.run(docId, async () => {
+      const doc = await this.openLive(docId);
+      if (input.length === 0) return { changes: [] };
+      for (const change of input) change.ops.forEach((op, index) => checkLWWOp(change.id, op, index));
+      const now = this.options.now();
+      const head = input[0];
+      const clientRev = Math.max(0, head.baseRev ?? (head.rev !== undefined ? head.rev - 1 : doc.headRev));
+      const sentPaths = new Set<string>();
+      const newOps: JSONPatchOp[] = [];
+      const consumed: string[] = [];
+      for (const change of input) {
+        for (const op of change.ops) sentPaths.add(op.path);
+        if (doc.seen.has(change.id)) {
+          this.options.stats.duplicateChanges++;
+          continue;
+        }
+        consumed.push(change.id);
+        const fallback = typeof change.createdAt === 'number' ? change.createdAt : now;
+        for (const op of change.ops) newOps.push({ ...op, ts: Math.min(op.ts ?? fallback, now) });
+      }
+
+      const { opsToSave, pathsToDelete, opsToReturn } = consolidateOps(relatedRows(doc.rows, newOps), newOps);
+      const previousRev = doc.headRev;
+      let rev = previousRev;
+      let saved: JSONPatchOp[] = [];
+      if (opsToSave.length > 0 || pathsToDelete.length > 0) {
+        rev = previousRev + 1;
+        saved = convertDeltaOps(opsToSave).map((op) => ({ ...op, rev }));
+        try {
+          await this.options.store.append(docId, { kind: 'lww', rev, committedAt: now, changeIds: consumed, save: saved, remove: pathsToDelete });
+        } catch (error) {
+          this.forget(docId);
+          this.options.onError(error);
+          throw new StatusError(503, `Could not store the commit to ${docId}; retry`, { scope: 'doc' });
+        }
+        for (const path of pathsToDelete) doc.rows.delete(path);
+        for (const row of saved) doc.rows.set(row.path, row);
+        doc.headRev = rev;
+        doc.sinceSnapshot++;
+      }
+      remember(doc, consumed, rev);
+
+      // The reply: corrections, the stored row of every sent path and its stored descendants,
+      // and every row the client has not seen yet (rev > clientRev).
+      const reply = new Map<string, JSONPatchOp>();
+      for (const op of opsToReturn) reply.set(op.path, op);
+      for (const row of doc.rows.values()) {
+        if ((row.rev ?? 0) > clientRev || isSentOrUnder(row.path, sentPaths)) reply.set(row.path, row);
+      }
+      this.options.stats.commits++;
+      if (saved.length > 0 || pathsToDelete.length > 0) {
+        this.options.stats.changesCommitted++;
+        const broadcast: Change = { id: head.id, baseRev: previousRev, rev, ops: saved, createdAt: now, committedAt: now };
+        this.options.announce(docId, 'changesCommitted', { docId, changes: [broadcast] }, origin.connectionId);
+        this.maybeSnapshot(doc);
+      }
+      const response: Change = { id: head.id, baseRev: clientRev, rev, ops: sortRows([...reply.values()]), createdAt: now, committedAt: now };
+      return { changes: [response] };
+    });
+  }
+
+  /** @inheritDoc */
+  protected fromStored(docId: string, stored: StoredDoc): LWWDoc {
+    if (stored.tombstone) return { ...this.emptyDoc(docId), tombstone: stored.tombstone };
+    const doc = this.emptyDoc(docId);
+    const snapshot = stored.snapshot;
+    this.checkKind(docId, snapshot?.kind);
+    if (snapshot?.kind === 'lww') {
+      doc.headRev = snapshot.rev;
+      for (const row of snapshot.rows) doc.rows.set(row.path, row);
+      for (const [id, rev] of snapshot.changeIds) doc.seen.set(id, rev);
+    }
+    for (const entry of stored.tail) {
+      this.checkKind(docId, entry.kind);
+      if (entry.kind !== 'lww') continue;
+      for (const path of entry.remove) doc.rows.delete(path);
+      for (const row of entry.save) doc.rows.set(row.path, row);
+      remember(doc, entry.changeIds, entry.rev);
+      doc.headRev = entry.rev;
+      doc.sinceSnapshot++;
+    }
+    return doc;
+  }
+
+  /** @inheritDoc */
+  protected emptyDoc(docId: string): LWWDoc {
+    return { docId, headRev: 0, rows: new Map(), seen: new Map(), sinceSnapshot: 0 };
+  }
+
+  /** @inheritDoc */
+  protected snapshotDue(doc: LWWDoc): boolean {
+    return doc.sinceSnapshot >= this.options.snapshotEvery;
+  }
+
+  /** @inheritDoc */
+  protected async writeSnapshot(doc: LWWDoc): Promise<void> {
+    await this.options.store.saveSnapshot(doc.docId, {
+      kind: 'lww',
+      rev: doc.headRev,
+      rows: [...doc.rows.values()],
+      changeIds: [...doc.seen.entries()],
+    });
+    doc.sinceSnapshot = 0;
+  }
+
+  /** One change holding `rows` (§1.5.3): a fresh id, `rev` = newest row rev, `committedAt` = newest ts. */
+  private synthesise(rows: JSONPatchOp[], baseRev: number): Change {
+    const now = this.options.now();
+    const sorted = sortRows(rows);
+    const rev = Math.max(...sorted.map((row) => row.rev ?? 0));
+    const committedAt = Math.max(0, ...sorted.map((row) => row.ts ?? 0)) || now;
+    return { id: toBase62(rev) + createId(4), baseRev, rev, ops: sorted, createdAt: now, committedAt };
+  }
+}
+
+/** LWW ops are writes of a value: `move`/`copy` have no value to store (§4.8). */
+function checkLWWOp(changeId: string, op: JSONPatchOp, index: number): void {
+  if (op.op === 'move' || op.op === 'copy') throw changeError(changeId, `op ${index}: ${op.op} has no meaning in an LWW document`);
+}
+
+/** Stored rows that can interact with `ops`: same path, an ancestor, or a descendant. */
+function relatedRows(rows: Map<string, JSONPatchOp>, ops: JSONPatchOp[]): JSONPatchOp[] {
+  if (ops.length === 0) return [];
+  const paths = new Set(ops.map((op) => op.path));
+  const out: JSONPatchOp[] = [];
+  for (const row of rows.values()) {
+    for (const path of paths) {
+      if (row.path === path || isUnder(row.path, path) || isUnder(path, row.path)) {
+        out.push(row);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+function isSentOrUnder(path: string, sent: Set<string>): boolean {
+  if (sent.has(path)) return true;
+  for (const parent of sent) if (isUnder(path, parent)) return true;
+  return false;
+}
+
+/** True when `path` is strictly inside `parent` (`''` is the root and contains everything). */
+function isUnder(path: string, parent: string): boolean {
+  return path.length > parent.length && path.startsWith(parent) && path.charCodeAt(parent.length) === 47 /* '/' */;
+}
+
+/** Sorts rows in commit order: by rev, then by ts (stable). */
+function sortRows(rows: JSONPatchOp[]): JSONPatchOp[] {
+  return rows.slice().sort((a, b) => (a.rev ?? 0) - (b.rev ?? 0) || (a.ts ?? 0) - (b.ts ?? 0));
+}
+
+function remember(doc: LWWDoc, ids: string[], rev: number): void {
+  for (const id of ids) doc.seen.set(id, rev);
+  while (doc.seen.size > REMEMBERED_CHANGE_IDS) {
+    const oldest = doc.seen.keys().next().value;
+    if (oldest === undefined) break;
+    doc.seen.delete(oldest);
+  }
+}
+
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/** Base-62 digits of a rev: the sortable prefix of a synthesised change id (as the anchor mints them). */
+function toBase62(value: number): string {
+  let out = '';
+  let rest = Math.max(0, Math.floor(value));
+  do {
+    out = BASE62[rest % 62] + out;
+    rest = Math.floor(rest / 62);
+  } while (rest > 0);
+  return out;
+}
