@@ -46,6 +46,16 @@ describe('FileServerStore', () => {
     expect((await readFile(join(dir, segment), 'utf8')).split('\n')).toHaveLength(3);
   });
 
+  it('should ignore and clean up the temp file of a snapshot cut short by a crash', async () => {
+    const directory = await tempDir();
+    const store = new FileServerStore({ directory });
+    await store.append('d', otEntry(1));
+    const dir = documentDirectory(directory, 'd');
+    await writeFile(join(dir, 'snap-0000000000000001.json.tmp-dead'), '{"kind":"ot","rev":1,"sta');
+    expect(await new FileServerStore({ directory }).loadDoc('d')).toEqual({ tail: [otEntry(1)] });
+    expect((await readdir(dir)).filter((name) => name.includes('.tmp-'))).toEqual([]);
+  });
+
   it('should refuse to open a document whose log is corrupt before its last line', async () => {
     const directory = await tempDir();
     const store = new FileServerStore({ directory });

@@ -79,6 +79,8 @@ export class FileServerStore implements ServerStore {
       await this.removeDataFiles(doc, names);
       return { tail: [], tombstone };
     }
+    // A snapshot or tombstone whose write was cut short by a crash left only its temp file.
+    for (const name of names) if (name.includes('.tmp-')) await unlinkQuiet(join(doc.dir, name));
     const snapshot = await this.readLatestSnapshot(doc.dir, names);
     const snapshotRev = snapshot?.rev ?? 0;
     const segments = segmentsOf(names);
