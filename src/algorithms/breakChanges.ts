@@ -1,0 +1,419 @@
+/**
+ * Splitting oversized changes into pieces that fit a byte budget (protocol §4.6), so a big paste
+ * or import still reaches a server with a frame or row size limit.
+ */
+import { UnsplittableChangeError } from '../errors.js';
+import type { Change, JSONPatchOp, SizeCalculator } from '../types.js';
+import { createId } from './createId.js';
+import { sizeOf } from './sizeOf.js';
+import { toDeltaOps, type DeltaOp } from './textDelta.js';
+
+/** Options of `breakChanges`. */
+export interface BreakChangesOptions {
+  /** Measures a change in bytes; default `sizeOf` (UTF-8 length of its JSON). */
+  sizeCalculator?: SizeCalculator;
+  /** The document the changes belong to, named in an `UnsplittableChangeError`. */
+  docId?: string;
+  /**
+   * An op that cannot be split and is over `maxBytes` is sent alone, oversized, when it measures
+   * at most this; above it `UnsplittableChangeError` is thrown. Default `maxBytes`: never oversized.
+   */
+  maxUnsplittableBytes?: number;
+}
+
+const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'prototype', 'constructor']);
+
+/** Measures candidate pieces of one change: piece `k` has rev `rev + k` and its own id. */
+class PieceMeter {
+  private readonly ids: string[];
+  private readonly bases = new Map<number, number>();
+  private readonly opSizes = new WeakMap<JSONPatchOp, number>();
+
+  constructor(
+    private readonly change: Change,
+    private readonly rev: number,
+    private readonly calculator: SizeCalculator | undefined,
+  ) {
+    this.ids = [change.id];
+  }
+
+  id(k: number): string {
+    while (this.ids.length <= k) this.ids.push(createId());
+    return this.ids[k];
+  }
+
+  piece(k: number, ops: JSONPatchOp[]): Change {
+    return { ...this.change, id: this.id(k), rev: this.rev + k, ops };
+  }
+
+  /** Size of piece `k` holding `ops`. The default measure is additive, so it is computed per op. */
+  size(k: number, ops: readonly JSONPatchOp[]): number {
+    if (this.calculator) return this.calculator(this.piece(k, ops.slice()));
+    let base = this.bases.get(k);
+    if (base === undefined) {
+      base = sizeOf(this.piece(k, []));
+      this.bases.set(k, base);
+    }
+    let total = base + Math.max(0, ops.length - 1);
+    for (const op of ops) total += this.opSize(op);
+    return total;
+  }
+
+  /** The size an op adds to a piece (default measure only). */
+  opSize(op: JSONPatchOp): number {
+    let size = this.opSizes.get(op);
+    if (size === undefined) {
+      size = sizeOf(op);
+      this.opSizes.set(op, size);
+    }
+    return size;
+  }
+
+  get additive(): boolean {
+    return this.calculator === undefined;
+  }
+}
+
+/** Bytes `JSON.stringify` writes for the UTF-16 code unit(s) at `i` of `text`, and how many it used. */
+function jsonCharBytes(text: string, i: number): [bytes: number, units: number] {
+  const unit = text.charCodeAt(i);
+  if (unit === 0x22 || unit === 0x5c) return [2, 1];
+  if (unit < 0x20) return [unit === 8 || unit === 9 || unit === 10 || unit === 12 || unit === 13 ? 2 : 6, 1];
+  if (unit < 0x80) return [1, 1];
+  if (unit < 0x800) return [2, 1];
+  if (unit >= 0xd800 && unit <= 0xdbff) {
+    const next = i + 1 < text.length ? text.charCodeAt(i + 1) : 0;
+    return next >= 0xdc00 && next <= 0xdfff ? [4, 2] : [6, 1];
+  }
+  if (unit >= 0xdc00 && unit <= 0xdfff) return [6, 1];
+  return [3, 1];
+}
+
+/** Moves an end index back by one if it would cut a surrogate pair in half. */
+function safeEnd(text: string, end: number): number {
+  if (end <= 0 || end >= text.length) return end;
+  const before = text.charCodeAt(end - 1);
+  const after = text.charCodeAt(end);
+  return before >= 0xd800 && before <= 0xdbff && after >= 0xdc00 && after <= 0xdfff ? end - 1 : end;
+}
+
+const isPlainRetain = (op: DeltaOp): boolean => typeof op.retain === 'number' && op.attributes === undefined;
+
+/** How far a delta op moves the cursor in the resulting document (Quill lengths, UTF-16 units). */
+function advance(op: DeltaOp): number {
+  if (typeof op.insert === 'string') return op.insert.length;
+  if (op.insert !== undefined) return 1;
+  if (typeof op.retain === 'number') return op.retain;
+  if (op.retain !== undefined) return 1;
+  return 0;
+}
+
+/** Prefixes a piece of a delta with a retain to where it starts, merged into a leading plain retain. */
+function atCursor(cursor: number, ops: readonly DeltaOp[]): DeltaOp[] {
+  if (cursor === 0) return ops.slice();
+  const [first, ...rest] = ops;
+  if (first !== undefined && isPlainRetain(first)) return [{ retain: cursor + (first.retain as number) }, ...rest];
+  return [{ retain: cursor }, ...ops];
+}
+
+function escapeKey(key: string): string {
+  return key.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+function placeholder(value: unknown): unknown {
+  if (Array.isArray(value)) return [];
+  return typeof value === 'object' && value !== null ? {} : null;
+}
+
+/** Splits the ops of one oversized change into pieces that each fit (or are tolerated alone). */
+class ChangeSplitter {
+  private readonly meter: PieceMeter;
+
+  constructor(
+    private readonly change: Change,
+    rev: number,
+    private readonly maxBytes: number,
+    private readonly limit: number,
+    private readonly options: BreakChangesOptions,
+  ) {
+    this.meter = new PieceMeter(change, rev, options.sizeCalculator);
+  }
+
+  split(): Change[] {
+    const { meter, maxBytes } = this;
+    const queue = this.change.ops.slice();
+    const pieces: JSONPatchOp[][] = [];
+    if (queue.length === 0) {
+      // Only the envelope (metadata) is too big: there is nothing to split.
+      this.unsplittable(meter.size(0, []));
+      return [meter.piece(0, [])];
+    }
+    let i = 0;
+    while (i < queue.length) {
+      const k = pieces.length;
+      const alone = meter.size(k, [queue[i]]);
+      if (alone > maxBytes) {
+        const parts = this.splitOp(queue[i], k);
+        if (parts !== undefined) {
+          queue.splice(i, 1, ...parts);
+          continue;
+        }
+        this.unsplittable(alone);
+        pieces.push([queue[i++]]);
+        continue;
+      }
+      const end = this.packFrom(queue, i, k, alone);
+      pieces.push(queue.slice(i, end));
+      i = end;
+    }
+    return pieces.map((ops, k) => meter.piece(k, ops));
+  }
+
+  /** The end of the longest run of ops from `start` that fits in piece `k` (at least one op). */
+  private packFrom(queue: readonly JSONPatchOp[], start: number, k: number, firstSize: number): number {
+    const { meter, maxBytes } = this;
+    if (meter.additive) {
+      let total = firstSize;
+      let end = start + 1;
+      while (end < queue.length) {
+        const next = total + 1 + meter.opSize(queue[end]);
+        if (next > maxBytes) break;
+        total = next;
+        end++;
+      }
+      return end;
+    }
+    // A custom measure is not additive: gallop, then binary search, measuring whole pieces.
+    const fits = (end: number) => meter.size(k, queue.slice(start, end)) <= maxBytes;
+    let good = start + 1;
+    let step = 1;
+    while (good + step <= queue.length && fits(good + step)) {
+      good += step;
+      step *= 2;
+    }
+    let bad = Math.min(good + step, queue.length + 1);
+    while (bad - good > 1) {
+      const mid = (good + bad) >> 1;
+      if (fits(mid)) good = mid;
+      else bad = mid;
+    }
+    return good;
+  }
+
+  private unsplittable(size: number): void {
+    if (size > this.limit) throw new UnsplittableChangeError(this.options.docId, size, this.limit);
+  }
+
+  /** Does `op` fit alone in piece `k`, and in the next one (whose id and rev may be longer)? */
+  private fitsAlone(op: JSONPatchOp, k: number): boolean {
+    return this.meter.size(k, [op]) <= this.maxBytes && this.meter.size(k + 1, [op]) <= this.maxBytes;
+  }
+
+  /** Smaller ops with the same effect in order, or undefined when the op cannot be split. */
+  private splitOp(op: JSONPatchOp, k: number): JSONPatchOp[] | undefined {
+    if (op.op === '@txt') return this.splitText(op, k);
+    if ((op.op === 'add' || op.op === 'replace') && op.soft !== true && typeof op.value === 'object' && op.value !== null) {
+      return this.splitStructure(op, k);
+    }
+    return undefined;
+  }
+
+  /**
+   * Splits an `@txt` delta into sequential deltas: each after the first starts with a retain to
+   * the position the earlier ones reached (retains and inserts advance it, deletes do not).
+   */
+  private splitText(op: JSONPatchOp, k: number): JSONPatchOp[] | undefined {
+    const delta = toDeltaOps(op.value);
+    if (delta === undefined || delta.length === 0) return undefined;
+    const withDelta = (ops: DeltaOp[]): JSONPatchOp => ({ ...op, value: ops });
+    const emptySize = Math.max(this.meter.size(k, [withDelta([])]), this.meter.size(k + 1, [withDelta([])]));
+    const additive = this.meter.additive;
+    // Size of the op holding `ops`: additive for the default measure, measured otherwise.
+    const sizeWith = (ops: DeltaOp[]): number => {
+      if (!additive) return Math.max(this.meter.size(k, [withDelta(ops)]), this.meter.size(k + 1, [withDelta(ops)]));
+      let total = emptySize + Math.max(0, ops.length - 1);
+      for (const item of ops) total += sizeOf(item);
+      return total;
+    };
+    const fits = (ops: DeltaOp[]) => sizeWith(ops) <= this.maxBytes;
+
+    const parts: DeltaOp[][] = [];
+    let current: DeltaOp[] = [];
+    let start = 0;
+    let cursor = 0;
+    const flush = () => {
+      if (current.some((item) => !isPlainRetain(item))) parts.push(atCursor(start, current));
+      current = [];
+      start = cursor;
+    };
+
+    for (const item of delta) {
+      if (fits(atCursor(start, [...current, item]))) {
+        current.push(item);
+        cursor += advance(item);
+        continue;
+      }
+      flush();
+      if (fits(atCursor(start, [item]))) {
+        current.push(item);
+        cursor += advance(item);
+        continue;
+      }
+      if (typeof item.insert !== 'string') return undefined; // an embed or a retain with huge attributes
+      const chunks = this.chunkInsert(item, (offset, chunk) => fits(atCursor(cursor + offset, [{ ...item, insert: chunk }])), (offset) => sizeWith(atCursor(cursor + offset, [{ ...item, insert: '' }])));
+      if (chunks === undefined) return undefined;
+      for (const chunk of chunks) {
+        parts.push(atCursor(cursor, [{ ...item, insert: chunk }]));
+        cursor += chunk.length;
+      }
+      start = cursor;
+    }
+    flush();
+    return parts.length > 1 ? parts.map(withDelta) : undefined;
+  }
+
+  /**
+   * Cuts a string insert into chunks that each fit (never inside a surrogate pair). With the
+   * default measure the bytes are counted directly; otherwise each chunk is found by binary search.
+   */
+  private chunkInsert(item: DeltaOp, fits: (offset: number, chunk: string) => boolean, emptySize: (offset: number) => number): string[] | undefined {
+    const text = item.insert as string;
+    const chunks: string[] = [];
+    let pos = 0;
+    while (pos < text.length) {
+      let end: number;
+      if (this.meter.additive) {
+        const budget = this.maxBytes - emptySize(pos);
+        let used = 0;
+        end = pos;
+        while (end < text.length) {
+          const [bytes, units] = jsonCharBytes(text, end);
+          if (used + bytes > budget) break;
+          used += bytes;
+          end += units;
+        }
+      } else {
+        let good = pos;
+        let bad = text.length + 1;
+        while (bad - good > 1) {
+          const half = (good + bad) >> 1;
+          let mid = safeEnd(text, half);
+          if (mid <= good) mid = half + 1; // the middle splits a pair: try the end of the pair
+          if (mid >= bad) break;
+          if (fits(pos, text.slice(pos, mid))) good = mid;
+          else bad = mid;
+        }
+        end = good;
+      }
+      if (end <= pos) return undefined; // not even one character fits
+      chunks.push(text.slice(pos, end));
+      pos = end;
+    }
+    return chunks;
+  }
+
+  /**
+   * Splits an `add`/`replace` of an object or array into a structural op holding a prefix of its
+   * entries (big entries as empty placeholders) plus one op per remaining or placeholder entry:
+   * `replace` to fill a placeholder, `add` to append the rest in order. Applying them in order
+   * builds the same value, keys in the same order.
+   */
+  private splitStructure(op: JSONPatchOp, k: number): JSONPatchOp[] | undefined {
+    if (op.path.endsWith('/-')) return undefined; // the appended element has no pointer
+    const value = JSON.parse(JSON.stringify(op.value)) as Record<string, unknown> | unknown[];
+    const isArray = Array.isArray(value);
+    const keys = isArray ? value.map((_item, index) => String(index)) : Object.keys(value);
+    if (keys.length === 0 || keys.some((key) => FORBIDDEN_KEYS.has(key))) return undefined;
+    const entry = (key: string): unknown => (value as Record<string, unknown>)[key];
+    const childOp = (name: 'add' | 'replace', key: string, child: unknown): JSONPatchOp => {
+      const { soft: _soft, from: _from, ...rest } = op;
+      return { ...rest, op: name, path: `${op.path}/${escapeKey(key)}`, value: child };
+    };
+    const inline = keys.map((key) => this.fitsAlone(childOp('add', key, entry(key)), k));
+    const skeleton = (count: number): JSONPatchOp => {
+      const shell: Record<string, unknown> | unknown[] = isArray ? [] : {};
+      for (let i = 0; i < count; i++) {
+        const child = inline[i] ? entry(keys[i]) : placeholder(entry(keys[i]));
+        if (Array.isArray(shell)) shell.push(child);
+        else shell[keys[i]] = child;
+      }
+      return { ...op, value: shell };
+    };
+    let good = 0;
+    let bad = keys.length + 1;
+    while (bad - good > 1) {
+      const mid = (good + bad) >> 1;
+      if (this.fitsAlone(skeleton(mid), k)) good = mid;
+      else bad = mid;
+    }
+    if (good === 0) return undefined;
+    const ops = [skeleton(good)];
+    for (let i = 0; i < good; i++) if (!inline[i]) ops.push(childOp('replace', keys[i], entry(keys[i])));
+    for (let i = good; i < keys.length; i++) ops.push(childOp('add', keys[i], entry(keys[i])));
+    return ops;
+  }
+}
+
+/**
+ * Splits every change larger than `maxBytes` into several smaller changes that, applied in order,
+ * have the same effect (protocol §4.6).
+ *
+ * Why: servers and stores cap a frame or a row (the anchor's default wire cap is 1 MB); one
+ * huge paste must still sync, so it travels as pieces. The pieces share `baseRev`, `createdAt`,
+ * `committedAt`, `batchId` and metadata; the FIRST keeps the original id (so an echo or retry
+ * still recognises it), later ones get fresh ids from `createId`; revs are consecutive from the
+ * original's, and every later change's rev shifts up by the extra pieces so none collide.
+ *
+ * How an op too big alone is split:
+ * - `@txt`: into sequential deltas, each after the first starting with `{retain: cursor}`; a
+ *   long string insert is chunked (never inside a surrogate pair, each chunk retaining to its
+ *   own position);
+ * - `add`/`replace` of an object or array: a structural op with a prefix of the entries (big
+ *   ones as empty placeholders) plus `replace`/`add` ops for the rest, recursively. The result is
+ *   the same JSON (the anchor instead turns embedded Delta documents into `@txt` ops, which
+ *   normalises the text);
+ * - anything else (one huge string or number, an embed, a soft op, an append at `/-`): cannot be
+ *   split. Unlike the anchor, which sends it anyway and only warns, it is sent alone only up to
+ *   `maxUnsplittableBytes` (default `maxBytes`); above, `UnsplittableChangeError` names the doc
+ *   and the size: nothing is dropped or sent oversized silently.
+ *
+ * Every piece is measured with the calculator itself (the default measure is computed per op,
+ * in linear time), so pieces fit by construction: no re-measure passes with shrinking budgets.
+ *
+ * Limits: a `@txt` delta that deletes the document's final newline and re-inserts it may
+ * differ after splitting (each piece's result is forced to end in a newline), as may a delta
+ * retaining past the end of the text. A custom calculator is assumed to grow with its input; a
+ * delta with very many small ops is measured quadratically with a custom calculator.
+ *
+ * @param changes Changes in queue order.
+ * @param maxBytes Budget per change, in the calculator's unit.
+ * @param options Calculator, doc id for errors, tolerance for unsplittable ops.
+ * @returns The changes, oversized ones replaced by their pieces; the input itself when none
+ *   needed splitting.
+ * @throws UnsplittableChangeError when an op that cannot be split exceeds the tolerance.
+ * @throws RangeError when `maxBytes` is not a positive number.
+ * @example
+ * const pieces = breakChanges([bigPaste], 100_000, { docId: 'doc1' });
+ * // pieces[0].id === bigPaste.id; pieces[1].rev === bigPaste.rev + 1
+ */
+export function breakChanges(changes: Change[], maxBytes: number, options: BreakChangesOptions = {}): Change[] {
+  if (!(maxBytes > 0)) throw new RangeError(`maxBytes must be a positive number, got ${maxBytes}`);
+  const limit = Math.max(maxBytes, options.maxUnsplittableBytes ?? maxBytes);
+  const measure = options.sizeCalculator ?? sizeOf;
+  const result: Change[] = [];
+  let shift = 0;
+  let changed = false;
+  for (const change of changes) {
+    const shifted = shift === 0 ? change : { ...change, rev: change.rev + shift };
+    if (measure(shifted) <= maxBytes) {
+      result.push(shifted);
+      changed ||= shifted !== change;
+      continue;
+    }
+    const pieces = new ChangeSplitter(change, change.rev + shift, maxBytes, limit, options).split();
+    result.push(...pieces);
+    shift += pieces.length - 1;
+    changed = true;
+  }
+  return changed ? result : changes;
+}
