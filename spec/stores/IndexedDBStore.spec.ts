@@ -1,0 +1,374 @@
+import 'fake-indexeddb/auto';
+import { IDBFactory, IDBObjectStore, forceCloseDatabase } from 'fake-indexeddb';
+import { StoreError } from '../../src/errors.js';
+import { IDB_MIGRATIONS, IDB_SCHEMA_VERSION, IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
+import type { IDBStoreMigration } from '../../src/stores/IndexedDBStore.js';
+import type { PatchesStore } from '../../src/stores/PatchesStore.js';
+import type { Change, JSONPatchOp } from '../../src/types.js';
+import { describeStoreContract } from './storeContract.js';
+
+describeStoreContract(
+  'IndexedDBStore',
+  () => new IndexedDBStore('contract', { indexedDB: new IDBFactory() }),
+  (store) => store.close(),
+);
+
+/** A simulated schema version 2: a new index and a new object store; no row may be lost. */
+const addVersion2: IDBStoreMigration = (db, tx) => {
+  tx.objectStore('docs').createIndex('algorithm', 'algorithm');
+  db.createObjectStore('quarantinedChanges', { keyPath: ['docId', 'changeId'] });
+};
+
+/** The same store code, opened at the simulated version 2. */
+class Version2Store extends IndexedDBStore {
+  protected override readonly migrations = [...IDB_MIGRATIONS, addVersion2];
+}
+
+/** A version-2 store whose upgrade fails half-way. */
+class BrokenUpgradeStore extends IndexedDBStore {
+  protected override readonly migrations: readonly IDBStoreMigration[] = [
+    ...IDB_MIGRATIONS,
+    (db) => {
+      db.createObjectStore('extra');
+      throw new Error('migration bug');
+    },
+  ];
+}
+
+describe('IndexedDBStore', () => {
+  let factory: IDBFactory;
+  const opened: PatchesStore[] = [];
+
+  function open<S extends IndexedDBStore>(make: (f: IDBFactory) => S): S {
+    const store = make(factory);
+    opened.push(store);
+    return store;
+  }
+  const v1 = (options: { compactEvery?: number } = {}) =>
+    open((indexedDB) => new IndexedDBStore('app', { indexedDB, ...options }));
+  const v2 = () => open((indexedDB) => new Version2Store('app', { indexedDB }));
+
+  beforeEach(() => {
+    factory = new IDBFactory();
+  });
+
+  afterEach(async () => {
+    for (const store of opened.splice(0)) await store.close();
+  });
+
+  /** Fill a store with one of everything. */
+  async function seed(store: PatchesStore): Promise<void> {
+    await store.trackDocs(['ot', 'gone'], 'ot');
+    await store.trackDocs(['lww'], 'lww');
+    await store.applyServerChanges('ot', { state: { n: 2 }, rev: 2, changes: [committed('c1', 1), committed('c2', 2)] });
+    await store.savePendingChanges('ot', [change('p1'), change('p2')]);
+    await store.saveDoc('lww', { state: { a: 1 }, rev: 5 });
+    await store.savePendingOps('lww', [op('/a', 1)]);
+    await store.saveSendingChange('lww', change('s1'));
+    await store.savePendingOps('lww', [op('/b', 2)]);
+    await store.deleteDoc('gone');
+  }
+
+  /** Everything the store API can see. */
+  async function dump(store: PatchesStore) {
+    return {
+      docs: await store.listDocs(true),
+      ot: await store.getDoc('ot'),
+      lww: await store.getDoc('lww'),
+      history: await store.listChanges('ot'),
+    };
+  }
+
+  async function rejection(promise: Promise<unknown>): Promise<StoreError> {
+    const error = await promise.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(StoreError);
+    return error as StoreError;
+  }
+
+  function rawOpen(version?: number): Promise<IDBDatabase> {
+    return new Promise((resolve, reject) => {
+      const request = factory.open('app', version);
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+  }
+
+  it('should open at the exported schema version', async () => {
+    await v1().listDocs();
+    const raw = await rawOpen();
+    expect(raw.version).toBe(IDB_SCHEMA_VERSION);
+    expect(Array.from(raw.objectStoreNames).sort()).toEqual(['committedChanges', 'docs', 'pendingChanges', 'pendingOps', 'sending', 'states']);
+    raw.close();
+  });
+
+  it('should keep everything across a close and a reopen', async () => {
+    const first = v1();
+    await seed(first);
+    const before = await dump(first);
+    await first.close();
+    expect(await dump(v1())).toEqual(before);
+    expect(before.ot?.pending.map((c) => c.rev)).toEqual([3, 4]);
+  });
+
+  describe('schema upgrades', () => {
+    it('should upgrade a database written at version 1 to a version 2 without losing anything', async () => {
+      const old = v1();
+      await seed(old);
+      const before = await dump(old);
+      await old.close();
+
+      const upgraded = v2();
+      expect(await dump(upgraded)).toEqual(before);
+      const raw = await rawOpen();
+      expect(raw.version).toBe(IDB_SCHEMA_VERSION + 1);
+      expect(Array.from(raw.objectStoreNames)).toContain('quarantinedChanges');
+      expect(Array.from(raw.transaction('docs').objectStore('docs').indexNames)).toEqual(['algorithm']);
+      raw.close();
+      // The upgraded store keeps working.
+      await upgraded.savePendingChanges('ot', [change('p3')]);
+      expect((await upgraded.getPendingChanges('ot')).map((c) => c.rev)).toEqual([3, 4, 5]);
+    });
+
+    it('should reject with a StoreError and keep the version-1 data when an upgrade step fails', async () => {
+      const old = v1();
+      await seed(old);
+      const before = await dump(old);
+      await old.close();
+
+      const broken = open((indexedDB) => new BrokenUpgradeStore('app', { indexedDB }));
+      const error = await rejection(broken.listDocs());
+      expect((error.cause as Error).message).toBe('migration bug');
+      expect(await dump(v1())).toEqual(before);
+      const raw = await rawOpen();
+      expect(raw.version).toBe(IDB_SCHEMA_VERSION);
+      expect(Array.from(raw.objectStoreNames)).not.toContain('extra');
+      raw.close();
+    });
+
+    it('should reject with a StoreError, not downgrade, when the database is newer than the store', async () => {
+      const newer = v2();
+      await seed(newer);
+      await newer.close();
+      const error = await rejection(v1().listDocs());
+      expect((error.cause as DOMException).name).toBe('VersionError');
+      expect((await v2().getDoc('ot'))?.pending.map((c) => c.id)).toEqual(['p1', 'p2']);
+    });
+  });
+
+  describe('other connections', () => {
+    it('should see what another instance on the same database committed', async () => {
+      const a = v1();
+      const b = v1();
+      await a.trackDocs(['doc'], 'ot');
+      expect((await b.listDocs()).map((d) => d.docId)).toEqual(['doc']);
+      await b.applyServerChanges('doc', { state: { from: 'b' }, rev: 1, changes: [committed('c1', 1)] });
+      await a.savePendingChanges('doc', [change('p1')]);
+      expect((await a.getDoc('doc'))?.state).toEqual({ from: 'b' });
+      expect(await b.getPendingChanges('doc')).toEqual([{ ...change('p1'), rev: 2 }]);
+    });
+
+    it('should close cleanly for a later-version open, finish its write, and reopen on the next call', async () => {
+      const store = v1();
+      await store.trackDocs(['doc'], 'ot');
+      const write = store.saveDoc('doc', { state: { kept: true }, rev: 3 });
+      // Another tab opens version 2 but its upgrade fails, so the database stays at version 1.
+      let blocked = false;
+      const upgradeSeen = new Promise<number>((resolve, reject) => {
+        const request = factory.open('app', IDB_SCHEMA_VERSION + 1);
+        request.onblocked = () => (blocked = true);
+        request.onupgradeneeded = (event) => {
+          resolve(event.oldVersion);
+          request.transaction!.abort();
+        };
+        request.onsuccess = () => reject(new Error('the upgrade should have been aborted'));
+      });
+      await write;
+      expect(await upgradeSeen).toBe(IDB_SCHEMA_VERSION);
+      expect(blocked).toBe(false);
+      // Our next call opens a new connection and sees the write.
+      expect(await store.getDoc('doc')).toMatchObject({ state: { kept: true }, committedRev: 3 });
+    });
+
+    it('should step aside for a newer version of the app and then reject instead of downgrading', async () => {
+      const store = v1();
+      await seed(store);
+      const before = await dump(store);
+      const newer = v2();
+      expect(await dump(newer)).toEqual(before);
+      const error = await rejection(store.getDoc('ot'));
+      expect((error.cause as DOMException).name).toBe('VersionError');
+    });
+
+    it('should reject a blocked open and succeed on a later call once the blocker closes', async () => {
+      const store = v1();
+      await seed(store);
+      const before = await dump(store);
+      const stubborn = await rawOpen(); // never closes on versionchange
+      const newer = v2();
+      const error = await rejection(newer.listDocs());
+      expect(error.message).toMatch(/blocked/);
+      stubborn.close();
+      expect(await dump(newer)).toEqual(before);
+    });
+
+    it('should reopen after its connection is closed abnormally', async () => {
+      const connections: IDBDatabase[] = [];
+      const realOpen = factory.open.bind(factory);
+      jest.spyOn(factory, 'open').mockImplementation((name: string, version?: number) => {
+        const request = realOpen(name, version);
+        request.addEventListener('success', () => connections.push(request.result));
+        return request;
+      });
+      const store = v1();
+      await seed(store);
+      const before = await dump(store);
+      expect(connections).toHaveLength(1);
+      forceCloseDatabase(connections[0] as unknown as Parameters<typeof forceCloseDatabase>[0]);
+      expect(await dump(store)).toEqual(before);
+      expect(connections).toHaveLength(2);
+    });
+
+    it('should reopen and recreate the schema when the database is deleted under it', async () => {
+      const store = v1();
+      await seed(store);
+      let blocked = false;
+      await new Promise<void>((resolve, reject) => {
+        const request = factory.deleteDatabase('app');
+        request.onblocked = () => (blocked = true);
+        request.onsuccess = () => resolve();
+        request.onerror = () => reject(request.error);
+      });
+      expect(blocked).toBe(false);
+      expect(await store.listDocs(true)).toEqual([]);
+      await store.trackDocs(['fresh'], 'lww');
+      await store.savePendingOps('fresh', [op('/x', 1)]);
+      expect(await store.getDoc('fresh')).toMatchObject({ algorithm: 'lww', pendingOps: [op('/x', 1)] });
+    });
+  });
+
+  describe('failed transactions', () => {
+    let putSpy: jest.SpyInstance | undefined;
+    const realPut = IDBObjectStore.prototype.put;
+
+    afterEach(() => {
+      putSpy?.mockRestore();
+      putSpy = undefined;
+    });
+
+    /** Make the put of the committed row at `rev` misbehave. */
+    function failPut(rev: number, how: (store: IDBObjectStore, value: unknown) => IDBRequest) {
+      putSpy = jest.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(function (this: IDBObjectStore, value: unknown, key?: IDBValidKey) {
+        if (this.name === 'committedChanges' && (value as { rev: number }).rev === rev) return how(this, value);
+        return realPut.call(this, value, key);
+      });
+    }
+
+    async function seeded() {
+      const store = v1();
+      await store.trackDocs(['doc'], 'ot');
+      await store.applyServerChanges('doc', { state: { n: 1 }, rev: 1, changes: [committed('c1', 1)] });
+      await store.savePendingChanges('doc', [change('p1')]);
+      return { store, before: await dump(store), docBefore: await store.getDoc('doc') };
+    }
+
+    const update = () => ({ state: { n: 3 }, rev: 3, changes: [committed('c2', 2), committed('c3', 3)], pending: [] });
+
+    it('should roll back a QuotaExceededError thrown mid-transaction', async () => {
+      const { store, docBefore } = await seeded();
+      failPut(3, () => {
+        throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+      });
+      const error = await rejection(store.applyServerChanges('doc', update()));
+      expect(error.docId).toBe('doc');
+      expect((error.cause as DOMException).name).toBe('QuotaExceededError');
+      expect(error.message).toMatch(/quota/);
+      putSpy!.mockRestore();
+      expect(await store.getDoc('doc')).toEqual(docBefore);
+      expect((await store.listChanges('doc')).map((c) => c.id)).toEqual(['c1']);
+    });
+
+    it('should roll back a transaction aborted under it', async () => {
+      const { store, docBefore } = await seeded();
+      // Aborted by the browser once the row was written, while the rest of the write is in flight.
+      failPut(2, (objectStore, value) => {
+        const request = realPut.call(objectStore, value);
+        request.addEventListener('success', () => objectStore.transaction.abort());
+        return request;
+      });
+      const error = await rejection(store.applyServerChanges('doc', update()));
+      expect(error.docId).toBe('doc');
+      expect((error.cause as DOMException).name).toBe('AbortError');
+      putSpy!.mockRestore();
+      expect(await store.getDoc('doc')).toEqual(docBefore);
+      expect((await store.listChanges('doc')).map((c) => c.id)).toEqual(['c1']);
+      // The store is still usable afterwards.
+      await store.applyServerChanges('doc', update());
+      expect((await store.listChanges('doc')).map((c) => c.id)).toEqual(['c1', 'c2', 'c3']);
+    });
+
+    it('should give the passed changes their old revs back when savePendingChanges fails', async () => {
+      const { store, docBefore } = await seeded();
+      const changes = [change('p2', 40), { ...change('p3', 41), hook: () => 0 }];
+      const error = await rejection(store.savePendingChanges('doc', changes));
+      expect(error.docId).toBe('doc');
+      expect(changes.map((c) => c.rev)).toEqual([40, 41]);
+      expect(await store.getDoc('doc')).toEqual(docBefore);
+    });
+  });
+
+  describe('compaction', () => {
+    async function applyRevs(store: PatchesStore, docId: string, from: number, to: number) {
+      for (let rev = from; rev <= to; rev++) {
+        await store.applyServerChanges(docId, { state: { rev }, rev, changes: [committed(`${docId}${rev}`, rev)] });
+      }
+    }
+
+    it('should keep only the newest compactEvery history rows of each doc', async () => {
+      const store = v1({ compactEvery: 3 });
+      await store.trackDocs(['a', 'b'], 'ot');
+      await applyRevs(store, 'a', 1, 7);
+      await applyRevs(store, 'b', 1, 2);
+      expect((await store.listChanges('a')).map((c) => c.rev)).toEqual([5, 6, 7]);
+      expect((await store.listChanges('a', 5)).map((c) => c.rev)).toEqual([6, 7]);
+      expect((await store.listChanges('b')).map((c) => c.rev)).toEqual([1, 2]);
+      expect(await store.getDoc('a')).toMatchObject({ state: { rev: 7 }, committedRev: 7 });
+    });
+
+    it('should compact a large batch in one write', async () => {
+      const store = v1({ compactEvery: 2 });
+      await store.trackDocs(['a'], 'ot');
+      const changes = [1, 2, 3, 4, 5].map((rev) => committed(`c${rev}`, rev));
+      await store.applyServerChanges('a', { state: { rev: 5 }, rev: 5, changes });
+      expect((await store.listChanges('a')).map((c) => c.rev)).toEqual([4, 5]);
+    });
+
+    it('should default to 200 rows', async () => {
+      const store = v1();
+      await store.trackDocs(['a'], 'ot');
+      const changes = Array.from({ length: 205 }, (_, i) => committed(`c${i + 1}`, i + 1));
+      await store.applyServerChanges('a', { state: {}, rev: 205, changes });
+      const history = await store.listChanges('a');
+      expect(history).toHaveLength(200);
+      expect(history[0].rev).toBe(6);
+    });
+
+    it('should reject a negative compactEvery', () => {
+      expect(() => new IndexedDBStore('x', { indexedDB: factory, compactEvery: -1 })).toThrow(RangeError);
+    });
+  });
+});
+
+function change(id: string, rev = 0): Change {
+  return { id, ops: [op('/a', id)], baseRev: 0, rev, createdAt: 1_700_000_000_000, committedAt: 0 };
+}
+
+function committed(id: string, rev: number): Change {
+  return { id, ops: [op('/n', rev)], baseRev: rev - 1, rev, createdAt: 1_700_000_000_000, committedAt: 1_700_000_000_500 };
+}
+
+function op(path: string, value: unknown): JSONPatchOp {
+  return { op: 'replace', path, value, ts: 1_700_000_000_000 };
+}

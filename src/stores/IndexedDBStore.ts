@@ -1,0 +1,601 @@
+import { wrap } from 'idb';
+import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb';
+import { StoreError } from '../errors.js';
+import type { Algorithm, Change, JSONPatchOp, PatchesState, TrackedDoc } from '../types.js';
+import type { PatchesStore, ServerChangesUpdate, StoredDoc } from './PatchesStore.js';
+
+/** A row of `docs`: what is tracked, with which algorithm, at which committed rev. */
+interface DocRow {
+  docId: string;
+  algorithm: Algorithm;
+  committedRev: number;
+  deleted?: true;
+}
+
+/** The object stores of schema version 1. Values are wrapped so a Change's own keys never collide with ours. */
+interface Schema extends DBSchema {
+  docs: { key: string; value: DocRow };
+  /** The materialized committed state, apart from `docs` so `listDocs` never loads documents. */
+  states: { key: string; value: { docId: string; state: unknown } };
+  committedChanges: { key: [string, number]; value: { docId: string; rev: number; change: Change } };
+  /** Keyed by queue position (`seq`), not rev, so the queue order is exactly what was written. */
+  pendingChanges: { key: [string, number]; value: { docId: string; seq: number; change: Change } };
+  pendingOps: { key: [string, string]; value: { docId: string; path: string; op: JSONPatchOp } };
+  sending: { key: string; value: { docId: string; change: Change } };
+}
+
+type StoreName = StoreNames<Schema>;
+type Tx<M extends IDBTransactionMode> = IDBPTransaction<Schema, StoreName[], M>;
+type RWTx = Tx<'readwrite'>;
+
+const ALL_STORES: StoreName[] = ['docs', 'states', 'committedChanges', 'pendingChanges', 'pendingOps', 'sending'];
+
+/**
+ * One schema step: migrates an open `versionchange` transaction from version `i` to `i + 1`
+ * (the step at index `i`). It runs synchronously inside `upgradeneeded`; it may issue requests
+ * on `tx` (to rewrite rows) but must not await anything else. Throwing aborts the upgrade.
+ *
+ * @example
+ * const addAlgorithmIndex: IDBStoreMigration = (_db, tx) => {
+ *   tx.objectStore('docs').createIndex('algorithm', 'algorithm');
+ * };
+ */
+export type IDBStoreMigration = (db: IDBPDatabase<unknown>, tx: IDBPTransaction<unknown, string[], 'versionchange'>) => void;
+
+/**
+ * The schema steps, oldest first: `IDB_MIGRATIONS[i]` takes a database from version `i` to `i + 1`.
+ * A later version appends a step (never edits an old one), so a database written by any earlier
+ * version is upgraded step by step without losing rows.
+ *
+ * @example
+ * IDB_MIGRATIONS.length === IDB_SCHEMA_VERSION; // true
+ */
+export const IDB_MIGRATIONS: readonly IDBStoreMigration[] = [
+  // 0 → 1: the initial object stores.
+  (db) => {
+    db.createObjectStore('docs', { keyPath: 'docId' });
+    db.createObjectStore('states', { keyPath: 'docId' });
+    db.createObjectStore('committedChanges', { keyPath: ['docId', 'rev'] });
+    db.createObjectStore('pendingChanges', { keyPath: ['docId', 'seq'] });
+    db.createObjectStore('pendingOps', { keyPath: ['docId', 'path'] });
+    db.createObjectStore('sending', { keyPath: 'docId' });
+  },
+];
+
+/**
+ * The IndexedDB schema version `IndexedDBStore` opens its database at.
+ *
+ * @example
+ * const db = await openDB('my-app', IDB_SCHEMA_VERSION); // what the store itself would open
+ */
+export const IDB_SCHEMA_VERSION: number = IDB_MIGRATIONS.length;
+
+/**
+ * Options of `IndexedDBStore`.
+ *
+ * @example
+ * const options: IndexedDBStoreOptions = { indexedDB: new IDBFactory(), compactEvery: 500 };
+ */
+export interface IndexedDBStoreOptions {
+  /** The IndexedDB factory to open databases with (default: the global `indexedDB`). */
+  indexedDB?: IDBFactory;
+  /** Committed history rows kept per doc; older rows are deleted (default 200). */
+  compactEvery?: number;
+}
+
+/**
+ * A `PatchesStore` on IndexedDB (through `idb`): one database per `dbName` holding OT and LWW docs,
+ * so tracked docs, their committed state and their unsent local changes survive reloads and
+ * offline periods.
+ *
+ * Every method is one IndexedDB transaction, so it is all-or-nothing: `applyServerChanges`
+ * (state + history rows + pending queue + sending slot), `savePendingChanges` (the revs are
+ * re-stamped inside the transaction, and restored on the passed objects if it fails),
+ * `saveSendingChange` and `deleteDoc` never leave half a write behind. It follows the same
+ * contract as `InMemoryStore` (a shared spec runs against both): writes to a doc that is not
+ * tracked reject, reads of one return empty values, a brand-new doc has a `null` state.
+ *
+ * Compaction: the committed state is stored materialized at `committedRev`, so committed change
+ * rows are only history (`listChanges`). After each `applyServerChanges` only the newest
+ * `compactEvery` rows (default 200) of that doc are kept; older ones are deleted.
+ *
+ * Failures reject with a `StoreError` (with `cause` and `docId`) and leave what was stored intact:
+ * a `QuotaExceededError` or any other abort rolls the transaction back. When another connection
+ * upgrades or deletes the database, this store closes its connection cleanly (transactions in
+ * flight finish first) and the next call reopens it, recreating the schema if the database is
+ * gone; if a newer schema version now exists, calls reject until the app is updated. An open that
+ * is blocked by an old connection that will not close rejects, and the next call tries again.
+ *
+ * idb recognises IndexedDB objects through the global `IDBRequest`, `IDBDatabase`… constructors,
+ * so outside a browser install them first (e.g. `import 'fake-indexeddb/auto'` in Node tests).
+ *
+ * @example
+ * const store = new IndexedDBStore('my-app');
+ * await store.trackDocs(['notes'], 'ot');
+ * await store.savePendingChanges('notes', [change]);
+ * const doc = await store.getDoc('notes'); // survives a reload
+ * await store.close();
+ */
+export class IndexedDBStore implements PatchesStore {
+  /**
+   * The schema steps this store opens its database with; its version is `migrations.length`.
+   * A subclass can append steps (a later schema) — they must keep every existing row.
+   */
+  protected readonly migrations: readonly IDBStoreMigration[] = IDB_MIGRATIONS;
+
+  private readonly factory: IDBFactory | undefined;
+  private readonly compactEvery: number;
+  private connection: Promise<IDBPDatabase<Schema>> | undefined;
+  private closed = false;
+
+  /**
+   * @param dbName The database name (one database per name).
+   * @param options See `IndexedDBStoreOptions`.
+   *
+   * @example
+   * new IndexedDBStore('my-app', { compactEvery: 500 });
+   */
+  constructor(
+    readonly dbName: string,
+    options: IndexedDBStoreOptions = {},
+  ) {
+    this.factory = options.indexedDB;
+    this.compactEvery = options.compactEvery ?? 200;
+    if (!(this.compactEvery >= 0)) throw new RangeError(`compactEvery must be >= 0, got ${options.compactEvery}`);
+  }
+
+  /**
+   * Track docs; an already-tracked doc keeps its algorithm and data, a tombstoned one is revived empty.
+   *
+   * @example
+   * await store.trackDocs(['a', 'b'], 'lww');
+   */
+  async trackDocs(docIds: string[], algorithm: Algorithm): Promise<void> {
+    await this.transact('readwrite', ['docs', 'states'], 'trackDocs', undefined, async (tx) => {
+      const docs = tx.objectStore('docs');
+      for (const docId of new Set(docIds)) {
+        const row = await docs.get(docId);
+        if (row && !row.deleted) continue;
+        fire(docs.put({ docId, algorithm, committedRev: 0 }));
+        fire(tx.objectStore('states').put({ docId, state: null }));
+      }
+    });
+  }
+
+  /**
+   * Stop tracking docs and drop all their data, tombstones included.
+   *
+   * @example
+   * await store.untrackDocs(['a']);
+   */
+  async untrackDocs(docIds: string[]): Promise<void> {
+    await this.transact('readwrite', ALL_STORES, 'untrackDocs', undefined, async (tx) => {
+      for (const docId of docIds) {
+        fire(tx.objectStore('docs').delete(docId));
+        clearDocData(tx, docId);
+      }
+    });
+  }
+
+  /**
+   * Tracked docs in id order; tombstones only with `includeDeleted`.
+   *
+   * @example
+   * const docs = await store.listDocs(true);
+   */
+  async listDocs(includeDeleted = false): Promise<TrackedDoc[]> {
+    const rows = await this.transact('readonly', ['docs'], 'listDocs', undefined, (tx) => tx.objectStore('docs').getAll());
+    return rows.filter((row) => includeDeleted || !row.deleted).map(toTrackedDoc);
+  }
+
+  /**
+   * Everything stored for a tracked, non-deleted doc, read in one transaction.
+   *
+   * @example
+   * const doc = await store.getDoc<{ title: string }>('notes');
+   */
+  async getDoc<T = unknown>(docId: string): Promise<StoredDoc<T> | undefined> {
+    const names: StoreName[] = ['docs', 'states', 'pendingChanges', 'pendingOps', 'sending'];
+    return this.transact('readonly', names, 'getDoc', docId, async (tx) => {
+      const range = docRange(docId);
+      const [row, state, pending, ops, sending] = await Promise.all([
+        tx.objectStore('docs').get(docId),
+        tx.objectStore('states').get(docId),
+        tx.objectStore('pendingChanges').getAll(range),
+        tx.objectStore('pendingOps').getAll(range),
+        tx.objectStore('sending').get(docId),
+      ]);
+      if (!row || row.deleted) return undefined;
+      return {
+        docId,
+        algorithm: row.algorithm,
+        state: (state?.state ?? null) as T,
+        committedRev: row.committedRev,
+        pending: pending.map((r) => r.change),
+        pendingOps: ops.map((r) => r.op),
+        sending: sending?.change ?? null,
+      };
+    });
+  }
+
+  /**
+   * The committed revision (a tombstone keeps its last one; 0 for an unknown doc).
+   *
+   * @example
+   * await store.getCommittedRev('notes');
+   */
+  async getCommittedRev(docId: string): Promise<number> {
+    const row = await this.transact('readonly', ['docs'], 'getCommittedRev', docId, (tx) => tx.objectStore('docs').get(docId));
+    return row?.committedRev ?? 0;
+  }
+
+  /**
+   * Install a server snapshot as the committed state; pending data is kept.
+   *
+   * @example
+   * await store.saveDoc('notes', { state: { title: 'Hi' }, rev: 7 });
+   */
+  async saveDoc(docId: string, snapshot: PatchesState): Promise<void> {
+    await this.transact('readwrite', ['docs', 'states'], 'saveDoc', docId, async (tx) => {
+      const row = await writableRow(tx, docId);
+      fire(tx.objectStore('docs').put({ ...row, committedRev: snapshot.rev }));
+      fire(tx.objectStore('states').put({ docId, state: snapshot.state }));
+    });
+  }
+
+  /**
+   * Leave a tombstone: data cleared, `deleted: true`, algorithm and committed rev kept. Idempotent;
+   * deleting a doc this store never tracked leaves an `'ot'` tombstone at rev 0.
+   *
+   * @example
+   * await store.deleteDoc('notes');
+   */
+  async deleteDoc(docId: string): Promise<void> {
+    await this.transact('readwrite', ALL_STORES, 'deleteDoc', docId, async (tx) => {
+      const row = await tx.objectStore('docs').get(docId);
+      if (row?.deleted) return;
+      fire(tx.objectStore('docs').put({ docId, algorithm: row?.algorithm ?? 'ot', committedRev: row?.committedRev ?? 0, deleted: true }));
+      clearDocData(tx, docId);
+    });
+  }
+
+  /**
+   * Remove everything, the tombstone included. A no-op for an unknown doc.
+   *
+   * @example
+   * await store.confirmDeleteDoc('notes');
+   */
+  async confirmDeleteDoc(docId: string): Promise<void> {
+    await this.transact('readwrite', ALL_STORES, 'confirmDeleteDoc', docId, async (tx) => {
+      fire(tx.objectStore('docs').delete(docId));
+      clearDocData(tx, docId);
+    });
+  }
+
+  /**
+   * The OT pending queue, in queue order.
+   *
+   * @example
+   * const pending = await store.getPendingChanges('notes');
+   */
+  async getPendingChanges(docId: string): Promise<Change[]> {
+    const rows = await this.transact('readonly', ['pendingChanges'], 'getPendingChanges', docId, (tx) =>
+      tx.objectStore('pendingChanges').getAll(docRange(docId)),
+    );
+    return rows.map((row) => row.change);
+  }
+
+  /**
+   * Append to the OT pending queue; inside the transaction each passed change's `rev` is re-stamped
+   * to `tail+1, tail+2, …` (tail = max(committedRev, last pending rev)). If the write fails the
+   * passed changes get their old revs back.
+   *
+   * @example
+   * await store.savePendingChanges('notes', [change]); // change.rev === committedRev + 1 on an empty queue
+   */
+  async savePendingChanges(docId: string, changes: Change[]): Promise<void> {
+    const oldRevs = changes.map((change) => change.rev);
+    try {
+      await this.transact('readwrite', ['docs', 'pendingChanges'], 'savePendingChanges', docId, async (tx) => {
+        const row = await writableRow(tx, docId, 'ot');
+        const pending = tx.objectStore('pendingChanges');
+        const last = await pending.openCursor(docRange(docId), 'prev');
+        let tail = Math.max(row.committedRev, last?.value.change.rev ?? 0);
+        let seq = last?.value.seq ?? 0;
+        for (const change of changes) {
+          change.rev = ++tail;
+          fire(pending.put({ docId, seq: ++seq, change }));
+        }
+      });
+    } catch (error) {
+      changes.forEach((change, i) => (change.rev = oldRevs[i]));
+      throw error;
+    }
+  }
+
+  /**
+   * Replace the whole OT pending queue (revs and order kept as given).
+   *
+   * @example
+   * await store.replacePendingChanges('notes', rebased);
+   */
+  async replacePendingChanges(docId: string, changes: Change[]): Promise<void> {
+    await this.transact('readwrite', ['docs', 'pendingChanges'], 'replacePendingChanges', docId, async (tx) => {
+      await writableRow(tx, docId, 'ot');
+      putPendingQueue(tx, docId, changes);
+    });
+  }
+
+  /**
+   * Committed history rows with `rev > startAfterRev`, rev ascending (at most `compactEvery` of them).
+   *
+   * @example
+   * const since5 = await store.listChanges('notes', 5);
+   */
+  async listChanges(docId: string, startAfterRev = 0): Promise<Change[]> {
+    const range = IDBKeyRange.bound([docId, startAfterRev], [docId, []], true);
+    const rows = await this.transact('readonly', ['committedChanges'], 'listChanges', docId, (tx) =>
+      tx.objectStore('committedChanges').getAll(range),
+    );
+    return rows.map((row) => row.change);
+  }
+
+  /**
+   * Apply server changes in one transaction: state, rev, history rows (then compaction), optional
+   * pending queue and sending slot.
+   *
+   * @example
+   * await store.applyServerChanges('notes', { state: next, rev: 8, changes: [committed], pending: rebased });
+   */
+  async applyServerChanges(docId: string, update: ServerChangesUpdate): Promise<void> {
+    const names: StoreName[] = ['docs', 'states', 'committedChanges', 'pendingChanges', 'sending'];
+    await this.transact('readwrite', names, 'applyServerChanges', docId, async (tx) => {
+      const row = await writableRow(tx, docId);
+      if (update.pending && row.algorithm !== 'ot') {
+        throw new StoreError(`Cannot replace the pending queue of LWW doc "${docId}"`, docId);
+      }
+      fire(tx.objectStore('docs').put({ ...row, committedRev: update.rev }));
+      fire(tx.objectStore('states').put({ docId, state: update.state }));
+      const history = tx.objectStore('committedChanges');
+      for (const change of update.changes) fire(history.put({ docId, rev: change.rev, change }));
+      if (update.pending) putPendingQueue(tx, docId, update.pending);
+      if (update.clearSending) fire(tx.objectStore('sending').delete(docId));
+
+      const excess = (await history.count(docRange(docId))) - this.compactEvery;
+      if (excess > 0) {
+        const oldest = await history.getAllKeys(docRange(docId), excess);
+        fire(history.delete(IDBKeyRange.bound([docId], oldest[oldest.length - 1])));
+      }
+    });
+  }
+
+  /**
+   * The LWW pending ops, one per path, in path order.
+   *
+   * @example
+   * const ops = await store.getPendingOps('settings');
+   */
+  async getPendingOps(docId: string): Promise<JSONPatchOp[]> {
+    const rows = await this.transact('readonly', ['pendingOps'], 'getPendingOps', docId, (tx) =>
+      tx.objectStore('pendingOps').getAll(docRange(docId)),
+    );
+    return rows.map((row) => row.op);
+  }
+
+  /**
+   * Delete the ops at `pathsToDelete`, then upsert `ops` by path (so an op in `ops` always survives).
+   *
+   * @example
+   * await store.savePendingOps('settings', [{ op: 'replace', path: '/theme', value: 'dark', ts: Date.now() }]);
+   */
+  async savePendingOps(docId: string, ops: JSONPatchOp[], pathsToDelete: string[] = []): Promise<void> {
+    await this.transact('readwrite', ['docs', 'pendingOps'], 'savePendingOps', docId, async (tx) => {
+      await writableRow(tx, docId, 'lww');
+      const store = tx.objectStore('pendingOps');
+      for (const path of pathsToDelete) fire(store.delete([docId, path]));
+      for (const op of ops) fire(store.put({ docId, path: op.path, op }));
+    });
+  }
+
+  /**
+   * The LWW in-flight change, or `null`.
+   *
+   * @example
+   * const sending = await store.getSendingChange('settings');
+   */
+  async getSendingChange(docId: string): Promise<Change | null> {
+    const row = await this.transact('readonly', ['sending'], 'getSendingChange', docId, (tx) => tx.objectStore('sending').get(docId));
+    return row?.change ?? null;
+  }
+
+  /**
+   * In one transaction, set the LWW in-flight change (replacing any previous one) and clear all
+   * pending ops of the doc (the change is built from them).
+   *
+   * @example
+   * await store.saveSendingChange('settings', change);
+   */
+  async saveSendingChange(docId: string, change: Change): Promise<void> {
+    await this.transact('readwrite', ['docs', 'sending', 'pendingOps'], 'saveSendingChange', docId, async (tx) => {
+      await writableRow(tx, docId, 'lww');
+      fire(tx.objectStore('sending').put({ docId, change }));
+      fire(tx.objectStore('pendingOps').delete(docRange(docId)));
+    });
+  }
+
+  /**
+   * Close the database (transactions in flight finish first); every later call rejects with a
+   * `StoreError`. Idempotent.
+   *
+   * @example
+   * await store.close();
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    const connection = this.connection;
+    this.connection = undefined;
+    const db = await connection?.catch(() => undefined);
+    db?.close();
+  }
+
+  /** Run `body` in one transaction; any failure aborts it and rejects with a StoreError. */
+  private async transact<M extends 'readonly' | 'readwrite', R>(
+    mode: M,
+    names: StoreName[],
+    action: string,
+    docId: string | undefined,
+    body: (tx: Tx<M>) => Promise<R>,
+  ): Promise<R> {
+    try {
+      if (this.closed) throw new StoreError(`The store "${this.dbName}" is closed`, docId);
+      const tx = await this.begin(mode, names);
+      tx.done.catch(ignore);
+      try {
+        const result = await body(tx);
+        await tx.done;
+        return result;
+      } catch (error) {
+        try {
+          tx.abort();
+        } catch {
+          // Already finished or aborted.
+        }
+        throw error;
+      }
+    } catch (error) {
+      throw toStoreError(error, action, docId);
+    }
+  }
+
+  /** Start a transaction, reopening once if the connection was closed under us. */
+  private async begin<M extends 'readonly' | 'readwrite'>(mode: M, names: StoreName[]): Promise<Tx<M>> {
+    for (let attempt = 0; ; attempt++) {
+      const connection = this.connect();
+      const db = await connection;
+      try {
+        return db.transaction(names, mode);
+      } catch (error) {
+        if (attempt > 0 || !(error instanceof DOMException && error.name === 'InvalidStateError')) throw error;
+        if (this.connection === connection) this.connection = undefined;
+      }
+    }
+  }
+
+  private connect(): Promise<IDBPDatabase<Schema>> {
+    if (!this.connection) {
+      const opening = this.open();
+      this.connection = opening;
+      opening.catch(() => {
+        if (this.connection === opening) this.connection = undefined;
+      });
+    }
+    return this.connection;
+  }
+
+  private open(): Promise<IDBPDatabase<Schema>> {
+    const opening = new Promise<IDBPDatabase<Schema>>((resolve, reject) => {
+      const factory = this.factory ?? globalThis.indexedDB;
+      if (!factory) throw new StoreError('IndexedDB is not available here (pass options.indexedDB)');
+      const migrations = this.migrations;
+      const request = factory.open(this.dbName, migrations.length);
+      let abandoned = false;
+      request.onupgradeneeded = (event) => {
+        const tx = request.transaction!;
+        try {
+          const db = wrap(request.result);
+          const upgrade = wrap(tx) as unknown as IDBPTransaction<unknown, string[], 'versionchange'>;
+          upgrade.done.catch(ignore); // an aborted upgrade is reported through the open request
+          for (let version = event.oldVersion; version < migrations.length; version++) migrations[version](db, upgrade);
+        } catch (error) {
+          tx.abort();
+          abandoned = true;
+          reject(new StoreError(`Upgrading "${this.dbName}" to version ${migrations.length} failed`, undefined, { cause: error }));
+        }
+      };
+      request.onblocked = () => {
+        abandoned = true;
+        reject(new StoreError(`Opening "${this.dbName}" is blocked by another connection that does not close`));
+      };
+      request.onerror = (event) => {
+        event.preventDefault();
+        reject(request.error);
+      };
+      request.onsuccess = () => {
+        const raw = request.result;
+        if (abandoned || this.closed) {
+          raw.close();
+          return;
+        }
+        const db = wrap(raw) as unknown as IDBPDatabase<Schema>;
+        const forget = () => {
+          if (this.connection === opening) this.connection = undefined;
+        };
+        // Another connection wants to upgrade or delete the database: step aside cleanly.
+        raw.onversionchange = () => {
+          forget();
+          raw.close();
+        };
+        // Closed abnormally (storage cleared, browser shut it).
+        raw.onclose = forget;
+        resolve(db);
+      };
+    });
+    return opening;
+  }
+}
+
+/** Every row key of one doc in a `[docId, …]`-keyed store: `[docId]` < `[docId, any number or string]` < `[docId, []]`. */
+function docRange(docId: string): IDBKeyRange {
+  return IDBKeyRange.bound([docId], [docId, []]);
+}
+
+/** The doc's row, if it may be written to (tracked, not deleted, of the right algorithm). */
+async function writableRow(tx: RWTx, docId: string, algorithm?: Algorithm): Promise<DocRow> {
+  const row = await tx.objectStore('docs').get(docId);
+  if (!row || row.deleted) {
+    throw new StoreError(`Cannot write doc "${docId}": ${row ? 'it was deleted' : 'it is not tracked'}`, docId);
+  }
+  if (algorithm && row.algorithm !== algorithm) {
+    throw new StoreError(`Doc "${docId}" is ${row.algorithm.toUpperCase()}, not ${algorithm.toUpperCase()}`, docId);
+  }
+  return row;
+}
+
+function putPendingQueue(tx: RWTx, docId: string, changes: Change[]): void {
+  const pending = tx.objectStore('pendingChanges');
+  fire(pending.delete(docRange(docId)));
+  changes.forEach((change, i) => fire(pending.put({ docId, seq: i + 1, change })));
+}
+
+function clearDocData(tx: RWTx, docId: string): void {
+  const range = docRange(docId);
+  fire(tx.objectStore('states').delete(docId));
+  fire(tx.objectStore('committedChanges').delete(range));
+  fire(tx.objectStore('pendingChanges').delete(range));
+  fire(tx.objectStore('pendingOps').delete(range));
+  fire(tx.objectStore('sending').delete(docId));
+}
+
+function toTrackedDoc(row: DocRow): TrackedDoc {
+  const doc: TrackedDoc = { docId: row.docId, committedRev: row.committedRev, algorithm: row.algorithm };
+  if (row.deleted) doc.deleted = true;
+  return doc;
+}
+
+function toStoreError(error: unknown, action: string, docId: string | undefined): StoreError {
+  if (error instanceof StoreError) return error;
+  const name = error instanceof Error || error instanceof DOMException ? error.name : 'Error';
+  const detail = error instanceof Error || error instanceof DOMException ? error.message : String(error);
+  const what = name === 'QuotaExceededError' ? 'the storage quota is exceeded' : `${name}: ${detail}`;
+  return new StoreError(`IndexedDB ${action}${docId === undefined ? '' : ` of "${docId}"`} failed: ${what}`, docId, { cause: error });
+}
+
+function ignore(): void {}
+
+/**
+ * A request whose outcome the transaction reports: a failed request aborts the transaction and
+ * `tx.done` rejects, so the request's own promise only needs a handler to stay quiet.
+ */
+function fire(request: Promise<unknown>): void {
+  request.catch(ignore);
+}
