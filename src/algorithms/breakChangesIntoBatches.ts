@@ -2,7 +2,13 @@ import type { Change, SizeCalculator } from '../types.js';
 import { breakChanges } from './breakChanges.js';
 import { sizeOf } from './sizeOf.js';
 
-/** Default wire budget per `commitChanges` call, as the anchor: 1 MB of JSON. */
+/**
+ * Default wire budget per `commitChanges` call: 1 MB of JSON, the anchor's default, which its
+ * servers' frame limits are sized for.
+ *
+ * @example
+ * breakChangesIntoBatches(pending, { maxPayloadBytes: DEFAULT_MAX_PAYLOAD_BYTES / 2 });
+ */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 1_000_000;
 
 /** Options of `breakChangesIntoBatches`. */
