@@ -113,6 +113,21 @@ describe('IndexedDBStore', () => {
     expect(before.ot?.pending.map((c) => c.rev)).toEqual([3, 4]);
   });
 
+  it('should close a connection that was still opening when close() was called', async () => {
+    const store = v1();
+    const call = store.listDocs();
+    await store.close();
+    await rejection(call);
+    let blocked = false;
+    await new Promise<void>((resolve, reject) => {
+      const request = factory.deleteDatabase('app');
+      request.onblocked = () => (blocked = true);
+      request.onsuccess = () => resolve();
+      request.onerror = () => reject(request.error);
+    });
+    expect(blocked).toBe(false);
+  });
+
   describe('schema upgrades', () => {
     it('should upgrade a database written at version 1 to a version 2 without losing anything', async () => {
       const old = v1();

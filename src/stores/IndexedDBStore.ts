@@ -524,6 +524,7 @@ export class IndexedDBStore implements PatchesStore {
         const raw = request.result;
         if (abandoned || this.closed) {
           raw.close();
+          reject(new StoreError(`The store "${this.dbName}" is closed`));
           return;
         }
         const db = wrap(raw) as unknown as IDBPDatabase<Schema>;
