@@ -4,4 +4,36 @@
  */
 export * from './types.js';
 export * from './errors.js';
+
+// Client
+export { Patches, type PatchesOptions, type PatchesDocOptions, type OpenDocOptions, type LocalChangeEvent, type TrackEvent, type PatchesErrorEvent } from './client/Patches.js';
+export { PatchesDoc, type OptimisticChange, type DocLayers } from './client/PatchesDoc.js';
+export type { ClientAlgorithm, InstallResult } from './client/ClientAlgorithm.js';
+
+// Stores
 export type { PatchesStore, StoredDoc, ServerChangesUpdate } from './stores/PatchesStore.js';
+export { InMemoryStore } from './stores/InMemoryStore.js';
+export { IndexedDBStore } from './stores/IndexedDBStore.js';
+
+// Sync
+export * from './net/index.js';
+
+// Algorithms (pure)
+export { applyPatch, type ApplyPatchOptions } from './algorithms/applyPatch.js';
+export { parsePointer, formatPointer } from './algorithms/jsonPointer.js';
+export { transformPatch } from './algorithms/transformPatch.js';
+export { rebaseChanges } from './algorithms/rebaseChanges.js';
+export { applyCommittedChanges } from './algorithms/applyCommittedChanges.js';
+export { consolidateOps, consolidateFieldOp } from './algorithms/consolidateOps.js';
+export { mergeServerWithLocal } from './algorithms/mergeServerWithLocal.js';
+export { breakChanges } from './algorithms/breakChanges.js';
+export { breakChangesIntoBatches } from './algorithms/breakChangesIntoBatches.js';
+export { createChange, type CreateChangeOptions } from './algorithms/createChange.js';
+export { createId } from './algorithms/createId.js';
+
+// Operators and streams, for apps composing their own pipelines
+export { backoffRetry, type BackoffRetryConfig } from './operators/backoffRetry.js';
+export { serialGate, type SerialGateOptions } from './operators/serialGate.js';
+export { batchChanges } from './operators/batchChanges.js';
+export { dispatchByAlgorithm } from './operators/dispatchByAlgorithm.js';
+export { online$ } from './streams/online.js';

@@ -136,3 +136,11 @@ export interface CommitChangesResult {
   changes: Change[];
   docReloadRequired?: true;
 }
+
+/**
+ * The state type of a document opened without a type argument. Deliberately loose (the seed's
+ * untyped `openDoc(id)` then `draft.sections.push(…)` must compile); pass your own type for
+ * checked drafts: `openDoc<MyDoc>(id)`.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyDoc = Record<string, any>;

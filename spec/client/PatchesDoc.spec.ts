@@ -1,0 +1,174 @@
+import { firstValueFrom, skip, take, toArray } from 'rxjs';
+import { Patches } from '../../src/client/Patches.js';
+import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
+import type { Change } from '../../src/types.js';
+
+interface Todo {
+  title?: string;
+  items: { text: string; done: boolean }[];
+  count?: number;
+}
+
+function setup(options: { clock?: () => number } = {}) {
+  const store = new InMemoryStore();
+  const patches = new Patches({ store, metadata: { user: 'alice' }, clock: options.clock });
+  return { store, patches };
+}
+
+describe('PatchesDoc', () => {
+  it('should apply a change to state at once and persist it as one Change carrying the metadata', async () => {
+    const { store, patches } = setup();
+    const doc = await patches.openDoc<Todo>('todo');
+    doc.change(draft => {
+      draft.title = 'Groceries';
+      draft.items = [{ text: 'milk', done: false }];
+    });
+    expect(doc.state).toEqual({ title: 'Groceries', items: [{ text: 'milk', done: false }] });
+    await doc.flush();
+    const pending = await store.getPendingChanges('todo');
+    expect(pending).toHaveLength(1);
+    expect(pending[0]).toMatchObject({ baseRev: 0, rev: 1, committedAt: 0, user: 'alice' });
+    expect(pending[0].ops).toEqual([
+      { op: 'add', path: '/title', value: 'Groceries' },
+      { op: 'add', path: '/items', value: [{ text: 'milk', done: false }] },
+    ]);
+    expect(doc.hasPending).toBe(true);
+  });
+
+  it('should record an array push as an append to "-"', async () => {
+    const { store, patches } = setup();
+    const doc = await patches.openDoc<Todo>('todo');
+    doc.change(draft => {
+      draft.items = [];
+    });
+    doc.change(draft => {
+      draft.items.push({ text: 'eggs', done: false });
+    });
+    await doc.flush();
+    const pending = await store.getPendingChanges('todo');
+    expect(pending[1].ops).toEqual([{ op: 'add', path: '/items/-', value: { text: 'eggs', done: false } }]);
+  });
+
+  it('should create no change and emit nothing when the mutator changes nothing', async () => {
+    const { store, patches } = setup();
+    const doc = await patches.openDoc<Todo>('todo');
+    const updates: unknown[] = [];
+    doc.onUpdate(state => updates.push(state));
+    doc.change(() => undefined);
+    await doc.flush();
+    expect(updates).toEqual([]);
+    expect(await store.getPendingChanges('todo')).toEqual([]);
+  });
+
+  it('should leave state and pending untouched and rethrow when the mutator throws', async () => {
+    const { store, patches } = setup();
+    const doc = await patches.openDoc<Todo>('todo');
+    const before = doc.state;
+    expect(() =>
+      doc.change(draft => {
+        draft.title = 'half';
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    await doc.flush();
+    expect(doc.state).toBe(before);
+    expect(await store.getPendingChanges('todo')).toEqual([]);
+  });
+
+  it('should replay the current state on state$ and call onUpdate only on changes', async () => {
+    const { patches } = setup();
+    const doc = await patches.openDoc<Todo>('todo');
+    const seen = firstValueFrom(doc.state$.pipe(take(2), toArray()));
+    const updates: Todo[] = [];
+    const stop = doc.onUpdate(state => updates.push(state));
+    doc.change(draft => {
+      draft.count = 1;
+    });
+    stop();
+    doc.change(draft => {
+      draft.count = 2;
+    });
+    expect(await seen).toEqual([{}, { count: 1 }]);
+    expect(updates).toEqual([{ count: 1 }]);
+  });
+
+  it('should keep untouched subtrees identical across a change (structural sharing)', async () => {
+    const { patches } = setup();
+    const doc = await patches.openDoc<{ a: { deep: number[] }; b: number }>('shared');
+    doc.change(draft => {
+      draft.a = { deep: [1, 2, 3] };
+      draft.b = 1;
+    });
+    const a = doc.state.a;
+    doc.change(draft => {
+      draft.b = 2;
+    });
+    expect(doc.state.a).toBe(a);
+  });
+
+  it('should stamp LWW ops with the injected clock', async () => {
+    const { store, patches } = setup({ clock: () => 1234 });
+    const doc = await patches.openDoc<{ x?: number }>('presence', { algorithm: 'lww' });
+    doc.change(draft => {
+      draft.x = 5;
+    });
+    await doc.flush();
+    expect(await store.getPendingOps('presence')).toEqual([{ op: 'add', path: '/x', value: 5, ts: 1234 }]);
+    expect(doc.state).toEqual({ x: 5 });
+  });
+
+  it('should roll back the edit and report a typed error when the store fails', async () => {
+    const { store, patches } = setup();
+    const doc = await patches.openDoc<Todo>('todo');
+    const errors: Error[] = [];
+    patches.onError(error => errors.push(error));
+    jest.spyOn(store, 'savePendingChanges').mockRejectedValueOnce(new Error('disk full'));
+    doc.change(draft => {
+      draft.title = 'lost';
+    });
+    expect(doc.state).toEqual({ title: 'lost' });
+    await doc.flush();
+    expect(doc.state).toEqual({});
+    expect(errors.map(e => e.name)).toEqual(['StoreError']);
+    expect(await store.getPendingChanges('todo')).toEqual([]);
+  });
+
+  it('should announce a change on changes$ only after it is in the store', async () => {
+    const { store, patches } = setup();
+    const doc = await patches.openDoc<Todo>('todo');
+    const announced = firstValueFrom(patches.changes$);
+    doc.change(draft => {
+      draft.title = 'x';
+    });
+    const event = await announced;
+    const stored: Change[] = await store.getPendingChanges('todo');
+    expect(stored.map(c => c.id)).toEqual(event.changes.map(c => c.id));
+  });
+
+  it('should rebase an optimistic edit made while server changes are applied', async () => {
+    const { patches } = setup();
+    const doc = await patches.openDoc<{ list?: string[] }>('list');
+    doc.change(draft => {
+      draft.list = ['b'];
+    });
+    await doc.flush();
+    const pending = await patches.store.getPendingChanges('list');
+    // The server commits our change, then someone else's insert at the front.
+    const server: Change[] = [
+      { ...pending[0], rev: 1, committedAt: 10 },
+      { id: 'other', ops: [{ op: 'add', path: '/list/0', value: 'a' }], baseRev: 1, rev: 2, createdAt: 1, committedAt: 11 },
+    ];
+    const updates = firstValueFrom(doc.state$.pipe(skip(1), take(2), toArray()));
+    doc.change(draft => {
+      draft.list!.push('c');
+    });
+    await patches.runExclusive('list', () => patches.algorithms.ot.applyServerChanges('list', server));
+    await doc.flush();
+    expect(doc.state).toEqual({ list: ['a', 'b', 'c'] });
+    expect(doc.committedRev).toBe(2);
+    expect((await updates).at(-1)).toEqual({ list: ['a', 'b', 'c'] });
+    const stored = await patches.store.getPendingChanges('list');
+    expect(stored).toHaveLength(1);
+    expect(stored[0].baseRev).toBe(2);
+  });
+});

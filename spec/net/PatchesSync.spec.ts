@@ -1,0 +1,343 @@
+import { BehaviorSubject, firstValueFrom } from 'rxjs';
+import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
+import type { Change, SyncedDoc } from '../../src/types.js';
+import { docSynced, idle, startHarness, when, type SyncHarness, type TestClient } from '../helpers/syncHarness.js';
+
+let harness: SyncHarness;
+
+beforeEach(async () => {
+  harness = await startHarness();
+});
+
+afterEach(async () => {
+  await harness.close();
+});
+
+/** Every committed change the server holds for a doc, read through a client's RPC. */
+function serverHistory(client: TestClient, docId: string): Promise<Change[]> {
+  return firstValueFrom(client.sync.call<Change[]>('getChangesSince', docId, 0));
+}
+
+async function connected(options: Parameters<SyncHarness['client']>[0] = {}): Promise<TestClient> {
+  const client = harness.client(options);
+  await client.sync.connect();
+  return client;
+}
+
+describe('PatchesSync', () => {
+  describe('convergence', () => {
+    it('should converge two clients editing the same OT doc concurrently', async () => {
+      const [a, b] = await Promise.all([connected(), connected()]);
+      const docA = await a.patches.openDoc<{ items: string[] }>('shared');
+      docA.change(draft => {
+        draft.items = ['x'];
+      });
+      await docSynced(a.sync, 'shared', 1);
+      const docB = await b.patches.openDoc<{ items: string[] }>('shared');
+      await docSynced(b.sync, 'shared', 1);
+
+      docA.change(draft => {
+        draft.items.unshift('a1');
+      });
+      docB.change(draft => {
+        draft.items.push('b1');
+      });
+      docA.change(draft => {
+        draft.items.push('a2');
+      });
+      await Promise.all([docSynced(a.sync, 'shared', 4), docSynced(b.sync, 'shared', 4)]);
+      await when(docB.state$, s => s.items.length === 4);
+      await when(docA.state$, s => s.items.length === 4);
+
+      expect(docA.state).toEqual(docB.state);
+      expect([...docA.state.items].sort()).toEqual(['a1', 'a2', 'b1', 'x']);
+      expect(a.errors).toEqual([]);
+      expect(b.errors).toEqual([]);
+    });
+
+    it('should converge two clients editing the same LWW doc concurrently', async () => {
+      const [a, b] = await Promise.all([connected(), connected()]);
+      const docA = await a.patches.openDoc<{ x?: number; y?: number; z?: number }>('lww-doc', { algorithm: 'lww' });
+      const docB = await b.patches.openDoc<{ x?: number; y?: number; z?: number }>('lww-doc', { algorithm: 'lww' });
+      docA.change(draft => {
+        draft.x = 1;
+        draft.y = 1;
+      });
+      docB.change(draft => {
+        draft.y = 2;
+        draft.z = 2;
+      });
+      await Promise.all([docSynced(a.sync, 'lww-doc', 2), docSynced(b.sync, 'lww-doc', 2)]);
+      await when(docA.state$, s => s.z !== undefined && s.x !== undefined);
+      await when(docB.state$, s => s.z !== undefined && s.x !== undefined);
+      expect(docA.state).toEqual(docB.state);
+      expect(docA.state.x).toBe(1);
+      expect(docA.state.z).toBe(2);
+    });
+  });
+
+  describe('offline and reconnect', () => {
+    it('should send changes made offline exactly once after coming back', async () => {
+      const online$ = new BehaviorSubject(true);
+      const a = await connected({ online$ });
+      const b = await connected();
+      const docA = await a.patches.openDoc<{ log: string[] }>('journal');
+      docA.change(draft => {
+        draft.log = ['start'];
+      });
+      await docSynced(a.sync, 'journal', 1);
+
+      online$.next(false);
+      await when(a.sync.state$, s => !s.online && !s.connected);
+      docA.change(draft => {
+        draft.log.push('offline-1');
+      });
+      docA.change(draft => {
+        draft.log.push('offline-2');
+      });
+      const docB = await b.patches.openDoc<{ log: string[] }>('journal');
+      await docSynced(b.sync, 'journal', 1);
+      docB.change(draft => {
+        draft.log.push('online');
+      });
+      await docSynced(b.sync, 'journal', 2);
+
+      online$.next(true);
+      await docSynced(a.sync, 'journal', 4);
+      await when(docB.state$, s => s.log.length === 4);
+      expect(docA.state).toEqual(docB.state);
+
+      const ids = (await serverHistory(b, 'journal')).map(c => c.id);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(ids).toHaveLength(4);
+    });
+
+    it('should resend pending changes exactly once when the socket drops mid-session', async () => {
+      const a = await connected();
+      const doc = await a.patches.openDoc<{ n: number[] }>('drops');
+      doc.change(draft => {
+        draft.n = [];
+      });
+      await docSynced(a.sync, 'drops', 1);
+      for (let i = 0; i < 5; i++) {
+        doc.change(draft => {
+          draft.n.push(i);
+        });
+        if (i === 2) harness.proxy.dropAll();
+      }
+      await when(a.sync.state$, s => s.connected);
+      await docSynced(a.sync, 'drops', 6);
+      const b = await connected();
+      const history = await serverHistory(b, 'drops');
+      const ids = history.map(c => c.id);
+      expect(new Set(ids).size).toBe(ids.length);
+      const seen = await b.patches.openDoc<{ n: number[] }>('drops');
+      await docSynced(b.sync, 'drops', 6);
+      expect(seen.state.n).toEqual([0, 1, 2, 3, 4]);
+    });
+
+    it('should report state transitions through a drop and reconnect', async () => {
+      const a = await connected();
+      await idle(a.sync);
+      const states: string[] = [];
+      a.sync.onStateChange(s => states.push(`${s.connected}:${String(s.syncing)}`));
+      harness.proxy.dropAll();
+      await when(a.sync.state$, s => !s.connected);
+      await idle(a.sync);
+      expect(states).toEqual(['false:null', 'true:updating', 'true:null']);
+    });
+
+    it('should reject connect() when the first attempt fails and keep reconnecting', async () => {
+      harness.proxy.refuse = true;
+      const a = harness.client();
+      await expect(a.sync.connect()).rejects.toMatchObject({ name: 'NetworkError' });
+      expect(a.sync.state.syncing).toBeInstanceOf(Error);
+      harness.proxy.refuse = false;
+      await when(a.sync.state$, s => s.connected);
+    });
+  });
+
+  describe('batching', () => {
+    it('should send a 5 MB change under a 1 MB maxPayloadBytes in several commits', async () => {
+      const a = await connected({ maxPayloadBytes: 1_000_000 });
+      const doc = await a.patches.openDoc<{ chunks: string[] }>('big');
+      const chunks = Array.from({ length: 50 }, (_, i) => String(i).padStart(3, '0') + 'x'.repeat(100_000));
+      doc.change(draft => {
+        draft.chunks = chunks;
+      });
+      await docSynced(a.sync, 'big');
+      const b = await connected();
+      const history = await serverHistory(b, 'big');
+      expect(history.length).toBeGreaterThan(4);
+      expect(new Set(history.map(c => c.batchId)).size).toBe(1);
+      const seen = await b.patches.openDoc<{ chunks: string[] }>('big');
+      await docSynced(b.sync, 'big', 1);
+      expect(seen.state.chunks).toEqual(chunks);
+    });
+  });
+
+  describe('subscribeFilter', () => {
+    it('should subscribe only the filtered ids yet sync every tracked doc', async () => {
+      const filterCalls: string[][] = [];
+      const a = await connected({
+        subscribeFilter: ids => {
+          filterCalls.push(ids);
+          return ids.filter(id => !id.startsWith('local-'));
+        },
+      });
+      const b = await connected();
+      const [shared, local] = await Promise.all([a.patches.openDoc<{ v?: number }>('doc-s'), a.patches.openDoc<{ v?: number }>('local-1')]);
+      const remote = await b.patches.openDoc<{ v?: number }>('doc-s');
+      const remoteLocal = await b.patches.openDoc<{ v?: number }>('local-1');
+      remote.change(draft => {
+        draft.v = 1;
+      });
+      remoteLocal.change(draft => {
+        draft.v = 1;
+      });
+      await Promise.all([docSynced(b.sync, 'doc-s', 1), docSynced(b.sync, 'local-1', 1)]);
+      // Subscribed: the broadcast arrives. Not subscribed: nothing pushes it.
+      await when(shared.state$, s => s.v === 1);
+      expect(local.state).toEqual({});
+      expect(filterCalls.flat()).toContain('local-1');
+    });
+  });
+
+  describe('deletes', () => {
+    it('should hand pending changes to onRemoteDocDeleted and drop the doc', async () => {
+      const online$ = new BehaviorSubject(true);
+      const a = await connected({ online$ });
+      const b = await connected();
+      const docA = await a.patches.openDoc<{ v: number }>('gone');
+      docA.change(draft => {
+        draft.v = 1;
+      });
+      await docSynced(a.sync, 'gone', 1);
+      await b.patches.openDoc('gone');
+      await docSynced(b.sync, 'gone', 1);
+
+      online$.next(false);
+      docA.change(draft => {
+        draft.v = 2;
+      });
+      await docA.flush();
+      await b.patches.deleteDoc('gone');
+      const deleted = firstValueFrom(a.sync.remoteDocDeleted$);
+      online$.next(true);
+      const event = await deleted;
+      expect(event.docId).toBe('gone');
+      expect(event.pendingChanges.map(c => c.ops)).toEqual([[{ op: 'replace', path: '/v', value: 2 }]]);
+      expect(a.sync.synced['gone']).toBeUndefined();
+      expect(await a.patches.store.getDoc('gone')).toBeUndefined();
+    });
+
+    it('should keep a tombstone for a doc deleted offline and delete it on the server on reconnect', async () => {
+      const online$ = new BehaviorSubject(true);
+      const a = await connected({ online$ });
+      const doc = await a.patches.openDoc<{ v: number }>('tomb');
+      doc.change(draft => {
+        draft.v = 1;
+      });
+      await docSynced(a.sync, 'tomb', 1);
+      online$.next(false);
+      await a.patches.deleteDoc('tomb');
+      expect(await a.patches.store.listDocs(true)).toEqual([expect.objectContaining({ docId: 'tomb', deleted: true })]);
+      online$.next(true);
+      await idle(a.sync);
+      await when(a.sync.state$, s => s.syncing === null && s.connected);
+      expect(await a.patches.store.listDocs(true)).toEqual([]);
+      const b = await connected();
+      await expect(firstValueFrom(b.sync.call('getDoc', 'tomb'))).rejects.toMatchObject({ code: 410 });
+    });
+  });
+
+  describe('server restart', () => {
+    it('should reconnect after the server goes away and comes back, and sync what was made meanwhile', async () => {
+      const a = await connected();
+      const doc = await a.patches.openDoc<{ n: number }>('restart');
+      doc.change(draft => {
+        draft.n = 1;
+      });
+      await docSynced(a.sync, 'restart', 1);
+      harness.proxy.refuse = true;
+      harness.proxy.dropAll();
+      await when(a.sync.state$, s => !s.connected);
+      doc.change(draft => {
+        draft.n = 2;
+      });
+      harness.proxy.refuse = false;
+      await docSynced(a.sync, 'restart', 2);
+      expect(a.errors).toEqual([]);
+    });
+  });
+
+  describe('status lifecycle (one case per row of the seed table)', () => {
+    const entry = (client: TestClient, id: string): SyncedDoc | undefined => client.sync.synced[id];
+
+    it('Doc tracked: entry added with committedRev from store, hasPending, status unsynced for rev 0', async () => {
+      const a = harness.client();
+      await a.patches.trackDocs(['fresh']);
+      await when(a.sync.synced$, s => !!s['fresh']);
+      expect(entry(a, 'fresh')).toEqual({ committedRev: 0, hasPending: false, status: 'unsynced' });
+    });
+
+    it('Doc tracked: status synced when the store has a committed rev', async () => {
+      const store = new InMemoryStore();
+      await store.trackDocs(['known'], 'ot');
+      await store.saveDoc('known', { state: { a: 1 }, rev: 3 });
+      const a = harness.client({ store });
+      await a.patches.ready;
+      await a.patches.untrackDocs([]);
+      await a.patches.trackDocs(['other']);
+      await a.sync.connect();
+      await when(a.sync.synced$, s => !!s['known']);
+      expect(entry(a, 'known')?.committedRev).toBe(3);
+    });
+
+    it('syncDoc starts → syncing, then succeeds → synced; server changes applied → committedRev', async () => {
+      const a = await connected();
+      const doc = await a.patches.openDoc<{ v?: number }>('rows');
+      await docSynced(a.sync, 'rows', 0);
+      const seen: SyncedDoc[] = [];
+      a.sync.synced$.subscribe(s => s['rows'] && seen.push(s['rows']));
+      doc.change(draft => {
+        draft.v = 1;
+      });
+      await docSynced(a.sync, 'rows', 1);
+      expect(seen.map(s => s.status)).toContain('syncing');
+      expect(seen.at(-1)).toEqual({ committedRev: 1, hasPending: false, status: 'synced' });
+    });
+
+    it('Local change made while offline: hasPending true, status unchanged', async () => {
+      const online$ = new BehaviorSubject(false);
+      const a = harness.client({ online$ });
+      const doc = await a.patches.openDoc<{ v?: number }>('offline-row');
+      doc.change(draft => {
+        draft.v = 1;
+      });
+      await doc.flush();
+      await when(a.sync.synced$, s => s['offline-row']?.hasPending === true);
+      expect(entry(a, 'offline-row')).toEqual({ committedRev: 0, hasPending: true, status: 'unsynced' });
+    });
+
+    it('syncDoc fails / flushDoc fails → error, reported with the docId', async () => {
+      const a = await connected({ maxPayloadBytes: 1000 });
+      const doc = await a.patches.openDoc<{ big?: string }>('too-big');
+      doc.change(draft => {
+        draft.big = 'x'.repeat(5000);
+      });
+      const failed = await when(a.sync.synced$, s => s['too-big']?.status === 'error');
+      expect(failed['too-big'].hasPending).toBe(true);
+      expect(a.errors.map(e => e.name)).toContain('UnsplittableChangeError');
+      expect(await a.patches.store.getPendingChanges('too-big')).toHaveLength(1);
+    });
+
+    it('Doc untracked: entry removed', async () => {
+      const a = await connected();
+      await a.patches.trackDocs(['temp']);
+      await when(a.sync.synced$, s => !!s['temp']);
+      await a.patches.untrackDocs(['temp']);
+      expect(entry(a, 'temp')).toBeUndefined();
+    });
+  });
+});

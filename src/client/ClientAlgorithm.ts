@@ -1,0 +1,46 @@
+import type { Algorithm, Change, PatchesSnapshot, SizeCalculator } from '../types.js';
+import type { PatchesStore } from '../stores/PatchesStore.js';
+import type { KeyedQueue } from './KeyedQueue.js';
+import type { OptimisticChange, PatchesDoc } from './PatchesDoc.js';
+
+/** What an algorithm needs from `Patches`: the store, the per-doc queue and the open docs. */
+export interface AlgorithmContext {
+  store: PatchesStore;
+  /** Every read-modify-write of one doc's stored data runs through this queue. */
+  queue: KeyedQueue;
+  getOpenDoc(docId: string): PatchesDoc<object> | undefined;
+  /** User metadata spread into every OT change of this doc. */
+  metadataFor(docId: string): Record<string, unknown>;
+  /** The clock (ms epoch); injectable so tests are deterministic. */
+  clock(): number;
+  /** Per-change storage limit; a larger change is split when minted. */
+  maxStorageBytes?: number;
+  sizeCalculator?: SizeCalculator;
+}
+
+/** Result of installing a server snapshot. */
+export type InstallResult = 'installed' | 'stale' | 'flush-first';
+
+/**
+ * The per-algorithm sync logic `Patches` mints with and `PatchesSync` dispatches to (the seed's
+ * "algorithm objects"). Every method runs inside the doc's queue, so calls never interleave.
+ */
+export interface ClientAlgorithm {
+  readonly name: Algorithm;
+  /** Persists an optimistic local change; returns the changes written (none if it was rebased away). */
+  mint(docId: string, change: OptimisticChange): Promise<Change[]>;
+  /** True if the doc has local changes the server has not confirmed (no side effects). */
+  hasPending(docId: string): Promise<boolean>;
+  /** The changes to send now, in order (LWW moves pending ops into the sending slot). */
+  getPendingToSend(docId: string): Promise<Change[]>;
+  /** OT: replaces the stored pending queue with the pieces actually sent (after splitting). */
+  replacePending(docId: string, changes: Change[]): Promise<void>;
+  /**
+   * Applies committed server changes (a broadcast, a catch-up, or the reply to `sent`), rebases or
+   * merges local changes, writes the store atomically and updates the open doc. Returns the
+   * changes that were new. Throws `MissingChangesError` on a revision gap.
+   */
+  applyServerChanges(docId: string, changes: Change[], sent?: Change[]): Promise<Change[]>;
+  /** Installs a `getDoc` envelope if it is ahead of what the store has. */
+  installSnapshot(docId: string, snapshot: PatchesSnapshot): Promise<InstallResult>;
+}

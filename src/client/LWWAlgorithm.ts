@@ -1,0 +1,110 @@
+import type { Change, JSONPatchOp, PatchesSnapshot } from '../types.js';
+import { MissingChangesError } from '../errors.js';
+import { applyPatch } from '../algorithms/applyPatch.js';
+import { consolidateOps } from '../algorithms/consolidateOps.js';
+import { createChange } from '../algorithms/createChange.js';
+import type { StoredDoc } from '../stores/PatchesStore.js';
+import type { AlgorithmContext, ClientAlgorithm, InstallResult } from './ClientAlgorithm.js';
+import type { DocLayers, OptimisticChange } from './PatchesDoc.js';
+
+/**
+ * Client side of last-write-wins: local ops are timestamped and consolidated per path into a
+ * pending set; a send moves them into one "sending" change that is resent unchanged (same id)
+ * until the server confirms it. The server is the judge of every conflict, so the client only
+ * applies what the server stored, in order, and shows its own unconfirmed ops on top.
+ */
+export class LWWAlgorithm implements ClientAlgorithm {
+  readonly name = 'lww' as const;
+
+  constructor(private readonly ctx: AlgorithmContext) {}
+
+  async mint(docId: string, change: OptimisticChange): Promise<Change[]> {
+    const { store } = this.ctx;
+    const existing = await store.getPendingOps(docId);
+    const { opsToSave, pathsToDelete } = consolidateOps(existing, change.ops);
+    await store.savePendingOps(docId, opsToSave, pathsToDelete);
+    const stored = await store.getDoc(docId);
+    const doc = this.ctx.getOpenDoc(docId);
+    if (doc && stored) doc._update(layersOf(stored, doc._layers().committedState), { minted: [change.id] });
+    if (opsToSave.length === 0 && pathsToDelete.length === 0) return [];
+    const committedRev = stored?.committedRev ?? 0;
+    return [createChange(change.ops, { id: change.id, baseRev: committedRev, rev: committedRev + 1, createdAt: this.ctx.clock() })];
+  }
+
+  async hasPending(docId: string): Promise<boolean> {
+    const { store } = this.ctx;
+    const doc = this.ctx.getOpenDoc(docId);
+    if (doc && doc._optimistic().length > 0) return true;
+    return (await store.getSendingChange(docId)) !== null || (await store.getPendingOps(docId)).length > 0;
+  }
+
+  async getPendingToSend(docId: string): Promise<Change[]> {
+    const { store } = this.ctx;
+    const sending = await store.getSendingChange(docId);
+    // A retry resends the same change (same id) so the server can recognise it.
+    if (sending) return [sending];
+    const ops = await store.getPendingOps(docId);
+    if (ops.length === 0) return [];
+    const committedRev = await store.getCommittedRev(docId);
+    const change = createChange(ops, { baseRev: committedRev, rev: committedRev + 1, createdAt: this.ctx.clock() });
+    await store.saveSendingChange(docId, change);
+    return [change];
+  }
+
+  async replacePending(): Promise<void> {
+    // LWW sends one consolidated change; there is no queue to re-split.
+  }
+
+  async applyServerChanges(docId: string, changes: Change[], sent?: Change[]): Promise<Change[]> {
+    const { store } = this.ctx;
+    const stored = await store.getDoc(docId);
+    if (!stored) return [];
+    const doc = this.ctx.getOpenDoc(docId);
+    const committedState = doc ? doc._layers().committedState : stored.state;
+    const sentIds = new Set((sent ?? []).map(c => c.id));
+
+    let cursor = stored.committedRev;
+    const effective: Change[] = [];
+    for (const change of changes) {
+      if (sentIds.has(change.id)) {
+        // The reply to our own send applies even when its revs look old.
+      } else if (change.rev <= cursor && change.baseRev < cursor) {
+        continue; // stale re-delivery
+      } else if (change.baseRev > cursor) {
+        throw new MissingChangesError(cursor + 1, change.rev, cursor);
+      }
+      effective.push(change);
+      cursor = Math.max(cursor, change.rev);
+    }
+    const clearSending = stored.sending !== null && sentIds.has(stored.sending.id);
+    if (effective.length === 0 && !clearSending) return [];
+
+    const ops: JSONPatchOp[] = effective.flatMap(c => c.ops);
+    const state = applyPatch(committedState ?? {}, ops, { mode: 'lenient' });
+    await store.applyServerChanges(docId, { state, rev: cursor, changes: effective, clearSending });
+    const after: StoredDoc = { ...stored, state, committedRev: cursor, sending: clearSending ? null : stored.sending };
+    doc?._update(layersOf(after, state));
+    return effective;
+  }
+
+  async installSnapshot(docId: string, snapshot: PatchesSnapshot): Promise<InstallResult> {
+    const { store } = this.ctx;
+    const stored = await store.getDoc(docId);
+    if (!stored) return 'stale';
+    const rev = snapshot.changes.reduce((max, c) => Math.max(max, c.rev), snapshot.rev);
+    if (rev <= stored.committedRev) return 'stale';
+    const state = applyPatch(snapshot.state ?? {}, snapshot.changes.flatMap(c => c.ops), { mode: 'lenient' });
+    await store.saveDoc(docId, { state, rev });
+    this.ctx.getOpenDoc(docId)?._update(layersOf({ ...stored, state, committedRev: rev }, state));
+    return 'installed';
+  }
+}
+
+/** The view layers of an LWW doc: committed state, then the in-flight change, then pending ops. */
+function layersOf(stored: StoredDoc, committedState: unknown): DocLayers {
+  return {
+    committedState,
+    committedRev: stored.committedRev,
+    local: [stored.sending?.ops ?? [], stored.pendingOps],
+  };
+}

@@ -1,0 +1,323 @@
+import { Subject, type Observable } from 'rxjs';
+import type { AnyDoc, Algorithm, Change, JSONPatchOp, SizeCalculator, Unsubscriber } from '../types.js';
+import { StoreError } from '../errors.js';
+import { createId } from '../algorithms/createId.js';
+import type { PatchesStore } from '../stores/PatchesStore.js';
+import type { AlgorithmContext, ClientAlgorithm } from './ClientAlgorithm.js';
+import { KeyedQueue } from './KeyedQueue.js';
+import { LWWAlgorithm } from './LWWAlgorithm.js';
+import { OTAlgorithm } from './OTAlgorithm.js';
+import { PatchesDoc, type DocOwner, type OptimisticChange } from './PatchesDoc.js';
+import { listen } from './listen.js';
+
+/** Options shared by every document of a `Patches` instance. */
+export interface PatchesDocOptions {
+  /** Per-change storage limit in bytes: a larger local change is split into several when minted. */
+  maxStorageBytes?: number;
+  /** Measures sizes for `maxStorageBytes` (default: UTF-8 bytes of the JSON). */
+  sizeCalculator?: SizeCalculator;
+  /** Network limit per `commitChanges` frame; `PatchesSync` falls back to it. */
+  maxPayloadBytes?: number;
+  /** Freeze doc states (immer auto-freeze). Off by default; see the README for its cost. */
+  freeze?: boolean;
+}
+
+/** Constructor options of `Patches`. */
+export interface PatchesOptions {
+  /** The one store holding OT and LWW docs. */
+  store: PatchesStore;
+  /** User metadata spread into every OT change (e.g. `{ user: { id, name } }`). */
+  metadata?: Record<string, unknown>;
+  /** Options for every document. */
+  docOptions?: PatchesDocOptions;
+  /** Algorithm of docs opened or tracked without one (default `'ot'`). */
+  defaultAlgorithm?: Algorithm;
+  /** Clock for change and LWW op timestamps (default `Date.now`); inject one in tests. */
+  clock?: () => number;
+}
+
+/** Options of `openDoc`. */
+export interface OpenDocOptions {
+  /** Algorithm for a doc not tracked yet (a tracked doc keeps its own). */
+  algorithm?: Algorithm;
+  /** Extra metadata for this doc's changes, merged over `Patches` metadata. */
+  metadata?: Record<string, unknown>;
+}
+
+/** A local change was persisted and is ready to send. */
+export interface LocalChangeEvent {
+  docId: string;
+  changes: Change[];
+}
+
+/** Docs started being tracked. */
+export interface TrackEvent {
+  docIds: string[];
+  algorithm: Algorithm;
+}
+
+/** An error with the doc it concerns. */
+export interface PatchesErrorEvent {
+  error: Error;
+  docId?: string;
+}
+
+/**
+ * The conductor: tracks documents, opens `PatchesDoc` handles, persists their local changes in
+ * the store, and announces everything `PatchesSync` needs as observables (and as callbacks).
+ *
+ * @example
+ * import { Patches, InMemoryStore } from 'patches-rx';
+ * const patches = new Patches({ store: new InMemoryStore(), metadata: { user: { id: 'u1' } } });
+ * const doc = await patches.openDoc<{ title?: string }>('notes');
+ * doc.change(draft => { draft.title = 'Hello'; });
+ */
+export class Patches {
+  readonly store: PatchesStore;
+  readonly metadata: Record<string, unknown>;
+  readonly docOptions: PatchesDocOptions;
+  readonly defaultAlgorithm: Algorithm;
+  /** The per-algorithm sync logic, keyed by algorithm name. */
+  readonly algorithms: Readonly<Record<Algorithm, ClientAlgorithm>>;
+  /** Resolves once the docs already tracked in the store are known. */
+  readonly ready: Promise<void>;
+
+  private readonly tracked = new Map<string, Algorithm>();
+  private readonly openDocs = new Map<string, PatchesDoc<object>>();
+  private readonly opening = new Map<string, Promise<PatchesDoc<object>>>();
+  private readonly docMetadata = new Map<string, Record<string, unknown>>();
+  private readonly queue = new KeyedQueue();
+  private readonly clock: () => number;
+
+  private readonly changeSubject = new Subject<LocalChangeEvent>();
+  private readonly trackSubject = new Subject<TrackEvent>();
+  private readonly untrackSubject = new Subject<string[]>();
+  private readonly deleteSubject = new Subject<string>();
+  private readonly serverCommitSubject = new Subject<LocalChangeEvent>();
+  private readonly errorSubject = new Subject<PatchesErrorEvent>();
+
+  /** Local changes, after they are in the store. */
+  readonly changes$: Observable<LocalChangeEvent> = this.changeSubject.asObservable();
+  /** Newly tracked docs. */
+  readonly tracked$: Observable<TrackEvent> = this.trackSubject.asObservable();
+  /** Docs no longer tracked (their local data is purged). */
+  readonly untracked$: Observable<string[]> = this.untrackSubject.asObservable();
+  /** Docs deleted locally (a tombstone waits for the server delete). */
+  readonly deleted$: Observable<string> = this.deleteSubject.asObservable();
+  /** Server changes newly committed to the store. */
+  readonly serverCommits$: Observable<LocalChangeEvent> = this.serverCommitSubject.asObservable();
+  /** Errors that no promise could carry (a failed background store write). */
+  readonly errors$: Observable<PatchesErrorEvent> = this.errorSubject.asObservable();
+
+  constructor(options: PatchesOptions) {
+    this.store = options.store;
+    this.metadata = options.metadata ?? {};
+    this.docOptions = options.docOptions ?? {};
+    this.defaultAlgorithm = options.defaultAlgorithm ?? 'ot';
+    this.clock = options.clock ?? Date.now;
+    const ctx: AlgorithmContext = {
+      store: this.store,
+      queue: this.queue,
+      getOpenDoc: id => this.openDocs.get(id),
+      metadataFor: id => ({ ...this.metadata, ...this.docMetadata.get(id) }),
+      clock: this.clock,
+      maxStorageBytes: this.docOptions.maxStorageBytes,
+      sizeCalculator: this.docOptions.sizeCalculator,
+    };
+    this.algorithms = { ot: new OTAlgorithm(ctx), lww: new LWWAlgorithm(ctx) };
+    this.ready = this.store.listDocs().then(
+      docs => {
+        for (const doc of docs) this.tracked.set(doc.docId, doc.algorithm);
+      },
+      error => this.reportError(error),
+    );
+  }
+
+  /** Ids of the tracked docs. */
+  get trackedDocs(): ReadonlySet<string> {
+    return new Set(this.tracked.keys());
+  }
+
+  /** The algorithm of a tracked doc. */
+  getDocAlgorithm(docId: string): Algorithm | undefined {
+    return this.tracked.get(docId);
+  }
+
+  /** The open handle of a doc, if it is open. */
+  getOpenDoc<T extends object = AnyDoc>(docId: string): PatchesDoc<T> | undefined {
+    return this.openDocs.get(docId) as unknown as PatchesDoc<T> | undefined;
+  }
+
+  /** Runs `task` in the doc's serial queue (used by PatchesSync so store steps never interleave). */
+  runExclusive<R>(docId: string, task: () => Promise<R>): Promise<R> {
+    return this.queue.run(docId, task);
+  }
+
+  /**
+   * Tracks docs so they sync even when not open. Already-tracked ids keep their algorithm.
+   *
+   * @example
+   * await patches.trackDocs(['a', 'b']);          // OT
+   * await patches.trackDocs(['presence'], 'lww');
+   */
+  async trackDocs(docIds: string[], algorithm: Algorithm = this.defaultAlgorithm): Promise<void> {
+    await this.ready;
+    const fresh = [...new Set(docIds)].filter(id => !this.tracked.has(id));
+    if (fresh.length === 0) return;
+    await this.store.trackDocs(fresh, algorithm);
+    for (const id of fresh) this.tracked.set(id, algorithm);
+    this.trackSubject.next({ docIds: fresh, algorithm });
+  }
+
+  /** Stops tracking docs: closes them and purges their local data. */
+  async untrackDocs(docIds: string[]): Promise<void> {
+    await this.ready;
+    const known = docIds.filter(id => this.tracked.has(id));
+    if (known.length === 0) return;
+    for (const id of known) {
+      this.tracked.delete(id);
+      await this.closeDoc(id);
+    }
+    await this.store.untrackDocs(known);
+    this.untrackSubject.next(known);
+  }
+
+  /**
+   * Opens a doc (tracking it if needed); the same instance is returned while it is open.
+   *
+   * @example
+   * const doc = await patches.openDoc<MyDoc>('project-notes');
+   * const counter = await patches.openDoc('counter', { algorithm: 'lww' });
+   */
+  async openDoc<T extends object = AnyDoc>(docId: string, options: OpenDocOptions = {}): Promise<PatchesDoc<T>> {
+    const open = this.openDocs.get(docId);
+    if (open) return open as unknown as PatchesDoc<T>;
+    let opening = this.opening.get(docId);
+    if (!opening) {
+      opening = this.load(docId, options).finally(() => this.opening.delete(docId));
+      this.opening.set(docId, opening);
+    }
+    return (await opening) as unknown as PatchesDoc<T>;
+  }
+
+  /** Closes a doc: it stays tracked and keeps syncing, but its handle stops updating. */
+  async closeDoc(docId: string): Promise<void> {
+    const doc = this.openDocs.get(docId);
+    if (!doc) return;
+    await doc.flush();
+    await this.queue.settled(docId);
+    this.openDocs.delete(docId);
+    this.docMetadata.delete(docId);
+    doc._close();
+  }
+
+  /**
+   * Deletes a doc: closes and untracks it and leaves a local tombstone; `PatchesSync` deletes it
+   * on the server (now, or on the next connection) and then removes the tombstone.
+   */
+  async deleteDoc(docId: string): Promise<void> {
+    await this.ready;
+    await this.closeDoc(docId);
+    const wasTracked = this.tracked.delete(docId);
+    await this.queue.run(docId, () => this.store.deleteDoc(docId));
+    if (wasTracked) this.untrackSubject.next([docId]);
+    this.deleteSubject.next(docId);
+  }
+
+  /** @internal PatchesSync reports newly durable server changes through this. */
+  _announceServerCommit(docId: string, changes: Change[]): void {
+    if (changes.length > 0) this.serverCommitSubject.next({ docId, changes });
+  }
+
+  /** @internal PatchesSync removes a remotely deleted doc's handle through this. */
+  async _forgetDoc(docId: string): Promise<void> {
+    this.tracked.delete(docId);
+    const doc = this.openDocs.get(docId);
+    this.openDocs.delete(docId);
+    doc?._close();
+  }
+
+  /** Calls `listener(docId, changes)` after each local change is persisted. */
+  onChange(listener: (docId: string, changes: Change[]) => void): Unsubscriber {
+    return listen(this.changes$, e => listener(e.docId, e.changes));
+  }
+
+  /** Calls `listener(docIds, algorithm)` when docs start being tracked. */
+  onTrackDocs(listener: (docIds: string[], algorithm: Algorithm) => void): Unsubscriber {
+    return listen(this.tracked$, e => listener(e.docIds, e.algorithm));
+  }
+
+  /** Calls `listener(docIds)` when docs stop being tracked. */
+  onUntrackDocs(listener: (docIds: string[]) => void): Unsubscriber {
+    return listen(this.untracked$, listener);
+  }
+
+  /** Calls `listener(docId)` when a doc is deleted locally. */
+  onDeleteDoc(listener: (docId: string) => void): Unsubscriber {
+    return listen(this.deleted$, listener);
+  }
+
+  /** Calls `listener(docId, changes)` when server changes are newly committed to the store. */
+  onServerCommit(listener: (docId: string, changes: Change[]) => void): Unsubscriber {
+    return listen(this.serverCommits$, e => listener(e.docId, e.changes));
+  }
+
+  /** Calls `listener(error, { docId })` for errors no promise could carry. */
+  onError(listener: (error: Error, context?: { docId?: string }) => void): Unsubscriber {
+    return listen(this.errors$, e => listener(e.error, { docId: e.docId }));
+  }
+
+  /** Closes every doc and the store, and completes the observables. */
+  async close(): Promise<void> {
+    for (const id of [...this.openDocs.keys()]) await this.closeDoc(id);
+    await this.store.close();
+    for (const subject of [this.changeSubject, this.trackSubject, this.untrackSubject, this.deleteSubject, this.serverCommitSubject, this.errorSubject]) {
+      (subject as Subject<unknown>).complete();
+    }
+  }
+
+  private async load(docId: string, options: OpenDocOptions): Promise<PatchesDoc<object>> {
+    await this.trackDocs([docId], options.algorithm ?? this.tracked.get(docId) ?? this.defaultAlgorithm);
+    const algorithm = this.tracked.get(docId) ?? this.defaultAlgorithm;
+    if (options.metadata) this.docMetadata.set(docId, options.metadata);
+    return this.queue.run(docId, async () => {
+      const stored = await this.store.getDoc(docId);
+      const local = algorithm === 'lww' ? [stored?.sending?.ops ?? [], stored?.pendingOps ?? []] : (stored?.pending ?? []).map(c => c.ops);
+      const doc = new PatchesDoc<object>(
+        docId,
+        algorithm,
+        { committedState: stored?.state ?? null, committedRev: stored?.committedRev ?? 0, local },
+        this.owner,
+        { freeze: this.docOptions.freeze },
+      );
+      this.openDocs.set(docId, doc);
+      return doc;
+    });
+  }
+
+  private readonly owner: DocOwner = {
+    newId: () => createId(),
+    prepareOps: (doc, ops) => {
+      if (doc.algorithm !== 'lww') return ops;
+      const ts = this.clock();
+      return ops.map((op): JSONPatchOp => ({ ...op, ts }));
+    },
+    submit: (doc, change: OptimisticChange) =>
+      this.queue
+        .run(doc.id, () => this.algorithms[doc.algorithm].mint(doc.id, change))
+        .then(
+          changes => {
+            if (changes.length > 0) this.changeSubject.next({ docId: doc.id, changes });
+          },
+          error => {
+            // Nothing half-written is announced: the edit is taken back and the error reported.
+            doc._rollback(change.id);
+            this.reportError(new StoreError(`Could not save a change to "${doc.id}"`, doc.id, { cause: error }), doc.id);
+          },
+        ),
+  };
+
+  private reportError(error: unknown, docId?: string): void {
+    this.errorSubject.next({ error: error instanceof Error ? error : new Error(String(error)), docId });
+  }
+}

@@ -1,0 +1,188 @@
+import { BehaviorSubject, type Observable, distinctUntilChanged, skip } from 'rxjs';
+import { Immer, enablePatches, type Draft } from 'immer';
+import type { AnyDoc, Algorithm, JSONPatchOp, Unsubscriber } from '../types.js';
+import { applyPatch } from '../algorithms/applyPatch.js';
+import { immerPatchesToOps } from '../algorithms/immerPatchesToOps.js';
+
+enablePatches();
+
+/** A local edit applied to the view but not yet persisted to the store. */
+export interface OptimisticChange {
+  /** The stable id the change will be minted with. */
+  id: string;
+  /** Its ops; rebased in place if server changes arrive before it is minted. */
+  ops: JSONPatchOp[];
+}
+
+/** What a doc shows: the committed state plus the persisted local layers on top. */
+export interface DocLayers {
+  /** Committed state at `committedRev` (`null` for a new OT doc; the view shows `{}`). */
+  committedState: unknown;
+  /** Last revision confirmed by the server. */
+  committedRev: number;
+  /** Persisted local ops in apply order: OT pending changes, or LWW sending + pending ops. */
+  local: JSONPatchOp[][];
+}
+
+/** How a doc hands local edits to its owner (`Patches`). */
+export interface DocOwner {
+  /** Turns freshly recorded ops into the ops to keep (LWW stamps `ts` here). */
+  prepareOps(doc: PatchesDoc<object>, ops: JSONPatchOp[]): JSONPatchOp[];
+  /** Persists an optimistic change; resolves once it is in the store (or was rolled back). */
+  submit(doc: PatchesDoc<object>, change: OptimisticChange, newId: () => string): Promise<void>;
+  /** Mints a stable change id. */
+  newId(): string;
+}
+
+/** Options of one document handle. */
+export interface PatchesDocOptions {
+  /** Freeze produced states (immer auto-freeze). Off by default: see the README's measurements. */
+  freeze?: boolean;
+}
+
+/**
+ * One open document: its state (committed state with pending and optimistic local changes on top),
+ * an observable of it, and `change()` to edit it through an immer draft.
+ *
+ * `change()` applies the edit to `state` at once (optimistic) and hands it to `Patches`, which
+ * persists it as a Change before announcing it to `PatchesSync`.
+ *
+ * @example
+ * const doc = await patches.openDoc<{ title?: string }>('notes');
+ * const stop = doc.onUpdate(state => console.log(state.title));
+ * doc.change(draft => { draft.title = 'Hello'; });
+ * await doc.flush(); // persisted
+ * stop();
+ */
+export class PatchesDoc<T extends object = AnyDoc> {
+  private layers: DocLayers;
+  private optimistic: OptimisticChange[] = [];
+  private readonly subject: BehaviorSubject<T>;
+  private readonly immer: Immer;
+  private lastSubmit: Promise<void> = Promise.resolve();
+
+  /** The document's state, replaying the current value to each new subscriber. */
+  readonly state$: Observable<T>;
+
+  constructor(
+    /** The document id. */
+    readonly id: string,
+    /** The sync algorithm of this document. */
+    readonly algorithm: Algorithm,
+    layers: DocLayers,
+    private readonly owner: DocOwner,
+    options: PatchesDocOptions = {},
+  ) {
+    this.layers = layers;
+    this.immer = new Immer({ autoFreeze: options.freeze ?? false });
+    this.subject = new BehaviorSubject<T>(this.computeState());
+    this.state$ = this.subject.pipe(distinctUntilChanged());
+  }
+
+  /** The current state: committed, plus pending and optimistic local changes. Treat it as immutable. */
+  get state(): T {
+    return this.subject.value;
+  }
+
+  /** Last revision confirmed by the server (0 = never synced). */
+  get committedRev(): number {
+    return this.layers.committedRev;
+  }
+
+  /** True while local changes are not yet confirmed by the server. */
+  get hasPending(): boolean {
+    return this.optimistic.length > 0 || this.layers.local.some(ops => ops.length > 0);
+  }
+
+  /** Calls `listener` on every state change (not immediately); returns an unsubscribe function. */
+  onUpdate(listener: (state: T) => void): Unsubscriber {
+    const subscription = this.state$.pipe(skip(1)).subscribe(listener);
+    return () => subscription.unsubscribe();
+  }
+
+  /** Calls `listener` with the current state now and on every change; returns an unsubscribe function. */
+  subscribe(listener: (state: T) => void): Unsubscriber {
+    const subscription = this.state$.subscribe(listener);
+    return () => subscription.unsubscribe();
+  }
+
+  /**
+   * Edits the document through an immer draft. A mutator that changes nothing creates no change;
+   * one that throws leaves everything untouched and rethrows.
+   *
+   * @example
+   * doc.change(draft => { draft.items.push({ id: 'a', done: false }); });
+   */
+  change(mutator: (draft: Draft<T>) => void): void {
+    const base = this.state;
+    const [next, patches] = this.immer.produceWithPatches(base, (draft: Draft<T>) => {
+      mutator(draft);
+    });
+    if (patches.length === 0) return;
+    const recorded = immerPatchesToOps(patches, base);
+    if (recorded.length === 0) return;
+    const ops = this.owner.prepareOps(this.asAny(), recorded);
+    const change: OptimisticChange = { id: this.owner.newId(), ops };
+    this.optimistic.push(change);
+    this.subject.next(next as T);
+    this.lastSubmit = this.owner.submit(this.asAny(), change, () => this.owner.newId());
+  }
+
+  /** Resolves when every `change()` made so far has been persisted to the store (or rolled back). */
+  flush(): Promise<void> {
+    return this.lastSubmit;
+  }
+
+  /** @internal The committed state and persisted local layers the view is built from. */
+  _layers(): DocLayers {
+    return this.layers;
+  }
+
+  /** @internal Optimistic changes not yet minted, in order. */
+  _optimistic(): readonly OptimisticChange[] {
+    return this.optimistic;
+  }
+
+  /**
+   * @internal Replaces what the doc shows: new committed/local layers, optionally new optimistic
+   * ops (rebased), and drops the optimistic entries named in `minted`. Emits if the view changed.
+   */
+  _update(layers: DocLayers, options: { minted?: string[]; optimistic?: OptimisticChange[]; viewUnchanged?: boolean } = {}): void {
+    this.layers = layers;
+    if (options.optimistic) this.optimistic = options.optimistic;
+    if (options.minted?.length) {
+      const minted = new Set(options.minted);
+      this.optimistic = this.optimistic.filter(change => !minted.has(change.id));
+    }
+    if (options.viewUnchanged) return;
+    this.subject.next(this.computeState());
+  }
+
+  /** @internal Drops an optimistic change that could not be persisted and rebuilds the view. */
+  _rollback(id: string): void {
+    this.optimistic = this.optimistic.filter(change => change.id !== id);
+    this.subject.next(this.computeState());
+  }
+
+  /** @internal Completes `state$` when the doc is closed. */
+  _close(): void {
+    this.subject.complete();
+  }
+
+  private computeState(): T {
+    const base = (this.layers.committedState ?? {}) as T;
+    const ops = [...this.layers.local, ...this.optimistic.map(change => change.ops)].flat();
+    if (ops.length === 0) return base;
+    if (this.algorithm === 'lww') return applyPatch(base, ops, { mode: 'lenient' });
+    try {
+      return applyPatch(base, ops);
+    } catch {
+      // A pending change that no longer applies must not blank the view: show what does apply.
+      return applyPatch(base, ops, { mode: 'lenient' });
+    }
+  }
+
+  private asAny(): PatchesDoc<object> {
+    return this as unknown as PatchesDoc<object>;
+  }
+}

@@ -1,0 +1,579 @@
+import {
+  BehaviorSubject,
+  EMPTY,
+  Subject,
+  Subscription,
+  asyncScheduler,
+  catchError,
+  concat,
+  concatMap,
+  defer,
+  distinctUntilChanged,
+  filter,
+  first,
+  from,
+  ignoreElements,
+  last,
+  map,
+  merge,
+  mergeMap,
+  of,
+  skip,
+  switchMap,
+  tap,
+  timer,
+  type Observable,
+  type SchedulerLike,
+} from 'rxjs';
+import type { Algorithm, Change, CommitChangesResult, PatchesSnapshot, PatchesSyncState, SizeCalculator, SyncedDoc, Unsubscriber } from '../types.js';
+import { NetworkError, StatusError } from '../errors.js';
+import type { Patches } from '../client/Patches.js';
+import { listen } from '../client/listen.js';
+import type { ClientAlgorithm } from '../client/ClientAlgorithm.js';
+import { batchChanges } from '../operators/batchChanges.js';
+import { dispatchByAlgorithm } from '../operators/dispatchByAlgorithm.js';
+import { serialGate } from '../operators/serialGate.js';
+import { online$ as browserOnline$ } from '../streams/online.js';
+import { PatchesConnection, type WebSocketOptions } from './PatchesConnection.js';
+import { SyncedDocs } from './SyncedDocs.js';
+import { classifyError, docRetryDelay } from './errorPolicy.js';
+
+/** Options of `PatchesSync` (the seed's, plus injection points for tests and hosts). */
+export interface PatchesSyncOptions {
+  /** Maps tracked doc ids to the ids to subscribe to (e.g. many sub-docs to one root). */
+  subscribeFilter?: (docIds: string[]) => string[];
+  /** WebSocket options: `protocol` (sub-protocols, e.g. an auth token) and a `WebSocketCtor` for Node. */
+  websocket?: WebSocketOptions;
+  /** Maximum bytes per `commitChanges` frame (default 1 MB). */
+  maxPayloadBytes?: number;
+  /** Per-change storage limit (falls back to `patches.docOptions.maxStorageBytes`). */
+  maxStorageBytes?: number;
+  /** Custom size calculator for the limits (falls back to `patches.docOptions.sizeCalculator`). */
+  sizeCalculator?: SizeCalculator;
+  /** Online/offline signal (default: the window's `online`/`offline` events; always online in Node). */
+  online$?: Observable<boolean>;
+  /** Scheduler for reconnect backoff, retries and RPC timeouts (inject a TestScheduler's to drive time). */
+  scheduler?: SchedulerLike;
+  /** Random source for reconnect jitter (default `Math.random`). */
+  random?: () => number;
+  /** Reconnect backoff: first delay in ms (default 1000). */
+  reconnectDelay?: number;
+  /** Reconnect backoff: the cap in ms (default 30 000). */
+  maxReconnectDelay?: number;
+  /** Per-call RPC timeout in ms (default 30 000). */
+  rpcTimeout?: number;
+}
+
+/** An error with the doc it concerns, as `error$` emits it. */
+export interface SyncErrorEvent {
+  error: Error;
+  docId?: string;
+}
+
+/** A doc deleted on the server, with the local changes that were discarded. */
+export interface RemoteDocDeletedEvent {
+  docId: string;
+  pendingChanges: Change[];
+}
+
+const DEFAULT_MAX_PAYLOAD_BYTES = 1_000_000;
+
+/**
+ * The sync coordinator: keeps a `Patches` instance's tracked docs in sync with a server over one
+ * WebSocket, as an RxJS pipeline. It subscribes the tracked docs, catches each up, sends local
+ * changes in batches, applies server changes through the doc's algorithm (OT or LWW), and reports
+ * connection state (`state$`), per-doc state (`synced$`), errors and remote deletes.
+ *
+ * @example
+ * import { Patches, InMemoryStore } from 'patches-rx';
+ * import { PatchesSync } from 'patches-rx/net';
+ * const patches = new Patches({ store: new InMemoryStore() });
+ * const sync = new PatchesSync(patches, 'ws://localhost:8787');
+ * sync.onStateChange(state => console.log(state));
+ * await sync.connect();
+ */
+export class PatchesSync {
+  private readonly stateSubject: BehaviorSubject<PatchesSyncState>;
+  private readonly docs = new SyncedDocs();
+  private readonly errorSubject = new Subject<SyncErrorEvent>();
+  private readonly remoteDeleteSubject = new Subject<RemoteDocDeletedEvent>();
+  private readonly syncRequests = new Subject<string>();
+  private readonly syncDone = new Subject<string>();
+  private readonly subscription = new Subscription();
+  private readonly connection: PatchesConnection;
+  private readonly scheduler: SchedulerLike;
+  private readonly retries = new Map<string, { attempt: number; timer: Subscription }>();
+  private subscribed = new Set<string>();
+  private passCount = 0;
+
+  /** Connection-level state; emits only when it changes. */
+  readonly state$: Observable<PatchesSyncState>;
+  /** Per-document sync status; a new object on every change. */
+  readonly synced$: Observable<Readonly<Record<string, SyncedDoc>>>;
+  /** Errors, with the doc they concern. */
+  readonly error$: Observable<SyncErrorEvent> = this.errorSubject.asObservable();
+  /** Docs deleted on the server. */
+  readonly remoteDocDeleted$: Observable<RemoteDocDeletedEvent> = this.remoteDeleteSubject.asObservable();
+
+  constructor(
+    private readonly patches: Patches,
+    url: string,
+    private readonly options: PatchesSyncOptions = {},
+  ) {
+    this.scheduler = options.scheduler ?? asyncScheduler;
+    const online$ = options.online$ ?? browserOnline$(typeof window === 'undefined' ? undefined : window);
+    this.connection = new PatchesConnection(url, {
+      websocket: options.websocket,
+      online$,
+      scheduler: this.scheduler,
+      random: options.random,
+      reconnectDelay: options.reconnectDelay,
+      maxReconnectDelay: options.maxReconnectDelay,
+      rpcTimeout: options.rpcTimeout,
+    });
+    this.stateSubject = new BehaviorSubject<PatchesSyncState>({ online: true, connected: false, syncing: null });
+    this.state$ = this.stateSubject.pipe(distinctUntilChanged(sameState));
+    this.synced$ = this.docs.synced$;
+
+    this.subscription.add(online$.subscribe(online => this.setState({ online })));
+    this.subscription.add(this.connection.connected$.pipe(switchMap(connected => (connected ? this.fullSync$() : this.disconnected$()))).subscribe());
+    this.subscription.add(this.syncRequests.pipe(serialGate(id => id, id => this.syncDoc$(id))).subscribe(id => this.syncDone.next(id)));
+    this.subscription.add(this.serverChanges$().subscribe());
+    this.subscription.add(this.connection.notifications$.pipe(filter(n => n.method === 'docDeleted'), mergeMap(n => this.remoteDelete$(docIdOf(n.params)))).subscribe());
+    this.subscription.add(this.patches.tracked$.pipe(mergeMap(e => this.tracked$(e.docIds))).subscribe());
+    this.subscription.add(this.patches.untracked$.pipe(mergeMap(ids => this.untracked$(ids))).subscribe());
+    this.subscription.add(this.patches.changes$.subscribe(e => this.localChange(e.docId)));
+    this.subscription.add(this.patches.deleted$.pipe(mergeMap(id => this.deleteOnServer$(id))).subscribe());
+    this.subscription.add(this.patches.errors$.subscribe(e => this.errorSubject.next(e)));
+  }
+
+  /** Connection state: `{ online, connected, syncing }`. */
+  get state(): PatchesSyncState {
+    return this.stateSubject.value;
+  }
+
+  /** Per-document sync status, keyed by doc id. */
+  get synced(): Readonly<Record<string, SyncedDoc>> {
+    return this.docs.value;
+  }
+
+  /** The server URL; setting it while connected reconnects to the new one. */
+  get url(): string {
+    return this.connection.url;
+  }
+
+  set url(url: string) {
+    this.connection.url = url;
+  }
+
+  /** Calls a server method directly (e.g. a custom RPC); emits the result once. */
+  call<R>(method: string, ...params: unknown[]): Observable<R> {
+    return this.connection.call<R>(method, params);
+  }
+
+  /**
+   * Connects, and keeps reconnecting (with backoff) until `disconnect()`. Resolves once connected;
+   * rejects if the first attempt fails (while reconnection carries on in the background). If
+   * offline, waits until online.
+   */
+  async connect(): Promise<void> {
+    this.passCount = 0;
+    try {
+      await this.connection.connect();
+    } catch (error) {
+      const err = asError(error);
+      this.setState({ connected: false, syncing: err });
+      this.errorSubject.next({ error: err });
+      throw err;
+    }
+  }
+
+  /** Stops reconnecting and closes the socket. */
+  disconnect(): void {
+    this.connection.disconnect();
+  }
+
+  /** Calls `listener(state)` whenever the connection state changes (not for the current value: read `state`). */
+  onStateChange(listener: (state: PatchesSyncState) => void): Unsubscriber {
+    return listen(this.state$.pipe(skip(1)), listener);
+  }
+
+  /** Calls `listener(synced)` whenever any document's sync status changes (not for the current value: read `synced`). */
+  onSyncedChange(listener: (synced: Readonly<Record<string, SyncedDoc>>) => void): Unsubscriber {
+    return listen(this.synced$.pipe(skip(1)), listener);
+  }
+
+  /** Calls `listener(error, { docId })` for every sync error. */
+  onError(listener: (error: Error, context?: { docId?: string }) => void): Unsubscriber {
+    return listen(this.error$, e => listener(e.error, { docId: e.docId }));
+  }
+
+  /** Calls `listener(docId, pendingChanges)` when a doc is deleted on the server. */
+  onRemoteDocDeleted(listener: (docId: string, pendingChanges: Change[]) => void): Unsubscriber {
+    return listen(this.remoteDocDeleted$, e => listener(e.docId, e.pendingChanges));
+  }
+
+  /** Disconnects and completes every observable. */
+  destroy(): void {
+    this.disconnect();
+    this.subscription.unsubscribe();
+    for (const retry of this.retries.values()) retry.timer.unsubscribe();
+    this.connection.destroy();
+    this.stateSubject.complete();
+    this.docs.complete();
+    this.errorSubject.complete();
+    this.remoteDeleteSubject.complete();
+  }
+
+  // ── The pipeline ──────────────────────────────────────────────────────────────────────────
+
+  /** On every (re)connect: list the store, subscribe all tracked docs in one call, sync each, retry tombstones. */
+  private fullSync$(): Observable<unknown> {
+    return defer(() => {
+      this.setState({ connected: true, syncing: this.passCount++ === 0 ? 'initial' : 'updating' });
+      this.subscribed = new Set();
+      return from(this.patches.store.listDocs(true));
+    }).pipe(
+      concatMap(docs => {
+        const tracked = this.patches.trackedDocs;
+        const active = docs.filter(d => !d.deleted && tracked.has(d.docId));
+        const tombstones = docs.filter(d => d.deleted).map(d => d.docId);
+        return concat(
+          from(this.addEntries(active.map(d => d.docId))),
+          this.subscribe$(active.map(d => d.docId)),
+          merge(this.syncAll$(active.map(d => d.docId)), ...tombstones.map(id => this.deleteOnServer$(id))),
+        );
+      }),
+      last(null, null),
+      tap(() => this.setState({ syncing: null })),
+      catchError(error => {
+        this.setState({ syncing: asError(error) });
+        this.report(error);
+        return EMPTY;
+      }),
+    );
+  }
+
+  /** The connection dropped (or was closed): nothing is syncing any more. */
+  private disconnected$(): Observable<never> {
+    return defer(() => {
+      const syncing = this.stateSubject.value.syncing;
+      this.setState({ connected: false, syncing: syncing instanceof Error ? syncing : null });
+      this.docs.settleSyncing();
+      for (const retry of this.retries.values()) retry.timer.unsubscribe();
+      this.retries.clear();
+      return EMPTY;
+    });
+  }
+
+  /** Requests a sync of each doc and completes when every one of them has finished a run. */
+  private syncAll$(docIds: string[]): Observable<never> {
+    if (docIds.length === 0) return EMPTY;
+    return defer(() => {
+      const waiting = new Set(docIds);
+      const allDone$ = this.syncDone.pipe(first(id => waiting.delete(id) && waiting.size === 0));
+      const request$ = defer(() => {
+        for (const id of docIds) this.syncRequests.next(id);
+        return EMPTY;
+      });
+      // Listen before requesting: a doc that cannot sync reports done synchronously.
+      return merge(allDone$, request$).pipe(ignoreElements());
+    });
+  }
+
+  /** One doc's sync: flush pending (the reply carries the catch-up), else catch up, else load. Emits the doc id once, never errors. */
+  private syncDoc$(docId: string): Observable<string> {
+    const work$ = defer(() => {
+      const algorithm = this.algorithmOf(docId);
+      if (!algorithm || !this.canSend()) return EMPTY;
+      this.docs.update([docId], { status: 'syncing' });
+      return concat(
+        from(this.patches.runExclusive(docId, () => algorithm.getPendingToSend(docId))).pipe(
+          concatMap(pending => (pending.length > 0 ? this.flush$(docId, algorithm, pending) : this.catchUp$(docId, algorithm))),
+          ignoreElements(),
+        ),
+        defer(() => from(algorithm.hasPending(docId))).pipe(
+          tap(hasPending => {
+            this.clearRetry(docId);
+            this.docs.update([docId], { status: 'synced', hasPending });
+          }),
+        ),
+      );
+    });
+    return concat(work$.pipe(ignoreElements(), catchError(error => this.docError$(docId, error).pipe(ignoreElements()))), of(docId));
+  }
+
+  /** Sends pending changes in batches under the size limits; applies each reply as it comes. */
+  private flush$(docId: string, algorithm: ClientAlgorithm, pending: Change[]): Observable<unknown> {
+    return of(pending).pipe(
+      batchChanges({
+        maxPayloadBytes: this.options.maxPayloadBytes ?? this.patches.docOptions.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
+        maxStorageBytes: this.options.maxStorageBytes ?? this.patches.docOptions.maxStorageBytes,
+        sizeCalculator: this.options.sizeCalculator ?? this.patches.docOptions.sizeCalculator,
+        docId,
+      }),
+      concatMap(batches => {
+        const pieces = batches.flat();
+        // The store must hold exactly what is sent, so a retry resends the same ids.
+        const replace$: Observable<unknown> = pieces.length !== pending.length ? from(this.patches.runExclusive(docId, () => algorithm.replacePending(docId, pieces))) : of(null);
+        return concat(
+          replace$.pipe(ignoreElements()),
+          from(batches).pipe(
+            concatMap(batch =>
+              this.connection.call<CommitChangesResult | Change[]>('commitChanges', [docId, batch]).pipe(
+                map(result => (Array.isArray(result) ? result : result.changes)),
+                concatMap(committed => this.apply$(docId, algorithm, committed, batch)),
+              ),
+            ),
+          ),
+        );
+      }),
+    );
+  }
+
+  /** Catches a doc up: `getChangesSince` once it has a rev, else `getDoc`. */
+  private catchUp$(docId: string, algorithm: ClientAlgorithm): Observable<unknown> {
+    return from(this.patches.store.getCommittedRev(docId)).pipe(
+      concatMap(rev =>
+        rev > 0
+          ? this.connection.call<Change[]>('getChangesSince', [docId, rev]).pipe(concatMap(changes => this.apply$(docId, algorithm, changes)))
+          : this.connection.call<PatchesSnapshot>('getDoc', [docId]).pipe(
+              concatMap(snapshot => from(this.patches.runExclusive(docId, () => algorithm.installSnapshot(docId, snapshot)))),
+              tap(result => {
+                // A change made while the snapshot was on its way goes out first.
+                if (result === 'flush-first') this.syncRequests.next(docId);
+              }),
+              concatMap(() => this.refreshEntry(docId)),
+            ),
+      ),
+    );
+  }
+
+  /** Applies committed server changes through the doc's algorithm, and reports the new rev. */
+  private apply$(docId: string, algorithm: ClientAlgorithm, changes: Change[], sent?: Change[]): Observable<unknown> {
+    if (changes.length === 0 && !sent) return EMPTY;
+    return from(this.patches.runExclusive(docId, () => algorithm.applyServerChanges(docId, changes, sent))).pipe(
+      tap(applied => this.patches._announceServerCommit(docId, applied)),
+      concatMap(() => this.refreshEntry(docId)),
+    );
+  }
+
+  /** Server changes pushed by `changesCommitted`, routed to each doc's algorithm. */
+  private serverChanges$(): Observable<unknown> {
+    return this.connection.notifications$.pipe(
+      filter(n => n.method === 'changesCommitted'),
+      map(n => n.params as { docId: string; changes: Change[] }),
+      filter(p => this.patches.getDocAlgorithm(p.docId) !== undefined && Array.isArray(p.changes)),
+      dispatchByAlgorithm(p => this.patches.getDocAlgorithm(p.docId) as Algorithm, {
+        ot: p => this.receive$(p.docId, p.changes),
+        lww: p => this.receive$(p.docId, p.changes),
+      }),
+    );
+  }
+
+  private receive$(docId: string, changes: Change[]): Observable<unknown> {
+    const algorithm = this.algorithmOf(docId);
+    if (!algorithm) return EMPTY;
+    return this.apply$(docId, algorithm, changes).pipe(
+      catchError(error => {
+        const action = classifyError(error);
+        // A gap or a change that will not apply: the doc's sync fetches what is missing.
+        if (action === 'refetch') this.syncRequests.next(docId);
+        else this.report(error, docId);
+        return EMPTY;
+      }),
+    );
+  }
+
+  /** What happens to a doc whose sync failed: the error policy decides. */
+  private docError$(docId: string, error: unknown): Observable<unknown> {
+    const action = classifyError(error);
+    switch (action) {
+      case 'network':
+        this.docs.settleSyncing();
+        return EMPTY;
+      case 'deleted':
+        return this.remoteDelete$(docId);
+      case 'refetch':
+        this.docs.update([docId], { status: 'error' });
+        this.report(error, docId);
+        return this.refetch$(docId);
+      case 'retry':
+      case 'fail':
+        this.docs.update([docId], { status: 'error' });
+        if (!this.retries.has(docId)) this.report(error, docId);
+        if (action === 'retry') this.scheduleRetry(docId);
+        return EMPTY;
+    }
+  }
+
+  /** After a gap or a failed apply: pull everything since the committed rev and apply it. */
+  private refetch$(docId: string): Observable<unknown> {
+    const algorithm = this.algorithmOf(docId);
+    if (!algorithm) return EMPTY;
+    return this.catchUp$(docId, algorithm).pipe(
+      tap({ complete: () => this.syncRequests.next(docId) }),
+      catchError(error => {
+        this.report(error, docId);
+        return EMPTY;
+      }),
+    );
+  }
+
+  private scheduleRetry(docId: string): void {
+    const attempt = this.retries.get(docId)?.attempt ?? 0;
+    this.retries.get(docId)?.timer.unsubscribe();
+    const delay = docRetryDelay(attempt);
+    if (delay === undefined) return;
+    const retryTimer = timer(delay, this.scheduler).subscribe(() => this.syncRequests.next(docId));
+    this.retries.set(docId, { attempt: attempt + 1, timer: retryTimer });
+  }
+
+  private clearRetry(docId: string): void {
+    this.retries.get(docId)?.timer.unsubscribe();
+    this.retries.delete(docId);
+  }
+
+  /** A doc deleted on the server: hand its discarded pending changes to the listeners, drop it locally. */
+  private remoteDelete$(docId: string): Observable<unknown> {
+    const algorithm = this.algorithmOf(docId);
+    if (!algorithm) return EMPTY;
+    return from(
+      this.patches.runExclusive(docId, async () => {
+        const pendingChanges = await this.pendingChanges(docId);
+        this.clearRetry(docId);
+        this.docs.remove([docId]);
+        this.subscribed.delete(docId);
+        await this.patches._forgetDoc(docId);
+        await this.patches.store.confirmDeleteDoc(docId);
+        return pendingChanges;
+      }),
+    ).pipe(
+      tap(pendingChanges => this.remoteDeleteSubject.next({ docId, pendingChanges })),
+      catchError(error => {
+        this.report(error, docId);
+        return EMPTY;
+      }),
+    );
+  }
+
+  /** A local delete: tell the server now if possible (else the next full pass retries the tombstone). */
+  private deleteOnServer$(docId: string): Observable<unknown> {
+    if (!this.canSend()) return EMPTY;
+    return this.connection.call<void>('deleteDoc', [docId]).pipe(
+      // Already gone on the server counts as deleted: a tombstone must not wait forever.
+      catchError(error => (error instanceof StatusError && (error.code === 404 || error.code === 410) ? of(undefined) : throwAfter(error))),
+      concatMap(() => from(this.patches.store.confirmDeleteDoc(docId))),
+      catchError(error => {
+        this.report(error, docId);
+        return EMPTY;
+      }),
+    );
+  }
+
+  /** Newly tracked docs: status entries, then (if connected) subscribe and sync them. */
+  private tracked$(docIds: string[]): Observable<unknown> {
+    return concat(from(this.addEntries(docIds)), this.canSend() ? concat(this.subscribe$(docIds), this.syncAll$(docIds)) : EMPTY);
+  }
+
+  /** Untracked docs: drop their entries and the subscriptions no remaining doc needs. */
+  private untracked$(docIds: string[]): Observable<unknown> {
+    for (const id of docIds) this.clearRetry(id);
+    this.docs.remove(docIds);
+    const needed = new Set(this.filterIds([...this.patches.trackedDocs]));
+    const drop = [...this.subscribed].filter(id => !needed.has(id));
+    for (const id of drop) this.subscribed.delete(id);
+    if (drop.length === 0 || !this.canSend()) return EMPTY;
+    return this.connection.call('unsubscribe', [drop]).pipe(catchError(() => EMPTY));
+  }
+
+  private localChange(docId: string): void {
+    if (!this.patches.getDocAlgorithm(docId)) return;
+    this.docs.update([docId], this.canSend() ? { hasPending: true, status: 'syncing' } : { hasPending: true });
+    if (this.canSend()) this.syncRequests.next(docId);
+  }
+
+  /** One `subscribe` call for the ids (through `subscribeFilter`) not subscribed yet; failure is reported, not fatal. */
+  private subscribe$(docIds: string[]): Observable<unknown> {
+    const ids = this.filterIds(docIds).filter(id => !this.subscribed.has(id));
+    if (ids.length === 0) return EMPTY;
+    return this.connection.call<string[]>('subscribe', [ids]).pipe(
+      tap(granted => {
+        for (const id of Array.isArray(granted) ? granted : []) this.subscribed.add(id);
+      }),
+      catchError(error => {
+        this.report(error);
+        return EMPTY;
+      }),
+    );
+  }
+
+  // ── Helpers ───────────────────────────────────────────────────────────────────────────────
+
+  private async addEntries(docIds: string[]): Promise<void> {
+    const entries: Record<string, SyncedDoc> = {};
+    for (const id of docIds) {
+      const algorithm = this.algorithmOf(id);
+      if (!algorithm) continue;
+      const committedRev = await this.patches.store.getCommittedRev(id);
+      const hasPending = await algorithm.hasPending(id);
+      const current = this.docs.value[id];
+      entries[id] = { committedRev, hasPending, status: current?.status === 'syncing' ? 'syncing' : committedRev === 0 ? 'unsynced' : 'synced' };
+    }
+    // Only docs still tracked: an untrack racing this read must not resurrect an entry.
+    const tracked = this.patches.trackedDocs;
+    this.docs.put(Object.fromEntries(Object.entries(entries).filter(([id]) => tracked.has(id))));
+  }
+
+  private refreshEntry(docId: string): Observable<unknown> {
+    return from(this.patches.store.getCommittedRev(docId)).pipe(tap(committedRev => this.docs.update([docId], { committedRev })));
+  }
+
+  private async pendingChanges(docId: string): Promise<Change[]> {
+    const stored = await this.patches.store.getDoc(docId);
+    if (!stored) return [];
+    const lwwOps = [...(stored.sending?.ops ?? []), ...stored.pendingOps];
+    return stored.algorithm === 'ot' ? stored.pending : lwwOps.length ? [{ ...(stored.sending ?? { id: '', baseRev: stored.committedRev, rev: stored.committedRev + 1, createdAt: 0, committedAt: 0 }), ops: lwwOps }] : [];
+  }
+
+  private algorithmOf(docId: string): ClientAlgorithm | undefined {
+    const name = this.patches.getDocAlgorithm(docId);
+    return name ? this.patches.algorithms[name] : undefined;
+  }
+
+  private filterIds(docIds: string[]): string[] {
+    return this.options.subscribeFilter ? this.options.subscribeFilter(docIds) : docIds;
+  }
+
+  private canSend(): boolean {
+    const { online, connected } = this.stateSubject.value;
+    return online && connected;
+  }
+
+  private setState(change: Partial<PatchesSyncState>): void {
+    const next = { ...this.stateSubject.value, ...change };
+    if (!sameState(this.stateSubject.value, next)) this.stateSubject.next(next);
+  }
+
+  private report(error: unknown, docId?: string): void {
+    this.errorSubject.next({ error: asError(error), docId });
+  }
+}
+
+function sameState(a: PatchesSyncState, b: PatchesSyncState): boolean {
+  return a.online === b.online && a.connected === b.connected && a.syncing === b.syncing;
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+function docIdOf(params: unknown): string {
+  return typeof params === 'object' && params !== null && typeof (params as { docId?: unknown }).docId === 'string' ? (params as { docId: string }).docId : '';
+}
+
+function throwAfter(error: unknown): Observable<never> {
+  return defer(() => {
+    throw error;
+  });
+}

@@ -1,0 +1,36 @@
+import { ApplyChangesError, MissingChangesError, NetworkError, StatusError, TimeoutError, isRetryable } from '../errors.js';
+
+/** What PatchesSync does about an error from one doc's sync. */
+export type ErrorAction =
+  /** The connection failed: not the doc's fault; no 'error' status, the next connection resyncs. */
+  | 'network'
+  /** Revisions are missing or a committed change did not apply: fetch what is missing and resync. */
+  | 'refetch'
+  /** The doc was deleted on the server (410): run the remote-delete path. */
+  | 'deleted'
+  /** A transient server error: mark 'error', report once, retry with backoff. */
+  | 'retry'
+  /** Retrying cannot help (401/402/403/404, bad data): mark 'error' and report. */
+  | 'fail';
+
+/**
+ * The one error policy of PatchesSync: what is retried, what refetches, what reaches `onError`.
+ *
+ * @example
+ * classifyError(new StatusError(410, 'gone')); // 'deleted'
+ */
+export function classifyError(error: unknown): ErrorAction {
+  if (error instanceof NetworkError || error instanceof TimeoutError) return 'network';
+  if (error instanceof MissingChangesError || error instanceof ApplyChangesError) return 'refetch';
+  if (error instanceof StatusError && error.code === 410) return 'deleted';
+  return isRetryable(error) ? 'retry' : 'fail';
+}
+
+/** Per-doc retry delays: 1 s × 2^n, capped at 30 s, at most 10 attempts. */
+export const DOC_RETRY = { initialDelay: 1000, factor: 2, maxDelay: 30_000, maxAttempts: 10 } as const;
+
+/** The delay before retry number `attempt` (0-based), or `undefined` when attempts are used up. */
+export function docRetryDelay(attempt: number): number | undefined {
+  if (attempt >= DOC_RETRY.maxAttempts) return undefined;
+  return Math.min(DOC_RETRY.initialDelay * DOC_RETRY.factor ** attempt, DOC_RETRY.maxDelay);
+}
