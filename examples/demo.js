@@ -27,8 +27,9 @@ function client(name) {
   return { name, patches, sync, online$ };
 }
 
-/** Resolves when every tracked doc of every client is synced with nothing pending. */
-function settled(clients) {
+/** Resolves when every change so far is stored and every tracked doc of every client is synced with nothing pending. */
+async function settled(clients) {
+  await Promise.all(clients.flatMap(({ patches }) => [...patches.trackedDocs].map(id => patches.getOpenDoc(id)?.flush())));
   return Promise.all(
     clients.map(({ sync }) =>
       firstValueFrom(

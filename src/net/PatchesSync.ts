@@ -122,6 +122,12 @@ export class PatchesSync {
   ) {
     this.scheduler = options.scheduler ?? asyncScheduler;
     const online$ = options.online$ ?? browserOnline$(typeof window === 'undefined' ? undefined : window);
+    this.stateSubject = new BehaviorSubject<PatchesSyncState>({ online: true, connected: false, syncing: null });
+    this.state$ = this.stateSubject.pipe(distinctUntilChanged(sameState));
+    this.synced$ = this.docs.synced$;
+
+    // State hears online/offline before the connection reacts to it: one coherent transition.
+    this.subscription.add(online$.subscribe(online => this.setState({ online })));
     this.connection = new PatchesConnection(url, {
       websocket: options.websocket,
       online$,
@@ -131,11 +137,6 @@ export class PatchesSync {
       maxReconnectDelay: options.maxReconnectDelay,
       rpcTimeout: options.rpcTimeout,
     });
-    this.stateSubject = new BehaviorSubject<PatchesSyncState>({ online: true, connected: false, syncing: null });
-    this.state$ = this.stateSubject.pipe(distinctUntilChanged(sameState));
-    this.synced$ = this.docs.synced$;
-
-    this.subscription.add(online$.subscribe(online => this.setState({ online })));
     this.subscription.add(this.connection.connected$.pipe(switchMap(connected => (connected ? this.fullSync$() : this.disconnected$()))).subscribe());
     this.subscription.add(this.syncRequests.pipe(serialGate(id => id, id => this.syncDoc$(id))).subscribe(id => this.syncDone.next(id)));
     this.subscription.add(this.serverChanges$().subscribe());
