@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { filter, firstValueFrom, lastValueFrom, of, ReplaySubject, retry, skip, switchMap, take } from 'rxjs';
+import { filter, firstValueFrom, lastValueFrom, of, ReplaySubject, retry, share, skip, Subject, switchMap, take } from 'rxjs';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { WebSocket as ServerSocket } from 'ws';
 import { backoffRetry } from '../../src/operators/backoffRetry.js';
@@ -10,6 +10,7 @@ import { FakeWindow } from '../helpers/fakeWindow.js';
 import type { TestScheduler } from 'rxjs/testing';
 import { JSONRPCError, JSONRPCParseError, NetworkError, StatusError, TimeoutError } from '../../src/errors.js';
 import { createJsonRpcClient } from '../../src/streams/jsonRpcClient.js';
+import type { JsonRpcClient } from '../../src/streams/jsonRpcClient.js';
 import type { SocketEvent } from '../../src/streams/webSocketEvents.js';
 import { createTestScheduler } from '../helpers/marbles.js';
 
@@ -90,17 +91,62 @@ describe('createJsonRpcClient', () => {
       expect(socket.sent).toEqual([]);
     });
 
-    it('should not open or find a connection for a call while nothing observes connected$', () => {
+    it('should subscribe to socket$ once, on creation, and release it on close()', () => {
       const socket = fakeSocket(testScheduler);
       testScheduler.run(({ hot, expectObservable, expectSubscriptions }) => {
-        const socket$ = hot<SocketEvent>('o-------', { o: socket.open() });
+        const socket$ = hot<SocketEvent>('-o-r----', { o: socket.open(), r: socket.result(1, 'x') });
+        const socketSubs = '              ^----!';
+        const connected = '               ft---(f|)';
         const callSub = '                 --^-----';
-        const expected = '                --#';
+        const expected = '                ---(r|)';
+        const afterCloseSub = '           ------^';
+        const afterClose = '              ------#';
 
         const rpc = createJsonRpcClient(socket$);
-        expectObservable(rpc.call('getDoc', ['a']), callSub).toBe(expected, undefined, notConnected);
-        expectSubscriptions(socket$.subscriptions).toBe([]);
+        testScheduler.schedule(() => rpc.close(), 5);
+        expectObservable(rpc.connected$).toBe(connected, bool);
+        expectObservable(rpc.call('getDoc', ['a']), callSub).toBe(expected, { r: 'x' });
+        expectObservable(rpc.call('getDoc', ['a']), afterCloseSub).toBe(afterClose, undefined, notConnected);
+        expectSubscriptions(socket$.subscriptions).toBe(socketSubs);
       });
+    });
+
+    it('should error in-flight calls with NetworkError on close()', () => {
+      testScheduler.run(({ hot, expectObservable }) => {
+        const socket = fakeSocket(testScheduler);
+        const socket$ = hot<SocketEvent>('-o------', { o: socket.open() });
+        const callSub = '                 --^-----';
+        const expected = '                ----#';
+
+        const rpc = createJsonRpcClient(socket$);
+        testScheduler.schedule(() => rpc.close(), 4);
+        expectObservable(rpc.call('getDoc', ['a']), callSub).toBe(expected, undefined, disconnected);
+      });
+    });
+
+    it('should know the connection even when others subscribed to a shared socket$ first', () => {
+      testScheduler.run(({ hot, expectObservable }) => {
+        const socket = fakeSocket(testScheduler);
+        const socket$ = hot<SocketEvent>('-o--r', { o: socket.open(), r: socket.result(1, 1) }).pipe(share());
+        const callSub = '                 --^';
+        const expected = '                ----(r|)';
+
+        socket$.subscribe();
+        const rpc = createJsonRpcClient(socket$);
+        expectObservable(rpc.call('x'), callSub).toBe(expected, { r: 1 });
+      });
+    });
+
+    it('should expose the connection state synchronously', () => {
+      const events = new Subject<SocketEvent>();
+      const rpc = createJsonRpcClient(events);
+      expect(rpc.connected).toBe(false);
+      events.next({ type: 'open', send: () => undefined });
+      expect(rpc.connected).toBe(true);
+      events.next({ type: 'close' });
+      expect(rpc.connected).toBe(false);
+      rpc.close();
+      expect(events.observed).toBe(false);
     });
 
     it('should follow open and close events in connected$', () => {
@@ -438,6 +484,8 @@ describe('createJsonRpcClient', () => {
     let url: string;
     const received: Array<{ id: number; method: string }> = [];
     let sockets: ReplaySubject<ServerSocket>;
+    /** Clients a test created: closed after it, pass or fail, so no reconnect loop outlives it. */
+    const clients: JsonRpcClient[] = [];
 
     beforeEach(async () => {
       received.length = 0;
@@ -457,6 +505,7 @@ describe('createJsonRpcClient', () => {
     });
 
     afterEach(async () => {
+      for (const client of clients.splice(0)) client.close();
       for (const client of server.clients) client.terminate();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     });
@@ -466,6 +515,7 @@ describe('createJsonRpcClient', () => {
         backoffRetry({ initialDelay: 5, jitter: 0, resetOn: (event) => event.type === 'open' }),
       );
       const rpc = createJsonRpcClient(socket$, { timeout: 5000 });
+      clients.push(rpc);
       const states = new ReplaySubject<boolean>();
       const lifeline = rpc.connected$.subscribe(states);
       const connectedCount = (n: number) => firstValueFrom(states.pipe(filter(Boolean), skip(n - 1), take(1)));
@@ -490,6 +540,7 @@ describe('createJsonRpcClient', () => {
 
       const second = await firstValueFrom(sockets.pipe(skip(1), take(1)));
       const closed = once(second, 'close');
+      rpc.close();
       lifeline.unsubscribe();
       await closed;
       await expect(lastValueFrom(rpc.call('echo'))).rejects.toThrow('WebSocket is not connected');
@@ -505,6 +556,7 @@ describe('createJsonRpcClient', () => {
         ),
       );
       const rpc = createJsonRpcClient(socket$);
+      clients.push(rpc);
       const states = new ReplaySubject<boolean>();
       const lifeline = rpc.connected$.subscribe(states);
       const connectedCount = (n: number) => firstValueFrom(states.pipe(filter(Boolean), skip(n - 1), take(1)));
@@ -523,6 +575,7 @@ describe('createJsonRpcClient', () => {
       host.fire('online');
       await connectedCount(2);
       expect(await lastValueFrom(rpc.call('echo', ['back']))).toEqual(['back']);
+      rpc.close();
       lifeline.unsubscribe();
     });
   });

@@ -1,18 +1,12 @@
 import {
   asyncScheduler,
-  catchError,
-  concat,
+  BehaviorSubject,
+  defer,
   distinctUntilChanged,
-  endWith,
   filter,
   map,
   Observable,
-  of,
-  share,
-  shareReplay,
-  startWith,
-  switchMap,
-  take,
+  Subject,
   throwError,
   timeout as timeoutWith,
 } from 'rxjs';
@@ -45,10 +39,14 @@ export interface JsonRpcClient {
    * Unsubscribing stops waiting; the server still runs the request and its response is ignored.
    */
   call<R>(method: string, params?: readonly unknown[]): Observable<R>;
-  /** Every notification of every connection. Keeps the connection alive while subscribed; errors if `socket$` errors. */
+  /** Every notification of every connection, from the moment of subscription. Errors if `socket$` errors. */
   readonly notifications$: Observable<JsonRpcNotification>;
-  /** Whether a connection is open, now and on every change. Keep it subscribed: it is the client's lifeline. If `socket$` errors it emits `false`, then that error. */
+  /** Whether a connection is open, now and on every change. Emits `false` then completes (or errors) when `socket$` ends or on `close()`. */
   readonly connected$: Observable<boolean>;
+  /** Whether a connection is open right now. */
+  readonly connected: boolean;
+  /** Stops listening to `socket$` (releasing it); calls in flight error with `NetworkError`. */
+  close(): void;
 }
 
 /** What one socket event means to the client. */
@@ -101,9 +99,9 @@ function requestFrame(id: number, method: string, params: readonly unknown[]): s
  * PatchesSync calls the server through it and reads `changesCommitted` / `docDeleted` from it.
  * `socket$` is the event stream of the CURRENT connection — typically `webSocketEvents` behind
  * `backoffRetry`, so one stream spans every reconnect; its `open` / `close` events mark the
- * connections. The client subscribes to `socket$` once, shared by `connected$`, `notifications$`
- * and the calls in flight, and only while one of them is subscribed: keep `connected$` subscribed
- * for as long as the client should be connected (a call alone never opens a connection).
+ * connections. The client subscribes to `socket$` once, right away, and holds that subscription
+ * until `close()` (a cold `socket$` therefore starts connecting on creation), so it always knows
+ * the current connection whoever else observes the stream.
  *
  * Ids are integers from 1, counted per client, so they keep increasing across reconnects. When
  * the connection goes (a `close` event, a new `open` replacing it, or `socket$` ending) every call
@@ -124,47 +122,59 @@ function requestFrame(id: number, method: string, params: readonly unknown[]): s
  * rpc.connected$.subscribe((connected) => {
  *   if (connected) rpc.call<string[]>('subscribe', [['doc1']]).subscribe(console.log);
  * });
+ * // later: rpc.close();
  * ```
  *
  * @param socket$ The events of the current connection, across reconnects.
  * @param options Call timeout and the scheduler that measures it.
- * @return The client: `call`, `notifications$` and `connected$`.
+ * @return The client: `call`, `notifications$`, `connected$`, `connected` and `close`.
  */
 export function createJsonRpcClient(socket$: Observable<SocketEvent>, options: JsonRpcClientOptions = {}): JsonRpcClient {
   const { timeout = 30_000, scheduler = asyncScheduler } = options;
   let nextId = 1;
+  /** The current connection's `send`, or null. */
+  let current: ((data: string) => void) | null = null;
+  const connection = new BehaviorSubject<boolean>(false);
+  const inbound = new Subject<Inbound>();
 
-  const inbound$ = socket$.pipe(map(toInbound), share());
+  const setCurrent = (send: ((data: string) => void) | null) => {
+    current = send;
+    connection.next(send !== null);
+  };
 
-  /** The current connection's `send`, or null; replayed so a call reads it on subscription. */
-  const send$ = inbound$.pipe(
-    filter((event): event is Extract<Inbound, { kind: 'open' | 'close' }> => event.kind === 'open' || event.kind === 'close'),
-    map((event) => (event.kind === 'open' ? event.send : null)),
-    endWith(null),
-    // If socket$ fails, say "disconnected" first, then pass its error on.
-    catchError((error: unknown) => concat(of(null), throwError(() => error))),
-    startWith(null),
-    distinctUntilChanged(),
-    shareReplay({ bufferSize: 1, refCount: true }),
-  );
+  // State first, then listeners: a call retried from an error handler must see the new state.
+  const subscription = socket$.pipe(map(toInbound)).subscribe({
+    next: (event) => {
+      if (event.kind === 'open') setCurrent(event.send);
+      else if (event.kind === 'close') setCurrent(null);
+      inbound.next(event);
+    },
+    error: (error: unknown) => {
+      setCurrent(null);
+      connection.error(error);
+      inbound.error(error);
+    },
+    complete: () => {
+      setCurrent(null);
+      connection.complete();
+      inbound.complete();
+    },
+  });
 
-  const connected$ = send$.pipe(
-    map((send) => send !== null),
-    distinctUntilChanged(),
-  );
+  const connected$ = connection.pipe(distinctUntilChanged());
 
-  const notifications$ = inbound$.pipe(
+  const notifications$ = inbound.pipe(
     filter((event): event is Extract<Inbound, { kind: 'notification' }> => event.kind === 'notification'),
     map(({ method, params }) => ({ method, params })),
   );
 
-  /** Sends one request on `send` and waits for its fate on the shared inbound stream. */
+  /** Sends one request on `send` and waits for its fate on the inbound events. */
   const request = <R>(send: (data: string) => void, method: string, params: readonly unknown[]) =>
     new Observable<R>((subscriber) => {
       const id = nextId++;
       const disconnected = (cause?: unknown) => subscriber.error(new NetworkError('Transport disconnected', cause ? { cause } : undefined));
       // Listen before sending: a response may arrive synchronously.
-      const subscription = inbound$.subscribe({
+      const listening = inbound.subscribe({
         next: (event) => {
           switch (event.kind) {
             case 'response':
@@ -197,14 +207,11 @@ export function createJsonRpcClient(socket$: Observable<SocketEvent>, options: J
           subscriber.error(error);
         }
       }
-      return subscription;
+      return listening;
     });
 
   const call = <R>(method: string, params: readonly unknown[] = []): Observable<R> => {
-    const sent = send$.pipe(
-      take(1),
-      switchMap((send) => (send ? request<R>(send, method, params) : throwError(() => new NetworkError('WebSocket is not connected')))),
-    );
+    const sent = defer(() => (current ? request<R>(current, method, params) : throwError(() => new NetworkError('WebSocket is not connected'))));
     if (!Number.isFinite(timeout)) return sent;
     return sent.pipe(
       timeoutWith({
@@ -215,5 +222,20 @@ export function createJsonRpcClient(socket$: Observable<SocketEvent>, options: J
     );
   };
 
-  return { call, notifications$, connected$ };
+  const close = () => {
+    subscription.unsubscribe();
+    setCurrent(null);
+    connection.complete();
+    inbound.complete();
+  };
+
+  return {
+    call,
+    notifications$,
+    connected$,
+    get connected() {
+      return current !== null;
+    },
+    close,
+  };
 }
