@@ -1,9 +1,17 @@
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
 import { describeStoreContract } from './storeContract.js';
 
-describeStoreContract('InMemoryStore', () => new InMemoryStore(), (store) => store.close());
+describeStoreContract('InMemoryStore', () => new InMemoryStore(), (store) => store.close(), { sharesState: true });
 
 describe('InMemoryStore', () => {
+  it('should keep doc states by reference (immutable values), so a server batch costs O(change), not O(doc)', async () => {
+    const store = new InMemoryStore();
+    await store.trackDocs(['doc'], 'ot');
+    const state = { big: Array.from({ length: 1000 }, (_, i) => ({ i })) };
+    await store.applyServerChanges('doc', { state, rev: 1, changes: [] });
+    expect((await store.getDoc('doc'))?.state).toBe(state);
+  });
+
   it('should keep every committed history row (no compaction in memory)', async () => {
     const store = new InMemoryStore();
     await store.trackDocs(['doc'], 'ot');

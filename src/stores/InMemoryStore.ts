@@ -23,7 +23,9 @@ interface MemoryDoc {
  * It follows the same contract as `IndexedDBStore` (the shared contract spec runs against both):
  * - Every value handed in or out is a deep copy (`structuredClone`), so callers can never mutate
  *   stored data — except `savePendingChanges`, which re-stamps `rev` on the passed objects as the
- *   interface documents.
+ *   interface documents, and doc states: those are immutable values everywhere in patches-rx
+ *   (`applyPatch` is copy-on-write), so they are kept and handed out by reference. Copying a
+ *   10 MB state on every server batch would make each batch cost O(doc) instead of O(change).
  * - Every method is all-or-nothing: inputs are validated and cloned before anything is written.
  * - Writes to a doc that is not tracked (never tracked, untracked or tombstoned) reject with a
  *   `StoreError` and write nothing; OT-only writes on an LWW doc (and the reverse) reject too.
@@ -102,15 +104,15 @@ export class InMemoryStore implements PatchesStore {
     this.assertOpen();
     const doc = this.live(docId);
     if (!doc) return undefined;
-    return structuredClone({
+    const copy = structuredClone({
       docId,
       algorithm: doc.algorithm,
-      state: doc.state as T,
       committedRev: doc.committedRev,
       pending: doc.pending,
       pendingOps: sortedOps(doc.pendingOps),
       sending: doc.sending,
     });
+    return { ...copy, state: doc.state as T };
   }
 
   /**
@@ -133,7 +135,7 @@ export class InMemoryStore implements PatchesStore {
   async saveDoc(docId: string, snapshot: PatchesState): Promise<void> {
     this.assertOpen();
     const doc = this.writable(docId);
-    const state = clone(snapshot.state, docId);
+    const state = snapshot.state;
     doc.state = state;
     doc.committedRev = snapshot.rev;
   }
@@ -235,7 +237,7 @@ export class InMemoryStore implements PatchesStore {
       throw new StoreError(`Cannot replace the pending queue of LWW doc "${docId}"`, docId);
     }
     // Clone everything first so a failure leaves the doc untouched.
-    const state = clone(update.state, docId);
+    const state = update.state;
     const changes = clone(update.changes, docId);
     const pending = update.pending ? clone(update.pending, docId) : undefined;
     doc.state = state;
