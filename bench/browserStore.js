@@ -1,0 +1,152 @@
+// IndexedDBStore in real Chromium (headless Debian /usr/bin/chromium through playwright-core,
+// on a disk-backed temp profile), the same figures as bench/store.js measures on fake-indexeddb:
+//  - open: a new store instance (new connection) reads a doc with 10,000 committed changes and
+//    1,000 pending (getDoc); then the same through a new Patches (openDoc: store read + the view
+//    with the 1,000 pending changes applied);
+//  - write: 1,000 pending changes, as one savePendingChanges call and as 1,000 single-change calls.
+// The built package (dist/) is bundled with esbuild and served from 127.0.0.1. Each figure is the
+// median of 5 runs. Run: npm run build && node bench/browserStore.js
+import { createServer } from 'node:http';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import { chromium } from 'playwright-core';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const CHROMIUM_PATH = '/usr/bin/chromium';
+// The flags of spec/e2e/helpers/browser.ts.
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const SETTINGS = { committed: 10_000, pending: 1_000, runs: 5 };
+
+/** Runs inside the page (serialized by playwright, so it uses nothing from this module). */
+async function runInBrowser({ committed, pending, runs }) {
+  const { IndexedDBStore, Patches } = window.patchesRx;
+  const median = values => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  const state = { title: 'bench', records: Array.from({ length: 300 }, (_, i) => ({ id: `r${i}`, title: `Record ${i}`, done: false, n: i })) };
+  const localChange = i => ({ id: `local${i}`, ops: [{ op: 'replace', path: `/records/${i % 300}/done`, value: true }], baseRev: committed, rev: 0, createdAt: 1_700_000_000_000, committedAt: 0 });
+  const committedChange = rev => ({ id: `c${rev}`, ops: [{ op: 'replace', path: `/records/${rev % 300}/n`, value: rev }], baseRev: rev - 1, rev, createdAt: 1_700_000_000_000, committedAt: 1_700_000_000_001 });
+  const check = doc => {
+    if (!doc || doc.committedRev !== committed || doc.pending.length !== pending) throw new Error('bench setup is wrong');
+  };
+  const drop = name =>
+    new Promise((resolve, reject) => {
+      const request = indexedDB.deleteDatabase(name);
+      request.onsuccess = () => resolve();
+      request.onerror = () => reject(request.error);
+    });
+  // Keep all rows so the doc really has that much history (the default compaction keeps 200).
+  const options = { compactEvery: Infinity };
+  const figures = { open: [], warm: [], openDoc: [], batch: [], single: [] };
+
+  for (let run = 0; run < runs; run++) {
+    const name = `open-${run}`;
+    const writer = new IndexedDBStore(name, options);
+    await writer.trackDocs(['doc'], 'ot');
+    for (let from = 1; from <= committed; from += 500) {
+      const changes = Array.from({ length: 500 }, (_, i) => committedChange(from + i));
+      await writer.applyServerChanges('doc', { state, rev: from + 499, changes });
+    }
+    await writer.savePendingChanges('doc', Array.from({ length: pending }, (_, i) => localChange(i)));
+    if ((await writer.listChanges('doc')).length !== committed) throw new Error('history was compacted');
+    await writer.close();
+
+    const store = new IndexedDBStore(name, options);
+    let start = performance.now();
+    check(await store.getDoc('doc'));
+    figures.open.push(performance.now() - start);
+    start = performance.now();
+    check(await store.getDoc('doc'));
+    figures.warm.push(performance.now() - start);
+    await store.close();
+
+    const patches = new Patches({ store: new IndexedDBStore(name, options) });
+    start = performance.now();
+    const doc = await patches.openDoc('doc');
+    figures.openDoc.push(performance.now() - start);
+    if (doc.committedRev !== committed || !doc.state.records[0].done) throw new Error('openDoc read the wrong doc');
+    await patches.close();
+    await drop(name);
+  }
+
+  for (let run = 0; run < runs; run++) {
+    for (const mode of ['batch', 'single']) {
+      const name = `write-${mode}-${run}`;
+      const store = new IndexedDBStore(name);
+      await store.trackDocs(['doc'], 'ot');
+      await store.getDoc('doc'); // connection open before timing
+      const start = performance.now();
+      if (mode === 'batch') await store.savePendingChanges('doc', Array.from({ length: pending }, (_, i) => localChange(i)));
+      else for (let i = 0; i < pending; i++) await store.savePendingChanges('doc', [localChange(i)]);
+      figures[mode].push(performance.now() - start);
+      if ((await store.getPendingChanges('doc')).length !== pending) throw new Error('lost a write');
+      await store.close();
+      await drop(name);
+    }
+  }
+  return Object.fromEntries(Object.entries(figures).map(([key, values]) => [key, median(values)]));
+}
+
+/** Serves a page whose module script exposes the built package as `window.patchesRx`. */
+async function startPage() {
+  const result = await build({
+    stdin: { contents: "export * as patchesRx from './dist/index.js';", resolveDir: root, loader: 'js' },
+    bundle: true,
+    format: 'iife',
+    globalName: 'bundle',
+    footer: { js: 'window.patchesRx = bundle.patchesRx;' },
+    platform: 'browser',
+    target: 'chrome120',
+    write: false,
+    logLevel: 'silent',
+  });
+  const files = {
+    '/': ['text/html', '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script src="/bench.js"></script>'],
+    '/bench.js': ['text/javascript', result.outputFiles[0].contents],
+  };
+  const server = createServer((request, response) => {
+    const file = files[request.url];
+    if (file) response.writeHead(200, { 'content-type': file[0] }).end(file[1]);
+    else response.writeHead(404).end();
+  });
+  await new Promise(resolve => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${server.address().port}/`, close: () => new Promise(resolve => server.close(resolve)) };
+}
+
+export async function main() {
+  if (!existsSync(join(root, 'dist', 'index.js'))) throw new Error('dist/ is missing: run `npm run build` first');
+  if (!existsSync(CHROMIUM_PATH)) throw new Error(`${CHROMIUM_PATH} is missing: apt-get install -y --no-install-recommends chromium`);
+  const page = await startPage();
+  const profile = mkdtempSync(join(tmpdir(), 'patches-rx-bench-'));
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
+  let figures;
+  let version;
+  try {
+    const tab = context.pages()[0] ?? (await context.newPage());
+    await tab.goto(page.url);
+    version = (await (await context.newCDPSession(tab)).send('Browser.getVersion')).product;
+    figures = await tab.evaluate(runInBrowser, SETTINGS);
+  } finally {
+    await context.close();
+    await page.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+  const rows = [
+    {
+      store: 'IndexedDBStore (Chromium)',
+      'open doc, new connection (ms)': figures.open.toFixed(1),
+      'getDoc, warm (ms)': figures.warm.toFixed(1),
+      'Patches.openDoc, new store (ms)': figures.openDoc.toFixed(1),
+      '1,000 pending, 1 call (ms)': figures.batch.toFixed(1),
+      '1,000 pending, 1,000 calls (ms)': figures.single.toFixed(1),
+    },
+  ];
+  console.log(
+    `Client store in ${version}: one OT doc with ${SETTINGS.committed} committed changes and ${SETTINGS.pending} pending; median of ${SETTINGS.runs} runs`,
+  );
+  console.table(rows);
+  return { browserStore: rows };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) await main();
