@@ -1,0 +1,83 @@
+import { ApplyChangesError, MissingChangesError } from '../errors.js';
+import type { Change, PatchesState } from '../types.js';
+import { applyPatch } from './applyPatch.js';
+import { rebaseChanges } from './rebaseChanges.js';
+
+/** What applying a run of committed changes produced. */
+export interface AppliedCommittedChanges<T> {
+  /** The committed state after the new changes. */
+  state: T;
+  /** The committed rev after the new changes (unchanged when none were new). */
+  rev: number;
+  /** The new changes that were applied, in rev order (stale and duplicate ones left out). */
+  applied: Change[];
+  /** The pending queue rebased over `applied`, minus changes the server confirmed. */
+  pending: Change[];
+}
+
+/** True for the server's catch-up change: one op replacing the whole document. */
+function isRootReplace(change: Change): boolean {
+  return change.ops.length === 1 && change.ops[0].op === 'replace' && change.ops[0].path === '';
+}
+
+/**
+ * Applies committed server changes to the committed state and rebases the pending queue over
+ * them (protocol §4.3). Pure: no I/O, no clock.
+ *
+ * - Changes at or below `committed.rev` are stale (a redelivery): they are not applied, but a
+ *   pending change with the same id is dropped — a redelivered echo of our own change still
+ *   confirms a stranded pending copy.
+ * - The new ones must start at `committed.rev + 1` and run without holes, because a missing rev
+ *   means we would rebase pending over a history with a piece missing. The one exception is the
+ *   server's catch-up change, a single `replace` of the root `''`, which may skip revs when it
+ *   comes first: it carries the whole state. A hole throws `MissingChangesError` and the caller
+ *   refetches `getChangesSince(committed.rev)`.
+ * - They are applied with strict `applyPatch`: a committed change that does not apply is a real
+ *   divergence, never skipped silently (`ApplyChangesError` with the change's id and rev).
+ * - Pending changes are rebased over the new ones with `rebaseChanges`: our own echoes leave
+ *   the queue, the rest are transformed and re-stamped on the new rev. A root-replace catch-up
+ *   transforms every pending op away (intended: the state it carries already reflects them or
+ *   they were authored on a document that no longer exists).
+ *
+ * Changes are taken in rev order; a second copy of a rev with the same id is ignored.
+ *
+ * @throws MissingChangesError (expectedRev, gotRev, sinceRev = committed.rev) on a gap.
+ * @throws ApplyChangesError (changeId, rev, cause: the PatchError) when a change fails to apply.
+ * @example
+ * const result = applyCommittedChanges({ state: { n: 1 }, rev: 3 },
+ *   [{ id: 'x', rev: 4, baseRev: 3, ops: [{ op: '@inc', path: '/n', value: 1 }], createdAt: 1, committedAt: 2 }], []);
+ * // result.state → { n: 2 }, result.rev → 4
+ */
+export function applyCommittedChanges<T>(
+  committed: PatchesState<T>,
+  serverChanges: readonly Change[],
+  pending: readonly Change[],
+): AppliedCommittedChanges<T> {
+  const staleIds = new Set<string>();
+  const fresh: Change[] = [];
+  for (const change of [...serverChanges].sort((a, b) => a.rev - b.rev)) {
+    if (change.rev <= committed.rev) staleIds.add(change.id);
+    else if (fresh.length > 0 && fresh[fresh.length - 1].rev === change.rev && fresh[fresh.length - 1].id === change.id) continue;
+    else fresh.push(change);
+  }
+  let queue = staleIds.size > 0 ? pending.filter((change) => !staleIds.has(change.id)) : (pending as Change[]);
+  if (fresh.length === 0) return { state: committed.state, rev: committed.rev, applied: [], pending: queue };
+
+  let expected = committed.rev + 1;
+  for (const [i, change] of fresh.entries()) {
+    const skipAllowed = i === 0 && isRootReplace(change) && change.rev > expected;
+    if (change.rev !== expected && !skipAllowed) throw new MissingChangesError(expected, change.rev, committed.rev);
+    expected = change.rev + 1;
+  }
+
+  let state = committed.state;
+  for (const change of fresh) {
+    try {
+      state = applyPatch(state, change.ops, { mode: 'strict' });
+    } catch (error) {
+      throw new ApplyChangesError(change.id, change.rev, { cause: error });
+    }
+  }
+  queue = rebaseChanges(fresh, queue);
+  return { state, rev: fresh[fresh.length - 1].rev, applied: fresh, pending: queue };
+}

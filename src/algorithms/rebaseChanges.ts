@@ -1,0 +1,80 @@
+import type { Change, JSONPatchOp } from '../types.js';
+import { transformPatch } from './transformPatch.js';
+
+/** A queue entry during a walk: the change and its ops so far. */
+interface Entry {
+  change: Change;
+  ops: JSONPatchOp[];
+}
+
+/**
+ * Walks committed changes through a queue of changes written after the same base (the OT
+ * diamond, one committed change at a time). Shared by the client rebase and the server's
+ * transform of an incoming batch, so the two cannot drift apart.
+ *
+ * For each committed change in order: one the queue's author made (`isOwn`) takes the entry with
+ * its id out of the queue untransformed (the entries behind it were written on top of it, so
+ * they are already in its frame; an own change with no entry is simply passed); a foreign one is transformed into each entry in turn — the entry's ops become
+ * `transformPatch(foreign, entry)`, and the foreign ops are carried past the entry's ORIGINAL
+ * ops (`transformPatch(entry, foreign, true)`, the foreign side being the earlier writer) before
+ * they meet the next entry, which was written on top of that one.
+ *
+ * @internal Used by rebaseChanges and transformIncomingChanges.
+ */
+export function walkQueue(
+  committed: readonly Change[],
+  queue: readonly Change[],
+  isOwn: (committed: Change) => boolean,
+): Entry[] {
+  const entries: Entry[] = queue.map((change) => ({ change, ops: change.ops }));
+  for (const server of committed) {
+    if (isOwn(server)) {
+      const own = entries.findIndex((entry) => entry.change.id === server.id);
+      if (own >= 0) entries.splice(own, 1);
+      continue;
+    }
+    let foreign: JSONPatchOp[] = server.ops;
+    for (const entry of entries) {
+      if (foreign.length === 0) break;
+      const original = entry.ops;
+      entry.ops = transformPatch(foreign, original);
+      foreign = transformPatch(original, foreign, true);
+    }
+  }
+  return entries;
+}
+
+/**
+ * Rebases local (pending) changes over committed server changes (protocol §4.2).
+ *
+ * Both arrays are sequential programs: the server changes in rev order, the local queue in the
+ * order it was written. A server change that carries the id of a local change is that change
+ * coming back: the local copy is dropped untransformed. Every other server change is walked
+ * through the queue (see `walkQueue`), so each local change is transformed in the frame it was
+ * written in, never against the raw server ops.
+ *
+ * Survivors that lost all their ops are dropped without using a rev; the rest get
+ * `baseRev` = the last server rev and `rev` = baseRev + 1, + 2, … — every pending change then
+ * sits on one frame and can be sent as one batch. Other fields (metadata, unknown keys) are kept.
+ *
+ * With no server changes or no local changes the local changes are returned as they are.
+ *
+ * @example
+ * const server = [{ id: 's1', rev: 5, baseRev: 4, ops: [{ op: 'add', path: '/list/0', value: 'a' }], createdAt: 1, committedAt: 2 }];
+ * const local = [{ id: 'l1', rev: 5, baseRev: 4, ops: [{ op: 'replace', path: '/list/0', value: 'x' }], createdAt: 1, committedAt: 0 }];
+ * rebaseChanges(server, local);
+ * // [{ id: 'l1', baseRev: 5, rev: 6, ops: [{ op: 'replace', path: '/list/1', value: 'x' }], ... }]
+ */
+export function rebaseChanges(serverChanges: readonly Change[], localChanges: readonly Change[]): Change[] {
+  if (serverChanges.length === 0 || localChanges.length === 0) return localChanges as Change[];
+  const localIds = new Set(localChanges.map((change) => change.id));
+  const entries = walkQueue(serverChanges, localChanges, (server) => localIds.has(server.id));
+  const baseRev = serverChanges[serverChanges.length - 1].rev;
+  let rev = baseRev;
+  const out: Change[] = [];
+  for (const { change, ops } of entries) {
+    if (ops.length === 0) continue;
+    out.push({ ...change, ops, baseRev, rev: ++rev });
+  }
+  return out;
+}
