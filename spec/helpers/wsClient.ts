@@ -1,5 +1,8 @@
 import { WebSocket } from 'ws';
 
+/** How long a wait for a frame may take before the spec fails. */
+const WAIT_LIMIT_MS = 5000;
+
 /** A decoded frame the server sent. */
 export type Frame = Record<string, unknown>;
 
@@ -65,7 +68,22 @@ export async function connectClient(url: string, protocols?: string | string[]):
       consumed.add(index);
       return Promise.resolve(received[index]);
     }
-    return new Promise((resolve) => waiters.push({ predicate, resolve }));
+    // A guard, not a sleep: a frame that never comes fails the spec with a message instead of
+    // the 20 s jest timeout.
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        predicate,
+        resolve: (frame: unknown) => {
+          clearTimeout(timer);
+          resolve(frame);
+        },
+      };
+      const timer = setTimeout(() => {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        reject(new Error(`no matching frame within ${WAIT_LIMIT_MS} ms; received: ${JSON.stringify(received).slice(0, 2000)}`));
+      }, WAIT_LIMIT_MS);
+      waiters.push(waiter);
+    });
   };
   const isObject = (frame: unknown): frame is Frame => typeof frame === 'object' && frame !== null && !Array.isArray(frame);
   const reply = (id: unknown) => next((frame) => isObject(frame) && 'id' in frame && frame.id === id && !('method' in frame)) as Promise<Frame>;

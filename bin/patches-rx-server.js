@@ -1,0 +1,2 @@
+#!/usr/bin/env node
+(await import('../dist/server/cli.js')).runCli(process.argv.slice(2));

@@ -1,0 +1,66 @@
+import type { PatchesSnapshot } from '../../src/types.js';
+import { MemoryServerStore } from '../../src/server/MemoryServerStore.js';
+import { change, errorOf, resultOf, startTestServer } from '../helpers/testServer.js';
+import type { TestServer } from '../helpers/testServer.js';
+
+describe('DocService (tombstones, cache)', () => {
+  let t: TestServer;
+  afterEach(async () => {
+    await t.close();
+    expect(t.faults).toEqual([]);
+  });
+
+  for (const docId of ['notes', 'lww-settings']) {
+    it(`should tombstone a deleted ${docId.startsWith('lww') ? 'LWW' : 'OT'} document: 410 for every call, docDeleted to other subscribers, undelete restarts it`, async () => {
+      let clock = 7000;
+      t = await startTestServer({ now: () => clock });
+      const owner = await t.connect();
+      const follower = await t.connect();
+      await owner.call('subscribe', [[docId]]);
+      await follower.call('subscribe', [[docId]]);
+      resultOf(await owner.call('commitChanges', [docId, [change('c1', 0, [{ op: 'replace', path: '/x', value: 1, ts: 1 }])]]));
+      await follower.notification('changesCommitted', docId);
+
+      clock = 8000;
+      const deleted = await owner.call('deleteDoc', [docId]);
+      expect(deleted).toEqual({ jsonrpc: '2.0', id: deleted.id });
+      expect((await follower.notification('docDeleted', docId)).params).toEqual({ docId });
+
+      const gone = { code: 410, message: `Document ${docId} was deleted`, data: { deletedAt: 8000, lastRev: 1 } };
+      expect(errorOf(await follower.call('getDoc', [docId]))).toEqual(gone);
+      expect(errorOf(await follower.call('getChangesSince', [docId, 0]))).toEqual(gone);
+      expect(errorOf(await follower.call('commitChanges', [docId, [change('c2', 1, [{ op: 'replace', path: '/x', value: 2, ts: 2 }])]]))).toEqual(gone);
+      // Deleting again succeeds (a client retrying its delete must not be stuck on 410).
+      expect(await owner.call('deleteDoc', [docId])).not.toHaveProperty('error');
+      // The origin never got its own docDeleted.
+      expect(owner.notifications('docDeleted')).toEqual([]);
+
+      // Subscribing to a deleted doc: docDeleted first, then a reply without the id.
+      const late = await t.connect();
+      const reply = await late.call('subscribe', [[docId, 'other']]);
+      expect(resultOf(reply)).toEqual(['other']);
+      const frames = late.received as Array<Record<string, unknown>>;
+      expect(frames.findIndex((f) => f.method === 'docDeleted')).toBeLessThan(frames.indexOf(reply));
+
+      expect(resultOf(await owner.call('undeleteDoc', [docId]))).toBe(true);
+      expect(resultOf(await owner.call('undeleteDoc', [docId]))).toBe(false);
+      const fresh = resultOf<PatchesSnapshot>(await owner.call('getDoc', [docId]));
+      expect(fresh).toEqual({ state: docId.startsWith('lww') ? {} : null, rev: 0, changes: [] });
+    });
+  }
+
+  it('should reload evicted documents from the store with nothing lost', async () => {
+    t = await startTestServer({ cacheSize: 2, store: new MemoryServerStore() });
+    const a = await t.connect();
+    const ids = ['d1', 'd2', 'd3', 'd4', 'lww-1', 'lww-2'];
+    for (const round of [1, 2, 3]) {
+      for (const docId of ids) {
+        resultOf(await a.call('commitChanges', [docId, [change(`${docId}-${round}`, round - 1, [{ op: 'replace', path: `/r${round}`, value: round, ts: round }])]]));
+      }
+    }
+    for (const docId of ids) {
+      const envelope = resultOf<PatchesSnapshot>(await a.call('getDoc', [docId]));
+      expect(docId.startsWith('lww') ? envelope.rev : envelope.changes.length).toBe(3);
+    }
+  });
+});

@@ -1,0 +1,139 @@
+import type { Change, CommitChangesResult, PatchesSnapshot } from '../../src/types.js';
+import { change, errorOf, resultOf, startTestServer } from '../helpers/testServer.js';
+import type { TestServer } from '../helpers/testServer.js';
+import type { WsTestClient } from '../helpers/wsClient.js';
+
+describe('LWWDocService (over real sockets)', () => {
+  let t: TestServer;
+  let clock: number;
+  beforeEach(async () => {
+    clock = 10_000;
+    t = await startTestServer({ now: () => clock });
+  });
+  afterEach(async () => {
+    await t.close();
+    expect(t.faults).toEqual([]);
+  });
+
+  async function commit(client: WsTestClient, docId: string, changes: unknown[]): Promise<Change> {
+    const { changes: reply } = resultOf<CommitChangesResult>(await client.call('commitChanges', [docId, changes]));
+    expect(reply).toHaveLength(1);
+    return reply[0];
+  }
+
+  it('should open a new LWW document as an empty object at rev 0', async () => {
+    const a = await t.connect();
+    expect(resultOf(await a.call('getDoc', ['lww-new']))).toEqual({ state: {}, rev: 0, changes: [] });
+    expect(resultOf(await a.call('getChangesSince', ['lww-new', 0]))).toEqual([]);
+  });
+
+  it('should store concrete rows, echo them with ts and rev, and broadcast them from the previous rev', async () => {
+    const a = await t.connect();
+    const b = await t.connect();
+    await a.call('subscribe', [['lww-doc']]);
+    await b.call('subscribe', [['lww-doc']]);
+    const first = await commit(a, 'lww-doc', [change('w1', 0, [{ op: 'replace', path: '/name', value: 'alice', ts: 9000 }, { op: '@inc', path: '/clicks', value: 3, ts: 9000 }])]);
+    expect(first).toEqual({
+      id: 'w1',
+      baseRev: 0,
+      rev: 1,
+      ops: [
+        { op: 'replace', path: '/name', value: 'alice', ts: 9000, rev: 1 },
+        { op: 'replace', path: '/clicks', value: 3, ts: 9000, rev: 1 },
+      ],
+      createdAt: 10_000,
+      committedAt: 10_000,
+    });
+    const notified = (await b.notification('changesCommitted', 'lww-doc')).params as { changes: Change[] };
+    expect(notified.changes).toEqual([{ ...first, baseRev: 0 }]);
+
+    // B wrote from rev 0: its reply also carries what it missed, and the combined counter.
+    clock += 5;
+    const second = await commit(b, 'lww-doc', [change('w2', 0, [{ op: 'replace', path: '/name', value: 'bob', ts: 10_001 }, { op: '@inc', path: '/clicks', value: 2, ts: 10_001 }])]);
+    expect(second.rev).toBe(2);
+    expect(second.ops).toEqual([
+      { op: 'replace', path: '/name', value: 'bob', ts: 10_001, rev: 2 },
+      { op: 'replace', path: '/clicks', value: 5, ts: 10_001, rev: 2 },
+    ]);
+    const toA = (await a.notification('changesCommitted', 'lww-doc')).params as { changes: Change[] };
+    expect(toA.changes[0]).toMatchObject({ id: 'w2', baseRev: 1, rev: 2 });
+  });
+
+  it('should not apply an @inc twice when a change is resent after a lost response', async () => {
+    const a = await t.connect();
+    const inc = change('inc', 0, [{ op: '@inc', path: '/n', value: 4, ts: 9000 }]);
+    const first = await commit(a, 'lww-doc', [inc]);
+    const again = await commit(a, 'lww-doc', [inc]);
+    expect(again.ops).toEqual(first.ops);
+    expect(again.rev).toBe(1);
+    const envelope = resultOf<PatchesSnapshot>(await a.call('getDoc', ['lww-doc']));
+    expect(envelope.changes[0].ops).toEqual([{ op: 'replace', path: '/n', value: 4, ts: 9000, rev: 1 }]);
+    expect(t.server.stats.duplicateChanges).toBe(1);
+  });
+
+  it('should clamp op timestamps to the server clock, so a future clock cannot win forever', async () => {
+    const a = await t.connect();
+    const future = await commit(a, 'lww-doc', [change('f', 0, [{ op: 'replace', path: '/x', value: 'from the future', ts: 99_999_999 }])]);
+    expect(future.ops[0].ts).toBe(10_000);
+    clock += 1;
+    const later = await commit(a, 'lww-doc', [change('l', 1, [{ op: 'replace', path: '/x', value: 'later', ts: 10_001 }])]);
+    expect(later.ops).toEqual([{ op: 'replace', path: '/x', value: 'later', ts: 10_001, rev: 2 }]);
+  });
+
+  it('should answer an older write with the newer stored row, without a new rev or a broadcast', async () => {
+    const a = await t.connect();
+    const b = await t.connect();
+    await b.call('subscribe', [['lww-doc']]);
+    await commit(a, 'lww-doc', [change('new', 0, [{ op: 'replace', path: '/x', value: 'new', ts: 9000 }])]);
+    await b.notification('changesCommitted', 'lww-doc');
+    const stale = await commit(a, 'lww-doc', [change('old', 1, [{ op: 'replace', path: '/x', value: 'old', ts: 8000 }])]);
+    expect(stale).toMatchObject({ id: 'old', baseRev: 1, rev: 1, ops: [{ op: 'replace', path: '/x', value: 'new', ts: 9000, rev: 1 }] });
+    // B's next reply proves no broadcast was queued before it.
+    await b.call('getDoc', ['lww-doc']);
+    expect(b.notifications('changesCommitted')).toHaveLength(1);
+  });
+
+  it('should hand out changes since a rev as one synthesised change', async () => {
+    const a = await t.connect();
+    await commit(a, 'lww-doc', [change('c1', 0, [{ op: 'replace', path: '/a', value: 1, ts: 1 }])]);
+    await commit(a, 'lww-doc', [change('c2', 1, [{ op: 'replace', path: '/b', value: 2, ts: 2 }])]);
+    const since1 = resultOf<Change[]>(await a.call('getChangesSince', ['lww-doc', 1]));
+    expect(since1).toEqual([{ id: expect.stringMatching(/^2/), baseRev: 1, rev: 2, ops: [{ op: 'replace', path: '/b', value: 2, ts: 2, rev: 2 }], createdAt: 10_000, committedAt: 2 }]);
+    expect(resultOf(await a.call('getChangesSince', ['lww-doc', 2]))).toEqual([]);
+    const envelope = resultOf<PatchesSnapshot>(await a.call('getDoc', ['lww-doc']));
+    expect(envelope).toMatchObject({ state: {}, rev: 2, changes: [{ baseRev: 0, rev: 2 }] });
+    expect(envelope.changes[0].ops.map((op) => op.path)).toEqual(['/a', '/b']);
+  });
+
+  it('should replace the children of a path a newer parent write overwrites', async () => {
+    const a = await t.connect();
+    await commit(a, 'lww-doc', [change('c1', 0, [{ op: 'replace', path: '/prefs/a', value: true, ts: 1 }, { op: 'replace', path: '/prefs/b', value: true, ts: 1 }])]);
+    const parent = await commit(a, 'lww-doc', [change('c2', 1, [{ op: 'replace', path: '/prefs', value: { c: true }, ts: 2 }])]);
+    expect(parent.ops).toEqual([{ op: 'replace', path: '/prefs', value: { c: true }, ts: 2, rev: 2 }]);
+    const envelope = resultOf<PatchesSnapshot>(await a.call('getDoc', ['lww-doc']));
+    expect(envelope.changes[0].ops.map((op) => op.path)).toEqual(['/prefs']);
+  });
+
+  it('should refuse ops without an LWW meaning or with bad operands (400 scope change)', async () => {
+    const a = await t.connect();
+    for (const op of [
+      { op: 'move', from: '/a', path: '/b' },
+      { op: '@inc', path: '/n', value: 'one' },
+      { op: '@max', path: '/n', value: { big: true } },
+    ]) {
+      expect(errorOf(await a.call('commitChanges', ['lww-doc', [change('bad', 0, [op as never])]]))).toMatchObject({ code: 400, data: { changeId: 'bad', scope: 'change' } });
+    }
+    expect(resultOf(await a.call('getDoc', ['lww-doc']))).toEqual({ state: {}, rev: 0, changes: [] });
+  });
+
+  it('should keep rows and retry dedup across snapshots', async () => {
+    await t.close();
+    t = await startTestServer({ now: () => clock, snapshotEvery: 2 });
+    const a = await t.connect();
+    for (let i = 1; i <= 5; i++) await commit(a, 'lww-doc', [change(`c${i}`, i - 1, [{ op: '@inc', path: '/n', value: 1, ts: i }])]);
+    expect(t.server.stats.snapshots).toBe(2);
+    expect((await commit(a, 'lww-doc', [change('c1', 5, [{ op: '@inc', path: '/n', value: 1, ts: 1 }])])).ops).toEqual([
+      { op: 'replace', path: '/n', value: 5, ts: 5, rev: 5 },
+    ]);
+  });
+});

@@ -1,0 +1,219 @@
+import { applyPatch } from '../../src/algorithms/applyPatch.js';
+import type { Change, CommitChangesResult, PatchesSnapshot } from '../../src/types.js';
+import { change, errorOf, resultOf, startTestServer } from '../helpers/testServer.js';
+import type { TestServer } from '../helpers/testServer.js';
+
+/** The head state of a getDoc envelope: its state with its tail applied. */
+function headOf(envelope: PatchesSnapshot): unknown {
+  return envelope.changes.reduce<unknown>((state, committed) => applyPatch(state, committed.ops, { mode: 'strict' }), envelope.state);
+}
+
+describe('OTDocService (over real sockets)', () => {
+  let t: TestServer;
+  let clock: number;
+  beforeEach(async () => {
+    clock = 50_000;
+    t = await startTestServer({ now: () => clock });
+  });
+  afterEach(async () => {
+    await t.close();
+    expect(t.faults).toEqual([]);
+  });
+
+  async function commit(client: Awaited<ReturnType<TestServer['connect']>>, docId: string, changes: unknown[]): Promise<CommitChangesResult> {
+    return resultOf<CommitChangesResult>(await client.call('commitChanges', [docId, changes]));
+  }
+
+  it('should commit at rev 1 with the server clock, a clamped createdAt, the connection id and untouched metadata', async () => {
+    const a = await t.connect();
+    const { changes } = await commit(a, 'doc', [change('c1', 0, [{ op: 'replace', path: '/title', value: 'Hi' }], { createdAt: 99_999, user: 'alice' })]);
+    expect(changes).toEqual([
+      { id: 'c1', baseRev: 0, rev: 1, ops: [{ op: 'replace', path: '/title', value: 'Hi' }], createdAt: 50_000, committedAt: 50_000, user: 'alice', clientId: expect.any(String) },
+    ]);
+    expect(Object.keys(changes[0])).toEqual(['id', 'baseRev', 'rev', 'ops', 'createdAt', 'committedAt', 'user', 'clientId']);
+    expect(resultOf(await a.call('getDoc', ['doc']))).toEqual({ state: null, rev: 0, changes });
+  });
+
+  it('should converge when two clients commit at the same base rev', async () => {
+    const a = await t.connect();
+    const b = await t.connect();
+    await a.call('subscribe', [['doc']]);
+    await b.call('subscribe', [['doc']]);
+    await commit(a, 'doc', [change('base', 0, [{ op: 'replace', path: '/items', value: [] }, { op: 'replace', path: '/n', value: 0 }, { op: '@txt', path: '/body', value: [{ insert: 'hello' }] }])]);
+    await b.notification('changesCommitted', 'doc');
+
+    const fromA = await commit(a, 'doc', [change('a1', 1, [{ op: '@inc', path: '/n', value: 1 }, { op: 'add', path: '/items/0', value: 'a' }, { op: '@txt', path: '/body', value: [{ insert: 'A' }] }])]);
+    const fromB = await commit(b, 'doc', [change('b1', 1, [{ op: '@inc', path: '/n', value: 1 }, { op: 'add', path: '/items/0', value: 'b' }, { op: '@txt', path: '/body', value: [{ retain: 5 }, { insert: 'B' }] }])]);
+
+    expect(fromA.changes.map((c) => c.rev)).toEqual([2]);
+    // B's reply is the catch-up (A's change) followed by B's change transformed onto it.
+    expect(fromB.changes.map((c) => [c.id, c.rev, c.baseRev])).toEqual([['a1', 2, 1], ['b1', 3, 1]]);
+    const toA = (await a.notification('changesCommitted', 'doc')).params as { changes: Change[] };
+    expect(toA.changes).toEqual([fromB.changes[1]]);
+
+    const envelope = resultOf<PatchesSnapshot>(await a.call('getDoc', ['doc']));
+    expect(envelope.changes.map((c) => c.rev)).toEqual([1, 2, 3]);
+    const head = headOf(envelope) as { n: number; items: string[]; body: { ops: Array<{ insert: string }> } };
+    expect(head.n).toBe(2);
+    // The later writer's insert at the same index lands first; B's retain moved past A's insert.
+    expect(head.items).toEqual(['b', 'a']);
+    expect(fromB.changes[1].ops[2]).toEqual({ op: '@txt', path: '/body', value: [{ retain: 6 }, { insert: 'B' }] });
+    expect(head.body.ops.map((op) => op.insert).join('')).toBe('AhelloB\n');
+  });
+
+  it('should not commit a duplicate twice and reply with the committed copy (lost response)', async () => {
+    const a = await t.connect();
+    const watcher = await t.connect();
+    await watcher.call('subscribe', [['doc']]);
+    await commit(a, 'doc', [change('c1', 0, [{ op: 'replace', path: '/n', value: 0 }])]);
+    const inc = change('inc', 1, [{ op: '@inc', path: '/n', value: 5 }]);
+    const first = await commit(a, 'doc', [inc]);
+    clock += 1000;
+    const again = await commit(a, 'doc', [inc]);
+    expect(again.changes).toEqual(first.changes);
+    // A resend from a new connection (the client reconnected) is recognised by id too.
+    const reconnected = await t.connect();
+    expect((await commit(reconnected, 'doc', [inc])).changes).toEqual(first.changes);
+
+    const envelope = resultOf<PatchesSnapshot>(await a.call('getDoc', ['doc']));
+    expect(envelope.changes.map((c) => c.id)).toEqual(['c1', 'inc']);
+    expect(headOf(envelope)).toEqual({ n: 5 });
+    expect(t.server.stats.duplicateChanges).toBe(2);
+    expect(watcher.notifications('changesCommitted').map((n) => (n.params as { changes: Change[] }).changes[0].id)).toEqual(['c1', 'inc']);
+  });
+
+  it('should not transform a resent batch against its own committed head (lost response of [A, B, C])', async () => {
+    const a = await t.connect();
+    const other = await t.connect();
+    await commit(a, 'doc', [change('base', 0, [{ op: 'replace', path: '/items', value: [] }])]);
+    const A = change('A', 1, [{ op: 'add', path: '/items/0', value: 'a' }]);
+    const B = change('B', 1, [{ op: 'add', path: '/items/1', value: 'b' }], { rev: 3 });
+    const C = change('C', 1, [{ op: 'add', path: '/items/2', value: 'c' }], { rev: 4 });
+    await commit(a, 'doc', [A]);
+    await commit(other, 'doc', [change('X', 2, [{ op: 'add', path: '/items/-', value: 'x' }])]);
+    const reply = await commit(a, 'doc', [A, B, C]);
+    expect(reply.changes.map((c) => [c.id, c.rev])).toEqual([['A', 2], ['X', 3], ['B', 4], ['C', 5]]);
+    const head = headOf(resultOf<PatchesSnapshot>(await a.call('getDoc', ['doc'])));
+    expect(head).toEqual({ items: ['a', 'b', 'c', 'x'] });
+  });
+
+  it('should commit a baseRev-0 edit on top of an existing document and ask for a reload', async () => {
+    const a = await t.connect();
+    const late = await t.connect();
+    await commit(a, 'doc', [change('c1', 0, [{ op: 'replace', path: '/a', value: 1 }])]);
+    await commit(a, 'doc', [change('c2', 1, [{ op: 'replace', path: '/b', value: 2 }])]);
+    const reply = await commit(late, 'doc', [change('fresh', 0, [{ op: 'replace', path: '/c', value: 3 }])]);
+    expect(reply).toEqual({ changes: [expect.objectContaining({ id: 'fresh', baseRev: 2, rev: 3 })], docReloadRequired: true });
+  });
+
+  it('should refuse a baseRev-0 continuation the document did not start with 409 scope doc', async () => {
+    const a = await t.connect();
+    await commit(a, 'doc', [change('c1', 0, [{ op: 'replace', path: '/a', value: 1 }])]);
+    const error = errorOf(await a.call('commitChanges', ['doc', [change('cont', 0, [{ op: 'replace', path: '/x', value: 1 }], { rev: 5, batchId: 'someone-else' })]]));
+    expect(error).toMatchObject({ code: 409, data: { scope: 'doc' } });
+  });
+
+  it('should resume its own upload at baseRev 0 without repeating its committed rows', async () => {
+    const a = await t.connect();
+    const batch1 = [change('u1', 0, [{ op: 'replace', path: '', value: { list: [] } }], { batchId: 'u1' }), change('u2', 0, [{ op: 'add', path: '/list/-', value: 1 }], { rev: 2, batchId: 'u1' })];
+    const batch2 = [change('u3', 0, [{ op: 'add', path: '/list/-', value: 2 }], { rev: 3, batchId: 'u1' })];
+    await commit(a, 'doc', batch1);
+    const reply = await commit(a, 'doc', batch2);
+    expect(reply).toEqual({ changes: [expect.objectContaining({ id: 'u3', rev: 3 })] });
+    expect(headOf(resultOf<PatchesSnapshot>(await a.call('getDoc', ['doc'])))).toEqual({ list: [1, 2] });
+  });
+
+  it('should refuse a root replace on a document with history (400 scope change), but not on the creating upload', async () => {
+    const a = await t.connect();
+    await commit(a, 'doc', [change('root', 0, [{ op: 'replace', path: '', value: { v: 1 } }])]);
+    const error = errorOf(await a.call('commitChanges', ['doc', [change('wipe', 1, [{ op: 'replace', path: '', value: {} }])]]));
+    expect(error).toMatchObject({ code: 400, data: { changeId: 'wipe', scope: 'change' } });
+    // The creating upload resent after a lost response is its own upload: accepted.
+    const resent = await commit(a, 'doc', [change('root', 0, [{ op: 'replace', path: '', value: { v: 1 } }]), change('next', 0, [{ op: 'replace', path: '/w', value: 2 }], { rev: 2 })]);
+    expect(resent.changes.map((c) => [c.id, c.rev])).toEqual([['root', 1], ['next', 2]]);
+    expect(resent.docReloadRequired).toBeUndefined();
+  });
+
+  it('should refuse a baseRev ahead of the document (409) and mixed baseRevs (400), both scope doc', async () => {
+    const a = await t.connect();
+    await commit(a, 'doc', [change('c1', 0, [{ op: 'replace', path: '/a', value: 1 }])]);
+    expect(errorOf(await a.call('commitChanges', ['doc', [change('ahead', 7, [{ op: 'replace', path: '/a', value: 2 }])]]))).toMatchObject({ code: 409, data: { scope: 'doc' } });
+    expect(errorOf(await a.call('commitChanges', ['doc', [change('m1', 1, []), change('m2', 0, [])]]))).toMatchObject({ code: 400, data: { scope: 'doc' } });
+  });
+
+  it('should refuse a change whose ops cannot apply, leaving the document unchanged', async () => {
+    const a = await t.connect();
+    const watcher = await t.connect();
+    await watcher.call('subscribe', [['doc']]);
+    await commit(a, 'doc', [change('c1', 0, [{ op: 'replace', path: '/list', value: [1] }])]);
+    for (const [id, op] of [
+      ['bad-index', { op: 'replace', path: '/list/5', value: 0 }],
+      ['bad-test', { op: 'test', path: '/list/0', value: 2 }],
+      ['bad-inc', { op: '@inc', path: '/list', value: 1 }],
+    ] as const) {
+      const reply = await a.call('commitChanges', ['doc', [change('ok-first', 1, [{ op: 'replace', path: '/fine', value: 1 }]), change(id, 1, [op], { rev: 3 })]]);
+      expect(errorOf(reply)).toMatchObject({ code: 400, data: { changeId: id, scope: 'change' } });
+    }
+    const envelope = resultOf<PatchesSnapshot>(await a.call('getDoc', ['doc']));
+    expect(envelope.changes.map((c) => c.id)).toEqual(['c1']);
+    expect((await commit(a, 'doc', [change('c2', 1, [{ op: 'replace', path: '/fine', value: 1 }])])).changes[0].rev).toBe(2);
+    expect(watcher.notifications('changesCommitted')).toHaveLength(2);
+  });
+
+  it('should answer getDoc from the latest snapshot plus the tail, and getChangesSince from full history', async () => {
+    await t.close();
+    t = await startTestServer({ now: () => clock, snapshotEvery: 3 });
+    const a = await t.connect();
+    for (let rev = 1; rev <= 4; rev++) await commit(a, 'doc', [change(`c${rev}`, rev - 1, [{ op: 'replace', path: `/k${rev}`, value: rev }])]);
+    // The snapshot is written behind the commit that made it due; a read after the next commit sees it.
+    const envelope = resultOf<PatchesSnapshot>(await a.call('getDoc', ['doc']));
+    expect(envelope).toEqual({ state: { k1: 1, k2: 2, k3: 3 }, rev: 3, changes: [expect.objectContaining({ id: 'c4', rev: 4 })] });
+    expect(resultOf<Change[]>(await a.call('getChangesSince', ['doc', 0])).map((c) => c.rev)).toEqual([1, 2, 3, 4]);
+    expect(resultOf<Change[]>(await a.call('getChangesSince', ['doc', 2])).map((c) => c.rev)).toEqual([3, 4]);
+    expect(resultOf<Change[]>(await a.call('getChangesSince', ['doc', 9]))).toEqual([]);
+    expect(t.server.stats.snapshots).toBe(1);
+    // An id committed before the snapshot is still recognised.
+    const resent = await commit(a, 'doc', [change('c1', 4, [{ op: 'replace', path: '/k1', value: 1 }])]);
+    expect(resent.changes.map((c) => c.id)).toEqual(['c1']);
+  });
+
+  it('should keep one dense server order when many clients commit to one doc at once', async () => {
+    const clients = await Promise.all([1, 2, 3, 4, 5].map(() => t.connect()));
+    await Promise.all(clients.map((client) => client.call('subscribe', [['doc']])));
+    const perClient = 12;
+    await Promise.all(
+      clients.map(async (client, c) => {
+        let head = 0;
+        for (let i = 0; i < perClient; i++) {
+          // Every client writes on whatever head it last heard of: most commits race.
+          const ops = [
+            { op: '@inc', path: '/n', value: 1 },
+            { op: 'add', path: '/log/-', value: `${c}.${i}` },
+            { op: '@txt', path: '/t', value: i === 0 ? [{ insert: String(c) }] : [{ retain: 1 }, { insert: String(c) }] },
+          ];
+          const reply = await commit(client, 'doc', [change(`k${c}-${i}`, head, head === 0 ? [{ op: 'add', path: '/log', value: [] }, ...ops] : ops)]);
+          head = reply.changes[reply.changes.length - 1]?.rev ?? head;
+        }
+      }),
+    );
+    const history = resultOf<Change[]>(await clients[0].call('getChangesSince', ['doc', 0]));
+    expect(history.map((c) => c.rev)).toEqual(history.map((_c, index) => index + 1));
+    expect(new Set(history.map((c) => c.id)).size).toBe(clients.length * perClient);
+    const head = headOf(resultOf<PatchesSnapshot>(await clients[0].call('getDoc', ['doc']))) as { n: number; log: string[]; t: { ops: Array<{ insert: string }> } };
+    expect(head.n).toBe(clients.length * perClient);
+    expect(head.log).toHaveLength(clients.length * perClient);
+    expect(head.t.ops.map((op) => op.insert).join('')).toHaveLength(clients.length * perClient + 1);
+    // Each client heard of every change it did not write, exactly once. (A reply on a socket
+    // comes after every notification the server wrote to it before the request arrived.)
+    await Promise.all(clients.map((client) => client.call('getDoc', ['doc'])));
+    for (const [c, client] of clients.entries()) {
+      const heard = client.notifications('changesCommitted').flatMap((n) => (n.params as { changes: Change[] }).changes.map((x) => x.id));
+      expect(heard.sort()).toEqual(history.filter((x) => !x.id.startsWith(`k${c}-`)).map((x) => x.id).sort());
+    }
+  });
+
+  it('should answer an empty commit with no changes', async () => {
+    const a = await t.connect();
+    expect(await commit(a, 'doc', [])).toEqual({ changes: [] });
+  });
+});

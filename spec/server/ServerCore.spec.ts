@@ -1,0 +1,109 @@
+import { StatusError } from '../../src/errors.js';
+import type { Connection } from '../../src/server/ServerCore.js';
+import type { Change, CommitChangesResult } from '../../src/types.js';
+import { change, errorOf, resultOf, startTestServer } from '../helpers/testServer.js';
+import type { TestServer } from '../helpers/testServer.js';
+
+describe('ServerCore (dispatch, authorization, routing)', () => {
+  let t: TestServer;
+  afterEach(async () => {
+    await t.close();
+    expect(t.faults).toEqual([]);
+  });
+
+  it('should refuse reads with READ_FORBIDDEN and writes with WRITE_FORBIDDEN (403), per doc and method', async () => {
+    const asked: Array<[string | undefined, string, string]> = [];
+    t = await startTestServer({
+      authorize: (connection, method, docId) => {
+        asked.push([connection.token, method, docId]);
+        if (docId === 'secret') return false;
+        return !(docId === 'readonly' && !['subscribe', 'getDoc', 'getChangesSince'].includes(method));
+      },
+    });
+    const a = await t.connect({ query: '?token=alice' });
+    expect(errorOf(await a.call('getDoc', ['secret']))).toEqual({ code: 403, message: 'READ_FORBIDDEN:secret' });
+    expect(errorOf(await a.call('getChangesSince', ['secret', 0]))).toEqual({ code: 403, message: 'READ_FORBIDDEN:secret' });
+    expect(errorOf(await a.call('commitChanges', ['readonly', [change('c', 0, [])]]))).toEqual({ code: 403, message: 'WRITE_FORBIDDEN:readonly' });
+    expect(errorOf(await a.call('deleteDoc', ['readonly']))).toEqual({ code: 403, message: 'WRITE_FORBIDDEN:readonly' });
+    expect(errorOf(await a.call('undeleteDoc', ['readonly']))).toEqual({ code: 403, message: 'WRITE_FORBIDDEN:readonly' });
+    expect(resultOf(await a.call('getDoc', ['readonly']))).toEqual({ state: null, rev: 0, changes: [] });
+    // Subscribe silently leaves denied ids out.
+    expect(resultOf(await a.call('subscribe', [['secret', 'readonly', 'open']]))).toEqual(['readonly', 'open']);
+    expect(asked).toContainEqual(['alice', 'commitChanges', 'readonly']);
+    expect(asked).toContainEqual(['alice', 'subscribe', 'secret']);
+  });
+
+  it('should refuse a forbidden write before looking at its arguments', async () => {
+    t = await startTestServer({ authorize: () => false });
+    const a = await t.connect();
+    expect(errorOf(await a.call('commitChanges', ['doc', 'not even an array']))).toEqual({ code: 403, message: 'WRITE_FORBIDDEN:doc' });
+  });
+
+  it('should read the token from the first sub-protocol when the url has none', async () => {
+    const seen: Connection[] = [];
+    t = await startTestServer({ authorize: (connection) => (seen.push(connection), true) });
+    const a = await t.connect({ protocols: ['token-123', 'patches'] });
+    expect(a.socket.protocol).toBe('token-123');
+    await a.call('getDoc', ['doc']);
+    expect(seen[0]).toEqual({ id: expect.any(String), token: 'token-123' });
+  });
+
+  it('should answer with the status of a StatusError the hook throws, and hide other hook faults', async () => {
+    t = await startTestServer({
+      authorize: (_connection, _method, docId) => {
+        if (docId === 'expired') throw new StatusError(401, 'TOKEN_EXPIRED');
+        if (docId === 'buggy') throw new TypeError('hook bug');
+        return true;
+      },
+    });
+    const a = await t.connect();
+    expect(errorOf(await a.call('getDoc', ['expired']))).toEqual({ code: 401, message: 'TOKEN_EXPIRED' });
+    expect(errorOf(await a.call('getDoc', ['buggy']))).toEqual({ code: -32000, message: 'Server error' });
+    expect(t.faults).toHaveLength(1);
+    t.faults.length = 0;
+  });
+
+  it("should answer an unknown method with -32000 Unknown method '<name>'. as the anchor does", async () => {
+    t = await startTestServer();
+    const a = await t.connect();
+    for (const method of ['nope', '__proto__', 'constructor', 'toString']) {
+      expect(errorOf(await a.call(method, ['doc']))).toEqual({ code: -32000, message: `Unknown method '${method}'.` });
+    }
+  });
+
+  it('should route documents with algorithmFor', async () => {
+    t = await startTestServer({ algorithmFor: (docId) => (docId.endsWith('.lww') ? 'lww' : 'ot') });
+    const a = await t.connect();
+    expect(resultOf(await a.call('getDoc', ['x.lww']))).toEqual({ state: {}, rev: 0, changes: [] });
+    expect(resultOf(await a.call('getDoc', ['lww-looks-like-lww']))).toEqual({ state: null, rev: 0, changes: [] });
+  });
+
+  it('should send changesCommitted to other subscribers but not the origin, and stop after unsubscribe', async () => {
+    t = await startTestServer();
+    const origin = await t.connect();
+    const other = await t.connect();
+    const bystander = await t.connect();
+    for (const client of [origin, other]) await client.call('subscribe', ['doc']);
+    const { changes } = resultOf<CommitChangesResult>(await origin.call('commitChanges', ['doc', [change('c1', 0, [{ op: 'replace', path: '/a', value: 1 }])]]));
+    const note = await other.notification('changesCommitted', 'doc');
+    expect(note).toEqual({ jsonrpc: '2.0', method: 'changesCommitted', params: { docId: 'doc', changes } });
+    // Broadcasts leave before the origin's reply, so none can still be on its way to the origin.
+    expect(origin.notifications()).toEqual([]);
+    expect(resultOf(await other.call('unsubscribe', [['doc']]))).toEqual(['doc']);
+    await origin.call('commitChanges', ['doc', [change('c2', 1, [{ op: 'replace', path: '/a', value: 2 }])]]);
+    await other.call('getDoc', ['doc']);
+    await bystander.call('getDoc', ['doc']);
+    expect(other.notifications('changesCommitted').map((n) => (n.params as { changes: Change[] }).changes[0].id)).toEqual(['c1']);
+    expect(bystander.notifications()).toEqual([]);
+  });
+
+  it('should drop the subscriptions of a closed connection', async () => {
+    t = await startTestServer();
+    const a = await t.connect();
+    const b = await t.connect();
+    await b.call('subscribe', [['doc']]);
+    await b.close();
+    resultOf(await a.call('commitChanges', ['doc', [change('c1', 0, [{ op: 'replace', path: '/a', value: 1 }])]]));
+    expect(t.server.stats.notificationsSent).toBe(0);
+  });
+});

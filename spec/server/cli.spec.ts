@@ -1,0 +1,102 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseCliArgs, runCli, USAGE } from '../../src/server/cli.js';
+import type { CliEnvironment } from '../../src/server/cli.js';
+import type { CommitChangesResult } from '../../src/types.js';
+import { connectClient } from '../helpers/wsClient.js';
+import { change, resultOf } from '../helpers/testServer.js';
+
+/** A fake process: records output, signal handlers and the exit code. */
+function fakeEnvironment() {
+  const handlers = new Map<string, () => void>();
+  let exited!: (code: number) => void;
+  const exit = new Promise<number>((resolve) => (exited = resolve));
+  const out: string[] = [];
+  const err: string[] = [];
+  const env: CliEnvironment = {
+    log: (line) => out.push(line),
+    error: (line) => err.push(line),
+    onSignal: (signal, handler) => handlers.set(signal, handler),
+    exit: (code) => exited(code),
+  };
+  return { env, out, err, exit, signal: (name: string) => handlers.get(name)?.() };
+}
+
+describe('parseCliArgs', () => {
+  it('should fill in the defaults', () => {
+    expect(parseCliArgs([])).toEqual({ port: 8787, host: '127.0.0.1', dataDir: './data', memory: false, lwwPrefix: 'lww', help: false });
+  });
+
+  it('should read every flag, in both --flag value and --flag=value forms', () => {
+    expect(parseCliArgs(['--port', '0', '--host=0.0.0.0', '-d', '/srv/docs', '--lww-prefix', 'kv-', '--snapshot-every=50', '--max-change-bytes', '2048', '--memory'])).toEqual({
+      port: 0,
+      host: '0.0.0.0',
+      dataDir: '/srv/docs',
+      memory: true,
+      lwwPrefix: 'kv-',
+      snapshotEvery: 50,
+      maxChangeBytes: 2048,
+      help: false,
+    });
+    expect(parseCliArgs(['--lww-prefix='])).toMatchObject({ lwwPrefix: '' });
+  });
+
+  it('should refuse unknown flags, missing values and bad numbers', () => {
+    expect(() => parseCliArgs(['--verbose'])).toThrow('unknown option --verbose');
+    expect(() => parseCliArgs(['--port'])).toThrow('--port needs a value');
+    expect(() => parseCliArgs(['--port', '99999'])).toThrow('--port must be an integer from 0 to 65535');
+    expect(() => parseCliArgs(['--snapshot-every', '0'])).toThrow('--snapshot-every must be an integer');
+    expect(() => parseCliArgs(['--data='])).toThrow('--data needs a value');
+  });
+});
+
+describe('runCli', () => {
+  it('should print the usage for --help and exit 2 on a usage error', async () => {
+    const help = fakeEnvironment();
+    expect(await runCli(['--help'], help.env)).toBeUndefined();
+    expect(help.out).toEqual([USAGE]);
+    const bad = fakeEnvironment();
+    expect(await runCli(['--nope'], bad.env)).toBeUndefined();
+    expect(await bad.exit).toBe(2);
+    expect(bad.err[0]).toContain('unknown option --nope');
+  });
+
+  it('should serve a durable store with the LWW prefix rule and close gracefully on SIGTERM', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'patches-rx-cli-'));
+    try {
+      const proc = fakeEnvironment();
+      const server = await runCli(['--port', '0', '--data', dataDir, '--lww-prefix', 'kv-'], proc.env);
+      if (!server) throw new Error('server did not start');
+      expect(proc.out[0]).toBe(`patches-rx server listening on ${server.url} (data in ${dataDir}; ids starting with "kv-" are LWW)`);
+      const client = await connectClient(server.url);
+      expect(resultOf(await client.call('getDoc', ['kv-settings']))).toEqual({ state: {}, rev: 0, changes: [] });
+      expect(resultOf(await client.call('getDoc', ['lww-is-ot-here']))).toEqual({ state: null, rev: 0, changes: [] });
+      resultOf<CommitChangesResult>(await client.call('commitChanges', ['notes', [change('c1', 0, [{ op: 'replace', path: '/a', value: 1 }])]]));
+      proc.signal('SIGTERM');
+      expect(await proc.exit).toBe(0);
+      expect(await client.closed).toBe(1001);
+
+      const again = fakeEnvironment();
+      const restarted = await runCli(['--port', '0', '--data', dataDir], again.env);
+      if (!restarted) throw new Error('server did not restart');
+      const reader = await connectClient(restarted.url);
+      expect(resultOf<{ changes: unknown[] }>(await reader.call('getDoc', ['notes'])).changes).toHaveLength(1);
+      again.signal('SIGINT');
+      expect(await again.exit).toBe(0);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('should exit 1 when the port is taken', async () => {
+    const first = fakeEnvironment();
+    const server = await runCli(['--port', '0', '--memory'], first.env);
+    if (!server) throw new Error('server did not start');
+    const second = fakeEnvironment();
+    expect(await runCli(['--port', String(server.port), '--memory'], second.env)).toBeUndefined();
+    expect(await second.exit).toBe(1);
+    expect(second.err[0]).toContain('cannot start');
+    await server.close();
+  });
+});

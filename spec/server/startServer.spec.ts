@@ -1,0 +1,382 @@
+import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FileServerStore } from '../../src/server/FileServerStore.js';
+import { MemoryServerStore } from '../../src/server/MemoryServerStore.js';
+import type { LogEntry } from '../../src/server/ServerStore.js';
+import type { Change, CommitChangesResult, PatchesSnapshot } from '../../src/types.js';
+import { change, errorOf, resultOf, startTestServer } from '../helpers/testServer.js';
+import type { TestServer } from '../helpers/testServer.js';
+import type { Frame, WsTestClient } from '../helpers/wsClient.js';
+
+interface RecordedFrame {
+  kind: string;
+  ts: number;
+  conn: string;
+  dir: 'c2s' | 's2c';
+  msg: Frame;
+}
+
+const recorded: RecordedFrame[] = readFileSync(join(__dirname, 'fixtures', 'frames.jsonl'), 'utf8')
+  .trim()
+  .split('\n')
+  .map((line) => JSON.parse(line) as RecordedFrame);
+
+/** Change ids the clients minted: every other `id` inside a result was minted by the server. */
+const clientIds = new Set<string>();
+for (const frame of recorded) {
+  if (frame.dir !== 'c2s') continue;
+  JSON.stringify(frame.msg, (key, value: unknown) => {
+    if (key === 'id' && typeof value === 'string') clientIds.add(value);
+    return value;
+  });
+}
+
+/**
+ * Replaces what legitimately differs between two servers (server clocks, connection ids, ids the
+ * server mints) by a placeholder of the same type; everything else must be equal.
+ */
+function normalise(value: unknown, connectionIds: Map<string, string>, key = ''): unknown {
+  if (Array.isArray(value)) return value.map((item) => normalise(item, connectionIds));
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, normalise(v, connectionIds, k)]));
+  }
+  if (['committedAt', 'createdAt', 'deletedAt'].includes(key)) return `<${typeof value}>`;
+  if (key === 'clientId' && typeof value === 'string') return `<connection ${connectionIds.get(value) ?? value}>`;
+  if (key === 'id' && typeof value === 'string' && !clientIds.has(value)) return '<server id>';
+  return value;
+}
+
+describe('startServer', () => {
+  let t: TestServer;
+  afterEach(async () => {
+    await t.close();
+    expect(t.faults).toEqual([]);
+  });
+
+  describe('the recorded session (frames.jsonl)', () => {
+    it('should answer every recorded request, and send every recorded notification, with frames equal up to clocks and server-minted ids', async () => {
+      let clock = 0;
+      t = await startTestServer({ now: () => clock });
+      const clients = new Map<string, WsTestClient>();
+      // our connection id → the recorded one it plays.
+      const theirs = new Map<string, string>();
+      let compared = 0;
+      for (const frame of recorded) {
+        let client = clients.get(frame.conn);
+        if (!client) clients.set(frame.conn, (client = await t.connect()));
+        if (frame.dir === 'c2s') {
+          clock = Math.floor(frame.ts);
+          client.sendRaw(JSON.stringify(frame.msg));
+          continue;
+        }
+        const isNotification = !('id' in frame.msg);
+        const actual = isNotification
+          ? await client.notification(frame.msg.method as string, (frame.msg.params as Frame).docId as string)
+          : await client.reply(frame.msg.id);
+        // Learn which of our connections plays which recorded one from the clientId stamps.
+        const recordedStamps = collectClientIds(frame.msg);
+        collectClientIds(actual).forEach((mine, index) => {
+          if (!theirs.has(mine) && recordedStamps[index] !== undefined) theirs.set(mine, recordedStamps[index]);
+        });
+        expect({ kind: frame.kind, frame: normalise(actual, theirs) }).toEqual({ kind: frame.kind, frame: normalise(frame.msg, new Map()) });
+        compared++;
+      }
+      expect(compared).toBe(recorded.filter((frame) => frame.dir === 's2c').length);
+      // Each of our connections played exactly one recorded connection.
+      expect(new Set(theirs.values()).size).toBe(theirs.size);
+    });
+  });
+
+  describe('bad input', () => {
+    let a: WsTestClient;
+    beforeEach(async () => {
+      t = await startTestServer({ maxChangeBytes: 2000, maxFrameBytes: 64 * 1024, maxPayloadBytes: 256 * 1024 });
+      a = await t.connect();
+    });
+
+    /** The connection still answers a normal call. */
+    let checks = 0;
+    async function stillUsable(client: WsTestClient = a): Promise<void> {
+      // A string id no other frame of the spec uses, so the reply cannot be mistaken.
+      const id = `still-usable-${++checks}`;
+      client.sendRaw(JSON.stringify({ jsonrpc: '2.0', id, method: 'getDoc', params: ['alive'] }));
+      expect(resultOf(await client.reply(id))).toEqual({ state: null, rev: 0, changes: [] });
+    }
+
+    it('should answer a frame that is not JSON with -32700 and id null', async () => {
+      a.sendRaw('{"jsonrpc":"2.0","id":1,"method":');
+      expect(await a.reply(null)).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } });
+      a.sendRaw('<html>502 Bad Gateway</html>');
+      expect(await a.reply(null)).toMatchObject({ error: { code: -32700 } });
+      await stillUsable();
+    });
+
+    it('should answer frames that are not JSON-RPC 2.0 requests with -32600, echoing a readable id', async () => {
+      a.sendRaw(JSON.stringify({ jsonrpc: '1.0', id: 901, method: 'getDoc', params: ['d'] }));
+      expect(await a.reply(901)).toMatchObject({ id: 901, error: { code: -32600, message: 'Invalid Request' } });
+      a.sendRaw(JSON.stringify({ jsonrpc: '2.0', id: 902 }));
+      expect(await a.reply(902)).toMatchObject({ error: { code: -32600 } });
+      a.sendRaw(JSON.stringify({ jsonrpc: '2.0', id: 903, method: 42 }));
+      expect(await a.reply(903)).toMatchObject({ error: { code: -32600 } });
+      for (const raw of ['42', '"text"', 'null', '{"jsonrpc":"2.0","id":{"x":1},"method":"getDoc"}']) {
+        a.sendRaw(raw);
+        expect(await a.reply(null)).toMatchObject({ error: { code: -32600 } });
+      }
+      await stillUsable();
+    });
+
+    it('should run nothing and answer nothing for a client notification (no id)', async () => {
+      a.sendRaw(JSON.stringify({ jsonrpc: '2.0', method: 'deleteDoc', params: ['alive'] }));
+      await stillUsable();
+      expect(a.received).toHaveLength(1);
+      expect(t.server.stats.ignoredNotifications).toBe(1);
+    });
+
+    it('should answer wrong argument types with 400 INVALID_REQUEST', async () => {
+      const cases: Array<[string, unknown, string]> = [
+        ['getDoc', [], 'docId is required (got undefined)'],
+        ['getDoc', [''], 'docId is required (got empty string)'],
+        ['getDoc', [42], 'docId is required (got 42)'],
+        ['getDoc', { docId: 'd' }, 'docId is required (got object)'],
+        ['getDoc', ['x'.repeat(2000)], 'docId is longer than 1024 characters'],
+        ['getChangesSince', ['d', '3'], 'rev must be a non-negative integer (got "3")'],
+        ['getChangesSince', ['d', -1], 'rev must be a non-negative integer (got -1)'],
+        ['getChangesSince', ['d', 1.5], 'rev must be a non-negative integer (got 1.5)'],
+        ['commitChanges', ['d', { id: 'x' }], 'changes must be an array (got object)'],
+        ['commitChanges', ['d', [null]], 'change 0 must be an object (got null)'],
+        ['commitChanges', ['d', [{ ops: [] }]], 'change 0 needs a string id (got undefined)'],
+        ['subscribe', [{ ids: ['d'] }], 'ids must be a string or an array of strings (got object)'],
+        ['subscribe', [['d', 7]], 'docId is required (got 7)'],
+      ];
+      for (const [method, params, reason] of cases) {
+        expect({ method, params, error: errorOf(await a.call(method, params)) }).toEqual({ method, params, error: { code: 400, message: `INVALID_REQUEST: ${reason}` } });
+      }
+      await stillUsable();
+    });
+
+    it('should refuse malformed changes with 400 scope change, naming the change', async () => {
+      const bad: Array<[string, unknown]> = [
+        ['ops-not-array', { id: 'ops-not-array', ops: 'nope' }],
+        ['unknown-op', change('unknown-op', 0, [{ op: 'explode', path: '/a' }])],
+        ['no-path', change('no-path', 0, [{ op: 'add', value: 1 } as never])],
+        ['proto', change('proto', 0, [{ op: 'add', path: '/__proto__/polluted', value: true }])],
+        ['ctor', change('ctor', 0, [{ op: 'replace', path: '/a/constructor/prototype', value: 1 }])],
+        ['bad-escape', change('bad-escape', 0, [{ op: 'add', path: '/a~2', value: 1 }])],
+        ['move-no-from', change('move-no-from', 0, [{ op: 'move', path: '/a' }])],
+        ['no-value', change('no-value', 0, [{ op: 'replace', path: '/a' }])],
+        ['bad-rev', change('bad-rev', 0, [], { rev: -2 })],
+        ['bad-base', change('bad-base', 0, [], { baseRev: 'zero' as never })],
+        ['bad-txt', change('bad-txt', 0, [{ op: '@txt', path: '/t', value: 'not a delta' }])],
+        ['bad-inc', change('bad-inc', 0, [{ op: '@inc', path: '/n', value: '1' }])],
+        ['deep', change('deep', 0, [{ op: 'replace', path: '/a', value: JSON.parse('['.repeat(300) + ']'.repeat(300)) as unknown }])],
+      ];
+      for (const [id, body] of bad) {
+        expect(errorOf(await a.call('commitChanges', ['d', [body]]))).toMatchObject({ code: 400, data: { changeId: id, scope: 'change' } });
+      }
+      expect(errorOf(await a.call('commitChanges', ['d', [change('twice', 0, []), change('twice', 0, [])]]))).toMatchObject({ code: 400, data: { changeId: 'twice' } });
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      expect(resultOf(await a.call('getDoc', ['d']))).toEqual({ state: null, rev: 0, changes: [] });
+    });
+
+    it('should refuse values nested deep enough to overflow a recursive serialiser', async () => {
+      const deep = '['.repeat(20_000) + ']'.repeat(20_000);
+      a.sendRaw(`{"jsonrpc":"2.0","id":61,"method":"commitChanges","params":["d",[{"id":"deep","ops":[{"op":"replace","path":"/a","value":${deep}}]}]]}`);
+      expect(await a.reply(61)).toMatchObject({ error: { code: 400, data: { changeId: 'deep', scope: 'change' } } });
+      await stillUsable();
+    });
+
+    it('should refuse a change over maxChangeBytes with 413 scope change', async () => {
+      const big = change('big', 0, [{ op: 'replace', path: '/blob', value: 'x'.repeat(3000) }]);
+      expect(errorOf(await a.call('commitChanges', ['d', [big]]))).toEqual({
+        code: 413,
+        message: expect.stringContaining('over the 2000-byte limit'),
+        data: { changeId: 'big', scope: 'change' },
+      });
+      await stillUsable();
+    });
+
+    it('should answer a frame over maxFrameBytes with 413 scope frame and keep the socket open', async () => {
+      const frame = JSON.stringify({ jsonrpc: '2.0', id: 77, method: 'commitChanges', params: ['d', [change('huge', 0, [{ op: 'replace', path: '/x', value: 'y'.repeat(100 * 1024) }])]] });
+      a.sendRaw(frame);
+      expect(await a.reply(77)).toEqual({ jsonrpc: '2.0', id: 77, error: { code: 413, message: expect.any(String), data: { scope: 'frame', limit: 64 * 1024 } } });
+      await stillUsable();
+    });
+
+    it('should close only the offending socket (1009) for a frame over the hard ws limit', async () => {
+      const other = await t.connect();
+      a.sendRaw('x'.repeat(300 * 1024));
+      expect(await a.closed).toBe(1009);
+      await stillUsable(other);
+      await stillUsable(await t.connect());
+    });
+
+    it('should survive a stream of random frames without a fault, and stay usable', async () => {
+      const methods = ['subscribe', 'unsubscribe', 'getDoc', 'getChangesSince', 'commitChanges', 'deleteDoc', 'undeleteDoc', 'nope'];
+      const op = fc.record(
+        { op: fc.constantFrom('add', 'remove', 'replace', 'move', 'copy', 'test', '@inc', '@bit', '@max', '@min', '@txt', 'x'), path: fc.oneof(fc.constantFrom('', '/a', '/a/0', '/a/-', '/b/c', '/__proto__/x'), fc.string()), from: fc.constantFrom('/a', '/a/0', '/b'), value: fc.jsonValue({ maxDepth: 3 }), ts: fc.oneof(fc.integer(), fc.string()) },
+        { requiredKeys: ['op'] },
+      );
+      const changeArb = fc.record(
+        { id: fc.oneof(fc.constantFrom('c1', 'c2', 'c3'), fc.string()), baseRev: fc.oneof(fc.nat(5), fc.integer(), fc.string()), rev: fc.nat(8), ops: fc.oneof(fc.array(op, { maxLength: 4 }), fc.jsonValue()), createdAt: fc.oneof(fc.integer(), fc.string()), batchId: fc.oneof(fc.string(), fc.nat()) },
+        { requiredKeys: ['id', 'ops'] },
+      );
+      const docId = fc.oneof(fc.constantFrom('r1', 'r2', 'lww-r'), fc.jsonValue({ maxDepth: 1 }));
+      const params = fc.oneof(
+        fc.tuple(docId, fc.array(changeArb, { maxLength: 3 })),
+        fc.tuple(docId, fc.oneof(fc.nat(10), fc.jsonValue({ maxDepth: 2 }))),
+        fc.tuple(fc.oneof(docId, fc.array(docId, { maxLength: 3 }))),
+        fc.jsonValue({ maxDepth: 3 }),
+      );
+      const frame = fc.record({ jsonrpc: fc.oneof(fc.constant('2.0'), fc.jsonValue({ maxDepth: 0 })), id: fc.oneof(fc.nat(), fc.string(), fc.constant(null)), method: fc.oneof(fc.constantFrom(...methods), fc.string()), params }, { requiredKeys: ['id'] });
+      const frames = fc.sample(fc.oneof(frame, fc.array(frame, { minLength: 1, maxLength: 3 }), fc.string().map((text) => ({ raw: text }))), { numRuns: 400, seed: 4242 });
+      for (const item of frames) {
+        a.sendRaw('raw' in item && typeof item.raw === 'string' ? item.raw : JSON.stringify(item));
+      }
+      await stillUsable();
+      expect(t.faults).toEqual([]);
+      expect(t.server.stats.frames).toBe(frames.length + 1);
+    });
+
+    it('should treat a binary frame holding JSON like a text frame', async () => {
+      a.sendRaw(Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'getDoc', params: ['alive'] })));
+      expect(await a.reply(5)).toMatchObject({ result: { rev: 0 } });
+    });
+  });
+
+  describe('batches', () => {
+    it('should answer a JSON-RPC batch with an array of replies in request order, skipping notifications', async () => {
+      t = await startTestServer({ maxBatchLength: 3 });
+      const a = await t.connect();
+      a.sendRaw(
+        JSON.stringify([
+          { jsonrpc: '2.0', id: 'x', method: 'getDoc', params: ['one'] },
+          { jsonrpc: '2.0', method: 'getDoc', params: ['ignored'] },
+          { jsonrpc: '2.0', id: 'y', method: 'nope' },
+        ]),
+      );
+      const reply = await a.next(Array.isArray);
+      expect(reply).toEqual([
+        { jsonrpc: '2.0', id: 'x', result: { state: null, rev: 0, changes: [] } },
+        { jsonrpc: '2.0', id: 'y', error: { code: -32000, message: "Unknown method 'nope'." } },
+      ]);
+      a.sendRaw('[]');
+      expect(await a.reply(null)).toMatchObject({ error: { code: -32600, data: 'empty batch' } });
+      a.sendRaw(JSON.stringify([1, 2, 3, 4]));
+      expect(await a.reply(null)).toMatchObject({ error: { code: -32600 } });
+      a.sendRaw(JSON.stringify([1]));
+      expect(await a.next(Array.isArray)).toEqual([{ jsonrpc: '2.0', id: null, error: { code: -32600, message: 'Invalid Request', data: 'a request must be an object' } }]);
+    });
+  });
+
+  describe('durability', () => {
+    let directory: string;
+    beforeEach(async () => {
+      directory = await mkdtemp(join(tmpdir(), 'patches-rx-server-'));
+    });
+    afterEach(async () => {
+      await rm(directory, { recursive: true, force: true });
+    });
+
+    it('should keep every acknowledged change across a restart, snapshots included', async () => {
+      t = await startTestServer({ store: new FileServerStore({ directory }), snapshotEvery: 3 });
+      let a = await t.connect();
+      const acknowledged: Change[] = [];
+      for (let rev = 1; rev <= 7; rev++) {
+        const { changes } = resultOf<CommitChangesResult>(await a.call('commitChanges', ['notes', [change(`n${rev}`, rev - 1, [{ op: '@inc', path: '/count', value: 1 }])]]));
+        acknowledged.push(...changes);
+        resultOf(await a.call('commitChanges', ['lww-prefs', [change(`p${rev}`, rev - 1, [{ op: 'replace', path: `/p${rev % 3}`, value: rev, ts: rev }])]]));
+      }
+      resultOf(await a.call('deleteDoc', ['gone']));
+      await t.close();
+
+      t = await startTestServer({ store: new FileServerStore({ directory }), snapshotEvery: 3 });
+      a = await t.connect();
+      const envelope = resultOf<PatchesSnapshot>(await a.call('getDoc', ['notes']));
+      expect(envelope.rev).toBe(6);
+      expect(envelope.state).toEqual({ count: 6 });
+      expect(resultOf(await a.call('getChangesSince', ['notes', 0]))).toEqual(acknowledged);
+      const lww = resultOf<PatchesSnapshot>(await a.call('getDoc', ['lww-prefs']));
+      expect(lww.rev).toBe(7);
+      expect(lww.changes[0].ops.map((op) => [op.path, op.value])).toEqual([['/p2', 5], ['/p0', 6], ['/p1', 7]]);
+      expect(errorOf(await a.call('getDoc', ['gone']))).toMatchObject({ code: 410 });
+      // A resend of an old change after the restart is still recognised; new work continues the revs.
+      const resent = resultOf<CommitChangesResult>(await a.call('commitChanges', ['notes', [change('n2', 1, [{ op: '@inc', path: '/count', value: 1 }])]]));
+      expect(resent.changes.map((c) => c.id)).toEqual(['n2', 'n3', 'n4', 'n5', 'n6', 'n7']);
+      const next = resultOf<CommitChangesResult>(await a.call('commitChanges', ['notes', [change('n8', 7, [{ op: '@inc', path: '/count', value: 1 }])]]));
+      expect(next.changes.map((c) => c.rev)).toEqual([8]);
+    });
+  });
+
+  describe('close()', () => {
+    it('should finish an in-flight commit, answer it, close sockets with 1001, then close the store', async () => {
+      let startAppend!: () => void;
+      const appendStarted = new Promise<void>((resolve) => (startAppend = resolve));
+      let releaseAppend!: () => void;
+      const appendReleased = new Promise<void>((resolve) => (releaseAppend = resolve));
+      const store = new MemoryServerStore();
+      let storeClosed = false;
+      const gated = Object.assign(Object.create(store) as MemoryServerStore, {
+        append: async (docId: string, entry: LogEntry) => {
+          startAppend();
+          await appendReleased;
+          return store.append(docId, entry);
+        },
+        close: async () => {
+          storeClosed = true;
+        },
+      });
+      t = await startTestServer({ store: gated });
+      const a = await t.connect();
+      const committed = a.call('commitChanges', ['doc', [change('c1', 0, [{ op: 'replace', path: '/a', value: 1 }])]]);
+      await appendStarted;
+      let closeDone = false;
+      const closing = t.server.close().then(() => (closeDone = true));
+      // While the commit is held, new requests are refused with 503 and nothing is closed yet.
+      expect(errorOf(await a.call('getDoc', ['doc']))).toMatchObject({ code: 503 });
+      expect(closeDone).toBe(false);
+      releaseAppend();
+      expect(resultOf<CommitChangesResult>(await committed).changes[0].rev).toBe(1);
+      expect(await a.closed).toBe(1001);
+      await closing;
+      expect(storeClosed).toBe(true);
+      expect((await store.loadDoc('doc')).tail).toHaveLength(1);
+    });
+  });
+
+  describe('HTTP and counters', () => {
+    it('should answer a plain HTTP request with 426 Upgrade Required', async () => {
+      t = await startTestServer();
+      const status = await new Promise<number | undefined>((resolve, reject) => {
+        request(`http://127.0.0.1:${t.server.port}/`, (response) => {
+          response.resume();
+          resolve(response.statusCode);
+        })
+          .on('error', reject)
+          .end();
+      });
+      expect(status).toBe(426);
+    });
+
+    it('should count connections, frames, requests, errors and commits', async () => {
+      t = await startTestServer();
+      const a = await t.connect();
+      expect(t.server.url).toBe(`ws://127.0.0.1:${t.server.port}`);
+      await a.call('commitChanges', ['doc', [change('c1', 0, [{ op: 'replace', path: '/a', value: 1 }])]]);
+      await a.call('nope');
+      expect(t.server.stats).toMatchObject({ connections: 1, connectionsTotal: 1, frames: 2, requests: 2, errors: 1, commits: 1, changesCommitted: 1 });
+    });
+  });
+});
+
+function collectClientIds(value: unknown): string[] {
+  const ids: string[] = [];
+  JSON.stringify(value, (key, item: unknown) => {
+    if (key === 'clientId' && typeof item === 'string') ids.push(item);
+    return item;
+  });
+  return ids;
+}

@@ -1,0 +1,293 @@
+import { PatchError, StatusError, StoreError } from '../errors.js';
+import { applyPatch } from '../algorithms/applyPatch.js';
+import { transformIncomingChanges } from '../algorithms/transformIncomingChanges.js';
+import type { Change, CommitChangesResult, PatchesSnapshot } from '../types.js';
+import type { IncomingChange } from './validate.js';
+import { DocService } from './DocService.js';
+import type { CallOrigin, LoadedDoc } from './DocService.js';
+import type { OTSnapshot, StoredDoc } from './ServerStore.js';
+
+/** An OT document as the server holds it in memory. */
+export interface OTDoc extends LoadedDoc {
+  /** Rev of the latest snapshot (0 = none). */
+  snapshotRev: number;
+  /** State at `snapshotRev` (`null` when there is no snapshot). */
+  snapshotState: unknown;
+  /** Committed changes after `snapshotRev`, in rev order. */
+  tail: Change[];
+  /** State at `headRev`: every commit is validated against it. */
+  headState: unknown;
+  /** Id and batchId of the change at rev 1. */
+  first?: { id: string; batchId?: string };
+  /** Change id → committed rev, for the tail always and for older history once `indexed`. */
+  ids: Map<string, number>;
+  /** Whether `ids` covers the whole history. */
+  indexed: boolean;
+}
+
+/**
+ * The OT document service (protocol §1.5.5): one server order per document, contiguous revs,
+ * incoming changes transformed over everything committed since their `baseRev`.
+ *
+ * Commits are idempotent by change id: a change that was committed before (a client resending
+ * after a lost response, possibly from a new connection) is never committed twice; the reply
+ * carries its committed copy so the client can drop it from its pending queue. That is why
+ * "own" changes are recognised by change id and batch id (client-minted random keys), not by
+ * connection id: a client that reconnects gets a new connection id but resends the same ids.
+ *
+ * Unlike the anchor, the server applies every commit (strict mode) before storing it: a change
+ * whose ops cannot apply is refused (400, `{ changeId, scope: 'change' }`) and the document is
+ * left unchanged, so no client can ever receive a committed change it cannot apply.
+ */
+export class OTDocService extends DocService<OTDoc> {
+  /** @inheritDoc */
+  readonly algorithm = 'ot' as const;
+
+  /** @inheritDoc */
+  async getDoc(docId: string): Promise<PatchesSnapshot> {
+    const doc = await this.openLive(docId);
+    return { state: doc.snapshotState, rev: doc.snapshotRev, changes: doc.tail.slice() };
+  }
+
+  /** @inheritDoc */
+  async getChangesSince(docId: string, rev: number): Promise<Change[]> {
+    return this.changesAfter(await this.openLive(docId), rev);
+  }
+
+  /** @inheritDoc */
+  commitChanges(docId: string, input: IncomingChange[], origin: CallOrigin): Promise<CommitChangesResult> {
+    return this.options.lock.run(docId, async () => {
+      const doc = await this.openLive(docId);
+      if (input.length === 0) return { changes: [] };
+      const now = this.options.now();
+      const currentRev = doc.headRev;
+      const head = input[0];
+      const ownUpload = isOwnUpload(doc, head);
+      let docReloadRequired = false;
+      let incoming: IncomingChange[] = input;
+
+      if (currentRev > 0 && !ownUpload) {
+        // A root replace would wipe what others wrote; only the upload that created the doc may.
+        const root = input.find((change) => change.ops.some((op) => op.path === ''));
+        if (root) {
+          throw new StatusError(400, `Change ${root.id} replaces the document root of a document that already has history`, {
+            changeId: root.id,
+            scope: 'change',
+          });
+        }
+        if (head.baseRev === 0) {
+          if ((head.rev ?? 1) > 1) {
+            throw new StatusError(409, `Change ${head.id} continues an upload at baseRev 0 that this document did not start`, { scope: 'doc' });
+          }
+          // Edited before the client ever loaded the doc: commit it on top of head verbatim and
+          // tell the client to reload (§1.5.5 step 3).
+          incoming = input.map((change) => ({ ...change, baseRev: currentRev }));
+          docReloadRequired = true;
+        }
+      }
+
+      const baseRev = incoming[0].baseRev ?? currentRev;
+      if (incoming.some((change) => (change.baseRev ?? currentRev) !== baseRev)) {
+        throw new StatusError(400, 'All changes of one commit must share one baseRev', { scope: 'doc' });
+      }
+      if (baseRev > currentRev) {
+        throw new StatusError(409, `baseRev ${baseRev} is ahead of the document (rev ${currentRev})`, { scope: 'doc' });
+      }
+
+      // Idempotency: find every change of this request that is already committed.
+      await this.ensureIndexed(doc, incoming);
+      const committedSince = await this.changesAfter(doc, baseRev);
+      const requestIds = new Set(incoming.map((change) => change.id));
+      const batchId = head.batchId;
+      const isOwn = (committed: Change): boolean => requestIds.has(committed.id) || (batchId !== undefined && committed.batchId === batchId);
+      const resentRevs = incoming.map((change) => doc.ids.get(change.id)).filter((rev): rev is number => rev !== undefined);
+      // Own changes committed after baseRev stay queued for the walk (later entries were written
+      // on top of them); ones at or before baseRev are already part of the client's base.
+      const queue = incoming.filter((change) => {
+        const rev = doc.ids.get(change.id);
+        return rev === undefined || rev > baseRev;
+      });
+      const catchup = committedSince.filter((change) => !isOwn(change));
+      const copies = await this.changesAtRevs(doc, resentRevs);
+      const reply = mergeByRev(catchup, copies);
+      this.options.stats.duplicateChanges += resentRevs.length;
+
+      const transformed = queue.length
+        ? this.transform(committedSince, queue.map((change) => prepare(change, baseRev, now)), isOwn).filter(
+            (change) => !doc.ids.has(change.id) && change.ops.length > 0,
+          )
+        : [];
+      if (transformed.length === 0) {
+        this.options.stats.commits++;
+        return result(reply, docReloadRequired);
+      }
+
+      let state = doc.headState;
+      const committed: Change[] = transformed.map((change, index) => {
+        const rev = currentRev + 1 + index;
+        const copy: Change = { ...change, rev, committedAt: now, clientId: origin.connectionId };
+        try {
+          state = applyPatch(state, copy.ops, { mode: 'strict' });
+        } catch (error) {
+          if (!(error instanceof PatchError)) throw error;
+          throw new StatusError(400, `Change ${copy.id} cannot be applied at rev ${rev}: ${error.message}`, {
+            changeId: copy.id,
+            scope: 'change',
+          });
+        }
+        return copy;
+      });
+
+      try {
+        await this.options.store.append(docId, { kind: 'ot', changes: committed });
+      } catch (error) {
+        // The store may hold part of the record: reload from it on the next call.
+        this.forget(docId);
+        this.options.onError(error);
+        throw new StatusError(503, `Could not store the commit to ${docId}; retry`, { scope: 'doc' });
+      }
+      for (const change of committed) {
+        doc.tail.push(change);
+        doc.ids.set(change.id, change.rev);
+      }
+      doc.headRev = committed[committed.length - 1].rev;
+      doc.headState = state;
+      if (!doc.first && committed[0].rev === 1) doc.first = firstOf(committed[0]);
+      this.options.stats.commits++;
+      this.options.stats.changesCommitted += committed.length;
+      this.options.announce(docId, 'changesCommitted', { docId, changes: committed }, origin.connectionId);
+      this.maybeSnapshot(doc);
+      return result([...reply, ...committed], docReloadRequired);
+    });
+  }
+
+  /** @inheritDoc */
+  protected fromStored(docId: string, stored: StoredDoc): OTDoc {
+    if (stored.tombstone) return { ...this.emptyDoc(docId), tombstone: stored.tombstone };
+    const snapshot = stored.snapshot;
+    this.checkKind(docId, snapshot?.kind);
+    const tail: Change[] = [];
+    for (const entry of stored.tail) {
+      this.checkKind(docId, entry.kind);
+      if (entry.kind === 'ot') tail.push(...entry.changes);
+    }
+    const snapshotRev = snapshot?.rev ?? 0;
+    const snapshotState = snapshot?.kind === 'ot' ? snapshot.state : null;
+    let headState = snapshotState;
+    for (const change of tail) {
+      try {
+        headState = applyPatch(headState, change.ops, { mode: 'strict' });
+      } catch (error) {
+        throw new StoreError(`Stored change ${change.id} (rev ${change.rev}) of "${docId}" does not apply`, docId, { cause: error });
+      }
+    }
+    const firstStored = snapshot?.kind === 'ot' ? snapshot.first : undefined;
+    return {
+      docId,
+      headRev: tail.length ? tail[tail.length - 1].rev : snapshotRev,
+      snapshotRev,
+      snapshotState,
+      tail,
+      headState,
+      first: firstStored ?? (tail[0]?.rev === 1 ? firstOf(tail[0]) : undefined),
+      ids: new Map(tail.map((change) => [change.id, change.rev])),
+      indexed: snapshotRev === 0,
+    };
+  }
+
+  /** @inheritDoc */
+  protected emptyDoc(docId: string): OTDoc {
+    return { docId, headRev: 0, snapshotRev: 0, snapshotState: null, tail: [], headState: null, ids: new Map(), indexed: true };
+  }
+
+  /** @inheritDoc */
+  protected snapshotDue(doc: OTDoc): boolean {
+    return doc.tail.length >= this.options.snapshotEvery;
+  }
+
+  /** @inheritDoc */
+  protected async writeSnapshot(doc: OTDoc): Promise<void> {
+    const snapshot: OTSnapshot = { kind: 'ot', rev: doc.headRev, state: doc.headState };
+    if (doc.first) snapshot.first = doc.first;
+    await this.options.store.saveSnapshot(doc.docId, snapshot);
+    doc.snapshotRev = doc.headRev;
+    doc.snapshotState = doc.headState;
+    doc.tail = [];
+  }
+
+  /** The OT walk; an op the transform cannot handle refuses the batch instead of failing the server. */
+  private transform(committedSince: Change[], queue: Change[], isOwn: (committed: Change) => boolean): Change[] {
+    try {
+      return transformIncomingChanges(committedSince, queue, isOwn);
+    } catch (error) {
+      this.options.onError(error);
+      const changeId = queue[0].id;
+      throw new StatusError(400, `Change ${changeId} could not be transformed over the changes committed since rev ${queue[0].baseRev}`, {
+        changeId,
+        scope: 'change',
+      });
+    }
+  }
+
+  /** Committed changes with `rev > afterRev`, from memory, or from the store for older history. */
+  private async changesAfter(doc: OTDoc, afterRev: number): Promise<Change[]> {
+    const { snapshotRev, tail, headRev } = doc;
+    if (afterRev >= snapshotRev) return tail.slice(afterRev - snapshotRev);
+    const older: Change[] = [];
+    for (const entry of await this.options.store.readLog(doc.docId, afterRev)) {
+      if (entry.kind !== 'ot') continue;
+      for (const change of entry.changes) if (change.rev > afterRev && change.rev <= snapshotRev) older.push(change);
+    }
+    return [...older, ...tail.filter((change) => change.rev <= headRev)];
+  }
+
+  /** The committed changes at the given revs. */
+  private async changesAtRevs(doc: OTDoc, revs: number[]): Promise<Change[]> {
+    if (revs.length === 0) return [];
+    const min = Math.min(...revs);
+    const wanted = new Set(revs);
+    return (await this.changesAfter(doc, min - 1)).filter((change) => wanted.has(change.rev));
+  }
+
+  /** Loads the ids of history older than the snapshot, once, when an incoming id is not in the tail. */
+  private async ensureIndexed(doc: OTDoc, incoming: IncomingChange[]): Promise<void> {
+    if (doc.indexed || incoming.every((change) => doc.ids.has(change.id))) return;
+    for (const entry of await this.options.store.readLog(doc.docId, 0)) {
+      if (entry.kind !== 'ot') continue;
+      for (const change of entry.changes) if (change.rev <= doc.headRev) doc.ids.set(change.id, change.rev);
+    }
+    doc.indexed = true;
+  }
+}
+
+function isOwnUpload(doc: OTDoc, head: IncomingChange): boolean {
+  const first = doc.first;
+  if (!first) return false;
+  if (head.id === first.id) return true;
+  return head.batchId !== undefined && (head.batchId === first.batchId || head.batchId === first.id);
+}
+
+function firstOf(change: Change): { id: string; batchId?: string } {
+  return change.batchId === undefined ? { id: change.id } : { id: change.id, batchId: change.batchId };
+}
+
+/** The change as it will be stored, before the transform: baseRev set, createdAt clamped to the server clock. */
+function prepare(change: IncomingChange, baseRev: number, now: number): Change {
+  return {
+    ...change,
+    baseRev,
+    rev: change.rev ?? baseRev + 1,
+    createdAt: Math.min(change.createdAt ?? now, now),
+    committedAt: 0,
+  };
+}
+
+function mergeByRev(a: Change[], b: Change[]): Change[] {
+  const byRev = new Map<number, Change>();
+  for (const change of [...a, ...b]) byRev.set(change.rev, change);
+  return [...byRev.values()].sort((x, y) => x.rev - y.rev);
+}
+
+function result(changes: Change[], docReloadRequired: boolean): CommitChangesResult {
+  return docReloadRequired ? { changes, docReloadRequired: true } : { changes };
+}

@@ -1,0 +1,213 @@
+import { JSONRPCError, StatusError } from '../errors.js';
+import type { Algorithm } from '../types.js';
+import type { Announce, CallOrigin, DocServiceStats } from './DocService.js';
+import { notification, RpcErrorCode } from './jsonRpc.js';
+import { KeyedLock } from './keyedLock.js';
+import { LWWDocService } from './LWWDocService.js';
+import { OTDocService } from './OTDocService.js';
+import type { ServerStore } from './ServerStore.js';
+import { Subscriptions } from './Subscriptions.js';
+import { readChanges, readDocId, readDocIds, readRev, invalid } from './validate.js';
+
+/** A client connection as the authorization hook sees it. */
+export interface Connection {
+  /** Server-assigned id; stamped on committed OT changes as `clientId`. */
+  readonly id: string;
+  /** From the `?token=` URL query, else the first `Sec-WebSocket-Protocol` value. */
+  readonly token?: string;
+}
+
+/**
+ * Decides whether a connection may call `method` on `docId`. Return `false` to refuse (403
+ * `READ_FORBIDDEN`/`WRITE_FORBIDDEN`; `subscribe` silently leaves the id out), or throw a
+ * `StatusError` to answer with its code (e.g. 401).
+ */
+export type Authorize = (connection: Connection, method: string, docId: string) => boolean | Promise<boolean>;
+
+/** Picks the algorithm of a document. */
+export type AlgorithmFor = (docId: string) => Algorithm;
+
+/** Options of {@link ServerCore}. */
+export interface ServerCoreOptions {
+  /** Where documents live. */
+  store: ServerStore;
+  /** Which algorithm each document uses. */
+  algorithmFor: AlgorithmFor;
+  /** Authorization hook. */
+  authorize: Authorize;
+  /** Largest accepted change (UTF-8 bytes of its JSON). */
+  maxChangeBytes: number;
+  /** Snapshot after this many changes (OT) or commits (LWW). */
+  snapshotEvery: number;
+  /** Documents kept loaded in memory. */
+  cacheSize: number;
+  /** Most ids one `subscribe` call may carry, and most documents one connection may follow. */
+  maxSubscriptions: number;
+  /** The server clock (ms epoch). */
+  now: () => number;
+  /** Sends an already serialised notification frame to one connection. */
+  send: (connectionId: string, frame: string) => void;
+  /** Counters to update. */
+  stats: DocServiceStats;
+  /** Receives faults with no caller to answer. */
+  onError: (error: unknown) => void;
+}
+
+type Method = (connection: Connection, params: unknown[]) => Promise<unknown>;
+
+/** Methods that need read access; every other document method needs write access. */
+const READ_METHODS: ReadonlySet<string> = new Set(['subscribe', 'getDoc', 'getChangesSince']);
+
+/**
+ * The transport-independent server: method table, authorization, routing to the OT or LWW
+ * service, subscriptions and notification fan-out. `startServer` feeds it decoded requests.
+ *
+ * Per call the order is: docId check (400) → authorization (403) → tombstone (410) → argument
+ * checks (400/413) → the method. So a client that may not access a document learns nothing
+ * about it, not even whether it was deleted.
+ */
+export class ServerCore {
+  private readonly lock = new KeyedLock();
+  private readonly subscriptions = new Subscriptions();
+  private readonly ot: OTDocService;
+  private readonly lww: LWWDocService;
+  private readonly methods: ReadonlyMap<string, Method>;
+
+  /** @param options store, hooks, limits and sinks */
+  constructor(private readonly options: ServerCoreOptions) {
+    const serviceOptions = {
+      store: options.store,
+      lock: this.lock,
+      now: options.now,
+      snapshotEvery: options.snapshotEvery,
+      cacheSize: options.cacheSize,
+      announce: this.announce,
+      stats: options.stats,
+      onError: options.onError,
+    };
+    this.ot = new OTDocService(serviceOptions);
+    this.lww = new LWWDocService(serviceOptions);
+    this.methods = new Map<string, Method>([
+      ['subscribe', (connection, params) => this.subscribe(connection, params)],
+      ['unsubscribe', async (connection, params) => this.subscriptions.remove(connection.id, readDocIds(params[0], options.maxSubscriptions))],
+      ['getDoc', async (connection, params) => {
+        const docId = await this.admit(connection, 'getDoc', params);
+        return this.service(docId).getDoc(docId);
+      }],
+      ['getChangesSince', async (connection, params) => {
+        const docId = await this.admit(connection, 'getChangesSince', params);
+        const service = this.service(docId);
+        await service.assertLive(docId);
+        return service.getChangesSince(docId, readRev(params[1], 'rev'));
+      }],
+      ['commitChanges', async (connection, params) => {
+        const docId = await this.admit(connection, 'commitChanges', params);
+        const service = this.service(docId);
+        // A deleted document answers 410 before its arguments are looked at.
+        await service.assertLive(docId);
+        // A third param (CommitChangesOptions: allowRootReplace, forceCommit…) is never honoured
+        // from a client (§1.9).
+        return service.commitChanges(docId, readChanges(params[1], options.maxChangeBytes), origin(connection));
+      }],
+      ['deleteDoc', async (connection, params) => {
+        const docId = await this.admit(connection, 'deleteDoc', params);
+        await this.service(docId).deleteDoc(docId, origin(connection));
+        return undefined;
+      }],
+      ['undeleteDoc', async (connection, params) => {
+        const docId = await this.admit(connection, 'undeleteDoc', params);
+        return this.service(docId).undeleteDoc(docId);
+      }],
+    ]);
+  }
+
+  /** Whether `method` is one the server answers. */
+  hasMethod(method: string): boolean {
+    return this.methods.has(method);
+  }
+
+  /**
+   * Runs one request.
+   *
+   * @param connection who is calling
+   * @param method the method name
+   * @param params positional params
+   * @return the method's result (`undefined` for void methods)
+   * @throws JSONRPCError -32000 `Unknown method '<name>'.` (the anchor's code, not -32601), or a
+   *   `StatusError` for refused calls
+   */
+  call(connection: Connection, method: string, params: unknown[]): Promise<unknown> {
+    const run = this.methods.get(method);
+    if (!run) return Promise.reject(new JSONRPCError(RpcErrorCode.serverError, `Unknown method '${method}'.`));
+    return run(connection, params);
+  }
+
+  /** Forgets a closed connection's subscriptions. */
+  disconnect(connectionId: string): void {
+    this.subscriptions.removeConnection(connectionId);
+  }
+
+  /** Waits for every queued commit, delete and snapshot, then closes the store. */
+  async close(): Promise<void> {
+    await this.lock.idle();
+    await this.options.store.close();
+  }
+
+  private service(docId: string): OTDocService | LWWDocService {
+    return this.options.algorithmFor(docId) === 'lww' ? this.lww : this.ot;
+  }
+
+  /** Reads the docId (400) and authorizes the call (403). */
+  private async admit(connection: Connection, method: string, params: unknown[]): Promise<string> {
+    const docId = readDocId(params[0]);
+    if (!(await this.options.authorize(connection, method, docId))) {
+      throw new StatusError(403, `${READ_METHODS.has(method) ? 'READ' : 'WRITE'}_FORBIDDEN:${docId}`);
+    }
+    return docId;
+  }
+
+  /**
+   * Subscribes to every id the connection may read; refused ids are left out of the result.
+   * A deleted document is left out too, and the client is sent `docDeleted` for it (§1.5.1).
+   */
+  private async subscribe(connection: Connection, params: unknown[]): Promise<string[]> {
+    const { maxSubscriptions } = this.options;
+    const ids = [...new Set(readDocIds(params[0], maxSubscriptions))];
+    const verdicts = await Promise.all(
+      ids.map(async (docId): Promise<'ok' | 'denied' | 'deleted'> => {
+        try {
+          if (!(await this.options.authorize(connection, 'subscribe', docId))) return 'denied';
+          return (await this.service(docId).tombstoneOf(docId)) ? 'deleted' : 'ok';
+        } catch (error) {
+          if (error instanceof StatusError && error.code === 410) return 'deleted';
+          if (!(error instanceof StatusError)) this.options.onError(error);
+          return 'denied';
+        }
+      }),
+    );
+    const granted = ids.filter((_id, index) => verdicts[index] === 'ok');
+    ids.forEach((docId, index) => {
+      if (verdicts[index] === 'deleted') {
+        this.options.send(connection.id, JSON.stringify(notification('docDeleted', { docId })));
+      }
+    });
+    if (this.subscriptions.countFor(connection.id) + granted.length > maxSubscriptions) {
+      throw invalid(`a connection may follow at most ${maxSubscriptions} documents`);
+    }
+    return this.subscriptions.add(connection.id, granted);
+  }
+
+  /** Fan-out: one serialisation, then every subscriber except the origin. */
+  private readonly announce: Announce = (docId, method, params, exceptConnectionId) => {
+    const subscribers = this.subscriptions.subscribers(docId);
+    if (subscribers.size === 0) return;
+    const frame = JSON.stringify(notification(method, params));
+    for (const connectionId of subscribers) {
+      if (connectionId !== exceptConnectionId) this.options.send(connectionId, frame);
+    }
+  };
+}
+
+function origin(connection: Connection): CallOrigin {
+  return { connectionId: connection.id };
+}

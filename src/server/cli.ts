@@ -1,0 +1,194 @@
+/**
+ * The `patches-rx-server` command: starts the reference server with a durable file store.
+ *
+ * ```
+ * patches-rx-server --port 8787 --data ./data --host 127.0.0.1 --lww-prefix lww
+ * ```
+ * SIGTERM / SIGINT close it gracefully (in-flight commits finish and are acknowledged).
+ */
+import { FileServerStore } from './FileServerStore.js';
+import { MemoryServerStore } from './MemoryServerStore.js';
+import { byIdPrefix, startServer } from './startServer.js';
+import type { RunningServer } from './startServer.js';
+
+/** What the command line asked for. */
+export interface CliOptions {
+  /** TCP port (default 8787; 0 picks a free one). */
+  port: number;
+  /** Interface to listen on (default 127.0.0.1). */
+  host: string;
+  /** Data directory of the durable store (default ./data). */
+  dataDir: string;
+  /** Keep documents in memory only (nothing survives a restart). */
+  memory: boolean;
+  /** Ids starting with this are LWW documents, all others OT (default "lww"; "" makes every doc OT). */
+  lwwPrefix: string;
+  /** Snapshot every N changes (default: the server's, 200). */
+  snapshotEvery?: number;
+  /** Largest accepted change in bytes (default: the server's, 1 MB). */
+  maxChangeBytes?: number;
+  /** Print the usage and exit. */
+  help: boolean;
+}
+
+/** What the command needs from its process; tests pass their own. */
+export interface CliEnvironment {
+  /** Prints a line to stdout. */
+  log(line: string): void;
+  /** Prints a line to stderr. */
+  error(line: string): void;
+  /** Registers a handler for SIGTERM / SIGINT. */
+  onSignal(signal: 'SIGTERM' | 'SIGINT', handler: () => void): void;
+  /** Ends the process. */
+  exit(code: number): void;
+}
+
+/** The usage text. */
+export const USAGE = `Usage: patches-rx-server [options]
+
+  --port, -p <n>          port to listen on (default 8787; 0 picks a free port)
+  --host <address>        interface to listen on (default 127.0.0.1; 0.0.0.0 for all)
+  --data, -d <dir>        data directory (default ./data)
+  --memory                keep documents in memory only (lost on exit)
+  --lww-prefix <prefix>   doc ids starting with it are LWW, all others OT (default "lww")
+  --snapshot-every <n>    write a snapshot every n changes (default 200)
+  --max-change-bytes <n>  largest accepted change (default 1000000)
+  --help, -h              show this text`;
+
+/**
+ * Parses the command line (`--flag value` or `--flag=value`).
+ *
+ * @param argv the arguments after the script name
+ * @return the options, defaults filled in
+ * @throws Error naming the bad flag or value
+ */
+export function parseCliArgs(argv: readonly string[]): CliOptions {
+  const options: CliOptions = { port: 8787, host: '127.0.0.1', dataDir: './data', memory: false, lwwPrefix: 'lww', help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    const flag = eq === -1 ? arg : arg.slice(0, eq);
+    const value = (): string => {
+      if (eq !== -1) return arg.slice(eq + 1);
+      const next = argv[++i];
+      if (next === undefined) throw new Error(`${flag} needs a value`);
+      return next;
+    };
+    switch (flag) {
+      case '--port':
+      case '-p':
+        options.port = integer(flag, value(), 0, 65535);
+        break;
+      case '--host':
+        options.host = nonEmpty(flag, value());
+        break;
+      case '--data':
+      case '-d':
+        options.dataDir = nonEmpty(flag, value());
+        break;
+      case '--memory':
+        options.memory = true;
+        break;
+      case '--lww-prefix':
+        options.lwwPrefix = value();
+        break;
+      case '--snapshot-every':
+        options.snapshotEvery = integer(flag, value(), 1, Number.MAX_SAFE_INTEGER);
+        break;
+      case '--max-change-bytes':
+        options.maxChangeBytes = integer(flag, value(), 1, Number.MAX_SAFE_INTEGER);
+        break;
+      case '--help':
+      case '-h':
+        options.help = true;
+        break;
+      default:
+        throw new Error(`unknown option ${arg}`);
+    }
+  }
+  return options;
+}
+
+/**
+ * Runs the command: parses `argv`, starts the server, closes it on SIGTERM/SIGINT.
+ *
+ * @param argv the arguments after the script name
+ * @param env the process hooks (default: the real process)
+ * @return the running server, or `undefined` after `--help` or a usage error
+ */
+export async function runCli(argv: readonly string[], env: CliEnvironment = processEnvironment()): Promise<RunningServer | undefined> {
+  let options: CliOptions;
+  try {
+    options = parseCliArgs(argv);
+  } catch (error) {
+    env.error(`patches-rx-server: ${(error as Error).message}\n\n${USAGE}`);
+    env.exit(2);
+    return undefined;
+  }
+  if (options.help) {
+    env.log(USAGE);
+    return undefined;
+  }
+  let server: RunningServer;
+  try {
+    server = await startServer({
+      port: options.port,
+      host: options.host,
+      store: options.memory ? new MemoryServerStore() : new FileServerStore({ directory: options.dataDir }),
+      algorithmFor: byIdPrefix(options.lwwPrefix),
+      snapshotEvery: options.snapshotEvery,
+      maxChangeBytes: options.maxChangeBytes,
+    });
+  } catch (error) {
+    env.error(`patches-rx-server: cannot start: ${(error as Error).message}`);
+    env.exit(1);
+    return undefined;
+  }
+  const where = options.memory ? 'in memory' : `data in ${options.dataDir}`;
+  env.log(`patches-rx server listening on ${server.url} (${where}; ids starting with "${options.lwwPrefix}" are LWW)`);
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) {
+      env.error('patches-rx-server: forced exit');
+      env.exit(1);
+      return;
+    }
+    stopping = true;
+    env.log('patches-rx server: shutting down…');
+    server.close().then(
+      () => {
+        env.log('patches-rx server: stopped');
+        env.exit(0);
+      },
+      (error: unknown) => {
+        env.error(`patches-rx-server: error while closing: ${String(error)}`);
+        env.exit(1);
+      },
+    );
+  };
+  env.onSignal('SIGTERM', stop);
+  env.onSignal('SIGINT', stop);
+  return server;
+}
+
+function processEnvironment(): CliEnvironment {
+  return {
+    log: (line) => console.log(line),
+    error: (line) => console.error(line),
+    onSignal: (signal, handler) => void process.on(signal, handler),
+    exit: (code) => process.exit(code),
+  };
+}
+
+function integer(flag: string, text: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new Error(`${flag} must be an integer from ${min} to ${max} (got "${text}")`);
+  }
+  return value;
+}
+
+function nonEmpty(flag: string, text: string): string {
+  if (text === '') throw new Error(`${flag} needs a value`);
+  return text;
+}

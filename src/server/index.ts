@@ -1,0 +1,25 @@
+/**
+ * `patches-rx/server`: the reference server (Node only). JSON-RPC 2.0 over WebSocket, OT and
+ * LWW documents on one endpoint, durable file storage by default.
+ *
+ * ## Example
+ * ```ts
+ * import { startServer, MemoryServerStore } from 'patches-rx/server';
+ * const server = await startServer({ port: 8787, store: new MemoryServerStore() });
+ * console.log(server.url); // ws://127.0.0.1:8787
+ * ```
+ */
+export { startServer, byIdPrefix } from './startServer.js';
+export type { StartServerOptions, ServerOptions, RunningServer, ServerStats } from './startServer.js';
+export type { Connection, Authorize, AlgorithmFor } from './ServerCore.js';
+export { ServerCore } from './ServerCore.js';
+export type { ServerCoreOptions } from './ServerCore.js';
+export { MemoryServerStore } from './MemoryServerStore.js';
+export { FileServerStore, documentDirectory } from './FileServerStore.js';
+export type { FileServerStoreOptions } from './FileServerStore.js';
+export { entryFirstRev, entryLastRev } from './ServerStore.js';
+export type { ServerStore, StoredDoc, LogEntry, OTLogEntry, LWWLogEntry, DocSnapshot, OTSnapshot, LWWSnapshot } from './ServerStore.js';
+export type { DocServiceStats, CallOrigin, Announce } from './DocService.js';
+export type { IncomingChange } from './validate.js';
+export { RpcErrorCode } from './jsonRpc.js';
+export type { JsonRpcId, JsonRpcErrorObject, JsonRpcResponse, JsonRpcNotification } from './jsonRpc.js';

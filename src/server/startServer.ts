@@ -1,0 +1,343 @@
+import { createServer } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { RawData } from 'ws';
+import { createId } from '../algorithms/createId.js';
+import type { Algorithm } from '../types.js';
+import type { DocServiceStats } from './DocService.js';
+import { FileServerStore } from './FileServerStore.js';
+import { MemoryServerStore } from './MemoryServerStore.js';
+import { classifyMessage, errorResponse, isExpectedError, RpcErrorCode, sniffId, successResponse, toErrorObject } from './jsonRpc.js';
+import type { JsonRpcResponse } from './jsonRpc.js';
+import { ServerCore } from './ServerCore.js';
+import type { AlgorithmFor, Authorize, Connection } from './ServerCore.js';
+import type { ServerStore } from './ServerStore.js';
+
+/** Options of {@link startServer}. Every field is optional. */
+export interface StartServerOptions {
+  /** TCP port; `0` (the default) picks a free one — read it from `RunningServer.port`. */
+  port?: number;
+  /** Interface to listen on (default `'127.0.0.1'`: loopback only). */
+  host?: string;
+  /** Document storage, closed by `close()`. Default: a `FileServerStore` in `dataDir` if given, else a `MemoryServerStore`. */
+  store?: ServerStore;
+  /** Keep documents durably in this directory (a `FileServerStore`); ignored when `store` is given. */
+  dataDir?: string;
+  /** Which algorithm a document uses (default: ids starting with `lww` are LWW, all others OT). */
+  algorithmFor?: AlgorithmFor;
+  /** Authorization hook (default: allow everything). */
+  authorize?: Authorize;
+  /** Largest accepted change, UTF-8 bytes of its JSON (default 1 MB); larger ones answer 413 `{ scope: 'change' }`. */
+  maxChangeBytes?: number;
+  /** Snapshot a document after this many changes (OT) or commits (LWW) (default 200). */
+  snapshotEvery?: number;
+  /** Largest frame the server reads (default 8 MiB); larger ones answer 413 `{ scope: 'frame' }` and the socket stays open. */
+  maxFrameBytes?: number;
+  /** Hard frame limit enforced by `ws` (default 32 MiB): a larger frame closes the socket (1009). */
+  maxPayloadBytes?: number;
+  /** Most requests in one JSON-RPC batch array (default 100). */
+  maxBatchLength?: number;
+  /** Most ids per subscribe call and documents per connection (default 10 000). */
+  maxSubscriptions?: number;
+  /** Bytes queued to a socket beyond which the client is too slow and is disconnected (default 32 MiB). */
+  maxBufferedBytes?: number;
+  /** Documents kept loaded in memory (default 1000). */
+  cacheSize?: number;
+  /** The server clock (default `Date.now`); tests pass their own. */
+  now?: () => number;
+  /** Receives unexpected faults (default: `console.error`). Refused requests are not faults. */
+  onError?: (error: unknown) => void;
+}
+
+/** Counters of a running server: oracles for tests and dashboards. */
+export interface ServerStats extends DocServiceStats {
+  /** Open connections. */
+  connections: number;
+  /** Connections accepted since start. */
+  connectionsTotal: number;
+  /** Frames received. */
+  frames: number;
+  /** Requests answered (batch elements count one each). */
+  requests: number;
+  /** Error responses sent. */
+  errors: number;
+  /** Client → server notifications (no id), which are ignored. */
+  ignoredNotifications: number;
+  /** Notification frames sent to subscribers. */
+  notificationsSent: number;
+  /** Connections dropped because they did not read their frames. */
+  slowConsumersDropped: number;
+}
+
+/** Alias of {@link StartServerOptions}. */
+export type ServerOptions = StartServerOptions;
+
+/** A listening server. */
+export interface RunningServer {
+  /** The port it listens on. */
+  readonly port: number;
+  /** `ws://host:port`, ready for a client. */
+  readonly url: string;
+  /** A copy of the counters. */
+  readonly stats: ServerStats;
+  /**
+   * Graceful shutdown: stops accepting connections, answers requests that arrive meanwhile with
+   * 503, waits for in-flight requests (commits finish and are acknowledged), closes every
+   * socket (1001), then closes the store. Calling it again returns the same promise.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the reference server: JSON-RPC 2.0 over WebSocket (protocol §1), OT and LWW
+ * documents on one endpoint, wire-compatible with @dabble/patches clients.
+ *
+ * Wire decisions beyond the anchor:
+ * - JSON-RPC batch arrays are accepted (the anchor answers -32600): the reply is an array of
+ *   the responses, in request order, without entries for notifications; an empty batch or one
+ *   longer than `maxBatchLength` answers a single -32600. Anchor clients never send arrays.
+ * - Unknown methods answer -32000 `Unknown method '<name>'.` like the anchor (JSON-RPC says -32601).
+ * - Wrong argument types answer 400 `INVALID_REQUEST: …`, not -32602 (see `validate.ts`).
+ * - -32600 echoes the request's id when it has a readable one (the anchor answers `id: null`).
+ * - Unexpected faults answer -32000 `Server error` without a stack.
+ *
+ * ## Example
+ * ```ts
+ * const server = await startServer({ port: 0, store: new MemoryServerStore() });
+ * const socket = new WebSocket(server.url);
+ * // …
+ * await server.close();
+ * ```
+ *
+ * @param options port, store, hooks and limits
+ * @return the running server, once it listens
+ */
+export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
+  const host = options.host ?? '127.0.0.1';
+  const maxFrameBytes = options.maxFrameBytes ?? 8 * 1024 * 1024;
+  const maxBatchLength = options.maxBatchLength ?? 100;
+  const maxBufferedBytes = options.maxBufferedBytes ?? 32 * 1024 * 1024;
+  const onError = options.onError ?? ((error: unknown) => console.error('[patches-rx server]', error));
+  const stats: ServerStats = {
+    connections: 0,
+    connectionsTotal: 0,
+    frames: 0,
+    requests: 0,
+    errors: 0,
+    ignoredNotifications: 0,
+    notificationsSent: 0,
+    slowConsumersDropped: 0,
+    commits: 0,
+    changesCommitted: 0,
+    duplicateChanges: 0,
+    snapshots: 0,
+  };
+  const sockets = new Map<string, WebSocket>();
+  const inFlight = new Set<Promise<void>>();
+  let closing = false;
+  let closed: Promise<void> | undefined;
+
+  const sendText = (socket: WebSocket, text: string): void => {
+    if (socket.readyState !== WebSocket.OPEN) return;
+    if (socket.bufferedAmount > maxBufferedBytes) {
+      stats.slowConsumersDropped++;
+      socket.terminate();
+      return;
+    }
+    socket.send(text);
+  };
+
+  const core = new ServerCore({
+    store: options.store ?? (options.dataDir !== undefined ? new FileServerStore({ directory: options.dataDir }) : new MemoryServerStore()),
+    algorithmFor: options.algorithmFor ?? byIdPrefix('lww'),
+    authorize: options.authorize ?? (() => true),
+    maxChangeBytes: options.maxChangeBytes ?? 1_000_000,
+    snapshotEvery: options.snapshotEvery ?? 200,
+    cacheSize: options.cacheSize ?? 1000,
+    maxSubscriptions: options.maxSubscriptions ?? 10_000,
+    now: options.now ?? Date.now,
+    stats,
+    onError,
+    send: (connectionId, frame) => {
+      const socket = sockets.get(connectionId);
+      if (socket?.readyState !== WebSocket.OPEN) return;
+      stats.notificationsSent++;
+      sendText(socket, frame);
+    },
+  });
+
+  const answer = async (connection: Connection, value: unknown): Promise<JsonRpcResponse | undefined> => {
+    const message = classifyMessage(value);
+    if (message.kind === 'notification') {
+      stats.ignoredNotifications++;
+      return undefined;
+    }
+    stats.requests++;
+    if (message.kind === 'invalid') {
+      stats.errors++;
+      return errorResponse(message.id, { code: RpcErrorCode.invalidRequest, message: 'Invalid Request', data: message.reason });
+    }
+    if (closing) {
+      stats.errors++;
+      return errorResponse(message.id, { code: 503, message: 'SERVER_CLOSING: the server is shutting down; retry', data: { scope: 'server' } });
+    }
+    try {
+      return successResponse(message.id, await core.call(connection, message.method, message.params));
+    } catch (error) {
+      if (!isExpectedError(error)) onError(error);
+      stats.errors++;
+      return errorResponse(message.id, toErrorObject(error));
+    }
+  };
+
+  const handleFrame = async (connection: Connection, socket: WebSocket, text: string): Promise<void> => {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      stats.errors++;
+      sendText(socket, JSON.stringify(errorResponse(null, { code: RpcErrorCode.parseError, message: 'Parse error' })));
+      return;
+    }
+    if (Array.isArray(value)) {
+      if (value.length === 0 || value.length > maxBatchLength) {
+        stats.errors++;
+        const reason = value.length === 0 ? 'empty batch' : `a batch holds at most ${maxBatchLength} requests`;
+        sendText(socket, JSON.stringify(errorResponse(null, { code: RpcErrorCode.invalidRequest, message: 'Invalid Request', data: reason })));
+        return;
+      }
+      const replies = (await Promise.all(value.map((item) => answer(connection, item)))).filter(
+        (reply): reply is JsonRpcResponse => reply !== undefined,
+      );
+      if (replies.length > 0) sendText(socket, JSON.stringify(replies));
+      return;
+    }
+    const reply = await answer(connection, value);
+    if (reply) sendText(socket, JSON.stringify(reply));
+  };
+
+  const onFrame = (connection: Connection, socket: WebSocket, data: RawData): void => {
+    stats.frames++;
+    const buffer = toBuffer(data);
+    if (buffer.length > maxFrameBytes) {
+      stats.requests++;
+      stats.errors++;
+      const id = sniffId(buffer.subarray(0, 512).toString('utf8'));
+      const error = { code: 413, message: `Frame of ${buffer.length} bytes is over the ${maxFrameBytes}-byte limit`, data: { scope: 'frame', limit: maxFrameBytes } };
+      sendText(socket, JSON.stringify(errorResponse(id, error)));
+      return;
+    }
+    const task = handleFrame(connection, socket, buffer.toString('utf8')).catch(onError);
+    inFlight.add(task);
+    void task.finally(() => inFlight.delete(task));
+  };
+
+  const http = createServer((_request, response) => {
+    response.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket' });
+    response.end('patches-rx server: connect with a WebSocket\n');
+  });
+  const wss = new WebSocketServer({ server: http, maxPayload: options.maxPayloadBytes ?? 32 * 1024 * 1024 });
+  let listening = false;
+  // `ws` re-emits the HTTP server's errors; a failed listen is reported by the rejection below.
+  wss.on('error', (error) => {
+    if (listening) onError(error);
+  });
+  wss.on('connection', (socket, request) => {
+    if (closing) {
+      socket.close(1001, 'Server shutting down');
+      return;
+    }
+    const connection: Connection = { id: createId(), token: tokenOf(request) };
+    sockets.set(connection.id, socket);
+    stats.connections++;
+    stats.connectionsTotal++;
+    socket.on('message', (data) => onFrame(connection, socket, data));
+    // Protocol violations (an over-limit frame, bad UTF-8) make `ws` close the socket; the
+    // error itself needs no more handling than that.
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      sockets.delete(connection.id);
+      stats.connections--;
+      core.disconnect(connection.id);
+    });
+  });
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(options.port ?? 0, host, () => {
+        http.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    wss.close();
+    await core.close();
+    throw error;
+  }
+  listening = true;
+  const address = http.address();
+  const port = typeof address === 'object' && address ? address.port : (options.port ?? 0);
+  const url = `ws://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  const shutdown = async (): Promise<void> => {
+    closing = true;
+    const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
+    while (inFlight.size > 0) await Promise.all(inFlight);
+    await Promise.all([...sockets.values()].map((socket) => closeSocket(socket)));
+    wss.close();
+    await core.close();
+    http.closeAllConnections();
+    await httpClosed;
+  };
+
+  return {
+    port,
+    url,
+    get stats() {
+      return { ...stats };
+    },
+    close: () => (closed ??= shutdown()),
+  };
+}
+
+/**
+ * The CLI's routing rule: ids starting with `prefix` are LWW documents, all others OT.
+ *
+ * ## Example
+ * ```ts
+ * startServer({ algorithmFor: byIdPrefix('lww') }); // 'lww-settings' → LWW, 'notes' → OT
+ * ```
+ */
+export function byIdPrefix(prefix: string): AlgorithmFor {
+  return (docId: string): Algorithm => (prefix !== '' && docId.startsWith(prefix) ? 'lww' : 'ot');
+}
+
+/** The token of a connection: `?token=` in the URL, else the first offered sub-protocol. */
+function tokenOf(request: IncomingMessage): string | undefined {
+  const query = new URL(request.url ?? '/', 'http://localhost').searchParams.get('token');
+  if (query) return query;
+  const header = request.headers['sec-websocket-protocol'];
+  const first = typeof header === 'string' ? header.split(',')[0].trim() : '';
+  return first || undefined;
+}
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+/** Closes a socket with 1001 and waits for it; a peer that never answers is cut after 2 s. */
+function closeSocket(socket: WebSocket): Promise<void> {
+  if (socket.readyState === WebSocket.CLOSED) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => socket.terminate(), 2000);
+    timer.unref();
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    socket.close(1001, 'Server shutting down');
+  });
+}
