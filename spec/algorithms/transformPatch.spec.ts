@@ -57,7 +57,7 @@ function chainedCopies(ops: JSONPatchOp[]): boolean {
 
 describe('transformPatch', () => {
   describe('convergence (TP1)', () => {
-    const families: OpFamilies = { moves: true, append: false, soft: true, test: true };
+    const families: OpFamilies = { moves: true, append: false, soft: true, test: true, textResets: true };
     it('should reach one state from both orders of two concurrent op lists', () => {
       fc.assert(
         fc.property(fc.gen(), (g) => {
