@@ -62,8 +62,20 @@ export interface Change {
   [metadata: string]: unknown;
 }
 
-/** What a client may send in `commitChanges`: a Change whose bookkeeping fields are optional. */
-export type ChangeInput = Pick<Change, 'id' | 'ops'> & Partial<Omit<Change, 'id' | 'ops'>>;
+/**
+ * What a client may send in `commitChanges`: a Change whose bookkeeping fields are optional.
+ * (Spelled out: `Omit` over a type with an index signature would turn these fields into `unknown`.)
+ */
+export interface ChangeInput {
+  id: string;
+  ops: JSONPatchOp[];
+  baseRev?: number;
+  rev?: number;
+  createdAt?: number;
+  committedAt?: number;
+  batchId?: string;
+  [metadata: string]: unknown;
+}
 
 /** A document state at a revision. */
 export interface PatchesState<T = unknown> {
