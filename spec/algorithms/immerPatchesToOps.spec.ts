@@ -2,8 +2,9 @@ import fc from 'fast-check';
 import { enablePatches, produceWithPatches, type Draft, type Patch } from 'immer';
 import { applyPatch } from '../../src/algorithms/applyPatch.js';
 import { immerPatchesToOps } from '../../src/algorithms/immerPatchesToOps.js';
+import { transformPatch } from '../../src/algorithms/transformPatch.js';
 import { PatchError } from '../../src/errors.js';
-import type { JSONValue } from '../../src/types.js';
+import type { JSONPatchOp, JSONValue } from '../../src/types.js';
 
 enablePatches();
 
@@ -14,6 +15,12 @@ function record<T extends object>(base: T, recipe: (draft: Draft<T>) => void) {
   const [next, patches] = produceWithPatches(base, recipe);
   return { next, patches, ops: immerPatchesToOps(patches, base) };
 }
+
+type Todo = { id: string; title: string; done: boolean };
+const todo = (id: string, title: string): Todo => ({ id, title, done: false });
+const strict = <T>(doc: T, ops: readonly JSONPatchOp[]): T => applyPatch(doc, ops, { mode: 'strict' });
+/** FC_SEED / FC_PATH replay a failure fast-check printed. */
+const replay = process.env.FC_SEED ? { seed: Number(process.env.FC_SEED), path: process.env.FC_PATH } : {};
 
 describe('immerPatchesToOps', () => {
   it('should turn path arrays into escaped pointers', () => {
@@ -121,6 +128,195 @@ describe('immerPatchesToOps', () => {
     expect(() => immerPatchesToOps(patches, { list: [1] })).toThrow(PatchError);
   });
 
+  describe('arrays edited anywhere but at the end', () => {
+    it('should turn an unshift into one insert at 0', () => {
+      const { ops } = record({ items: ['x'] }, (d) => {
+        d.items.unshift('a');
+      });
+      expect(ops).toEqual([{ op: 'add', path: '/items/0', value: 'a' }]);
+    });
+
+    it('should turn a shift into one remove at 0', () => {
+      const { ops } = record({ items: ['x', 'y', 'z'] }, (d) => {
+        d.items.shift();
+      });
+      expect(ops).toEqual([{ op: 'remove', path: '/items/0' }]);
+    });
+
+    it('should turn a splice insert in the middle into one add', () => {
+      const { ops } = record({ items: ['x', 'y', 'z'] }, (d) => {
+        d.items.splice(1, 0, 'q');
+      });
+      expect(ops).toEqual([{ op: 'add', path: '/items/1', value: 'q' }]);
+    });
+
+    it('should turn a splice delete into one remove', () => {
+      const { ops } = record({ items: ['x', 'y', 'z'] }, (d) => {
+        d.items.splice(1, 1);
+      });
+      expect(ops).toEqual([{ op: 'remove', path: '/items/1' }]);
+    });
+
+    it('should remove a deleted run at its index, one element at a time', () => {
+      const { ops } = record({ items: ['w', 'x', 'y', 'z'] }, (d) => {
+        d.items.splice(1, 2);
+      });
+      expect(ops).toEqual([
+        { op: 'remove', path: '/items/1' },
+        { op: 'remove', path: '/items/1' },
+      ]);
+    });
+
+    it('should keep objects immer left identical and insert before them', () => {
+      const base = { items: [todo('x', 'Milk'), todo('y', 'Eggs')] };
+      const { ops } = record(base, (d) => {
+        d.items.splice(1, 0, todo('n', 'Tea'));
+      });
+      expect(ops).toEqual([{ op: 'add', path: '/items/1', value: todo('n', 'Tea') }]);
+    });
+
+    it('should turn an edit inside an element after an unshift into an add at 0 and a sub-path replace at the shifted index', () => {
+      const base = { items: [todo('x', 'Milk'), todo('y', 'Eggs')] };
+      const { next, ops } = record(base, (d) => {
+        d.items.unshift(todo('a', 'Tea'));
+        d.items[1].done = true;
+      });
+      expect(ops).toEqual([
+        { op: 'add', path: '/items/0', value: todo('a', 'Tea') },
+        { op: 'replace', path: '/items/1/done', value: true },
+      ]);
+      expect(strict(base, ops)).toEqual(next);
+    });
+
+    it('should keep immer’s own patches for an element edited in place beside an insert', () => {
+      const base = { items: [todo('x', 'Milk'), todo('y', 'Eggs')] };
+      const { next, patches, ops } = record(base, (d) => {
+        d.items[0].title = 'Bread';
+        d.items.splice(1, 0, todo('n', 'Tea'));
+      });
+      // immer writes the element's own patch (it did not move) before the array's.
+      expect(patches[0]).toEqual({ op: 'replace', path: ['items', 0, 'title'], value: 'Bread' });
+      expect(ops).toEqual([
+        { op: 'replace', path: '/items/0/title', value: 'Bread' },
+        { op: 'add', path: '/items/1', value: todo('n', 'Tea') },
+      ]);
+      expect(strict(base, ops)).toEqual(next);
+    });
+
+    it('should re-index an element’s own patches to where the element is when its ops are applied', () => {
+      // Hand-written (immer puts an element's patches first, but an insert may come before it).
+      const base = { items: [todo('x', 'Milk'), todo('y', 'Eggs')] };
+      const patches: Patch[] = [
+        { op: 'replace', path: ['items', 1, 'title'], value: 'Bread' },
+        { op: 'add', path: ['items', 0], value: 'new' },
+      ];
+      const ops = immerPatchesToOps(patches, base);
+      expect(ops).toEqual([
+        { op: 'add', path: '/items/0', value: 'new' },
+        { op: 'replace', path: '/items/2/title', value: 'Bread' },
+      ]);
+      expect(strict(base, ops)).toEqual({ items: ['new', todo('x', 'Milk'), { ...todo('y', 'Eggs'), title: 'Bread' }] });
+    });
+
+    it('should diff an array nested in an element edited in place, and the array holding it', () => {
+      const base = { rows: [{ tags: ['b', 'c'] }, { tags: [] as string[] }] };
+      const { next, ops } = record(base, (d) => {
+        d.rows[0].tags.unshift('a');
+        d.rows.splice(1, 0, { tags: ['z'] });
+      });
+      expect(ops).toEqual([
+        { op: 'add', path: '/rows/0/tags/0', value: 'a' },
+        { op: 'add', path: '/rows/1', value: { tags: ['z'] } },
+      ]);
+      expect(strict(base, ops)).toEqual(next);
+    });
+
+    it('should keep an element assignment as a replace at its index', () => {
+      const { ops } = record({ items: ['x', 'y', 'z'] }, (d) => {
+        d.items[1] = 'q';
+      });
+      expect(ops).toEqual([{ op: 'replace', path: '/items/1', value: 'q' }]);
+    });
+
+    it('should keep an append at the end as add …/- when the array is also edited elsewhere', () => {
+      const { ops } = record({ items: ['x'] }, (d) => {
+        d.items.unshift('a');
+        d.items.push('b');
+      });
+      expect(ops).toEqual([
+        { op: 'add', path: '/items/0', value: 'a' },
+        { op: 'add', path: '/items/-', value: 'b' },
+      ]);
+    });
+
+    it('should replace by position when a moved, edited element resembles two new ones equally (known limit)', () => {
+      // {id, done} after unshift: 'x' edited shares as much with the new 'a' as with itself.
+      const base = { items: [{ id: 'x', done: false }] };
+      const { next, ops } = record(base, (d) => {
+        d.items.unshift({ id: 'a', done: false });
+        d.items[1].done = true;
+      });
+      expect(ops).toEqual([
+        { op: 'replace', path: '/items/0', value: { id: 'a', done: false } },
+        { op: 'add', path: '/items/-', value: { id: 'x', done: true } },
+      ]);
+      expect(strict(base, ops)).toEqual(next);
+    });
+
+    it('should still convert reverse and sort so the result matches immer', () => {
+      const base = { items: [todo('c', 'C'), todo('a', 'A'), todo('b', 'B')], nums: [3, 1, 2] };
+      const { next, ops } = record(base, (d) => {
+        d.items.sort((p, q) => p.id.localeCompare(q.id));
+        d.nums.reverse();
+      });
+      expect(strict(base, ops)).toEqual(next);
+      // Two of the todos were already in order: only the third is taken out and put back.
+      expect(ops.filter((op) => op.path.startsWith('/items'))).toEqual([
+        { op: 'remove', path: '/items/0' },
+        { op: 'add', path: '/items/-', value: todo('c', 'C') },
+      ]);
+    });
+
+    it('should fall back to immer’s positional ops for an edit too large to diff', () => {
+      const base = { items: Array.from({ length: 3000 }, (_, i) => i) };
+      const { next, ops } = record(base, (d) => {
+        d.items.reverse();
+      });
+      expect(strict(base, ops)).toEqual(next);
+      expect(ops.every((op) => op.op === 'replace')).toBe(true);
+    });
+  });
+
+  describe('intent under concurrency (transformPatch)', () => {
+    it('should keep a client’s unshift and another client’s concurrent append in intent order', () => {
+      const base = { items: ['x'] };
+      const mine = record(base, (d) => {
+        d.items.unshift('a');
+      }).ops;
+      const theirs = record(base, (d) => {
+        d.items.push('b');
+      }).ops;
+      // Their append was committed first; mine is rebased over it...
+      expect(strict(strict(base, theirs), transformPatch(theirs, mine))).toEqual({ items: ['a', 'x', 'b'] });
+      // ...and in the other frame, theirs is carried past mine (the two halves of the diamond agree).
+      expect(strict(strict(base, mine), transformPatch(mine, theirs, true))).toEqual({ items: ['a', 'x', 'b'] });
+    });
+
+    it('should land a concurrent edit of an element on that element after an unshift shifted it', () => {
+      const base = { items: [todo('x', 'Milk'), todo('y', 'Eggs')] };
+      const mine = record(base, (d) => {
+        d.items.unshift(todo('n', 'Tea'));
+        d.items.splice(2, 1);
+      }).ops;
+      const theirs = record(base, (d) => {
+        d.items[0].done = true;
+      }).ops;
+      const expected = { items: [todo('n', 'Tea'), { ...todo('x', 'Milk'), done: true }] };
+      expect(strict(strict(base, mine), transformPatch(mine, theirs))).toEqual(expected);
+      expect(strict(strict(base, theirs), transformPatch(theirs, mine, true))).toEqual(expected);
+    });
+  });
+
   describe('property: applyPatch(base, immerPatchesToOps(patches, base)) equals immer’s next state', () => {
     // Keys include '/', '~' and digits so pointer escaping and numeric object keys get exercised.
     const key = fc.string({ unit: fc.constantFrom('a', 'b', 'c', '/', '~', '0', '1', ' '), maxLength: 3 });
@@ -138,7 +334,7 @@ describe('immerPatchesToOps', () => {
     /** One mutation: a walk (indexes into the container children) and what to do at its end. */
     const mutation = fc.record({
       walk: fc.array(fc.nat(), { maxLength: 3 }),
-      kind: fc.nat({ max: 9 }),
+      kind: fc.nat({ max: 10 }),
       key,
       value,
       a: fc.nat({ max: 6 }),
@@ -166,6 +362,7 @@ describe('immerPatchesToOps', () => {
           case 6: list.length = Math.min(list.length, m.b); break;
           case 7: if (at < list.length) list[at] = m.value; else list.push(m.value); break;
           case 8: list.reverse(); break;
+          case 9: list.sort((p, q) => JSON.stringify(p).localeCompare(JSON.stringify(q))); break;
           default: list.push(m.value, m.value); break;
         }
       } else {
@@ -195,11 +392,111 @@ describe('immerPatchesToOps', () => {
             for (const m of mutations) mutate(draft, m);
           });
           const ops = immerPatchesToOps(patches, base);
-          expect(applyPatch(base, ops)).toEqual(next);
+          // Strict: every op must apply as written, none skipped.
+          expect(strict(base, ops)).toEqual(next);
           expect(JSON.stringify(base)).toBe(snapshot);
         }),
         // A fixed seed keeps CI deterministic; fast-check prints seed and path on failure.
-        { numRuns: 600, seed: 0x5eed }
+        { numRuns: 600, seed: 0x5eed, ...replay }
+      );
+    });
+  });
+
+  describe('property: arrays of records edited in place and moved', () => {
+    type Row = { id: string; v: number; tags: string[]; note?: string };
+    const row = (n: number): Row => ({ id: `r${n}`, v: n, tags: [`t${n}`] });
+    const step = fc.record({ kind: fc.nat({ max: 15 }), i: fc.nat(), j: fc.nat({ max: 3 }), n: fc.nat({ max: 99 }) });
+    type Step = typeof step extends fc.Arbitrary<infer S> ? S : never;
+
+    function edit(items: Draft<Row[]>, { kind, i, j, n }: Step): void {
+      const at = items.length === 0 ? 0 : i % items.length;
+      const el = items[at];
+      switch (kind) {
+        case 0: items.unshift(row(n)); break;
+        case 1: items.shift(); break;
+        case 2: items.splice(i % (items.length + 1), j, row(n)); break;
+        case 3: items.splice(at, j); break;
+        case 4: items.push(row(n)); break;
+        case 5: items.reverse(); break;
+        case 6: items.sort((p, q) => p.v - q.v); break;
+        case 7: if (el) items[at] = { ...el, v: n }; break;
+        case 8: if (el) el.v = n; break;
+        case 9: el?.tags.unshift(`u${n}`); break;
+        case 10: el?.tags.splice(j, 1); break;
+        case 11: el?.tags.push(`p${n}`); break;
+        case 12: if (el) el.note = n % 2 ? `n${n}` : undefined; break;
+        case 13: if (el) el.tags = [`z${n}`, ...el.tags]; break;
+        case 14: if (items.length > 1) [items[0], items[at]] = [items[at], items[0]]; break;
+        default: if (el) delete el.note; break;
+      }
+    }
+
+    it('should match immer for any sequence of list and element edits (400 runs, fixed seed)', () => {
+      fc.assert(
+        fc.property(fc.integer({ min: 0, max: 6 }), fc.array(step, { minLength: 1, maxLength: 8 }), (size, steps) => {
+          const base = { items: Array.from({ length: size }, (_, n) => row(n)) };
+          const { next, ops } = record(base, (d) => steps.forEach((s) => edit(d.items, s)));
+          expect(strict(base, ops)).toEqual(next);
+        }),
+        { numRuns: 400, seed: 0xa11, ...replay },
+      );
+    });
+  });
+
+  describe('property: one splice of an array of distinct elements is one op', () => {
+    const distinct = fc.uniqueArray(fc.string({ minLength: 1, maxLength: 3 }), { maxLength: 8 });
+
+    it('should turn any single insert or delete into one add or remove at its index (300 runs, fixed seed)', () => {
+      fc.assert(
+        fc.property(distinct, fc.nat(), fc.boolean(), (items, at, insert) => {
+          fc.pre(insert || items.length > 0);
+          const index = at % (items.length + (insert ? 1 : 0));
+          const base = { items };
+          const { next, ops } = record(base, (d) => {
+            if (insert) d.items.splice(index, 0, '#new');
+            else d.items.splice(index, 1);
+          });
+          const expected = insert
+            ? { op: 'add', path: index === items.length ? '/items/-' : `/items/${index}`, value: '#new' }
+            : { op: 'remove', path: `/items/${index}` };
+          expect(ops).toEqual([expected]);
+          expect(strict(base, ops)).toEqual(next);
+        }),
+        { numRuns: 300, seed: 0x5911ce, ...replay },
+      );
+    });
+  });
+
+  describe('property: a concurrent edit of an element lands on that element', () => {
+    it('should follow the element through the other client’s inserts and deletes (300 runs, fixed seed)', () => {
+      const edits = fc.array(fc.record({ insert: fc.boolean(), at: fc.nat() }), { minLength: 1, maxLength: 4 });
+      fc.assert(
+        fc.property(fc.integer({ min: 1, max: 6 }), edits, fc.nat(), (size, splices, pick) => {
+          const base = { items: Array.from({ length: size }, (_, i) => todo(`t${i}`, `Task ${i}`)) };
+          const target = `t${pick % size}`;
+          const mine = record(base, (d) => {
+            splices.forEach(({ insert, at }, n) => {
+              if (insert) {
+                d.items.splice(at % (d.items.length + 1), 0, todo(`n${n}`, `New ${n}`));
+                return;
+              }
+              // Delete anything but the element the other client edits.
+              const others = d.items.flatMap((item, i) => (item.id === target ? [] : [i]));
+              if (others.length > 0) d.items.splice(others[at % others.length], 1);
+            });
+          });
+          const theirs = record(base, (d) => {
+            d.items.find((item) => item.id === target)!.done = true;
+          }).ops;
+          for (const merged of [
+            strict(strict(base, theirs), transformPatch(theirs, mine.ops)),
+            strict(strict(base, mine.ops), transformPatch(mine.ops, theirs, true)),
+          ]) {
+            expect(merged.items.map((item) => item.id)).toEqual(mine.next.items.map((item) => item.id));
+            expect(merged.items.filter((item) => item.done).map((item) => item.id)).toEqual([target]);
+          }
+        }),
+        { numRuns: 300, seed: 0x1a7e, ...replay },
       );
     });
   });

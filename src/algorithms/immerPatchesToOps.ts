@@ -1,9 +1,26 @@
 import type { Patch } from 'immer';
 import { PatchError } from '../errors.js';
 import type { JSONPatchOp } from '../types.js';
+import { deepEqual } from './deepEqual.js';
+import { diffArrayOps, diffValue } from './diffValue.js';
 import { joinPointer } from './jsonPointer.js';
 import { applyOp } from './ops/applyOp.js';
 import { arrayIndex, childOf, isContainer, PatchDraft } from './ops/PatchDraft.js';
+
+type Segment = string | number;
+
+/** One immer patch on its way through: `path` may be re-rooted; `index` and `patch` are for errors. */
+interface Entry {
+  readonly patch: Patch;
+  readonly path: readonly Segment[];
+  readonly index: number;
+}
+
+/** An array whose patches are rewritten as a diff, with every patch at or below its elements. */
+interface ArrayEdit {
+  readonly path: readonly Segment[];
+  readonly entries: Entry[];
+}
 
 /**
  * Converts the patches of immer's `produceWithPatches` into JSON Patch ops for a Change.
@@ -18,6 +35,22 @@ import { arrayIndex, childOf, isContainer, PatchDraft } from './ops/PatchDraft.j
  * - `undefined` values, which JSON cannot carry, become `null` in arrays (as `JSON.stringify`
  *   writes holes) and a `remove` of an object key (what the key becomes once serialised).
  *
+ * ## Arrays edited anywhere but at the end
+ * immer records arrays by position: `unshift('a')` on `['x']` is "replace 0 with 'a', add 'x'
+ * at 1", a `splice` or `shift` is a cascade of replaces plus an add or remove at the end. The
+ * state is right, but OT transforms those replaces as overwrites of the elements that were
+ * there, so a concurrent append ends up before 'x' and a concurrent edit of 'x' lands on 'a'.
+ * So the patches of such an array (everything but appends and removals at its end) are not
+ * converted one by one: the array before them is diffed against the array after them
+ * (`diffArrayOps`), and an unshift travels as `add /items/0`, a `splice(i, 1)` as
+ * `remove /items/i`. Elements immer kept identical are kept; an element immer edited in place
+ * (it writes an element's own patches, under its index, only when the element did not move)
+ * keeps those patches, re-indexed to where the element is at that point of the ops; an element
+ * that moved and was edited is matched by resemblance (`diffValue`). The ops for the array are
+ * emitted where its first patch was; patches elsewhere touch other paths, so the order between
+ * them does not matter. An array edit too large to diff in budget falls back to the positional
+ * ops. Known limit: there are no moves, so `reverse()` or `sort()` removes and re-adds elements.
+ *
  * Knowing what an index or a `length` refers to takes the document, so the base state is
  * required: the patches are replayed on it as they are converted (copy-on-write, the base
  * is not touched). Documents are JSON: Map and Set patches are not supported.
@@ -28,8 +61,8 @@ import { arrayIndex, childOf, isContainer, PatchDraft } from './ops/PatchDraft.j
  * ```ts
  * enablePatches();
  * const base = { todos: ['a'] };
- * const [, patches] = produceWithPatches(base, (draft) => { draft.todos.push('b'); });
- * immerPatchesToOps(patches, base); // [{ op: 'add', path: '/todos/-', value: 'b' }]
+ * const [, patches] = produceWithPatches(base, (draft) => { draft.todos.unshift('b'); });
+ * immerPatchesToOps(patches, base); // [{ op: 'add', path: '/todos/0', value: 'b' }]
  * ```
  *
  * @param patches The patches, in the order immer produced them.
@@ -39,27 +72,204 @@ import { arrayIndex, childOf, isContainer, PatchDraft } from './ops/PatchDraft.j
  *   `baseState`, names a forbidden key, or is not add/remove/replace.
  */
 export function immerPatchesToOps(patches: readonly Patch[], baseState: unknown): JSONPatchOp[] {
-  const draft = new PatchDraft(baseState);
+  const entries = patches.map((patch, index): Entry => ({ patch, path: patch.path, index }));
+  return convertEntries(entries, new PatchDraft(baseState));
+}
+
+/** Converts a sequence of patches on `draft` (which follows along), diffing the arrays that need it. */
+function convertEntries(entries: readonly Entry[], draft: PatchDraft): JSONPatchOp[] {
+  const edits = findArrayEdits(entries, draft);
   const ops: JSONPatchOp[] = [];
-  patches.forEach((patch, index) => {
-    // Shown in errors only: the real pointer may be the thing that cannot be built.
-    const shownPath = patch.path.map((segment) => '/' + String(segment)).join('');
-    try {
-      const pointer = joinPointer(patch.path);
-      for (const op of convertPatch(draft, patch, pointer)) {
-        applyOp(draft, op);
-        ops.push(op);
-      }
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      throw new PatchError(`immer patch cannot be converted: ${message}`, index, shownPath);
+  for (const entry of entries) {
+    const edit = edits.get(entry);
+    if (edit === undefined) {
+      append(ops, convertEntry(draft, entry));
+    } else if (edit.entries[0] === entry) {
+      const arrayOps = diffEdit(draft, edit);
+      guarded(entry, () => arrayOps.forEach((op) => applyOp(draft, op)));
+      append(ops, arrayOps);
     }
-  });
+  }
   return ops;
 }
 
-function convertPatch(draft: PatchDraft, patch: Patch, pointer: string): JSONPatchOp[] {
-  const { op, path } = patch;
+/** Converts one patch and applies the result to `draft`. */
+function convertEntry(draft: PatchDraft, entry: Entry): JSONPatchOp[] {
+  return guarded(entry, () => {
+    const ops = convertPatch(draft, entry.patch, entry.path);
+    for (const op of ops) applyOp(draft, op);
+    return ops;
+  });
+}
+
+/** Runs `work`, reporting any failure as a PatchError that names the immer patch. */
+function guarded<T>(entry: Entry, work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    if (error instanceof PatchError) throw error;
+    // Shown in errors only: the real pointer may be the thing that cannot be built.
+    const shownPath = entry.patch.path.map((segment) => '/' + String(segment)).join('');
+    const message = error instanceof Error ? error.message : String(error);
+    throw new PatchError(`immer patch cannot be converted: ${message}`, entry.index, shownPath);
+  }
+}
+
+/**
+ * Finds the arrays to diff and the patches each one takes over: an array (as `draft` holds it
+ * now) with a patch that is not an append or a removal at its end, unless a patch sets or
+ * removes it or a container above it (then its old value is not what its patches apply to).
+ * An array inside another one to diff is the outer one's business.
+ */
+function findArrayEdits(entries: readonly Entry[], draft: PatchDraft): Map<Entry, ArrayEdit> {
+  const arrays = new Map<string, { length: number; direct: Entry[] } | null>();
+  for (const entry of entries) {
+    if (entry.path.length === 0) continue;
+    const parent = entry.path.slice(0, -1);
+    const key = keyOf(parent);
+    if (!arrays.has(key)) {
+      const lookup = draft.get(parent.map(String));
+      arrays.set(key, Array.isArray(lookup.value) ? { length: lookup.value.length, direct: [] } : null);
+    }
+    arrays.get(key)?.direct.push(entry);
+  }
+  const targets = new Set(entries.map((entry) => keyOf(entry.path)));
+  const rewritten = new Set<string>();
+  for (const [key, array] of arrays) {
+    if (array === null || isTailEdit(array.direct, array.length)) continue;
+    const path = array.direct[0].path.slice(0, -1);
+    let overwritten = false;
+    for (let depth = 0; depth <= path.length && !overwritten; depth++) overwritten = targets.has(keyOf(path.slice(0, depth)));
+    if (!overwritten) rewritten.add(key);
+  }
+
+  const edits = new Map<Entry, ArrayEdit>();
+  const byArray = new Map<string, ArrayEdit>();
+  if (rewritten.size === 0) return edits;
+  for (const entry of entries) {
+    for (let depth = 0; depth < entry.path.length; depth++) {
+      const path = entry.path.slice(0, depth);
+      const key = keyOf(path);
+      if (!rewritten.has(key)) continue;
+      let edit = byArray.get(key);
+      if (edit === undefined) byArray.set(key, (edit = { path, entries: [] }));
+      edit.entries.push(entry);
+      edits.set(entry, edit);
+      break;
+    }
+  }
+  return edits;
+}
+
+/** Whether an array's own patches only append at, or remove from, its end (those stay as they are). */
+function isTailEdit(direct: readonly Entry[], length: number): boolean {
+  let current = length;
+  for (const { patch, path } of direct) {
+    const last = path[path.length - 1];
+    if (last === 'length' && patch.op === 'replace') {
+      // An invalid length is reported by the one-by-one conversion.
+      if (typeof patch.value !== 'number') return true;
+      current = patch.value;
+      continue;
+    }
+    const index = indexOf(last);
+    if (patch.op === 'add' && index === current) current++;
+    else if (patch.op === 'remove' && index === current - 1) current--;
+    else return false;
+  }
+  return true;
+}
+
+/**
+ * The ops for one array edit: its patches are replayed on a fork to learn the new array, which
+ * is then diffed against the old one. Elements immer edited in place keep immer's own patches.
+ * The fork's ops, the one-by-one conversion, are the answer when the diff is over budget.
+ */
+function diffEdit(draft: PatchDraft, edit: ArrayEdit): JSONPatchOp[] {
+  const keys = edit.path.map(String);
+  const oldList = draft.get(keys).value as unknown[];
+  const fork = draft.fork();
+  const positional: JSONPatchOp[] = [];
+  for (const entry of edit.entries) append(positional, convertEntry(fork, entry));
+  const newList = fork.get(keys).value;
+  if (!Array.isArray(newList)) return positional;
+
+  const edited = editedInPlace(edit, oldList);
+  const pointer = guarded(edit.entries[0], () => joinPointer(edit.path));
+  const ops = diffArrayOps(oldList, newList, pointer, {
+    sameElement: (i, j) => edited.get(i)?.at === j,
+    editElement: (i, j, elementPointer) => {
+      const element = edited.get(i);
+      if (element !== undefined && element.at === j) {
+        const elementDraft = new PatchDraft(oldList[i]);
+        const ops = convertEntries(element.entries, elementDraft);
+        // Trusted only when they do produce the element (they always do in immer's patch order).
+        if (deepEqual(elementDraft.root, newList[j])) return ops.map((op) => ({ ...op, path: elementPointer + op.path }));
+      }
+      return diffValue(oldList[i], newList[j], elementPointer);
+    },
+  });
+  return ops ?? positional;
+}
+
+/**
+ * The elements immer edited in place, by old index: where each one is in the new array and its
+ * patches, relative to it. immer writes an element's own patches (under its index) only when
+ * the element stayed at its index, and before the patches of the array itself; the array's
+ * patches are then followed to see where the element ends up (an insert before it shifts it,
+ * a replace or removal of it ends it). Patches in any other shape give no clue, so none is
+ * taken and the diff goes by values alone.
+ */
+function editedInPlace(edit: ArrayEdit, oldList: readonly unknown[]): Map<number, { at: number; entries: Entry[] }> {
+  const depth = edit.path.length;
+  const edited = new Map<number, { at: number; entries: Entry[] }>();
+  let seenDirect = false;
+  for (const entry of edit.entries) {
+    const { patch, path } = entry;
+    const segment = path[depth];
+    if (path.length > depth + 1) {
+      const index = indexOf(segment);
+      if (seenDirect || index === undefined || index >= oldList.length || !isContainer(oldList[index])) return new Map();
+      let element = edited.get(index);
+      if (element === undefined) edited.set(index, (element = { at: index, entries: [] }));
+      element.entries.push({ patch, path: path.slice(depth + 1), index: entry.index });
+      continue;
+    }
+    seenDirect = true;
+    const index = indexOf(segment);
+    for (const [old, element] of edited) {
+      if (segment === 'length') {
+        if (typeof patch.value !== 'number' || patch.value <= element.at) edited.delete(old);
+      } else if (patch.op === 'add') {
+        if (segment === '-') continue;
+        if (index === undefined) return new Map();
+        if (index <= element.at) element.at++;
+      } else if (index === undefined) {
+        return new Map();
+      } else if (index === element.at) {
+        edited.delete(old);
+      } else if (patch.op === 'remove' && index < element.at) {
+        element.at--;
+      }
+    }
+  }
+  return edited;
+}
+
+/** Appends in a loop: `push(...more)` would pass every op as an argument, past the engine's limit for long arrays. */
+function append(ops: JSONPatchOp[], more: readonly JSONPatchOp[]): void {
+  for (const op of more) ops.push(op);
+}
+
+/** A Map key for a path: its segments as strings (`0` and `'0'` name the same child). */
+function keyOf(path: readonly Segment[]): string {
+  return JSON.stringify(path.map(String));
+}
+
+/** The ops for one immer patch, `path` being where it applies (it may have been re-rooted). */
+function convertPatch(draft: PatchDraft, patch: Patch, path: readonly Segment[]): JSONPatchOp[] {
+  const { op } = patch;
+  const pointer = joinPointer(path);
   if (op === 'remove') return [{ op: 'remove', path: pointer }];
   if (op !== 'add' && op !== 'replace') throw new TypeError(`unsupported immer op "${String(op)}"`);
 
@@ -82,12 +292,12 @@ function convertPatch(draft: PatchDraft, patch: Patch, pointer: string): JSONPat
 }
 
 /** The container the patch writes into, as the previous patches left it. */
-function parentOf(draft: PatchDraft, path: readonly (string | number)[]): unknown[] | Record<string, unknown> | undefined {
+function parentOf(draft: PatchDraft, path: readonly Segment[]): unknown[] | Record<string, unknown> | undefined {
   const lookup = draft.get(path.slice(0, -1).map(String));
   return lookup.found && isContainer(lookup.value) ? lookup.value : undefined;
 }
 
-function indexOf(segment: string | number): number | undefined {
+function indexOf(segment: Segment): number | undefined {
   return typeof segment === 'number' ? segment : arrayIndex(segment);
 }
 
