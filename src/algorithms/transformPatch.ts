@@ -67,15 +67,20 @@ export function transformPatch(
 }
 
 /**
- * Drops `test` ops from the first rewritten or dropped primitive on. A test asserts the state its
- * author saw; once the ops before it were rewritten, that state is not what it will meet, and a
- * failing test would abort the whole change on every replica.
+ * Drops `test` ops that come after the first other op that was rewritten or dropped. A test
+ * asserts the state its author saw; once the ops before it were rewritten, that state is not
+ * what it will meet, and a failing test would abort the whole change on every replica. (A test
+ * only shifted along an array, with nothing before it rewritten, still tests the same value.)
  */
 function dropStaleTests(before: readonly Prim[], after: Prim[]): Prim[] {
-  let i = 0;
-  while (i < before.length && i < after.length && before[i] === after[i]) i++;
-  if (i === after.length) return after;
-  return after.filter((p, k) => k < i || p.kind !== 'test');
+  if (!after.some((p) => p.kind === 'test')) return after;
+  const writes = (list: readonly Prim[], end: number) => list.slice(0, end).filter((p) => p.kind !== 'test');
+  return after.filter((p, k) => {
+    if (p.kind !== 'test') return true;
+    const was = writes(before, before.findIndex((q) => q.src === p.src));
+    const now = writes(after, k);
+    return was.length === now.length && was.every((q, i) => q === now[i]);
+  });
 }
 
 /**
