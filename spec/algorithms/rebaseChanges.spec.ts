@@ -1,0 +1,97 @@
+import { applyPatch } from '../../src/algorithms/applyPatch.js';
+import { rebaseChanges } from '../../src/algorithms/rebaseChanges.js';
+import type { Change, JSONPatchOp } from '../../src/types.js';
+
+const apply = <T>(doc: T, ops: readonly JSONPatchOp[]): T => applyPatch(doc, ops, { mode: 'strict' });
+
+function change(id: string, rev: number, ops: JSONPatchOp[], extra: Partial<Change> = {}): Change {
+  return { id, rev, baseRev: rev - 1, ops, createdAt: 1, committedAt: 0, ...extra };
+}
+const committed = (id: string, rev: number, ops: JSONPatchOp[]): Change => change(id, rev, ops, { committedAt: 100 + rev });
+
+describe('rebaseChanges', () => {
+  it('should return the local changes themselves when there are no server changes or no local changes', () => {
+    const local = [change('l1', 4, [{ op: 'replace', path: '/a', value: 1 }])];
+    expect(rebaseChanges([], local)).toBe(local);
+    const none: Change[] = [];
+    expect(rebaseChanges([committed('s', 4, [])], none)).toBe(none);
+  });
+
+  it('rebase drops a change the server already committed, untransformed, and keeps the ones written on it', () => {
+    // The server committed l1 transformed (index shifted by something we never saw); l2 was
+    // written on top of our l1 and must not be transformed against its own echo.
+    const local = [change('l1', 4, [{ op: 'add', path: '/l/0', value: 'a' }]), change('l2', 5, [{ op: 'replace', path: '/l/0', value: 'A' }], { baseRev: 3 })];
+    const result = rebaseChanges([committed('l1', 7, [{ op: 'add', path: '/l/0', value: 'a' }])], local);
+    expect(result).toEqual([{ ...local[1], baseRev: 7, rev: 8 }]);
+    expect(result[0].ops).toBe(local[1].ops);
+  });
+
+  it('should transform each queued change in its own frame (sequential programs, not all against the raw server ops)', () => {
+    const doc = { l: ['x'] };
+    const server = [committed('f', 4, [{ op: 'add', path: '/l/0', value: 'f' }])];
+    // l1 inserts "a" at 0; l2 then renames the element l1 inserted.
+    const local = [change('l1', 4, [{ op: 'add', path: '/l/0', value: 'a' }]), change('l2', 5, [{ op: 'replace', path: '/l/0', value: 'A' }], { baseRev: 3 })];
+    const result = rebaseChanges(server, local);
+    // Against the raw server op, l2 would have been pushed to /l/1 and renamed "f".
+    expect(result.map((c) => c.ops)).toEqual([[{ op: 'add', path: '/l/0', value: 'a' }], [{ op: 'replace', path: '/l/0', value: 'A' }]]);
+    const serverState = apply(doc, server[0].ops);
+    expect(result.reduce((state, c) => apply(state, c.ops), serverState)).toEqual({ l: ['A', 'f', 'x'] });
+  });
+
+  it('should stamp survivors with baseRev = the last server rev and consecutive revs, dropping emptied changes without using a rev', () => {
+    const server = [committed('f', 5, [{ op: 'remove', path: '/o' }]), committed('g', 6, [{ op: 'replace', path: '/z', value: 1 }])];
+    const local = [
+      change('l1', 5, [{ op: 'replace', path: '/o/x', value: 1 }], { baseRev: 4 }),
+      change('l2', 6, [{ op: 'replace', path: '/p', value: 2 }], { baseRev: 4 }),
+      change('l3', 7, [{ op: '@inc', path: '/n', value: 1 }], { baseRev: 4 }),
+    ];
+    const result = rebaseChanges(server, local);
+    expect(result.map((c) => [c.id, c.baseRev, c.rev])).toEqual([
+      ['l2', 6, 7],
+      ['l3', 6, 8],
+    ]);
+  });
+
+  it('should keep metadata and unknown keys of rebased changes', () => {
+    const local = [change('l1', 5, [{ op: 'replace', path: '/l/0', value: 1 }], { user: 'alice', custom: { deep: true }, batchId: 'b1' })];
+    const [result] = rebaseChanges([committed('f', 5, [{ op: 'add', path: '/l/0', value: 0 }])], local);
+    expect(result).toEqual({ ...local[0], ops: [{ op: 'replace', path: '/l/1', value: 1 }], baseRev: 5, rev: 6 });
+  });
+
+  it('should not mutate its inputs', () => {
+    const server = [committed('f', 5, [{ op: 'add', path: '/l/0', value: 0 }])];
+    const local = [change('l1', 5, [{ op: 'replace', path: '/l/0', value: 1 }])];
+    const snapshot = JSON.stringify({ server, local });
+    rebaseChanges(Object.freeze(server), Object.freeze(local));
+    expect(JSON.stringify({ server, local })).toBe(snapshot);
+  });
+
+  it('a post-commit pending change is rebased forward, not dropped, by later foreign deliveries', () => {
+    // l1 came back earlier; l2 (written after) is still pending when a foreign change lands.
+    const pending = [change('l2', 6, [{ op: 'replace', path: '/l/2', value: 'y' }], { baseRev: 5 })];
+    const result = rebaseChanges([committed('f', 6, [{ op: 'remove', path: '/l/0' }])], pending);
+    expect(result).toEqual([{ ...pending[0], ops: [{ op: 'replace', path: '/l/1', value: 'y' }], baseRev: 6, rev: 7 }]);
+  });
+
+  it('should carry a foreign change past an own echo in the middle of the batch', () => {
+    const doc = { l: ['x', 'y'] };
+    // Server order: foreign f, then our l1 (as the server transformed it), then nothing else.
+    const f = committed('f', 4, [{ op: 'remove', path: '/l/0' }]);
+    const local = [change('l1', 4, [{ op: 'add', path: '/l/2', value: 'a' }]), change('l2', 5, [{ op: 'replace', path: '/l/2', value: 'A' }], { baseRev: 3 })];
+    const l1Committed = committed('l1', 5, [{ op: 'add', path: '/l/1', value: 'a' }]);
+    const result = rebaseChanges([f, l1Committed], local);
+    expect(result.map((c) => c.ops)).toEqual([[{ op: 'replace', path: '/l/1', value: 'A' }]]);
+    const state = [f, l1Committed, ...result].reduce((s, c) => apply(s, c.ops), doc);
+    expect(state).toEqual({ l: ['y', 'A'] });
+  });
+
+  it('concurrent move vs remove of the same source: the move and what followed the moved value die with it', () => {
+    const doc = { a: { x: 0 }, b: 1 };
+    const server = [committed('f', 4, [{ op: 'remove', path: '/a' }])];
+    const local = [change('l1', 4, [{ op: 'move', from: '/a', path: '/b' }]), change('l2', 5, [{ op: 'replace', path: '/b/x', value: 1 }], { baseRev: 3 })];
+    const result = rebaseChanges(server, local);
+    // The move would have overwritten /b: what is left of it is that removal.
+    expect(result.map((c) => c.ops)).toEqual([[{ op: 'remove', path: '/b' }]]);
+    expect(result.reduce((s, c) => apply(s, c.ops), apply(doc, server[0].ops))).toEqual({});
+  });
+});
