@@ -3,12 +3,13 @@
  * by esbuild as `patches-rx`), with an IndexedDBStore, one OT doc and a PatchesSync. It renders
  * the doc and the sync state, and exposes `window.app` for the spec to drive with `page.evaluate`.
  */
-import { IndexedDBStore, Patches, PatchesSync, type PatchesDoc } from 'patches-rx';
+import { IndexedDBStore, Patches, PatchesSync, type Algorithm, type PatchesDoc } from 'patches-rx';
 import { filter, firstValueFrom, merge } from 'rxjs';
 
 /** The document the page edits. */
 export interface NotesDoc {
   title?: string;
+  color?: string;
   items?: string[];
 }
 
@@ -20,6 +21,8 @@ export interface StartOptions {
   dbName: string;
   /** The doc to open. */
   docId: string;
+  /** Its algorithm (default `'ot'`). */
+  algorithm?: Algorithm;
   /** Connect now (default true); with false the doc is opened from the store only. */
   connect?: boolean;
 }
@@ -29,8 +32,12 @@ export interface PageSnapshot {
   /** The doc as the page shows it (committed + pending). */
   state: NotesDoc;
   committedRev: number;
-  /** Ids of the pending changes, read from IndexedDB. */
+  /** OT: ids of the pending changes, read from IndexedDB. */
   pendingIds: string[];
+  /** LWW: paths of the pending ops, read from IndexedDB. */
+  pendingPaths: string[];
+  /** LWW: id of the change in flight, read from IndexedDB. */
+  sendingId: string | null;
   online: boolean;
   connected: boolean;
   /** Every error PatchesSync or Patches reported, as `name: message`. */
@@ -45,8 +52,8 @@ export interface PageApp {
   connect(): Promise<PageSnapshot>;
   /** Appends an item; resolves once the change is in IndexedDB. */
   addItem(text: string): Promise<void>;
-  /** Sets the title; resolves once the change is in IndexedDB. */
-  setTitle(title: string): Promise<void>;
+  /** Sets a text field; resolves once the change is in IndexedDB. */
+  set(field: 'title' | 'color', value: string): Promise<void>;
   /** Resolves once connected, with the doc synced and nothing pending. */
   whenSynced(): Promise<PageSnapshot>;
   /** Resolves once the browser reports offline and the socket is closed. */
@@ -77,11 +84,13 @@ function current(): Running {
 
 async function snapshot(): Promise<PageSnapshot> {
   const { store, sync, doc } = current();
-  const pending = await store.getPendingChanges(doc.id);
+  const [pending, pendingOps, sending] = await Promise.all([store.getPendingChanges(doc.id), store.getPendingOps(doc.id), store.getSendingChange(doc.id)]);
   return {
     state: doc.state,
     committedRev: doc.committedRev,
     pendingIds: pending.map(change => change.id),
+    pendingPaths: pendingOps.map(op => op.path).sort(),
+    sendingId: sending?.id ?? null,
     online: sync.state.online,
     connected: sync.state.connected,
     errors: [...errors],
@@ -96,10 +105,11 @@ function render(): void {
   const status = document.getElementById('status')!;
   const items = document.getElementById('items')!;
   title.textContent = doc.state.title ?? '(untitled)';
+  title.style.color = doc.state.color ?? '';
   status.textContent =
     `${online ? 'online' : 'OFFLINE'} · ${connected ? 'connected' : 'disconnected'}` +
     (syncing instanceof Error ? ` · sync error: ${syncing.message}` : syncing ? ` · syncing (${syncing})` : '') +
-    ` · doc ${doc.id}: rev ${doc.committedRev}, ${entry?.status ?? 'untracked'}${doc.hasPending ? ', pending changes' : ''}`;
+    ` · ${doc.algorithm} doc ${doc.id}: rev ${doc.committedRev}, ${entry?.status ?? 'untracked'}${doc.hasPending ? ', pending changes' : ''}`;
   status.className = online ? '' : 'offline';
   items.replaceChildren(
     ...(doc.state.items ?? []).map(text => {
@@ -128,14 +138,14 @@ async function edit(mutate: (draft: NotesDoc) => void): Promise<void> {
 }
 
 window.app = {
-  async start({ url, dbName, docId, connect = true }) {
+  async start({ url, dbName, docId, algorithm, connect = true }) {
     if (running) throw new Error('app.start() was already called');
     const store = new IndexedDBStore(dbName);
     const patches = new Patches({ store, metadata: { user: { id: 'browser' } } });
     const sync = new PatchesSync(patches, url);
     patches.onError(error => errors.push(`${error.name}: ${error.message}`));
     sync.onError(error => errors.push(`${error.name}: ${error.message}`));
-    const doc = await patches.openDoc<NotesDoc>(docId);
+    const doc = await patches.openDoc<NotesDoc>(docId, { algorithm });
     running = { store, patches, sync, doc };
     merge(doc.state$, sync.state$, sync.synced$).subscribe(render);
     return connect ? window.app.connect() : snapshot();
@@ -148,9 +158,9 @@ window.app = {
     edit(draft => {
       (draft.items ??= []).push(text);
     }),
-  setTitle: title =>
+  set: (field, value) =>
     edit(draft => {
-      draft.title = title;
+      draft[field] = value;
     }),
   whenSynced,
   async whenOffline() {
