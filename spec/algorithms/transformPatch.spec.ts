@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { applyPatch } from '../../src/algorithms/applyPatch.js';
-import { transformPatch } from '../../src/algorithms/transformPatch.js';
+import { transformBothWays, transformPatch } from '../../src/algorithms/transformPatch.js';
 import type { JSONPatchOp } from '../../src/types.js';
 import { randomDoc, randomOps, type OpFamilies, type Rand } from '../helpers/otSimulation.js';
 
@@ -396,6 +396,30 @@ describe('transformPatch', () => {
         }),
         { numRuns: 3000, ...replay },
       );
+    });
+  });
+
+  describe('transformBothWays', () => {
+    it('should equal the two transformPatch halves of the diamond', () => {
+      fc.assert(
+        fc.property(fc.gen(), (g) => {
+          const rand = fromGen(g);
+          const doc = randomDoc(rand);
+          const a = randomOps(doc, rand, 1 + rand.int(7));
+          const b = randomOps(doc, rand, 1 + rand.int(7));
+          expect(transformBothWays(a, b)).toEqual([transformPatch(b, a, true), transformPatch(a, b)]);
+          expect(transformBothWays(a, b, false)).toEqual([transformPatch(b, a), transformPatch(a, b, true)]);
+        }),
+        { numRuns: 1000, ...replay },
+      );
+    });
+
+    it('should return both inputs themselves when they do not meet', () => {
+      const a = [{ op: 'replace', path: '/a', value: 1 }];
+      const b = [{ op: 'replace', path: '/b', value: 1 }];
+      const [a2, b2] = transformBothWays(a, b);
+      expect(a2).toBe(a);
+      expect(b2).toBe(b);
     });
   });
 

@@ -57,12 +57,36 @@ export function transformPatch(
   otherOpsFirst = false,
 ): JSONPatchOp[] {
   if (thisOps.length === 0 || otherOps.length === 0) return otherOps as JSONPatchOp[];
+  return transformBothWays(thisOps, otherOps, !otherOpsFirst)[1];
+}
+
+/**
+ * Both halves of the OT diamond in one pass: `[firstOps carried past laterOps, laterOps carried
+ * past firstOps]`, where `firstOps` is the earlier writer when `firstIsEarlier` (the default).
+ * Equal to `[transformPatch(laterOps, firstOps, true), transformPatch(firstOps, laterOps)]`,
+ * at the cost of one of them: the queue walks of rebaseChanges and transformIncomingChanges
+ * need both at every step.
+ *
+ * @example
+ * const [committedAdvanced, queuedRebased] = transformBothWays(committedOps, queuedOps);
+ */
+export function transformBothWays(
+  firstOps: readonly JSONPatchOp[],
+  laterOps: readonly JSONPatchOp[],
+  firstIsEarlier = true,
+): [JSONPatchOp[], JSONPatchOp[]] {
+  if (firstOps.length === 0 || laterOps.length === 0) return [firstOps as JSONPatchOp[], laterOps as JSONPatchOp[]];
   const counter: StashCounter = { next: 0 };
-  const xs = decompose(thisOps, counter);
-  const ys = decompose(otherOps, counter);
-  const [, transformed] = transformBoth(xs, ys, !otherOpsFirst);
-  const out = recompose(dropStaleTests(ys, transformed));
-  if (out.length === otherOps.length && out.every((op, i) => op === otherOps[i])) return otherOps as JSONPatchOp[];
+  const xs = decompose(firstOps, counter);
+  const ys = decompose(laterOps, counter);
+  const [xsAfter, ysAfter] = transformBoth(xs, ys, firstIsEarlier);
+  return [finish(firstOps, xs, xsAfter), finish(laterOps, ys, ysAfter)];
+}
+
+/** Ops back from transformed primitives; the input array itself when nothing changed. */
+function finish(ops: readonly JSONPatchOp[], before: readonly Prim[], after: Prim[]): JSONPatchOp[] {
+  const out = recompose(dropStaleTests(before, after));
+  if (out.length === ops.length && out.every((op, i) => op === ops[i])) return ops as JSONPatchOp[];
   return out;
 }
 
