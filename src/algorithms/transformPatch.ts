@@ -24,25 +24,35 @@ import { recompose } from './transform/recompose.js';
  * ## Rules, briefly (details beside each rule in transform/)
  * - Array insert/remove/move shift the other side's indexes at, above or inside them; an insert
  *   at the same index keeps the later writer's element first; ops inside a removed element die.
- * - A removal, or a set of a path, drops the other side's ops inside it. A set beats a concurrent
- *   removal of the same path; of two sets the later wins; soft sets yield to everything.
+ * - A removal, or a set of a path, drops the other side's ops inside it. A hard set beats a
+ *   concurrent removal of the same path; of two sets the later wins; soft writes yield to sets
+ *   and removals; two empty-container adds of one kind merge.
  * - `@inc`, `@max`, `@min` commute; `@bit` commutes except on a bit both sides touch; `@txt`
- *   deltas are transformed with Quill's OT.
+ *   deltas are transformed with Quill's OT. An in-place op that came after a set applies on top
+ *   of it; seen from the other frame the set carries the op's result.
  * - A move is handled as "take the value away" then "put it at the destination": ops on the moved
- *   value follow it, and a same-array move shifts only the indexes between its two ends.
- * - A copy's source is read, so a concurrent write to the source is made to the copy as well.
+ *   value (a removal or replace of it included) follow it, and a same-array move shifts only the
+ *   indexes between its two ends. Of two moves of one value the later decides where it ends.
+ * - A copy's source is read: a concurrent edit of the source is made to the copy too, and a
+ *   concurrent removal of the source removes the copy.
  * - A `test` is dropped when a concurrent write could falsify it, and once anything before it in
  *   `otherOps` was rewritten: a failing test would abort the change on every replica.
  *
- * ## Known limits
+ * ## Known limits (where the two frames can differ; every result still applies strictly)
  * - `/arr/-` appends: their final index is unknown, so two concurrent appends may end in
- *   different orders in the two frames, and edits that follow a value moved or copied to `-` are
- *   dropped. Appending never shifts the other side's concrete indexes.
- * - Soft writes depend on whether the path existed, which a transform cannot see; two soft writes
- *   of different values at one path may leave the two frames with different values.
- * - Different in-place kinds at one path (`@inc` against `@max`) do not commute and are kept as is.
- * - A copy of a container that concurrently loses a child to a move keeps that child in one frame
- *   and not the other.
+ *   different orders, and edits that follow a value moved or copied to `-` are dropped. An append
+ *   never shifts the other side's concrete indexes. A list that appends and then addresses the
+ *   appended element by index may address another element after a concurrent append.
+ * - Soft writes depend on whether the path existed, which a transform cannot see: two soft writes
+ *   of different values at one path, or an explicit soft insert at an array index, may end
+ *   differently in the two frames.
+ * - Different in-place kinds at one path (`@inc` against `@max`) do not commute; they are kept.
+ * - Moves whose values feed each other (one side moves X to Y while the other moves Y to X), a
+ *   move or copy F → P that makes the other side's edits of F and of P meet on one value (when
+ *   those edits do not commute), and a list that copies a value and then moves or copies from
+ *   the copy.
+ * - A `@txt` that meets a concurrent replace or removal of its text applies to the new text at
+ *   its old positions.
  *
  * Returns `otherOps` itself when nothing changed (copy before mutating); changed ops are new
  * objects that keep unknown fields.
