@@ -138,6 +138,28 @@ describe('PatchesSync', () => {
       expect(seen.state.n).toEqual([0, 1, 2, 3, 4]);
     });
 
+    it('should sync a stored doc with pending changes even when connect() beats the store listing', async () => {
+      const store = new InMemoryStore();
+      await store.trackDocs(['stored'], 'ot');
+      await store.savePendingChanges('stored', [
+        { id: 'stored-1', ops: [{ op: 'add', path: '/v', value: 1 }], baseRev: 0, rev: 1, createdAt: 1, committedAt: 0 },
+      ]);
+      // The edge: a store whose first listing is slow (an IndexedDB opening, say).
+      const listDocs = store.listDocs.bind(store);
+      let release!: () => void;
+      const gate = new Promise<void>(resolve => (release = resolve));
+      jest.spyOn(store, 'listDocs').mockImplementationOnce(async includeDeleted => {
+        await gate;
+        return listDocs(includeDeleted);
+      });
+      const a = harness.client({ store });
+      await a.sync.connect(); // the first pass starts while the listing is still held back
+      release();
+      await docSynced(a.sync, 'stored', 1);
+      const b = await connected();
+      expect((await serverHistory(b, 'stored')).map(c => c.id)).toEqual(['stored-1']);
+    });
+
     it('should report state transitions through a drop and reconnect', async () => {
       const a = await connected();
       await idle(a.sync);

@@ -233,7 +233,8 @@ export class PatchesSync {
     return defer(() => {
       this.setState({ connected: true, syncing: this.passCount++ === 0 ? 'initial' : 'updating' });
       this.subscribed = new Set();
-      return from(this.patches.store.listDocs(true));
+      // The first pass must see the docs the store already tracks, even if connect() beat the listing.
+      return from(this.patches.ready.then(() => this.patches.store.listDocs(true)));
     }).pipe(
       concatMap(docs => {
         const tracked = this.patches.trackedDocs;
