@@ -160,6 +160,39 @@ describe('PatchesSync', () => {
       expect((await serverHistory(b, 'stored')).map(c => c.id)).toEqual(['stored-1']);
     });
 
+    it('should converge when a never-synced client edits a doc that already exists on the server (docReloadRequired)', async () => {
+      const a = await connected();
+      const docA = await a.patches.openDoc<{ list: string[]; b?: string }>('existing');
+      docA.change(draft => {
+        draft.list = ['a'];
+      });
+      docA.change(draft => {
+        draft.list.push('a2');
+      });
+      await docSynced(a.sync, 'existing', 2);
+
+      const online$ = new BehaviorSubject(false);
+      const b = harness.client({ online$ });
+      const docB = await b.patches.openDoc<{ list: string[]; b?: string }>('existing');
+      docB.change(draft => {
+        draft.b = 'from b';
+      });
+      docB.change(draft => {
+        draft.b = 'from b, again';
+      });
+      await docB.flush();
+      online$.next(true);
+      await b.sync.connect();
+      await docSynced(b.sync, 'existing', 3);
+      await when(docA.state$, s => s.b === 'from b, again');
+
+      expect(docB.state).toEqual(docA.state);
+      expect(docB.state).toEqual({ list: ['a', 'a2'], b: 'from b, again' });
+      expect(b.errors).toEqual([]);
+      const ids = (await serverHistory(a, 'existing')).map(c => c.id);
+      expect(new Set(ids).size).toBe(ids.length);
+    });
+
     it('should report state transitions through a drop and reconnect', async () => {
       const a = await connected();
       await idle(a.sync);

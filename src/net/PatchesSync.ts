@@ -20,13 +20,16 @@ import {
   of,
   skip,
   switchMap,
+  takeWhile,
+  throwError,
+  endWith,
   tap,
   timer,
   type Observable,
   type SchedulerLike,
 } from 'rxjs';
 import type { Algorithm, Change, CommitChangesResult, PatchesSnapshot, PatchesSyncState, SizeCalculator, SyncedDoc, Unsubscriber } from '../types.js';
-import { NetworkError, StatusError } from '../errors.js';
+import { MissingChangesError, StatusError } from '../errors.js';
 import type { Patches } from '../client/Patches.js';
 import { listen } from '../client/listen.js';
 import type { ClientAlgorithm } from '../client/ClientAlgorithm.js';
@@ -321,24 +324,44 @@ export class PatchesSync {
         return concat(
           replace$.pipe(ignoreElements()),
           from(batches).pipe(
-            concatMap(batch =>
-              this.connection.call<CommitChangesResult | Change[]>('commitChanges', [docId, batch]).pipe(
-                map(result => (Array.isArray(result) ? result : result.changes)),
-                concatMap(committed => this.apply$(docId, algorithm, committed, batch)),
-              ),
-            ),
+            concatMap(batch => this.commit$(docId, algorithm, batch)),
+            // After a reload the precomputed batches hold stale ops: the follow-up sends the rebased queue.
+            takeWhile(reloaded => !reloaded, true),
+            tap(reloaded => reloaded && this.syncRequests.next(docId)),
           ),
         );
       }),
     );
   }
 
-  /** Catches a doc up: `getChangesSince` once it has a rev, else `getDoc`. */
+  /**
+   * Commits one batch and applies the reply. Emits whether the doc had to be reloaded: the server
+   * re-based the batch onto its head (`docReloadRequired`), or the reply skipped revisions we do
+   * not have, which are then pulled with `getChangesSince`.
+   */
+  private commit$(docId: string, algorithm: ClientAlgorithm, batch: Change[]): Observable<boolean> {
+    return this.connection.call<CommitChangesResult | Change[]>('commitChanges', [docId, batch]).pipe(
+      concatMap(result => {
+        const committed = Array.isArray(result) ? result : result.changes;
+        const reloadRequired = !Array.isArray(result) && result.docReloadRequired === true;
+        return this.apply$(docId, algorithm, committed, batch).pipe(
+          ignoreElements(),
+          endWith(reloadRequired),
+          catchError(error => (error instanceof MissingChangesError ? this.pullSince$(docId, algorithm).pipe(ignoreElements(), endWith(true)) : throwError(() => error))),
+        );
+      }),
+    );
+  }
+
+  /**
+   * Catches a doc up: `getDoc` for a doc never synced with nothing local, else `getChangesSince`
+   * (a snapshot has no ops, so local changes could not be rebased over it).
+   */
   private catchUp$(docId: string, algorithm: ClientAlgorithm): Observable<unknown> {
-    return from(this.patches.store.getCommittedRev(docId)).pipe(
-      concatMap(rev =>
-        rev > 0
-          ? this.connection.call<Change[]>('getChangesSince', [docId, rev]).pipe(concatMap(changes => this.apply$(docId, algorithm, changes)))
+    return from(Promise.all([this.patches.store.getCommittedRev(docId), algorithm.hasPending(docId)])).pipe(
+      concatMap(([rev, hasPending]) =>
+        rev > 0 || hasPending
+          ? this.pullSince$(docId, algorithm)
           : this.connection.call<PatchesSnapshot>('getDoc', [docId]).pipe(
               concatMap(snapshot => from(this.patches.runExclusive(docId, () => algorithm.installSnapshot(docId, snapshot)))),
               tap(result => {
@@ -348,6 +371,14 @@ export class PatchesSync {
               concatMap(() => this.refreshEntry(docId)),
             ),
       ),
+    );
+  }
+
+  /** Fetches every committed change after the doc's committed rev and applies them. */
+  private pullSince$(docId: string, algorithm: ClientAlgorithm): Observable<unknown> {
+    return from(this.patches.store.getCommittedRev(docId)).pipe(
+      concatMap(rev => this.connection.call<Change[]>('getChangesSince', [docId, rev])),
+      concatMap(changes => this.apply$(docId, algorithm, changes)),
     );
   }
 
@@ -464,7 +495,7 @@ export class PatchesSync {
     if (!this.canSend()) return EMPTY;
     return this.connection.call<void>('deleteDoc', [docId]).pipe(
       // Already gone on the server counts as deleted: a tombstone must not wait forever.
-      catchError(error => (error instanceof StatusError && (error.code === 404 || error.code === 410) ? of(undefined) : throwAfter(error))),
+      catchError(error => (error instanceof StatusError && (error.code === 404 || error.code === 410) ? of(undefined) : throwError(() => error))),
       concatMap(() => from(this.patches.store.confirmDeleteDoc(docId))),
       catchError(error => {
         this.report(error, docId);
@@ -572,10 +603,4 @@ function asError(error: unknown): Error {
 
 function docIdOf(params: unknown): string {
   return typeof params === 'object' && params !== null && typeof (params as { docId?: unknown }).docId === 'string' ? (params as { docId: string }).docId : '';
-}
-
-function throwAfter(error: unknown): Observable<never> {
-  return defer(() => {
-    throw error;
-  });
 }
