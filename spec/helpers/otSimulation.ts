@@ -45,7 +45,7 @@ export interface OpFamilies {
   soft: boolean;
   /** `test` ops. */
   test: boolean;
-  /** replace/remove/move of a whole text (else texts only change through @txt). */
+  /** creating, replacing, removing or moving a whole text (else texts only change through @txt). */
   textResets: boolean;
 }
 
@@ -186,7 +186,7 @@ function randomOp(doc: Json, rand: Rand, families: OpFamilies): JSONPatchOp | un
   const { path, value } = node;
   if (Array.isArray(value) && (path === '' || rand.int(3) > 0)) return arrayOp(all, node, value, rand, families);
   if (isObj(value) && node.letter !== 't' && (path === '' || rand.int(2) === 0)) {
-    const missing = keysFor(Math.min(node.depth, 2)).filter((key) => !(key in value));
+    const missing = keysFor(Math.min(node.depth, 2)).filter((key) => !(key in value) && (families.textResets || key[0] !== 't'));
     if (missing.length === 0) return undefined;
     const key = pick(rand, missing);
     const at = `${path}/${key}`;

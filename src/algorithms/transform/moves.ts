@@ -50,8 +50,9 @@ export function overDetach(x: Prim, y: Prim, xFirst: boolean): Prim[] {
  * `y` after `x` cloned the value at `F` (a copy's first half). The copy takes part in what
  * happens to its source: a concurrent write at or under `F` is done to the copy as well (in the
  * stash, so it lands wherever the copy lands), a move out of `F` takes the moved part out of the
- * copy too, and a removal or overwrite of `F` or a container of it removes the copy. That keeps both frames equal whichever side wrote first. A move or
- * copy INTO the source cannot be duplicated (its value exists once), so it cancels the copy.
+ * copy too, and a removal or overwrite of `F` or a container of it removes the copy. That keeps
+ * both frames equal whichever side wrote first. A move or copy INTO the source cannot be
+ * duplicated (its value exists once), so it cancels the copy.
  */
 export function overClone(x: Prim, y: Prim): Prim[] {
   const from = x.path;
