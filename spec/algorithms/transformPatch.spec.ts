@@ -370,6 +370,69 @@ describe('transformPatch', () => {
     });
   });
 
+  describe('regressions (each once broke convergence or strict apply)', () => {
+    /** Both orders of the diamond, applied strictly, must reach one state. */
+    const converges = (doc: unknown, a: JSONPatchOp[], b: JSONPatchOp[]): unknown => {
+      const left = apply(apply(doc, a), transformPatch(a, b));
+      const right = apply(apply(doc, b), transformPatch(b, a, true));
+      expect(sortKeys(left)).toEqual(sortKeys(right));
+      return left;
+    };
+    const item = { n0: 0, s0: 'p' };
+    const text = (t: string) => ({ ops: [{ insert: t }] });
+
+    it('a copy of a container that concurrently loses a moved-out child loses it too', () => {
+      converges({ n0: 0, l0: [item, item] }, [mv('/l0/0/n0', '/n0')], [cp('/l0/0', '/l0/0')]);
+    });
+
+    it('a write that followed a moved value into a removed stash dies with it', () => {
+      converges({ o0: {}, s0: 'a' }, [mv('/s0', '/o0/s0')], [op('replace', '/o0', {}), mv('/s0', '/s1')]);
+      converges({ o0: {}, s0: 'a' }, [op('replace', '/s0', 'a'), mv('/s0', '/o0/s0')], [op('replace', '/o0', {}), op('replace', '/s0', 'a'), mv('/s0', '/s1')]);
+    });
+
+    it('an in-place op after a move into its path is re-done in the other frame', () => {
+      const state = converges({ n0: 5, n1: 0 }, [op('replace', '/n1', 0), mv('/n0', '/n1'), op('add', '/n0', 0)], [op('@inc', '/n1', 1)]);
+      expect(state).toEqual({ n0: 0, n1: 6 });
+    });
+
+    it('a re-done in-place op goes with the value when the other side moves it on', () => {
+      converges({ n0: 0, n1: 3 }, [mv('/n1', '/n0'), op('add', '/n1', 0)], [op('@inc', '/n0', 1), mv('/n1', '/n0')]);
+    });
+
+    it('a re-done in-place op is dropped when its own side later replaces the value', () => {
+      converges({ n0: 0, n1: 0 }, [cp('/n1', '/n0'), mv('/n0', '/n1')], [op('@inc', '/n1', 1), op('replace', '/n0', 0)]);
+    });
+
+    it('an empty-container add yields to a removal of the value a move brought there', () => {
+      converges({ l1: [item] }, [op('remove', '/l1'), op('add', '/l0', [])], [mv('/l1', '/l0')]);
+    });
+
+    it('an edit copied onto a copy dies when the copy is overwritten', () => {
+      converges({ n0: 0, n1: 0, l0: [item] }, [cp('/l0/0/n0', '/n1'), mv('/l0/0/n0', '/n1')], [op('@inc', '/l0/0/n0', 1), cp('/l0/0/n0', '/n0')]);
+    });
+
+    it('an insert copied onto a copy survives a removal at its index', () => {
+      converges({ o0: { l0: [item] } }, [cp('/o0', '/o1'), op('remove', '/o1/l0/0')], [op('add', '/o0/l0/0', { n0: 1, s0: 'q' })]);
+    });
+
+    it('removing a copy whose source the other side removed is not done twice', () => {
+      expect(transformPatch([op('remove', '/l0/0')], [cp('/l0/0', '/l0/1'), op('remove', '/l0/1')])).toEqual([]);
+      converges({ l0: [item] }, [op('remove', '/l0/0')], [cp('/l0/0', '/l0/1'), op('remove', '/l0/1')]);
+    });
+
+    it('a test of a moved value is dropped (other ops redirected onto it may have changed it)', () => {
+      converges({ n0: 0, n1: 0 }, [op('replace', '/n1', 0), mv('/n0', '/n1')], [op('@inc', '/n1', 1), op('test', '/n0', 0)]);
+    });
+
+    it('several deltas on a text the other side removed re-create it in both frames alike', () => {
+      converges(
+        { t0: text('ab\n') },
+        [op('remove', '/t0')],
+        [op('@txt', '/t0', [{ delete: 1 }]), op('@txt', '/t0', [{ delete: 1 }]), op('@txt', '/t0', [{ insert: 'yy' }]), op('@txt', '/t0', [{ retain: 2 }, { insert: 'X' }])],
+      );
+    });
+  });
+
   describe('convergence (TP1)', () => {
     const families: OpFamilies = { moves: true, append: false, soft: true, test: true, textResets: true };
     it('should reach one state from both orders of two concurrent op lists', () => {
