@@ -711,7 +711,7 @@ describe('PatchesSync against a hostile server', () => {
       await expectNothingUnhandled();
     });
 
-    // BUG (src/net/PatchesSync.ts flush$ `map(result => Array.isArray(result) ? result : result.changes)`,
+    // BUG (src/net/PatchesSync.ts flush$ `Array.isArray(result) ? result : result.changes`,
     // and catchUp$ / apply$ likewise): a reply whose result is missing, null or not the expected
     // shape surfaces as a bare TypeError ("Cannot read properties of undefined (reading
     // 'changes')"), which callers cannot tell from a bug in their own code (errors.ts: callers
