@@ -476,7 +476,7 @@ describe('PatchesSync against a hostile server', () => {
     // exception in Node) and the client never applies another broadcast until it is destroyed.
     // Fix: read `docId` defensively (like `docIdOf` does for docDeleted) and drop frames whose
     // params are not an object with a string docId and an array of changes.
-    it.failing('should survive a changesCommitted notification without params and keep applying broadcasts', async () => {
+    it('should survive a changesCommitted notification without params and keep applying broadcasts', async () => {
       const c = makeClient(hostile.url);
       await c.sync.connect();
       const doc = await syncedAtRev1(c, 'doc', 'ot');
@@ -529,7 +529,7 @@ describe('PatchesSync against a hostile server', () => {
     // per-doc ladder (1 s · 2^n). Fix: for 'network' while still connected (TimeoutError),
     // scheduleRetry(docId) without reporting; or make a timeout drop the socket so the reconnect
     // path runs.
-    it.failing('should retry a commit that timed out while the connection stays open', async () => {
+    it('should retry a commit that timed out while the connection stays open', async () => {
       hostile.script = misaddress;
       const { c, ids } = await clientWithPending(hostile.url, 'doc', { rpcTimeout: 500 });
       await c.sync.connect();
@@ -717,7 +717,7 @@ describe('PatchesSync against a hostile server', () => {
     // 'changes')"), which callers cannot tell from a bug in their own code (errors.ts: callers
     // branch on name). Fix: validate the result shape where it is read and fail with a typed
     // protocol error (e.g. JSONRPCError(-32603, 'Invalid commitChanges result', result)).
-    it.failing('should report a commit reply without a result as a typed patches-rx error', async () => {
+    it('should report a commit reply without a result as a typed patches-rx error', async () => {
       hostile.script = stripResult('commitChanges');
       const { c } = await clientWithPending(hostile.url);
       await c.sync.connect();
@@ -905,7 +905,7 @@ describe('PatchesSync against a hostile server', () => {
     // `{ type: 'close' }` into events$ when the URL changes while a socket is open (e.g.
     // `switchMap(target => concat(of({ type: 'close' }), attempts$(target)))` for a change of
     // URL), so every new socket is a new connection for connected$.
-    it.failing('should run a full sync pass on the new server when the url changes while connected', async () => {
+    it('should run a full sync pass on the new server when the url changes while connected', async () => {
       hostile.script = {
         fromClient(frame) {
           // A server that never answers a commit.

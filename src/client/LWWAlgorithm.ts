@@ -21,13 +21,20 @@ export class LWWAlgorithm implements ClientAlgorithm {
   async mint(docId: string, change: OptimisticChange): Promise<Change[]> {
     const { store } = this.ctx;
     const existing = await store.getPendingOps(docId);
-    const { opsToSave, pathsToDelete } = consolidateOps(existing, change.ops);
+    const { opsToSave, pathsToDelete, opsToReturn } = consolidateOps(existing, change.ops);
     await store.savePendingOps(docId, opsToSave, pathsToDelete);
-    const stored = await store.getDoc(docId);
     const doc = this.ctx.getOpenDoc(docId);
-    if (doc && stored) doc._update(layersOf(stored, doc._layers().committedState), { minted: [change.id] });
+    if (doc) {
+      // The new pending set, built in memory (no store read): deletes first, then upserts by path.
+      const byPath = new Map(existing.map(op => [op.path, op]));
+      for (const path of pathsToDelete) byPath.delete(path);
+      for (const op of opsToSave) byPath.set(op.path, op);
+      const layers = doc._layers();
+      // Without corrections the view already shows these ops (optimistically): no recompute per edit.
+      doc._update({ ...layers, local: [layers.local[0] ?? [], [...byPath.values()].sort(byPathOrder)] }, { minted: [change.id], viewUnchanged: opsToReturn.length === 0 });
+    }
     if (opsToSave.length === 0 && pathsToDelete.length === 0) return [];
-    const committedRev = stored?.committedRev ?? 0;
+    const committedRev = doc ? doc.committedRev : await store.getCommittedRev(docId);
     return [createChange(change.ops, { id: change.id, baseRev: committedRev, rev: committedRev + 1, createdAt: this.ctx.clock() })];
   }
 
@@ -98,6 +105,11 @@ export class LWWAlgorithm implements ClientAlgorithm {
     this.ctx.getOpenDoc(docId)?._update(layersOf({ ...stored, state, committedRev: rev }, state));
     return 'installed';
   }
+}
+
+/** Parents before children, as stores hand pending ops out. */
+function byPathOrder(a: JSONPatchOp, b: JSONPatchOp): number {
+  return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
 }
 
 /** The view layers of an LWW doc: committed state, then the in-flight change, then pending ops. */

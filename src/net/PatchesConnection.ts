@@ -1,5 +1,7 @@
 import {
   BehaviorSubject,
+  EMPTY,
+  concat,
   combineLatest,
   filter,
   first,
@@ -64,7 +66,8 @@ export class PatchesConnection {
   constructor(url: string, private readonly options: PatchesConnectionOptions) {
     this.urlSubject = new BehaviorSubject(url);
     this.events$ = combineLatest([this.wanted, options.online$, this.urlSubject]).pipe(
-      switchMap(([wanted, online, target]) => (wanted && online ? this.attempts$(target) : of<SocketEvent>({ type: 'close' }))),
+      // Every switch (url changed, offline, disconnect) ends the current connection for the RPC client first.
+      switchMap(([wanted, online, target]) => concat(of<SocketEvent>({ type: 'close' }), wanted && online ? this.attempts$(target) : EMPTY)),
       share(),
     );
     this.rpc = createJsonRpcClient(this.events$, { timeout: options.rpcTimeout, scheduler: options.scheduler });

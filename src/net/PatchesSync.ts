@@ -29,7 +29,7 @@ import {
   type SchedulerLike,
 } from 'rxjs';
 import type { Algorithm, Change, CommitChangesResult, PatchesSnapshot, PatchesSyncState, SizeCalculator, SyncedDoc, Unsubscriber } from '../types.js';
-import { MissingChangesError, StatusError } from '../errors.js';
+import { JSONRPCError, MissingChangesError, StatusError } from '../errors.js';
 import type { Patches } from '../client/Patches.js';
 import { listen } from '../client/listen.js';
 import type { ClientAlgorithm } from '../client/ClientAlgorithm.js';
@@ -97,7 +97,7 @@ const DEFAULT_MAX_PAYLOAD_BYTES = 1_000_000;
  */
 export class PatchesSync {
   private readonly stateSubject: BehaviorSubject<PatchesSyncState>;
-  private readonly docs = new SyncedDocs();
+  private readonly docs: SyncedDocs;
   private readonly errorSubject = new Subject<SyncErrorEvent>();
   private readonly remoteDeleteSubject = new Subject<RemoteDocDeletedEvent>();
   private readonly syncRequests = new Subject<string>();
@@ -124,6 +124,7 @@ export class PatchesSync {
     private readonly options: PatchesSyncOptions = {},
   ) {
     this.scheduler = options.scheduler ?? asyncScheduler;
+    this.docs = new SyncedDocs();
     const online$ = options.online$ ?? browserOnline$(typeof window === 'undefined' ? undefined : window);
     this.stateSubject = new BehaviorSubject<PatchesSyncState>({ online: true, connected: false, syncing: null });
     this.state$ = this.stateSubject.pipe(distinctUntilChanged(sameState));
@@ -342,8 +343,8 @@ export class PatchesSync {
   private commit$(docId: string, algorithm: ClientAlgorithm, batch: Change[]): Observable<boolean> {
     return this.connection.call<CommitChangesResult | Change[]>('commitChanges', [docId, batch]).pipe(
       concatMap(result => {
-        const committed = Array.isArray(result) ? result : result.changes;
-        const reloadRequired = !Array.isArray(result) && result.docReloadRequired === true;
+        const committed = changeList(Array.isArray(result) ? result : result?.changes, 'commitChanges');
+        const reloadRequired = !Array.isArray(result) && result?.docReloadRequired === true;
         return this.apply$(docId, algorithm, committed, batch).pipe(
           ignoreElements(),
           endWith(reloadRequired),
@@ -362,8 +363,8 @@ export class PatchesSync {
       concatMap(([rev, hasPending]) =>
         rev > 0 || hasPending
           ? this.pullSince$(docId, algorithm)
-          : this.connection.call<PatchesSnapshot>('getDoc', [docId]).pipe(
-              concatMap(snapshot => from(this.patches.runExclusive(docId, () => algorithm.installSnapshot(docId, snapshot)))),
+          : this.connection.call<unknown>('getDoc', [docId]).pipe(
+              concatMap(snapshot => from(this.patches.runExclusive(docId, () => algorithm.installSnapshot(docId, asSnapshot(snapshot))))),
               tap(result => {
                 // A change made while the snapshot was on its way goes out first.
                 if (result === 'flush-first') this.syncRequests.next(docId);
@@ -377,8 +378,8 @@ export class PatchesSync {
   /** Fetches every committed change after the doc's committed rev and applies them. */
   private pullSince$(docId: string, algorithm: ClientAlgorithm): Observable<unknown> {
     return from(this.patches.store.getCommittedRev(docId)).pipe(
-      concatMap(rev => this.connection.call<Change[]>('getChangesSince', [docId, rev])),
-      concatMap(changes => this.apply$(docId, algorithm, changes)),
+      concatMap(rev => this.connection.call<unknown>('getChangesSince', [docId, rev])),
+      concatMap(changes => this.apply$(docId, algorithm, changeList(changes, 'getChangesSince'))),
     );
   }
 
@@ -395,8 +396,9 @@ export class PatchesSync {
   private serverChanges$(): Observable<unknown> {
     return this.connection.notifications$.pipe(
       filter(n => n.method === 'changesCommitted'),
-      map(n => n.params as { docId: string; changes: Change[] }),
-      filter(p => this.patches.getDocAlgorithm(p.docId) !== undefined && Array.isArray(p.changes)),
+      // A malformed notification is ignored: it must never end the stream of broadcasts.
+      map(n => n.params),
+      filter((p): p is { docId: string; changes: Change[] } => isDocChanges(p) && this.patches.getDocAlgorithm(p.docId) !== undefined),
       dispatchByAlgorithm(p => this.patches.getDocAlgorithm(p.docId) as Algorithm, {
         ot: p => this.receive$(p.docId, p.changes),
         lww: p => this.receive$(p.docId, p.changes),
@@ -424,6 +426,11 @@ export class PatchesSync {
     switch (action) {
       case 'network':
         this.docs.settleSyncing();
+        return EMPTY;
+      case 'timeout':
+        // The socket may still be open, so no reconnect will resync this doc: retry it, quietly.
+        this.docs.settleSyncing();
+        this.scheduleRetry(docId);
         return EMPTY;
       case 'deleted':
         return this.remoteDelete$(docId);
@@ -599,6 +606,23 @@ function sameState(a: PatchesSyncState, b: PatchesSyncState): boolean {
 
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
+}
+
+function isDocChanges(params: unknown): params is { docId: string; changes: Change[] } {
+  return typeof params === 'object' && params !== null && typeof (params as { docId?: unknown }).docId === 'string' && Array.isArray((params as { changes?: unknown }).changes);
+}
+
+/** A server reply that should be a list of changes, or a typed error saying it is not. */
+function changeList(value: unknown, method: string): Change[] {
+  if (Array.isArray(value) && value.every(c => typeof c === 'object' && c !== null && Array.isArray((c as Change).ops) && typeof (c as Change).rev === 'number')) return value as Change[];
+  throw new JSONRPCError(-32603, `Malformed ${method} result from the server`, value);
+}
+
+/** A `getDoc` reply, or a typed error saying it is malformed. */
+function asSnapshot(value: unknown): PatchesSnapshot {
+  if (typeof value !== 'object' || value === null || typeof (value as PatchesSnapshot).rev !== 'number') throw new JSONRPCError(-32603, 'Malformed getDoc result from the server', value);
+  const snapshot = value as PatchesSnapshot;
+  return { state: snapshot.state ?? null, rev: snapshot.rev, changes: changeList(snapshot.changes ?? [], 'getDoc') };
 }
 
 function docIdOf(params: unknown): string {

@@ -2,67 +2,78 @@ import { BehaviorSubject, type Observable } from 'rxjs';
 import type { SyncedDoc } from '../types.js';
 
 /**
- * The per-document status map behind `PatchesSync.synced`: immutable snapshots (every change
- * is a new object, so shallow comparison detects it), one emission per logical update, none
- * when nothing changed, and no write can recreate an entry that was removed.
+ * The per-document status map behind `PatchesSync.synced`: immutable snapshots (every change is
+ * a new object, so shallow comparison detects it), no emission when nothing changed, and no
+ * write can recreate an entry that was removed.
+ *
+ * Entries live in a Map and the public snapshot is built once per microtask checkpoint: a sync
+ * pass over N docs makes several updates per doc in a row, and copying an N-key record on each of
+ * them made a pass cost O(N²). A microtask (not a timer) keeps every state a user could see, e.g.
+ * 'syncing' during a fast loopback round trip. Reading `value` always sees every update so far.
  */
 export class SyncedDocs {
+  private readonly entries = new Map<string, SyncedDoc>();
   private readonly subject = new BehaviorSubject<Readonly<Record<string, SyncedDoc>>>({});
+  private flushQueued = false;
 
   /** Every distinct snapshot of the map, starting with the current one. */
   readonly synced$: Observable<Readonly<Record<string, SyncedDoc>>> = this.subject.asObservable();
 
-  /** The current snapshot. */
+  /** The current snapshot, including updates not yet emitted. */
   get value(): Readonly<Record<string, SyncedDoc>> {
+    this.flush();
     return this.subject.value;
   }
 
-  /** Adds or replaces entries in one emission. */
+  /** Adds or replaces entries. */
   put(entries: Record<string, SyncedDoc>): void {
-    const current = this.subject.value;
-    const changed = Object.entries(entries).filter(([id, entry]) => !sameDoc(current[id], entry));
-    if (changed.length > 0) this.subject.next({ ...current, ...Object.fromEntries(changed) });
+    for (const [id, entry] of Object.entries(entries)) this.set(id, entry);
   }
 
   /** Updates fields of existing entries (a removed entry stays removed). */
   update(docIds: Iterable<string>, change: Partial<SyncedDoc> | ((entry: SyncedDoc) => Partial<SyncedDoc>)): void {
-    const current = this.subject.value;
-    const updates: Record<string, SyncedDoc> = {};
     for (const id of docIds) {
-      const entry = current[id];
-      if (entry) updates[id] = { ...entry, ...(typeof change === 'function' ? change(entry) : change) };
+      const entry = this.entries.get(id);
+      if (entry) this.set(id, { ...entry, ...(typeof change === 'function' ? change(entry) : change) });
     }
-    this.put(updates);
   }
 
-  /** Removes entries in one emission. */
+  /** Removes entries. */
   remove(docIds: Iterable<string>): void {
-    const next = { ...this.subject.value };
-    let removed = false;
     for (const id of docIds) {
-      if (id in next) {
-        delete next[id];
-        removed = true;
-      }
+      if (this.entries.delete(id)) this.changed();
     }
-    if (removed) this.subject.next(next);
   }
 
   /** After a disconnect, nothing is syncing any more: 'syncing' falls back to 'synced' or 'unsynced'. */
   settleSyncing(): void {
-    const syncing = Object.entries(this.subject.value).filter(([, entry]) => entry.status === 'syncing');
-    this.update(
-      syncing.map(([id]) => id),
-      entry => ({ status: entry.committedRev > 0 || entry.hasPending ? 'synced' : 'unsynced' }),
-    );
+    for (const [id, entry] of this.entries) {
+      if (entry.status === 'syncing') this.set(id, { ...entry, status: entry.committedRev > 0 || entry.hasPending ? 'synced' : 'unsynced' });
+    }
   }
 
-  /** Completes the stream. */
+  /** Emits the pending updates now, then completes the stream. */
   complete(): void {
+    this.flush();
     this.subject.complete();
   }
-}
 
-function sameDoc(a: SyncedDoc | undefined, b: SyncedDoc): boolean {
-  return !!a && a.committedRev === b.committedRev && a.hasPending === b.hasPending && a.status === b.status;
+  private set(id: string, entry: SyncedDoc): void {
+    const current = this.entries.get(id);
+    if (current && current.committedRev === entry.committedRev && current.hasPending === entry.hasPending && current.status === entry.status) return;
+    this.entries.set(id, entry);
+    this.changed();
+  }
+
+  private changed(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(() => this.flush());
+  }
+
+  private flush(): void {
+    if (!this.flushQueued) return;
+    this.flushQueued = false;
+    this.subject.next(Object.fromEntries(this.entries));
+  }
 }

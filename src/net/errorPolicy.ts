@@ -4,6 +4,8 @@ import { ApplyChangesError, MissingChangesError, NetworkError, StatusError, Time
 export type ErrorAction =
   /** The connection failed: not the doc's fault; no 'error' status, the next connection resyncs. */
   | 'network'
+  /** No reply in time on a socket that may still be open: no 'error' status, not reported, retried with backoff. */
+  | 'timeout'
   /** Revisions are missing or a committed change did not apply: fetch what is missing and resync. */
   | 'refetch'
   /** The doc was deleted on the server (410): run the remote-delete path. */
@@ -20,7 +22,8 @@ export type ErrorAction =
  * classifyError(new StatusError(410, 'gone')); // 'deleted'
  */
 export function classifyError(error: unknown): ErrorAction {
-  if (error instanceof NetworkError || error instanceof TimeoutError) return 'network';
+  if (error instanceof NetworkError) return 'network';
+  if (error instanceof TimeoutError) return 'timeout';
   if (error instanceof MissingChangesError || error instanceof ApplyChangesError) return 'refetch';
   if (error instanceof StatusError && error.code === 410) return 'deleted';
   return isRetryable(error) ? 'retry' : 'fail';

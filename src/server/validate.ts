@@ -150,6 +150,11 @@ function checkOp(changeId: string, value: unknown, index: number): asserts value
   if (op !== 'remove' && !FROM_OPS.has(op) && value.value === undefined) {
     throw changeError(changeId, `op ${index} (${op}) needs a value`);
   }
+  // Depth accumulates across commits: a value written under a deep path must not push the
+  // document past MAX_DEPTH, or serialising a snapshot would overflow the stack.
+  if (value.value !== undefined && exceedsDepth(value.value, MAX_DEPTH - parsePointer(path).length)) {
+    throw changeError(changeId, `op ${index} would nest the document deeper than ${MAX_DEPTH} levels`);
+  }
   if ((op === '@inc' || op === '@bit') && !isFiniteNumber(value.value)) throw changeError(changeId, `op ${index} (${op}) needs a finite number`);
   if ((op === '@max' || op === '@min') && !isFiniteNumber(value.value) && typeof value.value !== 'string') {
     throw changeError(changeId, `op ${index} (${op}) needs a number or a string`);
