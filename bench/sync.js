@@ -25,7 +25,7 @@ import { InMemoryStore, Patches } from '../dist/index.js';
 import { PatchesSync } from '../dist/net/index.js';
 
 const CHANGES_PER_CLIENT = 2_000;
-const RESYNC_DOCS = 1_000;
+const RESYNC_DOCS = Number(process.env.RESYNC_DOCS ?? 1_000); // RESYNC_DOCS=4000 node --expose-gc bench/sync.js to check scaling
 const RESYNC_CHANGED = 100;
 const MEMORY_DOCS = 10_000;
 const BIG_DOC_RECORDS = 10_000;
