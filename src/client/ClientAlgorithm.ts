@@ -1,6 +1,6 @@
 import type { Algorithm, Change, PatchesSnapshot, SizeCalculator } from '../types.js';
 import type { PatchesStore } from '../stores/PatchesStore.js';
-import type { KeyedQueue } from './KeyedQueue.js';
+import type { KeyedQueue } from '../util/KeyedQueue.js';
 import type { OptimisticChange, PatchesDoc } from './PatchesDoc.js';
 
 /** What an algorithm needs from `Patches`: the store, the per-doc queue and the open docs. */

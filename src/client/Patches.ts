@@ -4,7 +4,7 @@ import { StoreError } from '../errors.js';
 import { createId } from '../algorithms/createId.js';
 import type { PatchesStore } from '../stores/PatchesStore.js';
 import type { AlgorithmContext, ClientAlgorithm } from './ClientAlgorithm.js';
-import { KeyedQueue } from './KeyedQueue.js';
+import { KeyedQueue } from '../util/KeyedQueue.js';
 import { LWWAlgorithm } from './LWWAlgorithm.js';
 import { OTAlgorithm } from './OTAlgorithm.js';
 import { PatchesDoc, type DocOwner, type OptimisticChange } from './PatchesDoc.js';

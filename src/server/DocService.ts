@@ -1,7 +1,7 @@
 import { StatusError, StoreError } from '../errors.js';
 import type { Algorithm, Change, CommitChangesResult, DocumentTombstone, PatchesSnapshot } from '../types.js';
 import type { IncomingChange } from './validate.js';
-import type { KeyedLock } from './keyedLock.js';
+import type { KeyedQueue } from '../util/KeyedQueue.js';
 import type { LogEntry, ServerStore, StoredDoc } from './ServerStore.js';
 
 /** Sends a notification about `docId` to its subscribers, except `exceptConnectionId`. */
@@ -30,7 +30,7 @@ export interface DocServiceOptions {
   /** Where documents live. */
   store: ServerStore;
   /** The server-wide per-document FIFO lock. */
-  lock: KeyedLock;
+  lock: KeyedQueue;
   /** The server clock (ms epoch). */
   now: () => number;
   /** Take a snapshot after this many changes (OT) or commits (LWW). */

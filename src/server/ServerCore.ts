@@ -2,7 +2,7 @@ import { JSONRPCError, StatusError } from '../errors.js';
 import type { Algorithm } from '../types.js';
 import type { Announce, CallOrigin, DocServiceStats } from './DocService.js';
 import { notification, RpcErrorCode } from './jsonRpc.js';
-import { KeyedLock } from './keyedLock.js';
+import { KeyedQueue } from '../util/KeyedQueue.js';
 import { LWWDocService } from './LWWDocService.js';
 import { OTDocService } from './OTDocService.js';
 import type { ServerStore } from './ServerStore.js';
@@ -67,7 +67,7 @@ const READ_METHODS: ReadonlySet<string> = new Set(['subscribe', 'getDoc', 'getCh
  * about it, not even whether it was deleted.
  */
 export class ServerCore {
-  private readonly lock = new KeyedLock();
+  private readonly lock = new KeyedQueue();
   private readonly subscriptions = new Subscriptions();
   private readonly ot: OTDocService;
   private readonly lww: LWWDocService;

@@ -1,8 +1,8 @@
-import { KeyedLock } from '../../src/server/keyedLock.js';
+import { KeyedQueue } from '../../src/util/KeyedQueue.js';
 
-describe('KeyedLock', () => {
+describe('KeyedQueue', () => {
   it('should run tasks for one key one at a time, in queue order', async () => {
-    const lock = new KeyedLock();
+    const lock = new KeyedQueue();
     const events: string[] = [];
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
@@ -24,7 +24,7 @@ describe('KeyedLock', () => {
   });
 
   it('should not make different keys wait for each other', async () => {
-    const lock = new KeyedLock();
+    const lock = new KeyedQueue();
     let release!: () => void;
     const blocked = lock.run('a', () => new Promise<void>((resolve) => (release = resolve)));
     await expect(lock.run('b', () => 'b')).resolves.toBe('b');
@@ -34,7 +34,7 @@ describe('KeyedLock', () => {
   });
 
   it('should keep the chain going after a task fails', async () => {
-    const lock = new KeyedLock();
+    const lock = new KeyedQueue();
     const failed = lock.run('a', () => {
       throw new Error('boom');
     });
@@ -44,7 +44,7 @@ describe('KeyedLock', () => {
   });
 
   it('should report idle once every queued task settled, and forget idle keys', async () => {
-    const lock = new KeyedLock();
+    const lock = new KeyedQueue();
     const done: string[] = [];
     void lock.run('a', async () => void done.push('a'));
     void lock.run('b', async () => void done.push('b'));
@@ -52,5 +52,18 @@ describe('KeyedLock', () => {
     expect(done.sort()).toEqual(['a', 'b']);
     await Promise.resolve();
     expect(lock.isBusy('a')).toBe(false);
+  });
+
+  it('should resolve settled(key) only after every task queued for that key so far, failures included', async () => {
+    const queue = new KeyedQueue();
+    const order: string[] = [];
+    let release!: () => void;
+    void queue.run('doc', () => new Promise<void>(resolve => (release = resolve))).then(() => order.push('first'));
+    void queue.run('doc', () => Promise.reject(new Error('second fails'))).catch(() => order.push('second'));
+    const settled = queue.settled('doc').then(() => order.push('settled'));
+    release();
+    await settled;
+    expect(order).toEqual(['first', 'second', 'settled']);
+    await expect(queue.settled('idle-key')).resolves.toBeUndefined();
   });
 });
