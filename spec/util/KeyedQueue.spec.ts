@@ -58,7 +58,8 @@ describe('KeyedQueue', () => {
     const queue = new KeyedQueue();
     const order: string[] = [];
     let release!: () => void;
-    void queue.run('doc', () => new Promise<void>(resolve => (release = resolve))).then(() => order.push('first'));
+    const gate = new Promise<void>(resolve => (release = resolve));
+    void queue.run('doc', () => gate).then(() => order.push('first'));
     void queue.run('doc', () => Promise.reject(new Error('second fails'))).catch(() => order.push('second'));
     const settled = queue.settled('doc').then(() => order.push('settled'));
     release();
