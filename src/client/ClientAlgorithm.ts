@@ -33,6 +33,8 @@ export interface ClientAlgorithm {
   hasPending(docId: string): Promise<boolean>;
   /** The changes to send now, in order (LWW moves pending ops into the sending slot). */
   getPendingToSend(docId: string): Promise<Change[]>;
+  /** True while the change with this id is still waiting to be confirmed (pending, or LWW in flight). */
+  isQueued(docId: string, changeId: string): Promise<boolean>;
   /** OT: replaces the stored pending queue with the pieces actually sent (after splitting). */
   replacePending(docId: string, changes: Change[]): Promise<void>;
   /**

@@ -58,6 +58,10 @@ export class LWWAlgorithm implements ClientAlgorithm {
     return [change];
   }
 
+  async isQueued(docId: string, changeId: string): Promise<boolean> {
+    return (await this.ctx.store.getSendingChange(docId))?.id === changeId;
+  }
+
   async replacePending(): Promise<void> {
     // LWW sends one consolidated change; there is no queue to re-split.
   }

@@ -54,6 +54,10 @@ export class OTAlgorithm implements ClientAlgorithm {
     return this.ctx.store.getPendingChanges(docId);
   }
 
+  async isQueued(docId: string, changeId: string): Promise<boolean> {
+    return (await this.ctx.store.getPendingChanges(docId)).some(c => c.id === changeId);
+  }
+
   async replacePending(docId: string, changes: Change[]): Promise<void> {
     await this.ctx.store.replacePendingChanges(docId, changes);
     const doc = this.ctx.getOpenDoc(docId);

@@ -3,6 +3,7 @@ import {
   EMPTY,
   concat,
   combineLatest,
+  distinctUntilChanged,
   filter,
   first,
   map,
@@ -66,6 +67,8 @@ export class PatchesConnection {
   constructor(url: string, private readonly options: PatchesConnectionOptions) {
     this.urlSubject = new BehaviorSubject(url);
     this.events$ = combineLatest([this.wanted, options.online$, this.urlSubject]).pipe(
+      // Saying "online" or connect() twice must not replace a working socket.
+      distinctUntilChanged((a, b) => a[0] === b[0] && a[1] === b[1] && a[2] === b[2]),
       // Every switch (url changed, offline, disconnect) ends the current connection for the RPC client first.
       switchMap(([wanted, online, target]) => concat(of<SocketEvent>({ type: 'close' }), wanted && online ? this.attempts$(target) : EMPTY)),
       share(),

@@ -295,7 +295,11 @@ export class PatchesSync {
       this.docs.update([docId], { status: 'syncing' });
       return concat(
         from(this.patches.runExclusive(docId, () => algorithm.getPendingToSend(docId))).pipe(
-          concatMap(pending => (pending.length > 0 ? this.flush$(docId, algorithm, pending) : this.catchUp$(docId, algorithm))),
+          concatMap(pending =>
+            pending.length > 0
+              ? concat(this.flush$(docId, algorithm, pending).pipe(ignoreElements()), this.followUp$(docId, algorithm, pending[0].id))
+              : this.catchUp$(docId, algorithm),
+          ),
           ignoreElements(),
         ),
         defer(() => from(algorithm.hasPending(docId))).pipe(
@@ -307,6 +311,18 @@ export class PatchesSync {
       );
     });
     return concat(work$.pipe(ignoreElements(), catchError(error => this.docError$(docId, error).pipe(ignoreElements()))), of(docId));
+  }
+
+  /**
+   * After a flush that made progress (the head it sent is no longer queued), local changes made
+   * meanwhile (an LWW edit while its predecessor was in flight, say) get one more run. No
+   * progress, no follow-up: a server that never confirms cannot make the doc spin.
+   */
+  private followUp$(docId: string, algorithm: ClientAlgorithm, sentHead: string): Observable<never> {
+    return defer(async () => (await algorithm.hasPending(docId)) && !(await algorithm.isQueued(docId, sentHead))).pipe(
+      tap(again => again && this.syncRequests.next(docId)),
+      ignoreElements(),
+    );
   }
 
   /** Sends pending changes in batches under the size limits; applies each reply as it comes. */

@@ -93,12 +93,17 @@ export class LWWDocService extends DocService<LWWDoc> {
       }
       remember(doc, consumed, rev);
 
-      // The reply: corrections, the stored row of every sent path and its stored descendants,
-      // and every row the client has not seen yet (rev > clientRev).
+      // The reply: corrections, the stored row of every sent or corrected path and its stored
+      // descendants, and every row the client has not seen yet (rev > clientRev). A correction
+      // (say the winning `remove /obj`) without the newer rows under it would wipe them on the client.
       const reply = new Map<string, JSONPatchOp>();
-      for (const op of opsToReturn) reply.set(op.path, op);
+      const covered = new Set(sentPaths);
+      for (const op of opsToReturn) {
+        reply.set(op.path, op);
+        covered.add(op.path);
+      }
       for (const row of doc.rows.values()) {
-        if ((row.rev ?? 0) > clientRev || isSentOrUnder(row.path, sentPaths)) reply.set(row.path, row);
+        if ((row.rev ?? 0) > clientRev || isSentOrUnder(row.path, covered)) reply.set(row.path, row);
       }
       this.options.stats.commits++;
       if (saved.length > 0 || pathsToDelete.length > 0) {
