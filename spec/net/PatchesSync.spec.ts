@@ -1,5 +1,12 @@
 import { BehaviorSubject, firstValueFrom } from 'rxjs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Patches } from '../../src/client/Patches.js';
+import { PatchesSync } from '../../src/net/PatchesSync.js';
+import { startServer } from '../../src/server/index.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
+import { startFaultProxy } from '../helpers/faultProxy.js';
 import type { Change, SyncedDoc } from '../../src/types.js';
 import { docSynced, idle, startHarness, when, type SyncHarness, type TestClient } from '../helpers/syncHarness.js';
 
@@ -309,6 +316,47 @@ describe('PatchesSync', () => {
   });
 
   describe('server restart', () => {
+    it('should converge across a real restart of a durable server on the same port, losing nothing', async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'patches-rx-restart-'));
+      let server = await startServer({ port: 0, dataDir });
+      const port = server.port;
+      const proxy = await startFaultProxy(port);
+      const options = { reconnectDelay: 20, maxReconnectDelay: 100 };
+      const patchesA = new Patches({ store: new InMemoryStore() });
+      const patchesB = new Patches({ store: new InMemoryStore() });
+      const a = new PatchesSync(patchesA, proxy.url, options);
+      const b = new PatchesSync(patchesB, proxy.url, options);
+      try {
+        await Promise.all([a.connect(), b.connect()]);
+        const docA = await patchesA.openDoc<{ log: string[] }>('durable');
+        docA.change(draft => {
+          draft.log = ['before'];
+        });
+        await docSynced(a, 'durable', 1);
+
+        await server.close();
+        await when(a.state$, s => !s.connected);
+        docA.change(draft => {
+          draft.log.push('while down');
+        });
+        server = await startServer({ port, dataDir });
+        await docSynced(a, 'durable', 2);
+
+        const docB = await patchesB.openDoc<{ log: string[] }>('durable');
+        await docSynced(b, 'durable', 2);
+        expect(docB.state).toEqual({ log: ['before', 'while down'] });
+        const ids = (await firstValueFrom(b.call<Change[]>('getChangesSince', 'durable', 0))).map(c => c.id);
+        expect(ids).toHaveLength(2);
+      } finally {
+        a.destroy();
+        b.destroy();
+        await proxy.close();
+        await server.close();
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    });
+
+
     it('should reconnect after the server goes away and comes back, and sync what was made meanwhile', async () => {
       const a = await connected();
       const doc = await a.patches.openDoc<{ n: number }>('restart');
