@@ -1,0 +1,164 @@
+import type { Rng } from './random.js';
+
+/** A JSON value, as fuzzed documents hold. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** The shape of every fuzzed document: a JSON object. */
+export type FuzzDoc = { [key: string]: Json };
+
+/** One random edit: applies itself to a draft and names itself for the trace. */
+export interface Edit {
+  label: string;
+  apply(draft: FuzzDoc): void;
+}
+
+const isObject = (value: Json | undefined): value is { [key: string]: Json } => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** `parent[key]` as an array, created empty if it is anything else. */
+function arrayAt(parent: FuzzDoc, key: string): Json[] {
+  const value = parent[key];
+  if (Array.isArray(value)) return value;
+  parent[key] = [];
+  return parent[key] as Json[];
+}
+
+/** `parent[key]` as an object, created empty if it is anything else. */
+function objectAt(parent: FuzzDoc, key: string): FuzzDoc {
+  const value = parent[key];
+  if (isObject(value)) return value;
+  parent[key] = {};
+  return parent[key] as FuzzDoc;
+}
+
+function numberAt(parent: FuzzDoc, key: string): number {
+  const value = parent[key];
+  return typeof value === 'number' ? value : 0;
+}
+
+/**
+ * A random edit of an OT document, chosen against its current `state`: scalar fields, a counter
+ * (a number replaced with its sum), array insert/remove/set (immer records a middle insert as a
+ * chain of replaces plus an append, exactly as real callers produce), edits inside array items,
+ * and a nested object whose parent is sometimes replaced or deleted under concurrent child edits.
+ *
+ * @param rng the script's generator
+ * @param state the client's current view of the doc
+ */
+export function otEdit(rng: Rng, state: FuzzDoc): Edit {
+  const list = Array.isArray(state.list) ? state.list : [];
+  const value = rng.int(0, 999);
+  const kind = rng.weighted({
+    title: 1,
+    counter: 2,
+    listInsert: 3,
+    listPush: 2,
+    listRemove: list.length > 0 ? 2 : 0,
+    listSet: list.length > 0 ? 2 : 0,
+    listItemEdit: list.some(isObject) ? 2 : 0,
+    listClear: 0.3,
+    objSet: 2,
+    objDelete: isObject(state.obj) && Object.keys(state.obj).length > 0 ? 1 : 0,
+    nestedSet: 2,
+    nestedList: 1,
+    nestedReplace: 0.5,
+    nestedDelete: 0.5,
+  });
+  // Indices and keys are drawn now, from the script's generator, whatever the draft looks like.
+  const index = rng.int(0, Math.max(0, list.length));
+  const key = `k${rng.int(0, 4)}`;
+  const item: Json = rng.chance(0.5) ? value : { v: value };
+  switch (kind) {
+    case 'title':
+      return { label: `title=${value}`, apply: d => void (d.title = `t${value}`) };
+    case 'counter':
+      return { label: `n+=${value % 5}`, apply: d => void (d.n = numberAt(d, 'n') + (value % 5) + 1) };
+    case 'listInsert':
+      return { label: `list.insert(${index})`, apply: d => void arrayAt(d, 'list').splice(Math.min(index, arrayAt(d, 'list').length), 0, item) };
+    case 'listPush':
+      return { label: 'list.push', apply: d => void arrayAt(d, 'list').push(item) };
+    case 'listRemove':
+      return {
+        label: `list.remove(${index})`,
+        apply: d => {
+          const l = arrayAt(d, 'list');
+          if (l.length > 0) l.splice(index % l.length, 1);
+        },
+      };
+    case 'listSet':
+      return {
+        label: `list[${index}]=${value}`,
+        apply: d => {
+          const l = arrayAt(d, 'list');
+          if (l.length > 0) l[index % l.length] = value;
+        },
+      };
+    case 'listItemEdit':
+      return {
+        label: `list[${index}].v=${value}`,
+        apply: d => {
+          const l = arrayAt(d, 'list');
+          const objects = l.filter(isObject);
+          if (objects.length > 0) objects[index % objects.length].v = value;
+        },
+      };
+    case 'listClear':
+      return { label: 'list=[]', apply: d => void (d.list = []) };
+    case 'objSet':
+      return { label: `obj.${key}=${value}`, apply: d => void (objectAt(d, 'obj')[key] = value) };
+    case 'objDelete':
+      return {
+        label: `delete obj[${index}]`,
+        apply: d => {
+          const o = objectAt(d, 'obj');
+          const keys = Object.keys(o);
+          if (keys.length > 0) delete o[keys[index % keys.length]];
+        },
+      };
+    case 'nestedSet':
+      return { label: `nested.a.b=${value}`, apply: d => void (objectAt(objectAt(d, 'nested'), 'a').b = value) };
+    case 'nestedList':
+      return { label: 'nested.a.list.push', apply: d => void arrayAt(objectAt(objectAt(d, 'nested'), 'a'), 'list').push(value) };
+    case 'nestedReplace':
+      return { label: 'nested={…}', apply: d => void (d.nested = { a: { b: value } }) };
+    case 'nestedDelete':
+      return { label: 'delete nested', apply: d => void delete d.nested };
+  }
+}
+
+/**
+ * A random edit of an LWW document: set and delete top-level fields, a counter, and a parent
+ * object raced by writes to its children (set a child, replace the parent, delete it).
+ *
+ * @param rng the script's generator
+ * @param state the client's current view of the doc
+ */
+export function lwwEdit(rng: Rng, state: FuzzDoc): Edit {
+  const fields = Object.keys(state).filter(k => k.startsWith('f'));
+  const value = rng.int(0, 999);
+  const kind = rng.weighted({ set: 4, delete: fields.length > 0 ? 2 : 0, counter: 2, text: 1, objSet: 3, objReplace: 1, objDelete: 1 });
+  const field = `f${rng.int(0, 5)}`;
+  const child = rng.pick(['a', 'b', 'c']);
+  const which = rng.int(0, 99);
+  switch (kind) {
+    case 'set':
+      return { label: `${field}=${value}`, apply: d => void (d[field] = value) };
+    case 'delete':
+      return {
+        label: `delete f[${which}]`,
+        apply: d => {
+          const keys = Object.keys(d).filter(k => k.startsWith('f'));
+          if (keys.length > 0) delete d[keys[which % keys.length]];
+        },
+      };
+    case 'counter':
+      return { label: 'c+=1', apply: d => void (d.c = numberAt(d, 'c') + 1) };
+    case 'text':
+      return { label: `s=${value}`, apply: d => void (d.s = `s${value}`) };
+    case 'objSet':
+      return { label: `obj.${child}=${value}`, apply: d => void (objectAt(d, 'obj')[child] = value) };
+    case 'objReplace':
+      return { label: 'obj={…}', apply: d => void (d.obj = { a: value, b: value + 1 }) };
+    case 'objDelete':
+      return { label: 'delete obj', apply: d => void delete d.obj };
+  }
+}
