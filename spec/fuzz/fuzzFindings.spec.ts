@@ -151,7 +151,7 @@ describe('bugs found by the convergence fuzz', () => {
     }
   });
 
-  it.failing('F: an OT change written after a never-loaded head whose answer was lost is transformed, not committed verbatim', async () => {
+  it('F (fixed): an OT change written after a never-loaded head whose answer was lost is transformed, not committed verbatim', async () => {
     // src/server/OTDocService.ts commitChanges, the `head.baseRev === 0` (docReloadRequired)
     // branch: a batch authored before the client ever loaded the doc is committed verbatim on
     // top of head. When its head (`list = [...]`) was committed by an earlier attempt whose

@@ -612,6 +612,8 @@ export class PatchesSync {
   }
 
   private report(error: unknown, docId?: string): void {
+    // A dropped connection is state (`state$`), not an error: the next connection redoes the work.
+    if (classifyError(error) === 'network') return;
     this.errorSubject.next({ error: asError(error), docId });
   }
 }

@@ -80,9 +80,14 @@ export class OTDocService extends DocService<OTDoc> {
             throw new StatusError(409, `Change ${head.id} continues an upload at baseRev 0 that this document did not start`, { scope: 'doc' });
           }
           // Edited before the client ever loaded the doc: commit it on top of head verbatim and
-          // tell the client to reload (§1.5.5 step 3).
-          incoming = input.map((change) => ({ ...change, baseRev: currentRev }));
-          docReloadRequired = true;
+          // tell the client to reload (§1.5.5 step 3) — unless this resends a batch part of which
+          // is committed already (its answer was lost): the rest was written on top of that part,
+          // so the normal walk from rev 0 must transform it over what was committed around it.
+          await this.ensureIndexed(doc, input);
+          if (!input.some((change) => doc.ids.has(change.id))) {
+            incoming = input.map((change) => ({ ...change, baseRev: currentRev }));
+            docReloadRequired = true;
+          }
         }
       }
 
