@@ -26,7 +26,7 @@ describe('diffValue', () => {
   it('should read an undefined object value as no key and an undefined element as null', () => {
     expect(diffValue({ a: 1, b: undefined }, { a: undefined, c: undefined }, '')).toEqual([{ op: 'remove', path: '/a' }]);
     expect(diffValue([undefined], [null], '')).toEqual([]);
-    expect(diffValue(['x'], ['x', undefined], '')).toEqual([{ op: 'add', path: '/-', value: null }]);
+    expect(diffValue(['x'], ['x', undefined], '')).toEqual([{ op: 'add', path: '/1', value: null }]);
   });
 
   it('should turn an insert at the front of an array into one add at 0', () => {
@@ -60,7 +60,7 @@ describe('diffValue', () => {
     const ops = diffValue([{ id: 'x', done: false }], [{ id: 'a', done: false }, { id: 'x', done: true }], '');
     expect(ops).toEqual([
       { op: 'replace', path: '/0', value: { id: 'a', done: false } },
-      { op: 'add', path: '/-', value: { id: 'x', done: true } },
+      { op: 'add', path: '/1', value: { id: 'x', done: true } },
     ]);
   });
 

@@ -34,13 +34,13 @@ describe('immerPatchesToOps', () => {
     ]);
   });
 
-  it('should turn an add at the end of an array into an append', () => {
+  it('should record an append at its concrete index, never "-" (a later edit of it must name the same element after a concurrent push)', () => {
     const { ops } = record({ list: [1, 2] }, (d) => {
       d.list.push(3, 4);
     });
     expect(ops).toEqual([
-      { op: 'add', path: '/list/-', value: 3 },
-      { op: 'add', path: '/list/-', value: 4 },
+      { op: 'add', path: '/list/2', value: 3 },
+      { op: 'add', path: '/list/3', value: 4 },
     ]);
   });
 
@@ -99,7 +99,7 @@ describe('immerPatchesToOps', () => {
       d.list.push({ x: 3 });
       delete (d as Partial<typeof d>).a;
     });
-    expect(ops.map((op) => `${op.op} ${op.path}`)).toEqual(['replace /list/0/x', 'add /list/-', 'remove /a']);
+    expect(ops.map((op) => `${op.op} ${op.path}`)).toEqual(['replace /list/0/x', 'add /list/1', 'remove /a']);
   });
 
   it('should not touch the base state', () => {
@@ -238,14 +238,14 @@ describe('immerPatchesToOps', () => {
       expect(ops).toEqual([{ op: 'replace', path: '/items/1', value: 'q' }]);
     });
 
-    it('should keep an append at the end as add …/- when the array is also edited elsewhere', () => {
+    it('should keep an append at the end at its concrete index when the array is also edited elsewhere', () => {
       const { ops } = record({ items: ['x'] }, (d) => {
         d.items.unshift('a');
         d.items.push('b');
       });
       expect(ops).toEqual([
         { op: 'add', path: '/items/0', value: 'a' },
-        { op: 'add', path: '/items/-', value: 'b' },
+        { op: 'add', path: '/items/2', value: 'b' },
       ]);
     });
 
@@ -258,7 +258,7 @@ describe('immerPatchesToOps', () => {
       });
       expect(ops).toEqual([
         { op: 'replace', path: '/items/0', value: { id: 'a', done: false } },
-        { op: 'add', path: '/items/-', value: { id: 'x', done: true } },
+        { op: 'add', path: '/items/1', value: { id: 'x', done: true } },
       ]);
       expect(strict(base, ops)).toEqual(next);
     });
@@ -273,7 +273,7 @@ describe('immerPatchesToOps', () => {
       // Two of the todos were already in order: only the third is taken out and put back.
       expect(ops.filter((op) => op.path.startsWith('/items'))).toEqual([
         { op: 'remove', path: '/items/0' },
-        { op: 'add', path: '/items/-', value: todo('c', 'C') },
+        { op: 'add', path: '/items/2', value: todo('c', 'C') },
       ]);
     });
 
@@ -457,7 +457,7 @@ describe('immerPatchesToOps', () => {
             else d.items.splice(index, 1);
           });
           const expected = insert
-            ? { op: 'add', path: index === items.length ? '/items/-' : `/items/${index}`, value: '#new' }
+            ? { op: 'add', path: `/items/${index}`, value: '#new' }
             : { op: 'remove', path: `/items/${index}` };
           expect(ops).toEqual([expected]);
           expect(strict(base, ops)).toEqual(next);

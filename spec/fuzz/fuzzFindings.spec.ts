@@ -189,7 +189,7 @@ describe('bugs found by the convergence fuzz', () => {
     }
   });
 
-  it.failing('G: a push then an edit of the pushed item, against a concurrent push, transforms into ops that apply', () => {
+  it('G (fixed): a push then an edit of the pushed item, against a concurrent push, transforms into ops that apply', () => {
     // src/algorithms/transformPatch.ts documents that a list appending with `/-` and then
     // addressing the appended element by index "may address another element after a concurrent
     // append", while promising that "every result still applies strictly". With immer's
@@ -197,11 +197,13 @@ describe('bugs found by the convergence fuzz', () => {
     // lands on the other client's pushed number and does not apply, so the server refuses the
     // whole commit (400 "cannot be applied … holds a number, which has no children") and the
     // doc goes to 'error' until later changes move it on. Seen in the fuzz as seed 58 at 100
-    // steps (in a 50..58 run). Pure reproduction of the server's walk:
+    // steps (in a 50..58 run). Fixed by recording pushes at their concrete index (what clients
+    // now send, and what this case replays): the transform shifts concrete indexes. Pure
+    // reproduction of the server's walk:
     const state = { list: [{ v: 1 }, 2] };
-    const committed: Change[] = [{ id: 'other', baseRev: 5, rev: 6, ops: [{ op: 'add', path: '/list/-', value: 814 }], createdAt: 1, committedAt: 1 }];
+    const committed: Change[] = [{ id: 'other', baseRev: 5, rev: 6, ops: [{ op: 'add', path: '/list/2', value: 814 }], createdAt: 1, committedAt: 1 }];
     const queue: Change[] = [
-      { id: 'push', baseRev: 5, rev: 6, ops: [{ op: 'add', path: '/list/-', value: { v: 835 } }], createdAt: 1, committedAt: 0 },
+      { id: 'push', baseRev: 5, rev: 6, ops: [{ op: 'add', path: '/list/2', value: { v: 835 } }], createdAt: 1, committedAt: 0 },
       { id: 'edit', baseRev: 5, rev: 7, ops: [{ op: 'replace', path: '/list/2/v', value: 974 }], createdAt: 1, committedAt: 0 },
     ];
     const head = applyPatch(state, committed[0].ops, { mode: 'strict' });

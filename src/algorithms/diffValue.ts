@@ -31,7 +31,7 @@ export interface ArrayDiffHooks {
  * - Arrays: a longest common subsequence of identical elements is kept (`diffArray`); in each
  *   stretch between kept elements, an old and a new container that look like the same one
  *   edited are paired (ops inside it, at its index at that point), and the rest is replaced
- *   position by position, the surplus removed or added (`add …/-` at the end). Ops apply in
+ *   position by position, the surplus removed or added (at concrete indexes, appends included). Ops apply in
  *   order; indexes are those of the array as the previous ops left it.
  * - "Looks like the same container edited" (`resemblance` ≥ ½): same kind, and at least half of
  *   the keys of both holding the same value (for arrays, half of the elements identical); in an
@@ -109,7 +109,7 @@ export function diffArrayOps(
       for (; r < rEnd && s < sEnd; r++, s++) ops.push({ op: 'replace', path: indexPointer(at++), value: asElement(inserted[s]) });
       for (; r < rEnd; r++, length--) ops.push({ op: 'remove', path: indexPointer(at) });
       for (; s < sEnd; s++, length++) {
-        ops.push({ op: 'add', path: at === length ? `${pointer}/-` : indexPointer(at), value: asElement(inserted[s]) });
+        ops.push({ op: 'add', path: indexPointer(at), value: asElement(inserted[s]) });
         at++;
       }
     };
@@ -167,7 +167,7 @@ function positionalOps(oldList: readonly unknown[], newList: readonly unknown[],
     if (asElement(oldList[i]) !== asElement(newList[i])) ops.push({ op: 'replace', path: `${pointer}/${i}`, value: asElement(newList[i]) });
   }
   for (let i = oldList.length - 1; i >= newList.length; i--) ops.push({ op: 'remove', path: `${pointer}/${i}` });
-  for (let i = oldList.length; i < newList.length; i++) ops.push({ op: 'add', path: `${pointer}/-`, value: asElement(newList[i]) });
+  for (let i = oldList.length; i < newList.length; i++) ops.push({ op: 'add', path: `${pointer}/${i}`, value: asElement(newList[i]) });
   return ops;
 }
 

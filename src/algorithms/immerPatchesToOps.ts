@@ -28,8 +28,10 @@ interface ArrayEdit {
  * immer describes edits with path arrays and a few JavaScript-isms that JSON Patch has no words
  * for; this turns them into ops that mean the same thing on the wire:
  * - path arrays become escaped JSON Pointers (`['a/b', 0]` → `'/a~1b/0'`); op order is kept;
- * - an `add` at an array index equal to the array's current length becomes `add …/-` (same
- *   effect, and an append is cheaper to transform than an insert);
+ * - appends keep their concrete index (`add /list/2`, never `/list/-`): a push followed by an
+ *   edit of the pushed element (`/list/2/v`) must name the same element after a concurrent push
+ *   by someone else, and only concrete indexes are shifted by the transform (the protocol notes
+ *   say the same; fuzz finding G);
  * - a `replace` of an array's `length` (truncation) becomes one `remove` per dropped element,
  *   last first (growth appends `null`s);
  * - `undefined` values, which JSON cannot carry, become `null` in arrays (as `JSON.stringify`
@@ -285,9 +287,6 @@ function convertPatch(draft: PatchDraft, patch: Patch, path: readonly Segment[])
     return exists ? [{ op: 'remove', path: pointer }] : [];
   }
   const value: unknown = patch.value === undefined ? null : patch.value;
-  if (op === 'add' && Array.isArray(parent) && indexOf(last) === parent.length) {
-    return [{ op: 'add', path: `${parentPointer}/-`, value }];
-  }
   return [{ op, path: pointer, value }];
 }
 
@@ -308,6 +307,6 @@ function resizeOps(arrayPointer: string, length: number, newLength: unknown): JS
   const ops: JSONPatchOp[] = [];
   // Last element first: each remove keeps the indexes of the ones still to go.
   for (let i = length - 1; i >= newLength; i--) ops.push({ op: 'remove', path: `${arrayPointer}/${i}` });
-  for (let i = length; i < newLength; i++) ops.push({ op: 'add', path: `${arrayPointer}/-`, value: null });
+  for (let i = length; i < newLength; i++) ops.push({ op: 'add', path: `${arrayPointer}/${i}`, value: null });
   return ops;
 }
