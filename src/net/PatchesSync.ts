@@ -443,7 +443,7 @@ export class PatchesSync {
       case 'network':
         this.docs.settleSyncing();
         return EMPTY;
-      case 'timeout':
+      case 'transient':
         // The socket may still be open, so no reconnect will resync this doc: retry it, quietly.
         this.docs.settleSyncing();
         this.scheduleRetry(docId);

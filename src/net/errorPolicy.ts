@@ -4,8 +4,8 @@ import { ApplyChangesError, MissingChangesError, NetworkError, StatusError, Time
 export type ErrorAction =
   /** The connection failed: not the doc's fault; no 'error' status, the next connection resyncs. */
   | 'network'
-  /** No reply in time on a socket that may still be open: no 'error' status, not reported, retried with backoff. */
-  | 'timeout'
+  /** Nothing wrong with the doc, try again soon: no reply in time on a socket that may still be open, or 503 (the server is restarting). No 'error' status, not reported, retried with backoff. */
+  | 'transient'
   /** Revisions are missing or a committed change did not apply: fetch what is missing and resync. */
   | 'refetch'
   /** The doc was deleted on the server (410): run the remote-delete path. */
@@ -23,7 +23,7 @@ export type ErrorAction =
  */
 export function classifyError(error: unknown): ErrorAction {
   if (error instanceof NetworkError) return 'network';
-  if (error instanceof TimeoutError) return 'timeout';
+  if (error instanceof TimeoutError || (error instanceof StatusError && error.code === 503)) return 'transient';
   if (error instanceof MissingChangesError || error instanceof ApplyChangesError) return 'refetch';
   if (error instanceof StatusError && error.code === 410) return 'deleted';
   return isRetryable(error) ? 'retry' : 'fail';
