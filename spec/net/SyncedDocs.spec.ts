@@ -1,0 +1,144 @@
+import { SyncedDocs } from '../../src/net/SyncedDocs.js';
+import type { SyncedDoc } from '../../src/types.js';
+
+type Snapshot = Readonly<Record<string, SyncedDoc>>;
+
+/** Resolves after every microtask queued so far has run (the flush is one queueMicrotask). */
+function microtasks(): Promise<void> {
+  return new Promise((resolve) => queueMicrotask(resolve));
+}
+
+function record(docs: SyncedDocs): { snapshots: Snapshot[]; completed: () => boolean } {
+  const snapshots: Snapshot[] = [];
+  let done = false;
+  docs.synced$.subscribe({ next: (s) => snapshots.push(s), complete: () => (done = true) });
+  return { snapshots, completed: () => done };
+}
+
+const synced = (committedRev: number, hasPending = false): SyncedDoc => ({ committedRev, hasPending, status: 'synced' });
+
+describe('SyncedDocs', () => {
+  it('should start with an empty snapshot', () => {
+    const { snapshots } = record(new SyncedDocs());
+    expect(snapshots).toEqual([{}]);
+  });
+
+  it('should emit a new object for every change', async () => {
+    const docs = new SyncedDocs();
+    const { snapshots } = record(docs);
+    docs.put({ a: synced(1) });
+    await microtasks();
+    docs.update(['a'], { committedRev: 2 });
+    await microtasks();
+    expect(snapshots).toEqual([{}, { a: synced(1) }, { a: synced(2) }]);
+    expect(snapshots[1]).not.toBe(snapshots[0]);
+    expect(snapshots[2]).not.toBe(snapshots[1]);
+    expect(snapshots[2].a).not.toBe(snapshots[1].a);
+    // An earlier snapshot is not mutated by a later change.
+    expect(snapshots[1].a.committedRev).toBe(1);
+  });
+
+  it('should not emit when nothing changed', async () => {
+    const docs = new SyncedDocs();
+    docs.put({ a: synced(1) });
+    await microtasks();
+    const { snapshots } = record(docs);
+    docs.put({ a: synced(1) });
+    docs.update(['a'], { status: 'synced' });
+    docs.update(['a'], (entry) => ({ committedRev: entry.committedRev }));
+    docs.remove(['missing']);
+    docs.settleSyncing();
+    await microtasks();
+    expect(snapshots).toEqual([{ a: synced(1) }]);
+  });
+
+  it('should emit once for several updates in one synchronous run, on a microtask', async () => {
+    const docs = new SyncedDocs();
+    const { snapshots } = record(docs);
+    docs.put({ a: synced(0), b: synced(0) });
+    docs.update(['a'], { status: 'syncing' });
+    docs.update(['a', 'b'], { committedRev: 3 });
+    docs.remove(['b']);
+    expect(snapshots).toHaveLength(1);
+    await microtasks();
+    expect(snapshots).toEqual([{}, { a: { committedRev: 3, hasPending: false, status: 'syncing' } }]);
+  });
+
+  it('should keep an intermediate state visible across a microtask boundary', async () => {
+    const docs = new SyncedDocs();
+    const { snapshots } = record(docs);
+    docs.put({ a: { committedRev: 0, hasPending: true, status: 'syncing' } });
+    await microtasks();
+    docs.update(['a'], { status: 'synced', committedRev: 1, hasPending: false });
+    await microtasks();
+    expect(snapshots.map((s) => s.a?.status)).toEqual([undefined, 'syncing', 'synced']);
+  });
+
+  it('should let the value getter see updates synchronously, without a second emission later', async () => {
+    const docs = new SyncedDocs();
+    const { snapshots } = record(docs);
+    docs.put({ a: synced(1) });
+    expect(docs.value).toEqual({ a: synced(1) });
+    docs.update(['a'], { hasPending: true });
+    expect(docs.value.a.hasPending).toBe(true);
+    expect(snapshots).toEqual([{}, { a: synced(1) }, { a: synced(1, true) }]);
+    await microtasks();
+    expect(snapshots).toHaveLength(3);
+  });
+
+  it('should never recreate a removed entry on update', async () => {
+    const docs = new SyncedDocs();
+    docs.put({ a: synced(1), b: synced(2) });
+    docs.remove(['a']);
+    docs.update(['a', 'b'], { status: 'error' });
+    docs.update(['a'], () => ({ committedRev: 9 }));
+    expect(docs.value).toEqual({ b: { committedRev: 2, hasPending: false, status: 'error' } });
+    expect('a' in docs.value).toBe(false);
+  });
+
+  it('should pass the current entry to a function update', () => {
+    const docs = new SyncedDocs();
+    docs.put({ a: synced(4) });
+    docs.update(['a'], (entry) => ({ committedRev: entry.committedRev + 1 }));
+    expect(docs.value.a.committedRev).toBe(5);
+  });
+
+  it("should settle 'syncing' to 'synced' (rev > 0 or pending) or 'unsynced', leaving other statuses", () => {
+    const docs = new SyncedDocs();
+    docs.put({
+      rev: { committedRev: 3, hasPending: false, status: 'syncing' },
+      pending: { committedRev: 0, hasPending: true, status: 'syncing' },
+      fresh: { committedRev: 0, hasPending: false, status: 'syncing' },
+      failed: { committedRev: 0, hasPending: false, status: 'error' },
+      done: { committedRev: 0, hasPending: false, status: 'synced' },
+    });
+    docs.settleSyncing();
+    expect(docs.value).toEqual({
+      rev: { committedRev: 3, hasPending: false, status: 'synced' },
+      pending: { committedRev: 0, hasPending: true, status: 'synced' },
+      fresh: { committedRev: 0, hasPending: false, status: 'unsynced' },
+      failed: { committedRev: 0, hasPending: false, status: 'error' },
+      done: { committedRev: 0, hasPending: false, status: 'synced' },
+    });
+  });
+
+  it('should flush pending updates, then complete', async () => {
+    const docs = new SyncedDocs();
+    const { snapshots, completed } = record(docs);
+    docs.put({ a: synced(1) });
+    expect(completed()).toBe(false);
+    docs.complete();
+    expect(snapshots).toEqual([{}, { a: synced(1) }]);
+    expect(completed()).toBe(true);
+    await microtasks();
+    expect(snapshots).toHaveLength(2);
+  });
+
+  it('should complete without an extra emission when nothing is pending', () => {
+    const docs = new SyncedDocs();
+    const { snapshots, completed } = record(docs);
+    docs.complete();
+    expect(snapshots).toEqual([{}]);
+    expect(completed()).toBe(true);
+  });
+});
