@@ -9,58 +9,31 @@ import { formatFailure, runConvergence, type Tolerance } from './convergence.js'
  * comma list of open bugs to count instead of fail (exploration only), FUZZ_VERBOSE=1 prints one
  * line per seed.
  *
- * FUZZ FINDINGS (minimal reproductions in fuzzFindings.spec.ts, except D, a policy question):
- * Open
- * - D. SERVER_CLOSING reaches onError: a request that reaches the server while it closes
- *   gracefully (a server restart) is answered 503 `{ scope: 'server' }`; src/net/errorPolicy.ts
- *   classifies it 'retry' and PatchesSync reports it to onError at once (protocol §5.3 reports
- *   a retryable error only when the retry ladder is exhausted). The fuzz fails on every
- *   non-network error on onError, so a policy decision is needed (owners of errorPolicy.ts /
- *   startServer close()). Symptom: "onError (…): StatusError: SERVER_CLOSING". Random: about 1 in
- *   9 seeds that restart the server fail on a given run.
- * - F. A never-loaded OT head whose answer was lost makes its tail unappliable:
- *   src/server/OTDocService.ts commits a baseRev-0 batch verbatim on top of head
- *   (docReloadRequired); when the batch's head was already committed by an attempt whose answer
- *   was lost, the tail written on top of it is committed verbatim too, not transformed over what
- *   others committed since the head: 400 "cannot be applied" on every retry, doc in 'error' with
- *   its pending changes forever. Symptom: "onError (notes-…): StatusError: Change … cannot be
- *   applied" with the client at committedRev 0. Seeds 48 (60 and 100 steps, every run), 242,
- *   268, 298 (100 steps).
- * - G. push-then-edit against a concurrent push: with `push` recorded as `add /list/-`, a change
- *   that pushes and then edits the pushed item by index is transformed over a concurrent push
- *   into an edit of the other item; when that item is a number it does not apply (the documented
- *   `/-` limit of src/algorithms/transformPatch.ts, which also promises "every result still
- *   applies strictly"): the server refuses the commit (400). Symptom: "… holds a number, which
- *   has no children (op 0 at "/list/N/v")". Seeds 58 (100 steps, in a 50..58 run), 211, 289, 395.
- * Fixed since the fuzz found them (each case is now a pinned regression):
+ * FUZZ FINDINGS (minimal reproductions in fuzzFindings.spec.ts, each now a pinned regression):
  * - A. LWW ops minted while an LWW commit awaited its answer stayed unsent after a reconnect
- *   (no follow-up pass) — c0135fe. B. a repeated `online$` true replaced the socket silently (no
- *   full pass: no subscriptions, nothing flushed) — 122fd94/c0135fe. C. an OT doc edited before
- *   its first load looped commit ⇄ getDoc forever — f6b928a. E. a losing LWW child write wiped
- *   newer rows under the removed parent on the writer — c0135fe.
+ *   (no follow-up pass) — fixed in c0135fe.
+ * - B. a repeated `online$` true replaced the socket silently (no full pass) — 122fd94/c0135fe.
+ * - C. an OT doc edited before its first load looped commit ⇄ getDoc forever — f6b928a.
+ * - D. a request reaching a gracefully closing server (restart) got 503 SERVER_CLOSING, which
+ *   was reported to onError at once — 503 and timeouts are now 'transient': retried quietly (4995cba).
+ * - E. a losing LWW child write wiped newer rows under the removed parent — c0135fe.
+ * - F. the tail of a never-loaded OT head whose answer was lost was committed verbatim (400 on
+ *   every retry) — the server now walks a partly committed baseRev-0 resend normally (a42011e).
+ * - G. push-then-edit against a concurrent push: `add /list/-` then `/list/N/v` named the other
+ *   client's element — pushes are now recorded at concrete indexes (3f08392).
  */
 
 /** CI size: 5 clients, this many random actions per seed. */
 const CI_STEPS = 100;
 
 /**
- * CI seeds: each passed four strict runs at CI size (32 seeds: about 17 s on 2 cores). While
- * finding D is open they are seeds whose script has no server restart: every seed with one can
- * hit D at random, so it would make CI flaky; once D is settled, re-pick from all seeds (a
- * `FUZZ_SEEDS=400 FUZZ_STEPS=100` run lists them). A CI seed that ever fails is a finding, not
- * noise: replay it and report it.
+ * CI seeds (48: about 30 s on 2 cores), including seeds with server restarts and the seeds that
+ * found D, F and G. A CI seed that ever fails is a finding, not noise: replay it and report it.
  */
-const CI_SEEDS: readonly number[] = [3, 4, 14, 15, 28, 40, 49, 51, 53, 59, 96, 98, 109, 112, 131, 137, 149, 150, 154, 164, 170, 173, 174, 184, 214, 216, 217, 220, 221, 222, 226, 229];
+const CI_SEEDS: readonly number[] = [1, 3, 4, 5, 10, 14, 15, 16, 18, 19, 24, 28, 40, 45, 48, 49, 51, 53, 58, 59, 96, 98, 109, 112, 131, 137, 149, 150, 154, 164, 170, 173, 174, 184, 211, 214, 216, 217, 220, 221, 222, 226, 229, 242, 268, 289, 298, 395];
 
-/** Seeds that failed at CI size (100 steps) on a strict run, by finding (see FUZZ FINDINGS). */
-const KNOWN_FAILING: Readonly<Record<string, readonly number[]>> = {
-  'D (SERVER_CLOSING on onError; random, on any seed with a server restart)': [
-    1, 5, 10, 16, 18, 19, 24, 45, 46, 57, 64, 72, 74, 79, 85, 91, 105, 113, 118, 139, 163, 197, 228, 237, 247, 263, 282, 285, 294, 318, 321, 325, 326,
-    328, 329, 337, 383, 390, 399,
-  ],
-  'F (tail of a never-loaded head committed verbatim)': [48, 242, 268, 298],
-  'G (push-then-edit against a concurrent push)': [58, 211, 289, 395],
-};
+/** Seeds that failed at CI size (100 steps) on a strict run, by open finding (none open now). */
+const KNOWN_FAILING: Readonly<Record<string, readonly number[]>> = {};
 
 const env = process.env;
 const int = (name: string): number | undefined => (env[name] !== undefined && env[name] !== '' ? Number.parseInt(env[name]!, 10) : undefined);
