@@ -1,0 +1,222 @@
+import { Patches } from '../../src/client/Patches.js';
+import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
+import { MissingChangesError } from '../../src/errors.js';
+import type { Change, JSONPatchOp } from '../../src/types.js';
+
+interface Doc {
+  list?: string[];
+  title?: string;
+}
+
+/** A change as the server commits it. */
+function committed(id: string, rev: number, ops: JSONPatchOp[], baseRev = rev - 1): Change {
+  return { id, ops, baseRev, rev, createdAt: 1, committedAt: 2 };
+}
+
+async function openOT() {
+  const patches = new Patches({ store: new InMemoryStore(), clock: () => 1000 });
+  const doc = await patches.openDoc<Doc>('d');
+  const ot = patches.algorithms.ot;
+  const run = <R>(task: () => Promise<R>): Promise<R> => patches.runExclusive('d', task);
+  return { patches, doc, ot, run, store: patches.store };
+}
+
+/** Brings the doc to rev 1 with `{ list: ['x'] }` from the server. */
+async function atRev1(env: Awaited<ReturnType<typeof openOT>>): Promise<void> {
+  await env.run(() => env.ot.applyServerChanges('d', [committed('s1', 1, [{ op: 'replace', path: '', value: { list: ['x'] } }])]));
+}
+
+describe('OTAlgorithm', () => {
+  it('should be named ot', async () => {
+    const { ot } = await openOT();
+    expect(ot.name).toBe('ot');
+  });
+
+  it('should mint a local change as one pending change on the committed rev, with the clock time', async () => {
+    const env = await openOT();
+    await atRev1(env);
+    env.doc.change(draft => {
+      draft.title = 'T';
+    });
+    await env.doc.flush();
+    const pending = await env.run(() => env.ot.getPendingToSend('d'));
+    expect(pending).toHaveLength(1);
+    expect(pending[0]).toMatchObject({ baseRev: 1, rev: 2, createdAt: 1000, committedAt: 0, ops: [{ op: 'add', path: '/title', value: 'T' }] });
+    expect(await env.run(() => env.ot.hasPending('d'))).toBe(true);
+  });
+
+  it('should apply a server change from another client to committed state and view', async () => {
+    const env = await openOT();
+    const applied = await env.run(() => env.ot.applyServerChanges('d', [committed('s1', 1, [{ op: 'replace', path: '', value: { title: 'A' } }])]));
+    expect(applied.map(c => c.id)).toEqual(['s1']);
+    expect(env.doc.state).toEqual({ title: 'A' });
+    expect(env.doc.committedRev).toBe(1);
+    expect(await env.store.getDoc('d')).toMatchObject({ state: { title: 'A' }, committedRev: 1, pending: [] });
+  });
+
+  it('should drop its own change when the server echoes it back', async () => {
+    const env = await openOT();
+    await atRev1(env);
+    env.doc.change(draft => {
+      draft.title = 'mine';
+    });
+    await env.doc.flush();
+    const [sent] = await env.run(() => env.ot.getPendingToSend('d'));
+    expect(await env.run(() => env.ot.isQueued('d', sent.id))).toBe(true);
+
+    const applied = await env.run(() => env.ot.applyServerChanges('d', [{ ...sent, committedAt: 5 }], [sent]));
+
+    expect(applied.map(c => c.id)).toEqual([sent.id]);
+    expect(await env.run(() => env.ot.getPendingToSend('d'))).toEqual([]);
+    expect(await env.run(() => env.ot.isQueued('d', sent.id))).toBe(false);
+    expect(await env.run(() => env.ot.hasPending('d'))).toBe(false);
+    expect(env.doc.hasPending).toBe(false);
+    expect(env.doc.committedRev).toBe(2);
+    expect(env.doc.state).toEqual({ list: ['x'], title: 'mine' });
+  });
+
+  it('should drop its own change echoed in a catch-up without the sent list (reply lost), leaving the view as it was', async () => {
+    const env = await openOT();
+    await atRev1(env);
+    env.doc.change(draft => {
+      draft.title = 'mine';
+    });
+    await env.doc.flush();
+    const [sent] = await env.run(() => env.ot.getPendingToSend('d'));
+    const view = env.doc.state;
+    const emitted: Doc[] = [];
+    const stop = env.doc.onUpdate(state => emitted.push(state));
+
+    await env.run(() => env.ot.applyServerChanges('d', [{ ...sent, committedAt: 5 }]));
+    stop();
+
+    expect(await env.run(() => env.ot.getPendingToSend('d'))).toEqual([]);
+    expect(env.doc.committedRev).toBe(2);
+    expect(env.doc.state).toBe(view);
+    expect(emitted).toEqual([]);
+  });
+
+  it('should treat a sent change missing from the reply as resolved (transformed away by the server)', async () => {
+    const env = await openOT();
+    await atRev1(env);
+    env.doc.change(draft => {
+      draft.title = 'mine';
+    });
+    await env.doc.flush();
+    const sent = await env.run(() => env.ot.getPendingToSend('d'));
+    await env.run(() => env.ot.applyServerChanges('d', [], sent));
+    expect(await env.run(() => env.ot.getPendingToSend('d'))).toEqual([]);
+    expect(env.doc.state).toEqual({ list: ['x'] });
+  });
+
+  it('should rebase pending changes over a concurrent server change', async () => {
+    const env = await openOT();
+    await atRev1(env);
+    env.doc.change(draft => {
+      draft.list!.splice(1, 0, 'mine'); // insert at index 1
+    });
+    await env.doc.flush();
+    const [before] = await env.run(() => env.ot.getPendingToSend('d'));
+    expect(before.ops).toEqual([{ op: 'add', path: '/list/1', value: 'mine' }]);
+
+    // Another client inserted at index 0 first.
+    await env.run(() => env.ot.applyServerChanges('d', [committed('other', 2, [{ op: 'add', path: '/list/0', value: 'theirs' }])]));
+
+    const [after] = await env.run(() => env.ot.getPendingToSend('d'));
+    expect(after.id).toBe(before.id);
+    expect(after.baseRev).toBe(2);
+    expect(after.ops).toEqual([{ op: 'add', path: '/list/2', value: 'mine' }]);
+    expect(env.doc.committedRev).toBe(2);
+    expect(env.doc.state).toEqual({ list: ['theirs', 'x', 'mine'] });
+  });
+
+  it('should rebase pending changes of a doc that is not open (store only)', async () => {
+    const env = await openOT();
+    await atRev1(env);
+    env.doc.change(draft => {
+      draft.list!.push('mine');
+    });
+    await env.doc.flush();
+    await env.patches.closeDoc('d');
+    await env.run(() => env.ot.applyServerChanges('d', [committed('other', 2, [{ op: 'add', path: '/list/0', value: 'theirs' }])]));
+    const stored = await env.store.getDoc<Doc>('d');
+    expect(stored?.committedRev).toBe(2);
+    expect(stored?.state).toEqual({ list: ['theirs', 'x'] });
+    expect(stored?.pending.map(c => c.ops)).toEqual([[{ op: 'add', path: '/list/2', value: 'mine' }]]);
+  });
+
+  it('should throw MissingChangesError on a revision gap and leave the store untouched', async () => {
+    const env = await openOT();
+    await atRev1(env);
+    const before = await env.store.getDoc('d');
+    const gap = env.run(() => env.ot.applyServerChanges('d', [committed('s3', 3, [{ op: 'add', path: '/title', value: 'late' }])]));
+    await expect(gap).rejects.toBeInstanceOf(MissingChangesError);
+    await expect(gap).rejects.toMatchObject({ expectedRev: 2, gotRev: 3, sinceRev: 1 });
+    expect(await env.store.getDoc('d')).toEqual(before);
+    expect(env.doc.state).toEqual({ list: ['x'] });
+  });
+
+  it('should ignore stale server changes already committed', async () => {
+    const env = await openOT();
+    await atRev1(env);
+    const applied = await env.run(() => env.ot.applyServerChanges('d', [committed('s1', 1, [{ op: 'replace', path: '', value: { list: ['x'] } }])]));
+    expect(applied).toEqual([]);
+    expect(env.doc.committedRev).toBe(1);
+  });
+
+  it('should replace the pending queue with the pieces actually sent, keeping the view', async () => {
+    const env = await openOT();
+    await atRev1(env);
+    env.doc.change(draft => {
+      draft.title = 'T';
+      draft.list!.push('y');
+    });
+    await env.doc.flush();
+    const [whole] = await env.run(() => env.ot.getPendingToSend('d'));
+    expect(whole.ops).toHaveLength(2);
+    const pieces: Change[] = whole.ops.map((op, i) => ({ ...whole, id: `${whole.id}-${i}`, ops: [op], rev: whole.rev + i }));
+
+    await env.run(() => env.ot.replacePending('d', pieces));
+
+    expect(await env.run(() => env.ot.getPendingToSend('d'))).toEqual(pieces);
+    expect(await env.run(() => env.ot.isQueued('d', whole.id))).toBe(false);
+    expect(await env.run(() => env.ot.isQueued('d', pieces[1].id))).toBe(true);
+    expect(env.doc.state).toEqual({ list: ['x', 'y'], title: 'T' });
+  });
+
+  it('should report isQueued false for an unknown id', async () => {
+    const env = await openOT();
+    expect(await env.run(() => env.ot.isQueued('d', 'nope'))).toBe(false);
+  });
+
+  it("should answer 'flush-first' to a snapshot while changes are pending, and install nothing", async () => {
+    const env = await openOT();
+    await atRev1(env);
+    env.doc.change(draft => {
+      draft.title = 'mine';
+    });
+    await env.doc.flush();
+    const result = await env.run(() => env.ot.installSnapshot('d', { state: { list: ['s'] }, rev: 5, changes: [] }));
+    expect(result).toBe('flush-first');
+    expect(env.doc.committedRev).toBe(1);
+    expect((await env.store.getDoc('d'))?.state).toEqual({ list: ['x'] });
+  });
+
+  it("should install a newer snapshot with its trailing changes when nothing is pending, and call an older one 'stale'", async () => {
+    const env = await openOT();
+    await atRev1(env);
+    const snapshot = { state: { list: ['s'] }, rev: 5, changes: [committed('s6', 6, [{ op: 'add', path: '/title', value: 'six' }])] };
+    expect(await env.run(() => env.ot.installSnapshot('d', snapshot))).toBe('installed');
+    expect(env.doc.committedRev).toBe(6);
+    expect(env.doc.state).toEqual({ list: ['s'], title: 'six' });
+    expect(await env.store.getDoc('d')).toMatchObject({ committedRev: 6, state: { list: ['s'], title: 'six' } });
+
+    expect(await env.run(() => env.ot.installSnapshot('d', { state: { list: ['old'] }, rev: 6, changes: [] }))).toBe('stale');
+    expect(env.doc.state).toEqual({ list: ['s'], title: 'six' });
+  });
+
+  it("should call a snapshot for an untracked doc 'stale'", async () => {
+    const env = await openOT();
+    expect(await env.patches.runExclusive('other', () => env.ot.installSnapshot('other', { state: {}, rev: 3, changes: [] }))).toBe('stale');
+  });
+});
