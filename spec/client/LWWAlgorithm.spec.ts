@@ -1,0 +1,226 @@
+import { Patches } from '../../src/client/Patches.js';
+import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
+import { MissingChangesError } from '../../src/errors.js';
+import type { Change, JSONPatchOp } from '../../src/types.js';
+
+interface Doc {
+  a?: number;
+  b?: number;
+  title?: string;
+}
+
+/** A change as the server stores it. */
+function committed(id: string, rev: number, ops: JSONPatchOp[], baseRev = rev - 1): Change {
+  return { id, ops, baseRev, rev, createdAt: 1, committedAt: 2 };
+}
+
+async function openLWW() {
+  let now = 1000;
+  const patches = new Patches({ store: new InMemoryStore(), clock: () => now++ });
+  const doc = await patches.openDoc<Doc>('d', { algorithm: 'lww' });
+  const lww = patches.algorithms.lww;
+  const run = <R>(task: () => Promise<R>): Promise<R> => patches.runExclusive('d', task);
+  return { patches, doc, lww, run, store: patches.store };
+}
+
+describe('LWWAlgorithm', () => {
+  it('should be named lww', async () => {
+    const { lww } = await openLWW();
+    expect(lww.name).toBe('lww');
+  });
+
+  it('should send nothing when nothing is pending', async () => {
+    const env = await openLWW();
+    expect(await env.run(() => env.lww.getPendingToSend('d'))).toEqual([]);
+    expect(await env.store.getSendingChange('d')).toBeNull();
+    expect(await env.run(() => env.lww.hasPending('d'))).toBe(false);
+  });
+
+  it('should move every pending op into one sending change on the committed rev', async () => {
+    const env = await openLWW();
+    env.doc.change(draft => {
+      draft.a = 1;
+    });
+    env.doc.change(draft => {
+      draft.b = 2;
+    });
+    await env.doc.flush();
+    expect(await env.store.getPendingOps('d')).toHaveLength(2);
+
+    const sent = await env.run(() => env.lww.getPendingToSend('d'));
+
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({ baseRev: 0, rev: 1, committedAt: 0 });
+    expect(sent[0].ops.map(op => [op.op, op.path, op.value])).toEqual([
+      ['add', '/a', 1],
+      ['add', '/b', 2],
+    ]);
+    expect(await env.store.getPendingOps('d')).toEqual([]);
+    expect(await env.store.getSendingChange('d')).toEqual(sent[0]);
+    expect(await env.run(() => env.lww.isQueued('d', sent[0].id))).toBe(true);
+    expect(await env.run(() => env.lww.hasPending('d'))).toBe(true);
+    expect(env.doc.state).toEqual({ a: 1, b: 2 });
+  });
+
+  it('should resend the same change (same id) until it is confirmed, keeping newer ops pending', async () => {
+    const env = await openLWW();
+    env.doc.change(draft => {
+      draft.a = 1;
+    });
+    await env.doc.flush();
+    const [first] = await env.run(() => env.lww.getPendingToSend('d'));
+    env.doc.change(draft => {
+      draft.b = 2;
+    });
+    await env.doc.flush();
+
+    const [again] = await env.run(() => env.lww.getPendingToSend('d'));
+
+    expect(again).toEqual(first);
+    expect((await env.store.getPendingOps('d')).map(op => op.path)).toEqual(['/b']);
+    expect(env.doc.state).toEqual({ a: 1, b: 2 });
+  });
+
+  it('should clear the sending change on the reply to it, and keep later ops pending', async () => {
+    const env = await openLWW();
+    env.doc.change(draft => {
+      draft.a = 1;
+    });
+    await env.doc.flush();
+    const sent = await env.run(() => env.lww.getPendingToSend('d'));
+    env.doc.change(draft => {
+      draft.b = 2;
+    });
+    await env.doc.flush();
+
+    const applied = await env.run(() => env.lww.applyServerChanges('d', [{ ...sent[0], rev: 1, committedAt: 9 }], sent));
+
+    expect(applied.map(c => c.id)).toEqual([sent[0].id]);
+    expect(await env.store.getSendingChange('d')).toBeNull();
+    expect(await env.run(() => env.lww.isQueued('d', sent[0].id))).toBe(false);
+    expect(await env.store.getDoc('d')).toMatchObject({ committedRev: 1, state: { a: 1 } });
+    expect(env.doc.committedRev).toBe(1);
+    expect(env.doc.state).toEqual({ a: 1, b: 2 });
+    expect(await env.run(() => env.lww.hasPending('d'))).toBe(true);
+    // The next send is a new change built from the remaining ops.
+    const [next] = await env.run(() => env.lww.getPendingToSend('d'));
+    expect(next.id).not.toBe(sent[0].id);
+    expect(next.ops.map(op => op.path)).toEqual(['/b']);
+    expect(next.baseRev).toBe(1);
+  });
+
+  it('should clear the sending change on a reply that arrives after its own broadcast was applied', async () => {
+    const env = await openLWW();
+    env.doc.change(draft => {
+      draft.a = 1;
+    });
+    await env.doc.flush();
+    const sent = await env.run(() => env.lww.getPendingToSend('d'));
+    const stored = { ...sent[0], rev: 1, committedAt: 9 };
+    await env.run(() => env.lww.applyServerChanges('d', [stored]));
+    expect(await env.store.getSendingChange('d')).toEqual(sent[0]);
+
+    await env.run(() => env.lww.applyServerChanges('d', [stored], sent));
+
+    expect(await env.store.getSendingChange('d')).toBeNull();
+    expect(await env.run(() => env.lww.hasPending('d'))).toBe(false);
+    expect(env.doc.committedRev).toBe(1);
+    expect(env.doc.state).toEqual({ a: 1 });
+  });
+
+  it('should clear the sending change when the server stored nothing for it (empty reply)', async () => {
+    const env = await openLWW();
+    env.doc.change(draft => {
+      draft.a = 1;
+    });
+    await env.doc.flush();
+    const sent = await env.run(() => env.lww.getPendingToSend('d'));
+    expect(await env.run(() => env.lww.applyServerChanges('d', [], sent))).toEqual([]);
+    expect(await env.store.getSendingChange('d')).toBeNull();
+    expect(await env.run(() => env.lww.hasPending('d'))).toBe(false);
+  });
+
+  it('should apply server changes from others in order, under its own unconfirmed ops', async () => {
+    const env = await openLWW();
+    env.doc.change(draft => {
+      draft.a = 1;
+    });
+    await env.doc.flush();
+    const applied = await env.run(() =>
+      env.lww.applyServerChanges('d', [
+        committed('s1', 1, [{ op: 'replace', path: '/a', value: 10, ts: 1 }]),
+        committed('s2', 2, [{ op: 'replace', path: '/title', value: 'T', ts: 2 }]),
+      ]),
+    );
+    expect(applied.map(c => c.id)).toEqual(['s1', 's2']);
+    expect(await env.store.getDoc('d')).toMatchObject({ committedRev: 2, state: { a: 10, title: 'T' } });
+    expect(env.doc.committedRev).toBe(2);
+    expect(env.doc.state).toEqual({ a: 1, title: 'T' });
+  });
+
+  it('should skip a stale re-delivery of a change already committed', async () => {
+    const env = await openLWW();
+    await env.run(() =>
+      env.lww.applyServerChanges('d', [committed('s1', 1, [{ op: 'replace', path: '/a', value: 1 }]), committed('s2', 2, [{ op: 'replace', path: '/b', value: 2 }])]),
+    );
+    const before = await env.store.getDoc('d');
+
+    const applied = await env.run(() => env.lww.applyServerChanges('d', [committed('s1', 1, [{ op: 'replace', path: '/a', value: 99 }])]));
+
+    expect(applied).toEqual([]);
+    expect(await env.store.getDoc('d')).toEqual(before);
+    expect(env.doc.state).toEqual({ a: 1, b: 2 });
+  });
+
+  it('should skip the stale part of a batch and apply the new part', async () => {
+    const env = await openLWW();
+    await env.run(() => env.lww.applyServerChanges('d', [committed('s1', 1, [{ op: 'replace', path: '/a', value: 1 }])]));
+    const applied = await env.run(() =>
+      env.lww.applyServerChanges('d', [committed('s1', 1, [{ op: 'replace', path: '/a', value: 99 }]), committed('s2', 2, [{ op: 'replace', path: '/b', value: 2 }])]),
+    );
+    expect(applied.map(c => c.id)).toEqual(['s2']);
+    expect(env.doc.state).toEqual({ a: 1, b: 2 });
+    expect(env.doc.committedRev).toBe(2);
+  });
+
+  it('should throw MissingChangesError when a change is based on a rev ahead of the committed one', async () => {
+    const env = await openLWW();
+    await env.run(() => env.lww.applyServerChanges('d', [committed('s1', 1, [{ op: 'replace', path: '/a', value: 1 }])]));
+    const before = await env.store.getDoc('d');
+
+    const gap = env.run(() => env.lww.applyServerChanges('d', [committed('s4', 4, [{ op: 'replace', path: '/b', value: 4 }], 3)]));
+
+    await expect(gap).rejects.toBeInstanceOf(MissingChangesError);
+    await expect(gap).rejects.toMatchObject({ expectedRev: 2, gotRev: 4, sinceRev: 1 });
+    expect(await env.store.getDoc('d')).toEqual(before);
+    expect(env.doc.state).toEqual({ a: 1 });
+  });
+
+  it('should have nothing to re-split in replacePending', async () => {
+    const env = await openLWW();
+    env.doc.change(draft => {
+      draft.a = 1;
+    });
+    await env.doc.flush();
+    const before = await env.store.getDoc('d');
+    await env.run(() => env.lww.replacePending('d', []));
+    expect(await env.store.getDoc('d')).toEqual(before);
+  });
+
+  it("should install a newer snapshot (with its trailing changes) even with pending ops, and call an older one 'stale'", async () => {
+    const env = await openLWW();
+    env.doc.change(draft => {
+      draft.title = 'mine';
+    });
+    await env.doc.flush();
+    const snapshot = { state: { a: 5 }, rev: 5, changes: [committed('s6', 6, [{ op: 'replace', path: '/b', value: 6 }])] };
+    expect(await env.run(() => env.lww.installSnapshot('d', snapshot))).toBe('installed');
+    expect(env.doc.committedRev).toBe(6);
+    expect(env.doc.state).toEqual({ a: 5, b: 6, title: 'mine' });
+    expect(await env.store.getDoc('d')).toMatchObject({ committedRev: 6, state: { a: 5, b: 6 } });
+    expect((await env.store.getPendingOps('d')).map(op => op.path)).toEqual(['/title']);
+
+    expect(await env.run(() => env.lww.installSnapshot('d', { state: { a: 0 }, rev: 6, changes: [] }))).toBe('stale');
+    expect(env.doc.state).toEqual({ a: 5, b: 6, title: 'mine' });
+  });
+});
