@@ -62,6 +62,22 @@ describe('LWWAlgorithm', () => {
     expect(env.doc.state).toEqual({ a: 1, b: 2 });
   });
 
+  it('should keep the in-flight ops in the open doc’s layers when a later edit is minted', async () => {
+    const env = await openLWW();
+    env.doc.change(draft => {
+      draft.a = 1;
+    });
+    await env.doc.flush();
+    const [sent] = await env.run(() => env.lww.getPendingToSend('d'));
+    env.doc.change(draft => {
+      draft.b = 2;
+    });
+    await env.doc.flush();
+    // Layers are what the view is rebuilt from: the unconfirmed `/a` must still be in them.
+    expect(env.doc._layers().local.flat().map(op => op.path)).toEqual(['/a', '/b']);
+    expect(env.doc._layers().local[0]).toEqual(sent.ops);
+  });
+
   it('should resend the same change (same id) until it is confirmed, keeping newer ops pending', async () => {
     const env = await openLWW();
     env.doc.change(draft => {

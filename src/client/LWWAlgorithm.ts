@@ -55,6 +55,9 @@ export class LWWAlgorithm implements ClientAlgorithm {
     const committedRev = await store.getCommittedRev(docId);
     const change = createChange(ops, { baseRev: committedRev, rev: committedRev + 1, createdAt: this.ctx.clock() });
     await store.saveSendingChange(docId, change);
+    // The open doc's layers must follow the move (same ops, same view): a later mint builds on them.
+    const doc = this.ctx.getOpenDoc(docId);
+    if (doc) doc._update({ ...doc._layers(), local: [change.ops, []] }, { viewUnchanged: true });
     return [change];
   }
 
