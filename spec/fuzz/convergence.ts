@@ -13,11 +13,11 @@ import { PatchesSync } from '../../src/net/PatchesSync.js';
 import { FileServerStore, startServer, type RunningServer } from '../../src/server/index.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
 import type { Algorithm, Change, PatchesSnapshot } from '../../src/types.js';
-import { startChaosProxy, type ChaosProxy } from './chaosProxy.js';
+import { startChaosProxy, type ChaosProxy } from '../helpers/chaosProxy.js';
 import { lwwEdit, otEdit, type FuzzDoc } from './edits.js';
 import { forkRng, mulberry32, type Rng } from './random.js';
 import { RecordingStore } from './recordingStore.js';
-import { WireLog } from './wireLog.js';
+import { WireLog, type CommitExchange } from './wireLog.js';
 
 /** Options of {@link runConvergence}. */
 export interface ConvergenceOptions {
@@ -104,6 +104,12 @@ interface FuzzClient {
 /** Only these may reach `onError` under network faults; anything else is a failure. */
 function isNetworkClass(error: Error): boolean {
   return error instanceof NetworkError || error instanceof TimeoutError || error.name === 'NetworkError' || error.name === 'TimeoutError';
+}
+
+/** A commit the server refused as unappliable (400, scope 'change'). */
+function refused(exchange: CommitExchange): boolean {
+  const error = exchange.error as { code?: unknown; data?: { scope?: unknown } } | undefined;
+  return error?.code === 400 && error.data?.scope === 'change';
 }
 
 /** The answer of a server shutting down gracefully (`startServer`'s `close()`). */
@@ -439,6 +445,9 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
       for (const c of clients) if (!c.online$.value) c.online$.next(true);
       await Promise.all(clients.map(c => awaitQuiet(c, 'quiescing')));
       await check();
+    } else if (wire.commits.some(refused)) {
+      // The script stopped on a refused commit: leave the inputs of the refusal in the report.
+      await withReader(async call => explainRefusals(await otHistories(call)));
     }
   } catch (error) {
     fail(error instanceof Stuck ? error.message : `harness error: ${describe(error)}${error instanceof Error && error.stack ? `\n${error.stack}` : ''}`);
@@ -490,13 +499,27 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
 
   // ── The final checks ──────────────────────────────────────────────────────────────────────
 
-  async function check(): Promise<void> {
-    // A fresh client straight to the server (no proxy) reads what the server holds.
+  /** Runs `task` with a fresh client connected straight to the server (no proxy), to read what the server holds. */
+  async function withReader<R>(task: (call: <T>(method: string, ...params: unknown[]) => Promise<T>, reader: Patches, readerSync: PatchesSync) => Promise<R>): Promise<R> {
     const reader = new Patches({ store: new InMemoryStore() });
     const readerSync = new PatchesSync(reader, server.url, { reconnectDelay: 10, maxReconnectDelay: 100, random: forkRng(seed, 'reader') });
     try {
       await readerSync.connect();
-      const call = <R>(method: string, ...params: unknown[]) => firstValueFrom(readerSync.call<R>(method, ...params));
+      return await task(<T>(method: string, ...params: unknown[]) => firstValueFrom(readerSync.call<T>(method, ...params)), reader, readerSync);
+    } finally {
+      readerSync.destroy();
+    }
+  }
+
+  /** The whole committed log of every OT doc. */
+  async function otHistories(call: <T>(method: string, ...params: unknown[]) => Promise<T>): Promise<Map<string, Change[]>> {
+    const histories = new Map<string, Change[]>();
+    for (const docId of docIds) if (algorithmOf(docId) === 'ot') histories.set(docId, await call<Change[]>('getChangesSince', docId, 0));
+    return histories;
+  }
+
+  async function check(): Promise<void> {
+    await withReader(async (call, reader, readerSync) => {
       const heads = new Map<string, number>();
       const histories = new Map<string, Change[]>();
       const served = new Map<string, unknown>();
@@ -556,9 +579,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
       }
       checkChangeIds(histories);
       explainRefusals(histories);
-    } finally {
-      readerSync.destroy();
-    }
+    });
   }
 
   /**
@@ -566,10 +587,10 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
    * the server's transform as the log shows them: enough to replay it with the pure functions.
    */
   function explainRefusals(histories: Map<string, Change[]>): void {
-    for (const exchange of wire.commits) {
-      const error = exchange.error as { code?: number; message?: string; data?: { scope?: string } } | undefined;
+    for (const exchange of wire.commits.filter(refused)) {
+      const error = exchange.error as { message?: string };
       const history = histories.get(exchange.docId);
-      if (!history || error?.code !== 400 || error.data?.scope !== 'change') continue;
+      if (!history) continue;
       const at = /at rev (\d+)/.exec(error.message ?? '');
       const baseRev = exchange.sent[0]?.baseRev ?? 0;
       const upTo = at ? Number(at[1]) - 1 : history.length;

@@ -7,7 +7,7 @@ import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
 import type { Change } from '../../src/types.js';
 import { startHarness, type SyncHarness } from '../helpers/syncHarness.js';
 import type { FuzzDoc } from './edits.js';
-import { startChaosProxy } from './chaosProxy.js';
+import { startChaosProxy } from '../helpers/chaosProxy.js';
 import { WireLog } from './wireLog.js';
 
 /**

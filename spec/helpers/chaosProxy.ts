@@ -1,5 +1,5 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import type { FaultProxy } from '../helpers/faultProxy.js';
+import type { FaultProxy } from './faultProxy.js';
 
 /** Counters of the faults a chaos proxy injected: oracles for "did the fuzz really hurt?". */
 export interface ChaosStats {

@@ -1,7 +1,7 @@
 import { EventEmitter, once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { startChaosProxy, type ChaosProxy } from './chaosProxy.js';
-import { mulberry32 } from './random.js';
+import { mulberry32 } from '../fuzz/random.js';
 
 /** A TCP server that echoes, and remembers what each connection sent it. */
 interface Echo {
