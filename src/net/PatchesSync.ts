@@ -612,8 +612,10 @@ export class PatchesSync {
   }
 
   private report(error: unknown, docId?: string): void {
-    // A dropped connection is state (`state$`), not an error: the next connection redoes the work.
-    if (classifyError(error) === 'network') return;
+    // A dropped connection, a timeout or a restarting server (503) is state, not an error: the
+    // doc paths retry it, and the next connection redoes the rest (subscribe included).
+    const action = classifyError(error);
+    if (action === 'network' || action === 'transient') return;
     this.errorSubject.next({ error: asError(error), docId });
   }
 }
