@@ -20,26 +20,25 @@ import {
   of,
   skip,
   switchMap,
-  takeWhile,
   throwError,
-  endWith,
   tap,
-  timer,
   type Observable,
   type SchedulerLike,
 } from 'rxjs';
-import type { Algorithm, Change, CommitChangesResult, PatchesSnapshot, PatchesSyncState, SizeCalculator, SyncedDoc, Unsubscriber } from '../types.js';
-import { JSONRPCError, MissingChangesError, StatusError } from '../errors.js';
+import type { Algorithm, Change, PatchesSyncState, SizeCalculator, SyncedDoc, Unsubscriber } from '../types.js';
+import { StatusError } from '../errors.js';
 import type { Patches } from '../client/Patches.js';
 import { listen } from '../client/listen.js';
 import type { ClientAlgorithm } from '../client/ClientAlgorithm.js';
-import { batchChanges } from '../operators/batchChanges.js';
 import { dispatchByAlgorithm } from '../operators/dispatchByAlgorithm.js';
 import { serialGate } from '../operators/serialGate.js';
 import { online$ as browserOnline$ } from '../streams/online.js';
 import { PatchesConnection, type WebSocketOptions } from './PatchesConnection.js';
 import { SyncedDocs } from './SyncedDocs.js';
-import { classifyError, docRetryDelay } from './errorPolicy.js';
+import { DocSync } from './DocSync.js';
+import { docIdOf, isDocChanges } from './wireShapes.js';
+import { classifyError } from './errorPolicy.js';
+import { DocRetries } from './DocRetries.js';
 
 /** Options of `PatchesSync` (the seed's, plus injection points for tests and hosts). */
 export interface PatchesSyncOptions {
@@ -104,8 +103,9 @@ export class PatchesSync {
   private readonly syncDone = new Subject<string>();
   private readonly subscription = new Subscription();
   private readonly connection: PatchesConnection;
+  private readonly docSync: DocSync;
   private readonly scheduler: SchedulerLike;
-  private readonly retries = new Map<string, { attempt: number; timer: Subscription }>();
+  private readonly retries: DocRetries;
   private subscribed = new Set<string>();
   private passCount = 0;
 
@@ -125,6 +125,7 @@ export class PatchesSync {
   ) {
     this.scheduler = options.scheduler ?? asyncScheduler;
     this.docs = new SyncedDocs();
+    this.retries = new DocRetries(docId => this.syncRequests.next(docId), this.scheduler);
     const online$ = options.online$ ?? browserOnline$(typeof window === 'undefined' ? undefined : window);
     this.stateSubject = new BehaviorSubject<PatchesSyncState>({ online: true, connected: false, syncing: null });
     this.state$ = this.stateSubject.pipe(distinctUntilChanged(sameState));
@@ -140,6 +141,17 @@ export class PatchesSync {
       reconnectDelay: options.reconnectDelay,
       maxReconnectDelay: options.maxReconnectDelay,
       rpcTimeout: options.rpcTimeout,
+    });
+    this.docSync = new DocSync({
+      patches,
+      connection: this.connection,
+      docs: this.docs,
+      limits: {
+        maxPayloadBytes: options.maxPayloadBytes ?? patches.docOptions.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
+        maxStorageBytes: options.maxStorageBytes ?? patches.docOptions.maxStorageBytes,
+        sizeCalculator: options.sizeCalculator ?? patches.docOptions.sizeCalculator,
+      },
+      requestSync: docId => this.syncRequests.next(docId),
     });
     this.subscription.add(this.connection.connected$.pipe(switchMap(connected => (connected ? this.fullSync$() : this.disconnected$()))).subscribe());
     this.subscription.add(this.syncRequests.pipe(serialGate(id => id, id => this.syncDoc$(id))).subscribe(id => this.syncDone.next(id)));
@@ -222,7 +234,7 @@ export class PatchesSync {
   destroy(): void {
     this.disconnect();
     this.subscription.unsubscribe();
-    for (const retry of this.retries.values()) retry.timer.unsubscribe();
+    this.retries.clearAll();
     this.connection.destroy();
     this.stateSubject.complete();
     this.docs.complete();
@@ -266,8 +278,7 @@ export class PatchesSync {
       const syncing = this.stateSubject.value.syncing;
       this.setState({ connected: false, syncing: syncing instanceof Error ? syncing : null });
       this.docs.settleSyncing();
-      for (const retry of this.retries.values()) retry.timer.unsubscribe();
-      this.retries.clear();
+      this.retries.clearAll();
       return EMPTY;
     });
   }
@@ -297,115 +308,20 @@ export class PatchesSync {
         from(this.patches.runExclusive(docId, () => algorithm.getPendingToSend(docId))).pipe(
           concatMap(pending =>
             pending.length > 0
-              ? concat(this.flush$(docId, algorithm, pending).pipe(ignoreElements()), this.followUp$(docId, algorithm, pending[0].id))
-              : this.catchUp$(docId, algorithm),
+              ? concat(this.docSync.flush$(docId, algorithm, pending).pipe(ignoreElements()), this.docSync.followUp$(docId, algorithm, pending[0].id))
+              : this.docSync.catchUp$(docId, algorithm),
           ),
           ignoreElements(),
         ),
         defer(() => from(algorithm.hasPending(docId))).pipe(
           tap(hasPending => {
-            this.clearRetry(docId);
+            this.retries.clear(docId);
             this.docs.update([docId], { status: 'synced', hasPending });
           }),
         ),
       );
     });
     return concat(work$.pipe(ignoreElements(), catchError(error => this.docError$(docId, error).pipe(ignoreElements()))), of(docId));
-  }
-
-  /**
-   * After a flush that made progress (the head it sent is no longer queued), local changes made
-   * meanwhile (an LWW edit while its predecessor was in flight, say) get one more run. No
-   * progress, no follow-up: a server that never confirms cannot make the doc spin.
-   */
-  private followUp$(docId: string, algorithm: ClientAlgorithm, sentHead: string): Observable<never> {
-    return defer(async () => (await algorithm.hasPending(docId)) && !(await algorithm.isQueued(docId, sentHead))).pipe(
-      tap(again => again && this.syncRequests.next(docId)),
-      ignoreElements(),
-    );
-  }
-
-  /** Sends pending changes in batches under the size limits; applies each reply as it comes. */
-  private flush$(docId: string, algorithm: ClientAlgorithm, pending: Change[]): Observable<unknown> {
-    return of(pending).pipe(
-      batchChanges({
-        maxPayloadBytes: this.options.maxPayloadBytes ?? this.patches.docOptions.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
-        maxStorageBytes: this.options.maxStorageBytes ?? this.patches.docOptions.maxStorageBytes,
-        sizeCalculator: this.options.sizeCalculator ?? this.patches.docOptions.sizeCalculator,
-        docId,
-      }),
-      concatMap(batches => {
-        const pieces = batches.flat();
-        // The store must hold exactly what is sent, so a retry resends the same ids.
-        const replace$: Observable<unknown> = pieces.length !== pending.length ? from(this.patches.runExclusive(docId, () => algorithm.replacePending(docId, pieces))) : of(null);
-        return concat(
-          replace$.pipe(ignoreElements()),
-          from(batches).pipe(
-            concatMap(batch => this.commit$(docId, algorithm, batch)),
-            // After a reload the precomputed batches hold stale ops: the follow-up sends the rebased queue.
-            takeWhile(reloaded => !reloaded, true),
-            tap(reloaded => reloaded && this.syncRequests.next(docId)),
-          ),
-        );
-      }),
-    );
-  }
-
-  /**
-   * Commits one batch and applies the reply. Emits whether the doc had to be reloaded: the server
-   * re-based the batch onto its head (`docReloadRequired`), or the reply skipped revisions we do
-   * not have, which are then pulled with `getChangesSince`.
-   */
-  private commit$(docId: string, algorithm: ClientAlgorithm, batch: Change[]): Observable<boolean> {
-    return this.connection.call<CommitChangesResult | Change[]>('commitChanges', [docId, batch]).pipe(
-      concatMap(result => {
-        const committed = changeList(Array.isArray(result) ? result : result?.changes, 'commitChanges');
-        const reloadRequired = !Array.isArray(result) && result?.docReloadRequired === true;
-        return this.apply$(docId, algorithm, committed, batch).pipe(
-          ignoreElements(),
-          endWith(reloadRequired),
-          catchError(error => (error instanceof MissingChangesError ? this.pullSince$(docId, algorithm).pipe(ignoreElements(), endWith(true)) : throwError(() => error))),
-        );
-      }),
-    );
-  }
-
-  /**
-   * Catches a doc up: `getDoc` for a doc never synced with nothing local, else `getChangesSince`
-   * (a snapshot has no ops, so local changes could not be rebased over it).
-   */
-  private catchUp$(docId: string, algorithm: ClientAlgorithm): Observable<unknown> {
-    return from(Promise.all([this.patches.store.getCommittedRev(docId), algorithm.hasPending(docId)])).pipe(
-      concatMap(([rev, hasPending]) =>
-        rev > 0 || hasPending
-          ? this.pullSince$(docId, algorithm)
-          : this.connection.call<unknown>('getDoc', [docId]).pipe(
-              concatMap(snapshot => from(this.patches.runExclusive(docId, () => algorithm.installSnapshot(docId, asSnapshot(snapshot))))),
-              tap(result => {
-                // A change made while the snapshot was on its way goes out first.
-                if (result === 'flush-first') this.syncRequests.next(docId);
-              }),
-              concatMap(() => this.refreshEntry(docId)),
-            ),
-      ),
-    );
-  }
-
-  /** Fetches every committed change after the doc's committed rev and applies them. */
-  private pullSince$(docId: string, algorithm: ClientAlgorithm): Observable<unknown> {
-    return from(this.patches.store.getCommittedRev(docId)).pipe(
-      concatMap(rev => this.connection.call<unknown>('getChangesSince', [docId, rev])),
-      concatMap(changes => this.apply$(docId, algorithm, changeList(changes, 'getChangesSince'))),
-    );
-  }
-
-  /** Applies committed server changes through the doc's algorithm, and reports the new rev. */
-  private apply$(docId: string, algorithm: ClientAlgorithm, changes: Change[], sent?: Change[]): Observable<unknown> {
-    if (changes.length === 0 && !sent) return EMPTY;
-    return from(this.patches.runExclusive(docId, () => algorithm.applyServerChanges(docId, changes, sent))).pipe(
-      tap(applied => this.patches._announceServerCommit(docId, applied)),
-      concatMap(() => this.refreshEntry(docId)),
-    );
   }
 
   /** Server changes pushed by `changesCommitted`, routed to each doc's algorithm. */
@@ -425,7 +341,7 @@ export class PatchesSync {
   private receive$(docId: string, changes: Change[]): Observable<unknown> {
     const algorithm = this.algorithmOf(docId);
     if (!algorithm) return EMPTY;
-    return this.apply$(docId, algorithm, changes).pipe(
+    return this.docSync.apply$(docId, algorithm, changes).pipe(
       catchError(error => {
         const action = classifyError(error);
         // A gap or a change that will not apply: the doc's sync fetches what is missing.
@@ -446,7 +362,7 @@ export class PatchesSync {
       case 'transient':
         // The socket may still be open, so no reconnect will resync this doc: retry it, quietly.
         this.docs.settleSyncing();
-        this.scheduleRetry(docId);
+        this.retries.schedule(docId);
         return EMPTY;
       case 'deleted':
         return this.remoteDelete$(docId);
@@ -458,7 +374,7 @@ export class PatchesSync {
       case 'fail':
         this.docs.update([docId], { status: 'error' });
         if (!this.retries.has(docId)) this.report(error, docId);
-        if (action === 'retry') this.scheduleRetry(docId);
+        if (action === 'retry') this.retries.schedule(docId);
         return EMPTY;
     }
   }
@@ -467,27 +383,13 @@ export class PatchesSync {
   private refetch$(docId: string): Observable<unknown> {
     const algorithm = this.algorithmOf(docId);
     if (!algorithm) return EMPTY;
-    return this.catchUp$(docId, algorithm).pipe(
+    return this.docSync.catchUp$(docId, algorithm).pipe(
       tap({ complete: () => this.syncRequests.next(docId) }),
       catchError(error => {
         this.report(error, docId);
         return EMPTY;
       }),
     );
-  }
-
-  private scheduleRetry(docId: string): void {
-    const attempt = this.retries.get(docId)?.attempt ?? 0;
-    this.retries.get(docId)?.timer.unsubscribe();
-    const delay = docRetryDelay(attempt);
-    if (delay === undefined) return;
-    const retryTimer = timer(delay, this.scheduler).subscribe(() => this.syncRequests.next(docId));
-    this.retries.set(docId, { attempt: attempt + 1, timer: retryTimer });
-  }
-
-  private clearRetry(docId: string): void {
-    this.retries.get(docId)?.timer.unsubscribe();
-    this.retries.delete(docId);
   }
 
   /** A doc deleted on the server: hand its discarded pending changes to the listeners, drop it locally. */
@@ -497,7 +399,7 @@ export class PatchesSync {
     return from(
       this.patches.runExclusive(docId, async () => {
         const pendingChanges = await this.pendingChanges(docId);
-        this.clearRetry(docId);
+        this.retries.clear(docId);
         this.docs.remove([docId]);
         this.subscribed.delete(docId);
         await this.patches._forgetDoc(docId);
@@ -534,7 +436,7 @@ export class PatchesSync {
 
   /** Untracked docs: drop their entries and the subscriptions no remaining doc needs. */
   private untracked$(docIds: string[]): Observable<unknown> {
-    for (const id of docIds) this.clearRetry(id);
+    for (const id of docIds) this.retries.clear(id);
     this.docs.remove(docIds);
     const needed = new Set(this.filterIds([...this.patches.trackedDocs]));
     const drop = [...this.subscribed].filter(id => !needed.has(id));
@@ -581,10 +483,6 @@ export class PatchesSync {
     this.docs.put(Object.fromEntries(Object.entries(entries).filter(([id]) => tracked.has(id))));
   }
 
-  private refreshEntry(docId: string): Observable<unknown> {
-    return from(this.patches.store.getCommittedRev(docId)).pipe(tap(committedRev => this.docs.update([docId], { committedRev })));
-  }
-
   private async pendingChanges(docId: string): Promise<Change[]> {
     const stored = await this.patches.store.getDoc(docId);
     if (!stored) return [];
@@ -628,23 +526,3 @@ function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
-function isDocChanges(params: unknown): params is { docId: string; changes: Change[] } {
-  return typeof params === 'object' && params !== null && typeof (params as { docId?: unknown }).docId === 'string' && Array.isArray((params as { changes?: unknown }).changes);
-}
-
-/** A server reply that should be a list of changes, or a typed error saying it is not. */
-function changeList(value: unknown, method: string): Change[] {
-  if (Array.isArray(value) && value.every(c => typeof c === 'object' && c !== null && Array.isArray((c as Change).ops) && typeof (c as Change).rev === 'number')) return value as Change[];
-  throw new JSONRPCError(-32603, `Malformed ${method} result from the server`, value);
-}
-
-/** A `getDoc` reply, or a typed error saying it is malformed. */
-function asSnapshot(value: unknown): PatchesSnapshot {
-  if (typeof value !== 'object' || value === null || typeof (value as PatchesSnapshot).rev !== 'number') throw new JSONRPCError(-32603, 'Malformed getDoc result from the server', value);
-  const snapshot = value as PatchesSnapshot;
-  return { state: snapshot.state ?? null, rev: snapshot.rev, changes: changeList(snapshot.changes ?? [], 'getDoc') };
-}
-
-function docIdOf(params: unknown): string {
-  return typeof params === 'object' && params !== null && typeof (params as { docId?: unknown }).docId === 'string' ? (params as { docId: string }).docId : '';
-}

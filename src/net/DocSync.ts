@@ -1,0 +1,125 @@
+import { EMPTY, catchError, concat, concatMap, defer, endWith, from, ignoreElements, of, takeWhile, tap, throwError, type Observable } from 'rxjs';
+import type { Change, CommitChangesResult } from '../types.js';
+import { MissingChangesError } from '../errors.js';
+import type { ClientAlgorithm } from '../client/ClientAlgorithm.js';
+import type { Patches } from '../client/Patches.js';
+import { batchChanges, type BatchChangesOptions } from '../operators/batchChanges.js';
+import type { PatchesConnection } from './PatchesConnection.js';
+import type { SyncedDocs } from './SyncedDocs.js';
+import { asSnapshot, changeList } from './wireShapes.js';
+
+/** What one doc's sync run needs from PatchesSync. */
+export interface DocSyncDeps {
+  patches: Patches;
+  connection: PatchesConnection;
+  docs: SyncedDocs;
+  /** Size limits for `commitChanges` frames. */
+  limits: Omit<BatchChangesOptions, 'docId'>;
+  /** Asks the doc's serial gate for one more run (collapsed with any other request). */
+  requestSync: (docId: string) => void;
+}
+
+/**
+ * The steps of one doc's sync run, each an observable: flush pending changes in batches (the
+ * reply carries the catch-up), catch up (`getChangesSince`, or `getDoc` for a doc never synced),
+ * apply server changes through the doc's algorithm, and ask for a follow-up when work remains.
+ * PatchesSync decides when a run happens (its serial gate) and what an error means (its policy).
+ */
+export class DocSync {
+  constructor(private readonly deps: DocSyncDeps) {}
+
+  /**
+   * After a flush that made progress (the head it sent is no longer queued), local changes made
+   * meanwhile (an LWW edit while its predecessor was in flight, say) get one more run. No
+   * progress, no follow-up: a server that never confirms cannot make the doc spin.
+   */
+  followUp$(docId: string, algorithm: ClientAlgorithm, sentHead: string): Observable<never> {
+    return defer(async () => (await algorithm.hasPending(docId)) && !(await algorithm.isQueued(docId, sentHead))).pipe(
+      tap(again => again && this.deps.requestSync(docId)),
+      ignoreElements(),
+    );
+  }
+
+  /** Sends pending changes in batches under the size limits; applies each reply as it comes. */
+  flush$(docId: string, algorithm: ClientAlgorithm, pending: Change[]): Observable<unknown> {
+    return of(pending).pipe(
+      batchChanges({ ...this.deps.limits, docId }),
+      concatMap(batches => {
+        const pieces = batches.flat();
+        // The store must hold exactly what is sent, so a retry resends the same ids.
+        const replace$: Observable<unknown> = pieces.length !== pending.length ? from(this.deps.patches.runExclusive(docId, () => algorithm.replacePending(docId, pieces))) : of(null);
+        return concat(
+          replace$.pipe(ignoreElements()),
+          from(batches).pipe(
+            concatMap(batch => this.commit$(docId, algorithm, batch)),
+            // After a reload the precomputed batches hold stale ops: the follow-up sends the rebased queue.
+            takeWhile(reloaded => !reloaded, true),
+            tap(reloaded => reloaded && this.deps.requestSync(docId)),
+          ),
+        );
+      }),
+    );
+  }
+
+  /**
+   * Commits one batch and applies the reply. Emits whether the doc had to be reloaded: the server
+   * re-based the batch onto its head (`docReloadRequired`), or the reply skipped revisions we do
+   * not have, which are then pulled with `getChangesSince`.
+   */
+  commit$(docId: string, algorithm: ClientAlgorithm, batch: Change[]): Observable<boolean> {
+    return this.deps.connection.call<CommitChangesResult | Change[]>('commitChanges', [docId, batch]).pipe(
+      concatMap(result => {
+        const committed = changeList(Array.isArray(result) ? result : result?.changes, 'commitChanges');
+        const reloadRequired = !Array.isArray(result) && result?.docReloadRequired === true;
+        return this.apply$(docId, algorithm, committed, batch).pipe(
+          ignoreElements(),
+          endWith(reloadRequired),
+          catchError(error => (error instanceof MissingChangesError ? this.pullSince$(docId, algorithm).pipe(ignoreElements(), endWith(true)) : throwError(() => error))),
+        );
+      }),
+    );
+  }
+
+  /**
+   * Catches a doc up: `getDoc` for a doc never synced with nothing local, else `getChangesSince`
+   * (a snapshot has no ops, so local changes could not be rebased over it).
+   */
+  catchUp$(docId: string, algorithm: ClientAlgorithm): Observable<unknown> {
+    return from(Promise.all([this.deps.patches.store.getCommittedRev(docId), algorithm.hasPending(docId)])).pipe(
+      concatMap(([rev, hasPending]) =>
+        rev > 0 || hasPending
+          ? this.pullSince$(docId, algorithm)
+          : this.deps.connection.call<unknown>('getDoc', [docId]).pipe(
+              concatMap(snapshot => from(this.deps.patches.runExclusive(docId, () => algorithm.installSnapshot(docId, asSnapshot(snapshot))))),
+              tap(result => {
+                // A change made while the snapshot was on its way goes out first.
+                if (result === 'flush-first') this.deps.requestSync(docId);
+              }),
+              concatMap(() => this.refreshEntry(docId)),
+            ),
+      ),
+    );
+  }
+
+  /** Fetches every committed change after the doc's committed rev and applies them. */
+  pullSince$(docId: string, algorithm: ClientAlgorithm): Observable<unknown> {
+    return from(this.deps.patches.store.getCommittedRev(docId)).pipe(
+      concatMap(rev => this.deps.connection.call<unknown>('getChangesSince', [docId, rev])),
+      concatMap(changes => this.apply$(docId, algorithm, changeList(changes, 'getChangesSince'))),
+    );
+  }
+
+  /** Applies committed server changes through the doc's algorithm, and reports the new rev. */
+  apply$(docId: string, algorithm: ClientAlgorithm, changes: Change[], sent?: Change[]): Observable<unknown> {
+    if (changes.length === 0 && !sent) return EMPTY;
+    return from(this.deps.patches.runExclusive(docId, () => algorithm.applyServerChanges(docId, changes, sent))).pipe(
+      tap(applied => this.deps.patches._announceServerCommit(docId, applied)),
+      concatMap(() => this.refreshEntry(docId)),
+    );
+  }
+
+  /** Reports the doc's committed rev (from the store) in its status entry. */
+  refreshEntry(docId: string): Observable<unknown> {
+    return from(this.deps.patches.store.getCommittedRev(docId)).pipe(tap(committedRev => this.deps.docs.update([docId], { committedRev })));
+  }
+}
