@@ -71,10 +71,10 @@ export class LWWAlgorithm implements ClientAlgorithm {
 
   async applyServerChanges(docId: string, changes: Change[], sent?: Change[]): Promise<Change[]> {
     const { store } = this.ctx;
-    const stored = await store.getDoc(docId);
-    if (!stored) return [];
     const doc = this.ctx.getOpenDoc(docId);
-    const committedState = doc ? doc._layers().committedState : stored.state;
+    const stored = await this.readForApply(docId, doc?._layers().committedState);
+    if (!stored) return [];
+    const committedState = stored.state;
     const sentIds = new Set((sent ?? []).map(c => c.id));
 
     let cursor = stored.committedRev;
@@ -99,6 +99,17 @@ export class LWWAlgorithm implements ClientAlgorithm {
     const after: StoredDoc = { ...stored, state, committedRev: cursor, sending: clearSending ? null : stored.sending };
     doc?._update(layersOf(after, state));
     return effective;
+  }
+
+  /**
+   * What applying server changes needs. An open doc already holds its committed state, so only
+   * the small parts are read: a full `getDoc` clones the whole state (O(doc)) on IndexedDB.
+   */
+  private async readForApply(docId: string, openState: unknown): Promise<StoredDoc | undefined> {
+    const { store } = this.ctx;
+    if (openState === undefined) return store.getDoc(docId);
+    const [committedRev, sending, pendingOps] = await Promise.all([store.getCommittedRev(docId), store.getSendingChange(docId), store.getPendingOps(docId)]);
+    return { docId, algorithm: 'lww', state: openState, committedRev, pending: [], pendingOps, sending };
   }
 
   async installSnapshot(docId: string, snapshot: PatchesSnapshot): Promise<InstallResult> {
