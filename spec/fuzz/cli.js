@@ -7,9 +7,6 @@
  *   npm run fuzz -- --seeds 2000 --first 1000
  *   npm run fuzz -- --seed 1234           replay one seed (add the --steps/--clients it failed with);
  *                                         --seed 3,4,14 replays several
- *   npm run fuzz -- --tolerate stranded-lww,server-closing-503
- *                                         count open bugs instead of failing on them, to search past
- *                                         them (see KNOWN BUGS in convergence.spec.ts)
  *   npm run fuzz -- --stuck 5000          liveness bound in ms (default 20000)
  *
  * Every seed prints one line (what it exercised); a failure prints the seed, its replay command,
@@ -55,9 +52,6 @@ for (let i = 0; i < args.length; i++) {
     case '--stuck':
       env.FUZZ_STUCK_MS = integer(arg, value());
       break;
-    case '--tolerate':
-      env.FUZZ_TOLERATE = value();
-      break;
     case '--help':
     case '-h':
       usage();
@@ -83,6 +77,6 @@ function integer(flag, text) {
 
 function usage(problem) {
   if (problem) console.error(`fuzz: ${problem}`);
-  console.error('usage: npm run fuzz -- [--seeds N] [--first N] [--seed N] [--steps N] [--clients N] [--tolerate a,b] [--stuck ms]');
+  console.error('usage: npm run fuzz -- [--seeds N] [--first N] [--seed N] [--steps N] [--clients N] [--stuck ms]');
   process.exit(problem ? 2 : 0);
 }

@@ -8,7 +8,7 @@ import { rebaseChanges } from '../../src/algorithms/rebaseChanges.js';
 import { transformIncomingChanges } from '../../src/algorithms/transformIncomingChanges.js';
 import { Patches } from '../../src/client/Patches.js';
 import type { PatchesDoc } from '../../src/client/PatchesDoc.js';
-import { NetworkError, StatusError, TimeoutError } from '../../src/errors.js';
+import { NetworkError, TimeoutError } from '../../src/errors.js';
 import { PatchesSync } from '../../src/net/PatchesSync.js';
 import { FileServerStore, startServer, type RunningServer } from '../../src/server/index.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
@@ -33,22 +33,8 @@ export interface ConvergenceOptions {
   stuckAfter?: number;
   /** fsync the server's file store (default `true`, as the server runs by default). */
   fsync?: boolean;
-  /**
-   * Open bugs to tolerate (counted in `stats`, not failed) so a long run can search past them.
-   * Never in CI. Default none.
-   */
-  tolerate?: readonly Tolerance[];
 }
 
-/**
- * An open bug a run can be told to tolerate (see KNOWN BUGS in convergence.spec.ts):
- * - `stranded-lww` (bug A): a client stuck with LWW ops that no sync pass will send is counted
- *   (`stats.strandedNudges`) and flapped offline/online, instead of failing the run as stuck.
- * - `server-closing-503` (finding D): the 503 `SERVER_CLOSING` answer of a server restarting
- *   gracefully is counted (`stats.serverClosing503`) instead of failing the run when it reaches
- *   `onError`.
- */
-export type Tolerance = 'stranded-lww' | 'server-closing-503';
 
 /** A change id that never reached the server history, and why that is fine. */
 export interface RebasedAway {
@@ -110,11 +96,6 @@ function isNetworkClass(error: Error): boolean {
 function refused(exchange: CommitExchange): boolean {
   const error = exchange.error as { code?: unknown; data?: { scope?: unknown } } | undefined;
   return error?.code === 400 && error.data?.scope === 'change';
-}
-
-/** The answer of a server shutting down gracefully (`startServer`'s `close()`). */
-function isServerClosing(error: Error): boolean {
-  return error instanceof StatusError && error.code === 503 && (error.data as { scope?: unknown } | undefined)?.scope === 'server';
 }
 
 function describe(value: unknown): string {
@@ -204,7 +185,6 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   const clientCount = options.clients ?? 5;
   const docIds = [...(options.docs ?? DEFAULT_DOCS)];
   const stuckAfter = options.stuckAfter ?? 20_000;
-  const tolerate = new Set(options.tolerate ?? []);
   const rng = mulberry32(seed);
   const failures: string[] = [];
   const trace: string[] = [];
@@ -222,8 +202,6 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     settles: 0,
     onlineAgain: 0,
     networkErrors: 0,
-    strandedNudges: 0,
-    serverClosing503: 0,
   };
   const algorithmOf = (docId: string): Algorithm => (docId.startsWith('lww') ? 'lww' : 'ot');
   const fail = (message: string) => failures.push(message);
@@ -264,7 +242,6 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
       sync.error$.subscribe(({ error, docId }) => {
         wire.note(c.index, `onError ${docId ?? ''} ${describe(error)}`);
         if (isNetworkClass(error)) stats.networkErrors++;
-        else if (tolerate.has('server-closing-503') && isServerClosing(error)) stats.serverClosing503++;
         else fail(`client ${c.index} onError${docId ? ` (${docId})` : ''}: ${describe(error)}`);
       }),
     );
@@ -308,24 +285,8 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     return out;
   };
 
-  /** Waits until a client is quiet; tolerating `stranded-lww`, unsticks (and counts) bug A first. */
-  const awaitQuiet = async (c: FuzzClient, doing: string): Promise<unknown> => {
-    const what = () => `${doing} ${snapshot(c)}`;
-    if (!tolerate.has('stranded-lww')) return within(quiet$(c), isQuiet, what);
-    try {
-      return await within(quiet$(c), isQuiet, what, 1000);
-    } catch (error) {
-      if (!(error instanceof Stuck)) throw error;
-    }
-    const docs = await stranded(c);
-    if (docs.length > 0) {
-      stats.strandedNudges++;
-      trace.push(`c${c.index} known bug A (stranded LWW ops in ${docs.join(', ')}): flapping offline/online`);
-      c.online$.next(false);
-      c.online$.next(true);
-    }
-    return within(quiet$(c), isQuiet, what);
-  };
+  /** Waits until a client is quiet (connected, a pass finished, every doc synced, nothing pending). */
+  const awaitQuiet = (c: FuzzClient, doing: string): Promise<unknown> => within(quiet$(c), isQuiet, () => `${doing} ${snapshot(c)}`);
 
   const edit = (c: FuzzClient, docId: string): Promise<void> => {
     const doc = c.docs.get(docId)!;
