@@ -29,7 +29,7 @@ export interface DocOwner {
   /** Turns freshly recorded ops into the ops to keep (LWW stamps `ts` here). */
   prepareOps(doc: PatchesDoc<object>, ops: JSONPatchOp[]): JSONPatchOp[];
   /** Persists an optimistic change; resolves once it is in the store (or was rolled back). */
-  submit(doc: PatchesDoc<object>, change: OptimisticChange, newId: () => string): Promise<void>;
+  submit(doc: PatchesDoc<object>, change: OptimisticChange): Promise<void>;
   /** Mints a stable change id. */
   newId(): string;
 }
@@ -121,11 +121,11 @@ export class PatchesDoc<T extends object = AnyDoc> {
     if (patches.length === 0) return;
     const recorded = immerPatchesToOps(patches, base);
     if (recorded.length === 0) return;
-    const ops = this.owner.prepareOps(this.asAny(), recorded);
+    const ops = this.owner.prepareOps(this.erased(), recorded);
     const change: OptimisticChange = { id: this.owner.newId(), ops };
     this.optimistic.push(change);
     this.subject.next(next as T);
-    this.lastSubmit = this.owner.submit(this.asAny(), change, () => this.owner.newId());
+    this.lastSubmit = this.owner.submit(this.erased(), change);
   }
 
   /** Resolves when every `change()` made so far has been persisted to the store (or rolled back). */
@@ -182,7 +182,8 @@ export class PatchesDoc<T extends object = AnyDoc> {
     }
   }
 
-  private asAny(): PatchesDoc<object> {
+  /** This doc as its owner sees every doc: the document type erased. */
+  private erased(): PatchesDoc<object> {
     return this as unknown as PatchesDoc<object>;
   }
 }

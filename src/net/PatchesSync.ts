@@ -469,19 +469,27 @@ export class PatchesSync {
   // ── Helpers ───────────────────────────────────────────────────────────────────────────────
 
   private async addEntries(docIds: string[]): Promise<void> {
-    const entries: Record<string, SyncedDoc> = {};
-    for (const id of docIds) {
-      const algorithm = this.algorithmOf(id);
-      if (!algorithm) continue;
-      const committedRev = await this.patches.store.getCommittedRev(id);
-      const hasPending = await algorithm.hasPending(id);
-      const current = this.docs.value[id];
-      entries[id] = { committedRev, hasPending, status: current?.status === 'syncing' ? 'syncing' : committedRev === 0 ? 'unsynced' : 'synced' };
-    }
-    // Only docs still tracked: an untrack racing this read must not resurrect an entry.
+    // Every doc's reads at once: a pass over N docs should not wait for 2N store round trips in a row.
+    const read = await Promise.all(
+      docIds.map(async id => {
+        const algorithm = this.algorithmOf(id);
+        if (!algorithm) return undefined;
+        const [committedRev, hasPending] = await Promise.all([this.patches.store.getCommittedRev(id), algorithm.hasPending(id)]);
+        return { id, committedRev, hasPending };
+      }),
+    );
+    // Only docs still tracked: an untrack racing these reads must not resurrect an entry.
     const tracked = this.patches.trackedDocs;
-    this.docs.put(Object.fromEntries(Object.entries(entries).filter(([id]) => tracked.has(id))));
+    const current = this.docs.value;
+    const entries: Record<string, SyncedDoc> = {};
+    for (const doc of read) {
+      if (!doc || !tracked.has(doc.id)) continue;
+      const status = current[doc.id]?.status === 'syncing' ? 'syncing' : doc.committedRev === 0 ? 'unsynced' : 'synced';
+      entries[doc.id] = { committedRev: doc.committedRev, hasPending: doc.hasPending, status };
+    }
+    this.docs.put(entries);
   }
+
 
   private async pendingChanges(docId: string): Promise<Change[]> {
     const stored = await this.patches.store.getDoc(docId);
