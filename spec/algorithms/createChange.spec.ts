@@ -16,13 +16,20 @@ describe('createChange', () => {
     expect(a.id).not.toBe(b.id);
   });
 
-  it('should default createdAt to Date.now()', () => {
-    jest.spyOn(Date, 'now').mockReturnValue(987654);
+  it('should take the time from its caller and never read the clock', () => {
+    const now = jest.spyOn(Date, 'now');
     try {
-      expect(createChange(ops, { baseRev: 0, rev: 1 }).createdAt).toBe(987654);
+      expect(createChange(ops, { baseRev: 0, rev: 1, createdAt: 987654 }).createdAt).toBe(987654);
+      expect(now).not.toHaveBeenCalled();
     } finally {
       jest.restoreAllMocks();
     }
+  });
+
+  it('should not compile without a time', () => {
+    // @ts-expect-error createdAt is required: src/algorithms reads no clock
+    const change = createChange(ops, { baseRev: 0, rev: 1 });
+    expect(change.createdAt).toBeUndefined();
   });
 
   it('should spread metadata as top-level keys', () => {

@@ -9,17 +9,18 @@ export interface CreateChangeOptions {
   rev: number;
   /** Stable id to use (default: a fresh 12-char id). */
   id?: string;
-  /** Mint time in ms (default: `Date.now()`; pass it in to keep callers pure). */
-  createdAt?: number;
+  /** Mint time in ms. Required: algorithms read no clock, the caller passes its own (injectable) one. */
+  createdAt: number;
   /** User metadata, spread as top-level keys; it never overrides the change's own fields. */
   metadata?: Record<string, unknown>;
 }
 
 /**
- * Creates a local change: `committedAt` is 0 until the server commits it.
+ * Creates a local change: `committedAt` is 0 until the server commits it. Pure but for the random
+ * id: the time comes in as `createdAt`, so tests and replays stay deterministic.
  *
  * @example
- * const change = createChange([{ op: 'replace', path: '/title', value: 'Hi' }], { baseRev: 3, rev: 4, metadata: { user: 'alice' } });
+ * const change = createChange([{ op: 'replace', path: '/title', value: 'Hi' }], { baseRev: 3, rev: 4, createdAt: Date.now(), metadata: { user: 'alice' } });
  * change.committedAt; // 0
  */
 export function createChange(ops: JSONPatchOp[], options: CreateChangeOptions): Change {
@@ -29,7 +30,7 @@ export function createChange(ops: JSONPatchOp[], options: CreateChangeOptions): 
     ops,
     baseRev: options.baseRev,
     rev: options.rev,
-    createdAt: options.createdAt ?? Date.now(),
+    createdAt: options.createdAt,
     committedAt: 0,
   };
 }
