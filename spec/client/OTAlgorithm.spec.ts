@@ -96,6 +96,56 @@ describe('OTAlgorithm', () => {
     expect(emitted).toEqual([]);
   });
 
+  it('should show the server\'s version of its own change when the server placed it elsewhere (another tie-break), not its own guess', async () => {
+    const env = await openOT();
+    await atRev1(env);
+    env.doc.change(draft => {
+      draft.list!.unshift('mine'); // insert at index 0
+    });
+    await env.doc.flush();
+    const [sent] = await env.run(() => env.ot.getPendingToSend('d'));
+    // Another client's insert at the same index arrives first; the client breaks the tie by its rule.
+    await env.run(() => env.ot.applyServerChanges('d', [committed('other', 2, [{ op: 'add', path: '/list/0', value: 'theirs' }])]));
+    const [rebased] = await env.run(() => env.ot.getPendingToSend('d'));
+    const assumedFirst = rebased.ops[0].path === '/list/0';
+    expect(env.doc.state).toEqual({ list: assumedFirst ? ['mine', 'theirs', 'x'] : ['theirs', 'mine', 'x'] });
+    const emitted: Doc[] = [];
+    const stop = env.doc.onUpdate(state => emitted.push(state));
+
+    // The server broke the tie the other way. Only our own change comes back.
+    const truth = { list: assumedFirst ? ['theirs', 'mine', 'x'] : ['mine', 'theirs', 'x'] };
+    const ours = { ...sent, baseRev: 2, rev: 3, committedAt: 5, ops: [{ op: 'add' as const, path: assumedFirst ? '/list/1' : '/list/0', value: 'mine' }] };
+    await env.run(() => env.ot.applyServerChanges('d', [ours], [sent]));
+    stop();
+
+    expect(env.doc.hasPending).toBe(false);
+    expect(env.doc.committedRev).toBe(3);
+    expect((await env.store.getDoc('d'))?.state).toEqual(truth);
+    expect(env.doc.state).toEqual(truth);
+    expect(emitted).toEqual([truth]);
+  });
+
+  it('should rebuild the view from the server\'s committed state plus what is still pending when an own change came back different', async () => {
+    const env = await openOT();
+    await atRev1(env);
+    env.doc.change(draft => {
+      draft.list!.unshift('a1');
+    });
+    await env.doc.flush();
+    const [first] = await env.run(() => env.ot.getPendingToSend('d'));
+    env.doc.change(draft => {
+      draft.title = 'still pending';
+    });
+    await env.doc.flush();
+
+    // The server committed our first change with an extra element the client never assumed.
+    const served = { ...first, committedAt: 5, ops: [{ op: 'add' as const, path: '/list/0', value: 'a1' }, { op: 'add' as const, path: '/list/1', value: 'server' }] };
+    await env.run(() => env.ot.applyServerChanges('d', [served], [first]));
+
+    expect((await env.run(() => env.ot.getPendingToSend('d'))).map(c => c.ops)).toEqual([[{ op: 'add', path: '/title', value: 'still pending' }]]);
+    expect(env.doc.state).toEqual({ list: ['a1', 'server', 'x'], title: 'still pending' });
+  });
+
   it('should treat a sent change missing from the reply as resolved (transformed away by the server)', async () => {
     const env = await openOT();
     await atRev1(env);

@@ -2,6 +2,7 @@ import type { Change, PatchesSnapshot, PatchesState } from '../types.js';
 import { applyCommittedChanges } from '../algorithms/applyCommittedChanges.js';
 import { breakChanges } from '../algorithms/breakChanges.js';
 import { createChange } from '../algorithms/createChange.js';
+import { deepEqual } from '../algorithms/deepEqual.js';
 import type { AlgorithmContext, ClientAlgorithm, InstallResult } from './ClientAlgorithm.js';
 import type { OptimisticChange } from './PatchesDoc.js';
 
@@ -92,13 +93,12 @@ export class OTAlgorithm implements ClientAlgorithm {
     await store.applyServerChanges(docId, { state: result.state, rev: result.rev, changes: result.applied, pending: newPending });
 
     if (doc) {
-      // Our own changes coming back (and nothing else) leave what the user sees as it was.
-      const queueIds = new Set(queue.map(c => c.id));
-      const echoOnly =
-        result.applied.every(c => queueIds.has(c.id)) && result.pending.length === queue.length - result.applied.length && resolved.size === 0;
+      // The committed state is built from the server's ops, our own included; the view is
+      // rebuilt from it unless the server committed exactly what we assumed.
+      const asAssumed = resolved.size === 0 && result.pending.length === queue.length - result.applied.length && echoesAsAssumed(result.applied, queue);
       doc._update(
         { committedState: result.state, committedRev: result.rev, local: newPending.map(c => c.ops) },
-        { optimistic: newOptimistic, viewUnchanged: echoOnly },
+        { optimistic: newOptimistic, viewUnchanged: asAssumed },
       );
     }
     return result.applied;
@@ -128,4 +128,14 @@ export class OTAlgorithm implements ClientAlgorithm {
     const stored = await this.ctx.store.getDoc(docId);
     return stored && { state: stored.state, rev: stored.committedRev };
   }
+}
+
+/**
+ * True when the server's changes are our first queued changes coming back with the very ops we
+ * queued: the committed state then moved to what the view already showed. A server whose
+ * transform placed an own change elsewhere (another tie-break, say) fails this, and the view is
+ * rebuilt from the server's committed state plus what is still pending.
+ */
+function echoesAsAssumed(applied: readonly Change[], queue: readonly Change[]): boolean {
+  return applied.every((change, index) => queue[index]?.id === change.id && deepEqual(queue[index].ops, change.ops));
 }
