@@ -19,7 +19,7 @@ export interface SyncHarness {
   /** Every client connects through this proxy, so a test can cut its connections. */
   proxy: FaultProxy;
   clients: TestClient[];
-  client(options?: PatchesSyncOptions & { store?: InMemoryStore; metadata?: Record<string, unknown> }): TestClient;
+  client(options?: PatchesSyncOptions & { store?: InMemoryStore; metadata?: Record<string, unknown>; clock?: () => number }): TestClient;
   close(): Promise<void>;
 }
 
@@ -32,8 +32,8 @@ export async function startHarness(options: StartServerOptions = {}): Promise<Sy
     server,
     proxy,
     clients,
-    client({ store, metadata, ...syncOptions } = {}) {
-      const patches = new Patches({ store: store ?? new InMemoryStore(), metadata });
+    client({ store, metadata, clock, ...syncOptions } = {}) {
+      const patches = new Patches({ store: store ?? new InMemoryStore(), metadata, clock });
       const sync = new PatchesSync(patches, proxy.url, { reconnectDelay: 20, maxReconnectDelay: 200, ...syncOptions });
       const errors: Error[] = [];
       sync.onError(error => errors.push(error));

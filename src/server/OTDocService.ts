@@ -4,8 +4,16 @@ import { transformIncomingChanges } from '../algorithms/transformIncomingChanges
 import type { Change, CommitChangesResult, PatchesSnapshot } from '../types.js';
 import type { IncomingChange } from './validate.js';
 import { DocService } from './DocService.js';
-import type { CallOrigin, LoadedDoc } from './DocService.js';
+import type { CallOrigin, DocServiceOptions, LoadedDoc } from './DocService.js';
 import type { OTSnapshot, StoredDoc } from './ServerStore.js';
+
+/**
+ * How the server transforms an incoming batch over the changes committed since its `baseRev`
+ * (the signature of `transformIncomingChanges`, the default). Replaceable for tests only: a
+ * server with another rule (say, the opposite tie-break for inserts at one index) proves that
+ * clients converge to whatever the server commits.
+ */
+export type TransformIncoming = typeof transformIncomingChanges;
 
 /** An OT document as the server holds it in memory. */
 export interface OTDoc extends LoadedDoc {
@@ -42,6 +50,17 @@ export interface OTDoc extends LoadedDoc {
 export class OTDocService extends DocService<OTDoc> {
   /** @inheritDoc */
   readonly algorithm = 'ot' as const;
+
+  /**
+   * @param options store, lock, clock and sinks
+   * @param transformIncoming the server's OT rule for incoming batches (tests replace it)
+   */
+  constructor(
+    options: DocServiceOptions,
+    private readonly transformIncoming: TransformIncoming = transformIncomingChanges,
+  ) {
+    super(options);
+  }
 
   /** @inheritDoc */
   async getDoc(docId: string): Promise<PatchesSnapshot> {
@@ -223,7 +242,7 @@ export class OTDocService extends DocService<OTDoc> {
   /** The OT walk; an op the transform cannot handle refuses the batch instead of failing the server. */
   private transform(committedSince: Change[], queue: Change[], isOwn: (committed: Change) => boolean): Change[] {
     try {
-      return transformIncomingChanges(committedSince, queue, isOwn);
+      return this.transformIncoming(committedSince, queue, isOwn);
     } catch (error) {
       this.options.onError(error);
       const changeId = queue[0].id;

@@ -4,7 +4,7 @@ import type { Announce, CallOrigin, DocServiceStats } from './DocService.js';
 import { notification, RpcErrorCode } from './jsonRpc.js';
 import { KeyedQueue } from '../util/KeyedQueue.js';
 import { LWWDocService } from './LWWDocService.js';
-import { OTDocService } from './OTDocService.js';
+import { OTDocService, type TransformIncoming } from './OTDocService.js';
 import type { ServerStore } from './ServerStore.js';
 import { Subscriptions } from './Subscriptions.js';
 import { readChanges, readDocId, readDocIds, readRev, invalid } from './validate.js';
@@ -51,6 +51,8 @@ export interface ServerCoreOptions {
   stats: DocServiceStats;
   /** Receives faults with no caller to answer. */
   onError: (error: unknown) => void;
+  /** The OT transform of incoming batches (default `transformIncomingChanges`; tests only). */
+  transformIncoming?: TransformIncoming;
 }
 
 type Method = (connection: Connection, params: unknown[]) => Promise<unknown>;
@@ -85,7 +87,7 @@ export class ServerCore {
       stats: options.stats,
       onError: options.onError,
     };
-    this.ot = new OTDocService(serviceOptions);
+    this.ot = new OTDocService(serviceOptions, options.transformIncoming);
     this.lww = new LWWDocService(serviceOptions);
     this.methods = new Map<string, Method>([
       ['subscribe', (connection, params) => this.subscribe(connection, params)],

@@ -20,6 +20,7 @@ export type { FileServerStoreOptions } from './FileServerStore.js';
 export { entryFirstRev, entryLastRev } from './ServerStore.js';
 export type { ServerStore, StoredDoc, LogEntry, OTLogEntry, LWWLogEntry, DocSnapshot, OTSnapshot, LWWSnapshot } from './ServerStore.js';
 export type { DocServiceStats, CallOrigin, Announce } from './DocService.js';
+export type { TransformIncoming } from './OTDocService.js';
 export type { IncomingChange } from './validate.js';
 export { RpcErrorCode } from './jsonRpc.js';
 export type { JsonRpcId, JsonRpcErrorObject, JsonRpcResponse, JsonRpcNotification } from './jsonRpc.js';

@@ -12,6 +12,7 @@ import type { JsonRpcResponse } from './jsonRpc.js';
 import { ServerCore } from './ServerCore.js';
 import type { AlgorithmFor, Authorize, Connection } from './ServerCore.js';
 import type { ServerStore } from './ServerStore.js';
+import type { TransformIncoming } from './OTDocService.js';
 
 /** Options of {@link startServer}. Every field is optional. */
 export interface StartServerOptions {
@@ -47,6 +48,12 @@ export interface StartServerOptions {
   now?: () => number;
   /** Receives unexpected faults (default: `console.error`). Refused requests are not faults. */
   onError?: (error: unknown) => void;
+  /**
+   * Test hook: the OT transform of incoming batches (default `transformIncomingChanges`). A spec
+   * passes a deliberately different rule to prove clients show what the server commits. Leave it
+   * unset in production: @dabble/patches clients rebase with the default rule.
+   */
+  transformIncoming?: TransformIncoming;
 }
 
 /** Counters of a running server: oracles for tests and dashboards. */
@@ -158,6 +165,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     now: options.now ?? Date.now,
     stats,
     onError,
+    transformIncoming: options.transformIncoming,
     send: (connectionId, frame) => {
       const socket = sockets.get(connectionId);
       if (socket?.readyState !== WebSocket.OPEN) return;
