@@ -52,6 +52,25 @@ export class ApplyChangesError extends PatchesError {
   }
 }
 
+/**
+ * The server is behind the client: it answered with, or holds, a revision older than the one the
+ * client had committed (restored from a backup, or it lost data). The client has reloaded the
+ * doc from the server and kept its pending changes, rebased onto the server's state and resent;
+ * changes the server lost that were already committed are gone from the doc. Reported once per
+ * doc and regression through `onError`.
+ */
+export class ServerRevisionRegressedError extends PatchesError {
+  constructor(
+    readonly docId: string,
+    /** The committed rev the client had. */
+    readonly localRev: number,
+    /** The rev the server is at. */
+    readonly serverRev: number,
+  ) {
+    super(`The server went back in time on "${docId}": it is at rev ${serverRev}, the client had rev ${localRev}; reloaded from the server, pending changes kept`);
+  }
+}
+
 /** A single op is larger than the size limit and cannot be split. Nothing is dropped. */
 export class UnsplittableChangeError extends PatchesError {
   constructor(

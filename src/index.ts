@@ -8,7 +8,7 @@ export * from './errors.js';
 // Client
 export { Patches, type PatchesOptions, type PatchesDocOptions, type OpenDocOptions, type LocalChangeEvent, type TrackEvent, type PatchesErrorEvent } from './client/Patches.js';
 export { PatchesDoc, type OptimisticChange, type DocLayers } from './client/PatchesDoc.js';
-export type { ClientAlgorithm, InstallResult } from './client/ClientAlgorithm.js';
+export type { ClientAlgorithm, InstallResult, RegressedRevs } from './client/ClientAlgorithm.js';
 
 // Stores
 export type { PatchesStore, StoredDoc, ServerChangesUpdate } from './stores/PatchesStore.js';

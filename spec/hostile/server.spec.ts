@@ -204,13 +204,15 @@ describe('hostile input to the server', () => {
       for (const [docId, baseRev] of future) {
         const ops = [{ op: 'replace', path: '/n', value: 'from the future' }];
         const reply = await writer.call('commitChanges', [docId, [change(`future-${docId}-${baseRev}`, baseRev, ops, { rev: undefined })]]);
-        expect({ docId, baseRev, error: errorOf(reply) }).toEqual({ docId, baseRev, error: expect.objectContaining({ code: 409, data: { scope: 'doc' } }) });
+        const headRev = docId === 'doc' ? 2 : 0;
+        expect({ docId, baseRev, error: errorOf(reply) }).toEqual({ docId, baseRev, error: expect.objectContaining({ code: 409, data: { scope: 'doc', headRev } }) });
       }
       // A later change of the same batch on the future base does not sneak in either.
       expect(errorOf(await writer.call('commitChanges', ['doc', [change('f1', 9, []), change('f2', 9, [{ op: 'replace', path: '/n', value: 9 }])]]))).toMatchObject({ code: 409 });
-      // Past the head there is nothing to hand out.
-      expect(resultOf(await writer.call('getChangesSince', ['doc', 3]))).toEqual([]);
-      expect(resultOf(await writer.call('getChangesSince', ['doc', Number.MAX_SAFE_INTEGER]))).toEqual([]);
+      // At the head there is nothing to hand out; past it the asker saw revs this server never had.
+      expect(resultOf(await writer.call('getChangesSince', ['doc', 2]))).toEqual([]);
+      expect(errorOf(await writer.call('getChangesSince', ['doc', 3]))).toMatchObject({ code: 409, data: { scope: 'doc', headRev: 2 } });
+      expect(errorOf(await writer.call('getChangesSince', ['doc', Number.MAX_SAFE_INTEGER]))).toMatchObject({ code: 409, data: { scope: 'doc', headRev: 2 } });
 
       expect(await truth(writer, 'doc')).toEqual(before);
       expect(resultOf(await writer.call('getDoc', ['fresh']))).toEqual({ state: null, rev: 0, changes: [] });
@@ -223,18 +225,18 @@ describe('hostile input to the server', () => {
       expect(faults.map(String)).toEqual([]);
     });
 
-    it('should commit an LWW write on a future baseRev as a plain LWW write (no rev check), keeping revs dense', async () => {
+    it('should refuse an LWW write on a future baseRev like an OT one (409 with the head rev), storing nothing and keeping revs dense', async () => {
       await start();
       const c = await client();
       await commit(c, 'lww-doc', [change('w1', 0, [{ op: 'replace', path: '/a', value: 1, ts: 1000 }])]);
-      const [reply] = await commit(c, 'lww-doc', [change('w2', 1_000_000, [{ op: 'replace', path: '/b', value: 2, ts: 1001 }])]);
-      // The head moves by one; the reply names the rev the client claimed as its base.
-      expect(reply).toMatchObject({ id: 'w2', baseRev: 1_000_000, rev: 2 });
-      expect(reply.ops.map(op => [op.path, op.value])).toEqual([['/b', 2]]);
-      expect(resultOf(await c.call('getChangesSince', ['lww-doc', 2]))).toEqual([]);
-      const [next] = await commit(c, 'lww-doc', [change('w3', 2, [{ op: 'replace', path: '/c', value: 3, ts: 1002 }])]);
-      expect(next.rev).toBe(3);
-      expect((await truth(c, 'lww-doc')).state).toEqual({ a: 1, b: 2, c: 3 });
+      const refused = await c.call('commitChanges', ['lww-doc', [change('w2', 1_000_000, [{ op: 'replace', path: '/b', value: 2, ts: 1001 }])]]);
+      expect(errorOf(refused)).toMatchObject({ code: 409, data: { scope: 'doc', headRev: 1 } });
+      expect(errorOf(await c.call('getChangesSince', ['lww-doc', 2]))).toMatchObject({ code: 409, data: { scope: 'doc', headRev: 1 } });
+      expect(resultOf(await c.call('getChangesSince', ['lww-doc', 1]))).toEqual([]);
+      // The same change on a real base commits, once, as rev 2.
+      const [next] = await commit(c, 'lww-doc', [change('w2', 1, [{ op: 'replace', path: '/b', value: 2, ts: 1001 }])]);
+      expect(next.rev).toBe(2);
+      expect((await truth(c, 'lww-doc')).state).toEqual({ a: 1, b: 2 });
       expect(faults.map(String)).toEqual([]);
     });
   });

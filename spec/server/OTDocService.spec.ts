@@ -134,10 +134,14 @@ describe('OTDocService (over real sockets)', () => {
     expect(resent.docReloadRequired).toBeUndefined();
   });
 
-  it('should refuse a baseRev ahead of the document (409) and mixed baseRevs (400), both scope doc', async () => {
+  it('should refuse a baseRev ahead of the document (409, with the head rev) and mixed baseRevs (400), both scope doc', async () => {
     const a = await t.connect();
     await commit(a, 'doc', [change('c1', 0, [{ op: 'replace', path: '/a', value: 1 }])]);
-    expect(errorOf(await a.call('commitChanges', ['doc', [change('ahead', 7, [{ op: 'replace', path: '/a', value: 2 }])]]))).toMatchObject({ code: 409, data: { scope: 'doc' } });
+    expect(errorOf(await a.call('commitChanges', ['doc', [change('ahead', 7, [{ op: 'replace', path: '/a', value: 2 }])]]))).toEqual({
+      code: 409,
+      message: 'REV_AHEAD: baseRev 7 is ahead of the document (rev 1); reload it',
+      data: { scope: 'doc', headRev: 1 },
+    });
     expect(errorOf(await a.call('commitChanges', ['doc', [change('m1', 1, []), change('m2', 0, [])]]))).toMatchObject({ code: 400, data: { scope: 'doc' } });
   });
 
@@ -170,7 +174,9 @@ describe('OTDocService (over real sockets)', () => {
     expect(envelope).toEqual({ state: { k1: 1, k2: 2, k3: 3 }, rev: 3, changes: [expect.objectContaining({ id: 'c4', rev: 4 })] });
     expect(resultOf<Change[]>(await a.call('getChangesSince', ['doc', 0])).map((c) => c.rev)).toEqual([1, 2, 3, 4]);
     expect(resultOf<Change[]>(await a.call('getChangesSince', ['doc', 2])).map((c) => c.rev)).toEqual([3, 4]);
-    expect(resultOf<Change[]>(await a.call('getChangesSince', ['doc', 9]))).toEqual([]);
+    expect(resultOf<Change[]>(await a.call('getChangesSince', ['doc', 4]))).toEqual([]);
+    // A rev the server never reached: the client is ahead of it (a restored backup).
+    expect(errorOf(await a.call('getChangesSince', ['doc', 9]))).toMatchObject({ code: 409, data: { scope: 'doc', headRev: 4 } });
     expect(t.server.stats.snapshots).toBe(1);
     // An id committed before the snapshot is still recognised.
     const resent = await commit(a, 'doc', [change('c1', 4, [{ op: 'replace', path: '/k1', value: 1 }])]);

@@ -18,6 +18,14 @@ export interface AlgorithmContext {
   sizeCalculator?: SizeCalculator;
 }
 
+/** What a doc had and what the server has, after the server was found behind the client. */
+export interface RegressedRevs {
+  /** The committed rev the client had. */
+  localRev: number;
+  /** The server's rev, now the doc's committed rev. */
+  serverRev: number;
+}
+
 /** Result of installing a server snapshot. */
 export type InstallResult = 'installed' | 'stale' | 'flush-first';
 
@@ -45,4 +53,10 @@ export interface ClientAlgorithm {
   applyServerChanges(docId: string, changes: Change[], sent?: Change[]): Promise<Change[]>;
   /** Installs a `getDoc` envelope if it is ahead of what the store has. */
   installSnapshot(docId: string, snapshot: PatchesSnapshot): Promise<InstallResult>;
+  /**
+   * A server that went back in time: if the `getDoc` envelope is behind the committed rev, makes
+   * it the committed state and keeps every local change on top of it (OT rebases them onto it),
+   * so they are resent. Returns the two revs, or `undefined` when the server is not behind.
+   */
+  rebaseOntoServer(docId: string, snapshot: PatchesSnapshot): Promise<RegressedRevs | undefined>;
 }

@@ -1,10 +1,10 @@
 import type { Change, JSONPatchOp, PatchesSnapshot } from '../types.js';
-import { MissingChangesError } from '../errors.js';
+import { MissingChangesError, ServerRevisionRegressedError } from '../errors.js';
 import { applyPatch } from '../algorithms/applyPatch.js';
 import { consolidateOps } from '../algorithms/consolidateOps.js';
 import { createChange } from '../algorithms/createChange.js';
 import type { StoredDoc } from '../stores/PatchesStore.js';
-import type { AlgorithmContext, ClientAlgorithm, InstallResult } from './ClientAlgorithm.js';
+import type { AlgorithmContext, ClientAlgorithm, InstallResult, RegressedRevs } from './ClientAlgorithm.js';
 import type { DocLayers, OptimisticChange } from './PatchesDoc.js';
 
 /**
@@ -48,8 +48,12 @@ export class LWWAlgorithm implements ClientAlgorithm {
   async getPendingToSend(docId: string): Promise<Change[]> {
     const { store } = this.ctx;
     const sending = await store.getSendingChange(docId);
-    // A retry resends the same change (same id) so the server can recognise it.
-    if (sending) return [sending];
+    // A retry resends the same change (same id) so the server can recognise it. After the server
+    // went back in time it goes out on the rev the doc is at now.
+    if (sending) {
+      const committedRev = await store.getCommittedRev(docId);
+      return [sending.baseRev > committedRev ? { ...sending, baseRev: committedRev, rev: committedRev + 1 } : sending];
+    }
     const ops = await store.getPendingOps(docId);
     if (ops.length === 0) return [];
     const committedRev = await store.getCommittedRev(docId);
@@ -76,6 +80,11 @@ export class LWWAlgorithm implements ClientAlgorithm {
     if (!stored) return [];
     const committedState = stored.state;
     const sentIds = new Set((sent ?? []).map(c => c.id));
+
+    // A healthy server answers a commit at or past the rev it was sent on.
+    const sentOn = Math.max(-1, ...(sent ?? []).map(c => c.baseRev));
+    const reply = changes.find(c => sentIds.has(c.id));
+    if (reply && reply.rev < sentOn) throw new ServerRevisionRegressedError(docId, stored.committedRev, reply.rev);
 
     let cursor = stored.committedRev;
     const effective: Change[] = [];
@@ -110,6 +119,20 @@ export class LWWAlgorithm implements ClientAlgorithm {
     if (openState === undefined) return store.getDoc(docId);
     const [committedRev, sending, pendingOps] = await Promise.all([store.getCommittedRev(docId), store.getSendingChange(docId), store.getPendingOps(docId)]);
     return { docId, algorithm: 'lww', state: openState, committedRev, pending: [], pendingOps, sending };
+  }
+
+  async rebaseOntoServer(docId: string, snapshot: PatchesSnapshot): Promise<RegressedRevs | undefined> {
+    const { store } = this.ctx;
+    const stored = await store.getDoc(docId);
+    if (!stored) return undefined;
+    const rev = snapshot.changes.reduce((max, c) => Math.max(max, c.rev), snapshot.rev);
+    if (rev >= stored.committedRev) return undefined;
+    // Timestamped writes need no rebase: pending ops and the in-flight change stay as they are
+    // (the latter goes out on the new rev, see getPendingToSend) and the server judges them again.
+    const state = applyPatch(snapshot.state ?? {}, snapshot.changes.flatMap(c => c.ops), { mode: 'lenient' });
+    await store.saveDoc(docId, { state, rev });
+    this.ctx.getOpenDoc(docId)?._update(layersOf({ ...stored, committedRev: rev }, state));
+    return { localRev: stored.committedRev, serverRev: rev };
   }
 
   async installSnapshot(docId: string, snapshot: PatchesSnapshot): Promise<InstallResult> {

@@ -3,7 +3,9 @@ import { applyCommittedChanges } from '../algorithms/applyCommittedChanges.js';
 import { breakChanges } from '../algorithms/breakChanges.js';
 import { createChange } from '../algorithms/createChange.js';
 import { deepEqual } from '../algorithms/deepEqual.js';
-import type { AlgorithmContext, ClientAlgorithm, InstallResult } from './ClientAlgorithm.js';
+import { diffValue } from '../algorithms/diffValue.js';
+import { rebaseChanges } from '../algorithms/rebaseChanges.js';
+import type { AlgorithmContext, ClientAlgorithm, InstallResult, RegressedRevs } from './ClientAlgorithm.js';
 import type { OptimisticChange } from './PatchesDoc.js';
 
 /**
@@ -117,6 +119,37 @@ export class OTAlgorithm implements ClientAlgorithm {
     await store.saveDoc(docId, { state: head.state, rev: head.rev });
     doc?._update({ committedState: head.state, committedRev: head.rev, local: [] });
     return 'installed';
+  }
+
+  async rebaseOntoServer(docId: string, snapshot: PatchesSnapshot): Promise<RegressedRevs | undefined> {
+    const { store } = this.ctx;
+    const committed = await this.committed(docId);
+    if (!committed) return undefined;
+    const head = applyCommittedChanges({ state: snapshot.state, rev: snapshot.rev }, snapshot.changes, []);
+    if (head.rev >= committed.rev) return undefined;
+    const doc = this.ctx.getOpenDoc(docId);
+    const pending = await store.getPendingChanges(docId);
+    const optimistic = doc?._optimistic() ?? [];
+    const queue: Change[] = [
+      ...pending,
+      ...optimistic.map(o => createChange(o.ops, { id: o.id, baseRev: committed.rev, rev: 0, createdAt: 0 })),
+    ];
+    // No ops lead from our state to the server's, so the difference stands in for them: local
+    // changes meet it as they would a concurrent edit (an edit inside something the server no
+    // longer has is transformed away, like one inside a concurrent delete).
+    const gap = createChange(diffValue(committed.state ?? {}, head.state ?? {}, ''), { id: `rev-regressed-${head.rev}`, baseRev: head.rev, rev: head.rev, createdAt: 0 });
+    const rebased = rebaseChanges([gap], queue);
+    const optimisticIds = new Set(optimistic.map(o => o.id));
+    const newPending = rebased.filter(c => !optimisticIds.has(c.id));
+    const rebasedOps = new Map(rebased.map(c => [c.id, c.ops]));
+
+    await store.saveDoc(docId, { state: head.state, rev: head.rev });
+    await store.replacePendingChanges(docId, newPending);
+    doc?._update(
+      { committedState: head.state, committedRev: head.rev, local: newPending.map(c => c.ops) },
+      { optimistic: optimistic.map(o => ({ id: o.id, ops: rebasedOps.get(o.id) ?? [] })) },
+    );
+    return { localRev: committed.rev, serverRev: head.rev };
   }
 
   private async committed(docId: string): Promise<PatchesState | undefined> {

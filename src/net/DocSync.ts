@@ -1,6 +1,7 @@
 import { EMPTY, catchError, concat, concatMap, defer, endWith, from, ignoreElements, of, takeWhile, tap, throwError, type Observable } from 'rxjs';
 import type { Change, CommitChangesResult } from '../types.js';
-import { MissingChangesError } from '../errors.js';
+import { MissingChangesError, ServerRevisionRegressedError } from '../errors.js';
+import { mayBeRevisionRegression } from './revisionRegression.js';
 import type { ClientAlgorithm } from '../client/ClientAlgorithm.js';
 import type { Patches } from '../client/Patches.js';
 import { batchChanges, type BatchChangesOptions } from '../operators/batchChanges.js';
@@ -17,6 +18,8 @@ export interface DocSyncDeps {
   limits: Omit<BatchChangesOptions, 'docId'>;
   /** Asks the doc's serial gate for one more run (collapsed with any other request). */
   requestSync: (docId: string) => void;
+  /** Reports an error through PatchesSync's error policy (`onError`). */
+  report: (error: unknown, docId: string) => void;
 }
 
 /**
@@ -77,6 +80,25 @@ export class DocSync {
           catchError(error => (error instanceof MissingChangesError ? this.pullSince$(docId, algorithm).pipe(ignoreElements(), endWith(true)) : throwError(() => error))),
         );
       }),
+      // A refused baseRev may mean the server went back in time: the reload resends the rebased queue.
+      catchError(error => (mayBeRevisionRegression(error) ? this.recoverRegression$(docId, algorithm, error).pipe(ignoreElements(), endWith(true)) : throwError(() => error))),
+    );
+  }
+
+  /**
+   * Checks a hint that the server is behind the client with `getDoc`; if it is, rebuilds the doc
+   * on the server's state keeping every local change (resent by a follow-up run) and reports a
+   * `ServerRevisionRegressedError` once. If it is not, the hint's error stands.
+   */
+  recoverRegression$(docId: string, algorithm: ClientAlgorithm, hint: unknown): Observable<unknown> {
+    return this.deps.connection.call<unknown>('getDoc', [docId]).pipe(
+      concatMap(snapshot => from(this.deps.patches.runExclusive(docId, () => algorithm.rebaseOntoServer(docId, asSnapshot(snapshot))))),
+      concatMap(revs => {
+        if (!revs) return throwError(() => hint);
+        this.deps.report(new ServerRevisionRegressedError(docId, revs.localRev, revs.serverRev), docId);
+        this.deps.requestSync(docId);
+        return this.refreshEntry(docId);
+      }),
     );
   }
 
@@ -104,7 +126,11 @@ export class DocSync {
   /** Fetches every committed change after the doc's committed rev and applies them. */
   pullSince$(docId: string, algorithm: ClientAlgorithm): Observable<unknown> {
     return from(this.deps.patches.store.getCommittedRev(docId)).pipe(
-      concatMap(rev => this.deps.connection.call<unknown>('getChangesSince', [docId, rev])),
+      concatMap(rev =>
+        this.deps.connection.call<unknown>('getChangesSince', [docId, rev]).pipe(
+          catchError(error => (mayBeRevisionRegression(error) ? this.recoverRegression$(docId, algorithm, error).pipe(ignoreElements()) : throwError(() => error))),
+        ),
+      ),
       concatMap(changes => this.apply$(docId, algorithm, changeList(changes, 'getChangesSince'))),
     );
   }

@@ -152,6 +152,7 @@ export class PatchesSync {
         sizeCalculator: options.sizeCalculator ?? patches.docOptions.sizeCalculator,
       },
       requestSync: docId => this.syncRequests.next(docId),
+      report: (error, docId) => this.report(error, docId),
     });
     this.subscription.add(this.connection.connected$.pipe(switchMap(connected => (connected ? this.fullSync$() : this.disconnected$()))).subscribe());
     this.subscription.add(this.syncRequests.pipe(serialGate(id => id, id => this.syncDoc$(id))).subscribe(id => this.syncDone.next(id)));

@@ -45,6 +45,16 @@ export interface DocServiceOptions {
   onError: (error: unknown) => void;
 }
 
+/**
+ * The refusal of a rev ahead of the document's head (a `commitChanges` baseRev or a
+ * `getChangesSince` rev): 409 `{ scope: 'doc', headRev }`. A healthy client never asks for
+ * one, so it means the client saw revisions this server no longer has (restored from a backup,
+ * or it lost data); `headRev` tells it where the server is, and it reloads the doc.
+ */
+export function revisionAhead(what: string, rev: number, headRev: number): StatusError {
+  return new StatusError(409, `REV_AHEAD: ${what} ${rev} is ahead of the document (rev ${headRev}); reload it`, { scope: 'doc', headRev });
+}
+
 /** What every loaded document carries. */
 export interface LoadedDoc {
   docId: string;

@@ -3,7 +3,7 @@ import { consolidateOps, convertDeltaOps } from '../algorithms/consolidateOps.js
 import { createId } from '../algorithms/createId.js';
 import type { Change, CommitChangesResult, JSONPatchOp, PatchesSnapshot } from '../types.js';
 import type { IncomingChange } from './validate.js';
-import { DocService } from './DocService.js';
+import { DocService, revisionAhead } from './DocService.js';
 import { changeError } from './validate.js';
 import type { CallOrigin, LoadedDoc } from './DocService.js';
 import type { StoredDoc } from './ServerStore.js';
@@ -45,6 +45,7 @@ export class LWWDocService extends DocService<LWWDoc> {
   /** @inheritDoc */
   async getChangesSince(docId: string, rev: number): Promise<Change[]> {
     const doc = await this.openLive(docId);
+    if (rev > doc.headRev) throw revisionAhead('rev', rev, doc.headRev);
     const rows = [...doc.rows.values()].filter((row) => (row.rev ?? 0) > rev);
     return rows.length ? [this.synthesise(rows, rev)] : [];
   }
@@ -58,6 +59,8 @@ export class LWWDocService extends DocService<LWWDoc> {
       const now = this.options.now();
       const head = input[0];
       const clientRev = Math.max(0, head.baseRev ?? (head.rev !== undefined ? head.rev - 1 : doc.headRev));
+      // Unlike the anchor (no check), a base the server never reached is refused as for OT.
+      if (clientRev > doc.headRev) throw revisionAhead('baseRev', clientRev, doc.headRev);
       const sentPaths = new Set<string>();
       const newOps: JSONPatchOp[] = [];
       const consumed: string[] = [];

@@ -3,7 +3,7 @@ import { applyPatch } from '../algorithms/applyPatch.js';
 import { transformIncomingChanges } from '../algorithms/transformIncomingChanges.js';
 import type { Change, CommitChangesResult, PatchesSnapshot } from '../types.js';
 import type { IncomingChange } from './validate.js';
-import { DocService } from './DocService.js';
+import { DocService, revisionAhead } from './DocService.js';
 import type { CallOrigin, DocServiceOptions, LoadedDoc } from './DocService.js';
 import type { OTSnapshot, StoredDoc } from './ServerStore.js';
 
@@ -70,7 +70,9 @@ export class OTDocService extends DocService<OTDoc> {
 
   /** @inheritDoc */
   async getChangesSince(docId: string, rev: number): Promise<Change[]> {
-    return this.changesAfter(await this.openLive(docId), rev);
+    const doc = await this.openLive(docId);
+    if (rev > doc.headRev) throw revisionAhead('rev', rev, doc.headRev);
+    return this.changesAfter(doc, rev);
   }
 
   /** @inheritDoc */
@@ -114,9 +116,7 @@ export class OTDocService extends DocService<OTDoc> {
       if (incoming.some((change) => (change.baseRev ?? currentRev) !== baseRev)) {
         throw new StatusError(400, 'All changes of one commit must share one baseRev', { scope: 'doc' });
       }
-      if (baseRev > currentRev) {
-        throw new StatusError(409, `baseRev ${baseRev} is ahead of the document (rev ${currentRev})`, { scope: 'doc' });
-      }
+      if (baseRev > currentRev) throw revisionAhead('baseRev', baseRev, currentRev);
 
       // Idempotency: find every change of this request that is already committed.
       await this.ensureIndexed(doc, incoming);
