@@ -3,7 +3,7 @@ import { applyCommittedChanges } from '../algorithms/applyCommittedChanges.js';
 import { breakChanges } from '../algorithms/breakChanges.js';
 import { createChange } from '../algorithms/createChange.js';
 import { deepEqual } from '../algorithms/deepEqual.js';
-import { diffValue } from '../algorithms/diffValue.js';
+import { diffStates } from '../algorithms/diffStates.js';
 import { rebaseChanges } from '../algorithms/rebaseChanges.js';
 import type { AlgorithmContext, ClientAlgorithm, InstallResult, RegressedRevs } from './ClientAlgorithm.js';
 import type { OptimisticChange } from './PatchesDoc.js';
@@ -137,7 +137,7 @@ export class OTAlgorithm implements ClientAlgorithm {
     // No ops lead from our state to the server's, so the difference stands in for them: local
     // changes meet it as they would a concurrent edit (an edit inside something the server no
     // longer has is transformed away, like one inside a concurrent delete).
-    const gap = createChange(diffValue(committed.state ?? {}, head.state ?? {}, ''), { id: `rev-regressed-${head.rev}`, baseRev: head.rev, rev: head.rev, createdAt: 0 });
+    const gap = createChange(diffStates(committed.state ?? {}, head.state ?? {}), { id: `rev-regressed-${head.rev}`, baseRev: head.rev, rev: head.rev, createdAt: 0 });
     const rebased = rebaseChanges([gap], queue);
     const optimisticIds = new Set(optimistic.map(o => o.id));
     const newPending = rebased.filter(c => !optimisticIds.has(c.id));
