@@ -1,6 +1,6 @@
 import { Patches } from '../../src/client/Patches.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
-import { MissingChangesError } from '../../src/errors.js';
+import { MissingChangesError, ServerRevisionRegressedError } from '../../src/errors.js';
 import type { Change, JSONPatchOp } from '../../src/types.js';
 
 interface Doc {
@@ -238,5 +238,53 @@ describe('LWWAlgorithm', () => {
 
     expect(await env.run(() => env.lww.installSnapshot('d', { state: { a: 0 }, rev: 6, changes: [] }))).toBe('stale');
     expect(env.doc.state).toEqual({ a: 5, b: 6, title: 'mine' });
+  });
+
+  describe('a server that went back in time', () => {
+    /** A doc at rev 9 with `{ a: 1 }` committed, `title` in flight and `b` pending. */
+    async function ahead() {
+      const env = await openLWW();
+      await env.run(() => env.lww.applyServerChanges('d', [committed('s9', 9, [{ op: 'replace', path: '/a', value: 1, ts: 1 }], 0)]));
+      env.doc.change(draft => {
+        draft.title = 'in flight';
+      });
+      await env.doc.flush();
+      const [sending] = await env.run(() => env.lww.getPendingToSend('d'));
+      env.doc.change(draft => {
+        draft.b = 2;
+      });
+      await env.doc.flush();
+      return { ...env, sending };
+    }
+
+    it('should refuse a reply to its commit on a rev older than the change was sent on, writing nothing', async () => {
+      const env = await ahead();
+      expect(env.sending.baseRev).toBe(9);
+      const reply = committed(env.sending.id, 4, [{ op: 'replace', path: '/title', value: 'in flight', ts: 1000 }], 9);
+      const error = await env.run(() => env.lww.applyServerChanges('d', [reply], [env.sending])).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ServerRevisionRegressedError);
+      expect(error).toMatchObject({ docId: 'd', localRev: 9, serverRev: 4 });
+      expect(await env.store.getCommittedRev('d')).toBe(9);
+      expect(await env.store.getSendingChange('d')).toEqual(env.sending);
+    });
+
+    it('should take the server\'s older state, keep the in-flight change and pending ops, and resend the former on the new rev with its id', async () => {
+      const env = await ahead();
+      const revs = await env.run(() => env.lww.rebaseOntoServer('d', { state: {}, rev: 3, changes: [committed('old', 4, [{ op: 'replace', path: '/c', value: 'server', ts: 5 }], 3)] }));
+      expect(revs).toEqual({ localRev: 9, serverRev: 4 });
+      expect(env.doc.committedRev).toBe(4);
+      expect(env.doc.state).toEqual({ c: 'server', title: 'in flight', b: 2 });
+      expect((await env.store.getDoc('d'))?.state).toEqual({ c: 'server' });
+      const [resent] = await env.run(() => env.lww.getPendingToSend('d'));
+      expect(resent).toEqual({ ...env.sending, baseRev: 4, rev: 5 });
+      expect(await env.store.getPendingOps('d')).toEqual([expect.objectContaining({ path: '/b', value: 2 })]);
+    });
+
+    it('should do nothing when the server is not behind', async () => {
+      const env = await ahead();
+      expect(await env.run(() => env.lww.rebaseOntoServer('d', { state: { a: 1 }, rev: 9, changes: [] }))).toBeUndefined();
+      expect(env.doc.committedRev).toBe(9);
+      expect(env.doc.state).toEqual({ a: 1, title: 'in flight', b: 2 });
+    });
   });
 });

@@ -269,4 +269,33 @@ describe('OTAlgorithm', () => {
     const env = await openOT();
     expect(await env.patches.runExclusive('other', () => env.ot.installSnapshot('other', { state: {}, rev: 3, changes: [] }))).toBe('stale');
   });
+
+  describe('a server that went back in time', () => {
+    it('should take the server\'s older state and rebase pending and optimistic changes onto it, keeping their ids', async () => {
+      const env = await openOT();
+      await env.run(() => env.ot.applyServerChanges('d', [committed('s9', 9, [{ op: 'replace', path: '', value: { list: ['kept', 'lost-1', 'lost-2'], title: 'lost title' } }], 0)]));
+      env.doc.change(draft => {
+        draft.list!.push('mine');
+      });
+      await env.doc.flush();
+      const [pending] = await env.run(() => env.ot.getPendingToSend('d'));
+      expect(pending.ops).toEqual([{ op: 'add', path: '/list/3', value: 'mine' }]);
+
+      const revs = await env.run(() => env.ot.rebaseOntoServer('d', { state: { list: ['kept'] }, rev: 4, changes: [] }));
+
+      expect(revs).toEqual({ localRev: 9, serverRev: 4 });
+      expect(env.doc.committedRev).toBe(4);
+      expect(env.doc.state).toEqual({ list: ['kept', 'mine'] });
+      const [rebased] = await env.run(() => env.ot.getPendingToSend('d'));
+      expect(rebased).toMatchObject({ id: pending.id, baseRev: 4, rev: 5, ops: [{ op: 'add', path: '/list/1', value: 'mine' }] });
+      expect(await env.store.getDoc('d')).toMatchObject({ state: { list: ['kept'] }, committedRev: 4 });
+    });
+
+    it('should do nothing when the server is not behind', async () => {
+      const env = await openOT();
+      await atRev1(env);
+      expect(await env.run(() => env.ot.rebaseOntoServer('d', { state: { list: ['x'] }, rev: 1, changes: [] }))).toBeUndefined();
+      expect(env.doc.committedRev).toBe(1);
+    });
+  });
 });
