@@ -671,6 +671,64 @@ describe('PatchesSync against a hostile server', () => {
     });
   });
 
+  describe('a server that claims to be behind but is not', () => {
+    it('should check a 409 of scope doc with getDoc, let the refusal stand when the server is not behind, keep the pending changes, and converge', async () => {
+      let refusals = 0;
+      hostile.script = {
+        fromClient(frame, link) {
+          if (frame.method !== 'commitChanges' || refusals > 0) return false;
+          refusals++;
+          // The @dabble/patches server's answer to a baseRev ahead of its head (no headRev).
+          link.toClient(JSON.stringify({ jsonrpc: '2.0', id: frame.id, error: { code: 409, message: 'baseRev is ahead', data: { scope: 'doc' } } }));
+          return true;
+        },
+      };
+      const { c, ids } = await clientWithPending(hostile.url);
+      await c.sync.connect();
+
+      const { error } = await reported(c, 'doc');
+      expect(error).toBeInstanceOf(StatusError);
+      expect(error).toMatchObject({ code: 409, data: { scope: 'doc' } });
+      await hostile.request(frame => frame.method === 'getDoc');
+      expect(await pendingIds(c, 'doc')).toEqual(ids);
+
+      await expectConverged(c, 'doc', ids);
+      expect(c.errors.map(e => e.error.name)).toEqual(['StatusError']);
+      await expectNothingUnhandled();
+    });
+
+    it('should not reload on an LWW commit reply older than its base from a server that is not behind: a typed error, the change resent and confirmed once', async () => {
+      const c = makeClient(hostile.url);
+      await c.sync.connect();
+      const doc = await syncedAtRev1(c, 'lww-doc', 'lww');
+      let forged = 0;
+      hostile.script = {
+        fromServer(frame, link, request) {
+          if (request?.method !== 'commitChanges' || forged > 0) return false;
+          forged++;
+          const result = frame.result as { changes: Change[] };
+          link.toClient(JSON.stringify({ ...frame, result: { changes: result.changes.map(ch => ({ ...ch, rev: 0 })) } }));
+          return true;
+        },
+      };
+      doc.change(draft => {
+        draft.items = ['base', 'once'];
+      });
+
+      const { error } = await reported(c, 'lww-doc');
+      expect(error).toBeInstanceOf(JSONRPCError);
+      expect(error.message).toContain('older than the rev the change was sent on');
+      expect(c.errors.map(e => e.error.name)).not.toContain('ServerRevisionRegressedError');
+
+      await expectConverged(c, 'lww-doc', [], 'lww');
+      expect(doc.state).toEqual({ items: ['base', 'once'] });
+      // The resend was recognised by its id: one commit, one rev.
+      expect((await serverDoc('lww-doc', 'lww')).rev).toBe(2);
+      expect(c.errors).toHaveLength(1);
+      await expectNothingUnhandled();
+    });
+  });
+
   describe('responses missing result', () => {
     /** Strips `result` from replies to `method` (the relay still delivered the request). */
     function stripResult(method: string): Script {

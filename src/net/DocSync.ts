@@ -1,6 +1,6 @@
 import { EMPTY, catchError, concat, concatMap, defer, endWith, from, ignoreElements, of, takeWhile, tap, throwError, type Observable } from 'rxjs';
 import type { Change, CommitChangesResult } from '../types.js';
-import { MissingChangesError, ServerRevisionRegressedError } from '../errors.js';
+import { JSONRPCError, MissingChangesError, ServerRevisionRegressedError } from '../errors.js';
 import { mayBeRevisionRegression } from './revisionRegression.js';
 import type { ClientAlgorithm } from '../client/ClientAlgorithm.js';
 import type { Patches } from '../client/Patches.js';
@@ -94,7 +94,8 @@ export class DocSync {
     return this.deps.connection.call<unknown>('getDoc', [docId]).pipe(
       concatMap(snapshot => from(this.deps.patches.runExclusive(docId, () => algorithm.rebaseOntoServer(docId, asSnapshot(snapshot))))),
       concatMap(revs => {
-        if (!revs) return throwError(() => hint);
+        // Not behind after all: the refusal stands, and a reply older than its base was just wrong.
+        if (!revs) return throwError(() => (hint instanceof ServerRevisionRegressedError ? new JSONRPCError(-32603, `Inconsistent commitChanges reply for "${docId}": older than the rev the change was sent on`, hint) : hint));
         this.deps.report(new ServerRevisionRegressedError(docId, revs.localRev, revs.serverRev), docId);
         this.deps.requestSync(docId);
         return this.refreshEntry(docId);
