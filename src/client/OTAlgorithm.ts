@@ -143,8 +143,9 @@ export class OTAlgorithm implements ClientAlgorithm {
     const newPending = rebased.filter(c => !optimisticIds.has(c.id));
     const rebasedOps = new Map(rebased.map(c => [c.id, c.ops]));
 
-    await store.saveDoc(docId, { state: head.state, rev: head.rev });
-    await store.replacePendingChanges(docId, newPending);
+    // One atomic write: committed state and rebased queue must never be seen apart (the queue's
+    // baseRev would be ahead of the committed rev, or behind on the wrong state).
+    await store.applyServerChanges(docId, { state: head.state, rev: head.rev, changes: [], pending: newPending });
     doc?._update(
       { committedState: head.state, committedRev: head.rev, local: newPending.map(c => c.ops) },
       { optimistic: optimistic.map(o => ({ id: o.id, ops: rebasedOps.get(o.id) ?? [] })) },
