@@ -23,6 +23,7 @@ import {
   createChange,
   createId,
   PatchesError,
+  ServerRevisionRegressedError,
   StatusError,
   type Algorithm,
   type PatchesSyncState,
@@ -132,6 +133,9 @@ describe('public API (src/index.ts, src/net/index.ts, src/server/index.ts)', () 
     const error = new StatusError(410, 'gone');
     expect(error).toBeInstanceOf(PatchesError);
     expect(error.name).toBe('StatusError');
+    const regressed = new ServerRevisionRegressedError('notes', 106, 60);
+    expect(regressed).toBeInstanceOf(PatchesError);
+    expect({ name: regressed.name, docId: regressed.docId, localRev: regressed.localRev, serverRev: regressed.serverRev }).toEqual({ name: 'ServerRevisionRegressedError', docId: 'notes', localRev: 106, serverRev: 60 });
   });
 
   it('should keep Subjects private: changes$ has no next', () => {
