@@ -6,6 +6,7 @@ import {
   NetworkError,
   PatchError,
   PatchesError,
+  ServerRevisionRegressedError,
   StatusError,
   StoreError,
   TERMINAL_STATUS_CODES,
@@ -28,6 +29,7 @@ describe('errors', () => {
     ['JSONRPCError', new JSONRPCError(-32000, 'm')],
     ['JSONRPCParseError', new JSONRPCParseError('m')],
     ['StoreError', new StoreError('m')],
+    ['ServerRevisionRegressedError', new ServerRevisionRegressedError('d', 9, 4)],
   ])('should set name to %s and be an Error and a PatchesError', (name, error) => {
     expect(error.name).toBe(name);
     expect(error).toBeInstanceOf(Error);
@@ -59,6 +61,13 @@ describe('errors', () => {
     const error = new MissingChangesError(5, 7, 4);
     expect([error.expectedRev, error.gotRev, error.sinceRev]).toEqual([5, 7, 4]);
     expect(error.message).toBe('Missing changes: expected rev 5, got 7 (have 4)');
+  });
+
+  it('should carry the fields of ServerRevisionRegressedError and not count as a network error', () => {
+    const error = new ServerRevisionRegressedError('lww-settings', 106, 60);
+    expect([error.docId, error.localRev, error.serverRev]).toEqual(['lww-settings', 106, 60]);
+    expect(error.message).toBe('The server went back in time on "lww-settings": it is at rev 60, the client had rev 106; reloaded from the server, pending changes kept');
+    expect(isNetworkError(error)).toBe(false);
   });
 
   it('should carry the fields of ApplyChangesError', () => {
