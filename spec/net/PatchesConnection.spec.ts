@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { firstValueFrom, VirtualTimeScheduler } from 'rxjs';
+import { Subject, firstValueFrom, VirtualTimeScheduler } from 'rxjs';
 import { WebSocket, WebSocketServer } from 'ws';
 import { Patches } from '../../src/client/Patches.js';
 import { AuthError, NetworkError } from '../../src/errors.js';
@@ -154,6 +154,35 @@ describe('PatchesConnection', () => {
       await when(docB.state$, s => s.lines.length === 2);
       await docSynced(a.sync, 'notes', 2);
       expect(a.states.some(s => !s.connected)).toBe(true);
+      expect(a.errors).toEqual([]);
+    });
+  });
+
+  describe('page wake-ups', () => {
+    beforeEach(() => start());
+
+    it('should reconnect at once on a wake-up instead of waiting for the backoff', async () => {
+      const wake$ = new Subject<string>();
+      const a = client(proxy.url, { wake$, reconnectDelay: 60_000, maxReconnectDelay: 60_000 });
+      await a.sync.connect();
+      await idle(a.sync);
+      proxy.dropAll();
+      await when(a.sync.state$, s => !s.connected);
+      wake$.next('online');
+      await idle(a.sync);
+      expect(proxy.stats.accepted).toBe(2);
+    });
+
+    it('should probe an open socket at once on a wake-up, and replace it when it is dead', async () => {
+      const wake$ = new Subject<string>();
+      const { a, docA, docB } = await twoClients({ wake$, liveness: { busySilence: 60_000, idleSilence: 60_000, probeTimeout: 150 } });
+      proxy.blackHole();
+      wake$.next('resume');
+      await when(a.sync.state$, s => !s.connected);
+      docA.change(draft => {
+        draft.lines.push('after the page resumed');
+      });
+      await when(docB.state$, s => s.lines.length === 2);
       expect(a.errors).toEqual([]);
     });
   });
