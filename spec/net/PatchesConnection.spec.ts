@@ -1,4 +1,4 @@
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { Subject, firstValueFrom, VirtualTimeScheduler } from 'rxjs';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -154,6 +154,29 @@ describe('PatchesConnection', () => {
       await when(docB.state$, s => s.lines.length === 2);
       await docSynced(a.sync, 'notes', 2);
       expect(a.states.some(s => !s.connected)).toBe(true);
+      expect(a.errors).toEqual([]);
+    });
+  });
+
+  describe('probing a server without a ping method', () => {
+    it('should take its "unknown method" error as proof of life and keep the socket', async () => {
+      // pingIntervalMs 0: no heartbeat, and `ping` answers -32000 like the @dabble/patches server.
+      await start({ pingIntervalMs: 0 });
+      const probes = new EventEmitter();
+      let probesSent = 0;
+      /** The `ws` class, telling the spec about every probe it sends. */
+      class CountingWebSocket extends WebSocket {
+        override send(data: string): void {
+          if (data.includes('"method":"ping"')) probes.emit('probe', ++probesSent);
+          super.send(data);
+        }
+      }
+      const a = client(proxy.url, { liveness: { idleSilence: 50, probeTimeout: 150 }, websocket: { WebSocketCtor: CountingWebSocket } });
+      await a.sync.connect();
+      while (probesSent < 4) await once(probes, 'probe');
+      expect(a.sync.state.connected).toBe(true);
+      expect(a.states.filter(s => !s.connected)).toEqual([]);
+      expect(proxy.stats.accepted).toBe(1);
       expect(a.errors).toEqual([]);
     });
   });
