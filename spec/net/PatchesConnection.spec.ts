@@ -1,6 +1,6 @@
 import { EventEmitter, once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { Subject, firstValueFrom, VirtualTimeScheduler } from 'rxjs';
+import { BehaviorSubject, Subject, firstValueFrom, VirtualTimeScheduler } from 'rxjs';
 import { WebSocket, WebSocketServer } from 'ws';
 import { Patches } from '../../src/client/Patches.js';
 import { AuthError, NetworkError } from '../../src/errors.js';
@@ -217,8 +217,10 @@ describe('PatchesConnection', () => {
       let token = 't1';
       let tokenCalls = 0;
       const scheduler = new VirtualTimeScheduler();
+      const online$ = new BehaviorSubject(true);
       const a = client(proxy.url, {
         scheduler,
+        online$,
         liveness: false,
         websocket: {
           tokenProvider: async () => {
@@ -242,9 +244,11 @@ describe('PatchesConnection', () => {
       expect(a.errors).toEqual([refused.syncing]);
       expect(tokenCalls).toBe(2);
 
-      // Every timer it has, run now; then a connection of our own through the same proxy as a
-      // barrier: no attempt followed (no reconnect storm).
+      // Every timer it has, run now, and going offline and online again; then a connection of our
+      // own through the same proxy as a barrier: no attempt followed (no reconnect storm).
       scheduler.flush();
+      online$.next(false);
+      online$.next(true);
       const other = client(proxy.url);
       void other.sync.connect().catch(() => undefined);
       await when(other.sync.state$, s => s.syncing instanceof AuthError);

@@ -115,7 +115,8 @@ export class PatchesConnection {
       // Saying "online" or connect() twice must not replace a working socket.
       distinctUntilChanged((a, b) => a[0] === b[0] && a[1] === b[1] && a[2] === b[2]),
       // Every switch (url changed, offline, disconnect) ends the current connection for the RPC client first.
-      switchMap(([wanted, online, target]) => concat(of<SocketEvent>({ type: 'close' }), wanted > 0 && online ? this.attempts$(target) : EMPTY)),
+      // After an auth refusal, only connect() (a new `wanted`) may try again: not an online flip, not a new URL.
+      switchMap(([wanted, online, target]) => concat(of<SocketEvent>({ type: 'close' }), wanted > 0 && online && !this.halted ? this.attempts$(target) : EMPTY)),
       share(),
     );
     this.rpc = createJsonRpcClient(this.events$, { timeout: options.rpcTimeout, scheduler: options.scheduler });
