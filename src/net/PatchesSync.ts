@@ -26,7 +26,7 @@ import {
   type SchedulerLike,
 } from 'rxjs';
 import type { Algorithm, Change, PatchesSyncState, SizeCalculator, SyncedDoc, Unsubscriber } from '../types.js';
-import { StatusError } from '../errors.js';
+import { AuthError, StatusError } from '../errors.js';
 import type { Patches } from '../client/Patches.js';
 import { listen } from '../client/listen.js';
 import type { ClientAlgorithm } from '../client/ClientAlgorithm.js';
@@ -34,7 +34,6 @@ import { dispatchByAlgorithm } from '../operators/dispatchByAlgorithm.js';
 import { serialGate } from '../operators/serialGate.js';
 import { online$ as browserOnline$ } from '../streams/online.js';
 import { wakeups$ } from '../streams/wakeups.js';
-import { AuthError } from '../errors.js';
 import { PatchesConnection, type LivenessOptions, type WebSocketOptions } from './PatchesConnection.js';
 import { SyncedDocs } from './SyncedDocs.js';
 import { DocSync } from './DocSync.js';
@@ -151,7 +150,12 @@ export class PatchesSync {
       wake$: options.wake$ ?? wakeups$(),
     });
     // Refused for auth: say so once; reconnecting waits for connect() with fresh credentials.
-    this.subscription.add(this.connection.authError$.subscribe(error => (this.setState({ connected: false, syncing: error }), this.errorSubject.next({ error }))));
+    this.subscription.add(
+      this.connection.authError$.subscribe(error => {
+        this.setState({ connected: false, syncing: error });
+        this.errorSubject.next({ error });
+      }),
+    );
     this.docSync = new DocSync({
       patches,
       connection: this.connection,
