@@ -85,7 +85,39 @@ export class UnsplittableChangeError extends PatchesError {
 }
 
 /** The connection is not available (dropped, closed, or never opened). Retryable. */
-export class NetworkError extends PatchesError {}
+export class NetworkError extends PatchesError {
+  /** The WebSocket close code when the server closed with one (e.g. 1011, 4000), else undefined. */
+  declare readonly closeCode?: number;
+  /** The close reason the server gave with `closeCode`. */
+  declare readonly closeReason?: string;
+
+  constructor(message: string, options?: { cause?: unknown; closeCode?: number; closeReason?: string }) {
+    super(message, options);
+    // Set only when known, so errors without a code compare equal to plain ones.
+    if (options?.closeCode !== undefined) Object.assign(this, { closeCode: options.closeCode });
+    if (options?.closeReason) Object.assign(this, { closeReason: options.closeReason });
+  }
+}
+
+/**
+ * The server refused the connection for authentication or authorization: it closed the socket
+ * with 1008, 4401 or 4403, or answered the HTTP upgrade with 401 or 403. Retrying with the same
+ * credentials cannot help, so PatchesSync stops reconnecting until `connect()` is called again
+ * (with fresh credentials from the token provider).
+ */
+export class AuthError extends NetworkError {
+  constructor(
+    message: string,
+    /** The close code (1008, 4401, 4403) or HTTP status (401, 403) of the refusal. */
+    readonly code: number,
+    options?: { cause?: unknown; closeCode?: number; closeReason?: string },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Close codes that mean "refused for auth": policy violation, and the 4000-range mirrors of 401 and 403. */
+export const AUTH_CLOSE_CODES: ReadonlySet<number> = new Set([1008, 4401, 4403]);
 
 /** An RPC did not get a response in time. Retryable. */
 export class TimeoutError extends PatchesError {}
@@ -134,6 +166,7 @@ export const TERMINAL_STATUS_CODES: ReadonlySet<number> = new Set([401, 402, 403
 
 /** True for errors that a retry may fix (network, timeout, non-terminal server errors). */
 export function isRetryable(error: unknown): boolean {
+  if (error instanceof AuthError) return false;
   if (error instanceof StatusError) return !TERMINAL_STATUS_CODES.has(error.code);
   if (error instanceof PatchError || error instanceof UnsplittableChangeError) return false;
   return true;

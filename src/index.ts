@@ -37,3 +37,5 @@ export { serialGate, type SerialGateOptions } from './operators/serialGate.js';
 export { batchChanges } from './operators/batchChanges.js';
 export { dispatchByAlgorithm } from './operators/dispatchByAlgorithm.js';
 export { online$ } from './streams/online.js';
+export { liveness, pingFrame, type LivenessConfig } from './operators/liveness.js';
+export { wakeups$, type WakeReason, type WakeTarget } from './streams/wakeups.js';

@@ -17,7 +17,8 @@ async function startEcho(): Promise<Echo> {
   const echo: Echo = { server: createServer(), port: 0, received: [], closed: [], events: new EventEmitter() };
   echo.server.on('connection', (socket: Socket) => {
     const index = echo.received.push(Buffer.alloc(0)) - 1;
-    echo.closed.push(once(socket, 'close').then(() => undefined));
+    // A reset (a black-holed pair torn down at the end) closes the socket too.
+    echo.closed.push(once(socket, 'close').then(() => undefined, () => undefined));
     socket.on('data', chunk => {
       echo.received[index] = Buffer.concat([echo.received[index], chunk]);
       echo.events.emit('data');
@@ -113,6 +114,38 @@ describe('chaosProxy', () => {
     const echoed = receive(socket, 4);
     proxy.calm();
     expect((await echoed).toString()).toBe('ping');
+    socket.destroy();
+  });
+
+  it('should black-hole open connections both ways, keep them open, and let new ones through', async () => {
+    const socket = await open(proxy);
+    const first = receive(socket, 2);
+    socket.write('hi');
+    await first;
+    proxy.blackHole();
+    socket.write('lost');
+    socket.destroy();
+
+    // A new connection works normally, and serves as the barrier for what the old one did.
+    const fresh = await open(proxy);
+    const echoed = receive(fresh, 2);
+    fresh.write('ok');
+    expect((await echoed).toString()).toBe('ok');
+    expect(proxy.stats.swallowed).toBe(1);
+    expect(echo.received[0].toString()).toBe('hi');
+    // The client's close did not cross the hole: the upstream side of the old pair is still open.
+    expect(proxy.connections).toBe(2);
+    fresh.destroy();
+  });
+
+  it('should black-hole one direction only when asked', async () => {
+    const socket = await open(proxy);
+    proxy.blackHole('toClient');
+    const arrived = once(echo.events, 'data');
+    socket.write('one-way');
+    await arrived;
+    expect(echo.received[0].toString()).toBe('one-way');
+    expect(proxy.bytes.toClient).toBe(0);
     socket.destroy();
   });
 

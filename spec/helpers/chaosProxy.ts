@@ -13,6 +13,8 @@ export interface ChaosStats {
   delayedChunks: number;
   /** Connections refused while `refuse` was set. */
   refused: number;
+  /** Chunks swallowed by a black hole. */
+  swallowed: number;
 }
 
 /**
@@ -35,6 +37,12 @@ export interface ChaosProxy extends FaultProxy {
    * 0..`maxDelayMs` ms; order within each direction is kept.
    */
   delayBurst(durationMs: number, maxDelayMs: number, direction?: Direction): void;
+  /**
+   * Turns every connection open now into a black hole (only `direction`, if given): its bytes are
+   * swallowed and, when both ways are cut, a close on one side is not passed to the other, so
+   * both sockets stay open as behind a dead NAT. New connections work normally.
+   */
+  blackHole(direction?: Direction): void;
   /** Ends every fault: no burst, no armed kill, not refusing; held chunks are released in order now. */
   calm(): void;
 }
@@ -108,6 +116,8 @@ interface Pair {
   upstream: Socket;
   lanes: Lane[];
   dead: boolean;
+  /** Directions whose bytes are swallowed. */
+  holes: Set<Direction>;
 }
 
 /**
@@ -130,7 +140,7 @@ export async function startChaosProxy(targetPort: number, options: ChaosProxyOpt
   const now = options.now ?? Date.now;
   const pairs = new Set<Pair>();
   const bytes = { toServer: 0, toClient: 0 };
-  const stats: ChaosStats = { accepted: 0, dropped: 0, killed: 0, delayedChunks: 0, refused: 0 };
+  const stats: ChaosStats = { accepted: 0, dropped: 0, killed: 0, delayedChunks: 0, refused: 0, swallowed: 0 };
   const faults = { refuse: false, target: targetPort, killArmed: false, burstUntil: 0, maxDelay: 0, direction: undefined as Direction | undefined };
 
   const destroy = (pair: Pair): void => {
@@ -155,7 +165,7 @@ export async function startChaosProxy(targetPort: number, options: ChaosProxyOpt
     }
     stats.accepted++;
     const upstream = connect(faults.target, '127.0.0.1');
-    const pair: Pair = { client, upstream, lanes: [], dead: false };
+    const pair: Pair = { client, upstream, lanes: [], dead: false, holes: new Set() };
     const forward = (dest: Socket, chunk: Buffer): void => {
       if (pair.dead) return;
       if (dest === upstream) bytes.toServer += chunk.length;
@@ -176,10 +186,15 @@ export async function startChaosProxy(targetPort: number, options: ChaosProxyOpt
     const toClient = new Lane(client, forward, now);
     pair.lanes.push(toServer, toClient);
     pairs.add(pair);
-    client.on('data', chunk => toServer.push(chunk, delayFor('toServer')));
-    upstream.on('data', chunk => toClient.push(chunk, delayFor('toClient')));
-    const end = () => destroy(pair);
+    const pass = (lane: Lane, direction: Direction) => (chunk: Buffer) => {
+      if (pair.holes.has(direction)) stats.swallowed++;
+      else lane.push(chunk, delayFor(direction));
+    };
+    client.on('data', pass(toServer, 'toServer'));
+    upstream.on('data', pass(toClient, 'toClient'));
     for (const socket of [client, upstream]) {
+      // Through a full black hole not even the close gets across: only this side goes.
+      const end = () => (pair.holes.size === 2 && !(client.destroyed && upstream.destroyed) ? socket.destroy() : destroy(pair));
       socket.on('close', end);
       socket.on('error', end);
     }
@@ -223,6 +238,9 @@ export async function startChaosProxy(targetPort: number, options: ChaosProxyOpt
       faults.burstUntil = now() + durationMs;
       faults.maxDelay = maxDelayMs;
       faults.direction = direction;
+    },
+    blackHole(direction?: Direction) {
+      for (const pair of pairs) for (const way of direction ? [direction] : (['toServer', 'toClient'] as const)) pair.holes.add(way);
     },
     calm() {
       faults.refuse = false;

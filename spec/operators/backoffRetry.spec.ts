@@ -1,7 +1,7 @@
 import { defer, Observable } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import { backoffRetry } from '../../src/operators/backoffRetry.js';
-import { NetworkError } from '../../src/errors.js';
+import { AuthError, NetworkError } from '../../src/errors.js';
 import { createTestScheduler } from '../helpers/marbles.js';
 
 /** Subscribes to `sources[0]`, then `sources[1]`, … on each resubscription. */
@@ -177,6 +177,17 @@ describe('backoffRetry', () => {
 
       expectObservable(result).toBe('                       1000ms #');
       expectObservable(result).toBe('                       1000ms #');
+    });
+  });
+
+  it('should pass on at once an error retryIf refuses, after retrying the others', () => {
+    testScheduler.run(({ cold, expectObservable }) => {
+      const dropped = new NetworkError('dropped');
+      const refused = new AuthError('Connection refused (close code 4401)', 4401);
+      const source = inTurn([cold('#', undefined, dropped), cold('#', undefined, refused), cold('a')]);
+      const result = source.pipe(backoffRetry({ jitter: 0, retryIf: (error) => !(error instanceof AuthError) }));
+
+      expectObservable(result).toBe('1000ms #', undefined, refused);
     });
   });
 });

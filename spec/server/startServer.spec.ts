@@ -1,4 +1,6 @@
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { WebSocket } from 'ws';
 import fc from 'fast-check';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
@@ -344,6 +346,84 @@ describe('startServer', () => {
       await closing;
       expect(storeClosed).toBe(true);
       expect((await store.loadDoc('doc')).tail).toHaveLength(1);
+    });
+  });
+
+  describe('pings and heartbeats', () => {
+    /** A raw client that never answers WebSocket pings (like a peer behind a dead link), subscribed to `docId`. */
+    async function silentSubscriber(url: string, docId: string): Promise<WebSocket> {
+      const socket = new WebSocket(url, { autoPong: false });
+      await once(socket, 'open');
+      const reply = once(socket, 'message');
+      socket.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'subscribe', params: [[docId]] }));
+      expect(JSON.parse(String((await reply)[0]))).toEqual({ jsonrpc: '2.0', id: 1, result: [docId] });
+      return socket;
+    }
+
+    it('should terminate a client that stops answering pings, freeing its subscriptions, and keep the others', async () => {
+      t = await startTestServer({ pingIntervalMs: 20 });
+      const silent = await silentSubscriber(t.server.url, 'doc');
+      const live = await t.connect();
+      await live.call('subscribe', [['doc']]);
+      expect(t.server.stats.subscriptions).toBe(2);
+
+      const [code] = (await once(silent, 'close')) as [number];
+      expect(code).toBe(1006);
+
+      // The live client answered the same pings: it is still there and still hears the doc. (By
+      // the time this round trip is done, the server has handled the terminated socket's close.)
+      const writer = await t.connect();
+      await writer.call('commitChanges', ['doc', [change('c1', 0, [{ op: 'replace', path: '/a', value: 1 }])]]);
+      await live.notification('changesCommitted', 'doc');
+      expect(t.server.stats).toMatchObject({ pingTimeouts: 1, connections: 2, subscriptions: 1, notificationsSent: 1 });
+    });
+
+    it('should answer ping with its heartbeat interval and send heartbeats only to clients that asked', async () => {
+      t = await startTestServer({ pingIntervalMs: 20 });
+      const quiet = await t.connect();
+      const asking = await t.connect();
+      expect(resultOf(await asking.call('ping'))).toEqual({ heartbeatMs: 20 });
+      await asking.notification('heartbeat');
+      await asking.notification('heartbeat');
+      expect(quiet.notifications('heartbeat')).toEqual([]);
+      // Not a document notification: the counter of those stays at zero.
+      expect(t.server.stats.notificationsSent).toBe(0);
+    });
+
+    it('should ping no one with pingIntervalMs 0, and answer ping as an unknown method like the anchor', async () => {
+      t = await startTestServer({ pingIntervalMs: 0 });
+      const a = await t.connect();
+      expect(errorOf(await a.call('ping'))).toEqual({ code: -32000, message: "Unknown method 'ping'." });
+    });
+  });
+
+  describe('authorizeConnection', () => {
+    it.each([
+      [false, 4401],
+      [4403, 4403],
+      [1008, 1008],
+    ])('should refuse a connection the hook answers %p with close code %i', async (verdict, code) => {
+      t = await startTestServer({ authorizeConnection: () => verdict });
+      const a = await t.connect({ query: '?token=expired' });
+      expect(await a.closed).toBe(code);
+      expect(t.server.stats).toMatchObject({ connectionsRefused: 1, requests: 0 });
+    });
+
+    it('should hold frames until an async verdict admits the connection, and pass it the token', async () => {
+      let admit!: (verdict: boolean) => void;
+      const tokens: Array<string | undefined> = [];
+      t = await startTestServer({
+        authorizeConnection: (connection) => {
+          tokens.push(connection.token);
+          return new Promise<boolean>((resolve) => (admit = resolve));
+        },
+      });
+      const a = await t.connect({ protocols: 'token-1' });
+      const replies = [a.call('getDoc', ['doc']), a.call('getDoc', ['doc-2'])];
+      admit(true);
+      for (const reply of await Promise.all(replies)) expect(resultOf(reply)).toEqual({ state: null, rev: 0, changes: [] });
+      expect(tokens).toEqual(['token-1']);
+      expect(t.server.stats.connectionsRefused).toBe(0);
     });
   });
 

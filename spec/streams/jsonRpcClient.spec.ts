@@ -56,6 +56,23 @@ describe('createJsonRpcClient', () => {
       expect(socket.sent).toEqual([[3, '{"jsonrpc":"2.0","id":1,"method":"getDoc","params":["a"]}']]);
     });
 
+    it('should be busy while a call awaits its response, and idle once answered or failed', () => {
+      const socket = fakeSocket(testScheduler);
+      testScheduler.run(({ hot, expectObservable }) => {
+        const values = { o: socket.open(), r: socket.result(1, 'a'), d: socket.drop };
+        const socket$ = hot<SocketEvent>('-o----r--------d', values);
+        const firstCall = '               --^--------------';
+        const secondCall = '              ---------^-------';
+        const busy = '                    f-t---f--t-----f';
+
+        const rpc = createJsonRpcClient(socket$);
+        expectObservable(rpc.busy$).toBe(busy, bool);
+        // The first call (id 1) is answered at frame 6; the second is failed by the drop.
+        expectObservable(rpc.call('getDoc', ['a']), firstCall).toBe('------(r|)', { r: 'a' });
+        expectObservable(rpc.call('getDoc', ['b']), secondCall).toBe('---------------#', undefined, disconnected);
+      });
+    });
+
     it('should error with TimeoutError after the timeout and ignore the late response', () => {
       const socket = fakeSocket(testScheduler);
       testScheduler.run(({ hot, expectObservable }) => {

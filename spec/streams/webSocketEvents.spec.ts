@@ -4,7 +4,7 @@ import { firstValueFrom, map, materialize, ReplaySubject, take, toArray } from '
 import type { ObservableNotification } from 'rxjs';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { WebSocket as ServerSocket } from 'ws';
-import { NetworkError } from '../../src/errors.js';
+import { AuthError, NetworkError } from '../../src/errors.js';
 import { webSocketEvents } from '../../src/streams/webSocketEvents.js';
 import type { SocketEvent } from '../../src/streams/webSocketEvents.js';
 import { errorShape } from '../helpers/marbles.js';
@@ -121,8 +121,40 @@ describe('webSocketEvents', () => {
     await client.first(1);
     socket.terminate();
 
-    const error = errorShape(new NetworkError('WebSocket closed (code 1006)'));
+    const error = errorShape(new NetworkError('WebSocket closed (code 1006)', { closeCode: 1006 }));
     expect(await client.first(3)).toEqual([{ type: 'open' }, { type: 'close', error }, { end: 'error', error }]);
+  });
+
+  it('should surface an application close code and reason on the NetworkError', async () => {
+    const client = record(url);
+    const socket = await connection(1);
+    await client.first(1);
+    socket.close(4000, 'maintenance');
+
+    const error = errorShape(new NetworkError('WebSocket closed (code 4000: maintenance)', { closeCode: 4000, closeReason: 'maintenance' }));
+    expect(await client.first(3)).toEqual([{ type: 'open' }, { type: 'close', error }, { end: 'error', error }]);
+  });
+
+  it.each([1008, 4401, 4403])('should turn a close with %i into an AuthError', async (code) => {
+    const client = record(url);
+    const socket = await connection(1);
+    await client.first(1);
+    socket.close(code, 'token expired');
+
+    const error = errorShape(new AuthError(`Connection refused (close code ${code}: token expired)`, code, { closeCode: code, closeReason: 'token expired' }));
+    expect(await client.first(3)).toEqual([{ type: 'open' }, { type: 'close', error }, { end: 'error', error }]);
+  });
+
+  it.each([401, 403])('should turn an HTTP upgrade answered %i into an AuthError', async (status) => {
+    const refusing = new WebSocketServer({ port: 0, host: '127.0.0.1', verifyClient: (_info, done) => done(false, status) });
+    await once(refusing, 'listening');
+    try {
+      const client = record(`ws://127.0.0.1:${(refusing.address() as AddressInfo).port}`);
+      const error = errorShape(new AuthError(`Connection refused (HTTP ${status})`, status));
+      expect(await client.first(2)).toEqual([{ type: 'close', error }, { end: 'error', error }]);
+    } finally {
+      await new Promise<void>((resolve) => refusing.close(() => resolve()));
+    }
   });
 
   it('should emit close and error with NetworkError when nothing listens on the port', async () => {

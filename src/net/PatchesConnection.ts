@@ -1,21 +1,30 @@
 import {
   BehaviorSubject,
   EMPTY,
+  Subject,
+  catchError,
   concat,
   combineLatest,
+  defer,
   distinctUntilChanged,
   filter,
   first,
+  from,
   map,
+  merge,
   of,
   share,
+  startWith,
   switchMap,
+  tap,
+  throwError,
   firstValueFrom,
   type Observable,
   type SchedulerLike,
 } from 'rxjs';
-import { NetworkError } from '../errors.js';
+import { AuthError, NetworkError, TimeoutError } from '../errors.js';
 import { backoffRetry } from '../operators/backoffRetry.js';
+import { liveness } from '../operators/liveness.js';
 import { createJsonRpcClient, type JsonRpcClient, type JsonRpcNotification } from '../streams/jsonRpcClient.js';
 import { webSocketEvents, type SocketEvent, type WebSocketConstructor } from '../streams/webSocketEvents.js';
 import { resolveWebSocketCtor } from '../streams/webSocketCtor.js';
@@ -24,8 +33,31 @@ import { resolveWebSocketCtor } from '../streams/webSocketCtor.js';
 export interface WebSocketOptions {
   /** Sub-protocol(s) sent with the upgrade (servers often read an auth token from it). */
   protocol?: string | string[];
+  /**
+   * Called before every connection attempt; its result is sent as the sub-protocol(s) instead of
+   * `protocol` (so a fresh token goes with each attempt). After an `AuthError`, renew the
+   * credentials it reads and call `connect()` again.
+   */
+  tokenProvider?: () => Promise<string | string[] | undefined> | string | string[] | undefined;
   /** WebSocket constructor (default: the global one, else the `ws` package in Node). */
   WebSocketCtor?: WebSocketConstructor;
+}
+
+/**
+ * Dead-connection detection (see `liveness`): a busy socket (a call awaiting its reply) silent
+ * for `busySilence` ms, or an idle one silent for `idleSilence` ms, is probed; no frame within
+ * `probeTimeout` closes it and reconnects. Defaults: 5 000 / 35 000 / 5 000 (dead within 10 s
+ * busy, 40 s idle), and 10 000 for `connectTimeout`.
+ */
+export interface LivenessOptions {
+  /** Silence in ms before a busy socket is probed (default 5000). */
+  busySilence?: number;
+  /** Silence in ms before an idle socket is probed (default 35 000). */
+  idleSilence?: number;
+  /** Ms a probe waits for any frame before the socket is judged dead (default 5000). */
+  probeTimeout?: number;
+  /** Ms an attempt may take to open (default 10 000). */
+  connectTimeout?: number;
 }
 
 /** Options of a `PatchesConnection`. */
@@ -33,6 +65,10 @@ export interface PatchesConnectionOptions {
   websocket?: WebSocketOptions;
   /** Online/offline signal: offline closes the socket, online reconnects at once. */
   online$: Observable<boolean>;
+  /** Page-lifecycle wake-ups (see `wakeups$`): probe an open socket now, or reconnect now instead of waiting for the backoff. */
+  wake$?: Observable<unknown>;
+  /** Dead-connection detection thresholds, or `false` to turn it off. */
+  liveness?: LivenessOptions | false;
   scheduler?: SchedulerLike;
   random?: () => number;
   /** First reconnect delay in ms (default 1000). */
@@ -46,7 +82,9 @@ export interface PatchesConnectionOptions {
 /**
  * One reconnecting JSON-RPC connection: while wanted (`connect()`) and online it keeps a socket
  * open, reconnecting with backoff (1 s, ×1.5, up to 30 s, jittered, reset on open); request ids
- * keep counting across reconnects; in-flight calls fail with `NetworkError` when it drops.
+ * keep counting across reconnects; in-flight calls fail with `NetworkError` when it drops. A
+ * socket that goes silent is probed and closed (`liveness`); a call that times out and a page
+ * wake-up probe at once. An auth refusal (`AuthError`) stops reconnecting until `connect()`.
  *
  * @example
  * const connection = new PatchesConnection('ws://127.0.0.1:8787', { online$: of(true) });
@@ -54,15 +92,22 @@ export interface PatchesConnectionOptions {
  * const ids = await firstValueFrom(connection.call<string[]>('subscribe', [['doc-1']]));
  */
 export class PatchesConnection {
-  private readonly wanted = new BehaviorSubject(false);
+  /** 0 while not wanted; each `connect()` that (re)starts the attempts takes a new number. */
+  private readonly wanted = new BehaviorSubject(0);
   private readonly urlSubject: BehaviorSubject<string>;
   private readonly events$: Observable<SocketEvent>;
   private readonly rpc: JsonRpcClient;
+  private readonly checks = new Subject<void>();
+  private readonly authErrors = new Subject<AuthError>();
+  /** Set by an auth refusal: the attempts stopped and only `connect()` restarts them. */
+  private halted = false;
 
   /** True while a socket is open. */
   readonly connected$: Observable<boolean>;
   /** Notifications pushed by the server. */
   readonly notifications$: Observable<JsonRpcNotification>;
+  /** Auth refusals, once each: reconnecting has stopped until `connect()` is called again. */
+  readonly authError$: Observable<AuthError> = this.authErrors.asObservable();
 
   constructor(url: string, private readonly options: PatchesConnectionOptions) {
     this.urlSubject = new BehaviorSubject(url);
@@ -70,7 +115,8 @@ export class PatchesConnection {
       // Saying "online" or connect() twice must not replace a working socket.
       distinctUntilChanged((a, b) => a[0] === b[0] && a[1] === b[1] && a[2] === b[2]),
       // Every switch (url changed, offline, disconnect) ends the current connection for the RPC client first.
-      switchMap(([wanted, online, target]) => concat(of<SocketEvent>({ type: 'close' }), wanted && online ? this.attempts$(target) : EMPTY)),
+      // After an auth refusal, only connect() (a new `wanted`) may try again: not an online flip, not a new URL.
+      switchMap(([wanted, online, target]) => concat(of<SocketEvent>({ type: 'close' }), wanted > 0 && online && !this.halted ? this.attempts$(target) : EMPTY)),
       share(),
     );
     this.rpc = createJsonRpcClient(this.events$, { timeout: options.rpcTimeout, scheduler: options.scheduler });
@@ -89,10 +135,13 @@ export class PatchesConnection {
 
   /** Calls a method; emits the result once. Fails with `NetworkError` when not connected. */
   call<R>(method: string, params: unknown[] = []): Observable<R> {
-    return this.rpc.call<R>(method, params);
+    return this.rpc.call<R>(method, params).pipe(
+      // No reply in time on an "open" socket: it may be dead, so check it now.
+      tap({ error: error => error instanceof TimeoutError && this.checks.next() }),
+    );
   }
 
-  /** Wants a connection from now on; resolves on the next open, rejects if that attempt fails. */
+  /** Wants a connection from now on; resolves on the next open, rejects if that attempt fails. Restarts the attempts after an auth refusal. */
   connect(): Promise<void> {
     const outcome = firstValueFrom(
       this.events$.pipe(
@@ -103,32 +152,71 @@ export class PatchesConnection {
         }),
       ),
     );
-    this.wanted.next(true);
+    if (this.halted || this.wanted.value === 0) {
+      this.halted = false;
+      this.wanted.next(this.wanted.value + 1);
+    }
     return outcome;
   }
 
   /** Stops wanting a connection: closes the socket and cancels reconnects. */
   disconnect(): void {
-    this.wanted.next(false);
+    this.halted = false;
+    if (this.wanted.value !== 0) this.wanted.next(0);
   }
 
   /** Closes for good. */
   destroy(): void {
     this.disconnect();
     this.rpc.close();
+    this.checks.complete();
+    this.authErrors.complete();
   }
 
-  /** Connection attempts to one URL (each ends with a 'close' event), retried with backoff. */
+  /** Connection attempts to one URL (each ends with a 'close' event), retried with backoff; a wake-up while closed retries at once. */
   private attempts$(url: string): Observable<SocketEvent> {
-    const { websocket, scheduler, random, reconnectDelay, maxReconnectDelay } = this.options;
-    return resolveWebSocketCtor(websocket?.WebSocketCtor).pipe(
-      switchMap(WebSocketCtor => webSocketEvents({ url, protocol: websocket?.protocol, WebSocketCtor })),
+    const { scheduler, random, reconnectDelay, maxReconnectDelay, wake$ = EMPTY } = this.options;
+    const retried$ = this.socket$(url).pipe(
       backoffRetry<SocketEvent>({
         initialDelay: reconnectDelay ?? 1000,
         maxDelay: maxReconnectDelay ?? 30_000,
         resetOn: e => e.type === 'open',
+        // Reconnecting with credentials the server refused would only be refused again.
+        retryIf: error => !(error instanceof AuthError),
         scheduler,
         random,
+      }),
+    );
+    return wake$.pipe(
+      filter(() => !this.rpc.connected),
+      startWith(null),
+      switchMap(() => retried$),
+      catchError(error => {
+        if (!(error instanceof AuthError)) return throwError(() => error);
+        this.halted = true;
+        this.authErrors.next(error);
+        return EMPTY;
+      }),
+    );
+  }
+
+  /** One socket: credentials from the token provider, then its events, watched for silence. */
+  private socket$(url: string): Observable<SocketEvent> {
+    const { websocket, liveness: thresholds, scheduler, wake$ = EMPTY } = this.options;
+    const socket$ = resolveWebSocketCtor(websocket?.WebSocketCtor).pipe(
+      switchMap(WebSocketCtor =>
+        defer(() => from(Promise.resolve(websocket?.tokenProvider ? websocket.tokenProvider() : websocket?.protocol))).pipe(
+          switchMap(protocol => webSocketEvents({ url, protocol, WebSocketCtor })),
+        ),
+      ),
+    );
+    if (thresholds === false) return socket$;
+    return socket$.pipe(
+      liveness({
+        ...thresholds,
+        busy$: defer(() => this.rpc.busy$),
+        check$: merge(this.checks, wake$),
+        scheduler,
       }),
     );
   }

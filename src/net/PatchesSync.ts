@@ -26,14 +26,15 @@ import {
   type SchedulerLike,
 } from 'rxjs';
 import type { Algorithm, Change, PatchesSyncState, SizeCalculator, SyncedDoc, Unsubscriber } from '../types.js';
-import { StatusError } from '../errors.js';
+import { AuthError, StatusError } from '../errors.js';
 import type { Patches } from '../client/Patches.js';
 import { listen } from '../client/listen.js';
 import type { ClientAlgorithm } from '../client/ClientAlgorithm.js';
 import { dispatchByAlgorithm } from '../operators/dispatchByAlgorithm.js';
 import { serialGate } from '../operators/serialGate.js';
 import { online$ as browserOnline$ } from '../streams/online.js';
-import { PatchesConnection, type WebSocketOptions } from './PatchesConnection.js';
+import { wakeups$ } from '../streams/wakeups.js';
+import { PatchesConnection, type LivenessOptions, type WebSocketOptions } from './PatchesConnection.js';
 import { SyncedDocs } from './SyncedDocs.js';
 import { DocSync } from './DocSync.js';
 import { docIdOf, isDocChanges } from './wireShapes.js';
@@ -64,6 +65,10 @@ export interface PatchesSyncOptions {
   maxReconnectDelay?: number;
   /** Per-call RPC timeout in ms (default 30 000). */
   rpcTimeout?: number;
+  /** Dead-connection detection thresholds (busy 5 s + 5 s, idle 35 s + 5 s by default), or `false` to turn it off. */
+  liveness?: LivenessOptions | false;
+  /** Page-lifecycle wake-ups that probe or reconnect at once (default: the window's, see `wakeups$`; none in Node). */
+  wake$?: Observable<unknown>;
 }
 
 /** An error with the doc it concerns, as `error$` emits it. */
@@ -141,7 +146,16 @@ export class PatchesSync {
       reconnectDelay: options.reconnectDelay,
       maxReconnectDelay: options.maxReconnectDelay,
       rpcTimeout: options.rpcTimeout,
+      liveness: options.liveness,
+      wake$: options.wake$ ?? wakeups$(),
     });
+    // Refused for auth: say so once; reconnecting waits for connect() with fresh credentials.
+    this.subscription.add(
+      this.connection.authError$.subscribe(error => {
+        this.setState({ connected: false, syncing: error });
+        this.errorSubject.next({ error });
+      }),
+    );
     this.docSync = new DocSync({
       patches,
       connection: this.connection,
@@ -201,7 +215,7 @@ export class PatchesSync {
     } catch (error) {
       const err = asError(error);
       this.setState({ connected: false, syncing: err });
-      this.errorSubject.next({ error: err });
+      if (!(err instanceof AuthError)) this.errorSubject.next({ error: err });
       throw err;
     }
   }

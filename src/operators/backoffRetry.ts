@@ -19,6 +19,8 @@ export interface BackoffRetryConfig<T> {
   resetOn?: (value: T) => boolean;
   /** Consecutive resubscriptions allowed without a reset; then the error (or completion) is passed on. Default Infinity. */
   maxAttempts?: number;
+  /** An error for which this returns false is passed on at once, never retried (e.g. an auth refusal). Default: retry every error. */
+  retryIf?: (error: unknown) => boolean;
   /** Scheduler for the delays. Default `asyncScheduler`. */
   scheduler?: SchedulerLike;
 }
@@ -31,7 +33,8 @@ export interface BackoffRetryConfig<T> {
  * up to `jitter` so many clients do not reconnect in lock-step. `n` counts resubscriptions since
  * the last value matching `resetOn`, so one successful `'open'` brings the delay back to
  * `initialDelay`. Delays are rounded to whole milliseconds. Errors are never swallowed silently:
- * once `maxAttempts` is exhausted the last error (or the completion) goes downstream.
+ * once `maxAttempts` is exhausted the last error (or the completion) goes downstream, and so does
+ * at once an error `retryIf` refuses.
  *
  * Note: the @dabble/patches anchor uses the same 1000 / ×1.5 / 30 000 schedule but no jitter;
  * pass `jitter: 0` for identical timings.
@@ -60,6 +63,7 @@ export function backoffRetry<T>(config: BackoffRetryConfig<T> = {}): MonoTypeOpe
     repeatOnComplete = true,
     resetOn,
     maxAttempts = Infinity,
+    retryIf = () => true,
     scheduler = asyncScheduler,
   } = config;
 
@@ -84,7 +88,7 @@ export function backoffRetry<T>(config: BackoffRetryConfig<T> = {}): MonoTypeOpe
           )
         : source;
 
-      const retried = counted.pipe(retry({ delay: (error: unknown) => nextWait() ?? throwError(() => error) }));
+      const retried = counted.pipe(retry({ delay: (error: unknown) => (retryIf(error) ? nextWait() : null) ?? throwError(() => error) }));
       return repeatOnComplete ? retried.pipe(repeat({ delay: () => nextWait() ?? EMPTY })) : retried;
     });
 }

@@ -144,6 +144,11 @@ export class ServerCore {
     return run(connection, params);
   }
 
+  /** Subscriptions held in all (one per document per connection), closed connections' included until `disconnect`. */
+  subscriptionCount(): number {
+    return this.subscriptions.size;
+  }
+
   /** Forgets a closed connection's subscriptions. */
   disconnect(connectionId: string): void {
     this.subscriptions.removeConnection(connectionId);

@@ -59,6 +59,13 @@ export class Subscriptions {
     return this.byDoc.get(docId) ?? EMPTY;
   }
 
+  /** Subscriptions in all: one per document per connection. */
+  get size(): number {
+    let count = 0;
+    for (const docs of this.byConnection.values()) count += docs.size;
+    return count;
+  }
+
   /** How many documents a connection follows. */
   countFor(connectionId: string): number {
     return this.byConnection.get(connectionId)?.size ?? 0;

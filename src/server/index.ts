@@ -10,7 +10,7 @@
  * ```
  */
 export { startServer, byIdPrefix } from './startServer.js';
-export type { StartServerOptions, ServerOptions, RunningServer, ServerStats } from './startServer.js';
+export type { StartServerOptions, ServerOptions, RunningServer, ServerStats, AuthorizeConnection } from './startServer.js';
 export type { Connection, Authorize, AlgorithmFor } from './ServerCore.js';
 export { ServerCore } from './ServerCore.js';
 export type { ServerCoreOptions } from './ServerCore.js';

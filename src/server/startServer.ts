@@ -28,6 +28,19 @@ export interface StartServerOptions {
   algorithmFor?: AlgorithmFor;
   /** Authorization hook (default: allow everything). */
   authorize?: Authorize;
+  /**
+   * Connect-time check of a connection's token (default: admit all). Return `true` to admit,
+   * `false` to refuse with close code 4401, or a close code (4401 unauthenticated, 4403
+   * forbidden, 1008 policy) to refuse with it; the client reports an `AuthError` and stops
+   * reconnecting. Frames that arrive meanwhile wait for the verdict.
+   */
+  authorizeConnection?: AuthorizeConnection;
+  /**
+   * Every `pingIntervalMs` (default 15 000; 0 turns it off) each socket gets a WebSocket ping; one
+   * that has not answered the previous ping is terminated (its subscriptions end with it).
+   * Connections that called `ping` also get a `heartbeat` notification on each tick.
+   */
+  pingIntervalMs?: number;
   /** Largest accepted change, UTF-8 bytes of its JSON (default 1 MB); larger ones answer 413 `{ scope: 'change' }`. */
   maxChangeBytes?: number;
   /** Snapshot a document after this many changes (OT) or commits (LWW) (default 200). */
@@ -74,7 +87,16 @@ export interface ServerStats extends DocServiceStats {
   notificationsSent: number;
   /** Connections dropped because they did not read their frames. */
   slowConsumersDropped: number;
+  /** Connections terminated because they stopped answering pings. */
+  pingTimeouts: number;
+  /** Connections refused by `authorizeConnection`. */
+  connectionsRefused: number;
+  /** Subscriptions held (one per document per connection); a closed connection's are freed. */
+  subscriptions: number;
 }
+
+/** The connect-time verdict on a connection: admit (`true`), refuse with 4401 (`false`), or refuse with this close code. */
+export type AuthorizeConnection = (connection: Connection) => boolean | number | Promise<boolean | number>;
 
 /** Alias of {@link StartServerOptions}. */
 export type ServerOptions = StartServerOptions;
@@ -134,12 +156,20 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     ignoredNotifications: 0,
     notificationsSent: 0,
     slowConsumersDropped: 0,
+    pingTimeouts: 0,
+    connectionsRefused: 0,
+    subscriptions: 0,
     commits: 0,
     changesCommitted: 0,
     duplicateChanges: 0,
     snapshots: 0,
   };
   const sockets = new Map<string, WebSocket>();
+  const pingIntervalMs = options.pingIntervalMs ?? 15_000;
+  /** Sockets that answered the last ping (or were just opened). */
+  const alive = new WeakSet<WebSocket>();
+  /** Connections that called `ping`: they get a `heartbeat` notification on every tick. */
+  const heartbeats = new Set<string>();
   const inFlight = new Set<Promise<void>>();
   let closing = false;
   let closed: Promise<void> | undefined;
@@ -188,6 +218,11 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     if (closing) {
       stats.errors++;
       return errorResponse(message.id, { code: 503, message: 'SERVER_CLOSING: the server is shutting down; retry', data: { scope: 'server' } });
+    }
+    // A liveness probe: answered here, and the caller is told it will hear a heartbeat instead.
+    if (message.method === 'ping' && pingIntervalMs > 0) {
+      heartbeats.add(connection.id);
+      return successResponse(message.id, { heartbeatMs: pingIntervalMs });
     }
     try {
       return successResponse(message.id, await core.call(connection, message.method, message.params));
@@ -240,6 +275,43 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     void task.finally(() => inFlight.delete(task));
   };
 
+  /** Runs the connect-time check; `true` at once when there is none, else the verdict to come (a refused socket is closed). */
+  const admit = (connection: Connection, socket: WebSocket): true | Promise<boolean> => {
+    const hook = options.authorizeConnection;
+    if (!hook) return true;
+    return Promise.resolve()
+      .then(() => hook(connection))
+      .then(
+        (verdict) => {
+          if (verdict === true) return true;
+          stats.connectionsRefused++;
+          const code = typeof verdict === 'number' ? verdict : 4401;
+          socket.close(code, code === 4403 ? 'Forbidden' : code === 4401 ? 'Unauthorized' : 'Refused');
+          return false;
+        },
+        (error: unknown) => {
+          onError(error);
+          socket.close(1011, 'Server error');
+          return false;
+        },
+      );
+  };
+
+  /** One tick: terminate sockets that missed the last ping, ping the others, send heartbeats. */
+  const pingAll = (): void => {
+    for (const [id, socket] of sockets) {
+      if (!alive.has(socket)) {
+        stats.pingTimeouts++;
+        socket.terminate();
+        continue;
+      }
+      if (socket.readyState !== WebSocket.OPEN) continue;
+      alive.delete(socket);
+      socket.ping();
+      if (heartbeats.has(id)) sendText(socket, HEARTBEAT_FRAME);
+    }
+  };
+
   const http = createServer((_request, response) => {
     response.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket' });
     response.end('patches-rx server: connect with a WebSocket\n');
@@ -257,14 +329,21 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     }
     const connection: Connection = { id: createId(), token: tokenOf(request) };
     sockets.set(connection.id, socket);
+    alive.add(socket);
+    socket.on('pong', () => alive.add(socket));
     stats.connections++;
     stats.connectionsTotal++;
-    socket.on('message', (data) => onFrame(connection, socket, data));
+    const admitted = admit(connection, socket);
+    socket.on('message', (data) => {
+      if (admitted === true) onFrame(connection, socket, data);
+      else void admitted.then((ok) => ok && onFrame(connection, socket, data));
+    });
     // Protocol violations (an over-limit frame, bad UTF-8) make `ws` close the socket; the
     // error itself needs no more handling than that.
     socket.on('error', () => {});
     socket.on('close', () => {
       sockets.delete(connection.id);
+      heartbeats.delete(connection.id);
       stats.connections--;
       core.disconnect(connection.id);
     });
@@ -284,12 +363,15 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     throw error;
   }
   listening = true;
+  const pinger = pingIntervalMs > 0 ? setInterval(pingAll, pingIntervalMs) : undefined;
+  pinger?.unref();
   const address = http.address();
   const port = typeof address === 'object' && address ? address.port : (options.port ?? 0);
   const url = `ws://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   const shutdown = async (): Promise<void> => {
     closing = true;
+    clearInterval(pinger);
     const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
     while (inFlight.size > 0) await Promise.all(inFlight);
     await Promise.all([...sockets.values()].map((socket) => closeSocket(socket)));
@@ -303,11 +385,14 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     port,
     url,
     get stats() {
-      return { ...stats };
+      return { ...stats, subscriptions: core.subscriptionCount() };
     },
     close: () => (closed ??= shutdown()),
   };
 }
+
+/** The application heartbeat: a notification clients that asked for it (by calling `ping`) get on every tick. */
+const HEARTBEAT_FRAME = JSON.stringify({ jsonrpc: '2.0', method: 'heartbeat' });
 
 /**
  * The CLI's routing rule: ids starting with `prefix` are LWW documents, all others OT.

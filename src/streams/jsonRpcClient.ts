@@ -45,6 +45,8 @@ export interface JsonRpcClient {
   readonly connected$: Observable<boolean>;
   /** Whether a connection is open right now. */
   readonly connected: boolean;
+  /** True while at least one call awaits its response (what a liveness check calls "busy"), on every change. */
+  readonly busy$: Observable<boolean>;
   /** Stops listening to `socket$` (releasing it); calls in flight error with `NetworkError`. */
   close(): void;
 }
@@ -135,6 +137,7 @@ export function createJsonRpcClient(socket$: Observable<SocketEvent>, options: J
   /** The current connection's `send`, or null. */
   let current: ((data: string) => void) | null = null;
   const connection = new BehaviorSubject<boolean>(false);
+  const waiting = new BehaviorSubject<number>(0);
   const inbound = new Subject<Inbound>();
 
   const setCurrent = (send: ((data: string) => void) | null) => {
@@ -207,7 +210,12 @@ export function createJsonRpcClient(socket$: Observable<SocketEvent>, options: J
           subscriber.error(error);
         }
       }
-      return listening;
+      if (subscriber.closed) return listening;
+      waiting.next(waiting.value + 1);
+      return () => {
+        listening.unsubscribe();
+        waiting.next(waiting.value - 1);
+      };
     });
 
   const call = <R>(method: string, params: readonly unknown[] = []): Observable<R> => {
@@ -227,6 +235,7 @@ export function createJsonRpcClient(socket$: Observable<SocketEvent>, options: J
     setCurrent(null);
     connection.complete();
     inbound.complete();
+    waiting.complete();
   };
 
   return {
@@ -236,6 +245,10 @@ export function createJsonRpcClient(socket$: Observable<SocketEvent>, options: J
     get connected() {
       return current !== null;
     },
+    busy$: waiting.pipe(
+      map((count) => count > 0),
+      distinctUntilChanged(),
+    ),
     close,
   };
 }

@@ -1,7 +1,7 @@
 import { Observable } from 'rxjs';
 import { webSocket } from 'rxjs/webSocket';
 import type { WebSocketSubjectConfig } from 'rxjs/webSocket';
-import { NetworkError } from '../errors.js';
+import { AUTH_CLOSE_CODES, AuthError, NetworkError } from '../errors.js';
 
 /**
  * What happens on one WebSocket connection, as values:
@@ -10,8 +10,10 @@ import { NetworkError } from '../errors.js';
  * - `message`: one inbound text frame, unparsed (JSON is parsed by the JSON-RPC client so that a
  *   bad frame can be reported instead of killing the connection).
  * - `close`: the connection ended (also emitted when a connection attempt fails); emitted just
- *   before the stream completes (clean close, no `error`) or errors (with the same `error`), so a
- *   consumer behind a retrying operator still sees every drop.
+ *   before the stream completes (orderly close, no `error`) or errors (with the same `error`), so a
+ *   consumer behind a retrying operator still sees every drop. A close frame with a code other
+ *   than 1000/1001/1005 is an error carrying the code (`NetworkError.closeCode`); an auth refusal
+ *   (1008, 4401, 4403, HTTP 401/403) is an `AuthError`.
  */
 export type SocketEvent =
   | { type: 'open'; send: (data: string) => void }
@@ -49,16 +51,26 @@ function frameText(data: unknown): string {
   return String(data);
 }
 
+/** Close codes of an orderly end: normal, going away, no status given. */
+const ORDERLY_CLOSE_CODES: ReadonlySet<number> = new Set([1000, 1001, 1005]);
+
+/** What a close frame or a refused upgrade says, as an error: `AuthError` for auth refusals, else `NetworkError` with the code. */
+function closeError(code: number, reason: string, cause: unknown): NetworkError {
+  const why = reason ? `: ${reason}` : '';
+  if (AUTH_CLOSE_CODES.has(code)) return new AuthError(`Connection refused (close code ${code}${why})`, code, { cause, closeCode: code, closeReason: reason });
+  return new NetworkError(`WebSocket closed (code ${code}${why})`, { cause, closeCode: code, closeReason: reason });
+}
+
 /** Maps what rxjs's WebSocketSubject errors with (an error or close event) to a `NetworkError`. */
 function toConnectionError(reason: unknown): Error {
   if (reason instanceof Error) return reason;
   const event = (reason ?? {}) as { code?: unknown; reason?: unknown; message?: unknown };
-  if (typeof event.code === 'number') {
-    const why = typeof event.reason === 'string' && event.reason ? `: ${event.reason}` : '';
-    return new NetworkError(`WebSocket closed (code ${event.code}${why})`, { cause: reason });
-  }
-  const why = typeof event.message === 'string' && event.message ? `: ${event.message}` : '';
-  return new NetworkError(`WebSocket error${why}`, { cause: reason });
+  if (typeof event.code === 'number') return closeError(event.code, typeof event.reason === 'string' ? event.reason : '', reason);
+  const message = typeof event.message === 'string' ? event.message : '';
+  // `ws` reports a refused upgrade as "Unexpected server response: 401" (browsers cannot see it).
+  const status = /Unexpected server response: (\d+)/.exec(message)?.[1];
+  if (status === '401' || status === '403') return new AuthError(`Connection refused (HTTP ${status})`, Number(status), { cause: reason });
+  return new NetworkError(`WebSocket error${message ? `: ${message}` : ''}`, { cause: reason });
 }
 
 /**
@@ -67,8 +79,9 @@ function toConnectionError(reason: unknown): Error {
  * This is the network edge of PatchesSync: everything above it sees plain values. It is built on
  * rxjs's `webSocket()` with identity (de)serialisation, so frames stay strings. Each subscription
  * opens its own connection and unsubscribing closes it. A clean close (a completed closing
- * handshake, whatever its code) emits `close` and completes; a dropped connection or a failed
- * attempt emits `close` and errors with `NetworkError`. The stream does not reconnect: pipe it
+ * handshake with 1000, 1001 or 1005) emits `close` and completes; any other close code, a
+ * dropped connection or a failed attempt emits `close` and errors with `NetworkError` (its
+ * `closeCode` set when there was one), an auth refusal with `AuthError`. The stream does not reconnect: pipe it
  * through `backoffRetry` for that.
  *
  * ## Example
@@ -95,6 +108,8 @@ export function webSocketEvents(config: WebSocketEventsConfig): Observable<Socke
     }
 
     let open = false;
+    /** The close frame's code and reason, read before rxjs completes or errors. */
+    let closed: { code: number; reason: string } | undefined;
     const socket = webSocket<string>({
       url,
       protocol,
@@ -103,6 +118,11 @@ export function webSocketEvents(config: WebSocketEventsConfig): Observable<Socke
       binaryType: 'arraybuffer',
       serializer: (data) => data,
       deserializer: (event) => frameText(event.data),
+      closeObserver: {
+        next: (event: CloseEvent) => {
+          closed = { code: event.code, reason: event.reason };
+        },
+      },
       openObserver: {
         next: () => {
           open = true;
@@ -126,6 +146,12 @@ export function webSocketEvents(config: WebSocketEventsConfig): Observable<Socke
       },
       complete: () => {
         open = false;
+        if (closed && !ORDERLY_CLOSE_CODES.has(closed.code)) {
+          const error = closeError(closed.code, closed.reason, closed);
+          subscriber.next({ type: 'close', error });
+          subscriber.error(error);
+          return;
+        }
         subscriber.next({ type: 'close' });
         subscriber.complete();
       },

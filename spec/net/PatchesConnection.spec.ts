@@ -1,0 +1,302 @@
+import { EventEmitter, once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { BehaviorSubject, Subject, firstValueFrom, VirtualTimeScheduler } from 'rxjs';
+import { WebSocket, WebSocketServer } from 'ws';
+import { Patches } from '../../src/client/Patches.js';
+import { AuthError, NetworkError } from '../../src/errors.js';
+import { PatchesSync, type PatchesSyncOptions } from '../../src/net/PatchesSync.js';
+import { startServer, type RunningServer, type StartServerOptions } from '../../src/server/index.js';
+import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
+import type { Change, PatchesSyncState } from '../../src/types.js';
+import { startChaosProxy, type ChaosProxy } from '../helpers/chaosProxy.js';
+import { docSynced, idle, when } from '../helpers/syncHarness.js';
+import { mulberry32 } from '../fuzz/random.js';
+
+/**
+ * Dead connections and refusals, end to end: a real server, client A through a chaos proxy that
+ * can black-hole its connection (bytes stop both ways, sockets stay open), client B direct.
+ * Liveness thresholds are small here; the RPC timeout is a minute, far beyond the spec timeout,
+ * so a spec that passes was not rescued by it.
+ */
+const FAST: PatchesSyncOptions = {
+  liveness: { busySilence: 150, idleSilence: 400, probeTimeout: 150 },
+  reconnectDelay: 20,
+  maxReconnectDelay: 200,
+  rpcTimeout: 60_000,
+};
+
+interface Client {
+  patches: Patches;
+  sync: PatchesSync;
+  errors: Error[];
+  states: PatchesSyncState[];
+}
+
+let server: RunningServer;
+let proxy: ChaosProxy;
+let clients: Client[];
+
+async function start(options: StartServerOptions = {}): Promise<void> {
+  server = await startServer({ port: 0, ...options });
+  proxy = await startChaosProxy(server.port, { random: mulberry32(12) });
+}
+
+function client(url: string, options: PatchesSyncOptions = {}): Client {
+  const patches = new Patches({ store: new InMemoryStore() });
+  const sync = new PatchesSync(patches, url, { ...FAST, ...options });
+  const made: Client = { patches, sync, errors: [], states: [] };
+  sync.onError(error => made.errors.push(error));
+  sync.onStateChange(state => made.states.push(state));
+  clients.push(made);
+  return made;
+}
+
+function history(c: Client, docId: string): Promise<Change[]> {
+  return firstValueFrom(c.sync.call<Change[]>('getChangesSince', docId, 0));
+}
+
+/** A through the proxy and B direct, both connected and holding `notes` at rev 1. */
+async function twoClients(options: PatchesSyncOptions = {}) {
+  const a = client(proxy.url, options);
+  const b = client(server.url);
+  await Promise.all([a.sync.connect(), b.sync.connect()]);
+  const docA = await a.patches.openDoc<{ lines: string[] }>('notes');
+  docA.change(draft => {
+    draft.lines = ['start'];
+  });
+  await docSynced(a.sync, 'notes', 1);
+  const docB = await b.patches.openDoc<{ lines: string[] }>('notes');
+  await docSynced(b.sync, 'notes', 1);
+  return { a, b, docA, docB };
+}
+
+beforeEach(() => {
+  clients = [];
+});
+
+afterEach(async () => {
+  for (const c of clients) c.sync.destroy();
+  await proxy?.close();
+  await server?.close();
+});
+
+describe('PatchesConnection', () => {
+  describe('dead-connection detection over a black hole', () => {
+    beforeEach(() => start());
+
+    it('should judge a busy socket dead, reconnect, resend and converge', async () => {
+      const { a, b, docA, docB } = await twoClients();
+      proxy.blackHole();
+      docA.change(draft => {
+        draft.lines.push('from A, into the void');
+      });
+      docB.change(draft => {
+        draft.lines.push('from B');
+      });
+
+      await Promise.all([docSynced(a.sync, 'notes', 3), docSynced(b.sync, 'notes', 3)]);
+      await when(docB.state$, s => s.lines.length === 3);
+      await when(docA.state$, s => s.lines.length === 3);
+      expect(docA.state).toEqual(docB.state);
+      // It went through connected: false and a second connection through the proxy.
+      expect(a.states.some(s => !s.connected)).toBe(true);
+      expect(proxy.stats.accepted).toBe(2);
+      // The change sent into the void was committed exactly once.
+      expect((await history(b, 'notes')).map(c => c.rev)).toEqual([1, 2, 3]);
+      expect([...a.errors, ...b.errors]).toEqual([]);
+    });
+
+    it('should judge an idle socket dead and catch up with what it missed', async () => {
+      const { a, b, docA, docB } = await twoClients();
+      proxy.blackHole();
+      docB.change(draft => {
+        draft.lines.push('from B while A hears nothing');
+      });
+      await docSynced(b.sync, 'notes', 2);
+
+      await when(docA.state$, s => s.lines.length === 2);
+      docA.change(draft => {
+        draft.lines.push('from A after recovering');
+      });
+      await Promise.all([docSynced(a.sync, 'notes', 3), when(docB.state$, s => s.lines.length === 3)]);
+      expect(docA.state).toEqual(docB.state);
+      expect(a.states.some(s => !s.connected)).toBe(true);
+      expect([...a.errors, ...b.errors]).toEqual([]);
+    });
+
+    it('should not hold the next commit behind a lost reply for the RPC timeout', async () => {
+      const { a, b, docA, docB } = await twoClients();
+      // Requests still reach the server; its replies (and the probe's) are lost.
+      proxy.blackHole('toClient');
+      docA.change(draft => {
+        draft.lines.push('committed, reply lost');
+      });
+      docA.change(draft => {
+        draft.lines.push('the next commit');
+      });
+
+      await docSynced(a.sync, 'notes', 3);
+      await when(docB.state$, s => s.lines.length === 3);
+      expect(docB.state.lines).toEqual(['start', 'committed, reply lost', 'the next commit']);
+      const committed = await history(b, 'notes');
+      expect(new Set(committed.map(c => c.id)).size).toBe(committed.length);
+      expect(committed.map(c => c.rev)).toEqual([1, 2, 3]);
+      expect(a.errors).toEqual([]);
+    });
+
+    it('should probe when a call times out on an "open" socket, then reconnect', async () => {
+      // Silence thresholds far away: only the timed-out call can trigger the probe.
+      const { a, docA, docB } = await twoClients({ liveness: { busySilence: 60_000, idleSilence: 60_000, probeTimeout: 150 }, rpcTimeout: 200 });
+      proxy.blackHole();
+      docA.change(draft => {
+        draft.lines.push('sent on a dead socket');
+      });
+      await when(docB.state$, s => s.lines.length === 2);
+      await docSynced(a.sync, 'notes', 2);
+      expect(a.states.some(s => !s.connected)).toBe(true);
+      expect(a.errors).toEqual([]);
+    });
+  });
+
+  describe('probing a server without a ping method', () => {
+    it('should take its "unknown method" error as proof of life and keep the socket', async () => {
+      // pingIntervalMs 0: no heartbeat, and `ping` answers -32000 like the @dabble/patches server.
+      await start({ pingIntervalMs: 0 });
+      const probes = new EventEmitter();
+      let probesSent = 0;
+      /** The `ws` class, telling the spec about every probe it sends. */
+      class CountingWebSocket extends WebSocket {
+        override send(data: string): void {
+          if (data.includes('"method":"ping"')) probes.emit('probe', ++probesSent);
+          super.send(data);
+        }
+      }
+      const a = client(proxy.url, { liveness: { idleSilence: 50, probeTimeout: 150 }, websocket: { WebSocketCtor: CountingWebSocket } });
+      await a.sync.connect();
+      while (probesSent < 4) await once(probes, 'probe');
+      expect(a.sync.state.connected).toBe(true);
+      expect(a.states.filter(s => !s.connected)).toEqual([]);
+      expect(proxy.stats.accepted).toBe(1);
+      expect(a.errors).toEqual([]);
+    });
+  });
+
+  describe('page wake-ups', () => {
+    beforeEach(() => start());
+
+    it('should reconnect at once on a wake-up instead of waiting for the backoff', async () => {
+      const wake$ = new Subject<string>();
+      const a = client(proxy.url, { wake$, reconnectDelay: 60_000, maxReconnectDelay: 60_000 });
+      await a.sync.connect();
+      await idle(a.sync);
+      proxy.dropAll();
+      await when(a.sync.state$, s => !s.connected);
+      wake$.next('online');
+      await idle(a.sync);
+      expect(proxy.stats.accepted).toBe(2);
+    });
+
+    it('should probe an open socket at once on a wake-up, and replace it when it is dead', async () => {
+      const wake$ = new Subject<string>();
+      const { a, docA, docB } = await twoClients({ wake$, liveness: { busySilence: 60_000, idleSilence: 60_000, probeTimeout: 150 } });
+      proxy.blackHole();
+      wake$.next('resume');
+      await when(a.sync.state$, s => !s.connected);
+      docA.change(draft => {
+        draft.lines.push('after the page resumed');
+      });
+      await when(docB.state$, s => s.lines.length === 2);
+      expect(a.errors).toEqual([]);
+    });
+  });
+
+  describe('auth refusals', () => {
+    it('should report one AuthError, stop reconnecting, and sync again after connect() with a fresh token', async () => {
+      let valid = 't1';
+      await start({ authorizeConnection: connection => (connection.token === valid ? true : 4401) });
+      let token = 't1';
+      let tokenCalls = 0;
+      const scheduler = new VirtualTimeScheduler();
+      const online$ = new BehaviorSubject(true);
+      const a = client(proxy.url, {
+        scheduler,
+        online$,
+        liveness: false,
+        websocket: {
+          tokenProvider: async () => {
+            tokenCalls++;
+            return token;
+          },
+        },
+      });
+      await a.sync.connect();
+      await idle(a.sync);
+      expect(tokenCalls).toBe(1);
+
+      // The token expires; the connection drops and the reconnect is refused.
+      valid = 't2';
+      proxy.dropAll();
+      await when(a.sync.state$, s => !s.connected);
+      scheduler.flush();
+      const refused = await when(a.sync.state$, s => s.syncing instanceof AuthError);
+      expect(refused).toEqual({ online: true, connected: false, syncing: expect.any(AuthError) });
+      expect((refused.syncing as AuthError).code).toBe(4401);
+      expect(a.errors).toEqual([refused.syncing]);
+      expect(tokenCalls).toBe(2);
+
+      // Every timer it has, run now, and going offline and online again; then a connection of our
+      // own through the same proxy as a barrier: no attempt followed (no reconnect storm).
+      scheduler.flush();
+      online$.next(false);
+      online$.next(true);
+      const other = client(proxy.url);
+      void other.sync.connect().catch(() => undefined);
+      await when(other.sync.state$, s => s.syncing instanceof AuthError);
+      expect(tokenCalls).toBe(2);
+      expect(server.stats).toMatchObject({ connectionsRefused: 2, connectionsTotal: 3 });
+
+      token = 't2';
+      await a.sync.connect();
+      expect(tokenCalls).toBe(3);
+      const doc = await a.patches.openDoc<{ ok?: boolean }>('after-auth');
+      doc.change(draft => {
+        draft.ok = true;
+      });
+      await docSynced(a.sync, 'after-auth', 1);
+      expect(a.errors).toHaveLength(1);
+      expect(server.stats).toMatchObject({ connectionsRefused: 2, connectionsTotal: 4 });
+    });
+
+    it('should reject connect() with an AuthError reported once when the upgrade is answered 401, and not retry', async () => {
+      let upgrades = 0;
+      const refusing = new WebSocketServer({
+        port: 0,
+        host: '127.0.0.1',
+        verifyClient: (_info, done) => {
+          upgrades++;
+          done(false, 401);
+        },
+      });
+      await once(refusing, 'listening');
+      const scheduler = new VirtualTimeScheduler();
+      try {
+        const a = client(`ws://127.0.0.1:${(refusing.address() as AddressInfo).port}`, { scheduler, liveness: false });
+        const error = await a.sync.connect().catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(AuthError);
+        expect(error).toBeInstanceOf(NetworkError);
+        expect((error as AuthError).code).toBe(401);
+        expect(a.errors).toEqual([error]);
+        expect(a.sync.state.syncing).toBe(error);
+        expect(upgrades).toBe(1);
+        // Every timer it has, run now; then a round trip to the same server as a barrier.
+        scheduler.flush();
+        const probe = new WebSocket(`ws://127.0.0.1:${(refusing.address() as AddressInfo).port}`);
+        await once(probe, 'error');
+        expect(upgrades).toBe(2);
+        expect(a.errors).toHaveLength(1);
+      } finally {
+        await new Promise<void>(resolve => refusing.close(() => resolve()));
+      }
+    });
+  });
+});
