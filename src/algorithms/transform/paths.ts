@@ -71,3 +71,20 @@ export function withIndex(path: string, array: string, index: number, end: numbe
 export function reroot(path: string, from: string, to: string): string {
   return to + path.slice(from.length);
 }
+
+/** The part of `path` up to and including its last `/` (`/a/b/3` → `/a/b/`). */
+export function prefixOf(path: string): string {
+  return path.slice(0, path.lastIndexOf('/') + 1);
+}
+
+/**
+ * The array index right after `prefixLength` characters of `path` (`/a/3/x`, 3 → index 3, end
+ * 4), or undefined when that segment is not a canonical integer.
+ */
+export function indexAfter(path: string | undefined, prefixLength: number): { index: number; end: number } | undefined {
+  if (path === undefined) return undefined;
+  const slash = path.indexOf('/', prefixLength);
+  const end = slash < 0 ? path.length : slash;
+  if (!isIndexPath(path.slice(0, end))) return undefined;
+  return { index: Number(path.slice(prefixLength, end)), end };
+}
