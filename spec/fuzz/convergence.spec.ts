@@ -51,7 +51,7 @@ describe('convergence fuzz', () => {
       const s = report.stats;
       const byClient = report.rebasedAway.filter(r => r.by === 'client').length;
       process.stdout.write(
-        `seed ${seed}: ${report.failures.length ? 'FAIL' : 'ok'} in ${report.ms} ms — ${s.edits} edits, ${s.drops} drops, ` +
+        `seed ${seed}: ${report.failures.length ? 'FAIL' : 'ok'} in ${report.ms} ms — ${s.edits} edits, ${s.rawEdits} raw OT edits, ${s.drops} drops, ` +
           `${s.midFrameKills} mid-frame kills, ${s.delayBursts} delay bursts, ${s.offline} offline, ${s.onlineAgain} online-again, ` +
           `${s.clientRestarts} client / ${s.serverRestarts} server restarts, ${s.proxyConnections} connections, ${s.commitCalls} commits, ` +
           `${report.rebasedAway.length} rebased away (${byClient} by a client)` +

@@ -367,7 +367,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
       const c = rng.pick(clients);
       const action = rng.weighted({
         edit: 50,
-        rawEdit: 6,
+        rawEdit: 12,
         burst: 8,
         drop: 5,
         kill: 6,
