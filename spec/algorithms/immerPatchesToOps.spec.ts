@@ -34,13 +34,35 @@ describe('immerPatchesToOps', () => {
     ]);
   });
 
-  it('should record an append at its concrete index, never "-" (a later edit of it must name the same element after a concurrent push)', () => {
+  it('should record an append at its concrete index by default (LWW docs: paths are keys there)', () => {
     const { ops } = record({ list: [1, 2] }, (d) => {
       d.list.push(3, 4);
     });
     expect(ops).toEqual([
       { op: 'add', path: '/list/2', value: 3 },
       { op: 'add', path: '/list/3', value: 4 },
+    ]);
+  });
+
+  it('should record appends as "-" with appendsAtEnd, unless the same change then edits the array by index', () => {
+    const base = { list: [{ v: 1 }] };
+    const [, pushes] = produceWithPatches(base, (d) => {
+      d.list.push({ v: 2 }, { v: 3 });
+    });
+    expect(immerPatchesToOps(pushes, base, { appendsAtEnd: true })).toEqual([
+      { op: 'add', path: '/list/-', value: { v: 2 } },
+      { op: 'add', path: '/list/-', value: { v: 3 } },
+    ]);
+    // immer folds an edit of a just-pushed item into the pushed value; patches that address it
+    // afterwards keep the append at its index.
+    const pushThenEdit: Patch[] = [
+      { op: 'add', path: ['list', 1], value: { v: 2 } },
+      { op: 'replace', path: ['list', 1, 'v'], value: 9 },
+    ];
+    const ops = immerPatchesToOps(pushThenEdit, base, { appendsAtEnd: true });
+    expect(ops).toEqual([
+      { op: 'add', path: '/list/1', value: { v: 2 } },
+      { op: 'replace', path: '/list/1/v', value: 9 },
     ]);
   });
 

@@ -22,12 +22,9 @@ function sequentialChanges(doc: unknown, rand: Rand, count: number, prefix: stri
   return out;
 }
 
-/** Families TP1 holds for over a whole queue: no moves/copies (their gaps) and no appends. */
-const VIEW_FAMILIES: OpFamilies = { moves: false, append: false, soft: true, test: true, textResets: false };
-
-function runSimulation(seed: number, clients: number, steps: number, families?: OpFamilies, checkViews = false): OTSimulation {
+function runSimulation(seed: number, clients: number, steps: number, families?: OpFamilies): OTSimulation {
   const rand = seededRand(seed);
-  const sim = new OTSimulation(rand, clients, randomDoc(rand), families, checkViews);
+  const sim = new OTSimulation(rand, clients, randomDoc(rand), families);
   for (let i = 0; i < steps; i++) sim.step();
   sim.quiesce();
   return sim;
@@ -78,16 +75,17 @@ describe('transformIncomingChanges', () => {
         const server = transformIncomingChanges(tail, queue, () => false);
         const client = rebaseChanges(tail, queue);
         expect(client.map((k) => [k.id, k.ops])).toEqual(server.map((k) => [k.id, k.ops]));
-        // And what the server would commit applies strictly on its head.
-        const head = tail.reduce((state, k) => applyPatch(state, k.ops, { mode: 'strict' }), doc as unknown);
-        server.reduce((state, k) => applyPatch(state, k.ops, { mode: 'strict' }), head);
+        // (That what the server would commit applies strictly on its head is not claimed: the
+        // reference's rules keep e.g. a `test` a concurrent write falsified, 74 corpus cases.)
       }),
       { numRuns: 600 },
     );
   });
 
   describe('N clients through the in-process server', () => {
-    it('should converge every client on the server state, with every op applying strictly', () => {
+    // Every client converges on the server's state: what it committed is built from the
+    // server's ops, its own included, and the server commits only ops that apply.
+    it('should converge every client on the server state, with every committed op applying strictly', () => {
       fc.assert(
         fc.property(fc.integer(), fc.integer({ min: 3, max: 5 }), fc.integer({ min: 10, max: 60 }), (seed, clients, steps) => {
           const sim = runSimulation(seed, clients, steps);
@@ -95,6 +93,7 @@ describe('transformIncomingChanges', () => {
           for (const client of sim.clients) {
             expect(client.rev).toBe(sim.log.length);
             expect(JSON.stringify(sortKeys(client.state))).toBe(head);
+            expect(JSON.stringify(sortKeys(sim.view(client)))).toBe(head);
             expect(client.pending).toEqual([]);
           }
           expect(sim.log.map((change) => change.rev)).toEqual(sim.log.map((_, i) => i + 1));
@@ -108,13 +107,9 @@ describe('transformIncomingChanges', () => {
       );
     });
 
-    it('should never change what a client shows except by the foreign ops it receives (no moves)', () => {
-      fc.assert(
-        fc.property(fc.integer(), fc.integer({ min: 3, max: 5 }), fc.integer({ min: 10, max: 60 }), (seed, clients, steps) => {
-          runSimulation(seed, clients, steps, VIEW_FAMILIES, true);
-        }),
-        { numRuns: 600 },
-      );
-    });
+    // No longer claimed: "a delivery never changes what a client shows except by the foreign ops
+    // it receives" (TP1 over the queue). The reference's rules do not satisfy TP1 (two inserts at
+    // one index each land first in their own transform), and they win; replicas agree through
+    // the server's committed ops instead (the property above).
   });
 });

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { applyPatch } from '../../src/algorithms/applyPatch.js';
-import { transformBothWays, transformPatch } from '../../src/algorithms/transformPatch.js';
+import { transformPatch } from '../../src/algorithms/transformPatch.js';
 import type { JSONPatchOp } from '../../src/types.js';
-import { randomDoc, randomOps, type OpFamilies, type Rand } from '../helpers/otSimulation.js';
+import { randomDoc, randomOps, type Rand } from '../helpers/otSimulation.js';
 
 const apply = <T>(doc: T, ops: readonly JSONPatchOp[]): T => applyPatch(doc, ops, { mode: 'strict' });
 const fromGen = (g: fc.GeneratorValue): Rand => ({ int: (n) => g(fc.nat, { max: n - 1 }) });
@@ -13,47 +13,8 @@ function sortKeys(v: unknown): unknown {
   return v;
 }
 
-const IN_PLACE = new Set(['@inc', '@bit', '@max', '@min', '@txt']);
-const arrayOf = (path: string): string => (/\/\d+$/.test(path) ? path.replace(/\/\d+$/, '') : path);
-const related = (p: string, q: string): boolean => p === q || p.startsWith(`${q}/`) || q.startsWith(`${p}/`);
-/** Documented TP1 gap: moves of the two sides that feed each other (a cycle, X→Y against Y→X). */
-function movesCross(a: JSONPatchOp[], b: JSONPatchOp[]): boolean {
-  const moves = (ops: JSONPatchOp[]) => ops.filter((op) => op.op === 'move' || op.op === 'copy').map((op) => ({ from: op.from as string, to: arrayOf(op.path) }));
-  const ma = moves(a);
-  const mb = moves(b);
-  const feeds = (xs: typeof ma, ys: typeof ma) => xs.some((x) => ys.some((y) => related(x.to, y.from)));
-  return feeds(ma, mb) && feeds(mb, ma);
-}
-
-/**
- * Documented TP1 gap: a move/copy F → P (P a key) makes the other side's ops on P and on F meet
- * on one value, in an order that depends on the frame; they may not commute.
- */
-function mergesValues(a: JSONPatchOp[], b: JSONPatchOp[]): boolean {
-  const under = (p: string | undefined, q: string): boolean => p !== undefined && (p === q || p.startsWith(`${q}/`));
-  return a.some(
-    (m) =>
-      (m.op === 'move' || m.op === 'copy') &&
-      !/\/\d+$/.test(m.path) &&
-      b.some((op) => IN_PLACE.has(op.op) && op.path === m.path) &&
-      b.some((op) => under(op.path, m.from as string) || under(op.from, m.from as string)),
-  );
-}
-
 /** FC_SEED / FC_PATH replay a failure fast-check printed. */
 const replay = process.env.FC_SEED ? { seed: Number(process.env.FC_SEED), path: process.env.FC_PATH } : {};
-
-/**
- * Documented TP1 gap: a list that copies a value and then moves or copies from the copy (or
- * back onto its source): a concurrent edit reaches the same value along two routes.
- */
-function chainedCopies(ops: JSONPatchOp[]): boolean {
-  return ops.some(
-    (c, i) =>
-      c.op === 'copy' &&
-      ops.slice(i + 1).some((m) => (m.op === 'move' || m.op === 'copy') && (related(m.from as string, c.path) || related(m.path, c.from as string))),
-  );
-}
 
 describe('transformPatch', () => {
   const op = (o: string, path: string, value?: unknown, extra: Partial<JSONPatchOp> = {}): JSONPatchOp =>
@@ -94,9 +55,10 @@ describe('transformPatch', () => {
       expect(transformPatch([op('replace', '/x', 1)], [mv('/a', '/a'), op('replace', '/b', 1)])).toEqual([op('replace', '/b', 1)]);
     });
 
-    it('should keep a copy onto its own array index (it inserts a duplicate)', () => {
-      const other = [cp('/l/0', '/l/0')];
-      expect(transformPatch([op('replace', '/x', 1)], other)).toBe(other);
+    // Reference rule: a copy onto its own path is dropped like a move onto itself, even at an
+    // array index (where it would insert a duplicate).
+    it('should drop a copy onto its own path, even at an array index', () => {
+      expect(transformPatch([op('replace', '/x', 1)], [cp('/l/0', '/l/0')])).toEqual([]);
     });
   });
 
@@ -113,9 +75,12 @@ describe('transformPatch', () => {
       expect(transformPatch([op('add', '/l/0', {})], [op('@inc', '/l/2/n', 1)])).toEqual([op('@inc', '/l/3/n', 1)]);
     });
 
-    it('should keep the later writer\'s insert first at the same index', () => {
+    // Reference rule: the insert being transformed stays at the index (lands first) in both
+    // orders, so two concurrent inserts at one index end in the server's order, not by TP1
+    // (corpus tp-0656; clients adopt the server's committed ops).
+    it('should keep the transformed insert first at the same index, whichever side came first', () => {
       expect(transformPatch([op('add', '/l/1', 'a')], [op('add', '/l/1', 'b')])).toEqual([op('add', '/l/1', 'b')]);
-      expect(transformPatch([op('add', '/l/1', 'a')], [op('add', '/l/1', 'b')], true)).toEqual([op('add', '/l/2', 'b')]);
+      expect(transformPatch([op('add', '/l/1', 'a')], [op('add', '/l/1', 'b')], true)).toEqual([op('add', '/l/1', 'b')]);
     });
 
     it('should drop a soft insert at the same index as a concurrent insert', () => {
@@ -153,9 +118,10 @@ describe('transformPatch', () => {
       expect(transformPatch([op('remove', '/l/1')], [op('replace', '/l/1', 'x')])).toEqual([op('add', '/l/1', 'x')]);
     });
 
-    it('should re-create the element for a later in-place op, and drop an earlier one', () => {
+    // Reference rule: in both orders (ours dropped the earlier writer's op).
+    it('should re-create the element for an in-place op of it', () => {
       expect(transformPatch([op('remove', '/l/1')], [op('@inc', '/l/1', 2)])).toEqual([op('add', '/l/1', null), op('@inc', '/l/1', 2)]);
-      expect(transformPatch([op('remove', '/l/1')], [op('@inc', '/l/1', 2)], true)).toEqual([]);
+      expect(transformPatch([op('remove', '/l/1')], [op('@inc', '/l/1', 2)], true)).toEqual([op('add', '/l/1', null), op('@inc', '/l/1', 2)]);
     });
 
     it('should drop a second removal of the same element and keep the rest as written', () => {
@@ -163,11 +129,10 @@ describe('transformPatch', () => {
       expect(transformPatch([op('remove', '/l/1')], [op('remove', '/l/1'), op('replace', '/l/1', 'x')])).toEqual([op('replace', '/l/1', 'x')]);
     });
 
+    // Reference rule: the move and what follows the moved value die; what the move overwrote
+    // at a key is not removed (ours removed it).
     it('should drop a move from the removed element and everything that follows the moved value', () => {
-      expect(transformPatch([op('remove', '/l/1')], [mv('/l/1', '/m'), op('replace', '/m/x', 1), op('replace', '/z', 1)])).toEqual([
-        op('remove', '/m'),
-        op('replace', '/z', 1),
-      ]);
+      expect(transformPatch([op('remove', '/l/1')], [mv('/l/1', '/m'), op('replace', '/m/x', 1), op('replace', '/z', 1)])).toEqual([op('replace', '/z', 1)]);
     });
   });
 
@@ -240,23 +205,27 @@ describe('transformPatch', () => {
       expect(transformPatch([op('replace', '/n', 5)], [op('@inc', '/n', 1)])).toEqual([op('@inc', '/n', 1)]);
     });
 
-    it('should fold a later in-place op into an earlier literal set in the advance half', () => {
-      // committed: replace /n 5 (first); queued: @inc /n 2. Carried past the queue, the replace
-      // must land where the server lands: 7.
-      expect(transformPatch([op('@inc', '/n', 2)], [op('replace', '/n', 5)], true)).toEqual([op('replace', '/n', 7)]);
-      expect(transformPatch([op('@inc', '/n', 2)], [op('remove', '/n')], true)).toEqual([op('replace', '/n', 2)]);
+    // Reference rule: an in-place op leaves a set or removal of its path as it is in both
+    // orders (ours folded the increment into the earlier set so both frames matched).
+    it('should keep a set or removal of its path as it is, whichever side came first', () => {
+      expect(transformPatch([op('@inc', '/n', 2)], [op('replace', '/n', 5)], true)).toEqual([op('replace', '/n', 5)]);
+      expect(transformPatch([op('@inc', '/n', 2)], [op('remove', '/n')], true)).toEqual([op('remove', '/n')]);
     });
 
-    it('should let the later writer win a bit both @bit masks touch', () => {
+    // Reference rule: @bit masks are kept as they are in both orders (ours let the later
+    // writer win a bit both touched).
+    it('should keep concurrent @bit masks as they are', () => {
       const on0 = 1; // bit 0 on
       const off0 = 1 << 15; // bit 0 off
-      expect(transformPatch([op('@bit', '/b', on0)], [op('@bit', '/b', off0 | 2)])).toEqual([op('@bit', '/b', off0 | 2)]);
-      expect(transformPatch([op('@bit', '/b', on0)], [op('@bit', '/b', off0 | 2)], true)).toEqual([op('@bit', '/b', 2)]);
+      const other = [op('@bit', '/b', off0 | 2)];
+      expect(transformPatch([op('@bit', '/b', on0)], other)).toBe(other);
+      expect(transformPatch([op('@bit', '/b', on0)], other, true)).toBe(other);
     });
 
-    it('should transform @txt deltas, the earlier writer\'s insert first on a tie', () => {
+    // Reference rule: thisOps' insert goes first at a tie in both orders (corpus tp-1271).
+    it('should transform @txt deltas, thisOps\' insert first on a tie whichever side came first', () => {
       expect(transformPatch([op('@txt', '/t', [{ insert: 'A' }])], [op('@txt', '/t', [{ insert: 'B' }])])).toEqual([op('@txt', '/t', [{ retain: 1 }, { insert: 'B' }])]);
-      expect(transformPatch([op('@txt', '/t', [{ insert: 'A' }])], [op('@txt', '/t', [{ insert: 'B' }])], true)).toEqual([op('@txt', '/t', [{ insert: 'B' }])]);
+      expect(transformPatch([op('@txt', '/t', [{ insert: 'A' }])], [op('@txt', '/t', [{ insert: 'B' }])], true)).toEqual([op('@txt', '/t', [{ retain: 1 }, { insert: 'B' }])]);
     });
 
     it('should carry this side\'s delta past each of the other side\'s deltas', () => {
@@ -266,8 +235,10 @@ describe('transformPatch', () => {
       expect(transformPatch([op('@txt', '/t', [{ delete: 1 }])], other)).toEqual([op('@txt', '/t', [{ insert: 'xy' }]), op('@txt', '/t', [{ retain: 2 }, { insert: '!' }])]);
     });
 
-    it('should accept a legacy {ops} delta and send a bare array', () => {
-      expect(transformPatch([op('@txt', '/t', [{ insert: 'A' }])], [op('@txt', '/t', { ops: [{ insert: 'B' }] })])).toEqual([op('@txt', '/t', [{ retain: 1 }, { insert: 'B' }])]);
+    // Reference rule: only a bare array of Delta ops is transformed; a legacy {ops} value is kept.
+    it('should keep a legacy {ops} delta as it is', () => {
+      const other = [op('@txt', '/t', { ops: [{ insert: 'B' }] })];
+      expect(transformPatch([op('@txt', '/t', [{ insert: 'A' }])], other)).toBe(other);
     });
   });
 
@@ -295,41 +266,52 @@ describe('transformPatch', () => {
       expect(transformPatch([mv('/a', '/b')], [op('replace', '/b/x', 1)])).toEqual([]);
     });
 
+    // Reference rule: a move of a removed value goes nowhere and is dropped with what follows it
+    // (ours also removed what the move would have overwritten).
     it('should follow a concurrent removal of the moved value (concurrent move vs remove of the same source)', () => {
       expect(transformPatch([mv('/a', '/b')], [op('remove', '/a')])).toEqual([op('remove', '/b')]);
-      expect(transformPatch([op('remove', '/a')], [mv('/a', '/b'), op('replace', '/b/x', 1)])).toEqual([op('remove', '/b')]);
+      expect(transformPatch([op('remove', '/a')], [mv('/a', '/b'), op('replace', '/b/x', 1)])).toEqual([]);
       expect(transformPatch([op('remove', '/l/0')], [mv('/l/0', '/l/2')])).toEqual([]);
     });
 
     it('should let the later of two moves of one value decide where it ends', () => {
       expect(transformPatch([mv('/a', '/b')], [mv('/a', '/c')])).toEqual([mv('/b', '/c')]);
-      expect(transformPatch([mv('/a', '/b')], [mv('/a', '/c')], true)).toEqual([op('remove', '/c')]);
+      expect(transformPatch([mv('/a', '/b')], [mv('/a', '/c')], true)).toEqual([]); // reference: the later move wins outright
       expect(transformPatch([mv('/a', '/b')], [mv('/a', '/b')])).toEqual([]);
     });
 
-    it('should move whatever a concurrent set put at the source (a set that clobbers the source)', () => {
-      const other = [mv('/a', '/b')];
-      expect(transformPatch([op('replace', '/a', 'x')], other)).toBe(other);
-      expect(transformPatch([mv('/a', '/b')], [op('replace', '/a', 'x')], true)).toEqual([op('replace', '/b', 'x')]);
+    // Reference rule: a set of the source wins over a concurrent move of it: the move never got
+    // the value (dropped); seen from the move's frame, what it left at its destination goes.
+    it('should drop a move whose source a concurrent set overwrote', () => {
+      expect(transformPatch([op('replace', '/a', 'x')], [mv('/a', '/b')])).toEqual([]);
+      expect(transformPatch([mv('/a', '/b')], [op('replace', '/a', 'x')], true)).toEqual([op('remove', '/b'), op('replace', '/a', 'x')]);
     });
 
     it('should keep the source removal of a move whose destination a later set took', () => {
       expect(transformPatch([op('replace', '/b', 'x')], [mv('/a', '/b')], true)).toEqual([op('remove', '/a')]);
     });
 
-    it('should drop edits that followed a value moved to an append', () => {
-      expect(transformPatch([mv('/a', '/l/-')], [op('replace', '/a/x', 1)])).toEqual([]);
+    // Reference rule: edits of the moved value follow it even to an append, as `/l/-/x` (a
+    // pointer no strict apply resolves; a known limit of `-`).
+    it('should re-root edits of a value moved to an append under `-`', () => {
+      expect(transformPatch([mv('/a', '/l/-')], [op('replace', '/a/x', 1)])).toEqual([op('replace', '/l/-/x', 1)]);
     });
   });
 
   describe('copy', () => {
-    it('should make a concurrent edit of the source on the copy as well', () => {
-      expect(transformPatch([cp('/a', '/b')], [op('replace', '/a/x', 1)])).toEqual([op('replace', '/a/x', 1), op('replace', '/b/x', 1)]);
+    // Reference rule: a copy keeps what its author copied; a concurrent edit of the source is
+    // not made to the copy (ours made it to both).
+    it('should leave the copy alone when the source is edited concurrently', () => {
+      const other = [op('replace', '/a/x', 1)];
+      expect(transformPatch([cp('/a', '/b')], other)).toBe(other);
     });
 
-    it('should remove the copy when the source is removed concurrently', () => {
-      expect(transformPatch([op('remove', '/a')], [cp('/a', '/b')])).toEqual([op('remove', '/b')]);
-      expect(transformPatch([cp('/a', '/b')], [op('remove', '/a')])).toEqual([op('remove', '/a'), op('remove', '/b')]);
+    // Reference rule: a copy of a removed source never happened (dropped); a removal of the
+    // source does not remove the copy (ours removed it, corpus tp-1884).
+    it('should drop a copy of a concurrently removed source, and keep a copy when its source goes', () => {
+      expect(transformPatch([op('remove', '/a')], [cp('/a', '/b')])).toEqual([]);
+      const other = [op('remove', '/a')];
+      expect(transformPatch([cp('/a', '/b')], other)).toBe(other);
     });
 
     it('should shift a copy\'s source and destination like any index', () => {
@@ -359,18 +341,28 @@ describe('transformPatch', () => {
       expect(transformPatch([op('add', '/l/0', 'x')], [op('test', '/l/2', 'c'), op('replace', '/l/2', 'd')])).toEqual([op('test', '/l/3', 'c'), op('replace', '/l/3', 'd')]);
     });
 
-    it('should drop a test a concurrent write could falsify', () => {
-      expect(transformPatch([op('replace', '/a', 1)], [op('test', '/a', 0)])).toEqual([]);
-      expect(transformPatch([op('replace', '/a/x', 1)], [op('test', '/a', { x: 0 })])).toEqual([]);
-      expect(transformPatch([op('add', '/l/0', 1)], [op('test', '/l', [])])).toEqual([]);
+    // Reference rule: a test is kept even where a concurrent write falsifies it (the change
+    // then fails to apply and the server drops it); ours dropped such tests (90 corpus cases).
+    it('should keep a test a concurrent write may falsify', () => {
+      for (const [mine, test] of [
+        [op('replace', '/a', 1), op('test', '/a', 0)],
+        [op('replace', '/a/x', 1), op('test', '/a', { x: 0 })],
+        [op('add', '/l/0', 1), op('test', '/l', [])],
+      ]) {
+        expect(transformPatch([mine], [test])).toEqual([test]);
+      }
     });
 
-    it('should drop a test once an op before it was rewritten', () => {
-      expect(transformPatch([op('add', '/l/0', 'x')], [op('replace', '/l/0', 'y'), op('test', '/z', 1)])).toEqual([op('replace', '/l/1', 'y')]);
+    it('should keep a test after a rewritten op', () => {
+      expect(transformPatch([op('add', '/l/0', 'x')], [op('replace', '/l/0', 'y'), op('test', '/z', 1)])).toEqual([op('replace', '/l/1', 'y'), op('test', '/z', 1)]);
+    });
+
+    it('should drop a test inside a value the other side removed', () => {
+      expect(transformPatch([op('remove', '/a')], [op('test', '/a/x', 1), op('replace', '/b', 1)])).toEqual([op('replace', '/b', 1)]);
     });
   });
 
-  describe('regressions (each once broke convergence or strict apply)', () => {
+  describe('cases that converge in both orders of the diamond', () => {
     /** Both orders of the diamond, applied strictly, must reach one state. */
     const converges = (doc: unknown, a: JSONPatchOp[], b: JSONPatchOp[]): unknown => {
       const left = apply(apply(doc, a), transformPatch(a, b));
@@ -379,29 +371,6 @@ describe('transformPatch', () => {
       return left;
     };
     const item = { n0: 0, s0: 'p' };
-    const text = (t: string) => ({ ops: [{ insert: t }] });
-
-    it('a copy of a container that concurrently loses a moved-out child loses it too', () => {
-      converges({ n0: 0, l0: [item, item] }, [mv('/l0/0/n0', '/n0')], [cp('/l0/0', '/l0/0')]);
-    });
-
-    it('a write that followed a moved value into a removed stash dies with it', () => {
-      converges({ o0: {}, s0: 'a' }, [mv('/s0', '/o0/s0')], [op('replace', '/o0', {}), mv('/s0', '/s1')]);
-      converges({ o0: {}, s0: 'a' }, [op('replace', '/s0', 'a'), mv('/s0', '/o0/s0')], [op('replace', '/o0', {}), op('replace', '/s0', 'a'), mv('/s0', '/s1')]);
-    });
-
-    it('an in-place op after a move into its path is re-done in the other frame', () => {
-      const state = converges({ n0: 5, n1: 0 }, [op('replace', '/n1', 0), mv('/n0', '/n1'), op('add', '/n0', 0)], [op('@inc', '/n1', 1)]);
-      expect(state).toEqual({ n0: 0, n1: 6 });
-    });
-
-    it('a re-done in-place op goes with the value when the other side moves it on', () => {
-      converges({ n0: 0, n1: 3 }, [mv('/n1', '/n0'), op('add', '/n1', 0)], [op('@inc', '/n0', 1), mv('/n1', '/n0')]);
-    });
-
-    it('a re-done in-place op is dropped when its own side later replaces the value', () => {
-      converges({ n0: 0, n1: 0 }, [cp('/n1', '/n0'), mv('/n0', '/n1')], [op('@inc', '/n1', 1), op('replace', '/n0', 0)]);
-    });
 
     it('an empty-container add yields to a removal of the value a move brought there', () => {
       converges({ l1: [item] }, [op('remove', '/l1'), op('add', '/l0', [])], [mv('/l1', '/l0')]);
@@ -410,100 +379,36 @@ describe('transformPatch', () => {
     it('an edit copied onto a copy dies when the copy is overwritten', () => {
       converges({ n0: 0, n1: 0, l0: [item] }, [cp('/l0/0/n0', '/n1'), mv('/l0/0/n0', '/n1')], [op('@inc', '/l0/0/n0', 1), cp('/l0/0/n0', '/n0')]);
     });
-
-    it('an insert copied onto a copy survives a removal at its index', () => {
-      converges({ o0: { l0: [item] } }, [cp('/o0', '/o1'), op('remove', '/o1/l0/0')], [op('add', '/o0/l0/0', { n0: 1, s0: 'q' })]);
-    });
-
-    it('removing a copy whose source the other side removed is not done twice', () => {
-      expect(transformPatch([op('remove', '/l0/0')], [cp('/l0/0', '/l0/1'), op('remove', '/l0/1')])).toEqual([]);
-      converges({ l0: [item] }, [op('remove', '/l0/0')], [cp('/l0/0', '/l0/1'), op('remove', '/l0/1')]);
-    });
-
-    it('a test of a moved value is dropped (other ops redirected onto it may have changed it)', () => {
-      converges({ n0: 0, n1: 0 }, [op('replace', '/n1', 0), mv('/n0', '/n1')], [op('@inc', '/n1', 1), op('test', '/n0', 0)]);
-    });
-
-    it('several deltas on a text the other side removed re-create it in both frames alike', () => {
-      converges(
-        { t0: text('ab\n') },
-        [op('remove', '/t0')],
-        [op('@txt', '/t0', [{ delete: 1 }]), op('@txt', '/t0', [{ delete: 1 }]), op('@txt', '/t0', [{ insert: 'yy' }]), op('@txt', '/t0', [{ retain: 2 }, { insert: 'X' }])],
-      );
-    });
   });
 
-  describe('convergence (TP1)', () => {
-    const families: OpFamilies = { moves: true, append: false, soft: true, test: true, textResets: true };
-    it('should reach one state from both orders of two concurrent op lists', () => {
-      fc.assert(
-        fc.property(fc.gen(), (g) => {
-          const rand = fromGen(g);
-          const doc = randomDoc(rand);
-          const a = randomOps(doc, rand, 1 + rand.int(7), families);
-          const b = randomOps(doc, rand, 1 + rand.int(7), families);
-          fc.pre(!movesCross(a, b) && !mergesValues(a, b) && !mergesValues(b, a) && !chainedCopies(a) && !chainedCopies(b));
-          const b2 = transformPatch(a, b);
-          const a2 = transformPatch(b, a, true);
-          let left: unknown;
-          let right: unknown;
-          try {
-            left = apply(apply(doc, a), b2);
-            right = apply(apply(doc, b), a2);
-          } catch (e) {
-            throw new Error(`TP1 ${JSON.stringify({ doc, a, b, b2, a2, error: String(e) })}`);
-          }
-          if (JSON.stringify(sortKeys(left)) !== JSON.stringify(sortKeys(right))) {
-            throw new Error(`TP1 ${JSON.stringify({ doc, a, b, b2, a2, left, right })}`);
-          }
-        }),
-        { numRuns: 3000, ...replay },
-      );
-    });
-  });
+  // No longer claimed, because the reference's rules win (the corpus spec pins them case for
+  // case): TP1 (both orders of the diamond reach one state; about 12 % of random pairs do not,
+  // even without moves: an in-place op against a set, two @bit masks, two inserts at one index)
+  // and strict applicability of every result (a kept `test` can fail, a move's source can be
+  // gone). Nine regression cases of our former rules went with them. What still holds, and
+  // matters, is convergence through a server: `transformIncomingChanges.spec.ts`.
 
-  describe('transformBothWays', () => {
-    it('should equal the two transformPatch halves of the diamond', () => {
+  describe('purity', () => {
+    const deepFreeze = <T>(value: T): T => {
+      if (value && typeof value === 'object') {
+        for (const child of Object.values(value)) deepFreeze(child);
+        Object.freeze(value);
+      }
+      return value;
+    };
+
+    it('should never mutate its inputs', () => {
       fc.assert(
-        fc.property(fc.gen(), (g) => {
+        fc.property(fc.gen(), fc.boolean(), (g, otherOpsFirst) => {
           const rand = fromGen(g);
           const doc = randomDoc(rand);
-          const a = randomOps(doc, rand, 1 + rand.int(7));
-          const b = randomOps(doc, rand, 1 + rand.int(7));
-          expect(transformBothWays(a, b)).toEqual([transformPatch(b, a, true), transformPatch(a, b)]);
-          expect(transformBothWays(a, b, false)).toEqual([transformPatch(b, a), transformPatch(a, b, true)]);
+          const a = deepFreeze(randomOps(doc, rand, 1 + rand.int(7)));
+          const b = deepFreeze(randomOps(doc, rand, 1 + rand.int(7)));
+          const before = JSON.stringify([a, b]);
+          transformPatch(a, b, otherOpsFirst);
+          expect(JSON.stringify([a, b])).toBe(before);
         }),
         { numRuns: 1000, ...replay },
-      );
-    });
-
-    it('should return both inputs themselves when they do not meet', () => {
-      const a = [{ op: 'replace', path: '/a', value: 1 }];
-      const b = [{ op: 'replace', path: '/b', value: 1 }];
-      const [a2, b2] = transformBothWays(a, b);
-      expect(a2).toBe(a);
-      expect(b2).toBe(b);
-    });
-  });
-
-  describe('strict applicability (every family, including the TP1 gaps)', () => {
-    it('should produce ops that apply strictly in both frames', () => {
-      fc.assert(
-        fc.property(fc.gen(), (g) => {
-          const rand = fromGen(g);
-          const doc = randomDoc(rand);
-          const a = randomOps(doc, rand, 1 + rand.int(7));
-          const b = randomOps(doc, rand, 1 + rand.int(7));
-          const b2 = transformPatch(a, b);
-          const a2 = transformPatch(b, a, true);
-          try {
-            apply(apply(doc, a), b2);
-            apply(apply(doc, b), a2);
-          } catch (e) {
-            throw new Error(`TP1 ${JSON.stringify({ doc, a, b, b2, a2, error: String(e) })}`);
-          }
-        }),
-        { numRuns: 3000, ...replay },
       );
     });
   });

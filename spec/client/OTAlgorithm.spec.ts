@@ -159,15 +159,15 @@ describe('OTAlgorithm', () => {
     expect(env.doc.state).toEqual({ list: ['x'] });
   });
 
-  it('should rebase pending changes over a concurrent server change', async () => {
+  it('should rebase pending changes over a concurrent server change (an append stays an append)', async () => {
     const env = await openOT();
     await atRev1(env);
     env.doc.change(draft => {
-      draft.list!.splice(1, 0, 'mine'); // insert at index 1
+      draft.list!.splice(1, 0, 'mine'); // insert at the end: an append, recorded as '/-'
     });
     await env.doc.flush();
     const [before] = await env.run(() => env.ot.getPendingToSend('d'));
-    expect(before.ops).toEqual([{ op: 'add', path: '/list/1', value: 'mine' }]);
+    expect(before.ops).toEqual([{ op: 'add', path: '/list/-', value: 'mine' }]);
 
     // Another client inserted at index 0 first.
     await env.run(() => env.ot.applyServerChanges('d', [committed('other', 2, [{ op: 'add', path: '/list/0', value: 'theirs' }])]));
@@ -175,7 +175,7 @@ describe('OTAlgorithm', () => {
     const [after] = await env.run(() => env.ot.getPendingToSend('d'));
     expect(after.id).toBe(before.id);
     expect(after.baseRev).toBe(2);
-    expect(after.ops).toEqual([{ op: 'add', path: '/list/2', value: 'mine' }]);
+    expect(after.ops).toEqual([{ op: 'add', path: '/list/-', value: 'mine' }]);
     expect(env.doc.committedRev).toBe(2);
     expect(env.doc.state).toEqual({ list: ['theirs', 'x', 'mine'] });
   });
@@ -192,7 +192,7 @@ describe('OTAlgorithm', () => {
     const stored = await env.store.getDoc<Doc>('d');
     expect(stored?.committedRev).toBe(2);
     expect(stored?.state).toEqual({ list: ['theirs', 'x'] });
-    expect(stored?.pending.map(c => c.ops)).toEqual([[{ op: 'add', path: '/list/2', value: 'mine' }]]);
+    expect(stored?.pending.map(c => c.ops)).toEqual([[{ op: 'add', path: '/list/-', value: 'mine' }]]);
   });
 
   it('should throw MissingChangesError on a revision gap and leave the store untouched', async () => {
@@ -279,7 +279,7 @@ describe('OTAlgorithm', () => {
       });
       await env.doc.flush();
       const [pending] = await env.run(() => env.ot.getPendingToSend('d'));
-      expect(pending.ops).toEqual([{ op: 'add', path: '/list/3', value: 'mine' }]);
+      expect(pending.ops).toEqual([{ op: 'add', path: '/list/-', value: 'mine' }]);
 
       const revs = await env.run(() => env.ot.rebaseOntoServer('d', { state: { list: ['kept'] }, rev: 4, changes: [] }));
 
@@ -287,7 +287,7 @@ describe('OTAlgorithm', () => {
       expect(env.doc.committedRev).toBe(4);
       expect(env.doc.state).toEqual({ list: ['kept', 'mine'] });
       const [rebased] = await env.run(() => env.ot.getPendingToSend('d'));
-      expect(rebased).toMatchObject({ id: pending.id, baseRev: 4, rev: 5, ops: [{ op: 'add', path: '/list/1', value: 'mine' }] });
+      expect(rebased).toMatchObject({ id: pending.id, baseRev: 4, rev: 5, ops: [{ op: 'add', path: '/list/-', value: 'mine' }] });
       expect(await env.store.getDoc('d')).toMatchObject({ state: { list: ['kept'] }, committedRev: 4 });
     });
 

@@ -35,7 +35,7 @@ describe('PatchesDoc', () => {
     expect(doc.hasPending).toBe(true);
   });
 
-  it('should record an array push at its concrete index', async () => {
+  it('should record an array push on an OT doc as an append ('/-', ordered like the reference)', async () => {
     const { store, patches } = setup();
     const doc = await patches.openDoc<Todo>('todo');
     doc.change(draft => {
@@ -46,7 +46,7 @@ describe('PatchesDoc', () => {
     });
     await doc.flush();
     const pending = await store.getPendingChanges('todo');
-    expect(pending[1].ops).toEqual([{ op: 'add', path: '/items/0', value: { text: 'eggs', done: false } }]);
+    expect(pending[1].ops).toEqual([{ op: 'add', path: '/items/-', value: { text: 'eggs', done: false } }]);
   });
 
   it('should create no change and emit nothing when the mutator changes nothing', async () => {

@@ -19,7 +19,12 @@ import { formatFailure, runConvergence } from './convergence.js';
  * - F. the tail of a never-loaded OT head whose answer was lost was committed verbatim (400 on
  *   every retry) — the server now walks a partly committed baseRev-0 resend normally (a42011e).
  * - G. push-then-edit against a concurrent push: `add /list/-` then `/list/N/v` named the other
- *   client's element — pushes are now recorded at concrete indexes (3f08392).
+ *   client's element — fixed by concrete indexes (3f08392) under our former transform; reopened
+ *   by issue 10 (the reference's rules win, and under them no recording of a push fixes it): an
+ *   `it.failing` case now. The server drops what no longer applies, so replicas still converge.
+ *
+ * OT edits: immer-recorded ones (inserts at random indexes included) and raw changes a bare
+ * writer sends straight to the server (moves, copies, inserts), as a @dabble/patches client may.
  */
 
 /** CI size: 5 clients, this many random actions per seed. */
@@ -51,7 +56,7 @@ describe('convergence fuzz', () => {
       const s = report.stats;
       const byClient = report.rebasedAway.filter(r => r.by === 'client').length;
       process.stdout.write(
-        `seed ${seed}: ${report.failures.length ? 'FAIL' : 'ok'} in ${report.ms} ms — ${s.edits} edits, ${s.drops} drops, ` +
+        `seed ${seed}: ${report.failures.length ? 'FAIL' : 'ok'} in ${report.ms} ms — ${s.edits} edits, ${s.rawEdits} raw OT edits, ${s.drops} drops, ` +
           `${s.midFrameKills} mid-frame kills, ${s.delayBursts} delay bursts, ${s.offline} offline, ${s.onlineAgain} online-again, ` +
           `${s.clientRestarts} client / ${s.serverRestarts} server restarts, ${s.proxyConnections} connections, ${s.commitCalls} commits, ` +
           `${report.rebasedAway.length} rebased away (${byClient} by a client)` +

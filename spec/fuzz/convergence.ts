@@ -14,7 +14,8 @@ import { FileServerStore, startServer, type RunningServer } from '../../src/serv
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
 import type { Algorithm, Change, PatchesSnapshot } from '../../src/types.js';
 import { startChaosProxy, type ChaosProxy } from '../helpers/chaosProxy.js';
-import { lwwEdit, otEdit, type FuzzDoc } from './edits.js';
+import { connectClient } from '../helpers/wsClient.js';
+import { lwwEdit, otEdit, otRawEdit, type FuzzDoc } from './edits.js';
 import { forkRng, mulberry32, type Rng } from './random.js';
 import { RecordingStore } from './recordingStore.js';
 import { WireLog, type CommitExchange } from './wireLog.js';
@@ -41,7 +42,7 @@ export interface RebasedAway {
   client: number;
   docId: string;
   id: string;
-  /** `server`: the server's transform emptied it; `client`: the client's rebase emptied it before it was sent. */
+  /** `server`: the server's transform emptied it, or its transformed ops did not apply and it was dropped; `client`: the client's rebase emptied it before it was sent. */
   by: 'server' | 'client';
 }
 
@@ -202,6 +203,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     settles: 0,
     onlineAgain: 0,
     networkErrors: 0,
+    rawEdits: 0,
   };
   const algorithmOf = (docId: string): Algorithm => (docId.startsWith('lww') ? 'lww' : 'ot');
   const fail = (message: string) => failures.push(message);
@@ -297,6 +299,47 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     return doc.flush();
   };
 
+  /**
+   * A raw OT change straight to the server, as a @dabble/patches client or code sending its own
+   * ops writes one (moves, copies, inserts at random indexes: what immer cannot record): read the
+   * head, write on it, commit. Minted as client -1; the clients rebase over it.
+   */
+  let rawSerial = 0;
+  const rawEdit = async (docId: string): Promise<void> => {
+    const writer = await connectClient(server.url);
+    try {
+      const got = await writer.call('getDoc', [docId]);
+      const snapshot = got.result as PatchesSnapshot<FuzzDoc> | undefined;
+      if (!snapshot) return;
+      const head = snapshot.changes.reduce<unknown>((state, c) => applyPatch(state, c.ops, { mode: 'strict' }), snapshot.state);
+      const headRev = snapshot.changes.length > 0 ? snapshot.changes[snapshot.changes.length - 1].rev : snapshot.rev;
+      const state = (head && typeof head === 'object' && !Array.isArray(head) ? head : {}) as FuzzDoc;
+      const edit = otRawEdit(rng, state);
+      try {
+        applyPatch(head ?? {}, edit.ops, { mode: 'strict' });
+      } catch {
+        return; // the dice drew something that does not apply here (e.g. no list yet)
+      }
+      const change: Change = { id: `raw-${seed}-${++rawSerial}`, baseRev: headRev, rev: headRev + 1, ops: edit.ops, createdAt: 0, committedAt: 0 };
+      trace.push(`raw ${docId}@${headRev}: ${edit.label}`);
+      minted.push({ client: -1, docId, id: change.id });
+      stats.rawEdits++;
+      const exchange: CommitExchange = { client: -1, socket: 0, docId, sent: [change], sentAt: Date.now() };
+      wire.commits.push(exchange);
+      const answer = await writer.call('commitChanges', [docId, [change]]);
+      exchange.answeredAt = Date.now();
+      if ('error' in answer) {
+        exchange.error = answer.error;
+        fail(`raw writer: commit of ${change.id} refused: ${describe(answer.error)}`);
+      } else {
+        const result = answer.result as Change[] | { changes: Change[]; docReloadRequired?: true };
+        exchange.reply = Array.isArray(result) ? { changes: result } : result;
+      }
+    } finally {
+      await writer.close();
+    }
+  };
+
   const restartServer = async () => {
     const port = server.port;
     await server.close();
@@ -324,6 +367,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
       const c = rng.pick(clients);
       const action = rng.weighted({
         edit: 50,
+        rawEdit: 12,
         burst: 8,
         drop: 5,
         kill: 6,
@@ -337,6 +381,9 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
       switch (action) {
         case 'edit':
           await edit(c, rng.pick(docIds));
+          break;
+        case 'rawEdit':
+          if (docIds.some(id => algorithmOf(id) === 'ot')) await rawEdit(rng.pick(docIds.filter(id => algorithmOf(id) === 'ot')));
           break;
         case 'burst': {
           // Several clients edit in the same tick, before any of them has sent anything.
@@ -592,12 +639,33 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
         const batchId = sent[0].batchId;
         const isOwn = (c: Change) => requestIds.has(c.id) || (batchId !== undefined && c.batchId === batchId);
         const headBefore = Math.max(baseRev, ...exchange.reply.changes.filter(c => !isOwn(c)).map(c => c.rev));
-        const committedSince = exchange.reply.docReloadRequired ? [] : history.filter(c => c.rev > baseRev && c.rev <= headBefore);
+        const reload = exchange.reply.docReloadRequired === true;
+        const committedSince = reload ? [] : history.filter(c => c.rev > baseRev && c.rev <= headBefore);
         const queue = sent.filter(c => (revs.get(c.id) ?? Infinity) > baseRev);
-        return !transformIncomingChanges(committedSince, queue, isOwn).some(c => c.id === id);
+        const transformed = transformIncomingChanges(committedSince, queue, isOwn);
+        if (!transformed.some(c => c.id === id)) return true;
+        // Or the server dropped it because its transformed ops did not apply on the head (after
+        // the changes of the same request it did commit): replay that.
+        const replied = new Map(exchange.reply.changes.map(c => [c.id, c.rev]));
+        const ownRevs = transformed.map(c => replied.get(c.id)).filter((rev): rev is number => rev !== undefined);
+        const head = reload ? (ownRevs.length > 0 ? Math.min(...ownRevs) - 1 : history.length) : headBefore;
+        let state = history.filter(c => c.rev <= head).reduce<unknown>((s, c) => applyPatch(s, c.ops, { mode: 'strict' }), null);
+        for (const c of transformed) {
+          if (c.id === id) {
+            try {
+              applyPatch(state, c.ops, { mode: 'strict' });
+              return false;
+            } catch {
+              return true;
+            }
+          }
+          if (replied.has(c.id)) state = applyPatch(state, c.ops, { mode: 'strict' });
+        }
+        return false;
       });
     };
     const clientDropped = (m: Minted): boolean => {
+      if (m.client < 0) return false; // the raw writer keeps no queue
       const revs = revOf.get(m.docId)!;
       return clients[m.client].store.drops.some(drop => {
         if (drop.docId !== m.docId || !drop.gone.includes(m.id)) return false;

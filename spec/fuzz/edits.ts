@@ -162,3 +162,78 @@ export function lwwEdit(rng: Rng, state: FuzzDoc): Edit {
       return { label: 'delete obj', apply: d => void delete d.obj };
   }
 }
+
+/** A change written as raw JSON Patch ops (what immer cannot record: moves and copies). */
+export interface RawEdit {
+  label: string;
+  ops: { op: string; path: string; from?: string; value?: Json }[];
+}
+
+/**
+ * A random raw OT edit on `state`, as a @dabble/patches client (or code sending its own ops)
+ * writes it: an insert at a random index, a move within the list or between the list and the
+ * nested list, a move or copy between object keys, a copy of a list item. Drawn against the
+ * server's head; the caller checks it applies there.
+ *
+ * @param rng the script's generator
+ * @param state the document as the server holds it
+ */
+export function otRawEdit(rng: Rng, state: FuzzDoc): RawEdit {
+  const list = Array.isArray(state.list) ? state.list : undefined;
+  const nested = isObject(state.nested) && isObject(state.nested.a) && Array.isArray(state.nested.a.list) ? state.nested.a.list : undefined;
+  const keys = isObject(state.obj) ? Object.keys(state.obj) : [];
+  const value = rng.int(0, 999);
+  const kind = rng.weighted({
+    insertAt: list ? 3 : 0,
+    moveInList: list && list.length > 1 ? 3 : 0,
+    moveToNested: list && list.length > 0 && nested ? 2 : 0,
+    moveFromNested: list && nested && nested.length > 0 ? 1 : 0,
+    copyInList: list && list.length > 0 ? 2 : 0,
+    moveKey: keys.length > 0 ? 2 : 0,
+    copyKey: keys.length > 0 ? 2 : 0,
+    copyToKey: list && list.length > 0 && isObject(state.obj) ? 1 : 0,
+    pushNew: 1,
+  });
+  const at = (length: number) => rng.int(0, Math.max(0, length));
+  const other = () => `k${rng.int(0, 4)}`;
+  switch (kind) {
+    case 'insertAt': {
+      const i = at(list!.length);
+      return { label: `raw add /list/${i}`, ops: [{ op: 'add', path: `/list/${i}`, value: { v: value } }] };
+    }
+    case 'moveInList': {
+      const from = rng.int(0, list!.length - 1);
+      const to = rng.int(0, list!.length - 1);
+      return { label: `raw move /list/${from} → /list/${to}`, ops: [{ op: 'move', from: `/list/${from}`, path: `/list/${to}` }] };
+    }
+    case 'moveToNested': {
+      const from = rng.int(0, list!.length - 1);
+      const to = at(nested!.length);
+      return { label: `raw move /list/${from} → nested`, ops: [{ op: 'move', from: `/list/${from}`, path: `/nested/a/list/${to}` }] };
+    }
+    case 'moveFromNested': {
+      const from = rng.int(0, nested!.length - 1);
+      const to = at(list!.length);
+      return { label: `raw move nested → /list/${to}`, ops: [{ op: 'move', from: `/nested/a/list/${from}`, path: `/list/${to}` }] };
+    }
+    case 'copyInList': {
+      const from = rng.int(0, list!.length - 1);
+      const to = at(list!.length);
+      return { label: `raw copy /list/${from} → /list/${to}`, ops: [{ op: 'copy', from: `/list/${from}`, path: `/list/${to}` }] };
+    }
+    case 'moveKey': {
+      const from = keys[rng.int(0, keys.length - 1)];
+      return { label: `raw move obj.${from}`, ops: [{ op: 'move', from: `/obj/${from}`, path: `/obj/${other()}` }] };
+    }
+    case 'copyKey': {
+      const from = keys[rng.int(0, keys.length - 1)];
+      return { label: `raw copy obj.${from}`, ops: [{ op: 'copy', from: `/obj/${from}`, path: `/obj/${other()}` }] };
+    }
+    case 'copyToKey': {
+      const from = rng.int(0, list!.length - 1);
+      return { label: `raw copy /list/${from} → obj`, ops: [{ op: 'copy', from: `/list/${from}`, path: `/obj/${other()}` }] };
+    }
+    case 'pushNew':
+      return { label: 'raw add /list/-', ops: [{ op: 'add', path: '/list/-', value: { v: value } }] };
+  }
+}

@@ -189,17 +189,17 @@ describe('bugs found by the convergence fuzz', () => {
     }
   });
 
-  it('G (fixed): a push then an edit of the pushed item, against a concurrent push, transforms into ops that apply', () => {
-    // src/algorithms/transformPatch.ts documents that a list appending with `/-` and then
-    // addressing the appended element by index "may address another element after a concurrent
-    // append", while promising that "every result still applies strictly". With immer's
-    // `push` recorded as `add /list/-` (README decision) ordinary code reaches it: the edit
-    // lands on the other client's pushed number and does not apply, so the server refuses the
-    // whole commit (400 "cannot be applied … holds a number, which has no children") and the
-    // doc goes to 'error' until later changes move it on. Seen in the fuzz as seed 58 at 100
-    // steps (in a 50..58 run). Fixed by recording pushes at their concrete index (what clients
-    // now send, and what this case replays): the transform shifts concrete indexes. Pure
-    // reproduction of the server's walk:
+  // Reopened by issue 10: the reference's transform rules win (a mixed fleet must converge), and
+  // under them no way of recording the push keeps a separate pending edit on the pushed item
+  // (`node bench/pushEncoding.js`: about 250 such edits of 4,000 scenarios land elsewhere with
+  // concrete indexes, with `-` and with the hybrid alike). The reference documents it too ("append
+  // … then reference by index in uncommitted operations"). What holds instead: the server drops a
+  // change that no longer applies (OTDocService) rather than refusing the batch, so no doc goes
+  // 'error' and every replica converges. Closing it needs the client to fold an edit of an item it
+  // pushed into that still-pending push (one change), where indexes are followed within the list.
+  it.failing('G (open, known limit of the reference): a push then a separate edit of the pushed item, against a concurrent push, transforms into ops that apply', () => {
+    // Seen in the fuzz as seed 58 at 100 steps (in a 50..58 run): the edit addressed the other
+    // client's pushed number, the server refused the commit (400) and the doc went 'error'.
     const state = { list: [{ v: 1 }, 2] };
     const committed: Change[] = [{ id: 'other', baseRev: 5, rev: 6, ops: [{ op: 'add', path: '/list/2', value: 814 }], createdAt: 1, committedAt: 1 }];
     const queue: Change[] = [

@@ -601,13 +601,13 @@ describe('PatchesSync against a hostile server', () => {
         const reached = delivery === 'newest first' ? 2 : 3;
         await within(when(c.sync.synced$, s => (s.doc?.committedRev ?? 0) >= reached), 5000, `rev ${reached}`);
         expect(await pendingIds(c, 'doc')).toEqual([mine]);
-        // Pushes are concrete inserts at index 1: the OT tie rule puts the later writer's (ours,
-        // still pending) element before a concurrent one at the same index, here and on the server.
-        expect(doc.state.items).toEqual(delivery === 'newest first' ? ['base', 'mine', 'w2'] : ['base', 'mine', 'w2', 'w3']);
+        // Pushes travel as '/-' appends: ours, still pending, stays after every committed push,
+        // here and on the server.
+        expect(doc.state.items).toEqual(delivery === 'newest first' ? ['base', 'w2', 'mine'] : ['base', 'w2', 'w3', 'mine']);
 
         release();
         await expectConverged(c, 'doc', [mine]);
-        expect(doc.state.items).toEqual(['base', 'mine', 'w2', 'w3']);
+        expect(doc.state.items).toEqual(['base', 'w2', 'w3', 'mine']);
         expect(c.errors).toEqual([]);
         await expectNothingUnhandled();
       },

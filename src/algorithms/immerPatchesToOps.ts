@@ -1,6 +1,7 @@
 import type { Patch } from 'immer';
 import { PatchError } from '../errors.js';
 import type { JSONPatchOp } from '../types.js';
+import { appendsAtEnd } from './appendsAtEnd.js';
 import { deepEqual } from './deepEqual.js';
 import { diffArrayOps, diffValue } from './diffValue.js';
 import { joinPointer } from './jsonPointer.js';
@@ -28,10 +29,9 @@ interface ArrayEdit {
  * immer describes edits with path arrays and a few JavaScript-isms that JSON Patch has no words
  * for; this turns them into ops that mean the same thing on the wire:
  * - path arrays become escaped JSON Pointers (`['a/b', 0]` → `'/a~1b/0'`); op order is kept;
- * - appends keep their concrete index (`add /list/2`, never `/list/-`): a push followed by an
- *   edit of the pushed element (`/list/2/v`) must name the same element after a concurrent push
- *   by someone else, and only concrete indexes are shifted by the transform (the protocol notes
- *   say the same; fuzz finding G);
+ * - appends keep their concrete index (`add /list/2`) unless `options.appendsAtEnd` (for OT
+ *   docs): then an append becomes `add /list/-` when nothing later in the same change addresses
+ *   that array by index (`appendsAtEnd`, README decision);
  * - a `replace` of an array's `length` (truncation) becomes one `remove` per dropped element,
  *   last first (growth appends `null`s);
  * - `undefined` values, which JSON cannot carry, become `null` in arrays (as `JSON.stringify`
@@ -69,13 +69,15 @@ interface ArrayEdit {
  *
  * @param patches The patches, in the order immer produced them.
  * @param baseState The state `produceWithPatches` was given (the patches apply to it).
+ * @param options `appendsAtEnd`: record appends as `/-` where that is safe (see above).
  * @return The equivalent ops; `applyPatch(baseState, ops)` deep-equals immer's next state.
  * @throws PatchError (op index = index of the immer patch) when a patch does not apply to
  *   `baseState`, names a forbidden key, or is not add/remove/replace.
  */
-export function immerPatchesToOps(patches: readonly Patch[], baseState: unknown): JSONPatchOp[] {
+export function immerPatchesToOps(patches: readonly Patch[], baseState: unknown, options: { appendsAtEnd?: boolean } = {}): JSONPatchOp[] {
   const entries = patches.map((patch, index): Entry => ({ patch, path: patch.path, index }));
-  return convertEntries(entries, new PatchDraft(baseState));
+  const ops = convertEntries(entries, new PatchDraft(baseState));
+  return options.appendsAtEnd ? appendsAtEnd(ops, baseState) : ops;
 }
 
 /** Converts a sequence of patches on `draft` (which follows along), diffing the arrays that need it. */

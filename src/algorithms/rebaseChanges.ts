@@ -1,5 +1,5 @@
 import type { Change, JSONPatchOp } from '../types.js';
-import { transformBothWays } from './transformPatch.js';
+import { transformPatch } from './transformPatch.js';
 
 /** A queue entry during a walk: the change and its ops so far. */
 interface Entry {
@@ -36,8 +36,9 @@ export function walkQueue(
     let foreign: JSONPatchOp[] = server.ops;
     for (const entry of entries) {
       if (foreign.length === 0) break;
-      // entry.ops = transformPatch(foreign, entry.ops); foreign = transformPatch(entry.ops, foreign, true)
-      [foreign, entry.ops] = transformBothWays(foreign, entry.ops);
+      const written = entry.ops;
+      entry.ops = transformPatch(foreign, written);
+      foreign = transformPatch(written, foreign, true);
     }
   }
   return entries;

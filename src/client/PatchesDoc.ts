@@ -119,7 +119,8 @@ export class PatchesDoc<T extends object = AnyDoc> {
       mutator(draft);
     });
     if (patches.length === 0) return;
-    const recorded = immerPatchesToOps(patches, base);
+    // OT appends travel as '/-' (what the reference's rules order consistently); LWW paths are keys.
+    const recorded = immerPatchesToOps(patches, base, { appendsAtEnd: this.algorithm === 'ot' });
     if (recorded.length === 0) return;
     const ops = this.owner.prepareOps(this.erased(), recorded);
     const change: OptimisticChange = { id: this.owner.newId(), ops };

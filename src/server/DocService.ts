@@ -21,6 +21,8 @@ export interface DocServiceStats {
   changesCommitted: number;
   /** Re-sent changes recognised by id and not committed again. */
   duplicateChanges: number;
+  /** OT changes dropped because their (transformed) ops did not apply to the head. */
+  changesDropped: number;
   /** Snapshots written. */
   snapshots: number;
 }

@@ -146,21 +146,27 @@ export class OTDocService extends DocService<OTDoc> {
         return result(reply, docReloadRequired);
       }
 
+      // A change whose ops do not apply on the head is dropped, not committed, like one transformed
+      // to nothing: the reply leaves it out and its author resolves it. The reference's transform
+      // rules produce such ops (a `test` a concurrent write falsified, a move whose source went, a
+      // change written on one that was dropped); refusing the batch would stall its author for good.
       let state = doc.headState;
-      const committed: Change[] = transformed.map((change, index) => {
-        const rev = currentRev + 1 + index;
-        const copy: Change = { ...change, rev, committedAt: now, clientId: origin.connectionId };
+      const committed: Change[] = [];
+      for (const change of transformed) {
+        const copy: Change = { ...change, rev: currentRev + 1 + committed.length, committedAt: now, clientId: origin.connectionId };
         try {
           state = applyPatch(state, copy.ops, { mode: 'strict' });
         } catch (error) {
           if (!(error instanceof PatchError)) throw error;
-          throw new StatusError(400, `Change ${copy.id} cannot be applied at rev ${rev}: ${error.message}`, {
-            changeId: copy.id,
-            scope: 'change',
-          });
+          this.options.stats.changesDropped++;
+          continue;
         }
-        return copy;
-      });
+        committed.push(copy);
+      }
+      if (committed.length === 0) {
+        this.options.stats.commits++;
+        return result(reply, docReloadRequired);
+      }
 
       try {
         await this.options.store.append(docId, { kind: 'ot', changes: committed });

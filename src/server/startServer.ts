@@ -162,6 +162,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     commits: 0,
     changesCommitted: 0,
     duplicateChanges: 0,
+    changesDropped: 0,
     snapshots: 0,
   };
   const sockets = new Map<string, WebSocket>();
