@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -58,6 +58,19 @@ const files = new Map([
   ['/sw.js', { type: 'text/javascript; charset=utf-8', body: readFileSync(join(HERE, 'sw.js')) }],
 ]);
 
+// The Angular example, once built (`npm run example:angular`), is served at /angular/.
+const ANGULAR_DIR = join(ROOT, 'examples', 'angular', 'dist', 'browser');
+const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
+
+/** A file of the Angular build for a path under /angular/ (its index.html for app routes), or undefined. */
+function angularFile(pathname) {
+  if (!pathname.startsWith('/angular/') || !existsSync(join(ANGULAR_DIR, 'index.html'))) return undefined;
+  const path = resolve(ANGULAR_DIR, '.' + decodeURIComponent(pathname.slice('/angular'.length)));
+  if (path !== ANGULAR_DIR && !path.startsWith(ANGULAR_DIR + sep)) return undefined;
+  const file = existsSync(path) && statSync(path).isFile() ? path : join(ANGULAR_DIR, 'index.html');
+  return { type: TYPES[extname(file)] ?? 'application/octet-stream', body: readFileSync(file) };
+}
+
 const dataDir = resolve(args.data);
 let server;
 try {
@@ -67,7 +80,8 @@ try {
     dataDir,
     maxChangeBytes: args['max-change-bytes'] === undefined ? undefined : Number(args['max-change-bytes']),
     onHttpRequest: (request, response) => {
-      const file = request.method === 'GET' ? files.get(new URL(request.url ?? '/', 'http://x').pathname) : undefined;
+      const pathname = new URL(request.url ?? '/', 'http://x').pathname;
+      const file = request.method === 'GET' ? (files.get(pathname) ?? angularFile(pathname)) : undefined;
       if (!file) {
         response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
         return;
@@ -84,6 +98,7 @@ try {
 const host = args.host.includes(':') ? `[${args.host}]` : args.host;
 console.log(`patches-rx demo: http://${host}:${server.port}/`);
 console.log('  open it in two tabs, or two browsers, and edit in one; tick "Work offline" to queue changes');
+if (existsSync(join(ANGULAR_DIR, 'index.html'))) console.log(`  the Angular example on the same board: http://${host}:${server.port}/angular/`);
 console.log(`  reference server: ${server.url} (documents kept in ${dataDir})`);
 console.log('  Ctrl-C stops it');
 

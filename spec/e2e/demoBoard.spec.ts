@@ -6,7 +6,7 @@
  * with the server stopped shows the documents from IndexedDB; a server refusal shows in the error
  * area. Screenshots of the converged pages are kept in the artifacts folder (never compared).
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
@@ -18,6 +18,11 @@ jest.setTimeout(180_000);
 
 /** Where the screenshots go (overwritten on every run). */
 const ARTIFACTS = join(tmpdir(), 'patches-rx-e2e');
+
+/** The Angular example's build, which `npm test` makes (`npm run example:angular`) before jest. */
+const ANGULAR_BUILD = join(__dirname, '..', '..', 'examples', 'angular', 'dist', 'browser', 'index.html');
+const angularBuilt = existsSync(ANGULAR_BUILD);
+if (!angularBuilt && !process.env.CI) console.warn(`Skipping the Angular e2e case: ${ANGULAR_BUILD} is missing (npm run example:angular builds it; in CI it never skips).`);
 
 describeWithChromium()('the npm start demo in Chromium', () => {
   let browser: Browser;
@@ -185,5 +190,29 @@ describeWithChromium()('the npm start demo in Chromium', () => {
     expect(await other.cards()).toEqual(['fits']);
     expect(page.pageErrors).toEqual([]);
     await page.page.screenshot({ path: join(ARTIFACTS, 'demo-server-error.png'), fullPage: true });
+  });
+
+  (angularBuilt || process.env.CI ? it : it.skip)('should edit one board from the built Angular example and the vanilla demo', async () => {
+    demo = await startDemo({ port, dataDir });
+    const vanilla = await tab(await user());
+    const angular = await DemoPage.open(await user(), `${demo.url}angular/`, '#board');
+    pages.push(angular);
+    for (const page of pages) await page.waitForAllSaved();
+
+    await angular.addCard('From Angular');
+    await vanilla.waitForCards(['From Angular']);
+    await vanilla.typeInCard(0, ' and vanilla');
+    await angular.waitForCards(['From Angular and vanilla']);
+    await angular.typeInCard(0, '!');
+    await vanilla.waitForCards(['From Angular and vanilla!']);
+    await angular.setName('Named in Angular');
+    await vanilla.waitForSettings('Named in Angular', 'light');
+    await vanilla.setName('Renamed in vanilla');
+    await angular.waitForName('Renamed in vanilla');
+    for (const page of pages) await page.waitForAllSaved();
+    expect(await angular.connection()).toEqual({ online: 'Online', connected: 'Connected', syncing: 'Idle' });
+
+    await angular.page.screenshot({ path: join(ARTIFACTS, 'demo-angular.png'), fullPage: true });
+    await expectNoErrors();
   });
 });

@@ -3,6 +3,9 @@ import type { BrowserContext, Page } from 'playwright-core';
 /** The two documents of the demo, by the key of their save indicator. */
 export type DemoDoc = 'board' | 'settings';
 
+/** A card's text field (a textarea in the vanilla demo, an input in the Angular example). */
+const CARD_TEXT = '.card [aria-label="Card text"]';
+
 /** How long a page may take to show what another page did (generous: CI shares 2 cores). */
 const WAIT_MS = 30_000;
 
@@ -22,7 +25,9 @@ function recordSaveIndicators(): void {
   window.saveLog = { board: [], settings: [] };
   document.addEventListener('DOMContentLoaded', () => {
     for (const doc of ['board', 'settings'] as const) {
-      const element = document.getElementById(`save-${doc}`)!;
+      const element = document.getElementById(`save-${doc}`);
+      // Apps that render their indicators later (the Angular example) are not recorded.
+      if (!element) continue;
       const log = window.saveLog[doc];
       const push = (label: string | null | undefined) => {
         if (label && label !== '…' && log[log.length - 1] !== label) log.push(label);
@@ -41,17 +46,23 @@ export class DemoPage {
   /** Uncaught page errors and console errors: a spec asserts none happened. */
   readonly pageErrors: string[] = [];
 
-  private constructor(readonly page: Page) {
+  private constructor(
+    readonly page: Page,
+    private readonly readySelector: string,
+  ) {
     page.on('pageerror', error => this.pageErrors.push(`pageerror: ${error.message}`));
     page.on('console', message => {
       if (message.type() === 'error') this.pageErrors.push(`console.error: ${message.text()}`);
     });
   }
 
-  /** Opens the demo in a new tab of `context` and waits until it has rendered its documents. */
-  static async open(context: BrowserContext, url: string): Promise<DemoPage> {
+  /**
+   * Opens the demo in a new tab of `context` and waits until it has rendered its documents
+   * (`readySelector` is attached: `body[data-loaded]` for the vanilla demo).
+   */
+  static async open(context: BrowserContext, url: string, readySelector = 'body[data-loaded]'): Promise<DemoPage> {
     const page = await context.newPage();
-    const demo = new DemoPage(page);
+    const demo = new DemoPage(page, readySelector);
     await page.addInitScript(recordSaveIndicators);
     await page.goto(url);
     await demo.loaded();
@@ -60,7 +71,7 @@ export class DemoPage {
 
   /** Resolves once the page has rendered from IndexedDB (it waits for no server). */
   loaded(): Promise<unknown> {
-    return this.page.locator('body[data-loaded]').waitFor({ state: 'attached', timeout: WAIT_MS });
+    return this.page.locator(this.readySelector).first().waitFor({ state: 'attached', timeout: WAIT_MS });
   }
 
   /** Resolves once the service worker controls the page, so it can load with the server down. */
@@ -70,15 +81,15 @@ export class DemoPage {
 
   /** The cards' texts, top to bottom. */
   cards(): Promise<string[]> {
-    return this.page.locator('.card textarea').evaluateAll(fields => fields.map(field => (field as HTMLTextAreaElement).value));
+    return this.page.locator(CARD_TEXT).evaluateAll(fields => fields.map(field => (field as HTMLTextAreaElement).value));
   }
 
   /** Waits until the cards read `expected`; on timeout, fails naming what the page shows. */
   async waitForCards(expected: string[]): Promise<void> {
     await this.waitFor(
       'cards',
-      ([expected]) => JSON.stringify(Array.from(document.querySelectorAll('.card textarea'), field => (field as HTMLTextAreaElement).value)) === expected,
-      [JSON.stringify(expected)],
+      ([expected, selector]) => JSON.stringify(Array.from(document.querySelectorAll(selector), field => (field as HTMLTextAreaElement).value)) === expected,
+      [JSON.stringify(expected), CARD_TEXT],
       () => this.cards(),
     );
   }
@@ -150,6 +161,16 @@ export class DemoPage {
     );
   }
 
+  /** Waits until the board name field reads `name`. */
+  waitForName(name: string): Promise<void> {
+    return this.waitFor(
+      'board name',
+      ([name]) => document.querySelector<HTMLInputElement>('#settings input[name="name"]')?.value === name,
+      [name],
+      () => this.page.locator('#settings input[name="name"]').inputValue(),
+    );
+  }
+
   /** The messages in the error area. */
   errors(): Promise<string[]> {
     return this.page.locator('#errors li span').allTextContents();
@@ -162,10 +183,10 @@ export class DemoPage {
 
   /** Clicks into the card's text at its end and types `text`, key by key. */
   async typeInCard(index: number, text: string): Promise<void> {
-    const field = this.page.locator('.card textarea').nth(index);
+    const field = this.page.locator(CARD_TEXT).nth(index);
     await field.focus();
     await field.evaluate(element => {
-      const area = element as HTMLTextAreaElement;
+      const area = element as HTMLTextAreaElement | HTMLInputElement;
       area.setSelectionRange(area.value.length, area.value.length);
     });
     await field.pressSequentially(text);
@@ -173,7 +194,7 @@ export class DemoPage {
 
   /** Replaces a card's text. */
   setCard(index: number, text: string): Promise<void> {
-    return this.page.locator('.card textarea').nth(index).fill(text);
+    return this.page.locator(CARD_TEXT).nth(index).fill(text);
   }
 
   moveUp(index: number): Promise<void> {
