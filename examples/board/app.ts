@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   const sync = new PatchesSync(patches, `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}`);
   const offline = $<HTMLInputElement>('#work-offline');
 
-  patches.onError((error, context) => showError(`${context?.docId ?? 'local store'}: ${describe(error)}`));
+  // PatchesSync reports the store's errors (Patches.onError) too: one listener sees everything.
   sync.onError((error, context) => {
     // An unreachable server is connection state (shown in the indicator and retried), not a fault.
     if (error instanceof NetworkError && !context?.docId) return;
