@@ -1,5 +1,6 @@
 import { AsyncPipe } from '@angular/common';
 import { ChangeDetectionStrategy, Component, inject } from '@angular/core';
+import { toSignal } from '@angular/core/rxjs-interop';
 import { createId, type PatchesDoc, type PatchesSyncState, type SyncedDoc } from 'patches-rx';
 import { from } from 'rxjs';
 import { BOARD_ID, SETTINGS_ID, orderAt, sortedCards, type Board, type Settings } from '../../../board/docs';
@@ -26,6 +27,7 @@ import { PatchesService } from './patches.service';
     li { margin: 6px 0; }
     input { font: inherit; padding: 4px 8px; }
     .errors { color: #c0362c; }
+    .hint { color: #667085; font-size: 13px; }
   `,
   template: `
     @if (sync.state$ | async; as state) {
@@ -82,6 +84,7 @@ import { PatchesService } from './patches.service';
       </section>
     }
     }
+    <p class="hint">{{ state().connected ? 'Edits reach the server as you type.' : 'Edits are kept in this browser until the server is back.' }}</p>
   `,
 })
 export class AppComponent {
@@ -90,6 +93,8 @@ export class AppComponent {
   /** The two docs, opened from IndexedDB (no server round trip needed to show them). */
   protected readonly docs$ = from(Promise.all([this.service.open<Board>(BOARD_ID), this.service.open<Settings>(SETTINGS_ID, 'lww')]));
   protected readonly cards = sortedCards;
+  /** The same state as a signal: `state$` replays its current value, so `requireSync` holds. */
+  protected readonly state = toSignal(this.sync.state$, { requireSync: true });
 
   protected connection(state: PatchesSyncState): ReturnType<typeof connectionLabels> {
     return connectionLabels(state, false);
