@@ -19,7 +19,7 @@ export function boardView(root: HTMLElement, doc: PatchesDoc<Board>): (board: Bo
     if (!text) return;
     doc.change(draft => {
       const cards = sortedCards(draft);
-      (draft.cards ??= {})[createId()] = { text, order: orderAt(cards, cards.length) };
+      draft[createId()] = { text, order: orderAt(cards, cards.length) };
     });
     input.value = '';
   });
@@ -32,7 +32,7 @@ export function boardView(root: HTMLElement, doc: PatchesDoc<Board>): (board: Bo
       const to = from + by;
       if (from === -1 || to < 0 || to >= cards.length) return;
       const others = cards.filter(card => card.id !== id);
-      draft.cards![id].order = orderAt(others, to);
+      draft[id].order = orderAt(others, to);
     });
 
   const cardElement = (id: string): HTMLLIElement => {
@@ -44,7 +44,7 @@ export function boardView(root: HTMLElement, doc: PatchesDoc<Board>): (board: Bo
     text.setAttribute('aria-label', 'Card text');
     text.addEventListener('input', () =>
       doc.change(draft => {
-        const card = draft.cards?.[id];
+        const card = draft[id];
         if (card) card.text = text.value;
       }),
     );
@@ -63,7 +63,7 @@ export function boardView(root: HTMLElement, doc: PatchesDoc<Board>): (board: Bo
       button('Move down', '↓', () => move(id, 1)),
       button('Delete card', '✕', () =>
         doc.change(draft => {
-          delete draft.cards?.[id];
+          delete draft[id];
         }),
       ),
     );

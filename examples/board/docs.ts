@@ -8,17 +8,19 @@ export interface Card {
 }
 
 /**
- * The board (an OT document). Cards are kept by id with an `order` number rather than in an array:
- * a move then writes one number, so it never fights a concurrent edit of the card's text (moving an
- * array element is a remove plus an insert of a copy, which would carry the old text back).
+ * The board (an OT document): cards by id, at the top level. Two choices keep concurrent edits
+ * from fighting:
+ * - an `order` number instead of an array: a move writes one number, so it never fights an edit of
+ *   the card's text (moving an array element is a remove plus an insert of a copy, which would carry
+ *   the old text back);
+ * - no container to create: if the first card of two users both created a `cards` object, the later
+ *   `add /cards` would replace the earlier one, card and all. The document root always exists.
  */
-export interface Board {
-  cards?: Record<string, Card>;
-}
+export type Board = Record<string, Card>;
 
 /** The cards in display order, each with its id. */
 export function sortedCards(board: Board): Array<Card & { id: string }> {
-  return Object.entries(board.cards ?? {})
+  return Object.entries(board)
     .map(([id, card]) => ({ id, ...card }))
     .sort((a, b) => a.order - b.order || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }

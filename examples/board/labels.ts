@@ -39,6 +39,8 @@ export function connectionLabels(state: PatchesSyncState, workingOffline: boolea
   return {
     online: workingOffline ? 'Working offline' : online ? 'Online' : 'Offline',
     connected: connected ? 'Connected' : workingOffline || !online ? 'Disconnected' : 'Connecting…',
-    syncing: syncing instanceof Error ? 'Sync error' : syncing === 'initial' ? 'First sync…' : syncing === 'updating' ? 'Syncing…' : 'Idle',
+    // A failed connect() leaves its NetworkError in `syncing` until the next pass: that is the
+    // server being away. (By name: patches-rx errors carry their class name, and this file stays type-only.)
+    syncing: syncing instanceof Error ? (syncing.name === 'NetworkError' ? 'Server unreachable' : 'Sync error') : syncing === 'initial' ? 'First sync…' : syncing === 'updating' ? 'Syncing…' : 'Idle',
   };
 }

@@ -157,6 +157,7 @@ describeWithChromium()('the npm start demo in Chromium', () => {
     expect((await page.settings()).name).toBe('Kept locally');
     await page.waitForSave('board', 'Unsaved changes');
     expect(await page.save('settings')).toBe('All saved');
+    await page.waitForConnection('syncing', 'Server unreachable');
     expect((await page.connection()).connected).not.toBe('Connected');
     await page.page.screenshot({ path: join(ARTIFACTS, 'demo-reloaded-server-down.png'), fullPage: true });
 

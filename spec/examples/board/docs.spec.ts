@@ -2,7 +2,7 @@ import { orderAt, sortedCards } from '../../../examples/board/docs.js';
 
 describe('sortedCards', () => {
   it('should sort by order, then by id, so concurrent appends show in one order everywhere', () => {
-    const board = { cards: { b: { text: 'B', order: 1 }, a: { text: 'A', order: 1 }, c: { text: 'C', order: 0 } } };
+    const board = { b: { text: 'B', order: 1 }, a: { text: 'A', order: 1 }, c: { text: 'C', order: 0 } };
     expect(sortedCards(board).map(card => card.id)).toEqual(['c', 'a', 'b']);
     expect(sortedCards({})).toEqual([]);
   });

@@ -1,3 +1,4 @@
+import { NetworkError } from '../../../src/errors.js';
 import { connectionLabels, saveLabel, trackedEntry } from '../../../examples/board/labels.js';
 
 describe('saveLabel', () => {
@@ -26,6 +27,7 @@ describe('connectionLabels', () => {
     expect(connectionLabels({ online: true, connected: false, syncing: null }, false).connected).toBe('Connecting…');
     expect(connectionLabels({ online: true, connected: true, syncing: 'initial' }, false).syncing).toBe('First sync…');
     expect(connectionLabels({ online: true, connected: true, syncing: 'updating' }, false).syncing).toBe('Syncing…');
-    expect(connectionLabels({ online: true, connected: false, syncing: new Error('boom') }, false).syncing).toBe('Sync error');
+    expect(connectionLabels({ online: true, connected: true, syncing: new Error('boom') }, false).syncing).toBe('Sync error');
+    expect(connectionLabels({ online: true, connected: false, syncing: new NetworkError('refused') }, false).syncing).toBe('Server unreachable');
   });
 });

@@ -100,7 +100,7 @@ export class AppComponent {
     return connectionLabels(state, false);
   }
 
-  protected save(synced: Readonly<Record<string, SyncedDoc>> | null, doc: PatchesDoc<object>): string {
+  protected save(synced: Readonly<Record<string, SyncedDoc>> | null, doc: { id: string; committedRev: number; hasPending: boolean }): string {
     return saveLabel(synced?.[doc.id] ?? trackedEntry(doc));
   }
 
@@ -108,13 +108,13 @@ export class AppComponent {
     if (!text.trim()) return;
     board.change(draft => {
       const cards = sortedCards(draft);
-      (draft.cards ??= {})[createId()] = { text: text.trim(), order: orderAt(cards, cards.length) };
+      draft[createId()] = { text: text.trim(), order: orderAt(cards, cards.length) };
     });
   }
 
   protected setText(board: PatchesDoc<Board>, id: string, text: string): void {
     board.change(draft => {
-      const card = draft.cards?.[id];
+      const card = draft[id];
       if (card) card.text = text;
     });
   }
