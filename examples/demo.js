@@ -1,6 +1,6 @@
 // The main job: the reference server on loopback and two clients (Alice and Bob) editing the same
 // OT and LWW documents concurrently; Bob drops offline for a while and edits, then comes back.
-// Prints every state$ transition and the converged documents. Run with `npm start`.
+// Prints every state$ transition and the converged documents. Run with `npm run demo:node`.
 import { BehaviorSubject, filter, firstValueFrom } from 'rxjs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

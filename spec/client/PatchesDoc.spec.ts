@@ -35,7 +35,7 @@ describe('PatchesDoc', () => {
     expect(doc.hasPending).toBe(true);
   });
 
-  it('should record an array push on an OT doc as an append ('/-', ordered like the reference)', async () => {
+  it("should record an array push on an OT doc as an append ('/-', ordered like the reference)", async () => {
     const { store, patches } = setup();
     const doc = await patches.openDoc<Todo>('todo');
     doc.change(draft => {

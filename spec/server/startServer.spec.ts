@@ -441,6 +441,27 @@ describe('startServer', () => {
       expect(status).toBe(426);
     });
 
+    it('should hand plain HTTP requests to onHttpRequest and keep WebSockets on the same port', async () => {
+      t = await startTestServer({
+        onHttpRequest: (req, response) => {
+          response.writeHead(200, { 'content-type': 'text/plain' }).end(`page at ${req.url}`);
+        },
+      });
+      const reply = await new Promise<{ status?: number; body: string }>((resolve, reject) => {
+        request(`http://127.0.0.1:${t.server.port}/app/`, (response) => {
+          let body = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => (body += chunk));
+          response.on('end', () => resolve({ status: response.statusCode, body }));
+        })
+          .on('error', reject)
+          .end();
+      });
+      expect(reply).toEqual({ status: 200, body: 'page at /app/' });
+      const a = await t.connect();
+      expect(resultOf<CommitChangesResult>(await a.call('commitChanges', ['doc', [change('c1', 0, [{ op: 'replace', path: '/a', value: 1 }])]])).changes[0].rev).toBe(1);
+    });
+
     it('should count connections, frames, requests, errors and commits', async () => {
       t = await startTestServer();
       const a = await t.connect();

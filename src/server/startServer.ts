@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, RequestListener } from 'node:http';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { RawData } from 'ws';
 import { createId } from '../algorithms/createId.js';
@@ -67,6 +67,8 @@ export interface StartServerOptions {
    * unset in production: @dabble/patches clients rebase with the default rule.
    */
   transformIncoming?: TransformIncoming;
+  /** Answers plain HTTP requests on the same port, e.g. to serve a web app (default: 426 "connect with a WebSocket"). */
+  onHttpRequest?: RequestListener;
 }
 
 /** Counters of a running server: oracles for tests and dashboards. */
@@ -313,10 +315,13 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     }
   };
 
-  const http = createServer((_request, response) => {
-    response.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket' });
-    response.end('patches-rx server: connect with a WebSocket\n');
-  });
+  const http = createServer(
+    options.onHttpRequest ??
+      ((_request, response) => {
+        response.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket' });
+        response.end('patches-rx server: connect with a WebSocket\n');
+      }),
+  );
   const wss = new WebSocketServer({ server: http, maxPayload: options.maxPayloadBytes ?? 32 * 1024 * 1024 });
   let listening = false;
   // `ws` re-emits the HTTP server's errors; a failed listen is reported by the rejection below.
