@@ -111,6 +111,15 @@ export interface ServerStore {
    * @return stops the reports
    */
   watch?(listener: (event: StoreEvent) => void): () => void;
+  /**
+   * Only stores that several server processes share implement this: takes the document's
+   * commit lock across processes (waiting for it), so a commit that lost a race and read on
+   * is not overtaken again and again by a process that never has to read. Correctness never
+   * depends on it (`append` checks the rev), only progress does.
+   *
+   * @return releases the lock
+   */
+  lockDoc?(docId: string): Promise<() => Promise<void>>;
 }
 
 /** The last rev a log entry holds. */

@@ -16,6 +16,8 @@ export interface PostgresServerStoreOptions {
   connectionString?: string;
   /** Most connections the pool opens (default 10); the LISTEN connection comes on top. */
   poolSize?: number;
+  /** Most connections holding commit locks, one per document being committed to (default: `poolSize`). */
+  lockPoolSize?: number;
   /** Server-side `statement_timeout` of every query, in ms (default 10 000; 0 = none). */
   statementTimeoutMs?: number;
   /** How long to wait for a new connection, in ms (default 10 000). */
@@ -35,6 +37,8 @@ interface ChangeRow {
 }
 
 const UNIQUE_VIOLATION = '23505';
+/** First key of the per-document advisory locks (the second is the doc id's hash): 'prx' + 2. */
+const DOC_LOCKS = 0x70727802;
 
 /**
  * The `ServerStore` for running several server processes on one PostgreSQL database (node-postgres).
@@ -67,6 +71,8 @@ export class PostgresServerStore implements ServerStore {
   private readonly source = randomBytes(6).toString('base64url');
   private readonly listeners = new Set<(event: StoreEvent) => void>();
   private pool: Pool | undefined;
+  /** Connections that hold per-document commit locks (apart, so holders never starve the queries they wait for). */
+  private lockPool: Pool | undefined;
   private opened: Promise<void> | undefined;
   private listener: PostgresListener | undefined;
   private closed = false;
@@ -205,6 +211,28 @@ export class PostgresServerStore implements ServerStore {
   }
 
   /** @inheritDoc */
+  async lockDoc(docId: string): Promise<() => Promise<void>> {
+    await this.open();
+    const client = await this.locks().connect();
+    try {
+      await client.query('SELECT pg_advisory_lock($1, hashtext($2))', [DOC_LOCKS, docId]);
+    } catch (error) {
+      client.release(true);
+      throw error;
+    }
+    return async () => {
+      try {
+        await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [DOC_LOCKS, docId]);
+        client.release();
+      } catch (error) {
+        // Dropping the connection releases its locks too.
+        client.release(true);
+        throw error;
+      }
+    };
+  }
+
+  /** @inheritDoc */
   watch(listener: (event: StoreEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -216,20 +244,23 @@ export class PostgresServerStore implements ServerStore {
     this.closed = true;
     await this.opened?.catch(() => undefined);
     await this.listener?.close();
-    await this.pool?.end();
+    await Promise.all([this.pool?.end(), this.lockPool?.end()]);
   }
 
   private async start(): Promise<void> {
     const { default: pg } = await import('pg');
     const statementTimeout = this.options.statementTimeoutMs ?? 10_000;
-    const pool = new pg.Pool({
+    const poolOptions = (max: number) => ({
       connectionString: this.connectionString,
-      max: this.options.poolSize ?? 10,
+      max,
       connectionTimeoutMillis: this.options.connectTimeoutMs ?? 10_000,
       ...(statementTimeout > 0 ? { statement_timeout: statementTimeout } : {}),
     });
+    const pool = new pg.Pool(poolOptions(this.options.poolSize ?? 10));
+    const lockPool = new pg.Pool(poolOptions(this.options.lockPoolSize ?? this.options.poolSize ?? 10));
     // An idle connection that dies (database restart) must not crash the process; the pool replaces it.
     pool.on('error', () => undefined);
+    lockPool.on('error', () => undefined);
     try {
       const client = await pool.connect();
       try {
@@ -251,15 +282,21 @@ export class PostgresServerStore implements ServerStore {
       await listener.start();
       this.listener = listener;
     } catch (error) {
-      await pool.end().catch(() => undefined);
+      await Promise.all([pool.end().catch(() => undefined), lockPool.end().catch(() => undefined)]);
       throw startupError(error, this.connectionString);
     }
     this.pool = pool;
+    this.lockPool = lockPool;
   }
 
   private db(): Pool {
     if (!this.pool) throw new StoreError('PostgresServerStore is not open');
     return this.pool;
+  }
+
+  private locks(): Pool {
+    if (!this.lockPool) throw new StoreError('PostgresServerStore is not open');
+    return this.lockPool;
   }
 
   private async transaction<R>(begin: string, work: (client: PoolClient) => Promise<R>): Promise<R> {
