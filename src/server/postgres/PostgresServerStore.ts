@@ -37,6 +37,30 @@ interface ChangeRow {
 }
 
 const UNIQUE_VIOLATION = '23505';
+/**
+ * A commit in one statement. Compare-and-set on the document's head: `moved` advances it from
+ * `first - 1` (the row lock queues concurrent commits to one doc; under READ COMMITTED the loser
+ * re-checks the moved head and matches nothing), `created` starts a new document at rev 1. Only
+ * then are the rows inserted (unique `(doc_id, rev)` and `(doc_id, change_id)`: a violation fails
+ * the whole statement) and the other processes notified (delivered at commit).
+ */
+const APPEND = `
+  WITH moved AS (
+    UPDATE patches_rx_docs SET head_rev = $3 WHERE doc_id = $1 AND head_rev = $2 - 1 AND tombstone IS NULL RETURNING 1
+  ), created AS (
+    INSERT INTO patches_rx_docs (doc_id, head_rev) SELECT $1, $3 WHERE $2 = 1 AND NOT EXISTS (SELECT 1 FROM moved)
+    ON CONFLICT (doc_id) DO NOTHING RETURNING 1
+  ), taken AS (
+    SELECT 1 FROM moved UNION ALL SELECT 1 FROM created
+  ), inserted AS (
+    INSERT INTO patches_rx_changes (doc_id, rev, entry_rev, kind, change_id, body)
+    SELECT $1, t.rev, $2, $4, t.change_id, t.body::json FROM unnest($5::int[], $6::text[], $7::text[]) AS t(rev, change_id, body)
+    WHERE EXISTS (SELECT 1 FROM taken)
+    RETURNING 1
+  )
+  SELECT (SELECT count(*) FROM inserted)::int AS inserted,
+         (SELECT count(*) FROM (SELECT pg_notify($8, $9) FROM taken) AS sent)::int AS notified`;
+
 /** First key of the per-document advisory locks (the second is the doc id's hash): 'prx' + 2. */
 const DOC_LOCKS = 0x70727802;
 
@@ -130,29 +154,31 @@ export class PostgresServerStore implements ServerStore {
 
   /** @inheritDoc */
   async append(docId: string, entry: LogEntry): Promise<void> {
+    await this.open();
     const first = entryFirstRev(entry);
     const last = entryLastRev(entry);
-    await this.transaction('BEGIN', async (client) => {
-      // Compare-and-set on the head: the row lock makes concurrent commits to one doc queue here,
-      // and the loser sees the moved head (READ COMMITTED re-checks the WHERE) and writes nothing.
-      let moved = await client.query('UPDATE patches_rx_docs SET head_rev = $3 WHERE doc_id = $1 AND head_rev = $2 AND tombstone IS NULL', [docId, first - 1, last]);
-      if (moved.rowCount === 0 && first === 1) {
-        moved = await client.query('INSERT INTO patches_rx_docs (doc_id, head_rev) VALUES ($1, $2) ON CONFLICT (doc_id) DO NOTHING', [docId, last]);
-      }
-      if (moved.rowCount === 0) throw new RevConflictError(docId, first);
-      const rows = entryRows(entry);
-      try {
-        await client.query(
-          `INSERT INTO patches_rx_changes (doc_id, rev, entry_rev, kind, change_id, body)
-           SELECT $1, rev, $2, $3, change_id, body::json FROM unnest($4::int[], $5::text[], $6::text[]) AS t(rev, change_id, body)`,
-          [docId, first, entry.kind, rows.map((row) => row.rev), rows.map((row) => row.changeId), rows.map((row) => row.body)],
-        );
-      } catch (error) {
-        if ((error as { code?: string }).code === UNIQUE_VIOLATION) throw new RevConflictError(docId, first, { cause: error });
-        throw error;
-      }
-      await this.notify(client, { t: 'c', d: docId, f: first, l: last });
-    });
+    const rows = entryRows(entry);
+    const payload = JSON.stringify({ t: 'c', d: docId, f: first, l: last, s: this.source });
+    let inserted: number;
+    try {
+      // One statement, so one round trip and its own transaction (see APPEND).
+      const result = await this.db().query<{ inserted: number }>(APPEND, [
+        docId,
+        first,
+        last,
+        entry.kind,
+        rows.map((row) => row.rev),
+        rows.map((row) => row.changeId),
+        rows.map((row) => row.body),
+        this.channel,
+        payload,
+      ]);
+      inserted = result.rows[0].inserted;
+    } catch (error) {
+      if ((error as { code?: string }).code === UNIQUE_VIOLATION) throw new RevConflictError(docId, first, { cause: error });
+      throw error;
+    }
+    if (inserted !== rows.length) throw new RevConflictError(docId, first);
   }
 
   /** @inheritDoc */
