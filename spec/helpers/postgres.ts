@@ -5,6 +5,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import pg from 'pg';
+
+const { Client } = pg;
 
 const run = promisify(execFile);
 
@@ -91,7 +94,14 @@ export async function startPostgres(): Promise<TestPostgres> {
     url: urlFor('postgres'),
     urlFor,
     async createDatabase(name) {
-      await pg('createdb', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', name]);
+      // SQL rather than the createdb tool: no process to spawn per database.
+      const admin = new Client({ connectionString: urlFor('postgres') });
+      await admin.connect();
+      try {
+        await admin.query(`CREATE DATABASE "${name.replace(/"/g, '""')}" TEMPLATE template0`);
+      } finally {
+        await admin.end();
+      }
       return urlFor(name);
     },
     stop: () =>
