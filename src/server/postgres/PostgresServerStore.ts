@@ -8,7 +8,7 @@ import { entryFirstRev, entryLastRev } from '../ServerStore.js';
 import type { DocSnapshot, LogEntry, LWWLogEntry, ServerStore, StoreEvent, StoredDoc } from '../ServerStore.js';
 import { migrate } from './migrations.js';
 import { PostgresListener } from './PostgresListener.js';
-import { startupError } from './PostgresStartupError.js';
+import { PostgresStartupError, startupError } from './PostgresStartupError.js';
 
 /** Options of {@link PostgresServerStore}. */
 export interface PostgresServerStoreOptions {
@@ -274,7 +274,13 @@ export class PostgresServerStore implements ServerStore {
   }
 
   private async start(): Promise<void> {
-    const { default: pg } = await import('pg');
+    // An optional peer dependency: only servers that use this store need it installed.
+    const pg = await import('pg').then(
+      (module) => module.default,
+      (error: unknown) => {
+        throw new PostgresStartupError('PostgresServerStore needs the `pg` package: npm install pg', { cause: error });
+      },
+    );
     const statementTimeout = this.options.statementTimeoutMs ?? 10_000;
     const poolOptions = (max: number) => ({
       connectionString: this.connectionString,
