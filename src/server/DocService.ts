@@ -114,10 +114,11 @@ export abstract class DocService<TDoc extends LoadedDoc> {
    * Brings a loaded document up to date with what other server processes wrote (a store shared
    * by several processes reported it) and announces the news to this process's subscribers.
    * `reload` reads it whole again: after a delete or undelete, or a gap in the reports.
+   * `knownRev`: a rev the store reported as committed (reading on that finds nothing reloads).
    */
-  refresh(docId: string, mode: 'read-on' | 'reload'): Promise<void> {
+  refresh(docId: string, mode: 'read-on' | 'reload', knownRev = 0): Promise<void> {
     return this.options.lock.run(docId, async () => {
-      await this.refreshLocked(docId, mode);
+      await this.refreshLocked(docId, mode, knownRev);
     });
   }
 
@@ -265,14 +266,18 @@ export abstract class DocService<TDoc extends LoadedDoc> {
   }
 
   /** {@link refresh} under the lock. Resolves whether the document moved on. */
-  private async refreshLocked(docId: string, mode: 'read-on' | 'reload'): Promise<boolean> {
-    const doc = this.cache.get(docId)?.doc;
-    if (!doc) return false;
+  private async refreshLocked(docId: string, mode: 'read-on' | 'reload', knownRev = 0): Promise<boolean> {
+    // A document being loaded (a read does not take the lock) may have been read before the
+    // reported commit: wait for it and read on from there.
+    const slot = this.cache.get(docId);
+    const doc = slot?.doc ?? (await slot?.promise.catch(() => undefined));
+    if (!doc || this.cache.get(docId)?.doc !== doc) return false;
     const before = doc.headRev;
     if (mode === 'read-on' && !doc.tombstone) {
       const entries = await this.options.store.readLog(docId, before);
-      if (entries.length === 0) return false;
-      const news = this.readOn(doc, entries);
+      // Nothing after our head although a later rev was reported: folded into a snapshot (LWW).
+      if (entries.length === 0 && knownRev <= before) return false;
+      const news = entries.length ? this.readOn(doc, entries) : undefined;
       if (news) {
         if (news.length) this.options.announce(docId, 'changesCommitted', { docId, changes: news });
         this.maybeSnapshot(doc);
@@ -285,8 +290,10 @@ export abstract class DocService<TDoc extends LoadedDoc> {
       if (!doc.tombstone) this.options.announce(docId, 'docDeleted', { docId });
       return !doc.tombstone;
     }
-    if (doc.tombstone || fresh.headRev <= before) return doc.tombstone !== undefined || fresh.headRev !== before;
-    const missed = await this.getChangesSince(docId, before);
+    // Undeleted by another process: the document started over from rev 0.
+    const from = doc.tombstone ? 0 : before;
+    if (fresh.headRev <= from) return doc.tombstone !== undefined || fresh.headRev < from;
+    const missed = await this.getChangesSince(docId, from);
     if (missed.length) this.options.announce(docId, 'changesCommitted', { docId, changes: missed });
     return true;
   }

@@ -163,7 +163,9 @@ export class ServerCore {
     const refreshes =
       event.type === 'resync'
         ? [this.ot, this.lww].flatMap((service) => service.loadedDocIds().map((docId) => service.refresh(docId, 'reload')))
-        : [this.service(event.docId).refresh(event.docId, event.type === 'commit' ? 'read-on' : 'reload')];
+        : event.type === 'commit'
+          ? [this.service(event.docId).refresh(event.docId, 'read-on', event.lastRev)]
+          : [this.service(event.docId).refresh(event.docId, 'reload')];
     for (const refresh of refreshes) refresh.catch((error: unknown) => this.options.onError(error));
   }
 

@@ -2,7 +2,7 @@ import { PostgresServerStore } from '../../../src/server/postgres/PostgresServer
 import type { ServerStore } from '../../../src/server/ServerStore.js';
 import type { Change, CommitChangesResult, PatchesSnapshot } from '../../../src/types.js';
 import { describeWithPostgres, startPostgres, type TestPostgres } from '../../helpers/postgres.js';
-import { change, resultOf, startTestServer, type TestServer } from '../../helpers/testServer.js';
+import { change, errorOf, resultOf, startTestServer, type TestServer } from '../../helpers/testServer.js';
 
 /**
  * Several servers on one PostgreSQL database, as several processes would run behind a load
@@ -78,6 +78,25 @@ describeWithPostgres()('several servers on one PostgreSQL database', () => {
       expect(envelope).toEqual([expect.objectContaining({ rev: 1 })]);
     });
   }
+
+  it('should tell subscribers of another server that a document was deleted, and serve it again after undelete', async () => {
+    const url = await database();
+    const [a, b] = [await server(url), await server(url)];
+    const owner = await a.connect();
+    const follower = await b.connect();
+    resultOf(await owner.call('commitChanges', ['doomed', [change('c1', 0, [{ op: 'replace', path: '', value: { a: 1 } }])]]));
+    resultOf(await follower.call('subscribe', [['doomed']]));
+    expect(resultOf<PatchesSnapshot>(await follower.call('getDoc', ['doomed'])).changes).toHaveLength(1);
+    resultOf(await owner.call('deleteDoc', ['doomed']));
+    expect((await follower.notification('docDeleted', 'doomed')).params).toEqual({ docId: 'doomed' });
+    expect(errorOf(await follower.call('getDoc', ['doomed'])).code).toBe(410);
+    expect(resultOf(await owner.call('undeleteDoc', ['doomed']))).toBe(true);
+    // The document starts over: the next commit on one server reaches the follower on the other.
+    resultOf(await owner.call('commitChanges', ['doomed', [change('c2', 0, [{ op: 'replace', path: '', value: { b: 2 } }])]]));
+    const { params } = await follower.notification('changesCommitted', 'doomed');
+    expect((params as { changes: Change[] }).changes.map((c) => [c.id, c.rev])).toEqual([['c2', 1]]);
+    expect(resultOf<PatchesSnapshot>(await follower.call('getDoc', ['doomed'])).changes.map((c) => c.id)).toEqual(['c2']);
+  });
 
   it('should transform a commit again on top of what another server committed first, when it never heard of it', async () => {
     const url = await database();

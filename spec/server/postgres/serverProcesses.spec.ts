@@ -15,14 +15,19 @@ import { connectClient, type Frame, type WsTestClient } from '../../helpers/wsCl
 /**
  * Seeds of the multi-process convergence fuzz in CI (6 clients on 3 processes), picked from the
  * first 30 (all green) for their kills: 2 and 5 kill -9 one process, 10 and 13 two or three,
- * 12 stops one gracefully. FUZZ_PG_SEEDS=<n> runs seeds 1..n instead, FUZZ_STEPS the size, and
+ * 12 stops one gracefully. FUZZ_PG_SEEDS=<n> runs seeds 1..n instead, FUZZ_SEED=<n>[,<n>…]
+ * replays seeds, FUZZ_STEPS the size, and
  * FUZZ_VERBOSE=1 prints what each seed killed.
  */
 const CI_SEEDS: readonly number[] = [2, 5, 10, 12, 13];
 const CI_STEPS = 60;
 
 const env = process.env;
-const seeds = env.FUZZ_PG_SEEDS ? Array.from({ length: Number(env.FUZZ_PG_SEEDS) }, (_, i) => i + 1) : CI_SEEDS;
+const seeds = env.FUZZ_SEED
+  ? env.FUZZ_SEED.split(',').map(Number)
+  : env.FUZZ_PG_SEEDS
+    ? Array.from({ length: Number(env.FUZZ_PG_SEEDS) }, (_, i) => i + 1)
+    : CI_SEEDS;
 const steps = env.FUZZ_STEPS ? Number(env.FUZZ_STEPS) : CI_STEPS;
 
 /** Every committed OT change of a doc, straight from the database. */
