@@ -15,7 +15,7 @@ import { WebSocket } from 'ws';
 import { FileServerStore, MemoryServerStore, startServer } from '../dist/server/index.js';
 
 /** Connects a client that tracks replies by id and the head rev of each doc it touched. */
-async function connect(url) {
+export async function connect(url) {
   const socket = new WebSocket(url);
   await new Promise((resolve, reject) => {
     socket.once('open', resolve);
@@ -65,12 +65,12 @@ async function connect(url) {
   };
 }
 
-function percentile(sorted, p) {
+export function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 /** Runs `clients` connections, each committing `perClient` times to a doc picked by `pickDoc`. */
-async function scenario(url, { clients, perClient, pickDoc }) {
+export async function scenario(url, { clients, perClient, pickDoc }) {
   const connections = await Promise.all(Array.from({ length: clients }, () => connect(url)));
   const latencies = [];
   const started = performance.now();

@@ -1,6 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { BehaviorSubject, Subscription, combineLatest, filter, firstValueFrom, type Observable } from 'rxjs';
 import { applyPatch } from '../../src/algorithms/applyPatch.js';
@@ -10,12 +7,12 @@ import { Patches } from '../../src/client/Patches.js';
 import type { PatchesDoc } from '../../src/client/PatchesDoc.js';
 import { NetworkError, TimeoutError } from '../../src/errors.js';
 import { PatchesSync } from '../../src/net/PatchesSync.js';
-import { FileServerStore, startServer, type RunningServer } from '../../src/server/index.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
 import type { Algorithm, Change, PatchesSnapshot } from '../../src/types.js';
 import { startChaosProxy, type ChaosProxy } from '../helpers/chaosProxy.js';
 import { connectClient } from '../helpers/wsClient.js';
 import { lwwEdit, otEdit, otRawEdit, type FuzzDoc } from './edits.js';
+import { fileServerFleet, type FuzzFleet } from './fleet.js';
 import { forkRng, mulberry32, type Rng } from './random.js';
 import { RecordingStore } from './recordingStore.js';
 import { WireLog, type CommitExchange } from './wireLog.js';
@@ -34,6 +31,8 @@ export interface ConvergenceOptions {
   stuckAfter?: number;
   /** fsync the server's file store (default `true`, as the server runs by default). */
   fsync?: boolean;
+  /** The server processes (default: one in-process server on a file store, made and closed by the run). */
+  fleet?: FuzzFleet;
 }
 
 
@@ -211,15 +210,8 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   const onUnhandled = (reason: unknown) => fail(`unhandled rejection: ${describe(reason)}`);
   process.on('unhandledRejection', onUnhandled);
 
-  const dataDir = await mkdtemp(join(tmpdir(), 'patches-rx-fuzz-'));
-  const serve = (port: number) =>
-    startServer({
-      port,
-      store: new FileServerStore({ directory: dataDir, fsync: options.fsync ?? true }),
-      onError: error => fail(`server fault: ${describe(error)}`),
-    });
-  let server: RunningServer = await serve(0);
-  const proxies = await Promise.all(Array.from({ length: clientCount }, (_, i) => startChaosProxy(server.port, { random: forkRng(seed, `proxy-${i}`) })));
+  const fleet = options.fleet ?? (await fileServerFleet(clientCount, error => fail(`server fault: ${describe(error)}`), options.fsync ?? true));
+  const proxies = await Promise.all(Array.from({ length: clientCount }, (_, i) => startChaosProxy(fleet.portOf(i), { random: forkRng(seed, `proxy-${i}`) })));
 
   /** Resolves with the first value satisfying `predicate`, or fails the run as stuck after `stuckAfter` ms. */
   const within = <T>(source$: Observable<T>, predicate: (value: T) => boolean, what: () => string, ms = stuckAfter): Promise<T> => {
@@ -306,7 +298,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
    */
   let rawSerial = 0;
   const rawEdit = async (docId: string): Promise<void> => {
-    const writer = await connectClient(server.url);
+    const writer = await connectClient(fleet.url());
     try {
       const got = await writer.call('getDoc', [docId]);
       const snapshot = got.result as PatchesSnapshot<FuzzDoc> | undefined;
@@ -341,16 +333,8 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   };
 
   const restartServer = async () => {
-    const port = server.port;
-    await server.close();
-    try {
-      server = await serve(port);
-    } catch {
-      // The port was taken meanwhile: come back on a new one and point the proxies at it.
-      server = await serve(0);
-      for (const proxy of proxies) proxy.target = server.port;
-      trace.push(`  (server moved to port ${server.port})`);
-    }
+    const line = await fleet.restart(rng, (index, port) => (proxies[index].target = port));
+    if (line) trace.push(`  (${line})`);
   };
 
   const restartClient = async (c: FuzzClient) => {
@@ -472,8 +456,8 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
       c.subscriptions.unsubscribe();
     }
     await Promise.all(proxies.map(p => p.close()));
-    await server.close();
-    await rm(dataDir, { recursive: true, force: true });
+    for (const fault of fleet.drainFaults?.() ?? []) fail(`server fault: ${fault}`);
+    if (!options.fleet) await fleet.close();
     process.off('unhandledRejection', onUnhandled);
   }
 
@@ -510,7 +494,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   /** Runs `task` with a fresh client connected straight to the server (no proxy), to read what the server holds. */
   async function withReader<R>(task: (call: <T>(method: string, ...params: unknown[]) => Promise<T>, reader: Patches, readerSync: PatchesSync) => Promise<R>): Promise<R> {
     const reader = new Patches({ store: new InMemoryStore() });
-    const readerSync = new PatchesSync(reader, server.url, { reconnectDelay: 10, maxReconnectDelay: 100, random: forkRng(seed, 'reader') });
+    const readerSync = new PatchesSync(reader, fleet.url(), { reconnectDelay: 10, maxReconnectDelay: 100, random: forkRng(seed, 'reader') });
     try {
       await readerSync.connect();
       return await task(<T>(method: string, ...params: unknown[]) => firstValueFrom(readerSync.call<T>(method, ...params)), reader, readerSync);

@@ -1,5 +1,8 @@
 import type { PatchesSnapshot } from '../../src/types.js';
 import { MemoryServerStore } from '../../src/server/MemoryServerStore.js';
+import { RevConflictError } from '../../src/server/RevConflictError.js';
+import { entryFirstRev } from '../../src/server/ServerStore.js';
+import type { LogEntry } from '../../src/server/ServerStore.js';
 import { change, errorOf, resultOf, startTestServer } from '../helpers/testServer.js';
 import type { TestServer } from '../helpers/testServer.js';
 
@@ -62,5 +65,34 @@ describe('DocService (tombstones, cache)', () => {
       const envelope = resultOf<PatchesSnapshot>(await a.call('getDoc', [docId]));
       expect(docId.startsWith('lww') ? envelope.rev : envelope.changes.length).toBe(3);
     }
+  });
+});
+
+describe('DocService (a store shared with other server processes)', () => {
+  let t: TestServer;
+  afterEach(async () => {
+    await t.close();
+  });
+
+  it('should answer a retryable 503 after a bounded number of commit attempts lost to other processes, writing nothing', async () => {
+    /** Every append loses the race, as on a document other servers keep committing to. */
+    class AlwaysOvertaken extends MemoryServerStore {
+      appends = 0;
+      override async append(docId: string, entry: LogEntry): Promise<void> {
+        this.appends++;
+        throw new RevConflictError(docId, entryFirstRev(entry));
+      }
+    }
+    const store = new AlwaysOvertaken();
+    t = await startTestServer({ store });
+    const a = await t.connect();
+    for (const docId of ['notes', 'lww-notes']) {
+      store.appends = 0;
+      const reply = await a.call('commitChanges', [docId, [change('c1', 0, [{ op: 'replace', path: '/x', value: 1, ts: 1 }])]]);
+      expect(errorOf(reply)).toEqual({ code: 503, message: `Document ${docId} is busy: 8 commit attempts lost to other servers; retry`, data: { scope: 'doc' } });
+      expect(store.appends).toBe(8);
+      expect(await store.readLog(docId, 0)).toEqual([]);
+    }
+    expect(t.faults).toEqual([]);
   });
 });

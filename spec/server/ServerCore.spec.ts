@@ -1,5 +1,7 @@
 import { StatusError } from '../../src/errors.js';
+import { MemoryServerStore } from '../../src/server/MemoryServerStore.js';
 import type { Connection } from '../../src/server/ServerCore.js';
+import type { StoreEvent } from '../../src/server/ServerStore.js';
 import type { Change, CommitChangesResult } from '../../src/types.js';
 import { change, errorOf, resultOf, startTestServer } from '../helpers/testServer.js';
 import type { TestServer } from '../helpers/testServer.js';
@@ -105,5 +107,67 @@ describe('ServerCore (dispatch, authorization, routing)', () => {
     await b.close();
     resultOf(await a.call('commitChanges', ['doc', [change('c1', 0, [{ op: 'replace', path: '/a', value: 1 }])]]));
     expect(t.server.stats.notificationsSent).toBe(0);
+  });
+});
+
+describe('ServerCore (a store shared with other server processes)', () => {
+  /** A memory store the spec writes to "from another process", then reports it as a shared store would. */
+  class SharedMemoryStore extends MemoryServerStore {
+    private listener: ((event: StoreEvent) => void) | undefined;
+    watch(listener: (event: StoreEvent) => void): () => void {
+      this.listener = listener;
+      return () => (this.listener = undefined);
+    }
+    report(event: StoreEvent): void {
+      this.listener?.(event);
+    }
+  }
+  const elsewhere = (rev: number, id: string): Change => ({ id, baseRev: rev - 1, rev, ops: [{ op: 'replace', path: `/k${rev}`, value: rev }], createdAt: 1, committedAt: 2 });
+
+  let t: TestServer;
+  afterEach(async () => {
+    await t.close();
+    expect(t.faults).toEqual([]);
+  });
+
+  it("should announce another process's commits to its subscribers, reading them from the store, and after a resync too", async () => {
+    const store = new SharedMemoryStore();
+    t = await startTestServer({ store });
+    const follower = await t.connect();
+    resultOf(await follower.call('subscribe', [['notes']]));
+    resultOf(await follower.call('commitChanges', ['notes', [change('mine', 0, [{ op: 'replace', path: '', value: {} }])]]));
+
+    await store.append('notes', { kind: 'ot', changes: [elsewhere(2, 'b2'), elsewhere(3, 'b3')] });
+    store.report({ type: 'commit', docId: 'notes', firstRev: 2, lastRev: 3 });
+    const first = await follower.notification('changesCommitted', 'notes');
+    expect((first.params as { changes: Change[] }).changes.map((c) => c.id)).toEqual(['b2', 'b3']);
+
+    // A report that was lost (the LISTEN connection dropped): the resync reloads and announces it.
+    await store.append('notes', { kind: 'ot', changes: [elsewhere(4, 'b4')] });
+    store.report({ type: 'resync' });
+    const second = await follower.notification('changesCommitted', 'notes');
+    expect((second.params as { changes: Change[] }).changes.map((c) => c.id)).toEqual(['b4']);
+    expect(resultOf<Change[]>(await follower.call('getChangesSince', ['notes', 0])).map((c) => c.rev)).toEqual([1, 2, 3, 4]);
+
+    await store.deleteDoc('notes', { docId: 'notes', deletedAt: 5, lastRev: 4 });
+    store.report({ type: 'delete', docId: 'notes' });
+    expect((await follower.notification('docDeleted', 'notes')).params).toEqual({ docId: 'notes' });
+  });
+
+  it('should reload and announce when LWW commits it was told of were folded into a snapshot before it read them', async () => {
+    const store = new SharedMemoryStore();
+    t = await startTestServer({ store });
+    const follower = await t.connect();
+    resultOf(await follower.call('subscribe', [['lww-notes']]));
+    resultOf(await follower.call('getDoc', ['lww-notes']));
+    const row = (rev: number) => ({ op: 'replace' as const, path: `/f${rev}`, value: rev, ts: rev, rev });
+    for (const rev of [1, 2]) await store.append('lww-notes', { kind: 'lww', rev, committedAt: rev, changeIds: [`l${rev}`], save: [row(rev)], remove: [] });
+    // Another process snapshots at rev 2: the LWW log up to it is gone before this one reads it.
+    await store.saveSnapshot('lww-notes', { kind: 'lww', rev: 2, rows: [row(1), row(2)], changeIds: [['l1', 1], ['l2', 2]] });
+    expect(await store.readLog('lww-notes', 0)).toEqual([]);
+    store.report({ type: 'commit', docId: 'lww-notes', firstRev: 2, lastRev: 2 });
+    const { params } = await follower.notification('changesCommitted', 'lww-notes');
+    const [announced] = (params as { changes: Change[] }).changes;
+    expect(announced).toMatchObject({ baseRev: 0, rev: 2, ops: [row(1), row(2)] });
   });
 });

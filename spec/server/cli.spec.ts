@@ -48,6 +48,16 @@ describe('parseCliArgs', () => {
     expect(() => parseCliArgs(['--port', '99999'])).toThrow('--port must be an integer from 0 to 65535');
     expect(() => parseCliArgs(['--snapshot-every', '0'])).toThrow('--snapshot-every must be an integer');
     expect(() => parseCliArgs(['--data='])).toThrow('--data needs a value');
+    expect(() => parseCliArgs(['--memory', '--database-url', 'postgres://db/x'])).toThrow('--database-url and --memory exclude each other');
+    expect(() => parseCliArgs(['--pool-size', '0'])).toThrow('--pool-size must be an integer from 1');
+  });
+
+  it('should read the PostgreSQL flags', () => {
+    expect(parseCliArgs(['--database-url=postgres://app@db/patches', '--pool-size', '20', '--statement-timeout', '0'])).toMatchObject({
+      databaseUrl: 'postgres://app@db/patches',
+      poolSize: 20,
+      statementTimeoutMs: 0,
+    });
   });
 });
 

@@ -3,6 +3,10 @@ import type { Algorithm, Change, CommitChangesResult, DocumentTombstone, Patches
 import type { IncomingChange } from './validate.js';
 import type { KeyedQueue } from '../util/KeyedQueue.js';
 import type { LogEntry, ServerStore, StoredDoc } from './ServerStore.js';
+import { RevConflictError } from './RevConflictError.js';
+
+/** How often a commit that lost the race to another server process is transformed again before a 503. */
+const COMMIT_ATTEMPTS = 8;
 
 /** Sends a notification about `docId` to its subscribers, except `exceptConnectionId`. */
 export type Announce = (docId: string, method: 'changesCommitted' | 'docDeleted', params: { docId: string; changes?: Change[] }, exceptConnectionId?: string) => void;
@@ -45,6 +49,8 @@ export interface DocServiceOptions {
   stats: DocServiceStats;
   /** Receives faults that have no caller to answer (failed background snapshots). */
   onError: (error: unknown) => void;
+  /** Documents this process's clients follow: kept loaded, so news from other processes can be announced. */
+  isFollowed?: (docId: string) => boolean;
 }
 
 /**
@@ -109,6 +115,66 @@ export abstract class DocService<TDoc extends LoadedDoc> {
 
   /** Whether a snapshot is due. */
   protected abstract snapshotDue(doc: TDoc): boolean;
+
+  /**
+   * Applies log entries another process appended after `doc.headRev`, returning the changes to
+   * announce; `undefined` (and `doc` untouched) when they do not continue it (the caller reloads).
+   */
+  protected abstract readOn(doc: TDoc, entries: LogEntry[]): Change[] | undefined;
+
+  /**
+   * Brings a loaded document up to date with what other server processes wrote (a store shared
+   * by several processes reported it) and announces the news to this process's subscribers.
+   * `reload` reads it whole again: after a delete or undelete, or a gap in the reports.
+   * `knownRev`: a rev the store reported as committed (reading on that finds nothing reloads).
+   */
+  refresh(docId: string, mode: 'read-on' | 'reload', knownRev = 0): Promise<void> {
+    return this.options.lock.run(docId, async () => {
+      await this.refreshLocked(docId, mode, knownRev);
+    });
+  }
+
+  /** Every loaded document, for {@link refresh} after a gap in the reports. */
+  loadedDocIds(): string[] {
+    return [...this.cache.keys()];
+  }
+
+  /**
+   * Runs a commit attempt; when the store says another process took the rev first, reads what
+   * it missed and runs the whole attempt (transform included) again, a bounded number of times.
+   *
+   * @throws StatusError 503 (retryable) when the document stays too contended
+   */
+  protected async retryOnConflict<R>(docId: string, attempt: () => Promise<R>): Promise<R> {
+    const { store } = this.options;
+    let release: (() => Promise<void>) | undefined;
+    try {
+      release = await store.lockDoc?.(docId);
+    } catch (error) {
+      this.options.onError(error);
+      throw new StatusError(503, `Could not lock ${docId} for the commit; retry`, { scope: 'doc' });
+    }
+    try {
+      return await this.attemptCommit(docId, attempt);
+    } finally {
+      await release?.().catch((error: unknown) => this.options.onError(error));
+    }
+  }
+
+  private async attemptCommit<R>(docId: string, attempt: () => Promise<R>): Promise<R> {
+    for (let tries = 1; ; tries++) {
+      try {
+        return await attempt();
+      } catch (error) {
+        if (!(error instanceof RevConflictError)) throw error;
+        if (tries >= COMMIT_ATTEMPTS) {
+          throw new StatusError(503, `Document ${docId} is busy: ${tries} commit attempts lost to other servers; retry`, { scope: 'doc' });
+        }
+        // Nothing new in the log means the race was over a delete or an id: read the doc whole.
+        if (!(await this.refreshLocked(docId, 'read-on'))) await this.refreshLocked(docId, 'reload');
+      }
+    }
+  }
 
   /** The tombstone of `docId`, if it is deleted. */
   async tombstoneOf(docId: string): Promise<DocumentTombstone | undefined> {
@@ -211,6 +277,39 @@ export abstract class DocService<TDoc extends LoadedDoc> {
     }
   }
 
+  /** {@link refresh} under the lock. Resolves whether the document moved on. */
+  private async refreshLocked(docId: string, mode: 'read-on' | 'reload', knownRev = 0): Promise<boolean> {
+    // A document being loaded (a read does not take the lock) may have been read before the
+    // reported commit: wait for it and read on from there.
+    const slot = this.cache.get(docId);
+    const doc = slot?.doc ?? (await slot?.promise.catch(() => undefined));
+    if (!doc || this.cache.get(docId)?.doc !== doc) return false;
+    const before = doc.headRev;
+    if (mode === 'read-on' && !doc.tombstone) {
+      const entries = await this.options.store.readLog(docId, before);
+      // Nothing after our head although a later rev was reported: folded into a snapshot (LWW).
+      if (entries.length === 0 && knownRev <= before) return false;
+      const news = entries.length ? this.readOn(doc, entries) : undefined;
+      if (news) {
+        if (news.length) this.options.announce(docId, 'changesCommitted', { docId, changes: news });
+        this.maybeSnapshot(doc);
+        return true;
+      }
+    }
+    this.forget(docId);
+    const fresh = await this.open(docId);
+    if (fresh.tombstone) {
+      if (!doc.tombstone) this.options.announce(docId, 'docDeleted', { docId });
+      return !doc.tombstone;
+    }
+    // Undeleted by another process: the document started over from rev 0.
+    const from = doc.tombstone ? 0 : before;
+    if (fresh.headRev <= from) return doc.tombstone !== undefined || fresh.headRev < from;
+    const missed = await this.getChangesSince(docId, from);
+    if (missed.length) this.options.announce(docId, 'changesCommitted', { docId, changes: missed });
+    return true;
+  }
+
   private put(docId: string, doc: TDoc): void {
     this.cache.delete(docId);
     this.cache.set(docId, { promise: Promise.resolve(doc), doc });
@@ -222,7 +321,7 @@ export abstract class DocService<TDoc extends LoadedDoc> {
     if (this.cache.size <= this.options.cacheSize) return;
     for (const [docId, slot] of this.cache) {
       if (this.cache.size <= this.options.cacheSize) break;
-      if (slot.doc && !this.options.lock.isBusy(docId)) this.cache.delete(docId);
+      if (slot.doc && !this.options.lock.isBusy(docId) && !this.options.isFollowed?.(docId)) this.cache.delete(docId);
     }
   }
 }

@@ -6,7 +6,8 @@ import type { IncomingChange } from './validate.js';
 import { DocService, revisionAhead } from './DocService.js';
 import { changeError } from './validate.js';
 import type { CallOrigin, LoadedDoc } from './DocService.js';
-import type { StoredDoc } from './ServerStore.js';
+import type { LogEntry, LWWLogEntry, StoredDoc } from './ServerStore.js';
+import { RevConflictError } from './RevConflictError.js';
 
 /** How many committed change ids an LWW document remembers for retry dedup. */
 const REMEMBERED_CHANGE_IDS = 50_000;
@@ -52,7 +53,7 @@ export class LWWDocService extends DocService<LWWDoc> {
 
   /** @inheritDoc */
   commitChanges(docId: string, input: IncomingChange[], origin: CallOrigin): Promise<CommitChangesResult> {
-    return this.options.lock.run(docId, async () => {
+    return this.options.lock.run(docId, () => this.retryOnConflict(docId, async () => {
       const doc = await this.openLive(docId);
       if (input.length === 0) return { changes: [] };
       for (const change of input) change.ops.forEach((op, index) => checkLWWOp(change.id, op, index));
@@ -85,6 +86,8 @@ export class LWWDocService extends DocService<LWWDoc> {
         try {
           await this.options.store.append(docId, { kind: 'lww', rev, committedAt: now, changeIds: consumed, save: saved, remove: pathsToDelete });
         } catch (error) {
+          // Another process committed first: read on and resolve again.
+          if (error instanceof RevConflictError) throw error;
           this.forget(docId);
           this.options.onError(error);
           throw new StatusError(503, `Could not store the commit to ${docId}; retry`, { scope: 'doc' });
@@ -117,7 +120,7 @@ export class LWWDocService extends DocService<LWWDoc> {
       }
       const response: Change = { id: head.id, baseRev: clientRev, rev, ops: sortRows([...reply.values()]), createdAt: now, committedAt: now };
       return { changes: [response] };
-    });
+    }));
   }
 
   /** @inheritDoc */
@@ -141,6 +144,21 @@ export class LWWDocService extends DocService<LWWDoc> {
       doc.sinceSnapshot++;
     }
     return doc;
+  }
+
+  /** @inheritDoc */
+  protected readOn(doc: LWWDoc, entries: LogEntry[]): Change[] | undefined {
+    if (entries.some((entry, index) => entry.kind !== 'lww' || entry.rev !== doc.headRev + 1 + index)) return undefined;
+    return (entries as LWWLogEntry[]).map((entry) => {
+      for (const path of entry.remove) doc.rows.delete(path);
+      for (const row of entry.save) doc.rows.set(row.path, row);
+      remember(doc, entry.changeIds, entry.rev);
+      doc.headRev = entry.rev;
+      doc.sinceSnapshot++;
+      // The broadcast the committing process sent its own subscribers (the stored rows).
+      const id = entry.changeIds[0] ?? toBase62(entry.rev) + createId(4);
+      return { id, baseRev: entry.rev - 1, rev: entry.rev, ops: entry.save, createdAt: entry.committedAt, committedAt: entry.committedAt };
+    });
   }
 
   /** @inheritDoc */

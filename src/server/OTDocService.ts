@@ -5,7 +5,8 @@ import type { Change, CommitChangesResult, PatchesSnapshot } from '../types.js';
 import type { IncomingChange } from './validate.js';
 import { DocService, revisionAhead } from './DocService.js';
 import type { CallOrigin, DocServiceOptions, LoadedDoc } from './DocService.js';
-import type { OTSnapshot, StoredDoc } from './ServerStore.js';
+import type { LogEntry, OTSnapshot, StoredDoc } from './ServerStore.js';
+import { RevConflictError } from './RevConflictError.js';
 
 /**
  * How the server transforms an incoming batch over the changes committed since its `baseRev`
@@ -77,7 +78,7 @@ export class OTDocService extends DocService<OTDoc> {
 
   /** @inheritDoc */
   commitChanges(docId: string, input: IncomingChange[], origin: CallOrigin): Promise<CommitChangesResult> {
-    return this.options.lock.run(docId, async () => {
+    return this.options.lock.run(docId, () => this.retryOnConflict(docId, async () => {
       const doc = await this.openLive(docId);
       if (input.length === 0) return { changes: [] };
       const now = this.options.now();
@@ -171,6 +172,8 @@ export class OTDocService extends DocService<OTDoc> {
       try {
         await this.options.store.append(docId, { kind: 'ot', changes: committed });
       } catch (error) {
+        // Another process committed first: read on and transform again.
+        if (error instanceof RevConflictError) throw error;
         // The store may hold part of the record: reload from it on the next call.
         this.forget(docId);
         this.options.onError(error);
@@ -188,7 +191,7 @@ export class OTDocService extends DocService<OTDoc> {
       this.options.announce(docId, 'changesCommitted', { docId, changes: committed }, origin.connectionId);
       this.maybeSnapshot(doc);
       return result([...reply, ...committed], docReloadRequired);
-    });
+    }));
   }
 
   /** @inheritDoc */
@@ -223,6 +226,35 @@ export class OTDocService extends DocService<OTDoc> {
       ids: new Map(tail.map((change) => [change.id, change.rev])),
       indexed: snapshotRev === 0,
     };
+  }
+
+  /** @inheritDoc */
+  protected readOn(doc: OTDoc, entries: LogEntry[]): Change[] | undefined {
+    const news: Change[] = [];
+    let state = doc.headState;
+    for (const entry of entries) {
+      if (entry.kind !== 'ot') return undefined;
+      for (const change of entry.changes) {
+        if (change.rev <= doc.headRev) continue;
+        if (change.rev !== doc.headRev + news.length + 1) return undefined;
+        try {
+          state = applyPatch(state, change.ops, { mode: 'strict' });
+        } catch {
+          return undefined;
+        }
+        news.push(change);
+      }
+    }
+    for (const change of news) {
+      doc.tail.push(change);
+      doc.ids.set(change.id, change.rev);
+    }
+    if (news.length) {
+      doc.headRev = news[news.length - 1].rev;
+      doc.headState = state;
+      if (!doc.first && news[0].rev === 1) doc.first = firstOf(news[0]);
+    }
+    return news;
   }
 
   /** @inheritDoc */

@@ -5,7 +5,7 @@ import { notification, RpcErrorCode } from './jsonRpc.js';
 import { KeyedQueue } from '../util/KeyedQueue.js';
 import { LWWDocService } from './LWWDocService.js';
 import { OTDocService, type TransformIncoming } from './OTDocService.js';
-import type { ServerStore } from './ServerStore.js';
+import type { ServerStore, StoreEvent } from './ServerStore.js';
 import { Subscriptions } from './Subscriptions.js';
 import { readChanges, readDocId, readDocIds, readRev, invalid } from './validate.js';
 
@@ -74,6 +74,7 @@ export class ServerCore {
   private readonly ot: OTDocService;
   private readonly lww: LWWDocService;
   private readonly methods: ReadonlyMap<string, Method>;
+  private readonly unwatch: (() => void) | undefined;
 
   /** @param options store, hooks, limits and sinks */
   constructor(private readonly options: ServerCoreOptions) {
@@ -86,9 +87,12 @@ export class ServerCore {
       announce: this.announce,
       stats: options.stats,
       onError: options.onError,
+      isFollowed: (docId: string) => this.subscriptions.subscribers(docId).size > 0,
     };
     this.ot = new OTDocService(serviceOptions, options.transformIncoming);
     this.lww = new LWWDocService(serviceOptions);
+    // A store shared with other server processes reports their writes: catch up and fan out.
+    this.unwatch = options.store.watch?.((event) => this.storeEvent(event));
     this.methods = new Map<string, Method>([
       ['subscribe', (connection, params) => this.subscribe(connection, params)],
       ['unsubscribe', async (connection, params) => this.subscriptions.remove(connection.id, readDocIds(params[0], options.maxSubscriptions))],
@@ -156,8 +160,20 @@ export class ServerCore {
 
   /** Waits for every queued commit, delete and snapshot, then closes the store. */
   async close(): Promise<void> {
+    this.unwatch?.();
     await this.lock.idle();
     await this.options.store.close();
+  }
+
+  /** Another process wrote to the shared store: loaded documents read on (or reload) and announce. */
+  private storeEvent(event: StoreEvent): void {
+    const refreshes =
+      event.type === 'resync'
+        ? [this.ot, this.lww].flatMap((service) => service.loadedDocIds().map((docId) => service.refresh(docId, 'reload')))
+        : event.type === 'commit'
+          ? [this.service(event.docId).refresh(event.docId, 'read-on', event.lastRev)]
+          : [this.service(event.docId).refresh(event.docId, 'reload')];
+    for (const refresh of refreshes) refresh.catch((error: unknown) => this.options.onError(error));
   }
 
   private service(docId: string): OTDocService | LWWDocService {

@@ -67,6 +67,16 @@ export interface StoredDoc {
 }
 
 /**
+ * A write another server process made to a store they share (see `ServerStore.watch`):
+ * `commit` (revs `firstRev..lastRev` of `docId` are in the log), `delete`, `undelete`, or
+ * `resync` after a gap in these reports (every cached document may be stale).
+ */
+export type StoreEvent =
+  | { type: 'commit'; docId: string; firstRev: number; lastRev: number }
+  | { type: 'delete' | 'undelete'; docId: string }
+  | { type: 'resync' };
+
+/**
  * Persistence for the reference server. Calls for one document are never concurrent with an
  * `append`, `saveSnapshot`, `deleteDoc` or `removeTombstone` for the same document (the server
  * serialises them per document); `readLog` may run alongside an `append`.
@@ -93,6 +103,23 @@ export interface ServerStore {
   removeTombstone(docId: string): Promise<boolean>;
   /** Releases resources; no call is made after it. */
   close(): Promise<void>;
+  /**
+   * Only stores that several server processes share implement this. Their `append` rejects
+   * with `RevConflictError` when another process took the rev first, and `watch` reports the
+   * other processes' writes so this one can update its cache and notify its subscribers.
+   *
+   * @return stops the reports
+   */
+  watch?(listener: (event: StoreEvent) => void): () => void;
+  /**
+   * Only stores that several server processes share implement this: takes the document's
+   * commit lock across processes (waiting for it), so a commit that lost a race and read on
+   * is not overtaken again and again by a process that never has to read. Correctness never
+   * depends on it (`append` checks the rev), only progress does.
+   *
+   * @return releases the lock
+   */
+  lockDoc?(docId: string): Promise<() => Promise<void>>;
 }
 
 /** The last rev a log entry holds. */

@@ -3,11 +3,15 @@
  *
  * ```
  * patches-rx-server --port 8787 --data ./data --host 127.0.0.1 --lww-prefix lww
+ * patches-rx-server --database-url postgres://app@db.internal/patches   # or DATABASE_URL=…
  * ```
  * SIGTERM / SIGINT close it gracefully (in-flight commits finish and are acknowledged).
  */
 import { FileServerStore } from './FileServerStore.js';
 import { MemoryServerStore } from './MemoryServerStore.js';
+import { PostgresServerStore } from './postgres/PostgresServerStore.js';
+import { redact } from './postgres/PostgresStartupError.js';
+import type { ServerStore } from './ServerStore.js';
 import { byIdPrefix, startServer } from './startServer.js';
 import type { RunningServer } from './startServer.js';
 
@@ -21,6 +25,12 @@ export interface CliOptions {
   dataDir: string;
   /** Keep documents in memory only (nothing survives a restart). */
   memory: boolean;
+  /** Keep documents in this PostgreSQL database (several server processes may share it). */
+  databaseUrl?: string;
+  /** PostgreSQL connection pool size (default 10). */
+  poolSize?: number;
+  /** PostgreSQL statement timeout in ms (default 10 000). */
+  statementTimeoutMs?: number;
   /** Ids starting with this are LWW documents, all others OT (default "lww"; "" makes every doc OT). */
   lwwPrefix: string;
   /** Snapshot every N changes (default: the server's, 200). */
@@ -41,6 +51,8 @@ export interface CliEnvironment {
   onSignal(signal: 'SIGTERM' | 'SIGINT', handler: () => void): void;
   /** Ends the process. */
   exit(code: number): void;
+  /** The `DATABASE_URL` environment variable: used when neither `--data` nor `--memory` is given. */
+  databaseUrl?: string;
 }
 
 /** The usage text. */
@@ -50,6 +62,11 @@ export const USAGE = `Usage: patches-rx-server [options]
   --host <address>        interface to listen on (default 127.0.0.1; 0.0.0.0 for all)
   --data, -d <dir>        data directory (default ./data)
   --memory                keep documents in memory only (lost on exit)
+  --database-url <url>    keep documents in PostgreSQL (postgres://user:pass@host:port/db;
+                          default: $DATABASE_URL unless --data or --memory is given);
+                          several server processes may share one database
+  --pool-size <n>         PostgreSQL connections per process (default 10)
+  --statement-timeout <ms> PostgreSQL statement timeout (default 10000)
   --lww-prefix <prefix>   doc ids starting with it are LWW, all others OT (default "lww")
   --snapshot-every <n>    write a snapshot every n changes (default 200)
   --max-change-bytes <n>  largest accepted change (default 1000000)
@@ -89,6 +106,15 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
       case '--memory':
         options.memory = true;
         break;
+      case '--database-url':
+        options.databaseUrl = nonEmpty(flag, value());
+        break;
+      case '--pool-size':
+        options.poolSize = integer(flag, value(), 1, 10_000);
+        break;
+      case '--statement-timeout':
+        options.statementTimeoutMs = integer(flag, value(), 0, Number.MAX_SAFE_INTEGER);
+        break;
       case '--lww-prefix':
         options.lwwPrefix = value();
         break;
@@ -106,6 +132,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
         throw new Error(`unknown option ${arg}`);
     }
   }
+  if (options.databaseUrl !== undefined && options.memory) throw new Error('--database-url and --memory exclude each other');
   return options;
 }
 
@@ -129,22 +156,34 @@ export async function runCli(argv: readonly string[], env: CliEnvironment = proc
     env.log(USAGE);
     return undefined;
   }
+  const dataGiven = argv.some((arg) => arg === '--data' || arg === '-d' || arg.startsWith('--data='));
+  const databaseUrl = options.databaseUrl ?? (options.memory || dataGiven ? undefined : env.databaseUrl || undefined);
+  let store: ServerStore | undefined;
   let server: RunningServer;
   try {
+    if (databaseUrl !== undefined) {
+      const postgres = new PostgresServerStore({ connectionString: databaseUrl, poolSize: options.poolSize, statementTimeoutMs: options.statementTimeoutMs });
+      store = postgres;
+      // Fails with one line when the database is unreachable or the role lacks rights.
+      await postgres.open();
+    } else {
+      store = options.memory ? new MemoryServerStore() : new FileServerStore({ directory: options.dataDir });
+    }
     server = await startServer({
       port: options.port,
       host: options.host,
-      store: options.memory ? new MemoryServerStore() : new FileServerStore({ directory: options.dataDir }),
+      store,
       algorithmFor: byIdPrefix(options.lwwPrefix),
       snapshotEvery: options.snapshotEvery,
       maxChangeBytes: options.maxChangeBytes,
     });
   } catch (error) {
+    await store?.close().catch(() => undefined);
     env.error(`patches-rx-server: cannot start: ${(error as Error).message}`);
     env.exit(1);
     return undefined;
   }
-  const where = options.memory ? 'in memory' : `data in ${options.dataDir}`;
+  const where = databaseUrl !== undefined ? `data in PostgreSQL at ${redact(databaseUrl)}` : options.memory ? 'in memory' : `data in ${options.dataDir}`;
   env.log(`patches-rx server listening on ${server.url} (${where}; ids starting with "${options.lwwPrefix}" are LWW)`);
   let stopping = false;
   const stop = (): void => {
@@ -177,6 +216,7 @@ function processEnvironment(): CliEnvironment {
     error: (line) => console.error(line),
     onSignal: (signal, handler) => void process.on(signal, handler),
     exit: (code) => process.exit(code),
+    databaseUrl: process.env.DATABASE_URL,
   };
 }
 

@@ -1,6 +1,6 @@
 /**
  * `patches-rx/server`: the reference server (Node only). JSON-RPC 2.0 over WebSocket, OT and
- * LWW documents on one endpoint, durable file storage by default.
+ * LWW documents on one endpoint, durable file storage by default, PostgreSQL for several processes.
  *
  * ## Example
  * ```ts
@@ -17,8 +17,12 @@ export type { ServerCoreOptions } from './ServerCore.js';
 export { MemoryServerStore } from './MemoryServerStore.js';
 export { FileServerStore, documentDirectory } from './FileServerStore.js';
 export type { FileServerStoreOptions } from './FileServerStore.js';
+export { PostgresServerStore } from './postgres/PostgresServerStore.js';
+export type { PostgresServerStoreOptions } from './postgres/PostgresServerStore.js';
+export { PostgresStartupError } from './postgres/PostgresStartupError.js';
+export { RevConflictError } from './RevConflictError.js';
 export { entryFirstRev, entryLastRev } from './ServerStore.js';
-export type { ServerStore, StoredDoc, LogEntry, OTLogEntry, LWWLogEntry, DocSnapshot, OTSnapshot, LWWSnapshot } from './ServerStore.js';
+export type { ServerStore, StoreEvent, StoredDoc, LogEntry, OTLogEntry, LWWLogEntry, DocSnapshot, OTSnapshot, LWWSnapshot } from './ServerStore.js';
 export type { DocServiceStats, CallOrigin, Announce } from './DocService.js';
 export type { TransformIncoming } from './OTDocService.js';
 export type { IncomingChange } from './validate.js';

@@ -1,0 +1,184 @@
+import pg from 'pg';
+import { PostgresServerStore } from '../../../src/server/postgres/PostgresServerStore.js';
+import { PostgresStartupError } from '../../../src/server/postgres/PostgresStartupError.js';
+import { RevConflictError } from '../../../src/server/RevConflictError.js';
+import type { StoreEvent } from '../../../src/server/ServerStore.js';
+import { committed, describeServerStoreContract, lwwEntry, otEntry } from '../../helpers/serverStoreContract.js';
+import { describeWithPostgres, startPostgres, type TestPostgres } from '../../helpers/postgres.js';
+
+let cluster: TestPostgres;
+let databases = 0;
+const stores: PostgresServerStore[] = [];
+
+/** A store on a fresh database of the spec's cluster. */
+async function freshStore(): Promise<PostgresServerStore> {
+  const url = await cluster.createDatabase(`contract_${++databases}`);
+  const store = new PostgresServerStore({ connectionString: url, poolSize: 4 });
+  stores.push(store);
+  return store;
+}
+
+describeWithPostgres()('PostgresServerStore on a throwaway cluster', () => {
+  beforeAll(async () => {
+    cluster = await startPostgres();
+    await cluster.createDatabase('contract');
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all(stores.map((store) => store.close()));
+    await cluster?.stop();
+  });
+
+  describeServerStoreContract('PostgresServerStore', async () => {
+    // One database for the contract, emptied before each case (cheaper than a database per case).
+    const url = cluster.urlFor('contract');
+    const admin = new pg.Client(url);
+    await admin.connect();
+    try {
+      const { rows } = await admin.query("SELECT 1 FROM pg_tables WHERE tablename = 'patches_rx_docs'");
+      if (rows.length) await admin.query('TRUNCATE patches_rx_docs, patches_rx_changes, patches_rx_snapshots, patches_rx_lww_fields');
+    } finally {
+      await admin.end();
+    }
+    const store = new PostgresServerStore({ connectionString: url, poolSize: 2 });
+    stores.push(store);
+    return store;
+  });
+
+  describe('PostgresServerStore', () => {
+    it('should refuse an append whose rev another store on the database took first, writing nothing', async () => {
+      const a = await freshStore();
+      const url = cluster.urlFor(`contract_${databases}`);
+      const b = new PostgresServerStore({ connectionString: url });
+      stores.push(b);
+      await a.append('d', otEntry(1));
+      await b.append('d', otEntry(2));
+      await expect(a.append('d', otEntry(2))).rejects.toBeInstanceOf(RevConflictError);
+      // The next rev, but a change id committed before: refused by the unique change id.
+      await expect(b.append('d', { kind: 'ot', changes: [committed(3, { id: 'c1' })] })).rejects.toBeInstanceOf(RevConflictError);
+      expect(await a.readLog('d', 0)).toEqual([otEntry(1), otEntry(2)]);
+    });
+
+    it('should let exactly one of many concurrent first commits to a doc win', async () => {
+      const store = await freshStore();
+      const url = cluster.urlFor(`contract_${databases}`);
+      const others = [1, 2, 3].map(() => new PostgresServerStore({ connectionString: url }));
+      stores.push(...others);
+      const results = await Promise.allSettled([store, ...others].map((s, i) => s.append('race', lwwEntry(1, `f${i}`))));
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(RevConflictError);
+      expect(await store.readLog('race', 0)).toHaveLength(1);
+    });
+
+    it('should refuse an append to a deleted document', async () => {
+      const store = await freshStore();
+      await store.append('d', otEntry(1));
+      await store.deleteDoc('d', { docId: 'd', deletedAt: 1, lastRev: 1 });
+      await expect(store.append('d', otEntry(2))).rejects.toBeInstanceOf(RevConflictError);
+      await expect(store.append('d', otEntry(1))).rejects.toBeInstanceOf(RevConflictError);
+    });
+
+    it('should not replace a newer snapshot by an older one, and keep LWW fields as rows', async () => {
+      const store = await freshStore();
+      for (let rev = 1; rev <= 3; rev++) await store.append('l', lwwEntry(rev, `f${rev}`));
+      const row = (rev: number) => ({ op: 'replace' as const, path: `/f${rev}`, value: rev, ts: rev, rev });
+      await store.saveSnapshot('l', { kind: 'lww', rev: 3, rows: [row(1), row(2), row(3)], changeIds: [['l3', 3]] });
+      await store.saveSnapshot('l', { kind: 'lww', rev: 2, rows: [row(1), row(2)], changeIds: [] });
+      const loaded = await store.loadDoc('l');
+      expect(loaded).toEqual({ snapshot: { kind: 'lww', rev: 3, rows: [row(1), row(2), row(3)], changeIds: [['l3', 3]] }, tail: [] });
+      // The folded LWW log rows are gone, yet their revs stay taken.
+      expect(await store.readLog('l', 0)).toEqual([]);
+      await expect(store.append('l', lwwEntry(2))).rejects.toBeInstanceOf(RevConflictError);
+      await store.append('l', lwwEntry(4, 'f1'));
+      await store.saveSnapshot('l', { kind: 'lww', rev: 4, rows: [{ ...row(1), value: 4, rev: 4 }, row(3)], changeIds: [] });
+      expect((await store.loadDoc('l')).snapshot).toEqual({ kind: 'lww', rev: 4, rows: [{ ...row(1), value: 4, rev: 4 }, row(3)], changeIds: [] });
+    });
+
+    it('should keep strings JSON cannot round-trip through jsonb (\\u0000) and key order', async () => {
+      const store = await freshStore();
+      const entry = otEntry(1);
+      if (entry.kind === 'ot') entry.changes[0].ops = [{ op: 'replace', path: '/k', value: { z: 'a\u0000b', a: 1 } }];
+      await store.append('d', entry);
+      const [read] = await store.readLog('d', 0);
+      expect(read).toEqual(entry);
+      expect(JSON.stringify(read)).toBe(JSON.stringify(entry));
+    });
+
+    it("should report another store's writes on the database to watchers, not its own", async () => {
+      const a = await freshStore();
+      const b = new PostgresServerStore({ connectionString: cluster.urlFor(`contract_${databases}`) });
+      stores.push(b);
+      await Promise.all([a.open(), b.open()]);
+      const seenByA: StoreEvent[] = [];
+      const seenByB: StoreEvent[] = [];
+      a.watch((event) => seenByA.push(event));
+      const delivered = new Promise<void>((resolve) =>
+        b.watch((event) => {
+          seenByB.push(event);
+          if (event.type === 'undelete') resolve();
+        }),
+      );
+      await a.append('d', otEntry(1, 2));
+      await a.deleteDoc('d', { docId: 'd', deletedAt: 1, lastRev: 2 });
+      await a.removeTombstone('d');
+      await delivered;
+      expect(seenByB).toEqual([
+        { type: 'commit', docId: 'd', firstRev: 1, lastRev: 2 },
+        { type: 'delete', docId: 'd' },
+        { type: 'undelete', docId: 'd' },
+      ]);
+      expect(seenByA).toEqual([]);
+    });
+
+    it('should tell watchers to resync after its LISTEN connection was cut and came back', async () => {
+      const store = await freshStore();
+      await store.open();
+      const resynced = new Promise<StoreEvent>((resolve) => store.watch((event) => event.type === 'resync' && resolve(event)));
+      const admin = new pg.Client(cluster.urlFor(`contract_${databases}`));
+      await admin.connect();
+      await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN %' AND pid <> pg_backend_pid()");
+      await admin.end();
+      expect(await resynced).toEqual({ type: 'resync' });
+      // And it listens again: a write from another store arrives.
+      const other = new PostgresServerStore({ connectionString: cluster.urlFor(`contract_${databases}`) });
+      stores.push(other);
+      const commit = new Promise<StoreEvent>((resolve) => store.watch((event) => event.type === 'commit' && resolve(event)));
+      await other.append('x', otEntry(1));
+      expect(await commit).toEqual({ type: 'commit', docId: 'x', firstRev: 1, lastRev: 1 });
+    });
+
+    it('should migrate once when several stores start on an empty database at the same time', async () => {
+      const url = await cluster.createDatabase(`migrate_${++databases}`);
+      const many = [1, 2, 3, 4].map(() => new PostgresServerStore({ connectionString: url, poolSize: 2 }));
+      stores.push(...many);
+      await Promise.all(many.map((store) => store.open()));
+      const admin = new pg.Client(url);
+      await admin.connect();
+      const { rows } = await admin.query('SELECT version FROM patches_rx_migrations ORDER BY version');
+      await admin.end();
+      expect(rows).toEqual([{ version: 1 }]);
+    });
+
+    it('should fail to open with a one-line error when the database is unreachable', async () => {
+      const store = new PostgresServerStore({ connectionString: 'postgres://nobody:secret@127.0.0.1:1/none', connectTimeoutMs: 2000 });
+      const error = await store.open().then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(PostgresStartupError);
+      expect((error as Error).message).toBe('PostgreSQL at postgres://nobody:***@127.0.0.1:1/none: cannot reach the database (ECONNREFUSED)');
+      await store.close();
+    });
+
+    it('should fail to open with a one-line error when the role may not create the tables', async () => {
+      const url = await cluster.createDatabase(`rights_${++databases}`);
+      const admin = new pg.Client(url);
+      await admin.connect();
+      await admin.query('CREATE ROLE reader LOGIN');
+      await admin.query('REVOKE CREATE ON SCHEMA public FROM PUBLIC');
+      await admin.end();
+      const store = new PostgresServerStore({ connectionString: url.replace('postgres@', 'reader@') });
+      const error = await store.open().then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(PostgresStartupError);
+      expect((error as Error).message).toMatch(/^PostgreSQL at postgres:\/\/reader@127\.0\.0\.1:\d+\/rights_\d+: the role lacks the rights .*permission denied/);
+      expect((error as Error).message).not.toContain('\n');
+      await store.close();
+    });
+  });
+});

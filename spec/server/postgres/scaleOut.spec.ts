@@ -1,0 +1,167 @@
+import { PostgresServerStore } from '../../../src/server/postgres/PostgresServerStore.js';
+import type { ServerStore } from '../../../src/server/ServerStore.js';
+import type { Change, CommitChangesResult, PatchesSnapshot } from '../../../src/types.js';
+import { describeWithPostgres, startPostgres, type TestPostgres } from '../../helpers/postgres.js';
+import { change, errorOf, resultOf, startTestServer, type TestServer } from '../../helpers/testServer.js';
+
+/**
+ * Several servers on one PostgreSQL database, as several processes would run behind a load
+ * balancer: each server has its own store (own pool, own LISTEN connection).
+ */
+let cluster: TestPostgres;
+let databases = 0;
+const servers: TestServer[] = [];
+
+async function database(): Promise<string> {
+  return cluster.createDatabase(`scale_${++databases}`);
+}
+
+async function server(url: string, options: { blind?: boolean } = {}): Promise<TestServer> {
+  const store = new PostgresServerStore({ connectionString: url, poolSize: 4 });
+  await store.open();
+  const t = await startTestServer({ store: options.blind ? withoutWatch(store) : store });
+  servers.push(t);
+  return t;
+}
+
+/** The store minus its reports: a server that never hears of the other servers' commits (a lost NOTIFY). */
+function withoutWatch(store: PostgresServerStore): ServerStore {
+  return {
+    loadDoc: (docId) => store.loadDoc(docId),
+    readLog: (docId, afterRev) => store.readLog(docId, afterRev),
+    append: (docId, entry) => store.append(docId, entry),
+    saveSnapshot: (docId, snapshot) => store.saveSnapshot(docId, snapshot),
+    deleteDoc: (docId, tombstone) => store.deleteDoc(docId, tombstone),
+    removeTombstone: (docId) => store.removeTombstone(docId),
+    close: () => store.close(),
+  };
+}
+
+/** Every committed OT change of a doc, read straight from the database through a fresh store. */
+async function history(url: string, docId: string): Promise<Change[]> {
+  const store = new PostgresServerStore({ connectionString: url, poolSize: 1 });
+  try {
+    return (await store.readLog(docId, 0)).flatMap((entry) => (entry.kind === 'ot' ? entry.changes : []));
+  } finally {
+    await store.close();
+  }
+}
+
+describeWithPostgres()('several servers on one PostgreSQL database', () => {
+  beforeAll(async () => {
+    cluster = await startPostgres();
+  }, 60_000);
+  afterEach(async () => {
+    const faults = servers.flatMap((t) => t.faults);
+    await Promise.all(servers.splice(0).map((t) => t.close()));
+    expect(faults).toEqual([]);
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  for (const docId of ['notes', 'lww-notes']) {
+    it(`should announce a ${docId.startsWith('lww') ? 'LWW' : 'OT'} commit made on one server to subscribers of another`, async () => {
+      const url = await database();
+      const [a, b] = [await server(url), await server(url)];
+      const writer = await a.connect();
+      const reader = await b.connect();
+      resultOf(await reader.call('subscribe', [[docId]]));
+      resultOf(await reader.call('getDoc', [docId]));
+      resultOf(await writer.call('commitChanges', [docId, [change('c1', 0, [{ op: 'replace', path: '/title', value: 'hi', ts: 5 }])]]));
+      const { params } = await reader.notification('changesCommitted', docId);
+      const [announced] = (params as { changes: Change[] }).changes;
+      expect(announced).toMatchObject({ id: 'c1', baseRev: 0, rev: 1 });
+      expect(announced.ops).toEqual([expect.objectContaining({ op: 'replace', path: '/title', value: 'hi' })]);
+      // And the other server serves it.
+      const envelope = resultOf<PatchesSnapshot>(await reader.call('getChangesSince', [docId, 0]));
+      expect(envelope).toEqual([expect.objectContaining({ rev: 1 })]);
+    });
+  }
+
+  it('should tell subscribers of another server that a document was deleted, and serve it again after undelete', async () => {
+    const url = await database();
+    const [a, b] = [await server(url), await server(url)];
+    const owner = await a.connect();
+    const follower = await b.connect();
+    resultOf(await owner.call('commitChanges', ['doomed', [change('c1', 0, [{ op: 'replace', path: '', value: { a: 1 } }])]]));
+    resultOf(await follower.call('subscribe', [['doomed']]));
+    expect(resultOf<PatchesSnapshot>(await follower.call('getDoc', ['doomed'])).changes).toHaveLength(1);
+    resultOf(await owner.call('deleteDoc', ['doomed']));
+    expect((await follower.notification('docDeleted', 'doomed')).params).toEqual({ docId: 'doomed' });
+    expect(errorOf(await follower.call('getDoc', ['doomed'])).code).toBe(410);
+    expect(resultOf(await owner.call('undeleteDoc', ['doomed']))).toBe(true);
+    // The document starts over: the next commit on one server reaches the follower on the other.
+    resultOf(await owner.call('commitChanges', ['doomed', [change('c2', 0, [{ op: 'replace', path: '', value: { b: 2 } }])]]));
+    const { params } = await follower.notification('changesCommitted', 'doomed');
+    expect((params as { changes: Change[] }).changes.map((c) => [c.id, c.rev])).toEqual([['c2', 1]]);
+    expect(resultOf<PatchesSnapshot>(await follower.call('getDoc', ['doomed'])).changes.map((c) => c.id)).toEqual(['c2']);
+  });
+
+  it('should transform a commit again on top of what another server committed first, when it never heard of it', async () => {
+    const url = await database();
+    const a = await server(url);
+    const blind = await server(url, { blind: true });
+    const x = await a.connect();
+    const y = await blind.connect();
+    resultOf(await x.call('commitChanges', ['list', [change('c1', 0, [{ op: 'replace', path: '', value: { list: ['m'] } }])]]));
+    expect(resultOf<PatchesSnapshot>(await y.call('getDoc', ['list'])).changes).toHaveLength(1);
+    resultOf(await x.call('commitChanges', ['list', [change('c2', 1, [{ op: 'add', path: '/list/0', value: 'x' }])]]));
+    // The blind server still thinks the doc is at rev 1: its append of rev 2 loses, it reads c2, transforms, retries.
+    const reply = resultOf<CommitChangesResult>(await y.call('commitChanges', ['list', [change('c3', 1, [{ op: 'add', path: '/list/1', value: 'y' }])]]));
+    expect(reply.changes.map((c) => [c.id, c.rev])).toEqual([['c2', 2], ['c3', 3]]);
+    expect(reply.changes[1].ops).toEqual([{ op: 'add', path: '/list/2', value: 'y' }]);
+    const log = await history(url, 'list');
+    expect(log.map((c) => [c.id, c.rev])).toEqual([['c1', 1], ['c2', 2], ['c3', 3]]);
+  });
+
+  for (const docId of ['notes', 'lww-notes']) {
+    it(`should commit a ${docId.startsWith('lww') ? 'LWW' : 'OT'} change resent to another server after its answer was lost exactly once`, async () => {
+      const url = await database();
+      const a = await server(url);
+      const blind = await server(url, { blind: true });
+      const x = await a.connect();
+      const y = await blind.connect();
+      resultOf(await y.call('getDoc', [docId]));
+      const once = change('once', 0, [{ op: docId.startsWith('lww') ? '@inc' : 'replace', path: docId.startsWith('lww') ? '/n' : '', value: docId.startsWith('lww') ? 5 : { n: 5 }, ts: 5 }]);
+      const first = resultOf<CommitChangesResult>(await x.call('commitChanges', [docId, [once]]));
+      const again = resultOf<CommitChangesResult>(await y.call('commitChanges', [docId, [once]]));
+      expect(first.changes.at(-1)?.rev).toBe(1);
+      expect(again.changes.at(-1)?.rev).toBe(1);
+      const fresh = await server(url);
+      const z = await fresh.connect();
+      const envelope = resultOf<PatchesSnapshot>(await z.call('getDoc', [docId]));
+      expect(envelope.rev + envelope.changes.length).toBeLessThanOrEqual(1 + (docId.startsWith('lww') ? 1 : 0));
+      if (docId.startsWith('lww')) expect(envelope.changes[0].ops).toEqual([expect.objectContaining({ path: '/n', value: 5, rev: 1 })]);
+      else expect((await history(url, docId)).map((c) => c.id)).toEqual(['once']);
+    });
+  }
+
+  it('should keep revs dense and every change once when two servers take commits to one doc at the same time', async () => {
+    const url = await database();
+    const [a, b] = [await server(url), await server(url)];
+    const [x, y] = [await a.connect(), await b.connect()];
+    resultOf(await x.call('commitChanges', ['hot', [change('root', 0, [{ op: 'replace', path: '', value: { list: [] } }])]]));
+    resultOf(await x.call('commitChanges', ['lww-hot', [change('zero', 0, [{ op: 'replace', path: '/n', value: 0, ts: 1 }])]]));
+    const calls: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 20; i++) {
+      for (const [client, name] of [[x, 'x'], [y, 'y']] as const) {
+        calls.push(client.call('commitChanges', ['hot', [change(`${name}${i}`, 1, [{ op: 'add', path: '/list/0', value: `${name}${i}` }])]]).then(resultOf));
+        calls.push(client.call('commitChanges', ['lww-hot', [change(`${name}${i}`, 1, [{ op: '@inc', path: '/n', value: 1, ts: 2 }])]]).then(resultOf));
+      }
+    }
+    await Promise.all(calls);
+    const log = await history(url, 'hot');
+    expect(log.map((c) => c.rev)).toEqual(Array.from({ length: 41 }, (_, i) => i + 1));
+    expect(new Set(log.map((c) => c.id)).size).toBe(41);
+    const envelope = resultOf<PatchesSnapshot>(await y.call('getDoc', ['hot']));
+    const state = envelope.changes.reduce<{ list: string[] }>((doc, c) => {
+      for (const op of c.ops) if (op.op === 'add') doc.list.splice(Number(op.path.split('/')[2]), 0, op.value as string);
+      return doc;
+    }, { list: [] });
+    expect(state.list.slice().sort()).toEqual(log.slice(1).map((c) => c.id).sort());
+    const lww = resultOf<PatchesSnapshot>(await (await (await server(url)).connect()).call('getDoc', ['lww-hot']));
+    expect(lww.rev).toBe(41);
+    expect(lww.changes[0].ops).toEqual([expect.objectContaining({ path: '/n', value: 40 })]);
+  });
+});

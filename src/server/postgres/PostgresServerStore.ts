@@ -1,0 +1,414 @@
+import { randomBytes } from 'node:crypto';
+import type { Pool, PoolClient } from 'pg';
+import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import { StoreError } from '../../errors.js';
+import type { Change, DocumentTombstone, JSONPatchOp } from '../../types.js';
+import { RevConflictError } from '../RevConflictError.js';
+import { entryFirstRev, entryLastRev } from '../ServerStore.js';
+import type { DocSnapshot, LogEntry, LWWLogEntry, ServerStore, StoreEvent, StoredDoc } from '../ServerStore.js';
+import { migrate } from './migrations.js';
+import { PostgresListener } from './PostgresListener.js';
+import { PostgresStartupError, startupError } from './PostgresStartupError.js';
+
+/** Options of {@link PostgresServerStore}. */
+export interface PostgresServerStoreOptions {
+  /** `postgres://user:password@host:port/database` (default: the `DATABASE_URL` environment variable). */
+  connectionString?: string;
+  /** Most connections the pool opens (default 10); the LISTEN connection comes on top. */
+  poolSize?: number;
+  /** Most connections holding commit locks, one per document being committed to (default: `poolSize`). */
+  lockPoolSize?: number;
+  /** Server-side `statement_timeout` of every query, in ms (default 10 000; 0 = none). */
+  statementTimeoutMs?: number;
+  /** How long to wait for a new connection, in ms (default 10 000). */
+  connectTimeoutMs?: number;
+  /** NOTIFY channel the processes of one deployment share (default `patches_rx`). */
+  channel?: string;
+  /** Schedules reconnects of the LISTEN connection (default `asyncScheduler`). */
+  scheduler?: SchedulerLike;
+}
+
+/** A document row as a commit sees it. */
+interface ChangeRow {
+  rev: number;
+  entry_rev: number;
+  kind: 'ot' | 'lww';
+  body: unknown;
+}
+
+const UNIQUE_VIOLATION = '23505';
+/**
+ * A commit in one statement. Compare-and-set on the document's head: `moved` advances it from
+ * `first - 1` (the row lock queues concurrent commits to one doc; under READ COMMITTED the loser
+ * re-checks the moved head and matches nothing), `created` starts a new document at rev 1. Only
+ * then are the rows inserted (unique `(doc_id, rev)` and `(doc_id, change_id)`: a violation fails
+ * the whole statement) and the other processes notified (delivered at commit).
+ */
+const APPEND = `
+  WITH moved AS (
+    UPDATE patches_rx_docs SET head_rev = $3 WHERE doc_id = $1 AND head_rev = $2 - 1 AND tombstone IS NULL RETURNING 1
+  ), created AS (
+    INSERT INTO patches_rx_docs (doc_id, head_rev) SELECT $1, $3 WHERE $2 = 1 AND NOT EXISTS (SELECT 1 FROM moved)
+    ON CONFLICT (doc_id) DO NOTHING RETURNING 1
+  ), taken AS (
+    SELECT 1 FROM moved UNION ALL SELECT 1 FROM created
+  ), inserted AS (
+    INSERT INTO patches_rx_changes (doc_id, rev, entry_rev, kind, change_id, body)
+    SELECT $1, t.rev, $2, $4, t.change_id, t.body::json FROM unnest($5::int[], $6::text[], $7::text[]) AS t(rev, change_id, body)
+    WHERE EXISTS (SELECT 1 FROM taken)
+    RETURNING 1
+  )
+  SELECT (SELECT count(*) FROM inserted)::int AS inserted,
+         (SELECT count(*) FROM (SELECT pg_notify($8, $9) FROM taken) AS sent)::int AS notified`;
+
+/** First key of the per-document advisory locks (the second is the doc id's hash): 'prx' + 2. */
+const DOC_LOCKS = 0x70727802;
+
+/**
+ * The `ServerStore` for running several server processes on one PostgreSQL database (node-postgres).
+ *
+ * - The schema is created and migrated by the store itself on first use (`migrations.ts`),
+ *   under an advisory lock, so processes starting together are safe.
+ * - `append` is one transaction: it moves the document's `head_rev` from the entry's first
+ *   rev - 1 to its last rev and inserts the rows, unique on `(doc_id, rev)` and on the OT change
+ *   id. A process whose view is stale loses with `RevConflictError` and nothing is written;
+ *   the document service then reads what it missed, transforms again and retries.
+ * - Every write sends `NOTIFY` (doc id and revs only; readers fetch the rows themselves);
+ *   `watch` reports the other processes' writes, and `resync` after its LISTEN connection
+ *   dropped and came back.
+ * - OT history stays readable after a snapshot; LWW log rows folded into a snapshot are dropped
+ *   (LWW rows carry their own revs), the snapshot keeping one row per field.
+ *
+ * `pg` is loaded on first use, so it is only needed by servers that use this store.
+ *
+ * ## Example
+ * ```ts
+ * const store = new PostgresServerStore({ connectionString: process.env.DATABASE_URL, poolSize: 20 });
+ * await store.open(); // optional: fails fast with a one-line PostgresStartupError
+ * const server = await startServer({ port: 8787, store });
+ * ```
+ */
+export class PostgresServerStore implements ServerStore {
+  private readonly connectionString: string;
+  private readonly channel: string;
+  /** Tells this process's own notifications from the others'. */
+  private readonly source = randomBytes(6).toString('base64url');
+  private readonly listeners = new Set<(event: StoreEvent) => void>();
+  private pool: Pool | undefined;
+  /** Connections that hold per-document commit locks (apart, so holders never starve the queries they wait for). */
+  private lockPool: Pool | undefined;
+  private opened: Promise<void> | undefined;
+  private listener: PostgresListener | undefined;
+  private closed = false;
+
+  /** @param options where the database is, pool size and timeouts */
+  constructor(private readonly options: PostgresServerStoreOptions = {}) {
+    const connectionString = options.connectionString ?? process.env.DATABASE_URL;
+    if (!connectionString) throw new StoreError('PostgresServerStore needs a connectionString (or DATABASE_URL)');
+    this.connectionString = connectionString;
+    this.channel = options.channel ?? 'patches_rx';
+    if (!/^[a-z_][a-z0-9_]*$/.test(this.channel)) throw new StoreError(`Bad NOTIFY channel name "${this.channel}"`);
+  }
+
+  /**
+   * Connects, checks the rights and migrates the schema; every other method waits for it (and
+   * calls it). Resolves once; a failure is reported as one-line `PostgresStartupError` and the
+   * next call tries again.
+   */
+  open(): Promise<void> {
+    if (this.closed) return Promise.reject(new StoreError('PostgresServerStore is closed'));
+    this.opened ??= this.start().catch((error: unknown) => {
+      this.opened = undefined;
+      throw error;
+    });
+    return this.opened;
+  }
+
+  /** @inheritDoc */
+  async loadDoc(docId: string): Promise<StoredDoc> {
+    // One snapshot of the database: a snapshot written meanwhile cannot tear snapshot and tail apart.
+    return this.transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (client) => {
+      const doc = await client.query<{ tombstone: DocumentTombstone | null }>('SELECT tombstone FROM patches_rx_docs WHERE doc_id = $1', [docId]);
+      if (doc.rowCount === 0) return { tail: [] };
+      const tombstone = doc.rows[0].tombstone;
+      if (tombstone) return { tail: [], tombstone };
+      const snap = await client.query<{ rev: number; body: DocSnapshot }>('SELECT rev, body FROM patches_rx_snapshots WHERE doc_id = $1', [docId]);
+      let snapshot: DocSnapshot | undefined;
+      if (snap.rowCount) {
+        snapshot = snap.rows[0].body;
+        if (snapshot.kind === 'lww') {
+          const fields = await client.query<{ row: JSONPatchOp }>('SELECT row FROM patches_rx_lww_fields WHERE doc_id = $1 ORDER BY path', [docId]);
+          snapshot = { ...snapshot, rows: fields.rows.map((field) => field.row) };
+        }
+      }
+      const tail = await readEntries(client, docId, snapshot?.rev ?? 0);
+      return snapshot ? { snapshot, tail } : { tail };
+    });
+  }
+
+  /** @inheritDoc */
+  async readLog(docId: string, afterRev: number): Promise<LogEntry[]> {
+    await this.open();
+    return readEntries(this.db(), docId, afterRev);
+  }
+
+  /** @inheritDoc */
+  async append(docId: string, entry: LogEntry): Promise<void> {
+    await this.open();
+    const first = entryFirstRev(entry);
+    const last = entryLastRev(entry);
+    const rows = entryRows(entry);
+    const payload = JSON.stringify({ t: 'c', d: docId, f: first, l: last, s: this.source });
+    let inserted: number;
+    try {
+      // One statement, so one round trip and its own transaction (see APPEND).
+      const result = await this.db().query<{ inserted: number }>(APPEND, [
+        docId,
+        first,
+        last,
+        entry.kind,
+        rows.map((row) => row.rev),
+        rows.map((row) => row.changeId),
+        rows.map((row) => row.body),
+        this.channel,
+        payload,
+      ]);
+      inserted = result.rows[0].inserted;
+    } catch (error) {
+      if ((error as { code?: string }).code === UNIQUE_VIOLATION) throw new RevConflictError(docId, first, { cause: error });
+      throw error;
+    }
+    if (inserted !== rows.length) throw new RevConflictError(docId, first);
+  }
+
+  /** @inheritDoc */
+  async saveSnapshot(docId: string, snapshot: DocSnapshot): Promise<void> {
+    await this.transaction('BEGIN', async (client) => {
+      const doc = await client.query<{ head_rev: number; tombstone: unknown }>('SELECT head_rev, tombstone FROM patches_rx_docs WHERE doc_id = $1 FOR SHARE', [docId]);
+      // A process that missed a delete (or holds an old view) must not write over what is there.
+      if (doc.rowCount === 0 || doc.rows[0].tombstone !== null || doc.rows[0].head_rev < snapshot.rev) return;
+      const current = await client.query<{ rev: number }>('SELECT rev FROM patches_rx_snapshots WHERE doc_id = $1 FOR UPDATE', [docId]);
+      const previousRev = current.rowCount ? current.rows[0].rev : 0;
+      if (current.rowCount && previousRev >= snapshot.rev) return;
+      const body = snapshot.kind === 'lww' ? { kind: snapshot.kind, rev: snapshot.rev, changeIds: snapshot.changeIds } : snapshot;
+      await client.query(
+        `INSERT INTO patches_rx_snapshots (doc_id, rev, body) VALUES ($1, $2, $3::json)
+         ON CONFLICT (doc_id) DO UPDATE SET rev = excluded.rev, body = excluded.body`,
+        [docId, snapshot.rev, JSON.stringify(body)],
+      );
+      if (snapshot.kind !== 'lww') return;
+      // Field rows: drop paths that are gone, write the rows changed since the previous snapshot.
+      await client.query('DELETE FROM patches_rx_lww_fields WHERE doc_id = $1 AND NOT (path = ANY($2::text[]))', [docId, snapshot.rows.map((row) => row.path)]);
+      const changed = snapshot.rows.filter((row) => (row.rev ?? 0) > previousRev);
+      if (changed.length) {
+        await client.query(
+          `INSERT INTO patches_rx_lww_fields (doc_id, path, row) SELECT $1, path, row::json FROM unnest($2::text[], $3::text[]) AS t(path, row)
+           ON CONFLICT (doc_id, path) DO UPDATE SET row = excluded.row`,
+          [docId, changed.map((row) => row.path), changed.map((row) => JSON.stringify(row))],
+        );
+      }
+      await client.query('DELETE FROM patches_rx_changes WHERE doc_id = $1 AND rev <= $2', [docId, snapshot.rev]);
+    });
+  }
+
+  /** @inheritDoc */
+  async deleteDoc(docId: string, tombstone: DocumentTombstone): Promise<void> {
+    await this.transaction('BEGIN', async (client) => {
+      await client.query(
+        `INSERT INTO patches_rx_docs (doc_id, head_rev, tombstone) VALUES ($1, 0, $2::json)
+         ON CONFLICT (doc_id) DO UPDATE SET tombstone = excluded.tombstone`,
+        [docId, JSON.stringify(tombstone)],
+      );
+      for (const table of ['patches_rx_changes', 'patches_rx_snapshots', 'patches_rx_lww_fields']) {
+        await client.query(`DELETE FROM ${table} WHERE doc_id = $1`, [docId]);
+      }
+      await this.notify(client, { t: 'd', d: docId });
+    });
+  }
+
+  /** @inheritDoc */
+  async removeTombstone(docId: string): Promise<boolean> {
+    return this.transaction('BEGIN', async (client) => {
+      const removed = await client.query('DELETE FROM patches_rx_docs WHERE doc_id = $1 AND tombstone IS NOT NULL', [docId]);
+      if (!removed.rowCount) return false;
+      await this.notify(client, { t: 'u', d: docId });
+      return true;
+    });
+  }
+
+  /** @inheritDoc */
+  async lockDoc(docId: string): Promise<() => Promise<void>> {
+    await this.open();
+    const client = await this.locks().connect();
+    try {
+      await client.query('SELECT pg_advisory_lock($1, hashtext($2))', [DOC_LOCKS, docId]);
+    } catch (error) {
+      client.release(true);
+      throw error;
+    }
+    return async () => {
+      try {
+        await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [DOC_LOCKS, docId]);
+        client.release();
+      } catch (error) {
+        // Dropping the connection releases its locks too.
+        client.release(true);
+        throw error;
+      }
+    };
+  }
+
+  /** @inheritDoc */
+  watch(listener: (event: StoreEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** @inheritDoc */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.opened?.catch(() => undefined);
+    await this.listener?.close();
+    await Promise.all([this.pool?.end(), this.lockPool?.end()]);
+  }
+
+  private async start(): Promise<void> {
+    // An optional peer dependency: only servers that use this store need it installed.
+    const pg = await import('pg').then(
+      (module) => module.default,
+      (error: unknown) => {
+        throw new PostgresStartupError('PostgresServerStore needs the `pg` package: npm install pg', { cause: error });
+      },
+    );
+    const statementTimeout = this.options.statementTimeoutMs ?? 10_000;
+    const poolOptions = (max: number) => ({
+      connectionString: this.connectionString,
+      max,
+      connectionTimeoutMillis: this.options.connectTimeoutMs ?? 10_000,
+      ...(statementTimeout > 0 ? { statement_timeout: statementTimeout } : {}),
+    });
+    const pool = new pg.Pool(poolOptions(this.options.poolSize ?? 10));
+    const lockPool = new pg.Pool(poolOptions(this.options.lockPoolSize ?? this.options.poolSize ?? 10));
+    // An idle connection that dies (database restart) must not crash the process; the pool replaces it.
+    pool.on('error', () => undefined);
+    lockPool.on('error', () => undefined);
+    try {
+      const client = await pool.connect();
+      try {
+        await migrate(client);
+        // The role must be able to write, not only to see the tables (a read-only role fails here).
+        await client.query('BEGIN');
+        await client.query('LOCK TABLE patches_rx_docs, patches_rx_changes IN ROW EXCLUSIVE MODE NOWAIT');
+        await client.query('ROLLBACK');
+      } finally {
+        client.release();
+      }
+      const listener = new PostgresListener({
+        client: () => new pg.Client({ connectionString: this.connectionString, connectionTimeoutMillis: this.options.connectTimeoutMs ?? 10_000 }),
+        channel: this.channel,
+        scheduler: this.options.scheduler ?? asyncScheduler,
+        onPayload: (payload) => this.received(payload),
+        onResync: () => this.emit({ type: 'resync' }),
+      });
+      await listener.start();
+      this.listener = listener;
+    } catch (error) {
+      await Promise.all([pool.end().catch(() => undefined), lockPool.end().catch(() => undefined)]);
+      throw startupError(error, this.connectionString);
+    }
+    this.pool = pool;
+    this.lockPool = lockPool;
+  }
+
+  private db(): Pool {
+    if (!this.pool) throw new StoreError('PostgresServerStore is not open');
+    return this.pool;
+  }
+
+  private locks(): Pool {
+    if (!this.lockPool) throw new StoreError('PostgresServerStore is not open');
+    return this.lockPool;
+  }
+
+  private async transaction<R>(begin: string, work: (client: PoolClient) => Promise<R>): Promise<R> {
+    await this.open();
+    const client = await this.db().connect();
+    let broken = false;
+    try {
+      await client.query(begin);
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      // A connection that cannot even roll back is dead: discard it instead of reusing it.
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  private async notify(client: PoolClient, payload: NotifyPayload): Promise<void> {
+    await client.query('SELECT pg_notify($1, $2)', [this.channel, JSON.stringify({ ...payload, s: this.source })]);
+  }
+
+  private received(text: string): void {
+    let payload: NotifyPayload & { s?: string };
+    try {
+      payload = JSON.parse(text) as NotifyPayload & { s?: string };
+    } catch {
+      return;
+    }
+    if (payload.s === this.source || typeof payload.d !== 'string') return;
+    if (payload.t === 'c' && typeof payload.f === 'number' && typeof payload.l === 'number') {
+      this.emit({ type: 'commit', docId: payload.d, firstRev: payload.f, lastRev: payload.l });
+    } else if (payload.t === 'd') {
+      this.emit({ type: 'delete', docId: payload.d });
+    } else if (payload.t === 'u') {
+      this.emit({ type: 'undelete', docId: payload.d });
+    }
+  }
+
+  private emit(event: StoreEvent): void {
+    if (this.closed) return;
+    for (const listener of this.listeners) listener(event);
+  }
+}
+
+/** The NOTIFY payload: type (commit, delete, undelete), doc id, first and last rev. Small by design (8 000 bytes max). */
+type NotifyPayload = { t: 'c'; d: string; f: number; l: number } | { t: 'd' | 'u'; d: string };
+
+/** The rows an entry is stored as: one per OT change, one per LWW commit. */
+function entryRows(entry: LogEntry): Array<{ rev: number; changeId: string | null; body: string }> {
+  if (entry.kind === 'lww') return [{ rev: entry.rev, changeId: null, body: JSON.stringify(entry) }];
+  return entry.changes.map((change) => ({ rev: change.rev, changeId: change.id, body: JSON.stringify(change) }));
+}
+
+/** Every entry holding a rev after `afterRev`, regrouped into the commits they were appended as. */
+async function readEntries(db: Pool | PoolClient, docId: string, afterRev: number): Promise<LogEntry[]> {
+  // Start at the commit holding rev afterRev + 1, which may begin before it.
+  const { rows } = await db.query<ChangeRow>(
+    `SELECT rev, entry_rev, kind, body FROM patches_rx_changes
+     WHERE doc_id = $1 AND rev >= coalesce((SELECT entry_rev FROM patches_rx_changes WHERE doc_id = $1 AND rev = $2 + 1), $2 + 1)
+     ORDER BY rev`,
+    [docId, afterRev],
+  );
+  const entries: LogEntry[] = [];
+  let open: { entryRev: number; changes: Change[] } | undefined;
+  for (const row of rows) {
+    if (row.kind === 'lww') {
+      open = undefined;
+      entries.push(row.body as LWWLogEntry);
+      continue;
+    }
+    if (!open || open.entryRev !== row.entry_rev) {
+      open = { entryRev: row.entry_rev, changes: [] };
+      entries.push({ kind: 'ot', changes: open.changes });
+    }
+    open.changes.push(row.body as Change);
+  }
+  return entries;
+}

@@ -1,0 +1,60 @@
+import { StoreError } from '../../errors.js';
+
+/**
+ * The PostgreSQL store could not start: the database is unreachable, refuses the login, does
+ * not exist, or the role may not create the schema. The message is one line saying which and
+ * where (password removed), so a CLI can print it as is; the driver's error is the `cause`.
+ */
+export class PostgresStartupError extends StoreError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, undefined, options);
+  }
+}
+
+/**
+ * Turns a driver or network error met while connecting or migrating into a
+ * {@link PostgresStartupError} with a one-line explanation.
+ *
+ * @param error what `pg` threw
+ * @param connectionString where it tried to connect
+ */
+export function startupError(error: unknown, connectionString: string): PostgresStartupError {
+  const where = redact(connectionString);
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  const text = typeof message === 'string' ? message : String(error);
+  let reason: string;
+  switch (code) {
+    case 'ECONNREFUSED':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EHOSTUNREACH':
+    case 'ETIMEDOUT':
+    case 'ECONNRESET':
+      reason = `cannot reach the database (${code})`;
+      break;
+    case '28P01':
+    case '28000':
+      reason = `the database refused the login: ${text}`;
+      break;
+    case '3D000':
+      reason = `the database does not exist: ${text}`;
+      break;
+    case '42501':
+      reason = `the role lacks the rights to create or use the patches_rx tables (grant it CREATE and USAGE on the schema, or run the first start as the owner): ${text}`;
+      break;
+    default:
+      reason = /timeout/i.test(text) ? `cannot reach the database (connection timed out)` : `the database failed: ${text}`;
+  }
+  return new PostgresStartupError(`PostgreSQL at ${where}: ${reason}`, { cause: error });
+}
+
+/** The connection string without its password. */
+export function redact(connectionString: string): string {
+  try {
+    const url = new URL(connectionString);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return '(unparsable connection string)';
+  }
+}
