@@ -386,6 +386,16 @@ describe('PatchesSync', () => {
       expect(entry(a, 'fresh')).toEqual({ committedRev: 0, hasPending: false, status: 'unsynced' });
     });
 
+    it('Doc tracked before PatchesSync was made: entry added from the store without connecting', async () => {
+      const store = new InMemoryStore();
+      await store.trackDocs(['known'], 'ot');
+      await store.saveDoc('known', { state: { a: 1 }, rev: 3 });
+      const a = harness.client({ store });
+      await when(a.sync.synced$, s => !!s['known']);
+      expect(a.sync.state.connected).toBe(false);
+      expect(entry(a, 'known')).toEqual({ committedRev: 3, hasPending: false, status: 'synced' });
+    });
+
     it('Doc tracked: status synced when the store has a committed rev', async () => {
       const store = new InMemoryStore();
       await store.trackDocs(['known'], 'ot');

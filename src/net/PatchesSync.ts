@@ -172,6 +172,8 @@ export class PatchesSync {
     this.subscription.add(this.syncRequests.pipe(serialGate(id => id, id => this.syncDoc$(id))).subscribe(id => this.syncDone.next(id)));
     this.subscription.add(this.serverChanges$().subscribe());
     this.subscription.add(this.connection.notifications$.pipe(filter(n => n.method === 'docDeleted'), mergeMap(n => this.remoteDelete$(docIdOf(n.params)))).subscribe());
+    // Docs the store already tracked when we were made get their entries now, not at first connect (seed: "added on tracking").
+    this.subscription.add(from(this.patches.ready.then(() => this.addEntries([...this.patches.trackedDocs], { onlyMissing: true }))).subscribe());
     this.subscription.add(this.patches.tracked$.pipe(mergeMap(e => this.tracked$(e.docIds))).subscribe());
     this.subscription.add(this.patches.untracked$.pipe(mergeMap(ids => this.untracked$(ids))).subscribe());
     this.subscription.add(this.patches.changes$.subscribe(e => this.localChange(e.docId)));
@@ -483,7 +485,8 @@ export class PatchesSync {
 
   // ── Helpers ───────────────────────────────────────────────────────────────────────────────
 
-  private async addEntries(docIds: string[]): Promise<void> {
+  /** Entries for these docs from the store; `onlyMissing` leaves entries a pass already made alone. */
+  private async addEntries(docIds: string[], { onlyMissing = false } = {}): Promise<void> {
     // Every doc's reads at once: a pass over N docs should not wait for 2N store round trips in a row.
     const read = await Promise.all(
       docIds.map(async id => {
@@ -498,7 +501,7 @@ export class PatchesSync {
     const current = this.docs.value;
     const entries: Record<string, SyncedDoc> = {};
     for (const doc of read) {
-      if (!doc || !tracked.has(doc.id)) continue;
+      if (!doc || !tracked.has(doc.id) || (onlyMissing && current[doc.id])) continue;
       const status = current[doc.id]?.status === 'syncing' ? 'syncing' : doc.committedRev === 0 ? 'unsynced' : 'synced';
       entries[doc.id] = { committedRev: doc.committedRev, hasPending: doc.hasPending, status };
     }
