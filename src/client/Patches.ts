@@ -286,7 +286,7 @@ export class Patches {
       const doc = new PatchesDoc<object>(
         docId,
         algorithm,
-        { committedState: stored?.state ?? null, committedRev: stored?.committedRev ?? 0, local },
+        { committedState: stored?.state ?? null, committedRev: stored?.committedRev ?? 0, local, localIds: stored?.pending.map(c => c.id) ?? [] },
         this.owner,
         { freeze: this.docOptions.freeze },
       );
