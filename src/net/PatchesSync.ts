@@ -160,6 +160,7 @@ export class PatchesSync {
     this.subscription.add(this.patches.tracked$.pipe(mergeMap(e => this.tracked$(e.docIds))).subscribe());
     this.subscription.add(this.patches.untracked$.pipe(mergeMap(ids => this.untracked$(ids))).subscribe());
     this.subscription.add(this.patches.changes$.subscribe(e => this.localChange(e.docId)));
+    this.subscription.add(this.patches.otherWrites$.pipe(mergeMap(id => this.otherWrite$(id))).subscribe());
     this.subscription.add(this.patches.deleted$.pipe(mergeMap(id => this.deleteOnServer$(id))).subscribe());
     this.subscription.add(this.patches.errors$.subscribe(e => this.errorSubject.next(e)));
   }
@@ -449,6 +450,15 @@ export class PatchesSync {
     if (!this.patches.getDocAlgorithm(docId)) return;
     this.docs.update([docId], this.canSend() ? { hasPending: true, status: 'syncing' } : { hasPending: true });
     if (this.canSend()) this.syncRequests.next(docId);
+  }
+
+  /** Another tab wrote the doc: its status entry follows the store, and its changes go out if this tab syncs. */
+  private otherWrite$(docId: string): Observable<unknown> {
+    return from(this.addEntries([docId])).pipe(
+      tap(() => {
+        if (this.canSend() && this.docs.value[docId]?.hasPending) this.syncRequests.next(docId);
+      }),
+    );
   }
 
   /** One `subscribe` call for the ids (through `subscribeFilter`) not subscribed yet; failure is reported, not fatal. */
