@@ -1,3 +1,5 @@
+import 'fake-indexeddb/auto';
+import { IDBFactory } from 'fake-indexeddb';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +14,7 @@ import { NetworkError, TimeoutError } from '../../src/errors.js';
 import { PatchesSync } from '../../src/net/PatchesSync.js';
 import { FileServerStore, startServer, type RunningServer } from '../../src/server/index.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
+import { IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
 import type { Algorithm, Change, PatchesSnapshot } from '../../src/types.js';
 import { startChaosProxy, type ChaosProxy } from '../helpers/chaosProxy.js';
 import { lwwEdit, otEdit, type FuzzDoc } from './edits.js';
@@ -33,7 +36,20 @@ export interface ConvergenceOptions {
   stuckAfter?: number;
   /** fsync the server's file store (default `true`, as the server runs by default). */
   fsync?: boolean;
+  /**
+   * The clients' stores: `memory` (default) an `InMemoryStore` each; `idb` an `IndexedDBStore`
+   * each (fake-indexeddb); `shared-idb` clients in groups of up to three share one database, each
+   * with its own store object and connection, like tabs of one app.
+   */
+  stores?: FuzzStores;
 }
+
+/** How the fuzz clients store their data (see `ConvergenceOptions.stores`). */
+export type FuzzStores = 'memory' | 'idb' | 'shared-idb';
+
+/** Clients per database in the `shared-idb` mode. */
+const TABS_PER_DATABASE = 3;
+let fuzzRuns = 0;
 
 
 /** A change id that never reached the server history, and why that is fine. */
@@ -48,6 +64,7 @@ export interface RebasedAway {
 /** What one run did and found. */
 export interface ConvergenceReport {
   seed: number;
+  stores?: FuzzStores;
   clients: number;
   steps: number;
   /** Everything that went wrong; empty means the run converged. */
@@ -137,15 +154,15 @@ function sameJson(a: unknown, b: unknown): boolean {
 }
 
 /** The replay command for a seed. */
-export function replayCommand(seed: number, steps?: number, clients?: number): string {
-  return `npm run fuzz -- --seed ${seed}${steps !== undefined ? ` --steps ${steps}` : ''}${clients !== undefined ? ` --clients ${clients}` : ''}`;
+export function replayCommand(seed: number, steps?: number, clients?: number, stores?: FuzzStores): string {
+  return `npm run fuzz -- --seed ${seed}${steps !== undefined ? ` --steps ${steps}` : ''}${clients !== undefined ? ` --clients ${clients}` : ''}${stores && stores !== 'memory' ? ` --stores ${stores}` : ''}`;
 }
 
 /** A failed report as text: the seed, how to replay it, what failed, and the tail of the script. */
 export function formatFailure(report: ConvergenceReport): string {
   return [
-    `convergence fuzz failed: seed ${report.seed} (${report.clients} clients, ${report.steps} steps)`,
-    `replay: ${replayCommand(report.seed, report.steps, report.clients)}`,
+    `convergence fuzz failed: seed ${report.seed} (${report.clients} clients, ${report.steps} steps, ${report.stores ?? 'memory'} stores)`,
+    `replay: ${replayCommand(report.seed, report.steps, report.clients, report.stores)}`,
     ...report.failures.map(f => `  ✗ ${f}`),
     'last actions:',
     ...report.trace.slice(-40).map(line => `  ${line}`),
@@ -259,11 +276,17 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     return Object.assign(c, { patches, sync, docs, subscriptions }) as FuzzClient;
   };
 
+  const storesMode = options.stores ?? 'memory';
+  const run = ++fuzzRuns;
+  const indexedDB = new IDBFactory();
+  const storeFor = (i: number) => {
+    if (storesMode === 'memory') return new RecordingStore(i);
+    const db = `fuzz-${run}-${storesMode === 'idb' ? i : Math.floor(i / TABS_PER_DATABASE)}`;
+    return new RecordingStore(i, new IndexedDBStore(db, { indexedDB }));
+  };
   const clients: FuzzClient[] = [];
   for (let i = 0; i < clientCount; i++) {
-    clients.push(
-      await build({ index: i, store: new RecordingStore(i), online$: new BehaviorSubject(true), proxy: proxies[i], jitter: forkRng(seed, `jitter-${i}`), restarts: 0 }),
-    );
+    clients.push(await build({ index: i, store: storeFor(i), online$: new BehaviorSubject(true), proxy: proxies[i], jitter: forkRng(seed, `jitter-${i}`), restarts: 0 }));
   }
 
   /** Everything of one client synced: connected, a pass finished, every doc synced with nothing pending. */
@@ -426,6 +449,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     }
     await Promise.all(proxies.map(p => p.close()));
     await server.close();
+    await Promise.all(clients.map(c => c.store.close().catch(() => undefined)));
     await rm(dataDir, { recursive: true, force: true });
     process.off('unhandledRejection', onUnhandled);
   }
@@ -435,7 +459,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   stats.delayedChunks = proxies.reduce((sum, p) => sum + p.stats.delayedChunks, 0);
   stats.minted = minted.length;
   stats.commitCalls = wire.commits.length;
-  return { seed, clients: clientCount, steps, failures, rebasedAway, trace, stats, ms: Date.now() - started };
+  return { seed, stores: storesMode, clients: clientCount, steps, failures, rebasedAway, trace, stats, ms: Date.now() - started };
 
   /** What a stuck client holds: unsent local data per doc, and its last commit exchanges. */
   async function diagnose(c: FuzzClient): Promise<string[]> {
@@ -599,7 +623,8 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     };
     const clientDropped = (m: Minted): boolean => {
       const revs = revOf.get(m.docId)!;
-      return clients[m.client].store.drops.some(drop => {
+      // With a shared database the client that applied the batch may be another tab of the same one.
+      return clients.flatMap(c => c.store.drops).some(drop => {
         if (drop.docId !== m.docId || !drop.gone.includes(m.id)) return false;
         // Recompute the client's rebase (applyCommittedChanges) of the queue it held: echoes of
         // already-committed changes and changes the server resolved leave before the walk.

@@ -104,11 +104,14 @@ export class LWWAlgorithm implements ClientAlgorithm {
     if (!stored) return [];
     const committedState = stored.state;
     const sentIds = new Set((sent ?? []).map(c => c.id));
+    const alreadyApplied = await this.appliedOwnChanges(docId, changes, sentIds, stored.committedRev);
 
     let cursor = stored.committedRev;
     const effective: Change[] = [];
     for (const change of changes) {
-      if (sentIds.has(change.id)) {
+      if (alreadyApplied.has(change.id)) {
+        continue; // another tab on this store received it first (it was broadcast to that tab's connection)
+      } else if (sentIds.has(change.id)) {
         // The reply to our own send applies even when its revs look old.
       } else if (change.rev <= cursor && change.baseRev < cursor) {
         continue; // stale re-delivery
@@ -128,6 +131,20 @@ export class LWWAlgorithm implements ClientAlgorithm {
     const after: StoredDoc = { ...stored, state, committedRev: cursor, sending: clearSending ? null : stored.sending };
     doc?._update(layersOf(after, state));
     return effective;
+  }
+
+  /**
+   * Our own sent changes the store already holds as committed history. With one connection the
+   * reply to a send always comes before any later broadcast, so an own change with an old rev was
+   * never applied here; with several tabs on one store another tab may have applied it (and later
+   * revs) from its own connection, and applying it again would overwrite those later revs.
+   */
+  private async appliedOwnChanges(docId: string, changes: Change[], sentIds: Set<string>, committedRev: number): Promise<Set<string>> {
+    const old = changes.filter(c => sentIds.has(c.id) && c.rev <= committedRev);
+    if (old.length === 0) return new Set();
+    const since = Math.min(...old.map(c => c.rev)) - 1;
+    const history = new Set((await this.ctx.store.listChanges(docId, since)).map(c => c.id));
+    return new Set(old.filter(c => history.has(c.id)).map(c => c.id));
   }
 
   /**

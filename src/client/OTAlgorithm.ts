@@ -152,16 +152,22 @@ export class OTAlgorithm implements ClientAlgorithm {
     const newPending = result.pending.filter(c => !optimisticIds.has(c.id));
     if (result.applied.length === 0 && newPending.length === pending.length) return [];
 
-    const rebased = new Map(result.pending.map(c => [c.id, c.ops]));
-    const newOptimistic = optimistic.map(o => ({ id: o.id, ops: rebased.get(o.id) ?? [] }));
     const expect = { committedRev: committed.rev, pendingIds: pending.map(c => c.id) };
     await store.applyServerChanges(docId, { state: result.state, rev: result.rev, changes: result.applied, pending: newPending, expect });
 
     if (doc) {
+      // Edits made while the store was writing were authored on the old view too: rebase them as well.
+      const optimisticNow = [...doc._optimistic()];
+      const late = optimisticNow.some(o => !optimisticIds.has(o.id));
+      const rebasedQueue = late
+        ? applyCommittedChanges(committed, changes, [...stillPending, ...optimisticNow.map(o => createChange(o.ops, { id: o.id, baseRev: committed.rev, rev: 0, createdAt: 0 }))]).pending
+        : result.pending;
+      const rebased = new Map(rebasedQueue.map(c => [c.id, c.ops]));
+      const newOptimistic = optimisticNow.map(o => ({ id: o.id, ops: rebased.get(o.id) ?? [] }));
       // Our own changes coming back (and nothing else) leave what the user sees as it was.
       const queueIds = new Set(queue.map(c => c.id));
       const echoOnly =
-        result.applied.every(c => queueIds.has(c.id)) && result.pending.length === queue.length - result.applied.length && resolved.size === 0;
+        !late && result.applied.every(c => queueIds.has(c.id)) && result.pending.length === queue.length - result.applied.length && resolved.size === 0;
       doc._update(
         { committedState: result.state, committedRev: result.rev, local: newPending.map(c => c.ops), localIds: newPending.map(c => c.id) },
         { optimistic: newOptimistic, viewUnchanged: echoOnly },
