@@ -1,5 +1,5 @@
 import 'fake-indexeddb/auto';
-import { firstValueFrom, filter } from 'rxjs';
+import { firstValueFrom, filter, merge } from 'rxjs';
 import { Patches } from '../../src/client/Patches.js';
 import { IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
@@ -28,12 +28,25 @@ describe('several Patches on one IndexedDBStore database', () => {
     for (const patches of closing.splice(0)) await patches.close();
   });
 
-  function tab(dbName: string, connect = true): TestClient {
+  function tab(dbName: string, options: { ownConnection?: boolean } = {}): TestClient {
     const store = new IndexedDBStore(dbName);
-    const client = h.client({ store });
+    const client = h.client({ store, tabs: { enabled: !options.ownConnection } });
     closing.push(client.patches);
-    if (!connect) client.sync.disconnect();
     return client;
+  }
+
+  /** Resolves once the tab's open doc has nothing pending (re-checked on every view, store-follow and status event). */
+  function settled(t: TestClient, doc: PatchesDoc<Notes>): Promise<unknown> {
+    return when(merge(doc.state$, t.patches.otherWrites$, t.sync.synced$), () => !doc.hasPending);
+  }
+
+  /** The server's state of a doc, read by a fresh client with its own store. */
+  async function serverState(docId: string, algorithm: 'ot' | 'lww' = 'ot'): Promise<Notes> {
+    const reader = h.client({ store: new InMemoryStore() });
+    await reader.sync.connect();
+    await reader.patches.trackDocs([docId], algorithm);
+    await docSynced(reader.sync, docId, 1);
+    return (await reader.patches.store.getDoc<Notes>(docId))!.state;
   }
 
   it("should show another instance's edit in an open doc without any sync, and say it is pending", async () => {
@@ -107,27 +120,88 @@ describe('several Patches on one IndexedDBStore database', () => {
       }
     }
     await Promise.all(tabs.flatMap((t, i) => [ot[i].flush(), lww[i].flush()]));
-    await Promise.all(tabs.map(t => idle(t.sync)));
 
-    // The server's state, read by a fresh client with its own store.
-    const reader = h.client({ store: new InMemoryStore() });
+    // A fresh client with its own store follows the server until every edit is there.
+    const reader = h.client({ store: new InMemoryStore(), tabs: { enabled: false } });
     await reader.sync.connect();
-    await reader.patches.trackDocs(['ot-doc']);
-    await reader.patches.trackDocs(['lww-doc'], 'lww');
-    await Promise.all([docSynced(reader.sync, 'ot-doc', 1), docSynced(reader.sync, 'lww-doc', 1)]);
-    const serverOT = (await reader.patches.store.getDoc<Notes>('ot-doc'))!.state;
-    const serverLWW = (await reader.patches.store.getDoc<Notes>('lww-doc'))!.state;
-    const serverHead = await reader.patches.store.getCommittedRev('ot-doc');
+    const readerOT = await reader.patches.openDoc<Notes>('ot-doc');
+    const readerLWW = await reader.patches.openDoc<Notes>('lww-doc', { algorithm: 'lww' });
+    await when(readerOT.state$, s => (s.items?.length ?? 0) >= edits.length);
+    await when(readerLWW.state$, s => Object.keys(s.marks ?? {}).length >= edits.length);
+    // One connection for the three tabs (a second only if the leader was the tab that disconnected and came back).
+    expect(h.server.stats.connectionsTotal).toBeLessThanOrEqual(3);
+    expect(h.server.stats.connections).toBe(2);
+    const serverOT = readerOT.state;
+    const serverLWW = readerLWW.state;
+    const serverHead = readerOT.committedRev;
 
     expect([...serverOT.items!].sort()).toEqual([...edits].sort());
     expect(Object.keys(serverLWW.marks!).sort()).toEqual([...edits].sort());
     for (const [i, t] of tabs.entries()) {
-      await when(ot[i].state$, s => s.items?.length === edits.length && !ot[i].hasPending && ot[i].committedRev === serverHead);
+      await settled(t, ot[i]);
+      await when(merge(ot[i].state$, t.patches.otherWrites$), () => ot[i].committedRev === serverHead);
       expect(ot[i].state).toEqual(serverOT);
-      await when(lww[i].state$, s => Object.keys(s.marks ?? {}).length === edits.length && !lww[i].hasPending);
+      await settled(t, lww[i]);
       expect(lww[i].state).toEqual(serverLWW);
       expect(t.errors).toEqual([]);
     }
     expect(await tabs[0].patches.store.getPendingChanges('ot-doc')).toEqual([]);
+  });
+
+  it('should hand the connection to another tab when the leader closes, losing no edit', async () => {
+    const db = `instances-${++dbCount}`;
+    const tabs = [tab(db), tab(db), tab(db)];
+    await Promise.all(tabs.map(t => t.sync.connect()));
+    const docs = await Promise.all(tabs.map(t => t.patches.openDoc<Notes>('doc')));
+    docs[0].change(draft => {
+      draft.marks = {};
+    });
+    await Promise.all(docs.map(doc => when(doc.state$, s => !!s.marks)));
+    const leaders = await Promise.all(tabs.map(t => firstValueFrom(t.sync.leading$)));
+    expect(leaders.filter(Boolean)).toHaveLength(1);
+    const leader = leaders.indexOf(true);
+
+    const edits: string[] = [];
+    for (let round = 0; round < 6; round++) {
+      for (const [i, doc] of docs.entries()) {
+        if (i === leader && round >= 3) continue;
+        edits.push(`${i}-${round}`);
+        doc.change(draft => {
+          draft.marks![`${i}-${round}`] = round;
+        });
+      }
+      if (round === 2) {
+        // The leader's tab closes mid-sync: its stored edits stay for the next leader.
+        await docs[leader].flush();
+        tabs[leader].sync.destroy();
+      }
+    }
+    const rest = tabs.filter((_, i) => i !== leader);
+    await Promise.race(rest.map(t => when(t.sync.leading$, Boolean)));
+    await Promise.all(rest.map(t => settled(t, docs[tabs.indexOf(t)])));
+    await Promise.all(rest.map(t => docSynced(t.sync, 'doc', 1)));
+    const server = await serverState('doc');
+    expect(Object.keys(server.marks!).sort()).toEqual([...edits].sort());
+    for (const [i, doc] of docs.entries()) if (i !== leader) expect(doc.state).toEqual(server);
+    expect(await rest[0].patches.store.getPendingChanges('doc')).toEqual([]);
+  });
+
+  it('should give each tab its own connection when tabs opt out, and still lose nothing', async () => {
+    const db = `instances-${++dbCount}`;
+    const tabs = [tab(db, { ownConnection: true }), tab(db, { ownConnection: true })];
+    await Promise.all(tabs.map(t => t.sync.connect()));
+    expect(h.server.stats.connections).toBe(2);
+    const docs = await Promise.all(tabs.map(t => t.patches.openDoc<Notes>('doc', { algorithm: 'lww' })));
+    for (let round = 0; round < 5; round++) {
+      for (const [i, doc] of docs.entries()) {
+        doc.change(draft => {
+          draft.marks = { ...draft.marks, [`${i}-${round}`]: round };
+        });
+      }
+    }
+    await Promise.all(tabs.map((t, i) => settled(t, docs[i])));
+    await Promise.all(tabs.map(t => idle(t.sync)));
+    const server = await serverState('doc', 'lww');
+    for (const doc of docs) await when(doc.state$, s => JSON.stringify(s) === JSON.stringify(server));
   });
 });

@@ -39,6 +39,7 @@ import { DocSync } from './DocSync.js';
 import { docIdOf, isDocChanges } from './wireShapes.js';
 import { classifyError } from './errorPolicy.js';
 import { DocRetries } from './DocRetries.js';
+import { SyncTabs, type SyncTabsOptions } from './SyncTabs.js';
 
 /** Options of `PatchesSync` (the seed's, plus injection points for tests and hosts). */
 export interface PatchesSyncOptions {
@@ -64,6 +65,11 @@ export interface PatchesSyncOptions {
   maxReconnectDelay?: number;
   /** Per-call RPC timeout in ms (default 30 000). */
   rpcTimeout?: number;
+  /**
+   * Tabs on one store share one connection, held by the leading tab (the default with a store
+   * other tabs can write, e.g. `IndexedDBStore`); `{ enabled: false }`: one connection per tab.
+   */
+  tabs?: SyncTabsOptions;
 }
 
 /** An error with the doc it concerns, as `error$` emits it. */
@@ -106,6 +112,7 @@ export class PatchesSync {
   private readonly docSync: DocSync;
   private readonly scheduler: SchedulerLike;
   private readonly retries: DocRetries;
+  private readonly tabs: SyncTabs;
   private subscribed = new Set<string>();
   private passCount = 0;
 
@@ -115,6 +122,8 @@ export class PatchesSync {
   readonly synced$: Observable<Readonly<Record<string, SyncedDoc>>>;
   /** Errors, with the doc they concern. */
   readonly error$: Observable<SyncErrorEvent> = this.errorSubject.asObservable();
+  /** Whether this tab holds the connection for every tab on its store (always `true` without tab coordination). */
+  readonly leading$: Observable<boolean>;
   /** Docs deleted on the server. */
   readonly remoteDocDeleted$: Observable<RemoteDocDeletedEvent> = this.remoteDeleteSubject.asObservable();
 
@@ -133,9 +142,13 @@ export class PatchesSync {
 
     // State hears online/offline before the connection reacts to it: one coherent transition.
     this.subscription.add(online$.subscribe(online => this.setState({ online })));
+    // Only the leading tab connects; the others show what it announces.
+    this.tabs = new SyncTabs(patches.store, options.tabs, options.scheduler);
+    this.leading$ = this.tabs.leading$;
+    this.subscription.add(this.tabs.mirror(this.state$, this.synced$, (state, synced) => (this.setState(state), this.docs.put(synced))));
     this.connection = new PatchesConnection(url, {
       websocket: options.websocket,
-      online$,
+      online$: this.tabs.gate(online$),
       scheduler: this.scheduler,
       random: options.random,
       reconnectDelay: options.reconnectDelay,
@@ -197,7 +210,10 @@ export class PatchesSync {
   async connect(): Promise<void> {
     this.passCount = 0;
     try {
-      await this.connection.connect();
+      const opened = this.connection.connect();
+      opened.catch(() => undefined); // a following tab may never wait for its own socket
+      // A following tab is connected through the leader's connection.
+      await Promise.race([opened, this.tabs.connectedThroughLeader().catch(() => undefined)]);
     } catch (error) {
       const err = asError(error);
       this.setState({ connected: false, syncing: err });
@@ -237,6 +253,7 @@ export class PatchesSync {
     this.subscription.unsubscribe();
     this.retries.clearAll();
     this.connection.destroy();
+    this.tabs.close();
     this.stateSubject.complete();
     this.docs.complete();
     this.errorSubject.complete();
@@ -519,7 +536,7 @@ export class PatchesSync {
 
   private canSend(): boolean {
     const { online, connected } = this.stateSubject.value;
-    return online && connected;
+    return online && connected && this.tabs.leading;
   }
 
   private setState(change: Partial<PatchesSyncState>): void {
