@@ -212,8 +212,8 @@ export class PatchesSync {
     try {
       const opened = this.connection.connect();
       opened.catch(() => undefined); // a following tab may never wait for its own socket
-      // A following tab is connected through the leader's connection.
-      await Promise.race([opened, this.tabs.connectedThroughLeader().catch(() => undefined)]);
+      // Already connected: nothing to wait for. A following tab is connected through the leader's connection.
+      if (!this.stateSubject.value.connected) await Promise.race([opened, this.tabs.followingLeader().catch(() => undefined)]);
     } catch (error) {
       const err = asError(error);
       this.setState({ connected: false, syncing: err });

@@ -110,11 +110,15 @@ export class SyncTabs {
     return subscription;
   }
 
-  /** Resolves once this tab follows a leader that says it is connected (never while this tab leads). */
-  connectedThroughLeader(): Promise<void> {
+  /**
+   * Resolves once this tab follows a leader that has announced itself (never while this tab
+   * leads): a follower is connected through the leader, whatever the leader's own socket is doing
+   * (a leader whose tab called `disconnect()` pauses sync for every tab until it reconnects).
+   */
+  followingLeader(): Promise<void> {
     return firstValueFrom(
       combineLatest([this.leading$, this.news]).pipe(
-        filter(([leading, news]) => !leading && news?.state.connected === true),
+        filter(([leading, news]) => !leading && news !== undefined),
         map(() => undefined),
       ),
     );
