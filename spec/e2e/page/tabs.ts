@@ -29,14 +29,14 @@ export interface TabSnapshot {
 /** The API on `window.tabs`. */
 export interface TabsApp {
   start(url: string): Promise<void>;
-  /** Edits both docs with one token; resolves once both edits are in IndexedDB. */
-  edit(token: string, at: number): Promise<void>;
+  /** Edits both docs with one token; resolves once both edits are in IndexedDB, with when the edit was made (epoch ms, sub-ms precision). */
+  edit(token: string, at: number): Promise<number>;
   /** Sync on or off in this tab (`connect()` / `disconnect()`). */
   setSync(on: boolean): Promise<void>;
   /** Resolves when the store and this tab's views hold nothing pending and both docs are at least at these revs. */
   whenSettled(otRev: number, lwwRev: number): Promise<TabSnapshot>;
-  /** Resolves with the ms from now until this tab shows `token` (another tab edits it). */
-  timeToSee(token: string): Promise<number>;
+  /** Resolves when this tab's OT doc shows `token` (another tab edits it), with when (epoch ms, sub-ms precision). */
+  whenSeen(token: string): Promise<number>;
   snapshot(): Promise<TabSnapshot>;
 }
 
@@ -56,6 +56,11 @@ interface Running {
 }
 
 let running: Running | undefined;
+
+/** A clock every tab of the origin shares (epoch ms with sub-ms precision). */
+function now(): number {
+  return performance.timeOrigin + performance.now();
+}
 const errors: string[] = [];
 
 function current(): Running {
@@ -94,6 +99,7 @@ window.tabs = {
   },
   async edit(token, at) {
     const { ot, lww } = current();
+    const made = now();
     ot.change(draft => {
       const list = (draft.list ??= []);
       list.splice(at % (list.length + 1), 0, token);
@@ -102,6 +108,7 @@ window.tabs = {
       (draft.marks ??= {})[token] = at;
     });
     await Promise.all([ot.flush(), lww.flush()]);
+    return made;
   },
   async setSync(on) {
     const { sync } = current();
@@ -118,11 +125,10 @@ window.tabs = {
       ),
     );
   },
-  async timeToSee(token) {
+  async whenSeen(token) {
     const { ot } = current();
-    const started = performance.now();
     await firstValueFrom(ot.state$.pipe(filter(state => state.list?.includes(token) ?? false)));
-    return performance.now() - started;
+    return now();
   },
   snapshot,
 };
