@@ -20,6 +20,12 @@ import { formatFailure, runConvergence, type FuzzStores } from './convergence.js
  *   every retry) — the server now walks a partly committed baseRev-0 resend normally (a42011e).
  * - G. push-then-edit against a concurrent push: `add /list/-` then `/list/N/v` named the other
  *   client's element — pushes are now recorded at concrete indexes (3f08392).
+ * - H. (idb mode; one tab is enough) an OT edit made while a server batch was being written to the
+ *   store fell out of the view, so the next edits were written on a wrong view and refused (400) —
+ *   late edits are now rebased too (spec/client/OTAlgorithm.spec.ts, "finding H").
+ * - I. (shared-idb mode) a tab applied its own LWW change again from a late reply after another tab
+ *   had applied it and a later rev, undoing that rev — skipped now when the store's history holds
+ *   it (spec/client/LWWAlgorithm.spec.ts, "finding I").
  */
 
 /** CI size: 5 clients, this many random actions per seed. */
