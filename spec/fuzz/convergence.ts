@@ -39,7 +39,10 @@ export interface ConvergenceOptions {
   /**
    * The clients' stores: `memory` (default) an `InMemoryStore` each; `idb` an `IndexedDBStore`
    * each (fake-indexeddb); `shared-idb` clients in groups of up to three share one database, each
-   * with its own store object and connection, like tabs of one app.
+   * with its own store object and connection, like tabs of one app. They keep one connection
+   * each (the recording wrapper has no database name, so they elect no leader): the script takes
+   * single clients offline, which tabs of one browser never are; leader election is covered by
+   * spec/net/severalInstances.spec.ts and spec/e2e/severalTabs.spec.ts.
    */
   stores?: FuzzStores;
 }
