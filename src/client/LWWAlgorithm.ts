@@ -93,7 +93,8 @@ export class LWWAlgorithm implements ClientAlgorithm {
     if (!doc || !stored) return;
     const layers = layersOf(stored, stored.state);
     const current = doc._layers();
-    if (current.committedRev === layers.committedRev && deepEqual(current.local, layers.local) && current.committedState === layers.committedState) return;
+    // Same committed rev, same committed state (the store writes them together): only the local layers can differ.
+    if (current.committedRev === layers.committedRev && deepEqual(current.local, layers.local)) return;
     doc._update(layers);
   }
 
