@@ -59,7 +59,21 @@ export class SyncTabs {
     this.channel = enabled ? (options.channel === undefined ? (openStoreChannel(`sync:${this.name}`) ?? null) : options.channel) : null;
     if (!enabled) return;
     const leads$ = options.leadership$ ?? leadership$({ name: `patches-rx:leader:${this.name}`, scheduler });
-    this.subscription.add(leads$.subscribe(leading => this.leadingSubject.next(leading)));
+    let leads = false;
+    this.subscription.add(leads$.subscribe(leading => this.leadingSubject.next((leads = leading))));
+    // A leaving page closes its socket before the browser hands the lock on, so the next leader's
+    // socket does not overlap it; a page restored from the back/forward cache leads again.
+    const page = globalThis as { addEventListener?: (type: string, listener: (event: { persisted?: boolean }) => void) => void; removeEventListener?: (type: string, listener: (event: { persisted?: boolean }) => void) => void };
+    if (typeof page.addEventListener === 'function' && typeof page.removeEventListener === 'function') {
+      const hide = () => this.leadingSubject.next(false);
+      const show = (event: { persisted?: boolean }) => event.persisted && this.leadingSubject.next(leads);
+      page.addEventListener('pagehide', hide);
+      page.addEventListener('pageshow', show);
+      this.subscription.add(() => {
+        page.removeEventListener?.('pagehide', hide);
+        page.removeEventListener?.('pageshow', show);
+      });
+    }
     if (this.channel) {
       const channel = this.channel;
       const listener = ({ data }: { data: unknown }) => {
