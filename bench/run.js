@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const all = ['change', 'algorithms', 'store', 'browserStore', 'server', 'pgServer', 'sync', 'liveness', 'pushEncoding'];
+const all = ['change', 'algorithms', 'store', 'browserStore', 'tabs', 'server', 'pgServer', 'sync', 'liveness', 'pushEncoding'];
 const picked = process.argv.slice(2).filter(name => all.includes(name));
 const results = { node: process.version, date: new Date().toISOString() };
 

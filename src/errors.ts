@@ -161,6 +161,21 @@ export class StoreError extends PatchesError {
   }
 }
 
+/**
+ * A guarded store write found the doc changed since the caller read it (another instance on the
+ * same database wrote in between). Nothing was written: the caller reads fresh data, recomputes
+ * and tries again.
+ */
+export class StoreConflictError extends StoreError {
+  constructor(
+    docId: string,
+    /** What differed, e.g. `committedRev 4 ≠ expected 3`. */
+    readonly detail: string,
+  ) {
+    super(`Doc "${docId}" changed under a guarded write: ${detail}`, docId);
+  }
+}
+
 /** Status codes that retrying can never fix. */
 export const TERMINAL_STATUS_CODES: ReadonlySet<number> = new Set([401, 402, 403, 404, 410]);
 

@@ -288,3 +288,26 @@ describe('LWWAlgorithm', () => {
     });
   });
 });
+
+describe('LWWAlgorithm with two tabs on one store', () => {
+  it('should not apply its own change again when another tab already applied it and a later rev (fuzz finding I)', async () => {
+    const store = new InMemoryStore();
+    let now = 1000;
+    const tabA = new Patches({ store, clock: () => now++ });
+    const tabB = new Patches({ store, clock: () => now++ });
+    const docA = await tabA.openDoc<Doc>('d', { algorithm: 'lww' });
+    docA.change(draft => {
+      draft.a = 1;
+    });
+    await docA.flush();
+    const [sent] = await tabA.runExclusive('d', () => tabA.algorithms.lww.getPendingToSend('d'));
+    const mine = { ...sent, rev: 1, committedAt: 2 };
+    // Tab B's connection hears A's commit (rev 1) and a later one (rev 2) before A's reply arrives.
+    await tabB.runExclusive('d', () => tabB.algorithms.lww.applyServerChanges('d', [mine, committed('other', 2, [{ op: 'replace', path: '/a', value: 2, ts: now++ }])]));
+    await tabA.runExclusive('d', () => tabA.algorithms.lww.applyServerChanges('d', [mine], [sent]));
+
+    const stored = await store.getDoc<Doc>('d');
+    expect(stored).toMatchObject({ committedRev: 2, state: { a: 2 }, sending: null, pendingOps: [] });
+    expect(docA.state).toEqual({ a: 2 });
+  });
+});

@@ -299,3 +299,45 @@ describe('OTAlgorithm', () => {
     });
   });
 });
+
+describe('OTAlgorithm with a slow store (IndexedDB)', () => {
+  /** A store whose next `applyServerChanges` waits until the test lets it go on. */
+  class HeldStore extends InMemoryStore {
+    hold: { started: () => void; release: Promise<void> } | undefined;
+    override async applyServerChanges(...args: Parameters<InMemoryStore['applyServerChanges']>): Promise<void> {
+      const hold = this.hold;
+      this.hold = undefined;
+      if (hold) {
+        hold.started();
+        await hold.release;
+      }
+      return super.applyServerChanges(...args);
+    }
+  }
+
+  it('should rebase an edit made while a server batch is being written (fuzz finding H)', async () => {
+    const store = new HeldStore();
+    const patches = new Patches({ store, clock: () => 1000 });
+    const doc = await patches.openDoc<Doc>('d');
+    const run = <R>(task: () => Promise<R>): Promise<R> => patches.runExclusive('d', task);
+    await run(() => patches.algorithms.ot.applyServerChanges('d', [committed('s1', 1, [{ op: 'replace', path: '', value: { list: ['a'] } }])]));
+
+    let started!: () => void;
+    let release!: () => void;
+    const writing = new Promise<void>(resolve => (started = resolve));
+    store.hold = { started, release: new Promise<void>(resolve => (release = resolve)) };
+    // Another client inserted 'b' in front; while our store writes that, the user removes 'a'.
+    const applying = run(() => patches.algorithms.ot.applyServerChanges('d', [committed('s2', 2, [{ op: 'add', path: '/list/0', value: 'b' }])]));
+    await writing;
+    doc.change(draft => {
+      draft.list!.splice(0, 1); // removes 'a', at /list/0 on the view the user saw
+    });
+    release();
+    await applying;
+    await doc.flush();
+
+    expect(doc.state).toEqual({ list: ['b'] });
+    const [pending] = await store.getPendingChanges('d');
+    expect(pending.ops).toEqual([{ op: 'remove', path: '/list/1' }]);
+  });
+});

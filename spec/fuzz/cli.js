@@ -8,6 +8,8 @@
  *   npm run fuzz -- --seed 1234           replay one seed (add the --steps/--clients it failed with);
  *                                         --seed 3,4,14 replays several
  *   npm run fuzz -- --stuck 5000          liveness bound in ms (default 20000)
+ *   npm run fuzz -- --stores shared-idb   clients' stores: memory (default), idb (an IndexedDBStore
+ *                                         each, fake-indexeddb) or shared-idb (up to 3 clients per database)
  *
  * Every seed prints one line (what it exercised); a failure prints the seed, its replay command,
  * what failed and the last actions of its script. The exit code is jest's.
@@ -49,6 +51,10 @@ for (let i = 0; i < args.length; i++) {
     case '--clients':
       flags.clients = integer(arg, value());
       break;
+    case '--stores':
+      env.FUZZ_STORES = value();
+      if (!['memory', 'idb', 'shared-idb'].includes(env.FUZZ_STORES)) usage(`--stores takes memory, idb or shared-idb, not "${env.FUZZ_STORES}"`);
+      break;
     case '--stuck':
       env.FUZZ_STUCK_MS = integer(arg, value());
       break;
@@ -66,6 +72,7 @@ if (env.FUZZ_SEED === undefined) {
 }
 env.FUZZ_STEPS = flags.steps;
 env.FUZZ_CLIENTS = flags.clients;
+env.FUZZ_STORES ??= 'memory';
 
 const child = spawn(process.execPath, [jest, 'spec/fuzz/convergence.spec.ts', '--runInBand', '--verbose=false'], { cwd: root, env, stdio: 'inherit' });
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
@@ -77,6 +84,6 @@ function integer(flag, text) {
 
 function usage(problem) {
   if (problem) console.error(`fuzz: ${problem}`);
-  console.error('usage: npm run fuzz -- [--seeds N] [--first N] [--seed N] [--steps N] [--clients N] [--stuck ms]');
+  console.error('usage: npm run fuzz -- [--seeds N] [--first N] [--seed N] [--steps N] [--clients N] [--stuck ms] [--stores memory|idb|shared-idb]');
   process.exit(problem ? 2 : 0);
 }

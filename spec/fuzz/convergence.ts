@@ -1,3 +1,5 @@
+import 'fake-indexeddb/auto';
+import { IDBFactory } from 'fake-indexeddb';
 import { inspect } from 'node:util';
 import { BehaviorSubject, Subscription, combineLatest, filter, firstValueFrom, type Observable } from 'rxjs';
 import { applyPatch } from '../../src/algorithms/applyPatch.js';
@@ -8,6 +10,7 @@ import type { PatchesDoc } from '../../src/client/PatchesDoc.js';
 import { NetworkError, TimeoutError } from '../../src/errors.js';
 import { PatchesSync } from '../../src/net/PatchesSync.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
+import { IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
 import type { Algorithm, Change, PatchesSnapshot } from '../../src/types.js';
 import { startChaosProxy, type ChaosProxy } from '../helpers/chaosProxy.js';
 import { connectClient } from '../helpers/wsClient.js';
@@ -33,7 +36,23 @@ export interface ConvergenceOptions {
   fsync?: boolean;
   /** The server processes (default: one in-process server on a file store, made and closed by the run). */
   fleet?: FuzzFleet;
+  /**
+   * The clients' stores: `memory` (default) an `InMemoryStore` each; `idb` an `IndexedDBStore`
+   * each (fake-indexeddb); `shared-idb` clients in groups of up to three share one database, each
+   * with its own store object and connection, like tabs of one app. They keep one connection
+   * each (the recording wrapper has no database name, so they elect no leader): the script takes
+   * single clients offline, which tabs of one browser never are; leader election is covered by
+   * spec/net/severalInstances.spec.ts and spec/e2e/severalTabs.spec.ts.
+   */
+  stores?: FuzzStores;
 }
+
+/** How the fuzz clients store their data (see `ConvergenceOptions.stores`). */
+export type FuzzStores = 'memory' | 'idb' | 'shared-idb';
+
+/** Clients per database in the `shared-idb` mode. */
+const TABS_PER_DATABASE = 3;
+let fuzzRuns = 0;
 
 
 /** A change id that never reached the server history, and why that is fine. */
@@ -48,6 +67,7 @@ export interface RebasedAway {
 /** What one run did and found. */
 export interface ConvergenceReport {
   seed: number;
+  stores?: FuzzStores;
   clients: number;
   steps: number;
   /** Everything that went wrong; empty means the run converged. */
@@ -137,15 +157,15 @@ function sameJson(a: unknown, b: unknown): boolean {
 }
 
 /** The replay command for a seed. */
-export function replayCommand(seed: number, steps?: number, clients?: number): string {
-  return `npm run fuzz -- --seed ${seed}${steps !== undefined ? ` --steps ${steps}` : ''}${clients !== undefined ? ` --clients ${clients}` : ''}`;
+export function replayCommand(seed: number, steps?: number, clients?: number, stores?: FuzzStores): string {
+  return `npm run fuzz -- --seed ${seed}${steps !== undefined ? ` --steps ${steps}` : ''}${clients !== undefined ? ` --clients ${clients}` : ''}${stores && stores !== 'memory' ? ` --stores ${stores}` : ''}`;
 }
 
 /** A failed report as text: the seed, how to replay it, what failed, and the tail of the script. */
 export function formatFailure(report: ConvergenceReport): string {
   return [
-    `convergence fuzz failed: seed ${report.seed} (${report.clients} clients, ${report.steps} steps)`,
-    `replay: ${replayCommand(report.seed, report.steps, report.clients)}`,
+    `convergence fuzz failed: seed ${report.seed} (${report.clients} clients, ${report.steps} steps, ${report.stores ?? 'memory'} stores)`,
+    `replay: ${replayCommand(report.seed, report.steps, report.clients, report.stores)}`,
     ...report.failures.map(f => `  ✗ ${f}`),
     'last actions:',
     ...report.trace.slice(-40).map(line => `  ${line}`),
@@ -253,11 +273,17 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     return Object.assign(c, { patches, sync, docs, subscriptions }) as FuzzClient;
   };
 
+  const storesMode = options.stores ?? 'memory';
+  const run = ++fuzzRuns;
+  const indexedDB = new IDBFactory();
+  const storeFor = (i: number) => {
+    if (storesMode === 'memory') return new RecordingStore(i);
+    const db = `fuzz-${run}-${storesMode === 'idb' ? i : Math.floor(i / TABS_PER_DATABASE)}`;
+    return new RecordingStore(i, new IndexedDBStore(db, { indexedDB }));
+  };
   const clients: FuzzClient[] = [];
   for (let i = 0; i < clientCount; i++) {
-    clients.push(
-      await build({ index: i, store: new RecordingStore(i), online$: new BehaviorSubject(true), proxy: proxies[i], jitter: forkRng(seed, `jitter-${i}`), restarts: 0 }),
-    );
+    clients.push(await build({ index: i, store: storeFor(i), online$: new BehaviorSubject(true), proxy: proxies[i], jitter: forkRng(seed, `jitter-${i}`), restarts: 0 }));
   }
 
   /** Everything of one client synced: connected, a pass finished, every doc synced with nothing pending. */
@@ -458,6 +484,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     await Promise.all(proxies.map(p => p.close()));
     for (const fault of fleet.drainFaults?.() ?? []) fail(`server fault: ${fault}`);
     if (!options.fleet) await fleet.close();
+    await Promise.all(clients.map(c => c.store.close().catch(() => undefined)));
     process.off('unhandledRejection', onUnhandled);
   }
 
@@ -466,7 +493,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   stats.delayedChunks = proxies.reduce((sum, p) => sum + p.stats.delayedChunks, 0);
   stats.minted = minted.length;
   stats.commitCalls = wire.commits.length;
-  return { seed, clients: clientCount, steps, failures, rebasedAway, trace, stats, ms: Date.now() - started };
+  return { seed, stores: storesMode, clients: clientCount, steps, failures, rebasedAway, trace, stats, ms: Date.now() - started };
 
   /** What a stuck client holds: unsent local data per doc, and its last commit exchanges. */
   async function diagnose(c: FuzzClient): Promise<string[]> {
@@ -651,7 +678,8 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     const clientDropped = (m: Minted): boolean => {
       if (m.client < 0) return false; // the raw writer keeps no queue
       const revs = revOf.get(m.docId)!;
-      return clients[m.client].store.drops.some(drop => {
+      // With a shared database the client that applied the batch may be another tab of the same one.
+      return clients.flatMap(c => c.store.drops).some(drop => {
         if (drop.docId !== m.docId || !drop.gone.includes(m.id)) return false;
         // Recompute the client's rebase (applyCommittedChanges) of the queue it held: echoes of
         // already-committed changes and changes the server resolved leave before the walk.

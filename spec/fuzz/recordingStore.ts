@@ -1,6 +1,7 @@
+import type { Observable } from 'rxjs';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
-import type { ServerChangesUpdate } from '../../src/stores/PatchesStore.js';
-import type { Change } from '../../src/types.js';
+import type { PatchesStore, ServerChangesUpdate, StoreChange, StoreGuard, StoredDoc } from '../../src/stores/PatchesStore.js';
+import type { Algorithm, Change, JSONPatchOp, PatchesState, TrackedDoc } from '../../src/types.js';
 
 /** A write that took OT changes out of the pending queue without them being applied as committed. */
 export interface PendingDrop {
@@ -17,30 +18,36 @@ export interface PendingDrop {
 }
 
 /**
- * An `InMemoryStore` that notes every write dropping pending OT changes, so the fuzz can check
- * afterwards that each drop was legitimate (an echo, a change the server transformed away, or
- * one the client's own rebase emptied). It behaves exactly like the store it extends; one
- * instance outlives the client "restarts" of the fuzz, as IndexedDB outlives a page.
+ * A store (in memory by default, or any other, e.g. an `IndexedDBStore` several clients share)
+ * that notes every write dropping pending OT changes, so the fuzz can check afterwards that each
+ * drop was legitimate (an echo, a change the server transformed away, or one the client's own
+ * rebase emptied). It behaves exactly like the store it wraps; one instance outlives the client
+ * "restarts" of the fuzz, as IndexedDB outlives a page.
  */
-export class RecordingStore extends InMemoryStore {
+export class RecordingStore implements PatchesStore {
   /** Every dropping write, in order. */
   readonly drops: PendingDrop[] = [];
   /** Ids taken out by `replacePendingChanges` (splits); none are expected with small edits. */
   readonly replaced: { docId: string; ids: string[] }[] = [];
-
-  constructor(private readonly client: number) {
-    super();
-  }
-
   /** Every committed change this store applied, per doc, with the rev it moved to (for diagnosis). */
   readonly applied = new Map<string, { at: number; rev: number; changes: Change[] }[]>();
+  readonly changes$?: Observable<StoreChange>;
 
-  override async applyServerChanges(docId: string, update: ServerChangesUpdate): Promise<void> {
+  constructor(
+    private readonly client: number,
+    private readonly inner: PatchesStore = new InMemoryStore(),
+  ) {
+    this.changes$ = inner.changes$;
+  }
+
+  async applyServerChanges(docId: string, update: ServerChangesUpdate): Promise<void> {
+    // Read just before the write: a guarded write that lands saw exactly this queue (same ids,
+    // same committed rev, so the same ops); one that does not land records nothing.
+    const before = update.pending ? await this.inner.getPendingChanges(docId) : [];
+    await this.inner.applyServerChanges(docId, update);
     let log = this.applied.get(docId);
     if (!log) this.applied.set(docId, (log = []));
     log.push({ at: Date.now(), rev: update.rev, changes: structuredClone(update.changes) });
-    const before = update.pending ? await super.getPendingChanges(docId) : [];
-    await super.applyServerChanges(docId, update);
     if (!update.pending) return;
     const kept = update.pending.map(c => c.id);
     const keep = new Set([...kept, ...update.changes.map(c => c.id)]);
@@ -48,11 +55,60 @@ export class RecordingStore extends InMemoryStore {
     if (gone.length > 0) this.drops.push({ client: this.client, docId, before, applied: structuredClone(update.changes), kept, gone });
   }
 
-  override async replacePendingChanges(docId: string, changes: Change[]): Promise<void> {
-    const before = await super.getPendingChanges(docId);
-    await super.replacePendingChanges(docId, changes);
+  async replacePendingChanges(docId: string, changes: Change[], replacedIds?: readonly string[]): Promise<void> {
+    const before = await this.inner.getPendingChanges(docId);
+    await this.inner.replacePendingChanges(docId, changes, replacedIds);
     const now = new Set(changes.map(c => c.id));
-    const ids = before.filter(c => !now.has(c.id)).map(c => c.id);
+    const ids = (replacedIds ? before.filter(c => replacedIds.includes(c.id)) : before).filter(c => !now.has(c.id)).map(c => c.id);
     if (ids.length > 0) this.replaced.push({ docId, ids });
+  }
+
+  trackDocs(docIds: string[], algorithm: Algorithm): Promise<void> {
+    return this.inner.trackDocs(docIds, algorithm);
+  }
+  untrackDocs(docIds: string[]): Promise<void> {
+    return this.inner.untrackDocs(docIds);
+  }
+  listDocs(includeDeleted?: boolean): Promise<TrackedDoc[]> {
+    return this.inner.listDocs(includeDeleted);
+  }
+  getDoc<T = unknown>(docId: string): Promise<StoredDoc<T> | undefined> {
+    return this.inner.getDoc<T>(docId);
+  }
+  getCommittedRev(docId: string): Promise<number> {
+    return this.inner.getCommittedRev(docId);
+  }
+  saveDoc(docId: string, snapshot: PatchesState, expect?: StoreGuard): Promise<void> {
+    return this.inner.saveDoc(docId, snapshot, expect);
+  }
+  deleteDoc(docId: string): Promise<void> {
+    return this.inner.deleteDoc(docId);
+  }
+  confirmDeleteDoc(docId: string): Promise<void> {
+    return this.inner.confirmDeleteDoc(docId);
+  }
+  getPendingChanges(docId: string): Promise<Change[]> {
+    return this.inner.getPendingChanges(docId);
+  }
+  savePendingChanges(docId: string, changes: Change[], expect?: StoreGuard): Promise<void> {
+    return this.inner.savePendingChanges(docId, changes, expect);
+  }
+  listChanges(docId: string, startAfterRev?: number): Promise<Change[]> {
+    return this.inner.listChanges(docId, startAfterRev);
+  }
+  getPendingOps(docId: string): Promise<JSONPatchOp[]> {
+    return this.inner.getPendingOps(docId);
+  }
+  savePendingOps(docId: string, ops: JSONPatchOp[], pathsToDelete?: string[], expect?: StoreGuard): Promise<void> {
+    return this.inner.savePendingOps(docId, ops, pathsToDelete, expect);
+  }
+  getSendingChange(docId: string): Promise<Change | null> {
+    return this.inner.getSendingChange(docId);
+  }
+  saveSendingChange(docId: string, change: Change, expect?: StoreGuard): Promise<void> {
+    return this.inner.saveSendingChange(docId, change, expect);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
   }
 }

@@ -2,6 +2,7 @@ import { filter, firstValueFrom, type Observable } from 'rxjs';
 import { Patches } from '../../src/client/Patches.js';
 import { PatchesSync, type PatchesSyncOptions } from '../../src/net/PatchesSync.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
+import type { PatchesStore } from '../../src/stores/PatchesStore.js';
 import { startServer, type RunningServer, type StartServerOptions } from '../../src/server/index.js';
 import type { PatchesSyncState, SyncedDoc } from '../../src/types.js';
 import { startFaultProxy, type FaultProxy } from './faultProxy.js';
@@ -19,7 +20,7 @@ export interface SyncHarness {
   /** Every client connects through this proxy, so a test can cut its connections. */
   proxy: FaultProxy;
   clients: TestClient[];
-  client(options?: PatchesSyncOptions & { store?: InMemoryStore; metadata?: Record<string, unknown>; clock?: () => number }): TestClient;
+  client(options?: PatchesSyncOptions & { store?: PatchesStore; metadata?: Record<string, unknown>; clock?: () => number }): TestClient;
   close(): Promise<void>;
 }
 

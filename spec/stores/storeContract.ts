@@ -1,4 +1,4 @@
-import { StoreError } from '../../src/errors.js';
+import { StoreConflictError, StoreError } from '../../src/errors.js';
 import type { PatchesStore } from '../../src/stores/PatchesStore.js';
 import type { Change, JSONPatchOp } from '../../src/types.js';
 
@@ -525,6 +525,81 @@ export function describeStoreContract(
           await store.saveDoc('doc', { state, rev: 1 });
           expect((await store.getDoc('doc'))?.state).toEqual(state);
         }
+      });
+    });
+
+    describe('guarded writes (several instances on one storage)', () => {
+      /** Expect a promise to reject with a StoreConflictError naming `docId`. */
+      async function expectConflict(promise: Promise<unknown>, docId: string): Promise<void> {
+        const error = await promise.then(() => undefined, (e: unknown) => e);
+        expect(error).toBeInstanceOf(StoreConflictError);
+        expect((error as StoreConflictError).docId).toBe(docId);
+      }
+
+      it('should refuse to append a change written on a queue that has changed, and write nothing', async () => {
+        await store.trackDocs(['a'], 'ot');
+        await store.savePendingChanges('a', [change('p1')], { committedRev: 0, pendingIds: [] });
+        const stale = change('p2');
+        await expectConflict(store.savePendingChanges('a', [stale], { committedRev: 0, pendingIds: [] }), 'a');
+        expect(stale.rev).toBe(0);
+        await store.savePendingChanges('a', [change('p3')], { committedRev: 0, pendingIds: ['p1'] });
+        expect((await store.getPendingChanges('a')).map((c) => c.id)).toEqual(['p1', 'p3']);
+      });
+
+      it('should refuse to append a change written on an older committed rev', async () => {
+        await store.trackDocs(['a'], 'ot');
+        await store.applyServerChanges('a', { state: { n: 1 }, rev: 1, changes: [committed('s1', 1)] });
+        await expectConflict(store.savePendingChanges('a', [change('p1')], { committedRev: 0, pendingIds: [] }), 'a');
+        expect(await store.getPendingChanges('a')).toEqual([]);
+      });
+
+      it('should refuse a server batch computed from another queue or rev, and keep everything', async () => {
+        await store.trackDocs(['a'], 'ot');
+        await store.savePendingChanges('a', [change('p1'), change('p2')]);
+        const update = { state: { n: 1 }, rev: 1, changes: [committed('s1', 1)], pending: [change('p1', 2)] };
+        await expectConflict(store.applyServerChanges('a', { ...update, expect: { committedRev: 0, pendingIds: ['p1'] } }), 'a');
+        await expectConflict(store.applyServerChanges('a', { ...update, expect: { committedRev: 5, pendingIds: ['p1', 'p2'] } }), 'a');
+        expect(await store.getCommittedRev('a')).toBe(0);
+        expect((await store.getPendingChanges('a')).map((c) => c.id)).toEqual(['p1', 'p2']);
+        await store.applyServerChanges('a', { ...update, pending: [change('p1', 2), change('p2', 3)], expect: { committedRev: 0, pendingIds: ['p1', 'p2'] } });
+        expect(await store.getCommittedRev('a')).toBe(1);
+      });
+
+      it('should never move the committed rev backwards', async () => {
+        await store.trackDocs(['a'], 'lww');
+        await store.applyServerChanges('a', { state: { n: 2 }, rev: 2, changes: [committed('s1', 1), committed('s2', 2)] });
+        await expectConflict(store.applyServerChanges('a', { state: { n: 1 }, rev: 1, changes: [committed('s1', 1)] }), 'a');
+        expect(await store.getCommittedRev('a')).toBe(2);
+        expect((await store.getDoc('a'))?.state).toEqual({ n: 2 });
+      });
+
+      it('should replace only the leading changes it names, keeping changes appended after them', async () => {
+        await store.trackDocs(['a'], 'ot');
+        await store.savePendingChanges('a', [change('p1'), change('p2')]);
+        await store.replacePendingChanges('a', [change('p1a', 1), change('p1b', 1)], ['p1']);
+        expect((await store.getPendingChanges('a')).map((c) => c.id)).toEqual(['p1a', 'p1b', 'p2']);
+        await expectConflict(store.replacePendingChanges('a', [change('x', 1)], ['p2']), 'a');
+        expect((await store.getPendingChanges('a')).map((c) => c.id)).toEqual(['p1a', 'p1b', 'p2']);
+      });
+
+      it('should refuse LWW writes computed from ops or an in-flight change that have changed', async () => {
+        await store.trackDocs(['l'], 'lww');
+        await store.savePendingOps('l', [op('/x', 1)], [], { pendingOps: [] });
+        await expectConflict(store.savePendingOps('l', [op('/x', 2)], [], { pendingOps: [] }), 'l');
+        expect(await store.getPendingOps('l')).toEqual([op('/x', 1)]);
+        const sending = { ...change('s1'), ops: [op('/x', 1)] };
+        await expectConflict(store.saveSendingChange('l', sending, { sendingId: null, pendingOps: [] }), 'l');
+        await store.saveSendingChange('l', sending, { sendingId: null, pendingOps: [op('/x', 1)] });
+        await expectConflict(store.saveSendingChange('l', { ...change('s2'), ops: [] }, { sendingId: null, pendingOps: [] }), 'l');
+        await expectConflict(store.applyServerChanges('l', { state: { x: 1 }, rev: 1, changes: [committed('s1', 1)], clearSending: true, expect: { committedRev: 0, sendingId: 'other' } }), 'l');
+        expect((await store.getSendingChange('l'))?.id).toBe('s1');
+      });
+
+      it('should refuse a snapshot computed from another committed rev', async () => {
+        await store.trackDocs(['a'], 'ot');
+        await store.saveDoc('a', { state: { v: 1 }, rev: 3 });
+        await expectConflict(store.saveDoc('a', { state: { v: 2 }, rev: 4 }, { committedRev: 0 }), 'a');
+        expect((await store.getDoc('a'))?.state).toEqual({ v: 1 });
       });
     });
 

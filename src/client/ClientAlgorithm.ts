@@ -43,8 +43,10 @@ export interface ClientAlgorithm {
   getPendingToSend(docId: string): Promise<Change[]>;
   /** True while the change with this id is still waiting to be confirmed (pending, or LWW in flight). */
   isQueued(docId: string, changeId: string): Promise<boolean>;
-  /** OT: replaces the stored pending queue with the pieces actually sent (after splitting). */
-  replacePending(docId: string, changes: Change[]): Promise<void>;
+  /** OT: replaces the pending changes `replaced` (the head of the queue) with the pieces actually sent (after splitting). */
+  replacePending(docId: string, changes: Change[], replaced?: Change[]): Promise<void>;
+  /** Brings the open doc (if any) in line with the store after another instance (tab) wrote it. */
+  refresh(docId: string): Promise<void>;
   /**
    * Applies committed server changes (a broadcast, a catch-up, or the reply to `sent`), rebases or
    * merges local changes, writes the store atomically and updates the open doc. Returns the

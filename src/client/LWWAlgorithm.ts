@@ -4,7 +4,9 @@ import { applyPatch } from '../algorithms/applyPatch.js';
 import { consolidateOps } from '../algorithms/consolidateOps.js';
 import { createChange } from '../algorithms/createChange.js';
 import type { StoredDoc } from '../stores/PatchesStore.js';
+import { deepEqual } from '../algorithms/deepEqual.js';
 import type { AlgorithmContext, ClientAlgorithm, InstallResult, RegressedRevs } from './ClientAlgorithm.js';
+import { retryOnConflict } from './retryOnConflict.js';
 import type { DocLayers, OptimisticChange } from './PatchesDoc.js';
 
 /**
@@ -12,17 +14,24 @@ import type { DocLayers, OptimisticChange } from './PatchesDoc.js';
  * pending set; a send moves them into one "sending" change that is resent unchanged (same id)
  * until the server confirms it. The server is the judge of every conflict, so the client only
  * applies what the server stored, in order, and shows its own unconfirmed ops on top.
+ *
+ * Other instances (tabs) may write the same store: each write is guarded by what it was computed
+ * from (pending ops, in-flight change, committed rev) and redone from a fresh read on a conflict.
  */
 export class LWWAlgorithm implements ClientAlgorithm {
   readonly name = 'lww' as const;
 
   constructor(private readonly ctx: AlgorithmContext) {}
 
-  async mint(docId: string, change: OptimisticChange): Promise<Change[]> {
+  mint(docId: string, change: OptimisticChange): Promise<Change[]> {
+    return retryOnConflict(() => this.mintOnce(docId, change), () => this.refresh(docId));
+  }
+
+  private async mintOnce(docId: string, change: OptimisticChange): Promise<Change[]> {
     const { store } = this.ctx;
     const existing = await store.getPendingOps(docId);
     const { opsToSave, pathsToDelete, opsToReturn } = consolidateOps(existing, change.ops);
-    await store.savePendingOps(docId, opsToSave, pathsToDelete);
+    await store.savePendingOps(docId, opsToSave, pathsToDelete, { pendingOps: existing });
     const doc = this.ctx.getOpenDoc(docId);
     if (doc) {
       // The new pending set, built in memory (no store read): deletes first, then upserts by path.
@@ -45,7 +54,11 @@ export class LWWAlgorithm implements ClientAlgorithm {
     return (await store.getSendingChange(docId)) !== null || (await store.getPendingOps(docId)).length > 0;
   }
 
-  async getPendingToSend(docId: string): Promise<Change[]> {
+  getPendingToSend(docId: string): Promise<Change[]> {
+    return retryOnConflict(() => this.pendingToSendOnce(docId), () => this.refresh(docId));
+  }
+
+  private async pendingToSendOnce(docId: string): Promise<Change[]> {
     const { store } = this.ctx;
     const sending = await store.getSendingChange(docId);
     // A retry resends the same change (same id) so the server can recognise it. After the server
@@ -58,7 +71,7 @@ export class LWWAlgorithm implements ClientAlgorithm {
     if (ops.length === 0) return [];
     const committedRev = await store.getCommittedRev(docId);
     const change = createChange(ops, { baseRev: committedRev, rev: committedRev + 1, createdAt: this.ctx.clock() });
-    await store.saveSendingChange(docId, change);
+    await store.saveSendingChange(docId, change, { sendingId: null, pendingOps: ops });
     // The open doc's layers must follow the move (same ops, same view): a later mint builds on them.
     const doc = this.ctx.getOpenDoc(docId);
     if (doc) doc._update({ ...doc._layers(), local: [change.ops, []] }, { viewUnchanged: true });
@@ -73,13 +86,30 @@ export class LWWAlgorithm implements ClientAlgorithm {
     // LWW sends one consolidated change; there is no queue to re-split.
   }
 
-  async applyServerChanges(docId: string, changes: Change[], sent?: Change[]): Promise<Change[]> {
+  applyServerChanges(docId: string, changes: Change[], sent?: Change[]): Promise<Change[]> {
+    return retryOnConflict(() => this.applyOnce(docId, changes, sent), () => this.refresh(docId));
+  }
+
+  /** Brings an open doc's view in line with the store after another instance wrote it. */
+  async refresh(docId: string): Promise<void> {
+    const doc = this.ctx.getOpenDoc(docId);
+    const stored = doc && (await this.ctx.store.getDoc(docId));
+    if (!doc || !stored) return;
+    const layers = layersOf(stored, stored.state);
+    const current = doc._layers();
+    // Same committed rev, same committed state (the store writes them together): only the local layers can differ.
+    if (current.committedRev === layers.committedRev && deepEqual(current.local, layers.local)) return;
+    doc._update(layers);
+  }
+
+  private async applyOnce(docId: string, changes: Change[], sent?: Change[]): Promise<Change[]> {
     const { store } = this.ctx;
     const doc = this.ctx.getOpenDoc(docId);
     const stored = await this.readForApply(docId, doc?._layers().committedState);
     if (!stored) return [];
     const committedState = stored.state;
     const sentIds = new Set((sent ?? []).map(c => c.id));
+    const alreadyApplied = await this.appliedOwnChanges(docId, changes, sentIds, stored.committedRev);
 
     // A healthy server answers a commit at or past the rev it was sent on.
     const sentOn = Math.max(-1, ...(sent ?? []).map(c => c.baseRev));
@@ -89,7 +119,9 @@ export class LWWAlgorithm implements ClientAlgorithm {
     let cursor = stored.committedRev;
     const effective: Change[] = [];
     for (const change of changes) {
-      if (sentIds.has(change.id)) {
+      if (alreadyApplied.has(change.id)) {
+        continue; // another tab on this store received it first (it was broadcast to that tab's connection)
+      } else if (sentIds.has(change.id)) {
         // The reply to our own send applies even when its revs look old.
       } else if (change.rev <= cursor && change.baseRev < cursor) {
         continue; // stale re-delivery
@@ -104,10 +136,25 @@ export class LWWAlgorithm implements ClientAlgorithm {
 
     const ops: JSONPatchOp[] = effective.flatMap(c => c.ops);
     const state = applyPatch(committedState ?? {}, ops, { mode: 'lenient' });
-    await store.applyServerChanges(docId, { state, rev: cursor, changes: effective, clearSending });
+    const expect = { committedRev: stored.committedRev, sendingId: stored.sending?.id ?? null };
+    await store.applyServerChanges(docId, { state, rev: cursor, changes: effective, clearSending, expect });
     const after: StoredDoc = { ...stored, state, committedRev: cursor, sending: clearSending ? null : stored.sending };
     doc?._update(layersOf(after, state));
     return effective;
+  }
+
+  /**
+   * Our own sent changes the store already holds as committed history. With one connection the
+   * reply to a send always comes before any later broadcast, so an own change with an old rev was
+   * never applied here; with several tabs on one store another tab may have applied it (and later
+   * revs) from its own connection, and applying it again would overwrite those later revs.
+   */
+  private async appliedOwnChanges(docId: string, changes: Change[], sentIds: Set<string>, committedRev: number): Promise<Set<string>> {
+    const old = changes.filter(c => sentIds.has(c.id) && c.rev <= committedRev);
+    if (old.length === 0) return new Set();
+    const since = Math.min(...old.map(c => c.rev)) - 1;
+    const history = new Set((await this.ctx.store.listChanges(docId, since)).map(c => c.id));
+    return new Set(old.filter(c => history.has(c.id)).map(c => c.id));
   }
 
   /**
@@ -118,6 +165,8 @@ export class LWWAlgorithm implements ClientAlgorithm {
     const { store } = this.ctx;
     if (openState === undefined) return store.getDoc(docId);
     const [committedRev, sending, pendingOps] = await Promise.all([store.getCommittedRev(docId), store.getSendingChange(docId), store.getPendingOps(docId)]);
+    // Another instance moved the committed state on: the open doc's copy is old, read the stored one.
+    if (committedRev !== this.ctx.getOpenDoc(docId)?.committedRev) return store.getDoc(docId);
     return { docId, algorithm: 'lww', state: openState, committedRev, pending: [], pendingOps, sending };
   }
 
@@ -135,14 +184,18 @@ export class LWWAlgorithm implements ClientAlgorithm {
     return { localRev: stored.committedRev, serverRev: rev };
   }
 
-  async installSnapshot(docId: string, snapshot: PatchesSnapshot): Promise<InstallResult> {
+  installSnapshot(docId: string, snapshot: PatchesSnapshot): Promise<InstallResult> {
+    return retryOnConflict(() => this.installOnce(docId, snapshot), () => this.refresh(docId));
+  }
+
+  private async installOnce(docId: string, snapshot: PatchesSnapshot): Promise<InstallResult> {
     const { store } = this.ctx;
     const stored = await store.getDoc(docId);
     if (!stored) return 'stale';
     const rev = snapshot.changes.reduce((max, c) => Math.max(max, c.rev), snapshot.rev);
     if (rev <= stored.committedRev) return 'stale';
     const state = applyPatch(snapshot.state ?? {}, snapshot.changes.flatMap(c => c.ops), { mode: 'lenient' });
-    await store.saveDoc(docId, { state, rev });
+    await store.saveDoc(docId, { state, rev }, { committedRev: stored.committedRev });
     this.ctx.getOpenDoc(docId)?._update(layersOf({ ...stored, state, committedRev: rev }, state));
     return 'installed';
   }

@@ -5,21 +5,33 @@ import { createChange } from '../algorithms/createChange.js';
 import { deepEqual } from '../algorithms/deepEqual.js';
 import { diffStates } from '../algorithms/diffStates.js';
 import { rebaseChanges } from '../algorithms/rebaseChanges.js';
+import { followStoredQueue } from '../algorithms/followStoredQueue.js';
+import { StoreConflictError } from '../errors.js';
+import type { StoreGuard } from '../stores/PatchesStore.js';
 import type { AlgorithmContext, ClientAlgorithm, InstallResult, RegressedRevs } from './ClientAlgorithm.js';
-import type { OptimisticChange } from './PatchesDoc.js';
+import type { OptimisticChange, PatchesDoc } from './PatchesDoc.js';
+import { retryOnConflict } from './retryOnConflict.js';
 
 /**
  * Client side of operational transformation: local changes queue up as pending Changes on the
  * last committed rev; every batch of server changes is applied to the committed state and the
  * whole local queue (pending, then optimistic edits not yet minted) is rebased over it, so every
  * pending change always shares one `baseRev` and can be sent as one batch.
+ *
+ * Other instances (tabs) may write the same store: every write is guarded by the committed rev
+ * and pending queue it was computed from, and on a conflict the open doc first follows the store
+ * (`refresh`) and the step is redone.
  */
 export class OTAlgorithm implements ClientAlgorithm {
   readonly name = 'ot' as const;
 
   constructor(private readonly ctx: AlgorithmContext) {}
 
-  async mint(docId: string, change: OptimisticChange): Promise<Change[]> {
+  mint(docId: string, change: OptimisticChange): Promise<Change[]> {
+    return retryOnConflict(() => this.mintOnce(docId, change), () => this.refresh(docId));
+  }
+
+  private async mintOnce(docId: string, change: OptimisticChange): Promise<Change[]> {
     const { store } = this.ctx;
     const doc = this.ctx.getOpenDoc(docId);
     // A server batch may have rebased the entry in place since change() recorded it.
@@ -28,7 +40,8 @@ export class OTAlgorithm implements ClientAlgorithm {
       doc?._update(doc._layers(), { minted: [change.id], viewUnchanged: true });
       return [];
     }
-    const committedRev = doc ? doc.committedRev : await store.getCommittedRev(docId);
+    const head = viewHead(doc) ?? (await this.storedHead(docId));
+    const committedRev = head.committedRev;
     const minted = createChange(ops, {
       id: change.id,
       baseRev: committedRev,
@@ -39,12 +52,48 @@ export class OTAlgorithm implements ClientAlgorithm {
     const { maxStorageBytes, sizeCalculator } = this.ctx;
     // An op too big to split is still stored: losing the edit is worse; the send reports it.
     const changes = maxStorageBytes ? breakChanges([minted], maxStorageBytes, { sizeCalculator, docId, maxUnsplittableBytes: Infinity }) : [minted];
-    await store.savePendingChanges(docId, changes);
+    await store.savePendingChanges(docId, changes, head);
     if (doc) {
       const layers = doc._layers();
-      doc._update({ ...layers, local: [...layers.local, ...changes.map(c => c.ops)] }, { minted: [change.id], viewUnchanged: true });
+      const localIds = [...(layers.localIds ?? []), ...changes.map(c => c.id)];
+      doc._update({ ...layers, local: [...layers.local, ...changes.map(c => c.ops)], localIds }, { minted: [change.id], viewUnchanged: true });
     }
     return changes;
+  }
+
+  /** What the store holds now (for a doc that is not open). */
+  private async storedHead(docId: string): Promise<Head> {
+    const stored = await this.ctx.store.getDoc(docId);
+    return { committedRev: stored?.committedRev ?? 0, pendingIds: stored?.pending.map(c => c.id) ?? [] };
+  }
+
+  /**
+   * Brings an open doc's view in line with the store after another instance wrote it: the
+   * committed state and queue are read back, and the doc's unsaved edits are rebased over what
+   * it had not seen (`followStoredQueue`).
+   */
+  async refresh(docId: string): Promise<void> {
+    const { store } = this.ctx;
+    const doc = this.ctx.getOpenDoc(docId);
+    if (!doc) return;
+    const stored = await store.getDoc(docId);
+    if (!stored) return;
+    const before = doc._layers();
+    const since = stored.committedRev > before.committedRev ? await store.listChanges(docId, before.committedRev) : [];
+    // Everything below runs without awaiting: no edit can slip in between the rebase and the update.
+    const layers = doc._layers();
+    if (layers !== before) return this.refresh(docId);
+    const storedIds = stored.pending.map(c => c.id);
+    if (stored.committedRev === layers.committedRev && sameIds(storedIds, layers.localIds)) return;
+    const known = { rev: layers.committedRev, pending: layers.local.map((ops, i) => changeOf(layers.localIds?.[i] ?? '', ops, layers.committedRev)) };
+    const optimistic = doc._optimistic();
+    const followed = layers.localIds
+      ? followStoredQueue(known, since, { rev: stored.committedRev, pending: stored.pending }, optimistic.map(o => changeOf(o.id, o.ops, layers.committedRev)))
+      : undefined;
+    doc._update(
+      { committedState: stored.state, committedRev: stored.committedRev, local: stored.pending.map(c => c.ops), localIds: storedIds },
+      { optimistic: followed ? followed.map(c => ({ id: c.id, ops: c.ops })) : [...optimistic] },
+    );
   }
 
   async hasPending(docId: string): Promise<boolean> {
@@ -61,18 +110,34 @@ export class OTAlgorithm implements ClientAlgorithm {
     return (await this.ctx.store.getPendingChanges(docId)).some(c => c.id === changeId);
   }
 
-  async replacePending(docId: string, changes: Change[]): Promise<void> {
-    await this.ctx.store.replacePendingChanges(docId, changes);
+  async replacePending(docId: string, changes: Change[], replaced?: Change[]): Promise<void> {
+    const replacedIds = replaced?.map(c => c.id);
+    await this.ctx.store.replacePendingChanges(docId, changes, replacedIds);
     const doc = this.ctx.getOpenDoc(docId);
-    if (doc) doc._update({ ...doc._layers(), local: changes.map(c => c.ops) }, { viewUnchanged: true });
+    if (!doc) return;
+    const layers = doc._layers();
+    const ids = layers.localIds ?? [];
+    if (replacedIds && replacedIds.every((id, i) => ids[i] === id)) {
+      // Same content, cut into pieces: the view is unchanged, only its ids follow.
+      const n = replacedIds.length;
+      doc._update({ ...layers, local: [...changes.map(c => c.ops), ...layers.local.slice(n)], localIds: [...changes.map(c => c.id), ...ids.slice(n)] }, { viewUnchanged: true });
+    } else {
+      await this.refresh(docId);
+    }
   }
 
-  async applyServerChanges(docId: string, changes: Change[], sent?: Change[]): Promise<Change[]> {
+  applyServerChanges(docId: string, changes: Change[], sent?: Change[]): Promise<Change[]> {
+    return retryOnConflict(() => this.applyOnce(docId, changes, sent), () => this.refresh(docId));
+  }
+
+  private async applyOnce(docId: string, changes: Change[], sent?: Change[]): Promise<Change[]> {
     const { store } = this.ctx;
     const doc = this.ctx.getOpenDoc(docId);
     const committed = await this.committed(docId);
     if (!committed) return [];
     const pending = await store.getPendingChanges(docId);
+    // The open doc's edits were written on the queue it knows: another instance's additions come first.
+    if (doc && !sameIds(pending.map(c => c.id), doc._layers().localIds)) throw new StoreConflictError(docId, 'the view is behind the stored queue');
     const optimistic = doc?._optimistic() ?? [];
 
     // A sent change missing from the reply was transformed to nothing by the server: it is resolved.
@@ -90,23 +155,35 @@ export class OTAlgorithm implements ClientAlgorithm {
     const newPending = result.pending.filter(c => !optimisticIds.has(c.id));
     if (result.applied.length === 0 && newPending.length === pending.length) return [];
 
-    const rebased = new Map(result.pending.map(c => [c.id, c.ops]));
-    const newOptimistic = optimistic.map(o => ({ id: o.id, ops: rebased.get(o.id) ?? [] }));
-    await store.applyServerChanges(docId, { state: result.state, rev: result.rev, changes: result.applied, pending: newPending });
+    const expect = { committedRev: committed.rev, pendingIds: pending.map(c => c.id) };
+    await store.applyServerChanges(docId, { state: result.state, rev: result.rev, changes: result.applied, pending: newPending, expect });
 
     if (doc) {
-      // The committed state is built from the server's ops, our own included; the view is
-      // rebuilt from it unless the server committed exactly what we assumed.
-      const asAssumed = resolved.size === 0 && result.pending.length === queue.length - result.applied.length && echoesAsAssumed(result.applied, queue);
+      // Edits made while the store was writing were authored on the old view too: rebase them as well.
+      const optimisticNow = [...doc._optimistic()];
+      const late = optimisticNow.some(o => !optimisticIds.has(o.id));
+      const rebasedQueue = late
+        ? applyCommittedChanges(committed, changes, [...stillPending, ...optimisticNow.map(o => createChange(o.ops, { id: o.id, baseRev: committed.rev, rev: 0, createdAt: 0 }))]).pending
+        : result.pending;
+      const rebased = new Map(rebasedQueue.map(c => [c.id, c.ops]));
+      const newOptimistic = optimisticNow.map(o => ({ id: o.id, ops: rebased.get(o.id) ?? [] }));
+      // The committed state is built from the server's ops, our own included; the view is rebuilt
+      // from it unless only our own changes came back, exactly as we assumed them, and no edit arrived meanwhile.
+      const echoOnly =
+        !late && resolved.size === 0 && result.pending.length === queue.length - result.applied.length && echoesAsAssumed(result.applied, queue);
       doc._update(
-        { committedState: result.state, committedRev: result.rev, local: newPending.map(c => c.ops) },
-        { optimistic: newOptimistic, viewUnchanged: asAssumed },
+        { committedState: result.state, committedRev: result.rev, local: newPending.map(c => c.ops), localIds: newPending.map(c => c.id) },
+        { optimistic: newOptimistic, viewUnchanged: echoOnly },
       );
     }
     return result.applied;
   }
 
-  async installSnapshot(docId: string, snapshot: PatchesSnapshot): Promise<InstallResult> {
+  installSnapshot(docId: string, snapshot: PatchesSnapshot): Promise<InstallResult> {
+    return retryOnConflict(() => this.installOnce(docId, snapshot), () => this.refresh(docId));
+  }
+
+  private async installOnce(docId: string, snapshot: PatchesSnapshot): Promise<InstallResult> {
     const { store } = this.ctx;
     const stored = await store.getDoc(docId);
     if (!stored) return 'stale';
@@ -116,8 +193,8 @@ export class OTAlgorithm implements ClientAlgorithm {
     // Local changes authored on an older state cannot be rebased over a snapshot (it has no ops):
     // send them first and let the server transform them.
     if (stored.pending.length > 0 || (doc && doc._optimistic().length > 0)) return 'flush-first';
-    await store.saveDoc(docId, { state: head.state, rev: head.rev });
-    doc?._update({ committedState: head.state, committedRev: head.rev, local: [] });
+    await store.saveDoc(docId, { state: head.state, rev: head.rev }, { committedRev: stored.committedRev, pendingIds: [] });
+    doc?._update({ committedState: head.state, committedRev: head.rev, local: [], localIds: [] });
     return 'installed';
   }
 
@@ -145,9 +222,16 @@ export class OTAlgorithm implements ClientAlgorithm {
 
     // One atomic write: committed state and rebased queue must never be seen apart (the queue's
     // baseRev would be ahead of the committed rev, or behind on the wrong state).
-    await store.applyServerChanges(docId, { state: head.state, rev: head.rev, changes: [], pending: newPending });
+    await store.applyServerChanges(docId, {
+      state: head.state,
+      rev: head.rev,
+      changes: [],
+      pending: newPending,
+      regressed: true,
+      expect: { committedRev: committed.rev, pendingIds: pending.map(c => c.id) },
+    });
     doc?._update(
-      { committedState: head.state, committedRev: head.rev, local: newPending.map(c => c.ops) },
+      { committedState: head.state, committedRev: head.rev, local: newPending.map(c => c.ops), localIds: newPending.map(c => c.id) },
       { optimistic: optimistic.map(o => ({ id: o.id, ops: rebasedOps.get(o.id) ?? [] })) },
     );
     return { localRev: committed.rev, serverRev: head.rev };
@@ -156,7 +240,10 @@ export class OTAlgorithm implements ClientAlgorithm {
   private async committed(docId: string): Promise<PatchesState | undefined> {
     const doc = this.ctx.getOpenDoc(docId);
     if (doc) {
+      const storedRev = await this.ctx.store.getCommittedRev(docId);
       const layers = doc._layers();
+      // Another instance moved the committed state on: the view must follow before anything is computed on it.
+      if (storedRev !== layers.committedRev) throw new StoreConflictError(docId, `committedRev ${storedRev} ≠ the view's ${layers.committedRev}`);
       return { state: layers.committedState, rev: layers.committedRev };
     }
     const stored = await this.ctx.store.getDoc(docId);
@@ -172,4 +259,22 @@ export class OTAlgorithm implements ClientAlgorithm {
  */
 function echoesAsAssumed(applied: readonly Change[], queue: readonly Change[]): boolean {
   return applied.every((change, index) => queue[index]?.id === change.id && deepEqual(queue[index].ops, change.ops));
+}
+
+/** The committed rev and queue a change is written on. */
+type Head = Required<Pick<StoreGuard, 'committedRev' | 'pendingIds'>>;
+
+/** What the open doc's view was built from, if it knows its queue's ids. */
+function viewHead(doc: PatchesDoc<object> | undefined): Head | undefined {
+  const layers = doc?._layers();
+  return layers?.localIds ? { committedRev: layers.committedRev, pendingIds: layers.localIds } : undefined;
+}
+
+function sameIds(a: readonly string[], b: readonly string[] | undefined): boolean {
+  return b !== undefined && a.length === b.length && a.every((id, i) => id === b[i]);
+}
+
+/** A queue entry for the rebase: only the id and ops matter. */
+function changeOf(id: string, ops: Change['ops'], baseRev: number): Change {
+  return createChange(ops, { id, baseRev, rev: baseRev + 1, createdAt: 0 });
 }

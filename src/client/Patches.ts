@@ -1,8 +1,8 @@
-import { Subject, type Observable } from 'rxjs';
+import { Subject, Subscription, type Observable } from 'rxjs';
 import type { AnyDoc, Algorithm, Change, JSONPatchOp, SizeCalculator, Unsubscriber } from '../types.js';
 import { StoreError } from '../errors.js';
 import { createId } from '../algorithms/createId.js';
-import type { PatchesStore } from '../stores/PatchesStore.js';
+import type { PatchesStore, StoreChange } from '../stores/PatchesStore.js';
 import type { AlgorithmContext, ClientAlgorithm } from './ClientAlgorithm.js';
 import { KeyedQueue } from '../util/KeyedQueue.js';
 import { LWWAlgorithm } from './LWWAlgorithm.js';
@@ -88,6 +88,8 @@ export class Patches {
   private readonly docMetadata = new Map<string, Record<string, unknown>>();
   private readonly queue = new KeyedQueue();
   private readonly clock: () => number;
+  private readonly refreshQueued = new Set<string>();
+  private readonly storeSubscription = new Subscription();
 
   private readonly changeSubject = new Subject<LocalChangeEvent>();
   private readonly trackSubject = new Subject<TrackEvent>();
@@ -95,6 +97,7 @@ export class Patches {
   private readonly deleteSubject = new Subject<string>();
   private readonly serverCommitSubject = new Subject<LocalChangeEvent>();
   private readonly errorSubject = new Subject<PatchesErrorEvent>();
+  private readonly otherWriteSubject = new Subject<string>();
 
   /** Local changes, after they are in the store. */
   readonly changes$: Observable<LocalChangeEvent> = this.changeSubject.asObservable();
@@ -108,6 +111,8 @@ export class Patches {
   readonly serverCommits$: Observable<LocalChangeEvent> = this.serverCommitSubject.asObservable();
   /** Errors that no promise could carry (a failed background store write). */
   readonly errors$: Observable<PatchesErrorEvent> = this.errorSubject.asObservable();
+  /** Docs another instance on the same store (another tab) wrote to; emitted once their open handles follow the store. */
+  readonly otherWrites$: Observable<string> = this.otherWriteSubject.asObservable();
 
   constructor(options: PatchesOptions) {
     this.store = options.store;
@@ -131,6 +136,7 @@ export class Patches {
       },
       error => this.reportError(error),
     );
+    if (this.store.changes$) this.storeSubscription.add(this.store.changes$.subscribe(change => this.followStore(change)));
   }
 
   /** Ids of the tracked docs. */
@@ -269,10 +275,57 @@ export class Patches {
 
   /** Closes every doc and the store, and completes the observables. */
   async close(): Promise<void> {
+    this.storeSubscription.unsubscribe();
     for (const id of [...this.openDocs.keys()]) await this.closeDoc(id);
     await this.store.close();
-    for (const subject of [this.changeSubject, this.trackSubject, this.untrackSubject, this.deleteSubject, this.serverCommitSubject, this.errorSubject]) {
+    for (const subject of [this.changeSubject, this.trackSubject, this.untrackSubject, this.deleteSubject, this.serverCommitSubject, this.errorSubject, this.otherWriteSubject]) {
       (subject as Subject<unknown>).complete();
+    }
+  }
+
+  /**
+   * Another instance (tab) wrote the store: open docs follow it and `otherWrites$` tells
+   * PatchesSync; tracking changes are read back from the store (the message is only a hint).
+   */
+  private followStore(change: StoreChange): void {
+    if (change.kind !== 'write') {
+      void this.followTracking().catch(error => this.reportError(error));
+      return;
+    }
+    for (const docId of change.docIds) {
+      const algorithm = this.tracked.get(docId);
+      // A burst of writes needs one refresh: one already queued will read the latest.
+      if (!algorithm || this.refreshQueued.has(docId)) continue;
+      this.refreshQueued.add(docId);
+      this.queue
+        .run(docId, () => {
+          this.refreshQueued.delete(docId);
+          return this.algorithms[algorithm].refresh(docId);
+        })
+        .then(
+          () => this.otherWriteSubject.next(docId),
+          error => this.reportError(error, docId),
+        );
+    }
+  }
+
+  /** Brings the tracked set in line with the store after another instance tracked, untracked or deleted docs. */
+  private async followTracking(): Promise<void> {
+    await this.ready;
+    const stored = await this.store.listDocs();
+    const live = new Map(stored.map(doc => [doc.docId, doc.algorithm]));
+    const gone = [...this.tracked.keys()].filter(id => !live.has(id));
+    for (const id of gone) {
+      this.tracked.delete(id);
+      const doc = this.openDocs.get(id);
+      this.openDocs.delete(id);
+      doc?._close();
+    }
+    if (gone.length > 0) this.untrackSubject.next(gone);
+    for (const algorithm of ['ot', 'lww'] as const) {
+      const fresh = stored.filter(doc => doc.algorithm === algorithm && !this.tracked.has(doc.docId)).map(doc => doc.docId);
+      for (const id of fresh) this.tracked.set(id, algorithm);
+      if (fresh.length > 0) this.trackSubject.next({ docIds: fresh, algorithm });
     }
   }
 
@@ -286,7 +339,7 @@ export class Patches {
       const doc = new PatchesDoc<object>(
         docId,
         algorithm,
-        { committedState: stored?.state ?? null, committedRev: stored?.committedRev ?? 0, local },
+        { committedState: stored?.state ?? null, committedRev: stored?.committedRev ?? 0, local, localIds: stored?.pending.map(c => c.id) ?? [] },
         this.owner,
         { freeze: this.docOptions.freeze },
       );

@@ -22,6 +22,8 @@ export interface DocLayers {
   committedRev: number;
   /** Persisted local ops in apply order: OT pending changes, or LWW sending + pending ops. */
   local: JSONPatchOp[][];
+  /** OT: the ids of the pending changes in `local` (what a guarded write expects the store to hold). */
+  localIds?: string[];
 }
 
 /** How a doc hands local edits to its owner (`Patches`). */

@@ -50,7 +50,7 @@ export class DocSync {
       concatMap(batches => {
         const pieces = batches.flat();
         // The store must hold exactly what is sent, so a retry resends the same ids.
-        const replace$: Observable<unknown> = pieces.length !== pending.length ? from(this.deps.patches.runExclusive(docId, () => algorithm.replacePending(docId, pieces))) : of(null);
+        const replace$: Observable<unknown> = pieces.length !== pending.length ? from(this.deps.patches.runExclusive(docId, () => algorithm.replacePending(docId, pieces, pending))) : of(null);
         return concat(
           replace$.pipe(ignoreElements()),
           from(batches).pipe(

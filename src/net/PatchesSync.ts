@@ -40,6 +40,7 @@ import { DocSync } from './DocSync.js';
 import { docIdOf, isDocChanges } from './wireShapes.js';
 import { classifyError } from './errorPolicy.js';
 import { DocRetries } from './DocRetries.js';
+import { SyncTabs, type SyncTabsOptions } from './SyncTabs.js';
 
 /** Options of `PatchesSync` (the seed's, plus injection points for tests and hosts). */
 export interface PatchesSyncOptions {
@@ -69,6 +70,11 @@ export interface PatchesSyncOptions {
   liveness?: LivenessOptions | false;
   /** Page-lifecycle wake-ups that probe or reconnect at once (default: the window's, see `wakeups$`; none in Node). */
   wake$?: Observable<unknown>;
+  /**
+   * Tabs on one store share one connection, held by the leading tab (the default with a store
+   * other tabs can write, e.g. `IndexedDBStore`); `{ enabled: false }`: one connection per tab.
+   */
+  tabs?: SyncTabsOptions;
 }
 
 /** An error with the doc it concerns, as `error$` emits it. */
@@ -111,6 +117,7 @@ export class PatchesSync {
   private readonly docSync: DocSync;
   private readonly scheduler: SchedulerLike;
   private readonly retries: DocRetries;
+  private readonly tabs: SyncTabs;
   private subscribed = new Set<string>();
   private passCount = 0;
 
@@ -120,6 +127,8 @@ export class PatchesSync {
   readonly synced$: Observable<Readonly<Record<string, SyncedDoc>>>;
   /** Errors, with the doc they concern. */
   readonly error$: Observable<SyncErrorEvent> = this.errorSubject.asObservable();
+  /** Whether this tab holds the connection for every tab on its store (always `true` without tab coordination). */
+  readonly leading$: Observable<boolean>;
   /** Docs deleted on the server. */
   readonly remoteDocDeleted$: Observable<RemoteDocDeletedEvent> = this.remoteDeleteSubject.asObservable();
 
@@ -138,9 +147,13 @@ export class PatchesSync {
 
     // State hears online/offline before the connection reacts to it: one coherent transition.
     this.subscription.add(online$.subscribe(online => this.setState({ online })));
+    // Only the leading tab connects; the others show what it announces.
+    this.tabs = new SyncTabs(patches.store, options.tabs, options.scheduler);
+    this.leading$ = this.tabs.leading$;
+    this.subscription.add(this.tabs.mirror(this.state$, this.synced$, (state, synced) => (this.setState(state), this.docs.put(synced))));
     this.connection = new PatchesConnection(url, {
       websocket: options.websocket,
-      online$,
+      online$: this.tabs.gate(online$),
       scheduler: this.scheduler,
       random: options.random,
       reconnectDelay: options.reconnectDelay,
@@ -177,6 +190,7 @@ export class PatchesSync {
     this.subscription.add(this.patches.tracked$.pipe(mergeMap(e => this.tracked$(e.docIds))).subscribe());
     this.subscription.add(this.patches.untracked$.pipe(mergeMap(ids => this.untracked$(ids))).subscribe());
     this.subscription.add(this.patches.changes$.subscribe(e => this.localChange(e.docId)));
+    this.subscription.add(this.patches.otherWrites$.pipe(mergeMap(id => this.otherWrite$(id))).subscribe());
     this.subscription.add(this.patches.deleted$.pipe(mergeMap(id => this.deleteOnServer$(id))).subscribe());
     this.subscription.add(this.patches.errors$.subscribe(e => this.errorSubject.next(e)));
   }
@@ -213,7 +227,10 @@ export class PatchesSync {
   async connect(): Promise<void> {
     this.passCount = 0;
     try {
-      await this.connection.connect();
+      const opened = this.connection.connect();
+      opened.catch(() => undefined); // a following tab may never wait for its own socket
+      // Already connected: nothing to wait for. A following tab is connected through the leader's connection.
+      if (!this.stateSubject.value.connected) await Promise.race([opened, this.tabs.followingLeader().catch(() => undefined)]);
     } catch (error) {
       const err = asError(error);
       this.setState({ connected: false, syncing: err });
@@ -253,6 +270,7 @@ export class PatchesSync {
     this.subscription.unsubscribe();
     this.retries.clearAll();
     this.connection.destroy();
+    this.tabs.close();
     this.stateSubject.complete();
     this.docs.complete();
     this.errorSubject.complete();
@@ -468,6 +486,15 @@ export class PatchesSync {
     if (this.canSend()) this.syncRequests.next(docId);
   }
 
+  /** Another tab wrote the doc: its status entry follows the store, and its changes go out if this tab syncs. */
+  private otherWrite$(docId: string): Observable<unknown> {
+    return from(this.addEntries([docId])).pipe(
+      tap(() => {
+        if (this.canSend() && this.docs.value[docId]?.hasPending) this.syncRequests.next(docId);
+      }),
+    );
+  }
+
   /** One `subscribe` call for the ids (through `subscribeFilter`) not subscribed yet; failure is reported, not fatal. */
   private subscribe$(docIds: string[]): Observable<unknown> {
     const ids = this.filterIds(docIds).filter(id => !this.subscribed.has(id));
@@ -527,7 +554,7 @@ export class PatchesSync {
 
   private canSend(): boolean {
     const { online, connected } = this.stateSubject.value;
-    return online && connected;
+    return online && connected && this.tabs.leading;
   }
 
   private setState(change: Partial<PatchesSyncState>): void {

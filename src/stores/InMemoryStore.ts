@@ -1,6 +1,7 @@
-import { StoreError } from '../errors.js';
+import { StoreConflictError, StoreError } from '../errors.js';
 import type { Algorithm, Change, JSONPatchOp, PatchesState, TrackedDoc } from '../types.js';
-import type { PatchesStore, ServerChangesUpdate, StoredDoc } from './PatchesStore.js';
+import type { PatchesStore, ServerChangesUpdate, StoreGuard, StoredDoc } from './PatchesStore.js';
+import { guardConflict } from './guardConflict.js';
 
 /** What the in-memory store keeps for one doc (tombstones keep only the tracking fields). */
 interface MemoryDoc {
@@ -35,6 +36,10 @@ interface MemoryDoc {
  *   delete it on the server) and drops everything else; deleting an unknown doc leaves an `'ot'`
  *   tombstone at rev 0.
  * - Committed history rows are kept forever (no compaction in memory).
+ * - Guarded writes (`expect`, `replacedIds`, a committed rev moving backwards) reject with a
+ *   `StoreConflictError` and write nothing, exactly as `IndexedDBStore` does, so several
+ *   `Patches` may share one instance. It has no `changes$`: sharing instances see each other's
+ *   writes on their next read, as nothing tells them.
  * - After `close()` every call rejects with a `StoreError`.
  *
  * @example
@@ -132,9 +137,10 @@ export class InMemoryStore implements PatchesStore {
    * @example
    * await store.saveDoc('notes', { state: { title: 'Hi' }, rev: 7 });
    */
-  async saveDoc(docId: string, snapshot: PatchesState): Promise<void> {
+  async saveDoc(docId: string, snapshot: PatchesState, expect?: StoreGuard): Promise<void> {
     this.assertOpen();
     const doc = this.writable(docId);
+    check(docId, doc, expect);
     const state = snapshot.state;
     doc.state = state;
     doc.committedRev = snapshot.rev;
@@ -184,9 +190,10 @@ export class InMemoryStore implements PatchesStore {
    * @example
    * await store.savePendingChanges('notes', [change]); // change.rev === committedRev + 1 on an empty queue
    */
-  async savePendingChanges(docId: string, changes: Change[]): Promise<void> {
+  async savePendingChanges(docId: string, changes: Change[], expect?: StoreGuard): Promise<void> {
     this.assertOpen();
     const doc = this.writable(docId, 'ot');
+    check(docId, doc, expect);
     const copies = clone(changes, docId);
     let tail = Math.max(doc.committedRev, doc.pending.at(-1)?.rev ?? 0);
     for (let i = 0; i < changes.length; i++) {
@@ -198,15 +205,18 @@ export class InMemoryStore implements PatchesStore {
   }
 
   /**
-   * Replace the whole OT pending queue (revs and order kept as given).
+   * Replace the OT pending queue (revs and order kept as given): only its leading `replacedIds`
+   * when given (a queue not starting with them is a conflict), else all of it.
    *
    * @example
-   * await store.replacePendingChanges('notes', rebased);
+   * await store.replacePendingChanges('notes', pieces, [original.id]);
    */
-  async replacePendingChanges(docId: string, changes: Change[]): Promise<void> {
+  async replacePendingChanges(docId: string, changes: Change[], replacedIds?: readonly string[]): Promise<void> {
     this.assertOpen();
     const doc = this.writable(docId, 'ot');
-    doc.pending = clone(changes, docId);
+    const kept = replacedIds ? doc.pending.slice(replacedIds.length) : [];
+    if (replacedIds) check(docId, doc, { pendingIds: [...replacedIds, ...kept.map((change) => change.id)] });
+    doc.pending = [...clone(changes, docId), ...kept];
   }
 
   /**
@@ -236,6 +246,8 @@ export class InMemoryStore implements PatchesStore {
     if (update.pending && doc.algorithm !== 'ot') {
       throw new StoreError(`Cannot replace the pending queue of LWW doc "${docId}"`, docId);
     }
+    check(docId, doc, update.expect);
+    if (update.rev < doc.committedRev && !update.regressed) throw new StoreConflictError(docId, `committedRev ${doc.committedRev} > update rev ${update.rev}`);
     // Clone everything first so a failure leaves the doc untouched.
     const state = update.state;
     const changes = clone(update.changes, docId);
@@ -265,9 +277,10 @@ export class InMemoryStore implements PatchesStore {
    * @example
    * await store.savePendingOps('settings', [{ op: 'replace', path: '/theme', value: 'dark', ts: Date.now() }], ['/theme/old']);
    */
-  async savePendingOps(docId: string, ops: JSONPatchOp[], pathsToDelete: string[] = []): Promise<void> {
+  async savePendingOps(docId: string, ops: JSONPatchOp[], pathsToDelete: string[] = [], expect?: StoreGuard): Promise<void> {
     this.assertOpen();
     const doc = this.writable(docId, 'lww');
+    check(docId, doc, expect);
     const copies = clone(ops, docId);
     for (const path of pathsToDelete) doc.pendingOps.delete(path);
     for (const op of copies) doc.pendingOps.set(op.path, op);
@@ -292,9 +305,10 @@ export class InMemoryStore implements PatchesStore {
    * @example
    * await store.saveSendingChange('settings', change);
    */
-  async saveSendingChange(docId: string, change: Change): Promise<void> {
+  async saveSendingChange(docId: string, change: Change, expect?: StoreGuard): Promise<void> {
     this.assertOpen();
     const doc = this.writable(docId, 'lww');
+    check(docId, doc, expect);
     doc.sending = clone(change, docId);
     doc.pendingOps.clear();
   }
@@ -342,6 +356,16 @@ function emptyDoc(algorithm: Algorithm): MemoryDoc {
     sending: null,
     history: new Map(),
   };
+}
+
+/** Rejects a guarded write whose expectation the doc no longer meets. */
+function check(docId: string, doc: MemoryDoc, expect: StoreGuard | undefined): void {
+  if (!expect) return;
+  const conflict = guardConflict(
+    { committedRev: doc.committedRev, pendingIds: doc.pending.map((change) => change.id), pendingOps: sortedOps(doc.pendingOps), sendingId: doc.sending?.id ?? null },
+    expect,
+  );
+  if (conflict) throw new StoreConflictError(docId, conflict);
 }
 
 function sortedOps(ops: Map<string, JSONPatchOp>): JSONPatchOp[] {

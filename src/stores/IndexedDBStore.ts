@@ -1,8 +1,11 @@
 import { wrap } from 'idb';
 import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb';
-import { StoreError } from '../errors.js';
+import { EMPTY, type Observable, defer } from 'rxjs';
+import { StoreConflictError, StoreError } from '../errors.js';
 import type { Algorithm, Change, JSONPatchOp, PatchesState, TrackedDoc } from '../types.js';
-import type { PatchesStore, ServerChangesUpdate, StoredDoc } from './PatchesStore.js';
+import { openStoreChannel, storeChanges$, type StoreChannel } from '../streams/storeChanges.js';
+import type { PatchesStore, ServerChangesUpdate, StoreChange, StoreGuard, StoredDoc } from './PatchesStore.js';
+import { guardConflict, type GuardedFacts } from './guardConflict.js';
 
 /** A row of `docs`: what is tracked, with which algorithm, at which committed rev. */
 interface DocRow {
@@ -29,6 +32,8 @@ type Tx<M extends IDBTransactionMode> = IDBPTransaction<Schema, StoreName[], M>;
 type RWTx = Tx<'readwrite'>;
 
 const ALL_STORES: StoreName[] = ['docs', 'states', 'committedChanges', 'pendingChanges', 'pendingOps', 'sending'];
+/** What a guarded write may need to read (besides the rows it writes). */
+const GUARDED_STORES: StoreName[] = ['docs', 'states', 'pendingChanges', 'pendingOps', 'sending'];
 
 /**
  * One schema step: migrates an open `versionchange` transaction from version `i` to `i + 1`
@@ -81,6 +86,11 @@ export interface IndexedDBStoreOptions {
   indexedDB?: IDBFactory;
   /** Committed history rows kept per doc; older rows are deleted (default 200). */
   compactEvery?: number;
+  /**
+   * Where writes are announced to (and heard from) other instances on the same database
+   * (default: a `BroadcastChannel` named after the database, when the host has one; `null`: none).
+   */
+  channel?: StoreChannel | null;
 }
 
 /**
@@ -98,6 +108,12 @@ export interface IndexedDBStoreOptions {
  * Compaction: the committed state is stored materialized at `committedRev`, so committed change
  * rows are only history (`listChanges`). After each `applyServerChanges` only the newest
  * `compactEvery` rows (default 200) of that doc are kept; older ones are deleted.
+ *
+ * Several instances on one database (tabs of an app, or instances in one process) stay correct:
+ * every read-modify-write is guarded (`StoreGuard`): the check and the write run in one
+ * transaction, so a write computed from data another instance changed in between rejects with a
+ * `StoreConflictError` and writes nothing; and every write is announced on the database's
+ * `BroadcastChannel`, which the other instances' `changes$` emit.
  *
  * Failures reject with a `StoreError` (with `cause` and `docId`) and leave what was stored intact:
  * a `QuotaExceededError` or any other abort rolls the transaction back. When another connection
@@ -127,6 +143,13 @@ export class IndexedDBStore implements PatchesStore {
   private readonly compactEvery: number;
   private connection: Promise<IDBPDatabase<Schema>> | undefined;
   private closed = false;
+  private channel: StoreChannel | null | undefined;
+
+  /** What other instances on this database wrote (never this one's own writes); empty without a channel. */
+  readonly changes$: Observable<StoreChange> = defer(() => {
+    const channel = this.openChannel();
+    return channel ? storeChanges$(channel) : EMPTY;
+  });
 
   /**
    * @param dbName The database name (one database per name).
@@ -140,6 +163,7 @@ export class IndexedDBStore implements PatchesStore {
     options: IndexedDBStoreOptions = {},
   ) {
     this.factory = options.indexedDB;
+    if (options.channel !== undefined) this.channel = options.channel;
     this.compactEvery = options.compactEvery ?? 200;
     if (!(this.compactEvery >= 0)) throw new RangeError(`compactEvery must be >= 0, got ${options.compactEvery}`);
   }
@@ -160,6 +184,7 @@ export class IndexedDBStore implements PatchesStore {
         fire(tx.objectStore('states').put({ docId, state: null }));
       }
     });
+    this.announce({ kind: 'track', docIds, algorithm });
   }
 
   /**
@@ -175,6 +200,7 @@ export class IndexedDBStore implements PatchesStore {
         clearDocData(tx, docId);
       }
     });
+    this.announce({ kind: 'untrack', docIds });
   }
 
   /**
@@ -235,12 +261,14 @@ export class IndexedDBStore implements PatchesStore {
    * @example
    * await store.saveDoc('notes', { state: { title: 'Hi' }, rev: 7 });
    */
-  async saveDoc(docId: string, snapshot: PatchesState): Promise<void> {
-    await this.transact('readwrite', ['docs', 'states'], 'saveDoc', docId, async (tx) => {
+  async saveDoc(docId: string, snapshot: PatchesState, expect?: StoreGuard): Promise<void> {
+    await this.transact('readwrite', GUARDED_STORES, 'saveDoc', docId, async (tx) => {
       const row = await writableRow(tx, docId);
+      await checkGuard(tx, row, expect);
       fire(tx.objectStore('docs').put({ ...row, committedRev: snapshot.rev }));
       fire(tx.objectStore('states').put({ docId, state: snapshot.state }));
     });
+    this.announce({ kind: 'write', docIds: [docId] });
   }
 
   /**
@@ -257,6 +285,7 @@ export class IndexedDBStore implements PatchesStore {
       fire(tx.objectStore('docs').put({ docId, algorithm: row?.algorithm ?? 'ot', committedRev: row?.committedRev ?? 0, deleted: true }));
       clearDocData(tx, docId);
     });
+    this.announce({ kind: 'delete', docIds: [docId] });
   }
 
   /**
@@ -270,6 +299,7 @@ export class IndexedDBStore implements PatchesStore {
       fire(tx.objectStore('docs').delete(docId));
       clearDocData(tx, docId);
     });
+    this.announce({ kind: 'untrack', docIds: [docId] });
   }
 
   /**
@@ -293,11 +323,12 @@ export class IndexedDBStore implements PatchesStore {
    * @example
    * await store.savePendingChanges('notes', [change]); // change.rev === committedRev + 1 on an empty queue
    */
-  async savePendingChanges(docId: string, changes: Change[]): Promise<void> {
+  async savePendingChanges(docId: string, changes: Change[], expect?: StoreGuard): Promise<void> {
     const oldRevs = changes.map((change) => change.rev);
     try {
       await this.transact('readwrite', ['docs', 'pendingChanges'], 'savePendingChanges', docId, async (tx) => {
         const row = await writableRow(tx, docId, 'ot');
+        await checkGuard(tx, row, expect);
         const pending = tx.objectStore('pendingChanges');
         const last = await pending.openCursor(docRange(docId), 'prev');
         let tail = Math.max(row.committedRev, last?.value.change.rev ?? 0);
@@ -311,19 +342,28 @@ export class IndexedDBStore implements PatchesStore {
       changes.forEach((change, i) => (change.rev = oldRevs[i]));
       throw error;
     }
+    this.announce({ kind: 'write', docIds: [docId] });
   }
 
   /**
-   * Replace the whole OT pending queue (revs and order kept as given).
+   * Replace the OT pending queue (revs and order kept as given): only its leading `replacedIds`
+   * when given (a queue not starting with them is a conflict), else all of it.
    *
    * @example
-   * await store.replacePendingChanges('notes', rebased);
+   * await store.replacePendingChanges('notes', pieces, [original.id]);
    */
-  async replacePendingChanges(docId: string, changes: Change[]): Promise<void> {
+  async replacePendingChanges(docId: string, changes: Change[], replacedIds?: readonly string[]): Promise<void> {
     await this.transact('readwrite', ['docs', 'pendingChanges'], 'replacePendingChanges', docId, async (tx) => {
       await writableRow(tx, docId, 'ot');
-      putPendingQueue(tx, docId, changes);
+      const queue = (await tx.objectStore('pendingChanges').getAll(docRange(docId))).map((row) => row.change);
+      const kept = replacedIds ? queue.slice(replacedIds.length) : [];
+      if (replacedIds) {
+        const conflict = guardConflict({ committedRev: 0, pendingIds: queue.map((change) => change.id) }, { pendingIds: [...replacedIds, ...kept.map((change) => change.id)] });
+        if (conflict) throw new StoreConflictError(docId, conflict);
+      }
+      putPendingQueue(tx, docId, [...changes, ...kept]);
     });
+    this.announce({ kind: 'write', docIds: [docId] });
   }
 
   /**
@@ -348,12 +388,14 @@ export class IndexedDBStore implements PatchesStore {
    * await store.applyServerChanges('notes', { state: next, rev: 8, changes: [committed], pending: rebased });
    */
   async applyServerChanges(docId: string, update: ServerChangesUpdate): Promise<void> {
-    const names: StoreName[] = ['docs', 'states', 'committedChanges', 'pendingChanges', 'sending'];
+    const names: StoreName[] = ['docs', 'states', 'committedChanges', 'pendingChanges', 'pendingOps', 'sending'];
     await this.transact('readwrite', names, 'applyServerChanges', docId, async (tx) => {
       const row = await writableRow(tx, docId);
       if (update.pending && row.algorithm !== 'ot') {
         throw new StoreError(`Cannot replace the pending queue of LWW doc "${docId}"`, docId);
       }
+      await checkGuard(tx, row, update.expect);
+      if (update.rev < row.committedRev && !update.regressed) throw new StoreConflictError(docId, `committedRev ${row.committedRev} > update rev ${update.rev}`);
       fire(tx.objectStore('docs').put({ ...row, committedRev: update.rev }));
       fire(tx.objectStore('states').put({ docId, state: update.state }));
       const history = tx.objectStore('committedChanges');
@@ -367,6 +409,7 @@ export class IndexedDBStore implements PatchesStore {
         fire(history.delete(IDBKeyRange.bound([docId], oldest[oldest.length - 1])));
       }
     });
+    this.announce({ kind: 'write', docIds: [docId] });
   }
 
   /**
@@ -388,13 +431,15 @@ export class IndexedDBStore implements PatchesStore {
    * @example
    * await store.savePendingOps('settings', [{ op: 'replace', path: '/theme', value: 'dark', ts: Date.now() }]);
    */
-  async savePendingOps(docId: string, ops: JSONPatchOp[], pathsToDelete: string[] = []): Promise<void> {
-    await this.transact('readwrite', ['docs', 'pendingOps'], 'savePendingOps', docId, async (tx) => {
-      await writableRow(tx, docId, 'lww');
+  async savePendingOps(docId: string, ops: JSONPatchOp[], pathsToDelete: string[] = [], expect?: StoreGuard): Promise<void> {
+    await this.transact('readwrite', GUARDED_STORES, 'savePendingOps', docId, async (tx) => {
+      const row = await writableRow(tx, docId, 'lww');
+      await checkGuard(tx, row, expect);
       const store = tx.objectStore('pendingOps');
       for (const path of pathsToDelete) fire(store.delete([docId, path]));
       for (const op of ops) fire(store.put({ docId, path: op.path, op }));
     });
+    this.announce({ kind: 'write', docIds: [docId] });
   }
 
   /**
@@ -415,12 +460,14 @@ export class IndexedDBStore implements PatchesStore {
    * @example
    * await store.saveSendingChange('settings', change);
    */
-  async saveSendingChange(docId: string, change: Change): Promise<void> {
-    await this.transact('readwrite', ['docs', 'sending', 'pendingOps'], 'saveSendingChange', docId, async (tx) => {
-      await writableRow(tx, docId, 'lww');
+  async saveSendingChange(docId: string, change: Change, expect?: StoreGuard): Promise<void> {
+    await this.transact('readwrite', GUARDED_STORES, 'saveSendingChange', docId, async (tx) => {
+      const row = await writableRow(tx, docId, 'lww');
+      await checkGuard(tx, row, expect);
       fire(tx.objectStore('sending').put({ docId, change }));
       fire(tx.objectStore('pendingOps').delete(docRange(docId)));
     });
+    this.announce({ kind: 'write', docIds: [docId] });
   }
 
   /**
@@ -432,10 +479,27 @@ export class IndexedDBStore implements PatchesStore {
    */
   async close(): Promise<void> {
     this.closed = true;
+    this.channel?.close();
+    this.channel = null;
     const connection = this.connection;
     this.connection = undefined;
     const db = await connection?.catch(() => undefined);
     db?.close();
+  }
+
+  /** The database's channel, opened on first use (none after `close()` or where the host has none). */
+  private openChannel(): StoreChannel | null {
+    if (this.channel === undefined) this.channel = this.closed ? null : (openStoreChannel(this.dbName) ?? null);
+    return this.channel;
+  }
+
+  /** Tells the other instances on this database what was just written. */
+  private announce(change: StoreChange): void {
+    try {
+      this.openChannel()?.postMessage(change);
+    } catch {
+      // A closed channel: nobody is listening any more.
+    }
   }
 
   /** Run `body` in one transaction; any failure aborts it and rejects with a StoreError. */
@@ -560,6 +624,18 @@ async function writableRow(tx: RWTx, docId: string, algorithm?: Algorithm): Prom
     throw new StoreError(`Doc "${docId}" is ${row.algorithm.toUpperCase()}, not ${algorithm.toUpperCase()}`, docId);
   }
   return row;
+}
+
+/** Rejects the transaction when the doc no longer holds what `expect` says; reads only what it names. */
+async function checkGuard(tx: RWTx, row: DocRow, expect: StoreGuard | undefined): Promise<void> {
+  if (!expect) return;
+  const { docId } = row;
+  const facts: GuardedFacts = { committedRev: row.committedRev };
+  if (expect.pendingIds) facts.pendingIds = (await tx.objectStore('pendingChanges').getAll(docRange(docId))).map((r) => r.change.id);
+  if (expect.pendingOps) facts.pendingOps = (await tx.objectStore('pendingOps').getAll(docRange(docId))).map((r) => r.op);
+  if (expect.sendingId !== undefined) facts.sendingId = (await tx.objectStore('sending').get(docId))?.change.id ?? null;
+  const conflict = guardConflict(facts, expect);
+  if (conflict) throw new StoreConflictError(docId, conflict);
 }
 
 function putPendingQueue(tx: RWTx, docId: string, changes: Change[]): void {

@@ -1,3 +1,4 @@
+import type { Observable } from 'rxjs';
 import type { Algorithm, Change, JSONPatchOp, PatchesState, TrackedDoc } from '../types.js';
 
 /**
@@ -31,12 +32,45 @@ export interface ServerChangesUpdate<T = unknown> {
   pending?: Change[];
   /** LWW: the in-flight change was confirmed by the server; clear the sending slot. */
   clearSending?: boolean;
+  /** What the update was computed from: if the doc holds anything else, nothing is written and it rejects with `StoreConflictError`. */
+  expect?: StoreGuard;
+  /** The server went back in time: a rev below the committed one is accepted (give `expect` so another instance's write in between is still caught). */
+  regressed?: boolean;
+}
+
+/**
+ * What a guarded write expects the doc to hold when it runs. Several instances (tabs) may share
+ * one database: a write computed from data another instance has since changed would overwrite
+ * that instance's work, so it fails with `StoreConflictError` instead and the caller recomputes
+ * from a fresh read. Only the fields given are checked.
+ */
+export interface StoreGuard {
+  /** The committed rev. */
+  committedRev?: number;
+  /** OT: the ids of the whole pending queue, in order. */
+  pendingIds?: readonly string[];
+  /** LWW: the pending ops (as `getPendingOps` returns them). */
+  pendingOps?: readonly JSONPatchOp[];
+  /** LWW: the id of the in-flight change (`null`: none). */
+  sendingId?: string | null;
+}
+
+/** What a store tells other instances on the same storage after a write (see `PatchesStore.changes$`). */
+export interface StoreChange {
+  /** What happened: tracking changed, or doc data was written. */
+  kind: 'track' | 'untrack' | 'delete' | 'write';
+  docIds: string[];
+  /** With `track`: the algorithm the docs are tracked with. */
+  algorithm?: Algorithm;
 }
 
 /**
  * The client store interface: one store holds OT and LWW docs. Every method is atomic on its
  * own; implementations must never lose data already stored when a write fails (they reject with
- * a `StoreError` instead).
+ * a `StoreError` instead). Several instances may share one storage (tabs on one IndexedDB
+ * database): the read-modify-write methods take a `StoreGuard` and refuse to write over what
+ * another instance changed in between (`StoreConflictError`), and `changes$` tells each
+ * instance what the others wrote.
  *
  * @example
  * const store: PatchesStore = new InMemoryStore();
@@ -55,7 +89,7 @@ export interface PatchesStore {
   /** Committed revision of a doc (0 if unknown). */
   getCommittedRev(docId: string): Promise<number>;
   /** Install a server snapshot as the committed state. Pending data (OT queue, LWW ops and sending) is kept. */
-  saveDoc(docId: string, snapshot: PatchesState): Promise<void>;
+  saveDoc(docId: string, snapshot: PatchesState, expect?: StoreGuard): Promise<void>;
   /** Local delete: clear the doc's data and leave a tombstone (`deleted: true`) until `confirmDeleteDoc`. */
   deleteDoc(docId: string): Promise<void>;
   /** The server confirmed the delete: remove everything, the tombstone included. */
@@ -66,24 +100,39 @@ export interface PatchesStore {
   /**
    * OT: append changes to the pending queue. Inside the write, each change's `rev` is re-stamped
    * to `tail+1, tail+2, …` where tail = max(committedRev, last pending rev) (the passed objects are mutated).
+   * With `expect`, the changes must have been authored on exactly that committed rev and queue.
    */
-  savePendingChanges(docId: string, changes: Change[]): Promise<void>;
-  /** OT: replace the whole pending queue (after splitting or dropping resolved changes). */
-  replacePendingChanges(docId: string, changes: Change[]): Promise<void>;
+  savePendingChanges(docId: string, changes: Change[], expect?: StoreGuard): Promise<void>;
+  /**
+   * OT: replace pending changes (after splitting). With `replacedIds`, only those leading entries
+   * of the queue are replaced and changes queued after them are kept; if the queue does not start
+   * with them it rejects with `StoreConflictError`. Without, the whole queue is replaced.
+   */
+  replacePendingChanges(docId: string, changes: Change[], replacedIds?: readonly string[]): Promise<void>;
   /** Committed history with `rev > startAfterRev` (may be shorter after compaction). */
   listChanges(docId: string, startAfterRev?: number): Promise<Change[]>;
 
-  /** Apply server changes in one atomic write: new committed state/rev, history rows, optional new pending queue / cleared sending slot. */
+  /**
+   * Apply server changes in one atomic write: new committed state/rev, history rows, optional new
+   * pending queue / cleared sending slot. Guarded by `update.expect`; and a committed rev never
+   * moves backwards (an update below the stored rev was computed from stale data: conflict).
+   */
   applyServerChanges(docId: string, update: ServerChangesUpdate): Promise<void>;
 
   /** LWW: pending ops (one per path). */
   getPendingOps(docId: string): Promise<JSONPatchOp[]>;
-  /** LWW: upsert ops by path, and delete the ops stored at `pathsToDelete`. */
-  savePendingOps(docId: string, ops: JSONPatchOp[], pathsToDelete?: string[]): Promise<void>;
+  /** LWW: upsert ops by path, and delete the ops stored at `pathsToDelete` (guarded by `expect`). */
+  savePendingOps(docId: string, ops: JSONPatchOp[], pathsToDelete?: string[], expect?: StoreGuard): Promise<void>;
   /** LWW: the in-flight change, if any. */
   getSendingChange(docId: string): Promise<Change | null>;
   /** LWW: atomically set the in-flight change and clear the pending ops it was built from. */
-  saveSendingChange(docId: string, change: Change): Promise<void>;
+  saveSendingChange(docId: string, change: Change, expect?: StoreGuard): Promise<void>;
+
+  /**
+   * What other instances on the same storage wrote (another tab's store on the same IndexedDB
+   * database), never this instance's own writes. Absent when nobody else can write the storage.
+   */
+  readonly changes$?: Observable<StoreChange>;
 
   /** Release resources (close the database). */
   close(): Promise<void>;

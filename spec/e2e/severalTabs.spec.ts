@@ -1,0 +1,184 @@
+/**
+ * Issue 11, end to end in a real browser: one Chromium context (one origin, one IndexedDB
+ * database), three tabs running the README's setup on the built package edit the same OT and LWW
+ * docs at random while sync is toggled, one tab is reloaded mid-run and the leader tab is closed
+ * mid-sync. Afterwards every edit is on the server exactly once, every tab shows the server's
+ * state with nothing pending, and the server never saw more than one open WebSocket from the
+ * browser (counted by a TCP proxy in front of the server).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { MemoryServerStore, startServer, type RunningServer } from '../../src/server/index.js';
+import type { Change, PatchesSnapshot } from '../../src/types.js';
+import { connectClient } from '../helpers/wsClient.js';
+import { mulberry32 } from '../fuzz/random.js';
+import { describeWithChromium, launchBrowser, type BrowserSession } from './helpers/browser.js';
+import { startPageServer, type PageServer } from './helpers/pageServer.js';
+import type { TabSnapshot } from './page/tabs.js';
+
+jest.setTimeout(120_000);
+
+/** A TCP proxy that counts how many connections are open at once. */
+async function startCountingProxy(targetPort: number): Promise<{ url: string; open: () => number; max: () => number; total: () => number; close(): Promise<void> }> {
+  let open = 0;
+  let max = 0;
+  let total = 0;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer(client => {
+    open++;
+    total++;
+    max = Math.max(max, open);
+    const upstream = connect(targetPort, '127.0.0.1');
+    sockets.add(client).add(upstream);
+    let closed = false;
+    const done = () => {
+      if (closed) return;
+      closed = true;
+      open--;
+      client.destroy();
+      upstream.destroy();
+    };
+    client.pipe(upstream).pipe(client);
+    client.on('close', done).on('error', done);
+    upstream.on('close', done).on('error', done);
+  });
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    open: () => open,
+    max: () => max,
+    total: () => total,
+    close: () =>
+      new Promise<void>(resolve => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describeWithChromium()('several tabs of one app in Chromium (issue 11)', () => {
+  let pageServer: PageServer;
+  let server: RunningServer;
+  let cleanups: Array<() => Promise<void> | void>;
+
+  beforeAll(async () => {
+    pageServer = await startPageServer(join(__dirname, 'page', 'tabs.ts'));
+  });
+  afterAll(async () => {
+    await pageServer?.close();
+  });
+  beforeEach(() => {
+    cleanups = [];
+  });
+  afterEach(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+
+  it('should commit every edit of three tabs exactly once over one connection, through a reload and the leader closing', async () => {
+    const serverFaults: unknown[] = [];
+    server = await startServer({ port: 0, store: new MemoryServerStore(), onError: error => serverFaults.push(error) });
+    cleanups.push(() => server.close());
+    const proxy = await startCountingProxy(server.port);
+    cleanups.push(() => proxy.close());
+    const profileDir = mkdtempSync(join(tmpdir(), 'patches-rx-e2e-tabs-'));
+    cleanups.push(() => rmSync(profileDir, { recursive: true, force: true }));
+
+    const session: BrowserSession = await launchBrowser(profileDir, pageServer.url);
+    cleanups.push(() => session.close());
+    const startTab = (page: Page) => page.evaluate(url => window.tabs.start(url), proxy.url);
+    const tabs: Page[] = [session.page];
+    for (let i = 0; i < 2; i++) {
+      const page = await session.context.newPage();
+      page.on('pageerror', error => session.pageErrors.push(`pageerror: ${error.message}`));
+      await page.goto(pageServer.url);
+      tabs.push(page);
+    }
+    await Promise.all(tabs.map(startTab));
+
+    const rng = mulberry32(11);
+    const edits: string[] = [];
+    let closedLeader = false;
+    for (let round = 0; round < 60; round++) {
+      const i = rng.int(0, tabs.length - 1);
+      const token = `e${round}`;
+      edits.push(token);
+      await tabs[i].evaluate(([t, at]) => window.tabs.edit(t, at), [token, rng.int(0, 100)] as const);
+      if (rng.int(0, 7) === 0) {
+        const j = rng.int(0, tabs.length - 1);
+        await tabs[j].evaluate(on => window.tabs.setSync(on), rng.int(0, 1) === 1);
+      }
+      if (round === 20) {
+        // A reload: the tab starts again on the same database (a leader reloading hands over).
+        await tabs[1].reload();
+        await startTab(tabs[1]);
+      }
+      if (round === 40 && !closedLeader) {
+        // The leader tab closes right after an edit, while its sync is under way.
+        const leading = await Promise.all(tabs.map(page => page.evaluate(() => window.tabs.snapshot()).then(s => s.leading)));
+        const leader = leading.indexOf(true);
+        if (leader >= 0) {
+          await tabs[leader].evaluate(() => window.tabs.edit('leader-last', 0));
+          edits.push('leader-last');
+          await tabs[leader].close();
+          tabs.splice(leader, 1);
+          closedLeader = true;
+        }
+      }
+    }
+    // Sync on everywhere, then wait for the server to hold every edit.
+    await Promise.all(tabs.map(page => page.evaluate(() => window.tabs.setSync(true))));
+    const reader = await connectClient(server.url);
+    cleanups.push(() => reader.close());
+    await reader.call('subscribe', [['ot', 'lww-doc']]);
+    const history = async (): Promise<Change[]> => (await reader.call('getChangesSince', ['ot', 0])).result as Change[];
+    const otHead = async () => (await history()).length;
+    const lwwDoc = async () => (await reader.call('getDoc', ['lww-doc'])).result as PatchesSnapshot;
+
+    // Every tab settles (nothing pending anywhere); then the server is read.
+    const settled: TabSnapshot[] = await Promise.all(tabs.map(page => page.evaluate(() => window.tabs.whenSettled(1, 1))));
+    const log = await history();
+    const head = log.length;
+    const lww = await lwwDoc();
+    const lwwState = lww.changes.reduce<Record<string, unknown>>((state, change) => {
+      for (const op of change.ops) {
+        if (op.path === '/marks' && op.op !== 'remove') Object.assign(state, { marks: { ...(op.value as object) } });
+        else if (op.path.startsWith('/marks/')) ((state.marks ??= {}) as Record<string, unknown>)[op.path.slice(7)] = op.value;
+      }
+      return state;
+    }, structuredClone((lww.state ?? {}) as Record<string, unknown>));
+
+    // Every OT edit exactly once in the log and in the list.
+    const inserted = log.flatMap(change => change.ops).filter(op => op.op === 'add' && typeof op.value === 'string').map(op => op.value as string);
+    const created = log.flatMap(change => change.ops).filter(op => op.path === '/list').flatMap(op => (Array.isArray(op.value) ? (op.value as string[]) : []));
+    expect([...inserted, ...created].sort()).toEqual([...edits].sort());
+    const ids = log.map(change => change.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    const final = await Promise.all(tabs.map(page => page.evaluate(() => window.tabs.whenSettled(0, 0))));
+    expect([...(final[0].ot.list ?? [])].sort()).toEqual([...edits].sort());
+    // LWW: every token is a key.
+    expect(Object.keys((lwwState.marks ?? {}) as object).sort()).toEqual([...edits].sort());
+
+    for (const [i, snap] of final.entries()) {
+      expect(snap.otRev).toBe(head);
+      expect(snap.ot).toEqual(final[0].ot);
+      expect(snap.lww).toEqual({ marks: lwwState.marks });
+      expect(snap.lwwRev).toBe(Math.max(lww.rev, ...lww.changes.map(c => c.rev)));
+      expect(snap.storedPending).toBe(0);
+      expect(snap.hasPending).toBe(false);
+      expect(snap.errors).toEqual([]);
+      expect(settled[i].errors).toEqual([]);
+    }
+    expect(await otHead()).toBe(head);
+    expect(closedLeader).toBe(true);
+    // The browser never held two sockets at once (the reader connects straight to the server).
+    expect(proxy.max()).toBe(1);
+    expect(proxy.total()).toBeGreaterThanOrEqual(2); // the closed leader's connection was taken over
+    expect(serverFaults).toEqual([]);
+    expect(session.pageErrors).toEqual([]);
+  });
+});

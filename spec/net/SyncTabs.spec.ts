@@ -1,0 +1,101 @@
+import { BehaviorSubject, Subject, firstValueFrom, toArray, take } from 'rxjs';
+import { SyncTabs } from '../../src/net/SyncTabs.js';
+import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
+import type { StoreChannel } from '../../src/streams/storeChanges.js';
+import type { PatchesSyncState, SyncedDoc } from '../../src/types.js';
+
+/** Channels of one name in one place: a message reaches every other member at once. */
+class FakeHub {
+  private readonly members = new Set<(event: { data: unknown }) => void>();
+  channel(): StoreChannel {
+    let mine: ((event: { data: unknown }) => void) | undefined;
+    return {
+      postMessage: data => {
+        for (const member of [...this.members]) if (member !== mine) member({ data });
+      },
+      addEventListener: (_type, listener) => {
+        mine = listener;
+        this.members.add(listener);
+      },
+      removeEventListener: (_type, listener) => void this.members.delete(listener),
+      close: () => undefined,
+    };
+  }
+}
+
+const store = new InMemoryStore();
+const entry = (committedRev: number): SyncedDoc => ({ committedRev, hasPending: false, status: 'synced' });
+
+describe('SyncTabs', () => {
+  it('should lead alone (no coordination) for a store nobody else writes', async () => {
+    const tabs = new SyncTabs(store);
+    expect(tabs.leading).toBe(true);
+    const online$ = new Subject<boolean>();
+    const gate = firstValueFrom(tabs.gate(online$).pipe(take(2), toArray()));
+    online$.next(true);
+    online$.next(false);
+    expect(await gate).toEqual([true, false]);
+    tabs.close();
+  });
+
+  it('should open the connection only while online and leading', async () => {
+    const leadership$ = new BehaviorSubject(false);
+    const tabs = new SyncTabs(store, { enabled: true, name: 'app', leadership$, channel: null });
+    const online$ = new BehaviorSubject(true);
+    const seen: boolean[] = [];
+    const subscription = tabs.gate(online$).subscribe(open => seen.push(open));
+    leadership$.next(true);
+    online$.next(false);
+    online$.next(true);
+    leadership$.next(false);
+    subscription.unsubscribe();
+    tabs.close();
+    expect(seen).toEqual([false, true, false, true, false]);
+  });
+
+  it("should show the leader's state and synced map in a follower, and let a follower's connect() through once a leader is known", async () => {
+    const hub = new FakeHub();
+    const leaderTabs = new SyncTabs(store, { enabled: true, name: 'app', leadership$: new BehaviorSubject(true), channel: hub.channel() });
+    const followerTabs = new SyncTabs(store, { enabled: true, name: 'app', leadership$: new BehaviorSubject(false), channel: hub.channel() });
+    const shown: { state: unknown; synced: unknown }[] = [];
+    const following = followerTabs.followingLeader();
+    const leaderState$ = new BehaviorSubject<PatchesSyncState>({ online: true, connected: false, syncing: null });
+    const leaderSynced$ = new BehaviorSubject<Record<string, SyncedDoc>>({});
+    const none$ = new BehaviorSubject<PatchesSyncState>({ online: true, connected: false, syncing: null });
+    const followerMirror = followerTabs.mirror(none$, new BehaviorSubject({}), (state, synced) => shown.push({ state, synced }));
+    const leaderMirror = leaderTabs.mirror(leaderState$, leaderSynced$, () => shown.push({ state: 'the leader must not show', synced: {} }));
+    await following;
+
+    leaderState$.next({ online: true, connected: true, syncing: 'initial' });
+    leaderSynced$.next({ a: entry(3) });
+    leaderState$.next({ online: true, connected: true, syncing: new Error('pass failed') });
+
+    expect(shown.map(s => s.state)).toEqual([
+      { connected: false, syncing: null },
+      { connected: true, syncing: 'initial' },
+      { connected: true, syncing: 'initial' },
+      { connected: true, syncing: new Error('pass failed') },
+    ]);
+    expect(shown.at(-1)?.synced).toEqual({ a: entry(3) });
+    followerMirror.unsubscribe();
+    leaderMirror.unsubscribe();
+    leaderTabs.close();
+    followerTabs.close();
+  });
+
+  it('should answer a tab that starts after the leader announced itself', async () => {
+    const hub = new FakeHub();
+    const leaderTabs = new SyncTabs(store, { enabled: true, name: 'app', leadership$: new BehaviorSubject(true), channel: hub.channel() });
+    const mirror = leaderTabs.mirror(new BehaviorSubject<PatchesSyncState>({ online: true, connected: true, syncing: null }), new BehaviorSubject({ a: entry(1) }), () => undefined);
+    // Starts later: its hello makes the leader announce again.
+    const late = new SyncTabs(store, { enabled: true, name: 'app', leadership$: new BehaviorSubject(false), channel: hub.channel() });
+    const shown: unknown[] = [];
+    const lateMirror = late.mirror(new BehaviorSubject<PatchesSyncState>({ online: true, connected: false, syncing: null }), new BehaviorSubject({}), (_state, synced) => shown.push(synced));
+    await late.followingLeader();
+    expect(shown).toEqual([{ a: entry(1) }]);
+    lateMirror.unsubscribe();
+    mirror.unsubscribe();
+    leaderTabs.close();
+    late.close();
+  });
+});

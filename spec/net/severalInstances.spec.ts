@@ -1,0 +1,207 @@
+import 'fake-indexeddb/auto';
+import { firstValueFrom, filter, merge } from 'rxjs';
+import { Patches } from '../../src/client/Patches.js';
+import { IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
+import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
+import type { PatchesDoc } from '../../src/client/PatchesDoc.js';
+import { docSynced, idle, startHarness, when, type SyncHarness, type TestClient } from '../helpers/syncHarness.js';
+
+/**
+ * Several `Patches` on one IndexedDB database in one process (fake-indexeddb): they behave like
+ * tabs of one app — each sees the others' edits through the store's channel, and with a
+ * connection each, every edit reaches the server exactly once.
+ */
+
+type Notes = { items?: string[]; marks?: Record<string, number> };
+
+let dbCount = 0;
+
+describe('several Patches on one IndexedDBStore database', () => {
+  let h: SyncHarness;
+  const closing: Patches[] = [];
+
+  beforeEach(async () => {
+    h = await startHarness();
+  });
+  afterEach(async () => {
+    await h.close();
+    for (const patches of closing.splice(0)) await patches.close();
+  });
+
+  function tab(dbName: string, options: { ownConnection?: boolean } = {}): TestClient {
+    const store = new IndexedDBStore(dbName);
+    const client = h.client({ store, tabs: { enabled: !options.ownConnection } });
+    closing.push(client.patches);
+    return client;
+  }
+
+  /** Resolves once the tab's open doc has nothing pending (re-checked on every view, store-follow and status event). */
+  function settled(t: TestClient, doc: PatchesDoc<Notes>): Promise<unknown> {
+    return when(merge(doc.state$, t.patches.otherWrites$, t.sync.synced$), () => !doc.hasPending);
+  }
+
+  /** The server's state of a doc, read by a fresh client with its own store. */
+  async function serverState(docId: string, algorithm: 'ot' | 'lww' = 'ot'): Promise<Notes> {
+    const reader = h.client({ store: new InMemoryStore() });
+    await reader.sync.connect();
+    await reader.patches.trackDocs([docId], algorithm);
+    await docSynced(reader.sync, docId, 1);
+    return (await reader.patches.store.getDoc<Notes>(docId))!.state;
+  }
+
+  it("should show another instance's edit in an open doc without any sync, and say it is pending", async () => {
+    const db = `instances-${++dbCount}`;
+    const a = new Patches({ store: new IndexedDBStore(db) });
+    const b = new Patches({ store: new IndexedDBStore(db) });
+    closing.push(a, b);
+    const docA = await a.openDoc<Notes>('notes');
+    const docB = await b.openDoc<Notes>('notes');
+    const seen = firstValueFrom(docB.state$.pipe(filter(state => state.items?.[0] === 'from A')));
+    docA.change(draft => {
+      draft.items = ['from A'];
+    });
+    expect((await seen).items).toEqual(['from A']);
+    expect(docB.hasPending).toBe(true);
+
+    // B's edit is written on top of A's, in one queue.
+    docB.change(draft => {
+      draft.items!.push('from B');
+    });
+    await docB.flush();
+    const pending = await b.store.getPendingChanges('notes');
+    expect(pending.map(c => c.baseRev)).toEqual([0, 0]);
+    expect(await firstValueFrom(docA.state$.pipe(filter(state => state.items?.length === 2)))).toEqual({ items: ['from A', 'from B'] });
+  });
+
+  it('should learn of docs another instance tracks', async () => {
+    const db = `instances-${++dbCount}`;
+    const a = new Patches({ store: new IndexedDBStore(db) });
+    const b = new Patches({ store: new IndexedDBStore(db) });
+    closing.push(a, b);
+    await b.ready;
+    const tracked = firstValueFrom(b.tracked$);
+    await a.trackDocs(['settings'], 'lww');
+    expect(await tracked).toEqual({ docIds: ['settings'], algorithm: 'lww' });
+    expect(b.getDocAlgorithm('settings')).toBe('lww');
+  });
+
+  it('should commit every edit of three instances with a connection each exactly once, and converge', async () => {
+    const db = `instances-${++dbCount}`;
+    const tabs = [tab(db), tab(db), tab(db)];
+    await Promise.all(tabs.map(t => t.sync.connect()));
+    const ot: PatchesDoc<Notes>[] = [];
+    const lww: PatchesDoc<Notes>[] = [];
+    for (const t of tabs) {
+      ot.push(await t.patches.openDoc<Notes>('ot-doc'));
+      lww.push(await t.patches.openDoc<Notes>('lww-doc', { algorithm: 'lww' }));
+    }
+    // One instance creates the containers; the others wait until they see them.
+    ot[0].change(draft => {
+      draft.items = [];
+    });
+    lww[0].change(draft => {
+      draft.marks = {};
+    });
+    await Promise.all(tabs.map((t, i) => Promise.all([when(ot[i].state$, s => !!s.items), when(lww[i].state$, s => !!s.marks)])));
+
+    const edits: string[] = [];
+    for (let round = 0; round < 12; round++) {
+      for (const [i, t] of tabs.entries()) {
+        const token = `t${i}-${round}`;
+        edits.push(token);
+        ot[i].change(draft => {
+          draft.items!.splice(round % (draft.items!.length + 1), 0, token);
+        });
+        lww[i].change(draft => {
+          draft.marks![token] = round;
+        });
+        if (round === 5 && i === 1) t.sync.disconnect();
+        if (round === 9 && i === 1) void t.sync.connect();
+      }
+    }
+    await Promise.all(tabs.flatMap((t, i) => [ot[i].flush(), lww[i].flush()]));
+
+    // A fresh client with its own store follows the server until every edit is there.
+    const reader = h.client({ store: new InMemoryStore(), tabs: { enabled: false } });
+    await reader.sync.connect();
+    const readerOT = await reader.patches.openDoc<Notes>('ot-doc');
+    const readerLWW = await reader.patches.openDoc<Notes>('lww-doc', { algorithm: 'lww' });
+    await when(readerOT.state$, s => (s.items?.length ?? 0) >= edits.length);
+    await when(readerLWW.state$, s => Object.keys(s.marks ?? {}).length >= edits.length);
+    // One connection for the three tabs (a second only if the leader was the tab that disconnected and came back).
+    expect(h.server.stats.connectionsTotal).toBeLessThanOrEqual(3);
+    expect(h.server.stats.connections).toBe(2);
+    const serverOT = readerOT.state;
+    const serverLWW = readerLWW.state;
+    const serverHead = readerOT.committedRev;
+
+    expect([...serverOT.items!].sort()).toEqual([...edits].sort());
+    expect(Object.keys(serverLWW.marks!).sort()).toEqual([...edits].sort());
+    for (const [i, t] of tabs.entries()) {
+      await settled(t, ot[i]);
+      await when(merge(ot[i].state$, t.patches.otherWrites$), () => ot[i].committedRev === serverHead);
+      expect(ot[i].state).toEqual(serverOT);
+      await settled(t, lww[i]);
+      expect(lww[i].state).toEqual(serverLWW);
+      expect(t.errors).toEqual([]);
+    }
+    expect(await tabs[0].patches.store.getPendingChanges('ot-doc')).toEqual([]);
+  });
+
+  it('should hand the connection to another tab when the leader closes, losing no edit', async () => {
+    const db = `instances-${++dbCount}`;
+    const tabs = [tab(db), tab(db), tab(db)];
+    await Promise.all(tabs.map(t => t.sync.connect()));
+    const docs = await Promise.all(tabs.map(t => t.patches.openDoc<Notes>('doc')));
+    docs[0].change(draft => {
+      draft.marks = {};
+    });
+    await Promise.all(docs.map(doc => when(doc.state$, s => !!s.marks)));
+    const leaders = await Promise.all(tabs.map(t => firstValueFrom(t.sync.leading$)));
+    expect(leaders.filter(Boolean)).toHaveLength(1);
+    const leader = leaders.indexOf(true);
+
+    const edits: string[] = [];
+    for (let round = 0; round < 6; round++) {
+      for (const [i, doc] of docs.entries()) {
+        if (i === leader && round >= 3) continue;
+        edits.push(`${i}-${round}`);
+        doc.change(draft => {
+          draft.marks![`${i}-${round}`] = round;
+        });
+      }
+      if (round === 2) {
+        // The leader's tab closes mid-sync: its stored edits stay for the next leader.
+        await docs[leader].flush();
+        tabs[leader].sync.destroy();
+      }
+    }
+    const rest = tabs.filter((_, i) => i !== leader);
+    await Promise.race(rest.map(t => when(t.sync.leading$, Boolean)));
+    await Promise.all(rest.map(t => settled(t, docs[tabs.indexOf(t)])));
+    await Promise.all(rest.map(t => docSynced(t.sync, 'doc', 1)));
+    const server = await serverState('doc');
+    expect(Object.keys(server.marks!).sort()).toEqual([...edits].sort());
+    for (const [i, doc] of docs.entries()) if (i !== leader) expect(doc.state).toEqual(server);
+    expect(await rest[0].patches.store.getPendingChanges('doc')).toEqual([]);
+  });
+
+  it('should give each tab its own connection when tabs opt out, and still lose nothing', async () => {
+    const db = `instances-${++dbCount}`;
+    const tabs = [tab(db, { ownConnection: true }), tab(db, { ownConnection: true })];
+    await Promise.all(tabs.map(t => t.sync.connect()));
+    expect(h.server.stats.connections).toBe(2);
+    const docs = await Promise.all(tabs.map(t => t.patches.openDoc<Notes>('doc', { algorithm: 'lww' })));
+    for (let round = 0; round < 5; round++) {
+      for (const [i, doc] of docs.entries()) {
+        doc.change(draft => {
+          draft.marks = { ...draft.marks, [`${i}-${round}`]: round };
+        });
+      }
+    }
+    await Promise.all(tabs.map((t, i) => settled(t, docs[i])));
+    await Promise.all(tabs.map(t => idle(t.sync)));
+    const server = await serverState('doc', 'lww');
+    for (const doc of docs) await when(doc.state$, s => JSON.stringify(s) === JSON.stringify(server));
+  });
+});

@@ -1,0 +1,148 @@
+import { BehaviorSubject, Observable, Subscription, combineLatest, distinctUntilChanged, filter, firstValueFrom, map, type SchedulerLike } from 'rxjs';
+import type { PatchesStore } from '../stores/PatchesStore.js';
+import { leadership$ } from '../streams/leadership.js';
+import { openStoreChannel, type StoreChannel } from '../streams/storeChanges.js';
+import type { PatchesSyncState, SyncedDoc } from '../types.js';
+
+/** How the tabs of one app share one connection (`PatchesSyncOptions.tabs`). */
+export interface SyncTabsOptions {
+  /** Share one connection between the tabs on the same store (default `true` for a store other instances can write, e.g. `IndexedDBStore`); `false`: this tab keeps its own. */
+  enabled?: boolean;
+  /** What the tabs share (default: the store's database name). */
+  name?: string;
+  /** Which tab leads (default `leadership$` over Web Locks, or its lease fallback); injectable for tests. */
+  leadership$?: Observable<boolean>;
+  /** Where the leader announces its state (default a `BroadcastChannel` per name; `null`: nowhere). */
+  channel?: StoreChannel | null;
+}
+
+/** What the leader announces: its connection state and every doc's sync status. */
+interface LeaderNews {
+  type: 'state';
+  name: string;
+  state: { connected: boolean; syncing: 'initial' | 'updating' | null | { error: string } };
+  synced: Record<string, SyncedDoc>;
+}
+
+/** What the leader's state looks like to a follower. */
+export type MirroredState = Pick<PatchesSyncState, 'connected' | 'syncing'>;
+
+/**
+ * One connection per browser: the tabs on one store elect a leader (`leadership$`); only the
+ * leader's `PatchesSync` connects (`gate`), and it announces its state and `synced` map, which
+ * the followers show as theirs (`mirror`). A follower's edits reach the leader through the shared
+ * store and its channel. When the leader goes away another tab leads and connects, and finds every
+ * pending change in the store.
+ *
+ * @example
+ * const tabs = new SyncTabs(patches.store, {});
+ * const connectWhile$ = tabs.gate(online$); // online and leading
+ */
+export class SyncTabs {
+  private readonly leadingSubject: BehaviorSubject<boolean>;
+  private readonly subscription = new Subscription();
+  private readonly name: string;
+  private readonly channel: StoreChannel | null;
+  private readonly ownsChannel: boolean;
+  private readonly news = new BehaviorSubject<LeaderNews | undefined>(undefined);
+
+  /** Whether this tab leads (always `true` when tabs do not coordinate). */
+  readonly leading$: Observable<boolean>;
+
+  constructor(store: PatchesStore, options: SyncTabsOptions = {}, scheduler?: SchedulerLike) {
+    const dbName = (store as { dbName?: unknown }).dbName;
+    const enabled = options.enabled ?? (store.changes$ !== undefined && typeof dbName === 'string');
+    this.name = options.name ?? (typeof dbName === 'string' ? dbName : 'patches-rx');
+    this.leadingSubject = new BehaviorSubject(!enabled);
+    this.leading$ = this.leadingSubject.pipe(distinctUntilChanged());
+    this.ownsChannel = enabled && options.channel === undefined;
+    this.channel = enabled ? (options.channel === undefined ? (openStoreChannel(`sync:${this.name}`) ?? null) : options.channel) : null;
+    if (!enabled) return;
+    const leads$ = options.leadership$ ?? leadership$({ name: `patches-rx:leader:${this.name}`, scheduler });
+    let leads = false;
+    this.subscription.add(leads$.subscribe(leading => this.leadingSubject.next((leads = leading))));
+    // A leaving page closes its socket before the browser hands the lock on, so the next leader's
+    // socket does not overlap it; a page restored from the back/forward cache leads again.
+    const page = globalThis as { addEventListener?: (type: string, listener: (event: { persisted?: boolean }) => void) => void; removeEventListener?: (type: string, listener: (event: { persisted?: boolean }) => void) => void };
+    if (typeof page.addEventListener === 'function' && typeof page.removeEventListener === 'function') {
+      const hide = () => this.leadingSubject.next(false);
+      const show = (event: { persisted?: boolean }) => event.persisted && this.leadingSubject.next(leads);
+      page.addEventListener('pagehide', hide);
+      page.addEventListener('pageshow', show);
+      this.subscription.add(() => {
+        page.removeEventListener?.('pagehide', hide);
+        page.removeEventListener?.('pageshow', show);
+      });
+    }
+    if (this.channel) {
+      const channel = this.channel;
+      const listener = ({ data }: { data: unknown }) => {
+        const news = data as Partial<LeaderNews> | null;
+        if (news?.name !== this.name) return;
+        if (news.type === 'state') this.news.next(news as LeaderNews);
+        // A tab that just started asks; the leader answers with its next announcement.
+        else if ((news as { type?: string }).type === 'hello' && this.leading) this.news.next(undefined);
+      };
+      channel.addEventListener('message', listener);
+      this.subscription.add(() => channel.removeEventListener('message', listener));
+      channel.postMessage({ type: 'hello', name: this.name });
+    }
+  }
+
+  /** Whether this tab leads now. */
+  get leading(): boolean {
+    return this.leadingSubject.value;
+  }
+
+  /** Online and leading: when this tab's connection should be open. */
+  gate(online$: Observable<boolean>): Observable<boolean> {
+    return combineLatest([online$, this.leading$]).pipe(
+      map(([online, leading]) => online && leading),
+      distinctUntilChanged(),
+    );
+  }
+
+  /**
+   * While leading, announces `state$` and `synced$` to the other tabs; while following, hands what
+   * the leader announces to `show`.
+   */
+  mirror(state$: Observable<PatchesSyncState>, synced$: Observable<Readonly<Record<string, SyncedDoc>>>, show: (state: MirroredState, synced: Record<string, SyncedDoc>) => void): Subscription {
+    const subscription = new Subscription();
+    const channel = this.channel;
+    if (!channel) return subscription;
+    subscription.add(
+      combineLatest([state$, synced$, this.leading$, this.news]).subscribe(([state, synced, leading, news]) => {
+        if (leading) {
+          const syncing = state.syncing instanceof Error ? { error: state.syncing.message } : state.syncing;
+          channel.postMessage({ type: 'state', name: this.name, state: { connected: state.connected, syncing }, synced: { ...synced } } satisfies LeaderNews);
+        } else if (news) {
+          const syncing = news.state.syncing;
+          show({ connected: news.state.connected, syncing: syncing !== null && typeof syncing === 'object' ? new Error(syncing.error) : syncing }, news.synced);
+        }
+      }),
+    );
+    return subscription;
+  }
+
+  /**
+   * Resolves once this tab follows a leader that has announced itself (never while this tab
+   * leads): a follower is connected through the leader, whatever the leader's own socket is doing
+   * (a leader whose tab called `disconnect()` pauses sync for every tab until it reconnects).
+   */
+  followingLeader(): Promise<void> {
+    return firstValueFrom(
+      combineLatest([this.leading$, this.news]).pipe(
+        filter(([leading, news]) => !leading && news !== undefined),
+        map(() => undefined),
+      ),
+    );
+  }
+
+  /** Gives the leadership up (the next tab takes over) and stops listening. */
+  close(): void {
+    this.subscription.unsubscribe();
+    if (this.ownsChannel) this.channel?.close();
+    this.leadingSubject.complete();
+    this.news.complete();
+  }
+}
