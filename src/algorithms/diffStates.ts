@@ -1,9 +1,8 @@
 import type { JSONPatchOp } from '../types.js';
 import { deepEqual } from './deepEqual.js';
 import { diffArrayOps } from './diffValue.js';
-import { joinPointer } from './jsonPointer.js';
-import { OpFailure } from './ops/OpFailure.js';
-import { hasOwn, isContainer } from './ops/PatchDraft.js';
+import { keyPointer } from './jsonPointer.js';
+import { hasValue, isObject } from './ops/PatchDraft.js';
 
 /**
  * The ops that turn one document state into another, written to stand in for the history
@@ -44,36 +43,19 @@ export function diffStates(oldState: unknown, newState: unknown, pointer = ''): 
 function objectOps(oldObject: Record<string, unknown>, newObject: Record<string, unknown>, pointer: string): JSONPatchOp[] | undefined {
   const ops: JSONPatchOp[] = [];
   for (const key of Object.keys(oldObject)) {
-    if (has(oldObject, key) && !has(newObject, key)) {
+    if (hasValue(oldObject, key) && !hasValue(newObject, key)) {
       const path = keyPointer(pointer, key);
       if (path === undefined) return undefined;
       ops.push({ op: 'remove', path });
     }
   }
   for (const key of Object.keys(newObject)) {
-    if (!has(newObject, key)) continue;
+    if (!hasValue(newObject, key)) continue;
     const path = keyPointer(pointer, key);
     if (path === undefined) return undefined;
-    if (!has(oldObject, key)) ops.push({ op: 'add', path, value: newObject[key] });
+    if (!hasValue(oldObject, key)) ops.push({ op: 'add', path, value: newObject[key] });
     else for (const op of diffStates(oldObject[key], newObject[key], path)) ops.push(op);
   }
   return ops;
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return isContainer(value) && !Array.isArray(value);
-}
-
-/** An own key with a value (JSON writes a key holding `undefined` as no key). */
-function has(object: Record<string, unknown>, key: string): boolean {
-  return hasOwn(object, key) && object[key] !== undefined;
-}
-
-function keyPointer(pointer: string, key: string): string | undefined {
-  try {
-    return pointer + joinPointer([key]);
-  } catch (error) {
-    if (error instanceof OpFailure) return undefined;
-    throw error;
-  }
-}

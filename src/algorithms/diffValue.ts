@@ -1,8 +1,7 @@
 import type { JSONPatchOp } from '../types.js';
 import { diffArray, type DiffArrayOptions } from './diffArray.js';
-import { joinPointer } from './jsonPointer.js';
-import { OpFailure } from './ops/OpFailure.js';
-import { hasOwn, isContainer } from './ops/PatchDraft.js';
+import { keyPointer } from './jsonPointer.js';
+import { hasValue, isContainer, isObject } from './ops/PatchDraft.js';
 
 /** What a caller knows about an array edit beyond the two arrays (see `diffArrayOps`). */
 export interface ArrayDiffHooks {
@@ -141,7 +140,7 @@ export function diffArrayOps(
 function objectOps(oldObject: Record<string, unknown>, newObject: Record<string, unknown>, pointer: string): JSONPatchOp[] {
   const ops: JSONPatchOp[] = [];
   for (const key of Object.keys(oldObject)) {
-    if (oldObject[key] === undefined || has(newObject, key)) continue;
+    if (oldObject[key] === undefined || hasValue(newObject, key)) continue;
     const path = keyPointer(pointer, key);
     if (path === undefined) return [{ op: 'replace', path: pointer, value: newObject }];
     ops.push({ op: 'remove', path });
@@ -149,10 +148,10 @@ function objectOps(oldObject: Record<string, unknown>, newObject: Record<string,
   for (const key of Object.keys(newObject)) {
     const before = oldObject[key];
     const after = newObject[key];
-    if (after === undefined || (has(oldObject, key) && before === after)) continue;
+    if (after === undefined || (hasValue(oldObject, key) && before === after)) continue;
     const path = keyPointer(pointer, key);
     if (path === undefined) return [{ op: 'replace', path: pointer, value: newObject }];
-    if (!has(oldObject, key)) ops.push({ op: 'add', path, value: after });
+    if (!hasValue(oldObject, key)) ops.push({ op: 'add', path, value: after });
     else if (resemblance(before, after) >= SAME_CONTAINER) append(ops, diffValue(before, after, path));
     else ops.push({ op: 'replace', path, value: after });
   }
@@ -231,22 +230,13 @@ function resemblance(x: unknown, y: unknown): number {
   const after = y as Record<string, unknown>;
   let union = 0;
   let shared = 0;
-  for (const key of Object.keys(before)) if (has(before, key)) union++;
+  for (const key of Object.keys(before)) if (hasValue(before, key)) union++;
   for (const key of Object.keys(after)) {
-    if (!has(after, key)) continue;
-    if (!has(before, key)) union++;
+    if (!hasValue(after, key)) continue;
+    if (!hasValue(before, key)) union++;
     else if (before[key] === after[key]) shared++;
   }
   return union === 0 ? 1 : shared / union;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return isContainer(value) && !Array.isArray(value);
-}
-
-/** An own key with a value: a key holding `undefined` is what JSON writes as no key at all. */
-function has(object: Record<string, unknown>, key: string): boolean {
-  return hasOwn(object, key) && object[key] !== undefined;
 }
 
 /** How an array element travels: `undefined` (a hole) is written as `null`, as `JSON.stringify` does. */
@@ -262,12 +252,3 @@ function append(ops: JSONPatchOp[], more: readonly JSONPatchOp[]): void {
   for (const op of more) ops.push(op);
 }
 
-/** The pointer of `key` under `pointer`, or undefined for a key no pointer may name. */
-function keyPointer(pointer: string, key: string): string | undefined {
-  try {
-    return pointer + joinPointer([key]);
-  } catch (error) {
-    if (error instanceof OpFailure) return undefined;
-    throw error;
-  }
-}

@@ -90,3 +90,13 @@ export function formatPointer(segments: readonly (string | number)[]): string {
     throw error;
   }
 }
+
+/** The pointer of `key` under `pointer`, or `undefined` for a key no pointer may name (e.g. `__proto__`). */
+export function keyPointer(pointer: string, key: string): string | undefined {
+  try {
+    return pointer + joinPointer([key]);
+  } catch (error) {
+    if (error instanceof OpFailure) return undefined;
+    throw error;
+  }
+}

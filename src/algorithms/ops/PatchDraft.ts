@@ -27,6 +27,16 @@ export function hasOwn(object: object, key: string): boolean {
   return Object.prototype.hasOwnProperty.call(object, key);
 }
 
+/** A plain JSON object (a container that is not an array). */
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return isContainer(value) && !Array.isArray(value);
+}
+
+/** An own key with a value: a key holding `undefined` is what JSON writes as no key at all. */
+export function hasValue(object: Record<string, unknown>, key: string): boolean {
+  return hasOwn(object, key) && object[key] !== undefined;
+}
+
 /**
  * Parses an array index segment: a canonical decimal (`0`, `12`, never `01`, `-1` or `1e2`,
  * RFC 6901 §4). Returns undefined for anything else, including `-`.
