@@ -7,6 +7,8 @@
 //   1 doc, 1 client        sequential commits: the per-commit cost of the whole path
 //   1 doc, 10 clients      the same doc from 10 connections: per-doc lock + OT transform
 //   100 docs, 10 clients   each client commits to random docs: parallelism across docs
+//   100 busy docs          100 clients, each committing to its own doc: the durable figure
+//                          group commit is for (many commits waiting on the disk at once)
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -93,12 +95,13 @@ async function scenario(url, { clients, perClient, pickDoc }) {
 /**
  * Runs every scenario against both stores and prints one line each.
  *
- * @param {{ commitsPerClient?: number, singleClientCommits?: number, log?: (line: string) => void }} [options]
+ * @param {{ commitsPerClient?: number, busyDocCommits?: number, singleClientCommits?: number, log?: (line: string) => void }} [options]
  * @returns {Promise<Array<{ scenario: string, store: string, commits: number, perSecond: number, p50: number, p99: number }>>}
  */
 export async function main(options = {}) {
   const singleClientCommits = options.singleClientCommits ?? 3000;
   const commitsPerClient = options.commitsPerClient ?? 300;
+  const busyDocCommits = options.busyDocCommits ?? 30;
   const log = options.log ?? console.log;
   const results = [];
   log('scenario                 store          commits  commits/s   p50 ms   p99 ms');
@@ -111,6 +114,7 @@ export async function main(options = {}) {
         ['1 doc, 1 client', { clients: 1, perClient: singleClientCommits, pickDoc: () => 'one-doc-a' }],
         ['1 doc, 10 clients', { clients: 10, perClient: commitsPerClient, pickDoc: () => 'one-doc-b' }],
         ['100 docs, 10 clients', { clients: 10, perClient: commitsPerClient, pickDoc: (client, i) => `doc-${(client * 37 + i * 13) % 100}` }],
+        ['100 busy docs', { clients: 100, perClient: busyDocCommits, pickDoc: (client) => `busy-${client}` }],
       ];
       for (const [name, config] of scenarios) {
         const result = await scenario(server.url, config);
