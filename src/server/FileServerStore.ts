@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, truncate, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoreError } from '../errors.js';
+import { CommitJournal } from './CommitJournal.js';
 import type { DocumentTombstone } from '../types.js';
 import { entryFirstRev, entryLastRev } from './ServerStore.js';
 import type { DocSnapshot, LogEntry, ServerStore, StoredDoc } from './ServerStore.js';
@@ -12,6 +13,8 @@ export interface FileServerStoreOptions {
   directory: string;
   /** fsync every append and snapshot before acknowledging it (default `true`). Only benchmarks turn it off. */
   fsync?: boolean;
+  /** Journal size that triggers a checkpoint (default 16 MB): see {@link FileServerStore}. */
+  checkpointBytes?: number;
 }
 
 interface DocFiles {
@@ -27,6 +30,10 @@ interface DocFiles {
 const SEGMENT = /^log-(\d{16})\.jsonl$/;
 const SNAPSHOT = /^snap-(\d{16})\.json$/;
 const TOMBSTONE = 'tombstone.json';
+/** The shared write-ahead journal, in the data directory beside the document directories. */
+export const JOURNAL_FILE = 'journal.jsonl';
+/** A journal record saying "forget this doc's earlier records" (written when it is deleted). */
+const RESET = { reset: true } as const;
 
 /**
  * The durable `ServerStore`: plain files, no native modules, nothing to compile.
@@ -40,6 +47,15 @@ const TOMBSTONE = 'tombstone.json';
  *   whole history. OT segments are kept (they serve `getChangesSince` for old revs); LWW
  *   segments before the snapshot are dropped (LWW rows carry their own revs).
  * - `tombstone.json` for a deleted document.
+ *
+ * **Group commit.** An append is written to its segment without a sync, then to one shared
+ * write-ahead journal (`journal.jsonl`, one line per commit, any document): every commit that
+ * arrives while the journal is syncing waits for the next sync and shares it, so a busy server
+ * syncs once per group instead of once per commit. The append resolves only after its journal
+ * line is durable. When the journal passes `checkpointBytes` (and on `close`), the segments
+ * written since the last checkpoint are synced and the journal is emptied; after a crash, the
+ * first call replays every journal record a document's files lack (by rev), syncs them, and
+ * empties the journal. Snapshots, tombstones and directory entries are synced as before.
  *
  * A crash in the middle of an append leaves a torn last line: it was never acknowledged, so
  * `loadDoc` drops it and truncates the file. Any other unreadable line is corruption and makes
@@ -60,15 +76,31 @@ export class FileServerStore implements ServerStore {
   private readonly files = new Map<string, DocFiles>();
   private rootReady: Promise<void> | undefined;
   private closed = false;
+  /** Present when syncing: the group-commit journal. */
+  private readonly journal: CommitJournal | undefined;
+  private readonly checkpointBytes: number;
+  private recovery: Promise<void> | undefined;
+  /** Segment files and directories written since the last checkpoint, not yet synced. */
+  private unsyncedFiles = new Set<string>();
+  private unsyncedDirs = new Set<string>();
+  private readonly appending = new Set<Promise<void>>();
+  private checkpointing: Promise<void> | undefined;
 
-  /** @param options where to keep the data, and whether to fsync */
+  /** @param options where to keep the data, whether to fsync, and when to checkpoint */
   constructor(options: FileServerStoreOptions) {
     this.root = options.directory;
     this.sync = options.fsync ?? true;
+    this.checkpointBytes = options.checkpointBytes ?? 16 * 1024 * 1024;
+    this.journal = this.sync ? new CommitJournal(join(this.root, JOURNAL_FILE)) : undefined;
   }
 
   /** @inheritDoc */
   async loadDoc(docId: string): Promise<StoredDoc> {
+    await this.recovered();
+    return this.load(docId);
+  }
+
+  private async load(docId: string): Promise<StoredDoc> {
     const doc = this.doc(docId);
     const names = await listDir(doc.dir);
     if (!names) return { tail: [] };
@@ -99,6 +131,7 @@ export class FileServerStore implements ServerStore {
 
   /** @inheritDoc */
   async readLog(docId: string, afterRev: number): Promise<LogEntry[]> {
+    await this.recovered();
     const doc = this.doc(docId);
     const names = await listDir(doc.dir);
     if (!names || names.includes(TOMBSTONE)) return [];
@@ -116,6 +149,34 @@ export class FileServerStore implements ServerStore {
   /** @inheritDoc */
   async append(docId: string, entry: LogEntry): Promise<void> {
     this.assertOpen();
+    await this.recovered();
+    while (this.checkpointing) await this.checkpointing;
+    const appended = this.appendNow(docId, entry);
+    this.appending.add(appended);
+    try {
+      await appended;
+    } finally {
+      this.appending.delete(appended);
+    }
+    if (this.journal && this.journal.bytes >= this.checkpointBytes && !this.checkpointing) {
+      this.checkpointing = this.checkpoint().finally(() => (this.checkpointing = undefined));
+    }
+  }
+
+  private async appendNow(docId: string, entry: LogEntry): Promise<void> {
+    const { path, size } = await this.writeSegment(docId, entry);
+    if (!this.journal) return;
+    try {
+      await this.journal.write({ docId, body: entry });
+    } catch (error) {
+      // Not acknowledged: take it back out of the segment too.
+      await truncate(path, size).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Appends one line to the doc's active segment; synced here only without a journal. */
+  private async writeSegment(docId: string, entry: LogEntry): Promise<{ path: string; size: number }> {
     const doc = this.doc(docId);
     await this.ensureDir(doc);
     if (doc.segmentStart === undefined) {
@@ -124,12 +185,14 @@ export class FileServerStore implements ServerStore {
       doc.segmentStart = segments.length ? segments[segments.length - 1] : entryFirstRev(entry);
     }
     const created = !doc.segmentExists;
-    const handle = await open(join(doc.dir, segmentName(doc.segmentStart)), 'a');
+    const path = join(doc.dir, segmentName(doc.segmentStart));
+    const handle = await open(path, 'a');
+    const syncNow = this.sync && !this.journal;
     let size: number | undefined;
     try {
       size = (await handle.stat()).size;
       await handle.write(JSON.stringify(entry) + '\n');
-      if (this.sync) await handle.datasync();
+      if (syncNow) await handle.datasync();
     } catch (error) {
       // Never leave half a record for the next append to follow: cut back to where it started.
       if (size !== undefined) await handle.truncate(size).catch(() => undefined);
@@ -139,13 +202,70 @@ export class FileServerStore implements ServerStore {
     }
     if (created) {
       doc.segmentExists = true;
-      if (this.sync) await fsyncDir(doc.dir);
+      if (syncNow) await fsyncDir(doc.dir);
+      else if (this.journal) this.unsyncedDirs.add(doc.dir);
+    }
+    if (this.journal) this.unsyncedFiles.add(path);
+    return { path, size };
+  }
+
+  /** Syncs every segment written since the last checkpoint, then empties the journal. */
+  private async checkpoint(): Promise<void> {
+    await Promise.allSettled(this.appending);
+    const [files, dirs] = [this.unsyncedFiles, this.unsyncedDirs];
+    this.unsyncedFiles = new Set();
+    this.unsyncedDirs = new Set();
+    for (const path of files) await fsyncFile(path);
+    for (const dir of dirs) await fsyncDir(dir).catch(ignoreMissing);
+    await this.journal?.reset();
+  }
+
+  /** Runs crash recovery once, before the first call that reads or writes. */
+  private recovered(): Promise<void> {
+    if (!this.journal) return Promise.resolve();
+    return (this.recovery ??= this.recover());
+  }
+
+  /**
+   * Replays the journal: each document gets the records after its last reset marker that its
+   * files lack (rev order, contiguous). A document that cannot be opened keeps the journal as
+   * it is (it fails loudly on its own `loadDoc`); otherwise the journal is emptied.
+   */
+  private async recover(): Promise<void> {
+    const journal = this.journal as CommitJournal;
+    const byDoc = new Map<string, LogEntry[]>();
+    for (const { docId, body } of await journal.readRecords()) {
+      if (isReset(body)) byDoc.set(docId, []);
+      else byDoc.set(docId, [...(byDoc.get(docId) ?? []), body as LogEntry]);
+    }
+    let replayedAll = true;
+    for (const [docId, entries] of byDoc) {
+      try {
+        await this.replay(docId, entries);
+      } catch {
+        replayedAll = false;
+      }
+    }
+    if (replayedAll && byDoc.size > 0) await this.checkpoint();
+  }
+
+  private async replay(docId: string, entries: LogEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const stored = await this.load(docId);
+    if (stored.tombstone) return;
+    const lastStored = stored.tail[stored.tail.length - 1];
+    let last = lastStored ? entryLastRev(lastStored) : (stored.snapshot?.rev ?? 0);
+    for (const entry of entries) {
+      if (entryFirstRev(entry) !== last + 1) continue;
+      await this.writeSegment(docId, entry);
+      last = entryLastRev(entry);
     }
   }
 
   /** @inheritDoc */
   async saveSnapshot(docId: string, snapshot: DocSnapshot): Promise<void> {
     this.assertOpen();
+    await this.recovered();
     const doc = this.doc(docId);
     await this.ensureDir(doc);
     await this.writeAtomic(doc.dir, snapshotName(snapshot.rev), JSON.stringify(snapshot));
@@ -171,15 +291,19 @@ export class FileServerStore implements ServerStore {
   /** @inheritDoc */
   async deleteDoc(docId: string, tombstone: DocumentTombstone): Promise<void> {
     this.assertOpen();
+    await this.recovered();
     const doc = this.doc(docId);
     await this.ensureDir(doc);
     await this.writeAtomic(doc.dir, TOMBSTONE, JSON.stringify(tombstone));
     await this.removeDataFiles(doc, (await listDir(doc.dir)) ?? []);
+    // The journal's earlier records of this doc must never be replayed into a later life of it.
+    await this.journal?.write({ docId, body: RESET });
   }
 
   /** @inheritDoc */
   async removeTombstone(docId: string): Promise<boolean> {
     this.assertOpen();
+    await this.recovered();
     const doc = this.doc(docId);
     const existed = await unlinkQuiet(join(doc.dir, TOMBSTONE));
     if (existed && this.sync) await fsyncDir(doc.dir);
@@ -189,6 +313,12 @@ export class FileServerStore implements ServerStore {
   /** @inheritDoc */
   async close(): Promise<void> {
     this.closed = true;
+    if (this.journal) {
+      await this.recovery?.catch(() => undefined);
+      while (this.checkpointing) await this.checkpointing;
+      await this.checkpoint();
+      await this.journal.close();
+    }
     this.files.clear();
   }
 
@@ -258,6 +388,27 @@ export class FileServerStore implements ServerStore {
 
   private assertOpen(): void {
     if (this.closed) throw new StoreError('FileServerStore is closed');
+  }
+}
+
+function isReset(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && (body as { reset?: unknown }).reset === true;
+}
+
+function ignoreMissing(error: unknown): void {
+  if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+}
+
+/** Makes a file's data durable; a file deleted since it was written (snapshot, delete) is skipped. */
+async function fsyncFile(path: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(path, 'r+');
+    await handle.datasync();
+  } catch (error) {
+    ignoreMissing(error);
+  } finally {
+    await handle?.close();
   }
 }
 
