@@ -65,9 +65,10 @@ export class CommitJournal {
     return records;
   }
 
-  /** Appends one record; resolves once it is durable (shared with every record of its group). */
-  write(record: JournalRecord): Promise<void> {
-    const line = JSON.stringify(record) + '\n';
+  /** Appends one record (`bodyJson`: its body already serialised); resolves once it is durable, with its group. */
+  write(record: JournalRecord, bodyJson = JSON.stringify(record.body)): Promise<void> {
+    // Built around the body's JSON, which the caller has usually serialised already.
+    const line = `{"docId":${JSON.stringify(record.docId)},"body":${bodyJson}}\n`;
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ line, resolve, reject });
       this.kick();

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, truncate, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoreError } from '../errors.js';
 import { CommitJournal } from './CommitJournal.js';
@@ -25,7 +26,21 @@ interface DocFiles {
   segmentExists: boolean;
   /** Whether the document directory exists. */
   dirReady: boolean;
+  /** The active segment, kept open between appends (one write per append, no open/stat/close). */
+  segment?: OpenSegment;
 }
+
+interface OpenSegment {
+  path: string;
+  handle: FileHandle;
+  /** Bytes in the file: where the next line starts, and where a failed append is cut back to. */
+  size: number;
+  /** An append is using the handle: never closed to make room for another. */
+  busy: boolean;
+}
+
+/** At most this many segment files stay open (least recently used ones are closed first). */
+const OPEN_SEGMENTS = 256;
 
 const SEGMENT = /^log-(\d{16})\.jsonl$/;
 const SNAPSHOT = /^snap-(\d{16})\.json$/;
@@ -74,6 +89,8 @@ export class FileServerStore implements ServerStore {
   private readonly root: string;
   private readonly sync: boolean;
   private readonly files = new Map<string, DocFiles>();
+  /** Docs with an open segment, least recently used first. */
+  private readonly openSegments = new Map<string, DocFiles>();
   private rootReady: Promise<void> | undefined;
   private closed = false;
   /** Present when syncing: the group-commit journal. */
@@ -85,6 +102,11 @@ export class FileServerStore implements ServerStore {
   private unsyncedDirs = new Set<string>();
   private readonly appending = new Set<Promise<void>>();
   private checkpointing: Promise<void> | undefined;
+
+  /** Counters: `syncs` of the commit journal (each covers a group of commits). */
+  get stats(): { syncs: number } {
+    return { syncs: this.journal?.syncs ?? 0 };
+  }
 
   /** @param options where to keep the data, whether to fsync, and when to checkpoint */
   constructor(options: FileServerStoreOptions) {
@@ -102,13 +124,15 @@ export class FileServerStore implements ServerStore {
 
   private async load(docId: string): Promise<StoredDoc> {
     const doc = this.doc(docId);
+    // Opening may truncate a torn line: appends reopen the file and read its size afresh.
+    await this.closeSegment(docId, doc);
     const names = await listDir(doc.dir);
     if (!names) return { tail: [] };
     doc.dirReady = true;
     if (names.includes(TOMBSTONE)) {
       const tombstone = JSON.parse(await readFile(join(doc.dir, TOMBSTONE), 'utf8')) as DocumentTombstone;
       // A crash between writing the tombstone and erasing the data leaves files behind: finish.
-      await this.removeDataFiles(doc, names);
+      await this.removeDataFiles(docId, doc, names);
       return { tail: [], tombstone };
     }
     // A snapshot or tombstone whose write was cut short by a crash left only its temp file.
@@ -164,19 +188,25 @@ export class FileServerStore implements ServerStore {
   }
 
   private async appendNow(docId: string, entry: LogEntry): Promise<void> {
-    const { path, size } = await this.writeSegment(docId, entry);
+    const json = JSON.stringify(entry);
+    const segment = await this.writeSegment(docId, entry, json);
     if (!this.journal) return;
+    segment.busy = true;
+    const start = segment.size - Buffer.byteLength(json) - 1;
     try {
-      await this.journal.write({ docId, body: entry });
+      await this.journal.write({ docId, body: entry }, json);
     } catch (error) {
       // Not acknowledged: take it back out of the segment too.
-      await truncate(path, size).catch(() => undefined);
+      await segment.handle.truncate(start).catch(() => undefined);
+      segment.size = start;
       throw error;
+    } finally {
+      segment.busy = false;
     }
   }
 
   /** Appends one line to the doc's active segment; synced here only without a journal. */
-  private async writeSegment(docId: string, entry: LogEntry): Promise<{ path: string; size: number }> {
+  private async writeSegment(docId: string, entry: LogEntry, json = JSON.stringify(entry)): Promise<OpenSegment> {
     const doc = this.doc(docId);
     await this.ensureDir(doc);
     if (doc.segmentStart === undefined) {
@@ -186,19 +216,22 @@ export class FileServerStore implements ServerStore {
     }
     const created = !doc.segmentExists;
     const path = join(doc.dir, segmentName(doc.segmentStart));
-    const handle = await open(path, 'a');
+    const segment = await this.openSegment(docId, doc, path);
     const syncNow = this.sync && !this.journal;
-    let size: number | undefined;
+    const line = json + '\n';
+    const start = segment.size;
+    segment.busy = true;
     try {
-      size = (await handle.stat()).size;
-      await handle.write(JSON.stringify(entry) + '\n');
-      if (syncNow) await handle.datasync();
+      await segment.handle.write(line);
+      segment.size = start + Buffer.byteLength(line);
+      if (syncNow) await segment.handle.datasync();
     } catch (error) {
       // Never leave half a record for the next append to follow: cut back to where it started.
-      if (size !== undefined) await handle.truncate(size).catch(() => undefined);
+      await segment.handle.truncate(start).catch(() => undefined);
+      segment.size = start;
       throw error;
     } finally {
-      await handle.close();
+      segment.busy = false;
     }
     if (created) {
       doc.segmentExists = true;
@@ -206,7 +239,30 @@ export class FileServerStore implements ServerStore {
       else if (this.journal) this.unsyncedDirs.add(doc.dir);
     }
     if (this.journal) this.unsyncedFiles.add(path);
-    return { path, size };
+    return segment;
+  }
+
+  /** The doc's open segment at `path`, opening it (and closing the least recently used) if needed. */
+  private async openSegment(docId: string, doc: DocFiles, path: string): Promise<OpenSegment> {
+    if (doc.segment?.path !== path) {
+      await this.closeSegment(docId, doc);
+      const handle = await open(path, 'a');
+      doc.segment = { path, handle, size: (await handle.stat()).size, busy: false };
+    }
+    this.openSegments.delete(docId);
+    this.openSegments.set(docId, doc);
+    for (const [otherId, other] of this.openSegments) {
+      if (this.openSegments.size <= OPEN_SEGMENTS) break;
+      if (other !== doc && !other.segment?.busy) await this.closeSegment(otherId, other);
+    }
+    return doc.segment;
+  }
+
+  private async closeSegment(docId: string, doc: DocFiles): Promise<void> {
+    const segment = doc.segment;
+    doc.segment = undefined;
+    this.openSegments.delete(docId);
+    await segment?.handle.close();
   }
 
   /** Syncs every segment written since the last checkpoint, then empties the journal. */
@@ -270,6 +326,7 @@ export class FileServerStore implements ServerStore {
     await this.ensureDir(doc);
     await this.writeAtomic(doc.dir, snapshotName(snapshot.rev), JSON.stringify(snapshot));
     // Appends after the snapshot go to a fresh segment, so the next open reads only that one.
+    await this.closeSegment(docId, doc);
     doc.segmentStart = snapshot.rev + 1;
     doc.segmentExists = false;
     const names = (await listDir(doc.dir)) ?? [];
@@ -295,7 +352,7 @@ export class FileServerStore implements ServerStore {
     const doc = this.doc(docId);
     await this.ensureDir(doc);
     await this.writeAtomic(doc.dir, TOMBSTONE, JSON.stringify(tombstone));
-    await this.removeDataFiles(doc, (await listDir(doc.dir)) ?? []);
+    await this.removeDataFiles(docId, doc, (await listDir(doc.dir)) ?? []);
     // The journal's earlier records of this doc must never be replayed into a later life of it.
     await this.journal?.write({ docId, body: RESET });
   }
@@ -319,6 +376,7 @@ export class FileServerStore implements ServerStore {
       await this.checkpoint();
       await this.journal.close();
     }
+    for (const [docId, doc] of [...this.openSegments]) await this.closeSegment(docId, doc);
     this.files.clear();
   }
 
@@ -365,7 +423,8 @@ export class FileServerStore implements ServerStore {
     return entries;
   }
 
-  private async removeDataFiles(doc: DocFiles, names: string[]): Promise<void> {
+  private async removeDataFiles(docId: string, doc: DocFiles, names: string[]): Promise<void> {
+    await this.closeSegment(docId, doc);
     for (const name of names) {
       if (SEGMENT.test(name) || SNAPSHOT.test(name) || name.includes('.tmp-')) await unlinkQuiet(join(doc.dir, name));
     }
