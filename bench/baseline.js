@@ -34,8 +34,8 @@ const load = {};
 for (const [bench, list] of Object.entries(runs)) {
   const perRun = list.map((run) => figuresOf(bench, run.figures));
   figures[bench] = {};
-  for (const name of Object.keys(perRun[0] ?? {})) figures[bench][name] = median(perRun.map((run) => run[name]).filter((v) => v !== undefined));
-  load[bench] = list.map((run) => run.load.map((value) => Number(value.toFixed(1))));
+  for (const name of Object.keys(perRun[0] ?? {})) figures[bench][name] = Number(median(perRun.map((run) => run[name]).filter((v) => v !== undefined)).toPrecision(4));
+  load[bench] = list.map((run) => run.load.map((value) => value.toFixed(1)).join(' '));
 }
 const commit = option('--commit') ?? execSync('git rev-parse --short HEAD', { cwd: here }).toString().trim();
 const baseline = {
@@ -45,7 +45,7 @@ const baseline = {
     node: process.version,
     cpus: cpus().length,
     how: `median of ${Math.max(...Object.values(runs).map((list) => list.length))} runs per benchmark`,
-    load: option('--load') ?? 'see loadAverages',
+    load: option('--load') ?? 'see loadAverages (1, 5, 15 min, at the start of each run)',
     loadAverages: load,
   },
   figures,
