@@ -14,12 +14,22 @@ afterAll(async () => {
 });
 
 describe('CommitJournal', () => {
-  it('should share one sync among the writes that arrive while a sync runs', async () => {
+  it('should share one sync among the writes made in one turn of the event loop', async () => {
     const journal = new CommitJournal(await journalPath());
     await Promise.all(Array.from({ length: 100 }, (_, i) => journal.write({ docId: `d${i}`, body: i })));
-    // The first write starts a sync alone; the 99 that queued behind it share the next one.
-    expect(journal.syncs).toBe(2);
+    expect(journal.syncs).toBe(1);
     expect((await journal.readRecords()).map((record) => record.body)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    await journal.close();
+  });
+
+  it('should gather the writes that arrive while a sync runs into the next group', async () => {
+    const journal = new CommitJournal(await journalPath());
+    const first = journal.write({ docId: 'd', body: 'first' });
+    // Queued once the first group is taken: after the turn it was written in.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    await Promise.all([first, ...Array.from({ length: 50 }, (_, i) => journal.write({ docId: `d${i}`, body: i }))]);
+    expect(journal.syncs).toBe(2);
+    expect(await journal.readRecords()).toHaveLength(51);
     await journal.close();
   });
 

@@ -18,9 +18,10 @@ interface Waiting {
 
 /**
  * A write-ahead journal with group commit: one append-only file that many writers share, so
- * many commits share one `datasync`. A `write` resolves only once its line is on disk; lines
- * that arrive while a sync is running wait for the next one and go together, so the number of
- * syncs follows the disk's speed, not the number of commits (the classic group commit).
+ * many commits share one `datasync`. A `write` resolves only once its line is on disk. The
+ * writes made in one turn of the event loop form a group, and writes that arrive while a group
+ * is syncing wait and go together in the next one, so the number of syncs follows the disk's
+ * speed, not the number of commits (the classic group commit).
  *
  * A failed write or sync rejects every line of its group and cuts the file back to where the
  * group started, so a later group never follows half a record.
@@ -114,6 +115,8 @@ export class CommitJournal {
   }
 
   private async drain(): Promise<void> {
+    // Let the writes made in this turn of the event loop join the group before it is taken.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     while (this.queue.length > 0) {
       const group = this.queue;
       this.queue = [];
