@@ -3,29 +3,11 @@ import type { Observable } from 'rxjs';
 import type { WebSocketConstructor } from './webSocketEvents.js';
 
 /**
- * `permessage-deflate` offer of Node clients (`ws` offers it by default, but compresses only
- * frames of 1 KB or more; ours are mostly smaller and compress well against the shared window).
- */
-const PER_MESSAGE_DEFLATE = { threshold: 128 };
-
-let compressing: WebSocketConstructor | undefined;
-
-/** `ws`'s WebSocket with our compression offer (options given by a caller still win); made once. */
-function withCompression(WebSocket: typeof import('ws').WebSocket): WebSocketConstructor {
-  class CompressingWebSocket extends WebSocket {
-    constructor(url: string | URL, protocols?: string | string[], options?: import('ws').ClientOptions) {
-      super(url, protocols, { perMessageDeflate: PER_MESSAGE_DEFLATE, ...options });
-    }
-  }
-  return (compressing ??= CompressingWebSocket as unknown as WebSocketConstructor);
-}
-
-/**
  * Finds the WebSocket class to connect with: the given one, else the global `WebSocket`, else
  * the `ws` package (loaded lazily, so browser bundles never need it).
  *
  * Node 20 has no global `WebSocket`; this lets PatchesSync connect there without the caller
- * passing `ws` by hand, offering `permessage-deflate` for frames of 128 bytes and more. The lookup runs on subscription, once per connection attempt.
+ * passing `ws` by hand. The lookup runs on subscription, once per connection attempt.
  *
  * ## Example
  * ```ts
@@ -46,6 +28,8 @@ export function resolveWebSocketCtor(preferred?: WebSocketConstructor): Observab
     if (preferred) return of(preferred);
     const global = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (global) return of(global);
-    return from(import('ws')).pipe(map((module) => withCompression(module.WebSocket ?? module.default)));
+    return from(import('ws')).pipe(
+      map((module) => (module.WebSocket ?? module.default) as unknown as WebSocketConstructor),
+    );
   });
 }
