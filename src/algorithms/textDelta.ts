@@ -1,11 +1,17 @@
 /**
- * Rich-text helpers for the `@txt` op: Quill Delta compose and transform (quill-delta's rules,
- * in `deltaCore.ts`), with inputs validated and outputs turned into plain JSON.
+ * Rich-text helpers for the `@txt` op: Quill Delta compose and transform through the
+ * `quill-delta` package, with inputs validated and outputs turned into plain JSON.
  *
  * A text field is stored as `{ ops: DeltaOp[] }` holding inserts only, ending in `"\n"` (Quill's
  * document invariant). An `@txt` op carries a change delta (inserts, retains, deletes).
  */
-import { composeOps, push, transformOps } from './deltaCore.js';
+import QuillDelta from 'quill-delta';
+import type { Op } from 'quill-delta';
+
+// quill-delta is CommonJS: under NodeNext the default import is its module.exports, whose
+// `default` is the Delta class again (at runtime and in its typings).
+const Delta = QuillDelta.default;
+type Delta = InstanceType<typeof Delta>;
 
 /** One Quill Delta operation: exactly one of `insert`, `delete` or `retain`, plus attributes. */
 export interface DeltaOp {
@@ -43,8 +49,13 @@ function isValidOp(op: unknown): op is DeltaOp {
 const isInsert = (op: DeltaOp): boolean => op.insert !== undefined;
 
 /** Deep-copies ops into fresh plain objects: nothing shared with inputs, no Delta instances. */
-function toPlainOps(ops: readonly DeltaOp[]): DeltaOp[] {
+function toPlainOps(ops: readonly Op[]): DeltaOp[] {
   return ops.map((op) => structuredClone(op) as DeltaOp);
+}
+
+function toDelta(ops: readonly DeltaOp[]): Delta {
+  // A copy: the Delta constructor keeps the array it is given, and inputs may be frozen.
+  return new Delta(ops.slice() as Op[]);
 }
 
 /**
@@ -91,13 +102,13 @@ export function normalizeTextDocument(existing: unknown): DeltaOp[] {
  */
 export function applyTextDelta(existing: unknown, delta: readonly DeltaOp[]): TextDocument {
   if (!Array.isArray(delta) || !delta.every(isValidOp)) throw new TypeError('invalid text delta');
-  const composed = composeOps(normalizeTextDocument(existing), delta);
-  // push (not a copy) so inserts that end up adjacent are merged, as Quill keeps them.
-  const doc: DeltaOp[] = [];
-  for (const op of composed) if (isInsert(op)) push(doc, op);
-  const last = doc[doc.length - 1];
-  if (last === undefined || typeof last.insert !== 'string' || !last.insert.endsWith('\n')) push(doc, { insert: '\n' });
-  return { ops: toPlainOps(doc) };
+  const composed = toDelta(normalizeTextDocument(existing)).compose(toDelta(delta));
+  // push (not the constructor) so inserts that end up adjacent are merged, as Quill keeps them.
+  const doc = new Delta();
+  for (const op of composed.ops) if (isInsert(op)) doc.push(op);
+  const last = doc.ops[doc.ops.length - 1];
+  if (last === undefined || typeof last.insert !== 'string' || !last.insert.endsWith('\n')) doc.insert('\n');
+  return { ops: toPlainOps(doc.ops) };
 }
 
 /**
@@ -110,7 +121,7 @@ export function applyTextDelta(existing: unknown, delta: readonly DeltaOp[]): Te
 export function composeDelta(a: readonly DeltaOp[], b: readonly DeltaOp[]): DeltaOp[] {
   assertDelta(a);
   assertDelta(b);
-  return toPlainOps(composeOps(a, b));
+  return toPlainOps(toDelta(a).compose(toDelta(b)).ops);
 }
 
 /**
@@ -128,7 +139,7 @@ export function composeDelta(a: readonly DeltaOp[], b: readonly DeltaOp[]): Delt
 export function transformDelta(a: readonly DeltaOp[], b: readonly DeltaOp[], priority: boolean): DeltaOp[] {
   assertDelta(a);
   assertDelta(b);
-  return toPlainOps(transformOps(a, b, priority));
+  return toPlainOps(toDelta(a).transform(toDelta(b), priority).ops);
 }
 
 function assertDelta(ops: readonly DeltaOp[]): void {

@@ -21,7 +21,7 @@ export interface PageServer {
 
 /**
  * Bundles `spec/e2e/page/app.ts` with esbuild (in memory, `patches-rx` resolved to `dist/`, so
- * the page runs the built package with its real `rxjs`, `immer` and `idb`), and
+ * the page runs the built package with its real `rxjs`, `immer`, `idb` and `quill-delta`), and
  * serves it with `index.html` from a Node `http` server on 127.0.0.1.
  *
  * @param entry the page script to bundle (default `spec/e2e/page/app.ts`)
