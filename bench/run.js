@@ -1,11 +1,15 @@
-// Runs every benchmark in bench/ (each prints its own table) and writes all figures as JSON to
+// Runs every benchmark in bench/ (each prints its own table, then its headline figures beside
+// the baseline in bench/baseline.json, with the ratio) and writes all figures as JSON to
 // bench/results/<date>.json. Run: npm run bench   (or: npm run bench -- sync change  to pick some)
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { printAgainstBaseline } from './figures.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const all = ['change', 'algorithms', 'store', 'browserStore', 'tabs', 'server', 'pgServer', 'sync', 'liveness', 'pushEncoding'];
+const all = ['bundle', 'change', 'algorithms', 'store', 'browserStore', 'tabs', 'server', 'pgServer', 'sync', 'liveness', 'pushEncoding'];
+const baselineFile = join(here, 'baseline.json');
+const baseline = existsSync(baselineFile) ? JSON.parse(readFileSync(baselineFile, 'utf8')) : undefined;
 const picked = process.argv.slice(2).filter(name => all.includes(name));
 const results = { node: process.version, date: new Date().toISOString() };
 
@@ -13,6 +17,7 @@ for (const name of picked.length ? picked : all) {
   console.log(`\n━━ ${name} ━━`);
   const module = await import(`./${name}.js`);
   results[name] = await module.main();
+  printAgainstBaseline(name, results[name], baseline);
 }
 
 mkdirSync(join(here, 'results'), { recursive: true });

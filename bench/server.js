@@ -7,6 +7,10 @@
 //   1 doc, 1 client        sequential commits: the per-commit cost of the whole path
 //   1 doc, 10 clients      the same doc from 10 connections: per-doc lock + OT transform
 //   100 docs, 10 clients   each client commits to random docs: parallelism across docs
+//   100 busy docs          100 clients, each committing to its own doc: the durable figure
+//                          group commit is for (many commits waiting on the disk at once)
+// and the durable store alone (no server, no sockets): 100 docs appending concurrently, each
+// append awaited before the doc's next one (as the server's per-doc lock does).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,15 +94,40 @@ export async function scenario(url, { clients, perClient, pickDoc }) {
   };
 }
 
+/** Durable appends per second straight into a FileServerStore: `docs` docs at once, `perDoc` each. */
+async function storeAppends({ docs, perDoc }) {
+  const directory = await mkdtemp(join(tmpdir(), 'patches-rx-bench-store-'));
+  const store = new FileServerStore({ directory });
+  try {
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: docs }, async (_, doc) => {
+        for (let rev = 1; rev <= perDoc; rev++) {
+          const change = { id: `c${doc}-${rev}`, baseRev: rev - 1, rev, ops: [{ op: 'replace', path: '/x', value: rev }], createdAt: 1, committedAt: 2 };
+          await store.append(`busy-${doc}`, { kind: 'ot', changes: [change] });
+        }
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    await store.close();
+    // Older builds have no journal and no stats: one sync per commit.
+    const syncs = store.stats?.syncs ?? docs * perDoc;
+    return { commits: docs * perDoc, perSecond: (docs * perDoc) / seconds, commitsPerSync: (docs * perDoc) / syncs };
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+}
+
 /**
  * Runs every scenario against both stores and prints one line each.
  *
- * @param {{ commitsPerClient?: number, singleClientCommits?: number, log?: (line: string) => void }} [options]
- * @returns {Promise<Array<{ scenario: string, store: string, commits: number, perSecond: number, p50: number, p99: number }>>}
+ * @param {{ commitsPerClient?: number, busyDocCommits?: number, storeAppendsPerDoc?: number, singleClientCommits?: number, log?: (line: string) => void }} [options]
+ * @returns {Promise<Array<{ scenario: string, store: string, commits: number, perSecond: number, p50?: number, p99?: number }>>}
  */
 export async function main(options = {}) {
   const singleClientCommits = options.singleClientCommits ?? 3000;
   const commitsPerClient = options.commitsPerClient ?? 300;
+  const busyDocCommits = options.busyDocCommits ?? 30;
   const log = options.log ?? console.log;
   const results = [];
   log('scenario                 store          commits  commits/s   p50 ms   p99 ms');
@@ -111,6 +140,7 @@ export async function main(options = {}) {
         ['1 doc, 1 client', { clients: 1, perClient: singleClientCommits, pickDoc: () => 'one-doc-a' }],
         ['1 doc, 10 clients', { clients: 10, perClient: commitsPerClient, pickDoc: () => 'one-doc-b' }],
         ['100 docs, 10 clients', { clients: 10, perClient: commitsPerClient, pickDoc: (client, i) => `doc-${(client * 37 + i * 13) % 100}` }],
+        ['100 busy docs', { clients: 100, perClient: busyDocCommits, pickDoc: (client) => `busy-${client}` }],
       ];
       for (const [name, config] of scenarios) {
         const result = await scenario(server.url, config);
@@ -126,6 +156,9 @@ export async function main(options = {}) {
       if (directory) await rm(directory, { recursive: true, force: true });
     }
   }
+  const appends = await storeAppends({ docs: 100, perDoc: options.storeAppendsPerDoc ?? 50 });
+  results.push({ scenario: 'store only, 100 docs', store: 'file+fsync', ...appends });
+  log(`${'store only, 100 docs'.padEnd(24)} ${'file+fsync'.padEnd(12)} ${String(appends.commits).padStart(8)} ${appends.perSecond.toFixed(0).padStart(10)}   ${appends.commitsPerSync.toFixed(1)} commits per journal sync`);
   return results;
 }
 

@@ -2,7 +2,9 @@
 //  - two clients × 2,000 changes each on one OT doc, then on one LWW doc, made in a burst (all
 //    at once) and paced (each after the previous one is committed): ms from the first edit until
 //    both clients hold the server's head with nothing pending, bytes on the wire per change
-//    (both directions, both clients, WebSocket framing included), frames sent to the server;
+//    (both directions, both clients, WebSocket framing included, as compressed on the socket by
+//    permessage-deflate; one more run with clients that do not offer it gives the uncompressed
+//    figure beside it), frames sent to the server;
 //  - a reconnect of a client tracking 1,000 docs (100 of them changed while it was away): ms
 //    from the socket opening until every doc is caught up, and the frames it took;
 //  - idle client heap per tracked doc with 10,000 docs tracked (and, as a check, connected and
@@ -77,6 +79,11 @@ async function startProxy(targetPort) {
       return;
     }
     const upstream = tcpConnect(targetPort, '127.0.0.1');
+    // As reverse proxies do for WebSockets (nginx's tcp_nodelay): a relay that waits to coalesce
+    // small writes adds delayed-ACK stalls no real path has. (The baseline of 53dd0b7 was measured
+    // without this, which slowed its paced figures about 2-4×.)
+    client.setNoDelay(true);
+    upstream.setNoDelay(true);
     const pair = [client, upstream];
     pairs.add(pair);
     client.on('data', chunk => {
@@ -279,9 +286,9 @@ async function makeEdits(client, doc, docId, algorithm, who, mode) {
 }
 
 /** Two clients, 2,000 changes each, on one doc. */
-async function pairRun(env, algorithm, mode, run) {
+async function pairRun(env, algorithm, mode, run, clientOptions = {}) {
   const docId = `${algorithm === 'lww' ? 'lww-' : ''}pair-${mode}-${run}`;
-  const [a, b] = [makeClient(env.proxy.url), makeClient(env.proxy.url)];
+  const [a, b] = [makeClient(env.proxy.url, clientOptions), makeClient(env.proxy.url, clientOptions)];
   try {
     await Promise.all([a.sync.connect(), b.sync.connect()]);
     const docA = await a.patches.openDoc(docId, { algorithm });
@@ -323,10 +330,20 @@ async function pairRun(env, algorithm, mode, run) {
   }
 }
 
+/** `ws` clients that do not offer permessage-deflate: the bytes the same run costs uncompressed. */
+class PlainWebSocket extends WebSocket {
+  constructor(url, protocols, options) {
+    super(url, protocols, { ...options, perMessageDeflate: false });
+  }
+}
+
 async function pairFigures(env, algorithm, mode) {
   const runs = [];
   for (let run = 0; run < RUNS; run++) runs.push(await pairRun(env, algorithm, mode, run));
+  const plain = await pairRun(env, algorithm, mode, 'plain', { websocket: { WebSocketCtor: PlainWebSocket } });
   return {
+    uncompressedBytesPerChange: plain.bytesPerChange,
+    uncompressedMs: plain.ms,
     convergeMs: median(runs.map(r => r.ms)),
     mintedMs: median(runs.map(r => r.minted)),
     bytesPerChange: median(runs.map(r => r.bytesPerChange)),
@@ -503,7 +520,8 @@ export async function main() {
     const small = await timed('small', () => docLatencyFigures(env, 'small', 1));
 
     const n = (value, digits = 0) => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-    const pair = f => `${n(f.bytesPerChange)} B/change on the wire, ${n(f.framesToServer)} frames to the server, all changes made after ${n(f.mintedMs)} ms, head rev ${n(f.headRev)}`;
+    const pair = f =>
+      `${n(f.bytesPerChange)} B/change on the wire (${n(f.bytesPerChange / f.uncompressedBytesPerChange, 2)}× of ${n(f.uncompressedBytesPerChange)} uncompressed; one uncompressed run took ${n(f.uncompressedMs)} ms), ${n(f.framesToServer)} frames to the server, all changes made after ${n(f.mintedMs)} ms, head rev ${n(f.headRev)}`;
     const x = `2 clients × ${n(CHANGES_PER_CLIENT)} changes, one`;
     const rows = [
       { scenario: `${x} OT doc, burst`, figure: 'ms until both converge', value: n(ot.convergeMs), detail: pair(ot) },

@@ -1,7 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { writeSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, truncate, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoreError } from '../errors.js';
+import { CommitJournal } from './CommitJournal.js';
 import type { DocumentTombstone } from '../types.js';
 import { entryFirstRev, entryLastRev } from './ServerStore.js';
 import type { DocSnapshot, LogEntry, ServerStore, StoredDoc } from './ServerStore.js';
@@ -12,6 +15,8 @@ export interface FileServerStoreOptions {
   directory: string;
   /** fsync every append and snapshot before acknowledging it (default `true`). Only benchmarks turn it off. */
   fsync?: boolean;
+  /** Journal size that triggers a checkpoint (default 16 MB): see {@link FileServerStore}. */
+  checkpointBytes?: number;
 }
 
 interface DocFiles {
@@ -22,11 +27,29 @@ interface DocFiles {
   segmentExists: boolean;
   /** Whether the document directory exists. */
   dirReady: boolean;
+  /** The active segment, kept open between appends (one write per append, no open/stat/close). */
+  segment?: OpenSegment;
 }
+
+interface OpenSegment {
+  path: string;
+  handle: FileHandle;
+  /** Bytes in the file: where the next line starts, and where a failed append is cut back to. */
+  size: number;
+  /** An append is using the handle: never closed to make room for another. */
+  busy: boolean;
+}
+
+/** At most this many segment files stay open (least recently used ones are closed first). */
+const OPEN_SEGMENTS = 256;
 
 const SEGMENT = /^log-(\d{16})\.jsonl$/;
 const SNAPSHOT = /^snap-(\d{16})\.json$/;
 const TOMBSTONE = 'tombstone.json';
+/** The shared write-ahead journal, in the data directory beside the document directories. */
+export const JOURNAL_FILE = 'journal.jsonl';
+/** A journal record saying "forget this doc's earlier records" (written when it is deleted). */
+const RESET = { reset: true } as const;
 
 /**
  * The durable `ServerStore`: plain files, no native modules, nothing to compile.
@@ -40,6 +63,15 @@ const TOMBSTONE = 'tombstone.json';
  *   whole history. OT segments are kept (they serve `getChangesSince` for old revs); LWW
  *   segments before the snapshot are dropped (LWW rows carry their own revs).
  * - `tombstone.json` for a deleted document.
+ *
+ * **Group commit.** An append is written to its segment without a sync, then to one shared
+ * write-ahead journal (`journal.jsonl`, one line per commit, any document): every commit that
+ * arrives while the journal is syncing waits for the next sync and shares it, so a busy server
+ * syncs once per group instead of once per commit. The append resolves only after its journal
+ * line is durable. When the journal passes `checkpointBytes` (and on `close`), the segments
+ * written since the last checkpoint are synced and the journal is emptied; after a crash, the
+ * first call replays every journal record a document's files lack (by rev), syncs them, and
+ * empties the journal. Snapshots, tombstones and directory entries are synced as before.
  *
  * A crash in the middle of an append leaves a torn last line: it was never acknowledged, so
  * `loadDoc` drops it and truncates the file. Any other unreadable line is corruption and makes
@@ -58,25 +90,50 @@ export class FileServerStore implements ServerStore {
   private readonly root: string;
   private readonly sync: boolean;
   private readonly files = new Map<string, DocFiles>();
+  /** Docs with an open segment, least recently used first. */
+  private readonly openSegments = new Map<string, DocFiles>();
   private rootReady: Promise<void> | undefined;
   private closed = false;
+  /** Present when syncing: the group-commit journal. */
+  private readonly journal: CommitJournal | undefined;
+  private readonly checkpointBytes: number;
+  private recovery: Promise<void> | undefined;
+  /** Segment files and directories written since the last checkpoint, not yet synced. */
+  private unsyncedFiles = new Set<string>();
+  private unsyncedDirs = new Set<string>();
+  private readonly appending = new Set<Promise<void>>();
+  private checkpointing: Promise<void> | undefined;
 
-  /** @param options where to keep the data, and whether to fsync */
+  /** Counters: `syncs` of the commit journal (each covers a group of commits). */
+  get stats(): { syncs: number } {
+    return { syncs: this.journal?.syncs ?? 0 };
+  }
+
+  /** @param options where to keep the data, whether to fsync, and when to checkpoint */
   constructor(options: FileServerStoreOptions) {
     this.root = options.directory;
     this.sync = options.fsync ?? true;
+    this.checkpointBytes = options.checkpointBytes ?? 16 * 1024 * 1024;
+    this.journal = this.sync ? new CommitJournal(join(this.root, JOURNAL_FILE)) : undefined;
   }
 
   /** @inheritDoc */
   async loadDoc(docId: string): Promise<StoredDoc> {
+    await this.recovered();
+    return this.load(docId);
+  }
+
+  private async load(docId: string): Promise<StoredDoc> {
     const doc = this.doc(docId);
+    // Opening may truncate a torn line: appends reopen the file and read its size afresh.
+    await this.closeSegment(docId, doc);
     const names = await listDir(doc.dir);
     if (!names) return { tail: [] };
     doc.dirReady = true;
     if (names.includes(TOMBSTONE)) {
       const tombstone = JSON.parse(await readFile(join(doc.dir, TOMBSTONE), 'utf8')) as DocumentTombstone;
       // A crash between writing the tombstone and erasing the data leaves files behind: finish.
-      await this.removeDataFiles(doc, names);
+      await this.removeDataFiles(docId, doc, names);
       return { tail: [], tombstone };
     }
     // A snapshot or tombstone whose write was cut short by a crash left only its temp file.
@@ -99,6 +156,7 @@ export class FileServerStore implements ServerStore {
 
   /** @inheritDoc */
   async readLog(docId: string, afterRev: number): Promise<LogEntry[]> {
+    await this.recovered();
     const doc = this.doc(docId);
     const names = await listDir(doc.dir);
     if (!names || names.includes(TOMBSTONE)) return [];
@@ -116,6 +174,40 @@ export class FileServerStore implements ServerStore {
   /** @inheritDoc */
   async append(docId: string, entry: LogEntry): Promise<void> {
     this.assertOpen();
+    await this.recovered();
+    while (this.checkpointing) await this.checkpointing;
+    const appended = this.appendNow(docId, entry);
+    this.appending.add(appended);
+    try {
+      await appended;
+    } finally {
+      this.appending.delete(appended);
+    }
+    if (this.journal && this.journal.bytes >= this.checkpointBytes && !this.checkpointing) {
+      this.checkpointing = this.checkpoint().finally(() => (this.checkpointing = undefined));
+    }
+  }
+
+  private async appendNow(docId: string, entry: LogEntry): Promise<void> {
+    const json = JSON.stringify(entry);
+    const segment = await this.writeSegment(docId, entry, json);
+    if (!this.journal) return;
+    segment.busy = true;
+    const start = segment.size - Buffer.byteLength(json) - 1;
+    try {
+      await this.journal.write({ docId, body: entry }, json);
+    } catch (error) {
+      // Not acknowledged: take it back out of the segment too.
+      await segment.handle.truncate(start).catch(() => undefined);
+      segment.size = start;
+      throw error;
+    } finally {
+      segment.busy = false;
+    }
+  }
+
+  /** Appends one line to the doc's active segment; synced here only without a journal. */
+  private async writeSegment(docId: string, entry: LogEntry, json = JSON.stringify(entry)): Promise<OpenSegment> {
     const doc = this.doc(docId);
     await this.ensureDir(doc);
     if (doc.segmentStart === undefined) {
@@ -124,32 +216,121 @@ export class FileServerStore implements ServerStore {
       doc.segmentStart = segments.length ? segments[segments.length - 1] : entryFirstRev(entry);
     }
     const created = !doc.segmentExists;
-    const handle = await open(join(doc.dir, segmentName(doc.segmentStart)), 'a');
-    let size: number | undefined;
+    const path = join(doc.dir, segmentName(doc.segmentStart));
+    const segment = await this.openSegment(docId, doc, path);
+    const syncNow = this.sync && !this.journal;
+    const line = json + '\n';
+    const start = segment.size;
+    segment.busy = true;
     try {
-      size = (await handle.stat()).size;
-      await handle.write(JSON.stringify(entry) + '\n');
-      if (this.sync) await handle.datasync();
+      // A synchronous write (to the page cache; the sync comes later): every append of this turn
+      // of the event loop reaches the journal in the same turn and joins the same group commit.
+      if (this.journal) writeSync(segment.handle.fd, line);
+      else await segment.handle.write(line);
+      segment.size = start + Buffer.byteLength(line);
+      if (syncNow) await segment.handle.datasync();
     } catch (error) {
       // Never leave half a record for the next append to follow: cut back to where it started.
-      if (size !== undefined) await handle.truncate(size).catch(() => undefined);
+      await segment.handle.truncate(start).catch(() => undefined);
+      segment.size = start;
       throw error;
     } finally {
-      await handle.close();
+      segment.busy = false;
     }
     if (created) {
       doc.segmentExists = true;
-      if (this.sync) await fsyncDir(doc.dir);
+      if (syncNow) await fsyncDir(doc.dir);
+      else if (this.journal) this.unsyncedDirs.add(doc.dir);
+    }
+    if (this.journal) this.unsyncedFiles.add(path);
+    return segment;
+  }
+
+  /** The doc's open segment at `path`, opening it (and closing the least recently used) if needed. */
+  private async openSegment(docId: string, doc: DocFiles, path: string): Promise<OpenSegment> {
+    if (doc.segment?.path !== path) {
+      await this.closeSegment(docId, doc);
+      const handle = await open(path, 'a');
+      doc.segment = { path, handle, size: (await handle.stat()).size, busy: false };
+    }
+    this.openSegments.delete(docId);
+    this.openSegments.set(docId, doc);
+    for (const [otherId, other] of this.openSegments) {
+      if (this.openSegments.size <= OPEN_SEGMENTS) break;
+      if (other !== doc && !other.segment?.busy) await this.closeSegment(otherId, other);
+    }
+    return doc.segment;
+  }
+
+  private async closeSegment(docId: string, doc: DocFiles): Promise<void> {
+    const segment = doc.segment;
+    doc.segment = undefined;
+    this.openSegments.delete(docId);
+    await segment?.handle.close();
+  }
+
+  /** Syncs every segment written since the last checkpoint, then empties the journal. */
+  private async checkpoint(): Promise<void> {
+    await Promise.allSettled(this.appending);
+    const [files, dirs] = [this.unsyncedFiles, this.unsyncedDirs];
+    this.unsyncedFiles = new Set();
+    this.unsyncedDirs = new Set();
+    for (const path of files) await fsyncFile(path);
+    for (const dir of dirs) await fsyncDir(dir).catch(ignoreMissing);
+    await this.journal?.reset();
+  }
+
+  /** Runs crash recovery once, before the first call that reads or writes. */
+  private recovered(): Promise<void> {
+    if (!this.journal) return Promise.resolve();
+    return (this.recovery ??= this.recover());
+  }
+
+  /**
+   * Replays the journal: each document gets the records after its last reset marker that its
+   * files lack (rev order, contiguous). A document that cannot be opened keeps the journal as
+   * it is (it fails loudly on its own `loadDoc`); otherwise the journal is emptied.
+   */
+  private async recover(): Promise<void> {
+    const journal = this.journal as CommitJournal;
+    const byDoc = new Map<string, LogEntry[]>();
+    for (const { docId, body } of await journal.readRecords()) {
+      if (isReset(body)) byDoc.set(docId, []);
+      else byDoc.set(docId, [...(byDoc.get(docId) ?? []), body as LogEntry]);
+    }
+    let replayedAll = true;
+    for (const [docId, entries] of byDoc) {
+      try {
+        await this.replay(docId, entries);
+      } catch {
+        replayedAll = false;
+      }
+    }
+    if (replayedAll && byDoc.size > 0) await this.checkpoint();
+  }
+
+  private async replay(docId: string, entries: LogEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const stored = await this.load(docId);
+    if (stored.tombstone) return;
+    const lastStored = stored.tail[stored.tail.length - 1];
+    let last = lastStored ? entryLastRev(lastStored) : (stored.snapshot?.rev ?? 0);
+    for (const entry of entries) {
+      if (entryFirstRev(entry) !== last + 1) continue;
+      await this.writeSegment(docId, entry);
+      last = entryLastRev(entry);
     }
   }
 
   /** @inheritDoc */
   async saveSnapshot(docId: string, snapshot: DocSnapshot): Promise<void> {
     this.assertOpen();
+    await this.recovered();
     const doc = this.doc(docId);
     await this.ensureDir(doc);
     await this.writeAtomic(doc.dir, snapshotName(snapshot.rev), JSON.stringify(snapshot));
     // Appends after the snapshot go to a fresh segment, so the next open reads only that one.
+    await this.closeSegment(docId, doc);
     doc.segmentStart = snapshot.rev + 1;
     doc.segmentExists = false;
     const names = (await listDir(doc.dir)) ?? [];
@@ -171,15 +352,19 @@ export class FileServerStore implements ServerStore {
   /** @inheritDoc */
   async deleteDoc(docId: string, tombstone: DocumentTombstone): Promise<void> {
     this.assertOpen();
+    await this.recovered();
     const doc = this.doc(docId);
     await this.ensureDir(doc);
     await this.writeAtomic(doc.dir, TOMBSTONE, JSON.stringify(tombstone));
-    await this.removeDataFiles(doc, (await listDir(doc.dir)) ?? []);
+    await this.removeDataFiles(docId, doc, (await listDir(doc.dir)) ?? []);
+    // The journal's earlier records of this doc must never be replayed into a later life of it.
+    await this.journal?.write({ docId, body: RESET });
   }
 
   /** @inheritDoc */
   async removeTombstone(docId: string): Promise<boolean> {
     this.assertOpen();
+    await this.recovered();
     const doc = this.doc(docId);
     const existed = await unlinkQuiet(join(doc.dir, TOMBSTONE));
     if (existed && this.sync) await fsyncDir(doc.dir);
@@ -189,6 +374,13 @@ export class FileServerStore implements ServerStore {
   /** @inheritDoc */
   async close(): Promise<void> {
     this.closed = true;
+    if (this.journal) {
+      await this.recovery?.catch(() => undefined);
+      while (this.checkpointing) await this.checkpointing;
+      await this.checkpoint();
+      await this.journal.close();
+    }
+    for (const [docId, doc] of [...this.openSegments]) await this.closeSegment(docId, doc);
     this.files.clear();
   }
 
@@ -235,7 +427,8 @@ export class FileServerStore implements ServerStore {
     return entries;
   }
 
-  private async removeDataFiles(doc: DocFiles, names: string[]): Promise<void> {
+  private async removeDataFiles(docId: string, doc: DocFiles, names: string[]): Promise<void> {
+    await this.closeSegment(docId, doc);
     for (const name of names) {
       if (SEGMENT.test(name) || SNAPSHOT.test(name) || name.includes('.tmp-')) await unlinkQuiet(join(doc.dir, name));
     }
@@ -258,6 +451,27 @@ export class FileServerStore implements ServerStore {
 
   private assertOpen(): void {
     if (this.closed) throw new StoreError('FileServerStore is closed');
+  }
+}
+
+function isReset(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && (body as { reset?: unknown }).reset === true;
+}
+
+function ignoreMissing(error: unknown): void {
+  if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+}
+
+/** Makes a file's data durable; a file deleted since it was written (snapshot, delete) is skipped. */
+async function fsyncFile(path: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(path, 'r+');
+    await handle.datasync();
+  } catch (error) {
+    ignoreMissing(error);
+  } finally {
+    await handle?.close();
   }
 }
 

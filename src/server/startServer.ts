@@ -10,6 +10,7 @@ import { MemoryServerStore } from './MemoryServerStore.js';
 import { classifyMessage, errorResponse, isExpectedError, RpcErrorCode, sniffId, successResponse, toErrorObject } from './jsonRpc.js';
 import type { JsonRpcResponse } from './jsonRpc.js';
 import { ServerCore } from './ServerCore.js';
+import { SERVER_PER_MESSAGE_DEFLATE } from './wireCompression.js';
 import type { AlgorithmFor, Authorize, Connection } from './ServerCore.js';
 import type { ServerStore } from './ServerStore.js';
 import type { TransformIncoming } from './OTDocService.js';
@@ -322,7 +323,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         response.end('patches-rx server: connect with a WebSocket\n');
       }),
   );
-  const wss = new WebSocketServer({ server: http, maxPayload: options.maxPayloadBytes ?? 32 * 1024 * 1024 });
+  const wss = new WebSocketServer({ server: http, maxPayload: options.maxPayloadBytes ?? 32 * 1024 * 1024, perMessageDeflate: SERVER_PER_MESSAGE_DEFLATE });
   let listening = false;
   // `ws` re-emits the HTTP server's errors; a failed listen is reported by the rejection below.
   wss.on('error', (error) => {

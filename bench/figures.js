@@ -1,0 +1,91 @@
+// The headline figures of each benchmark, read out of what its main() returns, so `npm run
+// bench` can print each beside its baseline (bench/baseline.json) and bench/baseline.js can
+// write that file. `better` says which way is an improvement.
+
+const server = (scenario, store) => (r) => r.find((row) => row.scenario === scenario && row.store === store)?.perSecond;
+const bundle = (app) => (r) => r.find((row) => row.app === app)?.gzipKB;
+const change = (document, column) => (r) => Number(r.change.find((row) => row.document === document)?.[column]);
+const idb = (column) => (r) => Number(r.store.find((row) => row.store.startsWith('IndexedDBStore'))?.[column]);
+
+/** @type {Record<string, Array<{ name: string, unit: string, better: 'lower' | 'higher', get: (result: any) => number | undefined }>>} */
+export const FIGURES = {
+  bundle: [
+    { name: 'OT app (Patches + IndexedDBStore + PatchesSync), gzip -9', unit: 'KB', better: 'lower', get: bundle('OT app') },
+    { name: 'LWW app, gzip -9', unit: 'KB', better: 'lower', get: bundle('LWW app') },
+    { name: '@txt app, gzip -9', unit: 'KB', better: 'lower', get: bundle('@txt app') },
+  ],
+  change: [
+    { name: 'doc.change() on a 1 KB doc', unit: 'µs', better: 'lower', get: change('1 KB', 'µs/change (freeze off)') },
+    { name: 'doc.change() on a 1 MB doc', unit: 'µs', better: 'lower', get: change('1 MB', 'µs/change (freeze off)') },
+  ],
+  algorithms: [
+    { name: 'apply one change, 10 MB doc', unit: 'µs', better: 'lower', get: (r) => r.algorithms.apply10MB },
+    { name: 'rebase 100 pending × 100 server', unit: 'µs', better: 'lower', get: (r) => r.algorithms.rebase100x100 },
+    { name: 'rebase 1000 pending × 1000 server', unit: 'µs', better: 'lower', get: (r) => r.algorithms.rebase1000x1000 },
+  ],
+  store: [
+    { name: 'IndexedDBStore (fake): open a doc, 10k committed + 1k pending', unit: 'ms', better: 'lower', get: idb('open doc, new connection (ms)') },
+    { name: 'IndexedDBStore (fake): 1,000 pending in one call', unit: 'ms', better: 'lower', get: idb('1,000 pending, 1 call (ms)') },
+  ],
+  server: [
+    { name: 'memory store, 1 doc, 1 client', unit: 'commits/s', better: 'higher', get: server('1 doc, 1 client', 'memory') },
+    { name: 'memory store, 100 busy docs (100 clients)', unit: 'commits/s', better: 'higher', get: server('100 busy docs', 'memory') },
+    { name: 'durable store, 1 doc, 1 client', unit: 'commits/s', better: 'higher', get: server('1 doc, 1 client', 'file+fsync') },
+    { name: 'durable store, 1 doc, 10 clients', unit: 'commits/s', better: 'higher', get: server('1 doc, 10 clients', 'file+fsync') },
+    { name: 'durable store, 100 docs, 10 clients', unit: 'commits/s', better: 'higher', get: server('100 docs, 10 clients', 'file+fsync') },
+    { name: 'durable store, 100 busy docs (100 clients)', unit: 'commits/s', better: 'higher', get: server('100 busy docs', 'file+fsync') },
+    { name: 'durable store alone, 100 docs appending at once', unit: 'commits/s', better: 'higher', get: server('store only, 100 docs', 'file+fsync') },
+  ],
+  sync: [
+    { name: 'OT 2 × 2,000 burst: converge', unit: 'ms', better: 'lower', get: (r) => r.ot.convergeMs },
+    { name: 'OT 2 × 2,000 burst: wire', unit: 'B/change', better: 'lower', get: (r) => r.ot.bytesPerChange },
+    { name: 'OT 2 × 2,000 paced: converge', unit: 'ms', better: 'lower', get: (r) => r.otPaced.convergeMs },
+    { name: 'OT 2 × 2,000 paced: wire', unit: 'B/change', better: 'lower', get: (r) => r.otPaced.bytesPerChange },
+    { name: 'LWW 2 × 2,000 burst: converge', unit: 'ms', better: 'lower', get: (r) => r.lww.convergeMs },
+    { name: 'LWW 2 × 2,000 burst: wire', unit: 'B/change', better: 'lower', get: (r) => r.lww.bytesPerChange },
+    { name: 'LWW 2 × 2,000 paced: converge', unit: 'ms', better: 'lower', get: (r) => r.lwwPaced.convergeMs },
+    { name: 'LWW 2 × 2,000 paced: wire', unit: 'B/change', better: 'lower', get: (r) => r.lwwPaced.bytesPerChange },
+    { name: 'resync 1,000 tracked docs after a reconnect', unit: 'ms', better: 'lower', get: (r) => r.resync.resyncMs },
+    { name: 'resync 1,000 tracked docs: frames to the server', unit: 'frames', better: 'lower', get: (r) => r.resync.frames },
+    { name: 'idle client heap per tracked doc', unit: 'B', better: 'lower', get: (r) => r.memory.bytesPerDoc },
+    { name: 'one change on a 10 MB doc, seen by the other client', unit: 'ms', better: 'lower', get: (r) => r.big.seenMs },
+  ],
+};
+
+/** Reads a benchmark's figures out of its result: `{ [name]: value }` (missing ones left out). */
+export function figuresOf(bench, result) {
+  const out = {};
+  for (const figure of FIGURES[bench] ?? []) {
+    let value;
+    try {
+      value = figure.get(result);
+    } catch {
+      value = undefined;
+    }
+    if (typeof value === 'number' && Number.isFinite(value)) out[figure.name] = value;
+  }
+  return out;
+}
+
+/** Median of numbers. */
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+/** Prints each figure of `bench` with its baseline beside it and the ratio today / baseline. */
+export function printAgainstBaseline(bench, result, baseline, log = console.log) {
+  const today = figuresOf(bench, result);
+  const before = baseline?.figures?.[bench] ?? {};
+  if (Object.keys(today).length === 0) return;
+  const digits = (value) => (Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : 2);
+  const format = (value) => (value === undefined ? '—' : value.toLocaleString('en-US', { maximumFractionDigits: digits(value), minimumFractionDigits: digits(value) }));
+  log(`\n  ${bench} vs bench/baseline.json (${baseline?.measured?.date?.slice(0, 10) ?? 'no baseline'}):`);
+  log(`  ${'figure'.padEnd(64)} ${'today'.padStart(12)} ${'baseline'.padStart(12)}   ratio`);
+  for (const figure of FIGURES[bench]) {
+    const value = today[figure.name];
+    const base = before[figure.name];
+    const ratio = value !== undefined && base ? `${(value / base).toFixed(2)}× (${figure.better} is better)` : '';
+    log(`  ${`${figure.name} (${figure.unit})`.padEnd(64)} ${format(value).padStart(12)} ${format(base).padStart(12)}   ${ratio}`);
+  }
+}

@@ -1,0 +1,59 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CommitJournal } from '../../src/server/CommitJournal.js';
+
+const dirs: string[] = [];
+async function journalPath(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'patches-rx-journal-'));
+  dirs.push(dir);
+  return join(dir, 'journal.jsonl');
+}
+afterAll(async () => {
+  await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+describe('CommitJournal', () => {
+  it('should share one sync among the writes made in one turn of the event loop', async () => {
+    const journal = new CommitJournal(await journalPath());
+    await Promise.all(Array.from({ length: 100 }, (_, i) => journal.write({ docId: `d${i}`, body: i })));
+    expect(journal.syncs).toBe(1);
+    expect((await journal.readRecords()).map((record) => record.body)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    await journal.close();
+  });
+
+  it('should gather the writes that arrive while a sync runs into the next group', async () => {
+    const journal = new CommitJournal(await journalPath());
+    const first = journal.write({ docId: 'd', body: 'first' });
+    // Queued once the first group is taken: after the turn it was written in.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    await Promise.all([first, ...Array.from({ length: 50 }, (_, i) => journal.write({ docId: `d${i}`, body: i }))]);
+    expect(journal.syncs).toBe(2);
+    expect(await journal.readRecords()).toHaveLength(51);
+    await journal.close();
+  });
+
+  it('should resolve a write only once its line is in the file', async () => {
+    const path = await journalPath();
+    const journal = new CommitJournal(path);
+    await journal.write({ docId: 'd', body: { rev: 1 } });
+    expect(await readFile(path, 'utf8')).toBe('{"docId":"d","body":{"rev":1}}\n');
+    await journal.close();
+  });
+
+  it('should empty the file on reset and keep appending after it', async () => {
+    const path = await journalPath();
+    const journal = new CommitJournal(path);
+    await journal.write({ docId: 'd', body: 1 });
+    await journal.reset();
+    expect(journal.bytes).toBe(0);
+    await journal.write({ docId: 'd', body: 2 });
+    expect(await new CommitJournal(path).readRecords()).toEqual([{ docId: 'd', body: 2 }]);
+    await journal.close();
+  });
+
+  it('should reject the writes of a group whose write fails', async () => {
+    const journal = new CommitJournal(join(await journalPath(), 'missing-dir', 'journal.jsonl'));
+    await expect(journal.write({ docId: 'd', body: 1 })).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
