@@ -7,6 +7,7 @@ import { LWWDocService } from './LWWDocService.js';
 import { OTDocService, type TransformIncoming } from './OTDocService.js';
 import type { ServerStore, StoreEvent } from './ServerStore.js';
 import { Subscriptions } from './Subscriptions.js';
+import { compactReply, wantsCompactAck } from './compactAck.js';
 import { readChanges, readDocId, readDocIds, readRev, invalid } from './validate.js';
 
 /** A client connection as the authorization hook sees it. */
@@ -111,9 +112,11 @@ export class ServerCore {
         const service = this.service(docId);
         // A deleted document answers 410 before its arguments are looked at.
         await service.assertLive(docId);
-        // A third param (CommitChangesOptions: allowRootReplace, forceCommit…) is never honoured
-        // from a client (§1.9).
-        return service.commitChanges(docId, readChanges(params[1], options.maxChangeBytes), origin(connection));
+        // Of a third param (CommitChangesOptions) only our `compactAck` is honoured; the anchor's
+        // (allowRootReplace, forceCommit…) never are from a client (§1.9).
+        const changes = readChanges(params[1], options.maxChangeBytes);
+        const result = await service.commitChanges(docId, changes, origin(connection));
+        return wantsCompactAck(params[2]) ? compactReply(result, changes) : result;
       }],
       ['deleteDoc', async (connection, params) => {
         const docId = await this.admit(connection, 'deleteDoc', params);
