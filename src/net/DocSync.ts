@@ -8,6 +8,7 @@ import { batchChanges, type BatchChangesOptions } from '../operators/batchChange
 import type { PatchesConnection } from './PatchesConnection.js';
 import type { SyncedDocs } from './SyncedDocs.js';
 import { asSnapshot, changeList } from './wireShapes.js';
+import { expandAcks } from './expandAcks.js';
 
 /** What one doc's sync run needs from PatchesSync. */
 export interface DocSyncDeps {
@@ -70,9 +71,11 @@ export class DocSync {
    * not have, which are then pulled with `getChangesSince`.
    */
   commit$(docId: string, algorithm: ClientAlgorithm, batch: Change[]): Observable<boolean> {
-    return this.deps.connection.call<CommitChangesResult | Change[]>('commitChanges', [docId, batch]).pipe(
+    // A server that said so acknowledges our own changes it committed as sent by id (`CommitAck`); others echo them.
+    const params = this.deps.connection.capabilities.compactAck ? [docId, batch, { compactAck: true }] : [docId, batch];
+    return this.deps.connection.call<CommitChangesResult | Change[]>('commitChanges', params).pipe(
       concatMap(result => {
-        const committed = changeList(Array.isArray(result) ? result : result?.changes, 'commitChanges');
+        const committed = changeList(expandAcks(Array.isArray(result) ? result : result?.changes, batch), 'commitChanges');
         const reloadRequired = !Array.isArray(result) && result?.docReloadRequired === true;
         return this.apply$(docId, algorithm, committed, batch).pipe(
           ignoreElements(),

@@ -293,7 +293,8 @@ export class PatchesSync {
         const tombstones = docs.filter(d => d.deleted).map(d => d.docId);
         return concat(
           from(this.addEntries(active.map(d => d.docId))),
-          this.subscribe$(active.map(d => d.docId)),
+          // What the server accepts beyond the anchor (batches, compact acks) is asked beside the subscribe: no extra round trip.
+          merge(this.connection.handshake$(), this.subscribe$(active.map(d => d.docId))),
           merge(this.syncAll$(active.map(d => d.docId)), ...tombstones.map(id => this.deleteOnServer$(id))),
         );
       }),

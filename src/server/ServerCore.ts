@@ -54,6 +54,8 @@ export interface ServerCoreOptions {
   onError: (error: unknown) => void;
   /** The OT transform of incoming batches (default `transformIncomingChanges`; tests only). */
   transformIncoming?: TransformIncoming;
+  /** Whether `commitChanges` honours `{ compactAck: true }` (default true; tests turn it off to act as the anchor). */
+  compactAcks?: boolean;
 }
 
 type Method = (connection: Connection, params: unknown[]) => Promise<unknown>;
@@ -116,7 +118,7 @@ export class ServerCore {
         // (allowRootReplace, forceCommit…) never are from a client (§1.9).
         const changes = readChanges(params[1], options.maxChangeBytes);
         const result = await service.commitChanges(docId, changes, origin(connection));
-        return wantsCompactAck(params[2]) ? compactReply(result, changes) : result;
+        return options.compactAcks !== false && wantsCompactAck(params[2]) ? compactReply(result, changes) : result;
       }],
       ['deleteDoc', async (connection, params) => {
         const docId = await this.admit(connection, 'deleteDoc', params);

@@ -1,7 +1,6 @@
 import type { ServerCapabilities } from '../types.js';
 
-/** The method a client calls to learn what the server accepts beyond the anchor's protocol. */
-export const CAPABILITIES_METHOD = 'getCapabilities';
+export { CAPABILITIES_METHOD } from '../net/serverCapabilities.js';
 
 /**
  * What this server answers to `getCapabilities`: batch arrays up to `maxBatchLength` requests,

@@ -69,6 +69,12 @@ export interface StartServerOptions {
    * unset in production: @dabble/patches clients rebase with the default rule.
    */
   transformIncoming?: TransformIncoming;
+  /**
+   * Test hook: speak only the @dabble/patches wire, as its server does: `getCapabilities` is an
+   * unknown method (-32000), a batch array answers -32600, and `commitChanges` ignores the
+   * `compactAck` option. Specs prove with it that our client keeps to the anchor's wire there.
+   */
+  anchorWire?: boolean;
   /** Answers plain HTTP requests on the same port, e.g. to serve a web app (default: 426 "connect with a WebSocket"). */
   onHttpRequest?: RequestListener;
 }
@@ -205,6 +211,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     stats,
     onError,
     transformIncoming: options.transformIncoming,
+    compactAcks: !options.anchorWire,
     send: (connectionId, frame) => {
       const socket = sockets.get(connectionId);
       if (socket?.readyState !== WebSocket.OPEN) return;
@@ -233,7 +240,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       heartbeats.add(connection.id);
       return successResponse(message.id, { heartbeatMs: pingIntervalMs });
     }
-    if (message.method === CAPABILITIES_METHOD) return successResponse(message.id, capabilities);
+    if (message.method === CAPABILITIES_METHOD && !options.anchorWire) return successResponse(message.id, capabilities);
     try {
       return successResponse(message.id, await core.call(connection, message.method, message.params));
     } catch (error) {
@@ -253,6 +260,11 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       return;
     }
     if (Array.isArray(value)) {
+      if (options.anchorWire) {
+        stats.errors++;
+        sendText(socket, JSON.stringify(errorResponse(null, { code: RpcErrorCode.invalidRequest, message: 'Invalid Request' })));
+        return;
+      }
       if (value.length === 0 || value.length > maxBatchLength) {
         stats.errors++;
         const reason = value.length === 0 ? 'empty batch' : `a batch holds at most ${maxBatchLength} requests`;

@@ -1,0 +1,31 @@
+import type { Change } from '../types.js';
+import { JSONRPCError } from '../errors.js';
+
+/**
+ * Turns the acknowledgements in a `commitChanges` reply back into committed changes: an entry
+ * without `ops` (`{ id, rev, committedAt }`, see `CommitAck`) stands for the change of that id
+ * the client sent, committed exactly as sent. Full entries pass unchanged, so a reply from a
+ * server that echoes everything (the reference ignores the `compactAck` option) needs nothing.
+ *
+ * @param changes the reply's `changes` as they came off the wire
+ * @param sent the batch the request carried
+ * @return the committed changes, in reply order
+ * @throws JSONRPCError -32603 when an acknowledgement names a change that was not sent
+ */
+export function expandAcks(changes: unknown, sent: readonly Change[]): unknown {
+  if (!Array.isArray(changes) || changes.every(entry => !isAck(entry))) return changes;
+  const byId = new Map(sent.map(change => [change.id, change]));
+  return changes.map(entry => {
+    if (!isAck(entry)) return entry;
+    const original = byId.get(entry.id);
+    if (!original) throw new JSONRPCError(-32603, `commitChanges acknowledged change "${entry.id}", which was not sent`, entry);
+    return { ...original, rev: entry.rev, committedAt: entry.committedAt };
+  });
+}
+
+/** An entry acknowledged by id: no ops, a string id and a numeric rev. */
+function isAck(entry: unknown): entry is { id: string; rev: number; committedAt: number } {
+  if (typeof entry !== 'object' || entry === null || 'ops' in entry) return false;
+  const { id, rev, committedAt } = entry as { id?: unknown; rev?: unknown; committedAt?: unknown };
+  return typeof id === 'string' && typeof rev === 'number' && typeof committedAt === 'number';
+}
