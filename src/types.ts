@@ -175,6 +175,8 @@ export interface ServerCapabilities {
  * metadata), acknowledged by id instead of echoed. The client rebuilds the committed change as
  * the change it sent with this `rev` and `committedAt`. A change the server altered (transformed,
  * re-based, clamped) comes back in full; one it dropped is left out, as without the option.
+ * An LWW reply (one change the server puts together) instead lists in `acked` the indexes, among
+ * the ops sent, of those stored exactly as sent, and leaves them out of its `ops`.
  */
 export interface CommitAck {
   id: string;

@@ -23,6 +23,13 @@ describe('expandAcks', () => {
     expect(expandAcks(undefined, [])).toBeUndefined();
   });
 
+  it('should put the acknowledged sent ops of an LWW reply back after its rows', () => {
+    const lww: Change = { ...sent('l'), ops: [{ op: 'replace', path: '/a', value: 1 }, { op: 'add', path: '/b', value: 2 }] };
+    const reply = { id: 'l', baseRev: 2, rev: 4, createdAt: 9, committedAt: 9, ops: [{ op: 'replace', path: '/c', value: 3, rev: 3 }], acked: [1] };
+    expect(expandAcks([reply], [lww])).toEqual([{ id: 'l', baseRev: 2, rev: 4, createdAt: 9, committedAt: 9, ops: [{ op: 'replace', path: '/c', value: 3, rev: 3 }, { op: 'replace', path: '/b', value: 2 }] }]);
+    expect(() => expandAcks([{ ...reply, acked: [2] }], [lww])).toThrow(JSONRPCError);
+  });
+
   it('should refuse an acknowledgement of a change that was not sent', () => {
     expect(() => expandAcks([{ id: 'x', rev: 4, committedAt: 1 }], [sent('a')])).toThrow(JSONRPCError);
   });
@@ -63,6 +70,45 @@ describe('compact acknowledgements between our client and our server', () => {
     const stored = await a.patches.store.listChanges('acked', 0);
     expect(stored.map(withoutClientId)).toEqual(history.map(withoutClientId));
     expect(doc.state).toEqual(state);
+    expect(a.errors).toEqual([]);
+  });
+
+  it('should acknowledge LWW writes stored as sent, send a lost write\'s winner in full, and show exactly the server state', async () => {
+    harness = await startHarness();
+    const log = frameLog();
+    const [a, b] = [harness.client({ websocket: { WebSocketCtor: log.WebSocketCtor }, clock: () => 1000 }), harness.client({ clock: () => 2000 })];
+    b.sync.url = harness.server.url;
+    await Promise.all([a.sync.connect(), b.sync.connect()]);
+    const [docA, docB] = await Promise.all([a.patches.openDoc<Record<string, number>>('lww-acked', { algorithm: 'lww' }), b.patches.openDoc<Record<string, number>>('lww-acked', { algorithm: 'lww' })]);
+    docA.change(draft => {
+      draft.mine = 1;
+    });
+    await docSynced(a.sync, 'lww-acked', 1);
+    harness.proxy.refuse = true;
+    harness.proxy.dropAll();
+    await when(a.sync.state$, s => !s.connected);
+    // b's write to /shared is newer (its clock is ahead): a's write to it loses, its write to /own wins.
+    docB.change(draft => {
+      draft.shared = 2;
+    });
+    await docSynced(b.sync, 'lww-acked', 2);
+    docA.change(draft => {
+      draft.shared = 1;
+      draft.own = 1;
+    });
+    harness.proxy.refuse = false;
+    await docSynced(a.sync, 'lww-acked', 3);
+
+    const replies = log.messages(log.received).filter(m => Array.isArray((m.result as { changes?: unknown } | undefined)?.changes));
+    const last = (replies[replies.length - 1].result as { changes: Array<{ ops: Array<{ path: string; value: unknown }>; acked?: number[] }> }).changes[0];
+    expect(last.acked).toHaveLength(1);
+    expect(last.ops).toEqual([expect.objectContaining({ path: '/shared', value: 2 })]);
+    const snapshot = await firstValueFrom(a.sync.call<PatchesSnapshot>('getDoc', 'lww-acked'));
+    const state = applyPatch(snapshot.state ?? {}, snapshot.changes.flatMap(c => c.ops), { mode: 'lenient' });
+    expect(state).toEqual({ mine: 1, shared: 2, own: 1 });
+    expect(docA.state).toEqual(state);
+    await docSynced(b.sync, 'lww-acked', 3);
+    expect(docB.state).toEqual(state);
     expect(a.errors).toEqual([]);
   });
 

@@ -28,6 +28,29 @@ describe('compactReply', () => {
     expect(compactReply({ changes: [committed(b, 4)], docReloadRequired: true }, [a, b])).toEqual({ changes: [{ id: 'b', rev: 4, committedAt: 500 }], docReloadRequired: true });
   });
 
+  it('should, for LWW, list by index the sent ops stored as sent and keep every other row', () => {
+    const lww = sent('l', { ops: [{ op: 'replace', path: '/a', value: 1, ts: 5 }, { op: '@inc', path: '/n', value: 1 }, { op: 'replace', path: '/o/x', value: 2 }, { op: 'add', path: '/b', value: 3 }] });
+    const reply: Change = {
+      id: 'l',
+      baseRev: 3,
+      rev: 5,
+      createdAt: 600,
+      committedAt: 600,
+      ops: [
+        { op: 'replace', path: '/old', value: 0, ts: 1, rev: 4 }, // another client's row: kept
+        { op: 'replace', path: '/a', value: 1, ts: 5, rev: 5 }, // as sent: acknowledged
+        { op: 'replace', path: '/n', value: 7, ts: 5, rev: 5 }, // an @inc stored as its sum: kept
+        { op: 'replace', path: '/o', value: { x: 2 }, ts: 9, rev: 5 }, // a parent of a sent path: both kept
+        { op: 'replace', path: '/o/x', value: 2, ts: 5, rev: 5 },
+        { op: 'replace', path: '/b', value: 3, ts: 5, rev: 5 }, // the sent add, stored as a replace: acknowledged
+      ],
+    };
+    const compacted = compactReply({ changes: [reply] }, [lww], 'lww').changes[0] as Change & { acked?: number[] };
+    expect(compacted.acked).toEqual([0, 3]);
+    expect(compacted.ops.map(op => op.path)).toEqual(['/old', '/n', '/o', '/o/x']);
+    expect(compactReply({ changes: [reply] }, [sent('other')], 'lww').changes[0]).toBe(reply);
+  });
+
   it('should read only { compactAck: true } as the request for it', () => {
     expect(wantsCompactAck({ compactAck: true })).toBe(true);
     expect([undefined, null, 'compactAck', { compactAck: 1 }, {}].map(wantsCompactAck)).toEqual([false, false, false, false, false]);

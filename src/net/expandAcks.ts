@@ -4,8 +4,10 @@ import { JSONRPCError } from '../errors.js';
 /**
  * Turns the acknowledgements in a `commitChanges` reply back into committed changes: an entry
  * without `ops` (`{ id, rev, committedAt }`, see `CommitAck`) stands for the change of that id
- * the client sent, committed exactly as sent. Full entries pass unchanged, so a reply from a
- * server that echoes everything (the reference ignores the `compactAck` option) needs nothing.
+ * the client sent, committed exactly as sent; an LWW entry's `acked` lists the sent ops (by index
+ * among all ops sent) stored exactly as sent, which go back into its `ops` as stored (`add` as `replace`). Full entries pass
+ * unchanged, so a reply from a server that echoes everything (the reference ignores the
+ * `compactAck` option) needs nothing.
  *
  * @param changes the reply's `changes` as they came off the wire
  * @param sent the batch the request carried
@@ -13,9 +15,17 @@ import { JSONRPCError } from '../errors.js';
  * @throws JSONRPCError -32603 when an acknowledgement names a change that was not sent
  */
 export function expandAcks(changes: unknown, sent: readonly Change[]): unknown {
-  if (!Array.isArray(changes) || changes.every(entry => !isAck(entry))) return changes;
+  if (!Array.isArray(changes) || changes.every(entry => !isAck(entry) && !hasAckedOps(entry))) return changes;
   const byId = new Map(sent.map(change => [change.id, change]));
+  const sentOps = sent.flatMap(change => change.ops);
   return changes.map(entry => {
+    if (hasAckedOps(entry)) {
+      const { acked, ...change } = entry;
+      // Applied as the server stored them: an `add` is a `replace` there (an LWW path is a key, never an insert).
+      const ops = acked.map(index => sentOps[index]).map(op => (op?.op === 'add' ? { ...op, op: 'replace' as const } : op));
+      if (!byId.has(change.id) || ops.some(op => op === undefined)) throw new JSONRPCError(-32603, `commitChanges acknowledged ops of "${change.id}" that were not sent`, entry);
+      return { ...change, ops: [...change.ops, ...ops] };
+    }
     if (!isAck(entry)) return entry;
     const original = byId.get(entry.id);
     if (!original) throw new JSONRPCError(-32603, `commitChanges acknowledged change "${entry.id}", which was not sent`, entry);
@@ -28,4 +38,11 @@ function isAck(entry: unknown): entry is { id: string; rev: number; committedAt:
   if (typeof entry !== 'object' || entry === null || 'ops' in entry) return false;
   const { id, rev, committedAt } = entry as { id?: unknown; rev?: unknown; committedAt?: unknown };
   return typeof id === 'string' && typeof rev === 'number' && typeof committedAt === 'number';
+}
+
+/** An LWW entry with some sent ops acknowledged by index instead of echoed. */
+function hasAckedOps(entry: unknown): entry is Change & { acked: number[] } {
+  if (typeof entry !== 'object' || entry === null) return false;
+  const { ops, acked } = entry as { ops?: unknown; acked?: unknown };
+  return Array.isArray(ops) && Array.isArray(acked) && acked.every(index => Number.isSafeInteger(index));
 }

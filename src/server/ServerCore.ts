@@ -118,7 +118,7 @@ export class ServerCore {
         // (allowRootReplace, forceCommit…) never are from a client (§1.9).
         const changes = readChanges(params[1], options.maxChangeBytes);
         const result = await service.commitChanges(docId, changes, origin(connection));
-        return options.compactAcks !== false && wantsCompactAck(params[2]) ? compactReply(result, changes) : result;
+        return options.compactAcks !== false && wantsCompactAck(params[2]) ? compactReply(result, changes, service.algorithm) : result;
       }],
       ['deleteDoc', async (connection, params) => {
         const docId = await this.admit(connection, 'deleteDoc', params);
