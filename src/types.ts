@@ -176,7 +176,9 @@ export interface ServerCapabilities {
  * the change it sent with this `rev` and `committedAt`. A change the server altered (transformed,
  * re-based, clamped) comes back in full; one it dropped is left out, as without the option.
  * An LWW reply (one change the server puts together) instead lists in `acked` the indexes, among
- * the ops sent, of those stored exactly as sent, and leaves them out of its `ops`.
+ * the ops sent, of those stored exactly as sent, and leaves them out of its `ops`. A catch-up
+ * change of another client that this connection was already sent in a `changesCommitted`
+ * broadcast comes as `{ id, rev }` only (the broadcast arrived first, on the same socket).
  */
 export interface CommitAck {
   id: string;

@@ -51,6 +51,14 @@ describe('compactReply', () => {
     expect(compactReply({ changes: [reply] }, [sent('other')], 'lww').changes[0]).toBe(reply);
   });
 
+  it('should name by { id, rev } an OT catch-up change the connection was sent in a broadcast, and only that one', () => {
+    const mine = sent('mine');
+    const seen: Change = { id: 'seen', baseRev: 3, rev: 4, ops: [{ op: 'add', path: '/b', value: 1 }], createdAt: 1, committedAt: 2 };
+    const unseen: Change = { ...seen, id: 'unseen', rev: 5 };
+    const reply = compactReply({ changes: [seen, unseen, committed(mine, 6)] }, [mine], 'ot', id => id === 'seen');
+    expect(reply.changes).toEqual([{ id: 'seen', rev: 4 }, unseen, { id: 'mine', rev: 6, committedAt: 500 }]);
+  });
+
   it('should read only { compactAck: true } as the request for it', () => {
     expect(wantsCompactAck({ compactAck: true })).toBe(true);
     expect([undefined, null, 'compactAck', { compactAck: 1 }, {}].map(wantsCompactAck)).toEqual([false, false, false, false, false]);
@@ -86,6 +94,23 @@ describe('commitChanges with { compactAck: true } on a real server', () => {
     expect(broadcast.params.changes.map(c => [c.id, c.ops.length])).toEqual([
       ['a1', 1],
       ['a2', 1],
+    ]);
+  });
+
+  it('should name a concurrent change by id in the reply to a connection that was sent its broadcast, and in full to one that was not', async () => {
+    const [a, b, c] = [await t.connect(), await t.connect(), await t.connect()];
+    await a.call('subscribe', [['race']]);
+    resultOf(await c.call('commitChanges', ['race', [change('c0', 0, [{ op: 'replace', path: '/n', value: 0 }])]]));
+    // b commits on rev 1; a (subscribed, so sent b's broadcast) and c (not subscribed) then commit on rev 1 too.
+    resultOf(await b.call('commitChanges', ['race', [change('b1', 1, [{ op: 'replace', path: '/b', value: 1 }])]]));
+    await a.next(f => JSON.stringify(f).includes('"b1"'));
+    const toA = resultOf<{ changes: Array<Record<string, unknown>> }>(await a.call('commitChanges', ['race', [change('a1', 1, [{ op: 'replace', path: '/a', value: 1 }])], { compactAck: true }]));
+    expect(toA.changes).toEqual([{ id: 'b1', rev: 2 }, { id: 'a1', rev: 3, committedAt: expect.any(Number) }]);
+    const toC = resultOf<{ changes: Array<Record<string, unknown>> }>(await c.call('commitChanges', ['race', [change('c1', 1, [{ op: 'replace', path: '/c', value: 1 }])], { compactAck: true }]));
+    expect(toC.changes.map(entry => [entry.id, 'ops' in entry])).toEqual([
+      ['b1', true],
+      ['a1', true],
+      ['c1', false],
     ]);
   });
 

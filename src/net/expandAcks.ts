@@ -1,5 +1,5 @@
 import type { Change } from '../types.js';
-import { JSONRPCError } from '../errors.js';
+import { JSONRPCError, MissingChangesError } from '../errors.js';
 
 /**
  * Turns the acknowledgements in a `commitChanges` reply back into committed changes: an entry
@@ -7,15 +7,18 @@ import { JSONRPCError } from '../errors.js';
  * the client sent, committed exactly as sent; an LWW entry's `acked` lists the sent ops (by index
  * among all ops sent) stored exactly as sent, which go back into its `ops` as stored (`add` as `replace`). Full entries pass
  * unchanged, so a reply from a server that echoes everything (the reference ignores the
- * `compactAck` option) needs nothing.
+ * `compactAck` option) needs nothing. An entry of only `{ id, rev }` names a change of another
+ * client this connection was sent in a broadcast: `received(id)` finds it.
  *
  * @param changes the reply's `changes` as they came off the wire
  * @param sent the batch the request carried
+ * @param received the change with this id, if a broadcast brought it lately
  * @return the committed changes, in reply order
  * @throws JSONRPCError -32603 when an acknowledgement names a change that was not sent
+ * @throws MissingChangesError when a named broadcast change is not at hand (the caller fetches it)
  */
-export function expandAcks(changes: unknown, sent: readonly Change[]): unknown {
-  if (!Array.isArray(changes) || changes.every(entry => !isAck(entry) && !hasAckedOps(entry))) return changes;
+export function expandAcks(changes: unknown, sent: readonly Change[], received: (changeId: string) => Change | undefined = () => undefined): unknown {
+  if (!Array.isArray(changes) || changes.every(entry => !isAck(entry) && !hasAckedOps(entry) && !isRef(entry))) return changes;
   const byId = new Map(sent.map(change => [change.id, change]));
   const sentOps = sent.flatMap(change => change.ops);
   return changes.map(entry => {
@@ -25,6 +28,11 @@ export function expandAcks(changes: unknown, sent: readonly Change[]): unknown {
       const ops = acked.map(index => sentOps[index]).map(op => (op?.op === 'add' ? { ...op, op: 'replace' as const } : op));
       if (!byId.has(change.id) || ops.some(op => op === undefined)) throw new JSONRPCError(-32603, `commitChanges acknowledged ops of "${change.id}" that were not sent`, entry);
       return { ...change, ops: [...change.ops, ...ops] };
+    }
+    if (isRef(entry)) {
+      const known = received(entry.id);
+      if (known?.rev !== entry.rev) throw new MissingChangesError(entry.rev, entry.rev, entry.rev - 1);
+      return known;
     }
     if (!isAck(entry)) return entry;
     const original = byId.get(entry.id);
@@ -45,4 +53,11 @@ function hasAckedOps(entry: unknown): entry is Change & { acked: number[] } {
   if (typeof entry !== 'object' || entry === null) return false;
   const { ops, acked } = entry as { ops?: unknown; acked?: unknown };
   return Array.isArray(ops) && Array.isArray(acked) && acked.every(index => Number.isSafeInteger(index));
+}
+
+/** A change named by `{ id, rev }` alone: one a broadcast brought. */
+function isRef(entry: unknown): entry is { id: string; rev: number } {
+  if (typeof entry !== 'object' || entry === null || 'ops' in entry || 'committedAt' in entry) return false;
+  const { id, rev } = entry as { id?: unknown; rev?: unknown };
+  return typeof id === 'string' && typeof rev === 'number';
 }

@@ -2,6 +2,9 @@ import { deepEqual } from '../algorithms/deepEqual.js';
 import type { Algorithm, Change, CommitAck, CommitChangesResult, JSONPatchOp } from '../types.js';
 import type { IncomingChange } from './validate.js';
 
+/** A catch-up change named by id: the connection holds it from a broadcast. */
+type BroadcastRef = Pick<Change, 'id' | 'rev'>;
+
 /** The `commitChanges` option (third param) by which a client asks for `CommitAck`s. */
 export const COMPACT_ACK_OPTION = 'compactAck';
 
@@ -27,17 +30,25 @@ export function wantsCompactAck(options: unknown): boolean {
  * `ops` and listed by its index among the sent ops in `acked` (the client applies those ops
  * itself; with no other row on their paths, the order does not matter).
  *
+ * An OT catch-up change the connection was already sent in a `changesCommitted` broadcast
+ * (`broadcast(id)`; it left on the same socket before this reply) is named by `{ id, rev }`.
+ *
  * @param result the reply as the document service built it
  * @param sent the request's changes
  * @param algorithm the document's algorithm
+ * @param broadcast whether the connection was sent this change id in a broadcast
  * @return the reply with own unchanged changes (OT) or ops (LWW) acknowledged instead of echoed
  */
-export function compactReply(result: CommitChangesResult, sent: readonly IncomingChange[], algorithm: Algorithm = 'ot'): CommitChangesResult {
+export function compactReply(result: CommitChangesResult, sent: readonly IncomingChange[], algorithm: Algorithm = 'ot', broadcast: (changeId: string) => boolean = () => false): CommitChangesResult {
   const byId = new Map(sent.map(change => [change.id, change]));
   let compacted = false;
-  const changes = result.changes.map((change): Change | CommitAck => {
+  const changes = result.changes.map((change): Change | CommitAck | BroadcastRef => {
     const original = byId.get(change.id);
-    if (!original) return change;
+    if (!original) {
+      if (algorithm !== 'ot' || !broadcast(change.id)) return change;
+      compacted = true;
+      return { id: change.id, rev: change.rev };
+    }
     if (algorithm === 'lww') {
       const reduced = ackSentRows(change, sent);
       compacted ||= reduced !== change;
