@@ -38,6 +38,11 @@ describe('expandAcks', () => {
     expect(() => expandAcks([{ id: 'f', rev: 5 }], [], received)).toThrow(MissingChangesError);
   });
 
+  it('should rebuild an LWW reply of only acknowledged ops from the change sent', () => {
+    const lww: Change = { ...sent('l'), ops: [{ op: 'add', path: '/a', value: 1 }] };
+    expect(expandAcks([{ id: 'l', rev: 4, committedAt: 9, acked: [0] }], [lww])).toEqual([{ ...lww, rev: 4, committedAt: 9, ops: [{ op: 'replace', path: '/a', value: 1 }] }]);
+  });
+
   it('should refuse an acknowledgement of a change that was not sent', () => {
     expect(() => expandAcks([{ id: 'x', rev: 4, committedAt: 1 }], [sent('a')])).toThrow(JSONRPCError);
   });

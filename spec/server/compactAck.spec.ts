@@ -59,6 +59,12 @@ describe('compactReply', () => {
     expect(reply.changes).toEqual([{ id: 'seen', rev: 4 }, unseen, { id: 'mine', rev: 6, committedAt: 500 }]);
   });
 
+  it('should shrink an LWW reply that holds nothing but acknowledged rows to { id, rev, committedAt, acked }', () => {
+    const lww = sent('l', { ops: [{ op: 'add', path: '/a', value: 1, ts: 5 }] });
+    const reply: Change = { id: 'l', baseRev: 3, rev: 4, createdAt: 600, committedAt: 600, ops: [{ op: 'replace', path: '/a', value: 1, ts: 5, rev: 4 }] };
+    expect(compactReply({ changes: [reply] }, [lww], 'lww').changes).toEqual([{ id: 'l', rev: 4, committedAt: 600, acked: [0] }]);
+  });
+
   it('should read only { compactAck: true } as the request for it', () => {
     expect(wantsCompactAck({ compactAck: true })).toBe(true);
     expect([undefined, null, 'compactAck', { compactAck: 1 }, {}].map(wantsCompactAck)).toEqual([false, false, false, false, false]);

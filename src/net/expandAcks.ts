@@ -5,7 +5,8 @@ import { JSONRPCError, MissingChangesError } from '../errors.js';
  * Turns the acknowledgements in a `commitChanges` reply back into committed changes: an entry
  * without `ops` (`{ id, rev, committedAt }`, see `CommitAck`) stands for the change of that id
  * the client sent, committed exactly as sent; an LWW entry's `acked` lists the sent ops (by index
- * among all ops sent) stored exactly as sent, which go back into its `ops` as stored (`add` as `replace`). Full entries pass
+ * among all ops sent) stored exactly as sent, which go back into its `ops` as stored (`add` as
+ * `replace`); one without `ops` stands for the sent change with only those ops. Full entries pass
  * unchanged, so a reply from a server that echoes everything (the reference ignores the
  * `compactAck` option) needs nothing. An entry of only `{ id, rev }` names a change of another
  * client this connection was sent in a broadcast: `received(id)` finds it.
@@ -23,10 +24,13 @@ export function expandAcks(changes: unknown, sent: readonly Change[], received: 
   const sentOps = sent.flatMap(change => change.ops);
   return changes.map(entry => {
     if (hasAckedOps(entry)) {
-      const { acked, ...change } = entry;
+      const { acked, ...rest } = entry;
+      const original = byId.get(rest.id);
       // Applied as the server stored them: an `add` is a `replace` there (an LWW path is a key, never an insert).
       const ops = acked.map(index => sentOps[index]).map(op => (op?.op === 'add' ? { ...op, op: 'replace' as const } : op));
-      if (!byId.has(change.id) || ops.some(op => op === undefined)) throw new JSONRPCError(-32603, `commitChanges acknowledged ops of "${change.id}" that were not sent`, entry);
+      if (!original || ops.some(op => op === undefined)) throw new JSONRPCError(-32603, `commitChanges acknowledged ops of "${rest.id}" that were not sent`, entry);
+      // Without ops of its own the reply held nothing else: the change is the one sent, with those ops.
+      const change: Change = Array.isArray(rest.ops) ? (rest as Change) : { ...original, rev: rest.rev, committedAt: rest.committedAt ?? 0, ops: [] };
       return { ...change, ops: [...change.ops, ...ops] };
     }
     if (isRef(entry)) {
@@ -48,11 +52,11 @@ function isAck(entry: unknown): entry is { id: string; rev: number; committedAt:
   return typeof id === 'string' && typeof rev === 'number' && typeof committedAt === 'number';
 }
 
-/** An LWW entry with some sent ops acknowledged by index instead of echoed. */
-function hasAckedOps(entry: unknown): entry is Change & { acked: number[] } {
+/** An LWW entry with some sent ops acknowledged by index instead of echoed (beside other rows, or alone). */
+function hasAckedOps(entry: unknown): entry is Pick<Change, 'id' | 'rev'> & Partial<Change> & { acked: number[] } {
   if (typeof entry !== 'object' || entry === null) return false;
-  const { ops, acked } = entry as { ops?: unknown; acked?: unknown };
-  return Array.isArray(ops) && Array.isArray(acked) && acked.every(index => Number.isSafeInteger(index));
+  const { id, rev, acked } = entry as { id?: unknown; rev?: unknown; acked?: unknown };
+  return typeof id === 'string' && typeof rev === 'number' && Array.isArray(acked) && acked.every(index => Number.isSafeInteger(index));
 }
 
 /** A change named by `{ id, rev }` alone: one a broadcast brought. */

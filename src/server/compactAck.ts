@@ -28,7 +28,8 @@ export function wantsCompactAck(options: unknown): boolean {
  * every row the client has not seen), so it never equals a sent change: there each row that is
  * exactly a sent op, stored by this commit and touching no other row's path, is left out of
  * `ops` and listed by its index among the sent ops in `acked` (the client applies those ops
- * itself; with no other row on their paths, the order does not matter).
+ * itself; with no other row on their paths, the order does not matter). A reply left with no
+ * other row shrinks to `{ id, rev, committedAt, acked }`.
  *
  * An OT catch-up change the connection was already sent in a `changesCommitted` broadcast
  * (`broadcast(id)`; it left on the same socket before this reply) is named by `{ id, rev }`.
@@ -79,7 +80,10 @@ function ackSentRows(change: Change, sent: readonly IncomingChange[]): Change {
     if (index === -1 || acked.includes(index)) kept.push(row);
     else acked.push(index);
   }
-  return acked.length === 0 ? change : { ...change, ops: kept, acked } as Change;
+  if (acked.length === 0) return change;
+  // Nothing else in the reply: the id, rev and commit time say the rest.
+  if (kept.length === 0) return { id: change.id, rev: change.rev, committedAt: change.committedAt, acked } as unknown as Change;
+  return { ...change, ops: kept, acked } as Change;
 }
 
 /**
