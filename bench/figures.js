@@ -47,6 +47,7 @@ export const FIGURES = {
     { name: 'LWW 2 × 2,000 paced: wire', unit: 'B/change', better: 'lower', get: (r) => r.lwwPaced.bytesPerChange },
     { name: 'resync 1,000 tracked docs after a reconnect', unit: 'ms', better: 'lower', get: (r) => r.resync.resyncMs },
     { name: 'resync 1,000 tracked docs: frames to the server', unit: 'frames', better: 'lower', get: (r) => r.resync.frames },
+    { name: 'resync 1,000 tracked docs: frames to the client', unit: 'frames', better: 'lower', get: (r) => r.resync.framesToClient },
     { name: 'idle client heap per tracked doc', unit: 'B', better: 'lower', get: (r) => r.memory.bytesPerDoc },
     { name: 'one change on a 10 MB doc, seen by the other client', unit: 'ms', better: 'lower', get: (r) => r.big.seenMs },
   ],

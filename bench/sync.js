@@ -6,7 +6,7 @@
 //    permessage-deflate; one more run with clients that do not offer it gives the uncompressed
 //    figure beside it), frames sent to the server;
 //  - a reconnect of a client tracking 1,000 docs (100 of them changed while it was away): ms
-//    from the socket opening until every doc is caught up, and the frames it took;
+//    from the socket opening until every doc is caught up, and the frames it took each way;
 //  - idle client heap per tracked doc with 10,000 docs tracked (and, as a check, connected and
 //    synced at 1,000 docs);
 //  - one small change on a ~10 MB doc open in two clients: the optimistic local apply, the own
@@ -16,6 +16,7 @@
 // this process. Everything listens on 127.0.0.1 and the bench stops by itself (every wait is
 // bounded; about 1.5 minutes in all). Run: npm run build && node --expose-gc bench/sync.js
 import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer, connect as tcpConnect } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
@@ -25,6 +26,7 @@ import { filter, firstValueFrom, of, throwError, timeout } from 'rxjs';
 import { WebSocket } from 'ws';
 import { InMemoryStore, Patches } from '../dist/index.js';
 import { PatchesSync } from '../dist/net/index.js';
+import { printAgainstBaseline } from './figures.js';
 
 const CHANGES_PER_CLIENT = 2_000;
 const RESYNC_DOCS = Number(process.env.RESYNC_DOCS ?? 1_000); // RESYNC_DOCS=4000 node --expose-gc bench/sync.js to check scaling
@@ -352,12 +354,21 @@ async function pairFigures(env, algorithm, mode) {
   };
 }
 
+/** `ws` clients that count the frames they receive (the server counts those it receives). */
+const framesToClient = { count: 0 };
+class CountingWebSocket extends WebSocket {
+  constructor(url, protocols, options) {
+    super(url, protocols, options);
+    this.on('message', () => framesToClient.count++);
+  }
+}
+
 /** A client tracking 1,000 synced docs loses its connection; 100 docs change meanwhile; it reconnects. */
 async function resyncFigures(env) {
   const ids = Array.from({ length: RESYNC_DOCS }, (_, i) => `resync-${i}`);
   const revs = new Map(ids.map(id => [id, 1]));
   await env.writer.inParallel(RESYNC_DOCS, 100, i => env.writer.call('commitChanges', [ids[i], [rawChange(`r${i}-1`, 0, [{ op: 'replace', path: '/title', value: `Doc ${i}` }])]]));
-  const client = makeClient(env.proxy.url);
+  const client = makeClient(env.proxy.url, { websocket: { WebSocketCtor: CountingWebSocket } });
   try {
     await client.sync.connect();
     await client.patches.trackDocs(ids);
@@ -377,14 +388,15 @@ async function resyncFigures(env) {
         }),
       );
       const frames = (await env.server.stats()).frames;
+      const received = framesToClient.count;
       const opened = until(client.sync.state$, s => s.connected, 'the reconnect').then(() => now());
       env.proxy.refuse = false;
       const start = await opened;
       await Promise.all([allSynced(client, ids, id => revs.get(id), 'every doc caught up'), until(client.sync.state$, s => s.connected && s.syncing === null, 'the pass to end')]);
-      runs.push({ ms: now() - start, frames: (await env.server.stats()).frames - frames });
+      runs.push({ ms: now() - start, frames: (await env.server.stats()).frames - frames, framesToClient: framesToClient.count - received });
     }
     client.check();
-    return { resyncMs: median(runs.map(r => r.ms)), frames: median(runs.map(r => r.frames)) };
+    return { resyncMs: median(runs.map(r => r.ms)), frames: median(runs.map(r => r.frames)), framesToClient: median(runs.map(r => r.framesToClient)) };
   } finally {
     client.destroy();
   }
@@ -528,7 +540,7 @@ export async function main() {
       { scenario: `${x} OT doc, paced`, figure: 'ms until both converge', value: n(otPaced.convergeMs), detail: pair(otPaced) },
       { scenario: `${x} LWW doc, burst`, figure: 'ms until both converge', value: n(lww.convergeMs), detail: pair(lww) },
       { scenario: `${x} LWW doc, paced`, figure: 'ms until both converge', value: n(lwwPaced.convergeMs), detail: pair(lwwPaced) },
-      { scenario: `Reconnect, ${n(RESYNC_DOCS)} tracked docs (${RESYNC_CHANGED} changed)`, figure: 'ms from socket open to all caught up', value: n(resync.resyncMs), detail: `${n(resync.frames)} frames to the server` },
+      { scenario: `Reconnect, ${n(RESYNC_DOCS)} tracked docs (${RESYNC_CHANGED} changed)`, figure: 'ms from socket open to all caught up', value: n(resync.resyncMs), detail: `${n(resync.frames)} frames to the server, ${n(resync.framesToClient)} to the client` },
       { scenario: `Idle client, ${n(MEMORY_DOCS)} tracked docs`, figure: 'heap bytes per tracked doc', value: n(memory.bytesPerDoc), detail: `${n(memory.connected1k)} B/doc connected and synced at ${n(RESYNC_DOCS)} docs; gc: ${memory.gc}` },
       { scenario: `One change on a ${n(big.megabytes, 1)} MB doc`, figure: 'ms until the other client shows it', value: n(big.seenMs, 2), detail: `local apply ${n(big.localMs, 2)} ms, own commit confirmed ${n(big.confirmedMs, 2)} ms; on a ${n(small.megabytes * 1000, 1)} KB doc: ${n(small.seenMs, 2)} ms` },
     ];
@@ -543,4 +555,9 @@ export async function main() {
 }
 
 if (process.argv.includes('--serve')) await serve();
-else if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
+else if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  // Run on its own, it prints its headline figures beside bench/baseline.json too, as `npm run bench` does.
+  const result = await main();
+  const baseline = JSON.parse(readFileSync(new URL('./baseline.json', import.meta.url), 'utf8'));
+  printAgainstBaseline('sync', result, baseline);
+}

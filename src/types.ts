@@ -156,3 +156,32 @@ export interface CommitChangesResult {
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyDoc = Record<string, any>;
+
+/**
+ * What a patches-rx server says it understands beyond the @dabble/patches protocol, as the
+ * `getCapabilities` method answers it (a server without the method has none of them: the
+ * reference answers -32000 "Unknown method").
+ */
+export interface ServerCapabilities {
+  /** JSON-RPC batch arrays are accepted and answered with one array, at most `maxLength` requests each. */
+  batch?: { maxLength: number };
+  /** `commitChanges` honours `{ compactAck: true }` in its options param (see `CommitAck`). */
+  compactAck?: boolean;
+}
+
+/**
+ * In a `commitChanges` reply to a client that asked for `{ compactAck: true }`: one of the
+ * request's own changes, committed exactly as it was sent (same ops, baseRev, createdAt and
+ * metadata), acknowledged by id instead of echoed. The client rebuilds the committed change as
+ * the change it sent with this `rev` and `committedAt`. A change the server altered (transformed,
+ * re-based, clamped) comes back in full; one it dropped is left out, as without the option.
+ * An LWW reply (one change the server puts together) instead lists in `acked` the indexes, among
+ * the ops sent, of those stored exactly as sent, and leaves them out of its `ops`. A catch-up
+ * change of another client that this connection was already sent in a `changesCommitted`
+ * broadcast comes as `{ id, rev }` only (the broadcast arrived first, on the same socket).
+ */
+export interface CommitAck {
+  id: string;
+  rev: number;
+  committedAt: number;
+}

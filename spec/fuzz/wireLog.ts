@@ -84,7 +84,7 @@ export class WireLog {
         send(data, ...rest);
         for (const message of messages(data)) {
           const params = message.params;
-          log.note(client, `socket ${number} → #${String(message.id)} ${String(message.method)} ${JSON.stringify(params).slice(0, 200)}`);
+          log.note(client, `socket ${number} → #${String(message.id)} ${String(message.method)} ${String(JSON.stringify(params)).slice(0, 200)}`);
           log.eventSubject.next({ type: 'request', client, socket: number, method: String(message.method) });
           if (message.method !== 'commitChanges' || !Array.isArray(params) || typeof params[0] !== 'string' || !Array.isArray(params[1])) continue;
           const exchange: CommitExchange = { client, socket: number, docId: params[0], sent: params[1] as Change[], sentAt: Date.now() };

@@ -251,6 +251,8 @@ describe('PatchesSync', () => {
       });
       const b = await connected();
       const [shared, local] = await Promise.all([a.patches.openDoc<{ v?: number }>('doc-s'), a.patches.openDoc<{ v?: number }>('local-1')]);
+      // Both loaded (at rev 0) before b writes: from then on only a broadcast could bring b's edits.
+      await Promise.all([docSynced(a.sync, 'doc-s'), docSynced(a.sync, 'local-1')]);
       const remote = await b.patches.openDoc<{ v?: number }>('doc-s');
       const remoteLocal = await b.patches.openDoc<{ v?: number }>('local-1');
       remote.change(draft => {

@@ -404,6 +404,62 @@ describe('createJsonRpcClient', () => {
   });
 
   describe('streams and call semantics', () => {
+    it('should send requests made while a reply is awaited as one batch frame, and route the array reply by id', () => {
+      const socket = fakeSocket(testScheduler);
+      testScheduler.run(({ hot, expectObservable }) => {
+        const batchReply = socket.frame([
+          { jsonrpc: '2.0', id: 3, result: 'c' },
+          { jsonrpc: '2.0', id: 2, error: { code: 404, message: 'NOT_FOUND' } },
+        ]);
+        const values = { o: socket.open(), r: socket.result(1, 'a'), b: batchReply };
+        const socket$ = hot<SocketEvent>('-o------b-r', values);
+        const rpc = createJsonRpcClient(socket$, { scheduler: testScheduler });
+        testScheduler.schedule(() => rpc.acceptBatches(10), 2);
+        expectObservable(rpc.call('getDoc', ['a']), '---^-------').toBe('----------(r|)', { r: 'a' });
+        expectObservable(rpc.call('getDoc', ['b']), '----^------').toBe('--------#', undefined, new StatusError(404, 'NOT_FOUND'));
+        expectObservable(rpc.call('getDoc', ['c']), '----^------').toBe('--------(c|)', { c: 'c' });
+      });
+      expect(socket.sent).toEqual([
+        [3, '{"jsonrpc":"2.0","id":1,"method":"getDoc","params":["a"]}'],
+        [4, '[{"jsonrpc":"2.0","id":2,"method":"getDoc","params":["b"]},{"jsonrpc":"2.0","id":3,"method":"getDoc","params":["c"]}]'],
+      ]);
+    });
+
+    it('should never batch before acceptBatches, nor on the next connection', () => {
+      const socket = fakeSocket(testScheduler);
+      testScheduler.run(({ hot, expectObservable }) => {
+        const values = { o: socket.open(), p: socket.open(), d: socket.drop };
+        const socket$ = hot<SocketEvent>('-o---d-p---', values);
+        const rpc = createJsonRpcClient(socket$, { scheduler: testScheduler, timeout: Infinity });
+        // Accepted on the first connection only; the calls at 2 (before) and at 8 (next connection) go one per frame.
+        testScheduler.schedule(() => rpc.acceptBatches(10), 3);
+        for (const at of [2, 8]) {
+          expectObservable(rpc.call('getDoc', ['x']), `${'-'.repeat(at)}^`).toBe(at === 2 ? '-----#' : '', undefined, disconnected);
+          expectObservable(rpc.call('getDoc', ['y']), `${'-'.repeat(at)}^`).toBe(at === 2 ? '-----#' : '', undefined, disconnected);
+        }
+      });
+      expect(socket.sent.map(([frame, data]) => [frame, (JSON.parse(data) as { id: number }).id])).toEqual([
+        [2, 1],
+        [2, 2],
+        [8, 3],
+        [8, 4],
+      ]);
+    });
+
+    it('should drop a batch still held when its connection goes (its calls fail, nothing is sent on the next one)', () => {
+      const socket = fakeSocket(testScheduler);
+      testScheduler.run(({ hot, expectObservable }) => {
+        const values = { o: socket.open(), d: socket.drop, p: socket.open() };
+        const socket$ = hot<SocketEvent>('-o----(dp)--', values);
+        const rpc = createJsonRpcClient(socket$, { scheduler: testScheduler, batchWindow: 5 });
+        testScheduler.schedule(() => rpc.acceptBatches(10), 2);
+        // b is held for a window that would close at 9: the drop at 6 comes first.
+        expectObservable(rpc.call('getDoc', ['a']), '---^').toBe('------#', undefined, disconnected);
+        expectObservable(rpc.call('getDoc', ['b']), '----^').toBe('------#', undefined, disconnected);
+      });
+      expect(socket.sent.map(([frame]) => frame)).toEqual([3]);
+    });
+
     it('should emit notifications with their method and params', () => {
       testScheduler.run(({ hot, expectObservable }) => {
         const socket = fakeSocket(testScheduler);

@@ -8,6 +8,8 @@ import { batchChanges, type BatchChangesOptions } from '../operators/batchChange
 import type { PatchesConnection } from './PatchesConnection.js';
 import type { SyncedDocs } from './SyncedDocs.js';
 import { asSnapshot, changeList } from './wireShapes.js';
+import { expandAcks } from './expandAcks.js';
+import { ReceivedChanges } from './ReceivedChanges.js';
 
 /** What one doc's sync run needs from PatchesSync. */
 export interface DocSyncDeps {
@@ -29,6 +31,9 @@ export interface DocSyncDeps {
  * PatchesSync decides when a run happens (its serial gate) and what an error means (its policy).
  */
 export class DocSync {
+  /** Changes lately broadcast to us, which a compact commit reply names by id (see `expandAcks`). */
+  readonly received = new ReceivedChanges();
+
   constructor(private readonly deps: DocSyncDeps) {}
 
   /**
@@ -70,11 +75,14 @@ export class DocSync {
    * not have, which are then pulled with `getChangesSince`.
    */
   commit$(docId: string, algorithm: ClientAlgorithm, batch: Change[]): Observable<boolean> {
-    return this.deps.connection.call<CommitChangesResult | Change[]>('commitChanges', [docId, batch]).pipe(
+    // A server that said so acknowledges our own changes it committed as sent by id (`CommitAck`); others echo them.
+    const params = this.deps.connection.capabilities.compactAck ? [docId, batch, { compactAck: true }] : [docId, batch];
+    return this.deps.connection.call<CommitChangesResult | Change[]>('commitChanges', params).pipe(
       concatMap(result => {
-        const committed = changeList(Array.isArray(result) ? result : result?.changes, 'commitChanges');
         const reloadRequired = !Array.isArray(result) && result?.docReloadRequired === true;
-        return this.apply$(docId, algorithm, committed, batch).pipe(
+        const changes = Array.isArray(result) ? result : result?.changes;
+        const received = (id: string) => this.received.get(docId, id);
+        return defer(() => this.apply$(docId, algorithm, changeList(expandAcks(changes, batch, received), 'commitChanges'), batch)).pipe(
           ignoreElements(),
           endWith(reloadRequired),
           catchError(error => (error instanceof MissingChangesError ? this.pullSince$(docId, algorithm).pipe(ignoreElements(), endWith(true)) : throwError(() => error))),

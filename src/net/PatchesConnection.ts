@@ -28,6 +28,8 @@ import { liveness } from '../operators/liveness.js';
 import { createJsonRpcClient, type JsonRpcClient, type JsonRpcNotification } from '../streams/jsonRpcClient.js';
 import { webSocketEvents, type SocketEvent, type WebSocketConstructor } from '../streams/webSocketEvents.js';
 import { resolveWebSocketCtor } from '../streams/webSocketCtor.js';
+import type { ServerCapabilities } from '../types.js';
+import { CAPABILITIES_METHOD, readCapabilities } from './serverCapabilities.js';
 
 /** WebSocket options of PatchesSync. */
 export interface WebSocketOptions {
@@ -101,6 +103,8 @@ export class PatchesConnection {
   private readonly authErrors = new Subject<AuthError>();
   /** Set by an auth refusal: the attempts stopped and only `connect()` restarts them. */
   private halted = false;
+  /** What the current connection's server said it accepts (nothing until `handshake$` hears it). */
+  private serverCapabilities: ServerCapabilities = {};
 
   /** True while a socket is open. */
   readonly connected$: Observable<boolean>;
@@ -120,8 +124,32 @@ export class PatchesConnection {
       share(),
     );
     this.rpc = createJsonRpcClient(this.events$, { timeout: options.rpcTimeout, scheduler: options.scheduler });
+    // Subscribed before anyone else: a new or lost connection forgets the old server's word first.
+    this.rpc.connected$.subscribe(() => (this.serverCapabilities = {}));
     this.connected$ = this.rpc.connected$;
     this.notifications$ = this.rpc.notifications$;
+  }
+
+  /** What the current connection's server accepts beyond the anchor's protocol, once `handshake$` heard it. */
+  get capabilities(): ServerCapabilities {
+    return this.serverCapabilities;
+  }
+
+  /**
+   * Asks the server of the current connection what it accepts (`getCapabilities`) and, if it
+   * takes batch arrays, lets the RPC client send them. Any failure (the reference server answers
+   * -32000 "Unknown method") means none: one request per frame, as the anchor speaks. Emits the
+   * capabilities once; never errors.
+   */
+  handshake$(): Observable<ServerCapabilities> {
+    return this.rpc.call<unknown>(CAPABILITIES_METHOD).pipe(
+      map(readCapabilities),
+      catchError(() => of<ServerCapabilities>({})),
+      tap(capabilities => {
+        this.serverCapabilities = capabilities;
+        if (capabilities.batch) this.rpc.acceptBatches(capabilities.batch.maxLength);
+      }),
+    );
   }
 
   /** The server URL; changing it reconnects to the new one. */

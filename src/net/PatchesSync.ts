@@ -293,7 +293,8 @@ export class PatchesSync {
         const tombstones = docs.filter(d => d.deleted).map(d => d.docId);
         return concat(
           from(this.addEntries(active.map(d => d.docId))),
-          this.subscribe$(active.map(d => d.docId)),
+          // What the server accepts beyond the anchor (batches, compact acks) is asked beside the subscribe: no extra round trip.
+          merge(this.connection.handshake$(), this.subscribe$(active.map(d => d.docId))),
           merge(this.syncAll$(active.map(d => d.docId)), ...tombstones.map(id => this.deleteOnServer$(id))),
         );
       }),
@@ -366,6 +367,8 @@ export class PatchesSync {
       // A malformed notification is ignored: it must never end the stream of broadcasts.
       map(n => n.params),
       filter((p): p is { docId: string; changes: Change[] } => isDocChanges(p) && this.patches.getDocAlgorithm(p.docId) !== undefined),
+      // Kept as they arrive: a commit reply right behind this broadcast may name them by id.
+      tap(p => this.docSync.received.add(p.docId, p.changes)),
       dispatchByAlgorithm(p => this.patches.getDocAlgorithm(p.docId) as Algorithm, {
         ot: p => this.receive$(p.docId, p.changes),
         lww: p => this.receive$(p.docId, p.changes),
@@ -471,7 +474,10 @@ export class PatchesSync {
 
   /** Untracked docs: drop their entries and the subscriptions no remaining doc needs. */
   private untracked$(docIds: string[]): Observable<unknown> {
-    for (const id of docIds) this.retries.clear(id);
+    for (const id of docIds) {
+      this.retries.clear(id);
+      this.docSync.received.forget(id);
+    }
     this.docs.remove(docIds);
     const needed = new Set(this.filterIds([...this.patches.trackedDocs]));
     const drop = [...this.subscribed].filter(id => !needed.has(id));

@@ -7,6 +7,8 @@ import { LWWDocService } from './LWWDocService.js';
 import { OTDocService, type TransformIncoming } from './OTDocService.js';
 import type { ServerStore, StoreEvent } from './ServerStore.js';
 import { Subscriptions } from './Subscriptions.js';
+import { compactReply, wantsCompactAck } from './compactAck.js';
+import { SentBroadcasts } from './SentBroadcasts.js';
 import { readChanges, readDocId, readDocIds, readRev, invalid } from './validate.js';
 
 /** A client connection as the authorization hook sees it. */
@@ -53,6 +55,8 @@ export interface ServerCoreOptions {
   onError: (error: unknown) => void;
   /** The OT transform of incoming batches (default `transformIncomingChanges`; tests only). */
   transformIncoming?: TransformIncoming;
+  /** Whether `commitChanges` honours `{ compactAck: true }` (default true; tests turn it off to act as the anchor). */
+  compactAcks?: boolean;
 }
 
 type Method = (connection: Connection, params: unknown[]) => Promise<unknown>;
@@ -71,6 +75,7 @@ const READ_METHODS: ReadonlySet<string> = new Set(['subscribe', 'getDoc', 'getCh
 export class ServerCore {
   private readonly lock = new KeyedQueue();
   private readonly subscriptions = new Subscriptions();
+  private readonly sentBroadcasts = new SentBroadcasts();
   private readonly ot: OTDocService;
   private readonly lww: LWWDocService;
   private readonly methods: ReadonlyMap<string, Method>;
@@ -95,7 +100,11 @@ export class ServerCore {
     this.unwatch = options.store.watch?.((event) => this.storeEvent(event));
     this.methods = new Map<string, Method>([
       ['subscribe', (connection, params) => this.subscribe(connection, params)],
-      ['unsubscribe', async (connection, params) => this.subscriptions.remove(connection.id, readDocIds(params[0], options.maxSubscriptions))],
+      ['unsubscribe', async (connection, params) => {
+        const docIds = readDocIds(params[0], options.maxSubscriptions);
+        this.sentBroadcasts.forget(connection.id, docIds);
+        return this.subscriptions.remove(connection.id, docIds);
+      }],
       ['getDoc', async (connection, params) => {
         const docId = await this.admit(connection, 'getDoc', params);
         return this.service(docId).getDoc(docId);
@@ -111,9 +120,12 @@ export class ServerCore {
         const service = this.service(docId);
         // A deleted document answers 410 before its arguments are looked at.
         await service.assertLive(docId);
-        // A third param (CommitChangesOptions: allowRootReplace, forceCommit…) is never honoured
-        // from a client (§1.9).
-        return service.commitChanges(docId, readChanges(params[1], options.maxChangeBytes), origin(connection));
+        // Of a third param (CommitChangesOptions) only our `compactAck` is honoured; the anchor's
+        // (allowRootReplace, forceCommit…) never are from a client (§1.9).
+        const changes = readChanges(params[1], options.maxChangeBytes);
+        const result = await service.commitChanges(docId, changes, origin(connection));
+        if (options.compactAcks === false || !wantsCompactAck(params[2])) return result;
+        return compactReply(result, changes, service.algorithm, (changeId) => this.sentBroadcasts.has(connection.id, docId, changeId));
       }],
       ['deleteDoc', async (connection, params) => {
         const docId = await this.admit(connection, 'deleteDoc', params);
@@ -156,6 +168,7 @@ export class ServerCore {
   /** Forgets a closed connection's subscriptions. */
   disconnect(connectionId: string): void {
     this.subscriptions.removeConnection(connectionId);
+    this.sentBroadcasts.forget(connectionId);
   }
 
   /** Waits for every queued commit, delete and snapshot, then closes the store. */
@@ -225,8 +238,12 @@ export class ServerCore {
     const subscribers = this.subscriptions.subscribers(docId);
     if (subscribers.size === 0) return;
     const frame = JSON.stringify(notification(method, params));
+    // OT changes sent here need not be repeated in a compact commit reply to the same connection.
+    const sentIds = method === 'changesCommitted' && params.changes && this.options.algorithmFor(docId) === 'ot' ? params.changes.map((change) => change.id) : undefined;
     for (const connectionId of subscribers) {
-      if (connectionId !== exceptConnectionId) this.options.send(connectionId, frame);
+      if (connectionId === exceptConnectionId) continue;
+      this.options.send(connectionId, frame);
+      if (sentIds) this.sentBroadcasts.record(connectionId, docId, sentIds);
     }
   };
 }

@@ -10,6 +10,7 @@ import { MemoryServerStore } from './MemoryServerStore.js';
 import { classifyMessage, errorResponse, isExpectedError, RpcErrorCode, sniffId, successResponse, toErrorObject } from './jsonRpc.js';
 import type { JsonRpcResponse } from './jsonRpc.js';
 import { ServerCore } from './ServerCore.js';
+import { CAPABILITIES_METHOD, serverCapabilities } from './capabilities.js';
 import { SERVER_PER_MESSAGE_DEFLATE } from './wireCompression.js';
 import type { AlgorithmFor, Authorize, Connection } from './ServerCore.js';
 import type { ServerStore } from './ServerStore.js';
@@ -50,7 +51,7 @@ export interface StartServerOptions {
   maxFrameBytes?: number;
   /** Hard frame limit enforced by `ws` (default 32 MiB): a larger frame closes the socket (1009). */
   maxPayloadBytes?: number;
-  /** Most requests in one JSON-RPC batch array (default 100). */
+  /** Most requests in one JSON-RPC batch array (default 1000: a resync of that many docs in one frame); told to clients by `getCapabilities`. */
   maxBatchLength?: number;
   /** Most ids per subscribe call and documents per connection (default 10 000). */
   maxSubscriptions?: number;
@@ -68,6 +69,12 @@ export interface StartServerOptions {
    * unset in production: @dabble/patches clients rebase with the default rule.
    */
   transformIncoming?: TransformIncoming;
+  /**
+   * Test hook: speak only the @dabble/patches wire, as its server does: `getCapabilities` is an
+   * unknown method (-32000), a batch array answers -32600, and `commitChanges` ignores the
+   * `compactAck` option. Specs prove with it that our client keeps to the anchor's wire there.
+   */
+  anchorWire?: boolean;
   /** Answers plain HTTP requests on the same port, e.g. to serve a web app (default: 426 "connect with a WebSocket"). */
   onHttpRequest?: RequestListener;
 }
@@ -128,6 +135,9 @@ export interface RunningServer {
  * - JSON-RPC batch arrays are accepted (the anchor answers -32600): the reply is an array of
  *   the responses, in request order, without entries for notifications; an empty batch or one
  *   longer than `maxBatchLength` answers a single -32600. Anchor clients never send arrays.
+ * - `getCapabilities` (no params; the anchor answers -32000 "Unknown method") answers
+ *   `{ batch: { maxLength }, compactAck: true }`: patches-rx clients send batches and ask for
+ *   compact acknowledgements (`compactAck.ts`) only after reading it.
  * - Unknown methods answer -32000 `Unknown method '<name>'.` like the anchor (JSON-RPC says -32601).
  * - Wrong argument types answer 400 `INVALID_REQUEST: …`, not -32602 (see `validate.ts`).
  * - -32600 echoes the request's id when it has a readable one (the anchor answers `id: null`).
@@ -147,7 +157,8 @@ export interface RunningServer {
 export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
   const maxFrameBytes = options.maxFrameBytes ?? 8 * 1024 * 1024;
-  const maxBatchLength = options.maxBatchLength ?? 100;
+  const maxBatchLength = options.maxBatchLength ?? 1000;
+  const capabilities = serverCapabilities(maxBatchLength);
   const maxBufferedBytes = options.maxBufferedBytes ?? 32 * 1024 * 1024;
   const onError = options.onError ?? ((error: unknown) => console.error('[patches-rx server]', error));
   const stats: ServerStats = {
@@ -200,6 +211,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     stats,
     onError,
     transformIncoming: options.transformIncoming,
+    compactAcks: !options.anchorWire,
     send: (connectionId, frame) => {
       const socket = sockets.get(connectionId);
       if (socket?.readyState !== WebSocket.OPEN) return;
@@ -228,6 +240,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       heartbeats.add(connection.id);
       return successResponse(message.id, { heartbeatMs: pingIntervalMs });
     }
+    if (message.method === CAPABILITIES_METHOD && !options.anchorWire) return successResponse(message.id, capabilities);
     try {
       return successResponse(message.id, await core.call(connection, message.method, message.params));
     } catch (error) {
@@ -247,6 +260,11 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       return;
     }
     if (Array.isArray(value)) {
+      if (options.anchorWire) {
+        stats.errors++;
+        sendText(socket, JSON.stringify(errorResponse(null, { code: RpcErrorCode.invalidRequest, message: 'Invalid Request' })));
+        return;
+      }
       if (value.length === 0 || value.length > maxBatchLength) {
         stats.errors++;
         const reason = value.length === 0 ? 'empty batch' : `a batch holds at most ${maxBatchLength} requests`;

@@ -1,6 +1,7 @@
 import {
   asyncScheduler,
   BehaviorSubject,
+  concatMap,
   defer,
   distinctUntilChanged,
   filter,
@@ -10,16 +11,19 @@ import {
   throwError,
   timeout as timeoutWith,
 } from 'rxjs';
-import type { SchedulerLike } from 'rxjs';
+import type { SchedulerLike, Subscription } from 'rxjs';
 import { JSONRPCError, JSONRPCParseError, NetworkError, StatusError, TimeoutError } from '../errors.js';
 import type { SocketEvent } from './webSocketEvents.js';
+import { batchRequests } from '../operators/batchRequests.js';
 
 /** Options of `createJsonRpcClient`. */
 export interface JsonRpcClientOptions {
   /** Milliseconds a call waits for its response before erroring with `TimeoutError`. Default 30 000; `Infinity` disables. */
   timeout?: number;
-  /** Scheduler for the timeouts. Default `asyncScheduler`. */
+  /** Scheduler for the timeouts and the batch window. Default `asyncScheduler`. */
   scheduler?: SchedulerLike;
+  /** Ms a batch stays open for more requests once batches are accepted (default 0: the scheduler's next turn). */
+  batchWindow?: number;
 }
 
 /** A server → client notification: a frame with a `method` and no `id`. */
@@ -47,6 +51,12 @@ export interface JsonRpcClient {
   readonly connected: boolean;
   /** True while at least one call awaits its response (what a liveness check calls "busy"), on every change. */
   readonly busy$: Observable<boolean>;
+  /**
+   * The server of the current connection accepts JSON-RPC batch arrays of up to `maxLength`
+   * requests: from now until the connection closes, requests made while a reply is awaited are
+   * grouped into one frame (see `batchRequests`). Never call it for a server that has not said so.
+   */
+  acceptBatches(maxLength: number): void;
   /** Stops listening to `socket$` (releasing it); calls in flight error with `NetworkError`. */
   close(): void;
 }
@@ -60,16 +70,21 @@ type Inbound =
   | { kind: 'unparseable'; error: JSONRPCParseError }
   | { kind: 'ignored' };
 
-/** Classifies one socket event; a frame is parsed exactly once, however many calls are waiting. */
-function toInbound(event: SocketEvent): Inbound {
-  if (event.type === 'open') return { kind: 'open', send: event.send };
-  if (event.type === 'close') return { kind: 'close', error: event.error };
+/** Classifies one socket event; a frame is parsed exactly once, however many calls are waiting. A batch reply is one event per response. */
+function toInbound(event: SocketEvent): Inbound[] {
+  if (event.type === 'open') return [{ kind: 'open', send: event.send }];
+  if (event.type === 'close') return [{ kind: 'close', error: event.error }];
   let message: unknown;
   try {
     message = JSON.parse(event.data);
   } catch (cause) {
-    return { kind: 'unparseable', error: new JSONRPCParseError(`Failed to parse JSON-RPC frame: ${event.data.slice(0, 200)}`, { cause }) };
+    return [{ kind: 'unparseable', error: new JSONRPCParseError(`Failed to parse JSON-RPC frame: ${event.data.slice(0, 200)}`, { cause }) }];
   }
+  return Array.isArray(message) ? message.map(toMessage) : [toMessage(message)];
+}
+
+/** Classifies one decoded message: a response, a notification, or something ignored. */
+function toMessage(message: unknown): Inbound {
   // Valid JSON of another shape (no object, a server → client request) is ignored, like the anchor does.
   if (typeof message !== 'object' || message === null || Array.isArray(message)) return { kind: 'ignored' };
   const frame = message as Record<string, unknown>;
@@ -132,21 +147,52 @@ function requestFrame(id: number, method: string, params: readonly unknown[]): s
  * @return The client: `call`, `notifications$`, `connected$`, `connected` and `close`.
  */
 export function createJsonRpcClient(socket$: Observable<SocketEvent>, options: JsonRpcClientOptions = {}): JsonRpcClient {
-  const { timeout = 30_000, scheduler = asyncScheduler } = options;
+  const { timeout = 30_000, scheduler = asyncScheduler, batchWindow = 0 } = options;
   let nextId = 1;
   /** The current connection's `send`, or null. */
   let current: ((data: string) => void) | null = null;
   const connection = new BehaviorSubject<boolean>(false);
   const waiting = new BehaviorSubject<number>(0);
   const inbound = new Subject<Inbound>();
+  /** While the current connection accepts batches: where its requests queue, and the `send` they are for. */
+  let batcher: { send: (data: string) => void; queue: Subject<string>; flow: Subscription } | null = null;
+
+  const stopBatching = () => {
+    batcher?.flow.unsubscribe();
+    batcher = null;
+  };
 
   const setCurrent = (send: ((data: string) => void) | null) => {
+    // A new or lost connection has said nothing about batches yet; requests still queued went with the old one.
+    if (send !== current) stopBatching();
     current = send;
     connection.next(send !== null);
   };
 
+  const acceptBatches = (maxLength: number) => {
+    const send = current;
+    if (!send || batcher?.send === send) return;
+    const queue = new Subject<string>();
+    const flow = queue.pipe(batchRequests({ maxLength, hold: () => waiting.value > 0, window: batchWindow, scheduler })).subscribe((texts) => {
+      // The connection went while the group was open: its calls have failed with NetworkError already.
+      if (current !== send) return;
+      try {
+        send(texts.length === 1 ? texts[0] : `[${texts.join(',')}]`);
+      } catch {
+        // A socket closing under us: its close event fails the calls.
+      }
+    });
+    batcher = { send, queue, flow };
+  };
+
+  /** Sends one request frame, or queues it for a batch when the connection accepts them. */
+  const transmit = (send: (data: string) => void, text: string) => {
+    if (batcher?.send === send) batcher.queue.next(text);
+    else send(text);
+  };
+
   // State first, then listeners: a call retried from an error handler must see the new state.
-  const subscription = socket$.pipe(map(toInbound)).subscribe({
+  const subscription = socket$.pipe(concatMap(toInbound)).subscribe({
     next: (event) => {
       if (event.kind === 'open') setCurrent(event.send);
       else if (event.kind === 'close') setCurrent(null);
@@ -205,7 +251,7 @@ export function createJsonRpcClient(socket$: Observable<SocketEvent>, options: J
       });
       if (!subscriber.closed) {
         try {
-          send(requestFrame(id, method, params));
+          transmit(send, requestFrame(id, method, params));
         } catch (error) {
           subscriber.error(error);
         }
@@ -231,6 +277,7 @@ export function createJsonRpcClient(socket$: Observable<SocketEvent>, options: J
   };
 
   const close = () => {
+    stopBatching();
     subscription.unsubscribe();
     setCurrent(null);
     connection.complete();
@@ -249,6 +296,7 @@ export function createJsonRpcClient(socket$: Observable<SocketEvent>, options: J
       map((count) => count > 0),
       distinctUntilChanged(),
     ),
+    acceptBatches,
     close,
   };
 }

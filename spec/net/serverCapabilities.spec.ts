@@ -1,0 +1,101 @@
+import { firstValueFrom } from 'rxjs';
+import { readCapabilities } from '../../src/net/serverCapabilities.js';
+import type { StartServerOptions } from '../../src/server/index.js';
+import type { Change } from '../../src/types.js';
+import { frameLog, type FrameLog } from '../helpers/countingWebSocket.js';
+import { docSynced, idle, startHarness, when, type SyncHarness, type TestClient } from '../helpers/syncHarness.js';
+
+describe('readCapabilities', () => {
+  it('should keep only well-formed capabilities', () => {
+    expect(readCapabilities({ batch: { maxLength: 1000 }, compactAck: true })).toEqual({ batch: { maxLength: 1000 }, compactAck: true });
+    expect(readCapabilities({ batch: { maxLength: 1 }, compactAck: 'yes' })).toEqual({});
+    expect(readCapabilities({ batch: { maxLength: 2.5 } })).toEqual({});
+    expect([null, undefined, 'batch', [], {}].map(readCapabilities)).toEqual([{}, {}, {}, {}, {}]);
+  });
+});
+
+describe('resync after a reconnect', () => {
+  const DOCS = 30;
+  const ids = Array.from({ length: DOCS }, (_, i) => `doc-${i}`);
+  let harness: SyncHarness;
+
+  afterEach(async () => {
+    await harness.close();
+  });
+
+  /**
+   * A client tracking DOCS synced docs (at rev 1) loses its connection; another client changes every doc
+   * meanwhile; the first comes back. Resolves with the frames the first client sent and received
+   * from the reconnect until every doc is caught up.
+   */
+  async function reconnectAfterChanges(options: StartServerOptions): Promise<{ log: FrameLog; sent: string[]; received: string[]; client: TestClient }> {
+    harness = await startHarness(options);
+    const log = frameLog();
+    const client = harness.client({ websocket: { WebSocketCtor: log.WebSocketCtor } });
+    const writer = harness.client();
+    // Straight to the server: the proxy's cut is for the first client only.
+    writer.sync.url = harness.server.url;
+    await Promise.all([client.sync.connect(), writer.sync.connect()]);
+    const docs = await Promise.all(ids.map(id => writer.patches.openDoc<{ n?: number }>(id)));
+    for (const doc of docs) {
+      doc.change(draft => {
+        draft.n = 0;
+      });
+    }
+    await Promise.all(ids.map(id => docSynced(writer.sync, id, 1)));
+    await client.patches.trackDocs(ids);
+    await Promise.all(ids.map(id => docSynced(client.sync, id, 1)));
+
+    harness.proxy.refuse = true;
+    harness.proxy.dropAll();
+    await when(client.sync.state$, s => !s.connected);
+    for (const doc of docs) {
+      doc.change(draft => {
+        draft.n = 1;
+      });
+    }
+    await Promise.all(ids.map(id => docSynced(writer.sync, id, 2)));
+    const [sentBefore, receivedBefore] = [log.sent.length, log.received.length];
+    harness.proxy.refuse = false;
+    await Promise.all(ids.map(id => docSynced(client.sync, id, 2)));
+    await idle(client.sync);
+    for (const id of ids) expect((await client.patches.store.getDoc(id))?.state).toEqual({ n: 1 });
+    expect(client.errors).toEqual([]);
+    return { log, sent: log.sent.slice(sentBefore), received: log.received.slice(receivedBefore), client };
+  }
+
+  it('should take O(1) frames each way with our server: the handshake, subscribe, one doc alone, the rest in one batch', async () => {
+    const { log, sent, received } = await reconnectAfterChanges({});
+    const methods = log.messages(sent).map(m => m.method);
+    expect(methods.filter(m => m === 'getChangesSince')).toHaveLength(DOCS);
+    expect(methods.slice(0, 2).sort()).toEqual(['getCapabilities', 'subscribe']);
+    // getCapabilities, subscribe, the first doc's catch-up (nothing awaited yet), then one batch.
+    expect(sent).toHaveLength(4);
+    expect(JSON.parse(sent[3])).toHaveLength(DOCS - 1);
+    expect(received).toHaveLength(4);
+  });
+
+  it('should keep to one request per frame with a server that speaks only the anchor wire (no getCapabilities, no batches)', async () => {
+    const { log, sent, received } = await reconnectAfterChanges({ anchorWire: true });
+    expect(sent.every(frame => !frame.startsWith('['))).toBe(true);
+    expect(log.messages(sent).map(m => m.method).filter(m => m === 'getChangesSince')).toHaveLength(DOCS);
+    expect(sent).toHaveLength(DOCS + 2);
+    const handshake = log.messages(received).find(m => (m.error as { code?: number } | undefined)?.code === -32000);
+    expect(handshake?.error).toMatchObject({ message: "Unknown method 'getCapabilities'." });
+    expect(received).toHaveLength(DOCS + 2);
+  });
+
+  it('should never send the compactAck option to a server that did not offer it, and apply its full echoes', async () => {
+    const { log, client } = await reconnectAfterChanges({ anchorWire: true });
+    const doc = await client.patches.openDoc<{ n?: number }>('doc-0');
+    doc.change(draft => {
+      draft.n = 2;
+    });
+    await docSynced(client.sync, 'doc-0', 3);
+    const commits = log.messages(log.sent).filter(m => m.method === 'commitChanges');
+    expect(commits.map(m => (m.params as unknown[]).length)).toEqual([2]);
+    const history = await firstValueFrom(client.sync.call<Change[]>('getChangesSince', 'doc-0', 0));
+    expect(history.map(c => c.rev)).toEqual([1, 2, 3]);
+    expect(doc.state).toEqual({ n: 2 });
+  });
+});
