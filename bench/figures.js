@@ -36,6 +36,12 @@ export const FIGURES = {
     { name: 'durable store, 100 busy docs (100 clients)', unit: 'commits/s', better: 'higher', get: server('100 busy docs', 'file+fsync') },
     { name: 'durable store alone, 100 docs appending at once', unit: 'commits/s', better: 'higher', get: server('store only, 100 docs', 'file+fsync') },
   ],
+  scale: [
+    { name: 'server heap per 1,000 idle connections', unit: 'MB', better: 'lower', get: (r) => r.heapMBPer1000Connections },
+    { name: 'server RSS per 1,000 idle connections', unit: 'MB', better: 'lower', get: (r) => r.rssMBPer1000Connections },
+    { name: 'server heap per 10,000 tracked docs', unit: 'MB', better: 'lower', get: (r) => r.heapMBPer10000Docs },
+    { name: 'server RSS per 10,000 tracked docs', unit: 'MB', better: 'lower', get: (r) => r.rssMBPer10000Docs },
+  ],
   sync: [
     { name: 'OT 2 × 2,000 burst: converge', unit: 'ms', better: 'lower', get: (r) => r.ot.convergeMs },
     { name: 'OT 2 × 2,000 burst: wire', unit: 'B/change', better: 'lower', get: (r) => r.ot.bytesPerChange },
