@@ -37,6 +37,10 @@ export const FIGURES = {
     { name: 'durable store, 100 busy docs (100 clients)', unit: 'commits/s', better: 'higher', get: server('100 busy docs', 'file+fsync') },
     { name: 'durable store alone, 100 docs appending at once', unit: 'commits/s', better: 'higher', get: server('store only, 100 docs', 'file+fsync') },
   ],
+  docs: [
+    { name: '200 new docs, one change each: all synced', unit: 'ms', better: 'lower', get: (r) => r.newDocsMs },
+    { name: '200 existing docs, track + one change each: all synced', unit: 'ms', better: 'lower', get: (r) => r.existingDocsMs },
+  ],
   scale: [
     { name: 'server heap per 1,000 idle connections', unit: 'MB', better: 'lower', get: (r) => r.heapMBPer1000Connections },
     { name: 'server RSS per 1,000 idle connections', unit: 'MB', better: 'lower', get: (r) => r.rssMBPer1000Connections },
