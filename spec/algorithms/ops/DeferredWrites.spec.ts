@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { applyOp } from '../../../src/algorithms/ops/applyOp.js';
 import { DeferredWrites } from '../../../src/algorithms/ops/DeferredWrites.js';
 import { PatchDraft } from '../../../src/algorithms/ops/PatchDraft.js';
-import { arbitraryDoc, arbitraryOp, deepFreeze, outcome } from './arbitraryOps.js';
+import { arbitraryDoc, arbitraryOp, deepFreeze, outcome } from '../../helpers/arbitraryOps.js';
 
 describe('DeferredWrites', () => {
   it('should copy nothing until flushed when the ops write under different keys of existing objects', () => {

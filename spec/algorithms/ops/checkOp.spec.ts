@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { applyOp } from '../../../src/algorithms/ops/applyOp.js';
 import { checkOp } from '../../../src/algorithms/ops/checkOp.js';
 import { PatchDraft } from '../../../src/algorithms/ops/PatchDraft.js';
-import { arbitraryDoc, arbitraryOp, deepFreeze, outcome } from './arbitraryOps.js';
+import { arbitraryDoc, arbitraryOp, deepFreeze, outcome } from '../../helpers/arbitraryOps.js';
 
 describe('checkOp', () => {
   it('should refuse what applyOp refuses, with the same error', () => {

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import type { JSONPatchOp } from '../../../src/types.js';
+import type { JSONPatchOp } from '../../src/types.js';
 
 /** Small documents and ops over a few colliding keys (indexes, `-`, forbidden names), for op properties. */
 const key = fc.constantFrom('a', 'b', '0', '1', '2', '-', '__proto__', '01');
