@@ -5,8 +5,6 @@ import type { JSONPatchOp } from '../../types.js';
 import { isEmptyContainer } from './opKinds.js';
 import { isAppendPath, isIndexPath, prefixOf } from './paths.js';
 
-const under = (path: string | undefined, parent: string): boolean => path !== undefined && path.startsWith(`${parent}/`);
-
 /**
  * True when `overOp(frame, op, ops)` returns `ops` itself, found by looking at paths alone
  * (false when unsure: the rule then runs). Any frame: the cases it answers never reach the rules
@@ -53,11 +51,13 @@ function outsideArray(prefix: string, ops: readonly JSONPatchOp[]): boolean {
 /** No op meets `op.path` (at it or under it, by `path` or `from`) before an append stops the walk. */
 function outsidePath(op: JSONPatchOp, ops: readonly JSONPatchOp[]): boolean {
   const path = op.path;
+  const inside = `${path}/`;
   const appends = op.op === 'add' && !op.soft && isAppendPath(path) && !isEmptyContainer(op.value);
   for (const other of ops) {
     if (other.from === other.path) return false;
     if (appends && other.op === 'add' && other.path === path && !other.soft && other.from === undefined) return true;
-    if (other.path === path || under(other.path, path) || other.from === path || under(other.from, path)) return false;
+    if (other.path === path || other.path.startsWith(inside)) return false;
+    if (other.from !== undefined && (other.from === path || other.from.startsWith(inside))) return false;
   }
   return true;
 }
