@@ -9,7 +9,8 @@
 // the server at rest. Loopback only; every wait is bounded. Connections need one file descriptor
 // each on both sides: with a low `ulimit -n` fewer are opened and the per-1,000 figures are
 // scaled from them (printed). Targets (issue 15): 10,000 connections and 100,000 tracked docs.
-// Run: npm run build && node bench/scale.js   (SCALE_CONNECTIONS=2000 SCALE_DOCS=20000 for a quick look)
+// Run: npm run build && node bench/scale.js   (SCALE_CONNECTIONS=2000 SCALE_DOCS=20000 for a quick look;
+// SCALE_PROF=<dir> writes a --cpu-prof of the server child there)
 import { execSync, fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
