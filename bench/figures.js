@@ -17,6 +17,7 @@ export const FIGURES = {
   change: [
     { name: 'doc.change() on a 1 KB doc', unit: 'µs', better: 'lower', get: change('1 KB', 'µs/change (freeze off)') },
     { name: 'doc.change() on a 1 MB doc', unit: 'µs', better: 'lower', get: change('1 MB', 'µs/change (freeze off)') },
+    { name: 'doc.change() on a 1 MB doc, median call', unit: 'µs', better: 'lower', get: change('1 MB', 'median µs/call (freeze off)') },
   ],
   algorithms: [
     { name: 'apply one change, 10 MB doc', unit: 'µs', better: 'lower', get: (r) => r.algorithms.apply10MB },
@@ -35,6 +36,16 @@ export const FIGURES = {
     { name: 'durable store, 100 docs, 10 clients', unit: 'commits/s', better: 'higher', get: server('100 docs, 10 clients', 'file+fsync') },
     { name: 'durable store, 100 busy docs (100 clients)', unit: 'commits/s', better: 'higher', get: server('100 busy docs', 'file+fsync') },
     { name: 'durable store alone, 100 docs appending at once', unit: 'commits/s', better: 'higher', get: server('store only, 100 docs', 'file+fsync') },
+  ],
+  docs: [
+    { name: '200 new docs, one change each: all synced', unit: 'ms', better: 'lower', get: (r) => r.newDocsMs },
+    { name: '200 existing docs, track + one change each: all synced', unit: 'ms', better: 'lower', get: (r) => r.existingDocsMs },
+  ],
+  scale: [
+    { name: 'server heap per 1,000 idle connections', unit: 'MB', better: 'lower', get: (r) => r.heapMBPer1000Connections },
+    { name: 'server RSS per 1,000 idle connections', unit: 'MB', better: 'lower', get: (r) => r.rssMBPer1000Connections },
+    { name: 'server heap per 10,000 tracked docs', unit: 'MB', better: 'lower', get: (r) => r.heapMBPer10000Docs },
+    { name: 'server RSS per 10,000 tracked docs', unit: 'MB', better: 'lower', get: (r) => r.rssMBPer10000Docs },
   ],
   sync: [
     { name: 'OT 2 × 2,000 burst: converge', unit: 'ms', better: 'lower', get: (r) => r.ot.convergeMs },

@@ -35,6 +35,19 @@ describe('PatchesDoc', () => {
     expect(doc.hasPending).toBe(true);
   });
 
+  it('should drop minted entries from the optimistic queue, in order or not, keeping the others in order', async () => {
+    const { patches } = setup();
+    const doc = await patches.openDoc<Todo>('todo');
+    const entry = (id: string) => ({ id, ops: [{ op: 'replace' as const, path: '/count', value: id.length }] });
+    doc._update(doc._layers(), { optimistic: ['a', 'b', 'c', 'd'].map(entry), viewUnchanged: true });
+    doc._update(doc._layers(), { minted: ['a', 'b'], viewUnchanged: true });
+    expect(doc._optimistic().map(change => change.id)).toEqual(['c', 'd']);
+    doc._update(doc._layers(), { minted: ['d'], viewUnchanged: true });
+    expect(doc._optimistic().map(change => change.id)).toEqual(['c']);
+    doc._update(doc._layers(), { minted: ['x', 'c'], viewUnchanged: true });
+    expect(doc._optimistic()).toEqual([]);
+  });
+
   it("should record an array push on an OT doc as an append ('/-', ordered like the reference)", async () => {
     const { store, patches } = setup();
     const doc = await patches.openDoc<Todo>('todo');

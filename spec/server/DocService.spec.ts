@@ -1,5 +1,7 @@
 import type { PatchesSnapshot } from '../../src/types.js';
 import { MemoryServerStore } from '../../src/server/MemoryServerStore.js';
+import { OTDocService } from '../../src/server/OTDocService.js';
+import { KeyedQueue } from '../../src/util/KeyedQueue.js';
 import { RevConflictError } from '../../src/server/RevConflictError.js';
 import { entryFirstRev } from '../../src/server/ServerStore.js';
 import type { LogEntry } from '../../src/server/ServerStore.js';
@@ -65,6 +67,51 @@ describe('DocService (tombstones, cache)', () => {
       const envelope = resultOf<PatchesSnapshot>(await a.call('getDoc', [docId]));
       expect(docId.startsWith('lww') ? envelope.rev : envelope.changes.length).toBe(3);
     }
+  });
+});
+
+describe('DocService (cache bounds)', () => {
+  /** An OT service over a memory store, with `followed` as the set of followed documents. */
+  function serviceWith(cacheSize: number, followed: Set<string>, checks: { count: number }): OTDocService {
+    return new OTDocService({
+      store: new MemoryServerStore(),
+      lock: new KeyedQueue(),
+      now: () => 1,
+      snapshotEvery: 200,
+      cacheSize,
+      announce: () => {},
+      stats: { commits: 0, changesCommitted: 0, duplicateChanges: 0, changesDropped: 0, snapshots: 0 },
+      onError: (error) => {
+        throw error;
+      },
+      isFollowed: (docId) => {
+        checks.count++;
+        return followed.has(docId);
+      },
+    });
+  }
+
+  it('should keep followed documents loaded, looking at a bounded number of them per load', async () => {
+    const ids = Array.from({ length: 1000 }, (_, i) => `doc-${i}`);
+    const followed = new Set(ids);
+    const checks = { count: 0 };
+    const service = serviceWith(2, followed, checks);
+    for (const docId of ids) await service.tombstoneOf(docId);
+    expect(service.loadedDocIds().sort()).toEqual([...ids].sort());
+    // A whole-cache scan per load would be ~500,000 checks.
+    expect(checks.count).toBeLessThanOrEqual(ids.length * 32);
+  });
+
+  it('should evict documents that are no longer followed, least recently used first, on later loads', async () => {
+    const ids = Array.from({ length: 300 }, (_, i) => `doc-${i}`);
+    const followed = new Set(ids);
+    const service = serviceWith(2, followed, { count: 0 });
+    for (const docId of ids) await service.tombstoneOf(docId);
+    followed.clear();
+    followed.add('doc-7');
+    const later = Array.from({ length: 20 }, (_, i) => `later-${i}`);
+    for (const docId of later) await service.tombstoneOf(docId);
+    expect(service.loadedDocIds().sort()).toEqual(['doc-7', 'later-19']);
   });
 });
 

@@ -12,6 +12,21 @@ async function tempDir(): Promise<string> {
   dirs.push(dir);
   return dir;
 }
+/** The tail of `docId` as a store opened (and closed) on `directory` reads it. */
+async function loadOnce(directory: string, docId: string): Promise<LogEntry[]> {
+  const store = new FileServerStore({ directory });
+  try {
+    return (await store.loadDoc(docId)).tail;
+  } finally {
+    await store.close();
+  }
+}
+
+/** How many files this process has open (Linux). */
+async function openFiles(): Promise<number> {
+  return (await readdir('/proc/self/fd')).length;
+}
+
 afterAll(async () => {
   await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
 });
@@ -28,13 +43,15 @@ describe('FileServerStore', () => {
     const second = new FileServerStore({ directory });
     expect((await second.loadDoc('d')).tail).toEqual([otEntry(1), otEntry(2, 3)]);
     await second.append('d', otEntry(4));
-    expect((await new FileServerStore({ directory }).loadDoc('d')).tail).toHaveLength(3);
+    await second.close();
+    expect(await loadOnce(directory, 'd')).toHaveLength(3);
   });
 
   it('should ignore a torn last line, truncate it, and append cleanly after it', async () => {
     const directory = await tempDir();
     const store = new FileServerStore({ directory });
     await store.append('d', otEntry(1));
+    await store.abandon();
     const dir = documentDirectory(directory, 'd');
     const [segment] = (await readdir(dir)).filter((name) => name.startsWith('log-'));
     // A crash in the middle of writing rev 2: half a line, no newline.
@@ -42,7 +59,8 @@ describe('FileServerStore', () => {
     const reopened = new FileServerStore({ directory });
     expect((await reopened.loadDoc('d')).tail).toEqual([otEntry(1)]);
     await reopened.append('d', otEntry(2));
-    expect((await new FileServerStore({ directory }).loadDoc('d')).tail).toEqual([otEntry(1), otEntry(2)]);
+    await reopened.close();
+    expect(await loadOnce(directory, 'd')).toEqual([otEntry(1), otEntry(2)]);
     expect((await readFile(join(dir, segment), 'utf8')).split('\n')).toHaveLength(3);
   });
 
@@ -50,9 +68,12 @@ describe('FileServerStore', () => {
     const directory = await tempDir();
     const store = new FileServerStore({ directory });
     await store.append('d', otEntry(1));
+    await store.abandon();
     const dir = documentDirectory(directory, 'd');
     await writeFile(join(dir, 'snap-0000000000000001.json.tmp-dead'), '{"kind":"ot","rev":1,"sta');
-    expect(await new FileServerStore({ directory }).loadDoc('d')).toEqual({ tail: [otEntry(1)] });
+    const reopened = new FileServerStore({ directory });
+    expect(await reopened.loadDoc('d')).toEqual({ tail: [otEntry(1)] });
+    await reopened.close();
     expect((await readdir(dir)).filter((name) => name.includes('.tmp-'))).toEqual([]);
   });
 
@@ -62,8 +83,11 @@ describe('FileServerStore', () => {
     await store.append('d', otEntry(1));
     const dir = documentDirectory(directory, 'd');
     const [segment] = (await readdir(dir)).filter((name) => name.startsWith('log-'));
+    await store.close();
     await writeFile(join(dir, segment), 'garbage\n' + JSON.stringify(otEntry(1)) + '\n');
-    await expect(new FileServerStore({ directory }).loadDoc('d')).rejects.toBeInstanceOf(StoreError);
+    const reopened = new FileServerStore({ directory });
+    await expect(reopened.loadDoc('d')).rejects.toBeInstanceOf(StoreError);
+    await reopened.close();
   });
 
   it('should start a new log segment at each snapshot, so opening reads only the snapshot and the last segment', async () => {
@@ -73,6 +97,7 @@ describe('FileServerStore', () => {
     await store.append('d', otEntry(2));
     await store.saveSnapshot('d', { kind: 'ot', rev: 2, state: { k1: 1, k2: 2 } });
     await store.append('d', otEntry(3));
+    await store.close();
     const names = (await readdir(documentDirectory(directory, 'd'))).sort();
     expect(names).toEqual(['log-0000000000000001.jsonl', 'log-0000000000000003.jsonl', 'snap-0000000000000002.json']);
   });
@@ -84,6 +109,7 @@ describe('FileServerStore', () => {
     await store.saveSnapshot('l', { kind: 'lww', rev: 1, rows: [], changeIds: [] });
     await store.append('l', lwwEntry(2));
     await store.saveSnapshot('l', { kind: 'lww', rev: 2, rows: [], changeIds: [] });
+    await store.close();
     expect((await readdir(documentDirectory(directory, 'l'))).sort()).toEqual(['snap-0000000000000002.json']);
   });
 
@@ -98,6 +124,19 @@ describe('FileServerStore', () => {
     expect(entries).toHaveLength(ids.length);
     expect(new Set(entries.map((name) => name.toLowerCase())).size).toBe(ids.length);
     for (const [index, id] of ids.entries()) expect((await store.loadDoc(id)).tail).toEqual([entryFor(index)]);
+    await store.close();
+  });
+
+  it.each(['close', 'abandon'] as const)('should leave no file open after %s', async (how) => {
+    const directory = await tempDir();
+    const before = await openFiles();
+    const store = new FileServerStore({ directory });
+    await Promise.all(['a', 'b', 'c'].map((docId) => store.append(docId, otEntry(1))));
+    await store.saveSnapshot('a', { kind: 'ot', rev: 1, state: { k: 1 } });
+    await store.append('a', otEntry(2));
+    expect(await openFiles()).toBeGreaterThan(before);
+    await store[how]();
+    expect(await openFiles()).toBe(before);
   });
 
   describe('group commit', () => {
@@ -113,6 +152,7 @@ describe('FileServerStore', () => {
       await Promise.all([store.append('a', otEntry(1)), store.append('b', otEntry(1))]);
       await store.append('a', otEntry(2));
       await store.append('a', otEntry(3, 4));
+      await store.abandon();
       // Segments are synced only at checkpoints: lose all of 'a' but its first line, and 'b' whole.
       const segmentA = await segmentOf(directory, 'a');
       await truncate(segmentA, Buffer.byteLength(JSON.stringify(otEntry(1)) + '\n'));
@@ -122,15 +162,17 @@ describe('FileServerStore', () => {
       expect((await reopened.loadDoc('b')).tail).toEqual([otEntry(1)]);
       // Replayed, synced, and the journal emptied: a second reopen reads the same from the segments.
       expect((await stat(join(directory, JOURNAL_FILE))).size).toBe(0);
-      expect((await new FileServerStore({ directory }).loadDoc('a')).tail).toHaveLength(3);
+      await reopened.close();
+      expect(await loadOnce(directory, 'a')).toHaveLength(3);
     });
 
     it('should ignore a torn last journal line (it was never acknowledged)', async () => {
       const directory = await tempDir();
       const store = new FileServerStore({ directory });
       await store.append('d', otEntry(1));
+      await store.abandon();
       await appendFile(join(directory, JOURNAL_FILE), JSON.stringify({ docId: 'd', body: otEntry(2) }).slice(0, 30));
-      expect((await new FileServerStore({ directory }).loadDoc('d')).tail).toEqual([otEntry(1)]);
+      expect(await loadOnce(directory, 'd')).toEqual([otEntry(1)]);
     });
 
     it('should never replay the records of a deleted doc into its next life', async () => {
@@ -142,8 +184,9 @@ describe('FileServerStore', () => {
       await store.removeTombstone('d');
       const reborn: LogEntry = { kind: 'ot', changes: [committed(1, { id: 'reborn' })] };
       await store.append('d', reborn);
+      await store.abandon();
       await unlink(await segmentOf(directory, 'd'));
-      expect((await new FileServerStore({ directory }).loadDoc('d')).tail).toEqual([reborn]);
+      expect(await loadOnce(directory, 'd')).toEqual([reborn]);
     });
 
     it('should checkpoint when the journal grows past checkpointBytes, keeping every commit', async () => {
@@ -152,7 +195,7 @@ describe('FileServerStore', () => {
       for (let rev = 1; rev <= 5; rev++) await store.append('d', otEntry(rev));
       await store.close();
       expect((await stat(join(directory, JOURNAL_FILE))).size).toBe(0);
-      expect((await new FileServerStore({ directory }).loadDoc('d')).tail).toHaveLength(5);
+      expect(await loadOnce(directory, 'd')).toHaveLength(5);
     });
   });
 });

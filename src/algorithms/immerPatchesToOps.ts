@@ -6,6 +6,7 @@ import { deepEqual } from './deepEqual.js';
 import { diffArrayOps, diffValue } from './diffValue.js';
 import { joinPointer } from './jsonPointer.js';
 import { applyOp } from './ops/applyOp.js';
+import { DeferredWrites } from './ops/DeferredWrites.js';
 import { arrayIndex, childOf, isContainer, PatchDraft } from './ops/PatchDraft.js';
 
 type Segment = string | number;
@@ -76,13 +77,38 @@ interface ArrayEdit {
  */
 export function immerPatchesToOps(patches: readonly Patch[], baseState: unknown, options: { appendsAtEnd?: boolean } = {}): JSONPatchOp[] {
   const entries = patches.map((patch, index): Entry => ({ patch, path: patch.path, index }));
-  const ops = convertEntries(entries, new PatchDraft(baseState));
+  const ops = convertEntries(entries, new PatchDraft(baseState), true);
   return options.appendsAtEnd ? appendsAtEnd(ops, baseState) : ops;
 }
 
-/** Converts a sequence of patches on `draft` (which follows along), diffing the arrays that need it. */
-function convertEntries(entries: readonly Entry[], draft: PatchDraft): JSONPatchOp[] {
+/**
+ * The common case, patches that each set or remove one value, with no array to diff: each op is
+ * checked against the base as the patches before it left it, but only applied when a later patch
+ * needs to read the document (a `length`, an `undefined`), so nothing is copied for nothing.
+ */
+function convertSimple(entries: readonly Entry[], draft: PatchDraft): JSONPatchOp[] {
+  const writes = new DeferredWrites(draft);
+  const ops: JSONPatchOp[] = [];
+  for (const entry of entries) {
+    guarded(entry, () => {
+      if (entry.patch.value === undefined || entry.path[entry.path.length - 1] === 'length') writes.flush();
+      for (const op of convertPatch(draft, entry.patch, entry.path)) {
+        writes.add(op);
+        ops.push(op);
+      }
+    });
+  }
+  return ops;
+}
+
+/**
+ * Converts a sequence of patches on `draft` (which follows along), diffing the arrays that need
+ * it. With `deferred` nothing reads `draft` afterwards, so when no array needs a diff its writes
+ * are deferred (`convertSimple`).
+ */
+function convertEntries(entries: readonly Entry[], draft: PatchDraft, deferred = false): JSONPatchOp[] {
   const edits = findArrayEdits(entries, draft);
+  if (deferred && edits.size === 0) return convertSimple(entries, draft);
   const ops: JSONPatchOp[] = [];
   for (const entry of entries) {
     const edit = edits.get(entry);

@@ -1,5 +1,6 @@
 import type { JSONPatchOp } from '../types.js';
 import type { Frame } from './transform/opKinds.js';
+import { leavesAlone } from './transform/leavesAlone.js';
 import { overOp } from './transform/overOp.js';
 
 /**
@@ -62,6 +63,7 @@ export function transformPatch(
 ): JSONPatchOp[] {
   const frame: Frame = { otherOpsFirst };
   let ops = otherOps as JSONPatchOp[];
-  for (const op of thisOps) ops = overOp(frame, op, ops);
+  // Most ops of a burst never meet the other side's paths: skip the rule when it would change nothing.
+  for (const op of thisOps) if (!leavesAlone(op, ops)) ops = overOp(frame, op, ops);
   return ops;
 }

@@ -153,10 +153,7 @@ export class PatchesDoc<T extends object = AnyDoc> {
   _update(layers: DocLayers, options: { minted?: string[]; optimistic?: OptimisticChange[]; viewUnchanged?: boolean } = {}): void {
     this.layers = layers;
     if (options.optimistic) this.optimistic = options.optimistic;
-    if (options.minted?.length) {
-      const minted = new Set(options.minted);
-      this.optimistic = this.optimistic.filter(change => !minted.has(change.id));
-    }
+    if (options.minted?.length) this.optimistic = withoutMinted(this.optimistic, options.minted);
     if (options.viewUnchanged) return;
     this.subject.next(this.computeState());
   }
@@ -189,4 +186,15 @@ export class PatchesDoc<T extends object = AnyDoc> {
   private erased(): PatchesDoc<object> {
     return this as unknown as PatchesDoc<object>;
   }
+}
+
+/**
+ * `optimistic` without the entries named in `minted`. Changes are minted in the order they were
+ * made, so they are usually the leading entries: then a slice, not a filter with a set (a burst
+ * of n edits mints n times over up to n entries).
+ */
+function withoutMinted(optimistic: OptimisticChange[], minted: readonly string[]): OptimisticChange[] {
+  if (minted.length <= optimistic.length && minted.every((id, i) => optimistic[i].id === id)) return optimistic.slice(minted.length);
+  const ids = new Set(minted);
+  return optimistic.filter(change => !ids.has(change.id));
 }

@@ -8,6 +8,9 @@ import { RevConflictError } from './RevConflictError.js';
 /** How often a commit that lost the race to another server process is transformed again before a 503. */
 const COMMIT_ATTEMPTS = 8;
 
+/** Most cached documents one eviction pass looks at (see `evict`). */
+const EVICT_SCAN = 32;
+
 /** Sends a notification about `docId` to its subscribers, except `exceptConnectionId`. */
 export type Announce = (docId: string, method: 'changesCommitted' | 'docDeleted', params: { docId: string; changes?: Change[] }, exceptConnectionId?: string) => void;
 
@@ -316,12 +319,18 @@ export abstract class DocService<TDoc extends LoadedDoc> {
     this.evict();
   }
 
-  /** Drops the least recently used documents that are loaded and idle. */
+  /**
+   * Drops the least recently used documents that are loaded and idle. Documents that must stay
+   * (loading, locked or followed) are moved to the back as they are passed, and one call looks
+   * at no more than {@link EVICT_SCAN} documents: a cache full of followed documents (100,000
+   * subscriptions) would otherwise be scanned whole on every load.
+   */
   private evict(): void {
-    if (this.cache.size <= this.options.cacheSize) return;
+    let budget = EVICT_SCAN;
     for (const [docId, slot] of this.cache) {
-      if (this.cache.size <= this.options.cacheSize) break;
-      if (slot.doc && !this.options.lock.isBusy(docId) && !this.options.isFollowed?.(docId)) this.cache.delete(docId);
+      if (this.cache.size <= this.options.cacheSize || budget-- === 0) break;
+      this.cache.delete(docId);
+      if (!slot.doc || this.options.lock.isBusy(docId) || this.options.isFollowed?.(docId)) this.cache.set(docId, slot);
     }
   }
 }
