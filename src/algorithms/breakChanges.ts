@@ -6,7 +6,7 @@ import { UnsplittableChangeError } from '../errors.js';
 import type { Change, JSONPatchOp, SizeCalculator } from '../types.js';
 import { createId } from './createId.js';
 import { sizeOf } from './sizeOf.js';
-import { toDeltaOps, type DeltaOp } from './textDelta.js';
+import { toDeltaOps, type DeltaOp } from './deltaOps.js';
 
 /** Options of `breakChanges`. */
 export interface BreakChangesOptions {
