@@ -3,22 +3,23 @@
 // real app of its kind needs and uses it, so nothing it needs is shaken away:
 //   OT app     Patches + IndexedDBStore + PatchesSync (the figure the issue targets: ≤ 30 KB gzip)
 //   LWW app    the same, opening an LWW doc
-//   @txt app   the OT app plus rich-text support (quill-delta)
-// The largest inputs of each bundle are printed too, so a reader sees what the bytes are.
+//   @txt app   the OT app plus rich-text support (`patches-rx/txt`, quill-delta)
+// The largest inputs of each bundle are printed too, so a reader sees what the bytes are, and
+// run alone it prints each figure beside bench/baseline.json. `--analyze` adds esbuild's
+// analyzeMetafile of each app (every input file, largest first).
 //
-//   npm run build && node bench/bundle.js
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+//   npm run build && node bench/bundle.js [--analyze]
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { build } from 'esbuild';
+import { analyzeMetafile, build } from 'esbuild';
+import { printAgainstBaseline } from './figures.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = join(here, '..', 'dist');
 
-/** `patches-rx/text` when this build has it (the separate entry point for `@txt`). */
-const hasTextEntry = existsSync(join(dist, 'text', 'index.js'));
 
 const APPS = {
   'OT app': `
@@ -40,26 +41,17 @@ const APPS = {
     const doc = await patches.openDoc('settings', { algorithm: 'lww' });
     doc.change((draft) => { draft.theme = 'dark'; });
   `,
-  '@txt app': hasTextEntry
-    ? `
+  '@txt app': `
     import { Patches, IndexedDBStore } from 'patches-rx';
     import { PatchesSync } from 'patches-rx/net';
-    import { enableRichText } from 'patches-rx/text';
+    import { enableRichText } from 'patches-rx/txt';
     enableRichText();
     const patches = new Patches({ store: new IndexedDBStore('app') });
     const sync = new PatchesSync(patches, 'wss://example.test');
     await sync.connect();
     const doc = await patches.openDoc('story');
-    doc.change((draft) => { draft.body = { ops: [{ insert: 'Hello\\n' }] }; });
-  `
-    : `
-    import { Patches, IndexedDBStore, applyPatch } from 'patches-rx';
-    import { PatchesSync } from 'patches-rx/net';
-    const patches = new Patches({ store: new IndexedDBStore('app') });
-    const sync = new PatchesSync(patches, 'wss://example.test');
-    await sync.connect();
-    const doc = await patches.openDoc('story');
-    doc.change((draft) => { draft.body = applyPatch({}, [{ op: '@txt', path: '/t', value: [{ insert: 'Hi' }] }]); });
+    doc.onUpdate((state) => console.log(state.body));
+    doc.change((draft) => { draft.title = 'x'; });
   `,
 };
 
@@ -87,6 +79,7 @@ async function bundle(source, workDir) {
     byPackage.set(key, (byPackage.get(key) ?? 0) + bytesInOutput);
   }
   return {
+    analysis: await analyzeMetafile(result.metafile),
     minified: code.length,
     gzip: gzipSync(code, { level: 9 }).length,
     parts: [...byPackage].sort((a, b) => b[1] - a[1]).map(([name, bytes]) => ({ name, bytes })),
@@ -98,23 +91,24 @@ const kb = (bytes) => (bytes / 1024).toFixed(1);
 /**
  * Bundles every app and prints its sizes.
  *
- * @param {{ log?: (line: string) => void }} [options]
+ * @param {{ log?: (line: string) => void, analyze?: boolean }} [options]
  * @returns {Promise<Array<{ app: string, minifiedKB: number, gzipKB: number, parts: Array<{ name: string, bytes: number }> }>>}
  */
 export async function main(options = {}) {
   const log = options.log ?? console.log;
+  const analyze = options.analyze ?? false;
   const workDir = mkdtempSync(join(tmpdir(), 'patches-rx-bundle-'));
   // `patches-rx` resolves to this checkout through its package.json exports map, as in an app.
   mkdirSync(join(workDir, 'node_modules'));
   symlinkSync(join(here, '..'), join(workDir, 'node_modules', 'patches-rx'), 'dir');
   const results = [];
   try {
-    if (!hasTextEntry) log('(this build has no patches-rx/text entry: the @txt app uses the built-in op)');
     log('app          minified KB   gzip -9 KB   largest inputs (minified KB)');
     for (const [app, source] of Object.entries(APPS)) {
       const size = await bundle(source, workDir);
       const parts = size.parts.slice(0, 5).map((part) => `${part.name} ${kb(part.bytes)}`).join(', ');
       log(`${app.padEnd(12)} ${kb(size.minified).padStart(11)} ${kb(size.gzip).padStart(12)}   ${parts}`);
+      if (analyze) log(size.analysis);
       results.push({ app, minifiedKB: Number(kb(size.minified)), gzipKB: Number(kb(size.gzip)), parts: size.parts });
     }
   } finally {
@@ -124,7 +118,9 @@ export async function main(options = {}) {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((error) => {
+  const baselineFile = join(here, 'baseline.json');
+  const baseline = existsSync(baselineFile) ? JSON.parse(readFileSync(baselineFile, 'utf8')) : undefined;
+  main({ analyze: process.argv.includes('--analyze') }).then((results) => printAgainstBaseline('bundle', results, baseline)).catch((error) => {
     console.error(error);
     process.exit(1);
   });
