@@ -1,5 +1,6 @@
 import { applyCommittedChanges } from '../../src/algorithms/applyCommittedChanges.js';
 import { applyPatch } from '../../src/algorithms/applyPatch.js';
+import { breakChanges } from '../../src/algorithms/breakChanges.js';
 import { richText, setRichTextEngine, type RichTextEngine } from '../../src/algorithms/richText.js';
 import { transformPatch } from '../../src/algorithms/transformPatch.js';
 import { RichTextNotEnabledError } from '../../src/errors.js';
@@ -21,6 +22,10 @@ function recordingEngine(): RichTextEngine & { calls: string[] } {
     transform: (_a, b) => {
       calls.push('transform');
       return [...b];
+    },
+    split: (op, budget) => {
+      calls.push(`split ${budget.maxBytes}`);
+      return [{ ...op, value: [{ insert: 'a' }] }, { ...op, value: [{ retain: 1 }, { insert: 'b' }] }];
     },
   };
 }
@@ -50,6 +55,13 @@ describe('richText', () => {
       expect(() => transformPatch([txt('/t', [{ insert: 'x' }])], [txt('/t', [{ insert: 'y' }])])).toThrow(RichTextNotEnabledError);
     });
 
+    it('should make breakChanges throw it for an oversized @txt op, and split other ops as before', () => {
+      const big = change(1, [txt('/t', [{ insert: 'x'.repeat(500) }])]);
+      expect(() => breakChanges([big], 200)).toThrow(RichTextNotEnabledError);
+      const structural = change(1, [{ op: 'add', path: '/m', value: { a: 'x'.repeat(120), b: 'y'.repeat(120) } }]);
+      expect(breakChanges([structural], 300).length).toBeGreaterThan(1);
+    });
+
     it('should make applyCommittedChanges throw it as is, not as an ApplyChangesError to refetch', () => {
       expect(() => applyCommittedChanges({ state: {}, rev: 0 }, [change(1, [txt('/t', [{ insert: 'a' }])])], [])).toThrow(RichTextNotEnabledError);
     });
@@ -68,6 +80,15 @@ describe('richText', () => {
       setRichTextEngine(engine);
       expect(transformPatch([txt('/t', [{ insert: 'x' }])], [txt('/t', [{ insert: 'y' }])])).toEqual([txt('/t', [{ insert: 'y' }])]);
       expect(engine.calls).toEqual(['transform', 'transform']);
+    });
+
+    it('should split an oversized @txt op through it, with the budget breakChanges uses', () => {
+      const engine = recordingEngine();
+      setRichTextEngine(engine);
+      const pieces = breakChanges([change(1, [txt('/t', [{ insert: 'x'.repeat(500) }])])], 300);
+      expect(engine.calls).toEqual(['split 300']);
+      // The two small pieces fit in one change together.
+      expect(pieces.map((piece) => piece.ops)).toEqual([[txt('/t', [{ insert: 'a' }]), txt('/t', [{ retain: 1 }, { insert: 'b' }])]]);
     });
 
     it('should throw again once unregistered', () => {
