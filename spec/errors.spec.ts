@@ -6,6 +6,7 @@ import {
   NetworkError,
   PatchError,
   PatchesError,
+  RichTextNotEnabledError,
   ServerRevisionRegressedError,
   StatusError,
   StoreError,
@@ -30,6 +31,7 @@ describe('errors', () => {
     ['JSONRPCParseError', new JSONRPCParseError('m')],
     ['StoreError', new StoreError('m')],
     ['ServerRevisionRegressedError', new ServerRevisionRegressedError('d', 9, 4)],
+    ['RichTextNotEnabledError', new RichTextNotEnabledError()],
   ])('should set name to %s and be an Error and a PatchesError', (name, error) => {
     expect(error.name).toBe(name);
     expect(error).toBeInstanceOf(Error);
@@ -67,6 +69,13 @@ describe('errors', () => {
     const error = new ServerRevisionRegressedError('lww-settings', 106, 60);
     expect([error.docId, error.localRev, error.serverRev]).toEqual(['lww-settings', 106, 60]);
     expect(error.message).toBe('The server went back in time on "lww-settings": it is at rev 60, the client had rev 106; reloaded from the server, pending changes kept');
+    expect(isNetworkError(error)).toBe(false);
+  });
+
+  it('should name the fix in RichTextNotEnabledError and not count it as retryable', () => {
+    const error = new RichTextNotEnabledError();
+    expect(error.message).toContain("import { enableRichText } from 'patches-rx/txt'");
+    expect(isRetryable(error)).toBe(false);
     expect(isNetworkError(error)).toBe(false);
   });
 

@@ -84,6 +84,18 @@ export class UnsplittableChangeError extends PatchesError {
   }
 }
 
+/**
+ * An `@txt` (rich-text) op arrived but rich-text support is not enabled: it lives in its own
+ * entry point so apps without it do not bundle quill-delta. Call `enableRichText()` once at
+ * startup (`import { enableRichText } from 'patches-rx/txt'`). Retrying cannot help; nothing was
+ * applied or stored, so nothing pending is lost, and the doc syncs once it is enabled.
+ */
+export class RichTextNotEnabledError extends PatchesError {
+  constructor() {
+    super("An @txt op needs rich-text support: call enableRichText() once at startup (import { enableRichText } from 'patches-rx/txt')");
+  }
+}
+
 /** The connection is not available (dropped, closed, or never opened). Retryable. */
 export class NetworkError extends PatchesError {
   /** The WebSocket close code when the server closed with one (e.g. 1011, 4000), else undefined. */
@@ -183,7 +195,7 @@ export const TERMINAL_STATUS_CODES: ReadonlySet<number> = new Set([401, 402, 403
 export function isRetryable(error: unknown): boolean {
   if (error instanceof AuthError) return false;
   if (error instanceof StatusError) return !TERMINAL_STATUS_CODES.has(error.code);
-  if (error instanceof PatchError || error instanceof UnsplittableChangeError) return false;
+  if (error instanceof PatchError || error instanceof UnsplittableChangeError || error instanceof RichTextNotEnabledError) return false;
   return true;
 }
 

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { applyPatch } from '../../src/algorithms/applyPatch.js';
 import { PatchError } from '../../src/errors.js';
 import type { JSONPatchOp } from '../../src/types.js';
+import { enableRichText } from '../../src/txt/enableRichText.js';
 
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null) {
@@ -10,6 +11,9 @@ function deepFreeze<T>(value: T): T {
   }
   return value;
 }
+
+// @txt goes through quill-delta once enabled, as in an app (`patches-rx/txt`).
+beforeAll(enableRichText);
 
 describe('applyPatch', () => {
   describe('identity and structural sharing', () => {

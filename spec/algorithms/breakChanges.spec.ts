@@ -4,6 +4,7 @@ import { breakChanges } from '../../src/algorithms/breakChanges.js';
 import { sizeOf, utf8ByteLength } from '../../src/algorithms/sizeOf.js';
 import { UnsplittableChangeError } from '../../src/errors.js';
 import type { Change, JSONPatchOp, SizeCalculator } from '../../src/types.js';
+import { enableRichText } from '../../src/txt/enableRichText.js';
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
@@ -27,6 +28,9 @@ function expectPieceInvariants(original: Change[], pieces: Change[], maxBytes: n
   expect(new Set(pieces.map((p) => p.id)).size).toBe(pieces.length);
   for (const c of original) expect(pieces.some((p) => p.id === c.id)).toBe(true);
 }
+
+// @txt goes through quill-delta once enabled, as in an app (`patches-rx/txt`).
+beforeAll(enableRichText);
 
 describe('breakChanges', () => {
   describe('sizes around the limit', () => {

@@ -4,6 +4,7 @@ import { breakChangesIntoBatches, DEFAULT_MAX_PAYLOAD_BYTES } from '../../src/al
 import { sizeOf } from '../../src/algorithms/sizeOf.js';
 import { UnsplittableChangeError } from '../../src/errors.js';
 import type { Change, JSONPatchOp, SizeCalculator } from '../../src/types.js';
+import { enableRichText } from '../../src/txt/enableRichText.js';
 
 function change(i: number, ops: JSONPatchOp[], fields: Partial<Change> = {}): Change {
   // Revs with a fixed number of digits, so equal ops make equal-sized changes.
@@ -28,6 +29,9 @@ function expectBatchInvariants(input: Change[], batches: Change[][], maxPayloadB
   else for (const c of flat) expect(c.batchId).toBe(input.find((o) => o.id === c.id)?.batchId);
   expect(applyAll(flat)).toEqual(applyAll(input));
 }
+
+// @txt goes through quill-delta once enabled, as in an app (`patches-rx/txt`).
+beforeAll(enableRichText);
 
 describe('breakChangesIntoBatches', () => {
   it('should send nothing for an empty queue', () => {

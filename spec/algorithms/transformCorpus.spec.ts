@@ -1,4 +1,5 @@
 import { CORPUS_DIR, CORPUS_FILES, loadCorpus, runCase, tagsOf, type CorpusCase, type CorpusFile } from '../helpers/transformCorpus.js';
+import { enableRichText } from '../../src/txt/enableRichText.js';
 
 /**
  * Conformance with the reference implementation, case for case: every case recorded from
@@ -7,6 +8,9 @@ import { CORPUS_DIR, CORPUS_FILES, loadCorpus, runCase, tagsOf, type CorpusCase,
  * corpus README defines it. One test per case, named with its tags; when any fail, the file's
  * last test lists the failures grouped by tag (kinds, rel, scenario).
  */
+// @txt goes through quill-delta once enabled, as in an app (`patches-rx/txt`).
+beforeAll(enableRichText);
+
 describe(`transform corpus (${CORPUS_DIR})`, () => {
   for (const file of Object.keys(CORPUS_FILES) as CorpusFile[]) {
     describe(`${file}.jsonl`, () => {

@@ -3,6 +3,7 @@ import { applyPatch } from '../../src/algorithms/applyPatch.js';
 import { transformPatch } from '../../src/algorithms/transformPatch.js';
 import type { JSONPatchOp } from '../../src/types.js';
 import { randomDoc, randomOps, type Rand } from '../helpers/otSimulation.js';
+import { enableRichText } from '../../src/txt/enableRichText.js';
 
 const apply = <T>(doc: T, ops: readonly JSONPatchOp[]): T => applyPatch(doc, ops, { mode: 'strict' });
 const fromGen = (g: fc.GeneratorValue): Rand => ({ int: (n) => g(fc.nat, { max: n - 1 }) });
@@ -15,6 +16,9 @@ function sortKeys(v: unknown): unknown {
 
 /** FC_SEED / FC_PATH replay a failure fast-check printed. */
 const replay = process.env.FC_SEED ? { seed: Number(process.env.FC_SEED), path: process.env.FC_PATH } : {};
+
+// @txt goes through quill-delta once enabled, as in an app (`patches-rx/txt`).
+beforeAll(enableRichText);
 
 describe('transformPatch', () => {
   const op = (o: string, path: string, value?: unknown, extra: Partial<JSONPatchOp> = {}): JSONPatchOp =>

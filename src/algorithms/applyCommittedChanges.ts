@@ -1,4 +1,4 @@
-import { ApplyChangesError, MissingChangesError } from '../errors.js';
+import { ApplyChangesError, MissingChangesError, RichTextNotEnabledError } from '../errors.js';
 import type { Change, PatchesState } from '../types.js';
 import { applyPatch } from './applyPatch.js';
 import { rebaseChanges } from './rebaseChanges.js';
@@ -43,6 +43,7 @@ function isRootReplace(change: Change): boolean {
  *
  * @throws MissingChangesError (expectedRev, gotRev, sinceRev = committed.rev) on a gap.
  * @throws ApplyChangesError (changeId, rev, cause: the PatchError) when a change fails to apply.
+ * @throws RichTextNotEnabledError when a change holds `@txt` before `enableRichText()`.
  * @example
  * const result = applyCommittedChanges({ state: { n: 1 }, rev: 3 },
  *   [{ id: 'x', rev: 4, baseRev: 3, ops: [{ op: '@inc', path: '/n', value: 1 }], createdAt: 1, committedAt: 2 }], []);
@@ -75,6 +76,8 @@ export function applyCommittedChanges<T>(
     try {
       state = applyPatch(state, change.ops, { mode: 'strict' });
     } catch (error) {
+      // Refetching cannot fix a missing `enableRichText()`: the caller reports it instead.
+      if (error instanceof RichTextNotEnabledError) throw error;
       throw new ApplyChangesError(change.id, change.rev, { cause: error });
     }
   }

@@ -1,4 +1,4 @@
-import { PatchError } from '../errors.js';
+import { PatchError, RichTextNotEnabledError } from '../errors.js';
 import type { JSONPatchOp } from '../types.js';
 import { applyOp } from './ops/applyOp.js';
 import { OpFailure } from './ops/OpFailure.js';
@@ -45,6 +45,7 @@ export interface ApplyPatchOptions {
  * @return The new document, or `state` itself when nothing changed (or a `test` failed in
  *   lenient mode).
  * @throws PatchError (strict mode) naming the index and path of the first op that failed.
+ * @throws RichTextNotEnabledError (both modes) for an `@txt` op before `enableRichText()`.
  */
 export function applyPatch<T>(state: T, ops: readonly JSONPatchOp[], options: ApplyPatchOptions = {}): T {
   const lenient = options.mode === 'lenient';
@@ -54,6 +55,8 @@ export function applyPatch<T>(state: T, ops: readonly JSONPatchOp[], options: Ap
     try {
       applyOp(draft, op);
     } catch (error) {
+      // Not a bad op but a missing setup step: never skipped, never blamed on the op.
+      if (error instanceof RichTextNotEnabledError) throw error;
       const patchError = toPatchError(error, i, op);
       if (!lenient) throw patchError;
       options.onError?.(patchError);

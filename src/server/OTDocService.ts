@@ -1,6 +1,7 @@
 import { PatchError, StatusError, StoreError } from '../errors.js';
 import { applyPatch } from '../algorithms/applyPatch.js';
 import { transformIncomingChanges } from '../algorithms/transformIncomingChanges.js';
+import { enableRichText } from '../txt/enableRichText.js';
 import type { Change, CommitChangesResult, PatchesSnapshot } from '../types.js';
 import type { IncomingChange } from './validate.js';
 import { DocService, revisionAhead } from './DocService.js';
@@ -61,6 +62,8 @@ export class OTDocService extends DocService<OTDoc> {
     private readonly transformIncoming: TransformIncoming = transformIncomingChanges,
   ) {
     super(options);
+    // A server always accepts `@txt`: the bundle-size reason for opting in is the browser's.
+    enableRichText();
   }
 
   /** @inheritDoc */

@@ -10,6 +10,7 @@
  * ```
  */
 export { startServer, byIdPrefix } from './startServer.js';
+export { enableRichText } from '../txt/enableRichText.js';
 export type { StartServerOptions, ServerOptions, RunningServer, ServerStats, AuthorizeConnection } from './startServer.js';
 export type { Connection, Authorize, AlgorithmFor } from './ServerCore.js';
 export { ServerCore } from './ServerCore.js';

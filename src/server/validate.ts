@@ -9,7 +9,7 @@
  */
 import { StatusError } from '../errors.js';
 import { parsePointer } from '../algorithms/jsonPointer.js';
-import { toDeltaOps } from '../algorithms/textDelta.js';
+import { toDeltaOps } from '../algorithms/deltaOps.js';
 import type { JSONPatchOp } from '../types.js';
 
 /**

@@ -1,5 +1,9 @@
 import { applyPatch } from '../../../src/algorithms/applyPatch.js';
 import { PatchError } from '../../../src/errors.js';
+import { enableRichText } from '../../../src/txt/enableRichText.js';
+
+// @txt goes through quill-delta once enabled, as in an app (`patches-rx/txt`).
+beforeAll(enableRichText);
 
 describe('@txt', () => {
   it('should compose a delta onto a stored { ops } document', () => {

@@ -1,8 +1,12 @@
 import { overOp } from '../../../src/algorithms/transform/overOp.js';
 import type { JSONPatchOp } from '../../../src/types.js';
+import { enableRichText } from '../../../src/txt/enableRichText.js';
 
 const frame = { otherOpsFirst: false };
 const txt = (value: unknown[]): JSONPatchOp => ({ op: '@txt', path: '/t', value });
+
+// @txt goes through quill-delta once enabled, as in an app (`patches-rx/txt`).
+beforeAll(enableRichText);
 
 describe('overOp', () => {
   it('should carry an earlier @txt delta past each later delta at the same path (corpus tp-1093)', () => {

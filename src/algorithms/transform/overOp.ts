@@ -2,7 +2,8 @@
  * One op of the earlier list against the whole later list: which rule applies to each op name.
  */
 import type { JSONPatchOp } from '../../types.js';
-import { transformDelta, toDeltaOps } from '../textDelta.js';
+import { toDeltaOps } from '../deltaOps.js';
+import { richText } from '../richText.js';
 import { clearPath, removePath } from './clearPath.js';
 import { mapOps } from './mapOps.js';
 import { isEmptyContainer, type Frame } from './opKinds.js';
@@ -30,8 +31,9 @@ function mergeText(mine: JSONPatchOp): (op: JSONPatchOp) => JSONPatchOp | null {
     if (op.path !== mine.path || !Array.isArray(op.value)) return null;
     const ours = toDeltaOps(op.value);
     if (!theirs || !ours) return null;
-    const merged = transformDelta(theirs, ours, true);
-    theirs = transformDelta(ours, theirs, false);
+    const { transform } = richText();
+    const merged = transform(theirs, ours, true);
+    theirs = transform(ours, theirs, false);
     return { ...op, value: merged };
   };
 }

@@ -1,50 +1,19 @@
 /**
  * Rich-text helpers for the `@txt` op: Quill Delta compose and transform through the
- * `quill-delta` package, with inputs validated and outputs turned into plain JSON.
+ * `quill-delta` package, with inputs validated and outputs turned into plain JSON. Only
+ * `patches-rx/txt` imports this file, so apps without `@txt` never bundle quill-delta.
  *
  * A text field is stored as `{ ops: DeltaOp[] }` holding inserts only, ending in `"\n"` (Quill's
  * document invariant). An `@txt` op carries a change delta (inserts, retains, deletes).
  */
 import QuillDelta from 'quill-delta';
 import type { Op } from 'quill-delta';
+import { isDelta, normalizeTextDocument, type DeltaOp, type TextDocument } from '../algorithms/deltaOps.js';
 
 // quill-delta is CommonJS: under NodeNext the default import is its module.exports, whose
 // `default` is the Delta class again (at runtime and in its typings).
 const Delta = QuillDelta.default;
 type Delta = InstanceType<typeof Delta>;
-
-/** One Quill Delta operation: exactly one of `insert`, `delete` or `retain`, plus attributes. */
-export interface DeltaOp {
-  /** Text to insert, or an embed object (`{ image: '…' }`). */
-  insert?: string | Record<string, unknown>;
-  /** Number of characters to delete. */
-  delete?: number;
-  /** Number of characters to keep (or an embed to modify). */
-  retain?: number | Record<string, unknown>;
-  /** Formatting; on a retain, `null` values remove a format. */
-  attributes?: Record<string, unknown>;
-}
-
-/** A rich-text field as stored in a document: a Delta holding inserts only, ending in `"\n"`. */
-export interface TextDocument {
-  ops: DeltaOp[];
-}
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-const isPositiveLength = (value: unknown): value is number =>
-  typeof value === 'number' && Number.isInteger(value) && value > 0;
-
-function isValidOp(op: unknown): op is DeltaOp {
-  if (!isRecord(op)) return false;
-  if (op.attributes !== undefined && !isRecord(op.attributes)) return false;
-  const kinds = Number('insert' in op) + Number('delete' in op) + Number('retain' in op);
-  if (kinds !== 1) return false;
-  if ('insert' in op) return typeof op.insert === 'string' || isRecord(op.insert);
-  if ('delete' in op) return isPositiveLength(op.delete);
-  return isPositiveLength(op.retain) || isRecord(op.retain);
-}
 
 const isInsert = (op: DeltaOp): boolean => op.insert !== undefined;
 
@@ -56,35 +25,6 @@ function toPlainOps(ops: readonly Op[]): DeltaOp[] {
 function toDelta(ops: readonly DeltaOp[]): Delta {
   // A copy: the Delta constructor keeps the array it is given, and inputs may be frozen.
   return new Delta(ops.slice() as Op[]);
-}
-
-/**
- * Reads the value of an `@txt` op: a bare ops array (the wire form) or a legacy `{ ops }`.
- *
- * @returns the ops, or undefined when the value is not a well-formed delta.
- * @example
- * toDeltaOps([{ retain: 5 }, { insert: '!' }]); // the same ops
- * toDeltaOps({ ops: [{ insert: 'a' }] });      // [{ insert: 'a' }]
- * toDeltaOps('hello');                          // undefined
- */
-export function toDeltaOps(value: unknown): DeltaOp[] | undefined {
-  const ops = Array.isArray(value) ? value : isRecord(value) && Array.isArray(value.ops) ? value.ops : undefined;
-  return ops !== undefined && ops.every(isValidOp) ? (ops as DeltaOp[]) : undefined;
-}
-
-/**
- * Reads a stored text field as document ops. An ops array must be non-empty and start with
- * an insert, `{ ops }` may be empty; either way it must hold inserts only. Anything else
- * (missing, a string, a corrupt delta) counts as a fresh document: a single `"\n"`.
- *
- * @example
- * normalizeTextDocument({ ops: [{ insert: 'Hi\n' }] }); // [{ insert: 'Hi\n' }]
- * normalizeTextDocument(undefined);                     // [{ insert: '\n' }]
- */
-export function normalizeTextDocument(existing: unknown): DeltaOp[] {
-  const ops = toDeltaOps(existing);
-  const usable = ops !== undefined && ops.every(isInsert) && (ops.length > 0 || !Array.isArray(existing));
-  return usable ? ops : [{ insert: '\n' }];
 }
 
 /**
@@ -101,7 +41,7 @@ export function normalizeTextDocument(existing: unknown): DeltaOp[] {
  * // { ops: [{ insert: 'Hello!\n' }] }
  */
 export function applyTextDelta(existing: unknown, delta: readonly DeltaOp[]): TextDocument {
-  if (!Array.isArray(delta) || !delta.every(isValidOp)) throw new TypeError('invalid text delta');
+  if (!isDelta(delta)) throw new TypeError('invalid text delta');
   const composed = toDelta(normalizeTextDocument(existing)).compose(toDelta(delta));
   // push (not the constructor) so inserts that end up adjacent are merged, as Quill keeps them.
   const doc = new Delta();
@@ -143,5 +83,5 @@ export function transformDelta(a: readonly DeltaOp[], b: readonly DeltaOp[], pri
 }
 
 function assertDelta(ops: readonly DeltaOp[]): void {
-  if (!Array.isArray(ops) || !ops.every(isValidOp)) throw new TypeError('invalid text delta');
+  if (!isDelta(ops)) throw new TypeError('invalid text delta');
 }
