@@ -40,6 +40,10 @@ import { formatFailure, runConvergence, type FuzzStores } from './convergence.js
  *   pass, and showing it fed its own state$ back into the mirror, a new Error each time, until the
  *   stack overflowed and the mirror died — one mirrored state per announcement now
  *   (spec/net/SyncTabs.spec.ts, "finding K").
+ * - L. (open; seen once each inside a full `npm test` at load average ~10, not reproduced alone or
+ *   with 4 CPU hogs) an LWW view ≠ server head at the end: shared-idb seed 15 (a client's view kept
+ *   /f5 the server no longer had), tabs seed 14 (a view at c = 2, the server at 3). Replay:
+ *   `npm run fuzz -- --seed 15 --steps 100 --stores shared-idb`, `… --seed 14 --steps 100 --stores tabs`.
  */
 
 /** CI size: 5 clients, this many random actions per seed. */
