@@ -312,6 +312,36 @@ describe('LWWAlgorithm with two tabs on one store', () => {
     expect(stored).toMatchObject({ committedRev: 2, state: { a: 2 }, sending: null, pendingOps: [] });
     expect(docA.state).toEqual({ a: 2 });
   });
+
+  it('should not apply its own change again when the late reply folds it into a later rev (fuzz finding L, shared-idb seed 15)', async () => {
+    const store = new InMemoryStore();
+    let now = 1000;
+    const tabA = new Patches({ store, clock: () => now++ });
+    const tabB = new Patches({ store, clock: () => now++ });
+    const docA = await tabA.openDoc<Doc>('d', { algorithm: 'lww' });
+    docA.change(draft => {
+      draft.a = 1;
+    });
+    await docA.flush();
+    const [sent] = await tabA.runExclusive('d', () => tabA.algorithms.lww.getPendingToSend('d'));
+    const aTs = sent.ops[0].ts!;
+    // Tab B's connection hears A's commit (rev 1), a write of /b (rev 2) and a newer delete of /a (rev 3).
+    await tabB.runExclusive('d', () =>
+      tabB.algorithms.lww.applyServerChanges('d', [
+        { ...sent, rev: 1, committedAt: 2 },
+        committed('other', 2, [{ op: 'replace', path: '/b', value: 2, ts: now++ }]),
+        committed('later', 3, [{ op: 'remove', path: '/a', ts: now++ }]),
+      ]),
+    );
+    // A resend's reply names A's change but carries the newest op of each path since its baseRev, at the rev of the last (2).
+    const folded: Change = committed(sent.id, 2, [{ op: 'replace', path: '/a', value: 1, ts: aTs, rev: 1 }, { op: 'replace', path: '/b', value: 2, ts: aTs + 1, rev: 2 }], 0);
+    await tabA.runExclusive('d', () => tabA.algorithms.lww.applyServerChanges('d', [folded], [sent]));
+
+    const stored = await store.getDoc<Doc>('d');
+    expect(stored).toMatchObject({ committedRev: 3, sending: null, pendingOps: [] });
+    expect(stored?.state).toEqual({ b: 2 });
+    expect(docA.state).toEqual({ b: 2 });
+  });
 });
 
 describe('LWWAlgorithm: an edit made on a view the store has moved past (tabs on one IndexedDB database)', () => {

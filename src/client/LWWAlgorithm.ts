@@ -154,11 +154,13 @@ export class LWWAlgorithm implements ClientAlgorithm {
    * reply to a send always comes before any later broadcast, so an own change with an old rev was
    * never applied here; with several tabs on one store another tab may have applied it (and later
    * revs) from its own connection, and applying it again would overwrite those later revs.
+   * A resend's reply folds the newest ops since its baseRev into one change at the last of their
+   * revs, so the own change may sit at any rev after baseRev: the history is read from there.
    */
   private async appliedOwnChanges(docId: string, changes: Change[], sentIds: Set<string>, committedRev: number): Promise<Set<string>> {
     const old = changes.filter(c => sentIds.has(c.id) && c.rev <= committedRev);
     if (old.length === 0) return new Set();
-    const since = Math.min(...old.map(c => c.rev)) - 1;
+    const since = Math.min(...old.map(c => Math.min(c.baseRev, c.rev - 1)));
     const history = new Set((await this.ctx.store.listChanges(docId, since)).map(c => c.id));
     return new Set(old.filter(c => history.has(c.id)).map(c => c.id));
   }
