@@ -1,5 +1,7 @@
+import 'fake-indexeddb/auto';
 import { Patches } from '../../src/client/Patches.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
+import { IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
 import { MissingChangesError, ServerRevisionRegressedError } from '../../src/errors.js';
 import type { Change, JSONPatchOp } from '../../src/types.js';
 
@@ -309,5 +311,109 @@ describe('LWWAlgorithm with two tabs on one store', () => {
     const stored = await store.getDoc<Doc>('d');
     expect(stored).toMatchObject({ committedRev: 2, state: { a: 2 }, sending: null, pendingOps: [] });
     expect(docA.state).toEqual({ a: 2 });
+  });
+
+  it('should not apply its own change again when the late reply folds it into a later rev (fuzz finding L, shared-idb seed 15)', async () => {
+    const store = new InMemoryStore();
+    let now = 1000;
+    const tabA = new Patches({ store, clock: () => now++ });
+    const tabB = new Patches({ store, clock: () => now++ });
+    const docA = await tabA.openDoc<Doc>('d', { algorithm: 'lww' });
+    docA.change(draft => {
+      draft.a = 1;
+    });
+    await docA.flush();
+    const [sent] = await tabA.runExclusive('d', () => tabA.algorithms.lww.getPendingToSend('d'));
+    const aTs = sent.ops[0].ts!;
+    // Tab B's connection hears A's commit (rev 1), a write of /b (rev 2) and a newer delete of /a (rev 3).
+    await tabB.runExclusive('d', () =>
+      tabB.algorithms.lww.applyServerChanges('d', [
+        { ...sent, rev: 1, committedAt: 2 },
+        committed('other', 2, [{ op: 'replace', path: '/b', value: 2, ts: now++ }]),
+        committed('later', 3, [{ op: 'remove', path: '/a', ts: now++ }]),
+      ]),
+    );
+    // A resend's reply names A's change but carries the newest op of each path since its baseRev, at the rev of the last (2).
+    const folded: Change = committed(sent.id, 2, [{ op: 'replace', path: '/a', value: 1, ts: aTs, rev: 1 }, { op: 'replace', path: '/b', value: 2, ts: aTs + 1, rev: 2 }], 0);
+    await tabA.runExclusive('d', () => tabA.algorithms.lww.applyServerChanges('d', [folded], [sent]));
+
+    const stored = await store.getDoc<Doc>('d');
+    expect(stored).toMatchObject({ committedRev: 3, sending: null, pendingOps: [] });
+    expect(stored?.state).toEqual({ b: 2 });
+    expect(docA.state).toEqual({ b: 2 });
+  });
+});
+
+describe('LWWAlgorithm: an edit made on a view the store has moved past (tabs on one IndexedDB database)', () => {
+  type Marks = { marks?: Record<string, number> };
+  let dbCount = 0;
+  const closing: Patches[] = [];
+  afterEach(async () => {
+    for (const patches of closing.splice(0)) await patches.close();
+  });
+
+  /** Two instances on one fake-indexeddb database, and a way to hold B's doc queue (so B's view stays behind). */
+  async function twoTabs() {
+    const db = `stale-view-${++dbCount}`;
+    let now = 1000;
+    const a = new Patches({ store: new IndexedDBStore(db), clock: () => now++ });
+    const b = new Patches({ store: new IndexedDBStore(db), clock: () => now++ });
+    closing.push(a, b);
+    const docA = await a.openDoc<Marks>('lww', { algorithm: 'lww' });
+    const docB = await b.openDoc<Marks>('lww', { algorithm: 'lww' });
+    let release!: () => void;
+    const held = b.runExclusive('lww', () => new Promise<void>(resolve => (release = resolve)));
+    return { a, b, docA, docB, releaseB: () => (release(), held) };
+  }
+
+  /** What the store holds once every pending op is applied: the state a fresh instance opens. */
+  async function storedView(db: Patches): Promise<Marks> {
+    const reader = new Patches({ store: new IndexedDBStore((db.store as IndexedDBStore).dbName) });
+    closing.push(reader);
+    return (await reader.openDoc<Marks>('lww', { algorithm: 'lww' })).state;
+  }
+
+  const mark = (token: string, at: number) => (draft: Marks) => {
+    (draft.marks ??= {})[token] = at;
+  };
+
+  it("should redo an edit on the store's state when another instance's pending edit is missing from its view (the three-tab e2e lost e0 and e1 this way)", async () => {
+    const { a, docA, docB, releaseB } = await twoTabs();
+    docB.change(mark('e2', 2)); // B's view has no marks yet: recorded as a write of the whole /marks
+    docA.change(mark('e0', 0));
+    await docA.flush();
+    await releaseB();
+    await docB.flush();
+
+    expect(await storedView(a)).toEqual({ marks: { e0: 0, e2: 2 } });
+    expect(docB.state).toEqual({ marks: { e0: 0, e2: 2 } });
+  });
+
+  it('should redo an edit on the store state when another instance committed meanwhile (so the server never gets a stale parent write)', async () => {
+    const { a, docA, docB, releaseB } = await twoTabs();
+    docB.change(mark('e2', 2));
+    docA.change(mark('e0', 0));
+    await docA.flush();
+    const [sent] = await a.runExclusive('lww', () => a.algorithms.lww.getPendingToSend('lww'));
+    await a.runExclusive('lww', () => a.algorithms.lww.applyServerChanges('lww', [{ ...sent, rev: 1, committedAt: 2 }], [sent]));
+    await releaseB();
+    await docB.flush();
+
+    const pending = await a.store.getPendingOps('lww');
+    expect(pending.map(op => op.path)).toEqual(['/marks/e2']);
+    expect(await storedView(a)).toEqual({ marks: { e0: 0, e2: 2 } });
+  });
+
+  it('should redo an edit whose view caught up with the store before it was saved', async () => {
+    const { a, b, docA, docB, releaseB } = await twoTabs();
+    docB.change(mark('e2', 2));
+    docA.change(mark('e0', 0));
+    await docA.flush();
+    // B follows the store (as its channel would make it) before its own edit is saved.
+    await b.algorithms.lww.refresh('lww');
+    await releaseB();
+    await docB.flush();
+
+    expect(await storedView(a)).toEqual({ marks: { e0: 0, e2: 2 } });
   });
 });

@@ -185,3 +185,49 @@ describe('PatchesDoc', () => {
     expect(stored[0].baseRev).toBe(2);
   });
 });
+
+describe('PatchesDoc: re-recording edits not yet persisted (LWW, tabs on one store)', () => {
+  type Marks = { marks?: Record<string, number> };
+
+  /** An LWW doc whose edits stay optimistic until `release()` (its queue is held). */
+  async function heldLWW() {
+    let now = 100;
+    const patches = new Patches({ store: new InMemoryStore(), clock: () => now++ });
+    const doc = await patches.openDoc<Marks>('m', { algorithm: 'lww' });
+    let release!: () => void;
+    const held = patches.runExclusive('m', () => new Promise<void>(resolve => (release = resolve)));
+    return { doc, release: () => (release(), held) };
+  }
+
+  it('should run the mutators of unsaved edits again, in order, on layers another writer moved', async () => {
+    const { doc, release } = await heldLWW();
+    doc.change(draft => void ((draft.marks ??= {}).b = 2));
+    doc.change(draft => void (draft.marks!.c = draft.marks!.a ?? -1));
+    expect(doc._optimistic().map(c => c.ops.map(op => op.path))).toEqual([['/marks'], ['/marks/c']]);
+
+    doc._update({ committedState: { marks: { a: 1 } }, committedRev: 3, local: [[], []] }, { rerecord: true });
+    expect(doc._optimistic().map(c => c.ops.map(op => [op.path, op.value]))).toEqual([[['/marks/b', 2]], [['/marks/c', 1]]]);
+    expect(doc.state).toEqual({ marks: { a: 1, b: 2, c: 1 } });
+    await release();
+  });
+
+  it('should keep the first recording of an edit whose mutator throws when run again, and drop the ops of one that now changes nothing', async () => {
+    const { doc, release } = await heldLWW();
+    doc.change(draft => {
+      if (draft.marks) throw new Error('only on an empty doc');
+      draft.marks = { x: 1 };
+    });
+    doc.change(draft => void (draft.marks!.y = 5));
+    doc._update({ committedState: { marks: { y: 5 } }, committedRev: 1, local: [[], []] }, { rerecord: true });
+    // The first keeps its write of /marks; on top of it the second sets y again.
+    expect(doc._optimistic().map(c => c.ops.map(op => [op.path, op.value]))).toEqual([[['/marks', { x: 1 }]], [['/marks/y', 5]]]);
+    await release();
+
+    const other = await heldLWW();
+    other.doc.change(draft => void ((draft.marks ??= {}).y = 5));
+    other.doc._update({ committedState: { marks: { y: 5 } }, committedRev: 1, local: [[], []] }, { rerecord: true });
+    expect(other.doc._optimistic().map(c => c.ops)).toEqual([[]]);
+    expect(other.doc.state).toEqual({ marks: { y: 5 } });
+    await other.release();
+  });
+});

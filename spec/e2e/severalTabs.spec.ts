@@ -18,10 +18,16 @@ import { mulberry32 } from '../fuzz/random.js';
 import { describeWithChromium, launchBrowser, type BrowserSession } from './helpers/browser.js';
 import { startPageServer, type PageServer } from './helpers/pageServer.js';
 import type { TabSnapshot } from './page/tabs.js';
+import { closeFrameWatch } from './helpers/closeFrameWatch.js';
 
 jest.setTimeout(120_000);
 
-/** A TCP proxy that counts how many connections are open at once. */
+/**
+ * A TCP proxy that counts how many WebSockets are open at once: from the connection until the
+ * client's Close frame (the socket is CLOSING from then on, though a closing handshake may keep the
+ * TCP connection a few ms longer: a closed leader's can still be on it when the next leader connects)
+ * or until the connection ends.
+ */
 async function startCountingProxy(targetPort: number): Promise<{ url: string; open: () => number; max: () => number; total: () => number; close(): Promise<void> }> {
   let open = 0;
   let max = 0;
@@ -33,14 +39,18 @@ async function startCountingProxy(targetPort: number): Promise<{ url: string; op
     max = Math.max(max, open);
     const upstream = connect(targetPort, '127.0.0.1');
     sockets.add(client).add(upstream);
-    let closed = false;
+    let counted = true;
+    const uncount = () => {
+      if (counted) open--;
+      counted = false;
+    };
     const done = () => {
-      if (closed) return;
-      closed = true;
-      open--;
+      uncount();
       client.destroy();
       upstream.destroy();
     };
+    const sawClose = closeFrameWatch();
+    client.on('data', (chunk: Buffer) => sawClose(chunk) && uncount());
     client.pipe(upstream).pipe(client);
     client.on('close', done).on('error', done);
     upstream.on('close', done).on('error', done);

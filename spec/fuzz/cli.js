@@ -9,7 +9,8 @@
  *                                         --seed 3,4,14 replays several
  *   npm run fuzz -- --stuck 5000          liveness bound in ms (default 20000)
  *   npm run fuzz -- --stores shared-idb   clients' stores: memory (default), idb (an IndexedDBStore
- *                                         each, fake-indexeddb) or shared-idb (up to 3 clients per database)
+ *                                         each, fake-indexeddb), shared-idb (up to 3 clients per database,
+ *                                         a connection each) or tabs (the same, one leader per database)
  *
  * Every seed prints one line (what it exercised); a failure prints the seed, its replay command,
  * what failed and the last actions of its script. The exit code is jest's.
@@ -53,7 +54,7 @@ for (let i = 0; i < args.length; i++) {
       break;
     case '--stores':
       env.FUZZ_STORES = value();
-      if (!['memory', 'idb', 'shared-idb'].includes(env.FUZZ_STORES)) usage(`--stores takes memory, idb or shared-idb, not "${env.FUZZ_STORES}"`);
+      if (!['memory', 'idb', 'shared-idb', 'tabs'].includes(env.FUZZ_STORES)) usage(`--stores takes memory, idb, shared-idb or tabs, not "${env.FUZZ_STORES}"`);
       break;
     case '--stuck':
       env.FUZZ_STUCK_MS = integer(arg, value());
@@ -84,6 +85,6 @@ function integer(flag, text) {
 
 function usage(problem) {
   if (problem) console.error(`fuzz: ${problem}`);
-  console.error('usage: npm run fuzz -- [--seeds N] [--first N] [--seed N] [--steps N] [--clients N] [--stuck ms] [--stores memory|idb|shared-idb]');
+  console.error('usage: npm run fuzz -- [--seeds N] [--first N] [--seed N] [--steps N] [--clients N] [--stuck ms] [--stores memory|idb|shared-idb|tabs]');
   process.exit(problem ? 2 : 0);
 }

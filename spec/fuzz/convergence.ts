@@ -1,7 +1,7 @@
 import 'fake-indexeddb/auto';
 import { IDBFactory } from 'fake-indexeddb';
 import { inspect } from 'node:util';
-import { BehaviorSubject, Subscription, combineLatest, filter, firstValueFrom, type Observable } from 'rxjs';
+import { BehaviorSubject, Subscription, combineLatest, filter, firstValueFrom, skip, type Observable } from 'rxjs';
 import { applyPatch } from '../../src/algorithms/applyPatch.js';
 import { rebaseChanges } from '../../src/algorithms/rebaseChanges.js';
 import { transformIncomingChanges } from '../../src/algorithms/transformIncomingChanges.js';
@@ -39,18 +39,19 @@ export interface ConvergenceOptions {
   /**
    * The clients' stores: `memory` (default) an `InMemoryStore` each; `idb` an `IndexedDBStore`
    * each (fake-indexeddb); `shared-idb` clients in groups of up to three share one database, each
-   * with its own store object and connection, like tabs of one app. They keep one connection
-   * each (the recording wrapper has no database name, so they elect no leader): the script takes
-   * single clients offline, which tabs of one browser never are; leader election is covered by
-   * spec/net/severalInstances.spec.ts and spec/e2e/severalTabs.spec.ts.
+   * with its own store object and connection, like tabs of one app that opted out of sharing the
+   * connection; `tabs` the same groups electing one leader per database through the lease fallback
+   * of `leadership$` (Node has no Web Locks): only the leader connects, the script takes a
+   * database's clients offline together (as tabs of one browser go), and at the end each database
+   * has exactly one leader and no follower holds a connection.
    */
   stores?: FuzzStores;
 }
 
 /** How the fuzz clients store their data (see `ConvergenceOptions.stores`). */
-export type FuzzStores = 'memory' | 'idb' | 'shared-idb';
+export type FuzzStores = 'memory' | 'idb' | 'shared-idb' | 'tabs';
 
-/** Clients per database in the `shared-idb` mode. */
+/** Clients per database in the `shared-idb` and `tabs` modes. */
 const TABS_PER_DATABASE = 3;
 let fuzzRuns = 0;
 
@@ -105,6 +106,13 @@ interface FuzzClient {
   docs: Map<string, PatchesDoc<FuzzDoc>>;
   subscriptions: Subscription;
   restarts: number;
+}
+
+/** Whether a client leads right now (`leading$` replays its current value). */
+function leadingNow(sync: PatchesSync): boolean {
+  let leading = false;
+  sync.leading$.subscribe(value => (leading = value)).unsubscribe();
+  return leading;
 }
 
 /** Only these may reach `onError` under network faults; anything else is a failure. */
@@ -223,6 +231,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     onlineAgain: 0,
     networkErrors: 0,
     rawEdits: 0,
+    leaderships: 0,
   };
   const algorithmOf = (docId: string): Algorithm => (docId.startsWith('lww') ? 'lww' : 'ot');
   const fail = (message: string) => failures.push(message);
@@ -250,6 +259,9 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
       maxReconnectDelay: 100,
       random: c.jitter,
       websocket: { WebSocketCtor: wire.socketFor(c.index) },
+      // `tabs`: the clients on one database elect one leader (the lease fallback of leadership$,
+      // Node has no Web Locks) and only it connects; the others follow its state.
+      tabs: storesMode === 'tabs' ? { enabled: true, name: databaseOf(c.index) } : undefined,
     });
     const subscriptions = new Subscription();
     subscriptions.add(
@@ -260,6 +272,12 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
       }),
     );
     subscriptions.add(c.online$.subscribe(online => wire.note(c.index, `online$ ${online}`)));
+    subscriptions.add(
+      sync.leading$.pipe(skip(1)).subscribe(leading => {
+        wire.note(c.index, `leading ${leading}`);
+        if (leading) stats.leaderships++;
+      }),
+    );
     subscriptions.add(sync.state$.subscribe(state => wire.note(c.index, `state ${JSON.stringify({ ...state, syncing: describe(state.syncing) })}`)));
     subscriptions.add(
       patches.changes$.subscribe(({ docId, changes }) => {
@@ -276,11 +294,8 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   const storesMode = options.stores ?? 'memory';
   const run = ++fuzzRuns;
   const indexedDB = new IDBFactory();
-  const storeFor = (i: number) => {
-    if (storesMode === 'memory') return new RecordingStore(i);
-    const db = `fuzz-${run}-${storesMode === 'idb' ? i : Math.floor(i / TABS_PER_DATABASE)}`;
-    return new RecordingStore(i, new IndexedDBStore(db, { indexedDB }));
-  };
+  const databaseOf = (i: number) => `fuzz-${run}-${storesMode === 'idb' ? i : Math.floor(i / TABS_PER_DATABASE)}`;
+  const storeFor = (i: number) => (storesMode === 'memory' ? new RecordingStore(i) : new RecordingStore(i, new IndexedDBStore(databaseOf(i), { indexedDB })));
   const clients: FuzzClient[] = [];
   for (let i = 0; i < clientCount; i++) {
     clients.push(await build({ index: i, store: storeFor(i), online$: new BehaviorSubject(true), proxy: proxies[i], jitter: forkRng(seed, `jitter-${i}`), restarts: 0 }));
@@ -290,7 +305,8 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   const quiet$ = (c: FuzzClient) => combineLatest([c.sync.state$, c.sync.synced$]);
   const isQuiet = ([state, synced]: [{ connected: boolean; online: boolean; syncing: unknown }, Readonly<Record<string, { status: string; hasPending: boolean }>>]) =>
     state.connected && state.online && state.syncing === null && docIds.every(id => synced[id]?.status === 'synced' && !synced[id].hasPending);
-  const snapshot = (c: FuzzClient) => `client ${c.index} state ${JSON.stringify({ ...c.sync.state, syncing: describe(c.sync.state.syncing) })} synced ${JSON.stringify(c.sync.synced)}`;
+  const snapshot = (c: FuzzClient) =>
+    `client ${c.index} ${storesMode === 'tabs' ? `(${leadingNow(c.sync) ? 'leading' : 'following'}; leaders ${clients.filter(x => leadingNow(x.sync)).map(x => x.index).join(',')}) ` : ''}state ${JSON.stringify({ ...c.sync.state, syncing: describe(c.sync.state.syncing) })} synced ${JSON.stringify(c.sync.synced)}`;
 
   /** LWW docs whose ops wait in the store while the client says it is done: no pass will send them. */
   const stranded = async (c: FuzzClient): Promise<string[]> => {
@@ -422,9 +438,11 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
         }
         case 'offline': {
           const online = !c.online$.value;
-          trace.push(`c${c.index} ${online ? 'online' : 'offline'}`);
+          // The tabs of one browser go offline and online together.
+          const group = storesMode === 'tabs' ? clients.filter(x => databaseOf(x.index) === databaseOf(c.index)) : [c];
+          trace.push(`${group.map(x => `c${x.index}`).join(',')} ${online ? 'online' : 'offline'}`);
           if (!online) stats.offline++;
-          c.online$.next(online);
+          for (const x of group) x.online$.next(online);
           break;
         }
         case 'onlineAgain':
@@ -462,6 +480,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
       for (const proxy of proxies) proxy.calm();
       for (const c of clients) if (!c.online$.value) c.online$.next(true);
       await Promise.all(clients.map(c => awaitQuiet(c, 'quiescing')));
+      if (storesMode === 'tabs') checkOneLeaderPerDatabase();
       await check();
     } else if (wire.commits.some(refused)) {
       // The script stopped on a refused commit: leave the inputs of the refusal in the report.
@@ -494,6 +513,17 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   stats.minted = minted.length;
   stats.commitCalls = wire.commits.length;
   return { seed, stores: storesMode, clients: clientCount, steps, failures, rebasedAway, trace, stats, ms: Date.now() - started };
+
+  /** Tabs of one app: each database has exactly one leading client, and only leaders hold a connection. */
+  function checkOneLeaderPerDatabase(): void {
+    for (const db of new Set(clients.map(c => databaseOf(c.index)))) {
+      const group = clients.filter(c => databaseOf(c.index) === db);
+      const leaders = group.filter(c => leadingNow(c.sync));
+      if (leaders.length !== 1) fail(`database ${db}: ${leaders.length} leading clients (${leaders.map(c => c.index).join(', ')}), expected 1`);
+      const connected = group.filter(c => c.proxy.connections > 0 && !leaders.includes(c));
+      if (connected.length > 0) fail(`database ${db}: following clients ${connected.map(c => c.index).join(', ')} hold a connection`);
+    }
+  }
 
   /** What a stuck client holds: unsent local data per doc, and its last commit exchanges. */
   async function diagnose(c: FuzzClient): Promise<string[]> {

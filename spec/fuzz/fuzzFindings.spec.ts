@@ -4,9 +4,11 @@ import { transformIncomingChanges } from '../../src/algorithms/transformIncoming
 import { Patches } from '../../src/client/Patches.js';
 import { PatchesSync } from '../../src/net/PatchesSync.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
+import type { PatchesStore } from '../../src/stores/PatchesStore.js';
+import { holdingStore } from '../helpers/holdingStore.js';
 import type { Change } from '../../src/types.js';
 import { startHarness, type SyncHarness } from '../helpers/syncHarness.js';
-import type { FuzzDoc } from './edits.js';
+import type { FuzzDoc, Json } from './edits.js';
 import { startChaosProxy } from '../helpers/chaosProxy.js';
 import { WireLog } from './wireLog.js';
 
@@ -44,10 +46,10 @@ interface Client {
 }
 
 /** A client through the harness proxy, recorded on the wire as `index`, with its own online switch and clock. */
-function client(index: number, options: { online?: boolean; url?: string } = {}): Client {
+function client(index: number, options: { online?: boolean; url?: string; store?: PatchesStore } = {}): Client {
   const clock = { now: 1000 };
   const online$ = new BehaviorSubject(options.online ?? true);
-  const patches = new Patches({ store: new InMemoryStore(), clock: () => clock.now });
+  const patches = new Patches({ store: options.store ?? new InMemoryStore(), clock: () => clock.now });
   const sync = new PatchesSync(patches, options.url ?? harness.proxy.url, {
     online$,
     reconnectDelay: 10,
@@ -241,5 +243,42 @@ describe('bugs found by the convergence fuzz', () => {
     await settled(c, 'lww-e', 3);
     expect(docA.state).toEqual({ obj: { c: 323 } });
     expect(docC.state).toEqual(docA.state);
+  });
+
+  it('J (fixed): an edit rebased away before it was saved does not leave its doc saying hasPending', async () => {
+    // Was (idb mode, ~1 run in 4 of seed 5, where store writes are slow): a sync run ended while
+    // an edit was still optimistic (its save queued behind a server batch), so the doc's entry
+    // said hasPending; the batch rebased the edit away, its save wrote nothing and announced
+    // nothing, and no later step re-read the doc: { status: 'synced', hasPending: true } for good.
+    const store = holdingStore();
+    const a = client(0, { store });
+    const b = client(1);
+    const docA = await a.patches.openDoc<FuzzDoc>('j', { algorithm: 'ot' });
+    const docB = await b.patches.openDoc<FuzzDoc>('j', { algorithm: 'ot' });
+    docA.change(d => void (d.list = [{ v: 1 }]));
+    await settled(a, 'j', 1);
+    await settled(b, 'j', 1);
+    a.online$.next(false);
+    await bounded(a.sync.state$, s => !s.connected, 'a offline');
+    docB.change(d => void (d.list as Json[]).splice(0, 1)); // removes the item a is about to edit
+    await settled(b, 'j', 2);
+
+    // a's catch-up writes b's change; meanwhile a edits the item (its save waits behind a gate).
+    const applying = store.holdNext('applyServerChanges');
+    a.online$.next(true);
+    await applying.reached;
+    let openGate!: () => void;
+    const gate = a.patches.runExclusive('j', () => new Promise<void>(resolve => (openGate = resolve)));
+    docA.change(d => void ((d.list as { v: number }[])[0].v = 2));
+    applying.release();
+    // The run ends with the edit still unsaved (rebased away by now): the entry says hasPending.
+    await bounded(a.sync.synced$, s => s.j?.status === 'synced' && s.j.committedRev === 2, 'a caught up');
+    expect(docA.state).toEqual({ list: [] });
+    openGate();
+    await gate;
+    await docA.flush();
+    await settled(a, 'j', 2);
+    expect(await store.getPendingChanges('j')).toEqual([]);
+    expect(a.errors).toEqual([]);
   });
 });

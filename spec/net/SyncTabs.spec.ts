@@ -99,3 +99,36 @@ describe('SyncTabs', () => {
     late.close();
   });
 });
+
+describe('SyncTabs mirror fed back into the follower state (as PatchesSync does)', () => {
+  it("should show a leader's error once, not re-make it on every own state change, and keep following (fuzz finding K)", () => {
+    const hub = new FakeHub();
+    const leaderTabs = new SyncTabs(store, { enabled: true, name: 'app', leadership$: new BehaviorSubject(true), channel: hub.channel() });
+    const followerTabs = new SyncTabs(store, { enabled: true, name: 'app', leadership$: new BehaviorSubject(false), channel: hub.channel() });
+    const leaderState$ = new BehaviorSubject<PatchesSyncState>({ online: true, connected: false, syncing: null });
+    const leaderMirror = leaderTabs.mirror(leaderState$, new BehaviorSubject({}), () => undefined);
+    // The follower's own state$, set like PatchesSync.setState: a new value only when a field differs.
+    const followerState$ = new BehaviorSubject<PatchesSyncState>({ online: true, connected: false, syncing: null });
+    let shows = 0;
+    const followerMirror = followerTabs.mirror(followerState$, new BehaviorSubject({}), state => {
+      shows++;
+      const current = followerState$.value;
+      if (current.connected !== state.connected || current.syncing !== state.syncing) followerState$.next({ ...current, ...state });
+    });
+
+    leaderState$.next({ online: true, connected: false, syncing: new Error('socket hang up') });
+    const shownError = followerState$.value.syncing;
+    expect(shownError).toEqual(new Error('socket hang up'));
+    expect(shows).toBeLessThan(10);
+    // The follower's own connection says something: the leader's state is shown again, the same error object.
+    followerState$.next({ ...followerState$.value, connected: false, syncing: null });
+    expect(followerState$.value.syncing).toBe(shownError);
+
+    leaderState$.next({ online: true, connected: true, syncing: null });
+    expect(followerState$.value).toEqual({ online: true, connected: true, syncing: null });
+    followerMirror.unsubscribe();
+    leaderMirror.unsubscribe();
+    leaderTabs.close();
+    followerTabs.close();
+  });
+});

@@ -27,12 +27,18 @@ export class LWWAlgorithm implements ClientAlgorithm {
     return retryOnConflict(() => this.mintOnce(docId, change), () => this.refresh(docId));
   }
 
-  private async mintOnce(docId: string, change: OptimisticChange): Promise<Change[]> {
+  private async mintOnce(docId: string, minted: OptimisticChange): Promise<Change[]> {
     const { store } = this.ctx;
+    const doc = this.ctx.getOpenDoc(docId);
+    // The edit as the doc holds it now: re-recorded if the view moved since `change()`.
+    const change = doc?._optimistic().find(c => c.id === minted.id) ?? minted;
     const existing = await store.getPendingOps(docId);
     const { opsToSave, pathsToDelete, opsToReturn } = consolidateOps(existing, change.ops);
-    await store.savePendingOps(docId, opsToSave, pathsToDelete, { pendingOps: existing });
-    const doc = this.ctx.getOpenDoc(docId);
+    // The edit was recorded on the open doc's view: if the store moved past that view (another
+    // tab's pending ops or commit), the write conflicts, the view follows the store and the edit
+    // is recorded again on it (refresh), so a stale whole-object write cannot erase the other tab's.
+    const view = doc?._layers();
+    await store.savePendingOps(docId, opsToSave, pathsToDelete, view ? { pendingOps: view.local[1] ?? [], committedRev: view.committedRev } : { pendingOps: existing });
     if (doc) {
       // The new pending set, built in memory (no store read): deletes first, then upserts by path.
       const byPath = new Map(existing.map(op => [op.path, op]));
@@ -99,7 +105,7 @@ export class LWWAlgorithm implements ClientAlgorithm {
     const current = doc._layers();
     // Same committed rev, same committed state (the store writes them together): only the local layers can differ.
     if (current.committedRev === layers.committedRev && deepEqual(current.local, layers.local)) return;
-    doc._update(layers);
+    doc._update(layers, { rerecord: true });
   }
 
   private async applyOnce(docId: string, changes: Change[], sent?: Change[]): Promise<Change[]> {
@@ -139,7 +145,7 @@ export class LWWAlgorithm implements ClientAlgorithm {
     const expect = { committedRev: stored.committedRev, sendingId: stored.sending?.id ?? null };
     await store.applyServerChanges(docId, { state, rev: cursor, changes: effective, clearSending, expect });
     const after: StoredDoc = { ...stored, state, committedRev: cursor, sending: clearSending ? null : stored.sending };
-    doc?._update(layersOf(after, state));
+    doc?._update(layersOf(after, state), { rerecord: true });
     return effective;
   }
 
@@ -148,11 +154,13 @@ export class LWWAlgorithm implements ClientAlgorithm {
    * reply to a send always comes before any later broadcast, so an own change with an old rev was
    * never applied here; with several tabs on one store another tab may have applied it (and later
    * revs) from its own connection, and applying it again would overwrite those later revs.
+   * A resend's reply folds the newest ops since its baseRev into one change at the last of their
+   * revs, so the own change may sit at any rev after baseRev: the history is read from there.
    */
   private async appliedOwnChanges(docId: string, changes: Change[], sentIds: Set<string>, committedRev: number): Promise<Set<string>> {
     const old = changes.filter(c => sentIds.has(c.id) && c.rev <= committedRev);
     if (old.length === 0) return new Set();
-    const since = Math.min(...old.map(c => c.rev)) - 1;
+    const since = Math.min(...old.map(c => Math.min(c.baseRev, c.rev - 1)));
     const history = new Set((await this.ctx.store.listChanges(docId, since)).map(c => c.id));
     return new Set(old.filter(c => history.has(c.id)).map(c => c.id));
   }
@@ -180,7 +188,7 @@ export class LWWAlgorithm implements ClientAlgorithm {
     // (the latter goes out on the new rev, see getPendingToSend) and the server judges them again.
     const state = applyPatch(snapshot.state ?? {}, snapshot.changes.flatMap(c => c.ops), { mode: 'lenient' });
     await store.saveDoc(docId, { state, rev });
-    this.ctx.getOpenDoc(docId)?._update(layersOf({ ...stored, committedRev: rev }, state));
+    this.ctx.getOpenDoc(docId)?._update(layersOf({ ...stored, committedRev: rev }, state), { rerecord: true });
     return { localRev: stored.committedRev, serverRev: rev };
   }
 
@@ -196,7 +204,7 @@ export class LWWAlgorithm implements ClientAlgorithm {
     if (rev <= stored.committedRev) return 'stale';
     const state = applyPatch(snapshot.state ?? {}, snapshot.changes.flatMap(c => c.ops), { mode: 'lenient' });
     await store.saveDoc(docId, { state, rev }, { committedRev: stored.committedRev });
-    this.ctx.getOpenDoc(docId)?._update(layersOf({ ...stored, state, committedRev: rev }, state));
+    this.ctx.getOpenDoc(docId)?._update(layersOf({ ...stored, state, committedRev: rev }, state), { rerecord: true });
     return 'installed';
   }
 }

@@ -98,6 +98,7 @@ export class Patches {
   private readonly serverCommitSubject = new Subject<LocalChangeEvent>();
   private readonly errorSubject = new Subject<PatchesErrorEvent>();
   private readonly otherWriteSubject = new Subject<string>();
+  private readonly savedNothingSubject = new Subject<string>();
 
   /** Local changes, after they are in the store. */
   readonly changes$: Observable<LocalChangeEvent> = this.changeSubject.asObservable();
@@ -113,6 +114,11 @@ export class Patches {
   readonly errors$: Observable<PatchesErrorEvent> = this.errorSubject.asObservable();
   /** Docs another instance on the same store (another tab) wrote to; emitted once their open handles follow the store. */
   readonly otherWrites$: Observable<string> = this.otherWriteSubject.asObservable();
+  /**
+   * Docs where a local edit was saved as nothing (a server change rebased it away before it was
+   * saved): no `changes$` event follows that edit, so whoever counted it as pending re-reads the doc.
+   */
+  readonly savedNothing$: Observable<string> = this.savedNothingSubject.asObservable();
 
   constructor(options: PatchesOptions) {
     this.store = options.store;
@@ -280,7 +286,7 @@ export class Patches {
     this.storeSubscription.unsubscribe();
     for (const id of [...this.openDocs.keys()]) await this.closeDoc(id);
     await this.store.close();
-    for (const subject of [this.changeSubject, this.trackSubject, this.untrackSubject, this.deleteSubject, this.serverCommitSubject, this.errorSubject, this.otherWriteSubject]) {
+    for (const subject of [this.changeSubject, this.trackSubject, this.untrackSubject, this.deleteSubject, this.serverCommitSubject, this.errorSubject, this.otherWriteSubject, this.savedNothingSubject]) {
       (subject as Subject<unknown>).complete();
     }
   }
@@ -363,6 +369,7 @@ export class Patches {
         .then(
           changes => {
             if (changes.length > 0) this.changeSubject.next({ docId: doc.id, changes });
+            else this.savedNothingSubject.next(doc.id);
           },
           error => {
             // Nothing half-written is announced: the edit is taken back and the error reported.

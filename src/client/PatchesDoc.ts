@@ -12,6 +12,8 @@ export interface OptimisticChange {
   id: string;
   /** Its ops; rebased in place if server changes arrive before it is minted. */
   ops: JSONPatchOp[];
+  /** The `change()` mutator that recorded them: an LWW edit is recorded again when its view turns out old. */
+  mutator?: (draft: never) => void;
 }
 
 /** What a doc shows: the committed state plus the persisted local layers on top. */
@@ -116,18 +118,11 @@ export class PatchesDoc<T extends object = AnyDoc> {
    * doc.change(draft => { draft.items.push({ id: 'a', done: false }); });
    */
   change(mutator: (draft: Draft<T>) => void): void {
-    const base = this.state;
-    const [next, patches] = this.immer.produceWithPatches(base, (draft: Draft<T>) => {
-      mutator(draft);
-    });
-    if (patches.length === 0) return;
-    // OT appends travel as '/-' (what the reference's rules order consistently); LWW paths are keys.
-    const recorded = immerPatchesToOps(patches, base, { appendsAtEnd: this.algorithm === 'ot' });
-    if (recorded.length === 0) return;
-    const ops = this.owner.prepareOps(this.erased(), recorded);
-    const change: OptimisticChange = { id: this.owner.newId(), ops };
+    const recorded = this.record(this.state, mutator);
+    if (!recorded) return;
+    const change: OptimisticChange = { id: this.owner.newId(), ops: recorded.ops, mutator };
     this.optimistic.push(change);
-    this.subject.next(next as T);
+    this.subject.next(recorded.next);
     this.lastSubmit = this.owner.submit(this.erased(), change);
   }
 
@@ -150,10 +145,11 @@ export class PatchesDoc<T extends object = AnyDoc> {
    * @internal Replaces what the doc shows: new committed/local layers, optionally new optimistic
    * ops (rebased), and drops the optimistic entries named in `minted`. Emits if the view changed.
    */
-  _update(layers: DocLayers, options: { minted?: string[]; optimistic?: OptimisticChange[]; viewUnchanged?: boolean } = {}): void {
+  _update(layers: DocLayers, options: { minted?: string[]; optimistic?: OptimisticChange[]; viewUnchanged?: boolean; rerecord?: boolean } = {}): void {
     this.layers = layers;
     if (options.optimistic) this.optimistic = options.optimistic;
     if (options.minted?.length) this.optimistic = withoutMinted(this.optimistic, options.minted);
+    if (options.rerecord) this.rerecord();
     if (options.viewUnchanged) return;
     this.subject.next(this.computeState());
   }
@@ -169,9 +165,43 @@ export class PatchesDoc<T extends object = AnyDoc> {
     this.subject.complete();
   }
 
-  private computeState(): T {
+  /** Runs a mutator on `base` through immer: the next state and the ops to keep, or `undefined` when it changed nothing. */
+  private record(base: T, mutator: (draft: Draft<T>) => void): { next: T; ops: JSONPatchOp[] } | undefined {
+    const [next, patches] = this.immer.produceWithPatches(base, (draft: Draft<T>) => {
+      mutator(draft);
+    });
+    if (patches.length === 0) return undefined;
+    // OT appends travel as '/-' (what the reference's rules order consistently); LWW paths are keys.
+    const recorded = immerPatchesToOps(patches, base, { appendsAtEnd: this.algorithm === 'ot' });
+    if (recorded.length === 0) return undefined;
+    return { next: next as T, ops: this.owner.prepareOps(this.erased(), recorded) };
+  }
+
+  /**
+   * Records the optimistic changes again, in order, on the layers just installed: an LWW op has
+   * no transform, so an edit recorded on a view that missed another tab's write (a parent object
+   * written whole over children the store already holds) would overwrite that write. Each
+   * mutator runs once more; one that now throws keeps the ops it first recorded.
+   */
+  private rerecord(): void {
+    const redone: OptimisticChange[] = [];
+    for (const change of this.optimistic) {
+      let ops = change.ops;
+      if (change.mutator) {
+        try {
+          ops = this.record(this.computeState(redone), change.mutator as (draft: Draft<T>) => void)?.ops ?? [];
+        } catch {
+          // keep the first recording
+        }
+      }
+      redone.push({ ...change, ops });
+    }
+    this.optimistic = redone;
+  }
+
+  private computeState(optimistic: readonly OptimisticChange[] = this.optimistic): T {
     const base = (this.layers.committedState ?? {}) as T;
-    const ops = [...this.layers.local, ...this.optimistic.map(change => change.ops)].flat();
+    const ops = [...this.layers.local, ...optimistic.map(change => change.ops)].flat();
     if (ops.length === 0) return base;
     if (this.algorithm === 'lww') return applyPatch(base, ops, { mode: 'lenient' });
     try {

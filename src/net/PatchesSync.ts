@@ -191,6 +191,7 @@ export class PatchesSync {
     this.subscription.add(this.patches.untracked$.pipe(mergeMap(ids => this.untracked$(ids))).subscribe());
     this.subscription.add(this.patches.changes$.subscribe(e => this.localChange(e.docId)));
     this.subscription.add(this.patches.otherWrites$.pipe(mergeMap(id => this.otherWrite$(id))).subscribe());
+    this.subscription.add(this.patches.savedNothing$.pipe(mergeMap(id => this.recheckPending$(id))).subscribe());
     this.subscription.add(this.patches.deleted$.pipe(mergeMap(id => this.deleteOnServer$(id))).subscribe());
     this.subscription.add(this.patches.errors$.subscribe(e => this.errorSubject.next(e)));
   }
@@ -499,6 +500,16 @@ export class PatchesSync {
         if (this.canSend() && this.docs.value[docId]?.hasPending) this.syncRequests.next(docId);
       }),
     );
+  }
+
+  /**
+   * A local edit was saved as nothing: a sync run that ended while it was unsaved counted it as
+   * pending (fuzz finding J), and no run follows it, so the entry's `hasPending` is read again.
+   */
+  private recheckPending$(docId: string): Observable<unknown> {
+    const algorithm = this.algorithmOf(docId);
+    if (!algorithm) return EMPTY;
+    return from(algorithm.hasPending(docId)).pipe(tap(hasPending => this.docs.update([docId], { hasPending })));
   }
 
   /** One `subscribe` call for the ids (through `subscribeFilter`) not subscribed yet; failure is reported, not fatal. */

@@ -110,14 +110,20 @@ export class SyncTabs {
     const subscription = new Subscription();
     const channel = this.channel;
     if (!channel) return subscription;
+    // One mirrored state per announcement: `show` feeds this tab's own state$ back in here, so an
+    // error re-made on every pass would be a new state each time, without end (fuzz finding K).
+    let shown: { news: LeaderNews; state: MirroredState } | undefined;
     subscription.add(
       combineLatest([state$, synced$, this.leading$, this.news]).subscribe(([state, synced, leading, news]) => {
         if (leading) {
           const syncing = state.syncing instanceof Error ? { error: state.syncing.message } : state.syncing;
           channel.postMessage({ type: 'state', name: this.name, state: { connected: state.connected, syncing }, synced: { ...synced } } satisfies LeaderNews);
         } else if (news) {
-          const syncing = news.state.syncing;
-          show({ connected: news.state.connected, syncing: syncing !== null && typeof syncing === 'object' ? new Error(syncing.error) : syncing }, news.synced);
+          if (shown?.news !== news) {
+            const syncing = news.state.syncing;
+            shown = { news, state: { connected: news.state.connected, syncing: syncing !== null && typeof syncing === 'object' ? new Error(syncing.error) : syncing } };
+          }
+          show(shown.state, news.synced);
         }
       }),
     );
