@@ -198,8 +198,7 @@ export class FileServerStore implements ServerStore {
       await this.journal.write({ docId, body: entry }, json);
     } catch (error) {
       // Not acknowledged: take it back out of the segment too.
-      await segment.handle.truncate(start).catch(() => undefined);
-      segment.size = start;
+      await cutBack(segment, start);
       throw error;
     } finally {
       segment.busy = false;
@@ -231,8 +230,7 @@ export class FileServerStore implements ServerStore {
       if (syncNow) await segment.handle.datasync();
     } catch (error) {
       // Never leave half a record for the next append to follow: cut back to where it started.
-      await segment.handle.truncate(start).catch(() => undefined);
-      segment.size = start;
+      await cutBack(segment, start);
       throw error;
     } finally {
       segment.busy = false;
@@ -595,4 +593,10 @@ async function fsyncDir(dir: string): Promise<void> {
 /** The directory a document's files live in (for tools and tests that inspect the data). */
 export function documentDirectory(directory: string, docId: string): string {
   return join(directory, dirNameFor(docId));
+}
+
+/** Truncates a segment back to `start` (an append that failed or was not acknowledged); best effort. */
+async function cutBack(segment: OpenSegment, start: number): Promise<void> {
+  await segment.handle.truncate(start).catch(() => undefined);
+  segment.size = start;
 }
