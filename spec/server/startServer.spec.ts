@@ -361,7 +361,8 @@ describe('startServer', () => {
     }
 
     it('should terminate a client that stops answering pings, freeing its subscriptions, and keep the others', async () => {
-      t = await startTestServer({ pingIntervalMs: 20 });
+      // Long enough that a busy test process still answers each ping in time (20 ms was not, under load).
+      t = await startTestServer({ pingIntervalMs: 250 });
       const silent = await silentSubscriber(t.server.url, 'doc');
       const live = await t.connect();
       await live.call('subscribe', [['doc']]);
