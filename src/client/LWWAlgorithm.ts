@@ -150,19 +150,24 @@ export class LWWAlgorithm implements ClientAlgorithm {
   }
 
   /**
-   * Our own sent changes the store already holds as committed history. With one connection the
-   * reply to a send always comes before any later broadcast, so an own change with an old rev was
-   * never applied here; with several tabs on one store another tab may have applied it (and later
-   * revs) from its own connection, and applying it again would overwrite those later revs.
-   * A resend's reply folds the newest ops since its baseRev into one change at the last of their
-   * revs, so the own change may sit at any rev after baseRev: the history is read from there.
+   * Our own sent changes the store already holds. With one connection the reply to a send always
+   * comes before any later broadcast, so an own change with an old rev was never applied here;
+   * with several tabs on one store another tab may have applied it (and later revs) from its own
+   * connection, and applying it again would overwrite those later revs.
+   * A reply older than the store's rev is such a late one: the store's later state, from the same
+   * server, holds the commit (a resend's reply folds the rows since its baseRev into one change at
+   * the last of their revs, and another tab may have caught up through a change of another id, so
+   * the history need not name it). A reply at the store's rev is one if the history names it.
    */
   private async appliedOwnChanges(docId: string, changes: Change[], sentIds: Set<string>, committedRev: number): Promise<Set<string>> {
     const old = changes.filter(c => sentIds.has(c.id) && c.rev <= committedRev);
-    if (old.length === 0) return new Set();
-    const since = Math.min(...old.map(c => Math.min(c.baseRev, c.rev - 1)));
+    const applied = new Set(old.filter(c => c.rev < committedRev).map(c => c.id));
+    const atHead = old.filter(c => c.rev === committedRev);
+    if (atHead.length === 0) return applied;
+    const since = Math.min(...atHead.map(c => Math.min(c.baseRev, c.rev - 1)));
     const history = new Set((await this.ctx.store.listChanges(docId, since)).map(c => c.id));
-    return new Set(old.filter(c => history.has(c.id)).map(c => c.id));
+    for (const c of atHead) if (history.has(c.id)) applied.add(c.id);
+    return applied;
   }
 
   /**
