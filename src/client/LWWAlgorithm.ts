@@ -78,9 +78,15 @@ export class LWWAlgorithm implements ClientAlgorithm {
     const committedRev = await store.getCommittedRev(docId);
     const change = createChange(ops, { baseRev: committedRev, rev: committedRev + 1, createdAt: this.ctx.clock() });
     await store.saveSendingChange(docId, change, { sendingId: null, pendingOps: ops });
-    // The open doc's layers must follow the move (same ops, same view): a later mint builds on them.
+    // The open doc's layers must follow the move: a later mint builds on them. Ops another tab
+    // saved that the view has not heard of yet are shown now (a refresh after this would find the
+    // layers equal and skip), and unsaved edits are recorded again on them.
     const doc = this.ctx.getOpenDoc(docId);
-    if (doc) doc._update({ ...doc._layers(), local: [change.ops, []] }, { viewUnchanged: true });
+    if (doc) {
+      const layers = doc._layers();
+      const seen = deepEqual(layers.local.flat(), ops);
+      doc._update({ ...layers, local: [change.ops, []] }, seen ? { viewUnchanged: true } : { rerecord: true });
+    }
     return [change];
   }
 
