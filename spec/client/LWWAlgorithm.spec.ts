@@ -342,6 +342,22 @@ describe('LWWAlgorithm with two tabs on one store', () => {
     expect(stored?.state).toEqual({ b: 2 });
     expect(docA.state).toEqual({ b: 2 });
   });
+
+  it("should show another tab's pending ops it moves into the sending slot before its view heard of them", async () => {
+    const store = new InMemoryStore(); // one store object: no channel, so A's view never hears of B's write by itself
+    let now = 1000;
+    const tabA = new Patches({ store, clock: () => now++ });
+    const tabB = new Patches({ store, clock: () => now++ });
+    const docA = await tabA.openDoc<Doc>('d', { algorithm: 'lww' });
+    const docB = await tabB.openDoc<Doc>('d', { algorithm: 'lww' });
+    docB.change(draft => {
+      draft.b = 2;
+    });
+    await docB.flush();
+    const [sent] = await tabA.runExclusive('d', () => tabA.algorithms.lww.getPendingToSend('d'));
+    expect(sent.ops).toEqual([expect.objectContaining({ path: '/b', value: 2 })]);
+    expect(docA.state).toEqual({ b: 2 });
+  });
 });
 
 describe('LWWAlgorithm: an edit made on a view the store has moved past (tabs on one IndexedDB database)', () => {

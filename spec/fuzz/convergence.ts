@@ -1,7 +1,7 @@
 import 'fake-indexeddb/auto';
 import { IDBFactory } from 'fake-indexeddb';
 import { inspect } from 'node:util';
-import { BehaviorSubject, Subscription, combineLatest, filter, firstValueFrom, skip, type Observable } from 'rxjs';
+import { BehaviorSubject, Subscription, combineLatest, filter, firstValueFrom, merge, skip, type Observable } from 'rxjs';
 import { applyPatch } from '../../src/algorithms/applyPatch.js';
 import { rebaseChanges } from '../../src/algorithms/rebaseChanges.js';
 import { transformIncomingChanges } from '../../src/algorithms/transformIncomingChanges.js';
@@ -603,8 +603,16 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
         for (const docId of docIds) {
           const head = heads.get(docId)!;
           await within(c.sync.synced$, s => (s[docId]?.committedRev ?? 0) >= head, () => `client ${c.index} reaching rev ${head} of ${docId}: ${snapshot(c)}`);
+          // A following tab's synced$ is the leader's announcement: its own open doc follows the
+          // store a little later (the store's channel, then a read), so wait for the doc itself.
+          const openDoc = c.docs.get(docId)!;
+          await within(
+            merge(openDoc.state$, c.patches.otherWrites$, c.sync.synced$),
+            () => openDoc.committedRev >= head,
+            () => `client ${c.index}'s open ${docId} following its store to rev ${head} (at ${openDoc.committedRev}): ${snapshot(c)}`,
+          );
           const want = served.get(docId);
-          const view = c.docs.get(docId)!.state;
+          const view = openDoc.state;
           if (!sameJson(view, want)) {
             fail(`client ${c.index} ${docId}: view ≠ server ${difference(view, want)}; view ${show(view)}, server ${show(want)}`);
             for (const entry of c.store.applied.get(docId) ?? []) failures.push(`    ${entry.at} applied → rev ${entry.rev}: ${JSON.stringify(entry.changes.map(x => ({ id: x.id, baseRev: x.baseRev, rev: x.rev, ops: x.ops })))}`);

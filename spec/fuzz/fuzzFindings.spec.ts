@@ -1,16 +1,19 @@
+import 'fake-indexeddb/auto';
 import { BehaviorSubject, filter, firstValueFrom, tap, type Observable } from 'rxjs';
 import { applyPatch } from '../../src/algorithms/applyPatch.js';
 import { transformIncomingChanges } from '../../src/algorithms/transformIncomingChanges.js';
 import { Patches } from '../../src/client/Patches.js';
 import { PatchesSync } from '../../src/net/PatchesSync.js';
+import { IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
 import type { PatchesStore } from '../../src/stores/PatchesStore.js';
 import { holdingStore } from '../helpers/holdingStore.js';
-import type { Change } from '../../src/types.js';
+import type { Change, PatchesSnapshot } from '../../src/types.js';
 import { startHarness, type SyncHarness } from '../helpers/syncHarness.js';
 import type { FuzzDoc, Json } from './edits.js';
 import { startChaosProxy } from '../helpers/chaosProxy.js';
 import { WireLog } from './wireLog.js';
+import { connectClient } from '../helpers/wsClient.js';
 
 /**
  * The bugs the convergence fuzz found, reduced to minimal deterministic scenarios, one case each,
@@ -280,5 +283,47 @@ describe('bugs found by the convergence fuzz', () => {
     await settled(a, 'j', 2);
     expect(await store.getPendingChanges('j')).toEqual([]);
     expect(a.errors).toEqual([]);
+  });
+
+  it("L (fixed): a resend's late reply does not bring back what a newer rev deleted, when another tab applied the first commit", async () => {
+    // Was (shared-idb seed 15, under load): two tabs on one database each had a connection and
+    // both sent the LWW change in the store. The server folded its resend's reply into one change
+    // at the last rev since the sent baseRev; the other tab had applied the first commit and a
+    // newer delete by then, and the late reply was applied again on top: /f5 came back for good.
+    const db = `finding-l-${Date.now()}`;
+    const tabA = new Patches({ store: new IndexedDBStore(db), clock: () => 1000 });
+    const tabB = new Patches({ store: new IndexedDBStore(db), clock: () => 1000 });
+    const raw = await connectClient(harness.server.url);
+    try {
+      const docA = await tabA.openDoc<FuzzDoc>('lww-l', { algorithm: 'lww' });
+      await tabB.openDoc<FuzzDoc>('lww-l', { algorithm: 'lww' });
+      docA.change(d => void (d.f5 = 528));
+      await docA.flush();
+      const [sent] = await tabA.runExclusive('lww-l', () => tabA.algorithms.lww.getPendingToSend('lww-l'));
+      const commit = async (changes: Change[]): Promise<Change[]> => {
+        const answer = await raw.call('commitChanges', ['lww-l', changes]);
+        const result = answer.result as Change[] | { changes: Change[] };
+        return Array.isArray(result) ? result : result.changes;
+      };
+      await commit([sent]); // rev 1: the first send, its reply lost
+      await commit([{ id: 'f3', baseRev: 1, rev: 2, ops: [{ op: 'replace', path: '/f3', value: 219, ts: 2000 }], createdAt: 0, committedAt: 0 }]);
+      const late = await commit([sent]); // the resend: answered, but the answer is slow
+      expect(late).toEqual([expect.objectContaining({ id: sent.id, baseRev: 0, rev: 2 })]);
+      await commit([{ id: 'gone', baseRev: 2, rev: 3, ops: [{ op: 'remove', path: '/f5', ts: 3000 }], createdAt: 0, committedAt: 0 }]);
+      // Tab B's connection catches up first (revs 1 to 3), then A's late reply arrives.
+      const since = (await raw.call('getChangesSince', ['lww-l', 0])).result as Change[];
+      await tabB.runExclusive('lww-l', () => tabB.algorithms.lww.applyServerChanges('lww-l', since));
+      await tabA.runExclusive('lww-l', () => tabA.algorithms.lww.applyServerChanges('lww-l', late, [sent]));
+
+      const served = (await raw.call('getDoc', ['lww-l'])).result as PatchesSnapshot<FuzzDoc>;
+      const head = applyPatch(served.state ?? {}, served.changes.flatMap(c => c.ops), { mode: 'lenient' });
+      expect(head).toEqual({ f3: 219 });
+      expect((await tabA.store.getDoc('lww-l'))?.state).toEqual(head);
+      expect(docA.state).toEqual(head);
+    } finally {
+      await raw.close();
+      await tabA.close();
+      await tabB.close();
+    }
   });
 });

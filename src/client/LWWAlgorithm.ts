@@ -78,9 +78,15 @@ export class LWWAlgorithm implements ClientAlgorithm {
     const committedRev = await store.getCommittedRev(docId);
     const change = createChange(ops, { baseRev: committedRev, rev: committedRev + 1, createdAt: this.ctx.clock() });
     await store.saveSendingChange(docId, change, { sendingId: null, pendingOps: ops });
-    // The open doc's layers must follow the move (same ops, same view): a later mint builds on them.
+    // The open doc's layers must follow the move: a later mint builds on them. Ops another tab
+    // saved that the view has not heard of yet are shown now (a refresh after this would find the
+    // layers equal and skip), and unsaved edits are recorded again on them.
     const doc = this.ctx.getOpenDoc(docId);
-    if (doc) doc._update({ ...doc._layers(), local: [change.ops, []] }, { viewUnchanged: true });
+    if (doc) {
+      const layers = doc._layers();
+      const seen = deepEqual(layers.local.flat(), ops);
+      doc._update({ ...layers, local: [change.ops, []] }, seen ? { viewUnchanged: true } : { rerecord: true });
+    }
     return [change];
   }
 
@@ -150,19 +156,24 @@ export class LWWAlgorithm implements ClientAlgorithm {
   }
 
   /**
-   * Our own sent changes the store already holds as committed history. With one connection the
-   * reply to a send always comes before any later broadcast, so an own change with an old rev was
-   * never applied here; with several tabs on one store another tab may have applied it (and later
-   * revs) from its own connection, and applying it again would overwrite those later revs.
-   * A resend's reply folds the newest ops since its baseRev into one change at the last of their
-   * revs, so the own change may sit at any rev after baseRev: the history is read from there.
+   * Our own sent changes the store already holds. With one connection the reply to a send always
+   * comes before any later broadcast, so an own change with an old rev was never applied here;
+   * with several tabs on one store another tab may have applied it (and later revs) from its own
+   * connection, and applying it again would overwrite those later revs.
+   * A reply older than the store's rev is such a late one: the store's later state, from the same
+   * server, holds the commit (a resend's reply folds the rows since its baseRev into one change at
+   * the last of their revs, and another tab may have caught up through a change of another id, so
+   * the history need not name it). A reply at the store's rev is one if the history names it.
    */
   private async appliedOwnChanges(docId: string, changes: Change[], sentIds: Set<string>, committedRev: number): Promise<Set<string>> {
     const old = changes.filter(c => sentIds.has(c.id) && c.rev <= committedRev);
-    if (old.length === 0) return new Set();
-    const since = Math.min(...old.map(c => Math.min(c.baseRev, c.rev - 1)));
+    const applied = new Set(old.filter(c => c.rev < committedRev).map(c => c.id));
+    const atHead = old.filter(c => c.rev === committedRev);
+    if (atHead.length === 0) return applied;
+    const since = Math.min(...atHead.map(c => Math.min(c.baseRev, c.rev - 1)));
     const history = new Set((await this.ctx.store.listChanges(docId, since)).map(c => c.id));
-    return new Set(old.filter(c => history.has(c.id)).map(c => c.id));
+    for (const c of atHead) if (history.has(c.id)) applied.add(c.id);
+    return applied;
   }
 
   /**
