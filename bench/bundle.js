@@ -1,7 +1,7 @@
 // Browser bundle sizes: small apps bundled from dist/ with esbuild (ESM, minified, browser
 // platform, tree-shaken and code-split as an app's bundler would), then gzip -9. The figure of
-// each app is what it loads: the startup files, plus the LWW chunk for an app that opens an LWW
-// doc (LWW is loaded on first use). The one-file size (no code splitting) is printed beside it. Each app imports what a
+// each app is what it loads: the startup files, plus any chunk it loads on first use (none today:
+// every app loads one file). The one-file size (no code splitting) is printed beside it. Each app imports what a
 // real app of its kind needs and uses it, so nothing it needs is shaken away:
 //   OT app     Patches + IndexedDBStore + PatchesSync (the figure the issue targets: ≤ 30 KB gzip)
 //   LWW app    the same, opening an LWW doc

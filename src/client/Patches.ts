@@ -5,7 +5,7 @@ import { createId } from '../algorithms/createId.js';
 import type { PatchesStore, StoreChange } from '../stores/PatchesStore.js';
 import type { AlgorithmContext, ClientAlgorithm } from './ClientAlgorithm.js';
 import { KeyedQueue } from '../util/KeyedQueue.js';
-import { lazyAlgorithm } from './lazyAlgorithm.js';
+import { LWWAlgorithm } from './LWWAlgorithm.js';
 import { OTAlgorithm } from './OTAlgorithm.js';
 import { PatchesDoc, type DocOwner, type OptimisticChange } from './PatchesDoc.js';
 import { listen } from './listen.js';
@@ -135,9 +135,7 @@ export class Patches {
       maxStorageBytes: this.docOptions.maxStorageBytes,
       sizeCalculator: this.docOptions.sizeCalculator,
     };
-    // LWW loads on first use: an OT-only app never downloads it (see lazyAlgorithm).
-    const lww = lazyAlgorithm('lww', () => import('./LWWAlgorithm.js').then(m => new m.LWWAlgorithm(ctx)));
-    this.algorithms = { ot: new OTAlgorithm(ctx), lww };
+    this.algorithms = { ot: new OTAlgorithm(ctx), lww: new LWWAlgorithm(ctx) };
     this.ready = this.store.listDocs().then(
       docs => {
         for (const doc of docs) this.tracked.set(doc.docId, doc.algorithm);
