@@ -87,6 +87,9 @@ describeWithChromium()('the npm start demo in Chromium', () => {
 
     // Typing in one tab shows in the user's other tab and in the other user's browser.
     await alice1.addCard('Buy milk');
+    // Bob adds after he sees Alice's card: two first cards added at once share a position and their
+    // random ids would decide the order.
+    await bob1.waitForCards(['Buy milk']);
     await bob1.addCard('Call Bob');
     for (const page of pages) await page.waitForCards(['Buy milk', 'Call Bob']);
     await bob1.typeInCard(0, ' and eggs');
