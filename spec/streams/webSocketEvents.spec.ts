@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { firstValueFrom, map, materialize, ReplaySubject, take, toArray } from 'rxjs';
 import type { ObservableNotification } from 'rxjs';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -176,6 +176,25 @@ describe('webSocketEvents', () => {
 
     const [code] = await closed;
     expect(code).toBe(1005); // closed by the client without a status code
+  });
+
+  it('should abort a connection attempt when unsubscribed before it opens', async () => {
+    // A TCP server that never answers the upgrade: the socket stays CONNECTING.
+    const silent = createServer();
+    const accepted = new ReplaySubject<Socket>();
+    silent.on('connection', (socket) => accepted.next(socket));
+    silent.listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    try {
+      const client = record(`ws://127.0.0.1:${(silent.address() as AddressInfo).port}`);
+      const socket = await firstValueFrom(accepted);
+      const aborted = once(socket, 'close');
+      client.subscription.unsubscribe();
+
+      await aborted; // the client gave up the handshake (and its `error` event found a listener)
+    } finally {
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 
   it('should open one connection per subscription', async () => {
