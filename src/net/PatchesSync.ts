@@ -41,6 +41,7 @@ import { docIdOf, isDocChanges } from './wireShapes.js';
 import { classifyError } from './errorPolicy.js';
 import { DocRetries } from './DocRetries.js';
 import { SyncTabs, type SyncTabsOptions } from './SyncTabs.js';
+import { OwnEdits } from './OwnEdits.js';
 
 /** Options of `PatchesSync` (the seed's, plus injection points for tests and hosts). */
 export interface PatchesSyncOptions {
@@ -118,6 +119,7 @@ export class PatchesSync {
   private readonly scheduler: SchedulerLike;
   private readonly retries: DocRetries;
   private readonly tabs: SyncTabs;
+  private readonly ownEdits = new OwnEdits();
   private subscribed = new Set<string>();
   private passCount = 0;
 
@@ -150,7 +152,8 @@ export class PatchesSync {
     // Only the leading tab connects; the others show what it announces.
     this.tabs = new SyncTabs(patches.store, options.tabs, options.scheduler);
     this.leading$ = this.tabs.leading$;
-    this.subscription.add(this.tabs.mirror(this.state$, this.synced$, (state, synced) => (this.setState(state), this.docs.put(synced))));
+    // A follower's own edits stay pending in what it shows until a store read finds them gone (finding M).
+    this.subscription.add(this.tabs.mirror(this.state$, this.synced$, (state, synced) => (this.setState(state), this.docs.put(this.ownEdits.over(synced)))));
     this.connection = new PatchesConnection(url, {
       websocket: options.websocket,
       online$: this.tabs.gate(online$),
@@ -350,7 +353,7 @@ export class PatchesSync {
           ),
           ignoreElements(),
         ),
-        defer(() => from(algorithm.hasPending(docId))).pipe(
+        defer(() => from(this.readPending(docId, algorithm))).pipe(
           tap(hasPending => {
             this.retries.clear(docId);
             this.docs.update([docId], { status: 'synced', hasPending });
@@ -479,6 +482,7 @@ export class PatchesSync {
       this.retries.clear(id);
       this.docSync.received.forget(id);
     }
+    this.ownEdits.forget(docIds);
     this.docs.remove(docIds);
     const needed = new Set(this.filterIds([...this.patches.trackedDocs]));
     const drop = [...this.subscribed].filter(id => !needed.has(id));
@@ -489,6 +493,7 @@ export class PatchesSync {
 
   private localChange(docId: string): void {
     if (!this.patches.getDocAlgorithm(docId)) return;
+    this.ownEdits.edited(docId);
     this.docs.update([docId], this.canSend() ? { hasPending: true, status: 'syncing' } : { hasPending: true });
     if (this.canSend()) this.syncRequests.next(docId);
   }
@@ -509,7 +514,7 @@ export class PatchesSync {
   private recheckPending$(docId: string): Observable<unknown> {
     const algorithm = this.algorithmOf(docId);
     if (!algorithm) return EMPTY;
-    return from(algorithm.hasPending(docId)).pipe(tap(hasPending => this.docs.update([docId], { hasPending })));
+    return from(this.readPending(docId, algorithm)).pipe(tap(hasPending => this.docs.update([docId], { hasPending })));
   }
 
   /** One `subscribe` call for the ids (through `subscribeFilter`) not subscribed yet; failure is reported, not fatal. */
@@ -536,7 +541,7 @@ export class PatchesSync {
       docIds.map(async id => {
         const algorithm = this.algorithmOf(id);
         if (!algorithm) return undefined;
-        const [committedRev, hasPending] = await Promise.all([this.patches.store.getCommittedRev(id), algorithm.hasPending(id)]);
+        const [committedRev, hasPending] = await Promise.all([this.patches.store.getCommittedRev(id), this.readPending(id, algorithm)]);
         return { id, committedRev, hasPending };
       }),
     );
@@ -552,6 +557,12 @@ export class PatchesSync {
     this.docs.put(entries);
   }
 
+
+  /** Whether the doc has pending changes, as `OwnEdits` should learn it (an edit made during the read counts). */
+  private async readPending(docId: string, algorithm: ClientAlgorithm): Promise<boolean> {
+    const found = this.ownEdits.read(docId);
+    return found(await algorithm.hasPending(docId));
+  }
 
   private async pendingChanges(docId: string): Promise<Change[]> {
     const stored = await this.patches.store.getDoc(docId);

@@ -1,0 +1,40 @@
+import { OwnEdits } from '../../src/net/OwnEdits.js';
+import type { SyncedDoc } from '../../src/types.js';
+
+const clean = (committedRev: number): SyncedDoc => ({ committedRev, hasPending: false, status: 'synced' });
+
+describe('OwnEdits', () => {
+  it('should show an edited doc as pending over an entry that says nothing is', () => {
+    const own = new OwnEdits();
+    own.edited('a');
+    expect(own.over({ a: clean(3), b: clean(1) })).toEqual({ a: { committedRev: 3, hasPending: true, status: 'synced' }, b: clean(1) });
+  });
+
+  it('should clear the mark once a read begun after the edit finds nothing pending', () => {
+    const own = new OwnEdits();
+    own.edited('a');
+    const found = own.read('a');
+    expect(found(true)).toBe(true);
+    expect(own.over({ a: clean(3) }).a.hasPending).toBe(true);
+    expect(own.read('a')(false)).toBe(false);
+    expect(own.over({ a: clean(4) })).toEqual({ a: clean(4) });
+  });
+
+  it('should keep the mark when the doc was edited while a read that found nothing was under way', () => {
+    const own = new OwnEdits();
+    const found = own.read('a');
+    own.edited('a'); // saved after the read looked
+    expect(found(false)).toBe(true);
+    expect(own.over({ a: clean(3) }).a.hasPending).toBe(true);
+  });
+
+  it('should drop the marks of forgotten docs, and still count an edit made during a read', () => {
+    const own = new OwnEdits();
+    own.edited('a');
+    const found = own.read('a');
+    own.forget(['a']);
+    expect(own.over({ a: clean(3) })).toEqual({ a: clean(3) });
+    own.edited('a');
+    expect(found(false)).toBe(true);
+  });
+});
