@@ -193,8 +193,7 @@ export class PatchesSync {
     this.subscription.add(this.patches.tracked$.pipe(mergeMap(e => this.tracked$(e.docIds))).subscribe());
     this.subscription.add(this.patches.untracked$.pipe(mergeMap(ids => this.untracked$(ids))).subscribe());
     this.subscription.add(this.patches.changes$.subscribe(e => this.localChange(e.docId)));
-    this.subscription.add(this.patches.otherWrites$.pipe(mergeMap(id => this.otherWrite$(id))).subscribe());
-    this.subscription.add(this.patches.savedNothing$.pipe(mergeMap(id => this.recheckPending$(id))).subscribe());
+    this.subscription.add(merge(this.patches.otherWrites$, this.patches.savedNothing$).pipe(mergeMap(id => this.reread$(id))).subscribe());
     this.subscription.add(this.patches.deleted$.pipe(mergeMap(id => this.deleteOnServer$(id))).subscribe());
     this.subscription.add(this.patches.errors$.subscribe(e => this.errorSubject.next(e)));
   }
@@ -498,23 +497,17 @@ export class PatchesSync {
     if (this.canSend()) this.syncRequests.next(docId);
   }
 
-  /** Another tab wrote the doc: its status entry follows the store, and its changes go out if this tab syncs. */
-  private otherWrite$(docId: string): Observable<unknown> {
+  /**
+   * The store changed under the doc's entry, which is read again: another tab wrote it (its
+   * changes go out if this tab syncs), or a local edit was saved as nothing after a sync run that
+   * ended while it was unsaved had counted it as pending (fuzz finding J).
+   */
+  private reread$(docId: string): Observable<unknown> {
     return from(this.addEntries([docId])).pipe(
       tap(() => {
         if (this.canSend() && this.docs.value[docId]?.hasPending) this.syncRequests.next(docId);
       }),
     );
-  }
-
-  /**
-   * A local edit was saved as nothing: a sync run that ended while it was unsaved counted it as
-   * pending (fuzz finding J), and no run follows it, so the entry's `hasPending` is read again.
-   */
-  private recheckPending$(docId: string): Observable<unknown> {
-    const algorithm = this.algorithmOf(docId);
-    if (!algorithm) return EMPTY;
-    return from(this.readPending(docId, algorithm)).pipe(tap(hasPending => this.docs.update([docId], { hasPending })));
   }
 
   /** One `subscribe` call for the ids (through `subscribeFilter`) not subscribed yet; failure is reported, not fatal. */
@@ -551,7 +544,9 @@ export class PatchesSync {
     const entries: Record<string, SyncedDoc> = {};
     for (const doc of read) {
       if (!doc || !tracked.has(doc.id) || (onlyMissing && current[doc.id])) continue;
-      const status = current[doc.id]?.status === 'syncing' ? 'syncing' : doc.committedRev === 0 ? 'unsynced' : 'synced';
+      // A store read settles neither a run under way nor an error: only the doc's next sync run does.
+      const kept = current[doc.id]?.status;
+      const status = kept === 'syncing' || kept === 'error' ? kept : doc.committedRev === 0 ? 'unsynced' : 'synced';
       entries[doc.id] = { committedRev: doc.committedRev, hasPending: doc.hasPending, status };
     }
     this.docs.put(entries);
