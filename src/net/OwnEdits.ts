@@ -8,7 +8,7 @@ import type { SyncedDoc } from '../types.js';
  * through the store's channel, some milliseconds (or, under load, much longer) after it was
  * saved: until then the leader's map says nothing is pending (fuzz finding M). An edit marks its
  * doc at once; a store read that found nothing pending clears the mark, unless the doc was edited
- * after the read began (such a read may not have seen the edit).
+ * while it read (such a read may not have seen the edit: the caller reads again).
  *
  * @example
  * const own = new OwnEdits();
@@ -26,15 +26,18 @@ export class OwnEdits {
   }
 
   /**
-   * Starts a read of the doc's pending state; the returned function takes what the read found
-   * and returns what holds now (`true` as well when the doc was edited while it was read).
+   * Starts a read of the doc's pending state; the returned function takes what the read found and
+   * says whether it counts. A read that found nothing while the doc was edited does not: the edit
+   * may have been saved before it looked (then it is gone: committed already) or after (then it
+   * is pending), and only a new read can tell.
    */
   read(docId: string): (hasPending: boolean) => boolean {
     const before = this.edits.get(docId) ?? 0;
     return hasPending => {
-      const editedSince = (this.edits.get(docId) ?? 0) !== before;
-      if (!hasPending && !editedSince) this.marked.delete(docId);
-      return hasPending || editedSince;
+      if (hasPending) return true;
+      if ((this.edits.get(docId) ?? 0) !== before) return false;
+      this.marked.delete(docId);
+      return true;
     };
   }
 

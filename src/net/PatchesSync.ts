@@ -553,10 +553,11 @@ export class PatchesSync {
   }
 
 
-  /** Whether the doc has pending changes, as `OwnEdits` should learn it (an edit made during the read counts). */
+  /** Whether the doc has pending changes, read until `OwnEdits` can count the answer (an edit announced during a read that found nothing needs another). */
   private async readPending(docId: string, algorithm: ClientAlgorithm): Promise<boolean> {
-    const found = this.ownEdits.read(docId);
-    return found(await algorithm.hasPending(docId));
+    const counts = this.ownEdits.read(docId);
+    const hasPending = await algorithm.hasPending(docId);
+    return counts(hasPending) ? hasPending : this.readPending(docId, algorithm);
   }
 
   private async pendingChanges(docId: string): Promise<Change[]> {
