@@ -480,6 +480,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
       for (const proxy of proxies) proxy.calm();
       for (const c of clients) if (!c.online$.value) c.online$.next(true);
       await Promise.all(clients.map(c => awaitQuiet(c, 'quiescing')));
+      await checkNothingPendingWhenQuiet();
       if (storesMode === 'tabs') checkOneLeaderPerDatabase();
       await check();
     } else if (wire.commits.some(refused)) {
@@ -513,6 +514,22 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   stats.minted = minted.length;
   stats.commitCalls = wire.commits.length;
   return { seed, stores: storesMode, clients: clientCount, steps, failures, rebasedAway, trace, stats, ms: Date.now() - started };
+
+  /**
+   * Every client said it was quiet after the last edit was saved, so no store may still hold a
+   * change: a client that looks quiet with an edit of its own (or of its database) unsent is a
+   * save indicator that lies, and the check would read the server head too early (finding M).
+   */
+  async function checkNothingPendingWhenQuiet(): Promise<void> {
+    for (const c of clients) {
+      for (const docId of docIds) {
+        const stored = await c.store.getDoc(docId);
+        if (stored && (stored.pending.length > 0 || stored.pendingOps.length > 0 || stored.sending)) {
+          fail(`client ${c.index} ${docId}: every client is quiet, yet its store holds ${JSON.stringify({ pending: stored.pending.map(p => p.id), pendingOps: stored.pendingOps.length, sending: stored.sending?.id })}: ${snapshot(c)}`);
+        }
+      }
+    }
+  }
 
   /** Tabs of one app: each database has exactly one leading client, and only leaders hold a connection. */
   function checkOneLeaderPerDatabase(): void {

@@ -4,11 +4,12 @@ import { applyPatch } from '../../src/algorithms/applyPatch.js';
 import { transformIncomingChanges } from '../../src/algorithms/transformIncomingChanges.js';
 import { Patches } from '../../src/client/Patches.js';
 import { PatchesSync } from '../../src/net/PatchesSync.js';
+import type { SyncTabsOptions } from '../../src/net/SyncTabs.js';
 import { IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
 import type { PatchesStore } from '../../src/stores/PatchesStore.js';
 import { holdingStore } from '../helpers/holdingStore.js';
-import type { Change, PatchesSnapshot } from '../../src/types.js';
+import type { Change, PatchesSnapshot, SyncedDoc } from '../../src/types.js';
 import { startHarness, type SyncHarness } from '../helpers/syncHarness.js';
 import type { FuzzDoc, Json } from './edits.js';
 import { startChaosProxy } from '../helpers/chaosProxy.js';
@@ -49,7 +50,7 @@ interface Client {
 }
 
 /** A client through the harness proxy, recorded on the wire as `index`, with its own online switch and clock. */
-function client(index: number, options: { online?: boolean; url?: string; store?: PatchesStore } = {}): Client {
+function client(index: number, options: { online?: boolean; url?: string; store?: PatchesStore; tabs?: SyncTabsOptions } = {}): Client {
   const clock = { now: 1000 };
   const online$ = new BehaviorSubject(options.online ?? true);
   const patches = new Patches({ store: options.store ?? new InMemoryStore(), clock: () => clock.now });
@@ -59,6 +60,7 @@ function client(index: number, options: { online?: boolean; url?: string; store?
     maxReconnectDelay: 50,
     random: () => 0.5,
     websocket: { WebSocketCtor: wire.socketFor(index) },
+    tabs: options.tabs,
   });
   syncs.push(sync);
   const errors: Error[] = [];
@@ -283,6 +285,39 @@ describe('bugs found by the convergence fuzz', () => {
     await settled(a, 'j', 2);
     expect(await store.getPendingChanges('j')).toEqual([]);
     expect(a.errors).toEqual([]);
+  });
+
+  it("M (fixed): a following tab's own edit shows as pending until the leader has committed it", async () => {
+    // Was (tabs mode under heavy load, seeds 25 and 38 now and then): a follower's synced map is
+    // the leader's announcement, re-shown on every change of its own map, so its own fresh edit
+    // said hasPending for one microtask and then "nothing pending" again, until the leader heard
+    // of the edit through the store's channel. The fuzz took such a tab for quiet and read the
+    // server head while the leader was about to commit the edit.
+    const db = `finding-m-${Date.now()}`;
+    const tab = (index: number, leading: boolean) => client(index, { store: new IndexedDBStore(db), tabs: { enabled: true, name: db, leadership$: new BehaviorSubject(leading) } });
+    const leader = tab(0, true);
+    const follower = tab(1, false);
+    try {
+      const docL = await leader.patches.openDoc<FuzzDoc>('lww-m', { algorithm: 'lww' });
+      const docF = await follower.patches.openDoc<FuzzDoc>('lww-m', { algorithm: 'lww' });
+      docL.change(d => void (d.a = 1));
+      await settled(follower, 'lww-m', 1);
+      const shown: SyncedDoc[] = [];
+      const recording = follower.sync.synced$.subscribe(s => s['lww-m'] && shown.push(s['lww-m']));
+      docF.change(d => void (d.b = 2));
+      await docF.flush();
+      await settled(follower, 'lww-m', 2);
+      recording.unsubscribe();
+      // From the edit on, "nothing pending" is only ever shown at a rev that holds the edit.
+      const edited = shown.findIndex(entry => entry.hasPending);
+      expect(edited).toBeGreaterThan(0);
+      expect(shown.slice(edited).filter(entry => !entry.hasPending && entry.committedRev < 2)).toEqual([]);
+      expect(docF.state).toEqual({ a: 1, b: 2 });
+      expect([...leader.errors, ...follower.errors]).toEqual([]);
+    } finally {
+      await leader.patches.close();
+      await follower.patches.close();
+    }
   });
 
   it("L (fixed): a resend's late reply does not bring back what a newer rev deleted, when another tab applied the first commit", async () => {

@@ -1,10 +1,13 @@
 import 'fake-indexeddb/auto';
-import { firstValueFrom, filter, merge } from 'rxjs';
+import { BehaviorSubject, firstValueFrom, filter, merge } from 'rxjs';
 import { Patches } from '../../src/client/Patches.js';
 import { IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
 import type { PatchesDoc } from '../../src/client/PatchesDoc.js';
+import { StatusError } from '../../src/errors.js';
+import type { Change } from '../../src/types.js';
 import { docSynced, idle, startHarness, when, type SyncHarness, type TestClient } from '../helpers/syncHarness.js';
+import { connectClient } from '../helpers/wsClient.js';
 
 /**
  * Several `Patches` on one IndexedDB database in one process (fake-indexeddb): they behave like
@@ -203,5 +206,52 @@ describe('several Patches on one IndexedDBStore database', () => {
     await Promise.all(tabs.map(t => idle(t.sync)));
     const server = await serverState('doc', 'lww');
     for (const doc of docs) await when(doc.state$, s => JSON.stringify(s) === JSON.stringify(server));
+  });
+});
+
+describe("another instance's write of a doc in 'error'", () => {
+  let h: SyncHarness;
+  const closing: Patches[] = [];
+
+  beforeEach(async () => {
+    h = await startHarness({ maxChangeBytes: 2000 });
+  });
+  afterEach(async () => {
+    await h.close();
+    for (const patches of closing.splice(0)) await patches.close();
+  });
+
+  it("should leave the doc in 'error' while the refused change is still pending", async () => {
+    const db = `instances-${++dbCount}`;
+    const online$ = new BehaviorSubject(true);
+    const a = h.client({ store: new IndexedDBStore(db), tabs: { enabled: false }, online$ });
+    const b = new Patches({ store: new IndexedDBStore(db) });
+    closing.push(a.patches, b);
+    await a.sync.connect();
+    const doc = await a.patches.openDoc<{ v?: number; big?: string; w?: number }>('big');
+    await b.openDoc('big');
+    doc.change(draft => {
+      draft.v = 1;
+    });
+    await docSynced(a.sync, 'big', 1);
+    doc.change(draft => {
+      draft.big = 'x'.repeat(5000); // over the server's maxChangeBytes: refused (413)
+    });
+    await when(a.sync.synced$, s => s.big?.status === 'error');
+    expect(a.errors).toEqual([expect.any(StatusError)]);
+    online$.next(false);
+    await when(a.sync.state$, s => !s.connected);
+
+    // Someone commits rev 2, and the other instance writes it to the shared store (as a tab with
+    // its own connection does when the broadcast reaches it): the refused change stays pending.
+    const raw = await connectClient(h.server.url);
+    const reply = await raw.call('commitChanges', ['big', [{ id: 'other', baseRev: 1, rev: 2, ops: [{ op: 'replace', path: '/w', value: 2 }], createdAt: 0, committedAt: 0 }]]);
+    await raw.close();
+    const committed = reply.result as Change[] | { changes: Change[] };
+    await b.runExclusive('big', () => b.algorithms.ot.applyServerChanges('big', Array.isArray(committed) ? committed : committed.changes));
+
+    const seen = await when(a.sync.synced$, s => s.big?.committedRev === 2);
+    expect(seen.big).toEqual({ committedRev: 2, hasPending: true, status: 'error' });
+    expect(await a.patches.store.getPendingChanges('big')).toHaveLength(1);
   });
 });

@@ -41,6 +41,7 @@ import { docIdOf, isDocChanges } from './wireShapes.js';
 import { classifyError } from './errorPolicy.js';
 import { DocRetries } from './DocRetries.js';
 import { SyncTabs, type SyncTabsOptions } from './SyncTabs.js';
+import { OwnEdits } from './OwnEdits.js';
 
 /** Options of `PatchesSync` (the seed's, plus injection points for tests and hosts). */
 export interface PatchesSyncOptions {
@@ -118,6 +119,7 @@ export class PatchesSync {
   private readonly scheduler: SchedulerLike;
   private readonly retries: DocRetries;
   private readonly tabs: SyncTabs;
+  private readonly ownEdits = new OwnEdits();
   private subscribed = new Set<string>();
   private passCount = 0;
 
@@ -150,7 +152,8 @@ export class PatchesSync {
     // Only the leading tab connects; the others show what it announces.
     this.tabs = new SyncTabs(patches.store, options.tabs, options.scheduler);
     this.leading$ = this.tabs.leading$;
-    this.subscription.add(this.tabs.mirror(this.state$, this.synced$, (state, synced) => (this.setState(state), this.docs.put(synced))));
+    // A follower's own edits stay pending in what it shows until a store read finds them gone (finding M).
+    this.subscription.add(this.tabs.mirror(this.state$, this.synced$, (state, synced) => (this.setState(state), this.docs.put(this.ownEdits.over(synced)))));
     this.connection = new PatchesConnection(url, {
       websocket: options.websocket,
       online$: this.tabs.gate(online$),
@@ -190,8 +193,7 @@ export class PatchesSync {
     this.subscription.add(this.patches.tracked$.pipe(mergeMap(e => this.tracked$(e.docIds))).subscribe());
     this.subscription.add(this.patches.untracked$.pipe(mergeMap(ids => this.untracked$(ids))).subscribe());
     this.subscription.add(this.patches.changes$.subscribe(e => this.localChange(e.docId)));
-    this.subscription.add(this.patches.otherWrites$.pipe(mergeMap(id => this.otherWrite$(id))).subscribe());
-    this.subscription.add(this.patches.savedNothing$.pipe(mergeMap(id => this.recheckPending$(id))).subscribe());
+    this.subscription.add(merge(this.patches.otherWrites$, this.patches.savedNothing$).pipe(mergeMap(id => this.reread$(id))).subscribe());
     this.subscription.add(this.patches.deleted$.pipe(mergeMap(id => this.deleteOnServer$(id))).subscribe());
     this.subscription.add(this.patches.errors$.subscribe(e => this.errorSubject.next(e)));
   }
@@ -350,7 +352,7 @@ export class PatchesSync {
           ),
           ignoreElements(),
         ),
-        defer(() => from(algorithm.hasPending(docId))).pipe(
+        defer(() => from(this.readPending(docId, algorithm))).pipe(
           tap(hasPending => {
             this.retries.clear(docId);
             this.docs.update([docId], { status: 'synced', hasPending });
@@ -479,6 +481,7 @@ export class PatchesSync {
       this.retries.clear(id);
       this.docSync.received.forget(id);
     }
+    this.ownEdits.forget(docIds);
     this.docs.remove(docIds);
     const needed = new Set(this.filterIds([...this.patches.trackedDocs]));
     const drop = [...this.subscribed].filter(id => !needed.has(id));
@@ -489,27 +492,22 @@ export class PatchesSync {
 
   private localChange(docId: string): void {
     if (!this.patches.getDocAlgorithm(docId)) return;
+    this.ownEdits.edited(docId);
     this.docs.update([docId], this.canSend() ? { hasPending: true, status: 'syncing' } : { hasPending: true });
     if (this.canSend()) this.syncRequests.next(docId);
   }
 
-  /** Another tab wrote the doc: its status entry follows the store, and its changes go out if this tab syncs. */
-  private otherWrite$(docId: string): Observable<unknown> {
+  /**
+   * The store changed under the doc's entry, which is read again: another tab wrote it (its
+   * changes go out if this tab syncs), or a local edit was saved as nothing after a sync run that
+   * ended while it was unsaved had counted it as pending (fuzz finding J).
+   */
+  private reread$(docId: string): Observable<unknown> {
     return from(this.addEntries([docId])).pipe(
       tap(() => {
         if (this.canSend() && this.docs.value[docId]?.hasPending) this.syncRequests.next(docId);
       }),
     );
-  }
-
-  /**
-   * A local edit was saved as nothing: a sync run that ended while it was unsaved counted it as
-   * pending (fuzz finding J), and no run follows it, so the entry's `hasPending` is read again.
-   */
-  private recheckPending$(docId: string): Observable<unknown> {
-    const algorithm = this.algorithmOf(docId);
-    if (!algorithm) return EMPTY;
-    return from(algorithm.hasPending(docId)).pipe(tap(hasPending => this.docs.update([docId], { hasPending })));
   }
 
   /** One `subscribe` call for the ids (through `subscribeFilter`) not subscribed yet; failure is reported, not fatal. */
@@ -536,7 +534,7 @@ export class PatchesSync {
       docIds.map(async id => {
         const algorithm = this.algorithmOf(id);
         if (!algorithm) return undefined;
-        const [committedRev, hasPending] = await Promise.all([this.patches.store.getCommittedRev(id), algorithm.hasPending(id)]);
+        const [committedRev, hasPending] = await Promise.all([this.patches.store.getCommittedRev(id), this.readPending(id, algorithm)]);
         return { id, committedRev, hasPending };
       }),
     );
@@ -546,12 +544,21 @@ export class PatchesSync {
     const entries: Record<string, SyncedDoc> = {};
     for (const doc of read) {
       if (!doc || !tracked.has(doc.id) || (onlyMissing && current[doc.id])) continue;
-      const status = current[doc.id]?.status === 'syncing' ? 'syncing' : doc.committedRev === 0 ? 'unsynced' : 'synced';
+      // A store read settles neither a run under way nor an error: only the doc's next sync run does.
+      const kept = current[doc.id]?.status;
+      const status = kept === 'syncing' || kept === 'error' ? kept : doc.committedRev === 0 ? 'unsynced' : 'synced';
       entries[doc.id] = { committedRev: doc.committedRev, hasPending: doc.hasPending, status };
     }
     this.docs.put(entries);
   }
 
+
+  /** Whether the doc has pending changes, read until `OwnEdits` can count the answer (an edit announced during a read that found nothing needs another). */
+  private async readPending(docId: string, algorithm: ClientAlgorithm): Promise<boolean> {
+    const counts = this.ownEdits.read(docId);
+    const hasPending = await algorithm.hasPending(docId);
+    return counts(hasPending) ? hasPending : this.readPending(docId, algorithm);
+  }
 
   private async pendingChanges(docId: string): Promise<Change[]> {
     const stored = await this.patches.store.getDoc(docId);

@@ -1,0 +1,50 @@
+import { OwnEdits } from '../../src/net/OwnEdits.js';
+import type { SyncedDoc } from '../../src/types.js';
+
+const clean = (committedRev: number): SyncedDoc => ({ committedRev, hasPending: false, status: 'synced' });
+
+describe('OwnEdits', () => {
+  it('should show an edited doc as pending over an entry that says nothing is', () => {
+    const own = new OwnEdits();
+    own.edited('a');
+    expect(own.over({ a: clean(3), b: clean(1) })).toEqual({ a: { committedRev: 3, hasPending: true, status: 'synced' }, b: clean(1) });
+  });
+
+  it('should clear the mark once a read begun after the edit finds nothing pending', () => {
+    const own = new OwnEdits();
+    own.edited('a');
+    expect(own.read('a')(true)).toBe(true);
+    expect(own.over({ a: clean(3) }).a.hasPending).toBe(true);
+    expect(own.read('a')(false)).toBe(true);
+    expect(own.over({ a: clean(4) })).toEqual({ a: clean(4) });
+  });
+
+  it('should not count a read that found nothing while the doc was edited, and keep the mark', () => {
+    const own = new OwnEdits();
+    const found = own.read('a');
+    own.edited('a'); // saved before or after the read looked: it cannot tell
+    expect(found(false)).toBe(false);
+    expect(own.over({ a: clean(3) }).a.hasPending).toBe(true);
+    const again = own.read('a');
+    expect(again(false)).toBe(true);
+    expect(own.over({ a: clean(3) }).a.hasPending).toBe(false);
+  });
+
+  it('should count a read that found something pending, edited meanwhile or not', () => {
+    const own = new OwnEdits();
+    const found = own.read('a');
+    own.edited('a');
+    expect(found(true)).toBe(true);
+    expect(own.over({ a: clean(3) }).a.hasPending).toBe(true);
+  });
+
+  it('should drop the marks of forgotten docs, and still count an edit made during a read', () => {
+    const own = new OwnEdits();
+    own.edited('a');
+    const found = own.read('a');
+    own.forget(['a']);
+    expect(own.over({ a: clean(3) })).toEqual({ a: clean(3) });
+    own.edited('a');
+    expect(found(false)).toBe(false);
+  });
+});

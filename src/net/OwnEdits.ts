@@ -1,0 +1,55 @@
+import type { SyncedDoc } from '../types.js';
+
+/**
+ * The docs holding an edit of this tab that no store read has yet found gone, so a following tab
+ * never shows "nothing pending" for its own edit before the leader has heard of it.
+ *
+ * A follower shows the leader's `synced` map, and the leader learns of the follower's edit only
+ * through the store's channel, some milliseconds (or, under load, much longer) after it was
+ * saved: until then the leader's map says nothing is pending (fuzz finding M). An edit marks its
+ * doc at once; a store read that found nothing pending clears the mark, unless the doc was edited
+ * while it read (such a read may not have seen the edit: the caller reads again).
+ *
+ * @example
+ * const own = new OwnEdits();
+ * own.edited('notes');
+ * own.over({ notes: { committedRev: 3, hasPending: false, status: 'synced' } }); // notes: hasPending true
+ */
+export class OwnEdits {
+  private readonly edits = new Map<string, number>();
+  private readonly marked = new Set<string>();
+
+  /** This tab saved an edit of the doc. */
+  edited(docId: string): void {
+    this.edits.set(docId, (this.edits.get(docId) ?? 0) + 1);
+    this.marked.add(docId);
+  }
+
+  /**
+   * Starts a read of the doc's pending state; the returned function takes what the read found and
+   * says whether it counts. A read that found nothing while the doc was edited does not: the edit
+   * may have been saved before it looked (then it is gone: committed already) or after (then it
+   * is pending), and only a new read can tell.
+   */
+  read(docId: string): (hasPending: boolean) => boolean {
+    const before = this.edits.get(docId) ?? 0;
+    return hasPending => {
+      if (hasPending) return true;
+      if ((this.edits.get(docId) ?? 0) !== before) return false;
+      this.marked.delete(docId);
+      return true;
+    };
+  }
+
+  /** The entries as this tab should show them: `hasPending` wherever an own edit is marked. */
+  over(entries: Readonly<Record<string, SyncedDoc>>): Record<string, SyncedDoc> {
+    const shown: Record<string, SyncedDoc> = {};
+    for (const [id, entry] of Object.entries(entries)) shown[id] = !entry.hasPending && this.marked.has(id) ? { ...entry, hasPending: true } : entry;
+    return shown;
+  }
+
+  /** Drops the docs' marks (untracked or deleted); their edit counts stay, so a read in flight still sees a later edit. */
+  forget(docIds: Iterable<string>): void {
+    for (const id of docIds) this.marked.delete(id);
+  }
+}
