@@ -26,7 +26,7 @@ import { filter, firstValueFrom, throwError, timeout } from 'rxjs';
 import { WebSocket } from 'ws';
 import { InMemoryStore, Patches } from '../dist/index.js';
 import { PatchesSync } from '../dist/net/index.js';
-import { SERVER_PER_MESSAGE_DEFLATE } from '../dist/server/wireCompression.js';
+import { ALL_FRAMES_PER_MESSAGE_DEFLATE, SERVER_PER_MESSAGE_DEFLATE } from '../dist/server/wireCompression.js';
 import { extensionsHeader, startProxy } from './countingProxy.js';
 
 const PACED_CHANGES = Number(process.env.PACED_CHANGES ?? 500);
@@ -42,19 +42,22 @@ const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-
 const BASELINE = { ot: 794.6, lww: 787 };
 
 const plain = { threshold: 1024, serverNoContextTakeover: true, clientNoContextTakeover: true, zlibDeflateOptions: { level: 6, memLevel: 8 }, concurrencyLimit: 10 };
+/** Context takeover with these windows, 1 KB output chunks (as ALL_FRAMES_PER_MESSAGE_DEFLATE). */
 const kept = (bits, memLevel, extra = {}) => ({
   serverMaxWindowBits: bits,
   clientMaxWindowBits: bits,
-  zlibDeflateOptions: { level: 6, memLevel },
+  zlibDeflateOptions: { level: 6, memLevel, chunkSize: 1024 },
+  zlibInflateOptions: { chunkSize: 1024 },
   concurrencyLimit: 10,
   ...extra,
 });
 
-/** The settings compared: `null` is the server's default (src/server/wireCompression.ts). */
+/** The settings compared: `null` is the server's default, 'all frames' its opt-in (src/server/wireCompression.ts). */
 const SETTINGS = [
   { name: 'off', options: false },
   { name: 'default', options: null },
-  { name: 'threshold 1024, no takeover (before)', options: plain },
+  { name: 'all frames', options: ALL_FRAMES_PER_MESSAGE_DEFLATE },
+  { name: 'threshold 1024, no takeover, window 15 (before)', options: plain },
   { name: 'threshold 256, no takeover', options: { ...plain, threshold: 256 } },
   { name: 'threshold 64, no takeover', options: { ...plain, threshold: 64 } },
   { name: 'threshold 0, no takeover', options: { ...plain, threshold: 0 } },
@@ -65,18 +68,19 @@ const SETTINGS = [
   { name: 'takeover, window 12, mem 4', options: kept(12, 4) },
   { name: 'takeover, window 10, mem 4', options: kept(10, 4) },
   { name: 'takeover, window 12, mem 1', options: kept(12, 1) },
-  { name: 'takeover, window 12, mem 4, level 1', options: kept(12, 4, { zlibDeflateOptions: { level: 1, memLevel: 4 } }) },
-  { name: 'takeover, window 12, mem 4, chunks 1 KB', options: kept(12, 4, { zlibDeflateOptions: { level: 6, memLevel: 4, chunkSize: 1024 }, zlibInflateOptions: { chunkSize: 1024 } }) },
+  { name: 'takeover, window 12, mem 4, level 1', options: kept(12, 4, { zlibDeflateOptions: { level: 1, memLevel: 4, chunkSize: 1024 } }) },
+  { name: 'takeover, window 12, mem 4, chunks 16 KB', options: kept(12, 4, { zlibDeflateOptions: { level: 6, memLevel: 4, chunkSize: 16 * 1024 } }) },
   { name: 'takeover, window 12, mem 4, client window 15', options: kept(12, 4, { clientMaxWindowBits: undefined }) },
   { name: 'takeover, window 12, mem 4, concurrency 1', options: kept(12, 4, { concurrencyLimit: 1 }) },
   { name: 'takeover, window 12, mem 4, concurrency 50', options: kept(12, 4, { concurrencyLimit: 50 }) },
 ];
 /** What `npm run bench` compares (COMPRESSION_SETTINGS=all for every one above). */
-const QUICK = ['off', 'threshold 1024, no takeover (before)', 'default'];
+const QUICK = ['off', 'default', 'all frames'];
 
 /**
- * What zlib allocates for one connection's contexts, from zlib.h: deflate (1 << (windowBits + 2))
- * + (1 << (memLevel + 9)) + ~6 KB, inflate (1 << windowBits) + ~7 KB.
+ * What zlib.h says one connection's contexts take: deflate (1 << (windowBits + 2)) + (1 <<
+ * (memLevel + 9)) + ~6 KB, inflate (1 << windowBits) + ~7 KB. Node's RSS grows ~3× that for
+ * small windows and hardly with memLevel (measured beside it): the RSS figure is the one to plan by.
  */
 function zlibKB(options) {
   if (!options) return 0;
@@ -343,60 +347,66 @@ async function smallCommits(server) {
 
 // ── Handshakes ──────────────────────────────────────────────────────────────────────────────
 
-/** What our Node client and Chromium offer, and what the default server answers each. */
-async function handshakes() {
-  const server = await startServerChild(null);
+/** Opens a WebSocket from the page; resolves with the extensions the browser negotiated. */
+function browserExtensions(page, url) {
+  return bounded(
+    page.evaluate(
+      target =>
+        new Promise((resolve, reject) => {
+          const socket = new WebSocket(target);
+          socket.onopen = () => {
+            resolve(socket.extensions);
+            socket.close();
+          };
+          socket.onerror = () => reject(new Error('the browser could not connect'));
+        }),
+      url,
+    ),
+    'Chromium to connect',
+  );
+}
+
+/** What our Node client, a client like Firefox and Chromium offer, and what the server answers each. */
+async function handshakesWith(label, options, page, version) {
+  const server = await startServerChild(options);
   const proxy = await startProxy(server.port);
   const out = [];
+  const row = (client, handshake, note = '') => ({ server: label, client, offers: extensionsHeader(handshake.request), accepted: extensionsHeader(handshake.response) + note });
   try {
     const client = makeClient(proxy.url);
     await client.sync.connect();
     client.sync.destroy();
-    const [node] = proxy.handshakes;
-    out.push({ client: 'PatchesSync in Node (ws)', offers: extensionsHeader(node.request), accepted: extensionsHeader(node.response) });
-
-    const noWindowBits = new WebSocket(proxy.url, { perMessageDeflate: { clientMaxWindowBits: false } });
-    await bounded(new Promise((resolve, reject) => (noWindowBits.once('open', resolve), noWindowBits.once('error', reject))), 'a client without client_max_window_bits');
-    noWindowBits.close();
-    const bare = proxy.handshakes[1];
-    out.push({ client: 'ws offering no client_max_window_bits (as Firefox does)', offers: extensionsHeader(bare.request), accepted: extensionsHeader(bare.response) });
-
-    if (!existsSync(CHROMIUM_PATH)) {
-      out.push({ client: 'Chromium', offers: `${CHROMIUM_PATH} missing`, accepted: '' });
-      return out;
-    }
-    const { chromium } = await import('playwright-core');
-    const profile = mkdtempSync(join(tmpdir(), 'patches-rx-compression-'));
-    const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
-    try {
-      const page = context.pages()[0] ?? (await context.newPage());
-      const version = (await (await context.newCDPSession(page)).send('Browser.getVersion')).product;
-      const seen = proxy.handshakes.length;
-      const negotiated = await bounded(
-        page.evaluate(
-          url =>
-            new Promise((resolve, reject) => {
-              const socket = new WebSocket(url);
-              socket.onopen = () => {
-                resolve(socket.extensions);
-                socket.close();
-              };
-              socket.onerror = () => reject(new Error('the browser could not connect'));
-            }),
-          proxy.url,
-        ),
-        'Chromium to connect',
-      );
-      const browser = proxy.handshakes[seen];
-      out.push({ client: version, offers: extensionsHeader(browser.request), accepted: `${extensionsHeader(browser.response)} (socket.extensions: ${negotiated})` });
-    } finally {
-      await context.close();
-      rmSync(profile, { recursive: true, force: true });
+    out.push(row('PatchesSync in Node (ws)', proxy.handshakes[0]));
+    const bare = new WebSocket(proxy.url, { perMessageDeflate: { clientMaxWindowBits: false } });
+    await bounded(new Promise((resolve, reject) => (bare.once('open', resolve), bare.once('error', reject))), 'a client without client_max_window_bits');
+    bare.close();
+    out.push(row('ws offering no client_max_window_bits (as Firefox does)', proxy.handshakes[1]));
+    if (page) {
+      const negotiated = await browserExtensions(page, proxy.url);
+      out.push(row(version, proxy.handshakes[2], ` (socket.extensions: ${negotiated})`));
     }
     return out;
   } finally {
     await proxy.close();
     await server.close();
+  }
+}
+
+async function handshakes() {
+  if (!existsSync(CHROMIUM_PATH)) {
+    console.log(`${CHROMIUM_PATH} is missing: the browser's handshake is left out`);
+    return [...(await handshakesWith('default', null)), ...(await handshakesWith('all frames', ALL_FRAMES_PER_MESSAGE_DEFLATE))];
+  }
+  const { chromium } = await import('playwright-core');
+  const profile = mkdtempSync(join(tmpdir(), 'patches-rx-compression-'));
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    const version = (await (await context.newCDPSession(page)).send('Browser.getVersion')).product;
+    return [...(await handshakesWith('default', null, page, version)), ...(await handshakesWith('all frames', ALL_FRAMES_PER_MESSAGE_DEFLATE, page, version))];
+  } finally {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
   }
 }
 
@@ -434,7 +444,7 @@ function medianOf(results) {
 
 export async function main() {
   const wanted = process.env.COMPRESSION_SETTINGS;
-  const names = wanted === 'all' ? SETTINGS.map(s => s.name) : wanted ? ['off', 'default', ...wanted.split(';')] : QUICK;
+  const names = wanted === 'all' ? SETTINGS.map(s => s.name) : wanted ? [...QUICK, ...wanted.split(';')] : QUICK;
   const settings = SETTINGS.filter(s => names.includes(s.name));
   const began = now();
   const runs = Object.fromEntries(settings.map(s => [s.name, []]));
@@ -457,7 +467,7 @@ export async function main() {
       'server µs CPU per paced change OT, LWW': `${n(r.ot.cpuMicrosPerChange)}, ${n(r.lww.cpuMicrosPerChange)}`,
       'small commits/s, µs CPU each': `${n(r.small.commitsPerSecond)}, ${n(r.small.cpuMicrosPerCommit)}`,
       'KB per active conn over off: RSS, heap': `${n(r.active.activeRssKB - off.active.activeRssKB)}, ${n(r.active.activeHeapKB - off.active.activeHeapKB)}`,
-      'zlib KB (deflate + inflate)': zlib ? `${n(zlib.deflate + zlib.inflate)}${zlib.resetEachMessage ? ' once used' : ''}` : '0',
+      'zlib.h KB (deflate + inflate)': zlib ? `${n(zlib.deflate + zlib.inflate)}${zlib.resetEachMessage ? ' once used' : ''}` : '0',
       'KB per idle conn: RSS, heap': `${n(r.active.idleRssKB, 1)}, ${n(r.active.idleHeapKB, 1)}`,
     };
   });
@@ -468,16 +478,9 @@ export async function main() {
       `ratios against bench/baseline.json (OT ${BASELINE.ot}, LWW ${BASELINE.lww} B/change); ${n((now() - began) / 1000, 1)} s`,
   );
   console.table(rows);
-  console.log('Handshakes (Sec-WebSocket-Extensions) against the default server:');
+  console.log('Handshakes (Sec-WebSocket-Extensions):');
   console.table(shakes);
-  const chosen = results.default;
-  return {
-    settings: results,
-    handshakes: shakes,
-    pacedCpuMicros: chosen.ot.cpuMicrosPerChange,
-    pacedCpuMicrosOff: off.ot.cpuMicrosPerChange,
-    activeConnectionKB: chosen.active.activeRssKB - off.active.activeRssKB,
-  };
+  return { settings: results, handshakes: shakes };
 }
 
 if (process.argv.includes('--serve')) await serve(process.argv[process.argv.indexOf('--serve') + 1]);

@@ -10,6 +10,7 @@
 // each on both sides: with a low `ulimit -n` fewer are opened and the per-1,000 figures are
 // scaled from them (printed). Targets (issue 15): 10,000 connections and 100,000 tracked docs.
 // Run: npm run build && node bench/scale.js   (SCALE_CONNECTIONS=2000 SCALE_DOCS=20000 for a quick look;
+// SCALE_COMPRESSION=all for the server with every frame compressed, whose connections keep zlib contexts;
 // SCALE_PROF=<dir> writes a --cpu-prof of the server child there)
 import { execSync, fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -89,12 +90,13 @@ function answer(handlers) {
   process.on('disconnect', () => process.exit(0));
 }
 
-/** Child role: the reference server with its default options on a durable store. */
+/** Child role: the reference server with its default options (SCALE_COMPRESSION=all|off to change its compression) on a durable store. */
 async function serverRole() {
-  const { startServer, FileServerStore } = await import('../dist/server/index.js');
+  const { startServer, FileServerStore, ALL_FRAMES_PER_MESSAGE_DEFLATE } = await import('../dist/server/index.js');
   const dataDir = mkdtempSync(join(tmpdir(), 'patches-rx-scale-'));
   const store = new FileServerStore({ directory: dataDir });
-  const server = await startServer({ port: 0, store, onError: (error) => console.error('[scale server]', error) });
+  const compression = { all: ALL_FRAMES_PER_MESSAGE_DEFLATE, off: false }[process.env.SCALE_COMPRESSION ?? ''];
+  const server = await startServer({ port: 0, store, compression, onError: (error) => console.error('[scale server]', error) });
   process.on('exit', () => rmSync(dataDir, { recursive: true, force: true }));
   answer({
     port: () => server.port,

@@ -2,7 +2,7 @@ import { connect as tcpConnect } from 'node:net';
 import type { NetConnectOpts, Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import type { PerMessageDeflateOptions } from 'ws';
-import { offersClientWindowBits, SERVER_PER_MESSAGE_DEFLATE } from '../../src/server/wireCompression.js';
+import { ALL_FRAMES_PER_MESSAGE_DEFLATE, offersClientWindowBits } from '../../src/server/wireCompression.js';
 import { startTestServer } from '../helpers/testServer.js';
 import type { TestServer } from '../helpers/testServer.js';
 
@@ -88,18 +88,22 @@ describe('wire compression (permessage-deflate)', () => {
     expect(test?.faults).toEqual([]);
   });
 
-  it('should keep windows between messages and cap both at 4 KB with a client that offers client_max_window_bits (ws, Chromium)', async () => {
+  it('should compress large frames alone by default, with 4 KB windows for a client that offers client_max_window_bits (ws, Chromium)', async () => {
     const url = await start();
     const client = await connect(url, true);
-    expect(deflateParams(client.extensions)).toEqual({ server_max_window_bits: '12', client_max_window_bits: '12' });
+    expect(deflateParams(client.extensions)).toEqual({ server_no_context_takeover: true, client_no_context_takeover: true, server_max_window_bits: '12', client_max_window_bits: '12' });
   });
 
   it('should accept a client that offers no client_max_window_bits (Firefox), capping only its own window', async () => {
     const url = await start();
     const client = await connect(url, { clientMaxWindowBits: false });
-    expect(deflateParams(client.extensions)).toEqual({ server_max_window_bits: '12' });
-    const bytes = await smallCommits(client, 'no-client-window', 3);
-    expect(bytes.toClient).toBeGreaterThan(0);
+    expect(deflateParams(client.extensions)).toEqual({ server_no_context_takeover: true, client_no_context_takeover: true, server_max_window_bits: '12' });
+    expect((await smallCommits(client, 'no-client-window', 3)).toClient).toBeGreaterThan(0);
+    await test?.close();
+    const allUrl = await start({ compression: ALL_FRAMES_PER_MESSAGE_DEFLATE });
+    const all = await connect(allUrl, { clientMaxWindowBits: false });
+    expect(deflateParams(all.extensions)).toEqual({ server_max_window_bits: '12' });
+    expect((await smallCommits(all, 'no-client-window-all', 3)).toClient).toBeGreaterThan(0);
   });
 
   it('should send plain frames to a client that does not offer it, and with compression off', async () => {
@@ -110,15 +114,15 @@ describe('wire compression (permessage-deflate)', () => {
     expect((await connect(offUrl, true)).extensions).toBe('');
   });
 
-  it('should shrink paced small frames both ways to under 0.4× of their plain bytes', async () => {
+  it('should send a frame under 1 KB as it is by default (compressing it alone saves little)', async () => {
     const url = await start();
-    const compressed = await smallCommits(await connect(url, true), 'paced-compressed', 30);
-    const plain = await smallCommits(await connect(url, false), 'paced-plain-doc', 30);
-    expect(compressed.toServer).toBeLessThan(0.4 * plain.toServer);
-    expect(compressed.toClient).toBeLessThan(0.4 * plain.toClient);
+    const compressed = await smallCommits(await connect(url, true), 'small-compressed', 5);
+    const plain = await smallCommits(await connect(url, false), 'small-plain-doc1', 5);
+    // The same frames; only the doc ids in them differ, by the same length.
+    expect(compressed).toEqual(plain);
   });
 
-  it('should still compress a large frame on its own (a 4 KB window is enough for it)', async () => {
+  it('should compress a large frame on its own by default (a 4 KB window is enough for it)', async () => {
     const url = await start();
     const commitLarge = async (client: CountedClient, docId: string): Promise<number> => {
       const before = client.bytes().toClient;
@@ -128,12 +132,22 @@ describe('wire compression (permessage-deflate)', () => {
       return client.bytes().toClient - before;
     };
     const compressed = await commitLarge(await connect(url, true), 'large-compressed');
-    const plain = await commitLarge(await connect(url, false), 'large-plain-doc');
+    const plain = await commitLarge(await connect(url, false), 'large-plain-doc1');
     expect(compressed).toBeLessThan(plain / 4);
   });
 
+  it('should keep 4 KB windows on both sides with ALL_FRAMES_PER_MESSAGE_DEFLATE, shrinking paced small frames both ways under 0.4×', async () => {
+    const url = await start({ compression: ALL_FRAMES_PER_MESSAGE_DEFLATE });
+    const client = await connect(url, true);
+    expect(deflateParams(client.extensions)).toEqual({ server_max_window_bits: '12', client_max_window_bits: '12' });
+    const compressed = await smallCommits(client, 'paced-compressed', 30);
+    const plain = await smallCommits(await connect(url, false), 'paced-plain-doc1', 30);
+    expect(compressed.toServer).toBeLessThan(0.4 * plain.toServer);
+    expect(compressed.toClient).toBeLessThan(0.4 * plain.toClient);
+  });
+
   it('should use the settings it is given', async () => {
-    const url = await start({ compression: { ...SERVER_PER_MESSAGE_DEFLATE, serverMaxWindowBits: 10, clientMaxWindowBits: 11 } });
+    const url = await start({ compression: { ...ALL_FRAMES_PER_MESSAGE_DEFLATE, serverMaxWindowBits: 10, clientMaxWindowBits: 11 } });
     expect(deflateParams((await connect(url, true)).extensions)).toEqual({ server_max_window_bits: '10', client_max_window_bits: '11' });
   });
 });

@@ -4,27 +4,53 @@ import { WebSocketServer } from 'ws';
 import type { PerMessageDeflateOptions, WebSocket } from 'ws';
 
 /**
- * The reference server's `permessage-deflate` settings (RFC 7692), negotiated with every client
- * that offers it (browsers and `ws` in Node do; others get plain frames, nothing else changes).
+ * The reference server's default `permessage-deflate` settings (RFC 7692), negotiated with every
+ * client that offers it (browsers and `ws` in Node do; others get plain frames, nothing else
+ * changes): frames of 1 KB or more are compressed, each on its own (with no window kept between
+ * messages `threshold` applies; with one, `ws` compresses every frame).
  *
- * Every frame is compressed, each side keeping its window between messages (context takeover):
- * a typed change is one small request, reply and broadcast, which compress well only against the
- * frames before them. Measured on loopback (`node bench/compression.js`, `bench/sync.js`):
- * paced changes ~0.16–0.18× of the bytes of bench/baseline.json (1 KB threshold, no takeover:
- * ~0.83×). The windows are small (4 KB; 1 KB windows cost large frames, 512 B leave zlib too
- * little to match, ~0.56×) and so is `memLevel`: a connection keeps its contexts until it
- * closes, ~41 KB of zlib memory (the 1 KB threshold's setting kept ~200 KB, reset but never
- * freed, once a connection had a large frame). `ws` creates them on a connection's first
- * compressed frame, so a connection that never exchanged a message costs nothing more.
- * Output chunks of 1 KB instead of zlib's 16 KB each save ~30 KB per connection.
+ * Bursts, `getDoc` and resyncs are where large frames are, and they shrink to ~0.1× this way;
+ * a typed change (one small request, reply and broadcast) goes plain, ~0.9× of
+ * bench/baseline.json's bytes. `ALL_FRAMES_PER_MESSAGE_DEFLATE` takes it to ~0.16–0.18×, at a
+ * cost in server CPU and in memory for every connection that has exchanged a message; it is
+ * not the default for that memory (`node bench/compression.js`, `bench/scale.js`; README Decisions).
+ *
+ * Windows of 4 KB (2^12) compress large JSON frames as well as zlib's 32 KB, and output chunks of
+ * 1 KB instead of 16 KB save ~26 KB of heap: `ws` creates a connection's zlib contexts on its
+ * first compressed frame and then resets but never frees them, so a connection that once had a
+ * large frame keeps ~120 KB of RSS here (~290 KB with zlib's defaults); one that never had one
+ * costs nothing more. (`memLevel` hardly changes RSS in Node's zlib.)
  */
 export const SERVER_PER_MESSAGE_DEFLATE: PerMessageDeflateOptions = {
+  threshold: 1024,
+  serverNoContextTakeover: true,
+  clientNoContextTakeover: true,
   serverMaxWindowBits: 12,
   // Asked only of clients that offer `client_max_window_bits` (see acceptWebSockets).
   clientMaxWindowBits: 12,
   zlibDeflateOptions: { level: 6, memLevel: 4, chunkSize: 1024 },
   zlibInflateOptions: { chunkSize: 1024 },
   // At most this many compressions run at once in zlib's thread pool (ws's default).
+  concurrencyLimit: 10,
+};
+
+/**
+ * Every frame compressed, each side keeping its 4 KB window between messages (context takeover):
+ * the small frames of a typed change compress well only against the frames before them.
+ * Opt in with `startServer({ compression: ALL_FRAMES_PER_MESSAGE_DEFLATE })` or `--compression all`.
+ *
+ * Measured (`node bench/compression.js`, median of 3 alternating runs, loopback): paced changes
+ * ~0.16× (OT) and ~0.18× (LWW) of bench/baseline.json's bytes. Costs: server CPU ~1.6–2× per
+ * small message (~450 vs ~250–280 µs per small commit, ~1.3 vs ~0.6–0.7 ms per paced change:
+ * `ws` sends each message through zlib's thread pool), and ~120 KB of RSS held by every
+ * connection from its first message until it closes, idle or not (~1.2 GB for 10,000 connected
+ * clients). 1 KB windows lose ~15% on large frames; 512 B leave zlib too little to match (~0.56×).
+ */
+export const ALL_FRAMES_PER_MESSAGE_DEFLATE: PerMessageDeflateOptions = {
+  serverMaxWindowBits: 12,
+  clientMaxWindowBits: 12,
+  zlibDeflateOptions: { level: 6, memLevel: 4, chunkSize: 1024 },
+  zlibInflateOptions: { chunkSize: 1024 },
   concurrencyLimit: 10,
 };
 
