@@ -179,7 +179,7 @@ export async function main() {
       seconds: (Date.now() - began) / 1000,
     };
     const f = (value) => value.toFixed(1);
-    console.log(`Server memory at scale (FileServerStore, default options; gc'd; server and clients in separate processes)${result.scaledDown ? `\n  ${result.scaledDown}` : ''}`);
+    console.log(`Server memory at scale (FileServerStore, ${process.env.SCALE_COMPRESSION ? `compression ${process.env.SCALE_COMPRESSION}` : 'default options'}; gc'd; server and clients in separate processes)${result.scaledDown ? `\n  ${result.scaledDown}` : ''}`);
     console.table([
       { held: `${opened.toLocaleString('en-US')} idle connections`, 'heap MB': f(((withConnections.heap - rest.heap) / MB)), 'RSS MB': f((withConnections.rss - rest.rss) / MB), figure: `${f(result.heapMBPer1000Connections)} MB heap / ${f(result.rssMBPer1000Connections)} MB RSS per 1,000 connections` },
       { held: `+ ${docs.toLocaleString('en-US')} tracked docs (${docsPerSocket} per connection)`, 'heap MB': f((withDocs.heap - withConnections.heap) / MB), 'RSS MB': f((withDocs.rss - withConnections.rss) / MB), figure: `${f(result.heapMBPer10000Docs)} MB heap / ${f(result.rssMBPer10000Docs)} MB RSS per 10,000 docs` },

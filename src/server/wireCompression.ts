@@ -18,7 +18,7 @@ import type { PerMessageDeflateOptions, WebSocket } from 'ws';
  * Windows of 4 KB (2^12) compress large JSON frames as well as zlib's 32 KB, and output chunks of
  * 1 KB instead of 16 KB save ~26 KB of heap: `ws` creates a connection's zlib contexts on its
  * first compressed frame and then resets but never frees them, so a connection that once had a
- * large frame keeps ~120 KB of RSS here (~290 KB with zlib's defaults); one that never had one
+ * large frame keeps ~130–170 KB of RSS here (~280–300 KB with zlib's defaults); one that never had one
  * costs nothing more. (`memLevel` hardly changes RSS in Node's zlib.)
  */
 export const SERVER_PER_MESSAGE_DEFLATE: PerMessageDeflateOptions = {
@@ -40,11 +40,12 @@ export const SERVER_PER_MESSAGE_DEFLATE: PerMessageDeflateOptions = {
  * Opt in with `startServer({ compression: ALL_FRAMES_PER_MESSAGE_DEFLATE })` or `--compression all`.
  *
  * Measured (`node bench/compression.js`, median of 3 alternating runs, loopback): paced changes
- * ~0.16× (OT) and ~0.18× (LWW) of bench/baseline.json's bytes. Costs: server CPU ~1.6–2× per
- * small message (~450 vs ~250–280 µs per small commit, ~1.3 vs ~0.6–0.7 ms per paced change:
- * `ws` sends each message through zlib's thread pool), and ~120 KB of RSS held by every
- * connection from its first message until it closes, idle or not (~1.2 GB for 10,000 connected
- * clients). 1 KB windows lose ~15% on large frames; 512 B leave zlib too little to match (~0.56×).
+ * ~0.16× (OT) and ~0.18× (LWW) of bench/baseline.json's bytes. Costs: server CPU ~1.5–2.3× per
+ * small message (~410–450 vs ~245–280 µs per small commit, ~1.1–1.45 vs ~0.6–0.73 ms per paced
+ * change: `ws` sends each message through zlib's thread pool), and ~80–130 KB of RSS held by
+ * every connection from its first message until it closes, idle or not (`bench/scale.js`: ~0.8 GB
+ * for 10,000 connected clients). 1 KB windows lose ~15% on large frames; 512 B leave zlib too
+ * little to match (~0.56×).
  */
 export const ALL_FRAMES_PER_MESSAGE_DEFLATE: PerMessageDeflateOptions = {
   serverMaxWindowBits: 12,
