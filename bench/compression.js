@@ -3,19 +3,25 @@
 // For each setting, a server in a child process (--expose-gc) and:
 //  - paced sync: 2 clients × PACED_CHANGES changes each on one OT doc, then on one LWW doc, each
 //    change sent after the previous one is committed (Patches + PatchesSync over `ws`, as an app
-//    in Node connects): bytes on the wire per change (both directions, WebSocket framing
-//    included, through a byte-counting loopback proxy) and the server's CPU per change
-//    (process.cpuUsage of the server process around the run: user + system, all its work);
+//    in Node connects), and the OT run again in one burst: bytes on the wire per change (both
+//    directions, WebSocket framing included, through a byte-counting loopback proxy) and the
+//    server's CPU per change (process.cpuUsage of the server process around the run: user +
+//    system, all its work, zlib's thread pool included);
+//  - small commits: THROUGHPUT_CLIENTS raw clients committing ~200 B changes one after another
+//    (compact acks): commits/s and server CPU per commit;
 //  - active connections: ACTIVE_CONNECTIONS raw `ws` clients (offering permessage-deflate as our
 //    Node client and browsers do) connect (idle: nothing sent), then each commits ACTIVE_COMMITS
 //    changes of ~1.2 KB to its own doc (≥ 1 KB, so every setting that compresses at all does,
-//    and ~50 KB pass each way: zlib's windows are filled, as on a long-lived connection). The
+//    and ~36 KB pass each way: zlib's windows are filled, as on a long-lived connection). The
 //    server's RSS and heap (after a full gc) per connection, idle and active; the extra of an
 //    active connection over the same run with compression off is what its zlib contexts cost.
-// Then the handshakes: what our Node client (`ws`) and Chromium (/usr/bin/chromium, headless,
-// via playwright-core) offer, and what the server's default answers them.
+// Then the handshakes: what our Node client (`ws`), a client offering no client_max_window_bits
+// (as Firefox) and Chromium (/usr/bin/chromium, headless, via playwright-core) offer, and what
+// the default and the all-frames server answer them.
 // Figures only (nothing is asserted); every wait is bounded; loopback only.
-// Run: npm run build && node bench/compression.js   (COMPRESSION_SETTINGS='off;default' for some)
+// Run: npm run build && node bench/compression.js   (off, the default and all frames;
+// COMPRESSION_SETTINGS=all for every setting below, or 'name;name' to add some;
+// COMPRESSION_ROUNDS=3 for the median of alternating rounds; PACED_CHANGES=100 for a quick look)
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';

@@ -75,8 +75,8 @@ export const USAGE = `Usage: patches-rx-server [options]
   --max-change-bytes <n>  largest accepted change (default 1000000)
   --compression <mode>    permessage-deflate: large (default: frames of 1 KB or
                           more), all (every frame: ~5x fewer bytes per typed
-                          change, ~2x server CPU per message, ~120 KB per
-                          connection), off
+                          change, ~2x server CPU per message, ~80-130 KB per
+                          connection that exchanged messages), off
   --help, -h              show this text`;
 
 /**

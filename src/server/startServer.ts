@@ -77,7 +77,8 @@ export interface StartServerOptions {
   anchorWire?: boolean;
   /**
    * `permessage-deflate` settings negotiated with clients that offer it (default
-   * `SERVER_PER_MESSAGE_DEFLATE`, see `wireCompression.ts` for the figures); `false` sends every frame plain.
+   * `SERVER_PER_MESSAGE_DEFLATE`: frames of 1 KB or more; `ALL_FRAMES_PER_MESSAGE_DEFLATE`
+   * compresses every frame, at a CPU and memory cost: see `wireCompression.ts`); `false` sends every frame plain.
    */
   compression?: PerMessageDeflateOptions | false;
   /** Answers plain HTTP requests on the same port, e.g. to serve a web app (default: 426 "connect with a WebSocket"). */
