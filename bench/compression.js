@@ -16,7 +16,7 @@
 //    server's RSS and heap (after a full gc) per connection, idle and active; the extra of an
 //    active connection over the same run with compression off is what its zlib contexts cost.
 // Then the handshakes: what our Node client (`ws`), a client offering no client_max_window_bits
-// (as Firefox) and Chromium (/usr/bin/chromium, headless, via playwright-core) offer, and what
+// (as Firefox is reported to) and Chromium (/usr/bin/chromium, headless, via playwright-core) offer, and what
 // the default and the all-frames server answer them.
 // Figures only (nothing is asserted); every wait is bounded; loopback only.
 // Run: npm run build && node bench/compression.js   (off, the default and all frames;
@@ -372,7 +372,7 @@ function browserExtensions(page, url) {
   );
 }
 
-/** What our Node client, a client like Firefox and Chromium offer, and what the server answers each. */
+/** What our Node client, a client offering a bare permessage-deflate and Chromium offer, and what the server answers each. */
 async function handshakesWith(label, options, page, version) {
   const server = await startServerChild(options);
   const proxy = await startProxy(server.port);
@@ -386,7 +386,7 @@ async function handshakesWith(label, options, page, version) {
     const bare = new WebSocket(proxy.url, { perMessageDeflate: { clientMaxWindowBits: false } });
     await bounded(new Promise((resolve, reject) => (bare.once('open', resolve), bare.once('error', reject))), 'a client without client_max_window_bits');
     bare.close();
-    out.push(row('ws offering no client_max_window_bits (as Firefox does)', proxy.handshakes[1]));
+    out.push(row('ws offering no client_max_window_bits (as Firefox is reported to)', proxy.handshakes[1]));
     if (page) {
       const negotiated = await browserExtensions(page, proxy.url);
       out.push(row(version, proxy.handshakes[2], ` (socket.extensions: ${negotiated})`));

@@ -94,7 +94,7 @@ describe('wire compression (permessage-deflate)', () => {
     expect(deflateParams(client.extensions)).toEqual({ server_no_context_takeover: true, client_no_context_takeover: true, server_max_window_bits: '12', client_max_window_bits: '12' });
   });
 
-  it('should accept a client that offers no client_max_window_bits (Firefox), capping only its own window', async () => {
+  it('should accept a client that offers no client_max_window_bits (as Firefox is reported to), capping only its own window', async () => {
     const url = await start();
     const client = await connect(url, { clientMaxWindowBits: false });
     expect(deflateParams(client.extensions)).toEqual({ server_no_context_takeover: true, client_no_context_takeover: true, server_max_window_bits: '12' });

@@ -79,7 +79,7 @@ export interface WebSocketAcceptor {
  * Accepts WebSocket upgrades on `http` with `permessage-deflate` as `compression` says.
  *
  * `ws` refuses the whole handshake (400) of a client that offers no `client_max_window_bits`
- * when the settings cap the client's window, and Firefox offers none; such a client is
+ * when the settings cap the client's window (Firefox is reported to offer none); such a client is
  * answered by a second `ws` server with the same settings minus that cap (its window stays
  * zlib's 32 KB).
  *
