@@ -47,6 +47,14 @@ export const FIGURES = {
     { name: 'server heap per 10,000 tracked docs', unit: 'MB', better: 'lower', get: (r) => r.heapMBPer10000Docs },
     { name: 'server RSS per 10,000 tracked docs', unit: 'MB', better: 'lower', get: (r) => r.rssMBPer10000Docs },
   ],
+  compression: [
+    { name: 'paced OT wire, default (large frames)', unit: 'B/change', better: 'lower', get: (r) => r.settings.default?.ot.bytesPerChange },
+    { name: 'paced OT wire, all frames', unit: 'B/change', better: 'lower', get: (r) => r.settings['all frames']?.ot.bytesPerChange },
+    { name: 'paced LWW wire, all frames', unit: 'B/change', better: 'lower', get: (r) => r.settings['all frames']?.lww.bytesPerChange },
+    { name: 'server CPU per paced OT change, default', unit: 'µs', better: 'lower', get: (r) => r.settings.default?.ot.cpuMicrosPerChange },
+    { name: 'server CPU per paced OT change, all frames', unit: 'µs', better: 'lower', get: (r) => r.settings['all frames']?.ot.cpuMicrosPerChange },
+    { name: 'RSS per active connection over off, all frames', unit: 'KB', better: 'lower', get: (r) => r.settings['all frames'] && r.settings['all frames'].active.activeRssKB - r.settings.off.active.activeRssKB },
+  ],
   sync: [
     { name: 'OT 2 × 2,000 burst: converge', unit: 'ms', better: 'lower', get: (r) => r.ot.convergeMs },
     { name: 'OT 2 × 2,000 burst: wire', unit: 'B/change', better: 'lower', get: (r) => r.ot.bytesPerChange },

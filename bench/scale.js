@@ -10,6 +10,7 @@
 // each on both sides: with a low `ulimit -n` fewer are opened and the per-1,000 figures are
 // scaled from them (printed). Targets (issue 15): 10,000 connections and 100,000 tracked docs.
 // Run: npm run build && node bench/scale.js   (SCALE_CONNECTIONS=2000 SCALE_DOCS=20000 for a quick look;
+// SCALE_COMPRESSION=all for the server with every frame compressed, whose connections keep zlib contexts;
 // SCALE_PROF=<dir> writes a --cpu-prof of the server child there)
 import { execSync, fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -89,12 +90,13 @@ function answer(handlers) {
   process.on('disconnect', () => process.exit(0));
 }
 
-/** Child role: the reference server with its default options on a durable store. */
+/** Child role: the reference server with its default options (SCALE_COMPRESSION=all|off to change its compression) on a durable store. */
 async function serverRole() {
-  const { startServer, FileServerStore } = await import('../dist/server/index.js');
+  const { startServer, FileServerStore, ALL_FRAMES_PER_MESSAGE_DEFLATE } = await import('../dist/server/index.js');
   const dataDir = mkdtempSync(join(tmpdir(), 'patches-rx-scale-'));
   const store = new FileServerStore({ directory: dataDir });
-  const server = await startServer({ port: 0, store, onError: (error) => console.error('[scale server]', error) });
+  const compression = { all: ALL_FRAMES_PER_MESSAGE_DEFLATE, off: false }[process.env.SCALE_COMPRESSION ?? ''];
+  const server = await startServer({ port: 0, store, compression, onError: (error) => console.error('[scale server]', error) });
   process.on('exit', () => rmSync(dataDir, { recursive: true, force: true }));
   answer({
     port: () => server.port,
@@ -177,7 +179,7 @@ export async function main() {
       seconds: (Date.now() - began) / 1000,
     };
     const f = (value) => value.toFixed(1);
-    console.log(`Server memory at scale (FileServerStore, default options; gc'd; server and clients in separate processes)${result.scaledDown ? `\n  ${result.scaledDown}` : ''}`);
+    console.log(`Server memory at scale (FileServerStore, ${process.env.SCALE_COMPRESSION ? `compression ${process.env.SCALE_COMPRESSION}` : 'default options'}; gc'd; server and clients in separate processes)${result.scaledDown ? `\n  ${result.scaledDown}` : ''}`);
     console.table([
       { held: `${opened.toLocaleString('en-US')} idle connections`, 'heap MB': f(((withConnections.heap - rest.heap) / MB)), 'RSS MB': f((withConnections.rss - rest.rss) / MB), figure: `${f(result.heapMBPer1000Connections)} MB heap / ${f(result.rssMBPer1000Connections)} MB RSS per 1,000 connections` },
       { held: `+ ${docs.toLocaleString('en-US')} tracked docs (${docsPerSocket} per connection)`, 'heap MB': f((withDocs.heap - withConnections.heap) / MB), 'RSS MB': f((withDocs.rss - withConnections.rss) / MB), figure: `${f(result.heapMBPer10000Docs)} MB heap / ${f(result.rssMBPer10000Docs)} MB RSS per 10,000 docs` },

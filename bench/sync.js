@@ -17,7 +17,6 @@
 // bounded; about 1.5 minutes in all). Run: npm run build && node --expose-gc bench/sync.js
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer, connect as tcpConnect } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { runInNewContext } from 'node:vm';
@@ -26,6 +25,7 @@ import { filter, firstValueFrom, of, throwError, timeout } from 'rxjs';
 import { WebSocket } from 'ws';
 import { InMemoryStore, Patches } from '../dist/index.js';
 import { PatchesSync } from '../dist/net/index.js';
+import { startProxy } from './countingProxy.js';
 import { printAgainstBaseline } from './figures.js';
 
 const CHANGES_PER_CLIENT = 2_000;
@@ -68,65 +68,6 @@ function findGc() {
   } catch {
     return { gc: () => {}, how: 'none (figure includes garbage: run with node --expose-gc)' };
   }
-}
-
-/** A loopback TCP proxy in front of `targetPort` counting the bytes it forwards (as spec/helpers/faultProxy.ts). */
-async function startProxy(targetPort) {
-  const pairs = new Set();
-  const bytes = { toServer: 0, toClient: 0 };
-  const state = { refuse: false };
-  const server = createServer(client => {
-    if (state.refuse) {
-      client.destroy();
-      return;
-    }
-    const upstream = tcpConnect(targetPort, '127.0.0.1');
-    // As reverse proxies do for WebSockets (nginx's tcp_nodelay): a relay that waits to coalesce
-    // small writes adds delayed-ACK stalls no real path has. (The baseline of 53dd0b7 was measured
-    // without this, which slowed its paced figures about 2-4×.)
-    client.setNoDelay(true);
-    upstream.setNoDelay(true);
-    const pair = [client, upstream];
-    pairs.add(pair);
-    client.on('data', chunk => {
-      bytes.toServer += chunk.length;
-      upstream.write(chunk);
-    });
-    upstream.on('data', chunk => {
-      bytes.toClient += chunk.length;
-      client.write(chunk);
-    });
-    const end = () => {
-      pairs.delete(pair);
-      client.destroy();
-      upstream.destroy();
-    };
-    for (const socket of pair) {
-      socket.on('close', end);
-      socket.on('error', end);
-    }
-  });
-  await new Promise(resolve => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `ws://127.0.0.1:${server.address().port}`,
-    bytes,
-    get total() {
-      return bytes.toServer + bytes.toClient;
-    },
-    set refuse(value) {
-      state.refuse = value;
-    },
-    dropAll() {
-      for (const [client, upstream] of [...pairs]) {
-        client.destroy();
-        upstream.destroy();
-      }
-    },
-    close() {
-      this.dropAll();
-      return new Promise(resolve => server.close(resolve));
-    },
-  };
 }
 
 /** A raw JSON-RPC connection straight to the server (not through the proxy): the bench's own writer. */

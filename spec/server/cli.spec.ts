@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { WebSocket } from 'ws';
 import { parseCliArgs, runCli, USAGE } from '../../src/server/cli.js';
 import type { CliEnvironment } from '../../src/server/cli.js';
 import type { CommitChangesResult } from '../../src/types.js';
@@ -40,6 +41,8 @@ describe('parseCliArgs', () => {
       help: false,
     });
     expect(parseCliArgs(['--lww-prefix='])).toMatchObject({ lwwPrefix: '' });
+    expect(parseCliArgs(['--compression', 'large'])).toMatchObject({ compression: 'large' });
+    expect(parseCliArgs(['--compression=off'])).toMatchObject({ compression: 'off' });
   });
 
   it('should refuse unknown flags, missing values and bad numbers', () => {
@@ -48,6 +51,7 @@ describe('parseCliArgs', () => {
     expect(() => parseCliArgs(['--port', '99999'])).toThrow('--port must be an integer from 0 to 65535');
     expect(() => parseCliArgs(['--snapshot-every', '0'])).toThrow('--snapshot-every must be an integer');
     expect(() => parseCliArgs(['--data='])).toThrow('--data needs a value');
+    expect(() => parseCliArgs(['--compression', 'fast'])).toThrow('--compression must be all, large or off (got "fast")');
     expect(() => parseCliArgs(['--memory', '--database-url', 'postgres://db/x'])).toThrow('--database-url and --memory exclude each other');
     expect(() => parseCliArgs(['--pool-size', '0'])).toThrow('--pool-size must be an integer from 1');
   });
@@ -97,6 +101,29 @@ describe('runCli', () => {
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
+  });
+
+  it('should negotiate permessage-deflate as --compression says', async () => {
+    const negotiated = async (argv: string[]): Promise<string> => {
+      const proc = fakeEnvironment();
+      const server = await runCli(['--port', '0', '--memory', ...argv], proc.env);
+      if (!server) throw new Error('server did not start');
+      const socket = new WebSocket(server.url);
+      let extensions = '';
+      socket.once('upgrade', (response) => (extensions = String(response.headers['sec-websocket-extensions'] ?? '')));
+      await new Promise((resolve, reject) => {
+        socket.once('open', resolve);
+        socket.once('error', reject);
+      });
+      socket.close();
+      await server.close();
+      return extensions;
+    };
+    const large = await negotiated([]);
+    expect(large).toContain('server_no_context_takeover');
+    expect(await negotiated(['--compression', 'large'])).toBe(large);
+    expect((await negotiated(['--compression', 'all'])).split('; ').sort()).toEqual(['client_max_window_bits=12', 'permessage-deflate', 'server_max_window_bits=12']);
+    expect(await negotiated(['--compression', 'off'])).toBe('');
   });
 
   it('should exit 1 when the port is taken', async () => {

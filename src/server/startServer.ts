@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, RequestListener } from 'node:http';
-import { WebSocket, WebSocketServer } from 'ws';
-import type { RawData } from 'ws';
+import { WebSocket } from 'ws';
+import type { PerMessageDeflateOptions, RawData } from 'ws';
 import { createId } from '../algorithms/createId.js';
 import type { Algorithm } from '../types.js';
 import type { DocServiceStats } from './DocService.js';
@@ -11,7 +11,7 @@ import { classifyMessage, errorResponse, isExpectedError, RpcErrorCode, sniffId,
 import type { JsonRpcResponse } from './jsonRpc.js';
 import { ServerCore } from './ServerCore.js';
 import { CAPABILITIES_METHOD, serverCapabilities } from './capabilities.js';
-import { SERVER_PER_MESSAGE_DEFLATE } from './wireCompression.js';
+import { acceptWebSockets, SERVER_PER_MESSAGE_DEFLATE } from './wireCompression.js';
 import type { AlgorithmFor, Authorize, Connection } from './ServerCore.js';
 import type { ServerStore } from './ServerStore.js';
 import type { TransformIncoming } from './OTDocService.js';
@@ -75,6 +75,12 @@ export interface StartServerOptions {
    * `compactAck` option. Specs prove with it that our client keeps to the anchor's wire there.
    */
   anchorWire?: boolean;
+  /**
+   * `permessage-deflate` settings negotiated with clients that offer it (default
+   * `SERVER_PER_MESSAGE_DEFLATE`: frames of 1 KB or more; `ALL_FRAMES_PER_MESSAGE_DEFLATE`
+   * compresses every frame, at a CPU and memory cost: see `wireCompression.ts`); `false` sends every frame plain.
+   */
+  compression?: PerMessageDeflateOptions | false;
   /** Answers plain HTTP requests on the same port, e.g. to serve a web app (default: 426 "connect with a WebSocket"). */
   onHttpRequest?: RequestListener;
 }
@@ -341,13 +347,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         response.end('patches-rx server: connect with a WebSocket\n');
       }),
   );
-  const wss = new WebSocketServer({ server: http, maxPayload: options.maxPayloadBytes ?? 32 * 1024 * 1024, perMessageDeflate: SERVER_PER_MESSAGE_DEFLATE });
   let listening = false;
-  // `ws` re-emits the HTTP server's errors; a failed listen is reported by the rejection below.
-  wss.on('error', (error) => {
+  // A failed listen is reported by the rejection below.
+  http.on('error', (error) => {
     if (listening) onError(error);
   });
-  wss.on('connection', (socket, request) => {
+  const wss = acceptWebSockets(http, { maxPayload: options.maxPayloadBytes ?? 32 * 1024 * 1024, compression: options.compression ?? SERVER_PER_MESSAGE_DEFLATE }, (socket, request) => {
     if (closing) {
       socket.close(1001, 'Server shutting down');
       return;

@@ -1,23 +1,114 @@
-import type { PerMessageDeflateOptions } from 'ws';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type { PerMessageDeflateOptions, WebSocket } from 'ws';
 
 /**
- * The reference server's `permessage-deflate` settings (RFC 7692), negotiated with every client
- * that offers it (browsers and `ws` in Node do; others get plain frames, nothing else changes).
+ * The reference server's default `permessage-deflate` settings (RFC 7692), negotiated with every
+ * client that offers it (browsers and `ws` in Node do; others get plain frames, nothing else
+ * changes): frames of 1 KB or more are compressed, each on its own (with no window kept between
+ * messages `threshold` applies; with one, `ws` compresses every frame).
  *
- * Only frames of 1 KB or more are compressed, each on its own (no context takeover, so no
- * window is kept between messages and `threshold` applies; with a window kept, `ws` compresses
- * every frame). Measured on loopback (`node bench/server.js`, `bench/sync.js`): compressing every
- * small frame against a kept window cut a typed change to ~0.15× of its bytes but cost each
- * message two trips through zlib's thread pool, ~3× fewer commits/s on the server and ~1 ms
- * more per round trip; large frames (a burst of changes, `getDoc`, a resync) are where the bytes
- * are, and they compress to ~0.13× on their own. A connection's compressor holds no memory
- * between messages.
+ * Bursts, `getDoc` and resyncs are where large frames are, and they shrink to ~0.1× this way;
+ * a typed change (one small request, reply and broadcast) goes plain, ~0.9× of
+ * bench/baseline.json's bytes. `ALL_FRAMES_PER_MESSAGE_DEFLATE` takes it to ~0.16–0.18×, at a
+ * cost in server CPU and in memory for every connection that has exchanged a message; it is
+ * not the default for that memory (`node bench/compression.js`, `bench/scale.js`; README Decisions).
+ *
+ * Windows of 4 KB (2^12) compress large JSON frames as well as zlib's 32 KB, and output chunks of
+ * 1 KB instead of 16 KB save ~26 KB of heap: `ws` creates a connection's zlib contexts on its
+ * first compressed frame and then resets but never frees them, so a connection that once had a
+ * large frame keeps ~130–170 KB of RSS here (~280–300 KB with zlib's defaults); one that never had one
+ * costs nothing more. (`memLevel` hardly changes RSS in Node's zlib.)
  */
 export const SERVER_PER_MESSAGE_DEFLATE: PerMessageDeflateOptions = {
   threshold: 1024,
   serverNoContextTakeover: true,
   clientNoContextTakeover: true,
-  zlibDeflateOptions: { level: 6, memLevel: 8 },
+  serverMaxWindowBits: 12,
+  // Asked only of clients that offer `client_max_window_bits` (see acceptWebSockets).
+  clientMaxWindowBits: 12,
+  zlibDeflateOptions: { level: 6, memLevel: 4, chunkSize: 1024 },
+  zlibInflateOptions: { chunkSize: 1024 },
   // At most this many compressions run at once in zlib's thread pool (ws's default).
   concurrencyLimit: 10,
 };
+
+/**
+ * Every frame compressed, each side keeping its 4 KB window between messages (context takeover):
+ * the small frames of a typed change compress well only against the frames before them.
+ * Opt in with `startServer({ compression: ALL_FRAMES_PER_MESSAGE_DEFLATE })` or `--compression all`.
+ *
+ * Measured (`node bench/compression.js`, median of 3 alternating runs, loopback): paced changes
+ * ~0.16× (OT) and ~0.18× (LWW) of bench/baseline.json's bytes. Costs: server CPU ~1.5–2.3× per
+ * small message (~410–450 vs ~245–280 µs per small commit, ~1.1–1.45 vs ~0.6–0.73 ms per paced
+ * change: `ws` sends each message through zlib's thread pool), and ~80–130 KB of RSS held by
+ * every connection from its first message until it closes, idle or not (`bench/scale.js`: ~0.8 GB
+ * for 10,000 connected clients). 1 KB windows lose ~15% on large frames; 512 B leave zlib too
+ * little to match (~0.56×).
+ */
+export const ALL_FRAMES_PER_MESSAGE_DEFLATE: PerMessageDeflateOptions = {
+  serverMaxWindowBits: 12,
+  clientMaxWindowBits: 12,
+  zlibDeflateOptions: { level: 6, memLevel: 4, chunkSize: 1024 },
+  zlibInflateOptions: { chunkSize: 1024 },
+  concurrencyLimit: 10,
+};
+
+/**
+ * Whether a `Sec-WebSocket-Extensions` request header offers `permessage-deflate` with
+ * `client_max_window_bits`, i.e. lets the server cap the window the client compresses with.
+ *
+ * @param header the request's header (a string, or several joined), or `undefined`
+ * @return true when some permessage-deflate offer carries the parameter
+ */
+export function offersClientWindowBits(header: string | undefined): boolean {
+  return (header ?? '').split(',').some((offer) => {
+    const [name, ...params] = offer.split(';').map((part) => part.trim().toLowerCase());
+    return name === 'permessage-deflate' && params.some((param) => param.split('=')[0]?.trim() === 'client_max_window_bits');
+  });
+}
+
+/** The WebSocket side of an HTTP server, as `acceptWebSockets` sets it up. */
+export interface WebSocketAcceptor {
+  /** Stops accepting upgrades (open sockets are closed by their owner). */
+  close(): void;
+}
+
+/**
+ * Accepts WebSocket upgrades on `http` with `permessage-deflate` as `compression` says.
+ *
+ * `ws` refuses the whole handshake (400) of a client that offers no `client_max_window_bits`
+ * when the settings cap the client's window (Firefox is reported to offer none); such a client is
+ * answered by a second `ws` server with the same settings minus that cap (its window stays
+ * zlib's 32 KB).
+ *
+ * @param http the HTTP server whose upgrades to accept
+ * @param options `maxPayload` as `ws` takes it, and the compression settings (`false`: none)
+ * @param onConnection called with each open socket and its upgrade request
+ * @return what stops accepting
+ */
+export function acceptWebSockets(
+  http: Server,
+  options: { maxPayload: number; compression: PerMessageDeflateOptions | false },
+  onConnection: (socket: WebSocket, request: IncomingMessage) => void,
+): WebSocketAcceptor {
+  const { maxPayload, compression } = options;
+  const capped = new WebSocketServer({ noServer: true, maxPayload, perMessageDeflate: compression });
+  const uncapped =
+    compression && typeof compression.clientMaxWindowBits === 'number'
+      ? new WebSocketServer({ noServer: true, maxPayload, perMessageDeflate: { ...compression, clientMaxWindowBits: undefined } })
+      : capped;
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const server = offersClientWindowBits(request.headers['sec-websocket-extensions']) ? capped : uncapped;
+    server.handleUpgrade(request, socket, head, (webSocket) => onConnection(webSocket, request));
+  };
+  http.on('upgrade', onUpgrade);
+  return {
+    close() {
+      http.off('upgrade', onUpgrade);
+      capped.close();
+      uncapped.close();
+    },
+  };
+}
