@@ -1,8 +1,12 @@
-import { createId } from '../../src/algorithms/createId.js';
+import { createId, dropIdPool } from '../../src/algorithms/createId.js';
 
 const BASE62 = /^[0-9A-Za-z]+$/;
 
 describe('createId', () => {
+  beforeEach(() => {
+    dropIdPool();
+  });
+
   afterEach(() => {
     jest.restoreAllMocks();
   });
@@ -27,6 +31,13 @@ describe('createId', () => {
   it('should use every character of the alphabet across many ids', () => {
     const seen = new Set(Array.from({ length: 2000 }, () => createId()).join(''));
     expect(seen.size).toBe(62);
+  });
+
+  it('should draw random bytes once for many ids, not once per id', () => {
+    const draw = jest.spyOn(globalThis.crypto, 'getRandomValues');
+    const ids = Array.from({ length: 100 }, () => createId());
+    expect(draw).toHaveBeenCalledTimes(1);
+    expect(new Set(ids).size).toBe(100);
   });
 
   it('should map bytes below 248 to ALPHABET[byte % 62] and reject bytes 248..255 (no bias)', () => {
