@@ -28,12 +28,13 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { filter, firstValueFrom, throwError, timeout } from 'rxjs';
 import { WebSocket } from 'ws';
 import { InMemoryStore, Patches } from '../dist/index.js';
 import { PatchesSync } from '../dist/net/index.js';
 import { ALL_FRAMES_PER_MESSAGE_DEFLATE, SERVER_PER_MESSAGE_DEFLATE } from '../dist/server/wireCompression.js';
 import { extensionsHeader, startProxy } from './countingProxy.js';
+import { now, until } from './waits.js';
+import { edit } from './pairEdit.js';
 
 const PACED_CHANGES = Number(process.env.PACED_CHANGES ?? 500);
 const ACTIVE_CONNECTIONS = 400;
@@ -97,19 +98,6 @@ function zlibKB(options) {
   const deflate = 2 ** (serverBits + 2) + 2 ** (memLevel + 9) + 6 * 1024;
   const inflate = 2 ** clientBits + 7 * 1024;
   return { deflate: deflate / 1024, inflate: inflate / 1024, resetEachMessage: Boolean(noTakeover) };
-}
-
-function now() {
-  return Number(process.hrtime.bigint()) / 1e6;
-}
-
-function until(source$, predicate, what) {
-  return firstValueFrom(
-    source$.pipe(
-      filter(predicate),
-      timeout({ first: WAIT_LIMIT_MS, with: () => throwError(() => new Error(`bench: timed out waiting for ${what}`)) }),
-    ),
-  );
 }
 
 function bounded(promise, what) {
@@ -201,20 +189,6 @@ function makeClient(url) {
 
 function synced(client, docId, rev = 0) {
   return until(client.sync.synced$, all => all[docId]?.status === 'synced' && !all[docId].hasPending && all[docId].committedRev >= rev, `${docId} synced`);
-}
-
-/** The edits of bench/sync.js: OT appends to a list or sets a field; LWW sets a field, a tenth contested. */
-function edit(algorithm, who, i) {
-  if (algorithm === 'ot') {
-    return draft => {
-      if (i % 2 === 0) draft.items.push(`${who}${i}`);
-      else draft.fields[`${who}${i % 50}`] = i;
-    };
-  }
-  return draft => {
-    if (i % 10 === 0) draft[`shared${i % 7}`] = `${who}${i}`;
-    else draft[`${who}${i % 100}`] = i;
-  };
 }
 
 /** 2 clients × PACED_CHANGES changes on one doc, 'paced' (each after the previous is committed) or in one 'burst'. */

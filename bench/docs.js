@@ -14,15 +14,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { filter, firstValueFrom, throwError, timeout } from 'rxjs';
 import { InMemoryStore, Patches } from '../dist/index.js';
 import { PatchesSync } from '../dist/net/index.js';
+import { median } from './waits.js';
 
 const DOCS = 200;
 const RUNS = 5;
 const WAIT_LIMIT_MS = 60_000;
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
 
 /** Resolves when every doc in `ids` is synced at `rev` or later with nothing pending; fails after WAIT_LIMIT_MS. */
 function allSynced(sync, ids, rev) {

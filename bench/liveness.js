@@ -10,26 +10,10 @@
 // Run: npm run build && node bench/liveness.js
 import { createServer, connect as tcpConnect } from 'node:net';
 import { pathToFileURL } from 'node:url';
-import { filter, firstValueFrom, throwError, timeout } from 'rxjs';
 import { InMemoryStore, Patches } from '../dist/index.js';
 import { PatchesSync } from '../dist/net/index.js';
 import { MemoryServerStore, startServer } from '../dist/server/index.js';
-
-/** No single wait may take longer than this. */
-const WAIT_LIMIT_MS = 90_000;
-
-function now() {
-  return Number(process.hrtime.bigint()) / 1e6;
-}
-
-function until(source$, predicate, what) {
-  return firstValueFrom(
-    source$.pipe(
-      filter(predicate),
-      timeout({ first: WAIT_LIMIT_MS, with: () => throwError(() => new Error(`bench: timed out waiting for ${what}`)) }),
-    ),
-  );
-}
+import { now, until } from './waits.js';
 
 /** A loopback TCP proxy whose open connections can be made a black hole (as spec/helpers/chaosProxy.ts). */
 async function startBlackHoleProxy(targetPort) {

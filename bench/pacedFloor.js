@@ -10,16 +10,12 @@ import { fork } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { WebSocket } from 'ws';
 import { startProxy } from './countingProxy.js';
+import { median } from './waits.js';
 
 const CHANGES_PER_CLIENT = 2_000;
 const ROUNDS = Number(process.env.PACED_FLOOR_ROUNDS ?? 3);
 /** No single reply may take longer than this; the bench fails instead of hanging. */
 const WAIT_LIMIT_MS = 30_000;
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
 
 /** The child: the reference server with an in-memory store; sends its port. */
 async function serve() {

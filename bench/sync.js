@@ -21,12 +21,14 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
-import { filter, firstValueFrom, of, throwError, timeout } from 'rxjs';
+import { of } from 'rxjs';
 import { WebSocket } from 'ws';
 import { InMemoryStore, Patches } from '../dist/index.js';
 import { PatchesSync } from '../dist/net/index.js';
 import { startProxy } from './countingProxy.js';
 import { printAgainstBaseline } from './figures.js';
+import { median, now, until } from './waits.js';
+import { edit } from './pairEdit.js';
 
 const CHANGES_PER_CLIENT = 2_000;
 const RESYNC_DOCS = Number(process.env.RESYNC_DOCS ?? 1_000); // RESYNC_DOCS=4000 node --expose-gc bench/sync.js to check scaling
@@ -35,29 +37,8 @@ const MEMORY_DOCS = 10_000;
 const BIG_DOC_RECORDS = 10_000;
 const RUNS = 5;
 const LATENCY_RUNS = 11;
-/** No single wait may take longer than this; the bench fails instead of hanging. */
-const WAIT_LIMIT_MS = 60_000;
 
 // ── Helpers ─────────────────────────────────────────────────────────────────────────────────
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
-
-function now() {
-  return Number(process.hrtime.bigint()) / 1e6;
-}
-
-/** The first value of `source$` matching `predicate`; fails after WAIT_LIMIT_MS. */
-function until(source$, predicate, what) {
-  return firstValueFrom(
-    source$.pipe(
-      filter(predicate),
-      timeout({ first: WAIT_LIMIT_MS, with: () => throwError(() => new Error(`bench: timed out waiting for ${what}`)) }),
-    ),
-  );
-}
 
 /** A garbage collector: `global.gc` under --expose-gc, else one enabled at runtime, else none. */
 function findGc() {
@@ -197,20 +178,6 @@ async function headRev(writer, docId) {
 }
 
 // ── Scenarios ───────────────────────────────────────────────────────────────────────────────
-
-/** One edit of client `who` (its `i`-th): OT appends to a shared list or sets a field; LWW sets a field, a tenth of them contested. */
-function edit(algorithm, who, i) {
-  if (algorithm === 'ot') {
-    return draft => {
-      if (i % 2 === 0) draft.items.push(`${who}${i}`);
-      else draft.fields[`${who}${i % 50}`] = i;
-    };
-  }
-  return draft => {
-    if (i % 10 === 0) draft[`shared${i % 7}`] = `${who}${i}`;
-    else draft[`${who}${i % 100}`] = i;
-  };
-}
 
 /**
  * One client's edits: all at once ('burst': every change() in one synchronous loop, so they go
