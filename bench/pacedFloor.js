@@ -8,9 +8,9 @@
 // Run: npm run build && node bench/pacedFloor.js
 import { fork } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { WebSocket } from 'ws';
 import { startProxy } from './countingProxy.js';
 import { median } from './waits.js';
+import { rpcClient } from './rpcClient.js';
 
 const CHANGES_PER_CLIENT = 2_000;
 const ROUNDS = Number(process.env.PACED_FLOOR_ROUNDS ?? 3);
@@ -25,39 +25,6 @@ async function serve() {
   process.send({ port: server.port });
 }
 
-/** A bare JSON-RPC client: `call` resolves with the result of its response. */
-async function bareClient(url) {
-  const socket = new WebSocket(url);
-  await new Promise((resolve, reject) => {
-    socket.once('open', resolve);
-    socket.once('error', reject);
-  });
-  const waiting = new Map();
-  let nextId = 1;
-  socket.on('message', data => {
-    const frame = JSON.parse(String(data));
-    const call = waiting.get(frame.id);
-    if (!call) return;
-    waiting.delete(frame.id);
-    clearTimeout(call.timer);
-    if (frame.error) call.reject(new Error(`${frame.error.code} ${frame.error.message}`));
-    else call.resolve(frame.result);
-  });
-  return {
-    call(method, params) {
-      const id = nextId++;
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`floor: no reply to ${method} within ${WAIT_LIMIT_MS} ms`)), WAIT_LIMIT_MS);
-        waiting.set(id, { resolve, reject, timer });
-        socket.send(JSON.stringify({ jsonrpc: '2.0', id, method, params }));
-      });
-    },
-    close() {
-      socket.close();
-    },
-  };
-}
-
 /** The highest rev in a commitChanges reply (an array of changes, or `{ changes }` with compact acks). */
 function replyRev(result, fallback) {
   const changes = Array.isArray(result) ? result : (result?.changes ?? []);
@@ -66,7 +33,7 @@ function replyRev(result, fallback) {
 
 /** Two bare clients on one doc, 2,000 paced appends each; ms from the first send to the last reply. */
 async function pacedRun(url, docId) {
-  const clients = [await bareClient(url), await bareClient(url)];
+  const clients = [await rpcClient(url, WAIT_LIMIT_MS), await rpcClient(url, WAIT_LIMIT_MS)];
   try {
     for (const client of clients) await client.call('subscribe', [[docId]]);
     const seed = { id: `${docId}-seed`, baseRev: 0, rev: 1, ops: [{ op: 'replace', path: '', value: { items: [] } }], createdAt: Date.now(), committedAt: 0 };

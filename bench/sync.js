@@ -29,6 +29,7 @@ import { startProxy } from './countingProxy.js';
 import { printAgainstBaseline } from './figures.js';
 import { median, now, until } from './waits.js';
 import { edit } from './pairEdit.js';
+import { rpcClient } from './rpcClient.js';
 
 const CHANGES_PER_CLIENT = 2_000;
 const RESYNC_DOCS = Number(process.env.RESYNC_DOCS ?? 1_000); // RESYNC_DOCS=4000 node --expose-gc bench/sync.js to check scaling
@@ -51,39 +52,11 @@ function findGc() {
   }
 }
 
-/** A raw JSON-RPC connection straight to the server (not through the proxy): the bench's own writer. */
-async function rawClient(url) {
-  const socket = new WebSocket(url);
-  await new Promise((resolve, reject) => {
-    socket.once('open', resolve);
-    socket.once('error', reject);
-  });
-  const waiting = new Map();
-  let nextId = 1;
-  socket.on('message', data => {
-    const frame = JSON.parse(String(data));
-    const call = waiting.get(frame.id);
-    if (!call) return;
-    waiting.delete(frame.id);
-    if (frame.error) call.reject(new Error(`${frame.error.code} ${frame.error.message}`));
-    else call.resolve(frame.result);
-  });
-  return {
-    call(method, params) {
-      const id = nextId++;
-      socket.send(JSON.stringify({ jsonrpc: '2.0', id, method, params }));
-      return new Promise((resolve, reject) => waiting.set(id, { resolve, reject }));
-    },
-    /** Runs `task(i)` for i < count, `width` at a time. */
-    async inParallel(count, width, task) {
-      for (let from = 0; from < count; from += width) {
-        await Promise.all(Array.from({ length: Math.min(width, count - from) }, (_, k) => task(from + k)));
-      }
-    },
-    close() {
-      socket.close();
-    },
-  };
+/** Runs `task(i)` for i < count, `width` at a time. */
+async function inParallel(count, width, task) {
+  for (let from = 0; from < count; from += width) {
+    await Promise.all(Array.from({ length: Math.min(width, count - from) }, (_, k) => task(from + k)));
+  }
 }
 
 function rawChange(id, baseRev, ops) {
@@ -275,7 +248,7 @@ class CountingWebSocket extends WebSocket {
 async function resyncFigures(env) {
   const ids = Array.from({ length: RESYNC_DOCS }, (_, i) => `resync-${i}`);
   const revs = new Map(ids.map(id => [id, 1]));
-  await env.writer.inParallel(RESYNC_DOCS, 100, i => env.writer.call('commitChanges', [ids[i], [rawChange(`r${i}-1`, 0, [{ op: 'replace', path: '/title', value: `Doc ${i}` }])]]));
+  await inParallel(RESYNC_DOCS, 100, i => env.writer.call('commitChanges', [ids[i], [rawChange(`r${i}-1`, 0, [{ op: 'replace', path: '/title', value: `Doc ${i}` }])]]));
   const client = makeClient(env.proxy.url, { websocket: { WebSocketCtor: CountingWebSocket } });
   try {
     await client.sync.connect();
@@ -342,7 +315,7 @@ async function memoryFigures(env) {
   };
 
   const small = ids.slice(0, RESYNC_DOCS);
-  await env.writer.inParallel(RESYNC_DOCS, 100, i => env.writer.call('commitChanges', [small[i], [rawChange(`m${i}`, 0, [{ op: 'replace', path: '', value: state(i) }])]]));
+  await inParallel(RESYNC_DOCS, 100, i => env.writer.call('commitChanges', [small[i], [rawChange(`m${i}`, 0, [{ op: 'replace', path: '', value: state(i) }])]]));
   const connected = async () => {
     gc();
     const before = process.memoryUsage().heapUsed;
@@ -419,7 +392,8 @@ async function docLatencyFigures(env, docId, records) {
 export async function main() {
   const server = await startServerChild();
   const proxy = await startProxy(server.port);
-  const writer = await rawClient(server.url);
+  // Straight to the server, not through the proxy: the bench's own writer.
+  const writer = await rpcClient(server.url);
   const env = { server, proxy, writer };
   const began = now();
   try {
