@@ -292,20 +292,31 @@ describe('LWWAlgorithm', () => {
 });
 
 describe('LWWAlgorithm with two tabs on one store', () => {
-  it('should not apply its own change again when another tab already applied it and a later rev (fuzz finding I)', async () => {
+  /** Two tabs on one store sharing one clock (`tick`), as two Patches on one IndexedDB database would. */
+  function twoTabsOnOneStore() {
     const store = new InMemoryStore();
     let now = 1000;
-    const tabA = new Patches({ store, clock: () => now++ });
-    const tabB = new Patches({ store, clock: () => now++ });
-    const docA = await tabA.openDoc<Doc>('d', { algorithm: 'lww' });
+    const tick = () => now++;
+    return { store, tick, tabA: new Patches({ store, clock: tick }), tabB: new Patches({ store, clock: tick }) };
+  }
+
+  /** Two tabs, tab A having set `/a` to 1 and taken that change into its sending slot (`sent`). */
+  async function tabASent() {
+    const tabs = twoTabsOnOneStore();
+    const docA = await tabs.tabA.openDoc<Doc>('d', { algorithm: 'lww' });
     docA.change(draft => {
       draft.a = 1;
     });
     await docA.flush();
-    const [sent] = await tabA.runExclusive('d', () => tabA.algorithms.lww.getPendingToSend('d'));
+    const [sent] = await tabs.tabA.runExclusive('d', () => tabs.tabA.algorithms.lww.getPendingToSend('d'));
+    return { ...tabs, docA, sent };
+  }
+
+  it('should not apply its own change again when another tab already applied it and a later rev (fuzz finding I)', async () => {
+    const { store, tick, tabA, tabB, docA, sent } = await tabASent();
     const mine = { ...sent, rev: 1, committedAt: 2 };
     // Tab B's connection hears A's commit (rev 1) and a later one (rev 2) before A's reply arrives.
-    await tabB.runExclusive('d', () => tabB.algorithms.lww.applyServerChanges('d', [mine, committed('other', 2, [{ op: 'replace', path: '/a', value: 2, ts: now++ }])]));
+    await tabB.runExclusive('d', () => tabB.algorithms.lww.applyServerChanges('d', [mine, committed('other', 2, [{ op: 'replace', path: '/a', value: 2, ts: tick() }])]));
     await tabA.runExclusive('d', () => tabA.algorithms.lww.applyServerChanges('d', [mine], [sent]));
 
     const stored = await store.getDoc<Doc>('d');
@@ -314,23 +325,14 @@ describe('LWWAlgorithm with two tabs on one store', () => {
   });
 
   it('should not apply its own change again when the late reply folds it into a later rev (fuzz finding L, shared-idb seed 15)', async () => {
-    const store = new InMemoryStore();
-    let now = 1000;
-    const tabA = new Patches({ store, clock: () => now++ });
-    const tabB = new Patches({ store, clock: () => now++ });
-    const docA = await tabA.openDoc<Doc>('d', { algorithm: 'lww' });
-    docA.change(draft => {
-      draft.a = 1;
-    });
-    await docA.flush();
-    const [sent] = await tabA.runExclusive('d', () => tabA.algorithms.lww.getPendingToSend('d'));
+    const { store, tick, tabA, tabB, docA, sent } = await tabASent();
     const aTs = sent.ops[0].ts!;
     // Tab B's connection hears A's commit (rev 1), a write of /b (rev 2) and a newer delete of /a (rev 3).
     await tabB.runExclusive('d', () =>
       tabB.algorithms.lww.applyServerChanges('d', [
         { ...sent, rev: 1, committedAt: 2 },
-        committed('other', 2, [{ op: 'replace', path: '/b', value: 2, ts: now++ }]),
-        committed('later', 3, [{ op: 'remove', path: '/a', ts: now++ }]),
+        committed('other', 2, [{ op: 'replace', path: '/b', value: 2, ts: tick() }]),
+        committed('later', 3, [{ op: 'remove', path: '/a', ts: tick() }]),
       ]),
     );
     // A resend's reply names A's change but carries the newest op of each path since its baseRev, at the rev of the last (2).
@@ -344,10 +346,7 @@ describe('LWWAlgorithm with two tabs on one store', () => {
   });
 
   it("should show another tab's pending ops it moves into the sending slot before its view heard of them", async () => {
-    const store = new InMemoryStore(); // one store object: no channel, so A's view never hears of B's write by itself
-    let now = 1000;
-    const tabA = new Patches({ store, clock: () => now++ });
-    const tabB = new Patches({ store, clock: () => now++ });
+    const { tabA, tabB } = twoTabsOnOneStore(); // one store object: no channel, so A's view never hears of B's write by itself
     const docA = await tabA.openDoc<Doc>('d', { algorithm: 'lww' });
     const docB = await tabB.openDoc<Doc>('d', { algorithm: 'lww' });
     docB.change(draft => {
