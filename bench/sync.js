@@ -15,6 +15,8 @@
 // figures are the client's alone; the clients reach it through a byte-counting TCP proxy in
 // this process. Everything listens on 127.0.0.1 and the bench stops by itself (every wait is
 // bounded; about 1.5 minutes in all). Run: npm run build && node --expose-gc bench/sync.js
+// `--only otPaced` runs one scenario (ot, otPaced, lww, lwwPaced, resync, memory, big, small), and
+// SYNC_RUNS=n sets the runs per figure: for profiling (`node --cpu-prof bench/sync.js --only otPaced`).
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -36,7 +38,7 @@ const RESYNC_DOCS = Number(process.env.RESYNC_DOCS ?? 1_000); // RESYNC_DOCS=400
 const RESYNC_CHANGED = 100;
 const MEMORY_DOCS = 10_000;
 const BIG_DOC_RECORDS = 10_000;
-const RUNS = 5;
+const RUNS = Number(process.env.SYNC_RUNS ?? 5);
 const LATENCY_RUNS = 11;
 
 // ── Helpers ─────────────────────────────────────────────────────────────────────────────────
@@ -398,7 +400,9 @@ export async function main() {
   const began = now();
   try {
     const seconds = {};
+    const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
     const timed = async (name, scenario) => {
+      if (only && only !== name) return undefined;
       const start = now();
       const figures = await scenario();
       seconds[name] = Math.round(now() - start) / 1000;
@@ -418,14 +422,14 @@ export async function main() {
       `${n(f.bytesPerChange)} B/change on the wire (${n(f.bytesPerChange / f.uncompressedBytesPerChange, 2)}× of ${n(f.uncompressedBytesPerChange)} uncompressed; one uncompressed run took ${n(f.uncompressedMs)} ms), ${n(f.framesToServer)} frames to the server, all changes made after ${n(f.mintedMs)} ms, head rev ${n(f.headRev)}`;
     const x = `2 clients × ${n(CHANGES_PER_CLIENT)} changes, one`;
     const rows = [
-      { scenario: `${x} OT doc, burst`, figure: 'ms until both converge', value: n(ot.convergeMs), detail: pair(ot) },
-      { scenario: `${x} OT doc, paced`, figure: 'ms until both converge', value: n(otPaced.convergeMs), detail: pair(otPaced) },
-      { scenario: `${x} LWW doc, burst`, figure: 'ms until both converge', value: n(lww.convergeMs), detail: pair(lww) },
-      { scenario: `${x} LWW doc, paced`, figure: 'ms until both converge', value: n(lwwPaced.convergeMs), detail: pair(lwwPaced) },
-      { scenario: `Reconnect, ${n(RESYNC_DOCS)} tracked docs (${RESYNC_CHANGED} changed)`, figure: 'ms from socket open to all caught up', value: n(resync.resyncMs), detail: `${n(resync.frames)} frames to the server, ${n(resync.framesToClient)} to the client` },
-      { scenario: `Idle client, ${n(MEMORY_DOCS)} tracked docs`, figure: 'heap bytes per tracked doc', value: n(memory.bytesPerDoc), detail: `${n(memory.connected1k)} B/doc connected and synced at ${n(RESYNC_DOCS)} docs; gc: ${memory.gc}` },
-      { scenario: `One change on a ${n(big.megabytes, 1)} MB doc`, figure: 'ms until the other client shows it', value: n(big.seenMs, 2), detail: `local apply ${n(big.localMs, 2)} ms, own commit confirmed ${n(big.confirmedMs, 2)} ms; on a ${n(small.megabytes * 1000, 1)} KB doc: ${n(small.seenMs, 2)} ms` },
-    ];
+      ot && { scenario: `${x} OT doc, burst`, figure: 'ms until both converge', value: n(ot.convergeMs), detail: pair(ot) },
+      otPaced && { scenario: `${x} OT doc, paced`, figure: 'ms until both converge', value: n(otPaced.convergeMs), detail: pair(otPaced) },
+      lww && { scenario: `${x} LWW doc, burst`, figure: 'ms until both converge', value: n(lww.convergeMs), detail: pair(lww) },
+      lwwPaced && { scenario: `${x} LWW doc, paced`, figure: 'ms until both converge', value: n(lwwPaced.convergeMs), detail: pair(lwwPaced) },
+      resync && { scenario: `Reconnect, ${n(RESYNC_DOCS)} tracked docs (${RESYNC_CHANGED} changed)`, figure: 'ms from socket open to all caught up', value: n(resync.resyncMs), detail: `${n(resync.frames)} frames to the server, ${n(resync.framesToClient)} to the client` },
+      memory && { scenario: `Idle client, ${n(MEMORY_DOCS)} tracked docs`, figure: 'heap bytes per tracked doc', value: n(memory.bytesPerDoc), detail: `${n(memory.connected1k)} B/doc connected and synced at ${n(RESYNC_DOCS)} docs; gc: ${memory.gc}` },
+      big && small && { scenario: `One change on a ${n(big.megabytes, 1)} MB doc`, figure: 'ms until the other client shows it', value: n(big.seenMs, 2), detail: `local apply ${n(big.localMs, 2)} ms, own commit confirmed ${n(big.confirmedMs, 2)} ms; on a ${n(small.megabytes * 1000, 1)} KB doc: ${n(small.seenMs, 2)} ms` },
+    ].filter(Boolean);
     console.log(`Sync on loopback (server in a child process, in-memory stores); median of ${RUNS} runs (${LATENCY_RUNS} for one change); ${n((now() - began) / 1000, 1)} s`);
     console.table(rows);
     return { ot, otPaced, lww, lwwPaced, resync, memory, big, small, runs: RUNS, seconds };
