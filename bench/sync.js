@@ -192,6 +192,7 @@ async function pairRun(env, algorithm, mode, run, clientOptions = {}) {
     const bytes = env.proxy.total;
     const frames = (await env.server.stats()).frames;
     const start = now();
+    const cpuBefore = process.cpuUsage();
     await Promise.all([makeEdits(a, docA, docId, algorithm, 'a', mode), makeEdits(b, docB, docId, algorithm, 'b', mode)]);
     const minted = now() - start;
     // Nothing left to send on either side, so the head is final; then both must reach it.
@@ -199,6 +200,7 @@ async function pairRun(env, algorithm, mode, run, clientOptions = {}) {
     const head = await headRev(env.writer, docId);
     await Promise.all([allSynced(a, [docId], () => head), allSynced(b, [docId], () => head)]);
     const ms = now() - start;
+    const cpu = process.cpuUsage(cpuBefore);
     const wire = env.proxy.total - bytes;
     const sent = (await env.server.stats()).frames - frames;
 
@@ -208,7 +210,10 @@ async function pairRun(env, algorithm, mode, run, clientOptions = {}) {
     if (algorithm === 'ot' && (head !== 2 * CHANGES_PER_CLIENT + 1 || docA.state.items.length !== CHANGES_PER_CLIENT)) {
       throw new Error(`bench: expected every OT change committed once (head ${head})`);
     }
-    return { ms, minted, bytesPerChange: wire / (2 * CHANGES_PER_CLIENT), frames: sent, head };
+    // This process's CPU (both clients and the proxy): what the paced runs are bound by, and less
+    // sensitive than wall time to other load on the machine.
+    const cpuMicrosPerChange = (cpu.user + cpu.system) / (2 * CHANGES_PER_CLIENT);
+    return { ms, minted, bytesPerChange: wire / (2 * CHANGES_PER_CLIENT), frames: sent, head, cpuMicrosPerChange };
   } finally {
     a.destroy();
     b.destroy();
@@ -231,6 +236,7 @@ async function pairFigures(env, algorithm, mode) {
     uncompressedMs: plain.ms,
     convergeMs: median(runs.map(r => r.ms)),
     mintedMs: median(runs.map(r => r.minted)),
+    cpuMicrosPerChange: median(runs.map(r => r.cpuMicrosPerChange)),
     bytesPerChange: median(runs.map(r => r.bytesPerChange)),
     framesToServer: median(runs.map(r => r.frames)),
     headRev: median(runs.map(r => r.head)),
@@ -419,7 +425,7 @@ export async function main() {
 
     const n = (value, digits = 0) => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
     const pair = f =>
-      `${n(f.bytesPerChange)} B/change on the wire (${n(f.bytesPerChange / f.uncompressedBytesPerChange, 2)}× of ${n(f.uncompressedBytesPerChange)} uncompressed; one uncompressed run took ${n(f.uncompressedMs)} ms), ${n(f.framesToServer)} frames to the server, all changes made after ${n(f.mintedMs)} ms, head rev ${n(f.headRev)}`;
+      `${n(f.bytesPerChange)} B/change on the wire (${n(f.bytesPerChange / f.uncompressedBytesPerChange, 2)}× of ${n(f.uncompressedBytesPerChange)} uncompressed; one uncompressed run took ${n(f.uncompressedMs)} ms), ${n(f.framesToServer)} frames to the server, all changes made after ${n(f.mintedMs)} ms, head rev ${n(f.headRev)}, client process CPU ${n(f.cpuMicrosPerChange)} µs/change`;
     const x = `2 clients × ${n(CHANGES_PER_CLIENT)} changes, one`;
     const rows = [
       ot && { scenario: `${x} OT doc, burst`, figure: 'ms until both converge', value: n(ot.convergeMs), detail: pair(ot) },
