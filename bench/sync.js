@@ -17,7 +17,6 @@
 // bounded; about 1.5 minutes in all). Run: npm run build && node --expose-gc bench/sync.js
 // `--only otPaced` runs one scenario (ot, otPaced, lww, lwwPaced, resync, memory, big, small), and
 // SYNC_RUNS=n sets the runs per figure: for profiling (`node --cpu-prof bench/sync.js --only otPaced`).
-import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
@@ -28,6 +27,7 @@ import { WebSocket } from 'ws';
 import { InMemoryStore, Patches } from '../dist/index.js';
 import { PatchesSync } from '../dist/net/index.js';
 import { startProxy } from './countingProxy.js';
+import { answerParent, forkChild } from './childProcess.js';
 import { printAgainstBaseline } from './figures.js';
 import { median, now, until } from './waits.js';
 import { edit } from './pairEdit.js';
@@ -67,35 +67,12 @@ function rawChange(id, baseRev, ops) {
 
 /** The reference server in a child process; `stats()` reads its counters over IPC. */
 async function startServerChild() {
-  const child = fork(fileURLToPath(import.meta.url), ['--serve'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const port = await new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', code => reject(new Error(`bench server exited with ${code}`)));
-    child.once('message', message => resolve(message.port));
-  });
-  let asked = 0;
+  const child = await forkChild(fileURLToPath(import.meta.url), ['--serve']);
   return {
-    url: `ws://127.0.0.1:${port}`,
-    port,
-    stats() {
-      const id = ++asked;
-      return new Promise(resolve => {
-        const onMessage = message => {
-          if (message.id !== id) return;
-          child.off('message', onMessage);
-          resolve(message.stats);
-        };
-        child.on('message', onMessage);
-        child.send({ type: 'stats', id });
-      });
-    },
-    async close() {
-      const exited = new Promise(resolve => child.once('exit', resolve));
-      child.send({ type: 'close' });
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    },
+    url: `ws://127.0.0.1:${child.ready.port}`,
+    port: child.ready.port,
+    stats: () => child.ask('stats'),
+    close: () => child.close(),
   };
 }
 
@@ -103,15 +80,7 @@ async function startServerChild() {
 async function serve() {
   const { startServer, MemoryServerStore } = await import('../dist/server/index.js');
   const server = await startServer({ port: 0, store: new MemoryServerStore(), maxSubscriptions: 2 * MEMORY_DOCS, onError: error => console.error('[bench server]', error) });
-  process.on('message', async message => {
-    if (message.type === 'stats') process.send({ id: message.id, stats: server.stats });
-    if (message.type === 'close') {
-      await server.close();
-      process.exit(0);
-    }
-  });
-  process.on('disconnect', () => process.exit(0));
-  process.send({ port: server.port });
+  answerParent({ port: server.port }, { stats: () => server.stats }, () => server.close());
 }
 
 /** A client: Patches over an InMemoryStore, synced through the proxy; any error it reports fails the bench. */
@@ -211,7 +180,9 @@ async function pairRun(env, algorithm, mode, run, clientOptions = {}) {
       throw new Error(`bench: expected every OT change committed once (head ${head})`);
     }
     // This process's CPU (both clients and the proxy): what the paced runs are bound by, and less
-    // sensitive than wall time to other load on the machine.
+    // sensitive than wall time to other load on the machine. (A proxy in a process of its own
+    // was tried: on 2 cores it made both the time and this process's CPU worse, as each frame
+    // then wakes the clients' event loop on its own.)
     const cpuMicrosPerChange = (cpu.user + cpu.system) / (2 * CHANGES_PER_CLIENT);
     return { ms, minted, bytesPerChange: wire / (2 * CHANGES_PER_CLIENT), frames: sent, head, cpuMicrosPerChange };
   } finally {
