@@ -22,7 +22,6 @@
 // Run: npm run build && node bench/compression.js   (off, the default and all frames;
 // COMPRESSION_SETTINGS=all for every setting below, or 'name;name' to add some;
 // COMPRESSION_ROUNDS=3 for the median of alternating rounds; PACED_CHANGES=100 for a quick look)
-import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,6 +34,7 @@ import { ALL_FRAMES_PER_MESSAGE_DEFLATE, SERVER_PER_MESSAGE_DEFLATE } from '../d
 import { extensionsHeader, startProxy } from './countingProxy.js';
 import { now, until } from './waits.js';
 import { edit } from './pairEdit.js';
+import { answerParent, forkChild } from './childProcess.js';
 
 const PACED_CHANGES = Number(process.env.PACED_CHANGES ?? 500);
 const ACTIVE_CONNECTIONS = 400;
@@ -117,63 +117,32 @@ async function serve(optionsJson) {
     ...(options === null ? {} : { compression: options }),
     onError: error => console.error('[compression bench server]', error),
   });
-  process.on('message', async message => {
-    if (message.type === 'cpu') process.send({ id: message.id, value: process.cpuUsage() });
-    if (message.type === 'memory') {
-      globalThis.gc();
-      globalThis.gc();
-      process.send({ id: message.id, value: process.memoryUsage() });
-    }
-    if (message.type === 'close') {
-      await server.close();
-      process.exit(0);
-    }
-  });
-  process.on('disconnect', () => process.exit(0));
-  process.send({ port: server.port });
+  answerParent(
+    { port: server.port },
+    {
+      cpu: () => process.cpuUsage(),
+      memory: () => {
+        globalThis.gc();
+        globalThis.gc();
+        return process.memoryUsage();
+      },
+    },
+    () => server.close(),
+  );
 }
 
 async function startServerChild(options) {
-  const child = fork(fileURLToPath(import.meta.url), ['--serve', JSON.stringify(options)], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const port = await bounded(
-    new Promise((resolve, reject) => {
-      child.once('error', reject);
-      child.once('exit', code => reject(new Error(`bench server exited with ${code}`)));
-      child.once('message', message => resolve(message.port));
-    }),
-    'the server to listen',
-  );
-  let asked = 0;
-  const ask = type => {
-    const id = ++asked;
-    return bounded(
-      new Promise(resolve => {
-        const onMessage = message => {
-          if (message.id !== id) return;
-          child.off('message', onMessage);
-          resolve(message.value);
-        };
-        child.on('message', onMessage);
-        child.send({ type, id });
-      }),
-      `the server's ${type}`,
-    );
-  };
+  const child = await forkChild(fileURLToPath(import.meta.url), ['--serve', JSON.stringify(options)], { execArgv: ['--expose-gc'], waitLimitMs: WAIT_LIMIT_MS });
+  const { port } = child.ready;
   return {
     port,
     url: `ws://127.0.0.1:${port}`,
     cpuMicros: async () => {
-      const { user, system } = await ask('cpu');
+      const { user, system } = await child.ask('cpu');
       return user + system;
     },
-    memory: () => ask('memory'),
-    async close() {
-      const exited = new Promise(resolve => child.once('exit', resolve));
-      child.send({ type: 'close' });
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    },
+    memory: () => child.ask('memory'),
+    close: () => child.close(),
   };
 }
 

@@ -6,7 +6,7 @@
 // Each figure is ms from the first call until every doc is synced with nothing pending, median
 // of RUNS runs (fresh doc ids and a fresh client each run). The server runs in a child process.
 // Loopback only; every wait is bounded. Run: npm run build && node bench/docs.js
-import { fork } from 'node:child_process';
+import { answerParent, forkChild } from './childProcess.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,23 +98,16 @@ async function serve() {
   const { startServer, FileServerStore } = await import('../dist/server/index.js');
   const directory = mkdtempSync(join(tmpdir(), 'patches-rx-docs-'));
   const server = await startServer({ port: 0, store: new FileServerStore({ directory }), onError: error => console.error('[bench server]', error) });
-  process.on('disconnect', async () => {
+  answerParent({ port: server.port }, {}, async () => {
     await server.close();
     rmSync(directory, { recursive: true, force: true });
-    process.exit(0);
   });
-  process.send({ port: server.port });
 }
 
 export async function main() {
-  const child = fork(fileURLToPath(import.meta.url), ['--serve'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = await forkChild(fileURLToPath(import.meta.url), ['--serve']);
   try {
-    const port = await new Promise((resolve, reject) => {
-      child.once('error', reject);
-      child.once('exit', code => reject(new Error(`bench server exited with ${code}`)));
-      child.once('message', message => resolve(message.port));
-    });
-    const url = `ws://127.0.0.1:${port}`;
+    const url = `ws://127.0.0.1:${child.ready.port}`;
     await newDocsRun(url, 'warm-up');
     const fresh = [];
     const existing = [];
@@ -130,8 +123,7 @@ export async function main() {
     ]);
     return result;
   } finally {
-    if (child.connected) child.disconnect();
-    await new Promise(resolve => (child.exitCode !== null ? resolve() : child.once('exit', resolve)));
+    await child.close();
   }
 }
 

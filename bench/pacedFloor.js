@@ -6,7 +6,7 @@
 // times the clients in this process against the server directly (no relay).
 // Alternating runs (PACED_FLOOR_ROUNDS, default 3), median; every wait is bounded; loopback only.
 // Run: npm run build && node bench/pacedFloor.js
-import { fork } from 'node:child_process';
+import { answerParent, forkChild } from './childProcess.js';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startProxy } from './countingProxy.js';
 import { median } from './waits.js';
@@ -21,8 +21,7 @@ const WAIT_LIMIT_MS = 30_000;
 async function serve() {
   const { startServer, MemoryServerStore } = await import('../dist/server/index.js');
   const server = await startServer({ port: 0, store: new MemoryServerStore(), onError: error => console.error('[floor server]', error) });
-  process.on('disconnect', () => process.exit(0));
-  process.send({ port: server.port });
+  answerParent({ port: server.port }, {}, () => server.close());
 }
 
 /** The highest rev in a commitChanges reply (an array of changes, or `{ changes }` with compact acks). */
@@ -56,12 +55,8 @@ async function pacedRun(url, docId) {
 }
 
 async function main() {
-  const child = fork(fileURLToPath(import.meta.url), ['--serve'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const port = await new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', code => reject(new Error(`floor server exited with ${code}`)));
-    child.once('message', message => resolve(message.port));
-  });
+  const child = await forkChild(fileURLToPath(import.meta.url), ['--serve']);
+  const { port } = child.ready;
   const proxy = await startProxy(port);
   try {
     const relayed = [];
@@ -76,7 +71,7 @@ async function main() {
     console.log(`  straight to the server:  ${ms(median(direct))} (runs: ${direct.map(ms).join(', ')})`);
   } finally {
     await proxy.close();
-    child.kill();
+    await child.close();
   }
 }
 
