@@ -1,7 +1,8 @@
 // The reference server's CPU per commit, with the server alone in a child process (the clients
 // of bench/server.js run in this one), so a profile or a CPU figure holds the server's work only.
-// For each store (memory, then file+fsync): the scenarios of bench/server.js, and per scenario
-// commits/s and the server process's CPU per commit (process.cpuUsage, user + system).
+// For each store (memory, then file+fsync): the scenarios of bench/server.js and a fan-out (one
+// writer, 50 connections following its doc), and per scenario commits/s and the server process's
+// CPU per commit (process.cpuUsage, user + system; a fan-out commit includes its 50 notifications).
 //
 //   npm run build && node bench/serverProfile.js
 //   PROFILE=1 node bench/serverProfile.js     also writes the server's .cpuprofile (node --cpu-prof)
@@ -13,6 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { WebSocket } from 'ws';
 import { scenario } from './server.js';
 
 const WAIT_LIMIT_MS = 120_000;
@@ -23,6 +25,33 @@ function bounded(promise, what) {
   let timer;
   const limit = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`bench: timed out waiting for ${what}`)), WAIT_LIMIT_MS)));
   return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
+}
+
+/** One writer committing to a doc `subscribers` other connections follow: the fan-out of each commit. */
+async function fanOut(url, { subscribers, commits }) {
+  const followers = await Promise.all(
+    Array.from({ length: subscribers }, async () => {
+      const socket = new WebSocket(url);
+      await new Promise((resolve, reject) => {
+        socket.once('open', resolve);
+        socket.once('error', reject);
+      });
+      const follower = { socket, notifications: 0 };
+      const subscribed = new Promise((resolve) => {
+        socket.on('message', (data) => {
+          const frame = JSON.parse(String(data));
+          if (frame.id === 1) resolve();
+          else if (frame.method === 'changesCommitted') follower.notifications++;
+        });
+      });
+      socket.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'subscribe', params: [['fan-out']] }));
+      await subscribed;
+      return follower;
+    }),
+  );
+  const result = await scenario(url, { clients: 1, perClient: commits, pickDoc: () => 'fan-out' });
+  for (const follower of followers) follower.socket.close();
+  return result;
 }
 
 /** The child: a server on the given store, answering 'cpu' and 'close'. */
@@ -95,6 +124,7 @@ export async function main(options = {}) {
     ['1 doc, 10 clients', { clients: 10, perClient: 300 * scale, pickDoc: () => 'one-doc-b' }],
     ['100 docs, 10 clients', { clients: 10, perClient: 300 * scale, pickDoc: (client, i) => `doc-${(client * 37 + i * 13) % 100}` }],
     ['100 busy docs', { clients: 100, perClient: 30 * scale, pickDoc: (client) => `busy-${client}` }],
+    ['1 doc, 50 subscribers', { subscribers: 50, commits: 1000 * scale }],
   ];
   const wanted = options.scenarios ?? all.map(([name]) => name);
   const results = [];
@@ -105,7 +135,7 @@ export async function main(options = {}) {
     try {
       for (const [name, config] of all.filter(([name]) => wanted.includes(name))) {
         const before = await server.cpuMicros();
-        const result = await bounded(scenario(server.url, config), name);
+        const result = await bounded('subscribers' in config ? fanOut(server.url, config) : scenario(server.url, config), name);
         const cpuPerCommit = ((await server.cpuMicros()) - before) / result.commits;
         results.push({ scenario: name, store: storeKind, ...result, cpuPerCommit });
         log(`${name.padEnd(24)} ${storeKind.padEnd(12)} ${String(result.commits).padStart(8)} ${result.perSecond.toFixed(0).padStart(10)} ${cpuPerCommit.toFixed(0).padStart(17)}`);
