@@ -206,7 +206,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     socket.send(text, TEXT_FRAME);
   };
   // A notification goes to every subscriber as the same string: encode it to UTF-8 once for all
-  // of them (`ws` would encode a string again for each socket).
+  // of them (`ws` would encode a string again for each socket). The last one is held until the next.
   let lastFrame: string | undefined;
   let lastFrameBytes: Buffer | undefined;
   const encoded = (frame: string): Buffer => {
