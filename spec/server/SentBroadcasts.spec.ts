@@ -10,6 +10,17 @@ describe('SentBroadcasts', () => {
     expect(sent.has('c1', 'd2', 'c')).toBe(false);
   });
 
+  it('should keep each connection its own list when one broadcast is recorded for several', () => {
+    const sent = new SentBroadcasts(2);
+    const broadcast = ['a', 'b'];
+    sent.record('c1', 'd1', broadcast);
+    sent.record('c2', 'd1', broadcast);
+    sent.record('c1', 'd1', ['c', 'd', 'e']);
+    expect(broadcast).toEqual(['a', 'b']);
+    expect(['a', 'b', 'c', 'd', 'e'].map(id => sent.has('c1', 'd1', id))).toEqual([false, false, false, true, true]);
+    expect(['a', 'b', 'c', 'd', 'e'].map(id => sent.has('c2', 'd1', id))).toEqual([true, true, false, false, false]);
+  });
+
   it('should forget a doc on unsubscribe and everything of a closed connection', () => {
     const sent = new SentBroadcasts();
     sent.record('c1', 'd1', ['a']);

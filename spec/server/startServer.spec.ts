@@ -428,6 +428,43 @@ describe('startServer', () => {
     });
   });
 
+  describe('broadcasts', () => {
+    /** Every text frame a client receives, as raw bytes, and whether any arrived as binary. */
+    function rawFrames(client: WsTestClient): { texts: Buffer[]; binary: number } {
+      const seen = { texts: [] as Buffer[], binary: 0 };
+      client.socket.on('message', (data, isBinary) => {
+        if (isBinary) seen.binary++;
+        else seen.texts.push(Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer));
+      });
+      return seen;
+    }
+
+    it('should send every subscriber the same text frame, byte for byte, and each doc its own frame', async () => {
+      t = await startTestServer();
+      const writer = await t.connect();
+      const [s1, s2, s3] = [await t.connect(), await t.connect(), await t.connect()];
+      await s1.call('subscribe', [['one', 'two']]);
+      await s2.call('subscribe', [['one', 'two']]);
+      await s3.call('subscribe', [['two']]);
+      const [r1, r2, r3] = [rawFrames(s1), rawFrames(s2), rawFrames(s3)];
+      // Non-ASCII text (UTF-8 bytes ≠ UTF-16 units), and a frame over the 1 KB compression threshold.
+      const small = change('c-one', 0, [{ op: 'replace', path: '/title', value: 'naïve café ✓ 😀' }]);
+      const large = change('c-two', 0, [{ op: 'replace', path: '/body', value: 'ü😀'.repeat(600) }]);
+      const committedOne = resultOf<CommitChangesResult>(await writer.call('commitChanges', ['one', [small]])).changes;
+      const committedTwo = resultOf<CommitChangesResult>(await writer.call('commitChanges', ['two', [large]])).changes;
+      await Promise.all([s1.notification('changesCommitted', 'two'), s2.notification('changesCommitted', 'two'), s3.notification('changesCommitted', 'two')]);
+
+      expect([r1.binary, r2.binary, r3.binary]).toEqual([0, 0, 0]);
+      expect(r1.texts.map((bytes) => JSON.parse(bytes.toString('utf8')))).toEqual([
+        { jsonrpc: '2.0', method: 'changesCommitted', params: { docId: 'one', changes: committedOne } },
+        { jsonrpc: '2.0', method: 'changesCommitted', params: { docId: 'two', changes: committedTwo } },
+      ]);
+      expect(r2.texts).toEqual(r1.texts);
+      expect(r3.texts).toEqual([r1.texts[1]]);
+      expect(t.server.stats.notificationsSent).toBe(5);
+    });
+  });
+
   describe('HTTP and counters', () => {
     it('should answer a plain HTTP request with 426 Upgrade Required', async () => {
       t = await startTestServer();

@@ -150,9 +150,11 @@ export abstract class DocService<TDoc extends LoadedDoc> {
    */
   protected async retryOnConflict<R>(docId: string, attempt: () => Promise<R>): Promise<R> {
     const { store } = this.options;
+    // A store only this process writes to has no lock to take.
+    if (!store.lockDoc) return this.attemptCommit(docId, attempt);
     let release: (() => Promise<void>) | undefined;
     try {
-      release = await store.lockDoc?.(docId);
+      release = await store.lockDoc(docId);
     } catch (error) {
       this.options.onError(error);
       throw new StatusError(503, `Could not lock ${docId} for the commit; retry`, { scope: 'doc' });

@@ -2,8 +2,14 @@ import type { DocumentTombstone } from '../types.js';
 import { entryLastRev } from './ServerStore.js';
 import type { DocSnapshot, LogEntry, ServerStore, StoredDoc } from './ServerStore.js';
 
+/** A log entry kept as its JSON text: serialised once on append, parsed only when read back. */
+interface StoredEntry {
+  lastRev: number;
+  json: string;
+}
+
 interface MemoryDoc {
-  log: LogEntry[];
+  log: StoredEntry[];
   snapshot?: DocSnapshot;
   tombstone?: DocumentTombstone;
 }
@@ -12,8 +18,10 @@ interface MemoryDoc {
  * A `ServerStore` kept in process memory: for tests, demos and benchmarks. Everything is lost
  * when the process exits.
  *
- * Values are cloned on the way in and out, so the server never shares objects with its store —
- * the same isolation a durable store gets from serialising.
+ * Values are copied on the way in and out, so the server never shares objects with its store —
+ * the same isolation a durable store gets from serialising. Log entries are kept as JSON text, as
+ * a durable store writes them: one `JSON.stringify` per commit (cheaper than a deep clone), and
+ * the cost of reading them back is paid only by the rare `loadDoc` and `readLog`.
  *
  * ## Example
  * ```ts
@@ -29,19 +37,18 @@ export class MemoryServerStore implements ServerStore {
     if (!doc) return { tail: [] };
     if (doc.tombstone) return { tail: [], tombstone: { ...doc.tombstone } };
     const snapshotRev = doc.snapshot?.rev ?? 0;
-    const tail = doc.log.filter((entry) => entryLastRev(entry) > snapshotRev);
-    return structuredClone(doc.snapshot ? { snapshot: doc.snapshot, tail } : { tail });
+    const tail = entriesAfter(doc.log, snapshotRev);
+    return doc.snapshot ? { snapshot: structuredClone(doc.snapshot), tail } : { tail };
   }
 
   /** @inheritDoc */
   async readLog(docId: string, afterRev: number): Promise<LogEntry[]> {
-    const log = this.docs.get(docId)?.log ?? [];
-    return structuredClone(log.filter((entry) => entryLastRev(entry) > afterRev));
+    return entriesAfter(this.docs.get(docId)?.log ?? [], afterRev);
   }
 
   /** @inheritDoc */
   async append(docId: string, entry: LogEntry): Promise<void> {
-    this.doc(docId).log.push(structuredClone(entry));
+    this.doc(docId).log.push({ lastRev: entryLastRev(entry), json: JSON.stringify(entry) });
   }
 
   /** @inheritDoc */
@@ -49,7 +56,7 @@ export class MemoryServerStore implements ServerStore {
     const doc = this.doc(docId);
     doc.snapshot = structuredClone(snapshot);
     // LWW rows carry their own revs: history before the snapshot is never read again.
-    if (snapshot.kind === 'lww') doc.log = doc.log.filter((entry) => entryLastRev(entry) > snapshot.rev);
+    if (snapshot.kind === 'lww') doc.log = doc.log.filter((entry) => entry.lastRev > snapshot.rev);
   }
 
   /** @inheritDoc */
@@ -73,4 +80,11 @@ export class MemoryServerStore implements ServerStore {
     if (!doc) this.docs.set(docId, (doc = { log: [] }));
     return doc;
   }
+}
+
+/** The entries holding revs after `afterRev`, parsed afresh (the caller owns them). */
+function entriesAfter(log: readonly StoredEntry[], afterRev: number): LogEntry[] {
+  const entries: LogEntry[] = [];
+  for (const entry of log) if (entry.lastRev > afterRev) entries.push(JSON.parse(entry.json) as LogEntry);
+  return entries;
 }

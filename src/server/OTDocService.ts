@@ -108,7 +108,7 @@ export class OTDocService extends DocService<OTDoc> {
           // tell the client to reload (§1.5.5 step 3) — unless this resends a batch part of which
           // is committed already (its answer was lost): the rest was written on top of that part,
           // so the normal walk from rev 0 must transform it over what was committed around it.
-          await this.ensureIndexed(doc, input);
+          if (this.needsIndex(doc, input)) await this.indexHistory(doc);
           if (!input.some((change) => doc.ids.has(change.id))) {
             incoming = input.map((change) => ({ ...change, baseRev: currentRev }));
             docReloadRequired = true;
@@ -123,20 +123,22 @@ export class OTDocService extends DocService<OTDoc> {
       if (baseRev > currentRev) throw revisionAhead('baseRev', baseRev, currentRev);
 
       // Idempotency: find every change of this request that is already committed.
-      await this.ensureIndexed(doc, incoming);
-      const committedSince = await this.changesAfter(doc, baseRev);
+      if (this.needsIndex(doc, incoming)) await this.indexHistory(doc);
+      // Read from memory when the tail covers it (every commit of an up-to-date client).
+      const committedSince = tailAfter(doc, baseRev) ?? (await this.changesAfter(doc, baseRev));
       const requestIds = new Set(incoming.map((change) => change.id));
       const batchId = head.batchId;
       const isOwn = (committed: Change): boolean => requestIds.has(committed.id) || (batchId !== undefined && committed.batchId === batchId);
-      const resentRevs = incoming.map((change) => doc.ids.get(change.id)).filter((rev): rev is number => rev !== undefined);
+      const committedRevs = incoming.map((change) => doc.ids.get(change.id));
+      const resentRevs = committedRevs.filter((rev): rev is number => rev !== undefined);
       // Own changes committed after baseRev stay queued for the walk (later entries were written
       // on top of them); ones at or before baseRev are already part of the client's base.
-      const queue = incoming.filter((change) => {
-        const rev = doc.ids.get(change.id);
+      const queue = incoming.filter((_change, index) => {
+        const rev = committedRevs[index];
         return rev === undefined || rev > baseRev;
       });
       const catchup = committedSince.filter((change) => !isOwn(change));
-      const copies = await this.changesAtRevs(doc, resentRevs);
+      const copies = resentRevs.length ? await this.changesAtRevs(doc, resentRevs) : [];
       const reply = mergeByRev(catchup, copies);
       this.options.stats.duplicateChanges += resentRevs.length;
 
@@ -193,7 +195,7 @@ export class OTDocService extends DocService<OTDoc> {
       this.options.stats.changesCommitted += committed.length;
       this.options.announce(docId, 'changesCommitted', { docId, changes: committed }, origin.connectionId);
       this.maybeSnapshot(doc);
-      return result([...reply, ...committed], docReloadRequired);
+      return result(reply.length ? [...reply, ...committed] : committed, docReloadRequired);
     }));
   }
 
@@ -296,8 +298,9 @@ export class OTDocService extends DocService<OTDoc> {
 
   /** Committed changes with `rev > afterRev`, from memory, or from the store for older history. */
   private async changesAfter(doc: OTDoc, afterRev: number): Promise<Change[]> {
+    const inMemory = tailAfter(doc, afterRev);
+    if (inMemory) return inMemory;
     const { snapshotRev, tail, headRev } = doc;
-    if (afterRev >= snapshotRev) return tail.slice(afterRev - snapshotRev);
     const older: Change[] = [];
     for (const entry of await this.options.store.readLog(doc.docId, afterRev)) {
       if (entry.kind !== 'ot') continue;
@@ -314,9 +317,13 @@ export class OTDocService extends DocService<OTDoc> {
     return (await this.changesAfter(doc, min - 1)).filter((change) => wanted.has(change.rev));
   }
 
-  /** Loads the ids of history older than the snapshot, once, when an incoming id is not in the tail. */
-  private async ensureIndexed(doc: OTDoc, incoming: IncomingChange[]): Promise<void> {
-    if (doc.indexed || incoming.every((change) => doc.ids.has(change.id))) return;
+  /** Whether an incoming id may be in history older than the snapshot, whose ids are not loaded yet. */
+  private needsIndex(doc: OTDoc, incoming: IncomingChange[]): boolean {
+    return !doc.indexed && !incoming.every((change) => doc.ids.has(change.id));
+  }
+
+  /** Loads the ids of history older than the snapshot (once: see {@link needsIndex}). */
+  private async indexHistory(doc: OTDoc): Promise<void> {
     for (const entry of await this.options.store.readLog(doc.docId, 0)) {
       if (entry.kind !== 'ot') continue;
       for (const change of entry.changes) if (change.rev <= doc.headRev) doc.ids.set(change.id, change.rev);
@@ -347,7 +354,14 @@ function prepare(change: IncomingChange, baseRev: number, now: number): Change {
   };
 }
 
+/** Committed changes with `rev > afterRev` when the in-memory tail holds them all, else `undefined`. */
+function tailAfter(doc: OTDoc, afterRev: number): Change[] | undefined {
+  return afterRev >= doc.snapshotRev ? doc.tail.slice(afterRev - doc.snapshotRev) : undefined;
+}
+
 function mergeByRev(a: Change[], b: Change[]): Change[] {
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
   const byRev = new Map<number, Change>();
   for (const change of [...a, ...b]) byRev.set(change.rev, change);
   return [...byRev.values()].sort((x, y) => x.rev - y.rev);

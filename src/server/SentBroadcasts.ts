@@ -22,8 +22,11 @@ export class SentBroadcasts {
   record(connectionId: string, docId: string, changeIds: readonly string[]): void {
     let docs = this.byConnection.get(connectionId);
     if (!docs) this.byConnection.set(connectionId, (docs = new Map()));
-    const ids = [...(docs.get(docId) ?? []), ...changeIds];
-    docs.set(docId, ids.length > this.perDoc ? ids.slice(ids.length - this.perDoc) : ids);
+    // Kept in place: this runs for every subscriber of every OT broadcast.
+    let ids = docs.get(docId);
+    if (!ids) docs.set(docId, (ids = []));
+    for (const id of changeIds) ids.push(id);
+    if (ids.length > this.perDoc) ids.splice(0, ids.length - this.perDoc);
   }
 
   /** Whether the change was among the last ones of `docId` sent to `connectionId`. */

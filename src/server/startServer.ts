@@ -195,14 +195,26 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   let closing = false;
   let closed: Promise<void> | undefined;
 
-  const sendText = (socket: WebSocket, text: string): void => {
+  /** Sends a text frame: a string, or its UTF-8 bytes when they are shared by several sockets. */
+  const sendText = (socket: WebSocket, text: string | Buffer): void => {
     if (socket.readyState !== WebSocket.OPEN) return;
     if (socket.bufferedAmount > maxBufferedBytes) {
       stats.slowConsumersDropped++;
       socket.terminate();
       return;
     }
-    socket.send(text);
+    socket.send(text, TEXT_FRAME);
+  };
+  // A notification goes to every subscriber as the same string: encode it to UTF-8 once for all
+  // of them (`ws` would encode a string again for each socket). The last one is held until the next.
+  let lastFrame: string | undefined;
+  let lastFrameBytes: Buffer | undefined;
+  const encoded = (frame: string): Buffer => {
+    if (frame !== lastFrame) {
+      lastFrame = frame;
+      lastFrameBytes = Buffer.from(frame, 'utf8');
+    }
+    return lastFrameBytes as Buffer;
   };
 
   const core = new ServerCore({
@@ -222,7 +234,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       const socket = sockets.get(connectionId);
       if (socket?.readyState !== WebSocket.OPEN) return;
       stats.notificationsSent++;
-      sendText(socket, frame);
+      sendText(socket, encoded(frame));
     },
   });
 
@@ -420,6 +432,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     close: () => (closed ??= shutdown()),
   };
 }
+
+/** `ws` send options of every frame: text (opcode 1), whether given as a string or as UTF-8 bytes. */
+const TEXT_FRAME = { binary: false } as const;
 
 /** The application heartbeat: a notification clients that asked for it (by calling `ping`) get on every tick. */
 const HEARTBEAT_FRAME = JSON.stringify({ jsonrpc: '2.0', method: 'heartbeat' });

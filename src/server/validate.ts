@@ -142,7 +142,7 @@ function checkOp(changeId: string, value: unknown, index: number): asserts value
   const { op, path, from } = value;
   if (typeof op !== 'string' || !KNOWN_OPS.has(op)) throw changeError(changeId, `op ${index} has an unknown op ${describe(op)}`);
   if (typeof path !== 'string') throw changeError(changeId, `op ${index} needs a string path`);
-  checkPointer(changeId, path, index);
+  const pathDepth = checkPointer(changeId, path, index);
   if (FROM_OPS.has(op) || from !== undefined) {
     if (typeof from !== 'string') throw changeError(changeId, `op ${index} (${op}) needs a string from`);
     checkPointer(changeId, from, index);
@@ -151,8 +151,9 @@ function checkOp(changeId: string, value: unknown, index: number): asserts value
     throw changeError(changeId, `op ${index} (${op}) needs a value`);
   }
   // Depth accumulates across commits: a value written under a deep path must not push the
-  // document past MAX_DEPTH, or serialising a snapshot would overflow the stack.
-  if (value.value !== undefined && exceedsDepth(value.value, MAX_DEPTH - parsePointer(path).length)) {
+  // document past MAX_DEPTH, or serialising a snapshot would overflow the stack. (Within 3
+  // segments the whole change's check already covered it: the value sits 3 levels deep in it.)
+  if (value.value !== undefined && pathDepth > 3 && exceedsDepth(value.value, MAX_DEPTH - pathDepth)) {
     throw changeError(changeId, `op ${index} would nest the document deeper than ${MAX_DEPTH} levels`);
   }
   if ((op === '@inc' || op === '@bit') && !isFiniteNumber(value.value)) throw changeError(changeId, `op ${index} (${op}) needs a finite number`);
@@ -165,9 +166,10 @@ function checkOp(changeId: string, value: unknown, index: number): asserts value
   }
 }
 
-function checkPointer(changeId: string, path: string, index: number): void {
+/** Checks a pointer; returns its number of segments. */
+function checkPointer(changeId: string, path: string, index: number): number {
   try {
-    parsePointer(path);
+    return parsePointer(path).length;
   } catch (error) {
     throw changeError(changeId, `op ${index}: ${(error as Error).message}`);
   }

@@ -1,0 +1,48 @@
+import { MAX_DEPTH, readChanges } from '../../src/server/validate.js';
+
+/** `levels` objects nested under key `a` (a scalar at the bottom): `levels` deep. */
+function nested(levels: number): unknown {
+  let value: unknown = 'bottom';
+  for (let i = 0; i < levels; i++) value = { a: value };
+  return value;
+}
+
+/** A path of `segments` segments. */
+function pathOf(segments: number): string {
+  return '/s'.repeat(segments);
+}
+
+function changeWith(path: string, value: unknown): unknown {
+  return { id: 'c1', baseRev: 0, ops: [{ op: 'replace', path, value }] };
+}
+
+describe('readChanges', () => {
+  // A value sits 3 levels down in its change (change → ops → op): the whole change's bound.
+  it.each([0, 1, 2, 3])('should accept a value MAX_DEPTH - 3 deep under a path of %i segments and refuse one level more', (segments) => {
+    const allowed = Math.min(MAX_DEPTH - 3, MAX_DEPTH - segments);
+    expect(readChanges([changeWith(pathOf(segments), nested(allowed))], 10_000_000)).toHaveLength(1);
+    expect(() => readChanges([changeWith(pathOf(segments), nested(allowed + 1))], 10_000_000)).toThrow(
+      expect.objectContaining({ code: 400, data: { changeId: 'c1', scope: 'change' } }),
+    );
+  });
+
+  // Deeper paths leave less room: path segments and value depth together stay within MAX_DEPTH.
+  it.each([4, 10, 200])('should accept a value MAX_DEPTH - %i deep under a path of that many segments and refuse one level more', (segments) => {
+    expect(readChanges([changeWith(pathOf(segments), nested(MAX_DEPTH - segments))], 10_000_000)).toHaveLength(1);
+    expect(() => readChanges([changeWith(pathOf(segments), nested(MAX_DEPTH - segments + 1))], 10_000_000)).toThrow(
+      expect.objectContaining({ code: 400, message: expect.stringContaining('would nest the document deeper'), data: { changeId: 'c1', scope: 'change' } }),
+    );
+  });
+
+  it('should still refuse a forbidden segment and a bad escape in a path', () => {
+    expect(() => readChanges([changeWith('/a/__proto__/b', 1)], 10_000)).toThrow(expect.objectContaining({ code: 400, data: { changeId: 'c1', scope: 'change' } }));
+    expect(() => readChanges([changeWith('/a~2b', 1)], 10_000)).toThrow(expect.objectContaining({ code: 400, data: { changeId: 'c1', scope: 'change' } }));
+  });
+
+  it('should refuse a change one byte over maxChangeBytes with 413 and accept it at the limit', () => {
+    const change = changeWith('/a', 'x'.repeat(100));
+    const bytes = Buffer.byteLength(JSON.stringify(change));
+    expect(readChanges([change], bytes)).toHaveLength(1);
+    expect(() => readChanges([change], bytes - 1)).toThrow(expect.objectContaining({ code: 413, data: { changeId: 'c1', scope: 'change' } }));
+  });
+});
