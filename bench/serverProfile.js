@@ -9,7 +9,7 @@
 //                                              to PROFILE_DIR (default the temp dir), one per store
 // SERVER_STORES=memory runs one store; SERVER_SCENARIOS='100 busy docs' one scenario. Every wait
 // is bounded; loopback only. SERVER_SCALE=10 runs 10× the commits (a profile with more samples).
-import { fork } from 'node:child_process';
+import { answerParent, forkChild } from './childProcess.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,54 +59,19 @@ async function serve(storeKind, directory) {
   const { startServer, MemoryServerStore, FileServerStore } = await import('../dist/server/index.js');
   const store = storeKind === 'memory' ? new MemoryServerStore() : new FileServerStore({ directory });
   const server = await startServer({ port: 0, store, onError: (error) => console.error('[server profile bench]', error) });
-  process.on('message', async (message) => {
-    if (message.type === 'cpu') process.send({ id: message.id, value: process.cpuUsage() });
-    if (message.type === 'close') {
-      await server.close();
-      process.exit(0);
-    }
-  });
-  process.on('disconnect', () => process.exit(0));
-  process.send({ port: server.port });
+  answerParent({ port: server.port }, { cpu: () => process.cpuUsage() }, () => server.close());
 }
 
 async function startChild(storeKind, directory, profile) {
   const execArgv = profile ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR, '--cpu-prof-name', `server-${storeKind}-${Date.now()}.cpuprofile`] : [];
-  const child = fork(fileURLToPath(import.meta.url), ['--serve', storeKind, directory ?? ''], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const port = await bounded(
-    new Promise((resolve, reject) => {
-      child.once('error', reject);
-      child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
-      child.once('message', (message) => resolve(message.port));
-    }),
-    'the server to listen',
-  );
-  let asked = 0;
-  const cpuMicros = () => {
-    const id = ++asked;
-    return bounded(
-      new Promise((resolve) => {
-        const onMessage = (message) => {
-          if (message.id !== id) return;
-          child.off('message', onMessage);
-          resolve(message.value.user + message.value.system);
-        };
-        child.on('message', onMessage);
-        child.send({ type: 'cpu', id });
-      }),
-      "the server's cpu",
-    );
-  };
+  const child = await forkChild(fileURLToPath(import.meta.url), ['--serve', storeKind, directory ?? ''], { execArgv });
   return {
-    url: `ws://127.0.0.1:${port}`,
-    cpuMicros,
-    async close() {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.send({ type: 'close' });
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
+    url: `ws://127.0.0.1:${child.ready.port}`,
+    cpuMicros: async () => {
+      const { user, system } = await child.ask('cpu');
+      return user + system;
     },
+    close: () => child.close(),
   };
 }
 
