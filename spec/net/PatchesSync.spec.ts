@@ -221,6 +221,34 @@ describe('PatchesSync', () => {
     });
   });
 
+  describe('a store that fails for one doc', () => {
+    /** A store whose reads of one doc's committed rev fail while `broken` is set (a corrupt record, say). */
+    class OneDocFails extends InMemoryStore {
+      broken = true;
+      override async getCommittedRev(docId: string): Promise<number> {
+        if (this.broken && docId === 'unreadable') throw new Error('cannot read doc "unreadable"');
+        return super.getCommittedRev(docId);
+      }
+    }
+
+    it("should report that doc's error and still sync the other docs on connect", async () => {
+      const store = new OneDocFails();
+      const author = await connected();
+      const docOnServer = await author.patches.openDoc<{ title?: string }>('readable');
+      docOnServer.change(draft => {
+        draft.title = 'from the server';
+      });
+      await docSynced(author.sync, 'readable', 1);
+
+      const client = harness.client({ store });
+      await client.patches.trackDocs(['readable', 'unreadable']);
+      await client.sync.connect();
+      await when(client.sync.synced$, s => s['readable']?.committedRev === 1 && s['readable'].status === 'synced');
+      expect((await client.patches.openDoc<{ title?: string }>('readable')).state.title).toBe('from the server');
+      expect(client.errors.map(e => e.message)).toContain('cannot read doc "unreadable"');
+    });
+  });
+
   describe('batching', () => {
     it('should send a 5 MB change under a 1 MB maxPayloadBytes in several commits', async () => {
       const a = await connected({ maxPayloadBytes: 1_000_000 });

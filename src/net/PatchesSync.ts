@@ -534,8 +534,14 @@ export class PatchesSync {
       docIds.map(async id => {
         const algorithm = this.algorithmOf(id);
         if (!algorithm) return undefined;
-        const [committedRev, hasPending] = await Promise.all([this.patches.store.getCommittedRev(id), this.readPending(id, algorithm)]);
-        return { id, committedRev, hasPending };
+        try {
+          const [committedRev, hasPending] = await Promise.all([this.patches.store.getCommittedRev(id), this.readPending(id, algorithm)]);
+          return { id, committedRev, hasPending };
+        } catch (error) {
+          // One doc's failed read must not stall the others (a whole pass used to wait on it): it is reported for that doc.
+          this.report(error, id);
+          return undefined;
+        }
       }),
     );
     // Only docs still tracked: an untrack racing these reads must not resurrect an entry.
