@@ -31,6 +31,32 @@ describe('LWWAlgorithm', () => {
     expect(lww.name).toBe('lww');
   });
 
+  it("should say pending when another tab moves the pending ops into its sending change during the read", async () => {
+    /** A second tab's send, landing between this tab's reads of the doc's pending parts. */
+    class SendsDuringRead extends InMemoryStore {
+      armed = false;
+      override async getSendingChange(docId: string): Promise<Change | null> {
+        const sending = await super.getSendingChange(docId);
+        if (this.armed) {
+          this.armed = false;
+          const ops = await this.getPendingOps(docId);
+          await this.saveSendingChange(docId, { id: 'other-tab-send', ops, baseRev: 0, rev: 1, createdAt: 1, committedAt: 0 });
+        }
+        return sending;
+      }
+    }
+    const store = new SendsDuringRead();
+    const tabA = new Patches({ store });
+    const tabB = new Patches({ store });
+    const docB = await tabB.openDoc<Doc>('d', { algorithm: 'lww' });
+    docB.change(draft => void (draft.title = 'dark'));
+    await docB.flush();
+    await tabA.trackDocs(['d'], 'lww');
+    store.armed = true;
+    // Not open in tab A: only the store can tell, and the op is pending or sending throughout.
+    expect(await tabA.algorithms.lww.hasPending('d')).toBe(true);
+  });
+
   it('should send nothing when nothing is pending', async () => {
     const env = await openLWW();
     expect(await env.run(() => env.lww.getPendingToSend('d'))).toEqual([]);

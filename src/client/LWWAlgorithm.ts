@@ -57,7 +57,9 @@ export class LWWAlgorithm implements ClientAlgorithm {
     const { store } = this.ctx;
     const doc = this.ctx.getOpenDoc(docId);
     if (doc && doc._optimistic().length > 0) return true;
-    return (await store.getSendingChange(docId)) !== null || (await store.getPendingOps(docId)).length > 0;
+    // In the order ops travel (pending ops → the sending change → committed): read the other way
+    // round, a send that moved the ops between the two reads was seen in neither.
+    return (await store.getPendingOps(docId)).length > 0 || (await store.getSendingChange(docId)) !== null;
   }
 
   getPendingToSend(docId: string): Promise<Change[]> {
