@@ -7,6 +7,7 @@ import type { StoredDoc } from '../stores/PatchesStore.js';
 import { deepEqual } from '../algorithms/deepEqual.js';
 import type { AlgorithmContext, ClientAlgorithm, InstallResult, RegressedRevs } from './ClientAlgorithm.js';
 import { retryOnConflict } from './retryOnConflict.js';
+import { hasUnsavedEdits } from './unsavedEdits.js';
 import type { DocLayers, OptimisticChange } from './PatchesDoc.js';
 
 /**
@@ -55,11 +56,10 @@ export class LWWAlgorithm implements ClientAlgorithm {
 
   async hasPending(docId: string): Promise<boolean> {
     const { store } = this.ctx;
-    const doc = this.ctx.getOpenDoc(docId);
-    if (doc && doc._optimistic().length > 0) return true;
+    if (hasUnsavedEdits(this.ctx, docId)) return true;
     // In the order ops travel (pending ops → the sending change → committed): read the other way
     // round, a send that moved the ops between the two reads was seen in neither.
-    return (await store.getPendingOps(docId)).length > 0 || (await store.getSendingChange(docId)) !== null;
+    return (await store.getPendingOps(docId)).length > 0 || (await store.getSendingChange(docId)) !== null || hasUnsavedEdits(this.ctx, docId);
   }
 
   getPendingToSend(docId: string): Promise<Change[]> {

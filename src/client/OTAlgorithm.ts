@@ -11,6 +11,7 @@ import type { StoreGuard } from '../stores/PatchesStore.js';
 import type { AlgorithmContext, ClientAlgorithm, InstallResult, RegressedRevs } from './ClientAlgorithm.js';
 import type { OptimisticChange, PatchesDoc } from './PatchesDoc.js';
 import { retryOnConflict } from './retryOnConflict.js';
+import { hasUnsavedEdits } from './unsavedEdits.js';
 
 /**
  * Client side of operational transformation: local changes queue up as pending Changes on the
@@ -97,9 +98,8 @@ export class OTAlgorithm implements ClientAlgorithm {
   }
 
   async hasPending(docId: string): Promise<boolean> {
-    const doc = this.ctx.getOpenDoc(docId);
-    if (doc && doc._optimistic().length > 0) return true;
-    return (await this.ctx.store.getPendingChanges(docId)).length > 0;
+    if (hasUnsavedEdits(this.ctx, docId)) return true;
+    return (await this.ctx.store.getPendingChanges(docId)).length > 0 || hasUnsavedEdits(this.ctx, docId);
   }
 
   getPendingToSend(docId: string): Promise<Change[]> {
