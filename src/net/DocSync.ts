@@ -27,7 +27,8 @@ export interface DocSyncDeps {
 /**
  * The steps of one doc's sync run, each an observable: flush pending changes in batches (the
  * reply carries the catch-up), catch up (`getChangesSince`, or `getDoc` for a doc never synced),
- * apply server changes through the doc's algorithm, and ask for a follow-up when work remains.
+ * apply server changes through the doc's algorithm. (PatchesSync's `settle` asks for a follow-up
+ * run when work remains.)
  * PatchesSync decides when a run happens (its serial gate) and what an error means (its policy).
  */
 export class DocSync {
@@ -35,18 +36,6 @@ export class DocSync {
   readonly received = new ReceivedChanges();
 
   constructor(private readonly deps: DocSyncDeps) {}
-
-  /**
-   * After a flush that made progress (the head it sent is no longer queued), local changes made
-   * meanwhile (an LWW edit while its predecessor was in flight, say) get one more run. No
-   * progress, no follow-up: a server that never confirms cannot make the doc spin.
-   */
-  followUp$(docId: string, algorithm: ClientAlgorithm, sentHead: string): Observable<never> {
-    return defer(async () => (await algorithm.hasPending(docId)) && !(await algorithm.isQueued(docId, sentHead))).pipe(
-      tap(again => again && this.deps.requestSync(docId)),
-      ignoreElements(),
-    );
-  }
 
   /** Sends pending changes in batches under the size limits; applies each reply as it comes. */
   flush$(docId: string, algorithm: ClientAlgorithm, pending: Change[]): Observable<unknown> {

@@ -343,20 +343,12 @@ export class PatchesSync {
       const algorithm = this.algorithmOf(docId);
       if (!algorithm || !this.canSend()) return EMPTY;
       this.docs.update([docId], { status: 'syncing' });
-      return concat(
-        from(this.patches.runExclusive(docId, () => algorithm.getPendingToSend(docId))).pipe(
-          concatMap(pending =>
-            pending.length > 0
-              ? concat(this.docSync.flush$(docId, algorithm, pending).pipe(ignoreElements()), this.docSync.followUp$(docId, algorithm, pending[0].id))
-              : this.docSync.catchUp$(docId, algorithm),
+      return from(this.patches.runExclusive(docId, () => algorithm.getPendingToSend(docId))).pipe(
+        concatMap(pending =>
+          concat(
+            (pending.length > 0 ? this.docSync.flush$(docId, algorithm, pending) : this.docSync.catchUp$(docId, algorithm)).pipe(ignoreElements()),
+            defer(() => this.settle(docId, algorithm, pending[0]?.id)),
           ),
-          ignoreElements(),
-        ),
-        defer(() => from(this.readPending(docId, algorithm))).pipe(
-          tap(hasPending => {
-            this.retries.clear(docId);
-            this.docs.update([docId], { status: 'synced', hasPending });
-          }),
         ),
       );
     });
@@ -562,6 +554,20 @@ export class PatchesSync {
     this.docs.put(entries);
   }
 
+
+  /**
+   * Ends a successful run: the doc is 'synced', with `hasPending` from one store read. After a
+   * flush that made progress (the head it sent, `sentHead`, is no longer queued), local changes
+   * made meanwhile (an LWW edit while its predecessor was in flight, say) get one more run. No
+   * progress, no follow-up: a server that never confirms cannot make the doc spin.
+   */
+  private async settle(docId: string, algorithm: ClientAlgorithm, sentHead: string | undefined): Promise<void> {
+    const hasPending = await this.readPending(docId, algorithm);
+    // Shown at once: an edit announced after this read sets hasPending itself, and must not be overwritten.
+    this.retries.clear(docId);
+    this.docs.update([docId], { status: 'synced', hasPending });
+    if (sentHead !== undefined && hasPending && !(await algorithm.isQueued(docId, sentHead))) this.syncRequests.next(docId);
+  }
 
   /** Whether the doc has pending changes, read until `OwnEdits` can count the answer (an edit announced during a read that found nothing needs another). */
   private async readPending(docId: string, algorithm: ClientAlgorithm): Promise<boolean> {
