@@ -15,10 +15,12 @@
 //  - the renderer main thread's busy time per change and page (CDP Performance TaskDuration):
 //    what the page's own work costs, the rest being waits on IndexedDB, the socket and the server.
 // Median of BROWSER_SYNC_RUNS runs (default 3), N = BROWSER_SYNC_CHANGES (default 300); every
-// wait is bounded, and any error a page reports fails the bench.
+// wait is bounded, and any error a page reports fails the bench. BROWSER_SYNC_CPUPROF=<dir>
+// writes each page's CPU profile of each run there (the profiler slows the pages down);
+// BROWSER_SYNC_OFF_THE_RECORD=1 runs the users off the record (IndexedDB kept in memory).
 // Run: npm run build && node bench/browserSync.js
 import { createServer } from 'node:http';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -34,6 +36,10 @@ const CHROMIUM_PATH = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const CHANGES = Number(process.env.BROWSER_SYNC_CHANGES ?? 300);
 const RUNS = Number(process.env.BROWSER_SYNC_RUNS ?? 3);
+// A directory to write each page's CPU profile of each run to (open in Chrome DevTools).
+const PROFILE_DIR = process.env.BROWSER_SYNC_CPUPROF;
+// Off-the-record contexts, where Chromium keeps IndexedDB in memory: what the disk adds.
+const IN_MEMORY = process.env.BROWSER_SYNC_OFF_THE_RECORD === '1';
 const LIMIT_MS = 60_000;
 const STORES = ['IndexedDBStore', 'InMemoryStore'];
 const ALGORITHMS = ['ot', 'lww'];
@@ -88,10 +94,12 @@ function bounded(promise, what) {
   return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
 }
 
-/** One user: a browser of its own on a temp profile, with one page. */
+/** One user: a browser of its own on a temp profile (or off the record), with one page. */
 async function openUser(name) {
-  const profile = mkdtempSync(join(tmpdir(), `patches-rx-bench-sync-${name}-`));
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
+  const options = { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true };
+  const profile = IN_MEMORY ? undefined : mkdtempSync(join(tmpdir(), `patches-rx-bench-sync-${name}-`));
+  const browser = IN_MEMORY ? await chromium.launch(options) : undefined;
+  const context = browser ? await browser.newContext() : await chromium.launchPersistentContext(profile, options);
   await context.addInitScript(countTransactions);
   const page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(LIMIT_MS);
@@ -100,7 +108,8 @@ async function openUser(name) {
     page,
     async close() {
       await context.close();
-      rmSync(profile, { recursive: true, force: true });
+      await browser?.close();
+      if (profile) rmSync(profile, { recursive: true, force: true });
     },
   };
 }
@@ -125,6 +134,7 @@ async function pairRun(env, users, store, algorithm, run) {
   const cdps = await Promise.all(pages.map(page => page.context().newCDPSession(page)));
   try {
     for (const cdp of cdps) await cdp.send('Performance.enable');
+    if (PROFILE_DIR) for (const cdp of cdps) await Promise.all([cdp.send('Profiler.enable'), cdp.send('Profiler.setSamplingInterval', { interval: 200 })]);
     for (const [i, page] of pages.entries()) {
       const options = { url: env.serverUrl, store, dbName: `${docId}-${users[i].name}`, docId, algorithm, create: i === 0 };
       await bounded(
@@ -134,6 +144,7 @@ async function pairRun(env, users, store, algorithm, run) {
     }
     for (const page of pages) await page.evaluate(() => Object.assign(window.idbCounts, { readonly: 0, readwrite: 0, ms: 0 }));
     const busyBefore = await Promise.all(cdps.map(busyMs));
+    if (PROFILE_DIR) for (const cdp of cdps) await cdp.send('Profiler.start');
 
     const made = await bounded(
       Promise.all(pages.map((page, i) => page.evaluate(o => window.benchSync.edits(o), { who: users[i].name, count: CHANGES, algorithm }))),
@@ -143,6 +154,10 @@ async function pairRun(env, users, store, algorithm, run) {
     const head = await headRev(env.writer, docId);
     const reachedAt = await bounded(Promise.all(pages.map(page => page.evaluate(h => window.benchSync.reached(h), head))), `both pages at rev ${head}`);
     const busy = (await Promise.all(cdps.map(busyMs))).map((after, i) => after - busyBefore[i]);
+    if (PROFILE_DIR) {
+      mkdirSync(PROFILE_DIR, { recursive: true });
+      for (const [i, cdp] of cdps.entries()) writeFileSync(join(PROFILE_DIR, `${docId}-${users[i].name}.cpuprofile`), JSON.stringify((await cdp.send('Profiler.stop')).profile));
+    }
     const counts = await Promise.all(pages.map(page => page.evaluate(() => ({ ...window.idbCounts }))));
     const ends = await Promise.all(pages.map(page => page.evaluate(() => window.benchSync.finish())));
 
@@ -215,7 +230,7 @@ export async function main() {
       };
     });
     console.log(
-      `Paced sync in ${version}: 2 users (2 browsers, 2 IndexedDB databases) × ${CHANGES} changes on one doc, reference server (memory) in this process, loopback; median of ${RUNS} runs`,
+      `Paced sync in ${version}: 2 users (2 browsers, 2 IndexedDB databases ${IN_MEMORY ? 'in memory, off the record' : 'on disk'}) × ${CHANGES} changes on one doc, reference server (memory) in this process, loopback; median of ${RUNS} runs`,
     );
     console.table(rows);
     return { browserSync: rows, figures, changes: CHANGES, runs: RUNS };
