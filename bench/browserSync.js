@@ -10,8 +10,9 @@
 //    clock both browsers share (performance.timeOrigin + now()), and that divided by N;
 //  - IndexedDB transactions per change, readonly / readwrite, both pages together (a change
 //    costs some in the page that makes it and some in the page that receives it), counted by
-//    wrapping IDBDatabase.prototype.transaction before the app's code runs; and the summed
-//    lifetime of those transactions (creation to complete) per change and page;
+//    wrapping IDBDatabase.prototype.transaction before the app's code runs; the summed lifetime
+//    of those transactions (creation to complete) per change and page; and the store calls they
+//    are (the stores' methods wrapped in the page), printed below the table;
 //  - the renderer main thread's busy time per change and page (CDP Performance TaskDuration):
 //    what the page's own work costs, the rest being waits on IndexedDB, the socket and the server.
 // Median of BROWSER_SYNC_RUNS runs (default 3), N = BROWSER_SYNC_CHANGES (default 300); every
@@ -142,7 +143,7 @@ async function pairRun(env, users, store, algorithm, run) {
         `${users[i].name} to open ${docId}`,
       );
     }
-    for (const page of pages) await page.evaluate(() => Object.assign(window.idbCounts, { readonly: 0, readwrite: 0, ms: 0 }));
+    for (const page of pages) await page.evaluate(() => window.benchSync.resetCounts());
     const busyBefore = await Promise.all(cdps.map(busyMs));
     if (PROFILE_DIR) for (const cdp of cdps) await cdp.send('Profiler.start');
 
@@ -158,7 +159,7 @@ async function pairRun(env, users, store, algorithm, run) {
       mkdirSync(PROFILE_DIR, { recursive: true });
       for (const [i, cdp] of cdps.entries()) writeFileSync(join(PROFILE_DIR, `${docId}-${users[i].name}.cpuprofile`), JSON.stringify((await cdp.send('Profiler.stop')).profile));
     }
-    const counts = await Promise.all(pages.map(page => page.evaluate(() => ({ ...window.idbCounts }))));
+    const counts = await Promise.all(pages.map(page => page.evaluate(() => window.benchSync.counts())));
     const ends = await Promise.all(pages.map(page => page.evaluate(() => window.benchSync.finish())));
 
     const errors = ends.flatMap((end, i) => end.errors.map(error => `${users[i].name}: ${error}`));
@@ -172,6 +173,8 @@ async function pairRun(env, users, store, algorithm, run) {
 
     const ms = Math.max(...reachedAt) - Math.min(...made.map(m => m.start));
     const sum = key => counts.reduce((total, c) => total + c[key], 0);
+    const storeCalls = {};
+    for (const c of counts) for (const [method, calls] of Object.entries(c.storeCalls)) storeCalls[method] = (storeCalls[method] ?? 0) + calls / (2 * CHANGES);
     return {
       ms,
       msPerChange: ms / CHANGES,
@@ -179,6 +182,7 @@ async function pairRun(env, users, store, algorithm, run) {
       readwrite: sum('readwrite') / (2 * CHANGES),
       idbMsPerChange: sum('ms') / (2 * CHANGES),
       busyMsPerChange: (busy[0] + busy[1]) / (2 * CHANGES),
+      storeCalls,
       head,
     };
   } finally {
@@ -233,6 +237,11 @@ export async function main() {
       `Paced sync in ${version}: 2 users (2 browsers, 2 IndexedDB databases ${IN_MEMORY ? 'in memory, off the record' : 'on disk'}) × ${CHANGES} changes on one doc, reference server (memory) in this process, loopback; median of ${RUNS} runs`,
     );
     console.table(rows);
+    console.log('Store calls per change, both pages together (last run):');
+    for (const [key, list] of Object.entries(runs)) {
+      const calls = Object.entries(list[list.length - 1].storeCalls).sort((x, y) => y[1] - x[1]);
+      console.log(`  ${key}: ${calls.map(([method, perChange]) => `${method} ${n(perChange, 1)}`).join(', ')}`);
+    }
     return { browserSync: rows, figures, changes: CHANGES, runs: RUNS };
   } finally {
     for (const user of users) await user.close();

@@ -12,6 +12,34 @@ const clock = () => performance.timeOrigin + performance.now();
 
 let app;
 
+// Store calls by method, in both stores, so the bench can tell which calls the transactions are.
+const STORE_METHODS = [
+  'trackDocs', 'untrackDocs', 'listDocs', 'getDoc', 'getCommittedRev', 'saveDoc', 'deleteDoc', 'confirmDeleteDoc', 'getPendingChanges', 'savePendingChanges',
+  'replacePendingChanges', 'listChanges', 'applyServerChanges', 'getPendingOps', 'savePendingOps', 'getSendingChange', 'saveSendingChange',
+];
+const storeCalls = {};
+for (const Store of [IndexedDBStore, InMemoryStore]) {
+  for (const method of STORE_METHODS) {
+    const call = Store.prototype[method];
+    if (typeof call !== 'function') continue;
+    Store.prototype[method] = function (...args) {
+      storeCalls[method] = (storeCalls[method] ?? 0) + 1;
+      return call.apply(this, args);
+    };
+  }
+}
+
+/** Zeroes the counts of store calls and IndexedDB transactions (the latter kept by the bench's init script). */
+function resetCounts() {
+  for (const method of Object.keys(storeCalls)) delete storeCalls[method];
+  Object.assign(window.idbCounts, { readonly: 0, readwrite: 0, ms: 0 });
+}
+
+/** The counts since `resetCounts`. */
+function counts() {
+  return { ...window.idbCounts, storeCalls: { ...storeCalls } };
+}
+
 /** The first value of `source$` matching `predicate`; fails after LIMIT_MS, naming `what`. */
 function until(source$, predicate, what) {
   return firstValueFrom(
@@ -103,4 +131,4 @@ async function finish() {
   return { state, errors: app.errors };
 }
 
-window.benchSync = { start, edits, reached, finish };
+window.benchSync = { start, resetCounts, edits, reached, counts, finish };
