@@ -28,6 +28,12 @@ export const FIGURES = {
     { name: 'IndexedDBStore (fake): open a doc, 10k committed + 1k pending', unit: 'ms', better: 'lower', get: idb('open doc, new connection (ms)') },
     { name: 'IndexedDBStore (fake): 1,000 pending in one call', unit: 'ms', better: 'lower', get: idb('1,000 pending, 1 call (ms)') },
   ],
+  browserSync: [
+    { name: 'Chromium paced OT, IndexedDBStore: ms per change', unit: 'ms', better: 'lower', get: (r) => r.figures['IndexedDBStore ot']?.msPerChange },
+    { name: 'Chromium paced OT, IndexedDBStore: IDB transactions/change', unit: 'tx', better: 'lower', get: (r) => r.figures['IndexedDBStore ot'] && r.figures['IndexedDBStore ot'].readonly + r.figures['IndexedDBStore ot'].readwrite },
+    { name: 'Chromium paced LWW, IndexedDBStore: ms per change', unit: 'ms', better: 'lower', get: (r) => r.figures['IndexedDBStore lww']?.msPerChange },
+    { name: 'Chromium paced OT, InMemoryStore: ms per change', unit: 'ms', better: 'lower', get: (r) => r.figures['InMemoryStore ot']?.msPerChange },
+  ],
   server: [
     { name: 'memory store, 1 doc, 1 client', unit: 'commits/s', better: 'higher', get: server('1 doc, 1 client', 'memory') },
     { name: 'memory store, 100 busy docs (100 clients)', unit: 'commits/s', better: 'higher', get: server('100 busy docs', 'memory') },
