@@ -2,6 +2,7 @@ import { Patches } from '../../src/client/Patches.js';
 import type { PatchesDoc } from '../../src/client/PatchesDoc.js';
 import { hasUnsavedEdits } from '../../src/client/unsavedEdits.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
+import type { StoredQueue } from '../../src/stores/PatchesStore.js';
 import type { Algorithm, Change, JSONPatchOp } from '../../src/types.js';
 
 interface Doc {
@@ -24,6 +25,9 @@ class EditsDuringRead extends InMemoryStore {
   }
   override getPendingOps(docId: string): Promise<JSONPatchOp[]> {
     return this.answer(super.getPendingOps(docId));
+  }
+  override getQueue(docId: string): Promise<StoredQueue | undefined> {
+    return this.answer(super.getQueue(docId));
   }
 }
 

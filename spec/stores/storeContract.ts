@@ -444,6 +444,35 @@ export function describeStoreContract(
       });
     });
 
+    describe('getQueue', () => {
+      it('should read what getDoc reads, but the state, as a copy', async () => {
+        expect(store.getQueue).toBeInstanceOf(Function);
+        await store.trackDocs(['doc'], 'ot');
+        await store.applyServerChanges('doc', { state: { list: [1] }, rev: 1, changes: [committed('c1', 1)] });
+        await store.savePendingChanges('doc', [change('p1')]);
+        await store.trackDocs(['lww'], 'lww');
+        await store.savePendingOps('lww', [op('/a', 1), op('/b', 2)]);
+        await store.saveSendingChange('lww', { ...change('s1'), baseRev: 0, rev: 1 }, { sendingId: null, pendingOps: [op('/a', 1), op('/b', 2)] });
+        await store.savePendingOps('lww', [op('/c', 3)]);
+        for (const docId of ['doc', 'lww']) {
+          const { state: _state, ...expected } = (await store.getDoc(docId))!;
+          const queue = await store.getQueue!(docId);
+          expect(queue).toEqual(expected);
+          expect(queue).not.toHaveProperty('state');
+        }
+        const queue = await store.getQueue!('doc');
+        queue!.pending[0].ops.length = 0;
+        expect((await store.getQueue!('doc'))!.pending[0].ops.length).toBe(1);
+      });
+
+      it('should give undefined for an unknown or deleted doc, as getDoc does', async () => {
+        expect(await store.getQueue!('nope')).toBeUndefined();
+        await store.trackDocs(['gone'], 'ot');
+        await store.deleteDoc('gone');
+        expect(await store.getQueue!('gone')).toBeUndefined();
+      });
+    });
+
     describe('data isolation', () => {
       it('should hand out copies that callers can mutate freely', async () => {
         await store.trackDocs(['doc'], 'ot');

@@ -8,6 +8,7 @@ import { deepEqual } from '../algorithms/deepEqual.js';
 import type { AlgorithmContext, ClientAlgorithm, InstallResult, RegressedRevs } from './ClientAlgorithm.js';
 import { retryOnConflict } from './retryOnConflict.js';
 import { hasUnsavedEdits } from './unsavedEdits.js';
+import { readQueue } from '../stores/readQueue.js';
 import type { DocLayers, OptimisticChange } from './PatchesDoc.js';
 
 /**
@@ -55,11 +56,11 @@ export class LWWAlgorithm implements ClientAlgorithm {
   }
 
   async hasPending(docId: string): Promise<boolean> {
-    const { store } = this.ctx;
     if (hasUnsavedEdits(this.ctx, docId)) return true;
-    // In the order ops travel (pending ops → the sending change → committed): read the other way
-    // round, a send that moved the ops between the two reads was seen in neither.
-    return (await store.getPendingOps(docId)).length > 0 || (await store.getSendingChange(docId)) !== null || hasUnsavedEdits(this.ctx, docId);
+    // Pending ops and the sending change in one read: read apart, another tab's send moving the
+    // ops from one to the other between the reads could be seen in neither.
+    const queue = await readQueue(this.ctx.store, docId);
+    return (queue !== undefined && (queue.pendingOps.length > 0 || queue.sending !== null)) || hasUnsavedEdits(this.ctx, docId);
   }
 
   getPendingToSend(docId: string): Promise<Change[]> {
@@ -68,16 +69,13 @@ export class LWWAlgorithm implements ClientAlgorithm {
 
   private async pendingToSendOnce(docId: string): Promise<Change[]> {
     const { store } = this.ctx;
-    const sending = await store.getSendingChange(docId);
+    const queue = await readQueue(store, docId);
+    if (!queue) return [];
+    const { sending, pendingOps: ops, committedRev } = queue;
     // A retry resends the same change (same id) so the server can recognise it. After the server
     // went back in time it goes out on the rev the doc is at now.
-    if (sending) {
-      const committedRev = await store.getCommittedRev(docId);
-      return [sending.baseRev > committedRev ? { ...sending, baseRev: committedRev, rev: committedRev + 1 } : sending];
-    }
-    const ops = await store.getPendingOps(docId);
+    if (sending) return [sending.baseRev > committedRev ? { ...sending, baseRev: committedRev, rev: committedRev + 1 } : sending];
     if (ops.length === 0) return [];
-    const committedRev = await store.getCommittedRev(docId);
     const change = createChange(ops, { baseRev: committedRev, rev: committedRev + 1, createdAt: this.ctx.clock() });
     await store.saveSendingChange(docId, change, { sendingId: null, pendingOps: ops });
     // The open doc's layers must follow the move: a later mint builds on them. Ops another tab
@@ -185,10 +183,11 @@ export class LWWAlgorithm implements ClientAlgorithm {
   private async readForApply(docId: string, openState: unknown): Promise<StoredDoc | undefined> {
     const { store } = this.ctx;
     if (openState === undefined) return store.getDoc(docId);
-    const [committedRev, sending, pendingOps] = await Promise.all([store.getCommittedRev(docId), store.getSendingChange(docId), store.getPendingOps(docId)]);
+    const queue = await readQueue(store, docId);
+    if (!queue) return undefined;
     // Another instance moved the committed state on: the open doc's copy is old, read the stored one.
-    if (committedRev !== this.ctx.getOpenDoc(docId)?.committedRev) return store.getDoc(docId);
-    return { docId, algorithm: 'lww', state: openState, committedRev, pending: [], pendingOps, sending };
+    if (queue.committedRev !== this.ctx.getOpenDoc(docId)?.committedRev) return store.getDoc(docId);
+    return { ...queue, state: openState };
   }
 
   async rebaseOntoServer(docId: string, snapshot: PatchesSnapshot): Promise<RegressedRevs | undefined> {

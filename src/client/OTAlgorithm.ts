@@ -8,6 +8,7 @@ import { rebaseChanges } from '../algorithms/rebaseChanges.js';
 import { followStoredQueue } from '../algorithms/followStoredQueue.js';
 import { StoreConflictError } from '../errors.js';
 import type { StoreGuard } from '../stores/PatchesStore.js';
+import { readQueue } from '../stores/readQueue.js';
 import type { AlgorithmContext, ClientAlgorithm, InstallResult, RegressedRevs } from './ClientAlgorithm.js';
 import type { OptimisticChange, PatchesDoc } from './PatchesDoc.js';
 import { retryOnConflict } from './retryOnConflict.js';
@@ -133,9 +134,9 @@ export class OTAlgorithm implements ClientAlgorithm {
   private async applyOnce(docId: string, changes: Change[], sent?: Change[]): Promise<Change[]> {
     const { store } = this.ctx;
     const doc = this.ctx.getOpenDoc(docId);
-    const committed = await this.committed(docId);
-    if (!committed) return [];
-    const pending = await store.getPendingChanges(docId);
+    const read = await this.readForApply(docId);
+    if (!read) return [];
+    const { committed, pending } = read;
     // The open doc's edits were written on the queue it knows: another instance's additions come first.
     if (doc && !sameIds(pending.map(c => c.id), doc._layers().localIds)) throw new StoreConflictError(docId, 'the view is behind the stored queue');
     const optimistic = doc?._optimistic() ?? [];
@@ -200,12 +201,12 @@ export class OTAlgorithm implements ClientAlgorithm {
 
   async rebaseOntoServer(docId: string, snapshot: PatchesSnapshot): Promise<RegressedRevs | undefined> {
     const { store } = this.ctx;
-    const committed = await this.committed(docId);
-    if (!committed) return undefined;
+    const read = await this.readForApply(docId);
+    if (!read) return undefined;
+    const { committed, pending } = read;
     const head = applyCommittedChanges({ state: snapshot.state, rev: snapshot.rev }, snapshot.changes, []);
     if (head.rev >= committed.rev) return undefined;
     const doc = this.ctx.getOpenDoc(docId);
-    const pending = await store.getPendingChanges(docId);
     const optimistic = doc?._optimistic() ?? [];
     const queue: Change[] = [
       ...pending,
@@ -237,17 +238,22 @@ export class OTAlgorithm implements ClientAlgorithm {
     return { localRev: committed.rev, serverRev: head.rev };
   }
 
-  private async committed(docId: string): Promise<PatchesState | undefined> {
+  /**
+   * The committed state and pending queue a step computes on, in one store read. An open doc
+   * already holds its committed state, so only the rev and queue are read (not the document).
+   */
+  private async readForApply(docId: string): Promise<{ committed: PatchesState; pending: Change[] } | undefined> {
     const doc = this.ctx.getOpenDoc(docId);
-    if (doc) {
-      const storedRev = await this.ctx.store.getCommittedRev(docId);
-      const layers = doc._layers();
-      // Another instance moved the committed state on: the view must follow before anything is computed on it.
-      if (storedRev !== layers.committedRev) throw new StoreConflictError(docId, `committedRev ${storedRev} ≠ the view's ${layers.committedRev}`);
-      return { state: layers.committedState, rev: layers.committedRev };
+    if (!doc) {
+      const stored = await this.ctx.store.getDoc(docId);
+      return stored && { committed: { state: stored.state, rev: stored.committedRev }, pending: stored.pending };
     }
-    const stored = await this.ctx.store.getDoc(docId);
-    return stored && { state: stored.state, rev: stored.committedRev };
+    const queue = await readQueue(this.ctx.store, docId);
+    if (!queue) return undefined;
+    const layers = doc._layers();
+    // Another instance moved the committed state on: the view must follow before anything is computed on it.
+    if (queue.committedRev !== layers.committedRev) throw new StoreConflictError(docId, `committedRev ${queue.committedRev} ≠ the view's ${layers.committedRev}`);
+    return { committed: { state: layers.committedState, rev: layers.committedRev }, pending: queue.pending };
   }
 }
 

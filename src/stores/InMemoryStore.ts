@@ -1,6 +1,6 @@
 import { StoreConflictError, StoreError } from '../errors.js';
 import type { Algorithm, Change, JSONPatchOp, PatchesState, TrackedDoc } from '../types.js';
-import type { PatchesStore, ServerChangesUpdate, StoreGuard, StoredDoc } from './PatchesStore.js';
+import type { PatchesStore, ServerChangesUpdate, StoreGuard, StoredDoc, StoredQueue } from './PatchesStore.js';
 import { guardConflict } from './guardConflict.js';
 import { deepCopy } from '../util/deepCopy.js';
 
@@ -107,10 +107,22 @@ export class InMemoryStore implements PatchesStore {
    * doc?.state.title;
    */
   async getDoc<T = unknown>(docId: string): Promise<StoredDoc<T> | undefined> {
+    const queue = await this.getQueue(docId);
+    return queue && { ...queue, state: this.live(docId)?.state as T };
+  }
+
+  /**
+   * A copy of everything stored for a tracked, non-deleted doc but its state.
+   *
+   * @example
+   * const queue = await store.getQueue('notes');
+   * queue?.pending.length;
+   */
+  async getQueue(docId: string): Promise<StoredQueue | undefined> {
     this.assertOpen();
     const doc = this.live(docId);
     if (!doc) return undefined;
-    const copy = deepCopy({
+    return deepCopy({
       docId,
       algorithm: doc.algorithm,
       committedRev: doc.committedRev,
@@ -118,7 +130,6 @@ export class InMemoryStore implements PatchesStore {
       pendingOps: sortedOps(doc.pendingOps),
       sending: doc.sending,
     });
-    return { ...copy, state: doc.state as T };
   }
 
   /**

@@ -4,7 +4,7 @@ import { EMPTY, type Observable, defer } from 'rxjs';
 import { StoreConflictError, StoreError } from '../errors.js';
 import type { Algorithm, Change, JSONPatchOp, PatchesState, TrackedDoc } from '../types.js';
 import { openStoreChannel, storeChanges$, type StoreChannel } from '../streams/storeChanges.js';
-import type { PatchesStore, ServerChangesUpdate, StoreChange, StoreGuard, StoredDoc } from './PatchesStore.js';
+import type { PatchesStore, ServerChangesUpdate, StoreChange, StoreGuard, StoredDoc, StoredQueue } from './PatchesStore.js';
 import { guardConflict, type GuardedFacts } from './guardConflict.js';
 
 /** A row of `docs`: what is tracked, with which algorithm, at which committed rev. */
@@ -221,26 +221,41 @@ export class IndexedDBStore implements PatchesStore {
    * const doc = await store.getDoc<{ title: string }>('notes');
    */
   async getDoc<T = unknown>(docId: string): Promise<StoredDoc<T> | undefined> {
-    const names: StoreName[] = ['docs', 'states', 'pendingChanges', 'pendingOps', 'sending'];
-    return this.transact('readonly', names, 'getDoc', docId, async (tx) => {
+    const read = await this.readDoc(docId, true, 'getDoc');
+    return read && { ...read.queue, state: read.state as T };
+  }
+
+  /**
+   * Everything but the state, read in one transaction (the state can be large; nothing else is).
+   *
+   * @example
+   * const queue = await store.getQueue('notes'); // { committedRev, pending, pendingOps, sending, ... }
+   */
+  async getQueue(docId: string): Promise<StoredQueue | undefined> {
+    return (await this.readDoc(docId, false, 'getQueue'))?.queue;
+  }
+
+  private readDoc(docId: string, withState: boolean, action: string): Promise<{ queue: StoredQueue; state: unknown } | undefined> {
+    const names: StoreName[] = withState ? ['docs', 'states', 'pendingChanges', 'pendingOps', 'sending'] : ['docs', 'pendingChanges', 'pendingOps', 'sending'];
+    return this.transact('readonly', names, action, docId, async (tx) => {
       const range = docRange(docId);
       const [row, state, pending, ops, sending] = await Promise.all([
         tx.objectStore('docs').get(docId),
-        tx.objectStore('states').get(docId),
+        withState ? tx.objectStore('states').get(docId) : undefined,
         tx.objectStore('pendingChanges').getAll(range),
         tx.objectStore('pendingOps').getAll(range),
         tx.objectStore('sending').get(docId),
       ]);
       if (!row || row.deleted) return undefined;
-      return {
+      const queue: StoredQueue = {
         docId,
         algorithm: row.algorithm,
-        state: (state?.state ?? null) as T,
         committedRev: row.committedRev,
         pending: pending.map((r) => r.change),
         pendingOps: ops.map((r) => r.op),
         sending: sending?.change ?? null,
       };
+      return { queue, state: state?.state ?? null };
     });
   }
 

@@ -20,6 +20,9 @@ export interface StoredDoc<T = unknown> {
   sending: Change | null;
 }
 
+/** What is stored for a doc but its state: the committed rev and everything pending (`getQueue`). */
+export type StoredQueue = Omit<StoredDoc, 'state'>;
+
 /** One atomic write after server changes were applied to a doc. */
 export interface ServerChangesUpdate<T = unknown> {
   /** The new committed state. */
@@ -86,6 +89,12 @@ export interface PatchesStore {
   listDocs(includeDeleted?: boolean): Promise<TrackedDoc[]>;
   /** Everything stored for a tracked, non-deleted doc; `undefined` otherwise. */
   getDoc<T = unknown>(docId: string): Promise<StoredDoc<T> | undefined>;
+  /**
+   * `getDoc` without the state, in one read: the committed rev and everything pending, seen at
+   * one moment (as separate reads they could straddle another tab's send or commit), without
+   * copying the document. Optional: a store without it is read through `getDoc` (`readQueue`).
+   */
+  getQueue?(docId: string): Promise<StoredQueue | undefined>;
   /** Committed revision of a doc (0 if unknown). */
   getCommittedRev(docId: string): Promise<number>;
   /** Install a server snapshot as the committed state. Pending data (OT queue, LWW ops and sending) is kept. */
