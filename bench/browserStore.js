@@ -6,18 +6,14 @@
 //  - write: 1,000 pending changes, as one savePendingChanges call and as 1,000 single-change calls.
 // The built package (dist/) is bundled with esbuild and served from 127.0.0.1. Each figure is the
 // median of 5 runs. Run: npm run build && node bench/browserStore.js
-import { createServer } from 'node:http';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, requireChromium, servePage } from './browserPage.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const CHROMIUM_PATH = '/usr/bin/chromium';
-// The flags of spec/e2e/helpers/browser.ts.
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const SETTINGS = { committed: 10_000, pending: 1_000, runs: 5 };
 
 /** Runs inside the page (serialized by playwright, so it uses nothing from this module). */
@@ -88,35 +84,18 @@ async function runInBrowser({ committed, pending, runs }) {
   return Object.fromEntries(Object.entries(figures).map(([key, values]) => [key, median(values)]));
 }
 
-/** Serves a page whose module script exposes the built package as `window.patchesRx`. */
-async function startPage() {
-  const result = await build({
+/** Serves a page whose script exposes the built package as `window.patchesRx`. */
+function startPage() {
+  return servePage({
     stdin: { contents: "export * as patchesRx from './dist/index.js';", resolveDir: root, loader: 'js' },
-    bundle: true,
-    format: 'iife',
     globalName: 'bundle',
     footer: { js: 'window.patchesRx = bundle.patchesRx;' },
-    platform: 'browser',
-    target: 'chrome120',
-    write: false,
-    logLevel: 'silent',
   });
-  const files = {
-    '/': ['text/html', '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script src="/bench.js"></script>'],
-    '/bench.js': ['text/javascript', result.outputFiles[0].contents],
-  };
-  const server = createServer((request, response) => {
-    const file = files[request.url];
-    if (file) response.writeHead(200, { 'content-type': file[0] }).end(file[1]);
-    else response.writeHead(404).end();
-  });
-  await new Promise(resolve => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${server.address().port}/`, close: () => new Promise(resolve => server.close(resolve)) };
 }
 
 export async function main() {
   if (!existsSync(join(root, 'dist', 'index.js'))) throw new Error('dist/ is missing: run `npm run build` first');
-  if (!existsSync(CHROMIUM_PATH)) throw new Error(`${CHROMIUM_PATH} is missing: apt-get install -y --no-install-recommends chromium`);
+  requireChromium();
   const page = await startPage();
   const profile = mkdtempSync(join(tmpdir(), 'patches-rx-bench-'));
   const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });

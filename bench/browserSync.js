@@ -20,21 +20,17 @@
 // writes each page's CPU profile of each run there (the profiler slows the pages down);
 // BROWSER_SYNC_OFF_THE_RECORD=1 runs the users off the record (IndexedDB kept in memory).
 // Run: npm run build && node bench/browserSync.js
-import { createServer } from 'node:http';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
-import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, requireChromium, servePage } from './browserPage.js';
 import { rpcClient } from './rpcClient.js';
 import { median } from './waits.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const CHROMIUM_PATH = '/usr/bin/chromium';
-// The flags of spec/e2e/helpers/browser.ts.
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const CHANGES = Number(process.env.BROWSER_SYNC_CHANGES ?? 300);
 const RUNS = Number(process.env.BROWSER_SYNC_RUNS ?? 3);
 // A directory to write each page's CPU profile of each run to (open in Chrome DevTools).
@@ -64,28 +60,9 @@ function countTransactions() {
   window.idbCounts = counts;
 }
 
-/** Serves the page: its module exposes `window.benchSync` (bench/browserSyncPage.js). */
-async function startPageServer() {
-  const result = await build({
-    entryPoints: [join(root, 'bench', 'browserSyncPage.js')],
-    bundle: true,
-    format: 'iife',
-    platform: 'browser',
-    target: 'chrome120',
-    write: false,
-    logLevel: 'silent',
-  });
-  const files = {
-    '/': ['text/html', '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script src="/bench.js"></script>'],
-    '/bench.js': ['text/javascript', result.outputFiles[0].contents],
-  };
-  const server = createServer((request, response) => {
-    const file = files[request.url];
-    if (file) response.writeHead(200, { 'content-type': file[0], 'cache-control': 'no-store' }).end(file[1]);
-    else response.writeHead(404).end();
-  });
-  await new Promise(resolve => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${server.address().port}/`, close: () => new Promise(resolve => server.close(resolve)) };
+/** Serves the page: its script exposes `window.benchSync` (bench/browserSyncPage.js). */
+function startPageServer() {
+  return servePage({ entryPoints: [join(root, 'bench', 'browserSyncPage.js')] });
 }
 
 /** Rejects if `promise` has not settled within LIMIT_MS, naming `what`. */
@@ -193,7 +170,7 @@ async function pairRun(env, users, store, algorithm, run) {
 /** Measures and prints the figures; returns them for bench/run.js. */
 export async function main() {
   if (!existsSync(join(root, 'dist', 'index.js'))) throw new Error('dist/ is missing: run `npm run build` first');
-  if (!existsSync(CHROMIUM_PATH)) throw new Error(`${CHROMIUM_PATH} is missing: apt-get install -y --no-install-recommends chromium`);
+  requireChromium();
   const { startServer, MemoryServerStore } = await import(pathToFileURL(join(root, 'dist', 'server', 'index.js')).href);
   const pageServer = await startPageServer();
   const serverErrors = [];
