@@ -32,7 +32,9 @@ describe('LWWAlgorithm', () => {
   });
 
   it("should say pending when another tab moves the pending ops into its sending change during the read", async () => {
-    /** A second tab's send, landing between this tab's reads of the doc's pending parts. */
+    // A second tab's send, landing right after a read of the sending slot. hasPending reads the
+    // slot and the pending ops in one `getQueue` now; read apart, sending first, it saw neither.
+    // (Without the override's trigger this case still checks the answer, whichever way it reads.)
     class SendsDuringRead extends InMemoryStore {
       armed = false;
       override async getSendingChange(docId: string): Promise<Change | null> {
