@@ -3,7 +3,7 @@
 // bench/pairEdit.js's, so it makes the same changes as bench/sync.js in Node.
 import { IndexedDBStore, InMemoryStore, Patches, PatchesSync } from '../dist/index.js';
 import { filter, firstValueFrom, throwError, timeout } from 'rxjs';
-import { edit } from './pairEdit.js';
+import { edit, seed } from './pairEdit.js';
 
 const LIMIT_MS = 60_000;
 
@@ -78,14 +78,7 @@ async function start({ url, store, dbName, docId, algorithm, create }) {
   await sync.connect();
   app.doc = await patches.openDoc(docId, { algorithm });
   if (create) {
-    app.doc.change(draft => {
-      if (algorithm === 'ot') {
-        draft.items = [];
-        draft.fields = {};
-      } else {
-        draft.created = true;
-      }
-    });
+    app.doc.change(seed(algorithm));
   }
   await synced(1, 'the doc at rev 1');
 }

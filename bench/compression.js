@@ -33,7 +33,7 @@ import { PatchesSync } from '../dist/net/index.js';
 import { ALL_FRAMES_PER_MESSAGE_DEFLATE, SERVER_PER_MESSAGE_DEFLATE } from '../dist/server/wireCompression.js';
 import { extensionsHeader, startProxy } from './countingProxy.js';
 import { now, until } from './waits.js';
-import { edit } from './pairEdit.js';
+import { edit, seed } from './pairEdit.js';
 import { answerParent, forkChild } from './childProcess.js';
 
 const PACED_CHANGES = Number(process.env.PACED_CHANGES ?? 500);
@@ -167,12 +167,7 @@ async function pairRun(server, proxy, algorithm, mode, tag) {
   try {
     await Promise.all([a.sync.connect(), b.sync.connect()]);
     const docA = await a.patches.openDoc(docId, { algorithm });
-    docA.change(draft => {
-      if (algorithm === 'ot') {
-        draft.items = [];
-        draft.fields = {};
-      } else draft.created = true;
-    });
+    docA.change(seed(algorithm));
     await synced(a, docId, 1);
     const docB = await b.patches.openDoc(docId, { algorithm });
     await synced(b, docId, 1);

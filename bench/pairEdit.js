@@ -1,5 +1,17 @@
-// The edits two clients make in the paired sync benches (bench/sync.js, bench/compression.js), so
-// both measure the same changes.
+// The edits two clients make in the paired sync benches (bench/sync.js, bench/compression.js,
+// bench/browserSyncPage.js), so all measure the same changes.
+
+/** The change that creates the pair's doc, as a `doc.change()` callback: what `edit` then writes into. */
+export function seed(algorithm) {
+  return draft => {
+    if (algorithm === 'ot') {
+      draft.items = [];
+      draft.fields = {};
+    } else {
+      draft.created = true;
+    }
+  };
+}
 
 /**
  * One edit of client `who` (its `i`-th), as a `doc.change()` callback: OT appends to a shared list

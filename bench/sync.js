@@ -30,7 +30,7 @@ import { startProxy } from './countingProxy.js';
 import { answerParent, forkChild } from './childProcess.js';
 import { printAgainstBaseline } from './figures.js';
 import { median, now, until } from './waits.js';
-import { edit } from './pairEdit.js';
+import { edit, seed } from './pairEdit.js';
 import { rpcClient } from './rpcClient.js';
 
 const CHANGES_PER_CLIENT = 2_000;
@@ -146,14 +146,7 @@ async function pairRun(env, algorithm, mode, run, clientOptions = {}) {
   try {
     await Promise.all([a.sync.connect(), b.sync.connect()]);
     const docA = await a.patches.openDoc(docId, { algorithm });
-    docA.change(draft => {
-      if (algorithm === 'ot') {
-        draft.items = [];
-        draft.fields = {};
-      } else {
-        draft.created = true;
-      }
-    });
+    docA.change(seed(algorithm));
     await allSynced(a, [docId], () => 1);
     const docB = await b.patches.openDoc(docId, { algorithm });
     await allSynced(b, [docId], () => 1);
