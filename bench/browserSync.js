@@ -37,6 +37,8 @@ const RUNS = Number(process.env.BROWSER_SYNC_RUNS ?? 3);
 const PROFILE_DIR = process.env.BROWSER_SYNC_CPUPROF;
 // Off-the-record contexts, where Chromium keeps IndexedDB in memory: what the disk adds.
 const IN_MEMORY = process.env.BROWSER_SYNC_OFF_THE_RECORD === '1';
+// Prints the first user's trace of a few paced changes in the middle of each run: where a change's time goes.
+const TRACE = process.env.BROWSER_SYNC_TRACE === '1';
 const LIMIT_MS = 60_000;
 const STORES = ['IndexedDBStore', 'InMemoryStore'];
 const ALGORITHMS = ['ot', 'lww'];
@@ -60,6 +62,27 @@ function countTransactions() {
   window.idbCounts = counts;
 }
 
+/**
+ * With BROWSER_SYNC_TRACE: a trace of the page's socket frames (sent and received, with their
+ * size) beside its store calls and edits (bench/browserSyncPage.js), each with its time.
+ */
+function traceSocket() {
+  const trace = (window.benchTrace = []);
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    trace.push([performance.now(), `send ${data.length ?? data.byteLength} B`]);
+    return send.call(this, data);
+  };
+  const Socket = WebSocket;
+  window.WebSocket = function (...args) {
+    const socket = new Socket(...args);
+    socket.addEventListener('message', event => trace.push([performance.now(), `received ${event.data.length ?? event.data.byteLength} B`]));
+    return socket;
+  };
+  Object.assign(window.WebSocket, Socket);
+  window.WebSocket.prototype = Socket.prototype;
+}
+
 /** Serves the page: its script exposes `window.benchSync` (bench/browserSyncPage.js). */
 function startPageServer() {
   return servePage({ entryPoints: [join(root, 'bench', 'browserSyncPage.js')] });
@@ -79,6 +102,7 @@ async function openUser(name) {
   const browser = IN_MEMORY ? await chromium.launch(options) : undefined;
   const context = browser ? await browser.newContext() : await chromium.launchPersistentContext(profile, options);
   await context.addInitScript(countTransactions);
+  if (TRACE) await context.addInitScript(traceSocket);
   const page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(LIMIT_MS);
   return {
@@ -136,6 +160,7 @@ async function pairRun(env, users, store, algorithm, run) {
       mkdirSync(PROFILE_DIR, { recursive: true });
       for (const [i, cdp] of cdps.entries()) writeFileSync(join(PROFILE_DIR, `${docId}-${users[i].name}.cpuprofile`), JSON.stringify((await cdp.send('Profiler.stop')).profile));
     }
+    if (TRACE) printTrace(`${store} ${algorithm}`, await pages[0].evaluate(() => window.benchTrace));
     const counts = await Promise.all(pages.map(page => page.evaluate(() => window.benchSync.counts())));
     const ends = await Promise.all(pages.map(page => page.evaluate(() => window.benchSync.finish())));
 
@@ -164,6 +189,18 @@ async function pairRun(env, users, store, algorithm, run) {
     };
   } finally {
     for (const cdp of cdps) await cdp.detach().catch(() => {});
+  }
+}
+
+/** Prints three paced changes from the middle of a page's trace, each event at ms since its edit. */
+function printTrace(title, events) {
+  const edits = events.flatMap(([at, what], i) => (what.startsWith('edit ') ? [i] : []));
+  const middle = Math.floor(edits.length / 2);
+  console.log(`Trace of ${title}, user a (ms since the edit):`);
+  for (const k of [middle, middle + 1, middle + 2]) {
+    const [from, to] = [edits[k], edits[k + 1] ?? events.length];
+    const start = events[from][0];
+    console.log(events.slice(from, to).map(([at, what]) => `  ${(at - start).toFixed(1).padStart(6)} ${what}`).join('\n'));
   }
 }
 

@@ -15,7 +15,7 @@ let app;
 // Store calls by method, in both stores, so the bench can tell which calls the transactions are.
 const STORE_METHODS = [
   'trackDocs', 'untrackDocs', 'listDocs', 'getDoc', 'getCommittedRev', 'saveDoc', 'deleteDoc', 'confirmDeleteDoc', 'getPendingChanges', 'savePendingChanges',
-  'replacePendingChanges', 'listChanges', 'applyServerChanges', 'getPendingOps', 'savePendingOps', 'getSendingChange', 'saveSendingChange',
+  'replacePendingChanges', 'listChanges', 'applyServerChanges', 'getPendingOps', 'savePendingOps', 'getSendingChange', 'saveSendingChange', 'getQueue',
 ];
 const storeCalls = {};
 for (const Store of [IndexedDBStore, InMemoryStore]) {
@@ -24,9 +24,18 @@ for (const Store of [IndexedDBStore, InMemoryStore]) {
     if (typeof call !== 'function') continue;
     Store.prototype[method] = function (...args) {
       storeCalls[method] = (storeCalls[method] ?? 0) + 1;
-      return call.apply(this, args);
+      if (!window.benchTrace) return call.apply(this, args);
+      trace(`${method} >`);
+      const result = call.apply(this, args);
+      result.then(() => trace(`${method} <`), () => trace(`${method} !`));
+      return result;
     };
   }
+}
+
+/** Notes `what` with the time in the page's trace, when the bench asked for one (BROWSER_SYNC_TRACE). */
+function trace(what) {
+  window.benchTrace?.push([performance.now(), what]);
 }
 
 /** Zeroes the counts of store calls and IndexedDB transactions (the latter kept by the bench's init script). */
@@ -93,9 +102,12 @@ async function edits({ who, count, algorithm }) {
   let rev = app.sync.synced[app.docId].committedRev;
   let unpaced = 0;
   for (let i = 0; i < count; i++) {
+    trace(`edit ${i}`);
     app.doc.change(edit(algorithm, who, i));
     await app.doc.flush();
+    trace('flushed');
     const entry = await synced(0, `edit ${i} to be committed`);
+    trace('synced');
     if (entry.committedRev <= rev) unpaced++;
     rev = entry.committedRev;
   }

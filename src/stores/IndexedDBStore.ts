@@ -84,7 +84,7 @@ export const IDB_SCHEMA_VERSION: number = IDB_MIGRATIONS.length;
 export interface IndexedDBStoreOptions {
   /** The IndexedDB factory to open databases with (default: the global `indexedDB`). */
   indexedDB?: IDBFactory;
-  /** Committed history rows kept per doc; older rows are deleted (default 200). */
+  /** Committed history kept per doc, in revisions: the rows of the newest `compactEvery` revs stay, older ones are deleted (default 200). */
   compactEvery?: number;
   /**
    * Where writes are announced to (and heard from) other instances on the same database
@@ -106,8 +106,8 @@ export interface IndexedDBStoreOptions {
  * tracked reject, reads of one return empty values, a brand-new doc has a `null` state.
  *
  * Compaction: the committed state is stored materialized at `committedRev`, so committed change
- * rows are only history (`listChanges`). After each `applyServerChanges` only the newest
- * `compactEvery` rows (default 200) of that doc are kept; older ones are deleted.
+ * rows are only history (`listChanges`). After each `applyServerChanges` only the rows of the
+ * newest `compactEvery` revisions (default 200) of that doc are kept; older ones are deleted.
  *
  * Several instances on one database (tabs of an app, or instances in one process) stay correct:
  * every read-modify-write is guarded (`StoreGuard`): the check and the write run in one
@@ -278,8 +278,7 @@ export class IndexedDBStore implements PatchesStore {
    */
   async saveDoc(docId: string, snapshot: PatchesState, expect?: StoreGuard): Promise<void> {
     await this.transact('readwrite', GUARDED_STORES, 'saveDoc', docId, async (tx) => {
-      const row = await writableRow(tx, docId);
-      await checkGuard(tx, row, expect);
+      const row = await guardedRow(tx, docId, expect);
       fire(tx.objectStore('docs').put({ ...row, committedRev: snapshot.rev }));
       fire(tx.objectStore('states').put({ docId, state: snapshot.state }));
     });
@@ -342,10 +341,8 @@ export class IndexedDBStore implements PatchesStore {
     const oldRevs = changes.map((change) => change.rev);
     try {
       await this.transact('readwrite', ['docs', 'pendingChanges'], 'savePendingChanges', docId, async (tx) => {
-        const row = await writableRow(tx, docId, 'ot');
-        await checkGuard(tx, row, expect);
         const pending = tx.objectStore('pendingChanges');
-        const last = await pending.openCursor(docRange(docId), 'prev');
+        const [row, last] = await Promise.all([guardedRow(tx, docId, expect, 'ot'), pending.openCursor(docRange(docId), 'prev')]);
         let tail = Math.max(row.committedRev, last?.value.change.rev ?? 0);
         let seq = last?.value.seq ?? 0;
         for (const change of changes) {
@@ -369,8 +366,8 @@ export class IndexedDBStore implements PatchesStore {
    */
   async replacePendingChanges(docId: string, changes: Change[], replacedIds?: readonly string[]): Promise<void> {
     await this.transact('readwrite', ['docs', 'pendingChanges'], 'replacePendingChanges', docId, async (tx) => {
-      await writableRow(tx, docId, 'ot');
-      const queue = (await tx.objectStore('pendingChanges').getAll(docRange(docId))).map((row) => row.change);
+      const [, rows] = await Promise.all([guardedRow(tx, docId, undefined, 'ot'), tx.objectStore('pendingChanges').getAll(docRange(docId))]);
+      const queue = rows.map((row) => row.change);
       const kept = replacedIds ? queue.slice(replacedIds.length) : [];
       if (replacedIds) {
         const conflict = guardConflict({ committedRev: 0, pendingIds: queue.map((change) => change.id) }, { pendingIds: [...replacedIds, ...kept.map((change) => change.id)] });
@@ -405,11 +402,10 @@ export class IndexedDBStore implements PatchesStore {
   async applyServerChanges(docId: string, update: ServerChangesUpdate): Promise<void> {
     const names: StoreName[] = ['docs', 'states', 'committedChanges', 'pendingChanges', 'pendingOps', 'sending'];
     await this.transact('readwrite', names, 'applyServerChanges', docId, async (tx) => {
-      const row = await writableRow(tx, docId);
+      const row = await guardedRow(tx, docId, update.expect);
       if (update.pending && row.algorithm !== 'ot') {
         throw new StoreError(`Cannot replace the pending queue of LWW doc "${docId}"`, docId);
       }
-      await checkGuard(tx, row, update.expect);
       if (update.rev < row.committedRev && !update.regressed) throw new StoreConflictError(docId, `committedRev ${row.committedRev} > update rev ${update.rev}`);
       fire(tx.objectStore('docs').put({ ...row, committedRev: update.rev }));
       fire(tx.objectStore('states').put({ docId, state: update.state }));
@@ -417,12 +413,9 @@ export class IndexedDBStore implements PatchesStore {
       for (const change of update.changes) fire(history.put({ docId, rev: change.rev, change }));
       if (update.pending) putPendingQueue(tx, docId, update.pending);
       if (update.clearSending) fire(tx.objectStore('sending').delete(docId));
-
-      const excess = (await history.count(docRange(docId))) - this.compactEvery;
-      if (excess > 0) {
-        const oldest = await history.getAllKeys(docRange(docId), excess);
-        fire(history.delete(IDBKeyRange.bound([docId], oldest[oldest.length - 1])));
-      }
+      // Compaction by rev (revs are consecutive), so it costs no read: rows the newest
+      // `compactEvery` revisions leave out go.
+      fire(history.delete(IDBKeyRange.bound([docId], [docId, update.rev - this.compactEvery])));
     });
     this.announce({ kind: 'write', docIds: [docId] });
   }
@@ -448,8 +441,7 @@ export class IndexedDBStore implements PatchesStore {
    */
   async savePendingOps(docId: string, ops: JSONPatchOp[], pathsToDelete: string[] = [], expect?: StoreGuard): Promise<void> {
     await this.transact('readwrite', GUARDED_STORES, 'savePendingOps', docId, async (tx) => {
-      const row = await writableRow(tx, docId, 'lww');
-      await checkGuard(tx, row, expect);
+      await guardedRow(tx, docId, expect, 'lww');
       const store = tx.objectStore('pendingOps');
       for (const path of pathsToDelete) fire(store.delete([docId, path]));
       for (const op of ops) fire(store.put({ docId, path: op.path, op }));
@@ -477,8 +469,7 @@ export class IndexedDBStore implements PatchesStore {
    */
   async saveSendingChange(docId: string, change: Change, expect?: StoreGuard): Promise<void> {
     await this.transact('readwrite', GUARDED_STORES, 'saveSendingChange', docId, async (tx) => {
-      const row = await writableRow(tx, docId, 'lww');
-      await checkGuard(tx, row, expect);
+      await guardedRow(tx, docId, expect, 'lww');
       fire(tx.objectStore('sending').put({ docId, change }));
       fire(tx.objectStore('pendingOps').delete(docRange(docId)));
     });
@@ -629,28 +620,33 @@ function docRange(docId: string): IDBKeyRange {
   return IDBKeyRange.bound([docId], [docId, []]);
 }
 
-/** The doc's row, if it may be written to (tracked, not deleted, of the right algorithm). */
-async function writableRow(tx: RWTx, docId: string, algorithm?: Algorithm): Promise<DocRow> {
-  const row = await tx.objectStore('docs').get(docId);
+/**
+ * The doc's row, if it may be written to (tracked, not deleted, of the right algorithm) and still
+ * holds what `expect` says (else a `StoreConflictError`). The row and the guard's facts are read
+ * with one round of requests: each await inside a transaction is a round trip to the database
+ * (in Chromium, to another process), and a write pays them before it can commit.
+ */
+async function guardedRow(tx: RWTx, docId: string, expect: StoreGuard | undefined, algorithm?: Algorithm): Promise<DocRow> {
+  const range = docRange(docId);
+  const [row, pending, ops, sending] = await Promise.all([
+    tx.objectStore('docs').get(docId),
+    expect?.pendingIds ? tx.objectStore('pendingChanges').getAll(range) : undefined,
+    expect?.pendingOps ? tx.objectStore('pendingOps').getAll(range) : undefined,
+    expect?.sendingId !== undefined ? tx.objectStore('sending').get(docId) : undefined,
+  ]);
   if (!row || row.deleted) {
     throw new StoreError(`Cannot write doc "${docId}": ${row ? 'it was deleted' : 'it is not tracked'}`, docId);
   }
   if (algorithm && row.algorithm !== algorithm) {
     throw new StoreError(`Doc "${docId}" is ${row.algorithm.toUpperCase()}, not ${algorithm.toUpperCase()}`, docId);
   }
-  return row;
-}
-
-/** Rejects the transaction when the doc no longer holds what `expect` says; reads only what it names. */
-async function checkGuard(tx: RWTx, row: DocRow, expect: StoreGuard | undefined): Promise<void> {
-  if (!expect) return;
-  const { docId } = row;
   const facts: GuardedFacts = { committedRev: row.committedRev };
-  if (expect.pendingIds) facts.pendingIds = (await tx.objectStore('pendingChanges').getAll(docRange(docId))).map((r) => r.change.id);
-  if (expect.pendingOps) facts.pendingOps = (await tx.objectStore('pendingOps').getAll(docRange(docId))).map((r) => r.op);
-  if (expect.sendingId !== undefined) facts.sendingId = (await tx.objectStore('sending').get(docId))?.change.id ?? null;
+  if (pending) facts.pendingIds = pending.map((r) => r.change.id);
+  if (ops) facts.pendingOps = ops.map((r) => r.op);
+  if (expect?.sendingId !== undefined) facts.sendingId = sending?.change.id ?? null;
   const conflict = guardConflict(facts, expect);
   if (conflict) throw new StoreConflictError(docId, conflict);
+  return row;
 }
 
 function putPendingQueue(tx: RWTx, docId: string, changes: Change[]): void {
