@@ -202,6 +202,15 @@ function printTrace(title, events) {
     const start = events[from][0];
     console.log(events.slice(from, to).map(([at, what]) => `  ${(at - start).toFixed(1).padStart(6)} ${what}`).join('\n'));
   }
+  // Each store call's duration ('m >' to its 'm <'; calls of one method may overlap, so each end closes the oldest open call).
+  const open = new Map();
+  const durations = new Map();
+  for (const [at, what] of events) {
+    const [method, mark] = what.split(' ');
+    if (mark === '>') open.set(method, [...(open.get(method) ?? []), at]);
+    if (mark === '<' && open.get(method)?.length) durations.set(method, [...(durations.get(method) ?? []), at - open.get(method).shift()]);
+  }
+  console.log(`  median ms per store call: ${[...durations].map(([method, list]) => `${method} ${median(list).toFixed(2)} (${list.length})`).join(', ')}`);
 }
 
 /** Measures and prints the figures; returns them for bench/run.js. */

@@ -185,6 +185,27 @@ describe('IndexedDBStore', () => {
       expect(await b.getPendingChanges('doc')).toEqual([{ ...change('p1'), rev: 2 }]);
     });
 
+    it('should read a doc whole after another instance re-tracked it under the other algorithm', async () => {
+      // A read leaves out the stores of the algorithm it last saw; the row tells it when that changed.
+      const a = v1();
+      const b = v1();
+      await a.trackDocs(['doc'], 'ot');
+      expect(await a.getQueue('doc')).toMatchObject({ algorithm: 'ot', pending: [] });
+      await b.untrackDocs(['doc']);
+      await b.trackDocs(['doc'], 'lww');
+      const op: JSONPatchOp = { op: 'replace', path: '/title', value: 'b', ts: 1 };
+      await b.savePendingOps('doc', [op]);
+      await b.saveSendingChange('doc', { ...change('s1'), ops: [op] });
+      await b.savePendingOps('doc', [{ ...op, value: 'c', ts: 2 }]);
+      expect(await a.getQueue('doc')).toMatchObject({ algorithm: 'lww', pendingOps: [{ ...op, value: 'c', ts: 2 }], sending: { id: 's1' } });
+      expect(await a.getDoc('doc')).toMatchObject({ algorithm: 'lww', pendingOps: [{ value: 'c' }], sending: { id: 's1' } });
+      // And back: an LWW reader of an OT doc reads its pending changes.
+      await b.untrackDocs(['doc']);
+      await b.trackDocs(['doc'], 'ot');
+      await b.savePendingChanges('doc', [change('p1')]);
+      expect(await a.getQueue('doc')).toMatchObject({ algorithm: 'ot', pending: [{ id: 'p1' }], pendingOps: [], sending: null });
+    });
+
     it('should close cleanly for a later-version open, finish its write, and reopen on the next call', async () => {
       const store = v1();
       await store.trackDocs(['doc'], 'ot');

@@ -141,6 +141,8 @@ export class IndexedDBStore implements PatchesStore {
 
   private readonly factory: IDBFactory | undefined;
   private readonly compactEvery: number;
+  /** Each doc's algorithm as last read, so a read can leave out the other algorithm's stores (checked on every read). */
+  private readonly algorithms = new Map<string, Algorithm>();
   private connection: Promise<IDBPDatabase<Schema>> | undefined;
   private closed = false;
   private channel: StoreChannel | null | undefined;
@@ -200,6 +202,7 @@ export class IndexedDBStore implements PatchesStore {
         clearDocData(tx, docId);
       }
     });
+    for (const docId of docIds) this.algorithms.delete(docId);
     this.announce({ kind: 'untrack', docIds });
   }
 
@@ -235,16 +238,25 @@ export class IndexedDBStore implements PatchesStore {
     return (await this.readDoc(docId, false, 'getQueue'))?.queue;
   }
 
-  private readDoc(docId: string, withState: boolean, action: string): Promise<{ queue: StoredQueue; state: unknown } | undefined> {
-    const names: StoreName[] = withState ? ['docs', 'states', 'pendingChanges', 'pendingOps', 'sending'] : ['docs', 'pendingChanges', 'pendingOps', 'sending'];
-    return this.transact('readonly', names, action, docId, async (tx) => {
+  /**
+   * One transaction over the doc's row and its algorithm's stores (an OT doc has no pending ops
+   * or in-flight change, an LWW doc no pending changes: the writes refuse them), so a read waits
+   * for fewer requests. The algorithm is the one this store last saw for the doc; if the row says
+   * otherwise (another tab re-tracked it), the doc is read again over every store.
+   */
+  private async readDoc(docId: string, withState: boolean, action: string, algorithm: Algorithm | null = this.algorithms.get(docId) ?? null): Promise<{ queue: StoredQueue; state: unknown } | undefined> {
+    const names: StoreName[] = ['docs'];
+    if (withState) names.push('states');
+    if (algorithm !== 'lww') names.push('pendingChanges');
+    if (algorithm !== 'ot') names.push('pendingOps', 'sending');
+    const read = await this.transact('readonly', names, action, docId, async (tx) => {
       const range = docRange(docId);
       const [row, state, pending, ops, sending] = await Promise.all([
         tx.objectStore('docs').get(docId),
         withState ? tx.objectStore('states').get(docId) : undefined,
-        tx.objectStore('pendingChanges').getAll(range),
-        tx.objectStore('pendingOps').getAll(range),
-        tx.objectStore('sending').get(docId),
+        algorithm !== 'lww' ? tx.objectStore('pendingChanges').getAll(range) : [],
+        algorithm !== 'ot' ? tx.objectStore('pendingOps').getAll(range) : [],
+        algorithm !== 'ot' ? tx.objectStore('sending').get(docId) : undefined,
       ]);
       if (!row || row.deleted) return undefined;
       const queue: StoredQueue = {
@@ -257,6 +269,10 @@ export class IndexedDBStore implements PatchesStore {
       };
       return { queue, state: state?.state ?? null };
     });
+    if (!read) return undefined;
+    if (algorithm !== null && algorithm !== read.queue.algorithm) return this.readDoc(docId, withState, action, null);
+    this.algorithms.set(docId, read.queue.algorithm);
+    return read;
   }
 
   /**
