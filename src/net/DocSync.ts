@@ -133,12 +133,19 @@ export class DocSync {
     );
   }
 
-  /** Applies committed server changes through the doc's algorithm, and reports the new rev. */
+  /**
+   * Applies committed server changes through the doc's algorithm, and reports the new rev. An
+   * open doc's view holds it (read inside the doc's exclusive section, right after the write; a
+   * later write of another tab is reported after it, by the store read its announcement causes),
+   * so only a closed doc's rev costs a store read.
+   */
   apply$(docId: string, algorithm: ClientAlgorithm, changes: Change[], sent?: Change[]): Observable<unknown> {
     if (changes.length === 0 && !sent) return EMPTY;
-    return from(this.deps.patches.runExclusive(docId, () => algorithm.applyServerChanges(docId, changes, sent))).pipe(
-      tap(applied => this.deps.patches._announceServerCommit(docId, applied)),
-      concatMap(() => this.refreshEntry(docId)),
+    const { patches } = this.deps;
+    const applyHere = async () => ({ applied: await algorithm.applyServerChanges(docId, changes, sent), rev: patches.getOpenDoc(docId)?.committedRev });
+    return from(patches.runExclusive(docId, applyHere)).pipe(
+      tap(({ applied }) => patches._announceServerCommit(docId, applied)),
+      concatMap(({ rev }) => (rev === undefined ? this.refreshEntry(docId) : of(this.deps.docs.update([docId], { committedRev: rev })))),
     );
   }
 
