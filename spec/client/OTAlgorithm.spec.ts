@@ -300,6 +300,59 @@ describe('OTAlgorithm', () => {
   });
 });
 
+describe('OTAlgorithm on the queue it wrote last', () => {
+  /** Counts the store's reads of a doc's queue (getQueue, getDoc, getPendingChanges) from now on. */
+  function countReads(store: InMemoryStore): { reads: number } {
+    const count = { reads: 0 };
+    for (const method of ['getQueue', 'getDoc', 'getPendingChanges'] as const) {
+      const read = store[method].bind(store) as (docId: string) => Promise<unknown>;
+      (store as unknown as Record<string, unknown>)[method] = (docId: string) => {
+        count.reads++;
+        return read(docId);
+      };
+    }
+    return count;
+  }
+
+  it('should apply server changes to an open doc without reading back the queue it wrote itself', async () => {
+    const env = await openOT();
+    await atRev1(env);
+    env.doc.change(draft => {
+      draft.title = 'mine';
+    });
+    await env.doc.flush();
+    const [sent] = await env.run(() => env.ot.getPendingToSend('d'));
+    const count = countReads(env.store as InMemoryStore);
+    // Another client's change, then the echo of ours: each computed on what this tab last wrote.
+    await env.run(() => env.ot.applyServerChanges('d', [committed('o2', 2, [{ op: 'add', path: '/list/-', value: 'o' }])]));
+    await env.run(() => env.ot.applyServerChanges('d', [{ ...sent, baseRev: 2, rev: 3, committedAt: 5 }], [sent]));
+    expect(count.reads).toBe(0);
+    expect(await env.store.getDoc('d')).toMatchObject({ committedRev: 3, pending: [], state: { list: ['x', 'o'], title: 'mine' } });
+    expect(env.doc.state).toEqual({ list: ['x', 'o'], title: 'mine' });
+  });
+
+  it('should redo the step on a read when another instance on the store moved the doc on meanwhile', async () => {
+    // Two Patches on one store (two tabs); tab B applies rev 2, and tab A, not yet told, gets rev 3.
+    const store = new InMemoryStore();
+    const a = new Patches({ store, clock: () => 1000 });
+    const b = new Patches({ store, clock: () => 1000 });
+    const docA = await a.openDoc<Doc>('d');
+    await a.runExclusive('d', () => a.algorithms.ot.applyServerChanges('d', [committed('s1', 1, [{ op: 'replace', path: '', value: { list: ['x'] } }])]));
+    docA.change(draft => {
+      draft.title = 'mine';
+    });
+    await docA.flush();
+    await b.openDoc<Doc>('d');
+    await b.runExclusive('d', () => b.algorithms.ot.applyServerChanges('d', [committed('s2', 2, [{ op: 'add', path: '/list/-', value: 'b' }])]));
+
+    const applied = await a.runExclusive('d', () => a.algorithms.ot.applyServerChanges('d', [committed('s3', 3, [{ op: 'add', path: '/list/-', value: 'c' }])]));
+    expect(applied.map(c => c.id)).toEqual(['s3']);
+    expect(docA.committedRev).toBe(3);
+    expect(docA.state).toEqual({ list: ['x', 'b', 'c'], title: 'mine' });
+    expect(await store.getDoc('d')).toMatchObject({ committedRev: 3, state: { list: ['x', 'b', 'c'] }, pending: [{ baseRev: 3, rev: 4, ops: [{ op: 'add', path: '/title', value: 'mine' }] }] });
+  });
+});
+
 describe('OTAlgorithm with a slow store (IndexedDB)', () => {
   /** A store whose next `applyServerChanges` waits until the test lets it go on. */
   class HeldStore extends InMemoryStore {

@@ -10,7 +10,7 @@ import { StoreConflictError } from '../errors.js';
 import type { StoreGuard } from '../stores/PatchesStore.js';
 import { readQueue } from '../stores/readQueue.js';
 import type { AlgorithmContext, ClientAlgorithm, InstallResult, RegressedRevs } from './ClientAlgorithm.js';
-import type { OptimisticChange, PatchesDoc } from './PatchesDoc.js';
+import type { DocLayers, OptimisticChange, PatchesDoc } from './PatchesDoc.js';
 import { retryOnConflict } from './retryOnConflict.js';
 import { hasUnsavedEdits } from './unsavedEdits.js';
 
@@ -26,6 +26,12 @@ import { hasUnsavedEdits } from './unsavedEdits.js';
  */
 export class OTAlgorithm implements ClientAlgorithm {
   readonly name = 'ot' as const;
+  /**
+   * The pending changes (whole, as stored) behind each view this algorithm installed after its
+   * own write, so applying server changes to an open doc need not read them back. A view
+   * installed by anything else (`refresh` after another tab's write) has none, and is read.
+   */
+  private readonly pendingOf = new WeakMap<DocLayers, Change[]>();
 
   constructor(private readonly ctx: AlgorithmContext) {}
 
@@ -58,7 +64,10 @@ export class OTAlgorithm implements ClientAlgorithm {
     if (doc) {
       const layers = doc._layers();
       const localIds = [...(layers.localIds ?? []), ...changes.map(c => c.id)];
+      const known = this.pendingOf.get(layers);
       doc._update({ ...layers, local: [...layers.local, ...changes.map(c => c.ops)], localIds }, { minted: [change.id], viewUnchanged: true });
+      // The store re-stamped the changes' revs in place: they are now as stored.
+      if (known) this.pendingOf.set(doc._layers(), [...known, ...changes]);
     }
     return changes;
   }
@@ -134,7 +143,7 @@ export class OTAlgorithm implements ClientAlgorithm {
   private async applyOnce(docId: string, changes: Change[], sent?: Change[]): Promise<Change[]> {
     const { store } = this.ctx;
     const doc = this.ctx.getOpenDoc(docId);
-    const read = await this.readForApply(docId);
+    const read = await this.readForApply(docId, true);
     if (!read) return [];
     const { committed, pending } = read;
     // The open doc's edits were written on the queue it knows: another instance's additions come first.
@@ -150,14 +159,19 @@ export class OTAlgorithm implements ClientAlgorithm {
       ...stillPending,
       ...optimistic.map(o => createChange(o.ops, { id: o.id, baseRev: committed.rev, rev: 0, createdAt: 0 })),
     ];
-
-    const result = applyCommittedChanges(committed, changes, queue);
     const optimisticIds = new Set(optimistic.map(o => o.id));
-    const newPending = result.pending.filter(c => !optimisticIds.has(c.id));
-    if (result.applied.length === 0 && newPending.length === pending.length) return [];
 
-    const expect = { committedRev: committed.rev, pendingIds: pending.map(c => c.id) };
-    await store.applyServerChanges(docId, { state: result.state, rev: result.rev, changes: result.applied, pending: newPending, expect });
+    let result: ReturnType<typeof applyCommittedChanges>;
+    let newPending: Change[];
+    try {
+      result = applyCommittedChanges(committed, changes, queue);
+      newPending = result.pending.filter(c => !optimisticIds.has(c.id));
+      if (result.applied.length === 0 && newPending.length === pending.length) return [];
+      const expect = { committedRev: committed.rev, pendingIds: pending.map(c => c.id) };
+      await store.applyServerChanges(docId, { state: result.state, rev: result.rev, changes: result.applied, pending: newPending, expect });
+    } catch (error) {
+      throw read.known ? this.readNextTime(read.known, docId, error) : error;
+    }
 
     if (doc) {
       // Edits made while the store was writing were authored on the old view too: rebase them as well.
@@ -176,8 +190,20 @@ export class OTAlgorithm implements ClientAlgorithm {
         { committedState: result.state, committedRev: result.rev, local: newPending.map(c => c.ops), localIds: newPending.map(c => c.id) },
         { optimistic: newOptimistic, viewUnchanged: echoOnly },
       );
+      this.pendingOf.set(doc._layers(), newPending);
     }
     return result.applied;
+  }
+
+  /**
+   * A step computed on the queue this tab wrote last (`known`), not on a read, failed: if another
+   * tab wrote since, the changes may not fit (a rev gap) or the doc may be gone. The step is redone
+   * on a read (a conflict, so after a refresh), and fails again only if it really does.
+   */
+  private readNextTime(known: DocLayers, docId: string, error: unknown): StoreConflictError {
+    this.pendingOf.delete(known);
+    if (error instanceof StoreConflictError) return error;
+    return new StoreConflictError(docId, `on the queue this tab wrote last: ${error instanceof Error ? error.message : String(error)}`);
   }
 
   installSnapshot(docId: string, snapshot: PatchesSnapshot): Promise<InstallResult> {
@@ -239,21 +265,26 @@ export class OTAlgorithm implements ClientAlgorithm {
   }
 
   /**
-   * The committed state and pending queue a step computes on, in one store read. An open doc
-   * already holds its committed state, so only the rev and queue are read (not the document).
+   * The committed state and pending queue a step computes on. An open doc holds its committed
+   * state, and with `useKnown` its queue too when this algorithm wrote it last (`known`: no read
+   * at all; the step's guarded write finds any other tab's write since); otherwise the rev and
+   * queue are read (not the document).
    */
-  private async readForApply(docId: string): Promise<{ committed: PatchesState; pending: Change[] } | undefined> {
+  private async readForApply(docId: string, useKnown = false): Promise<{ committed: PatchesState; pending: Change[]; known?: DocLayers } | undefined> {
     const doc = this.ctx.getOpenDoc(docId);
     if (!doc) {
       const stored = await this.ctx.store.getDoc(docId);
       return stored && { committed: { state: stored.state, rev: stored.committedRev }, pending: stored.pending };
     }
+    const layers = doc._layers();
+    const known = useKnown ? this.pendingOf.get(layers) : undefined;
+    if (known) return { committed: { state: layers.committedState, rev: layers.committedRev }, pending: known, known: layers };
     const queue = await readQueue(this.ctx.store, docId);
     if (!queue) return undefined;
-    const layers = doc._layers();
+    const now = doc._layers();
     // Another instance moved the committed state on: the view must follow before anything is computed on it.
-    if (queue.committedRev !== layers.committedRev) throw new StoreConflictError(docId, `committedRev ${queue.committedRev} ≠ the view's ${layers.committedRev}`);
-    return { committed: { state: layers.committedState, rev: layers.committedRev }, pending: queue.pending };
+    if (queue.committedRev !== now.committedRev) throw new StoreConflictError(docId, `committedRev ${queue.committedRev} ≠ the view's ${now.committedRev}`);
+    return { committed: { state: now.committedState, rev: now.committedRev }, pending: queue.pending };
   }
 }
 
