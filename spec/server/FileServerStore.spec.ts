@@ -150,23 +150,24 @@ describe('FileServerStore', () => {
       return targets.filter((target) => target === path).length;
     };
 
-    it('should hold a record only for the docs with an open segment, however many docs were touched', async () => {
-      const store = new FileServerStore({ directory: await tempDir(), openSegments: 2 });
+    it('should keep at most maxDocRecords records of idle docs, however many docs were touched', async () => {
+      const store = new FileServerStore({ directory: await tempDir(), openSegments: 2, maxDocRecords: 3 });
       for (let i = 0; i < 20; i++) await store.loadDoc(`read-${i}`);
-      expect(store.stats.docRecords).toBe(0);
+      expect(store.stats.docRecords).toBe(3);
       for (let i = 0; i < 20; i++) {
         await store.loadDoc(`written-${i}`);
         await store.append(`written-${i}`, otEntry(1));
       }
-      expect(store.stats.docRecords).toBe(2);
+      expect(store.stats.docRecords).toBe(3);
       for (let i = 0; i < 20; i++) expect(await store.readLog(`written-${i}`, 0)).toEqual([otEntry(1)]);
-      expect(store.stats.docRecords).toBe(2);
+      for (let i = 0; i < 20; i++) expect((await store.loadDoc(`written-${i}`)).tail).toEqual([otEntry(1)]);
+      expect(store.stats.docRecords).toBe(3);
       await store.close();
     });
 
     it('should read and append a doc again after its record was dropped: revs and segments continue, nothing lost or repeated', async () => {
       const directory = await tempDir();
-      const store = new FileServerStore({ directory, openSegments: 1 });
+      const store = new FileServerStore({ directory, openSegments: 1, maxDocRecords: 1 });
       await store.append('a', otEntry(1));
       // Each append to the other doc closes this one's segment and drops its record.
       await store.append('b', otEntry(1));
@@ -203,7 +204,7 @@ describe('FileServerStore', () => {
 
     it('should keep the record and segment of a doc with an append in flight while other appends close segments', async () => {
       const directory = await tempDir();
-      const store = new FileServerStore({ directory, openSegments: 1 });
+      const store = new FileServerStore({ directory, openSegments: 1, maxDocRecords: 1 });
       const docs = ['a', 'b', 'c', 'd', 'e'];
       for (let rev = 1; rev <= 3; rev++) {
         // Every append opens a segment over the bound while the others' appends are in flight;
@@ -221,9 +222,24 @@ describe('FileServerStore', () => {
       await store.close();
     });
 
+    it('should keep the record of a doc with an open segment or a call in flight beyond maxDocRecords: one handle per segment file', async () => {
+      const directory = await tempDir();
+      const store = new FileServerStore({ directory, openSegments: 4, maxDocRecords: 1 });
+      const segmentOf = (docId: string) => join(documentDirectory(directory, docId), 'log-0000000000000001.jsonl');
+      // Other docs' calls end while the appends are in flight, and trim the records.
+      await Promise.all([store.append('a', otEntry(1)), store.append('b', otEntry(1)), store.loadDoc('c'), store.loadDoc('d')]);
+      await store.loadDoc('e');
+      await store.append('a', otEntry(2));
+      await store.append('b', otEntry(2));
+      expect([await handlesOn(segmentOf('a')), await handlesOn(segmentOf('b'))]).toEqual([1, 1]);
+      expect(store.stats.docRecords).toBe(2);
+      await store.close();
+      expect([await loadOnce(directory, 'a'), await loadOnce(directory, 'b')]).toEqual([[otEntry(1), otEntry(2)], [otEntry(1), otEntry(2)]]);
+    });
+
     it('should share one record, and one segment handle, between calls racing on a dropped doc', async () => {
       const directory = await tempDir();
-      const store = new FileServerStore({ directory, openSegments: 1 });
+      const store = new FileServerStore({ directory, openSegments: 1, maxDocRecords: 1 });
       await store.append('a', otEntry(1));
       await store.append('b', otEntry(1));
       const [first, second] = await Promise.all([store.loadDoc('a'), store.loadDoc('a')]);
@@ -237,7 +253,7 @@ describe('FileServerStore', () => {
 
     it('should restore from the journal after a power cut the commits of docs whose records were dropped', async () => {
       const directory = await tempDir();
-      const store = new FileServerStore({ directory, openSegments: 1 });
+      const store = new FileServerStore({ directory, openSegments: 1, maxDocRecords: 1 });
       for (let rev = 1; rev <= 3; rev++) {
         await store.append('a', otEntry(rev));
         await store.append('b', otEntry(rev));
@@ -249,7 +265,7 @@ describe('FileServerStore', () => {
       await truncate(join(documentDirectory(directory, 'a'), segmentA), Buffer.byteLength(JSON.stringify(otEntry(1)) + '\n'));
       const [segmentB] = await segmentsIn(directory, 'b');
       await unlink(join(documentDirectory(directory, 'b'), segmentB));
-      const reopened = new FileServerStore({ directory, openSegments: 1 });
+      const reopened = new FileServerStore({ directory, openSegments: 1, maxDocRecords: 1 });
       expect((await reopened.loadDoc('a')).tail).toEqual([otEntry(1), otEntry(2), otEntry(3)]);
       expect((await reopened.loadDoc('b')).tail).toEqual([otEntry(1), otEntry(2), otEntry(3)]);
       expect((await stat(join(directory, JOURNAL_FILE))).size).toBe(0);

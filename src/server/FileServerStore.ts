@@ -19,12 +19,18 @@ export interface FileServerStoreOptions {
   checkpointBytes?: number;
   /** How many documents keep their log segment open between appends (default 256; least recently used closed first). */
   openSegments?: number;
+  /**
+   * How many documents keep their small in-memory record (where appends go) once idle (default
+   * 1024; least recently used dropped first): a dropped one is read back from disk on the doc's
+   * next call. Documents with a call in flight or an open segment always keep theirs.
+   */
+  maxDocRecords?: number;
 }
 
 /**
- * What the store holds in memory for one document: only while a call on it is in flight or its
- * segment is open. Everything in it can be read back from disk, so a dropped record is rebuilt
- * on the next call exactly as a fresh process builds it.
+ * What the store holds in memory for one document. Everything in it can be read back from
+ * disk, so an idle record can be dropped and is rebuilt on the doc's next call exactly as a
+ * fresh process builds it.
  */
 interface DocFiles {
   dir: string;
@@ -46,6 +52,9 @@ interface OpenSegment {
   /** Bytes in the file: where the next line starts, and where a failed append is cut back to. */
   size: number;
 }
+
+/** Most records one {@link FileServerStore} trim looks at. */
+const TRIM_SCAN = 32;
 
 const SEGMENT = /^log-(\d{16})\.jsonl$/;
 const SNAPSHOT = /^snap-(\d{16})\.json$/;
@@ -81,9 +90,9 @@ const RESET = { reset: true } as const;
  * `loadDoc` drops it and truncates the file. Any other unreadable line is corruption and makes
  * that one document fail loudly (`StoreError`) instead of silently losing history.
  *
- * **Memory.** A document costs the store nothing while idle: its in-memory record (open
- * segment, where appends go) lives only while a call on it is in flight or its segment is one
- * of the `openSegments` most recently appended to, and is read back from its directory on the
+ * **Memory.** The store's in-memory record of a document (its open segment, where appends go)
+ * is kept for the `maxDocRecords` most recently used documents and for any with a call in
+ * flight or an open segment; the others are dropped and read back from their directory on the
  * next call, as a fresh process would. A long-running server's store stays bounded however
  * many documents it has touched.
  *
@@ -99,8 +108,9 @@ const RESET = { reset: true } as const;
 export class FileServerStore implements ServerStore {
   private readonly root: string;
   private readonly sync: boolean;
-  /** Records of the docs in use or with an open segment (see {@link DocFiles}); the rest are dropped. */
+  /** Per-doc records, least recently used first; idle ones beyond `maxDocRecords` are dropped. */
   private readonly files = new Map<string, DocFiles>();
+  private readonly maxDocRecords: number;
   /** Docs with an open segment, least recently used first. */
   private readonly openSegments = new Map<string, DocFiles>();
   private readonly maxOpenSegments: number;
@@ -118,8 +128,8 @@ export class FileServerStore implements ServerStore {
 
   /**
    * Counters: `syncs` of the commit journal (each covers a group of commits), and `docRecords`,
-   * the documents held in memory right now (open segments and calls in flight; never more than
-   * `openSegments` once idle, however many documents were touched).
+   * the documents with a record in memory right now: at most `maxDocRecords` (plus any with a
+   * call in flight or an open segment beyond it), however many documents were touched.
    */
   get stats(): { syncs: number; docRecords: number } {
     return { syncs: this.journal?.syncs ?? 0, docRecords: this.files.size };
@@ -131,6 +141,7 @@ export class FileServerStore implements ServerStore {
     this.sync = options.fsync ?? true;
     this.checkpointBytes = options.checkpointBytes ?? 16 * 1024 * 1024;
     this.maxOpenSegments = options.openSegments ?? 256;
+    this.maxDocRecords = options.maxDocRecords ?? 1024;
     this.journal = this.sync ? new CommitJournal(join(this.root, JOURNAL_FILE)) : undefined;
   }
 
@@ -272,12 +283,10 @@ export class FileServerStore implements ServerStore {
     return doc.segment;
   }
 
-  /** Closes the doc's segment; an idle doc's record goes with it (rebuilt from disk when next used). */
   private async closeSegment(docId: string, doc: DocFiles): Promise<void> {
     const segment = doc.segment;
     doc.segment = undefined;
     this.openSegments.delete(docId);
-    this.dropIfIdle(docId, doc);
     await segment?.handle.close();
   }
 
@@ -423,22 +432,31 @@ export class FileServerStore implements ServerStore {
    */
   private async withDoc<T>(docId: string, run: (doc: DocFiles) => Promise<T>): Promise<T> {
     let doc = this.files.get(docId);
-    if (!doc) {
-      doc = { dir: documentDirectory(this.root, docId), users: 0, segmentExists: false, dirReady: false };
-      this.files.set(docId, doc);
-    }
+    // Moved to the back: most recently used.
+    if (doc) this.files.delete(docId);
+    else doc = { dir: documentDirectory(this.root, docId), users: 0, segmentExists: false, dirReady: false };
+    this.files.set(docId, doc);
     doc.users += 1;
     try {
       return await run(doc);
     } finally {
       doc.users -= 1;
-      this.dropIfIdle(docId, doc);
+      this.dropIdleRecords();
     }
   }
 
-  /** Forgets a record nothing needs in memory: no call in flight and no open segment. */
-  private dropIfIdle(docId: string, doc: DocFiles): void {
-    if (doc.users === 0 && !doc.segment && this.files.get(docId) === doc) this.files.delete(docId);
+  /**
+   * Drops the least recently used idle records (no call in flight, no open segment) beyond
+   * `maxDocRecords`. Records that must stay are moved to the back as they are passed, and one
+   * call looks at no more than {@link TRIM_SCAN}, so a burst of busy docs is never rescanned whole.
+   */
+  private dropIdleRecords(): void {
+    let budget = TRIM_SCAN;
+    for (const [docId, doc] of this.files) {
+      if (this.files.size <= this.maxDocRecords || budget-- === 0) break;
+      this.files.delete(docId);
+      if (doc.users > 0 || doc.segment) this.files.set(docId, doc);
+    }
   }
 
   private async ensureDir(doc: DocFiles): Promise<void> {
