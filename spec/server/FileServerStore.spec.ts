@@ -150,7 +150,7 @@ describe('FileServerStore', () => {
       return targets.filter((target) => target === path).length;
     };
 
-    it('should keep at most maxDocRecords records of idle docs, however many docs were touched', async () => {
+    it('should keep the records of at most maxDocRecords idle docs, however many docs were touched', async () => {
       const store = new FileServerStore({ directory: await tempDir(), openSegments: 2, maxDocRecords: 3 });
       for (let i = 0; i < 20; i++) await store.loadDoc(`read-${i}`);
       expect(store.stats.docRecords).toBe(3);
@@ -158,16 +158,18 @@ describe('FileServerStore', () => {
         await store.loadDoc(`written-${i}`);
         await store.append(`written-${i}`, otEntry(1));
       }
-      expect(store.stats.docRecords).toBe(3);
+      // The two open segments, and three idle docs.
+      expect(store.stats.docRecords).toBe(5);
       for (let i = 0; i < 20; i++) expect(await store.readLog(`written-${i}`, 0)).toEqual([otEntry(1)]);
       for (let i = 0; i < 20; i++) expect((await store.loadDoc(`written-${i}`)).tail).toEqual([otEntry(1)]);
+      // Opening a doc closes its segment.
       expect(store.stats.docRecords).toBe(3);
       await store.close();
     });
 
     it('should read and append a doc again after its record was dropped: revs and segments continue, nothing lost or repeated', async () => {
       const directory = await tempDir();
-      const store = new FileServerStore({ directory, openSegments: 1, maxDocRecords: 1 });
+      const store = new FileServerStore({ directory, openSegments: 1, maxDocRecords: 0 });
       await store.append('a', otEntry(1));
       // Each append to the other doc closes this one's segment and drops its record.
       await store.append('b', otEntry(1));
@@ -204,7 +206,7 @@ describe('FileServerStore', () => {
 
     it('should keep the record and segment of a doc with an append in flight while other appends close segments', async () => {
       const directory = await tempDir();
-      const store = new FileServerStore({ directory, openSegments: 1, maxDocRecords: 1 });
+      const store = new FileServerStore({ directory, openSegments: 1, maxDocRecords: 0 });
       const docs = ['a', 'b', 'c', 'd', 'e'];
       for (let rev = 1; rev <= 3; rev++) {
         // Every append opens a segment over the bound while the others' appends are in flight;
@@ -224,7 +226,7 @@ describe('FileServerStore', () => {
 
     it('should keep the record of a doc with an open segment or a call in flight beyond maxDocRecords: one handle per segment file', async () => {
       const directory = await tempDir();
-      const store = new FileServerStore({ directory, openSegments: 4, maxDocRecords: 1 });
+      const store = new FileServerStore({ directory, openSegments: 4, maxDocRecords: 0 });
       const segmentOf = (docId: string) => join(documentDirectory(directory, docId), 'log-0000000000000001.jsonl');
       // Other docs' calls end while the appends are in flight, and trim the records.
       await Promise.all([store.append('a', otEntry(1)), store.append('b', otEntry(1)), store.loadDoc('c'), store.loadDoc('d')]);
@@ -239,7 +241,7 @@ describe('FileServerStore', () => {
 
     it('should share one record, and one segment handle, between calls racing on a dropped doc', async () => {
       const directory = await tempDir();
-      const store = new FileServerStore({ directory, openSegments: 1, maxDocRecords: 1 });
+      const store = new FileServerStore({ directory, openSegments: 1, maxDocRecords: 0 });
       await store.append('a', otEntry(1));
       await store.append('b', otEntry(1));
       const [first, second] = await Promise.all([store.loadDoc('a'), store.loadDoc('a')]);
@@ -253,7 +255,7 @@ describe('FileServerStore', () => {
 
     it('should restore from the journal after a power cut the commits of docs whose records were dropped', async () => {
       const directory = await tempDir();
-      const store = new FileServerStore({ directory, openSegments: 1, maxDocRecords: 1 });
+      const store = new FileServerStore({ directory, openSegments: 1, maxDocRecords: 0 });
       for (let rev = 1; rev <= 3; rev++) {
         await store.append('a', otEntry(rev));
         await store.append('b', otEntry(rev));
@@ -265,7 +267,7 @@ describe('FileServerStore', () => {
       await truncate(join(documentDirectory(directory, 'a'), segmentA), Buffer.byteLength(JSON.stringify(otEntry(1)) + '\n'));
       const [segmentB] = await segmentsIn(directory, 'b');
       await unlink(join(documentDirectory(directory, 'b'), segmentB));
-      const reopened = new FileServerStore({ directory, openSegments: 1, maxDocRecords: 1 });
+      const reopened = new FileServerStore({ directory, openSegments: 1, maxDocRecords: 0 });
       expect((await reopened.loadDoc('a')).tail).toEqual([otEntry(1), otEntry(2), otEntry(3)]);
       expect((await reopened.loadDoc('b')).tail).toEqual([otEntry(1), otEntry(2), otEntry(3)]);
       expect((await stat(join(directory, JOURNAL_FILE))).size).toBe(0);

@@ -20,9 +20,9 @@ export interface FileServerStoreOptions {
   /** How many documents keep their log segment open between appends (default 256; least recently used closed first). */
   openSegments?: number;
   /**
-   * How many documents keep their small in-memory record (where appends go) once idle (default
-   * 1024; least recently used dropped first): a dropped one is read back from disk on the doc's
-   * next call. Documents with a call in flight or an open segment always keep theirs.
+   * How many idle documents keep their small in-memory record (where appends go; default 1024,
+   * least recently used dropped first): a dropped one is read back from disk on the doc's next
+   * call. Documents with a call in flight or an open segment always keep theirs.
    */
   maxDocRecords?: number;
 }
@@ -52,9 +52,6 @@ interface OpenSegment {
   /** Bytes in the file: where the next line starts, and where a failed append is cut back to. */
   size: number;
 }
-
-/** Most records one {@link FileServerStore} trim looks at. */
-const TRIM_SCAN = 32;
 
 const SEGMENT = /^log-(\d{16})\.jsonl$/;
 const SNAPSHOT = /^snap-(\d{16})\.json$/;
@@ -108,8 +105,10 @@ const RESET = { reset: true } as const;
 export class FileServerStore implements ServerStore {
   private readonly root: string;
   private readonly sync: boolean;
-  /** Per-doc records, least recently used first; idle ones beyond `maxDocRecords` are dropped. */
+  /** Per-doc records: every doc in use, and the idle ones in {@link idle}. */
   private readonly files = new Map<string, DocFiles>();
+  /** Records nothing needs (no call in flight, no open segment), least recently used first. */
+  private readonly idle = new Map<string, DocFiles>();
   private readonly maxDocRecords: number;
   /** Docs with an open segment, least recently used first. */
   private readonly openSegments = new Map<string, DocFiles>();
@@ -128,8 +127,8 @@ export class FileServerStore implements ServerStore {
 
   /**
    * Counters: `syncs` of the commit journal (each covers a group of commits), and `docRecords`,
-   * the documents with a record in memory right now: at most `maxDocRecords` (plus any with a
-   * call in flight or an open segment beyond it), however many documents were touched.
+   * the documents with a record in memory right now: at most `maxDocRecords` idle ones plus
+   * those with a call in flight or an open segment, however many documents were touched.
    */
   get stats(): { syncs: number; docRecords: number } {
     return { syncs: this.journal?.syncs ?? 0, docRecords: this.files.size };
@@ -287,6 +286,7 @@ export class FileServerStore implements ServerStore {
     const segment = doc.segment;
     doc.segment = undefined;
     this.openSegments.delete(docId);
+    this.settle(docId, doc);
     await segment?.handle.close();
   }
 
@@ -410,6 +410,7 @@ export class FileServerStore implements ServerStore {
     }
     for (const [docId, doc] of [...this.openSegments]) await this.closeSegment(docId, doc);
     this.files.clear();
+    this.idle.clear();
   }
 
   /**
@@ -424,6 +425,7 @@ export class FileServerStore implements ServerStore {
     await this.journal?.close();
     for (const [docId, doc] of [...this.openSegments]) await this.closeSegment(docId, doc);
     this.files.clear();
+    this.idle.clear();
   }
 
   /**
@@ -432,30 +434,32 @@ export class FileServerStore implements ServerStore {
    */
   private async withDoc<T>(docId: string, run: (doc: DocFiles) => Promise<T>): Promise<T> {
     let doc = this.files.get(docId);
-    // Moved to the back: most recently used.
-    if (doc) this.files.delete(docId);
-    else doc = { dir: documentDirectory(this.root, docId), users: 0, segmentExists: false, dirReady: false };
-    this.files.set(docId, doc);
+    if (!doc) {
+      doc = { dir: documentDirectory(this.root, docId), users: 0, segmentExists: false, dirReady: false };
+      this.files.set(docId, doc);
+    }
+    this.idle.delete(docId);
     doc.users += 1;
     try {
       return await run(doc);
     } finally {
       doc.users -= 1;
-      this.dropIdleRecords();
+      this.settle(docId, doc);
     }
   }
 
   /**
-   * Drops the least recently used idle records (no call in flight, no open segment) beyond
-   * `maxDocRecords`. Records that must stay are moved to the back as they are passed, and one
-   * call looks at no more than {@link TRIM_SCAN}, so a burst of busy docs is never rescanned whole.
+   * Files a record nothing needs any more (no call in flight, no open segment) as the most
+   * recently used idle one, and drops the least recently used beyond `maxDocRecords`.
    */
-  private dropIdleRecords(): void {
-    let budget = TRIM_SCAN;
-    for (const [docId, doc] of this.files) {
-      if (this.files.size <= this.maxDocRecords || budget-- === 0) break;
-      this.files.delete(docId);
-      if (doc.users > 0 || doc.segment) this.files.set(docId, doc);
+  private settle(docId: string, doc: DocFiles): void {
+    if (doc.users > 0 || doc.segment || this.files.get(docId) !== doc) return;
+    this.idle.delete(docId);
+    this.idle.set(docId, doc);
+    for (const [oldId] of this.idle) {
+      if (this.idle.size <= this.maxDocRecords) break;
+      this.idle.delete(oldId);
+      this.files.delete(oldId);
     }
   }
 
