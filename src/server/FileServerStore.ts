@@ -151,8 +151,7 @@ export class FileServerStore implements ServerStore {
   }
 
   private async load(docId: string, doc: DocFiles): Promise<StoredDoc> {
-    // Opening may truncate a torn line: appends reopen the file, read its size afresh, and
-    // find the segment to continue from the directory (see `activeSegment`).
+    // Opening may truncate a torn line: appends reopen the file and read its size afresh.
     await this.closeSegment(docId, doc);
     doc.segmentStart = undefined;
     const names = await listDir(doc.dir);
@@ -177,6 +176,10 @@ export class FileServerStore implements ServerStore {
       for (const entry of entries) if (entryLastRev(entry) > snapshotRev) tail.push(entry);
     }
     checkContiguous(docId, snapshotRev, tail);
+    // The next append continues the head, as `writeSegment` would work out for a dropped record.
+    const lastEntry = tail[tail.length - 1];
+    const headRev = lastEntry ? entryLastRev(lastEntry) : snapshotRev;
+    ({ start: doc.segmentStart, exists: doc.segmentExists } = activeSegment(names, headRev + 1));
     return snapshot ? { snapshot, tail } : { tail };
   }
 
