@@ -1,4 +1,4 @@
-import { appendFile, mkdtemp, readdir, readFile, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, readFile, readlink, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StoreError } from '../../src/errors.js';
@@ -137,6 +137,147 @@ describe('FileServerStore', () => {
     expect(await openFiles()).toBeGreaterThan(before);
     await store[how]();
     expect(await openFiles()).toBe(before);
+  });
+
+  describe('idle documents', () => {
+    const segmentsIn = async (directory: string, docId: string) => (await readdir(documentDirectory(directory, docId))).filter((name) => name.startsWith('log-')).sort();
+    const linesOf = async (directory: string, docId: string, segment: string) =>
+      (await readFile(join(documentDirectory(directory, docId), segment), 'utf8')).split('\n').filter(Boolean).map((line) => JSON.parse(line) as LogEntry);
+    /** How many descriptors this process has open on `path` (Linux). */
+    const handlesOn = async (path: string) => {
+      const fds = await readdir('/proc/self/fd');
+      const targets = await Promise.all(fds.map((fd) => readlink(join('/proc/self/fd', fd)).catch(() => '')));
+      return targets.filter((target) => target === path).length;
+    };
+
+    it('should keep the records of at most maxDocRecords idle docs, however many docs were touched', async () => {
+      const store = new FileServerStore({ directory: await tempDir(), openSegments: 2, maxDocRecords: 3 });
+      for (let i = 0; i < 20; i++) await store.loadDoc(`read-${i}`);
+      expect(store.stats.docRecords).toBe(3);
+      for (let i = 0; i < 20; i++) {
+        await store.loadDoc(`written-${i}`);
+        await store.append(`written-${i}`, otEntry(1));
+      }
+      // The two open segments, and three idle docs.
+      expect(store.stats.docRecords).toBe(5);
+      for (let i = 0; i < 20; i++) expect(await store.readLog(`written-${i}`, 0)).toEqual([otEntry(1)]);
+      for (let i = 0; i < 20; i++) expect((await store.loadDoc(`written-${i}`)).tail).toEqual([otEntry(1)]);
+      // Opening a doc closes its segment.
+      expect(store.stats.docRecords).toBe(3);
+      await store.close();
+    });
+
+    it('should read and append a doc again after its record was dropped: revs and segments continue, nothing lost or repeated', async () => {
+      const directory = await tempDir();
+      const store = new FileServerStore({ directory, openSegments: 1, maxDocRecords: 0 });
+      await store.append('a', otEntry(1));
+      // Each append to the other doc closes this one's segment and drops its record.
+      await store.append('b', otEntry(1));
+      await store.append('a', otEntry(2));
+      await store.saveSnapshot('a', { kind: 'ot', rev: 2, state: { k1: 1, k2: 2 } });
+      await store.append('b', otEntry(2));
+      expect(await store.loadDoc('a')).toEqual({ snapshot: { kind: 'ot', rev: 2, state: { k1: 1, k2: 2 } }, tail: [] });
+      await store.append('a', otEntry(3));
+      await store.append('b', otEntry(3));
+      await store.append('a', otEntry(4, 5));
+      expect(store.stats.docRecords).toBe(1);
+      expect(await store.readLog('a', 0)).toEqual([otEntry(1), otEntry(2), otEntry(3), otEntry(4, 5)]);
+      await store.close();
+      expect(await segmentsIn(directory, 'a')).toEqual(['log-0000000000000001.jsonl', 'log-0000000000000003.jsonl']);
+      expect(await linesOf(directory, 'a', 'log-0000000000000001.jsonl')).toEqual([otEntry(1), otEntry(2)]);
+      expect(await linesOf(directory, 'a', 'log-0000000000000003.jsonl')).toEqual([otEntry(3), otEntry(4, 5)]);
+      expect(await linesOf(directory, 'b', 'log-0000000000000001.jsonl')).toEqual([otEntry(1), otEntry(2), otEntry(3)]);
+    });
+
+    it('should start the appends after a snapshot in a new segment in a restarted store too', async () => {
+      const directory = await tempDir();
+      const store = new FileServerStore({ directory });
+      await store.append('a', otEntry(1));
+      await store.append('a', otEntry(2));
+      await store.saveSnapshot('a', { kind: 'ot', rev: 2, state: { k1: 1, k2: 2 } });
+      await store.close();
+      const reopened = new FileServerStore({ directory });
+      expect((await reopened.loadDoc('a')).tail).toEqual([]);
+      await reopened.append('a', otEntry(3));
+      await reopened.close();
+      expect(await segmentsIn(directory, 'a')).toEqual(['log-0000000000000001.jsonl', 'log-0000000000000003.jsonl']);
+      expect(await loadOnce(directory, 'a')).toEqual([otEntry(3)]);
+    });
+
+    it('should keep the record and segment of a doc with an append in flight while other appends close segments', async () => {
+      const directory = await tempDir();
+      const store = new FileServerStore({ directory, openSegments: 1, maxDocRecords: 0 });
+      const docs = ['a', 'b', 'c', 'd', 'e'];
+      for (let rev = 1; rev <= 3; rev++) {
+        // Every append opens a segment over the bound while the others' appends are in flight;
+        // readLog may run beside an append of the same doc.
+        const reads = await Promise.all([...docs.map((docId) => store.append(docId, otEntry(rev))), store.readLog('a', 0)]);
+        expect((reads[docs.length] as LogEntry[]).length).toBeGreaterThanOrEqual(rev - 1);
+      }
+      // The next append trims the open segments, and the records with them, to the bound.
+      await store.append('f', otEntry(1));
+      expect(store.stats.docRecords).toBe(1);
+      for (const docId of docs) {
+        expect(await segmentsIn(directory, docId)).toEqual(['log-0000000000000001.jsonl']);
+        expect(await linesOf(directory, docId, 'log-0000000000000001.jsonl')).toEqual([otEntry(1), otEntry(2), otEntry(3)]);
+      }
+      await store.close();
+    });
+
+    it('should keep the record of a doc with an open segment or a call in flight beyond maxDocRecords: one handle per segment file', async () => {
+      const directory = await tempDir();
+      const store = new FileServerStore({ directory, openSegments: 4, maxDocRecords: 0 });
+      const segmentOf = (docId: string) => join(documentDirectory(directory, docId), 'log-0000000000000001.jsonl');
+      // Other docs' calls end while the appends are in flight, and trim the records.
+      await Promise.all([store.append('a', otEntry(1)), store.append('b', otEntry(1)), store.loadDoc('c'), store.loadDoc('d')]);
+      await store.loadDoc('e');
+      await store.append('a', otEntry(2));
+      await store.append('b', otEntry(2));
+      expect([await handlesOn(segmentOf('a')), await handlesOn(segmentOf('b'))]).toEqual([1, 1]);
+      expect(store.stats.docRecords).toBe(2);
+      await store.close();
+      expect([await loadOnce(directory, 'a'), await loadOnce(directory, 'b')]).toEqual([[otEntry(1), otEntry(2)], [otEntry(1), otEntry(2)]]);
+    });
+
+    it('should share one record, and one segment handle, between calls racing on a dropped doc', async () => {
+      const directory = await tempDir();
+      const store = new FileServerStore({ directory, openSegments: 1, maxDocRecords: 0 });
+      await store.append('a', otEntry(1));
+      await store.append('b', otEntry(1));
+      const [first, second] = await Promise.all([store.loadDoc('a'), store.loadDoc('a')]);
+      expect([first.tail, second.tail]).toEqual([[otEntry(1)], [otEntry(1)]]);
+      await Promise.all([store.append('a', otEntry(2)), store.readLog('a', 0), store.loadDoc('b')]);
+      expect(await handlesOn(join(documentDirectory(directory, 'a'), 'log-0000000000000001.jsonl'))).toBe(1);
+      expect(store.stats.docRecords).toBe(1);
+      await store.close();
+      expect(await loadOnce(directory, 'a')).toEqual([otEntry(1), otEntry(2)]);
+    });
+
+    it('should restore from the journal after a power cut the commits of docs whose records were dropped', async () => {
+      const directory = await tempDir();
+      const store = new FileServerStore({ directory, openSegments: 1, maxDocRecords: 0 });
+      for (let rev = 1; rev <= 3; rev++) {
+        await store.append('a', otEntry(rev));
+        await store.append('b', otEntry(rev));
+      }
+      expect(store.stats.docRecords).toBe(1);
+      await store.abandon();
+      // Segments are synced only at checkpoints: lose all of 'a' but its first line, and 'b' whole.
+      const [segmentA] = await segmentsIn(directory, 'a');
+      await truncate(join(documentDirectory(directory, 'a'), segmentA), Buffer.byteLength(JSON.stringify(otEntry(1)) + '\n'));
+      const [segmentB] = await segmentsIn(directory, 'b');
+      await unlink(join(documentDirectory(directory, 'b'), segmentB));
+      const reopened = new FileServerStore({ directory, openSegments: 1, maxDocRecords: 0 });
+      expect((await reopened.loadDoc('a')).tail).toEqual([otEntry(1), otEntry(2), otEntry(3)]);
+      expect((await reopened.loadDoc('b')).tail).toEqual([otEntry(1), otEntry(2), otEntry(3)]);
+      expect((await stat(join(directory, JOURNAL_FILE))).size).toBe(0);
+      await reopened.append('a', otEntry(4));
+      await reopened.append('b', otEntry(4));
+      await reopened.close();
+      expect(await loadOnce(directory, 'a')).toEqual([otEntry(1), otEntry(2), otEntry(3), otEntry(4)]);
+      expect(await loadOnce(directory, 'b')).toEqual([otEntry(1), otEntry(2), otEntry(3), otEntry(4)]);
+      expect(await segmentsIn(directory, 'b')).toEqual(['log-0000000000000001.jsonl']);
+    });
   });
 
   describe('group commit', () => {

@@ -17,11 +17,26 @@ export interface FileServerStoreOptions {
   fsync?: boolean;
   /** Journal size that triggers a checkpoint (default 16 MB): see {@link FileServerStore}. */
   checkpointBytes?: number;
+  /** How many documents keep their log segment open between appends (default 256; least recently used closed first). */
+  openSegments?: number;
+  /**
+   * How many idle documents keep their small in-memory record (where appends go; default 1024,
+   * least recently used dropped first): a dropped one is read back from disk on the doc's next
+   * call. Documents with a call in flight or an open segment always keep theirs.
+   */
+  maxDocRecords?: number;
 }
 
+/**
+ * What the store holds in memory for one document. Everything in it can be read back from
+ * disk, so an idle record can be dropped and is rebuilt on the doc's next call exactly as a
+ * fresh process builds it.
+ */
 interface DocFiles {
   dir: string;
-  /** First rev of the segment appends go to; undefined until known. */
+  /** Calls on this document in flight: the record is neither dropped nor its segment closed by another doc's append. */
+  users: number;
+  /** First rev of the segment appends go to; undefined until read from disk. */
   segmentStart?: number;
   /** Whether the active segment file exists on disk (its creation needs a directory fsync). */
   segmentExists: boolean;
@@ -36,12 +51,7 @@ interface OpenSegment {
   handle: FileHandle;
   /** Bytes in the file: where the next line starts, and where a failed append is cut back to. */
   size: number;
-  /** An append is using the handle: never closed to make room for another. */
-  busy: boolean;
 }
-
-/** At most this many segment files stay open (least recently used ones are closed first). */
-const OPEN_SEGMENTS = 256;
 
 const SEGMENT = /^log-(\d{16})\.jsonl$/;
 const SNAPSHOT = /^snap-(\d{16})\.json$/;
@@ -77,6 +87,12 @@ const RESET = { reset: true } as const;
  * `loadDoc` drops it and truncates the file. Any other unreadable line is corruption and makes
  * that one document fail loudly (`StoreError`) instead of silently losing history.
  *
+ * **Memory.** The store's in-memory record of a document (its open segment, where appends go)
+ * is kept for the `maxDocRecords` most recently used documents and for any with a call in
+ * flight or an open segment; the others are dropped and read back from their directory on the
+ * next call, as a fresh process would. A long-running server's store stays bounded however
+ * many documents it has touched.
+ *
  * Directory names are a readable prefix of the doc id plus a hash of the full id, so any
  * string is a safe doc id on case-insensitive file systems too.
  *
@@ -89,9 +105,14 @@ const RESET = { reset: true } as const;
 export class FileServerStore implements ServerStore {
   private readonly root: string;
   private readonly sync: boolean;
+  /** Per-doc records: every doc in use, and the idle ones in {@link idle}. */
   private readonly files = new Map<string, DocFiles>();
+  /** Records nothing needs (no call in flight, no open segment), least recently used first. */
+  private readonly idle = new Map<string, DocFiles>();
+  private readonly maxDocRecords: number;
   /** Docs with an open segment, least recently used first. */
   private readonly openSegments = new Map<string, DocFiles>();
+  private readonly maxOpenSegments: number;
   private rootReady: Promise<void> | undefined;
   private closed = false;
   /** Present when syncing: the group-commit journal. */
@@ -104,9 +125,13 @@ export class FileServerStore implements ServerStore {
   private readonly appending = new Set<Promise<void>>();
   private checkpointing: Promise<void> | undefined;
 
-  /** Counters: `syncs` of the commit journal (each covers a group of commits). */
-  get stats(): { syncs: number } {
-    return { syncs: this.journal?.syncs ?? 0 };
+  /**
+   * Counters: `syncs` of the commit journal (each covers a group of commits), and `docRecords`,
+   * the documents with a record in memory right now: at most `maxDocRecords` idle ones plus
+   * those with a call in flight or an open segment, however many documents were touched.
+   */
+  get stats(): { syncs: number; docRecords: number } {
+    return { syncs: this.journal?.syncs ?? 0, docRecords: this.files.size };
   }
 
   /** @param options where to keep the data, whether to fsync, and when to checkpoint */
@@ -114,19 +139,21 @@ export class FileServerStore implements ServerStore {
     this.root = options.directory;
     this.sync = options.fsync ?? true;
     this.checkpointBytes = options.checkpointBytes ?? 16 * 1024 * 1024;
+    this.maxOpenSegments = options.openSegments ?? 256;
+    this.maxDocRecords = options.maxDocRecords ?? 1024;
     this.journal = this.sync ? new CommitJournal(join(this.root, JOURNAL_FILE)) : undefined;
   }
 
   /** @inheritDoc */
   async loadDoc(docId: string): Promise<StoredDoc> {
     await this.recovered();
-    return this.load(docId);
+    return this.withDoc(docId, (doc) => this.load(docId, doc));
   }
 
-  private async load(docId: string): Promise<StoredDoc> {
-    const doc = this.doc(docId);
+  private async load(docId: string, doc: DocFiles): Promise<StoredDoc> {
     // Opening may truncate a torn line: appends reopen the file and read its size afresh.
     await this.closeSegment(docId, doc);
+    doc.segmentStart = undefined;
     const names = await listDir(doc.dir);
     if (!names) return { tail: [] };
     doc.dirReady = true;
@@ -149,21 +176,24 @@ export class FileServerStore implements ServerStore {
       for (const entry of entries) if (entryLastRev(entry) > snapshotRev) tail.push(entry);
     }
     checkContiguous(docId, snapshotRev, tail);
-    doc.segmentStart = segments.length ? segments[segments.length - 1] : undefined;
-    doc.segmentExists = segments.length > 0;
+    // The next append continues the head, as `writeSegment` would work out for a dropped record.
+    const lastEntry = tail[tail.length - 1];
+    const headRev = lastEntry ? entryLastRev(lastEntry) : snapshotRev;
+    ({ start: doc.segmentStart, exists: doc.segmentExists } = activeSegment(names, headRev + 1));
     return snapshot ? { snapshot, tail } : { tail };
   }
 
   /** @inheritDoc */
   async readLog(docId: string, afterRev: number): Promise<LogEntry[]> {
     await this.recovered();
-    const doc = this.doc(docId);
-    const names = await listDir(doc.dir);
+    // Reads the files only: no record needed.
+    const dir = documentDirectory(this.root, docId);
+    const names = await listDir(dir);
     if (!names || names.includes(TOMBSTONE)) return [];
     const segments = segmentsOf(names);
     const out: LogEntry[] = [];
     for (let i = startIndex(segments, afterRev); i < segments.length; i++) {
-      const text = await readFile(join(doc.dir, segmentName(segments[i])), 'utf8');
+      const text = await readFile(join(dir, segmentName(segments[i])), 'utf8');
       // An append may be in flight: an unterminated last line is simply not there yet.
       const { entries } = parseLines(docId, text);
       for (const entry of entries) if (entryLastRev(entry) > afterRev) out.push(entry);
@@ -176,7 +206,7 @@ export class FileServerStore implements ServerStore {
     this.assertOpen();
     await this.recovered();
     while (this.checkpointing) await this.checkpointing;
-    const appended = this.appendNow(docId, entry);
+    const appended = this.withDoc(docId, (doc) => this.appendNow(docId, doc, entry));
     this.appending.add(appended);
     try {
       await appended;
@@ -188,39 +218,35 @@ export class FileServerStore implements ServerStore {
     }
   }
 
-  private async appendNow(docId: string, entry: LogEntry): Promise<void> {
+  private async appendNow(docId: string, doc: DocFiles, entry: LogEntry): Promise<void> {
     const json = JSON.stringify(entry);
-    const segment = await this.writeSegment(docId, entry, json);
+    const segment = await this.writeSegment(docId, doc, entry, json);
     if (!this.journal) return;
-    segment.busy = true;
     const start = segment.size - Buffer.byteLength(json) - 1;
     try {
       await this.journal.write({ docId, body: entry }, json);
     } catch (error) {
-      // Not acknowledged: take it back out of the segment too.
+      // Not acknowledged: take it back out of the segment too (the record, and so its
+      // segment, stays while this call is in flight).
       await cutBack(segment, start);
       throw error;
-    } finally {
-      segment.busy = false;
     }
   }
 
   /** Appends one line to the doc's active segment; synced here only without a journal. */
-  private async writeSegment(docId: string, entry: LogEntry, json = JSON.stringify(entry)): Promise<OpenSegment> {
-    const doc = this.doc(docId);
-    await this.ensureDir(doc);
+  private async writeSegment(docId: string, doc: DocFiles, entry: LogEntry, json = JSON.stringify(entry)): Promise<OpenSegment> {
     if (doc.segmentStart === undefined) {
-      const segments = segmentsOf((await listDir(doc.dir)) ?? []);
-      doc.segmentExists = segments.length > 0;
-      doc.segmentStart = segments.length ? segments[segments.length - 1] : entryFirstRev(entry);
+      const names = await listDir(doc.dir);
+      if (names) doc.dirReady = true;
+      ({ start: doc.segmentStart, exists: doc.segmentExists } = activeSegment(names ?? [], entryFirstRev(entry)));
     }
+    await this.ensureDir(doc);
     const created = !doc.segmentExists;
     const path = join(doc.dir, segmentName(doc.segmentStart));
     const segment = await this.openSegment(docId, doc, path);
     const syncNow = this.sync && !this.journal;
     const line = json + '\n';
     const start = segment.size;
-    segment.busy = true;
     try {
       // A synchronous write (to the page cache; the sync comes later): every append of this turn
       // of the event loop reaches the journal in the same turn and joins the same group commit.
@@ -232,8 +258,6 @@ export class FileServerStore implements ServerStore {
       // Never leave half a record for the next append to follow: cut back to where it started.
       await cutBack(segment, start);
       throw error;
-    } finally {
-      segment.busy = false;
     }
     if (created) {
       doc.segmentExists = true;
@@ -249,13 +273,14 @@ export class FileServerStore implements ServerStore {
     if (doc.segment?.path !== path) {
       await this.closeSegment(docId, doc);
       const handle = await open(path, 'a');
-      doc.segment = { path, handle, size: (await handle.stat()).size, busy: false };
+      doc.segment = { path, handle, size: (await handle.stat()).size };
     }
     this.openSegments.delete(docId);
     this.openSegments.set(docId, doc);
     for (const [otherId, other] of this.openSegments) {
-      if (this.openSegments.size <= OPEN_SEGMENTS) break;
-      if (other !== doc && !other.segment?.busy) await this.closeSegment(otherId, other);
+      if (this.openSegments.size <= this.maxOpenSegments) break;
+      // A doc with a call in flight keeps its segment: that call may be about to write to it.
+      if (other !== doc && other.users === 0) await this.closeSegment(otherId, other);
     }
     return doc.segment;
   }
@@ -264,6 +289,7 @@ export class FileServerStore implements ServerStore {
     const segment = doc.segment;
     doc.segment = undefined;
     this.openSegments.delete(docId);
+    this.settle(docId, doc);
     await segment?.handle.close();
   }
 
@@ -309,22 +335,27 @@ export class FileServerStore implements ServerStore {
 
   private async replay(docId: string, entries: LogEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    const stored = await this.load(docId);
-    if (stored.tombstone) return;
-    const lastStored = stored.tail[stored.tail.length - 1];
-    let last = lastStored ? entryLastRev(lastStored) : (stored.snapshot?.rev ?? 0);
-    for (const entry of entries) {
-      if (entryFirstRev(entry) !== last + 1) continue;
-      await this.writeSegment(docId, entry);
-      last = entryLastRev(entry);
-    }
+    await this.withDoc(docId, async (doc) => {
+      const stored = await this.load(docId, doc);
+      if (stored.tombstone) return;
+      const lastStored = stored.tail[stored.tail.length - 1];
+      let last = lastStored ? entryLastRev(lastStored) : (stored.snapshot?.rev ?? 0);
+      for (const entry of entries) {
+        if (entryFirstRev(entry) !== last + 1) continue;
+        await this.writeSegment(docId, doc, entry);
+        last = entryLastRev(entry);
+      }
+    });
   }
 
   /** @inheritDoc */
   async saveSnapshot(docId: string, snapshot: DocSnapshot): Promise<void> {
     this.assertOpen();
     await this.recovered();
-    const doc = this.doc(docId);
+    await this.withDoc(docId, (doc) => this.snapshotNow(docId, doc, snapshot));
+  }
+
+  private async snapshotNow(docId: string, doc: DocFiles, snapshot: DocSnapshot): Promise<void> {
     await this.ensureDir(doc);
     await this.writeAtomic(doc.dir, snapshotName(snapshot.rev), JSON.stringify(snapshot));
     // Appends after the snapshot go to a fresh segment, so the next open reads only that one.
@@ -351,10 +382,11 @@ export class FileServerStore implements ServerStore {
   async deleteDoc(docId: string, tombstone: DocumentTombstone): Promise<void> {
     this.assertOpen();
     await this.recovered();
-    const doc = this.doc(docId);
-    await this.ensureDir(doc);
-    await this.writeAtomic(doc.dir, TOMBSTONE, JSON.stringify(tombstone));
-    await this.removeDataFiles(docId, doc, (await listDir(doc.dir)) ?? []);
+    await this.withDoc(docId, async (doc) => {
+      await this.ensureDir(doc);
+      await this.writeAtomic(doc.dir, TOMBSTONE, JSON.stringify(tombstone));
+      await this.removeDataFiles(docId, doc, (await listDir(doc.dir)) ?? []);
+    });
     // The journal's earlier records of this doc must never be replayed into a later life of it.
     await this.journal?.write({ docId, body: RESET });
   }
@@ -363,9 +395,10 @@ export class FileServerStore implements ServerStore {
   async removeTombstone(docId: string): Promise<boolean> {
     this.assertOpen();
     await this.recovered();
-    const doc = this.doc(docId);
-    const existed = await unlinkQuiet(join(doc.dir, TOMBSTONE));
-    if (existed && this.sync) await fsyncDir(doc.dir);
+    // Touches the tombstone only: no record needed (the data files went with the delete).
+    const dir = documentDirectory(this.root, docId);
+    const existed = await unlinkQuiet(join(dir, TOMBSTONE));
+    if (existed && this.sync) await fsyncDir(dir);
     return existed;
   }
 
@@ -380,6 +413,7 @@ export class FileServerStore implements ServerStore {
     }
     for (const [docId, doc] of [...this.openSegments]) await this.closeSegment(docId, doc);
     this.files.clear();
+    this.idle.clear();
   }
 
   /**
@@ -394,15 +428,42 @@ export class FileServerStore implements ServerStore {
     await this.journal?.close();
     for (const [docId, doc] of [...this.openSegments]) await this.closeSegment(docId, doc);
     this.files.clear();
+    this.idle.clear();
   }
 
-  private doc(docId: string): DocFiles {
+  /**
+   * Runs `run` on the doc's record, creating it if it was dropped, and holding it for the
+   * call: calls racing on one doc share one record, so one segment handle per file.
+   */
+  private async withDoc<T>(docId: string, run: (doc: DocFiles) => Promise<T>): Promise<T> {
     let doc = this.files.get(docId);
     if (!doc) {
-      doc = { dir: join(this.root, dirNameFor(docId)), segmentExists: false, dirReady: false };
+      doc = { dir: documentDirectory(this.root, docId), users: 0, segmentExists: false, dirReady: false };
       this.files.set(docId, doc);
     }
-    return doc;
+    this.idle.delete(docId);
+    doc.users += 1;
+    try {
+      return await run(doc);
+    } finally {
+      doc.users -= 1;
+      this.settle(docId, doc);
+    }
+  }
+
+  /**
+   * Files a record nothing needs any more (no call in flight, no open segment) as the most
+   * recently used idle one, and drops the least recently used beyond `maxDocRecords`.
+   */
+  private settle(docId: string, doc: DocFiles): void {
+    if (doc.users > 0 || doc.segment || this.files.get(docId) !== doc) return;
+    this.idle.delete(docId);
+    this.idle.set(docId, doc);
+    for (const [oldId] of this.idle) {
+      if (this.idle.size <= this.maxDocRecords) break;
+      this.idle.delete(oldId);
+      this.files.delete(oldId);
+    }
   }
 
   private async ensureDir(doc: DocFiles): Promise<void> {
@@ -500,6 +561,20 @@ function segmentName(start: number): string {
 
 function snapshotName(rev: number): string {
   return `snap-${String(rev).padStart(16, '0')}.json`;
+}
+
+/**
+ * Where appends go when a doc's record is (re)built: a new segment at `firstRev` when the doc
+ * has none or its latest snapshot covers the last one (every snapshot starts a new segment, so
+ * opening reads one snapshot and one short segment), otherwise the last segment.
+ */
+function activeSegment(names: string[], firstRev: number): { start: number; exists: boolean } {
+  const segments = segmentsOf(names);
+  if (segments.length === 0) return { start: firstRev, exists: false };
+  const last = segments[segments.length - 1];
+  const snapshotRev = names.reduce((latest, name) => Math.max(latest, Number(SNAPSHOT.exec(name)?.[1] ?? 0)), 0);
+  if (last <= snapshotRev && firstRev === snapshotRev + 1) return { start: firstRev, exists: false };
+  return { start: last, exists: true };
 }
 
 function segmentsOf(names: string[]): number[] {
