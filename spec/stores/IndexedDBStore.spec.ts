@@ -430,8 +430,16 @@ describe('IndexedDBStore announcements to other instances', () => {
     await store.deleteDoc('ot');
     await store.confirmDeleteDoc('ot');
     hub.deliverAll();
-    await store.close();
     expect(channel.posted).toEqual([{ type: 'hello' }]);
+    // Closing posts what it kept back, once, merged by kind.
+    await store.close();
+    expect(channel.posted.slice(1)).toEqual([
+      { kind: 'track', docIds: ['ot'], algorithm: 'ot' },
+      { kind: 'track', docIds: ['lww'], algorithm: 'lww' },
+      { kind: 'write', docIds: ['ot', 'lww'] },
+      { kind: 'delete', docIds: ['ot'] },
+      { kind: 'untrack', docIds: ['ot'] },
+    ]);
   });
 
   it("should show a newcomer the first instance's earlier edits, and its later ones as they come", async () => {

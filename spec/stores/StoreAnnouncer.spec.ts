@@ -94,15 +94,22 @@ describe('StoreAnnouncer', () => {
     expect(channel.posted).toEqual([{ type: 'hello' }, { kind: 'write', docIds: ['a'] }]);
   });
 
-  it('should hear nothing and forget its backlog once stopped', () => {
+  it('should post what it kept back once as it stops, in case a hello is on its way, and then hear nothing', () => {
     const channel = hub.channel();
     const announcer = new StoreAnnouncer(channel);
     announcer.announce({ kind: 'write', docIds: ['a'] });
     announcer.stop();
+    expect(channel.posted).toEqual([{ type: 'hello' }, { kind: 'write', docIds: ['a'] }]);
     hub.channel().postMessage({ type: 'hello' });
     hub.deliverAll();
-    expect(channel.posted).toEqual([{ type: 'hello' }]);
+    expect(channel.posted).toHaveLength(2);
     expect(announcer.knowsPeer).toBe(false);
+  });
+
+  it('should post nothing as it stops when it kept nothing back', () => {
+    const channel = hub.channel();
+    new StoreAnnouncer(channel).stop();
+    expect(channel.posted).toEqual([{ type: 'hello' }]);
   });
 
   it('should keep quiet when its channel is closed under it', () => {

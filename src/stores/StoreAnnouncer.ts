@@ -75,10 +75,13 @@ export class StoreAnnouncer {
     for (const docId of change.docIds) entry.docIds.add(docId);
   }
 
-  /** Stops listening and forgets what was not posted (the store is closing). */
+  /**
+   * Stops listening (the store is closing). What it kept back is posted first, once: a newcomer
+   * whose `hello` is still on its way may have read the store before those writes.
+   */
   stop(): void {
+    this.postKept();
     this.channel.removeEventListener('message', this.listener);
-    this.unannounced.clear();
   }
 
   private hear(data: unknown): void {
@@ -86,6 +89,10 @@ export class StoreAnnouncer {
     if (isPresence(data) && data.type === 'hello') this.post({ type: 'here' } satisfies StorePresence);
     if (this.peerKnown) return;
     this.peerKnown = true;
+    this.postKept();
+  }
+
+  private postKept(): void {
     const kept = [...this.unannounced.values()];
     this.unannounced.clear();
     for (const { change, docIds } of kept) this.post({ ...change, docIds: [...docIds] });
