@@ -25,9 +25,11 @@ export interface StorePresence {
  * A late, merged or reordered announcement is as good as a prompt one because whoever hears one
  * re-reads the store (`Patches` refreshes the doc, or reads the tracked list again).
  *
- * An instance that never learns of a peer posts nothing at all, and one that has learned of one
- * keeps posting after that peer is gone (a closed tab says nothing). An instance of an older
- * version, which never answers `hello`, is learned of by its first announced write.
+ * An instance that never learns of a peer posts nothing but, once, what it kept as it stops; one
+ * that has learned of one keeps posting after that peer is gone (a closed tab says nothing). A
+ * tab still running a version from before `hello` never answers it: it is learned of by its first
+ * announced write, and until then it does not hear this instance's writes (an idle old tab that
+ * leads the connection sends a new tab's edits once it writes, or reconnects).
  *
  * @example
  * const announcer = new StoreAnnouncer(openStoreChannel('my-app')!);
@@ -37,7 +39,7 @@ export interface StorePresence {
 export class StoreAnnouncer {
   private peerKnown = false;
   /** What was written while no peer was known: doc ids by kind (and, for `track`, by algorithm). */
-  private unannounced = new Map<string, { change: Omit<StoreChange, 'docIds'>; docIds: Set<string> }>();
+  private readonly unannounced = new Map<string, { change: Omit<StoreChange, 'docIds'>; docIds: Set<string> }>();
   private readonly listener = ({ data }: { data: unknown }): void => this.hear(data);
 
   /** Whether this instance has learned that another instance is on its database. */
