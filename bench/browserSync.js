@@ -13,6 +13,9 @@
 //    wrapping IDBDatabase.prototype.transaction before the app's code runs; the summed lifetime
 //    of those transactions (creation to complete) per change and page; and the store calls they
 //    are (the stores' methods wrapped in the page), printed below the table;
+//  - BroadcastChannel posts per change, both pages together, and the ms the page spends in those
+//    postMessage calls per change and page: the store's announcements, and the tabs' channel
+//    (SyncTabs: the leader's state), counted and timed by wrapping postMessage the same way;
 //  - the renderer main thread's busy time per change and page (CDP Performance TaskDuration):
 //    what the page's own work costs, the rest being waits on IndexedDB, the socket and the server.
 // Median of BROWSER_SYNC_RUNS runs (default 3), N = BROWSER_SYNC_CHANGES (default 300); every
@@ -44,11 +47,24 @@ const STORES = ['IndexedDBStore', 'InMemoryStore'];
 const ALGORITHMS = ['ot', 'lww'];
 
 /**
- * Counts the page's IndexedDB transactions by mode and sums their lifetimes; installed before
- * any of the page's code runs (serialized by playwright, so it uses nothing from this module).
+ * Counts the page's IndexedDB transactions by mode and sums their lifetimes, and its
+ * BroadcastChannel posts (the store's announcements apart from the tabs' `sync:` channel);
+ * installed before any of the page's code runs (serialized by playwright, so it uses nothing
+ * from this module).
  */
 function countTransactions() {
-  const counts = { readonly: 0, readwrite: 0, ms: 0 };
+  const counts = { readonly: 0, readwrite: 0, ms: 0, storePosts: 0, tabsPosts: 0, storePostMs: 0, tabsPostMs: 0 };
+  const postMessage = BroadcastChannel.prototype.postMessage;
+  BroadcastChannel.prototype.postMessage = function (...args) {
+    const which = this.name.startsWith('patches-rx:store:sync:') ? 'tabs' : 'store';
+    counts[`${which}Posts`]++;
+    const began = performance.now();
+    try {
+      return postMessage.apply(this, args);
+    } finally {
+      counts[`${which}PostMs`] += performance.now() - began;
+    }
+  };
   const transaction = IDBDatabase.prototype.transaction;
   IDBDatabase.prototype.transaction = function (...args) {
     counts[args[1] === 'readwrite' ? 'readwrite' : 'readonly']++;
@@ -183,6 +199,10 @@ async function pairRun(env, users, store, algorithm, run) {
       readonly: sum('readonly') / (2 * CHANGES),
       readwrite: sum('readwrite') / (2 * CHANGES),
       idbMsPerChange: sum('ms') / (2 * CHANGES),
+      storePosts: sum('storePosts') / (2 * CHANGES),
+      tabsPosts: sum('tabsPosts') / (2 * CHANGES),
+      storePostMs: sum('storePostMs') / (2 * CHANGES),
+      tabsPostMs: sum('tabsPostMs') / (2 * CHANGES),
       busyMsPerChange: (busy[0] + busy[1]) / (2 * CHANGES),
       storeCalls,
       head,
@@ -244,7 +264,7 @@ export async function main() {
     const rows = Object.entries(runs).map(([key, list]) => {
       const [store, algorithm] = key.split(' ');
       const m = field => median(list.map(r => r[field]));
-      figures[key] = { convergeMs: m('ms'), msPerChange: m('msPerChange'), readonly: m('readonly'), readwrite: m('readwrite'), idbMsPerChange: m('idbMsPerChange'), busyMsPerChange: m('busyMsPerChange') };
+      figures[key] = { convergeMs: m('ms'), msPerChange: m('msPerChange'), readonly: m('readonly'), readwrite: m('readwrite'), idbMsPerChange: m('idbMsPerChange'), storePosts: m('storePosts'), tabsPosts: m('tabsPosts'), storePostMs: m('storePostMs'), tabsPostMs: m('tabsPostMs'), busyMsPerChange: m('busyMsPerChange') };
       const f = figures[key];
       return {
         store,
@@ -253,6 +273,8 @@ export async function main() {
         'ms per paced change': n(f.msPerChange, 2),
         'IDB transactions per change (readonly/readwrite)': store === 'IndexedDBStore' ? `${n(f.readonly, 1)} / ${n(f.readwrite, 1)}` : '—',
         'IDB transaction ms per change and page': store === 'IndexedDBStore' ? n(f.idbMsPerChange, 2) : '—',
+        'BroadcastChannel posts per change (store / tabs)': `${n(f.storePosts, 1)} / ${n(f.tabsPosts, 1)}`,
+        'postMessage ms per change and page (store / tabs)': `${n(f.storePostMs, 2)} / ${n(f.tabsPostMs, 2)}`,
         'main thread busy ms per change and page': n(f.busyMsPerChange, 2),
       };
     });

@@ -38,10 +38,10 @@ function trace(what) {
   window.benchTrace?.push([performance.now(), what]);
 }
 
-/** Zeroes the counts of store calls and IndexedDB transactions (the latter kept by the bench's init script). */
+/** Zeroes the counts of store calls, IndexedDB transactions and channel posts (the latter two kept by the bench's init script). */
 function resetCounts() {
   for (const method of Object.keys(storeCalls)) delete storeCalls[method];
-  Object.assign(window.idbCounts, { readonly: 0, readwrite: 0, ms: 0 });
+  Object.assign(window.idbCounts, { readonly: 0, readwrite: 0, ms: 0, storePosts: 0, tabsPosts: 0, storePostMs: 0, tabsPostMs: 0 });
 }
 
 /** The counts since `resetCounts`. */

@@ -1,11 +1,15 @@
 import 'fake-indexeddb/auto';
+import { filter, firstValueFrom } from 'rxjs';
 import { IDBFactory, IDBObjectStore, forceCloseDatabase } from 'fake-indexeddb';
+import { Patches } from '../../src/client/Patches.js';
+import type { PatchesDoc } from '../../src/client/PatchesDoc.js';
 import { StoreError } from '../../src/errors.js';
 import { IDB_MIGRATIONS, IDB_SCHEMA_VERSION, IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
 import type { IDBStoreMigration } from '../../src/stores/IndexedDBStore.js';
 import type { PatchesStore } from '../../src/stores/PatchesStore.js';
 import type { Change, JSONPatchOp } from '../../src/types.js';
 import { describeStoreContract } from './storeContract.js';
+import { HeldChannelHub, type HeldChannel } from '../helpers/heldChannels.js';
 
 describeStoreContract(
   'IndexedDBStore',
@@ -394,6 +398,133 @@ describe('IndexedDBStore', () => {
     it('should reject a negative compactEvery', () => {
       expect(() => new IndexedDBStore('x', { indexedDB: factory, compactEvery: -1 })).toThrow(RangeError);
     });
+  });
+});
+
+describe('IndexedDBStore announcements to other instances', () => {
+  /** One key per edit, so concurrent edits of two instances never overwrite each other. */
+  type Notes = Record<string, true>;
+  let factory: IDBFactory;
+  let hub: HeldChannelHub;
+  const running: Patches[] = [];
+
+  beforeEach(() => {
+    factory = new IDBFactory();
+    hub = new HeldChannelHub();
+  });
+  afterEach(async () => {
+    for (const patches of running.splice(0)) await patches.close();
+  });
+
+  /** One instance (a tab): its own store object on the shared database, talking on the held hub. */
+  function instance(): { patches: Patches; channel: HeldChannel } {
+    const channel = hub.channel();
+    const patches = new Patches({ store: new IndexedDBStore('app', { indexedDB: factory, channel }) });
+    running.push(patches);
+    return { patches, channel };
+  }
+
+  /** Makes an edit and waits until it is stored (and announced, if it is). */
+  async function add(doc: PatchesDoc<Notes>, item: string): Promise<void> {
+    doc.change(draft => {
+      draft[item] = true;
+    });
+    await doc.flush();
+  }
+
+  /** Resolves once the open doc shows every one of `items`. */
+  function shows(doc: PatchesDoc<Notes>, items: string[]): Promise<unknown> {
+    return firstValueFrom(doc.state$.pipe(filter(state => items.every(item => state[item]))));
+  }
+
+  const writes = (channel: HeldChannel) => channel.posted.filter(message => (message as { kind?: string }).kind !== undefined);
+
+  it('should post nothing per write while no other instance is on the database', async () => {
+    const channel = hub.channel();
+    const store = new IndexedDBStore('app', { indexedDB: factory, channel });
+    await store.trackDocs(['ot'], 'ot');
+    await store.trackDocs(['lww'], 'lww');
+    await store.savePendingChanges('ot', [change('p1')]);
+    await store.applyServerChanges('ot', { state: { n: 1 }, rev: 1, changes: [committed('c1', 1)] });
+    await store.savePendingOps('lww', [op('/a', 1)]);
+    await store.saveSendingChange('lww', change('s1'));
+    await store.deleteDoc('ot');
+    await store.confirmDeleteDoc('ot');
+    hub.deliverAll();
+    expect(channel.posted).toEqual([{ type: 'hello' }]);
+    // Closing posts what it kept back, once, merged by kind.
+    await store.close();
+    expect(channel.posted.slice(1)).toEqual([
+      { kind: 'track', docIds: ['ot'], algorithm: 'ot' },
+      { kind: 'track', docIds: ['lww'], algorithm: 'lww' },
+      { kind: 'write', docIds: ['ot', 'lww'] },
+      { kind: 'delete', docIds: ['ot'] },
+      { kind: 'untrack', docIds: ['ot'] },
+    ]);
+  });
+
+  it("should show a newcomer the first instance's earlier edits, and its later ones as they come", async () => {
+    const a = instance();
+    const docA = await a.patches.openDoc<Notes>('notes');
+    await add(docA, 'a1');
+    hub.deliverAll();
+    expect(writes(a.channel)).toEqual([]);
+
+    const b = instance();
+    const docB = await b.patches.openDoc<Notes>('notes');
+    expect(docB.state).toEqual({ a1: true });
+    hub.deliverAll();
+    await add(docA, 'a2');
+    hub.deliverAll();
+    await shows(docB, ['a1', 'a2']);
+    await add(docB, 'b1');
+    hub.deliverAll();
+    expect(await shows(docA, ['a1', 'a2', 'b1'])).toEqual({ a1: true, a2: true, b1: true });
+  });
+
+  it("should not miss writes made between a newcomer's hello and the first instance hearing it", async () => {
+    const a = instance();
+    const docA = await a.patches.openDoc<Notes>('notes');
+    await add(docA, 'a1');
+    hub.deliverAll();
+
+    const b = instance(); // its hello is held
+    const docB = await b.patches.openDoc<Notes>('notes');
+    expect(docB.state).toEqual({ a1: true });
+    await add(docA, 'a2'); // A still knows of no one: kept back
+    await add(docB, 'b1'); // B has heard no one: kept back
+    expect(writes(a.channel)).toEqual([]);
+    expect(writes(b.channel)).toEqual([]);
+
+    hub.deliverNext(); // A hears hello: answers here, posts its backlog
+    expect(writes(a.channel)).toEqual([
+      { kind: 'track', docIds: ['notes'], algorithm: 'ot' },
+      { kind: 'write', docIds: ['notes'] },
+    ]);
+    hub.deliverAll(); // B hears here and A's backlog, and posts its own
+    await shows(docB, ['a1', 'a2', 'b1']);
+    await shows(docA, ['a1', 'a2', 'b1']);
+  });
+
+  it("should bring both instances' early writes to each other when they start together", async () => {
+    const a = instance();
+    const b = instance();
+    const docA = await a.patches.openDoc<Notes>('notes');
+    const docB = await b.patches.openDoc<Notes>('notes');
+    await add(docA, 'a1');
+    await add(docB, 'b1');
+    await add(docA, 'a2');
+    const lww = await b.patches.openDoc<{ theme?: string }>('settings', { algorithm: 'lww' });
+    lww.change(draft => {
+      draft.theme = 'dark';
+    });
+    await lww.flush();
+    hub.deliverAll();
+    await shows(docA, ['a1', 'a2', 'b1']);
+    await shows(docB, ['a1', 'a2', 'b1']);
+    expect(a.patches.getDocAlgorithm('settings')).toBe('lww');
+    const settings = await a.patches.openDoc<{ theme?: string }>('settings');
+    expect(settings.state).toEqual({ theme: 'dark' });
   });
 });
 

@@ -6,6 +6,7 @@ import type { Algorithm, Change, JSONPatchOp, PatchesState, TrackedDoc } from '.
 import { openStoreChannel, storeChanges$, type StoreChannel } from '../streams/storeChanges.js';
 import type { PatchesStore, ServerChangesUpdate, StoreChange, StoreGuard, StoredDoc, StoredQueue } from './PatchesStore.js';
 import { guardConflict, type GuardedFacts } from './guardConflict.js';
+import { StoreAnnouncer } from './StoreAnnouncer.js';
 
 /** A row of `docs`: what is tracked, with which algorithm, at which committed rev. */
 interface DocRow {
@@ -113,7 +114,9 @@ export interface IndexedDBStoreOptions {
  * every read-modify-write is guarded (`StoreGuard`): the check and the write run in one
  * transaction, so a write computed from data another instance changed in between rejects with a
  * `StoreConflictError` and writes nothing; and every write is announced on the database's
- * `BroadcastChannel`, which the other instances' `changes$` emit.
+ * `BroadcastChannel`, which the other instances' `changes$` emit. A store that knows of no other
+ * instance posts nothing per write: it keeps what it wrote and posts it once one says hello
+ * (`StoreAnnouncer`).
  *
  * Failures reject with a `StoreError` (with `cause` and `docId`) and leave what was stored intact:
  * a `QuotaExceededError` or any other abort rolls the transaction back. When another connection
@@ -145,13 +148,11 @@ export class IndexedDBStore implements PatchesStore {
   private readonly algorithms = new Map<string, Algorithm>();
   private connection: Promise<IDBPDatabase<Schema>> | undefined;
   private closed = false;
-  private channel: StoreChannel | null | undefined;
+  private channel: StoreChannel | null;
+  private readonly announcer: StoreAnnouncer | undefined;
 
   /** What other instances on this database wrote (never this one's own writes); empty without a channel. */
-  readonly changes$: Observable<StoreChange> = defer(() => {
-    const channel = this.openChannel();
-    return channel ? storeChanges$(channel) : EMPTY;
-  });
+  readonly changes$: Observable<StoreChange> = defer(() => (this.channel ? storeChanges$(this.channel) : EMPTY));
 
   /**
    * @param dbName The database name (one database per name).
@@ -165,7 +166,9 @@ export class IndexedDBStore implements PatchesStore {
     options: IndexedDBStoreOptions = {},
   ) {
     this.factory = options.indexedDB;
-    if (options.channel !== undefined) this.channel = options.channel;
+    // Open and listening before the first transaction, so no write of another instance is missed.
+    this.channel = options.channel === undefined ? (openStoreChannel(dbName) ?? null) : options.channel;
+    this.announcer = this.channel ? new StoreAnnouncer(this.channel) : undefined;
     this.compactEvery = options.compactEvery ?? 200;
     if (!(this.compactEvery >= 0)) throw new RangeError(`compactEvery must be >= 0, got ${options.compactEvery}`);
   }
@@ -501,6 +504,7 @@ export class IndexedDBStore implements PatchesStore {
    */
   async close(): Promise<void> {
     this.closed = true;
+    this.announcer?.stop();
     this.channel?.close();
     this.channel = null;
     const connection = this.connection;
@@ -509,19 +513,9 @@ export class IndexedDBStore implements PatchesStore {
     db?.close();
   }
 
-  /** The database's channel, opened on first use (none after `close()` or where the host has none). */
-  private openChannel(): StoreChannel | null {
-    if (this.channel === undefined) this.channel = this.closed ? null : (openStoreChannel(this.dbName) ?? null);
-    return this.channel;
-  }
-
-  /** Tells the other instances on this database what was just written. */
+  /** Tells the other instances on this database what was just written (once there are any: `StoreAnnouncer`). */
   private announce(change: StoreChange): void {
-    try {
-      this.openChannel()?.postMessage(change);
-    } catch {
-      // A closed channel: nobody is listening any more.
-    }
+    if (!this.closed) this.announcer?.announce(change);
   }
 
   /** Run `body` in one transaction; any failure aborts it and rejects with a StoreError. */

@@ -140,6 +140,9 @@ export interface PatchesStore {
   /**
    * What other instances on the same storage wrote (another tab's store on the same IndexedDB
    * database), never this instance's own writes. Absent when nobody else can write the storage.
+   * A hint to re-read, not a log: every write another instance commits after this one started is
+   * followed by a change naming it, but possibly late, merged with others of its kind, or after a
+   * later one; writes from before the subscription are found by reading the store after it.
    */
   readonly changes$?: Observable<StoreChange>;
 
