@@ -7,10 +7,13 @@ import type { PatchesSyncState, SyncedDoc } from '../../src/types.js';
 /** Channels of one name in one place: a message reaches every other member at once. */
 class FakeHub {
   private readonly members = new Set<(event: { data: unknown }) => void>();
+  /** Every message posted, in order. */
+  readonly posted: unknown[] = [];
   channel(): StoreChannel {
     let mine: ((event: { data: unknown }) => void) | undefined;
     return {
       postMessage: data => {
+        this.posted.push(data);
         for (const member of [...this.members]) if (member !== mine) member({ data });
       },
       addEventListener: (_type, listener) => {
@@ -130,5 +133,43 @@ describe('SyncTabs mirror fed back into the follower state (as PatchesSync does)
     leaderMirror.unsubscribe();
     leaderTabs.close();
     followerTabs.close();
+  });
+
+  it('should announce nothing while it leads alone, and its state once another tab says hello', async () => {
+    const hub = new FakeHub();
+    const leaderTabs = new SyncTabs(store, { enabled: true, name: 'app', leadership$: new BehaviorSubject(true), channel: hub.channel() });
+    const state$ = new BehaviorSubject<PatchesSyncState>({ online: true, connected: true, syncing: null });
+    const synced$ = new BehaviorSubject<Record<string, SyncedDoc>>({ a: entry(1) });
+    const mirror = leaderTabs.mirror(state$, synced$, () => undefined);
+    synced$.next({ a: entry(2) });
+    synced$.next({ a: entry(3) });
+    expect(hub.posted.filter(m => (m as { type: string }).type === 'state')).toEqual([]);
+
+    const late = new SyncTabs(store, { enabled: true, name: 'app', leadership$: new BehaviorSubject(false), channel: hub.channel() });
+    const shown: unknown[] = [];
+    const lateMirror = late.mirror(new BehaviorSubject<PatchesSyncState>({ online: true, connected: false, syncing: null }), new BehaviorSubject({}), (_state, synced) => shown.push(synced));
+    await late.followingLeader();
+    synced$.next({ a: entry(4) });
+    expect(shown).toEqual([{ a: entry(3) }, { a: entry(4) }]);
+    lateMirror.unsubscribe();
+    mirror.unsubscribe();
+    leaderTabs.close();
+    late.close();
+  });
+
+  it('should let a tab that leads after the others started know of them (they answer its hello)', async () => {
+    const hub = new FakeHub();
+    // The follower starts first, while no tab leads: its hello reaches nobody.
+    const early = new SyncTabs(store, { enabled: true, name: 'app', leadership$: new BehaviorSubject(false), channel: hub.channel() });
+    const shown: unknown[] = [];
+    const earlyMirror = early.mirror(new BehaviorSubject<PatchesSyncState>({ online: true, connected: false, syncing: null }), new BehaviorSubject({}), (_state, synced) => shown.push(synced));
+    const leaderTabs = new SyncTabs(store, { enabled: true, name: 'app', leadership$: new BehaviorSubject(true), channel: hub.channel() });
+    const mirror = leaderTabs.mirror(new BehaviorSubject<PatchesSyncState>({ online: true, connected: true, syncing: null }), new BehaviorSubject({ a: entry(7) }), () => undefined);
+    await early.followingLeader();
+    expect(shown).toEqual([{ a: entry(7) }]);
+    earlyMirror.unsubscribe();
+    mirror.unsubscribe();
+    leaderTabs.close();
+    early.close();
   });
 });

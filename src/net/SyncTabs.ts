@@ -45,6 +45,11 @@ export class SyncTabs {
   private readonly channel: StoreChannel | null;
   private readonly ownsChannel: boolean;
   private readonly news = new BehaviorSubject<LeaderNews | undefined>(undefined);
+  /**
+   * Whether another tab of this app has been heard (its hello, here or state): until then a leader
+   * announces nothing, since a tab alone (the common case) would post every change to nobody.
+   */
+  private peerKnown = false;
 
   /** Whether this tab leads (always `true` when tabs do not coordinate). */
   readonly leading$: Observable<boolean>;
@@ -79,9 +84,15 @@ export class SyncTabs {
       const listener = ({ data }: { data: unknown }) => {
         const news = data as Partial<LeaderNews> | null;
         if (news?.name !== this.name) return;
-        if (news.type === 'state') this.news.next(news as LeaderNews);
-        // A tab that just started asks; the leader answers with its next announcement.
-        else if ((news as { type?: string }).type === 'hello' && this.leading) this.news.next(undefined);
+        const type = (news as { type?: string }).type;
+        // Whatever comes is from another tab: the leader's announcements now have a reader.
+        const firstPeer = !this.peerKnown;
+        this.peerKnown = true;
+        // A tab that just started asks: every tab says it is here (so a later leader knows of it).
+        if (type === 'hello') channel.postMessage({ type: 'here', name: this.name });
+        if (type === 'state') this.news.next(news as LeaderNews);
+        // The leader answers a newcomer (or its first peer) with its next announcement.
+        else if (this.leading && (type === 'hello' || firstPeer)) this.news.next(undefined);
       };
       channel.addEventListener('message', listener);
       this.subscription.add(() => channel.removeEventListener('message', listener));
@@ -116,6 +127,7 @@ export class SyncTabs {
     subscription.add(
       combineLatest([state$, synced$, this.leading$, this.news]).subscribe(([state, synced, leading, news]) => {
         if (leading) {
+          if (!this.peerKnown) return;
           const syncing = state.syncing instanceof Error ? { error: state.syncing.message } : state.syncing;
           channel.postMessage({ type: 'state', name: this.name, state: { connected: state.connected, syncing }, synced: { ...synced } } satisfies LeaderNews);
         } else if (news) {
