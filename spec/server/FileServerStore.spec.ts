@@ -307,6 +307,28 @@ describe('FileServerStore', () => {
       expect(await loadOnce(directory, 'a')).toHaveLength(3);
     });
 
+    it('should sync the lines a snapshot covers before writing it, so a power cut leaves no hole before it', async () => {
+      const directory = await tempDir();
+      const store = new FileServerStore({ directory });
+      for (let rev = 1; rev <= 3; rev++) await store.append('a', otEntry(rev));
+      await store.append('b', otEntry(1));
+      expect(store.stats.segmentSyncs).toBe(0);
+      await store.saveSnapshot('a', { kind: 'ot', rev: 3, state: { k: 3 } });
+      // Only 'a's segment, the one the snapshot covers: 'b's waits for the checkpoint.
+      expect(store.stats.segmentSyncs).toBe(1);
+      await store.append('a', otEntry(4));
+      await store.abandon();
+      // A power cut takes what was never synced: 'a's new segment and 'b's. The journal has both.
+      const [, newer] = (await readdir(documentDirectory(directory, 'a'))).filter((name) => name.startsWith('log-')).sort();
+      await unlink(join(documentDirectory(directory, 'a'), newer));
+      await unlink(await segmentOf(directory, 'b'));
+      const reopened = new FileServerStore({ directory });
+      expect(await reopened.readLog('a', 0)).toEqual([otEntry(1), otEntry(2), otEntry(3), otEntry(4)]);
+      expect((await reopened.loadDoc('a')).tail).toEqual([otEntry(4)]);
+      expect((await reopened.loadDoc('b')).tail).toEqual([otEntry(1)]);
+      await reopened.close();
+    });
+
     it('should ignore a torn last journal line (it was never acknowledged)', async () => {
       const directory = await tempDir();
       const store = new FileServerStore({ directory });
