@@ -10,6 +10,16 @@ describe('OwnEdits', () => {
     expect(own.over({ a: clean(3), b: clean(1) })).toEqual({ a: { committedRev: 3, hasPending: true, status: 'synced' }, b: clean(1) });
   });
 
+  it('should show a doc whose edit is still being saved as pending, before any mark (finding M, the save window)', () => {
+    const own = new OwnEdits();
+    const saving = new Set(['a']);
+    const shown = own.over({ a: clean(1), b: clean(1) }, docId => saving.has(docId));
+    expect(shown.a.hasPending).toBe(true);
+    expect(shown.b.hasPending).toBe(false);
+    saving.clear();
+    expect(own.over({ a: clean(1) }, docId => saving.has(docId)).a.hasPending).toBe(false);
+  });
+
   it('should clear the mark once a read begun after the edit finds nothing pending', () => {
     const own = new OwnEdits();
     own.edited('a');

@@ -14,6 +14,7 @@ import type { SyncedDoc } from '../types.js';
  * const own = new OwnEdits();
  * own.edited('notes');
  * own.over({ notes: { committedRev: 3, hasPending: false, status: 'synced' } }); // notes: hasPending true
+ * own.over(entries, docId => hasUnsavedEdit(docId)); // also while an edit is being saved
  */
 export class OwnEdits {
   private readonly edits = new Map<string, number>();
@@ -41,10 +42,14 @@ export class OwnEdits {
     };
   }
 
-  /** The entries as this tab should show them: `hasPending` wherever an own edit is marked. */
-  over(entries: Readonly<Record<string, SyncedDoc>>): Record<string, SyncedDoc> {
+  /**
+   * The entries as this tab should show them: `hasPending` wherever an own edit is marked, or
+   * where `unsaved` says the open doc holds an edit still being saved (it is marked only once
+   * saved, and the leader's news may come in between).
+   */
+  over(entries: Readonly<Record<string, SyncedDoc>>, unsaved: (docId: string) => boolean = () => false): Record<string, SyncedDoc> {
     const shown: Record<string, SyncedDoc> = {};
-    for (const [id, entry] of Object.entries(entries)) shown[id] = !entry.hasPending && this.marked.has(id) ? { ...entry, hasPending: true } : entry;
+    for (const [id, entry] of Object.entries(entries)) shown[id] = !entry.hasPending && (this.marked.has(id) || unsaved(id)) ? { ...entry, hasPending: true } : entry;
     return shown;
   }
 
