@@ -26,6 +26,16 @@ async function atRev1(env: Awaited<ReturnType<typeof openOT>>): Promise<void> {
   await env.run(() => env.ot.applyServerChanges('d', [committed('s1', 1, [{ op: 'replace', path: '', value: { list: ['x'] } }])]));
 }
 
+/** At rev 1, with one saved edit of its own (`title: 'mine'`) pending: what a flush would send. */
+async function ownEditPending(env: Awaited<ReturnType<typeof openOT>>): Promise<Change[]> {
+  await atRev1(env);
+  env.doc.change(draft => {
+    draft.title = 'mine';
+  });
+  await env.doc.flush();
+  return env.run(() => env.ot.getPendingToSend('d'));
+}
+
 describe('OTAlgorithm', () => {
   it('should be named ot', async () => {
     const { ot } = await openOT();
@@ -56,12 +66,7 @@ describe('OTAlgorithm', () => {
 
   it('should drop its own change when the server echoes it back', async () => {
     const env = await openOT();
-    await atRev1(env);
-    env.doc.change(draft => {
-      draft.title = 'mine';
-    });
-    await env.doc.flush();
-    const [sent] = await env.run(() => env.ot.getPendingToSend('d'));
+    const [sent] = await ownEditPending(env);
     expect(await env.run(() => env.ot.isQueued('d', sent.id))).toBe(true);
 
     const applied = await env.run(() => env.ot.applyServerChanges('d', [{ ...sent, committedAt: 5 }], [sent]));
@@ -77,12 +82,7 @@ describe('OTAlgorithm', () => {
 
   it('should drop its own change echoed in a catch-up without the sent list (reply lost), leaving the view as it was', async () => {
     const env = await openOT();
-    await atRev1(env);
-    env.doc.change(draft => {
-      draft.title = 'mine';
-    });
-    await env.doc.flush();
-    const [sent] = await env.run(() => env.ot.getPendingToSend('d'));
+    const [sent] = await ownEditPending(env);
     const view = env.doc.state;
     const emitted: Doc[] = [];
     const stop = env.doc.onUpdate(state => emitted.push(state));
@@ -148,12 +148,7 @@ describe('OTAlgorithm', () => {
 
   it('should treat a sent change missing from the reply as resolved (transformed away by the server)', async () => {
     const env = await openOT();
-    await atRev1(env);
-    env.doc.change(draft => {
-      draft.title = 'mine';
-    });
-    await env.doc.flush();
-    const sent = await env.run(() => env.ot.getPendingToSend('d'));
+    const sent = await ownEditPending(env);
     await env.run(() => env.ot.applyServerChanges('d', [], sent));
     expect(await env.run(() => env.ot.getPendingToSend('d'))).toEqual([]);
     expect(env.doc.state).toEqual({ list: ['x'] });
@@ -316,12 +311,7 @@ describe('OTAlgorithm on the queue it wrote last', () => {
 
   it('should apply server changes to an open doc without reading back the queue it wrote itself', async () => {
     const env = await openOT();
-    await atRev1(env);
-    env.doc.change(draft => {
-      draft.title = 'mine';
-    });
-    await env.doc.flush();
-    const [sent] = await env.run(() => env.ot.getPendingToSend('d'));
+    const [sent] = await ownEditPending(env);
     const count = countReads(env.store as InMemoryStore);
     // Another client's change, then the echo of ours: each computed on what this tab last wrote.
     await env.run(() => env.ot.applyServerChanges('d', [committed('o2', 2, [{ op: 'add', path: '/list/-', value: 'o' }])]));

@@ -1,4 +1,4 @@
-import { BehaviorSubject, Subject, firstValueFrom, toArray, take } from 'rxjs';
+import { BehaviorSubject, Subject, firstValueFrom, toArray, take, type Subscription } from 'rxjs';
 import { SyncTabs } from '../../src/net/SyncTabs.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
 import type { StoreChannel } from '../../src/streams/storeChanges.js';
@@ -86,20 +86,60 @@ describe('SyncTabs', () => {
     followerTabs.close();
   });
 
+  /** A tab of the app 'app' on `hub`, leading or not. */
+  const tabOn = (hub: FakeHub, leading: boolean) => new SyncTabs(store, { enabled: true, name: 'app', leadership$: new BehaviorSubject(leading), channel: hub.channel() });
+  /** A leader's mirror, announcing `synced$` (connected, idle). */
+  const announcing = (tabs: SyncTabs, synced$: BehaviorSubject<Record<string, SyncedDoc>>) =>
+    tabs.mirror(new BehaviorSubject<PatchesSyncState>({ online: true, connected: true, syncing: null }), synced$, () => undefined);
+  /** A follower's mirror, collecting the synced maps it is shown. */
+  function showing(tabs: SyncTabs): { shown: unknown[]; subscription: Subscription } {
+    const shown: unknown[] = [];
+    const subscription = tabs.mirror(new BehaviorSubject<PatchesSyncState>({ online: true, connected: false, syncing: null }), new BehaviorSubject({}), (_state, synced) => shown.push(synced));
+    return { shown, subscription };
+  }
+
   it('should answer a tab that starts after the leader announced itself', async () => {
     const hub = new FakeHub();
-    const leaderTabs = new SyncTabs(store, { enabled: true, name: 'app', leadership$: new BehaviorSubject(true), channel: hub.channel() });
-    const mirror = leaderTabs.mirror(new BehaviorSubject<PatchesSyncState>({ online: true, connected: true, syncing: null }), new BehaviorSubject({ a: entry(1) }), () => undefined);
+    const leaderTabs = tabOn(hub, true);
+    const mirror = announcing(leaderTabs, new BehaviorSubject<Record<string, SyncedDoc>>({ a: entry(1) }));
     // Starts later: its hello makes the leader announce again.
-    const late = new SyncTabs(store, { enabled: true, name: 'app', leadership$: new BehaviorSubject(false), channel: hub.channel() });
-    const shown: unknown[] = [];
-    const lateMirror = late.mirror(new BehaviorSubject<PatchesSyncState>({ online: true, connected: false, syncing: null }), new BehaviorSubject({}), (_state, synced) => shown.push(synced));
+    const late = tabOn(hub, false);
+    const { shown, subscription } = showing(late);
     await late.followingLeader();
     expect(shown).toEqual([{ a: entry(1) }]);
-    lateMirror.unsubscribe();
-    mirror.unsubscribe();
-    leaderTabs.close();
-    late.close();
+    for (const done of [subscription, mirror]) done.unsubscribe();
+    for (const tabs of [leaderTabs, late]) tabs.close();
+  });
+
+  it('should announce nothing while it leads alone, and its state once another tab says hello', async () => {
+    const hub = new FakeHub();
+    const leaderTabs = tabOn(hub, true);
+    const synced$ = new BehaviorSubject<Record<string, SyncedDoc>>({ a: entry(1) });
+    const mirror = announcing(leaderTabs, synced$);
+    synced$.next({ a: entry(2) });
+    synced$.next({ a: entry(3) });
+    expect(hub.posted.filter(m => (m as { type: string }).type === 'state')).toEqual([]);
+
+    const late = tabOn(hub, false);
+    const { shown, subscription } = showing(late);
+    await late.followingLeader();
+    synced$.next({ a: entry(4) });
+    expect(shown).toEqual([{ a: entry(3) }, { a: entry(4) }]);
+    for (const done of [subscription, mirror]) done.unsubscribe();
+    for (const tabs of [leaderTabs, late]) tabs.close();
+  });
+
+  it('should let a tab that leads after the others started know of them (they answer its hello)', async () => {
+    const hub = new FakeHub();
+    // The follower starts first, while no tab leads: its hello reaches nobody.
+    const early = tabOn(hub, false);
+    const { shown, subscription } = showing(early);
+    const leaderTabs = tabOn(hub, true);
+    const mirror = announcing(leaderTabs, new BehaviorSubject<Record<string, SyncedDoc>>({ a: entry(7) }));
+    await early.followingLeader();
+    expect(shown).toEqual([{ a: entry(7) }]);
+    for (const done of [subscription, mirror]) done.unsubscribe();
+    for (const tabs of [leaderTabs, early]) tabs.close();
   });
 });
 
@@ -134,42 +174,5 @@ describe('SyncTabs mirror fed back into the follower state (as PatchesSync does)
     leaderTabs.close();
     followerTabs.close();
   });
-
-  it('should announce nothing while it leads alone, and its state once another tab says hello', async () => {
-    const hub = new FakeHub();
-    const leaderTabs = new SyncTabs(store, { enabled: true, name: 'app', leadership$: new BehaviorSubject(true), channel: hub.channel() });
-    const state$ = new BehaviorSubject<PatchesSyncState>({ online: true, connected: true, syncing: null });
-    const synced$ = new BehaviorSubject<Record<string, SyncedDoc>>({ a: entry(1) });
-    const mirror = leaderTabs.mirror(state$, synced$, () => undefined);
-    synced$.next({ a: entry(2) });
-    synced$.next({ a: entry(3) });
-    expect(hub.posted.filter(m => (m as { type: string }).type === 'state')).toEqual([]);
-
-    const late = new SyncTabs(store, { enabled: true, name: 'app', leadership$: new BehaviorSubject(false), channel: hub.channel() });
-    const shown: unknown[] = [];
-    const lateMirror = late.mirror(new BehaviorSubject<PatchesSyncState>({ online: true, connected: false, syncing: null }), new BehaviorSubject({}), (_state, synced) => shown.push(synced));
-    await late.followingLeader();
-    synced$.next({ a: entry(4) });
-    expect(shown).toEqual([{ a: entry(3) }, { a: entry(4) }]);
-    lateMirror.unsubscribe();
-    mirror.unsubscribe();
-    leaderTabs.close();
-    late.close();
-  });
-
-  it('should let a tab that leads after the others started know of them (they answer its hello)', async () => {
-    const hub = new FakeHub();
-    // The follower starts first, while no tab leads: its hello reaches nobody.
-    const early = new SyncTabs(store, { enabled: true, name: 'app', leadership$: new BehaviorSubject(false), channel: hub.channel() });
-    const shown: unknown[] = [];
-    const earlyMirror = early.mirror(new BehaviorSubject<PatchesSyncState>({ online: true, connected: false, syncing: null }), new BehaviorSubject({}), (_state, synced) => shown.push(synced));
-    const leaderTabs = new SyncTabs(store, { enabled: true, name: 'app', leadership$: new BehaviorSubject(true), channel: hub.channel() });
-    const mirror = leaderTabs.mirror(new BehaviorSubject<PatchesSyncState>({ online: true, connected: true, syncing: null }), new BehaviorSubject({ a: entry(7) }), () => undefined);
-    await early.followingLeader();
-    expect(shown).toEqual([{ a: entry(7) }]);
-    earlyMirror.unsubscribe();
-    mirror.unsubscribe();
-    leaderTabs.close();
-    early.close();
-  });
 });
+
