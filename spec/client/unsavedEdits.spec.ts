@@ -1,6 +1,6 @@
 import { Patches } from '../../src/client/Patches.js';
 import type { PatchesDoc } from '../../src/client/PatchesDoc.js';
-import { hasUnsavedEdits } from '../../src/client/unsavedEdits.js';
+import { hasUnsavedEdits, watchEdits } from '../../src/client/unsavedEdits.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
 import type { StoredQueue } from '../../src/stores/PatchesStore.js';
 import type { Algorithm, Change, JSONPatchOp } from '../../src/types.js';
@@ -60,4 +60,30 @@ describe('hasUnsavedEdits', () => {
       expect(await patches.algorithms[algorithm].hasPending('d')).toBe(true);
     });
   }
+
+  it('should tell, through watchEdits, whether change() edited the doc since, saved or not', async () => {
+    const { patches, doc } = await openDoc('lww');
+    const ctx = { getOpenDoc: (id: string) => patches.getOpenDoc(id) } as Parameters<typeof watchEdits>[0];
+    const editedSince = watchEdits(ctx, 'd');
+    expect(editedSince()).toBe(false);
+    doc.change(draft => void (draft.title = 'a'));
+    await doc.flush();
+    // Saved already, so no longer unsaved: still an edit made since the watch began.
+    expect(hasUnsavedEdits(ctx, 'd')).toBe(false);
+    expect(editedSince()).toBe(true);
+    expect(watchEdits(ctx, 'd')()).toBe(false);
+  });
+
+  it('should say no edit for a doc closed since, and count only the edits of a doc opened again', async () => {
+    const { patches } = await openDoc('ot');
+    const ctx = { getOpenDoc: (id: string) => patches.getOpenDoc(id) } as Parameters<typeof watchEdits>[0];
+    const editedSince = watchEdits(ctx, 'd');
+    await patches.closeDoc('d');
+    expect(editedSince()).toBe(false);
+    const reopened = await patches.openDoc<Doc>('d');
+    expect(editedSince()).toBe(false);
+    reopened.change(draft => void (draft.title = 'b'));
+    expect(editedSince()).toBe(true);
+    await reopened.flush();
+  });
 });

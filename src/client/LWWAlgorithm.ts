@@ -7,7 +7,7 @@ import type { StoredDoc } from '../stores/PatchesStore.js';
 import { deepEqual } from '../algorithms/deepEqual.js';
 import type { AlgorithmContext, ClientAlgorithm, InstallResult, RegressedRevs } from './ClientAlgorithm.js';
 import { retryOnConflict } from './retryOnConflict.js';
-import { hasUnsavedEdits } from './unsavedEdits.js';
+import { hasUnsavedEdits, watchEdits } from './unsavedEdits.js';
 import { readQueue } from '../stores/readQueue.js';
 import type { DocLayers, OptimisticChange } from './PatchesDoc.js';
 
@@ -34,13 +34,14 @@ export class LWWAlgorithm implements ClientAlgorithm {
     const doc = this.ctx.getOpenDoc(docId);
     // The edit as the doc holds it now: re-recorded if the view moved since `change()`.
     const change = doc?._optimistic().find(c => c.id === minted.id) ?? minted;
-    const existing = await store.getPendingOps(docId);
-    const { opsToSave, pathsToDelete, opsToReturn } = consolidateOps(existing, change.ops);
     // The edit was recorded on the open doc's view: if the store moved past that view (another
     // tab's pending ops or commit), the write conflicts, the view follows the store and the edit
     // is recorded again on it (refresh), so a stale whole-object write cannot erase the other tab's.
+    // The write is guarded by the view's pending ops, so those are what it consolidates with: no read.
     const view = doc?._layers();
-    await store.savePendingOps(docId, opsToSave, pathsToDelete, view ? { pendingOps: view.local[1] ?? [], committedRev: view.committedRev } : { pendingOps: existing });
+    const existing = view ? (view.local[1] ?? []) : await store.getPendingOps(docId);
+    const { opsToSave, pathsToDelete, opsToReturn } = consolidateOps(existing, change.ops);
+    await store.savePendingOps(docId, opsToSave, pathsToDelete, view ? { pendingOps: existing, committedRev: view.committedRev } : { pendingOps: existing });
     if (doc) {
       // The new pending set, built in memory (no store read): deletes first, then upserts by path.
       const byPath = new Map(existing.map(op => [op.path, op]));
@@ -57,10 +58,11 @@ export class LWWAlgorithm implements ClientAlgorithm {
 
   async hasPending(docId: string): Promise<boolean> {
     if (hasUnsavedEdits(this.ctx, docId)) return true;
+    const editedSince = watchEdits(this.ctx, docId);
     // Pending ops and the sending change in one read: read apart, another tab's send moving the
     // ops from one to the other between the reads could be seen in neither.
     const queue = await readQueue(this.ctx.store, docId);
-    return (queue !== undefined && (queue.pendingOps.length > 0 || queue.sending !== null)) || hasUnsavedEdits(this.ctx, docId);
+    return (queue !== undefined && (queue.pendingOps.length > 0 || queue.sending !== null)) || editedSince();
   }
 
   getPendingToSend(docId: string): Promise<Change[]> {

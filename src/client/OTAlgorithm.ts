@@ -12,7 +12,7 @@ import { readQueue } from '../stores/readQueue.js';
 import type { AlgorithmContext, ClientAlgorithm, InstallResult, RegressedRevs } from './ClientAlgorithm.js';
 import type { DocLayers, OptimisticChange, PatchesDoc } from './PatchesDoc.js';
 import { retryOnConflict } from './retryOnConflict.js';
-import { hasUnsavedEdits } from './unsavedEdits.js';
+import { hasUnsavedEdits, watchEdits } from './unsavedEdits.js';
 
 /**
  * Client side of operational transformation: local changes queue up as pending Changes on the
@@ -109,7 +109,8 @@ export class OTAlgorithm implements ClientAlgorithm {
 
   async hasPending(docId: string): Promise<boolean> {
     if (hasUnsavedEdits(this.ctx, docId)) return true;
-    return (await this.ctx.store.getPendingChanges(docId)).length > 0 || hasUnsavedEdits(this.ctx, docId);
+    const editedSince = watchEdits(this.ctx, docId);
+    return (await this.ctx.store.getPendingChanges(docId)).length > 0 || editedSince();
   }
 
   getPendingToSend(docId: string): Promise<Change[]> {

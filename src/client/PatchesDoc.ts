@@ -64,6 +64,7 @@ export class PatchesDoc<T extends object = AnyDoc> {
   private readonly subject: BehaviorSubject<T>;
   private readonly immer: Immer;
   private lastSubmit: Promise<void> = Promise.resolve();
+  private edits = 0;
 
   /** The document's state, replaying the current value to each new subscriber. */
   readonly state$: Observable<T>;
@@ -121,6 +122,7 @@ export class PatchesDoc<T extends object = AnyDoc> {
     const recorded = this.record(this.state, mutator);
     if (!recorded) return;
     const change: OptimisticChange = { id: this.owner.newId(), ops: recorded.ops, mutator };
+    this.edits++;
     this.optimistic.push(change);
     this.subject.next(recorded.next);
     this.lastSubmit = this.owner.submit(this.erased(), change);
@@ -134,6 +136,11 @@ export class PatchesDoc<T extends object = AnyDoc> {
   /** @internal The committed state and persisted local layers the view is built from. */
   _layers(): DocLayers {
     return this.layers;
+  }
+
+  /** @internal How many edits `change()` has made on this doc (a read can tell whether one came while it ran). */
+  _edits(): number {
+    return this.edits;
   }
 
   /** @internal Optimistic changes not yet minted, in order. */
