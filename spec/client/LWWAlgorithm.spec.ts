@@ -373,6 +373,31 @@ describe('LWWAlgorithm with two tabs on one store', () => {
     expect(docA.state).toEqual({ b: 2 });
   });
 
+  it('should apply a broadcast and the reply to its own send without reading back what it wrote itself', async () => {
+    const { store, tick, docA, tabA, sent } = await tabASent();
+    let reads = 0;
+    for (const method of ['getQueue', 'getDoc', 'getSendingChange', 'getPendingOps'] as const) {
+      const read = store[method].bind(store) as (docId: string) => Promise<unknown>;
+      (store as unknown as Record<string, unknown>)[method] = (docId: string) => (reads++, read(docId));
+    }
+    await tabA.runExclusive('d', () => tabA.algorithms.lww.applyServerChanges('d', [committed('other', 1, [{ op: 'replace', path: '/b', value: 2, ts: tick() }])]));
+    await tabA.runExclusive('d', () => tabA.algorithms.lww.applyServerChanges('d', [{ ...sent, baseRev: 1, rev: 2, committedAt: 3 }], [sent]));
+    expect(reads).toBe(0);
+    expect(await store.getDoc<Doc>('d')).toMatchObject({ committedRev: 2, state: { a: 1, b: 2 }, sending: null, pendingOps: [] });
+    expect(docA.state).toEqual({ a: 1, b: 2 });
+  });
+
+  it('should redo the step on a read when another tab moved the doc on meanwhile (no rev gap on a stale view)', async () => {
+    const { store, tick, tabA, tabB, docA } = await tabASent();
+    // Tab B's connection hears rev 1; tab A, not yet told, then hears rev 2.
+    await tabB.runExclusive('d', () => tabB.algorithms.lww.applyServerChanges('d', [committed('one', 1, [{ op: 'replace', path: '/b', value: 1, ts: tick() }])]));
+    const applied = await tabA.runExclusive('d', () => tabA.algorithms.lww.applyServerChanges('d', [committed('two', 2, [{ op: 'replace', path: '/b', value: 2, ts: tick() }])]));
+    expect(applied.map(c => c.id)).toEqual(['two']);
+    expect(await store.getDoc<Doc>('d')).toMatchObject({ committedRev: 2, state: { b: 2 } });
+    expect(docA.committedRev).toBe(2);
+    expect(docA.state).toEqual({ a: 1, b: 2 });
+  });
+
   it("should show another tab's pending ops it moves into the sending slot before its view heard of them", async () => {
     const { tabA, tabB } = twoTabsOnOneStore(); // one store object: no channel, so A's view never hears of B's write by itself
     const docA = await tabA.openDoc<Doc>('d', { algorithm: 'lww' });

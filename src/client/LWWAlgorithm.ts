@@ -1,5 +1,5 @@
 import type { Change, JSONPatchOp, PatchesSnapshot } from '../types.js';
-import { MissingChangesError, ServerRevisionRegressedError } from '../errors.js';
+import { MissingChangesError, ServerRevisionRegressedError, StoreConflictError } from '../errors.js';
 import { applyPatch } from '../algorithms/applyPatch.js';
 import { consolidateOps } from '../algorithms/consolidateOps.js';
 import { createChange } from '../algorithms/createChange.js';
@@ -9,7 +9,7 @@ import type { AlgorithmContext, ClientAlgorithm, InstallResult, RegressedRevs } 
 import { retryOnConflict } from './retryOnConflict.js';
 import { hasUnsavedEdits, watchEdits } from './unsavedEdits.js';
 import { readQueue } from '../stores/readQueue.js';
-import type { DocLayers, OptimisticChange } from './PatchesDoc.js';
+import type { DocLayers, OptimisticChange, PatchesDoc } from './PatchesDoc.js';
 
 /**
  * Client side of last-write-wins: local ops are timestamped and consolidated per path into a
@@ -22,6 +22,13 @@ import type { DocLayers, OptimisticChange } from './PatchesDoc.js';
  */
 export class LWWAlgorithm implements ClientAlgorithm {
   readonly name = 'lww' as const;
+  /**
+   * The in-flight change (as stored) behind each view this algorithm installed after its own
+   * write, so applying server changes to an open doc need not read it back: the view holds the
+   * rest (committed rev and state, pending ops). A view installed by anything else (`refresh`
+   * after another tab's write) has none, and is read.
+   */
+  private readonly sendingOf = new WeakMap<DocLayers, { sending: Change | null }>();
 
   constructor(private readonly ctx: AlgorithmContext) {}
 
@@ -48,8 +55,10 @@ export class LWWAlgorithm implements ClientAlgorithm {
       for (const path of pathsToDelete) byPath.delete(path);
       for (const op of opsToSave) byPath.set(op.path, op);
       const layers = doc._layers();
+      const known = this.sendingOf.get(layers);
       // Without corrections the view already shows these ops (optimistically): no recompute per edit.
       doc._update({ ...layers, local: [layers.local[0] ?? [], [...byPath.values()].sort(byPathOrder)] }, { minted: [change.id], viewUnchanged: opsToReturn.length === 0 });
+      if (known) this.sendingOf.set(doc._layers(), known);
     }
     if (opsToSave.length === 0 && pathsToDelete.length === 0) return [];
     const committedRev = doc ? doc.committedRev : await store.getCommittedRev(docId);
@@ -88,6 +97,7 @@ export class LWWAlgorithm implements ClientAlgorithm {
       const layers = doc._layers();
       const seen = deepEqual(layers.local.flat(), ops);
       doc._update({ ...layers, local: [change.ops, []] }, seen ? { viewUnchanged: true } : { rerecord: true });
+      this.sendingOf.set(doc._layers(), { sending: change });
     }
     return [change];
   }
@@ -117,9 +127,25 @@ export class LWWAlgorithm implements ClientAlgorithm {
   }
 
   private async applyOnce(docId: string, changes: Change[], sent?: Change[]): Promise<Change[]> {
-    const { store } = this.ctx;
     const doc = this.ctx.getOpenDoc(docId);
-    const stored = await this.readForApply(docId, doc?._layers().committedState);
+    const layers = doc?._layers();
+    const known = layers && this.sendingOf.get(layers);
+    if (!doc || !layers || !known) return this.applyOn(await this.readForApply(docId, layers?.committedState), doc, docId, changes, sent);
+    const stored: StoredDoc = { docId, algorithm: 'lww', state: layers.committedState, committedRev: layers.committedRev, pending: [], pendingOps: layers.local[1] ?? [], sending: known.sending };
+    try {
+      return await this.applyOn(stored, doc, docId, changes, sent);
+    } catch (error) {
+      // Computed on what this tab wrote last, not on a read: if another tab wrote since, the
+      // changes may not fit (a rev gap) or the doc may be gone. Redone on a read (a conflict, so
+      // after a refresh); it fails again only if it really does.
+      this.sendingOf.delete(layers);
+      if (error instanceof StoreConflictError) throw error;
+      throw new StoreConflictError(docId, `on what this tab wrote last: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  private async applyOn(stored: StoredDoc | undefined, doc: PatchesDoc<object> | undefined, docId: string, changes: Change[], sent?: Change[]): Promise<Change[]> {
+    const { store } = this.ctx;
     if (!stored) return [];
     const committedState = stored.state;
     const sentIds = new Set((sent ?? []).map(c => c.id));
@@ -153,7 +179,10 @@ export class LWWAlgorithm implements ClientAlgorithm {
     const expect = { committedRev: stored.committedRev, sendingId: stored.sending?.id ?? null };
     await store.applyServerChanges(docId, { state, rev: cursor, changes: effective, clearSending, expect });
     const after: StoredDoc = { ...stored, state, committedRev: cursor, sending: clearSending ? null : stored.sending };
-    doc?._update(layersOf(after, state), { rerecord: true });
+    if (doc) {
+      doc._update(layersOf(after, state), { rerecord: true });
+      this.sendingOf.set(doc._layers(), { sending: after.sending });
+    }
     return effective;
   }
 
