@@ -1,5 +1,5 @@
 import { StoreConflictError, StoreError } from '../../src/errors.js';
-import { retryOnConflict } from '../../src/client/retryOnConflict.js';
+import { redoOnRead, retryOnConflict } from '../../src/client/retryOnConflict.js';
 
 describe('retryOnConflict', () => {
   it('should redo the step after each conflict, bringing the doc up to date in between', async () => {
@@ -37,5 +37,28 @@ describe('retryOnConflict', () => {
     );
     await expect(failing).rejects.toBeInstanceOf(StoreConflictError);
     expect(attempts).toBe(50);
+  });
+});
+
+describe('redoOnRead', () => {
+  it('should make any failure of a step computed on kept data a conflict, so it is redone on a read', async () => {
+    const gap = new StoreError('Missing changes: expected rev 2, got 3');
+    const redone = redoOnRead('d', gap);
+    expect(redone).toBeInstanceOf(StoreConflictError);
+    expect(redone).toMatchObject({ docId: 'd', detail: 'on what this tab wrote last: Missing changes: expected rev 2, got 3' });
+    const conflict = new StoreConflictError('d', 'committedRev 3 ≠ expected 2');
+    expect(redoOnRead('d', conflict)).toBe(conflict);
+    // Redone once on a read, a real failure comes back as itself.
+    let attempts = 0;
+    const step = retryOnConflict(
+      async () => {
+        attempts++;
+        if (attempts === 1) throw redoOnRead('d', gap);
+        throw gap;
+      },
+      async () => undefined,
+    );
+    await expect(step).rejects.toBe(gap);
+    expect(attempts).toBe(2);
   });
 });

@@ -1,12 +1,12 @@
 import type { Change, JSONPatchOp, PatchesSnapshot } from '../types.js';
-import { MissingChangesError, ServerRevisionRegressedError, StoreConflictError } from '../errors.js';
+import { MissingChangesError, ServerRevisionRegressedError } from '../errors.js';
 import { applyPatch } from '../algorithms/applyPatch.js';
 import { consolidateOps } from '../algorithms/consolidateOps.js';
 import { createChange } from '../algorithms/createChange.js';
 import type { StoredDoc } from '../stores/PatchesStore.js';
 import { deepEqual } from '../algorithms/deepEqual.js';
 import type { AlgorithmContext, ClientAlgorithm, InstallResult, RegressedRevs } from './ClientAlgorithm.js';
-import { retryOnConflict } from './retryOnConflict.js';
+import { redoOnRead, retryOnConflict } from './retryOnConflict.js';
 import { hasUnsavedEdits, watchEdits } from './unsavedEdits.js';
 import { readQueue } from '../stores/readQueue.js';
 import type { DocLayers, OptimisticChange, PatchesDoc } from './PatchesDoc.js';
@@ -135,12 +135,8 @@ export class LWWAlgorithm implements ClientAlgorithm {
     try {
       return await this.applyOn(stored, doc, docId, changes, sent);
     } catch (error) {
-      // Computed on what this tab wrote last, not on a read: if another tab wrote since, the
-      // changes may not fit (a rev gap) or the doc may be gone. Redone on a read (a conflict, so
-      // after a refresh); it fails again only if it really does.
       this.sendingOf.delete(layers);
-      if (error instanceof StoreConflictError) throw error;
-      throw new StoreConflictError(docId, `on what this tab wrote last: ${error instanceof Error ? error.message : String(error)}`);
+      throw redoOnRead(docId, error);
     }
   }
 

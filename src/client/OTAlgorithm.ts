@@ -11,7 +11,7 @@ import type { StoreGuard } from '../stores/PatchesStore.js';
 import { readQueue } from '../stores/readQueue.js';
 import type { AlgorithmContext, ClientAlgorithm, InstallResult, RegressedRevs } from './ClientAlgorithm.js';
 import type { DocLayers, OptimisticChange, PatchesDoc } from './PatchesDoc.js';
-import { retryOnConflict } from './retryOnConflict.js';
+import { redoOnRead, retryOnConflict } from './retryOnConflict.js';
 import { hasUnsavedEdits, watchEdits } from './unsavedEdits.js';
 
 /**
@@ -171,7 +171,9 @@ export class OTAlgorithm implements ClientAlgorithm {
       const expect = { committedRev: committed.rev, pendingIds: pending.map(c => c.id) };
       await store.applyServerChanges(docId, { state: result.state, rev: result.rev, changes: result.applied, pending: newPending, expect });
     } catch (error) {
-      throw read.known ? this.readNextTime(read.known, docId, error) : error;
+      if (!read.known) throw error;
+      this.pendingOf.delete(read.known);
+      throw redoOnRead(docId, error);
     }
 
     if (doc) {
@@ -194,17 +196,6 @@ export class OTAlgorithm implements ClientAlgorithm {
       this.pendingOf.set(doc._layers(), newPending);
     }
     return result.applied;
-  }
-
-  /**
-   * A step computed on the queue this tab wrote last (`known`), not on a read, failed: if another
-   * tab wrote since, the changes may not fit (a rev gap) or the doc may be gone. The step is redone
-   * on a read (a conflict, so after a refresh), and fails again only if it really does.
-   */
-  private readNextTime(known: DocLayers, docId: string, error: unknown): StoreConflictError {
-    this.pendingOf.delete(known);
-    if (error instanceof StoreConflictError) return error;
-    return new StoreConflictError(docId, `on the queue this tab wrote last: ${error instanceof Error ? error.message : String(error)}`);
   }
 
   installSnapshot(docId: string, snapshot: PatchesSnapshot): Promise<InstallResult> {

@@ -22,3 +22,17 @@ export async function retryOnConflict<R>(attempt: () => Promise<R>, onConflict: 
     }
   }
 }
+
+/**
+ * What to throw when a step computed on what this tab wrote last (not on a fresh read) failed:
+ * another tab may have written since (a rev gap, a doc gone), so it becomes a conflict, which
+ * `retryOnConflict` redoes on a read after a refresh; the step then fails again only if it really
+ * does. A conflict stays as it is.
+ *
+ * @example
+ * try { await step(kept); } catch (error) { throw redoOnRead(docId, error); }
+ */
+export function redoOnRead(docId: string, error: unknown): StoreConflictError {
+  if (error instanceof StoreConflictError) return error;
+  return new StoreConflictError(docId, `on what this tab wrote last: ${error instanceof Error ? error.message : String(error)}`);
+}
