@@ -1,5 +1,7 @@
 import { applyPatch } from '../../src/algorithms/applyPatch.js';
 import type { Change, CommitChangesResult, PatchesSnapshot } from '../../src/types.js';
+import { MemoryServerStore } from '../../src/server/MemoryServerStore.js';
+import type { LogEntry } from '../../src/server/ServerStore.js';
 import { change, errorOf, resultOf, startTestServer } from '../helpers/testServer.js';
 import type { TestServer } from '../helpers/testServer.js';
 
@@ -169,6 +171,25 @@ describe('OTDocService (over real sockets)', () => {
     expect(envelope.changes.map((c) => c.id)).toEqual(['c1', 'fine-bad-index', 'fine-bad-test', 'fine-bad-inc']);
     expect(envelope.changes.reduce<unknown>((state, c) => applyPatch(state, c.ops, { mode: 'strict' }), envelope.state)).toEqual({ list: [1], fine: 3 });
     expect(watcher.notifications('changesCommitted')).toHaveLength(4);
+  });
+
+  it('should refuse getChangesSince with an error, not a list with a hole, when the store lost history before the snapshot', async () => {
+    // A store whose log lost rev 2 (a file gone, a bad restore): the snapshot at rev 3 still stands.
+    class LostRev2 extends MemoryServerStore {
+      override async readLog(docId: string, afterRev: number): Promise<LogEntry[]> {
+        return (await super.readLog(docId, afterRev)).filter((entry) => !(entry.kind === 'ot' && entry.changes.some((c) => c.rev === 2)));
+      }
+    }
+    await t.close();
+    t = await startTestServer({ now: () => clock, snapshotEvery: 3, store: new LostRev2() });
+    const a = await t.connect();
+    for (let rev = 1; rev <= 4; rev++) await commit(a, 'doc', [change(`c${rev}`, rev - 1, [{ op: 'replace', path: `/k${rev}`, value: rev }])]);
+    // From the snapshot on, the tail in memory answers; before it, the hole is an error.
+    expect(resultOf<Change[]>(await a.call('getChangesSince', ['doc', 3])).map((c) => c.rev)).toEqual([4]);
+    expect(errorOf(await a.call('getChangesSince', ['doc', 0]))).toMatchObject({ code: 500, message: expect.stringContaining('lacks rev 2'), data: { scope: 'doc' } });
+    expect(resultOf<Change[]>(await a.call('getChangesSince', ['doc', 2])).map((c) => c.rev)).toEqual([3, 4]);
+    expect(t.faults.map((f) => (f as Error).message)).toEqual([expect.stringContaining('lacks rev 2')]);
+    t.faults.length = 0; // seen: the suite's check after each case is for faults nobody expected
   });
 
   it('should answer getDoc from the latest snapshot plus the tail, and getChangesSince from full history', async () => {

@@ -306,6 +306,15 @@ export class OTDocService extends DocService<OTDoc> {
       if (entry.kind !== 'ot') continue;
       for (const change of entry.changes) if (change.rev > afterRev && change.rev <= snapshotRev) older.push(change);
     }
+    // History the store lost (a file gone, a bad restore) must fail loudly: a list with a hole
+    // would be applied by the client as if whole, and it would diverge without knowing.
+    const hole = older.findIndex((change, i) => change.rev !== afterRev + 1 + i);
+    if (hole >= 0 || afterRev + older.length !== snapshotRev) {
+      const missing = afterRev + 1 + (hole >= 0 ? hole : older.length);
+      const error = new StatusError(500, `The stored history of ${doc.docId} lacks rev ${missing} (asked for the changes after rev ${afterRev})`, { scope: 'doc' });
+      this.options.onError(error);
+      throw error;
+    }
     return [...older, ...tail.filter((change) => change.rev <= headRev)];
   }
 
