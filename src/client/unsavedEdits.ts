@@ -1,14 +1,17 @@
 import type { AlgorithmContext } from './ClientAlgorithm.js';
 
+/** Where the open docs are: an algorithm's context, or `Patches` itself. */
+type OpenDocs = Pick<AlgorithmContext, 'getOpenDoc'>;
+
 /**
- * Whether the open doc holds edits `change()` made that are not saved yet (optimistic). A
- * `hasPending` checks it before and after reading the store: an edit made while the store was
- * read is in neither what the store gave nor the first check, and is pending all the same.
+ * Whether the open doc holds edits `change()` made that are not saved yet (optimistic): pending,
+ * though no store holds them. A `hasPending` checks it before reading the store (`watchEdits`
+ * covers edits made during the read), and a following tab shows such a doc as pending.
  *
  * @example
  * if (hasUnsavedEdits(ctx, 'notes')) return true;
  */
-export function hasUnsavedEdits(ctx: AlgorithmContext, docId: string): boolean {
+export function hasUnsavedEdits(ctx: OpenDocs, docId: string): boolean {
   return (ctx.getOpenDoc(docId)?._optimistic().length ?? 0) > 0;
 }
 
@@ -23,7 +26,7 @@ export function hasUnsavedEdits(ctx: AlgorithmContext, docId: string): boolean {
  * const stored = await store.getPendingChanges('notes');
  * return stored.length > 0 || editedSince();
  */
-export function watchEdits(ctx: AlgorithmContext, docId: string): () => boolean {
+export function watchEdits(ctx: OpenDocs, docId: string): () => boolean {
   const doc = ctx.getOpenDoc(docId);
   const before = doc?._edits() ?? 0;
   return () => {

@@ -29,6 +29,7 @@ import type { Algorithm, Change, PatchesSyncState, SizeCalculator, SyncedDoc, Un
 import { AuthError, StatusError } from '../errors.js';
 import type { Patches } from '../client/Patches.js';
 import { listen } from '../client/listen.js';
+import { hasUnsavedEdits } from '../client/unsavedEdits.js';
 import type { ClientAlgorithm } from '../client/ClientAlgorithm.js';
 import { dispatchByAlgorithm } from '../operators/dispatchByAlgorithm.js';
 import { serialGate } from '../operators/serialGate.js';
@@ -153,7 +154,7 @@ export class PatchesSync {
     this.tabs = new SyncTabs(patches.store, options.tabs, options.scheduler);
     this.leading$ = this.tabs.leading$;
     // A follower's own edits stay pending in what it shows until a store read finds them gone (finding M).
-    this.subscription.add(this.tabs.mirror(this.state$, this.synced$, (state, synced) => (this.setState(state), this.docs.put(this.ownEdits.over(synced, id => (this.patches.getOpenDoc(id)?._optimistic().length ?? 0) > 0)))));
+    this.subscription.add(this.tabs.mirror(this.state$, this.synced$, (state, synced) => (this.setState(state), this.docs.put(this.ownEdits.over(synced, id => hasUnsavedEdits(this.patches, id))))));
     this.connection = new PatchesConnection(url, {
       websocket: options.websocket,
       online$: this.tabs.gate(online$),
