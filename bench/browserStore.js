@@ -3,7 +3,8 @@
 //  - open: a new store instance (new connection) reads a doc with 10,000 committed changes and
 //    1,000 pending (getDoc); then the same through a new Patches (openDoc: store read + the view
 //    with the 1,000 pending changes applied);
-//  - write: 1,000 pending changes, as one savePendingChanges call and as 1,000 single-change calls.
+//  - write: 1,000 pending changes, as one savePendingChanges call and as 1,000 single-change calls;
+//  - received: changes received by an open ~1 MB doc, each written as OTAlgorithm writes it.
 // The built package (dist/) is bundled with esbuild and served from 127.0.0.1. Each figure is the
 // median of 5 runs. Run: npm run build && node bench/browserStore.js
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { CHROMIUM_ARGS, CHROMIUM_PATH, requireChromium, servePage } from './brow
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SETTINGS = { committed: 10_000, pending: 1_000, runs: 5 };
+const RECEIVED = { records: 10_000, received: 60 };
 
 /** Runs inside the page (serialized by playwright, so it uses nothing from this module). */
 async function runInBrowser({ committed, pending, runs }) {
@@ -84,6 +86,44 @@ async function runInBrowser({ committed, pending, runs }) {
   return Object.fromEntries(Object.entries(figures).map(([key, values]) => [key, median(values)]));
 }
 
+/**
+ * Runs inside the page: an open doc of ~0.9 MB (10,000 records) receives 60 changes one at a
+ * time, as `OTAlgorithm` writes them (`replayable`); ms per write and for a new instance's
+ * `getDoc` after them, with the whole state written every time (`snapshotEvery: 1`, what the
+ * store did before) and every 50 revisions (the default).
+ */
+async function receiveInBrowser({ records, received }) {
+  const { IndexedDBStore } = window.patchesRx;
+  const median = values => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  const state = { records: Object.fromEntries(Array.from({ length: records }, (_, i) => [`r${i}`, { id: `r${i}`, title: `Record number ${i} with some text`, done: false, n: i }])) };
+  const out = { bytes: JSON.stringify(state).length };
+  for (const snapshotEvery of [1, 50]) {
+    const name = `received-${snapshotEvery}`;
+    const store = new IndexedDBStore(name, { snapshotEvery });
+    await store.trackDocs(['doc'], 'ot');
+    await store.saveDoc('doc', { state, rev: 0 });
+    let current = state;
+    const writes = [];
+    for (let rev = 1; rev <= received; rev++) {
+      const key = `r${rev % records}`;
+      current = { ...current, records: { ...current.records, [key]: { ...current.records[key], n: -rev } } };
+      const change = { id: `c${rev}`, ops: [{ op: 'replace', path: `/records/${key}/n`, value: -rev }], baseRev: rev - 1, rev, createdAt: 1, committedAt: 2 };
+      const start = performance.now();
+      await store.applyServerChanges('doc', { state: current, rev, changes: [change], replayable: true, expect: { committedRev: rev - 1 } });
+      writes.push(performance.now() - start);
+    }
+    await store.close();
+    const reader = new IndexedDBStore(name, { snapshotEvery });
+    const start = performance.now();
+    const read = await reader.getDoc('doc');
+    const readMs = performance.now() - start;
+    if (read.committedRev !== received || read.state.records.r1.n !== -1 || read.state.records[`r${received}`].n !== -received) throw new Error('read the wrong state');
+    await reader.close();
+    out[snapshotEvery] = { write: median(writes), read: readMs };
+  }
+  return out;
+}
+
 /** Serves a page whose script exposes the built package as `window.patchesRx`. */
 function startPage() {
   return servePage({
@@ -100,12 +140,14 @@ export async function main() {
   const profile = mkdtempSync(join(tmpdir(), 'patches-rx-bench-'));
   const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
   let figures;
+  let received;
   let version;
   try {
     const tab = context.pages()[0] ?? (await context.newPage());
     await tab.goto(page.url);
     version = (await (await context.newCDPSession(tab)).send('Browser.getVersion')).product;
     figures = await tab.evaluate(runInBrowser, SETTINGS);
+    received = await tab.evaluate(receiveInBrowser, RECEIVED);
   } finally {
     await context.close();
     await page.close();
@@ -125,7 +167,14 @@ export async function main() {
     `Client store in ${version}: one OT doc with ${SETTINGS.committed} committed changes and ${SETTINGS.pending} pending; median of ${SETTINGS.runs} runs`,
   );
   console.table(rows);
-  return { browserStore: rows };
+  const receivedRows = [1, 50].map(every => ({
+    'whole state written': every === 1 ? 'every change (as before)' : `every ${every} revisions (default)`,
+    'received change, write (ms, median)': received[every].write.toFixed(1),
+    'new instance getDoc after them (ms)': received[every].read.toFixed(1),
+  }));
+  console.log(`An open OT doc of ${(received.bytes / 1e6).toFixed(2)} MB JSON receives ${RECEIVED.received} changes, one write each:`);
+  console.table(receivedRows);
+  return { browserStore: rows, browserStoreReceived: receivedRows };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) await main();

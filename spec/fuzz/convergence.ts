@@ -295,7 +295,8 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   const run = ++fuzzRuns;
   const indexedDB = new IDBFactory();
   const databaseOf = (i: number) => `fuzz-${run}-${storesMode === 'idb' ? i : Math.floor(i / TABS_PER_DATABASE)}`;
-  const storeFor = (i: number) => (storesMode === 'memory' ? new RecordingStore(i) : new RecordingStore(i, new IndexedDBStore(databaseOf(i), { indexedDB })));
+  // A short state tail, so a run crosses many whole-state writes and its reads replay tails.
+  const storeFor = (i: number) => (storesMode === 'memory' ? new RecordingStore(i) : new RecordingStore(i, new IndexedDBStore(databaseOf(i), { indexedDB, snapshotEvery: 3 })));
   const clients: FuzzClient[] = [];
   for (let i = 0; i < clientCount; i++) {
     clients.push(await build({ index: i, store: storeFor(i), online$: new BehaviorSubject(true), proxy: proxies[i], jitter: forkRng(seed, `jitter-${i}`), restarts: 0 }));

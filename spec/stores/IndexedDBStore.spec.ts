@@ -6,7 +6,7 @@ import type { PatchesDoc } from '../../src/client/PatchesDoc.js';
 import { StoreError } from '../../src/errors.js';
 import { IDB_MIGRATIONS, IDB_SCHEMA_VERSION, IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
 import type { IDBStoreMigration } from '../../src/stores/IndexedDBStore.js';
-import type { PatchesStore } from '../../src/stores/PatchesStore.js';
+import type { PatchesStore, ServerChangesUpdate } from '../../src/stores/PatchesStore.js';
 import type { Change, JSONPatchOp } from '../../src/types.js';
 import { describeStoreContract } from './storeContract.js';
 import { HeldChannelHub, type HeldChannel } from '../helpers/heldChannels.js';
@@ -398,6 +398,186 @@ describe('IndexedDBStore', () => {
     it('should reject a negative compactEvery', () => {
       expect(() => new IndexedDBStore('x', { indexedDB: factory, compactEvery: -1 })).toThrow(RangeError);
     });
+  });
+});
+
+describe('IndexedDBStore received changes kept as history rows', () => {
+  let factory: IDBFactory;
+  const opened: IndexedDBStore[] = [];
+  let statePuts: number;
+
+  function open(options: { compactEvery?: number; snapshotEvery?: number } = {}): IndexedDBStore {
+    const store = new IndexedDBStore('app', { indexedDB: factory, channel: null, ...options });
+    opened.push(store);
+    return store;
+  }
+
+  beforeEach(() => {
+    factory = new IDBFactory();
+    statePuts = 0;
+    const realPut = IDBObjectStore.prototype.put;
+    jest.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(function (this: IDBObjectStore, value: unknown, key?: IDBValidKey) {
+      if (this.name === 'states') statePuts++;
+      return realPut.call(this, value, key);
+    });
+  });
+
+  afterEach(async () => {
+    jest.restoreAllMocks();
+    for (const store of opened.splice(0)) await store.close();
+  });
+
+  /** A doc at rev 0 with `{ n: 0 }`; each received rev replaces `/n` with the rev (`committed`). */
+  async function started(store: IndexedDBStore): Promise<void> {
+    await store.trackDocs(['a'], 'ot');
+    await store.saveDoc('a', { state: { n: 0 }, rev: 0 });
+  }
+
+  async function receive(store: PatchesStore, from: number, to: number, extra: Partial<ServerChangesUpdate> = {}): Promise<void> {
+    for (let rev = from; rev <= to; rev++) {
+      await store.applyServerChanges('a', { state: { n: rev }, rev, changes: [committed(`a${rev}`, rev)], replayable: true, ...extra });
+    }
+  }
+
+  async function rawState(): Promise<unknown> {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const request = factory.open('app');
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    const row = await new Promise<{ state: unknown } | undefined>((resolve, reject) => {
+      const request = db.transaction('states').objectStore('states').get('a');
+      request.onsuccess = () => resolve(request.result as { state: unknown } | undefined);
+      request.onerror = () => reject(request.error);
+    });
+    db.close();
+    return row?.state;
+  }
+
+  it('should write the whole state only every snapshotEvery revisions and read the current one in between', async () => {
+    const store = open({ snapshotEvery: 3 });
+    await started(store);
+    statePuts = 0;
+    await receive(store, 1, 7);
+    expect(statePuts).toBe(2); // at revs 3 and 6
+    expect(await rawState()).toEqual({ n: 6 });
+    expect(await store.getDoc('a')).toMatchObject({ committedRev: 7, state: { n: 7 } });
+    // Another instance (a tab) reads the same.
+    expect(await open({ snapshotEvery: 3 }).getDoc('a')).toMatchObject({ committedRev: 7, state: { n: 7 } });
+    expect((await store.listChanges('a')).map((c) => c.rev)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it('should keep the history rows the state needs even when compactEvery is smaller than snapshotEvery', async () => {
+    const store = open({ compactEvery: 2, snapshotEvery: 50 });
+    await started(store);
+    await receive(store, 1, 9);
+    expect((await store.listChanges('a')).map((c) => c.rev)).toEqual([8, 9]);
+    expect(await open({ compactEvery: 2 }).getDoc('a')).toMatchObject({ committedRev: 9, state: { n: 9 } });
+  });
+
+  it('should write the whole state when the writer does not vouch for the replay, the revs skip or come out of order, or the server went back', async () => {
+    const store = open();
+    await started(store);
+    statePuts = 0;
+    await receive(store, 1, 2, { replayable: undefined });
+    expect(statePuts).toBe(2);
+    // A catch-up that skips revs 3 and 4.
+    await store.applyServerChanges('a', { state: { n: 5 }, rev: 5, changes: [committed('a5', 5)], replayable: true });
+    expect(statePuts).toBe(3);
+    // Not in rev order: the rows would replay in another order than the state was built in.
+    await store.applyServerChanges('a', { state: { n: 6 }, rev: 7, changes: [committed('a7', 7), committed('a6', 6)], replayable: true });
+    expect(statePuts).toBe(4);
+    await store.applyServerChanges('a', { state: { n: 1 }, rev: 1, changes: [], replayable: true, regressed: true });
+    expect(statePuts).toBe(5);
+    expect(await rawState()).toEqual({ n: 1 });
+    expect(await store.getDoc('a')).toMatchObject({ committedRev: 1, state: { n: 1 } });
+  });
+
+  it('should not write the state when only the pending queue changes', async () => {
+    const store = open();
+    await started(store);
+    await store.savePendingChanges('a', [change('p1')]);
+    statePuts = 0;
+    await store.applyServerChanges('a', { state: { n: 0 }, rev: 0, changes: [], pending: [], replayable: true });
+    expect(statePuts).toBe(0);
+    expect(await store.getDoc('a')).toMatchObject({ committedRev: 0, pending: [], state: { n: 0 } });
+  });
+
+  it('should start again from a snapshot installed over a tail', async () => {
+    const store = open();
+    await started(store);
+    await receive(store, 1, 3);
+    await store.saveDoc('a', { state: { n: 10, whole: true }, rev: 10 });
+    expect(await store.getDoc('a')).toMatchObject({ committedRev: 10, state: { n: 10, whole: true } });
+    await receive(store, 11, 12);
+    expect(await store.getDoc('a')).toMatchObject({ committedRev: 12, state: { n: 12, whole: true } });
+  });
+
+  it('should reject a read with a StoreError when a row of the tail is gone, rather than show an old state', async () => {
+    const store = open();
+    await started(store);
+    await receive(store, 1, 3);
+    const db = await new Promise<IDBDatabase>((resolve) => {
+      const request = factory.open('app');
+      request.onsuccess = () => resolve(request.result);
+    });
+    await new Promise<void>((resolve) => {
+      const tx = db.transaction('committedChanges', 'readwrite');
+      tx.objectStore('committedChanges').delete(['a', 2]);
+      tx.oncomplete = () => resolve();
+    });
+    db.close();
+    const error = await store.getDoc('a').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(StoreError);
+    expect((error as StoreError).message).toMatch(/history of "a" after rev 0 is incomplete/);
+    expect(await store.getQueue('a')).toMatchObject({ committedRev: 3 });
+  });
+
+  it('should close the database to a store of schema version 1, which would read a lagging state as current', async () => {
+    class Version1Store extends IndexedDBStore {
+      protected override readonly migrations = IDB_MIGRATIONS.slice(0, 1);
+    }
+    const old = new Version1Store('app', { indexedDB: factory, channel: null });
+    opened.push(old);
+    await old.trackDocs(['a'], 'ot');
+    await old.saveDoc('a', { state: { n: 0 }, rev: 0 });
+    const store = open();
+    await receive(store, 1, 2);
+    expect(await store.getDoc('a')).toMatchObject({ committedRev: 2, state: { n: 2 } });
+    const error = await old.getDoc('a').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(((error as StoreError).cause as DOMException).name).toBe('VersionError');
+  });
+
+  it("should keep an OT doc's received changes as rows and give a new tab the same document", async () => {
+    const patches = new Patches({ store: open({ snapshotEvery: 4 }), clock: () => 1 });
+    const doc = await patches.openDoc<{ list?: string[]; title?: string }>('d');
+    const receive = (id: string, rev: number, ops: JSONPatchOp[]) =>
+      patches.runExclusive('d', () => patches.algorithms.ot.applyServerChanges('d', [{ id, ops, baseRev: rev - 1, rev, createdAt: 1, committedAt: 2 }]));
+    await receive('s1', 1, [{ op: 'replace', path: '', value: { list: ['x'] } }]);
+    doc.change((draft) => {
+      draft.title = 'mine';
+    });
+    await doc.flush();
+    statePuts = 0;
+    for (let rev = 2; rev <= 6; rev++) await receive(`s${rev}`, rev, [{ op: 'add', path: '/list/0', value: `v${rev}` }]);
+    expect(statePuts).toBe(1); // at rev 5, four after the state written at rev 1
+    const tab = new Patches({ store: open({ snapshotEvery: 4 }) });
+    const other = await tab.openDoc<{ list?: string[]; title?: string }>('d');
+    expect(other.committedRev).toBe(6);
+    expect(other.state).toEqual({ list: ['v6', 'v5', 'v4', 'v3', 'v2', 'x'], title: 'mine' });
+    expect(doc.state).toEqual(other.state);
+    await tab.close();
+    await patches.close();
+  });
+
+  it('should reject a snapshotEvery below 1', () => {
+    expect(() => new IndexedDBStore('x', { indexedDB: factory, snapshotEvery: 0 })).toThrow(RangeError);
   });
 });
 

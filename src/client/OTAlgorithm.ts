@@ -169,7 +169,7 @@ export class OTAlgorithm implements ClientAlgorithm {
       newPending = result.pending.filter(c => !optimisticIds.has(c.id));
       if (result.applied.length === 0 && newPending.length === pending.length) return [];
       const expect = { committedRev: committed.rev, pendingIds: pending.map(c => c.id) };
-      await store.applyServerChanges(docId, { state: result.state, rev: result.rev, changes: result.applied, pending: newPending, expect });
+      await store.applyServerChanges(docId, { state: result.state, rev: result.rev, changes: result.applied, pending: newPending, expect, replayable: true });
     } catch (error) {
       if (!read.known) throw error;
       this.pendingOf.delete(read.known);

@@ -1,7 +1,8 @@
 import { wrap } from 'idb';
 import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb';
 import { EMPTY, type Observable, defer } from 'rxjs';
-import { StoreConflictError, StoreError } from '../errors.js';
+import { RichTextNotEnabledError, StoreConflictError, StoreError } from '../errors.js';
+import { applyPatch } from '../algorithms/applyPatch.js';
 import type { Algorithm, Change, JSONPatchOp, PatchesState, TrackedDoc } from '../types.js';
 import { openStoreChannel, storeChanges$, type StoreChannel } from '../streams/storeChanges.js';
 import type { PatchesStore, ServerChangesUpdate, StoreChange, StoreGuard, StoredDoc, StoredQueue } from './PatchesStore.js';
@@ -13,13 +14,18 @@ interface DocRow {
   docId: string;
   algorithm: Algorithm;
   committedRev: number;
+  /**
+   * The rev the row in `states` is at, when behind `committedRev`: the history rows after it
+   * (all kept, see `keptStateRev`) replay on it. Absent: the state is at `committedRev`.
+   */
+  stateRev?: number;
   deleted?: true;
 }
 
-/** The object stores of schema version 1. Values are wrapped so a Change's own keys never collide with ours. */
+/** The object stores (versions 1 and 2 have the same ones). Values are wrapped so a Change's own keys never collide with ours. */
 interface Schema extends DBSchema {
   docs: { key: string; value: DocRow };
-  /** The materialized committed state, apart from `docs` so `listDocs` never loads documents. */
+  /** The materialized committed state (at the row's `stateRev`), apart from `docs` so `listDocs` never loads documents. */
   states: { key: string; value: { docId: string; state: unknown } };
   committedChanges: { key: [string, number]; value: { docId: string; rev: number; change: Change } };
   /** Keyed by queue position (`seq`), not rev, so the queue order is exactly what was written. */
@@ -66,6 +72,9 @@ export const IDB_MIGRATIONS: readonly IDBStoreMigration[] = [
     db.createObjectStore('pendingOps', { keyPath: ['docId', 'path'] });
     db.createObjectStore('sending', { keyPath: 'docId' });
   },
+  // 1 → 2: no new stores, but a doc's state may now lag its committed rev (`DocRow.stateRev`).
+  // A version-1 tab would read such a state as current, so the bump closes its connection.
+  () => {},
 ];
 
 /**
@@ -88,6 +97,12 @@ export interface IndexedDBStoreOptions {
   /** Committed history kept per doc, in revisions: the rows of the newest `compactEvery` revs stay, older ones are deleted (default 200). */
   compactEvery?: number;
   /**
+   * Received revisions of an OT doc between writes of its whole committed state (default 50, at
+   * most `compactEvery`). In between, a received change writes only its history row, and a read
+   * replays the rows since the state. 1 writes the state every time.
+   */
+  snapshotEvery?: number;
+  /**
    * Where writes are announced to (and heard from) other instances on the same database
    * (default: a `BroadcastChannel` named after the database, when the host has one; `null`: none).
    */
@@ -106,9 +121,16 @@ export interface IndexedDBStoreOptions {
  * contract as `InMemoryStore` (a shared spec runs against both): writes to a doc that is not
  * tracked reject, reads of one return empty values, a brand-new doc has a `null` state.
  *
- * Compaction: the committed state is stored materialized at `committedRev`, so committed change
- * rows are only history (`listChanges`). After each `applyServerChanges` only the rows of the
- * newest `compactEvery` revisions (default 200) of that doc are kept; older ones are deleted.
+ * Received changes: writing a doc's whole committed state costs a structured clone and a disk
+ * write of the whole document, so a received OT change (`replayable`: its state is the change
+ * applied) writes only its history row, and the state is written every `snapshotEvery` revisions
+ * (default 50); a read replays the rows since the state on it (one more round trip, and applying
+ * at most `snapshotEvery − 1` changes). Anything else (a catch-up that skips revs, a server that
+ * went back, an LWW doc, a snapshot, a caller that does not say `replayable`) writes the whole state.
+ *
+ * Compaction: committed change rows are history (`listChanges`) and the tail the state replays.
+ * After each `applyServerChanges` only the rows of the newest `compactEvery` revisions (default
+ * 200) of that doc are kept; older ones are deleted (never the tail: it is shorter).
  *
  * Several instances on one database (tabs of an app, or instances in one process) stay correct:
  * every read-modify-write is guarded (`StoreGuard`): the check and the write run in one
@@ -144,6 +166,7 @@ export class IndexedDBStore implements PatchesStore {
 
   private readonly factory: IDBFactory | undefined;
   private readonly compactEvery: number;
+  private readonly snapshotEvery: number;
   /** Each doc's algorithm as last read, so a read can leave out the other algorithm's stores (checked on every read). */
   private readonly algorithms = new Map<string, Algorithm>();
   private connection: Promise<IDBPDatabase<Schema>> | undefined;
@@ -171,6 +194,10 @@ export class IndexedDBStore implements PatchesStore {
     this.announcer = this.channel ? new StoreAnnouncer(this.channel) : undefined;
     this.compactEvery = options.compactEvery ?? 200;
     if (!(this.compactEvery >= 0)) throw new RangeError(`compactEvery must be >= 0, got ${options.compactEvery}`);
+    const snapshotEvery = options.snapshotEvery ?? 50;
+    if (!(snapshotEvery >= 1)) throw new RangeError(`snapshotEvery must be >= 1, got ${options.snapshotEvery}`);
+    // The tail must survive compaction, so it is never longer than what compaction keeps.
+    this.snapshotEvery = Math.min(snapshotEvery, this.compactEvery);
   }
 
   /**
@@ -249,7 +276,7 @@ export class IndexedDBStore implements PatchesStore {
    */
   private async readDoc(docId: string, withState: boolean, action: string, algorithm: Algorithm | null = this.algorithms.get(docId) ?? null): Promise<{ queue: StoredQueue; state: unknown } | undefined> {
     const names: StoreName[] = ['docs'];
-    if (withState) names.push('states');
+    if (withState) names.push('states', 'committedChanges');
     if (algorithm !== 'lww') names.push('pendingChanges');
     if (algorithm !== 'ot') names.push('pendingOps', 'sending');
     const read = await this.transact('readonly', names, action, docId, async (tx) => {
@@ -270,12 +297,16 @@ export class IndexedDBStore implements PatchesStore {
         pendingOps: ops.map((r) => r.op),
         sending: sending?.change ?? null,
       };
-      return { queue, state: state?.state ?? null };
+      // The state lags: the history rows since it are read in a second round (the row says which).
+      const stateRev = row.stateRev ?? row.committedRev;
+      const tail = withState && stateRev < row.committedRev ? await tx.objectStore('committedChanges').getAll(IDBKeyRange.bound([docId, stateRev], [docId, row.committedRev], true)) : undefined;
+      return { queue, state: state?.state ?? null, stateRev, tail };
     });
     if (!read) return undefined;
     if (algorithm !== null && algorithm !== read.queue.algorithm) return this.readDoc(docId, withState, action, null);
     this.algorithms.set(docId, read.queue.algorithm);
-    return read;
+    const state = read.tail ? replayTail(docId, read.state, read.stateRev, read.queue.committedRev, read.tail) : read.state;
+    return { queue: read.queue, state };
   }
 
   /**
@@ -298,8 +329,7 @@ export class IndexedDBStore implements PatchesStore {
   async saveDoc(docId: string, snapshot: PatchesState, expect?: StoreGuard): Promise<void> {
     await this.transact('readwrite', GUARDED_STORES, 'saveDoc', docId, async (tx) => {
       const row = await guardedRow(tx, docId, expect);
-      fire(tx.objectStore('docs').put({ ...row, committedRev: snapshot.rev }));
-      fire(tx.objectStore('states').put({ docId, state: snapshot.state }));
+      putState(tx, row, snapshot.rev, snapshot.state);
     });
     this.announce({ kind: 'write', docIds: [docId] });
   }
@@ -426,14 +456,15 @@ export class IndexedDBStore implements PatchesStore {
         throw new StoreError(`Cannot replace the pending queue of LWW doc "${docId}"`, docId);
       }
       if (update.rev < row.committedRev && !update.regressed) throw new StoreConflictError(docId, `committedRev ${row.committedRev} > update rev ${update.rev}`);
-      fire(tx.objectStore('docs').put({ ...row, committedRev: update.rev }));
-      fire(tx.objectStore('states').put({ docId, state: update.state }));
+      const stateRev = keptStateRev(row, update, this.snapshotEvery);
+      if (stateRev === undefined) putState(tx, row, update.rev, update.state);
+      else fire(tx.objectStore('docs').put({ ...row, committedRev: update.rev, stateRev }));
       const history = tx.objectStore('committedChanges');
       for (const change of update.changes) fire(history.put({ docId, rev: change.rev, change }));
       if (update.pending) putPendingQueue(tx, docId, update.pending);
       if (update.clearSending) fire(tx.objectStore('sending').delete(docId));
       // Compaction by rev (revs are consecutive), so it costs no read: rows the newest
-      // `compactEvery` revisions leave out go.
+      // `compactEvery` revisions leave out go (the state's tail is shorter than that).
       fire(history.delete(IDBKeyRange.bound([docId], [docId, update.rev - this.compactEvery])));
     });
     this.announce({ kind: 'write', docIds: [docId] });
@@ -657,6 +688,44 @@ async function guardedRow(tx: RWTx, docId: string, expect: StoreGuard | undefine
   const conflict = guardConflict(facts, expect);
   if (conflict) throw new StoreConflictError(docId, conflict);
   return row;
+}
+
+/**
+ * The rev the stored state may stay at while this update writes only history rows, or undefined
+ * when it must write the whole state. Only a run of consecutive revisions from the committed rev
+ * whose writer vouches that the state is their replay (`replayable`, OT) may be kept as rows, and
+ * the tail stays shorter than `snapshotEvery`.
+ */
+function keptStateRev(row: DocRow, update: ServerChangesUpdate, snapshotEvery: number): number | undefined {
+  const stateRev = row.stateRev ?? row.committedRev;
+  if (!update.replayable || row.algorithm !== 'ot' || update.regressed || update.rev - stateRev >= snapshotEvery) return undefined;
+  let rev = row.committedRev;
+  for (const change of update.changes) if (change.rev !== ++rev) return undefined;
+  return rev === update.rev ? stateRev : undefined;
+}
+
+/** Writes the whole committed state at `rev` (the row's tail, if any, is done with). */
+function putState(tx: RWTx, row: DocRow, rev: number, state: unknown): void {
+  const { stateRev: _done, ...current } = row;
+  fire(tx.objectStore('docs').put({ ...current, committedRev: rev }));
+  fire(tx.objectStore('states').put({ docId: row.docId, state }));
+}
+
+/**
+ * The committed state at `committedRev`: the history rows after `stateRev` applied to the state
+ * stored at `stateRev`. They were applied strictly when received, so a row missing or failing
+ * now means the database was changed behind the store's back.
+ */
+function replayTail(docId: string, state: unknown, stateRev: number, committedRev: number, tail: { rev: number; change: Change }[]): unknown {
+  if (tail.length !== committedRev - stateRev || tail.some((row, i) => row.rev !== stateRev + 1 + i)) {
+    throw new StoreError(`The history of "${docId}" after rev ${stateRev} is incomplete: cannot rebuild its state at rev ${committedRev}`, docId);
+  }
+  try {
+    return applyPatch(state, tail.flatMap((row) => row.change.ops), { mode: 'strict' });
+  } catch (error) {
+    if (error instanceof RichTextNotEnabledError) throw error;
+    throw new StoreError(`The history of "${docId}" after rev ${stateRev} does not apply to its stored state`, docId, { cause: error });
+  }
 }
 
 function putPendingQueue(tx: RWTx, docId: string, changes: Change[]): void {

@@ -37,6 +37,11 @@ export interface ServerChangesUpdate<T = unknown> {
   clearSending?: boolean;
   /** What the update was computed from: if the doc holds anything else, nothing is written and it rejects with `StoreConflictError`. */
   expect?: StoreGuard;
+  /**
+   * OT: `state` is exactly `changes` applied in order (strictly) to the committed state, so a
+   * store may keep the changes and rebuild the state from them later instead of writing it whole.
+   */
+  replayable?: boolean;
   /** The server went back in time: a rev below the committed one is accepted (give `expect` so another instance's write in between is still caught). */
   regressed?: boolean;
 }
