@@ -16,6 +16,8 @@ import { CHROMIUM_ARGS, CHROMIUM_PATH } from './browserPage.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const EDITS = 30;
+/** `TABS_PAD=10000`: the OT doc first gets that many records (~0.6 MB JSON at 10,000), to see how the figure grows with the document. */
+const PAD = Number(process.env.TABS_PAD ?? 0);
 
 /** Measures and prints the figures; returns them for bench/run.js. */
 export async function main() {
@@ -56,6 +58,12 @@ export async function main() {
     const leading = await Promise.all(tabs.map(page => page.evaluate(() => window.tabs.snapshot()).then(s => s.leading)));
     const leader = tabs[leading.indexOf(true)];
     const followers = tabs.filter(page => page !== leader);
+    if (PAD > 0) {
+      // A large document first: every tab waits until it holds it, committed.
+      await leader.evaluate(records => window.tabs.pad(records), PAD);
+      const rev = (await leader.evaluate(() => window.tabs.whenSettled(1, 0))).otRev;
+      for (const page of tabs) await page.evaluate(r => window.tabs.whenSettled(r, 0), rev);
+    }
 
     const measure = async (editor, viewer, label) => {
       const figures = [];
@@ -73,7 +81,7 @@ export async function main() {
       'a follower edits → the leader shows it': await measure(followers[0], leader, 'f'),
       'a follower edits → another follower shows it': await measure(followers[0], followers[1], 'ff'),
     };
-    console.log(`tabs: an edit in one tab shown by another (3 tabs, one IndexedDB database, ${EDITS} edits each, ms)`);
+    console.log(`tabs: an edit in one tab shown by another (3 tabs, one IndexedDB database, ${EDITS} edits each${PAD ? `, OT doc padded with ${PAD} records` : ''}, ms)`);
     const table = Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, { median: v.median.toFixed(1), p90: v.p90.toFixed(1), max: v.max.toFixed(1) }]));
     console.table(table);
     return { tabs: table };

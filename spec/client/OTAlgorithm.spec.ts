@@ -295,6 +295,30 @@ describe('OTAlgorithm', () => {
   });
 });
 
+describe('OTAlgorithm refresh after another instance wrote', () => {
+  it("should read the whole doc when the changes since the view's rev do not apply to its state", async () => {
+    const store = new InMemoryStore();
+    const patches = new Patches({ store, clock: () => 1000 });
+    const doc = await patches.openDoc<Doc>('d');
+    await patches.runExclusive('d', () => patches.algorithms.ot.applyServerChanges('d', [committed('s1', 1, [{ op: 'replace', path: '', value: { list: ['x'] } }])]));
+    // Another instance moved the doc to rev 2; this store answers with a row that cannot apply here.
+    await store.applyServerChanges('d', { state: { list: ['x', 'y'] }, rev: 2, changes: [committed('s2', 2, [{ op: 'add', path: '/list/-', value: 'y' }])] });
+    const wholeReads: string[] = [];
+    const getDoc = store.getDoc.bind(store);
+    Object.assign(store, {
+      getDoc: (docId: string) => (wholeReads.push(docId), getDoc(docId)),
+      getDocSince: async (docId: string) => {
+        const queue = await store.getQueue(docId);
+        return queue && { ...queue, since: [committed('s2', 2, [{ op: 'test', path: '/list/0', value: 'not x' }])] };
+      },
+    });
+    await patches.runExclusive('d', () => patches.algorithms.ot.refresh('d'));
+    expect(wholeReads).toEqual(['d']);
+    expect(doc.committedRev).toBe(2);
+    expect(doc.state).toEqual({ list: ['x', 'y'] });
+  });
+});
+
 describe('OTAlgorithm on the queue it wrote last', () => {
   /** Counts the store's reads of a doc's queue (getQueue, getDoc, getPendingChanges) from now on. */
   function countReads(store: InMemoryStore): { reads: number } {

@@ -576,6 +576,83 @@ describe('IndexedDBStore received changes kept as history rows', () => {
     await patches.close();
   });
 
+  describe('getDocSince', () => {
+    let stateGets: number;
+    beforeEach(() => {
+      stateGets = 0;
+      const realGet = IDBObjectStore.prototype.get;
+      jest.spyOn(IDBObjectStore.prototype, 'get').mockImplementation(function (this: IDBObjectStore, query: IDBValidKey | IDBKeyRange) {
+        if (this.name === 'states') stateGets++;
+        return realGet.call(this, query);
+      });
+    });
+
+    it('should give the changes since a rev and the queue without reading the state while the rows lead there', async () => {
+      const store = open({ snapshotEvery: 3 });
+      await started(store);
+      await receive(store, 1, 5);
+      await store.savePendingChanges('a', [change('p1')]);
+      stateGets = 0;
+      const read = await store.getDocSince('a', 2);
+      expect(stateGets).toBe(0);
+      expect(read?.state).toBeUndefined();
+      expect(read?.since.map((c) => c.rev)).toEqual([3, 4, 5]);
+      expect(read).toMatchObject({ committedRev: 5, pending: [{ id: 'p1', rev: 6 }] });
+      expect((await store.getDocSince('a', 5))?.since).toEqual([]);
+      expect(stateGets).toBe(0);
+    });
+
+    it('should add the state when the rows since the rev were compacted', async () => {
+      const store = open({ compactEvery: 2 });
+      await started(store);
+      await receive(store, 1, 6);
+      const read = await store.getDocSince('a', 1);
+      expect(read?.since.map((c) => c.rev)).toEqual([5, 6]);
+      expect(read?.state).toEqual({ n: 6 });
+    });
+
+    it('should add the state, and leave out rows of the abandoned timeline, when the doc went below the rev', async () => {
+      const store = open();
+      await started(store);
+      await receive(store, 1, 4);
+      await store.applyServerChanges('a', { state: { n: 2, back: true }, rev: 2, changes: [], regressed: true });
+      const read = await store.getDocSince('a', 3);
+      expect(read).toMatchObject({ committedRev: 2, state: { n: 2, back: true }, since: [] });
+      expect((await store.getDocSince('a', 1))?.since.map((c) => c.rev)).toEqual([2]);
+    });
+
+    it('should be undefined for a doc that is not tracked or deleted', async () => {
+      const store = open();
+      await started(store);
+      await store.deleteDoc('a');
+      expect(await store.getDocSince('a', 0)).toBeUndefined();
+      expect(await store.getDocSince('nope', 0)).toBeUndefined();
+    });
+
+    it("should let another tab's open OT doc follow a received change without reading the document", async () => {
+      const writer = new Patches({ store: open(), clock: () => 1 });
+      const reader = new Patches({ store: open(), clock: () => 1 });
+      const receiveIn = (patches: Patches, id: string, rev: number, ops: JSONPatchOp[]) =>
+        patches.runExclusive('d', () => patches.algorithms.ot.applyServerChanges('d', [{ id, ops, baseRev: rev - 1, rev, createdAt: 1, committedAt: 2 }]));
+      await writer.openDoc('d');
+      await receiveIn(writer, 's1', 1, [{ op: 'replace', path: '', value: { list: ['x'] } }]);
+      const view = await reader.openDoc<{ list: string[]; title?: string }>('d');
+      view.change((draft) => {
+        draft.title = 'mine';
+      });
+      await view.flush();
+      await receiveIn(writer, 's2', 2, [{ op: 'add', path: '/list/-', value: 'y' }]);
+      stateGets = 0;
+      await reader.runExclusive('d', () => reader.algorithms.ot.refresh('d'));
+      expect(stateGets).toBe(0);
+      expect(view.committedRev).toBe(2);
+      expect(view.state).toEqual({ list: ['x', 'y'], title: 'mine' });
+      expect(await reader.store.getDoc('d')).toMatchObject({ committedRev: 2, state: { list: ['x', 'y'] } });
+      await writer.close();
+      await reader.close();
+    });
+  });
+
   it('should reject a snapshotEvery below 1', () => {
     expect(() => new IndexedDBStore('x', { indexedDB: factory, snapshotEvery: 0 })).toThrow(RangeError);
   });

@@ -1,5 +1,6 @@
 import type { Change, PatchesSnapshot, PatchesState } from '../types.js';
 import { applyCommittedChanges } from '../algorithms/applyCommittedChanges.js';
+import { applyPatch } from '../algorithms/applyPatch.js';
 import { breakChanges } from '../algorithms/breakChanges.js';
 import { createChange } from '../algorithms/createChange.js';
 import { deepEqual } from '../algorithms/deepEqual.js';
@@ -9,6 +10,7 @@ import { followStoredQueue } from '../algorithms/followStoredQueue.js';
 import { StoreConflictError } from '../errors.js';
 import type { StoreGuard } from '../stores/PatchesStore.js';
 import { readQueue } from '../stores/readQueue.js';
+import { readSince } from '../stores/readSince.js';
 import type { AlgorithmContext, ClientAlgorithm, InstallResult, RegressedRevs } from './ClientAlgorithm.js';
 import type { DocLayers, OptimisticChange, PatchesDoc } from './PatchesDoc.js';
 import { redoOnRead, retryOnConflict } from './retryOnConflict.js';
@@ -83,26 +85,35 @@ export class OTAlgorithm implements ClientAlgorithm {
    * committed state and queue are read back, and the doc's unsaved edits are rebased over what
    * it had not seen (`followStoredQueue`).
    */
-  async refresh(docId: string): Promise<void> {
-    const { store } = this.ctx;
+  async refresh(docId: string, whole = false): Promise<void> {
     const doc = this.ctx.getOpenDoc(docId);
     if (!doc) return;
-    const stored = await store.getDoc(docId);
-    if (!stored) return;
     const before = doc._layers();
-    const since = stored.committedRev > before.committedRev ? await store.listChanges(docId, before.committedRev) : [];
+    // The committed changes since the view's rev, and the state only if they do not reach.
+    const stored = await readSince(this.ctx.store, docId, before.committedRev, whole);
+    if (!stored) return;
+    const { since } = stored;
     // Everything below runs without awaiting: no edit can slip in between the rebase and the update.
     const layers = doc._layers();
-    if (layers !== before) return this.refresh(docId);
+    if (layers !== before) return this.refresh(docId, whole);
     const storedIds = stored.pending.map(c => c.id);
     if (stored.committedRev === layers.committedRev && sameIds(storedIds, layers.localIds)) return;
+    let committedState = stored.state;
+    if (committedState === undefined) {
+      try {
+        // The rows were applied strictly when received, on the state this view has at its rev.
+        committedState = applyPatch(layers.committedState, since.flatMap(c => c.ops), { mode: 'strict' });
+      } catch {
+        return this.refresh(docId, true);
+      }
+    }
     const known = { rev: layers.committedRev, pending: layers.local.map((ops, i) => changeOf(layers.localIds?.[i] ?? '', ops, layers.committedRev)) };
     const optimistic = doc._optimistic();
     const followed = layers.localIds
       ? followStoredQueue(known, since, { rev: stored.committedRev, pending: stored.pending }, optimistic.map(o => changeOf(o.id, o.ops, layers.committedRev)))
       : undefined;
     doc._update(
-      { committedState: stored.state, committedRev: stored.committedRev, local: stored.pending.map(c => c.ops), localIds: storedIds },
+      { committedState, committedRev: stored.committedRev, local: stored.pending.map(c => c.ops), localIds: storedIds },
       { optimistic: followed ? followed.map(c => ({ id: c.id, ops: c.ops })) : [...optimistic] },
     );
   }

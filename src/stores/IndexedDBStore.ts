@@ -5,7 +5,7 @@ import { RichTextNotEnabledError, StoreConflictError, StoreError } from '../erro
 import { applyPatch } from '../algorithms/applyPatch.js';
 import type { Algorithm, Change, JSONPatchOp, PatchesState, TrackedDoc } from '../types.js';
 import { openStoreChannel, storeChanges$, type StoreChannel } from '../streams/storeChanges.js';
-import type { PatchesStore, ServerChangesUpdate, StoreChange, StoreGuard, StoredDoc, StoredQueue } from './PatchesStore.js';
+import type { PatchesStore, ServerChangesUpdate, StoreChange, StoreGuard, StoredDoc, StoredDocSince, StoredQueue } from './PatchesStore.js';
 import { guardConflict, type GuardedFacts } from './guardConflict.js';
 import { StoreAnnouncer } from './StoreAnnouncer.js';
 
@@ -20,6 +20,15 @@ interface DocRow {
    */
   stateRev?: number;
   deleted?: true;
+}
+
+/** What `readDoc` read: the queue, the rows after `since` if asked, the state if asked and needed (with the tail it lags by, until replayed). */
+interface DocRead {
+  queue: StoredQueue;
+  since?: Change[];
+  state?: unknown;
+  stateRev?: number;
+  tail?: { rev: number; change: Change }[];
 }
 
 /** The object stores (versions 1 and 2 have the same ones). Values are wrapped so a Change's own keys never collide with ours. */
@@ -254,8 +263,22 @@ export class IndexedDBStore implements PatchesStore {
    * const doc = await store.getDoc<{ title: string }>('notes');
    */
   async getDoc<T = unknown>(docId: string): Promise<StoredDoc<T> | undefined> {
-    const read = await this.readDoc(docId, true, 'getDoc');
+    const read = await this.readDoc(docId, { state: true }, 'getDoc');
     return read && { ...read.queue, state: read.state as T };
+  }
+
+  /**
+   * The queue and the committed changes after `rev`, in one transaction; the state is read (in a
+   * second round) only if those rows do not lead from `rev` to the committed rev.
+   *
+   * @example
+   * const news = await store.getDocSince('notes', view.committedRev); // { since: [...], pending, ... }
+   */
+  async getDocSince<T = unknown>(docId: string, rev: number): Promise<StoredDocSince<T> | undefined> {
+    const read = await this.readDoc(docId, { state: true, since: rev }, 'getDocSince');
+    if (!read) return undefined;
+    const since = read.since ?? [];
+    return read.state === undefined ? { ...read.queue, since } : { ...read.queue, since, state: read.state as T };
   }
 
   /**
@@ -265,7 +288,7 @@ export class IndexedDBStore implements PatchesStore {
    * const queue = await store.getQueue('notes'); // { committedRev, pending, pendingOps, sending, ... }
    */
   async getQueue(docId: string): Promise<StoredQueue | undefined> {
-    return (await this.readDoc(docId, false, 'getQueue'))?.queue;
+    return (await this.readDoc(docId, {}, 'getQueue'))?.queue;
   }
 
   /**
@@ -273,20 +296,26 @@ export class IndexedDBStore implements PatchesStore {
    * or in-flight change, an LWW doc no pending changes: the writes refuse them), so a read waits
    * for fewer requests. The algorithm is the one this store last saw for the doc; if the row says
    * otherwise (another tab re-tracked it), the doc is read again over every store.
+   *
+   * `want.state` reads the state (with the history rows it lags by, replayed); with `want.since`
+   * the history rows after that rev are read first, and the state only if they fall short.
    */
-  private async readDoc(docId: string, withState: boolean, action: string, algorithm: Algorithm | null = this.algorithms.get(docId) ?? null): Promise<{ queue: StoredQueue; state: unknown } | undefined> {
+  private async readDoc(docId: string, want: { state?: boolean; since?: number }, action: string, algorithm: Algorithm | null = this.algorithms.get(docId) ?? null): Promise<DocRead | undefined> {
     const names: StoreName[] = ['docs'];
-    if (withState) names.push('states', 'committedChanges');
+    if (want.state || want.since !== undefined) names.push('states', 'committedChanges');
     if (algorithm !== 'lww') names.push('pendingChanges');
     if (algorithm !== 'ot') names.push('pendingOps', 'sending');
+    const { since } = want;
     const read = await this.transact('readonly', names, action, docId, async (tx) => {
       const range = docRange(docId);
-      const [row, state, pending, ops, sending] = await Promise.all([
+      const history = () => tx.objectStore('committedChanges');
+      const [row, stored, pending, ops, sending, after] = await Promise.all([
         tx.objectStore('docs').get(docId),
-        withState ? tx.objectStore('states').get(docId) : undefined,
+        want.state && since === undefined ? tx.objectStore('states').get(docId) : undefined,
         algorithm !== 'lww' ? tx.objectStore('pendingChanges').getAll(range) : [],
         algorithm !== 'ot' ? tx.objectStore('pendingOps').getAll(range) : [],
         algorithm !== 'ot' ? tx.objectStore('sending').get(docId) : undefined,
+        since !== undefined ? history().getAll(IDBKeyRange.bound([docId, since], [docId, []], true)) : undefined,
       ]);
       if (!row || row.deleted) return undefined;
       const queue: StoredQueue = {
@@ -297,16 +326,23 @@ export class IndexedDBStore implements PatchesStore {
         pendingOps: ops.map((r) => r.op),
         sending: sending?.change ?? null,
       };
-      // The state lags: the history rows since it are read in a second round (the row says which).
+      // Rows past the committed rev are a timeline the server went back from: not history.
+      const sinceRows = after?.filter((r) => r.rev <= row.committedRev);
+      const result: DocRead = { queue, since: sinceRows?.map((r) => r.change) };
+      if (!want.state || (sinceRows && leadsFrom(sinceRows, since!, row.committedRev))) return result;
+      // The state (in a second round if the rows fell short), then the rows it lags by.
       const stateRev = row.stateRev ?? row.committedRev;
-      const tail = withState && stateRev < row.committedRev ? await tx.objectStore('committedChanges').getAll(IDBKeyRange.bound([docId, stateRev], [docId, row.committedRev], true)) : undefined;
-      return { queue, state: state?.state ?? null, stateRev, tail };
+      const [state, tail] = await Promise.all([
+        stored ?? tx.objectStore('states').get(docId),
+        stateRev < row.committedRev ? history().getAll(IDBKeyRange.bound([docId, stateRev], [docId, row.committedRev], true)) : undefined,
+      ]);
+      return { ...result, state: state?.state ?? null, stateRev, tail };
     });
     if (!read) return undefined;
-    if (algorithm !== null && algorithm !== read.queue.algorithm) return this.readDoc(docId, withState, action, null);
+    if (algorithm !== null && algorithm !== read.queue.algorithm) return this.readDoc(docId, want, action, null);
     this.algorithms.set(docId, read.queue.algorithm);
-    const state = read.tail ? replayTail(docId, read.state, read.stateRev, read.queue.committedRev, read.tail) : read.state;
-    return { queue: read.queue, state };
+    if (read.tail) read.state = replayTail(docId, read.state, read.stateRev!, read.queue.committedRev, read.tail);
+    return read;
   }
 
   /**
@@ -711,13 +747,18 @@ function putState(tx: RWTx, row: DocRow, rev: number, state: unknown): void {
   fire(tx.objectStore('states').put({ docId: row.docId, state }));
 }
 
+/** True when `rows` are every rev from `rev + 1` to `committedRev`, in order (none when they are equal). */
+function leadsFrom(rows: readonly { rev: number }[], rev: number, committedRev: number): boolean {
+  return committedRev >= rev && rows.length === committedRev - rev && rows.every((row, i) => row.rev === rev + 1 + i);
+}
+
 /**
  * The committed state at `committedRev`: the history rows after `stateRev` applied to the state
  * stored at `stateRev`. They were applied strictly when received, so a row missing or failing
  * now means the database was changed behind the store's back.
  */
 function replayTail(docId: string, state: unknown, stateRev: number, committedRev: number, tail: { rev: number; change: Change }[]): unknown {
-  if (tail.length !== committedRev - stateRev || tail.some((row, i) => row.rev !== stateRev + 1 + i)) {
+  if (!leadsFrom(tail, stateRev, committedRev)) {
     throw new StoreError(`The history of "${docId}" after rev ${stateRev} is incomplete: cannot rebuild its state at rev ${committedRev}`, docId);
   }
   try {

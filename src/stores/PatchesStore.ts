@@ -23,6 +23,18 @@ export interface StoredDoc<T = unknown> {
 /** What is stored for a doc but its state: the committed rev and everything pending (`getQueue`). */
 export type StoredQueue = Omit<StoredDoc, 'state'>;
 
+/**
+ * What a doc holds now, for a reader that has its committed state at an older rev
+ * (`getDocSince`): the queue, the committed changes since that rev, and the state only when they
+ * do not lead all the way from it.
+ */
+export interface StoredDocSince<T = unknown> extends StoredQueue {
+  /** The committed changes after the asked rev, in rev order: all of them when `state` is absent. */
+  since: Change[];
+  /** The committed state; absent when `since` leads from the asked rev to `committedRev`. */
+  state?: T;
+}
+
 /** One atomic write after server changes were applied to a doc. */
 export interface ServerChangesUpdate<T = unknown> {
   /** The new committed state. */
@@ -100,6 +112,13 @@ export interface PatchesStore {
    * copying the document. Optional: a store without it is read through `getDoc` (`readQueue`).
    */
   getQueue?(docId: string): Promise<StoredQueue | undefined>;
+  /**
+   * What changed since `rev`, in one read: the queue and the committed changes after `rev`, and
+   * the state only if those changes do not all lead from `rev` to the committed rev (compacted,
+   * or the doc went below `rev`). A reader with the state at `rev` applies them instead of
+   * copying the document. Optional: a store without it is read through `getDoc` and `listChanges`.
+   */
+  getDocSince?<T = unknown>(docId: string, rev: number): Promise<StoredDocSince<T> | undefined>;
   /** Committed revision of a doc (0 if unknown). */
   getCommittedRev(docId: string): Promise<number>;
   /** Install a server snapshot as the committed state. Pending data (OT queue, LWW ops and sending) is kept. */

@@ -9,6 +9,7 @@ import { concatMap, filter, firstValueFrom, from, merge } from 'rxjs';
 /** The OT doc: tokens in a list. The LWW doc: one key per token. */
 export interface TabsDoc {
   list?: string[];
+  pad?: Record<string, { title: string; n: number }>;
   marks?: Record<string, number>;
 }
 
@@ -31,6 +32,8 @@ export interface TabsApp {
   start(url: string): Promise<void>;
   /** Edits both docs with one token; resolves once both edits are in IndexedDB, with when the edit was made (epoch ms, sub-ms precision). */
   edit(token: string, at: number): Promise<number>;
+  /** Adds `records` records to the OT doc in one edit (a large document for benches); resolves once stored. */
+  pad(records: number): Promise<void>;
   /** Sync on or off in this tab (`connect()` / `disconnect()`). */
   setSync(on: boolean): Promise<void>;
   /** Resolves when the store and this tab's views hold nothing pending and both docs are at least at these revs. */
@@ -109,6 +112,13 @@ window.tabs = {
     });
     await Promise.all([ot.flush(), lww.flush()]);
     return made;
+  },
+  async pad(records) {
+    const { ot } = current();
+    ot.change(draft => {
+      draft.pad = Object.fromEntries(Array.from({ length: records }, (_, i) => [`r${i}`, { title: `Record number ${i} with some text`, n: i }]));
+    });
+    await ot.flush();
   },
   async setSync(on) {
     const { sync } = current();
