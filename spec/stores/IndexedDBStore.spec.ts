@@ -621,6 +621,84 @@ describe('IndexedDBStore received changes kept as history rows', () => {
       expect((await store.getDocSince('a', 1))?.since.map((c) => c.rev)).toEqual([2]);
     });
 
+    describe('after the doc went back', () => {
+      /** Rows 1–4 of one history, back to rev 2, then revs 3–5 of another (`/n` = 100 + rev). */
+      async function rewoundStore(goBack: (store: IndexedDBStore) => Promise<void>): Promise<IndexedDBStore> {
+        const store = open();
+        await started(store);
+        await receive(store, 1, 4);
+        await goBack(store);
+        for (let rev = 3; rev <= 5; rev++) {
+          const other: Change = { ...committed(`b${rev}`, rev), ops: [op('/n', 100 + rev)] };
+          await store.applyServerChanges('a', { state: { n: 100 + rev }, rev, changes: [other], replayable: true });
+        }
+        return store;
+      }
+
+      it.each([
+        ['a server that lost revisions', (store: IndexedDBStore) => store.applyServerChanges('a', { state: { n: 2 }, rev: 2, changes: [], regressed: true })],
+        ['an older snapshot', (store: IndexedDBStore) => store.saveDoc('a', { state: { n: 2 }, rev: 2 })],
+      ])('should give the state to a view at a rev of the abandoned history (%s)', async (_, goBack) => {
+        const store = await rewoundStore(goBack);
+        // A view at rev 3 or 4 may hold the old history: the rows of the new one cannot bring it forward.
+        for (const rev of [3, 4]) expect(await store.getDocSince('a', rev)).toMatchObject({ committedRev: 5, state: { n: 105 } });
+        // Revs both histories share, and revs only the new one reached, still read rows only.
+        expect(await store.getDocSince('a', 2)).not.toHaveProperty('state');
+        expect((await store.getDocSince('a', 2))?.since.map((c) => c.id)).toEqual(['b3', 'b4', 'b5']);
+        expect(await store.getDocSince('a', 5)).not.toHaveProperty('state');
+        expect((await store.listChanges('a')).map((c) => c.id)).toEqual(['a1', 'a2', 'b3', 'b4', 'b5']);
+      });
+
+      it('should drop the rows of the abandoned history, so a catch-up that skips revs is not read as leading there', async () => {
+        const store = open();
+        await started(store);
+        await receive(store, 1, 4);
+        await store.applyServerChanges('a', { state: { n: 2 }, rev: 2, changes: [], regressed: true });
+        const catchUp: Change = { ...committed('c5', 5), ops: [{ op: 'replace', path: '', value: { n: 5 } }] };
+        await store.applyServerChanges('a', { state: { n: 5 }, rev: 5, changes: [catchUp], replayable: true });
+        expect((await store.listChanges('a')).map((c) => c.id)).toEqual(['a1', 'a2', 'c5']);
+        expect(await store.getDocSince('a', 2)).toMatchObject({ state: { n: 5 }, since: [{ id: 'c5' }] });
+      });
+
+      it('should give the state to a view of a doc that was deleted and started again', async () => {
+        const store = open();
+        await started(store);
+        await receive(store, 1, 3);
+        await store.deleteDoc('a');
+        await store.trackDocs(['a'], 'ot');
+        await store.saveDoc('a', { state: { n: 0 }, rev: 0 });
+        await receive(store, 1, 4);
+        expect(await store.getDocSince('a', 3)).toMatchObject({ committedRev: 4, state: { n: 4 } });
+        expect(await store.getDocSince('a', 4)).not.toHaveProperty('state');
+      });
+
+      it("should bring another tab's view of the abandoned history to the store's state", async () => {
+        const writer = new Patches({ store: open(), clock: () => 1 });
+        const reader = new Patches({ store: open(), clock: () => 1 });
+        const receiveIn = (id: string, rev: number, ops: JSONPatchOp[]) =>
+          writer.runExclusive('d', () => writer.algorithms.ot.applyServerChanges('d', [{ id, ops, baseRev: rev - 1, rev, createdAt: 1, committedAt: 2 }]));
+        await writer.openDoc('d');
+        await receiveIn('s1', 1, [{ op: 'replace', path: '', value: { list: [] } }]);
+        await receiveIn('s2', 2, [{ op: 'add', path: '/list/-', value: 'old' }]);
+        const view = await reader.openDoc<{ list: string[] }>('d');
+        expect(view.state).toEqual({ list: ['old'] });
+        // The server lost rev 2 and moved on without it; the writer follows before the reader looks.
+        await writer.store.applyServerChanges('d', { state: { list: [] }, rev: 1, changes: [], regressed: true });
+        await writer.close();
+        const follower = new Patches({ store: open(), clock: () => 1 });
+        await follower.openDoc('d');
+        const receiveNew = (id: string, rev: number, ops: JSONPatchOp[]) =>
+          follower.runExclusive('d', () => follower.algorithms.ot.applyServerChanges('d', [{ id, ops, baseRev: rev - 1, rev, createdAt: 1, committedAt: 2 }]));
+        await receiveNew('n2', 2, [{ op: 'add', path: '/list/-', value: 'new' }]);
+        await receiveNew('n3', 3, [{ op: 'add', path: '/list/-', value: 'newer' }]);
+        await reader.runExclusive('d', () => reader.algorithms.ot.refresh('d'));
+        expect(view.committedRev).toBe(3);
+        expect(view.state).toEqual({ list: ['new', 'newer'] });
+        await follower.close();
+        await reader.close();
+      });
+    });
+
     it('should be undefined for a doc that is not tracked or deleted', async () => {
       const store = open();
       await started(store);

@@ -19,6 +19,12 @@ interface DocRow {
    * (all kept, see `keptStateRev`) replay on it. Absent: the state is at `committedRev`.
    */
   stateRev?: number;
+  /**
+   * The doc went back (a server that lost revisions, or a delete and a new start): a view another
+   * instance holds at a rev in `(to, from]` may be of the abandoned history, so history rows
+   * cannot bring it forward (`getDocSince` gives the state). Widened by each rewind.
+   */
+  rewound?: { to: number; from: number };
   deleted?: true;
 }
 
@@ -221,7 +227,8 @@ export class IndexedDBStore implements PatchesStore {
       for (const docId of new Set(docIds)) {
         const row = await docs.get(docId);
         if (row && !row.deleted) continue;
-        fire(docs.put({ docId, algorithm, committedRev: 0 }));
+        // A revived tombstone starts again at rev 0: its earlier revs are another history.
+        fire(docs.put(row ? { docId, algorithm, committedRev: 0, rewound: widened(row, 0) } : { docId, algorithm, committedRev: 0 }));
         fire(tx.objectStore('states').put({ docId, state: null }));
       }
     });
@@ -269,7 +276,8 @@ export class IndexedDBStore implements PatchesStore {
 
   /**
    * The queue and the committed changes after `rev`, in one transaction; the state is read (in a
-   * second round) only if those rows do not lead from `rev` to the committed rev.
+   * second round) only if those rows do not lead from `rev` to the committed rev, or if the doc
+   * went back past `rev` since (`DocRow.rewound`: a view at `rev` may be of the abandoned history).
    *
    * @example
    * const news = await store.getDocSince('notes', view.committedRev); // { since: [...], pending, ... }
@@ -329,7 +337,7 @@ export class IndexedDBStore implements PatchesStore {
       // Rows past the committed rev are a timeline the server went back from: not history.
       const sinceRows = after?.filter((r) => r.rev <= row.committedRev);
       const result: DocRead = { queue, since: sinceRows?.map((r) => r.change) };
-      if (!want.state || (sinceRows && leadsFrom(sinceRows, since!, row.committedRev))) return result;
+      if (!want.state || (sinceRows && leadsFrom(sinceRows, since!, row.committedRev) && !maybeAbandoned(row, since!))) return result;
       // The state (in a second round if the rows fell short), then the rows it lags by.
       const stateRev = row.stateRev ?? row.committedRev;
       const [state, tail] = await Promise.all([
@@ -363,9 +371,9 @@ export class IndexedDBStore implements PatchesStore {
    * await store.saveDoc('notes', { state: { title: 'Hi' }, rev: 7 });
    */
   async saveDoc(docId: string, snapshot: PatchesState, expect?: StoreGuard): Promise<void> {
-    await this.transact('readwrite', GUARDED_STORES, 'saveDoc', docId, async (tx) => {
+    await this.transact('readwrite', [...GUARDED_STORES, 'committedChanges'], 'saveDoc', docId, async (tx) => {
       const row = await guardedRow(tx, docId, expect);
-      putState(tx, row, snapshot.rev, snapshot.state);
+      putState(tx, rewoundTo(tx, row, snapshot.rev), snapshot.rev, snapshot.state);
     });
     this.announce({ kind: 'write', docIds: [docId] });
   }
@@ -381,7 +389,9 @@ export class IndexedDBStore implements PatchesStore {
     await this.transact('readwrite', ALL_STORES, 'deleteDoc', docId, async (tx) => {
       const row = await tx.objectStore('docs').get(docId);
       if (row?.deleted) return;
-      fire(tx.objectStore('docs').put({ docId, algorithm: row?.algorithm ?? 'ot', committedRev: row?.committedRev ?? 0, deleted: true }));
+      const tombstone: DocRow = { docId, algorithm: row?.algorithm ?? 'ot', committedRev: row?.committedRev ?? 0, deleted: true };
+      if (row?.rewound) tombstone.rewound = row.rewound;
+      fire(tx.objectStore('docs').put(tombstone));
       clearDocData(tx, docId);
     });
     this.announce({ kind: 'delete', docIds: [docId] });
@@ -487,11 +497,12 @@ export class IndexedDBStore implements PatchesStore {
   async applyServerChanges(docId: string, update: ServerChangesUpdate): Promise<void> {
     const names: StoreName[] = ['docs', 'states', 'committedChanges', 'pendingChanges', 'pendingOps', 'sending'];
     await this.transact('readwrite', names, 'applyServerChanges', docId, async (tx) => {
-      const row = await guardedRow(tx, docId, update.expect);
+      let row = await guardedRow(tx, docId, update.expect);
       if (update.pending && row.algorithm !== 'ot') {
         throw new StoreError(`Cannot replace the pending queue of LWW doc "${docId}"`, docId);
       }
       if (update.rev < row.committedRev && !update.regressed) throw new StoreConflictError(docId, `committedRev ${row.committedRev} > update rev ${update.rev}`);
+      row = rewoundTo(tx, row, update.rev);
       const stateRev = keptStateRev(row, update, this.snapshotEvery);
       if (stateRev === undefined) putState(tx, row, update.rev, update.state);
       else fire(tx.objectStore('docs').put({ ...row, committedRev: update.rev, stateRev }));
@@ -745,6 +756,26 @@ function putState(tx: RWTx, row: DocRow, rev: number, state: unknown): void {
   const { stateRev: _done, ...current } = row;
   fire(tx.objectStore('docs').put({ ...current, committedRev: rev }));
   fire(tx.objectStore('states').put({ docId: row.docId, state }));
+}
+
+/**
+ * The row after going back to `rev` when that is below its committed rev (else the row as is):
+ * the abandoned history's rows go, and `rewound` is widened to cover the revs views may hold of it.
+ */
+function rewoundTo(tx: RWTx, row: DocRow, rev: number): DocRow {
+  if (rev >= row.committedRev) return row;
+  fire(tx.objectStore('committedChanges').delete(IDBKeyRange.bound([row.docId, rev], [row.docId, []], true)));
+  return { ...row, rewound: widened(row, rev) };
+}
+
+/** `row.rewound` widened by going back from the row's committed rev to `rev`. */
+function widened(row: DocRow, rev: number): { to: number; from: number } {
+  return { to: Math.min(row.rewound?.to ?? rev, rev), from: Math.max(row.rewound?.from ?? row.committedRev, row.committedRev) };
+}
+
+/** True when a view at `rev` may be of a history the doc went back from. */
+function maybeAbandoned(row: DocRow, rev: number): boolean {
+  return row.rewound !== undefined && row.rewound.to < rev && rev <= row.rewound.from;
 }
 
 /** True when `rows` are every rev from `rev + 1` to `committedRev`, in order (none when they are equal). */

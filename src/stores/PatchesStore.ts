@@ -115,8 +115,11 @@ export interface PatchesStore {
   /**
    * What changed since `rev`, in one read: the queue and the committed changes after `rev`, and
    * the state only if those changes do not all lead from `rev` to the committed rev (compacted,
-   * or the doc went below `rev`). A reader with the state at `rev` applies them instead of
-   * copying the document. Optional: a store without it is read through `getDoc` and `listChanges`.
+   * or the doc is below `rev`) or if the doc has gone back past `rev` since (a server that lost
+   * revisions, a delete and a new start): a reader's state at `rev` may then be of the abandoned
+   * history, which the changes do not apply to. A reader with the state at `rev` applies them
+   * instead of copying the document. Optional: a store without it is read through `getDoc` and
+   * `listChanges`.
    */
   getDocSince?<T = unknown>(docId: string, rev: number): Promise<StoredDocSince<T> | undefined>;
   /** Committed revision of a doc (0 if unknown). */
