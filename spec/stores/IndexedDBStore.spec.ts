@@ -841,6 +841,34 @@ describe('IndexedDBStore announcements to other instances', () => {
     await shows(docA, ['a1', 'a2', 'b1']);
   });
 
+  it('should read an open doc whole when another instance untracked it and tracked it again with a new history', async () => {
+    const a = instance();
+    const channel = hub.channel();
+    const other = new IndexedDBStore('app', { indexedDB: factory, channel });
+    hub.deliverAll();
+    const receive = (id: string, rev: number, ops: JSONPatchOp[]) =>
+      a.patches.runExclusive('d', () => a.patches.algorithms.ot.applyServerChanges('d', [{ id, ops, baseRev: rev - 1, rev, createdAt: 1, committedAt: 2 }]));
+    const doc = await a.patches.openDoc<{ list: string[] }>('d');
+    await receive('s1', 1, [{ op: 'replace', path: '', value: { list: [] } }]);
+    await receive('s2', 2, [{ op: 'add', path: '/list/-', value: 'old' }]);
+    hub.deliverAll();
+    // Another tab drops the doc and starts it again, and its new history passes rev 2 before this tab hears a word.
+    await other.untrackDocs(['d']);
+    await other.trackDocs(['d'], 'ot');
+    const history: [Change, unknown][] = [
+      [{ ...committed('n1', 1), ops: [{ op: 'replace', path: '', value: { list: [] } }] }, { list: [] }],
+      [{ ...committed('n2', 2), ops: [{ op: 'add', path: '/list/-', value: 'new' }] }, { list: ['new'] }],
+      [{ ...committed('n3', 3), ops: [{ op: 'add', path: '/list/-', value: 'newer' }] }, { list: ['new', 'newer'] }],
+    ];
+    for (const [change, state] of history) await other.applyServerChanges('d', { state, rev: change.rev, changes: [change], replayable: true });
+    const followed = firstValueFrom(a.patches.otherWrites$);
+    hub.deliverAll();
+    await followed;
+    expect(doc.committedRev).toBe(3);
+    expect(doc.state).toEqual({ list: ['new', 'newer'] });
+    await other.close();
+  });
+
   it("should bring both instances' early writes to each other when they start together", async () => {
     const a = instance();
     const b = instance();

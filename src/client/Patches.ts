@@ -89,6 +89,8 @@ export class Patches {
   private readonly queue = new KeyedQueue();
   private readonly clock: () => number;
   private readonly refreshQueued = new Set<string>();
+  /** Docs another instance untracked or deleted: their next refresh reads them whole. */
+  private readonly readWhole = new Set<string>();
   private readonly storeSubscription = new Subscription();
 
   private readonly changeSubject = new Subject<LocalChangeEvent>();
@@ -295,6 +297,9 @@ export class Patches {
    */
   private followStore(change: StoreChange): void {
     if (change.kind !== 'write') {
+      // Tracked again by the time this instance looks, such a doc's new revs may repeat the old
+      // ones: what changed since an open view's rev cannot be told from its history rows.
+      if (change.kind === 'untrack' || change.kind === 'delete') for (const docId of change.docIds) this.readWhole.add(docId);
       void this.followTracking().catch(error => this.reportError(error));
       return;
     }
@@ -306,7 +311,7 @@ export class Patches {
       this.queue
         .run(docId, () => {
           this.refreshQueued.delete(docId);
-          return this.algorithms[algorithm].refresh(docId);
+          return this.algorithms[algorithm].refresh(docId, this.readWhole.delete(docId));
         })
         .then(
           () => this.otherWriteSubject.next(docId),
@@ -328,6 +333,8 @@ export class Patches {
       doc?._close();
     }
     if (gone.length > 0) this.untrackSubject.next(gone);
+    // A doc with no open view has nothing to read whole (opening one reads it whole anyway).
+    for (const id of this.readWhole) if (!this.openDocs.has(id)) this.readWhole.delete(id);
     for (const algorithm of ['ot', 'lww'] as const) {
       const fresh = stored.filter(doc => doc.algorithm === algorithm && !this.tracked.has(doc.docId)).map(doc => doc.docId);
       for (const id of fresh) this.tracked.set(id, algorithm);
