@@ -13,6 +13,11 @@ export interface AlgorithmContext {
   metadataFor(docId: string): Record<string, unknown>;
   /** The clock (ms epoch); injectable so tests are deterministic. */
   clock(): number;
+  /**
+   * True, once, after another instance untracked or deleted the doc: tracked again, its new
+   * history's revs may repeat the old ones, so a refresh must read it whole (absent: never).
+   */
+  historyReplaced?(docId: string): boolean;
   /** Per-change storage limit; a larger change is split when minted. */
   maxStorageBytes?: number;
   sizeCalculator?: SizeCalculator;
@@ -45,12 +50,8 @@ export interface ClientAlgorithm {
   isQueued(docId: string, changeId: string): Promise<boolean>;
   /** OT: replaces the pending changes `replaced` (the head of the queue) with the pieces actually sent (after splitting). */
   replacePending(docId: string, changes: Change[], replaced?: Change[]): Promise<void>;
-  /**
-   * Brings the open doc (if any) in line with the store after another instance (tab) wrote it.
-   * `whole`: read the whole doc, not only what changed since the view's rev (its history may
-   * have been replaced: the doc was untracked or deleted and tracked again).
-   */
-  refresh(docId: string, whole?: boolean): Promise<void>;
+  /** Brings the open doc (if any) in line with the store after another instance (tab) wrote it. */
+  refresh(docId: string): Promise<void>;
   /**
    * Applies committed server changes (a broadcast, a catch-up, or the reply to `sent`), rebases or
    * merges local changes, writes the store atomically and updates the open doc. Returns the

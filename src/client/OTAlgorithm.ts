@@ -83,11 +83,13 @@ export class OTAlgorithm implements ClientAlgorithm {
   /**
    * Brings an open doc's view in line with the store after another instance wrote it: the
    * committed state and queue are read back, and the doc's unsaved edits are rebased over what
-   * it had not seen (`followStoredQueue`).
+   * it had not seen (`followStoredQueue`). What changed since the view's rev is read (the state
+   * only if needed) unless `whole`, or the doc's history was replaced meanwhile.
    */
   async refresh(docId: string, whole = false): Promise<void> {
     const doc = this.ctx.getOpenDoc(docId);
     if (!doc) return;
+    whole ||= this.ctx.historyReplaced?.(docId) === true;
     const before = doc._layers();
     // The committed changes since the view's rev, and the state only if they do not reach.
     const stored = await readSince(this.ctx.store, docId, before.committedRev, whole);

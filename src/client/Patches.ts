@@ -134,6 +134,7 @@ export class Patches {
       getOpenDoc: id => this.openDocs.get(id),
       metadataFor: id => ({ ...this.metadata, ...this.docMetadata.get(id) }),
       clock: this.clock,
+      historyReplaced: id => this.readWhole.delete(id),
       maxStorageBytes: this.docOptions.maxStorageBytes,
       sizeCalculator: this.docOptions.sizeCalculator,
     };
@@ -311,7 +312,7 @@ export class Patches {
       this.queue
         .run(docId, () => {
           this.refreshQueued.delete(docId);
-          return this.algorithms[algorithm].refresh(docId, this.readWhole.delete(docId));
+          return this.algorithms[algorithm].refresh(docId);
         })
         .then(
           () => this.otherWriteSubject.next(docId),
