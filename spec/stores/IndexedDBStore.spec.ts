@@ -731,6 +731,36 @@ describe('IndexedDBStore received changes kept as history rows', () => {
     });
   });
 
+  it("should keep an LWW doc's received changes as rows too, unless one of their ops failed", async () => {
+    const patches = new Patches({ store: open({ snapshotEvery: 4 }), clock: () => 1 });
+    const doc = await patches.openDoc<{ a?: number; b?: number }>('l', { algorithm: 'lww' });
+    const receive = (id: string, rev: number, ops: JSONPatchOp[]) =>
+      patches.runExclusive('l', () => patches.algorithms.lww.applyServerChanges('l', [{ id, ops, baseRev: rev - 1, rev, createdAt: 1, committedAt: 2 }]));
+    statePuts = 0;
+    await receive('s1', 1, [op('/a', 1)]);
+    // A failed test voids its change when LWW applies it (leniently): the state is written whole,
+    // since the rows replayed together would not void the same ops.
+    await receive('s2', 2, [{ op: 'test', path: '/a', value: 5 }, op('/a', 9)]);
+    expect(statePuts).toBe(1);
+    await receive('s3', 3, [op('/b', 2)]);
+    expect(statePuts).toBe(1);
+    expect(doc.state).toEqual({ a: 1, b: 2 });
+    const tab = new Patches({ store: open({ snapshotEvery: 4 }) });
+    const other = await tab.openDoc<{ a?: number; b?: number }>('l');
+    expect(other.committedRev).toBe(3);
+    expect(other.state).toEqual({ a: 1, b: 2 });
+    // Its rows are no log another reader may replay from any rev: the state always comes along.
+    expect(await tab.store.getDocSince!('l', 2)).toMatchObject({ state: { a: 1, b: 2 } });
+    // LWW applies a new doc's first change to {}: so does the replay.
+    await patches.openDoc('m', { algorithm: 'lww' });
+    await patches.runExclusive('m', () => patches.algorithms.lww.applyServerChanges('m', [{ id: 'm1', ops: [{ op: 'remove', path: '/x', ts: 1 }], baseRev: 0, rev: 1, createdAt: 1, committedAt: 2 }]));
+    const m = await tab.store.getDoc('m');
+    expect(m?.committedRev).toBe(1);
+    expect(m?.state).toEqual({});
+    await tab.close();
+    await patches.close();
+  });
+
   it('should reject a snapshotEvery below 1', () => {
     expect(() => new IndexedDBStore('x', { indexedDB: factory, snapshotEvery: 0 })).toThrow(RangeError);
   });

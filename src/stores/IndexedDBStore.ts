@@ -112,7 +112,7 @@ export interface IndexedDBStoreOptions {
   /** Committed history kept per doc, in revisions: the rows of the newest `compactEvery` revs stay, older ones are deleted (default 200). */
   compactEvery?: number;
   /**
-   * Received revisions of an OT doc between writes of its whole committed state (default 50, at
+   * Received revisions of a doc between writes of its whole committed state (default 50, at
    * most `compactEvery`). In between, a received change writes only its history row, and a read
    * replays the rows since the state. 1 writes the state every time.
    */
@@ -137,11 +137,12 @@ export interface IndexedDBStoreOptions {
  * tracked reject, reads of one return empty values, a brand-new doc has a `null` state.
  *
  * Received changes: writing a doc's whole committed state costs a structured clone and a disk
- * write of the whole document, so a received OT change (`replayable`: its state is the change
- * applied) writes only its history row, and the state is written every `snapshotEvery` revisions
- * (default 50); a read replays the rows since the state on it (one more round trip, and applying
- * at most `snapshotEvery − 1` changes). Anything else (a catch-up that skips revs, a server that
- * went back, an LWW doc, a snapshot, a caller that does not say `replayable`) writes the whole state.
+ * write of the whole document, so a received change (`replayable`: its state is the change
+ * applied, as `OTAlgorithm` and `LWWAlgorithm` say) writes only its history row, and the state is
+ * written every `snapshotEvery` revisions (default 50); a read replays the rows since the state on
+ * it (one more round trip, and applying at most `snapshotEvery − 1` changes). Anything else (a
+ * catch-up that skips revs, a late LWW reply at an old rev, a server that went back, a snapshot, a
+ * caller that does not say `replayable`) writes the whole state.
  *
  * Compaction: committed change rows are history (`listChanges`) and the tail the state replays.
  * After each `applyServerChanges` only the rows of the newest `compactEvery` revisions (default
@@ -337,7 +338,9 @@ export class IndexedDBStore implements PatchesStore {
       // Rows past the committed rev are a timeline the server went back from: not history.
       const sinceRows = after?.filter((r) => r.rev <= row.committedRev);
       const result: DocRead = { queue, since: sinceRows?.map((r) => r.change) };
-      if (!want.state || (sinceRows && leadsFrom(sinceRows, since!, row.committedRev) && !maybeAbandoned(row, since!))) return result;
+      // An LWW doc's rows are no log to replay from any rev (a late reply is stored at its old rev): its state is always read.
+      const rowsLead = sinceRows && row.algorithm === 'ot' && leadsFrom(sinceRows, since!, row.committedRev) && !maybeAbandoned(row, since!);
+      if (!want.state || rowsLead) return result;
       // The state (in a second round if the rows fell short), then the rows it lags by.
       const stateRev = row.stateRev ?? row.committedRev;
       const [state, tail] = await Promise.all([
@@ -349,7 +352,7 @@ export class IndexedDBStore implements PatchesStore {
     if (!read) return undefined;
     if (algorithm !== null && algorithm !== read.queue.algorithm) return this.readDoc(docId, want, action, null);
     this.algorithms.set(docId, read.queue.algorithm);
-    if (read.tail) read.state = replayTail(docId, read.state, read.stateRev!, read.queue.committedRev, read.tail);
+    if (read.tail) read.state = replayTail(read.queue, read.state, read.stateRev!, read.tail);
     return read;
   }
 
@@ -740,12 +743,12 @@ async function guardedRow(tx: RWTx, docId: string, expect: StoreGuard | undefine
 /**
  * The rev the stored state may stay at while this update writes only history rows, or undefined
  * when it must write the whole state. Only a run of consecutive revisions from the committed rev
- * whose writer vouches that the state is their replay (`replayable`, OT) may be kept as rows, and
+ * whose writer vouches that the state is their replay (`replayable`) may be kept as rows, and
  * the tail stays shorter than `snapshotEvery`.
  */
 function keptStateRev(row: DocRow, update: ServerChangesUpdate, snapshotEvery: number): number | undefined {
   const stateRev = row.stateRev ?? row.committedRev;
-  if (!update.replayable || row.algorithm !== 'ot' || update.regressed || update.rev - stateRev >= snapshotEvery) return undefined;
+  if (!update.replayable || update.regressed || update.rev - stateRev >= snapshotEvery) return undefined;
   let rev = row.committedRev;
   for (const change of update.changes) if (change.rev !== ++rev) return undefined;
   return rev === update.rev ? stateRev : undefined;
@@ -784,16 +787,18 @@ function leadsFrom(rows: readonly { rev: number }[], rev: number, committedRev: 
 }
 
 /**
- * The committed state at `committedRev`: the history rows after `stateRev` applied to the state
- * stored at `stateRev`. They were applied strictly when received, so a row missing or failing
- * now means the database was changed behind the store's back.
+ * The committed state at the doc's committed rev: the history rows after `stateRev` applied
+ * strictly to the state stored at `stateRev` (an LWW doc's `null` as `{}`, as LWW applies them).
+ * Only rows that applied cleanly when received are kept this way (`replayable`), so a row missing
+ * or failing now means the database was changed behind the store's back.
  */
-function replayTail(docId: string, state: unknown, stateRev: number, committedRev: number, tail: { rev: number; change: Change }[]): unknown {
+function replayTail({ docId, algorithm, committedRev }: StoredQueue, state: unknown, stateRev: number, tail: { rev: number; change: Change }[]): unknown {
   if (!leadsFrom(tail, stateRev, committedRev)) {
     throw new StoreError(`The history of "${docId}" after rev ${stateRev} is incomplete: cannot rebuild its state at rev ${committedRev}`, docId);
   }
+  const ops = tail.flatMap((row) => row.change.ops);
   try {
-    return applyPatch(state, tail.flatMap((row) => row.change.ops), { mode: 'strict' });
+    return applyPatch(algorithm === 'lww' ? (state ?? {}) : state, ops, { mode: 'strict' });
   } catch (error) {
     if (error instanceof RichTextNotEnabledError) throw error;
     throw new StoreError(`The history of "${docId}" after rev ${stateRev} does not apply to its stored state`, docId, { cause: error });

@@ -50,8 +50,9 @@ export interface ServerChangesUpdate<T = unknown> {
   /** What the update was computed from: if the doc holds anything else, nothing is written and it rejects with `StoreConflictError`. */
   expect?: StoreGuard;
   /**
-   * OT: `state` is exactly `changes` applied in order (strictly) to the committed state, so a
-   * store may keep the changes and rebuild the state from them later instead of writing it whole.
+   * `state` is exactly `changes` applied in order, strictly, to the committed state (for an LWW
+   * doc, a `null` state taken as `{}`), so a store may keep the changes and rebuild the state
+   * from them later instead of writing it whole.
    */
   replayable?: boolean;
   /** The server went back in time: a rev below the committed one is accepted (give `expect` so another instance's write in between is still caught). */
@@ -117,9 +118,10 @@ export interface PatchesStore {
    * the state only if those changes do not all lead from `rev` to the committed rev (compacted,
    * or the doc is below `rev`) or if the doc has gone back past `rev` since (a server that lost
    * revisions, a delete and a new start): a reader's state at `rev` may then be of the abandoned
-   * history, which the changes do not apply to. A reader with the state at `rev` applies them
-   * instead of copying the document. Optional: a store without it is read through `getDoc` and
-   * `listChanges`.
+   * history, which the changes do not apply to. A store may give the state anyway (IndexedDBStore
+   * does for LWW docs, whose rows are no log: a late reply is stored at its old rev). A reader with
+   * the state at `rev` applies the changes instead of copying the document. Optional: a store
+   * without it is read through `getDoc` and `listChanges`.
    */
   getDocSince?<T = unknown>(docId: string, rev: number): Promise<StoredDocSince<T> | undefined>;
   /** Committed revision of a doc (0 if unknown). */
