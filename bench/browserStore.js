@@ -4,7 +4,8 @@
 //    1,000 pending (getDoc); then the same through a new Patches (openDoc: store read + the view
 //    with the 1,000 pending changes applied);
 //  - write: 1,000 pending changes, as one savePendingChanges call and as 1,000 single-change calls;
-//  - received: changes received by an open ~1 MB doc, each written as OTAlgorithm writes it.
+//  - received: changes received by an open ~1 MB doc, each written as OTAlgorithm writes it, and
+//    the same doc closed, each change applied through Patches.
 // The built package (dist/) is bundled with esbuild and served from 127.0.0.1. Each figure is the
 // median of 5 runs. Run: npm run build && node bench/browserStore.js
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -93,7 +94,7 @@ async function runInBrowser({ committed, pending, runs }) {
  * store did before) and every 50 revisions (the default).
  */
 async function receiveInBrowser({ records, received }) {
-  const { IndexedDBStore } = window.patchesRx;
+  const { IndexedDBStore, Patches } = window.patchesRx;
   const median = values => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
   const state = { records: Object.fromEntries(Array.from({ length: records }, (_, i) => [`r${i}`, { id: `r${i}`, title: `Record number ${i} with some text`, done: false, n: i }])) };
   const out = { bytes: JSON.stringify(state).length };
@@ -121,6 +122,23 @@ async function receiveInBrowser({ records, received }) {
     await reader.close();
     out[snapshotEvery] = { write: median(writes), read: readMs };
   }
+  // The same doc closed in a Patches that applies server changes to it (a tab leading the
+  // connection while another tab shows the doc): read, compute, write, per change.
+  const patches = new Patches({ store: new IndexedDBStore('received-closed') });
+  await patches.trackDocs(['doc']);
+  await patches.store.saveDoc('doc', { state, rev: 0 });
+  const applies = [];
+  for (let rev = 1; rev <= received; rev++) {
+    const key = `r${rev % records}`;
+    const change = { id: `c${rev}`, ops: [{ op: 'replace', path: `/records/${key}/n`, value: -rev }], baseRev: rev - 1, rev, createdAt: 1, committedAt: 2 };
+    const start = performance.now();
+    await patches.runExclusive('doc', () => patches.algorithms.ot.applyServerChanges('doc', [change]));
+    applies.push(performance.now() - start);
+  }
+  const check = await patches.store.getDoc('doc');
+  if (check.committedRev !== received || check.state.records.r1.n !== -1) throw new Error('applied the wrong state');
+  await patches.close();
+  out.closed = median(applies);
   return out;
 }
 
@@ -174,7 +192,8 @@ export async function main() {
   }));
   console.log(`An open OT doc of ${(received.bytes / 1e6).toFixed(2)} MB JSON receives ${RECEIVED.received} changes, one write each:`);
   console.table(receivedRows);
-  return { browserStore: rows, browserStoreReceived: receivedRows };
+  console.log(`The same doc closed, each change applied by Patches (read, compute, write): median ${received.closed.toFixed(1)} ms per change`);
+  return { browserStore: rows, browserStoreReceived: receivedRows, browserStoreClosedApply: received.closed };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -699,6 +699,42 @@ describe('IndexedDBStore received changes kept as history rows', () => {
       });
     });
 
+    describe('a closed OT doc', () => {
+      const receiveIn = (patches: Patches, id: string, rev: number, ops: JSONPatchOp[]) =>
+        patches.runExclusive('c', () => patches.algorithms.ot.applyServerChanges('c', [{ id, ops, baseRev: rev - 1, rev, createdAt: 1, committedAt: 2 }]));
+
+      it('should take server changes on the state it kept from the last ones, without reading the document', async () => {
+        const patches = new Patches({ store: open(), clock: () => 1 });
+        await patches.trackDocs(['c']);
+        await receiveIn(patches, 's1', 1, [{ op: 'replace', path: '', value: { list: ['a'] } }]);
+        stateGets = 0;
+        await receiveIn(patches, 's2', 2, [{ op: 'add', path: '/list/-', value: 'b' }]);
+        await receiveIn(patches, 's3', 3, [{ op: 'add', path: '/list/-', value: 'c' }]);
+        expect(stateGets).toBe(0);
+        expect(await open().getDoc('c')).toMatchObject({ committedRev: 3, state: { list: ['a', 'b', 'c'] } });
+        await patches.close();
+      });
+
+      it('should read the document when the history at the kept rev holds another change', async () => {
+        // Every write stores the state it computed, so a wrong base would show.
+        const patches = new Patches({ store: open({ snapshotEvery: 1 }), clock: () => 1 });
+        await patches.trackDocs(['c']);
+        await receiveIn(patches, 's1', 1, [{ op: 'replace', path: '', value: { list: ['a'] } }]);
+        await receiveIn(patches, 's2', 2, [{ op: 'add', path: '/list/-', value: 'b' }]);
+        // Another instance drops the doc and gives it another history up to the same rev.
+        const other = open();
+        await other.untrackDocs(['c']);
+        await other.trackDocs(['c'], 'ot');
+        const n1: Change = { ...committed('n1', 1), ops: [{ op: 'replace', path: '', value: { list: ['other'] } }] };
+        const n2: Change = { ...committed('n2', 2), ops: [{ op: 'add', path: '/list/-', value: 'x' }] };
+        await other.applyServerChanges('c', { state: { list: ['other'] }, rev: 1, changes: [n1], replayable: true });
+        await other.applyServerChanges('c', { state: { list: ['other', 'x'] }, rev: 2, changes: [n2], replayable: true });
+        await receiveIn(patches, 's3', 3, [{ op: 'add', path: '/list/-', value: 'y' }]);
+        expect(await open().getDoc('c')).toMatchObject({ committedRev: 3, state: { list: ['other', 'x', 'y'] } });
+        await patches.close();
+      });
+    });
+
     it('should be undefined for a doc that is not tracked or deleted', async () => {
       const store = open();
       await started(store);

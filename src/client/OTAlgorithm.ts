@@ -34,6 +34,13 @@ export class OTAlgorithm implements ClientAlgorithm {
    * installed by anything else (`refresh` after another tab's write) has none, and is read.
    */
   private readonly pendingOf = new WeakMap<DocLayers, Change[]>();
+  /**
+   * The committed state of the last few closed docs this algorithm applied server changes to,
+   * with the id of the change at its rev: the next server change for such a doc (a tab that
+   * leads the connection while another tab shows the doc) applies on it once the store's history
+   * still holds that change at that rev (`getDocSince`), instead of reading the whole document.
+   */
+  private readonly closedStates = new Map<string, { state: unknown; rev: number; lastId: string }>();
 
   constructor(private readonly ctx: AlgorithmContext) {}
 
@@ -189,6 +196,7 @@ export class OTAlgorithm implements ClientAlgorithm {
       throw redoOnRead(docId, error);
     }
 
+    if (!doc) this.keepClosed(docId, result.state, result.applied);
     if (doc) {
       // Edits made while the store was writing were authored on the old view too: rebase them as well.
       const optimisticNow = [...doc._optimistic()];
@@ -269,6 +277,30 @@ export class OTAlgorithm implements ClientAlgorithm {
     return { localRev: committed.rev, serverRev: head.rev };
   }
 
+  /** A closed doc's committed state and queue: on the kept state when the store's history still leads from it, else read whole. */
+  private async readClosed(docId: string): Promise<{ committed: PatchesState; pending: Change[] } | undefined> {
+    const { store } = this.ctx;
+    const kept = this.closedStates.get(docId);
+    this.closedStates.delete(docId);
+    if (kept && store.getDocSince) {
+      // From the rev before the kept one: the first row must be the change the kept state ends with.
+      const read = await store.getDocSince(docId, kept.rev - 1);
+      if (!read) return undefined;
+      const state = read.state !== undefined ? read.state : onKept(kept, read.since);
+      if (state !== undefined) return { committed: { state, rev: read.committedRev }, pending: read.pending };
+    }
+    const stored = await store.getDoc(docId);
+    return stored && { committed: { state: stored.state, rev: stored.committedRev }, pending: stored.pending };
+  }
+
+  /** Keeps a closed doc's new committed state for its next server change (the 8 most recent docs). */
+  private keepClosed(docId: string, state: unknown, applied: readonly Change[]): void {
+    const last = applied[applied.length - 1];
+    if (!last) return;
+    this.closedStates.set(docId, { state, rev: last.rev, lastId: last.id });
+    if (this.closedStates.size > 8) this.closedStates.delete(this.closedStates.keys().next().value!);
+  }
+
   /**
    * The committed state and pending queue a step computes on. An open doc holds its committed
    * state, and with `useKnown` its queue too when this algorithm wrote it last (`known`: no read
@@ -277,10 +309,7 @@ export class OTAlgorithm implements ClientAlgorithm {
    */
   private async readForApply(docId: string, useKnown = false): Promise<{ committed: PatchesState; pending: Change[]; known?: DocLayers } | undefined> {
     const doc = this.ctx.getOpenDoc(docId);
-    if (!doc) {
-      const stored = await this.ctx.store.getDoc(docId);
-      return stored && { committed: { state: stored.state, rev: stored.committedRev }, pending: stored.pending };
-    }
+    if (!doc) return this.readClosed(docId);
     const layers = doc._layers();
     const known = useKnown ? this.pendingOf.get(layers) : undefined;
     if (known) return { committed: { state: layers.committedState, rev: layers.committedRev }, pending: known, known: layers };
@@ -301,6 +330,19 @@ export class OTAlgorithm implements ClientAlgorithm {
  */
 function echoesAsAssumed(applied: readonly Change[], queue: readonly Change[]): boolean {
   return applied.every((change, index) => queue[index]?.id === change.id && deepEqual(queue[index].ops, change.ops));
+}
+
+/**
+ * The kept state brought forward by the rows after it, if the first row is the change it ends
+ * with (so the store's history is the one it was built on); undefined otherwise.
+ */
+function onKept(kept: { state: unknown; lastId: string }, rows: readonly Change[]): unknown {
+  if (rows[0]?.id !== kept.lastId) return undefined;
+  try {
+    return applyPatch(kept.state, rows.slice(1).flatMap(c => c.ops), { mode: 'strict' });
+  } catch {
+    return undefined;
+  }
 }
 
 /** The committed rev and queue a change is written on. */
