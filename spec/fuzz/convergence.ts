@@ -228,6 +228,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     clientRestarts: 0,
     serverRestarts: 0,
     settles: 0,
+    closes: 0,
     onlineAgain: 0,
     networkErrors: 0,
     rawEdits: 0,
@@ -325,7 +326,30 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   /** Waits until a client is quiet (connected, a pass finished, every doc synced, nothing pending). */
   const awaitQuiet = (c: FuzzClient, doing: string): Promise<unknown> => within(quiet$(c), isQuiet, () => `${doing} ${snapshot(c)}`);
 
-  const edit = (c: FuzzClient, docId: string): Promise<void> => {
+  /**
+   * Docs a client closed for a while (a page that navigated away from them): server changes
+   * still reach them through the store, and the next edit or the final checks open them again.
+   */
+  const closedDocs = new WeakMap<FuzzClient, Set<string>>();
+  const closeDoc = async (c: FuzzClient, docId: string): Promise<void> => {
+    const closed = closedDocs.get(c) ?? new Set<string>();
+    closedDocs.set(c, closed);
+    if (closed.has(docId)) return;
+    trace.push(`c${c.index} ${docId}: close`);
+    stats.closes++;
+    closed.add(docId);
+    await c.patches.closeDoc(docId);
+  };
+  const reopen = async (c: FuzzClient, docId: string): Promise<void> => {
+    if (!closedDocs.get(c)?.delete(docId)) return;
+    trace.push(`c${c.index} ${docId}: open again`);
+    c.docs.set(docId, await c.patches.openDoc<FuzzDoc>(docId, { algorithm: algorithmOf(docId) }));
+  };
+
+  // An open doc is edited in the same tick (bursts rely on it); a closed one is opened first.
+  const edit = (c: FuzzClient, docId: string): Promise<void> =>
+    closedDocs.get(c)?.has(docId) ? reopen(c, docId).then(() => editOpen(c, docId)) : editOpen(c, docId);
+  const editOpen = (c: FuzzClient, docId: string): Promise<void> => {
     const doc = c.docs.get(docId)!;
     const change = algorithmOf(docId) === 'lww' ? lwwEdit(rng, doc.state) : otEdit(rng, doc.state);
     trace.push(`c${c.index} ${docId}: ${change.label}`);
@@ -386,6 +410,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     // Like a page closing after its transactions committed: store writes already queued finish.
     await Promise.all(docIds.map(id => c.patches.runExclusive(id, async () => undefined)));
     c.restarts++;
+    closedDocs.delete(c);
     await build(c);
   };
 
@@ -404,6 +429,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
         restart: 4,
         serverRestart: 2,
         settle: 8,
+        close: 8,
       });
       switch (action) {
         case 'edit':
@@ -463,6 +489,9 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
           stats.serverRestarts++;
           await restartServer();
           break;
+        case 'close':
+          await closeDoc(c, rng.pick(docIds));
+          break;
         case 'settle': {
           // Let the network catch up with the script: wait (for real events) until one client is in sync.
           const target = clients.filter(x => x.online$.value);
@@ -480,6 +509,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
       trace.push('— calm: faults off, everyone online');
       for (const proxy of proxies) proxy.calm();
       for (const c of clients) if (!c.online$.value) c.online$.next(true);
+      for (const c of clients) for (const docId of docIds) await reopen(c, docId);
       await Promise.all(clients.map(c => awaitQuiet(c, 'quiescing')));
       await checkNothingPendingWhenQuiet();
       if (storesMode === 'tabs') checkOneLeaderPerDatabase();

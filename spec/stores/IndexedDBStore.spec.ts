@@ -715,6 +715,21 @@ describe('IndexedDBStore received changes kept as history rows', () => {
         await patches.close();
       });
 
+      it('should bring the kept state forward by the rows another instance wrote since', async () => {
+        const patches = new Patches({ store: open({ snapshotEvery: 1 }), clock: () => 1 });
+        await patches.trackDocs(['c']);
+        await receiveIn(patches, 's1', 1, [{ op: 'replace', path: '', value: { list: ['a'] } }]);
+        await receiveIn(patches, 's2', 2, [{ op: 'add', path: '/list/-', value: 'b' }]);
+        // Another tab (leading the connection for a while) received rev 3.
+        const s3: Change = { ...committed('s3', 3), ops: [{ op: 'add', path: '/list/-', value: 'c' }] };
+        await open().applyServerChanges('c', { state: { list: ['a', 'b', 'c'] }, rev: 3, changes: [s3], replayable: true });
+        stateGets = 0;
+        await receiveIn(patches, 's4', 4, [{ op: 'add', path: '/list/-', value: 'd' }]);
+        expect(stateGets).toBe(0);
+        expect(await open().getDoc('c')).toMatchObject({ committedRev: 4, state: { list: ['a', 'b', 'c', 'd'] } });
+        await patches.close();
+      });
+
       it('should read the document when the history at the kept rev holds another change', async () => {
         // Every write stores the state it computed, so a wrong base would show.
         const patches = new Patches({ store: open({ snapshotEvery: 1 }), clock: () => 1 });

@@ -196,8 +196,9 @@ export class OTAlgorithm implements ClientAlgorithm {
       throw redoOnRead(docId, error);
     }
 
-    if (!doc) this.keepClosed(docId, result.state, result.applied);
-    if (doc) {
+    if (!doc) {
+      this.keepClosed(docId, result.state, result.applied);
+    } else {
       // Edits made while the store was writing were authored on the old view too: rebase them as well.
       const optimisticNow = [...doc._optimistic()];
       const late = optimisticNow.some(o => !optimisticIds.has(o.id));
