@@ -345,6 +345,21 @@ describe('OTAlgorithm on the queue it wrote last', () => {
     expect(env.doc.state).toEqual({ list: ['x', 'o'], title: 'mine' });
   });
 
+  it('should say whether anything is pending from the queue it wrote, without a read', async () => {
+    const env = await openOT();
+    const [sent] = await ownEditPending(env);
+    const count = countReads(env.store as InMemoryStore);
+    expect(await env.run(() => env.ot.hasPending('d'))).toBe(true);
+    await env.run(() => env.ot.applyServerChanges('d', [{ ...sent, baseRev: 1, rev: 2, committedAt: 5 }], [sent]));
+    expect(await env.run(() => env.ot.hasPending('d'))).toBe(false);
+    expect(count.reads).toBe(0);
+    // A view another instance's write installed (a refresh) has no such queue: it reads.
+    await env.store.savePendingChanges('d', [{ id: 'other', ops: [{ op: 'add', path: '/list/-', value: 'o' }], baseRev: 2, rev: 3, createdAt: 1, committedAt: 0 }]);
+    await env.run(() => env.ot.refresh('d'));
+    expect(await env.run(() => env.ot.hasPending('d'))).toBe(true);
+    expect(count.reads).toBeGreaterThan(0);
+  });
+
   it('should redo the step on a read when another instance on the store moved the doc on meanwhile', async () => {
     // Two Patches on one store (two tabs); tab B applies rev 2, and tab A, not yet told, gets rev 3.
     const store = new InMemoryStore();

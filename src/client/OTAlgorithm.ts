@@ -127,8 +127,16 @@ export class OTAlgorithm implements ClientAlgorithm {
     );
   }
 
+  /**
+   * An open doc whose view this algorithm installed after its own write answers from the queue it
+   * wrote (the write was guarded, so that was the store's queue then; another instance's later
+   * write is announced, and the refresh it starts installs a view that is read). Else a read.
+   */
   async hasPending(docId: string): Promise<boolean> {
     if (hasUnsavedEdits(this.ctx, docId)) return true;
+    const doc = this.ctx.getOpenDoc(docId);
+    const known = doc && this.pendingOf.get(doc._layers());
+    if (known) return known.length > 0;
     const editedSince = watchEdits(this.ctx, docId);
     return (await this.ctx.store.getPendingChanges(docId)).length > 0 || editedSince();
   }
