@@ -387,6 +387,25 @@ describe('LWWAlgorithm with two tabs on one store', () => {
     expect(docA.state).toEqual({ a: 1, b: 2 });
   });
 
+  it('should say whether anything is pending from what it wrote itself, without a read', async () => {
+    const { store, docA, tabA, sent } = await tabASent();
+    let reads = 0;
+    for (const method of ['getQueue', 'getDoc', 'getSendingChange', 'getPendingOps'] as const) {
+      const read = store[method].bind(store) as (docId: string) => Promise<unknown>;
+      (store as unknown as Record<string, unknown>)[method] = (docId: string) => (reads++, read(docId));
+    }
+    const hasPending = () => tabA.runExclusive('d', () => tabA.algorithms.lww.hasPending('d'));
+    expect(await hasPending()).toBe(true); // in flight
+    await tabA.runExclusive('d', () => tabA.algorithms.lww.applyServerChanges('d', [{ ...sent, baseRev: 0, rev: 1, committedAt: 3 }], [sent]));
+    expect(await hasPending()).toBe(false);
+    docA.change(draft => {
+      draft.b = 5;
+    });
+    await docA.flush();
+    expect(await hasPending()).toBe(true); // a pending op
+    expect(reads).toBe(0);
+  });
+
   it('should redo the step on a read when another tab moved the doc on meanwhile (no rev gap on a stale view)', async () => {
     const { store, tick, tabA, tabB, docA } = await tabASent();
     // Tab B's connection hears rev 1; tab A, not yet told, then hears rev 2.

@@ -67,6 +67,11 @@ export class LWWAlgorithm implements ClientAlgorithm {
 
   async hasPending(docId: string): Promise<boolean> {
     if (hasUnsavedEdits(this.ctx, docId)) return true;
+    // A view installed after this algorithm's own (guarded) write holds what it wrote: its pending
+    // ops and the in-flight change. Another instance's later write starts a refresh, read as below.
+    const layers = this.ctx.getOpenDoc(docId)?._layers();
+    const known = layers && this.sendingOf.get(layers);
+    if (layers && known) return known.sending !== null || (layers.local[1]?.length ?? 0) > 0;
     const editedSince = watchEdits(this.ctx, docId);
     // Pending ops and the sending change in one read: read apart, another tab's send moving the
     // ops from one to the other between the reads could be seen in neither.
