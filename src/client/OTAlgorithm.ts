@@ -130,7 +130,8 @@ export class OTAlgorithm implements ClientAlgorithm {
   /**
    * An open doc whose view this algorithm installed after its own write answers from the queue it
    * wrote (the write was guarded, so that was the store's queue then; another instance's later
-   * write is announced, and the refresh it starts installs a view that is read). Else a read.
+   * write is announced on the store's `changes$`, and the refresh it starts installs a view that is
+   * read). Else a read.
    */
   async hasPending(docId: string): Promise<boolean> {
     if (hasUnsavedEdits(this.ctx, docId)) return true;
