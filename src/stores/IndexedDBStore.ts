@@ -1,32 +1,13 @@
 import { wrap } from 'idb';
 import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb';
 import { EMPTY, type Observable, defer } from 'rxjs';
-import { RichTextNotEnabledError, StoreConflictError, StoreError } from '../errors.js';
-import { applyPatch } from '../algorithms/applyPatch.js';
+import { StoreConflictError, StoreError } from '../errors.js';
 import type { Algorithm, Change, JSONPatchOp, PatchesState, TrackedDoc } from '../types.js';
 import { openStoreChannel, storeChanges$, type StoreChannel } from '../streams/storeChanges.js';
 import type { PatchesStore, ServerChangesUpdate, StoreChange, StoreGuard, StoredDoc, StoredDocSince, StoredQueue } from './PatchesStore.js';
 import { guardConflict, type GuardedFacts } from './guardConflict.js';
+import { keptStateRev, leadsFrom, maybeAbandoned, replayTail, widened, type DocRow } from './idbDocRow.js';
 import { StoreAnnouncer } from './StoreAnnouncer.js';
-
-/** A row of `docs`: what is tracked, with which algorithm, at which committed rev. */
-interface DocRow {
-  docId: string;
-  algorithm: Algorithm;
-  committedRev: number;
-  /**
-   * The rev the row in `states` is at, when behind `committedRev`: the history rows after it
-   * (all kept, see `keptStateRev`) replay on it. Absent: the state is at `committedRev`.
-   */
-  stateRev?: number;
-  /**
-   * The doc went back (a server that lost revisions, or a delete and a new start): a view another
-   * instance holds at a rev in `(to, from]` may be of the abandoned history, so history rows
-   * cannot bring it forward (`getDocSince` gives the state). Widened by each rewind.
-   */
-  rewound?: { to: number; from: number };
-  deleted?: true;
-}
 
 /** What `readDoc` read: the queue, the rows after `since` if asked, the state if asked and needed (with the tail it lags by, until replayed). */
 interface DocRead {
@@ -740,20 +721,6 @@ async function guardedRow(tx: RWTx, docId: string, expect: StoreGuard | undefine
   return row;
 }
 
-/**
- * The rev the stored state may stay at while this update writes only history rows, or undefined
- * when it must write the whole state. Only a run of consecutive revisions from the committed rev
- * whose writer vouches that the state is their replay (`replayable`) may be kept as rows, and
- * the tail stays shorter than `snapshotEvery`.
- */
-function keptStateRev(row: DocRow, update: ServerChangesUpdate, snapshotEvery: number): number | undefined {
-  const stateRev = row.stateRev ?? row.committedRev;
-  if (!update.replayable || update.regressed || update.rev - stateRev >= snapshotEvery) return undefined;
-  let rev = row.committedRev;
-  for (const change of update.changes) if (change.rev !== ++rev) return undefined;
-  return rev === update.rev ? stateRev : undefined;
-}
-
 /** Writes the whole committed state at `rev` (the row's tail, if any, is done with). */
 function putState(tx: RWTx, row: DocRow, rev: number, state: unknown): void {
   const { stateRev: _done, ...current } = row;
@@ -769,40 +736,6 @@ function rewoundTo(tx: RWTx, row: DocRow, rev: number): DocRow {
   if (rev >= row.committedRev) return row;
   fire(tx.objectStore('committedChanges').delete(IDBKeyRange.bound([row.docId, rev], [row.docId, []], true)));
   return { ...row, rewound: widened(row, rev) };
-}
-
-/** `row.rewound` widened by going back from the row's committed rev to `rev`. */
-function widened(row: DocRow, rev: number): { to: number; from: number } {
-  return { to: Math.min(row.rewound?.to ?? rev, rev), from: Math.max(row.rewound?.from ?? row.committedRev, row.committedRev) };
-}
-
-/** True when a view at `rev` may be of a history the doc went back from. */
-function maybeAbandoned(row: DocRow, rev: number): boolean {
-  return row.rewound !== undefined && row.rewound.to < rev && rev <= row.rewound.from;
-}
-
-/** True when `rows` are every rev from `rev + 1` to `committedRev`, in order (none when they are equal). */
-function leadsFrom(rows: readonly { rev: number }[], rev: number, committedRev: number): boolean {
-  return committedRev >= rev && rows.length === committedRev - rev && rows.every((row, i) => row.rev === rev + 1 + i);
-}
-
-/**
- * The committed state at the doc's committed rev: the history rows after `stateRev` applied
- * strictly to the state stored at `stateRev` (an LWW doc's `null` as `{}`, as LWW applies them).
- * Only rows that applied cleanly when received are kept this way (`replayable`), so a row missing
- * or failing now means the database was changed behind the store's back.
- */
-function replayTail({ docId, algorithm, committedRev }: StoredQueue, state: unknown, stateRev: number, tail: { rev: number; change: Change }[]): unknown {
-  if (!leadsFrom(tail, stateRev, committedRev)) {
-    throw new StoreError(`The history of "${docId}" after rev ${stateRev} is incomplete: cannot rebuild its state at rev ${committedRev}`, docId);
-  }
-  const ops = tail.flatMap((row) => row.change.ops);
-  try {
-    return applyPatch(algorithm === 'lww' ? (state ?? {}) : state, ops, { mode: 'strict' });
-  } catch (error) {
-    if (error instanceof RichTextNotEnabledError) throw error;
-    throw new StoreError(`The history of "${docId}" after rev ${stateRev} does not apply to its stored state`, docId, { cause: error });
-  }
 }
 
 function putPendingQueue(tx: RWTx, docId: string, changes: Change[]): void {

@@ -1,0 +1,79 @@
+import { StoreError } from '../../src/errors.js';
+import { keptStateRev, leadsFrom, maybeAbandoned, replayTail, widened, type DocRow } from '../../src/stores/idbDocRow.js';
+import type { Change, JSONPatchOp } from '../../src/types.js';
+
+function change(rev: number, ops: JSONPatchOp[] = [{ op: 'replace', path: '/n', value: rev }]): Change {
+  return { id: `c${rev}`, ops, baseRev: rev - 1, rev, createdAt: 1, committedAt: 2 };
+}
+
+const row = (fields: Partial<DocRow> = {}): DocRow => ({ docId: 'd', algorithm: 'ot', committedRev: 10, ...fields });
+
+describe('keptStateRev', () => {
+  const update = (revs: number[], extra = {}) => ({ state: {}, rev: revs[revs.length - 1] ?? 10, changes: revs.map((rev) => change(rev)), replayable: true, ...extra });
+
+  it('should keep the state where it is for a vouched run of revs that follows the committed one', () => {
+    expect(keptStateRev(row(), update([11, 12]), 50)).toBe(10);
+    expect(keptStateRev(row({ stateRev: 4 }), update([11]), 50)).toBe(4);
+  });
+
+  it('should keep it for an update with no new changes at the committed rev (only the queue changed)', () => {
+    expect(keptStateRev(row(), update([]), 50)).toBe(10);
+  });
+
+  it('should ask for the whole state once the tail would reach snapshotEvery', () => {
+    expect(keptStateRev(row({ stateRev: 5 }), update([11, 12, 13, 14]), 10)).toBe(5);
+    expect(keptStateRev(row({ stateRev: 5 }), update([11, 12, 13, 14, 15]), 10)).toBeUndefined();
+  });
+
+  it('should ask for the whole state when the writer does not vouch, the server went back, or the revs skip or come out of order', () => {
+    expect(keptStateRev(row(), update([11], { replayable: undefined }), 50)).toBeUndefined();
+    expect(keptStateRev(row(), update([11], { regressed: true }), 50)).toBeUndefined();
+    expect(keptStateRev(row(), update([12]), 50)).toBeUndefined();
+    expect(keptStateRev(row(), { ...update([12, 11]), rev: 12 }, 50)).toBeUndefined();
+    expect(keptStateRev(row(), { ...update([11]), rev: 12 }, 50)).toBeUndefined();
+  });
+});
+
+describe('widened and maybeAbandoned', () => {
+  it('should cover the revs a view of the abandoned history may hold, across several rewinds', () => {
+    const once = widened(row({ committedRev: 10 }), 4);
+    expect(once).toEqual({ to: 4, from: 10 });
+    const twice = widened(row({ committedRev: 7, rewound: once }), 6);
+    expect(twice).toEqual({ to: 4, from: 10 });
+    const wider = widened(row({ committedRev: 15, rewound: twice }), 2);
+    expect(wider).toEqual({ to: 2, from: 15 });
+    const rewound = row({ rewound: once });
+    expect([4, 5, 10, 11].map((rev) => maybeAbandoned(rewound, rev))).toEqual([false, true, true, false]);
+    expect(maybeAbandoned(row(), 5)).toBe(false);
+  });
+});
+
+describe('leadsFrom', () => {
+  it('should be true only for every rev after the given one up to the committed rev, in order', () => {
+    const rows = (revs: number[]) => revs.map((rev) => ({ rev }));
+    expect(leadsFrom(rows([3, 4, 5]), 2, 5)).toBe(true);
+    expect(leadsFrom(rows([]), 5, 5)).toBe(true);
+    expect(leadsFrom(rows([3, 5]), 2, 5)).toBe(false);
+    expect(leadsFrom(rows([4, 3, 5]), 2, 5)).toBe(false);
+    expect(leadsFrom(rows([]), 6, 5)).toBe(false);
+  });
+});
+
+describe('replayTail', () => {
+  const queue = (algorithm: 'ot' | 'lww', committedRev: number) => ({ docId: 'd', algorithm, committedRev, pending: [], pendingOps: [], sending: null });
+  const tail = (changes: Change[]) => changes.map((c) => ({ rev: c.rev, change: c }));
+
+  it('should apply the rows after the state to it', () => {
+    expect(replayTail(queue('ot', 3), { n: 1, keep: true }, 1, tail([change(2), change(3)]))).toEqual({ n: 3, keep: true });
+  });
+
+  it("should take an LWW doc's null state as {}, as LWW applies changes", () => {
+    expect(replayTail(queue('lww', 1), null, 0, tail([change(1, [{ op: 'remove', path: '/x' }])]))).toEqual({});
+    expect(replayTail(queue('ot', 1), null, 0, tail([change(1, [{ op: 'remove', path: '/x' }])]))).toBeNull();
+  });
+
+  it('should throw a StoreError when a row is missing or does not apply, never give an older state', () => {
+    expect(() => replayTail(queue('ot', 3), { n: 1 }, 1, tail([change(3)]))).toThrow(StoreError);
+    expect(() => replayTail(queue('ot', 2), { n: 1 }, 1, tail([change(2, [{ op: 'test', path: '/n', value: 9 }])]))).toThrow(/does not apply/);
+  });
+});

@@ -1,0 +1,78 @@
+import { applyPatch } from '../algorithms/applyPatch.js';
+import { RichTextNotEnabledError, StoreError } from '../errors.js';
+import type { Algorithm, Change } from '../types.js';
+import type { ServerChangesUpdate, StoredQueue } from './PatchesStore.js';
+
+/*
+ * What a doc's row in `IndexedDBStore` says about its committed state and history, as pure
+ * functions: when a write may keep the state where it is and store only history rows, how a read
+ * rebuilds the state from them, and which views the rows cannot bring forward after the doc went
+ * back. The store does the I/O.
+ */
+
+/** A row of `docs`: what is tracked, with which algorithm, at which committed rev. */
+export interface DocRow {
+  docId: string;
+  algorithm: Algorithm;
+  committedRev: number;
+  /**
+   * The rev the row in `states` is at, when behind `committedRev`: the history rows after it
+   * (all kept, see `keptStateRev`) replay on it. Absent: the state is at `committedRev`.
+   */
+  stateRev?: number;
+  /**
+   * The doc went back (a server that lost revisions, or a delete and a new start): a view another
+   * instance holds at a rev in `(to, from]` may be of the abandoned history, so history rows
+   * cannot bring it forward (`getDocSince` gives the state). Widened by each rewind.
+   */
+  rewound?: { to: number; from: number };
+  deleted?: true;
+}
+
+/**
+ * The rev the stored state may stay at while this update writes only history rows, or undefined
+ * when it must write the whole state. Only a run of consecutive revisions from the committed rev
+ * whose writer vouches that the state is their replay (`replayable`) may be kept as rows, and
+ * the tail stays shorter than `snapshotEvery`.
+ */
+export function keptStateRev(row: DocRow, update: ServerChangesUpdate, snapshotEvery: number): number | undefined {
+  const stateRev = row.stateRev ?? row.committedRev;
+  if (!update.replayable || update.regressed || update.rev - stateRev >= snapshotEvery) return undefined;
+  let rev = row.committedRev;
+  for (const change of update.changes) if (change.rev !== ++rev) return undefined;
+  return rev === update.rev ? stateRev : undefined;
+}
+
+/** `row.rewound` widened by going back from the row's committed rev to `rev`. */
+export function widened(row: DocRow, rev: number): { to: number; from: number } {
+  return { to: Math.min(row.rewound?.to ?? rev, rev), from: Math.max(row.rewound?.from ?? row.committedRev, row.committedRev) };
+}
+
+/** True when a view at `rev` may be of a history the doc went back from. */
+export function maybeAbandoned(row: DocRow, rev: number): boolean {
+  return row.rewound !== undefined && row.rewound.to < rev && rev <= row.rewound.from;
+}
+
+/** True when `rows` are every rev from `rev + 1` to `committedRev`, in order (none when they are equal). */
+export function leadsFrom(rows: readonly { rev: number }[], rev: number, committedRev: number): boolean {
+  return committedRev >= rev && rows.length === committedRev - rev && rows.every((row, i) => row.rev === rev + 1 + i);
+}
+
+/**
+ * The committed state at the doc's committed rev: the history rows after `stateRev` applied
+ * strictly to the state stored at `stateRev` (an LWW doc's `null` as `{}`, as LWW applies them).
+ * Only rows that applied cleanly when received are kept this way (`replayable`), so a row missing
+ * or failing now means the database was changed behind the store's back.
+ */
+export function replayTail({ docId, algorithm, committedRev }: StoredQueue, state: unknown, stateRev: number, tail: { rev: number; change: Change }[]): unknown {
+  if (!leadsFrom(tail, stateRev, committedRev)) {
+    throw new StoreError(`The history of "${docId}" after rev ${stateRev} is incomplete: cannot rebuild its state at rev ${committedRev}`, docId);
+  }
+  const ops = tail.flatMap((row) => row.change.ops);
+  try {
+    return applyPatch(algorithm === 'lww' ? (state ?? {}) : state, ops, { mode: 'strict' });
+  } catch (error) {
+    if (error instanceof RichTextNotEnabledError) throw error;
+    throw new StoreError(`The history of "${docId}" after rev ${stateRev} does not apply to its stored state`, docId, { cause: error });
+  }
+}
