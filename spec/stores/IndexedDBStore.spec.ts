@@ -715,11 +715,17 @@ describe('IndexedDBStore received changes kept as history rows', () => {
         await patches.close();
       });
 
-      it('should bring the kept state forward by the rows another instance wrote since', async () => {
+      /** A Patches that applied revs 1–2 (`{ list: ['a', 'b'] }`) to closed doc `c`, writing the state it computes every time (a wrong base would show). */
+      async function closedAtRev2(): Promise<Patches> {
         const patches = new Patches({ store: open({ snapshotEvery: 1 }), clock: () => 1 });
         await patches.trackDocs(['c']);
         await receiveIn(patches, 's1', 1, [{ op: 'replace', path: '', value: { list: ['a'] } }]);
         await receiveIn(patches, 's2', 2, [{ op: 'add', path: '/list/-', value: 'b' }]);
+        return patches;
+      }
+
+      it('should bring the kept state forward by the rows another instance wrote since', async () => {
+        const patches = await closedAtRev2();
         // Another tab (leading the connection for a while) received rev 3.
         const s3: Change = { ...committed('s3', 3), ops: [{ op: 'add', path: '/list/-', value: 'c' }] };
         await open().applyServerChanges('c', { state: { list: ['a', 'b', 'c'] }, rev: 3, changes: [s3], replayable: true });
@@ -731,11 +737,7 @@ describe('IndexedDBStore received changes kept as history rows', () => {
       });
 
       it('should read the document when the history at the kept rev holds another change', async () => {
-        // Every write stores the state it computed, so a wrong base would show.
-        const patches = new Patches({ store: open({ snapshotEvery: 1 }), clock: () => 1 });
-        await patches.trackDocs(['c']);
-        await receiveIn(patches, 's1', 1, [{ op: 'replace', path: '', value: { list: ['a'] } }]);
-        await receiveIn(patches, 's2', 2, [{ op: 'add', path: '/list/-', value: 'b' }]);
+        const patches = await closedAtRev2();
         // Another instance drops the doc and gives it another history up to the same rev.
         const other = open();
         await other.untrackDocs(['c']);
