@@ -11,7 +11,7 @@ export { PatchesDoc, type OptimisticChange, type DocLayers } from './client/Patc
 export type { ClientAlgorithm, InstallResult, RegressedRevs } from './client/ClientAlgorithm.js';
 
 // Stores
-export type { PatchesStore, StoredDoc, StoredQueue, ServerChangesUpdate } from './stores/PatchesStore.js';
+export type { PatchesStore, StoredDoc, StoredDocSince, StoredQueue, ServerChangesUpdate } from './stores/PatchesStore.js';
 export { InMemoryStore } from './stores/InMemoryStore.js';
 export { IndexedDBStore } from './stores/IndexedDBStore.js';
 
