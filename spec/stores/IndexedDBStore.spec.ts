@@ -699,6 +699,28 @@ describe('IndexedDBStore received changes kept as history rows', () => {
       });
     });
 
+    it("should let another tab's open LWW doc follow received changes by rows, and read it whole once a late reply broke the log", async () => {
+      const writer = open();
+      await writer.trackDocs(['l'], 'lww');
+      const reader = new Patches({ store: open(), clock: () => 1 });
+      const view = await reader.openDoc<Record<string, number>>('l', { algorithm: 'lww' });
+      const refresh = () => reader.runExclusive('l', () => reader.algorithms.lww.refresh('l'));
+      const lwwChange = (id: string, rev: number, path: string, value: number): Change => ({ ...committed(id, rev), ops: [op(path, value)] });
+      await writer.applyServerChanges('l', { state: { a: 1 }, rev: 1, changes: [lwwChange('c1', 1, '/a', 1)], replayable: true });
+      stateGets = 0;
+      await refresh();
+      expect(stateGets).toBe(0);
+      expect(view.state).toEqual({ a: 1 });
+      // Rev 2, then the late reply to a send, stored at its old rev 1 over c1's row: rows 1–2 no longer tell the story.
+      await writer.applyServerChanges('l', { state: { a: 1, b: 2 }, rev: 2, changes: [lwwChange('c2', 2, '/b', 2)], replayable: true });
+      await writer.applyServerChanges('l', { state: { a: 1, b: 2, c: 3 }, rev: 2, changes: [lwwChange('late', 1, '/c', 3)], replayable: true });
+      await refresh();
+      expect(stateGets).toBeGreaterThan(0);
+      expect(view.committedRev).toBe(2);
+      expect(view.state).toEqual({ a: 1, b: 2, c: 3 });
+      await reader.close();
+    });
+
     describe('a closed OT doc', () => {
       const receiveIn = (patches: Patches, id: string, rev: number, ops: JSONPatchOp[]) =>
         patches.runExclusive('c', () => patches.algorithms.ot.applyServerChanges('c', [{ id, ops, baseRev: rev - 1, rev, createdAt: 1, committedAt: 2 }]));
@@ -802,8 +824,10 @@ describe('IndexedDBStore received changes kept as history rows', () => {
     const other = await tab.openDoc<{ a?: number; b?: number }>('l');
     expect(other.committedRev).toBe(3);
     expect(other.state).toEqual({ a: 1, b: 2 });
-    // Its rows are no log another reader may replay from any rev: the state always comes along.
-    expect(await tab.store.getDocSince!('l', 2)).toMatchObject({ state: { a: 1, b: 2 } });
+    // The rows cannot bring a view from before the write whose op failed: it gets the state; from there on, rows.
+    expect(await tab.store.getDocSince!('l', 1)).toMatchObject({ state: { a: 1, b: 2 } });
+    expect(await tab.store.getDocSince!('l', 2)).not.toHaveProperty('state');
+    expect((await tab.store.getDocSince!('l', 2))?.since.map((c) => c.id)).toEqual(['s3']);
     // LWW applies a new doc's first change to {}: so does the replay.
     await patches.openDoc('m', { algorithm: 'lww' });
     await patches.runExclusive('m', () => patches.algorithms.lww.applyServerChanges('m', [{ id: 'm1', ops: [{ op: 'remove', path: '/x', ts: 1 }], baseRev: 0, rev: 1, createdAt: 1, committedAt: 2 }]));

@@ -1,5 +1,5 @@
 import { StoreError } from '../../src/errors.js';
-import { keptStateRev, leadsFrom, maybeAbandoned, replayTail, widened, type DocRow } from '../../src/stores/idbDocRow.js';
+import { extendsLog, keptStateRev, leadsFrom, logCovers, maybeAbandoned, replayTail, widened, type DocRow } from '../../src/stores/idbDocRow.js';
 import type { Change, JSONPatchOp } from '../../src/types.js';
 
 function change(rev: number, ops: JSONPatchOp[] = [{ op: 'replace', path: '/n', value: rev }]): Change {
@@ -31,6 +31,23 @@ describe('keptStateRev', () => {
     expect(keptStateRev(row(), update([12]), 50)).toBeUndefined();
     expect(keptStateRev(row(), { ...update([12, 11]), rev: 12 }, 50)).toBeUndefined();
     expect(keptStateRev(row(), { ...update([11]), rev: 12 }, 50)).toBeUndefined();
+  });
+});
+
+describe('extendsLog and logCovers', () => {
+  it('should extend the log only with a vouched run of the next revs', () => {
+    const update = (revs: number[], extra = {}) => ({ state: {}, rev: revs[revs.length - 1] ?? 10, changes: revs.map((rev) => change(rev)), replayable: true, ...extra });
+    expect(extendsLog(row(), update([11, 12]))).toBe(true);
+    expect(extendsLog(row(), update([]))).toBe(true);
+    expect(extendsLog(row(), update([9]))).toBe(false); // a late reply at an old rev
+    expect(extendsLog(row(), update([11], { replayable: false }))).toBe(false);
+    expect(extendsLog(row(), update([11], { regressed: true }))).toBe(false);
+  });
+
+  it('should let rows bring forward a view at or past logFrom; a row from before it, only for OT', () => {
+    expect([3, 4, 9].map((rev) => logCovers(row({ logFrom: 4 }), rev))).toEqual([false, true, true]);
+    expect(logCovers(row(), 0)).toBe(true);
+    expect(logCovers(row({ algorithm: 'lww' }), 5)).toBe(false);
   });
 });
 

@@ -6,7 +6,7 @@ import type { Algorithm, Change, JSONPatchOp, PatchesState, TrackedDoc } from '.
 import { openStoreChannel, storeChanges$, type StoreChannel } from '../streams/storeChanges.js';
 import type { PatchesStore, ServerChangesUpdate, StoreChange, StoreGuard, StoredDoc, StoredDocSince, StoredQueue } from './PatchesStore.js';
 import { guardConflict, type GuardedFacts } from './guardConflict.js';
-import { keptStateRev, leadsFrom, maybeAbandoned, replayTail, widened, type DocRow } from './idbDocRow.js';
+import { extendsLog, keptStateRev, leadsFrom, logCovers, maybeAbandoned, replayTail, widened, type DocRow } from './idbDocRow.js';
 import { StoreAnnouncer } from './StoreAnnouncer.js';
 
 /** What `readDoc` read: the queue, the rows after `since` if asked, the state if asked and needed (with the tail it lags by, until replayed). */
@@ -210,7 +210,7 @@ export class IndexedDBStore implements PatchesStore {
         const row = await docs.get(docId);
         if (row && !row.deleted) continue;
         // A revived tombstone starts again at rev 0: its earlier revs are another history.
-        fire(docs.put(row ? { docId, algorithm, committedRev: 0, rewound: widened(row, 0) } : { docId, algorithm, committedRev: 0 }));
+        fire(docs.put(row ? { docId, algorithm, committedRev: 0, logFrom: 0, rewound: widened(row, 0) } : { docId, algorithm, committedRev: 0, logFrom: 0 }));
         fire(tx.objectStore('states').put({ docId, state: null }));
       }
     });
@@ -319,8 +319,7 @@ export class IndexedDBStore implements PatchesStore {
       // Rows past the committed rev are a timeline the server went back from: not history.
       const sinceRows = after?.filter((r) => r.rev <= row.committedRev);
       const result: DocRead = { queue, since: sinceRows?.map((r) => r.change) };
-      // An LWW doc's rows are no log to replay from any rev (a late reply is stored at its old rev): its state is always read.
-      const rowsLead = sinceRows && row.algorithm === 'ot' && leadsFrom(sinceRows, since!, row.committedRev) && !maybeAbandoned(row, since!);
+      const rowsLead = sinceRows && leadsFrom(sinceRows, since!, row.committedRev) && logCovers(row, since!) && !maybeAbandoned(row, since!);
       if (!want.state || rowsLead) return result;
       // The state (in a second round if the rows fell short), then the rows it lags by.
       const stateRev = row.stateRev ?? row.committedRev;
@@ -357,7 +356,7 @@ export class IndexedDBStore implements PatchesStore {
   async saveDoc(docId: string, snapshot: PatchesState, expect?: StoreGuard): Promise<void> {
     await this.transact('readwrite', [...GUARDED_STORES, 'committedChanges'], 'saveDoc', docId, async (tx) => {
       const row = await guardedRow(tx, docId, expect);
-      putState(tx, rewoundTo(tx, row, snapshot.rev), snapshot.rev, snapshot.state);
+      putState(tx, { ...rewoundTo(tx, row, snapshot.rev), logFrom: snapshot.rev }, snapshot.rev, snapshot.state);
     });
     this.announce({ kind: 'write', docIds: [docId] });
   }
@@ -487,6 +486,7 @@ export class IndexedDBStore implements PatchesStore {
       }
       if (update.rev < row.committedRev && !update.regressed) throw new StoreConflictError(docId, `committedRev ${row.committedRev} > update rev ${update.rev}`);
       row = rewoundTo(tx, row, update.rev);
+      if (!extendsLog(row, update)) row = { ...row, logFrom: update.rev };
       const stateRev = keptStateRev(row, update, this.snapshotEvery);
       if (stateRev === undefined) putState(tx, row, update.rev, update.state);
       else fire(tx.objectStore('docs').put({ ...row, committedRev: update.rev, stateRev }));
@@ -724,7 +724,8 @@ async function guardedRow(tx: RWTx, docId: string, expect: StoreGuard | undefine
 /** Writes the whole committed state at `rev` (the row's tail, if any, is done with). */
 function putState(tx: RWTx, row: DocRow, rev: number, state: unknown): void {
   const { stateRev: _done, ...current } = row;
-  fire(tx.objectStore('docs').put({ ...current, committedRev: rev }));
+  // A row from before `logFrom` existed starts its log at its first whole write.
+  fire(tx.objectStore('docs').put({ ...current, committedRev: rev, logFrom: current.logFrom ?? rev }));
   fire(tx.objectStore('states').put({ docId: row.docId, state }));
 }
 

@@ -118,9 +118,10 @@ export interface PatchesStore {
    * the state only if those changes do not all lead from `rev` to the committed rev (compacted,
    * or the doc is below `rev`) or if the doc has gone back past `rev` since (a server that lost
    * revisions, a delete and a new start): a reader's state at `rev` may then be of the abandoned
-   * history, which the changes do not apply to. A store may give the state anyway (IndexedDBStore
-   * does for LWW docs, whose rows are no log: a late reply is stored at its old rev). A reader with
-   * the state at `rev` applies the changes instead of copying the document. Optional: a store
+   * history, which the changes do not apply to, or if they are not every change the state went
+   * through, applied strictly as given (a late LWW reply stored at its old rev, an LWW op that
+   * failed). A store may give the state anyway. A reader with the state at `rev` applies the
+   * changes (an LWW doc's `null` state as `{}`) instead of copying the document. Optional: a store
    * without it is read through `getDoc` and `listChanges`.
    */
   getDocSince?<T = unknown>(docId: string, rev: number): Promise<StoredDocSince<T> | undefined>;

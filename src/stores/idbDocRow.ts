@@ -26,7 +26,22 @@ export interface DocRow {
    * cannot bring it forward (`getDocSince` gives the state). Widened by each rewind.
    */
   rewound?: { to: number; from: number };
+  /**
+   * The history rows after this rev are every change the state went through, in rev order, each
+   * applied strictly as given, so a view at or past it can be brought forward by them. Moved up by
+   * any write that is not such a run (a catch-up that skips revs, a late LWW reply stored at its
+   * old rev, an LWW op that failed, a snapshot). Absent on rows written before it existed.
+   */
+  logFrom?: number;
   deleted?: true;
+}
+
+/** True when the update's changes are the next revs after the row's, vouched to be applied as given, strictly (`replayable`). */
+export function extendsLog(row: DocRow, update: ServerChangesUpdate): boolean {
+  if (!update.replayable || update.regressed) return false;
+  let rev = row.committedRev;
+  for (const change of update.changes) if (change.rev !== ++rev) return false;
+  return rev === update.rev;
 }
 
 /**
@@ -37,10 +52,12 @@ export interface DocRow {
  */
 export function keptStateRev(row: DocRow, update: ServerChangesUpdate, snapshotEvery: number): number | undefined {
   const stateRev = row.stateRev ?? row.committedRev;
-  if (!update.replayable || update.regressed || update.rev - stateRev >= snapshotEvery) return undefined;
-  let rev = row.committedRev;
-  for (const change of update.changes) if (change.rev !== ++rev) return undefined;
-  return rev === update.rev ? stateRev : undefined;
+  return extendsLog(row, update) && update.rev - stateRev < snapshotEvery ? stateRev : undefined;
+}
+
+/** True when the history rows after `rev` can bring a view at `rev` forward (see `DocRow.logFrom`; an OT row from before it counts from 0). */
+export function logCovers(row: DocRow, rev: number): boolean {
+  return row.logFrom !== undefined ? rev >= row.logFrom : row.algorithm === 'ot';
 }
 
 /** `row.rewound` widened by going back from the row's committed rev to `rev`. */
