@@ -13,6 +13,15 @@ async function tempDir(): Promise<string> {
   return dir;
 }
 /** The tail of `docId` as a store opened (and closed) on `directory` reads it. */
+/** A store on `directory` holding revs 1–2 of `docId` and a snapshot at rev 2. */
+async function snapshotAtRev2(directory: string, docId: string): Promise<FileServerStore> {
+  const store = new FileServerStore({ directory });
+  await store.append(docId, otEntry(1));
+  await store.append(docId, otEntry(2));
+  await store.saveSnapshot(docId, { kind: 'ot', rev: 2, state: { k1: 1, k2: 2 } });
+  return store;
+}
+
 async function loadOnce(directory: string, docId: string): Promise<LogEntry[]> {
   const store = new FileServerStore({ directory });
   try {
@@ -92,10 +101,7 @@ describe('FileServerStore', () => {
 
   it('should start a new log segment at each snapshot, so opening reads only the snapshot and the last segment', async () => {
     const directory = await tempDir();
-    const store = new FileServerStore({ directory });
-    await store.append('d', otEntry(1));
-    await store.append('d', otEntry(2));
-    await store.saveSnapshot('d', { kind: 'ot', rev: 2, state: { k1: 1, k2: 2 } });
+    const store = await snapshotAtRev2(directory, 'd');
     await store.append('d', otEntry(3));
     await store.close();
     const names = (await readdir(documentDirectory(directory, 'd'))).sort();
@@ -191,10 +197,7 @@ describe('FileServerStore', () => {
 
     it('should start the appends after a snapshot in a new segment in a restarted store too', async () => {
       const directory = await tempDir();
-      const store = new FileServerStore({ directory });
-      await store.append('a', otEntry(1));
-      await store.append('a', otEntry(2));
-      await store.saveSnapshot('a', { kind: 'ot', rev: 2, state: { k1: 1, k2: 2 } });
+      const store = await snapshotAtRev2(directory, 'a');
       await store.close();
       const reopened = new FileServerStore({ directory });
       expect((await reopened.loadDoc('a')).tail).toEqual([]);

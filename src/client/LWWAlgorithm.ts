@@ -9,7 +9,7 @@ import type { AlgorithmContext, ClientAlgorithm, InstallResult, RegressedRevs } 
 import { redoOnRead, retryOnConflict } from './retryOnConflict.js';
 import { hasUnsavedEdits, watchEdits } from './unsavedEdits.js';
 import { readQueue } from '../stores/readQueue.js';
-import { readSince } from '../stores/readSince.js';
+import { readViewSince } from './readViewSince.js';
 import type { DocLayers, OptimisticChange, PatchesDoc } from './PatchesDoc.js';
 
 /**
@@ -120,29 +120,11 @@ export class LWWAlgorithm implements ClientAlgorithm {
     return retryOnConflict(() => this.applyOnce(docId, changes, sent), () => this.refresh(docId));
   }
 
-  /**
-   * Brings an open doc's view in line with the store after another instance wrote it: what
-   * changed since the view's rev is read (the state only if the history rows cannot bring the
-   * view there) unless `whole`, or the doc's history was replaced meanwhile.
-   */
-  async refresh(docId: string, whole = false): Promise<void> {
-    const doc = this.ctx.getOpenDoc(docId);
-    if (!doc) return;
-    whole ||= this.ctx.historyReplaced?.(docId) === true;
-    const before = doc._layers();
-    const stored = await readSince(this.ctx.store, docId, before.committedRev, whole);
-    if (!stored) return;
-    const current = doc._layers();
-    if (current !== before) return this.refresh(docId, whole);
-    let state = stored.state;
-    if (state === undefined) {
-      try {
-        // The rows were applied as given when received, on the state this view has at its rev (`{}` for none, as LWW applies).
-        state = applyPatch(current.committedState ?? {}, stored.since.flatMap(c => c.ops), { mode: 'strict' });
-      } catch {
-        return this.refresh(docId, true);
-      }
-    }
+  /** Brings an open doc's view in line with the store after another instance wrote it (`readViewSince`). */
+  async refresh(docId: string): Promise<void> {
+    const news = await readViewSince(this.ctx, docId, {});
+    if (!news) return;
+    const { doc, layers: current, stored, committedState: state } = news;
     const layers = layersOf({ ...stored, state }, state);
     // Same committed rev, same committed state (the store writes them together): only the local layers can differ.
     if (current.committedRev === layers.committedRev && deepEqual(current.local, layers.local)) return;

@@ -1,6 +1,5 @@
 import type { Change, PatchesSnapshot, PatchesState } from '../types.js';
 import { applyCommittedChanges } from '../algorithms/applyCommittedChanges.js';
-import { applyPatch } from '../algorithms/applyPatch.js';
 import { breakChanges } from '../algorithms/breakChanges.js';
 import { createChange } from '../algorithms/createChange.js';
 import { deepEqual } from '../algorithms/deepEqual.js';
@@ -10,9 +9,9 @@ import { followStoredQueue } from '../algorithms/followStoredQueue.js';
 import { StoreConflictError } from '../errors.js';
 import type { StoreGuard } from '../stores/PatchesStore.js';
 import { readQueue } from '../stores/readQueue.js';
-import { readSince } from '../stores/readSince.js';
 import type { AlgorithmContext, ClientAlgorithm, InstallResult, RegressedRevs } from './ClientAlgorithm.js';
 import type { DocLayers, OptimisticChange, PatchesDoc } from './PatchesDoc.js';
+import { applyRows, readViewSince } from './readViewSince.js';
 import { redoOnRead, retryOnConflict } from './retryOnConflict.js';
 import { hasUnsavedEdits, watchEdits } from './unsavedEdits.js';
 
@@ -90,32 +89,17 @@ export class OTAlgorithm implements ClientAlgorithm {
   /**
    * Brings an open doc's view in line with the store after another instance wrote it: the
    * committed state and queue are read back, and the doc's unsaved edits are rebased over what
-   * it had not seen (`followStoredQueue`). What changed since the view's rev is read (the state
-   * only if needed) unless `whole`, or the doc's history was replaced meanwhile.
+   * it had not seen (`followStoredQueue`). What changed since the view's rev is read, the state
+   * only if needed (`readViewSince`).
    */
-  async refresh(docId: string, whole = false): Promise<void> {
-    const doc = this.ctx.getOpenDoc(docId);
-    if (!doc) return;
-    whole ||= this.ctx.historyReplaced?.(docId) === true;
-    const before = doc._layers();
-    // The committed changes since the view's rev, and the state only if they do not reach.
-    const stored = await readSince(this.ctx.store, docId, before.committedRev, whole);
-    if (!stored) return;
-    const { since } = stored;
+  async refresh(docId: string): Promise<void> {
+    const news = await readViewSince(this.ctx, docId);
+    if (!news) return;
     // Everything below runs without awaiting: no edit can slip in between the rebase and the update.
-    const layers = doc._layers();
-    if (layers !== before) return this.refresh(docId, whole);
+    const { doc, layers, stored, committedState } = news;
+    const { since } = stored;
     const storedIds = stored.pending.map(c => c.id);
     if (stored.committedRev === layers.committedRev && sameIds(storedIds, layers.localIds)) return;
-    let committedState = stored.state;
-    if (committedState === undefined) {
-      try {
-        // The rows were applied strictly when received, on the state this view has at its rev.
-        committedState = applyPatch(layers.committedState, since.flatMap(c => c.ops), { mode: 'strict' });
-      } catch {
-        return this.refresh(docId, true);
-      }
-    }
     const known = { rev: layers.committedRev, pending: layers.local.map((ops, i) => changeOf(layers.localIds?.[i] ?? '', ops, layers.committedRev)) };
     const optimistic = doc._optimistic();
     const followed = layers.localIds
@@ -347,12 +331,7 @@ function echoesAsAssumed(applied: readonly Change[], queue: readonly Change[]): 
  * with (so the store's history is the one it was built on); undefined otherwise.
  */
 function onKept(kept: { state: unknown; lastId: string }, rows: readonly Change[]): unknown {
-  if (rows[0]?.id !== kept.lastId) return undefined;
-  try {
-    return applyPatch(kept.state, rows.slice(1).flatMap(c => c.ops), { mode: 'strict' });
-  } catch {
-    return undefined;
-  }
+  return rows[0]?.id === kept.lastId ? applyRows(kept.state, rows.slice(1)) : undefined;
 }
 
 /** The committed rev and queue a change is written on. */

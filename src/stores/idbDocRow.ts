@@ -38,10 +38,7 @@ export interface DocRow {
 
 /** True when the update's changes are the next revs after the row's, vouched to be applied as given, strictly (`replayable`). */
 export function extendsLog(row: DocRow, update: ServerChangesUpdate): boolean {
-  if (!update.replayable || update.regressed) return false;
-  let rev = row.committedRev;
-  for (const change of update.changes) if (change.rev !== ++rev) return false;
-  return rev === update.rev;
+  return update.replayable === true && !update.regressed && leadsFrom(update.changes, row.committedRev, update.rev);
 }
 
 /**
