@@ -57,6 +57,12 @@ import { formatFailure, runConvergence, type FuzzStores } from './convergence.js
  *   fuzzFindings "M"), and the calm wait is followed by a stricter check: no store may then hold a
  *   change (loaded, 2 hogs and 2 runs at once: 6 of 30 runs of 22/25/38 failed it before the fix,
  *   0 of 30 after, and 0 of 160 runs of tabs seeds 1–80). 22, 25 and 38 are CI tabs seeds now.
+ * - N. (shared-idb seed 8006, once in 15 seeds × 250 steps under load; not again in 27 replays) a
+ *   tab stayed { status: 'synced', committedRev: 41 } with rev 42 in its store: it re-read its entry
+ *   after another tab's write, applied 42 itself while that read was on its way, and the read landed
+ *   last. A store read now puts its answer only if the entry did not change during the read
+ *   (`SyncedDocs.changesOf`; PatchesSync's entry reads and DocSync.refreshEntry): fuzzFindings "N"
+ *   and spec/net/DocSync.spec.ts pin it.
  */
 
 /** CI size: 5 clients, this many random actions per seed. */

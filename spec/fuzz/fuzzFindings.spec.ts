@@ -361,4 +361,48 @@ describe('bugs found by the convergence fuzz', () => {
       await tabB.close();
     }
   });
+  it("N (fixed): a store read begun before a doc's own newer write does not put its old rev back in synced$", async () => {
+    // Was (shared-idb seed 8006, once, under load): a tab re-read its entry after another tab's
+    // write (rev 41) and, while that read was on its way, applied rev 42 itself; the read landed
+    // last and put 41 back. The other tab found 42 already applied and wrote nothing, so nothing
+    // read the doc again: { status: 'synced', committedRev: 41 } for good, with 42 in the store.
+    const db = `finding-n-${Date.now()}`;
+    const storeB = holdingStore(new IndexedDBStore(db));
+    // Two tabs of one database, each with a connection of its own (the fuzz's shared-idb mode).
+    const a = client(0, { store: new IndexedDBStore(db), tabs: { enabled: false } });
+    const b = client(1, { store: storeB, tabs: { enabled: false } });
+    const writer = client(2);
+    try {
+      const docW = await writer.patches.openDoc<FuzzDoc>('n', { algorithm: 'ot' });
+      docW.change(d => void (d.title = 'one'));
+      await settled(writer, 'n', 1);
+      await a.patches.openDoc<FuzzDoc>('n', { algorithm: 'ot' });
+      const docB = await b.patches.openDoc<FuzzDoc>('n', { algorithm: 'ot' });
+      await settled(a, 'n', 1);
+      await settled(b, 'n', 1);
+
+      // b offline; a writes rev 2 to the shared store, and b's entry read of it answers late.
+      b.online$.next(false);
+      await bounded(b.sync.state$, s => !s.connected, 'b offline');
+      const late = storeB.holdNextResult('getCommittedRev');
+      docW.change(d => void (d.title = 'two'));
+      await late.reached;
+      a.online$.next(false);
+      await bounded(a.sync.state$, s => !s.connected, 'a offline');
+
+      // b back online applies rev 3 itself (a, offline, writes nothing more); then the late answer (2) lands.
+      b.online$.next(true);
+      docW.change(d => void (d.title = 'three'));
+      await bounded(b.sync.synced$, s => (s.n?.committedRev ?? 0) >= 3, 'b applied rev 3');
+      late.release();
+      await new Promise(resolve => setImmediate(resolve));
+      await settled(b, 'n', 3);
+      expect(b.sync.synced.n.committedRev).toBe(3);
+      expect(docB.committedRev).toBe(3);
+      expect([...a.errors, ...b.errors, ...writer.errors]).toEqual([]);
+    } finally {
+      await a.patches.close();
+      await b.patches.close();
+    }
+  });
 });

@@ -1,16 +1,26 @@
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
 import type { PatchesStore } from '../../src/stores/PatchesStore.js';
 
-/** A held store call: `reached` resolves once the call is made; it completes after `release()`. */
+/**
+ * A held store call: `reached` resolves once the call is made; it completes after `release()`.
+ * Held before the call (`holdNext`), the store runs it on release; held after (`holdNextResult`),
+ * the store runs it at once and its answer, read then, is delivered on release.
+ */
 export interface HeldCall {
   reached: Promise<void>;
   release(): void;
 }
 
+/** A store whose next call of a method can be held (see {@link holdingStore}). */
+export type HoldingStore = PatchesStore & {
+  holdNext(method: keyof PatchesStore): HeldCall;
+  holdNextResult(method: keyof PatchesStore): HeldCall;
+};
+
 /**
  * A store (an `InMemoryStore` unless given) whose next call of one method can be held, so a spec
- * can do something at the exact moment a sync step is writing (an edge mock: the store itself is
- * real and every call reaches it unchanged).
+ * can do something at the exact moment a sync step is writing, or make a read's answer arrive
+ * late (an edge mock: the store itself is real and every call reaches it unchanged).
  *
  * @example
  * const store = holdingStore();
@@ -18,27 +28,33 @@ export interface HeldCall {
  * await applying.reached; // a server batch is being written now
  * applying.release();
  */
-export function holdingStore(inner: PatchesStore = new InMemoryStore()): PatchesStore & { holdNext(method: keyof PatchesStore): HeldCall } {
-  const holds = new Map<PropertyKey, { arrived: () => void; released: Promise<void> }>();
-  const holdNext = (method: keyof PatchesStore): HeldCall => {
+export function holdingStore(inner: PatchesStore = new InMemoryStore()): HoldingStore {
+  const holds = new Map<PropertyKey, { arrived: () => void; released: Promise<void>; after: boolean }>();
+  const hold = (method: keyof PatchesStore, after: boolean): HeldCall => {
     let arrived!: () => void;
     let release!: () => void;
     const reached = new Promise<void>(resolve => (arrived = resolve));
-    holds.set(method, { arrived, released: new Promise<void>(resolve => (release = resolve)) });
+    holds.set(method, { arrived, released: new Promise<void>(resolve => (release = resolve)), after });
     return { reached, release };
   };
+  const holdNext = (method: keyof PatchesStore) => hold(method, false);
+  const holdNextResult = (method: keyof PatchesStore) => hold(method, true);
   return new Proxy(inner, {
     get(target, prop) {
       if (prop === 'holdNext') return holdNext;
+      if (prop === 'holdNextResult') return holdNextResult;
       const value = Reflect.get(target, prop, target) as unknown;
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
-        const hold = holds.get(prop);
-        if (!hold) return (value as (...a: unknown[]) => unknown).apply(target, args);
+        const held = holds.get(prop);
+        const call = () => (value as (...a: unknown[]) => unknown).apply(target, args);
+        if (!held) return call();
         holds.delete(prop);
-        hold.arrived();
-        return hold.released.then(() => (value as (...a: unknown[]) => unknown).apply(target, args));
+        held.arrived();
+        if (!held.after) return held.released.then(call);
+        const answer = Promise.resolve(call());
+        return held.released.then(() => answer);
       };
     },
-  }) as PatchesStore & { holdNext(method: keyof PatchesStore): HeldCall };
+  }) as HoldingStore;
 }

@@ -96,6 +96,20 @@ describe('SyncedDocs', () => {
     expect('a' in docs.value).toBe(false);
   });
 
+  it("should count each doc's entry changes (sets that change it and removals), not writes that change nothing", () => {
+    const docs = new SyncedDocs();
+    expect(docs.changesOf('a')).toBe(0);
+    docs.put({ a: { committedRev: 1, hasPending: false, status: 'synced' } });
+    docs.update(['a'], { committedRev: 1 });
+    expect(docs.changesOf('a')).toBe(1);
+    docs.update(['a'], { committedRev: 2 });
+    docs.put({ b: { committedRev: 1, hasPending: false, status: 'synced' } });
+    expect([docs.changesOf('a'), docs.changesOf('b')]).toEqual([2, 1]);
+    docs.remove(['a']);
+    docs.update(['a'], { committedRev: 3 });
+    expect(docs.changesOf('a')).toBe(3);
+  });
+
   it('should pass the current entry to a function update', () => {
     const docs = new SyncedDocs();
     docs.put({ a: synced(4) });

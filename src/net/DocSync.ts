@@ -149,8 +149,21 @@ export class DocSync {
     );
   }
 
-  /** Reports the doc's committed rev (from the store) in its status entry. */
+  /**
+   * Reports the doc's committed rev (from the store) in its status entry; read again if the entry
+   * changed during the read, which may then be older than what the entry shows.
+   */
   refreshEntry(docId: string): Observable<unknown> {
-    return from(this.deps.patches.store.getCommittedRev(docId)).pipe(tap(committedRev => this.deps.docs.update([docId], { committedRev })));
+    const { docs, patches } = this.deps;
+    return defer(() => {
+      const before = docs.changesOf(docId);
+      return from(patches.store.getCommittedRev(docId)).pipe(
+        concatMap(committedRev => {
+          if (docs.changesOf(docId) !== before) return this.refreshEntry(docId);
+          docs.update([docId], { committedRev });
+          return EMPTY;
+        }),
+      );
+    });
   }
 }

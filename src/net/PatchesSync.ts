@@ -528,12 +528,16 @@ export class PatchesSync {
         const algorithm = this.algorithmOf(id);
         if (!algorithm) return undefined;
         try {
-          // Pending first, then the rev: a commit clears the one and moves the other in one write, so a
-          // rev read before a pending read that found the commit done would show "nothing pending" at
-          // a rev without it (another tab committing between the two reads).
-          const hasPending = await this.readPending(id, algorithm);
-          const committedRev = await this.patches.store.getCommittedRev(id);
-          return { id, committedRev, hasPending };
+          for (;;) {
+            const before = this.docs.changesOf(id);
+            // Pending first, then the rev: a commit clears the one and moves the other in one write, so a
+            // rev read before a pending read that found the commit done would show "nothing pending" at
+            // a rev without it (another tab committing between the two reads).
+            const hasPending = await this.readPending(id, algorithm);
+            const committedRev = await this.patches.store.getCommittedRev(id);
+            // The entry changed meanwhile (the doc applied a newer rev, say): these reads may be older.
+            if (this.docs.changesOf(id) === before) return { id, committedRev, hasPending };
+          }
         } catch (error) {
           // One doc's failed read must not stall the others (a whole pass used to wait on it): it is reported for that doc.
           this.report(error, id);

@@ -13,6 +13,8 @@ import type { SyncedDoc } from '../types.js';
  */
 export class SyncedDocs {
   private readonly entries = new Map<string, SyncedDoc>();
+  /** Per doc, how many times its entry changed (see {@link changesOf}). */
+  private readonly changeCounts = new Map<string, number>();
   private readonly subject = new BehaviorSubject<Readonly<Record<string, SyncedDoc>>>({});
   private flushQueued = false;
 
@@ -23,6 +25,15 @@ export class SyncedDocs {
   get value(): Readonly<Record<string, SyncedDoc>> {
     this.flush();
     return this.subject.value;
+  }
+
+  /**
+   * How many times the doc's entry has changed (set or removed) so far. A value read from the
+   * store is put only if this did not move during the read: an entry written meanwhile (a rev
+   * the doc just applied, say) may be newer than what the read saw, and would be undone.
+   */
+  changesOf(docId: string): number {
+    return this.changeCounts.get(docId) ?? 0;
   }
 
   /** Adds or replaces entries. */
@@ -41,7 +52,7 @@ export class SyncedDocs {
   /** Removes entries. */
   remove(docIds: Iterable<string>): void {
     for (const id of docIds) {
-      if (this.entries.delete(id)) this.changed();
+      if (this.entries.delete(id)) this.changed(id);
     }
   }
 
@@ -62,10 +73,11 @@ export class SyncedDocs {
     const current = this.entries.get(id);
     if (current && current.committedRev === entry.committedRev && current.hasPending === entry.hasPending && current.status === entry.status) return;
     this.entries.set(id, entry);
-    this.changed();
+    this.changed(id);
   }
 
-  private changed(): void {
+  private changed(id: string): void {
+    this.changeCounts.set(id, this.changesOf(id) + 1);
     if (this.flushQueued) return;
     this.flushQueued = true;
     queueMicrotask(() => this.flush());
