@@ -27,7 +27,7 @@ const run = promisify(execFile);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Starts a private cluster on 127.0.0.1 (as the postgres user when root); resolves with its url and a stop function. */
-async function throwawayCluster() {
+export async function throwawayCluster() {
   const base = '/usr/lib/postgresql';
   const bin =
     process.env.PG_BIN ??

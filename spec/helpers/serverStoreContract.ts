@@ -1,4 +1,5 @@
 import type { Change } from '../../src/types.js';
+import { DuplicateChangeIdsError } from '../../src/server/DuplicateChangeIdsError.js';
 import type { LogEntry, ServerStore } from '../../src/server/ServerStore.js';
 
 /** A committed OT change at `rev`. */
@@ -16,9 +17,12 @@ export function lwwEntry(rev: number, field = 'f'): LogEntry {
   return { kind: 'lww', rev, committedAt: 10 + rev, changeIds: [`l${rev}`], save: [{ op: 'replace', path: `/${field}`, value: rev, ts: rev, rev }], remove: [] };
 }
 
-/** The behaviour every `ServerStore` must have; each spec file runs it against its store. */
-export function describeServerStoreContract(name: string, makeStore: () => Promise<ServerStore>): void {
-  describe(`${name} (ServerStore contract)`, () => {
+/**
+ * The behaviour every `ServerStore` must have; each spec file runs it against its store.
+ * `uniqueChangeIds`: the store says so, and must then refuse a change id its log holds.
+ */
+export function describeServerStoreContract(name: string, makeStore: () => Promise<ServerStore>, options: { uniqueChangeIds?: boolean } = {}): void {
+  describe(`${name} (ServerStore contract${options.uniqueChangeIds ? ', unique change ids' : ''})`, () => {
     let store: ServerStore;
     beforeEach(async () => {
       store = await makeStore();
@@ -82,6 +86,25 @@ export function describeServerStoreContract(name: string, makeStore: () => Promi
       await store.append('d', otEntry(1));
       expect((await store.loadDoc('d')).tail).toEqual([otEntry(1)]);
     });
+
+    it(`should ${options.uniqueChangeIds ? '' : 'not '}say it refuses change ids its log holds`, () => {
+      expect(store.uniqueChangeIds ?? false).toBe(options.uniqueChangeIds ?? false);
+    });
+
+    if (options.uniqueChangeIds) {
+      it('should refuse an OT entry holding a change id of its log, naming the ids with their revs and writing nothing', async () => {
+        await store.append('d', otEntry(1, 2));
+        await store.append('other', otEntry(1));
+        const refused = store.append('d', { kind: 'ot', changes: [committed(3, { id: 'fresh' }), committed(4, { id: 'c1' }), committed(5, { id: 'c2' })] });
+        await expect(refused).rejects.toBeInstanceOf(DuplicateChangeIdsError);
+        await expect(refused).rejects.toMatchObject({ committed: new Map([['c1', 1], ['c2', 2]]) });
+        expect(await store.readLog('d', 0)).toEqual([otEntry(1, 2)]);
+        // Ids are unique per document: another doc's, and a fresh one at the same revs, go in.
+        await store.append('d', { kind: 'ot', changes: [committed(3, { id: 'fresh' })] });
+        await store.append('other', otEntry(2));
+        expect(await store.readLog('d', 2)).toEqual([{ kind: 'ot', changes: [committed(3, { id: 'fresh' })] }]);
+      });
+    }
 
     it('should not share objects with its callers', async () => {
       const entry = otEntry(1);

@@ -251,3 +251,72 @@ describe('OTDocService (over real sockets)', () => {
     expect(await commit(a, 'doc', [])).toEqual({ changes: [] });
   });
 });
+
+describe('OTDocService: resent ids older than what it holds in memory', () => {
+  /** A memory store that records the rev each `readLog` starts after (an edge: the store is real). */
+  class CountingStore extends MemoryServerStore {
+    readonly readsAfter: number[] = [];
+    override readLog(docId: string, afterRev: number): Promise<LogEntry[]> {
+      this.readsAfter.push(afterRev);
+      return super.readLog(docId, afterRev);
+    }
+  }
+
+  const servers: TestServer[] = [];
+  afterEach(async () => {
+    for (const t of servers.splice(0)) {
+      await t.close();
+      expect(t.faults).toEqual([]);
+    }
+  });
+
+  /** Revs 1–4 (c1…c4, snapshot at 3) through one server, then a second server on the same store: nothing in memory. */
+  async function reloaded(store: CountingStore): Promise<Awaited<ReturnType<TestServer['connect']>>> {
+    const first = await startTestServer({ store, snapshotEvery: 3 });
+    const writer = await first.connect();
+    for (let rev = 1; rev <= 4; rev++) await commitTo(writer, [change(`c${rev}`, rev - 1, [{ op: 'replace', path: `/k${rev}`, value: rev }])]);
+    await first.close();
+    const second = await startTestServer({ store, snapshotEvery: 3 });
+    servers.push(second);
+    store.readsAfter.length = 0;
+    return second.connect();
+  }
+
+  async function commitTo(client: Awaited<ReturnType<TestServer['connect']>>, changes: unknown[]): Promise<CommitChangesResult> {
+    return resultOf<CommitChangesResult>(await client.call('commitChanges', ['doc', changes]));
+  }
+
+  for (const uniqueChangeIds of [false, true]) {
+    it(`should recognise them after a reload${uniqueChangeIds ? ', told by a store that refuses known ids, never reading the whole log' : ', reading the ids of the whole log once'}`, async () => {
+      const store = new CountingStore({ uniqueChangeIds });
+      const client = await reloaded(store);
+      expect((await commitTo(client, [change('c5', 4, [{ op: 'replace', path: '/k5', value: 5 }])])).changes.map((c) => [c.id, c.rev])).toEqual([['c5', 5]]);
+      // The first new id after the load: a store without unique ids makes the server read them all.
+      expect(store.readsAfter.includes(0)).toBe(!uniqueChangeIds);
+
+      // c1 (rev 1, before the snapshot) resent on top of rev 5, alone and then beside a new change.
+      expect((await commitTo(client, [change('c1', 5, [{ op: 'replace', path: '/k1', value: 1 }])])).changes.map((c) => [c.id, c.rev])).toEqual([['c1', 1]]);
+      const both = await commitTo(client, [change('c2', 5, [{ op: 'replace', path: '/k2', value: 2 }]), change('c6', 5, [{ op: 'replace', path: '/k6', value: 6 }], { rev: 7 })]);
+      expect(both.changes.map((c) => [c.id, c.rev])).toEqual([['c2', 2], ['c6', 6]]);
+      const history = resultOf<Change[]>(await client.call('getChangesSince', ['doc', 0]));
+      expect(history.map((c) => [c.id, c.rev])).toEqual([['c1', 1], ['c2', 2], ['c3', 3], ['c4', 4], ['c5', 5], ['c6', 6]]);
+    });
+  }
+
+  it('should resume an upload at baseRev 0 after a reload without repeating its committed rows, with a store that refuses known ids', async () => {
+    const store = new CountingStore({ uniqueChangeIds: true });
+    const first = await startTestServer({ store, snapshotEvery: 2 });
+    const a = await first.connect();
+    const batch1 = [change('u1', 0, [{ op: 'replace', path: '', value: { list: [] } }], { batchId: 'u1' }), change('u2', 0, [{ op: 'add', path: '/list/-', value: 1 }], { rev: 2, batchId: 'u1' })];
+    await commitTo(a, batch1);
+    await commitTo(a, [change('x', 2, [{ op: 'add', path: '/list/-', value: 'x' }])]);
+    await first.close();
+    const second = await startTestServer({ store, snapshotEvery: 2 });
+    servers.push(second);
+    const again = await second.connect();
+    // The whole upload again (its first answer lost), with its next part.
+    const reply = await commitTo(again, [...batch1, change('u3', 0, [{ op: 'add', path: '/list/-', value: 2 }], { rev: 3, batchId: 'u1' })]);
+    expect(reply.changes.map((c) => c.id)).toEqual(['u1', 'u2', 'x', 'u3']);
+    expect(headOf(resultOf<PatchesSnapshot>(await again.call('getDoc', ['doc'])))).toEqual({ list: [1, 'x', 2] });
+  });
+});

@@ -3,6 +3,7 @@ import type { Algorithm, Change, CommitChangesResult, DocumentTombstone, Patches
 import type { IncomingChange } from './validate.js';
 import type { KeyedQueue } from '../util/KeyedQueue.js';
 import type { LogEntry, ServerStore, StoredDoc } from './ServerStore.js';
+import { DuplicateChangeIdsError } from './DuplicateChangeIdsError.js';
 import { RevConflictError } from './RevConflictError.js';
 
 /** How often a commit that lost the race to another server process is transformed again before a 503. */
@@ -171,10 +172,12 @@ export abstract class DocService<TDoc extends LoadedDoc> {
       try {
         return await attempt();
       } catch (error) {
-        if (!(error instanceof RevConflictError)) throw error;
+        if (!(error instanceof RevConflictError || error instanceof DuplicateChangeIdsError)) throw error;
         if (tries >= COMMIT_ATTEMPTS) {
           throw new StatusError(503, `Document ${docId} is busy: ${tries} commit attempts lost to other servers; retry`, { scope: 'doc' });
         }
+        // The attempt learned which resent ids are committed: nothing to read.
+        if (error instanceof DuplicateChangeIdsError) continue;
         // Nothing new in the log means the race was over a delete or an id: read the doc whole.
         if (!(await this.refreshLocked(docId, 'read-on'))) await this.refreshLocked(docId, 'reload');
       }

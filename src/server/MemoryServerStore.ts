@@ -1,4 +1,5 @@
 import type { DocumentTombstone } from '../types.js';
+import { DuplicateChangeIdsError } from './DuplicateChangeIdsError.js';
 import { entryLastRev } from './ServerStore.js';
 import type { DocSnapshot, LogEntry, ServerStore, StoredDoc } from './ServerStore.js';
 
@@ -10,6 +11,8 @@ interface StoredEntry {
 
 interface MemoryDoc {
   log: StoredEntry[];
+  /** OT change id → rev, kept with `uniqueChangeIds`. */
+  ids?: Map<string, number>;
   snapshot?: DocSnapshot;
   tombstone?: DocumentTombstone;
 }
@@ -30,6 +33,16 @@ interface MemoryDoc {
  */
 export class MemoryServerStore implements ServerStore {
   private readonly docs = new Map<string, MemoryDoc>();
+  /** @inheritDoc */
+  readonly uniqueChangeIds: boolean;
+
+  /**
+   * @param options `uniqueChangeIds`: refuse an OT change id the document's log holds, as a
+   *   database with a unique key does (default `false`, like `FileServerStore`)
+   */
+  constructor(options: { uniqueChangeIds?: boolean } = {}) {
+    this.uniqueChangeIds = options.uniqueChangeIds ?? false;
+  }
 
   /** @inheritDoc */
   async loadDoc(docId: string): Promise<StoredDoc> {
@@ -48,7 +61,14 @@ export class MemoryServerStore implements ServerStore {
 
   /** @inheritDoc */
   async append(docId: string, entry: LogEntry): Promise<void> {
-    this.doc(docId).log.push({ lastRev: entryLastRev(entry), json: JSON.stringify(entry) });
+    const doc = this.doc(docId);
+    if (this.uniqueChangeIds && entry.kind === 'ot') {
+      const ids = (doc.ids ??= new Map());
+      const committed = new Map(entry.changes.filter((change) => ids.has(change.id)).map((change) => [change.id, ids.get(change.id)!]));
+      if (committed.size) throw new DuplicateChangeIdsError(docId, committed);
+      for (const change of entry.changes) ids.set(change.id, change.rev);
+    }
+    doc.log.push({ lastRev: entryLastRev(entry), json: JSON.stringify(entry) });
   }
 
   /** @inheritDoc */

@@ -7,6 +7,7 @@ import type { IncomingChange } from './validate.js';
 import { DocService, revisionAhead } from './DocService.js';
 import type { CallOrigin, DocServiceOptions, LoadedDoc } from './DocService.js';
 import type { LogEntry, OTSnapshot, StoredDoc } from './ServerStore.js';
+import { DuplicateChangeIdsError } from './DuplicateChangeIdsError.js';
 import { RevConflictError } from './RevConflictError.js';
 
 /**
@@ -29,7 +30,11 @@ export interface OTDoc extends LoadedDoc {
   headState: unknown;
   /** Id and batchId of the change at rev 1. */
   first?: { id: string; batchId?: string };
-  /** Change id → committed rev, for the tail always and for older history once `indexed`. */
+  /**
+   * Change id → committed rev: the tail's always; older history's once `indexed` (every id since
+   * the load then), or, with a store that refuses known ids, only those it refused (cleared at
+   * each snapshot).
+   */
   ids: Map<string, number>;
   /** Whether `ids` covers the whole history. */
   indexed: boolean;
@@ -125,11 +130,16 @@ export class OTDocService extends DocService<OTDoc> {
       // Idempotency: find every change of this request that is already committed.
       if (this.needsIndex(doc, incoming)) await this.indexHistory(doc);
       // Read from memory when the tail covers it (every commit of an up-to-date client).
-      const committedSince = tailAfter(doc, baseRev) ?? (await this.changesAfter(doc, baseRev));
+      const inMemory = tailAfter(doc, baseRev);
+      const committedSince = inMemory ?? (await this.changesAfter(doc, baseRev));
+      // Read from the store (history before the snapshot): with a store that refuses known ids,
+      // memory no longer holds these ids, and a resent one's committed copy belongs in the reply.
+      const readIds = inMemory ? undefined : new Map(committedSince.map((change) => [change.id, change.rev]));
       const requestIds = new Set(incoming.map((change) => change.id));
       const batchId = head.batchId;
       const isOwn = (committed: Change): boolean => requestIds.has(committed.id) || (batchId !== undefined && committed.batchId === batchId);
-      const committedRevs = incoming.map((change) => doc.ids.get(change.id));
+      const committedRev = (id: string): number | undefined => doc.ids.get(id) ?? readIds?.get(id);
+      const committedRevs = incoming.map((change) => committedRev(change.id));
       const resentRevs = committedRevs.filter((rev): rev is number => rev !== undefined);
       // Own changes committed after baseRev stay queued for the walk (later entries were written
       // on top of them); ones at or before baseRev are already part of the client's base.
@@ -144,7 +154,7 @@ export class OTDocService extends DocService<OTDoc> {
 
       const transformed = queue.length
         ? this.transform(committedSince, queue.map((change) => prepare(change, baseRev, now)), isOwn).filter(
-            (change) => !doc.ids.has(change.id) && change.ops.length > 0,
+            (change) => committedRev(change.id) === undefined && change.ops.length > 0,
           )
         : [];
       if (transformed.length === 0) {
@@ -177,6 +187,11 @@ export class OTDocService extends DocService<OTDoc> {
       try {
         await this.options.store.append(docId, { kind: 'ot', changes: committed });
       } catch (error) {
+        // Resends of changes older than the ids in memory: known now, the next attempt drops them.
+        if (error instanceof DuplicateChangeIdsError) {
+          for (const [id, rev] of error.committed) doc.ids.set(id, rev);
+          throw error;
+        }
         // Another process committed first: read on and transform again.
         if (error instanceof RevConflictError) throw error;
         // The store may hold part of the record: reload from it on the next call.
@@ -280,6 +295,8 @@ export class OTDocService extends DocService<OTDoc> {
     doc.snapshotRev = doc.headRev;
     doc.snapshotState = doc.headState;
     doc.tail = [];
+    // A store that refuses a known id tells of older ones itself: memory holds the tail's only.
+    if (this.options.store.uniqueChangeIds) doc.ids = new Map();
   }
 
   /** The OT walk; an op the transform cannot handle refuses the batch instead of failing the server. */
@@ -326,9 +343,12 @@ export class OTDocService extends DocService<OTDoc> {
     return (await this.changesAfter(doc, min - 1)).filter((change) => wanted.has(change.rev));
   }
 
-  /** Whether an incoming id may be in history older than the snapshot, whose ids are not loaded yet. */
+  /**
+   * Whether an incoming id may be in history older than the snapshot, whose ids are not loaded
+   * yet (never with a store that refuses known ids: its `append` says so).
+   */
   private needsIndex(doc: OTDoc, incoming: IncomingChange[]): boolean {
-    return !doc.indexed && !incoming.every((change) => doc.ids.has(change.id));
+    return !this.options.store.uniqueChangeIds && !doc.indexed && !incoming.every((change) => doc.ids.has(change.id));
   }
 
   /** Loads the ids of history older than the snapshot (once: see {@link needsIndex}). */

@@ -89,6 +89,14 @@ export type StoreEvent =
  * ```
  */
 export interface ServerStore {
+  /**
+   * Set by stores whose `append` refuses an OT entry holding a change id already in the
+   * document's log (a unique key, as PostgreSQL's), rejecting with `DuplicateChangeIdsError` and
+   * writing nothing. The server then keeps only the ids since the latest snapshot in memory and
+   * learns of an older one from the refusal. Without it, the server reads the ids of the whole
+   * history once per load, before the first commit that brings an id it does not know.
+   */
+  readonly uniqueChangeIds?: boolean;
   /** Opens a document: latest snapshot, the log after it, and its tombstone. Unknown docs are empty. */
   loadDoc(docId: string): Promise<StoredDoc>;
   /** Every log entry holding a rev greater than `afterRev`, in order (older history than the snapshot included). */

@@ -42,7 +42,7 @@ describeWithPostgres()('PostgresServerStore on a throwaway cluster', () => {
     const store = new PostgresServerStore({ connectionString: url, poolSize: 2 });
     stores.push(store);
     return store;
-  });
+  }, { uniqueChangeIds: true });
 
   describe('PostgresServerStore', () => {
     it('should refuse an append whose rev another store on the database took first, writing nothing', async () => {
@@ -53,8 +53,8 @@ describeWithPostgres()('PostgresServerStore on a throwaway cluster', () => {
       await a.append('d', otEntry(1));
       await b.append('d', otEntry(2));
       await expect(a.append('d', otEntry(2))).rejects.toBeInstanceOf(RevConflictError);
-      // The next rev, but a change id committed before: refused by the unique change id.
-      await expect(b.append('d', { kind: 'ot', changes: [committed(3, { id: 'c1' })] })).rejects.toBeInstanceOf(RevConflictError);
+      // The next rev, but a change id committed before: refused by the unique change id, which it names.
+      await expect(b.append('d', { kind: 'ot', changes: [committed(3, { id: 'c1' })] })).rejects.toMatchObject({ name: 'DuplicateChangeIdsError', committed: new Map([['c1', 1]]) });
       expect(await a.readLog('d', 0)).toEqual([otEntry(1), otEntry(2)]);
     });
 

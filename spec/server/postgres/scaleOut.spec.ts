@@ -137,6 +137,34 @@ describeWithPostgres()('several servers on one PostgreSQL database', () => {
     });
   }
 
+  it('should tell new ids from old ones on a server that loaded the doc afresh without reading its history, and commit an old resent change once', async () => {
+    const url = await database();
+    const writer = await startTestServer({ store: new PostgresServerStore({ connectionString: url, poolSize: 2 }), snapshotEvery: 3 });
+    servers.push(writer);
+    const x = await writer.connect();
+    for (let rev = 1; rev <= 4; rev++) resultOf(await x.call('commitChanges', ['doc', [change(`c${rev}`, rev - 1, [{ op: 'replace', path: `/k${rev}`, value: rev }])]]));
+    // A fresh server (nothing of the doc in memory) whose store records where each history read starts.
+    const reads: number[] = [];
+    class CountingStore extends PostgresServerStore {
+      override readLog(docId: string, afterRev: number) {
+        reads.push(afterRev);
+        return super.readLog(docId, afterRev);
+      }
+    }
+    const fresh = await startTestServer({ store: new CountingStore({ connectionString: url, poolSize: 2 }), snapshotEvery: 3 });
+    servers.push(fresh);
+    const y = await fresh.connect();
+    // A new change: nothing before the snapshot is read to tell that its id is new.
+    const first = resultOf<CommitChangesResult>(await y.call('commitChanges', ['doc', [change('c5', 4, [{ op: 'replace', path: '/k5', value: 5 }])]]));
+    expect(first.changes.map((c) => [c.id, c.rev])).toEqual([['c5', 5]]);
+    expect(reads).toEqual([]);
+    // c1 (rev 1, folded into the snapshot at 3) resent on top of rev 5, beside a new change: refused
+    // by the unique key, then answered with its committed copy (read for the reply).
+    const reply = resultOf<CommitChangesResult>(await y.call('commitChanges', ['doc', [change('c1', 5, [{ op: 'replace', path: '/k1', value: 1 }]), change('c6', 5, [{ op: 'replace', path: '/k6', value: 6 }], { rev: 7 })]]));
+    expect(reply.changes.map((c) => [c.id, c.rev])).toEqual([['c1', 1], ['c6', 6]]);
+    expect((await history(url, 'doc')).map((c) => c.id)).toEqual(['c1', 'c2', 'c3', 'c4', 'c5', 'c6']);
+  });
+
   it('should keep revs dense and every change once when two servers take commits to one doc at the same time', async () => {
     const url = await database();
     const [a, b] = [await server(url), await server(url)];

@@ -3,6 +3,7 @@ import type { Pool, PoolClient } from 'pg';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { StoreError } from '../../errors.js';
 import type { Change, DocumentTombstone, JSONPatchOp } from '../../types.js';
+import { DuplicateChangeIdsError } from '../DuplicateChangeIdsError.js';
 import { RevConflictError } from '../RevConflictError.js';
 import { entryFirstRev, entryLastRev } from '../ServerStore.js';
 import type { DocSnapshot, LogEntry, LWWLogEntry, ServerStore, StoreEvent, StoredDoc } from '../ServerStore.js';
@@ -89,6 +90,8 @@ const DOC_LOCKS = 0x70727802;
  * ```
  */
 export class PostgresServerStore implements ServerStore {
+  /** The log is unique on `(doc_id, change_id)`: a resent old id is refused by `append`. */
+  readonly uniqueChangeIds = true;
   private readonly connectionString: string;
   private readonly channel: string;
   /** Tells this process's own notifications from the others'. */
@@ -175,10 +178,19 @@ export class PostgresServerStore implements ServerStore {
       ]);
       inserted = result.rows[0].inserted;
     } catch (error) {
-      if ((error as { code?: string }).code === UNIQUE_VIOLATION) throw new RevConflictError(docId, first, { cause: error });
-      throw error;
+      if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
+      const committed = await this.committedIds(docId, rows.map((row) => row.changeId).filter((id): id is string => id !== null));
+      // A rev another process took, or one of these ids: only the latter is a resend of old history.
+      throw committed.size ? new DuplicateChangeIdsError(docId, committed, { cause: error }) : new RevConflictError(docId, first, { cause: error });
     }
     if (inserted !== rows.length) throw new RevConflictError(docId, first);
+  }
+
+  /** Which of these OT change ids the document's log holds, with their revs (the unique key's index). */
+  private async committedIds(docId: string, ids: string[]): Promise<Map<string, number>> {
+    if (ids.length === 0) return new Map();
+    const { rows } = await this.db().query<{ change_id: string; rev: number }>('SELECT change_id, rev FROM patches_rx_changes WHERE doc_id = $1 AND change_id = ANY($2::text[])', [docId, ids]);
+    return new Map(rows.map((row) => [row.change_id, row.rev]));
   }
 
   /** @inheritDoc */
