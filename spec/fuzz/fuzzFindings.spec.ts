@@ -405,4 +405,44 @@ describe('bugs found by the convergence fuzz', () => {
       await b.patches.close();
     }
   });
+  it("N (fixed, several docs): a pass's store reads do not put back a rev older than one a doc reported while another doc's read was on its way", async () => {
+    // Was (shared-idb seed 8005, 3 runs in 17 with tracing): a restarted tab's first pass read every
+    // doc's entry and put them all at once; one doc's rev was read, then the doc moved on (another
+    // tab's write, shown by its view and entry) while a slower doc's read was still on its way,
+    // and the pass's put took the doc's entry back to the rev it had read.
+    const db = `finding-n2-${Date.now()}`;
+    const storeB = holdingStore(new IndexedDBStore(db));
+    const a = client(0, { store: new IndexedDBStore(db), tabs: { enabled: false } });
+    const writer = client(2);
+    try {
+      const docW = await writer.patches.openDoc<FuzzDoc>('n', { algorithm: 'ot' });
+      const otherW = await writer.patches.openDoc<FuzzDoc>('m', { algorithm: 'ot' });
+      docW.change(d => void (d.title = 'one'));
+      otherW.change(d => void (d.title = 'one'));
+      await a.patches.openDoc<FuzzDoc>('n', { algorithm: 'ot' });
+      await a.patches.openDoc<FuzzDoc>('m', { algorithm: 'ot' });
+      await settled(a, 'n', 1);
+      await settled(a, 'm', 1);
+
+      // A second tab, offline until its entries exist; its first pass's read of m answers late.
+      const b = client(1, { store: storeB, tabs: { enabled: false }, online: false });
+      await b.patches.openDoc<FuzzDoc>('n', { algorithm: 'ot' });
+      await bounded(b.sync.synced$, s => s.n?.committedRev === 1 && s.m?.committedRev === 1, 'b has its entries');
+      const late = storeB.holdNextResult('getCommittedRev', docId => docId === 'm');
+      b.online$.next(true);
+      await late.reached; // n's rev (1) is read; m's answer is on its way
+
+      // a applies n's rev 2 to the shared store: b's view follows, and its entry says 2.
+      docW.change(d => void (d.title = 'two'));
+      await bounded(b.sync.synced$, s => s.n?.committedRev === 2, "b's entry following a's write");
+      late.release();
+      await settled(b, 'n', 2);
+      await settled(b, 'm', 1);
+      expect(b.sync.synced.n.committedRev).toBe(2);
+      expect([...a.errors, ...b.errors, ...writer.errors]).toEqual([]);
+      await b.patches.close();
+    } finally {
+      await a.patches.close();
+    }
+  });
 });

@@ -13,8 +13,10 @@ export interface HeldCall {
 
 /** A store whose next call of a method can be held (see {@link holdingStore}). */
 export type HoldingStore = PatchesStore & {
-  holdNext(method: keyof PatchesStore): HeldCall;
-  holdNextResult(method: keyof PatchesStore): HeldCall;
+  /** Holds the next call of `method` (whose arguments satisfy `matching`, if given) before the store runs it. */
+  holdNext(method: keyof PatchesStore, matching?: (...args: unknown[]) => boolean): HeldCall;
+  /** Holds the answer of the next call of `method` (whose arguments satisfy `matching`, if given). */
+  holdNextResult(method: keyof PatchesStore, matching?: (...args: unknown[]) => boolean): HeldCall;
 };
 
 /**
@@ -29,16 +31,16 @@ export type HoldingStore = PatchesStore & {
  * applying.release();
  */
 export function holdingStore(inner: PatchesStore = new InMemoryStore()): HoldingStore {
-  const holds = new Map<PropertyKey, { arrived: () => void; released: Promise<void>; after: boolean }>();
-  const hold = (method: keyof PatchesStore, after: boolean): HeldCall => {
+  const holds = new Map<PropertyKey, { arrived: () => void; released: Promise<void>; after: boolean; matching?: (...args: unknown[]) => boolean }>();
+  const hold = (method: keyof PatchesStore, after: boolean, matching?: (...args: unknown[]) => boolean): HeldCall => {
     let arrived!: () => void;
     let release!: () => void;
     const reached = new Promise<void>(resolve => (arrived = resolve));
-    holds.set(method, { arrived, released: new Promise<void>(resolve => (release = resolve)), after });
+    holds.set(method, { arrived, released: new Promise<void>(resolve => (release = resolve)), after, matching });
     return { reached, release };
   };
-  const holdNext = (method: keyof PatchesStore) => hold(method, false);
-  const holdNextResult = (method: keyof PatchesStore) => hold(method, true);
+  const holdNext = (method: keyof PatchesStore, matching?: (...args: unknown[]) => boolean) => hold(method, false, matching);
+  const holdNextResult = (method: keyof PatchesStore, matching?: (...args: unknown[]) => boolean) => hold(method, true, matching);
   return new Proxy(inner, {
     get(target, prop) {
       if (prop === 'holdNext') return holdNext;
@@ -48,7 +50,7 @@ export function holdingStore(inner: PatchesStore = new InMemoryStore()): Holding
       return (...args: unknown[]) => {
         const held = holds.get(prop);
         const call = () => (value as (...a: unknown[]) => unknown).apply(target, args);
-        if (!held) return call();
+        if (!held || (held.matching && !held.matching(...args))) return call();
         holds.delete(prop);
         held.arrived();
         if (!held.after) return held.released.then(call);

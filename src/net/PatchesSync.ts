@@ -528,16 +528,13 @@ export class PatchesSync {
         const algorithm = this.algorithmOf(id);
         if (!algorithm) return undefined;
         try {
-          for (;;) {
-            const before = this.docs.changesOf(id);
-            // Pending first, then the rev: a commit clears the one and moves the other in one write, so a
-            // rev read before a pending read that found the commit done would show "nothing pending" at
-            // a rev without it (another tab committing between the two reads).
-            const hasPending = await this.readPending(id, algorithm);
-            const committedRev = await this.patches.store.getCommittedRev(id);
-            // The entry changed meanwhile (the doc applied a newer rev, say): these reads may be older.
-            if (this.docs.changesOf(id) === before) return { id, committedRev, hasPending };
-          }
+          const before = this.docs.changesOf(id);
+          // Pending first, then the rev: a commit clears the one and moves the other in one write, so a
+          // rev read before a pending read that found the commit done would show "nothing pending" at
+          // a rev without it (another tab committing between the two reads).
+          const hasPending = await this.readPending(id, algorithm);
+          const committedRev = await this.patches.store.getCommittedRev(id);
+          return { id, committedRev, hasPending, before };
         } catch (error) {
           // One doc's failed read must not stall the others (a whole pass used to wait on it): it is reported for that doc.
           this.report(error, id);
@@ -549,14 +546,22 @@ export class PatchesSync {
     const tracked = this.patches.trackedDocs;
     const current = this.docs.value;
     const entries: Record<string, SyncedDoc> = {};
+    const moved: string[] = [];
     for (const doc of read) {
       if (!doc || !tracked.has(doc.id) || (onlyMissing && current[doc.id])) continue;
+      // The entry changed since its reads began (the doc applied a newer rev, say, while other docs'
+      // reads were still on their way): what they found may be older than what it shows. Read again.
+      if (this.docs.changesOf(doc.id) !== doc.before) {
+        moved.push(doc.id);
+        continue;
+      }
       // A store read settles neither a run under way nor an error: only the doc's next sync run does.
       const kept = current[doc.id]?.status;
       const status = kept === 'syncing' || kept === 'error' ? kept : doc.committedRev === 0 ? 'unsynced' : 'synced';
       entries[doc.id] = { committedRev: doc.committedRev, hasPending: doc.hasPending, status };
     }
     this.docs.put(entries);
+    if (moved.length > 0) await this.addEntries(moved, { onlyMissing });
   }
 
 
