@@ -22,6 +22,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { analyzeMetafile, build } from 'esbuild';
 import { printAgainstBaseline } from './figures.js';
+import { runWhenStarted } from './runWhenStarted.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = join(here, '..', 'dist');
@@ -182,11 +183,8 @@ export async function main(options = {}) {
   return results;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+runWhenStarted(import.meta.url, async () => {
   const baselineFile = join(here, 'baseline.json');
   const baseline = existsSync(baselineFile) ? JSON.parse(readFileSync(baselineFile, 'utf8')) : undefined;
-  main({ analyze: process.argv.includes('--analyze'), shares: process.argv.includes('--shares') }).then((results) => printAgainstBaseline('bundle', results, baseline)).catch((error) => {
-    console.error(error);
-    process.exit(1);
-  });
-}
+  printAgainstBaseline('bundle', await main({ analyze: process.argv.includes('--analyze'), shares: process.argv.includes('--shares') }), baseline);
+});

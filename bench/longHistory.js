@@ -11,11 +11,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { FileServerStore, PostgresServerStore, startServer } from '../dist/server/index.js';
 import { throwawayCluster } from './pgServer.js';
 import { rpcClient } from './rpcClient.js';
 import { now } from './waits.js';
+import { runWhenStarted } from './runWhenStarted.js';
 
 const HISTORY = Number(process.env.HISTORY ?? 50_000);
 const BATCH = 100;
@@ -100,9 +100,4 @@ export async function main(options = {}) {
   return results;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((error) => {
-    console.error(error);
-    process.exit(1);
-  });
-}
+runWhenStarted(import.meta.url, main);

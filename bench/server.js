@@ -14,9 +14,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { WebSocket } from 'ws';
 import { FileServerStore, MemoryServerStore, startServer } from '../dist/server/index.js';
+import { runWhenStarted } from './runWhenStarted.js';
 
 /** Connects a client that tracks replies by id and the head rev of each doc it touched. */
 export async function connect(url) {
@@ -162,9 +162,4 @@ export async function main(options = {}) {
   return results;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((error) => {
-    console.error(error);
-    process.exit(1);
-  });
-}
+runWhenStarted(import.meta.url, main);

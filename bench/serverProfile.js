@@ -13,9 +13,10 @@ import { answerParent, forkChild } from './childProcess.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { scenario } from './server.js';
+import { runWhenStarted } from './runWhenStarted.js';
 
 const WAIT_LIMIT_MS = 120_000;
 /** Where PROFILE=1 writes the server's profiles (PROFILE_DIR, default the system's temp dir). */
@@ -118,14 +119,13 @@ if (process.argv[2] === '--serve') {
     console.error(error);
     process.exit(1);
   });
-} else if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main({
-    profile: process.env.PROFILE === '1',
-    stores: process.env.SERVER_STORES?.split(';'),
-    scenarios: process.env.SERVER_SCENARIOS?.split(';'),
-    scale: Number(process.env.SERVER_SCALE ?? 1),
-  }).catch((error) => {
-    console.error(error);
-    process.exit(1);
-  });
+} else {
+  runWhenStarted(import.meta.url, () =>
+    main({
+      profile: process.env.PROFILE === '1',
+      stores: process.env.SERVER_STORES?.split(';'),
+      scenarios: process.env.SERVER_SCENARIOS?.split(';'),
+      scale: Number(process.env.SERVER_SCALE ?? 1),
+    }),
+  );
 }
