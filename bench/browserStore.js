@@ -5,7 +5,7 @@
 //    with the 1,000 pending changes applied);
 //  - write: 1,000 pending changes, as one savePendingChanges call and as 1,000 single-change calls;
 //  - received: changes received by an open ~1 MB doc, each written as OTAlgorithm writes it, and
-//    the same doc closed, each change applied through Patches.
+//    the same doc closed, each change applied through Patches (as an OT doc, then as an LWW doc).
 // The built package (dist/) is bundled with esbuild and served from 127.0.0.1. Each figure is the
 // median of 5 runs. Run: npm run build && node bench/browserStore.js
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -139,6 +139,22 @@ async function receiveInBrowser({ records, received }) {
   if (check.committedRev !== received || check.state.records.r1.n !== -1) throw new Error('applied the wrong state');
   await patches.close();
   out.closed = median(applies);
+  // The same as an LWW doc (timestamped ops, applied by LWWAlgorithm).
+  const lww = new Patches({ store: new IndexedDBStore('received-closed-lww') });
+  await lww.trackDocs(['doc'], 'lww');
+  await lww.store.saveDoc('doc', { state, rev: 0 });
+  const lwwApplies = [];
+  for (let rev = 1; rev <= received; rev++) {
+    const key = `r${rev % records}`;
+    const change = { id: `l${rev}`, ops: [{ op: 'replace', path: `/records/${key}/n`, value: -rev, ts: rev }], baseRev: rev - 1, rev, createdAt: 1, committedAt: 2 };
+    const start = performance.now();
+    await lww.runExclusive('doc', () => lww.algorithms.lww.applyServerChanges('doc', [change]));
+    lwwApplies.push(performance.now() - start);
+  }
+  const lwwCheck = await lww.store.getDoc('doc');
+  if (lwwCheck.committedRev !== received || lwwCheck.state.records.r1.n !== -1) throw new Error('applied the wrong LWW state');
+  await lww.close();
+  out.closedLww = median(lwwApplies);
   return out;
 }
 
@@ -192,8 +208,8 @@ export async function main() {
   }));
   console.log(`An open OT doc of ${(received.bytes / 1e6).toFixed(2)} MB JSON receives ${RECEIVED.received} changes, one write each:`);
   console.table(receivedRows);
-  console.log(`The same doc closed, each change applied by Patches (read, compute, write): median ${received.closed.toFixed(1)} ms per change`);
-  return { browserStore: rows, browserStoreReceived: receivedRows, browserStoreClosedApply: received.closed };
+  console.log(`The same doc closed, each change applied by Patches (read, compute, write): median ${received.closed.toFixed(1)} ms per change (OT), ${received.closedLww.toFixed(1)} ms (the same as an LWW doc)`);
+  return { browserStore: rows, browserStoreReceived: receivedRows, browserStoreClosedApply: received.closed, browserStoreClosedApplyLww: received.closedLww };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) await main();

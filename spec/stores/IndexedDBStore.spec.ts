@@ -774,6 +774,67 @@ describe('IndexedDBStore received changes kept as history rows', () => {
       });
     });
 
+    describe('a closed LWW doc', () => {
+      const receiveIn = (patches: Patches, id: string, rev: number, ops: JSONPatchOp[]) =>
+        patches.runExclusive('l', () => patches.algorithms.lww.applyServerChanges('l', [{ id, ops, baseRev: rev - 1, rev, createdAt: 1, committedAt: 2 }]));
+      const set = (path: string, value: unknown, ts = 1): JSONPatchOp => ({ op: 'replace', path, value, ts });
+
+      /** A Patches that applied revs 1–2 (`{ a: 1, b: 2 }`) to closed LWW doc `l`, writing the state it computes every time (a wrong base would show). */
+      async function closedAtRev2(): Promise<Patches> {
+        const patches = new Patches({ store: open({ snapshotEvery: 1 }), clock: () => 1 });
+        await patches.trackDocs(['l'], 'lww');
+        await receiveIn(patches, 's1', 1, [set('/a', 1)]);
+        await receiveIn(patches, 's2', 2, [set('/b', 2)]);
+        return patches;
+      }
+
+      it('should take server changes on the state it kept from the last ones, without reading the document', async () => {
+        const patches = await closedAtRev2();
+        stateGets = 0;
+        await receiveIn(patches, 's3', 3, [set('/c', 3)]);
+        await receiveIn(patches, 's4', 4, [set('/a', 4, 2)]);
+        expect(stateGets).toBe(0);
+        expect(await open().getDoc('l')).toMatchObject({ committedRev: 4, state: { a: 4, b: 2, c: 3 } });
+        await patches.close();
+      });
+
+      it('should bring the kept state forward by the rows another instance wrote since', async () => {
+        const patches = await closedAtRev2();
+        const s3: Change = { ...committed('s3', 3), ops: [set('/c', 3)] };
+        await open().applyServerChanges('l', { state: { a: 1, b: 2, c: 3 }, rev: 3, changes: [s3], replayable: true });
+        stateGets = 0;
+        await receiveIn(patches, 's4', 4, [set('/d', 4)]);
+        expect(stateGets).toBe(0);
+        expect(await open().getDoc('l')).toMatchObject({ committedRev: 4, state: { a: 1, b: 2, c: 3, d: 4 } });
+        await patches.close();
+      });
+
+      it('should read the document when the history at the kept rev holds another change', async () => {
+        const patches = await closedAtRev2();
+        const other = open();
+        await other.untrackDocs(['l']);
+        await other.trackDocs(['l'], 'lww');
+        const n1: Change = { ...committed('n1', 1), ops: [set('/x', 1)] };
+        const n2: Change = { ...committed('n2', 2), ops: [set('/y', 2)] };
+        await other.applyServerChanges('l', { state: { x: 1 }, rev: 1, changes: [n1], replayable: true });
+        await other.applyServerChanges('l', { state: { x: 1, y: 2 }, rev: 2, changes: [n2], replayable: true });
+        await receiveIn(patches, 's3', 3, [set('/z', 3)]);
+        expect(await open().getDoc('l')).toMatchObject({ committedRev: 3, state: { x: 1, y: 2, z: 3 } });
+        await patches.close();
+      });
+
+      it('should not keep a state an op failed on, and read the document for the next change', async () => {
+        const patches = await closedAtRev2();
+        // A failed test voids the rest of its change (applied leniently): the rows no longer replay to the state.
+        await receiveIn(patches, 's3', 3, [{ op: 'test', path: '/a', value: 99 }, set('/c', 3)]);
+        stateGets = 0;
+        await receiveIn(patches, 's4', 4, [set('/d', 4)]);
+        expect(stateGets).toBeGreaterThan(0);
+        expect(await open().getDoc('l')).toMatchObject({ committedRev: 4, state: { a: 1, b: 2, d: 4 } });
+        await patches.close();
+      });
+    });
+
     it('should be undefined for a doc that is not tracked or deleted', async () => {
       const store = open();
       await started(store);

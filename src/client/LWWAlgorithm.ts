@@ -11,6 +11,7 @@ import { hasUnsavedEdits, watchEdits } from './unsavedEdits.js';
 import { readQueue } from '../stores/readQueue.js';
 import { readViewSince } from './readViewSince.js';
 import type { DocLayers, OptimisticChange, PatchesDoc } from './PatchesDoc.js';
+import { ClosedStates } from './ClosedStates.js';
 
 /**
  * Client side of last-write-wins: local ops are timestamped and consolidated per path into a
@@ -30,6 +31,8 @@ export class LWWAlgorithm implements ClientAlgorithm {
    * after another tab's write) has none, and is read.
    */
   private readonly sendingOf = new WeakMap<DocLayers, { sending: Change | null }>();
+  /** The committed states of the closed docs it last applied server changes to (see `ClosedStates`). */
+  private readonly closedStates = new ClosedStates();
 
   constructor(private readonly ctx: AlgorithmContext) {}
 
@@ -186,6 +189,10 @@ export class LWWAlgorithm implements ClientAlgorithm {
     if (doc) {
       doc._update(layersOf(after, state), { rerecord: true });
       this.sendingOf.set(doc._layers(), { sending: after.sending });
+    } else {
+      // Kept only as the strict replay of the rows up to the rev it is at (a late reply lands below it).
+      const last = effective[effective.length - 1];
+      this.closedStates.keep(docId, state, !failed && last?.rev === cursor ? effective : []);
     }
     return effective;
   }
@@ -217,7 +224,7 @@ export class LWWAlgorithm implements ClientAlgorithm {
    */
   private async readForApply(docId: string, openState: unknown): Promise<StoredDoc | undefined> {
     const { store } = this.ctx;
-    if (openState === undefined) return store.getDoc(docId);
+    if (openState === undefined) return this.closedStates.read(store, docId, {});
     const queue = await readQueue(store, docId);
     if (!queue) return undefined;
     // Another instance moved the committed state on: the open doc's copy is old, read the stored one.

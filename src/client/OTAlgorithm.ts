@@ -11,7 +11,8 @@ import type { StoreGuard } from '../stores/PatchesStore.js';
 import { readQueue } from '../stores/readQueue.js';
 import type { AlgorithmContext, ClientAlgorithm, InstallResult, RegressedRevs } from './ClientAlgorithm.js';
 import type { DocLayers, OptimisticChange, PatchesDoc } from './PatchesDoc.js';
-import { applyRows, readViewSince } from './readViewSince.js';
+import { ClosedStates } from './ClosedStates.js';
+import { readViewSince } from './readViewSince.js';
 import { redoOnRead, retryOnConflict } from './retryOnConflict.js';
 import { hasUnsavedEdits, watchEdits } from './unsavedEdits.js';
 
@@ -33,13 +34,8 @@ export class OTAlgorithm implements ClientAlgorithm {
    * installed by anything else (`refresh` after another tab's write) has none, and is read.
    */
   private readonly pendingOf = new WeakMap<DocLayers, Change[]>();
-  /**
-   * The committed state of the last few closed docs this algorithm applied server changes to,
-   * with the id of the change at its rev: the next server change for such a doc (a tab that
-   * leads the connection while another tab shows the doc) applies on it once the store's history
-   * still holds that change at that rev (`getDocSince`), instead of reading the whole document.
-   */
-  private readonly closedStates = new Map<string, { state: unknown; rev: number; lastId: string }>();
+  /** The committed states of the closed docs it last applied server changes to (see `ClosedStates`). */
+  private readonly closedStates = new ClosedStates();
 
   constructor(private readonly ctx: AlgorithmContext) {}
 
@@ -190,7 +186,7 @@ export class OTAlgorithm implements ClientAlgorithm {
     }
 
     if (!doc) {
-      this.keepClosed(docId, result.state, result.applied);
+      this.closedStates.keep(docId, result.state, result.applied);
     } else {
       // Edits made while the store was writing were authored on the old view too: rebase them as well.
       const optimisticNow = [...doc._optimistic()];
@@ -271,28 +267,10 @@ export class OTAlgorithm implements ClientAlgorithm {
     return { localRev: committed.rev, serverRev: head.rev };
   }
 
-  /** A closed doc's committed state and queue: on the kept state when the store's history still leads from it, else read whole. */
+  /** A closed doc's committed state and queue (on the state kept from its last server changes when it still applies). */
   private async readClosed(docId: string): Promise<{ committed: PatchesState; pending: Change[] } | undefined> {
-    const { store } = this.ctx;
-    const kept = this.closedStates.get(docId);
-    this.closedStates.delete(docId);
-    if (kept && store.getDocSince) {
-      // From the rev before the kept one: the first row must be the change the kept state ends with.
-      const read = await store.getDocSince(docId, kept.rev - 1);
-      if (!read) return undefined;
-      const state = read.state !== undefined ? read.state : onKept(kept, read.since);
-      if (state !== undefined) return { committed: { state, rev: read.committedRev }, pending: read.pending };
-    }
-    const stored = await store.getDoc(docId);
+    const stored = await this.closedStates.read(this.ctx.store, docId);
     return stored && { committed: { state: stored.state, rev: stored.committedRev }, pending: stored.pending };
-  }
-
-  /** Keeps a closed doc's new committed state for its next server change (the 8 most recent docs). */
-  private keepClosed(docId: string, state: unknown, applied: readonly Change[]): void {
-    const last = applied[applied.length - 1];
-    if (!last) return;
-    this.closedStates.set(docId, { state, rev: last.rev, lastId: last.id });
-    if (this.closedStates.size > 8) this.closedStates.delete(this.closedStates.keys().next().value!);
   }
 
   /**
@@ -324,14 +302,6 @@ export class OTAlgorithm implements ClientAlgorithm {
  */
 function echoesAsAssumed(applied: readonly Change[], queue: readonly Change[]): boolean {
   return applied.every((change, index) => queue[index]?.id === change.id && deepEqual(queue[index].ops, change.ops));
-}
-
-/**
- * The kept state brought forward by the rows after it, if the first row is the change it ends
- * with (so the store's history is the one it was built on); undefined otherwise.
- */
-function onKept(kept: { state: unknown; lastId: string }, rows: readonly Change[]): unknown {
-  return rows[0]?.id === kept.lastId ? applyRows(kept.state, rows.slice(1)) : undefined;
 }
 
 /** The committed rev and queue a change is written on. */
