@@ -1,5 +1,9 @@
+import 'fake-indexeddb/auto';
+import { filter, firstValueFrom } from 'rxjs';
 import { Patches } from '../../src/client/Patches.js';
+import { IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
+import { holdingStore } from '../helpers/holdingStore.js';
 
 describe('Patches', () => {
   it('should track docs once, with their algorithm, and announce only the new ids', async () => {
@@ -94,5 +98,67 @@ describe('Patches', () => {
     });
     await doc.flush();
     expect(seen).toEqual(['doc']);
+  });
+
+  describe("another instance's tracking on one database", () => {
+    /**
+     * Lets the event loop turn until `done()` or `limit` turns have passed (fake-indexeddb works in
+     * turns of the loop, so a store call that is not held completes within a few), then resolves.
+     */
+    async function turns(done: () => boolean, limit = 50): Promise<void> {
+      for (let i = 0; i < limit && !done(); i++) await new Promise((resolve) => setImmediate(resolve));
+    }
+
+    /** Two instances of one app on one IndexedDB database; the second's store can hold an answer. */
+    async function twoTabs(): Promise<{ a: Patches; b: Patches; storeB: ReturnType<typeof holdingStore> }> {
+      const db = `tracking-${Date.now()}-${Math.random()}`;
+      const storeB = holdingStore(new IndexedDBStore(db));
+      const a = new Patches({ store: new IndexedDBStore(db) });
+      const b = new Patches({ store: storeB });
+      await a.ready;
+      await b.ready;
+      return { a, b, storeB };
+    }
+
+    it("should not bring back a doc it untracked while reading the list after another instance's message", async () => {
+      const { a, b, storeB } = await twoTabs();
+      await b.trackDocs(['y']);
+      // a tracks z; b reads the list after a's message, and the answer (still holding y) is held.
+      const listing = storeB.holdNextResult('listDocs');
+      const tracked = firstValueFrom(b.tracked$.pipe(filter(({ docIds }) => docIds.includes('z'))));
+      await a.trackDocs(['z']);
+      await listing.reached;
+      // Meanwhile b untracks y: it goes ahead at once, or (as it should) waits for the list's answer.
+      const untracking = b.untrackDocs(['y']);
+      await turns(() => !b.trackedDocs.has('y'));
+      listing.release();
+      await untracking;
+      await tracked;
+      expect([...b.trackedDocs].sort()).toEqual(['z']);
+      expect((await b.store.listDocs()).map((doc) => doc.docId).sort()).toEqual(['z']);
+      await a.close();
+      await b.close();
+    });
+
+    it("should not drop a doc it tracked while reading the list after another instance's message", async () => {
+      const { a, b, storeB } = await twoTabs();
+      await a.trackDocs(['y']);
+      await firstValueFrom(b.tracked$.pipe(filter(({ docIds }) => docIds.includes('y'))));
+      // a untracks y; b reads the list after a's message, and the answer (without y or x) is held.
+      const listing = storeB.holdNextResult('listDocs');
+      const untracked = firstValueFrom(b.untracked$.pipe(filter((ids) => ids.includes('y'))));
+      await a.untrackDocs(['y']);
+      await listing.reached;
+      // Meanwhile b opens (tracks) x: at once, or (as it should) after the list's answer.
+      const opening = b.openDoc('x');
+      await turns(() => b.trackedDocs.has('x'));
+      listing.release();
+      const doc = await opening;
+      await untracked;
+      expect([...b.trackedDocs].sort()).toEqual(['x']);
+      expect(b.getOpenDoc('x')).toBe(doc);
+      await a.close();
+      await b.close();
+    });
   });
 });

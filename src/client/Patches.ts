@@ -87,6 +87,8 @@ export class Patches {
   private readonly opening = new Map<string, Promise<PatchesDoc<object>>>();
   private readonly docMetadata = new Map<string, Record<string, unknown>>();
   private readonly queue = new KeyedQueue();
+  /** Changes of the tracked set, one at a time (see `trackingChange`). */
+  private readonly trackingQueue = new KeyedQueue();
   private readonly clock: () => number;
   private readonly refreshQueued = new Set<string>();
   /** Docs another instance untracked or deleted: their next refresh reads them whole. */
@@ -177,24 +179,37 @@ export class Patches {
    */
   async trackDocs(docIds: string[], algorithm: Algorithm = this.defaultAlgorithm): Promise<void> {
     await this.ready;
-    const fresh = [...new Set(docIds)].filter(id => !this.tracked.has(id));
-    if (fresh.length === 0) return;
-    await this.store.trackDocs(fresh, algorithm);
-    for (const id of fresh) this.tracked.set(id, algorithm);
-    this.trackSubject.next({ docIds: fresh, algorithm });
+    await this.trackingChange(async () => {
+      const fresh = [...new Set(docIds)].filter(id => !this.tracked.has(id));
+      if (fresh.length === 0) return;
+      await this.store.trackDocs(fresh, algorithm);
+      for (const id of fresh) this.tracked.set(id, algorithm);
+      this.trackSubject.next({ docIds: fresh, algorithm });
+    });
   }
 
   /** Stops tracking docs: closes them and purges their local data. */
   async untrackDocs(docIds: string[]): Promise<void> {
     await this.ready;
-    const known = docIds.filter(id => this.tracked.has(id));
-    if (known.length === 0) return;
-    for (const id of known) {
-      this.tracked.delete(id);
-      await this.closeDoc(id);
-    }
-    await this.store.untrackDocs(known);
-    this.untrackSubject.next(known);
+    await this.trackingChange(async () => {
+      const known = docIds.filter(id => this.tracked.has(id));
+      if (known.length === 0) return;
+      for (const id of known) {
+        this.tracked.delete(id);
+        await this.closeDoc(id);
+      }
+      await this.store.untrackDocs(known);
+      this.untrackSubject.next(known);
+    });
+  }
+
+  /**
+   * Runs a change of the tracked set (this instance's, or following another instance's) after the
+   * ones before it: following reads the store's list, and a list read while this instance
+   * tracked, untracked or deleted a doc would undo that (bring the doc back, or drop the new one).
+   */
+  private trackingChange<R>(task: () => Promise<R>): Promise<R> {
+    return this.trackingQueue.run('tracking', task);
   }
 
   /**
@@ -232,11 +247,13 @@ export class Patches {
    */
   async deleteDoc(docId: string): Promise<void> {
     await this.ready;
-    await this.closeDoc(docId);
-    const wasTracked = this.tracked.delete(docId);
-    await this.queue.run(docId, () => this.store.deleteDoc(docId));
-    if (wasTracked) this.untrackSubject.next([docId]);
-    this.deleteSubject.next(docId);
+    await this.trackingChange(async () => {
+      await this.closeDoc(docId);
+      const wasTracked = this.tracked.delete(docId);
+      await this.queue.run(docId, () => this.store.deleteDoc(docId));
+      if (wasTracked) this.untrackSubject.next([docId]);
+      this.deleteSubject.next(docId);
+    });
   }
 
   /** @internal PatchesSync reports newly durable server changes through this. */
@@ -301,7 +318,7 @@ export class Patches {
       // Tracked again by the time this instance looks, such a doc's new revs may repeat the old
       // ones: what changed since an open view's rev cannot be told from its history rows.
       if (change.kind === 'untrack' || change.kind === 'delete') for (const docId of change.docIds) this.readWhole.add(docId);
-      void this.followTracking().catch(error => this.reportError(error));
+      void this.trackingChange(() => this.followTracking()).catch(error => this.reportError(error));
       return;
     }
     for (const docId of change.docIds) {
