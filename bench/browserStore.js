@@ -123,38 +123,28 @@ async function receiveInBrowser({ records, received }) {
     out[snapshotEvery] = { write: median(writes), read: readMs };
   }
   // The same doc closed in a Patches that applies server changes to it (a tab leading the
-  // connection while another tab shows the doc): read, compute, write, per change.
-  const patches = new Patches({ store: new IndexedDBStore('received-closed') });
-  await patches.trackDocs(['doc']);
-  await patches.store.saveDoc('doc', { state, rev: 0 });
-  const applies = [];
-  for (let rev = 1; rev <= received; rev++) {
-    const key = `r${rev % records}`;
-    const change = { id: `c${rev}`, ops: [{ op: 'replace', path: `/records/${key}/n`, value: -rev }], baseRev: rev - 1, rev, createdAt: 1, committedAt: 2 };
-    const start = performance.now();
-    await patches.runExclusive('doc', () => patches.algorithms.ot.applyServerChanges('doc', [change]));
-    applies.push(performance.now() - start);
-  }
-  const check = await patches.store.getDoc('doc');
-  if (check.committedRev !== received || check.state.records.r1.n !== -1) throw new Error('applied the wrong state');
-  await patches.close();
-  out.closed = median(applies);
-  // The same as an LWW doc (timestamped ops, applied by LWWAlgorithm).
-  const lww = new Patches({ store: new IndexedDBStore('received-closed-lww') });
-  await lww.trackDocs(['doc'], 'lww');
-  await lww.store.saveDoc('doc', { state, rev: 0 });
-  const lwwApplies = [];
-  for (let rev = 1; rev <= received; rev++) {
-    const key = `r${rev % records}`;
-    const change = { id: `l${rev}`, ops: [{ op: 'replace', path: `/records/${key}/n`, value: -rev, ts: rev }], baseRev: rev - 1, rev, createdAt: 1, committedAt: 2 };
-    const start = performance.now();
-    await lww.runExclusive('doc', () => lww.algorithms.lww.applyServerChanges('doc', [change]));
-    lwwApplies.push(performance.now() - start);
-  }
-  const lwwCheck = await lww.store.getDoc('doc');
-  if (lwwCheck.committedRev !== received || lwwCheck.state.records.r1.n !== -1) throw new Error('applied the wrong LWW state');
-  await lww.close();
-  out.closedLww = median(lwwApplies);
+  // connection while another tab shows the doc): read, compute, write, per change; as an OT doc,
+  // then as an LWW doc (timestamped ops).
+  const closedApplies = async (algorithm) => {
+    const patches = new Patches({ store: new IndexedDBStore(`received-closed-${algorithm}`) });
+    await patches.trackDocs(['doc'], algorithm);
+    await patches.store.saveDoc('doc', { state, rev: 0 });
+    const applies = [];
+    for (let rev = 1; rev <= received; rev++) {
+      const key = `r${rev % records}`;
+      const op = { op: 'replace', path: `/records/${key}/n`, value: -rev, ...(algorithm === 'lww' ? { ts: rev } : {}) };
+      const change = { id: `c${rev}`, ops: [op], baseRev: rev - 1, rev, createdAt: 1, committedAt: 2 };
+      const start = performance.now();
+      await patches.runExclusive('doc', () => patches.algorithms[algorithm].applyServerChanges('doc', [change]));
+      applies.push(performance.now() - start);
+    }
+    const check = await patches.store.getDoc('doc');
+    if (check.committedRev !== received || check.state.records.r1.n !== -1) throw new Error(`applied the wrong ${algorithm} state`);
+    await patches.close();
+    return median(applies);
+  };
+  out.closed = await closedApplies('ot');
+  out.closedLww = await closedApplies('lww');
   return out;
 }
 

@@ -721,6 +721,14 @@ describe('IndexedDBStore received changes kept as history rows', () => {
       await reader.close();
     });
 
+    /** Another instance drops `docId` and gives it another history: each change (revs 1, 2, …) with the state after it. */
+    async function anotherHistory(docId: string, algorithm: 'ot' | 'lww', steps: Array<[Change, unknown]>): Promise<void> {
+      const other = open();
+      await other.untrackDocs([docId]);
+      await other.trackDocs([docId], algorithm);
+      for (const [change, state] of steps) await other.applyServerChanges(docId, { state, rev: change.rev, changes: [change], replayable: true });
+    }
+
     describe('a closed OT doc', () => {
       const receiveIn = (patches: Patches, id: string, rev: number, ops: JSONPatchOp[]) =>
         patches.runExclusive('c', () => patches.algorithms.ot.applyServerChanges('c', [{ id, ops, baseRev: rev - 1, rev, createdAt: 1, committedAt: 2 }]));
@@ -760,14 +768,10 @@ describe('IndexedDBStore received changes kept as history rows', () => {
 
       it('should read the document when the history at the kept rev holds another change', async () => {
         const patches = await closedAtRev2();
-        // Another instance drops the doc and gives it another history up to the same rev.
-        const other = open();
-        await other.untrackDocs(['c']);
-        await other.trackDocs(['c'], 'ot');
-        const n1: Change = { ...committed('n1', 1), ops: [{ op: 'replace', path: '', value: { list: ['other'] } }] };
-        const n2: Change = { ...committed('n2', 2), ops: [{ op: 'add', path: '/list/-', value: 'x' }] };
-        await other.applyServerChanges('c', { state: { list: ['other'] }, rev: 1, changes: [n1], replayable: true });
-        await other.applyServerChanges('c', { state: { list: ['other', 'x'] }, rev: 2, changes: [n2], replayable: true });
+        await anotherHistory('c', 'ot', [
+          [{ ...committed('n1', 1), ops: [{ op: 'replace', path: '', value: { list: ['other'] } }] }, { list: ['other'] }],
+          [{ ...committed('n2', 2), ops: [{ op: 'add', path: '/list/-', value: 'x' }] }, { list: ['other', 'x'] }],
+        ]);
         await receiveIn(patches, 's3', 3, [{ op: 'add', path: '/list/-', value: 'y' }]);
         expect(await open().getDoc('c')).toMatchObject({ committedRev: 3, state: { list: ['other', 'x', 'y'] } });
         await patches.close();
@@ -811,13 +815,10 @@ describe('IndexedDBStore received changes kept as history rows', () => {
 
       it('should read the document when the history at the kept rev holds another change', async () => {
         const patches = await closedAtRev2();
-        const other = open();
-        await other.untrackDocs(['l']);
-        await other.trackDocs(['l'], 'lww');
-        const n1: Change = { ...committed('n1', 1), ops: [set('/x', 1)] };
-        const n2: Change = { ...committed('n2', 2), ops: [set('/y', 2)] };
-        await other.applyServerChanges('l', { state: { x: 1 }, rev: 1, changes: [n1], replayable: true });
-        await other.applyServerChanges('l', { state: { x: 1, y: 2 }, rev: 2, changes: [n2], replayable: true });
+        await anotherHistory('l', 'lww', [
+          [{ ...committed('n1', 1), ops: [set('/x', 1)] }, { x: 1 }],
+          [{ ...committed('n2', 2), ops: [set('/y', 2)] }, { x: 1, y: 2 }],
+        ]);
         await receiveIn(patches, 's3', 3, [set('/z', 3)]);
         expect(await open().getDoc('l')).toMatchObject({ committedRev: 3, state: { x: 1, y: 2, z: 3 } });
         await patches.close();
