@@ -140,6 +140,25 @@ describe('Patches', () => {
       await b.close();
     });
 
+    it("should not bring back a doc it deleted while reading the list after another instance's message", async () => {
+      const { a, b, storeB } = await twoTabs();
+      await b.trackDocs(['y']);
+      const listing = storeB.holdNextResult('listDocs');
+      const tracked = firstValueFrom(b.tracked$.pipe(filter(({ docIds }) => docIds.includes('z'))));
+      await a.trackDocs(['z']);
+      await listing.reached;
+      // Meanwhile b deletes y: at once, or (as it should) after the list's answer.
+      const deleting = b.deleteDoc('y');
+      await turns(() => !b.trackedDocs.has('y'));
+      listing.release();
+      await deleting;
+      await tracked;
+      expect([...b.trackedDocs].sort()).toEqual(['z']);
+      expect((await b.store.listDocs()).map((doc) => doc.docId).sort()).toEqual(['z']);
+      await a.close();
+      await b.close();
+    });
+
     it("should not drop a doc it tracked while reading the list after another instance's message", async () => {
       const { a, b, storeB } = await twoTabs();
       await a.trackDocs(['y']);
