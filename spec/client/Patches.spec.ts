@@ -120,44 +120,31 @@ describe('Patches', () => {
       return { a, b, storeB };
     }
 
-    it("should not bring back a doc it untracked while reading the list after another instance's message", async () => {
-      const { a, b, storeB } = await twoTabs();
-      await b.trackDocs(['y']);
-      // a tracks z; b reads the list after a's message, and the answer (still holding y) is held.
-      const listing = storeB.holdNextResult('listDocs');
-      const tracked = firstValueFrom(b.tracked$.pipe(filter(({ docIds }) => docIds.includes('z'))));
-      await a.trackDocs(['z']);
-      await listing.reached;
-      // Meanwhile b untracks y: it goes ahead at once, or (as it should) waits for the list's answer.
-      const untracking = b.untrackDocs(['y']);
-      await turns(() => !b.trackedDocs.has('y'));
-      listing.release();
-      await untracking;
-      await tracked;
-      expect([...b.trackedDocs].sort()).toEqual(['z']);
-      expect((await b.store.listDocs()).map((doc) => doc.docId).sort()).toEqual(['z']);
-      await a.close();
-      await b.close();
-    });
-
-    it("should not bring back a doc it deleted while reading the list after another instance's message", async () => {
-      const { a, b, storeB } = await twoTabs();
-      await b.trackDocs(['y']);
-      const listing = storeB.holdNextResult('listDocs');
-      const tracked = firstValueFrom(b.tracked$.pipe(filter(({ docIds }) => docIds.includes('z'))));
-      await a.trackDocs(['z']);
-      await listing.reached;
-      // Meanwhile b deletes y: at once, or (as it should) after the list's answer.
-      const deleting = b.deleteDoc('y');
-      await turns(() => !b.trackedDocs.has('y'));
-      listing.release();
-      await deleting;
-      await tracked;
-      expect([...b.trackedDocs].sort()).toEqual(['z']);
-      expect((await b.store.listDocs()).map((doc) => doc.docId).sort()).toEqual(['z']);
-      await a.close();
-      await b.close();
-    });
+    const removals: Array<[string, (patches: Patches) => Promise<void>]> = [
+      ['untracked', (patches) => patches.untrackDocs(['y'])],
+      ['deleted', (patches) => patches.deleteDoc('y')],
+    ];
+    for (const [how, remove] of removals) {
+      it(`should not bring back a doc it ${how} while reading the list after another instance's message`, async () => {
+        const { a, b, storeB } = await twoTabs();
+        await b.trackDocs(['y']);
+        // a tracks z; b reads the list after a's message, and the answer (still holding y) is held.
+        const listing = storeB.holdNextResult('listDocs');
+        const tracked = firstValueFrom(b.tracked$.pipe(filter(({ docIds }) => docIds.includes('z'))));
+        await a.trackDocs(['z']);
+        await listing.reached;
+        // Meanwhile b removes y: at once, or (as it should) after the list's answer.
+        const removing = remove(b);
+        await turns(() => !b.trackedDocs.has('y'));
+        listing.release();
+        await removing;
+        await tracked;
+        expect([...b.trackedDocs].sort()).toEqual(['z']);
+        expect((await b.store.listDocs()).map((doc) => doc.docId).sort()).toEqual(['z']);
+        await a.close();
+        await b.close();
+      });
+    }
 
     it("should not drop a doc it tracked while reading the list after another instance's message", async () => {
       const { a, b, storeB } = await twoTabs();
