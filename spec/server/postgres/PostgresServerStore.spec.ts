@@ -69,6 +69,29 @@ describeWithPostgres()('PostgresServerStore on a throwaway cluster', () => {
       expect(await store.readLog('race', 0)).toHaveLength(1);
     });
 
+    it("should refuse an append, a read-on and a snapshot of a document's old incarnation (deleted, undeleted and written again by another store)", async () => {
+      const a = await freshStore();
+      const b = new PostgresServerStore({ connectionString: cluster.urlFor(`contract_${databases}`) });
+      stores.push(b);
+      await a.append('d', otEntry(1));
+      await a.append('d', otEntry(2));
+      await a.loadDoc('d');
+      await b.deleteDoc('d', { docId: 'd', deletedAt: 1, lastRev: 2 });
+      expect(await b.removeTombstone('d')).toBe(true);
+      await b.append('d', otEntry(1));
+      await b.append('d', otEntry(2));
+      // a still holds the first incarnation at rev 2: the compare-and-set on the head alone would pass.
+      await expect(a.append('d', otEntry(3))).rejects.toBeInstanceOf(RevConflictError);
+      expect(await a.readLog('d', 1)).toEqual([]);
+      await a.saveSnapshot('d', { kind: 'ot', rev: 2, state: { old: true } });
+      expect(await b.loadDoc('d')).toEqual({ tail: [otEntry(1), otEntry(2)] });
+      // Loaded again, a is on the new incarnation and writes.
+      await a.loadDoc('d');
+      expect(await a.readLog('d', 1)).toEqual([otEntry(2)]);
+      await a.append('d', otEntry(3));
+      expect((await b.loadDoc('d')).tail).toEqual([otEntry(1), otEntry(2), otEntry(3)]);
+    });
+
     it('should refuse an append to a deleted document', async () => {
       const store = await freshStore();
       await store.append('d', otEntry(1));
@@ -155,7 +178,7 @@ describeWithPostgres()('PostgresServerStore on a throwaway cluster', () => {
       await admin.connect();
       const { rows } = await admin.query('SELECT version FROM patches_rx_migrations ORDER BY version');
       await admin.end();
-      expect(rows).toEqual([{ version: 1 }]);
+      expect(rows).toEqual([{ version: 1 }, { version: 2 }]);
     });
 
     it('should fail to open with a one-line error when the database is unreachable', async () => {

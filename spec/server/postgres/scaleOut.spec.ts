@@ -1,3 +1,4 @@
+import { applyPatch } from '../../../src/algorithms/applyPatch.js';
 import { PostgresServerStore } from '../../../src/server/postgres/PostgresServerStore.js';
 import type { ServerStore } from '../../../src/server/ServerStore.js';
 import type { Change, CommitChangesResult, PatchesSnapshot } from '../../../src/types.js';
@@ -97,6 +98,36 @@ describeWithPostgres()('several servers on one PostgreSQL database', () => {
     expect((params as { changes: Change[] }).changes.map((c) => [c.id, c.rev])).toEqual([['c2', 1]]);
     expect(resultOf<PatchesSnapshot>(await follower.call('getDoc', ['doomed'])).changes.map((c) => c.id)).toEqual(['c2']);
   });
+
+  // The new incarnation at the rev the unaware server holds (its commit's compare-and-set would
+  // pass), or past it (it would read on the new incarnation's commits onto the old state).
+  for (const newRevs of [2, 3]) {
+    it(`should not write on or read on a deleted and re-created doc's old incarnation (new one at rev ${newRevs}), on a server that never heard of the delete`, async () => {
+      const url = await database();
+      const a = await server(url);
+      const blind = await server(url, { blind: true });
+      const x = await a.connect();
+      const y = await blind.connect();
+      // Revs 1–2 of the first incarnation, through the server that will miss the delete.
+      resultOf(await y.call('commitChanges', ['doc', [change('o1', 0, [{ op: 'replace', path: '', value: { old: [] } }])]]));
+      resultOf(await y.call('commitChanges', ['doc', [change('o2', 1, [{ op: 'add', path: '/old/-', value: 1 }])]]));
+      // Deleted, undeleted and written up to rev 2 again through the other server.
+      resultOf(await x.call('deleteDoc', ['doc']));
+      expect(resultOf(await x.call('undeleteDoc', ['doc']))).toBe(true);
+      resultOf(await x.call('commitChanges', ['doc', [change('n1', 0, [{ op: 'replace', path: '', value: { fresh: {} } }])]]));
+      resultOf(await x.call('commitChanges', ['doc', [change('n2', 1, [{ op: 'add', path: '/fresh/k', value: 1 }])]]));
+      if (newRevs === 3) resultOf(await x.call('commitChanges', ['doc', [change('n3', 2, [{ op: 'replace', path: '/note', value: 'n3' }])]]));
+      // A client of the unaware server, still on the old incarnation, appends to /old.
+      resultOf(await y.call('commitChanges', ['doc', [change('o3', 2, [{ op: 'add', path: '/old/-', value: 2 }])]]));
+      // The unaware server now shows what the database holds (the new incarnation), as a fresh server does.
+      const z = await (await server(url)).connect();
+      const headOf = (envelope: PatchesSnapshot) => envelope.changes.reduce<unknown>((state, c) => applyPatch(state, c.ops, { mode: 'strict' }), envelope.state);
+      const shown = headOf(resultOf<PatchesSnapshot>(await y.call('getDoc', ['doc'])));
+      expect(shown).toEqual(headOf(resultOf<PatchesSnapshot>(await z.call('getDoc', ['doc']))));
+      expect(shown).toMatchObject({ fresh: { k: 1 } });
+      expect((await history(url, 'doc')).map((c) => c.id).slice(0, 2)).toEqual(['n1', 'n2']);
+    });
+  }
 
   it('should transform a commit again on top of what another server committed first, when it never heard of it', async () => {
     const url = await database();

@@ -40,19 +40,22 @@ interface ChangeRow {
 const UNIQUE_VIOLATION = '23505';
 /**
  * A commit in one statement. Compare-and-set on the document's head: `moved` advances it from
- * `first - 1` (the row lock queues concurrent commits to one doc; under READ COMMITTED the loser
- * re-checks the moved head and matches nothing), `created` starts a new document at rev 1. Only
+ * `first - 1` in the incarnation this process loaded (the row lock queues concurrent commits to
+ * one doc; under READ COMMITTED the loser re-checks the moved head and matches nothing),
+ * `created` starts a new document at rev 1. Only
  * then are the rows inserted (unique `(doc_id, rev)` and `(doc_id, change_id)`: a violation fails
  * the whole statement) and the other processes notified (delivered at commit).
  */
 const APPEND = `
   WITH moved AS (
-    UPDATE patches_rx_docs SET head_rev = $3 WHERE doc_id = $1 AND head_rev = $2 - 1 AND tombstone IS NULL RETURNING 1
+    UPDATE patches_rx_docs SET head_rev = $3
+    WHERE doc_id = $1 AND head_rev = $2 - 1 AND tombstone IS NULL AND ($10::bigint IS NULL OR incarnation = $10::bigint)
+    RETURNING incarnation
   ), created AS (
     INSERT INTO patches_rx_docs (doc_id, head_rev) SELECT $1, $3 WHERE $2 = 1 AND NOT EXISTS (SELECT 1 FROM moved)
-    ON CONFLICT (doc_id) DO NOTHING RETURNING 1
+    ON CONFLICT (doc_id) DO NOTHING RETURNING incarnation
   ), taken AS (
-    SELECT 1 FROM moved UNION ALL SELECT 1 FROM created
+    SELECT incarnation FROM moved UNION ALL SELECT incarnation FROM created
   ), inserted AS (
     INSERT INTO patches_rx_changes (doc_id, rev, entry_rev, kind, change_id, body)
     SELECT $1, t.rev, $2, $4, t.change_id, t.body::json FROM unnest($5::int[], $6::text[], $7::text[]) AS t(rev, change_id, body)
@@ -60,7 +63,15 @@ const APPEND = `
     RETURNING 1
   )
   SELECT (SELECT count(*) FROM inserted)::int AS inserted,
-         (SELECT count(*) FROM (SELECT pg_notify($8, $9) FROM taken) AS sent)::int AS notified`;
+         (SELECT count(*) FROM (SELECT pg_notify($8, $9) FROM taken) AS sent)::int AS notified,
+         (SELECT incarnation::text FROM taken LIMIT 1) AS incarnation`;
+
+/**
+ * How many documents' incarnations a store remembers: more than the server keeps loaded (its
+ * `cacheSize`, 1,000 by default). A document it forgot is written without the check, as before
+ * version 2 of the schema.
+ */
+const KNOWN_INCARNATIONS = 10_000;
 
 /** First key of the per-document advisory locks (the second is the doc id's hash): 'prx' + 2. */
 const DOC_LOCKS = 0x70727802;
@@ -92,6 +103,11 @@ const DOC_LOCKS = 0x70727802;
 export class PostgresServerStore implements ServerStore {
   /** The log is unique on `(doc_id, change_id)`: a resent old id is refused by `append`. */
   readonly uniqueChangeIds = true;
+  /**
+   * The incarnation of each document as this process last loaded or wrote it (the most recent
+   * {@link KNOWN_INCARNATIONS}): commits, read-ons and snapshots of another one are refused.
+   */
+  private readonly incarnations = new Map<string, string>();
   private readonly connectionString: string;
   private readonly channel: string;
   /** Tells this process's own notifications from the others'. */
@@ -131,8 +147,12 @@ export class PostgresServerStore implements ServerStore {
   async loadDoc(docId: string): Promise<StoredDoc> {
     // One snapshot of the database: a snapshot written meanwhile cannot tear snapshot and tail apart.
     return this.transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (client) => {
-      const doc = await client.query<{ tombstone: DocumentTombstone | null }>('SELECT tombstone FROM patches_rx_docs WHERE doc_id = $1', [docId]);
-      if (doc.rowCount === 0) return { tail: [] };
+      const doc = await client.query<{ tombstone: DocumentTombstone | null; incarnation: string }>('SELECT tombstone, incarnation::text FROM patches_rx_docs WHERE doc_id = $1', [docId]);
+      if (doc.rowCount === 0) {
+        this.incarnations.delete(docId);
+        return { tail: [] };
+      }
+      this.remember(docId, doc.rows[0].incarnation);
       const tombstone = doc.rows[0].tombstone;
       if (tombstone) return { tail: [], tombstone };
       const snap = await client.query<{ rev: number; body: DocSnapshot }>('SELECT rev, body FROM patches_rx_snapshots WHERE doc_id = $1', [docId]);
@@ -144,7 +164,7 @@ export class PostgresServerStore implements ServerStore {
           snapshot = { ...snapshot, rows: fields.rows.map((field) => field.row) };
         }
       }
-      const tail = await readEntries(client, docId, snapshot?.rev ?? 0);
+      const { entries: tail } = await readEntries(client, docId, snapshot?.rev ?? 0);
       return snapshot ? { snapshot, tail } : { tail };
     });
   }
@@ -152,7 +172,11 @@ export class PostgresServerStore implements ServerStore {
   /** @inheritDoc */
   async readLog(docId: string, afterRev: number): Promise<LogEntry[]> {
     await this.open();
-    return readEntries(this.db(), docId, afterRev);
+    const { entries, incarnation } = await readEntries(this.db(), docId, afterRev);
+    // Another incarnation than the one this process loaded: none of its entries follow what it holds
+    // (nothing to read on; a commit then reloads the document).
+    const known = this.incarnations.get(docId);
+    return known !== undefined && incarnation !== undefined && incarnation !== known ? [] : entries;
   }
 
   /** @inheritDoc */
@@ -165,7 +189,7 @@ export class PostgresServerStore implements ServerStore {
     let inserted: number;
     try {
       // One statement, so one round trip and its own transaction (see APPEND).
-      const result = await this.db().query<{ inserted: number }>(APPEND, [
+      const result = await this.db().query<{ inserted: number; incarnation: string | null }>(APPEND, [
         docId,
         first,
         last,
@@ -175,8 +199,10 @@ export class PostgresServerStore implements ServerStore {
         rows.map((row) => row.body),
         this.channel,
         payload,
+        this.incarnations.get(docId) ?? null,
       ]);
       inserted = result.rows[0].inserted;
+      if (result.rows[0].incarnation !== null) this.remember(docId, result.rows[0].incarnation);
     } catch (error) {
       if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
       const committed = await this.committedIds(docId, rows.map((row) => row.changeId).filter((id): id is string => id !== null));
@@ -184,6 +210,13 @@ export class PostgresServerStore implements ServerStore {
       throw committed.size ? new DuplicateChangeIdsError(docId, committed, { cause: error }) : new RevConflictError(docId, first, { cause: error });
     }
     if (inserted !== rows.length) throw new RevConflictError(docId, first);
+  }
+
+  /** Notes the incarnation of a document this process loaded or wrote (least recently noted dropped first). */
+  private remember(docId: string, incarnation: string): void {
+    this.incarnations.delete(docId);
+    this.incarnations.set(docId, incarnation);
+    if (this.incarnations.size > KNOWN_INCARNATIONS) this.incarnations.delete(this.incarnations.keys().next().value!);
   }
 
   /** Which of these OT change ids the document's log holds, with their revs (the unique key's index). */
@@ -196,9 +229,10 @@ export class PostgresServerStore implements ServerStore {
   /** @inheritDoc */
   async saveSnapshot(docId: string, snapshot: DocSnapshot): Promise<void> {
     await this.transaction('BEGIN', async (client) => {
-      const doc = await client.query<{ head_rev: number; tombstone: unknown }>('SELECT head_rev, tombstone FROM patches_rx_docs WHERE doc_id = $1 FOR SHARE', [docId]);
-      // A process that missed a delete (or holds an old view) must not write over what is there.
-      if (doc.rowCount === 0 || doc.rows[0].tombstone !== null || doc.rows[0].head_rev < snapshot.rev) return;
+      const doc = await client.query<{ head_rev: number; tombstone: unknown; incarnation: string }>('SELECT head_rev, tombstone, incarnation::text FROM patches_rx_docs WHERE doc_id = $1 FOR SHARE', [docId]);
+      // A process that missed a delete (or holds an old view, or an old incarnation) must not write over what is there.
+      const known = this.incarnations.get(docId);
+      if (doc.rowCount === 0 || doc.rows[0].tombstone !== null || doc.rows[0].head_rev < snapshot.rev || (known !== undefined && doc.rows[0].incarnation !== known)) return;
       const current = await client.query<{ rev: number }>('SELECT rev FROM patches_rx_snapshots WHERE doc_id = $1 FOR UPDATE', [docId]);
       const previousRev = current.rowCount ? current.rows[0].rev : 0;
       if (current.rowCount && previousRev >= snapshot.rev) return;
@@ -400,10 +434,10 @@ function entryRows(entry: LogEntry): Array<{ rev: number; changeId: string | nul
 }
 
 /** Every entry holding a rev after `afterRev`, regrouped into the commits they were appended as. */
-async function readEntries(db: Pool | PoolClient, docId: string, afterRev: number): Promise<LogEntry[]> {
+async function readEntries(db: Pool | PoolClient, docId: string, afterRev: number): Promise<{ entries: LogEntry[]; incarnation?: string }> {
   // Start at the commit holding rev afterRev + 1, which may begin before it.
-  const { rows } = await db.query<ChangeRow>(
-    `SELECT rev, entry_rev, kind, body FROM patches_rx_changes
+  const { rows } = await db.query<ChangeRow & { incarnation: string }>(
+    `SELECT rev, entry_rev, kind, body, (SELECT incarnation::text FROM patches_rx_docs WHERE doc_id = $1) AS incarnation FROM patches_rx_changes
      WHERE doc_id = $1 AND rev >= coalesce((SELECT entry_rev FROM patches_rx_changes WHERE doc_id = $1 AND rev = $2 + 1), $2 + 1)
      ORDER BY rev`,
     [docId, afterRev],
@@ -422,5 +456,5 @@ async function readEntries(db: Pool | PoolClient, docId: string, afterRev: numbe
     }
     open.changes.push(row.body as Change);
   }
-  return entries;
+  return { entries, incarnation: rows[0]?.incarnation };
 }

@@ -23,6 +23,9 @@ export interface Migration {
  *   Bodies are `json`, not `jsonb`: kept byte for byte (key order, `\u0000`), never queried into.
  * - `patches_rx_snapshots`: the latest snapshot per document (OT state; LWW rev + change ids).
  * - `patches_rx_lww_fields`: an LWW document's rows at its snapshot, one per JSON pointer.
+ * - `patches_rx_docs.incarnation` (version 2): drawn anew for every documents row, so a document
+ *   deleted, undeleted (its row removed) and written again is told from its old self by a process
+ *   that missed the notifications: its commits and snapshots of the old one are refused.
  */
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -55,6 +58,13 @@ export const MIGRATIONS: readonly Migration[] = [
         row json NOT NULL,
         PRIMARY KEY (doc_id, path)
       );`,
+  },
+  {
+    version: 2,
+    name: 'document incarnations',
+    sql: `
+      CREATE SEQUENCE patches_rx_incarnations;
+      ALTER TABLE patches_rx_docs ADD COLUMN incarnation bigint NOT NULL DEFAULT nextval('patches_rx_incarnations');`,
   },
 ];
 
