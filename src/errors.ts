@@ -174,6 +174,25 @@ export class StoreError extends PatchesError {
 }
 
 /**
+ * A store write named a doc the store does not track: never tracked, untracked or deleted (by
+ * this instance or another tab on the same database, maybe while the write was on its way).
+ * Nothing was written. `PatchesSync` drops such a doc's sync quietly: the doc left the database.
+ *
+ * @example
+ * await store.untrackDocs(['notes']);
+ * await store.savePendingChanges('notes', [change]).catch(e => e instanceof DocNotTrackedError); // true
+ */
+export class DocNotTrackedError extends StoreError {
+  constructor(
+    docId: string,
+    /** True when the doc was deleted (a tombstone), false when it is not tracked at all. */
+    readonly deleted: boolean,
+  ) {
+    super(`Cannot write doc "${docId}": ${deleted ? 'it was deleted' : 'it is not tracked'}`, docId);
+  }
+}
+
+/**
  * A guarded store write found the doc changed since the caller read it (another instance on the
  * same database wrote in between). Nothing was written: the caller reads fresh data, recomputes
  * and tries again.

@@ -1,7 +1,7 @@
 import 'fake-indexeddb/auto';
 import { IDBFactory } from 'fake-indexeddb';
 import { inspect } from 'node:util';
-import { BehaviorSubject, Subscription, combineLatest, filter, firstValueFrom, merge, skip, type Observable } from 'rxjs';
+import { BehaviorSubject, Subscription, combineLatest, filter, firstValueFrom, merge, of, skip, type Observable } from 'rxjs';
 import { applyPatch } from '../../src/algorithms/applyPatch.js';
 import { rebaseChanges } from '../../src/algorithms/rebaseChanges.js';
 import { transformIncomingChanges } from '../../src/algorithms/transformIncomingChanges.js';
@@ -233,6 +233,8 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     networkErrors: 0,
     rawEdits: 0,
     leaderships: 0,
+    untracks: 0,
+    untrackDiscarded: 0,
   };
   const algorithmOf = (docId: string): Algorithm => (docId.startsWith('lww') ? 'lww' : 'ot');
   const fail = (message: string) => failures.push(message);
@@ -305,8 +307,9 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
 
   /** Everything of one client synced: connected, a pass finished, every doc synced with nothing pending. */
   const quiet$ = (c: FuzzClient) => combineLatest([c.sync.state$, c.sync.synced$]);
-  const isQuiet = ([state, synced]: [{ connected: boolean; online: boolean; syncing: unknown }, Readonly<Record<string, { status: string; hasPending: boolean }>>]) =>
-    state.connected && state.online && state.syncing === null && docIds.every(id => synced[id]?.status === 'synced' && !synced[id].hasPending);
+  // A doc the client's database untracked (the `untrack` action) has no entry until it is tracked again.
+  const isQuiet = (c: FuzzClient) => ([state, synced]: [{ connected: boolean; online: boolean; syncing: unknown }, Readonly<Record<string, { status: string; hasPending: boolean }>>]) =>
+    state.connected && state.online && state.syncing === null && docIds.every(id => !c.patches.trackedDocs.has(id) || (synced[id]?.status === 'synced' && !synced[id].hasPending));
   const snapshot = (c: FuzzClient) =>
     `client ${c.index} ${storesMode === 'tabs' ? `(${leadingNow(c.sync) ? 'leading' : 'following'}; leaders ${clients.filter(x => leadingNow(x.sync)).map(x => x.index).join(',')}) ` : ''}state ${JSON.stringify({ ...c.sync.state, syncing: describe(c.sync.state.syncing) })} synced ${JSON.stringify(c.sync.synced)} open views at ${JSON.stringify(Object.fromEntries([...c.docs].map(([id, doc]) => [id, doc.committedRev])))}`;
 
@@ -324,7 +327,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   };
 
   /** Waits until a client is quiet (connected, a pass finished, every doc synced, nothing pending). */
-  const awaitQuiet = (c: FuzzClient, doing: string): Promise<unknown> => within(quiet$(c), isQuiet, () => `${doing} ${snapshot(c)}`);
+  const awaitQuiet = (c: FuzzClient, doing: string): Promise<unknown> => within(quiet$(c), isQuiet(c), () => `${doing} ${snapshot(c)}`);
 
   /**
    * Docs a client closed for a while (a page that navigated away from them): server changes
@@ -344,6 +347,31 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     if (!closedDocs.get(c)?.delete(docId)) return;
     trace.push(`c${c.index} ${docId}: open again`);
     c.docs.set(docId, await c.patches.openDoc<FuzzDoc>(docId, { algorithm: algorithmOf(docId) }));
+  };
+
+  /**
+   * A client stops tracking a doc (a page that removed it from its list: its local data is purged,
+   * unsent edits included). Every client on the same database follows; their handles count as
+   * closed, so the next edit or the final checks track and open the doc again. The group's OT
+   * changes minted until then may be discarded with the data, never committed twice.
+   */
+  const discardable = new Set<string>();
+  const untrack = async (c: FuzzClient, docId: string): Promise<void> => {
+    if (!c.patches.trackedDocs.has(docId)) return;
+    const group = storesMode === 'memory' || storesMode === 'idb' ? [c] : clients.filter(x => databaseOf(x.index) === databaseOf(c.index));
+    trace.push(`c${c.index} ${docId}: untrack`);
+    stats.untracks++;
+    for (const x of group) {
+      const closed = closedDocs.get(x) ?? new Set<string>();
+      closedDocs.set(x, closed);
+      closed.add(docId);
+    }
+    await c.patches.untrackDocs([docId]);
+    await Promise.all(
+      group.map(x => within(merge(of(null), x.patches.untracked$, x.patches.tracked$), () => !x.patches.trackedDocs.has(docId), () => `client ${x.index} following the untrack of ${docId}: ${snapshot(x)}`)),
+    );
+    const members = new Set(group.map(x => x.index));
+    for (const m of minted) if (m.docId === docId && members.has(m.client)) discardable.add(m.id);
   };
 
   // An open doc is edited in the same tick (bursts rely on it); a closed one is opened first.
@@ -430,6 +458,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
         serverRestart: 2,
         settle: 8,
         close: 8,
+        untrack: 3,
       });
       switch (action) {
         case 'edit':
@@ -491,6 +520,9 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
           break;
         case 'close':
           await closeDoc(c, rng.pick(docIds));
+          break;
+        case 'untrack':
+          await untrack(c, rng.pick(docIds));
           break;
         case 'settle': {
           // Let the network catch up with the script: wait (for real events) until one client is in sync.
@@ -778,7 +810,8 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     for (const m of minted) {
       const revs = revOf.get(m.docId)!;
       if (revs.has(m.id)) continue;
-      if (serverDropped(m.docId, m.id)) rebasedAway.push({ ...m, by: 'server' });
+      if (discardable.has(m.id)) stats.untrackDiscarded++;
+      else if (serverDropped(m.docId, m.id)) rebasedAway.push({ ...m, by: 'server' });
       else if (clientDropped(m)) rebasedAway.push({ ...m, by: 'client' });
       else fail(`client ${m.client} ${m.docId}: change ${m.id} is not in the server log and was not transformed to nothing (lost)`);
     }

@@ -1,5 +1,5 @@
 import 'fake-indexeddb/auto';
-import { BehaviorSubject, filter, firstValueFrom, tap, type Observable } from 'rxjs';
+import { BehaviorSubject, filter, firstValueFrom, merge, of, tap, type Observable } from 'rxjs';
 import { applyPatch } from '../../src/algorithms/applyPatch.js';
 import { transformIncomingChanges } from '../../src/algorithms/transformIncomingChanges.js';
 import { Patches } from '../../src/client/Patches.js';
@@ -443,6 +443,85 @@ describe('bugs found by the convergence fuzz', () => {
       await b.patches.close();
     } finally {
       await a.patches.close();
+    }
+  });
+
+  /** Tab a (its own connection, its store calls holdable) and tab b (no sync) on one database; a writer elsewhere. */
+  function twoTabsOneDatabase(name: string): { a: Client; storeA: ReturnType<typeof holdingStore>; b: Patches; writer: Client; close: () => Promise<void> } {
+    const db = `${name}-${Date.now()}`;
+    const storeA = holdingStore(new IndexedDBStore(db));
+    const a = client(0, { store: storeA, tabs: { enabled: false } });
+    const b = new Patches({ store: new IndexedDBStore(db) });
+    const close = async () => {
+      await a.patches.close();
+      await b.close();
+    };
+    return { a, storeA, b, writer: client(2), close };
+  }
+
+  it('O (fixed): the reply to an LWW send is not applied across the gap to a doc another tab untracked and tracked again meanwhile', async () => {
+    // Was (tabs seed 9112, shared-idb seed 9002 once, when the fuzz learnt to untrack): the reply
+    // to a tab's own send "applies even when its revs look old"; after another tab untracked the
+    // doc (purging its data) and tracked it again, the reply landed on the fresh rev-0 doc as the
+    // head rev holding only its own ops: every tab of the database showed { c: 3 } for good.
+    const { a, storeA, b, writer, close } = twoTabsOneDatabase('finding-o');
+    try {
+      const docW = await writer.patches.openDoc<FuzzDoc>('o', { algorithm: 'lww' });
+      docW.change(d => void (d.f1 = 1));
+      await settled(writer, 'o', 1);
+      const docA = await a.patches.openDoc<FuzzDoc>('o', { algorithm: 'lww' });
+      await settled(a, 'o', 1);
+      await b.trackDocs(['o'], 'lww');
+
+      // a's write of the reply to its send (it clears the send) waits while a goes offline (so it
+      // cannot catch the fresh doc up first) and b untracks 'o' and tracks it again.
+      const writing = storeA.holdNext('applyServerChanges', (docId, update) => docId === 'o' && (update as { clearSending?: boolean }).clearSending === true);
+      docA.change(d => void (d.f2 = 2));
+      await writing.reached;
+      a.online$.next(false);
+      await bounded(a.sync.state$, s => !s.connected, 'a offline');
+      await b.untrackDocs(['o']);
+      await bounded(merge(of(null), a.patches.untracked$), () => !a.patches.trackedDocs.has('o'), 'a following the untrack');
+      await b.trackDocs(['o'], 'lww');
+      await bounded(merge(of(null), a.patches.tracked$), () => a.patches.trackedDocs.has('o'), 'a following the track');
+      writing.release();
+      a.online$.next(true);
+
+      await settled(a, 'o', 2);
+      expect((await storeA.getDoc('o'))?.state).toEqual({ f1: 1, f2: 2 });
+      expect(a.errors).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+
+  it('O (fixed, untracked only): a closed doc\'s write landing after another tab untracked it ends quietly', async () => {
+    // Was (shared-idb seed 9000): the store refused the write (the doc is not tracked) and onError said so.
+    const { a, storeA, b, writer, close } = twoTabsOneDatabase('finding-o2');
+    try {
+      await a.patches.trackDocs(['o'], 'lww');
+      await b.trackDocs(['o'], 'lww');
+      const docW = await writer.patches.openDoc<FuzzDoc>('o', { algorithm: 'lww' });
+      docW.change(d => void (d.f1 = 1));
+      await settled(a, 'o', 1);
+
+      // a's write of the next broadcast waits; b untracks 'o'; the write lands while a, following, reads the store's list.
+      const writing = storeA.holdNext('applyServerChanges', docId => docId === 'o');
+      docW.change(d => void (d.f2 = 2));
+      await writing.reached;
+      const following = storeA.holdNextResult('listDocs');
+      await b.untrackDocs(['o']);
+      await following.reached;
+      writing.release();
+      following.release();
+      await bounded(merge(of(null), a.patches.untracked$), () => !a.patches.trackedDocs.has('o'), 'a following the untrack');
+      docW.change(d => void (d.f3 = 3));
+      await settled(writer, 'o', 3);
+      await bounded(a.sync.state$, s => s.connected && s.syncing === null, 'a idle');
+      expect(a.sync.synced.o).toBeUndefined();
+      expect(a.errors).toEqual([]);
+    } finally {
+      await close();
     }
   });
 });

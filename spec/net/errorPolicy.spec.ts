@@ -1,5 +1,6 @@
 import {
   ApplyChangesError,
+  DocNotTrackedError,
   JSONRPCError,
   MissingChangesError,
   NetworkError,
@@ -32,6 +33,8 @@ describe('classifyError', () => {
     ['a plain Error', new Error('boom'), 'retry'],
     ['a JSONRPCError', new JSONRPCError(-32000, 'server error'), 'retry'],
     ['a StoreError', new StoreError('quota', 'doc1'), 'retry'],
+    ['a DocNotTrackedError (untracked meanwhile)', new DocNotTrackedError('doc1', false), 'untracked'],
+    ['a DocNotTrackedError (deleted meanwhile)', new DocNotTrackedError('doc1', true), 'untracked'],
     ['a thrown non-Error value', 'a string', 'retry'],
   ];
 

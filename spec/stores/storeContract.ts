@@ -1,4 +1,4 @@
-import { StoreConflictError, StoreError } from '../../src/errors.js';
+import { DocNotTrackedError, StoreConflictError, StoreError } from '../../src/errors.js';
 import type { PatchesStore } from '../../src/stores/PatchesStore.js';
 import type { Change, JSONPatchOp } from '../../src/types.js';
 
@@ -29,14 +29,22 @@ export function describeStoreContract(
     });
 
     /** Expect a promise to reject with a StoreError naming `docId`. */
-    async function expectStoreError(promise: Promise<unknown>, docId?: string): Promise<void> {
+    async function expectStoreError(promise: Promise<unknown>, docId?: string, name = 'StoreError'): Promise<StoreError> {
       const error = await promise.then(
         () => undefined,
         (e: unknown) => e,
       );
       expect(error).toBeInstanceOf(StoreError);
-      expect((error as StoreError).name).toBe('StoreError');
+      expect((error as StoreError).name).toBe(name);
       if (docId !== undefined) expect((error as StoreError).docId).toBe(docId);
+      return error as StoreError;
+    }
+
+    /** Expect a write to reject with a DocNotTrackedError naming `docId`, saying whether it was deleted. */
+    async function expectNotTracked(promise: Promise<unknown>, docId: string, deleted: boolean): Promise<void> {
+      const error = await expectStoreError(promise, docId, 'DocNotTrackedError');
+      expect(error).toBeInstanceOf(DocNotTrackedError);
+      expect((error as DocNotTrackedError).deleted).toBe(deleted);
     }
 
     describe('tracking', () => {
@@ -111,13 +119,13 @@ export function describeStoreContract(
         expect(await store.listDocs(true)).toEqual([]);
       });
 
-      it('should reject writes to a doc that is not tracked, with a StoreError naming it', async () => {
-        await expectStoreError(store.saveDoc('x', { state: {}, rev: 1 }), 'x');
-        await expectStoreError(store.savePendingChanges('x', [change('p1')]), 'x');
-        await expectStoreError(store.replacePendingChanges('x', [change('p1')]), 'x');
-        await expectStoreError(store.applyServerChanges('x', { state: {}, rev: 1, changes: [] }), 'x');
-        await expectStoreError(store.savePendingOps('x', [op('/a', 1)]), 'x');
-        await expectStoreError(store.saveSendingChange('x', change('s1')), 'x');
+      it('should reject writes to a doc that is not tracked, with a DocNotTrackedError naming it', async () => {
+        await expectNotTracked(store.saveDoc('x', { state: {}, rev: 1 }), 'x', false);
+        await expectNotTracked(store.savePendingChanges('x', [change('p1')]), 'x', false);
+        await expectNotTracked(store.replacePendingChanges('x', [change('p1')]), 'x', false);
+        await expectNotTracked(store.applyServerChanges('x', { state: {}, rev: 1, changes: [] }), 'x', false);
+        await expectNotTracked(store.savePendingOps('x', [op('/a', 1)]), 'x', false);
+        await expectNotTracked(store.saveSendingChange('x', change('s1')), 'x', false);
         expect(await store.listDocs(true)).toEqual([]);
         expect(await store.getDoc('x')).toBeUndefined();
       });
@@ -298,7 +306,7 @@ export function describeStoreContract(
       it('should reject for a tombstoned doc and leave the tombstone as it was', async () => {
         await store.saveDoc('doc', { state: {}, rev: 4 });
         await store.deleteDoc('doc');
-        await expectStoreError(store.applyServerChanges('doc', { state: {}, rev: 5, changes: [committed('c5', 5)] }), 'doc');
+        await expectNotTracked(store.applyServerChanges('doc', { state: {}, rev: 5, changes: [committed('c5', 5)] }), 'doc', true);
         expect(await store.listDocs(true)).toContainEqual({ docId: 'doc', committedRev: 4, algorithm: 'ot', deleted: true });
         expect(await store.listChanges('doc')).toEqual([]);
       });
@@ -413,8 +421,8 @@ export function describeStoreContract(
 
       it('should reject writes to a tombstone', async () => {
         await store.deleteDoc('doc');
-        await expectStoreError(store.saveDoc('doc', { state: {}, rev: 9 }), 'doc');
-        await expectStoreError(store.savePendingChanges('doc', [change('p2')]), 'doc');
+        await expectNotTracked(store.saveDoc('doc', { state: {}, rev: 9 }), 'doc', true);
+        await expectNotTracked(store.savePendingChanges('doc', [change('p2')]), 'doc', true);
         expect(await store.listDocs(true)).toContainEqual({ docId: 'doc', committedRev: 4, algorithm: 'ot', deleted: true });
       });
 

@@ -152,7 +152,10 @@ export class LWWAlgorithm implements ClientAlgorithm {
     const { store } = this.ctx;
     if (!stored) return [];
     const committedState = stored.state;
-    const sentIds = new Set((sent ?? []).map(c => c.id));
+    // Only a send the store still holds is ours: a doc untracked (its data purged) and tracked
+    // again while the send was out holds nothing of it, and the reply is a server change like any
+    // other (applied across a gap, it would be a head rev with only its own ops: fuzz finding O).
+    const sentIds = new Set((sent ?? []).filter(c => c.id === stored.sending?.id).map(c => c.id));
     const alreadyApplied = await this.appliedOwnChanges(docId, changes, sentIds, stored.committedRev);
 
     // A healthy server answers a commit at or past the rev it was sent on.

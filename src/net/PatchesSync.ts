@@ -400,6 +400,10 @@ export class PatchesSync {
         return EMPTY;
       case 'deleted':
         return this.remoteDelete$(docId);
+      case 'untracked':
+        // The doc left the database while its sync ran; following the store drops its entry.
+        this.retries.clear(docId);
+        return EMPTY;
       case 'refetch':
         this.docs.update([docId], { status: 'error' });
         this.report(error, docId);
@@ -614,9 +618,10 @@ export class PatchesSync {
 
   private report(error: unknown, docId?: string): void {
     // A dropped connection, a timeout or a restarting server (503) is state, not an error: the
-    // doc paths retry it, and the next connection redoes the rest (subscribe included).
+    // doc paths retry it, and the next connection redoes the rest (subscribe included). A doc
+    // untracked while its sync ran is gone on purpose.
     const action = classifyError(error);
-    if (action === 'network' || action === 'transient') return;
+    if (action === 'network' || action === 'transient' || action === 'untracked') return;
     this.errorSubject.next({ error: asError(error), docId });
   }
 }

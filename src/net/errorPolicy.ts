@@ -1,4 +1,4 @@
-import { ApplyChangesError, MissingChangesError, NetworkError, StatusError, TimeoutError, isRetryable } from '../errors.js';
+import { ApplyChangesError, DocNotTrackedError, MissingChangesError, NetworkError, StatusError, TimeoutError, isRetryable } from '../errors.js';
 
 /** What PatchesSync does about an error from one doc's sync. */
 export type ErrorAction =
@@ -10,6 +10,8 @@ export type ErrorAction =
   | 'refetch'
   /** The doc was deleted on the server (410): run the remote-delete path. */
   | 'deleted'
+  /** The store no longer tracks the doc (untracked or deleted here or by another tab meanwhile): drop its sync quietly. */
+  | 'untracked'
   /** A transient server error: mark 'error', report once, retry with backoff. */
   | 'retry'
   /** Retrying cannot help (401/402/403/404, bad data): mark 'error' and report. */
@@ -26,6 +28,7 @@ export function classifyError(error: unknown): ErrorAction {
   if (error instanceof TimeoutError || (error instanceof StatusError && error.code === 503)) return 'transient';
   if (error instanceof MissingChangesError || error instanceof ApplyChangesError) return 'refetch';
   if (error instanceof StatusError && error.code === 410) return 'deleted';
+  if (error instanceof DocNotTrackedError) return 'untracked';
   return isRetryable(error) ? 'retry' : 'fail';
 }
 

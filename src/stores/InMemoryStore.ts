@@ -1,4 +1,4 @@
-import { StoreConflictError, StoreError } from '../errors.js';
+import { DocNotTrackedError, StoreConflictError, StoreError } from '../errors.js';
 import type { Algorithm, Change, JSONPatchOp, PatchesState, TrackedDoc } from '../types.js';
 import type { PatchesStore, ServerChangesUpdate, StoreGuard, StoredDoc, StoredQueue } from './PatchesStore.js';
 import { guardConflict } from './guardConflict.js';
@@ -346,10 +346,7 @@ export class InMemoryStore implements PatchesStore {
 
   private writable(docId: string, algorithm?: Algorithm): MemoryDoc {
     const doc = this.live(docId);
-    if (!doc) {
-      const why = this.docs.has(docId) ? 'it was deleted' : 'it is not tracked';
-      throw new StoreError(`Cannot write doc "${docId}": ${why}`, docId);
-    }
+    if (!doc) throw new DocNotTrackedError(docId, this.docs.has(docId));
     if (algorithm && doc.algorithm !== algorithm) {
       throw new StoreError(`Doc "${docId}" is ${doc.algorithm.toUpperCase()}, not ${algorithm.toUpperCase()}`, docId);
     }

@@ -1,7 +1,7 @@
 import { wrap } from 'idb';
 import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb';
 import { EMPTY, type Observable, defer } from 'rxjs';
-import { StoreConflictError, StoreError } from '../errors.js';
+import { DocNotTrackedError, StoreConflictError, StoreError } from '../errors.js';
 import type { Algorithm, Change, JSONPatchOp, PatchesState, TrackedDoc } from '../types.js';
 import { openStoreChannel, storeChanges$, type StoreChannel } from '../streams/storeChanges.js';
 import type { PatchesStore, ServerChangesUpdate, StoreChange, StoreGuard, StoredDoc, StoredDocSince, StoredQueue } from './PatchesStore.js';
@@ -706,9 +706,7 @@ async function guardedRow(tx: RWTx, docId: string, expect: StoreGuard | undefine
     expect?.pendingOps ? tx.objectStore('pendingOps').getAll(range) : undefined,
     expect?.sendingId !== undefined ? tx.objectStore('sending').get(docId) : undefined,
   ]);
-  if (!row || row.deleted) {
-    throw new StoreError(`Cannot write doc "${docId}": ${row ? 'it was deleted' : 'it is not tracked'}`, docId);
-  }
+  if (!row || row.deleted) throw new DocNotTrackedError(docId, row !== undefined);
   if (algorithm && row.algorithm !== algorithm) {
     throw new StoreError(`Doc "${docId}" is ${row.algorithm.toUpperCase()}, not ${algorithm.toUpperCase()}`, docId);
   }

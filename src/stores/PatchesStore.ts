@@ -91,7 +91,8 @@ export interface StoreChange {
  * a `StoreError` instead). Several instances may share one storage (tabs on one IndexedDB
  * database): the read-modify-write methods take a `StoreGuard` and refuse to write over what
  * another instance changed in between (`StoreConflictError`), and `changes$` tells each
- * instance what the others wrote.
+ * instance what the others wrote. A write to a doc that is not tracked (or deleted) rejects with
+ * a `DocNotTrackedError`: the sync of a doc another instance untracked ends quietly on it.
  *
  * @example
  * const store: PatchesStore = new InMemoryStore();
