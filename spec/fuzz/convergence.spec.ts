@@ -75,6 +75,18 @@ import { formatFailure, runConvergence, type FuzzStores } from './convergence.js
  *   again before the reply to an LWW send was written, the reply landed on the fresh rev-0 doc as
  *   the head rev holding only its own ops (every tab of the database showed { c: 3 } for good):
  *   a reply is taken as ours only while the store still holds its send. fuzzFindings "O" pins both.
+ * - P. (memory seed 9502, 2 runs in 3, after the script learnt to delete docs too) a client
+ *   untracked a doc and tracked it again while a `getChangesSince` it had sent was on its way; the
+ *   changes since the old rev no longer joined the fresh doc (rev 0) and the gap reached onError as
+ *   a MissingChangesError (then a refetch repaired it). A pull now pulls again from where the doc
+ *   is when the doc went back meanwhile: spec/net/DocSync.spec.ts "pullSince$" pins it (5 replays
+ *   passed after). The same runs found two harness bugs, fixed: the wire log threw on a reply
+ *   without `result` (a void `deleteDoc`), which swallowed that frame before the client saw it, and
+ *   a burst's second edit of a doc being opened found no handle.
+ * - Q. (tabs seed 9710) a doc deleted in a following tab stayed on the server: only an instance's
+ *   own deleteDoc sent the server delete, and the leading tab, following the store, kept the
+ *   tombstone for its next connection's pass. Following another instance's delete now emits
+ *   `deleted$` too (the tab holding the connection sends it): fuzzFindings "Q".
  */
 
 /** CI size: 5 clients, this many random actions per seed. */
@@ -125,7 +137,7 @@ describe('convergence fuzz', () => {
       process.stdout.write(
         `${stores} seed ${seed}: ${report.failures.length ? 'FAIL' : 'ok'} in ${report.ms} ms — ${s.edits} edits, ${s.rawEdits} raw OT edits, ${s.drops} drops, ` +
           `${s.midFrameKills} mid-frame kills, ${s.delayBursts} delay bursts, ${s.offline} offline, ${s.onlineAgain} online-again, ` +
-          `${s.clientRestarts} client / ${s.serverRestarts} server restarts, ${s.closes} docs closed for a while, ${s.untracks} untracked (${s.untrackDiscarded} changes discarded), ${s.proxyConnections} connections, ${s.commitCalls} commits, ` +
+          `${s.clientRestarts} client / ${s.serverRestarts} server restarts, ${s.closes} docs closed for a while, ${s.untracks} untracked (${s.untrackDiscarded} changes discarded), ${s.deletes} deleted, ${s.proxyConnections} connections, ${s.commitCalls} commits, ` +
           `${report.rebasedAway.length} rebased away (${byClient} by a client)` +
           `${stores === 'tabs' ? `, ${s.leaderships} leaderships` : ''}` +
           `${report.failures.length ? `\n    ${report.failures[0].slice(0, 300)}` : ''}\n`,

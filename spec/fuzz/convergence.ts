@@ -211,7 +211,9 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   const started = Date.now();
   const { seed, steps } = options;
   const clientCount = options.clients ?? 5;
+  /** The live docs: a deleted one is replaced by a new id of the same algorithm (`notes-0~1`). */
   const docIds = [...(options.docs ?? DEFAULT_DOCS)];
+  const deletedDocs: string[] = [];
   const stuckAfter = options.stuckAfter ?? 20_000;
   const rng = mulberry32(seed);
   const failures: string[] = [];
@@ -235,6 +237,8 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     leaderships: 0,
     untracks: 0,
     untrackDiscarded: 0,
+    deletes: 0,
+    mintedOnDeleted: 0,
   };
   const algorithmOf = (docId: string): Algorithm => (docId.startsWith('lww') ? 'lww' : 'ot');
   const fail = (message: string) => failures.push(message);
@@ -334,19 +338,30 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
    * still reach them through the store, and the next edit or the final checks open them again.
    */
   const closedDocs = new WeakMap<FuzzClient, Set<string>>();
-  const closeDoc = async (c: FuzzClient, docId: string): Promise<void> => {
+  const closedOf = (c: FuzzClient): Set<string> => {
     const closed = closedDocs.get(c) ?? new Set<string>();
     closedDocs.set(c, closed);
+    return closed;
+  };
+  const closeDoc = async (c: FuzzClient, docId: string): Promise<void> => {
+    const closed = closedOf(c);
     if (closed.has(docId)) return;
     trace.push(`c${c.index} ${docId}: close`);
     stats.closes++;
     closed.add(docId);
     await c.patches.closeDoc(docId);
   };
-  const reopen = async (c: FuzzClient, docId: string): Promise<void> => {
-    if (!closedDocs.get(c)?.delete(docId)) return;
+  /** Opens in progress, so a burst's second edit of a doc waits for the first one's open. */
+  const reopening = new WeakMap<FuzzClient, Map<string, Promise<void>>>();
+  const reopen = (c: FuzzClient, docId: string): Promise<void> => {
+    const opening = reopening.get(c) ?? new Map<string, Promise<void>>();
+    reopening.set(c, opening);
+    if (opening.has(docId)) return opening.get(docId)!;
+    if (!closedDocs.get(c)?.delete(docId)) return Promise.resolve();
     trace.push(`c${c.index} ${docId}: open again`);
-    c.docs.set(docId, await c.patches.openDoc<FuzzDoc>(docId, { algorithm: algorithmOf(docId) }));
+    const done = c.patches.openDoc<FuzzDoc>(docId, { algorithm: algorithmOf(docId) }).then(doc => void c.docs.set(docId, doc));
+    opening.set(docId, done);
+    return done.finally(() => opening.delete(docId));
   };
 
   /**
@@ -361,11 +376,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     const group = storesMode === 'memory' || storesMode === 'idb' ? [c] : clients.filter(x => databaseOf(x.index) === databaseOf(c.index));
     trace.push(`c${c.index} ${docId}: untrack`);
     stats.untracks++;
-    for (const x of group) {
-      const closed = closedDocs.get(x) ?? new Set<string>();
-      closedDocs.set(x, closed);
-      closed.add(docId);
-    }
+    for (const x of group) closedOf(x).add(docId);
     await c.patches.untrackDocs([docId]);
     await Promise.all(
       group.map(x => within(merge(of(null), x.patches.untracked$, x.patches.tracked$), () => !x.patches.trackedDocs.has(docId), () => `client ${x.index} following the untrack of ${docId}: ${snapshot(x)}`)),
@@ -374,9 +385,29 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     for (const m of minted) if (m.docId === docId && members.has(m.client)) discardable.add(m.id);
   };
 
+  /**
+   * A client deletes a doc (a local tombstone at once, the server delete now or on its next
+   * connection); the others hear of it (`docDeleted`, or a 410 on their next call) and drop it,
+   * their unsent changes handed to onRemoteDocDeleted. The script goes on with a new doc of the
+   * same algorithm in its place (opened by each client on its first edit). At the end no trace of
+   * a deleted doc may be left: tracked nowhere, nothing in any store (tombstones confirmed), 410
+   * from the server.
+   */
+  let generation = 0;
+  const deleteDoc = async (c: FuzzClient, docId: string): Promise<void> => {
+    if (!c.patches.trackedDocs.has(docId)) return;
+    const fresh = `${docId.split('~')[0]}~${++generation}`;
+    trace.push(`c${c.index} ${docId}: delete (${fresh} in its place)`);
+    stats.deletes++;
+    docIds.splice(docIds.indexOf(docId), 1, fresh);
+    deletedDocs.push(docId);
+    for (const x of clients) closedOf(x).add(fresh);
+    await c.patches.deleteDoc(docId);
+  };
+
   // An open doc is edited in the same tick (bursts rely on it); a closed one is opened first.
   const edit = (c: FuzzClient, docId: string): Promise<void> =>
-    closedDocs.get(c)?.has(docId) ? reopen(c, docId).then(() => editOpen(c, docId)) : editOpen(c, docId);
+    closedDocs.get(c)?.has(docId) || reopening.get(c)?.has(docId) ? reopen(c, docId).then(() => editOpen(c, docId)) : editOpen(c, docId);
   const editOpen = (c: FuzzClient, docId: string): Promise<void> => {
     const doc = c.docs.get(docId)!;
     const change = algorithmOf(docId) === 'lww' ? lwwEdit(rng, doc.state) : otEdit(rng, doc.state);
@@ -436,7 +467,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     c.sync.destroy();
     c.subscriptions.unsubscribe();
     // Like a page closing after its transactions committed: store writes already queued finish.
-    await Promise.all(docIds.map(id => c.patches.runExclusive(id, async () => undefined)));
+    await Promise.all([...docIds, ...deletedDocs].map(id => c.patches.runExclusive(id, async () => undefined)));
     c.restarts++;
     closedDocs.delete(c);
     await build(c);
@@ -459,6 +490,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
         settle: 8,
         close: 8,
         untrack: 3,
+        delete: 1,
       });
       switch (action) {
         case 'edit':
@@ -523,6 +555,9 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
           break;
         case 'untrack':
           await untrack(c, rng.pick(docIds));
+          break;
+        case 'delete':
+          await deleteDoc(c, rng.pick(docIds));
           break;
         case 'settle': {
           // Let the network catch up with the script: wait (for real events) until one client is in sync.
@@ -716,7 +751,24 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
       }
       checkChangeIds(histories);
       explainRefusals(histories);
+      await checkDeletedGone(call);
     });
+  }
+
+  /** No trace of a deleted doc: the server answers 410, no client tracks it, no store holds a row or tombstone of it. */
+  async function checkDeletedGone(call: <T>(method: string, ...params: unknown[]) => Promise<T>): Promise<void> {
+    for (const docId of deletedDocs) {
+      const served = await call('getDoc', docId).then(
+        () => 'a document',
+        (error: unknown) => ((error as { code?: unknown }).code === 410 ? '' : describe(error)),
+      );
+      if (served) fail(`${docId} was deleted, yet the server answers getDoc with ${served}`);
+      for (const c of clients) {
+        if (c.patches.trackedDocs.has(docId)) fail(`client ${c.index} still tracks ${docId}, deleted: ${snapshot(c)}`);
+        const row = (await c.store.listDocs(true)).find(d => d.docId === docId);
+        if (row) fail(`client ${c.index}'s store still holds ${docId}, deleted: ${JSON.stringify(row)}`);
+      }
+    }
   }
 
   /**
@@ -808,6 +860,10 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     };
 
     for (const m of minted) {
+      if (deletedDocs.includes(m.docId)) {
+        stats.mintedOnDeleted++; // its history is gone with the doc
+        continue;
+      }
       const revs = revOf.get(m.docId)!;
       if (revs.has(m.id)) continue;
       if (discardable.has(m.id)) stats.untrackDiscarded++;

@@ -1,5 +1,5 @@
 import 'fake-indexeddb/auto';
-import { BehaviorSubject, filter, firstValueFrom, merge, of, tap, type Observable } from 'rxjs';
+import { BehaviorSubject, filter, firstValueFrom, from, merge, of, tap, type Observable } from 'rxjs';
 import { applyPatch } from '../../src/algorithms/applyPatch.js';
 import { transformIncomingChanges } from '../../src/algorithms/transformIncomingChanges.js';
 import { Patches } from '../../src/client/Patches.js';
@@ -522,6 +522,34 @@ describe('bugs found by the convergence fuzz', () => {
       expect(a.errors).toEqual([]);
     } finally {
       await close();
+    }
+  });
+
+  it("Q (fixed): a doc deleted in a following tab is deleted on the server by the leading tab, not only on its next connection", async () => {
+    // Was (tabs seed 9710, after the script learnt to delete docs): the follower wrote its
+    // tombstone, but only an instance's own deleteDoc sent the server delete; the leader followed
+    // the store (the doc left its tracked set) and kept the tombstone for its next full pass, so
+    // other clients kept the doc and the server served it.
+    const db = `finding-q-${Date.now()}`;
+    const tab = (index: number, leading: boolean) => client(index, { store: new IndexedDBStore(db), tabs: { enabled: true, name: db, leadership$: new BehaviorSubject(leading) } });
+    const leader = tab(0, true);
+    const follower = tab(1, false);
+    const other = client(2);
+    try {
+      const docO = await other.patches.openDoc<FuzzDoc>('q', { algorithm: 'ot' });
+      docO.change(d => void (d.title = 'one'));
+      await settled(other, 'q', 1);
+      await leader.patches.openDoc<FuzzDoc>('q', { algorithm: 'ot' });
+      await follower.patches.openDoc<FuzzDoc>('q', { algorithm: 'ot' });
+      await settled(follower, 'q', 1);
+
+      const heard = firstValueFrom(other.sync.remoteDocDeleted$);
+      await follower.patches.deleteDoc('q');
+      await bounded(from(heard), e => e.docId === 'q', 'the other client hearing of the delete');
+      expect([...leader.errors, ...follower.errors, ...other.errors]).toEqual([]);
+    } finally {
+      await leader.patches.close();
+      await follower.patches.close();
     }
   });
 });

@@ -96,7 +96,7 @@ export class WireLog {
       socket.on('message', (data: RawData) => {
         for (const message of messages(data)) {
           const what = message.id !== undefined ? `#${String(message.id)}` : String(message.method);
-          log.note(client, `socket ${number} ← ${what} ${JSON.stringify(message.result ?? message.error ?? message.params).slice(0, 200)}`);
+          log.note(client, `socket ${number} ← ${what} ${String(JSON.stringify(message.result ?? message.error ?? message.params)).slice(0, 200)}`);
           const exchange = waiting.get(message.id);
           if (!exchange) continue;
           waiting.delete(message.id);

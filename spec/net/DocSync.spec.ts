@@ -1,4 +1,4 @@
-import { firstValueFrom, lastValueFrom } from 'rxjs';
+import { Subject, firstValueFrom, lastValueFrom, type Observable } from 'rxjs';
 import { Patches } from '../../src/client/Patches.js';
 import { DocSync } from '../../src/net/DocSync.js';
 import type { PatchesConnection } from '../../src/net/PatchesConnection.js';
@@ -32,6 +32,45 @@ describe('DocSync', () => {
 
       expect(docs.value.d.committedRev).toBe(2);
       expect((await firstValueFrom(docs.synced$)).d.committedRev).toBe(2);
+      await patches.close();
+    });
+  });
+
+  describe('pullSince$', () => {
+    it('should pull again from where the doc is when its data went back while the changes were on their way', async () => {
+      const patches = new Patches({ store: holdingStore() });
+      await patches.trackDocs(['d']);
+      await patches.store.applyServerChanges('d', { state: { n: 1 }, rev: 1, changes: [committed(1)] });
+      // The socket's edge: each getChangesSince answers when the spec says.
+      const asked: { since: unknown; answer: Subject<Change[]> }[] = [];
+      const connection = {
+        capabilities: {},
+        call: (method: string, params: unknown[]): Observable<unknown> => {
+          if (method !== 'getChangesSince') throw new Error(`unexpected ${method}`);
+          const answer = new Subject<Change[]>();
+          asked.push({ since: params[1], answer });
+          return answer;
+        },
+      } as unknown as PatchesConnection;
+      const docs = new SyncedDocs();
+      docs.put({ d: { committedRev: 1, hasPending: false, status: 'synced' } });
+      const sync = new DocSync({ patches, connection, docs, limits: {}, requestSync: () => undefined, report: () => undefined });
+
+      const pulled = lastValueFrom(sync.pullSince$('d', patches.algorithms.ot), { defaultValue: undefined });
+      await new Promise(resolve => setImmediate(resolve));
+      expect(asked.map(a => a.since)).toEqual([1]);
+      // Untracked and tracked again (its local data purged) while rev 2 is on its way.
+      await patches.untrackDocs(['d']);
+      await patches.trackDocs(['d']);
+      asked[0].answer.next([committed(2)]);
+      asked[0].answer.complete();
+      await new Promise(resolve => setImmediate(resolve));
+      expect(asked.map(a => a.since)).toEqual([1, 0]);
+      asked[1].answer.next([committed(1), committed(2)]);
+      asked[1].answer.complete();
+      await pulled;
+
+      expect(await patches.store.getDoc('d')).toMatchObject({ committedRev: 2, state: { n: 2 } });
       await patches.close();
     });
   });

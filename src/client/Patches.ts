@@ -110,7 +110,7 @@ export class Patches {
   readonly tracked$: Observable<TrackEvent> = this.trackSubject.asObservable();
   /** Docs no longer tracked (their local data is purged). */
   readonly untracked$: Observable<string[]> = this.untrackSubject.asObservable();
-  /** Docs deleted locally (a tombstone waits for the server delete). */
+  /** Docs deleted locally, by this instance or another on the same database (a tombstone waits for the server delete). */
   readonly deleted$: Observable<string> = this.deleteSubject.asObservable();
   /** Server changes newly committed to the store. */
   readonly serverCommits$: Observable<LocalChangeEvent> = this.serverCommitSubject.asObservable();
@@ -284,7 +284,7 @@ export class Patches {
     return listen(this.untracked$, listener);
   }
 
-  /** Calls `listener(docId)` when a doc is deleted locally. */
+  /** Calls `listener(docId)` when a doc is deleted locally (by this instance or another on the same database). */
   onDeleteDoc(listener: (docId: string) => void): Unsubscriber {
     return listen(this.deleted$, listener);
   }
@@ -341,7 +341,8 @@ export class Patches {
   /** Brings the tracked set in line with the store after another instance tracked, untracked or deleted docs. */
   private async followTracking(): Promise<void> {
     await this.ready;
-    const stored = await this.store.listDocs();
+    const listed = await this.store.listDocs(true);
+    const stored = listed.filter(doc => !doc.deleted);
     const live = new Map(stored.map(doc => [doc.docId, doc.algorithm]));
     const gone = [...this.tracked.keys()].filter(id => !live.has(id));
     for (const id of gone) {
@@ -351,6 +352,10 @@ export class Patches {
       doc?._close();
     }
     if (gone.length > 0) this.untrackSubject.next(gone);
+    // Deleted by another instance: its tombstone waits for a server delete, which the instance
+    // holding the connection (the leading tab) must send, not only the next full pass.
+    const tombstones = new Set(listed.filter(doc => doc.deleted).map(doc => doc.docId));
+    for (const id of gone) if (tombstones.has(id)) this.deleteSubject.next(id);
     // A doc with no open view has nothing to read whole (opening one reads it whole anyway).
     for (const id of this.readWhole) if (!this.openDocs.has(id)) this.readWhole.delete(id);
     for (const algorithm of ['ot', 'lww'] as const) {

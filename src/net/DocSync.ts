@@ -121,15 +121,20 @@ export class DocSync {
     );
   }
 
-  /** Fetches every committed change after the doc's committed rev and applies them. */
+  /**
+   * Fetches every committed change after the doc's committed rev and applies them. If the doc's
+   * local data went back while they were on their way (untracked and tracked again, here or in
+   * another tab), they no longer join on: it pulls again from where the doc is now.
+   */
   pullSince$(docId: string, algorithm: ClientAlgorithm): Observable<unknown> {
     return from(this.deps.patches.store.getCommittedRev(docId)).pipe(
       concatMap(rev =>
         this.deps.connection.call<unknown>('getChangesSince', [docId, rev]).pipe(
           catchError(error => (mayBeRevisionRegression(error) ? this.recoverRegression$(docId, algorithm, error).pipe(ignoreElements()) : throwError(() => error))),
+          concatMap(changes => this.apply$(docId, algorithm, changeList(changes, 'getChangesSince'))),
+          catchError(error => (error instanceof MissingChangesError && error.sinceRev < rev ? this.pullSince$(docId, algorithm) : throwError(() => error))),
         ),
       ),
-      concatMap(changes => this.apply$(docId, algorithm, changeList(changes, 'getChangesSince'))),
     );
   }
 
