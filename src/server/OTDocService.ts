@@ -81,7 +81,17 @@ export class OTDocService extends DocService<OTDoc> {
   async getChangesSince(docId: string, rev: number): Promise<Change[]> {
     const doc = await this.openLive(docId);
     if (rev > doc.headRev) throw revisionAhead('rev', rev, doc.headRev);
-    return this.changesAfter(doc, rev);
+    try {
+      return await this.changesAfter(doc, rev, { quiet: true });
+    } catch (error) {
+      if (!(error instanceof HistoryGapError)) throw error;
+      // Another process deleted the document (or deleted it and started again) and this one has
+      // not heard yet: what it read is not the history it holds. Answer for what is there now.
+      await this.refresh(docId, 'reload');
+      const fresh = await this.openLive(docId);
+      if (rev > fresh.headRev) throw revisionAhead('rev', rev, fresh.headRev);
+      return this.changesAfter(fresh, rev);
+    }
   }
 
   /** @inheritDoc */
@@ -313,8 +323,12 @@ export class OTDocService extends DocService<OTDoc> {
     }
   }
 
-  /** Committed changes with `rev > afterRev`, from memory, or from the store for older history. */
-  private async changesAfter(doc: OTDoc, afterRev: number): Promise<Change[]> {
+  /**
+   * Committed changes with `rev > afterRev`, from memory, or from the store for older history.
+   * A hole in what the store gives is a `HistoryGapError`, reported unless `quiet` (the caller
+   * reloads the document first: the hole may be a delete this process has not heard of).
+   */
+  private async changesAfter(doc: OTDoc, afterRev: number, { quiet = false } = {}): Promise<Change[]> {
     const inMemory = tailAfter(doc, afterRev);
     if (inMemory) return inMemory;
     const { snapshotRev, tail, headRev } = doc;
@@ -328,8 +342,8 @@ export class OTDocService extends DocService<OTDoc> {
     const hole = older.findIndex((change, i) => change.rev !== afterRev + 1 + i);
     if (hole >= 0 || afterRev + older.length !== snapshotRev) {
       const missing = afterRev + 1 + (hole >= 0 ? hole : older.length);
-      const error = new StatusError(500, `The stored history of ${doc.docId} lacks rev ${missing} (asked for the changes after rev ${afterRev})`, { scope: 'doc' });
-      this.options.onError(error);
+      const error = new HistoryGapError(doc.docId, missing, afterRev);
+      if (!quiet) this.options.onError(error);
       throw error;
     }
     return [...older, ...tail.filter((change) => change.rev <= headRev)];
@@ -398,4 +412,11 @@ function mergeByRev(a: Change[], b: Change[]): Change[] {
 
 function result(changes: Change[], docReloadRequired: boolean): CommitChangesResult {
   return docReloadRequired ? { changes, docReloadRequired: true } : { changes };
+}
+
+/** The store's history of a document has a hole where this process expected changes (500). */
+class HistoryGapError extends StatusError {
+  constructor(docId: string, missing: number, afterRev: number) {
+    super(500, `The stored history of ${docId} lacks rev ${missing} (asked for the changes after rev ${afterRev})`, { scope: 'doc' });
+  }
 }
