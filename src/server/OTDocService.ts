@@ -57,6 +57,8 @@ export interface OTDoc extends LoadedDoc {
 export class OTDocService extends DocService<OTDoc> {
   /** @inheritDoc */
   readonly algorithm = 'ot' as const;
+  /** Docs whose last commit found a hole in the stored history and reloads to run again (under the doc's lock). */
+  private readonly gapSuspects = new Set<string>();
 
   /**
    * @param options store, lock, clock and sinks
@@ -141,7 +143,7 @@ export class OTDocService extends DocService<OTDoc> {
       if (this.needsIndex(doc, incoming)) await this.indexHistory(doc);
       // Read from memory when the tail covers it (every commit of an up-to-date client).
       const inMemory = tailAfter(doc, baseRev);
-      const committedSince = inMemory ?? (await this.changesAfter(doc, baseRev));
+      const committedSince = inMemory ?? (await this.historyForCommit(doc, baseRev));
       // Read from the store (history before the snapshot): with a store that refuses known ids,
       // memory no longer holds these ids, and a resent one's committed copy belongs in the reply.
       const readIds = inMemory ? undefined : new Map(committedSince.map((change) => [change.id, change.rev]));
@@ -320,6 +322,22 @@ export class OTDocService extends DocService<OTDoc> {
         changeId,
         scope: 'change',
       });
+    }
+  }
+
+  /**
+   * The history a commit is transformed over, read from the store. A hole may be a delete another
+   * process made a moment ago: the first one is a `RevConflictError`, so the commit reloads the
+   * document and runs again (410 if it is deleted); a hole in the reloaded history is reported.
+   */
+  private async historyForCommit(doc: OTDoc, afterRev: number): Promise<Change[]> {
+    const suspect = this.gapSuspects.delete(doc.docId);
+    try {
+      return await this.changesAfter(doc, afterRev, { quiet: !suspect });
+    } catch (error) {
+      if (suspect || !(error instanceof HistoryGapError)) throw error;
+      this.gapSuspects.add(doc.docId);
+      throw new RevConflictError(doc.docId, afterRev + 1, { cause: error });
     }
   }
 
