@@ -83,6 +83,14 @@ function settled(c: Client, docId: string, rev = 0): Promise<unknown> {
   return bounded(c.sync.synced$, s => s[docId]?.status === 'synced' && !s[docId].hasPending && s[docId].committedRev >= rev, `${docId} synced at rev ≥ ${rev}`);
 }
 
+/** Opens `docId` on `c` and commits its first change (`{ title: 'one' }` for OT, `{ f1: 1 }` for LWW); resolves with the open doc at rev 1. */
+async function firstChange(c: Client, docId: string, algorithm: 'ot' | 'lww') {
+  const doc = await c.patches.openDoc<FuzzDoc>(docId, { algorithm });
+  doc.change(d => void (algorithm === 'ot' ? (d.title = 'one') : (d.f1 = 1)));
+  await settled(c, docId, 1);
+  return doc;
+}
+
 describe('bugs found by the convergence fuzz', () => {
   it('A (fixed): LWW ops minted while the previous LWW commit awaits its answer are sent once that commit is confirmed', async () => {
     // Was: a pass resent only the in-flight LWW `sending` change and queued no follow-up for the
@@ -373,9 +381,7 @@ describe('bugs found by the convergence fuzz', () => {
     const b = client(1, { store: storeB, tabs: { enabled: false } });
     const writer = client(2);
     try {
-      const docW = await writer.patches.openDoc<FuzzDoc>('n', { algorithm: 'ot' });
-      docW.change(d => void (d.title = 'one'));
-      await settled(writer, 'n', 1);
+      const docW = await firstChange(writer, 'n', 'ot');
       await a.patches.openDoc<FuzzDoc>('n', { algorithm: 'ot' });
       const docB = await b.patches.openDoc<FuzzDoc>('n', { algorithm: 'ot' });
       await settled(a, 'n', 1);
@@ -466,9 +472,7 @@ describe('bugs found by the convergence fuzz', () => {
     // head rev holding only its own ops: every tab of the database showed { c: 3 } for good.
     const { a, storeA, b, writer, close } = twoTabsOneDatabase('finding-o');
     try {
-      const docW = await writer.patches.openDoc<FuzzDoc>('o', { algorithm: 'lww' });
-      docW.change(d => void (d.f1 = 1));
-      await settled(writer, 'o', 1);
+      await firstChange(writer, 'o', 'lww');
       const docA = await a.patches.openDoc<FuzzDoc>('o', { algorithm: 'lww' });
       await settled(a, 'o', 1);
       await b.trackDocs(['o'], 'lww');
@@ -536,9 +540,7 @@ describe('bugs found by the convergence fuzz', () => {
     const follower = tab(1, false);
     const other = client(2);
     try {
-      const docO = await other.patches.openDoc<FuzzDoc>('q', { algorithm: 'ot' });
-      docO.change(d => void (d.title = 'one'));
-      await settled(other, 'q', 1);
+      await firstChange(other, 'q', 'ot');
       await leader.patches.openDoc<FuzzDoc>('q', { algorithm: 'ot' });
       await follower.patches.openDoc<FuzzDoc>('q', { algorithm: 'ot' });
       await settled(follower, 'q', 1);
