@@ -87,6 +87,13 @@ import { formatFailure, runConvergence, type FuzzStores } from './convergence.js
  *   own deleteDoc sent the server delete, and the leading tab, following the store, kept the
  *   tombstone for its next connection's pass. Following another instance's delete now emits
  *   `deleted$` too (the tab holding the connection sends it): fuzzFindings "Q".
+ * - R. (found by reading O's fix, then by the script once a client may open an untracked doc
+ *   again before the other tabs have followed: 6 of 8 tabs seeds 10200–10207 stuck) a tab that
+ *   looked at the store's list only after another tab had untracked a doc and tracked it again
+ *   changed nothing: its entry still said the old rev while the database held the fresh, empty
+ *   doc, and no pass fetched it until the next connection. Such a doc is now a new doc there too
+ *   (untracked$ then tracked$, its sync starting over; an open view stays and reads it whole):
+ *   fuzzFindings "R".
  */
 
 /** CI size: 5 clients, this many random actions per seed. */

@@ -1,7 +1,7 @@
 import 'fake-indexeddb/auto';
 import { IDBFactory } from 'fake-indexeddb';
 import { inspect } from 'node:util';
-import { BehaviorSubject, Subscription, combineLatest, filter, firstValueFrom, merge, of, skip, type Observable } from 'rxjs';
+import { BehaviorSubject, Subscription, combineLatest, filter, firstValueFrom, merge, skip, type Observable } from 'rxjs';
 import { applyPatch } from '../../src/algorithms/applyPatch.js';
 import { rebaseChanges } from '../../src/algorithms/rebaseChanges.js';
 import { transformIncomingChanges } from '../../src/algorithms/transformIncomingChanges.js';
@@ -366,21 +366,28 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
 
   /**
    * A client stops tracking a doc (a page that removed it from its list: its local data is purged,
-   * unsent edits included). Every client on the same database follows; their handles count as
-   * closed, so the next edit or the final checks track and open the doc again. The group's OT
-   * changes minted until then may be discarded with the data, never committed twice.
+   * unsent edits included). Every client on the same database follows (its `untracked$` names the
+   * doc); their handles count as closed, so the next edit or the final checks track and open the
+   * doc again. Half the time a client of the database opens it again as soon as it has followed,
+   * before the others may have: they must then take it as a new doc. The group's OT
+   * changes minted until every client followed may be discarded with the data, never committed twice.
    */
   const discardable = new Set<string>();
   const untrack = async (c: FuzzClient, docId: string): Promise<void> => {
     if (!c.patches.trackedDocs.has(docId)) return;
     const group = storesMode === 'memory' || storesMode === 'idb' ? [c] : clients.filter(x => databaseOf(x.index) === databaseOf(c.index));
-    trace.push(`c${c.index} ${docId}: untrack`);
+    const again = rng.chance(0.5) ? rng.pick(group) : undefined;
+    trace.push(`c${c.index} ${docId}: untrack${again ? ` (c${again.index} opens it again at once)` : ''}`);
     stats.untracks++;
     for (const x of group) closedOf(x).add(docId);
-    await c.patches.untrackDocs([docId]);
-    await Promise.all(
-      group.map(x => within(merge(of(null), x.patches.untracked$, x.patches.tracked$), () => !x.patches.trackedDocs.has(docId), () => `client ${x.index} following the untrack of ${docId}: ${snapshot(x)}`)),
+    const followed = group.map(x =>
+      within(x.patches.untracked$, ids => ids.includes(docId), () => `client ${x.index} following the untrack of ${docId}: ${snapshot(x)}`),
     );
+    await c.patches.untrackDocs([docId]);
+    // (A handle the client still shows until it follows is closed when it does: it opens the doc
+    // once it has followed, while the others may not have yet.)
+    if (again) await followed[group.indexOf(again)].then(() => reopen(again, docId));
+    await Promise.all(followed);
     const members = new Set(group.map(x => x.index));
     for (const m of minted) if (m.docId === docId && members.has(m.client)) discardable.add(m.id);
   };

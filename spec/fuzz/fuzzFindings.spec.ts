@@ -554,4 +554,33 @@ describe('bugs found by the convergence fuzz', () => {
       await follower.patches.close();
     }
   });
+
+  it('R (fixed): a doc another tab untracked and tracked again before this tab looked is synced again from scratch', async () => {
+    // Found by reading finding O's fix: the leading tab, following the store, read a list that had
+    // the doc again and changed nothing; its entry still said rev 1 while the database held the
+    // fresh, empty doc, so no pass fetched it until the next connection.
+    const { a, storeA, b, writer, close } = twoTabsOneDatabase('finding-r');
+    try {
+      await firstChange(writer, 'r', 'ot');
+      await a.patches.trackDocs(['r'], 'ot');
+      await settled(a, 'r', 1);
+      await b.trackDocs(['r'], 'ot');
+
+      // a reads the store's list (to follow b) only after b has untracked 'r' and tracked it again.
+      const following = storeA.holdNext('listDocs');
+      const renewed = firstValueFrom(a.patches.untracked$.pipe(filter(ids => ids.includes('r'))));
+      await b.untrackDocs(['r']);
+      await following.reached;
+      await b.trackDocs(['r'], 'ot');
+      following.release();
+
+      // a takes it as a new doc: its entry goes, comes back from the store and syncs.
+      await bounded(from(renewed), () => true, "a dropping its entry of the old 'r'");
+      await bounded(a.sync.synced$, s => s.r?.status === 'synced' && s.r.committedRev === 1, 'a synced at rev 1');
+      expect(await storeA.getDoc('r')).toMatchObject({ committedRev: 1, state: { title: 'one' } });
+      expect(a.errors).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
 });

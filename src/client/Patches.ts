@@ -93,6 +93,8 @@ export class Patches {
   private readonly refreshQueued = new Set<string>();
   /** Docs another instance untracked or deleted: their next refresh reads them whole. */
   private readonly readWhole = new Set<string>();
+  /** Docs another instance untracked or deleted, until this one has followed (see `followTracking`). */
+  private readonly leftElsewhere = new Set<string>();
   private readonly storeSubscription = new Subscription();
 
   private readonly changeSubject = new Subject<LocalChangeEvent>();
@@ -317,7 +319,12 @@ export class Patches {
     if (change.kind !== 'write') {
       // Tracked again by the time this instance looks, such a doc's new revs may repeat the old
       // ones: what changed since an open view's rev cannot be told from its history rows.
-      if (change.kind === 'untrack' || change.kind === 'delete') for (const docId of change.docIds) this.readWhole.add(docId);
+      if (change.kind === 'untrack' || change.kind === 'delete') {
+        for (const docId of change.docIds) {
+          this.readWhole.add(docId);
+          this.leftElsewhere.add(docId);
+        }
+      }
       void this.trackingChange(() => this.followTracking()).catch(error => this.reportError(error));
       return;
     }
@@ -344,14 +351,19 @@ export class Patches {
     const listed = await this.store.listDocs(true);
     const stored = listed.filter(doc => !doc.deleted);
     const live = new Map(stored.map(doc => [doc.docId, doc.algorithm]));
-    const gone = [...this.tracked.keys()].filter(id => !live.has(id));
+    // Untracked (or deleted) by another instance and tracked again before this one looked: its
+    // local data was purged, so it is a new doc here too and its sync starts over (an open view
+    // stays and reads it whole, unless it came back with the other algorithm).
+    const renewed = new Set([...this.leftElsewhere].filter(id => live.get(id) !== undefined && live.get(id) === this.tracked.get(id)));
+    this.leftElsewhere.clear();
+    const gone = [...this.tracked.keys()].filter(id => !live.has(id) || (live.get(id) !== this.tracked.get(id) && !renewed.has(id)));
     for (const id of gone) {
       this.tracked.delete(id);
       const doc = this.openDocs.get(id);
       this.openDocs.delete(id);
       doc?._close();
     }
-    if (gone.length > 0) this.untrackSubject.next(gone);
+    if (gone.length + renewed.size > 0) this.untrackSubject.next([...gone, ...renewed]);
     // Deleted by another instance: its tombstone waits for a server delete, which the instance
     // holding the connection (the leading tab) must send, not only the next full pass.
     const tombstones = new Set(listed.filter(doc => doc.deleted).map(doc => doc.docId));
@@ -359,7 +371,7 @@ export class Patches {
     // A doc with no open view has nothing to read whole (opening one reads it whole anyway).
     for (const id of this.readWhole) if (!this.openDocs.has(id)) this.readWhole.delete(id);
     for (const algorithm of ['ot', 'lww'] as const) {
-      const fresh = stored.filter(doc => doc.algorithm === algorithm && !this.tracked.has(doc.docId)).map(doc => doc.docId);
+      const fresh = stored.filter(doc => doc.algorithm === algorithm && (!this.tracked.has(doc.docId) || renewed.has(doc.docId))).map(doc => doc.docId);
       for (const id of fresh) this.tracked.set(id, algorithm);
       if (fresh.length > 0) this.trackSubject.next({ docIds: fresh, algorithm });
     }
