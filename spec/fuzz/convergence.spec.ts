@@ -93,7 +93,10 @@ import { formatFailure, runConvergence, type FuzzStores } from './convergence.js
  *   changed nothing: its entry still said the old rev while the database held the fresh, empty
  *   doc, and no pass fetched it until the next connection. Such a doc is now a new doc there too
  *   (untracked$ then tracked$, its sync starting over; an open view stays and reads it whole):
- *   fuzzFindings "R".
+ *   fuzzFindings "R". Then (tabs seed 12206, 1 run in 3, once the raw writer also edited rich
+ *   text) the open view of such a doc on the leading tab stayed at the old rev, and its entry,
+ *   built from the view, said rev 9 with edits pending: the view is now read whole before the
+ *   doc's sync starts over ("R, open view").
  */
 
 /** CI size: 5 clients, this many random actions per seed. */
@@ -142,7 +145,7 @@ describe('convergence fuzz', () => {
       const s = report.stats;
       const byClient = report.rebasedAway.filter(r => r.by === 'client').length;
       process.stdout.write(
-        `${stores} seed ${seed}: ${report.failures.length ? 'FAIL' : 'ok'} in ${report.ms} ms — ${s.edits} edits, ${s.rawEdits} raw OT edits, ${s.drops} drops, ` +
+        `${stores} seed ${seed}: ${report.failures.length ? 'FAIL' : 'ok'} in ${report.ms} ms — ${s.edits} edits, ${s.rawEdits} raw OT edits (${s.richTextEdits} rich text), ${s.drops} drops, ` +
           `${s.midFrameKills} mid-frame kills, ${s.delayBursts} delay bursts, ${s.offline} offline, ${s.onlineAgain} online-again, ` +
           `${s.clientRestarts} client / ${s.serverRestarts} server restarts, ${s.closes} docs closed for a while, ${s.untracks} untracked (${s.untrackDiscarded} changes discarded), ${s.deletes} deleted, ${s.proxyConnections} connections, ${s.commitCalls} commits, ` +
           `${report.rebasedAway.length} rebased away (${byClient} by a client)` +

@@ -19,6 +19,7 @@ import { fileServerFleet, type FuzzFleet } from './fleet.js';
 import { forkRng, mulberry32, type Rng } from './random.js';
 import { RecordingStore } from './recordingStore.js';
 import { WireLog, type CommitExchange } from './wireLog.js';
+import { enableRichText } from '../../src/txt/enableRichText.js';
 
 /** Options of {@link runConvergence}. */
 export interface ConvergenceOptions {
@@ -209,6 +210,8 @@ export function formatFailure(report: ConvergenceReport): string {
  */
 export async function runConvergence(options: ConvergenceOptions): Promise<ConvergenceReport> {
   const started = Date.now();
+  // The raw writer edits rich text (`@txt`), as an editor bound to a field does.
+  enableRichText();
   const { seed, steps } = options;
   const clientCount = options.clients ?? 5;
   /** The live docs: a deleted one is replaced by a new id of the same algorithm (`notes-0~1`). */
@@ -239,6 +242,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     untrackDiscarded: 0,
     deletes: 0,
     mintedOnDeleted: 0,
+    richTextEdits: 0,
   };
   const algorithmOf = (docId: string): Algorithm => (docId.startsWith('lww') ? 'lww' : 'ot');
   const fail = (message: string) => failures.push(message);
@@ -449,6 +453,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
       trace.push(`raw ${docId}@${headRev}: ${edit.label}`);
       minted.push({ client: -1, docId, id: change.id });
       stats.rawEdits++;
+      if (edit.ops.some(op => op.op === '@txt')) stats.richTextEdits++;
       const exchange: CommitExchange = { client: -1, socket: 0, docId, sent: [change], sentAt: Date.now() };
       wire.commits.push(exchange);
       const answer = await writer.call('commitChanges', [docId, [change]]);
@@ -600,6 +605,8 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
         if (docs.length > 0) fail(`client ${c.index}: LWW ops in ${docs.join(', ')} that no sync pass will send (bug A signature)`);
       }
       for (const c of clients) failures.push(...(await diagnose(c)));
+      // Tabs follow their leader's announcements: every client's view of itself tells who is behind.
+      if (storesMode === 'tabs') for (const c of clients) failures.push(`  ${snapshot(c)}`);
     }
   } finally {
     for (const c of clients) {

@@ -62,6 +62,9 @@ export function otEdit(rng: Rng, state: FuzzDoc): Edit {
     nestedList: 1,
     nestedReplace: 0.5,
     nestedDelete: 0.5,
+    // Under the rich text the raw writer edits (`@txt` on /body): replaced by plain text, or deleted.
+    bodyReplace: isObject(state.body) ? 0.5 : 0,
+    bodyDelete: isObject(state.body) ? 0.3 : 0,
   });
   // Indices and keys are drawn now, from the script's generator, whatever the draft looks like.
   const index = rng.int(0, Math.max(0, list.length));
@@ -122,7 +125,18 @@ export function otEdit(rng: Rng, state: FuzzDoc): Edit {
       return { label: 'nested={…}', apply: d => void (d.nested = { a: { b: value } }) };
     case 'nestedDelete':
       return { label: 'delete nested', apply: d => void delete d.nested };
+    case 'bodyReplace':
+      return { label: `body="plain ${value}"`, apply: d => void (d.body = `plain ${value}`) };
+    case 'bodyDelete':
+      return { label: 'delete body', apply: d => void delete d.body };
   }
+}
+
+/** The length of a rich text value as `@txt` sees it: a Delta's inserts (an embed counts 1), or the "\n" a missing or invalid one starts from. */
+function textLength(value: Json | undefined): number {
+  const ops = isObject(value) && Array.isArray(value.ops) ? value.ops : undefined;
+  if (!ops) return 1;
+  return ops.reduce<number>((sum, op) => sum + (isObject(op) && typeof op.insert === 'string' ? op.insert.length : isObject(op) && op.insert !== undefined ? 1 : 0), 0);
 }
 
 /**
@@ -172,7 +186,8 @@ export interface RawEdit {
 /**
  * A random raw OT edit on `state`, as a @dabble/patches client (or code sending its own ops)
  * writes it: an insert at a random index, a move within the list or between the list and the
- * nested list, a move or copy between object keys, a copy of a list item. Drawn against the
+ * nested list, a move or copy between object keys, a copy of a list item, a rich text edit of
+ * `/body` (`@txt`: an insert or a delete in a Quill Delta). Drawn against the
  * server's head; the caller checks it applies there.
  *
  * @param rng the script's generator
@@ -193,6 +208,7 @@ export function otRawEdit(rng: Rng, state: FuzzDoc): RawEdit {
     copyKey: keys.length > 0 ? 2 : 0,
     copyToKey: list && list.length > 0 && isObject(state.obj) ? 1 : 0,
     pushNew: 1,
+    text: 4,
   });
   const at = (length: number) => rng.int(0, Math.max(0, length));
   const other = () => `k${rng.int(0, 4)}`;
@@ -235,5 +251,14 @@ export function otRawEdit(rng: Rng, state: FuzzDoc): RawEdit {
     }
     case 'pushNew':
       return { label: 'raw add /list/-', ops: [{ op: 'add', path: '/list/-', value: { v: value } }] };
+    case 'text': {
+      // A rich text edit (what an editor bound to /body sends), kept before the final "\n".
+      const length = textLength(state.body);
+      const at = rng.int(0, length - 1);
+      const count = Math.min(rng.int(1, 3), length - 1 - at);
+      const cut = rng.chance(0.3) && count > 0;
+      const delta: Json[] = [...(at > 0 ? [{ retain: at }] : []), cut ? { delete: count } : { insert: `w${value} ` }];
+      return { label: `raw @txt /body ${cut ? `delete ${count}` : 'insert'} at ${at}`, ops: [{ op: '@txt', path: '/body', value: delta }] };
+    }
   }
 }

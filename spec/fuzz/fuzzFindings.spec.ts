@@ -583,4 +583,37 @@ describe('bugs found by the convergence fuzz', () => {
       await close();
     }
   });
+
+  it('R (fixed, open view): the view of a doc another tab untracked and tracked again shows the fresh doc, and its entry follows it', async () => {
+    // Was (tabs seed 12206, 1 run in 3): the leading tab kept its open view at the old rev; its
+    // entry, built from the view, said rev 9 with edits pending while the database held the fresh
+    // doc at rev 0, and no pass ever fetched it.
+    const { a, storeA, b, writer, close } = twoTabsOneDatabase('finding-r2');
+    try {
+      await firstChange(writer, 'r', 'lww');
+      const docA = await a.patches.openDoc<FuzzDoc>('r', { algorithm: 'lww' });
+      await settled(a, 'r', 1);
+      await b.trackDocs(['r'], 'lww');
+      a.online$.next(false);
+      await bounded(a.sync.state$, s => !s.connected, 'a offline');
+
+      const following = storeA.holdNext('listDocs');
+      const renewed = firstValueFrom(a.patches.untracked$.pipe(filter(ids => ids.includes('r'))));
+      await b.untrackDocs(['r']);
+      await following.reached;
+      await b.trackDocs(['r'], 'lww');
+      following.release();
+      await bounded(from(renewed), () => true, "a dropping its entry of the old 'r'");
+
+      // Offline, a shows the fresh doc the database holds; online, it fetches it.
+      await bounded(a.sync.synced$, s => s.r?.committedRev === 0 && !s.r.hasPending, "a's entry of the fresh 'r'");
+      expect(docA.committedRev).toBe(0);
+      a.online$.next(true);
+      await settled(a, 'r', 1);
+      expect(docA.state).toEqual({ f1: 1 });
+      expect(a.errors).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
 });

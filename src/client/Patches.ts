@@ -364,6 +364,12 @@ export class Patches {
       doc?._close();
     }
     if (gone.length + renewed.size > 0) this.untrackSubject.next([...gone, ...renewed]);
+    // An open view of a renewed doc shows what the store holds now (read whole) before its sync
+    // starts over: its entry is built from the view.
+    for (const id of renewed) {
+      const algorithm = this.tracked.get(id)!;
+      if (this.openDocs.has(id)) await this.queue.run(id, () => this.algorithms[algorithm].refresh(id)).catch(error => this.reportError(error, id));
+    }
     // Deleted by another instance: its tombstone waits for a server delete, which the instance
     // holding the connection (the leading tab) must send, not only the next full pass.
     const tombstones = new Set(listed.filter(doc => doc.deleted).map(doc => doc.docId));
