@@ -725,6 +725,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
         await within(readerSync.synced$, s => s[docId]?.status === 'synced' && s[docId].committedRev >= head, () => `fresh reader loading ${docId} to rev ${head}: ${JSON.stringify(readerSync.synced)}`);
         if (!sameJson(doc.state, served.get(docId))) {
           fail(`${docId}: a fresh client's view ≠ the replayed server log ${difference(doc.state, served.get(docId))}`);
+          if (algorithmOf(docId) === 'ot' && fleet.describeDoc) failures.push(`    ${await fleet.describeDoc(docId).catch((error: unknown) => describe(error))}`);
         }
       }
 

@@ -21,6 +21,8 @@ export interface FuzzFleet {
   restart(rng: Rng, retarget: (index: number, port: number) => void): Promise<string>;
   /** Faults of processes that cannot report them as they happen (child processes' stderr), since the last call. */
   drainFaults?(): string[];
+  /** For a failure report: what each process (and the storage itself) holds of an OT doc, when there are several. */
+  describeDoc?(docId: string): Promise<string>;
   /** Stops every process and removes what it stored. */
   close(): Promise<void>;
 }

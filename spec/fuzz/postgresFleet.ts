@@ -1,4 +1,7 @@
+import { PostgresServerStore } from '../../src/server/postgres/PostgresServerStore.js';
+import type { Change } from '../../src/types.js';
 import { startServerProcess, type ServerProcess } from '../helpers/serverProcess.js';
+import { connectClient } from '../helpers/wsClient.js';
 import type { FuzzFleet } from './fleet.js';
 
 /** Options of {@link postgresFleet}. */
@@ -64,6 +67,27 @@ export async function postgresFleet(options: PostgresFleetOptions): Promise<Post
     drainFaults() {
       for (const process of processes) drain(process);
       return faults.splice(0);
+    },
+    async describeDoc(docId) {
+      const heads = await Promise.all(
+        processes.map(async (process, slot) => {
+          const client = await connectClient(process.url);
+          try {
+            const answer = await client.call('getChangesSince', [docId, 0]);
+            const changes = answer.result as Change[] | undefined;
+            return `process ${slot} (pid ${process.pid}): ${changes ? `rev ${changes.length}` : JSON.stringify(answer.error)}`;
+          } finally {
+            await client.close();
+          }
+        }),
+      );
+      const store = new PostgresServerStore({ connectionString: options.databaseUrl, poolSize: 1 });
+      try {
+        const stored = (await store.readLog(docId, 0)).flatMap((entry) => (entry.kind === 'ot' ? entry.changes : []));
+        return `${docId}: database rev ${stored.length}; ${heads.join('; ')}`;
+      } finally {
+        await store.close();
+      }
     },
     async close() {
       await Promise.all(processes.map((process) => process.stop('SIGTERM')));
