@@ -5,6 +5,7 @@ import { KeyedQueue } from '../../src/util/KeyedQueue.js';
 import { RevConflictError } from '../../src/server/RevConflictError.js';
 import { entryFirstRev } from '../../src/server/ServerStore.js';
 import type { LogEntry } from '../../src/server/ServerStore.js';
+import type { IncomingChange } from '../../src/server/validate.js';
 import { change, errorOf, resultOf, startTestServer } from '../helpers/testServer.js';
 import type { TestServer } from '../helpers/testServer.js';
 
@@ -141,5 +142,44 @@ describe('DocService (a store shared with other server processes)', () => {
       expect(await store.readLog(docId, 0)).toEqual([]);
     }
     expect(t.faults).toEqual([]);
+  });
+});
+
+describe('DocService (a reload under the lock)', () => {
+  it("should report a hole in the history it reads while reloading for another process's commits, not wait for its own lock", async () => {
+    /** A store shared by two services (two processes) that loses rev 2 once told to (a bad restore). */
+    class LosesRev2 extends MemoryServerStore {
+      lost = false;
+      override async readLog(docId: string, afterRev: number): Promise<LogEntry[]> {
+        const entries = await super.readLog(docId, afterRev);
+        return this.lost ? entries.filter((entry) => !(entry.kind === 'ot' && entry.changes.some((c) => c.rev === 2))) : entries;
+      }
+    }
+    const store = new LosesRev2();
+    const faults: unknown[] = [];
+    const service = () =>
+      new OTDocService({
+        store,
+        lock: new KeyedQueue(),
+        now: () => 1,
+        snapshotEvery: 3,
+        cacheSize: 100,
+        announce: () => {},
+        stats: { commits: 0, changesCommitted: 0, duplicateChanges: 0, changesDropped: 0, snapshots: 0 },
+        onError: (error) => void faults.push(error),
+      });
+    const [a, b] = [service(), service()];
+    const origin = { connectionId: 'x' };
+    const setN = (rev: number): IncomingChange => ({ id: `c${rev}`, baseRev: rev - 1, ops: [{ op: 'replace', path: '/n', value: rev }] });
+    await a.commitChanges('doc', [setN(1)], origin);
+    for (let rev = 2; rev <= 4; rev++) await b.commitChanges('doc', [setN(rev)], origin);
+    store.lost = true;
+
+    // a, at rev 1, reloads (as after a gap in the reports) and reads what it missed since rev 1: rev 2 is gone.
+    let bound: NodeJS.Timeout | undefined;
+    const stuck = new Promise((resolve) => (bound = setTimeout(() => resolve('still waiting'), 2000)));
+    const outcome = await Promise.race([a.refresh('doc', 'reload').then(() => 'refreshed', (error: Error) => error.message), stuck]).finally(() => clearTimeout(bound));
+    expect(outcome).toEqual(expect.stringContaining('lacks rev 2'));
+    expect(faults).toEqual([expect.objectContaining({ message: expect.stringContaining('lacks rev 2') })]);
   });
 });

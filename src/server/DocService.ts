@@ -285,6 +285,11 @@ export abstract class DocService<TDoc extends LoadedDoc> {
     }
   }
 
+  /** `getChangesSince` for a caller that holds the document's lock (a service whose reads may reload takes no lock here). */
+  protected changesSinceLocked(docId: string, rev: number): Promise<Change[]> {
+    return this.getChangesSince(docId, rev);
+  }
+
   /** {@link refresh} under the lock. Resolves whether the document moved on. */
   private async refreshLocked(docId: string, mode: 'read-on' | 'reload', knownRev = 0): Promise<boolean> {
     // A document being loaded (a read does not take the lock) may have been read before the
@@ -313,7 +318,7 @@ export abstract class DocService<TDoc extends LoadedDoc> {
     // Undeleted by another process: the document started over from rev 0.
     const from = doc.tombstone ? 0 : before;
     if (fresh.headRev <= from) return doc.tombstone !== undefined || fresh.headRev < from;
-    const missed = await this.getChangesSince(docId, from);
+    const missed = await this.changesSinceLocked(docId, from);
     if (missed.length) this.options.announce(docId, 'changesCommitted', { docId, changes: missed });
     return true;
   }

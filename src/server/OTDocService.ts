@@ -81,19 +81,27 @@ export class OTDocService extends DocService<OTDoc> {
 
   /** @inheritDoc */
   async getChangesSince(docId: string, rev: number): Promise<Change[]> {
-    const doc = await this.openLive(docId);
-    if (rev > doc.headRev) throw revisionAhead('rev', rev, doc.headRev);
     try {
-      return await this.changesAfter(doc, rev, { quiet: true });
+      return await this.changesSince(docId, rev, { quiet: true });
     } catch (error) {
       if (!(error instanceof HistoryGapError)) throw error;
       // Another process deleted the document (or deleted it and started again) and this one has
       // not heard yet: what it read is not the history it holds. Answer for what is there now.
       await this.refresh(docId, 'reload');
-      const fresh = await this.openLive(docId);
-      if (rev > fresh.headRev) throw revisionAhead('rev', rev, fresh.headRev);
-      return this.changesAfter(fresh, rev);
+      return this.changesSince(docId, rev);
     }
+  }
+
+  /** @inheritDoc */
+  protected override changesSinceLocked(docId: string, rev: number): Promise<Change[]> {
+    // The caller holds the lock a reload would wait for: a hole is reported as it is.
+    return this.changesSince(docId, rev);
+  }
+
+  private async changesSince(docId: string, rev: number, options: { quiet?: boolean } = {}): Promise<Change[]> {
+    const doc = await this.openLive(docId);
+    if (rev > doc.headRev) throw revisionAhead('rev', rev, doc.headRev);
+    return this.changesAfter(doc, rev, options);
   }
 
   /** @inheritDoc */
