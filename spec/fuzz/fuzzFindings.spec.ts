@@ -453,7 +453,7 @@ describe('bugs found by the convergence fuzz', () => {
   });
 
   /** Tab a (its own connection, its store calls holdable) and tab b (no sync) on one database; a writer elsewhere. */
-  function twoTabsOneDatabase(name: string): { a: Client; storeA: ReturnType<typeof holdingStore>; b: Patches; writer: Client; close: () => Promise<void> } {
+  function twoTabsOneDatabase(name: string) {
     const db = `${name}-${Date.now()}`;
     const storeA = holdingStore(new IndexedDBStore(db));
     const a = client(0, { store: storeA, tabs: { enabled: false } });
@@ -462,7 +462,16 @@ describe('bugs found by the convergence fuzz', () => {
       await a.patches.close();
       await b.close();
     };
-    return { a, storeA, b, writer: client(2), close };
+    const writer = client(2);
+    /** The writer's first change to `docId`, synced by a (opened, or only tracked) and tracked by b; resolves with a's open doc, if opened. */
+    const shared = async (docId: string, algorithm: 'ot' | 'lww', open: boolean) => {
+      await firstChange(writer, docId, algorithm);
+      const docA = open ? await a.patches.openDoc<FuzzDoc>(docId, { algorithm }) : await a.patches.trackDocs([docId], algorithm);
+      await settled(a, docId, 1);
+      await b.trackDocs([docId], algorithm);
+      return docA;
+    };
+    return { a, storeA, b, writer, shared, close };
   }
 
   it('O (fixed): the reply to an LWW send is not applied across the gap to a doc another tab untracked and tracked again meanwhile', async () => {
@@ -470,12 +479,9 @@ describe('bugs found by the convergence fuzz', () => {
     // to a tab's own send "applies even when its revs look old"; after another tab untracked the
     // doc (purging its data) and tracked it again, the reply landed on the fresh rev-0 doc as the
     // head rev holding only its own ops: every tab of the database showed { c: 3 } for good.
-    const { a, storeA, b, writer, close } = twoTabsOneDatabase('finding-o');
+    const { a, storeA, b, shared, close } = twoTabsOneDatabase('finding-o');
     try {
-      await firstChange(writer, 'o', 'lww');
-      const docA = await a.patches.openDoc<FuzzDoc>('o', { algorithm: 'lww' });
-      await settled(a, 'o', 1);
-      await b.trackDocs(['o'], 'lww');
+      const docA = (await shared('o', 'lww', true))!;
 
       // a's write of the reply to its send (it clears the send) waits while a goes offline (so it
       // cannot catch the fresh doc up first) and b untracks 'o' and tracks it again.
@@ -559,12 +565,9 @@ describe('bugs found by the convergence fuzz', () => {
     // Found by reading finding O's fix: the leading tab, following the store, read a list that had
     // the doc again and changed nothing; its entry still said rev 1 while the database held the
     // fresh, empty doc, so no pass fetched it until the next connection.
-    const { a, storeA, b, writer, close } = twoTabsOneDatabase('finding-r');
+    const { a, storeA, b, shared, close } = twoTabsOneDatabase('finding-r');
     try {
-      await firstChange(writer, 'r', 'ot');
-      await a.patches.trackDocs(['r'], 'ot');
-      await settled(a, 'r', 1);
-      await b.trackDocs(['r'], 'ot');
+      await shared('r', 'ot', false);
 
       // a reads the store's list (to follow b) only after b has untracked 'r' and tracked it again.
       const following = storeA.holdNext('listDocs');
@@ -588,12 +591,9 @@ describe('bugs found by the convergence fuzz', () => {
     // Was (tabs seed 12206, 1 run in 3): the leading tab kept its open view at the old rev; its
     // entry, built from the view, said rev 9 with edits pending while the database held the fresh
     // doc at rev 0, and no pass ever fetched it.
-    const { a, storeA, b, writer, close } = twoTabsOneDatabase('finding-r2');
+    const { a, storeA, b, shared, close } = twoTabsOneDatabase('finding-r2');
     try {
-      await firstChange(writer, 'r', 'lww');
-      const docA = await a.patches.openDoc<FuzzDoc>('r', { algorithm: 'lww' });
-      await settled(a, 'r', 1);
-      await b.trackDocs(['r'], 'lww');
+      const docA = (await shared('r', 'lww', true))!;
       a.online$.next(false);
       await bounded(a.sync.state$, s => !s.connected, 'a offline');
 
