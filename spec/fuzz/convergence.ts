@@ -703,6 +703,14 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
       const served = new Map<string, unknown>();
       for (const docId of docIds) {
         if (algorithmOf(docId) === 'ot') {
+          // Several processes: the one read may be a moment behind the storage (its notifications
+          // catching up after a reconnect). Its subscribers hear what it catches up on: wait until
+          // the reader has the stored head (never, if it stays behind: a failure) before reading.
+          const stored = await fleet.storedHead?.(docId);
+          if (stored !== undefined) {
+            await reader.openDoc<FuzzDoc>(docId, { algorithm: 'ot' });
+            await within(readerSync.synced$, s => (s[docId]?.committedRev ?? 0) >= stored, () => `the server read catching up with the stored head ${stored} of ${docId}: ${JSON.stringify(readerSync.synced)}`);
+          }
           const history = await call<Change[]>('getChangesSince', docId, 0);
           histories.set(docId, history);
           const revs = history.map(c => c.rev);

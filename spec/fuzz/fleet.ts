@@ -23,6 +23,8 @@ export interface FuzzFleet {
   drainFaults?(): string[];
   /** For a failure report: what each process (and the storage itself) holds of an OT doc, when there are several. */
   describeDoc?(docId: string): Promise<string>;
+  /** The head rev of an OT doc as the storage holds it, when several processes share it (one may be a moment behind). */
+  storedHead?(docId: string): Promise<number>;
   /** Stops every process and removes what it stored. */
   close(): Promise<void>;
 }

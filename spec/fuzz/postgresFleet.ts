@@ -57,6 +57,16 @@ export async function postgresFleet(options: PostgresFleetOptions): Promise<Post
     return `${signal} process ${slot} (pid ${victim.pid}); its clients moved to process ${next}; pid ${processes[slot].pid} took slot ${slot}`;
   };
 
+  /** Every committed OT change of a doc, read straight from the database. */
+  const storedHistory = async (docId: string): Promise<Change[]> => {
+    const store = new PostgresServerStore({ connectionString: options.databaseUrl, poolSize: 1 });
+    try {
+      return (await store.readLog(docId, 0)).flatMap((entry) => (entry.kind === 'ot' ? entry.changes : []));
+    } finally {
+      await store.close();
+    }
+  };
+
   return {
     processes,
     slotOf: (index) => slots[index],
@@ -81,14 +91,9 @@ export async function postgresFleet(options: PostgresFleetOptions): Promise<Post
           }
         }),
       );
-      const store = new PostgresServerStore({ connectionString: options.databaseUrl, poolSize: 1 });
-      try {
-        const stored = (await store.readLog(docId, 0)).flatMap((entry) => (entry.kind === 'ot' ? entry.changes : []));
-        return `${docId}: database rev ${stored.length}; ${heads.join('; ')}`;
-      } finally {
-        await store.close();
-      }
+      return `${docId}: database rev ${(await storedHistory(docId)).length}; ${heads.join('; ')}`;
     },
+    storedHead: async (docId) => (await storedHistory(docId)).length,
     async close() {
       await Promise.all(processes.map((process) => process.stop('SIGTERM')));
     },
