@@ -1,6 +1,6 @@
 import { PostgresServerStore } from '../../../src/server/postgres/PostgresServerStore.js';
 import type { Change, CommitChangesResult, PatchesSnapshot } from '../../../src/types.js';
-import { formatFailure, runConvergence } from '../../fuzz/convergence.js';
+import { formatFailure, runConvergence, type FuzzStores } from '../../fuzz/convergence.js';
 import { postgresFleet, type PostgresFleet } from '../../fuzz/postgresFleet.js';
 import { describeWithPostgres, startPostgres, type TestPostgres } from '../../helpers/postgres.js';
 import { startServerProcess, type ServerProcess } from '../../helpers/serverProcess.js';
@@ -16,7 +16,7 @@ import { connectClient, type Frame, type WsTestClient } from '../../helpers/wsCl
  * Seeds of the multi-process convergence fuzz in CI (6 clients on 3 processes), picked from the
  * first 30 (all green) for their kills: 2 and 5 kill -9 one process, 10 and 13 two or three,
  * 12 stops one gracefully. FUZZ_PG_SEEDS=<n> runs seeds 1..n instead, FUZZ_SEED=<n>[,<n>…]
- * replays seeds, FUZZ_STEPS the size, and
+ * replays seeds, FUZZ_STEPS the size, FUZZ_STORES the clients' stores (as `npm run fuzz -- --stores`), and
  * FUZZ_VERBOSE=1 prints what each seed killed.
  */
 const CI_SEEDS: readonly number[] = [2, 5, 10, 12, 13];
@@ -148,7 +148,7 @@ describeWithPostgres()('patches-rx-server processes on one PostgreSQL database',
 
     it.each(seeds)('should converge with seed %i', async (seed) => {
       const docs = [`notes-0-s${seed}`, `notes-1-s${seed}`, `lww-0-s${seed}`, `lww-1-s${seed}`];
-      const report = await runConvergence({ seed, steps, clients: 6, docs, fleet, stuckAfter: 20_000 });
+      const report = await runConvergence({ seed, steps, clients: 6, docs, fleet, stuckAfter: 20_000, stores: env.FUZZ_STORES as FuzzStores | undefined });
       if (env.FUZZ_VERBOSE === '1') {
         const kills = report.trace.filter((line) => line.includes('SIG')).map((line) => line.trim().split(' ').slice(0, 3).join(' '));
         process.stdout.write(`seed ${seed}: ${report.failures.length ? 'FAIL' : 'ok'} in ${report.ms} ms, ${report.stats.edits} edits, ${report.stats.commitCalls} commits, ${kills.join('; ') || 'no kill'}\n`);
