@@ -1,5 +1,5 @@
-import { PostgresServerStore } from '../../src/server/postgres/PostgresServerStore.js';
 import type { Change } from '../../src/types.js';
+import { storedOtHistory } from '../helpers/postgres.js';
 import { startServerProcess, type ServerProcess } from '../helpers/serverProcess.js';
 import { connectClient } from '../helpers/wsClient.js';
 import type { FuzzFleet } from './fleet.js';
@@ -57,16 +57,6 @@ export async function postgresFleet(options: PostgresFleetOptions): Promise<Post
     return `${signal} process ${slot} (pid ${victim.pid}); its clients moved to process ${next}; pid ${processes[slot].pid} took slot ${slot}`;
   };
 
-  /** Every committed OT change of a doc, read straight from the database. */
-  const storedHistory = async (docId: string): Promise<Change[]> => {
-    const store = new PostgresServerStore({ connectionString: options.databaseUrl, poolSize: 1 });
-    try {
-      return (await store.readLog(docId, 0)).flatMap((entry) => (entry.kind === 'ot' ? entry.changes : []));
-    } finally {
-      await store.close();
-    }
-  };
-
   return {
     processes,
     slotOf: (index) => slots[index],
@@ -91,9 +81,9 @@ export async function postgresFleet(options: PostgresFleetOptions): Promise<Post
           }
         }),
       );
-      return `${docId}: database rev ${(await storedHistory(docId)).length}; ${heads.join('; ')}`;
+      return `${docId}: database rev ${(await storedOtHistory(options.databaseUrl, docId)).length}; ${heads.join('; ')}`;
     },
-    storedHead: async (docId) => (await storedHistory(docId)).length,
+    storedHead: async (docId) => (await storedOtHistory(options.databaseUrl, docId)).length,
     async close() {
       await Promise.all(processes.map((process) => process.stop('SIGTERM')));
     },

@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { PostgresServerStore } from '../../src/server/postgres/PostgresServerStore.js';
+import type { Change } from '../../src/types.js';
 
 const { Client } = pg;
 
@@ -119,4 +121,14 @@ async function freePort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   if (address === null || typeof address === 'string') throw new Error('no port');
   return address.port;
+}
+
+/** Every committed OT change of a doc, read straight from the database through a fresh store. */
+export async function storedOtHistory(url: string, docId: string): Promise<Change[]> {
+  const store = new PostgresServerStore({ connectionString: url, poolSize: 1 });
+  try {
+    return (await store.readLog(docId, 0)).flatMap((entry) => (entry.kind === 'ot' ? entry.changes : []));
+  } finally {
+    await store.close();
+  }
 }

@@ -354,9 +354,10 @@ export class Patches {
     // Untracked (or deleted) by another instance and tracked again before this one looked: its
     // local data was purged, so it is a new doc here too and its sync starts over (an open view
     // stays and reads it whole, unless it came back with the other algorithm).
-    const renewed = new Set([...this.leftElsewhere].filter(id => live.get(id) !== undefined && live.get(id) === this.tracked.get(id)));
+    const renewed = new Set([...this.leftElsewhere].filter(id => this.tracked.has(id) && live.get(id) === this.tracked.get(id)));
     this.leftElsewhere.clear();
-    const gone = [...this.tracked.keys()].filter(id => !live.has(id) || (live.get(id) !== this.tracked.get(id) && !renewed.has(id)));
+    // Gone: no longer listed, or listed under the other algorithm (untracked and tracked again so).
+    const gone = [...this.tracked.keys()].filter(id => live.get(id) !== this.tracked.get(id));
     for (const id of gone) {
       this.tracked.delete(id);
       const doc = this.openDocs.get(id);

@@ -2,7 +2,7 @@ import { applyPatch } from '../../../src/algorithms/applyPatch.js';
 import { PostgresServerStore } from '../../../src/server/postgres/PostgresServerStore.js';
 import type { ServerStore } from '../../../src/server/ServerStore.js';
 import type { Change, CommitChangesResult, PatchesSnapshot } from '../../../src/types.js';
-import { describeWithPostgres, startPostgres, type TestPostgres } from '../../helpers/postgres.js';
+import { describeWithPostgres, startPostgres, storedOtHistory, type TestPostgres } from '../../helpers/postgres.js';
 import { change, errorOf, resultOf, startTestServer, type TestServer } from '../../helpers/testServer.js';
 import type { Frame, WsTestClient } from '../../helpers/wsClient.js';
 
@@ -37,16 +37,6 @@ function withoutWatch(store: PostgresServerStore): ServerStore {
     removeTombstone: (docId) => store.removeTombstone(docId),
     close: () => store.close(),
   };
-}
-
-/** Every committed OT change of a doc, read straight from the database through a fresh store. */
-async function history(url: string, docId: string): Promise<Change[]> {
-  const store = new PostgresServerStore({ connectionString: url, poolSize: 1 });
-  try {
-    return (await store.readLog(docId, 0)).flatMap((entry) => (entry.kind === 'ot' ? entry.changes : []));
-  } finally {
-    await store.close();
-  }
 }
 
 describeWithPostgres()('several servers on one PostgreSQL database', () => {
@@ -126,7 +116,7 @@ describeWithPostgres()('several servers on one PostgreSQL database', () => {
       const shown = headOf(resultOf<PatchesSnapshot>(await y.call('getDoc', ['doc'])));
       expect(shown).toEqual(headOf(resultOf<PatchesSnapshot>(await z.call('getDoc', ['doc']))));
       expect(shown).toMatchObject({ fresh: { k: 1 } });
-      expect((await history(url, 'doc')).map((c) => c.id).slice(0, 2)).toEqual(['n1', 'n2']);
+      expect((await storedOtHistory(url, 'doc')).map((c) => c.id).slice(0, 2)).toEqual(['n1', 'n2']);
     });
   }
 
@@ -164,7 +154,7 @@ describeWithPostgres()('several servers on one PostgreSQL database', () => {
     const reply = resultOf<CommitChangesResult>(await y.call('commitChanges', ['list', [change('c3', 1, [{ op: 'add', path: '/list/1', value: 'y' }])]]));
     expect(reply.changes.map((c) => [c.id, c.rev])).toEqual([['c2', 2], ['c3', 3]]);
     expect(reply.changes[1].ops).toEqual([{ op: 'add', path: '/list/2', value: 'y' }]);
-    const log = await history(url, 'list');
+    const log = await storedOtHistory(url, 'list');
     expect(log.map((c) => [c.id, c.rev])).toEqual([['c1', 1], ['c2', 2], ['c3', 3]]);
   });
 
@@ -186,7 +176,7 @@ describeWithPostgres()('several servers on one PostgreSQL database', () => {
       const envelope = resultOf<PatchesSnapshot>(await z.call('getDoc', [docId]));
       expect(envelope.rev + envelope.changes.length).toBeLessThanOrEqual(1 + (docId.startsWith('lww') ? 1 : 0));
       if (docId.startsWith('lww')) expect(envelope.changes[0].ops).toEqual([expect.objectContaining({ path: '/n', value: 5, rev: 1 })]);
-      else expect((await history(url, docId)).map((c) => c.id)).toEqual(['once']);
+      else expect((await storedOtHistory(url, docId)).map((c) => c.id)).toEqual(['once']);
     });
   }
 
@@ -215,7 +205,7 @@ describeWithPostgres()('several servers on one PostgreSQL database', () => {
     // by the unique key, then answered with its committed copy (read for the reply).
     const reply = resultOf<CommitChangesResult>(await y.call('commitChanges', ['doc', [change('c1', 5, [{ op: 'replace', path: '/k1', value: 1 }]), change('c6', 5, [{ op: 'replace', path: '/k6', value: 6 }], { rev: 7 })]]));
     expect(reply.changes.map((c) => [c.id, c.rev])).toEqual([['c1', 1], ['c6', 6]]);
-    expect((await history(url, 'doc')).map((c) => c.id)).toEqual(['c1', 'c2', 'c3', 'c4', 'c5', 'c6']);
+    expect((await storedOtHistory(url, 'doc')).map((c) => c.id)).toEqual(['c1', 'c2', 'c3', 'c4', 'c5', 'c6']);
   });
 
   it('should keep revs dense and every change once when two servers take commits to one doc at the same time', async () => {
@@ -232,7 +222,7 @@ describeWithPostgres()('several servers on one PostgreSQL database', () => {
       }
     }
     await Promise.all(calls);
-    const log = await history(url, 'hot');
+    const log = await storedOtHistory(url, 'hot');
     expect(log.map((c) => c.rev)).toEqual(Array.from({ length: 41 }, (_, i) => i + 1));
     expect(new Set(log.map((c) => c.id)).size).toBe(41);
     const envelope = resultOf<PatchesSnapshot>(await y.call('getDoc', ['hot']));

@@ -1,8 +1,7 @@
-import { PostgresServerStore } from '../../../src/server/postgres/PostgresServerStore.js';
 import type { Change, CommitChangesResult, PatchesSnapshot } from '../../../src/types.js';
 import { formatFailure, runConvergence, type FuzzStores } from '../../fuzz/convergence.js';
 import { postgresFleet, type PostgresFleet } from '../../fuzz/postgresFleet.js';
-import { describeWithPostgres, startPostgres, type TestPostgres } from '../../helpers/postgres.js';
+import { describeWithPostgres, startPostgres, storedOtHistory, type TestPostgres } from '../../helpers/postgres.js';
 import { startServerProcess, type ServerProcess } from '../../helpers/serverProcess.js';
 import { change } from '../../helpers/testServer.js';
 import { connectClient, type Frame, type WsTestClient } from '../../helpers/wsClient.js';
@@ -29,16 +28,6 @@ const seeds = env.FUZZ_SEED
     ? Array.from({ length: Number(env.FUZZ_PG_SEEDS) }, (_, i) => i + 1)
     : CI_SEEDS;
 const steps = env.FUZZ_STEPS ? Number(env.FUZZ_STEPS) : CI_STEPS;
-
-/** Every committed OT change of a doc, straight from the database. */
-async function history(url: string, docId: string): Promise<Change[]> {
-  const store = new PostgresServerStore({ connectionString: url, poolSize: 1 });
-  try {
-    return (await store.readLog(docId, 0)).flatMap((entry) => (entry.kind === 'ot' ? entry.changes : []));
-  } finally {
-    await store.close();
-  }
-}
 
 /** A call that fails at once when the socket dies (a killed process never answers). */
 async function callOrDie(client: WsTestClient, method: string, params: unknown[]): Promise<Frame | 'died'> {
@@ -118,7 +107,7 @@ describeWithPostgres()('patches-rx-server processes on one PostgreSQL database',
     // The two clients of the killed process had commits in flight and moved on.
     expect(reconnects).toBe(2);
 
-    const log = await history(url, 'list');
+    const log = await storedOtHistory(url, 'list');
     expect(log.map((c) => c.rev)).toEqual(Array.from({ length: log.length }, (_, i) => i + 1));
     const ids = log.map((c) => c.id);
     expect(new Set(ids).size).toBe(ids.length);
