@@ -1,6 +1,10 @@
 // µs per doc.change() on a 1 KB and a 1 MB document, with immer auto-freeze off (our default)
-// and on. Each figure is the median of 7 runs of N changes. Run: npm run build && node bench/change.js
+// and on. Each figure is the median of 7 runs of N changes. Then the list edits an app makes on
+// the 1 MB doc's list of ~17,000 records (remove one from the middle, insert one there, move one
+// to the top, find one by id and edit it), without and then with immer's array methods plugin
+// (`enableArrayMethods()`, global to immer, so measured last). Run: npm run build && node bench/change.js
 import { pathToFileURL } from 'node:url';
+import { enableArrayMethods } from 'immer';
 import { InMemoryStore, Patches } from '../dist/index.js';
 
 /** A document of roughly `bytes` bytes of JSON: many small records. */
@@ -45,6 +49,45 @@ async function measure(bytes, freeze, changes) {
   return { mean: median(runs.map(run => run.mean)), median: median(runs.map(run => run.median)) };
 }
 
+/** The list edits, each a doc.change() mutator for the i-th call. */
+const LIST_EDITS = {
+  'remove from the middle': i => draft => {
+    draft.records.splice(Math.floor(draft.records.length / 2), 1);
+  },
+  'insert in the middle': i => draft => {
+    draft.records.splice(Math.floor(draft.records.length / 2), 0, { id: `n${i}`, title: `New ${i}`, done: false, tags: [] });
+  },
+  'move one to the top': i => draft => {
+    const [record] = draft.records.splice(Math.floor(draft.records.length / 3), 1);
+    draft.records.unshift(record);
+  },
+  'find by id and edit': i => draft => {
+    const record = draft.records.find(r => r.id === `r${(i * 7919) % 15000}`);
+    if (record) record.done = !record.done;
+  },
+};
+
+/** Mean µs per change of each list edit on a doc of `bytes`, median of 5 runs of `changes`. */
+async function measureListEdits(bytes, changes) {
+  const row = {};
+  for (const [name, edit] of Object.entries(LIST_EDITS)) {
+    const runs = [];
+    for (let run = 0; run < 5; run++) {
+      const store = new InMemoryStore();
+      await store.trackDocs(['doc'], 'ot');
+      await store.saveDoc('doc', { state: makeDoc(bytes), rev: 1 });
+      const patches = new Patches({ store });
+      const doc = await patches.openDoc('doc');
+      const start = process.hrtime.bigint();
+      for (let i = 0; i < changes; i++) doc.change(edit(i));
+      runs.push(Number(process.hrtime.bigint() - start) / 1000 / changes);
+      await doc.flush();
+    }
+    row[name] = median(runs);
+  }
+  return row;
+}
+
 export async function main() {
   const rows = [];
   await measure(1024, false, 500); // warm-up: let the JIT settle before anything is measured
@@ -59,7 +102,15 @@ export async function main() {
   }
   console.log('doc.change(): synchronous cost per call (optimistic apply + op recording); µs/change = mean over 500 changes (gc included), median of 7 runs; median µs/call = median of single calls');
   console.table(rows);
-  return { change: rows };
+
+  const listRows = [];
+  await measureListEdits(64 * 1024, 20); // warm-up
+  listRows.push({ immer: 'as installed', ...(await measureListEdits(1024 * 1024, 20)) });
+  enableArrayMethods();
+  listRows.push({ immer: 'enableArrayMethods()', ...(await measureListEdits(1024 * 1024, 20)) });
+  console.log('List edits on the 1 MB doc (a list of ~17,000 records): µs per doc.change(), mean over 20 changes, median of 5 runs');
+  console.table(listRows.map(row => Object.fromEntries(Object.entries(row).map(([key, value]) => [key, typeof value === 'number' ? value.toFixed(0) : value]))));
+  return { change: rows, listEdits: listRows };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) await main();

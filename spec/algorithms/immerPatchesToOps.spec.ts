@@ -8,6 +8,21 @@ import type { JSONPatchOp, JSONValue } from '../../src/types.js';
 
 enablePatches();
 
+/**
+ * A separate copy of immer with its array methods plugin on (`enableArrayMethods`: splice, shift,
+ * find… run on the draft's copy, not through the proxy), as an app may enable it: immer's plugins
+ * are global to a copy of the module, so this one does not touch the copy the other tests use.
+ */
+const immerWithArrayMethods: typeof import('immer') = (() => {
+  let loaded: typeof import('immer') | undefined;
+  jest.isolateModules(() => {
+    loaded = require('immer') as typeof import('immer');
+  });
+  loaded!.enablePatches();
+  loaded!.enableArrayMethods();
+  return loaded!;
+})();
+
 type Doc = Record<string, JSONValue>;
 
 /** Runs an immer recipe and returns the ops we derive, immer's next state and its patches. */
@@ -108,6 +123,18 @@ describe('immerPatchesToOps', () => {
     const result = applyPatch(base, ops);
     expect(result).toEqual({ list: [1, null, null, 4], obj: {} });
     expect(JSON.parse(JSON.stringify(result))).toEqual(result);
+  });
+
+  it('should write an undefined inserted before other elements as null', () => {
+    const base: { list: (number | undefined)[] } = { list: [1, 2] };
+    const { ops } = record(base, (d) => {
+      d.list.splice(1, 0, undefined);
+      d.list.unshift(undefined);
+    });
+    expect(ops).toEqual([
+      { op: 'add', path: '/list/0', value: null },
+      { op: 'add', path: '/list/2', value: null },
+    ]);
   });
 
   it('should replace the root with path ""', () => {
@@ -299,6 +326,34 @@ describe('immerPatchesToOps', () => {
       ]);
     });
 
+    it('should turn an edit of a long list into the one op it is, with or without immer’s array methods plugin', () => {
+      const base = { items: Array.from({ length: 5000 }, (_, i) => todo(`t${i}`, `Task ${i}`)) };
+      for (const produce of [produceWithPatches, immerWithArrayMethods.produceWithPatches]) {
+        const edits: [(items: Draft<Todo[]>) => void, JSONPatchOp][] = [
+          [(items) => items.splice(2500, 1), { op: 'remove', path: '/items/2500' }],
+          [(items) => items.splice(1200, 0, todo('n', 'New')), { op: 'add', path: '/items/1200', value: todo('n', 'New') }],
+          [(items) => items.shift(), { op: 'remove', path: '/items/0' }],
+          [(items) => items.unshift(todo('n', 'New')), { op: 'add', path: '/items/0', value: todo('n', 'New') }],
+          [(items) => void (items.find((item) => item.id === 't4000')!.done = true), { op: 'replace', path: '/items/4000/done', value: true }],
+        ];
+        for (const [edit, op] of edits) {
+          const [next, patches] = produce(base, (d) => {
+            edit(d.items);
+          });
+          const ops = immerPatchesToOps(patches, base);
+          expect(ops).toEqual([op]);
+          expect(strict(base, ops)).toEqual(next);
+        }
+      }
+      // The plugin does run in its copy: a find callback sees the base elements, not drafts.
+      immerWithArrayMethods.produce(base, (d) => {
+        d.items.find((item) => {
+          expect(immerWithArrayMethods.isDraft(item)).toBe(false);
+          return true;
+        });
+      });
+    });
+
     it('should fall back to immer’s positional ops for an edit too large to diff', () => {
       const base = { items: Array.from({ length: 3000 }, (_, i) => i) };
       const { next, ops } = record(base, (d) => {
@@ -405,22 +460,26 @@ describe('immerPatchesToOps', () => {
       return value;
     };
 
+    const holds = (produce: typeof produceWithPatches) =>
+      fc.property(doc, fc.array(mutation, { minLength: 1, maxLength: 6 }), (base, mutations) => {
+        deepFreeze(base);
+        const snapshot = JSON.stringify(base);
+        const [next, patches] = produce(base, (draft) => {
+          for (const m of mutations) mutate(draft, m);
+        });
+        const ops = immerPatchesToOps(patches, base);
+        // Strict: every op must apply as written, none skipped.
+        expect(strict(base, ops)).toEqual(next);
+        expect(JSON.stringify(base)).toBe(snapshot);
+      });
+
     it('should hold for random documents and mutations (600 runs, fixed seed)', () => {
-      fc.assert(
-        fc.property(doc, fc.array(mutation, { minLength: 1, maxLength: 6 }), (base, mutations) => {
-          deepFreeze(base);
-          const snapshot = JSON.stringify(base);
-          const [next, patches] = produceWithPatches(base, (draft) => {
-            for (const m of mutations) mutate(draft, m);
-          });
-          const ops = immerPatchesToOps(patches, base);
-          // Strict: every op must apply as written, none skipped.
-          expect(strict(base, ops)).toEqual(next);
-          expect(JSON.stringify(base)).toBe(snapshot);
-        }),
-        // A fixed seed keeps CI deterministic; fast-check prints seed and path on failure.
-        { numRuns: 600, seed: 0x5eed, ...replay }
-      );
+      // A fixed seed keeps CI deterministic; fast-check prints seed and path on failure.
+      fc.assert(holds(produceWithPatches), { numRuns: 600, seed: 0x5eed, ...replay });
+    });
+
+    it('should hold with immer’s array methods plugin on (600 runs, fixed seed)', () => {
+      fc.assert(holds(immerWithArrayMethods.produceWithPatches), { numRuns: 600, seed: 0x5eed, ...replay });
     });
   });
 
@@ -453,15 +512,19 @@ describe('immerPatchesToOps', () => {
       }
     }
 
+    const matches = (produce: typeof produceWithPatches) =>
+      fc.property(fc.integer({ min: 0, max: 6 }), fc.array(step, { minLength: 1, maxLength: 8 }), (size, steps) => {
+        const base = { items: Array.from({ length: size }, (_, n) => row(n)) };
+        const [next, patches] = produce(base, (d) => steps.forEach((s) => edit(d.items, s)));
+        expect(strict(base, immerPatchesToOps(patches, base))).toEqual(next);
+      });
+
     it('should match immer for any sequence of list and element edits (400 runs, fixed seed)', () => {
-      fc.assert(
-        fc.property(fc.integer({ min: 0, max: 6 }), fc.array(step, { minLength: 1, maxLength: 8 }), (size, steps) => {
-          const base = { items: Array.from({ length: size }, (_, n) => row(n)) };
-          const { next, ops } = record(base, (d) => steps.forEach((s) => edit(d.items, s)));
-          expect(strict(base, ops)).toEqual(next);
-        }),
-        { numRuns: 400, seed: 0xa11, ...replay },
-      );
+      fc.assert(matches(produceWithPatches), { numRuns: 400, seed: 0xa11, ...replay });
+    });
+
+    it('should match immer with its array methods plugin on (400 runs, fixed seed)', () => {
+      fc.assert(matches(immerWithArrayMethods.produceWithPatches), { numRuns: 400, seed: 0xa11, ...replay });
     });
   });
 

@@ -108,10 +108,10 @@ function convertSimple(entries: readonly Entry[], draft: PatchDraft): JSONPatchO
  */
 function convertEntries(entries: readonly Entry[], draft: PatchDraft, deferred = false): JSONPatchOp[] {
   const edits = findArrayEdits(entries, draft);
-  if (deferred && edits.size === 0) return convertSimple(entries, draft);
+  if (deferred && edits === undefined) return convertSimple(entries, draft);
   const ops: JSONPatchOp[] = [];
-  for (const entry of entries) {
-    const edit = edits.get(entry);
+  entries.forEach((entry, i) => {
+    const edit = edits?.[i];
     if (edit === undefined) {
       append(ops, convertEntry(draft, entry));
     } else if (edit.entries[0] === entry) {
@@ -119,7 +119,7 @@ function convertEntries(entries: readonly Entry[], draft: PatchDraft, deferred =
       guarded(entry, () => arrayOps.forEach((op) => applyOp(draft, op)));
       append(ops, arrayOps);
     }
-  }
+  });
   return ops;
 }
 
@@ -150,45 +150,61 @@ function guarded<T>(entry: Entry, work: () => T): T {
  * now) with a patch that is not an append or a removal at its end, unless a patch sets or
  * removes it or a container above it (then its old value is not what its patches apply to).
  * An array inside another one to diff is the outer one's business.
+ *
+ * @return each entry's array edit, by position in `entries`; `undefined` when there is none.
  */
-function findArrayEdits(entries: readonly Entry[], draft: PatchDraft): Map<Entry, ArrayEdit> {
-  const arrays = new Map<string, { length: number; direct: Entry[] } | null>();
-  for (const entry of entries) {
-    if (entry.path.length === 0) continue;
-    const parent = entry.path.slice(0, -1);
-    const key = keyOf(parent);
-    if (!arrays.has(key)) {
-      const lookup = draft.get(parent.map(String));
-      arrays.set(key, Array.isArray(lookup.value) ? { length: lookup.value.length, direct: [] } : null);
+function findArrayEdits(entries: readonly Entry[], draft: PatchDraft): (ArrayEdit | undefined)[] | undefined {
+  // The keys of each parent path's prefixes (`parents[i][d]` names `path.slice(0, d)`), computed
+  // once per run of patches under one parent: a splice of a long array is thousands of patches.
+  const parents: string[][] = [];
+  const arrays = new Map<string, { keys: string[]; length: number; direct: Entry[] } | null>();
+  entries.forEach((entry, i) => {
+    const { path } = entry;
+    const previous = entries[i - 1]?.path;
+    const keys = (parents[i] = previous !== undefined && sameParent(previous, path) ? parents[i - 1] : prefixKeys(path.slice(0, -1)));
+    if (path.length === 0) return;
+    const key = keys[keys.length - 1];
+    let array = arrays.get(key);
+    if (array === undefined) {
+      const lookup = draft.get(path.slice(0, -1).map(String));
+      arrays.set(key, (array = Array.isArray(lookup.value) ? { keys, length: lookup.value.length, direct: [] } : null));
     }
-    arrays.get(key)?.direct.push(entry);
-  }
-  const targets = new Set(entries.map((entry) => keyOf(entry.path)));
-  const rewritten = new Set<string>();
-  for (const [key, array] of arrays) {
-    if (array === null || isTailEdit(array.direct, array.length)) continue;
-    const path = array.direct[0].path.slice(0, -1);
-    let overwritten = false;
-    for (let depth = 0; depth <= path.length && !overwritten; depth++) overwritten = targets.has(keyOf(path.slice(0, depth)));
-    if (!overwritten) rewritten.add(key);
-  }
+    array?.direct.push(entry);
+  });
+  const candidates = [...arrays].filter((pair): pair is [string, { keys: string[]; length: number; direct: Entry[] }] => pair[1] !== null && !isTailEdit(pair[1].direct, pair[1].length));
+  if (candidates.length === 0) return undefined;
 
-  const edits = new Map<Entry, ArrayEdit>();
+  // Only a patch no deeper than a candidate can set or remove it or a container above it.
+  const above = new Set(candidates.flatMap(([, array]) => array.keys));
+  const deepest = Math.max(...candidates.map(([, array]) => array.keys.length - 1));
+  const overwritten = new Set<string>();
+  entries.forEach((entry, i) => {
+    if (entry.path.length > deepest) return;
+    const key = entry.path.length === 0 ? '' : parents[i][entry.path.length - 1] + prefixKeys(entry.path.slice(-1))[1];
+    if (above.has(key)) overwritten.add(key);
+  });
+  const rewritten = new Set(candidates.filter(([, array]) => !array.keys.some((key) => overwritten.has(key))).map(([key]) => key));
+  if (rewritten.size === 0) return undefined;
+
   const byArray = new Map<string, ArrayEdit>();
-  if (rewritten.size === 0) return edits;
-  for (const entry of entries) {
+  return entries.map((entry, i) => {
     for (let depth = 0; depth < entry.path.length; depth++) {
-      const path = entry.path.slice(0, depth);
-      const key = keyOf(path);
+      const key = parents[i][depth];
       if (!rewritten.has(key)) continue;
       let edit = byArray.get(key);
-      if (edit === undefined) byArray.set(key, (edit = { path, entries: [] }));
+      if (edit === undefined) byArray.set(key, (edit = { path: entry.path.slice(0, depth), entries: [] }));
       edit.entries.push(entry);
-      edits.set(entry, edit);
-      break;
+      return edit;
     }
-  }
-  return edits;
+    return undefined;
+  });
+}
+
+/** Whether two paths have the same parent (as immer writes them, a run of patches on one array does). */
+function sameParent(a: readonly Segment[], b: readonly Segment[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length - 1; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Whether an array's own patches only append at, or remove from, its end (those stay as they are). */
@@ -218,11 +234,18 @@ function isTailEdit(direct: readonly Entry[], length: number): boolean {
 function diffEdit(draft: PatchDraft, edit: ArrayEdit): JSONPatchOp[] {
   const keys = edit.path.map(String);
   const oldList = draft.get(keys).value as unknown[];
-  const fork = draft.fork();
-  const positional: JSONPatchOp[] = [];
-  for (const entry of edit.entries) append(positional, convertEntry(fork, entry));
-  const newList = fork.get(keys).value;
-  if (!Array.isArray(newList)) return positional;
+  /** The one-by-one conversion, replayed on a fork: the answer when there is nothing to diff. */
+  const positionalOps = () => {
+    const fork = draft.fork();
+    const positional: JSONPatchOp[] = [];
+    for (const entry of edit.entries) append(positional, convertEntry(fork, entry));
+    return { positional, newList: fork.get(keys).value };
+  };
+  // A splice, shift or unshift of a long array is thousands of patches: replay them on the array
+  // alone, and convert them one by one (with their checks and errors) only when that is the answer.
+  const replayed = replayDirect(oldList, edit);
+  const { positional, newList } = replayed === undefined ? positionalOps() : { positional: undefined, newList: replayed };
+  if (!Array.isArray(newList)) return positional ?? positionalOps().positional;
 
   const edited = editedInPlace(edit, oldList);
   const pointer = guarded(edit.entries[0], () => joinPointer(edit.path));
@@ -239,7 +262,38 @@ function diffEdit(draft: PatchDraft, edit: ArrayEdit): JSONPatchOp[] {
       return diffValue(oldList[i], newList[j], elementPointer);
     },
   });
-  return ops ?? positional;
+  return ops ?? positional ?? positionalOps().positional;
+}
+
+/**
+ * The array after an edit whose patches all address its elements or its length directly (what
+ * `splice`, `shift`, `unshift` and `sort` produce), replayed on a copy; `undefined` for any
+ * other edit, or a patch that would not apply, which the one-by-one conversion then reports.
+ */
+function replayDirect(oldList: readonly unknown[], edit: ArrayEdit): unknown[] | undefined {
+  const depth = edit.path.length;
+  const list = oldList.slice();
+  for (const { patch, path } of edit.entries) {
+    if (path.length !== depth + 1) return undefined;
+    const segment = path[depth];
+    if (segment === 'length') {
+      const length = patch.value;
+      if (patch.op !== 'replace' || typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0) return undefined;
+      // Growth appends nulls, as `resizeOps` writes it.
+      while (list.length < length) list.push(null);
+      list.length = length;
+      continue;
+    }
+    const index = indexOf(segment);
+    if (index === undefined) return undefined;
+    // JSON cannot hold `undefined` in an array: `convertPatch` writes it as null.
+    const value = patch.value === undefined ? null : patch.value;
+    if (patch.op === 'replace' && index < list.length) list[index] = value;
+    else if (patch.op === 'add' && index <= list.length) list.splice(index, 0, value);
+    else if (patch.op === 'remove' && index < list.length) list.splice(index, 1);
+    else return undefined;
+  }
+  return list;
 }
 
 /**
@@ -291,9 +345,19 @@ function append(ops: JSONPatchOp[], more: readonly JSONPatchOp[]): void {
   for (const op of more) ops.push(op);
 }
 
-/** A Map key for a path: its segments as strings (`0` and `'0'` name the same child). */
-function keyOf(path: readonly Segment[]): string {
-  return JSON.stringify(path.map(String));
+/**
+ * Map keys for every prefix of a path, the empty one first (`keys[d]` names `path.slice(0, d)`):
+ * escaped as in a JSON Pointer, so `0` and `'0'` name the same child and no two paths share a key.
+ */
+function prefixKeys(path: readonly Segment[]): string[] {
+  const keys = [''];
+  let key = '';
+  for (const segment of path) {
+    const text = String(segment);
+    key += '/' + (text.includes('~') || text.includes('/') ? text.replace(/~/g, '~0').replace(/\//g, '~1') : text);
+    keys.push(key);
+  }
+  return keys;
 }
 
 /** The ops for one immer patch, `path` being where it applies (it may have been re-rooted). */
