@@ -73,12 +73,35 @@ export function liveness(config: LivenessConfig = {}): MonoTypeOperatorFunction<
       let busy = false;
       let probing = false;
       let probes = 0;
+      // One timer serves many waits: every frame and every busy change moves the deadline, and a
+      // timer due before the new deadline is kept (when it fires early it waits for the rest), so
+      // a busy socket does not clear and set a timer per frame.
+      let deadline = 0;
+      let onDeadline = () => {};
       let timer: Subscription | undefined;
+      let timerAt = Infinity;
       const subscription = new Subscription(() => timer?.unsubscribe());
 
-      const arm = (delay: number, fire: () => void) => {
+      const stopTimer = () => {
         timer?.unsubscribe();
-        timer = scheduler.schedule(fire, delay);
+        timer = undefined;
+        timerAt = Infinity;
+      };
+      const startTimer = (delay: number) => {
+        stopTimer();
+        timerAt = scheduler.now() + delay;
+        timer = scheduler.schedule(() => {
+          timer = undefined;
+          timerAt = Infinity;
+          const left = deadline - scheduler.now();
+          if (left > 0) startTimer(left);
+          else onDeadline();
+        }, delay);
+      };
+      const arm = (delay: number, fire: () => void) => {
+        deadline = scheduler.now() + delay;
+        onDeadline = fire;
+        if (timerAt > deadline) startTimer(delay);
       };
       const dead = (error: NetworkError) => {
         send = null;
@@ -107,7 +130,7 @@ export function liveness(config: LivenessConfig = {}): MonoTypeOperatorFunction<
           next: (event) => {
             if (event.type === 'close') {
               send = null;
-              timer?.unsubscribe();
+              stopTimer();
             } else {
               // Any inbound frame proves the peer is there: a reply, a notification, a heartbeat.
               if (event.type === 'open') send = event.send;
