@@ -41,6 +41,36 @@ describe('ServerCore (dispatch, authorization, routing)', () => {
     expect(errorOf(await a.call('commitChanges', ['doc', 'not even an array']))).toEqual({ code: 403, message: 'WRITE_FORBIDDEN:doc' });
   });
 
+  it('should tell a subscriber of a delete that lands while its subscribe is under way, and not subscribe it', async () => {
+    // The subscribe's check of 'notes' is done; its check of 'slow' waits until 'notes' is deleted.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let holding = () => {};
+    const holds = new Promise<void>((resolve) => (holding = resolve));
+    t = await startTestServer({
+      authorize: async (_connection, method, docId) => {
+        if (method === 'subscribe' && docId === 'slow') {
+          holding();
+          await held;
+        }
+        return true;
+      },
+    });
+    const [reader, deleter] = [await t.connect(), await t.connect()];
+    resultOf(await deleter.call('commitChanges', ['notes', [change('c1', 0, [{ op: 'add', path: '/a', value: 1 }])]]));
+    const subscribed = reader.call('subscribe', [['notes', 'slow']]);
+    await holds;
+    resultOf(await deleter.call('deleteDoc', ['notes']));
+    release();
+    expect(resultOf(await subscribed)).toEqual(['slow']);
+    expect((await reader.notification('docDeleted', 'notes')).params).toEqual({ docId: 'notes' });
+    // Not left following it: the doc's next life (undeleted, then edited) is not sent to the reader.
+    resultOf(await deleter.call('undeleteDoc', ['notes']));
+    resultOf(await deleter.call('commitChanges', ['notes', [change('c2', 0, [{ op: 'add', path: '/b', value: 2 }])]]));
+    resultOf(await reader.call('getDoc', ['slow']));
+    expect(reader.notifications('changesCommitted')).toEqual([]);
+  });
+
   it('should read the token from the first sub-protocol when the url has none', async () => {
     const seen: Connection[] = [];
     t = await startTestServer({ authorize: (connection) => (seen.push(connection), true) });

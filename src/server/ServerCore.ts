@@ -205,32 +205,45 @@ export class ServerCore {
   /**
    * Subscribes to every id the connection may read; refused ids are left out of the result.
    * A deleted document is left out too, and the client is sent `docDeleted` for it (§1.5.1).
+   * The subscription starts before the tombstone is looked at: a delete that lands meanwhile is
+   * then either seen here or announced to this connection (it was announced to nobody when
+   * the look came first, and the client followed a deleted doc it was never told of).
    */
   private async subscribe(connection: Connection, params: unknown[]): Promise<string[]> {
     const { maxSubscriptions } = this.options;
     const ids = [...new Set(readDocIds(params[0], maxSubscriptions))];
-    const verdicts = await Promise.all(
-      ids.map(async (docId): Promise<'ok' | 'denied' | 'deleted'> => {
-        try {
-          if (!(await this.options.authorize(connection, 'subscribe', docId))) return 'denied';
-          return (await this.service(docId).tombstoneOf(docId)) ? 'deleted' : 'ok';
-        } catch (error) {
-          if (error instanceof StatusError && error.code === 410) return 'deleted';
-          if (!(error instanceof StatusError)) this.options.onError(error);
-          return 'denied';
-        }
-      }),
-    );
-    const granted = ids.filter((_id, index) => verdicts[index] === 'ok');
-    ids.forEach((docId, index) => {
-      if (verdicts[index] === 'deleted') {
-        this.options.send(connection.id, JSON.stringify(notification('docDeleted', { docId })));
-      }
-    });
-    if (this.subscriptions.countFor(connection.id) + granted.length > maxSubscriptions) {
+    const allowed = await Promise.all(ids.map((docId) => this.mayRead(connection, 'subscribe', docId)));
+    const readable = ids.filter((_id, index) => allowed[index] === true);
+    if (this.subscriptions.countFor(connection.id) + readable.length > maxSubscriptions) {
       throw invalid(`a connection may follow at most ${maxSubscriptions} documents`);
     }
-    return this.subscriptions.add(connection.id, granted);
+    this.subscriptions.add(connection.id, readable);
+    const deleted = await Promise.all(readable.map((docId) => this.isDeleted(docId)));
+    const gone = readable.filter((_id, index) => deleted[index]);
+    this.subscriptions.remove(connection.id, gone);
+    for (const docId of gone) this.options.send(connection.id, JSON.stringify(notification('docDeleted', { docId })));
+    return readable.filter((_id, index) => !deleted[index]);
+  }
+
+  /** The authorization hook's answer for one doc; a fault of the hook (not a StatusError) is reported and refuses. */
+  private async mayRead(connection: Connection, method: string, docId: string): Promise<boolean> {
+    try {
+      return await this.options.authorize(connection, method, docId);
+    } catch (error) {
+      if (!(error instanceof StatusError)) this.options.onError(error);
+      return false;
+    }
+  }
+
+  /** Whether a doc is deleted (a 410 from its service says so too); a fault is reported and counts as not deleted. */
+  private async isDeleted(docId: string): Promise<boolean> {
+    try {
+      return Boolean(await this.service(docId).tombstoneOf(docId));
+    } catch (error) {
+      if (error instanceof StatusError && error.code === 410) return true;
+      this.options.onError(error);
+      return false;
+    }
   }
 
   /** Fan-out: one serialisation, then every subscriber except the origin. */
