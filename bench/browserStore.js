@@ -5,7 +5,9 @@
 //    with the 1,000 pending changes applied);
 //  - write: 1,000 pending changes, as one savePendingChanges call and as 1,000 single-change calls;
 //  - received: changes received by an open ~1 MB doc, each written as OTAlgorithm writes it, and
-//    the same doc closed, each change applied through Patches (as an OT doc, then as an LWW doc).
+//    the same doc closed, each change applied through Patches (as an OT doc, then as an LWW doc);
+//  - offline edits: 3,000 doc.change() calls through Patches with nothing sent (each awaited with
+//    doc.flush(), as a user typing offline), ms per change in each run of 1,000, as the queue grows.
 // The built package (dist/) is bundled with esbuild and served from 127.0.0.1. Each figure is the
 // median of 5 runs. Run: npm run build && node bench/browserStore.js
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -18,6 +20,7 @@ import { CHROMIUM_ARGS, CHROMIUM_PATH, requireChromium, servePage } from './brow
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SETTINGS = { committed: 10_000, pending: 1_000, runs: 5 };
 const RECEIVED = { records: 10_000, received: 60 };
+const OFFLINE = { total: 3_000, every: 1_000 };
 
 /** Runs inside the page (serialized by playwright, so it uses nothing from this module). */
 async function runInBrowser({ committed, pending, runs }) {
@@ -148,6 +151,28 @@ async function receiveInBrowser({ records, received }) {
   return out;
 }
 
+/** Runs inside the page: offline edits through Patches, ms per change() + flush() in each run of `every`. */
+async function offlineInBrowser({ total, every }) {
+  const { IndexedDBStore, Patches } = window.patchesRx;
+  const store = new IndexedDBStore(`offline-${Date.now()}`);
+  const patches = new Patches({ store });
+  const doc = await patches.openDoc('notes');
+  const runs = [];
+  let start = performance.now();
+  for (let i = 1; i <= total; i++) {
+    doc.change(draft => {
+      draft[`f${i % 20}`] = i;
+    });
+    await doc.flush();
+    if (i % every === 0) {
+      runs.push((performance.now() - start) / every);
+      start = performance.now();
+    }
+  }
+  await patches.close();
+  return runs;
+}
+
 /** Serves a page whose script exposes the built package as `window.patchesRx`. */
 function startPage() {
   return servePage({
@@ -165,6 +190,7 @@ export async function main() {
   const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
   let figures;
   let received;
+  let offline;
   let version;
   try {
     const tab = context.pages()[0] ?? (await context.newPage());
@@ -172,6 +198,7 @@ export async function main() {
     version = (await (await context.newCDPSession(tab)).send('Browser.getVersion')).product;
     figures = await tab.evaluate(runInBrowser, SETTINGS);
     received = await tab.evaluate(receiveInBrowser, RECEIVED);
+    offline = await tab.evaluate(offlineInBrowser, OFFLINE);
   } finally {
     await context.close();
     await page.close();
@@ -199,7 +226,10 @@ export async function main() {
   console.log(`An open OT doc of ${(received.bytes / 1e6).toFixed(2)} MB JSON receives ${RECEIVED.received} changes, one write each:`);
   console.table(receivedRows);
   console.log(`The same doc closed, each change applied by Patches (read, compute, write): median ${received.closed.toFixed(1)} ms per change (OT), ${received.closedLww.toFixed(1)} ms (the same as an LWW doc)`);
-  return { browserStore: rows, browserStoreReceived: receivedRows, browserStoreClosedApply: received.closed, browserStoreClosedApplyLww: received.closedLww };
+  const offlineRow = Object.fromEntries(offline.map((ms, i) => [`changes ${(i * OFFLINE.every + 1).toLocaleString('en-US')}–${((i + 1) * OFFLINE.every).toLocaleString('en-US')} (ms each)`, ms.toFixed(2)]));
+  console.log(`Offline edits: ${OFFLINE.total.toLocaleString('en-US')} doc.change() calls through Patches, nothing sent, each awaited with doc.flush():`);
+  console.table([offlineRow]);
+  return { browserStore: rows, browserStoreReceived: receivedRows, browserStoreClosedApply: received.closed, browserStoreClosedApplyLww: received.closedLww, browserStoreOffline: offline };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) await main();

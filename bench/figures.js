@@ -30,6 +30,9 @@ export const FIGURES = {
     { name: 'IndexedDBStore (fake): open a doc, 10k committed + 1k pending', unit: 'ms', better: 'lower', get: idb('open doc, new connection (ms)') },
     { name: 'IndexedDBStore (fake): 1,000 pending in one call', unit: 'ms', better: 'lower', get: idb('1,000 pending, 1 call (ms)') },
   ],
+  browserStore: [
+    { name: 'Chromium, offline edits: ms per change() + flush() at 2,000–3,000 pending', unit: 'ms', better: 'lower', get: (r) => r.browserStoreOffline?.[2] },
+  ],
   browserSync: [
     { name: 'Chromium paced OT, IndexedDBStore: ms per change', unit: 'ms', better: 'lower', get: (r) => r.figures['IndexedDBStore ot']?.msPerChange },
     { name: 'Chromium paced OT, IndexedDBStore: IDB transactions/change', unit: 'tx', better: 'lower', get: (r) => r.figures['IndexedDBStore ot'] && r.figures['IndexedDBStore ot'].readonly + r.figures['IndexedDBStore ot'].readwrite },

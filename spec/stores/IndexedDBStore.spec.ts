@@ -177,6 +177,72 @@ describe('IndexedDBStore', () => {
     });
   });
 
+  describe('the guard on an OT queue (which grows with every offline edit)', () => {
+    /** Counts the reads of the whole pending queue while `work` runs. */
+    async function queueReads(work: () => Promise<unknown>): Promise<number> {
+      const getAll = jest.spyOn(IDBObjectStore.prototype, 'getAll');
+      try {
+        await work();
+        return getAll.mock.contexts.filter((store) => (store as IDBObjectStore).name === 'pendingChanges').length;
+      } finally {
+        getAll.mockRestore();
+      }
+    }
+    const ids = async (store: PatchesStore) => (await store.getPendingChanges('d')).map((c) => c.id);
+
+    it('should check an append against the queue it wrote last without reading it, and read it once another instance wrote', async () => {
+      const a = v1();
+      const b = v1();
+      await a.trackDocs(['d'], 'ot');
+      expect(await queueReads(() => a.savePendingChanges('d', [change('p1')], { committedRev: 0, pendingIds: [] }))).toBe(1);
+      expect(await queueReads(() => a.savePendingChanges('d', [change('p2')], { committedRev: 0, pendingIds: ['p1'] }))).toBe(0);
+      // Another instance appends: its guard reads the queue, and the first one's next append must see it.
+      expect(await queueReads(() => b.savePendingChanges('d', [change('q1')], { committedRev: 0, pendingIds: ['p1', 'p2'] }))).toBe(1);
+      const stale = a.savePendingChanges('d', [change('p3')], { committedRev: 0, pendingIds: ['p1', 'p2'] });
+      await expect(stale).rejects.toMatchObject({ name: 'StoreConflictError', docId: 'd' });
+      await a.savePendingChanges('d', [change('p3')], { committedRev: 0, pendingIds: ['p1', 'p2', 'q1'] });
+      expect(await queueReads(() => a.savePendingChanges('d', [change('p4')], { committedRev: 0, pendingIds: ['p1', 'p2', 'q1', 'p3'] }))).toBe(0);
+      expect(await ids(b)).toEqual(['p1', 'p2', 'q1', 'p3', 'p4']);
+    });
+
+    it("should know the queue after its own server batch and its own read, and read it again after another instance's batch or split", async () => {
+      const a = v1();
+      const b = v1();
+      await a.trackDocs(['d'], 'ot');
+      await a.savePendingChanges('d', [change('p1'), change('p2')], { committedRev: 0, pendingIds: [] });
+      // A server batch of this instance replaces the queue: what it wrote is known.
+      await a.applyServerChanges('d', { state: { n: 1 }, rev: 1, changes: [committed('s1', 1)], pending: [change('p1', 2), change('p2', 3)], expect: { committedRev: 0, pendingIds: ['p1', 'p2'] } });
+      expect(await queueReads(() => a.savePendingChanges('d', [change('p3')], { committedRev: 1, pendingIds: ['p1', 'p2'] }))).toBe(0);
+      // Another instance's batch drops a change (the server resolved it): the same guard no longer holds.
+      await b.applyServerChanges('d', { state: { n: 1 }, rev: 1, changes: [], pending: [change('p2', 2), change('p3', 3)] });
+      await expect(a.savePendingChanges('d', [change('p4')], { committedRev: 1, pendingIds: ['p1', 'p2', 'p3'] })).rejects.toMatchObject({ name: 'StoreConflictError' });
+      // A read of the queue is knowledge too: the next append needs no read.
+      await a.getDoc('d');
+      expect(await queueReads(() => a.savePendingChanges('d', [change('p4')], { committedRev: 1, pendingIds: ['p2', 'p3'] }))).toBe(0);
+      // Another instance splits the first change.
+      await b.replacePendingChanges('d', [change('p2a', 2), change('p2b', 2)], ['p2']);
+      await expect(a.savePendingChanges('d', [change('p5')], { committedRev: 1, pendingIds: ['p2', 'p3', 'p4'] })).rejects.toMatchObject({ name: 'StoreConflictError' });
+      expect(await ids(b)).toEqual(['p2a', 'p2b', 'p3', 'p4']);
+    });
+
+    it('should refuse an append on a queue another instance emptied by untracking and tracking the doc again', async () => {
+      const a = v1();
+      const b = v1();
+      await a.trackDocs(['d'], 'ot');
+      await a.savePendingChanges('d', [change('p1')], { committedRev: 0, pendingIds: [] });
+      await b.untrackDocs(['d']);
+      await b.trackDocs(['d'], 'ot');
+      await expect(a.savePendingChanges('d', [change('p2')], { committedRev: 0, pendingIds: ['p1'] })).rejects.toMatchObject({ name: 'StoreConflictError' });
+      // Again, after the other instance also appended as many changes as there were.
+      await a.savePendingChanges('d', [change('p2')], { committedRev: 0, pendingIds: [] });
+      await b.untrackDocs(['d']);
+      await b.trackDocs(['d'], 'ot');
+      await b.savePendingChanges('d', [change('x1')], { committedRev: 0, pendingIds: [] });
+      await expect(a.savePendingChanges('d', [change('p3')], { committedRev: 0, pendingIds: ['p2'] })).rejects.toMatchObject({ name: 'StoreConflictError' });
+      expect(await ids(a)).toEqual(['x1']);
+    });
+  });
+
   describe('other connections', () => {
     it('should see what another instance on the same database committed', async () => {
       const a = v1();
@@ -552,6 +618,24 @@ describe('IndexedDBStore received changes kept as history rows', () => {
       (e: unknown) => e,
     );
     expect(((error as StoreError).cause as DOMException).name).toBe('VersionError');
+  });
+
+  it('should close the database to a store of schema version 2, which would change a queue under its old tag', async () => {
+    class Version2Store extends IndexedDBStore {
+      protected override readonly migrations = IDB_MIGRATIONS.slice(0, 2);
+    }
+    const old = new Version2Store('app', { indexedDB: factory, channel: null });
+    opened.push(old);
+    await old.trackDocs(['a'], 'ot');
+    await old.savePendingChanges('a', [change('p1')]);
+    const store = open();
+    await store.savePendingChanges('a', [change('p2')], { committedRev: 0, pendingIds: ['p1'] });
+    const error = await old.savePendingChanges('a', [change('p3')]).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(((error as StoreError).cause as DOMException).name).toBe('VersionError');
+    expect((await store.getPendingChanges('a')).map((c) => c.id)).toEqual(['p1', 'p2']);
   });
 
   it("should keep an OT doc's received changes as rows and give a new tab the same document", async () => {

@@ -8,6 +8,7 @@ import type { PatchesStore, ServerChangesUpdate, StoreChange, StoreGuard, Stored
 import { guardConflict, type GuardedFacts } from './guardConflict.js';
 import { extendsLog, keptStateRev, leadsFrom, logCovers, maybeAbandoned, replayTail, widened, type DocRow } from './idbDocRow.js';
 import { StoreAnnouncer } from './StoreAnnouncer.js';
+import { KnownQueues, newQueueTag } from './KnownQueues.js';
 
 /** What `readDoc` read: the queue, the rows after `since` if asked, the state if asked and needed (with the tail it lags by, until replayed). */
 interface DocRead {
@@ -71,6 +72,9 @@ export const IDB_MIGRATIONS: readonly IDBStoreMigration[] = [
   // 1 → 2: no new stores, but a doc's state may now lag its committed rev (`DocRow.stateRev`).
   // A version-1 tab would read such a state as current, so the bump closes its connection.
   () => {},
+  // 2 → 3: no new stores, but a change of a doc's pending queue must give its row a new
+  // `queueTag`. A version-2 tab would change the queue under the old tag, so the bump closes it.
+  () => {},
 ];
 
 /**
@@ -132,7 +136,9 @@ export interface IndexedDBStoreOptions {
  * Several instances on one database (tabs of an app, or instances in one process) stay correct:
  * every read-modify-write is guarded (`StoreGuard`): the check and the write run in one
  * transaction, so a write computed from data another instance changed in between rejects with a
- * `StoreConflictError` and writes nothing; and every write is announced on the database's
+ * `StoreConflictError` and writes nothing (a guard on the OT queue, which grows with every
+ * offline edit, is checked against what this instance last read or wrote of it while the doc's
+ * row still carries the queue tag it saw then: `KnownQueues`); and every write is announced on the database's
  * `BroadcastChannel`, which the other instances' `changes$` emit. A store that knows of no other
  * instance posts nothing per write: it keeps what it wrote and posts it once one says hello
  * (`StoreAnnouncer`).
@@ -170,6 +176,8 @@ export class IndexedDBStore implements PatchesStore {
   private closed = false;
   private channel: StoreChannel | null;
   private readonly announcer: StoreAnnouncer | undefined;
+  /** The OT queues this instance last read or wrote, by tag: a guard on one reads nothing more (`KnownQueues`). */
+  private readonly queues = new KnownQueues();
 
   /** What other instances on this database wrote (never this one's own writes); empty without a channel. */
   readonly changes$: Observable<StoreChange> = defer(() => (this.channel ? storeChanges$(this.channel) : EMPTY));
@@ -230,7 +238,10 @@ export class IndexedDBStore implements PatchesStore {
         clearDocData(tx, docId);
       }
     });
-    for (const docId of docIds) this.algorithms.delete(docId);
+    for (const docId of docIds) {
+      this.algorithms.delete(docId);
+      this.queues.forget(docId);
+    }
     this.announce({ kind: 'untrack', docIds });
   }
 
@@ -308,6 +319,8 @@ export class IndexedDBStore implements PatchesStore {
         since !== undefined ? history().getAll(IDBKeyRange.bound([docId, since], [docId, []], true)) : undefined,
       ]);
       if (!row || row.deleted) return undefined;
+      // What the queue holds under the row's tag, as of this read (a read-only transaction sees one moment).
+      if (algorithm !== 'lww' && row.algorithm === 'ot') this.queues.remember(docId, row.queueTag, pending.map((r) => r.change.id));
       const queue: StoredQueue = {
         docId,
         algorithm: row.algorithm,
@@ -377,6 +390,7 @@ export class IndexedDBStore implements PatchesStore {
       fire(tx.objectStore('docs').put(tombstone));
       clearDocData(tx, docId);
     });
+    this.queues.forget(docId);
     this.announce({ kind: 'delete', docIds: [docId] });
   }
 
@@ -391,6 +405,7 @@ export class IndexedDBStore implements PatchesStore {
       fire(tx.objectStore('docs').delete(docId));
       clearDocData(tx, docId);
     });
+    this.queues.forget(docId);
     this.announce({ kind: 'untrack', docIds: [docId] });
   }
 
@@ -418,16 +433,20 @@ export class IndexedDBStore implements PatchesStore {
   async savePendingChanges(docId: string, changes: Change[], expect?: StoreGuard): Promise<void> {
     const oldRevs = changes.map((change) => change.rev);
     try {
-      await this.transact('readwrite', ['docs', 'pendingChanges'], 'savePendingChanges', docId, async (tx) => {
+      const tag = await this.transact('readwrite', ['docs', 'pendingChanges'], 'savePendingChanges', docId, async (tx) => {
         const pending = tx.objectStore('pendingChanges');
-        const [row, last] = await Promise.all([guardedRow(tx, docId, expect, 'ot'), pending.openCursor(docRange(docId), 'prev')]);
+        const [row, last] = await Promise.all([guardedRow(tx, docId, expect, 'ot', this.queues), pending.openCursor(docRange(docId), 'prev')]);
         let tail = Math.max(row.committedRev, last?.value.change.rev ?? 0);
         let seq = last?.value.seq ?? 0;
         for (const change of changes) {
           change.rev = ++tail;
           fire(pending.put({ docId, seq: ++seq, change }));
         }
+        return retagQueue(tx, row);
       });
+      // The guard held, so the queue was `expect.pendingIds`; without one, what it held is not known here.
+      if (expect?.pendingIds) this.queues.remember(docId, tag, [...expect.pendingIds, ...changes.map((change) => change.id)]);
+      else this.queues.forget(docId);
     } catch (error) {
       changes.forEach((change, i) => (change.rev = oldRevs[i]));
       throw error;
@@ -443,16 +462,19 @@ export class IndexedDBStore implements PatchesStore {
    * await store.replacePendingChanges('notes', pieces, [original.id]);
    */
   async replacePendingChanges(docId: string, changes: Change[], replacedIds?: readonly string[]): Promise<void> {
-    await this.transact('readwrite', ['docs', 'pendingChanges'], 'replacePendingChanges', docId, async (tx) => {
-      const [, rows] = await Promise.all([guardedRow(tx, docId, undefined, 'ot'), tx.objectStore('pendingChanges').getAll(docRange(docId))]);
+    const written = await this.transact('readwrite', ['docs', 'pendingChanges'], 'replacePendingChanges', docId, async (tx) => {
+      const [row, rows] = await Promise.all([guardedRow(tx, docId, undefined, 'ot'), tx.objectStore('pendingChanges').getAll(docRange(docId))]);
       const queue = rows.map((row) => row.change);
       const kept = replacedIds ? queue.slice(replacedIds.length) : [];
       if (replacedIds) {
         const conflict = guardConflict({ committedRev: 0, pendingIds: queue.map((change) => change.id) }, { pendingIds: [...replacedIds, ...kept.map((change) => change.id)] });
         if (conflict) throw new StoreConflictError(docId, conflict);
       }
-      putPendingQueue(tx, docId, [...changes, ...kept]);
+      const next = [...changes, ...kept];
+      putPendingQueue(tx, docId, next);
+      return { tag: retagQueue(tx, row), ids: next.map((change) => change.id) };
     });
+    this.queues.remember(docId, written.tag, written.ids);
     this.announce({ kind: 'write', docIds: [docId] });
   }
 
@@ -479,11 +501,12 @@ export class IndexedDBStore implements PatchesStore {
    */
   async applyServerChanges(docId: string, update: ServerChangesUpdate): Promise<void> {
     const names: StoreName[] = ['docs', 'states', 'committedChanges', 'pendingChanges', 'pendingOps', 'sending'];
-    await this.transact('readwrite', names, 'applyServerChanges', docId, async (tx) => {
-      let row = await guardedRow(tx, docId, update.expect);
+    const tag = await this.transact('readwrite', names, 'applyServerChanges', docId, async (tx) => {
+      let row = await guardedRow(tx, docId, update.expect, undefined, this.queues);
       if (update.pending && row.algorithm !== 'ot') {
         throw new StoreError(`Cannot replace the pending queue of LWW doc "${docId}"`, docId);
       }
+      if (update.pending) row = { ...row, queueTag: newQueueTag() };
       if (update.rev < row.committedRev && !update.regressed) throw new StoreConflictError(docId, `committedRev ${row.committedRev} > update rev ${update.rev}`);
       row = rewoundTo(tx, row, update.rev);
       if (!extendsLog(row, update)) row = { ...row, logFrom: update.rev };
@@ -497,7 +520,9 @@ export class IndexedDBStore implements PatchesStore {
       // Compaction by rev (revs are consecutive), so it costs no read: rows the newest
       // `compactEvery` revisions leave out go (the state's tail is shorter than that).
       fire(history.delete(IDBKeyRange.bound([docId], [docId, update.rev - this.compactEvery])));
+      return row.queueTag;
     });
+    if (update.pending) this.queues.remember(docId, tag, update.pending.map((change) => change.id));
     this.announce({ kind: 'write', docIds: [docId] });
   }
 
@@ -566,6 +591,7 @@ export class IndexedDBStore implements PatchesStore {
    */
   async close(): Promise<void> {
     this.closed = true;
+    this.queues.clear();
     this.announcer?.stop();
     this.channel?.close();
     this.channel = null;
@@ -696,13 +722,16 @@ function docRange(docId: string): IDBKeyRange {
  * The doc's row, if it may be written to (tracked, not deleted, of the right algorithm) and still
  * holds what `expect` says (else a `StoreConflictError`). The row and the guard's facts are read
  * with one round of requests: each await inside a transaction is a round trip to the database
- * (in Chromium, to another process), and a write pays them before it can commit.
+ * (in Chromium, to another process), and a write pays them before it can commit. The OT queue
+ * grows with every offline edit, so it is not read when `known` holds its ids under the row's
+ * tag (the common case: this instance wrote it last); a tag that moved on costs a second round.
  */
-async function guardedRow(tx: RWTx, docId: string, expect: StoreGuard | undefined, algorithm?: Algorithm): Promise<DocRow> {
+async function guardedRow(tx: RWTx, docId: string, expect: StoreGuard | undefined, algorithm?: Algorithm, known?: KnownQueues): Promise<DocRow> {
   const range = docRange(docId);
-  const [row, pending, ops, sending] = await Promise.all([
+  const readQueue = () => tx.objectStore('pendingChanges').getAll(range).then((rows) => rows.map((r) => r.change.id));
+  const [row, read, ops, sending] = await Promise.all([
     tx.objectStore('docs').get(docId),
-    expect?.pendingIds ? tx.objectStore('pendingChanges').getAll(range) : undefined,
+    expect?.pendingIds && !known?.has(docId) ? readQueue() : undefined,
     expect?.pendingOps ? tx.objectStore('pendingOps').getAll(range) : undefined,
     expect?.sendingId !== undefined ? tx.objectStore('sending').get(docId) : undefined,
   ]);
@@ -711,12 +740,19 @@ async function guardedRow(tx: RWTx, docId: string, expect: StoreGuard | undefine
     throw new StoreError(`Doc "${docId}" is ${row.algorithm.toUpperCase()}, not ${algorithm.toUpperCase()}`, docId);
   }
   const facts: GuardedFacts = { committedRev: row.committedRev };
-  if (pending) facts.pendingIds = pending.map((r) => r.change.id);
+  if (expect?.pendingIds) facts.pendingIds = read ?? known?.idsUnder(docId, row.queueTag) ?? (await readQueue());
   if (ops) facts.pendingOps = ops.map((r) => r.op);
   if (expect?.sendingId !== undefined) facts.sendingId = sending?.change.id ?? null;
   const conflict = guardConflict(facts, expect);
   if (conflict) throw new StoreConflictError(docId, conflict);
   return row;
+}
+
+/** Gives the row a new queue tag (its queue is being changed in this transaction); returns the tag. */
+function retagQueue(tx: RWTx, row: DocRow): string {
+  const queueTag = newQueueTag();
+  fire(tx.objectStore('docs').put({ ...row, queueTag }));
+  return queueTag;
 }
 
 /** Writes the whole committed state at `rev` (the row's tail, if any, is done with). */

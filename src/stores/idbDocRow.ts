@@ -33,6 +33,12 @@ export interface DocRow {
    * old rev, an LWW op that failed, a snapshot). Absent on rows written before it existed.
    */
   logFrom?: number;
+  /**
+   * A fresh random tag written by every change of the doc's OT pending queue, so an instance that
+   * knows which ids the queue held under a tag can check a guard on them without reading the
+   * queue (`KnownQueues`). Absent on rows whose queue has not changed since tags began.
+   */
+  queueTag?: string;
   deleted?: true;
 }
 
