@@ -7,7 +7,9 @@
 //  - received: changes received by an open ~1 MB doc, each written as OTAlgorithm writes it, and
 //    the same doc closed, each change applied through Patches (as an OT doc, then as an LWW doc);
 //  - offline edits: 3,000 doc.change() calls through Patches with nothing sent (each awaited with
-//    doc.flush(), as a user typing offline), ms per change in each run of 1,000, as the queue grows.
+//    doc.flush(), as a user typing offline), ms per change in each run of 1,000, as the queue grows:
+//    an OT doc (20 fields set over and over) and an LWW doc (a new field each time, so its pending
+//    ops grow too; the same field again would replace its op).
 // The built package (dist/) is bundled with esbuild and served from 127.0.0.1. Each figure is the
 // median of 5 runs. Run: npm run build && node bench/browserStore.js
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -152,16 +154,16 @@ async function receiveInBrowser({ records, received }) {
 }
 
 /** Runs inside the page: offline edits through Patches, ms per change() + flush() in each run of `every`. */
-async function offlineInBrowser({ total, every }) {
+async function offlineInBrowser({ total, every, algorithm }) {
   const { IndexedDBStore, Patches } = window.patchesRx;
-  const store = new IndexedDBStore(`offline-${Date.now()}`);
+  const store = new IndexedDBStore(`offline-${algorithm}-${Date.now()}`);
   const patches = new Patches({ store });
-  const doc = await patches.openDoc('notes');
+  const doc = await patches.openDoc('notes', { algorithm });
   const runs = [];
   let start = performance.now();
   for (let i = 1; i <= total; i++) {
     doc.change(draft => {
-      draft[`f${i % 20}`] = i;
+      draft[algorithm === 'ot' ? `f${i % 20}` : `f${i}`] = i;
     });
     await doc.flush();
     if (i % every === 0) {
@@ -198,7 +200,7 @@ export async function main() {
     version = (await (await context.newCDPSession(tab)).send('Browser.getVersion')).product;
     figures = await tab.evaluate(runInBrowser, SETTINGS);
     received = await tab.evaluate(receiveInBrowser, RECEIVED);
-    offline = await tab.evaluate(offlineInBrowser, OFFLINE);
+    offline = { ot: await tab.evaluate(offlineInBrowser, { ...OFFLINE, algorithm: 'ot' }), lww: await tab.evaluate(offlineInBrowser, { ...OFFLINE, algorithm: 'lww' }) };
   } finally {
     await context.close();
     await page.close();
@@ -226,9 +228,12 @@ export async function main() {
   console.log(`An open OT doc of ${(received.bytes / 1e6).toFixed(2)} MB JSON receives ${RECEIVED.received} changes, one write each:`);
   console.table(receivedRows);
   console.log(`The same doc closed, each change applied by Patches (read, compute, write): median ${received.closed.toFixed(1)} ms per change (OT), ${received.closedLww.toFixed(1)} ms (the same as an LWW doc)`);
-  const offlineRow = Object.fromEntries(offline.map((ms, i) => [`changes ${(i * OFFLINE.every + 1).toLocaleString('en-US')}–${((i + 1) * OFFLINE.every).toLocaleString('en-US')} (ms each)`, ms.toFixed(2)]));
+  const offlineRows = Object.entries(offline).map(([algorithm, runs]) => ({
+    doc: algorithm === 'ot' ? 'OT' : 'LWW, a new field each time',
+    ...Object.fromEntries(runs.map((ms, i) => [`changes ${(i * OFFLINE.every + 1).toLocaleString('en-US')}–${((i + 1) * OFFLINE.every).toLocaleString('en-US')} (ms each)`, ms.toFixed(2)])),
+  }));
   console.log(`Offline edits: ${OFFLINE.total.toLocaleString('en-US')} doc.change() calls through Patches, nothing sent, each awaited with doc.flush():`);
-  console.table([offlineRow]);
+  console.table(offlineRows);
   return { browserStore: rows, browserStoreReceived: receivedRows, browserStoreClosedApply: received.closed, browserStoreClosedApplyLww: received.closedLww, browserStoreOffline: offline };
 }
 

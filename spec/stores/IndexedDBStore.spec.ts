@@ -177,13 +177,13 @@ describe('IndexedDBStore', () => {
     });
   });
 
-  describe('the guard on an OT queue (which grows with every offline edit)', () => {
-    /** Counts the reads of the whole pending queue while `work` runs. */
-    async function queueReads(work: () => Promise<unknown>): Promise<number> {
+  describe('the guard on an OT queue or on LWW pending ops (which grow with offline edits)', () => {
+    /** Counts the reads of a whole OT queue (or, with `of`, of other rows) while `work` runs. */
+    async function queueReads(work: () => Promise<unknown>, of = 'pendingChanges'): Promise<number> {
       const getAll = jest.spyOn(IDBObjectStore.prototype, 'getAll');
       try {
         await work();
-        return getAll.mock.contexts.filter((store) => (store as IDBObjectStore).name === 'pendingChanges').length;
+        return getAll.mock.contexts.filter((store) => (store as IDBObjectStore).name === of).length;
       } finally {
         getAll.mockRestore();
       }
@@ -223,6 +223,27 @@ describe('IndexedDBStore', () => {
       await b.replacePendingChanges('d', [change('p2a', 2), change('p2b', 2)], ['p2']);
       await expect(a.savePendingChanges('d', [change('p5')], { committedRev: 1, pendingIds: ['p2', 'p3', 'p4'] })).rejects.toMatchObject({ name: 'StoreConflictError' });
       expect(await ids(b)).toEqual(['p2a', 'p2b', 'p3', 'p4']);
+    });
+
+    it('should check LWW pending ops it wrote last without reading them, and read them once another instance wrote', async () => {
+      const a = v1();
+      const b = v1();
+      await a.trackDocs(['l'], 'lww');
+      const reads = (work: () => Promise<unknown>) => queueReads(work, 'pendingOps');
+      expect(await reads(() => a.savePendingOps('l', [op('/b', 1)], [], { pendingOps: [] }))).toBe(1);
+      // Deletes first, then upserts, in path order: what the guard of the next write names.
+      expect(await reads(() => a.savePendingOps('l', [op('/c', 3), op('/a', 2)], ['/b'], { pendingOps: [op('/b', 1)] }))).toBe(0);
+      expect(await reads(() => a.savePendingOps('l', [op('/a', 4)], [], { pendingOps: [op('/a', 2), op('/c', 3)] }))).toBe(0);
+      expect(await reads(() => b.savePendingOps('l', [op('/d', 5)], [], { pendingOps: [op('/a', 4), op('/c', 3)] }))).toBe(1);
+      await expect(a.savePendingOps('l', [op('/e', 6)], [], { pendingOps: [op('/a', 4), op('/c', 3)] })).rejects.toMatchObject({ name: 'StoreConflictError' });
+      // Sending moves every pending op into the in-flight change: none left, and that is known.
+      await a.saveSendingChange('l', change('s1'), { sendingId: null, pendingOps: [op('/a', 4), op('/c', 3), op('/d', 5)] });
+      expect(await reads(() => a.savePendingOps('l', [op('/f', 7)], [], { pendingOps: [] }))).toBe(0);
+      // Another instance sends them: the first one's guard on them no longer holds.
+      await b.applyServerChanges('l', { state: {}, rev: 1, changes: [committed('s1', 1)], clearSending: true });
+      await b.saveSendingChange('l', change('s2'), { sendingId: null, pendingOps: [op('/f', 7)] });
+      await expect(a.savePendingOps('l', [op('/g', 8)], [], { pendingOps: [op('/f', 7)] })).rejects.toMatchObject({ name: 'StoreConflictError' });
+      expect(await b.getPendingOps('l')).toEqual([]);
     });
 
     it('should refuse an append on a queue another instance emptied by untracking and tracking the doc again', async () => {

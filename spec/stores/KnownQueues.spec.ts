@@ -1,33 +1,41 @@
-import { KnownQueues, newQueueTag } from '../../src/stores/KnownQueues.js';
+import { KnownQueues, newQueueTag, opsAfterWrite } from '../../src/stores/KnownQueues.js';
+import type { JSONPatchOp } from '../../src/types.js';
+
+const op = (path: string, value: unknown): JSONPatchOp => ({ op: 'replace', path, value });
 
 describe('KnownQueues', () => {
-  it('should give the ids only under the tag they were seen under', () => {
+  it('should give the ids or the ops only under the tag they were seen under', () => {
     const known = new KnownQueues();
     const tag = newQueueTag();
-    known.remember('d', tag, ['p1', 'p2']);
+    known.remember('d', tag, { ids: ['p1', 'p2'] });
+    known.remember('l', tag, { ops: [op('/a', 1)] });
     expect(known.has('d')).toBe(true);
     expect(known.idsUnder('d', tag)).toEqual(['p1', 'p2']);
+    expect(known.opsUnder('l', tag)).toEqual([op('/a', 1)]);
     expect(known.idsUnder('d', newQueueTag())).toBeUndefined();
     expect(known.idsUnder('d', undefined)).toBeUndefined();
     expect(known.idsUnder('other', tag)).toBeUndefined();
+    // One kind is not the other.
+    expect(known.opsUnder('d', tag)).toBeUndefined();
+    expect(known.idsUnder('l', tag)).toBeUndefined();
   });
 
   it('should keep only the latest sighting, and none of a row without a tag', () => {
     const known = new KnownQueues();
     const [first, second] = [newQueueTag(), newQueueTag()];
-    known.remember('d', first, ['p1']);
-    known.remember('d', second, ['p1', 'p2']);
+    known.remember('d', first, { ids: ['p1'] });
+    known.remember('d', second, { ids: ['p1', 'p2'] });
     expect(known.idsUnder('d', first)).toBeUndefined();
     expect(known.idsUnder('d', second)).toEqual(['p1', 'p2']);
-    known.remember('d', undefined, ['p1']);
+    known.remember('d', undefined, { ids: ['p1'] });
     expect(known.has('d')).toBe(false);
   });
 
   it('should forget one doc, or all', () => {
     const known = new KnownQueues();
     const tag = newQueueTag();
-    known.remember('a', tag, []);
-    known.remember('b', tag, []);
+    known.remember('a', tag, { ids: [] });
+    known.remember('b', tag, { ops: [] });
     known.forget('a');
     expect([known.has('a'), known.has('b')]).toEqual([false, true]);
     known.clear();
@@ -37,5 +45,17 @@ describe('KnownQueues', () => {
   it('should draw a new tag each time', () => {
     const tags = new Set(Array.from({ length: 1000 }, newQueueTag));
     expect(tags.size).toBe(1000);
+  });
+});
+
+describe('opsAfterWrite', () => {
+  it('should delete the paths, then upsert the ops by path, in path order', () => {
+    const current = [op('/a', 1), op('/c', 3), op('/c/x', 4)];
+    expect(opsAfterWrite(current, [op('/b', 2), op('/a', 9)], ['/c', '/a'])).toEqual([op('/a', 9), op('/b', 2), op('/c/x', 4)]);
+    expect(current).toEqual([op('/a', 1), op('/c', 3), op('/c/x', 4)]);
+  });
+
+  it('should order paths by UTF-16 code units, as IndexedDB orders string keys', () => {
+    expect(opsAfterWrite([], [op('/é', 1), op('/Z', 2), op('/a', 3), op('/~1', 4)], []).map((o) => o.path)).toEqual(['/Z', '/a', '/~1', '/é']);
   });
 });

@@ -8,7 +8,7 @@ import type { PatchesStore, ServerChangesUpdate, StoreChange, StoreGuard, Stored
 import { guardConflict, type GuardedFacts } from './guardConflict.js';
 import { extendsLog, keptStateRev, leadsFrom, logCovers, maybeAbandoned, replayTail, widened, type DocRow } from './idbDocRow.js';
 import { StoreAnnouncer } from './StoreAnnouncer.js';
-import { KnownQueues, newQueueTag } from './KnownQueues.js';
+import { KnownQueues, newQueueTag, opsAfterWrite } from './KnownQueues.js';
 
 /** What `readDoc` read: the queue, the rows after `since` if asked, the state if asked and needed (with the tail it lags by, until replayed). */
 interface DocRead {
@@ -176,7 +176,7 @@ export class IndexedDBStore implements PatchesStore {
   private closed = false;
   private channel: StoreChannel | null;
   private readonly announcer: StoreAnnouncer | undefined;
-  /** The OT queues this instance last read or wrote, by tag: a guard on one reads nothing more (`KnownQueues`). */
+  /** The OT queues and LWW pending ops this instance last read or wrote, by tag: a guard on them reads nothing more (`KnownQueues`). */
   private readonly queues = new KnownQueues();
 
   /** What other instances on this database wrote (never this one's own writes); empty without a channel. */
@@ -320,7 +320,8 @@ export class IndexedDBStore implements PatchesStore {
       ]);
       if (!row || row.deleted) return undefined;
       // What the queue holds under the row's tag, as of this read (a read-only transaction sees one moment).
-      if (algorithm !== 'lww' && row.algorithm === 'ot') this.queues.remember(docId, row.queueTag, pending.map((r) => r.change.id));
+      if (algorithm !== 'lww' && row.algorithm === 'ot') this.queues.remember(docId, row.queueTag, { ids: pending.map((r) => r.change.id) });
+      if (algorithm !== 'ot' && row.algorithm === 'lww') this.queues.remember(docId, row.queueTag, { ops: ops.map((r) => r.op) });
       const queue: StoredQueue = {
         docId,
         algorithm: row.algorithm,
@@ -445,7 +446,7 @@ export class IndexedDBStore implements PatchesStore {
         return retagQueue(tx, row);
       });
       // The guard held, so the queue was `expect.pendingIds`; without one, what it held is not known here.
-      if (expect?.pendingIds) this.queues.remember(docId, tag, [...expect.pendingIds, ...changes.map((change) => change.id)]);
+      if (expect?.pendingIds) this.queues.remember(docId, tag, { ids: [...expect.pendingIds, ...changes.map((change) => change.id)] });
       else this.queues.forget(docId);
     } catch (error) {
       changes.forEach((change, i) => (change.rev = oldRevs[i]));
@@ -474,7 +475,7 @@ export class IndexedDBStore implements PatchesStore {
       putPendingQueue(tx, docId, next);
       return { tag: retagQueue(tx, row), ids: next.map((change) => change.id) };
     });
-    this.queues.remember(docId, written.tag, written.ids);
+    this.queues.remember(docId, written.tag, { ids: written.ids });
     this.announce({ kind: 'write', docIds: [docId] });
   }
 
@@ -522,7 +523,7 @@ export class IndexedDBStore implements PatchesStore {
       fire(history.delete(IDBKeyRange.bound([docId], [docId, update.rev - this.compactEvery])));
       return row.queueTag;
     });
-    if (update.pending) this.queues.remember(docId, tag, update.pending.map((change) => change.id));
+    if (update.pending) this.queues.remember(docId, tag, { ids: update.pending.map((change) => change.id) });
     this.announce({ kind: 'write', docIds: [docId] });
   }
 
@@ -546,12 +547,16 @@ export class IndexedDBStore implements PatchesStore {
    * await store.savePendingOps('settings', [{ op: 'replace', path: '/theme', value: 'dark', ts: Date.now() }]);
    */
   async savePendingOps(docId: string, ops: JSONPatchOp[], pathsToDelete: string[] = [], expect?: StoreGuard): Promise<void> {
-    await this.transact('readwrite', GUARDED_STORES, 'savePendingOps', docId, async (tx) => {
-      await guardedRow(tx, docId, expect, 'lww');
+    const tag = await this.transact('readwrite', GUARDED_STORES, 'savePendingOps', docId, async (tx) => {
+      const row = await guardedRow(tx, docId, expect, 'lww', this.queues);
       const store = tx.objectStore('pendingOps');
       for (const path of pathsToDelete) fire(store.delete([docId, path]));
       for (const op of ops) fire(store.put({ docId, path: op.path, op }));
+      return retagQueue(tx, row);
     });
+    // The guard held, so the ops were `expect.pendingOps`; without one, what they are is not known here.
+    if (expect?.pendingOps) this.queues.remember(docId, tag, { ops: opsAfterWrite(expect.pendingOps, ops, pathsToDelete) });
+    else this.queues.forget(docId);
     this.announce({ kind: 'write', docIds: [docId] });
   }
 
@@ -574,11 +579,13 @@ export class IndexedDBStore implements PatchesStore {
    * await store.saveSendingChange('settings', change);
    */
   async saveSendingChange(docId: string, change: Change, expect?: StoreGuard): Promise<void> {
-    await this.transact('readwrite', GUARDED_STORES, 'saveSendingChange', docId, async (tx) => {
-      await guardedRow(tx, docId, expect, 'lww');
+    const tag = await this.transact('readwrite', GUARDED_STORES, 'saveSendingChange', docId, async (tx) => {
+      const row = await guardedRow(tx, docId, expect, 'lww', this.queues);
       fire(tx.objectStore('sending').put({ docId, change }));
       fire(tx.objectStore('pendingOps').delete(docRange(docId)));
+      return retagQueue(tx, row);
     });
+    this.queues.remember(docId, tag, { ops: [] });
     this.announce({ kind: 'write', docIds: [docId] });
   }
 
@@ -729,10 +736,12 @@ function docRange(docId: string): IDBKeyRange {
 async function guardedRow(tx: RWTx, docId: string, expect: StoreGuard | undefined, algorithm?: Algorithm, known?: KnownQueues): Promise<DocRow> {
   const range = docRange(docId);
   const readQueue = () => tx.objectStore('pendingChanges').getAll(range).then((rows) => rows.map((r) => r.change.id));
-  const [row, read, ops, sending] = await Promise.all([
+  const readOps = () => tx.objectStore('pendingOps').getAll(range).then((rows) => rows.map((r) => r.op));
+  const first = !known?.has(docId);
+  const [row, read, readOpsNow, sending] = await Promise.all([
     tx.objectStore('docs').get(docId),
-    expect?.pendingIds && !known?.has(docId) ? readQueue() : undefined,
-    expect?.pendingOps ? tx.objectStore('pendingOps').getAll(range) : undefined,
+    expect?.pendingIds && first ? readQueue() : undefined,
+    expect?.pendingOps && first ? readOps() : undefined,
     expect?.sendingId !== undefined ? tx.objectStore('sending').get(docId) : undefined,
   ]);
   if (!row || row.deleted) throw new DocNotTrackedError(docId, row !== undefined);
@@ -741,14 +750,14 @@ async function guardedRow(tx: RWTx, docId: string, expect: StoreGuard | undefine
   }
   const facts: GuardedFacts = { committedRev: row.committedRev };
   if (expect?.pendingIds) facts.pendingIds = read ?? known?.idsUnder(docId, row.queueTag) ?? (await readQueue());
-  if (ops) facts.pendingOps = ops.map((r) => r.op);
+  if (expect?.pendingOps) facts.pendingOps = readOpsNow ?? known?.opsUnder(docId, row.queueTag) ?? (await readOps());
   if (expect?.sendingId !== undefined) facts.sendingId = sending?.change.id ?? null;
   const conflict = guardConflict(facts, expect);
   if (conflict) throw new StoreConflictError(docId, conflict);
   return row;
 }
 
-/** Gives the row a new queue tag (its queue is being changed in this transaction); returns the tag. */
+/** Gives the row a new queue tag (its OT queue or LWW pending ops change in this transaction); returns the tag. */
 function retagQueue(tx: RWTx, row: DocRow): string {
   const queueTag = newQueueTag();
   fire(tx.objectStore('docs').put({ ...row, queueTag }));

@@ -1,37 +1,48 @@
 import { createId } from '../algorithms/createId.js';
+import type { JSONPatchOp } from '../types.js';
+
+/** A doc's unsent local work as one instance saw it: the OT queue's ids, or the LWW pending ops. */
+export type KnownQueue = { ids: readonly string[] } | { ops: readonly JSONPatchOp[] };
 
 /**
- * What one `IndexedDBStore` instance knows of each doc's OT pending queue: the ids it held under
- * a queue tag. Every write that changes a doc's queue gives the doc's row a fresh tag (any
- * instance, in the same transaction), so while the row still carries a tag an instance saw,
- * the queue still holds the ids it saw: a guard on the queue (`StoreGuard.pendingIds`) is checked
- * against them without reading the queue, which grows with every offline edit.
+ * What one `IndexedDBStore` instance knows of each doc's unsent local work (the OT pending queue,
+ * the LWW pending ops), under a queue tag. Every write that changes it gives the doc's row a
+ * fresh tag (any instance, in the same transaction), so while the row still carries a tag an
+ * instance saw, the queue still holds what it saw: a guard on the queue (`StoreGuard.pendingIds`,
+ * `pendingOps`) is checked against that without reading the queue, which grows with every
+ * offline edit.
  *
  * @example
  * const known = new KnownQueues();
  * const tag = newQueueTag();
- * known.remember('notes', tag, ['c1', 'c2']);
+ * known.remember('notes', tag, { ids: ['c1', 'c2'] });
  * known.idsUnder('notes', tag); // ['c1', 'c2']
  * known.idsUnder('notes', newQueueTag()); // undefined: another write came since
  */
 export class KnownQueues {
-  private readonly known = new Map<string, { tag: string; ids: readonly string[] }>();
+  private readonly known = new Map<string, { tag: string; queue: KnownQueue }>();
 
   /** Whether anything is known of the doc's queue (a guard may then skip reading it). */
   has(docId: string): boolean {
     return this.known.has(docId);
   }
 
-  /** The queue's ids, if `tag` (the row's tag now) is the one they were seen under. */
+  /** The OT queue's ids, if `tag` (the row's tag now) is the one they were seen under. */
   idsUnder(docId: string, tag: string | undefined): readonly string[] | undefined {
-    const entry = this.known.get(docId);
-    return tag !== undefined && entry?.tag === tag ? entry.ids : undefined;
+    const queue = this.under(docId, tag);
+    return queue && 'ids' in queue ? queue.ids : undefined;
   }
 
-  /** The queue held `ids` under `tag` (a row without a tag, from before tags, is not remembered). */
-  remember(docId: string, tag: string | undefined, ids: readonly string[]): void {
+  /** The LWW pending ops (in path order), if `tag` is the one they were seen under. */
+  opsUnder(docId: string, tag: string | undefined): readonly JSONPatchOp[] | undefined {
+    const queue = this.under(docId, tag);
+    return queue && 'ops' in queue ? queue.ops : undefined;
+  }
+
+  /** The doc held `queue` under `tag` (a row without a tag, from before tags, is not remembered). */
+  remember(docId: string, tag: string | undefined, queue: KnownQueue): void {
     if (tag === undefined) this.known.delete(docId);
-    else this.known.set(docId, { tag, ids });
+    else this.known.set(docId, { tag, queue });
   }
 
   forget(docId: string): void {
@@ -41,9 +52,29 @@ export class KnownQueues {
   clear(): void {
     this.known.clear();
   }
+
+  private under(docId: string, tag: string | undefined): KnownQueue | undefined {
+    const entry = this.known.get(docId);
+    return tag !== undefined && entry?.tag === tag ? entry.queue : undefined;
+  }
 }
 
 /** A fresh queue tag: random, so no write, in any instance or incarnation of the doc, reuses one. */
 export function newQueueTag(): string {
   return createId(16);
+}
+
+/**
+ * LWW pending ops after a write: `pathsToDelete` removed, then `ops` upserted by path, in path
+ * order (as the store keeps them: by `[docId, path]`).
+ *
+ * @example
+ * opsAfterWrite([{ op: 'replace', path: '/a', value: 1 }], [{ op: 'replace', path: '/b', value: 2 }], ['/a']);
+ * // [{ op: 'replace', path: '/b', value: 2 }]
+ */
+export function opsAfterWrite(current: readonly JSONPatchOp[], ops: readonly JSONPatchOp[], pathsToDelete: readonly string[]): JSONPatchOp[] {
+  const byPath = new Map(current.map((op) => [op.path, op]));
+  for (const path of pathsToDelete) byPath.delete(path);
+  for (const op of ops) byPath.set(op.path, op);
+  return [...byPath.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
