@@ -623,39 +623,42 @@ describe('IndexedDBStore received changes kept as history rows', () => {
     expect(await store.getQueue('a')).toMatchObject({ committedRev: 3 });
   });
 
-  it('should close the database to a store of schema version 1, which would read a lagging state as current', async () => {
-    class Version1Store extends IndexedDBStore {
-      protected override readonly migrations = IDB_MIGRATIONS.slice(0, 1);
+  /** A store of an earlier schema version (the code is today's: only its version is old) on the spec's database. */
+  function olderStore(version: number): IndexedDBStore {
+    class OlderStore extends IndexedDBStore {
+      protected override readonly migrations = IDB_MIGRATIONS.slice(0, version);
     }
-    const old = new Version1Store('app', { indexedDB: factory, channel: null });
+    const old = new OlderStore('app', { indexedDB: factory, channel: null });
     opened.push(old);
+    return old;
+  }
+
+  /** The name of the DOMException a store call rejected with (as the cause of its StoreError). */
+  async function causeOf(promise: Promise<unknown>): Promise<string | undefined> {
+    const error = await promise.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    return ((error as StoreError | undefined)?.cause as DOMException | undefined)?.name;
+  }
+
+  it('should close the database to a store of schema version 1, which would read a lagging state as current', async () => {
+    const old = olderStore(1);
     await old.trackDocs(['a'], 'ot');
     await old.saveDoc('a', { state: { n: 0 }, rev: 0 });
     const store = open();
     await receive(store, 1, 2);
     expect(await store.getDoc('a')).toMatchObject({ committedRev: 2, state: { n: 2 } });
-    const error = await old.getDoc('a').then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(((error as StoreError).cause as DOMException).name).toBe('VersionError');
+    expect(await causeOf(old.getDoc('a'))).toBe('VersionError');
   });
 
   it('should close the database to a store of schema version 2, which would change a queue under its old tag', async () => {
-    class Version2Store extends IndexedDBStore {
-      protected override readonly migrations = IDB_MIGRATIONS.slice(0, 2);
-    }
-    const old = new Version2Store('app', { indexedDB: factory, channel: null });
-    opened.push(old);
+    const old = olderStore(2);
     await old.trackDocs(['a'], 'ot');
     await old.savePendingChanges('a', [change('p1')]);
     const store = open();
     await store.savePendingChanges('a', [change('p2')], { committedRev: 0, pendingIds: ['p1'] });
-    const error = await old.savePendingChanges('a', [change('p3')]).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(((error as StoreError).cause as DOMException).name).toBe('VersionError');
+    expect(await causeOf(old.savePendingChanges('a', [change('p3')]))).toBe('VersionError');
     expect((await store.getPendingChanges('a')).map((c) => c.id)).toEqual(['p1', 'p2']);
   });
 
