@@ -246,6 +246,52 @@ describe('IndexedDBStore', () => {
       expect(await b.getPendingOps('l')).toEqual([]);
     });
 
+    it("should read only the changes appended since its last read of another instance's queue, and all of it after anything else", async () => {
+      const a = v1();
+      const b = v1();
+      await a.trackDocs(['d'], 'ot');
+      await a.savePendingChanges('d', [change('p1'), change('p2')], { committedRev: 0, pendingIds: [] });
+      /** The pending rows one read of `b` fetched (a read extends what it read before, or reads everything). */
+      const fetched = async (read: () => Promise<unknown>): Promise<number> => {
+        const getAll = jest.spyOn(IDBObjectStore.prototype, 'getAll');
+        try {
+          await read();
+          const results = getAll.mock.contexts.flatMap((store, i) => ((store as IDBObjectStore).name === 'pendingChanges' ? [getAll.mock.results[i].value as IDBRequest] : []));
+          return results.reduce((rows, request) => rows + (request.result as unknown[]).length, 0);
+        } finally {
+          getAll.mockRestore();
+        }
+      };
+      const readB = async () => (await b.getDoc('d'))!.pending.map((c) => [c.id, c.rev]);
+      expect(await fetched(readB)).toBe(2);
+      await a.savePendingChanges('d', [change('p3')], { committedRev: 0, pendingIds: ['p1', 'p2'] });
+      await a.savePendingChanges('d', [change('p4')], { committedRev: 0, pendingIds: ['p1', 'p2', 'p3'] });
+      expect(await fetched(readB)).toBe(2);
+      expect(await readB()).toEqual([['p1', 1], ['p2', 2], ['p3', 3], ['p4', 4]]);
+      expect(await fetched(readB)).toBe(0);
+      // A server batch rewrites the queue (rebased, the first change acknowledged): read whole again.
+      await a.applyServerChanges('d', { state: { n: 1 }, rev: 1, changes: [committed('p1', 1)], pending: [change('p2', 2), change('p3', 3), change('p4', 4)], expect: { committedRev: 0, pendingIds: ['p1', 'p2', 'p3', 'p4'] } });
+      expect(await fetched(readB)).toBe(3);
+      expect(await readB()).toEqual([['p2', 2], ['p3', 3], ['p4', 4]]);
+      // A split, then an append.
+      await a.replacePendingChanges('d', [change('p2a', 2), change('p2b', 2)], ['p2']);
+      await a.savePendingChanges('d', [change('p5')], { committedRev: 1, pendingIds: ['p2a', 'p2b', 'p3', 'p4'] });
+      expect(await readB()).toEqual([['p2a', 2], ['p2b', 2], ['p3', 3], ['p4', 4], ['p5', 5]]);
+      // Appends by b itself.
+      await b.savePendingChanges('d', [change('q1')]);
+      expect(await readB()).toEqual([['p2a', 2], ['p2b', 2], ['p3', 3], ['p4', 4], ['p5', 5], ['q1', 6]]);
+      // Untracked and tracked again: a new queue, read whole.
+      await a.untrackDocs(['d']);
+      await a.trackDocs(['d'], 'ot');
+      await a.savePendingChanges('d', [change('x1')]);
+      expect(await readB()).toEqual([['x1', 1]]);
+      // What a read hands out is a copy: changing it changes neither the store nor the next read.
+      const read = await b.getDoc('d');
+      read!.pending[0].ops.length = 0;
+      read!.pending.push(change('junk'));
+      expect((await b.getDoc('d'))!.pending.map((c) => [c.id, c.ops.length])).toEqual([['x1', 1]]);
+    });
+
     it('should refuse an append on a queue another instance emptied by untracking and tracking the doc again', async () => {
       const a = v1();
       const b = v1();

@@ -1,5 +1,5 @@
 import { KnownQueues, newQueueTag, opsAfterWrite } from '../../src/stores/KnownQueues.js';
-import type { JSONPatchOp } from '../../src/types.js';
+import type { Change, JSONPatchOp } from '../../src/types.js';
 
 const op = (path: string, value: unknown): JSONPatchOp => ({ op: 'replace', path, value });
 
@@ -45,6 +45,36 @@ describe('KnownQueues', () => {
   it('should draw a new tag each time', () => {
     const tags = new Set(Array.from({ length: 1000 }, newQueueTag));
     expect(tags.size).toBe(1000);
+  });
+});
+
+describe('KnownQueues reads', () => {
+  const row = (seq: number): { seq: number; change: Change } => ({ seq, change: { id: `c${seq}`, baseRev: 0, rev: seq, ops: [], createdAt: 0, committedAt: 0 } });
+
+  it('should extend a whole read by the rows after it while the base stays, and remember the result', () => {
+    const known = new KnownQueues();
+    const base = newQueueTag();
+    expect(known.readFrom('d')).toBeUndefined();
+    known.rememberRead('d', base, [row(1), row(2)]);
+    expect(known.readFrom('d')).toEqual({ base, lastSeq: 2 });
+    expect(known.extendRead('d', base, [row(3)])?.map((c) => c.id)).toEqual(['c1', 'c2', 'c3']);
+    expect(known.readFrom('d')).toEqual({ base, lastSeq: 3 });
+    expect(known.extendRead('d', base, [])?.map((c) => c.id)).toEqual(['c1', 'c2', 'c3']);
+    expect(known.readFrom('d')).toEqual({ base, lastSeq: 3 });
+  });
+
+  it('should not extend under another base, or none, and forget with the rest', () => {
+    const known = new KnownQueues();
+    const base = newQueueTag();
+    known.rememberRead('d', base, [row(1)]);
+    expect(known.extendRead('d', newQueueTag(), [row(2)])).toBeUndefined();
+    expect(known.extendRead('d', undefined, [row(2)])).toBeUndefined();
+    known.rememberRead('d', undefined, [row(1)]);
+    expect(known.readFrom('d')).toBeUndefined();
+    known.rememberRead('d', base, []);
+    expect(known.readFrom('d')).toEqual({ base, lastSeq: 0 });
+    known.forget('d');
+    expect(known.readFrom('d')).toBeUndefined();
   });
 });
 

@@ -9,6 +9,7 @@ import { guardConflict, type GuardedFacts } from './guardConflict.js';
 import { extendsLog, keptStateRev, leadsFrom, logCovers, maybeAbandoned, replayTail, widened, type DocRow } from './idbDocRow.js';
 import { StoreAnnouncer } from './StoreAnnouncer.js';
 import { KnownQueues, newQueueTag, opsAfterWrite } from './KnownQueues.js';
+import { deepCopy } from '../util/deepCopy.js';
 
 /** What `readDoc` read: the queue, the rows after `since` if asked, the state if asked and needed (with the tail it lags by, until replayed). */
 interface DocRead {
@@ -310,23 +311,30 @@ export class IndexedDBStore implements PatchesStore {
     const read = await this.transact('readonly', names, action, docId, async (tx) => {
       const range = docRange(docId);
       const history = () => tx.objectStore('committedChanges');
-      const [row, stored, pending, ops, sending, after] = await Promise.all([
+      // An OT queue read whole before is read from where that read ended: if only appends came since, that is all.
+      const from = algorithm !== 'lww' ? this.queues.readFrom(docId) : undefined;
+      const [row, stored, rows, ops, sending, after] = await Promise.all([
         tx.objectStore('docs').get(docId),
         want.state && since === undefined ? tx.objectStore('states').get(docId) : undefined,
-        algorithm !== 'lww' ? tx.objectStore('pendingChanges').getAll(range) : [],
+        algorithm !== 'lww' ? tx.objectStore('pendingChanges').getAll(from ? IDBKeyRange.bound([docId, from.lastSeq], [docId, []], true) : range) : [],
         algorithm !== 'ot' ? tx.objectStore('pendingOps').getAll(range) : [],
         algorithm !== 'ot' ? tx.objectStore('sending').get(docId) : undefined,
         since !== undefined ? history().getAll(IDBKeyRange.bound([docId, since], [docId, []], true)) : undefined,
       ]);
       if (!row || row.deleted) return undefined;
-      // What the queue holds under the row's tag, as of this read (a read-only transaction sees one moment).
-      if (algorithm !== 'lww' && row.algorithm === 'ot') this.queues.remember(docId, row.queueTag, { ids: pending.map((r) => r.change.id) });
+      let pending: Change[] = [];
+      if (row.algorithm === 'ot' && algorithm !== 'lww') {
+        pending = (from && this.queues.extendRead(docId, row.queueBase, rows)) || (await this.readQueueWhole(tx, docId, row, from ? undefined : rows));
+        // What the queue holds under the row's tag, as of this read (a read-only transaction sees one moment).
+        this.queues.remember(docId, row.queueTag, { ids: pending.map((change) => change.id) });
+      }
       if (algorithm !== 'ot' && row.algorithm === 'lww') this.queues.remember(docId, row.queueTag, { ops: ops.map((r) => r.op) });
       const queue: StoredQueue = {
         docId,
         algorithm: row.algorithm,
         committedRev: row.committedRev,
-        pending: pending.map((r) => r.change),
+        // The read is remembered for the next one to extend: callers get copies they may change.
+        pending: deepCopy(pending),
         pendingOps: ops.map((r) => r.op),
         sending: sending?.change ?? null,
       };
@@ -443,7 +451,7 @@ export class IndexedDBStore implements PatchesStore {
           change.rev = ++tail;
           fire(pending.put({ docId, seq: ++seq, change }));
         }
-        return retagQueue(tx, row);
+        return retagQueue(tx, row, true);
       });
       // The guard held, so the queue was `expect.pendingIds`; without one, what it held is not known here.
       if (expect?.pendingIds) this.queues.remember(docId, tag, { ids: [...expect.pendingIds, ...changes.map((change) => change.id)] });
@@ -507,7 +515,7 @@ export class IndexedDBStore implements PatchesStore {
       if (update.pending && row.algorithm !== 'ot') {
         throw new StoreError(`Cannot replace the pending queue of LWW doc "${docId}"`, docId);
       }
-      if (update.pending) row = { ...row, queueTag: newQueueTag() };
+      if (update.pending) row = { ...row, queueTag: newQueueTag(), queueBase: newQueueTag() };
       if (update.rev < row.committedRev && !update.regressed) throw new StoreConflictError(docId, `committedRev ${row.committedRev} > update rev ${update.rev}`);
       row = rewoundTo(tx, row, update.rev);
       if (!extendsLog(row, update)) row = { ...row, logFrom: update.rev };
@@ -606,6 +614,13 @@ export class IndexedDBStore implements PatchesStore {
     this.connection = undefined;
     const db = await connection?.catch(() => undefined);
     db?.close();
+  }
+
+  /** The doc's whole OT queue (read now unless `rows` already are all of it), remembered for the next read to extend. */
+  private async readQueueWhole(tx: Tx<'readonly'>, docId: string, row: DocRow, rows?: readonly Schema['pendingChanges']['value'][]): Promise<Change[]> {
+    const all = rows ?? (await tx.objectStore('pendingChanges').getAll(docRange(docId)));
+    this.queues.rememberRead(docId, row.queueBase, all);
+    return all.map((r) => r.change);
   }
 
   /** Tells the other instances on this database what was just written (once there are any: `StoreAnnouncer`). */
@@ -757,10 +772,14 @@ async function guardedRow(tx: RWTx, docId: string, expect: StoreGuard | undefine
   return row;
 }
 
-/** Gives the row a new queue tag (its OT queue or LWW pending ops change in this transaction); returns the tag. */
-function retagQueue(tx: RWTx, row: DocRow): string {
+/**
+ * Gives the row a new queue tag (its OT queue or LWW pending ops change in this transaction), and
+ * a new queue base unless the change only appends to an OT queue that has one; returns the tag.
+ */
+function retagQueue(tx: RWTx, row: DocRow, appendOnly = false): string {
   const queueTag = newQueueTag();
-  fire(tx.objectStore('docs').put({ ...row, queueTag }));
+  const queueBase = appendOnly && row.queueBase !== undefined ? row.queueBase : newQueueTag();
+  fire(tx.objectStore('docs').put({ ...row, queueTag, queueBase }));
   return queueTag;
 }
 

@@ -1,5 +1,5 @@
 import { createId } from '../algorithms/createId.js';
-import type { JSONPatchOp } from '../types.js';
+import type { Change, JSONPatchOp } from '../types.js';
 
 /** A doc's unsent local work as one instance saw it: the OT queue's ids, or the LWW pending ops. */
 export type KnownQueue = { ids: readonly string[] } | { ops: readonly JSONPatchOp[] };
@@ -21,6 +21,8 @@ export type KnownQueue = { ids: readonly string[] } | { ops: readonly JSONPatchO
  */
 export class KnownQueues {
   private readonly known = new Map<string, { tag: string; queue: KnownQueue }>();
+  /** The OT queues as last read, whole: kept under the row's `queueBase`, to be extended by the rows appended since. */
+  private readonly reads = new Map<string, { base: string; lastSeq: number; changes: readonly Change[] }>();
 
   /** Whether anything is known of the doc's queue (a guard may then skip reading it). */
   has(docId: string): boolean {
@@ -45,12 +47,39 @@ export class KnownQueues {
     else this.known.set(docId, { tag, queue });
   }
 
+  /** Where a read of the doc's OT queue may start (after `lastSeq`), if it was read whole under a base. */
+  readFrom(docId: string): { base: string; lastSeq: number } | undefined {
+    const read = this.reads.get(docId);
+    return read && { base: read.base, lastSeq: read.lastSeq };
+  }
+
+  /**
+   * The whole OT queue from the rows read after `readFrom`'s seq, if the row's base is still the
+   * one they were read under (the queue only grew since); `undefined` when it must be read whole.
+   * The result is remembered as the new read.
+   */
+  extendRead(docId: string, base: string | undefined, tail: readonly { seq: number; change: Change }[]): Change[] | undefined {
+    const read = this.reads.get(docId);
+    if (!read || base === undefined || read.base !== base) return undefined;
+    const changes = [...read.changes, ...tail.map((row) => row.change)];
+    this.reads.set(docId, { base, lastSeq: tail.at(-1)?.seq ?? read.lastSeq, changes });
+    return changes;
+  }
+
+  /** The OT queue was read whole under `base` (a row without one is not remembered). */
+  rememberRead(docId: string, base: string | undefined, rows: readonly { seq: number; change: Change }[]): void {
+    if (base === undefined) this.reads.delete(docId);
+    else this.reads.set(docId, { base, lastSeq: rows.at(-1)?.seq ?? 0, changes: rows.map((row) => row.change) });
+  }
+
   forget(docId: string): void {
     this.known.delete(docId);
+    this.reads.delete(docId);
   }
 
   clear(): void {
     this.known.clear();
+    this.reads.clear();
   }
 
   private under(docId: string, tag: string | undefined): KnownQueue | undefined {

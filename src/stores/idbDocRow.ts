@@ -39,6 +39,13 @@ export interface DocRow {
    * queue (`KnownQueues`). Absent on rows whose queue has not changed since tags began.
    */
   queueTag?: string;
+  /**
+   * A random tag that changes whenever the doc's OT queue changes other than by appends (a
+   * rebase, an acknowledgement, a split), and is absent on a row made anew: while it stays, the
+   * queue only grew at its end, by rows of higher `seq`, so a reader that holds the queue as of
+   * a `seq` reads only the rows after it (`KnownQueues.readFrom`).
+   */
+  queueBase?: string;
   deleted?: true;
 }
 
