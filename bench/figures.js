@@ -34,6 +34,9 @@ export const FIGURES = {
     { name: 'Chromium, offline OT edits: ms per change() + flush() at 2,000–3,000 pending', unit: 'ms', better: 'lower', get: (r) => r.browserStoreOffline?.ot?.[2] },
     { name: 'Chromium, offline LWW edits: the same at 2,000–3,000 pending ops', unit: 'ms', better: 'lower', get: (r) => r.browserStoreOffline?.lww?.[2] },
   ],
+  offlineTabs: [
+    { name: 'Chromium, offline OT edits with another tab following: ms per change at 1,501–2,000 pending', unit: 'ms', better: 'lower', get: (r) => r.offlineTabs?.runs?.[3] },
+  ],
   browserSync: [
     { name: 'Chromium paced OT, IndexedDBStore: ms per change', unit: 'ms', better: 'lower', get: (r) => r.figures['IndexedDBStore ot']?.msPerChange },
     { name: 'Chromium paced OT, IndexedDBStore: IDB transactions/change', unit: 'tx', better: 'lower', get: (r) => r.figures['IndexedDBStore ot'] && r.figures['IndexedDBStore ot'].readonly + r.figures['IndexedDBStore ot'].readwrite },

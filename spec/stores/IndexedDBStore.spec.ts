@@ -269,17 +269,21 @@ describe('IndexedDBStore', () => {
       expect(await fetched(readB)).toBe(2);
       expect(await readB()).toEqual([['p1', 1], ['p2', 2], ['p3', 3], ['p4', 4]]);
       expect(await fetched(readB)).toBe(0);
+      // Two reads at once, after one more append: neither takes the new change twice.
+      await a.savePendingChanges('d', [change('p5')], { committedRev: 0, pendingIds: ['p1', 'p2', 'p3', 'p4'] });
+      const both = await Promise.all([readB(), readB()]);
+      expect([...both, await readB()]).toEqual(Array(3).fill([['p1', 1], ['p2', 2], ['p3', 3], ['p4', 4], ['p5', 5]]));
       // A server batch rewrites the queue (rebased, the first change acknowledged): read whole again.
-      await a.applyServerChanges('d', { state: { n: 1 }, rev: 1, changes: [committed('p1', 1)], pending: [change('p2', 2), change('p3', 3), change('p4', 4)], expect: { committedRev: 0, pendingIds: ['p1', 'p2', 'p3', 'p4'] } });
-      expect(await fetched(readB)).toBe(3);
-      expect(await readB()).toEqual([['p2', 2], ['p3', 3], ['p4', 4]]);
+      await a.applyServerChanges('d', { state: { n: 1 }, rev: 1, changes: [committed('p1', 1)], pending: [change('p2', 2), change('p3', 3), change('p4', 4), change('p5', 5)], expect: { committedRev: 0, pendingIds: ['p1', 'p2', 'p3', 'p4', 'p5'] } });
+      expect(await fetched(readB)).toBe(4);
+      expect(await readB()).toEqual([['p2', 2], ['p3', 3], ['p4', 4], ['p5', 5]]);
       // A split, then an append.
       await a.replacePendingChanges('d', [change('p2a', 2), change('p2b', 2)], ['p2']);
-      await a.savePendingChanges('d', [change('p5')], { committedRev: 1, pendingIds: ['p2a', 'p2b', 'p3', 'p4'] });
-      expect(await readB()).toEqual([['p2a', 2], ['p2b', 2], ['p3', 3], ['p4', 4], ['p5', 5]]);
+      await a.savePendingChanges('d', [change('p6')], { committedRev: 1, pendingIds: ['p2a', 'p2b', 'p3', 'p4', 'p5'] });
+      expect(await readB()).toEqual([['p2a', 2], ['p2b', 2], ['p3', 3], ['p4', 4], ['p5', 5], ['p6', 6]]);
       // Appends by b itself.
       await b.savePendingChanges('d', [change('q1')]);
-      expect(await readB()).toEqual([['p2a', 2], ['p2b', 2], ['p3', 3], ['p4', 4], ['p5', 5], ['q1', 6]]);
+      expect(await readB()).toEqual([['p2a', 2], ['p2b', 2], ['p3', 3], ['p4', 4], ['p5', 5], ['p6', 6], ['q1', 7]]);
       // Untracked and tracked again: a new queue, read whole.
       await a.untrackDocs(['d']);
       await a.trackDocs(['d'], 'ot');

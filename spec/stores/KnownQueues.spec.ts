@@ -57,18 +57,28 @@ describe('KnownQueues reads', () => {
     expect(known.readFrom('d')).toBeUndefined();
     known.rememberRead('d', base, [row(1), row(2)]);
     expect(known.readFrom('d')).toEqual({ base, lastSeq: 2 });
-    expect(known.extendRead('d', base, [row(3)])?.map((c) => c.id)).toEqual(['c1', 'c2', 'c3']);
+    expect(known.extendRead('d', base, { base, lastSeq: 2 }, [row(3)])?.map((c) => c.id)).toEqual(['c1', 'c2', 'c3']);
     expect(known.readFrom('d')).toEqual({ base, lastSeq: 3 });
-    expect(known.extendRead('d', base, [])?.map((c) => c.id)).toEqual(['c1', 'c2', 'c3']);
+    expect(known.extendRead('d', base, { base, lastSeq: 3 }, [])?.map((c) => c.id)).toEqual(['c1', 'c2', 'c3']);
     expect(known.readFrom('d')).toEqual({ base, lastSeq: 3 });
+  });
+
+  it('should not extend from where another read already moved it (two reads at once)', () => {
+    const known = new KnownQueues();
+    const base = newQueueTag();
+    known.rememberRead('d', base, [row(1)]);
+    const [first, second] = [known.readFrom('d')!, known.readFrom('d')!];
+    expect(known.extendRead('d', base, first, [row(2)])?.map((c) => c.id)).toEqual(['c1', 'c2']);
+    expect(known.extendRead('d', base, second, [row(2)])).toBeUndefined();
+    expect(known.readFrom('d')).toEqual({ base, lastSeq: 2 });
   });
 
   it('should not extend under another base, or none, and forget with the rest', () => {
     const known = new KnownQueues();
     const base = newQueueTag();
     known.rememberRead('d', base, [row(1)]);
-    expect(known.extendRead('d', newQueueTag(), [row(2)])).toBeUndefined();
-    expect(known.extendRead('d', undefined, [row(2)])).toBeUndefined();
+    expect(known.extendRead('d', newQueueTag(), { base, lastSeq: 1 }, [row(2)])).toBeUndefined();
+    expect(known.extendRead('d', undefined, { base, lastSeq: 1 }, [row(2)])).toBeUndefined();
     known.rememberRead('d', undefined, [row(1)]);
     expect(known.readFrom('d')).toBeUndefined();
     known.rememberRead('d', base, []);

@@ -324,7 +324,7 @@ export class IndexedDBStore implements PatchesStore {
       if (!row || row.deleted) return undefined;
       let pending: Change[] = [];
       if (row.algorithm === 'ot' && algorithm !== 'lww') {
-        pending = (from && this.queues.extendRead(docId, row.queueBase, rows)) || (await this.readQueueWhole(tx, docId, row, from ? undefined : rows));
+        pending = (from && this.queues.extendRead(docId, row.queueBase, from, rows)) || (await this.readQueueWhole(tx, docId, row, from ? undefined : rows));
         // What the queue holds under the row's tag, as of this read (a read-only transaction sees one moment).
         this.queues.remember(docId, row.queueTag, { ids: pending.map((change) => change.id) });
       }

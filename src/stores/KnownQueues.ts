@@ -54,13 +54,13 @@ export class KnownQueues {
   }
 
   /**
-   * The whole OT queue from the rows read after `readFrom`'s seq, if the row's base is still the
-   * one they were read under (the queue only grew since); `undefined` when it must be read whole.
-   * The result is remembered as the new read.
+   * The whole OT queue from the rows read after `from` (what `readFrom` said), if the row's base
+   * is still the one they were read under (the queue only grew since) and no other read moved the
+   * remembered one meanwhile; `undefined` when it must be read whole. The result is remembered.
    */
-  extendRead(docId: string, base: string | undefined, tail: readonly { seq: number; change: Change }[]): Change[] | undefined {
+  extendRead(docId: string, base: string | undefined, from: { base: string; lastSeq: number }, tail: readonly { seq: number; change: Change }[]): Change[] | undefined {
     const read = this.reads.get(docId);
-    if (!read || base === undefined || read.base !== base) return undefined;
+    if (!read || base === undefined || read.base !== base || from.base !== base || read.lastSeq !== from.lastSeq) return undefined;
     const changes = [...read.changes, ...tail.map((row) => row.change)];
     this.reads.set(docId, { base, lastSeq: tail.at(-1)?.seq ?? read.lastSeq, changes });
     return changes;

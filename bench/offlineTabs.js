@@ -1,0 +1,72 @@
+// Offline edits in one tab while another tab of the same app follows the doc (Chromium, one
+// IndexedDB database on disk, two pages of one browser): tab A makes 2,000 doc.change() calls on
+// an OT doc with nothing sent, each awaited with doc.flush(); tab B has the doc open and follows
+// each write (the store's BroadcastChannel, then a read of what changed). Prints A's ms per
+// change in each run of 500, as the queue grows, and how long after A's last edit B showed it.
+// Run: npm run build && node bench/offlineTabs.js
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, requireChromium, servePage } from './browserPage.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const EDITS = { total: 2_000, every: 500 };
+
+/** Runs inside each page: open the doc and note the highest value it shows. */
+async function openInPage() {
+  const { IndexedDBStore, Patches } = window.patchesRx;
+  window.patches = new Patches({ store: new IndexedDBStore('offline-tabs') });
+  window.doc = await window.patches.openDoc('notes');
+  window.shown = 0;
+  window.doc.subscribe(state => {
+    for (const value of Object.values(state)) if (typeof value === 'number' && value > window.shown) window.shown = value;
+  });
+}
+
+/** Runs inside tab A: the edits, ms per change in each run of `every`. */
+async function editInPage({ total, every }) {
+  const runs = [];
+  let start = performance.now();
+  for (let i = 1; i <= total; i++) {
+    window.doc.change(draft => {
+      draft[`f${i % 20}`] = i;
+    });
+    await window.doc.flush();
+    if (i % every === 0) {
+      runs.push((performance.now() - start) / every);
+      start = performance.now();
+    }
+  }
+  return runs;
+}
+
+export async function main() {
+  requireChromium();
+  const page = await servePage({ stdin: { contents: "export * as patchesRx from './dist/index.js';", resolveDir: root, loader: 'js' }, globalName: 'bundle', footer: { js: 'window.patchesRx = bundle.patchesRx;' } });
+  const profile = mkdtempSync(join(tmpdir(), 'patches-rx-offline-tabs-'));
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
+  try {
+    const a = context.pages()[0] ?? (await context.newPage());
+    const b = await context.newPage();
+    for (const tab of [a, b]) {
+      await tab.goto(page.url);
+      await tab.evaluate(openInPage);
+    }
+    const runs = await a.evaluate(editInPage, EDITS);
+    const finished = Date.now();
+    await b.waitForFunction(total => window.shown >= total, EDITS.total, { timeout: 120_000 });
+    const behind = Date.now() - finished;
+    const row = Object.fromEntries(runs.map((ms, i) => [`edits ${(i * EDITS.every + 1).toLocaleString('en-US')}–${((i + 1) * EDITS.every).toLocaleString('en-US')} (ms each)`, ms.toFixed(2)]));
+    console.log(`Offline edits in tab A while tab B follows the doc: ${EDITS.total.toLocaleString('en-US')} doc.change() + flush() on an OT doc; B showed the last one ${behind} ms after A made it`);
+    console.table([row]);
+    return { offlineTabs: { runs, behind } };
+  } finally {
+    await context.close();
+    await page.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) await main();
