@@ -89,7 +89,8 @@ describeWithChromium()('several tabs of one app in Chromium (issue 11)', () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
   });
 
-  it('should commit every edit of three tabs exactly once over one connection, through a reload and the leader closing', async () => {
+  /** A server behind a counting proxy, and `count` tabs of one browser profile running the page, started. */
+  async function openTabs(count: number) {
     const serverFaults: unknown[] = [];
     server = await startServer({ port: 0, store: new MemoryServerStore(), onError: error => serverFaults.push(error) });
     cleanups.push(() => server.close());
@@ -102,13 +103,54 @@ describeWithChromium()('several tabs of one app in Chromium (issue 11)', () => {
     cleanups.push(() => session.close());
     const startTab = (page: Page) => page.evaluate(url => window.tabs.start(url), proxy.url);
     const tabs: Page[] = [session.page];
-    for (let i = 0; i < 2; i++) {
+    for (let i = 1; i < count; i++) {
       const page = await session.context.newPage();
       page.on('pageerror', error => session.pageErrors.push(`pageerror: ${error.message}`));
       await page.goto(pageServer.url);
       tabs.push(page);
     }
     await Promise.all(tabs.map(startTab));
+    const reader = await connectClient(server.url);
+    cleanups.push(() => reader.close());
+    await reader.call('subscribe', [['ot', 'lww-doc']]);
+    const history = async (): Promise<Change[]> => (await reader.call('getChangesSince', ['ot', 0])).result as Change[];
+    return { serverFaults, proxy, session, startTab, tabs, reader, history };
+  }
+
+  it('should show one tab\'s long run of offline edits in another tab, and commit each exactly once when sync comes back', async () => {
+    const { serverFaults, session, tabs, history } = await openTabs(2);
+    await Promise.all(tabs.map(page => page.evaluate(() => window.tabs.setSync(false))));
+    const [writer, follower] = tabs;
+    // Edits that pile up unsent in IndexedDB: the follower reads only what each one appended.
+    const tokens = Array.from({ length: 200 }, (_, i) => `o${i}`);
+    for (const token of tokens) await writer.evaluate(([t, at]) => window.tabs.edit(t, at), [token, 1_000] as const);
+    await follower.evaluate(token => window.tabs.whenSeen(token), tokens.at(-1)!);
+    const shown = await follower.evaluate(() => window.tabs.snapshot());
+    expect(shown.ot.list).toEqual(await writer.evaluate(() => window.tabs.snapshot().then(s => s.ot.list)));
+    expect([...(shown.ot.list ?? [])].sort()).toEqual([...tokens].sort());
+    expect(shown.hasPending).toBe(true);
+
+    await Promise.all(tabs.map(page => page.evaluate(() => window.tabs.setSync(true))));
+    const settled = await Promise.all(tabs.map(page => page.evaluate(() => window.tabs.whenSettled(1, 1))));
+    const log = await history();
+    const inserted = log.flatMap(change => change.ops).filter(op => op.op === 'add' && typeof op.value === 'string').map(op => op.value as string);
+    const created = log.flatMap(change => change.ops).filter(op => op.path === '/list').flatMap(op => (Array.isArray(op.value) ? (op.value as string[]) : []));
+    expect([...inserted, ...created].sort()).toEqual([...tokens].sort());
+    expect(new Set(log.map(change => change.id)).size).toBe(log.length);
+    const final = await Promise.all(tabs.map(page => page.evaluate(() => window.tabs.whenSettled(0, 0))));
+    for (const [i, snap] of final.entries()) {
+      expect(snap.otRev).toBe(log.length);
+      expect(snap.ot.list).toEqual(shown.ot.list);
+      expect(Object.keys(snap.lww.marks ?? {}).sort()).toEqual([...tokens].sort());
+      expect(snap.storedPending).toBe(0);
+      expect([...snap.errors, ...settled[i].errors]).toEqual([]);
+    }
+    expect(serverFaults).toEqual([]);
+    expect(session.pageErrors).toEqual([]);
+  });
+
+  it('should commit every edit of three tabs exactly once over one connection, through a reload and the leader closing', async () => {
+    const { serverFaults, proxy, session, startTab, tabs, reader, history } = await openTabs(3);
 
     const rng = mulberry32(11);
     const edits: string[] = [];
@@ -142,10 +184,6 @@ describeWithChromium()('several tabs of one app in Chromium (issue 11)', () => {
     }
     // Sync on everywhere, then wait for the server to hold every edit.
     await Promise.all(tabs.map(page => page.evaluate(() => window.tabs.setSync(true))));
-    const reader = await connectClient(server.url);
-    cleanups.push(() => reader.close());
-    await reader.call('subscribe', [['ot', 'lww-doc']]);
-    const history = async (): Promise<Change[]> => (await reader.call('getChangesSince', ['ot', 0])).result as Change[];
     const otHead = async () => (await history()).length;
     const lwwDoc = async () => (await reader.call('getDoc', ['lww-doc'])).result as PatchesSnapshot;
 
