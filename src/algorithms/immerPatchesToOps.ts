@@ -180,7 +180,7 @@ function findArrayEdits(entries: readonly Entry[], draft: PatchDraft): (ArrayEdi
   const overwritten = new Set<string>();
   entries.forEach((entry, i) => {
     if (entry.path.length > deepest) return;
-    const key = entry.path.length === 0 ? '' : parents[i][entry.path.length - 1] + prefixKeys(entry.path.slice(-1))[1];
+    const key = entry.path.length === 0 ? '' : parents[i][entry.path.length - 1] + segmentKey(entry.path[entry.path.length - 1]);
     if (above.has(key)) overwritten.add(key);
   });
   const rewritten = new Set(candidates.filter(([, array]) => !array.keys.some((key) => overwritten.has(key))).map(([key]) => key));
@@ -235,7 +235,7 @@ function diffEdit(draft: PatchDraft, edit: ArrayEdit): JSONPatchOp[] {
   const keys = edit.path.map(String);
   const oldList = draft.get(keys).value as unknown[];
   /** The one-by-one conversion, replayed on a fork: the answer when there is nothing to diff. */
-  const positionalOps = () => {
+  const oneByOne = () => {
     const fork = draft.fork();
     const positional: JSONPatchOp[] = [];
     for (const entry of edit.entries) append(positional, convertEntry(fork, entry));
@@ -244,8 +244,9 @@ function diffEdit(draft: PatchDraft, edit: ArrayEdit): JSONPatchOp[] {
   // A splice, shift or unshift of a long array is thousands of patches: replay them on the array
   // alone, and convert them one by one (with their checks and errors) only when that is the answer.
   const replayed = replayDirect(oldList, edit);
-  const { positional, newList } = replayed === undefined ? positionalOps() : { positional: undefined, newList: replayed };
-  if (!Array.isArray(newList)) return positional ?? positionalOps().positional;
+  const converted = replayed === undefined ? oneByOne() : undefined;
+  const newList = replayed ?? converted?.newList;
+  if (!Array.isArray(newList)) return converted!.positional;
 
   const edited = editedInPlace(edit, oldList);
   const pointer = guarded(edit.entries[0], () => joinPointer(edit.path));
@@ -262,7 +263,7 @@ function diffEdit(draft: PatchDraft, edit: ArrayEdit): JSONPatchOp[] {
       return diffValue(oldList[i], newList[j], elementPointer);
     },
   });
-  return ops ?? positional ?? positionalOps().positional;
+  return ops ?? (converted ?? oneByOne()).positional;
 }
 
 /**
@@ -352,12 +353,14 @@ function append(ops: JSONPatchOp[], more: readonly JSONPatchOp[]): void {
 function prefixKeys(path: readonly Segment[]): string[] {
   const keys = [''];
   let key = '';
-  for (const segment of path) {
-    const text = String(segment);
-    key += '/' + (text.includes('~') || text.includes('/') ? text.replace(/~/g, '~0').replace(/\//g, '~1') : text);
-    keys.push(key);
-  }
+  for (const segment of path) keys.push((key += segmentKey(segment)));
   return keys;
+}
+
+/** One segment's part of a path key: `/` and the segment, escaped. */
+function segmentKey(segment: Segment): string {
+  const text = String(segment);
+  return '/' + (text.includes('~') || text.includes('/') ? text.replace(/~/g, '~0').replace(/\//g, '~1') : text);
 }
 
 /** The ops for one immer patch, `path` being where it applies (it may have been re-rooted). */

@@ -235,13 +235,13 @@ export class ServerCore {
     }
   }
 
-  /** Whether a doc is deleted (a 410 from its service says so too); a fault is reported and counts as not deleted. */
+  /** Whether a doc is deleted (a 410 from its service says so too); anything else counts as not deleted, a fault (not a StatusError) reported. */
   private async isDeleted(docId: string): Promise<boolean> {
     try {
       return Boolean(await this.service(docId).tombstoneOf(docId));
     } catch (error) {
       if (error instanceof StatusError && error.code === 410) return true;
-      this.options.onError(error);
+      if (!(error instanceof StatusError)) this.options.onError(error);
       return false;
     }
   }

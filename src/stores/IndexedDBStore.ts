@@ -137,9 +137,11 @@ export interface IndexedDBStoreOptions {
  * Several instances on one database (tabs of an app, or instances in one process) stay correct:
  * every read-modify-write is guarded (`StoreGuard`): the check and the write run in one
  * transaction, so a write computed from data another instance changed in between rejects with a
- * `StoreConflictError` and writes nothing (a guard on the OT queue, which grows with every
- * offline edit, is checked against what this instance last read or wrote of it while the doc's
- * row still carries the queue tag it saw then: `KnownQueues`); and every write is announced on the database's
+ * `StoreConflictError` and writes nothing (a guard on the OT queue or the LWW pending ops, which
+ * grow with offline edits, is checked against what this instance last read or wrote of them while
+ * the doc's row still carries the queue tag it saw then, and a read of an OT queue read before
+ * fetches only the rows appended since while the row's queue base stays: `KnownQueues`); and
+ * every write is announced on the database's
  * `BroadcastChannel`, which the other instances' `changes$` emit. A store that knows of no other
  * instance posts nothing per write: it keeps what it wrote and posts it once one says hello
  * (`StoreAnnouncer`).
@@ -515,7 +517,7 @@ export class IndexedDBStore implements PatchesStore {
       if (update.pending && row.algorithm !== 'ot') {
         throw new StoreError(`Cannot replace the pending queue of LWW doc "${docId}"`, docId);
       }
-      if (update.pending) row = { ...row, queueTag: newQueueTag(), queueBase: newQueueTag() };
+      if (update.pending) row = retagged(row);
       if (update.rev < row.committedRev && !update.regressed) throw new StoreConflictError(docId, `committedRev ${row.committedRev} > update rev ${update.rev}`);
       row = rewoundTo(tx, row, update.rev);
       if (!extendsLog(row, update)) row = { ...row, logFrom: update.rev };
@@ -773,14 +775,18 @@ async function guardedRow(tx: RWTx, docId: string, expect: StoreGuard | undefine
 }
 
 /**
- * Gives the row a new queue tag (its OT queue or LWW pending ops change in this transaction), and
- * a new queue base unless the change only appends to an OT queue that has one; returns the tag.
+ * The row with a new queue tag (its OT queue or LWW pending ops change in this transaction), and
+ * a new queue base unless the change only appends to an OT queue that has one.
  */
+function retagged(row: DocRow, appendOnly = false): DocRow & { queueTag: string } {
+  return { ...row, queueTag: newQueueTag(), queueBase: appendOnly && row.queueBase !== undefined ? row.queueBase : newQueueTag() };
+}
+
+/** Writes the row `retagged` (for a write that changes only the queue); returns the new tag. */
 function retagQueue(tx: RWTx, row: DocRow, appendOnly = false): string {
-  const queueTag = newQueueTag();
-  const queueBase = appendOnly && row.queueBase !== undefined ? row.queueBase : newQueueTag();
-  fire(tx.objectStore('docs').put({ ...row, queueTag, queueBase }));
-  return queueTag;
+  const next = retagged(row, appendOnly);
+  fire(tx.objectStore('docs').put(next));
+  return next.queueTag;
 }
 
 /** Writes the whole committed state at `rev` (the row's tail, if any, is done with). */
