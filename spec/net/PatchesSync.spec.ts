@@ -343,6 +343,58 @@ describe('PatchesSync', () => {
       const b = await connected();
       await expect(firstValueFrom(b.sync.call('getDoc', 'tomb'))).rejects.toMatchObject({ code: 410 });
     });
+    it('should keep a doc tracked again while its local delete was on its way, and hand its new edits over when the server says it is gone', async () => {
+      // The server holds a's delete, then (once asked) a's commits to the doc until the delete has landed.
+      const deleteArrived = gate();
+      const deleteHeld = gate();
+      const commitsHeld = gate();
+      let holdCommits = false;
+      const gated = await startHarness({
+        authorize: async (_connection, method, docId) => {
+          if (docId !== 'again') return true;
+          if (method === 'deleteDoc') {
+            deleteArrived.open();
+            await deleteHeld.opened;
+          }
+          if (method === 'commitChanges' && holdCommits) await commitsHeld.opened;
+          return true;
+        },
+      });
+      try {
+        const a = gated.client();
+        const b = gated.client();
+        await Promise.all([a.sync.connect(), b.sync.connect()]);
+        const doc = await a.patches.openDoc<{ v: number }>('again');
+        doc.change(draft => {
+          draft.v = 1;
+        });
+        await docSynced(a.sync, 'again', 1);
+        await b.patches.openDoc('again');
+        await docSynced(b.sync, 'again', 1);
+
+        holdCommits = true;
+        await a.patches.deleteDoc('again');
+        await deleteArrived.opened;
+        const revived = await a.patches.openDoc<{ v?: number }>('again');
+        revived.change(draft => {
+          draft.v = 2;
+        });
+        await revived.flush();
+        const toldA = firstValueFrom(a.sync.remoteDocDeleted$);
+        const toldB = firstValueFrom(b.sync.remoteDocDeleted$);
+        deleteHeld.open();
+        await toldB;
+        commitsHeld.open();
+        // The server deleted the doc after the new edit was made and before it came: a is told, edit included.
+        const event = await toldA;
+        expect(event.docId).toBe('again');
+        expect(event.pendingChanges.flatMap(c => c.ops)).toEqual([expect.objectContaining({ path: '/v', value: 2 })]);
+        expect(await a.patches.store.listDocs(true)).toEqual([]);
+        expect(a.errors).toEqual([]);
+      } finally {
+        await gated.close();
+      }
+    });
   });
 
   describe('server restart', () => {
@@ -511,3 +563,10 @@ describe('PatchesSync', () => {
     });
   });
 });
+
+/** A promise and the function that resolves it. */
+function gate(): { open: () => void; opened: Promise<void> } {
+  let open!: () => void;
+  const opened = new Promise<void>(resolve => (open = resolve));
+  return { open, opened };
+}

@@ -296,6 +296,18 @@ describe('IndexedDBStore', () => {
       expect((await b.getDoc('d'))!.pending.map((c) => [c.id, c.ops.length])).toEqual([['x1', 1]]);
     });
 
+    it("should refuse to remove a doc whose queue another instance appended to since this one wrote it", async () => {
+      const a = v1();
+      const b = v1();
+      await a.trackDocs(['d'], 'ot');
+      await a.savePendingChanges('d', [change('p1')], { committedRev: 0, pendingIds: [] });
+      await b.savePendingChanges('d', [change('q1')], { committedRev: 0, pendingIds: ['p1'] });
+      await expect(a.confirmDeleteDoc('d', { pendingIds: ['p1'] })).rejects.toMatchObject({ name: 'StoreConflictError', docId: 'd' });
+      expect(await ids(b)).toEqual(['p1', 'q1']);
+      await a.confirmDeleteDoc('d', { pendingIds: ['p1', 'q1'] });
+      expect(await b.listDocs(true)).toEqual([]);
+    });
+
     it('should refuse an append on a queue another instance emptied by untracking and tracking the doc again', async () => {
       const a = v1();
       const b = v1();

@@ -573,6 +573,38 @@ export function describeStoreContract(
         expect((error as StoreConflictError).docId).toBe(docId);
       }
 
+      it('should remove only a tombstone on a confirmDeleteDoc guarded by deleted, never a doc tracked again since', async () => {
+        await store.trackDocs(['a'], 'ot');
+        await store.savePendingChanges('a', [change('p1')]);
+        await store.deleteDoc('a');
+        // Tracked again (a local delete still waiting for the server) and edited: the new work stays.
+        await store.trackDocs(['a'], 'ot');
+        await store.savePendingChanges('a', [change('p2')]);
+        await expectConflict(store.confirmDeleteDoc('a', { deleted: true }), 'a');
+        expect((await store.getPendingChanges('a')).map((c) => c.id)).toEqual(['p2']);
+        await store.deleteDoc('a');
+        await store.confirmDeleteDoc('a', { deleted: true });
+        await store.confirmDeleteDoc('never-tracked', { deleted: true });
+        expect(await store.listDocs(true)).toEqual([]);
+      });
+
+      it('should remove a live doc on a guarded confirmDeleteDoc only while it holds the pending work the guard names', async () => {
+        await store.trackDocs(['o'], 'ot');
+        await store.trackDocs(['l'], 'lww');
+        await store.savePendingChanges('o', [change('p1')]);
+        await store.savePendingOps('l', [op('/a', 1)]);
+        await store.saveSendingChange('l', change('s1', 1, [op('/b', 1)]));
+        await store.savePendingOps('l', [op('/a', 2)]);
+        await expectConflict(store.confirmDeleteDoc('o', { deleted: false, pendingIds: [] }), 'o');
+        await expectConflict(store.confirmDeleteDoc('o', { deleted: true }), 'o');
+        await expectConflict(store.confirmDeleteDoc('l', { pendingOps: [op('/a', 2)], sendingId: null }), 'l');
+        await expectConflict(store.confirmDeleteDoc('l', { pendingOps: [op('/a', 1)], sendingId: 's1' }), 'l');
+        expect(byId(await store.listDocs(true)).map((d) => d.docId)).toEqual(['l', 'o']);
+        await store.confirmDeleteDoc('o', { deleted: false, pendingIds: ['p1'] });
+        await store.confirmDeleteDoc('l', { deleted: false, pendingOps: [op('/a', 2)], sendingId: 's1' });
+        expect(await store.listDocs(true)).toEqual([]);
+      });
+
       it('should refuse to append a change written on a queue that has changed, and write nothing', async () => {
         await store.trackDocs(['a'], 'ot');
         await store.savePendingChanges('a', [change('p1')], { committedRev: 0, pendingIds: [] });

@@ -26,7 +26,7 @@ import {
   type SchedulerLike,
 } from 'rxjs';
 import type { Algorithm, Change, PatchesSyncState, SizeCalculator, SyncedDoc, Unsubscriber } from '../types.js';
-import { AuthError, StatusError } from '../errors.js';
+import { AuthError, StatusError, StoreConflictError } from '../errors.js';
 import type { Patches } from '../client/Patches.js';
 import { listen } from '../client/listen.js';
 import { hasUnsavedEdits } from '../client/unsavedEdits.js';
@@ -43,6 +43,7 @@ import { classifyError } from './errorPolicy.js';
 import { DocRetries } from './DocRetries.js';
 import { SyncTabs, type SyncTabsOptions } from './SyncTabs.js';
 import { OwnEdits } from './OwnEdits.js';
+import { purgeDeletedDoc } from './purgeDeletedDoc.js';
 
 /** Options of `PatchesSync` (the seed's, plus injection points for tests and hosts). */
 export interface PatchesSyncOptions {
@@ -436,13 +437,11 @@ export class PatchesSync {
     if (!algorithm) return EMPTY;
     return from(
       this.patches.runExclusive(docId, async () => {
-        const pendingChanges = await this.pendingChanges(docId);
         this.retries.clear(docId);
         this.docs.remove([docId]);
         this.subscribed.delete(docId);
         await this.patches._forgetDoc(docId);
-        await this.patches.store.confirmDeleteDoc(docId);
-        return pendingChanges;
+        return purgeDeletedDoc(this.patches.store, docId);
       }),
     ).pipe(
       tap(pendingChanges => this.remoteDeleteSubject.next({ docId, pendingChanges })),
@@ -459,12 +458,25 @@ export class PatchesSync {
     return this.connection.call<void>('deleteDoc', [docId]).pipe(
       // Already gone on the server counts as deleted: a tombstone must not wait forever.
       catchError(error => (error instanceof StatusError && (error.code === 404 || error.code === 410) ? of(undefined) : throwError(() => error))),
-      concatMap(() => from(this.patches.store.confirmDeleteDoc(docId))),
+      concatMap(() => from(this.confirmLocalDelete(docId))),
       catchError(error => {
         this.report(error, docId);
         return EMPTY;
       }),
     );
+  }
+
+  /**
+   * The server deleted a doc deleted here: remove its tombstone, unless the doc was tracked again
+   * since; then it keeps its new data and syncs, to learn what the server holds now.
+   */
+  private async confirmLocalDelete(docId: string): Promise<void> {
+    try {
+      await this.patches.store.confirmDeleteDoc(docId, { deleted: true });
+    } catch (error) {
+      if (!(error instanceof StoreConflictError)) throw error;
+      this.syncRequests.next(docId);
+    }
   }
 
   /** Newly tracked docs: status entries, then (if connected) subscribe and sync them. */
@@ -588,13 +600,6 @@ export class PatchesSync {
     const counts = this.ownEdits.read(docId);
     const hasPending = await algorithm.hasPending(docId);
     return counts(hasPending) ? hasPending : this.readPending(docId, algorithm);
-  }
-
-  private async pendingChanges(docId: string): Promise<Change[]> {
-    const stored = await this.patches.store.getDoc(docId);
-    if (!stored) return [];
-    const lwwOps = [...(stored.sending?.ops ?? []), ...stored.pendingOps];
-    return stored.algorithm === 'ot' ? stored.pending : lwwOps.length ? [{ ...(stored.sending ?? { id: '', baseRev: stored.committedRev, rev: stored.committedRev + 1, createdAt: 0, committedAt: 0 }), ops: lwwOps }] : [];
   }
 
   private algorithmOf(docId: string): ClientAlgorithm | undefined {

@@ -175,13 +175,17 @@ export class InMemoryStore implements PatchesStore {
   }
 
   /**
-   * Remove everything, the tombstone included. A no-op for an unknown doc.
+   * Remove everything, the tombstone included, if the doc holds what `expect` says (see
+   * `PatchesStore.confirmDeleteDoc`). A no-op for an unknown doc.
    *
    * @example
-   * await store.confirmDeleteDoc('notes');
+   * await store.confirmDeleteDoc('notes', { deleted: true }); // only while it is a tombstone
    */
-  async confirmDeleteDoc(docId: string): Promise<void> {
+  async confirmDeleteDoc(docId: string, expect?: StoreGuard): Promise<void> {
     this.assertOpen();
+    const doc = this.docs.get(docId);
+    if (!doc) return;
+    check(docId, doc, expect);
     this.docs.delete(docId);
   }
 
@@ -371,7 +375,13 @@ function emptyDoc(algorithm: Algorithm): MemoryDoc {
 function check(docId: string, doc: MemoryDoc, expect: StoreGuard | undefined): void {
   if (!expect) return;
   const conflict = guardConflict(
-    { committedRev: doc.committedRev, pendingIds: doc.pending.map((change) => change.id), pendingOps: sortedOps(doc.pendingOps), sendingId: doc.sending?.id ?? null },
+    {
+      committedRev: doc.committedRev,
+      pendingIds: doc.pending.map((change) => change.id),
+      pendingOps: sortedOps(doc.pendingOps),
+      sendingId: doc.sending?.id ?? null,
+      deleted: doc.deleted,
+    },
     expect,
   );
   if (conflict) throw new StoreConflictError(docId, conflict);

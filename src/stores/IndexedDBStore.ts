@@ -406,16 +406,21 @@ export class IndexedDBStore implements PatchesStore {
   }
 
   /**
-   * Remove everything, the tombstone included. A no-op for an unknown doc.
+   * Remove everything, the tombstone included, if the doc holds what `expect` says (see
+   * `PatchesStore.confirmDeleteDoc`). A no-op for an unknown doc.
    *
    * @example
-   * await store.confirmDeleteDoc('notes');
+   * await store.confirmDeleteDoc('notes', { deleted: true }); // only while it is a tombstone
    */
-  async confirmDeleteDoc(docId: string): Promise<void> {
-    await this.transact('readwrite', ALL_STORES, 'confirmDeleteDoc', docId, async (tx) => {
+  async confirmDeleteDoc(docId: string, expect?: StoreGuard): Promise<void> {
+    const removed = await this.transact('readwrite', ALL_STORES, 'confirmDeleteDoc', docId, async (tx) => {
+      const row = await checkedRow(tx, docId, expect, this.queues, () => {});
+      if (!row) return false;
       fire(tx.objectStore('docs').delete(docId));
       clearDocData(tx, docId);
+      return true;
     });
+    if (!removed) return;
     this.queues.forget(docId);
     this.announce({ kind: 'untrack', docIds: [docId] });
   }
@@ -744,13 +749,33 @@ function docRange(docId: string): IDBKeyRange {
 
 /**
  * The doc's row, if it may be written to (tracked, not deleted, of the right algorithm) and still
+ * holds what `expect` says (else a `StoreConflictError`; see `checkedRow`).
+ */
+async function guardedRow(tx: RWTx, docId: string, expect: StoreGuard | undefined, algorithm?: Algorithm, known?: KnownQueues): Promise<DocRow> {
+  const row = await checkedRow(tx, docId, expect, known, (found) => {
+    if (!found || found.deleted) throw new DocNotTrackedError(docId, found !== undefined);
+    if (algorithm && found.algorithm !== algorithm) {
+      throw new StoreError(`Doc "${docId}" is ${found.algorithm.toUpperCase()}, not ${algorithm.toUpperCase()}`, docId);
+    }
+  });
+  return row!;
+}
+
+/**
+ * The doc's row (`undefined` for an unknown doc), after `accept` has looked at it, if it still
  * holds what `expect` says (else a `StoreConflictError`). The row and the guard's facts are read
  * with one round of requests: each await inside a transaction is a round trip to the database
  * (in Chromium, to another process), and a write pays them before it can commit. The OT queue
  * grows with every offline edit, so it is not read when `known` holds its ids under the row's
  * tag (the common case: this instance wrote it last); a tag that moved on costs a second round.
  */
-async function guardedRow(tx: RWTx, docId: string, expect: StoreGuard | undefined, algorithm?: Algorithm, known?: KnownQueues): Promise<DocRow> {
+async function checkedRow(
+  tx: RWTx,
+  docId: string,
+  expect: StoreGuard | undefined,
+  known: KnownQueues | undefined,
+  accept: (row: DocRow | undefined) => void,
+): Promise<DocRow | undefined> {
   const range = docRange(docId);
   const readQueue = () => tx.objectStore('pendingChanges').getAll(range).then((rows) => rows.map((r) => r.change.id));
   const readOps = () => tx.objectStore('pendingOps').getAll(range).then((rows) => rows.map((r) => r.op));
@@ -761,11 +786,9 @@ async function guardedRow(tx: RWTx, docId: string, expect: StoreGuard | undefine
     expect?.pendingOps && first ? readOps() : undefined,
     expect?.sendingId !== undefined ? tx.objectStore('sending').get(docId) : undefined,
   ]);
-  if (!row || row.deleted) throw new DocNotTrackedError(docId, row !== undefined);
-  if (algorithm && row.algorithm !== algorithm) {
-    throw new StoreError(`Doc "${docId}" is ${row.algorithm.toUpperCase()}, not ${algorithm.toUpperCase()}`, docId);
-  }
-  const facts: GuardedFacts = { committedRev: row.committedRev };
+  accept(row);
+  if (!row) return undefined;
+  const facts: GuardedFacts = { committedRev: row.committedRev, deleted: row.deleted === true };
   if (expect?.pendingIds) facts.pendingIds = read ?? known?.idsUnder(docId, row.queueTag) ?? (await readQueue());
   if (expect?.pendingOps) facts.pendingOps = readOpsNow ?? known?.opsUnder(docId, row.queueTag) ?? (await readOps());
   if (expect?.sendingId !== undefined) facts.sendingId = sending?.change.id ?? null;

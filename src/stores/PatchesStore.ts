@@ -74,6 +74,8 @@ export interface StoreGuard {
   pendingOps?: readonly JSONPatchOp[];
   /** LWW: the id of the in-flight change (`null`: none). */
   sendingId?: string | null;
+  /** Whether the doc is a tombstone (deleted locally, waiting for the server's delete). */
+  deleted?: boolean;
 }
 
 /** What a store tells other instances on the same storage after a write (see `PatchesStore.changes$`). */
@@ -132,8 +134,14 @@ export interface PatchesStore {
   saveDoc(docId: string, snapshot: PatchesState, expect?: StoreGuard): Promise<void>;
   /** Local delete: clear the doc's data and leave a tombstone (`deleted: true`) until `confirmDeleteDoc`. */
   deleteDoc(docId: string): Promise<void>;
-  /** The server confirmed the delete: remove everything, the tombstone included. */
-  confirmDeleteDoc(docId: string): Promise<void>;
+  /**
+   * The server deleted the doc: remove everything, the tombstone included (a no-op for an unknown
+   * doc). With `expect`, only if the doc still holds what it says (else `StoreConflictError`):
+   * `{ deleted: true }` removes only a tombstone, never a doc tracked again since its local
+   * delete; a guard on the pending work removes a live doc only if that is the work the caller
+   * read (and handed to its listeners), not another instance's newer edits.
+   */
+  confirmDeleteDoc(docId: string, expect?: StoreGuard): Promise<void>;
 
   /** OT: the pending queue in order. */
   getPendingChanges(docId: string): Promise<Change[]>;

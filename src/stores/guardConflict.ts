@@ -8,6 +8,7 @@ export interface GuardedFacts {
   pendingIds?: readonly string[];
   pendingOps?: readonly JSONPatchOp[];
   sendingId?: string | null;
+  deleted?: boolean;
 }
 
 /**
@@ -20,6 +21,9 @@ export interface GuardedFacts {
  */
 export function guardConflict(facts: GuardedFacts, expect: StoreGuard | undefined): string | undefined {
   if (!expect) return undefined;
+  if (expect.deleted !== undefined && (facts.deleted ?? false) !== expect.deleted) {
+    return facts.deleted ? 'the doc is deleted' : 'the doc is not deleted';
+  }
   if (expect.committedRev !== undefined && facts.committedRev !== expect.committedRev) {
     return `committedRev ${facts.committedRev} ≠ expected ${expect.committedRev}`;
   }
