@@ -4,6 +4,7 @@ import { Patches } from '../../src/client/Patches.js';
 import { IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
 import { holdingStore } from '../helpers/holdingStore.js';
+import { purgeDeletedDoc } from '../../src/net/purgeDeletedDoc.js';
 
 describe('Patches', () => {
   it('should track docs once, with their algorithm, and announce only the new ids', async () => {
@@ -123,6 +124,7 @@ describe('Patches', () => {
     const removals: Array<[string, (patches: Patches) => Promise<void>]> = [
       ['untracked', (patches) => patches.untrackDocs(['y'])],
       ['deleted', (patches) => patches.deleteDoc('y')],
+      ['dropped as deleted on the server', (patches) => patches._dropDoc('y', () => purgeDeletedDoc(patches.store, 'y')).then(() => undefined)],
     ];
     for (const [how, remove] of removals) {
       it(`should not bring back a doc it ${how} while reading the list after another instance's message`, async () => {

@@ -263,12 +263,22 @@ export class Patches {
     if (changes.length > 0) this.serverCommitSubject.next({ docId, changes });
   }
 
-  /** @internal PatchesSync removes a remotely deleted doc's handle through this. */
-  async _forgetDoc(docId: string): Promise<void> {
-    this.tracked.delete(docId);
-    const doc = this.openDocs.get(docId);
-    this.openDocs.delete(docId);
-    doc?._close();
+  /**
+   * @internal PatchesSync drops a doc deleted on the server through this: in the doc's queue, its
+   * handle closes and `purge` removes its data, as one change of the tracked set (a list of the
+   * store read meanwhile, to follow another instance, would bring the doc back).
+   */
+  async _dropDoc<R>(docId: string, purge: () => Promise<R>): Promise<R> {
+    await this.ready;
+    return this.trackingChange(() =>
+      this.queue.run(docId, () => {
+        this.tracked.delete(docId);
+        const doc = this.openDocs.get(docId);
+        this.openDocs.delete(docId);
+        doc?._close();
+        return purge();
+      }),
+    );
   }
 
   /** Calls `listener(docId, changes)` after each local change is persisted. */

@@ -436,11 +436,10 @@ export class PatchesSync {
     const algorithm = this.algorithmOf(docId);
     if (!algorithm) return EMPTY;
     return from(
-      this.patches.runExclusive(docId, async () => {
+      this.patches._dropDoc(docId, () => {
         this.retries.clear(docId);
         this.docs.remove([docId]);
         this.subscribed.delete(docId);
-        await this.patches._forgetDoc(docId);
         return purgeDeletedDoc(this.patches.store, docId);
       }),
     ).pipe(
