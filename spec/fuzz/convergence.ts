@@ -7,7 +7,7 @@ import { rebaseChanges } from '../../src/algorithms/rebaseChanges.js';
 import { transformIncomingChanges } from '../../src/algorithms/transformIncomingChanges.js';
 import { Patches } from '../../src/client/Patches.js';
 import type { PatchesDoc } from '../../src/client/PatchesDoc.js';
-import { NetworkError, TimeoutError } from '../../src/errors.js';
+import { DocNotTrackedError, NetworkError, StoreError, TimeoutError } from '../../src/errors.js';
 import { PatchesSync } from '../../src/net/PatchesSync.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
 import { IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
@@ -222,6 +222,10 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   const failures: string[] = [];
   const trace: string[] = [];
   const minted: Minted[] = [];
+  /** OT change ids handed to `onRemoteDocDeleted` (the unsent work of a doc deleted elsewhere). */
+  const handedOver = new Set<string>();
+  /** OT change ids a client's own local delete discarded (its database's unsent work on the doc, by the user's choice). */
+  const discardedByDelete = new Set<string>();
   const rebasedAway: RebasedAway[] = [];
   const wire = new WireLog();
   const stats: Record<string, number> = {
@@ -241,8 +245,12 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     untracks: 0,
     untrackDiscarded: 0,
     deletes: 0,
+    revives: 0,
     mintedOnDeleted: 0,
+    handedOver: 0,
     richTextEdits: 0,
+    revivedEditsRefused: 0,
+    deletesUndone: 0,
   };
   const algorithmOf = (docId: string): Algorithm => (docId.startsWith('lww') ? 'lww' : 'ot');
   const fail = (message: string) => failures.push(message);
@@ -279,6 +287,8 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
       sync.error$.subscribe(({ error, docId }) => {
         wire.note(c.index, `onError ${docId ?? ''} ${describe(error)}`);
         if (isNetworkClass(error)) stats.networkErrors++;
+        // An edit of a doc opened again after its delete, made as the doc is dropped again (the server keeps its tombstone).
+        else if (docId && deletedDocs.includes(docId) && error instanceof StoreError && error.cause instanceof DocNotTrackedError) stats.revivedEditsRefused++;
         else fail(`client ${c.index} onError${docId ? ` (${docId})` : ''}: ${describe(error)}`);
       }),
     );
@@ -290,6 +300,12 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
       }),
     );
     subscriptions.add(sync.state$.subscribe(state => wire.note(c.index, `state ${JSON.stringify({ ...state, syncing: describe(state.syncing) })}`)));
+    subscriptions.add(
+      sync.remoteDocDeleted$.subscribe(({ docId, pendingChanges }) => {
+        wire.note(c.index, `remote delete of ${docId}: ${pendingChanges.length} handed over`);
+        if (algorithmOf(docId) === 'ot') for (const change of pendingChanges) handedOver.add(change.id);
+      }),
+    );
     subscriptions.add(
       patches.changes$.subscribe(({ docId, changes }) => {
         if (algorithmOf(docId) === 'ot') for (const change of changes) minted.push({ client: c.index, docId, id: change.id });
@@ -377,9 +393,12 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
    * changes minted until every client followed may be discarded with the data, never committed twice.
    */
   const discardable = new Set<string>();
+  /** The clients sharing c's database (c alone with a store of its own). */
+  const groupOf = (c: FuzzClient): FuzzClient[] =>
+    storesMode === 'memory' || storesMode === 'idb' ? [c] : clients.filter(x => databaseOf(x.index) === databaseOf(c.index));
   const untrack = async (c: FuzzClient, docId: string): Promise<void> => {
     if (!c.patches.trackedDocs.has(docId)) return;
-    const group = storesMode === 'memory' || storesMode === 'idb' ? [c] : clients.filter(x => databaseOf(x.index) === databaseOf(c.index));
+    const group = groupOf(c);
     const again = rng.chance(0.5) ? rng.pick(group) : undefined;
     trace.push(`c${c.index} ${docId}: untrack${again ? ` (c${again.index} opens it again at once)` : ''}`);
     stats.untracks++;
@@ -414,6 +433,35 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     deletedDocs.push(docId);
     for (const x of clients) closedOf(x).add(fresh);
     await c.patches.deleteDoc(docId);
+    // (Marked once the tombstone is written: a change persisted just before it is announced after.)
+    const members = new Set(groupOf(c).map(x => x.index));
+    for (const m of minted) if (m.docId === docId && members.has(m.client)) discardedByDelete.add(m.id);
+    // Now and then the same client opens it again at once, while the delete may still be on its way.
+    if (reviveRng.chance(0.3)) await revive(c, docId);
+  };
+
+  /**
+   * A client opens a deleted doc again and edits it (a page that still links to it). The server
+   * keeps the tombstone, so the client must be told and drop the doc again, its new edits
+   * committed or handed to onRemoteDocDeleted, never dropped unseen (checked in `checkChangeIds`).
+   * Drawn from a random stream of its own, so the rest of a seed's script stays as it was.
+   */
+  const reviveRng = forkRng(seed, 'revive');
+  /** Deleted docs opened again where their tombstone still was: the delete may never reach the server. */
+  const mayLiveOn = new Set<string>();
+  const revive = async (c: FuzzClient, docId: string): Promise<void> => {
+    // Its database may still hold the tombstone, the delete not yet on the server (offline, or
+    // the request lost with a dropped socket): tracking the id again makes it a live doc there
+    // and nothing sends that delete any more (as with @dabble/patches' stores), so the doc may
+    // live on, the server's copy and the new edits merged.
+    const tombstoned = (await c.store.listDocs(true)).some(d => d.docId === docId && d.deleted);
+    if (tombstoned) mayLiveOn.add(docId);
+    trace.push(`c${c.index} ${docId}: open the deleted doc again and edit it${tombstoned ? ' (its tombstone still here)' : ''}`);
+    stats.revives++;
+    const doc = await c.patches.openDoc<FuzzDoc>(docId, { algorithm: algorithmOf(docId) });
+    const change = algorithmOf(docId) === 'lww' ? lwwEdit(reviveRng, doc.state) : otEdit(reviveRng, doc.state);
+    doc.change(draft => change.apply(draft as FuzzDoc));
+    await doc.flush();
   };
 
   // An open doc is edited in the same tick (bursts rely on it); a closed one is opened first.
@@ -488,6 +536,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   try {
     for (let step = 0; step < steps && failures.length === 0; step++) {
       const c = rng.pick(clients);
+      if (deletedDocs.length > 0 && reviveRng.chance(0.01)) await revive(reviveRng.pick(clients), reviveRng.pick(deletedDocs));
       const action = rng.weighted({
         edit: 50,
         rawEdit: 12,
@@ -785,6 +834,10 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
         () => 'a document',
         (error: unknown) => ((error as { code?: unknown }).code === 410 ? '' : describe(error)),
       );
+      if (served === 'a document' && mayLiveOn.has(docId)) {
+        stats.deletesUndone++;
+        continue;
+      }
       if (served) fail(`${docId} was deleted, yet the server answers getDoc with ${served}`);
       for (const c of clients) {
         // A quiet client may still be on its way to dropping it (quiet looks at live docs only):
@@ -896,7 +949,28 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
 
     for (const m of minted) {
       if (deletedDocs.includes(m.docId)) {
-        stats.mintedOnDeleted++; // its history is gone with the doc
+        // Its history is gone with the doc: it was committed, or its client (or a tab of it) had it
+        // unsent when the delete came, so the user's own delete discarded it or it was handed to
+        // onRemoteDocDeleted; or it provably left the queue: the server left it out of a reply, or
+        // the client's rebase dropped it (both checked for live docs, not recomputed here).
+        stats.mintedOnDeleted++;
+        if (handedOver.has(m.id)) stats.handedOver++;
+        const accounted =
+          m.client < 0 ||
+          handedOver.has(m.id) ||
+          discardedByDelete.has(m.id) ||
+          discardable.has(m.id) ||
+          wire.commits.some(e => e.docId === m.docId && e.sent.some(c => c.id === m.id) && e.reply !== undefined) ||
+          clients.some(c => c.store.drops.some(drop => drop.docId === m.docId && drop.gone.includes(m.id)));
+        if (!accounted) {
+          const sends = wire.commits.filter(e => e.sent.some(c => c.id === m.id));
+          const senders = [...new Set([m.client, ...sends.map(e => e.client)])];
+          fail(
+            `client ${m.client} ${m.docId}: change ${m.id}, made on a doc deleted since, was never committed, discarded by a local delete nor handed to onRemoteDocDeleted (dropped unseen); sent: ${
+              sends.map(e => `by client ${e.client} on socket ${e.socket}: ${e.reply ? 'replied' : e.error ? `error ${JSON.stringify(e.error)}` : 'no reply'}`).join(', ') || 'never'
+            }\n${senders.flatMap(i => [`  client ${i}:`, ...wire.tail(i, 60).map(line => `    ${line}`)]).join('\n')}`,
+          );
+        }
         continue;
       }
       const revs = revOf.get(m.docId)!;

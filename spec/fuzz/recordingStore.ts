@@ -84,8 +84,8 @@ export class RecordingStore implements PatchesStore {
   deleteDoc(docId: string): Promise<void> {
     return this.inner.deleteDoc(docId);
   }
-  confirmDeleteDoc(docId: string): Promise<void> {
-    return this.inner.confirmDeleteDoc(docId);
+  confirmDeleteDoc(docId: string, expect?: StoreGuard): Promise<void> {
+    return this.inner.confirmDeleteDoc(docId, expect);
   }
   getPendingChanges(docId: string): Promise<Change[]> {
     return this.inner.getPendingChanges(docId);
