@@ -343,6 +343,55 @@ describe('PatchesSync', () => {
       const b = await connected();
       await expect(firstValueFrom(b.sync.call('getDoc', 'tomb'))).rejects.toMatchObject({ code: 410 });
     });
+    it('should drop nothing once destroyed mid-way through a remote delete, and hand the pending changes over on the next connection', async () => {
+      const online$ = new BehaviorSubject(true);
+      const a = await connected({ online$ });
+      const b = await connected();
+      const doc = await a.patches.openDoc<{ v: number }>('gone');
+      doc.change(draft => {
+        draft.v = 1;
+      });
+      await docSynced(a.sync, 'gone', 1);
+      await b.patches.openDoc('gone');
+      await docSynced(b.sync, 'gone', 1);
+      online$.next(false);
+      doc.change(draft => {
+        draft.v = 2;
+      });
+      await doc.flush();
+      // The doc's queue is busy (a store step of the sync) when the delete comes in.
+      const busy = gate();
+      void a.patches.runExclusive('gone', () => busy.opened);
+      const dropping = gate();
+      let dropped: Promise<unknown> | undefined;
+      const dropDoc = a.patches._dropDoc.bind(a.patches);
+      jest.spyOn(a.patches, '_dropDoc').mockImplementation((docId, purge) => {
+        dropping.open();
+        return (dropped = dropDoc(docId, purge));
+      });
+      await b.patches.deleteDoc('gone');
+      online$.next(true);
+      await dropping.opened;
+      // The page closes: nothing is dropped, the doc and its unsent change stay for the next one.
+      a.sync.destroy();
+      busy.open();
+      await dropped;
+      expect(a.patches.trackedDocs.has('gone')).toBe(true);
+      expect((await a.patches.store.getPendingChanges('gone')).map(c => c.ops)).toEqual([[{ op: 'replace', path: '/v', value: 2 }]]);
+
+      const again = new PatchesSync(a.patches, harness.proxy.url, { reconnectDelay: 20 });
+      try {
+        const told = firstValueFrom(again.remoteDocDeleted$);
+        await again.connect();
+        const event = await told;
+        expect(event.pendingChanges.map(c => c.ops)).toEqual([[{ op: 'replace', path: '/v', value: 2 }]]);
+        expect(await a.patches.store.listDocs(true)).toEqual([]);
+        expect(a.patches.trackedDocs.has('gone')).toBe(false);
+      } finally {
+        again.destroy();
+      }
+    });
+
     it('should keep a doc tracked again while its local delete was on its way, and hand its new edits over when the server says it is gone', async () => {
       // The server holds a's delete, then (once asked) a's commits to the doc until the delete has landed.
       const deleteArrived = gate();

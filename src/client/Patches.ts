@@ -264,19 +264,22 @@ export class Patches {
   }
 
   /**
-   * @internal PatchesSync drops a doc deleted on the server through this: in the doc's queue, its
-   * handle closes and `purge` removes its data, as one change of the tracked set (a list of the
-   * store read meanwhile, to follow another instance, would bring the doc back).
+   * @internal PatchesSync drops a doc deleted on the server through this: in the doc's queue,
+   * `purge` removes its data, then its handle closes, as one change of the tracked set (a list of
+   * the store read meanwhile, to follow another instance, would bring the doc back). `purge` may
+   * decline (resolve to `undefined`): the doc then stays as it is.
    */
-  async _dropDoc<R>(docId: string, purge: () => Promise<R>): Promise<R> {
+  async _dropDoc<R>(docId: string, purge: () => Promise<R | undefined>): Promise<R | undefined> {
     await this.ready;
     return this.trackingChange(() =>
-      this.queue.run(docId, () => {
+      this.queue.run(docId, async () => {
+        const purged = await purge();
+        if (purged === undefined) return undefined;
         this.tracked.delete(docId);
         const doc = this.openDocs.get(docId);
         this.openDocs.delete(docId);
         doc?._close();
-        return purge();
+        return purged;
       }),
     );
   }

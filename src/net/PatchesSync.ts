@@ -431,23 +431,29 @@ export class PatchesSync {
     );
   }
 
-  /** A doc deleted on the server: hand its discarded pending changes to the listeners, drop it locally. */
+  /**
+   * A doc deleted on the server: drop it locally and hand its discarded pending changes to the
+   * listeners. Once begun this runs to the end even if the pipeline moves on (a lost leadership),
+   * so unsent work is never dropped without its hand-over; a destroyed PatchesSync (a page
+   * closing) drops nothing, and the next connection is told of the delete again.
+   */
   private remoteDelete$(docId: string): Observable<unknown> {
-    const algorithm = this.algorithmOf(docId);
-    if (!algorithm) return EMPTY;
-    return from(
-      this.patches._dropDoc(docId, () => {
-        this.retries.clear(docId);
-        this.docs.remove([docId]);
-        this.subscribed.delete(docId);
-        return purgeDeletedDoc(this.patches.store, docId);
-      }),
-    ).pipe(
-      tap(pendingChanges => this.remoteDeleteSubject.next({ docId, pendingChanges })),
-      catchError(error => {
-        this.report(error, docId);
-        return EMPTY;
-      }),
+    if (!this.algorithmOf(docId)) return EMPTY;
+    return defer(() =>
+      this.patches
+        ._dropDoc(docId, async () => {
+          if (this.subscription.closed) return undefined;
+          this.retries.clear(docId);
+          this.docs.remove([docId]);
+          this.subscribed.delete(docId);
+          return purgeDeletedDoc(this.patches.store, docId);
+        })
+        .then(
+          pendingChanges => {
+            if (pendingChanges) this.remoteDeleteSubject.next({ docId, pendingChanges });
+          },
+          error => this.report(error, docId),
+        ),
     );
   }
 
