@@ -199,6 +199,7 @@ async function pairFigures(env, algorithm, mode) {
     uncompressedBytesPerChange: plain.bytesPerChange,
     uncompressedMs: plain.ms,
     convergeMs: median(runs.map(r => r.ms)),
+    runMs: runs.map(r => r.ms),
     mintedMs: median(runs.map(r => r.minted)),
     cpuMicrosPerChange: median(runs.map(r => r.cpuMicrosPerChange)),
     bytesPerChange: median(runs.map(r => r.bytesPerChange)),
@@ -389,7 +390,7 @@ export async function main() {
 
     const n = (value, digits = 0) => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
     const pair = f =>
-      `${n(f.bytesPerChange)} B/change on the wire (${n(f.bytesPerChange / f.uncompressedBytesPerChange, 2)}× of ${n(f.uncompressedBytesPerChange)} uncompressed; one uncompressed run took ${n(f.uncompressedMs)} ms), ${n(f.framesToServer)} frames to the server, all changes made after ${n(f.mintedMs)} ms, head rev ${n(f.headRev)}, client process CPU ${n(f.cpuMicrosPerChange)} µs/change`;
+      `${n(f.bytesPerChange)} B/change on the wire (${n(f.bytesPerChange / f.uncompressedBytesPerChange, 2)}× of ${n(f.uncompressedBytesPerChange)} uncompressed; one uncompressed run took ${n(f.uncompressedMs)} ms), ${n(f.framesToServer)} frames to the server, all changes made after ${n(f.mintedMs)} ms, head rev ${n(f.headRev)}, client process CPU ${n(f.cpuMicrosPerChange)} µs/change; runs in order ${f.runMs.map(ms => n(ms)).join(' / ')} ms (the first ones warm up the JIT of this process and of the server)`;
     const x = `2 clients × ${n(CHANGES_PER_CLIENT)} changes, one`;
     const rows = [
       ot && { scenario: `${x} OT doc, burst`, figure: 'ms until both converge', value: n(ot.convergeMs), detail: pair(ot) },
