@@ -414,8 +414,9 @@ export class IndexedDBStore implements PatchesStore {
    */
   async confirmDeleteDoc(docId: string, expect?: StoreGuard): Promise<void> {
     const removed = await this.transact('readwrite', ALL_STORES, 'confirmDeleteDoc', docId, async (tx) => {
-      const row = await checkedRow(tx, docId, expect, this.queues, () => {});
+      const { row, conflict } = await readGuarded(tx, docId, expect, this.queues);
       if (!row) return false;
+      if (conflict) throw new StoreConflictError(docId, conflict);
       fire(tx.objectStore('docs').delete(docId));
       clearDocData(tx, docId);
       return true;
@@ -749,33 +750,27 @@ function docRange(docId: string): IDBKeyRange {
 
 /**
  * The doc's row, if it may be written to (tracked, not deleted, of the right algorithm) and still
- * holds what `expect` says (else a `StoreConflictError`; see `checkedRow`).
+ * holds what `expect` says (else a `StoreConflictError`).
  */
 async function guardedRow(tx: RWTx, docId: string, expect: StoreGuard | undefined, algorithm?: Algorithm, known?: KnownQueues): Promise<DocRow> {
-  const row = await checkedRow(tx, docId, expect, known, (found) => {
-    if (!found || found.deleted) throw new DocNotTrackedError(docId, found !== undefined);
-    if (algorithm && found.algorithm !== algorithm) {
-      throw new StoreError(`Doc "${docId}" is ${found.algorithm.toUpperCase()}, not ${algorithm.toUpperCase()}`, docId);
-    }
-  });
-  return row!;
+  const { row, conflict } = await readGuarded(tx, docId, expect, known);
+  if (!row || row.deleted) throw new DocNotTrackedError(docId, row !== undefined);
+  if (algorithm && row.algorithm !== algorithm) {
+    throw new StoreError(`Doc "${docId}" is ${row.algorithm.toUpperCase()}, not ${algorithm.toUpperCase()}`, docId);
+  }
+  if (conflict) throw new StoreConflictError(docId, conflict);
+  return row;
 }
 
 /**
- * The doc's row (`undefined` for an unknown doc), after `accept` has looked at it, if it still
- * holds what `expect` says (else a `StoreConflictError`). The row and the guard's facts are read
- * with one round of requests: each await inside a transaction is a round trip to the database
- * (in Chromium, to another process), and a write pays them before it can commit. The OT queue
- * grows with every offline edit, so it is not read when `known` holds its ids under the row's
- * tag (the common case: this instance wrote it last); a tag that moved on costs a second round.
+ * The doc's row (none for an unknown doc) and, if `expect` no longer holds for it, why. The row
+ * and the guard's facts are read with one round of requests: each await inside a transaction is
+ * a round trip to the database (in Chromium, to another process), and a write pays them before
+ * it can commit. The OT queue grows with every offline edit, so it is not read when `known` holds
+ * its ids under the row's tag (the common case: this instance wrote it last); a tag that moved on
+ * costs a second round.
  */
-async function checkedRow(
-  tx: RWTx,
-  docId: string,
-  expect: StoreGuard | undefined,
-  known: KnownQueues | undefined,
-  accept: (row: DocRow | undefined) => void,
-): Promise<DocRow | undefined> {
+async function readGuarded(tx: RWTx, docId: string, expect: StoreGuard | undefined, known: KnownQueues | undefined): Promise<{ row?: DocRow; conflict?: string }> {
   const range = docRange(docId);
   const readQueue = () => tx.objectStore('pendingChanges').getAll(range).then((rows) => rows.map((r) => r.change.id));
   const readOps = () => tx.objectStore('pendingOps').getAll(range).then((rows) => rows.map((r) => r.op));
@@ -786,15 +781,12 @@ async function checkedRow(
     expect?.pendingOps && first ? readOps() : undefined,
     expect?.sendingId !== undefined ? tx.objectStore('sending').get(docId) : undefined,
   ]);
-  accept(row);
-  if (!row) return undefined;
+  if (!row) return {};
   const facts: GuardedFacts = { committedRev: row.committedRev, deleted: row.deleted === true };
   if (expect?.pendingIds) facts.pendingIds = read ?? known?.idsUnder(docId, row.queueTag) ?? (await readQueue());
   if (expect?.pendingOps) facts.pendingOps = readOpsNow ?? known?.opsUnder(docId, row.queueTag) ?? (await readOps());
   if (expect?.sendingId !== undefined) facts.sendingId = sending?.change.id ?? null;
-  const conflict = guardConflict(facts, expect);
-  if (conflict) throw new StoreConflictError(docId, conflict);
-  return row;
+  return { row, conflict: guardConflict(facts, expect) };
 }
 
 /**
