@@ -298,23 +298,28 @@ describe('PatchesSync', () => {
   });
 
   describe('deletes', () => {
-    it('should hand pending changes to onRemoteDocDeleted and drop the doc', async () => {
+    /** Clients a and b share doc 'gone' (v: 1, synced); a, offline, has set v to 2 and not sent it. */
+    async function unsentEditOnSharedDoc(): Promise<{ a: TestClient; b: TestClient; online$: BehaviorSubject<boolean> }> {
       const online$ = new BehaviorSubject(true);
       const a = await connected({ online$ });
       const b = await connected();
-      const docA = await a.patches.openDoc<{ v: number }>('gone');
-      docA.change(draft => {
+      const doc = await a.patches.openDoc<{ v: number }>('gone');
+      doc.change(draft => {
         draft.v = 1;
       });
       await docSynced(a.sync, 'gone', 1);
       await b.patches.openDoc('gone');
       await docSynced(b.sync, 'gone', 1);
-
       online$.next(false);
-      docA.change(draft => {
+      doc.change(draft => {
         draft.v = 2;
       });
-      await docA.flush();
+      await doc.flush();
+      return { a, b, online$ };
+    }
+
+    it('should hand pending changes to onRemoteDocDeleted and drop the doc', async () => {
+      const { a, b, online$ } = await unsentEditOnSharedDoc();
       await b.patches.deleteDoc('gone');
       const deleted = firstValueFrom(a.sync.remoteDocDeleted$);
       online$.next(true);
@@ -344,21 +349,7 @@ describe('PatchesSync', () => {
       await expect(firstValueFrom(b.sync.call('getDoc', 'tomb'))).rejects.toMatchObject({ code: 410 });
     });
     it('should drop nothing once destroyed mid-way through a remote delete, and hand the pending changes over on the next connection', async () => {
-      const online$ = new BehaviorSubject(true);
-      const a = await connected({ online$ });
-      const b = await connected();
-      const doc = await a.patches.openDoc<{ v: number }>('gone');
-      doc.change(draft => {
-        draft.v = 1;
-      });
-      await docSynced(a.sync, 'gone', 1);
-      await b.patches.openDoc('gone');
-      await docSynced(b.sync, 'gone', 1);
-      online$.next(false);
-      doc.change(draft => {
-        draft.v = 2;
-      });
-      await doc.flush();
+      const { a, b, online$ } = await unsentEditOnSharedDoc();
       // The doc's queue is busy (a store step of the sync) when the delete comes in.
       const busy = gate();
       void a.patches.runExclusive('gone', () => busy.opened);
