@@ -525,9 +525,10 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
 
   const restartClient = async (c: FuzzClient) => {
     c.sync.destroy();
-    c.subscriptions.unsubscribe();
-    // Like a page closing after its transactions committed: store writes already queued finish.
+    // Like a page closing after its transactions committed: store writes already queued finish
+    // (and a remote delete's purge under way still hands its changes over: heard before unsubscribing).
     await Promise.all([...docIds, ...deletedDocs].map(id => c.patches.runExclusive(id, async () => undefined)));
+    c.subscriptions.unsubscribe();
     c.restarts++;
     closedDocs.delete(c);
     await build(c);

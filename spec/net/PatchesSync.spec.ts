@@ -6,7 +6,9 @@ import { Patches } from '../../src/client/Patches.js';
 import { PatchesSync } from '../../src/net/PatchesSync.js';
 import { startServer } from '../../src/server/index.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
+import type { PatchesStore } from '../../src/stores/PatchesStore.js';
 import { startFaultProxy } from '../helpers/faultProxy.js';
+import { holdingStore } from '../helpers/holdingStore.js';
 import type { Change, SyncedDoc } from '../../src/types.js';
 import { docSynced, idle, startHarness, when, type SyncHarness, type TestClient } from '../helpers/syncHarness.js';
 
@@ -299,9 +301,9 @@ describe('PatchesSync', () => {
 
   describe('deletes', () => {
     /** Clients a and b share doc 'gone' (v: 1, synced); a, offline, has set v to 2 and not sent it. */
-    async function unsentEditOnSharedDoc(): Promise<{ a: TestClient; b: TestClient; online$: BehaviorSubject<boolean> }> {
+    async function unsentEditOnSharedDoc(store?: PatchesStore): Promise<{ a: TestClient; b: TestClient; online$: BehaviorSubject<boolean> }> {
       const online$ = new BehaviorSubject(true);
-      const a = await connected({ online$ });
+      const a = await connected({ online$, store });
       const b = await connected();
       const doc = await a.patches.openDoc<{ v: number }>('gone');
       doc.change(draft => {
@@ -381,6 +383,21 @@ describe('PatchesSync', () => {
       } finally {
         again.destroy();
       }
+    });
+
+    it("should still hand a remote delete's unsent changes over when destroyed while its purge is under way", async () => {
+      const store = holdingStore();
+      const { a, b, online$ } = await unsentEditOnSharedDoc(store);
+      const purging = store.holdNext('confirmDeleteDoc');
+      const told = firstValueFrom(a.sync.remoteDocDeleted$);
+      await b.patches.deleteDoc('gone');
+      online$.next(true);
+      await purging.reached;
+      a.sync.destroy();
+      purging.release();
+      const event = await told;
+      expect(event.pendingChanges.map(c => c.ops)).toEqual([[{ op: 'replace', path: '/v', value: 2 }]]);
+      expect(await a.patches.store.listDocs(true)).toEqual([]);
     });
 
     it('should keep a doc tracked again while its local delete was on its way, and hand its new edits over when the server says it is gone', async () => {

@@ -123,6 +123,8 @@ export class PatchesSync {
   private readonly tabs: SyncTabs;
   private readonly ownEdits = new OwnEdits();
   private subscribed = new Set<string>();
+  /** Remote deletes under way: `destroy()` completes `remoteDocDeleted$` once they are handed over. */
+  private readonly dropping = new Set<Promise<void>>();
   private passCount = 0;
 
   /** Connection-level state; emits only when it changes. */
@@ -269,7 +271,7 @@ export class PatchesSync {
     return listen(this.remoteDocDeleted$, e => listener(e.docId, e.pendingChanges));
   }
 
-  /** Disconnects and completes every observable. */
+  /** Disconnects and completes every observable (`remoteDocDeleted$` once a remote delete under way has handed its changes over). */
   destroy(): void {
     this.disconnect();
     this.subscription.unsubscribe();
@@ -279,7 +281,8 @@ export class PatchesSync {
     this.stateSubject.complete();
     this.docs.complete();
     this.errorSubject.complete();
-    this.remoteDeleteSubject.complete();
+    // A purge already under way cannot be taken back: its hand-over still reaches the listeners.
+    void Promise.allSettled(this.dropping).then(() => this.remoteDeleteSubject.complete());
   }
 
   // ── The pipeline ──────────────────────────────────────────────────────────────────────────
@@ -433,16 +436,18 @@ export class PatchesSync {
 
   /**
    * A doc deleted on the server: drop it locally and hand its discarded pending changes to the
-   * listeners. Once begun this runs to the end even if the pipeline moves on (a lost leadership),
-   * so unsent work is never dropped without its hand-over; a destroyed PatchesSync (a page
-   * closing) drops nothing, and the next connection is told of the delete again.
+   * listeners. Once begun this runs to the end even if the pipeline moves on (a lost leadership)
+   * or the PatchesSync is destroyed meanwhile (`destroy()` completes `remoteDocDeleted$` after the
+   * hand-over), so unsent work is never dropped without it; one not yet begun when it is
+   * destroyed (a page closing) drops nothing, and the next connection is told of the delete again.
    */
   private remoteDelete$(docId: string): Observable<unknown> {
     if (!this.algorithmOf(docId)) return EMPTY;
-    return defer(() =>
-      this.patches
+    return defer(() => {
+      const done: Promise<void> = this.patches
         ._dropDoc(docId, async () => {
           if (this.subscription.closed) return undefined;
+          this.dropping.add(done);
           this.retries.clear(docId);
           this.docs.remove([docId]);
           this.subscribed.delete(docId);
@@ -453,8 +458,10 @@ export class PatchesSync {
             if (pendingChanges) this.remoteDeleteSubject.next({ docId, pendingChanges });
           },
           error => this.report(error, docId),
-        ),
-    );
+        )
+        .finally(() => this.dropping.delete(done));
+      return done;
+    });
   }
 
   /** A local delete: tell the server now if possible (else the next full pass retries the tombstone). */
