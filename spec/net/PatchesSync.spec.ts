@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Patches } from '../../src/client/Patches.js';
+import type { PatchesDoc } from '../../src/client/PatchesDoc.js';
 import { PatchesSync } from '../../src/net/PatchesSync.js';
 import { startServer } from '../../src/server/index.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
@@ -300,18 +301,25 @@ describe('PatchesSync', () => {
   });
 
   describe('deletes', () => {
-    /** Clients a and b share doc 'gone' (v: 1, synced); a, offline, has set v to 2 and not sent it. */
-    async function unsentEditOnSharedDoc(store?: PatchesStore): Promise<{ a: TestClient; b: TestClient; online$: BehaviorSubject<boolean> }> {
-      const online$ = new BehaviorSubject(true);
-      const a = await connected({ online$, store });
-      const b = await connected();
-      const doc = await a.patches.openDoc<{ v: number }>('gone');
+    /** Two connected clients of `h`, a and b, sharing `docId` (v: 1, synced in both); a is made with `options`. */
+    async function sharedDoc(h: SyncHarness, docId: string, options: Parameters<SyncHarness['client']>[0] = {}): Promise<{ a: TestClient; b: TestClient; doc: PatchesDoc<{ v: number }> }> {
+      const a = h.client(options);
+      const b = h.client();
+      await Promise.all([a.sync.connect(), b.sync.connect()]);
+      const doc = await a.patches.openDoc<{ v: number }>(docId);
       doc.change(draft => {
         draft.v = 1;
       });
-      await docSynced(a.sync, 'gone', 1);
-      await b.patches.openDoc('gone');
-      await docSynced(b.sync, 'gone', 1);
+      await docSynced(a.sync, docId, 1);
+      await b.patches.openDoc(docId);
+      await docSynced(b.sync, docId, 1);
+      return { a, b, doc };
+    }
+
+    /** Clients a and b share doc 'gone' (v: 1, synced); a, offline, has set v to 2 and not sent it. */
+    async function unsentEditOnSharedDoc(store?: PatchesStore): Promise<{ a: TestClient; b: TestClient; online$: BehaviorSubject<boolean> }> {
+      const online$ = new BehaviorSubject(true);
+      const { a, b, doc } = await sharedDoc(harness, 'gone', { online$, store });
       online$.next(false);
       doc.change(draft => {
         draft.v = 2;
@@ -418,16 +426,7 @@ describe('PatchesSync', () => {
         },
       });
       try {
-        const a = gated.client();
-        const b = gated.client();
-        await Promise.all([a.sync.connect(), b.sync.connect()]);
-        const doc = await a.patches.openDoc<{ v: number }>('again');
-        doc.change(draft => {
-          draft.v = 1;
-        });
-        await docSynced(a.sync, 'again', 1);
-        await b.patches.openDoc('again');
-        await docSynced(b.sync, 'again', 1);
+        const { a, b } = await sharedDoc(gated, 'again');
 
         holdCommits = true;
         await a.patches.deleteDoc('again');
