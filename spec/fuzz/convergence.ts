@@ -302,7 +302,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     subscriptions.add(sync.state$.subscribe(state => wire.note(c.index, `state ${JSON.stringify({ ...state, syncing: describe(state.syncing) })}`)));
     subscriptions.add(
       sync.remoteDocDeleted$.subscribe(({ docId, pendingChanges }) => {
-        wire.note(c.index, `remote delete of ${docId}: ${pendingChanges.length} handed over`);
+        wire.note(c.index, `remote delete of ${docId}: ${pendingChanges.length} handed over ${pendingChanges.map(change => change.id).join(' ')}`);
         if (algorithmOf(docId) === 'ot') for (const change of pendingChanges) handedOver.add(change.id);
       }),
     );
@@ -959,6 +959,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
         const accounted =
           m.client < 0 ||
           handedOver.has(m.id) ||
+          wire.seenCommitted.has(m.id) ||
           discardedByDelete.has(m.id) ||
           discardable.has(m.id) ||
           wire.commits.some(e => e.docId === m.docId && e.sent.some(c => c.id === m.id) && e.reply !== undefined) ||
@@ -967,7 +968,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
           const sends = wire.commits.filter(e => e.sent.some(c => c.id === m.id));
           const senders = [...new Set([m.client, ...sends.map(e => e.client)])];
           fail(
-            `client ${m.client} ${m.docId}: change ${m.id}, made on a doc deleted since, was never committed, discarded by a local delete nor handed to onRemoteDocDeleted (dropped unseen); sent: ${
+            `client ${m.client} ${m.docId}: change ${m.id}, made on a doc deleted since, was never committed (no server message carried it), discarded by a local delete nor handed to onRemoteDocDeleted (dropped unseen); sent: ${
               sends.map(e => `by client ${e.client} on socket ${e.socket}: ${e.reply ? 'replied' : e.error ? `error ${JSON.stringify(e.error)}` : 'no reply'}`).join(', ') || 'never'
             }\n${senders.flatMap(i => [`  client ${i}:`, ...wire.tail(i, 60).map(line => `    ${line}`)]).join('\n')}`,
           );

@@ -40,6 +40,12 @@ const KEPT_LINES = 200;
 export class WireLog {
   /** Every commit call seen, in send order. */
   readonly commits: CommitExchange[] = [];
+  /**
+   * Ids of every change a server sent as committed, to any client, in any message (a commit's
+   * reply, a broadcast, a history read). A client takes a change off its queue as committed only
+   * on such evidence, so this also accounts for a change whose own reply was lost.
+   */
+  readonly seenCommitted = new Set<string>();
   private readonly lines: string[][] = [];
   private readonly sockets: number[] = [];
   private readonly eventSubject = new Subject<WireEvent>();
@@ -97,6 +103,7 @@ export class WireLog {
         for (const message of messages(data)) {
           const what = message.id !== undefined ? `#${String(message.id)}` : String(message.method);
           log.note(client, `socket ${number} ← ${what} ${String(JSON.stringify(message.result ?? message.error ?? message.params)).slice(0, 200)}`);
+          for (const id of committedIdsIn(message)) log.seenCommitted.add(id);
           const exchange = waiting.get(message.id);
           if (!exchange) continue;
           waiting.delete(message.id);
@@ -135,6 +142,17 @@ function messages(data: unknown): RpcMessage[] {
   } catch {
     return [];
   }
+}
+
+/** Ids of the committed changes (an id and a rev) a server message carries: a broadcast's, or a result's (list or `changes`). */
+function committedIdsIn(message: RpcMessage): string[] {
+  const carrier = message.method === 'changesCommitted' ? message.params : message.result;
+  const list: unknown = Array.isArray(carrier) ? carrier : (carrier as { changes?: unknown } | null | undefined)?.changes;
+  if (!Array.isArray(list)) return [];
+  return list.flatMap(item => {
+    const change = item as { id?: unknown; rev?: unknown } | null;
+    return change !== null && typeof change === 'object' && typeof change.id === 'string' && typeof change.rev === 'number' ? [change.id] : [];
+  });
 }
 
 /** The object-shaped reply (a bare array is tolerated, as the client does). */
