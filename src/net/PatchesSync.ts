@@ -20,13 +20,12 @@ import {
   of,
   skip,
   switchMap,
-  throwError,
   tap,
   type Observable,
   type SchedulerLike,
 } from 'rxjs';
 import type { Algorithm, Change, PatchesSyncState, SizeCalculator, SyncedDoc, Unsubscriber } from '../types.js';
-import { AuthError, StatusError, StoreConflictError } from '../errors.js';
+import { AuthError } from '../errors.js';
 import type { Patches } from '../client/Patches.js';
 import { listen } from '../client/listen.js';
 import { hasUnsavedEdits } from '../client/unsavedEdits.js';
@@ -43,7 +42,9 @@ import { classifyError } from './errorPolicy.js';
 import { DocRetries } from './DocRetries.js';
 import { SyncTabs, type SyncTabsOptions } from './SyncTabs.js';
 import { OwnEdits } from './OwnEdits.js';
-import { purgeDeletedDoc } from './purgeDeletedDoc.js';
+import { DocDeletes, type RemoteDocDeletedEvent } from './DocDeletes.js';
+
+export type { RemoteDocDeletedEvent } from './DocDeletes.js';
 
 /** Options of `PatchesSync` (the seed's, plus injection points for tests and hosts). */
 export interface PatchesSyncOptions {
@@ -86,12 +87,6 @@ export interface SyncErrorEvent {
   docId?: string;
 }
 
-/** A doc deleted on the server, with the local changes that were discarded. */
-export interface RemoteDocDeletedEvent {
-  docId: string;
-  pendingChanges: Change[];
-}
-
 const DEFAULT_MAX_PAYLOAD_BYTES = 1_000_000;
 
 /**
@@ -112,7 +107,6 @@ export class PatchesSync {
   private readonly stateSubject: BehaviorSubject<PatchesSyncState>;
   private readonly docs: SyncedDocs;
   private readonly errorSubject = new Subject<SyncErrorEvent>();
-  private readonly remoteDeleteSubject = new Subject<RemoteDocDeletedEvent>();
   private readonly syncRequests = new Subject<string>();
   private readonly syncDone = new Subject<string>();
   private readonly subscription = new Subscription();
@@ -121,10 +115,9 @@ export class PatchesSync {
   private readonly scheduler: SchedulerLike;
   private readonly retries: DocRetries;
   private readonly tabs: SyncTabs;
+  private readonly deletes: DocDeletes;
   private readonly ownEdits = new OwnEdits();
   private subscribed = new Set<string>();
-  /** Remote deletes under way: `destroy()` completes `remoteDocDeleted$` once they are handed over. */
-  private readonly dropping = new Set<Promise<void>>();
   private passCount = 0;
 
   /** Connection-level state; emits only when it changes. */
@@ -136,7 +129,7 @@ export class PatchesSync {
   /** Whether this tab holds the connection for every tab on its store (always `true` without tab coordination). */
   readonly leading$: Observable<boolean>;
   /** Docs deleted on the server. */
-  readonly remoteDocDeleted$: Observable<RemoteDocDeletedEvent> = this.remoteDeleteSubject.asObservable();
+  readonly remoteDocDeleted$: Observable<RemoteDocDeletedEvent>;
 
   constructor(
     private readonly patches: Patches,
@@ -188,17 +181,31 @@ export class PatchesSync {
       requestSync: docId => this.syncRequests.next(docId),
       report: (error, docId) => this.report(error, docId),
     });
+    this.deletes = new DocDeletes({
+      patches,
+      connection: this.connection,
+      canSend: () => this.canSend(),
+      destroyed: () => this.subscription.closed,
+      forget: docId => {
+        this.retries.clear(docId);
+        this.docs.remove([docId]);
+        this.subscribed.delete(docId);
+      },
+      requestSync: docId => this.syncRequests.next(docId),
+      report: (error, docId) => this.report(error, docId),
+    });
+    this.remoteDocDeleted$ = this.deletes.remoteDocDeleted$;
     this.subscription.add(this.connection.connected$.pipe(switchMap(connected => (connected ? this.fullSync$() : this.disconnected$()))).subscribe());
     this.subscription.add(this.syncRequests.pipe(serialGate(id => id, id => this.syncDoc$(id))).subscribe(id => this.syncDone.next(id)));
     this.subscription.add(this.serverChanges$().subscribe());
-    this.subscription.add(this.connection.notifications$.pipe(filter(n => n.method === 'docDeleted'), mergeMap(n => this.remoteDelete$(docIdOf(n.params)))).subscribe());
+    this.subscription.add(this.connection.notifications$.pipe(filter(n => n.method === 'docDeleted'), mergeMap(n => this.deletes.remote$(docIdOf(n.params)))).subscribe());
     // Docs the store already tracked when we were made get their entries now, not at first connect (seed: "added on tracking").
     this.subscription.add(from(this.patches.ready.then(() => this.addEntries([...this.patches.trackedDocs], { onlyMissing: true }))).subscribe());
     this.subscription.add(this.patches.tracked$.pipe(mergeMap(e => this.tracked$(e.docIds))).subscribe());
     this.subscription.add(this.patches.untracked$.pipe(mergeMap(ids => this.untracked$(ids))).subscribe());
     this.subscription.add(this.patches.changes$.subscribe(e => this.localChange(e.docId)));
     this.subscription.add(merge(this.patches.otherWrites$, this.patches.savedNothing$).pipe(mergeMap(id => this.reread$(id))).subscribe());
-    this.subscription.add(this.patches.deleted$.pipe(mergeMap(id => this.deleteOnServer$(id))).subscribe());
+    this.subscription.add(this.patches.deleted$.pipe(mergeMap(id => this.deletes.local$(id))).subscribe());
     this.subscription.add(this.patches.errors$.subscribe(e => this.errorSubject.next(e)));
   }
 
@@ -282,7 +289,7 @@ export class PatchesSync {
     this.docs.complete();
     this.errorSubject.complete();
     // A purge already under way cannot be taken back: its hand-over still reaches the listeners.
-    void Promise.allSettled(this.dropping).then(() => this.remoteDeleteSubject.complete());
+    this.deletes.complete();
   }
 
   // ── The pipeline ──────────────────────────────────────────────────────────────────────────
@@ -303,7 +310,7 @@ export class PatchesSync {
           from(this.addEntries(active.map(d => d.docId))),
           // What the server accepts beyond the anchor (batches, compact acks) is asked beside the subscribe: no extra round trip.
           merge(this.connection.handshake$(), this.subscribe$(active.map(d => d.docId))),
-          merge(this.syncAll$(active.map(d => d.docId)), ...tombstones.map(id => this.deleteOnServer$(id))),
+          merge(this.syncAll$(active.map(d => d.docId)), ...tombstones.map(id => this.deletes.local$(id))),
         );
       }),
       last(null, null),
@@ -403,7 +410,7 @@ export class PatchesSync {
         this.retries.schedule(docId);
         return EMPTY;
       case 'deleted':
-        return this.remoteDelete$(docId);
+        return this.deletes.remote$(docId);
       case 'untracked':
         // The doc left the database while its sync ran; following the store drops its entry.
         this.retries.clear(docId);
@@ -432,63 +439,6 @@ export class PatchesSync {
         return EMPTY;
       }),
     );
-  }
-
-  /**
-   * A doc deleted on the server: drop it locally and hand its discarded pending changes to the
-   * listeners. Once begun this runs to the end even if the pipeline moves on (a lost leadership)
-   * or the PatchesSync is destroyed meanwhile (`destroy()` completes `remoteDocDeleted$` after the
-   * hand-over), so unsent work is never dropped without it; one not yet begun when it is
-   * destroyed (a page closing) drops nothing, and the next connection is told of the delete again.
-   */
-  private remoteDelete$(docId: string): Observable<unknown> {
-    if (!this.algorithmOf(docId)) return EMPTY;
-    return defer(() => {
-      const done: Promise<void> = this.patches
-        ._dropDoc(docId, async () => {
-          if (this.subscription.closed) return undefined;
-          this.dropping.add(done);
-          this.retries.clear(docId);
-          this.docs.remove([docId]);
-          this.subscribed.delete(docId);
-          return purgeDeletedDoc(this.patches.store, docId);
-        })
-        .then(
-          pendingChanges => {
-            if (pendingChanges) this.remoteDeleteSubject.next({ docId, pendingChanges });
-          },
-          error => this.report(error, docId),
-        )
-        .finally(() => this.dropping.delete(done));
-      return done;
-    });
-  }
-
-  /** A local delete: tell the server now if possible (else the next full pass retries the tombstone). */
-  private deleteOnServer$(docId: string): Observable<unknown> {
-    if (!this.canSend()) return EMPTY;
-    return this.connection.call<void>('deleteDoc', [docId]).pipe(
-      // Already gone on the server counts as deleted: a tombstone must not wait forever.
-      catchError(error => (error instanceof StatusError && (error.code === 404 || error.code === 410) ? of(undefined) : throwError(() => error))),
-      concatMap(() => from(this.confirmLocalDelete(docId))),
-      catchError(error => {
-        this.report(error, docId);
-        return EMPTY;
-      }),
-    );
-  }
-
-  /**
-   * The server deleted a doc deleted here: remove its tombstone, unless the doc was tracked again
-   * since; then it keeps its new data and syncs, to learn what the server holds now.
-   */
-  private async confirmLocalDelete(docId: string): Promise<void> {
-    try {
-      await this.patches.store.confirmDeleteDoc(docId, { deleted: true });
-    } catch (error) {
-      if (!(error instanceof StoreConflictError)) throw error;
-      this.syncRequests.next(docId);
-    }
   }
 
   /** Newly tracked docs: status entries, then (if connected) subscribe and sync them. */

@@ -1,0 +1,186 @@
+import { lastValueFrom, of, throwError, toArray, type Observable } from 'rxjs';
+import { Patches } from '../../src/client/Patches.js';
+import { StatusError } from '../../src/errors.js';
+import { DocDeletes, type DocDeletesDeps, type RemoteDocDeletedEvent } from '../../src/net/DocDeletes.js';
+import type { PatchesConnection } from '../../src/net/PatchesConnection.js';
+import { holdingStore } from '../helpers/holdingStore.js';
+
+/** A host over a real Patches and store; the socket's edge answers `deleteDoc` with `answer`. */
+function hostFor(patches: Patches, answer: () => Observable<unknown> = () => of(undefined)) {
+  const calls: unknown[][] = [];
+  const forgotten: string[] = [];
+  const syncs: string[] = [];
+  const reported: unknown[] = [];
+  let destroyed = false;
+  let online = true;
+  const connection = {
+    call: (method: string, params: unknown[]) => {
+      calls.push([method, params]);
+      return answer();
+    },
+  } as unknown as PatchesConnection;
+  const host: DocDeletesDeps = {
+    patches,
+    connection,
+    canSend: () => online,
+    destroyed: () => destroyed,
+    forget: docId => forgotten.push(docId),
+    requestSync: docId => syncs.push(docId),
+    report: error => reported.push(error),
+  };
+  return {
+    host,
+    calls,
+    forgotten,
+    syncs,
+    reported,
+    destroy: () => (destroyed = true),
+    goOffline: () => (online = false),
+  };
+}
+
+/** A Patches instance with 'notes' open and one edit saved, unsent. */
+async function editedPatches() {
+  const store = holdingStore();
+  const patches = new Patches({ store });
+  const doc = await patches.openDoc<{ title?: string }>('notes');
+  doc.change(draft => {
+    draft.title = 'kept';
+  });
+  await doc.flush();
+  return { store, patches };
+}
+
+describe('DocDeletes', () => {
+  describe('remote$', () => {
+    it('should drop the doc and hand its unsent changes over', async () => {
+      const { store, patches } = await editedPatches();
+      const { host, forgotten } = hostFor(patches);
+      const deletes = new DocDeletes(host);
+      const events: RemoteDocDeletedEvent[] = [];
+      deletes.remoteDocDeleted$.subscribe(e => events.push(e));
+
+      await lastValueFrom(deletes.remote$('notes'), { defaultValue: undefined });
+
+      expect(events).toHaveLength(1);
+      expect(events[0].docId).toBe('notes');
+      expect(events[0].pendingChanges.map(c => c.ops)).toEqual([[{ op: 'add', path: '/title', value: 'kept' }]]);
+      expect(forgotten).toEqual(['notes']);
+      expect(patches.trackedDocs.has('notes')).toBe(false);
+      expect(await store.getDoc('notes')).toBeUndefined();
+      await patches.close();
+    });
+
+    it('should drop nothing once the sync is destroyed: the next connection is told again', async () => {
+      const { store, patches } = await editedPatches();
+      const { host, forgotten, destroy } = hostFor(patches);
+      const deletes = new DocDeletes(host);
+      const events: RemoteDocDeletedEvent[] = [];
+      deletes.remoteDocDeleted$.subscribe(e => events.push(e));
+
+      destroy();
+      await lastValueFrom(deletes.remote$('notes'), { defaultValue: undefined });
+
+      expect(events).toEqual([]);
+      expect(forgotten).toEqual([]);
+      expect((await store.getPendingChanges('notes')).map(c => c.ops)).toEqual([[{ op: 'add', path: '/title', value: 'kept' }]]);
+      await patches.close();
+    });
+
+    it('should complete remoteDocDeleted$ only after a purge under way has handed its changes over', async () => {
+      const { store, patches } = await editedPatches();
+      const { host } = hostFor(patches);
+      const deletes = new DocDeletes(host);
+      const all = lastValueFrom(deletes.remoteDocDeleted$.pipe(toArray()));
+
+      const purging = store.holdNext('confirmDeleteDoc');
+      const dropped = lastValueFrom(deletes.remote$('notes'), { defaultValue: undefined });
+      await purging.reached;
+      deletes.complete();
+      purging.release();
+      await dropped;
+
+      expect((await all).map(e => e.pendingChanges.length)).toEqual([1]);
+      await patches.close();
+    });
+
+    it('should do nothing for a doc that is not tracked', async () => {
+      const { patches } = await editedPatches();
+      const { host, forgotten } = hostFor(patches);
+      const deletes = new DocDeletes(host);
+
+      await lastValueFrom(deletes.remote$('other'), { defaultValue: undefined });
+
+      expect(forgotten).toEqual([]);
+      await patches.close();
+    });
+  });
+
+  describe('local$', () => {
+    it('should remove the tombstone once the server confirms the delete', async () => {
+      const { store, patches } = await editedPatches();
+      const { host, calls } = hostFor(patches);
+      await patches.deleteDoc('notes');
+
+      await lastValueFrom(new DocDeletes(host).local$('notes'), { defaultValue: undefined });
+
+      expect(calls).toEqual([['deleteDoc', ['notes']]]);
+      expect((await store.listDocs(true)).map(d => d.docId)).toEqual([]);
+      await patches.close();
+    });
+
+    it.each([404, 410])('should count a %i as deleted: the tombstone must not wait forever', async code => {
+      const { store, patches } = await editedPatches();
+      const { host, reported } = hostFor(patches, () => throwError(() => new StatusError(code, 'gone')));
+      await patches.deleteDoc('notes');
+
+      await lastValueFrom(new DocDeletes(host).local$('notes'), { defaultValue: undefined });
+
+      expect(reported).toEqual([]);
+      expect((await store.listDocs(true)).map(d => d.docId)).toEqual([]);
+      await patches.close();
+    });
+
+    it('should report another refusal and keep the tombstone for the next pass', async () => {
+      const { store, patches } = await editedPatches();
+      const refusal = new StatusError(403, 'not yours');
+      const { host, reported } = hostFor(patches, () => throwError(() => refusal));
+      await patches.deleteDoc('notes');
+
+      await lastValueFrom(new DocDeletes(host).local$('notes'), { defaultValue: undefined });
+
+      expect(reported).toEqual([refusal]);
+      expect(await store.listDocs(true)).toEqual([expect.objectContaining({ docId: 'notes', deleted: true })]);
+      await patches.close();
+    });
+
+    it('should keep a doc tracked again meanwhile, and sync it to learn what the server holds', async () => {
+      const { store, patches } = await editedPatches();
+      const { host, syncs } = hostFor(patches);
+      await patches.deleteDoc('notes');
+      const doc = await patches.openDoc<{ title?: string }>('notes');
+      doc.change(draft => {
+        draft.title = 'again';
+      });
+      await doc.flush();
+
+      await lastValueFrom(new DocDeletes(host).local$('notes'), { defaultValue: undefined });
+
+      expect(syncs).toEqual(['notes']);
+      expect((await store.getPendingChanges('notes')).length).toBeGreaterThan(0);
+      await patches.close();
+    });
+
+    it('should not call the server while it cannot send', async () => {
+      const { patches } = await editedPatches();
+      const { host, calls, goOffline } = hostFor(patches);
+      await patches.deleteDoc('notes');
+      goOffline();
+
+      await lastValueFrom(new DocDeletes(host).local$('notes'), { defaultValue: undefined });
+
+      expect(calls).toEqual([]);
+      await patches.close();
+    });
+  });
+});

@@ -1,0 +1,112 @@
+import { EMPTY, Subject, catchError, concatMap, defer, from, of, throwError, type Observable } from 'rxjs';
+import { StatusError, StoreConflictError } from '../errors.js';
+import type { Patches } from '../client/Patches.js';
+import type { Change } from '../types.js';
+import type { PatchesConnection } from './PatchesConnection.js';
+import { purgeDeletedDoc } from './purgeDeletedDoc.js';
+
+/** A doc deleted on the server, with the local changes that were discarded. */
+export interface RemoteDocDeletedEvent {
+  docId: string;
+  pendingChanges: Change[];
+}
+
+/** What `DocDeletes` needs of the `PatchesSync` it works for. */
+export interface DocDeletesDeps {
+  /** The Patches instance whose docs are deleted. */
+  patches: Patches;
+  /** The connection `deleteDoc` goes over. */
+  connection: PatchesConnection;
+  /** Whether a request can go out now (online, connected, leading). */
+  canSend(): boolean;
+  /** Whether the PatchesSync is destroyed: a remote delete not yet begun then drops nothing. */
+  destroyed(): boolean;
+  /** Forgets what the sync keeps for a doc the server deleted (retries, status entry, subscription). */
+  forget(docId: string): void;
+  /** Runs a sync of the doc. */
+  requestSync(docId: string): void;
+  /** Reports an error, through the sync's error policy. */
+  report(error: unknown, docId?: string): void;
+}
+
+/**
+ * Deletes, both ways, for `PatchesSync`: a local delete is sent to the server and its tombstone
+ * removed once the server confirms; a delete made on the server drops the doc here and hands its
+ * unsent work to `remoteDocDeleted$`. Neither drops an edit unseen: the tombstone's removal
+ * keeps a doc tracked again meanwhile (it syncs, to learn the server's verdict), and the remote
+ * drop is guarded by the work it read (`purgeDeletedDoc`).
+ *
+ * @example
+ * const deletes = new DocDeletes({ patches, connection, canSend, destroyed, forget, requestSync, report });
+ * deletes.remoteDocDeleted$.subscribe(({ docId, pendingChanges }) => keep(docId, pendingChanges));
+ * deletes.remote$('notes').subscribe(); // the server said 'notes' is gone
+ */
+export class DocDeletes {
+  private readonly handedOver = new Subject<RemoteDocDeletedEvent>();
+  private readonly dropping = new Set<Promise<void>>();
+  /** Each doc deleted on the server, with the unsent work dropped with it. */
+  readonly remoteDocDeleted$: Observable<RemoteDocDeletedEvent> = this.handedOver.asObservable();
+
+  constructor(private readonly deps: DocDeletesDeps) {}
+
+  /**
+   * A doc deleted on the server: drop it locally and hand its discarded pending changes to the
+   * listeners. Once begun this runs to the end even if the pipeline moves on (a lost leadership)
+   * or the PatchesSync is destroyed meanwhile (`complete()` waits for the hand-over), so unsent
+   * work is never dropped without it; one not yet begun when it is destroyed (a page closing)
+   * drops nothing, and the next connection is told of the delete again.
+   */
+  remote$(docId: string): Observable<unknown> {
+    const { patches } = this.deps;
+    if (!patches.getDocAlgorithm(docId)) return EMPTY;
+    return defer(() => {
+      const done: Promise<void> = patches
+        ._dropDoc(docId, async () => {
+          if (this.deps.destroyed()) return undefined;
+          this.dropping.add(done);
+          this.deps.forget(docId);
+          return purgeDeletedDoc(patches.store, docId);
+        })
+        .then(
+          pendingChanges => {
+            if (pendingChanges) this.handedOver.next({ docId, pendingChanges });
+          },
+          error => this.deps.report(error, docId),
+        )
+        .finally(() => this.dropping.delete(done));
+      return done;
+    });
+  }
+
+  /** A local delete: tell the server now if possible (else the next full pass retries the tombstone). */
+  local$(docId: string): Observable<unknown> {
+    if (!this.deps.canSend()) return EMPTY;
+    return this.deps.connection.call<void>('deleteDoc', [docId]).pipe(
+      // Already gone on the server counts as deleted: a tombstone must not wait forever.
+      catchError(error => (error instanceof StatusError && (error.code === 404 || error.code === 410) ? of(undefined) : throwError(() => error))),
+      concatMap(() => from(this.confirmLocal(docId))),
+      catchError(error => {
+        this.deps.report(error, docId);
+        return EMPTY;
+      }),
+    );
+  }
+
+  /** Completes `remoteDocDeleted$` once the remote deletes already purging have handed their changes over. */
+  complete(): void {
+    void Promise.allSettled(this.dropping).then(() => this.handedOver.complete());
+  }
+
+  /**
+   * The server deleted a doc deleted here: remove its tombstone, unless the doc was tracked again
+   * since; then it keeps its new data and syncs, to learn what the server holds now.
+   */
+  private async confirmLocal(docId: string): Promise<void> {
+    try {
+      await this.deps.patches.store.confirmDeleteDoc(docId, { deleted: true });
+    } catch (error) {
+      if (!(error instanceof StoreConflictError)) throw error;
+      this.deps.requestSync(docId);
+    }
+  }
+}
