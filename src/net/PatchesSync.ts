@@ -43,6 +43,7 @@ import { DocRetries } from './DocRetries.js';
 import { SyncTabs, type SyncTabsOptions } from './SyncTabs.js';
 import { OwnEdits } from './OwnEdits.js';
 import { DocDeletes, type RemoteDocDeletedEvent } from './DocDeletes.js';
+import { StoredEntries } from './StoredEntries.js';
 
 export type { RemoteDocDeletedEvent } from './DocDeletes.js';
 
@@ -116,6 +117,7 @@ export class PatchesSync {
   private readonly retries: DocRetries;
   private readonly tabs: SyncTabs;
   private readonly deletes: DocDeletes;
+  private readonly entries: StoredEntries;
   private readonly ownEdits = new OwnEdits();
   private subscribed = new Set<string>();
   private passCount = 0;
@@ -181,6 +183,7 @@ export class PatchesSync {
       requestSync: docId => this.syncRequests.next(docId),
       report: (error, docId) => this.report(error, docId),
     });
+    this.entries = new StoredEntries({ patches, docs: this.docs, ownEdits: this.ownEdits, report: (error, docId) => this.report(error, docId) });
     this.deletes = new DocDeletes({
       patches,
       connection: this.connection,
@@ -200,7 +203,7 @@ export class PatchesSync {
     this.subscription.add(this.serverChanges$().subscribe());
     this.subscription.add(this.connection.notifications$.pipe(filter(n => n.method === 'docDeleted'), mergeMap(n => this.deletes.remote$(docIdOf(n.params)))).subscribe());
     // Docs the store already tracked when we were made get their entries now, not at first connect (seed: "added on tracking").
-    this.subscription.add(from(this.patches.ready.then(() => this.addEntries([...this.patches.trackedDocs], { onlyMissing: true }))).subscribe());
+    this.subscription.add(from(this.patches.ready.then(() => this.entries.add([...this.patches.trackedDocs], { onlyMissing: true }))).subscribe());
     this.subscription.add(this.patches.tracked$.pipe(mergeMap(e => this.tracked$(e.docIds))).subscribe());
     this.subscription.add(this.patches.untracked$.pipe(mergeMap(ids => this.untracked$(ids))).subscribe());
     this.subscription.add(this.patches.changes$.subscribe(e => this.localChange(e.docId)));
@@ -307,7 +310,7 @@ export class PatchesSync {
         const active = docs.filter(d => !d.deleted && tracked.has(d.docId));
         const tombstones = docs.filter(d => d.deleted).map(d => d.docId);
         return concat(
-          from(this.addEntries(active.map(d => d.docId))),
+          from(this.entries.add(active.map(d => d.docId))),
           // What the server accepts beyond the anchor (batches, compact acks) is asked beside the subscribe: no extra round trip.
           merge(this.connection.handshake$(), this.subscribe$(active.map(d => d.docId))),
           merge(this.syncAll$(active.map(d => d.docId)), ...tombstones.map(id => this.deletes.local$(id))),
@@ -443,7 +446,7 @@ export class PatchesSync {
 
   /** Newly tracked docs: status entries, then (if connected) subscribe and sync them. */
   private tracked$(docIds: string[]): Observable<unknown> {
-    return concat(from(this.addEntries(docIds)), this.canSend() ? concat(this.subscribe$(docIds), this.syncAll$(docIds)) : EMPTY);
+    return concat(from(this.entries.add(docIds)), this.canSend() ? concat(this.subscribe$(docIds), this.syncAll$(docIds)) : EMPTY);
   }
 
   /** Untracked docs: drop their entries and the subscriptions no remaining doc needs. */
@@ -474,7 +477,7 @@ export class PatchesSync {
    * ended while it was unsaved had counted it as pending (fuzz finding J).
    */
   private reread$(docId: string): Observable<unknown> {
-    return from(this.addEntries([docId])).pipe(
+    return from(this.entries.add([docId])).pipe(
       tap(() => {
         if (this.canSend() && this.docs.value[docId]?.hasPending) this.syncRequests.next(docId);
       }),
@@ -498,51 +501,6 @@ export class PatchesSync {
 
   // ── Helpers ───────────────────────────────────────────────────────────────────────────────
 
-  /** Entries for these docs from the store; `onlyMissing` leaves entries a pass already made alone. */
-  private async addEntries(docIds: string[], { onlyMissing = false } = {}): Promise<void> {
-    // Every doc's reads at once: a pass over N docs should not wait for 2N store round trips in a row.
-    const read = await Promise.all(
-      docIds.map(async id => {
-        const algorithm = this.algorithmOf(id);
-        if (!algorithm) return undefined;
-        try {
-          const before = this.docs.changesOf(id);
-          // Pending first, then the rev: a commit clears the one and moves the other in one write, so a
-          // rev read before a pending read that found the commit done would show "nothing pending" at
-          // a rev without it (another tab committing between the two reads).
-          const hasPending = await this.readPending(id, algorithm);
-          const committedRev = await this.patches.store.getCommittedRev(id);
-          return { id, committedRev, hasPending, before };
-        } catch (error) {
-          // One doc's failed read must not stall the others (a whole pass used to wait on it): it is reported for that doc.
-          this.report(error, id);
-          return undefined;
-        }
-      }),
-    );
-    // Only docs still tracked: an untrack racing these reads must not resurrect an entry.
-    const tracked = this.patches.trackedDocs;
-    const current = this.docs.value;
-    const entries: Record<string, SyncedDoc> = {};
-    const moved: string[] = [];
-    for (const doc of read) {
-      if (!doc || !tracked.has(doc.id) || (onlyMissing && current[doc.id])) continue;
-      // The entry changed since its reads began (the doc applied a newer rev, say, while other docs'
-      // reads were still on their way): what they found may be older than what it shows. Read again.
-      if (this.docs.changesOf(doc.id) !== doc.before) {
-        moved.push(doc.id);
-        continue;
-      }
-      // A store read settles neither a run under way nor an error: only the doc's next sync run does.
-      const kept = current[doc.id]?.status;
-      const status = kept === 'syncing' || kept === 'error' ? kept : doc.committedRev === 0 ? 'unsynced' : 'synced';
-      entries[doc.id] = { committedRev: doc.committedRev, hasPending: doc.hasPending, status };
-    }
-    this.docs.put(entries);
-    if (moved.length > 0) await this.addEntries(moved, { onlyMissing });
-  }
-
-
   /**
    * Ends a successful run: the doc is 'synced', with `hasPending` from one store read. After a
    * flush that made progress (the head it sent, `sentHead`, is no longer queued), local changes
@@ -550,18 +508,11 @@ export class PatchesSync {
    * progress, no follow-up: a server that never confirms cannot make the doc spin.
    */
   private async settle(docId: string, algorithm: ClientAlgorithm, sentHead: string | undefined): Promise<void> {
-    const hasPending = await this.readPending(docId, algorithm);
+    const hasPending = await this.entries.hasPending(docId, algorithm);
     // Shown at once: an edit announced after this read sets hasPending itself, and must not be overwritten.
     this.retries.clear(docId);
     this.docs.update([docId], { status: 'synced', hasPending });
     if (sentHead !== undefined && hasPending && !(await algorithm.isQueued(docId, sentHead))) this.syncRequests.next(docId);
-  }
-
-  /** Whether the doc has pending changes, read until `OwnEdits` can count the answer (an edit announced during a read that found nothing needs another). */
-  private async readPending(docId: string, algorithm: ClientAlgorithm): Promise<boolean> {
-    const counts = this.ownEdits.read(docId);
-    const hasPending = await algorithm.hasPending(docId);
-    return counts(hasPending) ? hasPending : this.readPending(docId, algorithm);
   }
 
   private algorithmOf(docId: string): ClientAlgorithm | undefined {

@@ -1,0 +1,154 @@
+import type { ClientAlgorithm } from '../../src/client/ClientAlgorithm.js';
+import { Patches } from '../../src/client/Patches.js';
+import { OwnEdits } from '../../src/net/OwnEdits.js';
+import { StoredEntries } from '../../src/net/StoredEntries.js';
+import { SyncedDocs } from '../../src/net/SyncedDocs.js';
+import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
+import type { Change } from '../../src/types.js';
+import { holdingStore, type HoldingStore } from '../helpers/holdingStore.js';
+
+/** A committed change at `rev` setting `/n`. */
+const committed = (rev: number): Change => ({ id: `c${rev}`, baseRev: rev - 1, rev, ops: [{ op: 'replace', path: '/n', value: rev }], createdAt: 0, committedAt: 0 });
+
+/** StoredEntries over a real Patches and store; what it reports is collected. */
+function entriesOver(store: HoldingStore | InMemoryStore = holdingStore()) {
+  const patches = new Patches({ store });
+  const docs = new SyncedDocs();
+  const ownEdits = new OwnEdits();
+  const reported: { error: unknown; docId?: string }[] = [];
+  const entries = new StoredEntries({ patches, docs, ownEdits, report: (error, docId) => reported.push({ error, docId }) });
+  return { patches, docs, ownEdits, entries, reported };
+}
+
+describe('StoredEntries', () => {
+  describe('add', () => {
+    it("should put each tracked doc's committed rev and pending state: 'unsynced' before its first rev", async () => {
+      const { patches, docs, entries } = entriesOver();
+      await patches.trackDocs(['fresh', 'synced']);
+      await patches.store.applyServerChanges('synced', { state: { n: 1 }, rev: 1, changes: [committed(1)] });
+      const doc = await patches.openDoc<{ n?: number }>('fresh');
+      doc.change(draft => {
+        draft.n = 5;
+      });
+      await doc.flush();
+
+      await entries.add(['fresh', 'synced']);
+
+      expect(docs.value).toEqual({
+        fresh: { committedRev: 0, hasPending: true, status: 'unsynced' },
+        synced: { committedRev: 1, hasPending: false, status: 'synced' },
+      });
+      await patches.close();
+    });
+
+    it("should keep a run's 'syncing' and an 'error' status: only the doc's next sync run settles them", async () => {
+      const { patches, docs, entries } = entriesOver();
+      await patches.trackDocs(['a', 'b']);
+      docs.put({ a: { committedRev: 0, hasPending: false, status: 'syncing' }, b: { committedRev: 0, hasPending: false, status: 'error' } });
+
+      await entries.add(['a', 'b']);
+
+      expect([docs.value.a.status, docs.value.b.status]).toEqual(['syncing', 'error']);
+      await patches.close();
+    });
+
+    it('should leave entries alone with onlyMissing', async () => {
+      const { patches, docs, entries } = entriesOver();
+      await patches.trackDocs(['a', 'b']);
+      docs.put({ a: { committedRev: 7, hasPending: false, status: 'synced' } });
+
+      await entries.add(['a', 'b'], { onlyMissing: true });
+
+      expect(docs.value).toEqual({ a: { committedRev: 7, hasPending: false, status: 'synced' }, b: { committedRev: 0, hasPending: false, status: 'unsynced' } });
+      await patches.close();
+    });
+
+    it('should not bring back the entry of a doc untracked while it was read', async () => {
+      const store = holdingStore();
+      const { patches, docs, entries } = entriesOver(store);
+      await patches.trackDocs(['a']);
+
+      const reading = store.holdNextResult('getCommittedRev');
+      const added = entries.add(['a']);
+      await reading.reached;
+      await patches.untrackDocs(['a']);
+      reading.release();
+      await added;
+
+      expect(docs.value).toEqual({});
+      await patches.close();
+    });
+
+    it('should read again a doc whose entry changed while it was read, not put back what it found before', async () => {
+      const store = holdingStore();
+      const { patches, docs, entries } = entriesOver(store);
+      await patches.trackDocs(['a']);
+      docs.put({ a: { committedRev: 0, hasPending: false, status: 'synced' } });
+
+      const reading = store.holdNextResult('getCommittedRev');
+      const added = entries.add(['a']);
+      await reading.reached; // it read rev 0; the answer is on its way
+      await store.applyServerChanges('a', { state: { n: 1 }, rev: 1, changes: [committed(1)] });
+      docs.update(['a'], { committedRev: 1 }); // as the doc's own apply reports it
+      reading.release();
+      await added;
+
+      expect(docs.value.a.committedRev).toBe(1);
+      await patches.close();
+    });
+
+    it("should report one doc's failed read for that doc and still put the others' entries", async () => {
+      const failure = new Error('disk gone');
+      class FailingStore extends InMemoryStore {
+        override async getCommittedRev(docId: string): Promise<number> {
+          if (docId === 'bad') throw failure;
+          return super.getCommittedRev(docId);
+        }
+      }
+      const { patches, docs, entries, reported } = entriesOver(new FailingStore());
+      await patches.trackDocs(['bad', 'good']);
+
+      await entries.add(['bad', 'good']);
+
+      expect(reported).toEqual([{ error: failure, docId: 'bad' }]);
+      expect(Object.keys(docs.value)).toEqual(['good']);
+      await patches.close();
+    });
+  });
+
+  describe('hasPending', () => {
+    /** The algorithm's edge: answers `answers` in turn, running `during(n)` inside the n-th read. */
+    const answering = (answers: boolean[], during: (read: number) => void = () => undefined) => {
+      let reads = 0;
+      const algorithm = {
+        hasPending: async () => {
+          reads++;
+          during(reads);
+          return answers[reads - 1];
+        },
+      } as unknown as ClientAlgorithm;
+      return { algorithm, reads: () => reads };
+    };
+
+    it('should read again when an edit was announced during a read that found nothing pending', async () => {
+      const { patches, ownEdits, entries } = entriesOver();
+      // The first read looked before the edit was saved; the second finds it.
+      const { algorithm, reads } = answering([false, true], read => read === 1 && ownEdits.edited('a'));
+
+      expect(await entries.hasPending('a', algorithm)).toBe(true);
+      expect(reads()).toBe(2);
+      await patches.close();
+    });
+
+    it('should take a read that found nothing when no edit came meanwhile, and clear the mark of an earlier edit', async () => {
+      const { patches, ownEdits, entries } = entriesOver();
+      ownEdits.edited('a');
+      const { algorithm, reads } = answering([false]);
+
+      expect(await entries.hasPending('a', algorithm)).toBe(false);
+      expect(reads()).toBe(1);
+      expect(ownEdits.over({ a: { committedRev: 1, hasPending: false, status: 'synced' } }).a.hasPending).toBe(false);
+      await patches.close();
+    });
+  });
+});

@@ -1,0 +1,89 @@
+import type { ClientAlgorithm } from '../client/ClientAlgorithm.js';
+import type { Patches } from '../client/Patches.js';
+import type { SyncedDoc } from '../types.js';
+import type { OwnEdits } from './OwnEdits.js';
+import type { SyncedDocs } from './SyncedDocs.js';
+
+/** What `StoredEntries` needs of the `PatchesSync` it works for. */
+export interface StoredEntriesDeps {
+  /** The Patches instance whose store is read. */
+  patches: Patches;
+  /** The status map the entries go into. */
+  docs: SyncedDocs;
+  /** This tab's edits not yet found gone by a store read. */
+  ownEdits: OwnEdits;
+  /** Reports an error, through the sync's error policy. */
+  report(error: unknown, docId?: string): void;
+}
+
+/**
+ * The status entries of `synced$` as the store has them: each doc's committed rev and whether it
+ * has pending changes. Reads race with writes (a sync run applying a newer rev, another tab
+ * committing, an untrack): what a read found is put only if it cannot be older than what the
+ * entry shows.
+ *
+ * @example
+ * const entries = new StoredEntries({ patches, docs, ownEdits, report });
+ * await entries.add(['notes']); // docs.value.notes: { committedRev, hasPending, status }
+ */
+export class StoredEntries {
+  constructor(private readonly deps: StoredEntriesDeps) {}
+
+  /**
+   * Entries for these docs from the store; `onlyMissing` leaves entries a pass already made alone.
+   * A store read settles neither a run under way (`'syncing'`) nor an error: only the doc's next
+   * sync run does. A doc untracked meanwhile gets no entry; one whose entry changed while it was
+   * read is read again; one whose read failed is reported and left out.
+   */
+  async add(docIds: string[], { onlyMissing = false } = {}): Promise<void> {
+    const { patches, docs } = this.deps;
+    // Every doc's reads at once: a pass over N docs should not wait for 2N store round trips in a row.
+    const read = await Promise.all(docIds.map(id => this.read(id)));
+    // Only docs still tracked: an untrack racing these reads must not resurrect an entry.
+    const tracked = patches.trackedDocs;
+    const current = docs.value;
+    const entries: Record<string, SyncedDoc> = {};
+    const moved: string[] = [];
+    for (const doc of read) {
+      if (!doc || !tracked.has(doc.id) || (onlyMissing && current[doc.id])) continue;
+      // The entry changed since its reads began (the doc applied a newer rev, say, while other docs'
+      // reads were still on their way): what they found may be older than what it shows.
+      if (docs.changesOf(doc.id) !== doc.before) {
+        moved.push(doc.id);
+        continue;
+      }
+      const kept = current[doc.id]?.status;
+      const status = kept === 'syncing' || kept === 'error' ? kept : doc.committedRev === 0 ? 'unsynced' : 'synced';
+      entries[doc.id] = { committedRev: doc.committedRev, hasPending: doc.hasPending, status };
+    }
+    docs.put(entries);
+    if (moved.length > 0) await this.add(moved, { onlyMissing });
+  }
+
+  /** Whether the doc has pending changes, read until `OwnEdits` can count the answer (an edit announced during a read that found nothing needs another). */
+  async hasPending(docId: string, algorithm: ClientAlgorithm): Promise<boolean> {
+    const counts = this.deps.ownEdits.read(docId);
+    const hasPending = await algorithm.hasPending(docId);
+    return counts(hasPending) ? hasPending : this.hasPending(docId, algorithm);
+  }
+
+  /** One doc's reads, with the entry's change count before them; undefined when it has no algorithm or a read failed (reported). */
+  private async read(id: string): Promise<{ id: string; committedRev: number; hasPending: boolean; before: number } | undefined> {
+    const { patches, docs } = this.deps;
+    const name = patches.getDocAlgorithm(id);
+    if (!name) return undefined;
+    try {
+      const before = docs.changesOf(id);
+      // Pending first, then the rev: a commit clears the one and moves the other in one write, so a
+      // rev read before a pending read that found the commit done would show "nothing pending" at
+      // a rev without it (another tab committing between the two reads).
+      const hasPending = await this.hasPending(id, patches.algorithms[name]);
+      const committedRev = await patches.store.getCommittedRev(id);
+      return { id, committedRev, hasPending, before };
+    } catch (error) {
+      // One doc's failed read must not stall the others (a whole pass used to wait on it).
+      this.deps.report(error, id);
+      return undefined;
+    }
+  }
+}
