@@ -63,8 +63,8 @@ import { formatFailure, runConvergence, type FuzzStores } from './convergence.js
  *   tab stayed { status: 'synced', committedRev: 41 } with rev 42 in its store: it re-read its entry
  *   after another tab's write, applied 42 itself while that read was on its way, and the read landed
  *   last. A store read now puts its answer only if the entry did not change during the read
- *   (`SyncedDocs.changesOf`; PatchesSync's entry reads and DocSync.refreshEntry): fuzzFindings "N"
- *   and spec/net/DocSync.spec.ts pin it. The same session's loops (shared-idb seeds 8000–8011 ×
+ *   (`SyncedDocs.changesOf`; `StoredEntries`' reads, `add` and `rev$`): fuzzFindings "N"
+ *   and spec/net/StoredEntries.spec.ts pin it. The same session's loops (shared-idb seeds 8000–8011 ×
  *   3, two at once) still failed 8005 now and then: a pass reading several docs checked each doc
  *   when its own reads ended, not when the pass put them all; it checks at the put now
  *   ("N, several docs").

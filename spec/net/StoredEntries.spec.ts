@@ -1,3 +1,4 @@
+import { firstValueFrom, lastValueFrom } from 'rxjs';
 import type { ClientAlgorithm } from '../../src/client/ClientAlgorithm.js';
 import { Patches } from '../../src/client/Patches.js';
 import { OwnEdits } from '../../src/net/OwnEdits.js';
@@ -18,6 +19,20 @@ function entriesOver(store: HoldingStore | InMemoryStore = holdingStore()) {
   const reported: { error: unknown; docId?: string }[] = [];
   const entries = new StoredEntries({ patches, docs, ownEdits, report: (error, docId) => reported.push({ error, docId }) });
   return { patches, docs, ownEdits, entries, reported };
+}
+
+/**
+ * Runs `read` with the store's next `getCommittedRev` answer (rev 0) held while doc 'a' applies
+ * rev 1 and its entry shows it: what the read found is then older than the entry.
+ */
+async function newerRevDuringRead(store: HoldingStore, docs: SyncedDocs, read: () => Promise<unknown>): Promise<void> {
+  const reading = store.holdNextResult('getCommittedRev');
+  const done = read();
+  await reading.reached;
+  await store.applyServerChanges('a', { state: { n: 1 }, rev: 1, changes: [committed(1)] });
+  docs.update(['a'], { committedRev: 1 }); // as the doc's own apply reports it
+  reading.release();
+  await done;
 }
 
 describe('StoredEntries', () => {
@@ -85,13 +100,7 @@ describe('StoredEntries', () => {
       await patches.trackDocs(['a']);
       docs.put({ a: { committedRev: 0, hasPending: false, status: 'synced' } });
 
-      const reading = store.holdNextResult('getCommittedRev');
-      const added = entries.add(['a']);
-      await reading.reached; // it read rev 0; the answer is on its way
-      await store.applyServerChanges('a', { state: { n: 1 }, rev: 1, changes: [committed(1)] });
-      docs.update(['a'], { committedRev: 1 }); // as the doc's own apply reports it
-      reading.release();
-      await added;
+      await newerRevDuringRead(store, docs, () => entries.add(['a']));
 
       expect(docs.value.a.committedRev).toBe(1);
       await patches.close();
@@ -112,6 +121,33 @@ describe('StoredEntries', () => {
 
       expect(reported).toEqual([{ error: failure, docId: 'bad' }]);
       expect(Object.keys(docs.value)).toEqual(['good']);
+      await patches.close();
+    });
+  });
+
+  describe('rev$', () => {
+    it('should show the committed rev as stored', async () => {
+      const { patches, docs, entries } = entriesOver();
+      await patches.trackDocs(['a']);
+      await patches.store.applyServerChanges('a', { state: { n: 1 }, rev: 1, changes: [committed(1)] });
+      docs.put({ a: { committedRev: 0, hasPending: false, status: 'synced' } });
+
+      await lastValueFrom(entries.rev$('a'), { defaultValue: undefined });
+
+      expect(docs.value.a).toEqual({ committedRev: 1, hasPending: false, status: 'synced' });
+      await patches.close();
+    });
+
+    it("should read the rev again when the doc's entry changed during the read, not put back what it read before", async () => {
+      const store = holdingStore();
+      const { patches, docs, entries } = entriesOver(store);
+      await patches.trackDocs(['a']);
+      docs.put({ a: { committedRev: 0, hasPending: false, status: 'synced' } });
+
+      await newerRevDuringRead(store, docs, () => lastValueFrom(entries.rev$('a'), { defaultValue: undefined }));
+
+      expect(docs.value.a.committedRev).toBe(1);
+      expect((await firstValueFrom(docs.synced$)).a.committedRev).toBe(1);
       await patches.close();
     });
   });

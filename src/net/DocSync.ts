@@ -7,6 +7,7 @@ import type { Patches } from '../client/Patches.js';
 import { batchChanges, type BatchChangesOptions } from '../operators/batchChanges.js';
 import type { PatchesConnection } from './PatchesConnection.js';
 import type { SyncedDocs } from './SyncedDocs.js';
+import type { StoredEntries } from './StoredEntries.js';
 import { asSnapshot, changeList } from './wireShapes.js';
 import { expandAcks } from './expandAcks.js';
 import { ReceivedChanges } from './ReceivedChanges.js';
@@ -16,6 +17,8 @@ export interface DocSyncDeps {
   patches: Patches;
   connection: PatchesConnection;
   docs: SyncedDocs;
+  /** The status entries as the store has them (a closed doc's rev after a write). */
+  entries: StoredEntries;
   /** Size limits for `commitChanges` frames. */
   limits: Omit<BatchChangesOptions, 'docId'>;
   /** Asks the doc's serial gate for one more run (collapsed with any other request). */
@@ -95,7 +98,7 @@ export class DocSync {
         if (!revs) return throwError(() => (hint instanceof ServerRevisionRegressedError ? new JSONRPCError(-32603, `Inconsistent commitChanges reply for "${docId}": older than the rev the change was sent on`, hint) : hint));
         this.deps.report(new ServerRevisionRegressedError(docId, revs.localRev, revs.serverRev), docId);
         this.deps.requestSync(docId);
-        return this.refreshEntry(docId);
+        return this.deps.entries.rev$(docId);
       }),
     );
   }
@@ -115,7 +118,7 @@ export class DocSync {
                 // A change made while the snapshot was on its way goes out first.
                 if (result === 'flush-first') this.deps.requestSync(docId);
               }),
-              concatMap(() => this.refreshEntry(docId)),
+              concatMap(() => this.deps.entries.rev$(docId)),
             ),
       ),
     );
@@ -150,25 +153,7 @@ export class DocSync {
     const applyHere = async () => ({ applied: await algorithm.applyServerChanges(docId, changes, sent), rev: patches.getOpenDoc(docId)?.committedRev });
     return from(patches.runExclusive(docId, applyHere)).pipe(
       tap(({ applied }) => patches._announceServerCommit(docId, applied)),
-      concatMap(({ rev }) => (rev === undefined ? this.refreshEntry(docId) : of(this.deps.docs.update([docId], { committedRev: rev })))),
+      concatMap(({ rev }) => (rev === undefined ? this.deps.entries.rev$(docId) : of(this.deps.docs.update([docId], { committedRev: rev })))),
     );
-  }
-
-  /**
-   * Reports the doc's committed rev (from the store) in its status entry; read again if the entry
-   * changed during the read, which may then be older than what the entry shows.
-   */
-  refreshEntry(docId: string): Observable<unknown> {
-    const { docs, patches } = this.deps;
-    return defer(() => {
-      const before = docs.changesOf(docId);
-      return from(patches.store.getCommittedRev(docId)).pipe(
-        concatMap(committedRev => {
-          if (docs.changesOf(docId) !== before) return this.refreshEntry(docId);
-          docs.update([docId], { committedRev });
-          return EMPTY;
-        }),
-      );
-    });
   }
 }

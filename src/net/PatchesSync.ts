@@ -171,10 +171,12 @@ export class PatchesSync {
         this.errorSubject.next({ error });
       }),
     );
+    this.entries = new StoredEntries({ patches, docs: this.docs, ownEdits: this.ownEdits, report: (error, docId) => this.report(error, docId) });
     this.docSync = new DocSync({
       patches,
       connection: this.connection,
       docs: this.docs,
+      entries: this.entries,
       limits: {
         maxPayloadBytes: options.maxPayloadBytes ?? patches.docOptions.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
         maxStorageBytes: options.maxStorageBytes ?? patches.docOptions.maxStorageBytes,
@@ -183,7 +185,6 @@ export class PatchesSync {
       requestSync: docId => this.syncRequests.next(docId),
       report: (error, docId) => this.report(error, docId),
     });
-    this.entries = new StoredEntries({ patches, docs: this.docs, ownEdits: this.ownEdits, report: (error, docId) => this.report(error, docId) });
     this.deletes = new DocDeletes({
       patches,
       connection: this.connection,

@@ -1,3 +1,4 @@
+import { EMPTY, concatMap, defer, from, type Observable } from 'rxjs';
 import type { ClientAlgorithm } from '../client/ClientAlgorithm.js';
 import type { Patches } from '../client/Patches.js';
 import type { SyncedDoc } from '../types.js';
@@ -25,6 +26,7 @@ export interface StoredEntriesDeps {
  * @example
  * const entries = new StoredEntries({ patches, docs, ownEdits, report });
  * await entries.add(['notes']); // docs.value.notes: { committedRev, hasPending, status }
+ * entries.rev$('notes').subscribe(); // after a write: the entry's committedRev as stored
  */
 export class StoredEntries {
   constructor(private readonly deps: StoredEntriesDeps) {}
@@ -58,6 +60,24 @@ export class StoredEntries {
     }
     docs.put(entries);
     if (moved.length > 0) await this.add(moved, { onlyMissing });
+  }
+
+  /**
+   * Reports the doc's committed rev (from the store) in its status entry; read again if the entry
+   * changed during the read, which may then be older than what the entry shows.
+   */
+  rev$(docId: string): Observable<unknown> {
+    const { docs, patches } = this.deps;
+    return defer(() => {
+      const before = docs.changesOf(docId);
+      return from(patches.store.getCommittedRev(docId)).pipe(
+        concatMap(committedRev => {
+          if (docs.changesOf(docId) !== before) return this.rev$(docId);
+          docs.update([docId], { committedRev });
+          return EMPTY;
+        }),
+      );
+    });
   }
 
   /** Whether the doc has pending changes, read until `OwnEdits` can count the answer (an edit announced during a read that found nothing needs another). */
