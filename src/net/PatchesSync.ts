@@ -44,6 +44,7 @@ import { SyncTabs, type SyncTabsOptions } from './SyncTabs.js';
 import { OwnEdits } from './OwnEdits.js';
 import { DocDeletes, type RemoteDocDeletedEvent } from './DocDeletes.js';
 import { StoredEntries } from './StoredEntries.js';
+import { ServerSubscriptions } from './ServerSubscriptions.js';
 
 export type { RemoteDocDeletedEvent } from './DocDeletes.js';
 
@@ -119,7 +120,7 @@ export class PatchesSync {
   private readonly deletes: DocDeletes;
   private readonly entries: StoredEntries;
   private readonly ownEdits = new OwnEdits();
-  private subscribed = new Set<string>();
+  private readonly serverSubscriptions: ServerSubscriptions;
   private passCount = 0;
 
   /** Connection-level state; emits only when it changes. */
@@ -136,7 +137,7 @@ export class PatchesSync {
   constructor(
     private readonly patches: Patches,
     url: string,
-    private readonly options: PatchesSyncOptions = {},
+    options: PatchesSyncOptions = {},
   ) {
     this.scheduler = options.scheduler ?? asyncScheduler;
     this.docs = new SyncedDocs();
@@ -171,6 +172,12 @@ export class PatchesSync {
         this.errorSubject.next({ error });
       }),
     );
+    this.serverSubscriptions = new ServerSubscriptions({
+      connection: this.connection,
+      subscribeFilter: options.subscribeFilter,
+      canSend: () => this.canSend(),
+      report: error => this.report(error),
+    });
     this.entries = new StoredEntries({ patches, docs: this.docs, ownEdits: this.ownEdits, report: (error, docId) => this.report(error, docId) });
     this.docSync = new DocSync({
       patches,
@@ -193,7 +200,7 @@ export class PatchesSync {
       forget: docId => {
         this.retries.clear(docId);
         this.docs.remove([docId]);
-        this.subscribed.delete(docId);
+        this.serverSubscriptions.forget(docId);
       },
       requestSync: docId => this.syncRequests.next(docId),
       report: (error, docId) => this.report(error, docId),
@@ -302,7 +309,7 @@ export class PatchesSync {
   private fullSync$(): Observable<unknown> {
     return defer(() => {
       this.setState({ connected: true, syncing: this.passCount++ === 0 ? 'initial' : 'updating' });
-      this.subscribed = new Set();
+      this.serverSubscriptions.reset();
       // The first pass must see the docs the store already tracks, even if connect() beat the listing.
       return from(this.patches.ready.then(() => this.patches.store.listDocs(true)));
     }).pipe(
@@ -313,7 +320,7 @@ export class PatchesSync {
         return concat(
           from(this.entries.add(active.map(d => d.docId))),
           // What the server accepts beyond the anchor (batches, compact acks) is asked beside the subscribe: no extra round trip.
-          merge(this.connection.handshake$(), this.subscribe$(active.map(d => d.docId))),
+          merge(this.connection.handshake$(), this.serverSubscriptions.subscribe$(active.map(d => d.docId))),
           merge(this.syncAll$(active.map(d => d.docId)), ...tombstones.map(id => this.deletes.local$(id))),
         );
       }),
@@ -447,7 +454,7 @@ export class PatchesSync {
 
   /** Newly tracked docs: status entries, then (if connected) subscribe and sync them. */
   private tracked$(docIds: string[]): Observable<unknown> {
-    return concat(from(this.entries.add(docIds)), this.canSend() ? concat(this.subscribe$(docIds), this.syncAll$(docIds)) : EMPTY);
+    return concat(from(this.entries.add(docIds)), this.canSend() ? concat(this.serverSubscriptions.subscribe$(docIds), this.syncAll$(docIds)) : EMPTY);
   }
 
   /** Untracked docs: drop their entries and the subscriptions no remaining doc needs. */
@@ -458,11 +465,7 @@ export class PatchesSync {
     }
     this.ownEdits.forget(docIds);
     this.docs.remove(docIds);
-    const needed = new Set(this.filterIds([...this.patches.trackedDocs]));
-    const drop = [...this.subscribed].filter(id => !needed.has(id));
-    for (const id of drop) this.subscribed.delete(id);
-    if (drop.length === 0 || !this.canSend()) return EMPTY;
-    return this.connection.call('unsubscribe', [drop]).pipe(catchError(() => EMPTY));
+    return this.serverSubscriptions.unneeded$([...this.patches.trackedDocs]);
   }
 
   private localChange(docId: string): void {
@@ -481,21 +484,6 @@ export class PatchesSync {
     return from(this.entries.add([docId])).pipe(
       tap(() => {
         if (this.canSend() && this.docs.value[docId]?.hasPending) this.syncRequests.next(docId);
-      }),
-    );
-  }
-
-  /** One `subscribe` call for the ids (through `subscribeFilter`) not subscribed yet; failure is reported, not fatal. */
-  private subscribe$(docIds: string[]): Observable<unknown> {
-    const ids = this.filterIds(docIds).filter(id => !this.subscribed.has(id));
-    if (ids.length === 0) return EMPTY;
-    return this.connection.call<string[]>('subscribe', [ids]).pipe(
-      tap(granted => {
-        for (const id of Array.isArray(granted) ? granted : []) this.subscribed.add(id);
-      }),
-      catchError(error => {
-        this.report(error);
-        return EMPTY;
       }),
     );
   }
@@ -519,10 +507,6 @@ export class PatchesSync {
   private algorithmOf(docId: string): ClientAlgorithm | undefined {
     const name = this.patches.getDocAlgorithm(docId);
     return name ? this.patches.algorithms[name] : undefined;
-  }
-
-  private filterIds(docIds: string[]): string[] {
-    return this.options.subscribeFilter ? this.options.subscribeFilter(docIds) : docIds;
   }
 
   private canSend(): boolean {

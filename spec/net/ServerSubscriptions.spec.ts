@@ -1,0 +1,122 @@
+import { lastValueFrom, of, throwError, type Observable } from 'rxjs';
+import type { PatchesConnection } from '../../src/net/PatchesConnection.js';
+import { ServerSubscriptions } from '../../src/net/ServerSubscriptions.js';
+
+/** ServerSubscriptions over the socket's edge: each call is recorded and answered by `answer`. */
+function subscriptionsWith(options: { answer?: (method: string, ids: string[]) => Observable<unknown>; subscribeFilter?: (docIds: string[]) => string[] } = {}) {
+  const calls: [string, string[]][] = [];
+  const reported: unknown[] = [];
+  let online = true;
+  const answer = options.answer ?? ((_method: string, ids: string[]) => of(ids));
+  const connection = {
+    call: (method: string, params: unknown[]) => {
+      const ids = params[0] as string[];
+      calls.push([method, ids]);
+      return answer(method, ids);
+    },
+  } as unknown as PatchesConnection;
+  const subscriptions = new ServerSubscriptions({ connection, subscribeFilter: options.subscribeFilter, canSend: () => online, report: error => reported.push(error) });
+  return { subscriptions, calls, reported, goOffline: () => (online = false) };
+}
+
+const run = (observable: Observable<unknown>) => lastValueFrom(observable, { defaultValue: undefined });
+
+describe('ServerSubscriptions', () => {
+  describe('subscribe$', () => {
+    it('should subscribe the ids not subscribed yet, in one call', async () => {
+      const { subscriptions, calls } = subscriptionsWith();
+
+      await run(subscriptions.subscribe$(['a', 'b']));
+      await run(subscriptions.subscribe$(['b', 'c']));
+      await run(subscriptions.subscribe$(['a', 'c']));
+
+      expect(calls).toEqual([
+        ['subscribe', ['a', 'b']],
+        ['subscribe', ['c']],
+      ]);
+    });
+
+    it('should count only the ids the server granted: the others are asked again', async () => {
+      const { subscriptions, calls } = subscriptionsWith({ answer: (_method, ids) => of(ids.filter(id => id !== 'secret')) });
+
+      await run(subscriptions.subscribe$(['a', 'secret']));
+      await run(subscriptions.subscribe$(['a', 'secret']));
+
+      expect(calls).toEqual([
+        ['subscribe', ['a', 'secret']],
+        ['subscribe', ['secret']],
+      ]);
+    });
+
+    it('should subscribe what subscribeFilter maps the docs to', async () => {
+      const root = (docIds: string[]) => [...new Set(docIds.map(id => id.split('/')[0]))];
+      const { subscriptions, calls } = subscriptionsWith({ subscribeFilter: root });
+
+      await run(subscriptions.subscribe$(['book/1', 'book/2']));
+      await run(subscriptions.subscribe$(['book/3']));
+
+      expect(calls).toEqual([['subscribe', ['book']]]);
+    });
+
+    it('should report a refusal without erroring', async () => {
+      const refusal = new Error('no');
+      const { subscriptions, reported } = subscriptionsWith({ answer: () => throwError(() => refusal) });
+
+      await expect(run(subscriptions.subscribe$(['a']))).resolves.toBeUndefined();
+
+      expect(reported).toEqual([refusal]);
+    });
+
+    it('should ask again after a new connection (reset) or for a doc the server dropped (forget)', async () => {
+      const { subscriptions, calls } = subscriptionsWith();
+      await run(subscriptions.subscribe$(['a', 'b']));
+
+      subscriptions.forget('b');
+      await run(subscriptions.subscribe$(['a', 'b']));
+      subscriptions.reset();
+      await run(subscriptions.subscribe$(['a', 'b']));
+
+      expect(calls).toEqual([
+        ['subscribe', ['a', 'b']],
+        ['subscribe', ['b']],
+        ['subscribe', ['a', 'b']],
+      ]);
+    });
+  });
+
+  describe('unneeded$', () => {
+    it('should unsubscribe what no tracked doc needs any more, through subscribeFilter', async () => {
+      const root = (docIds: string[]) => [...new Set(docIds.map(id => id.split('/')[0]))];
+      const { subscriptions, calls } = subscriptionsWith({ subscribeFilter: root });
+      await run(subscriptions.subscribe$(['book/1', 'notes/1']));
+
+      await run(subscriptions.unneeded$(['book/2']));
+      await run(subscriptions.unneeded$(['book/2']));
+
+      expect(calls.slice(1)).toEqual([['unsubscribe', ['notes']]]);
+    });
+
+    it('should forget them without a call while it cannot send, so the next subscribe asks again', async () => {
+      const { subscriptions, calls, goOffline } = subscriptionsWith();
+      await run(subscriptions.subscribe$(['a', 'b']));
+      goOffline();
+
+      await run(subscriptions.unneeded$(['a']));
+      await run(subscriptions.subscribe$(['b']));
+
+      expect(calls).toEqual([
+        ['subscribe', ['a', 'b']],
+        ['subscribe', ['b']],
+      ]);
+    });
+
+    it('should ignore a failed unsubscribe: nothing to report, the next connection starts afresh', async () => {
+      const { subscriptions, reported } = subscriptionsWith({ answer: method => (method === 'unsubscribe' ? throwError(() => new Error('gone')) : of(['a'])) });
+      await run(subscriptions.subscribe$(['a']));
+
+      await expect(run(subscriptions.unneeded$([]))).resolves.toBeUndefined();
+
+      expect(reported).toEqual([]);
+    });
+  });
+});
