@@ -112,15 +112,16 @@ export class PatchesSync {
   private readonly syncRequests = new Subject<string>();
   private readonly syncDone = new Subject<string>();
   private readonly subscription = new Subscription();
-  private readonly connection: PatchesConnection;
-  private readonly docSync: DocSync;
   private readonly scheduler: SchedulerLike;
-  private readonly retries: DocRetries;
+  // The pieces it wires together.
+  private readonly connection: PatchesConnection;
   private readonly tabs: SyncTabs;
-  private readonly deletes: DocDeletes;
   private readonly entries: StoredEntries;
-  private readonly ownEdits = new OwnEdits();
   private readonly serverSubscriptions: ServerSubscriptions;
+  private readonly docSync: DocSync;
+  private readonly retries: DocRetries;
+  private readonly deletes: DocDeletes;
+  private readonly ownEdits = new OwnEdits();
   private passCount = 0;
 
   /** Connection-level state; emits only when it changes. */
