@@ -21,7 +21,7 @@ export interface DocDeletesDeps {
   canSend(): boolean;
   /** Whether the PatchesSync is destroyed: a remote delete not yet begun then drops nothing. */
   destroyed(): boolean;
-  /** Forgets what the sync keeps for a doc the server deleted (retries, status entry, subscription). */
+  /** Forgets what the sync keeps for a doc the server deleted (retries, status entry, received changes, own-edit mark, subscription). */
   forget(docId: string): void;
   /** Runs a sync of the doc. */
   requestSync(docId: string): void;

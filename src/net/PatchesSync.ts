@@ -199,8 +199,7 @@ export class PatchesSync {
       canSend: () => this.canSend(),
       destroyed: () => this.subscription.closed,
       forget: docId => {
-        this.retries.clear(docId);
-        this.docs.remove([docId]);
+        this.forgetDocs([docId]);
         this.serverSubscriptions.forget(docId);
       },
       requestSync: docId => this.syncRequests.next(docId),
@@ -460,13 +459,18 @@ export class PatchesSync {
 
   /** Untracked docs: drop their entries and the subscriptions no remaining doc needs. */
   private untracked$(docIds: string[]): Observable<unknown> {
+    this.forgetDocs(docIds);
+    return this.serverSubscriptions.unneeded$([...this.patches.trackedDocs]);
+  }
+
+  /** Forgets what the sync keeps for docs no longer tracked here: untracked, or dropped as deleted on the server. */
+  private forgetDocs(docIds: string[]): void {
     for (const id of docIds) {
       this.retries.clear(id);
       this.docSync.received.forget(id);
     }
     this.ownEdits.forget(docIds);
     this.docs.remove(docIds);
-    return this.serverSubscriptions.unneeded$([...this.patches.trackedDocs]);
   }
 
   private localChange(docId: string): void {
