@@ -1,14 +1,15 @@
-import { wrap } from 'idb';
-import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb';
 import { EMPTY, type Observable, defer } from 'rxjs';
-import { DocNotTrackedError, StoreConflictError, StoreError } from '../errors.js';
+import { StoreConflictError, StoreError } from '../errors.js';
 import type { Algorithm, Change, JSONPatchOp, PatchesState, TrackedDoc } from '../types.js';
 import { openStoreChannel, storeChanges$, type StoreChannel } from '../streams/storeChanges.js';
 import type { PatchesStore, ServerChangesUpdate, StoreChange, StoreGuard, StoredDoc, StoredDocSince, StoredQueue } from './PatchesStore.js';
-import { guardConflict, type GuardedFacts } from './guardConflict.js';
+import { guardConflict } from './guardConflict.js';
 import { extendsLog, keptStateRev, leadsFrom, logCovers, maybeAbandoned, replayTail, widened, type DocRow } from './idbDocRow.js';
+import { ALL_STORES, GUARDED_STORES, IDB_MIGRATIONS, docRange, type IDBStoreMigration, type Schema, type StoreName, type Tx } from './idbSchema.js';
+import { clearDocData, fire, guardedRow, putPendingQueue, putState, readGuarded, retagQueue, retagged, rewoundTo } from './idbWrites.js';
+import { IdbConnection } from './IdbConnection.js';
 import { StoreAnnouncer } from './StoreAnnouncer.js';
-import { KnownQueues, newQueueTag, opsAfterWrite } from './KnownQueues.js';
+import { KnownQueues, opsAfterWrite } from './KnownQueues.js';
 import { deepCopy } from '../util/deepCopy.js';
 
 /** What `readDoc` read: the queue, the rows after `since` if asked, the state if asked and needed (with the tail it lags by, until replayed). */
@@ -19,72 +20,6 @@ interface DocRead {
   stateRev?: number;
   tail?: { rev: number; change: Change }[];
 }
-
-/** The object stores (versions 1 and 2 have the same ones). Values are wrapped so a Change's own keys never collide with ours. */
-interface Schema extends DBSchema {
-  docs: { key: string; value: DocRow };
-  /** The materialized committed state (at the row's `stateRev`), apart from `docs` so `listDocs` never loads documents. */
-  states: { key: string; value: { docId: string; state: unknown } };
-  committedChanges: { key: [string, number]; value: { docId: string; rev: number; change: Change } };
-  /** Keyed by queue position (`seq`), not rev, so the queue order is exactly what was written. */
-  pendingChanges: { key: [string, number]; value: { docId: string; seq: number; change: Change } };
-  pendingOps: { key: [string, string]; value: { docId: string; path: string; op: JSONPatchOp } };
-  sending: { key: string; value: { docId: string; change: Change } };
-}
-
-type StoreName = StoreNames<Schema>;
-type Tx<M extends IDBTransactionMode> = IDBPTransaction<Schema, StoreName[], M>;
-type RWTx = Tx<'readwrite'>;
-
-const ALL_STORES: StoreName[] = ['docs', 'states', 'committedChanges', 'pendingChanges', 'pendingOps', 'sending'];
-/** What a guarded write may need to read (besides the rows it writes). */
-const GUARDED_STORES: StoreName[] = ['docs', 'states', 'pendingChanges', 'pendingOps', 'sending'];
-
-/**
- * One schema step: migrates an open `versionchange` transaction from version `i` to `i + 1`
- * (the step at index `i`). It runs synchronously inside `upgradeneeded`; it may issue requests
- * on `tx` (to rewrite rows) but must not await anything else. Throwing aborts the upgrade.
- *
- * @example
- * const addAlgorithmIndex: IDBStoreMigration = (_db, tx) => {
- *   tx.objectStore('docs').createIndex('algorithm', 'algorithm');
- * };
- */
-export type IDBStoreMigration = (db: IDBPDatabase<unknown>, tx: IDBPTransaction<unknown, string[], 'versionchange'>) => void;
-
-/**
- * The schema steps, oldest first: `IDB_MIGRATIONS[i]` takes a database from version `i` to `i + 1`.
- * A later version appends a step (never edits an old one), so a database written by any earlier
- * version is upgraded step by step without losing rows.
- *
- * @example
- * IDB_MIGRATIONS.length === IDB_SCHEMA_VERSION; // true
- */
-export const IDB_MIGRATIONS: readonly IDBStoreMigration[] = [
-  // 0 → 1: the initial object stores.
-  (db) => {
-    db.createObjectStore('docs', { keyPath: 'docId' });
-    db.createObjectStore('states', { keyPath: 'docId' });
-    db.createObjectStore('committedChanges', { keyPath: ['docId', 'rev'] });
-    db.createObjectStore('pendingChanges', { keyPath: ['docId', 'seq'] });
-    db.createObjectStore('pendingOps', { keyPath: ['docId', 'path'] });
-    db.createObjectStore('sending', { keyPath: 'docId' });
-  },
-  // 1 → 2: no new stores, but a doc's state may now lag its committed rev (`DocRow.stateRev`).
-  // A version-1 tab would read such a state as current, so the bump closes its connection.
-  () => {},
-  // 2 → 3: no new stores, but a change of a doc's pending queue must give its row a new
-  // `queueTag`. A version-2 tab would change the queue under the old tag, so the bump closes it.
-  () => {},
-];
-
-/**
- * The IndexedDB schema version `IndexedDBStore` opens its database at.
- *
- * @example
- * const db = await openDB('my-app', IDB_SCHEMA_VERSION); // what the store itself would open
- */
-export const IDB_SCHEMA_VERSION: number = IDB_MIGRATIONS.length;
 
 /**
  * Options of `IndexedDBStore`.
@@ -170,13 +105,11 @@ export class IndexedDBStore implements PatchesStore {
    */
   protected readonly migrations: readonly IDBStoreMigration[] = IDB_MIGRATIONS;
 
-  private readonly factory: IDBFactory | undefined;
   private readonly compactEvery: number;
   private readonly snapshotEvery: number;
   /** Each doc's algorithm as last read, so a read can leave out the other algorithm's stores (checked on every read). */
   private readonly algorithms = new Map<string, Algorithm>();
-  private connection: Promise<IDBPDatabase<Schema>> | undefined;
-  private closed = false;
+  private readonly connection: IdbConnection;
   private channel: StoreChannel | null;
   private readonly announcer: StoreAnnouncer | undefined;
   /** The OT queues and LWW pending ops this instance last read or wrote, by tag: a guard on them reads nothing more (`KnownQueues`). */
@@ -196,7 +129,8 @@ export class IndexedDBStore implements PatchesStore {
     readonly dbName: string,
     options: IndexedDBStoreOptions = {},
   ) {
-    this.factory = options.indexedDB;
+    // The steps are read when the database opens, so a subclass's own `migrations` count.
+    this.connection = new IdbConnection(dbName, options.indexedDB, () => this.migrations);
     // Open and listening before the first transaction, so no write of another instance is missed.
     this.channel = options.channel === undefined ? (openStoreChannel(dbName) ?? null) : options.channel;
     this.announcer = this.channel ? new StoreAnnouncer(this.channel) : undefined;
@@ -215,7 +149,7 @@ export class IndexedDBStore implements PatchesStore {
    * await store.trackDocs(['a', 'b'], 'lww');
    */
   async trackDocs(docIds: string[], algorithm: Algorithm): Promise<void> {
-    await this.transact('readwrite', ['docs', 'states'], 'trackDocs', undefined, async (tx) => {
+    await this.connection.transact('readwrite', ['docs', 'states'], 'trackDocs', undefined, async (tx) => {
       const docs = tx.objectStore('docs');
       for (const docId of new Set(docIds)) {
         const row = await docs.get(docId);
@@ -235,7 +169,7 @@ export class IndexedDBStore implements PatchesStore {
    * await store.untrackDocs(['a']);
    */
   async untrackDocs(docIds: string[]): Promise<void> {
-    await this.transact('readwrite', ALL_STORES, 'untrackDocs', undefined, async (tx) => {
+    await this.connection.transact('readwrite', ALL_STORES, 'untrackDocs', undefined, async (tx) => {
       for (const docId of docIds) {
         fire(tx.objectStore('docs').delete(docId));
         clearDocData(tx, docId);
@@ -255,7 +189,7 @@ export class IndexedDBStore implements PatchesStore {
    * const docs = await store.listDocs(true);
    */
   async listDocs(includeDeleted = false): Promise<TrackedDoc[]> {
-    const rows = await this.transact('readonly', ['docs'], 'listDocs', undefined, (tx) => tx.objectStore('docs').getAll());
+    const rows = await this.connection.transact('readonly', ['docs'], 'listDocs', undefined, (tx) => tx.objectStore('docs').getAll());
     return rows.filter((row) => includeDeleted || !row.deleted).map(toTrackedDoc);
   }
 
@@ -310,7 +244,7 @@ export class IndexedDBStore implements PatchesStore {
     if (algorithm !== 'lww') names.push('pendingChanges');
     if (algorithm !== 'ot') names.push('pendingOps', 'sending');
     const { since } = want;
-    const read = await this.transact('readonly', names, action, docId, async (tx) => {
+    const read = await this.connection.transact('readonly', names, action, docId, async (tx) => {
       const range = docRange(docId);
       const history = () => tx.objectStore('committedChanges');
       // An OT queue read whole before is read from where that read ended: if only appends came since, that is all.
@@ -367,7 +301,7 @@ export class IndexedDBStore implements PatchesStore {
    * await store.getCommittedRev('notes');
    */
   async getCommittedRev(docId: string): Promise<number> {
-    const row = await this.transact('readonly', ['docs'], 'getCommittedRev', docId, (tx) => tx.objectStore('docs').get(docId));
+    const row = await this.connection.transact('readonly', ['docs'], 'getCommittedRev', docId, (tx) => tx.objectStore('docs').get(docId));
     return row?.committedRev ?? 0;
   }
 
@@ -378,7 +312,7 @@ export class IndexedDBStore implements PatchesStore {
    * await store.saveDoc('notes', { state: { title: 'Hi' }, rev: 7 });
    */
   async saveDoc(docId: string, snapshot: PatchesState, expect?: StoreGuard): Promise<void> {
-    await this.transact('readwrite', [...GUARDED_STORES, 'committedChanges'], 'saveDoc', docId, async (tx) => {
+    await this.connection.transact('readwrite', [...GUARDED_STORES, 'committedChanges'], 'saveDoc', docId, async (tx) => {
       const row = await guardedRow(tx, docId, expect);
       putState(tx, { ...rewoundTo(tx, row, snapshot.rev), logFrom: snapshot.rev }, snapshot.rev, snapshot.state);
     });
@@ -393,7 +327,7 @@ export class IndexedDBStore implements PatchesStore {
    * await store.deleteDoc('notes');
    */
   async deleteDoc(docId: string): Promise<void> {
-    await this.transact('readwrite', ALL_STORES, 'deleteDoc', docId, async (tx) => {
+    await this.connection.transact('readwrite', ALL_STORES, 'deleteDoc', docId, async (tx) => {
       const row = await tx.objectStore('docs').get(docId);
       if (row?.deleted) return;
       const tombstone: DocRow = { docId, algorithm: row?.algorithm ?? 'ot', committedRev: row?.committedRev ?? 0, deleted: true };
@@ -413,7 +347,7 @@ export class IndexedDBStore implements PatchesStore {
    * await store.confirmDeleteDoc('notes', { deleted: true }); // only while it is a tombstone
    */
   async confirmDeleteDoc(docId: string, expect?: StoreGuard): Promise<void> {
-    const removed = await this.transact('readwrite', ALL_STORES, 'confirmDeleteDoc', docId, async (tx) => {
+    const removed = await this.connection.transact('readwrite', ALL_STORES, 'confirmDeleteDoc', docId, async (tx) => {
       const { row, conflict } = await readGuarded(tx, docId, expect, this.queues);
       if (!row) return false;
       if (conflict) throw new StoreConflictError(docId, conflict);
@@ -433,7 +367,7 @@ export class IndexedDBStore implements PatchesStore {
    * const pending = await store.getPendingChanges('notes');
    */
   async getPendingChanges(docId: string): Promise<Change[]> {
-    const rows = await this.transact('readonly', ['pendingChanges'], 'getPendingChanges', docId, (tx) =>
+    const rows = await this.connection.transact('readonly', ['pendingChanges'], 'getPendingChanges', docId, (tx) =>
       tx.objectStore('pendingChanges').getAll(docRange(docId)),
     );
     return rows.map((row) => row.change);
@@ -450,7 +384,7 @@ export class IndexedDBStore implements PatchesStore {
   async savePendingChanges(docId: string, changes: Change[], expect?: StoreGuard): Promise<void> {
     const oldRevs = changes.map((change) => change.rev);
     try {
-      const tag = await this.transact('readwrite', ['docs', 'pendingChanges'], 'savePendingChanges', docId, async (tx) => {
+      const tag = await this.connection.transact('readwrite', ['docs', 'pendingChanges'], 'savePendingChanges', docId, async (tx) => {
         const pending = tx.objectStore('pendingChanges');
         const [row, last] = await Promise.all([guardedRow(tx, docId, expect, 'ot', this.queues), pending.openCursor(docRange(docId), 'prev')]);
         let tail = Math.max(row.committedRev, last?.value.change.rev ?? 0);
@@ -479,7 +413,7 @@ export class IndexedDBStore implements PatchesStore {
    * await store.replacePendingChanges('notes', pieces, [original.id]);
    */
   async replacePendingChanges(docId: string, changes: Change[], replacedIds?: readonly string[]): Promise<void> {
-    const written = await this.transact('readwrite', ['docs', 'pendingChanges'], 'replacePendingChanges', docId, async (tx) => {
+    const written = await this.connection.transact('readwrite', ['docs', 'pendingChanges'], 'replacePendingChanges', docId, async (tx) => {
       const [row, rows] = await Promise.all([guardedRow(tx, docId, undefined, 'ot'), tx.objectStore('pendingChanges').getAll(docRange(docId))]);
       const queue = rows.map((row) => row.change);
       const kept = replacedIds ? queue.slice(replacedIds.length) : [];
@@ -503,7 +437,7 @@ export class IndexedDBStore implements PatchesStore {
    */
   async listChanges(docId: string, startAfterRev = 0): Promise<Change[]> {
     const range = IDBKeyRange.bound([docId, startAfterRev], [docId, []], true);
-    const rows = await this.transact('readonly', ['committedChanges'], 'listChanges', docId, (tx) =>
+    const rows = await this.connection.transact('readonly', ['committedChanges'], 'listChanges', docId, (tx) =>
       tx.objectStore('committedChanges').getAll(range),
     );
     return rows.map((row) => row.change);
@@ -518,7 +452,7 @@ export class IndexedDBStore implements PatchesStore {
    */
   async applyServerChanges(docId: string, update: ServerChangesUpdate): Promise<void> {
     const names: StoreName[] = ['docs', 'states', 'committedChanges', 'pendingChanges', 'pendingOps', 'sending'];
-    const tag = await this.transact('readwrite', names, 'applyServerChanges', docId, async (tx) => {
+    const tag = await this.connection.transact('readwrite', names, 'applyServerChanges', docId, async (tx) => {
       let row = await guardedRow(tx, docId, update.expect, undefined, this.queues);
       if (update.pending && row.algorithm !== 'ot') {
         throw new StoreError(`Cannot replace the pending queue of LWW doc "${docId}"`, docId);
@@ -550,7 +484,7 @@ export class IndexedDBStore implements PatchesStore {
    * const ops = await store.getPendingOps('settings');
    */
   async getPendingOps(docId: string): Promise<JSONPatchOp[]> {
-    const rows = await this.transact('readonly', ['pendingOps'], 'getPendingOps', docId, (tx) =>
+    const rows = await this.connection.transact('readonly', ['pendingOps'], 'getPendingOps', docId, (tx) =>
       tx.objectStore('pendingOps').getAll(docRange(docId)),
     );
     return rows.map((row) => row.op);
@@ -563,7 +497,7 @@ export class IndexedDBStore implements PatchesStore {
    * await store.savePendingOps('settings', [{ op: 'replace', path: '/theme', value: 'dark', ts: Date.now() }]);
    */
   async savePendingOps(docId: string, ops: JSONPatchOp[], pathsToDelete: string[] = [], expect?: StoreGuard): Promise<void> {
-    const tag = await this.transact('readwrite', GUARDED_STORES, 'savePendingOps', docId, async (tx) => {
+    const tag = await this.connection.transact('readwrite', GUARDED_STORES, 'savePendingOps', docId, async (tx) => {
       const row = await guardedRow(tx, docId, expect, 'lww', this.queues);
       const store = tx.objectStore('pendingOps');
       for (const path of pathsToDelete) fire(store.delete([docId, path]));
@@ -583,7 +517,7 @@ export class IndexedDBStore implements PatchesStore {
    * const sending = await store.getSendingChange('settings');
    */
   async getSendingChange(docId: string): Promise<Change | null> {
-    const row = await this.transact('readonly', ['sending'], 'getSendingChange', docId, (tx) => tx.objectStore('sending').get(docId));
+    const row = await this.connection.transact('readonly', ['sending'], 'getSendingChange', docId, (tx) => tx.objectStore('sending').get(docId));
     return row?.change ?? null;
   }
 
@@ -595,7 +529,7 @@ export class IndexedDBStore implements PatchesStore {
    * await store.saveSendingChange('settings', change);
    */
   async saveSendingChange(docId: string, change: Change, expect?: StoreGuard): Promise<void> {
-    const tag = await this.transact('readwrite', GUARDED_STORES, 'saveSendingChange', docId, async (tx) => {
+    const tag = await this.connection.transact('readwrite', GUARDED_STORES, 'saveSendingChange', docId, async (tx) => {
       const row = await guardedRow(tx, docId, expect, 'lww', this.queues);
       fire(tx.objectStore('sending').put({ docId, change }));
       fire(tx.objectStore('pendingOps').delete(docRange(docId)));
@@ -613,15 +547,11 @@ export class IndexedDBStore implements PatchesStore {
    * await store.close();
    */
   async close(): Promise<void> {
-    this.closed = true;
     this.queues.clear();
     this.announcer?.stop();
     this.channel?.close();
     this.channel = null;
-    const connection = this.connection;
-    this.connection = undefined;
-    const db = await connection?.catch(() => undefined);
-    db?.close();
+    await this.connection.close();
   }
 
   /** The doc's whole OT queue (read now unless `rows` already are all of it), remembered for the next read to extend. */
@@ -633,230 +563,12 @@ export class IndexedDBStore implements PatchesStore {
 
   /** Tells the other instances on this database what was just written (once there are any: `StoreAnnouncer`). */
   private announce(change: StoreChange): void {
-    if (!this.closed) this.announcer?.announce(change);
+    if (!this.connection.closed) this.announcer?.announce(change);
   }
-
-  /** Run `body` in one transaction; any failure aborts it and rejects with a StoreError. */
-  private async transact<M extends 'readonly' | 'readwrite', R>(
-    mode: M,
-    names: StoreName[],
-    action: string,
-    docId: string | undefined,
-    body: (tx: Tx<M>) => Promise<R>,
-  ): Promise<R> {
-    try {
-      if (this.closed) throw new StoreError(`The store "${this.dbName}" is closed`, docId);
-      const tx = await this.begin(mode, names);
-      tx.done.catch(ignore);
-      try {
-        const result = await body(tx);
-        await tx.done;
-        return result;
-      } catch (error) {
-        try {
-          tx.abort();
-        } catch {
-          // Already finished or aborted.
-        }
-        throw error;
-      }
-    } catch (error) {
-      throw toStoreError(error, action, docId);
-    }
-  }
-
-  /** Start a transaction, reopening once if the connection was closed under us. */
-  private async begin<M extends 'readonly' | 'readwrite'>(mode: M, names: StoreName[]): Promise<Tx<M>> {
-    for (let attempt = 0; ; attempt++) {
-      const connection = this.connect();
-      const db = await connection;
-      try {
-        return db.transaction(names, mode);
-      } catch (error) {
-        if (attempt > 0 || !(error instanceof DOMException && error.name === 'InvalidStateError')) throw error;
-        if (this.connection === connection) this.connection = undefined;
-      }
-    }
-  }
-
-  private connect(): Promise<IDBPDatabase<Schema>> {
-    if (!this.connection) {
-      const opening = this.open();
-      this.connection = opening;
-      opening.catch(() => {
-        if (this.connection === opening) this.connection = undefined;
-      });
-    }
-    return this.connection;
-  }
-
-  private open(): Promise<IDBPDatabase<Schema>> {
-    const opening = new Promise<IDBPDatabase<Schema>>((resolve, reject) => {
-      const factory = this.factory ?? globalThis.indexedDB;
-      if (!factory) throw new StoreError('IndexedDB is not available here (pass options.indexedDB)');
-      const migrations = this.migrations;
-      const request = factory.open(this.dbName, migrations.length);
-      let abandoned = false;
-      request.onupgradeneeded = (event) => {
-        const tx = request.transaction!;
-        try {
-          const db = wrap(request.result);
-          const upgrade = wrap(tx) as unknown as IDBPTransaction<unknown, string[], 'versionchange'>;
-          upgrade.done.catch(ignore); // an aborted upgrade is reported through the open request
-          for (let version = event.oldVersion; version < migrations.length; version++) migrations[version](db, upgrade);
-        } catch (error) {
-          tx.abort();
-          abandoned = true;
-          reject(new StoreError(`Upgrading "${this.dbName}" to version ${migrations.length} failed`, undefined, { cause: error }));
-        }
-      };
-      request.onblocked = () => {
-        abandoned = true;
-        reject(new StoreError(`Opening "${this.dbName}" is blocked by another connection that does not close`));
-      };
-      request.onerror = (event) => {
-        event.preventDefault();
-        reject(request.error);
-      };
-      request.onsuccess = () => {
-        const raw = request.result;
-        if (abandoned || this.closed) {
-          raw.close();
-          reject(new StoreError(`The store "${this.dbName}" is closed`));
-          return;
-        }
-        const db = wrap(raw) as unknown as IDBPDatabase<Schema>;
-        const forget = () => {
-          if (this.connection === opening) this.connection = undefined;
-        };
-        // Another connection wants to upgrade or delete the database: step aside cleanly.
-        raw.onversionchange = () => {
-          forget();
-          raw.close();
-        };
-        // Closed abnormally (storage cleared, browser shut it).
-        raw.onclose = forget;
-        resolve(db);
-      };
-    });
-    return opening;
-  }
-}
-
-/** Every row key of one doc in a `[docId, …]`-keyed store: `[docId]` < `[docId, any number or string]` < `[docId, []]`. */
-function docRange(docId: string): IDBKeyRange {
-  return IDBKeyRange.bound([docId], [docId, []]);
-}
-
-/**
- * The doc's row, if it may be written to (tracked, not deleted, of the right algorithm) and still
- * holds what `expect` says (else a `StoreConflictError`).
- */
-async function guardedRow(tx: RWTx, docId: string, expect: StoreGuard | undefined, algorithm?: Algorithm, known?: KnownQueues): Promise<DocRow> {
-  const { row, conflict } = await readGuarded(tx, docId, expect, known);
-  if (!row || row.deleted) throw new DocNotTrackedError(docId, row !== undefined);
-  if (algorithm && row.algorithm !== algorithm) {
-    throw new StoreError(`Doc "${docId}" is ${row.algorithm.toUpperCase()}, not ${algorithm.toUpperCase()}`, docId);
-  }
-  if (conflict) throw new StoreConflictError(docId, conflict);
-  return row;
-}
-
-/**
- * The doc's row (none for an unknown doc) and, if `expect` no longer holds for it, why. The row
- * and the guard's facts are read with one round of requests: each await inside a transaction is
- * a round trip to the database (in Chromium, to another process), and a write pays them before
- * it can commit. The OT queue grows with every offline edit, so it is not read when `known` holds
- * its ids under the row's tag (the common case: this instance wrote it last); a tag that moved on
- * costs a second round.
- */
-async function readGuarded(tx: RWTx, docId: string, expect: StoreGuard | undefined, known: KnownQueues | undefined): Promise<{ row?: DocRow; conflict?: string }> {
-  const range = docRange(docId);
-  const readQueue = () => tx.objectStore('pendingChanges').getAll(range).then((rows) => rows.map((r) => r.change.id));
-  const readOps = () => tx.objectStore('pendingOps').getAll(range).then((rows) => rows.map((r) => r.op));
-  const first = !known?.has(docId);
-  const [row, read, readOpsNow, sending] = await Promise.all([
-    tx.objectStore('docs').get(docId),
-    expect?.pendingIds && first ? readQueue() : undefined,
-    expect?.pendingOps && first ? readOps() : undefined,
-    expect?.sendingId !== undefined ? tx.objectStore('sending').get(docId) : undefined,
-  ]);
-  if (!row) return {};
-  const facts: GuardedFacts = { committedRev: row.committedRev, deleted: row.deleted === true };
-  if (expect?.pendingIds) facts.pendingIds = read ?? known?.idsUnder(docId, row.queueTag) ?? (await readQueue());
-  if (expect?.pendingOps) facts.pendingOps = readOpsNow ?? known?.opsUnder(docId, row.queueTag) ?? (await readOps());
-  if (expect?.sendingId !== undefined) facts.sendingId = sending?.change.id ?? null;
-  return { row, conflict: guardConflict(facts, expect) };
-}
-
-/**
- * The row with a new queue tag (its OT queue or LWW pending ops change in this transaction), and
- * a new queue base unless the change only appends to an OT queue that has one.
- */
-function retagged(row: DocRow, appendOnly = false): DocRow & { queueTag: string } {
-  return { ...row, queueTag: newQueueTag(), queueBase: appendOnly && row.queueBase !== undefined ? row.queueBase : newQueueTag() };
-}
-
-/** Writes the row `retagged` (for a write that changes only the queue); returns the new tag. */
-function retagQueue(tx: RWTx, row: DocRow, appendOnly = false): string {
-  const next = retagged(row, appendOnly);
-  fire(tx.objectStore('docs').put(next));
-  return next.queueTag;
-}
-
-/** Writes the whole committed state at `rev` (the row's tail, if any, is done with). */
-function putState(tx: RWTx, row: DocRow, rev: number, state: unknown): void {
-  const { stateRev: _done, ...current } = row;
-  // A row from before `logFrom` existed starts its log at its first whole write.
-  fire(tx.objectStore('docs').put({ ...current, committedRev: rev, logFrom: current.logFrom ?? rev }));
-  fire(tx.objectStore('states').put({ docId: row.docId, state }));
-}
-
-/**
- * The row after going back to `rev` when that is below its committed rev (else the row as is):
- * the abandoned history's rows go, and `rewound` is widened to cover the revs views may hold of it.
- */
-function rewoundTo(tx: RWTx, row: DocRow, rev: number): DocRow {
-  if (rev >= row.committedRev) return row;
-  fire(tx.objectStore('committedChanges').delete(IDBKeyRange.bound([row.docId, rev], [row.docId, []], true)));
-  return { ...row, rewound: widened(row, rev) };
-}
-
-function putPendingQueue(tx: RWTx, docId: string, changes: Change[]): void {
-  const pending = tx.objectStore('pendingChanges');
-  fire(pending.delete(docRange(docId)));
-  changes.forEach((change, i) => fire(pending.put({ docId, seq: i + 1, change })));
-}
-
-function clearDocData(tx: RWTx, docId: string): void {
-  const range = docRange(docId);
-  fire(tx.objectStore('states').delete(docId));
-  fire(tx.objectStore('committedChanges').delete(range));
-  fire(tx.objectStore('pendingChanges').delete(range));
-  fire(tx.objectStore('pendingOps').delete(range));
-  fire(tx.objectStore('sending').delete(docId));
 }
 
 function toTrackedDoc(row: DocRow): TrackedDoc {
   const doc: TrackedDoc = { docId: row.docId, committedRev: row.committedRev, algorithm: row.algorithm };
   if (row.deleted) doc.deleted = true;
   return doc;
-}
-
-function toStoreError(error: unknown, action: string, docId: string | undefined): StoreError {
-  if (error instanceof StoreError) return error;
-  const name = error instanceof Error || error instanceof DOMException ? error.name : 'Error';
-  const detail = error instanceof Error || error instanceof DOMException ? error.message : String(error);
-  const what = name === 'QuotaExceededError' ? 'the storage quota is exceeded' : `${name}: ${detail}`;
-  return new StoreError(`IndexedDB ${action}${docId === undefined ? '' : ` of "${docId}"`} failed: ${what}`, docId, { cause: error });
-}
-
-function ignore(): void {}
-
-/**
- * A request whose outcome the transaction reports: a failed request aborts the transaction and
- * `tx.done` rejects, so the request's own promise only needs a handler to stay quiet.
- */
-function fire(request: Promise<unknown>): void {
-  request.catch(ignore);
 }

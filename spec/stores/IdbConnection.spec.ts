@@ -1,0 +1,194 @@
+import 'fake-indexeddb/auto';
+import { IDBFactory, forceCloseDatabase } from 'fake-indexeddb';
+import { StoreError } from '../../src/errors.js';
+import { IdbConnection } from '../../src/stores/IdbConnection.js';
+import { IDB_MIGRATIONS, IDB_SCHEMA_VERSION, type IDBStoreMigration } from '../../src/stores/idbSchema.js';
+
+describe('IdbConnection', () => {
+  let factory: IDBFactory;
+  const connections: IdbConnection[] = [];
+
+  function connect(migrations: () => readonly IDBStoreMigration[] = () => IDB_MIGRATIONS): IdbConnection {
+    const connection = new IdbConnection('app', factory, migrations);
+    connections.push(connection);
+    return connection;
+  }
+
+  const putRow = (connection: IdbConnection, docId: string) =>
+    connection.transact('readwrite', ['docs'], 'putRow', docId, async (tx) => {
+      await tx.objectStore('docs').put({ docId, algorithm: 'ot', committedRev: 1 });
+      return docId;
+    });
+
+  const readRows = (connection: IdbConnection) =>
+    connection.transact('readonly', ['docs'], 'readRows', undefined, (tx) => tx.objectStore('docs').getAllKeys());
+
+  async function rejection(promise: Promise<unknown>): Promise<StoreError> {
+    const error = await promise.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(StoreError);
+    return error as StoreError;
+  }
+
+  /** A connection of our own, at `version` (the database's current one if none). */
+  function rawOpen(version?: number): Promise<IDBDatabase> {
+    return new Promise((resolve, reject) => {
+      const request = factory.open('app', version);
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+  }
+
+  function deleteDatabase(): Promise<{ blocked: boolean }> {
+    return new Promise((resolve, reject) => {
+      let blocked = false;
+      const request = factory.deleteDatabase('app');
+      request.onblocked = () => (blocked = true);
+      request.onsuccess = () => resolve({ blocked });
+      request.onerror = () => reject(request.error);
+    });
+  }
+
+  /** The database as the first schema step made it, with a row in it. */
+  async function atVersion1(): Promise<void> {
+    const first = connect(() => IDB_MIGRATIONS.slice(0, 1));
+    await putRow(first, 'a');
+    await first.close();
+  }
+
+  beforeEach(() => {
+    factory = new IDBFactory();
+  });
+
+  afterEach(async () => {
+    for (const connection of connections.splice(0)) await connection.close();
+  });
+
+  it('should resolve with what the body returns once the transaction has committed', async () => {
+    const connection = connect();
+    expect(await putRow(connection, 'a')).toBe('a');
+    expect(await readRows(connection)).toEqual(['a']);
+  });
+
+  it('should open the database at the version of the steps it is given, read when it opens', async () => {
+    let steps: readonly IDBStoreMigration[] = IDB_MIGRATIONS.slice(0, 1);
+    const connection = connect(() => steps);
+    steps = [...IDB_MIGRATIONS, () => {}];
+    await readRows(connection);
+    await connection.close();
+    const raw = await rawOpen();
+    expect(raw.version).toBe(IDB_SCHEMA_VERSION + 1);
+    raw.close();
+  });
+
+  it('should roll back every write of a body that throws, and reject with a StoreError naming the action and the doc', async () => {
+    const connection = connect();
+    const failure = new Error('no');
+    const error = await rejection(
+      connection.transact('readwrite', ['docs'], 'putTwo', 'b', async (tx) => {
+        await tx.objectStore('docs').put({ docId: 'b', algorithm: 'ot', committedRev: 1 });
+        throw failure;
+      }),
+    );
+    expect(error.message).toBe('IndexedDB putTwo of "b" failed: Error: no');
+    expect(error.cause).toBe(failure);
+    expect(error.docId).toBe('b');
+    expect(await readRows(connection)).toEqual([]);
+  });
+
+  it('should reject with a StoreError when a request fails, and say so plainly for an exceeded quota', async () => {
+    const connection = connect();
+    await putRow(connection, 'a');
+    const duplicate = await rejection(
+      connection.transact('readwrite', ['docs'], 'addRow', 'a', (tx) => tx.objectStore('docs').add({ docId: 'a', algorithm: 'ot', committedRev: 2 })),
+    );
+    expect(duplicate.message).toMatch(/^IndexedDB addRow of "a" failed: ConstraintError/);
+    const quota = await rejection(
+      connection.transact('readwrite', ['docs'], 'putRow', 'c', async () => {
+        throw new DOMException('full', 'QuotaExceededError');
+      }),
+    );
+    expect(quota.message).toBe('IndexedDB putRow of "c" failed: the storage quota is exceeded');
+  });
+
+  it('should reject every call after close, and close a connection still opening when close() was called', async () => {
+    const connection = connect();
+    const call = readRows(connection);
+    await connection.close();
+    await connection.close();
+    await rejection(call);
+    expect((await rejection(putRow(connection, 'a'))).message).toBe('The store "app" is closed');
+    expect(await deleteDatabase()).toEqual({ blocked: false });
+  });
+
+  it('should step aside for a deleted database and recreate it on the next call', async () => {
+    const connection = connect();
+    await putRow(connection, 'a');
+    expect(await deleteDatabase()).toEqual({ blocked: false });
+    expect(await readRows(connection)).toEqual([]);
+    await putRow(connection, 'b');
+    expect(await readRows(connection)).toEqual(['b']);
+  });
+
+  it('should step aside for a newer version, then reject instead of downgrading', async () => {
+    const connection = connect();
+    await putRow(connection, 'a');
+    const newer = await rawOpen(IDB_SCHEMA_VERSION + 1);
+    newer.close();
+    const error = await rejection(readRows(connection));
+    expect((error.cause as DOMException).name).toBe('VersionError');
+  });
+
+  it('should reject a blocked open, and open on a later call once the blocker has closed', async () => {
+    await atVersion1();
+    const stubborn = await rawOpen(); // never closes on versionchange
+    const connection = connect();
+    expect((await rejection(readRows(connection))).message).toBe('Opening "app" is blocked by another connection that does not close');
+    stubborn.close();
+    expect(await readRows(connection)).toEqual(['a']);
+  });
+
+  it('should reject a failed upgrade step with its cause and leave the database at its version', async () => {
+    await atVersion1();
+    const failure = new Error('bad step');
+    const error = await rejection(readRows(connect(() => [...IDB_MIGRATIONS.slice(0, 1), () => { throw failure; }])));
+    expect(error.message).toBe(`Upgrading "app" to version 2 failed`);
+    expect(error.cause).toBe(failure);
+    const raw = await rawOpen();
+    expect(raw.version).toBe(1);
+    expect(Array.from(raw.objectStoreNames)).toContain('docs');
+    raw.close();
+  });
+
+  describe('a connection closed under it', () => {
+    let opened: IDBDatabase[];
+
+    beforeEach(() => {
+      opened = [];
+      const realOpen = factory.open.bind(factory);
+      jest.spyOn(factory, 'open').mockImplementation((name: string, version?: number) => {
+        const request = realOpen(name, version);
+        request.addEventListener('success', () => opened.push(request.result));
+        return request;
+      });
+    });
+
+    it('should open again after the close event (storage cleared, the browser shut it)', async () => {
+      const connection = connect();
+      await putRow(connection, 'a');
+      forceCloseDatabase(opened[0] as unknown as Parameters<typeof forceCloseDatabase>[0]);
+      expect(await readRows(connection)).toEqual(['a']);
+      expect(opened).toHaveLength(2);
+    });
+
+    it('should open again when a transaction finds it closed before any event said so', async () => {
+      const connection = connect();
+      await putRow(connection, 'a');
+      opened[0].close();
+      expect(await readRows(connection)).toEqual(['a']);
+      expect(opened).toHaveLength(2);
+    });
+  });
+});

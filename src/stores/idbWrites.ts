@@ -1,0 +1,114 @@
+// The pieces IndexedDBStore's writes are made of, each on an open readwrite transaction: the
+// doc's row read under its guard, a new queue tag, the whole state, a rewind, the OT queue, a
+// doc's data cleared. Requests are fired, not awaited: the transaction reports their outcome.
+import { DocNotTrackedError, StoreConflictError, StoreError } from '../errors.js';
+import type { Algorithm, Change } from '../types.js';
+import type { StoreGuard } from './PatchesStore.js';
+import { guardConflict, type GuardedFacts } from './guardConflict.js';
+import { widened, type DocRow } from './idbDocRow.js';
+import { docRange, type RWTx } from './idbSchema.js';
+import { newQueueTag, type KnownQueues } from './KnownQueues.js';
+
+/**
+ * A request whose outcome the transaction reports: a failed request aborts the transaction and
+ * `tx.done` rejects, so the request's own promise only needs a handler to stay quiet.
+ *
+ * @example
+ * fire(tx.objectStore('docs').put(row));
+ */
+export function fire(request: Promise<unknown>): void {
+  request.catch(ignore);
+}
+
+function ignore(): void {}
+
+/**
+ * The doc's row, if it may be written to (tracked, not deleted, of the right algorithm) and still
+ * holds what `expect` says (else a `StoreConflictError`).
+ */
+export async function guardedRow(tx: RWTx, docId: string, expect: StoreGuard | undefined, algorithm?: Algorithm, known?: KnownQueues): Promise<DocRow> {
+  const { row, conflict } = await readGuarded(tx, docId, expect, known);
+  if (!row || row.deleted) throw new DocNotTrackedError(docId, row !== undefined);
+  if (algorithm && row.algorithm !== algorithm) {
+    throw new StoreError(`Doc "${docId}" is ${row.algorithm.toUpperCase()}, not ${algorithm.toUpperCase()}`, docId);
+  }
+  if (conflict) throw new StoreConflictError(docId, conflict);
+  return row;
+}
+
+/**
+ * The doc's row (none for an unknown doc) and, if `expect` no longer holds for it, why. The row
+ * and the guard's facts are read with one round of requests: each await inside a transaction is
+ * a round trip to the database (in Chromium, to another process), and a write pays them before
+ * it can commit. The OT queue grows with every offline edit, so it is not read when `known` holds
+ * its ids under the row's tag (the common case: this instance wrote it last); a tag that moved on
+ * costs a second round.
+ */
+export async function readGuarded(tx: RWTx, docId: string, expect: StoreGuard | undefined, known: KnownQueues | undefined): Promise<{ row?: DocRow; conflict?: string }> {
+  const range = docRange(docId);
+  const readQueue = () => tx.objectStore('pendingChanges').getAll(range).then((rows) => rows.map((r) => r.change.id));
+  const readOps = () => tx.objectStore('pendingOps').getAll(range).then((rows) => rows.map((r) => r.op));
+  const first = !known?.has(docId);
+  const [row, read, readOpsNow, sending] = await Promise.all([
+    tx.objectStore('docs').get(docId),
+    expect?.pendingIds && first ? readQueue() : undefined,
+    expect?.pendingOps && first ? readOps() : undefined,
+    expect?.sendingId !== undefined ? tx.objectStore('sending').get(docId) : undefined,
+  ]);
+  if (!row) return {};
+  const facts: GuardedFacts = { committedRev: row.committedRev, deleted: row.deleted === true };
+  if (expect?.pendingIds) facts.pendingIds = read ?? known?.idsUnder(docId, row.queueTag) ?? (await readQueue());
+  if (expect?.pendingOps) facts.pendingOps = readOpsNow ?? known?.opsUnder(docId, row.queueTag) ?? (await readOps());
+  if (expect?.sendingId !== undefined) facts.sendingId = sending?.change.id ?? null;
+  return { row, conflict: guardConflict(facts, expect) };
+}
+
+/**
+ * The row with a new queue tag (its OT queue or LWW pending ops change in this transaction), and
+ * a new queue base unless the change only appends to an OT queue that has one.
+ */
+export function retagged(row: DocRow, appendOnly = false): DocRow & { queueTag: string } {
+  return { ...row, queueTag: newQueueTag(), queueBase: appendOnly && row.queueBase !== undefined ? row.queueBase : newQueueTag() };
+}
+
+/** Writes the row `retagged` (for a write that changes only the queue); returns the new tag. */
+export function retagQueue(tx: RWTx, row: DocRow, appendOnly = false): string {
+  const next = retagged(row, appendOnly);
+  fire(tx.objectStore('docs').put(next));
+  return next.queueTag;
+}
+
+/** Writes the whole committed state at `rev` (the row's tail, if any, is done with). */
+export function putState(tx: RWTx, row: DocRow, rev: number, state: unknown): void {
+  const { stateRev: _done, ...current } = row;
+  // A row from before `logFrom` existed starts its log at its first whole write.
+  fire(tx.objectStore('docs').put({ ...current, committedRev: rev, logFrom: current.logFrom ?? rev }));
+  fire(tx.objectStore('states').put({ docId: row.docId, state }));
+}
+
+/**
+ * The row after going back to `rev` when that is below its committed rev (else the row as is):
+ * the abandoned history's rows go, and `rewound` is widened to cover the revs views may hold of it.
+ */
+export function rewoundTo(tx: RWTx, row: DocRow, rev: number): DocRow {
+  if (rev >= row.committedRev) return row;
+  fire(tx.objectStore('committedChanges').delete(IDBKeyRange.bound([row.docId, rev], [row.docId, []], true)));
+  return { ...row, rewound: widened(row, rev) };
+}
+
+/** Writes `changes` as the doc's whole OT queue, in order from seq 1. */
+export function putPendingQueue(tx: RWTx, docId: string, changes: Change[]): void {
+  const pending = tx.objectStore('pendingChanges');
+  fire(pending.delete(docRange(docId)));
+  changes.forEach((change, i) => fire(pending.put({ docId, seq: i + 1, change })));
+}
+
+/** Deletes everything stored for the doc but its row (state, history, queue, pending ops, in-flight change). */
+export function clearDocData(tx: RWTx, docId: string): void {
+  const range = docRange(docId);
+  fire(tx.objectStore('states').delete(docId));
+  fire(tx.objectStore('committedChanges').delete(range));
+  fire(tx.objectStore('pendingChanges').delete(range));
+  fire(tx.objectStore('pendingOps').delete(range));
+  fire(tx.objectStore('sending').delete(docId));
+}
