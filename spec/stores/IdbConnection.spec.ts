@@ -1,8 +1,8 @@
 import 'fake-indexeddb/auto';
 import { IDBFactory, forceCloseDatabase } from 'fake-indexeddb';
-import { StoreError } from '../../src/errors.js';
 import { IdbConnection } from '../../src/stores/IdbConnection.js';
 import { IDB_MIGRATIONS, IDB_SCHEMA_VERSION, type IDBStoreMigration } from '../../src/stores/idbSchema.js';
+import { deleteDatabase, rawOpen, storeErrorOf } from '../helpers/rawIndexedDB.js';
 
 describe('IdbConnection', () => {
   let factory: IDBFactory;
@@ -22,34 +22,6 @@ describe('IdbConnection', () => {
 
   const readRows = (connection: IdbConnection) =>
     connection.transact('readonly', ['docs'], 'readRows', undefined, (tx) => tx.objectStore('docs').getAllKeys());
-
-  async function rejection(promise: Promise<unknown>): Promise<StoreError> {
-    const error = await promise.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(StoreError);
-    return error as StoreError;
-  }
-
-  /** A connection of our own, at `version` (the database's current one if none). */
-  function rawOpen(version?: number): Promise<IDBDatabase> {
-    return new Promise((resolve, reject) => {
-      const request = factory.open('app', version);
-      request.onsuccess = () => resolve(request.result);
-      request.onerror = () => reject(request.error);
-    });
-  }
-
-  function deleteDatabase(): Promise<{ blocked: boolean }> {
-    return new Promise((resolve, reject) => {
-      let blocked = false;
-      const request = factory.deleteDatabase('app');
-      request.onblocked = () => (blocked = true);
-      request.onsuccess = () => resolve({ blocked });
-      request.onerror = () => reject(request.error);
-    });
-  }
 
   /** The database as the first schema step made it, with a row in it. */
   async function atVersion1(): Promise<void> {
@@ -78,7 +50,7 @@ describe('IdbConnection', () => {
     steps = [...IDB_MIGRATIONS, () => {}];
     await readRows(connection);
     await connection.close();
-    const raw = await rawOpen();
+    const raw = await rawOpen(factory, 'app');
     expect(raw.version).toBe(IDB_SCHEMA_VERSION + 1);
     raw.close();
   });
@@ -86,7 +58,7 @@ describe('IdbConnection', () => {
   it('should roll back every write of a body that throws, and reject with a StoreError naming the action and the doc', async () => {
     const connection = connect();
     const failure = new Error('no');
-    const error = await rejection(
+    const error = await storeErrorOf(
       connection.transact('readwrite', ['docs'], 'putTwo', 'b', async (tx) => {
         await tx.objectStore('docs').put({ docId: 'b', algorithm: 'ot', committedRev: 1 });
         throw failure;
@@ -101,11 +73,11 @@ describe('IdbConnection', () => {
   it('should reject with a StoreError when a request fails, and say so plainly for an exceeded quota', async () => {
     const connection = connect();
     await putRow(connection, 'a');
-    const duplicate = await rejection(
+    const duplicate = await storeErrorOf(
       connection.transact('readwrite', ['docs'], 'addRow', 'a', (tx) => tx.objectStore('docs').add({ docId: 'a', algorithm: 'ot', committedRev: 2 })),
     );
     expect(duplicate.message).toMatch(/^IndexedDB addRow of "a" failed: ConstraintError/);
-    const quota = await rejection(
+    const quota = await storeErrorOf(
       connection.transact('readwrite', ['docs'], 'putRow', 'c', async () => {
         throw new DOMException('full', 'QuotaExceededError');
       }),
@@ -118,15 +90,15 @@ describe('IdbConnection', () => {
     const call = readRows(connection);
     await connection.close();
     await connection.close();
-    await rejection(call);
-    expect((await rejection(putRow(connection, 'a'))).message).toBe('The store "app" is closed');
-    expect(await deleteDatabase()).toEqual({ blocked: false });
+    await storeErrorOf(call);
+    expect((await storeErrorOf(putRow(connection, 'a'))).message).toBe('The store "app" is closed');
+    expect(await deleteDatabase(factory, 'app')).toEqual({ blocked: false });
   });
 
   it('should step aside for a deleted database and recreate it on the next call', async () => {
     const connection = connect();
     await putRow(connection, 'a');
-    expect(await deleteDatabase()).toEqual({ blocked: false });
+    expect(await deleteDatabase(factory, 'app')).toEqual({ blocked: false });
     expect(await readRows(connection)).toEqual([]);
     await putRow(connection, 'b');
     expect(await readRows(connection)).toEqual(['b']);
@@ -135,17 +107,17 @@ describe('IdbConnection', () => {
   it('should step aside for a newer version, then reject instead of downgrading', async () => {
     const connection = connect();
     await putRow(connection, 'a');
-    const newer = await rawOpen(IDB_SCHEMA_VERSION + 1);
+    const newer = await rawOpen(factory, 'app', IDB_SCHEMA_VERSION + 1);
     newer.close();
-    const error = await rejection(readRows(connection));
+    const error = await storeErrorOf(readRows(connection));
     expect((error.cause as DOMException).name).toBe('VersionError');
   });
 
   it('should reject a blocked open, and open on a later call once the blocker has closed', async () => {
     await atVersion1();
-    const stubborn = await rawOpen(); // never closes on versionchange
+    const stubborn = await rawOpen(factory, 'app'); // never closes on versionchange
     const connection = connect();
-    expect((await rejection(readRows(connection))).message).toBe('Opening "app" is blocked by another connection that does not close');
+    expect((await storeErrorOf(readRows(connection))).message).toBe('Opening "app" is blocked by another connection that does not close');
     stubborn.close();
     expect(await readRows(connection)).toEqual(['a']);
   });
@@ -153,10 +125,10 @@ describe('IdbConnection', () => {
   it('should reject a failed upgrade step with its cause and leave the database at its version', async () => {
     await atVersion1();
     const failure = new Error('bad step');
-    const error = await rejection(readRows(connect(() => [...IDB_MIGRATIONS.slice(0, 1), () => { throw failure; }])));
+    const error = await storeErrorOf(readRows(connect(() => [...IDB_MIGRATIONS.slice(0, 1), () => { throw failure; }])));
     expect(error.message).toBe(`Upgrading "app" to version 2 failed`);
     expect(error.cause).toBe(failure);
-    const raw = await rawOpen();
+    const raw = await rawOpen(factory, 'app');
     expect(raw.version).toBe(1);
     expect(Array.from(raw.objectStoreNames)).toContain('docs');
     raw.close();

@@ -9,6 +9,7 @@ import { IDB_MIGRATIONS, IDB_SCHEMA_VERSION, type IDBStoreMigration } from '../.
 import type { PatchesStore, ServerChangesUpdate } from '../../src/stores/PatchesStore.js';
 import type { Change, JSONPatchOp } from '../../src/types.js';
 import { describeStoreContract } from './storeContract.js';
+import { deleteDatabase, rawOpen, storeErrorOf } from '../helpers/rawIndexedDB.js';
 import { HeldChannelHub, type HeldChannel } from '../helpers/heldChannels.js';
 
 describeStoreContract(
@@ -83,26 +84,9 @@ describe('IndexedDBStore', () => {
     };
   }
 
-  async function rejection(promise: Promise<unknown>): Promise<StoreError> {
-    const error = await promise.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(StoreError);
-    return error as StoreError;
-  }
-
-  function rawOpen(version?: number): Promise<IDBDatabase> {
-    return new Promise((resolve, reject) => {
-      const request = factory.open('app', version);
-      request.onsuccess = () => resolve(request.result);
-      request.onerror = () => reject(request.error);
-    });
-  }
-
   it('should open at the exported schema version', async () => {
     await v1().listDocs();
-    const raw = await rawOpen();
+    const raw = await rawOpen(factory, 'app');
     expect(raw.version).toBe(IDB_SCHEMA_VERSION);
     expect(Array.from(raw.objectStoreNames).sort()).toEqual(['committedChanges', 'docs', 'pendingChanges', 'pendingOps', 'sending', 'states']);
     raw.close();
@@ -121,15 +105,8 @@ describe('IndexedDBStore', () => {
     const store = v1();
     const call = store.listDocs();
     await store.close();
-    await rejection(call);
-    let blocked = false;
-    await new Promise<void>((resolve, reject) => {
-      const request = factory.deleteDatabase('app');
-      request.onblocked = () => (blocked = true);
-      request.onsuccess = () => resolve();
-      request.onerror = () => reject(request.error);
-    });
-    expect(blocked).toBe(false);
+    await storeErrorOf(call);
+    expect(await deleteDatabase(factory, 'app')).toEqual({ blocked: false });
   });
 
   describe('schema upgrades', () => {
@@ -141,7 +118,7 @@ describe('IndexedDBStore', () => {
 
       const upgraded = v2();
       expect(await dump(upgraded)).toEqual(before);
-      const raw = await rawOpen();
+      const raw = await rawOpen(factory, 'app');
       expect(raw.version).toBe(IDB_SCHEMA_VERSION + 1);
       expect(Array.from(raw.objectStoreNames)).toContain('quarantinedChanges');
       expect(Array.from(raw.transaction('docs').objectStore('docs').indexNames)).toEqual(['algorithm']);
@@ -158,10 +135,10 @@ describe('IndexedDBStore', () => {
       await old.close();
 
       const broken = open((indexedDB) => new BrokenUpgradeStore('app', { indexedDB }));
-      const error = await rejection(broken.listDocs());
+      const error = await storeErrorOf(broken.listDocs());
       expect((error.cause as Error).message).toBe('migration bug');
       expect(await dump(v1())).toEqual(before);
-      const raw = await rawOpen();
+      const raw = await rawOpen(factory, 'app');
       expect(raw.version).toBe(IDB_SCHEMA_VERSION);
       expect(Array.from(raw.objectStoreNames)).not.toContain('extra');
       raw.close();
@@ -171,7 +148,7 @@ describe('IndexedDBStore', () => {
       const newer = v2();
       await seed(newer);
       await newer.close();
-      const error = await rejection(v1().listDocs());
+      const error = await storeErrorOf(v1().listDocs());
       expect((error.cause as DOMException).name).toBe('VersionError');
       expect((await v2().getDoc('ot'))?.pending.map((c) => c.id)).toEqual(['p1', 'p2']);
     });
@@ -387,7 +364,7 @@ describe('IndexedDBStore', () => {
       const before = await dump(store);
       const newer = v2();
       expect(await dump(newer)).toEqual(before);
-      const error = await rejection(store.getDoc('ot'));
+      const error = await storeErrorOf(store.getDoc('ot'));
       expect((error.cause as DOMException).name).toBe('VersionError');
     });
 
@@ -395,9 +372,9 @@ describe('IndexedDBStore', () => {
       const store = v1();
       await seed(store);
       const before = await dump(store);
-      const stubborn = await rawOpen(); // never closes on versionchange
+      const stubborn = await rawOpen(factory, 'app'); // never closes on versionchange
       const newer = v2();
-      const error = await rejection(newer.listDocs());
+      const error = await storeErrorOf(newer.listDocs());
       expect(error.message).toMatch(/blocked/);
       stubborn.close();
       expect(await dump(newer)).toEqual(before);
@@ -423,14 +400,7 @@ describe('IndexedDBStore', () => {
     it('should reopen and recreate the schema when the database is deleted under it', async () => {
       const store = v1();
       await seed(store);
-      let blocked = false;
-      await new Promise<void>((resolve, reject) => {
-        const request = factory.deleteDatabase('app');
-        request.onblocked = () => (blocked = true);
-        request.onsuccess = () => resolve();
-        request.onerror = () => reject(request.error);
-      });
-      expect(blocked).toBe(false);
+      expect(await deleteDatabase(factory, 'app')).toEqual({ blocked: false });
       expect(await store.listDocs(true)).toEqual([]);
       await store.trackDocs(['fresh'], 'lww');
       await store.savePendingOps('fresh', [op('/x', 1)]);
@@ -470,7 +440,7 @@ describe('IndexedDBStore', () => {
       failPut(3, () => {
         throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
       });
-      const error = await rejection(store.applyServerChanges('doc', update()));
+      const error = await storeErrorOf(store.applyServerChanges('doc', update()));
       expect(error.docId).toBe('doc');
       expect((error.cause as DOMException).name).toBe('QuotaExceededError');
       expect(error.message).toMatch(/quota/);
@@ -487,7 +457,7 @@ describe('IndexedDBStore', () => {
         request.addEventListener('success', () => objectStore.transaction.abort());
         return request;
       });
-      const error = await rejection(store.applyServerChanges('doc', update()));
+      const error = await storeErrorOf(store.applyServerChanges('doc', update()));
       expect(error.docId).toBe('doc');
       expect((error.cause as DOMException).name).toBe('AbortError');
       putSpy!.mockRestore();
@@ -501,7 +471,7 @@ describe('IndexedDBStore', () => {
     it('should give the passed changes their old revs back when savePendingChanges fails', async () => {
       const { store, docBefore } = await seeded();
       const changes = [change('p2', 40), { ...change('p3', 41), hook: () => 0 }];
-      const error = await rejection(store.savePendingChanges('doc', changes));
+      const error = await storeErrorOf(store.savePendingChanges('doc', changes));
       expect(error.docId).toBe('doc');
       expect(changes.map((c) => c.rev)).toEqual([40, 41]);
       expect(await store.getDoc('doc')).toEqual(docBefore);
