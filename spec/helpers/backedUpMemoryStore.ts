@@ -1,5 +1,5 @@
-import { MemoryServerStore } from '../../src/server/MemoryServerStore.js';
-import type { DocSnapshot, LogEntry, ServerStore, StoredDoc } from '../../src/server/ServerStore.js';
+import { MemoryServerStore } from '../../src/server/stores/MemoryServerStore.js';
+import type { DocSnapshot, LogEntry, ServerStore, StoredDoc } from '../../src/server/stores/ServerStore.js';
 import type { DocumentTombstone } from '../../src/types.js';
 
 /**

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { PostgresServerStore } from '../../src/server/postgres/PostgresServerStore.js';
+import { PostgresServerStore } from '../../src/server/stores/postgres/PostgresServerStore.js';
 import type { Change } from '../../src/types.js';
 
 const { Client } = pg;

@@ -1,6 +1,6 @@
 import type { Change } from '../../src/types.js';
-import { DuplicateChangeIdsError } from '../../src/server/DuplicateChangeIdsError.js';
-import type { LogEntry, ServerStore } from '../../src/server/ServerStore.js';
+import { DuplicateChangeIdsError } from '../../src/server/stores/DuplicateChangeIdsError.js';
+import type { LogEntry, ServerStore } from '../../src/server/stores/ServerStore.js';
 
 /** A committed OT change at `rev`. */
 export function committed(rev: number, extra: Partial<Change> = {}): Change {

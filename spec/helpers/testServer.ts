@@ -1,6 +1,6 @@
 import { startServer } from '../../src/server/startServer.js';
 import type { RunningServer, StartServerOptions } from '../../src/server/startServer.js';
-import { MemoryServerStore } from '../../src/server/MemoryServerStore.js';
+import { MemoryServerStore } from '../../src/server/stores/MemoryServerStore.js';
 import type { Change, JSONPatchOp } from '../../src/types.js';
 import { connectClient } from './wsClient.js';
 import type { WsTestClient } from './wsClient.js';

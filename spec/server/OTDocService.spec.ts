@@ -1,7 +1,7 @@
 import { applyPatch } from '../../src/algorithms/applyPatch.js';
 import type { Change, CommitChangesResult, PatchesSnapshot } from '../../src/types.js';
-import { MemoryServerStore } from '../../src/server/MemoryServerStore.js';
-import type { LogEntry } from '../../src/server/ServerStore.js';
+import { MemoryServerStore } from '../../src/server/stores/MemoryServerStore.js';
+import type { LogEntry } from '../../src/server/stores/ServerStore.js';
 import { change, errorOf, resultOf, startTestServer } from '../helpers/testServer.js';
 import type { TestServer } from '../helpers/testServer.js';
 

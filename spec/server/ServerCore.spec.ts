@@ -1,7 +1,7 @@
 import { StatusError } from '../../src/errors.js';
-import { MemoryServerStore } from '../../src/server/MemoryServerStore.js';
+import { MemoryServerStore } from '../../src/server/stores/MemoryServerStore.js';
 import type { Connection } from '../../src/server/ServerCore.js';
-import type { StoreEvent } from '../../src/server/ServerStore.js';
+import type { StoreEvent } from '../../src/server/stores/ServerStore.js';
 import type { Change, CommitChangesResult } from '../../src/types.js';
 import { change, errorOf, resultOf, startTestServer } from '../helpers/testServer.js';
 import type { TestServer } from '../helpers/testServer.js';

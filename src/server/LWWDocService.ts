@@ -6,8 +6,8 @@ import type { IncomingChange } from './validate.js';
 import { DocService, revisionAhead } from './DocService.js';
 import { changeError } from './validate.js';
 import type { CallOrigin, LoadedDoc } from './DocService.js';
-import type { LogEntry, LWWLogEntry, StoredDoc } from './ServerStore.js';
-import { RevConflictError } from './RevConflictError.js';
+import type { LogEntry, LWWLogEntry, StoredDoc } from './stores/ServerStore.js';
+import { RevConflictError } from './stores/RevConflictError.js';
 
 /** How many committed change ids an LWW document remembers for retry dedup. */
 const REMEMBERED_CHANGE_IDS = 50_000;

@@ -6,9 +6,9 @@ import type { Change, CommitChangesResult, PatchesSnapshot } from '../types.js';
 import type { IncomingChange } from './validate.js';
 import { DocService, revisionAhead } from './DocService.js';
 import type { CallOrigin, DocServiceOptions, LoadedDoc } from './DocService.js';
-import type { LogEntry, OTSnapshot, StoredDoc } from './ServerStore.js';
-import { DuplicateChangeIdsError } from './DuplicateChangeIdsError.js';
-import { RevConflictError } from './RevConflictError.js';
+import type { LogEntry, OTSnapshot, StoredDoc } from './stores/ServerStore.js';
+import { DuplicateChangeIdsError } from './stores/DuplicateChangeIdsError.js';
+import { RevConflictError } from './stores/RevConflictError.js';
 
 /**
  * How the server transforms an incoming batch over the changes committed since its `baseRev`

@@ -5,7 +5,7 @@ import { notification, RpcErrorCode } from './jsonRpc.js';
 import { KeyedQueue } from '../util/KeyedQueue.js';
 import { LWWDocService } from './LWWDocService.js';
 import { OTDocService, type TransformIncoming } from './OTDocService.js';
-import type { ServerStore, StoreEvent } from './ServerStore.js';
+import type { ServerStore, StoreEvent } from './stores/ServerStore.js';
 import { Subscriptions } from './Subscriptions.js';
 import { compactReply, wantsCompactAck } from './compactAck.js';
 import { SentBroadcasts } from './SentBroadcasts.js';

@@ -7,11 +7,11 @@
  * ```
  * SIGTERM / SIGINT close it gracefully (in-flight commits finish and are acknowledged).
  */
-import { FileServerStore } from './FileServerStore.js';
-import { MemoryServerStore } from './MemoryServerStore.js';
-import { PostgresServerStore } from './postgres/PostgresServerStore.js';
-import { redact } from './postgres/PostgresStartupError.js';
-import type { ServerStore } from './ServerStore.js';
+import { FileServerStore } from './stores/FileServerStore.js';
+import { MemoryServerStore } from './stores/MemoryServerStore.js';
+import { PostgresServerStore } from './stores/postgres/PostgresServerStore.js';
+import { redact } from './stores/postgres/PostgresStartupError.js';
+import type { ServerStore } from './stores/ServerStore.js';
 import { byIdPrefix, startServer } from './startServer.js';
 import type { RunningServer } from './startServer.js';
 import { ALL_FRAMES_PER_MESSAGE_DEFLATE, SERVER_PER_MESSAGE_DEFLATE } from './wireCompression.js';

@@ -5,15 +5,15 @@ import type { PerMessageDeflateOptions, RawData } from 'ws';
 import { createId } from '../algorithms/createId.js';
 import type { Algorithm } from '../types.js';
 import type { DocServiceStats } from './DocService.js';
-import { FileServerStore } from './FileServerStore.js';
-import { MemoryServerStore } from './MemoryServerStore.js';
+import { FileServerStore } from './stores/FileServerStore.js';
+import { MemoryServerStore } from './stores/MemoryServerStore.js';
 import { classifyMessage, errorResponse, isExpectedError, RpcErrorCode, sniffId, successResponse, toErrorObject } from './jsonRpc.js';
 import type { JsonRpcResponse } from './jsonRpc.js';
 import { ServerCore } from './ServerCore.js';
 import { CAPABILITIES_METHOD, serverCapabilities } from './capabilities.js';
 import { acceptWebSockets, SERVER_PER_MESSAGE_DEFLATE } from './wireCompression.js';
 import type { AlgorithmFor, Authorize, Connection } from './ServerCore.js';
-import type { ServerStore } from './ServerStore.js';
+import type { ServerStore } from './stores/ServerStore.js';
 import type { TransformIncoming } from './OTDocService.js';
 
 /** Options of {@link startServer}. Every field is optional. */

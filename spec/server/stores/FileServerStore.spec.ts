@@ -1,10 +1,10 @@
 import { appendFile, mkdtemp, readdir, readFile, readlink, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { StoreError } from '../../src/errors.js';
-import { documentDirectory, FileServerStore, JOURNAL_FILE } from '../../src/server/FileServerStore.js';
-import type { LogEntry } from '../../src/server/ServerStore.js';
-import { committed, describeServerStoreContract, lwwEntry, otEntry } from '../helpers/serverStoreContract.js';
+import { StoreError } from '../../../src/errors.js';
+import { documentDirectory, FileServerStore, JOURNAL_FILE } from '../../../src/server/stores/FileServerStore.js';
+import type { LogEntry } from '../../../src/server/stores/ServerStore.js';
+import { committed, describeServerStoreContract, lwwEntry, otEntry } from '../../helpers/serverStoreContract.js';
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {

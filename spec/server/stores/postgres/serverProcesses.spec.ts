@@ -1,10 +1,10 @@
-import type { Change, CommitChangesResult, PatchesSnapshot } from '../../../src/types.js';
-import { formatFailure, runConvergence, type FuzzStores } from '../../fuzz/convergence.js';
-import { postgresFleet, type PostgresFleet } from '../../fuzz/postgresFleet.js';
-import { describeWithPostgres, startPostgres, storedOtHistory, type TestPostgres } from '../../helpers/postgres.js';
-import { startServerProcess, type ServerProcess } from '../../helpers/serverProcess.js';
-import { change } from '../../helpers/testServer.js';
-import { connectClient, type Frame, type WsTestClient } from '../../helpers/wsClient.js';
+import type { Change, CommitChangesResult, PatchesSnapshot } from '../../../../src/types.js';
+import { formatFailure, runConvergence, type FuzzStores } from '../../../fuzz/convergence.js';
+import { postgresFleet, type PostgresFleet } from '../../../fuzz/postgresFleet.js';
+import { describeWithPostgres, startPostgres, storedOtHistory, type TestPostgres } from '../../../helpers/postgres.js';
+import { startServerProcess, type ServerProcess } from '../../../helpers/serverProcess.js';
+import { change } from '../../../helpers/testServer.js';
+import { connectClient, type Frame, type WsTestClient } from '../../../helpers/wsClient.js';
 
 /**
  * Acceptance of the scale-out (issue 14): real `patches-rx-server` processes (from `dist/`) on

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
-import { StoreError } from '../../errors.js';
-import type { Change, DocumentTombstone, JSONPatchOp } from '../../types.js';
+import { StoreError } from '../../../errors.js';
+import type { Change, DocumentTombstone, JSONPatchOp } from '../../../types.js';
 import { DuplicateChangeIdsError } from '../DuplicateChangeIdsError.js';
 import { RevConflictError } from '../RevConflictError.js';
 import { entryFirstRev, entryLastRev } from '../ServerStore.js';

@@ -1,10 +1,10 @@
-import { applyPatch } from '../../../src/algorithms/applyPatch.js';
-import { PostgresServerStore } from '../../../src/server/postgres/PostgresServerStore.js';
-import type { ServerStore } from '../../../src/server/ServerStore.js';
-import type { Change, CommitChangesResult, PatchesSnapshot } from '../../../src/types.js';
-import { describeWithPostgres, startPostgres, storedOtHistory, type TestPostgres } from '../../helpers/postgres.js';
-import { change, errorOf, resultOf, startTestServer, type TestServer } from '../../helpers/testServer.js';
-import type { Frame, WsTestClient } from '../../helpers/wsClient.js';
+import { applyPatch } from '../../../../src/algorithms/applyPatch.js';
+import { PostgresServerStore } from '../../../../src/server/stores/postgres/PostgresServerStore.js';
+import type { ServerStore } from '../../../../src/server/stores/ServerStore.js';
+import type { Change, CommitChangesResult, PatchesSnapshot } from '../../../../src/types.js';
+import { describeWithPostgres, startPostgres, storedOtHistory, type TestPostgres } from '../../../helpers/postgres.js';
+import { change, errorOf, resultOf, startTestServer, type TestServer } from '../../../helpers/testServer.js';
+import type { Frame, WsTestClient } from '../../../helpers/wsClient.js';
 
 /**
  * Several servers on one PostgreSQL database, as several processes would run behind a load

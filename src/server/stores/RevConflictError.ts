@@ -1,4 +1,4 @@
-import { StoreError } from '../errors.js';
+import { StoreError } from '../../errors.js';
 
 /**
  * `append` lost a race: another server process sharing the store committed that rev (or that

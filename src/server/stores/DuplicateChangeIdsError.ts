@@ -1,4 +1,4 @@
-import { StoreError } from '../errors.js';
+import { StoreError } from '../../errors.js';
 
 /**
  * `append` refused an OT entry holding change ids the document's log already has: a client

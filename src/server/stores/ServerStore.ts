@@ -4,7 +4,7 @@
  * (transform, LWW resolution, dedup); a store only has to keep what it is given, in order, and
  * never acknowledge an append it could lose.
  */
-import type { Change, DocumentTombstone, JSONPatchOp } from '../types.js';
+import type { Change, DocumentTombstone, JSONPatchOp } from '../../types.js';
 
 /** One OT commit: the changes it committed, with contiguous server revs. */
 export interface OTLogEntry {

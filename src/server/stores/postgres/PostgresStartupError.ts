@@ -1,4 +1,4 @@
-import { StoreError } from '../../errors.js';
+import { StoreError } from '../../../errors.js';
 
 /**
  * The PostgreSQL store could not start: the database is unreachable, refuses the login, does

@@ -1,10 +1,10 @@
 import pg from 'pg';
-import { PostgresServerStore } from '../../../src/server/postgres/PostgresServerStore.js';
-import { PostgresStartupError } from '../../../src/server/postgres/PostgresStartupError.js';
-import { RevConflictError } from '../../../src/server/RevConflictError.js';
-import type { StoreEvent } from '../../../src/server/ServerStore.js';
-import { committed, describeServerStoreContract, lwwEntry, otEntry } from '../../helpers/serverStoreContract.js';
-import { describeWithPostgres, startPostgres, type TestPostgres } from '../../helpers/postgres.js';
+import { PostgresServerStore } from '../../../../src/server/stores/postgres/PostgresServerStore.js';
+import { PostgresStartupError } from '../../../../src/server/stores/postgres/PostgresStartupError.js';
+import { RevConflictError } from '../../../../src/server/stores/RevConflictError.js';
+import type { StoreEvent } from '../../../../src/server/stores/ServerStore.js';
+import { committed, describeServerStoreContract, lwwEntry, otEntry } from '../../../helpers/serverStoreContract.js';
+import { describeWithPostgres, startPostgres, type TestPostgres } from '../../../helpers/postgres.js';
 
 let cluster: TestPostgres;
 let databases = 0;

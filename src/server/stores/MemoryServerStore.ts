@@ -1,4 +1,4 @@
-import type { DocumentTombstone } from '../types.js';
+import type { DocumentTombstone } from '../../types.js';
 import { DuplicateChangeIdsError } from './DuplicateChangeIdsError.js';
 import { entryLastRev } from './ServerStore.js';
 import type { DocSnapshot, LogEntry, ServerStore, StoredDoc } from './ServerStore.js';

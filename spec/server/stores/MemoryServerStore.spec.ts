@@ -1,5 +1,5 @@
-import { MemoryServerStore } from '../../src/server/MemoryServerStore.js';
-import { describeServerStoreContract } from '../helpers/serverStoreContract.js';
+import { MemoryServerStore } from '../../../src/server/stores/MemoryServerStore.js';
+import { describeServerStoreContract } from '../../helpers/serverStoreContract.js';
 
 describeServerStoreContract('MemoryServerStore', async () => new MemoryServerStore());
 describeServerStoreContract('MemoryServerStore', async () => new MemoryServerStore({ uniqueChangeIds: true }), { uniqueChangeIds: true });

@@ -3,9 +3,9 @@ import { writeSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, truncate, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { StoreError } from '../errors.js';
+import { StoreError } from '../../errors.js';
 import { CommitJournal } from './CommitJournal.js';
-import type { DocumentTombstone } from '../types.js';
+import type { DocumentTombstone } from '../../types.js';
 import { entryFirstRev, entryLastRev } from './ServerStore.js';
 import type { DocSnapshot, LogEntry, ServerStore, StoredDoc } from './ServerStore.js';
 

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CommitJournal } from '../../src/server/CommitJournal.js';
+import { CommitJournal } from '../../../src/server/stores/CommitJournal.js';
 
 const dirs: string[] = [];
 async function journalPath(): Promise<string> {

@@ -1,9 +1,9 @@
-import { runCli } from '../../../src/server/cli.js';
-import type { CliEnvironment } from '../../../src/server/cli.js';
-import type { PatchesSnapshot } from '../../../src/types.js';
-import { describeWithPostgres, startPostgres, type TestPostgres } from '../../helpers/postgres.js';
-import { change, resultOf } from '../../helpers/testServer.js';
-import { connectClient } from '../../helpers/wsClient.js';
+import { runCli } from '../../../../src/server/cli.js';
+import type { CliEnvironment } from '../../../../src/server/cli.js';
+import type { PatchesSnapshot } from '../../../../src/types.js';
+import { describeWithPostgres, startPostgres, type TestPostgres } from '../../../helpers/postgres.js';
+import { change, resultOf } from '../../../helpers/testServer.js';
+import { connectClient } from '../../../helpers/wsClient.js';
 
 /** A fake process: records output, signal handlers and the exit code. */
 function fakeEnvironment(databaseUrl?: string) {
