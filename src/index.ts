@@ -24,10 +24,10 @@ export { parsePointer, formatPointer } from './algorithms/jsonPointer.js';
 export { transformPatch } from './algorithms/transformPatch.js';
 export { rebaseChanges } from './algorithms/rebaseChanges.js';
 export { applyCommittedChanges } from './algorithms/applyCommittedChanges.js';
-export { consolidateOps, consolidateFieldOp } from './algorithms/consolidateOps.js';
-export { mergeServerWithLocal } from './algorithms/mergeServerWithLocal.js';
-export { breakChanges } from './algorithms/breakChanges.js';
-export { breakChangesIntoBatches } from './algorithms/breakChangesIntoBatches.js';
+export { consolidateOps, consolidateFieldOp } from './algorithms/lww/consolidateOps.js';
+export { mergeServerWithLocal } from './algorithms/lww/mergeServerWithLocal.js';
+export { breakChanges } from './algorithms/batching/breakChanges.js';
+export { breakChangesIntoBatches } from './algorithms/batching/breakChangesIntoBatches.js';
 export { createChange, type CreateChangeOptions } from './algorithms/createChange.js';
 export { createId } from './algorithms/createId.js';
 

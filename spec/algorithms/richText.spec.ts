@@ -1,6 +1,6 @@
 import { applyCommittedChanges } from '../../src/algorithms/applyCommittedChanges.js';
 import { applyPatch } from '../../src/algorithms/applyPatch.js';
-import { breakChanges } from '../../src/algorithms/breakChanges.js';
+import { breakChanges } from '../../src/algorithms/batching/breakChanges.js';
 import { richText, setRichTextEngine, type RichTextEngine } from '../../src/algorithms/richText.js';
 import { transformPatch } from '../../src/algorithms/transformPatch.js';
 import { RichTextNotEnabledError } from '../../src/errors.js';

@@ -1,6 +1,6 @@
 import { catchError, of } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
-import { sizeOf } from '../../src/algorithms/sizeOf.js';
+import { sizeOf } from '../../src/algorithms/batching/sizeOf.js';
 import { UnsplittableChangeError } from '../../src/errors.js';
 import { batchChanges } from '../../src/operators/batchChanges.js';
 import type { Change } from '../../src/types.js';

@@ -1,7 +1,7 @@
 import type { Change, JSONPatchOp, PatchesSnapshot } from '../types.js';
 import { MissingChangesError, ServerRevisionRegressedError } from '../errors.js';
 import { applyPatch } from '../algorithms/applyPatch.js';
-import { consolidateOps } from '../algorithms/consolidateOps.js';
+import { consolidateOps } from '../algorithms/lww/consolidateOps.js';
 import { createChange } from '../algorithms/createChange.js';
 import type { StoredDoc } from '../stores/PatchesStore.js';
 import { deepEqual } from '../algorithms/deepEqual.js';

@@ -1,9 +1,9 @@
 import type { Change, PatchesSnapshot, PatchesState } from '../types.js';
 import { applyCommittedChanges } from '../algorithms/applyCommittedChanges.js';
-import { breakChanges } from '../algorithms/breakChanges.js';
+import { breakChanges } from '../algorithms/batching/breakChanges.js';
 import { createChange } from '../algorithms/createChange.js';
 import { deepEqual } from '../algorithms/deepEqual.js';
-import { diffStates } from '../algorithms/diffStates.js';
+import { diffStates } from '../algorithms/recording/diffStates.js';
 import { rebaseChanges } from '../algorithms/rebaseChanges.js';
 import { followStoredQueue } from '../algorithms/followStoredQueue.js';
 import { StoreConflictError } from '../errors.js';

@@ -2,7 +2,7 @@ import { BehaviorSubject, type Observable, distinctUntilChanged, skip } from 'rx
 import { Immer, enablePatches, type Draft } from 'immer';
 import type { AnyDoc, Algorithm, JSONPatchOp, Unsubscriber } from '../types.js';
 import { applyPatch } from '../algorithms/applyPatch.js';
-import { immerPatchesToOps } from '../algorithms/immerPatchesToOps.js';
+import { immerPatchesToOps } from '../algorithms/recording/immerPatchesToOps.js';
 
 enablePatches();
 

@@ -1,7 +1,7 @@
 import { map } from 'rxjs';
 import type { OperatorFunction } from 'rxjs';
-import { breakChangesIntoBatches } from '../algorithms/breakChangesIntoBatches.js';
-import type { BreakChangesIntoBatchesOptions } from '../algorithms/breakChangesIntoBatches.js';
+import { breakChangesIntoBatches } from '../algorithms/batching/breakChangesIntoBatches.js';
+import type { BreakChangesIntoBatchesOptions } from '../algorithms/batching/breakChangesIntoBatches.js';
 import type { Change } from '../types.js';
 
 /**

@@ -1,5 +1,5 @@
 import { StatusError } from '../errors.js';
-import { consolidateOps, convertDeltaOps } from '../algorithms/consolidateOps.js';
+import { consolidateOps, convertDeltaOps } from '../algorithms/lww/consolidateOps.js';
 import { createId } from '../algorithms/createId.js';
 import type { Change, CommitChangesResult, JSONPatchOp, PatchesSnapshot } from '../types.js';
 import type { IncomingChange } from './validate.js';

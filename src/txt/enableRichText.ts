@@ -1,5 +1,5 @@
 import { setRichTextEngine } from '../algorithms/richText.js';
-import { splitTextOp } from '../algorithms/splitTextOp.js';
+import { splitTextOp } from '../algorithms/batching/splitTextOp.js';
 import { applyTextDelta, transformDelta } from './textDelta.js';
 
 /**

@@ -3,9 +3,9 @@
  * sides: the client folds fresh local ops into its pending set, the reference server folds a
  * commit into its stored rows. Pure: time arrives as each op's `ts`, no clock is read.
  */
-import type { JSONPatchOp } from '../types.js';
-import { applyPatch } from './applyPatch.js';
-import { deepEqual } from './deepEqual.js';
+import type { JSONPatchOp } from '../../types.js';
+import { applyPatch } from '../applyPatch.js';
+import { deepEqual } from '../deepEqual.js';
 
 const DELTA_OPS: ReadonlySet<string> = new Set(['@inc', '@bit', '@max', '@min']);
 const LOW_15_BITS = 0x7fff;

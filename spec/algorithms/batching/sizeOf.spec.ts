@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { sizeOf, utf8ByteLength } from '../../src/algorithms/sizeOf.js';
+import { sizeOf, utf8ByteLength } from '../../../src/algorithms/batching/sizeOf.js';
 
 const encoder = new TextEncoder();
 const RUNS = { numRuns: 500 };

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import { applyPatch } from '../../src/algorithms/applyPatch.js';
-import { mergeServerWithLocal } from '../../src/algorithms/mergeServerWithLocal.js';
-import type { Change, JSONPatchOp } from '../../src/types.js';
+import { applyPatch } from '../../../src/algorithms/applyPatch.js';
+import { mergeServerWithLocal } from '../../../src/algorithms/lww/mergeServerWithLocal.js';
+import type { Change, JSONPatchOp } from '../../../src/types.js';
 
 function change(ops: JSONPatchOp[], rev = 5): Change {
   return { id: `c${rev}`, baseRev: rev - 1, rev, createdAt: 1, committedAt: 2, ops, clientId: 'other' };

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { enablePatches, produceWithPatches, type Draft, type Patch } from 'immer';
-import { applyPatch } from '../../src/algorithms/applyPatch.js';
-import { immerPatchesToOps } from '../../src/algorithms/immerPatchesToOps.js';
-import { transformPatch } from '../../src/algorithms/transformPatch.js';
-import { PatchError } from '../../src/errors.js';
-import type { JSONPatchOp, JSONValue } from '../../src/types.js';
+import { applyPatch } from '../../../src/algorithms/applyPatch.js';
+import { immerPatchesToOps } from '../../../src/algorithms/recording/immerPatchesToOps.js';
+import { transformPatch } from '../../../src/algorithms/transformPatch.js';
+import { PatchError } from '../../../src/errors.js';
+import type { JSONPatchOp, JSONValue } from '../../../src/types.js';
 
 enablePatches();
 

@@ -1,7 +1,7 @@
-import { sizeOf } from '../../src/algorithms/sizeOf.js';
-import { splitTextOp } from '../../src/algorithms/splitTextOp.js';
-import type { TextOpBudget } from '../../src/algorithms/richText.js';
-import type { JSONPatchOp } from '../../src/types.js';
+import { sizeOf } from '../../../src/algorithms/batching/sizeOf.js';
+import { splitTextOp } from '../../../src/algorithms/batching/splitTextOp.js';
+import type { TextOpBudget } from '../../../src/algorithms/richText.js';
+import type { JSONPatchOp } from '../../../src/types.js';
 
 const txt = (value: unknown): JSONPatchOp => ({ op: '@txt', path: '/body', value });
 

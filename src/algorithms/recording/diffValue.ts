@@ -1,7 +1,7 @@
-import type { JSONPatchOp } from '../types.js';
+import type { JSONPatchOp } from '../../types.js';
 import { diffArray, type DiffArrayOptions } from './diffArray.js';
-import { keyPointer } from './jsonPointer.js';
-import { hasValue, isContainer, isObject } from './ops/PatchDraft.js';
+import { keyPointer } from '../jsonPointer.js';
+import { hasValue, isContainer, isObject } from '../ops/PatchDraft.js';
 
 /** What a caller knows about an array edit beyond the two arrays (see `diffArrayOps`). */
 export interface ArrayDiffHooks {

@@ -1,4 +1,4 @@
-import type { Change, JSONPatchOp } from '../types.js';
+import type { Change, JSONPatchOp } from '../../types.js';
 import { ancestorPaths, applyDelta, isDeltaOp, isSoftOp } from './consolidateOps.js';
 
 /** A plain write that replaces whatever is at its path (and so the whole subtree below it). */

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import { applyPatch } from '../../src/algorithms/applyPatch.js';
-import { consolidateFieldOp, consolidateOps, convertDeltaOps } from '../../src/algorithms/consolidateOps.js';
-import type { JSONPatchOp } from '../../src/types.js';
+import { applyPatch } from '../../../src/algorithms/applyPatch.js';
+import { consolidateFieldOp, consolidateOps, convertDeltaOps } from '../../../src/algorithms/lww/consolidateOps.js';
+import type { JSONPatchOp } from '../../../src/types.js';
 
 /**
  * LWW convergence: the same set of ops, delivered in any order and any batching, consolidated

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { produce } from 'immer';
-import { applyPatch } from '../../src/algorithms/applyPatch.js';
-import { diffArrayOps, diffValue } from '../../src/algorithms/diffValue.js';
-import type { JSONPatchOp, JSONValue } from '../../src/types.js';
+import { applyPatch } from '../../../src/algorithms/applyPatch.js';
+import { diffArrayOps, diffValue } from '../../../src/algorithms/recording/diffValue.js';
+import type { JSONPatchOp, JSONValue } from '../../../src/types.js';
 
 const strict = <T>(doc: T, ops: readonly JSONPatchOp[]): T => applyPatch(doc, ops, { mode: 'strict' });
 /** FC_SEED / FC_PATH replay a failure fast-check printed. */

@@ -1,8 +1,8 @@
-import { applyPatch } from '../../src/algorithms/applyPatch.js';
-import { diffStates } from '../../src/algorithms/diffStates.js';
-import { diffValue } from '../../src/algorithms/diffValue.js';
-import { rebaseChanges } from '../../src/algorithms/rebaseChanges.js';
-import type { Change, JSONPatchOp } from '../../src/types.js';
+import { applyPatch } from '../../../src/algorithms/applyPatch.js';
+import { diffStates } from '../../../src/algorithms/recording/diffStates.js';
+import { diffValue } from '../../../src/algorithms/recording/diffValue.js';
+import { rebaseChanges } from '../../../src/algorithms/rebaseChanges.js';
+import type { Change, JSONPatchOp } from '../../../src/types.js';
 
 function change(id: string, rev: number, ops: JSONPatchOp[]): Change {
   return { id, baseRev: rev - 1, rev, ops, createdAt: 0, committedAt: 0 };

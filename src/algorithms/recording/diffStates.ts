@@ -1,8 +1,8 @@
-import type { JSONPatchOp } from '../types.js';
-import { deepEqual } from './deepEqual.js';
+import type { JSONPatchOp } from '../../types.js';
+import { deepEqual } from '../deepEqual.js';
 import { diffArrayOps } from './diffValue.js';
-import { keyPointer } from './jsonPointer.js';
-import { hasValue, isObject } from './ops/PatchDraft.js';
+import { keyPointer } from '../jsonPointer.js';
+import { hasValue, isObject } from '../ops/PatchDraft.js';
 
 /**
  * The ops that turn one document state into another, written to stand in for the history

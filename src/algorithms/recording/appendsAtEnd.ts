@@ -1,5 +1,5 @@
-import type { JSONPatchOp } from '../types.js';
-import { parsePointer } from './jsonPointer.js';
+import type { JSONPatchOp } from '../../types.js';
+import { parsePointer } from '../jsonPointer.js';
 
 const INDEX = /^(0|[1-9]\d*)$/;
 

@@ -8,9 +8,9 @@ import {
   convertDeltaOps,
   isDeltaOp,
   isSoftOp,
-} from '../../src/algorithms/consolidateOps.js';
-import { applyPatch } from '../../src/algorithms/applyPatch.js';
-import type { JSONPatchOp } from '../../src/types.js';
+} from '../../../src/algorithms/lww/consolidateOps.js';
+import { applyPatch } from '../../../src/algorithms/applyPatch.js';
+import type { JSONPatchOp } from '../../../src/types.js';
 
 const RUNS = { numRuns: 500 };
 

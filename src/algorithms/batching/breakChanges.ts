@@ -2,11 +2,11 @@
  * Splitting oversized changes into pieces that fit a byte budget (protocol §4.6), so a big paste
  * or import still reaches a server with a frame or row size limit.
  */
-import { UnsplittableChangeError } from '../errors.js';
-import type { Change, JSONPatchOp, SizeCalculator } from '../types.js';
-import { createId } from './createId.js';
+import { UnsplittableChangeError } from '../../errors.js';
+import type { Change, JSONPatchOp, SizeCalculator } from '../../types.js';
+import { createId } from '../createId.js';
 import { sizeOf } from './sizeOf.js';
-import { richText, type TextOpBudget } from './richText.js';
+import { richText, type TextOpBudget } from '../richText.js';
 
 /** Options of `breakChanges`. */
 export interface BreakChangesOptions {

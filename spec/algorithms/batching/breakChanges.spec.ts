@@ -1,10 +1,10 @@
 import fc from 'fast-check';
-import { applyPatch } from '../../src/algorithms/applyPatch.js';
-import { breakChanges } from '../../src/algorithms/breakChanges.js';
-import { sizeOf, utf8ByteLength } from '../../src/algorithms/sizeOf.js';
-import { UnsplittableChangeError } from '../../src/errors.js';
-import type { Change, JSONPatchOp, SizeCalculator } from '../../src/types.js';
-import { enableRichText } from '../../src/txt/enableRichText.js';
+import { applyPatch } from '../../../src/algorithms/applyPatch.js';
+import { breakChanges } from '../../../src/algorithms/batching/breakChanges.js';
+import { sizeOf, utf8ByteLength } from '../../../src/algorithms/batching/sizeOf.js';
+import { UnsplittableChangeError } from '../../../src/errors.js';
+import type { Change, JSONPatchOp, SizeCalculator } from '../../../src/types.js';
+import { enableRichText } from '../../../src/txt/enableRichText.js';
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 

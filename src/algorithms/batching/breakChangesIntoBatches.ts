@@ -1,4 +1,4 @@
-import type { Change, SizeCalculator } from '../types.js';
+import type { Change, SizeCalculator } from '../../types.js';
 import { breakChanges } from './breakChanges.js';
 import { sizeOf } from './sizeOf.js';
 

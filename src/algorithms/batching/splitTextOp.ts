@@ -3,10 +3,10 @@
  * `enableRichText()` (`patches-rx/txt`) registers it with the rest of rich text, so an app
  * without `@txt` does not bundle it.
  */
-import { toDeltaOps, type DeltaOp } from './deltaOps.js';
-import type { TextOpBudget } from './richText.js';
+import { toDeltaOps, type DeltaOp } from '../deltaOps.js';
+import type { TextOpBudget } from '../richText.js';
 import { sizeOf } from './sizeOf.js';
-import type { JSONPatchOp } from '../types.js';
+import type { JSONPatchOp } from '../../types.js';
 
 /** Bytes `JSON.stringify` writes for the UTF-16 code unit(s) at `i` of `text`, and how many it used. */
 function jsonCharBytes(text: string, i: number): [bytes: number, units: number] {

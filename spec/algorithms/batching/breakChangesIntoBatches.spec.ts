@@ -1,10 +1,10 @@
 import fc from 'fast-check';
-import { applyPatch } from '../../src/algorithms/applyPatch.js';
-import { breakChangesIntoBatches, DEFAULT_MAX_PAYLOAD_BYTES } from '../../src/algorithms/breakChangesIntoBatches.js';
-import { sizeOf } from '../../src/algorithms/sizeOf.js';
-import { UnsplittableChangeError } from '../../src/errors.js';
-import type { Change, JSONPatchOp, SizeCalculator } from '../../src/types.js';
-import { enableRichText } from '../../src/txt/enableRichText.js';
+import { applyPatch } from '../../../src/algorithms/applyPatch.js';
+import { breakChangesIntoBatches, DEFAULT_MAX_PAYLOAD_BYTES } from '../../../src/algorithms/batching/breakChangesIntoBatches.js';
+import { sizeOf } from '../../../src/algorithms/batching/sizeOf.js';
+import { UnsplittableChangeError } from '../../../src/errors.js';
+import type { Change, JSONPatchOp, SizeCalculator } from '../../../src/types.js';
+import { enableRichText } from '../../../src/txt/enableRichText.js';
 
 function change(i: number, ops: JSONPatchOp[], fields: Partial<Change> = {}): Change {
   // Revs with a fixed number of digits, so equal ops make equal-sized changes.

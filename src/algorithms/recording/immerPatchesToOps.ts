@@ -1,13 +1,13 @@
 import type { Patch } from 'immer';
-import { PatchError } from '../errors.js';
-import type { JSONPatchOp } from '../types.js';
+import { PatchError } from '../../errors.js';
+import type { JSONPatchOp } from '../../types.js';
 import { appendsAtEnd } from './appendsAtEnd.js';
-import { deepEqual } from './deepEqual.js';
+import { deepEqual } from '../deepEqual.js';
 import { diffArrayOps, diffValue } from './diffValue.js';
-import { joinPointer } from './jsonPointer.js';
-import { applyOp } from './ops/applyOp.js';
-import { DeferredWrites } from './ops/DeferredWrites.js';
-import { arrayIndex, childOf, isContainer, PatchDraft } from './ops/PatchDraft.js';
+import { joinPointer } from '../jsonPointer.js';
+import { applyOp } from '../ops/applyOp.js';
+import { DeferredWrites } from '../ops/DeferredWrites.js';
+import { arrayIndex, childOf, isContainer, PatchDraft } from '../ops/PatchDraft.js';
 
 type Segment = string | number;
 

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { diffArray } from '../../src/algorithms/diffArray.js';
+import { diffArray } from '../../../src/algorithms/recording/diffArray.js';
 
 /** Length of a longest common subsequence, by the textbook O(N·M) table: the oracle. */
 function lcsLength<T>(a: readonly T[], b: readonly T[]): number {

@@ -1,6 +1,6 @@
-import { appendsAtEnd } from '../../src/algorithms/appendsAtEnd.js';
-import { applyPatch } from '../../src/algorithms/applyPatch.js';
-import type { JSONPatchOp } from '../../src/types.js';
+import { appendsAtEnd } from '../../../src/algorithms/recording/appendsAtEnd.js';
+import { applyPatch } from '../../../src/algorithms/applyPatch.js';
+import type { JSONPatchOp } from '../../../src/types.js';
 
 const add = (path: string, value: unknown): JSONPatchOp => ({ op: 'add', path, value });
 
