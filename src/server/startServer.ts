@@ -7,10 +7,8 @@ import type { Algorithm } from '../types.js';
 import type { DocServiceStats } from './DocService.js';
 import { FileServerStore } from './stores/FileServerStore.js';
 import { MemoryServerStore } from './stores/MemoryServerStore.js';
-import { classifyMessage, errorResponse, isExpectedError, RpcErrorCode, sniffId, successResponse, toErrorObject } from './jsonRpc.js';
-import type { JsonRpcResponse } from './jsonRpc.js';
+import { FrameAnswers } from './FrameAnswers.js';
 import { ServerCore } from './ServerCore.js';
-import { CAPABILITIES_METHOD, serverCapabilities } from './capabilities.js';
 import { acceptWebSockets, SERVER_PER_MESSAGE_DEFLATE } from './wireCompression.js';
 import type { AlgorithmFor, Authorize, Connection } from './ServerCore.js';
 import type { ServerStore } from './stores/ServerStore.js';
@@ -162,9 +160,6 @@ export interface RunningServer {
  */
 export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
-  const maxFrameBytes = options.maxFrameBytes ?? 8 * 1024 * 1024;
-  const maxBatchLength = options.maxBatchLength ?? 1000;
-  const capabilities = serverCapabilities(maxBatchLength);
   const maxBufferedBytes = options.maxBufferedBytes ?? 32 * 1024 * 1024;
   const onError = options.onError ?? ((error: unknown) => console.error('[patches-rx server]', error));
   const stats: ServerStats = {
@@ -238,79 +233,25 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     },
   });
 
-  const answer = async (connection: Connection, value: unknown): Promise<JsonRpcResponse | undefined> => {
-    const message = classifyMessage(value);
-    if (message.kind === 'notification') {
-      stats.ignoredNotifications++;
-      return undefined;
-    }
-    stats.requests++;
-    if (message.kind === 'invalid') {
-      stats.errors++;
-      return errorResponse(message.id, { code: RpcErrorCode.invalidRequest, message: 'Invalid Request', data: message.reason });
-    }
-    if (closing) {
-      stats.errors++;
-      return errorResponse(message.id, { code: 503, message: 'SERVER_CLOSING: the server is shutting down; retry', data: { scope: 'server' } });
-    }
-    // A liveness probe: answered here, and the caller is told it will hear a heartbeat instead.
-    if (message.method === 'ping' && pingIntervalMs > 0) {
-      heartbeats.add(connection.id);
-      return successResponse(message.id, { heartbeatMs: pingIntervalMs });
-    }
-    if (message.method === CAPABILITIES_METHOD && !options.anchorWire) return successResponse(message.id, capabilities);
-    try {
-      return successResponse(message.id, await core.call(connection, message.method, message.params));
-    } catch (error) {
-      if (!isExpectedError(error)) onError(error);
-      stats.errors++;
-      return errorResponse(message.id, toErrorObject(error));
-    }
-  };
-
-  const handleFrame = async (connection: Connection, socket: WebSocket, text: string): Promise<void> => {
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      stats.errors++;
-      sendText(socket, JSON.stringify(errorResponse(null, { code: RpcErrorCode.parseError, message: 'Parse error' })));
-      return;
-    }
-    if (Array.isArray(value)) {
-      if (options.anchorWire) {
-        stats.errors++;
-        sendText(socket, JSON.stringify(errorResponse(null, { code: RpcErrorCode.invalidRequest, message: 'Invalid Request' })));
-        return;
-      }
-      if (value.length === 0 || value.length > maxBatchLength) {
-        stats.errors++;
-        const reason = value.length === 0 ? 'empty batch' : `a batch holds at most ${maxBatchLength} requests`;
-        sendText(socket, JSON.stringify(errorResponse(null, { code: RpcErrorCode.invalidRequest, message: 'Invalid Request', data: reason })));
-        return;
-      }
-      const replies = (await Promise.all(value.map((item) => answer(connection, item)))).filter(
-        (reply): reply is JsonRpcResponse => reply !== undefined,
-      );
-      if (replies.length > 0) sendText(socket, JSON.stringify(replies));
-      return;
-    }
-    const reply = await answer(connection, value);
-    if (reply) sendText(socket, JSON.stringify(reply));
-  };
+  const answers = new FrameAnswers({
+    call: (connection, method, params) => core.call(connection, method, params),
+    stats,
+    maxFrameBytes: options.maxFrameBytes ?? 8 * 1024 * 1024,
+    maxBatchLength: options.maxBatchLength ?? 1000,
+    anchorWire: options.anchorWire === true,
+    heartbeatMs: pingIntervalMs,
+    heartbeat: (connectionId) => heartbeats.add(connectionId),
+    closing: () => closing,
+    onError,
+  });
 
   const onFrame = (connection: Connection, socket: WebSocket, data: RawData): void => {
-    stats.frames++;
-    const buffer = toBuffer(data);
-    if (buffer.length > maxFrameBytes) {
-      stats.requests++;
-      stats.errors++;
-      const id = sniffId(buffer.subarray(0, 512).toString('utf8'));
-      const error = { code: 413, message: `Frame of ${buffer.length} bytes is over the ${maxFrameBytes}-byte limit`, data: { scope: 'frame', limit: maxFrameBytes } };
-      sendText(socket, JSON.stringify(errorResponse(id, error)));
-      return;
-    }
-    const task = handleFrame(connection, socket, buffer.toString('utf8')).catch(onError);
+    const task = answers
+      .reply(connection, toBuffer(data))
+      .then((reply) => {
+        if (reply !== undefined) sendText(socket, reply);
+      })
+      .catch(onError);
     inFlight.add(task);
     void task.finally(() => inFlight.delete(task));
   };

@@ -1,0 +1,130 @@
+import { StatusError } from '../../src/errors.js';
+import { FrameAnswers, type FrameAnswersDeps, type FrameStats } from '../../src/server/FrameAnswers.js';
+import type { Connection } from '../../src/server/ServerCore.js';
+
+describe('FrameAnswers', () => {
+  const connection: Connection = { id: 'conn-1' };
+  let stats: FrameStats;
+  let calls: Array<[string, unknown[]]>;
+  let heartbeats: string[];
+  let errors: unknown[];
+  let closing: boolean;
+
+  /** Answers with a server whose only methods echo their params or fail as named. */
+  function answers(options: Partial<FrameAnswersDeps> = {}): FrameAnswers {
+    return new FrameAnswers({
+      call: async (_connection, method, params) => {
+        calls.push([method, params]);
+        if (method === 'missing') throw new StatusError(404, 'Not found');
+        if (method === 'broken') throw new Error('disk on fire');
+        return { method, params };
+      },
+      stats,
+      maxFrameBytes: 1000,
+      maxBatchLength: 3,
+      anchorWire: false,
+      heartbeatMs: 15_000,
+      heartbeat: (id) => heartbeats.push(id),
+      closing: () => closing,
+      onError: (error) => errors.push(error),
+      ...options,
+    });
+  }
+
+  const frame = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value));
+  const request = (id: number | string, method: string, params?: unknown[]) => ({ jsonrpc: '2.0', id, method, ...(params ? { params } : {}) });
+  const reply = async (value: unknown, options?: Partial<FrameAnswersDeps>) => {
+    const text = await answers(options).reply(connection, frame(value));
+    return text === undefined ? undefined : (JSON.parse(text) as unknown);
+  };
+
+  beforeEach(() => {
+    stats = { frames: 0, requests: 0, errors: 0, ignoredNotifications: 0 };
+    calls = [];
+    heartbeats = [];
+    errors = [];
+    closing = false;
+  });
+
+  it('should answer a request with what its method returned, under its id', async () => {
+    expect(await reply(request(7, 'getDoc', ['a']))).toEqual({ jsonrpc: '2.0', id: 7, result: { method: 'getDoc', params: ['a'] } });
+    expect(stats).toEqual({ frames: 1, requests: 1, errors: 0, ignoredNotifications: 0 });
+  });
+
+  it('should answer a failed method with its error, and tell onError only of unexpected failures', async () => {
+    expect(await reply(request(1, 'missing'))).toEqual({ jsonrpc: '2.0', id: 1, error: { code: 404, message: 'Not found' } });
+    expect(errors).toEqual([]);
+    expect(await reply(request(2, 'broken'))).toEqual({ jsonrpc: '2.0', id: 2, error: { code: -32000, message: 'Server error' } });
+    expect(errors).toEqual([new Error('disk on fire')]);
+    expect(stats.errors).toBe(2);
+  });
+
+  it('should give a notification no reply and run nothing', async () => {
+    expect(await reply({ jsonrpc: '2.0', method: 'getDoc', params: ['a'] })).toBeUndefined();
+    expect(calls).toEqual([]);
+    expect(stats.ignoredNotifications).toBe(1);
+  });
+
+  it('should answer a frame that is not JSON with a parse error, and a message that is not a request with an invalid request', async () => {
+    expect(await reply('{"jsonrpc":')).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } });
+    expect(await reply({ jsonrpc: '1.0', id: 3, method: 'getDoc' })).toEqual({
+      jsonrpc: '2.0',
+      id: 3,
+      error: { code: -32600, message: 'Invalid Request', data: 'jsonrpc must be "2.0"' },
+    });
+    expect(calls).toEqual([]);
+  });
+
+  it('should refuse a frame over the limit unread, with a 413 under the id at its start', async () => {
+    const big = JSON.stringify(request(9, 'commitChanges', ['a', 'x'.repeat(2000)]));
+    expect(await reply(big)).toEqual({ jsonrpc: '2.0', id: 9, error: { code: 413, message: `Frame of ${big.length} bytes is over the 1000-byte limit`, data: { scope: 'frame', limit: 1000 } } });
+    expect(calls).toEqual([]);
+  });
+
+  describe('batch arrays', () => {
+    it('should answer each request of a batch, in order, in one array, leaving out its notifications', async () => {
+      const batch = [request(1, 'a'), { jsonrpc: '2.0', method: 'b' }, request(2, 'missing')];
+      expect(await reply(batch)).toEqual([
+        { jsonrpc: '2.0', id: 1, result: { method: 'a', params: [] } },
+        { jsonrpc: '2.0', id: 2, error: { code: 404, message: 'Not found' } },
+      ]);
+      expect(await reply([{ jsonrpc: '2.0', method: 'b' }])).toBeUndefined();
+    });
+
+    it('should refuse an empty batch and one over the limit as a whole', async () => {
+      expect(await reply([])).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32600, message: 'Invalid Request', data: 'empty batch' } });
+      const four = [1, 2, 3, 4].map((id) => request(id, 'a'));
+      expect(await reply(four)).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32600, message: 'Invalid Request', data: 'a batch holds at most 3 requests' } });
+      expect(calls).toEqual([]);
+    });
+
+    it('should refuse any batch on the anchor wire, as @dabble/patches servers do, and leave getCapabilities to the methods', async () => {
+      expect(await reply([request(1, 'a')], { anchorWire: true })).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32600, message: 'Invalid Request' } });
+      await reply(request(2, 'getCapabilities'), { anchorWire: true });
+      expect(calls).toEqual([['getCapabilities', []]]);
+    });
+  });
+
+  it('should answer getCapabilities itself: batches up to the limit, compact acks', async () => {
+    expect(await reply(request(1, 'getCapabilities'))).toEqual({ jsonrpc: '2.0', id: 1, result: { batch: { maxLength: 3 }, compactAck: true } });
+    expect(calls).toEqual([]);
+  });
+
+  it('should answer ping with the heartbeat interval and mark the caller, or pass it on when heartbeats are off', async () => {
+    expect(await reply(request(1, 'ping'))).toEqual({ jsonrpc: '2.0', id: 1, result: { heartbeatMs: 15_000 } });
+    expect(heartbeats).toEqual(['conn-1']);
+    await reply(request(2, 'ping'), { heartbeatMs: 0 });
+    expect(calls).toEqual([['ping', []]]);
+    expect(heartbeats).toEqual(['conn-1']);
+  });
+
+  it('should answer every request with a retryable 503 once the server is closing', async () => {
+    closing = true;
+    expect(await reply(request(1, 'getDoc', ['a']))).toEqual({
+      jsonrpc: '2.0',
+      id: 1,
+      error: { code: 503, message: 'SERVER_CLOSING: the server is shutting down; retry', data: { scope: 'server' } },
+    });
+    expect(calls).toEqual([]);
+  });
+});

@@ -1,0 +1,117 @@
+import { CAPABILITIES_METHOD, serverCapabilities } from './capabilities.js';
+import { classifyMessage, errorResponse, isExpectedError, RpcErrorCode, sniffId, successResponse, toErrorObject } from './jsonRpc.js';
+import type { JsonRpcResponse } from './jsonRpc.js';
+import type { Connection } from './ServerCore.js';
+
+/** The counters `FrameAnswers` keeps (part of the server's `stats`). */
+export interface FrameStats {
+  frames: number;
+  requests: number;
+  errors: number;
+  ignoredNotifications: number;
+}
+
+/** What `FrameAnswers` needs of the server around it. */
+export interface FrameAnswersDeps {
+  /** Runs one request's method (documents, subscriptions…): its result, or a throw the reply carries as an error. */
+  call: (connection: Connection, method: string, params: unknown[]) => Promise<unknown>;
+  /** Counters to count frames, requests, errors and ignored notifications in. */
+  stats: FrameStats;
+  /** Frames over this many bytes are refused unread, with a 413 for the id found at their start. */
+  maxFrameBytes: number;
+  /** Most requests in one batch array. */
+  maxBatchLength: number;
+  /** Only the anchor's wire: batch arrays and `getCapabilities` are refused as @dabble/patches servers refuse them. */
+  anchorWire: boolean;
+  /** Ms between heartbeats (0: none): a `ping` is answered here with it, and `heartbeat` marks the caller. */
+  heartbeatMs: number;
+  /** The connection called `ping`: it gets a heartbeat on every tick from now on. */
+  heartbeat: (connectionId: string) => void;
+  /** True once the server shuts down: requests are answered with a retryable 503. */
+  closing: () => boolean;
+  /** Told of every unexpected failure of a method (expected ones, like a 404, only reach the caller). */
+  onError: (error: unknown) => void;
+}
+
+/**
+ * JSON-RPC 2.0 over frames, the server's side: what reply a frame gets.
+ *
+ * A frame is parsed (a parse error is answered with -32700 and id `null`), then each request in
+ * it (one, or a batch array of up to `maxBatchLength`) is checked and answered: `ping`,
+ * `getCapabilities` and the shutdown's 503 here, everything else through `call`. Notifications get
+ * no reply; a batch gets one array of the replies its requests earned, in their order, or no
+ * frame at all if it held only notifications. Everything is counted in `stats`.
+ *
+ * @example
+ * const answers = new FrameAnswers({ call: core.call.bind(core), stats, maxFrameBytes: 8 << 20, maxBatchLength: 1000, anchorWire: false, heartbeatMs: 15_000, heartbeat: id => beating.add(id), closing: () => false, onError: console.error });
+ * const reply = await answers.reply(connection, Buffer.from('{"jsonrpc":"2.0","id":1,"method":"getDoc","params":["a"]}'));
+ */
+export class FrameAnswers {
+  private readonly capabilities;
+
+  constructor(private readonly deps: FrameAnswersDeps) {
+    this.capabilities = serverCapabilities(deps.maxBatchLength);
+  }
+
+  /** The reply frame to `frame` from `connection`, or `undefined` when it earns none. */
+  async reply(connection: Connection, frame: Buffer): Promise<string | undefined> {
+    const { stats, maxFrameBytes, maxBatchLength } = this.deps;
+    stats.frames++;
+    if (frame.length > maxFrameBytes) {
+      stats.requests++;
+      stats.errors++;
+      const id = sniffId(frame.subarray(0, 512).toString('utf8'));
+      return JSON.stringify(errorResponse(id, { code: 413, message: `Frame of ${frame.length} bytes is over the ${maxFrameBytes}-byte limit`, data: { scope: 'frame', limit: maxFrameBytes } }));
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(frame.toString('utf8'));
+    } catch {
+      stats.errors++;
+      return JSON.stringify(errorResponse(null, { code: RpcErrorCode.parseError, message: 'Parse error' }));
+    }
+    if (!Array.isArray(value)) {
+      const reply = await this.answer(connection, value);
+      return reply && JSON.stringify(reply);
+    }
+    if (this.deps.anchorWire || value.length === 0 || value.length > maxBatchLength) {
+      stats.errors++;
+      const reason = this.deps.anchorWire ? undefined : value.length === 0 ? 'empty batch' : `a batch holds at most ${maxBatchLength} requests`;
+      return JSON.stringify(errorResponse(null, reason === undefined ? { code: RpcErrorCode.invalidRequest, message: 'Invalid Request' } : { code: RpcErrorCode.invalidRequest, message: 'Invalid Request', data: reason }));
+    }
+    const replies = (await Promise.all(value.map((item) => this.answer(connection, item)))).filter((reply): reply is JsonRpcResponse => reply !== undefined);
+    return replies.length > 0 ? JSON.stringify(replies) : undefined;
+  }
+
+  /** The response one message earns, or `undefined` for a notification. */
+  private async answer(connection: Connection, value: unknown): Promise<JsonRpcResponse | undefined> {
+    const { stats, heartbeatMs, anchorWire } = this.deps;
+    const message = classifyMessage(value);
+    if (message.kind === 'notification') {
+      stats.ignoredNotifications++;
+      return undefined;
+    }
+    stats.requests++;
+    if (message.kind === 'invalid') {
+      stats.errors++;
+      return errorResponse(message.id, { code: RpcErrorCode.invalidRequest, message: 'Invalid Request', data: message.reason });
+    }
+    if (this.deps.closing()) {
+      stats.errors++;
+      return errorResponse(message.id, { code: 503, message: 'SERVER_CLOSING: the server is shutting down; retry', data: { scope: 'server' } });
+    }
+    // A liveness probe: answered here, and the caller is told it will hear a heartbeat instead.
+    if (message.method === 'ping' && heartbeatMs > 0) {
+      this.deps.heartbeat(connection.id);
+      return successResponse(message.id, { heartbeatMs });
+    }
+    if (message.method === CAPABILITIES_METHOD && !anchorWire) return successResponse(message.id, this.capabilities);
+    try {
+      return successResponse(message.id, await this.deps.call(connection, message.method, message.params));
+    } catch (error) {
+      if (!isExpectedError(error)) this.deps.onError(error);
+      stats.errors++;
+      return errorResponse(message.id, toErrorObject(error));
+    }
+  }
+}
