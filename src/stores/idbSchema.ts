@@ -20,6 +20,7 @@ export interface Schema extends DBSchema {
 export type StoreName = StoreNames<Schema>;
 /** A transaction over some of the object stores. */
 export type Tx<M extends IDBTransactionMode> = IDBPTransaction<Schema, StoreName[], M>;
+/** A readwrite transaction over some of the object stores: what a write is made of. */
 export type RWTx = Tx<'readwrite'>;
 
 /** Every object store: what a write that clears a doc touches. */
