@@ -1,5 +1,5 @@
 import { transformIncomingChanges } from '../../src/algorithms/transformIncomingChanges.js';
-import type { TransformIncoming } from '../../src/server/OTDocService.js';
+import type { TransformIncoming } from '../../src/server/docs/OTDocService.js';
 import type { Change, JSONPatchOp } from '../../src/types.js';
 
 /** An `add` into an array at a concrete index: `{ array: '/list', index: 3 }`. */

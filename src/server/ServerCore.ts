@@ -1,10 +1,10 @@
 import { JSONRPCError, StatusError } from '../errors.js';
 import type { Algorithm } from '../types.js';
-import type { Announce, CallOrigin, DocServiceStats } from './DocService.js';
+import type { Announce, CallOrigin, DocServiceStats } from './docs/DocService.js';
 import { notification, RpcErrorCode } from './jsonRpc.js';
 import { KeyedQueue } from '../util/KeyedQueue.js';
-import { LWWDocService } from './LWWDocService.js';
-import { OTDocService, type TransformIncoming } from './OTDocService.js';
+import { LWWDocService } from './docs/LWWDocService.js';
+import { OTDocService, type TransformIncoming } from './docs/OTDocService.js';
 import type { ServerStore, StoreEvent } from './stores/ServerStore.js';
 import { Subscriptions } from './Subscriptions.js';
 import { compactReply, wantsCompactAck } from './compactAck.js';

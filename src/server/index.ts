@@ -25,8 +25,8 @@ export { PostgresStartupError } from './stores/postgres/PostgresStartupError.js'
 export { RevConflictError } from './stores/RevConflictError.js';
 export { entryFirstRev, entryLastRev } from './stores/ServerStore.js';
 export type { ServerStore, StoreEvent, StoredDoc, LogEntry, OTLogEntry, LWWLogEntry, DocSnapshot, OTSnapshot, LWWSnapshot } from './stores/ServerStore.js';
-export type { DocServiceStats, CallOrigin, Announce } from './DocService.js';
-export type { TransformIncoming } from './OTDocService.js';
+export type { DocServiceStats, CallOrigin, Announce } from './docs/DocService.js';
+export type { TransformIncoming } from './docs/OTDocService.js';
 export type { IncomingChange } from './validate.js';
 export { RpcErrorCode } from './jsonRpc.js';
 export type { JsonRpcId, JsonRpcErrorObject, JsonRpcResponse, JsonRpcNotification } from './jsonRpc.js';

@@ -4,7 +4,7 @@ import { WebSocket } from 'ws';
 import type { PerMessageDeflateOptions, RawData } from 'ws';
 import { createId } from '../algorithms/createId.js';
 import type { Algorithm } from '../types.js';
-import type { DocServiceStats } from './DocService.js';
+import type { DocServiceStats } from './docs/DocService.js';
 import { FileServerStore } from './stores/FileServerStore.js';
 import { MemoryServerStore } from './stores/MemoryServerStore.js';
 import { FrameAnswers } from './FrameAnswers.js';
@@ -12,7 +12,7 @@ import { ServerCore } from './ServerCore.js';
 import { acceptWebSockets, SERVER_PER_MESSAGE_DEFLATE } from './wireCompression.js';
 import type { AlgorithmFor, Authorize, Connection } from './ServerCore.js';
 import type { ServerStore } from './stores/ServerStore.js';
-import type { TransformIncoming } from './OTDocService.js';
+import type { TransformIncoming } from './docs/OTDocService.js';
 
 /** Options of {@link startServer}. Every field is optional. */
 export interface StartServerOptions {

@@ -1,14 +1,14 @@
-import { PatchError, StatusError, StoreError } from '../errors.js';
-import { applyPatch } from '../algorithms/applyPatch.js';
-import { transformIncomingChanges } from '../algorithms/transformIncomingChanges.js';
-import { enableRichText } from '../txt/enableRichText.js';
-import type { Change, CommitChangesResult, PatchesSnapshot } from '../types.js';
-import type { IncomingChange } from './validate.js';
+import { PatchError, StatusError, StoreError } from '../../errors.js';
+import { applyPatch } from '../../algorithms/applyPatch.js';
+import { transformIncomingChanges } from '../../algorithms/transformIncomingChanges.js';
+import { enableRichText } from '../../txt/enableRichText.js';
+import type { Change, CommitChangesResult, PatchesSnapshot } from '../../types.js';
+import type { IncomingChange } from '../validate.js';
 import { DocService, revisionAhead } from './DocService.js';
 import type { CallOrigin, DocServiceOptions, LoadedDoc } from './DocService.js';
-import type { LogEntry, OTSnapshot, StoredDoc } from './stores/ServerStore.js';
-import { DuplicateChangeIdsError } from './stores/DuplicateChangeIdsError.js';
-import { RevConflictError } from './stores/RevConflictError.js';
+import type { LogEntry, OTSnapshot, StoredDoc } from '../stores/ServerStore.js';
+import { DuplicateChangeIdsError } from '../stores/DuplicateChangeIdsError.js';
+import { RevConflictError } from '../stores/RevConflictError.js';
 
 /**
  * How the server transforms an incoming batch over the changes committed since its `baseRev`

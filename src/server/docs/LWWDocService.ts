@@ -1,13 +1,13 @@
-import { StatusError } from '../errors.js';
-import { consolidateOps, convertDeltaOps } from '../algorithms/lww/consolidateOps.js';
-import { createId } from '../algorithms/createId.js';
-import type { Change, CommitChangesResult, JSONPatchOp, PatchesSnapshot } from '../types.js';
-import type { IncomingChange } from './validate.js';
+import { StatusError } from '../../errors.js';
+import { consolidateOps, convertDeltaOps } from '../../algorithms/lww/consolidateOps.js';
+import { createId } from '../../algorithms/createId.js';
+import type { Change, CommitChangesResult, JSONPatchOp, PatchesSnapshot } from '../../types.js';
+import type { IncomingChange } from '../validate.js';
 import { DocService, revisionAhead } from './DocService.js';
-import { changeError } from './validate.js';
+import { changeError } from '../validate.js';
 import type { CallOrigin, LoadedDoc } from './DocService.js';
-import type { LogEntry, LWWLogEntry, StoredDoc } from './stores/ServerStore.js';
-import { RevConflictError } from './stores/RevConflictError.js';
+import type { LogEntry, LWWLogEntry, StoredDoc } from '../stores/ServerStore.js';
+import { RevConflictError } from '../stores/RevConflictError.js';
 
 /** How many committed change ids an LWW document remembers for retry dedup. */
 const REMEMBERED_CHANGE_IDS = 50_000;

@@ -1,9 +1,9 @@
-import { applyPatch } from '../../src/algorithms/applyPatch.js';
-import type { Change, CommitChangesResult, PatchesSnapshot } from '../../src/types.js';
-import { MemoryServerStore } from '../../src/server/stores/MemoryServerStore.js';
-import type { LogEntry } from '../../src/server/stores/ServerStore.js';
-import { change, errorOf, resultOf, startTestServer } from '../helpers/testServer.js';
-import type { TestServer } from '../helpers/testServer.js';
+import { applyPatch } from '../../../src/algorithms/applyPatch.js';
+import type { Change, CommitChangesResult, PatchesSnapshot } from '../../../src/types.js';
+import { MemoryServerStore } from '../../../src/server/stores/MemoryServerStore.js';
+import type { LogEntry } from '../../../src/server/stores/ServerStore.js';
+import { change, errorOf, resultOf, startTestServer } from '../../helpers/testServer.js';
+import type { TestServer } from '../../helpers/testServer.js';
 
 /** The head state of a getDoc envelope: its state with its tail applied. */
 function headOf(envelope: PatchesSnapshot): unknown {

@@ -1,7 +1,7 @@
-import type { Change, CommitChangesResult, PatchesSnapshot } from '../../src/types.js';
-import { change, errorOf, resultOf, startTestServer } from '../helpers/testServer.js';
-import type { TestServer } from '../helpers/testServer.js';
-import type { WsTestClient } from '../helpers/wsClient.js';
+import type { Change, CommitChangesResult, PatchesSnapshot } from '../../../src/types.js';
+import { change, errorOf, resultOf, startTestServer } from '../../helpers/testServer.js';
+import type { TestServer } from '../../helpers/testServer.js';
+import type { WsTestClient } from '../../helpers/wsClient.js';
 
 describe('LWWDocService (over real sockets)', () => {
   let t: TestServer;

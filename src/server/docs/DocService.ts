@@ -1,10 +1,10 @@
-import { StatusError, StoreError } from '../errors.js';
-import type { Algorithm, Change, CommitChangesResult, DocumentTombstone, PatchesSnapshot } from '../types.js';
-import type { IncomingChange } from './validate.js';
-import type { KeyedQueue } from '../util/KeyedQueue.js';
-import type { LogEntry, ServerStore, StoredDoc } from './stores/ServerStore.js';
-import { DuplicateChangeIdsError } from './stores/DuplicateChangeIdsError.js';
-import { RevConflictError } from './stores/RevConflictError.js';
+import { StatusError, StoreError } from '../../errors.js';
+import type { Algorithm, Change, CommitChangesResult, DocumentTombstone, PatchesSnapshot } from '../../types.js';
+import type { IncomingChange } from '../validate.js';
+import type { KeyedQueue } from '../../util/KeyedQueue.js';
+import type { LogEntry, ServerStore, StoredDoc } from '../stores/ServerStore.js';
+import { DuplicateChangeIdsError } from '../stores/DuplicateChangeIdsError.js';
+import { RevConflictError } from '../stores/RevConflictError.js';
 
 /** How often a commit that lost the race to another server process is transformed again before a 503. */
 const COMMIT_ATTEMPTS = 8;

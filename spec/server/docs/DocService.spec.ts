@@ -1,13 +1,13 @@
-import type { PatchesSnapshot } from '../../src/types.js';
-import { MemoryServerStore } from '../../src/server/stores/MemoryServerStore.js';
-import { OTDocService } from '../../src/server/OTDocService.js';
-import { KeyedQueue } from '../../src/util/KeyedQueue.js';
-import { RevConflictError } from '../../src/server/stores/RevConflictError.js';
-import { entryFirstRev } from '../../src/server/stores/ServerStore.js';
-import type { LogEntry } from '../../src/server/stores/ServerStore.js';
-import type { IncomingChange } from '../../src/server/validate.js';
-import { change, errorOf, resultOf, startTestServer } from '../helpers/testServer.js';
-import type { TestServer } from '../helpers/testServer.js';
+import type { PatchesSnapshot } from '../../../src/types.js';
+import { MemoryServerStore } from '../../../src/server/stores/MemoryServerStore.js';
+import { OTDocService } from '../../../src/server/docs/OTDocService.js';
+import { KeyedQueue } from '../../../src/util/KeyedQueue.js';
+import { RevConflictError } from '../../../src/server/stores/RevConflictError.js';
+import { entryFirstRev } from '../../../src/server/stores/ServerStore.js';
+import type { LogEntry } from '../../../src/server/stores/ServerStore.js';
+import type { IncomingChange } from '../../../src/server/validate.js';
+import { change, errorOf, resultOf, startTestServer } from '../../helpers/testServer.js';
+import type { TestServer } from '../../helpers/testServer.js';
 
 describe('DocService (tombstones, cache)', () => {
   let t: TestServer;
