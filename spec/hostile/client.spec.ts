@@ -905,6 +905,42 @@ describe('PatchesSync against a hostile server', () => {
       expect(c.errors).toEqual([]);
       await expectNothingUnhandled();
     });
+    it("should hand an LWW doc's in-flight change and the ops made after it to onRemoteDocDeleted as one change when its commit is answered 410", async () => {
+      const c = makeClient(hostile.url);
+      await c.sync.connect();
+      const doc = await syncedAtRev1(c, 'lww-doc', 'lww');
+      let held!: (answer410: () => void) => void;
+      const commitHeld = new Promise<() => void>(resolve => (held = resolve));
+      hostile.script = {
+        fromClient(frame, link) {
+          if (frame.method !== 'commitChanges') return false;
+          held(() => link.toClient(reply(frame, { error: { code: 410, message: 'Document lww-doc was deleted', data: { deletedAt: 1, lastRev: 1 } } })));
+          return true;
+        },
+      };
+      doc.change(draft => {
+        draft.a = 1;
+      });
+      const answer410 = await within(commitHeld, 5000, 'the commit');
+      // In flight; the next edit waits as a pending op behind it.
+      doc.change(draft => {
+        draft.b = 2;
+      });
+      await doc.flush();
+      const deleted = within(firstValueFrom(c.deleted$), 5000, 'the remote delete');
+      answer410();
+      const { docId, pendingChanges } = await deleted;
+      expect(docId).toBe('lww-doc');
+      expect(pendingChanges).toHaveLength(1);
+      expect(pendingChanges[0].ops.map(({ op, path, value }) => ({ op, path, value }))).toEqual([
+        { op: 'add', path: '/a', value: 1 },
+        { op: 'add', path: '/b', value: 2 },
+      ]);
+      expect(c.patches.trackedDocs.has('lww-doc')).toBe(false);
+      expect(await c.store.getDoc('lww-doc')).toBeUndefined();
+      expect(c.errors).toEqual([]);
+      await expectNothingUnhandled();
+    });
   });
 
   describe('a connection dropped mid-response', () => {
