@@ -376,8 +376,8 @@ async function expectNothingUnhandled(): Promise<void> {
 }
 
 /** Commits a first change through `c` so the doc exists on the server at rev 1, synced. */
-async function syncedAtRev1(c: Client, docId: string, algorithm: Algorithm): Promise<PatchesDoc<Notes>> {
-  const doc = await c.patches.openDoc<Notes>(docId, { algorithm });
+async function syncedAtRev1<T extends Notes = Notes>(c: Client, docId: string, algorithm: Algorithm): Promise<PatchesDoc<T>> {
+  const doc = await c.patches.openDoc<T>(docId, { algorithm });
   doc.change(draft => {
     draft.items = ['base'];
   });
@@ -469,13 +469,8 @@ describe('PatchesSync against a hostile server', () => {
       await expectNothingUnhandled();
     });
 
-    // BUG (src/net/PatchesSync.ts serverChanges$, the `filter(p => this.patches.getDocAlgorithm(p.docId) …)`
-    // line): a `changesCommitted` notification without params (or with `params: null`) makes the
-    // predicate throw a TypeError on `p.docId`. The error kills the one subscription that applies
-    // broadcasts, with no error handler, so rxjs rethrows it asynchronously (an uncaught
-    // exception in Node) and the client never applies another broadcast until it is destroyed.
-    // Fix: read `docId` defensively (like `docIdOf` does for docDeleted) and drop frames whose
-    // params are not an object with a string docId and an array of changes.
+    // Found here, fixed: such a notification threw inside the one subscription that applies
+    // broadcasts and ended it; `serverChanges$` now drops any that is not a doc id and changes.
     it('should survive a changesCommitted notification without params and keep applying broadcasts', async () => {
       const c = makeClient(hostile.url);
       await c.sync.connect();
@@ -521,14 +516,9 @@ describe('PatchesSync against a hostile server', () => {
       await expectNothingUnhandled();
     });
 
-    // BUG (src/net/errorPolicy.ts classifyError + src/net/PatchesSync.ts docError$ case 'network'):
-    // a TimeoutError is classed with NetworkError as 'network', whose handling is "nothing to do,
-    // the next connection resyncs". But a timeout does not close the connection, so no next
-    // connection comes: the doc's pending changes sit unsent (status 'synced', hasPending) until
-    // some unrelated local edit or reconnect. Protocol §5.3 retries network-class failures on the
-    // per-doc ladder (1 s · 2^n). Fix: for 'network' while still connected (TimeoutError),
-    // scheduleRetry(docId) without reporting; or make a timeout drop the socket so the reconnect
-    // path runs.
+    // Found here, fixed: a timeout was classed with a dropped socket ("the next connection
+    // resyncs"), but it leaves the socket open, so the changes sat unsent; it is 'transient' now
+    // (`errorPolicy.ts`): the doc is retried on its own backoff.
     it('should retry a commit that timed out while the connection stays open', async () => {
       hostile.script = misaddress;
       const { c, ids } = await clientWithPending(hostile.url, 'doc', { rpcTimeout: 500 });
@@ -771,12 +761,8 @@ describe('PatchesSync against a hostile server', () => {
       await expectNothingUnhandled();
     });
 
-    // BUG (src/net/PatchesSync.ts flush$ `Array.isArray(result) ? result : result.changes`,
-    // and catchUp$ / apply$ likewise): a reply whose result is missing, null or not the expected
-    // shape surfaces as a bare TypeError ("Cannot read properties of undefined (reading
-    // 'changes')"), which callers cannot tell from a bug in their own code (errors.ts: callers
-    // branch on name). Fix: validate the result shape where it is read and fail with a typed
-    // protocol error (e.g. JSONRPCError(-32603, 'Invalid commitChanges result', result)).
+    // Found here, fixed: a reply without the expected result surfaced as a bare TypeError, which
+    // callers cannot tell from their own bugs; results are checked where read (`wireShapes.ts`).
     it('should report a commit reply without a result as a typed patches-rx error', async () => {
       hostile.script = stripResult('commitChanges');
       const { c } = await clientWithPending(hostile.url);
@@ -908,7 +894,7 @@ describe('PatchesSync against a hostile server', () => {
     it("should hand an LWW doc's in-flight change and the ops made after it to onRemoteDocDeleted as one change when its commit is answered 410", async () => {
       const c = makeClient(hostile.url);
       await c.sync.connect();
-      const doc = await syncedAtRev1(c, 'lww-doc', 'lww');
+      const doc = await syncedAtRev1<Notes & { a?: number; b?: number }>(c, 'lww-doc', 'lww');
       let held!: (answer410: () => void) => void;
       const commitHeld = new Promise<() => void>(resolve => (held = resolve));
       hostile.script = {
@@ -993,14 +979,9 @@ describe('PatchesSync against a hostile server', () => {
   });
 
   describe('switching servers', () => {
-    // BUG (src/net/PatchesConnection.ts events$ switchMap + src/streams/jsonRpcClient.ts
-    // connected$): setting `sync.url` while connected replaces the socket without a `close` event
-    // in between, so `connected$` (distinctUntilChanged) stays true and PatchesSync never runs a
-    // full sync pass on the new server: no `subscribe`, no flush of pending changes, no catch-up.
-    // The calls in flight fail with NetworkError and nothing retries them. Fix: emit a synthetic
-    // `{ type: 'close' }` into events$ when the URL changes while a socket is open (e.g.
-    // `switchMap(target => concat(of({ type: 'close' }), attempts$(target)))` for a change of
-    // URL), so every new socket is a new connection for connected$.
+    // Found here, fixed: a new url replaced the socket with no `close` in between, so the
+    // connection never looked new and no sync pass ran on the new server; every switch now ends
+    // the current connection first (`PatchesConnection`).
     it('should run a full sync pass on the new server when the url changes while connected', async () => {
       hostile.script = {
         fromClient(frame) {

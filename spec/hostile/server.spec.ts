@@ -154,14 +154,9 @@ describe('hostile input to the server', () => {
       expect(faults.map(String)).toEqual([]);
     });
 
-    // BUG (src/server/validate.ts readChanges / OTDocService.commitChanges): MAX_DEPTH bounds one
-    // change's JSON, not the document. Each commit below is legal on its own (a value 250 deep,
-    // added at the deepest existing path), yet after a dozen of them the document is ~3,000
-    // levels deep; from then on every due snapshot (structuredClone in MemoryServerStore,
-    // JSON.stringify in FileServerStore) throws "Maximum call stack size exceeded": a fault per
-    // commit, no snapshot ever again, and a tail that grows without bound. Fix: count the
-    // path's segments into the depth (refuse an op when segments + depth of its value, or of the
-    // moved/copied subtree, exceed MAX_DEPTH) with 400 { changeId, scope: 'change' }.
+    // Found here, fixed: MAX_DEPTH bounded one change's JSON, not the document, so legal commits
+    // nested it until every snapshot overflowed the stack; an op's path now counts into the depth
+    // (`validate.ts`).
     it('should not let a run of legal commits nest a document deeper than MAX_DEPTH', async () => {
       await start({ snapshotEvery: 3 });
       const c = await client();
