@@ -147,7 +147,7 @@ describe('convergence fuzz', () => {
       process.stdout.write(
         `${stores} seed ${seed}: ${report.failures.length ? 'FAIL' : 'ok'} in ${report.ms} ms — ${s.edits} edits, ${s.rawEdits} raw OT edits (${s.richTextEdits} rich text), ${s.drops} drops, ` +
           `${s.midFrameKills} mid-frame kills, ${s.delayBursts} delay bursts, ${s.offline} offline, ${s.onlineAgain} online-again, ` +
-          `${s.clientRestarts} client / ${s.serverRestarts} server restarts, ${s.closes} docs closed for a while, ${s.untracks} untracked (${s.untrackDiscarded} changes discarded), ${s.deletes} deleted (${s.revives} opened again, ${s.deletesUndone} undone so, ${s.handedOver} changes handed over, ${s.revivedEditsRefused} edits refused as it was dropped again), ${s.proxyConnections} connections, ${s.commitCalls} commits, ` +
+          `${s.clientRestarts} client / ${s.serverRestarts} server restarts, ${s.closes} docs closed for a while, ${s.untracks} untracked (${s.untrackDiscarded} changes discarded), ${s.deletes} deleted (${s.revives} opened again, ${s.deletesUndone} undone so, ${s.handedOver} changes handed over, LWW ops ${s.lwwOpsHandedOver} of ${s.lwwOpsOnDeleted} handed over, ${s.revivedEditsRefused} edits refused as it was dropped again), ${s.proxyConnections} connections, ${s.commitCalls} commits, ` +
           `${report.rebasedAway.length} rebased away (${byClient} by a client)` +
           `${stores === 'tabs' ? `, ${s.leaderships} leaderships` : ''}` +
           `${report.failures.length ? `\n    ${report.failures[0].slice(0, 300)}` : ''}\n`,

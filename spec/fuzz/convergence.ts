@@ -11,7 +11,7 @@ import { DocNotTrackedError, NetworkError, StoreError, TimeoutError } from '../.
 import { PatchesSync } from '../../src/net/PatchesSync.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
 import { IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
-import type { Algorithm, Change, PatchesSnapshot } from '../../src/types.js';
+import type { Algorithm, Change, JSONPatchOp, PatchesSnapshot } from '../../src/types.js';
 import { startChaosProxy, type ChaosProxy } from '../helpers/chaosProxy.js';
 import { connectClient } from '../helpers/wsClient.js';
 import { lwwEdit, otEdit, otRawEdit, type FuzzDoc } from './edits.js';
@@ -88,6 +88,13 @@ const DEFAULT_DOCS = ['notes-0', 'notes-1', 'lww-0', 'lww-1'] as const;
 
 /** The liveness bound was exceeded: something that should happen never did. */
 class Stuck extends Error {}
+
+/** The ops of one LWW edit as its client stored them (`changes$`), each known by path and timestamp. */
+interface LwwMinted {
+  client: number;
+  docId: string;
+  ops: readonly JSONPatchOp[];
+}
 
 interface Minted {
   client: number;
@@ -226,6 +233,11 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   const handedOver = new Set<string>();
   /** OT change ids a client's own local delete discarded (its database's unsent work on the doc, by the user's choice). */
   const discardedByDelete = new Set<string>();
+  /** LWW edits, and those a local delete or an untrack of their database discarded (as `discardedByDelete` and `discardable`). */
+  const lwwMinted: LwwMinted[] = [];
+  const lwwDiscarded = new Set<LwwMinted>();
+  /** `docId path@ts` of every LWW op handed to `onRemoteDocDeleted`. */
+  const lwwHandedOver = new Set<string>();
   const rebasedAway: RebasedAway[] = [];
   const wire = new WireLog();
   const stats: Record<string, number> = {
@@ -248,6 +260,8 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     revives: 0,
     mintedOnDeleted: 0,
     handedOver: 0,
+    lwwOpsOnDeleted: 0,
+    lwwOpsHandedOver: 0,
     richTextEdits: 0,
     revivedEditsRefused: 0,
     deletesUndone: 0,
@@ -304,11 +318,13 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
       sync.remoteDocDeleted$.subscribe(({ docId, pendingChanges }) => {
         wire.note(c.index, `remote delete of ${docId}: ${pendingChanges.length} handed over ${pendingChanges.map(change => change.id).join(' ')}`);
         if (algorithmOf(docId) === 'ot') for (const change of pendingChanges) handedOver.add(change.id);
+        else for (const change of pendingChanges) for (const op of change.ops) lwwHandedOver.add(lwwKey(docId, op));
       }),
     );
     subscriptions.add(
       patches.changes$.subscribe(({ docId, changes }) => {
         if (algorithmOf(docId) === 'ot') for (const change of changes) minted.push({ client: c.index, docId, id: change.id });
+        else for (const change of changes) lwwMinted.push({ client: c.index, docId, ops: change.ops });
       }),
     );
     // A failed first attempt is also emitted on error$ (checked above); reconnecting goes on.
@@ -413,6 +429,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     await Promise.all(followed);
     const members = new Set(group.map(x => x.index));
     for (const m of minted) if (m.docId === docId && members.has(m.client)) discardable.add(m.id);
+    for (const m of lwwMinted) if (m.docId === docId && members.has(m.client)) lwwDiscarded.add(m);
   };
 
   /**
@@ -436,6 +453,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     // (Marked once the tombstone is written: a change persisted just before it is announced after.)
     const members = new Set(groupOf(c).map(x => x.index));
     for (const m of minted) if (m.docId === docId && members.has(m.client)) discardedByDelete.add(m.id);
+    for (const m of lwwMinted) if (m.docId === docId && members.has(m.client)) lwwDiscarded.add(m);
     // Now and then the same client opens it again at once, while the delete may still be on its way.
     if (reviveRng.chance(0.3)) await revive(c, docId);
   };
@@ -823,6 +841,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
         for (const { docId, ids } of c.store.replaced) fail(`client ${c.index} ${docId}: pending changes ${ids.join(',')} were split/replaced (not expected for small edits)`);
       }
       checkChangeIds(histories);
+      checkLwwEditsOnDeletedDocs();
       explainRefusals(histories);
       await checkDeletedGone(call);
     });
@@ -880,6 +899,50 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
         })}`,
       );
     }
+  }
+
+  /**
+   * Every op of an LWW edit made on a doc deleted since (whose history went with it), known by
+   * path and timestamp, was sent in a commit the server answered or carried as committed, handed
+   * to onRemoteDocDeleted, or discarded by its database's own delete or untrack: never dropped
+   * unseen (the OT twin is in `checkChangeIds`). Excused: an op that another op of its database
+   * may have taken in while both were pending (`consolidateOps`: a later op on its path, above or
+   * below it, replaces or absorbs it; an earlier one strictly above it may refuse it), which is
+   * then the one that must be accounted for. With the pending ops left out of the hand-over
+   * (`purgeDeletedDoc`), memory seed 44402 fails.
+   */
+  function checkLwwEditsOnDeletedDocs(): void {
+    const committed = new Set<string>();
+    for (const e of wire.commits) {
+      if (algorithmOf(e.docId) !== 'lww' || !(e.reply !== undefined || e.sent.some(c => wire.seenCommitted.has(c.id)))) continue;
+      for (const change of e.sent) for (const op of change.ops ?? []) committed.add(lwwKey(e.docId, op));
+    }
+    const databaseOfClient = (client: number) => (storesMode === 'memory' || storesMode === 'idb' ? client : databaseOf(client));
+    /** Whether op `k` of edit `j` may have taken op `i` of edit `index` off its database's pending ops. */
+    const mayHaveMerged = (index: number, i: number, j: number, k: number): boolean => {
+      const [mine, other] = [lwwMinted[index], lwwMinted[j]];
+      if (other.docId !== mine.docId || databaseOfClient(other.client) !== databaseOfClient(mine.client) || (j === index && k === i)) return false;
+      const [op, by] = [mine.ops[i], other.ops[k]];
+      // A later op on its path, above or below it, replaces or absorbs it; an earlier one strictly above it may refuse it.
+      const later = j > index || (j === index && k > i);
+      return later ? pathsMeet(by.path, op.path) : by.path !== op.path && isAtOrAbove(by.path, op.path);
+    };
+    lwwMinted.forEach((m, index) => {
+      if (!deletedDocs.includes(m.docId) || lwwDiscarded.has(m)) return;
+      m.ops.forEach((op, i) => {
+        const key = lwwKey(m.docId, op);
+        stats.lwwOpsOnDeleted++;
+        if (lwwHandedOver.has(key)) stats.lwwOpsHandedOver++;
+        if (committed.has(key) || lwwHandedOver.has(key)) return;
+        if (lwwMinted.some((other, j) => other.ops.some((_, k) => mayHaveMerged(index, i, j, k)))) return;
+        const sends = wire.commits.filter(e => e.docId === m.docId && e.client === m.client);
+        fail(
+          `client ${m.client} ${m.docId}: LWW op ${op.op} ${op.path} (ts ${String(op.ts)}), made on a doc deleted since, was never committed, handed to onRemoteDocDeleted nor discarded (dropped unseen); its commits: ${
+            sends.map(e => `socket ${e.socket}: ${e.reply ? 'replied' : e.error ? `error ${JSON.stringify(e.error)}` : 'no reply'}`).join(', ') || 'none'
+          }\n${wire.tail(m.client, 60).map(line => `    ${line}`).join('\n')}`,
+        );
+      });
+    });
   }
 
   /** Every minted OT id is in the log exactly once or provably transformed away; the log holds no unknown id. */
@@ -983,4 +1046,19 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
       else fail(`client ${m.client} ${m.docId}: change ${m.id} is not in the server log and was not transformed to nothing (lost)`);
     }
   }
+}
+
+/** An LWW op as the oracle knows it: its doc, path and timestamp. */
+function lwwKey(docId: string, op: JSONPatchOp): string {
+  return `${docId} ${op.path}@${String(op.ts)}`;
+}
+
+/** Whether two JSON Pointers are the same or one lies below the other. */
+function pathsMeet(a: string, b: string): boolean {
+  return isAtOrAbove(a, b) || isAtOrAbove(b, a);
+}
+
+/** Whether JSON Pointer `a` is `b` or one of its ancestors (`''` is above everything). */
+function isAtOrAbove(a: string, b: string): boolean {
+  return a === b || b.startsWith(`${a}/`);
 }
