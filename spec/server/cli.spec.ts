@@ -3,26 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { parseCliArgs, runCli, USAGE } from '../../src/server/cli.js';
-import type { CliEnvironment } from '../../src/server/cli.js';
 import type { CommitChangesResult } from '../../src/types.js';
 import { connectClient } from '../helpers/wsClient.js';
 import { change, resultOf } from '../helpers/testServer.js';
-
-/** A fake process: records output, signal handlers and the exit code. */
-function fakeEnvironment() {
-  const handlers = new Map<string, () => void>();
-  let exited!: (code: number) => void;
-  const exit = new Promise<number>((resolve) => (exited = resolve));
-  const out: string[] = [];
-  const err: string[] = [];
-  const env: CliEnvironment = {
-    log: (line) => out.push(line),
-    error: (line) => err.push(line),
-    onSignal: (signal, handler) => handlers.set(signal, handler),
-    exit: (code) => exited(code),
-  };
-  return { env, out, err, exit, signal: (name: string) => handlers.get(name)?.() };
-}
+import { fakeCliEnvironment } from '../helpers/fakeCliEnvironment.js';
 
 describe('parseCliArgs', () => {
   it('should fill in the defaults', () => {
@@ -67,10 +51,10 @@ describe('parseCliArgs', () => {
 
 describe('runCli', () => {
   it('should print the usage for --help and exit 2 on a usage error', async () => {
-    const help = fakeEnvironment();
+    const help = fakeCliEnvironment();
     expect(await runCli(['--help'], help.env)).toBeUndefined();
     expect(help.out).toEqual([USAGE]);
-    const bad = fakeEnvironment();
+    const bad = fakeCliEnvironment();
     expect(await runCli(['--nope'], bad.env)).toBeUndefined();
     expect(await bad.exit).toBe(2);
     expect(bad.err[0]).toContain('unknown option --nope');
@@ -79,7 +63,7 @@ describe('runCli', () => {
   it('should serve a durable store with the LWW prefix rule and close gracefully on SIGTERM', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'patches-rx-cli-'));
     try {
-      const proc = fakeEnvironment();
+      const proc = fakeCliEnvironment();
       const server = await runCli(['--port', '0', '--data', dataDir, '--lww-prefix', 'kv-'], proc.env);
       if (!server) throw new Error('server did not start');
       expect(proc.out[0]).toBe(`patches-rx server listening on ${server.url} (data in ${dataDir}; ids starting with "kv-" are LWW)`);
@@ -91,7 +75,7 @@ describe('runCli', () => {
       expect(await proc.exit).toBe(0);
       expect(await client.closed).toBe(1001);
 
-      const again = fakeEnvironment();
+      const again = fakeCliEnvironment();
       const restarted = await runCli(['--port', '0', '--data', dataDir], again.env);
       if (!restarted) throw new Error('server did not restart');
       const reader = await connectClient(restarted.url);
@@ -105,7 +89,7 @@ describe('runCli', () => {
 
   it('should negotiate permessage-deflate as --compression says', async () => {
     const negotiated = async (argv: string[]): Promise<string> => {
-      const proc = fakeEnvironment();
+      const proc = fakeCliEnvironment();
       const server = await runCli(['--port', '0', '--memory', ...argv], proc.env);
       if (!server) throw new Error('server did not start');
       const socket = new WebSocket(server.url);
@@ -127,10 +111,10 @@ describe('runCli', () => {
   });
 
   it('should exit 1 when the port is taken', async () => {
-    const first = fakeEnvironment();
+    const first = fakeCliEnvironment();
     const server = await runCli(['--port', '0', '--memory'], first.env);
     if (!server) throw new Error('server did not start');
-    const second = fakeEnvironment();
+    const second = fakeCliEnvironment();
     expect(await runCli(['--port', String(server.port), '--memory'], second.env)).toBeUndefined();
     expect(await second.exit).toBe(1);
     expect(second.err[0]).toContain('cannot start');

@@ -1,26 +1,9 @@
 import { runCli } from '../../../../src/server/cli.js';
-import type { CliEnvironment } from '../../../../src/server/cli.js';
 import type { PatchesSnapshot } from '../../../../src/types.js';
 import { describeWithPostgres, startPostgres, type TestPostgres } from '../../../helpers/postgres.js';
 import { change, resultOf } from '../../../helpers/testServer.js';
 import { connectClient } from '../../../helpers/wsClient.js';
-
-/** A fake process: records output, signal handlers and the exit code. */
-function fakeEnvironment(databaseUrl?: string) {
-  const handlers = new Map<string, () => void>();
-  let exited!: (code: number) => void;
-  const exit = new Promise<number>((resolve) => (exited = resolve));
-  const out: string[] = [];
-  const err: string[] = [];
-  const env: CliEnvironment = {
-    log: (line) => out.push(line),
-    error: (line) => err.push(line),
-    onSignal: (signal, handler) => handlers.set(signal, handler),
-    exit: (code) => exited(code),
-    databaseUrl,
-  };
-  return { env, out, err, exit, signal: (name: string) => handlers.get(name)?.() };
-}
+import { fakeCliEnvironment } from '../../../helpers/fakeCliEnvironment.js';
 
 describeWithPostgres()('patches-rx-server on PostgreSQL', () => {
   let cluster: TestPostgres;
@@ -33,7 +16,7 @@ describeWithPostgres()('patches-rx-server on PostgreSQL', () => {
 
   it('should serve documents from --database-url, and from DATABASE_URL on the next start', async () => {
     const url = await cluster.createDatabase('cli');
-    const first = fakeEnvironment();
+    const first = fakeCliEnvironment();
     const server = await runCli(['--port', '0', '--database-url', url, '--pool-size', '3', '--statement-timeout', '5000'], first.env);
     if (!server) throw new Error(`server did not start: ${first.err.join('\n')}`);
     expect(first.out[0]).toBe(`patches-rx server listening on ${server.url} (data in PostgreSQL at ${url}; ids starting with "lww" are LWW)`);
@@ -42,7 +25,7 @@ describeWithPostgres()('patches-rx-server on PostgreSQL', () => {
     first.signal('SIGTERM');
     expect(await first.exit).toBe(0);
 
-    const second = fakeEnvironment(url);
+    const second = fakeCliEnvironment(url);
     const restarted = await runCli(['--port', '0'], second.env);
     if (!restarted) throw new Error(`server did not restart: ${second.err.join('\n')}`);
     const reader = await connectClient(restarted.url);
@@ -52,7 +35,7 @@ describeWithPostgres()('patches-rx-server on PostgreSQL', () => {
   });
 
   it('should exit 1 with one line when the database is unreachable or the role lacks rights', async () => {
-    const unreachable = fakeEnvironment();
+    const unreachable = fakeCliEnvironment();
     expect(await runCli(['--port', '0', '--database-url', 'postgres://app:secret@127.0.0.1:1/patches'], unreachable.env)).toBeUndefined();
     expect(await unreachable.exit).toBe(1);
     expect(unreachable.err).toEqual(['patches-rx-server: cannot start: PostgreSQL at postgres://app:***@127.0.0.1:1/patches: cannot reach the database (ECONNREFUSED)']);
@@ -63,7 +46,7 @@ describeWithPostgres()('patches-rx-server on PostgreSQL', () => {
     await admin.query('CREATE ROLE visitor LOGIN');
     await admin.query('REVOKE CREATE ON SCHEMA public FROM PUBLIC');
     await admin.end();
-    const refused = fakeEnvironment();
+    const refused = fakeCliEnvironment();
     expect(await runCli(['--port', '0', '--database-url', url.replace('postgres@', 'visitor@')], refused.env)).toBeUndefined();
     expect(await refused.exit).toBe(1);
     expect(refused.err).toHaveLength(1);
