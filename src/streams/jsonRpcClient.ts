@@ -154,6 +154,10 @@ export function createJsonRpcClient(socket$: Observable<SocketEvent>, options: J
   const connection = new BehaviorSubject<boolean>(false);
   const waiting = new BehaviorSubject<number>(0);
   const inbound = new Subject<Inbound>();
+  /** What ends every call in flight: a new or lost connection, an unreadable frame (and the end of `socket$`). */
+  const interruptions = new Subject<Extract<Inbound, { kind: 'open' | 'close' | 'unparseable' }>>();
+  /** The calls in flight by request id: a response goes to its own call alone, however many are waiting. */
+  const responders = new Map<unknown, (response: Extract<Inbound, { kind: 'response' }>) => void>();
   /** While the current connection accepts batches: where its requests queue, and the `send` they are for. */
   let batcher: { send: (data: string) => void; queue: Subject<string>; flow: Subscription } | null = null;
 
@@ -196,16 +200,20 @@ export function createJsonRpcClient(socket$: Observable<SocketEvent>, options: J
     next: (event) => {
       if (event.kind === 'open') setCurrent(event.send);
       else if (event.kind === 'close') setCurrent(null);
+      if (event.kind === 'response') responders.get(event.id)?.(event);
+      else if (event.kind === 'open' || event.kind === 'close' || event.kind === 'unparseable') interruptions.next(event);
       inbound.next(event);
     },
     error: (error: unknown) => {
       setCurrent(null);
       connection.error(error);
+      interruptions.error(error);
       inbound.error(error);
     },
     complete: () => {
       setCurrent(null);
       connection.complete();
+      interruptions.complete();
       inbound.complete();
     },
   });
@@ -217,38 +225,29 @@ export function createJsonRpcClient(socket$: Observable<SocketEvent>, options: J
     map(({ method, params }) => ({ method, params })),
   );
 
-  /** Sends one request on `send` and waits for its fate on the inbound events. */
+  /** Sends one request on `send` and waits for its response, or for what ends every call in flight. */
   const request = <R>(send: (data: string) => void, method: string, params: readonly unknown[]) =>
     new Observable<R>((subscriber) => {
       const id = nextId++;
       const disconnected = (cause?: unknown) => subscriber.error(new NetworkError('Transport disconnected', cause ? { cause } : undefined));
       // Listen before sending: a response may arrive synchronously.
-      const listening = inbound.subscribe({
-        next: (event) => {
-          switch (event.kind) {
-            case 'response':
-              if (event.id !== id) return;
-              if (event.error !== undefined && event.error !== null) {
-                subscriber.error(toRpcError(event.error));
-                return;
-              }
-              subscriber.next(event.result as R);
-              subscriber.complete();
-              return;
-            case 'unparseable':
-              subscriber.error(event.error);
-              return;
-            case 'open':
-              disconnected();
-              return;
-            case 'close':
-              disconnected(event.error);
-              return;
-          }
-        },
+      responders.set(id, (response) => {
+        if (response.error !== undefined && response.error !== null) {
+          subscriber.error(toRpcError(response.error));
+          return;
+        }
+        subscriber.next(response.result as R);
+        subscriber.complete();
+      });
+      const listening = interruptions.subscribe({
+        next: (event) => (event.kind === 'unparseable' ? subscriber.error(event.error) : disconnected(event.kind === 'close' ? event.error : undefined)),
         error: disconnected,
         complete: () => disconnected(),
       });
+      const stop = () => {
+        responders.delete(id);
+        listening.unsubscribe();
+      };
       if (!subscriber.closed) {
         try {
           transmit(send, requestFrame(id, method, params));
@@ -256,10 +255,10 @@ export function createJsonRpcClient(socket$: Observable<SocketEvent>, options: J
           subscriber.error(error);
         }
       }
-      if (subscriber.closed) return listening;
+      if (subscriber.closed) return stop;
       waiting.next(waiting.value + 1);
       return () => {
-        listening.unsubscribe();
+        stop();
         waiting.next(waiting.value - 1);
       };
     });
@@ -281,6 +280,7 @@ export function createJsonRpcClient(socket$: Observable<SocketEvent>, options: J
     subscription.unsubscribe();
     setCurrent(null);
     connection.complete();
+    interruptions.complete();
     inbound.complete();
     waiting.complete();
   };
