@@ -23,6 +23,20 @@ describe('SyncedDocs', () => {
     expect(snapshots).toEqual([{}]);
   });
 
+  it('should give an entry as it is now, before any snapshot has it, and make none to do so', async () => {
+    const docs = new SyncedDocs();
+    const { snapshots } = record(docs);
+    docs.put({ a: synced(1) });
+    docs.update(['a'], { hasPending: true });
+    expect(docs.get('a')).toEqual(synced(1, true));
+    expect(docs.get('b')).toBeUndefined();
+    expect(snapshots).toEqual([{}]);
+    await microtasks();
+    expect(snapshots).toEqual([{}, { a: synced(1, true) }]);
+    docs.remove(['a']);
+    expect(docs.get('a')).toBeUndefined();
+  });
+
   it('should emit a new object for every change', async () => {
     const docs = new SyncedDocs();
     const { snapshots } = record(docs);

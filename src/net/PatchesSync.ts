@@ -488,7 +488,7 @@ export class PatchesSync {
   private reread$(docId: string): Observable<unknown> {
     return from(this.entries.add([docId])).pipe(
       tap(() => {
-        if (this.canSend() && this.docs.value[docId]?.hasPending) this.syncRequests.next(docId);
+        if (this.canSend() && this.docs.get(docId)?.hasPending) this.syncRequests.next(docId);
       }),
     );
   }

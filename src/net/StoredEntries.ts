@@ -41,20 +41,18 @@ export class StoredEntries {
     const { patches, docs } = this.deps;
     // Every doc's reads at once: a pass over N docs should not wait for 2N store round trips in a row.
     const read = await Promise.all(docIds.map(id => this.read(id)));
-    // Only docs still tracked: an untrack racing these reads must not resurrect an entry.
-    const tracked = patches.trackedDocs;
-    const current = docs.value;
     const entries: Record<string, SyncedDoc> = {};
     const moved: string[] = [];
     for (const doc of read) {
-      if (!doc || !tracked.has(doc.id) || (onlyMissing && current[doc.id])) continue;
+      // Only docs still tracked: an untrack racing these reads must not resurrect an entry.
+      if (!doc || patches.getDocAlgorithm(doc.id) === undefined || (onlyMissing && docs.get(doc.id))) continue;
       // The entry changed since its reads began (the doc applied a newer rev, say, while other docs'
       // reads were still on their way): what they found may be older than what it shows.
       if (docs.changesOf(doc.id) !== doc.before) {
         moved.push(doc.id);
         continue;
       }
-      const kept = current[doc.id]?.status;
+      const kept = docs.get(doc.id)?.status;
       const status = kept === 'syncing' || kept === 'error' ? kept : doc.committedRev === 0 ? 'unsynced' : 'synced';
       entries[doc.id] = { committedRev: doc.committedRev, hasPending: doc.hasPending, status };
     }

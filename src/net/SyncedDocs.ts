@@ -27,6 +27,11 @@ export class SyncedDocs {
     return this.subject.value;
   }
 
+  /** The doc's entry as it is now, updates not yet emitted included (builds no snapshot). */
+  get(docId: string): SyncedDoc | undefined {
+    return this.entries.get(docId);
+  }
+
   /**
    * How many times the doc's entry has changed (set or removed) so far. A value read from the
    * store is put only if this did not move during the read: an entry written meanwhile (a rev
