@@ -16,7 +16,7 @@ import { InMemoryStore, Patches } from '../dist/index.js';
 import { PatchesSync } from '../dist/net/index.js';
 import { median } from './waits.js';
 
-const DOCS = 200;
+const DOCS = Number(process.env.DOCS ?? 200); // DOCS=1000 node bench/docs.js to check scaling
 const RUNS = 5;
 const WAIT_LIMIT_MS = 60_000;
 
