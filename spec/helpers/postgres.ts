@@ -54,6 +54,24 @@ export interface TestPostgres {
 }
 
 /**
+ * A throwaway cluster for the enclosing `describe`: started before its first case, stopped after
+ * its last. Returns a getter (the cluster exists only once `beforeAll` has run).
+ */
+export function usePostgresCluster(): () => TestPostgres {
+  let cluster: TestPostgres | undefined;
+  beforeAll(async () => {
+    cluster = await startPostgres();
+  }, 60_000);
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+  return () => {
+    if (!cluster) throw new Error('the PostgreSQL cluster has not started');
+    return cluster;
+  };
+}
+
+/**
  * Starts a private cluster: its own temp data directory, its own free port, listening on
  * 127.0.0.1 only, durability switched off (throwaway data, faster specs). `initdb` refuses to
  * run as root, so as root every binary runs as the `postgres` user (`runuser`).

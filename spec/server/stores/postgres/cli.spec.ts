@@ -1,21 +1,15 @@
 import { runCli } from '../../../../src/server/cli.js';
 import type { PatchesSnapshot } from '../../../../src/types.js';
-import { describeWithPostgres, startPostgres, type TestPostgres } from '../../../helpers/postgres.js';
+import { describeWithPostgres, usePostgresCluster } from '../../../helpers/postgres.js';
 import { change, resultOf } from '../../../helpers/testServer.js';
 import { connectClient } from '../../../helpers/wsClient.js';
 import { fakeCliEnvironment } from '../../../helpers/fakeCliEnvironment.js';
 
 describeWithPostgres()('patches-rx-server on PostgreSQL', () => {
-  let cluster: TestPostgres;
-  beforeAll(async () => {
-    cluster = await startPostgres();
-  }, 60_000);
-  afterAll(async () => {
-    await cluster?.stop();
-  });
+  const cluster = usePostgresCluster();
 
   it('should serve documents from --database-url, and from DATABASE_URL on the next start', async () => {
-    const url = await cluster.createDatabase('cli');
+    const url = await cluster().createDatabase('cli');
     const first = fakeCliEnvironment();
     const server = await runCli(['--port', '0', '--database-url', url, '--pool-size', '3', '--statement-timeout', '5000'], first.env);
     if (!server) throw new Error(`server did not start: ${first.err.join('\n')}`);
@@ -40,7 +34,7 @@ describeWithPostgres()('patches-rx-server on PostgreSQL', () => {
     expect(await unreachable.exit).toBe(1);
     expect(unreachable.err).toEqual(['patches-rx-server: cannot start: PostgreSQL at postgres://app:***@127.0.0.1:1/patches: cannot reach the database (ECONNREFUSED)']);
 
-    const url = await cluster.createDatabase('cli_rights');
+    const url = await cluster().createDatabase('cli_rights');
     const admin = await import('pg').then(({ default: pg }) => new pg.Client(url));
     await admin.connect();
     await admin.query('CREATE ROLE visitor LOGIN');

@@ -1,7 +1,7 @@
 import type { Change, CommitChangesResult, PatchesSnapshot } from '../../../../src/types.js';
 import { formatFailure, runConvergence, type FuzzStores } from '../../../fuzz/convergence.js';
 import { postgresFleet, type PostgresFleet } from '../../../fuzz/postgresFleet.js';
-import { describeWithPostgres, startPostgres, storedOtHistory, type TestPostgres } from '../../../helpers/postgres.js';
+import { describeWithPostgres, storedOtHistory, usePostgresCluster } from '../../../helpers/postgres.js';
 import { startServerProcess, type ServerProcess } from '../../../helpers/serverProcess.js';
 import { change } from '../../../helpers/testServer.js';
 import { connectClient, type Frame, type WsTestClient } from '../../../helpers/wsClient.js';
@@ -35,16 +35,10 @@ async function callOrDie(client: WsTestClient, method: string, params: unknown[]
 }
 
 describeWithPostgres()('patches-rx-server processes on one PostgreSQL database', () => {
-  let cluster: TestPostgres;
-  beforeAll(async () => {
-    cluster = await startPostgres();
-  }, 60_000);
-  afterAll(async () => {
-    await cluster?.stop();
-  });
+  const cluster = usePostgresCluster();
 
   it('should lose nothing acknowledged and duplicate nothing when one of three processes is killed -9 in the middle of commits', async () => {
-    const url = await cluster.createDatabase('kill');
+    const url = await cluster().createDatabase('kill');
     const args = ['--database-url', url, '--pool-size', '4', '--snapshot-every', '10'];
     const processes: ServerProcess[] = await Promise.all([0, 1, 2].map(() => startServerProcess(args)));
     const acked = new Set<string>();
@@ -129,7 +123,7 @@ describeWithPostgres()('patches-rx-server processes on one PostgreSQL database',
   describe('the convergence fuzz, 6 clients on 3 processes', () => {
     let fleet: PostgresFleet;
     beforeAll(async () => {
-      fleet = await postgresFleet({ databaseUrl: await cluster.createDatabase('fuzz'), clients: 6, args: ['--snapshot-every', '15'] });
+      fleet = await postgresFleet({ databaseUrl: await cluster().createDatabase('fuzz'), clients: 6, args: ['--snapshot-every', '15'] });
     }, 60_000);
     afterAll(async () => {
       await fleet?.close();
