@@ -92,7 +92,7 @@ export class SyncedDocs {
     if (!this.flushQueued) return;
     this.flushQueued = false;
     // Assigned one by one: `Object.fromEntries(map)` makes a [key, value] array per entry first
-    // (a third of a many-docs pass's allocations, measured), and is ~3× slower at 200 docs.
+    // (nearly a third of a many-docs pass's allocations, measured), and is ~3× slower at 200 docs.
     const snapshot: Record<string, SyncedDoc> = {};
     this.entries.forEach((entry, id) => (snapshot[id] = entry));
     this.subject.next(snapshot);

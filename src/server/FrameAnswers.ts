@@ -2,6 +2,7 @@ import { CAPABILITIES_METHOD, serverCapabilities } from './capabilities.js';
 import { classifyMessage, errorResponse, isExpectedError, RpcErrorCode, sniffId, successResponse, toErrorObject } from './jsonRpc.js';
 import type { JsonRpcResponse } from './jsonRpc.js';
 import type { Connection } from './ServerCore.js';
+import type { ServerCapabilities } from '../types.js';
 
 /** The counters `FrameAnswers` keeps (part of the server's `stats`). */
 export interface FrameStats {
@@ -47,7 +48,8 @@ export interface FrameAnswersDeps {
  * const reply = await answers.reply(connection, Buffer.from('{"jsonrpc":"2.0","id":1,"method":"getDoc","params":["a"]}'));
  */
 export class FrameAnswers {
-  private readonly capabilities;
+  /** What `getCapabilities` answers. */
+  private readonly capabilities: ServerCapabilities;
 
   constructor(private readonly deps: FrameAnswersDeps) {
     this.capabilities = serverCapabilities(deps.maxBatchLength);

@@ -451,8 +451,7 @@ export class IndexedDBStore implements PatchesStore {
    * await store.applyServerChanges('notes', { state: next, rev: 8, changes: [committed], pending: rebased });
    */
   async applyServerChanges(docId: string, update: ServerChangesUpdate): Promise<void> {
-    const names: StoreName[] = ['docs', 'states', 'committedChanges', 'pendingChanges', 'pendingOps', 'sending'];
-    const tag = await this.connection.transact('readwrite', names, 'applyServerChanges', docId, async (tx) => {
+    const tag = await this.connection.transact('readwrite', ALL_STORES, 'applyServerChanges', docId, async (tx) => {
       let row = await guardedRow(tx, docId, update.expect, undefined, this.queues);
       if (update.pending && row.algorithm !== 'ot') {
         throw new StoreError(`Cannot replace the pending queue of LWW doc "${docId}"`, docId);
