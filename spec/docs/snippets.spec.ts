@@ -5,11 +5,11 @@
  * - ```ts run blocks are also run with Node and must exit 0 (they assert what they claim);
  * - ```ts file=<path> blocks must be a verbatim excerpt of that file, which is itself compiled
  *   (examples/board by `npm run typecheck`, examples/angular by `npm run example:angular`);
- * - ```sh blocks may only use npm scripts that exist and `patches-rx-server` flags it knows;
+ * - ```sh blocks may only use npm scripts and bench files that exist and `patches-rx-server` flags it knows;
  * - ```nginx blocks must carry the headers a WebSocket upgrade needs through a proxy.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { transform } from 'esbuild';
@@ -92,7 +92,7 @@ describe('docs snippets', () => {
     }
   });
 
-  it('should use only npm scripts that exist and server flags the CLI knows in sh snippets', () => {
+  it('should use only npm scripts that exist, bench files that exist and server flags the CLI knows in sh snippets', () => {
     const scripts = new Set(Object.keys((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts));
     const flags = new Set(USAGE.match(/--[a-z-]+/g));
     for (const snippet of all.filter(s => s.lang === 'sh')) {
@@ -101,6 +101,7 @@ describe('docs snippets', () => {
           if (['ci', 'install', 'run'].includes(script)) continue;
           expect([snippet.where, script, scripts.has(script)]).toEqual([snippet.where, script, true]);
         }
+        for (const [bench] of line.matchAll(/bench\/[\w.-]+\.js/g)) expect([snippet.where, bench, existsSync(join(ROOT, bench))]).toEqual([snippet.where, bench, true]);
         if (!line.includes('patches-rx-server')) continue;
         for (const flag of line.match(/--[a-z-]+/g) ?? []) expect([snippet.where, flag, flags.has(flag)]).toEqual([snippet.where, flag, true]);
       }
