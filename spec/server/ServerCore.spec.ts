@@ -1,7 +1,7 @@
 import { StatusError } from '../../src/errors.js';
 import { MemoryServerStore } from '../../src/server/stores/MemoryServerStore.js';
 import type { Connection } from '../../src/server/ServerCore.js';
-import type { StoreEvent } from '../../src/server/stores/ServerStore.js';
+import { entryFirstRev, type LogEntry, type StoreEvent } from '../../src/server/stores/ServerStore.js';
 import type { Change, CommitChangesResult } from '../../src/types.js';
 import { change, errorOf, resultOf, startTestServer } from '../helpers/testServer.js';
 import type { TestServer } from '../helpers/testServer.js';
@@ -182,6 +182,35 @@ describe('ServerCore (a store shared with other server processes)', () => {
     await store.deleteDoc('notes', { docId: 'notes', deletedAt: 5, lastRev: 4 });
     store.report({ type: 'delete', docId: 'notes' });
     expect((await follower.notification('docDeleted', 'notes')).params).toEqual({ docId: 'notes' });
+  });
+
+  it('should announce a commit whose report carried its entry without reading the log, and read when that entry is not the next one', async () => {
+    const store = new SharedMemoryStore();
+    const reads: number[] = [];
+    const readLog = store.readLog.bind(store);
+    store.readLog = (docId, afterRev) => (reads.push(afterRev), readLog(docId, afterRev));
+    t = await startTestServer({ store });
+    const follower = await t.connect();
+    resultOf(await follower.call('subscribe', [['notes']]));
+    resultOf(await follower.call('commitChanges', ['notes', [change('mine', 0, [{ op: 'replace', path: '', value: {} }])]]));
+    /** What a shared store hands out: the entry, only to a process whose head is just before it. */
+    const carrying = (entry: LogEntry) => (headRev: number) => (entryFirstRev(entry) === headRev + 1 ? entry : undefined);
+
+    const b2: LogEntry = { kind: 'ot', changes: [elsewhere(2, 'b2')] };
+    await store.append('notes', b2);
+    store.report({ type: 'commit', docId: 'notes', firstRev: 2, lastRev: 2, carried: carrying(b2) });
+    const first = await follower.notification('changesCommitted', 'notes');
+    expect((first.params as { changes: Change[] }).changes.map((c) => c.id)).toEqual(['b2']);
+    expect(reads).toEqual([]);
+
+    // The report of rev 3 was lost: rev 4's entry does not follow the head, so the log is read.
+    const b4: LogEntry = { kind: 'ot', changes: [elsewhere(4, 'b4')] };
+    await store.append('notes', { kind: 'ot', changes: [elsewhere(3, 'b3')] });
+    await store.append('notes', b4);
+    store.report({ type: 'commit', docId: 'notes', firstRev: 4, lastRev: 4, carried: carrying(b4) });
+    const second = await follower.notification('changesCommitted', 'notes');
+    expect((second.params as { changes: Change[] }).changes.map((c) => c.id)).toEqual(['b3', 'b4']);
+    expect(reads).toEqual([2]);
   });
 
   it('should reload and announce when LWW commits it was told of were folded into a snapshot before it read them', async () => {

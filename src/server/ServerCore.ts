@@ -184,7 +184,7 @@ export class ServerCore {
       event.type === 'resync'
         ? [this.ot, this.lww].flatMap((service) => service.loadedDocIds().map((docId) => service.refresh(docId, 'reload')))
         : event.type === 'commit'
-          ? [this.service(event.docId).refresh(event.docId, 'read-on', event.lastRev)]
+          ? [this.service(event.docId).refresh(event.docId, 'read-on', event.lastRev, event.carried)]
           : [this.service(event.docId).refresh(event.docId, 'reload')];
     for (const refresh of refreshes) refresh.catch((error: unknown) => this.options.onError(error));
   }

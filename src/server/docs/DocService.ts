@@ -130,11 +130,12 @@ export abstract class DocService<TDoc extends LoadedDoc> {
    * Brings a loaded document up to date with what other server processes wrote (a store shared
    * by several processes reported it) and announces the news to this process's subscribers.
    * `reload` reads it whole again: after a delete or undelete, or a gap in the reports.
-   * `knownRev`: a rev the store reported as committed (reading on that finds nothing reloads).
+   * `knownRev`: a rev the store reported as committed (reading on that finds nothing reloads);
+   * `carried`: the report's own entry, when the store's report carried it (see `StoreEvent`).
    */
-  refresh(docId: string, mode: 'read-on' | 'reload', knownRev = 0): Promise<void> {
+  refresh(docId: string, mode: 'read-on' | 'reload', knownRev = 0, carried?: (headRev: number) => LogEntry | undefined): Promise<void> {
     return this.options.lock.run(docId, async () => {
-      await this.refreshLocked(docId, mode, knownRev);
+      await this.refreshLocked(docId, mode, knownRev, carried);
     });
   }
 
@@ -291,7 +292,7 @@ export abstract class DocService<TDoc extends LoadedDoc> {
   }
 
   /** {@link refresh} under the lock. Resolves whether the document moved on. */
-  private async refreshLocked(docId: string, mode: 'read-on' | 'reload', knownRev = 0): Promise<boolean> {
+  private async refreshLocked(docId: string, mode: 'read-on' | 'reload', knownRev = 0, carried?: (headRev: number) => LogEntry | undefined): Promise<boolean> {
     // A document being loaded (a read does not take the lock) may have been read before the
     // reported commit: wait for it and read on from there.
     const slot = this.cache.get(docId);
@@ -299,7 +300,9 @@ export abstract class DocService<TDoc extends LoadedDoc> {
     if (!doc || this.cache.get(docId)?.doc !== doc) return false;
     const before = doc.headRev;
     if (mode === 'read-on' && !doc.tombstone) {
-      const entries = await this.options.store.readLog(docId, before);
+      // The report's own entry when it is the next one: nothing to read.
+      const next = carried?.(before);
+      const entries = next ? [next] : await this.options.store.readLog(docId, before);
       // Nothing after our head although a later rev was reported: folded into a snapshot (LWW).
       if (entries.length === 0 && knownRev <= before) return false;
       const news = entries.length ? this.readOn(doc, entries) : undefined;

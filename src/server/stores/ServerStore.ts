@@ -70,9 +70,15 @@ export interface StoredDoc {
  * A write another server process made to a store they share (see `ServerStore.watch`):
  * `commit` (revs `firstRev..lastRev` of `docId` are in the log), `delete`, `undelete`, or
  * `resync` after a gap in these reports (every cached document may be stale).
+ *
+ * A `commit` report may carry the entry itself (`carried`), so a process that holds the document
+ * up to `firstRev - 1` reads nothing: called with the head rev the process holds, it returns
+ * the entry only if it is the very next one of the incarnation the store knows now (another
+ * process may have deleted and recreated the document since the report was sent), else
+ * `undefined`, and the log is read as without it.
  */
 export type StoreEvent =
-  | { type: 'commit'; docId: string; firstRev: number; lastRev: number }
+  | { type: 'commit'; docId: string; firstRev: number; lastRev: number; carried?: (headRev: number) => LogEntry | undefined }
   | { type: 'delete' | 'undelete'; docId: string }
   | { type: 'resync' };
 

@@ -6,6 +6,9 @@ import type { StoreEvent } from '../../../../src/server/stores/ServerStore.js';
 import { committed, describeServerStoreContract, lwwEntry, otEntry } from '../../../helpers/serverStoreContract.js';
 import { describeWithPostgres, startPostgres, type TestPostgres } from '../../../helpers/postgres.js';
 
+/** A report without the entry it may carry (a function: compared apart). */
+const withoutCarried = (event: StoreEvent) => (event.type === 'commit' ? { type: event.type, docId: event.docId, firstRev: event.firstRev, lastRev: event.lastRev } : event);
+
 let cluster: TestPostgres;
 let databases = 0;
 const stores: PostgresServerStore[] = [];
@@ -144,12 +147,61 @@ describeWithPostgres()('PostgresServerStore on a throwaway cluster', () => {
       await a.deleteDoc('d', { docId: 'd', deletedAt: 1, lastRev: 2 });
       await a.removeTombstone('d');
       await delivered;
-      expect(seenByB).toEqual([
+      expect(seenByB.map(withoutCarried)).toEqual([
         { type: 'commit', docId: 'd', firstRev: 1, lastRev: 2 },
         { type: 'delete', docId: 'd' },
         { type: 'undelete', docId: 'd' },
       ]);
       expect(seenByA).toEqual([]);
+    });
+
+    it("should carry a small commit's entry in its report, handed out to a store holding the doc just before it, in the same incarnation", async () => {
+      const a = await freshStore();
+      const b = new PostgresServerStore({ connectionString: cluster.urlFor(`contract_${databases}`) });
+      stores.push(b);
+      const reports: Array<Extract<StoreEvent, { type: 'commit' }>> = [];
+      let heard: (() => void) | undefined;
+      b.watch((event) => {
+        if (event.type === 'commit') reports.push(event);
+        heard?.();
+      });
+      const report = async (write: () => Promise<unknown>) => {
+        const came = new Promise<void>((resolve) => (heard = resolve));
+        await write();
+        await came;
+        return reports[reports.length - 1];
+      };
+      await a.append('d', otEntry(1));
+      await b.loadDoc('d');
+
+      const small = await report(() => a.append('d', otEntry(2, 3)));
+      expect(small.carried?.(1)).toEqual(otEntry(2, 3));
+      expect([small.carried?.(0), small.carried?.(2)]).toEqual([undefined, undefined]);
+      const lww = await report(() => a.append('l', lwwEntry(1)));
+      await b.loadDoc('l');
+      expect(lww.carried?.(0)).toEqual(lwwEntry(1));
+
+      // Too large for a NOTIFY (8,000 bytes): committed all the same, reported without it.
+      const large = otEntry(4);
+      if (large.kind === 'ot') large.changes[0].ops = [{ op: 'replace', path: '/k', value: 'x'.repeat(9_000) }];
+      const reportOfLarge = await report(() => a.append('d', large));
+      expect([reportOfLarge.lastRev, reportOfLarge.carried]).toEqual([4, undefined]);
+      expect(await b.readLog('d', 3)).toEqual([large]);
+
+      // Deleted and written again before b used the report: b, reloaded, holds the new incarnation.
+      const old = await report(() => a.append('d', otEntry(5)));
+      await a.deleteDoc('d', { docId: 'd', deletedAt: 1, lastRev: 5 });
+      await a.removeTombstone('d');
+      for (const rev of [1, 2, 3, 4]) await a.append('d', otEntry(rev));
+      await b.loadDoc('d');
+      expect(old.carried?.(4)).toBeUndefined();
+
+      // The NOTIFY of a process of an earlier version (revs only): reported, to be read.
+      const admin = new pg.Client(cluster.urlFor(`contract_${databases}`));
+      await admin.connect();
+      const earlier = await report(() => admin.query(`SELECT pg_notify('patches_rx', '{"t":"c","d":"d","f":5,"l":5,"s":"earlier"}')`));
+      await admin.end();
+      expect([earlier.firstRev, earlier.carried]).toEqual([5, undefined]);
     });
 
     it('should tell watchers to resync after its LISTEN connection was cut and came back', async () => {
@@ -166,7 +218,7 @@ describeWithPostgres()('PostgresServerStore on a throwaway cluster', () => {
       stores.push(other);
       const commit = new Promise<StoreEvent>((resolve) => store.watch((event) => event.type === 'commit' && resolve(event)));
       await other.append('x', otEntry(1));
-      expect(await commit).toEqual({ type: 'commit', docId: 'x', firstRev: 1, lastRev: 1 });
+      expect(withoutCarried(await commit)).toEqual({ type: 'commit', docId: 'x', firstRev: 1, lastRev: 1 });
     });
 
     it('should migrate once when several stores start on an empty database at the same time', async () => {

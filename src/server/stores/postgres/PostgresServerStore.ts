@@ -44,7 +44,8 @@ const UNIQUE_VIOLATION = '23505';
  * one doc; under READ COMMITTED the loser re-checks the moved head and matches nothing),
  * `created` starts a new document at rev 1. Only
  * then are the rows inserted (unique `(doc_id, rev)` and `(doc_id, change_id)`: a violation fails
- * the whole statement) and the other processes notified (delivered at commit).
+ * the whole statement) and the other processes notified (delivered at commit), with the
+ * incarnation written to and, when small enough, the entry itself ($11, else null).
  */
 const APPEND = `
   WITH moved AS (
@@ -63,7 +64,9 @@ const APPEND = `
     RETURNING 1
   )
   SELECT (SELECT count(*) FROM inserted)::int AS inserted,
-         (SELECT count(*) FROM (SELECT pg_notify($8, $9) FROM taken) AS sent)::int AS notified,
+         (SELECT count(*) FROM (
+           SELECT pg_notify($8, json_build_object('t', 'c', 'd', $1::text, 'f', $2::int, 'l', $3::int, 's', $9::text, 'i', incarnation::text, 'e', $11::json)::text) FROM taken
+         ) AS sent)::int AS notified,
          (SELECT incarnation::text FROM taken LIMIT 1) AS incarnation`;
 
 /**
@@ -72,6 +75,12 @@ const APPEND = `
  * version 2 of the schema.
  */
 const KNOWN_INCARNATIONS = 10_000;
+
+/**
+ * Largest entry (UTF-8 bytes of its JSON, doc id included) a commit's NOTIFY carries: PostgreSQL
+ * refuses payloads of 8,000 bytes or more, and a refused NOTIFY would fail the commit.
+ */
+const MAX_CARRIED_BYTES = 7_500;
 
 /** First key of the per-document advisory locks (the second is the doc id's hash): 'prx' + 2. */
 const DOC_LOCKS = 0x70727802;
@@ -85,9 +94,10 @@ const DOC_LOCKS = 0x70727802;
  *   rev - 1 to its last rev and inserts the rows, unique on `(doc_id, rev)` and on the OT change
  *   id. A process whose view is stale loses with `RevConflictError` and nothing is written;
  *   the document service then reads what it missed, transforms again and retries.
- * - Every write sends `NOTIFY` (doc id and revs only; readers fetch the rows themselves);
- *   `watch` reports the other processes' writes, and `resync` after its LISTEN connection
- *   dropped and came back.
+ * - Every write sends `NOTIFY` (doc id and revs; a commit's entry too when it is small, so a
+ *   process holding the document up to it reads nothing, else readers fetch the rows
+ *   themselves); `watch` reports the other processes' writes, and `resync` after its LISTEN
+ *   connection dropped and came back.
  * - OT history stays readable after a snapshot; LWW log rows folded into a snapshot are dropped
  *   (LWW rows carry their own revs), the snapshot keeping one row per field.
  *
@@ -185,7 +195,7 @@ export class PostgresServerStore implements ServerStore {
     const first = entryFirstRev(entry);
     const last = entryLastRev(entry);
     const rows = entryRows(entry);
-    const payload = JSON.stringify({ t: 'c', d: docId, f: first, l: last, s: this.source });
+    const carried = JSON.stringify(entry);
     let inserted: number;
     try {
       // One statement, so one round trip and its own transaction (see APPEND).
@@ -198,8 +208,9 @@ export class PostgresServerStore implements ServerStore {
         rows.map((row) => row.changeId),
         rows.map((row) => row.body),
         this.channel,
-        payload,
+        this.source,
         this.incarnations.get(docId) ?? null,
+        Buffer.byteLength(carried) + Buffer.byteLength(JSON.stringify(docId)) <= MAX_CARRIED_BYTES ? carried : null,
       ]);
       inserted = result.rows[0].inserted;
       if (result.rows[0].incarnation !== null) this.remember(docId, result.rows[0].incarnation);
@@ -410,12 +421,22 @@ export class PostgresServerStore implements ServerStore {
     }
     if (payload.s === this.source || typeof payload.d !== 'string') return;
     if (payload.t === 'c' && typeof payload.f === 'number' && typeof payload.l === 'number') {
-      this.emit({ type: 'commit', docId: payload.d, firstRev: payload.f, lastRev: payload.l });
+      const carried = carriedEntry(payload);
+      this.emit({ type: 'commit', docId: payload.d, firstRev: payload.f, lastRev: payload.l, ...(carried && { carried: this.handOut(payload.d, carried) }) });
     } else if (payload.t === 'd') {
       this.emit({ type: 'delete', docId: payload.d });
     } else if (payload.t === 'u') {
       this.emit({ type: 'undelete', docId: payload.d });
     }
+  }
+
+  /**
+   * The entry a report carried, for the process to apply instead of reading the log: only while
+   * it is the next one and of the incarnation this process holds now (read when it is used, not
+   * when it came: a reload meanwhile may have found the document deleted and written again).
+   */
+  private handOut(docId: string, carried: { entry: LogEntry; incarnation: string }): (headRev: number) => LogEntry | undefined {
+    return (headRev) => (entryFirstRev(carried.entry) === headRev + 1 && this.incarnations.get(docId) === carried.incarnation ? carried.entry : undefined);
   }
 
   private emit(event: StoreEvent): void {
@@ -424,8 +445,23 @@ export class PostgresServerStore implements ServerStore {
   }
 }
 
-/** The NOTIFY payload: type (commit, delete, undelete), doc id, first and last rev. Small by design (8 000 bytes max). */
-type NotifyPayload = { t: 'c'; d: string; f: number; l: number } | { t: 'd' | 'u'; d: string };
+/**
+ * The NOTIFY payload (under 8,000 bytes): type (commit, delete, undelete), doc id; a commit's
+ * first and last rev, the incarnation it was written to and its entry when small enough (null
+ * otherwise; both absent from processes of versions before they were sent).
+ */
+type NotifyPayload = { t: 'c'; d: string; f: number; l: number; i?: string; e?: unknown } | { t: 'd' | 'u'; d: string };
+
+/** A commit report's entry and incarnation, when it carried them and the entry holds the reported revs. */
+function carriedEntry(payload: Extract<NotifyPayload, { t: 'c' }>): { entry: LogEntry; incarnation: string } | undefined {
+  const entry = payload.e as LogEntry | null | undefined;
+  if (typeof payload.i !== 'string' || !entry || typeof entry !== 'object') return undefined;
+  const holdsRevs =
+    entry.kind === 'ot'
+      ? Array.isArray(entry.changes) && entry.changes.length > 0 && entry.changes[0]?.rev === payload.f && entry.changes[entry.changes.length - 1]?.rev === payload.l
+      : entry.kind === 'lww' && entry.rev === payload.f && entry.rev === payload.l;
+  return holdsRevs ? { entry, incarnation: payload.i } : undefined;
+}
 
 /** The rows an entry is stored as: one per OT change, one per LWW commit. */
 function entryRows(entry: LogEntry): Array<{ rev: number; changeId: string | null; body: string }> {
