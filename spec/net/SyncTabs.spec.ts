@@ -1,30 +1,8 @@
 import { BehaviorSubject, Subject, firstValueFrom, toArray, take, type Subscription } from 'rxjs';
 import { SyncTabs } from '../../src/net/SyncTabs.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
-import type { StoreChannel } from '../../src/streams/storeChanges.js';
 import type { PatchesSyncState, SyncedDoc } from '../../src/types.js';
-
-/** Channels of one name in one place: a message reaches every other member at once. */
-class FakeHub {
-  private readonly members = new Set<(event: { data: unknown }) => void>();
-  /** Every message posted, in order. */
-  readonly posted: unknown[] = [];
-  channel(): StoreChannel {
-    let mine: ((event: { data: unknown }) => void) | undefined;
-    return {
-      postMessage: data => {
-        this.posted.push(data);
-        for (const member of [...this.members]) if (member !== mine) member({ data });
-      },
-      addEventListener: (_type, listener) => {
-        mine = listener;
-        this.members.add(listener);
-      },
-      removeEventListener: (_type, listener) => void this.members.delete(listener),
-      close: () => undefined,
-    };
-  }
-}
+import { ChannelHub } from '../helpers/channelHub.js';
 
 const store = new InMemoryStore();
 const entry = (committedRev: number): SyncedDoc => ({ committedRev, hasPending: false, status: 'synced' });
@@ -57,7 +35,7 @@ describe('SyncTabs', () => {
   });
 
   it("should show the leader's state and synced map in a follower, and let a follower's connect() through once a leader is known", async () => {
-    const hub = new FakeHub();
+    const hub = new ChannelHub();
     const leaderTabs = new SyncTabs(store, { enabled: true, name: 'app', leadership$: new BehaviorSubject(true), channel: hub.channel() });
     const followerTabs = new SyncTabs(store, { enabled: true, name: 'app', leadership$: new BehaviorSubject(false), channel: hub.channel() });
     const shown: { state: unknown; synced: unknown }[] = [];
@@ -87,7 +65,7 @@ describe('SyncTabs', () => {
   });
 
   /** A tab of the app 'app' on `hub`, leading or not. */
-  const tabOn = (hub: FakeHub, leading: boolean) => new SyncTabs(store, { enabled: true, name: 'app', leadership$: new BehaviorSubject(leading), channel: hub.channel() });
+  const tabOn = (hub: ChannelHub, leading: boolean) => new SyncTabs(store, { enabled: true, name: 'app', leadership$: new BehaviorSubject(leading), channel: hub.channel() });
   /** A leader's mirror, announcing `synced$` (connected, idle). */
   const announcing = (tabs: SyncTabs, synced$: BehaviorSubject<Record<string, SyncedDoc>>) =>
     tabs.mirror(new BehaviorSubject<PatchesSyncState>({ online: true, connected: true, syncing: null }), synced$, () => undefined);
@@ -99,7 +77,7 @@ describe('SyncTabs', () => {
   }
 
   it('should answer a tab that starts after the leader announced itself', async () => {
-    const hub = new FakeHub();
+    const hub = new ChannelHub();
     const leaderTabs = tabOn(hub, true);
     const mirror = announcing(leaderTabs, new BehaviorSubject<Record<string, SyncedDoc>>({ a: entry(1) }));
     // Starts later: its hello makes the leader announce again.
@@ -112,7 +90,7 @@ describe('SyncTabs', () => {
   });
 
   it('should announce nothing while it leads alone, and its state once another tab says hello', async () => {
-    const hub = new FakeHub();
+    const hub = new ChannelHub();
     const leaderTabs = tabOn(hub, true);
     const synced$ = new BehaviorSubject<Record<string, SyncedDoc>>({ a: entry(1) });
     const mirror = announcing(leaderTabs, synced$);
@@ -130,7 +108,7 @@ describe('SyncTabs', () => {
   });
 
   it('should let a tab that leads after the others started know of them (they answer its hello)', async () => {
-    const hub = new FakeHub();
+    const hub = new ChannelHub();
     // The follower starts first, while no tab leads: its hello reaches nobody.
     const early = tabOn(hub, false);
     const { shown, subscription } = showing(early);
@@ -145,7 +123,7 @@ describe('SyncTabs', () => {
 
 describe('SyncTabs mirror fed back into the follower state (as PatchesSync does)', () => {
   it("should show a leader's error once, not re-make it on every own state change, and keep following (fuzz finding K)", () => {
-    const hub = new FakeHub();
+    const hub = new ChannelHub();
     const leaderTabs = new SyncTabs(store, { enabled: true, name: 'app', leadership$: new BehaviorSubject(true), channel: hub.channel() });
     const followerTabs = new SyncTabs(store, { enabled: true, name: 'app', leadership$: new BehaviorSubject(false), channel: hub.channel() });
     const leaderState$ = new BehaviorSubject<PatchesSyncState>({ online: true, connected: false, syncing: null });

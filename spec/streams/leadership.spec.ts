@@ -1,38 +1,12 @@
 import { ReplaySubject, firstValueFrom, filter, take, toArray } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
-import { leadership$, type LeaseChannel, type LockManagerLike } from '../../src/streams/leadership.js';
+import { leadership$, type LockManagerLike } from '../../src/streams/leadership.js';
+import { ChannelHub } from '../helpers/channelHub.js';
 import { createTestScheduler } from '../helpers/marbles.js';
-
-/** Channels of one name in one place: a message reaches every other member at once, unless its sender is muted (a frozen tab). */
-class FakeHub {
-  private readonly members = new Set<(event: { data: unknown }) => void>();
-  private readonly muted = new Set<string>();
-
-  channel(): LeaseChannel {
-    let mine: ((event: { data: unknown }) => void) | undefined;
-    return {
-      postMessage: data => {
-        if (this.muted.has((data as { id: string }).id)) return;
-        for (const member of [...this.members]) if (member !== mine) member({ data });
-      },
-      addEventListener: (_type, listener) => {
-        mine = listener;
-        this.members.add(listener);
-      },
-      removeEventListener: (_type, listener) => void this.members.delete(listener),
-      close: () => undefined,
-    };
-  }
-
-  /** The tab with this id goes silent (frozen or crashed without a word). */
-  mute(id: string): void {
-    this.muted.add(id);
-  }
-}
 
 describe('leadership$ (lease fallback, no Web Locks)', () => {
   let testScheduler: TestScheduler;
-  let hub: FakeHub;
+  let hub: ChannelHub;
   const values = { f: false, t: true };
   /** Every tab closes at 200 ms: a lease heartbeats for as long as it is subscribed. */
   const END = '^ 199ms !';
@@ -40,7 +14,7 @@ describe('leadership$ (lease fallback, no Web Locks)', () => {
 
   beforeEach(() => {
     testScheduler = createTestScheduler();
-    hub = new FakeHub();
+    hub = new ChannelHub();
   });
 
   it('should lead alone after one heartbeat period without objection', () => {
