@@ -368,6 +368,21 @@ async function expectConverged(c: Client, docId: string, ids: string[], algorith
   for (const id of ids) expect({ id, times: server.ids.filter(committed => committed === id).length }).toEqual({ id, times: 1 });
 }
 
+/**
+ * After one reported error on 'doc': its pending changes are kept and it shows 'error'; then, the
+ * hostile server behaving again (and its sockets dropped), the client converges with each change
+ * committed once and nothing more reported.
+ */
+async function expectKeptThenConverged(c: Client, ids: string[]): Promise<void> {
+  expect(await pendingIds(c, 'doc')).toEqual(ids);
+  expect(c.sync.synced.doc).toMatchObject({ status: 'error', hasPending: true });
+  hostile.behave();
+  hostile.dropAll();
+  await expectConverged(c, 'doc', ids);
+  expect(c.errors).toHaveLength(1);
+  await expectNothingUnhandled();
+}
+
 /** Nothing went unhandled: flushes one macrotask so a rejection of the last microtasks is seen. */
 async function expectNothingUnhandled(): Promise<void> {
   await new Promise(resolve => setImmediate(resolve));
@@ -737,14 +752,7 @@ describe('PatchesSync against a hostile server', () => {
       await c.sync.connect();
       const { error } = await reported(c, 'doc');
       expect(error).toBeInstanceOf(Error);
-      expect(await pendingIds(c, 'doc')).toEqual(ids);
-      expect(c.sync.synced.doc).toMatchObject({ status: 'error', hasPending: true });
-
-      hostile.behave();
-      hostile.dropAll();
-      await expectConverged(c, 'doc', ids);
-      expect(c.errors).toHaveLength(1);
-      await expectNothingUnhandled();
+      await expectKeptThenConverged(c, ids);
     });
 
     it('should report a getDoc reply without a result for the doc, and load the doc once a good server is back', async () => {
@@ -839,13 +847,7 @@ describe('PatchesSync against a hostile server', () => {
       await c.sync.connect();
       const { error } = await reported(c, 'doc');
       expect(error).toBeInstanceOf(type);
-      expect(await pendingIds(c, 'doc')).toEqual(ids);
-      expect(c.sync.synced.doc).toMatchObject({ status: 'error', hasPending: true });
-      hostile.behave();
-      hostile.dropAll();
-      await expectConverged(c, 'doc', ids);
-      expect(c.errors).toHaveLength(1);
-      await expectNothingUnhandled();
+      await expectKeptThenConverged(c, ids);
     });
 
     it('should report a retryable 500 once, retry it on the ladder without reporting again, and converge once a good server is back', async () => {
