@@ -184,7 +184,7 @@ describe('ServerCore (a store shared with other server processes)', () => {
     expect((await follower.notification('docDeleted', 'notes')).params).toEqual({ docId: 'notes' });
   });
 
-  it('should announce a commit whose report carried its entry without reading the log, and read when that entry is not the next one', async () => {
+  it('should announce a commit whose report carried its entry without reading the log, read when that entry is not the next one, and do nothing for a report it is past', async () => {
     const store = new SharedMemoryStore();
     const reads: number[] = [];
     const readLog = store.readLog.bind(store);
@@ -210,6 +210,15 @@ describe('ServerCore (a store shared with other server processes)', () => {
     store.report({ type: 'commit', docId: 'notes', firstRev: 4, lastRev: 4, carried: carrying(b4) });
     const second = await follower.notification('changesCommitted', 'notes');
     expect((second.params as { changes: Change[] }).changes.map((c) => c.id)).toEqual(['b3', 'b4']);
+    expect(reads).toEqual([2]);
+
+    // The lost report of rev 3 turns up late: the doc is past it, so nothing is read or announced.
+    store.report({ type: 'commit', docId: 'notes', firstRev: 3, lastRev: 3 });
+    const b5: LogEntry = { kind: 'ot', changes: [elsewhere(5, 'b5')] };
+    await store.append('notes', b5);
+    store.report({ type: 'commit', docId: 'notes', firstRev: 5, lastRev: 5, carried: carrying(b5) });
+    const third = await follower.notification('changesCommitted', 'notes');
+    expect((third.params as { changes: Change[] }).changes.map((c) => c.id)).toEqual(['b5']);
     expect(reads).toEqual([2]);
   });
 

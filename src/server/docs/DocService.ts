@@ -300,6 +300,8 @@ export abstract class DocService<TDoc extends LoadedDoc> {
     if (!doc || this.cache.get(docId)?.doc !== doc) return false;
     const before = doc.headRev;
     if (mode === 'read-on' && !doc.tombstone) {
+      // A report this process has overtaken (it read on past it, e.g. after losing a commit race).
+      if (knownRev > 0 && knownRev <= before) return false;
       // The report's own entry when it is the next one: nothing to read.
       const next = carried?.(before);
       const entries = next ? [next] : await this.options.store.readLog(docId, before);
