@@ -1,7 +1,8 @@
 import { StatusError } from '../../src/errors.js';
 import { MemoryServerStore } from '../../src/server/stores/MemoryServerStore.js';
 import type { Connection } from '../../src/server/ServerCore.js';
-import { entryFirstRev, type LogEntry, type StoreEvent } from '../../src/server/stores/ServerStore.js';
+import { RevConflictError } from '../../src/server/stores/RevConflictError.js';
+import { entryFirstRev, entryLastRev, type LogEntry, type StoreEvent } from '../../src/server/stores/ServerStore.js';
 import type { Change, CommitChangesResult } from '../../src/types.js';
 import { change, errorOf, resultOf, startTestServer } from '../helpers/testServer.js';
 import type { TestServer } from '../helpers/testServer.js';
@@ -220,6 +221,53 @@ describe('ServerCore (a store shared with other server processes)', () => {
     const third = await follower.notification('changesCommitted', 'notes');
     expect((third.params as { changes: Change[] }).changes.map((c) => c.id)).toEqual(['b5']);
     expect(reads).toEqual([2]);
+  });
+
+  it("should apply a reported commit that waited for the doc's lock before its own commit, so that commit loses no race to it", async () => {
+    /** A shared store as processes see it: appends at a taken rev are refused; the commit lock waits while `held`. */
+    class LockingStore extends SharedMemoryStore {
+      head = 0;
+      appends: string[] = [];
+      held: Promise<void> | undefined;
+      /** Called when a commit asks for the lock. */
+      onLock: () => void = () => undefined;
+      override async append(docId: string, entry: LogEntry): Promise<void> {
+        this.appends.push(entry.kind === 'ot' ? entry.changes.map((c) => c.id).join() : `${entry.rev}`);
+        if (entryFirstRev(entry) !== this.head + 1) throw new RevConflictError(docId, entryFirstRev(entry));
+        this.head = entryLastRev(entry);
+        await super.append(docId, entry);
+      }
+      async lockDoc(): Promise<() => Promise<void>> {
+        this.onLock();
+        await this.held;
+        return async () => undefined;
+      }
+    }
+    const store = new LockingStore();
+    const reads: number[] = [];
+    const readLog = store.readLog.bind(store);
+    store.readLog = (docId, afterRev) => (reads.push(afterRev), readLog(docId, afterRev));
+    t = await startTestServer({ store });
+    const client = await t.connect();
+    resultOf(await client.call('subscribe', [['notes']]));
+    resultOf(await client.call('commitChanges', ['notes', [change('mine', 0, [{ op: 'replace', path: '', value: {} }])]]));
+
+    // The next commit waits for the cross-process lock, held by another process committing rev 2.
+    let release!: () => void;
+    store.held = new Promise<void>((resolve) => (release = resolve));
+    const waitingForLock = new Promise<void>((resolve) => (store.onLock = resolve));
+    const committing = client.call('commitChanges', ['notes', [change('next', 1, [{ op: 'replace', path: '/mine', value: 1 }])]]);
+    await waitingForLock;
+    const b2: LogEntry = { kind: 'ot', changes: [elsewhere(2, 'b2')] };
+    await store.append('notes', b2);
+    store.report({ type: 'commit', docId: 'notes', firstRev: 2, lastRev: 2, carried: (headRev) => (headRev === 1 ? b2 : undefined) });
+    release();
+
+    const result = resultOf<CommitChangesResult>(await committing);
+    expect(result.changes.map((c) => [c.id, c.rev])).toContainEqual(['next', 3]);
+    expect(store.appends).toEqual(['mine', 'b2', 'next']);
+    expect(reads).toEqual([]);
+    expect((await client.notification('changesCommitted', 'notes')).params).toMatchObject({ changes: [{ id: 'b2', rev: 2 }] });
   });
 
   it('should reload and announce when LWW commits it was told of were folded into a snapshot before it read them', async () => {

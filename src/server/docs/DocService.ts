@@ -2,7 +2,7 @@ import { StatusError, StoreError } from '../../errors.js';
 import type { Algorithm, Change, CommitChangesResult, DocumentTombstone, PatchesSnapshot } from '../../types.js';
 import type { IncomingChange } from '../validate.js';
 import type { KeyedQueue } from '../../util/KeyedQueue.js';
-import type { LogEntry, ServerStore, StoredDoc } from '../stores/ServerStore.js';
+import type { CarriedEntry, LogEntry, ServerStore, StoredDoc } from '../stores/ServerStore.js';
 import { DuplicateChangeIdsError } from '../stores/DuplicateChangeIdsError.js';
 import { RevConflictError } from '../stores/RevConflictError.js';
 
@@ -95,6 +95,8 @@ export abstract class DocService<TDoc extends LoadedDoc> {
   /** The algorithm this service runs. */
   abstract readonly algorithm: Algorithm;
   private readonly cache = new Map<string, CacheSlot<TDoc>>();
+  /** Per doc, the entries of commit reports that wait for the doc's lock (see {@link refresh}). */
+  private readonly reported = new Map<string, Set<CarriedEntry>>();
 
   /** @param options store, lock, clock and sinks */
   constructor(protected readonly options: DocServiceOptions) {}
@@ -133,8 +135,10 @@ export abstract class DocService<TDoc extends LoadedDoc> {
    * `knownRev`: a rev the store reported as committed (reading on that finds nothing reloads);
    * `carried`: the report's own entry, when the store's report carried it (see `StoreEvent`).
    */
-  refresh(docId: string, mode: 'read-on' | 'reload', knownRev = 0, carried?: (headRev: number) => LogEntry | undefined): Promise<void> {
+  refresh(docId: string, mode: 'read-on' | 'reload', knownRev = 0, carried?: CarriedEntry): Promise<void> {
+    if (carried) this.reported.set(docId, (this.reported.get(docId) ?? new Set()).add(carried));
     return this.options.lock.run(docId, async () => {
+      this.forgetReport(docId, carried);
       await this.refreshLocked(docId, mode, knownRev, carried);
     });
   }
@@ -162,6 +166,9 @@ export abstract class DocService<TDoc extends LoadedDoc> {
       throw new StatusError(503, `Could not lock ${docId} for the commit; retry`, { scope: 'doc' });
     }
     try {
+      // The commit that held the lock before is likely reported already, its report waiting for
+      // this one's in-process lock: applied now, the attempt does not lose a race to it.
+      this.applyReported(docId);
       return await this.attemptCommit(docId, attempt);
     } finally {
       await release?.().catch((error: unknown) => this.options.onError(error));
@@ -291,8 +298,32 @@ export abstract class DocService<TDoc extends LoadedDoc> {
     return this.getChangesSince(docId, rev);
   }
 
+  /**
+   * Under the doc's lock: applies the entries reports carried that follow the loaded doc's head
+   * and announces them, as their refreshes will find they have nothing left to do.
+   */
+  private applyReported(docId: string): void {
+    const doc = this.cache.get(docId)?.doc;
+    const waiting = this.reported.get(docId);
+    if (!doc || doc.tombstone || !waiting) return;
+    for (const carried of waiting) {
+      const next = carried(doc.headRev);
+      const news = next && this.readOn(doc, [next]);
+      if (!news) continue;
+      if (news.length) this.options.announce(docId, 'changesCommitted', { docId, changes: news });
+      this.maybeSnapshot(doc);
+    }
+  }
+
+  private forgetReport(docId: string, carried: CarriedEntry | undefined): void {
+    const waiting = this.reported.get(docId);
+    if (!carried || !waiting) return;
+    waiting.delete(carried);
+    if (waiting.size === 0) this.reported.delete(docId);
+  }
+
   /** {@link refresh} under the lock. Resolves whether the document moved on. */
-  private async refreshLocked(docId: string, mode: 'read-on' | 'reload', knownRev = 0, carried?: (headRev: number) => LogEntry | undefined): Promise<boolean> {
+  private async refreshLocked(docId: string, mode: 'read-on' | 'reload', knownRev = 0, carried?: CarriedEntry): Promise<boolean> {
     // A document being loaded (a read does not take the lock) may have been read before the
     // reported commit: wait for it and read on from there.
     const slot = this.cache.get(docId);

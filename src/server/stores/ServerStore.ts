@@ -66,6 +66,9 @@ export interface StoredDoc {
   tombstone?: DocumentTombstone;
 }
 
+/** A commit report's own entry, handed out for a head rev it follows (see `StoreEvent`). */
+export type CarriedEntry = (headRev: number) => LogEntry | undefined;
+
 /**
  * A write another server process made to a store they share (see `ServerStore.watch`):
  * `commit` (revs `firstRev..lastRev` of `docId` are in the log), `delete`, `undelete`, or
@@ -78,7 +81,7 @@ export interface StoredDoc {
  * `undefined`, and the log is read as without it.
  */
 export type StoreEvent =
-  | { type: 'commit'; docId: string; firstRev: number; lastRev: number; carried?: (headRev: number) => LogEntry | undefined }
+  | { type: 'commit'; docId: string; firstRev: number; lastRev: number; carried?: CarriedEntry }
   | { type: 'delete' | 'undelete'; docId: string }
   | { type: 'resync' };
 

@@ -6,7 +6,7 @@ import type { Change, DocumentTombstone, JSONPatchOp } from '../../../types.js';
 import { DuplicateChangeIdsError } from '../DuplicateChangeIdsError.js';
 import { RevConflictError } from '../RevConflictError.js';
 import { entryFirstRev, entryLastRev } from '../ServerStore.js';
-import type { DocSnapshot, LogEntry, LWWLogEntry, ServerStore, StoreEvent, StoredDoc } from '../ServerStore.js';
+import type { CarriedEntry, DocSnapshot, LogEntry, LWWLogEntry, ServerStore, StoreEvent, StoredDoc } from '../ServerStore.js';
 import { migrate } from './migrations.js';
 import { PostgresListener } from './PostgresListener.js';
 import { PostgresStartupError, startupError } from './PostgresStartupError.js';
@@ -435,7 +435,7 @@ export class PostgresServerStore implements ServerStore {
    * it is the next one and of the incarnation this process holds now (read when it is used, not
    * when it came: a reload meanwhile may have found the document deleted and written again).
    */
-  private handOut(docId: string, carried: { entry: LogEntry; incarnation: string }): (headRev: number) => LogEntry | undefined {
+  private handOut(docId: string, carried: { entry: LogEntry; incarnation: string }): CarriedEntry {
     return (headRev) => (entryFirstRev(carried.entry) === headRev + 1 && this.incarnations.get(docId) === carried.incarnation ? carried.entry : undefined);
   }
 
