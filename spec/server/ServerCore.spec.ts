@@ -223,26 +223,54 @@ describe('ServerCore (a store shared with other server processes)', () => {
     expect(reads).toEqual([2]);
   });
 
-  it("should apply a reported commit that waited for the doc's lock before its own commit, so that commit loses no race to it", async () => {
-    /** A shared store as processes see it: appends at a taken rev are refused; the commit lock waits while `held`. */
-    class LockingStore extends SharedMemoryStore {
-      head = 0;
-      appends: string[] = [];
-      held: Promise<void> | undefined;
-      /** Called when a commit asks for the lock. */
-      onLock: () => void = () => undefined;
-      override async append(docId: string, entry: LogEntry): Promise<void> {
-        this.appends.push(entry.kind === 'ot' ? entry.changes.map((c) => c.id).join() : `${entry.rev}`);
-        if (entryFirstRev(entry) !== this.head + 1) throw new RevConflictError(docId, entryFirstRev(entry));
-        this.head = entryLastRev(entry);
-        await super.append(docId, entry);
-      }
-      async lockDoc(): Promise<() => Promise<void>> {
-        this.onLock();
-        await this.held;
-        return async () => undefined;
-      }
+  /** A shared store as processes see it: appends at a taken rev are refused; the commit lock waits while `held`. */
+  class LockingStore extends SharedMemoryStore {
+    head = 0;
+    /** The ids of each append tried, in order. */
+    appends: string[] = [];
+    /** How many times a commit took the lock. */
+    locks = 0;
+    held: Promise<void> | undefined;
+    /** Called when a commit asks for the lock. */
+    onLock: () => void = () => undefined;
+    override async append(docId: string, entry: LogEntry): Promise<void> {
+      this.appends.push(entry.kind === 'ot' ? entry.changes.map((c) => c.id).join() : `${entry.rev}`);
+      if (entryFirstRev(entry) !== this.head + 1) throw new RevConflictError(docId, entryFirstRev(entry));
+      this.head = entryLastRev(entry);
+      await super.append(docId, entry);
     }
+    async lockDoc(): Promise<() => Promise<void>> {
+      this.locks++;
+      this.onLock();
+      await this.held;
+      return async () => undefined;
+    }
+  }
+
+  it('should commit without the cross-process lock to a doc it lost no race for lately, and under it for a second after losing one', async () => {
+    const store = new LockingStore();
+    let clock = 1_000;
+    t = await startTestServer({ store, now: () => clock });
+    const client = await t.connect();
+    const commit = async (id: string, baseRev: number) => resultOf<CommitChangesResult>(await client.call('commitChanges', ['notes', [change(id, baseRev, [{ op: 'replace', path: `/${id}`, value: 1 }])]]));
+    resultOf(await client.call('commitChanges', ['notes', [change('c1', 0, [{ op: 'replace', path: '', value: {} }])]]));
+    expect(store.locks).toBe(0);
+
+    // Another process took rev 2: the try without the lock loses, the retries take it.
+    await store.append('notes', { kind: 'ot', changes: [elsewhere(2, 'b2')] });
+    expect((await commit('c2', 1)).changes.map((c) => [c.id, c.rev])).toContainEqual(['c2', 3]);
+    expect(store.locks).toBe(1);
+    expect(store.appends).toEqual(['c1', 'b2', 'c2', 'c2']);
+    await commit('c3', 3);
+    expect(store.locks).toBe(2);
+
+    clock += 1_000;
+    await commit('c4', 4);
+    expect(store.locks).toBe(2);
+    expect(store.appends.slice(4)).toEqual(['c3', 'c4']);
+  });
+
+  it("should apply a reported commit that waited for the doc's lock before its own commit, so that commit loses no race to it", async () => {
     const store = new LockingStore();
     const reads: number[] = [];
     const readLog = store.readLog.bind(store);
@@ -252,20 +280,21 @@ describe('ServerCore (a store shared with other server processes)', () => {
     resultOf(await client.call('subscribe', [['notes']]));
     resultOf(await client.call('commitChanges', ['notes', [change('mine', 0, [{ op: 'replace', path: '', value: {} }])]]));
 
-    // The next commit waits for the cross-process lock, held by another process committing rev 2.
+    // Another process commits rev 2 and still holds the lock when this one, having lost its try, asks for it.
+    const b2: LogEntry = { kind: 'ot', changes: [elsewhere(2, 'b2')] };
+    await store.append('notes', b2);
     let release!: () => void;
     store.held = new Promise<void>((resolve) => (release = resolve));
     const waitingForLock = new Promise<void>((resolve) => (store.onLock = resolve));
     const committing = client.call('commitChanges', ['notes', [change('next', 1, [{ op: 'replace', path: '/mine', value: 1 }])]]);
     await waitingForLock;
-    const b2: LogEntry = { kind: 'ot', changes: [elsewhere(2, 'b2')] };
-    await store.append('notes', b2);
     store.report({ type: 'commit', docId: 'notes', firstRev: 2, lastRev: 2, carried: (headRev) => (headRev === 1 ? b2 : undefined) });
     release();
 
     const result = resultOf<CommitChangesResult>(await committing);
     expect(result.changes.map((c) => [c.id, c.rev])).toContainEqual(['next', 3]);
-    expect(store.appends).toEqual(['mine', 'b2', 'next']);
+    // The try without the lock, then one under it: the report was applied before it, nothing read.
+    expect(store.appends).toEqual(['mine', 'b2', 'next', 'next']);
     expect(reads).toEqual([]);
     expect((await client.notification('changesCommitted', 'notes')).params).toMatchObject({ changes: [{ id: 'b2', rev: 2 }] });
   });

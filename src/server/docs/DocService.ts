@@ -8,6 +8,8 @@ import { RevConflictError } from '../stores/RevConflictError.js';
 
 /** How often a commit that lost the race to another server process is transformed again before a 503. */
 const COMMIT_ATTEMPTS = 8;
+/** How long after a lost commit race a document's commits take the cross-process lock first (ms). */
+const CONTENDED_MS = 1_000;
 
 /** Most cached documents one eviction pass looks at (see `evict`). */
 const EVICT_SCAN = 32;
@@ -76,6 +78,8 @@ export interface LoadedDoc {
   tombstone?: DocumentTombstone;
   /** A snapshot task is queued. */
   snapshotQueued?: boolean;
+  /** Until when (the service's clock) commits take the cross-process lock before they try: a race was lost. */
+  contendedUntil?: number;
 }
 
 interface CacheSlot<TDoc> {
@@ -151,6 +155,10 @@ export abstract class DocService<TDoc extends LoadedDoc> {
   /**
    * Runs a commit attempt; when the store says another process took the rev first, reads what
    * it missed and runs the whole attempt (transform included) again, a bounded number of times.
+   * On a store shared by several processes the retries run under the document's cross-process
+   * lock, so a process that lost a race is not overtaken again and again; a document no process
+   * raced for lately is tried once without it first (the append's compare-and-set is what makes
+   * a commit correct; the lock costs two more round trips to the database).
    *
    * @throws StatusError 503 (retryable) when the document stays too contended
    */
@@ -158,6 +166,18 @@ export abstract class DocService<TDoc extends LoadedDoc> {
     const { store } = this.options;
     // A store only this process writes to has no lock to take.
     if (!store.lockDoc) return this.attemptCommit(docId, attempt);
+    let lostTry = false;
+    if (!this.contended(docId)) {
+      this.applyReported(docId);
+      try {
+        return await attempt();
+      } catch (error) {
+        if (!(error instanceof RevConflictError || error instanceof DuplicateChangeIdsError)) throw error;
+        lostTry = error instanceof RevConflictError;
+        const loaded = this.cache.get(docId)?.doc;
+        if (loaded) loaded.contendedUntil = this.options.now() + CONTENDED_MS;
+      }
+    }
     let release: (() => Promise<void>) | undefined;
     try {
       release = await store.lockDoc(docId);
@@ -168,11 +188,19 @@ export abstract class DocService<TDoc extends LoadedDoc> {
     try {
       // The commit that held the lock before is likely reported already, its report waiting for
       // this one's in-process lock: applied now, the attempt does not lose a race to it.
+      const head = this.cache.get(docId)?.doc?.headRev;
       this.applyReported(docId);
+      // A try that lost to a commit not reported yet: read it (a reload, if one is due, is the retries').
+      if (lostTry && this.cache.get(docId)?.doc?.headRev === head) await this.refreshLocked(docId, 'read-on');
       return await this.attemptCommit(docId, attempt);
     } finally {
       await release?.().catch((error: unknown) => this.options.onError(error));
     }
+  }
+
+  /** Whether the doc's commits take the cross-process lock before they try: this process lost a race for it lately. */
+  private contended(docId: string): boolean {
+    return this.options.now() < (this.cache.get(docId)?.doc?.contendedUntil ?? 0);
   }
 
   private async attemptCommit<R>(docId: string, attempt: () => Promise<R>): Promise<R> {

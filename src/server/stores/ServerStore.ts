@@ -132,7 +132,9 @@ export interface ServerStore {
    * Only stores that several server processes share implement this: takes the document's
    * commit lock across processes (waiting for it), so a commit that lost a race and read on
    * is not overtaken again and again by a process that never has to read. Correctness never
-   * depends on it (`append` checks the rev), only progress does.
+   * depends on it (`append` checks the rev), only progress does. The server commits to a
+   * document no process raced for lately without it, so an `append` made without the lock must
+   * refuse (`RevConflictError`) while another process holds it.
    *
    * @return releases the lock
    */

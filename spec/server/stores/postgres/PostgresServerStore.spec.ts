@@ -95,6 +95,27 @@ describeWithPostgres()('PostgresServerStore on a throwaway cluster', () => {
       expect((await b.loadDoc('d')).tail).toEqual([otEntry(1), otEntry(2), otEntry(3)]);
     });
 
+    it("should refuse an append made without a doc's commit lock while another store holds it, and write its holder's", async () => {
+      const a = await freshStore();
+      const b = new PostgresServerStore({ connectionString: cluster.urlFor(`contract_${databases}`) });
+      stores.push(b);
+      await a.append('d', otEntry(1));
+      const releases = [await a.lockDoc('d'), await a.lockDoc('new')];
+      try {
+        // Yields, for a document that exists and for its first commit alike; another document's lock is not in the way.
+        await expect(b.append('d', otEntry(2))).rejects.toBeInstanceOf(RevConflictError);
+        await expect(b.append('new', otEntry(1))).rejects.toBeInstanceOf(RevConflictError);
+        await b.append('other', otEntry(1));
+        await a.append('d', otEntry(2));
+      } finally {
+        for (const release of releases) await release();
+      }
+      await b.append('d', otEntry(3));
+      await b.append('new', otEntry(1));
+      expect(await b.readLog('d', 0)).toEqual([otEntry(1), otEntry(2), otEntry(3)]);
+      expect(await a.readLog('new', 0)).toEqual([otEntry(1)]);
+    });
+
     it('should refuse an append to a deleted document', async () => {
       const store = await freshStore();
       await store.append('d', otEntry(1));

@@ -45,15 +45,20 @@ const UNIQUE_VIOLATION = '23505';
  * `created` starts a new document at rev 1. Only
  * then are the rows inserted (unique `(doc_id, rev)` and `(doc_id, change_id)`: a violation fails
  * the whole statement) and the other processes notified (delivered at commit), with the
- * incarnation written to and, when small enough, the entry itself ($11, else null).
+ * incarnation written to and, when small enough, the entry itself ($11, else null). A commit
+ * made without the document's commit lock ($12: the lock's first key) yields to a process that
+ * holds it: it writes nothing while the lock is held elsewhere (`pg_try_advisory_xact_lock`,
+ * released when the statement commits), so that process's retry cannot be overtaken.
  */
 const APPEND = `
   WITH moved AS (
     UPDATE patches_rx_docs SET head_rev = $3
     WHERE doc_id = $1 AND head_rev = $2 - 1 AND tombstone IS NULL AND ($10::bigint IS NULL OR incarnation = $10::bigint)
+      AND ($12::int IS NULL OR pg_try_advisory_xact_lock($12::int, hashtext($1)))
     RETURNING incarnation
   ), created AS (
-    INSERT INTO patches_rx_docs (doc_id, head_rev) SELECT $1, $3 WHERE $2 = 1 AND NOT EXISTS (SELECT 1 FROM moved)
+    INSERT INTO patches_rx_docs (doc_id, head_rev) SELECT $1, $3
+    WHERE $2 = 1 AND NOT EXISTS (SELECT 1 FROM moved) AND ($12::int IS NULL OR pg_try_advisory_xact_lock($12::int, hashtext($1)))
     ON CONFLICT (doc_id) DO NOTHING RETURNING incarnation
   ), taken AS (
     SELECT incarnation FROM moved UNION ALL SELECT incarnation FROM created
@@ -128,6 +133,8 @@ export class PostgresServerStore implements ServerStore {
   private lockPool: Pool | undefined;
   private opened: Promise<void> | undefined;
   private listener: PostgresListener | undefined;
+  /** Documents whose commit lock this process holds (`lockDoc`): their appends need not yield. */
+  private readonly locked = new Set<string>();
   private closed = false;
 
   /** @param options where the database is, pool size and timeouts */
@@ -211,6 +218,7 @@ export class PostgresServerStore implements ServerStore {
         this.source,
         this.incarnations.get(docId) ?? null,
         Buffer.byteLength(carried) + Buffer.byteLength(JSON.stringify(docId)) <= MAX_CARRIED_BYTES ? carried : null,
+        this.locked.has(docId) ? null : DOC_LOCKS,
       ]);
       inserted = result.rows[0].inserted;
       if (result.rows[0].incarnation !== null) this.remember(docId, result.rows[0].incarnation);
@@ -303,7 +311,9 @@ export class PostgresServerStore implements ServerStore {
       client.release(true);
       throw error;
     }
+    this.locked.add(docId);
     return async () => {
+      this.locked.delete(docId);
       try {
         await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [DOC_LOCKS, docId]);
         client.release();
