@@ -61,9 +61,9 @@ export async function throwawayCluster() {
   };
 }
 
-/** Starts one server process and resolves with its url and a stop function. */
-async function serverProcess(databaseUrl) {
-  const child = spawn(process.execPath, [join(root, 'bin', 'patches-rx-server.js'), '--port', '0', '--database-url', databaseUrl, '--pool-size', '10'], {
+/** Starts one server process (of the checkout at `serverRoot`, its dist/ built) and resolves with its url and a stop function. */
+export async function serverProcess(databaseUrl, serverRoot = root) {
+  const child = spawn(process.execPath, [join(serverRoot, 'bin', 'patches-rx-server.js'), '--port', '0', '--database-url', databaseUrl, '--pool-size', '10'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise((resolve, reject) => {
