@@ -1,12 +1,13 @@
-// The paced OT pair of bench/sync.js (2 clients × 2,000 changes on one doc, each change made
-// after the previous one is committed) against several builds of this package side by side:
+// The paced pair of bench/sync.js (2 clients × 2,000 changes on one doc, each change made after
+// the previous one is committed; an OT doc, or LWW with --algorithm lww) against several builds of
+// this package side by side:
 // each build runs its own reference server (in-memory or durable store, in a child process) and
 // its two clients in a process of their own, connected straight to the server. No relay: one in
 // the clients' process costs them CPU that is not theirs (bench/sync.js needs it to count bytes).
 // Builds are alternated; each client process makes WARMUP runs (V8 compiling) then --runs measured
 // ones (default 3); the table gives every measured run and the median per build, and the ratio to the first.
 //
-// Run: npm run build && node bench/pacedBuilds.js [--store memory|file] [--rounds N] [--runs N] [root …]
+// Run: npm run build && node bench/pacedBuilds.js [--store memory|file] [--algorithm ot|lww] [--rounds N] [--runs N] [root …]
 // A root is a checkout of patches-rx with its dist/ built (default: this one). The build before
 // the performance work, for example:
 //   git worktree add /tmp/baseline 53dd0b7 && ln -s "$PWD/node_modules" /tmp/baseline/node_modules
@@ -16,6 +17,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { isDeepStrictEqual } from 'node:util';
 import { answerParent, forkChild } from './childProcess.js';
 import { edit, seed } from './pairEdit.js';
 import { median, until } from './waits.js';
@@ -41,7 +43,7 @@ async function serve(root, store) {
 }
 
 /** A client process: WARMUP + RUNS paced pair runs of the build at `root`; answers the measured ones. */
-async function measure(root, store, runCount) {
+async function measure(root, store, runCount, algorithm) {
   const RUNS = Number(runCount);
   const { Patches, InMemoryStore } = await import(pathToFileURL(join(root, 'dist/index.js')).href);
   const { PatchesSync } = await import(pathToFileURL(join(root, 'dist/net/index.js')).href);
@@ -52,7 +54,7 @@ async function measure(root, store, runCount) {
     until(sync.synced$, all => {
       const entry = all[docId];
       return entry !== undefined && entry.status === 'synced' && !entry.hasPending && entry.committedRev >= rev;
-    }, `${docId} synced`);
+    }, `${docId} synced at rev ${rev}`);
   const client = () => {
     const patches = new Patches({ store: new InMemoryStore() });
     const sync = new PatchesSync(patches, url, { websocket: { WebSocketCtor: WebSocket } });
@@ -60,27 +62,36 @@ async function measure(root, store, runCount) {
   };
   const paced = async (c, doc, docId, who) => {
     for (let i = 0; i < CHANGES_PER_CLIENT; i++) {
-      doc.change(edit('ot', who, i));
+      doc.change(edit(algorithm, who, i));
       await synced(c.sync, docId);
     }
   };
   const runs = [];
   for (let run = 0; run < WARMUP + RUNS; run++) {
-    const docId = `pair-${run}`;
+    // The reference server routes ids starting `lww-` to LWW (its default `algorithmFor`).
+    const docId = `${algorithm === 'lww' ? 'lww-' : ''}pair-${run}`;
     const [a, b] = [client(), client()];
     await Promise.all([a.sync.connect(), b.sync.connect()]);
-    const docA = await a.patches.openDoc(docId);
-    docA.change(seed('ot'));
+    const docA = await a.patches.openDoc(docId, { algorithm });
+    docA.change(seed(algorithm));
     await synced(a.sync, docId, 1);
-    const docB = await b.patches.openDoc(docId);
+    const docB = await b.patches.openDoc(docId, { algorithm });
     await synced(b.sync, docId, 1);
     const start = performance.now();
     const cpu = process.cpuUsage();
     await Promise.all([paced(a, docA, docId, 'a'), paced(b, docB, docId, 'b')]);
-    await Promise.all([synced(a.sync, docId, 2 * CHANGES_PER_CLIENT + 1), synced(b.sync, docId, 2 * CHANGES_PER_CLIENT + 1)]);
+    // OT: every change is one rev. LWW: once nothing is pending on either side, the later of their
+    // acknowledged revs is the head (a change that writes nothing new takes none).
+    let head = 2 * CHANGES_PER_CLIENT + 1;
+    if (algorithm === 'lww') {
+      await Promise.all([synced(a.sync, docId), synced(b.sync, docId)]);
+      head = Math.max(a.sync.synced[docId].committedRev, b.sync.synced[docId].committedRev);
+    }
+    await Promise.all([synced(a.sync, docId, head), synced(b.sync, docId, head)]);
     const ms = performance.now() - start;
     const used = process.cpuUsage(cpu);
-    if (JSON.stringify(docA.state) !== JSON.stringify(docB.state)) throw new Error('bench: the clients did not converge');
+    // Compared as values: two LWW clients may hold the same keys in another order.
+    if (!isDeepStrictEqual(docA.state, docB.state)) throw new Error('bench: the clients did not converge');
     if (run >= WARMUP) runs.push({ ms, cpuMicrosPerChange: (used.user + used.system) / (2 * CHANGES_PER_CLIENT) });
     a.sync.destroy();
     b.sync.destroy();
@@ -91,6 +102,7 @@ async function measure(root, store, runCount) {
 
 async function main() {
   const store = option('--store', 'memory');
+  const algorithm = option('--algorithm', 'ot');
   const rounds = Number(option('--rounds', 3));
   const runs = Number(option('--runs', 3));
   const roots = process.argv.slice(2).filter((arg, i, all) => !arg.startsWith('--') && !all[i - 1]?.startsWith('--')).map(root => resolve(root));
@@ -98,12 +110,12 @@ async function main() {
   const results = new Map(roots.map(root => [root, []]));
   for (let round = 0; round < rounds; round++) {
     for (const root of roots) {
-      const child = await forkChild(HERE, ['--measure', root, store, String(runs)], { waitLimitMs: 600_000 });
+      const child = await forkChild(HERE, ['--measure', root, store, String(runs), algorithm], { waitLimitMs: 600_000 });
       results.get(root).push(...child.ready.runs);
       await child.close();
     }
   }
-  console.log(`Paced OT pair, 2 × ${CHANGES_PER_CLIENT} changes, clients straight to each build's own server (${store} store); ${rounds} rounds × ${runs} runs after ${WARMUP} warm-up runs per process`);
+  console.log(`Paced ${algorithm.toUpperCase()} pair, 2 × ${CHANGES_PER_CLIENT} changes, clients straight to each build's own server (${store} store); ${rounds} rounds × ${runs} runs after ${WARMUP} warm-up runs per process`);
   const first = median(results.get(roots[0]).map(r => r.ms));
   console.table(
     roots.map(root => {
@@ -121,5 +133,5 @@ async function main() {
 }
 
 if (process.argv[2] === '--serve') await serve(process.argv[3], process.argv[4]);
-else if (process.argv[2] === '--measure') await measure(process.argv[3], process.argv[4], process.argv[5]);
+else if (process.argv[2] === '--measure') await measure(process.argv[3], process.argv[4], process.argv[5], process.argv[6] ?? 'ot');
 else await main();
