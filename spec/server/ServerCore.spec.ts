@@ -153,6 +153,13 @@ describe('ServerCore (a store shared with other server processes)', () => {
       this.listener?.(event);
     }
   }
+  /** The `afterRev` of every `readLog` call the server makes on `store`, in order. */
+  const readsOf = (store: SharedMemoryStore): number[] => {
+    const reads: number[] = [];
+    const readLog = store.readLog.bind(store);
+    store.readLog = (docId, afterRev) => (reads.push(afterRev), readLog(docId, afterRev));
+    return reads;
+  };
   const elsewhere = (rev: number, id: string): Change => ({ id, baseRev: rev - 1, rev, ops: [{ op: 'replace', path: `/k${rev}`, value: rev }], createdAt: 1, committedAt: 2 });
 
   let t: TestServer;
@@ -187,9 +194,7 @@ describe('ServerCore (a store shared with other server processes)', () => {
 
   it('should announce a commit whose report carried its entry without reading the log, read when that entry is not the next one, and do nothing for a report it is past', async () => {
     const store = new SharedMemoryStore();
-    const reads: number[] = [];
-    const readLog = store.readLog.bind(store);
-    store.readLog = (docId, afterRev) => (reads.push(afterRev), readLog(docId, afterRev));
+    const reads = readsOf(store);
     t = await startTestServer({ store });
     const follower = await t.connect();
     resultOf(await follower.call('subscribe', [['notes']]));
@@ -272,9 +277,7 @@ describe('ServerCore (a store shared with other server processes)', () => {
 
   it("should apply a reported commit that waited for the doc's lock before its own commit, so that commit loses no race to it", async () => {
     const store = new LockingStore();
-    const reads: number[] = [];
-    const readLog = store.readLog.bind(store);
-    store.readLog = (docId, afterRev) => (reads.push(afterRev), readLog(docId, afterRev));
+    const reads = readsOf(store);
     t = await startTestServer({ store });
     const client = await t.connect();
     resultOf(await client.call('subscribe', [['notes']]));

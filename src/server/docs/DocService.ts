@@ -336,11 +336,17 @@ export abstract class DocService<TDoc extends LoadedDoc> {
     if (!doc || doc.tombstone || !waiting) return;
     for (const carried of waiting) {
       const next = carried(doc.headRev);
-      const news = next && this.readOn(doc, [next]);
-      if (!news) continue;
-      if (news.length) this.options.announce(docId, 'changesCommitted', { docId, changes: news });
-      this.maybeSnapshot(doc);
+      if (next) this.applyEntries(doc, [next]);
     }
+  }
+
+  /** Applies entries that continue the loaded doc and announces them; false (doc untouched) when they do not. */
+  private applyEntries(doc: TDoc, entries: LogEntry[]): boolean {
+    const news = this.readOn(doc, entries);
+    if (!news) return false;
+    if (news.length) this.options.announce(doc.docId, 'changesCommitted', { docId: doc.docId, changes: news });
+    this.maybeSnapshot(doc);
+    return true;
   }
 
   private forgetReport(docId: string, carried: CarriedEntry | undefined): void {
@@ -366,12 +372,7 @@ export abstract class DocService<TDoc extends LoadedDoc> {
       const entries = next ? [next] : await this.options.store.readLog(docId, before);
       // Nothing after our head although a later rev was reported: folded into a snapshot (LWW).
       if (entries.length === 0 && knownRev <= before) return false;
-      const news = entries.length ? this.readOn(doc, entries) : undefined;
-      if (news) {
-        if (news.length) this.options.announce(docId, 'changesCommitted', { docId, changes: news });
-        this.maybeSnapshot(doc);
-        return true;
-      }
+      if (entries.length && this.applyEntries(doc, entries)) return true;
     }
     this.forget(docId);
     const fresh = await this.open(docId);

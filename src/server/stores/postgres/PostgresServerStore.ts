@@ -51,14 +51,16 @@ const UNIQUE_VIOLATION = '23505';
  * released when the statement commits), so that process's retry cannot be overtaken.
  */
 const APPEND = `
-  WITH moved AS (
+  WITH unlocked AS (
+    SELECT ($12::int IS NULL OR pg_try_advisory_xact_lock($12::int, hashtext($1))) AS free
+  ), moved AS (
     UPDATE patches_rx_docs SET head_rev = $3
     WHERE doc_id = $1 AND head_rev = $2 - 1 AND tombstone IS NULL AND ($10::bigint IS NULL OR incarnation = $10::bigint)
-      AND ($12::int IS NULL OR pg_try_advisory_xact_lock($12::int, hashtext($1)))
+      AND (SELECT free FROM unlocked)
     RETURNING incarnation
   ), created AS (
     INSERT INTO patches_rx_docs (doc_id, head_rev) SELECT $1, $3
-    WHERE $2 = 1 AND NOT EXISTS (SELECT 1 FROM moved) AND ($12::int IS NULL OR pg_try_advisory_xact_lock($12::int, hashtext($1)))
+    WHERE $2 = 1 AND NOT EXISTS (SELECT 1 FROM moved) AND (SELECT free FROM unlocked)
     ON CONFLICT (doc_id) DO NOTHING RETURNING incarnation
   ), taken AS (
     SELECT incarnation FROM moved UNION ALL SELECT incarnation FROM created
@@ -202,7 +204,8 @@ export class PostgresServerStore implements ServerStore {
     const first = entryFirstRev(entry);
     const last = entryLastRev(entry);
     const rows = entryRows(entry);
-    const carried = JSON.stringify(entry);
+    // What the NOTIFY carries: the entry as `readEntries` rebuilds it from the rows, from their JSON (serialised once).
+    const carried = entry.kind === 'lww' ? rows[0].body : `{"kind":"ot","changes":[${rows.map((row) => row.body).join(',')}]}`;
     let inserted: number;
     try {
       // One statement, so one round trip and its own transaction (see APPEND).
