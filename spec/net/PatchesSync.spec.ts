@@ -203,6 +203,40 @@ describe('PatchesSync', () => {
       expect(new Set(ids).size).toBe(ids.length);
     });
 
+    it('should send what is left of a queue in several batches once the first batch made it reload (docReloadRequired)', async () => {
+      const a = await connected();
+      const docA = await a.patches.openDoc<{ title?: string; notes?: string[] }>('batched-reload');
+      docA.change(draft => {
+        draft.title = 'from a';
+      });
+      await docSynced(a.sync, 'batched-reload', 1);
+
+      // Three edits of ~400 bytes made offline, sent one per frame: the first is re-based by the
+      // server, so the two already cut from the old queue are not sent; the run's follow-up sends
+      // them rebased.
+      const online$ = new BehaviorSubject(false);
+      const b = harness.client({ online$, maxPayloadBytes: 700 });
+      const docB = await b.patches.openDoc<{ title?: string; notes?: string[] }>('batched-reload');
+      const notes = ['x', 'y', 'z'].map(c => c.repeat(400));
+      docB.change(draft => {
+        draft.notes = [notes[0]];
+      });
+      for (const note of notes.slice(1)) {
+        docB.change(draft => {
+          draft.notes!.push(note);
+        });
+      }
+      await docB.flush();
+      online$.next(true);
+      await b.sync.connect();
+      await docSynced(b.sync, 'batched-reload', 4);
+      await when(docA.state$, s => s.notes?.length === 3);
+
+      expect(docB.state).toEqual({ title: 'from a', notes });
+      expect(docA.state).toEqual(docB.state);
+      expect(b.errors).toEqual([]);
+    });
+
     it('should report state transitions through a drop and reconnect', async () => {
       const a = await connected();
       await idle(a.sync);

@@ -52,9 +52,10 @@ export class DocSync {
           replace$.pipe(ignoreElements()),
           from(batches).pipe(
             concatMap(batch => this.commit$(docId, algorithm, batch)),
-            // After a reload the precomputed batches hold stale ops: the follow-up sends the rebased queue.
+            // After a reload the precomputed batches hold stale ops: they are not sent. The batch
+            // before them was committed, so the run's settle asks for a follow-up that sends the
+            // rebased queue if anything is left of it (and none when the reload left nothing).
             takeWhile(reloaded => !reloaded, true),
-            tap(reloaded => reloaded && this.deps.requestSync(docId)),
           ),
         );
       }),
