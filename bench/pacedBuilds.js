@@ -1,6 +1,8 @@
-// The paced pair of bench/sync.js (2 clients × 2,000 changes on one doc, each change made after
-// the previous one is committed; an OT doc, or LWW with --algorithm lww) against several builds of
-// this package side by side:
+// Issue 15's paced pair (2 clients × 2,000 changes on one doc, "yielding between edits"; an OT
+// doc, or LWW with --algorithm lww) against several builds of this package side by side. After
+// each change() a client waits until its doc shows nothing pending; a change not saved yet does
+// not show, so edits made in quick succession share a commit (~4 per frame here), where
+// bench/sync.js's paced pair flushes first and sends one change per frame.
 // each build runs its own reference server (in-memory or durable store, in a child process) and
 // its two clients in a process of their own, connected straight to the server. No relay: one in
 // the clients' process costs them CPU that is not theirs (bench/sync.js needs it to count bytes).
