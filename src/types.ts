@@ -165,7 +165,11 @@ export type AnyDoc = Record<string, any>;
 export interface ServerCapabilities {
   /** JSON-RPC batch arrays are accepted and answered with one array, at most `maxLength` requests each. */
   batch?: { maxLength: number };
-  /** `commitChanges` honours `{ compactAck: true }` in its options param (see `CommitAck`). */
+  /**
+   * `commitChanges` honours `{ compactAck: true }` in its options param (see `CommitAck`); with
+   * it, a batch re-based onto the head (`docReloadRequired`) is answered with the document's whole
+   * history, so the client needs no reload.
+   */
   compactAck?: boolean;
 }
 

@@ -8,6 +8,7 @@ import { PatchesSync } from '../../src/net/PatchesSync.js';
 import { startServer } from '../../src/server/index.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
 import type { PatchesStore } from '../../src/stores/PatchesStore.js';
+import { frameLog } from '../helpers/countingWebSocket.js';
 import { startFaultProxy } from '../helpers/faultProxy.js';
 import { holdingStore } from '../helpers/holdingStore.js';
 import type { Change, SyncedDoc } from '../../src/types.js';
@@ -168,6 +169,33 @@ describe('PatchesSync', () => {
       await docSynced(a.sync, 'stored', 1);
       const b = await connected();
       expect((await serverHistory(b, 'stored')).map(c => c.id)).toEqual(['stored-1']);
+    });
+
+    it('should take the history a re-based commit (docReloadRequired) is answered with on our server, and ask for no reload', async () => {
+      const a = await connected();
+      const docA = await a.patches.openDoc<{ title?: string; b?: string }>('rebased');
+      docA.change(draft => {
+        draft.title = 'from a';
+      });
+      await docSynced(a.sync, 'rebased', 1);
+
+      const log = frameLog();
+      const online$ = new BehaviorSubject(false);
+      const b = harness.client({ online$, websocket: { WebSocketCtor: log.WebSocketCtor } });
+      const docB = await b.patches.openDoc<{ title?: string; b?: string }>('rebased');
+      docB.change(draft => {
+        draft.b = 'from b';
+      });
+      await docB.flush();
+      online$.next(true);
+      await b.sync.connect();
+      await docSynced(b.sync, 'rebased', 2);
+
+      const asked = log.messages(log.sent).map(m => m.method);
+      expect(asked.filter(m => m !== 'getCapabilities' && m !== 'subscribe')).toEqual(['commitChanges']);
+      expect(docB.state).toEqual({ title: 'from a', b: 'from b' });
+      expect(await b.patches.store.listChanges('rebased', 0)).toEqual(await serverHistory(a, 'rebased'));
+      expect(b.errors).toEqual([]);
     });
 
     it('should converge when a never-synced client edits a doc that already exists on the server (docReloadRequired)', async () => {

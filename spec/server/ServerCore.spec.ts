@@ -36,6 +36,20 @@ describe('ServerCore (dispatch, authorization, routing)', () => {
     expect(asked).toContainEqual(['alice', 'subscribe', 'secret']);
   });
 
+  it('should answer a batch it re-based onto its head (docReloadRequired) with the history, to a client that asked for compact acks only', async () => {
+    t = await startTestServer();
+    const [writer, late, anchor] = [await t.connect(), await t.connect(), await t.connect()];
+    resultOf(await writer.call('commitChanges', ['d', [change('w1', 0, [{ op: 'add', path: '/a', value: 1 }])]]));
+    // Two clients that never loaded 'd' edit it from rev 0: both batches go on top of the head.
+    const withHistory = resultOf<CommitChangesResult>(await late.call('commitChanges', ['d', [change('l1', 0, [{ op: 'add', path: '/b', value: 2 }])], { compactAck: true }]));
+    expect(withHistory.docReloadRequired).toBe(true);
+    expect(withHistory.changes.map((c) => [c.id, c.rev, c.baseRev])).toEqual([['w1', 1, 0], ['l1', 2, 1]]);
+    expect(withHistory.changes[0].ops).toEqual([{ op: 'add', path: '/a', value: 1 }]);
+    const bare = resultOf<CommitChangesResult>(await anchor.call('commitChanges', ['d', [change('a1', 0, [{ op: 'add', path: '/c', value: 3 }])]]));
+    expect(bare.docReloadRequired).toBe(true);
+    expect(bare.changes.map((c) => [c.id, c.rev])).toEqual([['a1', 3]]);
+  });
+
   it('should refuse a forbidden write before looking at its arguments', async () => {
     t = await startTestServer({ authorize: () => false });
     const a = await t.connect();

@@ -8,6 +8,7 @@ import { OTDocService, type TransformIncoming } from './docs/OTDocService.js';
 import type { ServerStore, StoreEvent } from './stores/ServerStore.js';
 import { Subscriptions } from './Subscriptions.js';
 import { compactReply, wantsCompactAck } from './compactAck.js';
+import { replyWithHistory } from './reloadHistory.js';
 import { SentBroadcasts } from './SentBroadcasts.js';
 import { readChanges, readDocId, readDocIds, readRev, invalid } from './validate.js';
 
@@ -125,7 +126,10 @@ export class ServerCore {
         const changes = readChanges(params[1], options.maxChangeBytes);
         const result = await service.commitChanges(docId, changes, origin(connection));
         if (options.compactAcks === false || !wantsCompactAck(params[2])) return result;
-        return compactReply(result, changes, service.algorithm, (changeId) => this.sentBroadcasts.has(connection.id, docId, changeId));
+        // Our client: a re-based batch's reply carries the history its reload would ask for next
+        // (a failed read leaves the reply as it was: the reload then meets the error itself).
+        const whole = result.docReloadRequired ? replyWithHistory(result, await service.getChangesSince(docId, 0).catch(() => [])) : result;
+        return compactReply(whole, changes, service.algorithm, (changeId) => this.sentBroadcasts.has(connection.id, docId, changeId));
       }],
       ['deleteDoc', async (connection, params) => {
         const docId = await this.admit(connection, 'deleteDoc', params);
