@@ -50,6 +50,16 @@ describe('ServerCore (dispatch, authorization, routing)', () => {
     expect(bare.changes.map((c) => [c.id, c.rev])).toEqual([['a1', 3]]);
   });
 
+  it('should not answer a re-based batch with the history to a connection that may write the doc but not read it', async () => {
+    t = await startTestServer({ authorize: (connection, method) => connection.token !== 'writer-only' || method === 'commitChanges' });
+    const [writer, dropBox] = [await t.connect(), await t.connect({ query: '?token=writer-only' })];
+    resultOf(await writer.call('commitChanges', ['d', [change('w1', 0, [{ op: 'add', path: '/secret', value: 1 }])]]));
+    const reply = resultOf<CommitChangesResult>(await dropBox.call('commitChanges', ['d', [change('b1', 0, [{ op: 'add', path: '/note', value: 2 }])], { compactAck: true }]));
+    expect(reply.docReloadRequired).toBe(true);
+    expect(reply.changes.map((c) => c.id)).toEqual(['b1']);
+    expect(errorOf(await dropBox.call('getChangesSince', ['d', 0]))).toEqual({ code: 403, message: 'READ_FORBIDDEN:d' });
+  });
+
   it('should refuse a forbidden write before looking at its arguments', async () => {
     t = await startTestServer({ authorize: () => false });
     const a = await t.connect();

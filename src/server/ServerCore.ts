@@ -126,9 +126,11 @@ export class ServerCore {
         const changes = readChanges(params[1], options.maxChangeBytes);
         const result = await service.commitChanges(docId, changes, origin(connection));
         if (options.compactAcks === false || !wantsCompactAck(params[2])) return result;
-        // Our client: a re-based batch's reply carries the history its reload would ask for next
-        // (a failed read leaves the reply as it was: the reload then meets the error itself).
-        const whole = result.docReloadRequired ? replyWithHistory(result, await service.getChangesSince(docId, 0).catch(() => [])) : result;
+        // Our client: a re-based batch's reply carries the history its reload would ask for next,
+        // if the connection may read it (`getChangesSince` is asked, as the reload would be); a
+        // failed read leaves the reply as it was, and the reload then meets the error itself.
+        const readable = result.docReloadRequired && (await this.mayRead(connection, 'getChangesSince', docId));
+        const whole = readable ? replyWithHistory(result, await service.getChangesSince(docId, 0).catch(() => [])) : result;
         return compactReply(whole, changes, service.algorithm, (changeId) => this.sentBroadcasts.has(connection.id, docId, changeId));
       }],
       ['deleteDoc', async (connection, params) => {
