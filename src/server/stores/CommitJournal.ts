@@ -14,8 +14,8 @@ export interface JournalRecord {
 /**
  * The journal is opened with O_DSYNC, so a group's write is durable when it returns: one system
  * call (and one trip to the thread pool) per group instead of a write and a `datasync` (~0.17
- * against ~0.21 ms per group on ext4 on our test machine). Where the platform has no O_DSYNC (Windows), each write is followed by
- * a `datasync` as before.
+ * against ~0.21 ms per group on ext4 on our test machine). Where the platform has no O_DSYNC
+ * (Windows), each write is followed by a `datasync`.
  */
 const DSYNC: number | undefined = constants.O_DSYNC;
 
@@ -27,7 +27,7 @@ interface Waiting {
 
 /**
  * A write-ahead journal with group commit: one append-only file that many writers share, so
- * many commits share one `datasync`. A `write` resolves only once its line is on disk. The
+ * many commits share one sync (one synchronous write, see `DSYNC`). A `write` resolves only once its line is on disk. The
  * writes made in one turn of the event loop form a group, and writes that arrive while a group
  * is syncing wait and go together in the next one, so the number of syncs follows the disk's
  * speed, not the number of commits (the classic group commit).
