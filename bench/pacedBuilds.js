@@ -67,6 +67,9 @@ async function measure(root, store, runCount, algorithm) {
       doc.change(edit(algorithm, who, i));
       await synced(c.sync, docId);
     }
+    // The last edit may not be saved yet (nothing pending shows until it is): the LWW head below
+    // must not be read before it is, or the states are compared while it is on its way.
+    await doc.flush();
   };
   const runs = [];
   for (let run = 0; run < WARMUP + RUNS; run++) {
