@@ -35,6 +35,22 @@ async function connected(options: Parameters<SyncHarness['client']>[0] = {}): Pr
   return client;
 }
 
+/** A client that never loaded `docId` edits it offline (the edits saved), then comes online and connects. */
+async function editedOffline<T extends object>(
+  docId: string,
+  edits: Array<Parameters<PatchesDoc<T>['change']>[0]>,
+  options: Parameters<SyncHarness['client']>[0] = {},
+): Promise<{ client: TestClient; doc: PatchesDoc<T> }> {
+  const online$ = new BehaviorSubject(false);
+  const client = harness.client({ ...options, online$ });
+  const doc = await client.patches.openDoc<T>(docId);
+  for (const edit of edits) doc.change(edit);
+  await doc.flush();
+  online$.next(true);
+  await client.sync.connect();
+  return { client, doc };
+}
+
 describe('PatchesSync', () => {
   describe('convergence', () => {
     it('should converge two clients editing the same OT doc concurrently', async () => {
@@ -180,15 +196,8 @@ describe('PatchesSync', () => {
       await docSynced(a.sync, 'rebased', 1);
 
       const log = frameLog();
-      const online$ = new BehaviorSubject(false);
-      const b = harness.client({ online$, websocket: { WebSocketCtor: log.WebSocketCtor } });
-      const docB = await b.patches.openDoc<{ title?: string; b?: string }>('rebased');
-      docB.change(draft => {
-        draft.b = 'from b';
-      });
-      await docB.flush();
-      online$.next(true);
-      await b.sync.connect();
+      const edit = (draft: { b?: string }) => void (draft.b = 'from b');
+      const { client: b, doc: docB } = await editedOffline<{ title?: string; b?: string }>('rebased', [edit], { websocket: { WebSocketCtor: log.WebSocketCtor } });
       await docSynced(b.sync, 'rebased', 2);
 
       const asked = log.messages(log.sent).map(m => m.method);
@@ -209,18 +218,10 @@ describe('PatchesSync', () => {
       });
       await docSynced(a.sync, 'existing', 2);
 
-      const online$ = new BehaviorSubject(false);
-      const b = harness.client({ online$ });
-      const docB = await b.patches.openDoc<{ list: string[]; b?: string }>('existing');
-      docB.change(draft => {
-        draft.b = 'from b';
-      });
-      docB.change(draft => {
-        draft.b = 'from b, again';
-      });
-      await docB.flush();
-      online$.next(true);
-      await b.sync.connect();
+      const { client: b, doc: docB } = await editedOffline<{ list: string[]; b?: string }>('existing', [
+        draft => void (draft.b = 'from b'),
+        draft => void (draft.b = 'from b, again'),
+      ]);
       await docSynced(b.sync, 'existing', 3);
       await when(docA.state$, s => s.b === 'from b, again');
 
@@ -242,21 +243,12 @@ describe('PatchesSync', () => {
       // Three edits of ~400 bytes made offline, sent one per frame: the first is re-based by the
       // server, so the two already cut from the old queue are not sent; the run's follow-up sends
       // them rebased.
-      const online$ = new BehaviorSubject(false);
-      const b = harness.client({ online$, maxPayloadBytes: 700 });
-      const docB = await b.patches.openDoc<{ title?: string; notes?: string[] }>('batched-reload');
       const notes = ['x', 'y', 'z'].map(c => c.repeat(400));
-      docB.change(draft => {
-        draft.notes = [notes[0]];
-      });
-      for (const note of notes.slice(1)) {
-        docB.change(draft => {
-          draft.notes!.push(note);
-        });
-      }
-      await docB.flush();
-      online$.next(true);
-      await b.sync.connect();
+      const { client: b, doc: docB } = await editedOffline<{ title?: string; notes?: string[] }>(
+        'batched-reload',
+        [draft => void (draft.notes = [notes[0]]), ...notes.slice(1).map(note => (draft: { notes?: string[] }) => void draft.notes!.push(note))],
+        { maxPayloadBytes: 700 },
+      );
       await docSynced(b.sync, 'batched-reload', 4);
       await when(docA.state$, s => s.notes?.length === 3);
 

@@ -185,51 +185,53 @@ describe('ServerCore (a store shared with other server processes)', () => {
     return reads;
   };
   const elsewhere = (rev: number, id: string): Change => ({ id, baseRev: rev - 1, rev, ops: [{ op: 'replace', path: `/k${rev}`, value: rev }], createdAt: 1, committedAt: 2 });
+  /** What a shared store hands out with a report: the entry, only to a process whose head is just before it. */
+  const carrying = (entry: LogEntry) => (headRev: number) => (entryFirstRev(entry) === headRev + 1 ? entry : undefined);
 
   let t: TestServer;
   afterEach(async () => {
     await t.close();
     expect(t.faults).toEqual([]);
   });
+  /** A server on `store` and a client following 'notes', which it created at rev 1 ('mine'). */
+  async function follower(store: SharedMemoryStore) {
+    t = await startTestServer({ store });
+    const client = await t.connect();
+    resultOf(await client.call('subscribe', [['notes']]));
+    resultOf(await client.call('commitChanges', ['notes', [change('mine', 0, [{ op: 'replace', path: '', value: {} }])]]));
+    return client;
+  }
 
   it("should announce another process's commits to its subscribers, reading them from the store, and after a resync too", async () => {
     const store = new SharedMemoryStore();
-    t = await startTestServer({ store });
-    const follower = await t.connect();
-    resultOf(await follower.call('subscribe', [['notes']]));
-    resultOf(await follower.call('commitChanges', ['notes', [change('mine', 0, [{ op: 'replace', path: '', value: {} }])]]));
+    const client = await follower(store);
 
     await store.append('notes', { kind: 'ot', changes: [elsewhere(2, 'b2'), elsewhere(3, 'b3')] });
     store.report({ type: 'commit', docId: 'notes', firstRev: 2, lastRev: 3 });
-    const first = await follower.notification('changesCommitted', 'notes');
+    const first = await client.notification('changesCommitted', 'notes');
     expect((first.params as { changes: Change[] }).changes.map((c) => c.id)).toEqual(['b2', 'b3']);
 
     // A report that was lost (the LISTEN connection dropped): the resync reloads and announces it.
     await store.append('notes', { kind: 'ot', changes: [elsewhere(4, 'b4')] });
     store.report({ type: 'resync' });
-    const second = await follower.notification('changesCommitted', 'notes');
+    const second = await client.notification('changesCommitted', 'notes');
     expect((second.params as { changes: Change[] }).changes.map((c) => c.id)).toEqual(['b4']);
-    expect(resultOf<Change[]>(await follower.call('getChangesSince', ['notes', 0])).map((c) => c.rev)).toEqual([1, 2, 3, 4]);
+    expect(resultOf<Change[]>(await client.call('getChangesSince', ['notes', 0])).map((c) => c.rev)).toEqual([1, 2, 3, 4]);
 
     await store.deleteDoc('notes', { docId: 'notes', deletedAt: 5, lastRev: 4 });
     store.report({ type: 'delete', docId: 'notes' });
-    expect((await follower.notification('docDeleted', 'notes')).params).toEqual({ docId: 'notes' });
+    expect((await client.notification('docDeleted', 'notes')).params).toEqual({ docId: 'notes' });
   });
 
   it('should announce a commit whose report carried its entry without reading the log, read when that entry is not the next one, and do nothing for a report it is past', async () => {
     const store = new SharedMemoryStore();
     const reads = readsOf(store);
-    t = await startTestServer({ store });
-    const follower = await t.connect();
-    resultOf(await follower.call('subscribe', [['notes']]));
-    resultOf(await follower.call('commitChanges', ['notes', [change('mine', 0, [{ op: 'replace', path: '', value: {} }])]]));
-    /** What a shared store hands out: the entry, only to a process whose head is just before it. */
-    const carrying = (entry: LogEntry) => (headRev: number) => (entryFirstRev(entry) === headRev + 1 ? entry : undefined);
+    const client = await follower(store);
 
     const b2: LogEntry = { kind: 'ot', changes: [elsewhere(2, 'b2')] };
     await store.append('notes', b2);
     store.report({ type: 'commit', docId: 'notes', firstRev: 2, lastRev: 2, carried: carrying(b2) });
-    const first = await follower.notification('changesCommitted', 'notes');
+    const first = await client.notification('changesCommitted', 'notes');
     expect((first.params as { changes: Change[] }).changes.map((c) => c.id)).toEqual(['b2']);
     expect(reads).toEqual([]);
 
@@ -238,7 +240,7 @@ describe('ServerCore (a store shared with other server processes)', () => {
     await store.append('notes', { kind: 'ot', changes: [elsewhere(3, 'b3')] });
     await store.append('notes', b4);
     store.report({ type: 'commit', docId: 'notes', firstRev: 4, lastRev: 4, carried: carrying(b4) });
-    const second = await follower.notification('changesCommitted', 'notes');
+    const second = await client.notification('changesCommitted', 'notes');
     expect((second.params as { changes: Change[] }).changes.map((c) => c.id)).toEqual(['b3', 'b4']);
     expect(reads).toEqual([2]);
 
@@ -247,7 +249,7 @@ describe('ServerCore (a store shared with other server processes)', () => {
     const b5: LogEntry = { kind: 'ot', changes: [elsewhere(5, 'b5')] };
     await store.append('notes', b5);
     store.report({ type: 'commit', docId: 'notes', firstRev: 5, lastRev: 5, carried: carrying(b5) });
-    const third = await follower.notification('changesCommitted', 'notes');
+    const third = await client.notification('changesCommitted', 'notes');
     expect((third.params as { changes: Change[] }).changes.map((c) => c.id)).toEqual(['b5']);
     expect(reads).toEqual([2]);
   });
@@ -302,10 +304,7 @@ describe('ServerCore (a store shared with other server processes)', () => {
   it("should apply a reported commit that waited for the doc's lock before its own commit, so that commit loses no race to it", async () => {
     const store = new LockingStore();
     const reads = readsOf(store);
-    t = await startTestServer({ store });
-    const client = await t.connect();
-    resultOf(await client.call('subscribe', [['notes']]));
-    resultOf(await client.call('commitChanges', ['notes', [change('mine', 0, [{ op: 'replace', path: '', value: {} }])]]));
+    const client = await follower(store);
 
     // Another process commits rev 2 and still holds the lock when this one, having lost its try, asks for it.
     const b2: LogEntry = { kind: 'ot', changes: [elsewhere(2, 'b2')] };
@@ -315,7 +314,7 @@ describe('ServerCore (a store shared with other server processes)', () => {
     const waitingForLock = new Promise<void>((resolve) => (store.onLock = resolve));
     const committing = client.call('commitChanges', ['notes', [change('next', 1, [{ op: 'replace', path: '/mine', value: 1 }])]]);
     await waitingForLock;
-    store.report({ type: 'commit', docId: 'notes', firstRev: 2, lastRev: 2, carried: (headRev) => (headRev === 1 ? b2 : undefined) });
+    store.report({ type: 'commit', docId: 'notes', firstRev: 2, lastRev: 2, carried: carrying(b2) });
     release();
 
     const result = resultOf<CommitChangesResult>(await committing);
@@ -329,16 +328,16 @@ describe('ServerCore (a store shared with other server processes)', () => {
   it('should reload and announce when LWW commits it was told of were folded into a snapshot before it read them', async () => {
     const store = new SharedMemoryStore();
     t = await startTestServer({ store });
-    const follower = await t.connect();
-    resultOf(await follower.call('subscribe', [['lww-notes']]));
-    resultOf(await follower.call('getDoc', ['lww-notes']));
+    const reader = await t.connect();
+    resultOf(await reader.call('subscribe', [['lww-notes']]));
+    resultOf(await reader.call('getDoc', ['lww-notes']));
     const row = (rev: number) => ({ op: 'replace' as const, path: `/f${rev}`, value: rev, ts: rev, rev });
     for (const rev of [1, 2]) await store.append('lww-notes', { kind: 'lww', rev, committedAt: rev, changeIds: [`l${rev}`], save: [row(rev)], remove: [] });
     // Another process snapshots at rev 2: the LWW log up to it is gone before this one reads it.
     await store.saveSnapshot('lww-notes', { kind: 'lww', rev: 2, rows: [row(1), row(2)], changeIds: [['l1', 1], ['l2', 2]] });
     expect(await store.readLog('lww-notes', 0)).toEqual([]);
     store.report({ type: 'commit', docId: 'lww-notes', firstRev: 2, lastRev: 2 });
-    const { params } = await follower.notification('changesCommitted', 'lww-notes');
+    const { params } = await reader.notification('changesCommitted', 'lww-notes');
     const [announced] = (params as { changes: Change[] }).changes;
     expect(announced).toMatchObject({ baseRev: 0, rev: 2, ops: [row(1), row(2)] });
   });
