@@ -30,6 +30,11 @@ export const FIGURES = {
     { name: 'IndexedDBStore (fake): open a doc, 10k committed + 1k pending', unit: 'ms', better: 'lower', get: idb('open doc, new connection (ms)') },
     { name: 'IndexedDBStore (fake): 1,000 pending in one call', unit: 'ms', better: 'lower', get: idb('1,000 pending, 1 call (ms)') },
   ],
+  offlineSession: [
+    { name: 'a long offline session: µs per OT change() + flush() at 15,001–20,000 pending (InMemoryStore)', unit: 'µs', better: 'lower', get: (r) => r.offlineSession?.memory?.[3] },
+    { name: 'the same in IndexedDBStore (fake-indexeddb)', unit: 'µs', better: 'lower', get: (r) => r.offlineSession?.idb?.[3] },
+    { name: 'back online: ms until all 20,000 offline edits are committed', unit: 'ms', better: 'lower', get: (r) => r.offlineSession?.backOnlineMs },
+  ],
   browserStore: [
     { name: 'Chromium, offline OT edits: ms per change() + flush() at 2,000–3,000 pending', unit: 'ms', better: 'lower', get: (r) => r.browserStoreOffline?.ot?.[2] },
     { name: 'Chromium, offline LWW edits: the same at 2,000–3,000 pending ops', unit: 'ms', better: 'lower', get: (r) => r.browserStoreOffline?.lww?.[2] },

@@ -31,6 +31,24 @@ describe('KnownQueues', () => {
     expect(known.has('d')).toBe(false);
   });
 
+  it('should extend the ids known under the tag a write started from, and nothing else', () => {
+    const known = new KnownQueues();
+    const [first, second, third] = [newQueueTag(), newQueueTag(), newQueueTag()];
+    known.remember('d', first, { ids: ['p1'] });
+    expect(known.extend('d', first, second, ['p2', 'p3'])).toBe(true);
+    expect(known.idsUnder('d', second)).toEqual(['p1', 'p2', 'p3']);
+    expect(known.idsUnder('d', first)).toBeUndefined();
+    // A write that started under a tag no longer known extends nothing.
+    expect(known.extend('d', first, third, ['p4'])).toBe(false);
+    expect(known.extend('d', undefined, third, ['p4'])).toBe(false);
+    expect(known.extend('other', second, third, ['p4'])).toBe(false);
+    expect(known.idsUnder('d', second)).toEqual(['p1', 'p2', 'p3']);
+    // LWW ops are not an id queue.
+    known.remember('l', first, { ops: [op('/a', 1)] });
+    expect(known.extend('l', first, second, ['p1'])).toBe(false);
+    expect(known.opsUnder('l', first)).toEqual([op('/a', 1)]);
+  });
+
   it('should forget one doc, or all', () => {
     const known = new KnownQueues();
     const tag = newQueueTag();

@@ -15,4 +15,12 @@ describe('guardConflict', () => {
     expect(guardConflict(facts, { sendingId: 's1' })).toBe('in-flight change none ≠ expected s1');
     expect(guardConflict(facts, { pendingOps: [] })).toBe('pending ops changed');
   });
+
+  it('should compare a queue given as its changes by their ids, as it compares the ids', () => {
+    const queued = { committedRev: 4, pending: [{ id: 'a' }, { id: 'b' }] };
+    expect(guardConflict(queued, { pendingIds: ['a', 'b'] })).toBeUndefined();
+    expect(guardConflict(queued, { pendingIds: ['a'] })).toBe('pending queue [a,b] ≠ expected [a]');
+    expect(guardConflict(queued, { pendingIds: ['b', 'a'] })).toBe('pending queue [a,b] ≠ expected [b,a]');
+    expect(guardConflict({ committedRev: 4 }, { pendingIds: ['a'] })).toBe('pending queue [] ≠ expected [a]');
+  });
 });

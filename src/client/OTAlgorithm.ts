@@ -67,11 +67,15 @@ export class OTAlgorithm implements ClientAlgorithm {
     await store.savePendingChanges(docId, changes, head);
     if (doc) {
       const layers = doc._layers();
-      const localIds = [...(layers.localIds ?? []), ...changes.map(c => c.id)];
       const known = this.pendingOf.get(layers);
-      doc._update({ ...layers, local: [...layers.local, ...changes.map(c => c.ops)], localIds }, { minted: [change.id], viewUnchanged: true });
+      // Appended in place, not copied: a copy per save made a long offline session quadratic, and
+      // V8 copies an array past ~16,000 entries in milliseconds. The view these arrays belonged to
+      // is replaced here, and no step holds it meanwhile (they all run in the doc's queue).
+      const local = appended(layers.local, changes.map(c => c.ops));
+      const localIds = appended(layers.localIds ?? [], changes.map(c => c.id));
+      doc._update({ ...layers, local, localIds }, { minted: [change.id], viewUnchanged: true });
       // The store re-stamped the changes' revs in place: they are now as stored.
-      if (known) this.pendingOf.set(doc._layers(), [...known, ...changes]);
+      if (known) this.pendingOf.set(doc._layers(), appended(known, changes));
     }
     return changes;
   }
@@ -311,6 +315,12 @@ function echoesAsAssumed(applied: readonly Change[], queue: readonly Change[]): 
 type Head = Required<Pick<StoreGuard, 'committedRev' | 'pendingIds'>>;
 
 /** What the open doc's view was built from, if it knows its queue's ids. */
+/** `list` with `items` pushed onto it (the same array: its owner's old view is replaced with the new one). */
+function appended<T>(list: T[], items: readonly T[]): T[] {
+  for (const item of items) list.push(item);
+  return list;
+}
+
 function viewHead(doc: PatchesDoc<object> | undefined): Head | undefined {
   const layers = doc?._layers();
   return layers?.localIds ? { committedRev: layers.committedRev, pendingIds: layers.localIds } : undefined;

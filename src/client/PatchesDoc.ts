@@ -16,7 +16,12 @@ export interface OptimisticChange {
   mutator?: (draft: never) => void;
 }
 
-/** What a doc shows: the committed state plus the persisted local layers on top. */
+/**
+ * What a doc shows: the committed state plus the persisted local layers on top. A view is replaced
+ * whole, except that saving the doc's own OT edit appends to `local` and `localIds` in place as it
+ * installs the next view (a copy per edit made long offline sessions quadratic): a view read
+ * before an await is compared with `doc._layers()` by identity before its arrays are trusted.
+ */
 export interface DocLayers {
   /** Committed state at `committedRev` (`null` for a new OT doc; the view shows `{}`). */
   committedState: unknown;
@@ -143,7 +148,10 @@ export class PatchesDoc<T extends object = AnyDoc> {
     return this.edits;
   }
 
-  /** @internal Optimistic changes not yet minted, in order. */
+  /**
+   * @internal Optimistic changes not yet minted, in order: the live list (`change()` appends to it,
+   * minting cuts from its front), so a step that keeps it across an await copies it.
+   */
   _optimistic(): readonly OptimisticChange[] {
     return this.optimistic;
   }
@@ -227,11 +235,14 @@ export class PatchesDoc<T extends object = AnyDoc> {
 
 /**
  * `optimistic` without the entries named in `minted`. Changes are minted in the order they were
- * made, so they are usually the leading entries: then a slice, not a filter with a set (a burst
- * of n edits mints n times over up to n entries).
+ * made, so they are usually the leading entries: then they are cut off in place, neither filtered
+ * with a set nor copied (a burst of n edits mints n times over up to n entries).
  */
 function withoutMinted(optimistic: OptimisticChange[], minted: readonly string[]): OptimisticChange[] {
-  if (minted.length <= optimistic.length && minted.every((id, i) => optimistic[i].id === id)) return optimistic.slice(minted.length);
+  if (minted.length <= optimistic.length && minted.every((id, i) => optimistic[i].id === id)) {
+    optimistic.splice(0, minted.length);
+    return optimistic;
+  }
   const ids = new Set(minted);
   return optimistic.filter(change => !ids.has(change.id));
 }

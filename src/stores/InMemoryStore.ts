@@ -377,8 +377,8 @@ function check(docId: string, doc: MemoryDoc, expect: StoreGuard | undefined): v
   const conflict = guardConflict(
     {
       committedRev: doc.committedRev,
-      pendingIds: doc.pending.map((change) => change.id),
-      pendingOps: sortedOps(doc.pendingOps),
+      pending: doc.pending,
+      pendingOps: expect.pendingOps && sortedOps(doc.pendingOps),
       sendingId: doc.sending?.id ?? null,
       deleted: doc.deleted,
     },

@@ -384,7 +384,7 @@ export class IndexedDBStore implements PatchesStore {
   async savePendingChanges(docId: string, changes: Change[], expect?: StoreGuard): Promise<void> {
     const oldRevs = changes.map((change) => change.rev);
     try {
-      const tag = await this.connection.transact('readwrite', ['docs', 'pendingChanges'], 'savePendingChanges', docId, async (tx) => {
+      const written = await this.connection.transact('readwrite', ['docs', 'pendingChanges'], 'savePendingChanges', docId, async (tx) => {
         const pending = tx.objectStore('pendingChanges');
         const [row, last] = await Promise.all([guardedRow(tx, docId, expect, 'ot', this.queues), pending.openCursor(docRange(docId), 'prev')]);
         let tail = Math.max(row.committedRev, last?.value.change.rev ?? 0);
@@ -393,11 +393,12 @@ export class IndexedDBStore implements PatchesStore {
           change.rev = ++tail;
           fire(pending.put({ docId, seq: ++seq, change }));
         }
-        return retagQueue(tx, row, true);
+        return { from: row.queueTag, tag: retagQueue(tx, row, true) };
       });
       // The guard held, so the queue was `expect.pendingIds`; without one, what it held is not known here.
-      if (expect?.pendingIds) this.queues.remember(docId, tag, { ids: [...expect.pendingIds, ...changes.map((change) => change.id)] });
-      else this.queues.forget(docId);
+      const ids = changes.map((change) => change.id);
+      if (!expect?.pendingIds) this.queues.forget(docId);
+      else if (!this.queues.extend(docId, written.from, written.tag, ids)) this.queues.remember(docId, written.tag, { ids: [...expect.pendingIds, ...ids] });
     } catch (error) {
       changes.forEach((change, i) => (change.rev = oldRevs[i]));
       throw error;

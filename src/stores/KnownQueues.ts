@@ -20,6 +20,7 @@ export type KnownQueue = { ids: readonly string[] } | { ops: readonly JSONPatchO
  * known.idsUnder('notes', newQueueTag()); // undefined: another write came since
  */
 export class KnownQueues {
+  /** The queues' arrays are this class's own (every one given to `remember` is a fresh copy), so `extend` may push onto them. */
   private readonly known = new Map<string, { tag: string; queue: KnownQueue }>();
   /** The OT queues as last read, whole: kept under the row's `queueBase`, to be extended by the rows appended since. */
   private readonly reads = new Map<string, { base: string; lastSeq: number; changes: readonly Change[] }>();
@@ -45,6 +46,20 @@ export class KnownQueues {
   remember(docId: string, tag: string | undefined, queue: KnownQueue): void {
     if (tag === undefined) this.known.delete(docId);
     else this.known.set(docId, { tag, queue });
+  }
+
+  /**
+   * The OT queue known under `from` had `ids` appended by a write that gave the row `tag`: the ids
+   * are pushed onto the known ones in place (a copy per offline edit made a long session
+   * quadratic). False when nothing is known under `from`, and nothing changes.
+   */
+  extend(docId: string, from: string | undefined, tag: string, ids: readonly string[]): boolean {
+    const entry = this.known.get(docId);
+    if (from === undefined || entry?.tag !== from || !('ids' in entry.queue)) return false;
+    const known = entry.queue.ids as string[];
+    for (const id of ids) known.push(id);
+    entry.tag = tag;
+    return true;
   }
 
   /** Where a read of the doc's OT queue may start (after `lastSeq`), if it was read whole under a base. */

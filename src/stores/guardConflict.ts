@@ -5,7 +5,10 @@ import type { StoreGuard } from './PatchesStore.js';
 /** What a doc holds now, as far as a guard looks at it (only the fields the guard names need to be read). */
 export interface GuardedFacts {
   committedRev: number;
+  /** The OT queue's ids, in order. */
   pendingIds?: readonly string[];
+  /** Or the OT queue itself: its ids are compared where they are, none copied (the queue grows with every offline edit). */
+  pending?: readonly { readonly id: string }[];
   pendingOps?: readonly JSONPatchOp[];
   sendingId?: string | null;
   deleted?: boolean;
@@ -27,8 +30,9 @@ export function guardConflict(facts: GuardedFacts, expect: StoreGuard | undefine
   if (expect.committedRev !== undefined && facts.committedRev !== expect.committedRev) {
     return `committedRev ${facts.committedRev} ≠ expected ${expect.committedRev}`;
   }
-  if (expect.pendingIds && !sameIds(facts.pendingIds ?? [], expect.pendingIds)) {
-    return `pending queue [${(facts.pendingIds ?? []).join(',')}] ≠ expected [${expect.pendingIds.join(',')}]`;
+  if (expect.pendingIds && !sameQueue(facts, expect.pendingIds)) {
+    const ids = facts.pendingIds ?? facts.pending?.map((change) => change.id) ?? [];
+    return `pending queue [${ids.join(',')}] ≠ expected [${expect.pendingIds.join(',')}]`;
   }
   if (expect.sendingId !== undefined && (facts.sendingId ?? null) !== expect.sendingId) {
     return `in-flight change ${facts.sendingId ?? 'none'} ≠ expected ${expect.sendingId ?? 'none'}`;
@@ -37,6 +41,12 @@ export function guardConflict(facts: GuardedFacts, expect: StoreGuard | undefine
     return 'pending ops changed';
   }
   return undefined;
+}
+
+function sameQueue(facts: GuardedFacts, expected: readonly string[]): boolean {
+  if (facts.pendingIds || !facts.pending) return sameIds(facts.pendingIds ?? [], expected);
+  const { pending } = facts;
+  return pending.length === expected.length && pending.every((change, i) => change.id === expected[i]);
 }
 
 function sameIds(a: readonly string[], b: readonly string[]): boolean {

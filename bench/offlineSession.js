@@ -1,0 +1,90 @@
+// A long offline session (a writer on a plane): one OT doc edited through Patches with nothing
+// sent, each doc.change() awaited with doc.flush() (a user typing), 20,000 edits; then the
+// client comes back online and sends them all. Printed: µs per edit over each 5,000 (in
+// `InMemoryStore`, and in `IndexedDBStore` on fake-indexeddb), whether it grows with the queue;
+// and ms from connect() until the server holds every edit (the reference server on its memory
+// store, in a child process). Run: npm run build && node bench/offlineSession.js
+import 'fake-indexeddb/auto'; // idb recognises IDB objects through the global constructors
+import { IDBFactory } from 'fake-indexeddb';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { filter, firstValueFrom, throwError, timeout } from 'rxjs';
+import { IndexedDBStore, InMemoryStore, Patches } from '../dist/index.js';
+import { PatchesSync } from '../dist/net/index.js';
+import { answerParent, forkChild } from './childProcess.js';
+
+const EDITS = Number(process.env.OFFLINE_EDITS ?? 20_000);
+const EVERY = 5_000;
+const WAIT_LIMIT_MS = 120_000;
+
+/** Makes EDITS awaited edits on a new doc; resolves to the patches instance and µs per edit over each EVERY. */
+async function editOffline(store) {
+  const patches = new Patches({ store });
+  const doc = await patches.openDoc('draft');
+  doc.change(draft => {
+    draft.words = 0;
+  });
+  await doc.flush();
+  const perEdit = [];
+  let start = performance.now();
+  for (let i = 1; i <= EDITS; i++) {
+    doc.change(draft => {
+      draft.words = i;
+    });
+    await doc.flush();
+    if (i % EVERY === 0) {
+      perEdit.push(((performance.now() - start) / EVERY) * 1000);
+      start = performance.now();
+    }
+  }
+  return { patches, perEdit };
+}
+
+/** ms from connect() until the server has committed every edit and nothing is pending. */
+async function backOnline(patches, url) {
+  const sync = new PatchesSync(patches, url);
+  const errors = [];
+  sync.onError(error => errors.push(error));
+  const start = performance.now();
+  await sync.connect();
+  await firstValueFrom(
+    sync.synced$.pipe(
+      filter(synced => synced.draft?.status === 'synced' && !synced.draft.hasPending && synced.draft.committedRev >= EDITS + 1),
+      timeout({ first: WAIT_LIMIT_MS, with: () => throwError(() => new Error('bench: the offline edits were not all committed')) }),
+    ),
+  );
+  const ms = performance.now() - start;
+  sync.destroy();
+  if (errors.length > 0) throw new Error(`bench: the client reported ${errors[0].name}: ${errors[0].message}`);
+  return ms;
+}
+
+/** The child: the reference server on its memory store. */
+async function serve() {
+  const { startServer, MemoryServerStore } = await import('../dist/server/index.js');
+  const server = await startServer({ port: 0, store: new MemoryServerStore() });
+  answerParent({ port: server.port }, {}, () => server.close());
+}
+
+export async function main() {
+  const memory = await editOffline(new InMemoryStore());
+  const idb = await editOffline(new IndexedDBStore('offline-session', { indexedDB: new IDBFactory() }));
+  const child = await forkChild(fileURLToPath(import.meta.url), ['--serve'], { waitLimitMs: WAIT_LIMIT_MS });
+  let syncMs;
+  try {
+    syncMs = await backOnline(memory.patches, `ws://127.0.0.1:${child.ready.port}`);
+  } finally {
+    await child.close();
+  }
+  const columns = memory.perEdit.map((_, i) => `edits ${(i * EVERY + 1).toLocaleString('en-US')}–${((i + 1) * EVERY).toLocaleString('en-US')} (µs each)`);
+  const rows = [
+    { store: 'InMemoryStore', ...Object.fromEntries(columns.map((column, i) => [column, memory.perEdit[i].toFixed(0)])) },
+    { store: 'IndexedDBStore (fake-indexeddb)', ...Object.fromEntries(columns.map((column, i) => [column, idb.perEdit[i].toFixed(0)])) },
+  ];
+  console.log(`A long offline session: ${EDITS.toLocaleString('en-US')} doc.change() + flush() on one OT doc, nothing sent`);
+  console.table(rows);
+  console.log(`Back online (InMemoryStore): all ${EDITS.toLocaleString('en-US')} edits committed ${syncMs.toFixed(0)} ms after connect()`);
+  return { offlineSession: { memory: memory.perEdit, idb: idb.perEdit, backOnlineMs: syncMs, edits: EDITS } };
+}
+
+if (process.argv[2] === '--serve') await serve();
+else if (import.meta.url === pathToFileURL(process.argv[1]).href) await main();
