@@ -422,4 +422,35 @@ describe('OTAlgorithm with a slow store (IndexedDB)', () => {
     const [pending] = await store.getPendingChanges('d');
     expect(pending.ops).toEqual([{ op: 'remove', path: '/list/1' }]);
   });
+
+  it('should keep and rebase an edit made while the state of a server that went back in time is being written', async () => {
+    const store = new HeldStore();
+    const patches = new Patches({ store, clock: () => 1000 });
+    const doc = await patches.openDoc<Doc>('d');
+    const run = <R>(task: () => Promise<R>): Promise<R> => patches.runExclusive('d', task);
+    await run(() => patches.algorithms.ot.applyServerChanges('d', [committed('s9', 9, [{ op: 'replace', path: '', value: { list: ['kept', 'lost', 'also'] } }], 0)]));
+
+    let started!: () => void;
+    let release!: () => void;
+    const writing = new Promise<void>(resolve => (started = resolve));
+    store.hold = { started, release: new Promise<void>(resolve => (release = resolve)) };
+    // The server lost 'lost'; while our store writes its older state, the user edits the view they saw.
+    const rebasing = run(() => patches.algorithms.ot.rebaseOntoServer('d', { state: { list: ['kept', 'also'] }, rev: 4, changes: [] }));
+    await writing;
+    doc.change(draft => {
+      draft.list![2] = 'ALSO'; // 'also' at /list/2 on the view the user saw
+      draft.title = 'late';
+    });
+    release();
+    await rebasing;
+    await doc.flush();
+
+    expect(doc.state).toEqual({ list: ['kept', 'ALSO'], title: 'late' });
+    const [pending] = await store.getPendingChanges('d');
+    expect(pending).toMatchObject({ baseRev: 4, rev: 5 });
+    expect(pending.ops).toEqual([
+      { op: 'replace', path: '/list/1', value: 'ALSO' },
+      { op: 'add', path: '/title', value: 'late' },
+    ]);
+  });
 });

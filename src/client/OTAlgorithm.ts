@@ -243,19 +243,15 @@ export class OTAlgorithm implements ClientAlgorithm {
     const head = applyCommittedChanges({ state: snapshot.state, rev: snapshot.rev }, snapshot.changes, []);
     if (head.rev >= committed.rev) return undefined;
     const doc = this.ctx.getOpenDoc(docId);
-    const optimistic = doc?._optimistic() ?? [];
-    const queue: Change[] = [
-      ...pending,
-      ...optimistic.map(o => createChange(o.ops, { id: o.id, baseRev: committed.rev, rev: 0, createdAt: 0 })),
-    ];
+    const optimistic = [...(doc?._optimistic() ?? [])];
+    const queued = (o: OptimisticChange) => createChange(o.ops, { id: o.id, baseRev: committed.rev, rev: 0, createdAt: 0 });
     // No ops lead from our state to the server's, so the difference stands in for them: local
     // changes meet it as they would a concurrent edit (an edit inside something the server no
     // longer has is transformed away, like one inside a concurrent delete).
     const gap = createChange(diffStates(committed.state ?? {}, head.state ?? {}), { id: `rev-regressed-${head.rev}`, baseRev: head.rev, rev: head.rev, createdAt: 0 });
-    const rebased = rebaseChanges([gap], queue);
+    const rebased = rebaseChanges([gap], [...pending, ...optimistic.map(queued)]);
     const optimisticIds = new Set(optimistic.map(o => o.id));
     const newPending = rebased.filter(c => !optimisticIds.has(c.id));
-    const rebasedOps = new Map(rebased.map(c => [c.id, c.ops]));
 
     // One atomic write: committed state and rebased queue must never be seen apart (the queue's
     // baseRev would be ahead of the committed rev, or behind on the wrong state).
@@ -267,10 +263,16 @@ export class OTAlgorithm implements ClientAlgorithm {
       regressed: true,
       expect: { committedRev: committed.rev, pendingIds: pending.map(c => c.id) },
     });
-    doc?._update(
-      { committedState: head.state, committedRev: head.rev, local: newPending.map(c => c.ops), localIds: newPending.map(c => c.id) },
-      { optimistic: optimistic.map(o => ({ id: o.id, ops: rebasedOps.get(o.id) ?? [] })) },
-    );
+    if (doc) {
+      // Edits made while the store was writing were authored on the old view too: rebase them as well.
+      const optimisticNow = [...doc._optimistic()];
+      const late = optimisticNow.some(o => !optimisticIds.has(o.id));
+      const rebasedOps = new Map((late ? rebaseChanges([gap], [...pending, ...optimisticNow.map(queued)]) : rebased).map(c => [c.id, c.ops]));
+      doc._update(
+        { committedState: head.state, committedRev: head.rev, local: newPending.map(c => c.ops), localIds: newPending.map(c => c.id) },
+        { optimistic: optimisticNow.map(o => ({ id: o.id, ops: rebasedOps.get(o.id) ?? [] })) },
+      );
+    }
     return { localRev: committed.rev, serverRev: head.rev };
   }
 
