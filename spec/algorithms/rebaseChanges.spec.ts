@@ -85,6 +85,27 @@ describe('rebaseChanges', () => {
     expect(state).toEqual({ l: ['y', 'A'] });
   });
 
+  it('should take out own echoes wherever they sit in the queue, and a foreign change after them meets only what is left', () => {
+    const doc = { l: ['p'], b: 0 };
+    // l3 targets 'p', written on top of l1's insert in front of it.
+    const local = [
+      change('l1', 4, [{ op: 'add', path: '/l/0', value: 'a' }]),
+      change('l2', 5, [{ op: 'replace', path: '/b', value: 2 }], { baseRev: 3 }),
+      change('l3', 6, [{ op: 'replace', path: '/l/1', value: 'X' }], { baseRev: 3 }),
+    ];
+    // Echoes of l2 then l1 (out of queue order), then a foreign insert written after both.
+    const server = [committed('l2', 4, local[1].ops), committed('l1', 5, local[0].ops), committed('f', 6, [{ op: 'add', path: '/l/1', value: 'f' }])];
+    const result = rebaseChanges(server, local);
+    expect(result).toEqual([{ ...local[2], baseRev: 6, rev: 7, ops: [{ op: 'replace', path: '/l/2', value: 'X' }] }]);
+    expect([...server, ...result].reduce((state, c) => apply(state, c.ops), doc)).toEqual({ l: ['a', 'f', 'X'], b: 2 });
+  });
+
+  it('should take out one entry per echo when a queue repeats an id, first to last', () => {
+    const local = [change('dup', 4, [{ op: 'replace', path: '/a', value: 1 }]), change('dup', 5, [{ op: 'replace', path: '/a', value: 2 }], { baseRev: 3 })];
+    expect(rebaseChanges([committed('dup', 4, local[0].ops)], local)).toEqual([{ ...local[1], baseRev: 4, rev: 5 }]);
+    expect(rebaseChanges([committed('dup', 4, local[0].ops), committed('dup', 5, local[1].ops)], local)).toEqual([]);
+  });
+
   it('concurrent move vs remove of the same source: the move and what followed the moved value die with it', () => {
     const server = [committed('f', 4, [{ op: 'remove', path: '/a' }])];
     const local = [change('l1', 4, [{ op: 'move', from: '/a', path: '/b' }]), change('l2', 5, [{ op: 'replace', path: '/b/x', value: 1 }], { baseRev: 3 })];
