@@ -2,7 +2,8 @@ import { appendFile, mkdtemp, readdir, readFile, readlink, rm, stat, truncate, u
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StoreError } from '../../../src/errors.js';
-import { documentDirectory, FileServerStore, JOURNAL_FILE } from '../../../src/server/stores/FileServerStore.js';
+import { FileServerStore, JOURNAL_FILE } from '../../../src/server/stores/FileServerStore.js';
+import { documentDirectory } from '../../../src/server/stores/docFiles.js';
 import type { LogEntry } from '../../../src/server/stores/ServerStore.js';
 import { committed, describeServerStoreContract, lwwEntry, otEntry } from '../../helpers/serverStoreContract.js';
 

@@ -1,6 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { writeSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, truncate, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, truncate } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoreError } from '../../errors.js';
@@ -8,6 +8,22 @@ import { CommitJournal } from './CommitJournal.js';
 import type { DocumentTombstone } from '../../types.js';
 import { entryFirstRev, entryLastRev } from './ServerStore.js';
 import type { DocSnapshot, LogEntry, ServerStore, StoredDoc } from './ServerStore.js';
+import {
+  TOMBSTONE_FILE,
+  activeSegment,
+  checkContiguous,
+  documentDirectory,
+  isDataFile,
+  isTempFile,
+  parseLines,
+  segmentName,
+  segmentsOf,
+  snapshotName,
+  snapshotRevsOf,
+  startIndex,
+  tempName,
+} from './docFiles.js';
+import { fsyncDir, fsyncFile, ignoreMissing, listDir, unlinkQuiet } from './fileOps.js';
 
 /** Options of {@link FileServerStore}. */
 export interface FileServerStoreOptions {
@@ -53,9 +69,6 @@ interface OpenSegment {
   size: number;
 }
 
-const SEGMENT = /^log-(\d{16})\.jsonl$/;
-const SNAPSHOT = /^snap-(\d{16})\.json$/;
-const TOMBSTONE = 'tombstone.json';
 /** The shared write-ahead journal, in the data directory beside the document directories. */
 export const JOURNAL_FILE = 'journal.jsonl';
 /** A journal record saying "forget this doc's earlier records" (written when it is deleted). */
@@ -159,14 +172,14 @@ export class FileServerStore implements ServerStore {
     const names = await listDir(doc.dir);
     if (!names) return { tail: [] };
     doc.dirReady = true;
-    if (names.includes(TOMBSTONE)) {
-      const tombstone = JSON.parse(await readFile(join(doc.dir, TOMBSTONE), 'utf8')) as DocumentTombstone;
+    if (names.includes(TOMBSTONE_FILE)) {
+      const tombstone = JSON.parse(await readFile(join(doc.dir, TOMBSTONE_FILE), 'utf8')) as DocumentTombstone;
       // A crash between writing the tombstone and erasing the data leaves files behind: finish.
       await this.removeDataFiles(docId, doc, names);
       return { tail: [], tombstone };
     }
     // A snapshot or tombstone whose write was cut short by a crash left only its temp file.
-    for (const name of names) if (name.includes('.tmp-')) await unlinkQuiet(join(doc.dir, name));
+    for (const name of names) if (isTempFile(name)) await unlinkQuiet(join(doc.dir, name));
     const snapshot = await this.readLatestSnapshot(doc.dir, names);
     const snapshotRev = snapshot?.rev ?? 0;
     const segments = segmentsOf(names);
@@ -191,7 +204,7 @@ export class FileServerStore implements ServerStore {
     // Reads the files only: no record needed.
     const dir = documentDirectory(this.root, docId);
     const names = await listDir(dir);
-    if (!names || names.includes(TOMBSTONE)) return [];
+    if (!names || names.includes(TOMBSTONE_FILE)) return [];
     const segments = segmentsOf(names);
     const out: LogEntry[] = [];
     for (let i = startIndex(segments, afterRev); i < segments.length; i++) {
@@ -387,10 +400,7 @@ export class FileServerStore implements ServerStore {
     doc.segmentStart = snapshot.rev + 1;
     doc.segmentExists = false;
     const names = (await listDir(doc.dir)) ?? [];
-    for (const name of names) {
-      const match = SNAPSHOT.exec(name);
-      if (match && Number(match[1]) < snapshot.rev) await unlinkQuiet(join(doc.dir, name));
-    }
+    for (const rev of snapshotRevsOf(names)) if (rev < snapshot.rev) await unlinkQuiet(join(doc.dir, snapshotName(rev)));
     if (snapshot.kind === 'lww') {
       const segments = segmentsOf(names);
       for (let i = 0; i < segments.length; i++) {
@@ -408,7 +418,7 @@ export class FileServerStore implements ServerStore {
     await this.recovered();
     await this.withDoc(docId, async (doc) => {
       await this.ensureDir(doc);
-      await this.writeAtomic(doc.dir, TOMBSTONE, JSON.stringify(tombstone));
+      await this.writeAtomic(doc.dir, TOMBSTONE_FILE, JSON.stringify(tombstone));
       await this.removeDataFiles(docId, doc, (await listDir(doc.dir)) ?? []);
     });
     // The journal's earlier records of this doc must never be replayed into a later life of it.
@@ -421,7 +431,7 @@ export class FileServerStore implements ServerStore {
     await this.recovered();
     // Touches the tombstone only: no record needed (the data files went with the delete).
     const dir = documentDirectory(this.root, docId);
-    const existed = await unlinkQuiet(join(dir, TOMBSTONE));
+    const existed = await unlinkQuiet(join(dir, TOMBSTONE_FILE));
     if (existed && this.sync) await fsyncDir(dir);
     return existed;
   }
@@ -500,12 +510,7 @@ export class FileServerStore implements ServerStore {
   }
 
   private async readLatestSnapshot(dir: string, names: string[]): Promise<DocSnapshot | undefined> {
-    const revs = names
-      .map((name) => SNAPSHOT.exec(name))
-      .filter((match): match is RegExpExecArray => match !== null)
-      .map((match) => Number(match[1]))
-      .sort((a, b) => b - a);
-    for (const rev of revs) {
+    for (const rev of snapshotRevsOf(names)) {
       try {
         return JSON.parse(await readFile(join(dir, snapshotName(rev)), 'utf8')) as DocSnapshot;
       } catch {
@@ -527,14 +532,14 @@ export class FileServerStore implements ServerStore {
   private async removeDataFiles(docId: string, doc: DocFiles, names: string[]): Promise<void> {
     await this.closeSegment(docId, doc);
     for (const name of names) {
-      if (SEGMENT.test(name) || SNAPSHOT.test(name) || name.includes('.tmp-')) await unlinkQuiet(join(doc.dir, name));
+      if (isDataFile(name)) await unlinkQuiet(join(doc.dir, name));
     }
     doc.segmentStart = undefined;
     doc.segmentExists = false;
   }
 
   private async writeAtomic(dir: string, name: string, text: string): Promise<void> {
-    const temp = join(dir, `${name}.tmp-${randomBytes(4).toString('hex')}`);
+    const temp = join(dir, tempName(name, randomBytes(4).toString('hex')));
     const handle = await open(temp, 'w');
     try {
       await handle.writeFile(text);
@@ -553,145 +558,6 @@ export class FileServerStore implements ServerStore {
 
 function isReset(body: unknown): boolean {
   return typeof body === 'object' && body !== null && (body as { reset?: unknown }).reset === true;
-}
-
-function ignoreMissing(error: unknown): void {
-  if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-}
-
-/** Makes a file's data durable; a file deleted since it was written (snapshot, delete) is skipped. */
-async function fsyncFile(path: string): Promise<void> {
-  let handle;
-  try {
-    handle = await open(path, 'r+');
-    await handle.datasync();
-  } catch (error) {
-    ignoreMissing(error);
-  } finally {
-    await handle?.close();
-  }
-}
-
-/** A readable, collision-free directory name for any doc id. */
-function dirNameFor(docId: string): string {
-  const readable = docId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 48);
-  const hash = createHash('sha256').update(docId).digest('hex').slice(0, 16);
-  return `${readable}-${hash}`;
-}
-
-function segmentName(start: number): string {
-  return `log-${String(start).padStart(16, '0')}.jsonl`;
-}
-
-function snapshotName(rev: number): string {
-  return `snap-${String(rev).padStart(16, '0')}.json`;
-}
-
-/**
- * Where appends go when a doc's record is (re)built: a new segment at `firstRev` when the doc
- * has none or its latest snapshot covers the last one (every snapshot starts a new segment, so
- * opening reads one snapshot and one short segment), otherwise the last segment.
- */
-function activeSegment(names: string[], firstRev: number): { start: number; exists: boolean } {
-  const segments = segmentsOf(names);
-  if (segments.length === 0) return { start: firstRev, exists: false };
-  const last = segments[segments.length - 1];
-  const snapshotRev = names.reduce((latest, name) => Math.max(latest, Number(SNAPSHOT.exec(name)?.[1] ?? 0)), 0);
-  if (last <= snapshotRev && firstRev === snapshotRev + 1) return { start: firstRev, exists: false };
-  return { start: last, exists: true };
-}
-
-function segmentsOf(names: string[]): number[] {
-  return names
-    .map((name) => SEGMENT.exec(name))
-    .filter((match): match is RegExpExecArray => match !== null)
-    .map((match) => Number(match[1]))
-    .sort((a, b) => a - b);
-}
-
-/** Index of the last segment that can hold rev `afterRev + 1` (segments start sorted). */
-function startIndex(segments: number[], afterRev: number): number {
-  let index = 0;
-  for (let i = 0; i < segments.length; i++) if (segments[i] <= afterRev + 1) index = i;
-  return index;
-}
-
-/**
- * Parses JSON lines. A last line without its newline, or one that does not parse, is a torn
- * append and is left out (`validBytes` ends before it); any earlier bad line is corruption.
- */
-function parseLines(docId: string, text: string): { entries: LogEntry[]; validBytes: number } {
-  const entries: LogEntry[] = [];
-  let offset = 0;
-  let validBytes = 0;
-  while (offset < text.length) {
-    const end = text.indexOf('\n', offset);
-    const line = end === -1 ? text.slice(offset) : text.slice(offset, end);
-    const isLast = end === -1 || end === text.length - 1;
-    let entry: LogEntry | undefined;
-    if (end !== -1) {
-      try {
-        entry = JSON.parse(line) as LogEntry;
-      } catch {
-        entry = undefined;
-      }
-    }
-    if (!entry || typeof entry !== 'object') {
-      if (isLast) break;
-      throw new StoreError(`Corrupt log line in document "${docId}"`, docId);
-    }
-    entries.push(entry);
-    validBytes += Buffer.byteLength(line) + 1;
-    offset = end + 1;
-  }
-  return { entries, validBytes };
-}
-
-function checkContiguous(docId: string, snapshotRev: number, tail: LogEntry[]): void {
-  let expected = snapshotRev + 1;
-  for (const entry of tail) {
-    const first = entryFirstRev(entry);
-    if (first > expected) throw new StoreError(`Log of document "${docId}" jumps from rev ${expected - 1} to ${first}`, docId);
-    expected = entryLastRev(entry) + 1;
-  }
-}
-
-async function listDir(dir: string): Promise<string[] | undefined> {
-  try {
-    return await readdir(dir);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-}
-
-async function unlinkQuiet(path: string): Promise<boolean> {
-  try {
-    await unlink(path);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw error;
-  }
-}
-
-/** Makes a directory entry (a created or renamed file) durable. Not possible on Windows: skipped. */
-async function fsyncDir(dir: string): Promise<void> {
-  let handle;
-  try {
-    handle = await open(dir, 'r');
-    await handle.sync();
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL' && code !== 'EBADF') throw error;
-  } finally {
-    await handle?.close();
-  }
-}
-
-/** The directory a document's files live in (for tools and tests that inspect the data). */
-export function documentDirectory(directory: string, docId: string): string {
-  return join(directory, dirNameFor(docId));
 }
 
 /** Truncates a segment back to `start` (an append that failed or was not acknowledged); best effort. */
