@@ -7,6 +7,9 @@ interface Entry {
   ops: JSONPatchOp[];
 }
 
+/** An entry during the walk, `taken` once its own committed copy has come by. */
+type WalkEntry = Entry & { taken?: true };
+
 /**
  * Walks committed changes through a queue of changes written after the same base (the OT
  * diamond, one committed change at a time). Shared by the client rebase and the server's
@@ -26,18 +29,18 @@ export function walkQueue(
   queue: readonly Change[],
   isOwn: (committed: Change) => boolean,
 ): Entry[] {
-  const entries: Array<Entry & { taken?: true }> = queue.map((change) => ({ change, ops: change.ops }));
+  const entries: WalkEntry[] = queue.map((change) => ({ change, ops: change.ops }));
   // Own changes are found by id and marked taken, not searched for and spliced out: an upload of
   // n changes in several batches meets up to n own changes per batch, and a search and a splice
   // each made that quadratic (seconds of a server's CPU for a long offline session).
-  let byId: Map<string, Entry[]> | undefined;
+  let byId: Map<string, WalkEntry[]> | undefined;
   let taken = 0;
   for (const server of committed) {
     if (isOwn(server)) {
       byId ??= entriesById(entries);
       const own = byId.get(server.id)?.shift();
       if (own) {
-        (own as { taken?: true }).taken = true;
+        own.taken = true;
         taken++;
       }
       continue;
@@ -55,8 +58,8 @@ export function walkQueue(
 }
 
 /** The entries by their change's id, each id's in queue order (a queue should not repeat an id, but one that does is taken first to last). */
-function entriesById(entries: readonly Entry[]): Map<string, Entry[]> {
-  const byId = new Map<string, Entry[]>();
+function entriesById(entries: readonly WalkEntry[]): Map<string, WalkEntry[]> {
+  const byId = new Map<string, WalkEntry[]>();
   for (const entry of entries) {
     const same = byId.get(entry.change.id);
     if (same) same.push(entry);

@@ -316,13 +316,13 @@ function echoesAsAssumed(applied: readonly Change[], queue: readonly Change[]): 
 /** The committed rev and queue a change is written on. */
 type Head = Required<Pick<StoreGuard, 'committedRev' | 'pendingIds'>>;
 
-/** What the open doc's view was built from, if it knows its queue's ids. */
 /** `list` with `items` pushed onto it (the same array: its owner's old view is replaced with the new one). */
 function appended<T>(list: T[], items: readonly T[]): T[] {
   for (const item of items) list.push(item);
   return list;
 }
 
+/** What the open doc's view was built from, if it knows its queue's ids. */
 function viewHead(doc: PatchesDoc<object> | undefined): Head | undefined {
   const layers = doc?._layers();
   return layers?.localIds ? { committedRev: layers.committedRev, pendingIds: layers.localIds } : undefined;
