@@ -20,6 +20,8 @@ export const FIGURES = {
     { name: 'doc.change() on a 1 MB doc, median call', unit: 'µs', better: 'lower', get: change('1 MB', 'median µs/call (freeze off)') },
     { name: 'doc.change() removing a record from the middle of a 17,000-record list', unit: 'µs', better: 'lower', get: (r) => r.listEdits?.[0]?.['remove from the middle'] },
     { name: 'the same with immer enableArrayMethods()', unit: 'µs', better: 'lower', get: (r) => r.listEdits?.[1]?.['remove from the middle'] },
+    { name: 'doc.change() editing a record of a map of 10,000 records in one object', unit: 'µs', better: 'lower', get: (r) => r.mapEdits?.[1]?.['one object (µs/change)'] },
+    { name: 'the same with the records in 100 bucket objects', unit: 'µs', better: 'lower', get: (r) => r.mapEdits?.[1]?.['in 100 buckets (µs/change)'] },
   ],
   algorithms: [
     { name: 'apply one change, 10 MB doc', unit: 'µs', better: 'lower', get: (r) => r.algorithms.apply10MB },
