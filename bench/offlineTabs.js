@@ -3,7 +3,7 @@
 // an OT doc with nothing sent, each awaited with doc.flush(); tab B has the doc open and follows
 // each write (the store's BroadcastChannel, then a read of what changed). Prints A's ms per
 // change in each run of 500, as the queue grows, and how long after A's last edit B showed it.
-// Run: npm run build && node bench/offlineTabs.js
+// Run: npm run build && node bench/offlineTabs.js   (OFFLINE_TABS_EDITS=10000 for a longer session)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -12,7 +12,7 @@ import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, requireChromium, servePage } from './browserPage.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const EDITS = { total: 2_000, every: 500 };
+const EDITS = { total: Number(process.env.OFFLINE_TABS_EDITS ?? 2_000), every: 500 };
 
 /** Runs inside each page: open the doc and note the highest value it shows. */
 async function openInPage() {
