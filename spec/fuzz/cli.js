@@ -11,6 +11,7 @@
  *   npm run fuzz -- --stores shared-idb   clients' stores: memory (default), idb (an IndexedDBStore
  *                                         each, fake-indexeddb), shared-idb (up to 3 clients per database,
  *                                         a connection each) or tabs (the same, one leader per database)
+ *   npm run fuzz -- --slow-store          every store call waits 0–3 ms first (IndexedDB on a busy machine)
  *
  * Every seed prints one line (what it exercised); a failure prints the seed, its replay command,
  * what failed and the last actions of its script. The exit code is jest's.
@@ -56,6 +57,9 @@ for (let i = 0; i < args.length; i++) {
       env.FUZZ_STORES = value();
       if (!['memory', 'idb', 'shared-idb', 'tabs'].includes(env.FUZZ_STORES)) usage(`--stores takes memory, idb, shared-idb or tabs, not "${env.FUZZ_STORES}"`);
       break;
+    case '--slow-store':
+      env.FUZZ_SLOW_STORE = '1';
+      break;
     case '--stuck':
       env.FUZZ_STUCK_MS = integer(arg, value());
       break;
@@ -85,6 +89,6 @@ function integer(flag, text) {
 
 function usage(problem) {
   if (problem) console.error(`fuzz: ${problem}`);
-  console.error('usage: npm run fuzz -- [--seeds N] [--first N] [--seed N] [--steps N] [--clients N] [--stuck ms] [--stores memory|idb|shared-idb|tabs]');
+  console.error('usage: npm run fuzz -- [--seeds N] [--first N] [--seed N] [--steps N] [--clients N] [--stuck ms] [--stores memory|idb|shared-idb|tabs] [--slow-store]');
   process.exit(problem ? 2 : 0);
 }

@@ -8,7 +8,8 @@ import { formatFailure, runConvergence, type FuzzStores } from './convergence.js
  * `npm run fuzz` (cli.js) runs the same spec at full size through environment variables:
  * FUZZ_SEED=<n>[,<n>…] replays seeds, FUZZ_SEEDS=<count> runs seeds FUZZ_FIRST_SEED.. (default 1),
  * FUZZ_STEPS and FUZZ_CLIENTS set the size, FUZZ_STUCK_MS the liveness bound, FUZZ_VERBOSE=1 prints
- * one line per seed, FUZZ_STORES=memory|idb|shared-idb|tabs runs only that store mode.
+ * one line per seed, FUZZ_STORES=memory|idb|shared-idb|tabs runs only that store mode, FUZZ_SLOW_STORE=1 makes every store
+ * call wait 0–3 ms first (`slowStore`).
  *
  * FUZZ FINDINGS (minimal reproductions in fuzzFindings.spec.ts, each now a pinned regression):
  * - A. LWW ops minted while an LWW commit awaited its answer stayed unsent after a reconnect
@@ -119,6 +120,9 @@ const CI_IDB_SEEDS: readonly number[] = [1, 3, 4, 5, 10, 14, 15, 16];
 /** CI seeds of the `tabs` mode: the IndexedDB ones, and those that found M (about 2 s each). */
 const CI_TABS_SEEDS: readonly number[] = [...CI_IDB_SEEDS, 22, 25, 38];
 
+/** CI seeds run once more with a slow store (`slowStore`: every store call waits 0–3 ms first), in the `tabs` mode. */
+const CI_SLOW_SEEDS: readonly number[] = [1, 3, 4];
+
 const env = process.env;
 const int = (name: string): number | undefined => (env[name] !== undefined && env[name] !== '' ? Number.parseInt(env[name]!, 10) : undefined);
 
@@ -129,23 +133,27 @@ const steps = int('FUZZ_STEPS') ?? CI_STEPS;
 const clients = int('FUZZ_CLIENTS') ?? 5;
 const stuckAfter = int('FUZZ_STUCK_MS') ?? (count === undefined && listed === undefined ? 10_000 : undefined);
 const verbose = env.FUZZ_VERBOSE === '1';
+const slowStore = env.FUZZ_SLOW_STORE === '1';
 
 const chosen = listed ?? (count !== undefined ? Array.from({ length: count }, (_, i) => first + i) : undefined);
 const onlyStores = env.FUZZ_STORES as FuzzStores | undefined;
-const runs: [FuzzStores, number][] = (['memory', 'idb', 'shared-idb', 'tabs'] as const)
+const runs: [FuzzStores, number, boolean][] = (['memory', 'idb', 'shared-idb', 'tabs'] as const)
   .filter(mode => onlyStores === undefined || mode === onlyStores)
-  .flatMap(mode => (chosen ?? (mode === 'memory' ? CI_SEEDS : mode === 'tabs' ? CI_TABS_SEEDS : CI_IDB_SEEDS)).map(seed => [mode, seed] as [FuzzStores, number]))
+  .flatMap(mode => (chosen ?? (mode === 'memory' ? CI_SEEDS : mode === 'tabs' ? CI_TABS_SEEDS : CI_IDB_SEEDS)).map(seed => [mode, seed, slowStore] as [FuzzStores, number, boolean]))
   // Explicit seeds without FUZZ_STORES run in the default mode only.
   .filter(([mode]) => chosen === undefined || onlyStores !== undefined || mode === 'memory');
+if (chosen === undefined && !slowStore && (onlyStores === undefined || onlyStores === 'tabs')) {
+  runs.push(...CI_SLOW_SEEDS.map(seed => ['tabs', seed, true] as [FuzzStores, number, boolean]));
+}
 
 describe('convergence fuzz', () => {
-  it.each(runs)('should converge with %s stores, seed %i', async (stores, seed) => {
-    const report = await runConvergence({ seed, steps, clients, stuckAfter, stores });
+  it.each(runs)('should converge with %s stores, seed %i (slow store: %s)', async (stores, seed, slowStore) => {
+    const report = await runConvergence({ seed, steps, clients, stuckAfter, stores, slowStore });
     if (verbose) {
       const s = report.stats;
       const byClient = report.rebasedAway.filter(r => r.by === 'client').length;
       process.stdout.write(
-        `${stores} seed ${seed}: ${report.failures.length ? 'FAIL' : 'ok'} in ${report.ms} ms — ${s.edits} edits, ${s.rawEdits} raw OT edits (${s.richTextEdits} rich text), ${s.drops} drops, ` +
+        `${stores}${slowStore ? ' (slow)' : ''} seed ${seed}: ${report.failures.length ? 'FAIL' : 'ok'} in ${report.ms} ms — ${s.edits} edits, ${s.rawEdits} raw OT edits (${s.richTextEdits} rich text), ${s.drops} drops, ` +
           `${s.midFrameKills} mid-frame kills, ${s.delayBursts} delay bursts, ${s.offline} offline, ${s.onlineAgain} online-again, ` +
           `${s.clientRestarts} client / ${s.serverRestarts} server restarts, ${s.closes} docs closed for a while, ${s.untracks} untracked (${s.untrackDiscarded} changes discarded), ${s.deletes} deleted (${s.revives} opened again, ${s.deletesUndone} undone so, ${s.handedOver} changes handed over, LWW ops ${s.lwwOpsHandedOver} of ${s.lwwOpsOnDeleted} handed over, ${s.revivedEditsRefused} edits refused as it was dropped again), ${s.proxyConnections} connections, ${s.commitCalls} commits, ` +
           `${report.rebasedAway.length} rebased away (${byClient} by a client)` +

@@ -47,6 +47,12 @@ export interface ConvergenceOptions {
    * has exactly one leader and no follower holds a connection.
    */
   stores?: FuzzStores;
+  /**
+   * Every store call first waits 0–3 ms on a real timer (a store whose calls take a while, as
+   * IndexedDB's do on a busy machine), so edits, server frames and other tabs' writes land while
+   * a call is on its way.
+   */
+  slowStore?: boolean;
 }
 
 /** How the fuzz clients store their data (see `ConvergenceOptions.stores`). */
@@ -339,7 +345,12 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   const indexedDB = new IDBFactory();
   const databaseOf = (i: number) => `fuzz-${run}-${storesMode === 'idb' ? i : Math.floor(i / TABS_PER_DATABASE)}`;
   // A short state tail, so a run crosses many whole-state writes and its reads replay tails.
-  const storeFor = (i: number) => (storesMode === 'memory' ? new RecordingStore(i) : new RecordingStore(i, new IndexedDBStore(databaseOf(i), { indexedDB, snapshotEvery: 3 })));
+  const pauseFor = (i: number): (() => Promise<void>) | undefined => {
+    if (!options.slowStore) return undefined;
+    const rng = forkRng(seed, `store-${i}`);
+    return () => new Promise(resolve => setTimeout(resolve, rng.int(0, 3)));
+  };
+  const storeFor = (i: number) => new RecordingStore(i, storesMode === 'memory' ? new InMemoryStore() : new IndexedDBStore(databaseOf(i), { indexedDB, snapshotEvery: 3 }), pauseFor(i));
   const clients: FuzzClient[] = [];
   for (let i = 0; i < clientCount; i++) {
     clients.push(await build({ index: i, store: storeFor(i), online$: new BehaviorSubject(true), proxy: proxies[i], jitter: forkRng(seed, `jitter-${i}`), restarts: 0 }));

@@ -33,14 +33,21 @@ export class RecordingStore implements PatchesStore {
   readonly applied = new Map<string, { at: number; rev: number; changes: Change[] }[]>();
   readonly changes$?: Observable<StoreChange>;
 
+  /**
+   * @param pause awaited before every call reaches the store (the fuzz's `slowStore`: a store
+   *   whose calls take a while, as IndexedDB's do on a busy machine, so edits, frames and other
+   *   tabs' writes land while a call is on its way)
+   */
   constructor(
     private readonly client: number,
     private readonly inner: PatchesStore = new InMemoryStore(),
+    private readonly pause: () => Promise<void> = async () => undefined,
   ) {
     this.changes$ = inner.changes$;
   }
 
   async applyServerChanges(docId: string, update: ServerChangesUpdate): Promise<void> {
+    await this.pause();
     // Read just before the write: a guarded write that lands saw exactly this queue (same ids,
     // same committed rev, so the same ops); one that does not land records nothing.
     const before = update.pending ? await this.inner.getPendingChanges(docId) : [];
@@ -56,6 +63,7 @@ export class RecordingStore implements PatchesStore {
   }
 
   async replacePendingChanges(docId: string, changes: Change[], replacedIds?: readonly string[]): Promise<void> {
+    await this.pause();
     const before = await this.inner.getPendingChanges(docId);
     await this.inner.replacePendingChanges(docId, changes, replacedIds);
     const now = new Set(changes.map(c => c.id));
@@ -63,49 +71,64 @@ export class RecordingStore implements PatchesStore {
     if (ids.length > 0) this.replaced.push({ docId, ids });
   }
 
-  trackDocs(docIds: string[], algorithm: Algorithm): Promise<void> {
+  async trackDocs(docIds: string[], algorithm: Algorithm): Promise<void> {
+    await this.pause();
     return this.inner.trackDocs(docIds, algorithm);
   }
-  untrackDocs(docIds: string[]): Promise<void> {
+  async untrackDocs(docIds: string[]): Promise<void> {
+    await this.pause();
     return this.inner.untrackDocs(docIds);
   }
-  listDocs(includeDeleted?: boolean): Promise<TrackedDoc[]> {
+  async listDocs(includeDeleted?: boolean): Promise<TrackedDoc[]> {
+    await this.pause();
     return this.inner.listDocs(includeDeleted);
   }
-  getDoc<T = unknown>(docId: string): Promise<StoredDoc<T> | undefined> {
+  async getDoc<T = unknown>(docId: string): Promise<StoredDoc<T> | undefined> {
+    await this.pause();
     return this.inner.getDoc<T>(docId);
   }
-  getCommittedRev(docId: string): Promise<number> {
+  async getCommittedRev(docId: string): Promise<number> {
+    await this.pause();
     return this.inner.getCommittedRev(docId);
   }
-  saveDoc(docId: string, snapshot: PatchesState, expect?: StoreGuard): Promise<void> {
+  async saveDoc(docId: string, snapshot: PatchesState, expect?: StoreGuard): Promise<void> {
+    await this.pause();
     return this.inner.saveDoc(docId, snapshot, expect);
   }
-  deleteDoc(docId: string): Promise<void> {
+  async deleteDoc(docId: string): Promise<void> {
+    await this.pause();
     return this.inner.deleteDoc(docId);
   }
-  confirmDeleteDoc(docId: string, expect?: StoreGuard): Promise<void> {
+  async confirmDeleteDoc(docId: string, expect?: StoreGuard): Promise<void> {
+    await this.pause();
     return this.inner.confirmDeleteDoc(docId, expect);
   }
-  getPendingChanges(docId: string): Promise<Change[]> {
+  async getPendingChanges(docId: string): Promise<Change[]> {
+    await this.pause();
     return this.inner.getPendingChanges(docId);
   }
-  savePendingChanges(docId: string, changes: Change[], expect?: StoreGuard): Promise<void> {
+  async savePendingChanges(docId: string, changes: Change[], expect?: StoreGuard): Promise<void> {
+    await this.pause();
     return this.inner.savePendingChanges(docId, changes, expect);
   }
-  listChanges(docId: string, startAfterRev?: number): Promise<Change[]> {
+  async listChanges(docId: string, startAfterRev?: number): Promise<Change[]> {
+    await this.pause();
     return this.inner.listChanges(docId, startAfterRev);
   }
-  getPendingOps(docId: string): Promise<JSONPatchOp[]> {
+  async getPendingOps(docId: string): Promise<JSONPatchOp[]> {
+    await this.pause();
     return this.inner.getPendingOps(docId);
   }
-  savePendingOps(docId: string, ops: JSONPatchOp[], pathsToDelete?: string[], expect?: StoreGuard): Promise<void> {
+  async savePendingOps(docId: string, ops: JSONPatchOp[], pathsToDelete?: string[], expect?: StoreGuard): Promise<void> {
+    await this.pause();
     return this.inner.savePendingOps(docId, ops, pathsToDelete, expect);
   }
-  getSendingChange(docId: string): Promise<Change | null> {
+  async getSendingChange(docId: string): Promise<Change | null> {
+    await this.pause();
     return this.inner.getSendingChange(docId);
   }
-  saveSendingChange(docId: string, change: Change, expect?: StoreGuard): Promise<void> {
+  async saveSendingChange(docId: string, change: Change, expect?: StoreGuard): Promise<void> {
+    await this.pause();
     return this.inner.saveSendingChange(docId, change, expect);
   }
   close(): Promise<void> {
