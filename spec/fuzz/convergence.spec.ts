@@ -162,7 +162,7 @@ describe('convergence fuzz', () => {
       );
     }
     // FUZZ_TRACE=dir: the whole script of a failed run, as dir/<stores>-<seed>.txt.
-    if (report.failures.length > 0 && env.FUZZ_TRACE) writeFileSync(join(env.FUZZ_TRACE, `${stores}-${seed}.txt`), `${formatFailure(report)}\n\nwhole script:\n${report.trace.join('\n')}\n`);
+    if (report.failures.length > 0 && env.FUZZ_TRACE) writeFileSync(join(env.FUZZ_TRACE, `${stores}${slowStore ? '-slow' : ''}-${seed}.txt`), `${formatFailure(report)}\n\nwhole script:\n${report.trace.join('\n')}\n`);
     if (report.failures.length > 0) throw new Error(formatFailure(report));
   }, 120_000);
 });

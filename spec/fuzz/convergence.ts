@@ -76,6 +76,8 @@ export interface RebasedAway {
 export interface ConvergenceReport {
   seed: number;
   stores?: FuzzStores;
+  /** Whether the clients' stores were slow (`ConvergenceOptions.slowStore`). */
+  slowStore?: boolean;
   clients: number;
   steps: number;
   /** Everything that went wrong; empty means the run converged. */
@@ -179,15 +181,15 @@ function sameJson(a: unknown, b: unknown): boolean {
 }
 
 /** The replay command for a seed. */
-export function replayCommand(seed: number, steps?: number, clients?: number, stores?: FuzzStores): string {
-  return `npm run fuzz -- --seed ${seed}${steps !== undefined ? ` --steps ${steps}` : ''}${clients !== undefined ? ` --clients ${clients}` : ''}${stores && stores !== 'memory' ? ` --stores ${stores}` : ''}`;
+export function replayCommand(seed: number, steps?: number, clients?: number, stores?: FuzzStores, slowStore?: boolean): string {
+  return `npm run fuzz -- --seed ${seed}${steps !== undefined ? ` --steps ${steps}` : ''}${clients !== undefined ? ` --clients ${clients}` : ''}${stores && stores !== 'memory' ? ` --stores ${stores}` : ''}${slowStore ? ' --slow-store' : ''}`;
 }
 
 /** A failed report as text: the seed, how to replay it, what failed, and the tail of the script. */
 export function formatFailure(report: ConvergenceReport): string {
   return [
-    `convergence fuzz failed: seed ${report.seed} (${report.clients} clients, ${report.steps} steps, ${report.stores ?? 'memory'} stores)`,
-    `replay: ${replayCommand(report.seed, report.steps, report.clients, report.stores)}`,
+    `convergence fuzz failed: seed ${report.seed} (${report.clients} clients, ${report.steps} steps, ${report.stores ?? 'memory'} stores${report.slowStore ? ', slow' : ''})`,
+    `replay: ${replayCommand(report.seed, report.steps, report.clients, report.stores, report.slowStore)}`,
     ...report.failures.map(f => `  ✗ ${f}`),
     'last actions:',
     ...report.trace.slice(-40).map(line => `  ${line}`),
@@ -704,7 +706,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   stats.delayedChunks = proxies.reduce((sum, p) => sum + p.stats.delayedChunks, 0);
   stats.minted = minted.length;
   stats.commitCalls = wire.commits.length;
-  return { seed, stores: storesMode, clients: clientCount, steps, failures, rebasedAway, trace, stats, ms: Date.now() - started };
+  return { seed, stores: storesMode, slowStore: options.slowStore, clients: clientCount, steps, failures, rebasedAway, trace, stats, ms: Date.now() - started };
 
   /**
    * Every client said it was quiet after the last edit was saved, so no store may still hold a
