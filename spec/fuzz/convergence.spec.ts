@@ -158,6 +158,7 @@ describe('convergence fuzz', () => {
           `${s.clientRestarts} client / ${s.serverRestarts} server restarts, ${s.closes} docs closed for a while, ${s.untracks} untracked (${s.untrackDiscarded} changes discarded), ${s.deletes} deleted (${s.revives} opened again, ${s.deletesUndone} undone so, ${s.handedOver} changes handed over, LWW ops ${s.lwwOpsHandedOver} of ${s.lwwOpsOnDeleted} handed over, ${s.revivedEditsRefused} edits refused as it was dropped again), ${s.proxyConnections} connections, ${s.commitCalls} commits, ` +
           `${report.rebasedAway.length} rebased away (${byClient} by a client)` +
           `${stores === 'tabs' ? `, ${s.leaderships} leaderships` : ''}` +
+          `${slowStore ? `, ${s.editsDuringWrites} edits while server changes were written` : ''}` +
           `${report.failures.length ? `\n    ${report.failures[0].slice(0, 300)}` : ''}\n`,
       );
     }

@@ -50,7 +50,8 @@ export interface ConvergenceOptions {
   /**
    * Every store call first waits 0–3 ms on a real timer (a store whose calls take a while, as
    * IndexedDB's do on a busy machine), so edits, server frames and other tabs' writes land while
-   * a call is on its way.
+   * a call is on its way; and now and then the user edits the doc whose server changes are being
+   * written, in that very window.
    */
   slowStore?: boolean;
 }
@@ -250,6 +251,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   const wire = new WireLog();
   const stats: Record<string, number> = {
     edits: 0,
+    editsDuringWrites: 0,
     drops: 0,
     kills: 0,
     delayBursts: 0,
@@ -347,10 +349,18 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   const indexedDB = new IDBFactory();
   const databaseOf = (i: number) => `fuzz-${run}-${storesMode === 'idb' ? i : Math.floor(i / TABS_PER_DATABASE)}`;
   // A short state tail, so a run crosses many whole-state writes and its reads replay tails.
-  const pauseFor = (i: number): (() => Promise<void>) | undefined => {
+  // Set once the script's helpers exist (stores are made, and may write, before they do); edits
+  // while server changes are written happen only while the script runs, as a user's do.
+  let editWhileWriting: ((index: number, docId: string, r: Rng) => void) | undefined;
+  let scripting = false;
+  const pauseFor = (i: number): ((serverChangesOf?: string) => Promise<void>) | undefined => {
     if (!options.slowStore) return undefined;
-    const rng = forkRng(seed, `store-${i}`);
-    return () => new Promise(resolve => setTimeout(resolve, rng.int(0, 3)));
+    const timing = forkRng(seed, `store-${i}`);
+    const edits = forkRng(seed, `edit-during-write-${i}`);
+    return serverChangesOf => {
+      if (serverChangesOf !== undefined && scripting && editWhileWriting && edits.chance(0.05)) editWhileWriting(i, serverChangesOf, edits);
+      return new Promise(resolve => setTimeout(resolve, timing.int(0, 3)));
+    };
   };
   const storeFor = (i: number) => new RecordingStore(i, storesMode === 'memory' ? new InMemoryStore() : new IndexedDBStore(databaseOf(i), { indexedDB, snapshotEvery: 3 }), pauseFor(i));
   const clients: FuzzClient[] = [];
@@ -496,6 +506,22 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   };
 
   // An open doc is edited in the same tick (bursts rely on it); a closed one is opened first.
+  /**
+   * An edit made while the client's store is writing server changes to the doc (`slowStore`):
+   * computed on the view as it is, with an rng of its own so the script's draws do not depend on
+   * timing. The final checks wait for its save like any other (a doc with an unsaved edit is not quiet).
+   */
+  editWhileWriting = (index: number, docId: string, r: Rng): void => {
+    const c = clients[index];
+    const doc = c?.docs.get(docId);
+    // Not on a page that is closing (a restart): its edits would go unseen by the checks.
+    if (!c || !doc || c.subscriptions.closed || c.patches.getOpenDoc(docId) !== doc || closedDocs.get(c)?.has(docId) || reopening.get(c)?.has(docId)) return;
+    const change = algorithmOf(docId) === 'lww' ? lwwEdit(r, doc.state) : otEdit(r, doc.state);
+    trace.push(`c${c.index} ${docId} (while server changes are written): ${change.label}`);
+    doc.change(draft => change.apply(draft as FuzzDoc));
+    stats.edits++;
+    stats.editsDuringWrites++;
+  };
   const edit = (c: FuzzClient, docId: string): Promise<void> =>
     closedDocs.get(c)?.has(docId) || reopening.get(c)?.has(docId) ? reopen(c, docId).then(() => editOpen(c, docId)) : editOpen(c, docId);
   const editOpen = (c: FuzzClient, docId: string): Promise<void> => {
@@ -566,6 +592,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   };
 
   try {
+    scripting = true;
     for (let step = 0; step < steps && failures.length === 0; step++) {
       const c = rng.pick(clients);
       if (deletedDocs.length > 0 && reviveRng.chance(0.01)) await revive(reviveRng.pick(clients), reviveRng.pick(deletedDocs));
@@ -665,6 +692,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
       }
     }
 
+    scripting = false;
     if (failures.length === 0) {
       trace.push('— calm: faults off, everyone online');
       for (const proxy of proxies) proxy.calm();

@@ -36,18 +36,18 @@ export class RecordingStore implements PatchesStore {
   /**
    * @param pause awaited before every call reaches the store (the fuzz's `slowStore`: a store
    *   whose calls take a while, as IndexedDB's do on a busy machine, so edits, frames and other
-   *   tabs' writes land while a call is on its way)
+   *   tabs' writes land while a call is on its way); a write of server changes names its doc
    */
   constructor(
     private readonly client: number,
     private readonly inner: PatchesStore = new InMemoryStore(),
-    private readonly pause: () => Promise<void> = async () => undefined,
+    private readonly pause: (serverChangesOf?: string) => Promise<void> = async () => undefined,
   ) {
     this.changes$ = inner.changes$;
   }
 
   async applyServerChanges(docId: string, update: ServerChangesUpdate): Promise<void> {
-    await this.pause();
+    await this.pause(docId);
     // Read just before the write: a guarded write that lands saw exactly this queue (same ids,
     // same committed rev, so the same ops); one that does not land records nothing.
     const before = update.pending ? await this.inner.getPendingChanges(docId) : [];
