@@ -387,13 +387,20 @@ describe('OTAlgorithm with a slow store (IndexedDB)', () => {
   class HeldStore extends InMemoryStore {
     hold: { started: () => void; release: Promise<void> } | undefined;
     override async applyServerChanges(...args: Parameters<InMemoryStore['applyServerChanges']>): Promise<void> {
+      await this.held();
+      return super.applyServerChanges(...args);
+    }
+    override async saveDoc(...args: Parameters<InMemoryStore['saveDoc']>): Promise<void> {
+      await this.held();
+      return super.saveDoc(...args);
+    }
+    private async held(): Promise<void> {
       const hold = this.hold;
       this.hold = undefined;
       if (hold) {
         hold.started();
         await hold.release;
       }
-      return super.applyServerChanges(...args);
     }
   }
 
@@ -421,6 +428,32 @@ describe('OTAlgorithm with a slow store (IndexedDB)', () => {
     expect(doc.state).toEqual({ list: ['b'] });
     const [pending] = await store.getPendingChanges('d');
     expect(pending.ops).toEqual([{ op: 'remove', path: '/list/1' }]);
+  });
+
+  it('should keep an edit made while a first snapshot of the doc is being written, on top of the snapshot', async () => {
+    const store = new HeldStore();
+    const patches = new Patches({ store, clock: () => 1000 });
+    const doc = await patches.openDoc<Doc>('d');
+    const run = <R>(task: () => Promise<R>): Promise<R> => patches.runExclusive('d', task);
+
+    let started!: () => void;
+    let release!: () => void;
+    const writing = new Promise<void>(resolve => (started = resolve));
+    store.hold = { started, release: new Promise<void>(resolve => (release = resolve)) };
+    // The doc was never synced here: its first snapshot is installed; meanwhile the user types a title.
+    const installing = run(() => patches.algorithms.ot.installSnapshot('d', { state: { list: ['a'] }, rev: 3, changes: [] }));
+    await writing;
+    doc.change(draft => {
+      draft.title = 'typed';
+    });
+    release();
+    expect(await installing).toBe('installed');
+    await doc.flush();
+
+    expect(doc.state).toEqual({ list: ['a'], title: 'typed' });
+    expect(doc.committedRev).toBe(3);
+    const [pending] = await store.getPendingChanges('d');
+    expect(pending).toMatchObject({ baseRev: 3, rev: 4, ops: [{ op: 'add', path: '/title', value: 'typed' }] });
   });
 
   it('should keep and rebase an edit made while the state of a server that went back in time is being written', async () => {
