@@ -174,7 +174,7 @@ export class OTAlgorithm implements ClientAlgorithm {
     // Optimistic edits ride at the end of the queue so they are rebased like pending changes.
     const queue: Change[] = [
       ...stillPending,
-      ...optimistic.map(o => createChange(o.ops, { id: o.id, baseRev: committed.rev, rev: 0, createdAt: 0 })),
+      ...optimistic.map(o => changeOf(o.id, o.ops, committed.rev)),
     ];
     const optimisticIds = new Set(optimistic.map(o => o.id));
 
@@ -195,21 +195,14 @@ export class OTAlgorithm implements ClientAlgorithm {
     if (!doc) {
       this.closedStates.keep(docId, result.state, result.applied);
     } else {
-      // Edits made while the store was writing were authored on the old view too: rebase them as well.
-      const optimisticNow = [...doc._optimistic()];
-      const late = optimisticNow.some(o => !optimisticIds.has(o.id));
-      const rebasedQueue = late
-        ? applyCommittedChanges(committed, changes, [...stillPending, ...optimisticNow.map(o => createChange(o.ops, { id: o.id, baseRev: committed.rev, rev: 0, createdAt: 0 }))]).pending
-        : result.pending;
-      const rebased = new Map(rebasedQueue.map(c => [c.id, c.ops]));
-      const newOptimistic = optimisticNow.map(o => ({ id: o.id, ops: rebased.get(o.id) ?? [] }));
+      const unsaved = unsavedAfterWrite(doc, optimisticIds, result.pending, edits => applyCommittedChanges(committed, changes, [...stillPending, ...edits]).pending, committed.rev);
       // The committed state is built from the server's ops, our own included; the view is rebuilt
       // from it unless only our own changes came back, exactly as we assumed them, and no edit arrived meanwhile.
       const echoOnly =
-        !late && resolved.size === 0 && result.pending.length === queue.length - result.applied.length && echoesAsAssumed(result.applied, queue);
+        !unsaved.late && resolved.size === 0 && result.pending.length === queue.length - result.applied.length && echoesAsAssumed(result.applied, queue);
       doc._update(
         { committedState: result.state, committedRev: result.rev, local: newPending.map(c => c.ops), localIds: newPending.map(c => c.id) },
-        { optimistic: newOptimistic, viewUnchanged: echoOnly },
+        { optimistic: unsaved.optimistic, viewUnchanged: echoOnly },
       );
       this.pendingOf.set(doc._layers(), newPending);
     }
@@ -243,13 +236,12 @@ export class OTAlgorithm implements ClientAlgorithm {
     const head = applyCommittedChanges({ state: snapshot.state, rev: snapshot.rev }, snapshot.changes, []);
     if (head.rev >= committed.rev) return undefined;
     const doc = this.ctx.getOpenDoc(docId);
-    const optimistic = [...(doc?._optimistic() ?? [])];
-    const queued = (o: OptimisticChange) => createChange(o.ops, { id: o.id, baseRev: committed.rev, rev: 0, createdAt: 0 });
+    const optimistic = doc?._optimistic() ?? [];
     // No ops lead from our state to the server's, so the difference stands in for them: local
     // changes meet it as they would a concurrent edit (an edit inside something the server no
     // longer has is transformed away, like one inside a concurrent delete).
     const gap = createChange(diffStates(committed.state ?? {}, head.state ?? {}), { id: `rev-regressed-${head.rev}`, baseRev: head.rev, rev: head.rev, createdAt: 0 });
-    const rebased = rebaseChanges([gap], [...pending, ...optimistic.map(queued)]);
+    const rebased = rebaseChanges([gap], [...pending, ...optimistic.map(o => changeOf(o.id, o.ops, committed.rev))]);
     const optimisticIds = new Set(optimistic.map(o => o.id));
     const newPending = rebased.filter(c => !optimisticIds.has(c.id));
 
@@ -264,13 +256,10 @@ export class OTAlgorithm implements ClientAlgorithm {
       expect: { committedRev: committed.rev, pendingIds: pending.map(c => c.id) },
     });
     if (doc) {
-      // Edits made while the store was writing were authored on the old view too: rebase them as well.
-      const optimisticNow = [...doc._optimistic()];
-      const late = optimisticNow.some(o => !optimisticIds.has(o.id));
-      const rebasedOps = new Map((late ? rebaseChanges([gap], [...pending, ...optimisticNow.map(queued)]) : rebased).map(c => [c.id, c.ops]));
+      const unsaved = unsavedAfterWrite(doc, optimisticIds, rebased, edits => rebaseChanges([gap], [...pending, ...edits]), committed.rev);
       doc._update(
         { committedState: head.state, committedRev: head.rev, local: newPending.map(c => c.ops), localIds: newPending.map(c => c.id) },
-        { optimistic: optimisticNow.map(o => ({ id: o.id, ops: rebasedOps.get(o.id) ?? [] })) },
+        { optimistic: unsaved.optimistic },
       );
     }
     return { localRev: committed.rev, serverRev: head.rev };
@@ -330,6 +319,26 @@ function viewHead(doc: PatchesDoc<object> | undefined): Head | undefined {
 
 function sameIds(a: readonly string[], b: readonly string[] | undefined): boolean {
   return b !== undefined && a.length === b.length && a.every((id, i) => id === b[i]);
+}
+
+/**
+ * The doc's unsaved edits once a step that rebased them (as `rebasedFor`, giving `rebased`) has
+ * written the store, each with its rebased ops (none when rebased away). Edits made during the
+ * write were authored on the old view too: then the rebase is done again with every edit the doc
+ * holds (`rebase` takes them as queue entries on `baseRev` and returns the rebased queue).
+ * `late` says whether any came.
+ */
+function unsavedAfterWrite(
+  doc: PatchesDoc<object>,
+  rebasedFor: ReadonlySet<string>,
+  rebased: readonly Change[],
+  rebase: (edits: Change[]) => readonly Change[],
+  baseRev: number,
+): { optimistic: OptimisticChange[]; late: boolean } {
+  const now = [...doc._optimistic()];
+  const late = now.some(o => !rebasedFor.has(o.id));
+  const ops = new Map((late ? rebase(now.map(o => changeOf(o.id, o.ops, baseRev))) : rebased).map(c => [c.id, c.ops]));
+  return { optimistic: now.map(o => ({ id: o.id, ops: ops.get(o.id) ?? [] })), late };
 }
 
 /** A queue entry for the rebase: only the id and ops matter. */
