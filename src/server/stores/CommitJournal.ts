@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { ignoreMissing } from './fileOps.js';
 
 /** One line of the journal: a record for one document. */
 export interface JournalRecord {
@@ -61,8 +62,8 @@ export class CommitJournal {
     try {
       text = await readFile(this.path, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
+      ignoreMissing(error);
+      return [];
     }
     const records: JournalRecord[] = [];
     for (const line of text.split('\n').slice(0, -1)) {
@@ -99,7 +100,7 @@ export class CommitJournal {
         await handle.truncate(0);
         await handle.datasync();
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        ignoreMissing(error);
       } finally {
         await handle?.close();
       }
