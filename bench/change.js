@@ -68,24 +68,30 @@ const LIST_EDITS = {
   },
 };
 
+/**
+ * Mean µs per `doc.change()` of `edit(i)` for i < `changes` on a doc opened on `makeState()`
+ * (committed at rev 1 in a fresh store), median of 5 runs.
+ */
+async function meanChangeMicros(makeState, edit, changes) {
+  const runs = [];
+  for (let run = 0; run < 5; run++) {
+    const store = new InMemoryStore();
+    await store.trackDocs(['doc'], 'ot');
+    await store.saveDoc('doc', { state: makeState(), rev: 1 });
+    const patches = new Patches({ store });
+    const doc = await patches.openDoc('doc');
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < changes; i++) doc.change(edit(i));
+    runs.push(Number(process.hrtime.bigint() - start) / 1000 / changes);
+    await doc.flush();
+  }
+  return median(runs);
+}
+
 /** Mean µs per change of each list edit on a doc of `bytes`, median of 5 runs of `changes`. */
 async function measureListEdits(bytes, changes) {
   const row = {};
-  for (const [name, edit] of Object.entries(LIST_EDITS)) {
-    const runs = [];
-    for (let run = 0; run < 5; run++) {
-      const store = new InMemoryStore();
-      await store.trackDocs(['doc'], 'ot');
-      await store.saveDoc('doc', { state: makeDoc(bytes), rev: 1 });
-      const patches = new Patches({ store });
-      const doc = await patches.openDoc('doc');
-      const start = process.hrtime.bigint();
-      for (let i = 0; i < changes; i++) doc.change(edit(i));
-      runs.push(Number(process.hrtime.bigint() - start) / 1000 / changes);
-      await doc.flush();
-    }
-    row[name] = median(runs);
-  }
+  for (const [name, edit] of Object.entries(LIST_EDITS)) row[name] = await meanChangeMicros(() => makeDoc(bytes), edit, changes);
   return row;
 }
 
@@ -106,26 +112,13 @@ function makeMapDoc(count, bucketed) {
 }
 
 /** Mean µs per change editing one existing record of a map doc (see makeMapDoc), median of 5 runs of `changes`. */
-async function measureMapEdits(count, bucketed, changes) {
-  const runs = [];
-  for (let run = 0; run < 5; run++) {
-    const store = new InMemoryStore();
-    await store.trackDocs(['doc'], 'ot');
-    await store.saveDoc('doc', { state: makeMapDoc(count, bucketed), rev: 1 });
-    const patches = new Patches({ store });
-    const doc = await patches.openDoc('doc');
-    const start = process.hrtime.bigint();
-    for (let i = 0; i < changes; i++) {
-      const index = (i * 7919) % count;
-      doc.change(draft => {
-        const record = bucketed ? draft.records[`b${index % 100}`][`r${index}`] : draft.records[`r${index}`];
-        record.done = !record.done;
-      });
-    }
-    runs.push(Number(process.hrtime.bigint() - start) / 1000 / changes);
-    await doc.flush();
-  }
-  return median(runs);
+function measureMapEdits(count, bucketed, changes) {
+  const edit = i => draft => {
+    const index = (i * 7919) % count;
+    const record = bucketed ? draft.records[`b${index % 100}`][`r${index}`] : draft.records[`r${index}`];
+    record.done = !record.done;
+  };
+  return meanChangeMicros(() => makeMapDoc(count, bucketed), edit, changes);
 }
 
 export async function main() {

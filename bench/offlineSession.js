@@ -7,10 +7,10 @@
 import 'fake-indexeddb/auto'; // idb recognises IDB objects through the global constructors
 import { IDBFactory } from 'fake-indexeddb';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { filter, firstValueFrom, throwError, timeout } from 'rxjs';
 import { IndexedDBStore, InMemoryStore, Patches } from '../dist/index.js';
 import { PatchesSync } from '../dist/net/index.js';
 import { answerParent, forkChild } from './childProcess.js';
+import { until } from './waits.js';
 
 const EDITS = Number(process.env.OFFLINE_EDITS ?? 20_000);
 const EVERY = 5_000;
@@ -46,12 +46,7 @@ async function backOnline(patches, url) {
   sync.onError(error => errors.push(error));
   const start = performance.now();
   await sync.connect();
-  await firstValueFrom(
-    sync.synced$.pipe(
-      filter(synced => synced.draft?.status === 'synced' && !synced.draft.hasPending && synced.draft.committedRev >= EDITS + 1),
-      timeout({ first: WAIT_LIMIT_MS, with: () => throwError(() => new Error('bench: the offline edits were not all committed')) }),
-    ),
-  );
+  await until(sync.synced$, synced => synced.draft?.status === 'synced' && !synced.draft.hasPending && synced.draft.committedRev >= EDITS + 1, 'the offline edits all committed', WAIT_LIMIT_MS);
   const ms = performance.now() - start;
   sync.destroy();
   if (errors.length > 0) throw new Error(`bench: the client reported ${errors[0].name}: ${errors[0].message}`);
