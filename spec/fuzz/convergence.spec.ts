@@ -156,9 +156,9 @@ describe('convergence fuzz', () => {
         `${stores}${slowStore ? ' (slow)' : ''} seed ${seed}: ${report.failures.length ? 'FAIL' : 'ok'} in ${report.ms} ms — ${s.edits} edits, ${s.rawEdits} raw OT edits (${s.richTextEdits} rich text), ${s.drops} drops, ` +
           `${s.midFrameKills} mid-frame kills, ${s.delayBursts} delay bursts, ${s.offline} offline, ${s.onlineAgain} online-again, ` +
           `${s.clientRestarts} client / ${s.serverRestarts} server restarts, ${s.closes} docs closed for a while, ${s.untracks} untracked (${s.untrackDiscarded} changes discarded), ${s.deletes} deleted (${s.revives} opened again, ${s.deletesUndone} undone so, ${s.handedOver} changes handed over, LWW ops ${s.lwwOpsHandedOver} of ${s.lwwOpsOnDeleted} handed over, ${s.revivedEditsRefused} edits refused as it was dropped again), ${s.proxyConnections} connections, ${s.commitCalls} commits, ` +
-          `${report.rebasedAway.length} rebased away (${byClient} by a client)` +
+          `${report.rebasedAway.length} rebased away (${byClient} by a client), ${s.witnessesChecked} of ${s.witnesses} witness edits checked` +
           `${stores === 'tabs' ? `, ${s.leaderships} leaderships` : ''}` +
-          `${slowStore ? `, ${s.editsDuringWrites} edits while server changes were written` : ''}` +
+          `${slowStore ? `, ${s.editsDuringWrites} edits while server changes were written (${s.witnessesDuringWrites} witnesses)` : ''}` +
           `${report.failures.length ? `\n    ${report.failures[0].slice(0, 300)}` : ''}\n`,
       );
     }

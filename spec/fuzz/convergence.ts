@@ -14,7 +14,7 @@ import { IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
 import type { Algorithm, Change, JSONPatchOp, PatchesSnapshot } from '../../src/types.js';
 import { startChaosProxy, type ChaosProxy } from '../helpers/chaosProxy.js';
 import { connectClient } from '../helpers/wsClient.js';
-import { lwwEdit, otEdit, otRawEdit, type FuzzDoc } from './edits.js';
+import { lwwEdit, otEdit, otRawEdit, witnessEdit, type Edit, type FuzzDoc } from './edits.js';
 import { fileServerFleet, type FuzzFleet } from './fleet.js';
 import { forkRng, mulberry32, type Rng } from './random.js';
 import { RecordingStore } from './recordingStore.js';
@@ -109,6 +109,14 @@ interface Minted {
   client: number;
   docId: string;
   id: string;
+}
+
+/** A witness edit (`witnessEdit`): `key` must read `value` in the final doc. */
+interface Witness {
+  client: number;
+  docId: string;
+  key: string;
+  value: number;
 }
 
 interface FuzzClient {
@@ -209,6 +217,8 @@ export function formatFailure(report: ConvergenceReport): string {
  * - every OT change id a client minted is in the server log exactly once, or was provably
  *   transformed to nothing (the transform is recomputed from the recorded wire exchange or
  *   store write; see {@link RebasedAway}); no id in the log is unknown;
+ * - every witness edit (a key of its own, see `witnessEdit`) of a live doc is in the final doc,
+ *   so an edit lost before it was ever minted shows too;
  * - the OT log is dense 1..N and replays to the served state;
  * - no unhandled rejection, no server fault, no non-network error on `onError`.
  *
@@ -248,10 +258,16 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   /** `docId path@ts` of every LWW op handed to `onRemoteDocDeleted`. */
   const lwwHandedOver = new Set<string>();
   const rebasedAway: RebasedAway[] = [];
+  const witnesses: Witness[] = [];
+  /** Witnesses an untrack of their database discarded (as `discardable`). */
+  const witnessesDiscarded = new Set<Witness>();
   const wire = new WireLog();
   const stats: Record<string, number> = {
     edits: 0,
     editsDuringWrites: 0,
+    witnesses: 0,
+    witnessesDuringWrites: 0,
+    witnessesChecked: 0,
     drops: 0,
     kills: 0,
     delayBursts: 0,
@@ -453,6 +469,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     const members = new Set(group.map(x => x.index));
     for (const m of minted) if (m.docId === docId && members.has(m.client)) discardable.add(m.id);
     for (const m of lwwMinted) if (m.docId === docId && members.has(m.client)) lwwDiscarded.add(m);
+    for (const w of witnesses) if (w.docId === docId && members.has(w.client)) witnessesDiscarded.add(w);
   };
 
   /**
@@ -505,6 +522,20 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     await doc.flush();
   };
 
+  /**
+   * The edit a client makes: the one drawn, or now and then (by `witnesses`' own draw, so the
+   * script's stream stays as it was) a witness in its place, recorded for the final check.
+   */
+  let witnessSerial = 0;
+  const orWitness = (c: FuzzClient, docId: string, drawn: Edit, draw: Rng, chance: number): Edit => {
+    if (!draw.chance(chance)) return drawn;
+    const witness = witnessEdit(++witnessSerial);
+    witnesses.push({ client: c.index, docId, key: witness.key, value: witness.value });
+    stats.witnesses++;
+    return witness;
+  };
+  const witnessRng = forkRng(seed, 'witness');
+
   // An open doc is edited in the same tick (bursts rely on it); a closed one is opened first.
   /**
    * An edit made while the client's store is writing server changes to the doc (`slowStore`):
@@ -516,7 +547,9 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     const doc = c?.docs.get(docId);
     // Not on a page that is closing (a restart): its edits would go unseen by the checks.
     if (!c || !doc || c.subscriptions.closed || c.patches.getOpenDoc(docId) !== doc || closedDocs.get(c)?.has(docId) || reopening.get(c)?.has(docId)) return;
-    const change = algorithmOf(docId) === 'lww' ? lwwEdit(r, doc.state) : otEdit(r, doc.state);
+    // Half of them witnesses: an edit such a write lost before minting leaves no id to miss.
+    const change = orWitness(c, docId, algorithmOf(docId) === 'lww' ? lwwEdit(r, doc.state) : otEdit(r, doc.state), r, 0.5);
+    if ('key' in change) stats.witnessesDuringWrites++;
     trace.push(`c${c.index} ${docId} (while server changes are written): ${change.label}`);
     doc.change(draft => change.apply(draft as FuzzDoc));
     stats.edits++;
@@ -526,7 +559,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     closedDocs.get(c)?.has(docId) || reopening.get(c)?.has(docId) ? reopen(c, docId).then(() => editOpen(c, docId)) : editOpen(c, docId);
   const editOpen = (c: FuzzClient, docId: string): Promise<void> => {
     const doc = c.docs.get(docId)!;
-    const change = algorithmOf(docId) === 'lww' ? lwwEdit(rng, doc.state) : otEdit(rng, doc.state);
+    const change = orWitness(c, docId, algorithmOf(docId) === 'lww' ? lwwEdit(rng, doc.state) : otEdit(rng, doc.state), witnessRng, 0.1);
     trace.push(`c${c.index} ${docId}: ${change.label}`);
     doc.change(draft => change.apply(draft as FuzzDoc));
     stats.edits++;
@@ -882,10 +915,26 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
         for (const { docId, ids } of c.store.replaced) fail(`client ${c.index} ${docId}: pending changes ${ids.join(',')} were split/replaced (not expected for small edits)`);
       }
       checkChangeIds(histories);
+      checkWitnesses(served);
       checkLwwEditsOnDeletedDocs();
       explainRefusals(histories);
       await checkDeletedGone(call);
     });
+  }
+
+  /**
+   * Every witness edit of a live doc is in the served doc (every client's view equals it, checked
+   * above), unless an untrack of its database discarded it: no rule of either algorithm drops a
+   * write to a key nobody else touches. Catches an edit lost before it was minted, which
+   * `checkChangeIds` cannot see (it follows ids).
+   */
+  function checkWitnesses(served: Map<string, unknown>): void {
+    for (const w of witnesses) {
+      if (deletedDocs.includes(w.docId) || witnessesDiscarded.has(w)) continue;
+      stats.witnessesChecked++;
+      const doc = served.get(w.docId) as FuzzDoc | undefined;
+      if (doc?.[w.key] !== w.value) fail(`client ${w.client} ${w.docId}: witness edit ${w.key}=${w.value} is not in the server's doc (${show(doc?.[w.key])}): an edit was lost`);
+    }
   }
 
   /** No trace of a deleted doc: the server answers 410, no client tracks it, no store holds a row or tombstone of it. */

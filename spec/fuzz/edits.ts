@@ -262,3 +262,23 @@ export function otRawEdit(rng: Rng, state: FuzzDoc): RawEdit {
     }
   }
 }
+
+/** An edit the oracle can follow to the end: `key` set to `value` (see {@link witnessEdit}). */
+export interface WitnessEdit extends Edit {
+  key: string;
+  value: number;
+}
+
+/**
+ * A witness: sets a top-level key of its own (`w<serial>`) that no other edit, raw writer or
+ * algorithm rule ever touches, so neither OT nor LWW may lose it: it must be in the final doc
+ * unless the doc was deleted or its database discarded its unsent work. An edit lost before it
+ * became a change (a rebase that left it no ops) leaves no id for the oracle to miss; a
+ * witness's absence shows it.
+ *
+ * @param serial unique over the run
+ */
+export function witnessEdit(serial: number): WitnessEdit {
+  const key = `w${serial}`;
+  return { key, value: serial, label: `${key}=${serial} (witness)`, apply: d => void (d[key] = serial) };
+}
