@@ -36,6 +36,8 @@ export const FIGURES = {
     { name: 'a long offline session: µs per OT change() + flush() at 15,001–20,000 pending (InMemoryStore)', unit: 'µs', better: 'lower', get: (r) => r.offlineSession?.memory?.[3] },
     { name: 'the same in IndexedDBStore (fake-indexeddb)', unit: 'µs', better: 'lower', get: (r) => r.offlineSession?.idb?.[3] },
     { name: 'back online: ms until all 20,000 offline edits are committed', unit: 'ms', better: 'lower', get: (r) => r.offlineSession?.backOnlineMs },
+    { name: 'an LWW doc offline: µs per change() + flush() adding fields 7,501–10,000, all pending (InMemoryStore)', unit: 'µs', better: 'lower', get: (r) => r.offlineSession?.lwwMemory?.[3] },
+    { name: 'the same in IndexedDBStore (fake-indexeddb)', unit: 'µs', better: 'lower', get: (r) => r.offlineSession?.lwwIdb?.[3] },
   ],
   browserStore: [
     { name: 'Chromium, offline OT edits: ms per change() + flush() at 2,000–3,000 pending', unit: 'ms', better: 'lower', get: (r) => r.browserStoreOffline?.ot?.[2] },

@@ -1,4 +1,4 @@
-import { KnownQueues, newQueueTag, opsAfterWrite } from '../../src/stores/KnownQueues.js';
+import { KnownQueues, newQueueTag } from '../../src/stores/KnownQueues.js';
 import type { Change, JSONPatchOp } from '../../src/types.js';
 
 const op = (path: string, value: unknown): JSONPatchOp => ({ op: 'replace', path, value });
@@ -103,17 +103,5 @@ describe('KnownQueues reads', () => {
     expect(known.readFrom('d')).toEqual({ base, lastSeq: 0 });
     known.forget('d');
     expect(known.readFrom('d')).toBeUndefined();
-  });
-});
-
-describe('opsAfterWrite', () => {
-  it('should delete the paths, then upsert the ops by path, in path order', () => {
-    const current = [op('/a', 1), op('/c', 3), op('/c/x', 4)];
-    expect(opsAfterWrite(current, [op('/b', 2), op('/a', 9)], ['/c', '/a'])).toEqual([op('/a', 9), op('/b', 2), op('/c/x', 4)]);
-    expect(current).toEqual([op('/a', 1), op('/c', 3), op('/c/x', 4)]);
-  });
-
-  it('should order paths by UTF-16 code units, as IndexedDB orders string keys', () => {
-    expect(opsAfterWrite([], [op('/é', 1), op('/Z', 2), op('/a', 3), op('/~1', 4)], []).map((o) => o.path)).toEqual(['/Z', '/a', '/~1', '/é']);
   });
 });

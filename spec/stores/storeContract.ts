@@ -664,6 +664,25 @@ export function describeStoreContract(
         expect((await store.getSendingChange('l'))?.id).toBe('s1');
       });
 
+      it('should guard LWW ops by what is stored, whoever wrote it since the last guarded write, and whatever objects the guard holds', async () => {
+        await store.trackDocs(['l'], 'lww');
+        const [a, b, c] = [op('/a', 1), op('/b', 2), op('/c', 3)];
+        await store.savePendingOps('l', [b], [], { pendingOps: [] });
+        // The caller's own objects, as it computed them: the guard holds.
+        await store.savePendingOps('l', [a], [], { pendingOps: [b] });
+        // An unguarded write (another writer) after the guarded ones.
+        await store.savePendingOps('l', [c]);
+        await expectConflict(store.savePendingOps('l', [op('/d', 4)], [], { pendingOps: [a, b] }), 'l');
+        // Copies of what is stored hold as well as the objects written.
+        await store.savePendingOps('l', [op('/d', 4)], ['/c'], { pendingOps: [op('/a', 1), op('/b', 2), op('/c', 3)] });
+        expect(await store.getPendingOps('l')).toEqual([a, b, op('/d', 4)]);
+        // Sending clears them: a guard naming the ops sent conflicts.
+        await store.saveSendingChange('l', { ...change('s1'), ops: [a, b, op('/d', 4)] }, { sendingId: null, pendingOps: [a, b, op('/d', 4)] });
+        await expectConflict(store.savePendingOps('l', [c], [], { pendingOps: [a, b, op('/d', 4)], sendingId: 's1' }), 'l');
+        await store.savePendingOps('l', [c], [], { pendingOps: [], sendingId: 's1' });
+        expect(await store.getPendingOps('l')).toEqual([c]);
+      });
+
       it('should refuse a snapshot computed from another committed rev', async () => {
         await store.trackDocs(['a'], 'ot');
         await store.saveDoc('a', { state: { v: 1 }, rev: 3 });

@@ -2,6 +2,7 @@ import type { Change, JSONPatchOp, PatchesSnapshot } from '../types.js';
 import { MissingChangesError, ServerRevisionRegressedError } from '../errors.js';
 import { applyPatch } from '../algorithms/applyPatch.js';
 import { consolidateOps } from '../algorithms/lww/consolidateOps.js';
+import { afterWrite, byPathOrder, isInPathOrder, opsMeeting } from '../algorithms/lww/pathOrder.js';
 import { createChange } from '../algorithms/createChange.js';
 import type { StoredDoc } from '../stores/PatchesStore.js';
 import { deepEqual } from '../algorithms/deepEqual.js';
@@ -33,6 +34,8 @@ export class LWWAlgorithm implements ClientAlgorithm {
   private readonly sendingOf = new WeakMap<DocLayers, { sending: Change | null }>();
   /** The committed states of the closed docs it last applied server changes to (see `ClosedStates`). */
   private readonly closedStates = new ClosedStates();
+  /** Pending-op lists known to be in path order (built by `mintOnce`, or checked once). */
+  private readonly pathOrdered = new WeakSet<readonly JSONPatchOp[]>();
 
   constructor(private readonly ctx: AlgorithmContext) {}
 
@@ -51,22 +54,34 @@ export class LWWAlgorithm implements ClientAlgorithm {
     // The write is guarded by the view's pending ops, so those are what it consolidates with: no read.
     const view = doc?._layers();
     const existing = view ? (view.local[1] ?? []) : await store.getPendingOps(docId);
-    const { opsToSave, pathsToDelete, opsToReturn } = consolidateOps(existing, change.ops);
+    // Only the pending ops at, above or below the edit's paths take part (found by binary search).
+    const sorted = this.inPathOrder(existing);
+    const { opsToSave, pathsToDelete, opsToReturn } = consolidateOps(opsMeeting(sorted, change.ops.map(op => op.path)), change.ops);
     await store.savePendingOps(docId, opsToSave, pathsToDelete, view ? { pendingOps: existing, committedRev: view.committedRev } : { pendingOps: existing });
     if (doc) {
-      // The new pending set, built in memory (no store read): deletes first, then upserts by path.
-      const byPath = new Map(existing.map(op => [op.path, op]));
-      for (const path of pathsToDelete) byPath.delete(path);
-      for (const op of opsToSave) byPath.set(op.path, op);
+      // The new pending set, built in memory (no store read).
       const layers = doc._layers();
       const known = this.sendingOf.get(layers);
       // Without corrections the view already shows these ops (optimistically): no recompute per edit.
-      doc._update({ ...layers, local: [layers.local[0] ?? [], [...byPath.values()].sort(byPathOrder)] }, { minted: [change.id], viewUnchanged: opsToReturn.length === 0 });
+      const pending = afterWrite(sorted, opsToSave, pathsToDelete);
+      this.pathOrdered.add(pending);
+      doc._update({ ...layers, local: [layers.local[0] ?? [], pending] }, { minted: [change.id], viewUnchanged: opsToReturn.length === 0 });
       if (known) this.sendingOf.set(doc._layers(), known);
     }
     if (opsToSave.length === 0 && pathsToDelete.length === 0) return [];
     const committedRev = doc ? doc.committedRev : await store.getCommittedRev(docId);
     return [createChange(change.ops, { id: change.id, baseRev: committedRev, rev: committedRev + 1, createdAt: this.ctx.clock() })];
+  }
+
+  /**
+   * Pending ops in path order, as stores hand them out (checked once per list; a store of
+   * someone else's that does not keep the order gets a sorted copy, its own list still guards the write).
+   */
+  private inPathOrder(ops: readonly JSONPatchOp[]): readonly JSONPatchOp[] {
+    if (this.pathOrdered.has(ops)) return ops;
+    const sorted = isInPathOrder(ops) ? ops : [...ops].sort(byPathOrder);
+    this.pathOrdered.add(sorted);
+    return sorted;
   }
 
   async hasPending(docId: string): Promise<boolean> {
@@ -264,11 +279,6 @@ export class LWWAlgorithm implements ClientAlgorithm {
     this.ctx.getOpenDoc(docId)?._update(layersOf({ ...stored, state, committedRev: rev }, state), { rerecord: true });
     return 'installed';
   }
-}
-
-/** Parents before children, as stores hand pending ops out. */
-function byPathOrder(a: JSONPatchOp, b: JSONPatchOp): number {
-  return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
 }
 
 /** The view layers of an LWW doc: committed state, then the in-flight change, then pending ops. */

@@ -3,6 +3,7 @@ import type { Algorithm, Change, JSONPatchOp, PatchesState, TrackedDoc } from '.
 import type { PatchesStore, ServerChangesUpdate, StoreGuard, StoredDoc, StoredQueue } from './PatchesStore.js';
 import { guardConflict } from './guardConflict.js';
 import { deepCopy } from '../util/deepCopy.js';
+import { afterWrite } from '../algorithms/lww/pathOrder.js';
 
 /** What the in-memory store keeps for one doc (tombstones keep only the tracking fields). */
 interface MemoryDoc {
@@ -13,6 +14,12 @@ interface MemoryDoc {
   pending: Change[];
   /** LWW pending ops keyed by path. */
   pendingOps: Map<string, JSONPatchOp>;
+  /**
+   * The same ops as the caller of the last guarded `savePendingOps` knew them (its own objects, in
+   * path order): the next guard, computed from that list, meets each op by identity instead of
+   * comparing it deeply and sorting the paths. Cleared by any write it does not describe.
+   */
+  opsAsWritten?: readonly JSONPatchOp[];
   sending: Change | null;
   /** Committed history keyed by rev. */
   history: Map<number, Change>;
@@ -300,6 +307,8 @@ export class InMemoryStore implements PatchesStore {
     const copies = clone(ops, docId);
     for (const path of pathsToDelete) doc.pendingOps.delete(path);
     for (const op of copies) doc.pendingOps.set(op.path, op);
+    // The guard held, so the ops were `expect.pendingOps` (in path order, as checked).
+    doc.opsAsWritten = expect?.pendingOps && afterWrite(expect.pendingOps, ops, pathsToDelete);
   }
 
   /**
@@ -327,6 +336,7 @@ export class InMemoryStore implements PatchesStore {
     check(docId, doc, expect);
     doc.sending = clone(change, docId);
     doc.pendingOps.clear();
+    doc.opsAsWritten = undefined;
   }
 
   /**
@@ -378,7 +388,7 @@ function check(docId: string, doc: MemoryDoc, expect: StoreGuard | undefined): v
     {
       committedRev: doc.committedRev,
       pending: doc.pending,
-      pendingOps: expect.pendingOps && sortedOps(doc.pendingOps),
+      pendingOps: expect.pendingOps && (doc.opsAsWritten ?? sortedOps(doc.pendingOps)),
       sendingId: doc.sending?.id ?? null,
       deleted: doc.deleted,
     },

@@ -9,7 +9,8 @@ import { ALL_STORES, GUARDED_STORES, IDB_MIGRATIONS, docRange, type IDBStoreMigr
 import { clearDocData, fire, guardedRow, putPendingQueue, putState, readGuarded, retagQueue, retagged, rewoundTo } from './idbWrites.js';
 import { IdbConnection } from './IdbConnection.js';
 import { StoreAnnouncer } from './StoreAnnouncer.js';
-import { KnownQueues, opsAfterWrite } from './KnownQueues.js';
+import { KnownQueues } from './KnownQueues.js';
+import { afterWrite } from '../algorithms/lww/pathOrder.js';
 import { deepCopy } from '../util/deepCopy.js';
 
 /** What `readDoc` read: the queue, the rows after `since` if asked, the state if asked and needed (with the tail it lags by, until replayed). */
@@ -504,8 +505,8 @@ export class IndexedDBStore implements PatchesStore {
       for (const op of ops) fire(store.put({ docId, path: op.path, op }));
       return retagQueue(tx, row);
     });
-    // The guard held, so the ops were `expect.pendingOps`; without one, what they are is not known here.
-    if (expect?.pendingOps) this.queues.remember(docId, tag, { ops: opsAfterWrite(expect.pendingOps, ops, pathsToDelete) });
+    // The guard held, so the ops were `expect.pendingOps` (in path order, as this store holds them); without one, what they are is not known here.
+    if (expect?.pendingOps) this.queues.remember(docId, tag, { ops: afterWrite(expect.pendingOps, ops, pathsToDelete) });
     else this.queues.forget(docId);
     this.announce({ kind: 'write', docIds: [docId] });
   }

@@ -107,18 +107,3 @@ export class KnownQueues {
 export function newQueueTag(): string {
   return createId(16);
 }
-
-/**
- * LWW pending ops after a write: `pathsToDelete` removed, then `ops` upserted by path, in path
- * order (as the store keeps them: by `[docId, path]`).
- *
- * @example
- * opsAfterWrite([{ op: 'replace', path: '/a', value: 1 }], [{ op: 'replace', path: '/b', value: 2 }], ['/a']);
- * // [{ op: 'replace', path: '/b', value: 2 }]
- */
-export function opsAfterWrite(current: readonly JSONPatchOp[], ops: readonly JSONPatchOp[], pathsToDelete: readonly string[]): JSONPatchOp[] {
-  const byPath = new Map(current.map((op) => [op.path, op]));
-  for (const path of pathsToDelete) byPath.delete(path);
-  for (const op of ops) byPath.set(op.path, op);
-  return [...byPath.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-}
