@@ -103,6 +103,33 @@ describe('PatchesSync', () => {
       expect(docA.state.x).toBe(1);
       expect(docA.state.z).toBe(2);
     });
+
+    it('should converge when one LWW change writes an object and a field in it at one timestamp', async () => {
+      // Two edits in one millisecond (one clock value): the server stores both rows at one rev and
+      // one ts, and the child's row can be the older one (its parent's was dropped by B's write of
+      // /p and is stored anew), so only the depth orders them in the reply.
+      let now = 100;
+      const [a, b] = await Promise.all([connected({ clock: () => now }), connected({ clock: () => now })]);
+      type Doc = { p?: { a?: { b?: number } } };
+      const docA = await a.patches.openDoc<Doc>('lww-doc', { algorithm: 'lww' });
+      const docB = await b.patches.openDoc<Doc>('lww-doc', { algorithm: 'lww' });
+      const synced = (rev: number) => Promise.all([docSynced(a.sync, 'lww-doc', rev), docSynced(b.sync, 'lww-doc', rev)]);
+      docA.change(draft => void (draft.p = { a: {} }));
+      await synced(1);
+      now = 300;
+      docA.change(draft => void (draft.p!.a!.b = 1));
+      await synced(2);
+      now = 250; // B's write of /p is older than A's /p/a/b: that row survives it, /p/a does not
+      docB.change(draft => void (draft.p = { a: {} }));
+      await synced(3);
+      now = 400;
+      docA.change(draft => void (draft.p!.a = {}));
+      docA.change(draft => void (draft.p!.a!.b = 5));
+      await synced(4);
+      await when(docB.state$, s => s.p?.a?.b === 5);
+      expect(docA.state).toEqual({ p: { a: { b: 5 } } });
+      expect(docB.state).toEqual(docA.state);
+    });
   });
 
   describe('offline and reconnect', () => {

@@ -1,4 +1,5 @@
 import type { Change, CommitChangesResult, PatchesSnapshot } from '../../../src/types.js';
+import { applyPatch } from '../../../src/algorithms/applyPatch.js';
 import { change, errorOf, resultOf, startTestServer } from '../../helpers/testServer.js';
 import type { TestServer } from '../../helpers/testServer.js';
 import type { WsTestClient } from '../../helpers/wsClient.js';
@@ -112,6 +113,25 @@ describe('LWWDocService (over real sockets)', () => {
     expect(parent.ops).toEqual([{ op: 'replace', path: '/prefs', value: { c: true }, ts: 2, rev: 2 }]);
     const envelope = resultOf<PatchesSnapshot>(await a.call('getDoc', ['lww-doc']));
     expect(envelope.changes[0].ops.map((op) => op.path)).toEqual(['/prefs']);
+  });
+
+  it('should hand out a parent before its child when both rows have one rev and one timestamp', async () => {
+    // The child's row is older than the parent's: a change that writes both at once (no op ts, so
+    // both take its createdAt) leaves the child first in the order rows were first stored.
+    const a = await t.connect();
+    const b = await t.connect();
+    await commit(a, 'lww-doc', [change('c1', 0, [{ op: 'replace', path: '/a/b', value: 1, ts: 1 }])]);
+    await b.call('subscribe', [['lww-doc']]);
+    const both = await commit(a, 'lww-doc', [{ ...change('c2', 1, [{ op: 'replace', path: '/a', value: {} }, { op: 'replace', path: '/a/b', value: 2 }]), createdAt: 5 }]);
+    const head = { a: { b: 2 } };
+    const broadcast = (await b.notification('changesCommitted', 'lww-doc')).params as { changes: Change[] };
+    const envelope = resultOf<PatchesSnapshot>(await a.call('getDoc', ['lww-doc']));
+    const since1 = resultOf<Change[]>(await a.call('getChangesSince', ['lww-doc', 1]));
+    // Each, applied in order as a client applies them, gives the head.
+    expect(applyPatch({ a: { b: 1 } }, both.ops, { mode: 'lenient' })).toEqual(head);
+    expect(applyPatch({ a: { b: 1 } }, broadcast.changes[0].ops, { mode: 'lenient' })).toEqual(head);
+    expect(applyPatch({}, envelope.changes[0].ops, { mode: 'lenient' })).toEqual(head);
+    expect(applyPatch({ a: { b: 1 } }, since1[0].ops, { mode: 'lenient' })).toEqual(head);
   });
 
   it('should refuse ops without an LWW meaning or with bad operands (400 scope change)', async () => {

@@ -226,7 +226,16 @@ function isUnder(path: string, parent: string): boolean {
 
 /** Sorts rows in commit order: by rev, then by ts (stable). */
 function sortRows(rows: JSONPatchOp[]): JSONPatchOp[] {
-  return rows.slice().sort((a, b) => (a.rev ?? 0) - (b.rev ?? 0) || (a.ts ?? 0) - (b.ts ?? 0));
+  // A parent and its child written at one rev and one ts (a change writing both, without op ts)
+  // apply parent first, or the parent's value would wipe the child on every client that applies
+  // them in order; the order rows were first stored in can be the other way round.
+  return rows.slice().sort((a, b) => (a.rev ?? 0) - (b.rev ?? 0) || (a.ts ?? 0) - (b.ts ?? 0) || depth(a.path) - depth(b.path));
+}
+
+function depth(path: string): number {
+  let count = 0;
+  for (let i = 0; i < path.length; i++) if (path.charCodeAt(i) === 47 /* '/' */) count++;
+  return count;
 }
 
 function remember(doc: LWWDoc, ids: string[], rev: number): void {
