@@ -61,6 +61,10 @@ export const FIGURES = {
     { name: 'durable store, 100 busy docs (100 clients)', unit: 'commits/s', better: 'higher', get: server('100 busy docs', 'file+fsync') },
     { name: 'durable store alone, 100 docs appending at once', unit: 'commits/s', better: 'higher', get: server('store only, 100 docs', 'file+fsync') },
   ],
+  lwwServer: [
+    { name: 'server: µs per paced one-field commit to an LWW doc of 100,000 fields', unit: 'µs', better: 'lower', get: (r) => r.lwwServer?.find((row) => row.fields === 100_000)?.pacedMicros },
+    { name: 'server: ms to store 100,000 fields of an LWW doc in commits of 8,000 ops', unit: 'ms', better: 'lower', get: (r) => r.lwwServer?.find((row) => row.fields === 100_000)?.storeMs },
+  ],
   docs: [
     { name: '200 new docs, one change each: all synced', unit: 'ms', better: 'lower', get: (r) => r.newDocsMs },
     { name: '200 existing docs, track + one change each: all synced', unit: 'ms', better: 'lower', get: (r) => r.existingDocsMs },

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { consolidateOps } from '../../../src/algorithms/lww/consolidateOps.js';
-import { afterWrite, byPathOrder, isInPathOrder, opsMeeting } from '../../../src/algorithms/lww/pathOrder.js';
+import { afterWrite, byPathOrder, isInPathOrder, opsAtOrUnder, opsMeeting, writeInPlace } from '../../../src/algorithms/lww/pathOrder.js';
 import type { JSONPatchOp } from '../../../src/types.js';
 
 const op = (path: string, value: unknown, ts?: number): JSONPatchOp => ({ op: 'replace', path, value, ...(ts === undefined ? {} : { ts }) });
@@ -18,7 +18,7 @@ const lwwOp = fc.oneof(
 ).map(o => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as JSONPatchOp);
 
 /** A stored set: one op per path, in path order, as stores hand pending ops out. */
-const stored = fc.uniqueArray(lwwOp, { selector: o => o.path, maxLength: 12 }).map(ops => ops.sort(byPathOrder));
+const stored = fc.uniqueArray(lwwOp, { selector: o => o.path, maxLength: 40 }).map(ops => ops.sort(byPathOrder));
 
 describe('byPathOrder / isInPathOrder', () => {
   it('should order paths by UTF-16 code units, as IndexedDB orders string keys', () => {
@@ -63,6 +63,27 @@ describe('opsMeeting', () => {
   });
 });
 
+describe('opsAtOrUnder', () => {
+  const list = [op('/a', {}), op('/a/b', 1), op('/a/b/c', 2), op('/a0', 3), op('/b', 5)];
+
+  it('should find the ops at a path and below it, not above it nor beside it', () => {
+    expect(paths(opsAtOrUnder(list, ['/a/b']))).toEqual(['/a/b', '/a/b/c']);
+    expect(paths(opsAtOrUnder(list, ['/a/b/c/d', '/a0']))).toEqual(['/a0']);
+    expect(paths(opsAtOrUnder(list, ['/b', '/a']))).toEqual(['/a', '/a/b', '/a/b/c', '/b']);
+    expect(opsAtOrUnder(list, [''])).toEqual(list);
+  });
+
+  it('should find what a scan for paths equal to or under each path finds', () => {
+    fc.assert(
+      fc.property(stored, fc.array(path, { maxLength: 4 }), (list, wanted) => {
+        const under = (p: string, parent: string) => p === parent || (parent === '' ? p.startsWith('/') : p.startsWith(`${parent}/`));
+        expect(opsAtOrUnder(list, wanted)).toEqual(list.filter(o => wanted.some(w => under(o.path, w))));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
+
 describe('afterWrite', () => {
   it('should delete the paths, then upsert the ops by path, in path order, leaving its input as it was', () => {
     const current = [op('/a', 1), op('/c', 3), op('/c/x', 4)];
@@ -70,13 +91,22 @@ describe('afterWrite', () => {
     expect(current).toEqual([op('/a', 1), op('/c', 3), op('/c/x', 4)]);
   });
 
+  it('should write the list itself with writeInPlace', () => {
+    const list = [op('/a', 1), op('/c', 3)];
+    expect(writeInPlace(list, [op('/b', 2)], ['/a'])).toBe(list);
+    expect(list).toEqual([op('/b', 2), op('/c', 3)]);
+  });
+
   it('should pass over a path to delete that is not there', () => {
     expect(afterWrite([op('/a', 1)], [], ['/b', '/a/x'])).toEqual([op('/a', 1)]);
   });
 
-  it('should give what upserting into a map by path and sorting gives', () => {
+  it.each([
+    ['a few ops, spliced in', 0, 5, 4],
+    ['more than 32 ops and paths, merged in', 20, 60, 40],
+  ])('should give what upserting into a map by path and sorting gives (%s)', (_, least, opCount, deleteCount) => {
     fc.assert(
-      fc.property(stored, fc.array(lwwOp, { maxLength: 5 }), fc.array(path, { maxLength: 4 }), (current, ops, deletes) => {
+      fc.property(stored, fc.array(lwwOp, { minLength: least, maxLength: opCount }), fc.array(path, { minLength: least, maxLength: deleteCount }), (current, ops, deletes) => {
         const toSave = ops.filter((o, i) => !deletes.includes(o.path) && ops.findIndex(x => x.path === o.path) === i);
         const byPath = new Map(current.map(o => [o.path, o]));
         for (const p of deletes) byPath.delete(p);

@@ -227,10 +227,6 @@ export function ancestorPaths(path: string): string[] {
   return ancestors;
 }
 
-function isDescendant(path: string, ancestor: string): boolean {
-  return ancestor === '' ? path !== '' : path.startsWith(ancestor + '/');
-}
-
 function unescapeSegment(segment: string): string {
   return segment.replace(/~1/g, '/').replace(/~0/g, '~');
 }
@@ -277,8 +273,10 @@ function valueInside(ancestor: JSONPatchOp, ancestorPath: string, path: string):
  * a delta and an overwrite of the same field, or a write under a primitive, commute only in
  * time order. A soft write converges where its path's existence cannot change under it
  * (initialising a map, a default next to plain writes): one skipped because the path existed is
- * not revived when an older remove or parent write arriving later empties the path. Array paths are treated as object keys (LWW has no array semantics). Linear scans
- * per op: fine for a document's rows, not for millions.
+ * not revived when an older remove or parent write arriving later empties the path. Array paths are treated as object keys (LWW has no array semantics). Each op
+ * looks at its ancestors and descendants only (an index of the rows by ancestor), so a batch
+ * costs about O(ops × depth); pass only the rows that meet the batch (`opsMeeting`), as both
+ * sides do, and a document of any size costs no more.
  *
  * @param existing The stored ops (pending ops on the client, stored rows on the server).
  * @param newOps The incoming ops, in order.
@@ -294,14 +292,31 @@ function valueInside(ancestor: JSONPatchOp, ancestorPath: string, path: string):
  */
 export function consolidateOps(existing: readonly JSONPatchOp[], newOps: readonly JSONPatchOp[]): ConsolidatedOps {
   const rows = new Map<string, JSONPatchOp>();
-  for (const op of existing) rows.set(op.path, op);
+  // Each ancestor path → the paths of the rows below it, in `rows`' order: a batch of thousands
+  // of ops (a client back from a long offline session) finds an op's descendants without a scan.
+  const below = new Map<string, Set<string>>();
+  const put = (op: JSONPatchOp): void => {
+    if (!rows.has(op.path)) {
+      for (const ancestor of ancestorPaths(op.path)) {
+        const paths = below.get(ancestor);
+        if (paths) paths.add(op.path);
+        else below.set(ancestor, new Set([op.path]));
+      }
+    }
+    rows.set(op.path, op);
+  };
+  const drop = (path: string): void => {
+    if (!rows.delete(path)) return;
+    for (const ancestor of ancestorPaths(path)) below.get(ancestor)?.delete(path);
+  };
+  for (const op of existing) put(op);
   const initialPaths = [...rows.keys()];
   // Paths written by this batch, in the order they must be applied (Map keeps insertion order).
   const saved = new Map<string, JSONPatchOp>();
   const corrected = new Set<string>();
 
   const save = (op: JSONPatchOp): void => {
-    rows.set(op.path, op);
+    put(op);
     saved.delete(op.path);
     saved.set(op.path, op);
   };
@@ -309,12 +324,12 @@ export function consolidateOps(existing: readonly JSONPatchOp[], newOps: readonl
   const supersedeDescendants = (written: JSONPatchOp): void => {
     if (isSoftOp(written) || isDeltaOp(written)) return;
     const survivors: JSONPatchOp[] = [];
-    for (const [path, row] of rows) {
-      if (!isDescendant(path, written.path)) continue;
+    for (const path of [...(below.get(written.path) ?? [])]) {
+      const row = rows.get(path)!;
       if (strictlyNewer(row, written)) {
         survivors.push(row);
       } else {
-        rows.delete(path);
+        drop(path);
         saved.delete(path);
       }
     }
@@ -359,7 +374,7 @@ export function consolidateOps(existing: readonly JSONPatchOp[], newOps: readonl
 
     if (isSoftOp(op)) {
       const taken =
-        [...rows].some(([path, row]) => isDescendant(path, op.path) && !isRemoved(row)) ||
+        [...(below.get(op.path) ?? [])].some((path) => !isRemoved(rows.get(path)!)) ||
         (nearest !== undefined && valueInside(nearest.row, nearest.path, op.path).found);
       if (!taken) save(op);
       continue;

@@ -8,14 +8,15 @@ import { changeError } from '../validate.js';
 import type { CallOrigin, LoadedDoc } from './DocService.js';
 import type { LogEntry, LWWLogEntry, StoredDoc } from '../stores/ServerStore.js';
 import { RevConflictError } from '../stores/RevConflictError.js';
+import { LWWRows } from './LWWRows.js';
 
 /** How many committed change ids an LWW document remembers for retry dedup. */
 const REMEMBERED_CHANGE_IDS = 50_000;
 
 /** An LWW document as the server holds it: one stored row per path. */
 export interface LWWDoc extends LoadedDoc {
-  /** path → stored row (`replace`/`remove` with concrete value, `ts` and `rev`). */
-  rows: Map<string, JSONPatchOp>;
+  /** The stored rows, one per path (`replace`/`remove` with concrete value, `ts` and `rev`). */
+  rows: LWWRows;
   /** Recently committed change ids → the rev that consumed them (insertion ordered). */
   seen: Map<string, number>;
   /** Commits since the last snapshot. */
@@ -40,15 +41,15 @@ export class LWWDocService extends DocService<LWWDoc> {
   async getDoc(docId: string): Promise<PatchesSnapshot> {
     const doc = await this.openLive(docId);
     const rows = [...doc.rows.values()];
-    return { state: {}, rev: doc.headRev, changes: rows.length ? [this.synthesise(rows, 0)] : [] };
+    return { state: {}, rev: doc.headRev, changes: rows.length ? [this.synthesise(doc, rows, 0)] : [] };
   }
 
   /** @inheritDoc */
   async getChangesSince(docId: string, rev: number): Promise<Change[]> {
     const doc = await this.openLive(docId);
     if (rev > doc.headRev) throw revisionAhead('rev', rev, doc.headRev);
-    const rows = [...doc.rows.values()].filter((row) => (row.rev ?? 0) > rev);
-    return rows.length ? [this.synthesise(rows, rev)] : [];
+    const rows = doc.rows.since(rev);
+    return rows.length ? [this.synthesise(doc, rows, rev)] : [];
   }
 
   /** @inheritDoc */
@@ -76,7 +77,7 @@ export class LWWDocService extends DocService<LWWDoc> {
         for (const op of change.ops) newOps.push({ ...op, ts: Math.min(op.ts ?? fallback, now) });
       }
 
-      const { opsToSave, pathsToDelete, opsToReturn } = consolidateOps(relatedRows(doc.rows, newOps), newOps);
+      const { opsToSave, pathsToDelete, opsToReturn } = consolidateOps(doc.rows.meeting(newOps.map((op) => op.path)), newOps);
       const previousRev = doc.headRev;
       let rev = previousRev;
       let saved: JSONPatchOp[] = [];
@@ -92,8 +93,7 @@ export class LWWDocService extends DocService<LWWDoc> {
           this.options.onError(error);
           throw new StatusError(503, `Could not store the commit to ${docId}; retry`, { scope: 'doc' });
         }
-        for (const path of pathsToDelete) doc.rows.delete(path);
-        for (const row of saved) doc.rows.set(row.path, row);
+        doc.rows.write(saved, pathsToDelete);
         doc.headRev = rev;
         doc.sinceSnapshot++;
       }
@@ -108,9 +108,8 @@ export class LWWDocService extends DocService<LWWDoc> {
         reply.set(op.path, op);
         covered.add(op.path);
       }
-      for (const row of doc.rows.values()) {
-        if ((row.rev ?? 0) > clientRev || isSentOrUnder(row.path, covered)) reply.set(row.path, row);
-      }
+      for (const row of doc.rows.atOrUnder(covered)) reply.set(row.path, row);
+      for (const row of doc.rows.since(clientRev)) reply.set(row.path, row);
       this.options.stats.commits++;
       if (saved.length > 0 || pathsToDelete.length > 0) {
         this.options.stats.changesCommitted++;
@@ -118,7 +117,7 @@ export class LWWDocService extends DocService<LWWDoc> {
         this.options.announce(docId, 'changesCommitted', { docId, changes: [broadcast] }, origin.connectionId);
         this.maybeSnapshot(doc);
       }
-      const response: Change = { id: head.id, baseRev: clientRev, rev, ops: sortRows([...reply.values()]), createdAt: now, committedAt: now };
+      const response: Change = { id: head.id, baseRev: clientRev, rev, ops: doc.rows.inCommitOrder([...reply.values()]), createdAt: now, committedAt: now };
       return { changes: [response] };
     }));
   }
@@ -131,14 +130,13 @@ export class LWWDocService extends DocService<LWWDoc> {
     this.checkKind(docId, snapshot?.kind);
     if (snapshot?.kind === 'lww') {
       doc.headRev = snapshot.rev;
-      for (const row of snapshot.rows) doc.rows.set(row.path, row);
+      doc.rows.load(snapshot.rows);
       for (const [id, rev] of snapshot.changeIds) doc.seen.set(id, rev);
     }
     for (const entry of stored.tail) {
       this.checkKind(docId, entry.kind);
       if (entry.kind !== 'lww') continue;
-      for (const path of entry.remove) doc.rows.delete(path);
-      for (const row of entry.save) doc.rows.set(row.path, row);
+      doc.rows.write(entry.save, entry.remove);
       remember(doc, entry.changeIds, entry.rev);
       doc.headRev = entry.rev;
       doc.sinceSnapshot++;
@@ -150,8 +148,7 @@ export class LWWDocService extends DocService<LWWDoc> {
   protected readOn(doc: LWWDoc, entries: LogEntry[]): Change[] | undefined {
     if (entries.some((entry, index) => entry.kind !== 'lww' || entry.rev !== doc.headRev + 1 + index)) return undefined;
     return (entries as LWWLogEntry[]).map((entry) => {
-      for (const path of entry.remove) doc.rows.delete(path);
-      for (const row of entry.save) doc.rows.set(row.path, row);
+      doc.rows.write(entry.save, entry.remove);
       remember(doc, entry.changeIds, entry.rev);
       doc.headRev = entry.rev;
       doc.sinceSnapshot++;
@@ -163,7 +160,7 @@ export class LWWDocService extends DocService<LWWDoc> {
 
   /** @inheritDoc */
   protected emptyDoc(docId: string): LWWDoc {
-    return { docId, headRev: 0, rows: new Map(), seen: new Map(), sinceSnapshot: 0 };
+    return { docId, headRev: 0, rows: new LWWRows(), seen: new Map(), sinceSnapshot: 0 };
   }
 
   /** @inheritDoc */
@@ -183,9 +180,9 @@ export class LWWDocService extends DocService<LWWDoc> {
   }
 
   /** One change holding `rows` (§1.5.3): a fresh id, `rev` = newest row rev, `committedAt` = newest ts. */
-  private synthesise(rows: JSONPatchOp[], baseRev: number): Change {
+  private synthesise(doc: LWWDoc, rows: JSONPatchOp[], baseRev: number): Change {
     const now = this.options.now();
-    const sorted = sortRows(rows);
+    const sorted = doc.rows.inCommitOrder(rows);
     const rev = Math.max(...sorted.map((row) => row.rev ?? 0));
     const committedAt = Math.max(0, ...sorted.map((row) => row.ts ?? 0)) || now;
     return { id: toBase62(rev) + createId(4), baseRev, rev, ops: sorted, createdAt: now, committedAt };
@@ -195,47 +192,6 @@ export class LWWDocService extends DocService<LWWDoc> {
 /** LWW ops are writes of a value: `move`/`copy` have no value to store (§4.8). */
 function checkLWWOp(changeId: string, op: JSONPatchOp, index: number): void {
   if (op.op === 'move' || op.op === 'copy') throw changeError(changeId, `op ${index}: ${op.op} has no meaning in an LWW document`);
-}
-
-/** Stored rows that can interact with `ops`: same path, an ancestor, or a descendant. */
-function relatedRows(rows: Map<string, JSONPatchOp>, ops: JSONPatchOp[]): JSONPatchOp[] {
-  if (ops.length === 0) return [];
-  const paths = new Set(ops.map((op) => op.path));
-  const out: JSONPatchOp[] = [];
-  for (const row of rows.values()) {
-    for (const path of paths) {
-      if (row.path === path || isUnder(row.path, path) || isUnder(path, row.path)) {
-        out.push(row);
-        break;
-      }
-    }
-  }
-  return out;
-}
-
-function isSentOrUnder(path: string, sent: Set<string>): boolean {
-  if (sent.has(path)) return true;
-  for (const parent of sent) if (isUnder(path, parent)) return true;
-  return false;
-}
-
-/** True when `path` is strictly inside `parent` (`''` is the root and contains everything). */
-function isUnder(path: string, parent: string): boolean {
-  return path.length > parent.length && path.startsWith(parent) && path.charCodeAt(parent.length) === 47 /* '/' */;
-}
-
-/** Sorts rows in commit order: by rev, then by ts (stable). */
-function sortRows(rows: JSONPatchOp[]): JSONPatchOp[] {
-  // A parent and its child written at one rev and one ts (a change writing both, without op ts)
-  // apply parent first, or the parent's value would wipe the child on every client that applies
-  // them in order; the order rows were first stored in can be the other way round.
-  return rows.slice().sort((a, b) => (a.rev ?? 0) - (b.rev ?? 0) || (a.ts ?? 0) - (b.ts ?? 0) || depth(a.path) - depth(b.path));
-}
-
-function depth(path: string): number {
-  let count = 0;
-  for (let i = 0; i < path.length; i++) if (path.charCodeAt(i) === 47 /* '/' */) count++;
-  return count;
 }
 
 function remember(doc: LWWDoc, ids: string[], rev: number): void {
