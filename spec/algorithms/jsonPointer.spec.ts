@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { formatPointer, joinPointer, parsePointer, splitPointer } from '../../src/algorithms/jsonPointer.js';
+import { formatPointer, joinPointer, parsePointer, pointerDepth, splitPointer } from '../../src/algorithms/jsonPointer.js';
 import { OpFailure } from '../../src/algorithms/ops/OpFailure.js';
 import { PatchError } from '../../src/errors.js';
 
@@ -74,5 +74,14 @@ describe('formatPointer', () => {
       }),
       { numRuns: 500, seed: 6901 },
     );
+  });
+});
+
+describe('pointerDepth', () => {
+  it('should count the segments a pointer names, escaped slashes included as none', () => {
+    expect(pointerDepth('')).toBe(0);
+    expect(pointerDepth('/')).toBe(1);
+    expect(pointerDepth('/a/b')).toBe(2);
+    expect(pointerDepth('/a~1b/c')).toBe(2);
   });
 });

@@ -523,8 +523,9 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   };
 
   /**
-   * The edit a client makes: the one drawn, or now and then (by `witnesses`' own draw, so the
-   * script's stream stays as it was) a witness in its place, recorded for the final check.
+   * The edit a client makes: the one drawn, or with `chance` (drawn from `draw`, a stream other
+   * than the script's, so the script's draws stay as they were) a witness in its place, recorded
+   * for the final check.
    */
   let witnessSerial = 0;
   const orWitness = (c: FuzzClient, docId: string, drawn: Edit, draw: Rng, chance: number): Edit => {

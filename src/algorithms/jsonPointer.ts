@@ -100,3 +100,17 @@ export function keyPointer(pointer: string, key: string): string | undefined {
     throw error;
   }
 }
+
+/**
+ * How many segments a pointer names (its `/`s, read raw: `~1` holds none), so a parent sorts
+ * before its children by it.
+ *
+ * @example
+ * pointerDepth('');     // 0
+ * pointerDepth('/a/b'); // 2
+ */
+export function pointerDepth(path: string): number {
+  let count = 0;
+  for (let i = 0; i < path.length; i++) if (path.charCodeAt(i) === 47 /* '/' */) count++;
+  return count;
+}

@@ -6,6 +6,7 @@
 import type { JSONPatchOp } from '../../types.js';
 import { applyPatch } from '../applyPatch.js';
 import { deepEqual } from '../deepEqual.js';
+import { pointerDepth } from '../jsonPointer.js';
 
 const DELTA_OPS: ReadonlySet<string> = new Set(['@inc', '@bit', '@max', '@min']);
 const LOW_15_BITS = 0x7fff;
@@ -334,7 +335,7 @@ export function consolidateOps(existing: readonly JSONPatchOp[], newOps: readonl
       }
     }
     // Parents before children, whatever order the caller stored them in.
-    survivors.sort((a, b) => depth(a.path) - depth(b.path));
+    survivors.sort((a, b) => pointerDepth(a.path) - pointerDepth(b.path));
     for (const row of survivors) save(row);
   };
 
@@ -405,12 +406,6 @@ export function consolidateOps(existing: readonly JSONPatchOp[], newOps: readonl
     pathsToDelete: initialPaths.filter((path) => !rows.has(path)),
     opsToReturn,
   };
-}
-
-function depth(path: string): number {
-  let count = 0;
-  for (let i = 0; i < path.length; i++) if (path.charCodeAt(i) === 47) count++;
-  return count;
 }
 
 /**

@@ -2,11 +2,11 @@ import type { JSONPatchOp } from '../../types.js';
 import { ancestorPaths } from './consolidateOps.js';
 
 /**
- * LWW pending ops kept in path order (one op per path, sorted by the path's UTF-16 code units:
- * what stores hand out, and IndexedDB's key order). In that order a path's descendants are one
- * run (every path starting with `path + '/'`), so what a write touches is found by binary search,
- * and a doc with thousands of pending fields costs an edit O(log n) comparisons, not a scan and a
- * sort of them all.
+ * LWW ops kept in path order (one op per path, sorted by the path's UTF-16 code units: how stores
+ * hand a client's pending ops out, IndexedDB's key order, and how the server indexes a doc's
+ * rows). In that order a path's descendants are one run (every path starting with `path + '/'`),
+ * so what a write touches is found by binary search, and a doc with thousands of fields costs an
+ * edit O(log n) comparisons, not a scan and a sort of them all.
  */
 
 /** Parents before children: the order stores hand pending ops out in. */

@@ -1,5 +1,6 @@
 import type { JSONPatchOp } from '../../types.js';
 import { byPathOrder, opsAtOrUnder, opsMeeting, writeInPlace } from '../../algorithms/lww/pathOrder.js';
+import { pointerDepth } from '../../algorithms/jsonPointer.js';
 
 /**
  * The stored rows of an LWW document (one `replace`/`remove` row per path, with `ts` and `rev`),
@@ -95,7 +96,7 @@ export class LWWRows {
    */
   inCommitOrder(rows: readonly JSONPatchOp[]): JSONPatchOp[] {
     const seqOf = (row: JSONPatchOp) => this.seq.get(row.path) ?? Number.MAX_SAFE_INTEGER;
-    return rows.slice().sort((a, b) => (a.rev ?? 0) - (b.rev ?? 0) || (a.ts ?? 0) - (b.ts ?? 0) || depth(a.path) - depth(b.path) || seqOf(a) - seqOf(b));
+    return rows.slice().sort((a, b) => (a.rev ?? 0) - (b.rev ?? 0) || (a.ts ?? 0) - (b.ts ?? 0) || pointerDepth(a.path) - pointerDepth(b.path) || seqOf(a) - seqOf(b));
   }
 
   /** The log again, one entry per row at its rev. */
@@ -104,10 +105,4 @@ export class LWWRows {
     this.logRevs = rows.map(row => row.rev ?? 0);
     this.logPaths = rows.map(row => row.path);
   }
-}
-
-function depth(path: string): number {
-  let count = 0;
-  for (let i = 0; i < path.length; i++) if (path.charCodeAt(i) === 47 /* '/' */) count++;
-  return count;
 }
