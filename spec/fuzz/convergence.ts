@@ -519,6 +519,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     const doc = await c.patches.openDoc<FuzzDoc>(docId, { algorithm: algorithmOf(docId) });
     const change = algorithmOf(docId) === 'lww' ? lwwEdit(reviveRng, doc.state) : otEdit(reviveRng, doc.state);
     doc.change(draft => change.apply(draft as FuzzDoc));
+    if (change.then) doc.change(draft => change.then!(draft as FuzzDoc));
     await doc.flush();
   };
 
@@ -553,6 +554,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     if ('key' in change) stats.witnessesDuringWrites++;
     trace.push(`c${c.index} ${docId} (while server changes are written): ${change.label}`);
     doc.change(draft => change.apply(draft as FuzzDoc));
+    if (change.then) doc.change(draft => change.then!(draft as FuzzDoc));
     stats.edits++;
     stats.editsDuringWrites++;
   };
@@ -563,6 +565,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     const change = orWitness(c, docId, algorithmOf(docId) === 'lww' ? lwwEdit(rng, doc.state) : otEdit(rng, doc.state), witnessRng, 0.1);
     trace.push(`c${c.index} ${docId}: ${change.label}`);
     doc.change(draft => change.apply(draft as FuzzDoc));
+    if (change.then) doc.change(draft => change.then!(draft as FuzzDoc));
     stats.edits++;
     return doc.flush();
   };

@@ -10,6 +10,8 @@ export type FuzzDoc = { [key: string]: Json };
 export interface Edit {
   label: string;
   apply(draft: FuzzDoc): void;
+  /** A second `change()`, made at once after the first (in the same millisecond, as a handler that calls `change()` twice). */
+  then?(draft: FuzzDoc): void;
 }
 
 const isObject = (value: Json | undefined): value is { [key: string]: Json } => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -149,7 +151,7 @@ function textLength(value: Json | undefined): number {
 export function lwwEdit(rng: Rng, state: FuzzDoc): Edit {
   const fields = Object.keys(state).filter(k => k.startsWith('f'));
   const value = rng.int(0, 999);
-  const kind = rng.weighted({ set: 4, delete: fields.length > 0 ? 2 : 0, counter: 2, text: 1, objSet: 3, objReplace: 1, objDelete: 1 });
+  const kind = rng.weighted({ set: 4, delete: fields.length > 0 ? 2 : 0, counter: 2, text: 1, objSet: 3, objReplace: 1, objDelete: 1, deepSet: 2, deepPair: 1, deepReplace: 0.5 });
   const field = `f${rng.int(0, 5)}`;
   const child = rng.pick(['a', 'b', 'c']);
   const which = rng.int(0, 99);
@@ -174,6 +176,18 @@ export function lwwEdit(rng: Rng, state: FuzzDoc): Edit {
       return { label: 'obj={…}', apply: d => void (d.obj = { a: value, b: value + 1 }) };
     case 'objDelete':
       return { label: 'delete obj', apply: d => void delete d.obj };
+    // Three levels, so a field's row can be stored before its object's (written inside /nest's value).
+    case 'deepSet':
+      return { label: `nest.o.${child}=${value}`, apply: d => void (objectAt(objectAt(d, 'nest'), 'o')[child] = value) };
+    case 'deepPair':
+      // An object and a field in it at one timestamp: two change() calls in one millisecond.
+      return {
+        label: `nest.o={} then nest.o.${child}=${value}`,
+        apply: d => void (objectAt(d, 'nest').o = {}),
+        then: d => void (objectAt(objectAt(d, 'nest'), 'o')[child] = value),
+      };
+    case 'deepReplace':
+      return { label: 'nest={o:{}}', apply: d => void (d.nest = { o: {} }) };
   }
 }
 
