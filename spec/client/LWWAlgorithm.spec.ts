@@ -9,6 +9,7 @@ interface Doc {
   a?: number;
   b?: number;
   title?: string;
+  p?: { a?: { b?: number } };
 }
 
 /** A change as the server stores it. */
@@ -202,6 +203,30 @@ describe('LWWAlgorithm', () => {
     expect(await env.store.getDoc('d')).toMatchObject({ committedRev: 2, state: { a: 10, title: 'T' } });
     expect(env.doc.committedRev).toBe(2);
     expect(env.doc.state).toEqual({ a: 1, title: 'T' });
+  });
+
+  it('should apply, store and replay a field the server listed before the object written with it (one rev, one ts)', async () => {
+    const env = await openLWW();
+    const rows: JSONPatchOp[] = [
+      { op: 'replace', path: '/p/a/b', value: 5, ts: 7, rev: 1 },
+      { op: 'replace', path: '/p/a', value: {}, ts: 7, rev: 1 },
+    ];
+    await env.run(() => env.lww.applyServerChanges('d', [committed('s1', 1, rows)]));
+    expect(env.doc.state).toEqual({ p: { a: { b: 5 } } });
+    expect((await env.store.getDoc('d'))?.state).toEqual({ p: { a: { b: 5 } } });
+    // A new instance on the same store reads what was stored.
+    const again = await new Patches({ store: env.store }).openDoc<Doc>('d', { algorithm: 'lww' });
+    expect(again.state).toEqual({ p: { a: { b: 5 } } });
+  });
+
+  it('should install a snapshot whose rows list a field before the object written with it', async () => {
+    const env = await openLWW();
+    const rows: JSONPatchOp[] = [
+      { op: 'replace', path: '/p/a/b', value: 5, ts: 7, rev: 3 },
+      { op: 'replace', path: '/p/a', value: {}, ts: 7, rev: 3 },
+    ];
+    expect(await env.run(() => env.lww.installSnapshot('d', { state: {}, rev: 0, changes: [committed('snap', 3, rows, 0)] }))).toBe('installed');
+    expect(env.doc.state).toEqual({ p: { a: { b: 5 } } });
   });
 
   it('should skip a stale re-delivery of a change already committed', async () => {

@@ -3,6 +3,7 @@ import { MissingChangesError, ServerRevisionRegressedError } from '../errors.js'
 import { applyPatch } from '../algorithms/applyPatch.js';
 import { consolidateOps } from '../algorithms/lww/consolidateOps.js';
 import { afterWrite, byPathOrder, isInPathOrder, opsMeeting } from '../algorithms/lww/pathOrder.js';
+import { opsParentsFirst, parentsFirst } from '../algorithms/lww/parentsFirst.js';
 import { createChange } from '../algorithms/createChange.js';
 import type { StoredDoc } from '../stores/PatchesStore.js';
 import { deepEqual } from '../algorithms/deepEqual.js';
@@ -135,7 +136,9 @@ export class LWWAlgorithm implements ClientAlgorithm {
   }
 
   applyServerChanges(docId: string, changes: Change[], sent?: Change[]): Promise<Change[]> {
-    return retryOnConflict(() => this.applyOnce(docId, changes, sent), () => this.refresh(docId));
+    // Stored, replayed and applied with every row before the rows below it, whatever the server's order.
+    const ordered = changes.map(parentsFirst);
+    return retryOnConflict(() => this.applyOnce(docId, ordered, sent), () => this.refresh(docId));
   }
 
   /** Brings an open doc's view in line with the store after another instance wrote it (`readViewSince`). */
@@ -258,7 +261,7 @@ export class LWWAlgorithm implements ClientAlgorithm {
     if (rev >= stored.committedRev) return undefined;
     // Timestamped writes need no rebase: pending ops and the in-flight change stay as they are
     // (the latter goes out on the new rev, see getPendingToSend) and the server judges them again.
-    const state = applyPatch(snapshot.state ?? {}, snapshot.changes.flatMap(c => c.ops), { mode: 'lenient' });
+    const state = applyPatch(snapshot.state ?? {}, opsParentsFirst(snapshot.changes), { mode: 'lenient' });
     await store.saveDoc(docId, { state, rev });
     this.ctx.getOpenDoc(docId)?._update(layersOf({ ...stored, committedRev: rev }, state), { rerecord: true });
     return { localRev: stored.committedRev, serverRev: rev };
@@ -274,7 +277,7 @@ export class LWWAlgorithm implements ClientAlgorithm {
     if (!stored) return 'stale';
     const rev = snapshot.changes.reduce((max, c) => Math.max(max, c.rev), snapshot.rev);
     if (rev <= stored.committedRev) return 'stale';
-    const state = applyPatch(snapshot.state ?? {}, snapshot.changes.flatMap(c => c.ops), { mode: 'lenient' });
+    const state = applyPatch(snapshot.state ?? {}, opsParentsFirst(snapshot.changes), { mode: 'lenient' });
     await store.saveDoc(docId, { state, rev }, { committedRev: stored.committedRev });
     this.ctx.getOpenDoc(docId)?._update(layersOf({ ...stored, state, committedRev: rev }, state), { rerecord: true });
     return 'installed';
