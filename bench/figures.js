@@ -64,6 +64,7 @@ export const FIGURES = {
   lwwServer: [
     { name: 'server: µs per paced one-field commit to an LWW doc of 100,000 fields', unit: 'µs', better: 'lower', get: (r) => r.lwwServer?.find((row) => row.fields === 100_000)?.pacedMicros },
     { name: 'server: ms to store 100,000 fields of an LWW doc in commits of 8,000 ops', unit: 'ms', better: 'lower', get: (r) => r.lwwServer?.find((row) => row.fields === 100_000)?.storeMs },
+    { name: 'server: µs per commit to a small LWW doc over commits 50,001–60,000 of its history', unit: 'µs', better: 'lower', get: (r) => r.lwwHistory?.[5] },
   ],
   docs: [
     { name: '200 new docs, one change each: all synced', unit: 'ms', better: 'lower', get: (r) => r.newDocsMs },

@@ -71,7 +71,7 @@ export const USAGE = `Usage: patches-rx-server [options]
   --pool-size <n>         PostgreSQL connections per process (default 10)
   --statement-timeout <ms> PostgreSQL statement timeout (default 10000)
   --lww-prefix <prefix>   doc ids starting with it are LWW, all others OT (default "lww")
-  --snapshot-every <n>    write a snapshot every n changes (default 200)
+  --snapshot-every <n>    write a snapshot every n changes (default 200; a big LWW doc more rarely)
   --max-change-bytes <n>  largest accepted change (default 1000000)
   --compression <mode>    permessage-deflate: large (default: frames of 1 KB or
                           more), all (every frame: ~5x fewer bytes per typed

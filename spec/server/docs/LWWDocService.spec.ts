@@ -146,6 +146,19 @@ describe('LWWDocService (over real sockets)', () => {
     expect(resultOf(await a.call('getDoc', ['lww-doc']))).toEqual({ state: {}, rev: 0, changes: [] });
   });
 
+  it('should snapshot a big doc more rarely, so a snapshot costs a commit about 50 rows or ids at most', async () => {
+    await t.close();
+    t = await startTestServer({ now: () => clock, snapshotEvery: 2 });
+    const a = await t.connect();
+    const fields = Array.from({ length: 300 }, (_, i) => ({ op: 'replace', path: `/f${i}`, value: i, ts: 1 }));
+    await commit(a, 'lww-doc', [change('big', 0, fields)]);
+    // 301 rows and the ids remembered: due once ceil((301 + 7) / 50) = 7 commits are past, not 2.
+    for (let i = 1; i <= 5; i++) await commit(a, 'lww-doc', [change(`c${i}`, i, [{ op: 'replace', path: '/n', value: i, ts: 2 + i }])]);
+    expect(t.server.stats.snapshots).toBe(0);
+    await commit(a, 'lww-doc', [change('c6', 6, [{ op: 'replace', path: '/n', value: 6, ts: 8 }])]);
+    expect(t.server.stats.snapshots).toBe(1);
+  });
+
   it('should keep rows and retry dedup across snapshots', async () => {
     await t.close();
     t = await startTestServer({ now: () => clock, snapshotEvery: 2 });

@@ -13,6 +13,9 @@ import { LWWRows } from './LWWRows.js';
 /** How many committed change ids an LWW document remembers for retry dedup. */
 const REMEMBERED_CHANGE_IDS = 50_000;
 
+/** Rows and remembered ids a snapshot may write per commit since the last, on average (see `snapshotDue`). */
+const SNAPSHOT_ENTRIES_PER_COMMIT = 50;
+
 /** An LWW document as the server holds it: one stored row per path. */
 export interface LWWDoc extends LoadedDoc {
   /** The stored rows, one per path (`replace`/`remove` with concrete value, `ts` and `rev`). */
@@ -165,7 +168,10 @@ export class LWWDocService extends DocService<LWWDoc> {
 
   /** @inheritDoc */
   protected snapshotDue(doc: LWWDoc): boolean {
-    return doc.sinceSnapshot >= this.options.snapshotEvery;
+    // A snapshot writes every row and every remembered id (up to 50,000): a big one comes more
+    // rarely, so it costs a commit no more than SNAPSHOT_ENTRIES_PER_COMMIT entries on average.
+    const size = doc.rows.size + doc.seen.size;
+    return doc.sinceSnapshot >= Math.max(this.options.snapshotEvery, Math.ceil(size / SNAPSHOT_ENTRIES_PER_COMMIT));
   }
 
   /** @inheritDoc */
