@@ -134,6 +134,19 @@ describe('LWWDocService (over real sockets)', () => {
     expect(applyPatch({ a: { b: 1 } }, since1[0].ops, { mode: 'lenient' })).toEqual(head);
   });
 
+  it('should hand out a doc of more rows than a call may take as arguments', async () => {
+    const a = await t.connect();
+    const fields = 150_000;
+    for (let start = 0, rev = 0; start < fields; start += 10_000, rev++) {
+      const ops = Array.from({ length: 10_000 }, (_, i) => ({ op: 'replace', path: `/b${(start + i) % 100}/f${start + i}`, value: 1, ts: 1 }));
+      await commit(a, 'lww-doc', [change(`c${rev}`, rev, ops)]);
+    }
+    const envelope = resultOf<PatchesSnapshot>(await a.call('getDoc', ['lww-doc']));
+    expect(envelope.changes[0]).toMatchObject({ rev: 15, committedAt: 1 });
+    expect(envelope.changes[0].ops).toHaveLength(fields);
+    expect(resultOf<Change[]>(await a.call('getChangesSince', ['lww-doc', 0]))[0].ops).toHaveLength(fields);
+  }, 30_000);
+
   it('should refuse ops without an LWW meaning or with bad operands (400 scope change)', async () => {
     const a = await t.connect();
     for (const op of [

@@ -64,6 +64,14 @@ describe('LWWRows', () => {
     expect(rows.atOrUnder(['/a']).map(r => r.path)).toEqual(['/a']);
   });
 
+  it('should load a snapshot of more rows than a call may take as arguments', () => {
+    const rows = new LWWRows();
+    rows.load(Array.from({ length: 200_000 }, (_, i) => ({ op: 'replace', path: `/b${i % 100}/f${i}`, value: i, ts: 1, rev: 1 + (i % 7) })));
+    expect(rows.size).toBe(200_000);
+    expect(rows.meeting(['/b7/f107']).map(r => r.path)).toEqual(['/b7/f107']);
+    expect(rows.since(6)).toHaveLength(28_571);
+  });
+
   it('should find the rows newer than a rev after many writes of the same paths (its log compacted)', () => {
     const rows = new LWWRows();
     rows.write([{ op: 'replace', path: '/old', value: 0, ts: 1, rev: 1 }], []);

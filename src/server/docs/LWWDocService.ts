@@ -189,8 +189,9 @@ export class LWWDocService extends DocService<LWWDoc> {
   private synthesise(doc: LWWDoc, rows: JSONPatchOp[], baseRev: number): Change {
     const now = this.options.now();
     const sorted = doc.rows.inCommitOrder(rows);
-    const rev = Math.max(...sorted.map((row) => row.rev ?? 0));
-    const committedAt = Math.max(0, ...sorted.map((row) => row.ts ?? 0)) || now;
+    // Folded, not spread into Math.max: a doc of more than ~120,000 rows would overflow the stack.
+    const rev = sorted.reduce((max, row) => Math.max(max, row.rev ?? 0), -Infinity);
+    const committedAt = sorted.reduce((max, row) => Math.max(max, row.ts ?? 0), 0) || now;
     return { id: toBase62(rev) + createId(4), baseRev, rev, ops: sorted, createdAt: now, committedAt };
   }
 }

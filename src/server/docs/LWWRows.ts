@@ -21,7 +21,7 @@ export class LWWRows {
   private readonly seq = new Map<string, number>();
   private nextSeq = 0;
   /** The same rows in path order: a path's subtree is one run of it. */
-  private readonly sorted: JSONPatchOp[] = [];
+  private sorted: JSONPatchOp[] = [];
   /** The rev and path of every row write, in rev order (a path may be listed at older revs too): compacted when it outgrows the rows. */
   private logRevs: number[] = [];
   private logPaths: string[] = [];
@@ -42,7 +42,8 @@ export class LWWRows {
       if (!this.seq.has(row.path)) this.seq.set(row.path, this.nextSeq++);
       this.byPath.set(row.path, row);
     }
-    this.sorted.push(...[...this.byPath.values()].sort(byPathOrder));
+    // Assigned, not pushed as arguments: a spread of more than ~120,000 overflows the stack.
+    this.sorted = [...this.byPath.values()].sort(byPathOrder);
     this.compactLog();
   }
 
