@@ -223,6 +223,38 @@ describe('IndexedDBStore', () => {
       expect(await b.getPendingOps('l')).toEqual([]);
     });
 
+    it("should read only the paths another instance's writes logged since it last knew LWW pending ops, and all of them after anything else", async () => {
+      const a = v1();
+      const b = v1();
+      await a.trackDocs(['l'], 'lww');
+      const reads = (work: () => Promise<unknown>) => queueReads(work, 'pendingOps');
+      const ops = async () => (await b.getQueue('l'))!.pendingOps;
+      await a.savePendingOps('l', [op('/a', 1), op('/b', 2)], [], { pendingOps: [] });
+      expect(await reads(ops)).toBe(1);
+      // Three writes of the other instance: a new field, a field overwritten, a parent written over its child.
+      await a.savePendingOps('l', [op('/c', 3)], [], { pendingOps: [op('/a', 1), op('/b', 2)] });
+      await a.savePendingOps('l', [op('/a', 4)], [], { pendingOps: [op('/a', 1), op('/b', 2), op('/c', 3)] });
+      await a.savePendingOps('l', [op('/c', { d: 5 })], ['/c/d'], { pendingOps: [op('/a', 4), op('/b', 2), op('/c', 3)] });
+      const expected = [op('/a', 4), op('/b', 2), op('/c', { d: 5 })];
+      expect(await reads(async () => expect(await ops()).toEqual(expected))).toBe(0);
+      // Its own guarded write on them reads nothing either, and the other instance catches up on it.
+      expect(await reads(() => b.savePendingOps('l', [op('/e', 6)], ['/b'], { pendingOps: expected }))).toBe(0);
+      expect(await a.getPendingOps('l')).toEqual([op('/a', 4), op('/c', { d: 5 }), op('/e', 6)]);
+      const caughtUp = () => a.savePendingOps('l', [op('/f', 7)], [], { pendingOps: [op('/a', 4), op('/c', { d: 5 }), op('/e', 6)] });
+      expect(await reads(caughtUp)).toBe(0);
+      // What a read hands out is a copy.
+      (await b.getQueue('l'))!.pendingOps[0].value = 'mutated';
+      expect(await ops()).toEqual([op('/a', 4), op('/c', { d: 5 }), op('/e', 6), op('/f', 7)]);
+      // A send is not logged: the ops are read whole (none left); so is a write too big for the log.
+      await a.saveSendingChange('l', change('s1'), { sendingId: null, pendingOps: [op('/a', 4), op('/c', { d: 5 }), op('/e', 6), op('/f', 7)] });
+      expect(await reads(async () => expect(await ops()).toEqual([]))).toBe(1);
+      const many = Array.from({ length: 100 }, (_, i) => op(`/m${String(i).padStart(3, '0')}`, i));
+      await a.savePendingOps('l', many, [], { pendingOps: [] });
+      expect(await reads(async () => expect(await ops()).toEqual(many))).toBe(1);
+      await a.savePendingOps('l', [op('/m000', 'x')], [], { pendingOps: many });
+      expect(await reads(async () => expect(await ops()).toEqual([op('/m000', 'x'), ...many.slice(1)]))).toBe(0);
+    });
+
     it("should read only the changes appended since its last read of another instance's queue, and all of it after anything else", async () => {
       const a = v1();
       const b = v1();
@@ -1148,6 +1180,52 @@ describe('IndexedDBStore announcements to other instances', () => {
     hub.deliverAll(); // B hears here and A's backlog, and posts its own
     await shows(docB, ['a1', 'a2', 'b1']);
     await shows(docA, ['a1', 'a2', 'b1']);
+  });
+
+  it("should let an open LWW doc follow another instance's offline edits by the paths they wrote, and apply only those to its view", async () => {
+    type Settings = Record<string, Record<string, number>>;
+    const a = instance();
+    const b = instance();
+    hub.deliverAll();
+    const docA = await a.patches.openDoc<Settings>('s', { algorithm: 'lww' });
+    const docB = await b.patches.openDoc<Settings>('s', { algorithm: 'lww' });
+    hub.deliverAll();
+    const edit = async (i: number, mutator: (draft: Settings) => void) => {
+      docA.change(mutator);
+      await docA.flush();
+      hub.deliverAll();
+      await firstValueFrom(docB.state$.pipe(filter(state => state.last?.i === i)));
+    };
+    await edit(0, draft => {
+      draft.b0 = { f0: 0 };
+      draft.b1 = { f0: 0 };
+      draft.last = { i: 0 };
+    });
+    const getAll = jest.spyOn(IDBObjectStore.prototype, 'getAll');
+    try {
+      for (let i = 1; i <= 20; i++) {
+        const untouched = docB.state[`b${(i + 1) % 2}`];
+        await edit(i, draft => {
+          draft[`b${i % 2}`][`f${i}`] = i;
+          draft.last = { i };
+        });
+        // Applied on the view, not rebuilt from every pending op: what the write did not touch is the same object.
+        expect(docB.state[`b${(i + 1) % 2}`]).toBe(untouched);
+      }
+      expect(getAll.mock.contexts.filter(store => (store as IDBObjectStore).name === 'pendingOps')).toHaveLength(0);
+    } finally {
+      getAll.mockRestore();
+    }
+    // A parent written over its fields, then a field removed: still what a fresh read shows.
+    await edit(21, draft => {
+      draft.b0 = { g: 1 };
+      delete draft.b1.f1;
+      draft.last = { i: 21 };
+    });
+    const fresh = instance();
+    expect(docB.state).toEqual((await fresh.patches.openDoc<Settings>('s', { algorithm: 'lww' })).state);
+    expect(docB.state).toEqual(docA.state);
+    expect(docB.state.b0).toEqual({ g: 1 });
   });
 
   it('should read an open doc whole when another instance untracked it and tracked it again with a new history', async () => {

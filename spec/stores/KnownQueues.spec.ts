@@ -20,6 +20,17 @@ describe('KnownQueues', () => {
     expect(known.idsUnder('l', tag)).toBeUndefined();
   });
 
+  it('should give the LWW ops last known with their tag, whatever the row says now (to catch up from)', () => {
+    const known = new KnownQueues();
+    const tag = newQueueTag();
+    known.remember('l', tag, { ops: [op('/a', 1)] });
+    known.remember('d', tag, { ids: ['p1'] });
+    expect(known.latestOps('l')).toEqual({ tag, ops: [op('/a', 1)] });
+    expect(known.latestOps('d')).toBeUndefined();
+    known.forget('l');
+    expect(known.latestOps('l')).toBeUndefined();
+  });
+
   it('should keep only the latest sighting, and none of a row without a tag', () => {
     const known = new KnownQueues();
     const [first, second] = [newQueueTag(), newQueueTag()];

@@ -1,5 +1,5 @@
 import { StoreError } from '../../src/errors.js';
-import { extendsLog, keptStateRev, leadsFrom, logCovers, maybeAbandoned, replayTail, widened, type DocRow } from '../../src/stores/idbDocRow.js';
+import { extendsLog, keptStateRev, leadsFrom, logCovers, maybeAbandoned, opsLogged, pathsSince, replayTail, widened, type DocRow } from '../../src/stores/idbDocRow.js';
 import type { Change, JSONPatchOp } from '../../src/types.js';
 
 function change(rev: number, ops: JSONPatchOp[] = [{ op: 'replace', path: '/n', value: rev }]): Change {
@@ -92,5 +92,40 @@ describe('replayTail', () => {
   it('should throw a StoreError when a row is missing or does not apply, never give an older state', () => {
     expect(() => replayTail(queue('ot', 3), { n: 1 }, 1, tail([change(3)]))).toThrow(StoreError);
     expect(() => replayTail(queue('ot', 2), { n: 1 }, 1, tail([change(2, [{ op: 'test', path: '/n', value: 9 }])]))).toThrow(/does not apply/);
+  });
+});
+
+describe('opsLogged and pathsSince (the log of LWW pending-op writes)', () => {
+  const paths = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => `/${prefix}${i}`);
+
+  it('should lead from any logged tag to the row tag, through writes that each start where the one before ended', () => {
+    let log = opsLogged(undefined, 't1', 't2', ['/a']);
+    log = opsLogged(log, 't2', 't3', ['/b', '/a/x']);
+    log = opsLogged(log, 't3', 't4', ['/a']);
+    const at = (tag: string) => ({ ...row({ algorithm: 'lww' }), queueTag: tag, opsLog: log });
+    expect(pathsSince(at('t4'), 't1')).toEqual(new Set(['/a', '/b', '/a/x']));
+    expect(pathsSince(at('t4'), 't3')).toEqual(new Set(['/a']));
+    expect(pathsSince(at('t3'), 't2')).toEqual(new Set(['/b', '/a/x']));
+    // A tag the log never had, or a row tag it does not lead to (another kind of write came since).
+    expect(pathsSince(at('t4'), 't0')).toBeUndefined();
+    expect(pathsSince(at('t9'), 't1')).toBeUndefined();
+  });
+
+  it('should not lead across a write it missed', () => {
+    // t2 → t5 by a write that was not logged, then a logged one from t5.
+    const log = opsLogged(opsLogged(undefined, 't1', 't2', ['/a']), 't5', 't6', ['/b']);
+    expect(pathsSince({ ...row(), queueTag: 't6', opsLog: log }, 't1')).toBeUndefined();
+    expect(pathsSince({ ...row(), queueTag: 't6', opsLog: log }, 't5')).toEqual(new Set(['/b']));
+  });
+
+  it('should keep the latest writes within its bounds, and nothing for a write over them or from no tag', () => {
+    let log = opsLogged(undefined, 't0', 't1', paths(50, 'a'));
+    log = opsLogged(log, 't1', 't2', paths(20, 'b'));
+    expect(log.map(entry => entry.from)).toEqual(['t1']);
+    for (let i = 2; i < 30; i++) log = opsLogged(log, `t${i}`, `t${i + 1}`, ['/c']);
+    expect(log).toHaveLength(16);
+    expect(log[0].from).toBe('t14');
+    expect(opsLogged(log, 't30', 't31', paths(65, 'd'))).toEqual([]);
+    expect(opsLogged(log, undefined, 't31', ['/d'])).toEqual([]);
   });
 });

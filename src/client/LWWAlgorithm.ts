@@ -4,6 +4,7 @@ import { applyPatch } from '../algorithms/applyPatch.js';
 import { consolidateOps } from '../algorithms/lww/consolidateOps.js';
 import { afterWrite, byPathOrder, isInPathOrder, opsMeeting } from '../algorithms/lww/pathOrder.js';
 import { opsParentsFirst, parentsFirst } from '../algorithms/lww/parentsFirst.js';
+import { opsOnTop } from '../algorithms/lww/opsOnTop.js';
 import { createChange } from '../algorithms/createChange.js';
 import type { StoredDoc } from '../stores/PatchesStore.js';
 import { deepEqual } from '../algorithms/deepEqual.js';
@@ -148,8 +149,15 @@ export class LWWAlgorithm implements ClientAlgorithm {
     const { doc, layers: current, stored, committedState: state } = news;
     const layers = layersOf({ ...stored, state }, state);
     // Same committed rev, same committed state (the store writes them together): only the local layers can differ.
-    if (current.committedRev === layers.committedRev && deepEqual(current.local, layers.local)) return;
-    doc._update(layers, { rerecord: true });
+    if (current.committedRev !== layers.committedRev || !deepEqual(current.local[0] ?? [], layers.local[0])) {
+      doc._update(layers, { rerecord: true });
+      return;
+    }
+    // Another tab's write of a few pending ops (an offline session it is making): those are applied on the view, not all.
+    const before = current.local[1] ?? [];
+    const onTop = opsOnTop(before, layers.local[1]);
+    if (onTop?.length === 0 || (!onTop && deepEqual(before, layers.local[1]))) return;
+    doc._update(layers, { rerecord: true, onTop });
   }
 
   private async applyOnce(docId: string, changes: Change[], sent?: Change[]): Promise<Change[]> {

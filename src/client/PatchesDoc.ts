@@ -158,15 +158,18 @@ export class PatchesDoc<T extends object = AnyDoc> {
 
   /**
    * @internal Replaces what the doc shows: new committed/local layers, optionally new optimistic
-   * ops (rebased), and drops the optimistic entries named in `minted`. Emits if the view changed.
+   * ops (rebased), and drops the optimistic entries named in `minted`. Emits if the view changed
+   * (applying `onTop` to the view when the new layers are the old ones with those ops on top).
    */
-  _update(layers: DocLayers, options: { minted?: string[]; optimistic?: OptimisticChange[]; viewUnchanged?: boolean; rerecord?: boolean } = {}): void {
+  _update(layers: DocLayers, options: { minted?: string[]; optimistic?: OptimisticChange[]; viewUnchanged?: boolean; rerecord?: boolean; onTop?: readonly JSONPatchOp[] } = {}): void {
     this.layers = layers;
     if (options.optimistic) this.optimistic = options.optimistic;
     if (options.minted?.length) this.optimistic = withoutMinted(this.optimistic, options.minted);
     if (options.rerecord) this.rerecord();
     if (options.viewUnchanged) return;
-    this.subject.next(this.computeState());
+    // `onTop`: the new layers show the old view with these ops applied (LWW `opsOnTop`), so with no optimistic edits on it the view is not rebuilt from every op.
+    const { onTop } = options;
+    this.subject.next(onTop && this.optimistic.length === 0 ? applyPatch(this.state, onTop, { mode: 'lenient' }) : this.computeState());
   }
 
   /** @internal Drops an optimistic change that could not be persisted and rebuilds the view. */

@@ -4,9 +4,9 @@ import type { Algorithm, Change, JSONPatchOp, PatchesState, TrackedDoc } from '.
 import { openStoreChannel, storeChanges$, type StoreChannel } from '../streams/storeChanges.js';
 import type { PatchesStore, ServerChangesUpdate, StoreChange, StoreGuard, StoredDoc, StoredDocSince, StoredQueue } from './PatchesStore.js';
 import { guardConflict } from './guardConflict.js';
-import { extendsLog, keptStateRev, leadsFrom, logCovers, maybeAbandoned, replayTail, widened, type DocRow } from './idbDocRow.js';
+import { extendsLog, keptStateRev, leadsFrom, logCovers, maybeAbandoned, opsLogged, replayTail, widened, type DocRow } from './idbDocRow.js';
 import { ALL_STORES, GUARDED_STORES, IDB_MIGRATIONS, docRange, type IDBStoreMigration, type Schema, type StoreName, type Tx } from './idbSchema.js';
-import { clearDocData, fire, guardedRow, putPendingQueue, putState, readGuarded, retagQueue, retagged, rewoundTo } from './idbWrites.js';
+import { clearDocData, fire, guardedRow, opsCaughtUp, putPendingQueue, putState, readGuarded, retagQueue, retagged, rewoundTo } from './idbWrites.js';
 import { IdbConnection } from './IdbConnection.js';
 import { StoreAnnouncer } from './StoreAnnouncer.js';
 import { KnownQueues } from './KnownQueues.js';
@@ -250,11 +250,13 @@ export class IndexedDBStore implements PatchesStore {
       const history = () => tx.objectStore('committedChanges');
       // An OT queue read whole before is read from where that read ended: if only appends came since, that is all.
       const from = algorithm !== 'lww' ? this.queues.readFrom(docId) : undefined;
-      const [row, stored, rows, ops, sending, after] = await Promise.all([
+      // LWW pending ops known under some tag are read whole (in a second round) only if the row's log does not lead from that tag.
+      const readOps = () => tx.objectStore('pendingOps').getAll(range).then((rows) => rows.map((r) => r.op));
+      const [row, stored, rows, opsRead, sending, after] = await Promise.all([
         tx.objectStore('docs').get(docId),
         want.state && since === undefined ? tx.objectStore('states').get(docId) : undefined,
         algorithm !== 'lww' ? tx.objectStore('pendingChanges').getAll(from ? IDBKeyRange.bound([docId, from.lastSeq], [docId, []], true) : range) : [],
-        algorithm !== 'ot' ? tx.objectStore('pendingOps').getAll(range) : [],
+        algorithm === null || (algorithm === 'lww' && !this.queues.has(docId)) ? readOps() : undefined,
         algorithm !== 'ot' ? tx.objectStore('sending').get(docId) : undefined,
         since !== undefined ? history().getAll(IDBKeyRange.bound([docId, since], [docId, []], true)) : undefined,
       ]);
@@ -265,14 +267,18 @@ export class IndexedDBStore implements PatchesStore {
         // What the queue holds under the row's tag, as of this read (a read-only transaction sees one moment).
         this.queues.remember(docId, row.queueTag, { ids: pending.map((change) => change.id) });
       }
-      if (algorithm !== 'ot' && row.algorithm === 'lww') this.queues.remember(docId, row.queueTag, { ops: ops.map((r) => r.op) });
+      let ops: readonly JSONPatchOp[] = [];
+      if (algorithm !== 'ot' && row.algorithm === 'lww') {
+        ops = opsRead ?? this.queues.opsUnder(docId, row.queueTag) ?? (await opsCaughtUp(tx, row, this.queues)) ?? (await readOps());
+        this.queues.remember(docId, row.queueTag, { ops });
+      }
       const queue: StoredQueue = {
         docId,
         algorithm: row.algorithm,
         committedRev: row.committedRev,
-        // The read is remembered for the next one to extend: callers get copies they may change.
+        // The read is remembered for the next one to extend (and the ops for the next read): callers get copies they may change.
         pending: deepCopy(pending),
-        pendingOps: ops.map((r) => r.op),
+        pendingOps: deepCopy(ops as JSONPatchOp[]),
         sending: sending?.change ?? null,
       };
       // Rows past the committed rev are a timeline the server went back from: not history.
@@ -498,16 +504,25 @@ export class IndexedDBStore implements PatchesStore {
    * await store.savePendingOps('settings', [{ op: 'replace', path: '/theme', value: 'dark', ts: Date.now() }]);
    */
   async savePendingOps(docId: string, ops: JSONPatchOp[], pathsToDelete: string[] = [], expect?: StoreGuard): Promise<void> {
-    const tag = await this.connection.transact('readwrite', GUARDED_STORES, 'savePendingOps', docId, async (tx) => {
+    const { from, tag } = await this.connection.transact('readwrite', GUARDED_STORES, 'savePendingOps', docId, async (tx) => {
       const row = await guardedRow(tx, docId, expect, 'lww', this.queues);
       const store = tx.objectStore('pendingOps');
       for (const path of pathsToDelete) fire(store.delete([docId, path]));
       for (const op of ops) fire(store.put({ docId, path: op.path, op }));
-      return retagQueue(tx, row);
+      // Logged on the row, so another instance that knew the ops before reads only these paths (`opsCaughtUp`).
+      const next = retagged(row);
+      fire(tx.objectStore('docs').put({ ...next, opsLog: opsLogged(row.opsLog, row.queueTag, next.queueTag, [...pathsToDelete, ...ops.map((op) => op.path)]) }));
+      return { from: row.queueTag, tag: next.queueTag };
     });
-    // The guard held, so the ops were `expect.pendingOps` (in path order, as this store holds them); without one, what they are is not known here.
-    if (expect?.pendingOps) this.queues.remember(docId, tag, { ops: afterWrite(expect.pendingOps, ops, pathsToDelete) });
-    else this.queues.forget(docId);
+    // The guard held, so the ops were `expect.pendingOps` (in path order, as this store holds them, and
+    // known here unless another instance wrote last); without one, what they are is not known here.
+    // What is remembered is this store's own: later reads hand out copies of it.
+    if (expect?.pendingOps) {
+      const before = this.queues.opsUnder(docId, from) ?? deepCopy(expect.pendingOps);
+      this.queues.remember(docId, tag, { ops: afterWrite(before, deepCopy(ops), pathsToDelete) });
+    } else {
+      this.queues.forget(docId);
+    }
     this.announce({ kind: 'write', docIds: [docId] });
   }
 

@@ -42,6 +42,12 @@ export class KnownQueues {
     return queue && 'ops' in queue ? queue.ops : undefined;
   }
 
+  /** The LWW pending ops last known, and the tag they were known under (whatever the row's tag is now). */
+  latestOps(docId: string): { tag: string; ops: readonly JSONPatchOp[] } | undefined {
+    const entry = this.known.get(docId);
+    return entry && 'ops' in entry.queue ? { tag: entry.tag, ops: entry.queue.ops } : undefined;
+  }
+
   /** The doc held `queue` under `tag` (a row without a tag, from before tags, is not remembered). */
   remember(docId: string, tag: string | undefined, queue: KnownQueue): void {
     if (tag === undefined) this.known.delete(docId);

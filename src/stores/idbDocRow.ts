@@ -46,7 +46,69 @@ export interface DocRow {
    * a `seq` reads only the rows after it (`KnownQueues.readFrom`).
    */
   queueBase?: string;
+  /**
+   * The latest writes of the doc's LWW pending ops by `savePendingOps`, oldest first: the paths
+   * each touched (saved or deleted) and the queue tags before and after it, so an instance that
+   * knows the ops under an earlier tag reads only those paths (`pathsSince`). Any other change of
+   * the ops gives a tag no entry leads to.
+   */
+  opsLog?: OpsLogEntry[];
   deleted?: true;
+}
+
+/** One write of an LWW doc's pending ops in `DocRow.opsLog`. */
+export interface OpsLogEntry {
+  /** The queue tag the write started from. */
+  from: string;
+  /** The tag it gave the row. */
+  tag: string;
+  /** The paths whose ops it saved or deleted. */
+  paths: string[];
+}
+
+/**
+ * The log keeps at most this many writes, and this many paths in all (a bigger write empties it:
+ * a reader behind it reads the ops whole). Small, as every read of the row (`listDocs` reads all
+ * of them) carries it.
+ */
+const OPS_LOG_WRITES = 16;
+const OPS_LOG_PATHS = 64;
+
+/**
+ * `log` with a write from queue tag `from` to `tag` that touched `paths` added, the oldest
+ * entries dropped past the limits; empty when the write alone is over them or started from no tag.
+ *
+ * @example
+ * opsLogged([], 't1', 't2', ['/a']); // [{ from: 't1', tag: 't2', paths: ['/a'] }]
+ */
+export function opsLogged(log: readonly OpsLogEntry[] = [], from: string | undefined, tag: string, paths: string[]): OpsLogEntry[] {
+  if (from === undefined) return [];
+  const kept = [...log, { from, tag, paths }];
+  let total = kept.reduce((sum, entry) => sum + entry.paths.length, 0);
+  while (kept.length > OPS_LOG_WRITES || total > OPS_LOG_PATHS) total -= kept.shift()!.paths.length;
+  return kept;
+}
+
+/**
+ * The paths the LWW pending ops were written at since they were as under `tag`, by the writes
+ * the row's log holds from `tag` up to its queue tag now (each starting where the one before
+ * ended); `undefined` when the log does not lead there.
+ *
+ * @example
+ * pathsSince({ ...row, queueTag: 't3', opsLog: [{ from: 't1', tag: 't2', paths: ['/a'] }, { from: 't2', tag: 't3', paths: ['/b'] }] }, 't1'); // Set { '/a', '/b' }
+ */
+export function pathsSince(row: DocRow, tag: string): Set<string> | undefined {
+  const log = row.opsLog ?? [];
+  let at = log.findIndex((entry) => entry.from === tag);
+  if (at < 0) return undefined;
+  const paths = new Set<string>();
+  for (let current = tag; current !== row.queueTag; at++) {
+    const entry = log[at];
+    if (entry?.from !== current) return undefined;
+    for (const path of entry.paths) paths.add(path);
+    current = entry.tag;
+  }
+  return paths;
 }
 
 /** True when the update's changes are the next revs after the row's, vouched to be applied as given, strictly (`replayable`). */

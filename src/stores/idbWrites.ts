@@ -2,11 +2,12 @@
 // doc's row read under its guard, a new queue tag, the whole state, a rewind, the OT queue, a
 // doc's data cleared. Requests are fired, not awaited: the transaction reports their outcome.
 import { DocNotTrackedError, StoreConflictError, StoreError } from '../errors.js';
-import type { Algorithm, Change } from '../types.js';
+import type { Algorithm, Change, JSONPatchOp } from '../types.js';
+import { afterWrite } from '../algorithms/lww/pathOrder.js';
 import type { StoreGuard } from './PatchesStore.js';
 import { guardConflict, type GuardedFacts } from './guardConflict.js';
-import { widened, type DocRow } from './idbDocRow.js';
-import { docRange, type RWTx } from './idbSchema.js';
+import { pathsSince, widened, type DocRow } from './idbDocRow.js';
+import { docRange, type RWTx, type Tx } from './idbSchema.js';
 import { newQueueTag, type KnownQueues } from './KnownQueues.js';
 
 /**
@@ -58,9 +59,26 @@ export async function readGuarded(tx: RWTx, docId: string, expect: StoreGuard | 
   if (!row) return {};
   const facts: GuardedFacts = { committedRev: row.committedRev, deleted: row.deleted === true };
   if (expect?.pendingIds) facts.pendingIds = read ?? known?.idsUnder(docId, row.queueTag) ?? (await readQueue());
-  if (expect?.pendingOps) facts.pendingOps = readOpsNow ?? known?.opsUnder(docId, row.queueTag) ?? (await readOps());
+  if (expect?.pendingOps) facts.pendingOps = readOpsNow ?? known?.opsUnder(docId, row.queueTag) ?? (await opsCaughtUp(tx, row, known)) ?? (await readOps());
   if (expect?.sendingId !== undefined) facts.sendingId = sending?.change.id ?? null;
   return { row, conflict: guardConflict(facts, expect) };
+}
+
+/**
+ * The LWW pending ops as the row holds them now, built from the ops `known` holds under an earlier
+ * tag and, read in one round, the ops at the paths the row's log says were written since (a tab
+ * following another's offline session reads a few ops per write, not thousands); `undefined` when
+ * nothing is known or the log does not lead from it.
+ */
+export async function opsCaughtUp(tx: Tx<IDBTransactionMode>, row: DocRow, known: KnownQueues | undefined): Promise<JSONPatchOp[] | undefined> {
+  const latest = known?.latestOps(row.docId);
+  const paths = latest && pathsSince(row, latest.tag);
+  if (!latest || !paths) return undefined;
+  const store = tx.objectStore('pendingOps');
+  const touched = [...paths];
+  const rows = await Promise.all(touched.map((path) => store.get([row.docId, path])));
+  const saved = rows.flatMap((stored) => (stored ? [stored.op] : []));
+  return afterWrite(latest.ops, saved, touched.filter((_, i) => !rows[i]));
 }
 
 /**
@@ -68,7 +86,9 @@ export async function readGuarded(tx: RWTx, docId: string, expect: StoreGuard | 
  * a new queue base unless the change only appends to an OT queue that has one.
  */
 export function retagged(row: DocRow, appendOnly = false): DocRow & { queueTag: string } {
-  return { ...row, queueTag: newQueueTag(), queueBase: appendOnly && row.queueBase !== undefined ? row.queueBase : newQueueTag() };
+  // The LWW ops log leads to the old tag only: `savePendingOps` logs its write itself.
+  const { opsLog: _ended, ...rest } = row;
+  return { ...rest, queueTag: newQueueTag(), queueBase: appendOnly && row.queueBase !== undefined ? row.queueBase : newQueueTag() };
 }
 
 /** Writes the row `retagged` (for a write that changes only the queue); returns the new tag. */
