@@ -45,6 +45,7 @@ export const FIGURES = {
   ],
   offlineTabs: [
     { name: 'Chromium, offline OT edits with another tab following: ms per change at 1,501–2,000 pending', unit: 'ms', better: 'lower', get: (r) => r.offlineTabs?.runs?.[3] },
+    { name: 'Chromium, offline LWW edits (a new field each) with another tab following: ms per change at 1,501–2,000 fields', unit: 'ms', better: 'lower', get: (r) => r.offlineTabs?.lwwRuns?.[3] },
   ],
   browserSync: [
     { name: 'Chromium paced OT, IndexedDBStore: ms per change', unit: 'ms', better: 'lower', get: (r) => r.figures['IndexedDBStore ot']?.msPerChange },
