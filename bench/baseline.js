@@ -10,7 +10,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FIGURES, figuresOf, median } from './figures.js';
+import { FIGURES, figuresOf } from './figures.js';
+import { median } from './waits.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);

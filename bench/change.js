@@ -7,6 +7,7 @@
 import { pathToFileURL } from 'node:url';
 import { enableArrayMethods } from 'immer';
 import { InMemoryStore, Patches } from '../dist/index.js';
+import { median } from './waits.js';
 
 /** A document of roughly `bytes` bytes of JSON: many small records. */
 function makeDoc(bytes) {
@@ -18,11 +19,6 @@ function makeDoc(bytes) {
     records.push(record);
   }
   return { title: 'bench', records, counter: 0 };
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
 }
 
 async function measure(bytes, freeze, changes) {

@@ -35,6 +35,7 @@ import { extensionsHeader, startProxy } from './countingProxy.js';
 import { now, until } from './waits.js';
 import { edit, seed } from './pairEdit.js';
 import { answerParent, forkChild } from './childProcess.js';
+import { median } from './waits.js';
 
 const PACED_CHANGES = Number(process.env.PACED_CHANGES ?? 500);
 const ACTIVE_CONNECTIONS = 400;
@@ -371,11 +372,6 @@ async function measure(setting, round) {
     await proxy.close();
     await server.close();
   }
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
 }
 
 /** The field-by-field median of equally shaped results. */

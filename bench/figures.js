@@ -119,11 +119,6 @@ export function figuresOf(bench, result) {
   return out;
 }
 
-/** Median of numbers. */
-export function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
 
 /** Prints each figure of `bench` with its baseline beside it and the ratio today / baseline. */
 export function printAgainstBaseline(bench, result, baseline, log = console.log) {

@@ -8,15 +8,11 @@ import { IDBFactory } from 'fake-indexeddb';
 import { pathToFileURL } from 'node:url';
 import { InMemoryStore } from '../dist/stores/InMemoryStore.js';
 import { IndexedDBStore } from '../dist/stores/IndexedDBStore.js';
+import { median } from './waits.js';
 
 const COMMITTED = 10_000;
 const PENDING = 1_000;
 const RUNS = 5;
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
 
 function ms(start) {
   return Number(process.hrtime.bigint() - start) / 1e6;
