@@ -121,13 +121,30 @@ describeWithChromium()('several tabs of one app in Chromium (issue 11)', () => {
     const { serverFaults, session, tabs, history } = await openTabs(2);
     await Promise.all(tabs.map(page => page.evaluate(() => window.tabs.setSync(false))));
     const [writer, follower] = tabs;
-    // Edits that pile up unsent in IndexedDB: the follower reads only what each one appended.
+    // Edits that pile up unsent in IndexedDB: the follower reads only what each one appended (OT)
+    // or the paths each one wrote (LWW: the doc's row logs them), counted as reads of every pending op.
     const tokens = Array.from({ length: 200 }, (_, i) => `o${i}`);
+    await follower.evaluate(() => {
+      const counted = window as unknown as { wholeOpsReads: number };
+      counted.wholeOpsReads = 0;
+      const getAll = IDBObjectStore.prototype.getAll;
+      IDBObjectStore.prototype.getAll = function (this: IDBObjectStore, ...args: Parameters<typeof getAll>) {
+        if (this.name === 'pendingOps') counted.wholeOpsReads++;
+        return getAll.apply(this, args);
+      };
+    });
     for (const token of tokens) await writer.evaluate(([t, at]) => window.tabs.edit(t, at), [token, 1_000] as const);
     await follower.evaluate(token => window.tabs.whenSeen(token), tokens.at(-1)!);
+    await follower.evaluate(token => window.tabs.whenMarked(token), tokens.at(-1)!);
+    const wholeOpsReads = await follower.evaluate(() => (window as unknown as { wholeOpsReads: number }).wholeOpsReads);
     const shown = await follower.evaluate(() => window.tabs.snapshot());
-    expect(shown.ot.list).toEqual(await writer.evaluate(() => window.tabs.snapshot().then(s => s.ot.list)));
+    const written = await writer.evaluate(() => window.tabs.snapshot());
+    expect(shown.ot.list).toEqual(written.ot.list);
     expect([...(shown.ot.list ?? [])].sort()).toEqual([...tokens].sort());
+    expect(shown.lww).toEqual(written.lww);
+    expect(Object.keys(shown.lww.marks ?? {}).sort()).toEqual([...tokens].sort());
+    // One read per write before the log (~200); a follower stalled past 16 writes reads them all once more.
+    expect(wholeOpsReads).toBeLessThan(tokens.length / 4);
     expect(shown.hasPending).toBe(true);
 
     await Promise.all(tabs.map(page => page.evaluate(() => window.tabs.setSync(true))));

@@ -40,6 +40,8 @@ export interface TabsApp {
   whenSettled(otRev: number, lwwRev: number): Promise<TabSnapshot>;
   /** Resolves when this tab's OT doc shows `token` (another tab edits it), with when (epoch ms, sub-ms precision). */
   whenSeen(token: string): Promise<number>;
+  /** Resolves when this tab's LWW doc shows the mark of `token`. */
+  whenMarked(token: string): Promise<void>;
   snapshot(): Promise<TabSnapshot>;
 }
 
@@ -139,6 +141,10 @@ window.tabs = {
     const { ot } = current();
     await firstValueFrom(ot.state$.pipe(filter(state => state.list?.includes(token) ?? false)));
     return now();
+  },
+  async whenMarked(token) {
+    const { lww } = current();
+    await firstValueFrom(lww.state$.pipe(filter(state => state.marks?.[token] !== undefined)));
   },
   snapshot,
 };
