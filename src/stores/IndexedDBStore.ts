@@ -82,6 +82,11 @@ export interface IndexedDBStoreOptions {
  * instance posts nothing per write: it keeps what it wrote and posts it once one says hello
  * (`StoreAnnouncer`).
  *
+ * What reads hand out is the caller's to change, but for an LWW doc's pending ops: those are the
+ * ops this store knows (the objects last written or read, in a new array), so a tab following
+ * another's offline session neither reads nor copies thousands of them per write. Like a doc's
+ * state, treat them as immutable (patches-rx never changes an op it holds).
+ *
  * Failures reject with a `StoreError` (with `cause` and `docId`) and leave what was stored intact:
  * a `QuotaExceededError` or any other abort rolls the transaction back. When another connection
  * upgrades or deletes the database, this store closes its connection cleanly (transactions in
@@ -276,9 +281,10 @@ export class IndexedDBStore implements PatchesStore {
         docId,
         algorithm: row.algorithm,
         committedRev: row.committedRev,
-        // The read is remembered for the next one to extend (and the ops for the next read): callers get copies they may change.
+        // The read is remembered for the next one to extend: callers get copies they may change
+        // (but not of the LWW ops: see the class comment).
         pending: deepCopy(pending),
-        pendingOps: deepCopy(ops as JSONPatchOp[]),
+        pendingOps: ops.slice(),
         sending: sending?.change ?? null,
       };
       // Rows past the committed rev are a timeline the server went back from: not history.
@@ -504,7 +510,7 @@ export class IndexedDBStore implements PatchesStore {
    * await store.savePendingOps('settings', [{ op: 'replace', path: '/theme', value: 'dark', ts: Date.now() }]);
    */
   async savePendingOps(docId: string, ops: JSONPatchOp[], pathsToDelete: string[] = [], expect?: StoreGuard): Promise<void> {
-    const { from, tag } = await this.connection.transact('readwrite', GUARDED_STORES, 'savePendingOps', docId, async (tx) => {
+    const tag = await this.connection.transact('readwrite', GUARDED_STORES, 'savePendingOps', docId, async (tx) => {
       const row = await guardedRow(tx, docId, expect, 'lww', this.queues);
       const store = tx.objectStore('pendingOps');
       for (const path of pathsToDelete) fire(store.delete([docId, path]));
@@ -512,14 +518,13 @@ export class IndexedDBStore implements PatchesStore {
       // Logged on the row, so another instance that knew the ops before reads only these paths (`opsCaughtUp`).
       const next = retagged(row);
       fire(tx.objectStore('docs').put({ ...next, opsLog: opsLogged(row.opsLog, row.queueTag, next.queueTag, [...pathsToDelete, ...ops.map((op) => op.path)]) }));
-      return { from: row.queueTag, tag: next.queueTag };
+      return next.queueTag;
     });
-    // The guard held, so the ops were `expect.pendingOps` (in path order, as this store holds them, and
-    // known here unless another instance wrote last); without one, what they are is not known here.
-    // What is remembered is this store's own: later reads hand out copies of it.
+    // The guard held, so the ops were `expect.pendingOps` (in path order, as this store holds them);
+    // without one, what they are is not known here. The caller's objects are kept: its next guard
+    // names them, and is then compared by identity, not deeply.
     if (expect?.pendingOps) {
-      const before = this.queues.opsUnder(docId, from) ?? deepCopy(expect.pendingOps);
-      this.queues.remember(docId, tag, { ops: afterWrite(before, deepCopy(ops), pathsToDelete) });
+      this.queues.remember(docId, tag, { ops: afterWrite(expect.pendingOps, ops, pathsToDelete) });
     } else {
       this.queues.forget(docId);
     }
