@@ -14,12 +14,13 @@ const path = fc.oneof(
   { arbitrary: fc.constant(''), weight: 1 },
 );
 
-/** Any op LWW keeps pending: plain writes (objects, primitives), removes, soft writes, deltas. */
+/** Any op LWW keeps pending: plain writes (objects, primitives), removes, soft writes, deltas, now and then a test. */
 const lwwOp = fc.oneof(
-  fc.record({ op: fc.constantFrom('replace', 'add'), path, value: fc.oneof(fc.integer(), fc.constant({}), fc.record({ a: fc.integer(), b: fc.record({ a: fc.integer() }) }), fc.constant([1, 2])), ts: fc.integer({ min: 1, max: 9 }) }),
-  fc.record({ op: fc.constant('remove'), path, ts: fc.integer({ min: 1, max: 9 }) }),
-  fc.record({ op: fc.constant('add'), path, value: fc.constant({}), soft: fc.constant(true), ts: fc.integer({ min: 1, max: 9 }) }),
-  fc.record({ op: fc.constant('@inc'), path, value: fc.integer({ min: 1, max: 5 }), ts: fc.integer({ min: 1, max: 9 }) }),
+  { arbitrary: fc.record({ op: fc.constantFrom('replace', 'add'), path, value: fc.oneof(fc.integer(), fc.constant({}), fc.record({ a: fc.integer(), b: fc.record({ a: fc.integer() }) }), fc.constant([1, 2])), ts: fc.integer({ min: 1, max: 9 }) }), weight: 6 },
+  { arbitrary: fc.record({ op: fc.constant('remove'), path, ts: fc.integer({ min: 1, max: 9 }) }), weight: 6 },
+  { arbitrary: fc.record({ op: fc.constant('add'), path, value: fc.constant({}), soft: fc.constant(true), ts: fc.integer({ min: 1, max: 9 }) }), weight: 6 },
+  { arbitrary: fc.record({ op: fc.constant('@inc'), path, value: fc.integer({ min: 1, max: 5 }), ts: fc.integer({ min: 1, max: 9 }) }), weight: 6 },
+  { arbitrary: fc.record({ op: fc.constant('test'), path, value: fc.integer({ min: 0, max: 1 }), ts: fc.integer({ min: 1, max: 9 }) }), weight: 1 },
 ) as fc.Arbitrary<JSONPatchOp>;
 
 /** Pending ops as a client builds them: edits folded in one after another (consolidated, written in path order). */
@@ -68,6 +69,9 @@ describe('opsOnTop', () => {
     expect(opsOnTop([], [op('/list/0', 1)])).toBeUndefined();
     expect(opsOnTop([op('/list/-', 1)], [])).toBeUndefined();
     expect(opsOnTop([a], [a, { op: 'copy', path: '/c', from: '/b', ts: 1 }, op('/d', 1)])).toBeUndefined();
+    // A failed test voids every op of a view: the one before, or the rebuilt one.
+    expect(opsOnTop([a, { op: 'test', path: '/t', value: 1 }], [a, op('/b', 1), { op: 'test', path: '/t', value: 1 }])).toBeUndefined();
+    expect(opsOnTop([op('/p/t', 1), { op: 'test', path: '/p/t/x', value: 1 }], [op('/p', {}, 2)])).toBeUndefined();
     expect(opsOnTop([op('/b', 1), a], [op('/b', 1), a, op('/c', 1)])).toBeUndefined();
     expect(opsOnTop([], Array.from({ length: 65 }, (_, i) => op(`/f${String(i).padStart(2, '0')}`, i)))).toBeUndefined();
   });

@@ -23,8 +23,8 @@ const INDEX_SEGMENT = /\/(?:\d+|-)(?=\/|$)/;
  * so an op that left may have made some: a new write at or above it makes them again, a
  * `remove` does not, so a `remove` is taken on top only where `before` had nothing at or below
  * it. Paths with a segment that may be an array index are left to a rebuild (there the order ops
- * apply in moves elements), as are lists with a `move` or `copy` (their value is read from
- * elsewhere). A property spec holds the result to the rebuilt view.
+ * apply in moves elements), as are lists with a `move`, a `copy` or a `test` (`readsOthers`).
+ * A property spec holds the result to the rebuilt view.
  *
  * Both lists are in path order (as stores hand them out) and share the ops that did not change
  * (a store that knows a write keeps the other objects); an op equal to the one it replaces
@@ -36,7 +36,7 @@ const INDEX_SEGMENT = /\/(?:\d+|-)(?=\/|$)/;
  * opsOnTop([a], [{ op: '@inc', path: '/a', value: 1, ts: 2 }]);       // undefined: rebuild
  */
 export function opsOnTop(before: readonly JSONPatchOp[], after: readonly JSONPatchOp[]): JSONPatchOp[] | undefined {
-  if (!isInPathOrder(before) || !isInPathOrder(after) || after.some(reads)) return undefined;
+  if (!isInPathOrder(before) || !isInPathOrder(after) || before.some(readsOthers) || after.some(readsOthers)) return undefined;
   const added: JSONPatchOp[] = [];
   const gone: string[] = [];
   let i = 0;
@@ -64,9 +64,13 @@ export function opsOnTop(before: readonly JSONPatchOp[], after: readonly JSONPat
   return added.every(takenOnTop) && gone.every(superseded) ? added : undefined;
 }
 
-/** An op whose value is read from another path: it would show what a new op wrote there only if applied after it. */
-function reads(op: JSONPatchOp): boolean {
-  return op.op === 'move' || op.op === 'copy';
+/**
+ * An op whose effect depends on other paths: a `move` or `copy` reads its value from elsewhere (it
+ * would show what a new op wrote there only if applied after it), and a failed `test` voids every
+ * op of the view (so a view it voided is not the rebuild with new ops on it, and the reverse).
+ */
+function readsOthers(op: JSONPatchOp): boolean {
+  return op.op === 'move' || op.op === 'copy' || op.op === 'test';
 }
 
 /** A plain write that leaves its path holding its value (or nothing), whatever was there. */
