@@ -231,3 +231,25 @@ describe('PatchesDoc: re-recording edits not yet persisted (LWW, tabs on one sto
     await other.release();
   });
 });
+
+describe('PatchesDoc._update with ops on top', () => {
+  it('should apply OT ops on the view strictly, and rebuild it when they do not apply', async () => {
+    const { patches } = setup();
+    const doc = await patches.openDoc<Record<string, number>>('d');
+    const base = { committedState: { a: 1 }, committedRev: 3 };
+    doc._update({ ...base, local: [], localIds: [] });
+    const shown = doc.state;
+    doc._update({ ...base, local: [[{ op: 'add', path: '/b', value: 2 }]], localIds: ['c1'] }, { onTop: [{ op: 'add', path: '/b', value: 2 }] });
+    expect(doc.state).toEqual({ a: 1, b: 2 });
+    expect(shown).toEqual({ a: 1 });
+    // A failed test voids the patch it is in, in either mode: the view is rebuilt, and it voids every op.
+    const failing = [{ op: 'test', path: '/a', value: 2 }];
+    const local = [[{ op: 'add', path: '/b', value: 2 }], failing];
+    doc._update({ ...base, local, localIds: ['c1', 'c2'] }, { onTop: failing });
+    expect(doc.state).toEqual({ a: 1 });
+    // Ops on top of a view built so are not applied on it either: the rebuild voids them too.
+    doc._update({ ...base, local: [...local, [{ op: 'add', path: '/c', value: 3 }]], localIds: ['c1', 'c2', 'c3'] }, { onTop: [{ op: 'add', path: '/c', value: 3 }] });
+    expect(doc.state).toEqual({ a: 1 });
+  });
+});
+

@@ -1182,6 +1182,38 @@ describe('IndexedDBStore announcements to other instances', () => {
     await shows(docA, ['a1', 'a2', 'b1']);
   });
 
+  it("should apply another instance's appended OT changes on an open doc's view, not rebuild it from the whole queue", async () => {
+    type Board = Record<string, { n: number }>;
+    const a = instance();
+    const b = instance();
+    hub.deliverAll();
+    const docA = await a.patches.openDoc<Board>('board');
+    const docB = await b.patches.openDoc<Board>('board');
+    hub.deliverAll();
+    const edit = async (mutator: (draft: Board) => void, shown: (state: Board) => boolean) => {
+      docA.change(mutator);
+      await docA.flush();
+      hub.deliverAll();
+      await firstValueFrom(docB.state$.pipe(filter(shown)));
+    };
+    await edit(draft => {
+      draft.left = { n: 0 };
+      draft.right = { n: 0 };
+    }, state => state.right?.n === 0);
+    for (let i = 1; i <= 10; i++) {
+      const side = i % 2 ? 'left' : 'right';
+      const untouched = docB.state[i % 2 ? 'right' : 'left'];
+      await edit(draft => {
+        draft[side].n = i;
+      }, state => state[side]?.n === i);
+      // Applied on the view: the side this change did not touch is the same object.
+      expect(docB.state[i % 2 ? 'right' : 'left']).toBe(untouched);
+    }
+    const fresh = instance();
+    expect(docB.state).toEqual((await fresh.patches.openDoc<Board>('board')).state);
+    expect(docB.state).toEqual({ left: { n: 9 }, right: { n: 10 } });
+  });
+
   it("should let an open LWW doc follow another instance's offline edits by the paths they wrote, and apply only those to its view", async () => {
     type Settings = Record<string, Record<string, number>>;
     const a = instance();

@@ -108,9 +108,12 @@ export class OTAlgorithm implements ClientAlgorithm {
       const known = { rev: layers.committedRev, pending: layers.local.map((ops, i) => changeOf(layers.localIds?.[i] ?? '', ops, layers.committedRev)) };
       followed = followStoredQueue(known, since, { rev: stored.committedRev, pending: stored.pending }, optimistic.map(o => changeOf(o.id, o.ops, layers.committedRev)));
     }
+    // Only changes appended to the queue the view shows (another tab's offline edits): those are applied on it, not the whole queue.
+    const shown = layers.localIds;
+    const appended = stored.committedRev === layers.committedRev && shown && shown.every((id, i) => storedIds[i] === id) ? stored.pending.slice(shown.length) : undefined;
     doc._update(
       { committedState, committedRev: stored.committedRev, local: stored.pending.map(c => c.ops), localIds: storedIds },
-      { optimistic: followed ? followed.map(c => ({ id: c.id, ops: c.ops })) : [...optimistic] },
+      { optimistic: followed ? followed.map(c => ({ id: c.id, ops: c.ops })) : [...optimistic], onTop: appended?.flatMap(c => c.ops) },
     );
   }
 

@@ -70,6 +70,8 @@ export class PatchesDoc<T extends object = AnyDoc> {
   private readonly immer: Immer;
   private lastSubmit: Promise<void> = Promise.resolve();
   private edits = 0;
+  /** An OT op of the view failed strictly when it was last built, so it was built leniently (`viewOf`). */
+  private fellBack = false;
 
   /** The document's state, replaying the current value to each new subscriber. */
   readonly state$: Observable<T>;
@@ -85,7 +87,7 @@ export class PatchesDoc<T extends object = AnyDoc> {
   ) {
     this.layers = layers;
     this.immer = new Immer({ autoFreeze: options.freeze ?? false });
-    this.subject = new BehaviorSubject<T>(this.computeState());
+    this.subject = new BehaviorSubject<T>(this.rebuilt());
     this.state$ = this.subject.pipe(distinctUntilChanged());
   }
 
@@ -167,15 +169,16 @@ export class PatchesDoc<T extends object = AnyDoc> {
     if (options.minted?.length) this.optimistic = withoutMinted(this.optimistic, options.minted);
     if (options.rerecord) this.rerecord();
     if (options.viewUnchanged) return;
-    // `onTop`: the new layers show the old view with these ops applied (LWW `opsOnTop`), so with no optimistic edits on it the view is not rebuilt from every op.
+    // `onTop`: the new layers show the old view with these ops applied (another tab's appended OT
+    // changes, LWW `opsOnTop`), so with no optimistic edits on it the view is not rebuilt from every op.
     const { onTop } = options;
-    this.subject.next(onTop && this.optimistic.length === 0 ? applyPatch(this.state, onTop, { mode: 'lenient' }) : this.computeState());
+    this.subject.next(onTop && this.optimistic.length === 0 ? this.stateWith(onTop) : this.rebuilt());
   }
 
   /** @internal Drops an optimistic change that could not be persisted and rebuilds the view. */
   _rollback(id: string): void {
     this.optimistic = this.optimistic.filter(change => change.id !== id);
-    this.subject.next(this.computeState());
+    this.subject.next(this.rebuilt());
   }
 
   /** @internal Completes `state$` when the doc is closed. */
@@ -217,16 +220,44 @@ export class PatchesDoc<T extends object = AnyDoc> {
     this.optimistic = redone;
   }
 
+  /**
+   * The view with `ops` applied after the ops it shows, as a rebuild would apply them: LWW
+   * leniently (`opsOnTop` vouches for the result); OT strictly on a view built strictly, else
+   * rebuilt (a lenient rebuild is not the lenient view with the ops after it: a failed `test`
+   * voids every op).
+   */
+  private stateWith(ops: readonly JSONPatchOp[]): T {
+    if (this.algorithm === 'lww') return applyPatch(this.state, ops, { mode: 'lenient' });
+    if (this.fellBack) return this.rebuilt();
+    try {
+      return applyPatch(this.state, ops);
+    } catch {
+      return this.rebuilt();
+    }
+  }
+
+  /** The view built from every layer, noting whether it fell back to lenient. */
+  private rebuilt(): T {
+    const { state, fellBack } = this.viewOf(this.optimistic);
+    this.fellBack = fellBack;
+    return state;
+  }
+
   private computeState(optimistic: readonly OptimisticChange[] = this.optimistic): T {
+    return this.viewOf(optimistic).state;
+  }
+
+  /** The committed state with the local layers and `optimistic` applied; `fellBack` when an OT op failed strictly. */
+  private viewOf(optimistic: readonly OptimisticChange[]): { state: T; fellBack: boolean } {
     const base = (this.layers.committedState ?? {}) as T;
     const ops = [...this.layers.local, ...optimistic.map(change => change.ops)].flat();
-    if (ops.length === 0) return base;
-    if (this.algorithm === 'lww') return applyPatch(base, ops, { mode: 'lenient' });
+    if (ops.length === 0) return { state: base, fellBack: false };
+    if (this.algorithm === 'lww') return { state: applyPatch(base, ops, { mode: 'lenient' }), fellBack: false };
     try {
-      return applyPatch(base, ops);
+      return { state: applyPatch(base, ops), fellBack: false };
     } catch {
       // A pending change that no longer applies must not blank the view: show what does apply.
-      return applyPatch(base, ops, { mode: 'lenient' });
+      return { state: applyPatch(base, ops, { mode: 'lenient' }), fellBack: true };
     }
   }
 
