@@ -1,6 +1,6 @@
 import { Patches } from '../../src/client/Patches.js';
 import type { AlgorithmContext } from '../../src/client/ClientAlgorithm.js';
-import { applyRows, readViewSince } from '../../src/client/readViewSince.js';
+import { applyRows, committedUnchanged, readViewSince, type ViewNews } from '../../src/client/readViewSince.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
 import type { Change, JSONPatchOp } from '../../src/types.js';
 
@@ -78,6 +78,23 @@ describe('readViewSince', () => {
     await patches.closeDoc('d');
     expect(await readViewSince(ctx, 'd')).toBeUndefined();
     expect(reads).toEqual({ since: 0, whole: 0 });
+  });
+});
+
+describe('committedUnchanged', () => {
+  const state = { n: 1 };
+  const news = (stored: Partial<ViewNews['stored']>, committedState: unknown = state): ViewNews =>
+    ({ layers: { committedState: state, committedRev: 2, local: [] }, stored: { committedRev: 2, since: [], ...stored }, committedState }) as unknown as ViewNews;
+
+  it('should hold at the same rev with no rows since and no state handed out, or the view\'s own state handed out', () => {
+    expect(committedUnchanged(news({}))).toBe(true);
+    expect(committedUnchanged(news({ state }))).toBe(true);
+  });
+
+  it('should not hold at another rev, with rows since, or with another state at the same rev (a history that came back to it)', () => {
+    expect(committedUnchanged(news({ committedRev: 3 }))).toBe(false);
+    expect(committedUnchanged(news({ since: [committed('s3', 3, [])] }))).toBe(false);
+    expect(committedUnchanged(news({ state: { n: 2 } }, { n: 2 }))).toBe(false);
   });
 });
 

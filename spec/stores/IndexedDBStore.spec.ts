@@ -869,6 +869,31 @@ describe('IndexedDBStore received changes kept as history rows', () => {
         await follower.close();
         await reader.close();
       });
+
+      it("should bring another tab's view to a new history that came back to the view's rev, OT and LWW alike", async () => {
+        for (const algorithm of ['ot', 'lww'] as const) {
+          const writer = new Patches({ store: open(), clock: () => 1 });
+          const reader = new Patches({ store: open(), clock: () => 1 });
+          const receive = (patches: Patches, id: string, rev: number, ops: JSONPatchOp[]) =>
+            patches.runExclusive('d', () => patches.algorithms[algorithm].applyServerChanges('d', [{ id, ops, baseRev: rev - 1, rev, createdAt: 1, committedAt: 2 }]));
+          await writer.openDoc('d', { algorithm });
+          await receive(writer, 's1', 1, [{ op: 'replace', path: '/v', value: 'one' }]);
+          await receive(writer, 's2', 2, [{ op: 'replace', path: '/v', value: 'old' }]);
+          const view = await reader.openDoc<{ v: string }>('d', { algorithm });
+          expect(view.state).toEqual({ v: 'old' });
+          // The server lost rev 2, then another change became rev 2: the same rev, another state, nothing pending.
+          await writer.store.applyServerChanges('d', { state: { v: 'one' }, rev: 1, changes: [], regressed: true });
+          await writer.close();
+          const follower = new Patches({ store: open(), clock: () => 1 });
+          await follower.openDoc('d', { algorithm });
+          await receive(follower, 'n2', 2, [{ op: 'replace', path: '/v', value: 'new' }]);
+          await reader.runExclusive('d', () => reader.algorithms[algorithm].refresh('d'));
+          expect([algorithm, view.committedRev, view.state]).toEqual([algorithm, 2, { v: 'new' }]);
+          await follower.store.untrackDocs(['d']);
+          await follower.close();
+          await reader.close();
+        }
+      });
     });
 
     it("should let another tab's open LWW doc follow received changes by rows, and read it whole once a late reply broke the log", async () => {

@@ -12,7 +12,7 @@ import type { AlgorithmContext, ClientAlgorithm, InstallResult, RegressedRevs } 
 import { redoOnRead, retryOnConflict } from './retryOnConflict.js';
 import { hasUnsavedEdits, watchEdits } from './unsavedEdits.js';
 import { readQueue } from '../stores/readQueue.js';
-import { readViewSince } from './readViewSince.js';
+import { committedUnchanged, readViewSince } from './readViewSince.js';
 import type { DocLayers, OptimisticChange, PatchesDoc } from './PatchesDoc.js';
 import { ClosedStates } from './ClosedStates.js';
 
@@ -148,8 +148,8 @@ export class LWWAlgorithm implements ClientAlgorithm {
     if (!news) return;
     const { doc, layers: current, stored, committedState: state } = news;
     const layers = layersOf({ ...stored, state }, state);
-    // Same committed rev, same committed state (the store writes them together): only the local layers can differ.
-    if (current.committedRev !== layers.committedRev || !deepEqual(current.local[0] ?? [], layers.local[0])) {
+    // Unless the committed state moved, only the local layers can differ.
+    if (!committedUnchanged(news) || !deepEqual(current.local[0] ?? [], layers.local[0])) {
       doc._update(layers, { rerecord: true });
       return;
     }

@@ -12,7 +12,7 @@ import { readQueue } from '../stores/readQueue.js';
 import type { AlgorithmContext, ClientAlgorithm, InstallResult, RegressedRevs } from './ClientAlgorithm.js';
 import type { DocLayers, OptimisticChange, PatchesDoc } from './PatchesDoc.js';
 import { ClosedStates } from './ClosedStates.js';
-import { readViewSince } from './readViewSince.js';
+import { committedUnchanged, readViewSince } from './readViewSince.js';
 import { redoOnRead, retryOnConflict } from './retryOnConflict.js';
 import { hasUnsavedEdits, watchEdits } from './unsavedEdits.js';
 
@@ -99,7 +99,8 @@ export class OTAlgorithm implements ClientAlgorithm {
     const { doc, layers, stored, committedState } = news;
     const { since } = stored;
     const storedIds = stored.pending.map(c => c.id);
-    if (stored.committedRev === layers.committedRev && sameIds(storedIds, layers.localIds)) return;
+    const unchanged = committedUnchanged(news);
+    if (unchanged && sameIds(storedIds, layers.localIds)) return;
     const optimistic = doc._optimistic();
     // With no unsaved edits there is nothing to rebase: a following tab, the common case, skips two
     // walks over the whole queue on every write it follows.
@@ -110,7 +111,7 @@ export class OTAlgorithm implements ClientAlgorithm {
     }
     // Only changes appended to the queue the view shows (another tab's offline edits): those are applied on it, not the whole queue.
     const shown = layers.localIds;
-    const appended = stored.committedRev === layers.committedRev && shown && shown.every((id, i) => storedIds[i] === id) ? stored.pending.slice(shown.length) : undefined;
+    const appended = unchanged && shown && shown.every((id, i) => storedIds[i] === id) ? stored.pending.slice(shown.length) : undefined;
     doc._update(
       { committedState, committedRev: stored.committedRev, local: stored.pending.map(c => c.ops), localIds: storedIds },
       { optimistic: followed ? followed.map(c => ({ id: c.id, ops: c.ops })) : [...optimistic], onTop: appended?.flatMap(c => c.ops) },
