@@ -442,10 +442,11 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   /**
    * A client stops tracking a doc (a page that removed it from its list: its local data is purged,
    * unsent edits included). Every client on the same database follows (its `untracked$` names the
-   * doc); their handles count as closed, so the next edit or the final checks track and open the
-   * doc again. Half the time a client of the database opens it again as soon as it has followed,
-   * before the others may have: they must then take it as a new doc. The group's OT
-   * changes minted until every client followed may be discarded with the data, never committed twice.
+   * doc; one that had not yet followed its track has nothing to follow); their handles count as
+   * closed, so the next edit or the final checks track and open the doc again. Half the time a
+   * client of the database opens it again as soon as it has followed, before the others may have:
+   * they must then take it as a new doc. The group's OT changes minted until every client followed
+   * may be discarded with the data, never committed twice.
    */
   const discardable = new Set<string>();
   /** The clients sharing c's database (c alone with a store of its own). */
@@ -458,14 +459,17 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     trace.push(`c${c.index} ${docId}: untrack${again ? ` (c${again.index} opens it again at once)` : ''}`);
     stats.untracks++;
     for (const x of group) closedOf(x).add(docId);
-    const followed = group.map(x =>
-      within(x.patches.untracked$, ids => ids.includes(docId), () => `client ${x.index} following the untrack of ${docId}: ${snapshot(x)}`),
+    // A client whose follow of the doc's track is still queued does not track it yet: it never
+    // holds this incarnation (its follow reads the list after the untrack), so it has none to drop.
+    const tracking = group.filter(x => x === c || x.patches.trackedDocs.has(docId));
+    const followed = new Map(
+      tracking.map(x => [x, within(x.patches.untracked$, ids => ids.includes(docId), () => `client ${x.index} following the untrack of ${docId}: ${snapshot(x)}`)]),
     );
     await c.patches.untrackDocs([docId]);
     // (A handle the client still shows until it follows is closed when it does: it opens the doc
     // once it has followed, while the others may not have yet.)
-    if (again) await followed[group.indexOf(again)].then(() => reopen(again, docId));
-    await Promise.all(followed);
+    if (again) await (followed.get(again) ?? Promise.resolve()).then(() => reopen(again, docId));
+    await Promise.all(followed.values());
     const members = new Set(group.map(x => x.index));
     for (const m of minted) if (m.docId === docId && members.has(m.client)) discardable.add(m.id);
     for (const m of lwwMinted) if (m.docId === docId && members.has(m.client)) lwwDiscarded.add(m);
