@@ -210,7 +210,7 @@ export class PatchesDoc<T extends object = AnyDoc> {
       let ops = change.ops;
       if (change.mutator) {
         try {
-          ops = this.record(this.computeState(redone), change.mutator as (draft: Draft<T>) => void)?.ops ?? [];
+          ops = this.record(this.viewOf(redone).state, change.mutator as (draft: Draft<T>) => void)?.ops ?? [];
         } catch {
           // keep the first recording
         }
@@ -241,10 +241,6 @@ export class PatchesDoc<T extends object = AnyDoc> {
     const { state, fellBack } = this.viewOf(this.optimistic);
     this.fellBack = fellBack;
     return state;
-  }
-
-  private computeState(optimistic: readonly OptimisticChange[] = this.optimistic): T {
-    return this.viewOf(optimistic).state;
   }
 
   /** The committed state with the local layers and `optimistic` applied; `fellBack` when an OT op failed strictly. */

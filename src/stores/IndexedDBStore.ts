@@ -6,7 +6,7 @@ import type { PatchesStore, ServerChangesUpdate, StoreChange, StoreGuard, Stored
 import { guardConflict } from './guardConflict.js';
 import { extendsLog, keptStateRev, leadsFrom, logCovers, maybeAbandoned, opsLogged, replayTail, widened, type DocRow } from './idbDocRow.js';
 import { ALL_STORES, GUARDED_STORES, IDB_MIGRATIONS, docRange, type IDBStoreMigration, type Schema, type StoreName, type Tx } from './idbSchema.js';
-import { clearDocData, fire, guardedRow, opsCaughtUp, putPendingQueue, putState, readGuarded, retagQueue, retagged, rewoundTo } from './idbWrites.js';
+import { clearDocData, fire, guardedRow, pendingOpsAt, putPendingQueue, putState, readGuarded, readPendingOps, retagQueue, retagged, rewoundTo } from './idbWrites.js';
 import { IdbConnection } from './IdbConnection.js';
 import { StoreAnnouncer } from './StoreAnnouncer.js';
 import { KnownQueues } from './KnownQueues.js';
@@ -256,12 +256,11 @@ export class IndexedDBStore implements PatchesStore {
       // An OT queue read whole before is read from where that read ended: if only appends came since, that is all.
       const from = algorithm !== 'lww' ? this.queues.readFrom(docId) : undefined;
       // LWW pending ops known under some tag are read whole (in a second round) only if the row's log does not lead from that tag.
-      const readOps = () => tx.objectStore('pendingOps').getAll(range).then((rows) => rows.map((r) => r.op));
       const [row, stored, rows, opsRead, sending, after] = await Promise.all([
         tx.objectStore('docs').get(docId),
         want.state && since === undefined ? tx.objectStore('states').get(docId) : undefined,
         algorithm !== 'lww' ? tx.objectStore('pendingChanges').getAll(from ? IDBKeyRange.bound([docId, from.lastSeq], [docId, []], true) : range) : [],
-        algorithm === null || (algorithm === 'lww' && !this.queues.has(docId)) ? readOps() : undefined,
+        algorithm === null || (algorithm === 'lww' && !this.queues.has(docId)) ? readPendingOps(tx, docId) : undefined,
         algorithm !== 'ot' ? tx.objectStore('sending').get(docId) : undefined,
         since !== undefined ? history().getAll(IDBKeyRange.bound([docId, since], [docId, []], true)) : undefined,
       ]);
@@ -274,7 +273,7 @@ export class IndexedDBStore implements PatchesStore {
       }
       let ops: readonly JSONPatchOp[] = [];
       if (algorithm !== 'ot' && row.algorithm === 'lww') {
-        ops = opsRead ?? this.queues.opsUnder(docId, row.queueTag) ?? (await opsCaughtUp(tx, row, this.queues)) ?? (await readOps());
+        ops = await pendingOpsAt(tx, row, this.queues, opsRead);
         this.queues.remember(docId, row.queueTag, { ops });
       }
       const queue: StoredQueue = {
@@ -497,10 +496,7 @@ export class IndexedDBStore implements PatchesStore {
    * const ops = await store.getPendingOps('settings');
    */
   async getPendingOps(docId: string): Promise<JSONPatchOp[]> {
-    const rows = await this.connection.transact('readonly', ['pendingOps'], 'getPendingOps', docId, (tx) =>
-      tx.objectStore('pendingOps').getAll(docRange(docId)),
-    );
-    return rows.map((row) => row.op);
+    return this.connection.transact('readonly', ['pendingOps'], 'getPendingOps', docId, (tx) => readPendingOps(tx, docId));
   }
 
   /**
@@ -515,7 +511,7 @@ export class IndexedDBStore implements PatchesStore {
       const store = tx.objectStore('pendingOps');
       for (const path of pathsToDelete) fire(store.delete([docId, path]));
       for (const op of ops) fire(store.put({ docId, path: op.path, op }));
-      // Logged on the row, so another instance that knew the ops before reads only these paths (`opsCaughtUp`).
+      // Logged on the row, so another instance that knew the ops before reads only these paths (`pendingOpsAt`).
       const next = retagged(row);
       fire(tx.objectStore('docs').put({ ...next, opsLog: opsLogged(row.opsLog, row.queueTag, next.queueTag, [...pathsToDelete, ...ops.map((op) => op.path)]) }));
       return next.queueTag;

@@ -48,20 +48,33 @@ export async function guardedRow(tx: RWTx, docId: string, expect: StoreGuard | u
 export async function readGuarded(tx: RWTx, docId: string, expect: StoreGuard | undefined, known: KnownQueues | undefined): Promise<{ row?: DocRow; conflict?: string }> {
   const range = docRange(docId);
   const readQueue = () => tx.objectStore('pendingChanges').getAll(range).then((rows) => rows.map((r) => r.change.id));
-  const readOps = () => tx.objectStore('pendingOps').getAll(range).then((rows) => rows.map((r) => r.op));
   const first = !known?.has(docId);
   const [row, read, readOpsNow, sending] = await Promise.all([
     tx.objectStore('docs').get(docId),
     expect?.pendingIds && first ? readQueue() : undefined,
-    expect?.pendingOps && first ? readOps() : undefined,
+    expect?.pendingOps && first ? readPendingOps(tx, docId) : undefined,
     expect?.sendingId !== undefined ? tx.objectStore('sending').get(docId) : undefined,
   ]);
   if (!row) return {};
   const facts: GuardedFacts = { committedRev: row.committedRev, deleted: row.deleted === true };
   if (expect?.pendingIds) facts.pendingIds = read ?? known?.idsUnder(docId, row.queueTag) ?? (await readQueue());
-  if (expect?.pendingOps) facts.pendingOps = readOpsNow ?? known?.opsUnder(docId, row.queueTag) ?? (await opsCaughtUp(tx, row, known)) ?? (await readOps());
+  if (expect?.pendingOps) facts.pendingOps = await pendingOpsAt(tx, row, known, readOpsNow);
   if (expect?.sendingId !== undefined) facts.sendingId = sending?.change.id ?? null;
   return { row, conflict: guardConflict(facts, expect) };
+}
+
+/** Every LWW pending op of the doc, in path order (the store's key order). */
+export function readPendingOps(tx: Tx<IDBTransactionMode>, docId: string): Promise<JSONPatchOp[]> {
+  return tx.objectStore('pendingOps').getAll(docRange(docId)).then((rows) => rows.map((r) => r.op));
+}
+
+/**
+ * The LWW pending ops as `row` stands: those read already in this transaction (`read`), else those
+ * `known` holds under the row's tag, else caught up from an earlier tag by the row's log
+ * (`opsCaughtUp`), else all of them read (a second round).
+ */
+export async function pendingOpsAt(tx: Tx<IDBTransactionMode>, row: DocRow, known: KnownQueues | undefined, read?: readonly JSONPatchOp[]): Promise<readonly JSONPatchOp[]> {
+  return read ?? known?.opsUnder(row.docId, row.queueTag) ?? (await opsCaughtUp(tx, row, known)) ?? (await readPendingOps(tx, row.docId));
 }
 
 /**
@@ -70,7 +83,7 @@ export async function readGuarded(tx: RWTx, docId: string, expect: StoreGuard | 
  * following another's offline session reads a few ops per write, not thousands); `undefined` when
  * nothing is known or the log does not lead from it.
  */
-export async function opsCaughtUp(tx: Tx<IDBTransactionMode>, row: DocRow, known: KnownQueues | undefined): Promise<JSONPatchOp[] | undefined> {
+async function opsCaughtUp(tx: Tx<IDBTransactionMode>, row: DocRow, known: KnownQueues | undefined): Promise<JSONPatchOp[] | undefined> {
   const latest = known?.latestOps(row.docId);
   const paths = latest && pathsSince(row, latest.tag);
   if (!latest || !paths) return undefined;
