@@ -329,7 +329,9 @@ describe('LWWAlgorithm', () => {
       expect(revs).toEqual({ localRev: 9, serverRev: 4 });
       expect(env.doc.committedRev).toBe(4);
       expect(env.doc.state).toEqual({ c: 'server', title: 'in flight', b: 2 });
-      expect((await env.store.getDoc('d'))?.state).toEqual({ c: 'server' });
+      expect(await env.store.getDoc('d')).toMatchObject({ state: { c: 'server' }, rewinds: 1 });
+      // The view knows the store counted the rewind: its next guarded write holds.
+      expect(env.doc._layers().rewinds).toBe(1);
       const [resent] = await env.run(() => env.lww.getPendingToSend('d'));
       expect(resent).toEqual({ ...env.sending, baseRev: 4, rev: 5 });
       expect(await env.store.getPendingOps('d')).toEqual([expect.objectContaining({ path: '/b', value: 2 })]);

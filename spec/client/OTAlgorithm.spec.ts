@@ -283,7 +283,9 @@ describe('OTAlgorithm', () => {
       expect(env.doc.state).toEqual({ list: ['kept', 'mine'] });
       const [rebased] = await env.run(() => env.ot.getPendingToSend('d'));
       expect(rebased).toMatchObject({ id: pending.id, baseRev: 4, rev: 5, ops: [{ op: 'add', path: '/list/-', value: 'mine' }] });
-      expect(await env.store.getDoc('d')).toMatchObject({ state: { list: ['kept'] }, committedRev: 4 });
+      expect(await env.store.getDoc('d')).toMatchObject({ state: { list: ['kept'] }, committedRev: 4, rewinds: 1 });
+      // The view knows the store counted the rewind: its next guarded write holds.
+      expect(env.doc._layers().rewinds).toBe(1);
     });
 
     it('should do nothing when the server is not behind', async () => {

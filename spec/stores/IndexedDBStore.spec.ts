@@ -894,6 +894,39 @@ describe('IndexedDBStore received changes kept as history rows', () => {
           await reader.close();
         }
       });
+
+      it('should not apply server changes on a view of a history the doc went back from, though it reached the same rev, OT and LWW alike', async () => {
+        // `wroteLast`: the reader applied rev 2 itself (it computes on what it wrote, reading
+        // nothing); else it only opened the doc (it reads the queue and trusts its view's rev).
+        for (const algorithm of ['ot', 'lww'] as const) {
+          for (const wroteLast of [true, false]) {
+            const receive = (patches: Patches, id: string, rev: number, ops: JSONPatchOp[]) =>
+              patches.runExclusive('d', () => patches.algorithms[algorithm].applyServerChanges('d', [{ id, ops, baseRev: rev - 1, rev, createdAt: 1, committedAt: 2 }]));
+            const first = new Patches({ store: open(), clock: () => 1 });
+            await first.openDoc('d', { algorithm });
+            await receive(first, 's1', 1, [{ op: 'replace', path: '/v', value: 'one' }]);
+            const reader = new Patches({ store: open(), clock: () => 1 });
+            const view = await reader.openDoc<{ v: string; w?: string }>('d', { algorithm });
+            await receive(wroteLast ? reader : first, 's2', 2, [{ op: 'replace', path: '/v', value: 'old' }]);
+            await first.close();
+            if (!wroteLast) await reader.runExclusive('d', () => reader.algorithms[algorithm].refresh('d'));
+            expect(view.state).toEqual({ v: 'old' });
+            // Another tab: the server lost rev 2, then another change became rev 2. The reader has not heard yet.
+            const other = new Patches({ store: open(), clock: () => 1 });
+            await other.store.applyServerChanges('d', { state: { v: 'one' }, rev: 1, changes: [], regressed: true });
+            await other.openDoc('d', { algorithm });
+            await receive(other, 'n2', 2, [{ op: 'replace', path: '/v', value: 'new' }]);
+            await other.close();
+            // Rev 3 reaches the reader (its tab leads the connection now).
+            await receive(reader, 's3', 3, [{ op: 'replace', path: '/w', value: 'three' }]);
+            const stored = await open().getDoc('d');
+            expect([algorithm, wroteLast, stored?.committedRev, stored?.state]).toEqual([algorithm, wroteLast, 3, { v: 'new', w: 'three' }]);
+            expect(view.state).toEqual({ v: 'new', w: 'three' });
+            await reader.store.untrackDocs(['d']);
+            await reader.close();
+          }
+        }
+      });
     });
 
     it("should let another tab's open LWW doc follow received changes by rows, and read it whole once a late reply broke the log", async () => {

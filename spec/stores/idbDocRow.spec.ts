@@ -1,5 +1,5 @@
 import { StoreError } from '../../src/errors.js';
-import { extendsLog, keptStateRev, leadsFrom, logCovers, maybeAbandoned, opsLogged, pathsSince, replayTail, widened, type DocRow } from '../../src/stores/idbDocRow.js';
+import { extendsLog, keptStateRev, leadsFrom, logCovers, maybeAbandoned, opsLogged, pathsSince, replayTail, wentBack, type DocRow } from '../../src/stores/idbDocRow.js';
 import type { Change, JSONPatchOp } from '../../src/types.js';
 
 function change(rev: number, ops: JSONPatchOp[] = [{ op: 'replace', path: '/n', value: rev }]): Change {
@@ -51,15 +51,16 @@ describe('extendsLog and logCovers', () => {
   });
 });
 
-describe('widened and maybeAbandoned', () => {
-  it('should cover the revs a view of the abandoned history may hold, across several rewinds', () => {
-    const once = widened(row({ committedRev: 10 }), 4);
-    expect(once).toEqual({ to: 4, from: 10 });
-    const twice = widened(row({ committedRev: 7, rewound: once }), 6);
-    expect(twice).toEqual({ to: 4, from: 10 });
-    const wider = widened(row({ committedRev: 15, rewound: twice }), 2);
-    expect(wider).toEqual({ to: 2, from: 15 });
-    const rewound = row({ rewound: once });
+describe('wentBack and maybeAbandoned', () => {
+  it('should cover the revs a view of the abandoned history may hold, and count every rewind, across several', () => {
+    const once = wentBack(row({ committedRev: 10 }), 4);
+    expect(once).toEqual({ rewound: { to: 4, from: 10 }, rewinds: 1 });
+    // Inside the range already covered: the range stays, the count does not.
+    const twice = wentBack(row({ committedRev: 7, ...once }), 6);
+    expect(twice).toEqual({ rewound: { to: 4, from: 10 }, rewinds: 2 });
+    const wider = wentBack(row({ committedRev: 15, ...twice }), 2);
+    expect(wider).toEqual({ rewound: { to: 2, from: 15 }, rewinds: 3 });
+    const rewound = row(once);
     expect([4, 5, 10, 11].map((rev) => maybeAbandoned(rewound, rev))).toEqual([false, true, true, false]);
     expect(maybeAbandoned(row(), 5)).toBe(false);
   });

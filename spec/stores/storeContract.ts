@@ -426,7 +426,7 @@ export function describeStoreContract(
         expect(await store.listDocs(true)).toContainEqual({ docId: 'doc', committedRev: 4, algorithm: 'ot', deleted: true });
       });
 
-      it('should revive a tombstoned id empty when it is tracked again', async () => {
+      it('should revive a tombstoned id empty when it is tracked again, as another history', async () => {
         await store.deleteDoc('doc');
         await store.trackDocs(['doc'], 'lww');
         expect(await store.getDoc('doc')).toEqual({
@@ -437,6 +437,7 @@ export function describeStoreContract(
           pending: [],
           pendingOps: [],
           sending: null,
+          rewinds: 1,
         });
         expect(await store.listChanges('doc')).toEqual([]);
         expect((await store.listDocs()).map((d) => d.docId).sort()).toEqual(['doc', 'other']);
@@ -688,6 +689,27 @@ export function describeStoreContract(
         await store.saveDoc('a', { state: { v: 1 }, rev: 3 });
         await expectConflict(store.saveDoc('a', { state: { v: 2 }, rev: 4 }, { committedRev: 0 }), 'a');
         expect((await store.getDoc('a'))?.state).toEqual({ v: 1 });
+      });
+
+      it('should count each time the committed rev went back, and refuse a write computed on a state read before, at the same rev', async () => {
+        await store.trackDocs(['a'], 'ot');
+        await store.applyServerChanges('a', { state: { v: 'old' }, rev: 2, changes: [committed('s1', 1), committed('s2', 2)] });
+        expect((await store.getDoc('a'))?.rewinds).toBeUndefined();
+        // The server lost rev 2; another change became rev 2.
+        await store.applyServerChanges('a', { state: { v: 'one' }, rev: 1, changes: [], regressed: true });
+        await store.applyServerChanges('a', { state: { v: 'new' }, rev: 2, changes: [committed('n2', 2)], expect: { committedRev: 1, rewinds: 1 } });
+        expect((await store.getDoc('a'))?.rewinds).toBe(1);
+        // Computed on the abandoned rev 2: the rev matches, the count does not.
+        await expectConflict(store.applyServerChanges('a', { state: { v: 'stale' }, rev: 3, changes: [committed('s3', 3)], expect: { committedRev: 2, pendingIds: [], rewinds: 0 } }), 'a');
+        await expectConflict(store.saveDoc('a', { state: { v: 'stale' }, rev: 3 }, { committedRev: 2, rewinds: 0 }), 'a');
+        expect((await store.getDoc('a'))?.state).toEqual({ v: 'new' });
+        // A snapshot going back counts, going forward does not; a deleted doc tracked again starts another history.
+        await store.saveDoc('a', { state: { v: 'snap' }, rev: 1 }, { committedRev: 2, rewinds: 1 });
+        await store.saveDoc('a', { state: { v: 'snap' }, rev: 5 });
+        expect((await store.getDoc('a'))?.rewinds).toBe(2);
+        await store.deleteDoc('a');
+        await store.trackDocs(['a'], 'ot');
+        expect((await store.getDoc('a'))?.rewinds).toBe(3);
       });
     });
 

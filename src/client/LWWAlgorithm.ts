@@ -165,7 +165,7 @@ export class LWWAlgorithm implements ClientAlgorithm {
     const layers = doc?._layers();
     const known = layers && this.sendingOf.get(layers);
     if (!doc || !layers || !known) return this.applyOn(await this.readForApply(docId, layers?.committedState), doc, docId, changes, sent);
-    const stored: StoredDoc = { docId, algorithm: 'lww', state: layers.committedState, committedRev: layers.committedRev, pending: [], pendingOps: layers.local[1] ?? [], sending: known.sending };
+    const stored: StoredDoc = { docId, algorithm: 'lww', state: layers.committedState, committedRev: layers.committedRev, pending: [], pendingOps: layers.local[1] ?? [], sending: known.sending, rewinds: layers.rewinds };
     try {
       return await this.applyOn(stored, doc, docId, changes, sent);
     } catch (error) {
@@ -210,7 +210,7 @@ export class LWWAlgorithm implements ClientAlgorithm {
     const ops: JSONPatchOp[] = effective.flatMap(c => c.ops);
     let failed = false;
     const state = applyPatch(committedState ?? {}, ops, { mode: 'lenient', onError: () => (failed = true) });
-    const expect = { committedRev: stored.committedRev, sendingId: stored.sending?.id ?? null };
+    const expect = { committedRev: stored.committedRev, sendingId: stored.sending?.id ?? null, rewinds: stored.rewinds ?? 0 };
     // An op that failed (skipped, or a failed test voiding the rest) would replay differently in
     // another grouping: the store then writes the state whole.
     await store.applyServerChanges(docId, { state, rev: cursor, changes: effective, clearSending, expect, replayable: !failed });
@@ -256,12 +256,17 @@ export class LWWAlgorithm implements ClientAlgorithm {
     if (openState === undefined) return this.closedStates.read(store, docId, {});
     const queue = await readQueue(store, docId);
     if (!queue) return undefined;
-    // Another instance moved the committed state on: the open doc's copy is old, read the stored one.
+    // Another instance moved the committed state on: the open doc's copy is old, read the stored
+    // one. (One that took it back and forth again to the same rev fails the guard.)
     if (queue.committedRev !== this.ctx.getOpenDoc(docId)?.committedRev) return store.getDoc(docId);
-    return { ...queue, state: openState };
+    return { ...queue, rewinds: this.ctx.getOpenDoc(docId)?._layers().rewinds, state: openState };
   }
 
-  async rebaseOntoServer(docId: string, snapshot: PatchesSnapshot): Promise<RegressedRevs | undefined> {
+  rebaseOntoServer(docId: string, snapshot: PatchesSnapshot): Promise<RegressedRevs | undefined> {
+    return retryOnConflict(() => this.rebaseOnce(docId, snapshot), () => this.refresh(docId));
+  }
+
+  private async rebaseOnce(docId: string, snapshot: PatchesSnapshot): Promise<RegressedRevs | undefined> {
     const { store } = this.ctx;
     const stored = await store.getDoc(docId);
     if (!stored) return undefined;
@@ -270,8 +275,10 @@ export class LWWAlgorithm implements ClientAlgorithm {
     // Timestamped writes need no rebase: pending ops and the in-flight change stay as they are
     // (the latter goes out on the new rev, see getPendingToSend) and the server judges them again.
     const state = applyPatch(snapshot.state ?? {}, opsParentsFirst(snapshot.changes), { mode: 'lenient' });
-    await store.saveDoc(docId, { state, rev });
-    this.ctx.getOpenDoc(docId)?._update(layersOf({ ...stored, committedRev: rev }, state), { rerecord: true });
+    const rewinds = stored.rewinds ?? 0;
+    await store.saveDoc(docId, { state, rev }, { committedRev: stored.committedRev, rewinds });
+    // The write went back from the rev the guard named: the store counted one more rewind.
+    this.ctx.getOpenDoc(docId)?._update(layersOf({ ...stored, committedRev: rev, rewinds: rewinds + 1 }, state), { rerecord: true });
     return { localRev: stored.committedRev, serverRev: rev };
   }
 
@@ -286,7 +293,7 @@ export class LWWAlgorithm implements ClientAlgorithm {
     const rev = snapshot.changes.reduce((max, c) => Math.max(max, c.rev), snapshot.rev);
     if (rev <= stored.committedRev) return 'stale';
     const state = applyPatch(snapshot.state ?? {}, opsParentsFirst(snapshot.changes), { mode: 'lenient' });
-    await store.saveDoc(docId, { state, rev }, { committedRev: stored.committedRev });
+    await store.saveDoc(docId, { state, rev }, { committedRev: stored.committedRev, rewinds: stored.rewinds ?? 0 });
     this.ctx.getOpenDoc(docId)?._update(layersOf({ ...stored, state, committedRev: rev }, state), { rerecord: true });
     return 'installed';
   }
@@ -298,5 +305,6 @@ function layersOf(stored: StoredDoc, committedState: unknown): DocLayers {
     committedState,
     committedRev: stored.committedRev,
     local: [stored.sending?.ops ?? [], stored.pendingOps],
+    rewinds: stored.rewinds,
   };
 }

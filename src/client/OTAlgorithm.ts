@@ -83,7 +83,7 @@ export class OTAlgorithm implements ClientAlgorithm {
   /** What the store holds now (for a doc that is not open). */
   private async storedHead(docId: string): Promise<Head> {
     const stored = await this.ctx.store.getDoc(docId);
-    return { committedRev: stored?.committedRev ?? 0, pendingIds: stored?.pending.map(c => c.id) ?? [] };
+    return { committedRev: stored?.committedRev ?? 0, pendingIds: stored?.pending.map(c => c.id) ?? [], rewinds: stored?.rewinds ?? 0 };
   }
 
   /**
@@ -113,7 +113,7 @@ export class OTAlgorithm implements ClientAlgorithm {
     const shown = layers.localIds;
     const appended = unchanged && shown && shown.every((id, i) => storedIds[i] === id) ? stored.pending.slice(shown.length) : undefined;
     doc._update(
-      { committedState, committedRev: stored.committedRev, local: stored.pending.map(c => c.ops), localIds: storedIds },
+      { committedState, committedRev: stored.committedRev, local: stored.pending.map(c => c.ops), localIds: storedIds, rewinds: stored.rewinds },
       { optimistic: followed ? followed.map(c => ({ id: c.id, ops: c.ops })) : [...optimistic], onTop: appended?.flatMap(c => c.ops) },
     );
   }
@@ -166,7 +166,7 @@ export class OTAlgorithm implements ClientAlgorithm {
     const doc = this.ctx.getOpenDoc(docId);
     const read = await this.readForApply(docId, true);
     if (!read) return [];
-    const { committed, pending } = read;
+    const { committed, pending, rewinds } = read;
     // The open doc's edits were written on the queue it knows: another instance's additions come first.
     if (doc && !sameIds(pending.map(c => c.id), doc._layers().localIds)) throw new StoreConflictError(docId, 'the view is behind the stored queue');
     const optimistic = doc?._optimistic() ?? [];
@@ -188,7 +188,7 @@ export class OTAlgorithm implements ClientAlgorithm {
       result = applyCommittedChanges(committed, changes, queue);
       newPending = result.pending.filter(c => !optimisticIds.has(c.id));
       if (result.applied.length === 0 && newPending.length === pending.length) return [];
-      const expect = { committedRev: committed.rev, pendingIds: pending.map(c => c.id) };
+      const expect = { committedRev: committed.rev, pendingIds: pending.map(c => c.id), rewinds };
       await store.applyServerChanges(docId, { state: result.state, rev: result.rev, changes: result.applied, pending: newPending, expect, replayable: true });
     } catch (error) {
       if (!read.known) throw error;
@@ -205,7 +205,7 @@ export class OTAlgorithm implements ClientAlgorithm {
       const echoOnly =
         !unsaved.late && resolved.size === 0 && result.pending.length === queue.length - result.applied.length && echoesAsAssumed(result.applied, queue);
       doc._update(
-        { committedState: result.state, committedRev: result.rev, local: newPending.map(c => c.ops), localIds: newPending.map(c => c.id) },
+        { committedState: result.state, committedRev: result.rev, local: newPending.map(c => c.ops), localIds: newPending.map(c => c.id), rewinds },
         { optimistic: unsaved.optimistic, viewUnchanged: echoOnly },
       );
       this.pendingOf.set(doc._layers(), newPending);
@@ -227,16 +227,20 @@ export class OTAlgorithm implements ClientAlgorithm {
     // Local changes authored on an older state cannot be rebased over a snapshot (it has no ops):
     // send them first and let the server transform them.
     if (stored.pending.length > 0 || (doc && doc._optimistic().length > 0)) return 'flush-first';
-    await store.saveDoc(docId, { state: head.state, rev: head.rev }, { committedRev: stored.committedRev, pendingIds: [] });
-    doc?._update({ committedState: head.state, committedRev: head.rev, local: [], localIds: [] });
+    await store.saveDoc(docId, { state: head.state, rev: head.rev }, { committedRev: stored.committedRev, pendingIds: [], rewinds: stored.rewinds ?? 0 });
+    doc?._update({ committedState: head.state, committedRev: head.rev, local: [], localIds: [], rewinds: stored.rewinds });
     return 'installed';
   }
 
-  async rebaseOntoServer(docId: string, snapshot: PatchesSnapshot): Promise<RegressedRevs | undefined> {
+  rebaseOntoServer(docId: string, snapshot: PatchesSnapshot): Promise<RegressedRevs | undefined> {
+    return retryOnConflict(() => this.rebaseOnce(docId, snapshot), () => this.refresh(docId));
+  }
+
+  private async rebaseOnce(docId: string, snapshot: PatchesSnapshot): Promise<RegressedRevs | undefined> {
     const { store } = this.ctx;
     const read = await this.readForApply(docId);
     if (!read) return undefined;
-    const { committed, pending } = read;
+    const { committed, pending, rewinds } = read;
     const head = applyCommittedChanges({ state: snapshot.state, rev: snapshot.rev }, snapshot.changes, []);
     if (head.rev >= committed.rev) return undefined;
     const doc = this.ctx.getOpenDoc(docId);
@@ -257,12 +261,13 @@ export class OTAlgorithm implements ClientAlgorithm {
       changes: [],
       pending: newPending,
       regressed: true,
-      expect: { committedRev: committed.rev, pendingIds: pending.map(c => c.id) },
+      expect: { committedRev: committed.rev, pendingIds: pending.map(c => c.id), rewinds },
     });
     if (doc) {
       const unsaved = unsavedAfterWrite(doc, optimisticIds, rebased, edits => rebaseChanges([gap], [...pending, ...edits]), committed.rev);
       doc._update(
-        { committedState: head.state, committedRev: head.rev, local: newPending.map(c => c.ops), localIds: newPending.map(c => c.id) },
+        // The write went back from the rev the guard named: the store counted one more rewind.
+        { committedState: head.state, committedRev: head.rev, local: newPending.map(c => c.ops), localIds: newPending.map(c => c.id), rewinds: rewinds + 1 },
         { optimistic: unsaved.optimistic },
       );
     }
@@ -270,9 +275,9 @@ export class OTAlgorithm implements ClientAlgorithm {
   }
 
   /** A closed doc's committed state and queue (on the state kept from its last server changes when it still applies). */
-  private async readClosed(docId: string): Promise<{ committed: PatchesState; pending: Change[] } | undefined> {
+  private async readClosed(docId: string): Promise<ApplyBase | undefined> {
     const stored = await this.closedStates.read(this.ctx.store, docId);
-    return stored && { committed: { state: stored.state, rev: stored.committedRev }, pending: stored.pending };
+    return stored && { committed: { state: stored.state, rev: stored.committedRev }, pending: stored.pending, rewinds: stored.rewinds ?? 0 };
   }
 
   /**
@@ -281,18 +286,20 @@ export class OTAlgorithm implements ClientAlgorithm {
    * at all; the step's guarded write finds any other tab's write since); otherwise the rev and
    * queue are read (not the document).
    */
-  private async readForApply(docId: string, useKnown = false): Promise<{ committed: PatchesState; pending: Change[]; known?: DocLayers } | undefined> {
+  private async readForApply(docId: string, useKnown = false): Promise<ApplyBase | undefined> {
     const doc = this.ctx.getOpenDoc(docId);
     if (!doc) return this.readClosed(docId);
     const layers = doc._layers();
     const known = useKnown ? this.pendingOf.get(layers) : undefined;
-    if (known) return { committed: { state: layers.committedState, rev: layers.committedRev }, pending: known, known: layers };
+    const rewinds = layers.rewinds ?? 0;
+    if (known) return { committed: { state: layers.committedState, rev: layers.committedRev }, pending: known, rewinds, known: layers };
     const queue = await readQueue(this.ctx.store, docId);
     if (!queue) return undefined;
     const now = doc._layers();
-    // Another instance moved the committed state on: the view must follow before anything is computed on it.
+    // Another instance moved the committed state on: the view must follow before anything is
+    // computed on it. (One that took it back and forth again to the same rev fails the guard.)
     if (queue.committedRev !== now.committedRev) throw new StoreConflictError(docId, `committedRev ${queue.committedRev} ≠ the view's ${now.committedRev}`);
-    return { committed: { state: now.committedState, rev: now.committedRev }, pending: queue.pending };
+    return { committed: { state: now.committedState, rev: now.committedRev }, pending: queue.pending, rewinds: now.rewinds ?? 0 };
   }
 }
 
@@ -306,8 +313,17 @@ function echoesAsAssumed(applied: readonly Change[], queue: readonly Change[]): 
   return applied.every((change, index) => queue[index]?.id === change.id && deepEqual(queue[index].ops, change.ops));
 }
 
+/** What a step applying server changes computes on, and the guard of its write: `rewinds` as the committed state was read. */
+interface ApplyBase {
+  committed: PatchesState;
+  pending: Change[];
+  rewinds: number;
+  /** The open doc's layers, when the queue is the one this algorithm wrote last (nothing was read). */
+  known?: DocLayers;
+}
+
 /** The committed rev and queue a change is written on. */
-type Head = Required<Pick<StoreGuard, 'committedRev' | 'pendingIds'>>;
+type Head = Required<Pick<StoreGuard, 'committedRev' | 'pendingIds'>> & Pick<StoreGuard, 'rewinds'>;
 
 /** `list` with `items` pushed onto it (the same array: its owner's old view is replaced with the new one). */
 function appended<T>(list: T[], items: readonly T[]): T[] {
@@ -318,7 +334,7 @@ function appended<T>(list: T[], items: readonly T[]): T[] {
 /** What the open doc's view was built from, if it knows its queue's ids. */
 function viewHead(doc: PatchesDoc<object> | undefined): Head | undefined {
   const layers = doc?._layers();
-  return layers?.localIds ? { committedRev: layers.committedRev, pendingIds: layers.localIds } : undefined;
+  return layers?.localIds ? { committedRev: layers.committedRev, pendingIds: layers.localIds, rewinds: layers.rewinds ?? 0 } : undefined;
 }
 
 function sameIds(a: readonly string[], b: readonly string[] | undefined): boolean {

@@ -407,7 +407,7 @@ export class Patches {
       const doc = new PatchesDoc<object>(
         docId,
         algorithm,
-        { committedState: stored?.state ?? null, committedRev: stored?.committedRev ?? 0, local, localIds: stored?.pending.map(c => c.id) ?? [] },
+        { committedState: stored?.state ?? null, committedRev: stored?.committedRev ?? 0, local, localIds: stored?.pending.map(c => c.id) ?? [], rewinds: stored?.rewinds },
         this.owner,
         { freeze: this.docOptions.freeze },
       );

@@ -31,6 +31,8 @@ export interface DocLayers {
   local: JSONPatchOp[][];
   /** OT: the ids of the pending changes in `local` (what a guarded write expects the store to hold). */
   localIds?: string[];
+  /** The store's `rewinds` when the committed state was read (absent: 0): a guarded write computed on it names it. */
+  rewinds?: number;
 }
 
 /** How a doc hands local edits to its owner (`Patches`). */

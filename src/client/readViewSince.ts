@@ -44,16 +44,16 @@ export async function readViewSince(ctx: AlgorithmContext, docId: string, empty:
 }
 
 /**
- * Whether the committed state the news make is the one the view shows: the same rev, and no rows
- * since it nor a state handed out in its place (a store hands one out when the doc went back and
- * came to that rev again by another history), unless that state is the view's own object (a
- * store that shares states, as `InMemoryStore` does).
+ * Whether the committed state the news make is the one the view shows: the same rev and rewind
+ * count (`StoredDoc.rewinds`), and no rows since it nor a state handed out in its place (a store
+ * hands one out when the doc went back and came to that rev again by another history), unless
+ * that state is the view's own object (a store that shares states, as `InMemoryStore` does).
  *
  * @example
  * if (committedUnchanged(news)) { ... } // only the local layers can differ
  */
 export function committedUnchanged({ layers, stored, committedState }: ViewNews): boolean {
-  if (stored.committedRev !== layers.committedRev) return false;
+  if (stored.committedRev !== layers.committedRev || (stored.rewinds ?? 0) !== (layers.rewinds ?? 0)) return false;
   return stored.state === undefined ? stored.since.length === 0 : committedState === layers.committedState;
 }
 

@@ -23,6 +23,8 @@ interface MemoryDoc {
   sending: Change | null;
   /** Committed history keyed by rev. */
   history: Map<number, Change>;
+  /** `StoredDoc.rewinds`. */
+  rewinds: number;
 }
 
 /**
@@ -72,7 +74,8 @@ export class InMemoryStore implements PatchesStore {
     for (const docId of docIds) {
       const existing = this.docs.get(docId);
       if (existing && !existing.deleted) continue;
-      this.docs.set(docId, emptyDoc(algorithm));
+      // A revived tombstone starts again at rev 0: its earlier revs are another history.
+      this.docs.set(docId, { ...emptyDoc(algorithm), rewinds: existing ? existing.rewinds + 1 : 0 });
     }
   }
 
@@ -129,7 +132,7 @@ export class InMemoryStore implements PatchesStore {
     this.assertOpen();
     const doc = this.live(docId);
     if (!doc) return undefined;
-    return deepCopy({
+    const queue: StoredQueue = deepCopy({
       docId,
       algorithm: doc.algorithm,
       committedRev: doc.committedRev,
@@ -137,6 +140,8 @@ export class InMemoryStore implements PatchesStore {
       pendingOps: sortedOps(doc.pendingOps),
       sending: doc.sending,
     });
+    if (doc.rewinds) queue.rewinds = doc.rewinds;
+    return queue;
   }
 
   /**
@@ -160,8 +165,8 @@ export class InMemoryStore implements PatchesStore {
     this.assertOpen();
     const doc = this.writable(docId);
     check(docId, doc, expect);
-    const state = snapshot.state;
-    doc.state = state;
+    if (snapshot.rev < doc.committedRev) doc.rewinds++;
+    doc.state = snapshot.state;
     doc.committedRev = snapshot.rev;
   }
 
@@ -178,7 +183,7 @@ export class InMemoryStore implements PatchesStore {
     this.assertOpen();
     const doc = this.docs.get(docId);
     if (doc?.deleted) return;
-    this.docs.set(docId, { ...emptyDoc(doc?.algorithm ?? 'ot'), committedRev: doc?.committedRev ?? 0, deleted: true });
+    this.docs.set(docId, { ...emptyDoc(doc?.algorithm ?? 'ot'), committedRev: doc?.committedRev ?? 0, deleted: true, rewinds: doc?.rewinds ?? 0 });
   }
 
   /**
@@ -275,6 +280,7 @@ export class InMemoryStore implements PatchesStore {
     const state = update.state;
     const changes = clone(update.changes, docId);
     const pending = update.pending ? clone(update.pending, docId) : undefined;
+    if (update.rev < doc.committedRev) doc.rewinds++;
     doc.state = state;
     doc.committedRev = update.rev;
     for (const change of changes) doc.history.set(change.rev, change);
@@ -378,6 +384,7 @@ function emptyDoc(algorithm: Algorithm): MemoryDoc {
     pendingOps: new Map(),
     sending: null,
     history: new Map(),
+    rewinds: 0,
   };
 }
 
@@ -391,6 +398,7 @@ function check(docId: string, doc: MemoryDoc, expect: StoreGuard | undefined): v
       pendingOps: expect.pendingOps && (doc.opsAsWritten ?? sortedOps(doc.pendingOps)),
       sendingId: doc.sending?.id ?? null,
       deleted: doc.deleted,
+      rewinds: doc.rewinds,
     },
     expect,
   );

@@ -4,7 +4,7 @@ import type { Algorithm, Change, JSONPatchOp, PatchesState, TrackedDoc } from '.
 import { openStoreChannel, storeChanges$, type StoreChannel } from '../streams/storeChanges.js';
 import type { PatchesStore, ServerChangesUpdate, StoreChange, StoreGuard, StoredDoc, StoredDocSince, StoredQueue } from './PatchesStore.js';
 import { guardConflict } from './guardConflict.js';
-import { extendsLog, keptStateRev, leadsFrom, logCovers, maybeAbandoned, opsLogged, replayTail, widened, type DocRow } from './idbDocRow.js';
+import { extendsLog, keptStateRev, leadsFrom, logCovers, maybeAbandoned, opsLogged, replayTail, wentBack, type DocRow } from './idbDocRow.js';
 import { ALL_STORES, GUARDED_STORES, IDB_MIGRATIONS, docRange, type IDBStoreMigration, type Schema, type StoreName, type Tx } from './idbSchema.js';
 import { clearDocData, fire, guardedRow, pendingOpsAt, putPendingQueue, putState, readGuarded, readPendingOps, retagQueue, retagged, rewoundTo } from './idbWrites.js';
 import { IdbConnection } from './IdbConnection.js';
@@ -161,7 +161,7 @@ export class IndexedDBStore implements PatchesStore {
         const row = await docs.get(docId);
         if (row && !row.deleted) continue;
         // A revived tombstone starts again at rev 0: its earlier revs are another history.
-        fire(docs.put(row ? { docId, algorithm, committedRev: 0, logFrom: 0, rewound: widened(row, 0) } : { docId, algorithm, committedRev: 0, logFrom: 0 }));
+        fire(docs.put(row ? { docId, algorithm, committedRev: 0, logFrom: 0, ...wentBack(row, 0) } : { docId, algorithm, committedRev: 0, logFrom: 0 }));
         fire(tx.objectStore('states').put({ docId, state: null }));
       }
     });
@@ -286,6 +286,7 @@ export class IndexedDBStore implements PatchesStore {
         pendingOps: ops.slice(),
         sending: sending?.change ?? null,
       };
+      if (row.rewinds) queue.rewinds = row.rewinds;
       // Rows past the committed rev are a timeline the server went back from: not history.
       const sinceRows = after?.filter((r) => r.rev <= row.committedRev);
       const result: DocRead = { queue, since: sinceRows?.map((r) => r.change) };
@@ -344,6 +345,7 @@ export class IndexedDBStore implements PatchesStore {
       if (row?.deleted) return;
       const tombstone: DocRow = { docId, algorithm: row?.algorithm ?? 'ot', committedRev: row?.committedRev ?? 0, deleted: true };
       if (row?.rewound) tombstone.rewound = row.rewound;
+      if (row?.rewinds) tombstone.rewinds = row.rewinds;
       fire(tx.objectStore('docs').put(tombstone));
       clearDocData(tx, docId);
     });

@@ -18,6 +18,13 @@ export interface StoredDoc<T = unknown> {
   pendingOps: JSONPatchOp[];
   /** LWW: the change in flight to the server, resent unchanged until confirmed. */
   sending: Change | null;
+  /**
+   * How many times the committed rev went back (a server that lost revisions, a deleted doc
+   * tracked again); absent when it never did. A committed state read at a rev is still of the
+   * stored history only while this count is the one it was read with: after going back, the doc
+   * may reach the same rev again by another history. Stores that share their storage count it.
+   */
+  rewinds?: number;
 }
 
 /** What is stored for a doc but its state: the committed rev and everything pending (`getQueue`). */
@@ -76,6 +83,8 @@ export interface StoreGuard {
   sendingId?: string | null;
   /** Whether the doc is a tombstone (deleted locally, waiting for the server's delete). */
   deleted?: boolean;
+  /** The `StoredDoc.rewinds` (0 when absent) the committed state the write was computed on was read with. */
+  rewinds?: number;
 }
 
 /** What a store tells other instances on the same storage after a write (see `PatchesStore.changes$`). */

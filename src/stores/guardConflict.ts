@@ -12,6 +12,8 @@ export interface GuardedFacts {
   pendingOps?: readonly JSONPatchOp[];
   sendingId?: string | null;
   deleted?: boolean;
+  /** `StoredDoc.rewinds` (absent: 0). */
+  rewinds?: number;
 }
 
 /**
@@ -29,6 +31,9 @@ export function guardConflict(facts: GuardedFacts, expect: StoreGuard | undefine
   }
   if (expect.committedRev !== undefined && facts.committedRev !== expect.committedRev) {
     return `committedRev ${facts.committedRev} ≠ expected ${expect.committedRev}`;
+  }
+  if (expect.rewinds !== undefined && (facts.rewinds ?? 0) !== expect.rewinds) {
+    return `the doc went back since (rewinds ${facts.rewinds ?? 0} ≠ expected ${expect.rewinds})`;
   }
   if (expect.pendingIds && !sameQueue(facts, expect.pendingIds)) {
     const ids = facts.pendingIds ?? facts.pending?.map((change) => change.id) ?? [];

@@ -26,6 +26,8 @@ export interface DocRow {
    * cannot bring it forward (`getDocSince` gives the state). Widened by each rewind.
    */
   rewound?: { to: number; from: number };
+  /** How many times the doc went back (`StoredDoc.rewinds`); absent: never. */
+  rewinds?: number;
   /**
    * The history rows after this rev are every change the state went through, in rev order, each
    * applied strictly as given, so a view at or past it can be brought forward by them. Moved up by
@@ -132,9 +134,12 @@ export function logCovers(row: DocRow, rev: number): boolean {
   return row.logFrom !== undefined ? rev >= row.logFrom : row.algorithm === 'ot';
 }
 
-/** `row.rewound` widened by going back from the row's committed rev to `rev`. */
-export function widened(row: DocRow, rev: number): { to: number; from: number } {
-  return { to: Math.min(row.rewound?.to ?? rev, rev), from: Math.max(row.rewound?.from ?? row.committedRev, row.committedRev) };
+/** What a row records of going back from its committed rev to `rev`: `rewound` widened, one more rewind. */
+export function wentBack(row: DocRow, rev: number): Required<Pick<DocRow, 'rewound' | 'rewinds'>> {
+  return {
+    rewound: { to: Math.min(row.rewound?.to ?? rev, rev), from: Math.max(row.rewound?.from ?? row.committedRev, row.committedRev) },
+    rewinds: (row.rewinds ?? 0) + 1,
+  };
 }
 
 /** True when a view at `rev` may be of a history the doc went back from. */

@@ -6,7 +6,7 @@ import type { Algorithm, Change, JSONPatchOp } from '../types.js';
 import { afterWrite } from '../algorithms/lww/pathOrder.js';
 import type { StoreGuard } from './PatchesStore.js';
 import { guardConflict, type GuardedFacts } from './guardConflict.js';
-import { pathsSince, widened, type DocRow } from './idbDocRow.js';
+import { pathsSince, wentBack, type DocRow } from './idbDocRow.js';
 import { docRange, type RWTx, type Tx } from './idbSchema.js';
 import { newQueueTag, type KnownQueues } from './KnownQueues.js';
 
@@ -56,7 +56,7 @@ export async function readGuarded(tx: RWTx, docId: string, expect: StoreGuard | 
     expect?.sendingId !== undefined ? tx.objectStore('sending').get(docId) : undefined,
   ]);
   if (!row) return {};
-  const facts: GuardedFacts = { committedRev: row.committedRev, deleted: row.deleted === true };
+  const facts: GuardedFacts = { committedRev: row.committedRev, deleted: row.deleted === true, rewinds: row.rewinds };
   if (expect?.pendingIds) facts.pendingIds = read ?? known?.idsUnder(docId, row.queueTag) ?? (await readQueue());
   if (expect?.pendingOps) facts.pendingOps = await pendingOpsAt(tx, row, known, readOpsNow);
   if (expect?.sendingId !== undefined) facts.sendingId = sending?.change.id ?? null;
@@ -121,12 +121,12 @@ export function putState(tx: RWTx, row: DocRow, rev: number, state: unknown): vo
 
 /**
  * The row after going back to `rev` when that is below its committed rev (else the row as is):
- * the abandoned history's rows go, and `rewound` is widened to cover the revs views may hold of it.
+ * the abandoned history's rows go, and the row records the rewind (`wentBack`).
  */
 export function rewoundTo(tx: RWTx, row: DocRow, rev: number): DocRow {
   if (rev >= row.committedRev) return row;
   fire(tx.objectStore('committedChanges').delete(IDBKeyRange.bound([row.docId, rev], [row.docId, []], true)));
-  return { ...row, rewound: widened(row, rev) };
+  return { ...row, ...wentBack(row, rev) };
 }
 
 /** Writes `changes` as the doc's whole OT queue, in order from seq 1. */
