@@ -433,6 +433,38 @@ describe('LWWAlgorithm with two tabs on one store', () => {
     expect(reads).toBe(0);
   });
 
+  it('should make the change to send from what it wrote itself without a read, and read once another tab wrote', async () => {
+    const { store, tick, docA, tabA, sent } = await tabASent();
+    let reads = 0;
+    for (const method of ['getQueue', 'getDoc', 'getSendingChange', 'getPendingOps'] as const) {
+      const read = store[method].bind(store) as (docId: string) => Promise<unknown>;
+      (store as unknown as Record<string, unknown>)[method] = (docId: string) => (reads++, read(docId));
+    }
+    const toSend = () => tabA.runExclusive('d', () => tabA.algorithms.lww.getPendingToSend('d'));
+    // In flight: the same change again, unread.
+    expect(await toSend()).toEqual([sent]);
+    await tabA.runExclusive('d', () => tabA.algorithms.lww.applyServerChanges('d', [{ ...sent, baseRev: 0, rev: 1, committedAt: 3 }], [sent]));
+    docA.change(draft => {
+      draft.b = 5;
+    });
+    await docA.flush();
+    const [next] = await toSend();
+    expect(reads).toBe(0);
+    expect(next).toMatchObject({ baseRev: 1, rev: 2, ops: [{ op: 'add', path: '/b', value: 5 }] });
+    expect(await store.getSendingChange('d')).toEqual(next);
+    expect(await store.getPendingOps('d')).toEqual([]);
+    // Another tab's edit, stored while this one's send is out (its announcement starts a refresh,
+    // which reads): the next change holds it.
+    await store.savePendingOps('d', [{ op: 'replace', path: '/c', value: 7, ts: tick() }]);
+    await tabA.runExclusive('d', () => tabA.algorithms.lww.refresh('d'));
+    expect(reads).toBeGreaterThan(0);
+    expect(await toSend()).toEqual([next]);
+    await tabA.runExclusive('d', () => tabA.algorithms.lww.applyServerChanges('d', [{ ...next, committedAt: 4 }], [next]));
+    const [third] = await toSend();
+    expect(third.ops).toEqual([expect.objectContaining({ path: '/c', value: 7 })]);
+    expect(await store.getSendingChange('d')).toEqual(third);
+  });
+
   it('should redo the step on a read when another tab moved the doc on meanwhile (no rev gap on a stale view)', async () => {
     const { store, tick, tabA, tabB, docA } = await tabASent();
     // Tab B's connection hears rev 1; tab A, not yet told, then hears rev 2.

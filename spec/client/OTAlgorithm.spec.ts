@@ -362,6 +362,36 @@ describe('OTAlgorithm on the queue it wrote last', () => {
     expect(count.reads).toBeGreaterThan(0);
   });
 
+  it('should hand out the queue it wrote to send, as a copy and without a read, and read it once another instance wrote', async () => {
+    const env = await openOT();
+    await atRev1(env);
+    env.doc.change(draft => {
+      draft.title = 'mine';
+    });
+    await env.doc.flush();
+    const count = countReads(env.store as InMemoryStore);
+    const toSend = await env.run(() => env.ot.getPendingToSend('d'));
+    expect(count.reads).toBe(0);
+    expect(toSend).toEqual(await env.store.getPendingChanges('d'));
+    // An edit made while those are out does not join the list already handed out.
+    env.doc.change(draft => {
+      draft.title = 'mine, again';
+    });
+    await env.doc.flush();
+    expect(toSend).toHaveLength(1);
+    count.reads = 0;
+    const again = await env.run(() => env.ot.getPendingToSend('d'));
+    expect(count.reads).toBe(0);
+    expect(again).toEqual(await env.store.getPendingChanges('d'));
+    expect(again).toHaveLength(2);
+    // Another instance's append: the view the refresh installs was read, so is the queue to send.
+    await env.store.savePendingChanges('d', [{ id: 'other', ops: [{ op: 'add', path: '/list/-', value: 'o' }], baseRev: 1, rev: 4, createdAt: 1, committedAt: 0 }]);
+    await env.run(() => env.ot.refresh('d'));
+    count.reads = 0;
+    expect((await env.run(() => env.ot.getPendingToSend('d'))).map(c => c.id)).toHaveLength(3);
+    expect(count.reads).toBeGreaterThan(0);
+  });
+
   it('should redo the step on a read when another instance on the store moved the doc on meanwhile', async () => {
     // Two Patches on one store (two tabs); tab B applies rev 2, and tab A, not yet told, gets rev 3.
     const store = new InMemoryStore();

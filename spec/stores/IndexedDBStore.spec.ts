@@ -182,6 +182,53 @@ describe('IndexedDBStore', () => {
       expect(await ids(b)).toEqual(['p1', 'p2', 'q1', 'p3', 'p4']);
     });
 
+    /** Counts the reads of an OT queue's last row (where an append goes) while `work` runs. */
+    async function lastRowReads(work: () => Promise<unknown>): Promise<number> {
+      const openCursor = jest.spyOn(IDBObjectStore.prototype, 'openCursor');
+      try {
+        await work();
+        return openCursor.mock.contexts.filter((store) => (store as IDBObjectStore).name === 'pendingChanges').length;
+      } finally {
+        openCursor.mockRestore();
+      }
+    }
+
+    it('should append after the queue it wrote last without reading where it ends, and read that once another instance wrote', async () => {
+      const a = v1();
+      const b = v1();
+      await a.trackDocs(['d'], 'ot');
+      expect(await lastRowReads(() => a.savePendingChanges('d', [change('p1')], { committedRev: 0, pendingIds: [] }))).toBe(1);
+      expect(await lastRowReads(() => a.savePendingChanges('d', [change('p2'), change('p3')], { committedRev: 0, pendingIds: ['p1'] }))).toBe(0);
+      // After its own server batch (the queue written whole) it knows the end too.
+      await a.applyServerChanges('d', { state: { n: 1 }, rev: 4, changes: [committed('s4', 4)], pending: [change('p2', 5), change('p3', 6)], expect: { committedRev: 0, pendingIds: ['p1', 'p2', 'p3'] } });
+      expect(await lastRowReads(() => a.savePendingChanges('d', [change('p4')], { committedRev: 4, pendingIds: ['p2', 'p3'] }))).toBe(0);
+      expect(await lastRowReads(() => b.savePendingChanges('d', [change('q1')], { committedRev: 4, pendingIds: ['p2', 'p3', 'p4'] }))).toBe(1);
+      expect(await lastRowReads(() => a.savePendingChanges('d', [change('p5')], { committedRev: 4, pendingIds: ['p2', 'p3', 'p4', 'q1'] }))).toBe(1);
+      expect((await b.getPendingChanges('d')).map((c) => [c.id, c.rev])).toEqual([['p2', 5], ['p3', 6], ['p4', 7], ['q1', 8], ['p5', 9]]);
+    });
+
+    it('should never write over a change that a writer leaving the tag as it was appended: the append is refused and checked again on a read', async () => {
+      const a = v1();
+      await a.trackDocs(['d'], 'ot');
+      await a.savePendingChanges('d', [change('p1')], { committedRev: 0, pendingIds: [] });
+      // A row appended behind the store's back (as a build that did not retag the queue would): seq 2, the row untouched.
+      const raw = await rawOpen(factory, 'app');
+      await new Promise<void>((resolve, reject) => {
+        const tx = raw.transaction('pendingChanges', 'readwrite');
+        tx.objectStore('pendingChanges').put({ docId: 'd', seq: 2, change: { ...change('x1'), rev: 2 } });
+        tx.oncomplete = () => resolve();
+        tx.onerror = () => reject(tx.error);
+      });
+      raw.close();
+      // The append at the end it knew is refused (the key is taken); read again, the queue is not what the guard says.
+      const p2 = change('p2');
+      await expect(a.savePendingChanges('d', [p2], { committedRev: 0, pendingIds: ['p1'] })).rejects.toMatchObject({ name: 'StoreConflictError', docId: 'd' });
+      expect(p2.rev).toBe(0);
+      expect((await a.getPendingChanges('d')).map((c) => [c.id, c.rev])).toEqual([['p1', 1], ['x1', 2]]);
+      await a.savePendingChanges('d', [p2], { committedRev: 0, pendingIds: ['p1', 'x1'] });
+      expect((await a.getPendingChanges('d')).map((c) => [c.id, c.rev])).toEqual([['p1', 1], ['x1', 2], ['p2', 3]]);
+    });
+
     it("should know the queue after its own server batch and its own read, and read it again after another instance's batch or split", async () => {
       const a = v1();
       const b = v1();
@@ -526,6 +573,23 @@ describe('IndexedDBStore', () => {
       expect((await store.listChanges('a', 5)).map((c) => c.rev)).toEqual([6, 7]);
       expect((await store.listChanges('b')).map((c) => c.rev)).toEqual([1, 2]);
       expect(await store.getDoc('a')).toMatchObject({ state: { rev: 7 }, committedRev: 7 });
+    });
+
+    it('should compact once per eighth of compactEvery revisions, not with every write', async () => {
+      const store = v1({ compactEvery: 16 });
+      await store.trackDocs(['a'], 'ot');
+      const deletes = jest.spyOn(IDBObjectStore.prototype, 'delete');
+      try {
+        await applyRevs(store, 'a', 1, 40);
+        // A step of 2 revisions: 20 compactions in 40 writes.
+        expect(deletes.mock.contexts.filter((s) => (s as IDBObjectStore).name === 'committedChanges')).toHaveLength(20);
+      } finally {
+        deletes.mockRestore();
+      }
+      expect((await store.listChanges('a')).map((c) => c.rev)).toEqual(Array.from({ length: 16 }, (_, i) => 25 + i));
+      await applyRevs(store, 'a', 41, 41);
+      expect((await store.listChanges('a')).map((c) => c.rev)).toEqual(Array.from({ length: 17 }, (_, i) => 25 + i));
+      expect(await store.getDoc('a')).toMatchObject({ state: { rev: 41 }, committedRev: 41 });
     });
 
     it('should compact a large batch in one write', async () => {

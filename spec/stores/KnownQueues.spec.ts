@@ -42,21 +42,28 @@ describe('KnownQueues', () => {
     expect(known.has('d')).toBe(false);
   });
 
-  it('should extend the ids known under the tag a write started from, and nothing else', () => {
+  it('should extend the ids known under the tag a write started from, with where the queue ends, and nothing else', () => {
     const known = new KnownQueues();
     const [first, second, third] = [newQueueTag(), newQueueTag(), newQueueTag()];
     known.remember('d', first, { ids: ['p1'] });
-    expect(known.extend('d', first, second, ['p2', 'p3'])).toBe(true);
+    expect(known.latestEnd('d')).toBeUndefined();
+    expect(known.extend('d', first, second, ['p2', 'p3'], { seq: 3, rev: 7 })).toBe(true);
     expect(known.idsUnder('d', second)).toEqual(['p1', 'p2', 'p3']);
     expect(known.idsUnder('d', first)).toBeUndefined();
+    expect(known.latestEnd('d')).toEqual({ tag: second, end: { seq: 3, rev: 7 } });
     // A write that started under a tag no longer known extends nothing.
-    expect(known.extend('d', first, third, ['p4'])).toBe(false);
-    expect(known.extend('d', undefined, third, ['p4'])).toBe(false);
-    expect(known.extend('other', second, third, ['p4'])).toBe(false);
+    expect(known.extend('d', first, third, ['p4'], { seq: 4, rev: 8 })).toBe(false);
+    expect(known.extend('d', undefined, third, ['p4'], { seq: 4, rev: 8 })).toBe(false);
+    expect(known.extend('other', second, third, ['p4'], { seq: 4, rev: 8 })).toBe(false);
     expect(known.idsUnder('d', second)).toEqual(['p1', 'p2', 'p3']);
+    expect(known.latestEnd('d')).toEqual({ tag: second, end: { seq: 3, rev: 7 } });
+    // Ids remembered without their end (a read) say nothing of it.
+    known.remember('d', third, { ids: ['p1'] });
+    expect(known.latestEnd('d')).toBeUndefined();
     // LWW ops are not an id queue.
     known.remember('l', first, { ops: [op('/a', 1)] });
-    expect(known.extend('l', first, second, ['p1'])).toBe(false);
+    expect(known.extend('l', first, second, ['p1'], { seq: 1, rev: 1 })).toBe(false);
+    expect(known.latestEnd('l')).toBeUndefined();
     expect(known.opsUnder('l', first)).toEqual([op('/a', 1)]);
   });
 

@@ -106,7 +106,11 @@ export class LWWAlgorithm implements ClientAlgorithm {
 
   private async pendingToSendOnce(docId: string): Promise<Change[]> {
     const { store } = this.ctx;
-    const queue = await readQueue(store, docId);
+    // An open doc whose view this algorithm installed after its own write holds the queue (as
+    // `hasPending` says); the guarded write below finds any other tab's write since. Else a read.
+    const layers = this.ctx.getOpenDoc(docId)?._layers();
+    const known = layers && this.sendingOf.get(layers);
+    const queue = layers && known ? { sending: known.sending, pendingOps: layers.local[1] ?? [], committedRev: layers.committedRev } : await readQueue(store, docId);
     if (!queue) return [];
     const { sending, pendingOps: ops, committedRev } = queue;
     // A retry resends the same change (same id) so the server can recognise it. After the server
@@ -114,7 +118,7 @@ export class LWWAlgorithm implements ClientAlgorithm {
     if (sending) return [sending.baseRev > committedRev ? { ...sending, baseRev: committedRev, rev: committedRev + 1 } : sending];
     if (ops.length === 0) return [];
     const change = createChange(ops, { baseRev: committedRev, rev: committedRev + 1, createdAt: this.ctx.clock() });
-    await store.saveSendingChange(docId, change, { sendingId: null, pendingOps: ops });
+    await store.saveSendingChange(docId, change, { sendingId: null, pendingOps: ops, committedRev });
     // The open doc's layers must follow the move: a later mint builds on them. Ops another tab
     // saved that the view has not heard of yet are shown now (a refresh after this would find the
     // layers equal and skip), and unsaved edits are recorded again on them.

@@ -133,8 +133,12 @@ export class OTAlgorithm implements ClientAlgorithm {
     return (await this.ctx.store.getPendingChanges(docId)).length > 0 || editedSince();
   }
 
-  getPendingToSend(docId: string): Promise<Change[]> {
-    return this.ctx.store.getPendingChanges(docId);
+  /** What `hasPending` knows without a read, it sends without one: the queue this algorithm wrote last, for an open doc; else a read. */
+  async getPendingToSend(docId: string): Promise<Change[]> {
+    const doc = this.ctx.getOpenDoc(docId);
+    const known = doc && this.pendingOf.get(doc._layers());
+    // A copy: edits made while it is out are appended to the known queue in place.
+    return known ? known.slice() : this.ctx.store.getPendingChanges(docId);
   }
 
   async isQueued(docId: string, changeId: string): Promise<boolean> {

@@ -9,7 +9,7 @@ import { ALL_STORES, GUARDED_STORES, IDB_MIGRATIONS, docRange, type IDBStoreMigr
 import { clearDocData, fire, guardedRow, pendingOpsAt, putPendingQueue, putState, readGuarded, readPendingOps, retagQueue, retagged, rewoundTo } from './idbWrites.js';
 import { IdbConnection } from './IdbConnection.js';
 import { StoreAnnouncer } from './StoreAnnouncer.js';
-import { KnownQueues } from './KnownQueues.js';
+import { KnownQueues, queueEnd, type QueueEnd } from './KnownQueues.js';
 import { afterWrite } from '../algorithms/lww/pathOrder.js';
 import { deepCopy } from '../util/deepCopy.js';
 
@@ -31,7 +31,11 @@ interface DocRead {
 export interface IndexedDBStoreOptions {
   /** The IndexedDB factory to open databases with (default: the global `indexedDB`). */
   indexedDB?: IDBFactory;
-  /** Committed history kept per doc, in revisions: the rows of the newest `compactEvery` revs stay, older ones are deleted (default 200). */
+  /**
+   * Committed history kept per doc, in revisions: the rows of the newest `compactEvery` revs stay,
+   * older ones are deleted (default 200), every `compactEvery / 8` revisions (so up to that many
+   * more rows may be there meanwhile).
+   */
   compactEvery?: number;
   /**
    * Received revisions of a doc between writes of its whole committed state (default 50, at
@@ -112,6 +116,8 @@ export class IndexedDBStore implements PatchesStore {
   protected readonly migrations: readonly IDBStoreMigration[] = IDB_MIGRATIONS;
 
   private readonly compactEvery: number;
+  /** Compaction runs when a write's rev enters another step of this many revs. */
+  private readonly compactStep: number;
   private readonly snapshotEvery: number;
   /** Each doc's algorithm as last read, so a read can leave out the other algorithm's stores (checked on every read). */
   private readonly algorithms = new Map<string, Algorithm>();
@@ -142,6 +148,7 @@ export class IndexedDBStore implements PatchesStore {
     this.announcer = this.channel ? new StoreAnnouncer(this.channel) : undefined;
     this.compactEvery = options.compactEvery ?? 200;
     if (!(this.compactEvery >= 0)) throw new RangeError(`compactEvery must be >= 0, got ${options.compactEvery}`);
+    this.compactStep = Math.max(1, Math.floor(this.compactEvery / 8));
     const snapshotEvery = options.snapshotEvery ?? 50;
     if (!(snapshotEvery >= 1)) throw new RangeError(`snapshotEvery must be >= 1, got ${options.snapshotEvery}`);
     // The tail must survive compaction, so it is never longer than what compaction keeps.
@@ -398,26 +405,52 @@ export class IndexedDBStore implements PatchesStore {
   async savePendingChanges(docId: string, changes: Change[], expect?: StoreGuard): Promise<void> {
     const oldRevs = changes.map((change) => change.rev);
     try {
-      const written = await this.connection.transact('readwrite', ['docs', 'pendingChanges'], 'savePendingChanges', docId, async (tx) => {
-        const pending = tx.objectStore('pendingChanges');
-        const [row, last] = await Promise.all([guardedRow(tx, docId, expect, 'ot', this.queues), pending.openCursor(docRange(docId), 'prev')]);
-        let tail = Math.max(row.committedRev, last?.value.change.rev ?? 0);
-        let seq = last?.value.seq ?? 0;
-        for (const change of changes) {
-          change.rev = ++tail;
-          fire(pending.put({ docId, seq: ++seq, change }));
-        }
-        return { from: row.queueTag, tag: retagQueue(tx, row, true) };
+      await this.appendPending(docId, changes, expect, true).catch((error: unknown) => {
+        if (!isConstraintError(error)) throw error;
+        // The known end was not the queue's (a writer that did not retag it): nothing was written; find it by reading.
+        this.queues.forget(docId);
+        changes.forEach((change, i) => (change.rev = oldRevs[i]));
+        return this.appendPending(docId, changes, expect, false);
       });
-      // The guard held, so the queue was `expect.pendingIds`; without one, what it held is not known here.
-      const ids = changes.map((change) => change.id);
-      if (!expect?.pendingIds) this.queues.forget(docId);
-      else if (!this.queues.extend(docId, written.from, written.tag, ids)) this.queues.remember(docId, written.tag, { ids: [...expect.pendingIds, ...ids] });
     } catch (error) {
       changes.forEach((change, i) => (change.rev = oldRevs[i]));
       throw error;
     }
     this.announce({ kind: 'write', docIds: [docId] });
+  }
+
+  /**
+   * One append transaction. Where the queue ends (its last seq, and the rev the new changes follow)
+   * is what this instance wrote last when the row's tag is still the one it wrote (`useKnown`),
+   * else read from the queue's last row. The rows are `add`ed, so a wrong end can never overwrite
+   * a change: the transaction fails with a `ConstraintError` instead.
+   */
+  private async appendPending(docId: string, changes: Change[], expect: StoreGuard | undefined, useKnown: boolean): Promise<void> {
+    const latest = useKnown ? this.queues.latestEnd(docId) : undefined;
+    const written = await this.connection.transact('readwrite', ['docs', 'pendingChanges'], 'savePendingChanges', docId, async (tx) => {
+      const pending = tx.objectStore('pendingChanges');
+      const lastRow = () => pending.openCursor(docRange(docId), 'prev').then((cursor): QueueEnd => ({ seq: cursor?.value.seq ?? 0, rev: cursor?.value.change.rev ?? 0 }));
+      const [row, read] = await Promise.all([guardedRow(tx, docId, expect, 'ot', this.queues), latest ? undefined : lastRow()]);
+      const end = read ?? (latest && row.queueTag === latest.tag ? latest.end : await lastRow());
+      let tail = Math.max(row.committedRev, end.rev);
+      let seq = end.seq;
+      const added: Promise<unknown>[] = [];
+      for (const change of changes) {
+        change.rev = ++tail;
+        // Handled now (a later add may throw before they are awaited), awaited below.
+        const request = pending.add({ docId, seq: ++seq, change });
+        fire(request);
+        added.push(request);
+      }
+      const tag = retagQueue(tx, row, true);
+      // Awaited so a refused add is reported as what it is (the transaction's own error need not say).
+      await Promise.all(added);
+      return { from: row.queueTag, tag, end: changes.length > 0 ? { seq, rev: tail } : end };
+    });
+    // The guard held, so the queue was `expect.pendingIds`; without one, what it held is not known here.
+    const ids = changes.map((change) => change.id);
+    if (!expect?.pendingIds) this.queues.forget(docId);
+    else if (!this.queues.extend(docId, written.from, written.tag, ids, written.end)) this.queues.remember(docId, written.tag, { ids: [...expect.pendingIds, ...ids], end: written.end });
   }
 
   /**
@@ -438,14 +471,14 @@ export class IndexedDBStore implements PatchesStore {
       }
       const next = [...changes, ...kept];
       putPendingQueue(tx, docId, next);
-      return { tag: retagQueue(tx, row), ids: next.map((change) => change.id) };
+      return { tag: retagQueue(tx, row), ids: next.map((change) => change.id), end: queueEnd(next) };
     });
-    this.queues.remember(docId, written.tag, { ids: written.ids });
+    this.queues.remember(docId, written.tag, { ids: written.ids, end: written.end });
     this.announce({ kind: 'write', docIds: [docId] });
   }
 
   /**
-   * Committed history rows with `rev > startAfterRev`, rev ascending (at most `compactEvery` of them).
+   * Committed history rows with `rev > startAfterRev`, rev ascending (about `compactEvery` of them at most).
    *
    * @example
    * const since5 = await store.listChanges('notes', 5);
@@ -468,6 +501,7 @@ export class IndexedDBStore implements PatchesStore {
   async applyServerChanges(docId: string, update: ServerChangesUpdate): Promise<void> {
     const tag = await this.connection.transact('readwrite', ALL_STORES, 'applyServerChanges', docId, async (tx) => {
       let row = await guardedRow(tx, docId, update.expect, undefined, this.queues);
+      const committedBefore = row.committedRev;
       if (update.pending && row.algorithm !== 'ot') {
         throw new StoreError(`Cannot replace the pending queue of LWW doc "${docId}"`, docId);
       }
@@ -483,11 +517,14 @@ export class IndexedDBStore implements PatchesStore {
       if (update.pending) putPendingQueue(tx, docId, update.pending);
       if (update.clearSending) fire(tx.objectStore('sending').delete(docId));
       // Compaction by rev (revs are consecutive), so it costs no read: rows the newest
-      // `compactEvery` revisions leave out go (the state's tail is shorter than that).
-      fire(history.delete(IDBKeyRange.bound([docId], [docId, update.rev - this.compactEvery])));
+      // `compactEvery` revisions leave out go (the state's tail is shorter than that), once per
+      // step of revisions rather than with every write (a request each).
+      if (Math.floor(update.rev / this.compactStep) !== Math.floor(committedBefore / this.compactStep)) {
+        fire(history.delete(IDBKeyRange.bound([docId], [docId, update.rev - this.compactEvery])));
+      }
       return row.queueTag;
     });
-    if (update.pending) this.queues.remember(docId, tag, { ids: update.pending.map((change) => change.id) });
+    if (update.pending) this.queues.remember(docId, tag, { ids: update.pending.map((change) => change.id), end: queueEnd(update.pending) });
     this.announce({ kind: 'write', docIds: [docId] });
   }
 
@@ -584,6 +621,12 @@ export class IndexedDBStore implements PatchesStore {
   private announce(change: StoreChange): void {
     if (!this.connection.closed) this.announcer?.announce(change);
   }
+}
+
+/** An IndexedDB write refused because its key is taken (an `add` over an existing row), as `transact` reports it. */
+function isConstraintError(error: unknown): boolean {
+  const cause = error instanceof StoreError ? error.cause : error;
+  return (cause instanceof Error || (typeof DOMException !== 'undefined' && cause instanceof DOMException)) && cause.name === 'ConstraintError';
 }
 
 function toTrackedDoc(row: DocRow): TrackedDoc {

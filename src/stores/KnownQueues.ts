@@ -1,8 +1,17 @@
 import { createId } from '../algorithms/createId.js';
 import type { Change, JSONPatchOp } from '../types.js';
 
-/** A doc's unsent local work as one instance saw it: the OT queue's ids, or the LWW pending ops. */
-export type KnownQueue = { ids: readonly string[] } | { ops: readonly JSONPatchOp[] };
+/** Where an OT queue ends: its last row's `seq` and its change's `rev` (both 0 for an empty queue). */
+export interface QueueEnd {
+  seq: number;
+  rev: number;
+}
+
+/**
+ * A doc's unsent local work as one instance saw it: the OT queue's ids (and where it ends, when
+ * this instance wrote it: an append then needs no read to find its place), or the LWW pending ops.
+ */
+export type KnownQueue = { ids: readonly string[]; end?: QueueEnd } | { ops: readonly JSONPatchOp[] };
 
 /**
  * What one `IndexedDBStore` instance knows of each doc's unsent local work (the OT pending queue,
@@ -36,6 +45,12 @@ export class KnownQueues {
     return queue && 'ids' in queue ? queue.ids : undefined;
   }
 
+  /** Where the OT queue last known ends, and the tag it was known under (whatever the row's tag is now). */
+  latestEnd(docId: string): { tag: string; end: QueueEnd } | undefined {
+    const entry = this.known.get(docId);
+    return entry && 'ids' in entry.queue && entry.queue.end ? { tag: entry.tag, end: entry.queue.end } : undefined;
+  }
+
   /** The LWW pending ops (in path order), if `tag` is the one they were seen under. */
   opsUnder(docId: string, tag: string | undefined): readonly JSONPatchOp[] | undefined {
     const queue = this.under(docId, tag);
@@ -55,16 +70,17 @@ export class KnownQueues {
   }
 
   /**
-   * The OT queue known under `from` had `ids` appended by a write that gave the row `tag`: the ids
-   * are pushed onto the known ones in place (a copy per offline edit made a long session
-   * quadratic). False when nothing is known under `from`, and nothing changes.
+   * The OT queue known under `from` had `ids` appended by a write that gave the row `tag` and
+   * ended the queue at `end`: the ids are pushed onto the known ones in place (a copy per offline
+   * edit made a long session quadratic). False when nothing is known under `from`, and nothing changes.
    */
-  extend(docId: string, from: string | undefined, tag: string, ids: readonly string[]): boolean {
+  extend(docId: string, from: string | undefined, tag: string, ids: readonly string[], end: QueueEnd): boolean {
     const entry = this.known.get(docId);
     if (from === undefined || entry?.tag !== from || !('ids' in entry.queue)) return false;
     const known = entry.queue.ids as string[];
     for (const id of ids) known.push(id);
     entry.tag = tag;
+    entry.queue = { ids: known, end };
     return true;
   }
 
@@ -107,6 +123,11 @@ export class KnownQueues {
     const entry = this.known.get(docId);
     return tag !== undefined && entry?.tag === tag ? entry.queue : undefined;
   }
+}
+
+/** Where a queue written whole, from seq 1, ends. */
+export function queueEnd(changes: readonly Change[]): QueueEnd {
+  return { seq: changes.length, rev: changes.at(-1)?.rev ?? 0 };
 }
 
 /** A fresh queue tag: random, so no write, in any instance or incarnation of the doc, reuses one. */
