@@ -4,6 +4,7 @@ import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
 import { IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
 import { MissingChangesError, ServerRevisionRegressedError } from '../../src/errors.js';
 import type { Change, JSONPatchOp } from '../../src/types.js';
+import type { PatchesStore } from '../../src/stores/PatchesStore.js';
 
 interface Doc {
   a?: number;
@@ -356,6 +357,16 @@ describe('LWWAlgorithm with two tabs on one store', () => {
   }
 
   /** Two tabs, tab A having set `/a` to 1 and taken that change into its sending slot (`sent`). */
+  /** Counts the store's reads of a doc from now on. */
+  function countReads(store: PatchesStore): { reads: number } {
+    const count = { reads: 0 };
+    for (const method of ['getQueue', 'getDoc', 'getSendingChange', 'getPendingOps'] as const) {
+      const read = store[method]?.bind(store) as (docId: string) => Promise<unknown>;
+      (store as unknown as Record<string, unknown>)[method] = (docId: string) => (count.reads++, read(docId));
+    }
+    return count;
+  }
+
   async function tabASent() {
     const tabs = twoTabsOnOneStore();
     const docA = await tabs.tabA.openDoc<Doc>('d', { algorithm: 'lww' });
@@ -402,25 +413,17 @@ describe('LWWAlgorithm with two tabs on one store', () => {
 
   it('should apply a broadcast and the reply to its own send without reading back what it wrote itself', async () => {
     const { store, tick, docA, tabA, sent } = await tabASent();
-    let reads = 0;
-    for (const method of ['getQueue', 'getDoc', 'getSendingChange', 'getPendingOps'] as const) {
-      const read = store[method].bind(store) as (docId: string) => Promise<unknown>;
-      (store as unknown as Record<string, unknown>)[method] = (docId: string) => (reads++, read(docId));
-    }
+    const count = countReads(store);
     await tabA.runExclusive('d', () => tabA.algorithms.lww.applyServerChanges('d', [committed('other', 1, [{ op: 'replace', path: '/b', value: 2, ts: tick() }])]));
     await tabA.runExclusive('d', () => tabA.algorithms.lww.applyServerChanges('d', [{ ...sent, baseRev: 1, rev: 2, committedAt: 3 }], [sent]));
-    expect(reads).toBe(0);
+    expect(count.reads).toBe(0);
     expect(await store.getDoc<Doc>('d')).toMatchObject({ committedRev: 2, state: { a: 1, b: 2 }, sending: null, pendingOps: [] });
     expect(docA.state).toEqual({ a: 1, b: 2 });
   });
 
   it('should say whether anything is pending from what it wrote itself, without a read', async () => {
     const { store, docA, tabA, sent } = await tabASent();
-    let reads = 0;
-    for (const method of ['getQueue', 'getDoc', 'getSendingChange', 'getPendingOps'] as const) {
-      const read = store[method].bind(store) as (docId: string) => Promise<unknown>;
-      (store as unknown as Record<string, unknown>)[method] = (docId: string) => (reads++, read(docId));
-    }
+    const count = countReads(store);
     const hasPending = () => tabA.runExclusive('d', () => tabA.algorithms.lww.hasPending('d'));
     expect(await hasPending()).toBe(true); // in flight
     await tabA.runExclusive('d', () => tabA.algorithms.lww.applyServerChanges('d', [{ ...sent, baseRev: 0, rev: 1, committedAt: 3 }], [sent]));
@@ -430,16 +433,12 @@ describe('LWWAlgorithm with two tabs on one store', () => {
     });
     await docA.flush();
     expect(await hasPending()).toBe(true); // a pending op
-    expect(reads).toBe(0);
+    expect(count.reads).toBe(0);
   });
 
   it('should make the change to send from what it wrote itself without a read, and read once another tab wrote', async () => {
     const { store, tick, docA, tabA, sent } = await tabASent();
-    let reads = 0;
-    for (const method of ['getQueue', 'getDoc', 'getSendingChange', 'getPendingOps'] as const) {
-      const read = store[method].bind(store) as (docId: string) => Promise<unknown>;
-      (store as unknown as Record<string, unknown>)[method] = (docId: string) => (reads++, read(docId));
-    }
+    const count = countReads(store);
     const toSend = () => tabA.runExclusive('d', () => tabA.algorithms.lww.getPendingToSend('d'));
     // In flight: the same change again, unread.
     expect(await toSend()).toEqual([sent]);
@@ -449,7 +448,7 @@ describe('LWWAlgorithm with two tabs on one store', () => {
     });
     await docA.flush();
     const [next] = await toSend();
-    expect(reads).toBe(0);
+    expect(count.reads).toBe(0);
     expect(next).toMatchObject({ baseRev: 1, rev: 2, ops: [{ op: 'add', path: '/b', value: 5 }] });
     expect(await store.getSendingChange('d')).toEqual(next);
     expect(await store.getPendingOps('d')).toEqual([]);
@@ -457,7 +456,7 @@ describe('LWWAlgorithm with two tabs on one store', () => {
     // which reads): the next change holds it.
     await store.savePendingOps('d', [{ op: 'replace', path: '/c', value: 7, ts: tick() }]);
     await tabA.runExclusive('d', () => tabA.algorithms.lww.refresh('d'));
-    expect(reads).toBeGreaterThan(0);
+    expect(count.reads).toBeGreaterThan(0);
     expect(await toSend()).toEqual([next]);
     await tabA.runExclusive('d', () => tabA.algorithms.lww.applyServerChanges('d', [{ ...next, committedAt: 4 }], [next]));
     const [third] = await toSend();

@@ -168,7 +168,7 @@ export class LWWAlgorithm implements ClientAlgorithm {
     const doc = this.ctx.getOpenDoc(docId);
     const layers = doc?._layers();
     const known = layers && this.sendingOf.get(layers);
-    if (!doc || !layers || !known) return this.applyOn(await this.readForApply(docId, layers?.committedState), doc, docId, changes, sent);
+    if (!doc || !layers || !known) return this.applyOn(await this.readForApply(docId, layers), doc, docId, changes, sent);
     const stored: StoredDoc = { docId, algorithm: 'lww', state: layers.committedState, committedRev: layers.committedRev, pending: [], pendingOps: layers.local[1] ?? [], sending: known.sending, rewinds: layers.rewinds };
     try {
       return await this.applyOn(stored, doc, docId, changes, sent);
@@ -255,15 +255,16 @@ export class LWWAlgorithm implements ClientAlgorithm {
    * What applying server changes needs. An open doc already holds its committed state, so only
    * the small parts are read: a full `getDoc` clones the whole state (O(doc)) on IndexedDB.
    */
-  private async readForApply(docId: string, openState: unknown): Promise<StoredDoc | undefined> {
+  private async readForApply(docId: string, view: DocLayers | undefined): Promise<StoredDoc | undefined> {
     const { store } = this.ctx;
-    if (openState === undefined) return this.closedStates.read(store, docId, {});
+    if (!view) return this.closedStates.read(store, docId, {});
     const queue = await readQueue(store, docId);
     if (!queue) return undefined;
     // Another instance moved the committed state on: the open doc's copy is old, read the stored
-    // one. (One that took it back and forth again to the same rev fails the guard.)
-    if (queue.committedRev !== this.ctx.getOpenDoc(docId)?.committedRev) return store.getDoc(docId);
-    return { ...queue, rewinds: this.ctx.getOpenDoc(docId)?._layers().rewinds, state: openState };
+    // one. (One that took it back and forth again to the same rev fails the guard, which names
+    // the view's rewind count.)
+    if (queue.committedRev !== view.committedRev) return store.getDoc(docId);
+    return { ...queue, rewinds: view.rewinds, state: view.committedState };
   }
 
   rebaseOntoServer(docId: string, snapshot: PatchesSnapshot): Promise<RegressedRevs | undefined> {
