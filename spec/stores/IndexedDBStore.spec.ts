@@ -959,6 +959,33 @@ describe('IndexedDBStore received changes kept as history rows', () => {
         }
       });
 
+      it('should record an LWW edit again on the new history when its view was of the one the doc went back from, at the same rev', async () => {
+        const receive = (patches: Patches, id: string, rev: number, ops: JSONPatchOp[]) =>
+          patches.runExclusive('d', () => patches.algorithms.lww.applyServerChanges('d', [{ id, ops, baseRev: rev - 1, rev, createdAt: 1, committedAt: 2 }]));
+        const first = new Patches({ store: open(), clock: () => 10 });
+        await first.openDoc('d', { algorithm: 'lww' });
+        await receive(first, 's1', 1, [{ op: 'replace', path: '/a', value: { x: 1 }, ts: 1 }]);
+        await receive(first, 's2', 2, [{ op: 'replace', path: '/b', value: 'old', ts: 2 }]);
+        await first.close();
+        const reader = new Patches({ store: open(), clock: () => 10 });
+        const view = await reader.openDoc<{ a: Record<string, number>; b?: string }>('d', { algorithm: 'lww' });
+        // Another tab: the server lost rev 2, and another change became rev 2, writing /a whole.
+        const other = new Patches({ store: open(), clock: () => 10 });
+        await other.store.applyServerChanges('d', { state: { a: { x: 1 } }, rev: 1, changes: [], regressed: true });
+        await other.openDoc('d', { algorithm: 'lww' });
+        await receive(other, 'n2', 2, [{ op: 'replace', path: '/a', value: { y: 2 }, ts: 3 }]);
+        await other.close();
+        // The reader, not yet told, writes /a whole from what it shows.
+        view.change(draft => {
+          draft.a = { ...draft.a, z: 3 };
+        });
+        await view.flush();
+        expect(await open().getPendingOps('d')).toEqual([expect.objectContaining({ op: 'replace', path: '/a', value: { y: 2, z: 3 } })]);
+        expect(view.state).toEqual({ a: { y: 2, z: 3 } });
+        await reader.store.untrackDocs(['d']);
+        await reader.close();
+      });
+
       it('should not apply server changes on a view of a history the doc went back from, though it reached the same rev, OT and LWW alike', async () => {
         // `wroteLast`: the reader applied rev 2 itself (it computes on what it wrote, reading
         // nothing); else it only opened the doc (it reads the queue and trusts its view's rev).

@@ -59,7 +59,7 @@ export class LWWAlgorithm implements ClientAlgorithm {
     // Only the pending ops at, above or below the edit's paths take part (found by binary search).
     const sorted = this.inPathOrder(existing);
     const { opsToSave, pathsToDelete, opsToReturn } = consolidateOps(opsMeeting(sorted, change.ops.map(op => op.path)), change.ops);
-    await store.savePendingOps(docId, opsToSave, pathsToDelete, view ? { pendingOps: existing, committedRev: view.committedRev } : { pendingOps: existing });
+    await store.savePendingOps(docId, opsToSave, pathsToDelete, view ? { pendingOps: existing, committedRev: view.committedRev, rewinds: view.rewinds ?? 0 } : { pendingOps: existing });
     if (doc) {
       // The new pending set, built in memory (no store read).
       const layers = doc._layers();
