@@ -295,8 +295,7 @@ export class OTAlgorithm implements ClientAlgorithm {
     if (!doc) return this.readClosed(docId);
     const layers = doc._layers();
     const known = useKnown ? this.pendingOf.get(layers) : undefined;
-    const rewinds = layers.rewinds ?? 0;
-    if (known) return { committed: { state: layers.committedState, rev: layers.committedRev }, pending: known, rewinds, known: layers };
+    if (known) return { committed: { state: layers.committedState, rev: layers.committedRev }, pending: known, rewinds: layers.rewinds ?? 0, known: layers };
     const queue = await readQueue(this.ctx.store, docId);
     if (!queue) return undefined;
     const now = doc._layers();

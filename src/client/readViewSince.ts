@@ -45,9 +45,11 @@ export async function readViewSince(ctx: AlgorithmContext, docId: string, empty:
 
 /**
  * Whether the committed state the news make is the one the view shows: the same rev and rewind
- * count (`StoredDoc.rewinds`), and no rows since it nor a state handed out in its place (a store
- * hands one out when the doc went back and came to that rev again by another history), unless
- * that state is the view's own object (a store that shares states, as `InMemoryStore` does).
+ * count (`StoredDoc.rewinds`: the doc did not go back and come to that rev again by another
+ * history), and no rows since it nor a state handed out in its place (a store hands one out when
+ * its rows cannot bring the view forward: after a rewind, or when the state changed without its
+ * rev, as a late LWW reply stored at its old rev does), unless that state is the view's own object
+ * (a store that shares states, as `InMemoryStore` does).
  *
  * @example
  * if (committedUnchanged(news)) { ... } // only the local layers can differ
