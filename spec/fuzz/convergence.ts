@@ -290,8 +290,11 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     lwwOpsHandedOver: 0,
     richTextEdits: 0,
     revivedEditsRefused: 0,
+    untrackedEditsRefused: 0,
     deletesUndone: 0,
   };
+  /** `client docId` of each client whose database untracked the doc, until that client has opened it again. */
+  const untrackedFor = new Set<string>();
   const algorithmOf = (docId: string): Algorithm => (docId.startsWith('lww') ? 'lww' : 'ot');
   const fail = (message: string) => failures.push(message);
 
@@ -329,6 +332,9 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
         if (isNetworkClass(error)) stats.networkErrors++;
         // An edit of a doc opened again after its delete, made as the doc is dropped again (the server keeps its tombstone).
         else if (docId && deletedDocs.includes(docId) && error instanceof StoreError && error.cause instanceof DocNotTrackedError) stats.revivedEditsRefused++;
+        // An edit made before its database untracked the doc, saved after (its save queued behind
+        // another step): refused and reported, discarded with the doc's data as the untrack says.
+        else if (docId && untrackedFor.has(`${c.index} ${docId}`) && error instanceof StoreError && error.cause instanceof DocNotTrackedError) stats.untrackedEditsRefused++;
         else fail(`client ${c.index} onError${docId ? ` (${docId})` : ''}: ${describe(error)}`);
       }),
     );
@@ -434,7 +440,10 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     if (opening.has(docId)) return opening.get(docId)!;
     if (!closedDocs.get(c)?.delete(docId)) return Promise.resolve();
     trace.push(`c${c.index} ${docId}: open again`);
-    const done = c.patches.openDoc<FuzzDoc>(docId, { algorithm: algorithmOf(docId) }).then(doc => void c.docs.set(docId, doc));
+    const done = c.patches.openDoc<FuzzDoc>(docId, { algorithm: algorithmOf(docId) }).then(doc => {
+      c.docs.set(docId, doc);
+      untrackedFor.delete(`${c.index} ${docId}`);
+    });
     opening.set(docId, done);
     return done.finally(() => opening.delete(docId));
   };
@@ -458,7 +467,10 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     const again = rng.chance(0.5) ? rng.pick(group) : undefined;
     trace.push(`c${c.index} ${docId}: untrack${again ? ` (c${again.index} opens it again at once)` : ''}`);
     stats.untracks++;
-    for (const x of group) closedOf(x).add(docId);
+    for (const x of group) {
+      closedOf(x).add(docId);
+      untrackedFor.add(`${x.index} ${docId}`);
+    }
     // A client whose follow of the doc's track is still queued does not track it yet: it never
     // holds this incarnation (its follow reads the list after the untrack), so it has none to drop.
     const tracking = group.filter(x => x === c || x.patches.trackedDocs.has(docId));
