@@ -182,10 +182,12 @@ describe('bugs found by the convergence fuzz', () => {
     try {
       const b = client(1, { url: proxy.url });
       await bounded(b.sync.state$, s => s.connected && s.syncing === null, 'b connected');
-      // b edits the doc before it has loaded it, and the answer to its commit never arrives.
-      proxy.delayBurst(60_000, 60_000, 'toClient');
+      // b edits the doc before it has loaded it, and the answer to its commit never arrives (the
+      // commit goes out once b's subscribe is answered: from then on, nothing reaches b).
+      const commitSent = firstValueFrom(wire.events$.pipe(filter(e => e.type === 'commit' && e.client === 1), tap(() => proxy.delayBurst(60_000, 60_000, 'toClient'))));
       const docB = await b.patches.openDoc<FuzzDoc>('notes');
       docB.change(d => void (d.list = [1]));
+      await commitSent;
       await settled(a, 'notes', 2); // the server committed b's head (a got the broadcast)
       b.online$.next(false);
       proxy.dropAll();

@@ -8,7 +8,7 @@ import { PatchesSync } from '../../src/net/PatchesSync.js';
 import { startServer } from '../../src/server/index.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
 import type { PatchesStore } from '../../src/stores/PatchesStore.js';
-import { frameLog } from '../helpers/countingWebSocket.js';
+import { frameLog, type FrameLog } from '../helpers/countingWebSocket.js';
 import { startFaultProxy } from '../helpers/faultProxy.js';
 import { holdingStore } from '../helpers/holdingStore.js';
 import type { Change, SyncedDoc } from '../../src/types.js';
@@ -592,6 +592,98 @@ describe('PatchesSync', () => {
       harness.proxy.refuse = false;
       await docSynced(a.sync, 'restart', 2);
       expect(a.errors).toEqual([]);
+    });
+  });
+
+  describe('docs tracked while connected', () => {
+    /** A server whose `subscribe` of the given docs waits until `release()`; and a client of it whose frames are logged. */
+    async function holdingSubscribes(heldIds: string[]) {
+      let release!: () => void;
+      const released = new Promise<void>(resolve => (release = resolve));
+      const held = await startHarness({ authorize: async (_connection, method, docId) => (method === 'subscribe' && heldIds.includes(docId) ? released.then(() => true) : true) });
+      const log = frameLog();
+      const client = held.client({ websocket: { WebSocketCtor: log.WebSocketCtor } });
+      await client.sync.connect();
+      const asked = () => log.messages(log.sent).map(m => m.method).filter(m => m !== undefined && m !== 'getCapabilities' && m !== 'getDoc');
+      return { held, client, log, release, asked };
+    }
+
+    /** One round trip through the server (whatever the client had started sending before it has gone out), or a commit sent meanwhile. */
+    const roundTrip = (client: TestClient, log: FrameLog) => Promise.race([firstValueFrom(client.sync.call('getDoc', 'probe')), log.whenSent('"commitChanges"')]);
+
+    it("should send the edits made while their docs were being subscribed once the server holds the subscriptions, one commit each and nothing else", async () => {
+      const { held, client, log, release, asked } = await holdingSubscribes(['one', 'two']);
+      try {
+        await client.patches.trackDocs(['one', 'two']);
+        const docs = await Promise.all([client.patches.openDoc<{ v?: number }>('one'), client.patches.openDoc<{ v?: number }>('two')]);
+        for (const doc of docs) doc.change(draft => void (draft.v = 1));
+        await Promise.all(docs.map(doc => doc.flush()));
+        await roundTrip(client, log);
+        expect(asked()).toEqual(['subscribe']);
+
+        release();
+        await Promise.all([docSynced(client.sync, 'one', 1), docSynced(client.sync, 'two', 1)]);
+        // The commit replies caught the docs up: no pull after them.
+        expect(asked().sort()).toEqual(['commitChanges', 'commitChanges', 'subscribe']);
+        expect(client.errors).toEqual([]);
+      } finally {
+        await held.close();
+      }
+    });
+
+    it('should send an edit made while its doc was being subscribed exactly once when the connection drops before the reply', async () => {
+      const { held, client, log, release } = await holdingSubscribes(['dropped']);
+      try {
+        const doc = await client.patches.openDoc<{ v?: number }>('dropped');
+        doc.change(draft => void (draft.v = 1));
+        await doc.flush();
+        await roundTrip(client, log);
+        held.proxy.dropAll();
+        release();
+        await docSynced(client.sync, 'dropped', 1);
+        expect((await serverHistory(client, 'dropped')).map(c => c.ops)).toEqual([[{ op: 'add', path: '/v', value: 1 }]]);
+        expect(doc.state).toEqual({ v: 1 });
+      } finally {
+        await held.close();
+      }
+    });
+
+    it("should send each later edit at once after the connection dropped while a reconnect's pass was subscribing the docs", async () => {
+      const { held, client, release } = await holdingSubscribes(['passed']);
+      try {
+        const doc = await client.patches.openDoc<{ v?: number }>('passed');
+        const subscribing = () => when(client.sync.state$, s => s.connected && s.syncing === 'updating');
+        // Dropped twice while the server holds the subscribe: the second time, a reconnect's pass is the one waiting.
+        for (let drop = 0; drop < 2; drop++) {
+          held.proxy.dropAll();
+          await when(client.sync.state$, s => !s.connected);
+          await subscribing();
+        }
+        release();
+        await idle(client.sync);
+        doc.change(draft => void (draft.v = 1));
+        await docSynced(client.sync, 'passed', 1);
+        doc.change(draft => void (draft.v = 2));
+        await docSynced(client.sync, 'passed', 2);
+        expect(client.errors).toEqual([]);
+      } finally {
+        await held.close();
+      }
+    });
+
+    it('should still send an edit made while its doc was being subscribed when the server refuses the subscribe', async () => {
+      const refusing = await startHarness({ maxSubscriptions: 0 });
+      try {
+        const client = refusing.client();
+        await client.sync.connect();
+        const doc = await client.patches.openDoc<{ v?: number }>('unfollowed');
+        doc.change(draft => void (draft.v = 1));
+        await docSynced(client.sync, 'unfollowed', 1);
+        expect(await serverHistory(client, 'unfollowed')).toHaveLength(1);
+        expect(client.errors.map(e => e.message).join()).toMatch(/at most 0 ids/);
+      } finally {
+        await refusing.close();
+      }
     });
   });
 

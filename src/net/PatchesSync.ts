@@ -10,6 +10,7 @@ import {
   defer,
   distinctUntilChanged,
   filter,
+  finalize,
   first,
   from,
   ignoreElements,
@@ -45,6 +46,7 @@ import { OwnEdits } from './OwnEdits.js';
 import { DocDeletes, type RemoteDocDeletedEvent } from './DocDeletes.js';
 import { StoredEntries } from './StoredEntries.js';
 import { ServerSubscriptions } from './ServerSubscriptions.js';
+import { DocHolds } from './DocHolds.js';
 
 export type { RemoteDocDeletedEvent } from './DocDeletes.js';
 
@@ -122,6 +124,8 @@ export class PatchesSync {
   private readonly retries: DocRetries;
   private readonly deletes: DocDeletes;
   private readonly ownEdits = new OwnEdits();
+  /** Docs being subscribed (see {@link subscribeThenSync$}). */
+  private readonly subscribing = new DocHolds();
   private passCount = 0;
 
   /** Connection-level state; emits only when it changes. */
@@ -316,13 +320,11 @@ export class PatchesSync {
       concatMap(docs => {
         const tracked = this.patches.trackedDocs;
         const active = docs.filter(d => !d.deleted && tracked.has(d.docId));
+        const ids = active.map(d => d.docId);
         const tombstones = docs.filter(d => d.deleted).map(d => d.docId);
-        return concat(
-          from(this.entries.add(active.map(d => d.docId))),
-          // What the server accepts beyond the anchor (batches, compact acks) is asked beside the subscribe: no extra round trip.
-          merge(this.connection.handshake$(), this.serverSubscriptions.subscribe$(active.map(d => d.docId))),
-          merge(this.syncAll$(active.map(d => d.docId)), ...tombstones.map(id => this.deletes.local$(id))),
-        );
+        // What the server accepts beyond the anchor (batches, compact acks) is asked beside the subscribe: no extra round trip.
+        const subscribe$ = concat(from(this.entries.add(ids)), merge(this.connection.handshake$(), this.serverSubscriptions.subscribe$(ids)));
+        return this.subscribeThenSync$(ids, subscribe$, tombstones.map(id => this.deletes.local$(id)));
       }),
       last(null, null),
       tap(() => this.setState({ syncing: null })),
@@ -342,6 +344,20 @@ export class PatchesSync {
       this.docs.settleSyncing();
       this.retries.clearAll();
       return EMPTY;
+    });
+  }
+
+  /**
+   * Runs `subscribe$` (the docs' entries and their `subscribe`), then syncs each doc (and runs
+   * `beside` alongside). A doc's run starts once the server holds its subscription, so a commit's
+   * reply catches the doc up (what is committed after it is broadcast to us). An edit made
+   * meanwhile asks for no run of its own, which would commit before the subscription and then
+   * need a pull: this run sends it.
+   */
+  private subscribeThenSync$(docIds: string[], subscribe$: Observable<unknown>, beside: Observable<unknown>[] = []): Observable<unknown> {
+    return defer(() => {
+      const release = this.subscribing.hold(docIds);
+      return concat(subscribe$, defer(() => (release(), merge(this.syncAll$(docIds), ...beside)))).pipe(finalize(release));
     });
   }
 
@@ -454,7 +470,8 @@ export class PatchesSync {
 
   /** Newly tracked docs: status entries, then (if connected) subscribe and sync them. */
   private tracked$(docIds: string[]): Observable<unknown> {
-    return concat(from(this.entries.add(docIds)), this.canSend() ? concat(this.serverSubscriptions.subscribe$(docIds), this.syncAll$(docIds)) : EMPTY);
+    const entries$ = from(this.entries.add(docIds));
+    return this.canSend() ? this.subscribeThenSync$(docIds, concat(entries$, this.serverSubscriptions.subscribe$(docIds))) : entries$;
   }
 
   /** Untracked docs: drop their entries and the subscriptions no remaining doc needs. */
@@ -477,7 +494,8 @@ export class PatchesSync {
     if (!this.patches.getDocAlgorithm(docId)) return;
     this.ownEdits.edited(docId);
     this.docs.update([docId], this.canSend() ? { hasPending: true, status: 'syncing' } : { hasPending: true });
-    if (this.canSend()) this.syncRequests.next(docId);
+    // A doc being subscribed is synced once it is (`subscribeThenSync$`), this edit with it.
+    if (this.canSend() && !this.subscribing.has(docId)) this.syncRequests.next(docId);
   }
 
   /**
@@ -488,7 +506,7 @@ export class PatchesSync {
   private reread$(docId: string): Observable<unknown> {
     return from(this.entries.add([docId])).pipe(
       tap(() => {
-        if (this.canSend() && this.docs.get(docId)?.hasPending) this.syncRequests.next(docId);
+        if (this.canSend() && this.docs.get(docId)?.hasPending && !this.subscribing.has(docId)) this.syncRequests.next(docId);
       }),
     );
   }
