@@ -1,15 +1,11 @@
 import {
   asyncScheduler,
   BehaviorSubject,
-  concatMap,
-  defer,
   distinctUntilChanged,
   filter,
   map,
   Observable,
   Subject,
-  throwError,
-  timeout as timeoutWith,
 } from 'rxjs';
 import type { SchedulerLike, Subscription } from 'rxjs';
 import { JSONRPCError, JSONRPCParseError, NetworkError, StatusError, TimeoutError } from '../errors.js';
@@ -60,6 +56,9 @@ export interface JsonRpcClient {
   /** Stops listening to `socket$` (releasing it); calls in flight error with `NetworkError`. */
   close(): void;
 }
+
+/** What ends every call in flight: a new or lost connection (with its error, if any), an unreadable frame, the end of `socket$`. */
+type Interruption = { kind: 'open' | 'close' | 'ended'; error?: unknown } | { kind: 'unparseable'; error: JSONRPCParseError };
 
 /** What one socket event means to the client. */
 type Inbound =
@@ -154,10 +153,18 @@ export function createJsonRpcClient(socket$: Observable<SocketEvent>, options: J
   const connection = new BehaviorSubject<boolean>(false);
   const waiting = new BehaviorSubject<number>(0);
   const inbound = new Subject<Inbound>();
-  /** What ends every call in flight: a new or lost connection, an unreadable frame (and the end of `socket$`). */
-  const interruptions = new Subject<Extract<Inbound, { kind: 'open' | 'close' | 'unparseable' }>>();
   /** The calls in flight by request id: a response goes to its own call alone, however many are waiting. */
   const responders = new Map<unknown, (response: Extract<Inbound, { kind: 'response' }>) => void>();
+  /**
+   * How each call in flight fails when something ends every call: a new or lost connection, an
+   * unreadable frame, the end of `socket$` (a set, not a Subject: hundreds of calls may be waiting,
+   * and each one's end removes it).
+   */
+  const interrupts = new Set<(reason: Interruption) => void>();
+  /** Fails every call in flight; a call made by one of them meanwhile (a retry) is not among them. */
+  const interrupt = (reason: Interruption) => {
+    for (const fail of [...interrupts]) fail(reason);
+  };
   /** While the current connection accepts batches: where its requests queue, and the `send` they are for. */
   let batcher: { send: (data: string) => void; queue: Subject<string>; flow: Subscription } | null = null;
 
@@ -196,24 +203,26 @@ export function createJsonRpcClient(socket$: Observable<SocketEvent>, options: J
   };
 
   // State first, then listeners: a call retried from an error handler must see the new state.
-  const subscription = socket$.pipe(concatMap(toInbound)).subscribe({
-    next: (event) => {
-      if (event.kind === 'open') setCurrent(event.send);
-      else if (event.kind === 'close') setCurrent(null);
-      if (event.kind === 'response') responders.get(event.id)?.(event);
-      else if (event.kind === 'open' || event.kind === 'close' || event.kind === 'unparseable') interruptions.next(event);
-      inbound.next(event);
+  const subscription = socket$.subscribe({
+    next: (socketEvent) => {
+      for (const event of toInbound(socketEvent)) {
+        if (event.kind === 'open') setCurrent(event.send);
+        else if (event.kind === 'close') setCurrent(null);
+        if (event.kind === 'response') responders.get(event.id)?.(event);
+        else if (event.kind === 'open' || event.kind === 'close' || event.kind === 'unparseable') interrupt(event);
+        inbound.next(event);
+      }
     },
     error: (error: unknown) => {
       setCurrent(null);
       connection.error(error);
-      interruptions.error(error);
+      interrupt({ kind: 'ended', error });
       inbound.error(error);
     },
     complete: () => {
       setCurrent(null);
       connection.complete();
-      interruptions.complete();
+      interrupt({ kind: 'ended' });
       inbound.complete();
     },
   });
@@ -225,11 +234,19 @@ export function createJsonRpcClient(socket$: Observable<SocketEvent>, options: J
     map(({ method, params }) => ({ method, params })),
   );
 
-  /** Sends one request on `send` and waits for its response, or for what ends every call in flight. */
-  const request = <R>(send: (data: string) => void, method: string, params: readonly unknown[]) =>
+  /**
+   * A cold call: each subscription sends one request on the connection of that moment and waits
+   * for its response, for what ends every call in flight, or for its timeout. (One Observable
+   * with its own bookkeeping, not a chain of operators: every doc's sync makes calls.)
+   */
+  const call = <R>(method: string, params: readonly unknown[] = []): Observable<R> =>
     new Observable<R>((subscriber) => {
+      const send = current;
+      if (!send) {
+        subscriber.error(new NetworkError('WebSocket is not connected'));
+        return;
+      }
       const id = nextId++;
-      const disconnected = (cause?: unknown) => subscriber.error(new NetworkError('Transport disconnected', cause ? { cause } : undefined));
       // Listen before sending: a response may arrive synchronously.
       responders.set(id, (response) => {
         if (response.error !== undefined && response.error !== null) {
@@ -239,14 +256,18 @@ export function createJsonRpcClient(socket$: Observable<SocketEvent>, options: J
         subscriber.next(response.result as R);
         subscriber.complete();
       });
-      const listening = interruptions.subscribe({
-        next: (event) => (event.kind === 'unparseable' ? subscriber.error(event.error) : disconnected(event.kind === 'close' ? event.error : undefined)),
-        error: disconnected,
-        complete: () => disconnected(),
-      });
+      const fail = (reason: Interruption) => {
+        if (reason.kind === 'unparseable') subscriber.error(reason.error);
+        else subscriber.error(new NetworkError('Transport disconnected', reason.error ? { cause: reason.error } : undefined));
+      };
+      interrupts.add(fail);
+      const timer = Number.isFinite(timeout)
+        ? scheduler.schedule(() => subscriber.error(new TimeoutError(`JSON-RPC call "${method}" got no response within ${timeout} ms`)), timeout)
+        : undefined;
       const stop = () => {
         responders.delete(id);
-        listening.unsubscribe();
+        interrupts.delete(fail);
+        timer?.unsubscribe();
       };
       if (!subscriber.closed) {
         try {
@@ -263,24 +284,12 @@ export function createJsonRpcClient(socket$: Observable<SocketEvent>, options: J
       };
     });
 
-  const call = <R>(method: string, params: readonly unknown[] = []): Observable<R> => {
-    const sent = defer(() => (current ? request<R>(current, method, params) : throwError(() => new NetworkError('WebSocket is not connected'))));
-    if (!Number.isFinite(timeout)) return sent;
-    return sent.pipe(
-      timeoutWith({
-        first: timeout,
-        scheduler,
-        with: () => throwError(() => new TimeoutError(`JSON-RPC call "${method}" got no response within ${timeout} ms`)),
-      }),
-    );
-  };
-
   const close = () => {
     stopBatching();
     subscription.unsubscribe();
     setCurrent(null);
     connection.complete();
-    interruptions.complete();
+    interrupt({ kind: 'ended' });
     inbound.complete();
     waiting.complete();
   };
