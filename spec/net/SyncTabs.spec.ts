@@ -107,6 +107,50 @@ describe('SyncTabs', () => {
     for (const tabs of [leaderTabs, late]) tabs.close();
   });
 
+  it('should announce the whole map once, then only the entries that changed and those removed', async () => {
+    const hub = new ChannelHub();
+    const leaderTabs = tabOn(hub, true);
+    const [a1, b1, a2] = [entry(1), entry(1), entry(2)];
+    const synced$ = new BehaviorSubject<Record<string, SyncedDoc>>({ a: a1, b: b1 });
+    const mirror = announcing(leaderTabs, synced$);
+    const follower = tabOn(hub, false);
+    const { shown, subscription } = showing(follower);
+    await follower.followingLeader();
+    synced$.next({ a: a2, b: b1 });
+    synced$.next({ a: a2 });
+
+    const announced = hub.posted.filter(m => ['state', 'changes'].includes((m as { type: string }).type));
+    expect(announced.map(m => ({ type: (m as { type: string }).type, synced: (m as { synced?: unknown }).synced, changed: (m as { changed?: unknown }).changed, removed: (m as { removed?: unknown }).removed }))).toEqual([
+      { type: 'state', synced: { a: entry(1), b: entry(1) }, changed: undefined, removed: undefined },
+      { type: 'changes', synced: undefined, changed: { a: entry(2) }, removed: [] },
+      { type: 'changes', synced: undefined, changed: {}, removed: ['b'] },
+    ]);
+    // The follower shows the whole map each time, and each map it was handed stays as it was.
+    expect(shown).toEqual([{ a: entry(1), b: entry(1) }, { a: entry(2), b: entry(1) }, { a: entry(2) }]);
+    for (const done of [subscription, mirror]) done.unsubscribe();
+    for (const tabs of [leaderTabs, follower]) tabs.close();
+  });
+
+  it('should not apply changes that do not follow on from what it shows, and ask the leader for the whole map again', async () => {
+    const hub = new ChannelHub();
+    const leaderTabs = tabOn(hub, true);
+    const synced$ = new BehaviorSubject<Record<string, SyncedDoc>>({ a: entry(1) });
+    const mirror = announcing(leaderTabs, synced$);
+    const follower = tabOn(hub, false);
+    const { shown, subscription } = showing(follower);
+    await follower.followingLeader();
+    // Changes from another run of announcements (a leader that went away, say): not ours to apply.
+    const stranger = hub.channel();
+    stranger.postMessage({ type: 'changes', name: 'app', epoch: 'another', seq: 2, state: { connected: true, syncing: null }, changed: { z: entry(9) }, removed: [] });
+    synced$.next({ a: entry(2) });
+
+    const types = hub.posted.map(m => (m as { type: string }).type);
+    expect(types.slice(types.indexOf('changes'))).toEqual(['changes', 'resend', 'state', 'changes']);
+    expect(shown).toEqual([{ a: entry(1) }, { a: entry(1) }, { a: entry(2) }]);
+    for (const done of [subscription, mirror]) done.unsubscribe();
+    for (const tabs of [leaderTabs, follower]) tabs.close();
+  });
+
   it('should let a tab that leads after the others started know of them (they answer its hello)', async () => {
     const hub = new ChannelHub();
     // The follower starts first, while no tab leads: its hello reaches nobody.

@@ -1,5 +1,6 @@
 import { BehaviorSubject, Observable, Subscription, combineLatest, distinctUntilChanged, filter, firstValueFrom, map, type SchedulerLike } from 'rxjs';
 import type { PatchesStore } from '../stores/PatchesStore.js';
+import { createId } from '../algorithms/createId.js';
 import { leadership$ } from '../streams/leadership.js';
 import { openStoreChannel, type StoreChannel } from '../streams/storeChanges.js';
 import type { PatchesSyncState, SyncedDoc } from '../types.js';
@@ -16,11 +17,24 @@ export interface SyncTabsOptions {
   channel?: StoreChannel | null;
 }
 
-/** What the leader announces: its connection state and every doc's sync status. */
-interface LeaderNews {
-  type: 'state';
-  name: string;
-  state: { connected: boolean; syncing: 'initial' | 'updating' | null | { error: string } };
+/** The leader's connection state as it is posted. */
+type PostedState = { connected: boolean; syncing: 'initial' | 'updating' | null | { error: string } };
+
+/**
+ * What the leader announces: its connection state and every doc's sync status (`'state'`), then
+ * only the entries changed since (`'changes'`): posting the whole map on every change cost each
+ * tab a structured clone of every tracked doc's entry per keystroke. `epoch` names the leader's
+ * run of announcements and `seq` numbers them, so a follower applies changes only onto the map
+ * they follow from, and otherwise asks for the whole map again (`'resend'`). (A tab of an earlier
+ * version reads only `'state'`.)
+ */
+type LeaderNews =
+  | { type: 'state'; name: string; epoch?: string; seq?: number; state: PostedState; synced: Record<string, SyncedDoc> }
+  | { type: 'changes'; name: string; epoch: string; seq: number; state: PostedState; changed: Record<string, SyncedDoc>; removed: string[] };
+
+/** What a follower last heard from the leader: its state, and its whole map as announced so far. */
+interface Mirrored {
+  state: PostedState;
   synced: Record<string, SyncedDoc>;
 }
 
@@ -44,7 +58,15 @@ export class SyncTabs {
   private readonly name: string;
   private readonly channel: StoreChannel | null;
   private readonly ownsChannel: boolean;
-  private readonly news = new BehaviorSubject<LeaderNews | undefined>(undefined);
+  private readonly news = new BehaviorSubject<Mirrored | undefined>(undefined);
+  /** Names this tab's announcements while it leads (see `LeaderNews`). */
+  private readonly epoch = createId();
+  /** While leading: the map last announced and its number; undefined: the next announcement is whole. */
+  private announced: { synced: Readonly<Record<string, SyncedDoc>>; seq: number } | undefined;
+  /** While following: the announcements the shown map follows from, or undefined while a whole map is awaited. */
+  private followed: { epoch: string | undefined; seq: number | undefined } | undefined;
+  /** A whole map was asked for (a hello or a resend) and has not come yet: do not ask again. */
+  private awaitingWhole = true;
   /**
    * Whether another tab of this app has been heard (its hello, here or state): until then a leader
    * announces nothing, since a tab alone (the common case) would post every change to nobody.
@@ -90,9 +112,12 @@ export class SyncTabs {
         this.peerKnown = true;
         // A tab that just started asks: every tab says it is here (so a later leader knows of it).
         if (type === 'hello') channel.postMessage({ type: 'here', name: this.name });
-        if (type === 'state') this.news.next(news as LeaderNews);
-        // The leader answers a newcomer (or its first peer) with its next announcement.
-        else if (this.leading && (type === 'hello' || firstPeer)) this.news.next(undefined);
+        if (type === 'state' || type === 'changes') this.heard(news as LeaderNews);
+        // The leader answers a newcomer (or its first peer, or a follower that lost the thread) with a whole map.
+        else if (this.leading && (type === 'hello' || type === 'resend' || firstPeer)) {
+          this.announced = undefined;
+          this.news.next(undefined);
+        }
       };
       channel.addEventListener('message', listener);
       this.subscription.add(() => channel.removeEventListener('message', listener));
@@ -123,23 +148,68 @@ export class SyncTabs {
     if (!channel) return subscription;
     // One mirrored state per announcement: `show` feeds this tab's own state$ back in here, so an
     // error re-made on every pass would be a new state each time, without end (fuzz finding K).
-    let shown: { news: LeaderNews; state: MirroredState } | undefined;
+    let shown: { news: Mirrored; state: MirroredState } | undefined;
     subscription.add(
       combineLatest([state$, synced$, this.leading$, this.news]).subscribe(([state, synced, leading, news]) => {
         if (leading) {
+          this.followed = undefined;
           if (!this.peerKnown) return;
           const syncing = state.syncing instanceof Error ? { error: state.syncing.message } : state.syncing;
-          channel.postMessage({ type: 'state', name: this.name, state: { connected: state.connected, syncing }, synced: { ...synced } } satisfies LeaderNews);
+          channel.postMessage(this.announcement({ connected: state.connected, syncing }, synced));
         } else if (news) {
+          this.announced = undefined;
           if (shown?.news !== news) {
             const syncing = news.state.syncing;
             shown = { news, state: { connected: news.state.connected, syncing: syncing !== null && typeof syncing === 'object' ? new Error(syncing.error) : syncing } };
           }
           show(shown.state, news.synced);
+        } else {
+          this.announced = undefined;
         }
       }),
     );
     return subscription;
+  }
+
+  /** The leader's next announcement: the whole map first (and when asked), then what changed since the last one. */
+  private announcement(state: PostedState, synced: Readonly<Record<string, SyncedDoc>>): LeaderNews {
+    const { name, epoch } = this;
+    const last = this.announced;
+    const seq = (last?.seq ?? 0) + 1;
+    this.announced = { synced, seq };
+    if (!last) return { type: 'state', name, epoch, seq, state, synced: { ...synced } };
+    // Entries are immutable values (a new object on every change): what changed is what is not the same object.
+    const changed: Record<string, SyncedDoc> = {};
+    for (const id in synced) if (synced[id] !== last.synced[id]) changed[id] = synced[id];
+    const removed: string[] = [];
+    for (const id in last.synced) if (!(id in synced)) removed.push(id);
+    return { type: 'changes', name, epoch, seq, state, changed, removed };
+  }
+
+  /**
+   * A follower takes in what the leader announced: a whole map replaces what it follows; changes
+   * apply only onto the announcement right before them from the same leader, else the whole map
+   * is asked for again (once until it comes).
+   */
+  private heard(news: LeaderNews): void {
+    const last = this.news.value;
+    if (news.type === 'state') {
+      this.followed = { epoch: news.epoch, seq: news.seq };
+      this.awaitingWhole = false;
+      this.news.next({ state: news.state, synced: { ...news.synced } });
+      return;
+    }
+    const followed = this.followed;
+    if (!last || !followed || followed.epoch !== news.epoch || followed.seq === undefined || news.seq !== followed.seq + 1) {
+      if (!this.awaitingWhole) this.channel?.postMessage({ type: 'resend', name: this.name });
+      this.awaitingWhole = true;
+      return;
+    }
+    followed.seq = news.seq;
+    // A new map, as each one handed to `show` stays as it was (copying it costs far less than the clone of a whole one).
+    const synced = { ...last.synced, ...news.changed };
+    for (const id of news.removed) delete synced[id];
+    this.news.next({ state: news.state, synced });
   }
 
   /**
