@@ -170,7 +170,11 @@ export class FileServerStore implements ServerStore {
     await this.closeSegment(docId, doc);
     doc.segmentStart = undefined;
     const names = await listDir(doc.dir);
-    if (!names) return { tail: [] };
+    if (!names) {
+      // A new doc: its first append starts segment 1, as in an empty directory (no second look for files that are not there).
+      ({ start: doc.segmentStart, exists: doc.segmentExists } = activeSegment([], 1));
+      return { tail: [] };
+    }
     doc.dirReady = true;
     if (names.includes(TOMBSTONE_FILE)) {
       const tombstone = JSON.parse(await readFile(join(doc.dir, TOMBSTONE_FILE), 'utf8')) as DocumentTombstone;
