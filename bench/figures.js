@@ -32,6 +32,10 @@ export const FIGURES = {
     { name: 'IndexedDBStore (fake): open a doc, 10k committed + 1k pending', unit: 'ms', better: 'lower', get: idb('open doc, new connection (ms)') },
     { name: 'IndexedDBStore (fake): 1,000 pending in one call', unit: 'ms', better: 'lower', get: idb('1,000 pending, 1 call (ms)') },
   ],
+  tabsAnnounce: [
+    { name: 'a status change until a following tab shows it, 1,000 tracked docs', unit: 'ms', better: 'lower', get: (r) => r.find((row) => row.docs === 1_000)?.msPerChange },
+    { name: 'the same, 5,000 tracked docs', unit: 'ms', better: 'lower', get: (r) => r.find((row) => row.docs === 5_000)?.msPerChange },
+  ],
   offlineSession: [
     { name: 'a long offline session: µs per OT change() + flush() at 15,001–20,000 pending (InMemoryStore)', unit: 'µs', better: 'lower', get: (r) => r.offlineSession?.memory?.[3] },
     { name: 'the same in IndexedDBStore (fake-indexeddb)', unit: 'µs', better: 'lower', get: (r) => r.offlineSession?.idb?.[3] },

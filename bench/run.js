@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { printAgainstBaseline } from './figures.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const all = ['bundle', 'change', 'algorithms', 'store', 'offlineSession', 'browserStore', 'offlineTabs', 'tabs', 'browserSync', 'server', 'lwwServer', 'pgServer', 'longHistory', 'sync', 'compression', 'docs', 'scale', 'liveness', 'pushEncoding'];
+const all = ['bundle', 'change', 'algorithms', 'store', 'offlineSession', 'browserStore', 'offlineTabs', 'tabs', 'tabsAnnounce', 'browserSync', 'server', 'lwwServer', 'pgServer', 'longHistory', 'sync', 'compression', 'docs', 'scale', 'liveness', 'pushEncoding'];
 const baselineFile = join(here, 'baseline.json');
 const baseline = existsSync(baselineFile) ? JSON.parse(readFileSync(baselineFile, 'utf8')) : undefined;
 const picked = process.argv.slice(2).filter(name => all.includes(name));
