@@ -1,15 +1,18 @@
 // What a status change costs the tabs of one browser: a leading and a following `SyncTabs` on a
 // real `BroadcastChannel` (Node's, which clones every message as a browser's does), the leader's
 // `synced` map holding N tracked docs; one doc's entry changes at a time, and the next change is
-// made once the follower shows it. Prints ms per change (wall and this process's CPU, both tabs'
-// work) for N = 100, 1,000 and 5,000. The leader announces its whole map once, then only what
-// changed (src/net/SyncTabs.ts); what is left grows with N through the `synced` map itself, a new
-// object of every entry per change, which the script makes as `PatchesSync` would.
+// made once the follower's own status map (`SyncedDocs`, with its own edits over the leader's
+// entries, as `PatchesSync` shows them) has it. Prints ms per change (wall and this process's CPU,
+// both tabs' work) for N = 100, 1,000 and 5,000. The leader announces its whole map once, then
+// only what changed (src/net/SyncTabs.ts); what is left grows with N through the `synced` map
+// itself, a new object of every entry per change, which the script makes as `PatchesSync` would.
 //
 //   npm run build && node bench/tabsAnnounce.js
 import { BehaviorSubject, filter, firstValueFrom } from 'rxjs';
 import { InMemoryStore } from '../dist/index.js';
+import { OwnEdits } from '../dist/net/OwnEdits.js';
 import { SyncTabs } from '../dist/net/SyncTabs.js';
+import { SyncedDocs } from '../dist/net/SyncedDocs.js';
 import { runWhenStarted } from './runWhenStarted.js';
 
 const CHANGES = 500;
@@ -23,9 +26,13 @@ async function perChange(docs) {
   const name = `tabs-announce-${docs}-${process.pid}`;
   const leader = new SyncTabs(store, { enabled: true, name, leadership$: new BehaviorSubject(true) });
   const follower = new SyncTabs(store, { enabled: true, name, leadership$: new BehaviorSubject(false) });
-  const shown$ = new BehaviorSubject({});
+  // The follower shows the leader's map as PatchesSync does: each entry through its own edits, into its status map.
+  const docsShown = new SyncedDocs();
+  const ownEdits = new OwnEdits();
+  const show = (synced) => (ownEdits.shown ? docsShown.put(synced, (id, entry) => ownEdits.shown(id, entry)) : docsShown.put(ownEdits.over(synced)));
+  const shown$ = docsShown.synced$;
   const idle = new BehaviorSubject({ online: true, connected: false, syncing: null });
-  const following = follower.mirror(idle, new BehaviorSubject({}), (_state, synced) => shown$.next(synced));
+  const following = follower.mirror(idle, docsShown.synced$, (_state, synced) => show(synced));
   let synced = {};
   for (let i = 0; i < docs; i++) synced[`doc-${i}`] = { committedRev: 0, hasPending: false, status: 'synced' };
   const synced$ = new BehaviorSubject(synced);

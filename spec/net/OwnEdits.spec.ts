@@ -7,26 +7,26 @@ describe('OwnEdits', () => {
   it('should show an edited doc as pending over an entry that says nothing is', () => {
     const own = new OwnEdits();
     own.edited('a');
-    expect(own.over({ a: clean(3), b: clean(1) })).toEqual({ a: { committedRev: 3, hasPending: true, status: 'synced' }, b: clean(1) });
+    expect([own.shown('a', clean(3)), own.shown('b', clean(1))]).toEqual([{ committedRev: 3, hasPending: true, status: 'synced' }, clean(1)]);
   });
 
   it('should show a doc whose edit is still being saved as pending, before any mark (finding M, the save window)', () => {
     const own = new OwnEdits();
     const saving = new Set(['a']);
-    const shown = own.over({ a: clean(1), b: clean(1) }, docId => saving.has(docId));
-    expect(shown.a.hasPending).toBe(true);
-    expect(shown.b.hasPending).toBe(false);
+    const unsaved = (docId: string) => saving.has(docId);
+    expect(own.shown('a', clean(1), unsaved).hasPending).toBe(true);
+    expect(own.shown('b', clean(1), unsaved).hasPending).toBe(false);
     saving.clear();
-    expect(own.over({ a: clean(1) }, docId => saving.has(docId)).a.hasPending).toBe(false);
+    expect(own.shown('a', clean(1), unsaved).hasPending).toBe(false);
   });
 
   it('should clear the mark once a read begun after the edit finds nothing pending', () => {
     const own = new OwnEdits();
     own.edited('a');
     expect(own.read('a')(true)).toBe(true);
-    expect(own.over({ a: clean(3) }).a.hasPending).toBe(true);
+    expect(own.shown('a', clean(3)).hasPending).toBe(true);
     expect(own.read('a')(false)).toBe(true);
-    expect(own.over({ a: clean(4) })).toEqual({ a: clean(4) });
+    expect(own.shown('a', clean(4))).toEqual(clean(4));
   });
 
   it('should not count a read that found nothing while the doc was edited, and keep the mark', () => {
@@ -34,10 +34,10 @@ describe('OwnEdits', () => {
     const found = own.read('a');
     own.edited('a'); // saved before or after the read looked: it cannot tell
     expect(found(false)).toBe(false);
-    expect(own.over({ a: clean(3) }).a.hasPending).toBe(true);
+    expect(own.shown('a', clean(3)).hasPending).toBe(true);
     const again = own.read('a');
     expect(again(false)).toBe(true);
-    expect(own.over({ a: clean(3) }).a.hasPending).toBe(false);
+    expect(own.shown('a', clean(3)).hasPending).toBe(false);
   });
 
   it('should count a read that found something pending, edited meanwhile or not', () => {
@@ -45,7 +45,7 @@ describe('OwnEdits', () => {
     const found = own.read('a');
     own.edited('a');
     expect(found(true)).toBe(true);
-    expect(own.over({ a: clean(3) }).a.hasPending).toBe(true);
+    expect(own.shown('a', clean(3)).hasPending).toBe(true);
   });
 
   it('should drop the marks of forgotten docs, and still count an edit made during a read', () => {
@@ -53,7 +53,7 @@ describe('OwnEdits', () => {
     own.edited('a');
     const found = own.read('a');
     own.forget(['a']);
-    expect(own.over({ a: clean(3) })).toEqual({ a: clean(3) });
+    expect(own.shown('a', clean(3))).toEqual(clean(3));
     own.edited('a');
     expect(found(false)).toBe(false);
   });

@@ -183,7 +183,7 @@ describe('StoredEntries', () => {
 
       expect(await entries.hasPending('a', algorithm)).toBe(false);
       expect(reads()).toBe(1);
-      expect(ownEdits.over({ a: { committedRev: 1, hasPending: false, status: 'synced' } }).a.hasPending).toBe(false);
+      expect(ownEdits.shown('a', { committedRev: 1, hasPending: false, status: 'synced' }).hasPending).toBe(false);
       await patches.close();
     });
   });

@@ -13,8 +13,8 @@ import type { SyncedDoc } from '../types.js';
  * @example
  * const own = new OwnEdits();
  * own.edited('notes');
- * own.over({ notes: { committedRev: 3, hasPending: false, status: 'synced' } }); // notes: hasPending true
- * own.over(entries, docId => hasUnsavedEdit(docId)); // also while an edit is being saved
+ * own.shown('notes', { committedRev: 3, hasPending: false, status: 'synced' }); // hasPending true
+ * own.shown('todo', entry, docId => hasUnsavedEdit(docId)); // also while an edit is being saved
  */
 export class OwnEdits {
   private readonly edits = new Map<string, number>();
@@ -43,14 +43,13 @@ export class OwnEdits {
   }
 
   /**
-   * The entries as this tab should show them: `hasPending` wherever an own edit is marked, or
-   * where `unsaved` says the open doc holds an edit still being saved (it is marked only once
-   * saved, and the leader's news may come in between).
+   * A doc's entry as this tab should show it: `hasPending` where an own edit is marked, or where
+   * `unsaved` says the open doc holds an edit still being saved (it is marked only once saved, and
+   * the leader's news may come in between). Per entry, so a follower showing the leader's map
+   * puts each one through it without building a second map.
    */
-  over(entries: Readonly<Record<string, SyncedDoc>>, unsaved: (docId: string) => boolean = () => false): Record<string, SyncedDoc> {
-    const shown: Record<string, SyncedDoc> = {};
-    for (const [id, entry] of Object.entries(entries)) shown[id] = !entry.hasPending && (this.marked.has(id) || unsaved(id)) ? { ...entry, hasPending: true } : entry;
-    return shown;
+  shown(docId: string, entry: SyncedDoc, unsaved: (docId: string) => boolean = () => false): SyncedDoc {
+    return !entry.hasPending && (this.marked.has(docId) || unsaved(docId)) ? { ...entry, hasPending: true } : entry;
   }
 
   /** Drops the docs' marks (untracked or deleted); their edit counts stay, so a read in flight still sees a later edit. */

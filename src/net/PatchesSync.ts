@@ -158,7 +158,8 @@ export class PatchesSync {
     this.tabs = new SyncTabs(patches.store, options.tabs, options.scheduler);
     this.leading$ = this.tabs.leading$;
     // A follower's own edits stay pending in what it shows until a store read finds them gone (finding M).
-    this.subscription.add(this.tabs.mirror(this.state$, this.synced$, (state, synced) => (this.setState(state), this.docs.put(this.ownEdits.over(synced, id => hasUnsavedEdits(this.patches, id))))));
+    const unsaved = (id: string) => hasUnsavedEdits(this.patches, id);
+    this.subscription.add(this.tabs.mirror(this.state$, this.synced$, (state, synced) => (this.setState(state), this.docs.put(synced, (id, entry) => this.ownEdits.shown(id, entry, unsaved)))));
     this.connection = new PatchesConnection(url, {
       websocket: options.websocket,
       online$: this.tabs.gate(online$),

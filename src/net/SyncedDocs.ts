@@ -41,9 +41,10 @@ export class SyncedDocs {
     return this.changeCounts.get(docId) ?? 0;
   }
 
-  /** Adds or replaces entries. */
-  put(entries: Record<string, SyncedDoc>): void {
-    for (const [id, entry] of Object.entries(entries)) this.set(id, entry);
+  /** Adds or replaces entries, each as `shown` makes it when given. */
+  put(entries: Readonly<Record<string, SyncedDoc>>, shown?: (docId: string, entry: SyncedDoc) => SyncedDoc): void {
+    // `for…in`, not `Object.entries`: a follower puts the leader's whole map on every announcement.
+    for (const id in entries) this.set(id, shown ? shown(id, entries[id]) : entries[id]);
   }
 
   /** Updates fields of existing entries (a removed entry stays removed). */
