@@ -26,7 +26,8 @@ async function perChange(docs) {
   const name = `tabs-announce-${docs}-${process.pid}`;
   const leader = new SyncTabs(store, { enabled: true, name, leadership$: new BehaviorSubject(true) });
   const follower = new SyncTabs(store, { enabled: true, name, leadership$: new BehaviorSubject(false) });
-  // The follower shows the leader's map as PatchesSync does: each entry through its own edits, into its status map.
+  // The follower shows the leader's map as PatchesSync does: each entry through its own edits, into
+  // its status map (`over`, a second map of them, in builds before 37de04b: for runs alternated with those).
   const docsShown = new SyncedDocs();
   const ownEdits = new OwnEdits();
   const show = (synced) => (ownEdits.shown ? docsShown.put(synced, (id, entry) => ownEdits.shown(id, entry)) : docsShown.put(ownEdits.over(synced)));

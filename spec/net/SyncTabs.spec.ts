@@ -151,6 +151,27 @@ describe('SyncTabs', () => {
     for (const tabs of [leaderTabs, follower]) tabs.close();
   });
 
+  it('should number its announcements on from where it was when it leads again, never from the start', async () => {
+    const hub = new ChannelHub();
+    const leadership$ = new BehaviorSubject(true);
+    const leaderTabs = new SyncTabs(store, { enabled: true, name: 'app', leadership$, channel: hub.channel() });
+    const synced$ = new BehaviorSubject<Record<string, SyncedDoc>>({ a: entry(1) });
+    const mirror = announcing(leaderTabs, synced$);
+    const follower = tabOn(hub, false);
+    const { subscription } = showing(follower);
+    await follower.followingLeader();
+    synced$.next({ a: entry(2) });
+    leadership$.next(false);
+    leadership$.next(true);
+    synced$.next({ a: entry(3) });
+
+    const announced = hub.posted.filter(m => ['state', 'changes'].includes((m as { type: string }).type)) as Array<{ type: string; seq: number }>;
+    // Leading again starts with the whole map, numbered on: a follower that missed some can never take the next for its own.
+    expect(announced.map(m => [m.type, m.seq])).toEqual([['state', 1], ['changes', 2], ['state', 3], ['changes', 4]]);
+    for (const done of [subscription, mirror]) done.unsubscribe();
+    for (const tabs of [leaderTabs, follower]) tabs.close();
+  });
+
   it('should let a tab that leads after the others started know of them (they answer its hello)', async () => {
     const hub = new ChannelHub();
     // The follower starts first, while no tab leads: its hello reaches nobody.

@@ -23,9 +23,9 @@ type PostedState = { connected: boolean; syncing: 'initial' | 'updating' | null 
 /**
  * What the leader announces: its connection state and every doc's sync status (`'state'`), then
  * only the entries changed since (`'changes'`): posting the whole map on every change cost each
- * tab a structured clone of every tracked doc's entry per keystroke. `epoch` names the leader's
- * run of announcements and `seq` numbers them, so a follower applies changes only onto the map
- * they follow from, and otherwise asks for the whole map again (`'resend'`). (A tab of an earlier
+ * tab a structured clone of every tracked doc's entry per keystroke. `epoch` names the leading
+ * tab and `seq` numbers its announcements, so a follower applies changes only onto the map they
+ * follow from, and otherwise asks for the whole map again (`'resend'`). (A tab of an earlier
  * version reads only `'state'`.)
  */
 type LeaderNews =
@@ -59,10 +59,16 @@ export class SyncTabs {
   private readonly channel: StoreChannel | null;
   private readonly ownsChannel: boolean;
   private readonly news = new BehaviorSubject<Mirrored | undefined>(undefined);
-  /** Names this tab's announcements while it leads (see `LeaderNews`). */
+  /** Names this tab's announcements (see `LeaderNews`). */
   private readonly epoch = createId();
-  /** While leading: the map last announced and its number; undefined: the next announcement is whole. */
-  private announced: { synced: Readonly<Record<string, SyncedDoc>>; seq: number } | undefined;
+  /**
+   * The number of this tab's last announcement. It never starts again, also when the tab leads
+   * anew: a follower that missed announcements (a frozen page) can never take later changes for
+   * the ones right after what it shows.
+   */
+  private seq = 0;
+  /** While leading: the map last announced; undefined: the next announcement is whole. */
+  private announced: Readonly<Record<string, SyncedDoc>> | undefined;
   /** While following: the announcements the shown map follows from, or undefined while a whole map is awaited. */
   private followed: { epoch: string | undefined; seq: number | undefined } | undefined;
   /** A whole map was asked for (a hello or a resend) and has not come yet: do not ask again. */
@@ -153,7 +159,6 @@ export class SyncTabs {
     subscription.add(
       combineLatest([state$, synced$, this.leading$, this.news]).subscribe(([state, synced, leading, news]) => {
         if (leading) {
-          this.followed = undefined;
           if (!this.peerKnown) return;
           const syncing = state.syncing instanceof Error ? { error: state.syncing.message } : state.syncing;
           channel.postMessage(this.announcement({ connected: state.connected, syncing }, synced));
@@ -176,14 +181,14 @@ export class SyncTabs {
   private announcement(state: PostedState, synced: Readonly<Record<string, SyncedDoc>>): LeaderNews {
     const { name, epoch } = this;
     const last = this.announced;
-    const seq = (last?.seq ?? 0) + 1;
-    this.announced = { synced, seq };
+    const seq = ++this.seq;
+    this.announced = synced;
     if (!last) return { type: 'state', name, epoch, seq, state, synced: { ...synced } };
     // Entries are immutable values (a new object on every change): what changed is what is not the same object.
     const changed: Record<string, SyncedDoc> = {};
-    for (const id in synced) if (synced[id] !== last.synced[id]) changed[id] = synced[id];
+    for (const id in synced) if (synced[id] !== last[id]) changed[id] = synced[id];
     const removed: string[] = [];
-    for (const id in last.synced) if (!(id in synced)) removed.push(id);
+    for (const id in last) if (!(id in synced)) removed.push(id);
     return { type: 'changes', name, epoch, seq, state, changed, removed };
   }
 
