@@ -333,6 +333,34 @@ describe('FileServerStore', () => {
       await reopened.close();
     });
 
+    it('should restore from the journal a new doc whose directory a power cut took (its entry is synced at the checkpoint)', async () => {
+      const directory = await tempDir();
+      const store = new FileServerStore({ directory });
+      await store.append('n', otEntry(1));
+      await store.append('n', otEntry(2));
+      await store.abandon();
+      await rm(documentDirectory(directory, 'n'), { recursive: true });
+      expect(await loadOnce(directory, 'n')).toEqual([otEntry(1), otEntry(2)]);
+    });
+
+    it("should sync a new doc's directory entry before a tombstone or snapshot lands in it, and not before", async () => {
+      const directory = await tempDir();
+      const store = new FileServerStore({ directory });
+      await store.append('t', otEntry(1));
+      await store.append('s', otEntry(1));
+      expect(store.stats.rootSyncs).toBe(0);
+      // The journal cannot bring back a tombstone (it holds the doc's reset, not its deletion).
+      await store.deleteDoc('t', { docId: 't', deletedAt: 1, lastRev: 1 });
+      expect(store.stats.rootSyncs).toBe(1);
+      // One sync covers every new entry so far: 's' needs none of its own.
+      await store.saveSnapshot('s', { kind: 'ot', rev: 1, state: { k1: 1 } });
+      expect(store.stats.rootSyncs).toBe(1);
+      await store.append('u', otEntry(1));
+      await store.saveSnapshot('u', { kind: 'ot', rev: 1, state: { k1: 1 } });
+      expect(store.stats.rootSyncs).toBe(2);
+      await store.close();
+    });
+
     it('should ignore a torn last journal line (it was never acknowledged)', async () => {
       const directory = await tempDir();
       const store = new FileServerStore({ directory });

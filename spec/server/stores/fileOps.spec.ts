@@ -10,11 +10,11 @@ describe('fileOps', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('should list a directory, and answer undefined for one that does not exist', async () => {
+  it('should list a directory, and answer undefined for one that does not exist', () => {
     writeFileSync(join(dir, 'a'), 'x');
-    expect(await listDir(dir)).toEqual(['a']);
-    expect(await listDir(join(dir, 'missing'))).toBeUndefined();
-    await expect(listDir(join(dir, 'a'))).rejects.toMatchObject({ code: 'ENOTDIR' });
+    expect(listDir(dir)).toEqual(['a']);
+    expect(listDir(join(dir, 'missing'))).toBeUndefined();
+    expect(() => listDir(join(dir, 'a'))).toThrow(expect.objectContaining({ code: 'ENOTDIR' }));
   });
 
   it('should delete a file and say whether it was there', async () => {
