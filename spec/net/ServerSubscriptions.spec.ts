@@ -1,9 +1,12 @@
-import { lastValueFrom, of, throwError, type Observable } from 'rxjs';
+import { lastValueFrom, of, throwError, type Observable, type SchedulerLike } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
 import type { PatchesConnection } from '../../src/net/PatchesConnection.js';
 import { ServerSubscriptions } from '../../src/net/ServerSubscriptions.js';
 
 /** ServerSubscriptions over the socket's edge: each call is recorded and answered by `answer`. */
-function subscriptionsWith(options: { answer?: (method: string, ids: string[]) => Observable<unknown>; subscribeFilter?: (docIds: string[]) => string[] } = {}) {
+function subscriptionsWith(
+  options: { answer?: (method: string, ids: string[]) => Observable<unknown>; subscribeFilter?: (docIds: string[]) => string[]; scheduler?: SchedulerLike } = {},
+) {
   const calls: [string, string[]][] = [];
   const reported: unknown[] = [];
   let online = true;
@@ -15,7 +18,13 @@ function subscriptionsWith(options: { answer?: (method: string, ids: string[]) =
       return answer(method, ids);
     },
   } as unknown as PatchesConnection;
-  const subscriptions = new ServerSubscriptions({ connection, subscribeFilter: options.subscribeFilter, canSend: () => online, report: error => reported.push(error) });
+  const subscriptions = new ServerSubscriptions({
+    connection,
+    subscribeFilter: options.subscribeFilter,
+    canSend: () => online,
+    report: error => reported.push(error),
+    scheduler: options.scheduler,
+  });
   return { subscriptions, calls, reported, goOffline: () => (online = false) };
 }
 
@@ -80,6 +89,62 @@ describe('ServerSubscriptions', () => {
         ['subscribe', ['a', 'b']],
         ['subscribe', ['b']],
         ['subscribe', ['a', 'b']],
+      ]);
+    });
+  });
+
+  describe('subscribe$ while a subscribe is awaited', () => {
+    const testScheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+
+    it('should gather the ids asked for until the next turn into one call, which answers everyone who asked', () => {
+      const scheduler = testScheduler();
+      scheduler.run(({ cold, expectObservable }) => {
+        // Every answer takes 5 frames: the first call is awaited while the others are asked.
+        const { subscriptions, calls } = subscriptionsWith({ answer: (_method, ids) => cold('-----(a|)', { a: ids }), scheduler });
+
+        expectObservable(subscriptions.subscribe$(['a'])).toBe('-----(a|)', { a: ['a'] });
+        expectObservable(subscriptions.subscribe$(['b'])).toBe('-----(g|)', { g: ['b', 'c'] });
+        expectObservable(subscriptions.subscribe$(['c', 'b'])).toBe('-----(g|)', { g: ['b', 'c'] });
+        scheduler.flush();
+
+        expect(calls).toEqual([
+          ['subscribe', ['a']],
+          ['subscribe', ['b', 'c']],
+        ]);
+      });
+    });
+
+    it('should report a gathered call that fails once, and complete for everyone who asked', () => {
+      const scheduler = testScheduler();
+      scheduler.run(({ cold, expectObservable }) => {
+        const refusal = new Error('no');
+        const { subscriptions, calls, reported } = subscriptionsWith({
+          answer: (_method, ids) => (ids.includes('a') ? cold('---(a|)', { a: ids }) : cold('--#', undefined, refusal)),
+          scheduler,
+        });
+
+        expectObservable(subscriptions.subscribe$(['a'])).toBe('---(a|)', { a: ['a'] });
+        expectObservable(subscriptions.subscribe$(['b'])).toBe('--|');
+        expectObservable(subscriptions.subscribe$(['c'])).toBe('--|');
+        scheduler.flush();
+
+        expect(calls).toEqual([
+          ['subscribe', ['a']],
+          ['subscribe', ['b', 'c']],
+        ]);
+        expect(reported).toEqual([refusal]);
+      });
+    });
+
+    it('should call at once again once nothing is awaited', async () => {
+      const { subscriptions, calls } = subscriptionsWith();
+
+      await run(subscriptions.subscribe$(['a']));
+      await run(subscriptions.subscribe$(['b']));
+
+      expect(calls).toEqual([
+        ['subscribe', ['a']],
+        ['subscribe', ['b']],
       ]);
     });
   });

@@ -183,6 +183,7 @@ export class PatchesSync {
       subscribeFilter: options.subscribeFilter,
       canSend: () => this.canSend(),
       report: error => this.report(error),
+      scheduler: this.scheduler,
     });
     this.entries = new StoredEntries({ patches, docs: this.docs, ownEdits: this.ownEdits, report: (error, docId) => this.report(error, docId) });
     this.docSync = new DocSync({

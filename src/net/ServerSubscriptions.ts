@@ -1,4 +1,4 @@
-import { EMPTY, catchError, tap, type Observable } from 'rxjs';
+import { EMPTY, asyncScheduler, catchError, concatMap, defer, finalize, share, tap, timer, type Observable, type SchedulerLike } from 'rxjs';
 import type { PatchesConnection } from './PatchesConnection.js';
 
 /** What `ServerSubscriptions` needs of the `PatchesSync` it works for. */
@@ -11,6 +11,14 @@ export interface ServerSubscriptionsDeps {
   canSend(): boolean;
   /** Reports an error, through the sync's error policy. */
   report(error: unknown): void;
+  /** Scheduler whose next turn closes a group of ids (see `subscribe$`). Default `asyncScheduler`. */
+  scheduler?: SchedulerLike;
+}
+
+/** Ids gathering for one `subscribe` call, and that call, shared by everyone who asked. */
+interface Group {
+  ids: Set<string>;
+  call$: Observable<unknown>;
 }
 
 /**
@@ -21,16 +29,21 @@ export interface ServerSubscriptionsDeps {
  * @example
  * const subscriptions = new ServerSubscriptions({ connection, canSend, report });
  * subscriptions.subscribe$(['notes', 'todo']).subscribe(); // one `subscribe` call
+ * subscriptions.subscribe$(['draft']).subscribe();          // while it is awaited: gathers until the next turn
  * subscriptions.unneeded$(['todo']).subscribe();            // `unsubscribe` ['notes']
  */
 export class ServerSubscriptions {
   private subscribed = new Set<string>();
+  /** `subscribe` calls awaiting their reply. */
+  private awaited = 0;
+  private gathering: Group | undefined;
 
   constructor(private readonly deps: ServerSubscriptionsDeps) {}
 
   /** A new connection: the server holds no subscription of ours. */
   reset(): void {
     this.subscribed = new Set();
+    this.gathering = undefined;
   }
 
   /** The server dropped the subscription itself (a doc it deleted). */
@@ -38,19 +51,33 @@ export class ServerSubscriptions {
     this.subscribed.delete(id);
   }
 
-  /** One `subscribe` call for the ids (through `subscribeFilter`) not subscribed yet; failure is reported, not fatal. */
+  /**
+   * Subscribes the ids (through `subscribeFilter`) not subscribed yet, when subscribed to;
+   * completes once the server answered. A failure is reported, not fatal. Nagle's rule, as
+   * `batchRequests` has it for frames, but for calls, so with any server: with no `subscribe`
+   * awaited the call goes at once; while one is, the ids asked for until the scheduler's next turn
+   * go together in one call (docs opened one by one make two calls, not one each).
+   */
   subscribe$(docIds: string[]): Observable<unknown> {
-    const ids = this.filter(docIds).filter(id => !this.subscribed.has(id));
-    if (ids.length === 0) return EMPTY;
-    return this.deps.connection.call<string[]>('subscribe', [ids]).pipe(
-      tap(granted => {
-        for (const id of Array.isArray(granted) ? granted : []) this.subscribed.add(id);
-      }),
-      catchError(error => {
-        this.deps.report(error);
-        return EMPTY;
-      }),
-    );
+    return defer(() => {
+      const ids = this.filter(docIds).filter(id => !this.subscribed.has(id));
+      if (ids.length === 0) return EMPTY;
+      if (this.gathering) {
+        for (const id of ids) this.gathering.ids.add(id);
+        return this.gathering.call$;
+      }
+      if (this.awaited === 0) return this.call$(ids);
+      const group: Group = { ids: new Set(ids), call$: EMPTY };
+      group.call$ = timer(0, this.deps.scheduler ?? asyncScheduler).pipe(
+        concatMap(() => {
+          if (this.gathering === group) this.gathering = undefined;
+          return this.call$([...group.ids]);
+        }),
+        share(),
+      );
+      this.gathering = group;
+      return group.call$;
+    });
   }
 
   /** Unsubscribes what none of the `tracked` docs needs any more; a failure is ignored (the next connection starts afresh). */
@@ -60,6 +87,22 @@ export class ServerSubscriptions {
     for (const id of drop) this.subscribed.delete(id);
     if (drop.length === 0 || !this.deps.canSend()) return EMPTY;
     return this.deps.connection.call('unsubscribe', [drop]).pipe(catchError(() => EMPTY));
+  }
+
+  private call$(ids: string[]): Observable<unknown> {
+    return defer(() => {
+      this.awaited += 1;
+      return this.deps.connection.call<string[]>('subscribe', [ids]).pipe(
+        tap(granted => {
+          for (const id of Array.isArray(granted) ? granted : []) this.subscribed.add(id);
+        }),
+        catchError(error => {
+          this.deps.report(error);
+          return EMPTY;
+        }),
+        finalize(() => (this.awaited -= 1)),
+      );
+    });
   }
 
   private filter(docIds: string[]): string[] {
