@@ -1,6 +1,7 @@
 import {
   BehaviorSubject,
   EMPTY,
+  Observable,
   Subject,
   Subscription,
   asyncScheduler,
@@ -11,7 +12,6 @@ import {
   distinctUntilChanged,
   filter,
   finalize,
-  first,
   from,
   ignoreElements,
   last,
@@ -22,7 +22,6 @@ import {
   skip,
   switchMap,
   tap,
-  type Observable,
   type SchedulerLike,
 } from 'rxjs';
 import type { Algorithm, Change, PatchesSyncState, SizeCalculator, SyncedDoc, Unsubscriber } from '../types.js';
@@ -47,6 +46,7 @@ import { DocDeletes, type RemoteDocDeletedEvent } from './DocDeletes.js';
 import { StoredEntries } from './StoredEntries.js';
 import { ServerSubscriptions } from './ServerSubscriptions.js';
 import { DocHolds } from './DocHolds.js';
+import { RunWaits } from './RunWaits.js';
 
 export type { RemoteDocDeletedEvent } from './DocDeletes.js';
 
@@ -112,7 +112,7 @@ export class PatchesSync {
   private readonly docs: SyncedDocs;
   private readonly errorSubject = new Subject<SyncErrorEvent>();
   private readonly syncRequests = new Subject<string>();
-  private readonly syncDone = new Subject<string>();
+  private readonly runWaits = new RunWaits();
   private readonly subscription = new Subscription();
   private readonly scheduler: SchedulerLike;
   // The pieces it wires together.
@@ -213,7 +213,7 @@ export class PatchesSync {
     });
     this.remoteDocDeleted$ = this.deletes.remoteDocDeleted$;
     this.subscription.add(this.connection.connected$.pipe(switchMap(connected => (connected ? this.fullSync$() : this.disconnected$()))).subscribe());
-    this.subscription.add(this.syncRequests.pipe(serialGate(id => id, id => this.syncDoc$(id))).subscribe(id => this.syncDone.next(id)));
+    this.subscription.add(this.syncRequests.pipe(serialGate(id => id, id => this.syncDoc$(id))).subscribe(id => this.runWaits.finished(id)));
     this.subscription.add(this.serverChanges$().subscribe());
     this.subscription.add(this.connection.notifications$.pipe(filter(n => n.method === 'docDeleted'), mergeMap(n => this.deletes.remote$(docIdOf(n.params)))).subscribe());
     // Docs the store already tracked when we were made get their entries now, not at first connect (seed: "added on tracking").
@@ -366,15 +366,11 @@ export class PatchesSync {
   /** Requests a sync of each doc and completes when every one of them has finished a run. */
   private syncAll$(docIds: string[]): Observable<never> {
     if (docIds.length === 0) return EMPTY;
-    return defer(() => {
-      const waiting = new Set(docIds);
-      const allDone$ = this.syncDone.pipe(first(id => waiting.delete(id) && waiting.size === 0));
-      const request$ = defer(() => {
-        for (const id of docIds) this.syncRequests.next(id);
-        return EMPTY;
-      });
+    return new Observable<never>(subscriber => {
       // Listen before requesting: a doc that cannot sync reports done synchronously.
-      return merge(allDone$, request$).pipe(ignoreElements());
+      const cancel = this.runWaits.all(docIds, () => subscriber.complete());
+      for (const id of docIds) this.syncRequests.next(id);
+      return cancel;
     });
   }
 
