@@ -252,7 +252,7 @@ export class FileServerStore implements ServerStore {
     }
   }
 
-  /** Appends one line to the doc's active segment; synced here only without a journal. */
+  /** Appends one line to the doc's active segment (synced at the next checkpoint, or before the doc's next snapshot). */
   private writeSegment(docId: string, doc: DocFiles, entry: LogEntry, json = JSON.stringify(entry)): OpenSegment {
     if (doc.segmentStart === undefined) {
       const names = listDir(doc.dir);
