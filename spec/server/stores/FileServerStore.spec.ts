@@ -6,6 +6,10 @@ import { FileServerStore, JOURNAL_FILE } from '../../../src/server/stores/FileSe
 import { documentDirectory } from '../../../src/server/stores/docFiles.js';
 import type { LogEntry } from '../../../src/server/stores/ServerStore.js';
 import { committed, describeServerStoreContract, lwwEntry, otEntry } from '../../helpers/serverStoreContract.js';
+import { startServerProcess } from '../../helpers/serverProcess.js';
+import { change } from '../../helpers/testServer.js';
+import { connectClient, type Frame, type WsTestClient } from '../../helpers/wsClient.js';
+import type { Change, CommitChangesResult } from '../../../src/types.js';
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -392,5 +396,64 @@ describe('FileServerStore', () => {
       expect((await stat(join(directory, JOURNAL_FILE))).size).toBe(0);
       expect(await loadOnce(directory, 'd')).toHaveLength(5);
     });
+  });
+
+  describe('a patches-rx-server process killed -9 in the middle of commits', () => {
+    /** A call that answers 'died' at once when the socket dies (a killed process never answers). */
+    const callOrDie = (client: WsTestClient, method: string, params: unknown[]): Promise<Frame | 'died'> =>
+      Promise.race([client.call(method, params), client.closed.then(() => 'died' as const)]);
+
+    it('should keep every acknowledged commit, once each, and take commits after a restart', async () => {
+      const directory = await tempDir();
+      const args = ['--data', directory, '--snapshot-every', '7'];
+      const server = await startServerProcess(args);
+      const sent = new Map<string, Set<string>>();
+      const acked = new Map<string, Set<string>>();
+      let ackCount = 0;
+      let onAck: () => void = () => undefined;
+      const enoughAcks = new Promise<void>((resolve) => (onAck = () => ++ackCount >= 60 && resolve()));
+
+      /** One client: round after round, a change to one of its docs (new ones among them), until its server dies. */
+      const runClient = async (index: number): Promise<void> => {
+        const client = await connectClient(server.url);
+        const heads = new Map<string, number>();
+        for (let round = 0; ; round++) {
+          const docId = `c${index}-d${round % 4}`;
+          const baseRev = heads.get(docId) ?? 0;
+          const id = `c${index}-${round}`;
+          const ops = [...(baseRev === 0 ? [{ op: 'replace', path: '', value: {} }] : []), { op: 'add', path: `/r${round}`, value: round }];
+          (sent.get(docId) ?? sent.set(docId, new Set()).get(docId)!).add(id);
+          const reply = await callOrDie(client, 'commitChanges', [docId, [change(id, baseRev, ops as Change['ops'])]]);
+          if (reply === 'died') return;
+          const changes = (reply.result as CommitChangesResult).changes;
+          heads.set(docId, changes[changes.length - 1]!.rev);
+          (acked.get(docId) ?? acked.set(docId, new Set()).get(docId)!).add(id);
+          onAck();
+        }
+      };
+
+      const clients = Promise.all([0, 1, 2, 3].map(runClient));
+      await enoughAcks;
+      expect(await server.stop('SIGKILL')).toBe('SIGKILL');
+      await clients;
+
+      const restarted = await startServerProcess(args);
+      const reader = await connectClient(restarted.url);
+      for (const [docId, ids] of sent) {
+        const log = (await reader.call('getChangesSince', [docId, 0])).result as Change[];
+        const logged = log.map((c) => c.id);
+        // Contiguous, each change once, nothing that was never sent, and everything acknowledged.
+        expect(log.map((c) => c.rev)).toEqual(logged.map((_, i) => i + 1));
+        expect(new Set(logged).size).toBe(logged.length);
+        for (const id of logged) expect(ids.has(id)).toBe(true);
+        for (const id of acked.get(docId) ?? []) expect(logged).toContain(id);
+        // The store goes on from its head.
+        const next = await reader.call('commitChanges', [docId, [change(`${docId}-after`, log.length, [{ op: 'add', path: '/after', value: 1 }])]]);
+        expect((next.result as CommitChangesResult).changes.map((c) => c.rev)).toEqual([log.length + 1]);
+      }
+      await reader.close();
+      expect(await restarted.stop('SIGTERM')).toBe(0);
+      expect(restarted.stderr).toEqual([]);
+    }, 60_000);
   });
 });
