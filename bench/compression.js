@@ -11,8 +11,8 @@
 //    (compact acks): commits/s and server CPU per commit;
 //  - active connections: ACTIVE_CONNECTIONS raw `ws` clients (offering permessage-deflate as our
 //    Node client and browsers do) connect (idle: nothing sent), then each commits ACTIVE_COMMITS
-//    changes of ~1.2 KB to its own doc (≥ 1 KB, so every setting that compresses at all does,
-//    and ~36 KB pass each way: zlib's windows are filled, as on a long-lived connection). The
+//    changes of ~4.4 KB to its own doc (≥ 4 KB, so every setting that compresses at all does,
+//    and ~44 KB pass each way: zlib's windows are filled, as on a long-lived connection). The
 //    server's RSS and heap (after a full gc) per connection, idle and active; the extra of an
 //    active connection over the same run with compression off is what its zlib contexts cost.
 // Then the handshakes: what our Node client (`ws`), a client offering no client_max_window_bits
@@ -42,7 +42,7 @@ const ACTIVE_CONNECTIONS = 400;
 const THROUGHPUT_CLIENTS = 10;
 const THROUGHPUT_COMMITS = 300;
 const ROUNDS = Number(process.env.COMPRESSION_ROUNDS ?? 1);
-const ACTIVE_COMMITS = 30;
+const ACTIVE_COMMITS = 10;
 const WAIT_LIMIT_MS = 60_000;
 const CHROMIUM_PATH = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -65,6 +65,7 @@ const SETTINGS = [
   { name: 'off', options: false },
   { name: 'default', options: null },
   { name: 'all frames', options: ALL_FRAMES_PER_MESSAGE_DEFLATE },
+  { name: 'default at threshold 1024 (before 2026-12-06)', options: { ...SERVER_PER_MESSAGE_DEFLATE, threshold: 1024 } },
   { name: 'threshold 1024, no takeover, window 15 (before)', options: plain },
   { name: 'threshold 256, no takeover', options: { ...plain, threshold: 256 } },
   { name: 'threshold 64, no takeover', options: { ...plain, threshold: 64 } },
@@ -245,8 +246,8 @@ async function activeConnections(server) {
   await Promise.all(
     clients.map(async (client, c) => {
       for (let i = 0; i < ACTIVE_COMMITS; i++) {
-        // ~1.2 KB of JSON that does not repeat itself within a message (as real content would not).
-        const value = randomBytes(600).toString('hex');
+        // ~4.4 KB of JSON that does not repeat itself within a message (as real content would not).
+        const value = randomBytes(2200).toString('hex');
         const change = { id: `active-${c}-${i}`, baseRev: i, rev: i + 1, ops: [{ op: 'replace', path: '/body', value }], createdAt: Date.now() };
         const reply = await client.call('commitChanges', [`active-${c}`, [change]]);
         if (reply.error) throw new Error(`bench: commit refused: ${reply.error.message}`);
@@ -414,7 +415,7 @@ export async function main() {
   const shakes = await handshakes();
   console.log(
     `permessage-deflate settings on the reference server; median of ${ROUNDS} alternating round(s); paced and burst: 2 clients × ${PACED_CHANGES} changes; ` +
-      `small commits: ${THROUGHPUT_CLIENTS} clients × ${THROUGHPUT_COMMITS}, compact acks; active: ${ACTIVE_CONNECTIONS} connections × ${ACTIVE_COMMITS} commits of ~1.2 KB; ` +
+      `small commits: ${THROUGHPUT_CLIENTS} clients × ${THROUGHPUT_COMMITS}, compact acks; active: ${ACTIVE_CONNECTIONS} connections × ${ACTIVE_COMMITS} commits of ~4.4 KB; ` +
       `ratios against bench/baseline.json (OT ${BASELINE.ot}, LWW ${BASELINE.lww} B/change); ${n((now() - began) / 1000, 1)} s`,
   );
   console.table(rows);

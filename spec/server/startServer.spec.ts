@@ -447,9 +447,9 @@ describe('startServer', () => {
       await s2.call('subscribe', [['one', 'two']]);
       await s3.call('subscribe', [['two']]);
       const [r1, r2, r3] = [rawFrames(s1), rawFrames(s2), rawFrames(s3)];
-      // Non-ASCII text (UTF-8 bytes ≠ UTF-16 units), and a frame over the 1 KB compression threshold.
+      // Non-ASCII text (UTF-8 bytes ≠ UTF-16 units), and a frame over the 4 KB compression threshold.
       const small = change('c-one', 0, [{ op: 'replace', path: '/title', value: 'naïve café ✓ 😀' }]);
-      const large = change('c-two', 0, [{ op: 'replace', path: '/body', value: 'ü😀'.repeat(600) }]);
+      const large = change('c-two', 0, [{ op: 'replace', path: '/body', value: 'ü😀'.repeat(1200) }]);
       const committedOne = resultOf<CommitChangesResult>(await writer.call('commitChanges', ['one', [small]])).changes;
       const committedTwo = resultOf<CommitChangesResult>(await writer.call('commitChanges', ['two', [large]])).changes;
       await Promise.all([s1.notification('changesCommitted', 'two'), s2.notification('changesCommitted', 'two'), s3.notification('changesCommitted', 'two')]);
