@@ -118,3 +118,8 @@ export async function connectClient(url: string, protocols?: string | string[]):
     },
   };
 }
+
+/** A call that answers `'died'` at once when the socket dies (a killed server process never answers). */
+export function callOrDie(client: WsTestClient, method: string, params: unknown[]): Promise<Frame | 'died'> {
+  return Promise.race([client.call(method, params), client.closed.then(() => 'died' as const)]);
+}

@@ -17,8 +17,8 @@ export interface ServerSubscriptionsDeps {
 
 /** Ids gathering for one `subscribe` call, and that call, shared by everyone who asked. */
 interface Group {
-  ids: Set<string>;
-  call$: Observable<unknown>;
+  readonly ids: Set<string>;
+  readonly call$: Observable<unknown>;
 }
 
 /**
@@ -67,16 +67,16 @@ export class ServerSubscriptions {
         return this.gathering.call$;
       }
       if (this.awaited === 0) return this.call$(ids);
-      const group: Group = { ids: new Set(ids), call$: EMPTY };
-      group.call$ = timer(0, this.deps.scheduler ?? asyncScheduler).pipe(
+      const gathered = new Set(ids);
+      const call$ = timer(0, this.deps.scheduler ?? asyncScheduler).pipe(
         concatMap(() => {
-          if (this.gathering === group) this.gathering = undefined;
-          return this.call$([...group.ids]);
+          if (this.gathering?.ids === gathered) this.gathering = undefined;
+          return this.call$([...gathered]);
         }),
         share(),
       );
-      this.gathering = group;
-      return group.call$;
+      this.gathering = { ids: gathered, call$ };
+      return call$;
     });
   }
 

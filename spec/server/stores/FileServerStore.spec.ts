@@ -8,7 +8,7 @@ import type { LogEntry } from '../../../src/server/stores/ServerStore.js';
 import { committed, describeServerStoreContract, lwwEntry, otEntry } from '../../helpers/serverStoreContract.js';
 import { startServerProcess } from '../../helpers/serverProcess.js';
 import { change } from '../../helpers/testServer.js';
-import { connectClient, type Frame, type WsTestClient } from '../../helpers/wsClient.js';
+import { callOrDie, connectClient } from '../../helpers/wsClient.js';
 import type { Change, CommitChangesResult } from '../../../src/types.js';
 
 const dirs: string[] = [];
@@ -399,10 +399,6 @@ describe('FileServerStore', () => {
   });
 
   describe('a patches-rx-server process killed -9 in the middle of commits', () => {
-    /** A call that answers 'died' at once when the socket dies (a killed process never answers). */
-    const callOrDie = (client: WsTestClient, method: string, params: unknown[]): Promise<Frame | 'died'> =>
-      Promise.race([client.call(method, params), client.closed.then(() => 'died' as const)]);
-
     it('should keep every acknowledged commit, once each, and take commits after a restart', async () => {
       const directory = await tempDir();
       const args = ['--data', directory, '--snapshot-every', '7'];

@@ -4,7 +4,7 @@ import { postgresFleet, type PostgresFleet } from '../../../fuzz/postgresFleet.j
 import { describeWithPostgres, storedOtHistory, usePostgresCluster } from '../../../helpers/postgres.js';
 import { startServerProcess, type ServerProcess } from '../../../helpers/serverProcess.js';
 import { change } from '../../../helpers/testServer.js';
-import { connectClient, type Frame, type WsTestClient } from '../../../helpers/wsClient.js';
+import { callOrDie, connectClient } from '../../../helpers/wsClient.js';
 
 /**
  * Acceptance of the scale-out (issue 14): real `patches-rx-server` processes (from `dist/`) on
@@ -28,11 +28,6 @@ const seeds = env.FUZZ_SEED
     ? Array.from({ length: Number(env.FUZZ_PG_SEEDS) }, (_, i) => i + 1)
     : CI_SEEDS;
 const steps = env.FUZZ_STEPS ? Number(env.FUZZ_STEPS) : CI_STEPS;
-
-/** A call that fails at once when the socket dies (a killed process never answers). */
-async function callOrDie(client: WsTestClient, method: string, params: unknown[]): Promise<Frame | 'died'> {
-  return Promise.race([client.call(method, params), client.closed.then(() => 'died' as const)]);
-}
 
 describeWithPostgres()('patches-rx-server processes on one PostgreSQL database', () => {
   const cluster = usePostgresCluster();
