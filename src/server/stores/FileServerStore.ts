@@ -286,7 +286,9 @@ export class FileServerStore implements ServerStore {
   /**
    * The doc's open segment at `path`, opening it (and closing the least recently used) if needed.
    * Opening, sizing and closing are synchronous, as a listing is (see `listDir`): ~20 µs of CPU
-   * together on a local disk, against ~140 µs through the thread pool.
+   * together on a local disk, against ~140 µs through the thread pool. A disk slow to create files
+   * (~0.2–1 ms per creation seen on our test VM) holds the event loop that long per new segment;
+   * the thread pool did not do much better there (README, durable store).
    */
   private openSegment(docId: string, doc: DocFiles, path: string): OpenSegment {
     if (doc.segment?.path !== path) {
