@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { mkdtemp, readFile, readdir, readlink, rm } from 'node:fs/promises';
+import { mkdtemp, open, readFile, readdir, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CommitJournal } from '../../../src/server/stores/CommitJournal.js';
@@ -72,5 +72,31 @@ describe('CommitJournal', () => {
   it('should reject the writes of a group whose write fails', async () => {
     const journal = new CommitJournal(join(await journalPath(), 'missing-dir', 'journal.jsonl'));
     await expect(journal.write({ docId: 'd', body: 1 })).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+  // A write may take fewer bytes than it is given (a file size limit, a disk filling up): the
+  // system call's answer is made short here, the bytes it reports are really written.
+  it('should acknowledge a group only once all of it is written, and leave no part of a group that failed', async () => {
+    const path = await journalPath();
+    const journal = new CommitJournal(path);
+    await journal.write({ docId: 'd', body: 1 });
+    const probe = await open(path, 'r');
+    const handles = Object.getPrototypeOf(probe) as { write: (...args: unknown[]) => Promise<{ bytesWritten: number }> };
+    await probe.close();
+    const realWrite = handles.write;
+    const short = function (this: unknown, ...[data, position]: unknown[]) {
+      return realWrite.call(this, Buffer.from(data as string).subarray(0, 10), 0, 10, position);
+    };
+    const spy = jest.spyOn(handles, 'write').mockImplementationOnce(short);
+    try {
+      await journal.write({ docId: 'd', body: 2 });
+      expect((await journal.readRecords()).map((record) => record.body)).toEqual([1, 2]);
+      spy.mockImplementationOnce(short).mockRejectedValueOnce(Object.assign(new Error('file too large'), { code: 'EFBIG' }));
+      await expect(journal.write({ docId: 'd', body: 3 })).rejects.toMatchObject({ code: 'EFBIG' });
+    } finally {
+      spy.mockRestore();
+    }
+    await journal.write({ docId: 'd', body: 4 });
+    expect((await new CommitJournal(path).readRecords()).map((record) => record.body)).toEqual([1, 2, 4]);
+    await journal.close();
   });
 });

@@ -1,4 +1,5 @@
-import { appendFile, mkdtemp, readdir, readFile, readlink, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises';
+import fs from 'node:fs';
+import { appendFile, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StoreError } from '../../../src/errors.js';
@@ -76,6 +77,27 @@ describe('FileServerStore', () => {
     await reopened.close();
     expect(await loadOnce(directory, 'd')).toEqual([otEntry(1), otEntry(2)]);
     expect((await readFile(join(dir, segment), 'utf8')).split('\n')).toHaveLength(3);
+  });
+
+  it('should write the rest of a line a write took only part of, and take back a line whose write failed', async () => {
+    const realWrite = fs.writeSync;
+    const short = (fd: number, data: unknown) => realWrite(fd, Buffer.from(data as string).subarray(0, 12));
+    const directory = await tempDir();
+    const store = new FileServerStore({ directory });
+    await store.append('d', otEntry(1));
+    const spy = jest.spyOn(fs, 'writeSync').mockImplementationOnce(short);
+    try {
+      await store.append('d', otEntry(2));
+      spy.mockImplementationOnce(short).mockImplementationOnce(() => {
+        throw Object.assign(new Error('no space left'), { code: 'ENOSPC' });
+      });
+      await expect(store.append('d', otEntry(3))).rejects.toThrow('no space left');
+    } finally {
+      spy.mockRestore();
+    }
+    await store.append('d', otEntry(3));
+    await store.close();
+    expect(await loadOnce(directory, 'd')).toEqual([otEntry(1), otEntry(2), otEntry(3)]);
   });
 
   it('should ignore and clean up the temp file of a snapshot cut short by a crash', async () => {
@@ -313,6 +335,28 @@ describe('FileServerStore', () => {
       expect((await stat(join(directory, JOURNAL_FILE))).size).toBe(0);
       await reopened.close();
       expect(await loadOnce(directory, 'a')).toHaveLength(3);
+    });
+
+    it.each([
+      ['closed before its first call (a server that could not listen)', async (store: FileServerStore) => store.close()],
+      ['closed after a failed recovery', async (store: FileServerStore, directory: string) => {
+        // Recovery cannot read the journal while it is a directory; the store is closed after the failure.
+        await rename(join(directory, JOURNAL_FILE), join(directory, 'journal-aside'));
+        await mkdir(join(directory, JOURNAL_FILE));
+        await expect(store.loadDoc('a')).rejects.toThrow();
+        await store.close();
+        await rm(join(directory, JOURNAL_FILE), { recursive: true });
+        await rename(join(directory, 'journal-aside'), join(directory, JOURNAL_FILE));
+      }],
+    ])('should leave the journal of a crashed process to the next start when %s', async (_, closeEarly) => {
+      const directory = await tempDir();
+      const store = new FileServerStore({ directory });
+      await store.append('a', otEntry(1));
+      await store.append('a', otEntry(2));
+      await store.abandon();
+      await unlink(await segmentOf(directory, 'a')); // the power cut: segments are synced only at checkpoints
+      await closeEarly(new FileServerStore({ directory }), directory);
+      expect(await loadOnce(directory, 'a')).toEqual([otEntry(1), otEntry(2)]);
     });
 
     it('should sync the lines a snapshot covers before writing it, so a power cut leaves no hole before it', async () => {

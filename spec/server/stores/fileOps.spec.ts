@@ -1,14 +1,19 @@
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import fs from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fsyncDir, fsyncFile, ignoreMissing, listDir, unlinkQuiet } from '../../../src/server/stores/fileOps.js';
+import { appendWholeSync, fsyncDir, fsyncFile, ignoreMissing, listDir, unlinkQuiet, writeWhole } from '../../../src/server/stores/fileOps.js';
 
 describe('fileOps', () => {
   let dir: string;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'patches-rx-fileops-'));
   });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  afterEach(() => {
+    jest.restoreAllMocks();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('should list a directory, and answer undefined for one that does not exist', () => {
     writeFileSync(join(dir, 'a'), 'x');
@@ -38,5 +43,49 @@ describe('fileOps', () => {
   it('should pass over only a missing file', () => {
     expect(() => ignoreMissing(Object.assign(new Error('gone'), { code: 'ENOENT' }))).not.toThrow();
     expect(() => ignoreMissing(Object.assign(new Error('denied'), { code: 'EACCES' }))).toThrow('denied');
+  });
+  // A write may take fewer bytes than it is given (a file size limit, a disk filling up): here the
+  // system call's answer is made short, the bytes it reports are really written.
+  describe('writing a whole text', () => {
+    const text = 'héllo, wörld\n';
+    const size = Buffer.byteLength(text);
+    const enospc = () => Object.assign(new Error('no space left'), { code: 'ENOSPC' });
+
+    it('should write the rest after a short write at the end of a file, and fail on a write that fails', () => {
+      const realWrite = fs.writeSync;
+      const path = join(dir, 'segment');
+      const fd = openSync(path, 'a');
+      try {
+        const spy = jest.spyOn(fs, 'writeSync').mockImplementationOnce((to: number, data: unknown) => realWrite(to, Buffer.from(data as string).subarray(0, 5)));
+        expect(appendWholeSync(fd, text)).toBe(size);
+        expect(readFileSync(path, 'utf8')).toBe(text);
+        expect(spy).toHaveBeenCalledTimes(2);
+        spy.mockImplementationOnce((to: number, data: unknown) => realWrite(to, Buffer.from(data as string).subarray(0, 3))).mockImplementationOnce(() => {
+          throw enospc();
+        });
+        expect(() => appendWholeSync(fd, text)).toThrow('no space left');
+        spy.mockReturnValueOnce(0).mockReturnValueOnce(0);
+        expect(() => appendWholeSync(fd, text)).toThrow(expect.objectContaining({ code: 'EIO' }));
+      } finally {
+        closeSync(fd);
+      }
+    });
+
+    it('should write the rest after a short positional write, and fail on a write that fails', async () => {
+      const path = join(dir, 'journal');
+      const handle = await open(path, 'w+');
+      try {
+        const realWrite = handle.write.bind(handle) as (...args: unknown[]) => Promise<{ bytesWritten: number }>;
+        const spy = jest.spyOn(handle, 'write').mockImplementationOnce(((data: string, position: number) => realWrite(Buffer.from(data).subarray(0, 5), 0, 5, position)) as never);
+        expect(await writeWhole(handle, text, 0)).toBe(size);
+        expect(await writeWhole(handle, text, size)).toBe(size);
+        expect(readFileSync(path, 'utf8')).toBe(text + text);
+        expect(spy).toHaveBeenCalledTimes(3);
+        spy.mockImplementationOnce(((data: string, position: number) => realWrite(Buffer.from(data).subarray(0, 3), 0, 3, position)) as never).mockRejectedValueOnce(enospc());
+        await expect(writeWhole(handle, text, 2 * size)).rejects.toThrow('no space left');
+      } finally {
+        await handle.close();
+      }
+    });
   });
 });

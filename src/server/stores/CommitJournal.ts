@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { ignoreMissing } from './fileOps.js';
+import { ignoreMissing, writeWhole } from './fileOps.js';
 
 /** One line of the journal: a record for one document. */
 export interface JournalRecord {
@@ -134,10 +134,10 @@ export class CommitJournal {
       try {
         const handle = await this.file();
         const text = group.map((waiting) => waiting.line).join('');
-        await handle.write(text, start);
+        const bytes = await writeWhole(handle, text, start);
         if (DSYNC === undefined) await handle.datasync();
         this.syncCount += 1;
-        this.size = start + Buffer.byteLength(text);
+        this.size = start + bytes;
         for (const waiting of group) waiting.resolve();
       } catch (error) {
         await this.handle?.truncate(start).catch(() => undefined);

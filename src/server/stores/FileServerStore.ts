@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync } from 'node:fs';
 import { open, readFile, rename, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoreError } from '../../errors.js';
@@ -22,7 +22,7 @@ import {
   startIndex,
   tempName,
 } from './docFiles.js';
-import { fsyncDir, fsyncFile, ignoreMissing, listDir, unlinkQuiet } from './fileOps.js';
+import { appendWholeSync, fsyncDir, fsyncFile, ignoreMissing, listDir, unlinkQuiet } from './fileOps.js';
 
 /** Options of {@link FileServerStore}. */
 export interface FileServerStoreOptions {
@@ -268,8 +268,7 @@ export class FileServerStore implements ServerStore {
     try {
       // A synchronous write (to the page cache; the journal makes it durable): every append of
       // this turn of the event loop reaches the journal in the same turn and joins the same group commit.
-      writeSync(segment.fd, line);
-      segment.size = start + Buffer.byteLength(line);
+      segment.size = start + appendWholeSync(segment.fd, line);
     } catch (error) {
       // Never leave half a record for the next append to follow: cut back to where it started.
       cutBack(segment, start);
@@ -451,9 +450,15 @@ export class FileServerStore implements ServerStore {
   async close(): Promise<void> {
     this.closed = true;
     if (this.journal) {
-      await this.recovery?.catch(() => undefined);
+      // Until recovery has replayed it, the journal holds the only durable copy of what a crashed
+      // process acknowledged: a store closed before its first call (a server that could not
+      // listen) or whose recovery failed leaves it for the next start. Every write recovers first.
+      const recovered = await this.recovery?.then(
+        () => true,
+        () => false,
+      );
       while (this.checkpointing) await this.checkpointing;
-      await this.checkpoint();
+      if (recovered) await this.checkpoint();
       await this.journal.close();
     }
     for (const [docId, doc] of [...this.openSegments]) this.closeSegment(docId, doc);

@@ -1,7 +1,9 @@
 // The file-system calls of FileServerStore that must tolerate what they may find: a file already
-// gone (deleted, or never written before a crash), or a platform that cannot sync a directory.
-import { readdirSync } from 'node:fs';
+// gone (deleted, or never written before a crash), a platform that cannot sync a directory, or a
+// write that takes fewer bytes than it was given.
+import { readdirSync, writeSync } from 'node:fs';
 import { open, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 
 /** Rethrows anything but "no such file". */
 export function ignoreMissing(error: unknown): void {
@@ -58,4 +60,37 @@ export async function fsyncDir(dir: string): Promise<void> {
   } finally {
     await handle?.close();
   }
+}
+
+/**
+ * Writes all of `text` at the end of the file open at `fd`; returns its length in bytes. A write
+ * may take fewer bytes than it is given (a file size limit, a disk filling up) without failing:
+ * the rest is written again, so the caller sees either the whole text written or the error that
+ * stopped it, never a record silently cut short.
+ */
+export function appendWholeSync(fd: number, text: string): number {
+  const size = Buffer.byteLength(text);
+  let done = writeSync(fd, text);
+  if (done < size) {
+    const bytes = Buffer.from(text);
+    while (done < size) done += progress(writeSync(fd, bytes, done, size - done));
+  }
+  return size;
+}
+
+/** Writes all of `text` at `position` of the file (see {@link appendWholeSync}); returns its length in bytes. */
+export async function writeWhole(handle: FileHandle, text: string, position: number): Promise<number> {
+  const size = Buffer.byteLength(text);
+  let done = (await handle.write(text, position)).bytesWritten;
+  if (done < size) {
+    const bytes = Buffer.from(text);
+    while (done < size) done += progress((await handle.write(bytes, done, size - done, position + done)).bytesWritten);
+  }
+  return size;
+}
+
+/** A write that took nothing would be tried forever: it fails instead. */
+function progress(bytesWritten: number): number {
+  if (bytesWritten > 0) return bytesWritten;
+  throw Object.assign(new Error('A write took no bytes'), { code: 'EIO' });
 }
