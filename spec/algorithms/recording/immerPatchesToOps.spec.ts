@@ -460,14 +460,14 @@ describe('immerPatchesToOps', () => {
       return value;
     };
 
-    const holds = (produce: typeof produceWithPatches) =>
+    const holds = (produce: typeof produceWithPatches, options: { appendsAtEnd?: boolean } = {}) =>
       fc.property(doc, fc.array(mutation, { minLength: 1, maxLength: 6 }), (base, mutations) => {
         deepFreeze(base);
         const snapshot = JSON.stringify(base);
         const [next, patches] = produce(base, (draft) => {
           for (const m of mutations) mutate(draft, m);
         });
-        const ops = immerPatchesToOps(patches, base);
+        const ops = immerPatchesToOps(patches, base, options);
         // Strict: every op must apply as written, none skipped.
         expect(strict(base, ops)).toEqual(next);
         expect(JSON.stringify(base)).toBe(snapshot);
@@ -480,6 +480,11 @@ describe('immerPatchesToOps', () => {
 
     it('should hold with immer’s array methods plugin on (600 runs, fixed seed)', () => {
       fc.assert(holds(immerWithArrayMethods.produceWithPatches), { numRuns: 600, seed: 0x5eed, ...replay });
+    });
+
+    it('should hold with appends recorded at the end, as OT docs record them (600 runs each way)', () => {
+      fc.assert(holds(produceWithPatches, { appendsAtEnd: true }), { numRuns: 600, seed: 0x5eed, ...replay });
+      fc.assert(holds(immerWithArrayMethods.produceWithPatches, { appendsAtEnd: true }), { numRuns: 600, seed: 0x5eed, ...replay });
     });
   });
 
@@ -517,6 +522,7 @@ describe('immerPatchesToOps', () => {
         const base = { items: Array.from({ length: size }, (_, n) => row(n)) };
         const [next, patches] = produce(base, (d) => steps.forEach((s) => edit(d.items, s)));
         expect(strict(base, immerPatchesToOps(patches, base))).toEqual(next);
+        expect(strict(base, immerPatchesToOps(patches, base, { appendsAtEnd: true }))).toEqual(next);
       });
 
     it('should match immer for any sequence of list and element edits (400 runs, fixed seed)', () => {

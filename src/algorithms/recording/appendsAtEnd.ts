@@ -51,12 +51,21 @@ function addressesElement(path: string | undefined, array: string): boolean {
  */
 export function appendsAtEnd(ops: readonly JSONPatchOp[], baseState: unknown): JSONPatchOp[] {
   const lengths = new Map<string, number | undefined>();
+  // Paths whose arrays (at or under them: `/x` and `/x/`) no longer are what `baseState` has there.
+  const forgottenPaths = new Set<string>();
+  const forgottenPrefixes = new Set<string>();
+  const forgotten = (array: string): boolean => forgottenPaths.has(array) || [...forgottenPrefixes].some((prefix) => array.startsWith(prefix));
   const lengthOf = (array: string): number | undefined => {
     if (!lengths.has(array)) {
-      const value = valueAt(baseState, array);
+      const value = forgotten(array) ? undefined : valueAt(baseState, array);
       lengths.set(array, Array.isArray(value) ? value.length : undefined);
     }
     return lengths.get(array);
+  };
+  const forget = (path: string, itself: boolean): void => {
+    if (itself) forgottenPaths.add(path);
+    forgottenPrefixes.add(`${path}/`);
+    for (const array of lengths.keys()) if ((itself && array === path) || array.startsWith(`${path}/`)) lengths.set(array, undefined);
   };
   const appends: number[] = [];
   ops.forEach((op, i) => {
@@ -68,12 +77,17 @@ export function appendsAtEnd(ops: readonly JSONPatchOp[], baseState: unknown): J
         if (op.op === 'add' && index === length) appends.push(i);
         lengths.set(array, length + (op.op === 'add' ? 1 : -1));
       }
+      // The elements after it moved by one: an array inside one of them is not the base's any more.
+      forget(array, false);
       return;
     }
-    // Any other write may change what the arrays at or under its path are: forget them.
-    if (op.op !== 'test') {
-      for (const array of lengths.keys()) if (array === op.path || array.startsWith(`${op.path}/`)) lengths.set(array, undefined);
-      if (op.from !== undefined) for (const array of lengths.keys()) if (array === op.from || array.startsWith(`${op.from}/`)) lengths.set(array, undefined);
+    if (op.op === 'test') return;
+    // Any other write may change what the arrays at or under its path are: forget them, and a
+    // move or copy into or out of an array changes that array's length too.
+    for (const path of [op.path, op.from]) {
+      if (path === undefined) continue;
+      const parent = op.op === 'move' || op.op === 'copy' ? elementOf(path) : undefined;
+      forget(parent ? parent[0] : path, true);
     }
   });
   // Per array, all or nothing: its appends become `-` only when no other op after the first of
