@@ -35,6 +35,25 @@ describe('PatchesDoc', () => {
     expect(doc.hasPending).toBe(true);
   });
 
+  it('should store the edits of a new doc keyed by numeric ids as they show, an object', async () => {
+    const { store, patches } = setup();
+    const doc = await patches.openDoc<Record<string, { name: string }>>('byId');
+    doc.change(draft => {
+      draft['0'] = { name: 'first' };
+      draft['1'] = { name: 'second' };
+    });
+    await doc.flush();
+    const [sent] = await store.getPendingChanges('byId');
+    expect(sent.ops[0]).toEqual({ op: 'add', path: '/0', value: { name: 'first' } });
+    // The server commits it as rev 1: the committed state is built from its ops on the null root.
+    await patches.algorithms.ot.applyServerChanges('byId', [{ ...sent, rev: 1, committedAt: 1 }], [sent]);
+    await patches.closeDoc('byId');
+    const reopened = await patches.openDoc<Record<string, { name: string }>>('byId');
+    expect(reopened.committedRev).toBe(1);
+    expect(reopened.state).toEqual({ 0: { name: 'first' }, 1: { name: 'second' } });
+    expect(Array.isArray(reopened.state)).toBe(false);
+  });
+
   it('should drop minted entries from the optimistic queue, in order or not, keeping the others in order', async () => {
     const { patches } = setup();
     const doc = await patches.openDoc<Todo>('todo');

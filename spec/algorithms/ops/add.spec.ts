@@ -51,6 +51,10 @@ describe('add', () => {
   it('should turn a null root into a document', () => {
     expect(applyPatch(null, [{ op: 'add', path: '/title', value: 'Hi' }])).toEqual({ title: 'Hi' });
     expect(applyPatch(undefined, [{ op: 'add', path: '/title', value: 'Hi' }])).toEqual({ title: 'Hi' });
+    // An object whatever the first key (protocol §2.4): a map keyed by numeric ids is no array.
+    expect(applyPatch(null, [{ op: 'add', path: '/0', value: 'a' }, { op: 'add', path: '/1', value: 'b' }])).toEqual({ 0: 'a', 1: 'b' });
+    expect(applyPatch(null, [{ op: 'add', path: '/-', value: 'a' }])).toEqual({ '-': 'a' });
+    expect(applyPatch(null, [{ op: 'add', path: '/0/0', value: 'a' }])).toEqual({ 0: ['a'] });
   });
 
   it('should replace the whole document at path ""', () => {

@@ -126,8 +126,9 @@ export class PatchDraft {
     } else {
       if (create === 'none') return undefined;
       if (this.root != null) fail('the document root is not a container');
-      // A null (brand-new) document gets a root container on its first write (protocol §2.4).
-      container = newContainer(create, keys[0]);
+      // A null (brand-new) document gets a root object on its first write, whatever its first key
+      // (protocol §2.4): a map keyed by numeric ids stays a map, as the editor's draft made it.
+      container = {};
       if (write) this.own((this.root = container));
     }
     for (let i = 0; i < keys.length - 1; i++) {
