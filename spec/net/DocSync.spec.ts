@@ -41,12 +41,50 @@ describe('DocSync', () => {
       const requested: string[] = [];
       const sync = new DocSync({ patches, connection, docs, entries, limits: {}, requestSync: id => requested.push(id), report: () => undefined });
 
-      await lastValueFrom(sync.flush$('d', ot, pending), { defaultValue: undefined });
+      await lastValueFrom(sync.flush$('d', ot, [pending]), { defaultValue: undefined });
 
       expect(asked).toEqual([['commitChanges', pending], ['getChangesSince', 0]]);
       expect(await patches.store.getDoc('d')).toMatchObject({ committedRev: 2, state: { n: 1, mine: true } });
       expect(await ot.hasPending('d')).toBe(false);
       expect(requested).toEqual([]);
+      await patches.close();
+    });
+  });
+
+  describe('pendingBatches', () => {
+    it('should store the pieces of a queue it cut in the step it read it, so a server change applied meanwhile rebases them', async () => {
+      const store = holdingStore();
+      const patches = new Patches({ store });
+      const ot = patches.algorithms.ot;
+      const change = (id: string, rev: number, ops: Change['ops']): Change => ({ id, baseRev: rev - 1, rev, ops, createdAt: 0, committedAt: 0 });
+      await patches.trackDocs(['d']);
+      await ot.applyServerChanges('d', [change('c1', 1, [{ op: 'add', path: '/list', value: [{ name: 'a' }, { name: 'b' }] }])]);
+      const doc = await patches.openDoc<{ list: Record<string, string>[] }>('d');
+      doc.change(draft => {
+        for (let i = 0; i < 8; i++) draft.list[1][`f${i}`] = String(i).repeat(400);
+      });
+      await doc.flush();
+      await patches.closeDoc('d');
+      const docs = new SyncedDocs();
+      const entries = new StoredEntries({ patches, docs, ownEdits: new OwnEdits(), report: () => undefined });
+      const connection = {} as PatchesConnection;
+      const sync = new DocSync({ patches, connection, docs, entries, limits: { maxPayloadBytes: 2_000 }, requestSync: () => undefined, report: () => undefined });
+
+      const reading = store.holdNext('getPendingChanges');
+      const cutting = patches.runExclusive('d', () => sync.pendingBatches('d', ot));
+      await reading.reached;
+      // Another client's insert at the front of the list is broadcast while the queue is read.
+      const applying = patches.runExclusive('d', () => ot.applyServerChanges('d', [change('c2', 2, [{ op: 'add', path: '/list/0', value: { name: 'n' } }])]));
+      reading.release();
+      const batches = await cutting;
+      await applying;
+
+      expect(batches.length).toBeGreaterThan(1);
+      const queue = await store.getPendingChanges('d');
+      expect(queue.map(c => c.id)).toEqual(batches.flat().map(c => c.id));
+      // Rebased over the insert: still on the item the edit was made on, now at index 2.
+      expect(queue.map(c => c.baseRev)).toEqual(queue.map(() => 2));
+      expect(new Set(queue.flatMap(c => c.ops.map(op => op.path.split('/').slice(0, 3).join('/'))))).toEqual(new Set(['/list/2']));
       await patches.close();
     });
   });

@@ -1,10 +1,11 @@
-import { EMPTY, catchError, concat, concatMap, defer, endWith, from, ignoreElements, of, takeWhile, tap, throwError, type Observable } from 'rxjs';
+import { EMPTY, catchError, concatMap, defer, endWith, from, ignoreElements, of, takeWhile, tap, throwError, type Observable } from 'rxjs';
 import type { Change, CommitChangesResult } from '../types.js';
 import { JSONRPCError, MissingChangesError, ServerRevisionRegressedError } from '../errors.js';
 import { mayBeRevisionRegression } from './revisionRegression.js';
 import type { ClientAlgorithm } from '../client/ClientAlgorithm.js';
 import type { Patches } from '../client/Patches.js';
-import { batchChanges, type BatchChangesOptions } from '../operators/batchChanges.js';
+import { breakChangesIntoBatches } from '../algorithms/batching/breakChangesIntoBatches.js';
+import type { BatchChangesOptions } from '../operators/batchChanges.js';
 import type { PatchesConnection } from './PatchesConnection.js';
 import type { SyncedDocs } from './SyncedDocs.js';
 import type { StoredEntries } from './StoredEntries.js';
@@ -40,25 +41,29 @@ export class DocSync {
 
   constructor(private readonly deps: DocSyncDeps) {}
 
-  /** Sends pending changes in batches under the size limits; applies each reply as it comes. */
-  flush$(docId: string, algorithm: ClientAlgorithm, pending: Change[]): Observable<unknown> {
-    return of(pending).pipe(
-      batchChanges({ ...this.deps.limits, docId }),
-      concatMap(batches => {
-        const pieces = batches.flat();
-        // The store must hold exactly what is sent, so a retry resends the same ids.
-        const replace$: Observable<unknown> = pieces.length !== pending.length ? from(this.deps.patches.runExclusive(docId, () => algorithm.replacePending(docId, pieces, pending))) : of(null);
-        return concat(
-          replace$.pipe(ignoreElements()),
-          from(batches).pipe(
-            concatMap(batch => this.commit$(docId, algorithm, batch)),
-            // After a reload the precomputed batches hold stale ops: they are not sent. The batch
-            // before them was committed, so the run's settle asks for a follow-up that sends the
-            // rebased queue if anything is left of it (and none when the reload left nothing).
-            takeWhile(reloaded => !reloaded, true),
-          ),
-        );
-      }),
+  /**
+   * The doc's pending changes cut into `commitChanges` batches under the size limits. Run it as one
+   * step of the doc's queue (`runExclusive`): when cutting changed the queue, the pieces are stored
+   * in that same step, so the store holds exactly what is sent (a retry resends the same ids) and
+   * no server change applied after the read is undone by writing back the queue as it was before
+   * it (same ids, ops not yet rebased over it).
+   */
+  async pendingBatches(docId: string, algorithm: ClientAlgorithm): Promise<Change[][]> {
+    const pending = await algorithm.getPendingToSend(docId);
+    const batches = breakChangesIntoBatches(pending, { ...this.deps.limits, docId });
+    const pieces = batches.flat();
+    if (pieces.length !== pending.length) await algorithm.replacePending(docId, pieces, pending);
+    return batches;
+  }
+
+  /** Sends the batches of `pendingBatches` in order; applies each reply as it comes. */
+  flush$(docId: string, algorithm: ClientAlgorithm, batches: Change[][]): Observable<unknown> {
+    return from(batches).pipe(
+      concatMap(batch => this.commit$(docId, algorithm, batch)),
+      // After a reload the precomputed batches hold stale ops: they are not sent. The batch
+      // before them was committed, so the run's settle asks for a follow-up that sends the
+      // rebased queue if anything is left of it (and none when the reload left nothing).
+      takeWhile(reloaded => !reloaded, true),
     );
   }
 

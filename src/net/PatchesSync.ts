@@ -380,11 +380,11 @@ export class PatchesSync {
       const algorithm = this.algorithmOf(docId);
       if (!algorithm || !this.canSend()) return EMPTY;
       this.docs.update([docId], { status: 'syncing' });
-      return from(this.patches.runExclusive(docId, () => algorithm.getPendingToSend(docId))).pipe(
-        concatMap(pending =>
+      return from(this.patches.runExclusive(docId, () => this.docSync.pendingBatches(docId, algorithm))).pipe(
+        concatMap(batches =>
           concat(
-            (pending.length > 0 ? this.docSync.flush$(docId, algorithm, pending) : this.docSync.catchUp$(docId, algorithm)).pipe(ignoreElements()),
-            defer(() => this.settle(docId, algorithm, pending[0]?.id)),
+            (batches.length > 0 ? this.docSync.flush$(docId, algorithm, batches) : this.docSync.catchUp$(docId, algorithm)).pipe(ignoreElements()),
+            defer(() => this.settle(docId, algorithm, batches[0]?.[0]?.id)),
           ),
         ),
       );
