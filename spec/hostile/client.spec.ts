@@ -466,6 +466,8 @@ describe('PatchesSync against a hostile server', () => {
         JSON.stringify({ jsonrpc: '2.0', method: 'changesCommitted', params: { docId: 'not-tracked', changes: [] } }),
         JSON.stringify({ jsonrpc: '2.0', method: 'changesCommitted', params: { docId: 'doc', changes: 'all of them' } }),
         JSON.stringify({ jsonrpc: '2.0', method: 'changesCommitted', params: { docId: 'doc', changes: [{ id: 'odd', rev: 'three', ops: [] }] } }),
+        JSON.stringify({ jsonrpc: '2.0', method: 'changesCommitted', params: { docId: 'doc', changes: [null] } }),
+        JSON.stringify({ jsonrpc: '2.0', method: 'changesCommitted', params: { docId: 'other', changes: [42, 'x'] } }),
         JSON.stringify({ jsonrpc: '2.0', method: 'docDeleted', params: null }),
         JSON.stringify({ jsonrpc: '2.0', method: 'docDeleted', params: { docId: 'not-tracked' } }),
       ];
@@ -499,6 +501,30 @@ describe('PatchesSync against a hostile server', () => {
       await expectNothingUnhandled();
       await within(when(doc.state$, s => s.items.includes('w3')), 2000, 'the broadcast after the malformed notification');
       expect(c.errors).toEqual([]);
+    });
+  });
+
+  describe('a broadcast of the wrong shape', () => {
+    // Found in review, fixed: a change that was not an object reached the code that keeps received
+    // changes by id, threw there and ended the one subscription that applies every doc's broadcasts.
+    it('should pull what a tracked doc missed when its broadcast arrives malformed, and keep applying broadcasts', async () => {
+      const c = makeClient(hostile.url);
+      await c.sync.connect();
+      const doc = await syncedAtRev1(c, 'doc', 'ot');
+      hostile.script = {
+        fromServer(frame, link) {
+          if (frame.method !== 'changesCommitted') return;
+          hostile.script = {};
+          link.toClient(JSON.stringify({ ...frame, params: { ...(frame.params as object), changes: [null] } }));
+          return true;
+        },
+      };
+      await write('doc', [writerChange('ot', 'w2', 1)]);
+      await within(when(doc.state$, s => s.items.includes('w2')), 5000, 'the change whose broadcast was malformed');
+      await write('doc', [writerChange('ot', 'w3', 2)]);
+      await within(when(doc.state$, s => s.items.includes('w3')), 5000, 'the next broadcast');
+      expect(c.errors).toEqual([]);
+      await expectNothingUnhandled();
     });
   });
 

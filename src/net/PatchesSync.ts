@@ -396,8 +396,13 @@ export class PatchesSync {
   private serverChanges$(): Observable<unknown> {
     return this.connection.notifications$.pipe(
       filter(n => n.method === 'changesCommitted'),
-      // A malformed notification is ignored: it must never end the stream of broadcasts.
+      // A malformed notification is ignored: it must never end the stream of broadcasts. When it
+      // names a tracked doc, that doc pulls what it may have missed through a checked reply.
       map(n => n.params),
+      tap(p => {
+        const docId = docIdOf(p);
+        if (!isDocChanges(p) && this.patches.getDocAlgorithm(docId) !== undefined) this.syncRequests.next(docId);
+      }),
       filter((p): p is { docId: string; changes: Change[] } => isDocChanges(p) && this.patches.getDocAlgorithm(p.docId) !== undefined),
       // Kept as they arrive: a commit reply right behind this broadcast may name them by id.
       tap(p => this.docSync.received.add(p.docId, p.changes)),

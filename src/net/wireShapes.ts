@@ -6,14 +6,19 @@ import { JSONRPCError } from '../errors.js';
  * wrong shape becomes a typed error (or is ignored) instead of a TypeError deep in the pipeline.
  */
 
+/** A list of changes, each at least an object with its ops and rev. */
+function isChangeList(value: unknown): value is Change[] {
+  return Array.isArray(value) && value.every(c => typeof c === 'object' && c !== null && Array.isArray((c as Change).ops) && typeof (c as Change).rev === 'number');
+}
+
 /** A `changesCommitted` payload we can use: a doc id and a list of changes. */
 export function isDocChanges(params: unknown): params is { docId: string; changes: Change[] } {
-  return typeof params === 'object' && params !== null && typeof (params as { docId?: unknown }).docId === 'string' && Array.isArray((params as { changes?: unknown }).changes);
+  return typeof params === 'object' && params !== null && typeof (params as { docId?: unknown }).docId === 'string' && isChangeList((params as { changes?: unknown }).changes);
 }
 
 /** A server reply that should be a list of changes, or a typed error saying it is not. */
 export function changeList(value: unknown, method: string): Change[] {
-  if (Array.isArray(value) && value.every(c => typeof c === 'object' && c !== null && Array.isArray((c as Change).ops) && typeof (c as Change).rev === 'number')) return value as Change[];
+  if (isChangeList(value)) return value;
   throw new JSONRPCError(-32603, `Malformed ${method} result from the server`, value);
 }
 
