@@ -104,6 +104,33 @@ describe('PatchesSync', () => {
       expect(docA.state.z).toBe(2);
     });
 
+    // Found in review, fixed: a push onto an LWW doc's array travelled as `add /list/9`, which the
+    // server stores as a replace that cannot apply past the end: the push was lost, silently.
+    it('should keep every edit of an LWW doc\'s arrays, each array written whole', async () => {
+      const [a, b] = await Promise.all([connected(), connected()]);
+      type Doc = { list?: unknown[]; rows?: { tags: string[] }[] };
+      const docA = await a.patches.openDoc<Doc>('lww-doc', { algorithm: 'lww' });
+      docA.change(draft => {
+        draft.list = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+        draft.rows = [{ tags: ['a'] }];
+      });
+      await docSynced(a.sync, 'lww-doc', 1);
+      docA.change(draft => void draft.list!.push(9, 10));
+      docA.change(draft => void draft.list!.splice(0, 2));
+      docA.change(draft => {
+        draft.rows![0].tags.unshift('first');
+        draft.rows!.push({ tags: [] });
+      });
+      const expected = { list: [2, 3, 4, 5, 6, 7, 8, 9, 10], rows: [{ tags: ['first', 'a'] }, { tags: [] }] };
+      expect(docA.state).toEqual(expected);
+      await when(a.sync.synced$, synced => synced['lww-doc']?.status === 'synced' && !synced['lww-doc'].hasPending);
+      const docB = await b.patches.openDoc<Doc>('lww-doc', { algorithm: 'lww' });
+      await when(docB.state$, s => s.rows?.length === 2);
+      expect(docB.state).toEqual(expected);
+      expect(docA.state).toEqual(expected);
+      expect(a.errors).toEqual([]);
+    });
+
     it('should converge when one LWW change writes an object and a field in it at one timestamp', async () => {
       // Two edits in one millisecond (one clock value): the server stores both rows at one rev and
       // one ts, and the child's row can be the older one (its parent's was dropped by B's write of

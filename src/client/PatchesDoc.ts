@@ -2,6 +2,7 @@ import { BehaviorSubject, type Observable, distinctUntilChanged, skip } from 'rx
 import { Immer, enablePatches, type Draft } from 'immer';
 import type { AnyDoc, Algorithm, JSONPatchOp, Unsubscriber } from '../types.js';
 import { applyPatch } from '../algorithms/applyPatch.js';
+import { arraysWhole } from '../algorithms/recording/arraysWhole.js';
 import { immerPatchesToOps } from '../algorithms/recording/immerPatchesToOps.js';
 
 enablePatches();
@@ -194,8 +195,10 @@ export class PatchesDoc<T extends object = AnyDoc> {
       mutator(draft);
     });
     if (patches.length === 0) return undefined;
-    // OT appends travel as '/-' (what the reference's rules order consistently); LWW paths are keys.
-    const recorded = immerPatchesToOps(patches, base, { appendsAtEnd: this.algorithm === 'ot' });
+    // OT appends travel as '/-' (what the reference's rules order consistently); LWW paths are
+    // keys, and an array is one value there, written whole.
+    const ops = immerPatchesToOps(patches, base, { appendsAtEnd: this.algorithm === 'ot' });
+    const recorded = this.algorithm === 'lww' ? arraysWhole(ops, next) : ops;
     if (recorded.length === 0) return undefined;
     return { next: next as T, ops: this.owner.prepareOps(this.erased(), recorded) };
   }
