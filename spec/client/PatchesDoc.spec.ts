@@ -54,6 +54,19 @@ describe('PatchesDoc', () => {
     expect(Array.isArray(reopened.state)).toBe(false);
   });
 
+  it('should store an LWW field deleted and then set to an empty object as it shows', async () => {
+    const { patches } = setup();
+    const doc = await patches.openDoc<{ tags?: Record<string, boolean> }>('lww', { algorithm: 'lww' });
+    doc.change(draft => void (draft.tags = { urgent: true }));
+    doc.change(draft => void delete draft.tags);
+    await doc.flush();
+    doc.change(draft => void (draft.tags = {}));
+    await doc.flush();
+    expect(doc.state).toEqual({ tags: {} });
+    await patches.closeDoc('lww');
+    expect((await patches.openDoc('lww', { algorithm: 'lww' })).state).toEqual({ tags: {} });
+  });
+
   it('should drop minted entries from the optimistic queue, in order or not, keeping the others in order', async () => {
     const { patches } = setup();
     const doc = await patches.openDoc<Todo>('todo');

@@ -163,7 +163,16 @@ describe('consolidateFieldOp', () => {
     it('should never overwrite a stored write', () => {
       expect(consolidateFieldOp({ op: 'replace', path: '/a', value: 1, ts: 1 }, { op: 'replace', path: '/a', value: 2, ts: 9, soft: true })).toBeNull();
       expect(consolidateFieldOp({ op: 'replace', path: '/a', value: { x: 1 }, ts: 1 }, { op: 'add', path: '/a', value: {}, ts: 9 })).toBeNull();
-      expect(consolidateFieldOp({ op: 'remove', path: '/a', ts: 1 }, { op: 'add', path: '/a', value: {}, ts: 9 })).toBeNull();
+    });
+
+    // Found in review, fixed: `delete d.tags` then `d.tags = {}` kept the removal, while the editor showed {}.
+    it('should take a removed path as a hard write when it is not older than the removal', () => {
+      const removed: JSONPatchOp = { op: 'remove', path: '/a', ts: 5 };
+      expect(consolidateFieldOp(removed, { op: 'add', path: '/a', value: {}, ts: 9 })).toEqual({ op: 'replace', path: '/a', value: {}, ts: 9 });
+      expect(consolidateFieldOp(removed, { op: 'replace', path: '/a', value: 1, ts: 5, soft: true })).toEqual({ op: 'replace', path: '/a', value: 1, ts: 5 });
+      expect(consolidateFieldOp(removed, { op: 'add', path: '/a', value: [], ts: 4 })).toBeNull();
+      const saved = consolidateOps([removed, { op: 'replace', path: '/b', value: 1, ts: 1 }], [{ op: 'add', path: '/a', value: {}, ts: 9 }, { op: 'add', path: '/a/x', value: 1, ts: 9 }]);
+      expect(saved.opsToSave).toEqual([{ op: 'replace', path: '/a', value: {}, ts: 9 }, { op: 'add', path: '/a/x', value: 1, ts: 9 }]);
     });
 
     it('should be stored when nothing is there', () => {

@@ -126,6 +126,12 @@ function strictlyNewer(a: JSONPatchOp, b: JSONPatchOp): boolean {
   return a.ts !== undefined && b.ts !== undefined && a.ts > b.ts;
 }
 
+/** A soft write made plain: `replace` for an `add` (whose empty container would be soft again), no `soft` flag. */
+function hardened(op: JSONPatchOp): JSONPatchOp {
+  const { soft: _soft, ...plain } = op;
+  return op.op === 'add' ? { ...plain, op: 'replace' } : plain;
+}
+
 function isRemoved(op: JSONPatchOp): boolean {
   return op.op === 'remove' || (op.value === undefined && !isDeltaOp(op));
 }
@@ -145,9 +151,11 @@ function isContainer(value: unknown): value is Record<string, unknown> | unknown
  *   operands combine (sum, mask, max, min); on anything else the delta is applied to the existing
  *   value and the existing op type is kept. A result equal to the existing value → `null`.
  *   A delta with a bad operand (`@inc` of a string) → `null`: it could never apply.
- * - A soft write never overwrites: `null` when something is stored. One refinement over the
- *   anchor, so that any delivery order converges: between two soft writes the OLDER one wins
- *   (applied in time order, the later one would have found the path taken).
+ * - A soft write never overwrites: `null` when something is stored. Two refinements over the
+ *   anchor: between two soft writes the OLDER one wins (applied in time order, the later one
+ *   would have found the path taken), so any delivery order converges; and over a stored removal
+ *   that is not newer, the path is empty, so the soft write is stored as a hard one (`replace`):
+ *   a user who deletes a field and sets it to `{}` again keeps the `{}` (the anchor drops it).
  * - Otherwise the timestamp rule: an incoming op without `ts` wins; an existing op without `ts`
  *   wins; else the existing op wins only when strictly newer. Ties go to the incoming op, so in
  *   one batch the later op wins, as it would when applied in order. Refinement: a hard write
@@ -191,6 +199,10 @@ export function consolidateFieldOp(existing: JSONPatchOp | undefined, incoming: 
   const existingIsSoftWrite = isSoftOp(existing) && !isDeltaOp(existing);
 
   if (isSoftOp(incoming)) {
+    // Over a removal the path is empty, so a later soft write takes it: stored as a hard write,
+    // since whoever still holds the removed value (the server, while the removal is pending
+    // here) would otherwise skip it.
+    if (isRemoved(existing)) return isExistingNewer(existing.ts, incoming.ts) ? null : hardened(incoming);
     return existingIsSoftWrite && strictlyNewer(existing, incoming) ? incoming : null;
   }
   if (existingIsSoftWrite) return incoming;
