@@ -428,6 +428,53 @@ describe('startServer', () => {
     });
   });
 
+  // Found in review, fixed: a subscribe still awaiting a hook when its socket closed subscribed the
+  // closed connection for good (the doc stayed followed, every broadcast visited it).
+  describe('a connection that closes while a hook is awaited', () => {
+    /** Resolves once the server has let go of every connection (its close event ran). */
+    async function allClosed(): Promise<void> {
+      for (let turn = 0; t.server.stats.connections > 0; turn++) {
+        if (turn > 2_000) throw new Error('the server never saw the socket close');
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+    }
+    /** A gate a hook awaits, opened by the spec. */
+    function gate(): { open: () => void; passed: Promise<void> } {
+      let open!: () => void;
+      return { passed: new Promise<void>((resolve) => (open = resolve)), open: () => open() };
+    }
+
+    it('should drop the frames a closed socket sent while its connection was being admitted', async () => {
+      const verdict = gate();
+      let first = true;
+      t = await startTestServer({ authorizeConnection: () => (first ? ((first = false), verdict.passed.then(() => true)) : true) });
+      const early = await t.connect();
+      early.socket.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'subscribe', params: [['doc-a', 'doc-b']] }));
+      await early.close();
+      await allClosed();
+      verdict.open();
+      // A later connection's round trip: the early frame, released before it, has been handled or dropped.
+      expect(resultOf(await (await t.connect()).call('getDoc', ['doc-a']))).toEqual({ state: null, rev: 0, changes: [] });
+      expect(t.server.stats.subscriptions).toBe(0);
+    });
+
+    it('should let go of what a call subscribed once its socket had closed', async () => {
+      const hook = gate();
+      let reached!: () => void;
+      const called = new Promise<void>((resolve) => (reached = resolve));
+      let held = true;
+      t = await startTestServer({ authorize: () => (held ? ((held = false), reached(), hook.passed.then(() => true)) : true) });
+      const client = await t.connect();
+      client.socket.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'subscribe', params: [['doc-a']] }));
+      await called;
+      client.socket.terminate();
+      await allClosed();
+      hook.open();
+      expect(resultOf(await (await t.connect()).call('getDoc', ['doc-b']))).toEqual({ state: null, rev: 0, changes: [] });
+      expect(t.server.stats.subscriptions).toBe(0);
+    });
+  });
+
   describe('broadcasts', () => {
     /** Every text frame a client receives, as raw bytes, and whether any arrived as binary. */
     function rawFrames(client: WsTestClient): { texts: Buffer[]; binary: number } {

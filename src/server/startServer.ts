@@ -253,7 +253,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       })
       .catch(onError);
     inFlight.add(task);
-    void task.finally(() => inFlight.delete(task));
+    void task.finally(() => {
+      inFlight.delete(task);
+      // A call that was still awaiting (an async authorize hook) when its socket closed may have
+      // subscribed it after the close let go of its subscriptions: let go of them again.
+      if (!sockets.has(connection.id)) core.disconnect(connection.id);
+    });
   };
 
   /** Runs the connect-time check; `true` at once when there is none, else the verdict to come (a refused socket is closed). */
@@ -319,7 +324,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     const admitted = admit(connection, socket);
     socket.on('message', (data) => {
       if (admitted === true) onFrame(connection, socket, data);
-      else void admitted.then((ok) => ok && onFrame(connection, socket, data));
+      // A frame held for the verdict is dropped if its socket closed meanwhile.
+      else void admitted.then((ok) => ok && sockets.has(connection.id) && onFrame(connection, socket, data));
     });
     // Protocol violations (an over-limit frame, bad UTF-8) make `ws` close the socket; the
     // error itself needs no more handling than that.
