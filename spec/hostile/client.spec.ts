@@ -504,6 +504,39 @@ describe('PatchesSync against a hostile server', () => {
     });
   });
 
+  // Found in review, fixed: a 503 on one doc's commit set every doc that was syncing to 'synced'.
+  describe('a busy server (503) for one doc', () => {
+    it('should settle only that doc, while another doc\'s commit is still on its way', async () => {
+      const c = makeClient(hostile.url);
+      await c.sync.connect();
+      const busyDoc = await syncedAtRev1(c, 'busy', 'ot');
+      const slowDoc = await syncedAtRev1(c, 'slow', 'ot');
+      let heldCommit: RpcFrame | undefined;
+      let refused = 0;
+      hostile.script = {
+        fromClient(frame, link) {
+          if (frame.method !== 'commitChanges') return false;
+          const [docId] = frame.params as [string];
+          if (docId === 'slow' && !heldCommit) return Boolean((heldCommit = frame));
+          if (docId === 'busy' && refused++ === 0) {
+            link.toClient(JSON.stringify({ jsonrpc: '2.0', id: frame.id, error: { code: 503, message: 'busy' } }));
+            return true;
+          }
+          return false;
+        },
+      };
+      slowDoc.change(draft => void draft.items.push('slow'));
+      await within(hostile.request(frame => frame.method === 'commitChanges' && (frame.params as string[])[0] === 'slow'), 5000, 'the slow commit');
+      busyDoc.change(draft => void draft.items.push('busy'));
+      await within(when(c.sync.synced$, synced => refused === 1 && synced.busy?.status !== 'syncing'), 5000, 'the busy doc settled after its 503');
+      expect(c.sync.synced.slow?.status).toBe('syncing');
+      hostile.link?.toServer(JSON.stringify(heldCommit));
+      await expectConverged(c, 'slow', []);
+      await expectConverged(c, 'busy', []);
+      expect(c.errors).toEqual([]);
+    });
+  });
+
   describe('a broadcast of the wrong shape', () => {
     // Found in review, fixed: a change that was not an object reached the code that keeps received
     // changes by id, threw there and ended the one subscription that applies every doc's broadcasts.

@@ -432,11 +432,13 @@ export class PatchesSync {
     const action = classifyError(error);
     switch (action) {
       case 'network':
-        this.docs.settleSyncing();
+        // The disconnect settles every doc; this one may fail first.
+        this.docs.settleSyncing([docId]);
         return EMPTY;
       case 'transient':
         // The socket may still be open, so no reconnect will resync this doc: retry it, quietly.
-        this.docs.settleSyncing();
+        // The other docs' runs go on.
+        this.docs.settleSyncing([docId]);
         this.retries.schedule(docId);
         return EMPTY;
       case 'deleted':

@@ -62,10 +62,14 @@ export class SyncedDocs {
     }
   }
 
-  /** After a disconnect, nothing is syncing any more: 'syncing' falls back to 'synced' or 'unsynced'. */
-  settleSyncing(): void {
-    for (const [id, entry] of this.entries) {
-      if (entry.status === 'syncing') this.set(id, { ...entry, status: entry.committedRev > 0 || entry.hasPending ? 'synced' : 'unsynced' });
+  /**
+   * Docs no longer syncing (all of them after a disconnect, or those given, whose run failed for
+   * a reason that is not theirs): 'syncing' falls back to 'synced' or 'unsynced'.
+   */
+  settleSyncing(docIds: Iterable<string> = this.entries.keys()): void {
+    for (const id of [...docIds]) {
+      const entry = this.entries.get(id);
+      if (entry?.status === 'syncing') this.set(id, { ...entry, status: entry.committedRev > 0 || entry.hasPending ? 'synced' : 'unsynced' });
     }
   }
 
