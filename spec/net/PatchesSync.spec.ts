@@ -516,6 +516,46 @@ describe('PatchesSync', () => {
       expect(await a.patches.store.listDocs(true)).toEqual([]);
     });
 
+    // Found in review, fixed: a refused commit was reported again on every edit.
+    it('should report a terminal error once per doc per connection, not once per edit, and keep the edits pending', async () => {
+      let locked = true;
+      const refusing = await startHarness({ authorize: (_connection, method, docId) => !(locked && method === 'commitChanges' && docId === 'locked') });
+      try {
+        const a = refusing.client();
+        const reported: Array<[string | undefined, unknown]> = [];
+        a.sync.error$.subscribe(event => reported.push([event.docId, (event.error as Error & { code?: number }).code]));
+        await a.sync.connect();
+        const doc = await a.patches.openDoc<{ n?: number }>('locked');
+        const other = await a.patches.openDoc<{ n?: number }>('open');
+        // Each failed run of the doc: its status enters 'error' again.
+        let failedRuns = 0;
+        let last: string | undefined;
+        a.sync.synced$.subscribe(synced => {
+          if (synced.locked?.status === 'error' && last !== 'error') failedRuns++;
+          last = synced.locked?.status;
+        });
+        for (let n = 1; n <= 3; n++) {
+          doc.change(draft => void (draft.n = n));
+          await doc.flush();
+          await when(a.sync.synced$, () => failedRuns === n);
+          other.change(draft => void (draft.n = n));
+          await docSynced(a.sync, 'open', n);
+        }
+        expect(reported).toEqual([['locked', 403]]);
+        // The next connection reports it again; once allowed, the edits go through.
+        await a.sync.disconnect();
+        await a.sync.connect();
+        doc.change(draft => void (draft.n = 4));
+        await when(a.sync.synced$, () => a.errors.length === 2);
+        locked = false;
+        doc.change(draft => void (draft.n = 5));
+        await docSynced(a.sync, 'locked', 1);
+        expect(a.sync.synced.locked).toMatchObject({ status: 'synced', hasPending: false });
+      } finally {
+        await refusing.close();
+      }
+    });
+
     it('should keep a doc tracked again while its local delete was on its way, and hand its new edits over when the server says it is gone', async () => {
       // The server holds a's delete, then (once asked) a's commits to the doc until the delete has landed.
       const deleteArrived = gate();

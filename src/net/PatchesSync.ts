@@ -126,6 +126,8 @@ export class PatchesSync {
   private readonly ownEdits = new OwnEdits();
   /** Docs being subscribed (see {@link subscribeThenSync$}). */
   private readonly subscribing = new DocHolds();
+  /** Docs whose terminal error was reported on this connection: once per doc per connection (protocol §5.3), not per edit. */
+  private readonly failedHere = new Set<string>();
   private passCount = 0;
 
   /** Connection-level state; emits only when it changes. */
@@ -345,6 +347,7 @@ export class PatchesSync {
       this.setState({ connected: false, syncing: syncing instanceof Error ? syncing : null });
       this.docs.settleSyncing();
       this.retries.clearAll();
+      this.failedHere.clear();
       return EMPTY;
     });
   }
@@ -452,10 +455,14 @@ export class PatchesSync {
         this.report(error, docId);
         return this.refetch$(docId);
       case 'retry':
-      case 'fail':
         this.docs.update([docId], { status: 'error' });
         if (!this.retries.has(docId)) this.report(error, docId);
-        if (action === 'retry') this.retries.schedule(docId);
+        this.retries.schedule(docId);
+        return EMPTY;
+      case 'fail':
+        this.docs.update([docId], { status: 'error' });
+        if (!this.failedHere.has(docId)) this.report(error, docId);
+        this.failedHere.add(docId);
         return EMPTY;
     }
   }
@@ -489,6 +496,7 @@ export class PatchesSync {
   private forgetDocs(docIds: string[]): void {
     for (const id of docIds) {
       this.retries.clear(id);
+      this.failedHere.delete(id);
       this.docSync.received.forget(id);
     }
     this.ownEdits.forget(docIds);
@@ -528,6 +536,7 @@ export class PatchesSync {
     const hasPending = await this.entries.hasPending(docId, algorithm);
     // Shown at once: an edit announced after this read sets hasPending itself, and must not be overwritten.
     this.retries.clear(docId);
+    this.failedHere.delete(docId);
     this.docs.update([docId], { status: 'synced', hasPending });
     if (sentHead !== undefined && hasPending && !(await algorithm.isQueued(docId, sentHead))) this.syncRequests.next(docId);
   }
