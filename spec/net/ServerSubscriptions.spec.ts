@@ -1,4 +1,4 @@
-import { lastValueFrom, of, throwError, type Observable, type SchedulerLike } from 'rxjs';
+import { Subject, lastValueFrom, of, throwError, type Observable, type SchedulerLike } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import type { PatchesConnection } from '../../src/net/PatchesConnection.js';
 import { ServerSubscriptions } from '../../src/net/ServerSubscriptions.js';
@@ -150,6 +150,37 @@ describe('ServerSubscriptions', () => {
   });
 
   describe('unneeded$', () => {
+    // Found in review, fixed: an id untracked while its subscribe was awaited stayed subscribed on
+    // the server (the reply counted it, and nothing ever unsubscribed it).
+    it('should unsubscribe an id no tracked doc needs once the subscribe still asking for it is answered, unless it is asked for again', async () => {
+      const replies: Subject<string[]>[] = [];
+      const { subscriptions, calls } = subscriptionsWith({
+        answer: (method, ids) => {
+          if (method !== 'subscribe' || replies.length > 0) return of(ids);
+          replies.push(new Subject<string[]>());
+          return replies[0];
+        },
+      });
+      const first = run(subscriptions.subscribe$(['a', 'b', 'c']));
+      await run(subscriptions.unneeded$(['b', 'c']));
+      await run(subscriptions.unneeded$(['c']));
+      const again = run(subscriptions.subscribe$(['b', 'c']));
+      replies[0].next(['a', 'b', 'c']);
+      replies[0].complete();
+      await first;
+      // 'b' was asked for again (it waits for the next turn's call): only 'a' goes.
+      expect(calls).toEqual([
+        ['subscribe', ['a', 'b', 'c']],
+        ['unsubscribe', ['a']],
+      ]);
+      await again;
+      await run(subscriptions.subscribe$(['a', 'b', 'c']));
+      expect(calls.slice(2)).toEqual([
+        ['subscribe', ['b', 'c']],
+        ['subscribe', ['a']],
+      ]);
+    });
+
     it('should unsubscribe what no tracked doc needs any more, through subscribeFilter', async () => {
       const root = (docIds: string[]) => [...new Set(docIds.map(id => id.split('/')[0]))];
       const { subscriptions, calls } = subscriptionsWith({ subscribeFilter: root });

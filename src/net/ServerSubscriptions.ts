@@ -1,4 +1,4 @@
-import { EMPTY, asyncScheduler, catchError, concatMap, defer, finalize, share, tap, timer, type Observable, type SchedulerLike } from 'rxjs';
+import { EMPTY, asyncScheduler, catchError, concat, concatMap, defer, finalize, ignoreElements, of, share, timer, type Observable, type SchedulerLike } from 'rxjs';
 import type { PatchesConnection } from './PatchesConnection.js';
 
 /** What `ServerSubscriptions` needs of the `PatchesSync` it works for. */
@@ -37,12 +37,17 @@ export class ServerSubscriptions {
   /** `subscribe` calls awaiting their reply. */
   private awaited = 0;
   private gathering: Group | undefined;
+  /** Per id, the `subscribe` calls awaiting their reply that ask for it. */
+  private readonly asking = new Map<string, number>();
+  /** Ids asked for that no tracked doc needed any more by the time of the reply: unsubscribed then. */
+  private unwanted = new Set<string>();
 
   constructor(private readonly deps: ServerSubscriptionsDeps) {}
 
   /** A new connection: the server holds no subscription of ours. */
   reset(): void {
     this.subscribed = new Set();
+    this.unwanted = new Set();
     this.gathering = undefined;
   }
 
@@ -62,6 +67,7 @@ export class ServerSubscriptions {
     return defer(() => {
       const ids = this.filter(docIds).filter(id => !this.subscribed.has(id));
       if (ids.length === 0) return EMPTY;
+      for (const id of ids) this.unwanted.delete(id);
       if (this.gathering) {
         for (const id of ids) this.gathering.ids.add(id);
         return this.gathering.call$;
@@ -85,22 +91,44 @@ export class ServerSubscriptions {
     const needed = new Set(this.filter(tracked));
     const drop = [...this.subscribed].filter(id => !needed.has(id));
     for (const id of drop) this.subscribed.delete(id);
-    if (drop.length === 0 || !this.deps.canSend()) return EMPTY;
-    return this.deps.connection.call('unsubscribe', [drop]).pipe(catchError(() => EMPTY));
+    // An id still being asked for is unsubscribed once the server has granted it.
+    for (const id of this.asking.keys()) if (!needed.has(id)) this.unwanted.add(id);
+    return this.unsubscribe$(drop);
+  }
+
+  private unsubscribe$(ids: string[]): Observable<unknown> {
+    if (ids.length === 0 || !this.deps.canSend()) return EMPTY;
+    return this.deps.connection.call('unsubscribe', [ids]).pipe(catchError(() => EMPTY));
   }
 
   private call$(ids: string[]): Observable<unknown> {
     return defer(() => {
       this.awaited += 1;
+      for (const id of ids) this.asking.set(id, (this.asking.get(id) ?? 0) + 1);
       return this.deps.connection.call<string[]>('subscribe', [ids]).pipe(
-        tap(granted => {
-          for (const id of Array.isArray(granted) ? granted : []) this.subscribed.add(id);
+        concatMap(granted => {
+          const late: string[] = [];
+          for (const id of Array.isArray(granted) ? granted : []) {
+            if (this.unwanted.has(id)) late.push(id);
+            else this.subscribed.add(id);
+          }
+          return concat(this.unsubscribe$(late).pipe(ignoreElements()), of(granted));
         }),
         catchError(error => {
           this.deps.report(error);
           return EMPTY;
         }),
-        finalize(() => (this.awaited -= 1)),
+        finalize(() => {
+          this.awaited -= 1;
+          for (const id of ids) {
+            const left = (this.asking.get(id) ?? 0) - 1;
+            if (left > 0) this.asking.set(id, left);
+            else {
+              this.asking.delete(id);
+              this.unwanted.delete(id);
+            }
+          }
+        }),
       );
     });
   }
