@@ -12,6 +12,7 @@ import { frameLog, type FrameLog } from '../helpers/countingWebSocket.js';
 import { startFaultProxy } from '../helpers/faultProxy.js';
 import { holdingStore } from '../helpers/holdingStore.js';
 import type { Change, SyncedDoc } from '../../src/types.js';
+import { NetworkError } from '../../src/errors.js';
 import { docSynced, idle, startHarness, when, type SyncHarness, type TestClient } from '../helpers/syncHarness.js';
 
 let harness: SyncHarness;
@@ -160,6 +161,29 @@ describe('PatchesSync', () => {
   });
 
   describe('offline and reconnect', () => {
+    // Found in review, fixed: such a connect() never settled (or resolved once the tabs closed),
+    // and held the socket's sources, the online$ listener included, after destroy().
+    it.each(['disconnect', 'destroy'] as const)('should reject a connect() still waiting for the network when %s() comes first, report nothing, and let go of online$', async how => {
+      const online$ = new BehaviorSubject(false);
+      const client = harness.client({ online$ });
+      const first = client.sync.connect();
+      const second = client.sync.connect();
+      expect(online$.observed).toBe(true);
+      client.sync[how]();
+      await expect(first).rejects.toBeInstanceOf(NetworkError);
+      await expect(second).rejects.toBeInstanceOf(NetworkError);
+      expect(client.errors).toEqual([]);
+      expect(client.sync.state).toMatchObject({ connected: false, syncing: null });
+      if (how === 'destroy') expect(online$.observed).toBe(false);
+      else {
+        // Still usable: a new connect() waits for the network, and connects once it is back.
+        const third = client.sync.connect();
+        online$.next(true);
+        await third;
+        expect(client.sync.state.connected).toBe(true);
+      }
+    });
+
     it('should send changes made offline exactly once after coming back', async () => {
       const online$ = new BehaviorSubject(true);
       const a = await connected({ online$ });

@@ -14,6 +14,7 @@ import {
   merge,
   of,
   share,
+  skip,
   startWith,
   switchMap,
   tap,
@@ -169,11 +170,23 @@ export class PatchesConnection {
     );
   }
 
-  /** Wants a connection from now on; resolves on the next open, rejects if that attempt fails. Restarts the attempts after an auth refusal. */
+  /**
+   * Wants a connection from now on; resolves on the next open, rejects if that attempt fails, or
+   * with a `NetworkError` if `disconnect()` or `destroy()` comes first (so nothing waits, nor
+   * keeps the socket's sources subscribed, for an open that will not come). Restarts the
+   * attempts after an auth refusal.
+   */
   connect(): Promise<void> {
     const outcome = firstValueFrom(
-      this.events$.pipe(
-        filter(e => e.type === 'open' || (e.type === 'close' && e.error !== undefined)),
+      merge(
+        this.events$.pipe(filter(e => e.type === 'open' || (e.type === 'close' && e.error !== undefined))),
+        // Not the current value: only a disconnect from here on.
+        this.wanted.pipe(
+          skip(1),
+          filter(wanted => wanted === 0),
+          map((): SocketEvent => ({ type: 'close', error: new NetworkError('Disconnected before the connection opened') })),
+        ),
+      ).pipe(
         first(),
         map(e => {
           if (e.type === 'close') throw e.error instanceof Error ? e.error : new NetworkError('Connection failed');
@@ -185,6 +198,11 @@ export class PatchesConnection {
       this.wanted.next(this.wanted.value + 1);
     }
     return outcome;
+  }
+
+  /** Whether a connection is wanted now (`connect()` called, and no `disconnect()` since). */
+  get isWanted(): boolean {
+    return this.wanted.value > 0;
   }
 
   /** Stops wanting a connection: closes the socket and cancels reconnects. */

@@ -255,7 +255,8 @@ export class PatchesSync {
   /**
    * Connects, and keeps reconnecting (with backoff) until `disconnect()`. Resolves once connected;
    * rejects if the first attempt fails (while reconnection carries on in the background). If
-   * offline, waits until online.
+   * offline, waits until online. A `disconnect()` or `destroy()` before it connected rejects it
+   * with a `NetworkError`, which is not reported to `onError` (nothing waits for good).
    */
   async connect(): Promise<void> {
     this.passCount = 0;
@@ -263,9 +264,12 @@ export class PatchesSync {
       const opened = this.connection.connect();
       opened.catch(() => undefined); // a following tab may never wait for its own socket
       // Already connected: nothing to wait for. A following tab is connected through the leader's connection.
-      if (!this.stateSubject.value.connected) await Promise.race([opened, this.tabs.followingLeader().catch(() => undefined)]);
+      // A tab that stops following (closed) goes by its own socket's outcome.
+      if (!this.stateSubject.value.connected) await Promise.race([opened, this.tabs.followingLeader().catch(() => opened)]);
     } catch (error) {
       const err = asError(error);
+      // Called off by disconnect() or destroy() before it opened: the caller's doing, nothing to report.
+      if (!this.connection.isWanted) throw err;
       this.setState({ connected: false, syncing: err });
       if (!(err instanceof AuthError)) this.errorSubject.next({ error: err });
       throw err;
