@@ -1,5 +1,15 @@
 import fs from 'node:fs';
-import { appendFile, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises';
+import { readlinkSync } from 'node:fs';
+import { appendFile, mkdir, mkdtemp, open, readdir, readFile, readlink, rename, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises';
+import { CommitJournal } from '../../../src/server/stores/CommitJournal.js';
+import * as fileOps from '../../../src/server/stores/fileOps.js';
+
+// fileOps as it is, its fsyncFile a jest.fn a spec can watch (the checkpoint specs below).
+jest.mock('../../../src/server/stores/fileOps.js', () => {
+  const actual = jest.requireActual<typeof import('../../../src/server/stores/fileOps.js')>('../../../src/server/stores/fileOps.js');
+  return { ...actual, fsyncFile: jest.fn(actual.fsyncFile) };
+});
+const realFileOps = jest.requireActual<typeof import('../../../src/server/stores/fileOps.js')>('../../../src/server/stores/fileOps.js');
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StoreError } from '../../../src/errors.js';
@@ -439,6 +449,93 @@ describe('FileServerStore', () => {
       await store.close();
       expect((await stat(join(directory, JOURNAL_FILE))).size).toBe(0);
       expect(await loadOnce(directory, 'd')).toHaveLength(5);
+    });
+  });
+
+  // Found in review, fixed: a checkpoint did not wait for a snapshot's sync of segments it had
+  // taken out of the unsynced set, and a checkpoint whose sync failed dropped its files from the
+  // set, so a later one emptied the journal with their lines never synced.
+  describe('checkpoints and the syncs around them', () => {
+    type Handles = { datasync(this: { fd: number }): Promise<void> };
+    const realReset = CommitJournal.prototype.reset;
+    /** Makes the next datasync of a file whose path `matches` wait for `gate` (or fail with it); resolves `reached` when it is called. */
+    async function holdDatasync(directory: string, matches: (path: string) => boolean, gate: Promise<void>) {
+      const probe = await open(join(directory, 'probe'), 'w');
+      const handles = Object.getPrototypeOf(probe) as Handles;
+      await probe.close();
+      const realSync = handles.datasync;
+      let reached!: () => void;
+      const called = new Promise<void>((resolve) => (reached = resolve));
+      let held = false;
+      const spy = jest.spyOn(handles, 'datasync').mockImplementation(function (this: { fd: number }) {
+        if (!held && matches(readlinkSync(`/proc/self/fd/${this.fd}`))) {
+          held = true;
+          reached();
+          return gate.then(() => realSync.call(this));
+        }
+        return realSync.call(this);
+      });
+      return { called, spy };
+    }
+    const segmentPath = (directory: string, docId: string) => (path: string) => path.startsWith(join(documentDirectory(directory, docId), 'log-'));
+    const segmentOf = async (directory: string, docId: string) => {
+      const dir = documentDirectory(directory, docId);
+      return join(dir, (await readdir(dir)).find((name) => name.startsWith('log-')) as string);
+    };
+
+    it('should keep the journal and every unsynced file when a checkpoint fails, and empty it at the next one', async () => {
+      const directory = await tempDir();
+      const store = new FileServerStore({ directory, checkpointBytes: 1 });
+      const { spy } = await holdDatasync(directory, segmentPath(directory, 'a'), Promise.reject(Object.assign(new Error('I/O error'), { code: 'EIO' })));
+      try {
+        await store.append('a', otEntry(1)); // its checkpoint fails on the segment's sync
+        await store.append('b', otEntry(1)); // waits for that checkpoint, then starts the next
+      } finally {
+        spy.mockRestore();
+      }
+      await store.abandon();
+      // The power cut: only what a sync made durable is left.
+      await unlink(await segmentOf(directory, 'a'));
+      expect(await loadOnce(directory, 'a')).toEqual([otEntry(1)]);
+    });
+
+    it('should not empty the journal while a snapshot is still syncing lines it covers', async () => {
+      const directory = await tempDir();
+      const first = new FileServerStore({ directory });
+      await first.append('a', otEntry(1));
+      await first.append('b', otEntry(1));
+      await first.close(); // every directory synced: the next checkpoint syncs segment lines only
+      const line = (docId: string, entry: LogEntry) => Buffer.byteLength(JSON.stringify({ docId, body: entry })) + 1;
+      const store = new FileServerStore({ directory, checkpointBytes: line('a', otEntry(2)) + 1 });
+      await store.append('a', otEntry(2));
+      let release!: () => void;
+      let released = false;
+      const { called, spy } = await holdDatasync(directory, segmentPath(directory, 'a'), new Promise<void>((resolve) => (release = resolve)));
+      // The checkpoint's own sync is of b's segment: once that is done, the checkpoint has nothing
+      // left to do but wait for the snapshot's sync, and the spec lets that go on.
+      const syncs = jest.mocked(fileOps.fsyncFile).mockImplementation(async (path: string) => {
+        await realFileOps.fsyncFile(path);
+        if (segmentPath(directory, 'b')(path)) setImmediate(() => ((released = true), release()));
+      });
+      const resetsWhileHeld: boolean[] = [];
+      const resets = jest.spyOn(CommitJournal.prototype, 'reset').mockImplementation(function (this: CommitJournal) {
+        resetsWhileHeld.push(!released);
+        return realReset.call(this);
+      });
+      try {
+        const snapshot = store.saveSnapshot('a', { kind: 'ot', rev: 2, state: { k1: 1, k2: 2 } });
+        await called;
+        await store.append('b', otEntry(2)); // past checkpointBytes: a checkpoint starts
+        await snapshot;
+        await store.append('b', otEntry(3)); // after that checkpoint
+      } finally {
+        spy.mockRestore();
+        syncs.mockImplementation(realFileOps.fsyncFile);
+        resets.mockRestore();
+      }
+      expect(resetsWhileHeld).toEqual([false]);
+      await store.close();
+      expect(await loadOnce(directory, 'b')).toEqual([otEntry(1), otEntry(2), otEntry(3)]);
     });
   });
 

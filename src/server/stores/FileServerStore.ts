@@ -135,6 +135,8 @@ export class FileServerStore implements ServerStore {
   private unsyncedDirs = new Set<string>();
   private readonly appending = new Set<Promise<void>>();
   private checkpointing: Promise<void> | undefined;
+  /** Syncs running outside a checkpoint (see `outsideCheckpoint`). */
+  private readonly syncsOutside = new Set<Promise<void>>();
   private segmentSyncs = 0;
   private rootSyncs = 0;
 
@@ -233,7 +235,11 @@ export class FileServerStore implements ServerStore {
       this.appending.delete(appended);
     }
     if (this.journal && this.journal.bytes >= this.checkpointBytes && !this.checkpointing) {
-      this.checkpointing = this.checkpoint().finally(() => (this.checkpointing = undefined));
+      // A checkpoint that fails keeps the journal (nothing is lost), and the next append past the
+      // size tries again: this append is durable already, and no later one waits on the failure.
+      this.checkpointing = this.checkpoint()
+        .catch(() => undefined)
+        .finally(() => (this.checkpointing = undefined));
     }
   }
 
@@ -331,7 +337,9 @@ export class FileServerStore implements ServerStore {
     // Out of the set first: a line appended during the sync puts its file back for the checkpoint.
     for (const path of paths) unsynced.delete(path);
     try {
-      for (const path of paths) await fsyncFile(path);
+      await this.outsideCheckpoint(async () => {
+        for (const path of paths) await fsyncFile(path);
+      });
     } catch (error) {
       for (const path of paths) this.unsyncedFiles.add(path);
       throw error;
@@ -339,14 +347,42 @@ export class FileServerStore implements ServerStore {
     this.segmentSyncs += paths.length;
   }
 
-  /** Syncs every segment written since the last checkpoint, then empties the journal. */
+  /**
+   * Runs a sync of files or directories taken out of the unsynced sets (before a snapshot or a
+   * tombstone): until it is done, the journal is what makes their lines durable, so a checkpoint
+   * that starts meanwhile waits for it before it empties the journal.
+   */
+  private async outsideCheckpoint(sync: () => Promise<void>): Promise<void> {
+    const running = sync();
+    this.syncsOutside.add(running);
+    try {
+      await running;
+    } finally {
+      this.syncsOutside.delete(running);
+    }
+  }
+
+  /**
+   * Syncs every segment and new directory written since the last checkpoint, waits for the syncs
+   * running outside it, then empties the journal. If any of that fails, the journal stays and what
+   * was to be synced goes back to the sets, for the next checkpoint.
+   */
   private async checkpoint(): Promise<void> {
     await Promise.allSettled(this.appending);
     const [files, dirs] = [this.unsyncedFiles, this.unsyncedDirs];
     this.unsyncedFiles = new Set();
     this.unsyncedDirs = new Set();
-    for (const path of files) await fsyncFile(path);
-    for (const dir of dirs) await fsyncDir(dir).catch(ignoreMissing);
+    try {
+      for (const path of files) await fsyncFile(path);
+      for (const dir of dirs) await fsyncDir(dir).catch(ignoreMissing);
+      const outside = await Promise.allSettled([...this.syncsOutside]);
+      const failed = outside.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+      if (failed) throw failed.reason;
+    } catch (error) {
+      for (const path of files) this.unsyncedFiles.add(path);
+      for (const dir of dirs) this.unsyncedDirs.add(dir);
+      throw error;
+    }
     await this.journal?.reset();
   }
 
@@ -458,9 +494,18 @@ export class FileServerStore implements ServerStore {
         () => false,
       );
       while (this.checkpointing) await this.checkpointing;
-      if (recovered) await this.checkpoint();
-      await this.journal.close();
+      // A checkpoint that fails leaves the journal to the next start's recovery; the files close anyway.
+      try {
+        if (recovered) await this.checkpoint();
+      } finally {
+        await this.journal.close();
+        this.closeFiles();
+      }
     }
+    this.closeFiles();
+  }
+
+  private closeFiles(): void {
     for (const [docId, doc] of [...this.openSegments]) this.closeSegment(docId, doc);
     this.files.clear();
     this.idle.clear();
@@ -561,7 +606,7 @@ export class FileServerStore implements ServerStore {
   private async writeAtomic(dir: string, name: string, text: string): Promise<void> {
     if (this.unsyncedDirs.delete(this.root)) {
       try {
-        await fsyncDir(this.root);
+        await this.outsideCheckpoint(() => fsyncDir(this.root));
       } catch (error) {
         this.unsyncedDirs.add(this.root);
         throw error;
