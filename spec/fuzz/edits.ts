@@ -151,7 +151,7 @@ function textLength(value: Json | undefined): number {
 export function lwwEdit(rng: Rng, state: FuzzDoc): Edit {
   const fields = Object.keys(state).filter(k => k.startsWith('f'));
   const value = rng.int(0, 999);
-  const kind = rng.weighted({ set: 4, delete: fields.length > 0 ? 2 : 0, counter: 2, text: 1, objSet: 3, objReplace: 1, objDelete: 1, deepSet: 2, deepPair: 1, deepReplace: 0.5 });
+  const kind = rng.weighted({ set: 4, delete: fields.length > 0 ? 2 : 0, counter: 2, text: 1, objSet: 3, objReplace: 1, objDelete: 1, deepSet: 2, deepPair: 1, deepReplace: 0.5, listPush: 1.5, listSplice: 1, listEdit: 1, tagsAgain: 0.5 });
   const field = `f${rng.int(0, 5)}`;
   const child = rng.pick(['a', 'b', 'c']);
   const which = rng.int(0, 99);
@@ -188,6 +188,29 @@ export function lwwEdit(rng: Rng, state: FuzzDoc): Edit {
       };
     case 'deepReplace':
       return { label: 'nest={o:{}}', apply: d => void (d.nest = { o: {} }) };
+    // An array is one LWW value, written whole: pushes, splices and element edits must all survive.
+    case 'listPush':
+      return { label: `list.push(${value})`, apply: d => void arrayAt(d, 'list').push(value, value + 1) };
+    case 'listSplice':
+      return {
+        label: `list.splice(${which})`,
+        apply: d => {
+          const list = arrayAt(d, 'list');
+          list.splice(which % (list.length + 1), 2);
+        },
+      };
+    case 'listEdit':
+      return {
+        label: `list[${which}]=${value}`,
+        apply: d => {
+          const list = arrayAt(d, 'list');
+          if (list.length > 0) list[which % list.length] = value;
+          else list.unshift(value);
+        },
+      };
+    // A field deleted, then set to an empty object again (a soft write over the removal).
+    case 'tagsAgain':
+      return { label: 'delete tags, then tags={}', apply: d => void delete d.tags, then: d => void (d.tags = {}) };
   }
 }
 
