@@ -171,6 +171,9 @@ describe('consolidateFieldOp', () => {
       expect(consolidateFieldOp(removed, { op: 'add', path: '/a', value: {}, ts: 9 })).toEqual({ op: 'replace', path: '/a', value: {}, ts: 9 });
       expect(consolidateFieldOp(removed, { op: 'replace', path: '/a', value: 1, ts: 5, soft: true })).toEqual({ op: 'replace', path: '/a', value: 1, ts: 5 });
       expect(consolidateFieldOp(removed, { op: 'add', path: '/a', value: [], ts: 4 })).toBeNull();
+      // The same pair delivered the other way round ends the same: the newer one stands.
+      expect(consolidateFieldOp({ op: 'add', path: '/a', value: {}, ts: 9 }, removed)).toBeNull();
+      expect(consolidateFieldOp({ op: 'add', path: '/a', value: [], ts: 4 }, removed)).toBe(removed);
       const saved = consolidateOps([removed, { op: 'replace', path: '/b', value: 1, ts: 1 }], [{ op: 'add', path: '/a', value: {}, ts: 9 }, { op: 'add', path: '/a/x', value: 1, ts: 9 }]);
       expect(saved.opsToSave).toEqual([{ op: 'replace', path: '/a', value: {}, ts: 9 }, { op: 'add', path: '/a/x', value: 1, ts: 9 }]);
     });

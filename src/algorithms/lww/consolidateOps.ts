@@ -155,7 +155,8 @@ function isContainer(value: unknown): value is Record<string, unknown> | unknown
  *   anchor: between two soft writes the OLDER one wins (applied in time order, the later one
  *   would have found the path taken), so any delivery order converges; and over a stored removal
  *   that is not newer, the path is empty, so the soft write is stored as a hard one (`replace`):
- *   a user who deletes a field and sets it to `{}` again keeps the `{}` (the anchor drops it).
+ *   a user who deletes a field and sets it to `{}` again keeps the `{}` (the anchor drops it);
+ *   symmetrically, a stored soft write stands against an older removal that arrives later.
  * - Otherwise the timestamp rule: an incoming op without `ts` wins; an existing op without `ts`
  *   wins; else the existing op wins only when strictly newer. Ties go to the incoming op, so in
  *   one batch the later op wins, as it would when applied in order. Refinement: a hard write
@@ -205,7 +206,9 @@ export function consolidateFieldOp(existing: JSONPatchOp | undefined, incoming: 
     if (isRemoved(existing)) return isExistingNewer(existing.ts, incoming.ts) ? null : hardened(incoming);
     return existingIsSoftWrite && strictlyNewer(existing, incoming) ? incoming : null;
   }
-  if (existingIsSoftWrite) return incoming;
+  // A stored soft write loses to a hard one: had that come first, the soft write would have found
+  // the path taken. But not to an older removal: after it, the path was empty for the soft write.
+  if (existingIsSoftWrite) return isRemoved(incoming) && strictlyNewer(existing, incoming) ? null : incoming;
   return isExistingNewer(existing.ts, incoming.ts) ? null : incoming;
 }
 
