@@ -62,10 +62,10 @@ export class RecordingStore implements PatchesStore {
     if (gone.length > 0) this.drops.push({ client: this.client, docId, before, applied: structuredClone(update.changes), kept, gone });
   }
 
-  async replacePendingChanges(docId: string, changes: Change[], replacedIds?: readonly string[]): Promise<void> {
+  async replacePendingChanges(docId: string, changes: Change[], replacedIds?: readonly string[], expect?: StoreGuard): Promise<void> {
     await this.pause();
     const before = await this.inner.getPendingChanges(docId);
-    await this.inner.replacePendingChanges(docId, changes, replacedIds);
+    await this.inner.replacePendingChanges(docId, changes, replacedIds, expect);
     const now = new Set(changes.map(c => c.id));
     const ids = (replacedIds ? before.filter(c => replacedIds.includes(c.id)) : before).filter(c => !now.has(c.id)).map(c => c.id);
     if (ids.length > 0) this.replaced.push({ docId, ids });

@@ -7,7 +7,10 @@ import { StoredEntries } from '../../src/net/StoredEntries.js';
 import { SyncedDocs } from '../../src/net/SyncedDocs.js';
 import type { Change, CommitChangesResult } from '../../src/types.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
-import { holdingStore } from '../helpers/holdingStore.js';
+import { holdingStore, type HoldingStore } from '../helpers/holdingStore.js';
+import 'fake-indexeddb/auto';
+import { IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
+import type { PatchesStore } from '../../src/stores/PatchesStore.js';
 
 /** A committed change at `rev` setting `/n`. */
 const committed = (rev: number): Change => ({ id: `c${rev}`, baseRev: rev - 1, rev, ops: [{ op: 'replace', path: '/n', value: rev }], createdAt: 0, committedAt: 0 });
@@ -86,6 +89,44 @@ describe('DocSync', () => {
       expect(queue.map(c => c.baseRev)).toEqual(queue.map(() => 2));
       expect(new Set(queue.flatMap(c => c.ops.map(op => op.path.split('/').slice(0, 3).join('/'))))).toEqual(new Set(['/list/2']));
       await patches.close();
+    });
+  });
+
+  describe('pendingBatches, two instances on one database', () => {
+    // Found in review, fixed: both tabs cut the same oversized change; the ids-only guard let the
+    // second write keep the first one's pieces after its own, and they were committed twice.
+    it('should leave the queue cut once when another instance cut it between the read and the write', async () => {
+      const dbName = `split-${Math.random()}`;
+      const one = new Patches({ store: holdingStore(new IndexedDBStore(dbName)) as PatchesStore });
+      const other = new Patches({ store: new IndexedDBStore(dbName) });
+      await one.trackDocs(['d']);
+      await other.ready;
+      const doc = await other.openDoc<Record<string, string>>('d');
+      doc.change(draft => {
+        for (let i = 0; i < 8; i++) draft[`f${i}`] = String(i).repeat(400);
+      });
+      await doc.flush();
+      await other.closeDoc('d');
+      const syncOf = (patches: Patches) => {
+        const docs = new SyncedDocs();
+        const entries = new StoredEntries({ patches, docs, ownEdits: new OwnEdits(), report: () => undefined });
+        return new DocSync({ patches, connection: {} as PatchesConnection, docs, entries, limits: { maxPayloadBytes: 2_000 }, requestSync: () => undefined, report: () => undefined });
+      };
+
+      // The first instance has read the queue (its answer held) when the other cuts and writes it.
+      const reading = (one.store as HoldingStore).holdNextResult('getPendingChanges');
+      const cutHere = one.runExclusive('d', () => syncOf(one).pendingBatches('d', one.algorithms.ot));
+      await reading.reached;
+      const cutThere = await other.runExclusive('d', () => syncOf(other).pendingBatches('d', other.algorithms.ot));
+      reading.release();
+      const batches = await cutHere;
+
+      const queue = await other.store.getPendingChanges('d');
+      expect(queue.map(c => c.id)).toEqual(cutThere.flat().map(c => c.id));
+      expect(batches.flat().map(c => c.id)).toEqual(queue.map(c => c.id));
+      expect(queue.flatMap(c => c.ops.map(op => op.path)).sort()).toEqual(Array.from({ length: 8 }, (_, i) => `/f${i}`));
+      await one.close();
+      await other.close();
     });
   });
 

@@ -652,6 +652,24 @@ export function describeStoreContract(
         expect((await store.getPendingChanges('a')).map((c) => c.id)).toEqual(['p1a', 'p1b', 'p2']);
       });
 
+      // Found in review, fixed: two instances splitting one queue both passed the ids-only guard
+      // (a split's first piece keeps its change's id), and the pieces after it went out twice.
+      it('should replace a queue only if it is exactly the one expected, on the committed rev expected', async () => {
+        await store.trackDocs(['a'], 'ot');
+        await store.savePendingChanges('a', [change('p1')]);
+        const read = await store.getPendingChanges('a');
+        const asRead = { committedRev: 0, pendingIds: ['p1'] };
+        await store.replacePendingChanges('a', [change('p1', 1), change('a2', 2)], ['p1'], asRead);
+        // Another instance's cut of the queue it read before that write.
+        await expectConflict(store.replacePendingChanges('a', [change('p1', 1), change('b2', 2)], ['p1'], asRead), 'a');
+        expect((await store.getPendingChanges('a')).map((c) => c.id)).toEqual(['p1', 'a2']);
+        // A queue rebased over a server change keeps its ids: the committed rev tells it apart.
+        await store.applyServerChanges('a', { state: { n: 1 }, rev: 1, changes: [committed('s1', 1)], pending: [change('p1', 2), change('a2', 3)] });
+        await expectConflict(store.replacePendingChanges('a', [change('p1', 1)], ['p1', 'a2'], { committedRev: 0, pendingIds: ['p1', 'a2'] }), 'a');
+        expect(read.map((c) => c.id)).toEqual(['p1']);
+        expect(await store.getCommittedRev('a')).toBe(1);
+      });
+
       it('should refuse LWW writes computed from ops or an in-flight change that have changed', async () => {
         await store.trackDocs(['l'], 'lww');
         await store.savePendingOps('l', [op('/x', 1)], [], { pendingOps: [] });

@@ -147,7 +147,10 @@ export class OTAlgorithm implements ClientAlgorithm {
 
   async replacePending(docId: string, changes: Change[], replaced?: Change[]): Promise<void> {
     const replacedIds = replaced?.map(c => c.id);
-    await this.ctx.store.replacePendingChanges(docId, changes, replacedIds);
+    // Exactly the queue that was cut, on the rev its changes share (the class comment): another
+    // instance that cut or rebased it meanwhile makes this a conflict, and the caller reads again.
+    const expect = replaced?.length ? { committedRev: replaced[0].baseRev, pendingIds: replacedIds } : undefined;
+    await this.ctx.store.replacePendingChanges(docId, changes, replacedIds, expect);
     const doc = this.ctx.getOpenDoc(docId);
     if (!doc) return;
     const layers = doc._layers();

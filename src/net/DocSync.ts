@@ -5,6 +5,7 @@ import { mayBeRevisionRegression } from './revisionRegression.js';
 import type { ClientAlgorithm } from '../client/ClientAlgorithm.js';
 import type { Patches } from '../client/Patches.js';
 import { breakChangesIntoBatches } from '../algorithms/batching/breakChangesIntoBatches.js';
+import { retryOnConflict } from '../client/retryOnConflict.js';
 import type { BatchChangesOptions } from '../operators/batchChanges.js';
 import type { PatchesConnection } from './PatchesConnection.js';
 import type { SyncedDocs } from './SyncedDocs.js';
@@ -48,12 +49,16 @@ export class DocSync {
    * no server change applied after the read is undone by writing back the queue as it was before
    * it (same ids, ops not yet rebased over it).
    */
-  async pendingBatches(docId: string, algorithm: ClientAlgorithm): Promise<Change[][]> {
-    const pending = await algorithm.getPendingToSend(docId);
-    const batches = breakChangesIntoBatches(pending, { ...this.deps.limits, docId });
-    const pieces = batches.flat();
-    if (pieces.length !== pending.length) await algorithm.replacePending(docId, pieces, pending);
-    return batches;
+  pendingBatches(docId: string, algorithm: ClientAlgorithm): Promise<Change[][]> {
+    // Another instance (a tab with its own connection) may cut or rebase the queue between the
+    // read and the write: the guarded write is refused, the doc follows the store, and it is redone.
+    return retryOnConflict(async () => {
+      const pending = await algorithm.getPendingToSend(docId);
+      const batches = breakChangesIntoBatches(pending, { ...this.deps.limits, docId });
+      const pieces = batches.flat();
+      if (pieces.length !== pending.length) await algorithm.replacePending(docId, pieces, pending);
+      return batches;
+    }, () => algorithm.refresh(docId));
   }
 
   /** Sends the batches of `pendingBatches` in order; applies each reply as it comes. */

@@ -239,9 +239,10 @@ export class InMemoryStore implements PatchesStore {
    * @example
    * await store.replacePendingChanges('notes', pieces, [original.id]);
    */
-  async replacePendingChanges(docId: string, changes: Change[], replacedIds?: readonly string[]): Promise<void> {
+  async replacePendingChanges(docId: string, changes: Change[], replacedIds?: readonly string[], expect?: StoreGuard): Promise<void> {
     this.assertOpen();
     const doc = this.writable(docId, 'ot');
+    check(docId, doc, expect);
     const kept = replacedIds ? doc.pending.slice(replacedIds.length) : [];
     if (replacedIds) check(docId, doc, { pendingIds: [...replacedIds, ...kept.map((change) => change.id)] });
     doc.pending = [...clone(changes, docId), ...kept];

@@ -460,9 +460,9 @@ export class IndexedDBStore implements PatchesStore {
    * @example
    * await store.replacePendingChanges('notes', pieces, [original.id]);
    */
-  async replacePendingChanges(docId: string, changes: Change[], replacedIds?: readonly string[]): Promise<void> {
+  async replacePendingChanges(docId: string, changes: Change[], replacedIds?: readonly string[], expect?: StoreGuard): Promise<void> {
     const written = await this.connection.transact('readwrite', ['docs', 'pendingChanges'], 'replacePendingChanges', docId, async (tx) => {
-      const [row, rows] = await Promise.all([guardedRow(tx, docId, undefined, 'ot'), tx.objectStore('pendingChanges').getAll(docRange(docId))]);
+      const [row, rows] = await Promise.all([guardedRow(tx, docId, expect, 'ot'), tx.objectStore('pendingChanges').getAll(docRange(docId))]);
       const queue = rows.map((row) => row.change);
       const kept = replacedIds ? queue.slice(replacedIds.length) : [];
       if (replacedIds) {

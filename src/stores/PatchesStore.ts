@@ -163,9 +163,12 @@ export interface PatchesStore {
   /**
    * OT: replace pending changes (after splitting). With `replacedIds`, only those leading entries
    * of the queue are replaced and changes queued after them are kept; if the queue does not start
-   * with them it rejects with `StoreConflictError`. Without, the whole queue is replaced.
+   * with them it rejects with `StoreConflictError`. Without, the whole queue is replaced. With
+   * `expect`, the doc must hold exactly that (committed rev, whole queue) or it is a conflict: a
+   * split's first piece keeps its change's id, so another instance that split the same queue
+   * leaves it starting with the same id.
    */
-  replacePendingChanges(docId: string, changes: Change[], replacedIds?: readonly string[]): Promise<void>;
+  replacePendingChanges(docId: string, changes: Change[], replacedIds?: readonly string[], expect?: StoreGuard): Promise<void>;
   /** Committed history with `rev > startAfterRev` (may be shorter after compaction). */
   listChanges(docId: string, startAfterRev?: number): Promise<Change[]>;
 
