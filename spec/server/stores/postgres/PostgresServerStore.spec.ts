@@ -140,6 +140,26 @@ describeWithPostgres()('PostgresServerStore on a throwaway cluster', () => {
       expect((await store.loadDoc('l')).snapshot).toEqual({ kind: 'lww', rev: 4, rows: [{ ...row(1), value: 4, rev: 4 }, row(3)], changeIds: [] });
     });
 
+    // Found in review, fixed: two processes' first snapshots of a doc both found no snapshot row,
+    // and the older one, written last, took the newer one's revs with it (and blocked the doc).
+    it('should keep the newer of two snapshots that two stores of one database save at once', async () => {
+      const a = await freshStore();
+      const b = new PostgresServerStore({ connectionString: cluster.urlFor(`contract_${databases}`), poolSize: 4 });
+      stores.push(b);
+      const row = (rev: number) => ({ op: 'replace' as const, path: `/f${rev}`, value: rev, ts: rev, rev });
+      const snapshot = (rev: number) => ({ kind: 'lww' as const, rev, rows: Array.from({ length: rev }, (_, i) => row(i + 1)), changeIds: [] });
+      const docs = Array.from({ length: 20 }, (_, i) => `l${i}`);
+      for (const docId of docs) {
+        for (let rev = 1; rev <= 12; rev++) await a.append(docId, lwwEntry(rev, `f${rev}`));
+        await b.loadDoc(docId);
+      }
+      await Promise.all(docs.flatMap((docId) => [a.saveSnapshot(docId, snapshot(12)), b.saveSnapshot(docId, snapshot(10))]));
+      for (const docId of docs) {
+        expect((await a.loadDoc(docId)).snapshot?.rev).toBe(12);
+        await a.append(docId, lwwEntry(13, 'f13'));
+      }
+    });
+
     it('should keep strings JSON cannot round-trip through jsonb (\\u0000) and key order', async () => {
       const store = await freshStore();
       const entry = otEntry(1);

@@ -251,7 +251,10 @@ export class PostgresServerStore implements ServerStore {
   /** @inheritDoc */
   async saveSnapshot(docId: string, snapshot: DocSnapshot): Promise<void> {
     await this.transaction('BEGIN', async (client) => {
-      const doc = await client.query<{ head_rev: number; tombstone: unknown; incarnation: string }>('SELECT head_rev, tombstone, incarnation::text FROM patches_rx_docs WHERE doc_id = $1 FOR SHARE', [docId]);
+      // FOR UPDATE, not FOR SHARE: two processes' snapshots of one doc then go one after the other.
+      // A doc's first snapshot has no row for `FOR UPDATE` below to lock, and an older snapshot
+      // written over a newer one took the newer one's rows and history with it.
+      const doc = await client.query<{ head_rev: number; tombstone: unknown; incarnation: string }>('SELECT head_rev, tombstone, incarnation::text FROM patches_rx_docs WHERE doc_id = $1 FOR UPDATE', [docId]);
       // A process that missed a delete (or holds an old view, or an old incarnation) must not write over what is there.
       const known = this.incarnations.get(docId);
       if (doc.rowCount === 0 || doc.rows[0].tombstone !== null || doc.rows[0].head_rev < snapshot.rev || (known !== undefined && doc.rows[0].incarnation !== known)) return;
