@@ -140,6 +140,39 @@ describeWithPostgres()('PostgresServerStore on a throwaway cluster', () => {
       expect((await store.loadDoc('l')).snapshot).toEqual({ kind: 'lww', rev: 4, rows: [{ ...row(1), value: 4, rev: 4 }, row(3)], changeIds: [] });
     });
 
+    // Found in review, fixed: a connection cut while it held a doc's commit lock emitted an
+    // 'error' nobody listened to (pg-pool hears idle clients only), and the process ended.
+    it('should survive the cut of a connection holding a commit lock, and fail only the release', async () => {
+      const store = await freshStore();
+      await store.append('d', otEntry(1));
+      const release = await store.lockDoc('d');
+      const admin = new pg.Client(cluster.urlFor(`contract_${databases}`));
+      await admin.connect();
+      let crashed!: () => void;
+      const cut = new Promise<void>((resolve) => (crashed = resolve));
+      process.once('uncaughtException', crashed);
+      try {
+        const { rows } = await admin.query<{ pid: number }>("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted");
+        expect(rows).toHaveLength(1);
+        await admin.query('SELECT pg_terminate_backend($1)', [rows[0].pid]);
+        // The cut reaches the held client as an 'error' event: unheard, it is an uncaught exception.
+        for (let turn = 0; turn < 200; turn++) {
+          const { rowCount } = await admin.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [rows[0].pid]);
+          if (rowCount === 0) break;
+        }
+        const outcome = await Promise.race([cut.then(() => 'crashed'), release().then(() => 'released', () => 'release failed')]);
+        expect(outcome).toBe('release failed');
+      } finally {
+        process.off('uncaughtException', crashed);
+        await admin.end();
+      }
+      // The lock went with the connection: the doc takes commits again.
+      const again = await store.lockDoc('d');
+      await store.append('d', otEntry(2));
+      await again();
+      expect((await store.readLog('d', 0)).length).toBe(2);
+    });
+
     // Found in review, fixed: two processes' first snapshots of a doc both found no snapshot row,
     // and the older one, written last, took the newer one's revs with it (and blocked the doc).
     it('should keep the newer of two snapshots that two stores of one database save at once', async () => {

@@ -310,7 +310,7 @@ export class PostgresServerStore implements ServerStore {
   /** @inheritDoc */
   async lockDoc(docId: string): Promise<() => Promise<void>> {
     await this.open();
-    const client = await this.locks().connect();
+    const client = await checkout(this.locks());
     try {
       await client.query('SELECT pg_advisory_lock($1, hashtext($2))', [DOC_LOCKS, docId]);
     } catch (error) {
@@ -367,7 +367,7 @@ export class PostgresServerStore implements ServerStore {
     pool.on('error', () => undefined);
     lockPool.on('error', () => undefined);
     try {
-      const client = await pool.connect();
+      const client = await checkout(pool);
       try {
         await migrate(client);
         // The role must be able to write, not only to see the tables (a read-only role fails here).
@@ -406,7 +406,7 @@ export class PostgresServerStore implements ServerStore {
 
   private async transaction<R>(begin: string, work: (client: PoolClient) => Promise<R>): Promise<R> {
     await this.open();
-    const client = await this.db().connect();
+    const client = await checkout(this.db());
     let broken = false;
     try {
       await client.query(begin);
@@ -509,4 +509,25 @@ async function readEntries(db: Pool | PoolClient, docId: string, afterRev: numbe
     open.changes.push(row.body as Change);
   }
   return { entries, incarnation: rows[0]?.incarnation };
+}
+
+/**
+ * A client out of `pool`, heard while it is out: pg-pool listens for the 'error' of idle clients
+ * only, so a connection cut while one is checked out (a database restart, a failover, an
+ * administrator's `pg_terminate_backend`) emitted an 'error' nobody heard, and the process ended.
+ * The cut is then seen where the client is used: its next query fails.
+ */
+async function checkout(pool: Pool): Promise<PoolClient> {
+  const client = await pool.connect();
+  client.on('error', heardCut);
+  const release = client.release;
+  client.release = (destroy?: boolean | Error) => {
+    client.off('error', heardCut);
+    release.call(client, destroy);
+  };
+  return client;
+}
+
+function heardCut(): void {
+  // Nothing to do here: the next query on the client fails with the cut.
 }
