@@ -1,4 +1,4 @@
-import { MAX_DEPTH, readChanges } from '../../src/server/validate.js';
+import { MAX_DEPTH, readChanges, readDocId, readDocIds } from '../../src/server/validate.js';
 
 /** `levels` objects nested under key `a` (a scalar at the bottom): `levels` deep. */
 function nested(levels: number): unknown {
@@ -44,5 +44,26 @@ describe('readChanges', () => {
     const bytes = Buffer.byteLength(JSON.stringify(change));
     expect(readChanges([change], bytes)).toHaveLength(1);
     expect(() => readChanges([change], bytes - 1)).toThrow(expect.objectContaining({ code: 413, data: { changeId: 'c1', scope: 'change' } }));
+  });
+});
+
+// Found in review, fixed: PostgreSQL stores unpaired surrogates as U+FFFD (two doc ids became one
+// key, two change ids one duplicate) and refuses NUL (a server error, or a 503 retried for ever).
+describe('ids every store can keep', () => {
+  const odd = ['d\uD800', 'd\uDC00x', '\uDBFF', 'a\u0000b'];
+
+  it('should refuse a doc id or a change id holding a NUL or an unpaired surrogate with a 400', () => {
+    for (const id of odd) {
+      expect(() => readDocId(id)).toThrow(expect.objectContaining({ code: 400 }));
+      expect(() => readDocIds([id], 10)).toThrow(expect.objectContaining({ code: 400 }));
+      expect(() => readChanges([{ id, baseRev: 0, ops: [] }], 10_000)).toThrow(expect.objectContaining({ code: 400 }));
+    }
+  });
+
+  it('should take paired surrogates (emoji), other control characters and quotes', () => {
+    for (const id of ['notes-😀', 'a\u0001b', "it's \"quoted\"", 'ß∂ƒ/ü']) {
+      expect(readDocId(id)).toBe(id);
+      expect(readChanges([{ id, baseRev: 0, ops: [] }], 10_000)).toHaveLength(1);
+    }
   });
 });

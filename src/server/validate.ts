@@ -56,7 +56,19 @@ export function readDocId(value: unknown): string {
     throw invalid(`docId is required (got ${describe(value)})`);
   }
   if (value.length > MAX_ID_LENGTH) throw invalid(`docId is longer than ${MAX_ID_LENGTH} characters`);
+  if (!storableId(value)) throw invalid('docId holds a NUL or an unpaired surrogate');
   return value;
+}
+
+/** Half of a surrogate pair without the other half, or a NUL. */
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Whether an id survives every store: PostgreSQL text holds no NUL and stores unpaired
+ * surrogates as U+FFFD (two such ids became one key), and JSON files write them as U+FFFD too.
+ */
+function storableId(id: string): boolean {
+  return !UNSTORABLE.test(id);
 }
 
 /**
@@ -102,6 +114,7 @@ export function readChanges(value: unknown, maxChangeBytes: number): IncomingCha
     if (typeof id !== 'string' || id === '' || id.length > MAX_ID_LENGTH) {
       throw invalid(`change ${index} needs a string id (got ${describe(id)})`);
     }
+    if (!storableId(id)) throw invalid(`change ${index}'s id holds a NUL or an unpaired surrogate`);
     if (!Array.isArray(item.ops)) throw changeError(id, `ops must be an array (got ${describe(item.ops)})`);
     for (const field of ['baseRev', 'rev'] as const) {
       const rev = item[field];
