@@ -198,6 +198,20 @@ export abstract class DocService<TDoc extends LoadedDoc> {
     }
   }
 
+  /**
+   * What to throw for a commit whose base rev is ahead of the loaded head. Another process may
+   * have committed up to it and its report not reached this one yet (a client that moved to this
+   * process right after a commit there, a LISTEN connection down): the first time in a commit
+   * (`attempt.readOn` still false) it is a lost race, which reads the store on and tries again;
+   * after that the client really is ahead: 409 `REV_AHEAD`.
+   */
+  protected aheadOfHead(docId: string, what: string, rev: number, headRev: number, attempt: { readOn: boolean }): Error {
+    // A store only this process writes to: the loaded head is the head.
+    if (attempt.readOn || !this.options.store.lockDoc) return revisionAhead(what, rev, headRev);
+    attempt.readOn = true;
+    return new RevConflictError(docId, headRev + 1);
+  }
+
   /** Whether the doc's commits take the cross-process lock before they try: this process lost a race for it lately. */
   private contended(docId: string): boolean {
     return this.options.now() < (this.cache.get(docId)?.doc?.contendedUntil ?? 0);

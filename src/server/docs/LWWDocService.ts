@@ -57,6 +57,7 @@ export class LWWDocService extends DocService<LWWDoc> {
 
   /** @inheritDoc */
   commitChanges(docId: string, input: IncomingChange[], origin: CallOrigin): Promise<CommitChangesResult> {
+    const ahead = { readOn: false };
     return this.options.lock.run(docId, () => this.retryOnConflict(docId, async () => {
       const doc = await this.openLive(docId);
       if (input.length === 0) return { changes: [] };
@@ -65,7 +66,7 @@ export class LWWDocService extends DocService<LWWDoc> {
       const head = input[0];
       const clientRev = Math.max(0, head.baseRev ?? (head.rev !== undefined ? head.rev - 1 : doc.headRev));
       // Unlike the anchor (no check), a base the server never reached is refused as for OT.
-      if (clientRev > doc.headRev) throw revisionAhead('baseRev', clientRev, doc.headRev);
+      if (clientRev > doc.headRev) throw this.aheadOfHead(docId, 'baseRev', clientRev, doc.headRev, ahead);
       const sentPaths = new Set<string>();
       const newOps: JSONPatchOp[] = [];
       const consumed: string[] = [];

@@ -106,6 +106,7 @@ export class OTDocService extends DocService<OTDoc> {
 
   /** @inheritDoc */
   commitChanges(docId: string, input: IncomingChange[], origin: CallOrigin): Promise<CommitChangesResult> {
+    const ahead = { readOn: false };
     return this.options.lock.run(docId, () => this.retryOnConflict(docId, async () => {
       const doc = await this.openLive(docId);
       if (input.length === 0) return { changes: [] };
@@ -145,7 +146,7 @@ export class OTDocService extends DocService<OTDoc> {
       if (incoming.some((change) => (change.baseRev ?? currentRev) !== baseRev)) {
         throw new StatusError(400, 'All changes of one commit must share one baseRev', { scope: 'doc' });
       }
-      if (baseRev > currentRev) throw revisionAhead('baseRev', baseRev, currentRev);
+      if (baseRev > currentRev) throw this.aheadOfHead(docId, 'baseRev', baseRev, currentRev, ahead);
 
       // Idempotency: find every change of this request that is already committed.
       if (this.needsIndex(doc, incoming)) await this.indexHistory(doc);
