@@ -199,6 +199,16 @@ export abstract class DocService<TDoc extends LoadedDoc> {
   }
 
   /**
+   * Before a read from `rev` that is past the loaded head, on a store other processes write to:
+   * reads the store on, since one of them may have committed up to it unheard so far (the client
+   * just committed there). Not for a caller that holds the doc's lock.
+   */
+  protected async readOnIfAhead(docId: string, rev: number): Promise<void> {
+    if (!this.options.store.lockDoc) return;
+    if (rev > (await this.openLive(docId)).headRev) await this.refresh(docId, 'read-on');
+  }
+
+  /**
    * What to throw for a commit whose base rev is ahead of the loaded head. Another process may
    * have committed up to it and its report not reached this one yet (a client that moved to this
    * process right after a commit there, a LISTEN connection down): the first time in a commit

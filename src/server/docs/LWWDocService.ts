@@ -49,6 +49,7 @@ export class LWWDocService extends DocService<LWWDoc> {
 
   /** @inheritDoc */
   async getChangesSince(docId: string, rev: number): Promise<Change[]> {
+    await this.readOnIfAhead(docId, rev);
     const doc = await this.openLive(docId);
     if (rev > doc.headRev) throw revisionAhead('rev', rev, doc.headRev);
     const rows = doc.rows.since(rev);

@@ -81,6 +81,7 @@ export class OTDocService extends DocService<OTDoc> {
 
   /** @inheritDoc */
   async getChangesSince(docId: string, rev: number): Promise<Change[]> {
+    await this.readOnIfAhead(docId, rev);
     try {
       return await this.changesSince(docId, rev, { quiet: true });
     } catch (error) {

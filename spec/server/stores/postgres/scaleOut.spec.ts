@@ -63,6 +63,7 @@ describeWithPostgres()('several servers on one PostgreSQL database', () => {
       const op = (path: string) => ({ op: 'replace' as const, path, value: 1, ts: 1 });
       expect(resultOf<PatchesSnapshot>(await mover.call('getDoc', [docId])).rev).toBe(0);
       resultOf(await writer.call('commitChanges', [docId, [change('c1', 0, [op('/a')])]]));
+      expect(resultOf<Change[]>(await mover.call('getChangesSince', [docId, 1]))).toEqual([]);
       const reply = resultOf<CommitChangesResult>(await mover.call('commitChanges', [docId, [change('c2', 1, [op('/b')])]]));
       expect(reply.changes.at(-1)).toMatchObject({ id: 'c2', rev: 2 });
       // A base no server reached is still refused.
