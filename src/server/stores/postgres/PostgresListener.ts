@@ -1,5 +1,5 @@
 import type { Client } from 'pg';
-import type { SchedulerLike, Subscription } from 'rxjs';
+import { exhaustMap, from, timeout, timer, type SchedulerLike, type Subscription } from 'rxjs';
 
 /** Options of {@link PostgresListener}. */
 export interface PostgresListenerOptions {
@@ -17,6 +17,15 @@ export interface PostgresListenerOptions {
   minDelayMs?: number;
   /** Longest reconnect delay in ms (default 5 000). */
   maxDelayMs?: number;
+  /**
+   * Ms between probes of the connection (default 30 000; 0 = none). It only ever reads, so one
+   * that went silent (a NAT or firewall that dropped the flow without a FIN or RST) is noticed
+   * only by asking it something: a probe not answered in `probeTimeoutMs` counts as a lost
+   * connection, and the reconnect's `onResync` catches up what was missed.
+   */
+  probeEveryMs?: number;
+  /** Ms a probe may wait for its answer (default 10 000). */
+  probeTimeoutMs?: number;
 }
 
 /**
@@ -28,6 +37,7 @@ export interface PostgresListenerOptions {
 export class PostgresListener {
   private client: Client | undefined;
   private retry: Subscription | undefined;
+  private probes: Subscription | undefined;
   private attempts = 0;
   private closed = false;
 
@@ -43,6 +53,7 @@ export class PostgresListener {
   async close(): Promise<void> {
     this.closed = true;
     this.retry?.unsubscribe();
+    this.probes?.unsubscribe();
     const client = this.client;
     this.client = undefined;
     await client?.end().catch(() => undefined);
@@ -69,10 +80,21 @@ export class PostgresListener {
     }
     this.client = client;
     this.attempts = 0;
+    this.probe(client);
+  }
+
+  /** Asks the connection `SELECT 1` every `probeEveryMs`; no answer in `probeTimeoutMs` loses it. */
+  private probe(client: Client): void {
+    const { scheduler, probeEveryMs = 30_000, probeTimeoutMs = 10_000 } = this.options;
+    if (probeEveryMs <= 0) return;
+    this.probes = timer(probeEveryMs, probeEveryMs, scheduler)
+      .pipe(exhaustMap(() => from(client.query('SELECT 1')).pipe(timeout({ first: probeTimeoutMs, scheduler }))))
+      .subscribe({ error: () => this.lost(client) });
   }
 
   private lost(client: Client): void {
     if (this.closed || this.client !== client) return;
+    this.probes?.unsubscribe();
     this.client = undefined;
     void client.end().catch(() => undefined);
     this.schedule();

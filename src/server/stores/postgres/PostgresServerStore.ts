@@ -378,7 +378,7 @@ export class PostgresServerStore implements ServerStore {
         client.release();
       }
       const listener = new PostgresListener({
-        client: () => new pg.Client({ connectionString: this.connectionString, connectionTimeoutMillis: this.options.connectTimeoutMs ?? 10_000 }),
+        client: () => new pg.Client({ connectionString: this.connectionString, connectionTimeoutMillis: this.options.connectTimeoutMs ?? 10_000, keepAlive: true }),
         channel: this.channel,
         scheduler: this.options.scheduler ?? asyncScheduler,
         onPayload: (payload) => this.received(payload),
