@@ -1015,6 +1015,34 @@ describe('PatchesSync against a hostile server', () => {
       await expectNothingUnhandled();
     });
 
+    // Found in review, fixed: an LWW change cut into several commits was cleared whole by the first
+    // reply, so the pieces a dropped connection left unsent were gone from store, view and server.
+    it('should send again the pieces of an LWW change the connection dropped before, keeping them in view', async () => {
+      let replies = 0;
+      hostile.script = {
+        fromServer(frame, link, request) {
+          if (request?.method !== 'commitChanges' || replies++ > 0) return false;
+          // The first piece committed and answered; then the connection dies.
+          link.toClient(JSON.stringify(frame));
+          hostile.refuse = true;
+          link.cutMidFrame(JSON.stringify({ jsonrpc: '2.0', method: 'changesCommitted', params: { docId: 'lww', changes: [] } }));
+          return true;
+        },
+      };
+      const c = makeClient(hostile.url, { maxPayloadBytes: 700 });
+      await c.sync.connect();
+      const doc = await c.patches.openDoc<Record<string, string>>('lww', { algorithm: 'lww' });
+      const fields = Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`f${i}`, `${i}`.repeat(150)]));
+      doc.change(draft => void Object.assign(draft, fields));
+      await within(when(c.sync.state$, s => !s.connected), 5000, 'the connection to drop');
+      expect(doc.state).toEqual(fields);
+      c.sync.url = real.url;
+      await within(docSynced(c.sync, 'lww'), 5000, 'lww synced');
+      expect((await serverDoc('lww', 'lww')).state).toEqual(fields);
+      expect(doc.state).toEqual(fields);
+      expect(c.errors).toEqual([]);
+    });
+
     it('should hydrate a doc whose getDoc reply was cut mid-frame once the connection comes back', async () => {
       const big = Array.from({ length: 2000 }, (_, i) => `item ${i} ${'x'.repeat(40)}`);
       await write('doc', [change('w1', 0, [{ op: 'replace', path: '/items', value: big }])]);

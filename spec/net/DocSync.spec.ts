@@ -44,7 +44,7 @@ describe('DocSync', () => {
       const requested: string[] = [];
       const sync = new DocSync({ patches, connection, docs, entries, limits: {}, requestSync: id => requested.push(id), report: () => undefined });
 
-      await lastValueFrom(sync.flush$('d', ot, [pending]), { defaultValue: undefined });
+      await lastValueFrom(sync.flush$('d', ot, [{ batch: pending, answers: pending }]), { defaultValue: undefined });
 
       expect(asked).toEqual([['commitChanges', pending], ['getChangesSince', 0]]);
       expect(await patches.store.getDoc('d')).toMatchObject({ committedRev: 2, state: { n: 1, mine: true } });
@@ -84,7 +84,7 @@ describe('DocSync', () => {
 
       expect(batches.length).toBeGreaterThan(1);
       const queue = await store.getPendingChanges('d');
-      expect(queue.map(c => c.id)).toEqual(batches.flat().map(c => c.id));
+      expect(queue.map(c => c.id)).toEqual(batches.flatMap(b => b.batch).map(c => c.id));
       // Rebased over the insert: still on the item the edit was made on, now at index 2.
       expect(queue.map(c => c.baseRev)).toEqual(queue.map(() => 2));
       expect(new Set(queue.flatMap(c => c.ops.map(op => op.path.split('/').slice(0, 3).join('/'))))).toEqual(new Set(['/list/2']));
@@ -122,8 +122,8 @@ describe('DocSync', () => {
       const batches = await cutHere;
 
       const queue = await other.store.getPendingChanges('d');
-      expect(queue.map(c => c.id)).toEqual(cutThere.flat().map(c => c.id));
-      expect(batches.flat().map(c => c.id)).toEqual(queue.map(c => c.id));
+      expect(queue.map(c => c.id)).toEqual(cutThere.flatMap(b => b.batch).map(c => c.id));
+      expect(batches.flatMap(b => b.batch).map(c => c.id)).toEqual(queue.map(c => c.id));
       expect(queue.flatMap(c => c.ops.map(op => op.path)).sort()).toEqual(Array.from({ length: 8 }, (_, i) => `/f${i}`));
       await one.close();
       await other.close();

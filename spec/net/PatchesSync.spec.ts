@@ -160,6 +160,33 @@ describe('PatchesSync', () => {
     });
   });
 
+  // Found in review, fixed: the batches after the first went out as cut before its reply, on a rev
+  // the doc had left; the server took the other client's change it had just sent back for the
+  // batch's own, and merged it wrongly (B's insert was lost, the removed item came back).
+  it('should send an offline queue cut into several batches on the rev each reply leaves the doc at', async () => {
+    const b = await connected();
+    const online$ = new BehaviorSubject(true);
+    const a = harness.client({ online$, maxPayloadBytes: 250 });
+    await a.sync.connect();
+    const docA = await a.patches.openDoc<{ list: string[] }>('d');
+    docA.change(draft => void (draft.list = ['A', 'B']));
+    await docSynced(a.sync, 'd', 1);
+    const docB = await b.patches.openDoc<{ list: string[] }>('d');
+    await docSynced(b.sync, 'd', 1);
+    online$.next(false);
+    docA.change(draft => void draft.list.splice(0, 1)); // remove A
+    docA.change(draft => void (draft.list[0] = 'Z')); // replace B by Z
+    await docA.flush();
+    docB.change(draft => void draft.list.splice(1, 0, 'F')); // insert F between A and B
+    await docSynced(b.sync, 'd', 2);
+    online$.next(true);
+    await docSynced(a.sync, 'd', 4);
+    await docSynced(b.sync, 'd', 4);
+    expect(docA.state.list).toEqual(['F', 'Z']);
+    expect(docB.state.list).toEqual(['F', 'Z']);
+    expect(a.errors).toEqual([]);
+  });
+
   describe('offline and reconnect', () => {
     // Found in review, fixed: such a connect() never settled (or resolved once the tabs closed),
     // and held the socket's sources, the online$ listener included, after destroy().

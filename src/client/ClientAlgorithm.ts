@@ -48,8 +48,12 @@ export interface ClientAlgorithm {
   getPendingToSend(docId: string): Promise<Change[]>;
   /** True while the change with this id is still waiting to be confirmed (pending, or LWW in flight). */
   isQueued(docId: string, changeId: string): Promise<boolean>;
-  /** OT: replaces the pending changes `replaced` (the head of the queue) with the pieces actually sent (after splitting). */
-  replacePending(docId: string, changes: Change[], replaced?: Change[]): Promise<void>;
+  /**
+   * Stores the pieces actually sent in place of the changes `replaced` (after splitting). Resolves
+   * whether the store now holds the pieces: OT does; LWW keeps its one sending change whole until
+   * the reply to its last piece.
+   */
+  replacePending(docId: string, changes: Change[], replaced?: Change[]): Promise<boolean>;
   /** Brings the open doc (if any) in line with the store after another instance (tab) wrote it. */
   refresh(docId: string): Promise<void>;
   /**

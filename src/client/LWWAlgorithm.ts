@@ -136,8 +136,10 @@ export class LWWAlgorithm implements ClientAlgorithm {
     return (await this.ctx.store.getSendingChange(docId))?.id === changeId;
   }
 
-  async replacePending(): Promise<void> {
-    // LWW sends one consolidated change; there is no queue to re-split.
+  async replacePending(): Promise<boolean> {
+    // The store keeps the one sending change whole: a reply clears it only once every piece was
+    // answered (`DocSync`), so pieces a dropped connection left unsent are sent again.
+    return false;
   }
 
   applyServerChanges(docId: string, changes: Change[], sent?: Change[]): Promise<Change[]> {

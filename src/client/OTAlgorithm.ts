@@ -145,14 +145,14 @@ export class OTAlgorithm implements ClientAlgorithm {
     return (await this.ctx.store.getPendingChanges(docId)).some(c => c.id === changeId);
   }
 
-  async replacePending(docId: string, changes: Change[], replaced?: Change[]): Promise<void> {
+  async replacePending(docId: string, changes: Change[], replaced?: Change[]): Promise<boolean> {
     const replacedIds = replaced?.map(c => c.id);
     // Exactly the queue that was cut, on the rev its changes share (the class comment): another
     // instance that cut or rebased it meanwhile makes this a conflict, and the caller reads again.
     const expect = replaced?.length ? { committedRev: replaced[0].baseRev, pendingIds: replacedIds } : undefined;
     await this.ctx.store.replacePendingChanges(docId, changes, replacedIds, expect);
     const doc = this.ctx.getOpenDoc(docId);
-    if (!doc) return;
+    if (!doc) return true;
     const layers = doc._layers();
     const ids = layers.localIds ?? [];
     if (replacedIds && replacedIds.every((id, i) => ids[i] === id)) {
@@ -162,6 +162,7 @@ export class OTAlgorithm implements ClientAlgorithm {
     } else {
       await this.refresh(docId);
     }
+    return true;
   }
 
   applyServerChanges(docId: string, changes: Change[], sent?: Change[]): Promise<Change[]> {

@@ -14,6 +14,12 @@ import { asSnapshot, changeList } from './wireShapes.js';
 import { expandAcks } from './expandAcks.js';
 import { ReceivedChanges } from './ReceivedChanges.js';
 
+/** One `commitChanges` batch of a flush, and the changes of ours its reply answers (see `DocSync.pendingBatches`). */
+export interface PlannedBatch {
+  batch: Change[];
+  answers: Change[];
+}
+
 /** What one doc's sync run needs from PatchesSync. */
 export interface DocSyncDeps {
   patches: Patches;
@@ -47,37 +53,42 @@ export class DocSync {
    * step of the doc's queue (`runExclusive`): when cutting changed the queue, the pieces are stored
    * in that same step, so the store holds exactly what is sent (a retry resends the same ids) and
    * no server change applied after the read is undone by writing back the queue as it was before
-   * it (same ids, ops not yet rebased over it).
+   * it (same ids, ops not yet rebased over it). Each batch comes with what its reply answers: the
+   * batch itself, or, where the store keeps the cut change whole (LWW), nothing until the last
+   * batch, whose reply answers that change (so a connection lost halfway leaves it to be resent).
    */
-  pendingBatches(docId: string, algorithm: ClientAlgorithm): Promise<Change[][]> {
+  pendingBatches(docId: string, algorithm: ClientAlgorithm): Promise<PlannedBatch[]> {
     // Another instance (a tab with its own connection) may cut or rebase the queue between the
     // read and the write: the guarded write is refused, the doc follows the store, and it is redone.
     return retryOnConflict(async () => {
       const pending = await algorithm.getPendingToSend(docId);
       const batches = breakChangesIntoBatches(pending, { ...this.deps.limits, docId });
       const pieces = batches.flat();
-      if (pieces.length !== pending.length) await algorithm.replacePending(docId, pieces, pending);
-      return batches;
+      const stored = pieces.length === pending.length || (await algorithm.replacePending(docId, pieces, pending));
+      return batches.map((batch, i) => ({ batch, answers: stored ? batch : i === batches.length - 1 ? pending : [] }));
     }, () => algorithm.refresh(docId));
   }
 
   /** Sends the batches of `pendingBatches` in order; applies each reply as it comes. */
-  flush$(docId: string, algorithm: ClientAlgorithm, batches: Change[][]): Observable<unknown> {
-    return from(batches).pipe(
-      concatMap(batch => this.commit$(docId, algorithm, batch)),
-      // After a reload the precomputed batches hold stale ops: they are not sent. The batch
-      // before them was committed, so the run's settle asks for a follow-up that sends the
-      // rebased queue if anything is left of it (and none when the reload left nothing).
-      takeWhile(reloaded => !reloaded, true),
+  flush$(docId: string, algorithm: ClientAlgorithm, planned: PlannedBatch[]): Observable<unknown> {
+    return from(planned).pipe(
+      concatMap(({ batch, answers }) => this.commit$(docId, algorithm, batch, answers)),
+      // After a reload, or a reply that brought other clients' changes, the precomputed batches
+      // hold ops written on a rev that is not the doc's any more: they are not sent (the server
+      // would take the changes it just sent for the batch's own, and merge wrongly). The batch
+      // before them was committed, so the run's settle asks for a follow-up that cuts the rebased
+      // queue anew if anything is left of it (and none when nothing is).
+      takeWhile(moved => !moved, true),
     );
   }
 
   /**
-   * Commits one batch and applies the reply. Emits whether the doc had to be reloaded: the server
-   * re-based the batch onto its head (`docReloadRequired`), or the reply skipped revisions we do
-   * not have, which are then pulled with `getChangesSince`.
+   * Commits one batch and applies the reply (`answers`: the changes of ours it answers, the batch
+   * by default). Emits whether the doc moved under the batches after it: the server re-based the
+   * batch onto its head (`docReloadRequired`), the reply brought other clients' changes, or it
+   * skipped revisions we do not have, which are then pulled with `getChangesSince`.
    */
-  commit$(docId: string, algorithm: ClientAlgorithm, batch: Change[]): Observable<boolean> {
+  commit$(docId: string, algorithm: ClientAlgorithm, batch: Change[], answers: Change[] = batch): Observable<boolean> {
     // A server that said so acknowledges our own changes it committed as sent by id (`CommitAck`); others echo them.
     const params = this.deps.connection.capabilities.compactAck ? [docId, batch, { compactAck: true }] : [docId, batch];
     return this.deps.connection.call<CommitChangesResult | Change[]>('commitChanges', params).pipe(
@@ -85,9 +96,12 @@ export class DocSync {
         const reloadRequired = !Array.isArray(result) && result?.docReloadRequired === true;
         const changes = Array.isArray(result) ? result : result?.changes;
         const received = (id: string) => this.received.get(docId, id);
-        return defer(() => this.apply$(docId, algorithm, changeList(expandAcks(changes, batch, received), 'commitChanges'), batch)).pipe(
+        const list = changeList(expandAcks(changes, batch, received), 'commitChanges');
+        const sentIds = new Set(batch.map(c => c.id));
+        const othersCame = list.some(c => !sentIds.has(c.id));
+        return defer(() => this.apply$(docId, algorithm, list, answers)).pipe(
           ignoreElements(),
-          endWith(reloadRequired),
+          endWith(reloadRequired || othersCame),
           catchError(error => (error instanceof MissingChangesError ? this.pullSince$(docId, algorithm).pipe(ignoreElements(), endWith(true)) : throwError(() => error))),
         );
       }),

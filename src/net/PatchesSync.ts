@@ -388,10 +388,10 @@ export class PatchesSync {
       if (!algorithm || !this.canSend()) return EMPTY;
       this.docs.update([docId], { status: 'syncing' });
       return from(this.patches.runExclusive(docId, () => this.docSync.pendingBatches(docId, algorithm))).pipe(
-        concatMap(batches =>
+        concatMap(planned =>
           concat(
-            (batches.length > 0 ? this.docSync.flush$(docId, algorithm, batches) : this.docSync.catchUp$(docId, algorithm)).pipe(ignoreElements()),
-            defer(() => this.settle(docId, algorithm, batches[0]?.[0]?.id)),
+            (planned.length > 0 ? this.docSync.flush$(docId, algorithm, planned) : this.docSync.catchUp$(docId, algorithm)).pipe(ignoreElements()),
+            defer(() => this.settle(docId, algorithm, planned[0]?.batch[0]?.id)),
           ),
         ),
       );
