@@ -188,6 +188,27 @@ describe('PatchesSync', () => {
   });
 
   describe('offline and reconnect', () => {
+    // Found in review, fixed: a second connect() while connected reset the pass count, so the next
+    // reconnect's pass said 'initial' (the first after connect()) instead of 'updating'.
+    it("should call the first pass after connect() 'initial' and every pass after a reconnect 'updating', a second connect() included", async () => {
+      const client = await connected();
+      await client.patches.trackDocs(['d']);
+      await idle(client.sync);
+      await client.sync.connect();
+      const passes: unknown[] = [];
+      client.sync.state$.subscribe(state => {
+        if (state.syncing !== null && !(state.syncing instanceof Error) && passes.at(-1) !== state.syncing) passes.push(state.syncing);
+      });
+      harness.proxy.dropAll();
+      await when(client.sync.state$, s => !s.connected);
+      await when(client.sync.state$, s => s.connected && s.syncing === null);
+      expect(passes).toEqual(['updating']);
+      client.sync.disconnect();
+      await client.sync.connect();
+      await when(client.sync.state$, s => s.connected && s.syncing === null);
+      expect(passes).toEqual(['updating', 'initial']);
+    });
+
     // Found in review, fixed: such a connect() never settled (or resolved once the tabs closed),
     // and held the socket's sources, the online$ listener included, after destroy().
     it.each(['disconnect', 'destroy'] as const)('should reject a connect() still waiting for the network when %s() comes first, report nothing, and let go of online$', async how => {

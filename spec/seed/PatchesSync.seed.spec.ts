@@ -442,4 +442,35 @@ describe('seed: Error Handling and Resilience', () => {
     expect(showMessage).toHaveBeenLastCalledWith('Back online and syncing');
     expect(refreshAuthToken).not.toHaveBeenCalled();
   });
+
+  // The sample looks for "authentication" in the message: an auth refusal's AuthError says it.
+  it('should run the error recovery sample on an auth refusal: new token, reconnected', async () => {
+    const guarded = await startHarness({ authorizeConnection: connection => (connection.token === 'fresh' ? true : 4401) });
+    cleanups.push(() => void guarded.close());
+    let token = 'expired';
+    const { sync } = guarded.client({ websocket: { tokenProvider: () => token } });
+    const app = {
+      sync,
+      refreshAuthToken: jest.fn(() => {
+        token = 'fresh';
+      }),
+      listen() {
+        // Error Recovery
+        this.sync.onError((error, context) => {
+          if (error.message.includes('authentication')) {
+            this.refreshAuthToken();
+            this.sync.disconnect();
+            this.sync.connect(); // Reconnect with new token
+          }
+        });
+      },
+    };
+    app.listen();
+
+    const refused = new Promise<Error>(resolve => sync.onError(error => resolve(error)));
+    sync.connect().catch(() => undefined); // refused: the sample's handler connects again
+    expect((await refused).message).toContain('authentication');
+    await when(sync.state$, s => s.connected && s.syncing === null);
+    expect(app.refreshAuthToken).toHaveBeenCalledTimes(1);
+  });
 });

@@ -141,7 +141,7 @@ describe('webSocketEvents', () => {
     await client.first(1);
     socket.close(code, 'token expired');
 
-    const error = errorShape(new AuthError(`Connection refused (close code ${code}: token expired)`, code, { closeCode: code, closeReason: 'token expired' }));
+    const error = errorShape(new AuthError(`Connection refused: authentication failed (close code ${code}: token expired)`, code, { closeCode: code, closeReason: 'token expired' }));
     expect(await client.first(3)).toEqual([{ type: 'open' }, { type: 'close', error }, { end: 'error', error }]);
   });
 
@@ -150,7 +150,7 @@ describe('webSocketEvents', () => {
     await once(refusing, 'listening');
     try {
       const client = record(`ws://127.0.0.1:${(refusing.address() as AddressInfo).port}`);
-      const error = errorShape(new AuthError(`Connection refused (HTTP ${status})`, status));
+      const error = errorShape(new AuthError(`Connection refused: authentication failed (HTTP ${status})`, status));
       expect(await client.first(2)).toEqual([{ type: 'close', error }, { end: 'error', error }]);
     } finally {
       await new Promise<void>((resolve) => refusing.close(() => resolve()));

@@ -259,7 +259,8 @@ export class PatchesSync {
    * with a `NetworkError`, which is not reported to `onError` (nothing waits for good).
    */
   async connect(): Promise<void> {
-    this.passCount = 0;
+    // A new session's first pass is 'initial'; a connect() while one is wanted starts none.
+    if (!this.connection.isWanted) this.passCount = 0;
     try {
       const opened = this.connection.connect();
       opened.catch(() => undefined); // a following tab may never wait for its own socket

