@@ -54,6 +54,42 @@ describe('DocSync', () => {
     });
   });
 
+  describe('commit$', () => {
+    // Broke once (an expansion moved out of the step whose errors pull): a reply naming a change
+    // this client never received must pull it, not fail the run.
+    it('should pull what a compact reply names but this client never received, and report nothing', async () => {
+      const patches = new Patches({ store: new InMemoryStore() });
+      const doc = await patches.openDoc<{ n?: number; mine?: boolean }>('d');
+      doc.change(draft => void (draft.mine = true));
+      await doc.flush();
+      const ot = patches.algorithms.ot;
+      const [mine] = await patches.runExclusive('d', () => ot.getPendingToSend('d'));
+      const asked: string[] = [];
+      const connection = {
+        capabilities: { compactAck: true },
+        call: (method: string): Observable<unknown> => {
+          asked.push(method);
+          // Another client's rev 1 (named, never broadcast to us), then ours as sent at rev 2.
+          if (method === 'commitChanges') return of({ changes: [{ id: 'c1', rev: 1 }, { id: mine.id, rev: 2, committedAt: 5 }] });
+          if (method === 'getChangesSince') return of([committed(1), { ...mine, baseRev: 0, rev: 2, committedAt: 5 }]);
+          throw new Error(`unexpected ${method}`);
+        },
+      } as unknown as PatchesConnection;
+      const docs = new SyncedDocs();
+      const entries = new StoredEntries({ patches, docs, ownEdits: new OwnEdits(), report: () => undefined });
+      const reported: unknown[] = [];
+      const sync = new DocSync({ patches, connection, docs, entries, limits: {}, requestSync: () => undefined, report: error => reported.push(error) });
+
+      const moved = await lastValueFrom(sync.commit$('d', ot, [mine]));
+
+      expect(moved).toBe(true);
+      expect(asked).toEqual(['commitChanges', 'getChangesSince']);
+      expect(await patches.store.getDoc('d')).toMatchObject({ committedRev: 2, state: { n: 1, mine: true }, pending: [] });
+      expect(reported).toEqual([]);
+      await patches.close();
+    });
+  });
+
   describe('pendingBatches', () => {
     it('should store the pieces of a queue it cut in the step it read it, so a server change applied meanwhile rebases them', async () => {
       const store = holdingStore();
