@@ -56,6 +56,21 @@ describe('createJsonRpcClient', () => {
       expect(socket.sent).toEqual([[3, '{"jsonrpc":"2.0","id":1,"method":"getDoc","params":["a"]}']]);
     });
 
+    // Found in review, fixed: the call went out, then failed with NetworkError at once (the open
+    // ended every call in flight, counted after the listeners had made theirs).
+    it('should keep a call a connected$ listener makes on open, and answer it', () => {
+      const socket = fakeSocket(testScheduler);
+      testScheduler.run(({ hot, expectObservable }) => {
+        const values = { o: socket.open(), r: socket.result(1, 'pong') };
+        const socket$ = hot<SocketEvent>('-o---r', values);
+        const rpc = createJsonRpcClient(socket$);
+        const answers = new ReplaySubject<unknown>();
+        rpc.connected$.pipe(filter(Boolean), take(1), switchMap(() => rpc.call('ping'))).subscribe(answers);
+        expectObservable(answers).toBe('-----(a|)', { a: 'pong' });
+      });
+      expect(socket.sent.map(([frame]) => frame)).toEqual([1]);
+    });
+
     it('should be busy while a call awaits its response, and idle once answered or failed', () => {
       const socket = fakeSocket(testScheduler);
       testScheduler.run(({ hot, expectObservable }) => {

@@ -206,10 +206,14 @@ export function createJsonRpcClient(socket$: Observable<SocketEvent>, options: J
   const subscription = socket$.subscribe({
     next: (socketEvent) => {
       for (const event of toInbound(socketEvent)) {
+        // The calls an open, a close or garbage ends are those in flight before it: one a listener
+        // of the new state makes (a call on connected) goes out on the new connection and stays.
+        const ends = event.kind === 'open' || event.kind === 'close' || event.kind === 'unparseable';
+        const ending = ends ? [...interrupts] : [];
         if (event.kind === 'open') setCurrent(event.send);
         else if (event.kind === 'close') setCurrent(null);
         if (event.kind === 'response') responders.get(event.id)?.(event);
-        else if (event.kind === 'open' || event.kind === 'close' || event.kind === 'unparseable') interrupt(event);
+        else if (ends) for (const fail of ending) if (interrupts.has(fail)) fail(event);
         inbound.next(event);
       }
     },
