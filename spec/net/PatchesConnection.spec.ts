@@ -211,6 +211,43 @@ describe('PatchesConnection', () => {
   });
 
   describe('auth refusals', () => {
+    // Found in review, fixed: a token provider that threw left connect() pending for good (the
+    // attempt failed without the close event connect() waits for), and reported nothing.
+    it('should fail the attempt of a token provider that throws: connect() rejects, the next attempt asks it again', async () => {
+      await start({ authorizeConnection: connection => (connection.token === 'good' ? true : 4401) });
+      let fails = true;
+      const a = client(proxy.url, {
+        liveness: false,
+        websocket: {
+          tokenProvider: () => {
+            if (fails) throw new Error('token service down');
+            return 'good';
+          },
+        },
+      });
+      const refused = await a.sync.connect().then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(refused).toBeInstanceOf(NetworkError);
+      expect((refused as NetworkError).cause).toEqual(new Error('token service down'));
+      expect(a.errors).toEqual([refused]);
+      fails = false;
+      await when(a.sync.state$, s => s.connected);
+    });
+
+    it('should stop at a token provider that rejects with an AuthError, until connect() is called again', async () => {
+      await start({ authorizeConnection: connection => (connection.token === 'good' ? true : 4401) });
+      let token: Promise<string> = Promise.reject(new AuthError('Log in again: authentication expired', 401));
+      token.catch(() => undefined);
+      const a = client(proxy.url, { liveness: false, websocket: { tokenProvider: () => token } });
+      await expect(a.sync.connect()).rejects.toBeInstanceOf(AuthError);
+      expect(a.sync.state.syncing).toBeInstanceOf(AuthError);
+      token = Promise.resolve('good');
+      await a.sync.connect();
+      expect(a.sync.state.connected).toBe(true);
+    });
+
     it('should report one AuthError, stop reconnecting, and sync again after connect() with a fresh token', async () => {
       let valid = 't1';
       await start({ authorizeConnection: connection => (connection.token === valid ? true : 4401) });

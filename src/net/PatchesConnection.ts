@@ -252,7 +252,12 @@ export class PatchesConnection {
     const socket$ = resolveWebSocketCtor(websocket?.WebSocketCtor).pipe(
       switchMap(WebSocketCtor =>
         defer(() => from(Promise.resolve(websocket?.tokenProvider ? websocket.tokenProvider() : websocket?.protocol))).pipe(
-          switchMap(protocol => webSocketEvents({ url, protocol, WebSocketCtor })),
+          map(protocol => ({ protocol })),
+          // A token provider that throws or rejects fails this attempt as a refused socket would:
+          // a close event with the error (what connect() settles on), then the error (retried
+          // with backoff, or an AuthError that stops the attempts).
+          catchError((error: unknown) => of({ failed: error instanceof AuthError ? error : new NetworkError('The token provider failed', { cause: error }) })),
+          switchMap(token => ('failed' in token ? concat(of<SocketEvent>({ type: 'close', error: token.failed }), throwError(() => token.failed)) : webSocketEvents({ url, protocol: token.protocol, WebSocketCtor }))),
         ),
       ),
     );
