@@ -2,6 +2,7 @@ import { firstValueFrom, skip, take, toArray } from 'rxjs';
 import { Patches } from '../../src/client/Patches.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
 import type { Change } from '../../src/types.js';
+import { PatchesError } from '../../src/errors.js';
 
 interface Todo {
   title?: string;
@@ -65,6 +66,42 @@ describe('PatchesDoc', () => {
     expect(doc.state).toEqual({ tags: {} });
     await patches.closeDoc('lww');
     expect((await patches.openDoc('lww', { algorithm: 'lww' })).state).toEqual({ tags: {} });
+  });
+
+  // Found in review, fixed: a listener's change() was queued before the change that triggered it
+  // (the store and the server had them the other way round from the view, for good).
+  it('should store a change a listener makes in reaction after the change it reacts to, and leave every listener on the latest state', async () => {
+    const { patches } = setup();
+    type List = { items: { id: string; seen?: boolean }[] };
+    const doc = await patches.openDoc<List>('list');
+    doc.change(draft => void (draft.items = []));
+    doc.onUpdate(state => {
+      const last = state.items.at(-1);
+      if (last && !last.seen) doc.change(draft => void (draft.items[draft.items.length - 1].seen = true));
+    });
+    const lastSeen: List[] = [];
+    doc.onUpdate(state => lastSeen.push(state));
+    doc.change(draft => void draft.items.push({ id: 'x' }));
+    expect(doc.state).toEqual({ items: [{ id: 'x', seen: true }] });
+    expect(lastSeen.at(-1)).toBe(doc.state);
+    await doc.flush();
+    await patches.closeDoc('list');
+    expect((await patches.openDoc<List>('list')).state).toEqual({ items: [{ id: 'x', seen: true }] });
+  });
+
+  it('should refuse a change() inside another change(), and a change() on a closed handle, with a PatchesError', async () => {
+    const { store, patches } = setup();
+    const doc = await patches.openDoc<{ outer?: number; inner?: number; late?: number }>('nested');
+    expect(() => doc.change(draft => {
+      draft.outer = 1;
+      doc.change(inner => void (inner.inner = 1));
+    })).toThrow(PatchesError);
+    expect(doc.state).toEqual({});
+    await patches.closeDoc('nested');
+    expect(() => doc.change(draft => void (draft.late = 1))).toThrow(PatchesError);
+    const reopened = await patches.openDoc<{ late?: number }>('nested');
+    expect(reopened.state).toEqual({});
+    expect(await store.getPendingChanges('nested')).toEqual([]);
   });
 
   it('should drop minted entries from the optimistic queue, in order or not, keeping the others in order', async () => {

@@ -2,6 +2,7 @@ import { BehaviorSubject, type Observable, distinctUntilChanged, skip } from 'rx
 import { Immer, enablePatches, type Draft } from 'immer';
 import type { AnyDoc, Algorithm, JSONPatchOp, Unsubscriber } from '../types.js';
 import { applyPatch } from '../algorithms/applyPatch.js';
+import { PatchesError } from '../errors.js';
 import { arraysWhole } from '../algorithms/recording/arraysWhole.js';
 import { immerPatchesToOps } from '../algorithms/recording/immerPatchesToOps.js';
 
@@ -70,6 +71,14 @@ export class PatchesDoc<T extends object = AnyDoc> {
   private layers: DocLayers;
   private optimistic: OptimisticChange[] = [];
   private readonly subject: BehaviorSubject<T>;
+  /** The state shown: ahead of `subject.value` while an emission is under way (see `show`). */
+  private view: T;
+  /** An emission of `subject` is under way; `showAgain`: a newer state came during it. */
+  private emitting = false;
+  private showAgain = false;
+  /** A mutator is running (a `change()` inside it would be recorded on the state before it). */
+  private recording = false;
+  private closed = false;
   private readonly immer: Immer;
   private lastSubmit: Promise<void> = Promise.resolve();
   private edits = 0;
@@ -90,13 +99,14 @@ export class PatchesDoc<T extends object = AnyDoc> {
   ) {
     this.layers = layers;
     this.immer = new Immer({ autoFreeze: options.freeze ?? false });
-    this.subject = new BehaviorSubject<T>(this.rebuilt());
+    this.view = this.rebuilt();
+    this.subject = new BehaviorSubject<T>(this.view);
     this.state$ = this.subject.pipe(distinctUntilChanged());
   }
 
   /** The current state: committed, plus pending and optimistic local changes. Treat it as immutable. */
   get state(): T {
-    return this.subject.value;
+    return this.view;
   }
 
   /** Last revision confirmed by the server (0 = never synced). */
@@ -129,13 +139,16 @@ export class PatchesDoc<T extends object = AnyDoc> {
    * doc.change(draft => { draft.items.push({ id: 'a', done: false }); });
    */
   change(mutator: (draft: Draft<T>) => void): void {
+    if (this.closed) throw new PatchesError(`Document "${this.id}" is closed: open it again to edit it`);
+    if (this.recording) throw new PatchesError(`change() of document "${this.id}" was called inside another change(): make it one change, or the second after the first`);
     const recorded = this.record(this.state, mutator);
     if (!recorded) return;
     const change: OptimisticChange = { id: this.owner.newId(), ops: recorded.ops, mutator };
     this.edits++;
     this.optimistic.push(change);
-    this.subject.next(recorded.next);
+    // Handed over before it is shown: a listener that edits in turn queues its change after this one.
     this.lastSubmit = this.owner.submit(this.erased(), change);
+    this.show(recorded.next);
   }
 
   /** Resolves when every `change()` made so far has been persisted to the store (or rolled back). */
@@ -175,25 +188,56 @@ export class PatchesDoc<T extends object = AnyDoc> {
     // `onTop`: the new layers show the old view with these ops applied (another tab's appended OT
     // changes, LWW `opsOnTop`), so with no optimistic edits on it the view is not rebuilt from every op.
     const { onTop } = options;
-    this.subject.next(onTop && this.optimistic.length === 0 ? this.stateWith(onTop) : this.rebuilt());
+    this.show(onTop && this.optimistic.length === 0 ? this.stateWith(onTop) : this.rebuilt());
   }
 
   /** @internal Drops an optimistic change that could not be persisted and rebuilds the view. */
   _rollback(id: string): void {
     this.optimistic = this.optimistic.filter(change => change.id !== id);
-    this.subject.next(this.rebuilt());
+    this.show(this.rebuilt());
   }
 
-  /** @internal Completes `state$` when the doc is closed. */
+  /** @internal Completes `state$` when the doc is closed; `change()` refuses from then on. */
   _close(): void {
+    this.closed = true;
     this.subject.complete();
+  }
+
+  /**
+   * Makes `state` the state shown and emits it. A listener that edits during an emission (an
+   * `onUpdate` that reacts with `change()`) gets its state emitted once the emission under way is
+   * done, so no listener is left with the older state last.
+   */
+  private show(state: T): void {
+    this.view = state;
+    if (this.emitting) {
+      this.showAgain = true;
+      return;
+    }
+    this.emitting = true;
+    try {
+      this.subject.next(state);
+      while (this.showAgain) {
+        this.showAgain = false;
+        this.subject.next(this.view);
+      }
+    } finally {
+      this.emitting = false;
+    }
   }
 
   /** Runs a mutator on `base` through immer: the next state and the ops to keep, or `undefined` when it changed nothing. */
   private record(base: T, mutator: (draft: Draft<T>) => void): { next: T; ops: JSONPatchOp[] } | undefined {
-    const [next, patches] = this.immer.produceWithPatches(base, (draft: Draft<T>) => {
-      mutator(draft);
-    });
+    this.recording = true;
+    let produced: ReturnType<Immer['produceWithPatches']>;
+    try {
+      produced = this.immer.produceWithPatches(base, (draft: Draft<T>) => {
+        mutator(draft);
+      });
+    } finally {
+      this.recording = false;
+    }
+    const [next, patches] = produced;
     if (patches.length === 0) return undefined;
     // OT appends travel as '/-' (what the reference's rules order consistently); LWW paths are
     // keys, and an array is one value there, written whole.
