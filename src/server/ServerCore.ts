@@ -220,7 +220,8 @@ export class ServerCore {
     const ids = [...new Set(readDocIds(params[0], maxSubscriptions))];
     const allowed = await Promise.all(ids.map((docId) => this.mayRead(connection, 'subscribe', docId)));
     const readable = ids.filter((_id, index) => allowed[index] === true);
-    if (this.subscriptions.countFor(connection.id) + readable.length > maxSubscriptions) {
+    const added = readable.filter((docId) => !this.subscriptions.subscribers(docId).has(connection.id)).length;
+    if (this.subscriptions.countFor(connection.id) + added > maxSubscriptions) {
       throw invalid(`a connection may follow at most ${maxSubscriptions} documents`);
     }
     this.subscriptions.add(connection.id, readable);
@@ -259,10 +260,16 @@ export class ServerCore {
     const frame = JSON.stringify(notification(method, params));
     // OT changes sent here need not be repeated in a compact commit reply to the same connection.
     const sentIds = method === 'changesCommitted' && params.changes && this.options.algorithmFor(docId) === 'ot' ? params.changes.map((change) => change.id) : undefined;
-    for (const connectionId of subscribers) {
+    for (const connectionId of [...subscribers]) {
       if (connectionId === exceptConnectionId) continue;
       this.options.send(connectionId, frame);
       if (sentIds) this.sentBroadcasts.record(connectionId, docId, sentIds);
+      // Told of a delete, a subscriber follows that doc no more (its client forgets the
+      // subscription, §1.5.1): it is not sent the doc's next life, nor counted against its limit.
+      if (method === 'docDeleted') {
+        this.subscriptions.remove(connectionId, [docId]);
+        this.sentBroadcasts.forget(connectionId, [docId]);
+      }
     }
   };
 }

@@ -75,7 +75,7 @@ export interface StartServerOptions {
   anchorWire?: boolean;
   /**
    * `permessage-deflate` settings negotiated with clients that offer it (default
-   * `SERVER_PER_MESSAGE_DEFLATE`: frames of 1 KB or more; `ALL_FRAMES_PER_MESSAGE_DEFLATE`
+   * `SERVER_PER_MESSAGE_DEFLATE`: frames of 4 KB or more; `ALL_FRAMES_PER_MESSAGE_DEFLATE`
    * compresses every frame, at a CPU and memory cost: see `wireCompression.ts`); `false` sends every frame plain.
    */
   compression?: PerMessageDeflateOptions | false;
