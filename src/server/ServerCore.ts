@@ -260,16 +260,10 @@ export class ServerCore {
     const frame = JSON.stringify(notification(method, params));
     // OT changes sent here need not be repeated in a compact commit reply to the same connection.
     const sentIds = method === 'changesCommitted' && params.changes && this.options.algorithmFor(docId) === 'ot' ? params.changes.map((change) => change.id) : undefined;
-    for (const connectionId of [...subscribers]) {
+    for (const connectionId of subscribers) {
       if (connectionId === exceptConnectionId) continue;
       this.options.send(connectionId, frame);
       if (sentIds) this.sentBroadcasts.record(connectionId, docId, sentIds);
-      // Told of a delete, a subscriber follows that doc no more (its client forgets the
-      // subscription, §1.5.1): it is not sent the doc's next life, nor counted against its limit.
-      if (method === 'docDeleted') {
-        this.subscriptions.remove(connectionId, [docId]);
-        this.sentBroadcasts.forget(connectionId, [docId]);
-      }
     }
   };
 }
