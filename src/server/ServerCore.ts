@@ -93,7 +93,10 @@ export class ServerCore {
       announce: this.announce,
       stats: options.stats,
       onError: options.onError,
-      isFollowed: (docId: string) => this.subscriptions.subscribers(docId).size > 0,
+      // Followed docs stay loaded only where other processes write the store: their news is
+      // announced from the loaded doc. A store only this process writes needs none of that, and
+      // `cacheSize` bounds the cache there.
+      isFollowed: options.store.watch ? (docId: string) => this.subscriptions.subscribers(docId).size > 0 : undefined,
     };
     this.ot = new OTDocService(serviceOptions, options.transformIncoming);
     this.lww = new LWWDocService(serviceOptions);

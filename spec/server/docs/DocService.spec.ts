@@ -69,6 +69,25 @@ describe('DocService (tombstones, cache)', () => {
       expect(docId.startsWith('lww') ? envelope.rev : envelope.changes.length).toBe(3);
     }
   });
+  // Found in review, fixed: followed docs were kept loaded whatever the store, so one connection
+  // following many docs held them all, past cacheSize (only a store other processes write needs it).
+  it('should evict followed docs past cacheSize on a store only this process writes', async () => {
+    const loads: string[] = [];
+    const store = new MemoryServerStore();
+    const loadDoc = store.loadDoc.bind(store);
+    store.loadDoc = (docId) => (loads.push(docId), loadDoc(docId));
+    t = await startTestServer({ cacheSize: 2, store });
+    const a = await t.connect();
+    const ids = ['d1', 'd2', 'd3', 'd4', 'd5'];
+    resultOf(await a.call('subscribe', [ids]));
+    for (const docId of ids) resultOf(await a.call('commitChanges', [docId, [change(`${docId}-1`, 0, [{ op: 'replace', path: '/a', value: 1 }])]]));
+    // Loading one more doc evicts the least recently used loaded ones down to cacheSize.
+    resultOf(await a.call('getDoc', ['other']));
+    const before = loads.filter((id) => id === 'd1').length;
+    expect(resultOf<PatchesSnapshot>(await a.call('getDoc', ['d1'])).changes).toHaveLength(1);
+    expect(loads.filter((id) => id === 'd1').length).toBe(before + 1);
+  });
+
 });
 
 describe('DocService (cache bounds)', () => {
