@@ -96,6 +96,19 @@ describe('ServerCore (dispatch, authorization, routing)', () => {
     expect(reader.notifications('changesCommitted')).toEqual([]);
   });
 
+  // Found in review, fixed: one connection's frames run concurrently, so an unsubscribe sent right
+  // after a subscribe ran first (the subscribe awaits the authorize hook) and the client stayed subscribed.
+  it('should apply one connection\'s subscribe and unsubscribe in the order they came', async () => {
+    t = await startTestServer({ authorize: async () => true });
+    const [client, writer] = [await t.connect(), await t.connect()];
+    const [subscribed, unsubscribed] = await Promise.all([client.call('subscribe', [['doc']]), client.call('unsubscribe', [['doc']])]);
+    expect([resultOf(subscribed), resultOf(unsubscribed)]).toEqual([['doc'], ['doc']]);
+    expect(t.server.stats.subscriptions).toBe(0);
+    resultOf(await writer.call('commitChanges', ['doc', [change('c1', 0, [{ op: 'add', path: '/a', value: 1 }])]]));
+    resultOf(await client.call('getDoc', ['doc']));
+    expect(client.notifications('changesCommitted')).toEqual([]);
+  });
+
   // Found in review, fixed: re-subscribing what a connection follows counted it again.
   it('should take no room under maxSubscriptions for a doc the connection follows already', async () => {
     t = await startTestServer({ maxSubscriptions: 2 });

@@ -75,6 +75,8 @@ const READ_METHODS: ReadonlySet<string> = new Set(['subscribe', 'getDoc', 'getCh
  */
 export class ServerCore {
   private readonly lock = new KeyedQueue();
+  /** Per connection: its subscribes and unsubscribes, one at a time. */
+  private readonly inOrder = new KeyedQueue();
   private readonly subscriptions = new Subscriptions();
   private readonly sentBroadcasts = new SentBroadcasts();
   private readonly ot: OTDocService;
@@ -103,12 +105,17 @@ export class ServerCore {
     // A store shared with other server processes reports their writes: catch up and fan out.
     this.unwatch = options.store.watch?.((event) => this.storeEvent(event));
     this.methods = new Map<string, Method>([
-      ['subscribe', (connection, params) => this.subscribe(connection, params)],
-      ['unsubscribe', async (connection, params) => {
-        const docIds = readDocIds(params[0], options.maxSubscriptions);
-        this.sentBroadcasts.forget(connection.id, docIds);
-        return this.subscriptions.remove(connection.id, docIds);
-      }],
+      // One connection's subscribes and unsubscribes take effect in the order they came: a
+      // subscribe waits for the authorize hook, and an unsubscribe sent right after it (a client
+      // that tracks and untracks at once) must not be overtaken by it.
+      ['subscribe', (connection, params) => this.inOrder.run(connection.id, () => this.subscribe(connection, params))],
+      ['unsubscribe', (connection, params) =>
+        this.inOrder.run(connection.id, () => {
+          const docIds = readDocIds(params[0], options.maxSubscriptions);
+          this.sentBroadcasts.forget(connection.id, docIds);
+          return this.subscriptions.remove(connection.id, docIds);
+        }),
+      ],
       ['getDoc', async (connection, params) => {
         const docId = await this.admit(connection, 'getDoc', params);
         return this.service(docId).getDoc(docId);
