@@ -104,6 +104,26 @@ describe('PatchesDoc', () => {
     expect(await store.getPendingChanges('nested')).toEqual([]);
   });
 
+  // Found in review, fixed: only the states change() made were frozen; one rebuilt from ops (on
+  // open, after server changes) could be written to in place, the very mistake freeze is for.
+  it('should freeze every state shown with freeze on, rebuilt ones included', async () => {
+    const store = new InMemoryStore();
+    const patches = new Patches({ store, docOptions: { freeze: true } });
+    const doc = await patches.openDoc<{ a?: { b: number }; c?: number }>('frozen');
+    doc.change(draft => void (draft.a = { b: 1 }));
+    await doc.flush();
+    await patches.closeDoc('frozen');
+    const reopened = await patches.openDoc<{ a?: { b: number }; c?: number }>('frozen');
+    expect(Object.isFrozen(reopened.state)).toBe(true);
+    expect(Object.isFrozen(reopened.state.a)).toBe(true);
+    const [sent] = await store.getPendingChanges('frozen');
+    const other: Change = { id: 'other', baseRev: 0, rev: 1, ops: [{ op: 'replace', path: '/c', value: 3 }], createdAt: 0, committedAt: 1 };
+    await patches.algorithms.ot.applyServerChanges('frozen', [other]);
+    expect(reopened.state).toEqual({ a: { b: 1 }, c: 3 });
+    expect(Object.isFrozen(reopened.state)).toBe(true);
+    expect(sent.ops).toHaveLength(1);
+  });
+
   it('should drop minted entries from the optimistic queue, in order or not, keeping the others in order', async () => {
     const { patches } = setup();
     const doc = await patches.openDoc<Todo>('todo');

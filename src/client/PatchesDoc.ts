@@ -1,5 +1,5 @@
 import { BehaviorSubject, type Observable, distinctUntilChanged, skip } from 'rxjs';
-import { Immer, enablePatches, type Draft } from 'immer';
+import { Immer, enablePatches, freeze, type Draft } from 'immer';
 import type { AnyDoc, Algorithm, JSONPatchOp, Unsubscriber } from '../types.js';
 import { applyPatch } from '../algorithms/applyPatch.js';
 import { PatchesError } from '../errors.js';
@@ -76,6 +76,8 @@ export class PatchesDoc<T extends object = AnyDoc> {
   /** An emission of `subject` is under way; `showAgain`: a newer state came during it. */
   private emitting = false;
   private showAgain = false;
+  /** `freeze`: every state shown is frozen, not only those `change()` makes (see `shown`). */
+  private readonly frozen: boolean;
   /** A mutator is running (a `change()` inside it would be recorded on the state before it). */
   private recording = false;
   private closed = false;
@@ -98,8 +100,9 @@ export class PatchesDoc<T extends object = AnyDoc> {
     options: PatchesDocOptions = {},
   ) {
     this.layers = layers;
-    this.immer = new Immer({ autoFreeze: options.freeze ?? false });
-    this.view = this.rebuilt();
+    this.frozen = options.freeze ?? false;
+    this.immer = new Immer({ autoFreeze: this.frozen });
+    this.view = this.shown(this.rebuilt());
     this.subject = new BehaviorSubject<T>(this.view);
     this.state$ = this.subject.pipe(distinctUntilChanged());
   }
@@ -203,13 +206,18 @@ export class PatchesDoc<T extends object = AnyDoc> {
     this.subject.complete();
   }
 
+  /** With `freeze`, the state deep-frozen (immer skips what is frozen already): a state rebuilt from ops (on open, after server changes or a rollback) too. */
+  private shown(state: T): T {
+    return this.frozen ? freeze(state, true) : state;
+  }
+
   /**
    * Makes `state` the state shown and emits it. A listener that edits during an emission (an
    * `onUpdate` that reacts with `change()`) gets its state emitted once the emission under way is
    * done, so no listener is left with the older state last.
    */
   private show(state: T): void {
-    this.view = state;
+    this.view = this.shown(state);
     if (this.emitting) {
       this.showAgain = true;
       return;
