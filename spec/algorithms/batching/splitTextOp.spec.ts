@@ -32,6 +32,18 @@ describe('splitTextOp', () => {
     expect(joined).toBe(text);
   });
 
+  // Found in review, fixed: an op over the budget only by a trailing retain was called unsplittable.
+  it.each([
+    ['the default measure', bytes],
+    ['a custom measure', measured],
+  ])('should leave out a trailing retain when that alone makes the op fit (%s)', (_label, budgetOf) => {
+    const kept = [{ retain: 7 }, { insert: 'x'.repeat(50) }];
+    const budget = budgetOf(sizeOf(txt(kept)) + 4);
+    expect(splitTextOp(txt([...kept, { retain: 123_456 }]), budget)).toEqual([txt(kept)]);
+    // Nothing to leave out: an op that fits is not a split, one that cannot fit stays unsplittable.
+    expect(splitTextOp(txt(kept), budget)).toBeUndefined();
+  });
+
   it('should never cut a surrogate pair in half', () => {
     const text = '😀'.repeat(100);
     const pieces = splitTextOp(txt([{ insert: text }]), bytes(80))!;

@@ -80,8 +80,11 @@ export function splitTextOp(op: JSONPatchOp, budget: TextOpBudget): JSONPatchOp[
   let current: DeltaOp[] = [];
   let start = 0;
   let cursor = 0;
+  // A part of plain retains only changes nothing and is left out (a trailing retain, say).
+  let leftOut = false;
   const flush = () => {
     if (current.some((item) => !isPlainRetain(item))) parts.push(atCursor(start, current));
+    else if (current.length > 0) leftOut = true;
     current = [];
     start = cursor;
   };
@@ -108,7 +111,8 @@ export function splitTextOp(op: JSONPatchOp, budget: TextOpBudget): JSONPatchOp[
     start = cursor;
   }
   flush();
-  return parts.length > 1 ? parts.map(withDelta) : undefined;
+  // One part is a split too when what was left out made the op fit.
+  return parts.length > 1 || (parts.length === 1 && leftOut) ? parts.map(withDelta) : undefined;
 }
 
 /**
