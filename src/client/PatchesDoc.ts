@@ -224,7 +224,7 @@ export class PatchesDoc<T extends object = AnyDoc> {
     }
     this.emitting = true;
     try {
-      this.subject.next(state);
+      this.subject.next(this.view);
       while (this.showAgain) {
         this.showAgain = false;
         this.subject.next(this.view);

@@ -1,4 +1,4 @@
-import { EMPTY, catchError, concatMap, concatWith, defer, endWith, from, ignoreElements, of, takeWhile, tap, throwError, type Observable } from 'rxjs';
+import { EMPTY, catchError, concatMap, defer, endWith, from, ignoreElements, of, takeWhile, tap, throwError, type Observable } from 'rxjs';
 import type { Change, CommitChangesResult } from '../types.js';
 import { JSONRPCError, MissingChangesError, ServerRevisionRegressedError } from '../errors.js';
 import { mayBeRevisionRegression } from './revisionRegression.js';
@@ -96,17 +96,14 @@ export class DocSync {
         const reloadRequired = !Array.isArray(result) && result?.docReloadRequired === true;
         const changes = Array.isArray(result) ? result : result?.changes;
         const received = (id: string) => this.received.get(docId, id);
-        let othersCame = false;
         // Expanded inside `defer`: a compact ack naming a change we never received throws
         // MissingChangesError, which the pull below handles.
         return defer(() => {
           const list = changeList(expandAcks(changes, batch, received), 'commitChanges');
           const sentIds = new Set(batch.map(c => c.id));
-          othersCame = list.some(c => !sentIds.has(c.id));
-          return this.apply$(docId, algorithm, list, answers);
+          const othersCame = list.some(c => !sentIds.has(c.id));
+          return this.apply$(docId, algorithm, list, answers).pipe(ignoreElements(), endWith(reloadRequired || othersCame));
         }).pipe(
-          ignoreElements(),
-          concatWith(defer(() => of(reloadRequired || othersCame))),
           catchError(error => (error instanceof MissingChangesError ? this.pullSince$(docId, algorithm).pipe(ignoreElements(), endWith(true)) : throwError(() => error))),
         );
       }),

@@ -161,9 +161,12 @@ export function createJsonRpcClient(socket$: Observable<SocketEvent>, options: J
    * and each one's end removes it).
    */
   const interrupts = new Set<(reason: Interruption) => void>();
-  /** Fails every call in flight; a call made by one of them meanwhile (a retry) is not among them. */
-  const interrupt = (reason: Interruption) => {
-    for (const fail of [...interrupts]) fail(reason);
+  /**
+   * Fails the calls in flight (`calls`: those of a moment before, by default now) that are still
+   * waiting; a call made by one of them meanwhile (a retry) is not among them.
+   */
+  const interrupt = (reason: Interruption, calls = [...interrupts]) => {
+    for (const fail of calls) if (interrupts.has(fail)) fail(reason);
   };
   /** While the current connection accepts batches: where its requests queue, and the `send` they are for. */
   let batcher: { send: (data: string) => void; queue: Subject<string>; flow: Subscription } | null = null;
@@ -213,7 +216,7 @@ export function createJsonRpcClient(socket$: Observable<SocketEvent>, options: J
         if (event.kind === 'open') setCurrent(event.send);
         else if (event.kind === 'close') setCurrent(null);
         if (event.kind === 'response') responders.get(event.id)?.(event);
-        else if (ends) for (const fail of ending) if (interrupts.has(fail)) fail(event);
+        else if (ends) interrupt(event, ending);
         inbound.next(event);
       }
     },

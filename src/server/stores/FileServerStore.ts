@@ -485,30 +485,28 @@ export class FileServerStore implements ServerStore {
   /** @inheritDoc */
   async close(): Promise<void> {
     this.closed = true;
-    if (this.journal) {
-      // Until recovery has replayed it, the journal holds the only durable copy of what a crashed
-      // process acknowledged: a store closed before its first call (a server that could not
-      // listen) or whose recovery failed leaves it for the next start. Every write recovers first.
-      const recovered = await this.recovery?.then(
-        () => true,
-        () => false,
-      );
-      while (this.checkpointing) await this.checkpointing;
-      // A checkpoint that fails leaves the journal to the next start's recovery; the files close anyway.
-      try {
-        if (recovered) await this.checkpoint();
-      } finally {
-        await this.journal.close();
-        this.closeFiles();
+    // A checkpoint that fails leaves the journal to the next start's recovery; the files close anyway.
+    try {
+      if (this.journal) {
+        // Until recovery has replayed it, the journal holds the only durable copy of what a crashed
+        // process acknowledged: a store closed before its first call (a server that could not
+        // listen) or whose recovery failed leaves it for the next start. Every write recovers first.
+        const recovered = await this.recovery?.then(
+          () => true,
+          () => false,
+        );
+        while (this.checkpointing) await this.checkpointing;
+        try {
+          if (recovered) await this.checkpoint();
+        } finally {
+          await this.journal.close();
+        }
       }
+    } finally {
+      for (const [docId, doc] of [...this.openSegments]) this.closeSegment(docId, doc);
+      this.files.clear();
+      this.idle.clear();
     }
-    this.closeFiles();
-  }
-
-  private closeFiles(): void {
-    for (const [docId, doc] of [...this.openSegments]) this.closeSegment(docId, doc);
-    this.files.clear();
-    this.idle.clear();
   }
 
   /**
