@@ -1,3 +1,5 @@
+import { defer, NEVER, retry, shareReplay, takeUntil, tap, timer } from 'rxjs';
+import type { Observable } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import { NetworkError } from '../../src/errors.js';
 import { liveness, pingFrame } from '../../src/operators/liveness.js';
@@ -96,5 +98,56 @@ describe('liveness', () => {
       expectObservable(source.pipe(liveness({ idleSilence: 100, probeTimeout: 50 }))).toBe(expected, { o: open, c: { type: 'close', error } }, error);
     });
     expect(sent).toEqual([[100, pingFrame(1)]]);
+  });
+
+  describe('patience (a frame slower than the silence allowed)', () => {
+    /** Watches the sockets `sockets` makes one after another with one operator, as a retry does, until `until` ms; returns the times sockets were judged dead. */
+    const watchRetried = (sockets: (n: number) => Observable<SocketEvent>, config: Parameters<typeof liveness>[0], until: number) => {
+      const deaths: number[] = [];
+      let n = 0;
+      defer(() => sockets(n++))
+        .pipe(
+          liveness(config),
+          tap(event => event.type === 'close' && event.error && deaths.push(testScheduler.now())),
+          retry(),
+          takeUntil(timer(until)),
+        )
+        .subscribe();
+      return deaths;
+    };
+
+    it('should double the busy thresholds for the next socket after one judged dead while busy, up to maxPatience', () => {
+      let deaths: number[] = [];
+      testScheduler.run(({ cold }) => {
+        // Busy from each socket's start (the RPC client's busy$ replays its current value).
+        const busy$ = cold('t', { t: true });
+        deaths = watchRetried(() => cold('o', { o: open }), { busy$, maxPatience: 4, idleSilence: 1e9 }, 150_001);
+      });
+      // 5 + 5 s, then 10 + 10, then 20 + 20 (the cap) from each open.
+      expect(sent.map(([at]) => at)).toEqual([5_000, 20_000, 50_000, 90_000, 130_000]);
+      expect(deaths).toEqual([10_000, 30_000, 70_000, 110_000, 150_000]);
+    });
+
+    it('should keep the thresholds after a socket judged dead while idle (a dead link, not a slow frame)', () => {
+      let deaths: number[] = [];
+      testScheduler.run(({ cold }) => {
+        deaths = watchRetried(() => cold('o', { o: open }), { idleSilence: 35_000, maxPatience: 8 }, 80_001);
+      });
+      expect(deaths).toEqual([40_000, 80_000]);
+    });
+
+    it('should bring the thresholds back once a socket has stayed open for four of its busy windows', () => {
+      let deaths: number[] = [];
+      testScheduler.run(({ cold, hot }) => {
+        // Busy until 11 s (the first socket dies at 10 s), idle, busy again from 111 s.
+        const busy$ = hot('t 10999ms f 99999ms t', { t: true, f: false }).pipe(shareReplay(1));
+        const gone = new NetworkError('closed');
+        // The second socket (10 + 10 s windows, from 10 s) is closed by the network at 110 s, after the 80 s that bring them back.
+        const sockets = [cold('o', { o: open }), cold('o 99999ms #', { o: open }, gone), cold('o', { o: open })];
+        deaths = watchRetried(n => sockets[n] ?? NEVER, { busy$, maxPatience: 8, idleSilence: 1e9 }, 125_000);
+      });
+      // Third socket: opened at 110 s, busy from 111 s, dead 10 s later (it would be 20 s without the reset at 10 + 4 × 20 s).
+      expect(deaths).toEqual([10_000, 121_000]);
+    });
   });
 });

@@ -50,7 +50,9 @@ export interface WebSocketOptions {
  * Dead-connection detection (see `liveness`): a busy socket (a call awaiting its reply) silent
  * for `busySilence` ms, or an idle one silent for `idleSilence` ms, is probed; no frame within
  * `probeTimeout` closes it and reconnects. Defaults: 5 000 / 35 000 / 5 000 (dead within 10 s
- * busy, 40 s idle), and 10 000 for `connectTimeout`.
+ * busy, 40 s idle), and 10 000 for `connectTimeout`. A socket judged dead while busy doubles
+ * `busySilence` and `probeTimeout` for the next one, up to `maxPatience` (default 8: 80 s), so
+ * a frame that takes longer than 10 s to cross a slow link gets through on a later attempt.
  */
 export interface LivenessOptions {
   /** Silence in ms before a busy socket is probed (default 5000). */
@@ -61,6 +63,8 @@ export interface LivenessOptions {
   probeTimeout?: number;
   /** Ms an attempt may take to open (default 10 000). */
   connectTimeout?: number;
+  /** Largest factor the busy thresholds grow to after sockets judged dead while busy (default 8; 1 keeps them fixed). */
+  maxPatience?: number;
 }
 
 /** Options of a `PatchesConnection`. */
@@ -265,6 +269,7 @@ export class PatchesConnection {
     return socket$.pipe(
       liveness({
         ...thresholds,
+        maxPatience: thresholds?.maxPatience ?? 8,
         busy$: defer(() => this.rpc.busy$),
         check$: merge(this.checks, wake$),
         scheduler,

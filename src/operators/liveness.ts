@@ -13,6 +13,14 @@ export interface LivenessConfig {
   probeTimeout?: number;
   /** Ms an attempt may take to open before it is abandoned. Default 10 000. */
   connectTimeout?: number;
+  /**
+   * Largest factor `busySilence` and `probeTimeout` grow to. Each socket judged dead while busy
+   * doubles them for the next socket this operator watches, up to this factor, and a socket that
+   * stays open for four of its (grown) busy windows brings them back: a frame slower to cross than
+   * the silence allowed (a big document on a slow link, which holds the probe's answer behind it)
+   * gets through on a later attempt instead of being cut off on every one. Default 1 (fixed).
+   */
+  maxPatience?: number;
   /** True while requests await their replies (the socket is "busy"). Default: never busy. */
   busy$?: Observable<boolean>;
   /** Each value asks for a probe now (a request timed out, the page woke up). */
@@ -38,7 +46,9 @@ export function pingFrame(n: number): string {
  * too); if no frame at all arrives within `probeTimeout`, it emits `close` with a `NetworkError`
  * and errors with it, which unsubscribes (closes) the socket, so a retrying operator downstream
  * reconnects. `check$` probes at once. An attempt that does not open within `connectTimeout`
- * fails the same way. Apply it to the events of ONE socket (before `backoffRetry`).
+ * fails the same way. Apply it to the events of ONE socket (before `backoffRetry`); the operator
+ * it returns remembers its patience (`maxPatience`) from one socket to the next, the sockets a
+ * retry subscribes it to one after another.
  *
  * ## Example
  * ```ts
@@ -65,10 +75,15 @@ export function liveness(config: LivenessConfig = {}): MonoTypeOperatorFunction<
     check$ = NEVER,
     probeFrame = pingFrame,
     scheduler = asyncScheduler,
+    maxPatience = 1,
   } = config;
+  // Shared by the sockets this operator watches, one after another (see `maxPatience`).
+  let patience = 1;
 
   return (source) =>
     new Observable<SocketEvent>((subscriber) => {
+      const busyWindow = busySilence * patience;
+      const probeWindow = probeTimeout * patience;
       let send: ((data: string) => void) | null = null;
       let busy = false;
       let probing = false;
@@ -81,6 +96,10 @@ export function liveness(config: LivenessConfig = {}): MonoTypeOperatorFunction<
       let timer: Subscription | undefined;
       let timerAt = Infinity;
       const subscription = new Subscription(() => timer?.unsubscribe());
+      const calmDown = () => {
+        if (patience === 1) return;
+        subscription.add(scheduler.schedule(() => (patience = 1), 4 * (busyWindow + probeWindow)));
+      };
 
       const stopTimer = () => {
         timer?.unsubscribe();
@@ -111,7 +130,7 @@ export function liveness(config: LivenessConfig = {}): MonoTypeOperatorFunction<
       /** Something arrived (or the busy state changed): wait for the next silence. */
       const listen = () => {
         probing = false;
-        arm(busy ? busySilence : idleSilence, probe);
+        arm(busy ? busyWindow : idleSilence, probe);
       };
       const probe = () => {
         if (!send) return;
@@ -121,7 +140,10 @@ export function liveness(config: LivenessConfig = {}): MonoTypeOperatorFunction<
         } catch {
           // The socket is already gone; its close event is on its way.
         }
-        arm(probeTimeout, () => dead(new NetworkError(`No frame within ${probeTimeout} ms of a liveness probe: connection presumed dead`)));
+        arm(probeWindow, () => {
+          if (busy) patience = Math.min(patience * 2, maxPatience);
+          dead(new NetworkError(`No frame within ${probeWindow} ms of a liveness probe: connection presumed dead`));
+        });
       };
 
       arm(connectTimeout, () => dead(new NetworkError(`Connection not open within ${connectTimeout} ms`)));
@@ -133,7 +155,10 @@ export function liveness(config: LivenessConfig = {}): MonoTypeOperatorFunction<
               stopTimer();
             } else {
               // Any inbound frame proves the peer is there: a reply, a notification, a heartbeat.
-              if (event.type === 'open') send = event.send;
+              if (event.type === 'open') {
+                send = event.send;
+                calmDown();
+              }
               listen();
             }
             subscriber.next(event);
