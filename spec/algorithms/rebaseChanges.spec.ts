@@ -52,6 +52,31 @@ describe('rebaseChanges', () => {
     ]);
   });
 
+  it('should not walk other clients\' changes up to seenUpTo through the queue (a batch the server placed after them as it was)', () => {
+    // The server put our batch (b1) after f's change verbatim: l2, written on top of b1, follows
+    // it as it is. Walked through the queue, f (which replaced /notes) would drop l2 as written
+    // under a parent someone replaced.
+    const f = committed('f', 1, [{ op: 'add', path: '/notes', value: { intro: 'f' } }]);
+    const b1 = change('b1', 1, [{ op: 'add', path: '/notes', value: {}, soft: true }], { baseRev: 0 });
+    const l2 = change('l2', 2, [{ op: 'add', path: '/notes/n', value: 'x' }], { baseRev: 0 });
+    const server = [f, { ...b1, rev: 2, baseRev: 1, committedAt: 102 }];
+
+    expect(rebaseChanges(server, [b1, l2])).toEqual([]);
+    const rebased = rebaseChanges(server, [b1, l2], 1);
+    expect(rebased).toEqual([{ ...l2, baseRev: 2, rev: 3 }]);
+    const serverState = server.reduce((state, c) => apply(state, c.ops), {} as object);
+    expect(rebased.reduce((state, c) => apply(state, c.ops), serverState)).toEqual({ notes: { intro: 'f', n: 'x' } });
+  });
+
+  it('should still walk other clients\' changes after seenUpTo through what is left of the queue', () => {
+    const b1 = change('b1', 1, [{ op: 'add', path: '/l/0', value: 'b' }], { baseRev: 0 });
+    const l2 = change('l2', 2, [{ op: 'replace', path: '/l/0', value: 'B' }], { baseRev: 0 });
+    const later = committed('g', 3, [{ op: 'add', path: '/l/0', value: 'g' }]);
+    const server = [committed('f', 1, [{ op: 'add', path: '/l/0', value: 'f' }]), { ...b1, rev: 2, baseRev: 1, committedAt: 102 }, later];
+
+    expect(rebaseChanges(server, [b1, l2], 1)).toEqual([{ ...l2, ops: [{ op: 'replace', path: '/l/1', value: 'B' }], baseRev: 3, rev: 4 }]);
+  });
+
   it('should keep metadata and unknown keys of rebased changes', () => {
     const local = [change('l1', 5, [{ op: 'replace', path: '/l/0', value: 1 }], { user: 'alice', custom: { deep: true }, batchId: 'b1' })];
     const [result] = rebaseChanges([committed('f', 5, [{ op: 'add', path: '/l/0', value: 0 }])], local);

@@ -383,6 +383,40 @@ describe('PatchesSync', () => {
       expect(b.errors).toEqual([]);
     });
 
+    it.each([
+      ['our server (its history in the reply)', {}],
+      ['a server answering as the anchor does (own changes only, then a pull)', { anchorWire: true }],
+    ])('should keep the edits of every batch of a queue cut after the first was re-based (docReloadRequired) on %s', async (_name, options) => {
+      await harness.close();
+      harness = await startHarness(options);
+      const a = await connected();
+      const docA = await a.patches.openDoc<{ notes?: Record<string, string> }>('reload-notes');
+      docA.change(draft => {
+        draft.notes = { intro: 'from a' };
+      });
+      await docSynced(a.sync, 'reload-notes', 1);
+
+      // B, which never loaded the doc, makes the notes object (a soft write: a no-op on A's) and
+      // fills it offline; the queue goes out in several frames. The server puts the first frame
+      // after A's change as it is, so what B wrote on top of it must follow it as it is, not be
+      // rebased over A's change as if written beside it (which dropped them as written under a
+      // replaced parent).
+      const notes = ['x', 'y', 'z', 'w'].map(c => c.repeat(400));
+      const { client: b, doc: docB } = await editedOffline<{ notes?: Record<string, string> }>(
+        'reload-notes',
+        [draft => void (draft.notes = {}), ...notes.map((note, i) => (draft: { notes?: Record<string, string> }) => void (draft.notes![`n${i}`] = note))],
+        { maxPayloadBytes: 900 },
+      );
+      const expected = { notes: { intro: 'from a', n0: notes[0], n1: notes[1], n2: notes[2], n3: notes[3] } };
+      await when(docA.state$, s => Object.keys(s.notes ?? {}).length === 5);
+      await idle(b.sync);
+
+      expect(docB.state).toEqual(expected);
+      expect(docA.state).toEqual(expected);
+      expect(b.sync.synced['reload-notes']).toMatchObject({ hasPending: false });
+      expect(b.errors).toEqual([]);
+    });
+
     it('should report state transitions through a drop and reconnect', async () => {
       const a = await connected();
       await idle(a.sync);

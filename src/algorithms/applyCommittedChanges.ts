@@ -35,7 +35,8 @@ function isRootReplace(change: Change): boolean {
  * - They are applied with strict `applyPatch`: a committed change that does not apply is a real
  *   divergence, never skipped silently (`ApplyChangesError` with the change's id and rev).
  * - Pending changes are rebased over the new ones with `rebaseChanges`: our own echoes leave
- *   the queue, the rest are transformed and re-stamped on the new rev. A root-replace catch-up
+ *   the queue, the rest are transformed and re-stamped on the new rev (over those after
+ *   `seenUpTo` only: see `rebaseChanges`). A root-replace catch-up
  *   transforms every pending op away (intended: the state it carries already reflects them or
  *   they were authored on a document that no longer exists).
  *
@@ -53,6 +54,7 @@ export function applyCommittedChanges<T>(
   committed: PatchesState<T>,
   serverChanges: readonly Change[],
   pending: readonly Change[],
+  seenUpTo = 0,
 ): AppliedCommittedChanges<T> {
   const staleIds = new Set<string>();
   const fresh: Change[] = [];
@@ -81,6 +83,6 @@ export function applyCommittedChanges<T>(
       throw new ApplyChangesError(change.id, change.rev, { cause: error });
     }
   }
-  queue = rebaseChanges(fresh, queue);
+  queue = rebaseChanges(fresh, queue, seenUpTo);
   return { state, rev: fresh[fresh.length - 1].rev, applied: fresh, pending: queue };
 }

@@ -83,16 +83,25 @@ function entriesById(entries: readonly WalkEntry[]): Map<string, WalkEntry[]> {
  *
  * With no server changes or no local changes the local changes are returned as they are.
  *
+ * `seenUpTo`: the local changes already take every committed change up to this rev as seen. The
+ * server placed them after it: it committed a batch of the queue's head verbatim on its head
+ * (`docReloadRequired`, a batch written before its client ever loaded the doc), so the changes
+ * written on top of that batch follow it as they are. Other clients' changes up to that rev are
+ * not walked through the queue (they would transform the rest of it as if concurrent with the
+ * batch, which the server did not do: a child written under an object the batch made would be
+ * dropped as written under a parent someone replaced).
+ *
  * @example
  * const server = [{ id: 's1', rev: 5, baseRev: 4, ops: [{ op: 'add', path: '/list/0', value: 'a' }], createdAt: 1, committedAt: 2 }];
  * const local = [{ id: 'l1', rev: 5, baseRev: 4, ops: [{ op: 'replace', path: '/list/0', value: 'x' }], createdAt: 1, committedAt: 0 }];
  * rebaseChanges(server, local);
  * // [{ id: 'l1', baseRev: 5, rev: 6, ops: [{ op: 'replace', path: '/list/1', value: 'x' }], ... }]
  */
-export function rebaseChanges(serverChanges: readonly Change[], localChanges: readonly Change[]): Change[] {
+export function rebaseChanges(serverChanges: readonly Change[], localChanges: readonly Change[], seenUpTo = 0): Change[] {
   if (serverChanges.length === 0 || localChanges.length === 0) return localChanges as Change[];
   const localIds = new Set(localChanges.map((change) => change.id));
-  const entries = walkQueue(serverChanges, localChanges, (server) => localIds.has(server.id));
+  const unseen = seenUpTo > 0 ? serverChanges.filter((change) => change.rev > seenUpTo || localIds.has(change.id)) : serverChanges;
+  const entries = walkQueue(unseen, localChanges, (server) => localIds.has(server.id));
   const baseRev = serverChanges[serverChanges.length - 1].rev;
   let rev = baseRev;
   const out: Change[] = [];

@@ -59,9 +59,11 @@ export interface ClientAlgorithm {
   /**
    * Applies committed server changes (a broadcast, a catch-up, or the reply to `sent`), rebases or
    * merges local changes, writes the store atomically and updates the open doc. Returns the
-   * changes that were new. Throws `MissingChangesError` on a revision gap.
+   * changes that were new. Throws `MissingChangesError` on a revision gap. `seenUpTo`: the rev
+   * the server placed a batch of ours after (`docReloadRequired`); the local changes take what
+   * others committed up to it as seen (OT, see `rebaseChanges`).
    */
-  applyServerChanges(docId: string, changes: Change[], sent?: Change[]): Promise<Change[]>;
+  applyServerChanges(docId: string, changes: Change[], sent?: Change[], seenUpTo?: number): Promise<Change[]>;
   /** Installs a `getDoc` envelope if it is ahead of what the store has. */
   installSnapshot(docId: string, snapshot: PatchesSnapshot): Promise<InstallResult>;
   /**

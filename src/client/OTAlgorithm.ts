@@ -165,11 +165,11 @@ export class OTAlgorithm implements ClientAlgorithm {
     return true;
   }
 
-  applyServerChanges(docId: string, changes: Change[], sent?: Change[]): Promise<Change[]> {
-    return retryOnConflict(() => this.applyOnce(docId, changes, sent), () => this.refresh(docId));
+  applyServerChanges(docId: string, changes: Change[], sent?: Change[], seenUpTo?: number): Promise<Change[]> {
+    return retryOnConflict(() => this.applyOnce(docId, changes, sent, seenUpTo), () => this.refresh(docId));
   }
 
-  private async applyOnce(docId: string, changes: Change[], sent?: Change[]): Promise<Change[]> {
+  private async applyOnce(docId: string, changes: Change[], sent?: Change[], seenUpTo?: number): Promise<Change[]> {
     const { store } = this.ctx;
     const doc = this.ctx.getOpenDoc(docId);
     const read = await this.readForApply(docId, true);
@@ -193,7 +193,7 @@ export class OTAlgorithm implements ClientAlgorithm {
     let result: ReturnType<typeof applyCommittedChanges>;
     let newPending: Change[];
     try {
-      result = applyCommittedChanges(committed, changes, queue);
+      result = applyCommittedChanges(committed, changes, queue, seenUpTo);
       newPending = result.pending.filter(c => !optimisticIds.has(c.id));
       if (result.applied.length === 0 && newPending.length === pending.length) return [];
       const expect = { committedRev: committed.rev, pendingIds: pending.map(c => c.id), rewinds };
@@ -207,7 +207,7 @@ export class OTAlgorithm implements ClientAlgorithm {
     if (!doc) {
       this.closedStates.keep(docId, result.state, result.applied);
     } else {
-      const unsaved = unsavedAfterWrite(doc, optimisticIds, result.pending, edits => applyCommittedChanges(committed, changes, [...stillPending, ...edits]).pending, committed.rev);
+      const unsaved = unsavedAfterWrite(doc, optimisticIds, result.pending, edits => applyCommittedChanges(committed, changes, [...stillPending, ...edits], seenUpTo).pending, committed.rev);
       // The committed state is built from the server's ops, our own included; the view is rebuilt
       // from it unless only our own changes came back, exactly as we assumed them, and no edit arrived meanwhile.
       const echoOnly =

@@ -98,13 +98,17 @@ export class DocSync {
         const received = (id: string) => this.received.get(docId, id);
         // Expanded inside `defer`: a compact ack naming a change we never received throws
         // MissingChangesError, which the pull below handles.
+        const sentIds = new Set(batch.map(c => c.id));
+        // Re-based onto the head verbatim: the rest of the queue, written on top of the batch,
+        // follows it as it is (what others committed before it is not rebased into it).
+        let seenUpTo: number | undefined;
         return defer(() => {
           const list = changeList(expandAcks(changes, batch, received), 'commitChanges');
-          const sentIds = new Set(batch.map(c => c.id));
+          if (reloadRequired) seenUpTo = placedAfter(list, sentIds);
           const othersCame = list.some(c => !sentIds.has(c.id));
-          return this.apply$(docId, algorithm, list, answers).pipe(ignoreElements(), endWith(reloadRequired || othersCame));
+          return this.apply$(docId, algorithm, list, answers, seenUpTo).pipe(ignoreElements(), endWith(reloadRequired || othersCame));
         }).pipe(
-          catchError(error => (error instanceof MissingChangesError ? this.pullSince$(docId, algorithm).pipe(ignoreElements(), endWith(true)) : throwError(() => error))),
+          catchError(error => (error instanceof MissingChangesError ? this.pullSince$(docId, algorithm, seenUpTo).pipe(ignoreElements(), endWith(true)) : throwError(() => error))),
         );
       }),
       // A refused baseRev may mean the server went back in time: the reload resends the rebased queue.
@@ -156,13 +160,13 @@ export class DocSync {
    * local data went back while they were on their way (untracked and tracked again, here or in
    * another tab), they no longer join on: it pulls again from where the doc is now.
    */
-  pullSince$(docId: string, algorithm: ClientAlgorithm): Observable<unknown> {
+  pullSince$(docId: string, algorithm: ClientAlgorithm, seenUpTo?: number): Observable<unknown> {
     return from(this.deps.patches.store.getCommittedRev(docId)).pipe(
       concatMap(rev =>
         this.deps.connection.call<unknown>('getChangesSince', [docId, rev]).pipe(
           catchError(error => (mayBeRevisionRegression(error) ? this.recoverRegression$(docId, algorithm, error).pipe(ignoreElements()) : throwError(() => error))),
-          concatMap(changes => this.apply$(docId, algorithm, changeList(changes, 'getChangesSince'))),
-          catchError(error => (error instanceof MissingChangesError && error.sinceRev < rev ? this.pullSince$(docId, algorithm) : throwError(() => error))),
+          concatMap(changes => this.apply$(docId, algorithm, changeList(changes, 'getChangesSince'), undefined, seenUpTo)),
+          catchError(error => (error instanceof MissingChangesError && error.sinceRev < rev ? this.pullSince$(docId, algorithm, seenUpTo) : throwError(() => error))),
         ),
       ),
     );
@@ -174,13 +178,19 @@ export class DocSync {
    * later write of another tab is reported after it, by the store read its announcement causes),
    * so only a closed doc's rev costs a store read.
    */
-  apply$(docId: string, algorithm: ClientAlgorithm, changes: Change[], sent?: Change[]): Observable<unknown> {
+  apply$(docId: string, algorithm: ClientAlgorithm, changes: Change[], sent?: Change[], seenUpTo?: number): Observable<unknown> {
     if (changes.length === 0 && !sent) return EMPTY;
     const { patches } = this.deps;
-    const applyHere = async () => ({ applied: await algorithm.applyServerChanges(docId, changes, sent), rev: patches.getOpenDoc(docId)?.committedRev });
+    const applyHere = async () => ({ applied: await algorithm.applyServerChanges(docId, changes, sent, seenUpTo), rev: patches.getOpenDoc(docId)?.committedRev });
     return from(patches.runExclusive(docId, applyHere)).pipe(
       tap(({ applied }) => patches._announceServerCommit(docId, applied)),
       concatMap(({ rev }) => (rev === undefined ? this.deps.entries.rev$(docId) : of(this.deps.docs.update([docId], { committedRev: rev })))),
     );
   }
+}
+
+/** The rev a batch re-based onto the head (`docReloadRequired`) was placed after: just before its first committed change, if one is in the reply. */
+function placedAfter(reply: readonly Change[], sentIds: ReadonlySet<string>): number | undefined {
+  const revs = reply.filter(c => sentIds.has(c.id)).map(c => c.rev);
+  return revs.length ? Math.min(...revs) - 1 : undefined;
 }
