@@ -84,6 +84,26 @@ describe('Patches', () => {
     expect(await store.listDocs(true)).toEqual([expect.objectContaining({ docId: 'doc', deleted: true })]);
   });
 
+  it('should open a new handle when openDoc comes while the doc is closing', async () => {
+    const patches = new Patches({ store: new InMemoryStore() });
+    const first = await patches.openDoc<{ a?: number; b?: number }>('doc');
+    first.change(draft => {
+      draft.a = 1;
+    });
+    const closing = patches.closeDoc('doc');
+    expect(patches.getOpenDoc('doc')).toBeUndefined();
+    const second = await patches.openDoc<{ a?: number; b?: number }>('doc');
+    await closing;
+    expect(second).not.toBe(first);
+    expect(patches.getOpenDoc('doc')).toBe(second);
+    expect(second.state).toEqual({ a: 1 });
+    second.change(draft => {
+      draft.b = 2;
+    });
+    await second.flush();
+    expect((await patches.store.getPendingChanges('doc')).map(change => change.ops)).toEqual([[{ op: 'add', path: '/a', value: 1 }], [{ op: 'add', path: '/b', value: 2 }]]);
+  });
+
   it('should hand the unsubscribe function back from every callback', async () => {
     const patches = new Patches({ store: new InMemoryStore() });
     const seen: string[] = [];

@@ -85,6 +85,11 @@ export class Patches {
   private readonly tracked = new Map<string, Algorithm>();
   private readonly openDocs = new Map<string, PatchesDoc<object>>();
   private readonly opening = new Map<string, Promise<PatchesDoc<object>>>();
+  /**
+   * Docs being closed: no longer open to the app (`openDoc` waits for the close, then loads a new
+   * handle), but their edits still being saved see the handle (rebased entries, its head).
+   */
+  private readonly closing = new Map<string, { doc: PatchesDoc<object>; done: Promise<void> }>();
   private readonly docMetadata = new Map<string, Record<string, unknown>>();
   private readonly queue = new KeyedQueue();
   /** Changes of the tracked set, one at a time (see `trackingChange`). */
@@ -135,7 +140,7 @@ export class Patches {
     const ctx: AlgorithmContext = {
       store: this.store,
       queue: this.queue,
-      getOpenDoc: id => this.openDocs.get(id),
+      getOpenDoc: id => this.openDocs.get(id) ?? this.closing.get(id)?.doc,
       metadataFor: id => ({ ...this.metadata, ...this.docMetadata.get(id) }),
       clock: this.clock,
       historyReplaced: id => this.readWhole.delete(id),
@@ -232,15 +237,23 @@ export class Patches {
     return (await opening) as unknown as PatchesDoc<T>;
   }
 
-  /** Closes a doc: it stays tracked and keeps syncing, but its handle stops updating. */
-  async closeDoc(docId: string): Promise<void> {
+  /**
+   * Closes a doc: it stays tracked and keeps syncing, but its handle stops updating. The handle
+   * is no longer open from the call on: an `openDoc` meanwhile waits for the close and returns a
+   * new one.
+   */
+  closeDoc(docId: string): Promise<void> {
     const doc = this.openDocs.get(docId);
-    if (!doc) return;
-    await doc.flush();
-    await this.queue.settled(docId);
+    if (!doc) return this.closing.get(docId)?.done ?? Promise.resolve();
     this.openDocs.delete(docId);
-    this.docMetadata.delete(docId);
-    doc._close();
+    const done = (async () => {
+      await doc.flush();
+      await this.queue.settled(docId);
+      this.docMetadata.delete(docId);
+      doc._close();
+    })().finally(() => this.closing.delete(docId));
+    this.closing.set(docId, { doc, done });
+    return done;
   }
 
   /**
@@ -317,7 +330,7 @@ export class Patches {
   /** Closes every doc and the store, and completes the observables. */
   async close(): Promise<void> {
     this.storeSubscription.unsubscribe();
-    for (const id of [...this.openDocs.keys()]) await this.closeDoc(id);
+    for (const id of [...this.openDocs.keys(), ...this.closing.keys()]) await this.closeDoc(id);
     await this.store.close();
     for (const subject of [this.changeSubject, this.trackSubject, this.untrackSubject, this.deleteSubject, this.serverCommitSubject, this.errorSubject, this.otherWriteSubject, this.savedNothingSubject]) {
       (subject as Subject<unknown>).complete();
@@ -398,6 +411,8 @@ export class Patches {
   }
 
   private async load(docId: string, options: OpenDocOptions): Promise<PatchesDoc<object>> {
+    // A handle still closing would be handed out closed: the new one is read after its last save.
+    await this.closing.get(docId)?.done;
     await this.trackDocs([docId], options.algorithm ?? this.tracked.get(docId) ?? this.defaultAlgorithm);
     const algorithm = this.tracked.get(docId) ?? this.defaultAlgorithm;
     if (options.metadata) this.docMetadata.set(docId, options.metadata);
