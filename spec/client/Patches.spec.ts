@@ -5,6 +5,18 @@ import { IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
 import { holdingStore } from '../helpers/holdingStore.js';
 import { purgeDeletedDoc } from '../../src/net/purgeDeletedDoc.js';
+import { StoreError } from '../../src/errors.js';
+import type { PatchesStore } from '../../src/stores/PatchesStore.js';
+import { failingStore } from '../helpers/failingStore.js';
+
+/** What a browser's IndexedDB throws when the disk is full. */
+const quotaError = () => new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+
+/** The real stores a failing one wraps. */
+const stores: Array<[string, () => PatchesStore]> = [
+  ['InMemoryStore', () => new InMemoryStore()],
+  ['IndexedDBStore', () => new IndexedDBStore(`patches-${Date.now()}-${Math.random()}`)],
+];
 
 describe('Patches', () => {
   it('should track docs once, with their algorithm, and announce only the new ids', async () => {
@@ -119,6 +131,52 @@ describe('Patches', () => {
     });
     await doc.flush();
     expect(seen).toEqual(['doc']);
+  });
+
+  describe('when the store fails', () => {
+    for (const [name, makeStore] of stores) {
+      it(`should keep the docs tracked when untrackDocs fails, and untrack them on the retry (${name})`, async () => {
+        const store = failingStore(makeStore());
+        const patches = new Patches({ store });
+        const doc = await patches.openDoc<{ n?: number }>('doc');
+        doc.change(draft => {
+          draft.n = 1;
+        });
+        const untracked: string[][] = [];
+        patches.onUntrackDocs(ids => untracked.push(ids));
+        const cause = quotaError();
+        store.failNext('untrackDocs', cause);
+        await expect(patches.untrackDocs(['doc'])).rejects.toMatchObject({ name: 'StoreError', cause });
+        expect(untracked).toEqual([]);
+        expect(patches.trackedDocs.has('doc')).toBe(true);
+        expect(patches.getOpenDoc('doc')).toBeUndefined();
+        await patches.untrackDocs(['doc']);
+        expect(untracked).toEqual([['doc']]);
+        expect(patches.trackedDocs.has('doc')).toBe(false);
+        // What the next start of the app reads:
+        expect(await store.listDocs(true)).toEqual([]);
+        expect(await store.getDoc('doc')).toBeUndefined();
+        await patches.close();
+      });
+
+      it(`should keep the doc tracked when deleteDoc fails, and delete it on the retry (${name})`, async () => {
+        const store = failingStore(makeStore());
+        const patches = new Patches({ store });
+        await patches.openDoc('doc');
+        const events: string[] = [];
+        patches.onUntrackDocs(ids => events.push(`untracked ${ids.join()}`));
+        patches.onDeleteDoc(id => events.push(`deleted ${id}`));
+        store.failNext('deleteDoc', quotaError());
+        await expect(patches.deleteDoc('doc')).rejects.toBeInstanceOf(StoreError);
+        expect(events).toEqual([]);
+        expect(patches.getDocAlgorithm('doc')).toBe('ot');
+        await patches.deleteDoc('doc');
+        expect(events).toEqual(['untracked doc', 'deleted doc']);
+        expect(patches.trackedDocs.has('doc')).toBe(false);
+        expect(await store.listDocs(true)).toEqual([expect.objectContaining({ docId: 'doc', deleted: true })]);
+        await patches.close();
+      });
+    }
   });
 
   describe("another instance's tracking on one database", () => {

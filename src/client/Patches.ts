@@ -1,6 +1,7 @@
 import { Subject, Subscription, type Observable } from 'rxjs';
 import type { AnyDoc, Algorithm, Change, JSONPatchOp, SizeCalculator, Unsubscriber } from '../types.js';
 import { StoreError } from '../errors.js';
+import { asStoreError } from './asStoreError.js';
 import { createId } from '../algorithms/createId.js';
 import type { PatchesStore, StoreChange } from '../stores/PatchesStore.js';
 import type { AlgorithmContext, ClientAlgorithm } from './ClientAlgorithm.js';
@@ -195,18 +196,28 @@ export class Patches {
     });
   }
 
-  /** Stops tracking docs: closes them and purges their local data. */
+  /**
+   * Stops tracking docs: closes them and purges their local data. If the store fails to, the
+   * promise rejects with a `StoreError` and the docs stay tracked (closed): call it again.
+   */
   async untrackDocs(docIds: string[]): Promise<void> {
     await this.ready;
     await this.trackingChange(async () => {
-      const known = docIds.filter(id => this.tracked.has(id));
-      if (known.length === 0) return;
-      for (const id of known) {
+      const known = new Map(docIds.flatMap(id => (this.tracked.has(id) ? [[id, this.tracked.get(id)!] as const] : [])));
+      if (known.size === 0) return;
+      const ids = [...known.keys()];
+      for (const id of ids) {
         this.tracked.delete(id);
         await this.closeDoc(id);
       }
-      await this.store.untrackDocs(known);
-      this.untrackSubject.next(known);
+      try {
+        await this.store.untrackDocs(ids);
+      } catch (error) {
+        // The store still tracks them: so does this instance, and a retry untracks them.
+        for (const [id, algorithm] of known) this.tracked.set(id, algorithm);
+        throw asStoreError(error, `Could not untrack ${ids.map(id => `"${id}"`).join(', ')}`);
+      }
+      this.untrackSubject.next(ids);
     });
   }
 
@@ -258,15 +269,23 @@ export class Patches {
 
   /**
    * Deletes a doc: closes and untracks it and leaves a local tombstone; `PatchesSync` deletes it
-   * on the server (now, or on the next connection) and then removes the tombstone.
+   * on the server (now, or on the next connection) and then removes the tombstone. If the store
+   * fails to, the promise rejects with a `StoreError` and the doc stays tracked: call it again.
    */
   async deleteDoc(docId: string): Promise<void> {
     await this.ready;
     await this.trackingChange(async () => {
       await this.closeDoc(docId);
-      const wasTracked = this.tracked.delete(docId);
-      await this.queue.run(docId, () => this.store.deleteDoc(docId));
-      if (wasTracked) this.untrackSubject.next([docId]);
+      const algorithm = this.tracked.get(docId);
+      this.tracked.delete(docId);
+      try {
+        await this.queue.run(docId, () => this.store.deleteDoc(docId));
+      } catch (error) {
+        // Not deleted: still tracked (closed), and a retry announces the untrack and the delete.
+        if (algorithm) this.tracked.set(docId, algorithm);
+        throw asStoreError(error, `Could not delete "${docId}"`, docId);
+      }
+      if (algorithm) this.untrackSubject.next([docId]);
       this.deleteSubject.next(docId);
     });
   }
