@@ -1,6 +1,7 @@
 import 'fake-indexeddb/auto';
 import { filter, firstValueFrom } from 'rxjs';
-import { Patches } from '../../src/client/Patches.js';
+import { TestScheduler } from 'rxjs/testing';
+import { Patches, type TrackEvent } from '../../src/client/Patches.js';
 import { IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
 import { holdingStore } from '../helpers/holdingStore.js';
@@ -174,6 +175,68 @@ describe('Patches', () => {
         expect(events).toEqual(['untracked doc', 'deleted doc']);
         expect(patches.trackedDocs.has('doc')).toBe(false);
         expect(await store.listDocs(true)).toEqual([expect.objectContaining({ docId: 'doc', deleted: true })]);
+        await patches.close();
+      });
+    }
+  });
+
+  describe('when the first read of the tracked docs fails', () => {
+    /** A virtual clock the retries wait on; `flush()` runs every wait due, however far ahead. */
+    function virtualTime(): TestScheduler {
+      const scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+      scheduler.maxFrames = Number.POSITIVE_INFINITY;
+      return scheduler;
+    }
+
+    /** A store that tracks `notes` (OT, with a pending change from the last session) and `cursor` (LWW), whose next `listDocs` fails. */
+    async function storeOfLastSession(makeStore: () => PatchesStore): Promise<ReturnType<typeof failingStore>> {
+      const store = failingStore(makeStore());
+      const last = new Patches({ store });
+      const notes = await last.openDoc<{ title?: string }>('notes');
+      notes.change(draft => {
+        draft.title = 'offline edit';
+      });
+      await last.trackDocs(['cursor'], 'lww');
+      await last.closeDoc('notes');
+      store.failNext('listDocs', quotaError());
+      return store;
+    }
+
+    for (const [name, makeStore] of stores) {
+      it(`should report it once as a StoreError and read them again later, announcing them (${name})`, async () => {
+        const store = await storeOfLastSession(makeStore);
+        const scheduler = virtualTime();
+        const patches = new Patches({ store, scheduler });
+        const errors: Error[] = [];
+        patches.onError(error => errors.push(error));
+        await patches.ready;
+        expect(errors).toEqual([expect.any(StoreError)]);
+        expect(errors[0].cause).toMatchObject({ name: 'QuotaExceededError' });
+        expect([...patches.trackedDocs]).toEqual([]);
+        const announced: TrackEvent[] = [];
+        patches.tracked$.subscribe(event => announced.push(event));
+        const both = firstValueFrom(patches.tracked$.pipe(filter(() => announced.length === 2)));
+        scheduler.flush();
+        await both;
+        // PatchesSync syncs what tracked$ announces: the pending change goes out.
+        expect(announced).toEqual([
+          { docIds: ['notes'], algorithm: 'ot' },
+          { docIds: ['cursor'], algorithm: 'lww' },
+        ]);
+        expect(patches.getDocAlgorithm('cursor')).toBe('lww');
+        expect(errors).toHaveLength(1);
+        await patches.close();
+      });
+
+      it(`should read them before openDoc, trackDocs or untrackDocs decides anything, without waiting for the retry (${name})`, async () => {
+        const store = await storeOfLastSession(makeStore);
+        const patches = new Patches({ store, scheduler: virtualTime() });
+        await patches.ready;
+        const cursor = await patches.openDoc('cursor');
+        expect(cursor.algorithm).toBe('lww');
+        expect([...patches.trackedDocs].sort()).toEqual(['cursor', 'notes']);
+        await patches.untrackDocs(['notes']);
+        expect(await store.listDocs()).toEqual([expect.objectContaining({ docId: 'cursor', algorithm: 'lww' })]);
         await patches.close();
       });
     }

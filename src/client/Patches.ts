@@ -1,4 +1,4 @@
-import { Subject, Subscription, type Observable } from 'rxjs';
+import { Subject, Subscription, asyncScheduler, concatMap, defer, timer, type Observable, type SchedulerLike } from 'rxjs';
 import type { AnyDoc, Algorithm, Change, JSONPatchOp, SizeCalculator, Unsubscriber } from '../types.js';
 import { StoreError } from '../errors.js';
 import { asStoreError } from './asStoreError.js';
@@ -10,6 +10,10 @@ import { LWWAlgorithm } from './LWWAlgorithm.js';
 import { OTAlgorithm } from './OTAlgorithm.js';
 import { PatchesDoc, type DocOwner, type OptimisticChange } from './PatchesDoc.js';
 import { listen } from './listen.js';
+import { backoffRetry } from '../operators/backoffRetry.js';
+
+/** How a failed first read of the store's tracked docs is retried: after 1 s, doubling, at most every 30 s, until it is read. */
+const LIST_RETRY = { initialDelay: 1000, factor: 2, maxDelay: 30_000 } as const;
 
 /** Options shared by every document of a `Patches` instance. */
 export interface PatchesDocOptions {
@@ -35,6 +39,8 @@ export interface PatchesOptions {
   defaultAlgorithm?: Algorithm;
   /** Clock for change and LWW op timestamps (default `Date.now`); inject one in tests. */
   clock?: () => number;
+  /** Scheduler of the retries of a failed read of the store's tracked docs (default `asyncScheduler`); a `TestScheduler` in tests. */
+  scheduler?: SchedulerLike;
 }
 
 /** Options of `openDoc`. */
@@ -80,10 +86,16 @@ export class Patches {
   readonly defaultAlgorithm: Algorithm;
   /** The per-algorithm sync logic, keyed by algorithm name. */
   readonly algorithms: Readonly<Record<Algorithm, ClientAlgorithm>>;
-  /** Resolves once the docs already tracked in the store are known. */
+  /**
+   * Resolves once the docs already tracked in the store are known, or their read failed: then a
+   * `StoreError` reaches `errors$` (once) and the read is retried, with backoff and before any
+   * `trackDocs`, `untrackDocs`, `deleteDoc` or `openDoc`, until the docs come (on `tracked$`).
+   */
   readonly ready: Promise<void>;
 
   private readonly tracked = new Map<string, Algorithm>();
+  /** Whether the store's list of tracked docs was read (the first read may fail: see `ready`). */
+  private listRead = false;
   private readonly openDocs = new Map<string, PatchesDoc<object>>();
   private readonly opening = new Map<string, Promise<PatchesDoc<object>>>();
   /**
@@ -152,8 +164,13 @@ export class Patches {
     this.ready = this.store.listDocs().then(
       docs => {
         for (const doc of docs) this.tracked.set(doc.docId, doc.algorithm);
+        this.listRead = true;
       },
-      error => this.reportError(error),
+      error => {
+        // Left unread, the docs the store tracks would never sync (their pending changes stay unsent).
+        this.reportError(asStoreError(error, 'Could not read the docs the store tracks; retrying'));
+        this.retryListing(options.scheduler ?? asyncScheduler);
+      },
     );
     if (this.store.changes$) this.storeSubscription.add(this.store.changes$.subscribe(change => this.followStore(change)));
   }
@@ -188,6 +205,7 @@ export class Patches {
   async trackDocs(docIds: string[], algorithm: Algorithm = this.defaultAlgorithm): Promise<void> {
     await this.ready;
     await this.trackingChange(async () => {
+      await this.catchUpListing();
       const fresh = [...new Set(docIds)].filter(id => !this.tracked.has(id));
       if (fresh.length === 0) return;
       await this.store.trackDocs(fresh, algorithm);
@@ -203,6 +221,7 @@ export class Patches {
   async untrackDocs(docIds: string[]): Promise<void> {
     await this.ready;
     await this.trackingChange(async () => {
+      await this.catchUpListing();
       const known = new Map(docIds.flatMap(id => (this.tracked.has(id) ? [[id, this.tracked.get(id)!] as const] : [])));
       if (known.size === 0) return;
       const ids = [...known.keys()];
@@ -228,6 +247,22 @@ export class Patches {
    */
   private trackingChange<R>(task: () => Promise<R>): Promise<R> {
     return this.trackingQueue.run('tracking', task);
+  }
+
+  /**
+   * In a change of the tracked set: if the store's list was never read (the first read failed),
+   * reads it now, so the change is decided on the docs the store tracks (an untrack finds them, a
+   * track keeps their algorithm). A failure here was reported with the first one; the retries go on.
+   */
+  private async catchUpListing(): Promise<void> {
+    if (!this.listRead) await this.followTracking().catch(() => undefined);
+  }
+
+  /** Reads the store's list again, waiting longer each time, until it is read (here or by a change of the tracked set). */
+  private retryListing(scheduler: SchedulerLike): void {
+    const read$ = defer(() => this.trackingChange(() => (this.listRead ? Promise.resolve() : this.followTracking())));
+    const retried$ = read$.pipe(backoffRetry({ ...LIST_RETRY, scheduler, repeatOnComplete: false }));
+    this.storeSubscription.add(timer(LIST_RETRY.initialDelay, scheduler).pipe(concatMap(() => retried$)).subscribe());
   }
 
   /**
@@ -275,6 +310,7 @@ export class Patches {
   async deleteDoc(docId: string): Promise<void> {
     await this.ready;
     await this.trackingChange(async () => {
+      await this.catchUpListing();
       await this.closeDoc(docId);
       const algorithm = this.tracked.get(docId);
       this.tracked.delete(docId);
@@ -394,6 +430,7 @@ export class Patches {
   private async followTracking(): Promise<void> {
     await this.ready;
     const listed = await this.store.listDocs(true);
+    this.listRead = true;
     const stored = listed.filter(doc => !doc.deleted);
     const live = new Map(stored.map(doc => [doc.docId, doc.algorithm]));
     // Untracked (or deleted) by another instance and tracked again before this one looked: its
