@@ -222,7 +222,11 @@ export class Patches {
     await this.ready;
     await this.trackingChange(async () => {
       await this.catchUpListing();
-      const known = new Map(docIds.flatMap(id => (this.tracked.has(id) ? [[id, this.tracked.get(id)!] as const] : [])));
+      const known = new Map<string, Algorithm>();
+      for (const id of docIds) {
+        const algorithm = this.tracked.get(id);
+        if (algorithm) known.set(id, algorithm);
+      }
       if (known.size === 0) return;
       const ids = [...known.keys()];
       for (const id of ids) {
