@@ -3,7 +3,7 @@ import type { PatchesStore } from '../../src/stores/PatchesStore.js';
 
 /** A store whose next calls of one method can be made to fail (see {@link failingStore}). */
 export type FailingStore = PatchesStore & {
-  /** The next `times` calls of `method` (default 1) reject with `error` (default a plain `Error`), without reaching the store. */
+  /** The next `times` calls of `method` (default 1; `Infinity` until healed with 0) reject with `error` (default a plain `Error`), without reaching the store. */
   failNext(method: keyof PatchesStore, error?: unknown, times?: number): void;
 };
 
@@ -20,7 +20,8 @@ export type FailingStore = PatchesStore & {
 export function failingStore(inner: PatchesStore = new InMemoryStore()): FailingStore {
   const failures = new Map<PropertyKey, { error: unknown; left: number }>();
   const failNext = (method: keyof PatchesStore, error: unknown = new Error(`${String(method)} failed`), times = 1) => {
-    failures.set(method, { error, left: times });
+    if (times > 0) failures.set(method, { error, left: times });
+    else failures.delete(method);
   };
   return new Proxy(inner, {
     get(target, prop) {

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { runInThisContext } from 'node:vm';
-import { ReplaySubject, config as rxjsConfig, filter, firstValueFrom } from 'rxjs';
+import { ReplaySubject, asyncScheduler, config as rxjsConfig, filter, firstValueFrom, type SchedulerAction, type SchedulerLike } from 'rxjs';
 import { WebSocket, WebSocketServer } from 'ws';
 import { applyCommittedChanges } from '../../src/algorithms/applyCommittedChanges.js';
 import { applyPatch } from '../../src/algorithms/applyPatch.js';
@@ -534,6 +534,58 @@ describe('PatchesSync against a hostile server', () => {
       await expectConverged(c, 'slow', []);
       await expectConverged(c, 'busy', []);
       expect(c.errors).toEqual([]);
+    });
+  });
+
+  // Found in review, fixed: after the ten quick retries a doc was never tried again while the
+  // socket stayed open, and a 503 that outlasted them was never reported ("Unsaved changes"
+  // for good, with no error to say why).
+  describe('a server refusing one doc for longer than the quick retries', () => {
+    /** Time 1,000× faster through the `scheduler` option: 1 s of retry delay is 1 ms. */
+    const fast: SchedulerLike = {
+      now: () => asyncScheduler.now() * 1000,
+      schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, delay = 0, state?: T) {
+        return asyncScheduler.schedule(work, delay / 1000, state);
+      },
+    };
+    /** Answers the first `count` commits with `error`, then relays them. */
+    const refuseCommits = (count: number, error: Record<string, unknown>): { refused: () => number } => {
+      let refused = 0;
+      hostile.script = {
+        fromClient(frame, link) {
+          if (frame.method !== 'commitChanges' || refused >= count) return false;
+          refused++;
+          link.toClient(reply(frame, { error }));
+          return true;
+        },
+      };
+      return { refused: () => refused };
+    };
+
+    it('should report a 503 once when the quick retries are used up, probe again in the background, and converge when the server recovers', async () => {
+      const commits = refuseCommits(12, { code: 503, message: 'busy' });
+      const { c, ids } = await clientWithPending(hostile.url, 'doc', { scheduler: fast, rpcTimeout: 1e12, liveness: false });
+      await c.sync.connect();
+      // Ten quick retries fail too, then the doc says so and is probed again 4–5 (virtual) minutes later.
+      const { error } = await reported(c, 'doc');
+      expect(error).toMatchObject({ name: 'StatusError', code: 503 });
+      expect(commits.refused()).toBe(11);
+      await expectConverged(c, 'doc', ids);
+      expect(commits.refused()).toBe(12);
+      expect(c.errors).toHaveLength(1);
+      expect(hostile.accepted).toBe(1);
+      await expectNothingUnhandled();
+    });
+
+    it('should probe a doc refused for good (403) again in the background, and converge once the server lets it through', async () => {
+      const commits = refuseCommits(2, { code: 403, message: 'WRITE_FORBIDDEN:doc' });
+      const { c, ids } = await clientWithPending(hostile.url, 'doc', { scheduler: fast, rpcTimeout: 1e12, liveness: false });
+      await c.sync.connect();
+      expect((await reported(c, 'doc')).error).toMatchObject({ name: 'StatusError', code: 403 });
+      await expectConverged(c, 'doc', ids);
+      expect(commits.refused()).toBe(2);
+      expect(c.errors).toHaveLength(1);
+      expect(hostile.accepted).toBe(1);
     });
   });
 

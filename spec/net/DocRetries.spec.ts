@@ -51,15 +51,31 @@ describe('DocRetries', () => {
     });
   });
 
-  it('should give up silently after 10 attempts', () => {
+  it('should say the quick retries are used up once, then probe again every 4–5 minutes (jittered)', () => {
     testScheduler.run(({ flush }) => {
-      let runs = 0;
-      const retries = new DocRetries(() => runs++, testScheduler);
-      for (let i = 0; i < 12; i++) {
-        retries.schedule('doc');
+      const at: number[] = [];
+      const jitter = [1, 0];
+      const retries = new DocRetries(() => at.push(testScheduler.now()), testScheduler, () => jitter.shift() ?? 0.5);
+      const outcomes: string[] = [];
+      for (let i = 0; i < 13; i++) {
+        outcomes.push(retries.schedule('doc'));
         flush();
       }
-      expect(runs).toBe(10);
+      expect(outcomes).toEqual([...Array(10).fill('scheduled'), 'exhausted', 'still-exhausted', 'still-exhausted']);
+      const gaps = at.map((t, i) => t - (at[i - 1] ?? 0));
+      expect(gaps.slice(0, 10)).toEqual([1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000, 30_000, 30_000]);
+      expect(gaps.slice(10)).toEqual([300_000, 240_000, 270_000]);
+    });
+  });
+
+  it('should probe a doc that failed for good again in 8–10 minutes', () => {
+    testScheduler.run(({ flush }) => {
+      const at: number[] = [];
+      const retries = new DocRetries(() => at.push(testScheduler.now()), testScheduler, () => 0);
+      retries.probeLater('doc');
+      flush();
+      expect(at).toEqual([480_000]);
+      expect(retries.has('doc')).toBe(true);
     });
   });
 });

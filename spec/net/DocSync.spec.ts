@@ -42,7 +42,7 @@ describe('DocSync', () => {
       const docs = new SyncedDocs();
       const entries = new StoredEntries({ patches, docs, ownEdits: new OwnEdits(), report: () => undefined });
       const requested: string[] = [];
-      const sync = new DocSync({ patches, connection, docs, entries, limits: {}, requestSync: id => requested.push(id), report: () => undefined });
+      const sync = new DocSync({ patches, connection, docs, entries, limits: {}, storageBudget: () => undefined, requestSync: id => requested.push(id), report: () => undefined });
 
       await lastValueFrom(sync.flush$('d', ot, [{ batch: pending, answers: pending }]), { defaultValue: undefined });
 
@@ -78,7 +78,7 @@ describe('DocSync', () => {
       const docs = new SyncedDocs();
       const entries = new StoredEntries({ patches, docs, ownEdits: new OwnEdits(), report: () => undefined });
       const reported: unknown[] = [];
-      const sync = new DocSync({ patches, connection, docs, entries, limits: {}, requestSync: () => undefined, report: error => reported.push(error) });
+      const sync = new DocSync({ patches, connection, docs, entries, limits: {}, storageBudget: () => undefined, requestSync: () => undefined, report: error => reported.push(error) });
 
       const moved = await lastValueFrom(sync.commit$('d', ot, [mine]));
 
@@ -107,7 +107,7 @@ describe('DocSync', () => {
       const docs = new SyncedDocs();
       const entries = new StoredEntries({ patches, docs, ownEdits: new OwnEdits(), report: () => undefined });
       const connection = {} as PatchesConnection;
-      const sync = new DocSync({ patches, connection, docs, entries, limits: { maxPayloadBytes: 2_000 }, requestSync: () => undefined, report: () => undefined });
+      const sync = new DocSync({ patches, connection, docs, entries, limits: { maxPayloadBytes: 2_000 }, storageBudget: () => undefined, requestSync: () => undefined, report: () => undefined });
 
       const reading = store.holdNext('getPendingChanges');
       const cutting = patches.runExclusive('d', () => sync.pendingBatches('d', ot));
@@ -146,7 +146,7 @@ describe('DocSync', () => {
       const syncOf = (patches: Patches) => {
         const docs = new SyncedDocs();
         const entries = new StoredEntries({ patches, docs, ownEdits: new OwnEdits(), report: () => undefined });
-        return new DocSync({ patches, connection: {} as PatchesConnection, docs, entries, limits: { maxPayloadBytes: 2_000 }, requestSync: () => undefined, report: () => undefined });
+        return new DocSync({ patches, connection: {} as PatchesConnection, docs, entries, limits: { maxPayloadBytes: 2_000 }, storageBudget: () => undefined, requestSync: () => undefined, report: () => undefined });
       };
 
       // The first instance has read the queue (its answer held) when the other cuts and writes it.
@@ -185,7 +185,7 @@ describe('DocSync', () => {
       const docs = new SyncedDocs();
       docs.put({ d: { committedRev: 1, hasPending: false, status: 'synced' } });
       const entries = new StoredEntries({ patches, docs, ownEdits: new OwnEdits(), report: () => undefined });
-      const sync = new DocSync({ patches, connection, docs, entries, limits: {}, requestSync: () => undefined, report: () => undefined });
+      const sync = new DocSync({ patches, connection, docs, entries, limits: {}, storageBudget: () => undefined, requestSync: () => undefined, report: () => undefined });
 
       const pulled = lastValueFrom(sync.pullSince$('d', patches.algorithms.ot), { defaultValue: undefined });
       await new Promise(resolve => setImmediate(resolve));

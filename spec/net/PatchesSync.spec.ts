@@ -10,6 +10,7 @@ import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
 import type { PatchesStore } from '../../src/stores/PatchesStore.js';
 import { frameLog, type FrameLog } from '../helpers/countingWebSocket.js';
 import { startFaultProxy } from '../helpers/faultProxy.js';
+import { failingStore } from '../helpers/failingStore.js';
 import { holdingStore } from '../helpers/holdingStore.js';
 import type { Change, SyncedDoc } from '../../src/types.js';
 import { NetworkError } from '../../src/errors.js';
@@ -463,6 +464,91 @@ describe('PatchesSync', () => {
       await when(client.sync.synced$, s => s['readable']?.committedRev === 1 && s['readable'].status === 'synced');
       expect((await client.patches.openDoc<{ title?: string }>('readable')).state.title).toBe('from the server');
       expect(client.errors.map(e => e.message)).toContain('cannot read doc "unreadable"');
+    });
+  });
+
+  // Found in review, fixed: a store failure on an open socket was reported and then nothing
+  // happened again until a reconnect (a broadcast dropped, a pass that subscribed nothing).
+  describe('a store that fails for a moment on an open socket', () => {
+    const quota = () => new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+
+    it("should retry a broadcast the store failed to write, and catch the doc up once the store is well", async () => {
+      const store = failingStore();
+      const a = await connected({ store });
+      const b = await connected();
+      const docA = await a.patches.openDoc<{ a?: number; fromB?: string }>('flaky');
+      docA.change(draft => void (draft.a = 1));
+      await docSynced(a.sync, 'flaky', 1);
+      const docB = await b.patches.openDoc<{ a?: number; fromB?: string }>('flaky');
+      await docSynced(b.sync, 'flaky', 1);
+
+      // Every write of a server change fails until healed (a full disk, say).
+      store.failNext('applyServerChanges', quota(), Infinity);
+      docB.change(draft => void (draft.fromB = 'hello'));
+      await when(a.sync.synced$, s => s.flaky?.status === 'error');
+      expect(a.errors).toHaveLength(1);
+      store.failNext('applyServerChanges', quota(), 0);
+
+      // The doc's retry pulls what it missed: no new edit, no reconnect.
+      await docSynced(a.sync, 'flaky', 2);
+      expect(docA.state).toEqual({ a: 1, fromB: 'hello' });
+      expect(a.errors).toHaveLength(1);
+    });
+
+    it('should run a pass again that failed on an open socket, and send the edits made offline', async () => {
+      const store = failingStore();
+      const a = await connected({ store });
+      const doc = await a.patches.openDoc<{ a?: number; offline?: boolean }>('pass');
+      doc.change(draft => void (draft.a = 1));
+      await docSynced(a.sync, 'pass', 1);
+
+      harness.proxy.refuse = true;
+      harness.proxy.dropAll();
+      await when(a.sync.state$, s => !s.connected);
+      doc.change(draft => void (draft.offline = true));
+      await doc.flush();
+      // The reconnect's pass cannot list the store's docs once.
+      store.failNext('listDocs', quota());
+      harness.proxy.refuse = false;
+
+      await docSynced(a.sync, 'pass', 2);
+      const b = await connected();
+      const seen = await b.patches.openDoc<{ a?: number; offline?: boolean }>('pass');
+      await docSynced(b.sync, 'pass', 2);
+      expect(seen.state).toEqual({ a: 1, offline: true });
+      expect(a.errors).toHaveLength(1);
+      expect(a.sync.state.syncing).toBeNull();
+    });
+  });
+
+  describe('a change the server refuses as too large (413, scope change)', () => {
+    it('should halve the storage budget until the server takes the change, and not report it', async () => {
+      await harness.close();
+      harness = await startHarness({ maxChangeBytes: 150_000 });
+      const a = await connected({ maxStorageBytes: 1_000_000 });
+      const doc = await a.patches.openDoc<Record<string, string>>('roomy');
+      const values = ['a', 'b', 'c', 'd'].map(c => c.repeat(100_000));
+      doc.change(draft => values.forEach((value, i) => void (draft[`k${i}`] = value)));
+      doc.change(draft => void (draft.small = 'after'));
+
+      // 1 MB, 500 KB and 250 KB budgets keep the 400 KB change whole or in halves: refused; 125 KB cuts it in four.
+      await docSynced(a.sync, 'roomy', 5);
+      const b = await connected();
+      const seen = await b.patches.openDoc<Record<string, string>>('roomy');
+      await docSynced(b.sync, 'roomy', 5);
+      expect(seen.state).toEqual({ k0: values[0], k1: values[1], k2: values[2], k3: values[3], small: 'after' });
+      expect(a.errors).toEqual([]);
+    });
+
+    it('should report the 413 when no storage budget is configured (none is invented), and keep the change', async () => {
+      await harness.close();
+      harness = await startHarness({ maxChangeBytes: 150_000 });
+      const a = await connected();
+      const doc = await a.patches.openDoc<{ big?: string }>('tight');
+      doc.change(draft => void (draft.big = 'x'.repeat(200_000)));
+      await when(a.sync.synced$, s => s.tight?.status === 'error');
+      expect(a.errors).toEqual([expect.objectContaining({ name: 'StatusError', code: 413 })]);
+      expect(a.sync.synced.tight).toMatchObject({ hasPending: true });
     });
   });
 

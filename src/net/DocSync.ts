@@ -28,7 +28,9 @@ export interface DocSyncDeps {
   /** The status entries as the store has them (a closed doc's rev after a write). */
   entries: StoredEntries;
   /** Size limits for `commitChanges` frames. */
-  limits: Omit<BatchChangesOptions, 'docId'>;
+  limits: Omit<BatchChangesOptions, 'docId' | 'maxStorageBytes'>;
+  /** The doc's storage budget per change now (see `ChangeBudgets`). */
+  storageBudget: (docId: string) => number | undefined;
   /** Asks the doc's serial gate for one more run (collapsed with any other request). */
   requestSync: (docId: string) => void;
   /** Reports an error through PatchesSync's error policy (`onError`). */
@@ -62,7 +64,7 @@ export class DocSync {
     // read and the write: the guarded write is refused, the doc follows the store, and it is redone.
     return retryOnConflict(async () => {
       const pending = await algorithm.getPendingToSend(docId);
-      const batches = breakChangesIntoBatches(pending, { ...this.deps.limits, docId });
+      const batches = breakChangesIntoBatches(pending, { ...this.deps.limits, maxStorageBytes: this.deps.storageBudget(docId), docId });
       const pieces = batches.flat();
       const stored = pieces.length === pending.length || (await algorithm.replacePending(docId, pieces, pending));
       return batches.map((batch, i) => ({ batch, answers: stored ? batch : i === batches.length - 1 ? pending : [] }));

@@ -19,9 +19,12 @@ import {
   merge,
   mergeMap,
   of,
+  retry,
   skip,
   switchMap,
   tap,
+  throwError,
+  timer,
   type SchedulerLike,
 } from 'rxjs';
 import type { Algorithm, Change, PatchesSyncState, SizeCalculator, SyncedDoc, Unsubscriber } from '../types.js';
@@ -38,8 +41,9 @@ import { PatchesConnection, type LivenessOptions, type WebSocketOptions } from '
 import { SyncedDocs } from './SyncedDocs.js';
 import { DocSync } from './DocSync.js';
 import { docIdOf, isDocChanges } from './wireShapes.js';
-import { classifyError } from './errorPolicy.js';
+import { DOC_RETRY, classifyError, docRetryDelay } from './errorPolicy.js';
 import { DocRetries } from './DocRetries.js';
+import { ChangeBudgets } from './ChangeBudgets.js';
 import { SyncTabs, type SyncTabsOptions } from './SyncTabs.js';
 import { OwnEdits } from './OwnEdits.js';
 import { DocDeletes, type RemoteDocDeletedEvent } from './DocDeletes.js';
@@ -122,6 +126,7 @@ export class PatchesSync {
   private readonly serverSubscriptions: ServerSubscriptions;
   private readonly docSync: DocSync;
   private readonly retries: DocRetries;
+  private readonly budgets: ChangeBudgets;
   private readonly deletes: DocDeletes;
   private readonly ownEdits = new OwnEdits();
   /** Docs being subscribed (see {@link subscribeThenSync$}). */
@@ -148,7 +153,8 @@ export class PatchesSync {
   ) {
     this.scheduler = options.scheduler ?? asyncScheduler;
     this.docs = new SyncedDocs();
-    this.retries = new DocRetries(docId => this.syncRequests.next(docId), this.scheduler);
+    this.retries = new DocRetries(docId => this.syncRequests.next(docId), this.scheduler, options.random);
+    this.budgets = new ChangeBudgets(options.maxStorageBytes ?? patches.docOptions.maxStorageBytes);
     const online$ = options.online$ ?? browserOnline$(typeof window === 'undefined' ? undefined : window);
     this.stateSubject = new BehaviorSubject<PatchesSyncState>({ online: true, connected: false, syncing: null });
     this.state$ = this.stateSubject.pipe(distinctUntilChanged(sameState));
@@ -195,9 +201,9 @@ export class PatchesSync {
       entries: this.entries,
       limits: {
         maxPayloadBytes: options.maxPayloadBytes ?? patches.docOptions.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
-        maxStorageBytes: options.maxStorageBytes ?? patches.docOptions.maxStorageBytes,
         sizeCalculator: options.sizeCalculator ?? patches.docOptions.sizeCalculator,
       },
+      storageBudget: docId => this.budgets.of(docId),
       requestSync: docId => this.syncRequests.next(docId),
       report: (error, docId) => this.report(error, docId),
     });
@@ -337,12 +343,23 @@ export class PatchesSync {
       }),
       last(null, null),
       tap(() => this.setState({ syncing: null })),
+      // A pass that failed on an open socket (a store read, a subscribe refused or unanswered) is
+      // run again with the docs' backoff: no reconnect would redo it, and the docs wait for it.
+      retry({ delay: (error: unknown, count: number) => this.passRetry$(error, count) }),
       catchError(error => {
         this.setState({ syncing: asError(error) });
         this.report(error);
         return EMPTY;
       }),
     );
+  }
+
+  /** When a failed pass runs again (reported on its first failure; shown in `state.syncing` until then); a lost connection redoes it instead. */
+  private passRetry$(error: unknown, count: number): Observable<unknown> {
+    if (classifyError(error) === 'network') return throwError(() => error);
+    this.setState({ syncing: asError(error) });
+    if (count === 1) this.report(error);
+    return timer(docRetryDelay(Math.min(count - 1, DOC_RETRY.maxAttempts - 1)) ?? DOC_RETRY.maxDelay, this.scheduler);
   }
 
   /** The connection dropped (or was closed): nothing is syncing any more. */
@@ -426,10 +443,9 @@ export class PatchesSync {
     if (!algorithm) return EMPTY;
     return this.docSync.apply$(docId, algorithm, changes).pipe(
       catchError(error => {
-        const action = classifyError(error);
         // A gap or a change that will not apply: the doc's sync fetches what is missing.
-        if (action === 'refetch') this.syncRequests.next(docId);
-        else this.report(error, docId);
+        if (classifyError(error) !== 'refetch') return this.docError$(docId, error);
+        this.syncRequests.next(docId);
         return EMPTY;
       }),
     );
@@ -437,6 +453,11 @@ export class PatchesSync {
 
   /** What happens to a doc whose sync failed: the error policy decides. */
   private docError$(docId: string, error: unknown): Observable<unknown> {
+    // A change the server refused as too large: cut the queue finer and send it again at once.
+    if (this.budgets.shrink(docId, error)) {
+      this.syncRequests.next(docId);
+      return EMPTY;
+    }
     const action = classifyError(error);
     switch (action) {
       case 'network':
@@ -444,10 +465,14 @@ export class PatchesSync {
         this.docs.settleSyncing([docId]);
         return EMPTY;
       case 'transient':
-        // The socket may still be open, so no reconnect will resync this doc: retry it, quietly.
-        // The other docs' runs go on.
+        // The socket may still be open, so no reconnect will resync this doc: retry it, quietly
+        // until the quick retries are used up, then say so once (the doc's edits are not reaching
+        // the server) and probe again in the background. The other docs' runs go on.
         this.docs.settleSyncing([docId]);
-        this.retries.schedule(docId);
+        if (this.retries.schedule(docId) === 'exhausted') {
+          this.docs.update([docId], { status: 'error' });
+          this.errorSubject.next({ error: asError(error), docId });
+        }
         return EMPTY;
       case 'deleted':
         return this.deletes.remote$(docId);
@@ -468,6 +493,8 @@ export class PatchesSync {
         this.docs.update([docId], { status: 'error' });
         if (!this.failedHere.has(docId)) this.report(error, docId);
         this.failedHere.add(docId);
+        // Edits waiting on it: the server (its permissions, its limits) may change its mind.
+        if (this.docs.get(docId)?.hasPending) this.retries.probeLater(docId);
         return EMPTY;
     }
   }
@@ -501,6 +528,7 @@ export class PatchesSync {
   private forgetDocs(docIds: string[]): void {
     for (const id of docIds) {
       this.retries.clear(id);
+      this.budgets.reset(id);
       this.failedHere.delete(id);
       this.docSync.received.forget(id);
     }
@@ -542,6 +570,7 @@ export class PatchesSync {
     // Shown at once: an edit announced after this read sets hasPending itself, and must not be overwritten.
     this.retries.clear(docId);
     this.failedHere.delete(docId);
+    this.budgets.reset(docId);
     this.docs.update([docId], { status: 'synced', hasPending });
     if (sentHead !== undefined && hasPending && !(await algorithm.isQueued(docId, sentHead))) this.syncRequests.next(docId);
   }

@@ -1,0 +1,45 @@
+import { StatusError } from '../errors.js';
+
+/** The smallest storage budget a 413 halves a doc's to (protocol §6: "stops at the 100 KB floor"). */
+export const MIN_CHANGE_BUDGET = 100_000;
+
+/**
+ * Per-doc storage budgets for the changes a flush sends. A server that refuses a change as too
+ * large (413 with `scope: 'change'`) halves the doc's budget, down to 100 KB, so the next run cuts
+ * the queue finer; the first run that succeeds brings the configured budget back. Without a
+ * configured budget nothing is invented: the 413 is an ordinary error.
+ *
+ * @example
+ * const budgets = new ChangeBudgets(1_000_000);
+ * budgets.shrink('notes', new StatusError(413, 'too large', { scope: 'change' })); // true
+ * budgets.of('notes'); // 500_000
+ */
+export class ChangeBudgets {
+  private readonly shrunk = new Map<string, number>();
+
+  constructor(private readonly configured: number | undefined) {}
+
+  /** The doc's storage budget now (`undefined`: no storage split). */
+  of(docId: string): number | undefined {
+    return this.shrunk.get(docId) ?? this.configured;
+  }
+
+  /** Halves the doc's budget for a 413 scoped to a change; false when that cannot help (no budget, at the floor, another error). */
+  shrink(docId: string, error: unknown): boolean {
+    const current = this.of(docId);
+    if (current === undefined || current <= MIN_CHANGE_BUDGET || !tooLargeChange(error)) return false;
+    this.shrunk.set(docId, Math.max(MIN_CHANGE_BUDGET, Math.floor(current / 2)));
+    return true;
+  }
+
+  /** Back to the configured budget (a run succeeded, or the doc left). */
+  reset(docId: string): void {
+    this.shrunk.delete(docId);
+  }
+}
+
+function tooLargeChange(error: unknown): boolean {
+  if (!(error instanceof StatusError) || error.code !== 413) return false;
+  const data = error.data as { scope?: unknown } | undefined;
+  return data?.scope === 'change';
+}
