@@ -196,6 +196,42 @@ describeWithChromium()('the npm start demo in Chromium', () => {
     await page.page.screenshot({ path: join(ARTIFACTS, 'demo-server-error.png'), fullPage: true });
   });
 
+  /**
+   * `editor` has its caret in a card and in the board name when `remote` edits before and after it:
+   * the caret stays beside the characters it was beside, and what `editor` types next lands there.
+   */
+  async function expectCaretFollowsText(editor: DemoPage, remote: DemoPage): Promise<void> {
+    await remote.addCard('hello world');
+    await editor.waitForCards(['hello world']);
+    await editor.placeCaret(0, 5);
+    await remote.typeInCard(0, 'XX', 0);
+    await editor.waitForCards(['XXhello world']);
+    expect(await editor.caret(0)).toEqual([7, 7]);
+    await remote.typeInCard(0, '?');
+    await editor.waitForCards(['XXhello world?']);
+    expect(await editor.caret(0)).toEqual([7, 7]);
+    await editor.page.keyboard.type('!');
+    await remote.waitForCards(['XXhello! world?']);
+
+    await editor.setName('abcdef');
+    await remote.waitForName('abcdef');
+    await editor.placeCaret('name', 3);
+    await remote.setName('XYZabcdef');
+    await editor.waitForName('XYZabcdef');
+    expect(await editor.caret('name')).toEqual([6, 6]);
+    await remote.setName('XYZabc');
+    await editor.waitForName('XYZabc');
+    expect(await editor.caret('name')).toEqual([6, 6]);
+  }
+
+  it('should keep the caret beside the same characters when another user edits the text it is in', async () => {
+    demo = await startDemo({ port, dataDir });
+    const [editor, remote] = [await tab(await user()), await tab(await user())];
+    for (const page of pages) await page.waitForAllSaved();
+    await expectCaretFollowsText(editor, remote);
+    await expectNoErrors();
+  });
+
   (angularBuilt || process.env.CI ? it : it.skip)('should edit one board from the built Angular example and the vanilla demo', async () => {
     demo = await startDemo({ port, dataDir });
     const vanilla = await tab(await user());

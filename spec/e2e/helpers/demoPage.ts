@@ -1,7 +1,10 @@
-import type { BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
 
 /** The two documents of the demo, by the key of their save indicator. */
 export type DemoDoc = 'board' | 'settings';
+
+/** A text field of the demo: a card's text by its index, or the board name. */
+export type TextField = number | 'name';
 
 /** A card's text field (a textarea in the vanilla demo, an input in the Angular example). */
 const CARD_TEXT = '.card [aria-label="Card text"]';
@@ -181,15 +184,29 @@ export class DemoPage {
     await this.page.getByRole('button', { name: 'Add' }).click();
   }
 
-  /** Clicks into the card's text at its end and types `text`, key by key. */
-  async typeInCard(index: number, text: string): Promise<void> {
-    const field = this.page.locator(CARD_TEXT).nth(index);
-    await field.focus();
-    await field.evaluate(element => {
+  /** Clicks into the card's text at `at` (default: its end) and types `text`, key by key. */
+  async typeInCard(index: number, text: string, at?: number): Promise<void> {
+    await this.placeCaret(index, at);
+    await this.page.locator(CARD_TEXT).nth(index).pressSequentially(text);
+  }
+
+  /** Focuses a card's text (or the board name) and puts the caret at `offset` (default: the end). */
+  async placeCaret(field: TextField, offset?: number): Promise<void> {
+    const locator = this.textField(field);
+    await locator.focus();
+    await locator.evaluate((element, offset) => {
       const area = element as HTMLTextAreaElement | HTMLInputElement;
-      area.setSelectionRange(area.value.length, area.value.length);
+      const at = offset ?? area.value.length;
+      area.setSelectionRange(at, at);
+    }, offset);
+  }
+
+  /** A text field's selection as `[start, end]`, or null when the field does not have the focus. */
+  caret(field: TextField): Promise<[number, number] | null> {
+    return this.textField(field).evaluate(element => {
+      const area = element as HTMLTextAreaElement | HTMLInputElement;
+      return document.activeElement === area ? [area.selectionStart ?? -1, area.selectionEnd ?? -1] : null;
     });
-    await field.pressSequentially(text);
   }
 
   /** Replaces a card's text. */
@@ -216,6 +233,10 @@ export class DemoPage {
   /** Ticks or unticks "Work offline". */
   workOffline(on: boolean): Promise<void> {
     return this.page.getByLabel('Work offline').setChecked(on);
+  }
+
+  private textField(field: TextField): Locator {
+    return field === 'name' ? this.page.locator('#settings input[name="name"]') : this.page.locator(CARD_TEXT).nth(field);
   }
 
   private async waitFor(what: string, predicate: (arg: string[]) => boolean, arg: string[], actual: () => Promise<unknown>): Promise<void> {
