@@ -232,6 +232,16 @@ describeWithChromium()('the npm start demo in Chromium', () => {
     await expectNoErrors();
   });
 
+  (angularBuilt || process.env.CI ? it : it.skip)('should keep the caret of the Angular example beside the same characters on a remote edit', async () => {
+    demo = await startDemo({ port, dataDir });
+    const angular = await DemoPage.open(await user(), `${demo.url}angular/`, '#board');
+    pages.push(angular);
+    const vanilla = await tab(await user());
+    for (const page of pages) await page.waitForAllSaved();
+    await expectCaretFollowsText(angular, vanilla);
+    await expectNoErrors();
+  });
+
   (angularBuilt || process.env.CI ? it : it.skip)('should edit one board from the built Angular example and the vanilla demo', async () => {
     demo = await startDemo({ port, dataDir });
     const vanilla = await tab(await user());

@@ -5,6 +5,7 @@ import { createId, type PatchesDoc, type PatchesSyncState, type SyncedDoc } from
 import { from } from 'rxjs';
 import { BOARD_ID, SETTINGS_ID, orderAt, sortedCards, type Board, type Settings } from '../../../board/docs';
 import { connectionLabels, saveLabel, trackedEntry } from '../../../board/labels';
+import { KeepCaretValueDirective } from './keep-caret-value.directive';
 import { PatchesService } from './patches.service';
 
 /**
@@ -13,7 +14,7 @@ import { PatchesService } from './patches.service';
  */
 @Component({
   selector: 'app-root',
-  imports: [AsyncPipe],
+  imports: [AsyncPipe, KeepCaretValueDirective],
   changeDetection: ChangeDetectionStrategy.OnPush,
   styles: `
     :host { display: block; font: 15px/1.45 system-ui, sans-serif; margin: 24px; color: #1d2330; }
@@ -62,7 +63,7 @@ import { PatchesService } from './patches.service';
         <ol class="cards">
           @for (card of cards(state); track card.id) {
             <li class="card">
-              <input aria-label="Card text" [value]="card.text" (input)="setText(board, card.id, $any($event.target).value)" />
+              <input aria-label="Card text" [keepCaretValue]="card.text" (input)="setText(board, card.id, $any($event.target).value)" />
             </li>
           }
         </ol>
@@ -79,7 +80,7 @@ import { PatchesService } from './patches.service';
           @let settingsSave = save(synced, settings);
           <span class="save" id="save-settings" [attr.data-state]="settingsSave">{{ settingsSave }}</span>
         </div>
-        <label>Board name <input name="name" [value]="state.name ?? ''" (input)="rename(settings, $any($event.target).value)" /></label>
+        <label>Board name <input name="name" [keepCaretValue]="state.name ?? ''" (input)="rename(settings, $any($event.target).value)" /></label>
         <p class="theme">Theme: {{ state.theme ?? 'light' }}</p>
       </section>
     }
