@@ -67,6 +67,18 @@ describe('StoredEntries', () => {
       await patches.close();
     });
 
+    it("should not show a doc 'synced' here as never synced when it is read again at rev 0 (its edits still local)", async () => {
+      const { patches, docs, entries } = entriesOver();
+      await patches.trackDocs(['local']);
+      // A disconnect settled its run: its edits are local, so the save indicator says "Unsaved changes".
+      docs.put({ local: { committedRev: 0, hasPending: true, status: 'synced' } });
+
+      await entries.add(['local']);
+
+      expect(docs.value.local.status).toBe('synced');
+      await patches.close();
+    });
+
     it('should leave entries alone with onlyMissing', async () => {
       const { patches, docs, entries } = entriesOver();
       await patches.trackDocs(['a', 'b']);

@@ -52,8 +52,10 @@ export class StoredEntries {
         moved.push(doc.id);
         continue;
       }
+      // The seed's rule (rev 0: 'unsynced') is for a doc's first entry: one already 'synced' here
+      // (a run settled it, or a disconnect did for its local edits) is not shown "never synced" again.
       const kept = docs.get(doc.id)?.status;
-      const status = kept === 'syncing' || kept === 'error' ? kept : doc.committedRev === 0 ? 'unsynced' : 'synced';
+      const status = kept !== undefined && kept !== 'unsynced' ? kept : doc.committedRev === 0 ? 'unsynced' : 'synced';
       entries[doc.id] = { committedRev: doc.committedRev, hasPending: doc.hasPending, status };
     }
     docs.put(entries);
