@@ -16,6 +16,8 @@ import {
   isNetworkError,
   isRetryable,
 } from '../src/errors.js';
+import { buildSync } from 'esbuild';
+import { join } from 'node:path';
 
 describe('errors', () => {
   it.each([
@@ -36,6 +38,19 @@ describe('errors', () => {
     expect(error.name).toBe(name);
     expect(error).toBeInstanceOf(Error);
     expect(error).toBeInstanceOf(PatchesError);
+  });
+
+  it('should keep every class name in a minified bundle, where the classes themselves are renamed', () => {
+    // What an app's production build does to our classes (esbuild, as the Angular CLI uses it).
+    const { outputFiles } = buildSync({ entryPoints: [join(__dirname, '../src/errors.ts')], bundle: true, minify: true, format: 'cjs', write: false, logLevel: 'silent' });
+    const bundled: { exports: Record<string, unknown> } = { exports: {} };
+    new Function('module', 'exports', outputFiles[0].text)(bundled, bundled.exports);
+    const classes = Object.entries(bundled.exports).filter((entry): entry is [string, new (...args: unknown[]) => Error] => typeof entry[1] === 'function' && entry[1].prototype instanceof Error);
+    expect(classes.length).toBeGreaterThan(10);
+    // The bundle renamed them (else this spec proves nothing)...
+    expect(classes.filter(([exported, ctor]) => ctor.name !== exported).length).toBeGreaterThan(0);
+    // ...and each error still says what it is.
+    for (const [exported, ctor] of classes) expect({ exported, name: new ctor('message', 0, 'x').name }).toEqual({ exported, name: exported });
   });
 
   it('should name a user subclass after itself', () => {

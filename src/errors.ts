@@ -3,11 +3,22 @@
  * message text. Each carries the facts a caller needs to recover (doc id, revs, op index).
  */
 
-/** Base class: sets `name` to the subclass name so errors survive structured cloning and logs. */
+/**
+ * An error's `name`: `own`, a literal, for an instance of `ctor` itself (a minifier renames
+ * classes, so the class name would read `nt` in an app's production build), else the class name
+ * of the subclass (yours, or one of ours, which then sets its own literal).
+ *
+ * @internal Used by every error class of patches-rx.
+ */
+export function errorName(error: Error, ctor: abstract new (...args: never[]) => Error, own: string): string {
+  return error.constructor === ctor ? own : error.constructor.name;
+}
+
+/** Base class of every error patches-rx raises; `name` says which (see `errorName`). */
 export class PatchesError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = new.target.name;
+    this.name = errorName(this, PatchesError, 'PatchesError');
   }
 }
 
@@ -16,6 +27,7 @@ export class PatchesError extends Error {
  * a forbidden `__proto__`/`prototype`/`constructor` segment). The input state is untouched.
  */
 export class PatchError extends PatchesError {
+  override name = errorName(this, PatchError, 'PatchError');
   constructor(
     message: string,
     /** Index of the failing op in the applied list (-1 when not tied to one op). */
@@ -29,6 +41,7 @@ export class PatchError extends PatchesError {
 
 /** Committed changes arrived with a revision gap: the caller must refetch `getChangesSince(sinceRev)`. */
 export class MissingChangesError extends PatchesError {
+  override name = errorName(this, MissingChangesError, 'MissingChangesError');
   constructor(
     /** The revision that was expected next. */
     readonly expectedRev: number,
@@ -43,6 +56,7 @@ export class MissingChangesError extends PatchesError {
 
 /** A committed change failed to apply to the committed state. */
 export class ApplyChangesError extends PatchesError {
+  override name = errorName(this, ApplyChangesError, 'ApplyChangesError');
   constructor(
     readonly changeId: string,
     readonly rev: number,
@@ -60,6 +74,7 @@ export class ApplyChangesError extends PatchesError {
  * doc and regression through `onError`.
  */
 export class ServerRevisionRegressedError extends PatchesError {
+  override name = errorName(this, ServerRevisionRegressedError, 'ServerRevisionRegressedError');
   constructor(
     readonly docId: string,
     /** The committed rev the client had. */
@@ -73,6 +88,7 @@ export class ServerRevisionRegressedError extends PatchesError {
 
 /** A single op is larger than the size limit and cannot be split. Nothing is dropped. */
 export class UnsplittableChangeError extends PatchesError {
+  override name = errorName(this, UnsplittableChangeError, 'UnsplittableChangeError');
   constructor(
     readonly docId: string | undefined,
     /** Measured size of the offending op in bytes. */
@@ -91,6 +107,7 @@ export class UnsplittableChangeError extends PatchesError {
  * applied or stored, so nothing pending is lost, and the doc syncs once it is enabled.
  */
 export class RichTextNotEnabledError extends PatchesError {
+  override name = errorName(this, RichTextNotEnabledError, 'RichTextNotEnabledError');
   constructor() {
     super("An @txt op needs rich-text support: call enableRichText() once at startup (import { enableRichText } from 'patches-rx/txt')");
   }
@@ -98,6 +115,7 @@ export class RichTextNotEnabledError extends PatchesError {
 
 /** The connection is not available (dropped, closed, or never opened). Retryable. */
 export class NetworkError extends PatchesError {
+  override name = errorName(this, NetworkError, 'NetworkError');
   /** The WebSocket close code when the server closed with one (e.g. 1011, 4000), else undefined. */
   declare readonly closeCode?: number;
   /** The close reason the server gave with `closeCode`. */
@@ -118,6 +136,7 @@ export class NetworkError extends PatchesError {
  * (with fresh credentials from the token provider).
  */
 export class AuthError extends NetworkError {
+  override name = errorName(this, AuthError, 'AuthError');
   constructor(
     message: string,
     /** The close code (1008, 4401, 4403) or HTTP status (401, 403) of the refusal. */
@@ -132,13 +151,16 @@ export class AuthError extends NetworkError {
 export const AUTH_CLOSE_CODES: ReadonlySet<number> = new Set([1008, 4401, 4403]);
 
 /** An RPC did not get a response in time. Retryable. */
-export class TimeoutError extends PatchesError {}
+export class TimeoutError extends PatchesError {
+  override name = errorName(this, TimeoutError, 'TimeoutError');
+}
 
 /**
  * The server answered an RPC with an HTTP-style error (`code > 0`, e.g. 403, 409, 410).
  * Terminal codes (401, 402, 403, 404, 410) will never succeed by retrying.
  */
 export class StatusError extends PatchesError {
+  override name = errorName(this, StatusError, 'StatusError');
   constructor(
     readonly code: number,
     message: string,
@@ -150,6 +172,7 @@ export class StatusError extends PatchesError {
 
 /** The server answered with a JSON-RPC protocol error (`code <= 0`, e.g. -32000, -32601). */
 export class JSONRPCError extends PatchesError {
+  override name = errorName(this, JSONRPCError, 'JSONRPCError');
   constructor(
     readonly code: number,
     message: string,
@@ -160,10 +183,13 @@ export class JSONRPCError extends PatchesError {
 }
 
 /** An inbound frame was not valid JSON-RPC; all in-flight calls are rejected with this. */
-export class JSONRPCParseError extends PatchesError {}
+export class JSONRPCParseError extends PatchesError {
+  override name = errorName(this, JSONRPCParseError, 'JSONRPCParseError');
+}
 
 /** A client store operation failed (quota, aborted transaction, database gone). Data already stored is kept. */
 export class StoreError extends PatchesError {
+  override name = errorName(this, StoreError, 'StoreError');
   constructor(
     message: string,
     readonly docId?: string,
@@ -183,6 +209,7 @@ export class StoreError extends PatchesError {
  * await store.savePendingChanges('notes', [change]).catch(e => e instanceof DocNotTrackedError); // true
  */
 export class DocNotTrackedError extends StoreError {
+  override name = errorName(this, DocNotTrackedError, 'DocNotTrackedError');
   constructor(
     docId: string,
     /** True when the doc was deleted (a tombstone), false when it is not tracked at all. */
@@ -198,6 +225,7 @@ export class DocNotTrackedError extends StoreError {
  * and tries again.
  */
 export class StoreConflictError extends StoreError {
+  override name = errorName(this, StoreConflictError, 'StoreConflictError');
   constructor(
     docId: string,
     /** What differed, e.g. `committedRev 4 ≠ expected 3`. */

@@ -1,4 +1,4 @@
-import { PatchError, StatusError, StoreError } from '../../errors.js';
+import { PatchError, StatusError, StoreError, errorName } from '../../errors.js';
 import { applyPatch } from '../../algorithms/applyPatch.js';
 import { transformIncomingChanges } from '../../algorithms/transformIncomingChanges.js';
 import { enableRichText } from '../../txt/enableRichText.js';
@@ -444,6 +444,7 @@ function result(changes: Change[], docReloadRequired: boolean): CommitChangesRes
 
 /** The store's history of a document has a hole where this process expected changes (500). */
 class HistoryGapError extends StatusError {
+  override name = errorName(this, HistoryGapError, 'HistoryGapError');
   constructor(docId: string, missing: number, afterRev: number) {
     super(500, `The stored history of ${docId} lacks rev ${missing} (asked for the changes after rev ${afterRev})`, { scope: 'doc' });
   }

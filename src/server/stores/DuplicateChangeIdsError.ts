@@ -1,4 +1,4 @@
-import { StoreError } from '../../errors.js';
+import { StoreError, errorName } from '../../errors.js';
 
 /**
  * `append` refused an OT entry holding change ids the document's log already has: a client
@@ -7,6 +7,7 @@ import { StoreError } from '../../errors.js';
  * those changes as committed (at the revs given) and runs the commit again.
  */
 export class DuplicateChangeIdsError extends StoreError {
+  override name = errorName(this, DuplicateChangeIdsError, 'DuplicateChangeIdsError');
   constructor(
     docId: string,
     /** Each refused id that is committed, with the rev it is committed at. */

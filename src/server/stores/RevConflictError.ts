@@ -1,4 +1,4 @@
-import { StoreError } from '../../errors.js';
+import { StoreError, errorName } from '../../errors.js';
 
 /**
  * `append` lost a race: another server process sharing the store committed that rev (or that
@@ -7,6 +7,7 @@ import { StoreError } from '../../errors.js';
  * shared by several processes (PostgreSQL) ever raises it.
  */
 export class RevConflictError extends StoreError {
+  override name = errorName(this, RevConflictError, 'RevConflictError');
   constructor(
     docId: string,
     /** The first rev the refused entry held. */

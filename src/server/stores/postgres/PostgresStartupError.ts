@@ -1,4 +1,4 @@
-import { StoreError } from '../../../errors.js';
+import { StoreError, errorName } from '../../../errors.js';
 
 /**
  * The PostgreSQL store could not start: the database is unreachable, refuses the login, does
@@ -6,6 +6,7 @@ import { StoreError } from '../../../errors.js';
  * where (password removed), so a CLI can print it as is; the driver's error is the `cause`.
  */
 export class PostgresStartupError extends StoreError {
+  override name = errorName(this, PostgresStartupError, 'PostgresStartupError');
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, undefined, options);
   }
