@@ -66,6 +66,18 @@ describe('applyCommittedChanges', () => {
     expect(result.pending).toEqual([{ ...pending[1], ops: [{ op: 'replace', path: '/l/2', value: 'X' }], baseRev: 4, rev: 5 }]);
   });
 
+  it("should take the server's head state instead of applying the changes (one of which fails on ours), still rebasing pending over them", () => {
+    const bad = committed('s2', 2, [{ op: 'replace', path: '/items/0', value: 'x' }]);
+    const local = [pendingChange('p1', 2, [{ op: 'add', path: '/items/0', value: 'mine' }], 1)];
+    const ours = { state: { items: [] as string[] }, rev: 1 };
+    expect(() => applyCommittedChanges(ours, [bad], local)).toThrow(ApplyChangesError);
+
+    const result = applyCommittedChanges(ours, [bad], local, { head: { state: { items: ['x'] }, rev: 2 } });
+    expect(result).toEqual({ state: { items: ['x'] }, rev: 2, applied: [bad], pending: [{ ...local[0], baseRev: 2, rev: 3 }] });
+    // A head at another rev than the last change's is not the state after them: it is ignored.
+    expect(() => applyCommittedChanges(ours, [bad], local, { head: { state: { items: ['x'] }, rev: 5 } })).toThrow(ApplyChangesError);
+  });
+
   it('should throw MissingChangesError on a gap before the first new change', () => {
     const error = captureError(() => applyCommittedChanges({ state: {}, rev: 3 }, [committed('x', 5, [inc('/n')])], []));
     expect(error).toBeInstanceOf(MissingChangesError);

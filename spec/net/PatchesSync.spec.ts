@@ -521,6 +521,34 @@ describe('PatchesSync', () => {
     });
   });
 
+  // Found in review, fixed: a committed change that did not apply on the doc's committed state
+  // was pulled again and again (it failed the same way each time): the doc stayed behind in
+  // 'error' for good, its own commits never confirmed, an error reported on every try.
+  describe('a committed change that does not apply on the doc\'s committed state', () => {
+    it("should take the server's state (getDoc), keep and send the local edits, and report once", async () => {
+      const a = await connected();
+      const docA = await a.patches.openDoc<{ items?: string[]; mine?: boolean }>('diverged');
+      docA.change(draft => void (draft.items = ['base']));
+      await docSynced(a.sync, 'diverged', 1);
+      await a.patches.closeDoc('diverged');
+      // The local committed state went wrong (a bug, a bad restore): its list lost its item.
+      await a.patches.store.saveDoc('diverged', { state: { items: [] }, rev: 1 });
+      const mine = await a.patches.openDoc<{ items?: string[]; mine?: boolean }>('diverged');
+      mine.change(draft => void (draft.mine = true));
+
+      const b = await connected();
+      const docB = await b.patches.openDoc<{ items?: string[]; mine?: boolean }>('diverged');
+      await docSynced(b.sync, 'diverged', 1);
+      docB.change(draft => void (draft.items![0] = 'from b'));
+
+      await docSynced(a.sync, 'diverged', 3);
+      expect(mine.state).toEqual({ items: ['from b'], mine: true });
+      await when(docB.state$, s => s.mine === true);
+      expect(docB.state).toEqual(mine.state);
+      expect(a.errors.map(e => e.name)).toEqual(['ApplyChangesError']);
+    });
+  });
+
   describe('a change the server refuses as too large (413, scope change)', () => {
     it('should halve the storage budget until the server takes the change, and not report it', async () => {
       await harness.close();

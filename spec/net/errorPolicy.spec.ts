@@ -19,7 +19,7 @@ describe('classifyError', () => {
     ['a TimeoutError', new TimeoutError('no reply'), 'transient'],
     ['a 503 StatusError (server restarting)', new StatusError(503, 'unavailable'), 'transient'],
     ['a MissingChangesError', new MissingChangesError(5, 7, 4), 'refetch'],
-    ['an ApplyChangesError', new ApplyChangesError('c1', 3), 'refetch'],
+    ['an ApplyChangesError', new ApplyChangesError('c1', 3), 'reload'],
     ['a 410 StatusError', new StatusError(410, 'gone'), 'deleted'],
     ['a 401 StatusError', new StatusError(401, 'unauthorized'), 'fail'],
     ['a 402 StatusError', new StatusError(402, 'payment required'), 'fail'],

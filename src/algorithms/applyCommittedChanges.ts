@@ -15,6 +15,19 @@ export interface AppliedCommittedChanges<T> {
   pending: Change[];
 }
 
+/** How `applyCommittedChanges` takes the changes (both optional). */
+export interface ApplyCommittedOptions<T> {
+  /** The pending changes already saw every committed change up to this rev (see `rebaseChanges`). */
+  seenUpTo?: number;
+  /**
+   * The server's state at the last of the changes (`getDoc`), taken as the committed state instead
+   * of applying them: after one of them failed to apply on ours (ours went wrong, or a lenient
+   * server committed ops that do not apply), the server's word is what the doc must show. The
+   * pending queue is still rebased over the changes' ops. Ignored unless its rev is the last one's.
+   */
+  head?: PatchesState<T>;
+}
+
 /** True for the server's catch-up change: one op replacing the whole document. */
 function isRootReplace(change: Change): boolean {
   return change.ops.length === 1 && change.ops[0].op === 'replace' && change.ops[0].path === '';
@@ -36,7 +49,7 @@ function isRootReplace(change: Change): boolean {
  *   divergence, never skipped silently (`ApplyChangesError` with the change's id and rev).
  * - Pending changes are rebased over the new ones with `rebaseChanges`: our own echoes leave
  *   the queue, the rest are transformed and re-stamped on the new rev (over those after
- *   `seenUpTo` only: see `rebaseChanges`). A root-replace catch-up
+ *   `seenUpTo` only: see `rebaseChanges`). With `head`, its state is taken instead of applying. A root-replace catch-up
  *   transforms every pending op away (intended: the state it carries already reflects them or
  *   they were authored on a document that no longer exists).
  *
@@ -54,8 +67,9 @@ export function applyCommittedChanges<T>(
   committed: PatchesState<T>,
   serverChanges: readonly Change[],
   pending: readonly Change[],
-  seenUpTo = 0,
+  options: ApplyCommittedOptions<T> = {},
 ): AppliedCommittedChanges<T> {
+  const { seenUpTo = 0, head } = options;
   const staleIds = new Set<string>();
   const fresh: Change[] = [];
   for (const change of [...serverChanges].sort((a, b) => a.rev - b.rev)) {
@@ -74,6 +88,8 @@ export function applyCommittedChanges<T>(
   }
 
   let state = committed.state;
+  // The server's own state at the last of these revs stands in for applying them (see `head`).
+  if (head && head.rev === fresh[fresh.length - 1].rev) return { state: head.state, rev: head.rev, applied: fresh, pending: rebaseChanges(fresh, queue, seenUpTo) };
   for (const change of fresh) {
     try {
       state = applyPatch(state, change.ops, { mode: 'strict' });

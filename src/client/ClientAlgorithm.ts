@@ -1,4 +1,5 @@
 import type { Algorithm, Change, PatchesSnapshot, SizeCalculator } from '../types.js';
+import type { ApplyCommittedOptions } from '../algorithms/applyCommittedChanges.js';
 import type { PatchesStore } from '../stores/PatchesStore.js';
 import type { KeyedQueue } from '../util/KeyedQueue.js';
 import type { OptimisticChange, PatchesDoc } from './PatchesDoc.js';
@@ -59,11 +60,11 @@ export interface ClientAlgorithm {
   /**
    * Applies committed server changes (a broadcast, a catch-up, or the reply to `sent`), rebases or
    * merges local changes, writes the store atomically and updates the open doc. Returns the
-   * changes that were new. Throws `MissingChangesError` on a revision gap. `seenUpTo`: the rev
-   * the server placed a batch of ours after (`docReloadRequired`); the local changes take what
-   * others committed up to it as seen (OT, see `rebaseChanges`).
+   * changes that were new. Throws `MissingChangesError` on a revision gap. Options (OT): see
+   * `applyCommittedChanges` (`seenUpTo`: the rev the server placed a batch of ours after;
+   * `head`: the server's state at the last change, taken instead of applying them).
    */
-  applyServerChanges(docId: string, changes: Change[], sent?: Change[], seenUpTo?: number): Promise<Change[]>;
+  applyServerChanges(docId: string, changes: Change[], sent?: Change[], options?: ApplyCommittedOptions<unknown>): Promise<Change[]>;
   /** Installs a `getDoc` envelope if it is ahead of what the store has. */
   installSnapshot(docId: string, snapshot: PatchesSnapshot): Promise<InstallResult>;
   /**

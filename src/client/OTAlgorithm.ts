@@ -1,5 +1,5 @@
 import type { Change, PatchesSnapshot, PatchesState } from '../types.js';
-import { applyCommittedChanges } from '../algorithms/applyCommittedChanges.js';
+import { applyCommittedChanges, type ApplyCommittedOptions } from '../algorithms/applyCommittedChanges.js';
 import { breakChanges } from '../algorithms/batching/breakChanges.js';
 import { createChange } from '../algorithms/createChange.js';
 import { deepEqual } from '../algorithms/deepEqual.js';
@@ -165,11 +165,11 @@ export class OTAlgorithm implements ClientAlgorithm {
     return true;
   }
 
-  applyServerChanges(docId: string, changes: Change[], sent?: Change[], seenUpTo?: number): Promise<Change[]> {
-    return retryOnConflict(() => this.applyOnce(docId, changes, sent, seenUpTo), () => this.refresh(docId));
+  applyServerChanges(docId: string, changes: Change[], sent?: Change[], options?: ApplyCommittedOptions<unknown>): Promise<Change[]> {
+    return retryOnConflict(() => this.applyOnce(docId, changes, sent, options), () => this.refresh(docId));
   }
 
-  private async applyOnce(docId: string, changes: Change[], sent?: Change[], seenUpTo?: number): Promise<Change[]> {
+  private async applyOnce(docId: string, changes: Change[], sent?: Change[], options?: ApplyCommittedOptions<unknown>): Promise<Change[]> {
     const { store } = this.ctx;
     const doc = this.ctx.getOpenDoc(docId);
     const read = await this.readForApply(docId, true);
@@ -193,7 +193,7 @@ export class OTAlgorithm implements ClientAlgorithm {
     let result: ReturnType<typeof applyCommittedChanges>;
     let newPending: Change[];
     try {
-      result = applyCommittedChanges(committed, changes, queue, seenUpTo);
+      result = applyCommittedChanges(committed, changes, queue, options);
       newPending = result.pending.filter(c => !optimisticIds.has(c.id));
       if (result.applied.length === 0 && newPending.length === pending.length) return [];
       const expect = { committedRev: committed.rev, pendingIds: pending.map(c => c.id), rewinds };
@@ -207,7 +207,7 @@ export class OTAlgorithm implements ClientAlgorithm {
     if (!doc) {
       this.closedStates.keep(docId, result.state, result.applied);
     } else {
-      const unsaved = unsavedAfterWrite(doc, optimisticIds, result.pending, edits => applyCommittedChanges(committed, changes, [...stillPending, ...edits], seenUpTo).pending, committed.rev);
+      const unsaved = unsavedAfterWrite(doc, optimisticIds, result.pending, edits => applyCommittedChanges(committed, changes, [...stillPending, ...edits], options).pending, committed.rev);
       // The committed state is built from the server's ops, our own included; the view is rebuilt
       // from it unless only our own changes came back, exactly as we assumed them, and no edit arrived meanwhile.
       const echoOnly =

@@ -1,5 +1,7 @@
-import { EMPTY, catchError, concatMap, defer, endWith, from, ignoreElements, of, takeWhile, tap, throwError, type Observable } from 'rxjs';
-import type { Change, CommitChangesResult } from '../types.js';
+import { EMPTY, catchError, concatMap, defer, endWith, from, ignoreElements, map, of, takeWhile, tap, throwError, type Observable } from 'rxjs';
+import type { Change, CommitChangesResult, PatchesSnapshot, PatchesState } from '../types.js';
+import type { ApplyCommittedOptions } from '../algorithms/applyCommittedChanges.js';
+import { applyPatch } from '../algorithms/applyPatch.js';
 import { JSONRPCError, MissingChangesError, ServerRevisionRegressedError } from '../errors.js';
 import { mayBeRevisionRegression } from './revisionRegression.js';
 import type { ClientAlgorithm } from '../client/ClientAlgorithm.js';
@@ -108,7 +110,7 @@ export class DocSync {
           const list = changeList(expandAcks(changes, batch, received), 'commitChanges');
           if (reloadRequired) seenUpTo = placedAfter(list, sentIds);
           const othersCame = list.some(c => !sentIds.has(c.id));
-          return this.apply$(docId, algorithm, list, answers, seenUpTo).pipe(ignoreElements(), endWith(reloadRequired || othersCame));
+          return this.apply$(docId, algorithm, list, answers, { seenUpTo }).pipe(ignoreElements(), endWith(reloadRequired || othersCame));
         }).pipe(
           catchError(error => (error instanceof MissingChangesError ? this.pullSince$(docId, algorithm, seenUpTo).pipe(ignoreElements(), endWith(true)) : throwError(() => error))),
         );
@@ -158,6 +160,27 @@ export class DocSync {
   }
 
   /**
+   * After a committed change failed to apply on the doc's committed state: takes the server's
+   * state at its head (`getDoc`) as the committed state, with the changes up to it
+   * (`getChangesSince`) as its history and what local changes are rebased over, instead of
+   * applying them again (which would fail again, for good). Ours went wrong, or a server committed
+   * ops that do not apply (a lenient one: the tail of its snapshot is applied leniently too).
+   */
+  reload$(docId: string, algorithm: ClientAlgorithm): Observable<unknown> {
+    const { connection, patches } = this.deps;
+    return connection.call<unknown>('getDoc', [docId]).pipe(
+      map(snapshot => headOf(asSnapshot(snapshot))),
+      concatMap(head =>
+        from(patches.store.getCommittedRev(docId)).pipe(
+          concatMap(rev => connection.call<unknown>('getChangesSince', [docId, rev])),
+          // What was committed after the snapshot comes by broadcast, or in the next run.
+          concatMap(changes => this.apply$(docId, algorithm, changeList(changes, 'getChangesSince').filter(c => c.rev <= head.rev), undefined, { head })),
+        ),
+      ),
+    );
+  }
+
+  /**
    * Fetches every committed change after the doc's committed rev and applies them. If the doc's
    * local data went back while they were on their way (untracked and tracked again, here or in
    * another tab), they no longer join on: it pulls again from where the doc is now.
@@ -167,7 +190,7 @@ export class DocSync {
       concatMap(rev =>
         this.deps.connection.call<unknown>('getChangesSince', [docId, rev]).pipe(
           catchError(error => (mayBeRevisionRegression(error) ? this.recoverRegression$(docId, algorithm, error).pipe(ignoreElements()) : throwError(() => error))),
-          concatMap(changes => this.apply$(docId, algorithm, changeList(changes, 'getChangesSince'), undefined, seenUpTo)),
+          concatMap(changes => this.apply$(docId, algorithm, changeList(changes, 'getChangesSince'), undefined, { seenUpTo })),
           catchError(error => (error instanceof MissingChangesError && error.sinceRev < rev ? this.pullSince$(docId, algorithm, seenUpTo) : throwError(() => error))),
         ),
       ),
@@ -180,10 +203,10 @@ export class DocSync {
    * later write of another tab is reported after it, by the store read its announcement causes),
    * so only a closed doc's rev costs a store read.
    */
-  apply$(docId: string, algorithm: ClientAlgorithm, changes: Change[], sent?: Change[], seenUpTo?: number): Observable<unknown> {
+  apply$(docId: string, algorithm: ClientAlgorithm, changes: Change[], sent?: Change[], options?: ApplyCommittedOptions<unknown>): Observable<unknown> {
     if (changes.length === 0 && !sent) return EMPTY;
     const { patches } = this.deps;
-    const applyHere = async () => ({ applied: await algorithm.applyServerChanges(docId, changes, sent, seenUpTo), rev: patches.getOpenDoc(docId)?.committedRev });
+    const applyHere = async () => ({ applied: await algorithm.applyServerChanges(docId, changes, sent, options), rev: patches.getOpenDoc(docId)?.committedRev });
     return from(patches.runExclusive(docId, applyHere)).pipe(
       tap(({ applied }) => patches._announceServerCommit(docId, applied)),
       concatMap(({ rev }) => (rev === undefined ? this.deps.entries.rev$(docId) : of(this.deps.docs.update([docId], { committedRev: rev })))),
@@ -195,4 +218,11 @@ export class DocSync {
 function placedAfter(reply: readonly Change[], sentIds: ReadonlySet<string>): number | undefined {
   const revs = reply.filter(c => sentIds.has(c.id)).map(c => c.rev);
   return revs.length ? Math.min(...revs) - 1 : undefined;
+}
+
+/** A `getDoc` snapshot's state at its last rev, its own tail applied leniently (see `DocSync.reload$`). */
+function headOf(snapshot: PatchesSnapshot): PatchesState<unknown> {
+  const tail = snapshot.changes.filter(c => c.rev > snapshot.rev).sort((a, b) => a.rev - b.rev);
+  const state = tail.reduce<unknown>((doc, c) => applyPatch(doc, c.ops, { mode: 'lenient' }), snapshot.state);
+  return { state, rev: tail.length ? tail[tail.length - 1].rev : snapshot.rev };
 }

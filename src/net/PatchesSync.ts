@@ -484,6 +484,11 @@ export class PatchesSync {
         this.docs.update([docId], { status: 'error' });
         this.report(error, docId);
         return this.refetch$(docId);
+      case 'reload':
+        this.docs.update([docId], { status: 'error' });
+        if (!this.failedHere.has(docId)) this.report(error, docId);
+        this.failedHere.add(docId);
+        return this.reload$(docId);
       case 'retry':
         this.docs.update([docId], { status: 'error' });
         if (!this.retries.has(docId)) this.report(error, docId);
@@ -507,6 +512,21 @@ export class PatchesSync {
       tap({ complete: () => this.syncRequests.next(docId) }),
       catchError(error => {
         this.report(error, docId);
+        return EMPTY;
+      }),
+    );
+  }
+
+  /** After a committed change failed to apply: the server's state becomes the doc's (`DocSync.reload$`), then a run sends what is pending. */
+  private reload$(docId: string): Observable<unknown> {
+    const algorithm = this.algorithmOf(docId);
+    if (!algorithm) return EMPTY;
+    return this.docSync.reload$(docId, algorithm).pipe(
+      tap({ complete: () => this.syncRequests.next(docId) }),
+      // A reload that failed too (the doc moved on meanwhile, say) is tried again with the doc's backoff.
+      catchError(error => {
+        if (classifyError(error) !== 'reload') return this.docError$(docId, error);
+        this.retries.schedule(docId);
         return EMPTY;
       }),
     );

@@ -6,8 +6,10 @@ export type ErrorAction =
   | 'network'
   /** Nothing wrong with the doc, try again soon: no reply in time on a socket that may still be open, or 503 (the server is restarting). No 'error' status, not reported, retried with backoff. */
   | 'transient'
-  /** Revisions are missing or a committed change did not apply: fetch what is missing and resync. */
+  /** Revisions are missing: fetch what is missing and resync. */
   | 'refetch'
+  /** A committed change did not apply on the doc's committed state: take the server's state (`getDoc`) and resync; reported once. */
+  | 'reload'
   /** The doc was deleted on the server (410): run the remote-delete path. */
   | 'deleted'
   /** The store no longer tracks the doc (untracked or deleted here or by another tab meanwhile): drop its sync quietly. */
@@ -26,7 +28,8 @@ export type ErrorAction =
 export function classifyError(error: unknown): ErrorAction {
   if (error instanceof NetworkError) return 'network';
   if (error instanceof TimeoutError || (error instanceof StatusError && error.code === 503)) return 'transient';
-  if (error instanceof MissingChangesError || error instanceof ApplyChangesError) return 'refetch';
+  if (error instanceof MissingChangesError) return 'refetch';
+  if (error instanceof ApplyChangesError) return 'reload';
   if (error instanceof StatusError && error.code === 410) return 'deleted';
   if (error instanceof DocNotTrackedError) return 'untracked';
   return isRetryable(error) ? 'retry' : 'fail';
