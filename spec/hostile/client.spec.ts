@@ -570,7 +570,12 @@ describe('PatchesSync against a hostile server', () => {
       const { error } = await reported(c, 'doc');
       expect(error).toMatchObject({ name: 'StatusError', code: 503 });
       expect(commits.refused()).toBe(11);
+      const statuses: string[] = [];
+      c.sync.synced$.subscribe(synced => statuses.push(synced.doc?.status ?? 'none'));
       await expectConverged(c, 'doc', ids);
+      // A re-probe that failed again leaves the doc in 'error' (not "Unsaved changes" as if nothing were wrong).
+      expect(statuses.slice(0, statuses.lastIndexOf('error'))).not.toContain('synced');
+      expect(statuses.filter(s => s === 'error').length).toBeGreaterThanOrEqual(2);
       expect(commits.refused()).toBe(12);
       expect(c.errors).toHaveLength(1);
       expect(hostile.accepted).toBe(1);

@@ -443,7 +443,8 @@ export class PatchesSync {
     if (!algorithm) return EMPTY;
     return this.docSync.apply$(docId, algorithm, changes).pipe(
       catchError(error => {
-        // A gap or a change that will not apply: the doc's sync fetches what is missing.
+        // A gap: the doc's sync fetches what is missing. Anything else is the doc's error (a
+        // change that will not apply reloads it; a store that failed retries it).
         if (classifyError(error) !== 'refetch') return this.docError$(docId, error);
         this.syncRequests.next(docId);
         return EMPTY;
@@ -469,10 +470,9 @@ export class PatchesSync {
         // until the quick retries are used up, then say so once (the doc's edits are not reaching
         // the server) and probe again in the background. The other docs' runs go on.
         this.docs.settleSyncing([docId]);
-        if (this.retries.schedule(docId) === 'exhausted') {
-          this.docs.update([docId], { status: 'error' });
-          this.errorSubject.next({ error: asError(error), docId });
-        }
+        const outcome = this.retries.schedule(docId);
+        if (outcome !== 'scheduled') this.docs.update([docId], { status: 'error' });
+        if (outcome === 'exhausted') this.errorSubject.next({ error: asError(error), docId });
         return EMPTY;
       case 'deleted':
         return this.deletes.remote$(docId);
