@@ -167,7 +167,8 @@ describe('SyncTabs', () => {
 
     const announced = hub.posted.filter(m => ['state', 'changes'].includes((m as { type: string }).type)) as Array<{ type: string; seq: number }>;
     // Leading again starts with the whole map, numbered on: a follower that missed some can never take the next for its own.
-    expect(announced.map(m => [m.type, m.seq])).toEqual([['state', 1], ['changes', 2], ['state', 3], ['changes', 4]]);
+    // (3: stepping down, it said its connection was gone.)
+    expect(announced.map(m => [m.type, m.seq])).toEqual([['state', 1], ['changes', 2], ['changes', 3], ['state', 4], ['changes', 5]]);
     for (const done of [subscription, mirror]) done.unsubscribe();
     for (const tabs of [leaderTabs, follower]) tabs.close();
   });
@@ -219,3 +220,45 @@ describe('SyncTabs mirror fed back into the follower state (as PatchesSync does)
   });
 });
 
+describe('SyncTabs between tabs', () => {
+  const tabOn = (hub: ChannelHub, leadership$: BehaviorSubject<boolean>) => new SyncTabs(store, { enabled: true, name: 'app', leadership$, channel: hub.channel() });
+  const idle = (): BehaviorSubject<PatchesSyncState> => new BehaviorSubject<PatchesSyncState>({ online: true, connected: true, syncing: null });
+
+  it("should not take in another leader's announcements while it leads (two lead a moment): each one's made the other announce again, without end", async () => {
+    const hub = new ChannelHub();
+    const a = tabOn(hub, new BehaviorSubject(true));
+    const synced$ = new BehaviorSubject<Record<string, SyncedDoc>>({ x: entry(1) });
+    const aMirror = a.mirror(idle(), synced$, () => undefined);
+    const b$ = new BehaviorSubject(false);
+    const b = tabOn(hub, b$);
+    const bMirror = b.mirror(idle(), new BehaviorSubject<Record<string, SyncedDoc>>({ x: entry(1) }), () => undefined);
+    await b.followingLeader();
+    const before = hub.posted.length;
+    b$.next(true); // the lease's overlap: a froze, b took over, a woke up
+    synced$.next({ x: entry(2) });
+    const types = hub.posted.slice(before).map(m => (m as { type: string }).type);
+    // b's whole map as it starts to lead, and a's change: nothing answers them.
+    expect(types).toEqual(['state', 'changes']);
+    for (const done of [aMirror, bMirror]) done.unsubscribe();
+    for (const tabs of [a, b]) tabs.close();
+  });
+
+  it('should ask the whole map of the leader of now when it stops leading, and tell its followers its connection is gone', async () => {
+    const hub = new ChannelHub();
+    const a$ = new BehaviorSubject(true);
+    const a = tabOn(hub, a$);
+    const aMirror = a.mirror(idle(), new BehaviorSubject<Record<string, SyncedDoc>>({ x: entry(1) }), () => undefined);
+    const c = tabOn(hub, new BehaviorSubject(false));
+    const shown: unknown[] = [];
+    const cMirror = c.mirror(idle(), new BehaviorSubject({}), state => shown.push(state));
+    await c.followingLeader();
+    a$.next(false);
+    expect(shown).toEqual([
+      { connected: true, syncing: null },
+      { connected: false, syncing: null },
+    ]);
+    expect(hub.posted.map(m => (m as { type: string }).type).slice(-2)).toEqual(['changes', 'resend']);
+    for (const done of [aMirror, cMirror]) done.unsubscribe();
+    for (const tabs of [a, c]) tabs.close();
+  });
+});

@@ -1,4 +1,4 @@
-import { BehaviorSubject, Observable, Subscription, combineLatest, distinctUntilChanged, filter, firstValueFrom, map, type SchedulerLike } from 'rxjs';
+import { BehaviorSubject, Observable, Subscription, combineLatest, defer, distinctUntilChanged, filter, firstValueFrom, map, switchMap, tap, type SchedulerLike } from 'rxjs';
 import type { PatchesStore } from '../stores/PatchesStore.js';
 import { createId } from '../algorithms/createId.js';
 import { leadership$ } from '../streams/leadership.js';
@@ -45,8 +45,8 @@ export type MirroredState = Pick<PatchesSyncState, 'connected' | 'syncing'>;
  * One connection per browser: the tabs on one store elect a leader (`leadership$`); only the
  * leader's `PatchesSync` connects (`gate`), and it announces its state and `synced` map, which
  * the followers show as theirs (`mirror`). A follower's edits reach the leader through the shared
- * store and its channel. When the leader goes away another tab leads and connects, and finds every
- * pending change in the store.
+ * store and its channel. When the leader goes away another tab leads and connects, and finds
+ * every pending change in the store.
  *
  * @example
  * const tabs = new SyncTabs(patches.store, {});
@@ -58,7 +58,10 @@ export class SyncTabs {
   private readonly name: string;
   private readonly channel: StoreChannel | null;
   private readonly ownsChannel: boolean;
+  /** While following: what the leader announced last (undefined until a whole map came). */
   private readonly news = new BehaviorSubject<Mirrored | undefined>(undefined);
+  /** While leading: the next announcement must be the whole map (a newcomer, a resend, a first peer). */
+  private readonly wholeAsked = new BehaviorSubject<void>(undefined);
   /** Names this tab's announcements (see `LeaderNews`). */
   private readonly epoch = createId();
   /**
@@ -94,6 +97,7 @@ export class SyncTabs {
     const leads$ = options.leadership$ ?? leadership$({ name: `patches-rx:leader:${this.name}`, scheduler });
     let leads = false;
     this.subscription.add(leads$.subscribe(leading => this.leadingSubject.next((leads = leading))));
+    this.subscription.add(this.leading$.subscribe(leading => this.roleChanged(leading)));
     // A leaving page closes its socket before the browser hands the lock on, so the next leader's
     // socket does not overlap it; a page restored from the back/forward cache leads again.
     const page = globalThis as { addEventListener?: (type: string, listener: (event: { persisted?: boolean }) => void) => void; removeEventListener?: (type: string, listener: (event: { persisted?: boolean }) => void) => void };
@@ -118,11 +122,17 @@ export class SyncTabs {
         this.peerKnown = true;
         // A tab that just started asks: every tab says it is here (so a later leader knows of it).
         if (type === 'hello') channel.postMessage({ type: 'here', name: this.name });
-        if (type === 'state' || type === 'changes') this.heard(news as LeaderNews);
+        if (type === 'state' || type === 'changes') {
+          // Another tab's announcement while this one leads (both lead a moment, the lease's
+          // overlap) is not this tab's to show: taken in, it made this tab announce again, and the
+          // other too, without end.
+          if (!this.leading) this.heard(news as LeaderNews);
+          return;
+        }
         // The leader answers a newcomer (or its first peer, or a follower that lost the thread) with a whole map.
-        else if (this.leading && (type === 'hello' || type === 'resend' || firstPeer)) {
+        if (this.leading && (type === 'hello' || type === 'resend' || firstPeer)) {
           this.announced = undefined;
-          this.news.next(undefined);
+          this.wholeAsked.next();
         }
       };
       channel.addEventListener('message', listener);
@@ -146,35 +156,71 @@ export class SyncTabs {
 
   /**
    * While leading, announces `state$` and `synced$` to the other tabs; while following, hands what
-   * the leader announces to `show`: the leader's whole map as this tab follows it, to read during
-   * the call (it changes in place with the next announcement).
+   * the leader announces to `show`: the leader's state, and its whole map as this tab follows it
+   * (to read during the call: it changes in place with the next announcement). The leader's map is
+   * shown again whenever this tab's own state or map changes.
    */
-  mirror(state$: Observable<PatchesSyncState>, synced$: Observable<Readonly<Record<string, SyncedDoc>>>, show: (state: MirroredState, synced: Record<string, SyncedDoc>) => void): Subscription {
-    const subscription = new Subscription();
+  mirror(
+    state$: Observable<PatchesSyncState>,
+    synced$: Observable<Readonly<Record<string, SyncedDoc>>>,
+    show: (state: MirroredState, synced: Record<string, SyncedDoc>) => void,
+  ): Subscription {
     const channel = this.channel;
-    if (!channel) return subscription;
+    if (!channel) return new Subscription();
+    return this.leading$.pipe(switchMap(leading => (leading ? this.announce$(channel, state$, synced$) : this.follow$(state$, synced$, show)))).subscribe();
+  }
+
+  /** The leader's side of `mirror`: every change of its state or map, once a peer is known; the whole map when asked. */
+  private announce$(channel: StoreChannel, state$: Observable<PatchesSyncState>, synced$: Observable<Readonly<Record<string, SyncedDoc>>>): Observable<unknown> {
+    return defer(() => {
+      // Leading anew starts with the whole map.
+      this.announced = undefined;
+      return combineLatest([state$, synced$, this.wholeAsked]);
+    }).pipe(
+      filter(() => this.peerKnown),
+      tap(([state, synced]) => {
+        const syncing = state.syncing instanceof Error ? { error: state.syncing.message } : state.syncing;
+        channel.postMessage(this.announcement({ connected: state.connected, syncing }, synced));
+      }),
+    );
+  }
+
+  /** The follower's side of `mirror`: what the leader announced, shown again on every change of this tab's own. */
+  private follow$(
+    state$: Observable<PatchesSyncState>,
+    synced$: Observable<Readonly<Record<string, SyncedDoc>>>,
+    show: (state: MirroredState, synced: Record<string, SyncedDoc>) => void,
+  ): Observable<unknown> {
     // One mirrored state per announcement: `show` feeds this tab's own state$ back in here, so an
     // error re-made on every pass would be a new state each time, without end (fuzz finding K).
     let shown: { news: Mirrored; state: MirroredState } | undefined;
-    subscription.add(
-      combineLatest([state$, synced$, this.leading$, this.news]).subscribe(([state, synced, leading, news]) => {
-        if (leading) {
-          if (!this.peerKnown) return;
-          const syncing = state.syncing instanceof Error ? { error: state.syncing.message } : state.syncing;
-          channel.postMessage(this.announcement({ connected: state.connected, syncing }, synced));
-        } else if (news) {
-          this.announced = undefined;
-          if (shown?.news !== news) {
-            const syncing = news.state.syncing;
-            shown = { news, state: { connected: news.state.connected, syncing: syncing !== null && typeof syncing === 'object' ? new Error(syncing.error) : syncing } };
-          }
-          show(shown.state, news.synced);
-        } else {
-          this.announced = undefined;
-        }
+    return combineLatest([state$, synced$, this.news]).pipe(
+      tap(([, , news]) => {
+        if (!news) return;
+        if (shown?.news === news) return show(shown.state, news.synced);
+        const syncing = news.state.syncing;
+        shown = { news, state: { connected: news.state.connected, syncing: syncing !== null && typeof syncing === 'object' ? new Error(syncing.error) : syncing } };
+        show(shown.state, news.synced);
       }),
     );
-    return subscription;
+  }
+
+  /**
+   * What this tab followed is of no use once it leads. Once it follows again it tells its
+   * followers its connection is gone (else they show it connected until another tab leads and
+   * announces, maybe never), and asks for the whole map (the leader of now may have announced it
+   * while this tab still led, and heard none).
+   */
+  private roleChanged(leading: boolean): void {
+    if (leading) {
+      this.followed = undefined;
+      this.awaitingWhole = false;
+      if (this.news.value) this.news.next(undefined);
+    } else if (!this.awaitingWhole && this.followed === undefined) {
+      if (this.announced) this.channel?.postMessage(this.announcement({ connected: false, syncing: null }, this.announced));
+      this.awaitingWhole = true;
+      this.channel?.postMessage({ type: 'resend', name: this.name });
+    }
   }
 
   /** The leader's next announcement: the whole map first (and when asked), then what changed since the last one. */
@@ -240,5 +286,6 @@ export class SyncTabs {
     if (this.ownsChannel) this.channel?.close();
     this.leadingSubject.complete();
     this.news.complete();
+    this.wholeAsked.complete();
   }
 }
