@@ -224,6 +224,24 @@ describe('SyncTabs between tabs', () => {
   const tabOn = (hub: ChannelHub, leadership$: BehaviorSubject<boolean>) => new SyncTabs(store, { enabled: true, name: 'app', leadership$, channel: hub.channel() });
   const idle = (): BehaviorSubject<PatchesSyncState> => new BehaviorSubject<PatchesSyncState>({ online: true, connected: true, syncing: null });
 
+  it('should hand a follower the docs each announcement removed, once per announcement', async () => {
+    const hub = new ChannelHub();
+    const leaderTabs = tabOn(hub, new BehaviorSubject(true));
+    const synced$ = new BehaviorSubject<Record<string, SyncedDoc>>({ a: entry(1), b: entry(1) });
+    const leaderMirror = leaderTabs.mirror(idle(), synced$, () => undefined);
+    const follower = tabOn(hub, new BehaviorSubject(false));
+    const own$ = new BehaviorSubject<Record<string, SyncedDoc>>({});
+    const removed: string[][] = [];
+    const followerMirror = follower.mirror(idle(), own$, (_state, _synced, gone) => removed.push([...gone]));
+    await follower.followingLeader();
+    synced$.next({ a: entry(1) });
+    // The follower's own map changes: the leader's is shown again, with nothing removed this time.
+    own$.next({ a: entry(1) });
+    expect(removed).toEqual([[], ['b'], []]);
+    for (const done of [followerMirror, leaderMirror]) done.unsubscribe();
+    for (const tabs of [leaderTabs, follower]) tabs.close();
+  });
+
   it("should not take in another leader's announcements while it leads (two lead a moment): each one's made the other announce again, without end", async () => {
     const hub = new ChannelHub();
     const a = tabOn(hub, new BehaviorSubject(true));

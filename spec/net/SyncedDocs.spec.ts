@@ -110,6 +110,15 @@ describe('SyncedDocs', () => {
     expect('a' in docs.value).toBe(false);
   });
 
+  it("should never recreate a removed entry from another tab's map, and drop the entries that map removed", () => {
+    const docs = new SyncedDocs();
+    docs.put({ a: synced(1), b: synced(1), c: synced(1) });
+    docs.remove(['a']);
+    // The leader's map still has a (this tab untracked it first) and one this tab never had.
+    docs.mirror({ a: synced(5), b: synced(5), c: synced(5), never: synced(5) }, ['c'], (_id, entry) => ({ ...entry, hasPending: true }));
+    expect(docs.value).toEqual({ b: synced(5, true) });
+  });
+
   it("should count each doc's entry changes (sets that change it and removals), not writes that change nothing", () => {
     const docs = new SyncedDocs();
     expect(docs.changesOf('a')).toBe(0);

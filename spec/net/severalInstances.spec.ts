@@ -1,5 +1,5 @@
 import 'fake-indexeddb/auto';
-import { BehaviorSubject, firstValueFrom, filter, merge } from 'rxjs';
+import { BehaviorSubject, firstValueFrom, filter, merge, type Observable } from 'rxjs';
 import { Patches } from '../../src/client/Patches.js';
 import { IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
@@ -253,5 +253,50 @@ describe("another instance's write of a doc in 'error'", () => {
     const seen = await when(a.sync.synced$, s => s.big?.committedRev === 2);
     expect(seen.big).toEqual({ committedRev: 2, hasPending: true, status: 'error' });
     expect(await a.patches.store.getPendingChanges('big')).toHaveLength(1);
+  });
+});
+
+describe('tabs sharing one connection (one leads, the others show what it announces)', () => {
+  let h: SyncHarness;
+  const closing: Patches[] = [];
+
+  beforeEach(async () => {
+    h = await startHarness();
+  });
+  afterEach(async () => {
+    await h.close();
+    for (const patches of closing.splice(0)) await patches.close();
+  });
+
+  /** A tab on database `db` whose leadership is `leadership$`. */
+  function tab(db: string, leadership$: Observable<boolean>): TestClient {
+    const client = h.client({ store: new IndexedDBStore(db), tabs: { leadership$ } });
+    closing.push(client.patches);
+    return client;
+  }
+
+  it.each(['untracks', 'deletes'])('should keep a doc a following tab %s out of its synced map, whatever the leader announces next', async action => {
+    const db = `instances-${++dbCount}`;
+    const leader = tab(db, new BehaviorSubject(true));
+    const follower = tab(db, new BehaviorSubject(false));
+    await Promise.all([leader.sync.connect(), follower.sync.connect()]);
+    const y = await leader.patches.openDoc<Notes>('Y');
+    const x = await follower.patches.openDoc<Notes>('X');
+    y.change(draft => {
+      draft.items = ['y'];
+    });
+    x.change(draft => {
+      draft.items = ['x'];
+    });
+    await Promise.all([docSynced(follower.sync, 'X', 1), docSynced(follower.sync, 'Y', 1)]);
+
+    await (action === 'untracks' ? follower.patches.untrackDocs(['X']) : follower.patches.deleteDoc('X'));
+    await when(leader.sync.synced$, synced => !('X' in synced));
+    // The leader announces again (an edit of Y): the follower is shown the leader's map anew.
+    y.change(draft => {
+      draft.items!.push('y2');
+    });
+    await docSynced(follower.sync, 'Y', 2);
+    expect(Object.keys(follower.sync.synced)).toEqual(['Y']);
   });
 });

@@ -167,7 +167,7 @@ export class PatchesSync {
     this.leading$ = this.tabs.leading$;
     // A follower's own edits stay pending in what it shows until a store read finds them gone (finding M).
     const unsaved = (id: string) => hasUnsavedEdits(this.patches, id);
-    this.subscription.add(this.tabs.mirror(this.state$, this.synced$, (state, synced) => (this.setState(state), this.docs.put(synced, (id, entry) => this.ownEdits.shown(id, entry, unsaved)))));
+    this.subscription.add(this.tabs.mirror(this.state$, this.synced$, (state, synced, removed) => (this.setState(state), this.docs.mirror(synced, removed, (id, entry) => this.ownEdits.shown(id, entry, unsaved)))));
     this.connection = new PatchesConnection(url, {
       websocket: options.websocket,
       online$: this.tabs.gate(online$),

@@ -32,10 +32,11 @@ type LeaderNews =
   | { type: 'state'; name: string; epoch?: string; seq?: number; state: PostedState; synced: Record<string, SyncedDoc> }
   | { type: 'changes'; name: string; epoch: string; seq: number; state: PostedState; changed: Record<string, SyncedDoc>; removed: string[] };
 
-/** What a follower last heard from the leader: its state, and its whole map as announced so far. */
+/** What a follower last heard from the leader: its state, its whole map as announced so far, and what that announcement removed. */
 interface Mirrored {
   state: PostedState;
   synced: Record<string, SyncedDoc>;
+  removed: readonly string[];
 }
 
 /** What the leader's state looks like to a follower. */
@@ -156,14 +157,15 @@ export class SyncTabs {
 
   /**
    * While leading, announces `state$` and `synced$` to the other tabs; while following, hands what
-   * the leader announces to `show`: the leader's state, and its whole map as this tab follows it
-   * (to read during the call: it changes in place with the next announcement). The leader's map is
-   * shown again whenever this tab's own state or map changes.
+   * the leader announces to `show`: the leader's state, its whole map as this tab follows it (to
+   * read during the call: it changes in place with the next announcement), and the docs the
+   * announcement removed (once per announcement). The leader's map is shown again whenever this
+   * tab's own state or map changes.
    */
   mirror(
     state$: Observable<PatchesSyncState>,
     synced$: Observable<Readonly<Record<string, SyncedDoc>>>,
-    show: (state: MirroredState, synced: Record<string, SyncedDoc>) => void,
+    show: (state: MirroredState, synced: Record<string, SyncedDoc>, removed: readonly string[]) => void,
   ): Subscription {
     const channel = this.channel;
     if (!channel) return new Subscription();
@@ -189,7 +191,7 @@ export class SyncTabs {
   private follow$(
     state$: Observable<PatchesSyncState>,
     synced$: Observable<Readonly<Record<string, SyncedDoc>>>,
-    show: (state: MirroredState, synced: Record<string, SyncedDoc>) => void,
+    show: (state: MirroredState, synced: Record<string, SyncedDoc>, removed: readonly string[]) => void,
   ): Observable<unknown> {
     // One mirrored state per announcement: `show` feeds this tab's own state$ back in here, so an
     // error re-made on every pass would be a new state each time, without end (fuzz finding K).
@@ -197,10 +199,10 @@ export class SyncTabs {
     return combineLatest([state$, synced$, this.news]).pipe(
       tap(([, , news]) => {
         if (!news) return;
-        if (shown?.news === news) return show(shown.state, news.synced);
+        if (shown?.news === news) return show(shown.state, news.synced, []);
         const syncing = news.state.syncing;
         shown = { news, state: { connected: news.state.connected, syncing: syncing !== null && typeof syncing === 'object' ? new Error(syncing.error) : syncing } };
-        show(shown.state, news.synced);
+        show(shown.state, news.synced, news.removed);
       }),
     );
   }
@@ -248,7 +250,9 @@ export class SyncTabs {
     if (news.type === 'state') {
       this.followed = { epoch: news.epoch, seq: news.seq };
       this.awaitingWhole = false;
-      this.news.next({ state: news.state, synced: { ...news.synced } });
+      // What the map followed so far had and the whole one has not is removed.
+      const removed = last ? Object.keys(last.synced).filter(id => !(id in news.synced)) : [];
+      this.news.next({ state: news.state, synced: { ...news.synced }, removed });
       return;
     }
     const followed = this.followed;
@@ -263,7 +267,7 @@ export class SyncTabs {
     const synced = last.synced;
     for (const id in news.changed) synced[id] = news.changed[id];
     for (const id of news.removed) delete synced[id];
-    this.news.next({ state: news.state, synced });
+    this.news.next({ state: news.state, synced, removed: news.removed });
   }
 
   /**

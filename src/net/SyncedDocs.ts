@@ -4,7 +4,8 @@ import type { SyncedDoc } from '../types.js';
 /**
  * The per-document status map behind `PatchesSync.synced`: immutable snapshots (every change is
  * a new object, so shallow comparison detects it), no emission when nothing changed, and no
- * write can recreate an entry that was removed.
+ * write can recreate an entry that was removed: only `put` adds entries, for docs its caller
+ * found tracked; updates and what another tab shows (`mirror`) change existing entries only.
  *
  * Entries live in a Map and the public snapshot is built once per microtask checkpoint: a sync
  * pass over N docs makes several updates per doc in a row, and copying an N-key record on each of
@@ -41,10 +42,21 @@ export class SyncedDocs {
     return this.changeCounts.get(docId) ?? 0;
   }
 
-  /** Adds or replaces entries, each as `shown` makes it when given. */
-  put(entries: Readonly<Record<string, SyncedDoc>>, shown?: (docId: string, entry: SyncedDoc) => SyncedDoc): void {
-    // `for…in`, not `Object.entries`: a follower puts the leader's whole map on every announcement.
-    for (const id in entries) this.set(id, shown ? shown(id, entries[id]) : entries[id]);
+  /** Adds or replaces entries: those of docs the caller found tracked (a store read). */
+  put(entries: Readonly<Record<string, SyncedDoc>>): void {
+    for (const id in entries) this.set(id, entries[id]);
+  }
+
+  /**
+   * Shows what another tab (the leader) has: drops the entries it `removed`, and replaces the
+   * existing entries by its own, each as `shown` makes it. A doc with no entry here (untracked
+   * here, removed, or not yet read) gets none: the leader's map may still hold a doc this tab
+   * dropped, and is shown again on every change of this tab's map.
+   */
+  mirror(entries: Readonly<Record<string, SyncedDoc>>, removed: Iterable<string>, shown: (docId: string, entry: SyncedDoc) => SyncedDoc): void {
+    this.remove(removed);
+    // `for…in`, not `Object.entries`: a follower is shown the leader's whole map on every announcement.
+    for (const id in entries) if (this.entries.has(id)) this.set(id, shown(id, entries[id]));
   }
 
   /** Updates fields of existing entries (a removed entry stays removed). */
