@@ -1,6 +1,7 @@
 import { BehaviorSubject, Subject, firstValueFrom, toArray, take, type Subscription } from 'rxjs';
 import { SyncTabs } from '../../src/net/SyncTabs.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
+import { AuthError } from '../../src/errors.js';
 import type { PatchesSyncState, SyncedDoc } from '../../src/types.js';
 import { ChannelHub } from '../helpers/channelHub.js';
 
@@ -278,5 +279,34 @@ describe('SyncTabs between tabs', () => {
     expect(hub.posted.map(m => (m as { type: string }).type).slice(-2)).toEqual(['changes', 'resend']);
     for (const done of [aMirror, cMirror]) done.unsubscribe();
     for (const tabs of [a, c]) tabs.close();
+  });
+
+  it("should show the leader's error as the class it is, with its fields (an AuthError and its code)", async () => {
+    const hub = new ChannelHub();
+    const leaderTabs = tabOn(hub, new BehaviorSubject(true));
+    const state$ = new BehaviorSubject<PatchesSyncState>({ online: true, connected: false, syncing: new AuthError('Connection refused', 4401, { closeCode: 4401, closeReason: 'Unauthorized' }) });
+    const leaderMirror = leaderTabs.mirror(state$, new BehaviorSubject({}), () => undefined);
+    const follower = tabOn(hub, new BehaviorSubject(false));
+    let syncing: PatchesSyncState['syncing'] = null;
+    const followerMirror = follower.mirror(idle(), new BehaviorSubject({}), state => (syncing = state.syncing));
+    await follower.followingLeader();
+    expect(syncing).toBeInstanceOf(AuthError);
+    expect(syncing).toMatchObject({ name: 'AuthError', message: 'Connection refused', code: 4401, closeCode: 4401, closeReason: 'Unauthorized' });
+    for (const done of [followerMirror, leaderMirror]) done.unsubscribe();
+    for (const tabs of [leaderTabs, follower]) tabs.close();
+  });
+
+  it("should pass a follower's connect() to the tab that leads, and to no other", async () => {
+    const hub = new ChannelHub();
+    const leaderTabs = tabOn(hub, new BehaviorSubject(true));
+    const other = tabOn(hub, new BehaviorSubject(false));
+    const follower = tabOn(hub, new BehaviorSubject(false));
+    const asked: string[] = [];
+    const subscriptions = [leaderTabs.connectAsked$.subscribe(() => asked.push('leader')), other.connectAsked$.subscribe(() => asked.push('other'))];
+    follower.askToConnect();
+    leaderTabs.askToConnect(); // the leader connects by itself
+    expect(asked).toEqual(['leader']);
+    for (const done of subscriptions) done.unsubscribe();
+    for (const tabs of [leaderTabs, other, follower]) tabs.close();
   });
 });

@@ -4,7 +4,7 @@ import { Patches } from '../../src/client/Patches.js';
 import { IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
 import type { PatchesDoc } from '../../src/client/PatchesDoc.js';
-import { StatusError } from '../../src/errors.js';
+import { AuthError, StatusError } from '../../src/errors.js';
 import type { Change } from '../../src/types.js';
 import { docSynced, idle, startHarness, when, type SyncHarness, type TestClient } from '../helpers/syncHarness.js';
 import { connectClient } from '../helpers/wsClient.js';
@@ -259,18 +259,20 @@ describe("another instance's write of a doc in 'error'", () => {
 describe('tabs sharing one connection (one leads, the others show what it announces)', () => {
   let h: SyncHarness;
   const closing: Patches[] = [];
+  let token = 'valid';
 
   beforeEach(async () => {
-    h = await startHarness();
+    token = 'valid';
+    h = await startHarness({ authorizeConnection: connection => connection.token === 'valid' });
   });
   afterEach(async () => {
     await h.close();
     for (const patches of closing.splice(0)) await patches.close();
   });
 
-  /** A tab on database `db` whose leadership is `leadership$`. */
-  function tab(db: string, leadership$: Observable<boolean>): TestClient {
-    const client = h.client({ store: new IndexedDBStore(db), tabs: { leadership$ } });
+  /** A tab on database `db` whose leadership is `leadership$` (a Web Lock stand-in or a fixed value), reading the shared `token`. */
+  function tab(db: string, leadership$: Observable<boolean>, store: IndexedDBStore = new IndexedDBStore(db)): TestClient {
+    const client = h.client({ store, tabs: { leadership$ }, websocket: { tokenProvider: () => token } });
     closing.push(client.patches);
     return client;
   }
@@ -299,4 +301,39 @@ describe('tabs sharing one connection (one leads, the others show what it announ
     await docSynced(follower.sync, 'Y', 2);
     expect(Object.keys(follower.sync.synced)).toEqual(['Y']);
   });
+
+  it("should show a following tab the leader's AuthError, and reconnect the leader when the follower's connect() comes with fresh credentials", async () => {
+    token = 'expired';
+    const db = `instances-${++dbCount}`;
+    const leader = tab(db, new BehaviorSubject(true));
+    // Through the proxy the socket opens before the server refuses it: connect() may resolve.
+    await leader.sync.connect().catch(() => undefined);
+    await when(leader.sync.state$, state => state.syncing instanceof AuthError);
+    // A tab in front (it follows) shows the refusal as what it is.
+    const follower = tab(db, new BehaviorSubject(false));
+    const refused = (await when(follower.sync.state$, state => state.syncing instanceof Error)).syncing;
+    expect(refused).toBeInstanceOf(AuthError);
+    expect(refused).toMatchObject({ code: 4401 });
+
+    // The user signs in again in the tab in front, which connects.
+    token = 'valid';
+    await follower.sync.connect();
+    const doc = await follower.patches.openDoc<Notes>('notes');
+    doc.change(draft => {
+      draft.items = ['after signing in'];
+    });
+    await docSynced(follower.sync, 'notes', 1);
+    // One connection for both tabs: the leader's.
+    expect(h.server.stats.connections).toBe(1);
+    expect(await serverState(h, 'notes')).toEqual({ items: ['after signing in'] });
+  });
 });
+
+/** The server's state of a doc, read by a fresh client of `h` with its own store. */
+async function serverState(h: SyncHarness, docId: string): Promise<Notes> {
+  const reader = h.client({ store: new InMemoryStore(), websocket: { protocol: 'valid' } });
+  await reader.sync.connect();
+  await reader.patches.trackDocs([docId], 'ot');
+  await docSynced(reader.sync, docId, 1);
+  return (await reader.patches.store.getDoc<Notes>(docId))!.state;
+}

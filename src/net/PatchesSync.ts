@@ -168,6 +168,8 @@ export class PatchesSync {
     // A follower's own edits stay pending in what it shows until a store read finds them gone (finding M).
     const unsaved = (id: string) => hasUnsavedEdits(this.patches, id);
     this.subscription.add(this.tabs.mirror(this.state$, this.synced$, (state, synced, removed) => (this.setState(state), this.docs.mirror(synced, removed, (id, entry) => this.ownEdits.shown(id, entry, unsaved)))));
+    // Another tab's connect() is this leader's to act on (after an auth refusal only a connect() reconnects).
+    this.subscription.add(this.tabs.connectAsked$.subscribe(() => void this.connect().catch(() => undefined)));
     this.connection = new PatchesConnection(url, {
       websocket: options.websocket,
       online$: this.tabs.gate(online$),
@@ -267,6 +269,7 @@ export class PatchesSync {
   async connect(): Promise<void> {
     // A new session's first pass is 'initial'; a connect() while one is wanted starts none.
     if (!this.connection.isWanted) this.passCount = 0;
+    this.tabs.askToConnect(); // a follower's connect() is the leader's to do
     try {
       const opened = this.connection.connect();
       opened.catch(() => undefined); // a following tab may never wait for its own socket

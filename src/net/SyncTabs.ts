@@ -1,9 +1,10 @@
-import { BehaviorSubject, Observable, Subscription, combineLatest, defer, distinctUntilChanged, filter, firstValueFrom, map, switchMap, tap, type SchedulerLike } from 'rxjs';
+import { BehaviorSubject, Observable, Subject, Subscription, combineLatest, defer, distinctUntilChanged, filter, firstValueFrom, map, switchMap, tap, type SchedulerLike } from 'rxjs';
 import type { PatchesStore } from '../stores/PatchesStore.js';
 import { createId } from '../algorithms/createId.js';
 import { leadership$ } from '../streams/leadership.js';
 import { openStoreChannel, type StoreChannel } from '../streams/storeChanges.js';
 import type { PatchesSyncState, SyncedDoc } from '../types.js';
+import { postedError, revivedError, type PostedError } from './postedError.js';
 
 /** How the tabs of one app share one connection (`PatchesSyncOptions.tabs`). */
 export interface SyncTabsOptions {
@@ -17,8 +18,8 @@ export interface SyncTabsOptions {
   channel?: StoreChannel | null;
 }
 
-/** The leader's connection state as it is posted. */
-type PostedState = { connected: boolean; syncing: 'initial' | 'updating' | null | { error: string } };
+/** The leader's connection state as it is posted (an error with its class and fields: see `PostedError`). */
+type PostedState = { connected: boolean; syncing: 'initial' | 'updating' | null | PostedError };
 
 /**
  * What the leader announces: its connection state and every doc's sync status (`'state'`), then
@@ -26,7 +27,8 @@ type PostedState = { connected: boolean; syncing: 'initial' | 'updating' | null 
  * tab a structured clone of every tracked doc's entry per keystroke. `epoch` names the leading
  * tab and `seq` numbers its announcements, so a follower applies changes only onto the map they
  * follow from, and otherwise asks for the whole map again (`'resend'`). (A tab of an earlier
- * version reads only `'state'`.)
+ * version reads only `'state'`.) Besides these, a starting tab says `'hello'` (the others
+ * `'here'`), and a follower's `connect()` asks the leader to connect (`'connect'`).
  */
 type LeaderNews =
   | { type: 'state'; name: string; epoch?: string; seq?: number; state: PostedState; synced: Record<string, SyncedDoc> }
@@ -46,8 +48,8 @@ export type MirroredState = Pick<PatchesSyncState, 'connected' | 'syncing'>;
  * One connection per browser: the tabs on one store elect a leader (`leadership$`); only the
  * leader's `PatchesSync` connects (`gate`), and it announces its state and `synced` map, which
  * the followers show as theirs (`mirror`). A follower's edits reach the leader through the shared
- * store and its channel. When the leader goes away another tab leads and connects, and finds
- * every pending change in the store.
+ * store and its channel, and its `connect()` through the channel (`askToConnect`). When the leader
+ * goes away another tab leads and connects, and finds every pending change in the store.
  *
  * @example
  * const tabs = new SyncTabs(patches.store, {});
@@ -63,6 +65,7 @@ export class SyncTabs {
   private readonly news = new BehaviorSubject<Mirrored | undefined>(undefined);
   /** While leading: the next announcement must be the whole map (a newcomer, a resend, a first peer). */
   private readonly wholeAsked = new BehaviorSubject<void>(undefined);
+  private readonly connectAsked = new Subject<void>();
   /** Names this tab's announcements (see `LeaderNews`). */
   private readonly epoch = createId();
   /**
@@ -85,6 +88,8 @@ export class SyncTabs {
 
   /** Whether this tab leads (always `true` when tabs do not coordinate). */
   readonly leading$: Observable<boolean>;
+  /** While this tab leads: another tab's `connect()` (after an auth refusal, say) asks its connection to connect. */
+  readonly connectAsked$: Observable<void> = this.connectAsked.asObservable();
 
   constructor(store: PatchesStore, options: SyncTabsOptions = {}, scheduler?: SchedulerLike) {
     const dbName = (store as { dbName?: unknown }).dbName;
@@ -130,6 +135,7 @@ export class SyncTabs {
           if (!this.leading) this.heard(news as LeaderNews);
           return;
         }
+        if (type === 'connect' && this.leading) this.connectAsked.next();
         // The leader answers a newcomer (or its first peer, or a follower that lost the thread) with a whole map.
         if (this.leading && (type === 'hello' || type === 'resend' || firstPeer)) {
           this.announced = undefined;
@@ -172,6 +178,14 @@ export class SyncTabs {
     return this.leading$.pipe(switchMap(leading => (leading ? this.announce$(channel, state$, synced$) : this.follow$(state$, synced$, show)))).subscribe();
   }
 
+  /**
+   * Asks the leading tab to connect (a follower's `connect()`: after an auth refusal the leader's
+   * connection waits for one, with fresh credentials). Nothing to ask while this tab leads.
+   */
+  askToConnect(): void {
+    if (!this.leading) this.channel?.postMessage({ type: 'connect', name: this.name });
+  }
+
   /** The leader's side of `mirror`: every change of its state or map, once a peer is known; the whole map when asked. */
   private announce$(channel: StoreChannel, state$: Observable<PatchesSyncState>, synced$: Observable<Readonly<Record<string, SyncedDoc>>>): Observable<unknown> {
     return defer(() => {
@@ -181,7 +195,7 @@ export class SyncTabs {
     }).pipe(
       filter(() => this.peerKnown),
       tap(([state, synced]) => {
-        const syncing = state.syncing instanceof Error ? { error: state.syncing.message } : state.syncing;
+        const syncing = state.syncing instanceof Error ? postedError(state.syncing) : state.syncing;
         channel.postMessage(this.announcement({ connected: state.connected, syncing }, synced));
       }),
     );
@@ -201,7 +215,7 @@ export class SyncTabs {
         if (!news) return;
         if (shown?.news === news) return show(shown.state, news.synced, []);
         const syncing = news.state.syncing;
-        shown = { news, state: { connected: news.state.connected, syncing: syncing !== null && typeof syncing === 'object' ? new Error(syncing.error) : syncing } };
+        shown = { news, state: { connected: news.state.connected, syncing: syncing !== null && typeof syncing === 'object' ? revivedError(syncing) : syncing } };
         show(shown.state, news.synced, news.removed);
       }),
     );
@@ -291,5 +305,6 @@ export class SyncTabs {
     this.leadingSubject.complete();
     this.news.complete();
     this.wholeAsked.complete();
+    this.connectAsked.complete();
   }
 }

@@ -1,0 +1,41 @@
+import { postedError, revivedError } from '../../src/net/postedError.js';
+import { AuthError, NetworkError, PatchError, PatchesError, StatusError } from '../../src/errors.js';
+
+/** What another tab makes of `error`: posted, structured-cloned as postMessage does, revived. */
+const acrossTabs = (error: Error): Error => revivedError(structuredClone(postedError(error)));
+
+describe('postedError / revivedError', () => {
+  it('should bring an error across as its class, with its message and typed fields', () => {
+    const auth = acrossTabs(new AuthError('refused', 4401, { closeCode: 4401, closeReason: 'Unauthorized' }));
+    expect(auth).toBeInstanceOf(AuthError);
+    expect(auth).toBeInstanceOf(NetworkError);
+    expect(auth).toMatchObject({ name: 'AuthError', message: 'refused', code: 4401, closeCode: 4401, closeReason: 'Unauthorized' });
+
+    const status = acrossTabs(new StatusError(409, 'conflict', { rev: 3 }));
+    expect(status).toBeInstanceOf(StatusError);
+    expect(status).toMatchObject({ code: 409, message: 'conflict', data: { rev: 3 } });
+  });
+
+  it('should keep the message as it was (a constructor that adds to it is not run again)', () => {
+    const original = new PatchError('no such path', 2, '/a');
+    expect(acrossTabs(original).message).toBe(original.message);
+  });
+
+  it('should make an error of a name it does not know a plain Error with that name', () => {
+    const unknown = acrossTabs(Object.assign(new Error('later'), { name: 'FutureError' }));
+    expect(unknown).not.toBeInstanceOf(PatchesError);
+    expect(unknown).toMatchObject({ name: 'FutureError', message: 'later' });
+    expect(acrossTabs(new TypeError('bad'))).toMatchObject({ name: 'TypeError', message: 'bad' });
+  });
+
+  it('should leave out what postMessage cannot carry, and the cause', () => {
+    const error = Object.assign(new StatusError(500, 'boom', { reply: 'x' }), { callback: () => undefined });
+    const posted = postedError(new PatchesError('outer', { cause: error }));
+    expect(posted).toEqual({ error: 'outer', name: 'PatchesError', fields: {} });
+    expect(postedError(error).fields).toEqual({ code: 500, data: { reply: 'x' } });
+  });
+
+  it('should still be read by a tab of an earlier version, which reads only the message', () => {
+    expect(postedError(new NetworkError('unreachable')).error).toBe('unreachable');
+  });
+});
