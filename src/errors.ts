@@ -235,6 +235,29 @@ export class StoreConflictError extends StoreError {
   }
 }
 
+/**
+ * A newer build of the app upgraded the database to a schema this build does not know: this
+ * tab's store can no longer open it, so every call rejects with this until the tab is reloaded
+ * (with the new build). A tab that held the connection for the others gives it up, so a tab of
+ * the new build takes over. Reported once through `onError` and `state.syncing`.
+ *
+ * @example
+ * sync.onError(error => { if (error instanceof StoreOutdatedError) showReloadBanner(); });
+ */
+export class StoreOutdatedError extends StoreError {
+  constructor(
+    /** The database name. */
+    readonly dbName: string,
+    /** The schema version this build opens the database at. */
+    readonly version: number,
+    /** The version the database was upgraded to, when known. */
+    readonly newVersion?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`A newer version of the app upgraded the database "${dbName}"${newVersion === undefined ? '' : ` to version ${newVersion}`}: this tab (version ${version}) can no longer use it; reload it`, undefined, options);
+  }
+}
+
 /** Status codes that retrying can never fix. */
 export const TERMINAL_STATUS_CODES: ReadonlySet<number> = new Set([401, 402, 403, 404, 410]);
 

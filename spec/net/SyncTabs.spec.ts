@@ -1,7 +1,8 @@
-import { BehaviorSubject, Subject, firstValueFrom, toArray, take, type Subscription } from 'rxjs';
+import { BehaviorSubject, NEVER, Observable, Subject, finalize, firstValueFrom, startWith, toArray, take, type Subscription } from 'rxjs';
 import { SyncTabs } from '../../src/net/SyncTabs.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
-import { AuthError } from '../../src/errors.js';
+import type { PatchesStore } from '../../src/stores/PatchesStore.js';
+import { AuthError, StoreOutdatedError } from '../../src/errors.js';
 import type { PatchesSyncState, SyncedDoc } from '../../src/types.js';
 import { ChannelHub } from '../helpers/channelHub.js';
 
@@ -308,5 +309,40 @@ describe('SyncTabs between tabs', () => {
     expect(asked).toEqual(['leader']);
     for (const done of subscriptions) done.unsubscribe();
     for (const tabs of [leaderTabs, other, follower]) tabs.close();
+  });
+
+  it('should give the lead up for good when its store is outdated (a newer build upgraded it), and say so once', () => {
+    const outdated$ = new Subject<StoreOutdatedError>();
+    const outdatedStore = Object.assign(new InMemoryStore(), { outdated$ }) as PatchesStore;
+    let held = false;
+    // The lock: held while subscribed.
+    const lock$ = NEVER.pipe(
+      startWith(true),
+      finalize(() => (held = false)),
+    );
+    const hub = new ChannelHub();
+    const tabs = new SyncTabs(outdatedStore, { enabled: true, name: 'app', leadership$: new Observable<boolean>(subscriber => ((held = true), lock$.subscribe(subscriber))), channel: hub.channel() });
+    const seen: boolean[] = [];
+    const reported: Error[] = [];
+    const subscriptions = [tabs.leading$.subscribe(leading => seen.push(leading)), tabs.outdated$.subscribe(error => reported.push(error))];
+    expect(held).toBe(true);
+    const error = new StoreOutdatedError('app', 3, 4);
+    outdated$.next(error);
+    outdated$.next(new StoreOutdatedError('app', 3, 5));
+    expect(seen).toEqual([true, false]);
+    expect(held).toBe(false);
+    expect(reported).toEqual([error]);
+    // Asked to connect, it stays out too.
+    tabs.askToConnect();
+    expect(hub.posted.map(m => (m as { type: string }).type)).toEqual(['hello']);
+    for (const done of subscriptions) done.unsubscribe();
+    tabs.close();
+  });
+
+  it('should not lead at all when its store is outdated before it starts, even without tab coordination', () => {
+    const outdatedStore = Object.assign(new InMemoryStore(), { outdated$: new BehaviorSubject(new StoreOutdatedError('app', 3, 4)) }) as PatchesStore;
+    const tabs = new SyncTabs(outdatedStore, { enabled: false });
+    expect(tabs.leading).toBe(false);
+    tabs.close();
   });
 });

@@ -1,5 +1,5 @@
 import { postedError, revivedError } from '../../src/net/postedError.js';
-import { AuthError, NetworkError, PatchError, PatchesError, StatusError } from '../../src/errors.js';
+import { AuthError, NetworkError, PatchError, PatchesError, StatusError, StoreOutdatedError } from '../../src/errors.js';
 
 /** What another tab makes of `error`: posted, structured-cloned as postMessage does, revived. */
 const acrossTabs = (error: Error): Error => revivedError(structuredClone(postedError(error)));
@@ -14,6 +14,10 @@ describe('postedError / revivedError', () => {
     const status = acrossTabs(new StatusError(409, 'conflict', { rev: 3 }));
     expect(status).toBeInstanceOf(StatusError);
     expect(status).toMatchObject({ code: 409, message: 'conflict', data: { rev: 3 } });
+
+    const outdated = acrossTabs(new StoreOutdatedError('app', 3, 4));
+    expect(outdated).toBeInstanceOf(StoreOutdatedError);
+    expect(outdated).toMatchObject({ dbName: 'app', version: 3, newVersion: 4 });
   });
 
   it('should keep the message as it was (a constructor that adds to it is not run again)', () => {

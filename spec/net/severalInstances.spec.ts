@@ -4,7 +4,10 @@ import { Patches } from '../../src/client/Patches.js';
 import { IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
 import type { PatchesDoc } from '../../src/client/PatchesDoc.js';
-import { AuthError, StatusError } from '../../src/errors.js';
+import { AuthError, StatusError, StoreOutdatedError } from '../../src/errors.js';
+import { IDB_MIGRATIONS } from '../../src/stores/idbSchema.js';
+import { leadership$ } from '../../src/streams/leadership.js';
+import { FakeLocks } from '../helpers/fakeLocks.js';
 import type { Change } from '../../src/types.js';
 import { docSynced, idle, startHarness, when, type SyncHarness, type TestClient } from '../helpers/syncHarness.js';
 import { connectClient } from '../helpers/wsClient.js';
@@ -327,7 +330,40 @@ describe('tabs sharing one connection (one leads, the others show what it announ
     expect(h.server.stats.connections).toBe(1);
     expect(await serverState(h, 'notes')).toEqual({ items: ['after signing in'] });
   });
+
+  it('should hand the connection to a tab of the new build when a newer build upgrades the database, and say so once in the old one', async () => {
+    const db = `instances-${++dbCount}`;
+    const locks = new FakeLocks();
+    const lock$ = () => leadership$({ name: db, locks });
+    const old = tab(db, lock$());
+    await old.sync.connect();
+    await when(old.sync.leading$, Boolean);
+    const oldDoc = await old.patches.openDoc<Notes>('notes');
+    oldDoc.change(draft => {
+      draft.items = ['old'];
+    });
+    await docSynced(old.sync, 'notes', 1);
+
+    // The app was updated: a tab of the new build opens, with one more schema step.
+    const updated = tab(db, lock$(), new NewerStore(db));
+    void updated.sync.connect();
+    const doc = await updated.patches.openDoc<Notes>('notes');
+    doc.change(draft => {
+      draft.items!.push('new build');
+    });
+    await when(updated.sync.leading$, Boolean);
+    await docSynced(updated.sync, 'notes', 2);
+    expect(await serverState(h, 'notes')).toEqual({ items: ['old', 'new build'] });
+    expect(await firstValueFrom(old.sync.leading$)).toBe(false);
+    expect(old.sync.state.syncing).toBeInstanceOf(StoreOutdatedError);
+    expect(old.errors).toEqual([expect.any(StoreOutdatedError)]);
+  });
 });
+
+/** A build of the app with one more schema step than this one. */
+class NewerStore extends IndexedDBStore {
+  protected override readonly migrations = [...IDB_MIGRATIONS, () => undefined];
+}
 
 /** The server's state of a doc, read by a fresh client of `h` with its own store. */
 async function serverState(h: SyncHarness, docId: string): Promise<Notes> {

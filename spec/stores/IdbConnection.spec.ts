@@ -1,6 +1,8 @@
 import 'fake-indexeddb/auto';
 import { IDBFactory, forceCloseDatabase } from 'fake-indexeddb';
+import { firstValueFrom } from 'rxjs';
 import { IdbConnection } from '../../src/stores/IdbConnection.js';
+import { StoreOutdatedError } from '../../src/errors.js';
 import { IDB_MIGRATIONS, IDB_SCHEMA_VERSION, type IDBStoreMigration } from '../../src/stores/idbSchema.js';
 import { deleteDatabase, rawOpen, storeErrorOf } from '../helpers/rawIndexedDB.js';
 
@@ -111,6 +113,39 @@ describe('IdbConnection', () => {
     newer.close();
     const error = await storeErrorOf(readRows(connection));
     expect((error.cause as DOMException).name).toBe('VersionError');
+  });
+
+  it('should say once, as it steps aside, that a newer build upgraded the database, and reject every call with a StoreOutdatedError', async () => {
+    const connection = connect();
+    const said: StoreOutdatedError[] = [];
+    connection.outdated$.subscribe((error) => said.push(error));
+    await putRow(connection, 'a');
+    const newer = await rawOpen(factory, 'app', IDB_SCHEMA_VERSION + 1);
+    expect(said).toEqual([new StoreOutdatedError('app', IDB_SCHEMA_VERSION, IDB_SCHEMA_VERSION + 1)]);
+    newer.close();
+    const error = await storeErrorOf(readRows(connection));
+    expect(error).toBeInstanceOf(StoreOutdatedError);
+    expect((error.cause as DOMException).name).toBe('VersionError');
+    await storeErrorOf(readRows(connection));
+    expect(said).toHaveLength(1);
+  });
+
+  it('should say it is outdated when it first opens a database a newer build upgraded, also to a later subscriber', async () => {
+    const newer = await rawOpen(factory, 'app', IDB_SCHEMA_VERSION + 1);
+    newer.close();
+    const connection = connect();
+    expect(await storeErrorOf(readRows(connection))).toBeInstanceOf(StoreOutdatedError);
+    expect(await firstValueFrom(connection.outdated$)).toMatchObject({ dbName: 'app', version: IDB_SCHEMA_VERSION, newVersion: undefined });
+  });
+
+  it('should not call a deleted database an upgrade', async () => {
+    const connection = connect();
+    const said: StoreOutdatedError[] = [];
+    connection.outdated$.subscribe((error) => said.push(error));
+    await putRow(connection, 'a');
+    await deleteDatabase(factory, 'app');
+    await readRows(connection);
+    expect(said).toEqual([]);
   });
 
   it('should reject a blocked open, and open on a later call once the blocker has closed', async () => {

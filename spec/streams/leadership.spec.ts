@@ -1,6 +1,7 @@
 import { ReplaySubject, firstValueFrom, filter, take, toArray } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
-import { leadership$, type LockManagerLike } from '../../src/streams/leadership.js';
+import { leadership$ } from '../../src/streams/leadership.js';
+import { FakeLocks } from '../helpers/fakeLocks.js';
 import { ChannelHub } from '../helpers/channelHub.js';
 import { createTestScheduler } from '../helpers/marbles.js';
 
@@ -65,22 +66,6 @@ describe('leadership$ (lease fallback, no Web Locks)', () => {
 });
 
 describe('leadership$ (Web Locks)', () => {
-  /** Grants an exclusive lock to one holder at a time, in request order, like `navigator.locks`. */
-  class FakeLocks implements LockManagerLike {
-    private tail = Promise.resolve();
-    request(_name: string, options: { signal?: AbortSignal }, callback: () => Promise<void>): Promise<unknown> {
-      const turn = this.tail.then(() => {
-        if (options.signal?.aborted) throw new DOMException('aborted', 'AbortError');
-        return callback();
-      });
-      this.tail = turn.then(
-        () => undefined,
-        () => undefined,
-      );
-      return turn;
-    }
-  }
-
   it('should lead while holding the lock and hand it to the next tab when unsubscribed', async () => {
     const locks = new FakeLocks();
     const a$ = new ReplaySubject<boolean>();

@@ -28,7 +28,7 @@ import {
   type SchedulerLike,
 } from 'rxjs';
 import type { Algorithm, Change, PatchesSyncState, SizeCalculator, SyncedDoc, Unsubscriber } from '../types.js';
-import { AuthError } from '../errors.js';
+import { AuthError, StoreOutdatedError } from '../errors.js';
 import type { Patches } from '../client/Patches.js';
 import { listen } from '../client/listen.js';
 import { hasUnsavedEdits } from '../client/unsavedEdits.js';
@@ -182,6 +182,13 @@ export class PatchesSync {
       wake$: options.wake$ ?? wakeups$(),
     });
     // Refused for auth: say so once; reconnecting waits for connect() with fresh credentials.
+    // The store was upgraded by a newer build: this tab gave the lead up; say so once (its store calls fail quietly, see errorPolicy).
+    this.subscription.add(
+      this.tabs.outdated$.subscribe(error => {
+        this.setState({ connected: false, syncing: error });
+        this.errorSubject.next({ error });
+      }),
+    );
     this.subscription.add(
       this.connection.authError$.subscribe(error => {
         this.setState({ connected: false, syncing: error });
@@ -233,7 +240,8 @@ export class PatchesSync {
     this.subscription.add(this.patches.changes$.subscribe(e => this.localChange(e.docId)));
     this.subscription.add(merge(this.patches.otherWrites$, this.patches.savedNothing$).pipe(mergeMap(id => this.reread$(id))).subscribe());
     this.subscription.add(this.patches.deleted$.pipe(mergeMap(id => this.deletes.local$(id))).subscribe());
-    this.subscription.add(this.patches.errors$.subscribe(e => this.errorSubject.next(e)));
+    // An outdated store fails every call: it is reported once, above.
+    this.subscription.add(this.patches.errors$.pipe(filter(e => !(e.error instanceof StoreOutdatedError))).subscribe(e => this.errorSubject.next(e)));
   }
 
   /** Connection state: `{ online, connected, syncing }`. */

@@ -1,5 +1,6 @@
-import { BehaviorSubject, Observable, Subject, Subscription, combineLatest, defer, distinctUntilChanged, filter, firstValueFrom, map, switchMap, tap, type SchedulerLike } from 'rxjs';
+import { BehaviorSubject, EMPTY, Observable, ReplaySubject, Subject, Subscription, combineLatest, defer, distinctUntilChanged, filter, firstValueFrom, map, switchMap, take, tap, type SchedulerLike } from 'rxjs';
 import type { PatchesStore } from '../stores/PatchesStore.js';
+import type { StoreOutdatedError } from '../errors.js';
 import { createId } from '../algorithms/createId.js';
 import { leadership$ } from '../streams/leadership.js';
 import { openStoreChannel, type StoreChannel } from '../streams/storeChanges.js';
@@ -49,7 +50,8 @@ export type MirroredState = Pick<PatchesSyncState, 'connected' | 'syncing'>;
  * leader's `PatchesSync` connects (`gate`), and it announces its state and `synced` map, which
  * the followers show as theirs (`mirror`). A follower's edits reach the leader through the shared
  * store and its channel, and its `connect()` through the channel (`askToConnect`). When the leader
- * goes away another tab leads and connects, and finds every pending change in the store.
+ * goes away another tab leads and connects, and finds every pending change in the store. A tab
+ * whose store a newer build upgraded (`PatchesStore.outdated$`) gives the lead up for good.
  *
  * @example
  * const tabs = new SyncTabs(patches.store, {});
@@ -66,6 +68,9 @@ export class SyncTabs {
   /** While leading: the next announcement must be the whole map (a newcomer, a resend, a first peer). */
   private readonly wholeAsked = new BehaviorSubject<void>(undefined);
   private readonly connectAsked = new Subject<void>();
+  private readonly outdatedSubject = new ReplaySubject<StoreOutdatedError>(1);
+  /** Set when the store is outdated: this tab never leads nor follows again. */
+  private retired = false;
   /** Names this tab's announcements (see `LeaderNews`). */
   private readonly epoch = createId();
   /**
@@ -86,10 +91,12 @@ export class SyncTabs {
    */
   private peerKnown = false;
 
-  /** Whether this tab leads (always `true` when tabs do not coordinate). */
+  /** Whether this tab leads (always `true` when tabs do not coordinate, until the store is outdated). */
   readonly leading$: Observable<boolean>;
   /** While this tab leads: another tab's `connect()` (after an auth refusal, say) asks its connection to connect. */
   readonly connectAsked$: Observable<void> = this.connectAsked.asObservable();
+  /** Once, after this tab gave the lead up for good: its store was upgraded by a newer build. */
+  readonly outdated$: Observable<StoreOutdatedError> = this.outdatedSubject.asObservable();
 
   constructor(store: PatchesStore, options: SyncTabsOptions = {}, scheduler?: SchedulerLike) {
     const dbName = (store as { dbName?: unknown }).dbName;
@@ -99,17 +106,23 @@ export class SyncTabs {
     this.leading$ = this.leadingSubject.pipe(distinctUntilChanged());
     this.ownsChannel = enabled && options.channel === undefined;
     this.channel = enabled ? (options.channel === undefined ? (openStoreChannel(`sync:${this.name}`) ?? null) : options.channel) : null;
-    if (!enabled) return;
+    // A build whose store was upgraded by a newer one can neither sync nor show anything: the lead
+    // goes (the lock with it) to a tab that can, here or in the newest build's tabs.
+    const outdated = store.outdated$?.pipe(take(1)).subscribe(error => this.retire(error));
+    if (outdated) this.subscription.add(outdated);
+    if (!enabled || this.retired) return;
     const leads$ = options.leadership$ ?? leadership$({ name: `patches-rx:leader:${this.name}`, scheduler });
     let leads = false;
-    this.subscription.add(leads$.subscribe(leading => this.leadingSubject.next((leads = leading))));
+    const leadership = leads$.subscribe(leading => this.leadingSubject.next((leads = leading)));
+    this.subscription.add(leadership);
+    this.subscription.add(this.outdated$.subscribe(() => leadership.unsubscribe()));
     this.subscription.add(this.leading$.subscribe(leading => this.roleChanged(leading)));
     // A leaving page closes its socket before the browser hands the lock on, so the next leader's
     // socket does not overlap it; a page restored from the back/forward cache leads again.
     const page = globalThis as { addEventListener?: (type: string, listener: (event: { persisted?: boolean }) => void) => void; removeEventListener?: (type: string, listener: (event: { persisted?: boolean }) => void) => void };
     if (typeof page.addEventListener === 'function' && typeof page.removeEventListener === 'function') {
       const hide = () => this.leadingSubject.next(false);
-      const show = (event: { persisted?: boolean }) => event.persisted && this.leadingSubject.next(leads);
+      const show = (event: { persisted?: boolean }) => event.persisted && !this.retired && this.leadingSubject.next(leads);
       page.addEventListener('pagehide', hide);
       page.addEventListener('pageshow', show);
       this.subscription.add(() => {
@@ -121,7 +134,7 @@ export class SyncTabs {
       const channel = this.channel;
       const listener = ({ data }: { data: unknown }) => {
         const news = data as Partial<LeaderNews> | null;
-        if (news?.name !== this.name) return;
+        if (news?.name !== this.name || this.retired) return;
         const type = (news as { type?: string }).type;
         // Whatever comes is from another tab: the leader's announcements now have a reader.
         const firstPeer = !this.peerKnown;
@@ -183,7 +196,7 @@ export class SyncTabs {
    * connection waits for one, with fresh credentials). Nothing to ask while this tab leads.
    */
   askToConnect(): void {
-    if (!this.leading) this.channel?.postMessage({ type: 'connect', name: this.name });
+    if (!this.leading && !this.retired) this.channel?.postMessage({ type: 'connect', name: this.name });
   }
 
   /** The leader's side of `mirror`: every change of its state or map, once a peer is known; the whole map when asked. */
@@ -207,6 +220,7 @@ export class SyncTabs {
     synced$: Observable<Readonly<Record<string, SyncedDoc>>>,
     show: (state: MirroredState, synced: Record<string, SyncedDoc>, removed: readonly string[]) => void,
   ): Observable<unknown> {
+    if (this.retired) return EMPTY;
     // One mirrored state per announcement: `show` feeds this tab's own state$ back in here, so an
     // error re-made on every pass would be a new state each time, without end (fuzz finding K).
     let shown: { news: Mirrored; state: MirroredState } | undefined;
@@ -235,8 +249,17 @@ export class SyncTabs {
     } else if (!this.awaitingWhole && this.followed === undefined) {
       if (this.announced) this.channel?.postMessage(this.announcement({ connected: false, syncing: null }, this.announced));
       this.awaitingWhole = true;
-      this.channel?.postMessage({ type: 'resend', name: this.name });
+      if (!this.retired) this.channel?.postMessage({ type: 'resend', name: this.name });
     }
+  }
+
+  /** The store is outdated: stop leading and following for good (the lead goes with `leadership$`), then say so. */
+  private retire(error: StoreOutdatedError): void {
+    if (this.retired) return;
+    this.retired = true;
+    this.leadingSubject.next(false);
+    if (this.news.value) this.news.next(undefined);
+    this.outdatedSubject.next(error);
   }
 
   /** The leader's next announcement: the whole map first (and when asked), then what changed since the last one. */
@@ -306,5 +329,6 @@ export class SyncTabs {
     this.news.complete();
     this.wholeAsked.complete();
     this.connectAsked.complete();
+    this.outdatedSubject.complete();
   }
 }

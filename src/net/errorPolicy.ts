@@ -1,4 +1,4 @@
-import { ApplyChangesError, DocNotTrackedError, MissingChangesError, NetworkError, StatusError, TimeoutError, isRetryable } from '../errors.js';
+import { ApplyChangesError, DocNotTrackedError, MissingChangesError, NetworkError, StatusError, StoreOutdatedError, TimeoutError, isRetryable } from '../errors.js';
 
 /** What PatchesSync does about an error from one doc's sync. */
 export type ErrorAction =
@@ -12,7 +12,7 @@ export type ErrorAction =
   | 'reload'
   /** The doc was deleted on the server (410): run the remote-delete path. */
   | 'deleted'
-  /** The store no longer tracks the doc (untracked or deleted here or by another tab meanwhile): drop its sync quietly. */
+  /** The store no longer tracks the doc (untracked or deleted here or by another tab meanwhile), or can no longer be opened by this build (`StoreOutdatedError`, reported once on its own): drop its sync quietly. */
   | 'untracked'
   /** A transient server error: mark 'error', report once, retry with backoff. */
   | 'retry'
@@ -31,7 +31,7 @@ export function classifyError(error: unknown): ErrorAction {
   if (error instanceof MissingChangesError) return 'refetch';
   if (error instanceof ApplyChangesError) return 'reload';
   if (error instanceof StatusError && error.code === 410) return 'deleted';
-  if (error instanceof DocNotTrackedError) return 'untracked';
+  if (error instanceof DocNotTrackedError || error instanceof StoreOutdatedError) return 'untracked';
   return isRetryable(error) ? 'retry' : 'fail';
 }
 

@@ -1,6 +1,7 @@
 import { wrap } from 'idb';
 import type { IDBPDatabase, IDBPTransaction } from 'idb';
-import { StoreError } from '../errors.js';
+import { ReplaySubject, type Observable } from 'rxjs';
+import { StoreError, StoreOutdatedError } from '../errors.js';
 import type { IDBStoreMigration, Schema, StoreName, Tx } from './idbSchema.js';
 
 /**
@@ -12,7 +13,9 @@ import type { IDBStoreMigration, Schema, StoreName, Tx } from './idbSchema.js';
  * upgrades or deletes the database, or the browser closes it, this one steps aside (transactions
  * in flight finish first) and the next `transact` opens it again; an open that is blocked rejects,
  * and the next call tries again. Every failure rejects with a `StoreError` naming the action and
- * the doc (`cause`: what IndexedDB threw); after `close()` every call does.
+ * the doc (`cause`: what IndexedDB threw); after `close()` every call does. Once a newer schema
+ * version exists (another connection upgrades, or an open finds it), `outdated$` says so and every
+ * call rejects with a `StoreOutdatedError`: this build can never open the database again.
  *
  * @example
  * const connection = new IdbConnection('my-app', indexedDB, () => IDB_MIGRATIONS);
@@ -21,6 +24,14 @@ import type { IDBStoreMigration, Schema, StoreName, Tx } from './idbSchema.js';
 export class IdbConnection {
   private opened: Promise<IDBPDatabase<Schema>> | undefined;
   private isClosed = false;
+  private readonly outdatedSubject = new ReplaySubject<StoreOutdatedError>(1);
+  private isOutdated = false;
+
+  /**
+   * Emits once when a newer schema version of the database exists (an upgrade by a newer build,
+   * seen as `versionchange`, or a `VersionError` on open), late subscribers included.
+   */
+  readonly outdated$: Observable<StoreOutdatedError> = this.outdatedSubject.asObservable();
 
   /**
    * @param dbName The database name.
@@ -67,7 +78,7 @@ export class IdbConnection {
         throw error;
       }
     } catch (error) {
-      throw toStoreError(error, action, docId);
+      throw this.isVersionError(error) ? this.outdated(undefined, error) : toStoreError(error, action, docId);
     }
   }
 
@@ -145,10 +156,13 @@ export class IdbConnection {
         const forget = () => {
           if (this.opened === opening) this.opened = undefined;
         };
-        // Another connection wants to upgrade or delete the database: step aside cleanly.
-        raw.onversionchange = () => {
+        // Another connection wants to upgrade or delete the database: step aside cleanly. An
+        // upgrade past our steps means this build is outdated for good: say so now, not at the
+        // next call (a leading tab must hand the lead to the new build).
+        raw.onversionchange = (event) => {
           forget();
           raw.close();
+          if (event.newVersion !== null && event.newVersion > raw.version) this.outdated(event.newVersion);
         };
         // Closed abnormally (storage cleared, browser shut it).
         raw.onclose = forget;
@@ -156,6 +170,20 @@ export class IdbConnection {
       };
     });
     return opening;
+  }
+
+  /** The typed error of an outdated build (reported on `outdated$` the first time), with `cause` when an open threw it. */
+  private outdated(newVersion: number | undefined, cause?: unknown): StoreOutdatedError {
+    const error = new StoreOutdatedError(this.dbName, this.migrations().length, newVersion, cause === undefined ? undefined : { cause });
+    if (!this.isOutdated) {
+      this.isOutdated = true;
+      this.outdatedSubject.next(error);
+    }
+    return error;
+  }
+
+  private isVersionError(error: unknown): boolean {
+    return (error instanceof DOMException || error instanceof Error) && error.name === 'VersionError';
   }
 }
 

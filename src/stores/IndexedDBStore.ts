@@ -1,5 +1,5 @@
 import { EMPTY, type Observable, defer } from 'rxjs';
-import { StoreConflictError, StoreError } from '../errors.js';
+import { StoreConflictError, StoreError, type StoreOutdatedError } from '../errors.js';
 import type { Algorithm, Change, JSONPatchOp, PatchesState, TrackedDoc } from '../types.js';
 import { openStoreChannel, storeChanges$, type StoreChannel } from '../streams/storeChanges.js';
 import type { PatchesStore, ServerChangesUpdate, StoreChange, StoreGuard, StoredDoc, StoredDocSince, StoredQueue } from './PatchesStore.js';
@@ -126,6 +126,11 @@ export class IndexedDBStore implements PatchesStore {
   private readonly announcer: StoreAnnouncer | undefined;
   /** The OT queues and LWW pending ops this instance last read or wrote, by tag: a guard on them reads nothing more (`KnownQueues`). */
   private readonly queues = new KnownQueues();
+
+  /** Emits once when a newer build upgraded the database past this store's `migrations` (see `PatchesStore.outdated$`). */
+  get outdated$(): Observable<StoreOutdatedError> {
+    return this.connection.outdated$;
+  }
 
   /** What other instances on this database wrote (never this one's own writes); empty without a channel. */
   readonly changes$: Observable<StoreChange> = defer(() => (this.channel ? storeChanges$(this.channel) : EMPTY));

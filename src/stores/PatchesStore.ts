@@ -1,5 +1,6 @@
 import type { Observable } from 'rxjs';
 import type { Algorithm, Change, JSONPatchOp, PatchesState, TrackedDoc } from '../types.js';
+import type { StoreOutdatedError } from '../errors.js';
 
 /**
  * Everything a client store holds for one document. The committed state is kept materialized
@@ -196,6 +197,12 @@ export interface PatchesStore {
    * later one; writes from before the subscription are found by reading the store after it.
    */
   readonly changes$?: Observable<StoreChange>;
+
+  /**
+   * Emits once when a newer build of the app upgraded the storage to a schema this one cannot
+   * open (then every call rejects with the error). Absent when the storage has no schema versions.
+   */
+  readonly outdated$?: Observable<StoreOutdatedError>;
 
   /** Release resources (close the database). */
   close(): Promise<void>;
