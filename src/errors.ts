@@ -245,6 +245,7 @@ export class StoreConflictError extends StoreError {
  * sync.onError(error => { if (error instanceof StoreOutdatedError) showReloadBanner(); });
  */
 export class StoreOutdatedError extends StoreError {
+  override name = errorName(this, StoreOutdatedError, 'StoreOutdatedError');
   constructor(
     /** The database name. */
     readonly dbName: string,

@@ -181,7 +181,6 @@ export class PatchesSync {
       liveness: options.liveness,
       wake$: options.wake$ ?? wakeups$(),
     });
-    // Refused for auth: say so once; reconnecting waits for connect() with fresh credentials.
     // The store was upgraded by a newer build: this tab gave the lead up; say so once (its store calls fail quietly, see errorPolicy).
     this.subscription.add(
       this.tabs.outdated$.subscribe(error => {
@@ -189,6 +188,7 @@ export class PatchesSync {
         this.errorSubject.next({ error });
       }),
     );
+    // Refused for auth: say so once; reconnecting waits for connect() with fresh credentials.
     this.subscription.add(
       this.connection.authError$.subscribe(error => {
         this.setState({ connected: false, syncing: error });
