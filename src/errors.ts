@@ -1,18 +1,9 @@
+import { errorName } from './util/errorName.js';
+
 /**
  * Every typed error patches-rx raises. Callers branch on `name` (or `instanceof`), never on
  * message text. Each carries the facts a caller needs to recover (doc id, revs, op index).
  */
-
-/**
- * An error's `name`: `own`, a literal, for an instance of `ctor` itself (a minifier renames
- * classes, so the class name would read `nt` in an app's production build), else the class name
- * of the subclass (yours, or one of ours, which then sets its own literal).
- *
- * @internal Used by every error class of patches-rx.
- */
-export function errorName(error: Error, ctor: abstract new (...args: never[]) => Error, own: string): string {
-  return error.constructor === ctor ? own : error.constructor.name;
-}
 
 /** Base class of every error patches-rx raises; `name` says which (see `errorName`). */
 export class PatchesError extends Error {

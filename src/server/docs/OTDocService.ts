@@ -1,4 +1,5 @@
-import { PatchError, StatusError, StoreError, errorName } from '../../errors.js';
+import { PatchError, StatusError, StoreError } from '../../errors.js';
+import { errorName } from '../../util/errorName.js';
 import { applyPatch } from '../../algorithms/applyPatch.js';
 import { transformIncomingChanges } from '../../algorithms/transformIncomingChanges.js';
 import { enableRichText } from '../../txt/enableRichText.js';

@@ -1,4 +1,5 @@
-import { StoreError, errorName } from '../../errors.js';
+import { StoreError } from '../../errors.js';
+import { errorName } from '../../util/errorName.js';
 
 /**
  * `append` refused an OT entry holding change ids the document's log already has: a client

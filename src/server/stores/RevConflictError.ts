@@ -1,4 +1,5 @@
-import { StoreError, errorName } from '../../errors.js';
+import { StoreError } from '../../errors.js';
+import { errorName } from '../../util/errorName.js';
 
 /**
  * `append` lost a race: another server process sharing the store committed that rev (or that

@@ -1,4 +1,5 @@
-import { StoreError, errorName } from '../../../errors.js';
+import { StoreError } from '../../../errors.js';
+import { errorName } from '../../../util/errorName.js';
 
 /**
  * The PostgreSQL store could not start: the database is unreachable, refuses the login, does
