@@ -36,6 +36,17 @@ describe('ServerCore (dispatch, authorization, routing)', () => {
     expect(asked).toContainEqual(['alice', 'subscribe', 'secret']);
   });
 
+  // Found in review, fixed: `list/0` applies as `/list/0`, but the transform compares paths as
+  // text, so a concurrent insert did not shift it and it overwrote the inserted item.
+  it('should give a path written without its leading slash one, so a concurrent insert shifts it like any other', async () => {
+    t = await startTestServer();
+    const [a, b] = [await t.connect(), await t.connect()];
+    resultOf(await a.call('commitChanges', ['d', [change('base', 0, [{ op: 'add', path: '/list', value: ['b'] }])]]));
+    resultOf(await a.call('commitChanges', ['d', [change('insert', 1, [{ op: 'add', path: '/list/0', value: 'x' }])]]));
+    const reply = resultOf<CommitChangesResult>(await b.call('commitChanges', ['d', [change('rename', 1, [{ op: 'replace', path: 'list/0', value: 'B' }])]]));
+    expect(reply.changes.find(c => c.id === 'rename')?.ops).toEqual([{ op: 'replace', path: '/list/1', value: 'B' }]);
+  });
+
   it('should answer a batch it re-based onto its head (docReloadRequired) with the history, to a client that asked for compact acks only', async () => {
     t = await startTestServer();
     const [writer, late, anchor] = [await t.connect(), await t.connect(), await t.connect()];

@@ -34,6 +34,11 @@ describe('readChanges', () => {
     );
   });
 
+  it('should give op paths and froms written without their leading slash one, and leave the root alone', () => {
+    const [read] = readChanges([{ id: 'c1', baseRev: 0, ops: [{ op: 'replace', path: 'a/0', value: 1 }, { op: 'move', from: 'b', path: '/c' }, { op: 'replace', path: '', value: {} }] }], 10_000);
+    expect(read.ops).toEqual([{ op: 'replace', path: '/a/0', value: 1 }, { op: 'move', from: '/b', path: '/c' }, { op: 'replace', path: '', value: {} }]);
+  });
+
   it('should still refuse a forbidden segment and a bad escape in a path', () => {
     expect(() => readChanges([changeWith('/a/__proto__/b', 1)], 10_000)).toThrow(expect.objectContaining({ code: 400, data: { changeId: 'c1', scope: 'change' } }));
     expect(() => readChanges([changeWith('/a~2b', 1)], 10_000)).toThrow(expect.objectContaining({ code: 400, data: { changeId: 'c1', scope: 'change' } }));

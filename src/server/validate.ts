@@ -102,7 +102,9 @@ export function readRev(value: unknown, name: string): number {
  *
  * @param value the second positional param
  * @param maxChangeBytes the size limit of one change (UTF-8 bytes of its JSON)
- * @return the changes, unchanged (unknown keys preserved)
+ * @return the changes, unchanged (unknown keys preserved) but for op paths written without their
+ *   leading slash, which get one (protocol §2.3: `list/0` is `/list/0`); the transform and the
+ *   LWW rules compare paths as text, and would take the two for different places
  * @throws StatusError 400 for a malformed change, 413 `{ changeId, scope: 'change' }` for an oversized one
  */
 export function readChanges(value: unknown, maxChangeBytes: number): IncomingChange[] {
@@ -129,7 +131,10 @@ export function readChanges(value: unknown, maxChangeBytes: number): IncomingCha
       throw changeError(id, `batchId must be a string (got ${describe(item.batchId)})`);
     }
     if (exceedsDepth(item, MAX_DEPTH)) throw changeError(id, `values nest deeper than ${MAX_DEPTH} levels`);
-    (item.ops as unknown[]).forEach((op, opIndex) => checkOp(id, op, opIndex));
+    (item.ops as unknown[]).forEach((op, opIndex) => {
+      checkOp(id, op, opIndex);
+      withLeadingSlash(op);
+    });
     const bytes = Buffer.byteLength(JSON.stringify(item));
     if (bytes > maxChangeBytes) {
       throw new StatusError(413, `Change ${id} is ${bytes} bytes, over the ${maxChangeBytes}-byte limit`, { changeId: id, scope: 'change' });
@@ -177,6 +182,12 @@ function checkOp(changeId: string, value: unknown, index: number): asserts value
   if (value.ts !== undefined && (typeof value.ts !== 'number' || !Number.isFinite(value.ts))) {
     throw changeError(changeId, `op ${index} has a non-numeric ts`);
   }
+}
+
+/** Gives an op's `path` and `from` their leading slash where they lack it (the root `''` stays). */
+function withLeadingSlash(op: JSONPatchOp): void {
+  if (op.path !== '' && !op.path.startsWith('/')) op.path = `/${op.path}`;
+  if (op.from !== undefined && op.from !== '' && !op.from.startsWith('/')) op.from = `/${op.from}`;
 }
 
 /** Checks a pointer; returns its number of segments. */
