@@ -26,17 +26,24 @@ describe('retryOnConflict', () => {
     expect(refreshed).toBe(0);
   });
 
-  it('should give up with the conflict when it keeps coming back', async () => {
+  it('should redo ten conflicts at once, then wait a random while before each try, growing up to 200 ms, and give up after 300', async () => {
     let attempts = 0;
+    const pauses: Array<{ after: number; ms: number }> = [];
     const failing = retryOnConflict(
       async () => {
         attempts++;
         throw new StoreConflictError('d', 'changed');
       },
       async () => {},
+      async ms => void pauses.push({ after: attempts, ms }),
     );
     await expect(failing).rejects.toBeInstanceOf(StoreConflictError);
-    expect(attempts).toBe(50);
+    expect(attempts).toBe(300);
+    expect(pauses.map(p => p.after)).toEqual(Array.from({ length: 290 }, (_, i) => i + 10));
+    const bounds = [2, 4, 8, 16, 32, 64, 128, 200, 200];
+    pauses.slice(0, bounds.length).forEach((p, i) => expect(p.ms).toBeLessThan(bounds[i]));
+    expect(Math.max(...pauses.map(p => p.ms))).toBeLessThan(200);
+    expect(pauses.slice(-20).some(p => p.ms > 2)).toBe(true);
   });
 });
 

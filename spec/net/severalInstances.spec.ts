@@ -79,6 +79,33 @@ describe('several Patches on one IndexedDBStore database', () => {
     expect(await firstValueFrom(docA.state$.pipe(filter(state => state.items?.length === 2)))).toEqual({ items: ['from A', 'from B'] });
   });
 
+  // Found in review (real Chromium, and here): a tab's edit made during another tab's burst of
+  // quick edits lost every race of its read-then-write against the other's appends, was given up
+  // after 50 tries and rolled back, with a StoreError.
+  it("should save an edit made while another instance writes a burst of edits to the same doc", async () => {
+    const db = `instances-${++dbCount}`;
+    const a = new Patches({ store: new IndexedDBStore(db) });
+    const b = new Patches({ store: new IndexedDBStore(db) });
+    closing.push(a, b);
+    const errors: unknown[] = [];
+    a.onError(error => errors.push(error));
+    b.onError(error => errors.push(error));
+    const docA = await a.openDoc<Notes>('burst');
+    const docB = await b.openDoc<Notes>('burst');
+    docA.change(draft => void (draft.items = []));
+    await docA.flush();
+    await when(docB.state$, s => s.items !== undefined);
+
+    for (let i = 0; i < 200; i++) docA.change(draft => void draft.items!.push(`a${i}`));
+    docB.change(draft => void (draft.marks = { b: 1 }));
+    await Promise.all([docA.flush(), docB.flush()]);
+
+    expect(errors).toEqual([]);
+    const stored = await a.store.getDoc<Notes>('burst');
+    expect(stored!.pending).toHaveLength(202);
+    expect(docB.state.marks).toEqual({ b: 1 });
+  });
+
   it('should learn of docs another instance tracks', async () => {
     const db = `instances-${++dbCount}`;
     const a = new Patches({ store: new IndexedDBStore(db) });

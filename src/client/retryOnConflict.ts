@@ -1,7 +1,16 @@
 import { StoreConflictError } from '../errors.js';
 
-/** How many times a read-compute-write is redone before the conflict is reported. */
-const MAX_ATTEMPTS = 50;
+/** Conflicts redone at once; from then on each try first waits a little (see `retryOnConflict`). */
+const QUICK_ATTEMPTS = 10;
+/** How many times in all a step is redone before the conflict is reported (half a minute of waits, about). */
+const MAX_ATTEMPTS = 300;
+/** The longest wait between two tries, in ms. */
+const MAX_PAUSE_MS = 200;
+
+/** Waits `ms` milliseconds. */
+function sleep(ms: number): Promise<void> {
+  return new Promise(resolve => setTimeout(resolve, ms));
+}
 
 /**
  * Runs a read-compute-write until its guarded write lands. Another instance on the same database
@@ -9,15 +18,21 @@ const MAX_ATTEMPTS = 50;
  * `StoreConflictError`, and the whole step is redone from a fresh read (after `onConflict`, which
  * brings the open doc up to date). Any other error, or a conflict that keeps coming back, rejects.
  *
+ * Another tab writing in a burst (a hundred quick edits) wins every race against a step that
+ * reads, then writes (its appends are one transaction each, ours two), so past ten quick tries
+ * each one first waits a random while, growing to 200 ms (`pause`), and the burst drains: given
+ * up after fifty quick tries, such an edit was rolled back (found in review, in Chromium).
+ *
  * @example
  * await retryOnConflict(() => mintOnce(), () => refresh(docId));
  */
-export async function retryOnConflict<R>(attempt: () => Promise<R>, onConflict: () => Promise<void>): Promise<R> {
+export async function retryOnConflict<R>(attempt: () => Promise<R>, onConflict: () => Promise<void>, pause: (ms: number) => Promise<void> = sleep): Promise<R> {
   for (let tries = 1; ; tries++) {
     try {
       return await attempt();
     } catch (error) {
       if (!(error instanceof StoreConflictError) || tries >= MAX_ATTEMPTS) throw error;
+      if (tries >= QUICK_ATTEMPTS) await pause(Math.random() * Math.min(MAX_PAUSE_MS, 2 ** (tries - QUICK_ATTEMPTS + 1)));
       await onConflict();
     }
   }
