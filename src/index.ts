@@ -23,7 +23,7 @@ export { applyPatch, type ApplyPatchOptions } from './algorithms/applyPatch.js';
 export { parsePointer, formatPointer } from './algorithms/jsonPointer.js';
 export { transformPatch } from './algorithms/transformPatch.js';
 export { rebaseChanges } from './algorithms/rebaseChanges.js';
-export { applyCommittedChanges } from './algorithms/applyCommittedChanges.js';
+export { applyCommittedChanges, type AppliedCommittedChanges, type ApplyCommittedOptions } from './algorithms/applyCommittedChanges.js';
 export { consolidateOps, consolidateFieldOp } from './algorithms/lww/consolidateOps.js';
 export { mergeServerWithLocal } from './algorithms/lww/mergeServerWithLocal.js';
 export { breakChanges } from './algorithms/batching/breakChanges.js';

@@ -54,6 +54,43 @@ describe('DocSync', () => {
     });
   });
 
+  describe('flush$ after a batch re-based onto the head (docReloadRequired)', () => {
+    // Found in review: the rev the batch was placed after was read from the expanded reply, so a
+    // reply naming another client's change by a ref this client no longer held (its cache keeps
+    // 32 a doc) went to the pull without it, and the rest of the queue lost its edits again.
+    it.each([
+      ['whole changes', false],
+      ['a ref to a change this client no longer holds', true],
+    ])('should keep the edits written on top of the batch when the reply names what came before it by %s', async (_name, byRef) => {
+      const patches = new Patches({ store: new InMemoryStore() });
+      const doc = await patches.openDoc<{ notes?: Record<string, string> }>('d');
+      doc.change(draft => void (draft.notes = {}));
+      doc.change(draft => void (draft.notes!.n0 = 'x'));
+      await doc.flush();
+      const ot = patches.algorithms.ot;
+      const [first, second] = await patches.runExclusive('d', () => ot.getPendingToSend('d'));
+      const other: Change = { id: 'other', baseRev: 0, rev: 1, ops: [{ op: 'add', path: '/notes', value: { intro: 'from a' } }], createdAt: 0, committedAt: 1 };
+      const own: Change = { ...first, baseRev: 1, rev: 2, committedAt: 2 };
+      const connection = {
+        capabilities: { compactAck: byRef },
+        call: (method: string): Observable<unknown> => {
+          if (method === 'commitChanges') return of({ changes: byRef ? [{ id: 'other', rev: 1 }, { id: own.id, rev: 2, committedAt: 2 }] : [other, own], docReloadRequired: true });
+          if (method === 'getChangesSince') return of([other, own]);
+          throw new Error(`unexpected ${method}`);
+        },
+      } as unknown as PatchesConnection;
+      const docs = new SyncedDocs();
+      const entries = new StoredEntries({ patches, docs, ownEdits: new OwnEdits(), report: () => undefined });
+      const sync = new DocSync({ patches, connection, docs, entries, limits: {}, storageBudget: () => undefined, requestSync: () => undefined, report: () => undefined });
+
+      await lastValueFrom(sync.flush$('d', ot, [{ batch: [first], answers: [first] }, { batch: [second], answers: [second] }]), { defaultValue: undefined });
+
+      expect((await patches.runExclusive('d', () => ot.getPendingToSend('d'))).map(c => c.ops)).toEqual([second.ops]);
+      expect(doc.state).toEqual({ notes: { intro: 'from a', n0: 'x' } });
+      await patches.close();
+    });
+  });
+
   describe('commit$', () => {
     // Broke once (an expansion moved out of the step whose errors pull): a reply naming a change
     // this client never received must pull it, not fail the run.

@@ -1,3 +1,5 @@
+import { buildSync } from 'esbuild';
+import { join } from 'node:path';
 import { postedError, revivedError } from '../../src/net/postedError.js';
 import { AuthError, NetworkError, PatchError, PatchesError, StatusError, StoreOutdatedError } from '../../src/errors.js';
 
@@ -5,6 +7,24 @@ import { AuthError, NetworkError, PatchError, PatchesError, StatusError, StoreOu
 const acrossTabs = (error: Error): Error => revivedError(structuredClone(postedError(error)));
 
 describe('postedError / revivedError', () => {
+  it('should bring an error across as its class in a minified bundle too (classes renamed)', () => {
+    // What an app's production build does: the classes' own names are gone, the errors' names stay.
+    const entry = `export { postedError, revivedError } from './net/postedError.ts'; export { AuthError, StatusError, StoreOutdatedError } from './errors.ts';`;
+    const { outputFiles } = buildSync({ stdin: { contents: entry, resolveDir: join(__dirname, '../../src'), loader: 'ts' }, bundle: true, minify: true, format: 'cjs', write: false, logLevel: 'silent' });
+    const bundled: { exports: Record<string, unknown> } = { exports: {} };
+    new Function('module', 'exports', outputFiles[0].text)(bundled, bundled.exports);
+    type ErrorClass = new (...args: unknown[]) => Error;
+    const { postedError: post, revivedError: revive, AuthError: Auth, StatusError: Status, StoreOutdatedError: Outdated } = bundled.exports as Record<string, ErrorClass> & {
+      postedError: typeof postedError;
+      revivedError: typeof revivedError;
+    };
+    expect(Auth.name).not.toBe('AuthError');
+    for (const error of [new Auth('refused', 4401), new Status(403, 'no'), new Outdated('app', 3, 4)]) {
+      const revived = revive(structuredClone(post(error)));
+      expect({ name: revived.name, sameClass: revived instanceof (error.constructor as ErrorClass) }).toEqual({ name: error.name, sameClass: true });
+    }
+  });
+
   it('should bring an error across as its class, with its message and typed fields', () => {
     const auth = acrossTabs(new AuthError('refused', 4401, { closeCode: 4401, closeReason: 'Unauthorized' }));
     expect(auth).toBeInstanceOf(AuthError);

@@ -20,8 +20,9 @@ function sleep(ms: number): Promise<void> {
  *
  * Another tab writing in a burst (a hundred quick edits) wins every race against a step that
  * reads, then writes (its appends are one transaction each, ours two), so past ten quick tries
- * each one first waits a random while, growing to 200 ms (`pause`), and the burst drains: given
- * up after fifty quick tries, such an edit was rolled back (found in review, in Chromium).
+ * each one first waits a random while, growing to 200 ms (`pause`), and the burst drains (before
+ * these waits, such an edit was given up after fifty quick tries and rolled back: found in review,
+ * in Chromium).
  *
  * @example
  * await retryOnConflict(() => mintOnce(), () => refresh(docId));

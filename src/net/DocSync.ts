@@ -104,11 +104,12 @@ export class DocSync {
         // MissingChangesError, which the pull below handles.
         const sentIds = new Set(batch.map(c => c.id));
         // Re-based onto the head verbatim: the rest of the queue, written on top of the batch,
-        // follows it as it is (what others committed before it is not rebased into it).
-        let seenUpTo: number | undefined;
+        // follows it as it is (what others committed before it is not rebased into it). Read off
+        // the reply as it came (acks and refs carry ids and revs too), so that the pull after a ref
+        // to a change no longer held here knows it as well.
+        const seenUpTo = reloadRequired ? placedAfter(changes, sentIds) : undefined;
         return defer(() => {
           const list = changeList(expandAcks(changes, batch, received), 'commitChanges');
-          if (reloadRequired) seenUpTo = placedAfter(list, sentIds);
           const othersCame = list.some(c => !sentIds.has(c.id));
           return this.apply$(docId, algorithm, list, answers, { seenUpTo }).pipe(ignoreElements(), endWith(reloadRequired || othersCame));
         }).pipe(
@@ -214,9 +215,16 @@ export class DocSync {
   }
 }
 
-/** The rev a batch re-based onto the head (`docReloadRequired`) was placed after: just before its first committed change, if one is in the reply. */
-function placedAfter(reply: readonly Change[], sentIds: ReadonlySet<string>): number | undefined {
-  const revs = reply.filter(c => sentIds.has(c.id)).map(c => c.rev);
+/**
+ * The rev a batch re-based onto the head (`docReloadRequired`) was placed after: just before its
+ * first committed change, if one is in the reply (whole changes, acks or refs: each names its id
+ * and rev).
+ */
+function placedAfter(reply: unknown, sentIds: ReadonlySet<string>): number | undefined {
+  if (!Array.isArray(reply)) return undefined;
+  const revs = (reply as Array<{ id?: unknown; rev?: unknown } | null>)
+    .filter(entry => typeof entry?.id === 'string' && sentIds.has(entry.id) && typeof entry.rev === 'number')
+    .map(entry => entry!.rev as number);
   return revs.length ? Math.min(...revs) - 1 : undefined;
 }
 

@@ -8,7 +8,7 @@ export type ErrorAction =
   | 'transient'
   /** Revisions are missing: fetch what is missing and resync. */
   | 'refetch'
-  /** A committed change did not apply on the doc's committed state: take the server's state (`getDoc`) and resync; reported once. */
+  /** A committed change did not apply on the doc's committed state: take the server's state (`getDoc`) and resync; reported once until the doc syncs again. */
   | 'reload'
   /** The doc was deleted on the server (410): run the remote-delete path. */
   | 'deleted'

@@ -17,11 +17,14 @@ export interface PostedError {
 
 type ErrorClass = abstract new (...args: never[]) => Error;
 
-/** Every class of `errors.ts`, by name: what a posted name is rebuilt as. */
+/**
+ * Every class of `errors.ts`, by its exported name (what its `name` says): what a posted name is
+ * rebuilt as. Not by `Class.name`, which an app's minifier renames.
+ */
 const CLASSES: ReadonlyMap<string, ErrorClass> = new Map(
-  (Object.values(errors) as unknown[])
-    .filter((value): value is ErrorClass => typeof value === 'function' && (value === PatchesError || value.prototype instanceof PatchesError))
-    .map(Class => [Class.name, Class]),
+  (Object.entries(errors) as Array<[string, unknown]>).filter(
+    (entry): entry is [string, ErrorClass] => typeof entry[1] === 'function' && (entry[1] === PatchesError || entry[1].prototype instanceof PatchesError),
+  ),
 );
 
 /**

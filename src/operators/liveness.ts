@@ -16,7 +16,8 @@ export interface LivenessConfig {
   /**
    * Largest factor `busySilence` and `probeTimeout` grow to. Each socket judged dead while busy
    * doubles them for the next socket this operator watches, up to this factor, and a socket that
-   * stays open for four of its (grown) busy windows brings them back: a frame slower to cross than
+   * stays open four times as long as it takes to judge a busy socket dead (its grown
+   * `busySilence` + `probeTimeout`) brings them back: a frame slower to cross than
    * the silence allowed (a big document on a slow link, which holds the probe's answer behind it)
    * gets through on a later attempt instead of being cut off on every one. Default 1 (fixed).
    */
