@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
@@ -108,6 +108,23 @@ describe('runCli', () => {
     expect(await negotiated(['--compression', 'large'])).toBe(large);
     expect((await negotiated(['--compression', 'all'])).split('; ').sort()).toEqual(['client_max_window_bits=12', 'permessage-deflate', 'server_max_window_bits=12']);
     expect(await negotiated(['--compression', 'off'])).toBe('');
+  });
+
+  it('should exit 1 with one line when the data directory cannot be used (a file in its place)', async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'patches-rx-cli-'));
+    try {
+      const file = join(parent, 'a-file');
+      await writeFile(file, '');
+      const proc = fakeCliEnvironment();
+      expect(await runCli(['--port', '0', '--data', file], proc.env)).toBeUndefined();
+      expect(await proc.exit).toBe(1);
+      expect(proc.out).toEqual([]);
+      // One line, no stack: the path, then the cause.
+      expect(proc.err).toEqual([expect.stringMatching(/^patches-rx-server: cannot start: data directory \S+: ENOTDIR: not a directory, [^\n]+$/)]);
+      expect(proc.err[0]).toContain(file);
+    } finally {
+      await rm(parent, { recursive: true, force: true });
+    }
   });
 
   it('should exit 1 when the port is taken', async () => {

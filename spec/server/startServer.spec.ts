@@ -2,12 +2,14 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { WebSocket } from 'ws';
 import fc from 'fast-check';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileServerStore } from '../../src/server/stores/FileServerStore.js';
 import { MemoryServerStore } from '../../src/server/stores/MemoryServerStore.js';
+import { startServer } from '../../src/server/startServer.js';
+import { StoreError } from '../../src/errors.js';
 import type { LogEntry } from '../../src/server/stores/ServerStore.js';
 import type { Change, CommitChangesResult, PatchesSnapshot } from '../../src/types.js';
 import { change, errorOf, resultOf, startTestServer } from '../helpers/testServer.js';
@@ -566,3 +568,20 @@ function collectClientIds(value: unknown): string[] {
   });
   return ids;
 }
+
+describe('startServer with a data directory it cannot use', () => {
+  it('should reject before listening, naming the directory (a file where the directory should be)', async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'patches-rx-server-'));
+    try {
+      const file = join(parent, 'a-file');
+      await writeFile(file, '');
+      for (const dataDir of [file, join(file, 'sub')]) {
+        const started = startServer({ port: 0, dataDir });
+        await expect(started).rejects.toThrow(StoreError);
+        await expect(started).rejects.toThrow(`data directory ${dataDir}: ENOTDIR`);
+      }
+    } finally {
+      await rm(parent, { recursive: true, force: true });
+    }
+  });
+});

@@ -175,13 +175,12 @@ export async function runCli(argv: readonly string[], env: CliEnvironment = proc
   let server: RunningServer;
   try {
     if (databaseUrl !== undefined) {
-      const postgres = new PostgresServerStore({ connectionString: databaseUrl, poolSize: options.poolSize, statementTimeoutMs: options.statementTimeoutMs });
-      store = postgres;
-      // Fails with one line when the database is unreachable or the role lacks rights.
-      await postgres.open();
+      store = new PostgresServerStore({ connectionString: databaseUrl, poolSize: options.poolSize, statementTimeoutMs: options.statementTimeoutMs });
     } else {
       store = options.memory ? new MemoryServerStore() : new FileServerStore({ directory: options.dataDir });
     }
+    // startServer opens the store first: an unreachable database or an unusable data directory
+    // fails here with one line (PostgresStartupError, or StoreError naming the directory).
     server = await startServer({
       port: options.port,
       host: options.host,

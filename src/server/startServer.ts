@@ -20,7 +20,7 @@ export interface StartServerOptions {
   port?: number;
   /** Interface to listen on (default `'127.0.0.1'`: loopback only). */
   host?: string;
-  /** Document storage, closed by `close()`. Default: a `FileServerStore` in `dataDir` if given, else a `MemoryServerStore`. */
+  /** Document storage, opened (its `open`, if any) before listening and closed by `close()`. Default: a `FileServerStore` in `dataDir` if given, else a `MemoryServerStore`. */
   store?: ServerStore;
   /** Keep documents durably in this directory (a `FileServerStore`); ignored when `store` is given. */
   dataDir?: string;
@@ -157,6 +157,7 @@ export interface RunningServer {
  *
  * @param options port, store, hooks and limits
  * @return the running server, once it listens
+ * @throws the error of the store's `open` (e.g. a `StoreError` naming a data directory that cannot be used), or of `listen` (EADDRINUSE…)
  */
 export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
@@ -212,8 +213,16 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     return lastFrameBytes as Buffer;
   };
 
+  const store: ServerStore = options.store ?? (options.dataDir !== undefined ? new FileServerStore({ directory: options.dataDir }) : new MemoryServerStore());
+  // A store that cannot work (a data directory it may not write) fails the start, not every commit after it.
+  try {
+    await store.open?.();
+  } catch (error) {
+    await store.close().catch(() => undefined);
+    throw error;
+  }
   const core = new ServerCore({
-    store: options.store ?? (options.dataDir !== undefined ? new FileServerStore({ directory: options.dataDir }) : new MemoryServerStore()),
+    store,
     algorithmFor: options.algorithmFor ?? byIdPrefix('lww'),
     authorize: options.authorize ?? (() => true),
     maxChangeBytes: options.maxChangeBytes ?? 1_000_000,

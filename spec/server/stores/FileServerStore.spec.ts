@@ -72,6 +72,26 @@ describe('FileServerStore', () => {
     expect(await loadOnce(directory, 'd')).toHaveLength(3);
   });
 
+  it('should create the data directory and the journal on open, before any call', async () => {
+    const directory = join(await tempDir(), 'new', 'data');
+    const store = new FileServerStore({ directory });
+    await store.open();
+    expect(await readdir(directory)).toEqual([JOURNAL_FILE]);
+    await store.close();
+  });
+
+  it('should reject open with a StoreError naming the data directory when a file stands in its place', async () => {
+    const file = join(await tempDir(), 'a-file');
+    await writeFile(file, '');
+    for (const directory of [file, join(file, 'sub')]) {
+      const store = new FileServerStore({ directory });
+      const opened = store.open();
+      await expect(opened).rejects.toThrow(StoreError);
+      await expect(opened).rejects.toThrow(`data directory ${directory}: ENOTDIR`);
+      await store.close();
+    }
+  });
+
   it('should ignore a torn last line, truncate it, and append cleanly after it', async () => {
     const directory = await tempDir();
     const store = new FileServerStore({ directory });

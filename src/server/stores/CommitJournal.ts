@@ -56,6 +56,11 @@ export class CommitJournal {
     return this.syncCount;
   }
 
+  /** Opens the file (creating it) now instead of at the first write: a journal that cannot be written fails at once. */
+  async open(): Promise<void> {
+    await this.file();
+  }
+
   /** Reads every complete record; a torn last line (never acknowledged) is left out. */
   async readRecords(): Promise<JournalRecord[]> {
     let text: string;

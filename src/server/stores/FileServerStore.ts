@@ -22,7 +22,7 @@ import {
   startIndex,
   tempName,
 } from './docFiles.js';
-import { appendWholeSync, fsyncDir, fsyncFile, ignoreMissing, listDir, unlinkQuiet } from './fileOps.js';
+import { appendWholeSync, fsyncDir, fsyncFile, ignoreMissing, listDir, unlinkQuiet, usableDirectory } from './fileOps.js';
 
 /** Options of {@link FileServerStore}. */
 export interface FileServerStoreOptions {
@@ -130,6 +130,7 @@ export class FileServerStore implements ServerStore {
   private readonly journal: CommitJournal | undefined;
   private readonly checkpointBytes: number;
   private recovery: Promise<void> | undefined;
+  private opened: Promise<void> | undefined;
   /** Segment files and directories written since the last checkpoint, not yet synced. */
   private unsyncedFiles = new Set<string>();
   private unsyncedDirs = new Set<string>();
@@ -159,6 +160,28 @@ export class FileServerStore implements ServerStore {
     this.maxOpenSegments = options.openSegments ?? 256;
     this.maxDocRecords = options.maxDocRecords ?? 1024;
     this.journal = this.sync ? new CommitJournal(join(this.root, JOURNAL_FILE)) : undefined;
+  }
+
+  /**
+   * Gets the store ready before the first call: creates the data directory, replays what a crash
+   * left in the journal and opens the journal. `startServer` awaits it before listening, so a
+   * data directory the process cannot use stops the start instead of failing every commit later.
+   * Optional otherwise (the first call does the same work); calling it again returns the same promise.
+   *
+   * @throws StoreError `data directory <path>: <cause>` (ENOTDIR, EACCES…), the cause attached
+   */
+  open(): Promise<void> {
+    if (this.closed) return Promise.reject(new StoreError('FileServerStore is closed'));
+    this.opened ??= this.openNow().catch((error: unknown) => {
+      throw new StoreError(`data directory ${this.root}: ${(error as Error).message}`, undefined, { cause: error });
+    });
+    return this.opened;
+  }
+
+  private async openNow(): Promise<void> {
+    await usableDirectory(this.root);
+    await this.recovered();
+    await this.journal?.open();
   }
 
   /** @inheritDoc */

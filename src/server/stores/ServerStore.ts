@@ -106,6 +106,12 @@ export interface ServerStore {
    * history once per load, before the first commit that brings an id it does not know.
    */
   readonly uniqueChangeIds?: boolean;
+  /**
+   * Optional: gets the store ready and rejects if it cannot work (a data directory it may not
+   * write, a database it cannot reach). `startServer` awaits it before it listens, so such a
+   * fault stops the start with its own error instead of failing every call. May be called more than once.
+   */
+  open?(): Promise<void>;
   /** Opens a document: latest snapshot, the log after it, and its tombstone. Unknown docs are empty. */
   loadDoc(docId: string): Promise<StoredDoc>;
   /** Every log entry holding a rev greater than `afterRev`, in order (older history than the snapshot included). */

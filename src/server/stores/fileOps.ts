@@ -1,8 +1,8 @@
 // The file-system calls of FileServerStore that must tolerate what they may find: a file already
 // gone (deleted, or never written before a crash), a platform that cannot sync a directory, or a
 // write that takes fewer bytes than it was given.
-import { readdirSync, writeSync } from 'node:fs';
-import { open, unlink } from 'node:fs/promises';
+import { constants, readdirSync, writeSync } from 'node:fs';
+import { access, mkdir, open, readdir, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 
 /** Rethrows anything but "no such file". */
@@ -33,6 +33,21 @@ export async function unlinkQuiet(path: string): Promise<boolean> {
     ignoreMissing(error);
     return false;
   }
+}
+
+/**
+ * Creates `dir` if missing and checks that files can be listed and created in it, so a path that
+ * is a file (ENOTDIR) or a directory this process may not write (EACCES) fails here, at once.
+ */
+export async function usableDirectory(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    // A file in its place says EEXIST here: the listing below names it better (ENOTDIR).
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  await readdir(dir);
+  await access(dir, constants.W_OK | constants.X_OK);
 }
 
 /** Makes a file's data durable; a file deleted since it was written (snapshot, delete) is skipped. */
