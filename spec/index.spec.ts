@@ -91,6 +91,9 @@ async function compileTimeChecks(patches: Patches, sync: PatchesSync): Promise<v
   const algorithm: Algorithm = 'lww';
   await patches.openDoc('y', { algorithm });
 
+  // @ts-expect-error compression settings are typed (our own interface: consumers need no @types/ws)
+  void startServer({ compression: { threshold: 'big' } });
+
   // @ts-expect-error a SyncedDoc status is one of four words
   const bad: SyncedDoc = { committedRev: 0, hasPending: false, status: 'done' };
   void bad;

@@ -2,7 +2,7 @@ import { connect as tcpConnect } from 'node:net';
 import type { NetConnectOpts, Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import type { PerMessageDeflateOptions } from 'ws';
-import { ALL_FRAMES_PER_MESSAGE_DEFLATE, offersClientWindowBits } from '../../src/server/wireCompression.js';
+import { ALL_FRAMES_PER_MESSAGE_DEFLATE } from '../../src/server/wireCompression.js';
 import { startTestServer } from '../helpers/testServer.js';
 import type { TestServer } from '../helpers/testServer.js';
 
@@ -160,20 +160,5 @@ describe('wire compression (permessage-deflate)', () => {
   it('should use the settings it is given', async () => {
     const url = await start({ compression: { ...ALL_FRAMES_PER_MESSAGE_DEFLATE, serverMaxWindowBits: 10, clientMaxWindowBits: 11 } });
     expect(deflateParams((await connect(url, true)).extensions)).toEqual({ server_max_window_bits: '10', client_max_window_bits: '11' });
-  });
-});
-
-describe('offersClientWindowBits', () => {
-  it('should find client_max_window_bits in a permessage-deflate offer, with or without a value', () => {
-    expect(offersClientWindowBits('permessage-deflate; client_max_window_bits')).toBe(true);
-    expect(offersClientWindowBits('permessage-deflate; Client_Max_Window_Bits=10')).toBe(true);
-    expect(offersClientWindowBits('permessage-deflate, permessage-deflate; client_max_window_bits')).toBe(true);
-  });
-
-  it('should not find it in an offer without it, in another extension, or without a header', () => {
-    expect(offersClientWindowBits('permessage-deflate')).toBe(false);
-    expect(offersClientWindowBits('permessage-deflate; server_max_window_bits=10')).toBe(false);
-    expect(offersClientWindowBits('x-webkit-deflate-frame; client_max_window_bits')).toBe(false);
-    expect(offersClientWindowBits(undefined)).toBe(false);
   });
 });

@@ -11,6 +11,7 @@
  */
 export { startServer, byIdPrefix } from './startServer.js';
 export { SERVER_PER_MESSAGE_DEFLATE, ALL_FRAMES_PER_MESSAGE_DEFLATE } from './wireCompression.js';
+export type { PerMessageDeflateOptions, ZlibSettings } from './wireCompression.js';
 export { enableRichText } from '../txt/enableRichText.js';
 export type { StartServerOptions, ServerOptions, RunningServer, ServerStats, AuthorizeConnection } from './startServer.js';
 export type { Connection, Authorize, AlgorithmFor } from './ServerCore.js';

@@ -1,7 +1,39 @@
-import type { IncomingMessage, Server } from 'node:http';
-import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
-import type { PerMessageDeflateOptions, WebSocket } from 'ws';
+/**
+ * `permessage-deflate` settings (RFC 7692), the part of `ws`'s options of the same name that the
+ * server takes. Declared here so our public types need no `@types/ws` (a devDependency).
+ */
+export interface PerMessageDeflateOptions {
+  /** Reset the server's compression window after each message (then `threshold` applies). */
+  serverNoContextTakeover?: boolean;
+  /** Ask the client to reset its window after each message. */
+  clientNoContextTakeover?: boolean;
+  /** Base-2 log of the server's window size, 8–15. */
+  serverMaxWindowBits?: number;
+  /** Base-2 log of the client's window size, 8–15, asked only of clients that offer the parameter. */
+  clientMaxWindowBits?: number;
+  /** zlib settings of the server's compressor. */
+  zlibDeflateOptions?: ZlibSettings;
+  /** zlib settings of the server's decompressor. */
+  zlibInflateOptions?: ZlibSettings;
+  /** Frames smaller than this many bytes go uncompressed (only without a window kept between messages). */
+  threshold?: number;
+  /** How many compressions may run at once in zlib's thread pool. */
+  concurrencyLimit?: number;
+}
+
+/** The zlib settings `PerMessageDeflateOptions` passes on (see Node's `zlib` options). */
+export interface ZlibSettings {
+  /** Compression level, 0–9. */
+  level?: number;
+  /** Memory for the compression state, 1–9. */
+  memLevel?: number;
+  /** Size of zlib's output chunks in bytes. */
+  chunkSize?: number;
+  /** Base-2 log of the window size, 8–15. */
+  windowBits?: number;
+  /** Compression strategy (`zlib.constants.Z_*`). */
+  strategy?: number;
+}
 
 /**
  * The reference server's default `permessage-deflate` settings (RFC 7692), negotiated with every
@@ -32,7 +64,7 @@ export const SERVER_PER_MESSAGE_DEFLATE: PerMessageDeflateOptions = {
   serverNoContextTakeover: true,
   clientNoContextTakeover: true,
   serverMaxWindowBits: 12,
-  // Asked only of clients that offer `client_max_window_bits` (see acceptWebSockets).
+  // Asked only of clients that offer `client_max_window_bits` (see acceptWebSockets.ts).
   clientMaxWindowBits: 12,
   zlibDeflateOptions: { level: 6, memLevel: 4, chunkSize: 1024 },
   zlibInflateOptions: { chunkSize: 1024 },
@@ -60,61 +92,3 @@ export const ALL_FRAMES_PER_MESSAGE_DEFLATE: PerMessageDeflateOptions = {
   zlibInflateOptions: { chunkSize: 1024 },
   concurrencyLimit: 10,
 };
-
-/**
- * Whether a `Sec-WebSocket-Extensions` request header offers `permessage-deflate` with
- * `client_max_window_bits`, i.e. lets the server cap the window the client compresses with.
- *
- * @param header the request's header (a string, or several joined), or `undefined`
- * @return true when some permessage-deflate offer carries the parameter
- */
-export function offersClientWindowBits(header: string | undefined): boolean {
-  return (header ?? '').split(',').some((offer) => {
-    const [name, ...params] = offer.split(';').map((part) => part.trim().toLowerCase());
-    return name === 'permessage-deflate' && params.some((param) => param.split('=')[0]?.trim() === 'client_max_window_bits');
-  });
-}
-
-/** The WebSocket side of an HTTP server, as `acceptWebSockets` sets it up. */
-export interface WebSocketAcceptor {
-  /** Stops accepting upgrades (open sockets are closed by their owner). */
-  close(): void;
-}
-
-/**
- * Accepts WebSocket upgrades on `http` with `permessage-deflate` as `compression` says.
- *
- * `ws` refuses the whole handshake (400) of a client that offers no `client_max_window_bits`
- * when the settings cap the client's window (Firefox is reported to offer none); such a client is
- * answered by a second `ws` server with the same settings minus that cap (its window stays
- * zlib's 32 KB).
- *
- * @param http the HTTP server whose upgrades to accept
- * @param options `maxPayload` as `ws` takes it, and the compression settings (`false`: none)
- * @param onConnection called with each open socket and its upgrade request
- * @return what stops accepting
- */
-export function acceptWebSockets(
-  http: Server,
-  options: { maxPayload: number; compression: PerMessageDeflateOptions | false },
-  onConnection: (socket: WebSocket, request: IncomingMessage) => void,
-): WebSocketAcceptor {
-  const { maxPayload, compression } = options;
-  const capped = new WebSocketServer({ noServer: true, maxPayload, perMessageDeflate: compression });
-  const uncapped =
-    compression && typeof compression.clientMaxWindowBits === 'number'
-      ? new WebSocketServer({ noServer: true, maxPayload, perMessageDeflate: { ...compression, clientMaxWindowBits: undefined } })
-      : capped;
-  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    const server = offersClientWindowBits(request.headers['sec-websocket-extensions']) ? capped : uncapped;
-    server.handleUpgrade(request, socket, head, (webSocket) => onConnection(webSocket, request));
-  };
-  http.on('upgrade', onUpgrade);
-  return {
-    close() {
-      http.off('upgrade', onUpgrade);
-      capped.close();
-      uncapped.close();
-    },
-  };
-}
