@@ -28,12 +28,13 @@ import {
   PatchesError,
   ServerRevisionRegressedError,
   StatusError,
+  StoreError,
   type Algorithm,
   type PatchesSyncState,
   type SyncedDoc,
 } from '../src/index.js';
 import * as net from '../src/net/index.js';
-import { startServer, MemoryServerStore, FileServerStore } from '../src/server/index.js';
+import { startServer, MemoryServerStore, FileServerStore, RevConflictError, DuplicateChangeIdsError } from '../src/server/index.js';
 
 interface Counter {
   n: number;
@@ -145,6 +146,15 @@ describe('public API (src/index.ts, src/net/index.ts, src/server/index.ts)', () 
     const regressed = new ServerRevisionRegressedError('notes', 106, 60);
     expect(regressed).toBeInstanceOf(PatchesError);
     expect({ name: regressed.name, docId: regressed.docId, localRev: regressed.localRev, serverRev: regressed.serverRev }).toEqual({ name: 'ServerRevisionRegressedError', docId: 'notes', localRev: 106, serverRev: 60 });
+  });
+
+  it('should export the errors a custom ServerStore throws from the server entry point', () => {
+    const duplicate = new DuplicateChangeIdsError('notes', new Map([['c1', 3]]));
+    expect(duplicate).toBeInstanceOf(StoreError);
+    expect({ name: duplicate.name, docId: duplicate.docId, committed: duplicate.committed }).toEqual({ name: 'DuplicateChangeIdsError', docId: 'notes', committed: new Map([['c1', 3]]) });
+    const conflict = new RevConflictError('notes', 4);
+    expect(conflict).toBeInstanceOf(StoreError);
+    expect({ name: conflict.name, rev: conflict.rev }).toEqual({ name: 'RevConflictError', rev: 4 });
   });
 
   it('should keep Subjects private: changes$ has no next', () => {
