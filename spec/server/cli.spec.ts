@@ -87,6 +87,18 @@ describe('runCli', () => {
     }
   });
 
+  it('should say every doc is OT with --lww-prefix "", and make none LWW', async () => {
+    const proc = fakeCliEnvironment();
+    const server = await runCli(['--port', '0', '--memory', '--lww-prefix', ''], proc.env);
+    if (!server) throw new Error('server did not start');
+    expect(proc.out).toEqual([`patches-rx server listening on ${server.url} (in memory; every doc is OT)`]);
+    const client = await connectClient(server.url);
+    // An OT doc starts as null, an LWW doc as {} (see the spec above).
+    expect(resultOf(await client.call('getDoc', ['lww-settings']))).toEqual({ state: null, rev: 0, changes: [] });
+    await client.close();
+    await server.close();
+  });
+
   it('should negotiate permessage-deflate as --compression says', async () => {
     const negotiated = async (argv: string[]): Promise<string> => {
       const proc = fakeCliEnvironment();

@@ -70,7 +70,8 @@ export const USAGE = `Usage: patches-rx-server [options]
                           several server processes may share one database
   --pool-size <n>         PostgreSQL connections per process (default 10)
   --statement-timeout <ms> PostgreSQL statement timeout (default 10000)
-  --lww-prefix <prefix>   doc ids starting with it are LWW, all others OT (default "lww")
+  --lww-prefix <prefix>   doc ids starting with it are LWW, all others OT (default "lww";
+                          "" makes every doc OT)
   --snapshot-every <n>    write a snapshot every n changes (default 200; a big LWW doc more rarely)
   --max-change-bytes <n>  largest accepted change (default 1000000)
   --compression <mode>    permessage-deflate: large (default: frames of 4 KB or
@@ -197,7 +198,9 @@ export async function runCli(argv: readonly string[], env: CliEnvironment = proc
     return undefined;
   }
   const where = databaseUrl !== undefined ? `data in PostgreSQL at ${redact(databaseUrl)}` : options.memory ? 'in memory' : `data in ${options.dataDir}`;
-  env.log(`patches-rx server listening on ${server.url} (${where}; ids starting with "${options.lwwPrefix}" are LWW)`);
+  // byIdPrefix('') makes no doc LWW: saying 'ids starting with ""' would claim every one is.
+  const routing = options.lwwPrefix === '' ? 'every doc is OT' : `ids starting with "${options.lwwPrefix}" are LWW`;
+  env.log(`patches-rx server listening on ${server.url} (${where}; ${routing})`);
   let stopping = false;
   const stop = (): void => {
     if (stopping) {
