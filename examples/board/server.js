@@ -14,14 +14,23 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..');
 const DIST_ENTRY = join(ROOT, 'dist', 'index.js');
 
-const { values: args } = parseArgs({
-  options: {
-    port: { type: 'string', default: '8787' },
-    host: { type: 'string', default: '127.0.0.1' },
-    data: { type: 'string', default: './data' },
-    'max-change-bytes': { type: 'string' },
-  },
-});
+let args;
+try {
+  ({ values: args } = parseArgs({
+    options: {
+      port: { type: 'string', default: '8787' },
+      host: { type: 'string', default: '127.0.0.1' },
+      data: { type: 'string', default: './data' },
+      'max-change-bytes': { type: 'string' },
+    },
+  }));
+} catch (error) {
+  if (!String(error?.code).startsWith('ERR_PARSE_ARGS_')) throw error;
+  // A usage error, not a crash: one line and exit 2, as patches-rx-server does. Node's message
+  // goes on about positional arguments after its first sentence, which is all that matters here.
+  console.error(`npm start: ${error.message.split('. ')[0]} (the demo takes --port, --host, --data and --max-change-bytes; the other flags are patches-rx-server's)`);
+  process.exit(2);
+}
 
 /** The newest modification time under `dir`, in ms. */
 function newest(dir) {
