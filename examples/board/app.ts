@@ -30,9 +30,9 @@ window.addEventListener('error', event => showError(`Unexpected error: ${describ
 window.addEventListener('unhandledrejection', event => showError(`Unexpected error: ${describe(event.reason)}`));
 
 /**
- * One IndexedDB database per tab (its id kept in sessionStorage, so it survives a reload). Tabs
- * sharing one database are not coordinated yet (README, Known limits): until they are, each tab
- * keeps its own copy and they meet through the server.
+ * One IndexedDB database per tab (its id kept in sessionStorage, so it survives a reload), only
+ * so that each tab shows as a separate user of the board. Tabs sharing a database would be
+ * coordinated, one leading the sync for all (README, Several tabs).
  */
 function tabDatabase(): string {
   const key = 'patches-rx-demo-tab';
