@@ -1,6 +1,6 @@
 /**
  * patches-rx: collaborative JSON documents kept in sync through an RxJS pipeline.
- * The one public barrel; `patches-rx/net` and `patches-rx/server` are the other entry points.
+ * The one public barrel; `patches-rx/net`, `patches-rx/txt` and `patches-rx/server` are the other entry points.
  */
 export * from './types.js';
 export * from './errors.js';
