@@ -581,6 +581,23 @@ describe('PatchesSync', () => {
   });
 
   describe('batching', () => {
+    // Found in review: the entries of an LWW array split into several commits were appended with
+    // `add`, which the LWW server stores as a replace past the end: dropped, the doc 'synced'.
+    it('should send an LWW array cut into several commits whole, to the author and to others', async () => {
+      const a = await connected({ maxPayloadBytes: 2000 });
+      const doc = await a.patches.openDoc<{ list?: string[] }>('lww-long-list', { algorithm: 'lww' });
+      const list = Array.from({ length: 40 }, (_, i) => `item-${i}-`.padEnd(100, 'x'));
+      doc.change(draft => void (draft.list = list));
+      await docSynced(a.sync, 'lww-long-list', 2);
+      expect(doc.state.list).toEqual(list);
+
+      const b = await connected();
+      const seen = await b.patches.openDoc<{ list?: string[] }>('lww-long-list', { algorithm: 'lww' });
+      await docSynced(b.sync, 'lww-long-list', 1);
+      expect(seen.state.list).toEqual(list);
+      expect([...a.errors, ...b.errors]).toEqual([]);
+    });
+
     it('should send a 5 MB change under a 1 MB maxPayloadBytes in several commits', async () => {
       const a = await connected({ maxPayloadBytes: 1_000_000 });
       const doc = await a.patches.openDoc<{ chunks: string[] }>('big');

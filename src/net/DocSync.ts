@@ -66,7 +66,9 @@ export class DocSync {
     // read and the write: the guarded write is refused, the doc follows the store, and it is redone.
     return retryOnConflict(async () => {
       const pending = await algorithm.getPendingToSend(docId);
-      const batches = breakChangesIntoBatches(pending, { ...this.deps.limits, maxStorageBytes: this.deps.storageBudget(docId), docId });
+      // An LWW server stores every write as a replace, which cannot append: a split array is filled by index.
+      const fillArrays = algorithm.name === 'lww';
+      const batches = breakChangesIntoBatches(pending, { ...this.deps.limits, maxStorageBytes: this.deps.storageBudget(docId), docId, fillArrays });
       const pieces = batches.flat();
       const stored = pieces.length === pending.length || (await algorithm.replacePending(docId, pieces, pending));
       return batches.map((batch, i) => ({ batch, answers: stored ? batch : i === batches.length - 1 ? pending : [] }));

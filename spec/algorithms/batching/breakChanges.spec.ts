@@ -220,6 +220,27 @@ describe('breakChanges', () => {
       expect(applyAll(state, pieces)).toEqual(applyAll(state, [c]));
     });
 
+    // Found in review: an LWW server stores every write as a `replace` (protocol §4.8), which
+    // cannot append, so the entries a split array appended with `add` were dropped, silently.
+    it('should, with fillArrays, write a split array into a skeleton of its full length by index, so writes stored as replaces rebuild it (nested arrays too)', () => {
+      const list = Array.from({ length: 40 }, (_, i) => ({ text: `item-${i}-`.padEnd(60, 'x'), tags: Array.from({ length: 8 }, (_, j) => `t${i}.${j}`) }));
+      const c = change([{ op: 'replace', path: '/list', value: list, ts: 7 }]);
+      /** What an LWW server makes of an op (§4.8): every write but a remove is stored as a replace. */
+      const asStored = (pieces: Change[]) => pieces.map((p) => ({ ...p, ops: p.ops.map((op) => (op.op === 'remove' ? op : { ...op, op: 'replace' as const })) }));
+
+      const appended = breakChanges([c], 400);
+      expect(appended.flatMap((p) => p.ops).some((op) => op.op === 'add')).toBe(true);
+      expect(() => applyAll({}, asStored(appended))).toThrow();
+
+      const filled = breakChanges([c], 400, { fillArrays: true });
+      expect(filled.length).toBeGreaterThan(1);
+      expect(filled.flatMap((p) => p.ops).every((op) => op.op === 'replace')).toBe(true);
+      expect(applyAll({ list: ['old'] }, asStored(filled))).toEqual({ list });
+      expect(applyAll({}, filled)).toEqual({ list });
+      for (const op of filled.flatMap((p) => p.ops)) expect(op.ts).toBe(7);
+      expectPieceInvariants([c], filled, 400);
+    });
+
     it('should split a big root replace', () => {
       const value = Object.fromEntries(Array.from({ length: 15 }, (_, i) => [`k${i}`, 'v'.repeat(20)]));
       const c = change([{ op: 'replace', path: '', value }]);

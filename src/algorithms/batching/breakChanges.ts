@@ -19,6 +19,12 @@ export interface BreakChangesOptions {
    * at most this; above it `UnsplittableChangeError` is thrown. Default `maxBytes`: never oversized.
    */
   maxUnsplittableBytes?: number;
+  /**
+   * Write the entries of a split array into a skeleton of its full length (`replace` by index)
+   * instead of appending them (`add` past the end). For LWW changes: an LWW server stores every
+   * write as a `replace`, which cannot append, so appended entries were dropped. Default false.
+   */
+  fillArrays?: boolean;
 }
 
 const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'prototype', 'constructor']);
@@ -203,6 +209,9 @@ class ChangeSplitter {
       return { ...rest, op: name, path: `${op.path}/${escapeKey(key)}`, value: child };
     };
     const inline = keys.map((key) => this.fitsAlone(childOp('add', key, entry(key)), k));
+    // An array the skeleton holds at full length (`fillArrays`): the entries past the prefix are
+    // nulls, each then replaced by index.
+    const fill = isArray && this.options.fillArrays === true;
     const skeleton = (count: number): JSONPatchOp => {
       const shell: Record<string, unknown> | unknown[] = isArray ? [] : {};
       for (let i = 0; i < count; i++) {
@@ -210,6 +219,7 @@ class ChangeSplitter {
         if (Array.isArray(shell)) shell.push(child);
         else shell[keys[i]] = child;
       }
+      if (fill) for (let i = count; i < keys.length; i++) (shell as unknown[]).push(null);
       return { ...op, value: shell };
     };
     let good = 0;
@@ -219,10 +229,10 @@ class ChangeSplitter {
       if (this.fitsAlone(skeleton(mid), k)) good = mid;
       else bad = mid;
     }
-    if (good === 0) return undefined;
+    if (good === 0 && !(fill && this.fitsAlone(skeleton(0), k))) return undefined;
     const ops = [skeleton(good)];
     for (let i = 0; i < good; i++) if (!inline[i]) ops.push(childOp('replace', keys[i], entry(keys[i])));
-    for (let i = good; i < keys.length; i++) ops.push(childOp('add', keys[i], entry(keys[i])));
+    for (let i = good; i < keys.length; i++) ops.push(childOp(fill ? 'replace' : 'add', keys[i], entry(keys[i])));
     return ops;
   }
 }
@@ -243,7 +253,8 @@ class ChangeSplitter {
  *   own position). `splitTextOp`, through the rich-text engine: without `enableRichText()` an
  *   oversized `@txt` op throws `RichTextNotEnabledError`;
  * - `add`/`replace` of an object or array: a structural op with a prefix of the entries (big
- *   ones as empty placeholders) plus `replace`/`add` ops for the rest, recursively. The result is
+ *   ones as empty placeholders) plus `replace`/`add` ops for the rest, recursively (with
+ *   `fillArrays`, an array's skeleton has its full length and the rest is `replace`d by index). The result is
  *   the same JSON (the anchor instead turns embedded Delta documents into `@txt` ops, which
  *   normalises the text);
  * - anything else (one huge string or number, an embed, a soft op, an append at `/-`): cannot be

@@ -27,6 +27,8 @@ export interface BreakChangesIntoBatchesOptions {
    * an error, never sent or dropped.
    */
   maxUnsplittableBytes?: number;
+  /** See `BreakChangesOptions.fillArrays` (true for LWW changes). */
+  fillArrays?: boolean;
 }
 
 /**
@@ -68,11 +70,11 @@ export function breakChangesIntoBatches(changes: Change[], options: BreakChanges
   const maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
   if (!(maxPayloadBytes > 0)) throw new RangeError(`maxPayloadBytes must be a positive number, got ${maxPayloadBytes}`);
   if (changes.length === 0) return [];
-  const { maxStorageBytes, sizeCalculator, docId } = options;
+  const { maxStorageBytes, sizeCalculator, docId, fillArrays } = options;
 
   let queue = changes;
   if (maxStorageBytes !== undefined) {
-    queue = breakChanges(queue, maxStorageBytes, { sizeCalculator, docId, maxUnsplittableBytes: Infinity });
+    queue = breakChanges(queue, maxStorageBytes, { sizeCalculator, docId, maxUnsplittableBytes: Infinity, fillArrays });
   }
   if (sizeOf(queue) <= maxPayloadBytes) return [queue];
 
@@ -80,7 +82,7 @@ export function breakChangesIntoBatches(changes: Change[], options: BreakChanges
   const labelled = queue.map((change) => ({ ...change, batchId }));
   // A change alone in a batch still needs its brackets: budget 2 bytes less per change.
   const perChange = maxPayloadBytes - 2;
-  const items = breakChanges(labelled, perChange, { docId, maxUnsplittableBytes: options.maxUnsplittableBytes ?? perChange });
+  const items = breakChanges(labelled, perChange, { docId, maxUnsplittableBytes: options.maxUnsplittableBytes ?? perChange, fillArrays });
 
   const batches: Change[][] = [];
   let batch: Change[] = [];
