@@ -515,12 +515,9 @@ export class PatchesSync {
     }
   }
 
-  /** After a gap or a failed apply: pull everything since the committed rev and apply it. */
+  /** After a gap: pull everything since the committed rev and apply it, then a run sends what is pending. */
   private refetch$(docId: string): Observable<unknown> {
-    const algorithm = this.algorithmOf(docId);
-    if (!algorithm) return EMPTY;
-    return this.docSync.catchUp$(docId, algorithm).pipe(
-      tap({ complete: () => this.syncRequests.next(docId) }),
+    return this.thenRun$(docId, algorithm => this.docSync.catchUp$(docId, algorithm)).pipe(
       catchError(error => {
         this.report(error, docId);
         return EMPTY;
@@ -530,10 +527,7 @@ export class PatchesSync {
 
   /** After a committed change failed to apply: the server's state becomes the doc's (`DocSync.reload$`), then a run sends what is pending. */
   private reload$(docId: string): Observable<unknown> {
-    const algorithm = this.algorithmOf(docId);
-    if (!algorithm) return EMPTY;
-    return this.docSync.reload$(docId, algorithm).pipe(
-      tap({ complete: () => this.syncRequests.next(docId) }),
+    return this.thenRun$(docId, algorithm => this.docSync.reload$(docId, algorithm)).pipe(
       // A reload that failed too (the doc moved on meanwhile, say) is tried again with the doc's backoff.
       catchError(error => {
         if (classifyError(error) !== 'reload') return this.docError$(docId, error);
@@ -541,6 +535,13 @@ export class PatchesSync {
         return EMPTY;
       }),
     );
+  }
+
+  /** Runs a repair `step` on a tracked doc's algorithm, then asks for a sync run of the doc. */
+  private thenRun$(docId: string, step: (algorithm: ClientAlgorithm) => Observable<unknown>): Observable<unknown> {
+    const algorithm = this.algorithmOf(docId);
+    if (!algorithm) return EMPTY;
+    return step(algorithm).pipe(tap({ complete: () => this.syncRequests.next(docId) }));
   }
 
   /** Newly tracked docs: status entries, then (if connected) subscribe and sync them. */
