@@ -594,6 +594,39 @@ describe('PatchesSync against a hostile server', () => {
     });
   });
 
+  // Found by a fuzz of server errors: a failed subscribe was reported and never asked again, so
+  // the client heard no other change while it showed every doc 'synced'.
+  describe('a subscribe refused on a socket that stays open', () => {
+    it.each([
+      [503, 0],
+      [500, 1],
+    ])('should subscribe again after a %i, catch up on what it missed, and hear later changes (reports: %i)', async (code, reports) => {
+      let refused = 0;
+      hostile.script = {
+        fromClient(frame, link) {
+          if (frame.method !== 'subscribe' || refused > 0) return false;
+          refused++;
+          link.toClient(reply(frame, { error: { code, message: 'not now' } }));
+          return true;
+        },
+      };
+      await write('doc', [change('w1', 0, [{ op: 'add', path: '/items', value: ['w1'] }])]);
+      const c = makeClient(hostile.url);
+      await c.sync.connect();
+      const doc = await c.patches.openDoc<Notes>('doc');
+      await within(when(doc.state$, s => s.items?.includes('w1') === true), 5000, 'the first pull');
+      // Committed while the client holds no subscription: its retry's pull brings it.
+      await write('doc', [writerChange('ot', 'w2', 1)]);
+      await within(when(doc.state$, s => s.items?.includes('w2') === true), 5000, 'the change made while unsubscribed');
+      // And the subscription is held: the next change is broadcast.
+      await write('doc', [writerChange('ot', 'w3', 2)]);
+      await within(when(doc.state$, s => s.items?.includes('w3') === true), 5000, 'a change broadcast once subscribed');
+      expect(refused).toBe(1);
+      expect(hostile.accepted).toBe(1);
+      expect(c.errors.map(e => e.error.name)).toEqual(reports ? ['StatusError'] : []);
+    });
+  });
+
   describe('a broadcast of the wrong shape', () => {
     // Found in review, fixed: a change that was not an object reached the code that keeps received
     // changes by id, threw there and ended the one subscription that applies every doc's broadcasts.

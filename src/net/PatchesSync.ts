@@ -201,6 +201,8 @@ export class PatchesSync {
       canSend: () => this.canSend(),
       report: error => this.report(error),
       scheduler: this.scheduler,
+      // Subscribed only now: what was committed meanwhile was not broadcast to us.
+      resubscribed: ids => this.pullFor(ids),
     });
     this.entries = new StoredEntries({ patches, docs: this.docs, ownEdits: this.ownEdits, report: (error, docId) => this.report(error, docId) });
     this.docSync = new DocSync({
@@ -324,6 +326,7 @@ export class PatchesSync {
     this.disconnect();
     this.subscription.unsubscribe();
     this.retries.clearAll();
+    this.serverSubscriptions.reset();
     this.connection.destroy();
     this.tabs.close();
     this.stateSubject.complete();
@@ -381,6 +384,8 @@ export class PatchesSync {
       this.docs.settleSyncing();
       this.retries.clearAll();
       this.failedHere.clear();
+      // The server holds none of our subscriptions now; the next connection subscribes anew.
+      this.serverSubscriptions.reset();
       return EMPTY;
     });
   }
@@ -566,6 +571,14 @@ export class PatchesSync {
     }
     this.ownEdits.forget(docIds);
     this.docs.remove(docIds);
+  }
+
+  /** Asks for a run of each tracked doc subscribed through `ids` (see `subscribeFilter`). */
+  private pullFor(ids: string[]): void {
+    const granted = new Set(ids);
+    for (const docId of this.patches.trackedDocs) {
+      if (this.serverSubscriptions.idsFor([docId]).some(id => granted.has(id))) this.syncRequests.next(docId);
+    }
   }
 
   private localChange(docId: string): void {

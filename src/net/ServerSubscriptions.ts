@@ -1,5 +1,6 @@
-import { EMPTY, asyncScheduler, catchError, concat, concatMap, defer, finalize, ignoreElements, of, share, timer, type Observable, type SchedulerLike } from 'rxjs';
+import { EMPTY, asyncScheduler, catchError, concat, concatMap, defer, finalize, ignoreElements, of, share, tap, timer, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import type { PatchesConnection } from './PatchesConnection.js';
+import { DOC_RETRY, classifyError, docRetryDelay } from './errorPolicy.js';
 
 /** What `ServerSubscriptions` needs of the `PatchesSync` it works for. */
 export interface ServerSubscriptionsDeps {
@@ -11,8 +12,10 @@ export interface ServerSubscriptionsDeps {
   canSend(): boolean;
   /** Reports an error, through the sync's error policy. */
   report(error: unknown): void;
-  /** Scheduler whose next turn closes a group of ids (see `subscribe$`). Default `asyncScheduler`. */
+  /** Scheduler whose next turn closes a group of ids (see `subscribe$`), and of the retries. Default `asyncScheduler`. */
   scheduler?: SchedulerLike;
+  /** Ids a retried `subscribe` got granted: their docs may have missed changes meanwhile. */
+  resubscribed?(ids: string[]): void;
 }
 
 /** Ids gathering for one `subscribe` call, and that call, shared by everyone who asked. */
@@ -41,6 +44,11 @@ export class ServerSubscriptions {
   private readonly asking = new Map<string, number>();
   /** Ids asked for that no tracked doc needed any more by the time of the reply: unsubscribed then. */
   private unwanted = new Set<string>();
+  /** Ids whose `subscribe` failed on this connection, asked for again when `retry` fires. */
+  private failed = new Set<string>();
+  private retry: Subscription | undefined;
+  /** Failed `subscribe` calls in a row (the retry's backoff; reported on the first). */
+  private failures = 0;
 
   constructor(private readonly deps: ServerSubscriptionsDeps) {}
 
@@ -49,6 +57,10 @@ export class ServerSubscriptions {
     this.subscribed = new Set();
     this.unwanted = new Set();
     this.gathering = undefined;
+    this.failed = new Set();
+    this.retry?.unsubscribe();
+    this.retry = undefined;
+    this.failures = 0;
   }
 
   /** The server dropped the subscription itself (a doc it deleted). */
@@ -58,7 +70,10 @@ export class ServerSubscriptions {
 
   /**
    * Subscribes the ids (through `subscribeFilter`) not subscribed yet, when subscribed to;
-   * completes once the server answered. A failure is reported, not fatal. Nagle's rule, as
+   * completes once the server answered. A failure is reported (once in a row), not fatal: the
+   * ids are asked for again with the docs' backoff while the connection lasts, and
+   * `resubscribed` names those granted then (else the docs would never hear another change,
+   * silently: found by a fuzz of server errors). Nagle's rule, as
    * `batchRequests` has it for frames, but for calls, so with any server: with no `subscribe`
    * awaited the call goes at once; while one is, the ids asked for until the scheduler's next turn
    * go together in one call (docs opened one by one make two calls, not one each).
@@ -91,6 +106,7 @@ export class ServerSubscriptions {
     const needed = new Set(this.filter(tracked));
     const drop = [...this.subscribed].filter(id => !needed.has(id));
     for (const id of drop) this.subscribed.delete(id);
+    for (const id of this.failed) if (!needed.has(id)) this.failed.delete(id);
     // An id still being asked for is unsubscribed once the server has granted it.
     for (const id of this.asking.keys()) if (!needed.has(id)) this.unwanted.add(id);
     return this.unsubscribe$(drop);
@@ -112,10 +128,14 @@ export class ServerSubscriptions {
             if (this.unwanted.has(id)) late.push(id);
             else this.subscribed.add(id);
           }
+          this.failures = 0;
           return concat(this.unsubscribe$(late).pipe(ignoreElements()), of(granted));
         }),
         catchError(error => {
-          this.deps.report(error);
+          // A lost connection subscribes everything anew on the next one.
+          if (classifyError(error) === 'network') return EMPTY;
+          if (this.failures++ === 0) this.deps.report(error);
+          this.retryLater(ids);
           return EMPTY;
         }),
         finalize(() => {
@@ -131,6 +151,35 @@ export class ServerSubscriptions {
         }),
       );
     });
+  }
+
+  /** Asks for `ids` again after the backoff of the failures so far; those granted then are `resubscribed`. */
+  private retryLater(ids: string[]): void {
+    for (const id of ids) this.failed.add(id);
+    if (this.retry && !this.retry.closed) return;
+    const delay = docRetryDelay(Math.min(this.failures - 1, DOC_RETRY.maxAttempts - 1)) ?? DOC_RETRY.maxDelay;
+    this.retry = timer(delay, this.deps.scheduler ?? asyncScheduler)
+      .pipe(
+        concatMap(() => {
+          // Fired: a failure of this call schedules the next retry.
+          this.retry = undefined;
+          const again = [...this.failed].filter(id => !this.subscribed.has(id));
+          this.failed.clear();
+          if (again.length === 0 || !this.deps.canSend()) return EMPTY;
+          return this.call$(again).pipe(
+            tap(granted => {
+              const ids = (Array.isArray(granted) ? granted : []).filter((id): id is string => typeof id === 'string' && this.subscribed.has(id));
+              if (ids.length > 0) this.deps.resubscribed?.(ids);
+            }),
+          );
+        }),
+      )
+      .subscribe();
+  }
+
+  /** The ids the docs are subscribed through (`subscribeFilter`). */
+  idsFor(docIds: string[]): string[] {
+    return this.filter(docIds);
   }
 
   private filter(docIds: string[]): string[] {
