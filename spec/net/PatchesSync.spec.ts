@@ -495,6 +495,18 @@ describe('PatchesSync', () => {
       expect(a.errors).toHaveLength(1);
     });
 
+    // Found by a fuzz of store faults: one failed read left the doc out of `synced` for good.
+    it("should give a doc the entry whose read failed once it is edited or synced", async () => {
+      const store = failingStore();
+      const a = await connected({ store });
+      store.failNext('getCommittedRev', quota());
+      const doc = await a.patches.openDoc<{ n?: number }>('unlisted');
+      doc.change(draft => void (draft.n = 1));
+      await docSynced(a.sync, 'unlisted', 1);
+      expect(a.sync.synced.unlisted).toEqual({ committedRev: 1, hasPending: false, status: 'synced' });
+      expect(a.errors.map(e => e.message)).toEqual([expect.stringContaining('quota')]);
+    });
+
     it('should run a pass again that failed on an open socket, and send the edits made offline', async () => {
       const store = failingStore();
       const a = await connected({ store });

@@ -584,6 +584,8 @@ export class PatchesSync {
   private localChange(docId: string): void {
     if (!this.patches.getDocAlgorithm(docId)) return;
     this.ownEdits.edited(docId);
+    // No entry (its read failed): read it again, so the save indicator shows the doc at all (offline too).
+    if (!this.docs.get(docId)) void this.entries.add([docId]);
     this.docs.update([docId], this.canSend() ? { hasPending: true, status: 'syncing' } : { hasPending: true });
     // A doc being subscribed is synced once it is (`subscribeThenSync$`), this edit with it.
     if (this.canSend() && !this.subscribing.has(docId)) this.syncRequests.next(docId);
@@ -611,6 +613,8 @@ export class PatchesSync {
    * progress, no follow-up: a server that never confirms cannot make the doc spin.
    */
   private async settle(docId: string, algorithm: ClientAlgorithm, sentHead: string | undefined): Promise<void> {
+    // A doc whose entry could not be read (the store failed a moment) gets it now: updates never make one.
+    if (!this.docs.get(docId)) await this.entries.add([docId]);
     const hasPending = await this.entries.hasPending(docId, algorithm);
     // Shown at once: an edit announced after this read sets hasPending itself, and must not be overwritten.
     this.retries.clear(docId);
