@@ -47,6 +47,17 @@ describe('ServerCore (dispatch, authorization, routing)', () => {
     expect(reply.changes.find(c => c.id === 'rename')?.ops).toEqual([{ op: 'replace', path: '/list/1', value: 'B' }]);
   });
 
+  // Found in review: an @txt delta sent as { ops } (a serialised Quill Delta) was left where its
+  // author wrote it by a concurrent insert before it.
+  it('should move an @txt delta sent in its { ops } form past a concurrent insert, as a bare array is', async () => {
+    t = await startTestServer();
+    const [a, b] = [await t.connect(), await t.connect()];
+    resultOf(await a.call('commitChanges', ['d', [change('base', 0, [{ op: 'add', path: '/t', value: { ops: [{ insert: 'xy\n' }] } }])]]));
+    resultOf(await a.call('commitChanges', ['d', [change('front', 1, [{ op: '@txt', path: '/t', value: [{ insert: 'A' }] }])]]));
+    const reply = resultOf<CommitChangesResult>(await b.call('commitChanges', ['d', [change('late', 1, [{ op: '@txt', path: '/t', value: { ops: [{ retain: 1 }, { insert: 'Z' }] } }])]]));
+    expect(reply.changes.find(c => c.id === 'late')?.ops).toEqual([{ op: '@txt', path: '/t', value: [{ retain: 2 }, { insert: 'Z' }] }]);
+  });
+
   it('should answer a batch it re-based onto its head (docReloadRequired) with the history, to a client that asked for compact acks only', async () => {
     t = await startTestServer();
     const [writer, late, anchor] = [await t.connect(), await t.connect(), await t.connect()];

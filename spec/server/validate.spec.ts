@@ -39,6 +39,11 @@ describe('readChanges', () => {
     expect(read.ops).toEqual([{ op: 'replace', path: '/a/0', value: 1 }, { op: 'move', from: '/b', path: '/c' }, { op: 'replace', path: '', value: {} }]);
   });
 
+  it("should give an @txt delta in its { ops } form as its bare ops array, which the transform moves past concurrent edits", () => {
+    const [read] = readChanges([{ id: 'c1', baseRev: 0, ops: [{ op: '@txt', path: '/t', value: { ops: [{ retain: 1 }, { insert: 'Z' }] } }] }], 10_000);
+    expect(read.ops).toEqual([{ op: '@txt', path: '/t', value: [{ retain: 1 }, { insert: 'Z' }] }]);
+  });
+
   it('should still refuse a forbidden segment and a bad escape in a path', () => {
     expect(() => readChanges([changeWith('/a/__proto__/b', 1)], 10_000)).toThrow(expect.objectContaining({ code: 400, data: { changeId: 'c1', scope: 'change' } }));
     expect(() => readChanges([changeWith('/a~2b', 1)], 10_000)).toThrow(expect.objectContaining({ code: 400, data: { changeId: 'c1', scope: 'change' } }));

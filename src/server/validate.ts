@@ -102,9 +102,12 @@ export function readRev(value: unknown, name: string): number {
  *
  * @param value the second positional param
  * @param maxChangeBytes the size limit of one change (UTF-8 bytes of its JSON)
- * @return the changes, unchanged (unknown keys preserved) but for op paths written without their
- *   leading slash, which get one (protocol §2.3: `list/0` is `/list/0`); the transform and the
- *   LWW rules compare paths as text, and would take the two for different places
+ * @return the changes, unchanged (unknown keys preserved) but for two forms the rules would misread:
+ *   op paths written without their leading slash get one (protocol §2.3: `list/0` is `/list/0`;
+ *   the transform and the LWW rules compare paths as text, and would take the two for different
+ *   places), and an `@txt` delta in its `{ ops }` form (a serialised Quill `Delta`, accepted on
+ *   read, §2.4) becomes its bare ops array, which the transform moves past concurrent edits (the
+ *   reference's leaves the `{ ops }` form where it was written, as the transform corpus records)
  * @throws StatusError 400 for a malformed change, 413 `{ changeId, scope: 'change' }` for an oversized one
  */
 export function readChanges(value: unknown, maxChangeBytes: number): IncomingChange[] {
@@ -133,7 +136,7 @@ export function readChanges(value: unknown, maxChangeBytes: number): IncomingCha
     if (exceedsDepth(item, MAX_DEPTH)) throw changeError(id, `values nest deeper than ${MAX_DEPTH} levels`);
     (item.ops as unknown[]).forEach((op, opIndex) => {
       checkOp(id, op, opIndex);
-      withLeadingSlash(op);
+      canonical(op);
     });
     const bytes = Buffer.byteLength(JSON.stringify(item));
     if (bytes > maxChangeBytes) {
@@ -184,10 +187,11 @@ function checkOp(changeId: string, value: unknown, index: number): asserts value
   }
 }
 
-/** Gives an op's `path` and `from` their leading slash where they lack it (the root `''` stays). */
-function withLeadingSlash(op: JSONPatchOp): void {
+/** Writes an op in the form the rules read (see `readChanges`): paths with their leading slash (the root `''` stays), `@txt` deltas as bare arrays. */
+function canonical(op: JSONPatchOp): void {
   if (op.path !== '' && !op.path.startsWith('/')) op.path = `/${op.path}`;
   if (op.from !== undefined && op.from !== '' && !op.from.startsWith('/')) op.from = `/${op.from}`;
+  if (op.op === '@txt' && !Array.isArray(op.value)) op.value = toDeltaOps(op.value);
 }
 
 /** Checks a pointer; returns its number of segments. */
