@@ -315,7 +315,233 @@ export interface WitnessEdit extends Edit {
  *
  * @param serial unique over the run
  */
-export function witnessEdit(serial: number): WitnessEdit {
-  const key = `w${serial}`;
-  return { key, value: serial, label: `${key}=${serial} (witness)`, apply: d => void (d[key] = serial) };
+export function witnessEdit(serial: number, specialKey = false): WitnessEdit {
+  const key = specialKey ? SPECIAL_WITNESS_KEYS[serial % SPECIAL_WITNESS_KEYS.length](serial) : `w${serial}`;
+  return { key, value: serial, label: `${JSON.stringify(key)}=${serial} (witness)`, apply: d => void (d[key] = serial) };
+}
+
+/** Witness keys of the extended edits: a JSON Pointer escape in each form (`~1` for "/", `~0` for "~"), and a key that reads as an array index. */
+const SPECIAL_WITNESS_KEYS: readonly ((serial: number) => string)[] = [serial => `w/${serial}~1`, serial => `${100_000 + serial}`, serial => `w~${serial}/`];
+
+// ── Extended edits (`edits: 'extended'`): shapes the basic edits never make ──────────────────
+
+/** Keys that need JSON Pointer escapes, read as array indexes or are otherwise odd (empty, `-`, non-ASCII). */
+const ODD_KEYS = ['a/b', 'x~y', '~1', '~0/', '', '0', '1', '-', '12', 'é ü', '__proto__x'];
+
+/**
+ * An OT edit of a shape {@link otEdit} never makes: keys needing pointer escapes (set, delete, and
+ * nested under each other), numeric-string keys in list items, an array of arrays (rows inserted,
+ * removed and swapped under cell edits), a path five levels down (and its parent replaced), one
+ * `change()` making several mutations at once, `reverse` and `unshift` of the list.
+ *
+ * @param rng the generator of the extended edits (not the script's: the script stays as it was)
+ * @param state the client's current view of the doc
+ */
+export function extendedOtEdit(rng: Rng, state: FuzzDoc): Edit {
+  const grid = Array.isArray(state.grid) ? state.grid : [];
+  const value = rng.int(0, 999);
+  const kind = rng.weighted({
+    oddSet: 3,
+    oddDelete: isObject(state.odd) && Object.keys(state.odd).length > 0 ? 1.5 : 0,
+    oddNested: 1,
+    rowPush: 2,
+    rowInsert: 1,
+    rowRemove: grid.length > 0 ? 1 : 0,
+    rowSwap: grid.length > 1 ? 1 : 0,
+    cellInsert: grid.length > 0 ? 3 : 0,
+    cellSet: grid.length > 0 ? 2 : 0,
+    cellRemove: grid.length > 0 ? 2 : 0,
+    deepSet: 2,
+    deepPush: 1,
+    deepReplace: 0.5,
+    several: 3,
+    reverse: 1,
+    unshift: 1.5,
+    numericKeyInItem: 1,
+  });
+  const i = rng.int(0, 99);
+  const j = rng.int(0, 99);
+  const key = rng.pick(ODD_KEYS);
+  switch (kind) {
+    case 'oddSet':
+      return { label: `odd[${JSON.stringify(key)}]=${value}`, apply: d => void (objectAt(d, 'odd')[key] = value) };
+    case 'oddDelete':
+      return { label: `delete odd[#${i}]`, apply: d => deleteNth(objectAt(d, 'odd'), i) };
+    case 'oddNested':
+      return { label: `odd2[${JSON.stringify(key)}].in[${JSON.stringify(key)}]=${value}`, apply: d => void (objectAt(objectAt(objectAt(d, 'odd2'), key), 'in')[key] = value) };
+    case 'rowPush':
+      return { label: `grid.push([${value}])`, apply: d => void arrayAt(d, 'grid').push([value]) };
+    case 'rowInsert':
+      return {
+        label: `grid.insert(${i}, [${value}, ${value + 1}])`,
+        apply: d => {
+          const g = arrayAt(d, 'grid');
+          g.splice(i % (g.length + 1), 0, [value, value + 1]);
+        },
+      };
+    case 'rowRemove':
+      return {
+        label: `grid.remove(${i})`,
+        apply: d => {
+          const g = arrayAt(d, 'grid');
+          if (g.length > 0) g.splice(i % g.length, 1);
+        },
+      };
+    case 'rowSwap':
+      return {
+        label: `grid.swap(${i}, ${j})`,
+        apply: d => {
+          const g = arrayAt(d, 'grid');
+          if (g.length < 2) return;
+          const [a, b] = [i % g.length, j % g.length];
+          [g[a], g[b]] = [g[b], g[a]];
+        },
+      };
+    case 'cellInsert':
+    case 'cellSet':
+    case 'cellRemove':
+      return {
+        label: `grid[${i}] ${kind.slice(4).toLowerCase()} ${j}=${value}`,
+        apply: d => {
+          const g = arrayAt(d, 'grid');
+          if (g.length === 0) return;
+          const row = rowAt(g, i % g.length);
+          if (kind === 'cellInsert') row.splice(j % (row.length + 1), 0, value);
+          else if (row.length === 0) return;
+          else if (kind === 'cellSet') row[j % row.length] = value;
+          else row.splice(j % row.length, 1);
+        },
+      };
+    case 'deepSet':
+      return { label: `deep.a.b.c.d.k${i % 3}=${value}`, apply: d => void (objectPath(d, ['deep', 'a', 'b', 'c', 'd'])[`k${i % 3}`] = value) };
+    case 'deepPush':
+      return { label: `deep.a.b.c.list.push(${value})`, apply: d => void arrayAt(objectPath(d, ['deep', 'a', 'b', 'c']), 'list').push(value) };
+    case 'deepReplace':
+      return { label: 'deep.a={…}', apply: d => void (objectAt(d, 'deep').a = { b: { x: value } }) };
+    case 'several':
+      return {
+        label: `several(${i}, ${j}, ${value})`,
+        apply: d => {
+          const l = arrayAt(d, 'list');
+          if (l.length > 0) l.splice(i % l.length, 1);
+          l.push({ v: value });
+          if (l.length > 1) l[j % l.length] = value + 1;
+          objectAt(d, 'obj')[`k${i % 5}`] = value;
+          const g = arrayAt(d, 'grid');
+          if (Array.isArray(g[0])) g[0].push(value);
+          d.n = numberAt(d, 'n') + 1;
+        },
+      };
+    case 'reverse':
+      return { label: 'list.reverse()', apply: d => void arrayAt(d, 'list').reverse() };
+    case 'unshift':
+      return { label: `list.unshift(${value})`, apply: d => void arrayAt(d, 'list').unshift({ v: value }) };
+    case 'numericKeyInItem':
+      return {
+        label: `list[${i}]["0"]=${value}`,
+        apply: d => {
+          const objects = arrayAt(d, 'list').filter(isObject);
+          if (objects.length > 0) objects[i % objects.length]['0'] = value;
+        },
+      };
+  }
+}
+
+/**
+ * An LWW edit of a shape {@link lwwEdit} never makes: keys needing pointer escapes, numeric-string
+ * keys under a parent that turns into an array or a number (and back) under their writes, a path
+ * six levels down (and an ancestor replaced), several fields set and deleted in one `change()`,
+ * an array of arrays.
+ *
+ * @param rng the generator of the extended edits
+ */
+export function extendedLwwEdit(rng: Rng): Edit {
+  const value = rng.int(0, 999);
+  const kind = rng.weighted({ oddSet: 3, oddDelete: 1, numericKey: 3, parentToArray: 1, parentToNumber: 0.5, deepSet: 2, deepReplace: 0.5, several: 2, grid: 1.5, cell: 1.5 });
+  const key = rng.pick(ODD_KEYS);
+  const i = rng.int(0, 99);
+  switch (kind) {
+    case 'oddSet':
+      return { label: `odd[${JSON.stringify(key)}]=${value}`, apply: d => void (objectAt(d, 'odd')[key] = value) };
+    case 'oddDelete':
+      return { label: `delete odd[#${i}]`, apply: d => deleteNth(objectAt(d, 'odd'), i) };
+    case 'numericKey':
+      return { label: `m["${i % 3}"]=${value}`, apply: d => void (objectAt(d, 'm')[String(i % 3)] = value) };
+    case 'parentToArray':
+      return { label: `m=[${value}, ${value + 1}]`, apply: d => void (d.m = [value, value + 1]) };
+    case 'parentToNumber':
+      return { label: `m=${value}`, apply: d => void (d.m = value) };
+    case 'deepSet':
+      return { label: `d6.a.b.c.d.e.k${i % 3}=${value}`, apply: d => void (objectPath(d, ['d6', 'a', 'b', 'c', 'd', 'e'])[`k${i % 3}`] = value) };
+    case 'deepReplace':
+      return { label: 'd6.a.b={…}', apply: d => void (objectPath(d, ['d6', 'a']).b = { z: value }) };
+    case 'several':
+      return {
+        label: `several(${i}, ${value})`,
+        apply: d => {
+          d[`f${i % 6}`] = value;
+          objectAt(d, 'obj').a = value;
+          objectAt(d, 'm')[String(i % 3)] = value + 1;
+          delete d[`f${(i + 1) % 6}`];
+        },
+      };
+    case 'grid':
+      return { label: `grid=[[${value}], []]`, apply: d => void (d.grid = [[value], []]) };
+    case 'cell':
+      return { label: `grid[0].push(${value})`, apply: d => void rowAt(arrayAt(d, 'grid'), 0).push(value) };
+  }
+}
+
+// ── Big edits (`big: true`): more than the clients' small storage and payload budgets ────────
+
+/**
+ * An edit of 300–4,000 bytes, for clients whose budgets are far smaller (`maxStorageBytes` 800,
+ * `maxPayloadBytes` 5,000), so the sync cuts changes into pieces and batches: a long string, an
+ * object of many keys, many list items (OT) or many fields of one object (LWW).
+ *
+ * @param rng the generator of the big edits
+ * @param algorithm the doc's
+ */
+export function bigEdit(rng: Rng, algorithm: 'ot' | 'lww'): Edit {
+  const value = rng.int(0, 999);
+  const size = rng.int(300, 4000);
+  const count = Math.floor(size / 20);
+  const half = Math.floor(size / 40);
+  const kind = rng.weighted({ string: 2, object: 2, many: 1 });
+  switch (kind) {
+    case 'string':
+      return { label: `big=string(${size})`, apply: d => void (d.big = `${value}:`.padEnd(size, 'x')) };
+    case 'object':
+      return { label: `bigObj={${count} keys}`, apply: d => void (d.bigObj = Object.fromEntries(Array.from({ length: count }, (_, k) => [`key${k}`, `${value}-${k}`]))) };
+    case 'many':
+      // OT: items appended to the list the other edits race on; LWW: fields of one object, a row each.
+      return algorithm === 'ot'
+        ? { label: `list.push ×${half}`, apply: d => void arrayAt(d, 'list').push(...Array.from({ length: half }, (_, k) => ({ v: value * 1000 + k }))) }
+        : {
+            label: `many.g0…g${half - 1}`,
+            apply: d => {
+              const many = objectAt(d, 'many');
+              for (let k = 0; k < half; k++) many[`g${k}`] = `${value}-${k}`;
+            },
+          };
+  }
+}
+
+/** `grid[index]` as an array, made empty if it is anything else. */
+function rowAt(grid: Json[], index: number): Json[] {
+  const row = grid[index];
+  if (Array.isArray(row)) return row;
+  grid[index] = [];
+  return grid[index] as Json[];
+}
+
+/** Deletes the `n`-th key (modulo their count) of an object, if it has any. */
+function deleteNth(object: FuzzDoc, n: number): void {
+  const keys = Object.keys(object);
+  if (keys.length > 0) delete object[keys[n % keys.length]];
+}
+
+/** The object at `path` under `parent`, each level created empty if it is anything else. */
+function objectPath(parent: FuzzDoc, path: readonly string[]): FuzzDoc {
+  return path.reduce(objectAt, parent);
 }
