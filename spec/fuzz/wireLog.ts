@@ -2,6 +2,7 @@ import { Subject, type Observable } from 'rxjs';
 import { WebSocket, type RawData } from 'ws';
 import type { WebSocketConstructor } from '../../src/streams/webSocketEvents.js';
 import type { Change } from '../../src/types.js';
+import type { ServerErrors } from './serverErrors.js';
 
 /** One `commitChanges` call as it crossed the wire, and the server's answer if one came back. */
 export interface CommitExchange {
@@ -52,6 +53,9 @@ export class WireLog {
   /** Socket opens and closes, commits sent, and their answers, as they happen. */
   readonly events$: Observable<WireEvent> = this.eventSubject.asObservable();
 
+  /** @param serverErrors error replies to inject on every socket (`ConvergenceOptions.serverErrors`); the log records what the client got */
+  constructor(private readonly serverErrors?: ServerErrors) {}
+
   /** Appends a line to a client's diagnostic log. */
   note(client: number, line: string): void {
     const lines = (this.lines[client] ??= []);
@@ -75,6 +79,13 @@ export class WireLog {
       const socket = new WebSocket(url, protocols);
       const number = (log.sockets[client] = (log.sockets[client] ?? 0) + 1);
       log.note(client, `socket ${number} created`);
+      // First, so the log below records every request the client made and every reply it got.
+      log.serverErrors?.install(
+        socket,
+        line => log.note(client, `socket ${number} ${line}`),
+        // The server did the work: what it sent as committed was committed.
+        reply => committedIdsIn(reply).forEach(id => log.seenCommitted.add(id)),
+      );
       socket.on('open', () => {
         log.note(client, `socket ${number} open`);
         log.eventSubject.next({ type: 'open', client, socket: number });
@@ -119,7 +130,8 @@ export class WireLog {
   }
 }
 
-interface RpcMessage {
+/** One JSON-RPC message (request, notification or reply) as the fuzz reads it. */
+export interface RpcMessage {
   id?: unknown;
   method?: unknown;
   params?: unknown;
@@ -127,14 +139,19 @@ interface RpcMessage {
   error?: unknown;
 }
 
+/** The text of a frame as sent or received, if it is one the fuzz can read. */
+export function frameText(data: unknown): string | undefined {
+  if (typeof data === 'string') return data;
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data)) return Buffer.concat(data as Buffer[]).toString('utf8');
+  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
+  return undefined;
+}
+
 /** The JSON-RPC messages in one frame (a batch array or a single message); unreadable frames yield none. */
-function messages(data: unknown): RpcMessage[] {
-  let text: string;
-  if (typeof data === 'string') text = data;
-  else if (Buffer.isBuffer(data)) text = data.toString('utf8');
-  else if (Array.isArray(data)) text = Buffer.concat(data as Buffer[]).toString('utf8');
-  else if (data instanceof ArrayBuffer) text = Buffer.from(data).toString('utf8');
-  else return [];
+export function messages(data: unknown): RpcMessage[] {
+  const text = frameText(data);
+  if (text === undefined) return [];
   try {
     const value: unknown = JSON.parse(text);
     const list = Array.isArray(value) ? value : [value];
