@@ -12,6 +12,18 @@
  *                                         each, fake-indexeddb), shared-idb (up to 3 clients per database,
  *                                         a connection each) or tabs (the same, one leader per database)
  *   npm run fuzz -- --slow-store          every store call waits 0–3 ms first (IndexedDB on a busy machine)
+ *   npm run fuzz -- --edits extended      also edits keys needing pointer escapes, numeric-string keys, arrays of
+ *                                         arrays, deep paths, several mutations in one change(), reverse/unshift,
+ *                                         LWW parents switching type; half the witnesses use such keys
+ *   npm run fuzz -- --big                 one edit in eight is 300–4,000 bytes while the clients' budgets are
+ *                                         small (800-byte changes, 5,000-byte batches): changes are split
+ *   npm run fuzz -- --server-errors 0.04  that share of commit, read, subscribe and delete calls is answered
+ *                                         503, 500 or -32000 (before the server sees it or instead of its reply)
+ *                                         on a socket that stays open; 500 and -32000 may reach onError, 503 never
+ *   npm run fuzz -- --store-faults 0.03   that share of the sync engine's own store calls throws AbortError;
+ *                                         those may reach onError
+ *
+ * The modes combine (e.g. --stores tabs --slow-store --big --server-errors 0.04).
  *
  * Every seed prints one line (what it exercised); a failure prints the seed, its replay command,
  * what failed and the last actions of its script. The exit code is jest's.
@@ -60,6 +72,19 @@ for (let i = 0; i < args.length; i++) {
     case '--slow-store':
       env.FUZZ_SLOW_STORE = '1';
       break;
+    case '--edits':
+      env.FUZZ_EDITS = value();
+      if (!['basic', 'extended'].includes(env.FUZZ_EDITS)) usage(`--edits takes basic or extended, not "${env.FUZZ_EDITS}"`);
+      break;
+    case '--big':
+      env.FUZZ_BIG = '1';
+      break;
+    case '--server-errors':
+      env.FUZZ_SERVER_ERRORS = fraction(arg, value());
+      break;
+    case '--store-faults':
+      env.FUZZ_STORE_FAULTS = fraction(arg, value());
+      break;
     case '--stuck':
       env.FUZZ_STUCK_MS = integer(arg, value());
       break;
@@ -87,8 +112,14 @@ function integer(flag, text) {
   return text;
 }
 
+function fraction(flag, text) {
+  const rate = Number(text);
+  if (!/^\d*\.?\d+$/.test(text) || !(rate > 0 && rate <= 1)) usage(`${flag} takes a rate in (0, 1], not "${text}"`);
+  return text;
+}
+
 function usage(problem) {
   if (problem) console.error(`fuzz: ${problem}`);
-  console.error('usage: npm run fuzz -- [--seeds N] [--first N] [--seed N] [--steps N] [--clients N] [--stuck ms] [--stores memory|idb|shared-idb|tabs] [--slow-store]');
+  console.error('usage: npm run fuzz -- [--seeds N] [--first N] [--seed N] [--steps N] [--clients N] [--stuck ms] [--stores memory|idb|shared-idb|tabs] [--slow-store] [--edits basic|extended] [--big] [--server-errors rate] [--store-faults rate]');
   process.exit(problem ? 2 : 0);
 }

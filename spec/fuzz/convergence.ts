@@ -14,10 +14,12 @@ import { IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
 import type { Algorithm, Change, JSONPatchOp, PatchesSnapshot } from '../../src/types.js';
 import { startChaosProxy, type ChaosProxy } from '../helpers/chaosProxy.js';
 import { connectClient } from '../helpers/wsClient.js';
-import { lwwEdit, otEdit, otRawEdit, witnessEdit, type Edit, type FuzzDoc } from './edits.js';
+import { bigEdit, extendedLwwEdit, extendedOtEdit, lwwEdit, otEdit, otRawEdit, witnessEdit, type Edit, type FuzzDoc } from './edits.js';
 import { fileServerFleet, type FuzzFleet } from './fleet.js';
 import { forkRng, mulberry32, type Rng } from './random.js';
 import { RecordingStore } from './recordingStore.js';
+import { ServerErrors } from './serverErrors.js';
+import { StoreFaults } from './storeFaults.js';
 import { WireLog, type CommitExchange } from './wireLog.js';
 import { enableRichText } from '../../src/txt/enableRichText.js';
 
@@ -54,10 +56,48 @@ export interface ConvergenceOptions {
    * written, in that very window.
    */
   slowStore?: boolean;
+  /**
+   * `basic` (default): the edits of `otEdit` and `lwwEdit`. `extended`: four edits in ten are
+   * drawn instead from `extendedOtEdit`/`extendedLwwEdit` (keys needing JSON Pointer escapes,
+   * numeric-string keys, arrays of arrays, deep paths, several mutations in one `change()`,
+   * `reverse`/`unshift`, LWW parents switching between object, array and number), and half the
+   * witnesses use such keys.
+   */
+  edits?: FuzzEdits;
+  /**
+   * One edit in eight is a big one (300–4,000 bytes, `bigEdit`) while the clients' budgets are
+   * small (`maxStorageBytes` 800, `maxPayloadBytes` 5,000: on `Patches` for odd clients, so
+   * changes are cut as they are made, on `PatchesSync` for even ones, so they are cut as they are
+   * sent), so changes are split into pieces and batches. A piece the library adds is minted by it:
+   * the oracle checks it as any other id.
+   */
+  big?: boolean;
+  /**
+   * Rate (0–1) of server error replies on a socket that stays open: that share of the clients'
+   * commit, read, subscribe and delete calls gets 503, 500 or -32000, before the server sees the
+   * request or instead of its real reply (`ServerErrors`). An injected 500 or -32000 may reach
+   * `onError` (reported once, retried), an injected 503 never (retried quietly).
+   */
+  serverErrors?: number;
+  /**
+   * Rate (0–1) of store faults: that share of the sync engine's own store calls throws an
+   * `AbortError` without running (`StoreFaults`, `FAULTABLE_STORE_METHODS`). Such an error may
+   * reach `onError` (reported, retried), whatever wraps it.
+   */
+  storeFaults?: number;
 }
 
 /** How the fuzz clients store their data (see `ConvergenceOptions.stores`). */
 export type FuzzStores = 'memory' | 'idb' | 'shared-idb' | 'tabs';
+
+/** Which edits the script makes (see `ConvergenceOptions.edits`). */
+export type FuzzEdits = 'basic' | 'extended';
+
+/** The modes of a run: where the clients store, which edits they make, which faults are injected. */
+export type FuzzMode = Pick<ConvergenceOptions, 'stores' | 'slowStore' | 'edits' | 'big' | 'serverErrors' | 'storeFaults'>;
+
+/** The `big` mode's budgets, far below its edits. */
+const SMALL_BUDGETS = { maxStorageBytes: 800, maxPayloadBytes: 5000 } as const;
 
 /** Clients per database in the `shared-idb` and `tabs` modes. */
 const TABS_PER_DATABASE = 3;
@@ -76,9 +116,8 @@ export interface RebasedAway {
 /** What one run did and found. */
 export interface ConvergenceReport {
   seed: number;
-  stores?: FuzzStores;
-  /** Whether the clients' stores were slow (`ConvergenceOptions.slowStore`). */
-  slowStore?: boolean;
+  /** The modes it ran in. */
+  mode: FuzzMode;
   clients: number;
   steps: number;
   /** Everything that went wrong; empty means the run converged. */
@@ -140,7 +179,7 @@ function leadingNow(sync: PatchesSync): boolean {
   return leading;
 }
 
-/** Only these may reach `onError` under network faults; anything else is a failure. */
+/** Only these may reach `onError` under network faults; the other excuses are in the `error$` handler of `runConvergence`; anything else is a failure. */
 function isNetworkClass(error: Error): boolean {
   return error instanceof NetworkError || error instanceof TimeoutError || error.name === 'NetworkError' || error.name === 'TimeoutError';
 }
@@ -189,16 +228,31 @@ function sameJson(a: unknown, b: unknown): boolean {
   return difference(a, b) === '';
 }
 
+/** The CLI flags of a mode (the default ones left out). */
+export function modeFlags(mode: FuzzMode): string {
+  return [
+    mode.stores && mode.stores !== 'memory' ? `--stores ${mode.stores}` : '',
+    mode.slowStore ? '--slow-store' : '',
+    mode.edits === 'extended' ? '--edits extended' : '',
+    mode.big ? '--big' : '',
+    mode.serverErrors ? `--server-errors ${mode.serverErrors}` : '',
+    mode.storeFaults ? `--store-faults ${mode.storeFaults}` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+}
+
 /** The replay command for a seed. */
-export function replayCommand(seed: number, steps?: number, clients?: number, stores?: FuzzStores, slowStore?: boolean): string {
-  return `npm run fuzz -- --seed ${seed}${steps !== undefined ? ` --steps ${steps}` : ''}${clients !== undefined ? ` --clients ${clients}` : ''}${stores && stores !== 'memory' ? ` --stores ${stores}` : ''}${slowStore ? ' --slow-store' : ''}`;
+export function replayCommand(seed: number, steps?: number, clients?: number, mode: FuzzMode = {}): string {
+  const flags = modeFlags(mode);
+  return `npm run fuzz -- --seed ${seed}${steps !== undefined ? ` --steps ${steps}` : ''}${clients !== undefined ? ` --clients ${clients}` : ''}${flags ? ` ${flags}` : ''}`;
 }
 
 /** A failed report as text: the seed, how to replay it, what failed, and the tail of the script. */
 export function formatFailure(report: ConvergenceReport): string {
   return [
-    `convergence fuzz failed: seed ${report.seed} (${report.clients} clients, ${report.steps} steps, ${report.stores ?? 'memory'} stores${report.slowStore ? ', slow' : ''})`,
-    `replay: ${replayCommand(report.seed, report.steps, report.clients, report.stores, report.slowStore)}`,
+    `convergence fuzz failed: seed ${report.seed} (${report.clients} clients, ${report.steps} steps, ${report.mode.stores ?? 'memory'} stores${modeFlags({ ...report.mode, stores: undefined }) ? `, ${modeFlags({ ...report.mode, stores: undefined })}` : ''})`,
+    `replay: ${replayCommand(report.seed, report.steps, report.clients, report.mode)}`,
     ...report.failures.map(f => `  ✗ ${f}`),
     'last actions:',
     ...report.trace.slice(-40).map(line => `  ${line}`),
@@ -220,7 +274,9 @@ export function formatFailure(report: ConvergenceReport): string {
  * - every witness edit (a key of its own, see `witnessEdit`) of a live doc is in the final doc,
  *   so an edit lost before it was ever minted shows too;
  * - the OT log is dense 1..N and replays to the served state;
- * - no unhandled rejection, no server fault, no non-network error on `onError`.
+ * - no unhandled rejection, no server fault, no non-network error on `onError` (except the
+ *   injected faults of `serverErrors` and `storeFaults` the error policy reports, each known as
+ *   injected: see those options).
  *
  * A seed fixes the script and every fault parameter, not the OS's timing: a failing seed usually,
  * not always, fails again on replay.
@@ -261,7 +317,10 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   const witnesses: Witness[] = [];
   /** Witnesses an untrack of their database discarded (as `discardable`). */
   const witnessesDiscarded = new Set<Witness>();
-  const wire = new WireLog();
+  // Each fault source draws from a generator of its own, so the script stays as it was.
+  const serverErrors = options.serverErrors ? new ServerErrors(options.serverErrors, forkRng(seed, 'server-errors')) : undefined;
+  const storeFaults = options.storeFaults ? new StoreFaults(options.storeFaults) : undefined;
+  const wire = new WireLog(serverErrors);
   const stats: Record<string, number> = {
     edits: 0,
     editsDuringWrites: 0,
@@ -292,6 +351,11 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     revivedEditsRefused: 0,
     untrackedEditsRefused: 0,
     deletesUndone: 0,
+    extendedEdits: 0,
+    bigEdits: 0,
+    splitPieces: 0,
+    serverErrorsReported: 0,
+    storeFaultsReported: 0,
   };
   /** `client docId` of each client whose database untracked the doc, until that client has opened it again. */
   const untrackedFor = new Set<string>();
@@ -314,8 +378,10 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   };
 
   const build = async (c: Omit<FuzzClient, 'patches' | 'sync' | 'docs' | 'subscriptions'> & Partial<FuzzClient>): Promise<FuzzClient> => {
-    const patches = new Patches({ store: c.store });
+    // `big`: odd clients cut changes as they are made, even ones as they are sent.
+    const patches = new Patches({ store: c.store, docOptions: options.big && c.index % 2 === 1 ? SMALL_BUDGETS : undefined });
     const sync = new PatchesSync(patches, c.proxy.url, {
+      ...(options.big && c.index % 2 === 0 ? SMALL_BUDGETS : {}),
       online$: c.online$,
       reconnectDelay: 10,
       maxReconnectDelay: 100,
@@ -330,6 +396,10 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
       sync.error$.subscribe(({ error, docId }) => {
         wire.note(c.index, `onError ${docId ?? ''} ${describe(error)}`);
         if (isNetworkClass(error)) stats.networkErrors++;
+        // An injected 500 or -32000 (the policy's 'retry': reported once, retried); never a 503.
+        else if (serverErrors?.reportable(error)) stats.serverErrorsReported++;
+        // An injected store fault (the policy's 'retry'), however the library wrapped it.
+        else if (storeFaults?.caused(error)) stats.storeFaultsReported++;
         // An edit of a doc opened again after its delete, made as the doc is dropped again (the server keeps its tombstone).
         else if (docId && deletedDocs.includes(docId) && error instanceof StoreError && error.cause instanceof DocNotTrackedError) stats.revivedEditsRefused++;
         // An edit made before its database untracked the doc, saved after (its save queued behind
@@ -384,7 +454,16 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
       return new Promise(resolve => setTimeout(resolve, timing.int(0, 3)));
     };
   };
-  const storeFor = (i: number) => new RecordingStore(i, storesMode === 'memory' ? new InMemoryStore() : new IndexedDBStore(databaseOf(i), { indexedDB, snapshotEvery: 3 }), pauseFor(i));
+  const storeFor = (i: number) =>
+    new RecordingStore(i, storesMode === 'memory' ? new InMemoryStore() : new IndexedDBStore(databaseOf(i), { indexedDB, snapshotEvery: 3 }), {
+      pause: pauseFor(i),
+      fault: storeFaults?.source(forkRng(seed, `store-faults-${i}`), line => wire.note(i, line)),
+      // A piece the library cut off a change is an OT change it minted (a change keeps its id on its first piece).
+      split: (docId, ids) => {
+        stats.splitPieces += ids.length;
+        if (algorithmOf(docId) === 'ot') for (const id of ids) if (!minted.some(m => m.id === id)) minted.push({ client: i, docId, id });
+      },
+    });
   const clients: FuzzClient[] = [];
   for (let i = 0; i < clientCount; i++) {
     clients.push(await build({ index: i, store: storeFor(i), online$: new BehaviorSubject(true), proxy: proxies[i], jitter: forkRng(seed, `jitter-${i}`), restarts: 0 }));
@@ -549,12 +628,35 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   let witnessSerial = 0;
   const orWitness = (c: FuzzClient, docId: string, drawn: Edit, draw: Rng, chance: number): Edit => {
     if (!draw.chance(chance)) return drawn;
-    const witness = witnessEdit(++witnessSerial);
+    ++witnessSerial;
+    // `extended`: every other witness's key needs a pointer escape or reads as an index.
+    const witness = witnessEdit(witnessSerial, options.edits === 'extended' && witnessSerial % 2 === 0);
     witnesses.push({ client: c.index, docId, key: witness.key, value: witness.value });
     stats.witnesses++;
     return witness;
   };
   const witnessRng = forkRng(seed, 'witness');
+
+  /**
+   * The edit of a script step: the basic one, drawn from the script's generator whatever the
+   * modes, and in the `big` and `extended` modes now and then another in its place, drawn from a
+   * generator of its own (so the script's draws stay as they were).
+   */
+  const extendedRng = forkRng(seed, 'extended-edits');
+  const bigRng = forkRng(seed, 'big-edits');
+  const scriptEdit = (docId: string, state: FuzzDoc): Edit => {
+    const algorithm = algorithmOf(docId);
+    const basic = algorithm === 'lww' ? lwwEdit(rng, state) : otEdit(rng, state);
+    if (options.big && bigRng.chance(1 / 8)) {
+      stats.bigEdits++;
+      return bigEdit(bigRng, algorithm);
+    }
+    if (options.edits === 'extended' && extendedRng.chance(0.4)) {
+      stats.extendedEdits++;
+      return algorithm === 'lww' ? extendedLwwEdit(extendedRng) : extendedOtEdit(extendedRng, state);
+    }
+    return basic;
+  };
 
   // An open doc is edited in the same tick (bursts rely on it); a closed one is opened first.
   /**
@@ -582,7 +684,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     closedDocs.get(c)?.has(docId) || reopening.get(c)?.has(docId) ? reopen(c, docId).then(() => editOpen(c, docId)) : editOpen(c, docId);
   const editOpen = (c: FuzzClient, docId: string): Promise<void> => {
     const doc = c.docs.get(docId)!;
-    const change = orWitness(c, docId, algorithmOf(docId) === 'lww' ? lwwEdit(rng, doc.state) : otEdit(rng, doc.state), witnessRng, 0.1);
+    const change = orWitness(c, docId, scriptEdit(docId, doc.state), witnessRng, 0.1);
     trace.push(`c${c.index} ${docId}: ${change.label}`);
     doc.change(draft => change.apply(draft as FuzzDoc));
     if (change.then) doc.change(draft => change.then!(draft as FuzzDoc));
@@ -755,6 +857,8 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     if (failures.length === 0) {
       trace.push('— calm: faults off, everyone online');
       for (const proxy of proxies) proxy.calm();
+      serverErrors?.calm();
+      storeFaults?.calm();
       for (const c of clients) if (!c.online$.value) c.online$.next(true);
       for (const c of clients) for (const docId of docIds) await reopen(c, docId);
       await Promise.all(clients.map(c => awaitQuiet(c, 'quiescing')));
@@ -793,7 +897,13 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   stats.delayedChunks = proxies.reduce((sum, p) => sum + p.stats.delayedChunks, 0);
   stats.minted = minted.length;
   stats.commitCalls = wire.commits.length;
-  return { seed, stores: storesMode, slowStore: options.slowStore, clients: clientCount, steps, failures, rebasedAway, trace, stats, ms: Date.now() - started };
+  if (serverErrors) {
+    const injected = serverErrors.stats;
+    Object.assign(stats, { serverErrorsInjected: injected.before + injected.after, serverErrorsBefore: injected.before, serverErrors503: injected[503], serverErrors500: injected[500], serverErrors32000: injected[-32000] });
+  }
+  if (storeFaults) stats.storeFaultsInjected = storeFaults.count;
+  const { slowStore, edits, big } = options;
+  return { seed, mode: { stores: storesMode, slowStore, edits, big, serverErrors: options.serverErrors, storeFaults: options.storeFaults }, clients: clientCount, steps, failures, rebasedAway, trace, stats, ms: Date.now() - started };
 
   /**
    * Every client said it was quiet after the last edit was saved, so no store may still hold a
@@ -938,7 +1048,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
             fail(`client ${c.index} ${docId}: still pending ${JSON.stringify({ pending: stored.pending, pendingOps: stored.pendingOps, sending: stored.sending })}`);
           }
         }
-        for (const { docId, ids } of c.store.replaced) fail(`client ${c.index} ${docId}: pending changes ${ids.join(',')} were split/replaced (not expected for small edits)`);
+        for (const { docId, ids } of c.store.replaced) fail(`client ${c.index} ${docId}: a split took pending changes ${ids.join(',')} out of the queue (each should keep its id on its first piece)`);
       }
       checkChangeIds(histories);
       checkWitnesses(served);
