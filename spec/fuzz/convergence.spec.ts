@@ -201,7 +201,7 @@ function modeCounters({ mode }: Run, s: Record<string, number>): string {
     mode.stores === 'tabs' ? `, ${s.leaderships} leaderships` : '',
     mode.slowStore ? `, ${s.editsDuringWrites} edits while server changes were written (${s.witnessesDuringWrites} witnesses)` : '',
     mode.edits === 'extended' ? `, ${s.extendedEdits} extended edits` : '',
-    mode.big ? `, ${s.bigEdits} big edits cut into ${s.splitPieces} more pieces by a split` : '',
+    mode.big ? `, ${s.bigEdits} big edits, ${s.splitPieces} pieces cut off queued changes as they were sent` : '',
     mode.serverErrors
       ? `, ${s.serverErrorsInjected} server error replies (${s.serverErrorsBefore} before the server; ${s.serverErrors503}×503, ${s.serverErrors500}×500, ${s.serverErrors32000}×-32000), ${s.serverErrorsReported} reported`
       : '',
@@ -210,7 +210,7 @@ function modeCounters({ mode }: Run, s: Record<string, number>): string {
 }
 
 describe('convergence fuzz', () => {
-  it.each(runs.map(run => [`${run.mode.stores} stores${modeFlags({ ...run.mode, stores: undefined }) ? ` ${modeFlags({ ...run.mode, stores: undefined })}` : ''}, seed ${run.seed}`, run] as const))(
+  it.each(runs.map(run => [`${[`${run.mode.stores} stores`, modeFlags({ ...run.mode, stores: undefined })].filter(Boolean).join(' ')}, seed ${run.seed}`, run] as const))(
     'should converge: %s',
     async (name, run) => {
       const report = await runConvergence({ seed: run.seed, steps, clients, stuckAfter, ...run.mode });

@@ -250,8 +250,9 @@ export function replayCommand(seed: number, steps?: number, clients?: number, mo
 
 /** A failed report as text: the seed, how to replay it, what failed, and the tail of the script. */
 export function formatFailure(report: ConvergenceReport): string {
+  const flags = modeFlags({ ...report.mode, stores: undefined });
   return [
-    `convergence fuzz failed: seed ${report.seed} (${report.clients} clients, ${report.steps} steps, ${report.mode.stores ?? 'memory'} stores${modeFlags({ ...report.mode, stores: undefined }) ? `, ${modeFlags({ ...report.mode, stores: undefined })}` : ''})`,
+    `convergence fuzz failed: seed ${report.seed} (${report.clients} clients, ${report.steps} steps, ${report.mode.stores ?? 'memory'} stores${flags ? `, ${flags}` : ''})`,
     `replay: ${replayCommand(report.seed, report.steps, report.clients, report.mode)}`,
     ...report.failures.map(f => `  ✗ ${f}`),
     'last actions:',
