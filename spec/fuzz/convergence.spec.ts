@@ -116,7 +116,9 @@ import { formatFailure, modeFlags, runConvergence, type FuzzMode, type FuzzStore
  *   @dabble/patches), so a concurrent add or removal of a smaller integer key in the same object
  *   shifts it: `transformPatch([add /100016], [add /100022])` gives `add /100023`, and
  *   `transformPatch([remove /odd/0], [replace /odd/12])` gives `replace /odd/11`. Every replica
- *   agrees, so only a witness shows it. Not fixed (reported; src untouched on this branch).
+ *   agrees, so only a witness shows it. Not a bug of ours: protocol §2.3 states the rule ("avoid
+ *   numeric object keys"), and the transform corpus pins it (a mixed fleet must compute the same).
+ *   README Known limits says so; OT witnesses no longer take such keys (LWW ones still do).
  */
 
 /** CI size: 5 clients, this many random actions per seed. */

@@ -630,8 +630,8 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   const orWitness = (c: FuzzClient, docId: string, drawn: Edit, draw: Rng, chance: number): Edit => {
     if (!draw.chance(chance)) return drawn;
     ++witnessSerial;
-    // `extended`: every other witness's key needs a pointer escape or reads as an index.
-    const witness = witnessEdit(witnessSerial, options.edits === 'extended' && witnessSerial % 2 === 0);
+    // `extended`: every other witness's key needs a pointer escape or (LWW) reads as an index.
+    const witness = witnessEdit(witnessSerial, options.edits === 'extended' && witnessSerial % 2 === 0, algorithmOf(docId));
     witnesses.push({ client: c.index, docId, key: witness.key, value: witness.value });
     stats.witnesses++;
     return witness;

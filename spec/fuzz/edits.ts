@@ -315,13 +315,22 @@ export interface WitnessEdit extends Edit {
  *
  * @param serial unique over the run
  */
-export function witnessEdit(serial: number, specialKey = false): WitnessEdit {
-  const key = specialKey ? SPECIAL_WITNESS_KEYS[serial % SPECIAL_WITNESS_KEYS.length](serial) : `w${serial}`;
+export function witnessEdit(serial: number, specialKey = false, algorithm: 'ot' | 'lww' = 'ot'): WitnessEdit {
+  const forms = algorithm === 'lww' ? SPECIAL_WITNESS_KEYS : SPECIAL_WITNESS_KEYS.filter(form => form !== NUMERIC_KEY);
+  const key = specialKey ? forms[serial % forms.length](serial) : `w${serial}`;
   return { key, value: serial, label: `${JSON.stringify(key)}=${serial} (witness)`, apply: d => void (d[key] = serial) };
 }
 
-/** Witness keys of the extended edits: a JSON Pointer escape in each form (`~1` for "/", `~0` for "~"), and a key that reads as an array index. */
-const SPECIAL_WITNESS_KEYS: readonly ((serial: number) => string)[] = [serial => `w/${serial}~1`, serial => `${100_000 + serial}`, serial => `w~${serial}/`];
+/**
+ * A key that reads as an array index. LWW witnesses only: the OT transform runs without the state
+ * and takes any path ending in a canonical integer for an array index (protocol §2.3, "avoid
+ * numeric object keys", as @dabble/patches does), so a concurrent write of a smaller numeric key
+ * would shift an OT witness to another key (finding U: a documented limit, README Known limits).
+ */
+const NUMERIC_KEY = (serial: number): string => `${100_000 + serial}`;
+
+/** Witness keys of the extended edits: a JSON Pointer escape in each form (`~1` for "/", `~0` for "~"), and (LWW) a key that reads as an array index. */
+const SPECIAL_WITNESS_KEYS: readonly ((serial: number) => string)[] = [serial => `w/${serial}~1`, NUMERIC_KEY, serial => `w~${serial}/`];
 
 // ── Extended edits (`edits: 'extended'`): shapes the basic edits never make ──────────────────
 
