@@ -283,8 +283,7 @@ afterEach(async () => {
   await real.close();
 });
 
-function makeClient(url: string, options: PatchesSyncOptions = {}): Client {
-  const store = new InMemoryStore();
+function makeClient(url: string, options: PatchesSyncOptions = {}, store = new InMemoryStore()): Client {
   const patches = new Patches({ store });
   const sync = new PatchesSync(patches, url, { reconnectDelay: 20, maxReconnectDelay: 100, rpcTimeout: 2000, ...options });
   const errors: SyncErrorEvent[] = [];
@@ -624,6 +623,41 @@ describe('PatchesSync against a hostile server', () => {
       expect(refused).toBe(1);
       expect(hostile.accepted).toBe(1);
       expect(c.errors.map(e => e.error.name)).toEqual(reports ? ['StatusError'] : []);
+    });
+  });
+
+  // Found by the fuzz's server-error mode: a local delete the server refused on an open socket
+  // kept its tombstone until the next connection.
+  describe('a local delete refused on a socket that stays open', () => {
+    it('should ask again with the docs\' backoff and remove the tombstone once the server deletes it', async () => {
+      let refused = 0;
+      hostile.script = {
+        fromClient(frame, link) {
+          if (frame.method !== 'deleteDoc' || refused > 0) return false;
+          refused++;
+          link.toClient(reply(frame, { error: { code: 503, message: 'busy' } }));
+          return true;
+        },
+      };
+      /** Says when a tombstone is removed. */
+      class Confirming extends InMemoryStore {
+        readonly confirmed = new ReplaySubject<string>();
+        override async confirmDeleteDoc(docId: string, expect?: Parameters<InMemoryStore['confirmDeleteDoc']>[1]): Promise<void> {
+          await super.confirmDeleteDoc(docId, expect);
+          this.confirmed.next(docId);
+        }
+      }
+      const store = new Confirming();
+      const c = makeClient(hostile.url, {}, store);
+      await c.sync.connect();
+      await syncedAtRev1(c, 'doomed', 'ot');
+      await c.patches.deleteDoc('doomed');
+      await within(firstValueFrom(store.confirmed.pipe(filter(id => id === 'doomed'))), 5000, 'the tombstone to go');
+      expect((await store.listDocs(true)).map(d => d.docId)).not.toContain('doomed');
+      expect(refused).toBe(1);
+      expect(hostile.accepted).toBe(1);
+      expect(c.errors).toEqual([]);
+      expect((await writer.call('getDoc', ['doomed'])).error).toMatchObject({ code: 410 });
     });
   });
 

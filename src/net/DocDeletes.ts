@@ -1,9 +1,11 @@
-import { EMPTY, Subject, catchError, concatMap, defer, from, of, throwError, type Observable } from 'rxjs';
+import { EMPTY, Subject, Subscription, asyncScheduler, catchError, concatMap, defer, from, of, tap, throwError, type Observable, type SchedulerLike } from 'rxjs';
 import { StatusError, StoreConflictError } from '../errors.js';
 import type { Patches } from '../client/Patches.js';
 import type { Change } from '../types.js';
 import type { PatchesConnection } from './PatchesConnection.js';
 import { purgeDeletedDoc } from './purgeDeletedDoc.js';
+import { DocRetries } from './DocRetries.js';
+import { classifyError } from './errorPolicy.js';
 
 /** A doc deleted on the server, with the local changes that were discarded. */
 export interface RemoteDocDeletedEvent {
@@ -27,6 +29,8 @@ export interface DocDeletesDeps {
   requestSync(docId: string): void;
   /** Reports an error, through the sync's error policy. */
   report(error: unknown, docId?: string): void;
+  /** Scheduler of the retries of a refused local delete. Default `asyncScheduler`. */
+  scheduler?: SchedulerLike;
 }
 
 /**
@@ -47,7 +51,13 @@ export class DocDeletes {
   /** Each doc deleted on the server, with the unsent work dropped with it. */
   readonly remoteDocDeleted$: Observable<RemoteDocDeletedEvent> = this.handedOver.asObservable();
 
-  constructor(private readonly deps: DocDeletesDeps) {}
+  /** Local deletes the server refused on a connection that stays open, asked again with the docs' backoff. */
+  private readonly retries: DocRetries;
+  private readonly retrying = new Subscription();
+
+  constructor(private readonly deps: DocDeletesDeps) {
+    this.retries = new DocRetries(docId => this.retrying.add(this.local$(docId).subscribe()), deps.scheduler ?? asyncScheduler);
+  }
 
   /**
    * A doc deleted on the server: drop it locally and hand its discarded pending changes to the
@@ -78,18 +88,31 @@ export class DocDeletes {
     });
   }
 
-  /** A local delete: tell the server now if possible (else the next full pass retries the tombstone). */
+  /**
+   * A local delete: tell the server now if possible (else the next full pass retries the
+   * tombstone). One the server refuses on a connection that stays open (a 503, a 500) is asked
+   * again with the docs' backoff, reported once (the tombstone stayed until the next connection).
+   */
   local$(docId: string): Observable<unknown> {
     if (!this.deps.canSend()) return EMPTY;
     return this.deps.connection.call<void>('deleteDoc', [docId]).pipe(
       // Already gone on the server counts as deleted: a tombstone must not wait forever.
       catchError(error => (error instanceof StatusError && (error.code === 404 || error.code === 410) ? of(undefined) : throwError(() => error))),
       concatMap(() => from(this.confirmLocal(docId))),
+      tap(() => this.retries.clear(docId)),
       catchError(error => {
-        this.deps.report(error, docId);
+        if (classifyError(error) !== 'network') {
+          if (!this.retries.has(docId)) this.deps.report(error, docId);
+          this.retries.schedule(docId);
+        }
         return EMPTY;
       }),
     );
+  }
+
+  /** Stops asking again (the connection is gone: the next one retries every tombstone; or destroyed). */
+  stopRetries(): void {
+    this.retries.clearAll();
   }
 
   /** Completes `remoteDocDeleted$` once the remote deletes already purging have handed their changes over. */

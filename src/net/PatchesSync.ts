@@ -229,6 +229,7 @@ export class PatchesSync {
       },
       requestSync: docId => this.syncRequests.next(docId),
       report: (error, docId) => this.report(error, docId),
+      scheduler: this.scheduler,
     });
     this.remoteDocDeleted$ = this.deletes.remoteDocDeleted$;
     this.subscription.add(this.connection.connected$.pipe(switchMap(connected => (connected ? this.fullSync$() : this.disconnected$()))).subscribe());
@@ -327,6 +328,7 @@ export class PatchesSync {
     this.subscription.unsubscribe();
     this.retries.clearAll();
     this.serverSubscriptions.reset();
+    this.deletes.stopRetries();
     this.connection.destroy();
     this.tabs.close();
     this.stateSubject.complete();
@@ -384,8 +386,9 @@ export class PatchesSync {
       this.docs.settleSyncing();
       this.retries.clearAll();
       this.failedHere.clear();
-      // The server holds none of our subscriptions now; the next connection subscribes anew.
+      // The server holds none of our subscriptions now; the next connection subscribes anew (and retries the tombstones).
       this.serverSubscriptions.reset();
+      this.deletes.stopRetries();
       return EMPTY;
     });
   }
