@@ -110,7 +110,7 @@ import { formatFailure, modeFlags, runConvergence, type FuzzMode, type FuzzStore
  *   whose status entry could not be read (one failed `getCommittedRev`) stayed out of `synced` for
  *   good: no save indicator for it. It gets its entry on its next edit or sync run now (4bce6c6;
  *   spec/net/PatchesSync.spec.ts, "should give a doc the entry whose read failed").
- * - U. OPEN (`--edits extended --big`, memory seed 2206 at 300 steps, 2 runs in 3) a witness with
+ * - U. NOT OURS (`--edits extended --big`, memory seed 2206 at 300 steps, 2 runs in 3) a witness with
  *   a numeric-string key in an OT doc was committed under another key: "100022" became "100023".
  *   The transform runs on paths alone (an integer last segment is an array index, as in
  *   @dabble/patches), so a concurrent add or removal of a smaller integer key in the same object
