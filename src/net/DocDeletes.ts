@@ -90,8 +90,9 @@ export class DocDeletes {
 
   /**
    * A local delete: tell the server now if possible (else the next full pass retries the
-   * tombstone). One the server refuses on a connection that stays open (a 503, a 500) is asked
-   * again with the docs' backoff, reported once (the tombstone stayed until the next connection).
+   * tombstone). One the server refuses on a connection that stays open is asked again, reported
+   * once: a 503 or a 500 with the docs' backoff, a 403 every 8–10 minutes (the tombstone stayed
+   * until the next connection).
    */
   local$(docId: string): Observable<unknown> {
     if (!this.deps.canSend()) return EMPTY;
@@ -101,10 +102,12 @@ export class DocDeletes {
       concatMap(() => from(this.confirmLocal(docId))),
       tap(() => this.retries.clear(docId)),
       catchError(error => {
-        if (classifyError(error) !== 'network') {
-          if (!this.retries.has(docId)) this.deps.report(error, docId);
-          this.retries.schedule(docId);
-        }
+        const action = classifyError(error);
+        if (action === 'network') return EMPTY;
+        if (!this.retries.has(docId)) this.deps.report(error, docId);
+        // A refusal retrying cannot fix (403) is probed rarely, as a doc's sync is.
+        if (action === 'fail') this.retries.probeLater(docId);
+        else this.retries.schedule(docId);
         return EMPTY;
       }),
     );
