@@ -11,7 +11,7 @@ import {
   TimeoutError,
   UnsplittableChangeError,
 } from '../../src/errors.js';
-import { classifyError, DOC_RETRY, docRetryDelay, type ErrorAction } from '../../src/net/errorPolicy.js';
+import { classifyError, DOC_RETRY, docRetryDelay, steadyRetryDelay, type ErrorAction } from '../../src/net/errorPolicy.js';
 
 describe('classifyError', () => {
   const cases: [string, unknown, ErrorAction][] = [
@@ -70,5 +70,11 @@ describe('docRetryDelay', () => {
     expect(DOC_RETRY).toEqual({ initialDelay: 1000, factor: 2, maxDelay: 30_000, maxAttempts: 10 });
     expect(docRetryDelay(0)).toBe(DOC_RETRY.initialDelay);
     expect(docRetryDelay(DOC_RETRY.maxAttempts - 1)).toBe(DOC_RETRY.maxDelay);
+  });
+});
+
+describe('steadyRetryDelay', () => {
+  it('should follow the docs\' ladder, then stay at its longest step for good', () => {
+    expect(Array.from({ length: 12 }, (_, n) => steadyRetryDelay(n))).toEqual([1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000, 30_000, 30_000, 30_000, 30_000]);
   });
 });

@@ -41,7 +41,7 @@ import { PatchesConnection, type LivenessOptions, type WebSocketOptions } from '
 import { SyncedDocs } from './SyncedDocs.js';
 import { DocSync } from './DocSync.js';
 import { docIdOf, isDocChanges } from './wireShapes.js';
-import { DOC_RETRY, classifyError, docRetryDelay } from './errorPolicy.js';
+import { classifyError, steadyRetryDelay } from './errorPolicy.js';
 import { DocRetries } from './DocRetries.js';
 import { ChangeBudgets } from './ChangeBudgets.js';
 import { SyncTabs, type SyncTabsOptions } from './SyncTabs.js';
@@ -375,7 +375,7 @@ export class PatchesSync {
     if (classifyError(error) === 'network') return throwError(() => error);
     this.setState({ syncing: asError(error) });
     if (count === 1) this.report(error);
-    return timer(docRetryDelay(Math.min(count - 1, DOC_RETRY.maxAttempts - 1)) ?? DOC_RETRY.maxDelay, this.scheduler);
+    return timer(steadyRetryDelay(count - 1), this.scheduler);
   }
 
   /** The connection dropped (or was closed): nothing is syncing any more. */

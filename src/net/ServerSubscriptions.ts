@@ -1,6 +1,6 @@
 import { EMPTY, asyncScheduler, catchError, concat, concatMap, defer, finalize, ignoreElements, of, share, tap, timer, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import type { PatchesConnection } from './PatchesConnection.js';
-import { DOC_RETRY, classifyError, docRetryDelay } from './errorPolicy.js';
+import { classifyError, steadyRetryDelay } from './errorPolicy.js';
 
 /** What `ServerSubscriptions` needs of the `PatchesSync` it works for. */
 export interface ServerSubscriptionsDeps {
@@ -157,8 +157,7 @@ export class ServerSubscriptions {
   private retryLater(ids: string[]): void {
     for (const id of ids) this.failed.add(id);
     if (this.retry && !this.retry.closed) return;
-    const delay = docRetryDelay(Math.min(this.failures - 1, DOC_RETRY.maxAttempts - 1)) ?? DOC_RETRY.maxDelay;
-    this.retry = timer(delay, this.deps.scheduler ?? asyncScheduler)
+    this.retry = timer(steadyRetryDelay(this.failures - 1), this.deps.scheduler ?? asyncScheduler)
       .pipe(
         concatMap(() => {
           // Fired: a failure of this call schedules the next retry.

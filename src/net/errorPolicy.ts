@@ -43,3 +43,15 @@ export function docRetryDelay(attempt: number): number | undefined {
   if (attempt >= DOC_RETRY.maxAttempts) return undefined;
   return Math.min(DOC_RETRY.initialDelay * DOC_RETRY.factor ** attempt, DOC_RETRY.maxDelay);
 }
+
+/**
+ * The delay before retry number `attempt` (0-based) of something retried for as long as the
+ * connection lasts (a sync pass, a `subscribe`): the docs' ladder, then its longest step.
+ *
+ * @example
+ * steadyRetryDelay(0); // 1000
+ * steadyRetryDelay(20); // 30000
+ */
+export function steadyRetryDelay(attempt: number): number {
+  return docRetryDelay(Math.min(attempt, DOC_RETRY.maxAttempts - 1)) ?? DOC_RETRY.maxDelay;
+}
