@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { diffArray } from '../../../src/algorithms/recording/diffArray.js';
+import { diffArray, keptRuns } from '../../../src/algorithms/recording/diffArray.js';
 
 /** Length of a longest common subsequence, by the textbook O(N·M) table: the oracle. */
 function lcsLength<T>(a: readonly T[], b: readonly T[]): number {
@@ -81,6 +81,55 @@ describe('diffArray', () => {
         expect(pairs).toHaveLength(lcsLength(a, b));
       }),
       { numRuns: 1000, seed: 0xd1ff },
+    );
+  });
+});
+
+describe('keptRuns', () => {
+  it('should give an edit in the middle of a long array as its prefix and suffix, two runs', () => {
+    const a = Array.from({ length: 10_000 }, (_, i) => i);
+    const b = [...a];
+    b[5] = -1;
+    expect(keptRuns(a, b, (x, y) => x === y)).toEqual([
+      { i: 0, j: 0, length: 5 },
+      { i: 6, j: 6, length: 9_994 },
+    ]);
+  });
+
+  it('should join kept pairs that follow each other into one run', () => {
+    expect(keptRuns(['x', 'y', 'z'], ['a', 'x', 'y', 'b', 'z'], (x, y) => x === y)).toEqual([
+      { i: 0, j: 1, length: 2 },
+      { i: 2, j: 4, length: 1 },
+    ]);
+  });
+
+  it('with identicalAreEqual, should not ask the predicate about identical elements of the prefix and suffix', () => {
+    const asked: [number, number][] = [];
+    const equal = (x: string, y: string, i: number, j: number) => {
+      asked.push([i, j]);
+      return x === y;
+    };
+    keptRuns(['a', 'b', 'c', 'd'], ['a', 'X', 'c', 'd'], equal, { identicalAreEqual: true });
+    expect(asked.length).toBeGreaterThan(0);
+    expect(asked.filter(([i, j]) => i !== 1 || j !== 1)).toEqual([]);
+    asked.length = 0;
+    keptRuns(['a', 'b', 'c', 'd'], ['a', 'X', 'c', 'd'], equal);
+    expect(asked).toContainEqual([0, 0]);
+  });
+
+  it('should hold the pairs diffArray gives, and no two runs that could be one (1000 runs, fixed seed)', () => {
+    const list = fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 14 });
+    fc.assert(
+      fc.property(list, list, fc.boolean(), (a, b, identicalAreEqual) => {
+        const runs = keptRuns(a, b, (x, y) => x === y, { identicalAreEqual })!;
+        expect(runs.flatMap(({ i, j, length }) => Array.from({ length }, (_, t) => [i + t, j + t]))).toEqual(diffArray(a, b));
+        runs.forEach((run, n) => {
+          expect(run.length).toBeGreaterThan(0);
+          const previous = runs[n - 1];
+          if (previous) expect(previous.i + previous.length === run.i && previous.j + previous.length === run.j).toBe(false);
+        });
+      }),
+      { numRuns: 1000, seed: 0x5eed },
     );
   });
 });

@@ -2,6 +2,8 @@
 export interface DiffArrayOptions {
   /** Work budget (element comparisons plus diagonals visited); past it the diff gives up and returns undefined. */
   maxCost?: number;
+  /** Identical elements (`===`) are always equal: a long common prefix or suffix is then matched without a call to `equal` per element. */
+  identicalAreEqual?: boolean;
 }
 
 /**
@@ -48,11 +50,40 @@ export function diffArray<A, B>(
   equal: (x: A, y: B, i: number, j: number) => boolean = (x, y) => (x as unknown) === (y as unknown),
   options: DiffArrayOptions = {},
 ): [number, number][] | undefined {
+  const runs = keptRuns(a, b, equal, options);
+  if (runs === undefined) return undefined;
+  const pairs: [number, number][] = [];
+  for (const { i, j, length } of runs) for (let t = 0; t < length; t++) pairs.push([i + t, j + t]);
+  return pairs;
+}
+
+/** A stretch of kept elements: `a[i + t]` kept as `b[j + t]` for `t` below `length`. */
+export interface KeptRun {
+  readonly i: number;
+  readonly j: number;
+  readonly length: number;
+}
+
+/**
+ * `diffArray`'s answer as runs of consecutive pairs, ascending. An edit at one place of a long
+ * array keeps a long prefix and suffix: two runs, where the pairs would be an array per element
+ * (most of the cost of recording an edit of one element of a 17,000-element list).
+ *
+ * @example
+ * keptRuns(['x', 'y'], ['a', 'x', 'y'], (x, y) => x === y); // [{ i: 0, j: 1, length: 2 }]
+ */
+export function keptRuns<A, B>(
+  a: readonly A[],
+  b: readonly B[],
+  equal: (x: A, y: B, i: number, j: number) => boolean,
+  options: DiffArrayOptions = {},
+): KeptRun[] | undefined {
+  const identical = options.identicalAreEqual === true;
   let start = 0;
-  while (start < a.length && start < b.length && equal(a[start], b[start], start, start)) start++;
+  while (start < a.length && start < b.length && ((identical && (a[start] as unknown) === b[start]) || equal(a[start], b[start], start, start))) start++;
   let endA = a.length;
   let endB = b.length;
-  while (endA > start && endB > start && equal(a[endA - 1], b[endB - 1], endA - 1, endB - 1)) {
+  while (endA > start && endB > start && ((identical && (a[endA - 1] as unknown) === b[endB - 1]) || equal(a[endA - 1], b[endB - 1], endA - 1, endB - 1))) {
     endA--;
     endB--;
   }
@@ -60,11 +91,17 @@ export function diffArray<A, B>(
   const middle = shortestEdit(endA - start, endB - start, same, options.maxCost ?? DEFAULT_MAX_COST);
   if (middle === undefined) return undefined;
 
-  const pairs: [number, number][] = [];
-  for (let i = 0; i < start; i++) pairs.push([i, i]);
-  for (const [x, y] of middle) pairs.push([start + x, start + y]);
-  for (let i = 0; endA + i < a.length; i++) pairs.push([endA + i, endB + i]);
-  return pairs;
+  const runs: KeptRun[] = [];
+  const keep = (i: number, j: number, length: number): void => {
+    if (length === 0) return;
+    const last = runs[runs.length - 1];
+    if (last !== undefined && last.i + last.length === i && last.j + last.length === j) runs[runs.length - 1] = { i: last.i, j: last.j, length: last.length + length };
+    else runs.push({ i, j, length });
+  };
+  keep(0, 0, start);
+  for (const [x, y] of middle) keep(start + x, start + y, 1);
+  keep(endA, endB, a.length - endA);
+  return runs;
 }
 
 /**

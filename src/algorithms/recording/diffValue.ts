@@ -1,5 +1,5 @@
 import type { JSONPatchOp } from '../../types.js';
-import { diffArray, type DiffArrayOptions } from './diffArray.js';
+import { diffArray, keptRuns, type DiffArrayOptions } from './diffArray.js';
 import { keyPointer } from '../jsonPointer.js';
 import { hasValue, isContainer, isObject } from '../ops/PatchDraft.js';
 
@@ -81,11 +81,11 @@ export function diffArrayOps(
   options?: DiffArrayOptions,
 ): JSONPatchOp[] | undefined {
   const { sameElement, editElement } = hooks;
-  const kept = diffArray(
+  const kept = keptRuns(
     oldList,
     newList,
     (x, y, i, j) => asElement(x) === asElement(y) || (sameElement?.(i, j) ?? false),
-    options,
+    { ...options, identicalAreEqual: true },
   );
   if (kept === undefined) return undefined;
 
@@ -123,15 +123,19 @@ export function diffArrayOps(
     nextNew = newEnd;
   };
 
-  for (const [i, j] of kept) {
-    if (i > nextOld || j > nextNew) rewrite(i, j);
-    if (asElement(oldList[i]) !== asElement(newList[j])) {
-      const elementPointer = indexPointer(at);
-      append(ops, editElement ? editElement(i, j, elementPointer) : diffValue(oldList[i], newList[j], elementPointer));
+  for (const run of kept) {
+    if (run.i > nextOld || run.j > nextNew) rewrite(run.i, run.j);
+    for (let t = 0; t < run.length; t++) {
+      const i = run.i + t;
+      const j = run.j + t;
+      if (oldList[i] !== newList[j] && asElement(oldList[i]) !== asElement(newList[j])) {
+        const elementPointer = indexPointer(at);
+        append(ops, editElement ? editElement(i, j, elementPointer) : diffValue(oldList[i], newList[j], elementPointer));
+      }
+      at++;
     }
-    at++;
-    nextOld = i + 1;
-    nextNew = j + 1;
+    nextOld = run.i + run.length;
+    nextNew = run.j + run.length;
   }
   if (oldList.length > nextOld || newList.length > nextNew) rewrite(oldList.length, newList.length);
   return ops;
