@@ -206,6 +206,67 @@ describe('LWWAlgorithm', () => {
     expect(env.doc.state).toEqual({ a: 1, title: 'T' });
   });
 
+  describe('stamps (a clock that steps back or runs behind)', () => {
+    async function withClock() {
+      const clock = { now: 10_000 };
+      const patches = new Patches({ store: new InMemoryStore(), clock: () => clock.now });
+      const doc = await patches.openDoc<Doc>('d', { algorithm: 'lww' });
+      return { clock, patches, doc, lww: patches.algorithms.lww, run: <R>(task: () => Promise<R>) => patches.runExclusive('d', task) };
+    }
+
+    it("should keep the user's later edit when the clock stepped back between two edits of a field", async () => {
+      const env = await withClock();
+      env.doc.change(draft => void (draft.title = 'draft 1'));
+      env.clock.now = 5_000; // NTP steps the clock back 5 s
+      env.doc.change(draft => void (draft.title = 'draft 2'));
+      await env.doc.flush();
+      expect(env.doc.state).toEqual({ title: 'draft 2' });
+      expect(await env.patches.store.getPendingOps('d')).toEqual([{ op: 'replace', path: '/title', value: 'draft 2', ts: 10_000 }]);
+    });
+
+    it('should stamp an edit no lower than the server rows the open doc applied, with its clock behind', async () => {
+      const env = await withClock();
+      await env.run(() => env.lww.applyServerChanges('d', [committed('s1', 1, [{ op: 'replace', path: '/title', value: 'theirs', ts: 50_000 }])]));
+      env.doc.change(draft => void (draft.title = 'mine, made after theirs arrived'));
+      await env.doc.flush();
+      expect(await env.patches.store.getPendingOps('d')).toEqual([{ op: 'replace', path: '/title', value: 'mine, made after theirs arrived', ts: 50_000 }]);
+    });
+
+    it("should show a newer field under the object its edit wrote that the pending set kept (another tab's, stamped later)", async () => {
+      const store = new InMemoryStore();
+      const clockA = { now: 10_000 };
+      const tabA = new Patches({ store, clock: () => clockA.now });
+      const tabB = new Patches({ store, clock: () => 90_000 });
+      const docA = await tabA.openDoc<Doc>('d', { algorithm: 'lww' });
+      docA.change(draft => void (draft.p = { a: {} }));
+      await docA.flush();
+      const docB = await tabB.openDoc<Doc>('d', { algorithm: 'lww' });
+      docB.change(draft => void (draft.p!.a!.b = 2));
+      await docB.flush();
+      await tabA.runExclusive('d', () => tabA.algorithms.lww.refresh('d'));
+      expect(docA.state).toEqual({ p: { a: { b: 2 } } });
+      clockA.now = 20_000;
+      docA.change(draft => void (draft.p = { a: {} })); // older than B's field: the field stays
+      await docA.flush();
+      const fresh = new Patches({ store });
+      expect((await fresh.openDoc<Doc>('d', { algorithm: 'lww' })).state).toEqual({ p: { a: { b: 2 } } });
+      expect(docA.state).toEqual({ p: { a: { b: 2 } } });
+    });
+
+    it("should start a reopened doc from its own pending stamps", async () => {
+      const env = await withClock();
+      env.clock.now = 30_000;
+      env.doc.change(draft => void (draft.a = 1));
+      await env.doc.flush();
+      await env.patches.closeDoc('d');
+      env.clock.now = 20_000;
+      const reopened = await env.patches.openDoc<Doc>('d', { algorithm: 'lww' });
+      reopened.change(draft => void (draft.a = 2));
+      await reopened.flush();
+      expect(await env.patches.store.getPendingOps('d')).toEqual([{ op: 'replace', path: '/a', value: 2, ts: 30_000 }]);
+    });
+  });
+
   it('should apply, store and replay a field the server listed before the object written with it (one rev, one ts)', async () => {
     const env = await openLWW();
     const rows: JSONPatchOp[] = [

@@ -1,4 +1,4 @@
-import { BehaviorSubject, firstValueFrom } from 'rxjs';
+import { BehaviorSubject, firstValueFrom, skipWhile } from 'rxjs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -131,6 +131,49 @@ describe('PatchesSync', () => {
       expect(docB.state).toEqual(expected);
       expect(docA.state).toEqual(expected);
       expect(a.errors).toEqual([]);
+    });
+
+    /** Makes an edit and resolves once it was sent and answered: the doc pending, then synced with nothing pending. */
+    const editAnswered = async (client: TestClient, edit: () => void) => {
+      const answered = when(
+        client.sync.synced$.pipe(skipWhile(synced => !synced['lww-doc']?.hasPending)),
+        synced => synced['lww-doc']?.status === 'synced' && !synced['lww-doc'].hasPending,
+      );
+      edit();
+      await answered;
+    };
+
+    // Found in review, fixed: edits were stamped with the clock alone, so a writer whose clock
+    // ran behind lost to a value they overwrote after it arrived (for as long as the lag), and a
+    // clock stepped back made a user's later edit lose to their own earlier one, silently.
+    it("should keep an LWW edit made after another writer's value arrived, from a clock hours behind", async () => {
+      const behind = 3 * 60 * 60 * 1000;
+      const [a, b] = await Promise.all([connected({ clock: () => Date.now() - behind }), connected()]);
+      type Doc = { color?: string };
+      const docA = await a.patches.openDoc<Doc>('lww-doc', { algorithm: 'lww' });
+      const docB = await b.patches.openDoc<Doc>('lww-doc', { algorithm: 'lww' });
+      docB.change(draft => void (draft.color = 'red'));
+      await when(docA.state$, s => s.color === 'red');
+      await editAnswered(a, () => docA.change(draft => void (draft.color = 'blue')));
+      await docSynced(b.sync, 'lww-doc', a.sync.synced['lww-doc'].committedRev);
+      expect(docA.state).toEqual({ color: 'blue' });
+      expect(docB.state).toEqual({ color: 'blue' });
+      expect([...a.errors, ...b.errors]).toEqual([]);
+    });
+
+    it("should keep a user's later LWW edit of a committed field after their clock stepped back", async () => {
+      let now = Date.now();
+      const a = await connected({ clock: () => now });
+      const docA = await a.patches.openDoc<{ status?: string }>('lww-doc', { algorithm: 'lww' });
+      docA.change(draft => void (draft.status = 'open'));
+      await docSynced(a.sync, 'lww-doc', 1);
+      now -= 5_000; // NTP steps the laptop clock back
+      await editAnswered(a, () => docA.change(draft => void (draft.status = 'closed')));
+      expect(docA.state).toEqual({ status: 'closed' });
+      const fresh = await connected();
+      const seen = await fresh.patches.openDoc<{ status?: string }>('lww-doc', { algorithm: 'lww' });
+      await when(seen.state$, s => s.status !== undefined);
+      expect(seen.state).toEqual({ status: 'closed' });
     });
 
     it('should converge when one LWW change writes an object and a field in it at one timestamp', async () => {

@@ -15,6 +15,7 @@ import { readQueue } from '../stores/readQueue.js';
 import { committedUnchanged, readViewSince } from './readViewSince.js';
 import type { DocLayers, OptimisticChange, PatchesDoc } from './PatchesDoc.js';
 import { ClosedStates } from './ClosedStates.js';
+import { StampFloors } from './StampFloors.js';
 
 /**
  * Client side of last-write-wins: local ops are timestamped and consolidated per path into a
@@ -38,8 +39,20 @@ export class LWWAlgorithm implements ClientAlgorithm {
   private readonly closedStates = new ClosedStates();
   /** Pending-op lists known to be in path order (built by `mintOnce`, or checked once). */
   private readonly pathOrdered = new WeakSet<readonly JSONPatchOp[]>();
+  /** What each open doc's next stamp may not go below. */
+  private readonly stamps = new StampFloors();
 
   constructor(private readonly ctx: AlgorithmContext) {}
+
+  /**
+   * An edit's freshly recorded ops, each stamped with its `ts`: the clock, never below a stamp
+   * the open doc has given or seen (`StampFloors`), so a clock stepped back cannot make the
+   * user's later edit lose to their earlier one.
+   */
+  stamped(doc: PatchesDoc<object>, ops: readonly JSONPatchOp[]): JSONPatchOp[] {
+    const ts = this.stamps.stamp(doc, this.ctx.clock(), () => doc._layers().local);
+    return ops.map((op): JSONPatchOp => ({ ...op, ts }));
+  }
 
   mint(docId: string, change: OptimisticChange): Promise<Change[]> {
     return retryOnConflict(() => this.mintOnce(docId, change), () => this.refresh(docId));
@@ -67,7 +80,10 @@ export class LWWAlgorithm implements ClientAlgorithm {
       // Without corrections the view already shows these ops (optimistically): no recompute per edit.
       const pending = afterWrite(sorted, opsToSave, pathsToDelete);
       this.pathOrdered.add(pending);
-      doc._update({ ...layers, local: [layers.local[0] ?? [], pending] }, { minted: [change.id], viewUnchanged: opsToReturn.length === 0 });
+      // It does unless a stored op won over the edit's, or a newer one under a path it wrote was kept.
+      const ownPaths = new Set(change.ops.map(op => op.path));
+      const viewUnchanged = opsToReturn.length === 0 && opsToSave.every(op => ownPaths.has(op.path));
+      doc._update({ ...layers, local: [layers.local[0] ?? [], pending] }, { minted: [change.id], viewUnchanged });
       if (known) this.sendingOf.set(doc._layers(), known);
     }
     if (opsToSave.length === 0 && pathsToDelete.length === 0) return [];
@@ -222,6 +238,7 @@ export class LWWAlgorithm implements ClientAlgorithm {
     await store.applyServerChanges(docId, { state, rev: cursor, changes: effective, clearSending, expect, replayable: !failed });
     const after: StoredDoc = { ...stored, state, committedRev: cursor, sending: clearSending ? null : stored.sending };
     if (doc) {
+      this.stamps.saw(doc, ops);
       doc._update(layersOf(after, state), { rerecord: true });
       this.sendingOf.set(doc._layers(), { sending: after.sending });
     } else {
@@ -301,7 +318,11 @@ export class LWWAlgorithm implements ClientAlgorithm {
     if (rev <= stored.committedRev) return 'stale';
     const state = applyPatch(snapshot.state ?? {}, opsParentsFirst(snapshot.changes), { mode: 'lenient' });
     await store.saveDoc(docId, { state, rev }, { committedRev: stored.committedRev, rewinds: stored.rewinds ?? 0 });
-    this.ctx.getOpenDoc(docId)?._update(layersOf({ ...stored, state, committedRev: rev }, state), { rerecord: true });
+    const doc = this.ctx.getOpenDoc(docId);
+    if (doc) {
+      this.stamps.saw(doc, snapshot.changes.flatMap(c => c.ops));
+      doc._update(layersOf({ ...stored, state, committedRev: rev }, state), { rerecord: true });
+    }
     return 'installed';
   }
 }

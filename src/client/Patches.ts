@@ -1,5 +1,5 @@
 import { Subject, Subscription, asyncScheduler, concatMap, defer, timer, type Observable, type SchedulerLike } from 'rxjs';
-import type { AnyDoc, Algorithm, Change, JSONPatchOp, SizeCalculator, Unsubscriber } from '../types.js';
+import type { AnyDoc, Algorithm, Change, SizeCalculator, Unsubscriber } from '../types.js';
 import { StoreError } from '../errors.js';
 import { asStoreError } from './asStoreError.js';
 import { createId } from '../algorithms/createId.js';
@@ -86,6 +86,8 @@ export class Patches {
   readonly defaultAlgorithm: Algorithm;
   /** The per-algorithm sync logic, keyed by algorithm name. */
   readonly algorithms: Readonly<Record<Algorithm, ClientAlgorithm>>;
+  /** The LWW one, which also stamps each edit's ops. */
+  private readonly lww: LWWAlgorithm;
   /**
    * Resolves once the docs already tracked in the store are known, or their read failed: then a
    * `StoreError` reaches `errors$` (once) and the read is retried, with backoff and before any
@@ -160,7 +162,8 @@ export class Patches {
       maxStorageBytes: this.docOptions.maxStorageBytes,
       sizeCalculator: this.docOptions.sizeCalculator,
     };
-    this.algorithms = { ot: new OTAlgorithm(ctx), lww: new LWWAlgorithm(ctx) };
+    this.lww = new LWWAlgorithm(ctx);
+    this.algorithms = { ot: new OTAlgorithm(ctx), lww: this.lww };
     this.ready = this.store.listDocs().then(
       docs => {
         for (const doc of docs) this.tracked.set(doc.docId, doc.algorithm);
@@ -493,11 +496,7 @@ export class Patches {
 
   private readonly owner: DocOwner = {
     newId: () => createId(),
-    prepareOps: (doc, ops) => {
-      if (doc.algorithm !== 'lww') return ops;
-      const ts = this.clock();
-      return ops.map((op): JSONPatchOp => ({ ...op, ts }));
-    },
+    prepareOps: (doc, ops) => (doc.algorithm === 'lww' ? this.lww.stamped(doc, ops) : ops),
     submit: (doc, change: OptimisticChange) =>
       this.queue
         .run(doc.id, () => this.algorithms[doc.algorithm].mint(doc.id, change))
