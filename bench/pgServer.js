@@ -164,10 +164,12 @@ export async function main(options = {}) {
         for (const [name, { pickDoc }] of scenarios) {
           // scenario() connects every client to one url: run one per process and merge.
           const perProcess = await Promise.all(urls.map((url, p) => scenario(url, { clients: 12 / count, perClient: commitsPerClient, pickDoc: (c, i) => pickDoc(c * count + p, i) })));
+          // All commits over the time of the slowest process, percentiles of all latencies together.
           const commits = perProcess.reduce((sum, r) => sum + r.commits, 0);
-          const perSecond = perProcess.reduce((sum, r) => sum + r.perSecond, 0);
-          const p50 = Math.max(...perProcess.map((r) => r.p50));
-          const p99 = Math.max(...perProcess.map((r) => r.p99));
+          const perSecond = commits / Math.max(...perProcess.map((r) => r.seconds));
+          const latencies = perProcess.flatMap((r) => r.latencies).sort((a, b) => a - b);
+          const p50 = percentile(latencies, 50);
+          const p99 = percentile(latencies, 99);
           results.push({ processes: count, scenario: name, commits, perSecond, p50, p99 });
           log(`${String(count).padStart(9)}  ${name.padEnd(24)} ${String(commits).padStart(7)} ${perSecond.toFixed(0).padStart(10)} ${p50.toFixed(2).padStart(8)} ${p99.toFixed(2).padStart(8)}`);
         }

@@ -91,6 +91,8 @@ export async function scenario(url, { clients, perClient, pickDoc }) {
     perSecond: latencies.length / seconds,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
+    seconds,
+    latencies,
   };
 }
 
@@ -143,7 +145,7 @@ export async function main(options = {}) {
         ['100 busy docs', { clients: 100, perClient: busyDocCommits, pickDoc: (client) => `busy-${client}` }],
       ];
       for (const [name, config] of scenarios) {
-        const result = await scenario(server.url, config);
+        const { latencies: _latencies, ...result } = await scenario(server.url, config);
         results.push({ scenario: name, store: storeKind, ...result });
         log(
           `${name.padEnd(24)} ${storeKind.padEnd(12)} ${String(result.commits).padStart(8)} ${result.perSecond.toFixed(0).padStart(10)} ${result.p50

@@ -103,7 +103,8 @@ export async function main(options = {}) {
         const before = await server.cpuMicros();
         const result = await bounded('subscribers' in config ? fanOut(server.url, config) : scenario(server.url, config), name);
         const cpuPerCommit = ((await server.cpuMicros()) - before) / result.commits;
-        results.push({ scenario: name, store: storeKind, ...result, cpuPerCommit });
+        const { latencies: _latencies, ...figures } = result;
+        results.push({ scenario: name, store: storeKind, ...figures, cpuPerCommit });
         log(`${name.padEnd(24)} ${storeKind.padEnd(12)} ${String(result.commits).padStart(8)} ${result.perSecond.toFixed(0).padStart(10)} ${cpuPerCommit.toFixed(0).padStart(17)}`);
       }
     } finally {
