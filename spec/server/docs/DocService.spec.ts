@@ -1,11 +1,14 @@
 import type { PatchesSnapshot } from '../../../src/types.js';
 import { MemoryServerStore } from '../../../src/server/stores/MemoryServerStore.js';
 import { OTDocService } from '../../../src/server/docs/OTDocService.js';
+import { LWWDocService } from '../../../src/server/docs/LWWDocService.js';
+import type { Announce } from '../../../src/server/docs/DocService.js';
 import { KeyedQueue } from '../../../src/util/KeyedQueue.js';
 import { RevConflictError } from '../../../src/server/stores/RevConflictError.js';
 import { entryFirstRev } from '../../../src/server/stores/ServerStore.js';
 import type { LogEntry } from '../../../src/server/stores/ServerStore.js';
 import type { IncomingChange } from '../../../src/server/validate.js';
+import { FailingServerStore } from '../../helpers/failingServerStore.js';
 import { change, errorOf, resultOf, startTestServer } from '../../helpers/testServer.js';
 import type { TestServer } from '../../helpers/testServer.js';
 
@@ -200,5 +203,92 @@ describe('DocService (a reload under the lock)', () => {
     const outcome = await Promise.race([a.refresh('doc', 'reload').then(() => 'refreshed', (error: Error) => error.message), stuck]).finally(() => clearTimeout(bound));
     expect(outcome).toEqual(expect.stringContaining('lacks rev 2'));
     expect(faults).toEqual([expect.objectContaining({ message: expect.stringContaining('lacks rev 2') })]);
+  });
+});
+
+describe('DocService (a write whose outcome is unknown)', () => {
+  /** Two services on one store (two processes): `a` is the one whose store calls fail. */
+  function processes(store: FailingServerStore) {
+    const heard: Array<{ method: string; revs: number[] }> = [];
+    const faults: unknown[] = [];
+    const lock = new KeyedQueue();
+    const options = (announce: Announce) => ({
+      store,
+      now: () => 1,
+      snapshotEvery: 200,
+      cacheSize: 100,
+      announce,
+      stats: { commits: 0, changesCommitted: 0, duplicateChanges: 0, changesDropped: 0, snapshots: 0 },
+      onError: (error: unknown) => void faults.push(error),
+      isFollowed: () => true,
+    });
+    const record: Announce = (_docId, method, params) => void heard.push({ method, revs: (params.changes ?? []).map((c) => c.rev) });
+    return {
+      heard,
+      faults,
+      lock,
+      a: (docId: string) => (docId.startsWith('lww') ? new LWWDocService({ ...options(record), lock }) : new OTDocService({ ...options(record), lock })),
+      b: (docId: string) => (docId.startsWith('lww') ? new LWWDocService({ ...options(() => {}), lock: new KeyedQueue() }) : new OTDocService({ ...options(() => {}), lock: new KeyedQueue() })),
+    };
+  }
+  const setN = (id: string, rev: number): IncomingChange => ({ id, baseRev: rev - 1, ops: [{ op: 'replace', path: `/n${rev}`, value: rev, ts: rev }] });
+  const origin = { connectionId: 'author' };
+
+  for (const docId of ['notes', 'lww-notes']) {
+    it(`should keep a followed ${docId.startsWith('lww') ? 'LWW' : 'OT'} doc loaded after a commit whose answer was lost, announce what the store kept, and go on announcing other processes' commits`, async () => {
+      const store = new FailingServerStore();
+      const { heard, faults, lock, a: makeA, b: makeB } = processes(store);
+      const [a, b] = [makeA(docId), makeB(docId)];
+      await a.commitChanges(docId, [setN('c1', 1)], origin);
+      heard.length = 0;
+
+      // The store committed rev 2, then the connection reset before its answer.
+      store.loseNextAnswer('append');
+      await expect(a.commitChanges(docId, [setN('c2', 2)], origin)).rejects.toMatchObject({ code: 503 });
+      await lock.idle();
+      expect(heard).toEqual([{ method: 'changesCommitted', revs: [2] }]);
+      expect(faults).toEqual([expect.objectContaining({ message: 'append failed (connection reset)' })]);
+
+      // Another process commits rev 3 and reports it: this one's subscribers hear it.
+      await b.commitChanges(docId, [setN('b3', 3)], origin);
+      await a.refresh(docId, 'read-on', 3);
+      expect(heard).toEqual([{ method: 'changesCommitted', revs: [2] }, { method: 'changesCommitted', revs: [3] }]);
+
+      // The author's retry of c2 is recognised, not committed again.
+      await a.commitChanges(docId, [setN('c2', 2)], origin);
+      expect((await store.readLog(docId, 0)).length).toBe(3);
+    });
+  }
+
+  it('should reload the doc before the next write when the reload after a failed commit failed too, and keep it loaded meanwhile', async () => {
+    const store = new FailingServerStore();
+    const { heard, lock, a: makeA } = processes(store);
+    const a = makeA('notes');
+    await a.commitChanges('notes', [setN('c1', 1)], origin);
+    heard.length = 0;
+    store.loseNextAnswer('append');
+    store.failNext('loadDoc');
+    await expect(a.commitChanges('notes', [setN('c2', 2)], origin)).rejects.toMatchObject({ code: 503 });
+    await lock.idle();
+    expect(a.loadedDocIds()).toEqual(['notes']);
+    expect(heard).toEqual([]);
+
+    // The next commit reads the doc first: it learns of rev 2 (announced) and commits on top of it.
+    const { changes } = await a.commitChanges('notes', [setN('c3', 2)], origin);
+    expect(changes.map((c) => [c.id, c.rev])).toContainEqual(['c3', 3]);
+    expect(heard).toEqual([{ method: 'changesCommitted', revs: [2] }, { method: 'changesCommitted', revs: [3] }]);
+  });
+
+  it('should announce a delete whose answer was lost, and answer 410 from then on', async () => {
+    const store = new FailingServerStore();
+    const { heard, lock, a: makeA } = processes(store);
+    const a = makeA('notes');
+    await a.commitChanges('notes', [setN('c1', 1)], origin);
+    heard.length = 0;
+    store.loseNextAnswer('deleteDoc');
+    await expect(a.deleteDoc('notes', origin)).rejects.toMatchObject({ code: 503 });
+    await lock.idle();
+    expect(heard).toEqual([{ method: 'docDeleted', revs: [] }]);
+    await expect(a.getDoc('notes')).rejects.toMatchObject({ code: 410 });
   });
 });

@@ -80,6 +80,8 @@ export interface LoadedDoc {
   snapshotQueued?: boolean;
   /** Until when (the service's clock) commits take the cross-process lock before they try: a race was lost. */
   contendedUntil?: number;
+  /** A write to the store failed with its outcome unknown: the doc is read again before the next write. */
+  stale?: boolean;
 }
 
 interface CacheSlot<TDoc> {
@@ -164,6 +166,7 @@ export abstract class DocService<TDoc extends LoadedDoc> {
    */
   protected async retryOnConflict<R>(docId: string, attempt: () => Promise<R>): Promise<R> {
     const { store } = this.options;
+    await this.reloadIfStale(docId);
     // A store only this process writes to has no lock to take.
     if (!store.lockDoc) return this.attemptCommit(docId, attempt);
     let lostTry = false;
@@ -260,6 +263,7 @@ export abstract class DocService<TDoc extends LoadedDoc> {
    */
   deleteDoc(docId: string, origin: CallOrigin): Promise<void> {
     return this.options.lock.run(docId, async () => {
+      await this.reloadIfStale(docId);
       const doc = await this.open(docId);
       if (doc.tombstone) return;
       const tombstone: DocumentTombstone = {
@@ -268,7 +272,11 @@ export abstract class DocService<TDoc extends LoadedDoc> {
         lastRev: doc.headRev,
         deletedByClientId: origin.connectionId,
       };
-      await this.options.store.deleteDoc(docId, tombstone);
+      try {
+        await this.options.store.deleteDoc(docId, tombstone);
+      } catch (error) {
+        throw this.writeFailed(doc, error, 'the delete of');
+      }
       this.put(docId, { ...this.emptyDoc(docId), tombstone });
       this.options.announce(docId, 'docDeleted', { docId }, origin.connectionId);
     });
@@ -277,9 +285,14 @@ export abstract class DocService<TDoc extends LoadedDoc> {
   /** Removes a tombstone; the document restarts empty. Resolves whether there was one. */
   undeleteDoc(docId: string): Promise<boolean> {
     return this.options.lock.run(docId, async () => {
+      await this.reloadIfStale(docId);
       const doc = await this.open(docId);
       if (!doc.tombstone) return false;
-      await this.options.store.removeTombstone(docId);
+      try {
+        await this.options.store.removeTombstone(docId);
+      } catch (error) {
+        throw this.writeFailed(doc, error, 'the undelete of');
+      }
       this.put(docId, this.emptyDoc(docId));
       return true;
     });
@@ -319,9 +332,23 @@ export abstract class DocService<TDoc extends LoadedDoc> {
     return fresh.promise;
   }
 
-  /** Forgets a loaded document (after a failed write, so the next call reloads what is on disk). */
-  protected forget(docId: string): void {
-    this.cache.delete(docId);
+  /**
+   * What a write under the lock throws when the store failed it for another reason than a lost
+   * race. Its outcome is unknown (the store may have kept it and lost the answer), so the doc is
+   * read again before the next write, and a reload queued behind this lock holder announces
+   * what the store kept. The loaded doc stays meanwhile: forgotten, a doc this process's clients
+   * follow would hear nothing more from other processes (their news goes to loaded docs only).
+   */
+  protected writeFailed(doc: TDoc, error: unknown, what: string): StatusError {
+    doc.stale = true;
+    this.options.onError(error);
+    this.refresh(doc.docId, 'reload').catch((reloadError: unknown) => this.options.onError(reloadError));
+    return new StatusError(503, `Could not store ${what} ${doc.docId}; retry`, { scope: 'doc' });
+  }
+
+  /** Under the lock, before a write: reads the doc again if a write's outcome is unknown. */
+  private async reloadIfStale(docId: string): Promise<void> {
+    if (this.cache.get(docId)?.doc?.stale) await this.refreshLocked(docId, 'reload');
   }
 
   /** Queues a snapshot behind the current lock holder when one is due. */
@@ -388,7 +415,7 @@ export abstract class DocService<TDoc extends LoadedDoc> {
     const doc = slot?.doc ?? (await slot?.promise.catch(() => undefined));
     if (!doc || this.cache.get(docId)?.doc !== doc) return false;
     const before = doc.headRev;
-    if (mode === 'read-on' && !doc.tombstone) {
+    if (mode === 'read-on' && !doc.tombstone && !doc.stale) {
       // A report this process has overtaken (it read on past it, e.g. after losing a commit race).
       if (knownRev > 0 && knownRev <= before) return false;
       // The report's own entry when it is the next one: nothing to read.
@@ -398,8 +425,9 @@ export abstract class DocService<TDoc extends LoadedDoc> {
       if (entries.length === 0 && knownRev <= before) return false;
       if (entries.length && this.applyEntries(doc, entries)) return true;
     }
-    this.forget(docId);
-    const fresh = await this.open(docId);
+    // The loaded doc stays until the store answers: a failed read leaves it (and its followers) in place.
+    const fresh = this.fromStored(docId, await this.options.store.loadDoc(docId));
+    this.put(docId, fresh);
     if (fresh.tombstone) {
       if (!doc.tombstone) this.options.announce(docId, 'docDeleted', { docId });
       return !doc.tombstone;

@@ -1,4 +1,3 @@
-import { StatusError } from '../../errors.js';
 import { consolidateOps, convertDeltaOps } from '../../algorithms/lww/consolidateOps.js';
 import { createId } from '../../algorithms/createId.js';
 import type { Change, CommitChangesResult, JSONPatchOp, PatchesSnapshot } from '../../types.js';
@@ -94,9 +93,8 @@ export class LWWDocService extends DocService<LWWDoc> {
         } catch (error) {
           // Another process committed first: read on and resolve again.
           if (error instanceof RevConflictError) throw error;
-          this.forget(docId);
-          this.options.onError(error);
-          throw new StatusError(503, `Could not store the commit to ${docId}; retry`, { scope: 'doc' });
+          // Its outcome is unknown: read the doc again before the next write, and announce what was kept.
+          throw this.writeFailed(doc, error, 'the commit to');
         }
         doc.rows.write(saved, pathsToDelete);
         doc.headRev = rev;

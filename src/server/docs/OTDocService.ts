@@ -217,10 +217,8 @@ export class OTDocService extends DocService<OTDoc> {
         }
         // Another process committed first: read on and transform again.
         if (error instanceof RevConflictError) throw error;
-        // The store may hold part of the record: reload from it on the next call.
-        this.forget(docId);
-        this.options.onError(error);
-        throw new StatusError(503, `Could not store the commit to ${docId}; retry`, { scope: 'doc' });
+        // Its outcome is unknown: read the doc again before the next write, and announce what was kept.
+        throw this.writeFailed(doc, error, 'the commit to');
       }
       for (const change of committed) {
         doc.tail.push(change);
