@@ -190,6 +190,8 @@ export class ServerCore {
   /** Waits for every queued commit, delete and snapshot, then closes the store. */
   async close(): Promise<void> {
     this.unwatch?.();
+    this.ot.close();
+    this.lww.close();
     await this.lock.idle();
     await this.options.store.close();
   }
@@ -224,18 +226,29 @@ export class ServerCore {
    * The subscription starts before the tombstone is looked at: a delete that lands meanwhile is
    * then either seen here or announced to this connection (it was announced to nobody when
    * the look came first, and the client followed a deleted doc it was never told of).
+   * A doc the store fails to load refuses the call with a retryable 503 and none of its new
+   * subscriptions is kept: followed but not loaded, it would hear nothing of other processes.
    */
   private async subscribe(connection: Connection, params: unknown[]): Promise<string[]> {
     const { maxSubscriptions } = this.options;
     const ids = [...new Set(readDocIds(params[0], maxSubscriptions))];
     const allowed = await Promise.all(ids.map((docId) => this.mayRead(connection, 'subscribe', docId)));
     const readable = ids.filter((_id, index) => allowed[index] === true);
-    const added = readable.filter((docId) => !this.subscriptions.subscribers(docId).has(connection.id)).length;
-    if (this.subscriptions.countFor(connection.id) + added > maxSubscriptions) {
+    const added = readable.filter((docId) => !this.subscriptions.subscribers(docId).has(connection.id));
+    if (this.subscriptions.countFor(connection.id) + added.length > maxSubscriptions) {
       throw invalid(`a connection may follow at most ${maxSubscriptions} documents`);
     }
     this.subscriptions.add(connection.id, readable);
-    const deleted = await Promise.all(readable.map((docId) => this.isDeleted(docId)));
+    const looks = await Promise.allSettled(readable.map((docId) => this.isDeleted(docId)));
+    const unloaded = readable.filter((_id, index) => looks[index].status === 'rejected');
+    if (unloaded.length) {
+      // A followed doc must be loaded to hear other processes' commits: refuse, the client asks again.
+      this.subscriptions.remove(connection.id, added);
+      for (const look of looks) if (look.status === 'rejected' && !(look.reason instanceof StatusError)) this.options.onError(look.reason);
+      const more = unloaded.length > 1 ? ` and ${unloaded.length - 1} more` : '';
+      throw new StatusError(503, `Could not load ${unloaded[0]}${more} to follow it; retry`, { scope: 'doc', docIds: unloaded });
+    }
+    const deleted = looks.map((look) => look.status === 'fulfilled' && look.value);
     const gone = readable.filter((_id, index) => deleted[index]);
     this.subscriptions.remove(connection.id, gone);
     for (const docId of gone) this.options.send(connection.id, JSON.stringify(notification('docDeleted', { docId })));
@@ -252,14 +265,13 @@ export class ServerCore {
     }
   }
 
-  /** Whether a doc is deleted (a 410 from its service says so too); anything else counts as not deleted, a fault (not a StatusError) reported. */
+  /** Whether a doc is deleted (a 410 from its service says so too). @throws what loading it threw otherwise */
   private async isDeleted(docId: string): Promise<boolean> {
     try {
       return Boolean(await this.service(docId).tombstoneOf(docId));
     } catch (error) {
       if (error instanceof StatusError && error.code === 410) return true;
-      if (!(error instanceof StatusError)) this.options.onError(error);
-      return false;
+      throw error;
     }
   }
 

@@ -1,3 +1,4 @@
+import { VirtualTimeScheduler } from 'rxjs';
 import type { PatchesSnapshot } from '../../../src/types.js';
 import { MemoryServerStore } from '../../../src/server/stores/MemoryServerStore.js';
 import { OTDocService } from '../../../src/server/docs/OTDocService.js';
@@ -290,5 +291,82 @@ describe('DocService (a write whose outcome is unknown)', () => {
     await lock.idle();
     expect(heard).toEqual([{ method: 'docDeleted', revs: [] }]);
     await expect(a.getDoc('notes')).rejects.toMatchObject({ code: 410 });
+  });
+});
+
+describe('DocService (a refresh that fails)', () => {
+  /** Process `a` (its followed docs in `followed`, its retries on a virtual clock) and process `b`, on one store. */
+  function processes() {
+    const store = new FailingServerStore();
+    const scheduler = new VirtualTimeScheduler();
+    const followed = new Set(['notes']);
+    const heard: number[][] = [];
+    const lock = new KeyedQueue();
+    const options = {
+      store,
+      now: () => 1,
+      snapshotEvery: 200,
+      cacheSize: 100,
+      stats: { commits: 0, changesCommitted: 0, duplicateChanges: 0, changesDropped: 0, snapshots: 0 },
+      onError: () => {},
+    };
+    const a = new OTDocService({ ...options, lock, scheduler, random: () => 0.5, isFollowed: (docId) => followed.has(docId), announce: (_docId, _method, params) => void heard.push((params.changes ?? []).map((c) => c.rev)) });
+    const b = new OTDocService({ ...options, lock: new KeyedQueue(), announce: () => {} });
+    /** Lets the retries due run, and waits for them. */
+    const retriesRun = async () => {
+      scheduler.flush();
+      await lock.idle();
+      await lock.idle();
+    };
+    return { store, scheduler, followed, heard, a, b, retriesRun };
+  }
+  const setN = (id: string, rev: number): IncomingChange => ({ id, baseRev: rev - 1, ops: [{ op: 'replace', path: `/n${rev}`, value: rev }] });
+  const origin = { connectionId: 'x' };
+
+  it("should try a followed doc's failed read-on again until it succeeds, keeping the doc meanwhile, and announce what it missed", async () => {
+    const { store, heard, a, b, retriesRun } = processes();
+    await a.commitChanges('notes', [setN('c1', 1)], origin);
+    await b.commitChanges('notes', [setN('b2', 2)], origin);
+    heard.length = 0;
+    store.failNext('readLog');
+    await expect(a.refresh('notes', 'read-on', 2)).rejects.toThrow('readLog failed');
+    expect(a.loadedDocIds()).toEqual(['notes']);
+    expect(heard).toEqual([]);
+
+    // The retries reload: the first two fail too, the third announces rev 2.
+    store.failNext('loadDoc', 2);
+    await retriesRun();
+    await retriesRun();
+    expect(heard).toEqual([]);
+    await retriesRun();
+    expect(heard).toEqual([[2]]);
+    // Nothing is left to retry.
+    await retriesRun();
+    expect(heard).toEqual([[2]]);
+  });
+
+  it('should try a failed reload again, and stop trying when nobody follows the doc any more or the service closes', async () => {
+    const { store, followed, a, b, retriesRun } = processes();
+    await a.commitChanges('notes', [setN('c1', 1)], origin);
+    await b.commitChanges('notes', [setN('b2', 2)], origin);
+    let loads = 0;
+    const loadDoc = store.loadDoc.bind(store);
+    store.loadDoc = (docId) => (loads++, loadDoc(docId));
+
+    store.failNext('loadDoc', Infinity);
+    await expect(a.refresh('notes', 'reload')).rejects.toThrow('loadDoc failed');
+    await retriesRun();
+    expect(loads).toBe(2);
+    // The retry due when nobody follows it any more does not run, nor any after it.
+    followed.delete('notes');
+    await retriesRun();
+    await retriesRun();
+    expect(loads).toBe(2);
+
+    followed.add('notes');
+    await expect(a.refresh('notes', 'reload')).rejects.toThrow('loadDoc failed');
+    a.close();
+    await retriesRun();
+    expect(loads).toBe(3);
   });
 });

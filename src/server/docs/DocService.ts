@@ -5,6 +5,8 @@ import type { KeyedQueue } from '../../util/KeyedQueue.js';
 import type { CarriedEntry, LogEntry, ServerStore, StoredDoc } from '../stores/ServerStore.js';
 import { DuplicateChangeIdsError } from '../stores/DuplicateChangeIdsError.js';
 import { RevConflictError } from '../stores/RevConflictError.js';
+import type { SchedulerLike } from 'rxjs';
+import { RefreshRetries } from './RefreshRetries.js';
 
 /** How often a commit that lost the race to another server process is transformed again before a 503. */
 const COMMIT_ATTEMPTS = 8;
@@ -57,6 +59,10 @@ export interface DocServiceOptions {
   onError: (error: unknown) => void;
   /** Documents this process's clients follow: kept loaded, so news from other processes can be announced. */
   isFollowed?: (docId: string) => boolean;
+  /** Where the retries of a followed doc's failed refresh wait (default `asyncScheduler`). */
+  scheduler?: SchedulerLike;
+  /** The jitter of those retries, in [0, 1) (default `Math.random`). */
+  random?: () => number;
 }
 
 /**
@@ -103,9 +109,20 @@ export abstract class DocService<TDoc extends LoadedDoc> {
   private readonly cache = new Map<string, CacheSlot<TDoc>>();
   /** Per doc, the entries of commit reports that wait for the doc's lock (see {@link refresh}). */
   private readonly reported = new Map<string, Set<CarriedEntry>>();
+  /** Followed docs whose last refresh failed: tried again until one succeeds (see {@link refresh}). */
+  private readonly retries: RefreshRetries;
+  private closed = false;
 
   /** @param options store, lock, clock and sinks */
-  constructor(protected readonly options: DocServiceOptions) {}
+  constructor(protected readonly options: DocServiceOptions) {
+    this.retries = new RefreshRetries((docId) => this.retryRefresh(docId), options.scheduler, options.random);
+  }
+
+  /** Stops the retries of failed refreshes (the server closes). */
+  close(): void {
+    this.closed = true;
+    this.retries.close();
+  }
 
   /** The snapshot envelope a client hydrates from (§1.5.2 / §1.5.3). */
   abstract getDoc(docId: string): Promise<PatchesSnapshot>;
@@ -140,13 +157,28 @@ export abstract class DocService<TDoc extends LoadedDoc> {
    * `reload` reads it whole again: after a delete or undelete, or a gap in the reports.
    * `knownRev`: a rev the store reported as committed (reading on that finds nothing reloads);
    * `carried`: the report's own entry, when the store's report carried it (see `StoreEvent`).
+   *
+   * A failed refresh leaves the loaded document as it was and rejects; for a followed document
+   * a reload is tried again, with backoff, until one succeeds (else its subscribers would not
+   * hear of this news, nor of any the reports that failed meanwhile no longer tell of).
    */
   refresh(docId: string, mode: 'read-on' | 'reload', knownRev = 0, carried?: CarriedEntry): Promise<void> {
     if (carried) this.reported.set(docId, (this.reported.get(docId) ?? new Set()).add(carried));
-    return this.options.lock.run(docId, async () => {
+    const done = this.options.lock.run(docId, async () => {
       this.forgetReport(docId, carried);
       await this.refreshLocked(docId, mode, knownRev, carried);
     });
+    done.then(
+      () => this.retries.clear(docId),
+      () => (this.closed || !this.options.isFollowed?.(docId) ? this.retries.clear(docId) : this.retries.schedule(docId)),
+    );
+    return done;
+  }
+
+  /** A retry's turn: a reload of the doc if it is still followed (its failure was reported when it first failed). */
+  private retryRefresh(docId: string): void {
+    if (this.closed || !this.options.isFollowed?.(docId)) return this.retries.clear(docId);
+    this.refresh(docId, 'reload').catch(() => undefined);
   }
 
   /** Every loaded document, for {@link refresh} after a gap in the reports. */
