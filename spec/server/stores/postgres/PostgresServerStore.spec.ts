@@ -4,6 +4,7 @@ import { PostgresStartupError } from '../../../../src/server/stores/postgres/Pos
 import { RevConflictError } from '../../../../src/server/stores/RevConflictError.js';
 import type { StoreEvent } from '../../../../src/server/stores/ServerStore.js';
 import { committed, describeServerStoreContract, lwwEntry, otEntry } from '../../../helpers/serverStoreContract.js';
+import { startChaosProxy } from '../../../helpers/chaosProxy.js';
 import { describeWithPostgres, startPostgres, type TestPostgres } from '../../../helpers/postgres.js';
 
 /** A report without the entry it may carry (a function: compared apart). */
@@ -305,6 +306,26 @@ describeWithPostgres()('PostgresServerStore on a throwaway cluster', () => {
       const { rows } = await admin.query('SELECT version FROM patches_rx_migrations ORDER BY version');
       await admin.end();
       expect(rows).toEqual([{ version: 1 }, { version: 2 }]);
+    });
+
+    // Found in review, fixed: with no client-side limit, a query on a connection whose network went
+    // silent (no FIN, no RST) waited for good, and every commit to its document behind it.
+    it('should fail a query that gets no answer on a silent network after queryTimeoutMs, and use a new connection next', async () => {
+      const url = await cluster.createDatabase(`silent_${++databases}`);
+      const proxy = await startChaosProxy(Number(new URL(url).port), { random: () => 0.5 });
+      const store = new PostgresServerStore({ connectionString: url.replace(/:\d+\//, `:${proxy.port}/`), poolSize: 1, statementTimeoutMs: 200, queryTimeoutMs: 400 });
+      try {
+        await store.append('d', otEntry(1));
+        proxy.blackHole();
+        await expect(store.append('d', otEntry(2))).rejects.toThrow();
+        // The silent connection is dropped: the next call works on a new one (the append got through, or not).
+        const revs = (await store.readLog('d', 0)).flatMap((entry) => (entry.kind === 'ot' ? entry.changes.map((c) => c.rev) : []));
+        expect(revs[0]).toBe(1);
+      } finally {
+        proxy.calm();
+        await store.close();
+        await proxy.close();
+      }
     });
 
     it('should fail to open with a one-line error when the database is unreachable', async () => {

@@ -21,6 +21,13 @@ export interface PostgresServerStoreOptions {
   lockPoolSize?: number;
   /** Server-side `statement_timeout` of every query, in ms (default 10 000; 0 = none). */
   statementTimeoutMs?: number;
+  /**
+   * Client-side limit of every query, in ms (default `statementTimeoutMs` + 5 000; 0 = none): a
+   * network gone silent (a partition, a failover to another host) answers nothing, not even the
+   * statement timeout, and every commit to the document would wait for good. A commit cut by it
+   * may have been stored: the server reads the document again before its next write.
+   */
+  queryTimeoutMs?: number;
   /** How long to wait for a new connection, in ms (default 10 000). */
   connectTimeoutMs?: number;
   /** NOTIFY channel the processes of one deployment share (default `patches_rx`). */
@@ -355,11 +362,17 @@ export class PostgresServerStore implements ServerStore {
       },
     );
     const statementTimeout = this.options.statementTimeoutMs ?? 10_000;
+    // Later than the statement timeout, so a slow statement is reported as PostgreSQL saw it.
+    const queryTimeout = this.options.queryTimeoutMs ?? (statementTimeout > 0 ? statementTimeout + 5_000 : 0);
     const poolOptions = (max: number) => ({
       connectionString: this.connectionString,
       max,
       connectionTimeoutMillis: this.options.connectTimeoutMs ?? 10_000,
+      // A database host that vanished is noticed on idle connections too, not only by the next query.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
       ...(statementTimeout > 0 ? { statement_timeout: statementTimeout } : {}),
+      ...(queryTimeout > 0 ? { query_timeout: queryTimeout } : {}),
     });
     const pool = new pg.Pool(poolOptions(this.options.poolSize ?? 10));
     const lockPool = new pg.Pool(poolOptions(this.options.lockPoolSize ?? this.options.poolSize ?? 10));
