@@ -4,6 +4,7 @@ import { PostgresStartupError } from '../../../../src/server/stores/postgres/Pos
 import { RevConflictError } from '../../../../src/server/stores/RevConflictError.js';
 import type { StoreEvent } from '../../../../src/server/stores/ServerStore.js';
 import { committed, describeServerStoreContract, lwwEntry, otEntry } from '../../../helpers/serverStoreContract.js';
+import { change, errorOf, resultOf, startTestServer } from '../../../helpers/testServer.js';
 import { startChaosProxy } from '../../../helpers/chaosProxy.js';
 import { describeWithPostgres, startPostgres, type TestPostgres } from '../../../helpers/postgres.js';
 
@@ -317,13 +318,39 @@ describeWithPostgres()('PostgresServerStore on a throwaway cluster', () => {
       try {
         await store.append('d', otEntry(1));
         proxy.blackHole();
-        await expect(store.append('d', otEntry(2))).rejects.toThrow();
+        await expect(store.append('d', otEntry(2))).rejects.toMatchObject({ code: 503, message: 'The database is unavailable (no answer in time); retry' });
         // The silent connection is dropped: the next call works on a new one (the append got through, or not).
         const revs = (await store.readLog('d', 0)).flatMap((entry) => (entry.kind === 'ot' ? entry.changes.map((c) => c.rev) : []));
         expect(revs[0]).toBe(1);
       } finally {
         proxy.calm();
         await store.close();
+        await proxy.close();
+      }
+    });
+
+    // Found in review, fixed: a database outage answered -32000 "Server error" (a fault the
+    // client reports) for the calls on a doc not loaded yet, instead of a retryable 503.
+    it('should answer getDoc, subscribe and commitChanges with a retryable 503 while the database cannot be reached', async () => {
+      const url = await cluster.createDatabase(`outage_${++databases}`);
+      const proxy = await startChaosProxy(Number(new URL(url).port), { random: () => 0.5 });
+      const store = new PostgresServerStore({ connectionString: url.replace(/:\d+\//, `:${proxy.port}/`), poolSize: 2, connectTimeoutMs: 2000 });
+      const t = await startTestServer({ store });
+      try {
+        const client = await t.connect();
+        proxy.refuse = true;
+        proxy.dropAll();
+        const retryable = { code: 503, message: expect.stringMatching(/^The database is unavailable \((connection terminated|ECONNRESET)\); retry$/), data: { scope: 'doc' } };
+        expect(errorOf(await client.call('getDoc', ['notes']))).toEqual(retryable);
+        expect(errorOf(await client.call('subscribe', [['todo']]))).toEqual({ code: 503, message: 'Could not load todo to follow it; retry', data: { scope: 'doc', docIds: ['todo'] } });
+        expect(errorOf(await client.call('commitChanges', ['lww-notes', [change('c1', 0, [{ op: 'replace', path: '/a', value: 1, ts: 1 }])]]))).toEqual(retryable);
+        expect(t.faults).toEqual([]);
+
+        proxy.refuse = false;
+        expect(resultOf(await client.call('getDoc', ['notes']))).toEqual({ state: null, rev: 0, changes: [] });
+      } finally {
+        proxy.calm();
+        await t.close();
         await proxy.close();
       }
     });

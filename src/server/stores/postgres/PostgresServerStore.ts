@@ -10,6 +10,7 @@ import type { CarriedEntry, DocSnapshot, LogEntry, LWWLogEntry, ServerStore, Sto
 import { migrate } from './migrations.js';
 import { PostgresListener } from './PostgresListener.js';
 import { PostgresStartupError, startupError } from './PostgresStartupError.js';
+import { unavailable } from './unavailable.js';
 
 /** Options of {@link PostgresServerStore}. */
 export interface PostgresServerStoreOptions {
@@ -114,6 +115,9 @@ const DOC_LOCKS = 0x70727802;
  *   connection dropped and came back.
  * - OT history stays readable after a snapshot; LWW log rows folded into a snapshot are dropped
  *   (LWW rows carry their own revs), the snapshot keeping one row per field.
+ * - A database that cannot be reached, or goes away mid-call (refused, cut, shut down, no answer
+ *   within `queryTimeoutMs`), fails a call with a retryable 503 (`unavailable.ts`), which clients
+ *   retry quietly, not with a fault's -32000.
  *
  * `pg` is loaded on first use, so it is only needed by servers that use this store.
  *
@@ -170,7 +174,11 @@ export class PostgresServerStore implements ServerStore {
   }
 
   /** @inheritDoc */
-  async loadDoc(docId: string): Promise<StoredDoc> {
+  loadDoc(docId: string): Promise<StoredDoc> {
+    return this.loadDocNow(docId).catch((error: unknown) => Promise.reject(unavailable(error)));
+  }
+
+  private async loadDocNow(docId: string): Promise<StoredDoc> {
     // One snapshot of the database: a snapshot written meanwhile cannot tear snapshot and tail apart.
     return this.transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (client) => {
       const doc = await client.query<{ tombstone: DocumentTombstone | null; incarnation: string }>('SELECT tombstone, incarnation::text FROM patches_rx_docs WHERE doc_id = $1', [docId]);
@@ -196,7 +204,11 @@ export class PostgresServerStore implements ServerStore {
   }
 
   /** @inheritDoc */
-  async readLog(docId: string, afterRev: number): Promise<LogEntry[]> {
+  readLog(docId: string, afterRev: number): Promise<LogEntry[]> {
+    return this.readLogNow(docId, afterRev).catch((error: unknown) => Promise.reject(unavailable(error)));
+  }
+
+  private async readLogNow(docId: string, afterRev: number): Promise<LogEntry[]> {
     await this.open();
     const { entries, incarnation } = await readEntries(this.db(), docId, afterRev);
     // Another incarnation than the one this process loaded: none of its entries follow what it holds
@@ -206,7 +218,11 @@ export class PostgresServerStore implements ServerStore {
   }
 
   /** @inheritDoc */
-  async append(docId: string, entry: LogEntry): Promise<void> {
+  append(docId: string, entry: LogEntry): Promise<void> {
+    return this.appendNow(docId, entry).catch((error: unknown) => Promise.reject(unavailable(error)));
+  }
+
+  private async appendNow(docId: string, entry: LogEntry): Promise<void> {
     await this.open();
     const first = entryFirstRev(entry);
     const last = entryLastRev(entry);
@@ -256,7 +272,11 @@ export class PostgresServerStore implements ServerStore {
   }
 
   /** @inheritDoc */
-  async saveSnapshot(docId: string, snapshot: DocSnapshot): Promise<void> {
+  saveSnapshot(docId: string, snapshot: DocSnapshot): Promise<void> {
+    return this.saveSnapshotNow(docId, snapshot).catch((error: unknown) => Promise.reject(unavailable(error)));
+  }
+
+  private async saveSnapshotNow(docId: string, snapshot: DocSnapshot): Promise<void> {
     await this.transaction('BEGIN', async (client) => {
       // FOR UPDATE, not FOR SHARE: two processes' snapshots of one doc then go one after the other.
       // A doc's first snapshot has no row for `FOR UPDATE` below to lock, and an older snapshot
@@ -290,7 +310,11 @@ export class PostgresServerStore implements ServerStore {
   }
 
   /** @inheritDoc */
-  async deleteDoc(docId: string, tombstone: DocumentTombstone): Promise<void> {
+  deleteDoc(docId: string, tombstone: DocumentTombstone): Promise<void> {
+    return this.deleteDocNow(docId, tombstone).catch((error: unknown) => Promise.reject(unavailable(error)));
+  }
+
+  private async deleteDocNow(docId: string, tombstone: DocumentTombstone): Promise<void> {
     await this.transaction('BEGIN', async (client) => {
       await client.query(
         `INSERT INTO patches_rx_docs (doc_id, head_rev, tombstone) VALUES ($1, 0, $2::json)
@@ -305,7 +329,11 @@ export class PostgresServerStore implements ServerStore {
   }
 
   /** @inheritDoc */
-  async removeTombstone(docId: string): Promise<boolean> {
+  removeTombstone(docId: string): Promise<boolean> {
+    return this.removeTombstoneNow(docId).catch((error: unknown) => Promise.reject(unavailable(error)));
+  }
+
+  private async removeTombstoneNow(docId: string): Promise<boolean> {
     return this.transaction('BEGIN', async (client) => {
       const removed = await client.query('DELETE FROM patches_rx_docs WHERE doc_id = $1 AND tombstone IS NOT NULL', [docId]);
       if (!removed.rowCount) return false;
@@ -315,7 +343,11 @@ export class PostgresServerStore implements ServerStore {
   }
 
   /** @inheritDoc */
-  async lockDoc(docId: string): Promise<() => Promise<void>> {
+  lockDoc(docId: string): Promise<() => Promise<void>> {
+    return this.lockDocNow(docId).catch((error: unknown) => Promise.reject(unavailable(error)));
+  }
+
+  private async lockDocNow(docId: string): Promise<() => Promise<void>> {
     await this.open();
     const client = await checkout(this.locks());
     try {
