@@ -50,6 +50,23 @@ describeWithPostgres()('PostgresServerStore on a throwaway cluster', () => {
   }, { uniqueChangeIds: true });
 
   describe('PostgresServerStore', () => {
+    it("should have the database notice a vanished process in seconds (its sessions' TCP keepalives), on both pools", async () => {
+      const store = await freshStore();
+      await store.append('d', otEntry(1)); // opens the pools
+      const { pool, lockPool } = store as unknown as { pool: pg.Pool; lockPool: pg.Pool };
+      for (const each of [pool, lockPool]) {
+        const client = await each.connect();
+        try {
+          const { rows } = await client.query<{ idle: string; interval: string; count: string }>(
+            "SELECT current_setting('tcp_keepalives_idle') AS idle, current_setting('tcp_keepalives_interval') AS interval, current_setting('tcp_keepalives_count') AS count",
+          );
+          expect(rows[0]).toEqual({ idle: '10', interval: '5', count: '3' });
+        } finally {
+          client.release();
+        }
+      }
+    });
+
     it('should refuse an append whose rev another store on the database took first, writing nothing', async () => {
       const a = await freshStore();
       const url = cluster.urlFor(`contract_${databases}`);

@@ -411,6 +411,10 @@ export class PostgresServerStore implements ServerStore {
     // An idle connection that dies (database restart) must not crash the process; the pool replaces it.
     pool.on('error', () => undefined);
     lockPool.on('error', () => undefined);
+    // PostgreSQL notices a process that vanished without closing its sockets (a host crash, a
+    // paused VM, a partition) in ~25 s instead of the kernel's 2 hours, so the commit lock and
+    // the transaction its session held go with it. Queued before the connection's first query.
+    for (const each of [pool, lockPool]) each.on('connect', (client) => void client.query(SERVER_KEEPALIVES).catch(() => undefined));
     try {
       const client = await checkout(pool);
       try {
@@ -562,6 +566,9 @@ async function readEntries(db: Pool | PoolClient, docId: string, afterRev: numbe
  * administrator's `pg_terminate_backend`) emitted an 'error' nobody heard, and the process ended.
  * The cut is then seen where the client is used: its next query fails.
  */
+/** The session's TCP keepalives on the database's side: first probe after 10 s idle, then every 5 s, dead after 3 unanswered. */
+const SERVER_KEEPALIVES = 'SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3';
+
 async function checkout(pool: Pool): Promise<PoolClient> {
   const client = await pool.connect();
   client.on('error', heardCut);
