@@ -156,8 +156,9 @@ export class StatusError extends PatchesError {
     readonly code: number,
     message: string,
     readonly data?: unknown,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
   }
 }
 

@@ -1,5 +1,6 @@
 import { MemoryServerStore } from '../../src/server/stores/MemoryServerStore.js';
 import type { ServerStore, StoreEvent } from '../../src/server/stores/ServerStore.js';
+import { StatusError } from '../../src/errors.js';
 
 type Method = 'loadDoc' | 'readLog' | 'append' | 'saveSnapshot' | 'deleteDoc' | 'removeTombstone';
 
@@ -14,7 +15,7 @@ type Method = 'loadDoc' | 'readLog' | 'append' | 'saveSnapshot' | 'deleteDoc' | 
  * store.loseNextAnswer('append'); // the next append is stored, and rejects
  */
 export class FailingServerStore extends MemoryServerStore implements ServerStore {
-  private readonly failures = new Map<Method, { left: number; after: boolean }>();
+  private readonly failures = new Map<Method, { left: number; after: boolean; unavailable?: boolean }>();
   private listener: ((event: StoreEvent) => void) | undefined;
 
   constructor() {
@@ -26,14 +27,20 @@ export class FailingServerStore extends MemoryServerStore implements ServerStore
         if (!failure) return inner(...args);
         if (--failure.left === 0) this.failures.delete(method);
         if (failure.after) await inner(...args);
+        // What PostgresServerStore answers for a database it cannot reach (`unavailable.ts`), or a plain fault.
+        if (failure.unavailable) throw new StatusError(503, `The database is unavailable (${method}); retry`, { scope: 'doc' });
         throw new Error(`${method} failed (connection reset)`);
       };
     }
   }
 
-  /** The next `times` calls of `method` (`Infinity` until healed with 0) reject without reaching the store. */
-  failNext(method: Method, times = 1): void {
-    if (times > 0) this.failures.set(method, { left: times, after: false });
+  /**
+   * The next `times` calls of `method` (`Infinity` until healed with 0) reject without reaching
+   * the store: with a plain Error, or with `unavailable` the retryable 503 of a database that
+   * cannot be reached.
+   */
+  failNext(method: Method, times = 1, options: { unavailable?: boolean } = {}): void {
+    if (times > 0) this.failures.set(method, { left: times, after: false, unavailable: options.unavailable });
     else this.failures.delete(method);
   }
 

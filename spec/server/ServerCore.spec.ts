@@ -372,23 +372,32 @@ describe('ServerCore (a store shared with other server processes)', () => {
     expect((await client.notification('changesCommitted', 'notes')).params).toMatchObject({ changes: [{ id: 'b2', rev: 2 }] });
   });
 
-  it('should refuse a subscribe with a retryable 503, keeping none of its new subscriptions, when a doc cannot be loaded', async () => {
+  it('should refuse a subscribe with a retryable 503, keeping none of its new subscriptions, when the store cannot load a doc for now', async () => {
     const store = new FailingServerStore();
     t = await startTestServer({ store });
     const client = await t.connect();
     resultOf(await client.call('subscribe', [['todo']]));
-    store.failNext('loadDoc');
+    store.failNext('loadDoc', 1, { unavailable: true });
     const refused = errorOf(await client.call('subscribe', [['notes', 'todo', 'lww-notes']]));
     expect(refused).toEqual({ code: 503, message: 'Could not load notes to follow it; retry', data: { scope: 'doc', docIds: ['notes'] } });
     expect(t.server.stats.subscriptions).toBe(1);
-    expect(t.faults).toEqual([expect.objectContaining({ message: 'loadDoc failed (connection reset)' })]);
-    t.faults.length = 0;
 
     // Asked again (the client does), it follows the doc, loaded: another process's commit is announced.
     expect(resultOf(await client.call('subscribe', [['notes', 'todo', 'lww-notes']]))).toEqual(['notes', 'todo', 'lww-notes']);
     await store.append('notes', { kind: 'ot', changes: [elsewhere(1, 'b1')] });
     store.report({ type: 'commit', docId: 'notes', firstRev: 1, lastRev: 1 });
     expect((await client.notification('changesCommitted', 'notes')).params).toMatchObject({ changes: [{ id: 'b1', rev: 1 }] });
+  });
+
+  it("should follow every doc of a subscribe and report the fault when one doc will not load for good (not refuse the client's others)", async () => {
+    const store = new FailingServerStore();
+    t = await startTestServer({ store });
+    const client = await t.connect();
+    store.failNext('loadDoc');
+    expect(resultOf(await client.call('subscribe', [['notes', 'todo']]))).toEqual(['notes', 'todo']);
+    expect(t.server.stats.subscriptions).toBe(2);
+    expect(t.faults).toEqual([expect.objectContaining({ message: 'loadDoc failed (connection reset)' })]);
+    t.faults.length = 0;
   });
 
   it('should reload and announce when LWW commits it was told of were folded into a snapshot before it read them', async () => {

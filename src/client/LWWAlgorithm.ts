@@ -54,6 +54,16 @@ export class LWWAlgorithm implements ClientAlgorithm {
     return ops.map((op): JSONPatchOp => ({ ...op, ts }));
   }
 
+  /**
+   * Shows new layers on the open doc, its stamp floor first raised to the local ops among them it
+   * may not have seen (`seen`, by default all: another tab's, read from the store), so the edits
+   * recorded again on them, and the next ones, are stamped after them.
+   */
+  private install(doc: PatchesDoc<object>, layers: DocLayers, options: Parameters<PatchesDoc<object>['_update']>[1], seen: Iterable<JSONPatchOp> = layers.local.flat()): void {
+    this.stamps.saw(doc, seen);
+    doc._update(layers, options);
+  }
+
   mint(docId: string, change: OptimisticChange): Promise<Change[]> {
     return retryOnConflict(() => this.mintOnce(docId, change), () => this.refresh(docId));
   }
@@ -142,7 +152,7 @@ export class LWWAlgorithm implements ClientAlgorithm {
     if (doc) {
       const layers = doc._layers();
       const seen = deepEqual(layers.local.flat(), ops);
-      doc._update({ ...layers, local: [change.ops, []] }, seen ? { viewUnchanged: true } : { rerecord: true });
+      this.install(doc, { ...layers, local: [change.ops, []] }, seen ? { viewUnchanged: true } : { rerecord: true }, seen ? [] : ops);
       this.sendingOf.set(doc._layers(), { sending: change });
     }
     return [change];
@@ -172,14 +182,14 @@ export class LWWAlgorithm implements ClientAlgorithm {
     const layers = layersOf({ ...stored, state }, state);
     // Unless the committed state moved, only the local layers can differ.
     if (!committedUnchanged(news) || !deepEqual(current.local[0] ?? [], layers.local[0])) {
-      doc._update(layers, { rerecord: true });
+      this.install(doc, layers, { rerecord: true });
       return;
     }
     // Another tab's write of a few pending ops (an offline session it is making): those are applied on the view, not all.
     const before = current.local[1] ?? [];
     const onTop = opsOnTop(before, layers.local[1]);
     if (onTop?.length === 0 || (!onTop && deepEqual(before, layers.local[1]))) return;
-    doc._update(layers, { rerecord: true, onTop });
+    this.install(doc, layers, { rerecord: true, onTop }, onTop ?? layers.local.flat());
   }
 
   private async applyOnce(docId: string, changes: Change[], sent?: Change[]): Promise<Change[]> {
@@ -239,7 +249,7 @@ export class LWWAlgorithm implements ClientAlgorithm {
     const after: StoredDoc = { ...stored, state, committedRev: cursor, sending: clearSending ? null : stored.sending };
     if (doc) {
       this.stamps.saw(doc, ops);
-      doc._update(layersOf(after, state), { rerecord: true });
+      this.install(doc, layersOf(after, state), { rerecord: true });
       this.sendingOf.set(doc._layers(), { sending: after.sending });
     } else {
       // Kept only as the strict replay of the rows up to the rev it is at (a late reply lands below it).
@@ -302,7 +312,8 @@ export class LWWAlgorithm implements ClientAlgorithm {
     const rewinds = stored.rewinds ?? 0;
     await store.saveDoc(docId, { state, rev }, { committedRev: stored.committedRev, rewinds });
     // The write went back from the rev the guard named: the store counted one more rewind.
-    this.ctx.getOpenDoc(docId)?._update(layersOf({ ...stored, committedRev: rev, rewinds: rewinds + 1 }, state), { rerecord: true });
+    const doc = this.ctx.getOpenDoc(docId);
+    if (doc) this.install(doc, layersOf({ ...stored, committedRev: rev, rewinds: rewinds + 1 }, state), { rerecord: true });
     return { localRev: stored.committedRev, serverRev: rev };
   }
 
@@ -321,7 +332,7 @@ export class LWWAlgorithm implements ClientAlgorithm {
     const doc = this.ctx.getOpenDoc(docId);
     if (doc) {
       this.stamps.saw(doc, snapshot.changes.flatMap(c => c.ops));
-      doc._update(layersOf({ ...stored, state, committedRev: rev }, state), { rerecord: true });
+      this.install(doc, layersOf({ ...stored, state, committedRev: rev }, state), { rerecord: true });
     }
     return 'installed';
   }

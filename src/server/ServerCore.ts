@@ -226,8 +226,9 @@ export class ServerCore {
    * The subscription starts before the tombstone is looked at: a delete that lands meanwhile is
    * then either seen here or announced to this connection (it was announced to nobody when
    * the look came first, and the client followed a deleted doc it was never told of).
-   * A doc the store fails to load refuses the call with a retryable 503 and none of its new
-   * subscriptions is kept: followed but not loaded, it would hear nothing of other processes.
+   * A doc the store cannot load for now (a 503: the database is unreachable) refuses the call
+   * with a retryable 503 and none of its new subscriptions is kept: followed but not loaded, it
+   * would hear nothing of other processes.
    */
   private async subscribe(connection: Connection, params: unknown[]): Promise<string[]> {
     const { maxSubscriptions } = this.options;
@@ -240,14 +241,17 @@ export class ServerCore {
     }
     this.subscriptions.add(connection.id, readable);
     const looks = await Promise.allSettled(readable.map((docId) => this.isDeleted(docId)));
-    const unloaded = readable.filter((_id, index) => looks[index].status === 'rejected');
+    const transient = (look: PromiseSettledResult<boolean>) => look.status === 'rejected' && look.reason instanceof StatusError && look.reason.code === 503;
+    const unloaded = readable.filter((_id, index) => transient(looks[index]));
     if (unloaded.length) {
       // A followed doc must be loaded to hear other processes' commits: refuse, the client asks again.
       this.subscriptions.remove(connection.id, added);
-      for (const look of looks) if (look.status === 'rejected' && !(look.reason instanceof StatusError)) this.options.onError(look.reason);
       const more = unloaded.length > 1 ? ` and ${unloaded.length - 1} more` : '';
       throw new StatusError(503, `Could not load ${unloaded[0]}${more} to follow it; retry`, { scope: 'doc', docIds: unloaded });
     }
+    // A doc that will not load for good (damaged, of the other algorithm) is reported and followed
+    // as before: refusing would stop the client's other docs too, its retries asking for the same list.
+    for (const look of looks) if (look.status === 'rejected' && !(look.reason instanceof StatusError)) this.options.onError(look.reason);
     const deleted = looks.map((look) => look.status === 'fulfilled' && look.value);
     const gone = readable.filter((_id, index) => deleted[index]);
     this.subscriptions.remove(connection.id, gone);

@@ -132,4 +132,18 @@ describe('keptRuns', () => {
       { numRuns: 1000, seed: 0x5eed },
     );
   });
+
+  it('with identicalAreEqual, should keep what it keeps without, for a predicate that also pairs other elements (1000 runs, fixed seed)', () => {
+    const list = fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 14 });
+    const pairs = fc.array(fc.tuple(fc.nat(13), fc.nat(13)), { maxLength: 20 });
+    fc.assert(
+      fc.property(list, list, pairs, (a, b, extra) => {
+        const paired = new Set(extra.map(([i, j]) => `${i},${j}`));
+        // What the flag promises of the predicate: identical elements are equal.
+        const equal = (x: number, y: number, i: number, j: number) => x === y || paired.has(`${i},${j}`);
+        expect(keptRuns(a, b, equal, { identicalAreEqual: true })).toEqual(keptRuns(a, b, equal));
+      }),
+      { numRuns: 1000, seed: 0xfa57 },
+    );
+  });
 });

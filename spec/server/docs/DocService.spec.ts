@@ -345,6 +345,18 @@ describe('DocService (a refresh that fails)', () => {
     expect(heard).toEqual([[2]]);
   });
 
+  it('should go on trying a failed reload when a read-on succeeds meanwhile (a late report it skips mends nothing)', async () => {
+    const { store, heard, a, b, retriesRun } = processes();
+    await a.commitChanges('notes', [setN('c1', 1)], origin);
+    await b.commitChanges('notes', [setN('b2', 2)], origin);
+    heard.length = 0;
+    store.failNext('loadDoc');
+    await expect(a.refresh('notes', 'reload')).rejects.toThrow('loadDoc failed');
+    await a.refresh('notes', 'read-on', 1); // an old report: skipped, successfully
+    await retriesRun();
+    expect(heard).toEqual([[2]]);
+  });
+
   it('should try a failed reload again, and stop trying when nobody follows the doc any more or the service closes', async () => {
     const { store, followed, a, b, retriesRun } = processes();
     await a.commitChanges('notes', [setN('c1', 1)], origin);

@@ -2,7 +2,7 @@
 export interface DiffArrayOptions {
   /** Work budget (element comparisons plus diagonals visited); past it the diff gives up and returns undefined. */
   maxCost?: number;
-  /** Identical elements (`===`) are always equal: a long common prefix or suffix is then matched without a call to `equal` per element. */
+  /** The caller's promise that `equal` holds for identical elements (`===`): a long common prefix or suffix is then matched without a call to `equal` per element. */
   identicalAreEqual?: boolean;
 }
 
@@ -69,8 +69,16 @@ export interface KeptRun {
  * array keeps a long prefix and suffix: two runs, where the pairs would be an array per element
  * (most of the cost of recording an edit of one element of a 17,000-element list).
  *
- * @example
+ * ## Example
+ * ```ts
  * keptRuns(['x', 'y'], ['a', 'x', 'y'], (x, y) => x === y); // [{ i: 0, j: 1, length: 2 }]
+ * ```
+ *
+ * @param a The old array.
+ * @param b The new array.
+ * @param equal Whether `a[i]` may be kept as `b[j]`.
+ * @param options The work budget, and whether identical elements are always equal.
+ * @return The kept runs, ascending in both indexes, none next to the one before it; undefined when the budget ran out.
  */
 export function keptRuns<A, B>(
   a: readonly A[],

@@ -169,7 +169,8 @@ export abstract class DocService<TDoc extends LoadedDoc> {
       await this.refreshLocked(docId, mode, knownRev, carried);
     });
     done.then(
-      () => this.retries.clear(docId),
+      // Only a reload mends what a failed one left: a read-on (or a report it skips) does not.
+      () => (mode === 'reload' ? this.retries.clear(docId) : undefined),
       () => (this.closed || !this.options.isFollowed?.(docId) ? this.retries.clear(docId) : this.retries.schedule(docId)),
     );
     return done;
@@ -380,7 +381,9 @@ export abstract class DocService<TDoc extends LoadedDoc> {
 
   /** Under the lock, before a write: reads the doc again if a write's outcome is unknown. */
   private async reloadIfStale(docId: string): Promise<void> {
-    if (this.cache.get(docId)?.doc?.stale) await this.refreshLocked(docId, 'reload');
+    if (!this.cache.get(docId)?.doc?.stale) return;
+    await this.refreshLocked(docId, 'reload');
+    this.retries.clear(docId);
   }
 
   /** Queues a snapshot behind the current lock holder when one is due. */
@@ -390,7 +393,8 @@ export abstract class DocService<TDoc extends LoadedDoc> {
     this.options.lock
       .run(doc.docId, async () => {
         doc.snapshotQueued = false;
-        if (this.cache.get(doc.docId)?.doc !== doc || doc.tombstone || !this.snapshotDue(doc)) return;
+        // A doc whose last write's outcome is unknown is not what the store holds: no snapshot of it.
+        if (this.cache.get(doc.docId)?.doc !== doc || doc.tombstone || doc.stale || !this.snapshotDue(doc)) return;
         await this.writeSnapshot(doc);
         this.options.stats.snapshots++;
       })

@@ -12,7 +12,7 @@ export const REFRESH_RETRY = { initialDelay: 1_000, factor: 2, maxDelay: 30_000 
  *
  * ## Example
  * ```ts
- * const retries = new RefreshRetries((docId) => service.refresh(docId, 'reload'), asyncScheduler);
+ * const retries = new RefreshRetries((docId) => void service.refresh(docId, 'reload').catch(report), asyncScheduler);
  * retries.schedule('notes'); // tries again in 0.5–1 s
  * ```
  */

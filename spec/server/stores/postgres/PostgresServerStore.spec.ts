@@ -346,6 +346,27 @@ describeWithPostgres()('PostgresServerStore on a throwaway cluster', () => {
       }
     });
 
+    // Found in review, fixed: a transaction whose query got no answer sent ROLLBACK on the same
+    // connection, where it queued behind the query still running and waited out a timeout of its own.
+    it('should drop a connection whose query got no answer, without a ROLLBACK queued behind it', async () => {
+      const url = await cluster.createDatabase(`silent_${++databases}`);
+      const proxy = await startChaosProxy(Number(new URL(url).port), { random: () => 0.5 });
+      const store = new PostgresServerStore({ connectionString: url.replace(/:\d+\//, `:${proxy.port}/`), poolSize: 1, statementTimeoutMs: 200, queryTimeoutMs: 400 });
+      const queries = jest.spyOn(pg.Client.prototype, 'query');
+      try {
+        await store.append('d', otEntry(1));
+        proxy.blackHole();
+        queries.mockClear();
+        await expect(store.loadDoc('d')).rejects.toMatchObject({ code: 503, message: 'The database is unavailable (no answer in time); retry' });
+        expect(queries.mock.calls.map(([text]) => text)).not.toContain('ROLLBACK');
+      } finally {
+        queries.mockRestore();
+        proxy.calm();
+        await store.close();
+        await proxy.close();
+      }
+    });
+
     // Found in review, fixed: a database outage answered -32000 "Server error" (a fault the
     // client reports) for the calls on a doc not loaded yet, instead of a retryable 503.
     it('should answer getDoc, subscribe and commitChanges with a retryable 503 while the database cannot be reached', async () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Pool, PoolClient } from 'pg';
+import type { ClientBase, Pool, PoolClient } from 'pg';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { StoreError } from '../../../errors.js';
 import type { Change, DocumentTombstone, JSONPatchOp } from '../../../types.js';
@@ -10,7 +10,7 @@ import type { CarriedEntry, DocSnapshot, LogEntry, LWWLogEntry, ServerStore, Sto
 import { migrate } from './migrations.js';
 import { PostgresListener } from './PostgresListener.js';
 import { PostgresStartupError, startupError } from './PostgresStartupError.js';
-import { unavailable } from './unavailable.js';
+import { connectionFault, orUnavailable } from './unavailable.js';
 
 /** Options of {@link PostgresServerStore}. */
 export interface PostgresServerStoreOptions {
@@ -175,7 +175,7 @@ export class PostgresServerStore implements ServerStore {
 
   /** @inheritDoc */
   loadDoc(docId: string): Promise<StoredDoc> {
-    return this.loadDocNow(docId).catch((error: unknown) => Promise.reject(unavailable(error)));
+    return orUnavailable(this.loadDocNow(docId));
   }
 
   private async loadDocNow(docId: string): Promise<StoredDoc> {
@@ -205,7 +205,7 @@ export class PostgresServerStore implements ServerStore {
 
   /** @inheritDoc */
   readLog(docId: string, afterRev: number): Promise<LogEntry[]> {
-    return this.readLogNow(docId, afterRev).catch((error: unknown) => Promise.reject(unavailable(error)));
+    return orUnavailable(this.readLogNow(docId, afterRev));
   }
 
   private async readLogNow(docId: string, afterRev: number): Promise<LogEntry[]> {
@@ -219,7 +219,7 @@ export class PostgresServerStore implements ServerStore {
 
   /** @inheritDoc */
   append(docId: string, entry: LogEntry): Promise<void> {
-    return this.appendNow(docId, entry).catch((error: unknown) => Promise.reject(unavailable(error)));
+    return orUnavailable(this.appendNow(docId, entry));
   }
 
   private async appendNow(docId: string, entry: LogEntry): Promise<void> {
@@ -273,7 +273,7 @@ export class PostgresServerStore implements ServerStore {
 
   /** @inheritDoc */
   saveSnapshot(docId: string, snapshot: DocSnapshot): Promise<void> {
-    return this.saveSnapshotNow(docId, snapshot).catch((error: unknown) => Promise.reject(unavailable(error)));
+    return orUnavailable(this.saveSnapshotNow(docId, snapshot));
   }
 
   private async saveSnapshotNow(docId: string, snapshot: DocSnapshot): Promise<void> {
@@ -311,7 +311,7 @@ export class PostgresServerStore implements ServerStore {
 
   /** @inheritDoc */
   deleteDoc(docId: string, tombstone: DocumentTombstone): Promise<void> {
-    return this.deleteDocNow(docId, tombstone).catch((error: unknown) => Promise.reject(unavailable(error)));
+    return orUnavailable(this.deleteDocNow(docId, tombstone));
   }
 
   private async deleteDocNow(docId: string, tombstone: DocumentTombstone): Promise<void> {
@@ -330,7 +330,7 @@ export class PostgresServerStore implements ServerStore {
 
   /** @inheritDoc */
   removeTombstone(docId: string): Promise<boolean> {
-    return this.removeTombstoneNow(docId).catch((error: unknown) => Promise.reject(unavailable(error)));
+    return orUnavailable(this.removeTombstoneNow(docId));
   }
 
   private async removeTombstoneNow(docId: string): Promise<boolean> {
@@ -344,7 +344,7 @@ export class PostgresServerStore implements ServerStore {
 
   /** @inheritDoc */
   lockDoc(docId: string): Promise<() => Promise<void>> {
-    return this.lockDocNow(docId).catch((error: unknown) => Promise.reject(unavailable(error)));
+    return orUnavailable(this.lockDocNow(docId));
   }
 
   private async lockDocNow(docId: string): Promise<() => Promise<void>> {
@@ -405,16 +405,17 @@ export class PostgresServerStore implements ServerStore {
       keepAliveInitialDelayMillis: 10_000,
       ...(statementTimeout > 0 ? { statement_timeout: statementTimeout } : {}),
       ...(queryTimeout > 0 ? { query_timeout: queryTimeout } : {}),
+      // PostgreSQL notices a process that vanished without closing its sockets (a host crash, a
+      // paused VM, a partition) in ~25 s instead of the kernel's 2 hours, so the commit lock and
+      // the transaction its session held go with it. Awaited before the connection is handed out.
+      onConnect: (client: ClientBase) => client.query(SERVER_KEEPALIVES).then(() => undefined, () => undefined),
     });
     const pool = new pg.Pool(poolOptions(this.options.poolSize ?? 10));
     const lockPool = new pg.Pool(poolOptions(this.options.lockPoolSize ?? this.options.poolSize ?? 10));
     // An idle connection that dies (database restart) must not crash the process; the pool replaces it.
     pool.on('error', () => undefined);
     lockPool.on('error', () => undefined);
-    // PostgreSQL notices a process that vanished without closing its sockets (a host crash, a
-    // paused VM, a partition) in ~25 s instead of the kernel's 2 hours, so the commit lock and
-    // the transaction its session held go with it. Queued before the connection's first query.
-    for (const each of [pool, lockPool]) each.on('connect', (client) => void client.query(SERVER_KEEPALIVES).catch(() => undefined));
+
     try {
       const client = await checkout(pool);
       try {
@@ -463,10 +464,14 @@ export class PostgresServerStore implements ServerStore {
       await client.query('COMMIT');
       return result;
     } catch (error) {
-      // A connection that cannot even roll back is dead: discard it instead of reusing it.
-      await client.query('ROLLBACK').catch(() => {
-        broken = true;
-      });
+      // A connection that failed or cannot even roll back is dead: discard it instead of reusing
+      // it (after a query timeout the query is still running on it, and a ROLLBACK would wait out
+      // a timeout of its own).
+      if (connectionFault(error)) broken = true;
+      else
+        await client.query('ROLLBACK').catch(() => {
+          broken = true;
+        });
       throw error;
     } finally {
       client.release(broken);
@@ -560,15 +565,15 @@ async function readEntries(db: Pool | PoolClient, docId: string, afterRev: numbe
   return { entries, incarnation: rows[0]?.incarnation };
 }
 
+/** The session's TCP keepalives on the database's side: first probe after 10 s idle, then every 5 s, dead after 3 unanswered. */
+const SERVER_KEEPALIVES = 'SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3';
+
 /**
  * A client out of `pool`, heard while it is out: pg-pool listens for the 'error' of idle clients
  * only, so a connection cut while one is checked out (a database restart, a failover, an
  * administrator's `pg_terminate_backend`) emitted an 'error' nobody heard, and the process ended.
  * The cut is then seen where the client is used: its next query fails.
  */
-/** The session's TCP keepalives on the database's side: first probe after 10 s idle, then every 5 s, dead after 3 unanswered. */
-const SERVER_KEEPALIVES = 'SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3';
-
 async function checkout(pool: Pool): Promise<PoolClient> {
   const client = await pool.connect();
   client.on('error', heardCut);

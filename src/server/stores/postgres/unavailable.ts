@@ -37,5 +37,11 @@ export function connectionFault(error: unknown): string | undefined {
 export function unavailable(error: unknown): unknown {
   const fault = connectionFault(error);
   if (fault === undefined) return error;
-  return new StatusError(503, `The database is unavailable (${fault}); retry`, { scope: 'doc' });
+  // The driver's error stays as the cause, for the server's error log.
+  return new StatusError(503, `The database is unavailable (${fault}); retry`, { scope: 'doc' }, { cause: error });
+}
+
+/** `work`, with a connection fault answered as `unavailable` says. */
+export function orUnavailable<R>(work: Promise<R>): Promise<R> {
+  return work.catch((error: unknown) => Promise.reject(unavailable(error)));
 }
