@@ -168,7 +168,8 @@ export class FileServerStore implements ServerStore {
    * data directory the process cannot use stops the start instead of failing every commit later.
    * Optional otherwise (the first call does the same work); calling it again returns the same promise.
    *
-   * @throws StoreError `data directory <path>: <cause>` (ENOTDIR, EACCES…), the cause attached
+   * @throws StoreError `data directory <path>: <cause>` (ENOTDIR, EACCES…, or `cannot replay the
+   * journal into "<doc>": <cause>…` after a crash, the journal kept), the cause attached
    */
   open(): Promise<void> {
     if (this.closed) return Promise.reject(new StoreError('FileServerStore is closed'));
@@ -417,8 +418,10 @@ export class FileServerStore implements ServerStore {
 
   /**
    * Replays the journal: each document gets the records after its last reset marker that its
-   * files lack (rev order, contiguous). A document that cannot be opened keeps the journal as
-   * it is (it fails loudly on its own `loadDoc`); otherwise the journal is emptied.
+   * files lack (rev order, contiguous), then the journal is emptied. If any document's replay
+   * fails (a full disk, a corrupt segment), recovery rejects naming them, so `open` and every
+   * call reject and `close` does not checkpoint: serving the segments without those records would
+   * reuse acknowledged revs, and the next checkpoint would empty the journal, their only copy.
    */
   private async recover(): Promise<void> {
     const journal = this.journal as CommitJournal;
@@ -427,15 +430,16 @@ export class FileServerStore implements ServerStore {
       if (isReset(body)) byDoc.set(docId, []);
       else byDoc.set(docId, [...(byDoc.get(docId) ?? []), body as LogEntry]);
     }
-    let replayedAll = true;
+    const failed: { docId: string; error: unknown }[] = [];
     for (const [docId, entries] of byDoc) {
       try {
         await this.replay(docId, entries);
-      } catch {
-        replayedAll = false;
+      } catch (error) {
+        failed.push({ docId, error });
       }
     }
-    if (replayedAll && byDoc.size > 0) await this.checkpoint();
+    if (failed.length > 0) throw replayFailed(failed);
+    if (byDoc.size > 0) await this.checkpoint();
   }
 
   private async replay(docId: string, entries: LogEntry[]): Promise<void> {
@@ -649,6 +653,14 @@ export class FileServerStore implements ServerStore {
   private assertOpen(): void {
     if (this.closed) throw new StoreError('FileServerStore is closed');
   }
+}
+
+/** The error of a recovery whose replay failed: the first few docs and their causes, and what to do. */
+function replayFailed(failed: readonly { docId: string; error: unknown }[]): StoreError {
+  const named = failed.slice(0, 3).map(({ docId, error }) => `${JSON.stringify(docId)}: ${(error as Error).message}`);
+  const more = failed.length > 3 ? ` and ${failed.length - 3} more` : '';
+  const message = `cannot replay the journal into ${named.join('; ')}${more}; free space or repair, then start again`;
+  return new StoreError(message, failed.length === 1 ? failed[0].docId : undefined, { cause: failed[0].error });
 }
 
 function isReset(body: unknown): boolean {
