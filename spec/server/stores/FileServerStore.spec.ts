@@ -506,6 +506,52 @@ describe('FileServerStore', () => {
       expect(await loadOnce(directory, 'd')).toEqual([reborn]);
     });
 
+    // Found in review, fixed: a delete whose marker failed to reach the journal (a 503) left the
+    // doc deleted without it, and after an undelete recovery replayed the old life into the new one.
+    it('should never replay the records of a deleted doc into its next life when the delete could not write its marker', async () => {
+      const directory = await tempDir();
+      const store = new FileServerStore({ directory });
+      await store.append('d', otEntry(1));
+      await store.append('d', otEntry(2));
+      const refused = jest.spyOn(CommitJournal.prototype, 'write').mockRejectedValueOnce(Object.assign(new Error('no space left'), { code: 'ENOSPC' }));
+      try {
+        await expect(store.deleteDoc('d', { docId: 'd', deletedAt: 1, lastRev: 2 })).rejects.toThrow('no space left');
+      } finally {
+        refused.mockRestore();
+      }
+      expect((await store.loadDoc('d')).tombstone).toBeDefined();
+      expect(await store.removeTombstone('d')).toBe(true);
+      const reborn: LogEntry = { kind: 'ot', changes: [committed(1, { id: 'reborn' })] };
+      await store.append('d', reborn);
+      await store.abandon();
+      await unlink(await segmentOf(directory, 'd'));
+      expect(await loadOnce(directory, 'd')).toEqual([reborn]);
+    });
+
+    it('should keep the tombstone when the undelete cannot write its marker to the journal', async () => {
+      const directory = await tempDir();
+      const store = new FileServerStore({ directory });
+      await store.append('d', otEntry(1));
+      await store.deleteDoc('d', { docId: 'd', deletedAt: 1, lastRev: 1 });
+      const refused = jest.spyOn(CommitJournal.prototype, 'write').mockRejectedValueOnce(Object.assign(new Error('no space left'), { code: 'ENOSPC' }));
+      try {
+        await expect(store.removeTombstone('d')).rejects.toThrow('no space left');
+      } finally {
+        refused.mockRestore();
+      }
+      expect((await store.loadDoc('d')).tombstone).toEqual({ docId: 'd', deletedAt: 1, lastRev: 1 });
+      // A live doc (or one never deleted) gets no marker: its journal records are its only copy.
+      expect(await store.removeTombstone('d')).toBe(true);
+      const writes = jest.spyOn(CommitJournal.prototype, 'write');
+      try {
+        expect(await store.removeTombstone('d')).toBe(false);
+        expect(writes).not.toHaveBeenCalled();
+      } finally {
+        writes.mockRestore();
+      }
+      await store.close();
+    });
+
     it('should checkpoint when the journal grows past checkpointBytes, keeping every commit', async () => {
       const directory = await tempDir();
       const store = new FileServerStore({ directory, checkpointBytes: 1 });

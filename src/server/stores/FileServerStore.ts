@@ -494,7 +494,8 @@ export class FileServerStore implements ServerStore {
       await this.writeAtomic(doc.dir, TOMBSTONE_FILE, JSON.stringify(tombstone));
       await this.removeDataFiles(docId, doc, listDir(doc.dir) ?? []);
     });
-    // The journal's earlier records of this doc must never be replayed into a later life of it.
+    // The journal's earlier records of this doc must never be replayed into a later life of it
+    // (if this write fails, `removeTombstone` writes the marker before the next life starts).
     await this.journal?.write({ docId, body: RESET });
   }
 
@@ -504,6 +505,9 @@ export class FileServerStore implements ServerStore {
     await this.recovered();
     // Touches the tombstone only: no record needed (the data files went with the delete).
     const dir = documentDirectory(this.root, docId);
+    // The delete's own marker may have failed after its tombstone landed: the next life starts
+    // with one, or recovery would replay the old life's records (matched by rev) into it.
+    if (this.journal && listDir(dir)?.includes(TOMBSTONE_FILE)) await this.journal.write({ docId, body: RESET });
     const existed = await unlinkQuiet(join(dir, TOMBSTONE_FILE));
     if (existed && this.sync) await fsyncDir(dir);
     return existed;
