@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { readlinkSync } from 'node:fs';
 import { appendFile, mkdir, mkdtemp, open, readdir, readFile, readlink, rename, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { CommitJournal } from '../../../src/server/stores/CommitJournal.js';
 import * as fileOps from '../../../src/server/stores/fileOps.js';
 
@@ -141,6 +142,30 @@ describe('FileServerStore', () => {
     expect(await reopened.loadDoc('d')).toEqual({ tail: [otEntry(1)] });
     await reopened.close();
     expect((await readdir(dir)).filter((name) => name.includes('.tmp-'))).toEqual([]);
+  });
+
+  // Found in review, fixed: a snapshot whose write failed left its temp file holding the space.
+  it('should remove the temp file of a snapshot or tombstone whose write fails, and keep the doc as it was', async () => {
+    const directory = await tempDir();
+    const store = new FileServerStore({ directory });
+    await store.append('d', otEntry(1));
+    const probe = await open(join(directory, 'probe'), 'w');
+    const handles = Object.getPrototypeOf(probe) as { writeFile(this: FileHandle, data: string): Promise<void> };
+    await probe.close();
+    // The disk fills up halfway through the file.
+    const full = jest.spyOn(handles, 'writeFile').mockImplementation(async function (this: FileHandle, data: string) {
+      await this.write(data.slice(0, 10));
+      throw Object.assign(new Error('no space left'), { code: 'ENOSPC' });
+    });
+    try {
+      await expect(store.saveSnapshot('d', { kind: 'ot', rev: 1, state: { k1: 1 } })).rejects.toThrow('no space left');
+      await expect(store.deleteDoc('d', { docId: 'd', deletedAt: 1, lastRev: 1 })).rejects.toThrow('no space left');
+    } finally {
+      full.mockRestore();
+    }
+    expect(await readdir(documentDirectory(directory, 'd'))).toEqual(['log-0000000000000001.jsonl']);
+    expect(await store.loadDoc('d')).toEqual({ tail: [otEntry(1)] });
+    await store.close();
   });
 
   it('should refuse to open a document whose log is corrupt before its last line', async () => {

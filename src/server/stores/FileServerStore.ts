@@ -643,14 +643,21 @@ export class FileServerStore implements ServerStore {
       this.rootSyncs += 1;
     }
     const temp = join(dir, tempName(name, randomBytes(4).toString('hex')));
-    const handle = await open(temp, 'w');
     try {
-      await handle.writeFile(text);
-      if (this.sync) await handle.datasync();
-    } finally {
-      await handle.close();
+      const handle = await open(temp, 'w');
+      try {
+        await handle.writeFile(text);
+        if (this.sync) await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temp, join(dir, name));
+    } catch (error) {
+      // A snapshot too big for the disk must not keep its space (only a load removes temps):
+      // every commit after it would fail.
+      await unlinkQuiet(temp).catch(() => undefined);
+      throw error;
     }
-    await rename(temp, join(dir, name));
     if (this.sync) await fsyncDir(dir);
   }
 
