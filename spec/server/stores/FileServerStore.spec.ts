@@ -587,6 +587,42 @@ describe('FileServerStore', () => {
     });
   });
 
+  // Found in review, fixed: checkpoints followed successful appends only, so on a full disk the
+  // journal kept up to checkpointBytes of lines the segments held already.
+  describe('an append that fails on a full disk', () => {
+    const journalLines = async (directory: string) => (await readFile(join(directory, JOURNAL_FILE), 'utf8')).split('\n').filter(Boolean).length;
+    async function failThirdAppend(code: string): Promise<{ directory: string; store: FileServerStore }> {
+      const directory = await tempDir();
+      const store = new FileServerStore({ directory });
+      await store.append('a', otEntry(1));
+      await store.append('a', otEntry(2));
+      const full = jest.spyOn(fs, 'writeSync').mockImplementationOnce(() => {
+        throw Object.assign(new Error(`${code}: the disk said no`), { code });
+      });
+      try {
+        await expect(store.append('a', otEntry(3))).rejects.toThrow(code);
+      } finally {
+        full.mockRestore();
+      }
+      // The next append waits for a checkpoint that has started.
+      await store.append('a', otEntry(3));
+      return { directory, store };
+    }
+
+    it.each(['ENOSPC', 'EFBIG', 'EDQUOT'])('should checkpoint, emptying the journal of lines the segments hold, after %s', async (code) => {
+      const { directory, store } = await failThirdAppend(code);
+      expect(await journalLines(directory)).toBe(1);
+      await store.abandon();
+      expect(await loadOnce(directory, 'a')).toEqual([otEntry(1), otEntry(2), otEntry(3)]);
+    });
+
+    it('should not checkpoint after a failure that frees nothing (EIO)', async () => {
+      const { directory, store } = await failThirdAppend('EIO');
+      expect(await journalLines(directory)).toBe(3);
+      await store.close();
+    });
+  });
+
   // Found in review, fixed: a checkpoint did not wait for a snapshot's sync of segments it had
   // taken out of the unsynced set, and a checkpoint whose sync failed dropped its files from the
   // set, so a later one emptied the journal with their lines never synced.

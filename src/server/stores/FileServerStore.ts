@@ -90,7 +90,8 @@ const RESET = { reset: true } as const;
  * write-ahead journal (`journal.jsonl`, one line per commit, any document): every commit that
  * arrives while the journal is syncing waits for the next sync and shares it, so a busy server
  * syncs once per group instead of once per commit. The append resolves only after its journal
- * line is durable. When the journal passes `checkpointBytes` (and on `close`), the segments
+ * line is durable. When the journal passes `checkpointBytes`, after an append that failed for
+ * lack of space (the journal's space comes back) and on `close`, the segments
  * written since the last checkpoint are synced and the journal is emptied; after a crash, the
  * first call replays every journal record a document's files lack (by rev), syncs them, and
  * empties the journal. Snapshots, tombstones and directory entries are synced as before.
@@ -255,16 +256,25 @@ export class FileServerStore implements ServerStore {
     this.appending.add(appended);
     try {
       await appended;
+    } catch (error) {
+      // A full disk: the journal's lines are in the segments already, and a checkpoint gives their space back.
+      if (isOutOfSpace(error) && this.journal && this.journal.bytes > 0) this.startCheckpoint();
+      throw error;
     } finally {
       this.appending.delete(appended);
     }
-    if (this.journal && this.journal.bytes >= this.checkpointBytes && !this.checkpointing) {
-      // A checkpoint that fails keeps the journal (nothing is lost), and the next append past the
-      // size tries again: this append is durable already, and no later one waits on the failure.
-      this.checkpointing = this.checkpoint()
-        .catch(() => undefined)
-        .finally(() => (this.checkpointing = undefined));
-    }
+    if (this.journal && this.journal.bytes >= this.checkpointBytes) this.startCheckpoint();
+  }
+
+  /**
+   * Starts a checkpoint unless one is running. One that fails keeps the journal (nothing is lost)
+   * and the next trigger tries again; no append waits on the failure.
+   */
+  private startCheckpoint(): void {
+    if (this.checkpointing) return;
+    this.checkpointing = this.checkpoint()
+      .catch(() => undefined)
+      .finally(() => (this.checkpointing = undefined));
   }
 
   private async appendNow(docId: string, doc: DocFiles, entry: LogEntry): Promise<void> {
@@ -672,6 +682,12 @@ function replayFailed(failed: readonly { docId: string; error: unknown }[]): Sto
   const more = failed.length > 3 ? ` and ${failed.length - 3} more` : '';
   const message = `cannot replay the journal into ${named.join('; ')}${more}; free space or repair, then start again`;
   return new StoreError(message, failed.length === 1 ? failed[0].docId : undefined, { cause: failed[0].error });
+}
+
+/** Whether `error` says the disk, the file size limit or the quota has no room left. */
+function isOutOfSpace(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EFBIG' || code === 'EDQUOT';
 }
 
 function isReset(body: unknown): boolean {
