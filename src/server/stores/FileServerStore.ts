@@ -94,7 +94,8 @@ const RESET = { reset: true } as const;
  * lack of space (the journal's space comes back) and on `close`, the segments
  * written since the last checkpoint are synced and the journal is emptied; after a crash, the
  * first call replays every journal record a document's files lack (by rev), syncs them, and
- * empties the journal. Snapshots, tombstones and directory entries are synced as before.
+ * empties the journal; if a replay fails, `open` and every call reject and the journal is kept
+ * for a start after the repair. Snapshots, tombstones and directory entries are synced as before.
  *
  * A crash in the middle of an append leaves a torn last line: it was never acknowledged, so
  * `loadDoc` drops it and truncates the file. Any other unreadable line is corruption and makes
