@@ -90,10 +90,8 @@ export class LWWAlgorithm implements ClientAlgorithm {
       // Without corrections the view already shows these ops (optimistically): no recompute per edit.
       const pending = afterWrite(sorted, opsToSave, pathsToDelete);
       this.pathOrdered.add(pending);
-      // It does unless a stored op won over the edit's, or a newer one under a path it wrote was kept.
-      const ownPaths = new Set(change.ops.map(op => op.path));
-      const viewUnchanged = opsToReturn.length === 0 && opsToSave.every(op => ownPaths.has(op.path));
-      doc._update({ ...layers, local: [layers.local[0] ?? [], pending] }, { minted: [change.id], viewUnchanged });
+      // The edit is stamped after every op the view shows (`stamped`), so none of those outlives it.
+      doc._update({ ...layers, local: [layers.local[0] ?? [], pending] }, { minted: [change.id], viewUnchanged: opsToReturn.length === 0 });
       if (known) this.sendingOf.set(doc._layers(), known);
     }
     if (opsToSave.length === 0 && pathsToDelete.length === 0) return [];

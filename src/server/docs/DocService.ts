@@ -111,7 +111,6 @@ export abstract class DocService<TDoc extends LoadedDoc> {
   private readonly reported = new Map<string, Set<CarriedEntry>>();
   /** Followed docs whose last refresh failed: tried again until one succeeds (see {@link refresh}). */
   private readonly retries: RefreshRetries;
-  private closed = false;
 
   /** @param options store, lock, clock and sinks */
   constructor(protected readonly options: DocServiceOptions) {
@@ -120,7 +119,6 @@ export abstract class DocService<TDoc extends LoadedDoc> {
 
   /** Stops the retries of failed refreshes (the server closes). */
   close(): void {
-    this.closed = true;
     this.retries.close();
   }
 
@@ -171,14 +169,15 @@ export abstract class DocService<TDoc extends LoadedDoc> {
     done.then(
       // Only a reload mends what a failed one left: a read-on (or a report it skips) does not.
       () => (mode === 'reload' ? this.retries.clear(docId) : undefined),
-      () => (this.closed || !this.options.isFollowed?.(docId) ? this.retries.clear(docId) : this.retries.schedule(docId)),
+      // After `close` the retries schedule nothing.
+      () => (this.options.isFollowed?.(docId) ? this.retries.schedule(docId) : this.retries.clear(docId)),
     );
     return done;
   }
 
   /** A retry's turn: a reload of the doc if it is still followed (its failure was reported when it first failed). */
   private retryRefresh(docId: string): void {
-    if (this.closed || !this.options.isFollowed?.(docId)) return this.retries.clear(docId);
+    if (!this.options.isFollowed?.(docId)) return this.retries.clear(docId);
     this.refresh(docId, 'reload').catch(() => undefined);
   }
 

@@ -1,7 +1,5 @@
 import { asyncScheduler, timer, type SchedulerLike, type Subscription } from 'rxjs';
-
-/** Delays between tries of a failed refresh: 1 s × 2ⁿ, at most 30 s, each a random 50–100 % of that. */
-export const REFRESH_RETRY = { initialDelay: 1_000, factor: 2, maxDelay: 30_000 } as const;
+import { steadyRetryDelay } from '../../net/errorPolicy.js';
 
 /**
  * Per-doc timers that try a failed refresh of a followed document again (see `DocService.refresh`)
@@ -37,8 +35,8 @@ export class RefreshRetries {
     const previous = this.pending.get(docId);
     previous?.timer.unsubscribe();
     const attempt = previous?.attempt ?? 0;
-    const delay = Math.min(REFRESH_RETRY.initialDelay * REFRESH_RETRY.factor ** attempt, REFRESH_RETRY.maxDelay);
-    const jittered = Math.round(delay * (0.5 + 0.5 * this.random()));
+    // The clients' ladder for what is retried for good (1 s × 2ⁿ, at most 30 s), each a random 50–100 % of it.
+    const jittered = Math.round(steadyRetryDelay(attempt) * (0.5 + 0.5 * this.random()));
     this.pending.set(docId, { attempt: attempt + 1, timer: timer(jittered, this.scheduler).subscribe(() => this.retry(docId)) });
   }
 

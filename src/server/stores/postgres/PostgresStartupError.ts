@@ -1,5 +1,6 @@
 import { StoreError } from '../../../errors.js';
 import { errorName } from '../../../util/errorName.js';
+import { isNetworkCode } from './unavailable.js';
 
 /**
  * The PostgreSQL store could not start: the database is unreachable, refuses the login, does
@@ -26,14 +27,6 @@ export function startupError(error: unknown, connectionString: string): Postgres
   const text = typeof message === 'string' ? message : String(error);
   let reason: string;
   switch (code) {
-    case 'ECONNREFUSED':
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-    case 'EHOSTUNREACH':
-    case 'ETIMEDOUT':
-    case 'ECONNRESET':
-      reason = `cannot reach the database (${code})`;
-      break;
     case '28P01':
     case '28000':
       reason = `the database refused the login: ${text}`;
@@ -45,7 +38,8 @@ export function startupError(error: unknown, connectionString: string): Postgres
       reason = `the role lacks the rights to create or use the patches_rx tables (grant it CREATE and USAGE on the schema, or run the first start as the owner): ${text}`;
       break;
     default:
-      reason = /timeout/i.test(text) ? `cannot reach the database (connection timed out)` : `the database failed: ${text}`;
+      if (isNetworkCode(code)) reason = `cannot reach the database (${code})`;
+      else reason = /timeout/i.test(text) ? `cannot reach the database (connection timed out)` : `the database failed: ${text}`;
   }
   return new PostgresStartupError(`PostgreSQL at ${where}: ${reason}`, { cause: error });
 }

@@ -1,7 +1,12 @@
 import { StatusError } from '../../../errors.js';
 
-/** Socket errors of a database that cannot be reached or went away. */
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+/** Socket and name-lookup errors of a database that cannot be reached or went away. */
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/** Whether `code` (an error's `code`) is a socket or name-lookup error: the database cannot be reached. */
+export function isNetworkCode(code: unknown): code is string {
+  return typeof code === 'string' && NETWORK_CODES.has(code);
+}
 /** SQLSTATEs of a server shutting down (admin, crash, fast stop) or not accepting connections yet; class 08 is checked apart. */
 const SHUTDOWN_STATES = new Set(['57P01', '57P02', '57P03']);
 /** What node-postgres says, without a code, when a connection ends, none comes in time, or a query gets no answer. */
@@ -22,7 +27,7 @@ const DRIVER_MESSAGES: ReadonlyArray<[RegExp, string]> = [
 export function connectionFault(error: unknown): string | undefined {
   for (let current = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth++) {
     const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && (NETWORK_CODES.has(code) || SHUTDOWN_STATES.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return code;
+    if (isNetworkCode(code) || (typeof code === 'string' && (SHUTDOWN_STATES.has(code) || /^08[0-9A-Z]{3}$/.test(code)))) return code;
     const known = DRIVER_MESSAGES.find(([pattern]) => pattern.test(current instanceof Error ? current.message : ''));
     if (known) return known[1];
   }
