@@ -1,5 +1,7 @@
+import fc from 'fast-check';
 import { applyPatch } from '../../src/algorithms/applyPatch.js';
-import { rebaseChanges } from '../../src/algorithms/rebaseChanges.js';
+import { rebaseChanges, walkQueue } from '../../src/algorithms/rebaseChanges.js';
+import { transformPatch } from '../../src/algorithms/transformPatch.js';
 import type { Change, JSONPatchOp } from '../../src/types.js';
 
 const apply = <T>(doc: T, ops: readonly JSONPatchOp[]): T => applyPatch(doc, ops, { mode: 'strict' });
@@ -138,5 +140,68 @@ describe('rebaseChanges', () => {
     // Reference rule: nothing is left of the move (ours removed /b, which the move would have
     // overwritten); /b keeps its value.
     expect(result).toEqual([]);
+  });
+
+  describe('walkQueue', () => {
+    // Burst-like ops (other keys, appends to one list) that mostly pass each other, mixed with
+    // ops that meet them, so a long queue is indexed and both answers of the index are taken.
+    const segment = fc.constantFrom('items', 'fields', 'a', 'b', '0', '1', '-');
+    const path = fc.array(segment, { minLength: 1, maxLength: 3 }).map((keys) => keys.map((k) => '/' + k).join(''));
+    const burstOp = fc.oneof(
+      fc.nat(30).map((i): JSONPatchOp => ({ op: 'add', path: '/items/-', value: i })),
+      fc.nat(30).map((i): JSONPatchOp => ({ op: 'replace', path: `/fields/f${i}`, value: i })),
+    );
+    const anyOp = fc.oneof(
+      fc.record({ op: fc.constantFrom('add', 'remove', 'replace', 'test', '@inc'), path, value: fc.constantFrom<unknown>(1, {}, [1]) }),
+      fc.record({ op: fc.constantFrom('move', 'copy'), path, from: path }),
+    ) as fc.Arbitrary<JSONPatchOp>;
+    const ops = fc.array(fc.oneof({ weight: 6, arbitrary: burstOp }, { weight: 1, arbitrary: anyOp }), { minLength: 1, maxLength: 2 });
+
+    /** The walk as walkQueue's doc comment states it, pair by pair, with nothing skipped. */
+    function walkPairByPair(committedChanges: readonly Change[], queue: readonly Change[], isOwn: (c: Change) => boolean): JSONPatchOp[][] {
+      const entries = queue.map((c) => ({ id: c.id, ops: c.ops, taken: false }));
+      for (const server of committedChanges) {
+        if (isOwn(server)) {
+          const own = entries.find((e) => !e.taken && e.id === server.id);
+          if (own) own.taken = true;
+          continue;
+        }
+        let foreign = server.ops;
+        for (const entry of entries) {
+          if (entry.taken) continue;
+          const written = entry.ops;
+          entry.ops = transformPatch(foreign, written);
+          foreign = transformPatch(written, foreign, true);
+        }
+      }
+      return entries.filter((e) => !e.taken).map((e) => e.ops);
+    }
+
+    it('should see a queued change where a foreign move carried it, not where it was written', () => {
+      const fillers = Array.from({ length: 7 }, (_, i) => change(`q${i + 1}`, i + 2, [{ op: 'replace', path: `/fields/f${i}`, value: i }]));
+      const queue = [change('q0', 1, [{ op: 'replace', path: '/a/x', value: 'mine' }]), ...fillers];
+      const theirs = [
+        committed('f0', 10, [{ op: 'replace', path: '/elsewhere', value: 1 }]),
+        committed('f1', 11, [{ op: 'move', from: '/a', path: '/b' }]),
+        committed('f2', 12, [{ op: 'remove', path: '/b' }]),
+      ];
+      const walked = walkQueue(theirs, queue, () => false).map((e) => e.ops);
+      // Moved to /b/x by f1, then inside what f2 removed.
+      expect(walked[0]).toEqual([]);
+      expect(walked).toEqual(walkPairByPair(theirs, queue, () => false));
+    });
+
+    it('should give what the pair-by-pair walk gives for long queues, own echoes and foreign changes mixed (1,000 runs)', () => {
+      fc.assert(
+        fc.property(fc.array(ops, { minLength: 8, maxLength: 24 }), fc.array(fc.oneof(ops, fc.nat(23)), { maxLength: 24 }), (queued, incoming) => {
+          const queue = queued.map((o, i) => change(`q${i}`, i + 1, o));
+          // A number stands for the echo of that queued change; ops for another client's change.
+          const committedChanges = incoming.map((c, i) => (typeof c === 'number' ? committed(`q${c % queue.length}`, 100 + i, queue[c % queue.length].ops) : committed(`f${i}`, 100 + i, c)));
+          const isOwn = (c: Change) => c.id.startsWith('q');
+          expect(walkQueue(committedChanges, queue, isOwn).map((e) => e.ops)).toEqual(walkPairByPair(committedChanges, queue, isOwn));
+        }),
+        { numRuns: 1_000 },
+      );
+    });
   });
 });

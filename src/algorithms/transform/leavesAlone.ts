@@ -6,6 +6,44 @@ import { isEmptyContainer } from './opKinds.js';
 import { isAppendPath, isIndexPath, prefixOf } from './paths.js';
 
 /**
+ * What an op's rule can reach, by its kind and path alone: `'index'` the elements of the array
+ * it inserts into or removes from, `'path'` its path and what is under it, `'all'` anything (moves
+ * and copies always run their rule), `'none'` nothing (`test` and unknown ops).
+ */
+export type Reach = 'index' | 'path' | 'all' | 'none';
+
+/** What `op`'s rule can reach (see {@link Reach}). */
+export function reachOf(op: JSONPatchOp): Reach {
+  switch (op.op) {
+    case 'add':
+    case 'remove':
+      return isIndexPath(op.path) ? 'index' : 'path';
+    case 'replace':
+    case '@inc':
+    case '@bit':
+    case '@max':
+    case '@min':
+    case '@txt':
+      return 'path';
+    case 'move':
+    case 'copy':
+      return 'all';
+    default:
+      return 'none';
+  }
+}
+
+/** True for a plain add (not soft, no `from`): another append at its path stops there. */
+export function isPlainAdd(op: JSONPatchOp): boolean {
+  return op.op === 'add' && !op.soft && op.from === undefined;
+}
+
+/** True for an append (`add /list/-` of a value that is not an empty container): two of them at one path both land. */
+export function isAppend(op: JSONPatchOp): boolean {
+  return op.op === 'add' && !op.soft && isAppendPath(op.path) && !isEmptyContainer(op.value);
+}
+
+/**
  * True when `overOp(frame, op, ops)` returns `ops` itself, found by looking at paths alone
  * (false when unsure: the rule then runs). Any frame: the cases it answers never reach the rules
  * that depend on it.
@@ -20,22 +58,14 @@ import { isAppendPath, isIndexPath, prefixOf } from './paths.js';
  * A move or copy onto its own path is dropped by every rule, so it is never left alone.
  */
 export function leavesAlone(op: JSONPatchOp, ops: readonly JSONPatchOp[]): boolean {
-  switch (op.op) {
-    case 'add':
-    case 'remove':
-      if (isIndexPath(op.path)) return outsideArray(prefixOf(op.path), ops);
+  switch (reachOf(op)) {
+    case 'index':
+      return outsideArray(prefixOf(op.path), ops);
+    case 'path':
       return outsidePath(op, ops);
-    case 'replace':
-    case '@inc':
-    case '@bit':
-    case '@max':
-    case '@min':
-    case '@txt':
-      return outsidePath(op, ops);
-    case 'move':
-    case 'copy':
+    case 'all':
       return false;
-    default:
+    case 'none':
       return true;
   }
 }
@@ -52,10 +82,10 @@ function outsideArray(prefix: string, ops: readonly JSONPatchOp[]): boolean {
 function outsidePath(op: JSONPatchOp, ops: readonly JSONPatchOp[]): boolean {
   const path = op.path;
   const inside = `${path}/`;
-  const appends = op.op === 'add' && !op.soft && isAppendPath(path) && !isEmptyContainer(op.value);
+  const appends = isAppend(op);
   for (const other of ops) {
     if (other.from === other.path) return false;
-    if (appends && other.op === 'add' && other.path === path && !other.soft && other.from === undefined) return true;
+    if (appends && other.path === path && isPlainAdd(other)) return true;
     if (other.path === path || other.path.startsWith(inside)) return false;
     if (other.from !== undefined && (other.from === path || other.from.startsWith(inside))) return false;
   }
