@@ -57,4 +57,24 @@ describe('OwnEdits', () => {
     own.edited('a');
     expect(found(false)).toBe(false);
   });
+
+  it('should keep nothing of the docs it forgot, however many went through it', () => {
+    const own = new OwnEdits();
+    for (let i = 0; i < 1_000; i++) {
+      own.edited(`doc${i}`);
+      own.forget([`doc${i}`]);
+    }
+    own.edited('kept');
+    expect(own.size).toBe(1);
+  });
+
+  it('should not count a read begun before a forget and an edit, though the doc starts again from nothing', () => {
+    const own = new OwnEdits();
+    own.edited('a');
+    own.edited('b');
+    const found = own.read('a');
+    own.forget(['a']);
+    own.edited('a'); // its first edit since it was forgotten
+    expect(found(false)).toBe(false);
+  });
 });

@@ -17,12 +17,19 @@ import type { SyncedDoc } from '../types.js';
  * own.shown('todo', entry, docId => hasUnsavedEdit(docId)); // also while an edit is being saved
  */
 export class OwnEdits {
+  /** Each doc's latest edit, as a number no other edit had: a doc forgotten and edited again never repeats an old one. */
   private readonly edits = new Map<string, number>();
   private readonly marked = new Set<string>();
+  private lastEdit = 0;
+
+  /** How many docs it keeps anything of: only those edited and not yet forgotten. */
+  get size(): number {
+    return this.edits.size;
+  }
 
   /** This tab saved an edit of the doc. */
   edited(docId: string): void {
-    this.edits.set(docId, (this.edits.get(docId) ?? 0) + 1);
+    this.edits.set(docId, ++this.lastEdit);
     this.marked.add(docId);
   }
 
@@ -52,8 +59,15 @@ export class OwnEdits {
     return !entry.hasPending && (this.marked.has(docId) || unsaved(docId)) ? { ...entry, hasPending: true } : entry;
   }
 
-  /** Drops the docs' marks (untracked or deleted); their edit counts stay, so a read in flight still sees a later edit. */
+  /**
+   * Drops what is kept of the docs (untracked or deleted), so a tab that goes through many docs
+   * keeps nothing of those it let go. A read in flight still sees a later edit: it gets a number
+   * the read did not start from.
+   */
   forget(docIds: Iterable<string>): void {
-    for (const id of docIds) this.marked.delete(id);
+    for (const id of docIds) {
+      this.marked.delete(id);
+      this.edits.delete(id);
+    }
   }
 }
