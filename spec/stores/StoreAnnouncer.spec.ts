@@ -1,4 +1,4 @@
-import { StoreAnnouncer } from '../../src/stores/StoreAnnouncer.js';
+import { MAX_KEPT, StoreAnnouncer } from '../../src/stores/StoreAnnouncer.js';
 import { HeldChannelHub } from '../helpers/heldChannels.js';
 
 describe('StoreAnnouncer', () => {
@@ -15,6 +15,21 @@ describe('StoreAnnouncer', () => {
     announcer.announce({ kind: 'write', docIds: ['a'] });
     announcer.announce({ kind: 'write', docIds: ['a'] });
     expect(channel.posted).toEqual([{ type: 'hello' }]);
+    expect(announcer.knowsPeer).toBe(false);
+  });
+
+  it('should post what it kept and then every write at once when it would keep more than MAX_KEPT doc ids alone', () => {
+    const channel = hub.channel();
+    const announcer = new StoreAnnouncer(channel);
+    for (let i = 0; i < MAX_KEPT; i++) announcer.announce({ kind: 'write', docIds: [`doc${i % (MAX_KEPT / 2)}`, `other${i % (MAX_KEPT / 2)}`] });
+    expect(channel.posted).toEqual([{ type: 'hello' }]);
+    announcer.announce({ kind: 'track', docIds: ['one more'], algorithm: 'ot' });
+    expect(channel.posted.length).toBe(3);
+    expect(channel.posted[1]).toEqual({ kind: 'write', docIds: expect.arrayContaining(['doc0', `other${MAX_KEPT / 2 - 1}`]) });
+    expect((channel.posted[1] as { docIds: string[] }).docIds).toHaveLength(MAX_KEPT);
+    expect(channel.posted[2]).toEqual({ kind: 'track', docIds: ['one more'], algorithm: 'ot' });
+    announcer.announce({ kind: 'write', docIds: ['later'] });
+    expect(channel.posted.slice(3)).toEqual([{ kind: 'write', docIds: ['later'] }]);
     expect(announcer.knowsPeer).toBe(false);
   });
 

@@ -9,6 +9,9 @@ export interface StorePresence {
   type: 'hello' | 'here';
 }
 
+/** How many doc ids an instance alone keeps back before it posts every write at once instead. */
+export const MAX_KEPT = 1_000;
+
 /**
  * Posts a store's `StoreChange`s on its database's channel, but only once another instance on the
  * database is known to exist: alone (one tab, the common case) a store posts nothing per write.
@@ -25,7 +28,8 @@ export interface StorePresence {
  * A late, merged or reordered announcement is as good as a prompt one because whoever hears one
  * re-reads the store (`Patches` refreshes the doc, or reads the tracked list again).
  *
- * An instance that never learns of a peer posts nothing but, once, what it kept as it stops; one
+ * An instance that never learns of a peer posts nothing but, once, what it kept as it stops (or,
+ * past `MAX_KEPT` doc ids, what it kept and then every write at once); one
  * that has learned of one keeps posting after that peer is gone (a closed tab says nothing). A
  * tab still running a version from before `hello` never answers it: it is learned of by its first
  * announced write, and until then it does not hear this instance's writes (an idle old tab that
@@ -38,6 +42,9 @@ export interface StorePresence {
  */
 export class StoreAnnouncer {
   private peerKnown = false;
+  /** Set once it kept more than `MAX_KEPT` doc ids alone: from then on it posts every write at once, as with a peer. */
+  private postsAll = false;
+  private keptIds = 0;
   /** What was written while no peer was known: doc ids by kind (and, for `track`, by algorithm). */
   private readonly unannounced = new Map<string, { change: Omit<StoreChange, 'docIds'>; docIds: Set<string> }>();
   private readonly listener = ({ data }: { data: unknown }): void => this.hear(data);
@@ -63,7 +70,7 @@ export class StoreAnnouncer {
    * @param change What this instance just wrote (its transaction committed).
    */
   announce(change: StoreChange): void {
-    if (this.peerKnown) {
+    if (this.peerKnown || this.postsAll) {
       this.post(change);
       return;
     }
@@ -74,7 +81,18 @@ export class StoreAnnouncer {
       if (change.algorithm) kept.algorithm = change.algorithm;
       this.unannounced.set(key, (entry = { change: kept, docIds: new Set() }));
     }
-    for (const docId of change.docIds) entry.docIds.add(docId);
+    for (const docId of change.docIds) {
+      if (entry.docIds.has(docId)) continue;
+      entry.docIds.add(docId);
+      this.keptIds++;
+    }
+    // A tab alone that writes many docs would keep every id for its life. Posting at once is as
+    // good (a write posted before a newcomer listens committed before it first read the store),
+    // only not free per write: past a bound, it does that.
+    if (this.keptIds > MAX_KEPT) {
+      this.postsAll = true;
+      this.postKept();
+    }
   }
 
   /**
@@ -97,6 +115,7 @@ export class StoreAnnouncer {
   private postKept(): void {
     const kept = [...this.unannounced.values()];
     this.unannounced.clear();
+    this.keptIds = 0;
     for (const { change, docIds } of kept) this.post({ ...change, docIds: [...docIds] });
   }
 
