@@ -5,6 +5,7 @@ import { applyPatch } from '../algorithms/applyPatch.js';
 import { PatchesError } from '../errors.js';
 import { arraysWhole } from '../algorithms/recording/arraysWhole.js';
 import { immerPatchesToOps } from '../algorithms/recording/immerPatchesToOps.js';
+import { InOrderEmitter } from '../util/InOrderEmitter.js';
 
 enablePatches();
 
@@ -73,9 +74,7 @@ export class PatchesDoc<T extends object = AnyDoc> {
   private readonly subject: BehaviorSubject<T>;
   /** The state shown: ahead of `subject.value` while an emission is under way (see `show`). */
   private view: T;
-  /** An emission of `subject` is under way; `showAgain`: a newer state came during it. */
-  private emitting = false;
-  private showAgain = false;
+  private readonly emitter = new InOrderEmitter<T>(state => this.subject.next(state));
   /** `freeze`: every state shown is frozen, not only those `change()` makes (see `shown`). */
   private readonly frozen: boolean;
   /** A mutator is running (a `change()` inside it would be recorded on the state before it). */
@@ -214,24 +213,11 @@ export class PatchesDoc<T extends object = AnyDoc> {
   /**
    * Makes `state` the state shown and emits it. A listener that edits during an emission (an
    * `onUpdate` that reacts with `change()`) gets its state emitted once the emission under way is
-   * done, so no listener is left with the older state last.
+   * done (`InOrderEmitter`), so no listener is left with the older state last.
    */
   private show(state: T): void {
     this.view = this.shown(state);
-    if (this.emitting) {
-      this.showAgain = true;
-      return;
-    }
-    this.emitting = true;
-    try {
-      this.subject.next(this.view);
-      while (this.showAgain) {
-        this.showAgain = false;
-        this.subject.next(this.view);
-      }
-    } finally {
-      this.emitting = false;
-    }
+    this.emitter.next(this.view);
   }
 
   /** Runs a mutator on `base` through immer: the next state and the ops to keep, or `undefined` when it changed nothing. */
