@@ -12,7 +12,7 @@ import { frameLog, type FrameLog } from '../helpers/countingWebSocket.js';
 import { startFaultProxy } from '../helpers/faultProxy.js';
 import { failingStore } from '../helpers/failingStore.js';
 import { holdingStore } from '../helpers/holdingStore.js';
-import type { Change, SyncedDoc } from '../../src/types.js';
+import type { Change, PatchesSyncState, SyncedDoc } from '../../src/types.js';
 import { NetworkError } from '../../src/errors.js';
 import { docSynced, idle, startHarness, when, type SyncHarness, type TestClient } from '../helpers/syncHarness.js';
 
@@ -470,6 +470,28 @@ describe('PatchesSync', () => {
       await when(a.sync.state$, s => !s.connected);
       await idle(a.sync);
       expect(states).toEqual(['false:null', 'true:updating', 'true:null']);
+    });
+
+    // Found in review, fixed: the state a listener set was emitted inside the emission it reacted
+    // to, so the listeners after it got the newer state first and the older one last, for good.
+    it('should leave every listener on the current state when one disconnects as the connection opens', async () => {
+      const a = harness.client();
+      const show = (s: PatchesSyncState) => `${s.connected}:${String(s.syncing)}`;
+      let inside: PatchesSyncState | undefined;
+      a.sync.onStateChange(s => {
+        if (!s.connected || inside) return;
+        a.sync.disconnect();
+        inside = a.sync.state;
+      });
+      const later: string[] = [];
+      a.sync.onStateChange(s => later.push(show(s)));
+      const later$: string[] = [];
+      a.sync.state$.subscribe(s => later$.push(show(s)));
+      await a.sync.connect().catch(() => undefined);
+      expect(show(a.sync.state)).toBe('false:null');
+      expect(inside && show(inside)).toBe('false:null');
+      expect(later).toEqual(['true:initial', 'false:null']);
+      expect(later$).toEqual(['false:null', 'true:initial', 'false:null']);
     });
 
     it('should reject connect() when the first attempt fails and keep reconnecting', async () => {

@@ -33,6 +33,7 @@ import type { Patches } from '../client/Patches.js';
 import { listen } from '../client/listen.js';
 import { hasUnsavedEdits } from '../client/unsavedEdits.js';
 import type { ClientAlgorithm } from '../client/ClientAlgorithm.js';
+import { InOrderEmitter } from '../util/InOrderEmitter.js';
 import { dispatchByAlgorithm } from '../operators/dispatchByAlgorithm.js';
 import { serialGate } from '../operators/serialGate.js';
 import { online$ as browserOnline$ } from '../streams/online.js';
@@ -249,7 +250,7 @@ export class PatchesSync {
 
   /** Connection state: `{ online, connected, syncing }`. */
   get state(): PatchesSyncState {
-    return this.stateSubject.value;
+    return this.stateEmitter.latest ?? this.stateSubject.value;
   }
 
   /** Per-document sync status, keyed by doc id. */
@@ -637,9 +638,12 @@ export class PatchesSync {
     return online && connected && this.tabs.leading;
   }
 
+  /** A state set during an emission (a listener that disconnects when connected) is emitted after it, to everyone. */
+  private readonly stateEmitter = new InOrderEmitter<PatchesSyncState>(state => this.stateSubject.next(state));
+
   private setState(change: Partial<PatchesSyncState>): void {
-    const next = { ...this.stateSubject.value, ...change };
-    if (!sameState(this.stateSubject.value, next)) this.stateSubject.next(next);
+    const next = { ...this.state, ...change };
+    if (!sameState(this.state, next)) this.stateEmitter.next(next);
   }
 
   private report(error: unknown, docId?: string): void {
