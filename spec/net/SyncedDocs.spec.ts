@@ -100,6 +100,28 @@ describe('SyncedDocs', () => {
     expect(snapshots).toHaveLength(3);
   });
 
+  // Found in review, fixed: a listener that changed the map and read `value` while reacting to a
+  // snapshot had the newer one emitted inside that emission: the subscribers after it got it first
+  // and the older snapshot last, for good.
+  it('should leave every subscriber on the latest snapshot when one reads value while reacting to an emission', async () => {
+    const docs = new SyncedDocs();
+    docs.put({ a: synced(1) });
+    await microtasks();
+    let read: Snapshot | undefined;
+    docs.synced$.subscribe((s) => {
+      if (read || s.a.status !== 'syncing') return;
+      docs.settleSyncing();
+      read = docs.value;
+    });
+    const { snapshots } = record(docs);
+    docs.update(['a'], { status: 'syncing' });
+    await microtasks();
+    expect(read).toEqual({ a: synced(1) });
+    expect(snapshots.map((s) => s.a.status)).toEqual(['synced', 'syncing', 'synced']);
+    await microtasks();
+    expect(snapshots).toHaveLength(3);
+  });
+
   it('should never recreate a removed entry on update', async () => {
     const docs = new SyncedDocs();
     docs.put({ a: synced(1), b: synced(2) });
