@@ -72,7 +72,9 @@ export class DocDeletes {
     return defer(() => {
       const done: Promise<void> = patches
         ._dropDoc(docId, async () => {
-          if (this.deps.destroyed()) return undefined;
+          // Decided here, in the tracking queue: the server's docDeleted and a sync run's 410 can
+          // both ask while the doc is tracked, and the second finds it gone, with nothing to hand over.
+          if (this.deps.destroyed() || !patches.getDocAlgorithm(docId)) return undefined;
           this.dropping.add(done);
           this.deps.forget(docId);
           return purgeDeletedDoc(patches.store, docId);
