@@ -15,8 +15,11 @@ import { InOrderEmitter } from '../util/InOrderEmitter.js';
  */
 export class SyncedDocs {
   private readonly entries = new Map<string, SyncedDoc>();
-  /** Per doc, how many times its entry changed (see {@link changesOf}). */
-  private readonly changeCounts = new Map<string, number>();
+  /** Each entry's latest change, numbered from one counter, so no number comes twice (see {@link changesOf}). */
+  private readonly lastChanges = new Map<string, number>();
+  private lastChange = 0;
+  /** Entries removed so far: what a doc without an entry answers `changesOf` by. */
+  private removals = 0;
   private readonly subject = new BehaviorSubject<Readonly<Record<string, SyncedDoc>>>({});
   /** A snapshot built during an emission (`value` read by a listener) is emitted after it, to everyone. */
   private readonly emitter = new InOrderEmitter<Readonly<Record<string, SyncedDoc>>>(snapshot => this.subject.next(snapshot));
@@ -37,12 +40,15 @@ export class SyncedDocs {
   }
 
   /**
-   * How many times the doc's entry has changed (set or removed) so far. A value read from the
+   * A number that moves whenever the doc's entry changes (set or removed). A value read from the
    * store is put only if this did not move during the read: an entry written meanwhile (a rev
-   * the doc just applied, say) may be newer than what the read saw, and would be undone.
+   * the doc just applied, say) may be newer than what the read saw, and would be undone. A doc
+   * without an entry answers by the removals so far, so nothing is kept of removed docs (a tab
+   * going through many docs kept a count of each for good); a removal of another doc then moves
+   * it too, and such a read is only made again.
    */
   changesOf(docId: string): number {
-    return this.changeCounts.get(docId) ?? 0;
+    return this.lastChanges.get(docId) ?? -this.removals;
   }
 
   /** Adds or replaces entries: those of docs the caller found tracked (a store read). */
@@ -73,7 +79,10 @@ export class SyncedDocs {
   /** Removes entries. */
   remove(docIds: Iterable<string>): void {
     for (const id of docIds) {
-      if (this.entries.delete(id)) this.changed(id);
+      if (!this.entries.delete(id)) continue;
+      this.lastChanges.delete(id);
+      this.removals++;
+      this.queueFlush();
     }
   }
 
@@ -102,7 +111,11 @@ export class SyncedDocs {
   }
 
   private changed(id: string): void {
-    this.changeCounts.set(id, this.changesOf(id) + 1);
+    this.lastChanges.set(id, ++this.lastChange);
+    this.queueFlush();
+  }
+
+  private queueFlush(): void {
     if (this.flushQueued) return;
     this.flushQueued = true;
     queueMicrotask(() => this.flush());
