@@ -10,6 +10,7 @@ import {
   ServerRevisionRegressedError,
   StatusError,
   StoreError,
+  SyncOptionError,
   TERMINAL_STATUS_CODES,
   TimeoutError,
   UnsplittableChangeError,
@@ -34,6 +35,7 @@ describe('errors', () => {
     ['StoreError', new StoreError('m')],
     ['ServerRevisionRegressedError', new ServerRevisionRegressedError('d', 9, 4)],
     ['RichTextNotEnabledError', new RichTextNotEnabledError()],
+    ['SyncOptionError', new SyncOptionError('subscribeFilter', 'm')],
   ])('should set name to %s and be an Error and a PatchesError', (name, error) => {
     expect(error.name).toBe(name);
     expect(error).toBeInstanceOf(Error);

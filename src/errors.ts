@@ -104,6 +104,26 @@ export class RichTextNotEnabledError extends PatchesError {
   }
 }
 
+/**
+ * Something the app passed in `PatchesSyncOptions` failed: `subscribeFilter` threw (`cause`:
+ * what it threw). Sync goes on without it: a doc the filter throws for subscribes as itself.
+ * Reported through `onError` (with the doc, once per connection): fix the option.
+ *
+ * @example
+ * sync.onError(error => { if (error instanceof SyncOptionError) console.error(`${error.option} failed`, error.cause); });
+ */
+export class SyncOptionError extends PatchesError {
+  override name = errorName(this, SyncOptionError, 'SyncOptionError');
+  constructor(
+    /** The option that failed. */
+    readonly option: 'subscribeFilter',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 /** The connection is not available (dropped, closed, or never opened). Retryable. */
 export class NetworkError extends PatchesError {
   override name = errorName(this, NetworkError, 'NetworkError');

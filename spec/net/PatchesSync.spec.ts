@@ -13,7 +13,7 @@ import { startFaultProxy } from '../helpers/faultProxy.js';
 import { failingStore } from '../helpers/failingStore.js';
 import { holdingStore } from '../helpers/holdingStore.js';
 import type { Change, PatchesSyncState, SyncedDoc } from '../../src/types.js';
-import { NetworkError } from '../../src/errors.js';
+import { NetworkError, SyncOptionError } from '../../src/errors.js';
 import { docSynced, idle, startHarness, when, type SyncHarness, type TestClient } from '../helpers/syncHarness.js';
 
 let harness: SyncHarness;
@@ -719,6 +719,66 @@ describe('PatchesSync', () => {
       await when(shared.state$, s => s.v === 1);
       expect(local.state).toEqual({});
       expect(filterCalls.flat()).toContain('local-1');
+    });
+
+    // Found in review, fixed: the throw ended the pipeline that subscribes newly tracked docs, so
+    // no doc tracked afterwards heard another client until a reconnect, and onError heard nothing.
+    it('should go on subscribing the docs tracked after subscribeFilter threw once, and report the throw', async () => {
+      let armed = false;
+      const a = await connected({
+        subscribeFilter: ids => {
+          if (!armed) return ids;
+          armed = false;
+          throw new Error('hiccup');
+        },
+      });
+      const b = await connected();
+      await idle(a.sync);
+      armed = true;
+      await a.patches.openDoc('first');
+      await docSynced(a.sync, 'first');
+      const later = await a.patches.openDoc<{ v?: number }>('later');
+      await docSynced(a.sync, 'later');
+      const remote = await b.patches.openDoc<{ v?: number }>('later');
+      remote.change(draft => {
+        draft.v = 1;
+      });
+      await when(later.state$, s => s.v === 1);
+      expect(a.errors).toEqual([expect.any(SyncOptionError)]);
+      expect(a.errors[0]).toMatchObject({ option: 'subscribeFilter', message: 'subscribeFilter threw: hiccup' });
+    });
+
+    // Found in review, fixed: each reconnect's pass failed on the throw (state.syncing stayed an
+    // Error), and the other docs tracked afterwards never heard another client.
+    it('should subscribe a doc subscribeFilter throws for as itself, report it once per connection, and keep the passes and the other docs going', async () => {
+      const a = await connected({
+        subscribeFilter: ids =>
+          ids.map(id => {
+            if (id.startsWith('bad')) throw new Error(`cannot map ${id}`);
+            return id;
+          }),
+      });
+      const b = await connected();
+      const bad = await a.patches.openDoc<{ v?: number }>('bad-1');
+      await docSynced(a.sync, 'bad-1');
+      await a.patches.openDoc('gone');
+      await a.patches.untrackDocs(['gone']);
+      const good = await a.patches.openDoc<{ v?: number }>('good-1');
+      await docSynced(a.sync, 'good-1');
+      harness.proxy.dropAll();
+      await when(a.sync.state$, s => !s.connected);
+      const pass = await when(a.sync.state$, s => s.connected && s.syncing !== 'updating');
+      expect(pass.syncing).toBeNull();
+      for (const [docId, v] of [['bad-1', 1], ['good-1', 2]] as const) {
+        const remote = await b.patches.openDoc<{ v?: number }>(docId);
+        remote.change(draft => {
+          draft.v = v;
+        });
+      }
+      await when(bad.state$, s => s.v === 1);
+      await when(good.state$, s => s.v === 2);
+      expect(a.errors).toHaveLength(2);
+      for (const error of a.errors) expect(error).toMatchObject({ name: 'SyncOptionError', option: 'subscribeFilter', message: 'subscribeFilter threw for "bad-1": cannot map bad-1' });
     });
   });
 

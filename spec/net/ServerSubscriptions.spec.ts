@@ -2,6 +2,7 @@ import { Subject, lastValueFrom, of, throwError, type Observable, type Scheduler
 import { TestScheduler } from 'rxjs/testing';
 import type { PatchesConnection } from '../../src/net/PatchesConnection.js';
 import { ServerSubscriptions } from '../../src/net/ServerSubscriptions.js';
+import { SyncOptionError } from '../../src/errors.js';
 
 /** ServerSubscriptions over the socket's edge: each call is recorded and answered by `answer`. */
 function subscriptionsWith(
@@ -9,6 +10,8 @@ function subscriptionsWith(
 ) {
   const calls: [string, string[]][] = [];
   const reported: unknown[] = [];
+  /** The doc each report concerns, in the order of `reported`. */
+  const reportedFor: Array<string | undefined> = [];
   let online = true;
   const answer = options.answer ?? ((_method: string, ids: string[]) => of(ids));
   const connection = {
@@ -22,10 +25,10 @@ function subscriptionsWith(
     connection,
     subscribeFilter: options.subscribeFilter,
     canSend: () => online,
-    report: error => reported.push(error),
+    report: (error, docId) => (reported.push(error), reportedFor.push(docId)),
     scheduler: options.scheduler,
   });
-  return { subscriptions, calls, reported, goOffline: () => (online = false) };
+  return { subscriptions, calls, reported, reportedFor, goOffline: () => (online = false) };
 }
 
 const run = (observable: Observable<unknown>) => lastValueFrom(observable, { defaultValue: undefined });
@@ -91,6 +94,65 @@ describe('ServerSubscriptions', () => {
         ['subscribe', ['b']],
         ['subscribe', ['a', 'b']],
       ]);
+    });
+  });
+
+  // Found in review, fixed: the app's filter ran unguarded inside the sync's tracking pipeline, so
+  // one throw ended it: no doc tracked afterwards was subscribed until the next reconnect, and
+  // the error reached only RxJS's unhandled-error report.
+  describe('a subscribeFilter that throws', () => {
+    const root = (docIds: string[]) =>
+      docIds.map(id => {
+        if (id.startsWith('bad')) throw new Error(`cannot map ${id}`);
+        return id.split('/')[0];
+      });
+
+    it('should ask it for each doc alone, subscribe a doc it throws for as itself, and report that once per connection', async () => {
+      const { subscriptions, calls, reported, reportedFor } = subscriptionsWith({ subscribeFilter: root });
+
+      await run(subscriptions.subscribe$(['book/1', 'bad/1', 'book/2']));
+      // Both still needed: nothing to unsubscribe, and the same throw is not reported again.
+      await run(subscriptions.unneeded$(['book/1', 'bad/1']));
+      expect(subscriptions.idsFor(['bad/1'])).toEqual(['bad/1']);
+      subscriptions.reset();
+      await run(subscriptions.subscribe$(['book/1', 'bad/1']));
+
+      expect(calls).toEqual([
+        ['subscribe', ['book', 'bad/1']],
+        ['subscribe', ['book', 'bad/1']],
+      ]);
+      expect(reportedFor).toEqual(['bad/1', 'bad/1']);
+      for (const error of reported) {
+        expect(error).toBeInstanceOf(SyncOptionError);
+        expect(error).toMatchObject({ option: 'subscribeFilter', message: 'subscribeFilter threw for "bad/1": cannot map bad/1' });
+      }
+    });
+
+    it('should report a throw no doc alone repeats once, and subscribe what each doc maps to', async () => {
+      let armed = true;
+      const once = (docIds: string[]) => {
+        if (armed) {
+          armed = false;
+          throw new Error('hiccup');
+        }
+        return root(docIds);
+      };
+      const { subscriptions, calls, reported, reportedFor } = subscriptionsWith({ subscribeFilter: once });
+
+      await run(subscriptions.subscribe$(['book/1', 'book/2', 'note/1']));
+
+      expect(calls).toEqual([['subscribe', ['book', 'note']]]);
+      expect(reportedFor).toEqual([undefined]);
+      expect(reported).toEqual([expect.objectContaining({ option: 'subscribeFilter', message: 'subscribeFilter threw: hiccup' })]);
+    });
+
+    it('should take a filter that returns no array as one that throws', async () => {
+      const { subscriptions, calls, reported } = subscriptionsWith({ subscribeFilter: (() => undefined) as unknown as (docIds: string[]) => string[] });
+
+      await run(subscriptions.subscribe$(['a']));
+
+      expect(calls).toEqual([['subscribe', ['a']]]);
+      expect(reported).toEqual([expect.any(SyncOptionError)]);
     });
   });
 

@@ -57,7 +57,10 @@ export type { RemoteDocDeletedEvent } from './DocDeletes.js';
 
 /** Options of `PatchesSync` (the seed's, plus injection points for tests and hosts). */
 export interface PatchesSyncOptions {
-  /** Maps tracked doc ids to the ids to subscribe to (e.g. many sub-docs to one root). */
+  /**
+   * Maps tracked doc ids to the ids to subscribe to (e.g. many sub-docs to one root). A doc it
+   * throws for subscribes as itself, and `onError` hears a `SyncOptionError` (once per connection).
+   */
   subscribeFilter?: (docIds: string[]) => string[];
   /** WebSocket options: `protocol` (sub-protocols, e.g. an auth token) and a `WebSocketCtor` for Node. */
   websocket?: WebSocketOptions;
@@ -200,7 +203,7 @@ export class PatchesSync {
       connection: this.connection,
       subscribeFilter: options.subscribeFilter,
       canSend: () => this.canSend(),
-      report: error => this.report(error),
+      report: (error, docId) => this.report(error, docId),
       scheduler: this.scheduler,
       // Subscribed only now: what was committed meanwhile was not broadcast to us.
       resubscribed: ids => this.pullFor(ids),
@@ -239,8 +242,9 @@ export class PatchesSync {
     this.subscription.add(this.connection.notifications$.pipe(filter(n => n.method === 'docDeleted'), mergeMap(n => this.deletes.remote$(docIdOf(n.params)))).subscribe());
     // Docs the store already tracked when we were made get their entries now, not at first connect (seed: "added on tracking").
     this.subscription.add(from(this.patches.ready.then(() => this.entries.add([...this.patches.trackedDocs], { onlyMissing: true }))).subscribe());
-    this.subscription.add(this.patches.tracked$.pipe(mergeMap(e => this.tracked$(e.docIds))).subscribe());
-    this.subscription.add(this.patches.untracked$.pipe(mergeMap(ids => this.untracked$(ids))).subscribe());
+    // An error in one (un)tracking must not end the stream: every later one would go unsubscribed.
+    this.subscription.add(this.patches.tracked$.pipe(mergeMap(e => this.tracked$(e.docIds).pipe(catchError(error => this.reported$(error))))).subscribe());
+    this.subscription.add(this.patches.untracked$.pipe(mergeMap(ids => this.untracked$(ids).pipe(catchError(error => this.reported$(error))))).subscribe());
     this.subscription.add(this.patches.changes$.subscribe(e => this.localChange(e.docId)));
     this.subscription.add(merge(this.patches.otherWrites$, this.patches.savedNothing$).pipe(mergeMap(id => this.reread$(id))).subscribe());
     this.subscription.add(this.patches.deleted$.pipe(mergeMap(id => this.deletes.local$(id))).subscribe());
@@ -561,8 +565,10 @@ export class PatchesSync {
 
   /** Untracked docs: drop their entries and the subscriptions no remaining doc needs. */
   private untracked$(docIds: string[]): Observable<unknown> {
-    this.forgetDocs(docIds);
-    return this.serverSubscriptions.unneeded$([...this.patches.trackedDocs]);
+    return defer(() => {
+      this.forgetDocs(docIds);
+      return this.serverSubscriptions.unneeded$([...this.patches.trackedDocs]);
+    });
   }
 
   /** Forgets what the sync keeps for docs no longer tracked here: untracked, or dropped as deleted on the server. */
@@ -644,6 +650,12 @@ export class PatchesSync {
   private setState(change: Partial<PatchesSyncState>): void {
     const next = { ...this.state, ...change };
     if (!sameState(this.state, next)) this.stateEmitter.next(next);
+  }
+
+  /** Reports `error` (see `report`) and ends there: what a pipeline that must outlive it catches with. */
+  private reported$(error: unknown): Observable<never> {
+    this.report(error);
+    return EMPTY;
   }
 
   private report(error: unknown, docId?: string): void {

@@ -1,17 +1,21 @@
 import { EMPTY, asyncScheduler, catchError, concat, concatMap, defer, finalize, ignoreElements, of, share, tap, timer, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import type { PatchesConnection } from './PatchesConnection.js';
+import { SyncOptionError } from '../errors.js';
 import { classifyError, steadyRetryDelay } from './errorPolicy.js';
 
 /** What `ServerSubscriptions` needs of the `PatchesSync` it works for. */
 export interface ServerSubscriptionsDeps {
   /** The connection `subscribe` and `unsubscribe` go over. */
   connection: PatchesConnection;
-  /** Maps tracked doc ids to the ids to subscribe to (`PatchesSyncOptions.subscribeFilter`); default: themselves. */
+  /**
+   * Maps tracked doc ids to the ids to subscribe to (`PatchesSyncOptions.subscribeFilter`);
+   * default: themselves. A doc it throws for subscribes as itself (reported once per connection).
+   */
   subscribeFilter?: (docIds: string[]) => string[];
   /** Whether a request can go out now (online, connected, leading). */
   canSend(): boolean;
-  /** Reports an error, through the sync's error policy. */
-  report(error: unknown): void;
+  /** Reports an error (with the doc it concerns), through the sync's error policy. */
+  report(error: unknown, docId?: string): void;
   /** Scheduler whose next turn closes a group of ids (see `subscribe$`), and of the retries. Default `asyncScheduler`. */
   scheduler?: SchedulerLike;
   /** Ids a retried `subscribe` got granted: their docs may have missed changes meanwhile. */
@@ -49,6 +53,8 @@ export class ServerSubscriptions {
   private retry: Subscription | undefined;
   /** Failed `subscribe` calls in a row (the retry's backoff; reported on the first). */
   private failures = 0;
+  /** Docs whose `subscribeFilter` error was reported on this connection (`null`: a throw no doc alone repeated). */
+  private filterReported = new Set<string | null>();
 
   constructor(private readonly deps: ServerSubscriptionsDeps) {}
 
@@ -61,6 +67,7 @@ export class ServerSubscriptions {
     this.retry?.unsubscribe();
     this.retry = undefined;
     this.failures = 0;
+    this.filterReported = new Set();
   }
 
   /** The server dropped the subscription itself (a doc it deleted). */
@@ -182,6 +189,42 @@ export class ServerSubscriptions {
   }
 
   private filter(docIds: string[]): string[] {
-    return this.deps.subscribeFilter ? this.deps.subscribeFilter(docIds) : docIds;
+    const subscribeFilter = this.deps.subscribeFilter;
+    if (!subscribeFilter) return docIds;
+    try {
+      return filtered(subscribeFilter, docIds);
+    } catch (error) {
+      // The app's function threw: one doc it chokes on must not cost the others their
+      // subscription (nor end the pipeline that asked), so each doc is asked alone, and one it
+      // still throws for subscribes as itself, as with no filter: it keeps hearing changes.
+      const ids = new Set<string>();
+      let choked = false;
+      for (const docId of docIds) {
+        try {
+          for (const id of filtered(subscribeFilter, [docId])) ids.add(id);
+        } catch (own) {
+          choked = true;
+          ids.add(docId);
+          this.filterFailed(own, docId);
+        }
+      }
+      if (!choked) this.filterFailed(error);
+      return [...ids];
+    }
   }
+
+  /** Reports a `subscribeFilter` that threw, once per doc (or once for a throw of no one doc) per connection. */
+  private filterFailed(error: unknown, docId?: string): void {
+    if (this.filterReported.has(docId ?? null)) return;
+    this.filterReported.add(docId ?? null);
+    const message = `subscribeFilter threw${docId === undefined ? '' : ` for "${docId}"`}: ${error instanceof Error ? error.message : String(error)}`;
+    this.deps.report(new SyncOptionError('subscribeFilter', message, { cause: error }), docId);
+  }
+}
+
+/** What `subscribeFilter` maps `docIds` to; throws what it throws, or a `TypeError` for anything but an array. */
+function filtered(subscribeFilter: (docIds: string[]) => string[], docIds: string[]): string[] {
+  const ids: unknown = subscribeFilter(docIds);
+  if (!Array.isArray(ids)) throw new TypeError(`subscribeFilter returned ${typeof ids}, not an array of ids`);
+  return ids;
 }
