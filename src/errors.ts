@@ -105,9 +105,11 @@ export class RichTextNotEnabledError extends PatchesError {
 }
 
 /**
- * Something the app passed in `PatchesSyncOptions` failed: `subscribeFilter` threw (`cause`:
- * what it threw). Sync goes on without it: a doc the filter throws for subscribes as itself.
- * Reported through `onError` (with the doc, once per connection): fix the option.
+ * Something the app passed in `PatchesSyncOptions` failed: `subscribeFilter` threw, or the
+ * `online$` or `wake$` observable errored (`cause`: what it threw). Sync goes on without it: a doc
+ * the filter throws for subscribes as itself (reported with the doc, once per connection); an
+ * `online$` that errored counts as online from then on, a `wake$` as silent (reported once).
+ * Fix the option.
  *
  * @example
  * sync.onError(error => { if (error instanceof SyncOptionError) console.error(`${error.option} failed`, error.cause); });
@@ -116,7 +118,7 @@ export class SyncOptionError extends PatchesError {
   override name = errorName(this, SyncOptionError, 'SyncOptionError');
   constructor(
     /** The option that failed. */
-    readonly option: 'subscribeFilter',
+    readonly option: 'subscribeFilter' | 'online$' | 'wake$',
     message: string,
     options?: { cause?: unknown },
   ) {

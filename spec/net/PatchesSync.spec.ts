@@ -1,4 +1,4 @@
-import { BehaviorSubject, firstValueFrom, skipWhile } from 'rxjs';
+import { BehaviorSubject, Subject, firstValueFrom, skipWhile } from 'rxjs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -274,6 +274,33 @@ describe('PatchesSync', () => {
         await third;
         expect(client.sync.state.connected).toBe(true);
       }
+    });
+
+    // Found in review, fixed: the error ended the connection's sources for good: the socket
+    // closed, edits stopped both ways, every connect() rejected with it, and onError heard nothing.
+    it.each(['online$', 'wake$'] as const)("should report an app's %s that errors, once, and keep the connection, the edits both ways and connect()", async option => {
+      const source = option === 'online$' ? new BehaviorSubject(true) : new Subject<boolean>();
+      const a = await connected({ [option]: source });
+      const b = await connected();
+      const docA = await a.patches.openDoc<{ v?: number; w?: number }>('plugin');
+      const docB = await b.patches.openDoc<{ v?: number; w?: number }>('plugin');
+      await Promise.all([docSynced(a.sync, 'plugin'), docSynced(b.sync, 'plugin')]);
+      source.error(new Error('plugin crashed'));
+      expect(a.errors).toEqual([expect.any(SyncOptionError)]);
+      expect(a.errors[0]).toMatchObject({ option, cause: new Error('plugin crashed') });
+      expect(a.sync.state).toMatchObject({ online: true, connected: true });
+      docA.change(draft => {
+        draft.v = 1;
+      });
+      await when(docB.state$, s => s.v === 1);
+      docB.change(draft => {
+        draft.w = 2;
+      });
+      await when(docA.state$, s => s.w === 2);
+      a.sync.disconnect();
+      await a.sync.connect();
+      expect(a.sync.state).toMatchObject({ online: true, connected: true });
+      expect(a.errors).toHaveLength(1);
     });
 
     it('should send changes made offline exactly once after coming back', async () => {

@@ -28,7 +28,7 @@ import {
   type SchedulerLike,
 } from 'rxjs';
 import type { Algorithm, Change, PatchesSyncState, SizeCalculator, SyncedDoc, Unsubscriber } from '../types.js';
-import { AuthError, StoreOutdatedError } from '../errors.js';
+import { AuthError, StoreOutdatedError, SyncOptionError } from '../errors.js';
 import type { Patches } from '../client/Patches.js';
 import { listen } from '../client/listen.js';
 import { hasUnsavedEdits } from '../client/unsavedEdits.js';
@@ -70,7 +70,10 @@ export interface PatchesSyncOptions {
   maxStorageBytes?: number;
   /** Custom size calculator for the limits (falls back to `patches.docOptions.sizeCalculator`). */
   sizeCalculator?: SizeCalculator;
-  /** Online/offline signal (default: the window's `online`/`offline` events; always online in Node). */
+  /**
+   * Online/offline signal (default: the window's `online`/`offline` events; always online in
+   * Node). One that errors counts as online from then on (`onError` hears a `SyncOptionError`).
+   */
   online$?: Observable<boolean>;
   /** Scheduler for reconnect backoff, retries and RPC timeouts (inject a TestScheduler's to drive time). */
   scheduler?: SchedulerLike;
@@ -84,7 +87,7 @@ export interface PatchesSyncOptions {
   rpcTimeout?: number;
   /** Dead-connection detection thresholds (busy 5 s + 5 s, idle 35 s + 5 s by default), or `false` to turn it off. */
   liveness?: LivenessOptions | false;
-  /** Page-lifecycle wake-ups that probe or reconnect at once (default: the window's, see `wakeups$`; none in Node). */
+  /** Page-lifecycle wake-ups that probe or reconnect at once (default: the window's, see `wakeups$`; none in Node). One that errors is silent from then on (`onError` hears a `SyncOptionError`). */
   wake$?: Observable<unknown>;
   /**
    * Tabs on one store share one connection, held by the leading tab (the default with a store
@@ -159,7 +162,9 @@ export class PatchesSync {
     this.docs = new SyncedDocs();
     this.retries = new DocRetries(docId => this.syncRequests.next(docId), this.scheduler, options.random);
     this.budgets = new ChangeBudgets(options.maxStorageBytes ?? patches.docOptions.maxStorageBytes);
-    const online$ = options.online$ ?? browserOnline$(typeof window === 'undefined' ? undefined : window);
+    // An app's online$ or wake$ that errors must not take the connection down with it: better
+    // online (a failed attempt retries) than offline for good.
+    const online$ = outliving('online$', options.online$ ?? browserOnline$(typeof window === 'undefined' ? undefined : window), of(true), error => this.report(error));
     this.stateSubject = new BehaviorSubject<PatchesSyncState>({ online: true, connected: false, syncing: null });
     this.state$ = this.stateSubject.pipe(distinctUntilChanged(sameState));
     this.synced$ = this.docs.synced$;
@@ -183,7 +188,7 @@ export class PatchesSync {
       maxReconnectDelay: options.maxReconnectDelay,
       rpcTimeout: options.rpcTimeout,
       liveness: options.liveness,
-      wake$: options.wake$ ?? wakeups$(),
+      wake$: outliving('wake$', options.wake$ ?? wakeups$(), EMPTY, error => this.report(error)),
     });
     // The store was upgraded by a newer build: this tab gave the lead up; say so once (its store calls fail quietly, see errorPolicy).
     this.subscription.add(
@@ -670,6 +675,21 @@ export class PatchesSync {
 
 function sameState(a: PatchesSyncState, b: PatchesSyncState): boolean {
   return a.online === b.online && a.connected === b.connected && a.syncing === b.syncing;
+}
+
+/**
+ * An observable option of the app's (`online$`, `wake$`) that outlives its own error: the error is
+ * reported once, as a `SyncOptionError`, and `fallback` stands for the option from then on.
+ */
+function outliving<T>(option: 'online$' | 'wake$', source$: Observable<T>, fallback: Observable<T>, report: (error: SyncOptionError) => void): Observable<T> {
+  let reported = false;
+  return source$.pipe(
+    catchError((error: unknown) => {
+      if (!reported) report(new SyncOptionError(option, `${option} errored: ${asError(error).message}; ${option === 'online$' ? 'counted as online' : 'no wake-ups'} from now on`, { cause: error }));
+      reported = true;
+      return fallback;
+    }),
+  );
 }
 
 function asError(error: unknown): Error {
