@@ -4,6 +4,7 @@ import { BehaviorSubject, Subject, firstValueFrom, VirtualTimeScheduler } from '
 import { WebSocket, WebSocketServer } from 'ws';
 import { Patches } from '../../src/client/Patches.js';
 import { AuthError, NetworkError } from '../../src/errors.js';
+import { PatchesConnection, isCalledOff } from '../../src/net/PatchesConnection.js';
 import { PatchesSync, type PatchesSyncOptions } from '../../src/net/PatchesSync.js';
 import { startServer, type RunningServer, type StartServerOptions } from '../../src/server/index.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
@@ -333,6 +334,34 @@ describe('PatchesConnection', () => {
         expect(a.errors).toHaveLength(1);
       } finally {
         await new Promise<void>(resolve => refusing.close(() => resolve()));
+      }
+    });
+  });
+
+  describe('a connect() called off', () => {
+    it('should reject with an error isCalledOff knows, and a failed attempt with one it does not', async () => {
+      const connection = new PatchesConnection('ws://127.0.0.1:9', {
+        online$: new BehaviorSubject(true),
+        websocket: {
+          tokenProvider: () => {
+            throw new Error('no token');
+          },
+        },
+        reconnectDelay: 60_000,
+        liveness: false,
+      });
+      try {
+        const failed = await connection.connect().catch((e: unknown) => e);
+        expect(failed).toBeInstanceOf(NetworkError);
+        expect(isCalledOff(failed)).toBe(false);
+        const calledOff = connection.connect().catch((e: unknown) => e);
+        connection.disconnect();
+        // Wanted again before the rejection is read: it still says it was called off.
+        void connection.connect().catch(() => undefined);
+        expect(await calledOff).toBeInstanceOf(NetworkError);
+        expect(isCalledOff(await calledOff)).toBe(true);
+      } finally {
+        connection.destroy();
       }
     });
   });

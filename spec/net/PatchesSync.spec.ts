@@ -303,6 +303,24 @@ describe('PatchesSync', () => {
       expect(a.errors).toHaveLength(1);
     });
 
+    // Found in review, fixed: it was judged by whether a connection was wanted when its rejection
+    // was handled, by when the second connect() wanted one again: onError heard it, and
+    // state.syncing showed it for a moment (a UI flashed "sync failed").
+    it('should report nothing for a connect() called off by disconnect() when a later connect() wants the connection again', async () => {
+      const client = await connected();
+      const syncing: unknown[] = [];
+      client.sync.state$.subscribe(state => syncing.push(state.syncing));
+      client.sync.disconnect();
+      const first = client.sync.connect();
+      client.sync.disconnect();
+      const second = client.sync.connect();
+      await expect(first).rejects.toBeInstanceOf(NetworkError);
+      await second;
+      await idle(client.sync);
+      expect(client.errors).toEqual([]);
+      expect(syncing.filter(s => s instanceof Error)).toEqual([]);
+    });
+
     it('should send changes made offline exactly once after coming back', async () => {
       const online$ = new BehaviorSubject(true);
       const a = await connected({ online$ });

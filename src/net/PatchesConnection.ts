@@ -86,6 +86,22 @@ export interface PatchesConnectionOptions {
   rpcTimeout?: number;
 }
 
+/** The rejections of `connect()` calls a `disconnect()` or `destroy()` called off: plain `NetworkError`s, known by identity. */
+const calledOff = new WeakSet<Error>();
+
+/**
+ * Whether `error` is how `PatchesConnection.connect()` rejects when a `disconnect()` or
+ * `destroy()` called it off: the caller's doing, not a failure, whatever was wanted since.
+ *
+ * @example
+ * const opened = connection.connect();
+ * connection.disconnect();
+ * await opened.catch(error => isCalledOff(error)); // true
+ */
+export function isCalledOff(error: unknown): boolean {
+  return error instanceof Error && calledOff.has(error);
+}
+
 /**
  * One reconnecting JSON-RPC connection: while wanted (`connect()`) and online it keeps a socket
  * open, reconnecting with backoff (1 s, ×1.5, up to 30 s, jittered, reset on open); request ids
@@ -177,8 +193,8 @@ export class PatchesConnection {
   /**
    * Wants a connection from now on; resolves on the next open, rejects if that attempt fails, or
    * with a `NetworkError` if `disconnect()` or `destroy()` comes first (so nothing waits, nor
-   * keeps the socket's sources subscribed, for an open that will not come). Restarts the
-   * attempts after an auth refusal.
+   * keeps the socket's sources subscribed, for an open that will not come; `isCalledOff` knows
+   * it). Restarts the attempts after an auth refusal.
    */
   connect(): Promise<void> {
     const outcome = firstValueFrom(
@@ -188,7 +204,11 @@ export class PatchesConnection {
         this.wanted.pipe(
           skip(1),
           filter(wanted => wanted === 0),
-          map((): SocketEvent => ({ type: 'close', error: new NetworkError('Disconnected before the connection opened') })),
+          map((): SocketEvent => {
+            const error = new NetworkError('Disconnected before the connection opened');
+            calledOff.add(error);
+            return { type: 'close', error };
+          }),
         ),
       ).pipe(
         first(),

@@ -38,7 +38,7 @@ import { dispatchByAlgorithm } from '../operators/dispatchByAlgorithm.js';
 import { serialGate } from '../operators/serialGate.js';
 import { online$ as browserOnline$ } from '../streams/online.js';
 import { wakeups$ } from '../streams/wakeups.js';
-import { PatchesConnection, type LivenessOptions, type WebSocketOptions } from './PatchesConnection.js';
+import { PatchesConnection, isCalledOff, type LivenessOptions, type WebSocketOptions } from './PatchesConnection.js';
 import { SyncedDocs } from './SyncedDocs.js';
 import { DocSync } from './DocSync.js';
 import { docIdOf, isDocChanges } from './wireShapes.js';
@@ -285,7 +285,8 @@ export class PatchesSync {
    * Connects, and keeps reconnecting (with backoff) until `disconnect()`. Resolves once connected;
    * rejects if the first attempt fails (while reconnection carries on in the background). If
    * offline, waits until online. A `disconnect()` or `destroy()` before it connected rejects it
-   * with a `NetworkError`, which is not reported to `onError` (nothing waits for good).
+   * with a `NetworkError`, which is not reported to `onError` nor shown in `state.syncing`, even
+   * when a later `connect()` wants the connection again (nothing waits for good).
    */
   async connect(): Promise<void> {
     // A new session's first pass is 'initial'; a connect() while one is wanted starts none.
@@ -299,8 +300,10 @@ export class PatchesSync {
       if (!this.stateSubject.value.connected) await Promise.race([opened, this.tabs.followingLeader().catch(() => opened)]);
     } catch (error) {
       const err = asError(error);
-      // Called off by disconnect() or destroy() before it opened: the caller's doing, nothing to report.
-      if (!this.connection.isWanted) throw err;
+      // Called off by disconnect() or destroy() before it opened: the caller's doing, nothing to
+      // report, even when a later connect() wants the connection again by now (found in review:
+      // toggling flashed "sync failed"). A failure the caller has disconnected since is not shown either.
+      if (isCalledOff(err) || !this.connection.isWanted) throw err;
       this.setState({ connected: false, syncing: err });
       if (!(err instanceof AuthError)) this.errorSubject.next({ error: err });
       throw err;
