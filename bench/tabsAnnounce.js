@@ -39,7 +39,7 @@ async function perChange(docs) {
   const synced$ = new BehaviorSubject(synced);
   const leading = leader.mirror(new BehaviorSubject({ online: true, connected: true, syncing: null }), synced$, () => undefined);
   try {
-    await follower.followingLeader();
+    await (follower.followingLeader$ ? firstValueFrom(follower.followingLeader$()) : follower.followingLeader()); // a promise in earlier builds
     const cpu0 = process.cpuUsage();
     const started = performance.now();
     for (let rev = 1; rev <= CHANGES; rev++) {

@@ -303,6 +303,21 @@ describe('PatchesSync', () => {
       expect(a.errors).toHaveLength(1);
     });
 
+    // Found in review, fixed: a tab that leads (a lone tab always does) never follows, and each
+    // connect() made while disconnected left its wait for a leader subscribed for good (~6.5 KB
+    // per "Work offline" toggle). The tabs' subjects are private: their observers are counted here.
+    it('should leave nothing waiting for a leader once connect() in a leading tab has connected', async () => {
+      const client = await connected();
+      const tabs = (client.sync as unknown as { tabs: { leadingSubject: Subject<boolean>; news: Subject<unknown> } }).tabs;
+      const observers = () => [tabs.leadingSubject.observers.length, tabs.news.observers.length];
+      const before = observers();
+      for (let i = 0; i < 3; i++) {
+        client.sync.disconnect();
+        await client.sync.connect();
+      }
+      expect(observers()).toEqual(before);
+    });
+
     // Found in review, fixed: it was judged by whether a connection was wanted when its rejection
     // was handled, by when the second connect() wanted one again: onError heard it, and
     // state.syncing showed it for a moment (a UI flashed "sync failed").

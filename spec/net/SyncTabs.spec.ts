@@ -41,7 +41,7 @@ describe('SyncTabs', () => {
     const leaderTabs = new SyncTabs(store, { enabled: true, name: 'app', leadership$: new BehaviorSubject(true), channel: hub.channel() });
     const followerTabs = new SyncTabs(store, { enabled: true, name: 'app', leadership$: new BehaviorSubject(false), channel: hub.channel() });
     const shown: { state: unknown; synced: unknown }[] = [];
-    const following = followerTabs.followingLeader();
+    const following = firstValueFrom(followerTabs.followingLeader$());
     const leaderState$ = new BehaviorSubject<PatchesSyncState>({ online: true, connected: false, syncing: null });
     const leaderSynced$ = new BehaviorSubject<Record<string, SyncedDoc>>({});
     const none$ = new BehaviorSubject<PatchesSyncState>({ online: true, connected: false, syncing: null });
@@ -85,7 +85,7 @@ describe('SyncTabs', () => {
     // Starts later: its hello makes the leader announce again.
     const late = tabOn(hub, false);
     const { shown, subscription } = showing(late);
-    await late.followingLeader();
+    await firstValueFrom(late.followingLeader$());
     expect(shown).toEqual([{ a: entry(1) }]);
     for (const done of [subscription, mirror]) done.unsubscribe();
     for (const tabs of [leaderTabs, late]) tabs.close();
@@ -102,7 +102,7 @@ describe('SyncTabs', () => {
 
     const late = tabOn(hub, false);
     const { shown, subscription } = showing(late);
-    await late.followingLeader();
+    await firstValueFrom(late.followingLeader$());
     synced$.next({ a: entry(4) });
     expect(shown).toEqual([{ a: entry(3) }, { a: entry(4) }]);
     for (const done of [subscription, mirror]) done.unsubscribe();
@@ -117,7 +117,7 @@ describe('SyncTabs', () => {
     const mirror = announcing(leaderTabs, synced$);
     const follower = tabOn(hub, false);
     const { shown, subscription } = showing(follower);
-    await follower.followingLeader();
+    await firstValueFrom(follower.followingLeader$());
     synced$.next({ a: a2, b: b1 });
     synced$.next({ a: a2 });
 
@@ -140,7 +140,7 @@ describe('SyncTabs', () => {
     const mirror = announcing(leaderTabs, synced$);
     const follower = tabOn(hub, false);
     const { shown, subscription } = showing(follower);
-    await follower.followingLeader();
+    await firstValueFrom(follower.followingLeader$());
     // Changes from another run of announcements (a leader that went away, say): not ours to apply.
     const stranger = hub.channel();
     stranger.postMessage({ type: 'changes', name: 'app', epoch: 'another', seq: 2, state: { connected: true, syncing: null }, changed: { z: entry(9) }, removed: [] });
@@ -161,7 +161,7 @@ describe('SyncTabs', () => {
     const mirror = announcing(leaderTabs, synced$);
     const follower = tabOn(hub, false);
     const { subscription } = showing(follower);
-    await follower.followingLeader();
+    await firstValueFrom(follower.followingLeader$());
     synced$.next({ a: entry(2) });
     leadership$.next(false);
     leadership$.next(true);
@@ -182,7 +182,7 @@ describe('SyncTabs', () => {
     const { shown, subscription } = showing(early);
     const leaderTabs = tabOn(hub, true);
     const mirror = announcing(leaderTabs, new BehaviorSubject<Record<string, SyncedDoc>>({ a: entry(7) }));
-    await early.followingLeader();
+    await firstValueFrom(early.followingLeader$());
     expect(shown).toEqual([{ a: entry(7) }]);
     for (const done of [subscription, mirror]) done.unsubscribe();
     for (const tabs of [leaderTabs, early]) tabs.close();
@@ -235,7 +235,7 @@ describe('SyncTabs between tabs', () => {
     const own$ = new BehaviorSubject<Record<string, SyncedDoc>>({});
     const removed: string[][] = [];
     const followerMirror = follower.mirror(idle(), own$, (_state, _synced, gone) => removed.push([...gone]));
-    await follower.followingLeader();
+    await firstValueFrom(follower.followingLeader$());
     synced$.next({ a: entry(1) });
     // The follower's own map changes: the leader's is shown again, with nothing removed this time.
     own$.next({ a: entry(1) });
@@ -252,7 +252,7 @@ describe('SyncTabs between tabs', () => {
     const b$ = new BehaviorSubject(false);
     const b = tabOn(hub, b$);
     const bMirror = b.mirror(idle(), new BehaviorSubject<Record<string, SyncedDoc>>({ x: entry(1) }), () => undefined);
-    await b.followingLeader();
+    await firstValueFrom(b.followingLeader$());
     const before = hub.posted.length;
     b$.next(true); // the lease's overlap: a froze, b took over, a woke up
     synced$.next({ x: entry(2) });
@@ -271,7 +271,7 @@ describe('SyncTabs between tabs', () => {
     const c = tabOn(hub, new BehaviorSubject(false));
     const shown: unknown[] = [];
     const cMirror = c.mirror(idle(), new BehaviorSubject({}), state => shown.push(state));
-    await c.followingLeader();
+    await firstValueFrom(c.followingLeader$());
     a$.next(false);
     expect(shown).toEqual([
       { connected: true, syncing: null },
@@ -290,7 +290,7 @@ describe('SyncTabs between tabs', () => {
     const follower = tabOn(hub, new BehaviorSubject(false));
     let syncing: PatchesSyncState['syncing'] = null;
     const followerMirror = follower.mirror(idle(), new BehaviorSubject({}), state => (syncing = state.syncing));
-    await follower.followingLeader();
+    await firstValueFrom(follower.followingLeader$());
     expect(syncing).toBeInstanceOf(AuthError);
     expect(syncing).toMatchObject({ name: 'AuthError', message: 'Connection refused', code: 4401, closeCode: 4401, closeReason: 'Unauthorized' });
     for (const done of [followerMirror, leaderMirror]) done.unsubscribe();

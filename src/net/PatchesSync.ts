@@ -12,6 +12,7 @@ import {
   distinctUntilChanged,
   filter,
   finalize,
+  firstValueFrom,
   from,
   ignoreElements,
   last,
@@ -296,8 +297,10 @@ export class PatchesSync {
       const opened = this.connection.connect();
       opened.catch(() => undefined); // a following tab may never wait for its own socket
       // Already connected: nothing to wait for. A following tab is connected through the leader's connection.
-      // A tab that stops following (closed) goes by its own socket's outcome.
-      if (!this.stateSubject.value.connected) await Promise.race([opened, this.tabs.followingLeader().catch(() => opened)]);
+      // A tab that stops following (closed) goes by its own socket's outcome. The first to come
+      // ends the wait for a leader (found in review: a lone tab never follows, and each connect()
+      // made while disconnected left that wait subscribed for good).
+      if (!this.stateSubject.value.connected) await firstValueFrom(merge(from(opened), this.tabs.followingLeader$()));
     } catch (error) {
       const err = asError(error);
       // Called off by disconnect() or destroy() before it opened: the caller's doing, nothing to

@@ -1,4 +1,4 @@
-import { BehaviorSubject, EMPTY, Observable, ReplaySubject, Subject, Subscription, combineLatest, defer, distinctUntilChanged, filter, firstValueFrom, map, switchMap, take, tap, type SchedulerLike } from 'rxjs';
+import { BehaviorSubject, EMPTY, Observable, ReplaySubject, Subject, Subscription, combineLatest, defer, distinctUntilChanged, filter, map, switchMap, take, tap, type SchedulerLike } from 'rxjs';
 import type { PatchesStore } from '../stores/PatchesStore.js';
 import type { StoreOutdatedError } from '../errors.js';
 import { createId } from '../algorithms/createId.js';
@@ -308,16 +308,17 @@ export class SyncTabs {
   }
 
   /**
-   * Resolves once this tab follows a leader that has announced itself (never while this tab
-   * leads): a follower is connected through the leader, whatever the leader's own socket is doing
-   * (a leader whose tab called `disconnect()` pauses sync for every tab until it reconnects).
+   * Emits once this tab follows a leader that has announced itself (never while this tab leads;
+   * completes without a value once closed): a follower is connected through the leader, whatever
+   * the leader's own socket is doing (a leader whose tab called `disconnect()` pauses sync for
+   * every tab until it reconnects). An observable, not a promise: a lone tab never follows, and
+   * whoever stops waiting must be able to let go of it.
    */
-  followingLeader(): Promise<void> {
-    return firstValueFrom(
-      combineLatest([this.leading$, this.news]).pipe(
-        filter(([leading, news]) => !leading && news !== undefined),
-        map(() => undefined),
-      ),
+  followingLeader$(): Observable<void> {
+    return combineLatest([this.leading$, this.news]).pipe(
+      filter(([leading, news]) => !leading && news !== undefined),
+      map(() => undefined),
+      take(1),
     );
   }
 
