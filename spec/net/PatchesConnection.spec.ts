@@ -338,6 +338,27 @@ describe('PatchesConnection', () => {
     });
   });
 
+  describe('a connect() on an open socket', () => {
+    beforeEach(() => start());
+
+    // Found in review, fixed: it waited for the next open, and stayed subscribed until a reconnect
+    // (a leader asked to connect by each connect() of a following tab). `wanted` is private: the
+    // waits are counted as its observers.
+    it('should resolve at once and leave nothing waiting for the next open', async () => {
+      const connection = new PatchesConnection(server.url, { online$: new BehaviorSubject(true), liveness: false });
+      try {
+        await connection.connect();
+        const wanted = (connection as unknown as { wanted: Subject<number> }).wanted;
+        const before = wanted.observers.length;
+        const calls = [connection.connect(), connection.connect(), connection.connect()].map(call => call.then(() => 'open', (error: unknown) => error));
+        expect(wanted.observers.length).toBe(before);
+        expect(await Promise.all(calls)).toEqual(['open', 'open', 'open']);
+      } finally {
+        connection.destroy();
+      }
+    });
+  });
+
   describe('a connect() called off', () => {
     it('should reject with an error isCalledOff knows, and a failed attempt with one it does not', async () => {
       const connection = new PatchesConnection('ws://127.0.0.1:9', {

@@ -1,5 +1,5 @@
 import 'fake-indexeddb/auto';
-import { BehaviorSubject, firstValueFrom, filter, merge, type Observable } from 'rxjs';
+import { BehaviorSubject, firstValueFrom, filter, merge, type Observable, type Subject } from 'rxjs';
 import { Patches } from '../../src/client/Patches.js';
 import { IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
@@ -330,6 +330,27 @@ describe('tabs sharing one connection (one leads, the others show what it announ
     });
     await docSynced(follower.sync, 'Y', 2);
     expect(Object.keys(follower.sync.synced)).toEqual(['Y']);
+  });
+
+  // Found in review, fixed: a following tab's connect() waited for its own socket, which never
+  // opens while it follows, and the leader's connect() it asks for waited for the next open of a
+  // socket already open: both stayed subscribed until a reconnect (~22.6 KB a call). The pieces
+  // are private: the waits are counted as observers of each connection's `wanted`.
+  it("should leave nothing waiting in either tab after a following tab's connect()", async () => {
+    const db = `instances-${++dbCount}`;
+    const leader = tab(db, new BehaviorSubject(true));
+    const follower = tab(db, new BehaviorSubject(false));
+    await Promise.all([leader.sync.connect(), follower.sync.connect()]);
+    const inside = (t: TestClient) => t.sync as unknown as { connection: { wanted: Subject<number> }; tabs: { connectAsked$: Observable<void> } };
+    const waits = () => [leader, follower].map(t => inside(t).connection.wanted.observers.length);
+    const before = waits();
+    for (let i = 0; i < 3; i++) {
+      // The leader's sync hears it first (it subscribed when made), and calls its connect() then.
+      const asked = firstValueFrom(inside(leader).tabs.connectAsked$);
+      await follower.sync.connect();
+      await asked;
+    }
+    expect(waits()).toEqual(before);
   });
 
   it("should show a following tab the leader's AuthError, and reconnect the leader when the follower's connect() comes with fresh credentials", async () => {

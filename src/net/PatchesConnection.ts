@@ -1,6 +1,7 @@
 import {
   BehaviorSubject,
   EMPTY,
+  Observable,
   Subject,
   catchError,
   concat,
@@ -20,7 +21,6 @@ import {
   tap,
   throwError,
   firstValueFrom,
-  type Observable,
   type SchedulerLike,
 } from 'rxjs';
 import { AuthError, NetworkError, TimeoutError } from '../errors.js';
@@ -191,37 +191,30 @@ export class PatchesConnection {
   }
 
   /**
-   * Wants a connection from now on; resolves on the next open, rejects if that attempt fails, or
-   * with a `NetworkError` if `disconnect()` or `destroy()` comes first (so nothing waits, nor
-   * keeps the socket's sources subscribed, for an open that will not come; `isCalledOff` knows
-   * it). Restarts the attempts after an auth refusal.
+   * Wants a connection from now on; resolves once a socket is open (at once if one is), rejects
+   * if the next attempt fails, or with a `NetworkError` if `disconnect()` or `destroy()` comes
+   * first (so nothing waits, nor keeps the socket's sources subscribed, for an open that will not
+   * come; `isCalledOff` knows it). Restarts the attempts after an auth refusal.
    */
   connect(): Promise<void> {
-    const outcome = firstValueFrom(
-      merge(
-        this.events$.pipe(filter(e => e.type === 'open' || (e.type === 'close' && e.error !== undefined))),
-        // Not the current value: only a disconnect from here on.
-        this.wanted.pipe(
-          skip(1),
-          filter(wanted => wanted === 0),
-          map((): SocketEvent => {
-            const error = new NetworkError('Disconnected before the connection opened');
-            calledOff.add(error);
-            return { type: 'close', error };
-          }),
-        ),
-      ).pipe(
-        first(),
-        map(e => {
-          if (e.type === 'close') throw e.error instanceof Error ? e.error : new NetworkError('Connection failed');
-        }),
-      ),
-    );
-    if (this.halted || this.wanted.value === 0) {
-      this.halted = false;
-      this.wanted.next(this.wanted.value + 1);
-    }
-    return outcome;
+    return firstValueFrom(this.connect$());
+  }
+
+  /**
+   * `connect()` as an observable: wants a connection when subscribed, then emits once and
+   * completes as `connect()` resolves, or errors as it rejects. Unsubscribing ends the wait, not
+   * the wanting: a tab that follows another's connection has no socket of its own to wait for.
+   */
+  connect$(): Observable<void> {
+    return new Observable<void>(subscriber => {
+      // Already open: waiting for the next open kept every connect() of a connected tab pending until a reconnect.
+      const outcome = (this.rpc.connected ? of(undefined) : this.nextOpen$()).subscribe(subscriber);
+      if (this.halted || this.wanted.value === 0) {
+        this.halted = false;
+        this.wanted.next(this.wanted.value + 1);
+      }
+      return outcome;
+    });
   }
 
   /** Whether a connection is wanted now (`connect()` called, and no `disconnect()` since). */
@@ -241,6 +234,28 @@ export class PatchesConnection {
     this.rpc.close();
     this.checks.complete();
     this.authErrors.complete();
+  }
+
+  /** The next open, or the failure of the attempt before it, or a disconnect (an error `isCalledOff` knows). */
+  private nextOpen$(): Observable<void> {
+    return merge(
+      this.events$.pipe(filter(e => e.type === 'open' || (e.type === 'close' && e.error !== undefined))),
+      // Not the current value: only a disconnect from here on.
+      this.wanted.pipe(
+        skip(1),
+        filter(wanted => wanted === 0),
+        map((): SocketEvent => {
+          const error = new NetworkError('Disconnected before the connection opened');
+          calledOff.add(error);
+          return { type: 'close', error };
+        }),
+      ),
+    ).pipe(
+      first(),
+      map(e => {
+        if (e.type === 'close') throw e.error instanceof Error ? e.error : new NetworkError('Connection failed');
+      }),
+    );
   }
 
   /** Connection attempts to one URL (each ends with a 'close' event), retried with backoff; a wake-up while closed retries at once. */

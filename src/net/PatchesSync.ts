@@ -294,13 +294,11 @@ export class PatchesSync {
     if (!this.connection.isWanted) this.passCount = 0;
     this.tabs.askToConnect(); // a follower's connect() is the leader's to do
     try {
-      const opened = this.connection.connect();
-      opened.catch(() => undefined); // a following tab may never wait for its own socket
-      // Already connected: nothing to wait for. A following tab is connected through the leader's connection.
-      // A tab that stops following (closed) goes by its own socket's outcome. The first to come
-      // ends the wait for a leader (found in review: a lone tab never follows, and each connect()
-      // made while disconnected left that wait subscribed for good).
-      if (!this.stateSubject.value.connected) await firstValueFrom(merge(from(opened), this.tabs.followingLeader$()));
+      // Connected by this tab's own socket (at once if it is open), or through the leader's once
+      // this tab follows; a tab that stops following (closed) goes by its own socket's outcome.
+      // The first to come ends the other wait (found in review: a lone tab never follows, and a
+      // follower's socket never opens: each connect() left one subscribed for good).
+      await firstValueFrom(merge(this.connection.connect$(), this.tabs.followingLeader$()));
     } catch (error) {
       const err = asError(error);
       // Called off by disconnect() or destroy() before it opened: the caller's doing, nothing to
