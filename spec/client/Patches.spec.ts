@@ -117,6 +117,38 @@ describe('Patches', () => {
     expect((await patches.store.getPendingChanges('doc')).map(change => change.ops)).toEqual([[{ op: 'add', path: '/a', value: 1 }], [{ op: 'add', path: '/b', value: 2 }]]);
   });
 
+  it("should report what the app's sizeCalculator throws as it is, and a failed save as a StoreError, rolling the edit back", async () => {
+    const store = failingStore();
+    const hiccup = new Error('sizeCalculator hiccup');
+    let failing = true;
+    const sizeCalculator = (data: unknown) => {
+      if (failing) throw hiccup;
+      return JSON.stringify(data ?? null).length;
+    };
+    const patches = new Patches({ store, docOptions: { maxStorageBytes: 100_000, sizeCalculator } });
+    const errors: Error[] = [];
+    patches.onError((error) => errors.push(error));
+    const doc = await patches.openDoc<{ n?: number }>('doc');
+    doc.change((draft) => {
+      draft.n = 1;
+    });
+    await doc.flush();
+    expect(errors).toEqual([hiccup]);
+    expect(errors[0]).not.toBeInstanceOf(StoreError);
+    expect(doc.state).toEqual({});
+    failing = false;
+    const cause = quotaError();
+    store.failNext('savePendingChanges', cause);
+    doc.change((draft) => {
+      draft.n = 2;
+    });
+    await doc.flush();
+    expect(errors[1]).toBeInstanceOf(StoreError);
+    expect(errors[1].cause).toBe(cause);
+    expect(doc.state).toEqual({});
+    await patches.close();
+  });
+
   it('should hand the unsubscribe function back from every callback', async () => {
     const patches = new Patches({ store: new InMemoryStore() });
     const seen: string[] = [];

@@ -116,6 +116,8 @@ export class Patches {
   /** Docs another instance untracked or deleted, until this one has followed (see `followTracking`). */
   private readonly leftElsewhere = new Set<string>();
   private readonly storeSubscription = new Subscription();
+  /** What the app's `sizeCalculator` threw while a change was minted: reported as it is, not as a store failure. */
+  private readonly calculatorErrors = new WeakSet<Error>();
 
   private readonly changeSubject = new Subject<LocalChangeEvent>();
   private readonly trackSubject = new Subject<TrackEvent>();
@@ -160,7 +162,7 @@ export class Patches {
       clock: this.clock,
       historyReplaced: id => this.readWhole.delete(id),
       maxStorageBytes: this.docOptions.maxStorageBytes,
-      sizeCalculator: this.docOptions.sizeCalculator,
+      sizeCalculator: this.docOptions.sizeCalculator && this.noted(this.docOptions.sizeCalculator),
     };
     this.lww = new LWWAlgorithm(ctx);
     this.algorithms = { ot: new OTAlgorithm(ctx), lww: this.lww };
@@ -506,12 +508,26 @@ export class Patches {
             else this.savedNothingSubject.next(doc.id);
           },
           error => {
-            // Nothing half-written is announced: the edit is taken back and the error reported.
+            // Nothing half-written is announced: the edit is taken back and the error reported (the
+            // app's own sizeCalculator's as it is: the store did not fail).
             doc._rollback(change.id);
-            this.reportError(new StoreError(`Could not save a change to "${doc.id}"`, doc.id, { cause: error }), doc.id);
+            const calculators = error instanceof Error && this.calculatorErrors.has(error);
+            this.reportError(calculators ? error : new StoreError(`Could not save a change to "${doc.id}"`, doc.id, { cause: error }), doc.id);
           },
         ),
   };
+
+  /** The app's `sizeCalculator`, its failures noted in `calculatorErrors`. */
+  private noted(sizeCalculator: SizeCalculator): SizeCalculator {
+    return data => {
+      try {
+        return sizeCalculator(data);
+      } catch (error) {
+        if (error instanceof Error) this.calculatorErrors.add(error);
+        throw error;
+      }
+    };
+  }
 
   private reportError(error: unknown, docId?: string): void {
     this.errorSubject.next({ error: error instanceof Error ? error : new Error(String(error)), docId });
