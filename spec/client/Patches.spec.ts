@@ -260,6 +260,28 @@ describe('Patches', () => {
         await patches.close();
       });
 
+      it(`should reject untrackDocs and trackDocs with a StoreError while the list still cannot be read, deciding nothing (${name})`, async () => {
+        const store = await storeOfLastSession(makeStore);
+        const patches = new Patches({ store, scheduler: virtualTime() });
+        await patches.ready;
+        const cause = quotaError();
+        store.failNext('listDocs', cause);
+        await expect(patches.untrackDocs(['notes'])).rejects.toMatchObject({ name: 'StoreError', cause });
+        // Decided without the list, cursor (LWW in the store) would be recorded as an OT doc.
+        store.failNext('listDocs', cause);
+        await expect(patches.trackDocs(['cursor'], 'ot')).rejects.toBeInstanceOf(StoreError);
+        expect(patches.getDocAlgorithm('cursor')).toBeUndefined();
+        expect((await store.listDocs()).map((doc) => [doc.docId, doc.algorithm])).toEqual([
+          ['cursor', 'lww'],
+          ['notes', 'ot'],
+        ]);
+        // Once the list is read, the untrack goes through.
+        await patches.untrackDocs(['notes']);
+        expect(await store.listDocs()).toEqual([expect.objectContaining({ docId: 'cursor', algorithm: 'lww' })]);
+        expect(patches.getDocAlgorithm('cursor')).toBe('lww');
+        await patches.close();
+      });
+
       it(`should read them before openDoc, trackDocs or untrackDocs decides anything, without waiting for the retry (${name})`, async () => {
         const store = await storeOfLastSession(makeStore);
         const patches = new Patches({ store, scheduler: virtualTime() });
