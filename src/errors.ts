@@ -217,6 +217,8 @@ export class StoreError extends PatchesError {
  * A store write named a doc the store does not track: never tracked, untracked or deleted (by
  * this instance or another tab on the same database, maybe while the write was on its way).
  * Nothing was written. `PatchesSync` drops such a doc's sync quietly: the doc left the database.
+ * `openDoc` rejects with it too, when the doc is untracked or deleted (here, in another tab or on
+ * the server) before its handle is ready.
  *
  * @example
  * await store.untrackDocs(['notes']);
@@ -226,10 +228,12 @@ export class DocNotTrackedError extends StoreError {
   override name = errorName(this, DocNotTrackedError, 'DocNotTrackedError');
   constructor(
     docId: string,
-    /** True when the doc was deleted (a tombstone), false when it is not tracked at all. */
+    /** True when the doc was deleted (a tombstone; for `openDoc`, deleted anywhere), false when it is not tracked at all. */
     readonly deleted: boolean,
+    /** What could not be done, for the message. */
+    action: 'write' | 'open' = 'write',
   ) {
-    super(`Cannot write doc "${docId}": ${deleted ? 'it was deleted' : 'it is not tracked'}`, docId);
+    super(`Cannot ${action} doc "${docId}": ${deleted ? 'it was deleted' : 'it is not tracked'}`, docId);
   }
 }
 

@@ -6,7 +6,7 @@ import { IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
 import { holdingStore } from '../helpers/holdingStore.js';
 import { purgeDeletedDoc } from '../../src/net/purgeDeletedDoc.js';
-import { StoreError } from '../../src/errors.js';
+import { DocNotTrackedError, StoreError } from '../../src/errors.js';
 import type { PatchesStore } from '../../src/stores/PatchesStore.js';
 import { failingStore } from '../helpers/failingStore.js';
 
@@ -18,6 +18,14 @@ const stores: Array<[string, () => PatchesStore]> = [
   ['InMemoryStore', () => new InMemoryStore()],
   ['IndexedDBStore', () => new IndexedDBStore(`patches-${Date.now()}-${Math.random()}`)],
 ];
+
+/**
+ * Lets the event loop turn until `done()` or `limit` turns have passed (fake-indexeddb works in
+ * turns of the loop, so a store call that is not held completes within a few), then resolves.
+ */
+async function turns(done: () => boolean, limit = 50): Promise<void> {
+  for (let i = 0; i < limit && !done(); i++) await new Promise((resolve) => setImmediate(resolve));
+}
 
 describe('Patches', () => {
   it('should track docs once, with their algorithm, and announce only the new ids', async () => {
@@ -115,6 +123,45 @@ describe('Patches', () => {
     });
     await second.flush();
     expect((await patches.store.getPendingChanges('doc')).map(change => change.ops)).toEqual([[{ op: 'add', path: '/a', value: 1 }], [{ op: 'add', path: '/b', value: 2 }]]);
+  });
+
+  describe('when a doc is opening', () => {
+    const removals: Array<[string, (patches: Patches) => Promise<void>, boolean]> = [
+      ['untracked', (patches) => patches.untrackDocs(['doc']), false],
+      ['deleted', (patches) => patches.deleteDoc('doc'), true],
+    ];
+    for (const [how, remove, deleted] of removals) {
+      it(`should reject the open of a doc ${how} before its handle is ready, and open it anew on the next openDoc`, async () => {
+        const store = holdingStore();
+        const patches = new Patches({ store });
+        // The open has tracked the doc and is reading it; the read's answer is held.
+        const reading = store.holdNextResult('getDoc');
+        const opening = patches.openDoc<{ n?: number }>('doc');
+        await reading.reached;
+        const removing = remove(patches);
+        await turns(() => !patches.trackedDocs.has('doc'));
+        reading.release();
+        const [opened, removed] = await Promise.allSettled([opening, removing]);
+        expect(removed.status).toBe('fulfilled');
+        expect(opened).toEqual({ status: 'rejected', reason: expect.any(DocNotTrackedError) });
+        expect((opened as PromiseRejectedResult).reason).toMatchObject({ docId: 'doc', deleted });
+        expect(patches.getOpenDoc('doc')).toBeUndefined();
+        expect(patches.trackedDocs.has('doc')).toBe(false);
+        // Called after the removal, this open wins: tracked again, and its edits are saved.
+        const errors: Error[] = [];
+        patches.onError((error) => errors.push(error));
+        const doc = await patches.openDoc<{ n?: number }>('doc');
+        expect(patches.trackedDocs.has('doc')).toBe(true);
+        doc.change((draft) => {
+          draft.n = 1;
+        });
+        await doc.flush();
+        expect(errors).toEqual([]);
+        expect(doc.state).toEqual({ n: 1 });
+        expect(await store.getPendingChanges('doc')).toHaveLength(1);
+        await patches.close();
+      });
+    }
   });
 
   it("should report what the app's sizeCalculator throws as it is, and a failed save as a StoreError, rolling the edit back", async () => {
@@ -297,14 +344,6 @@ describe('Patches', () => {
   });
 
   describe("another instance's tracking on one database", () => {
-    /**
-     * Lets the event loop turn until `done()` or `limit` turns have passed (fake-indexeddb works in
-     * turns of the loop, so a store call that is not held completes within a few), then resolves.
-     */
-    async function turns(done: () => boolean, limit = 50): Promise<void> {
-      for (let i = 0; i < limit && !done(); i++) await new Promise((resolve) => setImmediate(resolve));
-    }
-
     /** Two instances of one app on one IndexedDB database; the second's store can hold an answer. */
     async function twoTabs(): Promise<{ a: Patches; b: Patches; storeB: ReturnType<typeof holdingStore> }> {
       const db = `tracking-${Date.now()}-${Math.random()}`;

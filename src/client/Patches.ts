@@ -1,6 +1,6 @@
 import { Subject, Subscription, asyncScheduler, concatMap, defer, timer, type Observable, type SchedulerLike } from 'rxjs';
 import type { AnyDoc, Algorithm, Change, SizeCalculator, Unsubscriber } from '../types.js';
-import { StoreError } from '../errors.js';
+import { DocNotTrackedError, StoreError } from '../errors.js';
 import { asStoreError } from './asStoreError.js';
 import { createId } from '../algorithms/createId.js';
 import type { PatchesStore, StoreChange } from '../stores/PatchesStore.js';
@@ -41,6 +41,13 @@ export interface PatchesOptions {
   clock?: () => number;
   /** Scheduler of the retries of a failed read of the store's tracked docs (default `asyncScheduler`); a `TestScheduler` in tests. */
   scheduler?: SchedulerLike;
+}
+
+/** An `openDoc` under way: its handle, and what came before it resolved. */
+interface Opening {
+  handle: Promise<PatchesDoc<object>>;
+  /** The doc was untracked or deleted (see `forget`): the open rejects, even if the untrack then failed. */
+  gone?: 'untracked' | 'deleted';
 }
 
 /** Options of `openDoc`. */
@@ -99,7 +106,7 @@ export class Patches {
   /** Whether the store's list of tracked docs was read (the first read may fail: see `ready`). */
   private listRead = false;
   private readonly openDocs = new Map<string, PatchesDoc<object>>();
-  private readonly opening = new Map<string, Promise<PatchesDoc<object>>>();
+  private readonly opening = new Map<string, Opening>();
   /**
    * Docs being closed: no longer open to the app (`openDoc` waits for the close, then loads a new
    * handle), but their edits still being saved see the handle (rebased entries, its head).
@@ -235,7 +242,7 @@ export class Patches {
       if (known.size === 0) return;
       const ids = [...known.keys()];
       for (const id of ids) {
-        this.tracked.delete(id);
+        this.forget(id, 'untracked');
         await this.closeDoc(id);
       }
       try {
@@ -282,6 +289,10 @@ export class Patches {
   /**
    * Opens a doc (tracking it if needed); the same instance is returned while it is open.
    *
+   * The later call wins: an untrack or delete that takes the doc out of the tracked set (here, in
+   * another tab, or on the server) before its handle is ready makes it reject with a
+   * `DocNotTrackedError` (`deleted` says which).
+   *
    * @example
    * const doc = await patches.openDoc<MyDoc>('project-notes');
    * const counter = await patches.openDoc('counter', { algorithm: 'lww' });
@@ -290,11 +301,25 @@ export class Patches {
     const open = this.openDocs.get(docId);
     if (open) return open as unknown as PatchesDoc<T>;
     let opening = this.opening.get(docId);
-    if (!opening) {
-      opening = this.load(docId, options).finally(() => this.opening.delete(docId));
-      this.opening.set(docId, opening);
-    }
-    return (await opening) as unknown as PatchesDoc<T>;
+    // One that an untrack or delete called since will hand out no handle: this call, later,
+    // starts anew.
+    if (!opening || opening.gone) opening = this.startOpening(docId, options, opening);
+    return (await opening.handle) as unknown as PatchesDoc<T>;
+  }
+
+  /** Starts loading a doc's handle, after the open under way (`previous`, gone), if any. */
+  private startOpening(docId: string, options: OpenDocOptions, previous?: Opening): Opening {
+    // That open cleans up after itself when it settles (its metadata): this one comes after it.
+    const before = previous ? previous.handle.then(noop, noop) : Promise.resolve();
+    const opening: Opening = {
+      handle: before
+        .then(() => this.load(docId, options, opening))
+        .finally(() => {
+          if (this.opening.get(docId) === opening) this.opening.delete(docId);
+        }),
+    };
+    this.opening.set(docId, opening);
+    return opening;
   }
 
   /**
@@ -325,9 +350,11 @@ export class Patches {
     await this.ready;
     await this.trackingChange(async () => {
       await this.catchUpListing();
-      await this.closeDoc(docId);
       const algorithm = this.tracked.get(docId);
-      this.tracked.delete(docId);
+      // Untracked before its handle is closed, as in untrackDocs: an open under way then finds
+      // the doc gone (`load`) instead of handing out a handle of a deleted doc.
+      this.forget(docId, 'deleted');
+      await this.closeDoc(docId);
       try {
         await this.queue.run(docId, () => this.store.deleteDoc(docId));
       } catch (error) {
@@ -357,7 +384,7 @@ export class Patches {
       this.queue.run(docId, async () => {
         const purged = await purge();
         if (purged === undefined) return undefined;
-        this.tracked.delete(docId);
+        this.forget(docId, 'deleted');
         const doc = this.openDocs.get(docId);
         this.openDocs.delete(docId);
         doc?._close();
@@ -454,8 +481,9 @@ export class Patches {
     this.leftElsewhere.clear();
     // Gone: no longer listed, or listed under the other algorithm (untracked and tracked again so).
     const gone = [...this.tracked.keys()].filter(id => live.get(id) !== this.tracked.get(id));
+    const tombstones = new Set(listed.filter(doc => doc.deleted).map(doc => doc.docId));
     for (const id of gone) {
-      this.tracked.delete(id);
+      this.forget(id, tombstones.has(id) ? 'deleted' : 'untracked');
       const doc = this.openDocs.get(id);
       this.openDocs.delete(id);
       doc?._close();
@@ -469,7 +497,6 @@ export class Patches {
     }
     // Deleted by another instance: its tombstone waits for a server delete, which the instance
     // holding the connection (the leading tab) must send, not only the next full pass.
-    const tombstones = new Set(listed.filter(doc => doc.deleted).map(doc => doc.docId));
     for (const id of gone) if (tombstones.has(id)) this.deleteSubject.next(id);
     // A doc with no open view has nothing to read whole (opening one reads it whole anyway).
     for (const id of this.readWhole) if (!this.openDocs.has(id)) this.readWhole.delete(id);
@@ -480,14 +507,34 @@ export class Patches {
     }
   }
 
-  private async load(docId: string, options: OpenDocOptions): Promise<PatchesDoc<object>> {
+  /**
+   * Takes a doc out of the tracked set, and tells an open of it under way, which then rejects
+   * (`load`): every untrack and delete goes through here before it closes the doc's handle.
+   */
+  private forget(docId: string, how: 'untracked' | 'deleted'): void {
+    this.tracked.delete(docId);
+    const opening = this.opening.get(docId);
+    if (opening) opening.gone = how;
+  }
+
+  /** Tracks a doc and reads its handle, unless it is untracked or deleted meanwhile. */
+  private async load(docId: string, options: OpenDocOptions, opening: Opening): Promise<PatchesDoc<object>> {
     // A handle still closing would be handed out closed: the new one is read after its last save.
     await this.closing.get(docId)?.done;
+    // Untracked or deleted since openDoc was called: not tracked again by this open.
+    if (opening.gone) throw new DocNotTrackedError(docId, opening.gone === 'deleted', 'open');
     await this.trackDocs([docId], options.algorithm ?? this.tracked.get(docId) ?? this.defaultAlgorithm);
     const algorithm = this.tracked.get(docId) ?? this.defaultAlgorithm;
     if (options.metadata) this.docMetadata.set(docId, options.metadata);
     return this.queue.run(docId, async () => {
       const stored = await this.store.getDoc(docId);
+      // Untracked or deleted meanwhile (`forget`): the later call wins, and a handle opened now
+      // would be one whose every edit the store refuses. Such an open never hands out a handle,
+      // so the one an openDoc called since starts (after it) is the only one.
+      if (opening.gone || this.tracked.get(docId) !== algorithm) {
+        this.docMetadata.delete(docId);
+        throw new DocNotTrackedError(docId, opening.gone === 'deleted', 'open');
+      }
       const local = algorithm === 'lww' ? [stored?.sending?.ops ?? [], stored?.pendingOps ?? []] : (stored?.pending ?? []).map(c => c.ops);
       const doc = new PatchesDoc<object>(
         docId,
@@ -538,3 +585,5 @@ export class Patches {
     this.errorSubject.next({ error: error instanceof Error ? error : new Error(String(error)), docId });
   }
 }
+
+function noop(): void {}
