@@ -162,6 +162,30 @@ describe('Patches', () => {
         await patches.close();
       });
     }
+
+    it('should hand out the handle closed when closeDoc comes before it is ready, and a new one to a later openDoc', async () => {
+      const patches = new Patches({ store: new InMemoryStore() });
+      const opening = patches.openDoc<{ n?: number }>('doc');
+      const closing = patches.closeDoc('doc');
+      const reopening = patches.openDoc<{ n?: number }>('doc');
+      const first = await opening;
+      await closing;
+      expect(() =>
+        first.change((draft) => {
+          draft.n = 1;
+        }),
+      ).toThrow(/closed/);
+      const second = await reopening;
+      expect(second).not.toBe(first);
+      expect(patches.getOpenDoc('doc')).toBe(second);
+      await patches.closeDoc('doc');
+      const third = patches.openDoc('doc');
+      await patches.closeDoc('doc');
+      await third;
+      expect(patches.getOpenDoc('doc')).toBeUndefined();
+      expect(patches.trackedDocs.has('doc')).toBe(true);
+      await patches.close();
+    });
   });
 
   it("should report what the app's sizeCalculator throws as it is, and a failed save as a StoreError, rolling the edit back", async () => {

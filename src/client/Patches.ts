@@ -46,6 +46,8 @@ export interface PatchesOptions {
 /** An `openDoc` under way: its handle, and what came before it resolved. */
 interface Opening {
   handle: Promise<PatchesDoc<object>>;
+  /** `closeDoc` was called: the handle is handed out closed. */
+  closed: boolean;
   /** The doc was untracked or deleted (see `forget`): the open rejects, even if the untrack then failed. */
   gone?: 'untracked' | 'deleted';
 }
@@ -243,7 +245,7 @@ export class Patches {
       const ids = [...known.keys()];
       for (const id of ids) {
         this.forget(id, 'untracked');
-        await this.closeDoc(id);
+        await this.closeHandle(id);
       }
       try {
         await this.store.untrackDocs(ids);
@@ -291,7 +293,8 @@ export class Patches {
    *
    * The later call wins: an untrack or delete that takes the doc out of the tracked set (here, in
    * another tab, or on the server) before its handle is ready makes it reject with a
-   * `DocNotTrackedError` (`deleted` says which).
+   * `DocNotTrackedError` (`deleted` says which); a `closeDoc` before then makes it resolve with
+   * the handle closed.
    *
    * @example
    * const doc = await patches.openDoc<MyDoc>('project-notes');
@@ -301,13 +304,13 @@ export class Patches {
     const open = this.openDocs.get(docId);
     if (open) return open as unknown as PatchesDoc<T>;
     let opening = this.opening.get(docId);
-    // One that an untrack or delete called since will hand out no handle: this call, later,
-    // starts anew.
-    if (!opening || opening.gone) opening = this.startOpening(docId, options, opening);
+    // One that a closeDoc, untrack or delete called since will hand out no open handle: this
+    // call, later, starts anew.
+    if (!opening || opening.closed || opening.gone) opening = this.startOpening(docId, options, opening);
     return (await opening.handle) as unknown as PatchesDoc<T>;
   }
 
-  /** Starts loading a doc's handle, after the open under way (`previous`, gone), if any. */
+  /** Starts loading a doc's handle, after the open under way (`previous`, closed or gone), if any. */
   private startOpening(docId: string, options: OpenDocOptions, previous?: Opening): Opening {
     // That open cleans up after itself when it settles (its metadata): this one comes after it.
     const before = previous ? previous.handle.then(noop, noop) : Promise.resolve();
@@ -317,6 +320,7 @@ export class Patches {
         .finally(() => {
           if (this.opening.get(docId) === opening) this.opening.delete(docId);
         }),
+      closed: false,
     };
     this.opening.set(docId, opening);
     return opening;
@@ -325,9 +329,22 @@ export class Patches {
   /**
    * Closes a doc: it stays tracked and keeps syncing, but its handle stops updating. The handle
    * is no longer open from the call on: an `openDoc` meanwhile waits for the close and returns a
-   * new one.
+   * new one. A doc still opening is closed as its open resolves (that `openDoc` gets the handle
+   * closed); the promise resolves then.
    */
   closeDoc(docId: string): Promise<void> {
+    const opening = this.openDocs.has(docId) ? undefined : this.opening.get(docId);
+    if (!opening) return this.closeHandle(docId);
+    opening.closed = true;
+    return opening.handle.then(noop, noop);
+  }
+
+  /**
+   * Closes a doc's open handle (or waits for the one closing), never waiting for an open under
+   * way: an untrack or a delete runs in the tracking queue, which that open waits for (it tracks
+   * the doc), and makes it reject instead (`forget`).
+   */
+  private closeHandle(docId: string): Promise<void> {
     const doc = this.openDocs.get(docId);
     if (!doc) return this.closing.get(docId)?.done ?? Promise.resolve();
     this.openDocs.delete(docId);
@@ -354,7 +371,7 @@ export class Patches {
       // Untracked before its handle is closed, as in untrackDocs: an open under way then finds
       // the doc gone (`load`) instead of handing out a handle of a deleted doc.
       this.forget(docId, 'deleted');
-      await this.closeDoc(docId);
+      await this.closeHandle(docId);
       try {
         await this.queue.run(docId, () => this.store.deleteDoc(docId));
       } catch (error) {
@@ -517,7 +534,10 @@ export class Patches {
     if (opening) opening.gone = how;
   }
 
-  /** Tracks a doc and reads its handle, unless it is untracked or deleted meanwhile. */
+  /**
+   * Tracks a doc and reads its handle, unless it is untracked or deleted meanwhile; handed out
+   * closed if `closeDoc` came meanwhile.
+   */
   private async load(docId: string, options: OpenDocOptions, opening: Opening): Promise<PatchesDoc<object>> {
     // A handle still closing would be handed out closed: the new one is read after its last save.
     await this.closing.get(docId)?.done;
@@ -543,7 +563,12 @@ export class Patches {
         this.owner,
         { freeze: this.docOptions.freeze },
       );
-      this.openDocs.set(docId, doc);
+      if (opening.closed) {
+        this.docMetadata.delete(docId);
+        doc._close();
+      } else {
+        this.openDocs.set(docId, doc);
+      }
       return doc;
     });
   }
