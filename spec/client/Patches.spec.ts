@@ -186,6 +186,25 @@ describe('Patches', () => {
       expect(patches.trackedDocs.has('doc')).toBe(true);
       await patches.close();
     });
+
+    it('should hand out the handle closed when close() comes before it is ready, and reject an openDoc after close()', async () => {
+      const store = holdingStore();
+      const patches = new Patches({ store });
+      const reading = store.holdNextResult('getDoc');
+      const opening = patches.openDoc<{ n?: number }>('doc');
+      await reading.reached;
+      const closing = patches.close();
+      reading.release();
+      const doc = await opening;
+      await closing;
+      expect(patches.getOpenDoc('doc')).toBeUndefined();
+      expect(() =>
+        doc.change((draft) => {
+          draft.n = 1;
+        }),
+      ).toThrow(/closed/);
+      await expect(patches.openDoc('other')).rejects.toBeInstanceOf(StoreError);
+    });
   });
 
   it("should report what the app's sizeCalculator throws as it is, and a failed save as a StoreError, rolling the edit back", async () => {

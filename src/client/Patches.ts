@@ -46,7 +46,7 @@ export interface PatchesOptions {
 /** An `openDoc` under way: its handle, and what came before it resolved. */
 interface Opening {
   handle: Promise<PatchesDoc<object>>;
-  /** `closeDoc` was called: the handle is handed out closed. */
+  /** `closeDoc` (or `close`) was called: the handle is handed out closed. */
   closed: boolean;
   /** The doc was untracked or deleted (see `forget`): the open rejects, even if the untrack then failed. */
   gone?: 'untracked' | 'deleted';
@@ -125,6 +125,8 @@ export class Patches {
   /** Docs another instance untracked or deleted, until this one has followed (see `followTracking`). */
   private readonly leftElsewhere = new Set<string>();
   private readonly storeSubscription = new Subscription();
+  /** `close()` was called: `openDoc` rejects from then on. */
+  private isClosed = false;
   /** What the app's `sizeCalculator` threw while a change was minted: reported as it is, not as a store failure. */
   private readonly calculatorErrors = new WeakSet<Error>();
 
@@ -293,14 +295,15 @@ export class Patches {
    *
    * The later call wins: an untrack or delete that takes the doc out of the tracked set (here, in
    * another tab, or on the server) before its handle is ready makes it reject with a
-   * `DocNotTrackedError` (`deleted` says which); a `closeDoc` before then makes it resolve with
-   * the handle closed.
+   * `DocNotTrackedError` (`deleted` says which); a `closeDoc` (or `close`) before then makes it
+   * resolve with the handle closed. After `close()` it rejects with a `StoreError`.
    *
    * @example
    * const doc = await patches.openDoc<MyDoc>('project-notes');
    * const counter = await patches.openDoc('counter', { algorithm: 'lww' });
    */
   async openDoc<T extends object = AnyDoc>(docId: string, options: OpenDocOptions = {}): Promise<PatchesDoc<T>> {
+    if (this.isClosed) throw new StoreError(`Cannot open "${docId}": this Patches instance is closed`, docId);
     const open = this.openDocs.get(docId);
     if (open) return open as unknown as PatchesDoc<T>;
     let opening = this.opening.get(docId);
@@ -440,10 +443,11 @@ export class Patches {
     return listen(this.errors$, e => listener(e.error, { docId: e.docId }));
   }
 
-  /** Closes every doc and the store, and completes the observables. */
+  /** Closes every doc (one still opening as its open resolves) and the store, and completes the observables. */
   async close(): Promise<void> {
+    this.isClosed = true;
     this.storeSubscription.unsubscribe();
-    for (const id of [...this.openDocs.keys(), ...this.closing.keys()]) await this.closeDoc(id);
+    for (const id of new Set([...this.openDocs.keys(), ...this.opening.keys(), ...this.closing.keys()])) await this.closeDoc(id);
     await this.store.close();
     for (const subject of [this.changeSubject, this.trackSubject, this.untrackSubject, this.deleteSubject, this.serverCommitSubject, this.errorSubject, this.otherWriteSubject, this.savedNothingSubject]) {
       (subject as Subject<unknown>).complete();
@@ -536,7 +540,7 @@ export class Patches {
 
   /**
    * Tracks a doc and reads its handle, unless it is untracked or deleted meanwhile; handed out
-   * closed if `closeDoc` came meanwhile.
+   * closed if `closeDoc` (or `close`) came meanwhile.
    */
   private async load(docId: string, options: OpenDocOptions, opening: Opening): Promise<PatchesDoc<object>> {
     // A handle still closing would be handed out closed: the new one is read after its last save.
