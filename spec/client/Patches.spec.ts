@@ -161,6 +161,20 @@ describe('Patches', () => {
         expect(await store.getPendingChanges('doc')).toHaveLength(1);
         await patches.close();
       });
+
+      for (const trackedBefore of [false, true]) {
+        it(`should reject an openDoc of a ${trackedBefore ? 'tracked' : 'new'} doc ${how} in the same turn, leaving it ${how}`, async () => {
+          const patches = new Patches({ store: new InMemoryStore() });
+          if (trackedBefore) await patches.trackDocs(['doc']);
+          const [opened, removed] = await Promise.allSettled([patches.openDoc('doc'), remove(patches)]);
+          expect(removed.status).toBe('fulfilled');
+          expect(opened).toEqual({ status: 'rejected', reason: expect.any(DocNotTrackedError) });
+          expect((opened as PromiseRejectedResult).reason).toMatchObject({ deleted });
+          expect(patches.trackedDocs.has('doc')).toBe(false);
+          expect(await patches.store.listDocs()).toEqual([]);
+          await patches.close();
+        });
+      }
     }
 
     it('should hand out the handle closed when closeDoc comes before it is ready, and a new one to a later openDoc', async () => {

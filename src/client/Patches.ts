@@ -220,14 +220,17 @@ export class Patches {
    */
   async trackDocs(docIds: string[], algorithm: Algorithm = this.defaultAlgorithm): Promise<void> {
     await this.ready;
-    await this.trackingChange(async () => {
-      await this.catchUpListing();
-      const fresh = [...new Set(docIds)].filter(id => !this.tracked.has(id));
-      if (fresh.length === 0) return;
-      await this.store.trackDocs(fresh, algorithm);
-      for (const id of fresh) this.tracked.set(id, algorithm);
-      this.trackSubject.next({ docIds: fresh, algorithm });
-    });
+    await this.trackingChange(() => this.track(docIds, algorithm));
+  }
+
+  /** In a change of the tracked set: tracks those of the docs not tracked yet, with `algorithm`. */
+  private async track(docIds: string[], algorithm: Algorithm): Promise<void> {
+    await this.catchUpListing();
+    const fresh = [...new Set(docIds)].filter(id => !this.tracked.has(id));
+    if (fresh.length === 0) return;
+    await this.store.trackDocs(fresh, algorithm);
+    for (const id of fresh) this.tracked.set(id, algorithm);
+    this.trackSubject.next({ docIds: fresh, algorithm });
   }
 
   /**
@@ -242,6 +245,8 @@ export class Patches {
       for (const id of docIds) {
         const algorithm = this.tracked.get(id);
         if (algorithm) known.set(id, algorithm);
+        // Not tracked yet: an open of it called before this untrack must not track it after it.
+        else this.forget(id, 'untracked');
       }
       if (known.size === 0) return;
       const ids = [...known.keys()];
@@ -293,9 +298,9 @@ export class Patches {
   /**
    * Opens a doc (tracking it if needed); the same instance is returned while it is open.
    *
-   * The later call wins: an untrack or delete that takes the doc out of the tracked set (here, in
-   * another tab, or on the server) before its handle is ready makes it reject with a
-   * `DocNotTrackedError` (`deleted` says which); a `closeDoc` (or `close`) before then makes it
+   * The later call wins: an untrack or delete called after it (here, in another tab, or on the
+   * server) before its handle is ready makes it reject with a `DocNotTrackedError` (`deleted`
+   * says which), and the doc stays untracked; a `closeDoc` (or `close`) before then makes it
    * resolve with the handle closed. After `close()` it rejects with a `StoreError`.
    *
    * @example
@@ -545,9 +550,13 @@ export class Patches {
   private async load(docId: string, options: OpenDocOptions, opening: Opening): Promise<PatchesDoc<object>> {
     // A handle still closing would be handed out closed: the new one is read after its last save.
     await this.closing.get(docId)?.done;
-    // Untracked or deleted since openDoc was called: not tracked again by this open.
+    await this.ready;
+    await this.trackingChange(async () => {
+      // Untracked or deleted since openDoc was called (`forget`, in an earlier change of the
+      // tracked set): this open, called before, does not track it again.
+      if (!opening.gone) await this.track([docId], options.algorithm ?? this.tracked.get(docId) ?? this.defaultAlgorithm);
+    });
     if (opening.gone) throw new DocNotTrackedError(docId, opening.gone === 'deleted', 'open');
-    await this.trackDocs([docId], options.algorithm ?? this.tracked.get(docId) ?? this.defaultAlgorithm);
     const algorithm = this.tracked.get(docId) ?? this.defaultAlgorithm;
     if (options.metadata) this.docMetadata.set(docId, options.metadata);
     return this.queue.run(docId, async () => {
