@@ -48,6 +48,22 @@ describe('Patches', () => {
     ]);
   });
 
+  it("should forget a doc's openDoc metadata when it is dropped as deleted on the server: opened again without, its edits carry none", async () => {
+    const store = new InMemoryStore();
+    const patches = new Patches({ store });
+    const first = await patches.openDoc('m', { metadata: { tag: 'first life' } });
+    first.change(draft => void ((draft as Record<string, unknown>).a = 1));
+    await first.flush();
+    expect((await store.getPendingChanges('m'))[0]).toMatchObject({ tag: 'first life' });
+    await patches._dropDoc('m', () => purgeDeletedDoc(store, 'm'));
+    const again = await patches.openDoc('m');
+    again.change(draft => void ((draft as Record<string, unknown>).b = 2));
+    await again.flush();
+    const [change] = await store.getPendingChanges('m');
+    expect(change).not.toHaveProperty('tag');
+    await patches.close();
+  });
+
   it('should know the docs the store already tracks after ready', async () => {
     const store = new InMemoryStore();
     await store.trackDocs(['old'], 'lww');

@@ -410,9 +410,7 @@ export class Patches {
         const purged = await purge();
         if (purged === undefined) return undefined;
         this.forget(docId, 'deleted');
-        const doc = this.openDocs.get(docId);
-        this.openDocs.delete(docId);
-        doc?._close();
+        this.dropHandle(docId);
         return purged;
       }),
     );
@@ -510,9 +508,7 @@ export class Patches {
     const tombstones = new Set(listed.filter(doc => doc.deleted).map(doc => doc.docId));
     for (const id of gone) {
       this.forget(id, tombstones.has(id) ? 'deleted' : 'untracked');
-      const doc = this.openDocs.get(id);
-      this.openDocs.delete(id);
-      doc?._close();
+      this.dropHandle(id);
     }
     if (gone.length + renewed.size > 0) this.untrackSubject.next([...gone, ...renewed]);
     // An open view of a renewed doc shows what the store holds now (read whole) before its sync
@@ -541,6 +537,14 @@ export class Patches {
     this.tracked.delete(docId);
     const opening = this.opening.get(docId);
     if (opening) opening.gone = how;
+  }
+
+  /** Closes a doc's handle at once, with nothing left to save (its data is gone), and forgets its `openDoc` metadata. */
+  private dropHandle(docId: string): void {
+    const doc = this.openDocs.get(docId);
+    this.openDocs.delete(docId);
+    this.docMetadata.delete(docId);
+    doc?._close();
   }
 
   /**
