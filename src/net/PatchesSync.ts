@@ -121,6 +121,8 @@ const DEFAULT_MAX_PAYLOAD_BYTES = 1_000_000;
  */
 export class PatchesSync {
   private readonly stateSubject: BehaviorSubject<PatchesSyncState>;
+  /** A state set during an emission (a listener that disconnects when connected) is emitted after it, to everyone; `state` reads the latest. */
+  private readonly stateEmitter = new InOrderEmitter<PatchesSyncState>(state => this.stateSubject.next(state));
   private readonly docs: SyncedDocs;
   private readonly errorSubject = new Subject<SyncErrorEvent>();
   private readonly syncRequests = new Subject<string>();
@@ -395,7 +397,7 @@ export class PatchesSync {
   /** The connection dropped (or was closed): nothing is syncing any more. */
   private disconnected$(): Observable<never> {
     return defer(() => {
-      const syncing = this.stateSubject.value.syncing;
+      const syncing = this.state.syncing;
       this.setState({ connected: false, syncing: syncing instanceof Error ? syncing : null });
       this.docs.settleSyncing();
       this.retries.clearAll();
@@ -649,12 +651,9 @@ export class PatchesSync {
   }
 
   private canSend(): boolean {
-    const { online, connected } = this.stateSubject.value;
+    const { online, connected } = this.state;
     return online && connected && this.tabs.leading;
   }
-
-  /** A state set during an emission (a listener that disconnects when connected) is emitted after it, to everyone. */
-  private readonly stateEmitter = new InOrderEmitter<PatchesSyncState>(state => this.stateSubject.next(state));
 
   private setState(change: Partial<PatchesSyncState>): void {
     const next = { ...this.state, ...change };
