@@ -179,6 +179,41 @@ describe('Patches', () => {
       });
 
       for (const trackedBefore of [false, true]) {
+        it(`should open a ${trackedBefore ? 'tracked' : 'new'} doc ${how} and then opened in the same turn (the later call wins)`, async () => {
+          const patches = new Patches({ store: new InMemoryStore() });
+          if (trackedBefore) await patches.trackDocs(['doc']);
+          const [removed, opened] = await Promise.allSettled([remove(patches), patches.openDoc('doc')]);
+          expect(removed.status).toBe('fulfilled');
+          expect(opened).toEqual({ status: 'fulfilled', value: patches.getOpenDoc('doc') });
+          expect(patches.trackedDocs.has('doc')).toBe(true);
+          expect((await patches.store.listDocs()).map((doc) => doc.docId)).toEqual(['doc']);
+          await patches.close();
+        });
+
+        it(`should open a ${trackedBefore ? 'tracked' : 'new'} doc opened, ${how} and opened again in the same turn (a component mounted twice), rejecting only the first`, async () => {
+          const patches = new Patches({ store: new InMemoryStore() });
+          if (trackedBefore) await patches.trackDocs(['doc']);
+          const [first, removed, second] = await Promise.allSettled([patches.openDoc('doc'), remove(patches), patches.openDoc('doc')]);
+          expect(first).toEqual({ status: 'rejected', reason: expect.any(DocNotTrackedError) });
+          expect(removed.status).toBe('fulfilled');
+          expect(second).toEqual({ status: 'fulfilled', value: patches.getOpenDoc('doc') });
+          expect(patches.trackedDocs.has('doc')).toBe(true);
+          await patches.close();
+        });
+
+        it(`should leave a ${trackedBefore ? 'tracked' : 'new'} doc opened, closed, opened again and then ${how} in the same turn ${how}, with no handle open`, async () => {
+          const patches = new Patches({ store: new InMemoryStore() });
+          if (trackedBefore) await patches.trackDocs(['doc']);
+          const settled = await Promise.allSettled([patches.openDoc('doc'), patches.closeDoc('doc'), patches.openDoc('doc'), remove(patches)]);
+          expect(settled.map((result) => result.status)).toEqual(['rejected', 'fulfilled', 'rejected', 'fulfilled']);
+          expect(patches.getOpenDoc('doc')).toBeUndefined();
+          expect(patches.trackedDocs.has('doc')).toBe(false);
+          expect((await patches.store.listDocs()).filter((doc) => !doc.deleted)).toEqual([]);
+          await patches.close();
+        });
+      }
+
+      for (const trackedBefore of [false, true]) {
         it(`should reject an openDoc of a ${trackedBefore ? 'tracked' : 'new'} doc ${how} in the same turn, leaving it ${how}`, async () => {
           const patches = new Patches({ store: new InMemoryStore() });
           if (trackedBefore) await patches.trackDocs(['doc']);

@@ -48,8 +48,10 @@ interface Opening {
   handle: Promise<PatchesDoc<object>>;
   /** `closeDoc` (or `close`) was called: the handle is handed out closed. */
   closed: boolean;
-  /** The doc was untracked or deleted (see `forget`): the open rejects, even if the untrack then failed. */
+  /** An untrack or delete of the doc was called after it (see `callOff`): the open rejects, even if the untrack then failed. */
   gone?: 'untracked' | 'deleted';
+  /** The open it waits for, while that one is under way: called off with it. */
+  previous?: Opening;
 }
 
 /** Options of `openDoc`. */
@@ -238,6 +240,8 @@ export class Patches {
    * promise rejects with a `StoreError` and the docs stay tracked (closed): call it again.
    */
   async untrackDocs(docIds: string[]): Promise<void> {
+    // Decided now, not when the change of the tracked set runs: an openDoc called after this one wins.
+    for (const id of docIds) this.callOff(id, 'untracked');
     await this.ready;
     await this.trackingChange(async () => {
       await this.catchUpListing();
@@ -245,13 +249,11 @@ export class Patches {
       for (const id of docIds) {
         const algorithm = this.tracked.get(id);
         if (algorithm) known.set(id, algorithm);
-        // Not tracked yet: an open of it called before this untrack must not track it after it.
-        else this.forget(id, 'untracked');
       }
       if (known.size === 0) return;
       const ids = [...known.keys()];
       for (const id of ids) {
-        this.forget(id, 'untracked');
+        this.tracked.delete(id);
         await this.closeHandle(id);
       }
       try {
@@ -324,11 +326,15 @@ export class Patches {
     const before = previous ? previous.handle.then(noop, noop) : Promise.resolve();
     const opening: Opening = {
       handle: before
-        .then(() => this.load(docId, options, opening))
+        .then(() => {
+          opening.previous = undefined;
+          return this.load(docId, options, opening);
+        })
         .finally(() => {
           if (this.opening.get(docId) === opening) this.opening.delete(docId);
         }),
       closed: false,
+      previous,
     };
     this.opening.set(docId, opening);
     return opening;
@@ -372,13 +378,13 @@ export class Patches {
    * fails to, the promise rejects with a `StoreError` and the doc stays tracked: call it again.
    */
   async deleteDoc(docId: string): Promise<void> {
+    this.callOff(docId, 'deleted'); // as in untrackDocs: an openDoc called after this one wins
     await this.ready;
     await this.trackingChange(async () => {
       await this.catchUpListing();
       const algorithm = this.tracked.get(docId);
-      // Untracked before its handle is closed, as in untrackDocs: an open under way then finds
-      // the doc gone (`load`) instead of handing out a handle of a deleted doc.
-      this.forget(docId, 'deleted');
+      // Untracked before its handle is closed, as in untrackDocs.
+      this.tracked.delete(docId);
       await this.closeHandle(docId);
       try {
         await this.queue.run(docId, () => this.store.deleteDoc(docId));
@@ -530,13 +536,20 @@ export class Patches {
   }
 
   /**
-   * Takes a doc out of the tracked set, and tells an open of it under way, which then rejects
-   * (`load`): every untrack and delete goes through here before it closes the doc's handle.
+   * Takes a doc out of the tracked set, and calls off the opens of it under way (`callOff`): a
+   * delete on the server, or another instance's untrack or delete, as this instance follows it.
    */
   private forget(docId: string, how: 'untracked' | 'deleted'): void {
     this.tracked.delete(docId);
-    const opening = this.opening.get(docId);
-    if (opening) opening.gone = how;
+    this.callOff(docId, how);
+  }
+
+  /**
+   * Makes every open of the doc under way reject (`load`), the ones it waits for too: an untrack
+   * or delete came after them, and the later call wins. An `openDoc` called after this starts anew.
+   */
+  private callOff(docId: string, how: 'untracked' | 'deleted'): void {
+    for (let opening = this.opening.get(docId); opening; opening = opening.previous) opening.gone = how;
   }
 
   /** Closes a doc's handle at once, with nothing left to save (its data is gone), and forgets its `openDoc` metadata. */
