@@ -554,6 +554,19 @@ describe('PatchesSync', () => {
       expect(later$).toEqual(['false:null', 'true:initial', 'false:null']);
     });
 
+    it('should leave every state$ subscriber on the last state when a listener destroys the sync as the connection opens', async () => {
+      const a = harness.client();
+      const show = (s: PatchesSyncState) => `${s.connected}:${String(s.syncing)}`;
+      a.sync.onStateChange(s => s.connected && a.sync.destroy());
+      const later$: string[] = [];
+      let completed = false;
+      a.sync.state$.subscribe({ next: s => later$.push(show(s)), complete: () => (completed = true) });
+      await a.sync.connect().catch(() => undefined);
+      expect(show(a.sync.state)).toBe('false:null');
+      expect(later$).toEqual(['false:null', 'true:initial', 'false:null']);
+      expect(completed).toBe(true);
+    });
+
     it('should reject connect() when the first attempt fails and keep reconnecting', async () => {
       harness.proxy.refuse = true;
       const a = harness.client();

@@ -63,4 +63,21 @@ describe('InOrderEmitter', () => {
     failing.next(2);
     expect(seen).toEqual([0, 2]);
   });
+
+  it('should complete at once with no emission under way, and after the values set meanwhile during one', () => {
+    const later: Array<number | 'done'> = [];
+    subject.subscribe(n => {
+      if (n !== 1) return;
+      emitter.next(2); // a listener that disconnects, then tears everything down
+      emitter.complete(() => subject.complete());
+    });
+    subject.subscribe({ next: n => later.push(n), complete: () => later.push('done') });
+    emitter.next(1);
+    expect(later).toEqual([0, 1, 2, 'done']);
+    let completions = 0;
+    const idle = new InOrderEmitter<number>(() => undefined);
+    idle.complete(() => completions++);
+    idle.next(3);
+    expect(completions).toBe(1);
+  });
 });

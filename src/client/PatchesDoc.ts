@@ -202,7 +202,7 @@ export class PatchesDoc<T extends object = AnyDoc> {
   /** @internal Completes `state$` when the doc is closed; `change()` refuses from then on. */
   _close(): void {
     this.closed = true;
-    this.subject.complete();
+    this.emitter.complete(() => this.subject.complete());
   }
 
   /** With `freeze`, the state deep-frozen (immer skips what is frozen already): a state rebuilt from ops (on open, after server changes or a rollback) too. */

@@ -347,7 +347,7 @@ export class PatchesSync {
     this.deletes.stopRetries();
     this.connection.destroy();
     this.tabs.close();
-    this.stateSubject.complete();
+    this.stateEmitter.complete(() => this.stateSubject.complete());
     this.docs.complete();
     this.errorSubject.complete();
     // A purge already under way cannot be taken back: its hand-over still reaches the listeners.

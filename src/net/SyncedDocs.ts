@@ -100,7 +100,7 @@ export class SyncedDocs {
   /** Emits the pending updates now, then completes the stream. */
   complete(): void {
     this.flush();
-    this.subject.complete();
+    this.emitter.complete(() => this.subject.complete());
   }
 
   private set(id: string, entry: SyncedDoc): void {

@@ -22,6 +22,8 @@ export class InOrderEmitter<T> {
   private emitting = false;
   /** A value was set during the emission under way. */
   private due = false;
+  /** `complete` was called during an emission: run once the values set meanwhile are out. */
+  private completion?: () => void;
 
   /** @param emit Emits a value to every subscriber (a subject's `next`). */
   constructor(private readonly emit: (value: T) => void) {}
@@ -49,5 +51,18 @@ export class InOrderEmitter<T> {
     } finally {
       this.emitting = false;
     }
+    const completion = this.completion;
+    this.completion = undefined;
+    completion?.();
+  }
+
+  /**
+   * Ends the stream with `done` (a subject's `complete`): at once, or, during an emission, once
+   * the values set meanwhile are out (a listener that tears everything down as it hears a value
+   * must not leave the subscribers after it on an older one).
+   */
+  complete(done: () => void): void {
+    if (this.emitting) this.completion = done;
+    else done();
   }
 }
