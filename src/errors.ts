@@ -92,6 +92,29 @@ export class UnsplittableChangeError extends PatchesError {
 }
 
 /**
+ * `change()` wrote what a JSON document cannot hold, so no other replica could get it: a BigInt,
+ * a function or a symbol, a Map or a Set (JSON would make it `{}`), a value that contains itself,
+ * nesting deeper than 256 levels, or a key no document may have (`__proto__`, `prototype`,
+ * `constructor`, or one holding a NUL or half of a surrogate pair). Thrown by `change()` itself:
+ * nothing was recorded, shown or stored. (What JSON writes in another form is written in that
+ * form: a `Date` as its ISO string, `NaN` and `Infinity` as `null`, `-0` as `0`, an `undefined`
+ * field not at all.)
+ *
+ * @example
+ * try { doc.change(draft => { draft.total = 10n; }); } catch (error) { if (error instanceof InvalidValueError) console.error(error.path); }
+ */
+export class InvalidValueError extends PatchesError {
+  override name = errorName(this, InvalidValueError, 'InvalidValueError');
+  constructor(
+    reason: string,
+    /** The JSON Pointer of what could not be written. */
+    readonly path: string,
+  ) {
+    super(`Cannot write ${reason} at "${path}"`);
+  }
+}
+
+/**
  * An `@txt` (rich-text) op arrived but rich-text support is not enabled: it lives in its own
  * entry point so apps without it do not bundle quill-delta. Call `enableRichText()` once at
  * startup (`import { enableRichText } from 'patches-rx/txt'`). Retrying cannot help; nothing was

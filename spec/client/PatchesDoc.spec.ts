@@ -2,7 +2,7 @@ import { firstValueFrom, skip, take, toArray } from 'rxjs';
 import { Patches } from '../../src/client/Patches.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
 import type { Change } from '../../src/types.js';
-import { PatchesError } from '../../src/errors.js';
+import { InvalidValueError, PatchesError } from '../../src/errors.js';
 
 interface Todo {
   title?: string;
@@ -35,6 +35,49 @@ describe('PatchesDoc', () => {
     ]);
     expect(doc.hasPending).toBe(true);
   });
+
+  for (const algorithm of ['ot', 'lww'] as const) {
+    it(`should show and store what JSON writes for a Date, NaN, -0 and an undefined field, as every other replica gets them (${algorithm})`, async () => {
+      const { store, patches } = setup();
+      const doc = await patches.openDoc<Record<string, unknown>>('values', { algorithm });
+      doc.change(draft => {
+        draft.due = new Date(0);
+        draft.price = parseFloat('');
+        draft.nested = { zero: -0, gone: undefined };
+      });
+      const expected = { due: '1970-01-01T00:00:00.000Z', price: null, nested: { zero: 0 } };
+      expect(doc.state).toStrictEqual(expected);
+      await doc.flush();
+      const stored = algorithm === 'ot' ? (await store.getPendingChanges('values')).flatMap(c => c.ops) : await store.getPendingOps('values');
+      expect(Object.fromEntries(stored.map(op => [op.path.slice(1), op.value]))).toStrictEqual(expected);
+      expect(doc.hasPending).toBe(true);
+    });
+
+    it(`should refuse a value JSON cannot hold at change(), recording nothing (${algorithm})`, async () => {
+      const { store, patches } = setup();
+      const doc = await patches.openDoc<Record<string, unknown>>('bad', { algorithm });
+      doc.change(draft => {
+        draft.ok = 1;
+      });
+      const cycle: Record<string, unknown> = {};
+      cycle.self = cycle;
+      for (const bad of [10n, cycle, new Map()]) {
+        expect(() =>
+          doc.change(draft => {
+            draft.value = bad;
+          }),
+        ).toThrow(InvalidValueError);
+      }
+      expect(doc.state).toEqual({ ok: 1 });
+      await doc.flush();
+      const stored = algorithm === 'ot' ? (await store.getPendingChanges('bad')).flatMap(c => c.ops) : await store.getPendingOps('bad');
+      expect(stored.map(op => op.path)).toEqual(['/ok']);
+      doc.change(draft => {
+        draft.later = 2;
+      });
+      expect(doc.state).toEqual({ ok: 1, later: 2 });
+    });
+  }
 
   it('should store the edits of a new doc keyed by numeric ids as they show, an object', async () => {
     const { store, patches } = setup();

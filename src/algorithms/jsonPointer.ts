@@ -7,6 +7,11 @@ import { fail, OpFailure } from './ops/OpFailure.js';
  */
 const FORBIDDEN_SEGMENTS: ReadonlySet<string> = new Set(['__proto__', 'prototype', 'constructor']);
 
+/** Whether no pointer may name `key` (see above): a document cannot hold it. */
+export function isForbiddenSegment(key: string): boolean {
+  return FORBIDDEN_SEGMENTS.has(key);
+}
+
 /**
  * Splits a JSON Pointer into unescaped segments, throwing the internal `OpFailure` so
  * `applyPatch` can attach the op index. Exported for the op implementations only.

@@ -5,6 +5,7 @@ import { applyPatch } from '../algorithms/applyPatch.js';
 import { PatchesError } from '../errors.js';
 import { arraysWhole } from '../algorithms/recording/arraysWhole.js';
 import { immerPatchesToOps } from '../algorithms/recording/immerPatchesToOps.js';
+import { jsonOps } from '../algorithms/jsonValues.js';
 import { InOrderEmitter } from '../util/InOrderEmitter.js';
 
 enablePatches();
@@ -238,7 +239,11 @@ export class PatchesDoc<T extends object = AnyDoc> {
     const ops = immerPatchesToOps(patches, base, { appendsAtEnd: this.algorithm === 'ot' });
     const recorded = this.algorithm === 'lww' ? arraysWhole(ops, next) : ops;
     if (recorded.length === 0) return undefined;
-    return { next: next as T, ops: this.owner.prepareOps(this.erased(), recorded) };
+    // Values as every other replica gets them (JSON's form); what JSON cannot hold throws here.
+    const json = jsonOps(recorded);
+    // A value written in another form (a Date, NaN, an undefined field) shows in that form here too.
+    const shown = json === recorded ? next : applyPatch(base, json, { mode: 'strict' });
+    return { next: shown as T, ops: this.owner.prepareOps(this.erased(), json) };
   }
 
   /**
