@@ -76,4 +76,21 @@ describe('ids every store can keep', () => {
       expect(readChanges([{ id, baseRev: 0, ops: [] }], 10_000)).toHaveLength(1);
     }
   });
+
+  // Found in review, fixed: an LWW row is keyed by its path, so in PostgreSQL `/a\uD800` and
+  // `/a\uDC00` became one row (a field gone after a restart) and a NUL failed every later snapshot.
+  it('should refuse an op path or from holding a NUL or an unpaired surrogate with a 400 naming the change and the op', () => {
+    for (const key of odd) {
+      for (const op of [{ op: 'replace', path: `/f/${key}`, value: 1 }, { op: 'copy', from: `/f/${key}`, path: '/g' }, { op: 'move', from: '/g', path: key }]) {
+        expect(() => readChanges([{ id: 'c1', baseRev: 0, ops: [{ op: 'add', path: '/f', value: {} }, op] }], 10_000)).toThrow(
+          expect.objectContaining({ code: 400, message: expect.stringMatching(/^INVALID_CHANGE: c1: op 1's (path|from) holds a NUL or an unpaired surrogate$/), data: { changeId: 'c1', scope: 'change' } }),
+        );
+      }
+    }
+  });
+
+  it('should take op paths with paired surrogates, other control characters and escapes', () => {
+    const ops = ['/notes/😀', '/a\u0001b', '/a~1b~0c', '/ß∂ƒ'].map((path) => ({ op: 'replace', path, value: 1 }));
+    expect(readChanges([{ id: 'c1', baseRev: 0, ops: [...ops, { op: 'move', from: '/😀', path: '/x😀' }] }], 10_000)[0].ops).toHaveLength(5);
+  });
 });

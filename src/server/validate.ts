@@ -163,10 +163,10 @@ function checkOp(changeId: string, value: unknown, index: number): asserts value
   const { op, path, from } = value;
   if (typeof op !== 'string' || !KNOWN_OPS.has(op)) throw changeError(changeId, `op ${index} has an unknown op ${describe(op)}`);
   if (typeof path !== 'string') throw changeError(changeId, `op ${index} needs a string path`);
-  const pathDepth = checkPointer(changeId, path, index);
+  const pathDepth = checkPointer(changeId, path, index, 'path');
   if (FROM_OPS.has(op) || from !== undefined) {
     if (typeof from !== 'string') throw changeError(changeId, `op ${index} (${op}) needs a string from`);
-    checkPointer(changeId, from, index);
+    checkPointer(changeId, from, index, 'from');
   }
   if (op !== 'remove' && !FROM_OPS.has(op) && value.value === undefined) {
     throw changeError(changeId, `op ${index} (${op}) needs a value`);
@@ -194,8 +194,13 @@ function canonical(op: JSONPatchOp): void {
   if (op.op === '@txt' && !Array.isArray(op.value)) op.value = toDeltaOps(op.value);
 }
 
-/** Checks a pointer; returns its number of segments. */
-function checkPointer(changeId: string, path: string, index: number): number {
+/**
+ * Checks a pointer; returns its number of segments. Its keys must be storable as ids are (an LWW
+ * row is keyed by its path: in PostgreSQL two paths with different unpaired surrogates became one
+ * row, and one with a NUL failed every later snapshot), for every store and algorithm alike.
+ */
+function checkPointer(changeId: string, path: string, index: number, name: 'path' | 'from'): number {
+  if (!storableId(path)) throw changeError(changeId, `op ${index}'s ${name} holds a NUL or an unpaired surrogate`);
   try {
     return parsePointer(path).length;
   } catch (error) {
