@@ -34,6 +34,17 @@ describe('readChanges', () => {
     );
   });
 
+  // A copy or move carries no value: its path's own depth is bounded here, its subtree's where the commit is applied.
+  it('should accept a path and a from MAX_DEPTH segments deep and refuse one segment more', () => {
+    expect(readChanges([changeWith(pathOf(MAX_DEPTH), 1)], 10_000)).toHaveLength(1);
+    expect(readChanges([{ id: 'c1', baseRev: 0, ops: [{ op: 'copy', from: pathOf(MAX_DEPTH), path: pathOf(MAX_DEPTH) }] }], 10_000)).toHaveLength(1);
+    for (const op of [{ op: 'remove', path: pathOf(MAX_DEPTH + 1) }, { op: 'copy', from: '/a', path: pathOf(MAX_DEPTH + 1) }, { op: 'move', from: pathOf(MAX_DEPTH + 1), path: '/a' }]) {
+      expect(() => readChanges([{ id: 'c1', baseRev: 0, ops: [op] }], 10_000)).toThrow(
+        expect.objectContaining({ code: 400, message: expect.stringMatching(/^INVALID_CHANGE: c1: op 0's (path|from) is deeper than 256 levels$/), data: { changeId: 'c1', scope: 'change' } }),
+      );
+    }
+  });
+
   it('should give op paths and froms written without their leading slash one, and leave the root alone', () => {
     const [read] = readChanges([{ id: 'c1', baseRev: 0, ops: [{ op: 'replace', path: 'a/0', value: 1 }, { op: 'move', from: 'b', path: '/c' }, { op: 'replace', path: '', value: {} }] }], 10_000);
     expect(read.ops).toEqual([{ op: 'replace', path: '/a/0', value: 1 }, { op: 'move', from: '/b', path: '/c' }, { op: 'replace', path: '', value: {} }]);

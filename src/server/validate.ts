@@ -195,17 +195,22 @@ function canonical(op: JSONPatchOp): void {
 }
 
 /**
- * Checks a pointer; returns its number of segments. Its keys must be storable as ids are (an LWW
- * row is keyed by its path: in PostgreSQL two paths with different unpaired surrogates became one
- * row, and one with a NUL failed every later snapshot), for every store and algorithm alike.
+ * Checks a pointer (at most MAX_DEPTH segments); returns its number of segments. Its keys must
+ * be storable as ids are (an LWW row is keyed by its path: in PostgreSQL two paths with different
+ * unpaired surrogates became one row, and one with a NUL failed every later snapshot), for every
+ * store and algorithm alike.
  */
 function checkPointer(changeId: string, path: string, index: number, name: 'path' | 'from'): number {
   if (!storableId(path)) throw changeError(changeId, `op ${index}'s ${name} holds a NUL or an unpaired surrogate`);
+  let depth: number;
   try {
-    return parsePointer(path).length;
+    depth = parsePointer(path).length;
   } catch (error) {
     throw changeError(changeId, `op ${index}: ${(error as Error).message}`);
   }
+  // A path is as deep as the containers it steps through: a value under it nests that deep at least.
+  if (depth > MAX_DEPTH) throw changeError(changeId, `op ${index}'s ${name} is deeper than ${MAX_DEPTH} levels`);
+  return depth;
 }
 
 /** Whether `value` nests deeper than `limit` (iterative: a hostile value cannot overflow the stack here). */
