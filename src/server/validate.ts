@@ -214,7 +214,7 @@ function checkPointer(changeId: string, path: string, index: number, name: 'path
 }
 
 /** Whether `value` nests deeper than `limit` (iterative: a hostile value cannot overflow the stack here). */
-function exceedsDepth(value: unknown, limit: number): boolean {
+export function exceedsDepth(value: unknown, limit: number): boolean {
   const stack: Array<[unknown, number]> = [[value, 1]];
   while (stack.length > 0) {
     const [current, depth] = stack.pop() as [unknown, number];

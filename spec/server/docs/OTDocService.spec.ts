@@ -173,6 +173,31 @@ describe('OTDocService (over real sockets)', () => {
     expect(watcher.notifications('changesCommitted')).toHaveLength(4);
   });
 
+  // Found in review, fixed: the depth limit checked only ops carrying a value, so copying /a onto
+  // its own deepest leaf doubled the depth at each commit (~25,700 levels by rev 8) and every
+  // snapshot then failed with a stack overflow, on the server and in an IndexedDB client.
+  it('should refuse, as a whole and storing nothing, a commit whose copy or move would nest the document past MAX_DEPTH', async () => {
+    const a = await t.connect();
+    const watcher = await t.connect();
+    await watcher.call('subscribe', [['doc']]);
+    let deep: unknown = {};
+    for (let i = 1; i < 200; i++) deep = { d: deep };
+    await commit(a, 'doc', [change('c1', 0, [{ op: 'add', path: '/a', value: deep }])]);
+    // 200 levels under /a: under a path of 57 segments they would nest 257 levels, under 56 exactly 256.
+    const ontoLeaf = '/a' + '/d'.repeat(199) + '/x';
+    for (const op of ['copy', 'move'] as const) {
+      const reply = await a.call('commitChanges', ['doc', [change('fine', 1, [{ op: 'replace', path: '/n', value: 1 }]), change(op, 1, [{ op, from: '/a', path: `/b${'/s'.repeat(56)}` }], { rev: 3 })]]);
+      expect(errorOf(reply)).toMatchObject({ code: 400, message: expect.stringContaining('would nest the document deeper than 256 levels'), data: { changeId: op, scope: 'change' } });
+    }
+    expect(errorOf(await a.call('commitChanges', ['doc', [change('self', 1, [{ op: 'copy', from: '/a', path: ontoLeaf }])]]))).toMatchObject({ code: 400, data: { changeId: 'self', scope: 'change' } });
+    // Nothing of the refused commits was stored or broadcast; a copy within the limit still commits.
+    expect(resultOf<PatchesSnapshot>(await a.call('getDoc', ['doc'])).changes.map((c) => c.id)).toEqual(['c1']);
+    expect((await commit(a, 'doc', [change('ok', 1, [{ op: 'copy', from: '/a', path: `/b${'/s'.repeat(55)}` }])])).changes.map((c) => [c.id, c.rev])).toEqual([['ok', 2]]);
+    await watcher.notification('changesCommitted', 'doc');
+    await watcher.notification('changesCommitted', 'doc');
+    expect(watcher.notifications('changesCommitted').map((n) => (n.params as { changes: Change[] }).changes.map((c) => c.id))).toEqual([['c1'], ['ok']]);
+  });
+
   it('should refuse getChangesSince and a commit on an old rev with an error, not a list with a hole, when the store lost history before the snapshot', async () => {
     // A store whose log lost rev 2 (a file gone, a bad restore): the snapshot at rev 3 still stands.
     class LostRev2 extends MemoryServerStore {
