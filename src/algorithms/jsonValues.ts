@@ -8,11 +8,23 @@ import { InvalidValueError } from '../errors.js';
 import type { JSONPatchOp } from '../types.js';
 import { isForbiddenSegment, pointerDepth } from './jsonPointer.js';
 
-/** How deep a document may nest: the reference server refuses a change that would take it deeper. */
+/** How deep a document may nest: the reference server refuses a change that would take it deeper (deeper values overflow the stack when serialised). */
 export const MAX_DEPTH = 256;
 
-/** A NUL, or half of a surrogate pair without the other half: no store keeps such a key as it is. */
+/** A NUL, or half of a surrogate pair without the other half. */
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Whether a key (or an id, a path) survives every store as it is: PostgreSQL text holds no NUL
+ * and stores half a surrogate pair as U+FFFD (two such keys became one), JSON files too.
+ *
+ * @example
+ * isStorableText('a😀'); // true
+ * isStorableText('a\uD800'); // false
+ */
+export function isStorableText(text: string): boolean {
+  return !UNSTORABLE.test(text);
+}
 
 /**
  * The ops with every value in its JSON form (`toJSON` applied, so a `Date` is its ISO string;
@@ -34,7 +46,7 @@ export function jsonOps(ops: JSONPatchOp[]): JSONPatchOp[] {
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i];
     for (const path of op.from === undefined ? [op.path] : [op.path, op.from]) {
-      if (UNSTORABLE.test(path)) throw new InvalidValueError('a key holding a NUL or half of a surrogate pair', path);
+      if (!isStorableText(path)) throw new InvalidValueError('a key holding a NUL or half of a surrogate pair', path);
     }
     if (op.value === undefined) continue;
     const value = jsonValue(op.value, MAX_DEPTH - Math.max(3, pointerDepth(op.path)), new Walk(op.path));
@@ -121,7 +133,7 @@ function jsonRecord(record: Record<string, unknown>, room: number, walk: Walk): 
   for (let k = 0; k < keys.length; k++) {
     const key = keys[k];
     if (isForbiddenSegment(key)) throw walk.invalid(`the key "${key}", which no document may hold`, key);
-    if (UNSTORABLE.test(key)) throw walk.invalid('a key holding a NUL or half of a surrogate pair', key);
+    if (!isStorableText(key)) throw walk.invalid('a key holding a NUL or half of a surrogate pair', key);
     const item = record[key];
     const json = jsonValue(item, room, walk, key);
     if (out === undefined) {

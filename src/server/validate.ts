@@ -10,6 +10,7 @@
 import { StatusError } from '../errors.js';
 import { parsePointer } from '../algorithms/jsonPointer.js';
 import { toDeltaOps } from '../algorithms/deltaOps.js';
+import { isStorableText, MAX_DEPTH } from '../algorithms/jsonValues.js';
 import type { JSONPatchOp } from '../types.js';
 
 /**
@@ -37,8 +38,8 @@ export interface IncomingChange {
 /** Longest accepted doc id or change id (characters). */
 export const MAX_ID_LENGTH = 1024;
 
-/** Deepest accepted nesting of a change's JSON (deeper values would overflow the stack when serialised). */
-export const MAX_DEPTH = 256;
+/** Deepest accepted nesting of a change's JSON (the client refuses deeper values at `change()`). */
+export { MAX_DEPTH };
 
 /** The op names the server accepts (protocol §2.4). */
 const KNOWN_OPS: ReadonlySet<string> = new Set(['add', 'remove', 'replace', 'move', 'copy', 'test', '@inc', '@bit', '@max', '@min', '@txt']);
@@ -56,20 +57,10 @@ export function readDocId(value: unknown): string {
     throw invalid(`docId is required (got ${describe(value)})`);
   }
   if (value.length > MAX_ID_LENGTH) throw invalid(`docId is longer than ${MAX_ID_LENGTH} characters`);
-  if (!storableId(value)) throw invalid('docId holds a NUL or an unpaired surrogate');
+  if (!isStorableText(value)) throw invalid('docId holds a NUL or an unpaired surrogate');
   return value;
 }
 
-/** Half of a surrogate pair without the other half, or a NUL. */
-const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/**
- * Whether an id survives every store: PostgreSQL text holds no NUL and stores unpaired
- * surrogates as U+FFFD (two such ids became one key), and JSON files write them as U+FFFD too.
- */
-function storableId(id: string): boolean {
-  return !UNSTORABLE.test(id);
-}
 
 /**
  * Reads the ids argument of `subscribe`/`unsubscribe`: one id or an array of ids.
@@ -119,7 +110,7 @@ export function readChanges(value: unknown, maxChangeBytes: number): IncomingCha
     if (typeof id !== 'string' || id === '' || id.length > MAX_ID_LENGTH) {
       throw invalid(`change ${index} needs a string id (got ${describe(id)})`);
     }
-    if (!storableId(id)) throw invalid(`change ${index}'s id holds a NUL or an unpaired surrogate`);
+    if (!isStorableText(id)) throw invalid(`change ${index}'s id holds a NUL or an unpaired surrogate`);
     if (!Array.isArray(item.ops)) throw changeError(id, `ops must be an array (got ${describe(item.ops)})`);
     for (const field of ['baseRev', 'rev'] as const) {
       const rev = item[field];
@@ -201,7 +192,7 @@ function canonical(op: JSONPatchOp): void {
  * store and algorithm alike.
  */
 function checkPointer(changeId: string, path: string, index: number, name: 'path' | 'from'): number {
-  if (!storableId(path)) throw changeError(changeId, `op ${index}'s ${name} holds a NUL or an unpaired surrogate`);
+  if (!isStorableText(path)) throw changeError(changeId, `op ${index}'s ${name} holds a NUL or an unpaired surrogate`);
   let depth: number;
   try {
     depth = parsePointer(path).length;
