@@ -190,6 +190,23 @@ describe('Patches', () => {
           await patches.close();
         });
 
+        it(`should hand a new handle to an openDoc called right after ${how === 'untracked' ? 'untrackDocs' : 'deleteDoc'} of a ${trackedBefore ? 'tracked' : 'new'} doc open already, closing the old one`, async () => {
+          const patches = new Patches({ store: new InMemoryStore() });
+          if (trackedBefore) await patches.trackDocs(['doc']);
+          const old = await patches.openDoc<{ n?: number }>('doc');
+          const [removed, opened] = await Promise.allSettled([remove(patches), patches.openDoc<{ n?: number }>('doc')]);
+          expect(removed.status).toBe('fulfilled');
+          const fresh = (opened as PromiseFulfilledResult<typeof old>).value;
+          expect(fresh).not.toBe(old);
+          expect(patches.getOpenDoc('doc')).toBe(fresh);
+          expect(() => old.change(draft => void (draft.n = 1))).toThrow(/closed/);
+          fresh.change(draft => void (draft.n = 2));
+          await fresh.flush();
+          expect(patches.trackedDocs.has('doc')).toBe(true);
+          expect((await patches.store.getPendingChanges('doc')).map(c => c.ops)).toEqual([[{ op: 'add', path: '/n', value: 2 }]]);
+          await patches.close();
+        });
+
         it(`should open a ${trackedBefore ? 'tracked' : 'new'} doc opened, ${how} and opened again in the same turn (a component mounted twice), rejecting only the first`, async () => {
           const patches = new Patches({ store: new InMemoryStore() });
           if (trackedBefore) await patches.trackDocs(['doc']);

@@ -53,6 +53,21 @@ describe('PatchesDoc', () => {
       expect(doc.hasPending).toBe(true);
     });
 
+    it(`should show a field set to undefined as gone and an undefined element as null, as stored (${algorithm})`, async () => {
+      const { patches } = setup();
+      const doc = await patches.openDoc<Record<string, unknown>>('undef', { algorithm });
+      doc.change(draft => {
+        draft.a = 1;
+        draft.list = [1];
+      });
+      doc.change(draft => {
+        draft.a = undefined;
+        (draft.list as unknown[]).push(undefined);
+      });
+      expect(Object.keys(doc.state)).toEqual(['list']);
+      expect(doc.state.list).toEqual([1, null]);
+    });
+
     it(`should refuse a value JSON cannot hold at change(), recording nothing (${algorithm})`, async () => {
       const { store, patches } = setup();
       const doc = await patches.openDoc<Record<string, unknown>>('bad', { algorithm });

@@ -102,7 +102,8 @@ export class Patches {
   /**
    * Resolves once the docs already tracked in the store are known, or their read failed: then a
    * `StoreError` reaches `errors$` (once) and the read is retried, with backoff and before any
-   * `trackDocs`, `untrackDocs`, `deleteDoc` or `openDoc`, until the docs come (on `tracked$`).
+   * `trackDocs`, `untrackDocs`, `deleteDoc` or `openDoc`, until the docs come (on `tracked$`); if
+   * that read fails again, the call rejects with a `StoreError` and changes nothing.
    */
   readonly ready: Promise<void>;
 
@@ -215,6 +216,7 @@ export class Patches {
 
   /**
    * Tracks docs so they sync even when not open. Already-tracked ids keep their algorithm.
+   * Rejects with a `StoreError` if the store fails, or its list of tracked docs still cannot be read.
    *
    * @example
    * await patches.trackDocs(['a', 'b']);          // OT
@@ -237,11 +239,14 @@ export class Patches {
 
   /**
    * Stops tracking docs: closes them and purges their local data. If the store fails to, the
-   * promise rejects with a `StoreError` and the docs stay tracked (closed): call it again.
+   * promise rejects with a `StoreError` and the docs stay tracked (closed): call it again. An
+   * `openDoc` of these docs called before this and not yet resolved rejects with a
+   * `DocNotTrackedError`, even if this call then fails; one called after it opens the doc anew.
    */
   async untrackDocs(docIds: string[]): Promise<void> {
-    // Decided now, not when the change of the tracked set runs: an openDoc called after this one wins.
-    for (const id of docIds) this.callOff(id, 'untracked');
+    // Decided now, not when the change of the tracked set runs: an openDoc called after this one
+    // wins, and gets a new handle (an open one is taken away at once, as closeDoc does).
+    for (const id of docIds) this.callOff(id, 'untracked', true);
     await this.ready;
     await this.trackingChange(async () => {
       await this.catchUpListing();
@@ -302,8 +307,10 @@ export class Patches {
    *
    * The later call wins: an untrack or delete called after it (here, in another tab, or on the
    * server) before its handle is ready makes it reject with a `DocNotTrackedError` (`deleted`
-   * says which), and the doc stays untracked; a `closeDoc` (or `close`) before then makes it
-   * resolve with the handle closed. After `close()` it rejects with a `StoreError`.
+   * says which), even if that untrack or delete then fails and the doc stays tracked: the open
+   * never tracks it again. One called after `untrackDocs` or `deleteDoc` (even in the same turn)
+   * opens the doc anew, with a new handle. A `closeDoc` (or `close`) before its handle is ready
+   * makes it resolve with the handle closed. After `close()` it rejects with a `StoreError`.
    *
    * @example
    * const doc = await patches.openDoc<MyDoc>('project-notes');
@@ -376,9 +383,11 @@ export class Patches {
    * Deletes a doc: closes and untracks it and leaves a local tombstone; `PatchesSync` deletes it
    * on the server (now, or on the next connection) and then removes the tombstone. If the store
    * fails to, the promise rejects with a `StoreError` and the doc stays tracked: call it again.
+   * An `openDoc` of it called before this and not yet resolved rejects with a `DocNotTrackedError`
+   * (`deleted: true`), even if this call then fails; one called after it opens a new doc.
    */
   async deleteDoc(docId: string): Promise<void> {
-    this.callOff(docId, 'deleted'); // as in untrackDocs: an openDoc called after this one wins
+    this.callOff(docId, 'deleted', true); // as in untrackDocs: an openDoc called after this one wins
     await this.ready;
     await this.trackingChange(async () => {
       await this.catchUpListing();
@@ -546,10 +555,12 @@ export class Patches {
 
   /**
    * Makes every open of the doc under way reject (`load`), the ones it waits for too: an untrack
-   * or delete came after them, and the later call wins. An `openDoc` called after this starts anew.
+   * or delete came after them, and the later call wins. An `openDoc` called after this starts anew;
+   * with `closing`, also after the doc's open handle, which starts closing now.
    */
-  private callOff(docId: string, how: 'untracked' | 'deleted'): void {
+  private callOff(docId: string, how: 'untracked' | 'deleted', closing = false): void {
     for (let opening = this.opening.get(docId); opening; opening = opening.previous) opening.gone = how;
+    if (closing && this.openDocs.has(docId)) this.closeHandle(docId).catch(noop); // the change of the tracked set awaits it
   }
 
   /** Closes a doc's handle at once, with nothing left to save (its data is gone), and forgets its `openDoc` metadata. */

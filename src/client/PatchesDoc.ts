@@ -136,7 +136,11 @@ export class PatchesDoc<T extends object = AnyDoc> {
 
   /**
    * Edits the document through an immer draft. A mutator that changes nothing creates no change;
-   * one that throws leaves everything untouched and rethrows.
+   * one that throws leaves everything untouched and rethrows. Values are recorded and shown in
+   * their JSON form (a `Date` as its ISO string, `NaN` and `±Infinity` as `null`, `-0` as `0`, a
+   * class instance as its own fields, an `undefined` field as no field), so declare a date field
+   * as a `string` in `T`; a value JSON cannot hold throws `InvalidValueError` and nothing is
+   * recorded. Throws a `PatchesError` when the doc is closed.
    *
    * @example
    * doc.change(draft => { draft.items.push({ id: 'a', done: false }); });
@@ -241,8 +245,10 @@ export class PatchesDoc<T extends object = AnyDoc> {
     if (recorded.length === 0) return undefined;
     // Values as every other replica gets them (JSON's form); what JSON cannot hold throws here.
     const json = jsonOps(recorded);
-    // A value written in another form (a Date, NaN, an undefined field) shows in that form here too.
-    const shown = json === recorded ? next : applyPatch(base, json, { mode: 'strict' });
+    // A value written in another form (a Date, NaN, an undefined field or element) shows in that
+    // form here too: the view is rebuilt from the ops (immer's state keeps a field set to undefined).
+    const asRecorded = json === recorded && !patches.some(patch => patch.op !== 'remove' && patch.value === undefined);
+    const shown = asRecorded ? next : applyPatch(base, json, { mode: 'strict' });
     return { next: shown as T, ops: this.owner.prepareOps(this.erased(), json) };
   }
 
