@@ -94,11 +94,13 @@ export class UnsplittableChangeError extends PatchesError {
 /**
  * `change()` wrote what a JSON document cannot hold, so no other replica could get it: a BigInt,
  * a function or a symbol, a Map or a Set (JSON would make it `{}`), a value that contains itself,
- * nesting deeper than 256 levels, or a key no document may have (`__proto__`, `prototype`,
- * `constructor`, or one holding a NUL or half of a surrogate pair). Thrown by `change()` itself:
- * nothing was recorded, shown or stored. (What JSON writes in another form is written in that
- * form: a `Date` as its ISO string, `NaN` and `Infinity` as `null`, `-0` as `0`, an `undefined`
- * field not at all.)
+ * nesting deeper than 256 levels, a key no document may have inside a written value (`__proto__`,
+ * `prototype`, `constructor`), or a key holding a NUL or half of a surrogate pair, in a value or
+ * in the path written. Thrown by `change()` itself: nothing was recorded, shown or stored. (What
+ * JSON writes in another form is written in that form: a `Date` as its ISO string, `NaN` and
+ * `Infinity` as `null`, `-0` as `0`, an `undefined` field not at all. A key `prototype` or
+ * `constructor` set on the draft itself, `draft.constructor = 1`, throws a `PatchError` instead:
+ * a forbidden path segment, nothing recorded either.)
  *
  * @example
  * try { doc.change(draft => { draft.total = 10n; }); } catch (error) { if (error instanceof InvalidValueError) console.error(error.path); }
@@ -130,9 +132,9 @@ export class RichTextNotEnabledError extends PatchesError {
 /**
  * Something the app passed in `PatchesSyncOptions` failed: `subscribeFilter` threw, or the
  * `online$` or `wake$` observable errored (`cause`: what it threw). Sync goes on without it: a doc
- * the filter throws for subscribes as itself (reported with the doc, once per connection); an
- * `online$` that errored counts as online from then on, a `wake$` as silent (reported once).
- * Fix the option.
+ * the filter throws for subscribes as itself (reported with the doc, once per doc per
+ * connection); an `online$` that errored counts as online from then on, a `wake$` as silent
+ * (reported once). Fix the option.
  *
  * @example
  * sync.onError(error => { if (error instanceof SyncOptionError) console.error(`${error.option} failed`, error.cause); });
@@ -240,8 +242,8 @@ export class StoreError extends PatchesError {
  * A store write named a doc the store does not track: never tracked, untracked or deleted (by
  * this instance or another tab on the same database, maybe while the write was on its way).
  * Nothing was written. `PatchesSync` drops such a doc's sync quietly: the doc left the database.
- * `openDoc` rejects with it too, when the doc is untracked or deleted (here, in another tab or on
- * the server) before its handle is ready.
+ * `openDoc` rejects with it too, when an untrack or delete called after it (here, in another tab
+ * or on the server) comes before its handle is ready.
  *
  * @example
  * await store.untrackDocs(['notes']);

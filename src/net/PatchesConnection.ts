@@ -194,7 +194,7 @@ export class PatchesConnection {
    * Wants a connection from now on; resolves once a socket is open (at once if one is), rejects
    * if the next attempt fails, or with a `NetworkError` if `disconnect()` or `destroy()` comes
    * first (so nothing waits, nor keeps the socket's sources subscribed, for an open that will not
-   * come; `isCalledOff` knows it). Restarts the attempts after an auth refusal.
+   * come; `PatchesSync` does not report that rejection). Restarts the attempts after an auth refusal.
    */
   connect(): Promise<void> {
     return firstValueFrom(this.connect$());

@@ -60,7 +60,7 @@ export type { RemoteDocDeletedEvent } from './DocDeletes.js';
 export interface PatchesSyncOptions {
   /**
    * Maps tracked doc ids to the ids to subscribe to (e.g. many sub-docs to one root). A doc it
-   * throws for subscribes as itself, and `onError` hears a `SyncOptionError` (once per connection).
+   * throws for subscribes as itself, and `onError` hears a `SyncOptionError` (once per doc per connection).
    */
   subscribeFilter?: (docIds: string[]) => string[];
   /** WebSocket options: `protocol` (sub-protocols, e.g. an auth token) and a `WebSocketCtor` for Node. */
@@ -153,7 +153,7 @@ export class PatchesSync {
   readonly error$: Observable<SyncErrorEvent> = this.errorSubject.asObservable();
   /** Whether this tab holds the connection for every tab on its store (always `true` without tab coordination). */
   readonly leading$: Observable<boolean>;
-  /** Docs deleted on the server. */
+  /** Docs deleted on the server: once per delete, with the unsent changes (`[]` when nothing was pending). */
   readonly remoteDocDeleted$: Observable<RemoteDocDeletedEvent>;
 
   constructor(
@@ -260,7 +260,7 @@ export class PatchesSync {
     this.subscription.add(this.patches.errors$.pipe(filter(e => !(e.error instanceof StoreOutdatedError))).subscribe(e => this.errorSubject.next(e)));
   }
 
-  /** Connection state: `{ online, connected, syncing }`. */
+  /** Connection state: `{ online, connected, syncing }`, the latest, ahead of `state$` during an emission. */
   get state(): PatchesSyncState {
     return this.stateEmitter.latest ?? this.stateSubject.value;
   }
@@ -333,7 +333,7 @@ export class PatchesSync {
     return listen(this.error$, e => listener(e.error, { docId: e.docId }));
   }
 
-  /** Calls `listener(docId, pendingChanges)` when a doc is deleted on the server. */
+  /** Calls `listener(docId, pendingChanges)` once when a doc is deleted on the server (`pendingChanges` is `[]` when nothing was pending). */
   onRemoteDocDeleted(listener: (docId: string, pendingChanges: Change[]) => void): Unsubscriber {
     return listen(this.remoteDocDeleted$, e => listener(e.docId, e.pendingChanges));
   }

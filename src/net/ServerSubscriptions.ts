@@ -9,7 +9,7 @@ export interface ServerSubscriptionsDeps {
   connection: PatchesConnection;
   /**
    * Maps tracked doc ids to the ids to subscribe to (`PatchesSyncOptions.subscribeFilter`);
-   * default: themselves. A doc it throws for subscribes as itself (reported once per connection).
+   * default: themselves. A doc it throws for subscribes as itself (reported once per doc per connection).
    */
   subscribeFilter?: (docIds: string[]) => string[];
   /** Whether a request can go out now (online, connected, leading). */

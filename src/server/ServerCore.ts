@@ -70,8 +70,10 @@ const READ_METHODS: ReadonlySet<string> = new Set(['subscribe', 'getDoc', 'getCh
  * service, subscriptions and notification fan-out. `startServer` feeds it decoded requests.
  *
  * Per call the order is: docId check (400) → authorization (403) → tombstone (410) → argument
- * checks (400/413) → the method. So a client that may not access a document learns nothing
- * about it, not even whether it was deleted.
+ * checks (400/413, op paths and depths included: `validate.ts`) → the method (an OT commit also
+ * refuses, 400 `INVALID_CHANGE`, a `copy` or `move` that would nest the doc past `MAX_DEPTH` as
+ * it applies the changes: the whole call, nothing stored). So a client that may not access a
+ * document learns nothing about it, not even whether it was deleted.
  */
 export class ServerCore {
   private readonly lock = new KeyedQueue();

@@ -145,7 +145,12 @@ export interface RunningServer {
  *   `{ batch: { maxLength }, compactAck: true }`: patches-rx clients send batches and ask for
  *   compact acknowledgements (`compactAck.ts`) only after reading it.
  * - Unknown methods answer -32000 `Unknown method '<name>'.` like the anchor (JSON-RPC says -32601).
- * - Wrong argument types answer 400 `INVALID_REQUEST: …`, not -32602 (see `validate.ts`).
+ * - Wrong argument types answer 400 `INVALID_REQUEST: …`, not -32602 (see `validate.ts`), and
+ *   so do doc and change ids holding a NUL or an unpaired surrogate.
+ * - An op `path` or `from` holding a NUL or an unpaired surrogate, or deeper than `MAX_DEPTH`
+ *   (256), answers 400 `INVALID_CHANGE` naming the change and the op; so does an OT `copy` or
+ *   `move` that would nest the doc past 256 levels, checked as the commit applies, which
+ *   refuses the whole call, nothing stored.
  * - -32600 echoes the request's id when it has a readable one (the anchor answers `id: null`).
  * - Unexpected faults answer -32000 `Server error` without a stack.
  *
