@@ -1,0 +1,54 @@
+import { Observable, distinctUntilChanged } from 'rxjs';
+import type { WakeEventSource } from './wakeups.js';
+
+/** What `pageAway$` listens to: the window (`pagehide`, `pageshow`) and its document (`freeze`, `resume`). */
+export interface PageLifecycleTarget extends WakeEventSource {
+  /** The page's document: `freeze` and `resume` fire there. */
+  document?: WakeEventSource;
+}
+
+/** The host's window, or undefined in Node and in workers. */
+function defaultTarget(): PageLifecycleTarget | undefined {
+  return typeof window === 'undefined' ? undefined : (window as unknown as PageLifecycleTarget);
+}
+
+/**
+ * Whether the page is away: `true` from `pagehide` until `pageshow` (kept in the back/forward
+ * cache, or unloading) and from the document's `freeze` until `resume` (a background tab frozen
+ * by the browser), else `false`.
+ *
+ * A page that is away runs none of its code, for as long as the browser likes (a cached page until
+ * it is evicted, up to minutes; a frozen one until it is shown again), yet it keeps whatever it
+ * holds: a tab that leads the others (`SyncTabs`) lets the lead go while away. The two overlap (a
+ * page entering the cache is frozen too, and thawed before its `pageshow`), so the page is back
+ * only once neither holds. A page stopped without these events (a long task, a debugger pause) is
+ * not seen as away.
+ *
+ * ## Example
+ * ```ts
+ * import { pageAway$ } from './streams/pageAway.js';
+ *
+ * pageAway$().subscribe(away => console.log(away ? 'stored or frozen' : 'running'));
+ * ```
+ *
+ * @param target The window to listen to (its `document` for `freeze`/`resume`); `undefined`: the host's `window` where there is one; `null`: none.
+ * @return An Observable of `false` at once, then `true`/`false` as the page leaves and comes back, without repeats; it never completes.
+ */
+export function pageAway$(target: PageLifecycleTarget | null | undefined = defaultTarget()): Observable<boolean> {
+  return new Observable<boolean>(subscriber => {
+    let stored = false;
+    let frozen = false;
+    const changed = () => subscriber.next(stored || frozen);
+    const listeners: Array<[WakeEventSource | undefined, string, () => void]> = [
+      [target ?? undefined, 'pagehide', () => ((stored = true), changed())],
+      [target ?? undefined, 'pageshow', () => ((stored = false), changed())],
+      [target?.document, 'freeze', () => ((frozen = true), changed())],
+      [target?.document, 'resume', () => ((frozen = false), changed())],
+    ];
+    subscriber.next(false);
+    for (const [source, type, listener] of listeners) source?.addEventListener(type, listener);
+    return () => {
+      for (const [source, type, listener] of listeners) source?.removeEventListener(type, listener);
+    };
+  }).pipe(distinctUntilChanged());
+}
