@@ -3,6 +3,7 @@ import type { PatchesStore } from '../stores/PatchesStore.js';
 import type { StoreOutdatedError } from '../errors.js';
 import { createId } from '../algorithms/createId.js';
 import { leadership$ } from '../streams/leadership.js';
+import type { PageLifecycleTarget } from '../streams/pageAway.js';
 import { openStoreChannel, type StoreChannel } from '../streams/storeChanges.js';
 import type { PatchesSyncState, SyncedDoc } from '../types.js';
 import { postedError, revivedError, type PostedError } from './postedError.js';
@@ -17,6 +18,8 @@ export interface SyncTabsOptions {
   leadership$?: Observable<boolean>;
   /** Where the leader announces its state (default a `BroadcastChannel` per name; `null`: nowhere). */
   channel?: StoreChannel | null;
+  /** The page whose lifecycle events (`pagehide`, `pageshow`; `freeze`, `resume` on its `document`) this tab follows (default `window` where there is one; `null`: none); injectable for tests. */
+  page?: PageLifecycleTarget | null;
 }
 
 /** The leader's connection state as it is posted (an error with its class and fields: see `PostedError`). */
@@ -119,10 +122,10 @@ export class SyncTabs {
     this.subscription.add(this.leading$.subscribe(leading => this.roleChanged(leading)));
     // A leaving page closes its socket before the browser hands the lock on, so the next leader's
     // socket does not overlap it; a page restored from the back/forward cache leads again.
-    const page = globalThis as { addEventListener?: (type: string, listener: (event: { persisted?: boolean }) => void) => void; removeEventListener?: (type: string, listener: (event: { persisted?: boolean }) => void) => void };
+    const page = (options.page === undefined ? globalThis : (options.page ?? {})) as { addEventListener?: (type: string, listener: (event?: unknown) => void) => void; removeEventListener?: (type: string, listener: (event?: unknown) => void) => void };
     if (typeof page.addEventListener === 'function' && typeof page.removeEventListener === 'function') {
       const hide = () => this.leadingSubject.next(false);
-      const show = (event: { persisted?: boolean }) => event.persisted && !this.retired && this.leadingSubject.next(leads);
+      const show = (event?: unknown) => (event as { persisted?: boolean } | undefined)?.persisted && !this.retired && this.leadingSubject.next(leads);
       page.addEventListener('pagehide', hide);
       page.addEventListener('pageshow', show);
       this.subscription.add(() => {
