@@ -1,10 +1,15 @@
-import { BehaviorSubject, NEVER, Observable, Subject, finalize, firstValueFrom, startWith, toArray, take, type Subscription } from 'rxjs';
+import { BehaviorSubject, NEVER, Observable, Subject, filter, finalize, firstValueFrom, of, startWith, toArray, take, type Subscription } from 'rxjs';
+import type { TestScheduler } from 'rxjs/testing';
 import { SyncTabs } from '../../src/net/SyncTabs.js';
+import { leadership$ } from '../../src/streams/leadership.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
 import type { PatchesStore } from '../../src/stores/PatchesStore.js';
 import { AuthError, StoreOutdatedError } from '../../src/errors.js';
 import type { PatchesSyncState, SyncedDoc } from '../../src/types.js';
 import { ChannelHub } from '../helpers/channelHub.js';
+import { FakeLocks } from '../helpers/fakeLocks.js';
+import { FakePage } from '../helpers/fakePage.js';
+import { createTestScheduler } from '../helpers/marbles.js';
 
 const store = new InMemoryStore();
 const entry = (committedRev: number): SyncedDoc => ({ committedRev, hasPending: false, status: 'synced' });
@@ -344,5 +349,118 @@ describe('SyncTabs between tabs', () => {
     const tabs = new SyncTabs(outdatedStore, { enabled: false });
     expect(tabs.leading).toBe(false);
     tabs.close();
+  });
+});
+
+describe('SyncTabs while its page is away (back/forward cache, frozen)', () => {
+  /** Resolves once `tabs` leads. */
+  const leads = (tabs: SyncTabs) => firstValueFrom(tabs.leading$.pipe(filter(Boolean)));
+
+  it('should close its socket before it lets the lock go when its page is stored or frozen, and ask for the lock again when it comes back', () => {
+    const events: string[] = [];
+    // A free lock: granted at once, on every request.
+    const lock$ = new Observable<boolean>(subscriber => {
+      events.push('lock requested');
+      subscriber.next(true);
+      return () => events.push('lock released');
+    });
+    const page = new FakePage();
+    const tabs = new SyncTabs(store, { enabled: true, name: 'app', leadership$: lock$, channel: null, page });
+    const gate = tabs.gate(of(true)).subscribe(open => events.push(open ? 'socket open' : 'socket closed'));
+    page.store();
+    page.restore();
+    page.freeze();
+    page.resume();
+    expect(events).toEqual([
+      ...['lock requested', 'socket open'],
+      ...['socket closed', 'lock released', 'lock requested', 'socket open'],
+      ...['socket closed', 'lock released', 'lock requested', 'socket open'],
+    ]);
+    gate.unsubscribe();
+    tabs.close();
+  });
+
+  it('should hand the lead to another tab while its page is in the back/forward cache, and follow that tab once restored', async () => {
+    const hub = new ChannelHub();
+    const locks = new FakeLocks();
+    const tabOn = (page: FakePage) => new SyncTabs(store, { enabled: true, name: 'app', leadership$: leadership$({ name: 'app', locks }), channel: hub.channel(), page });
+    const [pageA, pageB] = [new FakePage(), new FakePage()];
+    const a = tabOn(pageA);
+    await leads(a);
+    const b = tabOn(pageB);
+    const state$ = new BehaviorSubject<PatchesSyncState>({ online: true, connected: true, syncing: null });
+    const mirrors = [a, b].map(tabs => tabs.mirror(state$, new BehaviorSubject({}), () => undefined));
+
+    pageA.store();
+    expect(a.leading).toBe(false);
+    await leads(b);
+    pageA.restore();
+    await firstValueFrom(a.followingLeader$());
+    expect([a.leading, b.leading]).toEqual([false, true]);
+    // It asked for the lock again: it leads once the other tab goes.
+    b.close();
+    await leads(a);
+    for (const done of mirrors) done.unsubscribe();
+    a.close();
+  });
+
+  describe('with the lease (no Web Locks)', () => {
+    let testScheduler: TestScheduler;
+    const values = { f: false, t: true };
+    beforeEach(() => (testScheduler = createTestScheduler()));
+    const tabOn = (hub: ChannelHub, id: string, page: FakePage) =>
+      new SyncTabs(store, { enabled: true, name: 'app', leadership$: leadership$({ name: 'app', locks: null, channel: hub.channel(), id, heartbeat: 10, leaseTimeout: 40, scheduler: testScheduler }), channel: null, page });
+
+    it('should hand the lead to another tab while its page is frozen, and follow it once resumed', () => {
+      testScheduler.run(({ expectObservable }) => {
+        const hub = new ChannelHub();
+        const pageA = new FakePage();
+        const a = tabOn(hub, 'a', pageA);
+        const b = tabOn(hub, 'b', new FakePage());
+        testScheduler.schedule(() => pageA.freeze(), 50);
+        testScheduler.schedule(() => pageA.resume(), 100);
+        testScheduler.schedule(() => b.close(), 150);
+        testScheduler.schedule(() => a.close(), 200);
+        // a resigns as it freezes (50) and b leads a heartbeat later; resumed, a claims and hears b's heartbeat; b closes, a leads.
+        expectObservable(a.leading$).toBe('f 9ms t 39ms f 109ms t 39ms |', values);
+        expectObservable(b.leading$).toBe('f 59ms t 89ms |', values);
+      });
+    });
+
+    it('should lead again once resumed when no tab took the lead', () => {
+      testScheduler.run(({ expectObservable }) => {
+        const page = new FakePage();
+        const a = tabOn(new ChannelHub(), 'a', page);
+        testScheduler.schedule(() => page.freeze(), 50);
+        testScheduler.schedule(() => page.resume(), 100);
+        testScheduler.schedule(() => a.close(), 200);
+        expectObservable(a.leading$).toBe('f 9ms t 39ms f 59ms t 89ms |', values);
+      });
+    });
+  });
+
+  it('should not ask for the lead again when its page comes back once its store is outdated', () => {
+    const outdated$ = new Subject<StoreOutdatedError>();
+    const outdatedStore = Object.assign(new InMemoryStore(), { outdated$ }) as PatchesStore;
+    let requests = 0;
+    const lock$ = new Observable<boolean>(subscriber => (requests++, subscriber.next(true)));
+    const page = new FakePage();
+    const tabs = new SyncTabs(outdatedStore, { enabled: true, name: 'app', leadership$: lock$, channel: null, page });
+    page.freeze();
+    outdated$.next(new StoreOutdatedError('app', 3, 4));
+    page.resume();
+    page.store();
+    page.restore();
+    expect(requests).toBe(1);
+    expect(tabs.leading).toBe(false);
+    tabs.close();
+  });
+
+  it('should stop listening to its page once closed', () => {
+    const page = new FakePage();
+    const tabs = new SyncTabs(store, { enabled: true, name: 'app', leadership$: of(true), channel: null, page });
+    expect(page.listenerCount).toBeGreaterThan(0);
+    tabs.close();
+    expect(page.listenerCount).toBe(0);
   });
 });

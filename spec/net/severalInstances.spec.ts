@@ -8,6 +8,7 @@ import { AuthError, StatusError, StoreOutdatedError } from '../../src/errors.js'
 import { IDB_MIGRATIONS } from '../../src/stores/idbSchema.js';
 import { leadership$ } from '../../src/streams/leadership.js';
 import { FakeLocks } from '../helpers/fakeLocks.js';
+import { FakePage } from '../helpers/fakePage.js';
 import type { Change } from '../../src/types.js';
 import { docSynced, idle, startHarness, when, type SyncHarness, type TestClient } from '../helpers/syncHarness.js';
 import { connectClient } from '../helpers/wsClient.js';
@@ -217,6 +218,38 @@ describe('several Patches on one IndexedDBStore database', () => {
     expect(Object.keys(server.marks!).sort()).toEqual([...edits].sort());
     for (const [i, doc] of docs.entries()) if (i !== leader) expect(doc.state).toEqual(server);
     expect(await rest[0].patches.store.getPendingChanges('doc')).toEqual([]);
+  });
+
+  it("should hand the connection to another tab while the leader's page is frozen, and follow it once resumed", async () => {
+    const db = `instances-${++dbCount}`;
+    const locks = new FakeLocks();
+    const pages = [new FakePage(), new FakePage()];
+    const tabs = pages.map(page => {
+      const client = h.client({ store: new IndexedDBStore(db), tabs: { leadership$: leadership$({ name: db, locks }), page } });
+      closing.push(client.patches);
+      return client;
+    });
+    await when(tabs[0].sync.leading$, Boolean);
+    await Promise.all(tabs.map(t => t.sync.connect()));
+    const docs = await Promise.all(tabs.map(t => t.patches.openDoc<Notes>('doc')));
+
+    // The leader's tab is frozen in the background (its code would not run from here on).
+    pages[0].freeze();
+    expect(await firstValueFrom(tabs[0].sync.leading$)).toBe(false);
+    docs[1].change(draft => {
+      draft.items = ['while frozen'];
+    });
+    await when(tabs[1].sync.leading$, Boolean);
+    await docSynced(tabs[1].sync, 'doc', 1);
+    expect((await serverState('doc')).items).toEqual(['while frozen']);
+
+    // Resumed, it follows the tab that took over, and asks for the lock again: it leads once that tab goes.
+    pages[0].resume();
+    await when(docs[0].state$, state => state.items?.[0] === 'while frozen');
+    expect(await Promise.all(tabs.map(t => firstValueFrom(t.sync.leading$)))).toEqual([false, true]);
+    tabs[1].sync.destroy();
+    await when(tabs[0].sync.leading$, Boolean);
+    await idle(tabs[0].sync);
   });
 
   it('should give each tab its own connection when tabs opt out, and still lose nothing', async () => {

@@ -3,7 +3,7 @@ import type { PatchesStore } from '../stores/PatchesStore.js';
 import type { StoreOutdatedError } from '../errors.js';
 import { createId } from '../algorithms/createId.js';
 import { leadership$ } from '../streams/leadership.js';
-import type { PageLifecycleTarget } from '../streams/pageAway.js';
+import { pageAway$, type PageLifecycleTarget } from '../streams/pageAway.js';
 import { openStoreChannel, type StoreChannel } from '../streams/storeChanges.js';
 import type { PatchesSyncState, SyncedDoc } from '../types.js';
 import { postedError, revivedError, type PostedError } from './postedError.js';
@@ -54,7 +54,9 @@ export type MirroredState = Pick<PatchesSyncState, 'connected' | 'syncing'>;
  * the followers show as theirs (`mirror`). A follower's edits reach the leader through the shared
  * store and its channel, and its `connect()` through the channel (`askToConnect`). When the leader
  * goes away another tab leads and connects, and finds every pending change in the store. A tab
- * whose store a newer build upgraded (`PatchesStore.outdated$`) gives the lead up for good.
+ * whose page is away (`pageAway$`: kept in the back/forward cache, or frozen) gives the lead up
+ * until it comes back, then follows whichever tab took it (or leads, if none did). A tab whose
+ * store a newer build upgraded (`PatchesStore.outdated$`) gives the lead up for good.
  *
  * @example
  * const tabs = new SyncTabs(patches.store, {});
@@ -115,24 +117,26 @@ export class SyncTabs {
     if (outdated) this.subscription.add(outdated);
     if (!enabled || this.retired) return;
     const leads$ = options.leadership$ ?? leadership$({ name: `patches-rx:leader:${this.name}`, scheduler });
-    let leads = false;
-    const leadership = leads$.subscribe(leading => this.leadingSubject.next((leads = leading)));
-    this.subscription.add(leadership);
-    this.subscription.add(this.outdated$.subscribe(() => leadership.unsubscribe()));
+    // A page away (kept in the back/forward cache, or frozen) runs nothing for as long as the
+    // browser likes: it must not hold the lead, or every tab waits for it. It lets the lock go and
+    // asks for it again when it comes back (leading only if no other tab took it meanwhile). It
+    // closes its socket first (leading false), then lets the lock go, so the next leader's socket
+    // does not overlap it.
+    let leadership: Subscription | undefined;
+    const letGo = () => {
+      this.leadingSubject.next(false);
+      leadership?.unsubscribe();
+      leadership = undefined;
+    };
+    this.subscription.add(
+      pageAway$(options.page).subscribe(away => {
+        if (away) letGo();
+        else if (!this.retired && !leadership) leadership = leads$.subscribe(leading => this.leadingSubject.next(leading));
+      }),
+    );
+    this.subscription.add(() => leadership?.unsubscribe());
+    this.subscription.add(this.outdated$.subscribe(letGo));
     this.subscription.add(this.leading$.subscribe(leading => this.roleChanged(leading)));
-    // A leaving page closes its socket before the browser hands the lock on, so the next leader's
-    // socket does not overlap it; a page restored from the back/forward cache leads again.
-    const page = (options.page === undefined ? globalThis : (options.page ?? {})) as { addEventListener?: (type: string, listener: (event?: unknown) => void) => void; removeEventListener?: (type: string, listener: (event?: unknown) => void) => void };
-    if (typeof page.addEventListener === 'function' && typeof page.removeEventListener === 'function') {
-      const hide = () => this.leadingSubject.next(false);
-      const show = (event?: unknown) => (event as { persisted?: boolean } | undefined)?.persisted && !this.retired && this.leadingSubject.next(leads);
-      page.addEventListener('pagehide', hide);
-      page.addEventListener('pageshow', show);
-      this.subscription.add(() => {
-        page.removeEventListener?.('pagehide', hide);
-        page.removeEventListener?.('pageshow', show);
-      });
-    }
     if (this.channel) {
       const channel = this.channel;
       const listener = ({ data }: { data: unknown }) => {
