@@ -1201,6 +1201,34 @@ describe('PatchesSync', () => {
     });
   });
 
+  // Found in review, fixed: a client tracking more docs than the server takes in one subscribe
+  // call sent them all in one, refused whole (and retried as it was): every doc showed 'synced'
+  // and none heard another client's change.
+  describe('more tracked docs than one subscribe call may carry', () => {
+    it("should hear another client's change to a doc it follows, and report the docs beyond the server's cap once", async () => {
+      // 1,500 ids: more than one call may carry (1,200), in calls of 1,000, the second refused by the cap.
+      const capped = await startHarness({ maxSubscriptions: 1200 });
+      try {
+        const ids = Array.from({ length: 1500 }, (_, i) => `many-${i}`);
+        const a = capped.client();
+        await a.patches.trackDocs(ids);
+        await a.sync.connect();
+        const followed = await a.patches.openDoc<{ v?: number }>('many-0');
+        await idle(a.sync);
+        const b = capped.client();
+        await b.sync.connect();
+        const remote = await b.patches.openDoc<{ v?: number }>('many-0');
+
+        remote.change(draft => void (draft.v = 1));
+
+        await when(followed.state$, s => s.v === 1);
+        expect(a.errors.map(e => e.message)).toEqual([expect.stringMatching(/at most 1200 documents/)]);
+      } finally {
+        await capped.close();
+      }
+    });
+  });
+
   describe('status lifecycle (one case per row of the seed table)', () => {
     const entry = (client: TestClient, id: string): SyncedDoc | undefined => client.sync.synced[id];
 

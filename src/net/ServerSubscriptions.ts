@@ -1,7 +1,15 @@
-import { EMPTY, asyncScheduler, catchError, concat, concatMap, defer, finalize, ignoreElements, of, share, tap, timer, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
+import { EMPTY, asyncScheduler, catchError, concat, concatMap, defer, finalize, ignoreElements, merge, of, share, tap, timer, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import type { PatchesConnection } from './PatchesConnection.js';
 import { SyncOptionError } from '../errors.js';
 import { classifyError, steadyRetryDelay } from './errorPolicy.js';
+
+/**
+ * Most ids in one `subscribe` or `unsubscribe` call. The reference server refuses a whole call of
+ * more than `maxSubscriptions` ids (10,000 by default): a client tracking more sent them in one
+ * call, retried it forever, and heard no change to any doc (found in review). In calls of this
+ * many, a refusal costs only its own ids; calls made together still share a batch frame.
+ */
+export const MAX_IDS_PER_CALL = 1000;
 
 /** What `ServerSubscriptions` needs of the `PatchesSync` it works for. */
 export interface ServerSubscriptionsDeps {
@@ -20,6 +28,8 @@ export interface ServerSubscriptionsDeps {
   scheduler?: SchedulerLike;
   /** Ids a retried `subscribe` got granted: their docs may have missed changes meanwhile. */
   resubscribed?(ids: string[]): void;
+  /** Most ids in one `subscribe` or `unsubscribe` call (default `MAX_IDS_PER_CALL`). */
+  idsPerCall?: number;
 }
 
 /** Ids gathering for one `subscribe` call, and that call, shared by everyone who asked. */
@@ -83,7 +93,9 @@ export class ServerSubscriptions {
    * silently: found by a fuzz of server errors). Nagle's rule, as
    * `batchRequests` has it for frames, but for calls, so with any server: with no `subscribe`
    * awaited the call goes at once; while one is, the ids asked for until the scheduler's next turn
-   * go together in one call (docs opened one by one make two calls, not one each).
+   * go together in one call (docs opened one by one make two calls, not one each). Many ids go in
+   * calls of `MAX_IDS_PER_CALL` at most, made together, so a refused call (a server's cap on the
+   * docs a connection follows) costs only its own ids.
    */
   subscribe$(docIds: string[]): Observable<unknown> {
     return defer(() => {
@@ -121,10 +133,45 @@ export class ServerSubscriptions {
 
   private unsubscribe$(ids: string[]): Observable<unknown> {
     if (ids.length === 0 || !this.deps.canSend()) return EMPTY;
-    return this.deps.connection.call('unsubscribe', [ids]).pipe(catchError(() => EMPTY));
+    return merge(...this.chunks(ids).map(chunk => this.deps.connection.call('unsubscribe', [chunk]).pipe(catchError(() => EMPTY))));
   }
 
+  private chunks(ids: string[]): string[][] {
+    const size = this.deps.idsPerCall ?? MAX_IDS_PER_CALL;
+    const chunks: string[][] = [];
+    for (let start = 0; start < ids.length; start += size) chunks.push(ids.slice(start, start + size));
+    return chunks;
+  }
+
+  /**
+   * Subscribes `ids` in calls of at most `idsPerCall` ids, made together; emits what each call
+   * granted. The ids of the calls refused are reported (the first refusal of a run of them) and
+   * asked for again later, once the last call has answered.
+   */
   private call$(ids: string[]): Observable<unknown> {
+    return defer(() => {
+      const refused: string[] = [];
+      let firstError: unknown;
+      const calls = this.chunks(ids).map(chunk =>
+        this.callOne$(chunk, error => {
+          if (refused.length === 0) firstError = error;
+          refused.push(...chunk);
+        }),
+      );
+      const settle$ = defer(() => {
+        if (refused.length === 0) this.failures = 0;
+        else {
+          if (this.failures++ === 0) this.deps.report(firstError);
+          this.retryLater(refused);
+        }
+        return EMPTY;
+      });
+      return concat(merge(...calls), settle$);
+    });
+  }
+
+  /** One `subscribe` call; a refusal (not a lost connection) goes to `refused`. */
+  private callOne$(ids: string[], refused: (error: unknown) => void): Observable<unknown> {
     return defer(() => {
       this.awaited += 1;
       for (const id of ids) this.asking.set(id, (this.asking.get(id) ?? 0) + 1);
@@ -135,14 +182,11 @@ export class ServerSubscriptions {
             if (this.unwanted.has(id)) late.push(id);
             else this.subscribed.add(id);
           }
-          this.failures = 0;
           return concat(this.unsubscribe$(late).pipe(ignoreElements()), of(granted));
         }),
         catchError(error => {
           // A lost connection subscribes everything anew on the next one.
-          if (classifyError(error) === 'network') return EMPTY;
-          if (this.failures++ === 0) this.deps.report(error);
-          this.retryLater(ids);
+          if (classifyError(error) !== 'network') refused(error);
           return EMPTY;
         }),
         finalize(() => {
