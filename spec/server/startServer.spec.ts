@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { WebSocket } from 'ws';
 import fc from 'fast-check';
@@ -511,6 +512,68 @@ describe('startServer', () => {
       expect(r2.texts).toEqual(r1.texts);
       expect(r3.texts).toEqual([r1.texts[1]]);
       expect(t.server.stats.notificationsSent).toBe(5);
+    });
+  });
+
+  describe('slow consumers', () => {
+    /** A change replacing `/body` of `docId` by ~`bytes` bytes (hex: ws cannot make it much smaller). */
+    const bulky = (id: string, baseRev: number, bytes: number) => change(id, baseRev, [{ op: baseRev === 0 ? 'add' : 'replace', path: '/body', value: randomBytes(bytes / 2).toString('hex') }]);
+
+    it('should answer, and send broadcasts to, a client whose large reply to an earlier request is still queued', async () => {
+      // Each `getChangesSince` is announced here as it is authorised: its reply is queued in the
+      // microtasks that follow, before any socket is read again.
+      const asked: Array<() => void> = [];
+      const nextAsk = () => new Promise<void>((resolve) => asked.push(resolve));
+      t = await startTestServer({
+        maxBufferedBytes: 256 * 1024,
+        maxChangeBytes: 2_000_000,
+        compression: false,
+        authorize: (_connection, method) => {
+          if (method === 'getChangesSince') asked.shift()?.();
+          return true;
+        },
+      });
+      const writer = await t.connect();
+      // 16 MB of history: more than the kernel's buffers hold for a client that is not reading.
+      for (let rev = 0; rev < 16; rev++) resultOf(await writer.call('commitChanges', ['feed', [bulky(`c${rev}`, rev, 1_000_000)]]));
+      const follower = await t.connect();
+      await follower.call('subscribe', [['feed']]);
+
+      follower.socket.pause();
+      let reached = nextAsk();
+      follower.sendRaw(JSON.stringify({ jsonrpc: '2.0', id: 'history', method: 'getChangesSince', params: ['feed', 0] }));
+      await reached;
+      // A broadcast, then another reply, while the 16 MB reply is still queued.
+      resultOf(await writer.call('commitChanges', ['feed', [change('small', 16, [{ op: 'replace', path: '/title', value: 'hi' }])]]));
+      expect(t.server.stats).toMatchObject({ slowConsumersDropped: 0, notificationsSent: 1 });
+      reached = nextAsk();
+      follower.sendRaw(JSON.stringify({ jsonrpc: '2.0', id: 'tail', method: 'getChangesSince', params: ['feed', 16] }));
+      await reached;
+      follower.socket.resume();
+
+      const dropped = follower.closed.then(() => 'dropped');
+      expect(resultOf<Change[]>(await Promise.race([follower.reply('history'), dropped]) as Frame)).toHaveLength(16);
+      expect(await Promise.race([follower.notification('changesCommitted', 'feed'), dropped])).toMatchObject({ params: { docId: 'feed' } });
+      expect(resultOf<Change[]>(await Promise.race([follower.reply('tail'), dropped]) as Frame).map((c) => c.id)).toEqual(['small']);
+      expect(t.server.stats.slowConsumersDropped).toBe(0);
+    });
+
+    it('should drop a client that stops reading its broadcasts, and keep the others', async () => {
+      t = await startTestServer({ maxBufferedBytes: 256 * 1024, maxChangeBytes: 2_000_000, compression: false });
+      const writer = await t.connect();
+      const [stalled, reading] = [await t.connect(), await t.connect()];
+      await stalled.call('subscribe', [['feed']]);
+      await reading.call('subscribe', [['feed']]);
+      stalled.socket.pause();
+      // Commit until the stalled client's kernel buffers and then 256 KB of broadcasts are full (a bound, not a wait).
+      let rev = 0;
+      while (t.server.stats.slowConsumersDropped === 0 && rev < 200) resultOf(await writer.call('commitChanges', ['feed', [bulky(`c${rev}`, rev, 500_000)]]).then((reply) => (rev++, reply)));
+      expect(t.server.stats.slowConsumersDropped).toBe(1);
+      stalled.socket.resume();
+      expect(await stalled.closed).toBe(1006);
+      // The reader heard every commit.
+      await reading.next((frame) => (frame as Frame).method === 'changesCommitted' && ((frame as { params: { changes: Change[] } }).params.changes[0].rev === rev));
+      expect(t.server.stats).toMatchObject({ connections: 2, subscriptions: 1 });
     });
   });
 

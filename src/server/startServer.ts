@@ -55,7 +55,7 @@ export interface StartServerOptions {
   maxBatchLength?: number;
   /** Most ids per subscribe call and documents per connection (default 10 000). */
   maxSubscriptions?: number;
-  /** Bytes queued to a socket beyond which the client is too slow and is disconnected (default 32 MiB). */
+  /** Bytes of broadcasts and heartbeats queued to a socket beyond which the client is too slow and is disconnected (default 32 MiB); replies to its own requests do not count. */
   maxBufferedBytes?: number;
   /** Documents kept loaded in memory (default 1000). */
   cacheSize?: number;
@@ -101,7 +101,7 @@ export interface ServerStats extends DocServiceStats {
   ignoredNotifications: number;
   /** Notification frames sent to subscribers. */
   notificationsSent: number;
-  /** Connections dropped because they did not read their frames. */
+  /** Connections dropped because they did not read the broadcasts sent to them. */
   slowConsumersDropped: number;
   /** Connections terminated because they stopped answering pings. */
   pingTimeouts: number;
@@ -198,10 +198,29 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   let closing = false;
   let closed: Promise<void> | undefined;
 
-  /** Sends a text frame: a string, or its UTF-8 bytes when they are shared by several sockets. */
-  const sendText = (socket: WebSocket, text: string | Buffer): void => {
+  /** UTF-8 bytes of the replies handed to each socket and not yet written out. */
+  const repliesQueued = new WeakMap<WebSocket, number>();
+  /**
+   * Sends a reply to the client's own request, however much is queued: its size is bounded by
+   * what the client asked for, and a client reading a large reply (a catch-up of 100 MB of
+   * history) is busy, not slow.
+   */
+  const sendReply = (socket: WebSocket, text: string): void => {
     if (socket.readyState !== WebSocket.OPEN) return;
-    if (socket.bufferedAmount > maxBufferedBytes) {
+    const bytes = Buffer.byteLength(text);
+    repliesQueued.set(socket, (repliesQueued.get(socket) ?? 0) + bytes);
+    // Called once the frame is written out (or the socket is gone).
+    socket.send(text, TEXT_FRAME, () => repliesQueued.set(socket, (repliesQueued.get(socket) ?? 0) - bytes));
+  };
+  /**
+   * Sends a frame the client did not ask for (a broadcast, a heartbeat): a string, or its UTF-8
+   * bytes when they are shared by several sockets. A socket with more than `maxBufferedBytes` of
+   * them queued is not reading and is dropped; its queued replies do not count (compressed, they
+   * may count for less than they are, which only lets their reader be a little slower).
+   */
+  const sendNotification = (socket: WebSocket, text: string | Buffer): void => {
+    if (socket.readyState !== WebSocket.OPEN) return;
+    if (socket.bufferedAmount - (repliesQueued.get(socket) ?? 0) > maxBufferedBytes) {
       stats.slowConsumersDropped++;
       socket.terminate();
       return;
@@ -245,7 +264,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       const socket = sockets.get(connectionId);
       if (socket?.readyState !== WebSocket.OPEN) return;
       stats.notificationsSent++;
-      sendText(socket, encoded(frame));
+      sendNotification(socket, encoded(frame));
     },
   });
 
@@ -265,7 +284,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     const task = answers
       .reply(connection, toBuffer(data))
       .then((reply) => {
-        if (reply !== undefined) sendText(socket, reply);
+        if (reply !== undefined) sendReply(socket, reply);
       })
       .catch(onError);
     inFlight.add(task);
@@ -310,7 +329,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       if (socket.readyState !== WebSocket.OPEN) continue;
       alive.delete(socket);
       socket.ping();
-      if (heartbeats.has(id)) sendText(socket, HEARTBEAT_FRAME);
+      if (heartbeats.has(id)) sendNotification(socket, HEARTBEAT_FRAME);
     }
   };
 
