@@ -17,6 +17,8 @@ describe('FrameAnswers', () => {
         calls.push([method, params]);
         if (method === 'missing') throw new StatusError(404, 'Not found');
         if (method === 'broken') throw new Error('disk on fire');
+        // A result past the longest string V8 makes: JSON.stringify throws as it would on it.
+        if (method === 'huge') return { toJSON: () => { throw new RangeError('Invalid string length'); } };
         return { method, params };
       },
       stats,
@@ -35,7 +37,13 @@ describe('FrameAnswers', () => {
   const request = (id: number | string, method: string, params?: unknown[]) => ({ jsonrpc: '2.0', id, method, ...(params ? { params } : {}) });
   const reply = async (value: unknown, options?: Partial<FrameAnswersDeps>) => {
     const text = await answers(options).reply(connection, frame(value));
+    if (Array.isArray(text)) throw new Error(`expected one frame, got ${text.length}`);
     return text === undefined ? undefined : (JSON.parse(text) as unknown);
+  };
+  /** Every frame the reply to `value` is sent as, parsed. */
+  const frames = async (value: unknown, options?: Partial<FrameAnswersDeps>) => {
+    const text = await answers(options).reply(connection, frame(value));
+    return (typeof text === 'string' ? [text] : (text ?? [])).map((one) => JSON.parse(one) as unknown);
   };
 
   beforeEach(() => {
@@ -89,6 +97,29 @@ describe('FrameAnswers', () => {
         { jsonrpc: '2.0', id: 2, error: { code: 404, message: 'Not found' } },
       ]);
       expect(await reply([{ jsonrpc: '2.0', method: 'b' }])).toBeUndefined();
+    });
+
+    it('should send the replies of a batch as frames of their own, in order, when together they are over batchReplyChars', async () => {
+      const batch = [request(1, 'a', ['x'.repeat(60)]), request(2, 'missing'), request(3, 'a', ['y'.repeat(60)])];
+      const replies = [
+        { jsonrpc: '2.0', id: 1, result: { method: 'a', params: ['x'.repeat(60)] } },
+        { jsonrpc: '2.0', id: 2, error: { code: 404, message: 'Not found' } },
+        { jsonrpc: '2.0', id: 3, result: { method: 'a', params: ['y'.repeat(60)] } },
+      ];
+      const oneFrame = JSON.stringify(replies).length;
+      expect(await frames(batch, { batchReplyChars: oneFrame })).toEqual([replies]);
+      expect(await frames(batch, { batchReplyChars: oneFrame - 1 })).toEqual(replies);
+    });
+
+    it('should answer a reply that cannot be serialised with 500 scope reply, alone or in a batch, and report it', async () => {
+      const tooLarge = { code: 500, message: 'The reply could not be serialised (too large?)', data: { scope: 'reply' } };
+      expect(await reply(request(1, 'huge'))).toEqual({ jsonrpc: '2.0', id: 1, error: tooLarge });
+      expect(await reply([request(2, 'a'), request(3, 'huge')])).toEqual([
+        { jsonrpc: '2.0', id: 2, result: { method: 'a', params: [] } },
+        { jsonrpc: '2.0', id: 3, error: tooLarge },
+      ]);
+      expect(errors).toEqual([new RangeError('Invalid string length'), new RangeError('Invalid string length')]);
+      expect(stats.errors).toBe(2);
     });
 
     it('should refuse an empty batch and one over the limit as a whole', async () => {

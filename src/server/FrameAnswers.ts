@@ -32,7 +32,16 @@ export interface FrameAnswersDeps {
   closing: () => boolean;
   /** Told of every unexpected failure of a method (expected ones, like a 404, only reach the caller). */
   onError: (error: unknown) => void;
+  /** Most UTF-16 units in a batch's reply array (default `BATCH_REPLY_CHARS`); past it each reply is a frame of its own. */
+  batchReplyChars?: number;
 }
+
+/**
+ * Default most UTF-16 units (about bytes, for JSON) in a batch's one reply frame: 64 Mi. The
+ * replies of a larger batch (a resync of 1,000 docs of 1 MB, past what one string can hold) are
+ * sent one frame each, as the client matches replies by id.
+ */
+export const BATCH_REPLY_CHARS = 64 * 1024 * 1024;
 
 /**
  * JSON-RPC 2.0 over frames, the server's side: what reply a frame gets.
@@ -41,7 +50,11 @@ export interface FrameAnswersDeps {
  * it (one, or a batch array of up to `maxBatchLength`) is checked and answered: `ping`,
  * `getCapabilities` and the shutdown's 503 here, everything else through `call`. Notifications get
  * no reply; a batch gets one array of the replies its requests earned, in their order, or no
- * frame at all if it held only notifications. Everything is counted in `stats`.
+ * frame at all if it held only notifications. A batch whose replies add up to more than
+ * `batchReplyChars` gets them as frames of their own instead, in the same order. A reply that
+ * cannot be serialised (a result past the longest string V8 makes) is answered 500
+ * `{ scope: 'reply' }` and reported to `onError`: no request goes unanswered. Everything is
+ * counted in `stats`.
  *
  * @example
  * const answers = new FrameAnswers({ call: core.call.bind(core), stats, maxFrameBytes: 8 << 20, maxBatchLength: 1000, anchorWire: false, heartbeatMs: 15_000, heartbeat: id => beating.add(id), closing: () => false, onError: console.error });
@@ -55,8 +68,8 @@ export class FrameAnswers {
     this.capabilities = serverCapabilities(deps.maxBatchLength);
   }
 
-  /** The reply frame to `frame` from `connection`, or `undefined` when it earns none. */
-  async reply(connection: Connection, frame: Buffer): Promise<string | undefined> {
+  /** The reply frame to `frame` from `connection`, the frames of a batch's replies too large for one, or `undefined` when it earns none. */
+  async reply(connection: Connection, frame: Buffer): Promise<string | string[] | undefined> {
     const { stats, maxFrameBytes, maxBatchLength } = this.deps;
     stats.frames++;
     if (frame.length > maxFrameBytes) {
@@ -74,7 +87,7 @@ export class FrameAnswers {
     }
     if (!Array.isArray(value)) {
       const reply = await this.answer(connection, value);
-      return reply && JSON.stringify(reply);
+      return reply && this.serialise(reply);
     }
     if (this.deps.anchorWire || value.length === 0 || value.length > maxBatchLength) {
       stats.errors++;
@@ -82,7 +95,23 @@ export class FrameAnswers {
       return JSON.stringify(errorResponse(null, reason === undefined ? { code: RpcErrorCode.invalidRequest, message: 'Invalid Request' } : { code: RpcErrorCode.invalidRequest, message: 'Invalid Request', data: reason }));
     }
     const replies = (await Promise.all(value.map((item) => this.answer(connection, item)))).filter((reply): reply is JsonRpcResponse => reply !== undefined);
-    return replies.length > 0 ? JSON.stringify(replies) : undefined;
+    if (replies.length === 0) return undefined;
+    // Serialised one by one: the whole array in one JSON.stringify threw past V8's longest string
+    // (a RangeError, and no reply at all: found in review with 1,000 getDoc of 1 MB docs).
+    const texts = replies.map((reply) => this.serialise(reply));
+    const chars = texts.reduce((sum, text) => sum + text.length + 1, 1);
+    return chars <= (this.deps.batchReplyChars ?? BATCH_REPLY_CHARS) ? `[${texts.join(',')}]` : texts;
+  }
+
+  /** `reply` as JSON, or a 500 under its id when it cannot be serialised (reported to `onError`). */
+  private serialise(reply: JsonRpcResponse): string {
+    try {
+      return JSON.stringify(reply);
+    } catch (error) {
+      this.deps.onError(error);
+      this.deps.stats.errors++;
+      return JSON.stringify(errorResponse(reply.id, { code: 500, message: 'The reply could not be serialised (too large?)', data: { scope: 'reply' } }));
+    }
   }
 
   /** The response one message earns, or `undefined` for a notification. */

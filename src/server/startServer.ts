@@ -284,7 +284,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     const task = answers
       .reply(connection, toBuffer(data))
       .then((reply) => {
-        if (reply !== undefined) sendReply(socket, reply);
+        if (typeof reply === 'string') sendReply(socket, reply);
+        else for (const text of reply ?? []) sendReply(socket, text);
       })
       .catch(onError);
     inFlight.add(task);
