@@ -558,6 +558,22 @@ describe('startServer', () => {
       expect(t.server.stats.slowConsumersDropped).toBe(0);
     });
 
+    it('should keep a client whose pings wait behind a long run of replies it is reading', async () => {
+      // Compressed one by one, 20 MB of replies take the server far longer than two 100 ms ticks,
+      // and ws sends a ping only after the messages queued before it.
+      t = await startTestServer({ pingIntervalMs: 100 });
+      const writer = await t.connect();
+      resultOf(await writer.call('commitChanges', ['doc', [bulky('c0', 0, 100_000)]]));
+      // Alone: the only socket a tick judges.
+      await writer.close();
+      const reader = await t.connect();
+      const ids = Array.from({ length: 200 }, (_, i) => `get${i}`);
+      for (const id of ids) reader.sendRaw(JSON.stringify({ jsonrpc: '2.0', id, method: 'getDoc', params: ['doc'] }));
+      const dropped = reader.closed.then(() => 'dropped');
+      for (const id of ids) expect(await Promise.race([reader.reply(id), dropped])).toMatchObject({ id, result: { state: {} } });
+      expect(t.server.stats).toMatchObject({ pingTimeouts: 0, slowConsumersDropped: 0 });
+    });
+
     it('should drop a client that stops reading its broadcasts, and keep the others', async () => {
       t = await startTestServer({ maxBufferedBytes: 256 * 1024, maxChangeBytes: 2_000_000, compression: false });
       const writer = await t.connect();
