@@ -62,6 +62,11 @@ export function parsePointer(path: string): string[] {
   }
 }
 
+/** A key as a JSON Pointer segment writes it (RFC 6901: `~` as `~0`, `/` as `~1`). */
+export function escapeSegment(key: string): string {
+  return key.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
 /**
  * Builds a JSON Pointer from segments, throwing the internal `OpFailure` on a forbidden segment.
  * Exported for the converters in this folder; everyone else uses `formatPointer`.
@@ -71,7 +76,7 @@ export function joinPointer(segments: readonly (string | number)[]): string {
   for (const segment of segments) {
     const text = String(segment);
     if (FORBIDDEN_SEGMENTS.has(text)) fail(`forbidden path segment "${text}"`);
-    path += '/' + text.replace(/~/g, '~0').replace(/\//g, '~1');
+    path += '/' + escapeSegment(text);
   }
   return path;
 }

@@ -6,7 +6,7 @@
  */
 import { InvalidValueError } from '../errors.js';
 import type { JSONPatchOp } from '../types.js';
-import { isForbiddenSegment, pointerDepth } from './jsonPointer.js';
+import { escapeSegment, isForbiddenSegment, pointerDepth } from './jsonPointer.js';
 
 /** How deep a document may nest: the reference server refuses a change that would take it deeper (deeper values overflow the stack when serialised). */
 export const MAX_DEPTH = 256;
@@ -78,7 +78,7 @@ class Walk {
 
   invalid(reason: string, key?: string | number): InvalidValueError {
     const keys = key === undefined ? this.keys : [...this.keys, key];
-    return new InvalidValueError(reason, this.path + keys.map(k => `/${String(k).replace(/~/g, '~0').replace(/\//g, '~1')}`).join(''));
+    return new InvalidValueError(reason, this.path + keys.map(k => `/${escapeSegment(String(k))}`).join(''));
   }
 }
 

@@ -1,3 +1,4 @@
+import { parsePointer } from '../jsonPointer.js';
 import { fail } from './OpFailure.js';
 
 /** A JSON container: the only values a path can step into. */
@@ -178,6 +179,22 @@ export class PatchDraft {
   private own(container: object): void {
     this.owned.add(container);
   }
+}
+
+/**
+ * The value at a JSON Pointer in `state`, or `undefined` when nothing is there (own keys and
+ * in-bounds canonical indexes only, as `childOf` reads them).
+ *
+ * @example
+ * valueAt({ a: [1, { b: 2 }] }, '/a/1/b'); // 2
+ */
+export function valueAt(state: unknown, pointer: string): unknown {
+  let value = state;
+  for (const key of parsePointer(pointer)) {
+    if (!isContainer(value)) return undefined;
+    value = childOf(value, key).value;
+  }
+  return value;
 }
 
 /** Looks up one segment in a container: array segments must be in-bounds canonical indexes. */

@@ -1,17 +1,7 @@
 import type { JSONPatchOp } from '../../types.js';
-import { parsePointer } from '../jsonPointer.js';
+import { valueAt } from '../ops/PatchDraft.js';
 
 const INDEX = /^(0|[1-9]\d*)$/;
-
-/** The value at `pointer` in `state`, or undefined when it is not there. */
-function valueAt(state: unknown, pointer: string): unknown {
-  let value = state;
-  for (const key of parsePointer(pointer)) {
-    if (value === null || typeof value !== 'object') return undefined;
-    value = (value as Record<string, unknown>)[key];
-  }
-  return value;
-}
 
 /** The array pointer and index of an element path (`/a/3` → [`/a`, 3]); undefined for other paths. */
 function elementOf(path: string | undefined): [string, number] | undefined {

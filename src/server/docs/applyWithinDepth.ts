@@ -1,6 +1,6 @@
 import { applyPatch } from '../../algorithms/applyPatch.js';
 import { parsePointer } from '../../algorithms/jsonPointer.js';
-import { childOf, isContainer } from '../../algorithms/ops/PatchDraft.js';
+import { valueAt } from '../../algorithms/ops/PatchDraft.js';
 import type { Change } from '../../types.js';
 import { changeError, exceedsDepth, MAX_DEPTH } from '../validate.js';
 
@@ -36,14 +36,4 @@ export function applyWithinDepth(state: unknown, change: Change): unknown {
     }
   }
   return applyPatch(state, start === 0 ? ops : ops.slice(start), { mode: 'strict' });
-}
-
-/** The value at `path`, or undefined when nothing is there. */
-function valueAt(state: unknown, path: string): unknown {
-  let value = state;
-  for (const key of parsePointer(path)) {
-    if (!isContainer(value)) return undefined;
-    value = childOf(value, key).value;
-  }
-  return value;
 }
