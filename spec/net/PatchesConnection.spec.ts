@@ -1,11 +1,13 @@
 import { EventEmitter, once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { BehaviorSubject, Subject, firstValueFrom, VirtualTimeScheduler } from 'rxjs';
+import { BehaviorSubject, Subject, firstValueFrom, of, VirtualTimeScheduler } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
 import { WebSocket, WebSocketServer } from 'ws';
 import { Patches } from '../../src/client/Patches.js';
 import { AuthError, NetworkError } from '../../src/errors.js';
 import { PatchesConnection, isCalledOff } from '../../src/net/PatchesConnection.js';
 import { PatchesSync, type PatchesSyncOptions } from '../../src/net/PatchesSync.js';
+import type { WebSocketConstructor } from '../../src/streams/webSocketEvents.js';
 import { startServer, type RunningServer, type StartServerOptions } from '../../src/server/index.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
 import type { Change, PatchesSyncState } from '../../src/types.js';
@@ -385,5 +387,60 @@ describe('PatchesConnection', () => {
         connection.destroy();
       }
     });
+  });
+});
+
+describe('PatchesConnection in virtual time', () => {
+  /** A WebSocket class whose every attempt is refused 1 ms after it starts; records when each started. */
+  function refusingSockets(scheduler: TestScheduler) {
+    const started: number[] = [];
+    class RefusingSocket {
+      readyState = 0;
+      onopen: ((event: unknown) => void) | null = null;
+      onerror: ((event: unknown) => void) | null = null;
+      onclose: ((event: unknown) => void) | null = null;
+      onmessage: ((event: unknown) => void) | null = null;
+      constructor() {
+        started.push(scheduler.now());
+        scheduler.schedule(() => {
+          this.readyState = 3;
+          this.onerror?.({ type: 'error' });
+          this.onclose?.({ code: 1006, reason: '', wasClean: false });
+        }, 1);
+      }
+      send(): void {}
+      close(): void {
+        this.readyState = 3;
+      }
+    }
+    return { started, WebSocketCtor: RefusingSocket as unknown as WebSocketConstructor };
+  }
+
+  it('should make its attempts and their backoff in a TestScheduler run, so an app can marble-test its reconnect UI', () => {
+    // Each attempt waited for a promise (the credentials) before its socket: none ran in virtual time.
+    const scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+    const { started, WebSocketCtor } = refusingSockets(scheduler);
+    scheduler.run(() => {
+      const connection = new PatchesConnection('ws://127.0.0.1:1', { online$: of(true), scheduler, random: () => 0, websocket: { WebSocketCtor } });
+      connection.connect().catch(() => undefined);
+      scheduler.schedule(() => connection.disconnect(), 10_000);
+    });
+    // 1 s, ×1.5, no jitter (random 0), each after the 1 ms the refusal takes.
+    expect(started).toEqual([0, 1001, 2502, 4753, 8129]);
+  });
+
+  it('should still wait for a token provider that answers with a promise', async () => {
+    const scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+    const { started, WebSocketCtor } = refusingSockets(scheduler);
+    let answer: (token: string) => void = () => undefined;
+    const token = new Promise<string>(resolve => (answer = resolve));
+    const connection = new PatchesConnection('ws://127.0.0.1:1', { online$: of(true), scheduler, liveness: false, websocket: { WebSocketCtor, tokenProvider: () => token } });
+    connection.connect().catch(() => undefined);
+    expect(started).toEqual([]);
+    answer('t');
+    await token;
+    await Promise.resolve();
+    expect(started).toEqual([0]);
+    connection.disconnect();
   });
 });

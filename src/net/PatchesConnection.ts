@@ -103,6 +103,21 @@ export function isCalledOff(error: unknown): boolean {
 }
 
 /**
+ * The sub-protocol(s) of one attempt: the token provider's answer, else `protocol`. Synchronous
+ * unless the provider returns a promise, so an attempt without one starts in the same turn: a
+ * `TestScheduler` (the `scheduler` option) then drives attempts and their backoff in virtual time.
+ */
+function credentials(websocket: WebSocketOptions | undefined): Observable<string | string[] | undefined> {
+  const protocol = websocket?.tokenProvider ? websocket.tokenProvider() : websocket?.protocol;
+  return isPromiseLike(protocol) ? from(protocol) : of(protocol);
+}
+
+/** Whether a value is a promise (a thenable) rather than the value itself. */
+function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
+}
+
+/**
  * One reconnecting JSON-RPC connection: while wanted (`connect()`) and online it keeps a socket
  * open, reconnecting with backoff (1 s, ×1.5, up to 30 s, jittered, reset on open); request ids
  * keep counting across reconnects; in-flight calls fail with `NetworkError` when it drops. A
@@ -290,7 +305,7 @@ export class PatchesConnection {
     const { websocket, liveness: thresholds, scheduler, wake$ = EMPTY } = this.options;
     const socket$ = resolveWebSocketCtor(websocket?.WebSocketCtor).pipe(
       switchMap(WebSocketCtor =>
-        defer(() => from(Promise.resolve(websocket?.tokenProvider ? websocket.tokenProvider() : websocket?.protocol))).pipe(
+        defer(() => credentials(websocket)).pipe(
           map(protocol => ({ protocol })),
           // A token provider that throws or rejects fails this attempt as a refused socket would:
           // a close event with the error (what connect() settles on), then the error (retried
