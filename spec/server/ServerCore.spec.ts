@@ -83,6 +83,18 @@ describe('ServerCore (dispatch, authorization, routing)', () => {
     expect(errorOf(await dropBox.call('getChangesSince', ['d', 0]))).toEqual({ code: 403, message: 'READ_FORBIDDEN:d' });
   });
 
+  it('should grant access only when the hook returns true, not another truthy value', async () => {
+    let verdict: unknown;
+    t = await startTestServer({ authorize: () => verdict as boolean });
+    const a = await t.connect();
+    for (const value of ['no', 1, {}, Promise.resolve('yes')]) {
+      verdict = value;
+      expect(errorOf(await a.call('getDoc', ['d']))).toEqual({ code: 403, message: 'READ_FORBIDDEN:d' });
+      expect(errorOf(await a.call('commitChanges', ['d', [change('c', 0, [])]]))).toEqual({ code: 403, message: 'WRITE_FORBIDDEN:d' });
+      expect(resultOf(await a.call('subscribe', [['d']]))).toEqual([]);
+    }
+  });
+
   it('should refuse a forbidden write before looking at its arguments', async () => {
     t = await startTestServer({ authorize: () => false });
     const a = await t.connect();

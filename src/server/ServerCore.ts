@@ -21,9 +21,9 @@ export interface Connection {
 }
 
 /**
- * Decides whether a connection may call `method` on `docId`. Return `false` to refuse (403
- * `READ_FORBIDDEN`/`WRITE_FORBIDDEN`; `subscribe` silently leaves the id out), or throw a
- * `StatusError` to answer with its code (e.g. 401).
+ * Decides whether a connection may call `method` on `docId`. Only `true` grants: anything else
+ * (`false`, `undefined`, a truthy `'no'`) refuses (403 `READ_FORBIDDEN`/`WRITE_FORBIDDEN`;
+ * `subscribe` silently leaves the id out), or throw a `StatusError` to answer with its code (e.g. 401).
  */
 export type Authorize = (connection: Connection, method: string, docId: string) => boolean | Promise<boolean>;
 
@@ -216,7 +216,7 @@ export class ServerCore {
   /** Reads the docId (400) and authorizes the call (403). */
   private async admit(connection: Connection, method: string, params: unknown[]): Promise<string> {
     const docId = readDocId(params[0]);
-    if (!(await this.options.authorize(connection, method, docId))) {
+    if ((await this.options.authorize(connection, method, docId)) !== true) {
       throw new StatusError(403, `${READ_METHODS.has(method) ? 'READ' : 'WRITE'}_FORBIDDEN:${docId}`);
     }
     return docId;
@@ -236,7 +236,7 @@ export class ServerCore {
     const { maxSubscriptions } = this.options;
     const ids = [...new Set(readDocIds(params[0], maxSubscriptions))];
     const allowed = await Promise.all(ids.map((docId) => this.mayRead(connection, 'subscribe', docId)));
-    const readable = ids.filter((_id, index) => allowed[index] === true);
+    const readable = ids.filter((_id, index) => allowed[index]);
     const added = readable.filter((docId) => !this.subscriptions.subscribers(docId).has(connection.id));
     if (this.subscriptions.countFor(connection.id) + added.length > maxSubscriptions) {
       throw invalid(`a connection may follow at most ${maxSubscriptions} documents`);
@@ -261,10 +261,10 @@ export class ServerCore {
     return readable.filter((_id, index) => !deleted[index]);
   }
 
-  /** The authorization hook's answer for one doc; a fault of the hook (not a StatusError) is reported and refuses. */
+  /** The authorization hook's answer for one doc (only `true` grants); a fault of the hook (not a StatusError) is reported and refuses. */
   private async mayRead(connection: Connection, method: string, docId: string): Promise<boolean> {
     try {
-      return await this.options.authorize(connection, method, docId);
+      return (await this.options.authorize(connection, method, docId)) === true;
     } catch (error) {
       if (!(error instanceof StatusError)) this.options.onError(error);
       return false;
