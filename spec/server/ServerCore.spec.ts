@@ -179,6 +179,24 @@ describe('ServerCore (dispatch, authorization, routing)', () => {
     t.faults.length = 0;
   });
 
+  // Found in review: subscribe swallowed it, so a client resubscribing with an expired token
+  // silently heard no more changes.
+  it('should answer a subscribe with the status of a StatusError the hook throws for one of its ids, subscribing none, and leave out an id the hook faults on otherwise', async () => {
+    t = await startTestServer({
+      authorize: (_connection, _method, docId) => {
+        if (docId === 'expired') throw new StatusError(401, 'TOKEN_EXPIRED');
+        if (docId === 'buggy') throw new TypeError('hook bug');
+        return true;
+      },
+    });
+    const a = await t.connect();
+    expect(errorOf(await a.call('subscribe', [['open', 'expired']]))).toEqual({ code: 401, message: 'TOKEN_EXPIRED' });
+    expect(t.server.stats.subscriptions).toBe(0);
+    expect(resultOf(await a.call('subscribe', [['open', 'buggy']]))).toEqual(['open']);
+    expect(t.faults).toHaveLength(1);
+    t.faults.length = 0;
+  });
+
   it("should answer an unknown method with -32000 Unknown method '<name>'. as the anchor does", async () => {
     t = await startTestServer();
     const a = await t.connect();

@@ -23,7 +23,9 @@ export interface Connection {
 /**
  * Decides whether a connection may call `method` on `docId`. Only `true` grants: anything else
  * (`false`, `undefined`, a truthy `'no'`) refuses (403 `READ_FORBIDDEN`/`WRITE_FORBIDDEN`;
- * `subscribe` silently leaves the id out), or throw a `StatusError` to answer with its code (e.g. 401).
+ * `subscribe` silently leaves the id out). Throw a `StatusError` to answer the call with its code
+ * (e.g. 401), `subscribe` included; any other throw answers -32000 and is reported (`subscribe`
+ * leaves that id out).
  */
 export type Authorize = (connection: Connection, method: string, docId: string) => boolean | Promise<boolean>;
 
@@ -141,7 +143,7 @@ export class ServerCore {
         // Our client: a re-based batch's reply carries the history its reload would ask for next,
         // if the connection may read it (`getChangesSince` is asked, as the reload would be); a
         // failed read leaves the reply as it was, and the reload then meets the error itself.
-        const readable = result.docReloadRequired && (await this.mayRead(connection, 'getChangesSince', docId));
+        const readable = result.docReloadRequired && (await this.mayRead(connection, 'getChangesSince', docId).catch(() => false));
         const whole = readable ? replyWithHistory(result, await service.getChangesSince(docId, 0).catch(() => [])) : result;
         return compactReply(whole, changes, service.algorithm, (changeId) => this.sentBroadcasts.has(connection.id, docId, changeId));
       }],
@@ -223,7 +225,8 @@ export class ServerCore {
   }
 
   /**
-   * Subscribes to every id the connection may read; refused ids are left out of the result.
+   * Subscribes to every id the connection may read; refused ids are left out of the result. A
+   * StatusError the hook throws for any id answers the whole call (nothing is subscribed).
    * A deleted document is left out too, and the client is sent `docDeleted` for it (§1.5.1).
    * The subscription starts before the tombstone is looked at: a delete that lands meanwhile is
    * then either seen here or announced to this connection (it was announced to nobody when
@@ -261,12 +264,17 @@ export class ServerCore {
     return readable.filter((_id, index) => !deleted[index]);
   }
 
-  /** The authorization hook's answer for one doc (only `true` grants); a fault of the hook (not a StatusError) is reported and refuses. */
+  /**
+   * The authorization hook's answer for one doc: only `true` grants. A fault of the hook (not a
+   * StatusError) is reported and refuses. @throws the StatusError the hook threw (a 401 for an
+   * expired token must reach the client, not quietly leave the doc unfollowed)
+   */
   private async mayRead(connection: Connection, method: string, docId: string): Promise<boolean> {
     try {
       return (await this.options.authorize(connection, method, docId)) === true;
     } catch (error) {
-      if (!(error instanceof StatusError)) this.options.onError(error);
+      if (error instanceof StatusError) throw error;
+      this.options.onError(error);
       return false;
     }
   }
