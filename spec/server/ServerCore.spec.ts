@@ -83,6 +83,40 @@ describe('ServerCore (dispatch, authorization, routing)', () => {
     expect(errorOf(await dropBox.call('getChangesSince', ['d', 0]))).toEqual({ code: 403, message: 'READ_FORBIDDEN:d' });
   });
 
+  // Found in review: a connection refused getDoc, getChangesSince and subscribe read the whole doc
+  // from the catch-up of commitChanges replies, committing nothing (an empty change at baseRev 1,
+  // the first change's id as batchId at baseRev 0, an empty LWW change at baseRev 0).
+  it('should answer an OT commit of a connection that may write the doc but not read it with its own changes only', async () => {
+    t = await startTestServer({ authorize: (connection, method) => connection.token !== 'writer-only' || method === 'commitChanges' });
+    const [owner, dropBox] = [await t.connect(), await t.connect({ query: '?token=writer-only' })];
+    resultOf(await owner.call('commitChanges', ['d', [change('o1', 0, [{ op: 'add', path: '/list', value: ['secret 1'] }])]]));
+    resultOf(await owner.call('commitChanges', ['d', [change('o2', 1, [{ op: 'add', path: '/list/0', value: 'secret 2' }])]]));
+    const commit = (...changes: Array<Partial<Change>>) => dropBox.call('commitChanges', ['d', changes]).then((reply) => resultOf<CommitChangesResult>(reply).changes);
+    expect(await commit(change('e1', 1, []))).toEqual([]);
+    expect(await commit(change('e2', 0, [], { batchId: 'o1' }))).toEqual([]);
+    // Its own change, as committed: moved past the insert it never saw, and nothing else.
+    const own = await commit(change('n1', 1, [{ op: 'add', path: '/list/1', value: 'note' }]));
+    expect(own.map((c) => [c.id, c.rev, c.ops])).toEqual([['n1', 3, [{ op: 'add', path: '/list/2', value: 'note' }]]]);
+    // A resent id: its committed copy only when it holds the ops sent, else it could be anyone's.
+    expect((await commit(change('n1', 1, [{ op: 'add', path: '/list/1', value: 'note' }]))).map((c) => c.id)).toEqual([]);
+    expect((await commit(change('n1', 1, [{ op: 'add', path: '/list/2', value: 'note' }]))).map((c) => [c.id, c.rev])).toEqual([['n1', 3]]);
+    expect(await commit(change('o2', 1, []))).toEqual([]);
+    // A connection that may read gets the catch-up as before.
+    expect((await owner.call('commitChanges', ['d', [change('r1', 1, [])]]).then((reply) => resultOf<CommitChangesResult>(reply).changes)).map((c) => c.id)).toEqual(['o2', 'n1']);
+  });
+
+  it('should answer an LWW commit of a connection that may write the doc but not read it with the rows it stored only', async () => {
+    t = await startTestServer({ algorithmFor: () => 'lww', authorize: (connection, method) => connection.token !== 'writer-only' || method === 'commitChanges' });
+    const [owner, dropBox] = [await t.connect(), await t.connect({ query: '?token=writer-only' })];
+    resultOf(await owner.call('commitChanges', ['d', [change('o1', 0, [{ op: 'replace', path: '/obj', value: { pin: '4711' }, ts: 2000 }])]]));
+    const commit = (c: Partial<Change>) => dropBox.call('commitChanges', ['d', [c]]).then((reply) => resultOf<CommitChangesResult>(reply).changes[0].ops);
+    expect(await commit(change('e1', 0, []))).toEqual([]);
+    // A write that loses (older ts) would be corrected with the winning row; one above a row would echo it.
+    expect(await commit(change('old', 0, [{ op: 'replace', path: '/obj', value: 'x', ts: 1 }]))).toEqual([]);
+    expect(await commit(change('note', 0, [{ op: 'replace', path: '/note', value: 'hi', ts: 3000 }]))).toEqual([{ op: 'replace', path: '/note', value: 'hi', ts: 3000, rev: 2 }]);
+    expect((await owner.call('commitChanges', ['d', [change('r1', 0, [])]]).then((reply) => resultOf<CommitChangesResult>(reply).changes[0].ops)).map((op) => op.path)).toEqual(['/obj', '/note']);
+  });
+
   it('should grant access only when the hook returns true, not another truthy value', async () => {
     let verdict: unknown;
     t = await startTestServer({ authorize: () => verdict as boolean });

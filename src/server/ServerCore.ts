@@ -25,7 +25,8 @@ export interface Connection {
  * (`false`, `undefined`, a truthy `'no'`) refuses (403 `READ_FORBIDDEN`/`WRITE_FORBIDDEN`;
  * `subscribe` silently leaves the id out). Throw a `StatusError` to answer the call with its code
  * (e.g. 401), `subscribe` included; any other throw answers -32000 and is reported (`subscribe`
- * leaves that id out).
+ * leaves that id out). `commitChanges` also asks `getChangesSince` of the doc: a connection that
+ * may not read it is answered with its own changes only.
  */
 export type Authorize = (connection: Connection, method: string, docId: string) => boolean | Promise<boolean>;
 
@@ -131,20 +132,26 @@ export class ServerCore {
         return service.getChangesSince(docId, readRev(params[1], 'rev'));
       }],
       ['commitChanges', async (connection, params) => {
-        const docId = await this.admit(connection, 'commitChanges', params);
+        // The reply's catch-up is what `getChangesSince` would answer: asked beside the write (not
+        // after it), a connection that may write but not read is answered with its own changes only.
+        const docId = readDocId(params[0]);
+        const [, readable] = await Promise.all([
+          this.admit(connection, 'commitChanges', params),
+          this.mayRead(connection, 'getChangesSince', docId).catch(() => false),
+        ]);
         const service = this.service(docId);
         // A deleted document answers 410 before its arguments are looked at.
         await service.assertLive(docId);
         // Of a third param (CommitChangesOptions) only our `compactAck` is honoured; the anchor's
         // (allowRootReplace, forceCommit…) never are from a client (§1.9).
         const changes = readChanges(params[1], options.maxChangeBytes);
-        const result = await service.commitChanges(docId, changes, origin(connection));
+        const result = await service.commitChanges(docId, changes, { ...origin(connection), mayRead: readable });
         if (options.compactAcks === false || !wantsCompactAck(params[2])) return result;
         // Our client: a re-based batch's reply carries the history its reload would ask for next,
-        // if the connection may read it (`getChangesSince` is asked, as the reload would be); a
-        // failed read leaves the reply as it was, and the reload then meets the error itself.
-        const readable = result.docReloadRequired && (await this.mayRead(connection, 'getChangesSince', docId).catch(() => false));
-        const whole = readable ? replyWithHistory(result, await service.getChangesSince(docId, 0).catch(() => [])) : result;
+        // if the connection may read it; a failed read leaves the reply as it was, and the reload
+        // then meets the error itself.
+        const withHistory = readable && result.docReloadRequired;
+        const whole = withHistory ? replyWithHistory(result, await service.getChangesSince(docId, 0).catch(() => [])) : result;
         return compactReply(whole, changes, service.algorithm, (changeId) => this.sentBroadcasts.has(connection.id, docId, changeId));
       }],
       ['deleteDoc', async (connection, params) => {

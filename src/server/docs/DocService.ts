@@ -23,6 +23,11 @@ export type Announce = (docId: string, method: 'changesCommitted' | 'docDeleted'
 export interface CallOrigin {
   /** The connection's id. */
   connectionId: string;
+  /**
+   * Whether the caller may read the document (default true). A `commitChanges` of one that may
+   * not is answered with its own changes only: no catch-up of others' changes or rows.
+   */
+  mayRead?: boolean;
 }
 
 /** Counters the services update (a subset of the server's `stats`). */

@@ -120,7 +120,11 @@ export class LWWDocService extends DocService<LWWDoc> {
         this.options.announce(docId, 'changesCommitted', { docId, changes: [broadcast] }, origin.connectionId);
         this.maybeSnapshot(doc);
       }
-      const response: Change = { id: head.id, baseRev: clientRev, rev, ops: doc.rows.inCommitOrder([...reply.values()]), createdAt: now, committedAt: now };
+      // A caller that may not read the doc is sent only the rows this commit stored (its own writes
+      // as they were stored), not the rows of others it met or missed.
+      const stored = rev > previousRev;
+      const rows = origin.mayRead === false ? [...reply.values()].filter((row) => stored && row.rev === rev) : [...reply.values()];
+      const response: Change = { id: head.id, baseRev: clientRev, rev, ops: doc.rows.inCommitOrder(rows), createdAt: now, committedAt: now };
       return { changes: [response] };
     }));
   }

@@ -1,6 +1,7 @@
 import { PatchError, StatusError, StoreError } from '../../errors.js';
 import { errorName } from '../../util/errorName.js';
 import { applyPatch } from '../../algorithms/applyPatch.js';
+import { deepEqual } from '../../algorithms/deepEqual.js';
 import { transformIncomingChanges } from '../../algorithms/transformIncomingChanges.js';
 import { enableRichText } from '../../txt/enableRichText.js';
 import type { Change, CommitChangesResult, PatchesSnapshot } from '../../types.js';
@@ -171,9 +172,13 @@ export class OTDocService extends DocService<OTDoc> {
         const rev = committedRevs[index];
         return rev === undefined || rev > baseRev;
       });
-      const catchup = committedSince.filter((change) => !isOwn(change));
+      // A caller that may not read the doc hears of its own changes only: no catch-up, and a
+      // resent id's committed copy only when it holds the ops sent (an id proves no authorship).
+      const mayRead = origin.mayRead !== false;
+      const catchup = mayRead ? committedSince.filter((change) => !isOwn(change)) : [];
       const copies = resentRevs.length ? await this.changesAtRevs(doc, resentRevs) : [];
-      const reply = mergeByRev(catchup, copies);
+      const shown = mayRead ? copies : copies.filter((copy) => deepEqual(copy.ops, incoming.find((change) => change.id === copy.id)?.ops));
+      const reply = mergeByRev(catchup, shown);
       this.options.stats.duplicateChanges += resentRevs.length;
 
       const transformed = queue.length
