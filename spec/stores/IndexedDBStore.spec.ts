@@ -790,6 +790,55 @@ describe('IndexedDBStore received changes kept as history rows', () => {
     expect((await store.getPendingChanges('a')).map((c) => c.id)).toEqual(['p1', 'p2']);
   });
 
+  /**
+   * What a tab of a version-3 build writes, raw (its code is gone): on a connection at version 3,
+   * `write` runs in one transaction over `names`. Resolves to 'written', or the name of the error
+   * opening it failed with.
+   */
+  async function version3Writes(names: string[], write: (tx: IDBTransaction) => void): Promise<string> {
+    const db = await rawOpen(factory, 'app', 3).catch((error: DOMException) => error.name);
+    if (typeof db === 'string') return db;
+    await new Promise<void>((resolve, reject) => {
+      const tx = db.transaction(names, 'readwrite');
+      write(tx);
+      tx.oncomplete = () => resolve();
+      tx.onabort = () => reject(tx.error);
+    });
+    db.close();
+    return 'written';
+  }
+
+  it("should close the database to a tab of schema version 3, whose LWW op kept the row's tag and was deleted by the next send (found in review)", async () => {
+    const store = open();
+    await store.trackDocs(['l'], 'lww');
+    // As an open doc writes them: guarded, so the store knows the ops under the row's tag.
+    const ops = [op('/a', 1)];
+    await store.savePendingOps('l', ops, [], { pendingOps: [], committedRev: 0 });
+    // Builds 73d669f and ee22fc2 saved an LWW edit's op without giving the row a new tag.
+    const old = await version3Writes(['pendingOps'], (tx) => tx.objectStore('pendingOps').put({ docId: 'l', path: '/b', op: op('/b', 2) }));
+    await store.saveSendingChange('l', { ...change('s1'), ops }, { sendingId: null, pendingOps: ops, committedRev: 0 });
+    const kept = [...((await store.getSendingChange('l'))?.ops ?? []), ...(await store.getPendingOps('l'))].map((o) => o.path);
+    expect({ old, kept }).toEqual({ old: 'VersionError', kept: ['/a'] });
+  });
+
+  it('should close the database to a tab of schema version 3, whose acknowledgement kept the queue base and made a view read only the rows after it (found in review)', async () => {
+    const store = open();
+    await store.trackDocs(['a'], 'ot');
+    await store.savePendingChanges('a', [change('p1'), change('p2')]);
+    expect((await store.getQueue('a'))?.pending.map((c) => c.id)).toEqual(['p1', 'p2']);
+    // Builds before 18163d6 wrote the row as `{ ...row, queueTag }`: p1 and p2 acknowledged, p3
+    // appended, and the base of the queue read whole above kept.
+    const old = await version3Writes(['docs', 'pendingChanges'], (tx) => {
+      const pending = tx.objectStore('pendingChanges');
+      pending.delete(IDBKeyRange.bound(['a', 1], ['a', 2]));
+      pending.put({ docId: 'a', seq: 3, change: change('p3', 1) });
+      const docs = tx.objectStore('docs');
+      docs.get('a').onsuccess = (event) => docs.put({ ...(event.target as IDBRequest).result, committedRev: 2, queueTag: 'version3' });
+    });
+    const queue = (await store.getQueue('a'))?.pending.map((c) => c.id);
+    expect({ old, queue }).toEqual({ old: 'VersionError', queue: ['p1', 'p2'] });
+  });
+
   it("should keep an OT doc's received changes as rows and give a new tab the same document", async () => {
     const patches = new Patches({ store: open({ snapshotEvery: 4 }), clock: () => 1 });
     const doc = await patches.openDoc<{ list?: string[]; title?: string }>('d');

@@ -64,10 +64,25 @@ export const IDB_MIGRATIONS: readonly IDBStoreMigration[] = [
   // 2 → 3: no new stores, but a change of a doc's pending queue must give its row a new
   // `queueTag`. A version-2 tab would change the queue under the old tag, so the bump closes it.
   () => {},
+  // 3 → 4: no new stores, but what a row means changed twice more at version 3 without a bump
+  // (found in review): an LWW doc's pending ops must give the row a new `queueTag` too, and every
+  // OT queue change but an append a new `queueBase`. Builds of version 3 from before each wrote
+  // rows without them, and a tab of today's build trusted those rows (an LWW op lost on its next
+  // send; an OT view missing what the old tab acknowledged). The bump closes every version-3 tab.
+  // No row is rewritten: what a tab trusts (`KnownQueues`) it learns from reads and writes of its
+  // own, all made at version 4, once no version-3 tab can write; a stale tag or base left behind
+  // is a value no instance knows.
+  () => {},
 ];
 
 /**
  * The IndexedDB schema version `IndexedDBStore` opens its database at.
+ *
+ * Any change of what a row means (a field a write must now keep up, a value read another way)
+ * needs a bump, even with no new stores: tabs of two builds share one database during every
+ * deploy, and only the bump closes the older tab's connection (`StoreOutdatedError`), so a row it
+ * writes the old way is never trusted by the new build. The tabs also elect their leader per
+ * version (`SyncTabs`), so a newer build never waits on an older one's lead.
  *
  * @example
  * const db = await openDB('my-app', IDB_SCHEMA_VERSION); // what the store itself would open
