@@ -1,7 +1,7 @@
-import { BehaviorSubject, NEVER, Observable, Subject, filter, finalize, firstValueFrom, of, startWith, toArray, take, type Subscription } from 'rxjs';
+import { BehaviorSubject, NEVER, Observable, Subject, filter, finalize, firstValueFrom, of, startWith, timeout, timer, toArray, take, type Subscription } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import { SyncTabs } from '../../src/net/SyncTabs.js';
-import { leadership$ } from '../../src/streams/leadership.js';
+import { leadership$, type LockManagerLike } from '../../src/streams/leadership.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
 import type { PatchesStore } from '../../src/stores/PatchesStore.js';
 import { AuthError, StoreOutdatedError } from '../../src/errors.js';
@@ -464,3 +464,73 @@ describe('SyncTabs while its page is away (back/forward cache, frozen)', () => {
     expect(page.listenerCount).toBe(0);
   });
 });
+
+describe('SyncTabs next to a tab of an older schema version of its store (found in review)', () => {
+  /** A store of schema version 4 on database 'app' that other instances write, as `IndexedDBStore` is. */
+  const schema4Store = Object.assign(new InMemoryStore(), { dbName: 'app', schemaVersion: 4, changes$: NEVER }) as PatchesStore;
+  /** One hub per channel name, as a browser's `BroadcastChannel`s are. */
+  let hubs: Map<string, ChannelHub>;
+  const hubOf = (name: string) => hubs.get(name) ?? hubs.set(name, new ChannelHub()).get(name)!;
+  const realChannel = Object.getOwnPropertyDescriptor(globalThis, 'BroadcastChannel');
+  const realNavigator = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
+  /** The host's globals: `navigator.locks` (or none) and a `BroadcastChannel` on `hubs`. */
+  const host = (locks: FakeLocksByName | undefined) => {
+    Object.defineProperty(globalThis, 'navigator', { value: { locks }, configurable: true, writable: true });
+    Object.defineProperty(globalThis, 'BroadcastChannel', { value: function (name: string) { return hubOf(name).channel(); }, configurable: true, writable: true });
+  };
+  beforeEach(() => (hubs = new Map()));
+  afterEach(() => {
+    for (const [key, real] of [['navigator', realNavigator], ['BroadcastChannel', realChannel]] as const) {
+      if (real) Object.defineProperty(globalThis, key, real);
+      else delete (globalThis as Record<string, unknown>)[key];
+    }
+  });
+
+  it("should lead apart while an older build's tab holds the lock it named without a version, and show only its own leader's state (Web Locks)", async () => {
+    const locks = new FakeLocksByName();
+    host(locks);
+    // A tab of a schema-3 build that leads for good (builds before f526abf never gave the lead up)
+    // and answers every hello with its state: connected.
+    void locks.request('patches-rx:leader:app', {}, () => new Promise<void>(() => undefined));
+    const old = hubOf('patches-rx:store:sync:app').channel();
+    old.addEventListener('message', ({ data }) => {
+      if ((data as { type?: string }).type === 'hello') old.postMessage({ type: 'state', name: 'app', state: { connected: true, syncing: null }, synced: { old: entry(9) } });
+    });
+    const [a, b] = [new SyncTabs(schema4Store), new SyncTabs(schema4Store)];
+    await firstValueFrom(a.leading$.pipe(filter(Boolean), timeout({ first: 1000 })));
+    const shown: { state: unknown; synced: unknown }[] = [];
+    const mirrors = [
+      a.mirror(new BehaviorSubject<PatchesSyncState>({ online: true, connected: false, syncing: null }), new BehaviorSubject({ mine: entry(1) }), () => undefined),
+      b.mirror(new BehaviorSubject<PatchesSyncState>({ online: true, connected: false, syncing: null }), new BehaviorSubject({}), (state, synced) => shown.push({ state, synced: { ...synced } })),
+    ];
+    await firstValueFrom(b.followingLeader$().pipe(timeout({ first: 1000 })));
+    expect([a.leading, b.leading]).toEqual([true, false]);
+    expect(shown).toEqual([{ state: { connected: false, syncing: null }, synced: { mine: entry(1) } }]);
+    for (const done of mirrors) done.unsubscribe();
+    a.close();
+    b.close();
+  });
+
+  it("should lead apart while an older build's tab heartbeats the lease it named without a version (no Web Locks)", () => {
+    host(undefined);
+    const testScheduler = createTestScheduler();
+    testScheduler.run(({ expectObservable }) => {
+      // A schema-3 build's leader: the lowest id, beating every 250 ms.
+      const lease = hubOf('patches-rx:leader:app:lease').channel();
+      const beats = timer(0, 250).subscribe(() => lease.postMessage({ lease: 'patches-rx:leader:app', type: 'heartbeat', id: '0' }));
+      const tabs = new SyncTabs(schema4Store, {}, testScheduler);
+      testScheduler.schedule(() => (beats.unsubscribe(), tabs.close()), 2000);
+      expectObservable(tabs.leading$).toBe('f 249ms t 1749ms |', { f: false, t: true });
+    });
+  });
+});
+
+/** `navigator.locks`: one `FakeLocks` per lock name. */
+class FakeLocksByName implements LockManagerLike {
+  private readonly locks = new Map<string, FakeLocks>();
+
+  request(name: string, options: { signal?: AbortSignal }, callback: () => Promise<void>): Promise<unknown> {
+    const locks = this.locks.get(name) ?? this.locks.set(name, new FakeLocks()).get(name)!;
+    return locks.request(name, options, callback);
+  }
+}

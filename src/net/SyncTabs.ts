@@ -12,7 +12,7 @@ import { postedError, revivedError, type PostedError } from './postedError.js';
 export interface SyncTabsOptions {
   /** Share one connection between the tabs on the same store (default `true` for a store other instances can write, e.g. `IndexedDBStore`); `false`: this tab keeps its own. */
   enabled?: boolean;
-  /** What the tabs share (default: the store's database name). */
+  /** What the tabs share (default: the store's database name); the tabs of each schema version of the store (`PatchesStore.schemaVersion`) share it apart. */
   name?: string;
   /** Which tab leads (default `leadership$` over Web Locks, or its lease fallback); injectable for tests. */
   leadership$?: Observable<boolean>;
@@ -56,7 +56,9 @@ export type MirroredState = Pick<PatchesSyncState, 'connected' | 'syncing'>;
  * goes away another tab leads and connects, and finds every pending change in the store. A tab
  * whose page is away (`pageAway$`: kept in the back/forward cache, or frozen) gives the lead up
  * until it comes back, then follows whichever tab took it (or leads, if none did). A tab whose
- * store a newer build upgraded (`PatchesStore.outdated$`) gives the lead up for good.
+ * store a newer build upgraded (`PatchesStore.outdated$`) gives the lead up for good. The lock,
+ * the lease and the announcements are per schema version of the store, so the tabs of a newer
+ * version elect their own leader whatever a tab of an older one does.
  *
  * @example
  * const tabs = new SyncTabs(patches.store, {});
@@ -106,7 +108,11 @@ export class SyncTabs {
   constructor(store: PatchesStore, options: SyncTabsOptions = {}, scheduler?: SchedulerLike) {
     const dbName = (store as { dbName?: unknown }).dbName;
     const enabled = options.enabled ?? (store.changes$ !== undefined && typeof dbName === 'string');
-    this.name = options.name ?? (typeof dbName === 'string' ? dbName : 'patches-rx');
+    // Per schema version: a tab whose store this build's upgrade closed can sync nothing, and
+    // builds without the give-up fix held the lead (and were shown connected) until their tab
+    // closed (found in review). Builds before the version was in the name hold the bare one.
+    const name = options.name ?? (typeof dbName === 'string' ? dbName : 'patches-rx');
+    this.name = store.schemaVersion === undefined ? name : `${name}:schema${store.schemaVersion}`;
     this.leadingSubject = new BehaviorSubject(!enabled);
     this.leading$ = this.leadingSubject.pipe(distinctUntilChanged());
     this.ownsChannel = enabled && options.channel === undefined;

@@ -132,6 +132,11 @@ export class IndexedDBStore implements PatchesStore {
     return this.connection.outdated$;
   }
 
+  /** The schema version this store opens its database at (`migrations.length`; see `IDB_SCHEMA_VERSION`). */
+  get schemaVersion(): number {
+    return this.migrations.length;
+  }
+
   /** What other instances on this database wrote (never this one's own writes); empty without a channel. */
   readonly changes$: Observable<StoreChange> = defer(() => (this.channel ? storeChanges$(this.channel) : EMPTY));
 

@@ -204,6 +204,12 @@ export interface PatchesStore {
    */
   readonly outdated$?: Observable<StoreOutdatedError>;
 
+  /**
+   * The schema version of the storage this store reads and writes; absent when the storage has
+   * none. Tabs elect their leader per version (`SyncTabs`): a tab of an older one can sync nothing.
+   */
+  readonly schemaVersion?: number;
+
   /** Release resources (close the database). */
   close(): Promise<void>;
 }
