@@ -598,6 +598,10 @@ export class IndexedDBStore implements PatchesStore {
     const tag = await this.connection.transact('readwrite', GUARDED_STORES, 'saveSendingChange', docId, async (tx) => {
       const row = await guardedRow(tx, docId, expect, 'lww', this.queues);
       fire(tx.objectStore('sending').put({ docId, change }));
+      // All of them, not just the paths sent: the guard held, so they are the ops the change was
+      // built from, and one range delete beats one per op (thousands after an offline session).
+      // Deleting by path would not have saved an op written behind the row's tag either (at a
+      // path sent it goes too): the tag is what must hold, and schema 4 shuts out builds without it.
       fire(tx.objectStore('pendingOps').delete(docRange(docId)));
       return retagQueue(tx, row);
     });
