@@ -59,6 +59,15 @@ async function compileTimeChecks(patches: Patches, sync: PatchesSync): Promise<v
       draft.n = 'x';
     }),
   );
+  patches.doc$<Counter>('counter').subscribe(d =>
+    d.change(draft => {
+      // @ts-expect-error the draft carries the doc type through doc$<T>()
+      draft.n = 'x';
+    }),
+  );
+  await patches.closeDoc('counter', { force: true });
+  // @ts-expect-error closeDoc's options are typed
+  await patches.closeDoc('counter', { forced: true });
   doc.change(draft => {
     // @ts-expect-error no such field on the doc type
     draft.missing = true;

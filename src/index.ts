@@ -6,7 +6,7 @@ export * from './types.js';
 export * from './errors.js';
 
 // Client
-export { Patches, type PatchesOptions, type PatchesDocOptions, type OpenDocOptions, type LocalChangeEvent, type TrackEvent, type PatchesErrorEvent } from './client/Patches.js';
+export { Patches, type PatchesOptions, type PatchesDocOptions, type OpenDocOptions, type CloseDocOptions, type LocalChangeEvent, type TrackEvent, type PatchesErrorEvent } from './client/Patches.js';
 export { PatchesDoc, type OptimisticChange, type DocLayers } from './client/PatchesDoc.js';
 export type { ClientAlgorithm, InstallResult, RegressedRevs } from './client/ClientAlgorithm.js';
 

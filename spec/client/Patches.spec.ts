@@ -72,10 +72,12 @@ describe('Patches', () => {
     expect(patches.getDocAlgorithm('old')).toBe('lww');
   });
 
-  it('should return the same instance while a doc is open, and a new one after closeDoc', async () => {
+  it('should return the same instance while a doc is open, and a new one after a closeDoc for each openDoc', async () => {
     const patches = new Patches({ store: new InMemoryStore() });
     const [first, second] = await Promise.all([patches.openDoc('doc'), patches.openDoc('doc')]);
     expect(first).toBe(second);
+    await patches.closeDoc('doc');
+    expect(patches.getOpenDoc('doc')).toBe(first);
     await patches.closeDoc('doc');
     expect(patches.getOpenDoc('doc')).toBeUndefined();
     expect(await patches.openDoc('doc')).not.toBe(first);

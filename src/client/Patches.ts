@@ -1,4 +1,4 @@
-import { Subject, Subscription, asyncScheduler, concatMap, defer, timer, type Observable, type SchedulerLike } from 'rxjs';
+import { Observable, Subject, Subscription, asyncScheduler, concatMap, defer, timer, type SchedulerLike } from 'rxjs';
 import type { AnyDoc, Algorithm, Change, SizeCalculator, Unsubscriber } from '../types.js';
 import { DocNotTrackedError, StoreError } from '../errors.js';
 import { asStoreError } from './asStoreError.js';
@@ -43,10 +43,18 @@ export interface PatchesOptions {
   scheduler?: SchedulerLike;
 }
 
-/** An `openDoc` under way: its handle, and what came before it resolved. */
+/**
+ * An `openDoc` under way, then the handle it opened: the references the app holds on it, and what
+ * came before it resolved.
+ */
 interface Opening {
+  docId: string;
   handle: Promise<PatchesDoc<object>>;
-  /** `closeDoc` (or `close`) was called: the handle is handed out closed. */
+  /** The `openDoc` calls (and `doc$` subscriptions) holding it that no `closeDoc` released yet. */
+  refs: number;
+  /** The handle, once open (it may have been closed since: see `release`). */
+  doc?: PatchesDoc<object>;
+  /** Its last reference was released (or `close()`, or a forced `closeDoc`, came): the handle is handed out closed. */
   closed: boolean;
   /** An untrack or delete of the doc was called after it (see `callOff`): the open rejects, even if the untrack then failed. */
   gone?: 'untracked' | 'deleted';
@@ -60,6 +68,12 @@ export interface OpenDocOptions {
   algorithm?: Algorithm;
   /** Extra metadata for this doc's changes, merged over `Patches` metadata. */
   metadata?: Record<string, unknown>;
+}
+
+/** Options of `closeDoc`. */
+export interface CloseDocOptions {
+  /** Close the doc whatever the number of `openDoc` calls still holding it. */
+  force?: boolean;
 }
 
 /** A local change was persisted and is ready to send. */
@@ -112,6 +126,8 @@ export class Patches {
   private listRead = false;
   private readonly openDocs = new Map<string, PatchesDoc<object>>();
   private readonly opening = new Map<string, Opening>();
+  /** The open that made each open handle, which counts its references. */
+  private readonly openedBy = new WeakMap<PatchesDoc<object>, Opening>();
   /**
    * Docs being closed: no longer open to the app (`openDoc` waits for the close, then loads a new
    * handle), but their edits still being saved see the handle (rebased entries, its head).
@@ -303,28 +319,77 @@ export class Patches {
   }
 
   /**
-   * Opens a doc (tracking it if needed); the same instance is returned while it is open.
+   * Opens a doc (tracking it if needed) and takes a reference on it: the same instance is returned
+   * while it is open, and it stays open until `closeDoc` was called once for each `openDoc` that
+   * resolved with it (or is forced, or the doc is untracked, deleted or `close()`d). Two views of
+   * one doc can each open it and close it when they go: the other keeps its open handle.
    *
    * The later call wins: an untrack or delete called after it (here, in another tab, or on the
    * server) before its handle is ready makes it reject with a `DocNotTrackedError` (`deleted`
    * says which), even if that untrack or delete then fails and the doc stays tracked: the open
-   * never tracks it again. One called after `untrackDocs` or `deleteDoc` (even in the same turn)
-   * opens the doc anew, with a new handle. A `closeDoc` (or `close`) before its handle is ready
-   * makes it resolve with the handle closed. After `close()` it rejects with a `StoreError`.
+   * never tracks it again, and takes no reference. One called after `untrackDocs` or `deleteDoc`
+   * (even in the same turn) opens the doc anew, with a new handle. A `closeDoc` before its handle
+   * is ready releases one reference of the open under way: the last one released makes it resolve
+   * with the handle closed. After `close()` it rejects with a `StoreError`. For a reference held
+   * as long as a subscription, see `doc$`.
    *
    * @example
    * const doc = await patches.openDoc<MyDoc>('project-notes');
    * const counter = await patches.openDoc('counter', { algorithm: 'lww' });
+   * await patches.closeDoc('project-notes'); // when the view showing it goes
    */
   async openDoc<T extends object = AnyDoc>(docId: string, options: OpenDocOptions = {}): Promise<PatchesDoc<T>> {
+    const opening = this.hold(docId, options);
+    return (opening.doc ?? (await opening.handle)) as unknown as PatchesDoc<T>;
+  }
+
+  /**
+   * The doc as an observable: opens it on subscribe (a reference, as `openDoc` takes), emits the
+   * handle once it is open and never completes; unsubscribing releases the reference (as
+   * `closeDoc` does, closing the doc if it was the last), also before the open resolved. Errors
+   * with what `openDoc` rejects with. With `switchMap` over ids, only the current doc stays open.
+   *
+   * @example
+   * import { switchMap } from 'rxjs';
+   * const title$ = docId$.pipe(
+   *   switchMap(id => patches.doc$<MyDoc>(id)), // the doc switched away from is closed
+   *   switchMap(doc => doc.state$),
+   * );
+   */
+  doc$<T extends object = AnyDoc>(docId: string, options: OpenDocOptions = {}): Observable<PatchesDoc<T>> {
+    return new Observable<PatchesDoc<T>>(subscriber => {
+      let opening: Opening;
+      try {
+        opening = this.hold(docId, options);
+      } catch (error) {
+        subscriber.error(error);
+        return;
+      }
+      // An open doc is emitted at once (an async pipe shows it in the same check).
+      if (opening.doc) subscriber.next(opening.doc as unknown as PatchesDoc<T>);
+      else
+        opening.handle.then(
+          doc => subscriber.next(doc as unknown as PatchesDoc<T>),
+          error => subscriber.error(error),
+        );
+      // Nobody awaits this close: what it fails with goes where errors no promise carries go.
+      return () => void this.release(opening).catch(error => this.reportError(error, docId));
+    });
+  }
+
+  /**
+   * Takes a reference on the doc's open handle, or on the open under way, starting one if there
+   * is none (or the one under way will hand out no open handle: closed, or called off).
+   */
+  private hold(docId: string, options: OpenDocOptions): Opening {
     if (this.isClosed) throw new StoreError(`Cannot open "${docId}": this Patches instance is closed`, docId);
     const open = this.openDocs.get(docId);
-    if (open) return open as unknown as PatchesDoc<T>;
-    let opening = this.opening.get(docId);
-    // One that a closeDoc, untrack or delete called since will hand out no open handle: this
-    // call, later, starts anew.
-    if (!opening || opening.closed || opening.gone) opening = this.startOpening(docId, options, opening);
-    return (await opening.handle) as unknown as PatchesDoc<T>;
+    let opening = open ? this.openedBy.get(open) : this.opening.get(docId);
+    // One that a closeDoc, untrack or delete called since will hand out no open handle (or whose
+    // handle was closed as soon as it opened): this call, later, starts anew.
+    if (!opening || (!open && (opening.closed || opening.gone || opening.doc))) opening = this.startOpening(docId, options, opening);
+    opening.refs++;
+    return opening;
   }
 
   /** Starts loading a doc's handle, after the open under way (`previous`, closed or gone), if any. */
@@ -332,6 +397,7 @@ export class Patches {
     // That open cleans up after itself when it settles (its metadata): this one comes after it.
     const before = previous ? previous.handle.then(noop, noop) : Promise.resolve();
     const opening: Opening = {
+      docId,
       handle: before
         .then(() => {
           opening.previous = undefined;
@@ -340,6 +406,7 @@ export class Patches {
         .finally(() => {
           if (this.opening.get(docId) === opening) this.opening.delete(docId);
         }),
+      refs: 0,
       closed: false,
       previous,
     };
@@ -348,16 +415,40 @@ export class Patches {
   }
 
   /**
-   * Closes a doc: it stays tracked and keeps syncing, but its handle stops updating. The handle
-   * is no longer open from the call on: an `openDoc` meanwhile waits for the close and returns a
-   * new one. A doc still opening is closed as its open resolves (that `openDoc` gets the handle
-   * closed); the promise resolves then.
+   * Releases a reference `openDoc` took: the doc closes when its last one is released (or with
+   * `force`, whatever their number); it stays tracked and keeps syncing, but its handle stops
+   * updating. The handle is no longer open from the call on: an `openDoc` meanwhile waits for the
+   * close and returns a new one. A doc still opening is closed as its open resolves (that
+   * `openDoc` gets the handle closed); the promise resolves then. On a doc not open, or once
+   * every reference is released, it does nothing (it waits for a close under way).
+   *
+   * @example
+   * const a = await patches.openDoc('notes'); // one view
+   * const b = await patches.openDoc('notes'); // another view: the same handle
+   * await patches.closeDoc('notes');          // the first view goes: b is still open
+   * await patches.closeDoc('notes');          // the last one: closed
    */
-  closeDoc(docId: string): Promise<void> {
-    const opening = this.openDocs.has(docId) ? undefined : this.opening.get(docId);
-    if (!opening) return this.closeHandle(docId);
-    opening.closed = true;
-    return opening.handle.then(noop, noop);
+  closeDoc(docId: string, options: CloseDocOptions = {}): Promise<void> {
+    const open = this.openDocs.get(docId);
+    const opening = open ? this.openedBy.get(open) : this.opening.get(docId);
+    // Not open, nor opening (an open that has just opened and been closed is done).
+    if (!opening || (!open && opening.doc)) return this.closing.get(docId)?.done ?? Promise.resolve();
+    return this.release(opening, options.force);
+  }
+
+  /**
+   * Releases a reference on `opening` (all of them with `force`); the last one closes its handle,
+   * unless it was closed otherwise since (an untrack), or makes the open under way hand it out
+   * closed. Releasing one more than it holds does nothing.
+   */
+  private release(opening: Opening, force = false): Promise<void> {
+    opening.refs = force ? 0 : Math.max(0, opening.refs - 1);
+    if (opening.refs > 0) return Promise.resolve();
+    if (!opening.doc) {
+      opening.closed = true;
+      return opening.handle.then(noop, noop);
+    }
+    return this.openDocs.get(opening.docId) === opening.doc ? this.closeHandle(opening.docId) : Promise.resolve();
   }
 
   /**
@@ -465,7 +556,7 @@ export class Patches {
   async close(): Promise<void> {
     this.isClosed = true;
     this.storeSubscription.unsubscribe();
-    for (const id of new Set([...this.openDocs.keys(), ...this.opening.keys(), ...this.closing.keys()])) await this.closeDoc(id);
+    for (const id of new Set([...this.openDocs.keys(), ...this.opening.keys(), ...this.closing.keys()])) await this.closeDoc(id, { force: true });
     await this.store.close();
     for (const subject of [this.changeSubject, this.trackSubject, this.untrackSubject, this.deleteSubject, this.serverCommitSubject, this.errorSubject, this.otherWriteSubject, this.savedNothingSubject]) {
       (subject as Subject<unknown>).complete();
@@ -609,6 +700,8 @@ export class Patches {
         doc._close();
       } else {
         this.openDocs.set(docId, doc);
+        this.openedBy.set(doc, opening);
+        opening.doc = doc;
       }
       return doc;
     });
