@@ -344,10 +344,12 @@ export class Patches {
   }
 
   /**
-   * The doc as an observable: opens it on subscribe (a reference, as `openDoc` takes), emits the
-   * handle once it is open and never completes; unsubscribing releases the reference (as
-   * `closeDoc` does, closing the doc if it was the last), also before the open resolved. Errors
-   * with what `openDoc` rejects with. With `switchMap` over ids, only the current doc stays open.
+   * The doc as an observable: each subscription opens it (a reference, as `openDoc` takes), emits
+   * the handle once it is open (at once if it is open already) and never completes; unsubscribing
+   * releases that reference (as `closeDoc` does, closing the doc if it was the last), also before
+   * the open resolved. Errors with what `openDoc` rejects with. A doc closed otherwise (untracked,
+   * deleted, a forced `closeDoc`) completes its handle's `state$`, not this. With `switchMap` over
+   * ids, only the current doc stays open.
    *
    * @example
    * import { switchMap } from 'rxjs';
