@@ -114,27 +114,27 @@ export interface DocumentTombstone {
 /** `PatchesSyncState.syncing`: first pass, later pass, idle, or the error that stopped a pass. */
 export type SyncingState = 'initial' | 'updating' | null | Error;
 
-/** Connection-level state of a PatchesSync. */
+/** Connection-level state of a PatchesSync: a frozen object, replaced whole on every change. */
 export interface PatchesSyncState {
   /** Is the browser (or host) online? */
-  online: boolean;
+  readonly online: boolean;
   /** Is the WebSocket connected? */
-  connected: boolean;
+  readonly connected: boolean;
   /** Sync pass state. */
-  syncing: SyncingState;
+  readonly syncing: SyncingState;
 }
 
 /** Per-document sync lifecycle state. */
 export type SyncedDocStatus = 'unsynced' | 'syncing' | 'synced' | 'error';
 
-/** Per-document sync status as reported by `PatchesSync.synced`. */
+/** Per-document sync status as reported by `PatchesSync.synced`: a frozen object, replaced whole on every change. */
 export interface SyncedDoc {
   /** Last confirmed server revision. 0 = never synced. */
-  committedRev: number;
+  readonly committedRev: number;
   /** Has local changes not yet confirmed by the server. */
-  hasPending: boolean;
+  readonly hasPending: boolean;
   /** Current sync lifecycle state. */
-  status: SyncedDocStatus;
+  readonly status: SyncedDocStatus;
 }
 
 /** Measures the size of data in bytes; the default is the UTF-8 length of its JSON. */

@@ -1333,6 +1333,44 @@ describe('PatchesSync', () => {
       expect(entry(a, 'temp')).toBeUndefined();
     });
   });
+
+  // Found in review, fixed: `sync.state` was the object `canSend()` reads, so a write to it (which
+  // compiled) left every later edit pending, unsent and unreported; `state$` was a piped Subject
+  // whose `next` reached the state.
+  describe('what it hands out', () => {
+    it('should hand out frozen states: a write to sync.state throws, and an edit made after it is sent', async () => {
+      const a = await connected();
+      await idle(a.sync);
+      const doc = await a.patches.openDoc<{ x?: number }>('frozen-state');
+      expect(Object.isFrozen(a.sync.state)).toBe(true);
+      expect(() => ((a.sync.state as { connected: boolean }).connected = false)).toThrow(TypeError);
+      doc.change(draft => {
+        draft.x = 1;
+      });
+      await docSynced(a.sync, 'frozen-state', 1);
+      const entries = a.sync.synced;
+      expect(Object.isFrozen(entries)).toBe(true);
+      expect(Object.isFrozen(entries['frozen-state'])).toBe(true);
+    });
+
+    it('should expose observables a cast to Subject cannot next into', () => {
+      const a = harness.client();
+      for (const stream$ of [a.sync.state$, a.sync.synced$, a.sync.leading$, a.sync.error$, a.sync.remoteDocDeleted$]) {
+        expect((stream$ as unknown as { next?: unknown }).next).toBeUndefined();
+      }
+    });
+
+    it('should give a subscriber after destroy() the last state and snapshot, then complete', async () => {
+      const a = await connected();
+      await a.patches.openDoc('late');
+      await when(a.sync.synced$, s => !!s['late']);
+      a.sync.destroy();
+      const seen: string[] = [];
+      a.sync.state$.subscribe({ next: s => seen.push(`state connected=${s.connected}`), complete: () => seen.push('state complete') });
+      a.sync.synced$.subscribe({ next: s => seen.push(`synced ${Object.keys(s).join()}`), complete: () => seen.push('synced complete') });
+      expect(seen).toEqual(['state connected=false', 'state complete', 'synced late', 'synced complete']);
+    });
+  });
 });
 
 /** A promise and the function that resolves it. */

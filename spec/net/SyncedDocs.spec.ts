@@ -15,7 +15,10 @@ function record(docs: SyncedDocs): { snapshots: Snapshot[]; completed: () => boo
   return { snapshots, completed: () => done };
 }
 
-const synced = (committedRev: number, hasPending = false): SyncedDoc => ({ committedRev, hasPending, status: 'synced' });
+/** An entry as a caller builds it: writable, unlike those handed out. */
+type Entry = { -readonly [K in keyof SyncedDoc]: SyncedDoc[K] };
+
+const synced = (committedRev: number, hasPending = false): Entry => ({ committedRev, hasPending, status: 'synced' });
 
 describe('SyncedDocs', () => {
   it('should start with an empty snapshot', () => {
@@ -218,6 +221,47 @@ describe('SyncedDocs', () => {
     const { snapshots, completed } = record(docs);
     docs.complete();
     expect(snapshots).toEqual([{}]);
+    expect(completed()).toBe(true);
+  });
+
+  it('should hand out frozen snapshots and entries, so a write throws and never reaches the entries kept', async () => {
+    const docs = new SyncedDocs();
+    const { snapshots } = record(docs);
+    const given = synced(1, true);
+    docs.put({ a: given });
+    await microtasks();
+    const snapshot = docs.value;
+    expect(Object.isFrozen(snapshots[0])).toBe(true);
+    expect(Object.isFrozen(snapshot)).toBe(true);
+    expect(Object.isFrozen(snapshot.a)).toBe(true);
+    expect(() => ((snapshot.a as Entry).hasPending = false)).toThrow(TypeError);
+    expect(() => ((snapshot as Record<string, SyncedDoc>).b = synced(2))).toThrow(TypeError);
+    expect(docs.get('a')).toEqual(synced(1, true));
+    // The caller's object stays the caller's: not frozen, and a later write to it changes nothing here.
+    expect(Object.isFrozen(given)).toBe(false);
+    given.hasPending = false;
+    expect(docs.get('a')).toEqual(synced(1, true));
+  });
+
+  it('should keep the object of an entry that did not change in the next snapshot', async () => {
+    const docs = new SyncedDocs();
+    docs.put({ a: synced(1), b: synced(1) });
+    await microtasks();
+    const before = docs.value;
+    docs.update(['b'], { committedRev: 2 });
+    docs.put({ a: synced(1) });
+    const after = docs.value;
+    expect(after).not.toBe(before);
+    expect(after.a).toBe(before.a);
+    expect(after.b).not.toBe(before.b);
+  });
+
+  it('should give a subscriber after complete() the last snapshot, then complete', () => {
+    const docs = new SyncedDocs();
+    docs.put({ a: synced(1) });
+    docs.complete();
+    const { snapshots, completed } = record(docs);
+    expect(snapshots).toEqual([{ a: synced(1) }]);
     expect(completed()).toBe(true);
   });
 });

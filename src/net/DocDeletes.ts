@@ -9,8 +9,8 @@ import { classifyError } from './errorPolicy.js';
 
 /** A doc deleted on the server, with the local changes that were discarded. */
 export interface RemoteDocDeletedEvent {
-  docId: string;
-  pendingChanges: Change[];
+  readonly docId: string;
+  readonly pendingChanges: Change[];
 }
 
 /** What `DocDeletes` needs of the `PatchesSync` it works for. */

@@ -1,7 +1,7 @@
 import {
-  BehaviorSubject,
   EMPTY,
   Observable,
+  ReplaySubject,
   Subject,
   Subscription,
   asyncScheduler,
@@ -99,11 +99,14 @@ export interface PatchesSyncOptions {
 
 /** An error with the doc it concerns, as `error$` emits it. */
 export interface SyncErrorEvent {
-  error: Error;
-  docId?: string;
+  readonly error: Error;
+  readonly docId?: string;
 }
 
 const DEFAULT_MAX_PAYLOAD_BYTES = 1_000_000;
+
+/** The connection state before anything happened; frozen like every state `state` hands out. */
+const INITIAL_STATE: PatchesSyncState = Object.freeze({ online: true, connected: false, syncing: null });
 
 /**
  * The sync coordinator: keeps a `Patches` instance's tracked docs in sync with a server over one
@@ -120,7 +123,8 @@ const DEFAULT_MAX_PAYLOAD_BYTES = 1_000_000;
  * await sync.connect();
  */
 export class PatchesSync {
-  private readonly stateSubject: BehaviorSubject<PatchesSyncState>;
+  /** A ReplaySubject, not a BehaviorSubject: a subscriber after `destroy()` still gets the last state, then `complete`. */
+  private readonly stateSubject = new ReplaySubject<PatchesSyncState>(1);
   /** A state set during an emission (a listener that disconnects when connected) is emitted after it, to everyone; `state` reads the latest. */
   private readonly stateEmitter = new InOrderEmitter<PatchesSyncState>(state => this.stateSubject.next(state));
   private readonly docs: SyncedDocs;
@@ -145,9 +149,9 @@ export class PatchesSync {
   private readonly failedHere = new Set<string>();
   private passCount = 0;
 
-  /** Connection-level state; emits only when it changes. */
+  /** Connection-level state (frozen objects), the latest first, then each change; after `destroy()` the last one, then `complete`. */
   readonly state$: Observable<PatchesSyncState>;
-  /** Per-document sync status; a new object on every change. */
+  /** Per-document sync status: frozen snapshots, a new one on every change (an unchanged entry keeps its object); the latest first, after `destroy()` too. */
   readonly synced$: Observable<Readonly<Record<string, SyncedDoc>>>;
   /** Errors, with the doc they concern. */
   readonly error$: Observable<SyncErrorEvent> = this.errorSubject.asObservable();
@@ -168,8 +172,9 @@ export class PatchesSync {
     // An app's online$ or wake$ that errors must not take the connection down with it: better
     // online (a failed attempt retries) than offline for good.
     const online$ = outliving('online$', options.online$ ?? browserOnline$(typeof window === 'undefined' ? undefined : window), of(true), error => this.report(error));
-    this.stateSubject = new BehaviorSubject<PatchesSyncState>({ online: true, connected: false, syncing: null });
-    this.state$ = this.stateSubject.pipe(distinctUntilChanged(sameState));
+    this.stateSubject.next(INITIAL_STATE);
+    // `asObservable()` first: a piped Subject is an AnonymousSubject whose `next` reaches ours.
+    this.state$ = this.stateSubject.asObservable().pipe(distinctUntilChanged(sameState));
     this.synced$ = this.docs.synced$;
 
     // State hears online/offline before the connection reacts to it: one coherent transition.
@@ -260,9 +265,9 @@ export class PatchesSync {
     this.subscription.add(this.patches.errors$.pipe(filter(e => !(e.error instanceof StoreOutdatedError))).subscribe(e => this.errorSubject.next(e)));
   }
 
-  /** Connection state: `{ online, connected, syncing }`, the latest, ahead of `state$` during an emission. */
+  /** Connection state: `{ online, connected, syncing }`, the latest, ahead of `state$` during an emission. Frozen: replaced, never changed. */
   get state(): PatchesSyncState {
-    return this.stateEmitter.latest ?? this.stateSubject.value;
+    return this.stateEmitter.latest ?? INITIAL_STATE;
   }
 
   /** Per-document sync status, keyed by doc id. */
@@ -657,7 +662,8 @@ export class PatchesSync {
 
   private setState(change: Partial<PatchesSyncState>): void {
     const next = { ...this.state, ...change };
-    if (!sameState(this.state, next)) this.stateEmitter.next(next);
+    // Frozen: the state handed out is the one `canSend` reads, so a write to it must throw, not unplug sending.
+    if (!sameState(this.state, next)) this.stateEmitter.next(Object.freeze(next));
   }
 
   /** Reports `error` (see `report`) and ends there: what a pipeline that must outlive it catches with. */

@@ -114,7 +114,7 @@ export class SyncTabs {
     const name = options.name ?? (typeof dbName === 'string' ? dbName : 'patches-rx');
     this.name = store.schemaVersion === undefined ? name : `${name}:schema${store.schemaVersion}`;
     this.leadingSubject = new BehaviorSubject(!enabled);
-    this.leading$ = this.leadingSubject.pipe(distinctUntilChanged());
+    this.leading$ = this.leadingSubject.asObservable().pipe(distinctUntilChanged());
     this.ownsChannel = enabled && options.channel === undefined;
     this.channel = enabled ? (options.channel === undefined ? (openStoreChannel(`sync:${this.name}`) ?? null) : options.channel) : null;
     // A build whose store was upgraded by a newer one can neither sync nor show anything: the lead

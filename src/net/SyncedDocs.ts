@@ -1,10 +1,12 @@
-import { BehaviorSubject, type Observable } from 'rxjs';
+import { ReplaySubject, type Observable } from 'rxjs';
 import type { SyncedDoc } from '../types.js';
 import { InOrderEmitter } from '../util/InOrderEmitter.js';
 
 /**
  * The per-document status map behind `PatchesSync.synced`: immutable snapshots (every change is
- * a new object, so shallow comparison detects it), no emission when nothing changed, and no
+ * a new object, so shallow comparison detects it; snapshots and entries are frozen, so a write
+ * throws rather than reaching the entries kept here; an unchanged entry keeps its object), no
+ * emission when nothing changed, and no
  * write can recreate an entry that was removed: only `put` adds entries, for docs its caller
  * found tracked; updates and what another tab shows (`mirror`) change existing entries only.
  *
@@ -20,18 +22,23 @@ export class SyncedDocs {
   private lastChange = 0;
   /** Entries removed so far: what a doc without an entry answers `changesOf` by. */
   private removals = 0;
-  private readonly subject = new BehaviorSubject<Readonly<Record<string, SyncedDoc>>>({});
+  /** A ReplaySubject, not a BehaviorSubject: a subscriber after `complete()` still gets the last snapshot, then `complete`. */
+  private readonly subject = new ReplaySubject<Readonly<Record<string, SyncedDoc>>>(1);
   /** A snapshot built during an emission (`value` read by a listener) is emitted after it, to everyone. */
   private readonly emitter = new InOrderEmitter<Readonly<Record<string, SyncedDoc>>>(snapshot => this.subject.next(snapshot));
   private flushQueued = false;
 
-  /** Every distinct snapshot of the map, starting with the current one. */
+  /** Every distinct snapshot of the map, starting with the current one (the last one, then `complete`, once completed). */
   readonly synced$: Observable<Readonly<Record<string, SyncedDoc>>> = this.subject.asObservable();
+
+  constructor() {
+    this.subject.next(NO_ENTRIES);
+  }
 
   /** The current snapshot, including updates not yet emitted. */
   get value(): Readonly<Record<string, SyncedDoc>> {
     this.flush();
-    return this.emitter.latest ?? this.subject.value;
+    return this.emitter.latest ?? NO_ENTRIES;
   }
 
   /** The doc's entry as it is now, updates not yet emitted included (builds no snapshot). */
@@ -106,7 +113,8 @@ export class SyncedDocs {
   private set(id: string, entry: SyncedDoc): void {
     const current = this.entries.get(id);
     if (current && current.committedRev === entry.committedRev && current.hasPending === entry.hasPending && current.status === entry.status) return;
-    this.entries.set(id, entry);
+    // A frozen copy: the caller's object (another tab's message, say) stays the caller's.
+    this.entries.set(id, Object.freeze({ committedRev: entry.committedRev, hasPending: entry.hasPending, status: entry.status }));
     this.changed(id);
   }
 
@@ -128,6 +136,9 @@ export class SyncedDocs {
     // (nearly a third of a many-docs pass's allocations, measured), and is ~3× slower at 200 docs.
     const snapshot: Record<string, SyncedDoc> = {};
     this.entries.forEach((entry, id) => (snapshot[id] = entry));
-    this.emitter.next(snapshot);
+    this.emitter.next(Object.freeze(snapshot));
   }
 }
+
+/** The snapshot before any entry. */
+const NO_ENTRIES: Readonly<Record<string, SyncedDoc>> = Object.freeze({});

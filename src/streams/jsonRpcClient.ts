@@ -234,9 +234,10 @@ export function createJsonRpcClient(socket$: Observable<SocketEvent>, options: J
     },
   });
 
-  const connected$ = connection.pipe(distinctUntilChanged());
+  // `asObservable()` first: a piped Subject is an AnonymousSubject whose `next` reaches the subject.
+  const connected$ = connection.asObservable().pipe(distinctUntilChanged());
 
-  const notifications$ = inbound.pipe(
+  const notifications$ = inbound.asObservable().pipe(
     filter((event): event is Extract<Inbound, { kind: 'notification' }> => event.kind === 'notification'),
     map(({ method, params }) => ({ method, params })),
   );
@@ -308,7 +309,7 @@ export function createJsonRpcClient(socket$: Observable<SocketEvent>, options: J
     get connected() {
       return current !== null;
     },
-    busy$: waiting.pipe(
+    busy$: waiting.asObservable().pipe(
       map((count) => count > 0),
       distinctUntilChanged(),
     ),
