@@ -252,6 +252,28 @@ describe('PatchesDoc', () => {
     expect(updates).toEqual([{ count: 1 }]);
   });
 
+  // Found in review, fixed: closing completed the BehaviorSubject, so a late subscriber (an async
+  // pipe rendered again) got only `complete` and showed nothing.
+  it("should give a subscriber to a closed doc's state$ its last state, then complete", async () => {
+    const { patches } = setup();
+    const doc = await patches.openDoc<Todo>('todo');
+    doc.change(draft => void (draft.title = 'last'));
+    const early: string[] = [];
+    doc.state$.subscribe({ next: state => early.push(state.title ?? ''), complete: () => early.push('complete') });
+    await patches.closeDoc('todo');
+    expect(early).toEqual(['last', 'complete']);
+    const late: string[] = [];
+    doc.state$.subscribe({ next: state => late.push(state.title ?? ''), complete: () => late.push('complete') });
+    expect(late).toEqual(['last', 'complete']);
+  });
+
+  // Found in review, fixed: state$ was the Subject piped, an AnonymousSubject whose next() reached the doc's subject.
+  it('should expose state$ as an observable a cast to Subject cannot next into', async () => {
+    const { patches } = setup();
+    const doc = await patches.openDoc<Todo>('todo');
+    expect((doc.state$ as unknown as { next?: unknown }).next).toBeUndefined();
+  });
+
   it('should keep untouched subtrees identical across a change (structural sharing)', async () => {
     const { patches } = setup();
     const doc = await patches.openDoc<{ a: { deep: number[] }; b: number }>('shared');

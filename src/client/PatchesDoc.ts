@@ -1,4 +1,4 @@
-import { BehaviorSubject, type Observable, distinctUntilChanged, skip } from 'rxjs';
+import { ReplaySubject, type Observable, distinctUntilChanged, skip } from 'rxjs';
 import { Immer, enablePatches, freeze, type Draft } from 'immer';
 import type { AnyDoc, Algorithm, JSONPatchOp, Unsubscriber } from '../types.js';
 import { applyPatch } from '../algorithms/applyPatch.js';
@@ -72,8 +72,9 @@ export interface PatchesDocOptions {
 export class PatchesDoc<T extends object = AnyDoc> {
   private layers: DocLayers;
   private optimistic: OptimisticChange[] = [];
-  private readonly subject: BehaviorSubject<T>;
-  /** The state shown: ahead of `subject.value` while an emission is under way (see `show`). */
+  /** A ReplaySubject, not a BehaviorSubject: a subscriber after `_close()` still gets the last state, then `complete`. */
+  private readonly subject = new ReplaySubject<T>(1);
+  /** The state shown: ahead of the subject's last value while an emission is under way (see `show`). */
   private view: T;
   private readonly emitter = new InOrderEmitter<T>(state => this.subject.next(state));
   /** `freeze`: every state shown is frozen, not only those `change()` makes (see `shown`). */
@@ -87,7 +88,7 @@ export class PatchesDoc<T extends object = AnyDoc> {
   /** An OT op of the view failed strictly when it was last built, so it was built leniently (`viewOf`). */
   private fellBack = false;
 
-  /** The document's state, replaying the current value to each new subscriber. */
+  /** The document's state, replaying the current value to each new subscriber (a closed doc's last state, then `complete`). */
   readonly state$: Observable<T>;
 
   constructor(
@@ -103,8 +104,9 @@ export class PatchesDoc<T extends object = AnyDoc> {
     this.frozen = options.freeze ?? false;
     this.immer = new Immer({ autoFreeze: this.frozen });
     this.view = this.shown(this.rebuilt());
-    this.subject = new BehaviorSubject<T>(this.view);
-    this.state$ = this.subject.pipe(distinctUntilChanged());
+    this.subject.next(this.view);
+    // `asObservable()` first: a piped Subject is an AnonymousSubject whose `next` reaches ours.
+    this.state$ = this.subject.asObservable().pipe(distinctUntilChanged());
   }
 
   /** The current state: committed, plus pending and optimistic local changes. Treat it as immutable. */
