@@ -157,6 +157,27 @@ describe('LWWAlgorithm', () => {
     expect(next.baseRev).toBe(1);
   });
 
+  // Found in review, fixed: the confirm rebuilt the view from the stored ops, an equal state as a
+  // new object with another key order, so every subscriber rendered again and keyed lists reordered.
+  it('should keep the view shown, and emit nothing, when the server confirms an edit (key order aside)', async () => {
+    const env = await openLWW();
+    env.doc.change(draft => {
+      draft.title = 'x';
+      draft.a = 1;
+    });
+    await env.doc.flush();
+    const shown = env.doc.state;
+    const updates: Doc[] = [];
+    env.doc.onUpdate(state => updates.push(state));
+    const sent = await env.run(() => env.lww.getPendingToSend('d'));
+    const stored = { ...sent[0], ops: [...sent[0].ops].reverse(), rev: 1, committedAt: 9 };
+    await env.run(() => env.lww.applyServerChanges('d', [stored], sent));
+    expect(env.doc.committedRev).toBe(1);
+    expect(env.doc.state).toBe(shown);
+    expect(Object.keys(env.doc.state)).toEqual(['title', 'a']);
+    expect(updates).toEqual([]);
+  });
+
   it('should clear the sending change on a reply that arrives after its own broadcast was applied', async () => {
     const env = await openLWW();
     env.doc.change(draft => {

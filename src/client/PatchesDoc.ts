@@ -2,6 +2,7 @@ import { ReplaySubject, type Observable, distinctUntilChanged, skip } from 'rxjs
 import { Immer, enablePatches, freeze, type Draft } from 'immer';
 import type { AnyDoc, Algorithm, JSONPatchOp, Unsubscriber } from '../types.js';
 import { applyPatch } from '../algorithms/applyPatch.js';
+import { deepEqual } from '../algorithms/deepEqual.js';
 import { PatchesError } from '../errors.js';
 import { arraysWhole } from '../algorithms/recording/arraysWhole.js';
 import { immerPatchesToOps } from '../algorithms/recording/immerPatchesToOps.js';
@@ -197,7 +198,13 @@ export class PatchesDoc<T extends object = AnyDoc> {
     // `onTop`: the new layers show the old view with these ops applied (another tab's appended OT
     // changes, LWW `opsOnTop`), so with no optimistic edits on it the view is not rebuilt from every op.
     const { onTop } = options;
-    this.show(onTop && this.optimistic.length === 0 ? this.stateWith(onTop) : this.rebuilt());
+    const next = onTop && this.optimistic.length === 0 ? this.stateWith(onTop) : this.rebuilt();
+    // An LWW install rebuilds the view from the store's ops (the server confirming our own edit,
+    // say): an equal one keeps the view shown, not to re-render subscribers for nothing. Equal
+    // ignores key order, so the order shown (the author's, as `change()` made it) is kept: JSON
+    // objects have none, and the rebuilt one (the order ops were applied in) is no truer.
+    if (this.algorithm === 'lww' && deepEqual(next, this.view)) return;
+    this.show(next);
   }
 
   /** @internal Drops an optimistic change that could not be persisted and rebuilds the view. */
