@@ -182,6 +182,34 @@ describe('PatchesDoc', () => {
     expect(sent.ops).toHaveLength(1);
   });
 
+  // Asked in review: with freeze on, a write into the state (a two-way binding into it, say) must
+  // throw, not change the view in place for the next change() to carry to subscribers only.
+  it('should freeze the state after a rollback and an LWW rebuild too, so a write into it throws and reaches no one', async () => {
+    const store = new InMemoryStore();
+    const patches = new Patches({ store, docOptions: { freeze: true } });
+    const doc = await patches.openDoc<Todo>('todo');
+    doc.change(draft => void (draft.title = 'kept'));
+    await doc.flush();
+    jest.spyOn(store, 'savePendingChanges').mockRejectedValueOnce(new Error('disk full'));
+    doc.change(draft => void (draft.count = 1));
+    await doc.flush();
+    expect(doc.state).toEqual({ title: 'kept' });
+    expect(Object.isFrozen(doc.state)).toBe(true);
+    expect(() => ((doc.state as Todo).title = 'typed')).toThrow(TypeError);
+    doc.change(draft => void (draft.count = 2));
+    expect(doc.state).toEqual({ title: 'kept', count: 2 });
+
+    const lww = await patches.openDoc<Todo>('lww', { algorithm: 'lww' });
+    lww.change(draft => void (draft.title = 'a'));
+    await lww.flush();
+    const sent = await patches.runExclusive('lww', () => patches.algorithms.lww.getPendingToSend('lww'));
+    const other: Change = { id: 'other', baseRev: 0, rev: 2, ops: [{ op: 'replace', path: '/items', value: [{ text: 'milk', done: false }], ts: 1 }], createdAt: 0, committedAt: 1 };
+    await patches.runExclusive('lww', () => patches.algorithms.lww.applyServerChanges('lww', [{ ...sent[0], rev: 1, committedAt: 1 }, other], sent));
+    expect(lww.state).toEqual({ title: 'a', items: [{ text: 'milk', done: false }] });
+    expect(Object.isFrozen(lww.state)).toBe(true);
+    expect(Object.isFrozen(lww.state.items[0])).toBe(true);
+  });
+
   it('should drop minted entries from the optimistic queue, in order or not, keeping the others in order', async () => {
     const { patches } = setup();
     const doc = await patches.openDoc<Todo>('todo');
