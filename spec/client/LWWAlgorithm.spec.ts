@@ -178,6 +178,28 @@ describe('LWWAlgorithm', () => {
     expect(updates).toEqual([]);
   });
 
+  it("should keep a following tab's view, and emit nothing, when the leading tab's send of its edit is confirmed", async () => {
+    const store = new InMemoryStore();
+    const leader = new Patches({ store });
+    const follower = new Patches({ store });
+    const doc = await follower.openDoc<Doc>('d', { algorithm: 'lww' });
+    doc.change(draft => {
+      draft.title = 'x';
+      draft.a = 1;
+    });
+    await doc.flush();
+    const shown = doc.state;
+    const updates: Doc[] = [];
+    doc.onUpdate(state => updates.push(state));
+    await leader.trackDocs(['d'], 'lww');
+    const sent = await leader.runExclusive('d', () => leader.algorithms.lww.getPendingToSend('d'));
+    await leader.runExclusive('d', () => leader.algorithms.lww.applyServerChanges('d', [{ ...sent[0], ops: [...sent[0].ops].reverse(), rev: 1, committedAt: 9 }], sent));
+    await follower.runExclusive('d', () => follower.algorithms.lww.refresh('d'));
+    expect(doc.committedRev).toBe(1);
+    expect(doc.state).toBe(shown);
+    expect(updates).toEqual([]);
+  });
+
   it('should clear the sending change on a reply that arrives after its own broadcast was applied', async () => {
     const env = await openLWW();
     env.doc.change(draft => {

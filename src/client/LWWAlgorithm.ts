@@ -180,7 +180,8 @@ export class LWWAlgorithm implements ClientAlgorithm {
     const layers = layersOf({ ...stored, state }, state);
     // Unless the committed state moved, only the local layers can differ.
     if (!committedUnchanged(news) || !deepEqual(current.local[0] ?? [], layers.local[0])) {
-      this.install(doc, layers, { rerecord: true });
+      // The leading tab's send of this tab's edits, confirmed, often changes nothing shown here.
+      this.install(doc, layers, { rerecord: true, keepIfEqual: true });
       return;
     }
     // Another tab's write of a few pending ops (an offline session it is making): those are applied on the view, not all.
@@ -247,7 +248,9 @@ export class LWWAlgorithm implements ClientAlgorithm {
     const after: StoredDoc = { ...stored, state, committedRev: cursor, sending: clearSending ? null : stored.sending };
     if (doc) {
       this.stamps.saw(doc, ops);
-      this.install(doc, layersOf(after, state), { rerecord: true });
+      // Our own send confirmed, nothing else: the view may already show it all (see `keepIfEqual`).
+      const ownOnly = effective.every(c => c.id === stored.sending?.id);
+      this.install(doc, layersOf(after, state), { rerecord: true, keepIfEqual: ownOnly });
       this.sendingOf.set(doc._layers(), { sending: after.sending });
     } else {
       // Kept only as the strict replay of the rows up to the rev it is at (a late reply lands below it).

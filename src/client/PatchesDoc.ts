@@ -188,8 +188,10 @@ export class PatchesDoc<T extends object = AnyDoc> {
    * @internal Replaces what the doc shows: new committed/local layers, optionally new optimistic
    * ops (rebased), and drops the optimistic entries named in `minted`. Emits if the view changed
    * (applying `onTop` to the view when the new layers are the old ones with those ops on top).
+   * `keepIfEqual`: the new layers may show what the view shows (the server confirming an own
+   * edit): a rebuilt view equal to it is dropped, the view kept.
    */
-  _update(layers: DocLayers, options: { minted?: string[]; optimistic?: OptimisticChange[]; viewUnchanged?: boolean; rerecord?: boolean; onTop?: readonly JSONPatchOp[] } = {}): void {
+  _update(layers: DocLayers, options: { minted?: string[]; optimistic?: OptimisticChange[]; viewUnchanged?: boolean; rerecord?: boolean; onTop?: readonly JSONPatchOp[]; keepIfEqual?: boolean } = {}): void {
     this.layers = layers;
     if (options.optimistic) this.optimistic = options.optimistic;
     if (options.minted?.length) this.optimistic = withoutMinted(this.optimistic, options.minted);
@@ -199,11 +201,11 @@ export class PatchesDoc<T extends object = AnyDoc> {
     // changes, LWW `opsOnTop`), so with no optimistic edits on it the view is not rebuilt from every op.
     const { onTop } = options;
     const next = onTop && this.optimistic.length === 0 ? this.stateWith(onTop) : this.rebuilt();
-    // An LWW install rebuilds the view from the store's ops (the server confirming our own edit,
-    // say): an equal one keeps the view shown, not to re-render subscribers for nothing. Equal
-    // ignores key order, so the order shown (the author's, as `change()` made it) is kept: JSON
-    // objects have none, and the rebuilt one (the order ops were applied in) is no truer.
-    if (this.algorithm === 'lww' && deepEqual(next, this.view)) return;
+    // A view rebuilt equal (a new object, its keys in the order the ops were applied in) would
+    // render every subscriber again for nothing. Equal ignores key order, so the order shown (the
+    // author's, as `change()` made it) stays: JSON objects have none, and the rebuilt one is no
+    // truer. Compared only when asked: it costs a walk of the view's widest objects.
+    if (options.keepIfEqual && deepEqual(next, this.view)) return;
     this.show(next);
   }
 
