@@ -110,7 +110,7 @@ export class PatchesDoc<T extends object = AnyDoc> {
     this.state$ = this.subject.asObservable().pipe(distinctUntilChanged());
   }
 
-  /** The current state: committed, plus pending and optimistic local changes. Treat it as immutable. */
+  /** The current state: committed, plus pending and optimistic local changes. Never write into it (frozen with `freeze`): edit through `change()`. */
   get state(): T {
     return this.view;
   }
