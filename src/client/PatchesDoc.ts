@@ -1,8 +1,9 @@
-import { ReplaySubject, type Observable, distinctUntilChanged, skip } from 'rxjs';
+import { BehaviorSubject, type Observable, distinctUntilChanged, skip } from 'rxjs';
 import { Immer, enablePatches, freeze, type Draft } from 'immer';
 import type { AnyDoc, Algorithm, JSONPatchOp, Unsubscriber } from '../types.js';
 import { applyPatch } from '../algorithms/applyPatch.js';
 import { deepEqual } from '../algorithms/deepEqual.js';
+import { currentThenChanges } from '../util/currentThenChanges.js';
 import { PatchesError } from '../errors.js';
 import { arraysWhole } from '../algorithms/recording/arraysWhole.js';
 import { immerPatchesToOps } from '../algorithms/recording/immerPatchesToOps.js';
@@ -73,8 +74,7 @@ export interface PatchesDocOptions {
 export class PatchesDoc<T extends object = AnyDoc> {
   private layers: DocLayers;
   private optimistic: OptimisticChange[] = [];
-  /** A ReplaySubject, not a BehaviorSubject: a subscriber after `_close()` still gets the last state, then `complete`. */
-  private readonly subject = new ReplaySubject<T>(1);
+  private readonly subject: BehaviorSubject<T>;
   /** The state shown: ahead of the subject's last value while an emission is under way (see `show`). */
   private view: T;
   private readonly emitter = new InOrderEmitter<T>(state => this.subject.next(state));
@@ -105,9 +105,8 @@ export class PatchesDoc<T extends object = AnyDoc> {
     this.frozen = options.freeze ?? false;
     this.immer = new Immer({ autoFreeze: this.frozen });
     this.view = this.shown(this.rebuilt());
-    this.subject.next(this.view);
-    // `asObservable()` first: a piped Subject is an AnonymousSubject whose `next` reaches ours.
-    this.state$ = this.subject.asObservable().pipe(distinctUntilChanged());
+    this.subject = new BehaviorSubject<T>(this.view);
+    this.state$ = currentThenChanges(this.subject).pipe(distinctUntilChanged());
   }
 
   /** The current state: committed, plus pending and optimistic local changes. Never write into it (frozen with `freeze`): edit through `change()`. */

@@ -1,7 +1,7 @@
 import {
+  BehaviorSubject,
   EMPTY,
   Observable,
-  ReplaySubject,
   Subject,
   Subscription,
   asyncScheduler,
@@ -35,6 +35,7 @@ import { listen } from '../client/listen.js';
 import { hasUnsavedEdits } from '../client/unsavedEdits.js';
 import type { ClientAlgorithm } from '../client/ClientAlgorithm.js';
 import { InOrderEmitter } from '../util/InOrderEmitter.js';
+import { currentThenChanges } from '../util/currentThenChanges.js';
 import { dispatchByAlgorithm } from '../operators/dispatchByAlgorithm.js';
 import { serialGate } from '../operators/serialGate.js';
 import { online$ as browserOnline$ } from '../streams/online.js';
@@ -123,8 +124,7 @@ const INITIAL_STATE: PatchesSyncState = Object.freeze({ online: true, connected:
  * await sync.connect();
  */
 export class PatchesSync {
-  /** A ReplaySubject, not a BehaviorSubject: a subscriber after `destroy()` still gets the last state, then `complete`. */
-  private readonly stateSubject = new ReplaySubject<PatchesSyncState>(1);
+  private readonly stateSubject = new BehaviorSubject<PatchesSyncState>(INITIAL_STATE);
   /** A state set during an emission (a listener that disconnects when connected) is emitted after it, to everyone; `state` reads the latest. */
   private readonly stateEmitter = new InOrderEmitter<PatchesSyncState>(state => this.stateSubject.next(state));
   private readonly docs: SyncedDocs;
@@ -172,9 +172,7 @@ export class PatchesSync {
     // An app's online$ or wake$ that errors must not take the connection down with it: better
     // online (a failed attempt retries) than offline for good.
     const online$ = outliving('online$', options.online$ ?? browserOnline$(typeof window === 'undefined' ? undefined : window), of(true), error => this.report(error));
-    this.stateSubject.next(INITIAL_STATE);
-    // `asObservable()` first: a piped Subject is an AnonymousSubject whose `next` reaches ours.
-    this.state$ = this.stateSubject.asObservable().pipe(distinctUntilChanged(sameState));
+    this.state$ = currentThenChanges(this.stateSubject).pipe(distinctUntilChanged(sameState));
     this.synced$ = this.docs.synced$;
 
     // State hears online/offline before the connection reacts to it: one coherent transition.
@@ -267,7 +265,7 @@ export class PatchesSync {
 
   /** Connection state: `{ online, connected, syncing }`, the latest, ahead of `state$` during an emission. Frozen: replaced, never changed. */
   get state(): PatchesSyncState {
-    return this.stateEmitter.latest ?? INITIAL_STATE;
+    return this.stateEmitter.latest ?? this.stateSubject.value;
   }
 
   /** Per-document sync status, keyed by doc id. */

@@ -1,6 +1,7 @@
-import { ReplaySubject, type Observable } from 'rxjs';
+import { BehaviorSubject, type Observable } from 'rxjs';
 import type { SyncedDoc } from '../types.js';
 import { InOrderEmitter } from '../util/InOrderEmitter.js';
+import { currentThenChanges } from '../util/currentThenChanges.js';
 
 /**
  * The per-document status map behind `PatchesSync.synced`: immutable snapshots (every change is
@@ -22,18 +23,13 @@ export class SyncedDocs {
   private lastChange = 0;
   /** Entries removed so far: what a doc without an entry answers `changesOf` by. */
   private removals = 0;
-  /** A ReplaySubject, not a BehaviorSubject: a subscriber after `complete()` still gets the last snapshot, then `complete`. */
-  private readonly subject = new ReplaySubject<Readonly<Record<string, SyncedDoc>>>(1);
+  private readonly subject = new BehaviorSubject<Readonly<Record<string, SyncedDoc>>>(NO_ENTRIES);
   /** A snapshot built during an emission (`value` read by a listener) is emitted after it, to everyone. */
   private readonly emitter = new InOrderEmitter<Readonly<Record<string, SyncedDoc>>>(snapshot => this.subject.next(snapshot));
   private flushQueued = false;
 
   /** Every distinct snapshot of the map, starting with the current one (the last one, then `complete`, once completed). */
-  readonly synced$: Observable<Readonly<Record<string, SyncedDoc>>> = this.subject.asObservable();
-
-  constructor() {
-    this.subject.next(NO_ENTRIES);
-  }
+  readonly synced$: Observable<Readonly<Record<string, SyncedDoc>>> = currentThenChanges(this.subject);
 
   /** The current snapshot, including updates not yet emitted. */
   get value(): Readonly<Record<string, SyncedDoc>> {
