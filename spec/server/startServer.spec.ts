@@ -429,6 +429,27 @@ describe('startServer', () => {
       expect(tokens).toEqual(['token-1']);
       expect(t.server.stats.connectionsRefused).toBe(0);
     });
+
+    // Found in review, fixed: socket.close threw on these codes inside the verdict's handler, an
+    // unhandled rejection that ended the server process.
+    it.each([
+      [401, 4401, false],
+      [403, 4403, false],
+      [4000, 4000, false],
+      [0, 4401, true],
+      [1005, 4401, true],
+      ['yes', 4401, true],
+      [undefined, 4401, true],
+    ])('should take a verdict of %p as close code %i, reporting it as a misconfiguration: %p', async (verdict, code, reported) => {
+      t = await startTestServer({ authorizeConnection: (connection) => connection.token === 'ok' || (verdict as unknown as boolean) });
+      const refused = await t.connect();
+      expect(await refused.closed).toBe(code);
+      expect(t.faults.splice(0)).toEqual(reported ? [expect.any(TypeError)] : []);
+      // Still serving.
+      expect(resultOf(await (await t.connect({ query: '?token=ok' })).call('getDoc', ['doc']))).toEqual({ state: null, rev: 0, changes: [] });
+      expect(t.server.stats.connectionsRefused).toBe(1);
+    });
+
   });
 
   // Found in review, fixed: a subscribe still awaiting a hook when its socket closed subscribed the

@@ -10,6 +10,7 @@ import { MemoryServerStore } from './stores/MemoryServerStore.js';
 import { FrameAnswers } from './FrameAnswers.js';
 import { ServerCore } from './ServerCore.js';
 import { acceptWebSockets } from './acceptWebSockets.js';
+import { closeWith, refusalOf } from './closeCodes.js';
 import { SERVER_PER_MESSAGE_DEFLATE } from './wireCompression.js';
 import type { PerMessageDeflateOptions } from './wireCompression.js';
 import type { AlgorithmFor, Authorize, Connection } from './ServerCore.js';
@@ -31,10 +32,12 @@ export interface StartServerOptions {
   /** Authorization hook (default: allow everything). */
   authorize?: Authorize;
   /**
-   * Connect-time check of a connection's token (default: admit all). Return `true` to admit,
-   * `false` to refuse with close code 4401, or a close code (4401 unauthenticated, 4403
-   * forbidden, 1008 policy) to refuse with it; the client reports an `AuthError` and stops
-   * reconnecting. Frames that arrive meanwhile wait for the verdict.
+   * Connect-time check of a connection's token and request (default: admit all). Return `true`
+   * to admit, `false` to refuse with close code 4401, or a close code to refuse with it: 4401
+   * (unauthenticated), 4403 (forbidden) or 1008 (policy) make the client report an `AuthError`
+   * and stop reconnecting; another of 3000–4999 makes it reconnect with backoff. 401 and 403
+   * mean 4401 and 4403; any other value refuses with 4401 and is reported to `onError`. Frames
+   * that arrive meanwhile wait for the verdict.
    */
   authorizeConnection?: AuthorizeConnection;
   /**
@@ -111,7 +114,7 @@ export interface ServerStats extends DocServiceStats {
   subscriptions: number;
 }
 
-/** The connect-time verdict on a connection: admit (`true`), refuse with 4401 (`false`), or refuse with this close code. */
+/** The connect-time verdict on a connection: admit (`true`), refuse with 4401 (`false`), or refuse with this close code (see `StartServerOptions.authorizeConnection`). */
 export type AuthorizeConnection = (connection: Connection) => boolean | number | Promise<boolean | number>;
 
 /** Alias of {@link StartServerOptions}. */
@@ -289,9 +292,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     onError,
   });
 
-  const onFrame = (connection: Connection, socket: WebSocket, data: RawData): void => {
+  const onFrame = (connection: Connection, socket: WebSocket, frame: Buffer): void => {
     const task = answers
-      .reply(connection, toBuffer(data))
+      .reply(connection, frame)
       .then((reply) => {
         if (typeof reply === 'string') sendReply(socket, reply);
         else for (const text of reply ?? []) sendReply(socket, text);
@@ -306,26 +309,38 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     });
   };
 
-  /** Runs the connect-time check; `true` at once when there is none, else the verdict to come (a refused socket is closed). */
+  /**
+   * Runs the connect-time check: `true` at once when there is none, else the verdict to come. A
+   * refused socket is closed, never throwing: an odd verdict is reported, not a crash.
+   */
   const admit = (connection: Connection, socket: WebSocket): true | Promise<boolean> => {
     const hook = options.authorizeConnection;
     if (!hook) return true;
+    const refuse = (code: number, reason: string): false => {
+      stats.connectionsRefused++;
+      closeWith(socket, code, reason);
+      return false;
+    };
     return Promise.resolve()
       .then(() => hook(connection))
       .then(
         (verdict) => {
           if (verdict === true) return true;
-          stats.connectionsRefused++;
-          const code = typeof verdict === 'number' ? verdict : 4401;
-          socket.close(code, code === 4403 ? 'Forbidden' : code === 4401 ? 'Unauthorized' : 'Refused');
-          return false;
+          const refusal = refusalOf(verdict);
+          if (refusal.misconfigured) onError(new TypeError(`authorizeConnection answered ${describeVerdict(verdict)}: expected true, false or a close code (1008, 3000-4999); refused with 4401`));
+          return refuse(refusal.code, refusal.reason);
         },
         (error: unknown) => {
           onError(error);
-          socket.close(1011, 'Server error');
-          return false;
+          return refuse(1011, 'Server error');
         },
-      );
+      )
+      .catch((error: unknown) => {
+        // Nothing above should throw; if it does, the connection goes, not the process.
+        onError(error);
+        socket.terminate();
+        return false;
+      });
   };
 
   /** One tick: terminate sockets that missed the last ping, ping the others, send heartbeats. */
@@ -368,9 +383,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     stats.connectionsTotal++;
     const admitted = admit(connection, socket);
     socket.on('message', (data) => {
-      if (admitted === true) onFrame(connection, socket, data);
+      if (admitted === true) onFrame(connection, socket, toBuffer(data));
       // A frame held for the verdict is dropped if its socket closed meanwhile.
-      else void admitted.then((ok) => ok && sockets.has(connection.id) && onFrame(connection, socket, data));
+      else void admitted.then((ok) => ok && sockets.has(connection.id) && onFrame(connection, socket, toBuffer(data)));
     });
     // Protocol violations (an over-limit frame, bad UTF-8) make `ws` close the socket; the
     // error itself needs no more handling than that.
@@ -428,6 +443,11 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
 /** `ws` send options of every frame: text (opcode 1), whether given as a string or as UTF-8 bytes. */
 const TEXT_FRAME = { binary: false } as const;
 
+/** An odd verdict, named for the report without printing whatever object it is. */
+function describeVerdict(verdict: unknown): string {
+  return typeof verdict === 'number' || typeof verdict === 'string' ? JSON.stringify(verdict) : String(typeof verdict);
+}
+
 /** The application heartbeat: a notification clients that asked for it (by calling `ping`) get on every tick. */
 const HEARTBEAT_FRAME = JSON.stringify({ jsonrpc: '2.0', method: 'heartbeat' });
 
@@ -462,12 +482,7 @@ function toBuffer(data: RawData): Buffer {
 function closeSocket(socket: WebSocket): Promise<void> {
   if (socket.readyState === WebSocket.CLOSED) return Promise.resolve();
   return new Promise<void>((resolve) => {
-    const timer = setTimeout(() => socket.terminate(), 2000);
-    timer.unref();
-    socket.once('close', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    socket.close(1001, 'Server shutting down');
+    socket.once('close', () => resolve());
+    closeWith(socket, 1001, 'Server shutting down');
   });
 }
