@@ -450,6 +450,39 @@ describe('startServer', () => {
       expect(t.server.stats.connectionsRefused).toBe(1);
     });
 
+    // Found in review, fixed: a verdict that never came held the socket, and its frames, for good.
+    it('should close with 1013 a connection the hook has not judged within authorizeTimeoutMs, and report it', async () => {
+      t = await startTestServer({ authorizeTimeoutMs: 50, authorizeConnection: () => new Promise<boolean>(() => {}) });
+      const waiting = await t.connect();
+      waiting.sendRaw(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'getDoc', params: ['doc'] }));
+      expect(await waiting.closed).toBe(1013);
+      expect(t.faults.splice(0)).toEqual([expect.objectContaining({ message: expect.stringContaining('no verdict in 50 ms') })]);
+      expect(t.server.stats).toMatchObject({ connectionsRefused: 1, requests: 0 });
+    });
+
+    // Found in review, fixed: every frame sent before the verdict was read (and inflated) and held
+    // in memory, without bound.
+    it('should not read a socket until its verdict, then answer what it sent in order', async () => {
+      let admit!: (verdict: boolean) => void;
+      const verdict = new Promise<boolean>((resolve) => (admit = resolve));
+      t = await startTestServer({ compression: false, authorizeConnection: (connection) => (connection.token === 'held' ? verdict : true) });
+      const held = await t.connect({ query: '?token=held' });
+      // Notifications of 512 KB (answered by nothing): 16 MB is far more than loopback's buffers hold unread.
+      const bulk = JSON.stringify({ jsonrpc: '2.0', method: 'note', params: ['x'.repeat(512 * 1024)] });
+      let written = 0;
+      for (let i = 0; i < 32; i++) held.socket.send(bulk, () => written++);
+      held.sendRaw(JSON.stringify({ jsonrpc: '2.0', id: 'last', method: 'getDoc', params: ['doc'] }));
+      // An admitted client sends twice as much and is answered: the server read it all meanwhile.
+      const other = await t.connect();
+      for (let i = 0; i < 64; i++) other.sendRaw(bulk);
+      resultOf(await other.call('getDoc', ['doc']));
+      expect(written).toBeLessThan(32);
+      admit(true);
+      expect(resultOf(await held.reply('last'))).toEqual({ state: null, rev: 0, changes: [] });
+      expect(written).toBe(32);
+      expect(t.server.stats.ignoredNotifications).toBe(96);
+    });
+
   });
 
   // Found in review, fixed: a subscribe still awaiting a hook when its socket closed subscribed the
@@ -468,15 +501,16 @@ describe('startServer', () => {
       return { passed: new Promise<void>((resolve) => (open = resolve)), open: () => open() };
     }
 
-    it('should drop the frames a closed socket sent while its connection was being admitted', async () => {
+    it('should hold no subscription for a socket that closed while its connection was being admitted', async () => {
       const verdict = gate();
       let first = true;
       t = await startTestServer({ authorizeConnection: () => (first ? ((first = false), verdict.passed.then(() => true)) : true) });
       const early = await t.connect();
       early.socket.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'subscribe', params: [['doc-a', 'doc-b']] }));
-      await early.close();
-      await allClosed();
+      early.socket.terminate();
+      // The server reads a socket only once it is admitted: it learns of the close after the verdict.
       verdict.open();
+      await allClosed();
       // A later connection's round trip: the early frame, released before it, has been handled or dropped.
       expect(resultOf(await (await t.connect()).call('getDoc', ['doc-a']))).toEqual({ state: null, rev: 0, changes: [] });
       expect(t.server.stats.subscriptions).toBe(0);

@@ -11,6 +11,8 @@ import { FrameAnswers } from './FrameAnswers.js';
 import { ServerCore } from './ServerCore.js';
 import { acceptWebSockets } from './acceptWebSockets.js';
 import { closeWith, refusalOf } from './closeCodes.js';
+import { HeldFrames } from './HeldFrames.js';
+import { ReadHolds } from './ReadHolds.js';
 import { SERVER_PER_MESSAGE_DEFLATE } from './wireCompression.js';
 import type { PerMessageDeflateOptions } from './wireCompression.js';
 import type { AlgorithmFor, Authorize, Connection } from './ServerCore.js';
@@ -36,10 +38,12 @@ export interface StartServerOptions {
    * to admit, `false` to refuse with close code 4401, or a close code to refuse with it: 4401
    * (unauthenticated), 4403 (forbidden) or 1008 (policy) make the client report an `AuthError`
    * and stop reconnecting; another of 3000–4999 makes it reconnect with backoff. 401 and 403
-   * mean 4401 and 4403; any other value refuses with 4401 and is reported to `onError`. Frames
-   * that arrive meanwhile wait for the verdict.
+   * mean 4401 and 4403; any other value refuses with 4401 and is reported to `onError`. The
+   * socket is not read until the verdict: its frames are then handled in order.
    */
   authorizeConnection?: AuthorizeConnection;
+  /** Most ms `authorizeConnection` may take (default 10 000): past it the socket is closed with 1013 "try again later" (the client reconnects with backoff), reported to `onError`. */
+  authorizeTimeoutMs?: number;
   /**
    * Every `pingIntervalMs` (default 15 000; 0 turns it off) each socket gets a WebSocket ping; one
    * that has not answered the previous ping is terminated (its subscriptions end with it).
@@ -108,7 +112,7 @@ export interface ServerStats extends DocServiceStats {
   slowConsumersDropped: number;
   /** Connections terminated because they stopped answering pings. */
   pingTimeouts: number;
-  /** Connections refused by `authorizeConnection`. */
+  /** Connections refused by `authorizeConnection`, or closed because it gave no verdict in time. */
   connectionsRefused: number;
   /** Subscriptions held (one per document per connection); a closed connection's are freed. */
   subscriptions: number;
@@ -201,6 +205,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   let closing = false;
   let closed: Promise<void> | undefined;
 
+  /** Per socket: the frames `ws` handed over while it could not be answered, in order. */
+  const heldFrames = new WeakMap<WebSocket, HeldFrames>();
+  /** Why each socket is not being read (waiting for its verdict). */
+  const holds = new ReadHolds((socket) => queueMicrotask(() => heldFrames.get(socket)?.drain()));
   /** UTF-8 bytes of the replies handed to each socket and not yet written out. */
   const repliesQueued = new WeakMap<WebSocket, number>();
   /**
@@ -309,23 +317,35 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     });
   };
 
+  const authorizeTimeoutMs = options.authorizeTimeoutMs ?? 10_000;
   /**
-   * Runs the connect-time check: `true` at once when there is none, else the verdict to come. A
-   * refused socket is closed, never throwing: an odd verdict is reported, not a crash.
+   * Runs the connect-time check: `true` at once when there is none, else the verdict to come. The
+   * socket is not read meanwhile; a refused one is closed (never throwing: an odd verdict is
+   * reported, not a crash), and one without a verdict in `authorizeTimeoutMs` is closed with 1013.
    */
   const admit = (connection: Connection, socket: WebSocket): true | Promise<boolean> => {
     const hook = options.authorizeConnection;
     if (!hook) return true;
+    holds.hold(socket, 'verdict');
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<typeof NO_VERDICT>((resolve) => (timer = setTimeout(resolve, authorizeTimeoutMs, NO_VERDICT)));
     const refuse = (code: number, reason: string): false => {
       stats.connectionsRefused++;
       closeWith(socket, code, reason);
       return false;
     };
-    return Promise.resolve()
-      .then(() => hook(connection))
+    return Promise.race([Promise.resolve().then(() => hook(connection)), timedOut])
       .then(
         (verdict) => {
-          if (verdict === true) return true;
+          if (verdict === true) {
+            holds.release(socket, 'verdict');
+            return true;
+          }
+          if (!sockets.has(connection.id)) return false;
+          if (verdict === NO_VERDICT) {
+            onError(new Error(`authorizeConnection gave no verdict in ${authorizeTimeoutMs} ms: the connection was closed with 1013`));
+            return refuse(1013, 'Try again later');
+          }
           const refusal = refusalOf(verdict);
           if (refusal.misconfigured) onError(new TypeError(`authorizeConnection answered ${describeVerdict(verdict)}: expected true, false or a close code (1008, 3000-4999); refused with 4401`));
           return refuse(refusal.code, refusal.reason);
@@ -340,12 +360,16 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         onError(error);
         socket.terminate();
         return false;
-      });
+      })
+      .finally(() => clearTimeout(timer));
   };
 
   /** One tick: terminate sockets that missed the last ping, ping the others, send heartbeats. */
   const pingAll = (): void => {
     for (const [id, socket] of sockets) {
+      // A socket waiting for its verdict is not read, so cannot read its pongs: the wait is the
+      // server's, not the client's (the verdict's timeout bounds it).
+      if (holds.held(socket)) alive.add(socket);
       if (!alive.has(socket)) {
         stats.pingTimeouts++;
         socket.terminate();
@@ -381,12 +405,33 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     socket.on('pong', () => alive.add(socket));
     stats.connections++;
     stats.connectionsTotal++;
-    const admitted = admit(connection, socket);
+    const verdict = admit(connection, socket);
+    let admitted = verdict === true;
+    const held = new HeldFrames(
+      (frame) => onFrame(connection, socket, frame),
+      () => admitted && !holds.held(socket) && socket.readyState === WebSocket.OPEN,
+    );
+    heldFrames.set(socket, held);
     socket.on('message', (data) => {
-      if (admitted === true) onFrame(connection, socket, toBuffer(data));
-      // A frame held for the verdict is dropped if its socket closed meanwhile.
-      else void admitted.then((ok) => ok && sockets.has(connection.id) && onFrame(connection, socket, toBuffer(data)));
+      // A closing socket's frames are not answered (a refused one's are read only to finish the close).
+      if (socket.readyState !== WebSocket.OPEN) return;
+      held.push(toBuffer(data));
+      // Unread until its verdict, a socket has frames only if ws had read them already: a few. A
+      // client sending more is not playing fair.
+      if (!admitted && (held.count > MAX_EARLY_FRAMES || held.bytes > MAX_EARLY_BYTES)) {
+        held.clear();
+        stats.connectionsRefused++;
+        closeWith(socket, 1008, 'Too much sent before admission');
+      }
     });
+    if (verdict !== true) {
+      void verdict.then((ok) => {
+        admitted = ok;
+        // Frames held for the verdict are dropped if it refused or their socket closed meanwhile.
+        if (ok && sockets.has(connection.id)) held.drain();
+        else held.clear();
+      });
+    }
     // Protocol violations (an over-limit frame, bad UTF-8) make `ws` close the socket; the
     // error itself needs no more handling than that.
     socket.on('error', () => {});
@@ -442,6 +487,13 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
 
 /** `ws` send options of every frame: text (opcode 1), whether given as a string or as UTF-8 bytes. */
 const TEXT_FRAME = { binary: false } as const;
+
+/** What an `authorizeConnection` that has not answered in time stands for. */
+const NO_VERDICT = Symbol('no verdict');
+
+/** Most frames, and bytes of them, held for a connection's verdict: the socket is paused, so only those `ws` had already read. */
+const MAX_EARLY_FRAMES = 100;
+const MAX_EARLY_BYTES = 1024 * 1024;
 
 /** An odd verdict, named for the report without printing whatever object it is. */
 function describeVerdict(verdict: unknown): string {
