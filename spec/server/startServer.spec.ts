@@ -629,6 +629,55 @@ describe('startServer', () => {
       expect(t.server.stats).toMatchObject({ pingTimeouts: 0, slowConsumersDropped: 0 });
     });
 
+    // Found in review, fixed: replies are not counted against maxBufferedBytes (a large one must
+    // not drop its reader), so a client that pipelined requests and read nothing grew the server
+    // without bound (1.6 GB for ten batches of 1,000 getDoc of a 200 KB doc).
+    it('should stop reading a client whose replies back up, and answer everything once it reads', async () => {
+      t = await startTestServer({ maxQueuedReplyBytes: 1024 * 1024, maxChangeBytes: 2_000_000, compression: false });
+      const writer = await t.connect();
+      resultOf(await writer.call('commitChanges', ['doc', [bulky('c0', 0, 100_000)]]));
+      const reader = await t.connect();
+      reader.socket.pause();
+      const batch = (n: number) => JSON.stringify(Array.from({ length: 100 }, (_, i) => ({ jsonrpc: '2.0', id: `${n}-${i}`, method: 'getDoc', params: ['doc'] })));
+      // 10 MB of replies: loopback's buffers take a few, the rest stays queued, past the 1 MiB limit.
+      reader.sendRaw(batch(0));
+      for (let turn = 0; t.server.stats.backpressurePauses === 0; turn++) {
+        if (turn > 5_000) throw new Error('the server never stopped reading the client');
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      const requests = t.server.stats.requests;
+      for (let n = 1; n < 5; n++) reader.sendRaw(batch(n));
+      // A round trip of another client: the server had the time to read the four batches, and did not.
+      resultOf(await writer.call('getDoc', ['doc']));
+      expect(t.server.stats.requests).toBe(requests + 1);
+
+      reader.socket.resume();
+      for (let n = 0; n < 5; n++) {
+        const replies = (await reader.next((frame) => Array.isArray(frame) && (frame[0] as Frame).id === `${n}-0`)) as Frame[];
+        expect(replies.map((reply) => resultOf<{ changes: Change[] }>(reply).changes.map((c) => c.id).join() + reply.id)).toEqual(Array.from({ length: 100 }, (_, i) => `c0${n}-${i}`));
+      }
+      expect(t.server.stats).toMatchObject({ slowConsumersDropped: 0, pingTimeouts: 0, connections: 2 });
+    });
+
+    it('should read no more of a client than maxCallsInFlight requests ahead, frames it sent together included', async () => {
+      let release!: () => void;
+      const released = new Promise<boolean>((resolve) => (release = () => resolve(true)));
+      t = await startTestServer({ maxCallsInFlight: 2, authorize: (connection) => connection.token !== 'slow' || released });
+      const slow = await t.connect({ query: '?token=slow' });
+      // Written as one TCP chunk, so the server's `ws` reads all three frames at once: pausing the
+      // socket alone would not stop the third.
+      const tcp = (slow.socket as unknown as { _socket: import('node:net').Socket })._socket;
+      tcp.cork();
+      for (const id of [1, 2, 3]) slow.sendRaw(JSON.stringify({ jsonrpc: '2.0', id, method: 'getDoc', params: ['doc'] }));
+      tcp.uncork();
+      const other = await t.connect();
+      resultOf(await other.call('getDoc', ['doc']));
+      expect(t.server.stats.requests).toBe(3);
+      release();
+      for (const id of [1, 2, 3]) expect(resultOf(await slow.reply(id))).toEqual({ state: null, rev: 0, changes: [] });
+      expect(t.server.stats.backpressurePauses).toBe(1);
+    });
+
     it('should drop a client that stops reading its broadcasts, and keep the others', async () => {
       t = await startTestServer({ maxBufferedBytes: 256 * 1024, maxChangeBytes: 2_000_000, compression: false });
       const writer = await t.connect();

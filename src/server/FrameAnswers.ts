@@ -68,8 +68,13 @@ export class FrameAnswers {
     this.capabilities = serverCapabilities(deps.maxBatchLength);
   }
 
-  /** The reply frame to `frame` from `connection`, the frames of a batch's replies too large for one, or `undefined` when it earns none. */
-  async reply(connection: Connection, frame: Buffer): Promise<string | string[] | undefined> {
+  /**
+   * The reply frame to `frame` from `connection`, the frames of a batch's replies too large for
+   * one, or `undefined` when it earns none. `started`, if given, is told before anything is awaited
+   * how many requests the frame holds (1, or a batch's length; not called for a frame refused whole), so the
+   * caller can count them as in flight until the reply is out.
+   */
+  async reply(connection: Connection, frame: Buffer, started?: (requests: number) => void): Promise<string | string[] | undefined> {
     const { stats, maxFrameBytes, maxBatchLength } = this.deps;
     stats.frames++;
     if (frame.length > maxFrameBytes) {
@@ -86,6 +91,7 @@ export class FrameAnswers {
       return JSON.stringify(errorResponse(null, { code: RpcErrorCode.parseError, message: 'Parse error' }));
     }
     if (!Array.isArray(value)) {
+      started?.(1);
       const reply = await this.answer(connection, value);
       return reply && this.serialise(reply);
     }
@@ -94,6 +100,7 @@ export class FrameAnswers {
       const reason = this.deps.anchorWire ? undefined : value.length === 0 ? 'empty batch' : `a batch holds at most ${maxBatchLength} requests`;
       return JSON.stringify(errorResponse(null, reason === undefined ? { code: RpcErrorCode.invalidRequest, message: 'Invalid Request' } : { code: RpcErrorCode.invalidRequest, message: 'Invalid Request', data: reason }));
     }
+    started?.(value.length);
     const replies = (await Promise.all(value.map((item) => this.answer(connection, item)))).filter((reply): reply is JsonRpcResponse => reply !== undefined);
     if (replies.length === 0) return undefined;
     // Serialised one by one: the whole array in one JSON.stringify threw past V8's longest string

@@ -13,6 +13,7 @@ import { acceptWebSockets } from './acceptWebSockets.js';
 import { closeWith, refusalOf } from './closeCodes.js';
 import { HeldFrames } from './HeldFrames.js';
 import { ReadHolds } from './ReadHolds.js';
+import { ReplyBacklog } from './ReplyBacklog.js';
 import { SERVER_PER_MESSAGE_DEFLATE } from './wireCompression.js';
 import type { PerMessageDeflateOptions } from './wireCompression.js';
 import type { AlgorithmFor, Authorize, Connection } from './ServerCore.js';
@@ -64,6 +65,13 @@ export interface StartServerOptions {
   maxSubscriptions?: number;
   /** Bytes of broadcasts and heartbeats queued to a socket beyond which the client is too slow and is disconnected (default 32 MiB); replies to its own requests do not count. */
   maxBufferedBytes?: number;
+  /**
+   * Bytes of replies queued to one socket, not yet written out, at which the server stops reading
+   * that socket until they are below half (default 64 MiB). A single larger reply is still sent.
+   */
+  maxQueuedReplyBytes?: number;
+  /** Requests of one socket read and not yet answered at which the server stops reading it until they are below half (default 2 × `maxBatchLength`). */
+  maxCallsInFlight?: number;
   /** Documents kept loaded in memory (default 1000). */
   cacheSize?: number;
   /** The server clock (default `Date.now`); tests pass their own. */
@@ -114,6 +122,8 @@ export interface ServerStats extends DocServiceStats {
   pingTimeouts: number;
   /** Connections refused by `authorizeConnection`, or closed because it gave no verdict in time. */
   connectionsRefused: number;
+  /** Times the server stopped reading a socket because its unread replies or unanswered requests reached their limit. */
+  backpressurePauses: number;
   /** Subscriptions held (one per document per connection); a closed connection's are freed. */
   subscriptions: number;
 }
@@ -188,6 +198,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     slowConsumersDropped: 0,
     pingTimeouts: 0,
     connectionsRefused: 0,
+    backpressurePauses: 0,
     subscriptions: 0,
     commits: 0,
     changesCommitted: 0,
@@ -205,16 +216,22 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   let closing = false;
   let closed: Promise<void> | undefined;
 
+  const maxBatchLength = options.maxBatchLength ?? 1000;
   /** Per socket: the frames `ws` handed over while it could not be answered, in order. */
   const heldFrames = new WeakMap<WebSocket, HeldFrames>();
-  /** Why each socket is not being read (waiting for its verdict). */
+  /** Why each socket is not being read (waiting for its verdict, or its own requests backed up). */
   const holds = new ReadHolds((socket) => queueMicrotask(() => heldFrames.get(socket)?.drain()));
-  /** UTF-8 bytes of the replies handed to each socket and not yet written out. */
-  const repliesQueued = new WeakMap<WebSocket, number>();
+  /** Per socket: bytes of replies handed to it and not yet written out, and requests not yet answered. */
+  const backlog = new ReplyBacklog(
+    { maxReplyBytes: options.maxQueuedReplyBytes ?? 64 * 1024 * 1024, maxCallsInFlight: options.maxCallsInFlight ?? 2 * maxBatchLength },
+    holds,
+    () => stats.backpressurePauses++,
+  );
   /**
    * Sends a reply to the client's own request, however much is queued: its size is bounded by
    * what the client asked for, and a client reading a large reply (a catch-up of 100 MB of
-   * history) is busy, not slow.
+   * history) is busy, not slow. A client that leaves its replies unread is not dropped: past
+   * `maxQueuedReplyBytes` its socket is no longer read (`ReplyBacklog`), so it only slows itself.
    */
   const sendReply = (socket: WebSocket, text: string): void => {
     if (socket.readyState !== WebSocket.OPEN) return;
@@ -223,12 +240,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     // the socket dies (found in review: a batch of 1,000 replies of 1 MB, sent one frame each).
     const bytes = Buffer.from(text, 'utf8');
     const size = bytes.length;
-    repliesQueued.set(socket, (repliesQueued.get(socket) ?? 0) + size);
+    backlog.add(socket, { bytes: size });
     // Called once the frame is written out (or the socket is gone). Written out, it proves the
     // client is reading as a pong would: a ping queued behind a long run of replies (compressed one
     // by one) reaches it late, and its socket would be terminated while busy.
     socket.send(bytes, TEXT_FRAME, (error) => {
-      repliesQueued.set(socket, (repliesQueued.get(socket) ?? 0) - size);
+      backlog.add(socket, { bytes: -size });
       if (!error) alive.add(socket);
     });
   };
@@ -240,7 +257,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
    */
   const sendNotification = (socket: WebSocket, text: string | Buffer): void => {
     if (socket.readyState !== WebSocket.OPEN) return;
-    if (socket.bufferedAmount - (repliesQueued.get(socket) ?? 0) > maxBufferedBytes) {
+    if (socket.bufferedAmount - backlog.bytes(socket) > maxBufferedBytes) {
       stats.slowConsumersDropped++;
       socket.terminate();
       return;
@@ -292,7 +309,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     call: (connection, method, params) => core.call(connection, method, params),
     stats,
     maxFrameBytes: options.maxFrameBytes ?? 8 * 1024 * 1024,
-    maxBatchLength: options.maxBatchLength ?? 1000,
+    maxBatchLength,
     anchorWire: options.anchorWire === true,
     heartbeatMs: pingIntervalMs,
     heartbeat: (connectionId) => heartbeats.add(connectionId),
@@ -301,13 +318,16 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   });
 
   const onFrame = (connection: Connection, socket: WebSocket, frame: Buffer): void => {
+    // Its requests count as in flight until their replies are queued (and then count as bytes).
+    let calls = 0;
     const task = answers
-      .reply(connection, frame)
+      .reply(connection, frame, (requests) => backlog.add(socket, { calls: (calls = requests) }))
       .then((reply) => {
         if (typeof reply === 'string') sendReply(socket, reply);
         else for (const text of reply ?? []) sendReply(socket, text);
       })
-      .catch(onError);
+      .catch(onError)
+      .finally(() => backlog.add(socket, { calls: -calls }));
     inFlight.add(task);
     void task.finally(() => {
       inFlight.delete(task);
@@ -367,9 +387,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   /** One tick: terminate sockets that missed the last ping, ping the others, send heartbeats. */
   const pingAll = (): void => {
     for (const [id, socket] of sockets) {
-      // A socket waiting for its verdict is not read, so cannot read its pongs: the wait is the
-      // server's, not the client's (the verdict's timeout bounds it).
-      if (holds.held(socket)) alive.add(socket);
+      // A socket the server stopped reading cannot read its pongs: unless it has replies queued
+      // (whose writing proves it alive, see sendReply), the wait is the server's, not the client's.
+      if (holds.held(socket) && backlog.bytes(socket) === 0) alive.add(socket);
       if (!alive.has(socket)) {
         stats.pingTimeouts++;
         socket.terminate();
@@ -417,7 +437,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       if (socket.readyState !== WebSocket.OPEN) return;
       held.push(toBuffer(data));
       // Unread until its verdict, a socket has frames only if ws had read them already: a few. A
-      // client sending more is not playing fair.
+      // client sending more is not playing fair. (Behind a backlog they are bounded by what ws
+      // reads ahead: one TCP chunk and its receive buffer, inflated.)
       if (!admitted && (held.count > MAX_EARLY_FRAMES || held.bytes > MAX_EARLY_BYTES)) {
         held.clear();
         stats.connectionsRefused++;
