@@ -340,6 +340,65 @@ describe('PatchesConnection', () => {
     });
   });
 
+  // RunningServer.closeConnections, seen from the client: the two ways to act on revoked access.
+  describe('access revoked by the server', () => {
+    it('should report one AuthError for a connection closed with 4403, and not reconnect', async () => {
+      await start();
+      const carol = client(`${server.url}?token=carol`);
+      await carol.sync.connect();
+      await idle(carol.sync);
+      expect(server.closeConnections(connection => connection.token === 'carol')).toBe(1);
+      const refused = await when(carol.sync.state$, s => s.syncing instanceof AuthError);
+      expect((refused.syncing as AuthError).code).toBe(4403);
+      expect(carol.errors).toEqual([refused.syncing]);
+      // A later connection of our own as a barrier: carol made no other attempt.
+      const other = client(server.url);
+      await other.sync.connect();
+      expect(server.stats.connectionsTotal).toBe(2);
+    });
+
+    it('should reconnect a connection closed with 4000, after which a doc it may no longer read stops arriving', async () => {
+      const forbidden = new Set<string>();
+      await start({ authorize: (connection, _method, docId) => !forbidden.has(`${connection.token}:${docId}`) });
+      const alice = client(`${server.url}?token=alice`);
+      const carol = client(`${server.url}?token=carol`);
+      await Promise.all([alice.sync.connect(), carol.sync.connect()]);
+      const [secretA, notesA] = [await alice.patches.openDoc<{ n?: number }>('secret'), await alice.patches.openDoc<{ n?: number }>('notes')];
+      secretA.change(draft => {
+        draft.n = 1;
+      });
+      notesA.change(draft => {
+        draft.n = 1;
+      });
+      await Promise.all([docSynced(alice.sync, 'secret', 1), docSynced(alice.sync, 'notes', 1)]);
+      const [secretC, notesC] = [await carol.patches.openDoc<{ n?: number; by?: string }>('secret'), await carol.patches.openDoc<{ n?: number; by?: string }>('notes')];
+      await Promise.all([docSynced(carol.sync, 'secret', 1), docSynced(carol.sync, 'notes', 1)]);
+
+      // Carol loses `secret` while a change of hers to `notes` may be on its way.
+      forbidden.add('carol:secret');
+      notesC.change(draft => {
+        draft.by = 'carol';
+      });
+      expect(server.closeConnections(connection => connection.token === 'carol', 4000, 'Access changed')).toBe(1);
+      await when(carol.sync.state$, s => !s.connected);
+      await docSynced(carol.sync, 'notes', 2);
+
+      secretA.change(draft => {
+        draft.n = 2;
+      });
+      notesA.change(draft => {
+        draft.n = 2;
+      });
+      // Broadcasts reach a socket in commit order: once `notes` is at 3, `secret` would have come.
+      await when(notesC.state$, s => s.n === 2);
+      expect(secretC.state).toEqual({ n: 1 });
+      expect((await history(alice, 'notes')).map(c => c.rev)).toEqual([1, 2, 3]);
+      expect(server.stats.connectionsTotal).toBe(3);
+      // Told of the doc it lost, and of nothing else: no AuthError.
+      expect(carol.errors.map(error => `${error.name}: ${error.message}`)).toEqual(['StatusError: READ_FORBIDDEN:secret']);
+    });
+  });
+
   describe('a connect() on an open socket', () => {
     beforeEach(() => start());
 

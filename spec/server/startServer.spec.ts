@@ -485,6 +485,28 @@ describe('startServer', () => {
 
   });
 
+  describe('closeConnections', () => {
+    it('should close the connections picked, with 4403 by default, keep the others, and count them', async () => {
+      t = await startTestServer();
+      const [alice, carol, carol2] = [await t.connect({ query: '?token=alice' }), await t.connect({ query: '?token=carol' }), await t.connect({ query: '?token=carol' })];
+      await carol.call('subscribe', [['doc']]);
+      expect(t.server.closeConnections((connection) => connection.token === 'carol')).toBe(2);
+      expect(await carol.closed).toBe(4403);
+      expect(await carol2.closed).toBe(4403);
+      expect(resultOf(await alice.call('getDoc', ['doc']))).toEqual({ state: null, rev: 0, changes: [] });
+      expect(t.server.closeConnections((connection) => connection.token === 'alice', 4000, 'Access changed')).toBe(1);
+      expect(await alice.closed).toBe(4000);
+      expect(t.server.stats.subscriptions).toBe(0);
+    });
+
+    it('should refuse a close code a server cannot send', async () => {
+      t = await startTestServer();
+      const a = await t.connect();
+      expect(() => t.server.closeConnections(() => true, 1005)).toThrow(RangeError);
+      expect(resultOf(await a.call('getDoc', ['doc']))).toEqual({ state: null, rev: 0, changes: [] });
+    });
+  });
+
   // Found in review, fixed: a subscribe still awaiting a hook when its socket closed subscribed the
   // closed connection for good (the doc stayed followed, every broadcast visited it).
   describe('a connection that closes while a hook is awaited', () => {

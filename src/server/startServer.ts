@@ -10,7 +10,7 @@ import { MemoryServerStore } from './stores/MemoryServerStore.js';
 import { FrameAnswers } from './FrameAnswers.js';
 import { ServerCore } from './ServerCore.js';
 import { acceptWebSockets } from './acceptWebSockets.js';
-import { closeWith, refusalOf } from './closeCodes.js';
+import { closeWith, isSendableCloseCode, refusalOf } from './closeCodes.js';
 import { HeldFrames } from './HeldFrames.js';
 import { ReadHolds } from './ReadHolds.js';
 import { ReplyBacklog } from './ReplyBacklog.js';
@@ -148,6 +148,21 @@ export interface RunningServer {
    * socket (1001), then closes the store. Calling it again returns the same promise.
    */
   close(): Promise<void>;
+  /**
+   * Closes every open connection `where` picks, with `code` (default 4403) and `reason`: the way
+   * to act on a revoked access, as `authorize` is asked at each call and `authorizeConnection`
+   * once. With 4401, 4403 or 1008 the client reports one `AuthError` and waits for `connect()`
+   * (the user signs in again); with another code, such as 4000 or 1012, it reconnects by itself
+   * and subscribes again, and `authorize` then leaves out the docs it may no longer read: the way
+   * to revoke one doc.
+   *
+   * @param where picks the connections to close
+   * @param code the close code: 1000–1003, 1007–1014 or 3000–4999
+   * @param reason the close reason (at most 123 bytes)
+   * @return how many connections were closed
+   * @throws RangeError for a close code `ws` cannot send
+   */
+  closeConnections(where: (connection: Connection) => boolean, code?: number, reason?: string): number;
 }
 
 /**
@@ -207,6 +222,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     snapshots: 0,
   };
   const sockets = new Map<string, WebSocket>();
+  const connections = new Map<string, Connection>();
   const pingIntervalMs = options.pingIntervalMs ?? 15_000;
   /** Sockets that answered the last ping (or were just opened). */
   const alive = new WeakSet<WebSocket>();
@@ -421,6 +437,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     }
     const connection: Connection = { id: createId(), token: tokenOf(request) };
     sockets.set(connection.id, socket);
+    connections.set(connection.id, connection);
     alive.add(socket);
     socket.on('pong', () => alive.add(socket));
     stats.connections++;
@@ -458,6 +475,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     socket.on('error', () => {});
     socket.on('close', () => {
       sockets.delete(connection.id);
+      connections.delete(connection.id);
       heartbeats.delete(connection.id);
       stats.connections--;
       core.disconnect(connection.id);
@@ -503,6 +521,17 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       return { ...stats, subscriptions: core.subscriptionCount() };
     },
     close: () => (closed ??= shutdown()),
+    closeConnections: (where, code = 4403, reason = code === 4403 ? 'Forbidden' : code === 4401 ? 'Unauthorized' : '') => {
+      if (!isSendableCloseCode(code)) throw new RangeError(`closeConnections: ${code} is not a close code a server may send (1000-1003, 1007-1014, 3000-4999)`);
+      let count = 0;
+      for (const [id, connection] of connections) {
+        const socket = sockets.get(id);
+        if (socket?.readyState !== WebSocket.OPEN || !where(connection)) continue;
+        closeWith(socket, code, reason);
+        count++;
+      }
+      return count;
+    },
   };
 }
 
