@@ -195,7 +195,7 @@ describe('ServerCore (dispatch, authorization, routing)', () => {
     const a = await t.connect({ protocols: ['token-123', 'patches'] });
     expect(a.socket.protocol).toBe('token-123');
     await a.call('getDoc', ['doc']);
-    expect(seen[0]).toEqual({ id: expect.any(String), token: 'token-123' });
+    expect(seen[0]).toMatchObject({ id: expect.any(String), token: 'token-123' });
   });
 
   it('should answer with the status of a StatusError the hook throws, and hide other hook faults', async () => {

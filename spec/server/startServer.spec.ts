@@ -16,6 +16,7 @@ import type { Change, CommitChangesResult, PatchesSnapshot } from '../../src/typ
 import { change, errorOf, resultOf, startTestServer } from '../helpers/testServer.js';
 import type { TestServer } from '../helpers/testServer.js';
 import type { Frame, WsTestClient } from '../helpers/wsClient.js';
+import type { Connection } from '../../src/server/ServerCore.js';
 
 interface RecordedFrame {
   kind: string;
@@ -483,6 +484,26 @@ describe('startServer', () => {
       expect(t.server.stats.ignoredNotifications).toBe(96);
     });
 
+    it('should pass the hooks the request: origin, remote address and headers', async () => {
+      const seen: Connection[] = [];
+      t = await startTestServer({
+        authorizeConnection: (connection) => (seen.push(connection), connection.origin === 'https://app.example'),
+        authorize: (connection) => (seen.push(connection), true),
+      });
+      const foreign = new WebSocket(t.server.url, { origin: 'https://evil.example' });
+      expect((await once(foreign, 'close'))[0]).toBe(4401);
+      const own = new WebSocket(t.server.url, { origin: 'https://app.example', headers: { cookie: 'session=s1' } });
+      await once(own, 'open');
+      own.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'getDoc', params: ['doc'] }));
+      await once(own, 'message');
+      own.close();
+      await once(own, 'close');
+      expect(seen.map((connection) => connection.origin)).toEqual(['https://evil.example', 'https://app.example', 'https://app.example']);
+      expect(seen[1]).toMatchObject({ remoteAddress: '127.0.0.1', headers: { cookie: 'session=s1', origin: 'https://app.example' } });
+      // What both hooks see is the one connection, read-only.
+      expect(seen[2]).toBe(seen[1]);
+      expect(Object.isFrozen(seen[1]) && Object.isFrozen(seen[1].headers)).toBe(true);
+    });
   });
 
   describe('closeConnections', () => {

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import { JSONRPCError, StatusError } from '../errors.js';
 import type { Algorithm } from '../types.js';
 import type { Announce, CallOrigin, DocServiceStats } from './docs/DocService.js';
@@ -18,6 +19,12 @@ export interface Connection {
   readonly id: string;
   /** From the `?token=` URL query, else the first `Sec-WebSocket-Protocol` value. */
   readonly token?: string;
+  /** The upgrade request's `Origin` header (browsers always send it): check it when auth is by cookie. */
+  readonly origin?: string;
+  /** The peer's IP address (a proxy's, behind one: see `headers['x-forwarded-for']`). */
+  readonly remoteAddress?: string;
+  /** The upgrade request's headers (cookies, `user-agent`…), read-only. */
+  readonly headers?: Readonly<IncomingHttpHeaders>;
 }
 
 /**

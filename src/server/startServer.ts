@@ -435,7 +435,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       socket.close(1001, 'Server shutting down');
       return;
     }
-    const connection: Connection = { id: createId(), token: tokenOf(request) };
+    const connection = connectionOf(request);
     sockets.set(connection.id, socket);
     connections.set(connection.id, connection);
     alive.add(socket);
@@ -563,6 +563,18 @@ const HEARTBEAT_FRAME = JSON.stringify({ jsonrpc: '2.0', method: 'heartbeat' });
  */
 export function byIdPrefix(prefix: string): AlgorithmFor {
   return (docId: string): Algorithm => (prefix !== '' && docId.startsWith(prefix) ? 'lww' : 'ot');
+}
+
+/** A new connection: its id, its token, and the facts of its upgrade request the hooks may check. */
+function connectionOf(request: IncomingMessage): Connection {
+  const origin = request.headers.origin;
+  return Object.freeze({
+    id: createId(),
+    token: tokenOf(request),
+    origin: typeof origin === 'string' ? origin : undefined,
+    remoteAddress: request.socket.remoteAddress,
+    headers: Object.freeze({ ...request.headers }),
+  });
 }
 
 /** The token of a connection: `?token=` in the URL, else the first offered sub-protocol. */
