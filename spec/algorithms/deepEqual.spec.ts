@@ -39,3 +39,12 @@ describe('deepEqual', () => {
     expect(deepEqual(a, JSON.parse('{"__proto__": {"x": 1}}'))).toBe(true);
   });
 });
+
+describe('deepEqual in key order', () => {
+  it('should tell objects with their keys in another order apart, at any depth, and only then', () => {
+    expect(deepEqual({ a: 1, b: 2 }, { b: 2, a: 1 }, true)).toBe(false);
+    expect(deepEqual({ x: [{ a: 1, b: 2 }] }, { x: [{ b: 2, a: 1 }] }, true)).toBe(false);
+    expect(deepEqual({ x: [{ a: 1, b: 2 }] }, { x: [{ a: 1, b: 2 }] }, true)).toBe(true);
+    expect(deepEqual({ x: [{ a: 1, b: 2 }] }, { x: [{ b: 2, a: 1 }] })).toBe(true);
+  });
+});

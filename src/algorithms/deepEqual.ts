@@ -5,13 +5,15 @@
  * Objects are equal when they have the same own enumerable keys with equal values, whatever the
  * key order; arrays when they have the same length and equal elements. An array never equals an
  * object. Primitives compare with `===`, so `NaN` never equals itself (JSON has no NaN) and
- * `1` equals `1.0` (they are the same number once parsed).
+ * `1` equals `1.0` (they are the same number once parsed). With `inKeyOrder`, objects must also
+ * list their keys in the same order (what a view shows when it lists a map's keys).
  *
  * @example
  * deepEqual({ a: [1, { b: 2 }] }, { a: [1, { b: 2 }] }); // true
  * deepEqual([], {});                                   // false
+ * deepEqual({ a: 1, b: 2 }, { b: 2, a: 1 }, true);     // false
  */
-export function deepEqual(a: unknown, b: unknown): boolean {
+export function deepEqual(a: unknown, b: unknown, inKeyOrder = false): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
   const aIsArray = Array.isArray(a);
@@ -19,17 +21,20 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   if (aIsArray) {
     const bArray = b as unknown[];
     if (a.length !== bArray.length) return false;
-    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], bArray[i])) return false;
+    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], bArray[i], inKeyOrder)) return false;
     return true;
   }
   const aRecord = a as Record<string, unknown>;
   const bRecord = b as Record<string, unknown>;
   const aKeys = Object.keys(aRecord);
-  if (aKeys.length !== Object.keys(bRecord).length) return false;
-  for (const key of aKeys) {
+  const bKeys = Object.keys(bRecord);
+  if (aKeys.length !== bKeys.length) return false;
+  for (let i = 0; i < aKeys.length; i++) {
+    const key = aKeys[i];
+    if (inKeyOrder && key !== bKeys[i]) return false;
     // Own keys only: an inherited `toString` must not make `{}` look like it has one.
     if (!Object.prototype.hasOwnProperty.call(bRecord, key)) return false;
-    if (!deepEqual(aRecord[key], bRecord[key])) return false;
+    if (!deepEqual(aRecord[key], bRecord[key], inKeyOrder)) return false;
   }
   return true;
 }

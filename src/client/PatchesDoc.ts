@@ -188,7 +188,7 @@ export class PatchesDoc<T extends object = AnyDoc> {
    * ops (rebased), and drops the optimistic entries named in `minted`. Emits if the view changed
    * (applying `onTop` to the view when the new layers are the old ones with those ops on top).
    * `keepIfEqual`: the new layers may show what the view shows (the server confirming an own
-   * edit): a rebuilt view equal to it is dropped, the view kept.
+   * edit): a rebuilt view identical to it, key order included, is dropped, the view kept.
    */
   _update(layers: DocLayers, options: { minted?: string[]; optimistic?: OptimisticChange[]; viewUnchanged?: boolean; rerecord?: boolean; onTop?: readonly JSONPatchOp[]; keepIfEqual?: boolean } = {}): void {
     this.layers = layers;
@@ -200,11 +200,12 @@ export class PatchesDoc<T extends object = AnyDoc> {
     // changes, LWW `opsOnTop`), so with no optimistic edits on it the view is not rebuilt from every op.
     const { onTop } = options;
     const next = onTop && this.optimistic.length === 0 ? this.stateWith(onTop) : this.rebuilt();
-    // A view rebuilt equal (a new object, its keys in the order the ops were applied in) would
-    // render every subscriber again for nothing. Equal ignores key order, so the order shown (the
-    // author's, as `change()` made it) stays: JSON objects have none, and the rebuilt one is no
-    // truer. Compared only when asked: it costs a walk of the view's widest objects.
-    if (options.keepIfEqual && deepEqual(next, this.view)) return;
+    // A view rebuilt identical (a new object) would render every subscriber again for nothing.
+    // Identical in key order too: a rebuilt view lists its keys in the order every replica
+    // rebuilds them in, which the author's view (in the order its `change()` calls made them) may
+    // not, and a list of a map's keys must come out the same for every user, so that one is shown.
+    // Compared only when asked: it costs a walk of the view's widest objects.
+    if (options.keepIfEqual && deepEqual(next, this.view, true)) return;
     this.show(next);
   }
 
