@@ -7,6 +7,7 @@ import { DocNotTrackedError, StoreError } from '../../src/errors.js';
 import { purgeDeletedDoc } from '../../src/net/purgeDeletedDoc.js';
 import { IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
+import { failingStore } from '../helpers/failingStore.js';
 import { createTestScheduler } from '../helpers/marbles.js';
 
 type Note = { n?: number };
@@ -101,11 +102,13 @@ describe('Patches references (openDoc, closeDoc)', () => {
       await patches.close();
     });
 
-    it('should take no reference for an openDoc an untrack called off: the open after it holds the one', async () => {
+    it('should take no reference for an openDoc an untrack called off: its closeDoc is owed, and the open after it holds the one', async () => {
       const patches = new Patches({ store: new InMemoryStore() });
       const [first, , second] = await Promise.allSettled([patches.openDoc<Note>('doc'), patches.untrackDocs(['doc']), patches.openDoc<Note>('doc')]);
       expect(first).toEqual({ status: 'rejected', reason: expect.any(DocNotTrackedError) });
       const doc = (second as PromiseFulfilledResult<PatchesDoc<Note>>).value;
+      await patches.closeDoc('doc'); // the first view's, paired with its rejected open
+      expect(isClosed(doc)).toBe(false);
       await patches.closeDoc('doc');
       expect(isClosed(doc)).toBe(true);
       await patches.close();
@@ -142,11 +145,122 @@ describe('Patches references (openDoc, closeDoc)', () => {
       expect(a.getOpenDoc('doc')).toBeUndefined();
       expect(isClosed(doc)).toBe(true);
       const fresh = await a.openDoc<Note>('doc');
+      await a.closeDoc('doc'); // the two earlier holders' closeDoc: owed, not the new view's
+      await a.closeDoc('doc');
+      expect(isClosed(fresh)).toBe(false);
       await a.closeDoc('doc');
       expect(isClosed(fresh)).toBe(true);
       await a.close();
       await b.close();
     });
+  });
+});
+
+describe('Patches references dropped without their closeDoc (owed)', () => {
+  it("should not close a later view's doc with the closeDoc of a view whose doc was force-closed", async () => {
+    const patches = new Patches({ store: new InMemoryStore() });
+    await patches.openDoc<Note>('doc'); // view A
+    await patches.closeDoc('doc', { force: true }); // "close all"
+    const c = await patches.openDoc<Note>('doc'); // view C
+    await patches.closeDoc('doc'); // view A goes
+    expect(isClosed(c)).toBe(false);
+    expect(patches.getOpenDoc('doc')).toBe(c);
+    await patches.closeDoc('doc'); // view C goes
+    expect(isClosed(c)).toBe(true);
+    await patches.close();
+  });
+
+  it('should owe the closeDoc of every holder of a force-closed doc, paid before a reference of the open after it', async () => {
+    const patches = new Patches({ store: new InMemoryStore() });
+    await Promise.all([patches.openDoc<Note>('doc'), patches.openDoc<Note>('doc')]); // views A and B
+    await patches.closeDoc('doc', { force: true });
+    const opening = patches.openDoc<Note>('doc'); // view C
+    const closing = [patches.closeDoc('doc'), patches.closeDoc('doc')]; // A and B go, before C's open resolved
+    const c = await opening;
+    await Promise.all(closing);
+    expect(isClosed(c)).toBe(false);
+    await patches.closeDoc('doc');
+    expect(isClosed(c)).toBe(true);
+    await patches.close();
+  });
+
+  it('should owe nothing for a doc$ subscription on a force-closed doc, and leave its reference to it', async () => {
+    const patches = new Patches({ store: new InMemoryStore() });
+    const subscription = patches.doc$<Note>('doc').subscribe();
+    const doc = await patches.openDoc<Note>('doc');
+    await patches.closeDoc('doc');
+    await patches.closeDoc('doc'); // no openDoc holds it: the subscription's reference is its own
+    expect(isClosed(doc)).toBe(false);
+    await patches.closeDoc('doc', { force: true });
+    subscription.unsubscribe();
+    const c = await patches.openDoc<Note>('doc');
+    await patches.closeDoc('doc');
+    expect(isClosed(c)).toBe(true);
+    await patches.close();
+  });
+
+  const removals: Array<[string, (patches: Patches) => Promise<unknown>]> = [
+    ['untrackDocs', patches => patches.untrackDocs(['doc'])],
+    ['deleteDoc', patches => patches.deleteDoc('doc')],
+    ['a delete on the server', patches => patches._dropDoc('doc', () => purgeDeletedDoc(patches.store, 'doc'))],
+  ];
+  for (const [what, remove] of removals) {
+    it(`should not close the next open of a doc with the closeDoc calls of its holders before ${what}`, async () => {
+      const patches = new Patches({ store: new InMemoryStore() });
+      await Promise.all([patches.openDoc<Note>('doc'), patches.openDoc<Note>('doc')]); // views A and B
+      await remove(patches);
+      const c = await patches.openDoc<Note>('doc'); // view C
+      await patches.closeDoc('doc'); // A goes
+      await patches.closeDoc('doc'); // B goes
+      expect(isClosed(c)).toBe(false);
+      await patches.closeDoc('doc');
+      expect(isClosed(c)).toBe(true);
+      await patches.close();
+    });
+  }
+
+  it('should not close the open after an open an untrack called off with the closeDoc paired with the rejected one', async () => {
+    const patches = new Patches({ store: new InMemoryStore() });
+    const a = patches.openDoc<Note>('doc');
+    const untracking = patches.untrackDocs(['doc']);
+    const b = patches.openDoc<Note>('doc');
+    await a.catch(() => patches.closeDoc('doc')); // view A's cleanup
+    const doc = await b;
+    expect(isClosed(doc)).toBe(false);
+    await untracking;
+    await patches.closeDoc('doc');
+    expect(isClosed(doc)).toBe(true);
+    await patches.close();
+  });
+
+  it('should owe the closeDoc of an open called off even when it comes before the open rejected', async () => {
+    const patches = new Patches({ store: new InMemoryStore() });
+    const a = patches.openDoc<Note>('doc').catch((error: unknown) => error);
+    const untracking = patches.untrackDocs(['doc']);
+    const b = patches.openDoc<Note>('doc');
+    const closing = patches.closeDoc('doc'); // view A goes before its open settled
+    expect(await a).toBeInstanceOf(DocNotTrackedError);
+    const doc = await b;
+    await Promise.all([closing, untracking]);
+    expect(isClosed(doc)).toBe(false);
+    await patches.closeDoc('doc');
+    expect(isClosed(doc)).toBe(true);
+    await patches.close();
+  });
+
+  it('should owe the closeDoc of every openDoc of an open the store failed', async () => {
+    const store = failingStore();
+    const patches = new Patches({ store });
+    store.failNext('getDoc');
+    const failed = await Promise.allSettled([patches.openDoc<Note>('doc'), patches.openDoc<Note>('doc')]);
+    expect(failed.map(result => result.status)).toEqual(['rejected', 'rejected']);
+    const doc = await patches.openDoc<Note>('doc');
+    await patches.closeDoc('doc'); // the failed opens' closeDoc
+    await patches.closeDoc('doc');
+    expect(isClosed(doc)).toBe(false);
+    await patches.closeDoc('doc');
+    expect(isClosed(doc)).toBe(true);
+    await patches.close();
   });
 });
 

@@ -52,6 +52,8 @@ interface Opening {
   handle: Promise<PatchesDoc<object>>;
   /** The `openDoc` calls (and `doc$` subscriptions) holding it that no `closeDoc` released yet. */
   refs: number;
+  /** Those of `refs` that `openDoc` calls took: the ones a `closeDoc` releases (a `doc$` subscription releases its own). */
+  opens: number;
   /** The handle, once open (it may have been closed since: see `release`). */
   doc?: PatchesDoc<object>;
   /** Its last reference was released (or `close()`, or a forced `closeDoc`, came): the handle is handed out closed. */
@@ -128,6 +130,12 @@ export class Patches {
   private readonly opening = new Map<string, Opening>();
   /** The open that made each open handle, which counts its references. */
   private readonly openedBy = new WeakMap<PatchesDoc<object>, Opening>();
+  /**
+   * Per doc, the `closeDoc` calls still owed by `openDoc` calls whose references were dropped
+   * without them (see `owe`): the next plain `closeDoc` calls pay these off before any releases a
+   * reference of the open after them. A doc's entry goes at zero.
+   */
+  private readonly owed = new Map<string, number>();
   /**
    * Docs being closed: no longer open to the app (`openDoc` waits for the close, then loads a new
    * handle), but their edits still being saved see the handle (rebased entries, its head).
@@ -340,6 +348,7 @@ export class Patches {
    */
   async openDoc<T extends object = AnyDoc>(docId: string, options: OpenDocOptions = {}): Promise<PatchesDoc<T>> {
     const opening = this.hold(docId, options);
+    opening.opens++;
     return (opening.doc ?? (await opening.handle)) as unknown as PatchesDoc<T>;
   }
 
@@ -375,7 +384,7 @@ export class Patches {
           error => subscriber.error(error),
         );
       // Nobody awaits this close: what it fails with goes where errors no promise carries go.
-      return () => void this.release(opening).catch(error => this.reportError(error, docId));
+      return () => void this.release(opening, 1).catch(error => this.reportError(error, docId));
     });
   }
 
@@ -405,10 +414,16 @@ export class Patches {
           opening.previous = undefined;
           return this.load(docId, options, opening);
         })
+        .catch(error => {
+          // Its openDoc calls reject, and a closeDoc each of them is matched with pays their debt.
+          this.owe(opening);
+          throw error;
+        })
         .finally(() => {
           if (this.opening.get(docId) === opening) this.opening.delete(docId);
         }),
       refs: 0,
+      opens: 0,
       closed: false,
       previous,
     };
@@ -433,18 +448,50 @@ export class Patches {
   closeDoc(docId: string, options: CloseDocOptions = {}): Promise<void> {
     const open = this.openDocs.get(docId);
     const opening = open ? this.openedBy.get(open) : this.opening.get(docId);
+    const closed = this.closing.get(docId)?.done ?? Promise.resolve();
+    // The closeDoc of an openDoc whose reference was dropped without it: the current open's are not its to release.
+    if (!options.force && this.payDebt(docId)) return closed;
     // Not open, nor opening (an open that has just opened and been closed is done).
-    if (!opening || (!open && opening.doc)) return this.closing.get(docId)?.done ?? Promise.resolve();
-    return this.release(opening, options.force);
+    if (!opening || (!open && opening.doc)) return closed;
+    if (options.force) {
+      this.owe(opening);
+      return this.release(opening, opening.refs);
+    }
+    // No openDoc holds it (a doc$ subscription releases its own reference): nothing to release.
+    const own = Math.min(opening.opens, 1);
+    opening.opens -= own;
+    return this.release(opening, own);
   }
 
   /**
-   * Releases a reference on `opening` (all of them with `force`); the last one closes its handle,
-   * unless it was closed otherwise since (an untrack), or makes the open under way hand it out
-   * closed. Releasing one more than it holds does nothing.
+   * Drops the references `openDoc` calls hold on `opening` without their `closeDoc`: the doc is
+   * closed (or its open called off) whatever their number. Each of them still owes that
+   * `closeDoc`, which must not release a reference of a later open of the doc: it is noted in
+   * `owed`, for `closeDoc` to pay off.
    */
-  private release(opening: Opening, force = false): Promise<void> {
-    opening.refs = force ? 0 : Math.max(0, opening.refs - 1);
+  private owe(opening: Opening): void {
+    if (opening.opens === 0) return;
+    this.owed.set(opening.docId, (this.owed.get(opening.docId) ?? 0) + opening.opens);
+    opening.refs -= opening.opens;
+    opening.opens = 0;
+  }
+
+  /** Pays off one `closeDoc` owed on the doc, if any is (see `owe`). */
+  private payDebt(docId: string): boolean {
+    const owed = this.owed.get(docId);
+    if (!owed) return false;
+    if (owed > 1) this.owed.set(docId, owed - 1);
+    else this.owed.delete(docId);
+    return true;
+  }
+
+  /**
+   * Releases `refs` references on `opening`; the last one closes its handle, unless it was closed
+   * otherwise since (an untrack), or makes the open under way hand it out closed. Releasing more
+   * than it holds does nothing more.
+   */
+  private release(opening: Opening, refs: number): Promise<void> {
+    opening.refs = Math.max(0, opening.refs - refs);
     if (opening.refs > 0) return Promise.resolve();
     if (!opening.doc) {
       opening.closed = true;
@@ -559,6 +606,8 @@ export class Patches {
     this.isClosed = true;
     this.storeSubscription.unsubscribe();
     for (const id of new Set([...this.openDocs.keys(), ...this.opening.keys(), ...this.closing.keys()])) await this.closeDoc(id, { force: true });
+    // No openDoc comes after this: a closeDoc owed has no later open to spare.
+    this.owed.clear();
     await this.store.close();
     for (const subject of [this.changeSubject, this.trackSubject, this.untrackSubject, this.deleteSubject, this.serverCommitSubject, this.errorSubject, this.otherWriteSubject, this.savedNothingSubject]) {
       (subject as Subject<unknown>).complete();
@@ -652,12 +701,26 @@ export class Patches {
    * with `closing`, also after the doc's open handle, which starts closing now.
    */
   private callOff(docId: string, how: 'untracked' | 'deleted', closing = false): void {
-    for (let opening = this.opening.get(docId); opening; opening = opening.previous) opening.gone = how;
-    if (closing && this.openDocs.has(docId)) this.closeHandle(docId).catch(noop); // the change of the tracked set awaits it
+    for (let opening = this.opening.get(docId); opening; opening = opening.previous) {
+      opening.gone = how;
+      this.owe(opening);
+    }
+    if (closing && this.openDocs.has(docId)) {
+      this.oweOpen(docId);
+      this.closeHandle(docId).catch(noop); // the change of the tracked set awaits it
+    }
+  }
+
+  /** The doc's open handle is closed whatever its references: their `openDoc` calls owe their `closeDoc` (`owe`). */
+  private oweOpen(docId: string): void {
+    const doc = this.openDocs.get(docId);
+    const opening = doc && this.openedBy.get(doc);
+    if (opening) this.owe(opening);
   }
 
   /** Closes a doc's handle at once, with nothing left to save (its data is gone), and forgets its `openDoc` metadata. */
   private dropHandle(docId: string): void {
+    this.oweOpen(docId);
     const doc = this.openDocs.get(docId);
     this.openDocs.delete(docId);
     this.docMetadata.delete(docId);
