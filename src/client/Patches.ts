@@ -74,7 +74,11 @@ export interface OpenDocOptions {
 
 /** Options of `closeDoc`. */
 export interface CloseDocOptions {
-  /** Close the doc whatever the number of `openDoc` calls still holding it. */
+  /**
+   * Close the doc whatever the number of `openDoc` calls still holding it. Each of them, the
+   * caller's own too, still owes its plain `closeDoc` (see `closeDoc`): a view closes its own
+   * reference with a plain one.
+   */
   force?: boolean;
 }
 
@@ -330,16 +334,18 @@ export class Patches {
    * Opens a doc (tracking it if needed) and takes a reference on it: the same instance is returned
    * while it is open, and it stays open until `closeDoc` was called once for each `openDoc` that
    * resolved with it (or is forced, or the doc is untracked, deleted or `close()`d). Two views of
-   * one doc can each open it and close it when they go: the other keeps its open handle.
+   * one doc can each open it and close it when they go: the other keeps its open handle. Match
+   * every call with one `closeDoc`, also one that rejected or whose doc was closed under it
+   * (forced, untracked, deleted): that `closeDoc` is owed, and releases no later open's reference.
    *
    * The later call wins: an untrack or delete called after it (here, in another tab, or on the
    * server) before its handle is ready makes it reject with a `DocNotTrackedError` (`deleted`
    * says which), even if that untrack or delete then fails and the doc stays tracked: the open
-   * never tracks it again, and takes no reference. One called after `untrackDocs` or `deleteDoc`
-   * (even in the same turn) opens the doc anew, with a new handle. A `closeDoc` before its handle
-   * is ready releases one reference of the open under way: the last one released makes it resolve
-   * with the handle closed. After `close()` it rejects with a `StoreError`. For a reference held
-   * as long as a subscription, see `doc$`.
+   * never tracks it again, and takes no reference (its `closeDoc` is owed). One called after
+   * `untrackDocs` or `deleteDoc` (even in the same turn) opens the doc anew, with a new handle. A
+   * `closeDoc` before its handle is ready releases one reference of the open under way: the last
+   * one released makes it resolve with the handle closed. After `close()` it rejects with a
+   * `StoreError`. For a reference held as long as a subscription, see `doc$`.
    *
    * @example
    * const doc = await patches.openDoc<MyDoc>('project-notes');
@@ -357,8 +363,9 @@ export class Patches {
    * the handle once it is open (at once if it is open already) and never completes; unsubscribing
    * releases that reference (as `closeDoc` does, closing the doc if it was the last), also before
    * the open resolved. Errors with what `openDoc` rejects with. A doc closed otherwise (untracked,
-   * deleted, a forced `closeDoc`) completes its handle's `state$`, not this. With `switchMap` over
-   * ids, only the current doc stays open.
+   * deleted, a forced `closeDoc`) completes its handle's `state$`, not this, and owes nothing (no
+   * `closeDoc` releases a subscription's reference). With `switchMap` over ids, only the current
+   * doc stays open.
    *
    * @example
    * import { switchMap } from 'rxjs';
@@ -390,7 +397,8 @@ export class Patches {
 
   /**
    * Takes a reference on the doc's open handle, or on the open under way, starting one if there
-   * is none (or the one under way will hand out no open handle: closed, or called off).
+   * is none (or the one under way will hand out no open handle: closed, or called off). `openDoc`
+   * counts it among the `opens` a `closeDoc` releases; `doc$` releases its own.
    */
   private hold(docId: string, options: OpenDocOptions): Opening {
     if (this.isClosed) throw new StoreError(`Cannot open "${docId}": this Patches instance is closed`, docId);
@@ -437,7 +445,15 @@ export class Patches {
    * updating. The handle is no longer open from the call on: an `openDoc` meanwhile waits for the
    * close and returns a new one. A doc still opening is closed as its open resolves (that
    * `openDoc` gets the handle closed); the promise resolves then. On a doc not open, or once
-   * every reference is released, it does nothing (it waits for a close under way).
+   * every reference is released, it does nothing (it waits for a close under way); it never
+   * releases a `doc$` subscription's reference.
+   *
+   * An `openDoc` whose reference was dropped without its `closeDoc` (a forced one, an untrack or
+   * delete here, in another tab or on the server), or that rejected, owes its `closeDoc`: the next
+   * plain `closeDoc` calls of the doc pay those off (doing nothing else) before one releases a
+   * reference of a later open, so no view's doc is closed under it by another view's late
+   * `closeDoc`. A holder that never makes its owed call keeps a later open of the doc open one
+   * `closeDoc` longer (a handle left open, never one closed under a view). `close()` forgets them.
    *
    * @example
    * const a = await patches.openDoc('notes'); // one view
