@@ -549,6 +549,8 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     const again = rng.chance(0.5) ? rng.pick(group) : undefined;
     trace.push(`c${c.index} ${docId}: untrack${again ? ` (c${again.index} opens it again at once)` : ''}`);
     stats.untracks++;
+    // Those holding a handle owe it a closeDoc once their handle is dropped, as an app's view does.
+    const holders = group.filter(x => x.docs.has(docId) && !closedOf(x).has(docId));
     for (const x of group) {
       closedOf(x).add(docId);
       untrackedFor.add(`${x.index} ${docId}`);
@@ -564,6 +566,8 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     // once it has followed, while the others may not have yet.)
     if (again) await (followed.get(again) ?? Promise.resolve()).then(() => reopen(again, docId));
     await Promise.all(followed.values());
+    // Paid, so a later "close for a while" closes the doc instead of paying this debt.
+    await Promise.all(holders.map(x => x.patches.closeDoc(docId)));
     const members = new Set(group.map(x => x.index));
     for (const m of minted) if (m.docId === docId && members.has(m.client)) discardable.add(m.id);
     for (const m of lwwMinted) if (m.docId === docId && members.has(m.client)) lwwDiscarded.add(m);
