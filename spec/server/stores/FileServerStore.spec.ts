@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StoreError } from '../../../src/errors.js';
 import { FileServerStore, JOURNAL_FILE } from '../../../src/server/stores/FileServerStore.js';
+import { LOCK_FILE } from '../../../src/server/stores/directoryLock.js';
 import { documentDirectory } from '../../../src/server/stores/docFiles.js';
 import type { LogEntry } from '../../../src/server/stores/ServerStore.js';
 import { committed, describeServerStoreContract, lwwEntry, otEntry } from '../../helpers/serverStoreContract.js';
@@ -77,7 +78,7 @@ describe('FileServerStore', () => {
     const directory = join(await tempDir(), 'new', 'data');
     const store = new FileServerStore({ directory });
     await store.open();
-    expect(await readdir(directory)).toEqual([JOURNAL_FILE]);
+    expect((await readdir(directory)).sort()).toEqual([JOURNAL_FILE, LOCK_FILE].sort());
     await store.close();
   });
 
@@ -208,7 +209,7 @@ describe('FileServerStore', () => {
     const entryFor = (index: number): LogEntry => ({ kind: 'ot', changes: [committed(1, { id: `change-${index}` })] });
     for (const [index, id] of ids.entries()) await store.append(id, entryFor(index));
     // Beside the document directories, only the shared commit journal.
-    const entries = (await readdir(directory)).filter((name) => name !== JOURNAL_FILE);
+    const entries = (await readdir(directory)).filter((name) => name !== JOURNAL_FILE && name !== LOCK_FILE);
     expect(entries).toHaveLength(ids.length);
     expect(new Set(entries.map((name) => name.toLowerCase())).size).toBe(ids.length);
     for (const [index, id] of ids.entries()) expect((await store.loadDoc(id)).tail).toEqual([entryFor(index)]);

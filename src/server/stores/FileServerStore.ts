@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync } from 'node:fs';
-import { open, readFile, rename, truncate } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoreError } from '../../errors.js';
 import { CommitJournal } from './CommitJournal.js';
+import { lockDirectory } from './directoryLock.js';
+import type { DirectoryLock } from './directoryLock.js';
 import type { DocumentTombstone } from '../../types.js';
 import { entryFirstRev, entryLastRev } from './ServerStore.js';
 import type { DocSnapshot, LogEntry, ServerStore, StoredDoc } from './ServerStore.js';
@@ -107,6 +109,11 @@ const RESET = { reset: true } as const;
  * next call, as a fresh process would. A long-running server's store stays bounded however
  * many documents it has touched.
  *
+ * **One process per directory.** The first call (or `open`) takes the directory's lock
+ * (`patches-rx.lock`, holding the pid; `close` releases it): a second process, or a second store
+ * in this one, is refused, since two would each number a doc's changes from their own head into
+ * the same log. A lock left by a process that died on this host is taken over.
+ *
  * Directory names are a readable prefix of the doc id plus a hash of the full id, so any
  * string is a safe doc id on case-insensitive file systems too.
  *
@@ -133,6 +140,9 @@ export class FileServerStore implements ServerStore {
   private readonly checkpointBytes: number;
   private recovery: Promise<void> | undefined;
   private opened: Promise<void> | undefined;
+  /** The data directory's lock (one process per directory), held from the first call or `open` until `close`. */
+  private lock: DirectoryLock | undefined;
+  private locked: Promise<void> | undefined;
   /** Segment files and directories written since the last checkpoint, not yet synced. */
   private unsyncedFiles = new Set<string>();
   private unsyncedDirs = new Set<string>();
@@ -165,12 +175,14 @@ export class FileServerStore implements ServerStore {
   }
 
   /**
-   * Gets the store ready before the first call: creates the data directory, replays what a crash
-   * left in the journal and opens the journal. `startServer` awaits it before listening, so a
+   * Gets the store ready before the first call: creates the data directory, takes its lock (one
+   * process per directory: see `lockDirectory`), replays what a crash left in the journal and
+   * opens the journal. `startServer` awaits it before listening, so a
    * data directory the process cannot use stops the start instead of failing every commit later.
    * Optional otherwise (the first call does the same work); calling it again returns the same promise.
    *
-   * @throws StoreError `data directory <path>: <cause>` (ENOTDIR, EACCES…, or `cannot replay the
+   * @throws StoreError `data directory <path>: <cause>` (ENOTDIR, EACCES…, `in use by process
+   * <pid> on <host> (lock file …)` while another live process holds it, or `cannot replay the
    * journal into "<doc>": <cause>…` after a crash, the journal kept), the cause attached
    */
   open(): Promise<void> {
@@ -183,13 +195,13 @@ export class FileServerStore implements ServerStore {
 
   private async openNow(): Promise<void> {
     await usableDirectory(this.root);
-    await this.recovered();
+    await this.ready();
     await this.journal?.open();
   }
 
   /** @inheritDoc */
   async loadDoc(docId: string): Promise<StoredDoc> {
-    await this.recovered();
+    await this.ready();
     return this.withDoc(docId, (doc) => this.load(docId, doc));
   }
 
@@ -232,7 +244,7 @@ export class FileServerStore implements ServerStore {
 
   /** @inheritDoc */
   async readLog(docId: string, afterRev: number): Promise<LogEntry[]> {
-    await this.recovered();
+    await this.ready();
     // Reads the files only: no record needed.
     const dir = documentDirectory(this.root, docId);
     const names = listDir(dir);
@@ -251,7 +263,7 @@ export class FileServerStore implements ServerStore {
   /** @inheritDoc */
   async append(docId: string, entry: LogEntry): Promise<void> {
     this.assertOpen();
-    await this.recovered();
+    await this.ready();
     while (this.checkpointing) await this.checkpointing;
     const appended = this.withDoc(docId, (doc) => this.appendNow(docId, doc, entry));
     this.appending.add(appended);
@@ -421,6 +433,19 @@ export class FileServerStore implements ServerStore {
     await this.journal?.reset();
   }
 
+  /** Takes the data directory's lock, then runs crash recovery: once, before the first call that reads or writes. */
+  private async ready(): Promise<void> {
+    await (this.locked ??= this.takeLock());
+    await this.recovered();
+  }
+
+  private async takeLock(): Promise<void> {
+    await mkdir(this.root, { recursive: true });
+    // Closed while the directory was made: a lock taken now would never be released.
+    this.assertOpen();
+    this.lock = await lockDirectory(this.root);
+  }
+
   /** Runs crash recovery once, before the first call that reads or writes. */
   private recovered(): Promise<void> {
     if (!this.journal) return Promise.resolve();
@@ -471,7 +496,7 @@ export class FileServerStore implements ServerStore {
   /** @inheritDoc */
   async saveSnapshot(docId: string, snapshot: DocSnapshot): Promise<void> {
     this.assertOpen();
-    await this.recovered();
+    await this.ready();
     await this.withDoc(docId, (doc) => this.snapshotNow(docId, doc, snapshot));
   }
 
@@ -499,7 +524,7 @@ export class FileServerStore implements ServerStore {
   /** @inheritDoc */
   async deleteDoc(docId: string, tombstone: DocumentTombstone): Promise<void> {
     this.assertOpen();
-    await this.recovered();
+    await this.ready();
     await this.withDoc(docId, async (doc) => {
       this.ensureDir(doc);
       await this.writeAtomic(doc.dir, TOMBSTONE_FILE, JSON.stringify(tombstone));
@@ -513,7 +538,7 @@ export class FileServerStore implements ServerStore {
   /** @inheritDoc */
   async removeTombstone(docId: string): Promise<boolean> {
     this.assertOpen();
-    await this.recovered();
+    await this.ready();
     // Touches the tombstone only: no record needed (the data files went with the delete).
     const dir = documentDirectory(this.root, docId);
     // The delete's own marker may have failed after its tombstone landed: the next life starts
@@ -548,14 +573,22 @@ export class FileServerStore implements ServerStore {
       for (const [docId, doc] of [...this.openSegments]) this.closeSegment(docId, doc);
       this.files.clear();
       this.idle.clear();
+      await this.releaseLock();
     }
+  }
+
+  /** Lets go of the directory's lock, once whatever took it is done. */
+  private async releaseLock(): Promise<void> {
+    await this.locked?.catch(() => undefined);
+    await this.lock?.release();
   }
 
   /**
    * Lets go of every open file without syncing or checkpointing anything, as a crash would:
    * a store opened afterwards on the directory finds the files exactly as a restart after a
    * crash finds them (crash-recovery tests; a process that must stop at once). Appends in
-   * flight finish first, so no file is closed under a write. The store is closed afterwards.
+   * flight finish first, so no file is closed under a write. The store is closed afterwards, and
+   * the directory's lock released (as the death of a crashed process lets a new one take it).
    */
   async abandon(): Promise<void> {
     this.closed = true;
@@ -564,6 +597,7 @@ export class FileServerStore implements ServerStore {
     for (const [docId, doc] of [...this.openSegments]) this.closeSegment(docId, doc);
     this.files.clear();
     this.idle.clear();
+    await this.releaseLock();
   }
 
   /**
