@@ -1,4 +1,5 @@
-import { StatusError } from '../../src/errors.js';
+import { StatusError, StoreError } from '../../src/errors.js';
+import { RevConflictError } from '../../src/server/stores/RevConflictError.js';
 import { FrameAnswers, type FrameAnswersDeps, type FrameStats } from '../../src/server/FrameAnswers.js';
 import type { Connection } from '../../src/server/ServerCore.js';
 
@@ -17,6 +18,8 @@ describe('FrameAnswers', () => {
         calls.push([method, params]);
         if (method === 'missing') throw new StatusError(404, 'Not found');
         if (method === 'broken') throw new Error('disk on fire');
+        if (method === 'corrupt') throw new StoreError(`Corrupt log line in document "${String(params[0])}"`, String(params[0]));
+        if (method === 'raced') throw new RevConflictError('a', 3);
         // A result past the longest string V8 makes: JSON.stringify throws as it would on it.
         if (method === 'huge') return { toJSON: () => { throw new RangeError('Invalid string length'); } };
         return { method, params };
@@ -157,5 +160,25 @@ describe('FrameAnswers', () => {
       error: { code: 503, message: 'SERVER_CLOSING: the server is shutting down; retry', data: { scope: 'server' } },
     });
     expect(calls).toEqual([]);
+  });
+
+  // Found in review: every StoreError counted as expected, so a corrupt data directory answered
+  // -32000 on every call on the doc and the server log stayed empty.
+  it('should answer a store fault 500 for its doc and report it to onError once per doc, not on every call', async () => {
+    const server = answers();
+    const ask = async (id: number, method: string, docId: string) => JSON.parse((await server.reply(connection, frame(request(id, method, [docId])))) as string) as unknown;
+    expect(await ask(1, 'corrupt', 'a')).toEqual({ jsonrpc: '2.0', id: 1, error: { code: 500, message: 'Corrupt log line in document "a"', data: { scope: 'doc' } } });
+    await ask(2, 'corrupt', 'a');
+    await ask(3, 'corrupt', 'b');
+    await ask(4, 'corrupt', 'a');
+    expect(errors).toEqual([new StoreError('Corrupt log line in document "a"', 'a'), new StoreError('Corrupt log line in document "b"', 'b')]);
+    expect((errors as StoreError[]).map((error) => error.docId)).toEqual(['a', 'b']);
+    expect(stats.errors).toBe(4);
+  });
+
+  it("should keep a client's bad input and a store's race out of onError", async () => {
+    expect(await reply(request(1, 'missing'))).toMatchObject({ error: { code: 404 } });
+    expect(await reply(request(2, 'raced'))).toMatchObject({ error: { code: -32000 } });
+    expect(errors).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
-import { JSONRPCError, PatchError, StatusError } from '../../src/errors.js';
-import { classifyMessage, errorResponse, sniffId, successResponse, toErrorObject } from '../../src/server/jsonRpc.js';
+import { JSONRPCError, PatchError, StatusError, StoreError } from '../../src/errors.js';
+import { classifyMessage, errorResponse, isExpectedError, sniffId, successResponse, toErrorObject } from '../../src/server/jsonRpc.js';
 
 describe('classifyMessage', () => {
   it('should read a request with positional params', () => {
@@ -35,6 +35,13 @@ describe('responses', () => {
     const error = toErrorObject(new StatusError(410, 'Document d was deleted', { deletedAt: 1, lastRev: 2 }));
     expect(errorResponse(5, error)).toEqual({ jsonrpc: '2.0', id: 5, error: { code: 410, message: 'Document d was deleted', data: { deletedAt: 1, lastRev: 2 } } });
     expect(toErrorObject(new JSONRPCError(-32000, "Unknown method 'x'."))).toEqual({ code: -32000, message: "Unknown method 'x'." });
+  });
+
+  it('should answer a store fault 500, scoped to its doc when it names one', () => {
+    expect(toErrorObject(new StoreError('Log of document "d" jumps from rev 200 to 401', 'd'))).toEqual({ code: 500, message: 'Log of document "d" jumps from rev 200 to 401', data: { scope: 'doc' } });
+    expect(toErrorObject(new StoreError('FileServerStore is closed'))).toEqual({ code: 500, message: 'FileServerStore is closed', data: { scope: 'server' } });
+    expect(isExpectedError(new StoreError('x', 'd'))).toBe(false);
+    expect(isExpectedError(new StatusError(404, 'x'))).toBe(true);
   });
 
   it('should hide the details of unexpected faults', () => {

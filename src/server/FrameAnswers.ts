@@ -1,5 +1,5 @@
 import { CAPABILITIES_METHOD, serverCapabilities } from './capabilities.js';
-import { classifyMessage, errorResponse, isExpectedError, RpcErrorCode, sniffId, successResponse, toErrorObject } from './jsonRpc.js';
+import { classifyMessage, errorResponse, isExpectedError, isStoreFault, RpcErrorCode, sniffId, successResponse, toErrorObject } from './jsonRpc.js';
 import type { JsonRpcResponse } from './jsonRpc.js';
 import type { Connection } from './ServerCore.js';
 import type { ServerCapabilities } from '../types.js';
@@ -30,7 +30,10 @@ export interface FrameAnswersDeps {
   heartbeat: (connectionId: string) => void;
   /** True once the server shuts down: requests are answered with a retryable 503. */
   closing: () => boolean;
-  /** Told of every unexpected failure of a method (expected ones, like a 404, only reach the caller). */
+  /**
+   * Told of every unexpected failure of a method (expected ones, like a 404, only reach the
+   * caller), and of a store fault once per doc (a busy doc would repeat it on every call).
+   */
   onError: (error: unknown) => void;
   /** Most UTF-16 units in a batch's reply array (default `BATCH_REPLY_CHARS`); past it each reply is a frame of its own. */
   batchReplyChars?: number;
@@ -53,8 +56,9 @@ export const BATCH_REPLY_CHARS = 64 * 1024 * 1024;
  * frame at all if it held only notifications. A batch whose replies add up to more than
  * `batchReplyChars` gets them as frames of their own instead, in the same order. A reply that
  * cannot be serialised (a result past the longest string V8 makes) is answered 500
- * `{ scope: 'reply' }` and reported to `onError`: no request goes unanswered. Everything is
- * counted in `stats`.
+ * `{ scope: 'reply' }` and reported to `onError`: no request goes unanswered. A store fault (a
+ * corrupt data directory) is answered 500 and reported to `onError` the first time for each doc.
+ * Everything is counted in `stats`.
  *
  * @example
  * const answers = new FrameAnswers({ call: core.call.bind(core), stats, maxFrameBytes: 8 << 20, maxBatchLength: 1000, anchorWire: false, heartbeatMs: 15_000, heartbeat: id => beating.add(id), closing: () => false, onError: console.error });
@@ -63,6 +67,8 @@ export const BATCH_REPLY_CHARS = 64 * 1024 * 1024;
 export class FrameAnswers {
   /** What `getCapabilities` answers. */
   private readonly capabilities: ServerCapabilities;
+  /** Docs (or, for a fault naming none, messages) whose store fault was reported already. */
+  private readonly storeFaultsReported = new Set<string>();
 
   constructor(private readonly deps: FrameAnswersDeps) {
     this.capabilities = serverCapabilities(deps.maxBatchLength);
@@ -121,6 +127,16 @@ export class FrameAnswers {
     }
   }
 
+  /** Tells `onError` of an unexpected failure; of a store fault only the first time for its doc. */
+  private report(error: unknown): void {
+    if (isStoreFault(error)) {
+      const key = error.docId === undefined ? `message:${error.message}` : `doc:${error.docId}`;
+      if (this.storeFaultsReported.has(key)) return;
+      this.storeFaultsReported.add(key);
+    }
+    this.deps.onError(error);
+  }
+
   /** The response one message earns, or `undefined` for a notification. */
   private async answer(connection: Connection, value: unknown): Promise<JsonRpcResponse | undefined> {
     const { stats, heartbeatMs, anchorWire } = this.deps;
@@ -147,7 +163,7 @@ export class FrameAnswers {
     try {
       return successResponse(message.id, await this.deps.call(connection, message.method, message.params));
     } catch (error) {
-      if (!isExpectedError(error)) this.deps.onError(error);
+      if (!isExpectedError(error)) this.report(error);
       stats.errors++;
       return errorResponse(message.id, toErrorObject(error));
     }

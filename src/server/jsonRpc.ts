@@ -2,7 +2,9 @@
  * JSON-RPC 2.0 framing for the reference server (protocol §1.1–§1.3): classifying a decoded
  * frame, building responses, and mapping thrown errors to error objects. Pure functions, no I/O.
  */
-import { JSONRPCError, PatchesError, StatusError } from '../errors.js';
+import { JSONRPCError, PatchesError, StatusError, StoreError } from '../errors.js';
+import { DuplicateChangeIdsError } from './stores/DuplicateChangeIdsError.js';
+import { RevConflictError } from './stores/RevConflictError.js';
 
 /** A JSON-RPC id: the server echoes whatever the client sent (anchor clients send integers). */
 export type JsonRpcId = string | number | null;
@@ -102,7 +104,9 @@ export function notification(method: string, params: unknown): JsonRpcNotificati
  * Maps anything a handler threw to a JSON-RPC error object.
  *
  * `StatusError` and `JSONRPCError` keep their code, message and data (the contract clients
- * branch on). Our own typed errors keep their message under -32000. Anything else is an
+ * branch on). A store fault (see {@link isStoreFault}) is a 500 with its message, scoped to its
+ * doc when it names one: the client retries it with backoff and reports it once, as any 500. Our
+ * other typed errors keep their message under -32000. Anything else is an
  * unexpected fault: it becomes `-32000 "Server error"` without the message or stack, which the
  * anchor would leak in `data` — internal details stay in the server log.
  *
@@ -115,13 +119,28 @@ export function toErrorObject(error: unknown): JsonRpcErrorObject {
       ? { code: error.code, message: error.message }
       : { code: error.code, message: error.message, data: error.data };
   }
+  if (isStoreFault(error)) return { code: 500, message: error.message, data: { scope: error.docId === undefined ? 'server' : 'doc' } };
   if (error instanceof PatchesError) return { code: RpcErrorCode.serverError, message: error.message };
   return { code: RpcErrorCode.serverError, message: 'Server error' };
 }
 
-/** True when `error` is one the server raised on purpose (not an unexpected fault worth logging). */
+/**
+ * True when `error` is one the server raised on purpose (not an unexpected fault worth logging).
+ * A store fault is not: a store that cannot read what it holds (a corrupt line, a hole in a log,
+ * a doc stored under the other algorithm) is for the operator to see, not only the client.
+ */
 export function isExpectedError(error: unknown): boolean {
+  if (isStoreFault(error)) return false;
   return error instanceof StatusError || error instanceof JSONRPCError || error instanceof PatchesError;
+}
+
+/**
+ * True for a `StoreError` saying the store cannot serve what it holds, as opposed to the races a
+ * store reports by design (`RevConflictError`, `DuplicateChangeIdsError`), which the server
+ * resolves itself.
+ */
+export function isStoreFault(error: unknown): error is StoreError {
+  return error instanceof StoreError && !(error instanceof RevConflictError) && !(error instanceof DuplicateChangeIdsError);
 }
 
 /**
