@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { StoreError } from '../../../src/errors.js';
 import { FileServerStore, JOURNAL_FILE } from '../../../src/server/stores/FileServerStore.js';
 import { LOCK_FILE } from '../../../src/server/stores/directoryLock.js';
-import { documentDirectory } from '../../../src/server/stores/docFiles.js';
+import { documentDirectory, snapshotName } from '../../../src/server/stores/docFiles.js';
 import type { LogEntry } from '../../../src/server/stores/ServerStore.js';
 import { committed, describeServerStoreContract, lwwEntry, otEntry } from '../../helpers/serverStoreContract.js';
 import { startServerProcess } from '../../helpers/serverProcess.js';
@@ -189,6 +189,22 @@ describe('FileServerStore', () => {
     await store.close();
     const names = (await readdir(documentDirectory(directory, 'd'))).sort();
     expect(names).toEqual(['log-0000000000000001.jsonl', 'log-0000000000000003.jsonl', 'snap-0000000000000002.json']);
+  });
+
+  // Found in review: a damaged snapshot was skipped without a word, the doc rebuilt from its log.
+  it('should warn once per doc of a snapshot it cannot read, and load the doc from its log', async () => {
+    const directory = await tempDir();
+    await (await snapshotAtRev2(directory, 'a')).close();
+    await truncate(join(documentDirectory(directory, 'a'), snapshotName(2)), 5);
+    const warnings: StoreError[] = [];
+    const store = new FileServerStore({ directory, onWarning: (warning) => warnings.push(warning), maxDocRecords: 0 });
+    expect(await store.loadDoc('a')).toEqual({ tail: [otEntry(1), otEntry(2)] });
+    await store.loadDoc('a');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toBeInstanceOf(StoreError);
+    expect(warnings[0].docId).toBe('a');
+    expect(warnings[0].message).toMatch(/^Snapshot snap-0+2\.json of document "a" cannot be read \(.+\): skipped/);
+    await store.close();
   });
 
   it('should drop LWW log segments a snapshot covers', async () => {

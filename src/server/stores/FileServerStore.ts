@@ -42,6 +42,11 @@ export interface FileServerStoreOptions {
    * call. Documents with a call in flight or an open segment always keep theirs.
    */
   maxDocRecords?: number;
+  /**
+   * Told, once per document, of damage the store works around: a snapshot it cannot read, skipped
+   * for an older one or the log (a `StoreError` naming the doc and file). Default: `console.warn`.
+   */
+  onWarning?: (warning: StoreError) => void;
 }
 
 /**
@@ -152,6 +157,9 @@ export class FileServerStore implements ServerStore {
   private readonly syncsOutside = new Set<Promise<void>>();
   private segmentSyncs = 0;
   private rootSyncs = 0;
+  private readonly onWarning: (warning: StoreError) => void;
+  /** Docs a warning was given for already: a doc loaded again (a dropped record) would repeat it. */
+  private readonly warned = new Set<string>();
 
   /**
    * Counters: `syncs` of the commit journal (each covers a group of commits), and `docRecords`,
@@ -171,6 +179,7 @@ export class FileServerStore implements ServerStore {
     this.checkpointBytes = options.checkpointBytes ?? 16 * 1024 * 1024;
     this.maxOpenSegments = options.openSegments ?? 256;
     this.maxDocRecords = options.maxDocRecords ?? 1024;
+    this.onWarning = options.onWarning ?? ((warning) => console.warn('[patches-rx FileServerStore]', warning.message));
     this.journal = this.sync ? new CommitJournal(join(this.root, JOURNAL_FILE)) : undefined;
   }
 
@@ -224,7 +233,7 @@ export class FileServerStore implements ServerStore {
     }
     // A snapshot or tombstone whose write was cut short by a crash left only its temp file.
     for (const name of names) if (isTempFile(name)) await unlinkQuiet(join(doc.dir, name));
-    const snapshot = await this.readLatestSnapshot(doc.dir, names);
+    const snapshot = await this.readLatestSnapshot(docId, doc.dir, names);
     const snapshotRev = snapshot?.rev ?? 0;
     const segments = segmentsOf(names);
     const tail: LogEntry[] = [];
@@ -648,16 +657,24 @@ export class FileServerStore implements ServerStore {
     doc.dirReady = true;
   }
 
-  private async readLatestSnapshot(dir: string, names: string[]): Promise<DocSnapshot | undefined> {
+  private async readLatestSnapshot(docId: string, dir: string, names: string[]): Promise<DocSnapshot | undefined> {
     for (const rev of snapshotRevsOf(names)) {
       try {
         return JSON.parse(await readFile(join(dir, snapshotName(rev)), 'utf8')) as DocSnapshot;
-      } catch {
+      } catch (error) {
         // Renames are atomic, so this only happens to a file damaged after the fact: fall back
-        // to the previous snapshot (the log still holds everything after it).
+        // to the previous snapshot (the log still holds everything after it), and say so, since
+        // the damage may reach further than this file.
+        this.warnOnce(docId, new StoreError(`Snapshot ${snapshotName(rev)} of document "${docId}" cannot be read (${(error as Error).message}): skipped, the doc is rebuilt from an older snapshot or its log`, docId, { cause: error }));
       }
     }
     return undefined;
+  }
+
+  private warnOnce(docId: string, warning: StoreError): void {
+    if (this.warned.has(docId)) return;
+    this.warned.add(docId);
+    this.onWarning(warning);
   }
 
   private async readSegment(docId: string, dir: string, start: number, last: boolean): Promise<LogEntry[]> {
