@@ -10,6 +10,7 @@
  * ```
  */
 export { startServer, byIdPrefix } from './startServer.js';
+export { healthCheck, HEALTH_PATH } from './healthCheck.js';
 export { SERVER_PER_MESSAGE_DEFLATE, ALL_FRAMES_PER_MESSAGE_DEFLATE } from './wireCompression.js';
 export type { PerMessageDeflateOptions, ZlibSettings } from './wireCompression.js';
 export { enableRichText } from '../txt/enableRichText.js';

@@ -1,0 +1,46 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { ServerStats } from './startServer.js';
+
+/** The path a load balancer or orchestrator probes. */
+export const HEALTH_PATH = '/healthz';
+
+/**
+ * An `onHttpRequest` handler answering `GET /healthz` (and `HEAD`) on the server's port, handing
+ * every other request to `next` (an app's own pages), or answering it 426 "connect with a
+ * WebSocket" as the server does without a handler. So a health route composes with a page
+ * server instead of replacing it.
+ *
+ * A health probe needs no WebSocket: an nginx or Kubernetes check is a plain request, and a
+ * WebSocket probe counts as a success only once it closes. The answer is 200
+ * `{ ok: true, connections, subscriptions }` while `stats` gives counters, 503 `{ ok: false }`
+ * while it gives `undefined` (not listening yet, or shutting down: take the process out first).
+ *
+ * ## Example
+ * ```ts
+ * let server: RunningServer | undefined;
+ * server = await startServer({ port: 8787, onHttpRequest: healthCheck(() => server?.stats, servePages) });
+ * ```
+ *
+ * @param stats the running server's counters, or `undefined` when it should not get traffic
+ * @param next the handler of every other request
+ * @return the request listener
+ */
+export function healthCheck(stats: () => ServerStats | undefined, next: RequestListener = upgradeRequired): RequestListener {
+  return (request, response) => {
+    const path = new URL(request.url ?? '/', 'http://x').pathname;
+    if (path !== HEALTH_PATH || (request.method !== 'GET' && request.method !== 'HEAD')) {
+      next(request, response);
+      return;
+    }
+    const now = stats();
+    const body = JSON.stringify(now ? { ok: true, connections: now.connections, subscriptions: now.subscriptions } : { ok: false });
+    response.writeHead(now ? 200 : 503, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+    response.end(request.method === 'HEAD' ? undefined : body + '\n');
+  };
+}
+
+/** What the server answers a plain HTTP request when no handler is given. */
+function upgradeRequired(_request: IncomingMessage, response: ServerResponse): void {
+  response.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket' });
+  response.end('patches-rx server: connect with a WebSocket\n');
+}
