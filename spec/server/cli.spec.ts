@@ -1,8 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { parseCliArgs, runCli, USAGE } from '../../src/server/cli.js';
+import { documentDirectory, segmentName } from '../../src/server/stores/docFiles.js';
 import type { CommitChangesResult } from '../../src/types.js';
 import { connectClient } from '../helpers/wsClient.js';
 import { change, resultOf } from '../helpers/testServer.js';
@@ -38,6 +39,17 @@ describe('parseCliArgs', () => {
     expect(() => parseCliArgs(['--compression', 'fast'])).toThrow('--compression must be all, large or off (got "fast")');
     expect(() => parseCliArgs(['--memory', '--database-url', 'postgres://db/x'])).toThrow('--database-url and --memory exclude each other');
     expect(() => parseCliArgs(['--pool-size', '0'])).toThrow('--pool-size must be an integer from 1');
+  });
+
+  it('should take PORT and HOST from the environment for flags not given, the flags winning', () => {
+    expect(parseCliArgs([], { port: '8080', host: '0.0.0.0' })).toMatchObject({ port: 8080, host: '0.0.0.0' });
+    expect(parseCliArgs(['--port', '9000', '--host=::1'], { port: '8080', host: '0.0.0.0' })).toMatchObject({ port: 9000, host: '::1' });
+    expect(parseCliArgs([], { port: '', host: '' })).toMatchObject({ port: 8787, host: '127.0.0.1' });
+    expect(() => parseCliArgs([], { port: 'http' })).toThrow('PORT must be an integer from 0 to 65535 (got "http")');
+  });
+
+  it('should refuse --database-url with --data, rather than ignore one of them', () => {
+    expect(() => parseCliArgs(['--data', './data', '--database-url', 'postgres://db/x'])).toThrow('--database-url and --data exclude each other');
   });
 
   it('should read the PostgreSQL flags', () => {
@@ -136,6 +148,51 @@ describe('runCli', () => {
       expect(proc.err[0]).toContain(file);
     } finally {
       await rm(parent, { recursive: true, force: true });
+    }
+  });
+
+  it('should answer GET /healthz with its counters, and other plain requests 426', async () => {
+    const proc = fakeCliEnvironment();
+    const server = await runCli(['--port', '0', '--memory'], proc.env);
+    if (!server) throw new Error('server did not start');
+    const http = server.url.replace('ws:', 'http:');
+    const client = await connectClient(server.url);
+    const health = await fetch(`${http}/healthz`);
+    expect(health.status).toBe(200);
+    expect(health.headers.get('content-type')).toBe('application/json');
+    expect(await health.json()).toEqual({ ok: true, connections: 1, subscriptions: 0 });
+    expect((await fetch(`${http}/`)).status).toBe(426);
+    expect((await fetch(`${http}/healthz`, { method: 'POST' })).status).toBe(426);
+    await client.close();
+    proc.signal('SIGTERM');
+    expect(await proc.exit).toBe(0);
+  });
+
+  // Found in review: a corrupt doc answered every call with an error and stderr stayed empty.
+  it('should print a store fault to stderr on one line, once per doc however often it is asked for', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'patches-rx-cli-'));
+    try {
+      const first = fakeCliEnvironment();
+      const server = await runCli(['--port', '0', '--data', dataDir], first.env);
+      if (!server) throw new Error('server did not start');
+      const writer = await connectClient(server.url);
+      resultOf(await writer.call('commitChanges', ['notes', [change('c1', 0, [{ op: 'replace', path: '/a', value: 1 }])]]));
+      first.signal('SIGTERM');
+      expect(await first.exit).toBe(0);
+      // A damaged line before the last one: corruption, not a torn append.
+      const log = join(documentDirectory(dataDir, 'notes'), segmentName(1));
+      await appendFile(log, '{garbage\n' + (await readFile(log, 'utf8')));
+
+      const proc = fakeCliEnvironment();
+      const restarted = await runCli(['--port', '0', '--data', dataDir], proc.env);
+      if (!restarted) throw new Error('server did not restart');
+      const reader = await connectClient(restarted.url);
+      for (let i = 0; i < 3; i++) expect(await reader.call('getDoc', ['notes'])).toMatchObject({ error: { code: 500, data: { scope: 'doc' } } });
+      expect(proc.err).toEqual(['patches-rx-server: StoreError: Corrupt log line in document "notes"']);
+      proc.signal('SIGTERM');
+      expect(await proc.exit).toBe(0);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
     }
   });
 

@@ -4,9 +4,14 @@
  * ```
  * patches-rx-server --port 8787 --data ./data --host 127.0.0.1 --lww-prefix lww
  * patches-rx-server --database-url postgres://app@db.internal/patches   # or DATABASE_URL=…
+ * PORT=8080 HOST=0.0.0.0 patches-rx-server                               # flags win over both
  * ```
  * SIGTERM / SIGINT close it gracefully (in-flight commits finish and are acknowledged).
+ * `GET /healthz` answers 200 `{ ok: true, connections, subscriptions }` while it serves (503 while
+ * it shuts down), and what the server reports to `onError` is printed to stderr.
  */
+import { PatchesError } from '../errors.js';
+import { healthCheck } from './healthCheck.js';
 import { FileServerStore } from './stores/FileServerStore.js';
 import { MemoryServerStore } from './stores/MemoryServerStore.js';
 import { PostgresServerStore } from './stores/postgres/PostgresServerStore.js';
@@ -56,17 +61,31 @@ export interface CliEnvironment {
   exit(code: number): void;
   /** The `DATABASE_URL` environment variable: used when neither `--data` nor `--memory` is given. */
   databaseUrl?: string;
+  /** The `PORT` environment variable: the port when `--port` is not given. */
+  port?: string;
+  /** The `HOST` environment variable: the interface when `--host` is not given. */
+  host?: string;
+}
+
+/** Environment variables standing in for flags not given (`PORT`, `HOST`). */
+export interface CliDefaults {
+  /** `PORT`: the port when `--port` is not given. */
+  port?: string;
+  /** `HOST`: the interface when `--host` is not given. */
+  host?: string;
 }
 
 /** The usage text. */
 export const USAGE = `Usage: patches-rx-server [options]
 
-  --port, -p <n>          port to listen on (default 8787; 0 picks a free port)
-  --host <address>        interface to listen on (default 127.0.0.1; 0.0.0.0 for all)
-  --data, -d <dir>        data directory (default ./data)
+  --port, -p <n>          port to listen on (default $PORT, else 8787; 0 picks a free port)
+  --host <address>        interface to listen on (default $HOST, else 127.0.0.1; 0.0.0.0 for all)
+  --data, -d <dir>        data directory (default ./data); one server process per
+                          directory (a second one on it refuses to start)
   --memory                keep documents in memory only (lost on exit)
   --database-url <url>    keep documents in PostgreSQL (postgres://user:pass@host:port/db;
-                          default: $DATABASE_URL unless --data or --memory is given);
+                          default: $DATABASE_URL unless --data or --memory is given;
+                          refused together with --data or --memory);
                           several server processes may share one database
   --pool-size <n>         PostgreSQL connections per process (default 10)
   --statement-timeout <ms> PostgreSQL statement timeout (default 10000)
@@ -78,17 +97,30 @@ export const USAGE = `Usage: patches-rx-server [options]
                           more), all (every frame: ~5x fewer bytes per typed
                           change, ~2x server CPU per message, ~80-130 KB per
                           connection that exchanged messages), off
-  --help, -h              show this text`;
+  --help, -h              show this text
+
+GET /healthz answers 200 {"ok":true,...} while the server serves, 503 while it stops.
+No authorization: every client may read and write every doc. Beyond loopback,
+run startServer({ authorize, authorizeConnection }) from code (docs/server.md).`;
 
 /**
  * Parses the command line (`--flag value` or `--flag=value`).
  *
  * @param argv the arguments after the script name
+ * @param defaults `PORT` and `HOST` from the environment, for flags not given
  * @return the options, defaults filled in
- * @throws Error naming the bad flag or value
+ * @throws Error naming the bad flag, value or variable
  */
-export function parseCliArgs(argv: readonly string[]): CliOptions {
-  const options: CliOptions = { port: 8787, host: '127.0.0.1', dataDir: './data', memory: false, lwwPrefix: 'lww', help: false };
+export function parseCliArgs(argv: readonly string[], defaults: CliDefaults = {}): CliOptions {
+  const options: CliOptions = {
+    port: defaults.port ? integer('PORT', defaults.port, 0, 65535) : 8787,
+    host: defaults.host || '127.0.0.1',
+    dataDir: './data',
+    memory: false,
+    lwwPrefix: 'lww',
+    help: false,
+  };
+  let dataGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
@@ -110,6 +142,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
       case '--data':
       case '-d':
         options.dataDir = nonEmpty(flag, value());
+        dataGiven = true;
         break;
       case '--memory':
         options.memory = true;
@@ -147,6 +180,8 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     }
   }
   if (options.databaseUrl !== undefined && options.memory) throw new Error('--database-url and --memory exclude each other');
+  // Said at once rather than one of them ignored: an operator who gave both meant one of them.
+  if (options.databaseUrl !== undefined && dataGiven) throw new Error('--database-url and --data exclude each other');
   return options;
 }
 
@@ -160,7 +195,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
 export async function runCli(argv: readonly string[], env: CliEnvironment = processEnvironment()): Promise<RunningServer | undefined> {
   let options: CliOptions;
   try {
-    options = parseCliArgs(argv);
+    options = parseCliArgs(argv, { port: env.port, host: env.host });
   } catch (error) {
     env.error(`patches-rx-server: ${(error as Error).message}\n\n${USAGE}`);
     env.exit(2);
@@ -174,11 +209,15 @@ export async function runCli(argv: readonly string[], env: CliEnvironment = proc
   const databaseUrl = options.databaseUrl ?? (options.memory || dataGiven ? undefined : env.databaseUrl || undefined);
   let store: ServerStore | undefined;
   let server: RunningServer;
+  let running: RunningServer | undefined;
+  let stopping = false;
   try {
     if (databaseUrl !== undefined) {
       store = new PostgresServerStore({ connectionString: databaseUrl, poolSize: options.poolSize, statementTimeoutMs: options.statementTimeoutMs });
     } else {
-      store = options.memory ? new MemoryServerStore() : new FileServerStore({ directory: options.dataDir });
+      store = options.memory
+        ? new MemoryServerStore()
+        : new FileServerStore({ directory: options.dataDir, onWarning: (warning) => env.error(`patches-rx-server: warning: ${warning.message}`) });
     }
     // startServer opens the store first: an unreachable database or an unusable data directory
     // fails here with one line (PostgresStartupError, or StoreError naming the directory).
@@ -190,7 +229,11 @@ export async function runCli(argv: readonly string[], env: CliEnvironment = proc
       snapshotEvery: options.snapshotEvery,
       maxChangeBytes: options.maxChangeBytes,
       compression: options.compression === undefined ? undefined : { all: ALL_FRAMES_PER_MESSAGE_DEFLATE, large: SERVER_PER_MESSAGE_DEFLATE, off: false as const }[options.compression],
+      onError: (error) => env.error(`patches-rx-server: ${describeFault(error)}`),
+      // Healthy from the listening line to the signal: a stopping process is taken out of rotation.
+      onHttpRequest: healthCheck(() => (stopping ? undefined : running?.stats)),
     });
+    running = server;
   } catch (error) {
     await store?.close().catch(() => undefined);
     env.error(`patches-rx-server: cannot start: ${(error as Error).message}`);
@@ -201,7 +244,6 @@ export async function runCli(argv: readonly string[], env: CliEnvironment = proc
   // byIdPrefix('') makes no doc LWW: saying 'ids starting with ""' would claim every one is.
   const routing = options.lwwPrefix === '' ? 'every doc is OT' : `ids starting with "${options.lwwPrefix}" are LWW`;
   env.log(`patches-rx server listening on ${server.url} (${where}; ${routing})`);
-  let stopping = false;
   const stop = (): void => {
     if (stopping) {
       env.error('patches-rx-server: forced exit');
@@ -233,7 +275,18 @@ function processEnvironment(): CliEnvironment {
     onSignal: (signal, handler) => void process.on(signal, handler),
     exit: (code) => process.exit(code),
     databaseUrl: process.env.DATABASE_URL,
+    port: process.env.PORT,
+    host: process.env.HOST,
   };
+}
+
+/**
+ * One report for stderr: our own typed errors (a corrupt doc's `StoreError`…) as their name and
+ * message, on one line; anything else with its stack, since it is a bug to find.
+ */
+function describeFault(error: unknown): string {
+  if (error instanceof PatchesError) return `${error.name}: ${error.message}`;
+  return error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error);
 }
 
 function integer(flag: string, text: string, min: number, max: number): number {
