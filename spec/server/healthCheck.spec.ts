@@ -1,11 +1,12 @@
 import { createServer } from 'node:http';
+import type { RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { healthCheck } from '../../src/server/healthCheck.js';
 import type { ServerStats } from '../../src/server/startServer.js';
 
 describe('healthCheck', () => {
   /** Serves `listener` on a free loopback port for the length of `run`. */
-  async function serving(listener: Parameters<typeof createServer>[0], run: (base: string) => Promise<void>): Promise<void> {
+  async function serving(listener: RequestListener, run: (base: string) => Promise<void>): Promise<void> {
     const server = createServer(listener);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
