@@ -11,7 +11,7 @@ import { fakeCliEnvironment } from '../helpers/fakeCliEnvironment.js';
 
 describe('parseCliArgs', () => {
   it('should fill in the defaults', () => {
-    expect(parseCliArgs([])).toEqual({ port: 8787, host: '127.0.0.1', dataDir: './data', memory: false, lwwPrefix: 'lww', help: false });
+    expect(parseCliArgs([])).toEqual({ port: 8787, host: '127.0.0.1', dataDir: './data', memory: false, lwwPrefix: 'lww', shutdownTimeoutMs: 20_000, help: false });
   });
 
   it('should read every flag, in both --flag value and --flag=value forms', () => {
@@ -23,8 +23,10 @@ describe('parseCliArgs', () => {
       lwwPrefix: 'kv-',
       snapshotEvery: 50,
       maxChangeBytes: 2048,
+      shutdownTimeoutMs: 20_000,
       help: false,
     });
+    expect(parseCliArgs(['--shutdown-timeout', '0'])).toMatchObject({ shutdownTimeoutMs: 0 });
     expect(parseCliArgs(['--lww-prefix='])).toMatchObject({ lwwPrefix: '' });
     expect(parseCliArgs(['--compression', 'large'])).toMatchObject({ compression: 'large' });
     expect(parseCliArgs(['--compression=off'])).toMatchObject({ compression: 'off' });
@@ -204,6 +206,23 @@ describe('runCli', () => {
     expect(await runCli(['--port', String(server.port), '--memory'], second.env)).toBeUndefined();
     expect(await second.exit).toBe(1);
     expect(second.err[0]).toContain('cannot start');
+    await server.close();
+  });
+
+  // Found in review: with a database that stopped answering, a SIGTERM'd process was still alive a
+  // minute later (the store's close waited on it), past the grace of systemd and Kubernetes.
+  it('should exit with 1 once closing takes longer than --shutdown-timeout', async () => {
+    const proc = fakeCliEnvironment();
+    const server = await runCli(['--port', '0', '--memory', '--shutdown-timeout', '50'], proc.env);
+    if (!server) throw new Error('server did not start');
+    // A client that reads nothing more: the server's close waits for its closing handshake (2 s).
+    const deaf = new WebSocket(server.url);
+    await new Promise((resolve) => deaf.once('open', resolve));
+    (deaf as unknown as { _socket: { pause(): void } })._socket.pause();
+    proc.signal('SIGTERM');
+    expect(await proc.exit).toBe(1);
+    expect(proc.err).toEqual(['patches-rx-server: closing took more than 50 ms (--shutdown-timeout): exiting']);
+    deaf.terminate();
     await server.close();
   });
 });

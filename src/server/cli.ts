@@ -45,6 +45,8 @@ export interface CliOptions {
   maxChangeBytes?: number;
   /** permessage-deflate: only `large` frames (the server's default), `all` frames against kept windows, or `off`. */
   compression?: 'all' | 'large' | 'off';
+  /** Most ms a SIGTERM/SIGINT waits for the server to close before the process exits with 1 (default 20 000; 0: no limit). */
+  shutdownTimeoutMs: number;
   /** Print the usage and exit. */
   help: boolean;
 }
@@ -97,6 +99,8 @@ export const USAGE = `Usage: patches-rx-server [options]
                           more), all (every frame: ~5x fewer bytes per typed
                           change, ~2x server CPU per message, ~80-130 KB per
                           connection that exchanged messages), off
+  --shutdown-timeout <ms> on SIGTERM/SIGINT, exit with 1 if closing takes longer (default 20000,
+                          under the grace of systemd and Kubernetes; 0: wait as long as it takes)
   --help, -h              show this text
 
 GET /healthz answers 200 {"ok":true,...} while the server serves, 503 while it stops.
@@ -118,6 +122,7 @@ export function parseCliArgs(argv: readonly string[], defaults: CliDefaults = {}
     dataDir: './data',
     memory: false,
     lwwPrefix: 'lww',
+    shutdownTimeoutMs: 20_000,
     help: false,
   };
   let dataGiven = false;
@@ -171,6 +176,9 @@ export function parseCliArgs(argv: readonly string[], defaults: CliDefaults = {}
         options.compression = mode;
         break;
       }
+      case '--shutdown-timeout':
+        options.shutdownTimeoutMs = integer(flag, value(), 0, 2 ** 31 - 1);
+        break;
       case '--help':
       case '-h':
         options.help = true;
@@ -252,12 +260,25 @@ export async function runCli(argv: readonly string[], env: CliEnvironment = proc
     }
     stopping = true;
     env.log('patches-rx server: shutting down…');
+    // A close that hangs (a database that stopped answering holds the store's close) must not
+    // hold a deploy until the orchestrator kills the process: every acknowledged commit is
+    // durable already, so exiting loses nothing a client was told was saved.
+    const { shutdownTimeoutMs } = options;
+    const deadline =
+      shutdownTimeoutMs > 0
+        ? setTimeout(() => {
+            env.error(`patches-rx-server: closing took more than ${shutdownTimeoutMs} ms (--shutdown-timeout): exiting`);
+            env.exit(1);
+          }, shutdownTimeoutMs)
+        : undefined;
     server.close().then(
       () => {
+        clearTimeout(deadline);
         env.log('patches-rx server: stopped');
         env.exit(0);
       },
       (error: unknown) => {
+        clearTimeout(deadline);
         env.error(`patches-rx-server: error while closing: ${String(error)}`);
         env.exit(1);
       },
