@@ -500,9 +500,21 @@ describe('startServer', () => {
       await once(own, 'close');
       expect(seen.map((connection) => connection.origin)).toEqual(['https://evil.example', 'https://app.example', 'https://app.example']);
       expect(seen[1]).toMatchObject({ remoteAddress: '127.0.0.1', headers: { cookie: 'session=s1', origin: 'https://app.example' } });
-      // What both hooks see is the one connection, read-only.
+      // What both hooks see is the one connection; its headers are read-only.
       expect(seen[2]).toBe(seen[1]);
-      expect(Object.isFrozen(seen[1]) && Object.isFrozen(seen[1].headers)).toBe(true);
+      expect(Object.isFrozen(seen[1].headers)).toBe(true);
+    });
+
+    // Found in review, fixed: a frozen connection refused (1011) every connection of an app that
+    // remembers its user on it, a common pattern.
+    it('should let authorizeConnection remember a fact on the connection for authorize to read', async () => {
+      t = await startTestServer({
+        authorizeConnection: (connection) => ((connection as Connection & { user?: string }).user = connection.token) === 'alice',
+        authorize: (connection) => (connection as Connection & { user?: string }).user === 'alice',
+      });
+      const alice = await t.connect({ query: '?token=alice' });
+      expect(resultOf(await alice.call('getDoc', ['doc']))).toEqual({ state: null, rev: 0, changes: [] });
+      expect(t.server.stats.connectionsRefused).toBe(0);
     });
   });
 

@@ -565,16 +565,20 @@ export function byIdPrefix(prefix: string): AlgorithmFor {
   return (docId: string): Algorithm => (prefix !== '' && docId.startsWith(prefix) ? 'lww' : 'ot');
 }
 
-/** A new connection: its id, its token, and the facts of its upgrade request the hooks may check. */
+/**
+ * A new connection: its id, its token, and the facts of its upgrade request the hooks may check.
+ * A plain object, the same one given to every hook: an app may remember facts on it (the user its
+ * `authorizeConnection` found, for `authorize` to read). Only the headers are frozen.
+ */
 function connectionOf(request: IncomingMessage): Connection {
   const origin = request.headers.origin;
-  return Object.freeze({
+  return {
     id: createId(),
     token: tokenOf(request),
     origin: typeof origin === 'string' ? origin : undefined,
     remoteAddress: request.socket.remoteAddress,
     headers: Object.freeze({ ...request.headers }),
-  });
+  };
 }
 
 /** The token of a connection: `?token=` in the URL, else the first offered sub-protocol. */
