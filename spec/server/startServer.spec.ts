@@ -538,6 +538,19 @@ describe('startServer', () => {
       expect(() => t.server.closeConnections(() => true, 1005)).toThrow(RangeError);
       expect(resultOf(await a.call('getDoc', ['doc']))).toEqual({ state: null, rev: 0, changes: [] });
     });
+
+    // Found in review, fixed: ws threw on a longer reason and the socket was cut (1006), so the
+    // client reconnected with the same token instead of reporting an AuthError; the count said 1.
+    it('should refuse a reason over 123 UTF-8 bytes before closing anything, and send one of 123', async () => {
+      t = await startTestServer();
+      const a = await t.connect();
+      expect(() => t.server.closeConnections(() => true, 4403, 'é'.repeat(62))).toThrow(RangeError);
+      expect(resultOf(await a.call('getDoc', ['doc']))).toEqual({ state: null, rev: 0, changes: [] });
+      const reason = new Promise<string>((resolve) => a.socket.once('close', (_code, text) => resolve(String(text))));
+      expect(t.server.closeConnections(() => true, 4403, 'é'.repeat(61) + 'x')).toBe(1);
+      expect(await a.closed).toBe(4403);
+      expect(await reason).toBe('é'.repeat(61) + 'x');
+    });
   });
 
   // Found in review, fixed: a subscribe still awaiting a hook when its socket closed subscribed the

@@ -160,7 +160,7 @@ export interface RunningServer {
    * @param code the close code: 1000–1003, 1007–1014 or 3000–4999
    * @param reason the close reason (at most 123 bytes)
    * @return how many connections were closed
-   * @throws RangeError for a close code `ws` cannot send
+   * @throws RangeError for a close code `ws` cannot send, or a reason over 123 UTF-8 bytes (nothing is closed)
    */
   closeConnections(where: (connection: Connection) => boolean, code?: number, reason?: string): number;
 }
@@ -523,6 +523,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     close: () => (closed ??= shutdown()),
     closeConnections: (where, code = 4403, reason = code === 4403 ? 'Forbidden' : code === 4401 ? 'Unauthorized' : '') => {
       if (!isSendableCloseCode(code)) throw new RangeError(`closeConnections: ${code} is not a close code a server may send (1000-1003, 1007-1014, 3000-4999)`);
+      // ws throws on a longer one, and the socket would be cut (1006): its client would reconnect, not report an AuthError.
+      if (Buffer.byteLength(reason, 'utf8') > MAX_CLOSE_REASON_BYTES) throw new RangeError(`closeConnections: the reason is ${Buffer.byteLength(reason, 'utf8')} UTF-8 bytes, more than a close frame holds (${MAX_CLOSE_REASON_BYTES})`);
       let count = 0;
       for (const [id, connection] of connections) {
         const socket = sockets.get(id);
@@ -537,6 +539,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
 
 /** `ws` send options of every frame: text (opcode 1), whether given as a string or as UTF-8 bytes. */
 const TEXT_FRAME = { binary: false } as const;
+
+/** Most UTF-8 bytes of a close reason: a control frame's 125-byte payload less the 2-byte code (RFC 6455 §5.5). */
+const MAX_CLOSE_REASON_BYTES = 123;
 
 /** What an `authorizeConnection` that has not answered in time stands for. */
 const NO_VERDICT = Symbol('no verdict');
