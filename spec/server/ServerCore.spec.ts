@@ -215,7 +215,7 @@ describe('ServerCore (dispatch, authorization, routing)', () => {
 
   // Found in review: subscribe swallowed it, so a client resubscribing with an expired token
   // silently heard no more changes.
-  it('should answer a subscribe with the status of a StatusError the hook throws for one of its ids, subscribing none, and leave out an id the hook faults on otherwise', async () => {
+  it('should answer a subscribe with the 401 the hook throws for one of its ids, subscribing none, and leave out an id the hook faults on otherwise', async () => {
     t = await startTestServer({
       authorize: (_connection, _method, docId) => {
         if (docId === 'expired') throw new StatusError(401, 'TOKEN_EXPIRED');
@@ -229,6 +229,23 @@ describe('ServerCore (dispatch, authorization, routing)', () => {
     expect(resultOf(await a.call('subscribe', [['open', 'buggy']]))).toEqual(['open']);
     expect(t.faults).toHaveLength(1);
     t.faults.length = 0;
+  });
+
+  // Found in review, fixed: a 403 the hook threw for one id failed the whole call, and the client
+  // retried the same ids for good: none of its docs heard live changes.
+  it('should leave out of a subscribe an id the hook throws another StatusError for, subscribing the others', async () => {
+    t = await startTestServer({
+      authorize: (_connection, method, docId) => {
+        if (method === 'subscribe' && docId === 'locked') throw new StatusError(403, 'LOCKED');
+        if (method === 'subscribe' && docId === 'gone') throw new StatusError(404, 'NO_SUCH_PROJECT');
+        return true;
+      },
+    });
+    const [a, b] = [await t.connect(), await t.connect()];
+    expect(resultOf(await a.call('subscribe', [['open', 'locked', 'gone']]))).toEqual(['open']);
+    expect(t.server.stats.subscriptions).toBe(1);
+    resultOf(await b.call('commitChanges', ['open', [change('c1', 0, [{ op: 'add', path: '/x', value: 1 }])]]));
+    expect(await a.notification('changesCommitted', 'open')).toMatchObject({ params: { docId: 'open' } });
   });
 
   it("should answer an unknown method with -32000 Unknown method '<name>'. as the anchor does", async () => {

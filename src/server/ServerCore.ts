@@ -30,10 +30,13 @@ export interface Connection {
 /**
  * Decides whether a connection may call `method` on `docId`. Only `true` grants: anything else
  * (`false`, `undefined`, a truthy `'no'`) refuses (403 `READ_FORBIDDEN`/`WRITE_FORBIDDEN`;
- * `subscribe` silently leaves the id out). Throw a `StatusError` to answer the call with its code
- * (e.g. 401), `subscribe` included; any other throw answers -32000 and is reported (`subscribe`
- * leaves that id out). `commitChanges` also asks `getChangesSince` of the doc: a connection that
- * may not read it is answered with its own changes only.
+ * `subscribe` silently leaves the id out). Throw a `StatusError` to answer the call with its code.
+ * In `subscribe`, which asks about many ids at once, only a `StatusError(401)` answers the whole
+ * call (nothing is subscribed): throw it for what concerns the whole connection (an expired
+ * token), and return `false` per doc; another StatusError leaves its id out, as `false` does. Any
+ * other throw answers -32000 and is reported (`subscribe` leaves that id out). `commitChanges`
+ * also asks `getChangesSince` of the doc: a connection that may not read it is answered with its
+ * own changes only.
  */
 export type Authorize = (connection: Connection, method: string, docId: string) => boolean | Promise<boolean>;
 
@@ -240,7 +243,7 @@ export class ServerCore {
 
   /**
    * Subscribes to every id the connection may read; refused ids are left out of the result. A
-   * StatusError the hook throws for any id answers the whole call (nothing is subscribed).
+   * StatusError(401) the hook throws for any id answers the whole call (nothing is subscribed).
    * A deleted document is left out too, and the client is sent `docDeleted` for it (§1.5.1).
    * The subscription starts before the tombstone is looked at: a delete that lands meanwhile is
    * then either seen here or announced to this connection (it was announced to nobody when
@@ -279,16 +282,18 @@ export class ServerCore {
   }
 
   /**
-   * The authorization hook's answer for one doc: only `true` grants. A fault of the hook (not a
-   * StatusError) is reported and refuses. @throws the StatusError the hook threw (a 401 for an
-   * expired token must reach the client, not quietly leave the doc unfollowed)
+   * The authorization hook's answer for one doc: only `true` grants. Another StatusError refuses
+   * that doc, as `false` does (it is the app's answer, not a fault); any other throw is reported
+   * and refuses. @throws a 401 the hook threw: an expired token concerns the whole connection and
+   * must reach the client, not quietly leave docs unfollowed
    */
   private async mayRead(connection: Connection, method: string, docId: string): Promise<boolean> {
     try {
       return (await this.options.authorize(connection, method, docId)) === true;
     } catch (error) {
-      if (error instanceof StatusError) throw error;
-      this.options.onError(error);
+      if (error instanceof StatusError && error.code === 401) throw error;
+      // One doc's refusal must not fail the call: its client would retry the same ids for good.
+      if (!(error instanceof StatusError)) this.options.onError(error);
       return false;
     }
   }
