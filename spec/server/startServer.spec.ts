@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -459,6 +460,33 @@ describe('startServer', () => {
       expect(await waiting.closed).toBe(1013);
       expect(t.faults.splice(0)).toEqual([expect.objectContaining({ message: expect.stringContaining('no verdict in 50 ms') })]);
       expect(t.server.stats).toMatchObject({ connectionsRefused: 1, requests: 0 });
+    });
+
+    // Found in review, fixed: a hook that never answered kept the process alive for
+    // authorizeTimeoutMs after close() (its timer was neither unref'd nor cleared). Runs the built
+    // server (`npm run build` first) in a process of its own, whose exit is the oracle.
+    it('should let the process exit once close() resolves while a verdict is pending', async () => {
+      t = await startTestServer();
+      const server = join(__dirname, '..', '..', 'dist', 'server', 'index.js');
+      const script = `
+        import { startServer } from ${JSON.stringify(server)};
+        import { WebSocket } from 'ws';
+        let asked;
+        const hookCalled = new Promise((resolve) => (asked = resolve));
+        const server = await startServer({ port: 0, authorizeTimeoutMs: 60000, authorizeConnection: () => (asked(), new Promise(() => {})) });
+        const socket = new WebSocket(server.url);
+        socket.on('error', () => {});
+        await hookCalled;
+        await server.close();
+        console.log('closed');`;
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: join(__dirname, '..', '..'), stdio: ['ignore', 'pipe', 'inherit'] });
+      let output = '';
+      child.stdout.on('data', (data) => (output += String(data)));
+      // A guard, far below the verdict timeout: a process still alive past it is held by that timer.
+      const guard = setTimeout(() => child.kill(), 5000);
+      const [code] = (await once(child, 'exit')) as [number | null];
+      clearTimeout(guard);
+      expect([code, output.trim()]).toEqual([0, 'closed']);
     });
 
     // Found in review, fixed: every frame sent before the verdict was read (and inflated) and held

@@ -354,6 +354,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   };
 
   const authorizeTimeoutMs = options.authorizeTimeoutMs ?? 10_000;
+  /** Timers of the verdicts still awaited: shutdown clears them. */
+  const verdictTimers = new Set<NodeJS.Timeout>();
   /**
    * Runs the connect-time check: `true` at once when there is none, else the verdict to come. The
    * socket is not read meanwhile; a refused one is closed (never throwing: an odd verdict is
@@ -364,7 +366,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     if (!hook) return true;
     holds.hold(socket, 'verdict');
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<typeof NO_VERDICT>((resolve) => (timer = setTimeout(resolve, authorizeTimeoutMs, NO_VERDICT)));
+    const timedOut = new Promise<typeof NO_VERDICT>((resolve) => {
+      timer = setTimeout(resolve, authorizeTimeoutMs, NO_VERDICT);
+      // A hook that never answers must not keep the process alive after close().
+      timer.unref();
+      verdictTimers.add(timer);
+    });
     const refuse = (code: number, reason: string): false => {
       stats.connectionsRefused++;
       closeWith(socket, code, reason);
@@ -397,7 +404,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         socket.terminate();
         return false;
       })
-      .finally(() => clearTimeout(timer));
+      .finally(() => {
+        clearTimeout(timer);
+        if (timer) verdictTimers.delete(timer);
+      });
   };
 
   /** One tick: terminate sockets that missed the last ping, ping the others, send heartbeats. */
@@ -505,6 +515,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const shutdown = async (): Promise<void> => {
     closing = true;
     clearInterval(pinger);
+    for (const timer of verdictTimers) clearTimeout(timer);
+    verdictTimers.clear();
     const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
     while (inFlight.size > 0) await Promise.all(inFlight);
     await Promise.all([...sockets.values()].map((socket) => closeSocket(socket)));
