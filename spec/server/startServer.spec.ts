@@ -848,6 +848,21 @@ function collectClientIds(value: unknown): string[] {
   return ids;
 }
 
+// Found in review, fixed: 0 held a socket for good (reading resumes only below half the limit).
+describe('startServer with a backlog limit that is not a positive integer', () => {
+  it.each([
+    ['maxQueuedReplyBytes', 0],
+    ['maxCallsInFlight', 0],
+    ['maxCallsInFlight', 1.5],
+    ['maxQueuedReplyBytes', Number.NaN],
+  ])('should reject %s: %p with a RangeError naming it, before listening', async (option, value) => {
+    const started = startServer({ port: 0, store: new MemoryServerStore(), [option]: value });
+    // Without the check it starts: close it, so a failure here does not hold jest open.
+    started.then((server) => server.close(), () => undefined);
+    await expect(started).rejects.toThrow(new RangeError(`startServer: ${option} must be a positive integer, not ${value}`));
+  });
+});
+
 describe('startServer with a data directory it cannot use', () => {
   it('should reject before listening, naming the directory (a file where the directory should be)', async () => {
     const parent = await mkdtemp(join(tmpdir(), 'patches-rx-server-'));

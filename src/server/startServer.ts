@@ -67,10 +67,10 @@ export interface StartServerOptions {
   maxBufferedBytes?: number;
   /**
    * Bytes of replies queued to one socket, not yet written out, at which the server stops reading
-   * that socket until they are below half (default 64 MiB). A single larger reply is still sent.
+   * that socket until they are below half (default 64 MiB; a positive integer). A single larger reply is still sent.
    */
   maxQueuedReplyBytes?: number;
-  /** Requests of one socket read and not yet answered at which the server stops reading it until they are below half (default 2 × `maxBatchLength`). */
+  /** Requests of one socket read and not yet answered at which the server stops reading it until they are below half (default 2 × `maxBatchLength`; a positive integer). */
   maxCallsInFlight?: number;
   /** Documents kept loaded in memory (default 1000). */
   cacheSize?: number;
@@ -196,6 +196,7 @@ export interface RunningServer {
  *
  * @param options port, store, hooks and limits
  * @return the running server, once it listens
+ * @throws RangeError naming `maxQueuedReplyBytes` or `maxCallsInFlight` when it is not a positive integer
  * @throws the error of the store's `open` (e.g. a `StoreError` naming a data directory that cannot be used), or of `listen` (EADDRINUSE…)
  */
 export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
@@ -239,7 +240,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const holds = new ReadHolds((socket) => queueMicrotask(() => heldFrames.get(socket)?.drain()));
   /** Per socket: bytes of replies handed to it and not yet written out, and requests not yet answered. */
   const backlog = new ReplyBacklog(
-    { maxReplyBytes: options.maxQueuedReplyBytes ?? 64 * 1024 * 1024, maxCallsInFlight: options.maxCallsInFlight ?? 2 * maxBatchLength },
+    { maxReplyBytes: positiveInteger('maxQueuedReplyBytes', options.maxQueuedReplyBytes ?? 64 * 1024 * 1024), maxCallsInFlight: positiveInteger('maxCallsInFlight', options.maxCallsInFlight ?? 2 * maxBatchLength) },
     holds,
     () => stats.backpressurePauses++,
   );
@@ -565,6 +566,17 @@ const MAX_EARLY_BYTES = 1024 * 1024;
 /** An odd verdict, named for the report without printing whatever object it is. */
 function describeVerdict(verdict: unknown): string {
   return typeof verdict === 'number' || typeof verdict === 'string' ? JSON.stringify(verdict) : String(typeof verdict);
+}
+
+/**
+ * A limit checked before the server starts. Reading resumes below half a backlog limit, which 0
+ * (or a fraction under 1) never goes: the socket would be held for good.
+ *
+ * @throws RangeError naming the option when `value` is not a positive integer
+ */
+function positiveInteger(option: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`startServer: ${option} must be a positive integer, not ${value}`);
+  return value;
 }
 
 /** The application heartbeat: a notification clients that asked for it (by calling `ping`) get on every tick. */
