@@ -207,6 +207,9 @@ export interface PatchesStore {
   /**
    * The schema version of the storage this store reads and writes; absent when the storage has
    * none. Tabs elect their leader per version (`SyncTabs`): a tab of an older one can sync nothing.
+   * A store that wraps another by delegation (an `IndexedDBStore` with logging around it) must
+   * pass the wrapped store's on (`get schemaVersion() { return this.inner.schemaVersion; }`):
+   * without it, its tabs keep the bare lock and channel name, whatever schema their database has.
    */
   readonly schemaVersion?: number;
 
