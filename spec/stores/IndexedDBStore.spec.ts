@@ -144,6 +144,52 @@ describe('IndexedDBStore', () => {
       raw.close();
     });
 
+    /** A store of the app's: the library's steps (as of some release), then the app's own step. */
+    function appStore(library: readonly IDBStoreMigration[], own: IDBStoreMigration): IndexedDBStore {
+      class AppStore extends IndexedDBStore {
+        protected override readonly migrations = [...library, own];
+      }
+      return open((indexedDB) => new AppStore('app', { indexedDB }));
+    }
+    /** A step the next release of the library adds (it appends, never edits). */
+    const nextLibraryStep: IDBStoreMigration = () => {};
+
+    // Found in review: an app step appended after the library's ran again, one version later, once a
+    // release added a library step, and a database it had already upgraded never opened again. The
+    // docs now ask for idempotent steps: this one is written as `IndexedDBStore.migrations` shows.
+    it("should keep opening a database after the library adds a step before an app's own idempotent one", async () => {
+      const addDrafts: IDBStoreMigration = (db, tx) => {
+        if (!db.objectStoreNames.contains('drafts')) db.createObjectStore('drafts', { keyPath: 'id' });
+        const docs = tx.objectStore('docs');
+        if (!docs.indexNames.contains('byAlgorithm')) docs.createIndex('byAlgorithm', 'algorithm');
+      };
+      const before = appStore(IDB_MIGRATIONS, addDrafts);
+      await seed(before);
+      const seeded = await dump(before);
+      await before.close();
+
+      const after = appStore([...IDB_MIGRATIONS, nextLibraryStep], addDrafts);
+      expect(await dump(after)).toEqual(seeded);
+      const raw = await rawOpen(factory, 'app');
+      expect(raw.version).toBe(IDB_SCHEMA_VERSION + 2);
+      expect(Array.from(raw.objectStoreNames)).toContain('drafts');
+      expect(Array.from(raw.transaction('docs').objectStore('docs').indexNames)).toEqual(['byAlgorithm']);
+      raw.close();
+    });
+
+    it("should fail to open, keeping the data, when an app's step that creates without checking runs again after a library step", async () => {
+      const addDrafts: IDBStoreMigration = (db) => void db.createObjectStore('drafts', { keyPath: 'id' });
+      const before = appStore(IDB_MIGRATIONS, addDrafts);
+      await seed(before);
+      const seeded = await dump(before);
+      await before.close();
+
+      const after = appStore([...IDB_MIGRATIONS, nextLibraryStep], addDrafts);
+      expect((await storeErrorOf(after.listDocs())).cause).toMatchObject({ name: 'ConstraintError' });
+      await after.close();
+      expect(await dump(appStore(IDB_MIGRATIONS, addDrafts))).toEqual(seeded);
+    });
+
     it('should reject with a StoreError, not downgrade, when the database is newer than the store', async () => {
       const newer = v2();
       await seed(newer);

@@ -111,7 +111,22 @@ export interface IndexedDBStoreOptions {
 export class IndexedDBStore implements PatchesStore {
   /**
    * The schema steps this store opens its database with; its version is `migrations.length`.
-   * A subclass can append steps (a later schema) — they must keep every existing row.
+   * A subclass can append steps (a later schema) — they must keep every existing row. The library
+   * may add steps of its own in any release, before the subclass's: each of those then runs one
+   * version later, again, on a database it has already upgraded. So write such a step to be
+   * idempotent: check `db.objectStoreNames` and `store.indexNames` before creating anything.
+   *
+   * @example
+   * class AppStore extends IndexedDBStore {
+   *   protected override readonly migrations = [
+   *     ...IDB_MIGRATIONS,
+   *     (db, tx) => {
+   *       if (!db.objectStoreNames.contains('drafts')) db.createObjectStore('drafts', { keyPath: 'id' });
+   *       const docs = tx.objectStore('docs');
+   *       if (!docs.indexNames.contains('byAlgorithm')) docs.createIndex('byAlgorithm', 'algorithm');
+   *     },
+   *   ];
+   * }
    */
   protected readonly migrations: readonly IDBStoreMigration[] = IDB_MIGRATIONS;
 

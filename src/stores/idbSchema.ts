@@ -43,7 +43,9 @@ export type IDBStoreMigration = (db: IDBPDatabase<unknown>, tx: IDBPTransaction<
 /**
  * The schema steps, oldest first: `IDB_MIGRATIONS[i]` takes a database from version `i` to `i + 1`.
  * A later version appends a step (never edits an old one), so a database written by any earlier
- * version is upgraded step by step without losing rows.
+ * version is upgraded step by step without losing rows. Any release may append one: a subclass
+ * that appends steps of its own after these must write them to be idempotent, as they then run
+ * again one version later (see `IndexedDBStore.migrations`).
  *
  * @example
  * IDB_MIGRATIONS.length === IDB_SCHEMA_VERSION; // true
