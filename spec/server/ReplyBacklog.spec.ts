@@ -33,10 +33,4 @@ describe('ReplyBacklog', () => {
     backlog.add(socket, { bytes: -60 });
     expect([holds.held(socket), pauses()]).toEqual([false, 1]);
   });
-
-  it('should send a single reply over the limit whole: it is counted, not refused', () => {
-    const { socket, backlog } = setup();
-    backlog.add(socket, { bytes: 1_000 });
-    expect(backlog.bytes(socket)).toBe(1_000);
-  });
 });

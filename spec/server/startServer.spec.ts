@@ -755,6 +755,20 @@ describe('startServer', () => {
       expect(t.server.stats).toMatchObject({ slowConsumersDropped: 0, pingTimeouts: 0, connections: 2 });
     });
 
+    it('should send a single reply larger than maxQueuedReplyBytes whole, and read its client again once it is written', async () => {
+      t = await startTestServer({ maxQueuedReplyBytes: 64 * 1024, maxChangeBytes: 2_000_000, compression: false });
+      const writer = await t.connect();
+      resultOf(await writer.call('commitChanges', ['doc', [bulky('c0', 0, 1_000_000)]]));
+      // The commit's reply (which carries the change) held the writer too.
+      const pauses = t.server.stats.backpressurePauses;
+      const reader = await t.connect();
+      const reply = await reader.call('getDoc', ['doc']);
+      expect(JSON.stringify(reply).length).toBeGreaterThan(1_000_000);
+      expect(resultOf<{ changes: Change[] }>(reply).changes.map((c) => c.id)).toEqual(['c0']);
+      expect(resultOf(await reader.call('getDoc', ['other']))).toEqual({ state: null, rev: 0, changes: [] });
+      expect(t.server.stats).toMatchObject({ backpressurePauses: pauses + 1, slowConsumersDropped: 0 });
+    });
+
     it('should read no more of a client than maxCallsInFlight requests ahead, frames it sent together included', async () => {
       let release!: () => void;
       const released = new Promise<boolean>((resolve) => (release = () => resolve(true)));
