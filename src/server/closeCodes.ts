@@ -1,5 +1,9 @@
-// Which close codes the server may send, and what an `authorizeConnection` verdict closes with.
-import type { WebSocket } from 'ws';
+/**
+ * Which close codes the server may send, and what an `authorizeConnection` verdict closes with:
+ * pure mappings, checked before any socket is touched (closing one is `closeWith`'s).
+ *
+ * @packageDocumentation
+ */
 
 /**
  * Whether a server may close a WebSocket with `code` (RFC 6455 §7.4): 1000–1003, 1007–1014, or
@@ -43,31 +47,4 @@ export function refusalOf(verdict: unknown): Refusal {
     return { code, reason: code === 4403 ? 'Forbidden' : code === 4401 ? 'Unauthorized' : 'Refused', misconfigured: false };
   }
   return { code: 4401, reason: 'Unauthorized', misconfigured: verdict !== false };
-}
-
-/** Ms a closing socket has to finish the close handshake before it is cut. */
-export const CLOSE_GRACE_MS = 2000;
-
-/**
- * Closes `socket` with `code`, never throwing (a code `ws` refuses terminates it instead), and
- * reads it again: a socket paused by the server would otherwise never read the peer's closing
- * frame. A peer that does not answer within `CLOSE_GRACE_MS` is cut: one that sent a flood of
- * frames before its close would otherwise have the server read (and inflate) all of them first,
- * and a dead one would hold the socket for `ws`'s 30 s.
- *
- * @param socket the socket to close
- * @param code the close code
- * @param reason the close reason (at most 123 bytes)
- */
-export function closeWith(socket: WebSocket, code: number, reason: string): void {
-  try {
-    socket.close(code, reason);
-  } catch {
-    socket.terminate();
-    return;
-  }
-  socket.resume();
-  const timer = setTimeout(() => socket.terminate(), CLOSE_GRACE_MS);
-  timer.unref();
-  socket.once('close', () => clearTimeout(timer));
 }

@@ -10,7 +10,8 @@ import { MemoryServerStore } from './stores/MemoryServerStore.js';
 import { FrameAnswers } from './FrameAnswers.js';
 import { ServerCore } from './ServerCore.js';
 import { acceptWebSockets } from './acceptWebSockets.js';
-import { closeWith, isSendableCloseCode, refusalOf } from './closeCodes.js';
+import { isSendableCloseCode, refusalOf } from './closeCodes.js';
+import { closeWith } from './closeWith.js';
 import { HeldFrames } from './HeldFrames.js';
 import { ReadHolds } from './ReadHolds.js';
 import { ReplyBacklog } from './ReplyBacklog.js';
@@ -559,8 +560,9 @@ const MAX_CLOSE_REASON_BYTES = 123;
 /** What an `authorizeConnection` that has not answered in time stands for. */
 const NO_VERDICT = Symbol('no verdict');
 
-/** Most frames, and bytes of them, held for a connection's verdict: the socket is paused, so only those `ws` had already read. */
+/** Most frames held for a connection's verdict: the socket is paused, so only those `ws` had already read. */
 const MAX_EARLY_FRAMES = 100;
+/** Most bytes of frames held for a connection's verdict (inflated): one TCP chunk's worth is far less. */
 const MAX_EARLY_BYTES = 1024 * 1024;
 
 /** An odd verdict, named for the report without printing whatever object it is. */
