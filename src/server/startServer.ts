@@ -10,7 +10,9 @@ import { MemoryServerStore } from './stores/MemoryServerStore.js';
 import { FrameAnswers } from './FrameAnswers.js';
 import { ServerCore } from './ServerCore.js';
 import { acceptWebSockets } from './acceptWebSockets.js';
-import { isSendableCloseCode, refusalOf } from './closeCodes.js';
+import { isSendableCloseCode } from './closeCodes.js';
+import { ConnectionAdmission } from './ConnectionAdmission.js';
+import type { AuthorizeConnection } from './ConnectionAdmission.js';
 import { closeWith } from './closeWith.js';
 import { HeldFrames } from './HeldFrames.js';
 import { ReadHolds } from './ReadHolds.js';
@@ -129,8 +131,7 @@ export interface ServerStats extends DocServiceStats {
   subscriptions: number;
 }
 
-/** The connect-time verdict on a connection: admit (`true`), refuse with 4401 (`false`), or refuse with this close code (see `StartServerOptions.authorizeConnection`). */
-export type AuthorizeConnection = (connection: Connection) => boolean | number | Promise<boolean | number>;
+export type { AuthorizeConnection } from './ConnectionAdmission.js';
 
 /** Alias of {@link StartServerOptions}. */
 export type ServerOptions = StartServerOptions;
@@ -355,62 +356,14 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     });
   };
 
-  const authorizeTimeoutMs = options.authorizeTimeoutMs ?? 10_000;
-  /** Timers of the verdicts still awaited: shutdown clears them. */
-  const verdictTimers = new Set<NodeJS.Timeout>();
-  /**
-   * Runs the connect-time check: `true` at once when there is none, else the verdict to come. The
-   * socket is not read meanwhile; a refused one is closed (never throwing: an odd verdict is
-   * reported, not a crash), and one without a verdict in `authorizeTimeoutMs` is closed with 1013.
-   */
-  const admit = (connection: Connection, socket: WebSocket): true | Promise<boolean> => {
-    const hook = options.authorizeConnection;
-    if (!hook) return true;
-    holds.hold(socket, 'verdict');
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<typeof NO_VERDICT>((resolve) => {
-      timer = setTimeout(resolve, authorizeTimeoutMs, NO_VERDICT);
-      // A hook that never answers must not keep the process alive after close().
-      timer.unref();
-      verdictTimers.add(timer);
-    });
-    const refuse = (code: number, reason: string): false => {
-      stats.connectionsRefused++;
-      closeWith(socket, code, reason);
-      return false;
-    };
-    return Promise.race([Promise.resolve().then(() => hook(connection)), timedOut])
-      .then(
-        (verdict) => {
-          if (verdict === true) {
-            holds.release(socket, 'verdict');
-            return true;
-          }
-          if (!sockets.has(connection.id)) return false;
-          if (verdict === NO_VERDICT) {
-            onError(new Error(`authorizeConnection gave no verdict in ${authorizeTimeoutMs} ms: the connection was closed with 1013`));
-            return refuse(1013, 'Try again later');
-          }
-          const refusal = refusalOf(verdict);
-          if (refusal.misconfigured) onError(new TypeError(`authorizeConnection answered ${describeVerdict(verdict)}: expected true, false or a close code (1008, 3000-4999); refused with 4401`));
-          return refuse(refusal.code, refusal.reason);
-        },
-        (error: unknown) => {
-          onError(error);
-          return refuse(1011, 'Server error');
-        },
-      )
-      .catch((error: unknown) => {
-        // Nothing above should throw; if it does, the connection goes, not the process.
-        onError(error);
-        socket.terminate();
-        return false;
-      })
-      .finally(() => {
-        clearTimeout(timer);
-        if (timer) verdictTimers.delete(timer);
-      });
-  };
+  const admission = new ConnectionAdmission({
+    authorizeConnection: options.authorizeConnection,
+    timeoutMs: options.authorizeTimeoutMs ?? 10_000,
+    holds,
+    isOpen: (connection) => sockets.has(connection.id),
+    refused: () => stats.connectionsRefused++,
+    onError,
+  });
 
   /** One tick: terminate sockets that missed the last ping, ping the others, send heartbeats. */
   const pingAll = (): void => {
@@ -454,7 +407,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     socket.on('pong', () => alive.add(socket));
     stats.connections++;
     stats.connectionsTotal++;
-    const verdict = admit(connection, socket);
+    const verdict = admission.admit(connection, socket);
     let admitted = verdict === true;
     const held = new HeldFrames(
       (frame) => onFrame(connection, socket, frame),
@@ -465,14 +418,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       // A closing socket's frames are not answered (a refused one's are read only to finish the close).
       if (socket.readyState !== WebSocket.OPEN) return;
       held.push(toBuffer(data));
-      // Unread until its verdict, a socket has frames only if ws had read them already: a few. A
-      // client sending more is not playing fair. (Behind a backlog they are bounded by what ws
-      // reads ahead: one TCP chunk and its receive buffer, inflated.)
-      if (!admitted && (held.count > MAX_EARLY_FRAMES || held.bytes > MAX_EARLY_BYTES)) {
-        held.clear();
-        stats.connectionsRefused++;
-        closeWith(socket, 1008, 'Too much sent before admission');
-      }
+      // Before its verdict the admission bounds what is held; behind a backlog, what ws reads
+      // ahead does (one TCP chunk and its receive buffer, inflated).
+      if (!admitted) admission.limitEarlyFrames(socket, held);
     });
     if (verdict !== true) {
       void verdict.then((ok) => {
@@ -517,8 +465,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const shutdown = async (): Promise<void> => {
     closing = true;
     clearInterval(pinger);
-    for (const timer of verdictTimers) clearTimeout(timer);
-    verdictTimers.clear();
+    admission.close();
     const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
     while (inFlight.size > 0) await Promise.all(inFlight);
     await Promise.all([...sockets.values()].map((socket) => closeSocket(socket)));
@@ -556,19 +503,6 @@ const TEXT_FRAME = { binary: false } as const;
 
 /** Most UTF-8 bytes of a close reason: a control frame's 125-byte payload less the 2-byte code (RFC 6455 §5.5). */
 const MAX_CLOSE_REASON_BYTES = 123;
-
-/** What an `authorizeConnection` that has not answered in time stands for. */
-const NO_VERDICT = Symbol('no verdict');
-
-/** Most frames held for a connection's verdict: the socket is paused, so only those `ws` had already read. */
-const MAX_EARLY_FRAMES = 100;
-/** Most bytes of frames held for a connection's verdict (inflated): one TCP chunk's worth is far less. */
-const MAX_EARLY_BYTES = 1024 * 1024;
-
-/** An odd verdict, named for the report without printing whatever object it is. */
-function describeVerdict(verdict: unknown): string {
-  return typeof verdict === 'number' || typeof verdict === 'string' ? JSON.stringify(verdict) : String(typeof verdict);
-}
 
 /**
  * A limit checked before the server starts. Reading resumes below half a backlog limit, which 0
