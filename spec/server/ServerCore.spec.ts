@@ -198,13 +198,16 @@ describe('ServerCore (dispatch, authorization, routing)', () => {
     expect(seen[0]).toMatchObject({ id: expect.any(String), token: 'token-123' });
   });
 
+  /** A hook that throws a 401 for `expired` (a token that ran out) and has a bug for `buggy`. */
+  const expiredOrBuggy = (_connection: unknown, _method: string, docId: string): boolean => {
+    if (docId === 'expired') throw new StatusError(401, 'TOKEN_EXPIRED');
+    if (docId === 'buggy') throw new TypeError('hook bug');
+    return true;
+  };
+
   it('should answer with the status of a StatusError the hook throws, and hide other hook faults', async () => {
     t = await startTestServer({
-      authorize: (_connection, _method, docId) => {
-        if (docId === 'expired') throw new StatusError(401, 'TOKEN_EXPIRED');
-        if (docId === 'buggy') throw new TypeError('hook bug');
-        return true;
-      },
+      authorize: expiredOrBuggy,
     });
     const a = await t.connect();
     expect(errorOf(await a.call('getDoc', ['expired']))).toEqual({ code: 401, message: 'TOKEN_EXPIRED' });
@@ -217,11 +220,7 @@ describe('ServerCore (dispatch, authorization, routing)', () => {
   // silently heard no more changes.
   it('should answer a subscribe with the 401 the hook throws for one of its ids, subscribing none, and leave out an id the hook faults on otherwise', async () => {
     t = await startTestServer({
-      authorize: (_connection, _method, docId) => {
-        if (docId === 'expired') throw new StatusError(401, 'TOKEN_EXPIRED');
-        if (docId === 'buggy') throw new TypeError('hook bug');
-        return true;
-      },
+      authorize: expiredOrBuggy,
     });
     const a = await t.connect();
     expect(errorOf(await a.call('subscribe', [['open', 'expired']]))).toEqual({ code: 401, message: 'TOKEN_EXPIRED' });
