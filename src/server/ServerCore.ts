@@ -21,7 +21,7 @@ export interface Connection {
   readonly token?: string;
   /** The upgrade request's `Origin` header (browsers always send it): check it when auth is by cookie. */
   readonly origin?: string;
-  /** The peer's IP address (a proxy's, behind one: see `headers['x-forwarded-for']`). */
+  /** The peer's IP address (a proxy's, behind one: then the header the proxy sets, `x-real-ip` or the right-most `x-forwarded-for` entry, if every connection comes through it: a client can send these itself). */
   readonly remoteAddress?: string;
   /** The upgrade request's headers (cookies, `user-agent`…), read-only. */
   readonly headers?: Readonly<IncomingHttpHeaders>;

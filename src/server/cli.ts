@@ -23,9 +23,9 @@ import { ALL_FRAMES_PER_MESSAGE_DEFLATE, SERVER_PER_MESSAGE_DEFLATE } from './wi
 
 /** What the command line asked for. */
 export interface CliOptions {
-  /** TCP port (default 8787; 0 picks a free one). */
+  /** TCP port (default `$PORT`, else 8787; 0 picks a free one). */
   port: number;
-  /** Interface to listen on (default 127.0.0.1). */
+  /** Interface to listen on (default `$HOST`, else 127.0.0.1). */
   host: string;
   /** Data directory of the durable store (default ./data). */
   dataDir: string;
