@@ -9,6 +9,9 @@ import {
   PatchesSync,
   InMemoryStore,
   IndexedDBStore,
+  IDB_MIGRATIONS,
+  IDB_SCHEMA_VERSION,
+  type IDBStoreMigration,
   applyPatch,
   transformPatch,
   rebaseChanges,
@@ -45,6 +48,14 @@ interface Counter {
  * line below it compiles, so loosening a public type breaks `npm run typecheck`.
  */
 async function compileTimeChecks(patches: Patches, sync: PatchesSync): Promise<void> {
+  // A subclass appends schema steps of its own after the library's, from the package's entry point.
+  const drafts: IDBStoreMigration = db => {
+    if (!db.objectStoreNames.contains('drafts')) db.createObjectStore('drafts', { keyPath: 'id' });
+  };
+  class AppStore extends IndexedDBStore {
+    protected override readonly migrations = [...IDB_MIGRATIONS, drafts];
+  }
+  void new AppStore('app');
   const doc = await patches.openDoc<Counter>('counter');
   doc.change(draft => {
     draft.n = 1;
@@ -141,6 +152,11 @@ describe('public API (src/index.ts, src/net/index.ts, src/server/index.ts)', () 
     ['FileServerStore', FileServerStore],
   ])('should export %s as a function or class', (_name, value) => {
     expect(typeof value).toBe('function');
+  });
+
+  it('should export the IndexedDB schema steps a subclass appends its own to', () => {
+    expect(IDB_MIGRATIONS).toHaveLength(IDB_SCHEMA_VERSION);
+    expect(IDB_MIGRATIONS.every(step => typeof step === 'function')).toBe(true);
   });
 
   it('should re-export the net entry point from the main barrel', () => {

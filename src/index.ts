@@ -14,6 +14,8 @@ export type { ClientAlgorithm, InstallResult, RegressedRevs } from './client/Cli
 export type { PatchesStore, StoredDoc, StoredDocSince, StoredQueue, ServerChangesUpdate } from './stores/PatchesStore.js';
 export { InMemoryStore } from './stores/InMemoryStore.js';
 export { IndexedDBStore } from './stores/IndexedDBStore.js';
+// A subclass of IndexedDBStore appends its own schema steps to these (see `IndexedDBStore.migrations`).
+export { IDB_MIGRATIONS, IDB_SCHEMA_VERSION, type IDBStoreMigration } from './stores/idbSchema.js';
 
 // Sync
 export * from './net/index.js';
