@@ -7,9 +7,9 @@ import { currentThenChanges } from '../util/currentThenChanges.js';
  * The per-document status map behind `PatchesSync.synced`: immutable snapshots (every change is
  * a new object, so shallow comparison detects it; snapshots and entries are frozen, so a write
  * throws rather than reaching the entries kept here; an unchanged entry keeps its object), no
- * emission when nothing changed, and no
- * write can recreate an entry that was removed: only `put` adds entries, for docs its caller
- * found tracked; updates and what another tab shows (`mirror`) change existing entries only.
+ * emission when nothing changed, and no write can recreate an entry that was removed: only
+ * `put` adds entries, for docs its caller found tracked; updates and what another tab shows
+ * (`mirror`) change existing entries only.
  *
  * Entries live in a Map and the public snapshot is built once per microtask checkpoint: a sync
  * pass over N docs makes several updates per doc in a row, and copying an N-key record on each of
@@ -34,7 +34,7 @@ export class SyncedDocs {
   /** The current snapshot, including updates not yet emitted. */
   get value(): Readonly<Record<string, SyncedDoc>> {
     this.flush();
-    return this.emitter.latest ?? NO_ENTRIES;
+    return this.emitter.latest ?? this.subject.value;
   }
 
   /** The doc's entry as it is now, updates not yet emitted included (builds no snapshot). */

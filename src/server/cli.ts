@@ -31,7 +31,7 @@ export interface CliOptions {
   dataDir: string;
   /** Keep documents in memory only (nothing survives a restart). */
   memory: boolean;
-  /** Keep documents in this PostgreSQL database (several server processes may share it). */
+  /** Keep documents in this PostgreSQL database (several server processes may share it): `--database-url`, else `$DATABASE_URL` when neither `--data` nor `--memory` is given. */
   databaseUrl?: string;
   /** PostgreSQL connection pool size (default 10). */
   poolSize?: number;
@@ -69,12 +69,14 @@ export interface CliEnvironment {
   host?: string;
 }
 
-/** Environment variables standing in for flags not given (`PORT`, `HOST`). */
+/** Environment variables standing in for flags not given (`PORT`, `HOST`, `DATABASE_URL`). */
 export interface CliDefaults {
   /** `PORT`: the port when `--port` is not given. */
   port?: string;
   /** `HOST`: the interface when `--host` is not given. */
   host?: string;
+  /** `DATABASE_URL`: the database when none of `--database-url`, `--data` and `--memory` is given. */
+  databaseUrl?: string;
 }
 
 /** The usage text. */
@@ -111,7 +113,7 @@ run startServer({ authorize, authorizeConnection }) from code (docs/server.md).`
  * Parses the command line (`--flag value` or `--flag=value`).
  *
  * @param argv the arguments after the script name
- * @param defaults `PORT` and `HOST` from the environment, for flags not given
+ * @param defaults `PORT`, `HOST` and `DATABASE_URL` from the environment, for flags not given
  * @return the options, defaults filled in
  * @throws Error naming the bad flag, value or variable
  */
@@ -190,6 +192,8 @@ export function parseCliArgs(argv: readonly string[], defaults: CliDefaults = {}
   if (options.databaseUrl !== undefined && options.memory) throw new Error('--database-url and --memory exclude each other');
   // Said at once rather than one of them ignored: an operator who gave both meant one of them.
   if (options.databaseUrl !== undefined && dataGiven) throw new Error('--database-url and --data exclude each other');
+  // The environment's database only where no flag chose a store.
+  if (options.databaseUrl === undefined && !options.memory && !dataGiven && defaults.databaseUrl) options.databaseUrl = defaults.databaseUrl;
   return options;
 }
 
@@ -203,7 +207,7 @@ export function parseCliArgs(argv: readonly string[], defaults: CliDefaults = {}
 export async function runCli(argv: readonly string[], env: CliEnvironment = processEnvironment()): Promise<RunningServer | undefined> {
   let options: CliOptions;
   try {
-    options = parseCliArgs(argv, { port: env.port, host: env.host });
+    options = parseCliArgs(argv, { port: env.port, host: env.host, databaseUrl: env.databaseUrl });
   } catch (error) {
     env.error(`patches-rx-server: ${(error as Error).message}\n\n${USAGE}`);
     env.exit(2);
@@ -213,8 +217,7 @@ export async function runCli(argv: readonly string[], env: CliEnvironment = proc
     env.log(USAGE);
     return undefined;
   }
-  const dataGiven = argv.some((arg) => arg === '--data' || arg === '-d' || arg.startsWith('--data='));
-  const databaseUrl = options.databaseUrl ?? (options.memory || dataGiven ? undefined : env.databaseUrl || undefined);
+  const { databaseUrl } = options;
   let store: ServerStore | undefined;
   let server: RunningServer;
   let running: RunningServer | undefined;

@@ -17,6 +17,17 @@ export function isSendableCloseCode(code: unknown): code is number {
   return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
 }
 
+/**
+ * The close reason a refusal goes with: `Unauthorized` for 4401, `Forbidden` for 4403, else
+ * `fallback`. Shared by the verdicts and `closeConnections`, so a client reads the same words.
+ *
+ * @param code the close code
+ * @param fallback the reason of any other code
+ */
+export function refusalReason(code: number, fallback: string): string {
+  return code === 4403 ? 'Forbidden' : code === 4401 ? 'Unauthorized' : fallback;
+}
+
 /** How a connection refused by `authorizeConnection` is closed, and whether the verdict was a mistake to report. */
 export interface Refusal {
   /** The close code. */
@@ -44,7 +55,7 @@ export interface Refusal {
 export function refusalOf(verdict: unknown): Refusal {
   const code = verdict === 401 ? 4401 : verdict === 403 ? 4403 : verdict;
   if (code === 1008 || (typeof code === 'number' && Number.isInteger(code) && code >= 3000 && code <= 4999)) {
-    return { code, reason: code === 4403 ? 'Forbidden' : code === 4401 ? 'Unauthorized' : 'Refused', misconfigured: false };
+    return { code, reason: refusalReason(code, 'Refused'), misconfigured: false };
   }
-  return { code: 4401, reason: 'Unauthorized', misconfigured: verdict !== false };
+  return { code: 4401, reason: refusalReason(4401, 'Refused'), misconfigured: verdict !== false };
 }

@@ -1,5 +1,6 @@
-import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { RequestListener } from 'node:http';
 import type { ServerStats } from './startServer.js';
+import { upgradeRequired } from './upgradeRequired.js';
 
 /** The path a load balancer or orchestrator probes. */
 export const HEALTH_PATH = '/healthz';
@@ -37,10 +38,4 @@ export function healthCheck(stats: () => ServerStats | undefined, next: RequestL
     response.writeHead(now ? 200 : 503, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
     response.end(request.method === 'HEAD' ? undefined : body + '\n');
   };
-}
-
-/** What the server answers a plain HTTP request when no handler is given. */
-function upgradeRequired(_request: IncomingMessage, response: ServerResponse): void {
-  response.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket' });
-  response.end('patches-rx server: connect with a WebSocket\n');
 }

@@ -10,7 +10,7 @@ import { MemoryServerStore } from './stores/MemoryServerStore.js';
 import { FrameAnswers } from './FrameAnswers.js';
 import { ServerCore } from './ServerCore.js';
 import { acceptWebSockets } from './acceptWebSockets.js';
-import { isSendableCloseCode } from './closeCodes.js';
+import { isSendableCloseCode, refusalReason } from './closeCodes.js';
 import { ConnectionAdmission } from './ConnectionAdmission.js';
 import type { AuthorizeConnection } from './ConnectionAdmission.js';
 import { closeWith } from './closeWith.js';
@@ -18,6 +18,7 @@ import { HeldFrames } from './HeldFrames.js';
 import { ReadHolds } from './ReadHolds.js';
 import { ReplyBacklog } from './ReplyBacklog.js';
 import { SERVER_PER_MESSAGE_DEFLATE } from './wireCompression.js';
+import { upgradeRequired } from './upgradeRequired.js';
 import type { PerMessageDeflateOptions } from './wireCompression.js';
 import type { AlgorithmFor, Authorize, Connection } from './ServerCore.js';
 import type { ServerStore } from './stores/ServerStore.js';
@@ -224,8 +225,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     changesDropped: 0,
     snapshots: 0,
   };
-  const sockets = new Map<string, WebSocket>();
-  const connections = new Map<string, Connection>();
+  /** Open connections by id, with their sockets. */
+  const open = new Map<string, { socket: WebSocket; connection: Connection }>();
   const pingIntervalMs = options.pingIntervalMs ?? 15_000;
   /** Sockets that answered the last ping (or were just opened). */
   const alive = new WeakSet<WebSocket>();
@@ -317,7 +318,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     transformIncoming: options.transformIncoming,
     compactAcks: !options.anchorWire,
     send: (connectionId, frame) => {
-      const socket = sockets.get(connectionId);
+      const socket = open.get(connectionId)?.socket;
       if (socket?.readyState !== WebSocket.OPEN) return;
       stats.notificationsSent++;
       sendNotification(socket, encoded(frame));
@@ -352,7 +353,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       inFlight.delete(task);
       // A call that was still awaiting (an async authorize hook) when its socket closed may have
       // subscribed it after the close let go of its subscriptions: let go of them again.
-      if (!sockets.has(connection.id)) core.disconnect(connection.id);
+      if (!open.has(connection.id)) core.disconnect(connection.id);
     });
   };
 
@@ -360,14 +361,14 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     authorizeConnection: options.authorizeConnection,
     timeoutMs: options.authorizeTimeoutMs ?? 10_000,
     holds,
-    isOpen: (connection) => sockets.has(connection.id),
+    isOpen: (connection) => open.has(connection.id),
     refused: () => stats.connectionsRefused++,
     onError,
   });
 
   /** One tick: terminate sockets that missed the last ping, ping the others, send heartbeats. */
   const pingAll = (): void => {
-    for (const [id, socket] of sockets) {
+    for (const [id, { socket }] of open) {
       // A socket the server stopped reading cannot read its pongs: unless it has replies queued
       // (whose writing proves it alive, see sendReply), the wait is the server's, not the client's.
       if (holds.held(socket) && backlog.bytes(socket) === 0) alive.add(socket);
@@ -383,13 +384,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     }
   };
 
-  const http = createServer(
-    options.onHttpRequest ??
-      ((_request, response) => {
-        response.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket' });
-        response.end('patches-rx server: connect with a WebSocket\n');
-      }),
-  );
+  const http = createServer(options.onHttpRequest ?? upgradeRequired);
   let listening = false;
   // A failed listen is reported by the rejection below.
   http.on('error', (error) => {
@@ -401,8 +396,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       return;
     }
     const connection = connectionOf(request);
-    sockets.set(connection.id, socket);
-    connections.set(connection.id, connection);
+    open.set(connection.id, { socket, connection });
     alive.add(socket);
     socket.on('pong', () => alive.add(socket));
     stats.connections++;
@@ -426,7 +420,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       void verdict.then((ok) => {
         admitted = ok;
         // Frames held for the verdict are dropped if it refused or their socket closed meanwhile.
-        if (ok && sockets.has(connection.id)) held.drain();
+        if (ok && open.has(connection.id)) held.drain();
         else held.clear();
       });
     }
@@ -434,8 +428,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     // error itself needs no more handling than that.
     socket.on('error', () => {});
     socket.on('close', () => {
-      sockets.delete(connection.id);
-      connections.delete(connection.id);
+      open.delete(connection.id);
       heartbeats.delete(connection.id);
       stats.connections--;
       core.disconnect(connection.id);
@@ -468,7 +461,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     admission.close();
     const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
     while (inFlight.size > 0) await Promise.all(inFlight);
-    await Promise.all([...sockets.values()].map((socket) => closeSocket(socket)));
+    await Promise.all([...open.values()].map(({ socket }) => closeSocket(socket)));
     wss.close();
     await core.close();
     http.closeAllConnections();
@@ -482,14 +475,14 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       return { ...stats, subscriptions: core.subscriptionCount() };
     },
     close: () => (closed ??= shutdown()),
-    closeConnections: (where, code = 4403, reason = code === 4403 ? 'Forbidden' : code === 4401 ? 'Unauthorized' : '') => {
+    closeConnections: (where, code = 4403, reason = refusalReason(code, '')) => {
       if (!isSendableCloseCode(code)) throw new RangeError(`closeConnections: ${code} is not a close code a server may send (1000-1003, 1007-1014, 3000-4999)`);
       // ws throws on a longer one, and the socket would be cut (1006): its client would reconnect, not report an AuthError.
-      if (Buffer.byteLength(reason, 'utf8') > MAX_CLOSE_REASON_BYTES) throw new RangeError(`closeConnections: the reason is ${Buffer.byteLength(reason, 'utf8')} UTF-8 bytes, more than a close frame holds (${MAX_CLOSE_REASON_BYTES})`);
+      const reasonBytes = Buffer.byteLength(reason, 'utf8');
+      if (reasonBytes > MAX_CLOSE_REASON_BYTES) throw new RangeError(`closeConnections: the reason is ${reasonBytes} UTF-8 bytes, more than a close frame holds (${MAX_CLOSE_REASON_BYTES})`);
       let count = 0;
-      for (const [id, connection] of connections) {
-        const socket = sockets.get(id);
-        if (socket?.readyState !== WebSocket.OPEN || !where(connection)) continue;
+      for (const { socket, connection } of open.values()) {
+        if (socket.readyState !== WebSocket.OPEN || !where(connection)) continue;
         closeWith(socket, code, reason);
         count++;
       }

@@ -1,11 +1,12 @@
 // One process per data directory: two FileServerStores on one directory each number a doc's
 // changes from their own head and append to the same segments (revs 1,1,2,2… seen in review),
-// and the doc never loads again. The lock is a file created with O_EXCL holding its owner's pid.
+// and the doc never loads again. The lock is a file made atomically (a temporary file
+// hard-linked into place) holding its owner's pid.
 import { randomBytes } from 'node:crypto';
-import { link, readFile, unlink, writeFile } from 'node:fs/promises';
+import { link, readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { ignoreMissing } from './fileOps.js';
+import { ignoreMissing, unlinkQuiet } from './fileOps.js';
 
 /** The lock file, in the data directory beside the journal. */
 export const LOCK_FILE = 'patches-rx.lock';
@@ -69,7 +70,7 @@ export async function lockDirectory(dir: string): Promise<DirectoryLock> {
       heldHere.delete(path);
       // Only our own file: one a later process took over (after we were judged gone) is theirs.
       const now = await readOwner(path);
-      if (typeof now === 'object' && now.token === owner.token) await unlinkIfPresent(path);
+      if (typeof now === 'object' && now.token === owner.token) await unlinkQuiet(path);
     },
   };
 }
@@ -81,17 +82,17 @@ async function takeOver(path: string, stale: LockOwner, owner: LockOwner): Promi
     const other = await readOwner(guard);
     // A process that died in the middle of a takeover (a window of microseconds) left its guard.
     if (typeof other === 'object' && !isStale(guard, other)) throw new Error(`another process (${other.pid}) is taking over the stale lock file ${path}: start again`);
-    await unlinkIfPresent(guard);
+    await unlinkQuiet(guard);
     if (!(await createExclusive(guard, owner))) throw new Error(`another process is taking over the stale lock file ${path}: start again`);
   }
   try {
     // Judged again under the guard: the lock may have changed hands since it was read.
     const now = await readOwner(path);
     if (now === undefined || (typeof now === 'object' && now.token !== stale.token && !isStale(path, now))) throw inUse(path, now);
-    await unlinkIfPresent(path);
+    await unlinkQuiet(path);
     if (!(await createExclusive(path, owner))) throw inUse(path, await readOwner(path));
   } finally {
-    await unlinkIfPresent(guard);
+    await unlinkQuiet(guard);
   }
 }
 
@@ -123,7 +124,7 @@ async function createExclusive(path: string, owner: LockOwner): Promise<boolean>
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw error;
   } finally {
-    await unlinkIfPresent(temp);
+    await unlinkQuiet(temp);
   }
 }
 
@@ -145,14 +146,7 @@ async function readOwner(path: string): Promise<LockOwner | 'gone' | undefined> 
   return undefined;
 }
 
-async function unlinkIfPresent(path: string): Promise<void> {
-  try {
-    await unlink(path);
-  } catch (error) {
-    ignoreMissing(error);
-  }
-}
-
+/** The error naming who holds the lock, for the one line a refused start prints. */
 function inUse(path: string, owner: LockOwner | 'gone' | undefined): Error {
   const who = typeof owner === 'object' ? `process ${owner.pid} on ${owner.host}` : 'another process';
   return new Error(`in use by ${who} (lock file ${path}; one server process per data directory: remove the file only if that process is gone)`);
