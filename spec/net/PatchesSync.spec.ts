@@ -645,6 +645,18 @@ describe('PatchesSync', () => {
       expect(a.errors.map(e => e.message)).toEqual([expect.stringContaining('quota')]);
     });
 
+    // Found by the fuzz (idb stores, store faults, CI): when the read at the end of the doc's run
+    // failed too, nothing read the entry again, and the doc stayed out of `synced` for good.
+    it.each([2, 3])('should give a doc its entry when %i reads of it in a row fail, its run included', async times => {
+      const store = failingStore();
+      const a = await connected({ store });
+      store.failNext('getCommittedRev', quota(), times);
+      const doc = await a.patches.openDoc<{ n?: number }>('unlisted');
+      doc.change(draft => void (draft.n = 1));
+      await docSynced(a.sync, 'unlisted', 1);
+      expect(a.sync.synced.unlisted).toEqual({ committedRev: 1, hasPending: false, status: 'synced' });
+    });
+
     it('should run a pass again that failed on an open socket, and send the edits made offline', async () => {
       const store = failingStore();
       const a = await connected({ store });

@@ -639,6 +639,12 @@ export class PatchesSync {
   private async settle(docId: string, algorithm: ClientAlgorithm, sentHead: string | undefined): Promise<void> {
     // A doc whose entry could not be read (the store failed a moment) gets it now: updates never make one.
     if (!this.docs.get(docId)) await this.entries.add([docId]);
+    // That read failed too (reported): the run is tried again later, or nothing would make the
+    // entry and the doc would stay out of `synced` until the next connection.
+    if (!this.docs.get(docId) && this.patches.getDocAlgorithm(docId)) {
+      this.retries.schedule(docId);
+      return;
+    }
     const hasPending = await this.entries.hasPending(docId, algorithm);
     // Shown at once: an edit announced after this read sets hasPending itself, and must not be overwritten.
     this.retries.clear(docId);
