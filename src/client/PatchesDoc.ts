@@ -6,7 +6,9 @@ import { deepEqual } from '../algorithms/deepEqual.js';
 import { currentThenChanges } from '../util/currentThenChanges.js';
 import { PatchesError } from '../errors.js';
 import { arraysWhole } from '../algorithms/recording/arraysWhole.js';
+import { diffStates } from '../algorithms/recording/diffStates.js';
 import { immerPatchesToOps } from '../algorithms/recording/immerPatchesToOps.js';
+import { leavesHoles } from '../algorithms/recording/leavesHoles.js';
 import { jsonOps } from '../algorithms/jsonValues.js';
 import { InOrderEmitter } from '../util/InOrderEmitter.js';
 
@@ -251,14 +253,21 @@ export class PatchesDoc<T extends object = AnyDoc> {
     if (patches.length === 0) return undefined;
     // OT appends travel as '/-' (what the reference's rules order consistently); LWW paths are
     // keys, and an array is one value there, written whole.
-    const ops = immerPatchesToOps(patches, base, { appendsAtEnd: this.algorithm === 'ot' });
+    let ops = immerPatchesToOps(patches, base, { appendsAtEnd: this.algorithm === 'ot' });
+    // immer's patches leave out what a `length` cut took from an array refilled past it: such an
+    // array has holes, and then only the states say what changed (rare: a full diff is affordable).
+    const holes = leavesHoles(patches, next);
+    if (holes) {
+      jsonOps(ops); // what JSON cannot hold is refused as for any change, before next is read as JSON
+      ops = diffStates(base, JSON.parse(JSON.stringify(next)));
+    }
     const recorded = this.algorithm === 'lww' ? arraysWhole(ops, next) : ops;
     if (recorded.length === 0) return undefined;
     // Values as every other replica gets them (JSON's form); what JSON cannot hold throws here.
     const json = jsonOps(recorded);
     // A value written in another form (a Date, NaN, an undefined field or element) shows in that
     // form here too: the view is rebuilt from the ops (immer's state keeps a field set to undefined).
-    const asRecorded = json === recorded && !patches.some(patch => patch.op !== 'remove' && patch.value === undefined);
+    const asRecorded = !holes && json === recorded && !patches.some(patch => patch.op !== 'remove' && patch.value === undefined);
     const shown = asRecorded ? next : applyPatch(base, json, { mode: 'strict' });
     return { next: shown as T, ops: this.owner.prepareOps(this.erased(), json) };
   }

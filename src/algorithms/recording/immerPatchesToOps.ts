@@ -201,7 +201,7 @@ function findArrayEdits(entries: readonly Entry[], draft: PatchDraft): (ArrayEdi
 }
 
 /** Whether two paths have the same parent (as immer writes them, a run of patches on one array does). */
-function sameParent(a: readonly Segment[], b: readonly Segment[]): boolean {
+export function sameParent(a: readonly Segment[], b: readonly Segment[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length - 1; i++) if (a[i] !== b[i]) return false;
   return true;
