@@ -253,18 +253,19 @@ export class PatchesDoc<T extends object = AnyDoc> {
     if (patches.length === 0) return undefined;
     // OT appends travel as '/-' (what the reference's rules order consistently); LWW paths are
     // keys, and an array is one value there, written whole.
-    let ops = immerPatchesToOps(patches, base, { appendsAtEnd: this.algorithm === 'ot' });
+    const ops = immerPatchesToOps(patches, base, { appendsAtEnd: this.algorithm === 'ot' });
+    const recorded = this.algorithm === 'lww' ? arraysWhole(ops, next) : ops;
+    // Values as every other replica gets them (JSON's form); what JSON cannot hold throws here.
+    let json = jsonOps(recorded);
     // immer's patches leave out what a `length` cut took from an array refilled past it: such an
-    // array has holes, and then only the states say what changed (rare: a full diff is affordable).
+    // array has holes, and only the states say what changed (rare, so a full diff is affordable;
+    // asked once the values are known to be JSON's, so the walk meets no cycle).
     const holes = leavesHoles(patches, next);
     if (holes) {
-      jsonOps(ops); // what JSON cannot hold is refused as for any change, before next is read as JSON
-      ops = diffStates(base, JSON.parse(JSON.stringify(next)));
+      const diff = diffStates(base, JSON.parse(JSON.stringify(next)));
+      json = jsonOps(this.algorithm === 'lww' ? arraysWhole(diff, next) : diff);
     }
-    const recorded = this.algorithm === 'lww' ? arraysWhole(ops, next) : ops;
-    if (recorded.length === 0) return undefined;
-    // Values as every other replica gets them (JSON's form); what JSON cannot hold throws here.
-    const json = jsonOps(recorded);
+    if (json.length === 0) return undefined;
     // A value written in another form (a Date, NaN, an undefined field or element) shows in that
     // form here too: the view is rebuilt from the ops (immer's state keeps a field set to undefined).
     const asRecorded = !holes && json === recorded && !patches.some(patch => patch.op !== 'remove' && patch.value === undefined);
