@@ -3,10 +3,7 @@ import { refusalOf } from './closeCodes.js';
 import { closeWith } from './closeWith.js';
 import type { HeldFrames } from './HeldFrames.js';
 import type { ReadHolds } from './ReadHolds.js';
-import type { Connection } from './ServerCore.js';
-
-/** The connect-time verdict on a connection: admit (`true`), refuse with 4401 (`false`), or refuse with this close code (see `StartServerOptions.authorizeConnection`). */
-export type AuthorizeConnection = (connection: Connection) => boolean | number | Promise<boolean | number>;
+import type { AuthorizeConnection, Connection } from './ServerCore.js';
 
 /** Options of {@link ConnectionAdmission}. */
 export interface ConnectionAdmissionOptions {

@@ -40,6 +40,14 @@ export interface Connection {
  */
 export type Authorize = (connection: Connection, method: string, docId: string) => boolean | Promise<boolean>;
 
+// Here rather than in ConnectionAdmission.ts: that file's .d.ts imports `ws`, and an app whose
+// tsc reached it from startServer.d.ts needed @types/ws.
+/**
+ * The connect-time verdict on a connection: admit (`true`), refuse with 4401 (`false`), or refuse
+ * with this close code (see `StartServerOptions.authorizeConnection`).
+ */
+export type AuthorizeConnection = (connection: Connection) => boolean | number | Promise<boolean | number>;
+
 /** Picks the algorithm of a document. */
 export type AlgorithmFor = (docId: string) => Algorithm;
 

@@ -9,10 +9,10 @@ import { FileServerStore } from './stores/FileServerStore.js';
 import { MemoryServerStore } from './stores/MemoryServerStore.js';
 import { FrameAnswers } from './FrameAnswers.js';
 import { ServerCore } from './ServerCore.js';
+import type { AuthorizeConnection } from './ServerCore.js';
 import { acceptWebSockets } from './acceptWebSockets.js';
 import { isSendableCloseCode, refusalReason } from './closeCodes.js';
 import { ConnectionAdmission } from './ConnectionAdmission.js';
-import type { AuthorizeConnection } from './ConnectionAdmission.js';
 import { closeWith } from './closeWith.js';
 import { HeldFrames } from './HeldFrames.js';
 import { ReadHolds } from './ReadHolds.js';
@@ -131,8 +131,6 @@ export interface ServerStats extends DocServiceStats {
   /** Subscriptions held (one per document per connection); a closed connection's are freed. */
   subscriptions: number;
 }
-
-export type { AuthorizeConnection } from './ConnectionAdmission.js';
 
 /** Alias of {@link StartServerOptions}. */
 export type ServerOptions = StartServerOptions;
