@@ -604,6 +604,25 @@ describe('FileServerStore', () => {
     });
   });
 
+  // Found in review, fixed: a checkpoint synced every segment written since the last one while
+  // every append waited, so commits spread over 60,000 docs between two 16 MB checkpoints waited
+  // 69 s at once. The number of segments written also triggers one, which bounds that wait.
+  it('should checkpoint when checkpointFiles segments were written since the last one, keeping every commit', async () => {
+    const directory = await tempDir();
+    const store = new FileServerStore({ directory, checkpointFiles: 3 });
+    const journalLines = async () => (await readFile(join(directory, JOURNAL_FILE), 'utf8')).split('\n').filter(Boolean).length;
+    await store.append('a', otEntry(1));
+    await store.append('b', otEntry(1));
+    await store.append('a', otEntry(2));
+    expect(await journalLines()).toBe(3);
+    // The third segment written: a checkpoint starts, and the next append waits for it.
+    await store.append('c', otEntry(1));
+    await store.append('d', otEntry(1));
+    expect(await journalLines()).toBe(1);
+    await store.abandon();
+    for (const [doc, revs] of [['a', 2], ['b', 1], ['c', 1], ['d', 1]] as const) expect(await loadOnce(directory, doc)).toHaveLength(revs);
+  });
+
   // Found in review, fixed: checkpoints followed successful appends only, so on a full disk the
   // journal kept up to checkpointBytes of lines the segments held already.
   describe('an append that fails on a full disk', () => {

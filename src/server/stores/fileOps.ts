@@ -50,6 +50,30 @@ export async function usableDirectory(dir: string): Promise<void> {
   await access(dir, constants.W_OK | constants.X_OK);
 }
 
+/**
+ * Runs `work` on every item, at most `limit` at a time; rejects with the first failure once
+ * every started call has settled (none is left running behind the caller's back).
+ *
+ * @example
+ * await eachAtMost(4, paths, fsyncFile);
+ */
+export async function eachAtMost<T>(limit: number, items: Iterable<T>, work: (item: T) => Promise<unknown>): Promise<void> {
+  const list = [...items];
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async (): Promise<void> => {
+    while (next < list.length && failure === undefined) {
+      try {
+        await work(list[next++]);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, list.length) }, worker));
+  if (failure) throw failure.error;
+}
+
 /** Makes a file's data durable; a file deleted since it was written (snapshot, delete) is skipped. */
 export async function fsyncFile(path: string): Promise<void> {
   let handle;
