@@ -693,16 +693,42 @@ describe('FileServerStore', () => {
     it('should keep the journal and every unsynced file when a checkpoint fails, and empty it at the next one', async () => {
       const directory = await tempDir();
       const store = new FileServerStore({ directory, checkpointBytes: 1 });
-      const { spy } = await holdDatasync(directory, segmentPath(directory, 'a'), Promise.reject(Object.assign(new Error('I/O error'), { code: 'EIO' })));
+      const probe = await open(join(directory, 'probe'), 'w');
+      const handles = Object.getPrototypeOf(probe) as Handles;
+      await probe.close();
+      const realSync = handles.datasync;
+      // a's first sync fails (the first checkpoint's); b's first sync waits until the spec has
+      // looked at the journal (the second checkpoint's), so what the failure left is seen as it is.
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const syncsOfA: string[] = [];
+      let heldB = false;
+      const spy = jest.spyOn(handles, 'datasync').mockImplementation(function (this: { fd: number }) {
+        const path = readlinkSync(`/proc/self/fd/${this.fd}`);
+        if (segmentPath(directory, 'a')(path)) {
+          syncsOfA.push(path);
+          if (syncsOfA.length === 1) return Promise.reject(Object.assign(new Error('I/O error'), { code: 'EIO' }));
+        }
+        if (segmentPath(directory, 'b')(path) && !heldB) {
+          heldB = true;
+          return held.then(() => realSync.call(this));
+        }
+        return realSync.call(this);
+      });
       try {
         await store.append('a', otEntry(1)); // its checkpoint fails on the segment's sync
         await store.append('b', otEntry(1)); // waits for that checkpoint, then starts the next
+        // The failed checkpoint kept the journal: a power cut now would lose neither commit.
+        const journal = (await readFile(join(directory, JOURNAL_FILE), 'utf8')).split('\n').filter(Boolean);
+        expect(journal.map((line) => (JSON.parse(line) as { docId: string }).docId)).toEqual(['a', 'b']);
+        release();
+        await store.close();
       } finally {
         spy.mockRestore();
       }
-      await store.abandon();
-      // The power cut: only what a sync made durable is left.
-      await unlink(await segmentOf(directory, 'a'));
+      // The next checkpoint synced a's segment again, then emptied the journal.
+      expect(syncsOfA.length).toBeGreaterThanOrEqual(2);
+      expect((await stat(join(directory, JOURNAL_FILE))).size).toBe(0);
       expect(await loadOnce(directory, 'a')).toEqual([otEntry(1)]);
     });
 
