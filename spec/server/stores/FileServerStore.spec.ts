@@ -685,10 +685,6 @@ describe('FileServerStore', () => {
       return { called, spy };
     }
     const segmentPath = (directory: string, docId: string) => (path: string) => path.startsWith(join(documentDirectory(directory, docId), 'log-'));
-    const segmentOf = async (directory: string, docId: string) => {
-      const dir = documentDirectory(directory, docId);
-      return join(dir, (await readdir(dir)).find((name) => name.startsWith('log-')) as string);
-    };
 
     it('should keep the journal and every unsynced file when a checkpoint fails, and empty it at the next one', async () => {
       const directory = await tempDir();
