@@ -63,6 +63,8 @@ export interface ServerCoreOptions {
   maxChangeBytes: number;
   /** Snapshot after this many changes (OT) or commits (LWW). */
   snapshotEvery: number;
+  /** How many of its latest change ids a loaded OT document remembers (default 50,000; see `StartServerOptions`). */
+  rememberedChangeIds?: number;
   /** Documents kept loaded in memory. */
   cacheSize: number;
   /** Most ids one `subscribe` call may carry, and most documents one connection may follow. */
@@ -114,6 +116,7 @@ export class ServerCore {
       lock: this.lock,
       now: options.now,
       snapshotEvery: options.snapshotEvery,
+      rememberedChangeIds: options.rememberedChangeIds,
       cacheSize: options.cacheSize,
       announce: this.announce,
       stats: options.stats,

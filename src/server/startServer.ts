@@ -59,6 +59,14 @@ export interface StartServerOptions {
   maxChangeBytes?: number;
   /** Snapshot a document after this many changes (OT) or commits (LWW) (default 200). */
   snapshotEvery?: number;
+  /**
+   * How many of its latest change ids a loaded OT document remembers (default 50,000), so a resend
+   * is committed once even when its committed copy is at or before the resend's `baseRev` (a
+   * client that took its own change for another's). A resend committed after its `baseRev` is
+   * recognised whatever its age. Bounds a hot document's memory (~70 bytes an id) and what a
+   * reload reads (the last this many changes, once). PostgreSQL's unique key covers all history.
+   */
+  rememberedChangeIds?: number;
   /** Largest frame the server reads (default 8 MiB); larger ones answer 413 `{ scope: 'frame' }` and the socket stays open. */
   maxFrameBytes?: number;
   /** Hard frame limit enforced by `ws` (default 32 MiB): a larger frame closes the socket (1009). */
@@ -308,6 +316,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     authorize: options.authorize ?? (() => true),
     maxChangeBytes: options.maxChangeBytes ?? 1_000_000,
     snapshotEvery: options.snapshotEvery ?? 200,
+    rememberedChangeIds: options.rememberedChangeIds,
     cacheSize: options.cacheSize ?? 1000,
     maxSubscriptions: options.maxSubscriptions ?? 10_000,
     now: options.now ?? Date.now,

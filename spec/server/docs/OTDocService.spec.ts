@@ -330,6 +330,29 @@ describe('OTDocService: resent ids older than what it holds in memory', () => {
     });
   }
 
+  // Found in review, fixed: a loaded doc kept the id of every change ever committed (heap ~10 →
+  // ~17 MB over 100,000 commits), and a reload read the whole log at its first new id (~0.4 s).
+  it('should remember the latest rememberedChangeIds ids only, reading that much of the log after a reload, and still recognise any resend made after its base', async () => {
+    const store = new CountingStore();
+    const first = await startTestServer({ store, snapshotEvery: 4, rememberedChangeIds: 3 });
+    const writer = await first.connect();
+    for (let rev = 1; rev <= 10; rev++) await commitTo(writer, [change(`c${rev}`, rev - 1, [{ op: 'replace', path: `/k${rev}`, value: rev }])]);
+    await first.close();
+    const second = await startTestServer({ store, snapshotEvery: 4, rememberedChangeIds: 3 });
+    servers.push(second);
+    const client = await second.connect();
+    store.readsAfter.length = 0;
+    expect((await commitTo(client, [change('c11', 10, [{ op: 'replace', path: '/k11', value: 11 }])])).changes.map((c) => [c.id, c.rev])).toEqual([['c11', 11]]);
+    // The first new id after the load: the last 3 changes are read, not the log from rev 0.
+    expect(store.readsAfter).toEqual([7]);
+    // A resend within the window, on top of its own committed copy, is recognised from memory.
+    expect((await commitTo(client, [change('c10', 11, [{ op: 'replace', path: '/k10', value: 10 }])])).changes.map((c) => [c.id, c.rev])).toEqual([['c10', 10]]);
+    // A resend of any age made on the base it was first sent on is in what the commit reads.
+    expect((await commitTo(client, [change('c2', 1, [{ op: 'replace', path: '/k2', value: 2 }])])).changes.map((c) => c.id)).toContain('c2');
+    const history = resultOf<Change[]>(await client.call('getChangesSince', ['doc', 0]));
+    expect(history.map((c) => c.id)).toEqual(['c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7', 'c8', 'c9', 'c10', 'c11']);
+  });
+
   it('should resume an upload at baseRev 0 after a reload without repeating its committed rows, with a store that refuses known ids', async () => {
     const store = new CountingStore({ uniqueChangeIds: true });
     const first = await startTestServer({ store, snapshotEvery: 2 });

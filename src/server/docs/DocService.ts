@@ -20,6 +20,13 @@ const EVICT_SCAN = 32;
 export type Announce = (docId: string, method: 'changesCommitted' | 'docDeleted', params: { docId: string; changes?: Change[] }, exceptConnectionId?: string) => void;
 
 /** Who made a call: the server connection id, stamped on committed OT changes as `clientId`. */
+/**
+ * How many of its latest change ids a loaded OT document remembers by default, to recognise a
+ * resend whose committed copy is at or before the resend's `baseRev` (one after it is always
+ * recognised: it is in the history the commit reads anyway).
+ */
+export const REMEMBERED_OT_CHANGE_IDS = 50_000;
+
 export interface CallOrigin {
   /** The connection's id. */
   connectionId: string;
@@ -54,6 +61,8 @@ export interface DocServiceOptions {
   now: () => number;
   /** Take a snapshot after this many changes (OT) or commits (LWW). */
   snapshotEvery: number;
+  /** How many of its latest change ids a loaded OT document remembers (default {@link REMEMBERED_OT_CHANGE_IDS}). */
+  rememberedChangeIds?: number;
   /** How many documents to keep loaded in memory. */
   cacheSize: number;
   /** Notification sink. */

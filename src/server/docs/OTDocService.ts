@@ -6,7 +6,7 @@ import { transformIncomingChanges } from '../../algorithms/transformIncomingChan
 import { enableRichText } from '../../txt/enableRichText.js';
 import type { Change, CommitChangesResult, PatchesSnapshot } from '../../types.js';
 import type { IncomingChange } from '../validate.js';
-import { DocService, revisionAhead } from './DocService.js';
+import { DocService, REMEMBERED_OT_CHANGE_IDS, revisionAhead } from './DocService.js';
 import { applyWithinDepth } from './applyWithinDepth.js';
 import type { CallOrigin, DocServiceOptions, LoadedDoc } from './DocService.js';
 import type { LogEntry, OTSnapshot, StoredDoc } from '../stores/ServerStore.js';
@@ -34,12 +34,12 @@ export interface OTDoc extends LoadedDoc {
   /** Id and batchId of the change at rev 1. */
   first?: { id: string; batchId?: string };
   /**
-   * Change id → committed rev: the tail's always; older history's once `indexed` (every id since
-   * the load then), or, with a store that refuses known ids, only those it refused (cleared at
-   * each snapshot).
+   * Change id → committed rev, oldest first, of the latest `rememberedChangeIds` commits: the
+   * tail's always; older ones once `indexed`; with a store that refuses known ids, only the tail's
+   * and those it refused (cleared at each snapshot).
    */
   ids: Map<string, number>;
-  /** Whether `ids` covers the whole history. */
+  /** Whether `ids` holds the latest ids from before the snapshot too (read once after a load). */
   indexed: boolean;
 }
 
@@ -157,13 +157,14 @@ export class OTDocService extends DocService<OTDoc> {
       // Read from memory when the tail covers it (every commit of an up-to-date client).
       const inMemory = tailAfter(doc, baseRev);
       const committedSince = inMemory ?? (await this.historyForCommit(doc, baseRev));
-      // Read from the store (history before the snapshot): with a store that refuses known ids,
-      // memory no longer holds these ids, and a resent one's committed copy belongs in the reply.
-      const readIds = inMemory ? undefined : new Map(committedSince.map((change) => [change.id, change.rev]));
+      // What the commit read anyway (since baseRev) recognises a resend of any age; memory, the
+      // latest ids before it (a resend at or before its baseRev). With a store that refuses known
+      // ids, memory holds the tail's only, and a resent one's committed copy belongs in the reply.
+      const readIds = new Map(committedSince.map((change) => [change.id, change.rev]));
       const requestIds = new Set(incoming.map((change) => change.id));
       const batchId = head.batchId;
       const isOwn = (committed: Change): boolean => requestIds.has(committed.id) || (batchId !== undefined && committed.batchId === batchId);
-      const committedRev = (id: string): number | undefined => doc.ids.get(id) ?? readIds?.get(id);
+      const committedRev = (id: string): number | undefined => readIds.get(id) ?? doc.ids.get(id);
       const committedRevs = incoming.map((change) => committedRev(change.id));
       const resentRevs = committedRevs.filter((rev): rev is number => rev !== undefined);
       // Own changes committed after baseRev stay queued for the walk (later entries were written
@@ -228,10 +229,8 @@ export class OTDocService extends DocService<OTDoc> {
         // Its outcome is unknown: read the doc again before the next write, and announce what was kept.
         throw this.writeFailed(doc, error, 'the commit to');
       }
-      for (const change of committed) {
-        doc.tail.push(change);
-        doc.ids.set(change.id, change.rev);
-      }
+      for (const change of committed) doc.tail.push(change);
+      this.remember(doc, committed);
       doc.headRev = committed[committed.length - 1].rev;
       doc.headState = state;
       if (!doc.first && committed[0].rev === 1) doc.first = firstOf(committed[0]);
@@ -294,10 +293,8 @@ export class OTDocService extends DocService<OTDoc> {
         news.push(change);
       }
     }
-    for (const change of news) {
-      doc.tail.push(change);
-      doc.ids.set(change.id, change.rev);
-    }
+    for (const change of news) doc.tail.push(change);
+    this.remember(doc, news);
     if (news.length) {
       doc.headRev = news[news.length - 1].rev;
       doc.headState = state;
@@ -400,13 +397,38 @@ export class OTDocService extends DocService<OTDoc> {
     return !this.options.store.uniqueChangeIds && !doc.indexed && !incoming.every((change) => doc.ids.has(change.id));
   }
 
-  /** Loads the ids of history older than the snapshot (once: see {@link needsIndex}). */
+  /**
+   * Loads the ids of the latest history older than the snapshot, up to `rememberedChangeIds` in
+   * all (once: see {@link needsIndex}); reads that much of the log, not all of it.
+   */
   private async indexHistory(doc: OTDoc): Promise<void> {
-    for (const entry of await this.options.store.readLog(doc.docId, 0)) {
+    const recent = new Map<string, number>();
+    for (const entry of await this.options.store.readLog(doc.docId, Math.max(0, doc.headRev - this.rememberedIds))) {
       if (entry.kind !== 'ot') continue;
-      for (const change of entry.changes) if (change.rev <= doc.headRev) doc.ids.set(change.id, change.rev);
+      for (const change of entry.changes) if (change.rev <= doc.headRev) recent.set(change.id, change.rev);
     }
+    // Oldest first, as `remember` drops them: what memory held already is the newer part.
+    for (const [id, rev] of doc.ids) recent.set(id, rev);
+    doc.ids = recent;
+    this.forgetOldest(doc);
     doc.indexed = true;
+  }
+
+  /** Records committed changes' ids, forgetting the oldest past `rememberedChangeIds`. */
+  private remember(doc: OTDoc, changes: readonly Change[]): void {
+    for (const change of changes) doc.ids.set(change.id, change.rev);
+    this.forgetOldest(doc);
+  }
+
+  private forgetOldest(doc: OTDoc): void {
+    for (const id of doc.ids.keys()) {
+      if (doc.ids.size <= this.rememberedIds) break;
+      doc.ids.delete(id);
+    }
+  }
+
+  private get rememberedIds(): number {
+    return this.options.rememberedChangeIds ?? REMEMBERED_OT_CHANGE_IDS;
   }
 }
 
