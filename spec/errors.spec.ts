@@ -10,6 +10,8 @@ import {
   ServerRevisionRegressedError,
   StatusError,
   StoreError,
+  StoreLostError,
+  StoreOutdatedError,
   SyncOptionError,
   TERMINAL_STATUS_CODES,
   TimeoutError,
@@ -33,6 +35,8 @@ describe('errors', () => {
     ['JSONRPCError', new JSONRPCError(-32000, 'm')],
     ['JSONRPCParseError', new JSONRPCParseError('m')],
     ['StoreError', new StoreError('m')],
+    ['StoreOutdatedError', new StoreOutdatedError('app', 4, 5)],
+    ['StoreLostError', new StoreLostError('app', 4)],
     ['ServerRevisionRegressedError', new ServerRevisionRegressedError('d', 9, 4)],
     ['RichTextNotEnabledError', new RichTextNotEnabledError()],
     ['SyncOptionError', new SyncOptionError('subscribeFilter', 'm')],
@@ -115,6 +119,14 @@ describe('errors', () => {
     expect([status.code, status.message, status.data]).toEqual([403, 'forbidden', { why: 'x' }]);
     const rpc = new JSONRPCError(-32601, 'no method');
     expect([rpc.code, rpc.message, rpc.data]).toEqual([-32601, 'no method', undefined]);
+  });
+
+  it('should make a lost store an outdated one (the same path reports it), with its own message', () => {
+    const lost = new StoreLostError('app', 4);
+    expect(lost).toBeInstanceOf(StoreOutdatedError);
+    expect(lost).toBeInstanceOf(StoreError);
+    expect(lost).toMatchObject({ dbName: 'app', version: 4, newVersion: undefined, docId: undefined });
+    expect(lost.message).toBe(`The database "app" was deleted or the browser's storage for this site was cleared while this tab was using it: edits not yet sent to the server are lost; reload the page`);
   });
 
   it('should carry the doc id on StoreError', () => {

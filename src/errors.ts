@@ -302,6 +302,33 @@ export class StoreOutdatedError extends StoreError {
   }
 }
 
+/**
+ * The database was deleted (another tab's `indexedDB.deleteDatabase`) or the browser closed it
+ * abnormally (the user or devtools cleared the site's storage, the disk failed) while this tab was
+ * using it: what the tab holds in memory was read from a database that is gone, and edits not yet
+ * sent to the server are lost with it (those the server acked come back on reload). The store never
+ * opens the database again (another tab may already have made a new, empty one): every call rejects
+ * with this until the page is reloaded. A `StoreOutdatedError`, so it goes the same way: a tab that
+ * held the connection for the others gives it up, it is reported once through `onError` and
+ * `state.syncing`, and an edit made after it is rolled back from its view and reported with it as
+ * cause.
+ *
+ * @example
+ * sync.onError(error => { if (error instanceof StoreLostError) showReloadBanner('Changes not yet saved to the server were lost'); });
+ */
+export class StoreLostError extends StoreOutdatedError {
+  override name = errorName(this, StoreLostError, 'StoreLostError');
+  constructor(
+    /** The database name. */
+    dbName: string,
+    /** The schema version this build opens the database at. */
+    version: number,
+  ) {
+    super(dbName, version);
+    this.message = `The database "${dbName}" was deleted or the browser's storage for this site was cleared while this tab was using it: edits not yet sent to the server are lost; reload the page`;
+  }
+}
+
 /** Status codes that retrying can never fix. */
 export const TERMINAL_STATUS_CODES: ReadonlySet<number> = new Set([401, 402, 403, 404, 410]);
 

@@ -2,7 +2,7 @@ import 'fake-indexeddb/auto';
 import { IDBFactory, forceCloseDatabase } from 'fake-indexeddb';
 import { firstValueFrom } from 'rxjs';
 import { IdbConnection } from '../../src/stores/IdbConnection.js';
-import { StoreOutdatedError } from '../../src/errors.js';
+import { StoreLostError, StoreOutdatedError } from '../../src/errors.js';
 import { IDB_MIGRATIONS, IDB_SCHEMA_VERSION, type IDBStoreMigration } from '../../src/stores/idbSchema.js';
 import { deleteDatabase, rawOpen, storeErrorOf } from '../helpers/rawIndexedDB.js';
 
@@ -97,13 +97,19 @@ describe('IdbConnection', () => {
     expect(await deleteDatabase(factory, 'app')).toEqual({ blocked: false });
   });
 
-  it('should step aside for a deleted database and recreate it on the next call', async () => {
+  it('should step aside for a deleted database, say once it is lost, and reject every later call with a StoreLostError instead of making a new one', async () => {
+    // Found in review: the next call opened a new, empty database, and the caller's unsent edits were gone without a word.
     const connection = connect();
+    const said: StoreOutdatedError[] = [];
+    connection.outdated$.subscribe((error) => said.push(error));
     await putRow(connection, 'a');
     expect(await deleteDatabase(factory, 'app')).toEqual({ blocked: false });
-    expect(await readRows(connection)).toEqual([]);
-    await putRow(connection, 'b');
-    expect(await readRows(connection)).toEqual(['b']);
+    expect(said).toEqual([new StoreLostError('app', IDB_SCHEMA_VERSION)]);
+    const lost = await storeErrorOf(readRows(connection));
+    expect(lost).toBe(said[0]);
+    expect(await storeErrorOf(putRow(connection, 'b'))).toBe(lost);
+    expect(said).toHaveLength(1);
+    expect(await factory.databases()).toEqual([]);
   });
 
   it('should step aside for a newer version, then reject instead of downgrading', async () => {
@@ -138,23 +144,62 @@ describe('IdbConnection', () => {
     expect(await firstValueFrom(connection.outdated$)).toMatchObject({ dbName: 'app', version: IDB_SCHEMA_VERSION, newVersion: undefined });
   });
 
-  it('should not call a deleted database an upgrade', async () => {
+  it('should not call a deleted database an upgrade, and keep it lost when another connection makes it again', async () => {
     const connection = connect();
     const said: StoreOutdatedError[] = [];
     connection.outdated$.subscribe((error) => said.push(error));
     await putRow(connection, 'a');
     await deleteDatabase(factory, 'app');
-    await readRows(connection);
-    expect(said).toEqual([]);
+    const other = connect();
+    await putRow(other, 'b');
+    expect(await storeErrorOf(readRows(connection))).toBeInstanceOf(StoreLostError);
+    expect(said).toMatchObject([{ name: 'StoreLostError', newVersion: undefined }]);
+    expect(said[0].message).toBe(`The database "app" was deleted or the browser's storage for this site was cleared while this tab was using it: edits not yet sent to the server are lost; reload the page`);
   });
 
-  it('should reject a blocked open, and open on a later call once the blocker has closed', async () => {
+  it('should reject a blocked open, and every call while it stays blocked at once with the same error, then use it once the blocker has closed', async () => {
+    // Found in review: the blocked request was forgotten while the browser kept it queued, so the
+    // next call's open queued behind it, heard nothing, and hung for as long as the blocker stayed.
     await atVersion1();
+    const open = jest.spyOn(factory, 'open');
     const stubborn = await rawOpen(factory, 'app'); // never closes on versionchange
     const connection = connect();
-    expect((await storeErrorOf(readRows(connection))).message).toBe('Opening "app" is blocked by another connection that does not close');
+    const blocked = await storeErrorOf(readRows(connection));
+    expect(blocked.message).toBe('Opening "app" is blocked by another connection that does not close');
+    expect(await storeErrorOf(putRow(connection, 'b'))).toBe(blocked);
+    expect(open).toHaveBeenCalledTimes(2); // the stubborn one and ours: nothing queued behind it
     stubborn.close();
+    (await rawOpen(factory, 'app')).close(); // queued after ours, so ours has opened
     expect(await readRows(connection)).toEqual(['a']);
+    expect(open).toHaveBeenCalledTimes(3);
+  });
+
+  it('should try again on the next call when a blocked open fails', async () => {
+    await atVersion1();
+    const stubborn = await rawOpen(factory, 'app');
+    let fail = true;
+    const connection = connect(() => [...IDB_MIGRATIONS.slice(0, 1), ...IDB_MIGRATIONS.slice(1).map((step) => (db: Parameters<IDBStoreMigration>[0], tx: Parameters<IDBStoreMigration>[1]) => {
+      if (fail) throw new Error('bad step');
+      step(db, tx);
+    })]);
+    expect((await storeErrorOf(readRows(connection))).message).toMatch(/blocked/);
+    stubborn.close();
+    (await rawOpen(factory, 'app')).close(); // queued after ours: its upgrade has failed
+    fail = false;
+    expect(await readRows(connection)).toEqual(['a']);
+  });
+
+  it('should not wait for a blocked open to end when closed', async () => {
+    await atVersion1();
+    const stubborn = await rawOpen(factory, 'app');
+    const connection = connect();
+    await storeErrorOf(readRows(connection));
+    await connection.close();
+    stubborn.close();
+    const raw = await rawOpen(factory, 'app'); // queued after ours, which closed itself as it opened
+    expect(raw.version).toBe(IDB_SCHEMA_VERSION);
+    raw.close();
+    expect(await deleteDatabase(factory, 'app')).toEqual({ blocked: false });
   });
 
   it('should reject a failed upgrade step with its cause and leave the database at its version', async () => {
@@ -182,20 +227,37 @@ describe('IdbConnection', () => {
       });
     });
 
-    it('should open again after the close event (storage cleared, the browser shut it)', async () => {
+    it('should say once it is lost after the close event (storage cleared, the browser shut it), and never open again', async () => {
       const connection = connect();
+      const said: StoreOutdatedError[] = [];
+      connection.outdated$.subscribe((error) => said.push(error));
       await putRow(connection, 'a');
       forceCloseDatabase(opened[0] as unknown as Parameters<typeof forceCloseDatabase>[0]);
-      expect(await readRows(connection)).toEqual(['a']);
-      expect(opened).toHaveLength(2);
+      expect(said).toEqual([new StoreLostError('app', IDB_SCHEMA_VERSION)]);
+      expect(await storeErrorOf(readRows(connection))).toBe(said[0]);
+      expect(await storeErrorOf(putRow(connection, 'b'))).toBe(said[0]);
+      expect(said).toHaveLength(1);
+      expect(opened).toHaveLength(1);
     });
 
-    it('should open again when a transaction finds it closed before any event said so', async () => {
+    it('should call it lost when a transaction finds it closed before any event said so', async () => {
       const connection = connect();
       await putRow(connection, 'a');
       opened[0].close();
-      expect(await readRows(connection)).toEqual(['a']);
-      expect(opened).toHaveLength(2);
+      expect(await storeErrorOf(readRows(connection))).toBeInstanceOf(StoreLostError);
+      expect(await firstValueFrom(connection.outdated$)).toBeInstanceOf(StoreLostError);
+      expect(opened).toHaveLength(1);
+    });
+
+    it('should not call its own close, or stepping aside for an upgrade, lost', async () => {
+      const connection = connect();
+      const said: StoreOutdatedError[] = [];
+      connection.outdated$.subscribe((error) => said.push(error));
+      await putRow(connection, 'a');
+      const newer = connect(() => [...IDB_MIGRATIONS, () => {}]);
+      await readRows(newer);
+      await newer.close();
+      expect(said).toMatchObject([{ name: 'StoreOutdatedError' }]);
     });
   });
 });

@@ -3,7 +3,7 @@ import { filter, firstValueFrom } from 'rxjs';
 import { IDBFactory, IDBObjectStore, forceCloseDatabase } from 'fake-indexeddb';
 import { Patches } from '../../src/client/Patches.js';
 import type { PatchesDoc } from '../../src/client/PatchesDoc.js';
-import { StoreError } from '../../src/errors.js';
+import { StoreError, StoreLostError, type StoreOutdatedError } from '../../src/errors.js';
 import { IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
 import { IDB_MIGRATIONS, IDB_SCHEMA_VERSION, type IDBStoreMigration } from '../../src/stores/idbSchema.js';
 import type { PatchesStore, ServerChangesUpdate } from '../../src/stores/PatchesStore.js';
@@ -501,11 +501,14 @@ describe('IndexedDBStore', () => {
       const newer = v2();
       const error = await storeErrorOf(newer.listDocs());
       expect(error.message).toMatch(/blocked/);
+      // While the blocker stays, every call is refused at once (it waited for good: found in review).
+      expect(await storeErrorOf(newer.getDoc('ot'))).toBe(error);
       stubborn.close();
+      (await rawOpen(factory, 'app')).close(); // queued after the blocked open: that one has succeeded
       expect(await dump(newer)).toEqual(before);
     });
 
-    it('should reopen after its connection is closed abnormally', async () => {
+    it('should be lost once its connection is closed abnormally (the site\'s storage cleared), never reopen, and say so once', async () => {
       const connections: IDBDatabase[] = [];
       const realOpen = factory.open.bind(factory);
       jest.spyOn(factory, 'open').mockImplementation((name: string, version?: number) => {
@@ -515,21 +518,39 @@ describe('IndexedDBStore', () => {
       });
       const store = v1();
       await seed(store);
-      const before = await dump(store);
       expect(connections).toHaveLength(1);
+      const said: StoreOutdatedError[] = [];
+      store.outdated$.subscribe((error) => said.push(error));
       forceCloseDatabase(connections[0] as unknown as Parameters<typeof forceCloseDatabase>[0]);
-      expect(await dump(store)).toEqual(before);
-      expect(connections).toHaveLength(2);
+      expect(said).toEqual([expect.any(StoreLostError)]);
+      expect(await storeErrorOf(store.listDocs(true))).toBe(said[0]);
+      expect(await storeErrorOf(store.savePendingChanges('ot', [change('p3')]))).toBe(said[0]);
+      expect(said).toHaveLength(1);
+      expect(connections).toHaveLength(1);
     });
 
-    it('should reopen and recreate the schema when the database is deleted under it', async () => {
+    it('should be lost when the database is deleted under it: every call rejects with a StoreLostError and no new database is made', async () => {
+      // Found in review: the next call made a new, empty database; the app's pending edits were
+      // gone, every write failed as "not tracked", and a doc opened again showed empty as synced.
       const store = v1();
       await seed(store);
       expect(await deleteDatabase(factory, 'app')).toEqual({ blocked: false });
-      expect(await store.listDocs(true)).toEqual([]);
-      await store.trackDocs(['fresh'], 'lww');
-      await store.savePendingOps('fresh', [op('/x', 1)]);
-      expect(await store.getDoc('fresh')).toMatchObject({ algorithm: 'lww', pendingOps: [op('/x', 1)] });
+      const lost = await firstValueFrom(store.outdated$);
+      expect(lost).toBeInstanceOf(StoreLostError);
+      expect(await storeErrorOf(store.listDocs(true))).toBe(lost);
+      expect(await storeErrorOf(store.trackDocs(['fresh'], 'lww'))).toBe(lost);
+      expect(await storeErrorOf(store.getDoc('ot'))).toBe(lost);
+      expect(await factory.databases()).toEqual([]);
+    });
+
+    it('should stay lost when another tab makes the deleted database again', async () => {
+      const store = v1();
+      await seed(store);
+      await deleteDatabase(factory, 'app');
+      const other = v1();
+      await other.trackDocs(['fresh'], 'ot');
+      expect(await storeErrorOf(store.listDocs(true))).toBeInstanceOf(StoreLostError);
+      expect((await other.listDocs()).map((d) => d.docId)).toEqual(['fresh']);
     });
   });
 

@@ -1,7 +1,7 @@
 import { wrap } from 'idb';
 import type { IDBPDatabase, IDBPTransaction } from 'idb';
 import { ReplaySubject, type Observable } from 'rxjs';
-import { StoreError, StoreOutdatedError } from '../errors.js';
+import { StoreError, StoreLostError, StoreOutdatedError } from '../errors.js';
 import type { IDBStoreMigration, Schema, StoreName, Tx } from './idbSchema.js';
 
 /**
@@ -10,26 +10,37 @@ import type { IDBStoreMigration, Schema, StoreName, Tx } from './idbSchema.js';
  *
  * The database is opened on first use (upgraded step by step to the schema version of
  * `migrations()`, read at that moment so a subclass's steps count). When another connection
- * upgrades or deletes the database, or the browser closes it, this one steps aside (transactions
- * in flight finish first) and the next `transact` opens it again; an open that is blocked rejects,
- * and the next call tries again. Every failure rejects with a `StoreError` naming the action and
- * the doc (`cause`: what IndexedDB threw); after `close()` every call does. Once a newer schema
- * version exists (another connection upgrades, or an open finds it), `outdated$` says so and every
- * call rejects with a `StoreOutdatedError`: this build can never open the database again.
+ * upgrades the database, this one steps aside (transactions in flight finish first) and the next
+ * `transact` opens it again. An open that is blocked (an older connection that does not close)
+ * rejects, and so does every call while the browser keeps it queued, at once, with the same
+ * error; once it succeeds it is used, and if it fails the next call tries again. Every failure
+ * rejects with a `StoreError` naming the action and the doc (`cause`: what IndexedDB threw); after
+ * `close()` every call does. Once a newer schema version exists (another connection upgrades, or
+ * an open finds it), `outdated$` says so and every call rejects with a `StoreOutdatedError`: this
+ * build can never open the database again. Once the database is deleted under an open connection
+ * (`versionchange` to no version) or the connection is closed abnormally (its `close` event: the
+ * site's storage cleared, a disk failure), the database is lost: `outdated$` emits a
+ * `StoreLostError` and every call rejects with it. It is never opened again, since what the
+ * caller holds in memory came from the old database, and a new one (maybe made already by
+ * another tab) is empty.
  *
  * @example
  * const connection = new IdbConnection('my-app', indexedDB, () => IDB_MIGRATIONS);
  * const row = await connection.transact('readonly', ['docs'], 'read', 'notes', (tx) => tx.objectStore('docs').get('notes'));
  */
 export class IdbConnection {
-  private opened: Promise<IDBPDatabase<Schema>> | undefined;
+  /** The open under way, or done: the connection every call uses until it is forgotten. */
+  private opening: Opening | undefined;
   private isClosed = false;
   private readonly outdatedSubject = new ReplaySubject<StoreOutdatedError>(1);
   private isOutdated = false;
+  /** Set once the database was deleted or its connection closed abnormally: what every later call rejects with. */
+  private lostError: StoreLostError | undefined;
 
   /**
    * Emits once when a newer schema version of the database exists (an upgrade by a newer build,
-   * seen as `versionchange`, or a `VersionError` on open), late subscribers included.
+   * seen as `versionchange`, or a `VersionError` on open), or when the database is lost (a
+   * `StoreLostError`: deleted, or its connection closed abnormally), late subscribers included.
    */
   readonly outdated$: Observable<StoreOutdatedError> = this.outdatedSubject.asObservable();
 
@@ -85,106 +96,154 @@ export class IdbConnection {
   /** Close the database (transactions in flight finish first); every later `transact` rejects. Idempotent. */
   async close(): Promise<void> {
     this.isClosed = true;
-    const opened = this.opened;
-    this.opened = undefined;
-    const db = await opened?.catch(() => undefined);
+    const opening = this.opening;
+    this.opening = undefined;
+    // A blocked open may never end: it closes itself if it ever succeeds (`onsuccess` sees `isClosed`).
+    if (!opening || opening.blocked) return;
+    const db = await opening.db.catch(() => undefined);
     db?.close();
   }
 
-  /** Start a transaction, reopening once if the connection was closed under us. */
+  /**
+   * Start a transaction; open again if our own `versionchange` step closed the connection in
+   * between, never after the database was lost.
+   */
   private async begin<M extends 'readonly' | 'readwrite'>(mode: M, names: StoreName[]): Promise<Tx<M>> {
     for (let attempt = 0; ; attempt++) {
-      const opened = this.connect();
-      const db = await opened;
+      if (this.lostError) throw this.lostError;
+      const opening = this.connect();
+      // Blocked: rejected at once, and so is every call until the open ends (`connect`).
+      const db = await (opening.blocked ? Promise.reject(opening.blocked) : Promise.race([opening.db, opening.whenBlocked]));
       try {
         return db.transaction(names, mode);
       } catch (error) {
         if (attempt > 0 || !(error instanceof DOMException && error.name === 'InvalidStateError')) throw error;
-        if (this.opened === opened) this.opened = undefined;
+        // Closed, and not by our `versionchange` step (it forgets the connection first): closed
+        // abnormally, its `close` event still to come. What a new open would find may be empty.
+        if (this.opening === opening) throw this.lose();
       }
     }
   }
 
-  /** The open connection, or one opening; a failed open is forgotten so the next call tries again. */
-  private connect(): Promise<IDBPDatabase<Schema>> {
-    if (!this.opened) {
+  /**
+   * The current open: the open connection, or one opening. A failed open is forgotten so the next
+   * call tries again; a blocked one is kept (the browser keeps its request queued, and would queue
+   * a new one behind it without a word), and is used once it succeeds.
+   */
+  private connect(): Opening {
+    if (!this.opening) {
       const opening = this.open();
-      this.opened = opening;
-      opening.catch(() => {
-        if (this.opened === opening) this.opened = undefined;
+      this.opening = opening;
+      opening.db.catch(() => {
+        if (this.opening === opening) this.opening = undefined;
       });
     }
-    return this.opened;
+    return this.opening;
   }
 
-  private open(): Promise<IDBPDatabase<Schema>> {
-    const opening = new Promise<IDBPDatabase<Schema>>((resolve, reject) => {
-      const factory = this.factory ?? globalThis.indexedDB;
-      if (!factory) throw new StoreError('IndexedDB is not available here (pass options.indexedDB)');
-      const migrations = this.migrations();
-      const request = factory.open(this.dbName, migrations.length);
-      let abandoned = false;
-      request.onupgradeneeded = (event) => {
-        const tx = request.transaction!;
-        try {
-          const db = wrap(request.result);
-          const upgrade = wrap(tx) as unknown as IDBPTransaction<unknown, string[], 'versionchange'>;
-          upgrade.done.catch(ignore); // an aborted upgrade is reported through the open request
-          for (let version = event.oldVersion; version < migrations.length; version++) migrations[version](db, upgrade);
-        } catch (error) {
-          tx.abort();
-          abandoned = true;
-          reject(new StoreError(`Upgrading "${this.dbName}" to version ${migrations.length} failed`, undefined, { cause: error }));
-        }
-      };
-      request.onblocked = () => {
-        abandoned = true;
-        reject(new StoreError(`Opening "${this.dbName}" is blocked by another connection that does not close`));
-      };
-      request.onerror = (event) => {
-        event.preventDefault();
-        reject(request.error);
-      };
-      request.onsuccess = () => {
-        const raw = request.result;
-        if (abandoned || this.isClosed) {
-          raw.close();
-          reject(new StoreError(`The store "${this.dbName}" is closed`));
-          return;
-        }
-        const db = wrap(raw) as unknown as IDBPDatabase<Schema>;
-        const forget = () => {
-          if (this.opened === opening) this.opened = undefined;
+  private open(): Opening {
+    let block: (error: StoreError) => void = ignore;
+    const whenBlocked = new Promise<never>((_, reject) => (block = reject));
+    whenBlocked.catch(ignore);
+    const opening: Opening = {
+      blocked: undefined,
+      whenBlocked,
+      db: new Promise<IDBPDatabase<Schema>>((resolve, reject) => {
+        const factory = this.factory ?? globalThis.indexedDB;
+        if (!factory) throw new StoreError('IndexedDB is not available here (pass options.indexedDB)');
+        const migrations = this.migrations();
+        const request = factory.open(this.dbName, migrations.length);
+        let abandoned = false;
+        request.onupgradeneeded = (event) => {
+          const tx = request.transaction!;
+          try {
+            const db = wrap(request.result);
+            const upgrade = wrap(tx) as unknown as IDBPTransaction<unknown, string[], 'versionchange'>;
+            upgrade.done.catch(ignore); // an aborted upgrade is reported through the open request
+            for (let version = event.oldVersion; version < migrations.length; version++) migrations[version](db, upgrade);
+          } catch (error) {
+            tx.abort();
+            abandoned = true;
+            reject(new StoreError(`Upgrading "${this.dbName}" to version ${migrations.length} failed`, undefined, { cause: error }));
+          }
         };
-        // Another connection wants to upgrade or delete the database: step aside cleanly. An
-        // upgrade past our steps means this build is outdated for good: say so now, not at the
-        // next call (a leading tab must hand the lead to the new build).
-        raw.onversionchange = (event) => {
-          forget();
-          raw.close();
-          if (event.newVersion !== null && event.newVersion > raw.version) this.outdated(event.newVersion);
+        request.onblocked = () => {
+          opening.blocked = new StoreError(`Opening "${this.dbName}" is blocked by another connection that does not close`);
+          block(opening.blocked);
         };
-        // Closed abnormally (storage cleared, browser shut it).
-        raw.onclose = forget;
-        resolve(db);
-      };
-    });
+        request.onerror = (event) => {
+          event.preventDefault();
+          reject(request.error);
+        };
+        request.onsuccess = () => {
+          opening.blocked = undefined;
+          const raw = request.result;
+          if (abandoned || this.isClosed || this.lostError) {
+            raw.close();
+            reject(this.lostError ?? new StoreError(`The store "${this.dbName}" is closed`));
+            return;
+          }
+          const db = wrap(raw) as unknown as IDBPDatabase<Schema>;
+          // Another connection wants to upgrade or delete the database: step aside cleanly. An
+          // upgrade past our steps means this build is outdated for good: say so now, not at the
+          // next call (a leading tab must hand the lead to the new build). A deleted database is
+          // lost: what we hold in memory was read from it, so we never open it again (another tab
+          // may already have made a new, empty one).
+          raw.onversionchange = (event) => {
+            if (this.opening === opening) this.opening = undefined;
+            raw.close();
+            if (event.newVersion === null) this.lose();
+            else if (event.newVersion > raw.version) this.outdated(event.newVersion);
+          };
+          // Closed abnormally (storage cleared, the disk failed, the browser shut it): lost too.
+          raw.onclose = () => {
+            if (this.opening === opening) this.opening = undefined;
+            if (!this.isClosed) this.lose();
+          };
+          resolve(db);
+        };
+      }),
+    };
     return opening;
   }
+
+  /** The database was deleted or closed under us: every later call rejects with a `StoreLostError`, reported on `outdated$` the first time. */
+  private lose(): StoreLostError {
+    if (!this.lostError) {
+      this.lostError = new StoreLostError(this.dbName, this.migrations().length);
+      this.report(this.lostError);
+    }
+    return this.lostError;
+  }
+
 
   /** The typed error of an outdated build (reported on `outdated$` the first time), with `cause` when an open threw it. */
   private outdated(newVersion: number | undefined, cause?: unknown): StoreOutdatedError {
     const error = new StoreOutdatedError(this.dbName, this.migrations().length, newVersion, cause === undefined ? undefined : { cause });
-    if (!this.isOutdated) {
-      this.isOutdated = true;
-      this.outdatedSubject.next(error);
-    }
+    this.report(error);
     return error;
+  }
+
+  /** Say on `outdated$` that this store can no longer be used, the first time only. */
+  private report(error: StoreOutdatedError): void {
+    if (this.isOutdated) return;
+    this.isOutdated = true;
+    this.outdatedSubject.next(error);
   }
 
   private isVersionError(error: unknown): boolean {
     return (error instanceof DOMException || error instanceof Error) && error.name === 'VersionError';
   }
+}
+
+/** An open of the database: under way, blocked, or done. */
+interface Opening {
+  /** Settles with the open request: the connection, or why it failed. */
+  db: Promise<IDBPDatabase<Schema>>;
+  /** Rejects with `blocked` when the browser says another connection blocks the open; never resolves. */
+  whenBlocked: Promise<never>;
+  /** The error of a blocked open, until it succeeds. */
+  blocked: StoreError | undefined;
 }
 
 /** What a failure of `action` on `docId` rejects with: a `StoreError` saying what failed, with the cause. */

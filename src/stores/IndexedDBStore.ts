@@ -93,10 +93,16 @@ export interface IndexedDBStoreOptions {
  *
  * Failures reject with a `StoreError` (with `cause` and `docId`) and leave what was stored intact:
  * a `QuotaExceededError` or any other abort rolls the transaction back. When another connection
- * upgrades or deletes the database, this store closes its connection cleanly (transactions in
- * flight finish first) and the next call reopens it, recreating the schema if the database is
- * gone; if a newer schema version now exists, calls reject until the app is updated. An open that
- * is blocked by an old connection that will not close rejects, and the next call tries again.
+ * upgrades the database, this store closes its connection cleanly (transactions in flight finish
+ * first) and the next call reopens it; if a newer schema version now exists, calls reject with a
+ * `StoreOutdatedError` until the app is updated. When the database is deleted under it (another
+ * tab's `indexedDB.deleteDatabase`) or its connection is closed abnormally (the site's storage
+ * cleared, a disk failure), the store is lost for this page: `outdated$` emits a `StoreLostError`
+ * and every call rejects with it, and the database is never opened again (a new one, maybe made
+ * already by another tab, would be empty while the page holds the old content). An open that is
+ * blocked by an old connection that will not close rejects, and so does every call at once while
+ * it stays blocked; once the blocker closes the open goes on and is used, and if it fails the next
+ * call tries again.
  *
  * idb recognises IndexedDB objects through the global `IDBRequest`, `IDBDatabase`… constructors,
  * so outside a browser install them first (e.g. `import 'fake-indexeddb/auto'` in Node tests).
@@ -142,7 +148,7 @@ export class IndexedDBStore implements PatchesStore {
   /** The OT queues and LWW pending ops this instance last read or wrote, by tag: a guard on them reads nothing more (`KnownQueues`). */
   private readonly queues = new KnownQueues();
 
-  /** Emits once when a newer build upgraded the database past this store's `migrations` (see `PatchesStore.outdated$`). */
+  /** Emits once when a newer build upgraded the database past this store's `migrations`, or the database was lost (`StoreLostError`; see `PatchesStore.outdated$`). */
   get outdated$(): Observable<StoreOutdatedError> {
     return this.connection.outdated$;
   }
