@@ -4,7 +4,8 @@ import { Patches } from '../../src/client/Patches.js';
 import { IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
 import type { PatchesDoc } from '../../src/client/PatchesDoc.js';
-import { AuthError, StatusError, StoreOutdatedError } from '../../src/errors.js';
+import { AuthError, StatusError, StoreLostError, StoreOutdatedError } from '../../src/errors.js';
+import { deleteDatabase } from '../helpers/rawIndexedDB.js';
 import { IDB_MIGRATIONS } from '../../src/stores/idbSchema.js';
 import { leadership$ } from '../../src/streams/leadership.js';
 import { FakeLocks } from '../helpers/fakeLocks.js';
@@ -438,6 +439,56 @@ describe('tabs sharing one connection (one leads, the others show what it announ
     expect(await firstValueFrom(old.sync.leading$)).toBe(false);
     expect(old.sync.state.syncing).toBeInstanceOf(StoreOutdatedError);
     expect(old.errors).toEqual([expect.any(StoreOutdatedError)]);
+  });
+
+  it('should say once in a tab whose database was deleted under it that it is lost, give the lead to a tab on the new database, and never adopt that one', async () => {
+    // Found in review (Chromium): the tab silently opened a new, empty database, showed its unsent
+    // edit as saved, refused every later edit as "not tracked", and never said a word.
+    const db = `instances-${++dbCount}`;
+    const locks = new FakeLocks();
+    const online = new BehaviorSubject(true);
+    const old = h.client({ store: new IndexedDBStore(db), tabs: { leadership$: leadership$({ name: db, locks }) }, online$: online, websocket: { tokenProvider: () => token } });
+    closing.push(old.patches);
+    await old.sync.connect();
+    await when(old.sync.leading$, Boolean);
+    const doc = await old.patches.openDoc<Notes>('notes');
+    doc.change(draft => {
+      draft.items = ['sent'];
+    });
+    await docSynced(old.sync, 'notes', 1);
+    online.next(false);
+    doc.change(draft => {
+      draft.items!.push('unsent');
+    });
+    await doc.flush();
+
+    // Another tab (or the user, clearing the site's data) deletes the database.
+    expect(await deleteDatabase(indexedDB as unknown as IDBFactory, db)).toEqual({ blocked: false });
+    const lost = (await when(old.sync.state$, state => state.syncing instanceof Error)).syncing;
+    expect(lost).toBeInstanceOf(StoreLostError);
+    expect(old.errors).toEqual([lost]);
+    expect(await firstValueFrom(old.sync.leading$)).toBe(false);
+
+    // An edit made now is refused with it as cause and taken back from the view, not shown as saved.
+    doc.change(draft => {
+      draft.items!.push('after');
+    });
+    await doc.flush();
+    expect(doc.state.items).toEqual(['sent', 'unsent']);
+    expect(old.errors).toEqual([lost, expect.objectContaining({ name: 'StoreError', cause: lost })]);
+    await expect(old.patches.openDoc('other')).rejects.toBe(lost);
+
+    // A tab opened since makes the database anew and leads; the old one never uses it.
+    const fresh = tab(db, leadership$({ name: db, locks }));
+    void fresh.sync.connect();
+    await when(fresh.sync.leading$, Boolean);
+    const freshDoc = await fresh.patches.openDoc<Notes>('notes');
+    await docSynced(fresh.sync, 'notes', 1);
+    expect(freshDoc.state).toEqual({ items: ['sent'] }); // the unsent edit went with the database
+    online.next(true);
+    await expect(old.patches.store.listDocs()).rejects.toBe(lost);
+    expect(old.sync.state).toMatchObject({ connected: false, syncing: lost });
+    expect(old.errors.filter(error => error instanceof StoreLostError)).toEqual([lost]);
   });
 });
 
