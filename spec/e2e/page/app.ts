@@ -44,13 +44,24 @@ export interface PageSnapshot {
   errors: string[];
 }
 
+/** What the page shows and what its sync reported, read without the store (which may refuse every call: `StoreLostError`). */
+export interface PageView {
+  state: NotesDoc;
+  hasPending: boolean;
+  connected: boolean;
+  /** `sync.state.syncing`: the error's name, or the value. */
+  syncing: string | null;
+  /** Every error `sync.onError` reported: its name, message and its cause's name. */
+  syncErrors: Array<{ name: string; message: string; cause?: string }>;
+}
+
 /** The API on `window.app`. */
 export interface PageApp {
   /** Opens the store and the doc; connects unless `connect: false`. Resolves once the doc is open (and, if connecting, synced). */
   start(options: StartOptions): Promise<PageSnapshot>;
   /** Connects and resolves once the doc is synced with nothing pending. */
   connect(): Promise<PageSnapshot>;
-  /** Appends an item; resolves once the change is in IndexedDB. */
+  /** Appends an item; resolves once the change is in IndexedDB (or was refused and rolled back). */
   addItem(text: string): Promise<void>;
   /** Sets a text field; resolves once the change is in IndexedDB. */
   set(field: 'title' | 'color', value: string): Promise<void>;
@@ -59,6 +70,7 @@ export interface PageApp {
   /** Resolves once the browser reports offline and the socket is closed. */
   whenOffline(): Promise<PageSnapshot>;
   snapshot(): Promise<PageSnapshot>;
+  view(): PageView;
 }
 
 declare global {
@@ -76,6 +88,7 @@ interface Running {
 
 let running: Running | undefined;
 const errors: string[] = [];
+const syncErrors: PageView['syncErrors'] = [];
 
 function current(): Running {
   if (!running) throw new Error('app.start() was not called');
@@ -144,7 +157,10 @@ window.app = {
     const patches = new Patches({ store, metadata: { user: { id: 'browser' } } });
     const sync = new PatchesSync(patches, url);
     patches.onError(error => errors.push(`${error.name}: ${error.message}`));
-    sync.onError(error => errors.push(`${error.name}: ${error.message}`));
+    sync.onError(error => {
+      errors.push(`${error.name}: ${error.message}`);
+      syncErrors.push({ name: error.name, message: error.message, ...(error.cause instanceof Error ? { cause: error.cause.name } : {}) });
+    });
     const doc = await patches.openDoc<NotesDoc>(docId, { algorithm });
     running = { store, patches, sync, doc };
     merge(doc.state$, sync.state$, sync.synced$).subscribe(render);
@@ -169,4 +185,9 @@ window.app = {
     return snapshot();
   },
   snapshot,
+  view() {
+    const { sync, doc } = current();
+    const { connected, syncing } = sync.state;
+    return { state: doc.state, hasPending: doc.hasPending, connected, syncing: syncing instanceof Error ? syncing.name : syncing, syncErrors: [...syncErrors] };
+  },
 };

@@ -1,0 +1,66 @@
+/**
+ * The site's IndexedDB cleared under a running page, in real Chromium (found in review): the store
+ * silently opened a new, empty database, the page went on showing its unsent edit as if saved,
+ * and every later edit was refused as "not tracked". Now the page is told once, typed
+ * (`StoreLostError` through `onError` and `state.syncing`), and an edit made since is refused with
+ * it as cause and taken back from the view.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, type RunningServer } from '../../src/server/index.js';
+import { describeWithChromium, launchBrowser, type BrowserSession } from './helpers/browser.js';
+import { startPageServer, type PageServer } from './helpers/pageServer.js';
+import type { PageView } from './page/app.js';
+
+jest.setTimeout(30_000);
+
+describeWithChromium()('IndexedDBStore in Chromium when the site\'s storage is cleared', () => {
+  let pageServer: PageServer;
+  let server: RunningServer;
+  let profileDir: string;
+  let session: BrowserSession | undefined;
+
+  beforeAll(async () => {
+    pageServer = await startPageServer();
+  });
+  afterAll(async () => {
+    await pageServer?.close();
+  });
+  beforeEach(async () => {
+    server = await startServer({ port: 0 });
+    profileDir = mkdtempSync(join(tmpdir(), 'patches-rx-e2e-profile-'));
+  });
+  afterEach(async () => {
+    await session?.close();
+    session = undefined;
+    await server.close();
+    rmSync(profileDir, { recursive: true, force: true });
+  });
+
+  it('should tell the page once that its database is lost, with an edit pending offline, and refuse a later edit with it', async () => {
+    session = await launchBrowser(profileDir, pageServer.url);
+    const { page, context } = session;
+    await page.evaluate(url => window.app.start({ url, dbName: 'notes', docId: 'lost' }), server.url);
+    await page.evaluate(() => window.app.addItem('sent'));
+    await page.evaluate(() => window.app.whenSynced());
+    await context.setOffline(true);
+    await page.evaluate(() => window.app.whenOffline());
+    await page.evaluate(() => window.app.addItem('unsent'));
+
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Storage.clearDataForOrigin', { origin: new URL(pageServer.url).origin, storageTypes: 'indexeddb' });
+    const told = await page.waitForFunction(() => window.app.view().syncErrors.length > 0 && window.app.view(), undefined, { timeout: 5_000 });
+    const lost = (await told.jsonValue()) as PageView;
+    expect(lost.syncing).toBe('StoreLostError');
+    expect(lost.syncErrors).toEqual([{ name: 'StoreLostError', message: expect.stringMatching(/^The database "notes" was deleted or the browser's storage for this site was cleared/) }]);
+
+    await page.evaluate(() => window.app.addItem('after'));
+    const after = await page.evaluate(() => window.app.view());
+    expect(after.state.items).toEqual(['sent', 'unsent']);
+    expect(after.syncErrors).toEqual([lost.syncErrors[0], { name: 'StoreError', message: 'Could not save a change to "lost"', cause: 'StoreLostError' }]);
+    // No new database was made behind the page's back.
+    expect(await page.evaluate(async () => (await indexedDB.databases()).map(db => db.name))).toEqual([]);
+    expect(session.pageErrors).toEqual([]);
+  });
+});
