@@ -112,8 +112,9 @@ export class IdbConnection {
     for (let attempt = 0; ; attempt++) {
       if (this.lostError) throw this.lostError;
       const opening = this.connect();
-      // Blocked: rejected at once, and so is every call until the open ends (`connect`).
-      const db = await (opening.blocked ? Promise.reject(opening.blocked) : Promise.race([opening.db, opening.whenBlocked]));
+      // Blocked: rejected at once, and so is every call until the open ends (`connect`). Once open,
+      // nothing waits on `whenBlocked` (it never settles then: each wait would be kept for good).
+      const db = await (opening.blocked ? Promise.reject(opening.blocked) : opening.open ? opening.db : Promise.race([opening.db, opening.whenBlocked]));
       try {
         return db.transaction(names, mode);
       } catch (error) {
@@ -147,6 +148,7 @@ export class IdbConnection {
     whenBlocked.catch(ignore);
     const opening: Opening = {
       blocked: undefined,
+      open: false,
       whenBlocked,
       db: new Promise<IDBPDatabase<Schema>>((resolve, reject) => {
         const factory = this.factory ?? globalThis.indexedDB;
@@ -184,6 +186,7 @@ export class IdbConnection {
             return;
           }
           const db = wrap(raw) as unknown as IDBPDatabase<Schema>;
+          opening.open = true;
           // Another connection wants to upgrade or delete the database: step aside cleanly. An
           // upgrade past our steps means this build is outdated for good: say so now, not at the
           // next call (a leading tab must hand the lead to the new build). A deleted database is
@@ -244,6 +247,8 @@ interface Opening {
   whenBlocked: Promise<never>;
   /** The error of a blocked open, until it succeeds. */
   blocked: StoreError | undefined;
+  /** Whether `db` has resolved. */
+  open: boolean;
 }
 
 /** What a failure of `action` on `docId` rejects with: a `StoreError` saying what failed, with the cause. */
