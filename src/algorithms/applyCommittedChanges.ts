@@ -18,14 +18,14 @@ export interface AppliedCommittedChanges<T> {
 /** How `applyCommittedChanges` takes the changes (both optional). */
 export interface ApplyCommittedOptions<T> {
   /** The pending changes already saw every committed change up to this rev (see `rebaseChanges`). */
-  seenUpTo?: number;
+  seenUpTo?: number | undefined;
   /**
    * The server's state at the last of the changes (`getDoc`), taken as the committed state instead
    * of applying them: after one of them failed to apply on ours (ours went wrong, or a lenient
    * server committed ops that do not apply), the server's word is what the doc must show. The
    * pending queue is still rebased over the changes' ops. Ignored unless its rev is the last one's.
    */
-  head?: PatchesState<T>;
+  head?: PatchesState<T> | undefined;
 }
 
 /** True for the server's catch-up change: one op replacing the whole document. */

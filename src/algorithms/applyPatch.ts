@@ -11,9 +11,9 @@ export interface ApplyPatchOptions {
    * `lenient`: skip a failed op and go on (LWW documents, whose ops are independent writes).
    * A failed `test` aborts the whole patch in both modes.
    */
-  mode?: 'strict' | 'lenient';
+  mode?: 'strict' | 'lenient' | undefined;
   /** Lenient mode: called with the error of each skipped op, and of a failed `test`. */
-  onError?: (error: PatchError) => void;
+  onError?: ((error: PatchError) => void) | undefined;
 }
 
 /**

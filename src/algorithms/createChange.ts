@@ -8,11 +8,11 @@ export interface CreateChangeOptions {
   /** Provisional local rev (the store re-stamps it when the change is saved). */
   rev: number;
   /** Stable id to use (default: a fresh 12-char id). */
-  id?: string;
+  id?: string | undefined;
   /** Mint time in ms. Required: algorithms read no clock, the caller passes its own (injectable) one. */
   createdAt: number;
   /** User metadata, spread as top-level keys; it never overrides the change's own fields. */
-  metadata?: Record<string, unknown>;
+  metadata?: Record<string, unknown> | undefined;
 }
 
 /**

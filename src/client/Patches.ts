@@ -18,13 +18,13 @@ const LIST_RETRY = { initialDelay: 1000, factor: 2, maxDelay: 30_000 } as const;
 /** Options shared by every document of a `Patches` instance. */
 export interface PatchesDocOptions {
   /** Per-change storage limit in bytes: a larger local change is split into several when minted. */
-  maxStorageBytes?: number;
+  maxStorageBytes?: number | undefined;
   /** Measures sizes for `maxStorageBytes` (default: UTF-8 bytes of the JSON). */
-  sizeCalculator?: SizeCalculator;
+  sizeCalculator?: SizeCalculator | undefined;
   /** Network limit per `commitChanges` frame; `PatchesSync` falls back to it. */
-  maxPayloadBytes?: number;
+  maxPayloadBytes?: number | undefined;
   /** Freeze doc states (immer auto-freeze). Off by default; see the README for its cost. */
-  freeze?: boolean;
+  freeze?: boolean | undefined;
 }
 
 /** Constructor options of `Patches`. */
@@ -32,15 +32,15 @@ export interface PatchesOptions {
   /** The one store holding OT and LWW docs. */
   store: PatchesStore;
   /** User metadata spread into every OT change (e.g. `{ user: { id, name } }`). */
-  metadata?: Record<string, unknown>;
+  metadata?: Record<string, unknown> | undefined;
   /** Options for every document. */
-  docOptions?: PatchesDocOptions;
+  docOptions?: PatchesDocOptions | undefined;
   /** Algorithm of docs opened or tracked without one (default `'ot'`). */
-  defaultAlgorithm?: Algorithm;
+  defaultAlgorithm?: Algorithm | undefined;
   /** Clock for change and LWW op timestamps (default `Date.now`); inject one in tests. */
-  clock?: () => number;
+  clock?: (() => number) | undefined;
   /** Scheduler of the retries of a failed read of the store's tracked docs (default `asyncScheduler`); a `TestScheduler` in tests. */
-  scheduler?: SchedulerLike;
+  scheduler?: SchedulerLike | undefined;
 }
 
 /**
@@ -67,9 +67,9 @@ interface Opening {
 /** Options of `openDoc`. */
 export interface OpenDocOptions {
   /** Algorithm for a doc not tracked yet (a tracked doc keeps its own). */
-  algorithm?: Algorithm;
+  algorithm?: Algorithm | undefined;
   /** Extra metadata for this doc's changes, merged over `Patches` metadata. */
-  metadata?: Record<string, unknown>;
+  metadata?: Record<string, unknown> | undefined;
 }
 
 /** Options of `closeDoc`. */
@@ -79,7 +79,7 @@ export interface CloseDocOptions {
    * caller's own too, still owes its plain `closeDoc` (see `closeDoc`): a view closes its own
    * reference with a plain one.
    */
-  force?: boolean;
+  force?: boolean | undefined;
 }
 
 /** A local change was persisted and is ready to send. */

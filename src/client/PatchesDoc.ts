@@ -56,7 +56,7 @@ export interface DocOwner {
 /** Options of one document handle. */
 export interface PatchesDocOptions {
   /** Freeze produced states (immer auto-freeze). Off by default: see the README's measurements. */
-  freeze?: boolean;
+  freeze?: boolean | undefined;
 }
 
 /**

@@ -35,15 +35,15 @@ import { CAPABILITIES_METHOD, readCapabilities } from './serverCapabilities.js';
 /** WebSocket options of PatchesSync. */
 export interface WebSocketOptions {
   /** Sub-protocol(s) sent with the upgrade (servers often read an auth token from it). */
-  protocol?: string | string[];
+  protocol?: string | string[] | undefined;
   /**
    * Called before every connection attempt; its result is sent as the sub-protocol(s) instead of
    * `protocol` (so a fresh token goes with each attempt). After an `AuthError`, renew the
    * credentials it reads and call `connect()` again.
    */
-  tokenProvider?: () => Promise<string | string[] | undefined> | string | string[] | undefined;
+  tokenProvider?: (() => Promise<string | string[] | undefined> | string | string[] | undefined) | undefined;
   /** WebSocket constructor (default: the global one, else the `ws` package in Node). */
-  WebSocketCtor?: WebSocketConstructor;
+  WebSocketCtor?: WebSocketConstructor | undefined;
 }
 
 /**
@@ -56,34 +56,34 @@ export interface WebSocketOptions {
  */
 export interface LivenessOptions {
   /** Silence in ms before a busy socket is probed (default 5000). */
-  busySilence?: number;
+  busySilence?: number | undefined;
   /** Silence in ms before an idle socket is probed (default 35 000). */
-  idleSilence?: number;
+  idleSilence?: number | undefined;
   /** Ms a probe waits for any frame before the socket is judged dead (default 5000). */
-  probeTimeout?: number;
+  probeTimeout?: number | undefined;
   /** Ms an attempt may take to open (default 10 000). */
-  connectTimeout?: number;
+  connectTimeout?: number | undefined;
   /** Largest factor the busy thresholds grow to after sockets judged dead while busy (default 8; 1 keeps them fixed). */
-  maxPatience?: number;
+  maxPatience?: number | undefined;
 }
 
 /** Options of a `PatchesConnection`. */
 export interface PatchesConnectionOptions {
-  websocket?: WebSocketOptions;
+  websocket?: WebSocketOptions | undefined;
   /** Online/offline signal: offline closes the socket, online reconnects at once. */
   online$: Observable<boolean>;
   /** Page-lifecycle wake-ups (see `wakeups$`): probe an open socket now, or reconnect now instead of waiting for the backoff. */
-  wake$?: Observable<unknown>;
+  wake$?: Observable<unknown> | undefined;
   /** Dead-connection detection thresholds, or `false` to turn it off. */
-  liveness?: LivenessOptions | false;
-  scheduler?: SchedulerLike;
-  random?: () => number;
+  liveness?: LivenessOptions | false | undefined;
+  scheduler?: SchedulerLike | undefined;
+  random?: (() => number) | undefined;
   /** First reconnect delay in ms (default 1000). */
-  reconnectDelay?: number;
+  reconnectDelay?: number | undefined;
   /** Reconnect delay cap in ms (default 30 000). */
-  maxReconnectDelay?: number;
+  maxReconnectDelay?: number | undefined;
   /** Per-call RPC timeout in ms (default 30 000). */
-  rpcTimeout?: number;
+  rpcTimeout?: number | undefined;
 }
 
 /** The rejections of `connect()` calls a `disconnect()` or `destroy()` called off: plain `NetworkError`s, known by identity. */

@@ -63,39 +63,39 @@ export interface PatchesSyncOptions {
    * Maps tracked doc ids to the ids to subscribe to (e.g. many sub-docs to one root). A doc it
    * throws for subscribes as itself, and `onError` hears a `SyncOptionError` (once per doc per connection).
    */
-  subscribeFilter?: (docIds: string[]) => string[];
+  subscribeFilter?: ((docIds: string[]) => string[]) | undefined;
   /** WebSocket options: `protocol` (sub-protocols, e.g. an auth token) and a `WebSocketCtor` for Node. */
-  websocket?: WebSocketOptions;
+  websocket?: WebSocketOptions | undefined;
   /** Maximum bytes per `commitChanges` frame (default 1 MB). */
-  maxPayloadBytes?: number;
+  maxPayloadBytes?: number | undefined;
   /** Per-change storage limit (falls back to `patches.docOptions.maxStorageBytes`). */
-  maxStorageBytes?: number;
+  maxStorageBytes?: number | undefined;
   /** Custom size calculator for the limits (falls back to `patches.docOptions.sizeCalculator`). */
-  sizeCalculator?: SizeCalculator;
+  sizeCalculator?: SizeCalculator | undefined;
   /**
    * Online/offline signal (default: the window's `online`/`offline` events; always online in
    * Node). One that errors counts as online from then on (`onError` hears a `SyncOptionError`).
    */
-  online$?: Observable<boolean>;
+  online$?: Observable<boolean> | undefined;
   /** Scheduler for reconnect backoff, retries and RPC timeouts (inject a TestScheduler's to drive time). */
-  scheduler?: SchedulerLike;
+  scheduler?: SchedulerLike | undefined;
   /** Random source for reconnect jitter (default `Math.random`). */
-  random?: () => number;
+  random?: (() => number) | undefined;
   /** Reconnect backoff: first delay in ms (default 1000). */
-  reconnectDelay?: number;
+  reconnectDelay?: number | undefined;
   /** Reconnect backoff: the cap in ms (default 30 000). */
-  maxReconnectDelay?: number;
+  maxReconnectDelay?: number | undefined;
   /** Per-call RPC timeout in ms (default 30 000). */
-  rpcTimeout?: number;
+  rpcTimeout?: number | undefined;
   /** Dead-connection detection thresholds (busy 5 s + 5 s, idle 35 s + 5 s by default), or `false` to turn it off. */
-  liveness?: LivenessOptions | false;
+  liveness?: LivenessOptions | false | undefined;
   /** Page-lifecycle wake-ups that probe or reconnect at once (default: the window's, see `wakeups$`; none in Node). One that errors is silent from then on (`onError` hears a `SyncOptionError`). */
-  wake$?: Observable<unknown>;
+  wake$?: Observable<unknown> | undefined;
   /**
    * Tabs on one store share one connection, held by the leading tab (the default with a store
    * other tabs can write, e.g. `IndexedDBStore`); `{ enabled: false }`: one connection per tab.
    */
-  tabs?: SyncTabsOptions;
+  tabs?: SyncTabsOptions | undefined;
 }
 
 /** An error with the doc it concerns, as `error$` emits it. */

@@ -11,15 +11,15 @@ import { postedError, revivedError, type PostedError } from './postedError.js';
 /** How the tabs of one app share one connection (`PatchesSyncOptions.tabs`). */
 export interface SyncTabsOptions {
   /** Share one connection between the tabs on the same store (default `true` for a store other instances can write, e.g. `IndexedDBStore`); `false`: this tab keeps its own. */
-  enabled?: boolean;
+  enabled?: boolean | undefined;
   /** What the tabs share (default: the store's database name); the tabs of each schema version of the store (`PatchesStore.schemaVersion`) share it apart. */
-  name?: string;
+  name?: string | undefined;
   /** Which tab leads (default `leadership$` over Web Locks, or its lease fallback); injectable for tests. */
-  leadership$?: Observable<boolean>;
+  leadership$?: Observable<boolean> | undefined;
   /** Where the leader announces its state (default a `BroadcastChannel` per name; `null`: nowhere). */
-  channel?: StoreChannel | null;
+  channel?: StoreChannel | null | undefined;
   /** The page whose lifecycle events (`pagehide`, `pageshow`; `freeze`, `resume` on its `document`) this tab follows (default `window` where there is one; `null`: none); injectable for tests. */
-  page?: PageLifecycleTarget | null;
+  page?: PageLifecycleTarget | null | undefined;
 }
 
 /** The leader's connection state as it is posted (an error with its class and fields: see `PostedError`). */

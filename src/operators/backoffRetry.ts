@@ -4,25 +4,25 @@ import type { MonoTypeOperatorFunction, SchedulerLike } from 'rxjs';
 /** How `backoffRetry` waits between resubscriptions and when it gives up. */
 export interface BackoffRetryConfig<T> {
   /** Delay before the first resubscription, in ms. Default 1000. */
-  initialDelay?: number;
+  initialDelay?: number | undefined;
   /** Multiplier applied to the delay after each resubscription. Default 1.5. */
-  factor?: number;
+  factor?: number | undefined;
   /** Upper bound of the (pre-jitter) delay, in ms. Default 30 000. */
-  maxDelay?: number;
+  maxDelay?: number | undefined;
   /** Fraction of the delay that may be taken off at random: delay × (1 − jitter × random()). Default 0.2; 0 disables. */
-  jitter?: number;
+  jitter?: number | undefined;
   /** Source of randomness in [0, 1) for the jitter. Default `Math.random`. */
-  random?: () => number;
+  random?: (() => number) | undefined;
   /** Resubscribe when the source completes, not only when it errors. Default true. */
-  repeatOnComplete?: boolean;
+  repeatOnComplete?: boolean | undefined;
   /** A value for which this returns true resets the attempt counter (e.g. the socket's `'open'` event). */
-  resetOn?: (value: T) => boolean;
+  resetOn?: ((value: T) => boolean) | undefined;
   /** Consecutive resubscriptions allowed without a reset; then the error (or completion) is passed on. Default Infinity. */
-  maxAttempts?: number;
+  maxAttempts?: number | undefined;
   /** An error for which this returns false is passed on at once, never retried (e.g. an auth refusal). Default: retry every error. */
-  retryIf?: (error: unknown) => boolean;
+  retryIf?: ((error: unknown) => boolean) | undefined;
   /** Scheduler for the delays. Default `asyncScheduler`. */
-  scheduler?: SchedulerLike;
+  scheduler?: SchedulerLike | undefined;
 }
 
 /**

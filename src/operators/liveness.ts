@@ -6,13 +6,13 @@ import type { SocketEvent } from '../streams/webSocketEvents.js';
 /** When `liveness` probes a socket and when it gives up on it. */
 export interface LivenessConfig {
   /** Silence (no inbound frame) in ms after which a busy socket is probed. Default 5000. */
-  busySilence?: number;
+  busySilence?: number | undefined;
   /** Silence in ms after which an idle socket is probed. Default 35 000. */
-  idleSilence?: number;
+  idleSilence?: number | undefined;
   /** Ms a probe waits for any inbound frame before the socket is judged dead. Default 5000. */
-  probeTimeout?: number;
+  probeTimeout?: number | undefined;
   /** Ms an attempt may take to open before it is abandoned. Default 10 000. */
-  connectTimeout?: number;
+  connectTimeout?: number | undefined;
   /**
    * Largest factor `busySilence` and `probeTimeout` grow to. Each socket judged dead while busy
    * doubles them for the next socket this operator watches, up to this factor, and a socket that
@@ -21,15 +21,15 @@ export interface LivenessConfig {
    * the silence allowed (a big document on a slow link, which holds the probe's answer behind it)
    * gets through on a later attempt instead of being cut off on every one. Default 1 (fixed).
    */
-  maxPatience?: number;
+  maxPatience?: number | undefined;
   /** True while requests await their replies (the socket is "busy"). Default: never busy. */
-  busy$?: Observable<boolean>;
+  busy$?: Observable<boolean> | undefined;
   /** Each value asks for a probe now (a request timed out, the page woke up). */
-  check$?: Observable<unknown>;
+  check$?: Observable<unknown> | undefined;
   /** The probe frame to send; `n` counts probes on this socket. Default: a JSON-RPC `ping` request with id `"ping-n"`. */
-  probeFrame?: (n: number) => string;
+  probeFrame?: ((n: number) => string) | undefined;
   /** Scheduler for every timer. Default `asyncScheduler`. */
-  scheduler?: SchedulerLike;
+  scheduler?: SchedulerLike | undefined;
 }
 
 /** The default probe: a request any JSON-RPC server answers, with a result or with an error for an unknown method. */

@@ -4,7 +4,7 @@ import type { OperatorFunction } from 'rxjs';
 /** Options of `serialGate`. */
 export interface SerialGateOptions<T, K> {
   /** Receives an error from `run`; the key's gate stays open and a queued follow-up still runs. Without it an error from `run` errors the output. */
-  onError?: (error: unknown, key: K, value: T) => void;
+  onError?: ((error: unknown, key: K, value: T) => void) | undefined;
 }
 
 /**

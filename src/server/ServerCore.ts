@@ -18,13 +18,13 @@ export interface Connection {
   /** Server-assigned id; stamped on committed OT changes as `clientId`. */
   readonly id: string;
   /** From the `?token=` URL query, else the first `Sec-WebSocket-Protocol` value. */
-  readonly token?: string;
+  readonly token?: string | undefined;
   /** The upgrade request's `Origin` header (browsers always send it): check it when auth is by cookie. */
-  readonly origin?: string;
+  readonly origin?: string | undefined;
   /** The peer's IP address (a proxy's, behind one: then the header the proxy sets, `x-real-ip` or the right-most `x-forwarded-for` entry, if every connection comes through it: a client can send these itself). */
-  readonly remoteAddress?: string;
+  readonly remoteAddress?: string | undefined;
   /** The upgrade request's headers (cookies, `user-agent`…), read-only. */
-  readonly headers?: Readonly<IncomingHttpHeaders>;
+  readonly headers?: Readonly<IncomingHttpHeaders> | undefined;
 }
 
 /**
@@ -64,7 +64,7 @@ export interface ServerCoreOptions {
   /** Snapshot after this many changes (OT) or commits (LWW). */
   snapshotEvery: number;
   /** How many of its latest change ids a loaded OT document remembers (default 50,000; see `StartServerOptions`). */
-  rememberedChangeIds?: number;
+  rememberedChangeIds?: number | undefined;
   /** Documents kept loaded in memory. */
   cacheSize: number;
   /** Most ids one `subscribe` call may carry, and most documents one connection may follow. */
@@ -78,9 +78,9 @@ export interface ServerCoreOptions {
   /** Receives faults with no caller to answer. */
   onError: (error: unknown) => void;
   /** The OT transform of incoming batches (default `transformIncomingChanges`; tests only). */
-  transformIncoming?: TransformIncoming;
+  transformIncoming?: TransformIncoming | undefined;
   /** Whether `commitChanges` honours `{ compactAck: true }` (default true; tests turn it off to act as the anchor). */
-  compactAcks?: boolean;
+  compactAcks?: boolean | undefined;
 }
 
 type Method = (connection: Connection, params: unknown[]) => Promise<unknown>;

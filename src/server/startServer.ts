@@ -27,17 +27,17 @@ import type { TransformIncoming } from './docs/OTDocService.js';
 /** Options of {@link startServer}. Every field is optional. */
 export interface StartServerOptions {
   /** TCP port; `0` (the default) picks a free one — read it from `RunningServer.port`. */
-  port?: number;
+  port?: number | undefined;
   /** Interface to listen on (default `'127.0.0.1'`: loopback only). */
-  host?: string;
+  host?: string | undefined;
   /** Document storage, opened (its `open`, if any) before listening and closed by `close()`. Default: a `FileServerStore` in `dataDir` if given, else a `MemoryServerStore`. */
-  store?: ServerStore;
+  store?: ServerStore | undefined;
   /** Keep documents durably in this directory (a `FileServerStore`); ignored when `store` is given. */
-  dataDir?: string;
+  dataDir?: string | undefined;
   /** Which algorithm a document uses (default: ids starting with `lww` are LWW, all others OT). */
-  algorithmFor?: AlgorithmFor;
+  algorithmFor?: AlgorithmFor | undefined;
   /** Authorization hook (default: allow everything). */
-  authorize?: Authorize;
+  authorize?: Authorize | undefined;
   /**
    * Connect-time check of a connection's token and request (default: admit all). Return `true`
    * to admit, `false` to refuse with close code 4401, or a close code to refuse with it: 4401
@@ -46,19 +46,19 @@ export interface StartServerOptions {
    * mean 4401 and 4403; any other value refuses with 4401 and is reported to `onError`. The
    * socket is not read until the verdict: its frames are then handled in order.
    */
-  authorizeConnection?: AuthorizeConnection;
+  authorizeConnection?: AuthorizeConnection | undefined;
   /** Most ms `authorizeConnection` may take (default 10 000): past it the socket is closed with 1013 "try again later" (the client reconnects with backoff), reported to `onError`. */
-  authorizeTimeoutMs?: number;
+  authorizeTimeoutMs?: number | undefined;
   /**
    * Every `pingIntervalMs` (default 15 000; 0 turns it off) each socket gets a WebSocket ping; one
    * that has not answered the previous ping is terminated (its subscriptions end with it).
    * Connections that called `ping` also get a `heartbeat` notification on each tick.
    */
-  pingIntervalMs?: number;
+  pingIntervalMs?: number | undefined;
   /** Largest accepted change, UTF-8 bytes of its JSON (default 1 MB); larger ones answer 413 `{ scope: 'change' }`. */
-  maxChangeBytes?: number;
+  maxChangeBytes?: number | undefined;
   /** Snapshot a document after this many changes (OT) or commits (LWW) (default 200). */
-  snapshotEvery?: number;
+  snapshotEvery?: number | undefined;
   /**
    * How many of its latest change ids a loaded OT document remembers (default 50,000), so a resend
    * is committed once even when its committed copy is at or before the resend's `baseRev` (a
@@ -66,50 +66,50 @@ export interface StartServerOptions {
    * recognised whatever its age. Bounds a hot document's memory (~70 bytes an id) and what a
    * reload reads (the last this many changes, once). PostgreSQL's unique key covers all history.
    */
-  rememberedChangeIds?: number;
+  rememberedChangeIds?: number | undefined;
   /** Largest frame the server reads (default 8 MiB); larger ones answer 413 `{ scope: 'frame' }` and the socket stays open. */
-  maxFrameBytes?: number;
+  maxFrameBytes?: number | undefined;
   /** Hard frame limit enforced by `ws` (default 32 MiB): a larger frame closes the socket (1009). */
-  maxPayloadBytes?: number;
+  maxPayloadBytes?: number | undefined;
   /** Most requests in one JSON-RPC batch array (default 1000: a resync of that many docs in one frame); told to clients by `getCapabilities`. */
-  maxBatchLength?: number;
+  maxBatchLength?: number | undefined;
   /** Most ids per subscribe call and documents per connection (default 10 000). */
-  maxSubscriptions?: number;
+  maxSubscriptions?: number | undefined;
   /** Bytes of broadcasts and heartbeats queued to a socket beyond which the client is too slow and is disconnected (default 32 MiB); replies to its own requests do not count. */
-  maxBufferedBytes?: number;
+  maxBufferedBytes?: number | undefined;
   /**
    * Bytes of replies queued to one socket, not yet written out, at which the server stops reading
    * that socket until they are below half (default 64 MiB; a positive integer). A single larger reply is still sent.
    */
-  maxQueuedReplyBytes?: number;
+  maxQueuedReplyBytes?: number | undefined;
   /** Requests of one socket read and not yet answered at which the server stops reading it until they are below half (default 2 × `maxBatchLength`; a positive integer). */
-  maxCallsInFlight?: number;
+  maxCallsInFlight?: number | undefined;
   /** Documents kept loaded in memory (default 1000). */
-  cacheSize?: number;
+  cacheSize?: number | undefined;
   /** The server clock (default `Date.now`); tests pass their own. */
-  now?: () => number;
+  now?: (() => number) | undefined;
   /** Receives unexpected faults (default: `console.error`). Refused requests are not faults. */
-  onError?: (error: unknown) => void;
+  onError?: ((error: unknown) => void) | undefined;
   /**
    * Test hook: the OT transform of incoming batches (default `transformIncomingChanges`). A spec
    * passes a deliberately different rule to prove clients show what the server commits. Leave it
    * unset in production: @dabble/patches clients rebase with the default rule.
    */
-  transformIncoming?: TransformIncoming;
+  transformIncoming?: TransformIncoming | undefined;
   /**
    * Test hook: speak only the @dabble/patches wire, as its server does: `getCapabilities` is an
    * unknown method (-32000), a batch array answers -32600, and `commitChanges` ignores the
    * `compactAck` option. Specs prove with it that our client keeps to the anchor's wire there.
    */
-  anchorWire?: boolean;
+  anchorWire?: boolean | undefined;
   /**
    * `permessage-deflate` settings negotiated with clients that offer it (default
    * `SERVER_PER_MESSAGE_DEFLATE`: frames of 4 KB or more; `ALL_FRAMES_PER_MESSAGE_DEFLATE`
    * compresses every frame, at a CPU and memory cost: see `wireCompression.ts`); `false` sends every frame plain.
    */
-  compression?: PerMessageDeflateOptions | false;
+  compression?: PerMessageDeflateOptions | false | undefined;
   /** Answers plain HTTP requests on the same port, e.g. to serve a web app (default: 426 "connect with a WebSocket"). */
-  onHttpRequest?: RequestListener;
+  onHttpRequest?: RequestListener | undefined;
 }
 
 /** Counters of a running server: oracles for tests and dashboards. */

@@ -4,35 +4,35 @@
  */
 export interface PerMessageDeflateOptions {
   /** Reset the server's compression window after each message (then `threshold` applies). */
-  serverNoContextTakeover?: boolean;
+  serverNoContextTakeover?: boolean | undefined;
   /** Ask the client to reset its window after each message. */
-  clientNoContextTakeover?: boolean;
+  clientNoContextTakeover?: boolean | undefined;
   /** Base-2 log of the server's window size, 8–15. */
-  serverMaxWindowBits?: number;
+  serverMaxWindowBits?: number | undefined;
   /** Base-2 log of the client's window size, 8–15, asked only of clients that offer the parameter. */
-  clientMaxWindowBits?: number;
+  clientMaxWindowBits?: number | undefined;
   /** zlib settings of the server's compressor. */
-  zlibDeflateOptions?: ZlibSettings;
+  zlibDeflateOptions?: ZlibSettings | undefined;
   /** zlib settings of the server's decompressor. */
-  zlibInflateOptions?: ZlibSettings;
+  zlibInflateOptions?: ZlibSettings | undefined;
   /** Frames smaller than this many bytes go uncompressed (only without a window kept between messages). */
-  threshold?: number;
+  threshold?: number | undefined;
   /** How many compressions may run at once in zlib's thread pool. */
-  concurrencyLimit?: number;
+  concurrencyLimit?: number | undefined;
 }
 
 /** The zlib settings `PerMessageDeflateOptions` passes on (see Node's `zlib` options). */
 export interface ZlibSettings {
   /** Compression level, 0–9. */
-  level?: number;
+  level?: number | undefined;
   /** Memory for the compression state, 1–9. */
-  memLevel?: number;
+  memLevel?: number | undefined;
   /** Size of zlib's output chunks in bytes. */
-  chunkSize?: number;
+  chunkSize?: number | undefined;
   /** Base-2 log of the window size, 8–15. */
-  windowBits?: number;
+  windowBits?: number | undefined;
   /** Compression strategy (`zlib.constants.Z_*`). */
-  strategy?: number;
+  strategy?: number | undefined;
 }
 
 /**

@@ -30,24 +30,24 @@ interface DocRead {
  */
 export interface IndexedDBStoreOptions {
   /** The IndexedDB factory to open databases with (default: the global `indexedDB`). */
-  indexedDB?: IDBFactory;
+  indexedDB?: IDBFactory | undefined;
   /**
    * Committed history kept per doc, in revisions: the rows of the newest `compactEvery` revs stay,
    * older ones are deleted (default 200), every `compactEvery / 8` revisions (so up to that many
    * more rows may be there meanwhile).
    */
-  compactEvery?: number;
+  compactEvery?: number | undefined;
   /**
    * Received revisions of a doc between writes of its whole committed state (default 50, at
    * most `compactEvery`). In between, a received change writes only its history row, and a read
    * replays the rows since the state. 1 writes the state every time.
    */
-  snapshotEvery?: number;
+  snapshotEvery?: number | undefined;
   /**
    * Where writes are announced to (and heard from) other instances on the same database
    * (default: a `BroadcastChannel` named after the database, when the host has one; `null`: none).
    */
-  channel?: StoreChannel | null;
+  channel?: StoreChannel | null | undefined;
 }
 
 /**

@@ -7,7 +7,7 @@ export interface OnlineEventTarget {
   /** Removes a listener added with `addEventListener`. */
   removeEventListener(type: 'online' | 'offline', listener: () => void): void;
   /** Read once per subscription for the starting value; used only when `onLine` is a boolean. */
-  navigator?: { onLine?: unknown };
+  navigator?: { onLine?: unknown } | undefined;
 }
 
 /** The host's window, or undefined in Node. */

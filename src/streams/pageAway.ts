@@ -4,7 +4,7 @@ import type { WakeEventSource } from './wakeups.js';
 /** What `pageAway$` listens to: the window (`pagehide`, `pageshow`) and its document (`freeze`, `resume`). */
 export interface PageLifecycleTarget extends WakeEventSource {
   /** The page's document: `freeze` and `resume` fire there. */
-  document?: WakeEventSource;
+  document?: WakeEventSource | undefined;
 }
 
 /** The host's window, or undefined in Node and in workers. */

@@ -14,7 +14,7 @@ export interface WakeEventSource {
 /** What `wakeups$` listens to: the window, and its document for the page lifecycle events. */
 export interface WakeTarget extends WakeEventSource {
   /** The page's document: `visibilitychange`, `freeze` and `resume` fire there. */
-  document?: WakeEventSource & { visibilityState?: string };
+  document?: (WakeEventSource & { visibilityState?: string | undefined }) | undefined;
 }
 
 /** The host's window, or undefined in Node. */

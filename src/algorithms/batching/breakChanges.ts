@@ -11,20 +11,20 @@ import { richText, type TextOpBudget } from '../richText.js';
 /** Options of `breakChanges`. */
 export interface BreakChangesOptions {
   /** Measures a change in bytes; default `sizeOf` (UTF-8 length of its JSON). */
-  sizeCalculator?: SizeCalculator;
+  sizeCalculator?: SizeCalculator | undefined;
   /** The document the changes belong to, named in an `UnsplittableChangeError`. */
-  docId?: string;
+  docId?: string | undefined;
   /**
    * An op that cannot be split and is over `maxBytes` is sent alone, oversized, when it measures
    * at most this; above it `UnsplittableChangeError` is thrown. Default `maxBytes`: never oversized.
    */
-  maxUnsplittableBytes?: number;
+  maxUnsplittableBytes?: number | undefined;
   /**
    * Write the entries of a split array into a skeleton of its full length (`replace` by index)
    * instead of appending them (`add` past the end). For LWW changes: an LWW server stores every
    * write as a `replace`, which cannot append, so appended entries were dropped. Default false.
    */
-  fillArrays?: boolean;
+  fillArrays?: boolean | undefined;
 }
 
 const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'prototype', 'constructor']);

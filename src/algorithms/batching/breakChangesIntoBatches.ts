@@ -14,21 +14,21 @@ export const DEFAULT_MAX_PAYLOAD_BYTES = 1_000_000;
 /** Options of `breakChangesIntoBatches`. */
 export interface BreakChangesIntoBatchesOptions {
   /** Wire budget per batch: UTF-8 bytes of the JSON array of changes. Default 1 000 000. */
-  maxPayloadBytes?: number;
+  maxPayloadBytes?: number | undefined;
   /** Storage budget per change, measured with `sizeCalculator`; unset = no storage split. */
-  maxStorageBytes?: number;
+  maxStorageBytes?: number | undefined;
   /** Storage measure (e.g. compressed size); default `sizeOf`. The wire is always raw JSON. */
-  sizeCalculator?: SizeCalculator;
+  sizeCalculator?: SizeCalculator | undefined;
   /** The document, named in an `UnsplittableChangeError`. */
-  docId?: string;
+  docId?: string | undefined;
   /**
    * A change holding an unsplittable op is sent alone up to this many wire bytes; above, it
    * throws. Default `maxPayloadBytes - 2` (room for the brackets): what the wire cannot carry is
    * an error, never sent or dropped.
    */
-  maxUnsplittableBytes?: number;
+  maxUnsplittableBytes?: number | undefined;
   /** See `BreakChangesOptions.fillArrays` (true for LWW changes). */
-  fillArrays?: boolean;
+  fillArrays?: boolean | undefined;
 }
 
 /**

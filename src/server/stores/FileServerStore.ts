@@ -34,28 +34,28 @@ export interface FileServerStoreOptions {
   /** Directory holding one sub-directory per document; created if missing. */
   directory: string;
   /** fsync every append and snapshot before acknowledging it (default `true`). Only benchmarks turn it off. */
-  fsync?: boolean;
+  fsync?: boolean | undefined;
   /** Journal size that triggers a checkpoint (default 16 MB): see {@link FileServerStore}. */
-  checkpointBytes?: number;
+  checkpointBytes?: number | undefined;
   /**
    * How many segment files written since the last checkpoint trigger one (default 256). Appends
    * wait while a checkpoint syncs them, so this bounds that wait when commits are spread over
    * many documents (each file is one sync: ~1 ms on our test VM's disk).
    */
-  checkpointFiles?: number;
+  checkpointFiles?: number | undefined;
   /** How many documents keep their log segment open between appends (default 256; least recently used closed first). */
-  openSegments?: number;
+  openSegments?: number | undefined;
   /**
    * How many idle documents keep their small in-memory record (where appends go; default 1024,
    * least recently used dropped first): a dropped one is read back from disk on the doc's next
    * call. Documents with a call in flight or an open segment always keep theirs.
    */
-  maxDocRecords?: number;
+  maxDocRecords?: number | undefined;
   /**
    * Told, once per document, of damage the store works around: a snapshot it cannot read, skipped
    * for an older one or the log (a `StoreError` naming the doc and file). Default: `console.warn`.
    */
-  onWarning?: (warning: StoreError) => void;
+  onWarning?: ((warning: StoreError) => void) | undefined;
 }
 
 /**

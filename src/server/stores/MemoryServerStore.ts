@@ -40,7 +40,7 @@ export class MemoryServerStore implements ServerStore {
    * @param options `uniqueChangeIds`: refuse an OT change id the document's log holds, as a
    *   database with a unique key does (default `false`, like `FileServerStore`)
    */
-  constructor(options: { uniqueChangeIds?: boolean } = {}) {
+  constructor(options: { uniqueChangeIds?: boolean | undefined } = {}) {
     this.uniqueChangeIds = options.uniqueChangeIds ?? false;
   }
 

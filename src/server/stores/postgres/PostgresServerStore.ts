@@ -15,26 +15,26 @@ import { connectionFault, orUnavailable } from './unavailable.js';
 /** Options of {@link PostgresServerStore}. */
 export interface PostgresServerStoreOptions {
   /** `postgres://user:password@host:port/database` (default: the `DATABASE_URL` environment variable). */
-  connectionString?: string;
+  connectionString?: string | undefined;
   /** Most connections the pool opens (default 10); the LISTEN connection comes on top. */
-  poolSize?: number;
+  poolSize?: number | undefined;
   /** Most connections holding commit locks, one per document being committed to (default: `poolSize`). */
-  lockPoolSize?: number;
+  lockPoolSize?: number | undefined;
   /** Server-side `statement_timeout` of every query, in ms (default 10 000; 0 = none). */
-  statementTimeoutMs?: number;
+  statementTimeoutMs?: number | undefined;
   /**
    * Client-side limit of every query, in ms (default `statementTimeoutMs` + 5 000; 0 = none): a
    * network gone silent (a partition, a failover to another host) answers nothing, not even the
    * statement timeout, and every commit to the document would wait for good. A commit cut by it
    * may have been stored: the server reads the document again before its next write.
    */
-  queryTimeoutMs?: number;
+  queryTimeoutMs?: number | undefined;
   /** How long to wait for a new connection, in ms (default 10 000). */
-  connectTimeoutMs?: number;
+  connectTimeoutMs?: number | undefined;
   /** NOTIFY channel the processes of one deployment share (default `patches_rx`). */
-  channel?: string;
+  channel?: string | undefined;
   /** Schedules reconnects of the LISTEN connection (default `asyncScheduler`). */
-  scheduler?: SchedulerLike;
+  scheduler?: SchedulerLike | undefined;
 }
 
 /** A document row as a commit sees it. */
