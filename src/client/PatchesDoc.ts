@@ -6,9 +6,8 @@ import { deepEqual } from '../algorithms/deepEqual.js';
 import { currentThenChanges } from '../util/currentThenChanges.js';
 import { PatchesError } from '../errors.js';
 import { arraysWhole } from '../algorithms/recording/arraysWhole.js';
-import { diffStates } from '../algorithms/recording/diffStates.js';
 import { immerPatchesToOps } from '../algorithms/recording/immerPatchesToOps.js';
-import { leavesHoles } from '../algorithms/recording/leavesHoles.js';
+import { arraysWithHoles, rediffArrays } from '../algorithms/recording/arraysWithHoles.js';
 import { jsonOps } from '../algorithms/jsonValues.js';
 import { InOrderEmitter } from '../util/InOrderEmitter.js';
 
@@ -258,17 +257,14 @@ export class PatchesDoc<T extends object = AnyDoc> {
     // Values as every other replica gets them (JSON's form); what JSON cannot hold throws here.
     let json = jsonOps(recorded);
     // immer's patches leave out what a `length` cut took from an array refilled past it: such an
-    // array has holes, and only the states say what changed (rare, so a full diff is affordable;
-    // asked once the values are known to be JSON's, so the walk meets no cycle).
-    const holes = leavesHoles(patches, next);
-    if (holes) {
-      const diff = diffStates(base, JSON.parse(JSON.stringify(next)));
-      json = jsonOps(this.algorithm === 'lww' ? arraysWhole(diff, next) : diff);
-    }
+    // array has holes, and only the states say what changed. LWW writes arrays whole from `next`
+    // (`arraysWhole`) already; an OT change gets those arrays' ops from a diff.
+    const holes = arraysWithHoles(patches, next);
+    if (holes.length > 0 && this.algorithm === 'ot') json = jsonOps(rediffArrays(json, holes, base, next));
     if (json.length === 0) return undefined;
     // A value written in another form (a Date, NaN, an undefined field or element) shows in that
     // form here too: the view is rebuilt from the ops (immer's state keeps a field set to undefined).
-    const asRecorded = !holes && json === recorded && !patches.some(patch => patch.op !== 'remove' && patch.value === undefined);
+    const asRecorded = holes.length === 0 && json === recorded && !patches.some(patch => patch.op !== 'remove' && patch.value === undefined);
     const shown = asRecorded ? next : applyPatch(base, json, { mode: 'strict' });
     return { next: shown as T, ops: this.owner.prepareOps(this.erased(), json) };
   }
