@@ -353,6 +353,33 @@ describe('OTDocService: resent ids older than what it holds in memory', () => {
     expect(history.map((c) => c.id)).toEqual(['c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7', 'c8', 'c9', 'c10', 'c11']);
   });
 
+  // Found in review, fixed: only memory was asked, so a resend older than the window was moved
+  // onto the head and committed again under its id.
+  it('should recognise a resent edit made at baseRev 0 before the client loaded the doc, older than rememberedChangeIds, after more commits and after a reload', async () => {
+    const store = new CountingStore();
+    const offline = () => change('offline', 0, [{ op: 'replace', path: '/o', value: 1 }]);
+    const expectCommittedOnce = async (client: Awaited<ReturnType<TestServer['connect']>>) => {
+      const reply = await commitTo(client, [offline()]);
+      expect(reply.changes.filter((c) => c.id === 'offline').map((c) => c.rev)).toEqual([2]);
+      expect(reply.docReloadRequired).toBeUndefined();
+      const history = resultOf<Change[]>(await client.call('getChangesSince', ['doc', 0]));
+      expect(history.map((c) => c.id)).toEqual(['c1', 'offline', 'c3', 'c4', 'c5', 'c6', 'c7', 'c8', 'c9', 'c10']);
+    };
+    const first = await startTestServer({ store, snapshotEvery: 4, rememberedChangeIds: 3 });
+    servers.push(first);
+    const writer = await first.connect();
+    await commitTo(writer, [change('c1', 0, [{ op: 'add', path: '', value: {} }])]);
+    // Edited before the client loaded the doc: committed on the head, the client told to reload.
+    expect(await commitTo(writer, [offline()])).toEqual({ changes: [expect.objectContaining({ id: 'offline', rev: 2 })], docReloadRequired: true });
+    for (let rev = 3; rev <= 10; rev++) await commitTo(writer, [change(`c${rev}`, rev - 1, [{ op: 'replace', path: `/k${rev}`, value: rev }])]);
+    await expectCommittedOnce(writer);
+    await first.close();
+
+    const second = await startTestServer({ store, snapshotEvery: 4, rememberedChangeIds: 3 });
+    servers.push(second);
+    await expectCommittedOnce(await second.connect());
+  });
+
   it('should resume an upload at baseRev 0 after a reload without repeating its committed rows, with a store that refuses known ids', async () => {
     const store = new CountingStore({ uniqueChangeIds: true });
     const first = await startTestServer({ store, snapshotEvery: 2 });

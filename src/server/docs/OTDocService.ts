@@ -138,8 +138,7 @@ export class OTDocService extends DocService<OTDoc> {
           // tell the client to reload (§1.5.5 step 3) — unless this resends a batch part of which
           // is committed already (its answer was lost): the rest was written on top of that part,
           // so the normal walk from rev 0 must transform it over what was committed around it.
-          if (this.needsIndex(doc, input)) await this.indexHistory(doc);
-          if (!input.some((change) => doc.ids.has(change.id))) {
+          if (!(await this.anyCommitted(doc, input))) {
             incoming = input.map((change) => ({ ...change, baseRev: currentRev }));
             docReloadRequired = true;
           }
@@ -395,6 +394,23 @@ export class OTDocService extends DocService<OTDoc> {
    */
   private needsIndex(doc: OTDoc, incoming: IncomingChange[]): boolean {
     return !this.options.store.uniqueChangeIds && !doc.indexed && !incoming.every((change) => doc.ids.has(change.id));
+  }
+
+  /**
+   * Whether an id of `input` (a batch at baseRev 0 from a client that never loaded the doc) is
+   * committed already: from memory, or, when memory may not hold the whole history, from the log
+   * read from rev 0 (rare: an upload before a load). A store that refuses known ids says so itself.
+   */
+  private async anyCommitted(doc: OTDoc, input: IncomingChange[]): Promise<boolean> {
+    if (this.needsIndex(doc, input)) await this.indexHistory(doc);
+    if (input.some((change) => doc.ids.has(change.id))) return true;
+    if (this.options.store.uniqueChangeIds || doc.ids.size >= doc.headRev) return false;
+    const ids = new Set(input.map((change) => change.id));
+    for (const entry of await this.options.store.readLog(doc.docId, 0)) {
+      if (entry.kind !== 'ot') continue;
+      if (entry.changes.some((change) => change.rev <= doc.headRev && ids.has(change.id))) return true;
+    }
+    return false;
   }
 
   /**
