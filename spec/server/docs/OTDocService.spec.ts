@@ -380,6 +380,20 @@ describe('OTDocService: resent ids older than what it holds in memory', () => {
     await expectCommittedOnce(await second.connect());
   });
 
+  it('should recognise a resent batch of more old ids than rememberedChangeIds, told by a store that refuses known ids', async () => {
+    const store = new CountingStore({ uniqueChangeIds: true });
+    const first = await startTestServer({ store, snapshotEvery: 2, rememberedChangeIds: 1 });
+    servers.push(first);
+    const writer = await first.connect();
+    for (let rev = 1; rev <= 6; rev++) await commitTo(writer, [change(`c${rev}`, rev - 1, [{ op: 'replace', path: `/k${rev}`, value: rev }])]);
+    // c1 and c2 resent on top of rev 6 beside a new change: the store names both, and both stay known for the retry.
+    const resent = [1, 2].map((rev, i) => change(`c${rev}`, 6, [{ op: 'replace', path: `/k${rev}`, value: rev }], { rev: 7 + i }));
+    const reply = await commitTo(writer, [...resent, change('c7', 6, [{ op: 'replace', path: '/k7', value: 7 }], { rev: 9 })]);
+    expect(reply.changes.map((c) => [c.id, c.rev])).toEqual([['c1', 1], ['c2', 2], ['c7', 7]]);
+    const history = resultOf<Change[]>(await writer.call('getChangesSince', ['doc', 0]));
+    expect(history.map((c) => c.id)).toEqual(['c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7']);
+  });
+
   it('should resume an upload at baseRev 0 after a reload without repeating its committed rows, with a store that refuses known ids', async () => {
     const store = new CountingStore({ uniqueChangeIds: true });
     const first = await startTestServer({ store, snapshotEvery: 2 });

@@ -219,8 +219,11 @@ export class OTDocService extends DocService<OTDoc> {
         await this.options.store.append(docId, { kind: 'ot', changes: committed });
       } catch (error) {
         // Resends of changes older than the ids in memory: known now, the next attempt drops them.
+        // Older revs, remembered as the newest and all kept (a batch of more than the window
+        // would meet the forgotten ones again at each retry): they are needed until that retry
+        // only, and what the trim forgets instead this store's unique key still refuses.
         if (error instanceof DuplicateChangeIdsError) {
-          for (const [id, rev] of error.committed) doc.ids.set(id, rev);
+          this.remember(doc, error.committed, error.committed.size);
           throw error;
         }
         // Another process committed first: read on and transform again.
@@ -229,7 +232,7 @@ export class OTDocService extends DocService<OTDoc> {
         throw this.writeFailed(doc, error, 'the commit to');
       }
       for (const change of committed) doc.tail.push(change);
-      this.remember(doc, committed);
+      this.remember(doc, committed.map((change) => [change.id, change.rev] as const));
       doc.headRev = committed[committed.length - 1].rev;
       doc.headState = state;
       if (!doc.first && committed[0].rev === 1) doc.first = firstOf(committed[0]);
@@ -293,7 +296,7 @@ export class OTDocService extends DocService<OTDoc> {
       }
     }
     for (const change of news) doc.tail.push(change);
-    this.remember(doc, news);
+    this.remember(doc, news.map((change) => [change.id, change.rev] as const));
     if (news.length) {
       doc.headRev = news[news.length - 1].rev;
       doc.headState = state;
@@ -430,15 +433,16 @@ export class OTDocService extends DocService<OTDoc> {
     doc.indexed = true;
   }
 
-  /** Records committed changes' ids, forgetting the oldest past `rememberedChangeIds`. */
-  private remember(doc: OTDoc, changes: readonly Change[]): void {
-    for (const change of changes) doc.ids.set(change.id, change.rev);
-    this.forgetOldest(doc);
+  /** Records committed ids (id → rev), forgetting the oldest past `rememberedChangeIds` (or past `keep`, if more). */
+  private remember(doc: OTDoc, ids: Iterable<readonly [string, number]>, keep = 0): void {
+    for (const [id, rev] of ids) doc.ids.set(id, rev);
+    this.forgetOldest(doc, keep);
   }
 
-  private forgetOldest(doc: OTDoc): void {
+  private forgetOldest(doc: OTDoc, keep = 0): void {
+    const most = Math.max(this.rememberedIds, keep);
     for (const id of doc.ids.keys()) {
-      if (doc.ids.size <= this.rememberedIds) break;
+      if (doc.ids.size <= most) break;
       doc.ids.delete(id);
     }
   }
