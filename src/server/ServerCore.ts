@@ -63,7 +63,7 @@ export interface ServerCoreOptions {
   maxChangeBytes: number;
   /** Snapshot after this many changes (OT) or commits (LWW). */
   snapshotEvery: number;
-  /** How many of its latest change ids a loaded OT document remembers (default 50,000; see `StartServerOptions`). */
+  /** How many of its latest change ids a loaded OT document remembers (default 50,000; OT documents only; see `StartServerOptions`). */
   rememberedChangeIds?: number | undefined;
   /** Documents kept loaded in memory. */
   cacheSize: number;

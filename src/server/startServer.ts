@@ -65,6 +65,7 @@ export interface StartServerOptions {
    * client that took its own change for another's). A resend committed after its `baseRev` is
    * recognised whatever its age. Bounds a hot document's memory (~70 bytes an id) and what a
    * reload reads (the last this many changes, once). PostgreSQL's unique key covers all history.
+   * Applies to OT documents only: an LWW document always remembers its latest 50,000.
    */
   rememberedChangeIds?: number | undefined;
   /** Largest frame the server reads (default 8 MiB); larger ones answer 413 `{ scope: 'frame' }` and the socket stays open. */

@@ -19,14 +19,15 @@ const EVICT_SCAN = 32;
 /** Sends a notification about `docId` to its subscribers, except `exceptConnectionId`. */
 export type Announce = (docId: string, method: 'changesCommitted' | 'docDeleted', params: { docId: string; changes?: Change[] }, exceptConnectionId?: string) => void;
 
-/** Who made a call: the server connection id, stamped on committed OT changes as `clientId`. */
 /**
- * How many of its latest change ids a loaded OT document remembers by default, to recognise a
- * resend whose committed copy is at or before the resend's `baseRev` (one after it is always
- * recognised: it is in the history the commit reads anyway).
+ * How many of its latest change ids a loaded document remembers to recognise a resend. For an OT
+ * document it is the default of `rememberedChangeIds`, and matters for a resend whose committed
+ * copy is at or before its `baseRev` (one after it is always recognised: it is in the history the
+ * commit reads anyway); for an LWW document it is fixed (the option does not apply).
  */
-export const REMEMBERED_OT_CHANGE_IDS = 50_000;
+export const REMEMBERED_CHANGE_IDS = 50_000;
 
+/** Who made a call: the server connection id, stamped on committed OT changes as `clientId`. */
 export interface CallOrigin {
   /** The connection's id. */
   connectionId: string;
@@ -61,7 +62,7 @@ export interface DocServiceOptions {
   now: () => number;
   /** Take a snapshot after this many changes (OT) or commits (LWW). */
   snapshotEvery: number;
-  /** How many of its latest change ids a loaded OT document remembers (default {@link REMEMBERED_OT_CHANGE_IDS}). */
+  /** How many of its latest change ids a loaded OT document remembers (default {@link REMEMBERED_CHANGE_IDS}); OT documents only. */
   rememberedChangeIds?: number;
   /** How many documents to keep loaded in memory. */
   cacheSize: number;

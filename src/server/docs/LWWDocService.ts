@@ -2,15 +2,12 @@ import { consolidateOps, convertDeltaOps } from '../../algorithms/lww/consolidat
 import { createId } from '../../algorithms/createId.js';
 import type { Change, CommitChangesResult, JSONPatchOp, PatchesSnapshot } from '../../types.js';
 import type { IncomingChange } from '../validate.js';
-import { DocService, revisionAhead } from './DocService.js';
+import { DocService, REMEMBERED_CHANGE_IDS, revisionAhead } from './DocService.js';
 import { changeError } from '../validate.js';
 import type { CallOrigin, LoadedDoc } from './DocService.js';
 import type { LogEntry, LWWLogEntry, StoredDoc } from '../stores/ServerStore.js';
 import { RevConflictError } from '../stores/RevConflictError.js';
 import { LWWRows } from './LWWRows.js';
-
-/** How many committed change ids an LWW document remembers for retry dedup. */
-const REMEMBERED_CHANGE_IDS = 50_000;
 
 /** Rows and remembered ids a snapshot may write per commit since the last, on average (see `snapshotDue`). */
 const SNAPSHOT_ENTRIES_PER_COMMIT = 50;

@@ -6,7 +6,7 @@ import { transformIncomingChanges } from '../../algorithms/transformIncomingChan
 import { enableRichText } from '../../txt/enableRichText.js';
 import type { Change, CommitChangesResult, PatchesSnapshot } from '../../types.js';
 import type { IncomingChange } from '../validate.js';
-import { DocService, REMEMBERED_OT_CHANGE_IDS, revisionAhead } from './DocService.js';
+import { DocService, REMEMBERED_CHANGE_IDS, revisionAhead } from './DocService.js';
 import { applyWithinDepth } from './applyWithinDepth.js';
 import type { CallOrigin, DocServiceOptions, LoadedDoc } from './DocService.js';
 import type { LogEntry, OTSnapshot, StoredDoc } from '../stores/ServerStore.js';
@@ -448,7 +448,7 @@ export class OTDocService extends DocService<OTDoc> {
   }
 
   private get rememberedIds(): number {
-    return this.options.rememberedChangeIds ?? REMEMBERED_OT_CHANGE_IDS;
+    return this.options.rememberedChangeIds ?? REMEMBERED_CHANGE_IDS;
   }
 }
 
