@@ -717,13 +717,16 @@ function collectClientIds(value: unknown): string[] {
   return ids;
 }
 
-// Found in review, fixed: 0 held a socket for good (reading resumes only below half the limit).
-describe('startServer with a backlog limit that is not a positive integer', () => {
+// Found in review, fixed: 0 held a socket for good (reading resumes only below half the limit);
+// NaN ids to remember forgot every one, so no old resend was recognised.
+describe('startServer with a limit that is not a positive integer', () => {
   it.each([
     ['maxQueuedReplyBytes', 0],
     ['maxCallsInFlight', 0],
     ['maxCallsInFlight', 1.5],
     ['maxQueuedReplyBytes', Number.NaN],
+    ['rememberedChangeIds', Number.NaN],
+    ['rememberedChangeIds', 0],
   ])('should reject %s: %p with a RangeError naming it, before listening', async (option, value) => {
     const started = startServer({ port: 0, store: new MemoryServerStore(), [option]: value });
     // Without the check it starts: close it, so a failure here does not hold jest open.

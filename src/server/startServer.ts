@@ -65,7 +65,8 @@ export interface StartServerOptions {
    * client that took its own change for another's). A resend committed after its `baseRev` is
    * recognised whatever its age. Bounds a hot document's memory (~70 bytes an id) and what a
    * reload reads (the last this many changes, once). PostgreSQL's unique key covers all history.
-   * Applies to OT documents only: an LWW document always remembers its latest 50,000.
+   * Applies to OT documents only: an LWW document always remembers its latest 50,000. A positive
+   * integer (anything else rejects the start with a `RangeError`).
    */
   rememberedChangeIds?: number | undefined;
   /** Largest frame the server reads (default 8 MiB); larger ones answer 413 `{ scope: 'frame' }` and the socket stays open. */
@@ -206,7 +207,7 @@ export interface RunningServer {
  *
  * @param options port, store, hooks and limits
  * @return the running server, once it listens
- * @throws RangeError naming `maxQueuedReplyBytes` or `maxCallsInFlight` when it is not a positive integer
+ * @throws RangeError naming `maxQueuedReplyBytes`, `maxCallsInFlight` or `rememberedChangeIds` when it is not a positive integer
  * @throws the error of the store's `open` (e.g. a `StoreError` naming a data directory that cannot be used), or of `listen` (EADDRINUSE…)
  */
 export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
@@ -244,6 +245,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   let closed: Promise<void> | undefined;
 
   const maxBatchLength = options.maxBatchLength ?? 1000;
+  const rememberedChangeIds = options.rememberedChangeIds === undefined ? undefined : positiveInteger('rememberedChangeIds', options.rememberedChangeIds);
   /** Per socket: the frames `ws` handed over while it could not be answered, in order. */
   const heldFrames = new WeakMap<WebSocket, HeldFrames>();
   /** Why each socket is not being read (waiting for its verdict, or its own requests backed up). */
@@ -317,7 +319,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     authorize: options.authorize ?? (() => true),
     maxChangeBytes: options.maxChangeBytes ?? 1_000_000,
     snapshotEvery: options.snapshotEvery ?? 200,
-    rememberedChangeIds: options.rememberedChangeIds,
+    rememberedChangeIds,
     cacheSize: options.cacheSize ?? 1000,
     maxSubscriptions: options.maxSubscriptions ?? 10_000,
     now: options.now ?? Date.now,
@@ -507,7 +509,8 @@ const MAX_CLOSE_REASON_BYTES = 123;
 
 /**
  * A limit checked before the server starts. Reading resumes below half a backlog limit, which 0
- * (or a fraction under 1) never goes: the socket would be held for good.
+ * (or a fraction under 1) never goes: the socket would be held for good; NaN ids to remember
+ * would forget every one.
  *
  * @throws RangeError naming the option when `value` is not a positive integer
  */

@@ -623,6 +623,13 @@ describe('FileServerStore', () => {
     for (const [doc, revs] of [['a', 2], ['b', 1], ['c', 1], ['d', 1]] as const) expect(await loadOnce(directory, doc)).toHaveLength(revs);
   });
 
+  // Found in review, fixed: 0 started a checkpoint at every append, NaN never one for files.
+  it.each([0, 1.5, Number.NaN])('should refuse checkpointFiles %p with a RangeError naming it', (checkpointFiles) => {
+    expect(() => new FileServerStore({ directory: join(tmpdir(), 'patches-rx-never-made'), checkpointFiles })).toThrow(
+      new RangeError(`FileServerStore: checkpointFiles must be a positive integer, not ${checkpointFiles}`),
+    );
+  });
+
   // Found in review, fixed: checkpoints followed successful appends only, so on a full disk the
   // journal kept up to checkpointBytes of lines the segments held already.
   describe('an append that fails on a full disk', () => {

@@ -137,6 +137,13 @@ describe('eachAtMost', () => {
     expect(done).toEqual([1, 2]);
   });
 
+  // Found in review, fixed: a limit of 0 resolved without running anything.
+  it.each([0, -1, Number.NaN])('should reject a limit of %p with a RangeError, running nothing', async (limit) => {
+    const work = jest.fn(() => Promise.resolve());
+    await expect(eachAtMost(limit, [1, 2], work)).rejects.toThrow(new RangeError(`eachAtMost: the limit must be at least 1, not ${limit}`));
+    expect(work).not.toHaveBeenCalled();
+  });
+
   it('should resolve at once for no items', async () => {
     await expect(eachAtMost(4, [], () => Promise.reject(new Error('never')))).resolves.toBeUndefined();
   });

@@ -40,7 +40,8 @@ export interface FileServerStoreOptions {
   /**
    * How many segment files written since the last checkpoint trigger one (default 256). Appends
    * wait while a checkpoint syncs them, so this bounds that wait when commits are spread over
-   * many documents (each file is one sync: ~1 ms on our test VM's disk).
+   * many documents (each file is one sync: ~1 ms on our test VM's disk). A positive integer
+   * (anything else throws a `RangeError`).
    */
   checkpointFiles?: number | undefined;
   /** How many documents keep their log segment open between appends (default 256; least recently used closed first). */
@@ -183,12 +184,18 @@ export class FileServerStore implements ServerStore {
     return { syncs: this.journal?.syncs ?? 0, docRecords: this.files.size, segmentSyncs: this.segmentSyncs, rootSyncs: this.rootSyncs };
   }
 
-  /** @param options where to keep the data, whether to fsync, and when to checkpoint */
+  /**
+   * @param options where to keep the data, whether to fsync, and when to checkpoint
+   * @throws RangeError when `checkpointFiles` is not a positive integer (0 would checkpoint at every append)
+   */
   constructor(options: FileServerStoreOptions) {
     this.root = options.directory;
     this.sync = options.fsync ?? true;
     this.checkpointBytes = options.checkpointBytes ?? 16 * 1024 * 1024;
     this.checkpointFiles = options.checkpointFiles ?? 256;
+    if (!Number.isInteger(this.checkpointFiles) || this.checkpointFiles < 1) {
+      throw new RangeError(`FileServerStore: checkpointFiles must be a positive integer, not ${this.checkpointFiles}`);
+    }
     this.maxOpenSegments = options.openSegments ?? 256;
     this.maxDocRecords = options.maxDocRecords ?? 1024;
     this.onWarning = options.onWarning ?? ((warning) => console.warn('[patches-rx FileServerStore]', warning.message));
