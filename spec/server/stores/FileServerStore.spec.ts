@@ -630,6 +630,12 @@ describe('FileServerStore', () => {
     );
   });
 
+  it.each([0, -1, Number.NaN])('should refuse checkpointBytes %p with a RangeError naming it', (checkpointBytes) => {
+    expect(() => new FileServerStore({ directory: join(tmpdir(), 'patches-rx-never-made'), checkpointBytes })).toThrow(
+      new RangeError(`FileServerStore: checkpointBytes must be a positive number, not ${checkpointBytes}`),
+    );
+  });
+
   // Found in review, fixed: checkpoints followed successful appends only, so on a full disk the
   // journal kept up to checkpointBytes of lines the segments held already.
   describe('an append that fails on a full disk', () => {

@@ -193,6 +193,8 @@ export class FileServerStore implements ServerStore {
     this.sync = options.fsync ?? true;
     this.checkpointBytes = options.checkpointBytes ?? 16 * 1024 * 1024;
     this.checkpointFiles = options.checkpointFiles ?? 256;
+    // NaN would never checkpoint (the journal would grow for good), 0 or less would at every append.
+    if (!(this.checkpointBytes > 0)) throw new RangeError(`FileServerStore: checkpointBytes must be a positive number, not ${this.checkpointBytes}`);
     if (!Number.isInteger(this.checkpointFiles) || this.checkpointFiles < 1) {
       throw new RangeError(`FileServerStore: checkpointFiles must be a positive integer, not ${this.checkpointFiles}`);
     }
