@@ -202,6 +202,25 @@ describe('IdbConnection', () => {
     expect(await deleteDatabase(factory, 'app')).toEqual({ blocked: false });
   });
 
+  it('should not wait for an open that becomes blocked after close() was called', async () => {
+    // Found in review: close() called before the blocked event waited on the open itself, which a
+    // blocked open no longer ends, so it hung for as long as the other tab kept its connection.
+    await atVersion1();
+    const stubborn = await rawOpen(factory, 'app'); // never closes on versionchange
+    const open = jest.spyOn(factory, 'open');
+    const connection = connect();
+    const call = readRows(connection);
+    const closing = connection.close();
+    const request = open.mock.results[0].value as IDBOpenDBRequest;
+    // In the task after the blocked event's: whatever that event set off has run by then.
+    const afterBlocked = new Promise<string>((resolve) => request.addEventListener('blocked', () => setImmediate(() => resolve('still waiting'))));
+    const first = await Promise.race([closing.then(() => 'closed'), afterBlocked]);
+    stubborn.close(); // before asserting: fake-indexeddb polls for it as long as it stays open
+    expect(first).toBe('closed');
+    expect((await storeErrorOf(call)).message).toMatch(/blocked/);
+    (await rawOpen(factory, 'app')).close(); // queued after ours, which closed itself as it opened
+  });
+
   it('should reject a failed upgrade step with its cause and leave the database at its version', async () => {
     await atVersion1();
     const failure = new Error('bad step');

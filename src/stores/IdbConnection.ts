@@ -98,9 +98,10 @@ export class IdbConnection {
     this.isClosed = true;
     const opening = this.opening;
     this.opening = undefined;
-    // A blocked open may never end: it closes itself if it ever succeeds (`onsuccess` sees `isClosed`).
+    // A blocked open may never end, also one blocked after this call: it closes itself if it ever
+    // succeeds (`onsuccess` sees `isClosed`).
     if (!opening || opening.blocked) return;
-    const db = await opening.db.catch(() => undefined);
+    const db = await (opening.open ? opening.db : opening.openedOrBlocked).catch(() => undefined);
     db?.close();
   }
 
@@ -113,8 +114,8 @@ export class IdbConnection {
       if (this.lostError) throw this.lostError;
       const opening = this.connect();
       // Blocked: rejected at once, and so is every call until the open ends (`connect`). Once open,
-      // nothing waits on `whenBlocked` (it never settles then: each wait would be kept for good).
-      const db = await (opening.blocked ? Promise.reject(opening.blocked) : opening.open ? opening.db : Promise.race([opening.db, opening.whenBlocked]));
+      // nothing waits on `openedOrBlocked` (it keeps whatever waits on it while it is unsettled).
+      const db = await (opening.blocked ? Promise.reject(opening.blocked) : opening.open ? opening.db : opening.openedOrBlocked);
       try {
         return db.transaction(names, mode);
       } catch (error) {
@@ -146,67 +147,66 @@ export class IdbConnection {
     let block: (error: StoreError) => void = ignore;
     const whenBlocked = new Promise<never>((_, reject) => (block = reject));
     whenBlocked.catch(ignore);
-    const opening: Opening = {
-      blocked: undefined,
-      open: false,
-      whenBlocked,
-      db: new Promise<IDBPDatabase<Schema>>((resolve, reject) => {
-        const factory = this.factory ?? globalThis.indexedDB;
-        if (!factory) throw new StoreError('IndexedDB is not available here (pass options.indexedDB)');
-        const migrations = this.migrations();
-        const request = factory.open(this.dbName, migrations.length);
-        let abandoned = false;
-        request.onupgradeneeded = (event) => {
-          const tx = request.transaction!;
-          try {
-            const db = wrap(request.result);
-            const upgrade = wrap(tx) as unknown as IDBPTransaction<unknown, string[], 'versionchange'>;
-            upgrade.done.catch(ignore); // an aborted upgrade is reported through the open request
-            for (let version = event.oldVersion; version < migrations.length; version++) migrations[version](db, upgrade);
-          } catch (error) {
-            tx.abort();
-            abandoned = true;
-            reject(new StoreError(`Upgrading "${this.dbName}" to version ${migrations.length} failed`, undefined, { cause: error }));
-          }
+    const db = new Promise<IDBPDatabase<Schema>>((resolve, reject) => {
+      const factory = this.factory ?? globalThis.indexedDB;
+      if (!factory) throw new StoreError('IndexedDB is not available here (pass options.indexedDB)');
+      const migrations = this.migrations();
+      const request = factory.open(this.dbName, migrations.length);
+      let abandoned = false;
+      request.onupgradeneeded = (event) => {
+        const tx = request.transaction!;
+        try {
+          const db = wrap(request.result);
+          const upgrade = wrap(tx) as unknown as IDBPTransaction<unknown, string[], 'versionchange'>;
+          upgrade.done.catch(ignore); // an aborted upgrade is reported through the open request
+          for (let version = event.oldVersion; version < migrations.length; version++) migrations[version](db, upgrade);
+        } catch (error) {
+          tx.abort();
+          abandoned = true;
+          reject(new StoreError(`Upgrading "${this.dbName}" to version ${migrations.length} failed`, undefined, { cause: error }));
+        }
+      };
+      request.onblocked = () => {
+        opening.blocked = new StoreError(`Opening "${this.dbName}" is blocked by another connection that does not close`);
+        block(opening.blocked);
+      };
+      request.onerror = (event) => {
+        event.preventDefault();
+        reject(request.error);
+      };
+      request.onsuccess = () => {
+        opening.blocked = undefined;
+        const raw = request.result;
+        if (abandoned || this.isClosed || this.lostError) {
+          raw.close();
+          reject(this.lostError ?? new StoreError(`The store "${this.dbName}" is closed`));
+          return;
+        }
+        const db = wrap(raw) as unknown as IDBPDatabase<Schema>;
+        opening.open = true;
+        // Another connection wants to upgrade or delete the database: step aside cleanly. An
+        // upgrade past our steps means this build is outdated for good: say so now, not at the
+        // next call (a leading tab must hand the lead to the new build). A deleted database is
+        // lost: what we hold in memory was read from it, so we never open it again (another tab
+        // may already have made a new, empty one).
+        raw.onversionchange = (event) => {
+          if (this.opening === opening) this.opening = undefined;
+          raw.close();
+          if (event.newVersion === null) this.lose();
+          else if (event.newVersion > raw.version) this.outdated(event.newVersion);
         };
-        request.onblocked = () => {
-          opening.blocked = new StoreError(`Opening "${this.dbName}" is blocked by another connection that does not close`);
-          block(opening.blocked);
+        // Closed abnormally (storage cleared, the disk failed, the browser shut it): lost too.
+        raw.onclose = () => {
+          if (this.opening === opening) this.opening = undefined;
+          if (!this.isClosed) this.lose();
         };
-        request.onerror = (event) => {
-          event.preventDefault();
-          reject(request.error);
-        };
-        request.onsuccess = () => {
-          opening.blocked = undefined;
-          const raw = request.result;
-          if (abandoned || this.isClosed || this.lostError) {
-            raw.close();
-            reject(this.lostError ?? new StoreError(`The store "${this.dbName}" is closed`));
-            return;
-          }
-          const db = wrap(raw) as unknown as IDBPDatabase<Schema>;
-          opening.open = true;
-          // Another connection wants to upgrade or delete the database: step aside cleanly. An
-          // upgrade past our steps means this build is outdated for good: say so now, not at the
-          // next call (a leading tab must hand the lead to the new build). A deleted database is
-          // lost: what we hold in memory was read from it, so we never open it again (another tab
-          // may already have made a new, empty one).
-          raw.onversionchange = (event) => {
-            if (this.opening === opening) this.opening = undefined;
-            raw.close();
-            if (event.newVersion === null) this.lose();
-            else if (event.newVersion > raw.version) this.outdated(event.newVersion);
-          };
-          // Closed abnormally (storage cleared, the disk failed, the browser shut it): lost too.
-          raw.onclose = () => {
-            if (this.opening === opening) this.opening = undefined;
-            if (!this.isClosed) this.lose();
-          };
-          resolve(db);
-        };
-      }),
-    };
+        resolve(db);
+      };
+    });
+    // One race per open, however many calls wait on it: `whenBlocked` never settles once open, so
+    // a race per call would leave a reaction on it for each.
+    const opening: Opening = { blocked: undefined, open: false, db, openedOrBlocked: Promise.race([db, whenBlocked]) };
+    opening.openedOrBlocked.catch(ignore);
     return opening;
   }
 
@@ -243,8 +243,8 @@ export class IdbConnection {
 interface Opening {
   /** Settles with the open request: the connection, or why it failed. */
   db: Promise<IDBPDatabase<Schema>>;
-  /** Rejects with `blocked` when the browser says another connection blocks the open; never resolves. */
-  whenBlocked: Promise<never>;
+  /** Settles with `db` or rejects with `blocked`, whichever comes first: what a call or `close()` waits on while the open is under way. */
+  openedOrBlocked: Promise<IDBPDatabase<Schema>>;
   /** The error of a blocked open, until it succeeds. */
   blocked: StoreError | undefined;
   /** Whether `db` has resolved. */
