@@ -273,10 +273,25 @@ describe('IdbConnection', () => {
       const said: StoreOutdatedError[] = [];
       connection.outdated$.subscribe((error) => said.push(error));
       await putRow(connection, 'a');
+      const inFlight = readRows(connection);
+      await connection.close();
+      await inFlight.catch(() => undefined);
+      // A close event after its own close (the storage cleared as it closed) is no loss either.
+      forceCloseDatabase(opened[0] as unknown as Parameters<typeof forceCloseDatabase>[0]);
+      expect(said).toEqual([]);
+      const closed = await storeErrorOf(putRow(connection, 'b'));
+      expect(closed).not.toBeInstanceOf(StoreOutdatedError);
+      expect(closed.message).toBe('The store "app" is closed');
+
+      const stepping = connect();
+      const told: StoreOutdatedError[] = [];
+      stepping.outdated$.subscribe((error) => told.push(error));
+      await putRow(stepping, 'a');
       const newer = connect(() => [...IDB_MIGRATIONS, () => {}]);
       await readRows(newer);
       await newer.close();
-      expect(said).toMatchObject([{ name: 'StoreOutdatedError' }]);
+      expect(told).toMatchObject([{ name: 'StoreOutdatedError' }]);
+      expect(said).toEqual([]);
     });
   });
 });
