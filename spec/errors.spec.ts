@@ -36,7 +36,7 @@ describe('errors', () => {
     ['JSONRPCParseError', new JSONRPCParseError('m')],
     ['StoreError', new StoreError('m')],
     ['StoreOutdatedError', new StoreOutdatedError('app', 4, 5)],
-    ['StoreLostError', new StoreLostError('app', 4)],
+    ['StoreLostError', new StoreLostError('app', 4, 'deleted')],
     ['ServerRevisionRegressedError', new ServerRevisionRegressedError('d', 9, 4)],
     ['RichTextNotEnabledError', new RichTextNotEnabledError()],
     ['SyncOptionError', new SyncOptionError('subscribeFilter', 'm')],
@@ -122,11 +122,16 @@ describe('errors', () => {
   });
 
   it('should make a lost store an outdated one (the same path reports it), with its own message', () => {
-    const lost = new StoreLostError('app', 4);
+    const lost = new StoreLostError('app', 4, 'deleted');
     expect(lost).toBeInstanceOf(StoreOutdatedError);
     expect(lost).toBeInstanceOf(StoreError);
-    expect(lost).toMatchObject({ dbName: 'app', version: 4, newVersion: undefined, docId: undefined });
+    expect(lost).toMatchObject({ dbName: 'app', version: 4, newVersion: undefined, docId: undefined, reason: 'deleted' });
     expect(lost.message).toBe(`The database "app" was deleted or the browser's storage for this site was cleared while this tab was using it: edits not yet sent to the server are lost; reload the page`);
+    const closed = new StoreLostError('app', 4, 'closed');
+    expect(closed.reason).toBe('closed');
+    expect(closed.message).toBe(
+      `The browser closed the database "app" while this tab was using it (the site's storage cleared, or the browser's database process lost): this tab can no longer save; reload the page. Edits not yet sent to the server are lost if the storage was cleared, and kept otherwise`,
+    );
   });
 
   it('should carry the doc id on StoreError', () => {

@@ -303,18 +303,25 @@ export class StoreOutdatedError extends StoreError {
 }
 
 /**
- * The database was deleted (another tab's `indexedDB.deleteDatabase`) or the browser closed it
- * abnormally (the user or devtools cleared the site's storage, the disk failed) while this tab was
- * using it: what the tab holds in memory was read from a database that is gone, and edits not yet
- * sent to the server are lost with it (those the server acked come back on reload). The store never
- * opens the database again (another tab may already have made a new, empty one): every call rejects
- * with this until the page is reloaded. A `StoreOutdatedError`, so it goes the same way: a tab that
- * held the connection for the others gives it up, it is reported once through `onError` and
+ * The database was deleted (another tab's `indexedDB.deleteDatabase`: `reason` `'deleted'`) or the
+ * browser closed this tab's connection to it (its `close` event: `reason` `'closed'`) while this
+ * tab was using it. The store never opens the database again (another tab may already have made a
+ * new, empty one, and what this tab holds in memory was read from the old): every call rejects
+ * with this until the page is reloaded. A `StoreOutdatedError`, so it goes the same way: a tab
+ * that held the connection for the others gives it up, it is reported once through `onError` and
  * `state.syncing`, and an edit made after it is rolled back from its view and reported with it as
  * cause.
  *
+ * Whether edits not yet sent to the server are lost depends on what happened, which the `close`
+ * event does not say: when the site's storage was cleared (by the user or devtools) they went with
+ * it, but WebKit also fires it when it loses its connection to its IndexedDB server process (iOS
+ * Safari after backgrounding: "Connection to Indexed Database server lost"), the data still on
+ * disk, and a reload finds them again. Edits the server acked come back on reload either way.
+ *
  * @example
- * sync.onError(error => { if (error instanceof StoreLostError) showReloadBanner('Changes not yet saved to the server were lost'); });
+ * sync.onError(error => {
+ *   if (error instanceof StoreLostError) showReloadBanner(error.reason === 'deleted' ? 'Changes not yet saved to the server were lost' : 'Reload to go on saving');
+ * });
  */
 export class StoreLostError extends StoreOutdatedError {
   override name = errorName(this, StoreLostError, 'StoreLostError');
@@ -323,9 +330,19 @@ export class StoreLostError extends StoreOutdatedError {
     dbName: string,
     /** The schema version this build opens the database at. */
     version: number,
+    /**
+     * What happened: `'deleted'`, the database was deleted (`versionchange` to no version), and
+     * the edits not sent to the server with it; `'closed'`, the browser closed the connection (the
+     * site's storage cleared, or the browser lost its database process), unsent edits lost only
+     * if the storage was cleared.
+     */
+    readonly reason: 'deleted' | 'closed',
   ) {
     super(dbName, version);
-    this.message = `The database "${dbName}" was deleted or the browser's storage for this site was cleared while this tab was using it: edits not yet sent to the server are lost; reload the page`;
+    this.message =
+      reason === 'deleted'
+        ? `The database "${dbName}" was deleted or the browser's storage for this site was cleared while this tab was using it: edits not yet sent to the server are lost; reload the page`
+        : `The browser closed the database "${dbName}" while this tab was using it (the site's storage cleared, or the browser's database process lost): this tab can no longer save; reload the page. Edits not yet sent to the server are lost if the storage was cleared, and kept otherwise`;
   }
 }
 

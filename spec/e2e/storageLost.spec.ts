@@ -53,7 +53,7 @@ describeWithChromium()('IndexedDBStore in Chromium when the site\'s storage is c
     const told = await page.waitForFunction(() => window.app.view().syncErrors.length > 0 && window.app.view(), undefined, { timeout: 5_000 });
     const lost = (await told.jsonValue()) as PageView;
     expect(lost.syncing).toBe('StoreLostError');
-    expect(lost.syncErrors).toEqual([{ name: 'StoreLostError', message: expect.stringMatching(/^The database "notes" was deleted or the browser's storage for this site was cleared/) }]);
+    expect(lost.syncErrors).toEqual([{ name: 'StoreLostError', message: expect.stringMatching(/^The browser closed the database "notes" while this tab was using it/) }]); // its close event: reason 'closed'
 
     await page.evaluate(() => window.app.addItem('after'));
     const after = await page.evaluate(() => window.app.view());

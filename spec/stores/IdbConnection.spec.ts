@@ -104,7 +104,8 @@ describe('IdbConnection', () => {
     connection.outdated$.subscribe((error) => said.push(error));
     await putRow(connection, 'a');
     expect(await deleteDatabase(factory, 'app')).toEqual({ blocked: false });
-    expect(said).toEqual([new StoreLostError('app', IDB_SCHEMA_VERSION)]);
+    expect(said).toEqual([new StoreLostError('app', IDB_SCHEMA_VERSION, 'deleted')]);
+    expect(said[0]).toMatchObject({ reason: 'deleted' });
     const lost = await storeErrorOf(readRows(connection));
     expect(lost).toBe(said[0]);
     expect(await storeErrorOf(putRow(connection, 'b'))).toBe(lost);
@@ -153,7 +154,7 @@ describe('IdbConnection', () => {
     const other = connect();
     await putRow(other, 'b');
     expect(await storeErrorOf(readRows(connection))).toBeInstanceOf(StoreLostError);
-    expect(said).toMatchObject([{ name: 'StoreLostError', newVersion: undefined }]);
+    expect(said).toMatchObject([{ name: 'StoreLostError', newVersion: undefined, reason: 'deleted' }]);
     expect(said[0].message).toBe(`The database "app" was deleted or the browser's storage for this site was cleared while this tab was using it: edits not yet sent to the server are lost; reload the page`);
   });
 
@@ -252,11 +253,24 @@ describe('IdbConnection', () => {
       connection.outdated$.subscribe((error) => said.push(error));
       await putRow(connection, 'a');
       forceCloseDatabase(opened[0] as unknown as Parameters<typeof forceCloseDatabase>[0]);
-      expect(said).toEqual([new StoreLostError('app', IDB_SCHEMA_VERSION)]);
+      expect(said).toEqual([new StoreLostError('app', IDB_SCHEMA_VERSION, 'closed')]);
       expect(await storeErrorOf(readRows(connection))).toBe(said[0]);
       expect(await storeErrorOf(putRow(connection, 'b'))).toBe(said[0]);
       expect(said).toHaveLength(1);
       expect(opened).toHaveLength(1);
+    });
+
+    it('should say the browser closed it, not that it was deleted, since the data may still be there (WebKit losing its database process)', async () => {
+      // Found in review: iOS Safari closes it when it loses its IndexedDB server process after
+      // backgrounding, the data still on disk, and the user was told their edits were lost.
+      const connection = connect();
+      await putRow(connection, 'a');
+      forceCloseDatabase(opened[0] as unknown as Parameters<typeof forceCloseDatabase>[0]);
+      const lost = (await storeErrorOf(readRows(connection))) as StoreLostError;
+      expect(lost.reason).toBe('closed');
+      expect(lost.message).toBe(
+        `The browser closed the database "app" while this tab was using it (the site's storage cleared, or the browser's database process lost): this tab can no longer save; reload the page. Edits not yet sent to the server are lost if the storage was cleared, and kept otherwise`,
+      );
     });
 
     it('should call it lost when a transaction finds it closed before any event said so', async () => {
@@ -264,7 +278,7 @@ describe('IdbConnection', () => {
       await putRow(connection, 'a');
       opened[0].close();
       expect(await storeErrorOf(readRows(connection))).toBeInstanceOf(StoreLostError);
-      expect(await firstValueFrom(connection.outdated$)).toBeInstanceOf(StoreLostError);
+      expect(await firstValueFrom(connection.outdated$)).toMatchObject({ name: 'StoreLostError', reason: 'closed' });
       expect(opened).toHaveLength(1);
     });
 

@@ -18,11 +18,13 @@ import type { IDBStoreMigration, Schema, StoreName, Tx } from './idbSchema.js';
  * `close()` every call does. Once a newer schema version exists (another connection upgrades, or
  * an open finds it), `outdated$` says so and every call rejects with a `StoreOutdatedError`: this
  * build can never open the database again. Once the database is deleted under an open connection
- * (`versionchange` to no version) or the connection is closed abnormally (its `close` event: the
- * site's storage cleared, a disk failure), the database is lost: `outdated$` emits a
- * `StoreLostError` and every call rejects with it. It is never opened again, since what the
- * caller holds in memory came from the old database, and a new one (maybe made already by
- * another tab) is empty.
+ * (`versionchange` to no version: `reason` `'deleted'`) or the connection is closed abnormally (its
+ * `close` event: `reason` `'closed'`; the site's storage cleared, a disk failure, or WebKit losing
+ * its IndexedDB server process, the data still on disk), the database is lost: `outdated$` emits
+ * a `StoreLostError` and every call rejects with it. It is never opened again, even after a
+ * `close` event that may have left the data in place, since the event does not say which: what
+ * the caller holds in memory came from the old database, and a new one (maybe made already by
+ * another tab) would be empty.
  *
  * @example
  * const connection = new IdbConnection('my-app', indexedDB, () => IDB_MIGRATIONS);
@@ -122,7 +124,7 @@ export class IdbConnection {
         if (attempt > 0 || !(error instanceof DOMException && error.name === 'InvalidStateError')) throw error;
         // Closed, and not by our `versionchange` step (it forgets the connection first): closed
         // abnormally, its `close` event still to come. What a new open would find may be empty.
-        if (this.opening === opening) throw this.lose();
+        if (this.opening === opening) throw this.lose('closed');
       }
     }
   }
@@ -192,13 +194,14 @@ export class IdbConnection {
         raw.onversionchange = (event) => {
           if (this.opening === opening) this.opening = undefined;
           raw.close();
-          if (event.newVersion === null) this.lose();
+          if (event.newVersion === null) this.lose('deleted');
           else if (event.newVersion > raw.version) this.outdated(event.newVersion);
         };
-        // Closed abnormally (storage cleared, the disk failed, the browser shut it): lost too.
+        // Closed abnormally (storage cleared, the disk failed, the browser lost its database
+        // process): lost too, though maybe not the data (the event does not say which).
         raw.onclose = () => {
           if (this.opening === opening) this.opening = undefined;
-          if (!this.isClosed) this.lose();
+          if (!this.isClosed) this.lose('closed');
         };
         resolve(db);
       };
@@ -210,10 +213,10 @@ export class IdbConnection {
     return opening;
   }
 
-  /** The database was deleted or closed under us: every later call rejects with a `StoreLostError`, reported on `outdated$` the first time. */
-  private lose(): StoreLostError {
+  /** The database was deleted or closed under us: every later call rejects with a `StoreLostError` (the first `reason` given), reported on `outdated$` the first time. */
+  private lose(reason: StoreLostError['reason']): StoreLostError {
     if (!this.lostError) {
-      this.lostError = new StoreLostError(this.dbName, this.migrations().length);
+      this.lostError = new StoreLostError(this.dbName, this.migrations().length, reason);
       this.report(this.lostError);
     }
     return this.lostError;

@@ -97,7 +97,8 @@ export interface IndexedDBStoreOptions {
  * first) and the next call reopens it; if a newer schema version now exists, calls reject with a
  * `StoreOutdatedError` until the app is updated. When the database is deleted under it (another
  * tab's `indexedDB.deleteDatabase`) or its connection is closed abnormally (the site's storage
- * cleared, a disk failure), the store is lost for this page: `outdated$` emits a `StoreLostError`
+ * cleared, a disk failure, WebKit losing its database process with the data still on disk; see
+ * `StoreLostError.reason`), the store is lost for this page: `outdated$` emits a `StoreLostError`
  * and every call rejects with it, and the database is never opened again (a new one, maybe made
  * already by another tab, would be empty while the page holds the old content). An open that is
  * blocked by an old connection that will not close rejects, and so does every call at once while

@@ -200,8 +200,8 @@ export interface PatchesStore {
 
   /**
    * Emits once when a newer build of the app upgraded the storage to a schema this one cannot
-   * open, or when the storage was lost under this instance (a `StoreLostError`: deleted, or the
-   * site's storage cleared); then every call rejects with the error. Absent when the storage has
+   * open, or when the storage was lost under this instance (a `StoreLostError`: deleted, or closed
+   * by the browser, its `reason`); then every call rejects with the error. Absent when the storage has
    * no schema versions.
    */
   readonly outdated$?: Observable<StoreOutdatedError>;
