@@ -4,15 +4,10 @@
  * it. Found in review: `startServer({ dataDir: process.env.DATA_DIR })` failed with TS2379, so
  * such apps wrote conditional spreads. Installed as in `packaging.spec.ts` (`npm run build` first).
  */
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import ts from 'typescript';
+import { installApp, ROOT, typeCheckApp } from './helpers/installedApp.js';
 
-const ROOT = join(__dirname, '..');
-const APP = join(ROOT, '.tmp', 'exact-optional');
-const TSC = join(dirname(require.resolve('typescript/package.json')), 'bin', 'tsc');
 const ENTRIES = ['index', 'net/index', 'txt/index', 'server/index'].map(entry => join(ROOT, 'dist', `${entry}.d.ts`));
 
 /**
@@ -99,26 +94,15 @@ export async function fromEnvironment(env: Record<string, string | undefined>): 
 }
 `;
 
-const run = promisify(execFile);
-
 describe('the built package, in an app with exactOptionalPropertyTypes', () => {
+  let app: string;
   beforeAll(() => {
-    if (!existsSync(join(ROOT, 'dist', 'index.js'))) throw new Error('dist/ is missing: run `npm run build` first');
-    rmSync(APP, { recursive: true, force: true });
-    mkdirSync(join(APP, 'node_modules'), { recursive: true });
-    symlinkSync(ROOT, join(APP, 'node_modules', 'patches-rx'), 'junction');
-    writeFileSync(join(APP, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
-    writeFileSync(join(APP, 'consumer.ts'), CONSUMER);
+    app = installApp('exact-optional', CONSUMER);
   });
 
   it('should take an explicit undefined for every optional option an app passes in', async () => {
     const compilerOptions = { strict: true, exactOptionalPropertyTypes: true, skipLibCheck: false, noEmit: true, target: 'ES2022', lib: ['ES2022', 'DOM'], types: ['node'], module: 'nodenext', moduleResolution: 'nodenext' };
-    writeFileSync(join(APP, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['consumer.ts'] }));
-    const failed = await run(process.execPath, [TSC, '-p', 'tsconfig.json'], { cwd: APP }).then(
-      () => '',
-      (error: { stdout: string }) => error.stdout,
-    );
-    expect(failed).toBe('');
+    await expect(typeCheckApp(app, 'exact', compilerOptions)).resolves.toBeDefined();
   }, 60_000);
 
   it('should check every exported options, config and settings type', () => {

@@ -5,15 +5,10 @@
  * node10` found no `patches-rx/net`, an app on another rxjs 7 got a second copy, `patches-rx/server`'s
  * types needed @types/ws, and the source maps named sources that were not shipped.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { installApp, ROOT, runInApp, typeCheckApp } from './helpers/installedApp.js';
 
-const ROOT = join(__dirname, '..');
-/** An app of its own: its package.json keeps `patches-rx` from resolving to the repo by self-reference. */
-const APP = join(ROOT, '.tmp', 'packaging');
-const TSC = join(dirname(require.resolve('typescript/package.json')), 'bin', 'tsc');
 
 interface Manifest {
   exports: Record<string, string | Record<string, string>>;
@@ -29,8 +24,6 @@ const entries = Object.keys(manifest.exports).filter(key => key !== './package.j
 const specifier = (entry: string): string => (entry === '.' ? 'patches-rx' : `patches-rx/${entry.slice(2)}`);
 const conditions = (entry: string): Record<string, string> => manifest.exports[entry] as Record<string, string>;
 
-const run = promisify(execFile);
-
 // require() of an ES module, unflagged: Node 20.19+, 22.12+ (jest's sandbox hides process.features).
 const [major, minor] = process.versions.node.split('.').map(Number);
 const REQUIRE_ESM = major > 22 || (major === 22 && minor >= 12) || (major === 20 && minor >= 19);
@@ -39,24 +32,18 @@ function filesUnder(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap(d => (d.isDirectory() ? filesUnder(join(dir, d.name)) : [join(dir, d.name)]));
 }
 
-/** Type-checks a file importing every entry; resolves with the files of the program (`--listFiles`). */
+/** The app, with a file importing every entry. */
+let APP: string;
+
+/** Type-checks the file importing every entry; resolves with the files of the program (`--listFiles`). */
 async function typeCheck(name: string, module: string, moduleResolution: string): Promise<string[]> {
   const compilerOptions = { strict: true, skipLibCheck: false, noEmit: true, target: 'ES2022', lib: ['ES2022', 'DOM'], types: ['node'], module, moduleResolution };
-  writeFileSync(join(APP, `tsconfig.${name}.json`), JSON.stringify({ compilerOptions, files: ['consumer.ts'] }));
-  const { stdout } = await run(process.execPath, [TSC, '-p', `tsconfig.${name}.json`, '--listFiles'], { cwd: APP }).catch((error: { stdout: string }) => {
-    throw new Error(`tsc (${moduleResolution}) failed:\n${error.stdout}`);
-  });
-  return stdout.split('\n');
+  return (await typeCheckApp(APP, name, compilerOptions, ['--listFiles'])).split('\n');
 }
 
 describe('the built package, installed', () => {
   beforeAll(() => {
-    if (!existsSync(join(ROOT, 'dist', 'index.js'))) throw new Error('dist/ is missing: run `npm run build` first');
-    rmSync(APP, { recursive: true, force: true });
-    mkdirSync(join(APP, 'node_modules'), { recursive: true });
-    symlinkSync(ROOT, join(APP, 'node_modules', 'patches-rx'), 'junction');
-    writeFileSync(join(APP, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
-    writeFileSync(join(APP, 'consumer.ts'), `${entries.map((entry, i) => `import * as entry${i} from '${specifier(entry)}';`).join('\n')}\nexport { ${entries.map((_, i) => `entry${i}`).join(', ')} };\n`);
+    APP = installApp('packaging', `${entries.map((entry, i) => `import * as entry${i} from '${specifier(entry)}';`).join('\n')}\nexport { ${entries.map((_, i) => `entry${i}`).join(', ')} };\n`);
   });
 
   it.each(entries)('should give %s types first, then import and a default for require (CommonJS Jest, require(esm))', entry => {
@@ -106,8 +93,7 @@ describe('the built package, installed', () => {
 })().catch(error => { console.error(error.code ?? '', error.message); process.exit(1); });
 `;
     writeFileSync(join(APP, 'probe.cjs'), probe);
-    const { stdout } = await run(process.execPath, ['probe.cjs'], { cwd: APP });
-    expect(stdout.trim()).toBe(String(entries.length));
+    expect((await runInApp(APP, 'probe.cjs')).trim()).toBe(String(entries.length));
   });
 
   it('should type-check an app importing every entry, under node10 and nodenext, without @types/ws or pg', async () => {
