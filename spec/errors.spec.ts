@@ -126,7 +126,7 @@ describe('errors', () => {
     expect(lost).toBeInstanceOf(StoreOutdatedError);
     expect(lost).toBeInstanceOf(StoreError);
     expect(lost).toMatchObject({ dbName: 'app', version: 4, newVersion: undefined, docId: undefined, reason: 'deleted' });
-    expect(lost.message).toBe(`The database "app" was deleted or the browser's storage for this site was cleared while this tab was using it: edits not yet sent to the server are lost; reload the page`);
+    expect(lost.message).toBe(`The database "app" was deleted (by another tab or the app) while this tab was using it: edits not yet sent to the server are lost; reload the page`);
     const closed = new StoreLostError('app', 4, 'closed');
     expect(closed.reason).toBe('closed');
     expect(closed.message).toBe(

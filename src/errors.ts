@@ -341,7 +341,7 @@ export class StoreLostError extends StoreOutdatedError {
     super(dbName, version);
     this.message =
       reason === 'deleted'
-        ? `The database "${dbName}" was deleted or the browser's storage for this site was cleared while this tab was using it: edits not yet sent to the server are lost; reload the page`
+        ? `The database "${dbName}" was deleted (by another tab or the app) while this tab was using it: edits not yet sent to the server are lost; reload the page`
         : `The browser closed the database "${dbName}" while this tab was using it (the site's storage cleared, or the browser's database process lost): this tab can no longer save; reload the page. Edits not yet sent to the server are lost if the storage was cleared, and kept otherwise`;
   }
 }

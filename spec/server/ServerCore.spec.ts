@@ -1,6 +1,6 @@
 import { StatusError } from '../../src/errors.js';
 import { MemoryServerStore } from '../../src/server/stores/MemoryServerStore.js';
-import type { Connection } from '../../src/server/ServerCore.js';
+import { ServerCore, type Connection } from '../../src/server/ServerCore.js';
 import { RevConflictError } from '../../src/server/stores/RevConflictError.js';
 import { entryFirstRev, entryLastRev, type LogEntry, type StoreEvent } from '../../src/server/stores/ServerStore.js';
 import type { Change, CommitChangesResult } from '../../src/types.js';
@@ -495,5 +495,27 @@ describe('ServerCore (a store shared with other server processes)', () => {
     const { params } = await reader.notification('changesCommitted', 'lww-notes');
     const [announced] = (params as { changes: Change[] }).changes;
     expect(announced).toMatchObject({ baseRev: 0, rev: 2, ops: [row(1), row(2)] });
+  });
+});
+
+// Found in review: only startServer checked rememberedChangeIds, and ServerCore is exported: NaN or
+// 0 there forgot every id a commit needs to recognise a resend.
+describe('ServerCore options', () => {
+  it.each([0, 1.5, Number.NaN])('should refuse rememberedChangeIds %p with a RangeError naming it', (rememberedChangeIds) => {
+    const options = {
+      store: new MemoryServerStore(),
+      algorithmFor: () => 'ot' as const,
+      authorize: () => true,
+      maxChangeBytes: 1_000_000,
+      snapshotEvery: 200,
+      cacheSize: 10,
+      maxSubscriptions: 10,
+      now: Date.now,
+      send: () => undefined,
+      stats: {} as ConstructorParameters<typeof ServerCore>[0]['stats'],
+      onError: () => undefined,
+      rememberedChangeIds,
+    };
+    expect(() => new ServerCore(options)).toThrow(new RangeError(`ServerCore: rememberedChangeIds must be a positive integer, not ${rememberedChangeIds}`));
   });
 });

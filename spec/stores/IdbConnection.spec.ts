@@ -155,7 +155,7 @@ describe('IdbConnection', () => {
     await putRow(other, 'b');
     expect(await storeErrorOf(readRows(connection))).toBeInstanceOf(StoreLostError);
     expect(said).toMatchObject([{ name: 'StoreLostError', newVersion: undefined, reason: 'deleted' }]);
-    expect(said[0].message).toBe(`The database "app" was deleted or the browser's storage for this site was cleared while this tab was using it: edits not yet sent to the server are lost; reload the page`);
+    expect(said[0].message).toBe(`The database "app" was deleted (by another tab or the app) while this tab was using it: edits not yet sent to the server are lost; reload the page`);
   });
 
   it('should reject a blocked open, and every call while it stays blocked at once with the same error, then use it once the blocker has closed', async () => {

@@ -111,6 +111,11 @@ export class ServerCore {
 
   /** @param options store, hooks, limits and sinks */
   constructor(private readonly options: ServerCoreOptions) {
+    const remembered = options.rememberedChangeIds;
+    // NaN or 0 would forget every id a commit needs to recognise a resend.
+    if (remembered !== undefined && (!Number.isInteger(remembered) || remembered < 1)) {
+      throw new RangeError(`ServerCore: rememberedChangeIds must be a positive integer, not ${remembered}`);
+    }
     const serviceOptions = {
       store: options.store,
       lock: this.lock,

@@ -10,8 +10,8 @@ import type { IDBStoreMigration, Schema, StoreName, Tx } from './idbSchema.js';
  *
  * The database is opened on first use (upgraded step by step to the schema version of
  * `migrations()`, read at that moment so a subclass's steps count). When another connection
- * upgrades the database, this one steps aside (transactions in flight finish first) and the next
- * `transact` opens it again. An open that is blocked (an older connection that does not close)
+ * upgrades the database, this one steps aside (transactions in flight finish first) and is
+ * outdated (below). An open that is blocked (an older connection that does not close)
  * rejects, and so does every call while the browser keeps it queued, at once, with the same
  * error; once it succeeds it is used, and if it fails the next call tries again. Every failure
  * rejects with a `StoreError` naming the action and the doc (`cause`: what IndexedDB threw); after

@@ -94,8 +94,7 @@ export interface IndexedDBStoreOptions {
  * Failures reject with a `StoreError` (with `cause` and `docId`) and leave what was stored intact:
  * a `QuotaExceededError` or any other abort rolls the transaction back. When another connection
  * upgrades the database, this store closes its connection cleanly (transactions in flight finish
- * first) and the next call reopens it; if a newer schema version now exists, calls reject with a
- * `StoreOutdatedError` until the app is updated. When the database is deleted under it (another
+ * first), and every later call rejects with a `StoreOutdatedError` until the app is updated. When the database is deleted under it (another
  * tab's `indexedDB.deleteDatabase`) or its connection is closed abnormally (the site's storage
  * cleared, a disk failure, WebKit losing its database process with the data still on disk; see
  * `StoreLostError.reason`), the store is lost for this page: `outdated$` emits a `StoreLostError`

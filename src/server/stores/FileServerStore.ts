@@ -35,7 +35,7 @@ export interface FileServerStoreOptions {
   directory: string;
   /** fsync every append and snapshot before acknowledging it (default `true`). Only benchmarks turn it off. */
   fsync?: boolean | undefined;
-  /** Journal size that triggers a checkpoint (default 16 MB): see {@link FileServerStore}. */
+  /** Journal size that triggers a checkpoint (default 16 MB; a positive number): see {@link FileServerStore}. */
   checkpointBytes?: number | undefined;
   /**
    * How many segment files written since the last checkpoint trigger one (default 256). Appends
@@ -186,7 +186,7 @@ export class FileServerStore implements ServerStore {
 
   /**
    * @param options where to keep the data, whether to fsync, and when to checkpoint
-   * @throws RangeError when `checkpointFiles` is not a positive integer (0 would checkpoint at every append)
+   * @throws RangeError when `checkpointBytes` is not a positive number or `checkpointFiles` not a positive integer
    */
   constructor(options: FileServerStoreOptions) {
     this.root = options.directory;
