@@ -260,7 +260,7 @@ export class PatchesDoc<T extends object = AnyDoc> {
     // array has holes, and only the states say what changed. LWW writes arrays whole from `next`
     // (`arraysWhole`) already; an OT change gets those arrays' ops from a diff.
     const holes = arraysWithHoles(patches, next);
-    if (holes.length > 0 && this.algorithm === 'ot') json = jsonOps(rediffArrays(json, holes, base, next));
+    if (holes.length > 0 && this.algorithm === 'ot') json = rediffArrays(json, holes, base, next);
     if (json.length === 0) return undefined;
     // A value written in another form (a Date, NaN, an undefined field or element) shows in that
     // form here too: the view is rebuilt from the ops (immer's state keeps a field set to undefined).

@@ -222,7 +222,6 @@ export class IdbConnection {
     return this.lostError;
   }
 
-
   /** The typed error of an outdated build (reported on `outdated$` the first time), with `cause` when an open threw it. */
   private outdated(newVersion: number | undefined, cause?: unknown): StoreOutdatedError {
     const error = new StoreOutdatedError(this.dbName, this.migrations().length, newVersion, cause === undefined ? undefined : { cause });

@@ -1,6 +1,7 @@
 import type { Patch } from 'immer';
 import type { JSONPatchOp } from '../../types.js';
-import { joinPointer, parsePointer } from '../jsonPointer.js';
+import { joinPointer } from '../jsonPointer.js';
+import { valueAt } from '../ops/PatchDraft.js';
 import { diffStates } from './diffStates.js';
 import { sameParent } from './immerPatchesToOps.js';
 
@@ -26,19 +27,21 @@ import { sameParent } from './immerPatchesToOps.js';
  */
 export function arraysWithHoles(patches: readonly Patch[], next: unknown): string[] {
   const scanned = new Set<unknown>();
-  const found: Patch['path'][] = [];
+  const found: string[] = [];
   let previous: Patch['path'] | undefined;
   for (const { path } of patches) {
     if (path.length === 0 || (previous !== undefined && sameParent(previous, path))) continue;
     previous = path;
-    const parent = valueAt(next, path, path.length - 1);
+    // A path no document may hold is left to the conversion, which reports it with its patch.
+    const pointer = pointerOf(path.slice(0, -1));
+    const parent = pointer === undefined ? undefined : valueAt(next, pointer);
     if (!Array.isArray(parent) || scanned.has(parent)) continue;
     scanned.add(parent);
-    if (parent.includes(undefined)) found.push(path.slice(0, -1));
+    if (parent.includes(undefined)) found.push(pointer!);
   }
-  // A path no document may hold is left to the conversion, which reports it with its patch.
-  const pointers = found.sort((a, b) => a.length - b.length).flatMap((path) => pointerOf(path) ?? []);
-  return pointers.filter((pointer, i) => !pointers.slice(0, i).some((outer) => isUnder(pointer, outer)));
+  // Outermost first (an ancestor's pointer is a prefix of its descendants'): an inner one is the outer one's.
+  found.sort((a, b) => a.length - b.length);
+  return found.filter((pointer, i) => !found.slice(0, i).some((outer) => isUnder(pointer, outer)));
 }
 
 /**
@@ -59,13 +62,13 @@ export function arraysWithHoles(patches: readonly Patch[], next: unknown): strin
 export function rediffArrays(ops: readonly JSONPatchOp[], pointers: readonly string[], base: unknown, next: unknown): JSONPatchOp[] {
   const json = (value: unknown): unknown => JSON.parse(JSON.stringify(value ?? null));
   const writesAbove = ops.some((op) => pointers.some((pointer) => op.path === '' || isUnder(pointer, op.path)));
-  if (writesAbove || !pointers.every((pointer) => Array.isArray(valueAtPointer(base, pointer)))) return diffStates(base, json(next));
+  if (writesAbove || !pointers.every((pointer) => Array.isArray(valueAt(base, pointer)))) return diffStates(base, json(next));
   let out: JSONPatchOp[] = [...ops];
   for (const pointer of pointers) {
     // Every op before the array's first is kept, so that is where its diff goes among the rest.
     const first = out.findIndex((op) => op.path === pointer || isUnder(op.path, pointer));
     const rest = out.filter((op) => op.path !== pointer && !isUnder(op.path, pointer));
-    const diff = diffStates(valueAtPointer(base, pointer), json(valueAtPointer(next, pointer)), pointer);
+    const diff = diffStates(valueAt(base, pointer), json(valueAt(next, pointer)), pointer);
     out = [...rest.slice(0, Math.max(0, first)), ...diff, ...rest.slice(Math.max(0, first))];
   }
   return out;
@@ -81,20 +84,4 @@ function pointerOf(path: Patch['path']): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** The value at `pointer` (one `arraysWithHoles` built: no segment a document may not hold). */
-function valueAtPointer(root: unknown, pointer: string): unknown {
-  const keys = parsePointer(pointer);
-  return valueAt(root, keys, keys.length);
-}
-
-/** The value at the first `depth` segments of `path`, `undefined` where they lead nowhere. */
-function valueAt(root: unknown, path: readonly (string | number)[], depth: number): unknown {
-  let node = root;
-  for (let i = 0; i < depth; i++) {
-    if (typeof node !== 'object' || node === null || !Object.hasOwn(node, path[i])) return undefined;
-    node = (node as Record<string | number, unknown>)[path[i]];
-  }
-  return node;
 }
