@@ -2,6 +2,7 @@ import { StoreConflictError } from '../errors.js';
 import type { PatchesStore, StoreGuard, StoredQueue } from '../stores/PatchesStore.js';
 import { readQueue } from '../stores/readQueue.js';
 import type { Change } from '../types.js';
+import { unsentWork } from '../client/unsentWork.js';
 
 /** Reads again after this many refused removals before giving up (each needs another instance's write in between). */
 const ATTEMPTS = 5;
@@ -32,14 +33,4 @@ function guardOf(queue: StoredQueue | undefined): StoreGuard {
   if (!queue) return { deleted: true };
   if (queue.algorithm === 'ot') return { deleted: false, pendingIds: queue.pending.map(change => change.id) };
   return { deleted: false, pendingOps: queue.pendingOps, sendingId: queue.sending?.id ?? null };
-}
-
-/** The unsent work as changes: the OT queue, or the LWW in-flight and pending ops as one change. */
-function unsentWork(queue: StoredQueue | undefined): Change[] {
-  if (!queue) return [];
-  if (queue.algorithm === 'ot') return queue.pending;
-  const ops = [...(queue.sending?.ops ?? []), ...queue.pendingOps];
-  if (ops.length === 0) return [];
-  const base = queue.sending ?? { id: '', baseRev: queue.committedRev, rev: queue.committedRev + 1, createdAt: 0, committedAt: 0 };
-  return [{ ...base, ops }];
 }
