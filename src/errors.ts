@@ -1,3 +1,4 @@
+import type { Change } from './types.js';
 import { errorName } from './util/errorName.js';
 
 /**
@@ -317,14 +318,20 @@ export class StoreOutdatedError extends StoreError {
  * it, but WebKit also fires it when it loses its connection to its IndexedDB server process (iOS
  * Safari after backgrounding: "Connection to Indexed Database server lost"), the data still on
  * disk, and a reload finds them again. Edits the server acked come back on reload either way.
+ * Those of the unsent edits this page still holds in its open docs come with the error, in
+ * `unsentChanges`, for the app to keep (a download, or `change()` calls again after the reload);
+ * `Patches.onError` hears it too, for an app without `PatchesSync`.
  *
  * @example
  * sync.onError(error => {
- *   if (error instanceof StoreLostError) showReloadBanner(error.reason === 'deleted' ? 'Changes not yet saved to the server were lost' : 'Reload to go on saving');
+ *   if (!(error instanceof StoreLostError)) return;
+ *   for (const [docId, changes] of error.unsentChanges) localStorage.setItem(`unsent:${docId}`, JSON.stringify(changes));
+ *   showReloadBanner(error.reason === 'deleted' ? 'Changes not yet saved to the server were lost' : 'Reload to go on saving');
  * });
  */
 export class StoreLostError extends StoreOutdatedError {
   override name = errorName(this, StoreLostError, 'StoreLostError');
+  private readonly unsent = new Map<string, Change[]>();
   constructor(
     /** The database name. */
     dbName: string,
@@ -343,6 +350,25 @@ export class StoreLostError extends StoreOutdatedError {
       reason === 'deleted'
         ? `The database "${dbName}" was deleted (by another tab or the app) while this tab was using it: edits not yet sent to the server are lost; reload the page`
         : `The browser closed the database "${dbName}" while this tab was using it (the site's storage cleared, or the browser's database process lost): this tab can no longer save; reload the page. Edits not yet sent to the server are lost if the storage was cleared, and kept otherwise`;
+  }
+
+  /**
+   * The edits this page held unsent when the store was lost, per doc id: for each doc open in the
+   * `Patches` on this store, its pending OT changes (`id` and `ops` as `change()` made them,
+   * rebased over what the page received since; `baseRev` the doc's committed rev, `createdAt` 0
+   * and no metadata: the page holds only their ops), or an LWW doc's unsent ops as one change (as
+   * `onRemoteDocDeleted` hands them over, id `''`). A doc with nothing unsent is not listed. One map for the
+   * one error every store call rejects with, filled by `Patches` as the loss is announced, before
+   * `onError` hears of it: an edit made after it is not in it (it was refused and rolled back).
+   * Edits in no open doc of this page (a doc not open, another tab's) are not in it.
+   */
+  get unsentChanges(): ReadonlyMap<string, Change[]> {
+    return this.unsent;
+  }
+
+  /** @internal `Patches` hands over an open doc's unsent edits as it hears of the loss. */
+  _keepUnsent(docId: string, changes: Change[]): void {
+    this.unsent.set(docId, changes);
   }
 }
 

@@ -6,9 +6,10 @@ import { IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
 import { holdingStore } from '../helpers/holdingStore.js';
 import { purgeDeletedDoc } from '../../src/net/purgeDeletedDoc.js';
-import { DocNotTrackedError, StoreError } from '../../src/errors.js';
+import { DocNotTrackedError, StoreError, StoreLostError } from '../../src/errors.js';
 import type { PatchesStore } from '../../src/stores/PatchesStore.js';
 import { failingStore } from '../helpers/failingStore.js';
+import { deleteDatabase } from '../helpers/rawIndexedDB.js';
 
 /** What a browser's IndexedDB throws when the disk is full. */
 const quotaError = () => new DOMException('The quota has been exceeded.', 'QuotaExceededError');
@@ -321,6 +322,85 @@ describe('Patches', () => {
     expect(errors[1].cause).toBe(cause);
     expect(doc.state).toEqual({});
     await patches.close();
+  });
+
+  describe('when its IndexedDB database is lost', () => {
+    type Notes = { items?: string[]; n?: number };
+    /** A Patches on a database of its own (with a store whose calls can be held), and what its onError heard. */
+    function onOwnDatabase() {
+      const db = `lost-${Date.now()}-${Math.random()}`;
+      const store = holdingStore(new IndexedDBStore(db));
+      const patches = new Patches({ store, metadata: { user: 'u1' } });
+      const errors: Error[] = [];
+      patches.onError(error => errors.push(error));
+      return { db, store, patches, errors, lose: () => deleteDatabase(indexedDB as unknown as IDBFactory, db) };
+    }
+
+    it("should report the StoreLostError once with the open OT docs' unsent changes, those not saved yet included, and no edit made after", async () => {
+      const { store, patches, errors, lose } = onOwnDatabase();
+      const notes = await patches.openDoc<Notes>('notes');
+      await patches.openDoc<Notes>('notes'); // a second reference: the same handle, listed once
+      await patches.openDoc<Notes>('quiet'); // nothing pending: not listed
+      notes.change(draft => {
+        draft.items = ['a'];
+      });
+      notes.change(draft => {
+        draft.items!.push('b');
+      });
+      await notes.flush();
+      const saved = await store.getPendingChanges('notes');
+      // An edit shown but not saved yet when the database goes: the page holds it too.
+      const saving = store.holdNext('savePendingChanges');
+      notes.change(draft => {
+        draft.items!.push('c');
+      });
+      await saving.reached;
+      const unsaved = notes._optimistic()[0];
+
+      expect(await lose()).toEqual({ blocked: false });
+      expect(errors).toEqual([expect.any(StoreLostError)]);
+      const lost = errors[0] as StoreLostError;
+      expect([...lost.unsentChanges.keys()]).toEqual(['notes']);
+      const handed = lost.unsentChanges.get('notes')!;
+      expect(handed.map(c => c.id)).toEqual([...saved.map(c => c.id), unsaved.id]);
+      expect(handed.map(c => c.ops)).toEqual([...saved.map(c => c.ops), unsaved.ops]);
+      expect(handed.every(c => c.baseRev === 0 && c.committedAt === 0)).toBe(true);
+
+      // The save under way fails with it and is rolled back; so is an edit made now, not listed.
+      saving.release();
+      await notes.flush();
+      notes.change(draft => {
+        draft.items!.push('after');
+      });
+      await notes.flush();
+      expect(errors.slice(1)).toEqual([expect.objectContaining({ name: 'StoreError', cause: lost }), expect.objectContaining({ name: 'StoreError', cause: lost })]);
+      expect(notes.state).toEqual({ items: ['a', 'b'] });
+      expect([...lost.unsentChanges.values()].flat().map(c => c.id)).toEqual(handed.map(c => c.id));
+      await expect(patches.openDoc('other')).rejects.toBe(lost);
+      await patches.close();
+    });
+
+    it("should hand an open LWW doc's unsent ops over as one change, those in flight first", async () => {
+      const { store, patches, errors, lose } = onOwnDatabase();
+      const counter = await patches.openDoc<Notes>('counter', { algorithm: 'lww' });
+      counter.change(draft => {
+        draft.n = 1;
+      });
+      await counter.flush();
+      // The sync sends it: the ops move to the change in flight; a later edit is pending.
+      const [sending] = await patches.runExclusive('counter', () => patches.algorithms.lww.getPendingToSend('counter'));
+      counter.change(draft => {
+        draft.items = ['x'];
+      });
+      await counter.flush();
+      const pendingOps = await store.getPendingOps('counter');
+
+      await lose();
+      const lost = errors[0] as StoreLostError;
+      expect(lost).toBeInstanceOf(StoreLostError);
+      expect(lost.unsentChanges).toEqual(new Map([['counter', [expect.objectContaining({ ops: [...sending.ops, ...pendingOps], baseRev: 0, committedAt: 0 })]]]));
+      await patches.close();
+    });
   });
 
   it('should hand the unsubscribe function back from every callback', async () => {

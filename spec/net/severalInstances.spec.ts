@@ -461,6 +461,7 @@ describe('tabs sharing one connection (one leads, the others show what it announ
       draft.items!.push('unsent');
     });
     await doc.flush();
+    const unsent = await old.patches.store.getPendingChanges('notes');
 
     // Another tab (or the user, clearing the site's data) deletes the database.
     expect(await deleteDatabase(indexedDB as unknown as IDBFactory, db)).toEqual({ blocked: false });
@@ -468,6 +469,10 @@ describe('tabs sharing one connection (one leads, the others show what it announ
     expect(lost).toBeInstanceOf(StoreLostError);
     expect(old.errors).toEqual([lost]);
     expect(await firstValueFrom(old.sync.leading$)).toBe(false);
+    // The unsent edit went with the database, but the page's view held it: it comes with the error.
+    const handed = (lost as StoreLostError).unsentChanges;
+    expect([...handed.keys()]).toEqual(['notes']);
+    expect(handed.get('notes')!.map(c => [c.id, c.ops])).toEqual(unsent.map(c => [c.id, c.ops]));
 
     // An edit made now is refused with it as cause and taken back from the view, not shown as saved.
     doc.change(draft => {
@@ -489,6 +494,33 @@ describe('tabs sharing one connection (one leads, the others show what it announ
     await expect(old.patches.store.listDocs()).rejects.toBe(lost);
     expect(old.sync.state).toMatchObject({ connected: false, syncing: lost });
     expect(old.errors.filter(error => error instanceof StoreLostError)).toEqual([lost]);
+  });
+
+  it("should hand each tab, leading or following, its own open docs' unsent edits with its own StoreLostError", async () => {
+    const db = `instances-${++dbCount}`;
+    // Not connected: the edits stay unsent.
+    const leader = tab(db, new BehaviorSubject(true));
+    const follower = tab(db, new BehaviorSubject(false));
+    const a = await leader.patches.openDoc<Notes>('a');
+    const b = await follower.patches.openDoc<Notes>('b');
+    a.change(draft => {
+      draft.items = ['a offline'];
+    });
+    b.change(draft => {
+      draft.items = ['b offline'];
+    });
+    await Promise.all([a.flush(), b.flush()]);
+    const [pendingA, pendingB] = await Promise.all([leader.patches.store.getPendingChanges('a'), follower.patches.store.getPendingChanges('b')]);
+
+    await deleteDatabase(indexedDB as unknown as IDBFactory, db);
+    const lostIn = async (t: TestClient) => (await when(t.sync.state$, state => state.syncing instanceof StoreLostError)).syncing as StoreLostError;
+    const [lostA, lostB] = await Promise.all([lostIn(leader), lostIn(follower)]);
+    expect(lostA).not.toBe(lostB);
+    expect(leader.errors).toEqual([lostA]);
+    expect(follower.errors).toEqual([lostB]);
+    // Each tab's error lists the docs open in that tab: the other tab's edits are in its own.
+    expect([...lostA.unsentChanges].map(([docId, changes]) => [docId, changes.map(c => c.id)])).toEqual([['a', pendingA.map(c => c.id)]]);
+    expect([...lostB.unsentChanges].map(([docId, changes]) => [docId, changes.map(c => c.id)])).toEqual([['b', pendingB.map(c => c.id)]]);
   });
 });
 

@@ -1,6 +1,6 @@
-import { Observable, Subject, Subscription, asyncScheduler, concatMap, defer, timer, type SchedulerLike } from 'rxjs';
+import { Observable, Subject, Subscription, asyncScheduler, concatMap, defer, take, timer, type SchedulerLike } from 'rxjs';
 import type { AnyDoc, Algorithm, Change, SizeCalculator, Unsubscriber } from '../types.js';
-import { DocNotTrackedError, StoreError } from '../errors.js';
+import { DocNotTrackedError, StoreError, StoreLostError, type StoreOutdatedError } from '../errors.js';
 import { asStoreError } from './asStoreError.js';
 import { createId } from '../algorithms/createId.js';
 import type { PatchesStore, StoreChange } from '../stores/PatchesStore.js';
@@ -10,6 +10,8 @@ import { LWWAlgorithm } from './LWWAlgorithm.js';
 import { OTAlgorithm } from './OTAlgorithm.js';
 import { PatchesDoc, type DocOwner, type OptimisticChange } from './PatchesDoc.js';
 import { listen } from './listen.js';
+import { queueInView } from './queueInView.js';
+import { unsentWork } from './unsentWork.js';
 import { backoffRetry } from '../operators/backoffRetry.js';
 
 /** How a failed first read of the store's tracked docs is retried: after 1 s, doubling, at most every 30 s, until it is read. */
@@ -180,7 +182,10 @@ export class Patches {
   readonly deleted$: Observable<string> = this.deleteSubject.asObservable();
   /** Server changes newly committed to the store. */
   readonly serverCommits$: Observable<LocalChangeEvent> = this.serverCommitSubject.asObservable();
-  /** Errors that no promise could carry (a failed background store write). */
+  /**
+   * Errors that no promise could carry: a failed background store write, and, once, a store that
+   * can no longer be used (`StoreOutdatedError`; a `StoreLostError` with the open docs' unsent edits).
+   */
   readonly errors$: Observable<PatchesErrorEvent> = this.errorSubject.asObservable();
   /** Docs another instance on the same store (another tab) wrote to; emitted once their open handles follow the store. */
   readonly otherWrites$: Observable<string> = this.otherWriteSubject.asObservable();
@@ -220,6 +225,9 @@ export class Patches {
       },
     );
     if (this.store.changes$) this.storeSubscription.add(this.store.changes$.subscribe(change => this.followStore(change)));
+    // Subscribed before any PatchesSync on this instance (made after it) hears the error: the
+    // unsent edits are on it by the time it reports it.
+    if (this.store.outdated$) this.storeSubscription.add(this.store.outdated$.pipe(take(1)).subscribe(error => this.storeOutdated(error)));
   }
 
   /** Ids of the tracked docs. */
@@ -628,6 +636,23 @@ export class Patches {
     for (const subject of [this.changeSubject, this.trackSubject, this.untrackSubject, this.deleteSubject, this.serverCommitSubject, this.errorSubject, this.otherWriteSubject, this.savedNothingSubject]) {
       (subject as Subject<unknown>).complete();
     }
+  }
+
+  /**
+   * The store can no longer be used (a newer build upgraded it, or it was lost): said once on
+   * `errors$`. A lost one took the unsent edits with it: the open views' are handed over on the
+   * error first (`StoreLostError.unsentChanges`), as they are now, before an edit made since is
+   * refused and rolled back.
+   */
+  private storeOutdated(error: StoreOutdatedError): void {
+    if (error instanceof StoreLostError) {
+      for (const docId of new Set([...this.openDocs.keys(), ...this.closing.keys()])) {
+        const doc = this.openDocs.get(docId) ?? this.closing.get(docId)!.doc;
+        const changes = unsentWork(queueInView(doc));
+        if (changes.length > 0) error._keepUnsent(docId, changes);
+      }
+    }
+    this.reportError(error);
   }
 
   /**
