@@ -2,8 +2,9 @@
  * The site's IndexedDB cleared under a running page, in real Chromium (found in review): the store
  * silently opened a new, empty database, the page went on showing its unsent edit as if saved,
  * and every later edit was refused as "not tracked". Now the page is told once, typed
- * (`StoreLostError` through `onError` and `state.syncing`), and an edit made since is refused with
- * it as cause and taken back from the view.
+ * (`StoreLostError` through `onError` and `state.syncing`), with the unsent edit its view still
+ * held (`unsentChanges`), and an edit made since is refused with it as cause and taken back from
+ * the view.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,7 +39,7 @@ describeWithChromium()('IndexedDBStore in Chromium when the site\'s storage is c
     rmSync(profileDir, { recursive: true, force: true });
   });
 
-  it('should tell the page once that its database is lost, with an edit pending offline, and refuse a later edit with it', async () => {
+  it('should tell the page once that its database is lost, handing over the edit pending offline, and refuse a later edit with it', async () => {
     session = await launchBrowser(profileDir, pageServer.url);
     const { page, context } = session;
     await page.evaluate(url => window.app.start({ url, dbName: 'notes', docId: 'lost' }), server.url);
@@ -47,18 +48,24 @@ describeWithChromium()('IndexedDBStore in Chromium when the site\'s storage is c
     await context.setOffline(true);
     await page.evaluate(() => window.app.whenOffline());
     await page.evaluate(() => window.app.addItem('unsent'));
+    const { pendingIds } = await page.evaluate(() => window.app.snapshot());
+    expect(pendingIds).toHaveLength(1);
+    // The page still holds it in its view: the error hands it over, read as onError heard it.
+    const unsentChanges = { lost: [{ id: pendingIds[0], ops: [{ op: 'add', path: '/items/-', value: 'unsent' }] }] };
 
     const cdp = await context.newCDPSession(page);
     await cdp.send('Storage.clearDataForOrigin', { origin: new URL(pageServer.url).origin, storageTypes: 'indexeddb' });
     const told = await page.waitForFunction(() => window.app.view().syncErrors.length > 0 && window.app.view(), undefined, { timeout: 5_000 });
     const lost = (await told.jsonValue()) as PageView;
     expect(lost.syncing).toBe('StoreLostError');
-    expect(lost.syncErrors).toEqual([{ name: 'StoreLostError', message: expect.stringMatching(/^The browser closed the database "notes" while this tab was using it/) }]); // its close event: reason 'closed'
+    expect(lost.syncErrors).toEqual([{ name: 'StoreLostError', message: expect.stringMatching(/^The browser closed the database "notes" while this tab was using it/), unsentChanges }]); // its close event: reason 'closed'
+    expect(lost.unsentChanges).toEqual(unsentChanges);
 
     await page.evaluate(() => window.app.addItem('after'));
     const after = await page.evaluate(() => window.app.view());
     expect(after.state.items).toEqual(['sent', 'unsent']);
     expect(after.syncErrors).toEqual([lost.syncErrors[0], { name: 'StoreError', message: 'Could not save a change to "lost"', cause: 'StoreLostError' }]);
+    expect(after.unsentChanges).toEqual(unsentChanges); // the edit refused since is not in it
     // No new database was made behind the page's back.
     expect(await page.evaluate(async () => (await indexedDB.databases()).map(db => db.name))).toEqual([]);
     expect(session.pageErrors).toEqual([]);

@@ -3,7 +3,7 @@
  * by esbuild as `patches-rx`), with an IndexedDBStore, one OT doc and a PatchesSync. It renders
  * the doc and the sync state, and exposes `window.app` for the spec to drive with `page.evaluate`.
  */
-import { IndexedDBStore, Patches, PatchesSync, type Algorithm, type PatchesDoc } from 'patches-rx';
+import { IndexedDBStore, Patches, PatchesSync, StoreLostError, type Algorithm, type PatchesDoc } from 'patches-rx';
 import { filter, firstValueFrom, merge } from 'rxjs';
 
 /** The document the page edits. */
@@ -51,9 +51,14 @@ export interface PageView {
   connected: boolean;
   /** `sync.state.syncing`: the error's name, or the value. */
   syncing: string | null;
-  /** Every error `sync.onError` reported: its name, message and its cause's name. */
-  syncErrors: Array<{ name: string; message: string; cause?: string }>;
+  /** Every error `sync.onError` reported: its name, message and its cause's name; a `StoreLostError`'s unsent changes as the listener saw them. */
+  syncErrors: Array<{ name: string; message: string; cause?: string; unsentChanges?: UnsentChanges }>;
+  /** The unsent changes of the `StoreLostError` in `sync.state.syncing`, read now. */
+  unsentChanges?: UnsentChanges;
 }
+
+/** A `StoreLostError`'s `unsentChanges`, as plain data: doc id → each change's id and ops. */
+export type UnsentChanges = Record<string, Array<{ id: string; ops: unknown[] }>>;
 
 /** The API on `window.app`. */
 export interface PageApp {
@@ -93,6 +98,10 @@ const syncErrors: PageView['syncErrors'] = [];
 function current(): Running {
   if (!running) throw new Error('app.start() was not called');
   return running;
+}
+
+function unsentOf(error: StoreLostError): UnsentChanges {
+  return Object.fromEntries([...error.unsentChanges].map(([docId, changes]) => [docId, changes.map(change => ({ id: change.id, ops: change.ops }))]));
 }
 
 async function snapshot(): Promise<PageSnapshot> {
@@ -159,7 +168,12 @@ window.app = {
     patches.onError(error => errors.push(`${error.name}: ${error.message}`));
     sync.onError(error => {
       errors.push(`${error.name}: ${error.message}`);
-      syncErrors.push({ name: error.name, message: error.message, ...(error.cause instanceof Error ? { cause: error.cause.name } : {}) });
+      syncErrors.push({
+        name: error.name,
+        message: error.message,
+        ...(error.cause instanceof Error ? { cause: error.cause.name } : {}),
+        ...(error instanceof StoreLostError ? { unsentChanges: unsentOf(error) } : {}),
+      });
     });
     const doc = await patches.openDoc<NotesDoc>(docId, { algorithm });
     running = { store, patches, sync, doc };
@@ -188,6 +202,7 @@ window.app = {
   view() {
     const { sync, doc } = current();
     const { connected, syncing } = sync.state;
-    return { state: doc.state, hasPending: doc.hasPending, connected, syncing: syncing instanceof Error ? syncing.name : syncing, syncErrors: [...syncErrors] };
+    const view: PageView = { state: doc.state, hasPending: doc.hasPending, connected, syncing: syncing instanceof Error ? syncing.name : syncing, syncErrors: [...syncErrors] };
+    return syncing instanceof StoreLostError ? { ...view, unsentChanges: unsentOf(syncing) } : view;
   },
 };
