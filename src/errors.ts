@@ -354,13 +354,14 @@ export class StoreLostError extends StoreOutdatedError {
 
   /**
    * The edits this page held unsent when the store was lost, per doc id: for each doc open in the
-   * `Patches` on this store, its pending OT changes (`id` and `ops` as `change()` made them,
-   * rebased over what the page received since; `baseRev` the doc's committed rev, `createdAt` 0
-   * and no metadata: the page holds only their ops), or an LWW doc's unsent ops as one change (as
-   * `onRemoteDocDeleted` hands them over, id `''`). A doc with nothing unsent is not listed. One map for the
-   * one error every store call rejects with, filled by `Patches` as the loss is announced, before
-   * `onError` hears of it: an edit made after it is not in it (it was refused and rolled back).
-   * Edits in no open doc of this page (a doc not open, another tab's) are not in it.
+   * `Patches` on this store, its pending OT changes, edits not saved yet included (`id` and `ops`
+   * as `change()` made them, rebased over what the page received since; `baseRev` the doc's
+   * committed rev, `createdAt` 0 and no metadata: the page holds only their ops), or an LWW doc's
+   * unsent ops as one change (as `onRemoteDocDeleted` hands them over; id `''`). A doc with
+   * nothing unsent is not listed. One map on the one error every store call rejects with, filled
+   * by `Patches` as the loss is announced, before `onError` hears of it: an edit made after it is
+   * not in it (it was refused and rolled back). Edits in no open doc of this page (a doc not open,
+   * another tab's) are not in it.
    */
   get unsentChanges(): ReadonlyMap<string, Change[]> {
     return this.unsent;
