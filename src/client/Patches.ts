@@ -225,8 +225,8 @@ export class Patches {
       },
     );
     if (this.store.changes$) this.storeSubscription.add(this.store.changes$.subscribe(change => this.followStore(change)));
-    // Subscribed before any PatchesSync on this instance (made after it) hears the error: the
-    // unsent edits are on it by the time it reports it.
+    // A PatchesSync on this instance is made after it, and subscribes to the store after it: the
+    // unsent edits are on the error before the sync reports it.
     if (this.store.outdated$) this.storeSubscription.add(this.store.outdated$.pipe(take(1)).subscribe(error => this.storeOutdated(error)));
   }
 
