@@ -64,6 +64,15 @@ export interface StoredDoc {
   tail: LogEntry[];
   /** Present when the document was deleted; the log and snapshot are then empty. */
   tombstone?: DocumentTombstone;
+  /**
+   * Set by a store several processes share (see `watch`) when the document was deleted since this
+   * process last loaded, read or wrote it, and is live again (undeleted, perhaps written to since):
+   * what the process holds is an earlier life of it, whose delete it never heard of (it missed the
+   * reports, e.g. while a LISTEN connection was down). The server takes it for that delete heard
+   * late: its subscribers are told `docDeleted`, then the new life's changes from rev 1, and a
+   * commit the reload was made for is refused with 410. Stores of one process leave it out.
+   */
+  recreated?: boolean;
 }
 
 /** A commit report's own entry, handed out for a head rev it follows (see `StoreEvent`). */

@@ -182,9 +182,13 @@ export class PostgresServerStore implements ServerStore {
     // One snapshot of the database: a snapshot written meanwhile cannot tear snapshot and tail apart.
     return this.transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (client) => {
       const doc = await client.query<{ tombstone: DocumentTombstone | null; incarnation: string }>('SELECT tombstone, incarnation::text FROM patches_rx_docs WHERE doc_id = $1', [docId]);
+      // Another life than the one this process knew (its row gone with an undelete, or drawn anew
+      // by a write after it): deleted and undeleted while this process missed the reports.
+      const known = this.incarnations.get(docId);
+      const recreated = known !== undefined && doc.rows[0]?.incarnation !== known;
       if (doc.rowCount === 0) {
         this.incarnations.delete(docId);
-        return { tail: [] };
+        return recreated ? { tail: [], recreated } : { tail: [] };
       }
       this.remember(docId, doc.rows[0].incarnation);
       const tombstone = doc.rows[0].tombstone;
@@ -199,7 +203,7 @@ export class PostgresServerStore implements ServerStore {
         }
       }
       const { entries: tail } = await readEntries(client, docId, snapshot?.rev ?? 0);
-      return snapshot ? { snapshot, tail } : { tail };
+      return { ...(snapshot && { snapshot }), tail, ...(recreated && { recreated }) };
     });
   }
 
@@ -211,10 +215,16 @@ export class PostgresServerStore implements ServerStore {
   private async readLogNow(docId: string, afterRev: number): Promise<LogEntry[]> {
     await this.open();
     const { entries, incarnation } = await readEntries(this.db(), docId, afterRev);
-    // Another incarnation than the one this process loaded: none of its entries follow what it holds
-    // (nothing to read on; a commit then reloads the document).
     const known = this.incarnations.get(docId);
-    return known !== undefined && incarnation !== undefined && incarnation !== known ? [] : entries;
+    if (incarnation === undefined) return entries;
+    // A document this process loaded before it had a row: what it reads on now is the life it holds.
+    if (known === undefined) {
+      this.remember(docId, incarnation);
+      return entries;
+    }
+    // Another incarnation than the one this process loaded: none of its entries follow what it holds
+    // (nothing to read on; a commit then reloads the document, and the load says it is `recreated`).
+    return incarnation === known ? entries : [];
   }
 
   /** @inheritDoc */
@@ -337,6 +347,8 @@ export class PostgresServerStore implements ServerStore {
     return this.transaction('BEGIN', async (client) => {
       const removed = await client.query('DELETE FROM patches_rx_docs WHERE doc_id = $1 AND tombstone IS NOT NULL', [docId]);
       if (!removed.rowCount) return false;
+      // The life this process starts (no row until its first write) is no later one's `recreated`.
+      this.incarnations.delete(docId);
       await this.notify(client, { t: 'u', d: docId });
       return true;
     });
