@@ -16,6 +16,13 @@ const CONTENDED_MS = 1_000;
 /** Most cached documents one eviction pass looks at (see `evict`). */
 const EVICT_SCAN = 32;
 
+/**
+ * What a refresh found: news (the document moved on, or was deleted or undeleted), nothing, or
+ * another life of the document than the one loaded (deleted and created again while this process
+ * missed the reports: `StoredDoc.recreated`).
+ */
+export type Refreshed = 'moved' | 'unchanged' | 'recreated';
+
 /** Sends a notification about `docId` to its subscribers, except `exceptConnectionId`. */
 export type Announce = (docId: string, method: 'changesCommitted' | 'docDeleted', params: { docId: string; changes?: Change[] }, exceptConnectionId?: string) => void;
 
@@ -176,10 +183,15 @@ export abstract class DocService<TDoc extends LoadedDoc> {
    * hear of this news, nor of any the reports that failed meanwhile no longer tell of).
    */
   refresh(docId: string, mode: 'read-on' | 'reload', knownRev = 0, carried?: CarriedEntry): Promise<void> {
+    return this.refreshed(docId, mode, knownRev, carried).then(() => undefined);
+  }
+
+  /** {@link refresh}, resolving with what it found. */
+  protected refreshed(docId: string, mode: 'read-on' | 'reload', knownRev = 0, carried?: CarriedEntry): Promise<Refreshed> {
     if (carried) this.reported.set(docId, (this.reported.get(docId) ?? new Set()).add(carried));
     const done = this.options.lock.run(docId, async () => {
       this.forgetReport(docId, carried);
-      await this.refreshLocked(docId, mode, knownRev, carried);
+      return this.refreshLocked(docId, mode, knownRev, carried);
     });
     done.then(
       // Only a reload mends what a failed one left: a read-on (or a report it skips) does not.
@@ -213,7 +225,7 @@ export abstract class DocService<TDoc extends LoadedDoc> {
    */
   protected async retryOnConflict<R>(docId: string, attempt: () => Promise<R>): Promise<R> {
     const { store } = this.options;
-    await this.reloadIfStale(docId);
+    this.sameLife(docId, await this.reloadIfStale(docId));
     // A store only this process writes to has no lock to take.
     if (!store.lockDoc) return this.attemptCommit(docId, attempt);
     let lostTry = false;
@@ -241,7 +253,7 @@ export abstract class DocService<TDoc extends LoadedDoc> {
       const head = this.cache.get(docId)?.doc?.headRev;
       this.applyReported(docId);
       // A try that lost to a commit not reported yet: read it (a reload, if one is due, is the retries').
-      if (lostTry && this.cache.get(docId)?.doc?.headRev === head) await this.refreshLocked(docId, 'read-on');
+      if (lostTry && this.cache.get(docId)?.doc?.headRev === head) this.sameLife(docId, await this.refreshLocked(docId, 'read-on'));
       return await this.attemptCommit(docId, attempt);
     } finally {
       await release?.().catch((error: unknown) => this.options.onError(error));
@@ -272,6 +284,19 @@ export abstract class DocService<TDoc extends LoadedDoc> {
     return new RevConflictError(docId, headRev + 1);
   }
 
+  /**
+   * Refuses a call (410, as for a deleted doc) whose refresh found another life of the doc than
+   * the one it arrived for: its client knows the life this process served, which was deleted
+   * meanwhile (its subscribers are told `docDeleted`). A commit to the new one would land its ops
+   * on a document they were not written for; changes since a rev of the new one would read as
+   * continuing the old.
+   *
+   * @throws StatusError 410 when `found` is `'recreated'`
+   */
+  protected sameLife(docId: string, found: Refreshed): void {
+    if (found === 'recreated') throw new StatusError(410, `Document ${docId} was deleted and created again since this server loaded it`, { scope: 'doc' });
+  }
+
   /** Whether the doc's commits take the cross-process lock before they try: this process lost a race for it lately. */
   private contended(docId: string): boolean {
     return this.options.now() < (this.cache.get(docId)?.doc?.contendedUntil ?? 0);
@@ -289,7 +314,8 @@ export abstract class DocService<TDoc extends LoadedDoc> {
         // The attempt learned which resent ids are committed: nothing to read.
         if (error instanceof DuplicateChangeIdsError) continue;
         // Nothing new in the log means the race was over a delete or an id: read the doc whole.
-        if (!(await this.refreshLocked(docId, 'read-on'))) await this.refreshLocked(docId, 'reload');
+        const read = await this.refreshLocked(docId, 'read-on');
+        this.sameLife(docId, read === 'unchanged' ? await this.refreshLocked(docId, 'reload') : read);
       }
     }
   }
@@ -394,10 +420,11 @@ export abstract class DocService<TDoc extends LoadedDoc> {
   }
 
   /** Under the lock, before a write: reads the doc again if a write's outcome is unknown. */
-  private async reloadIfStale(docId: string): Promise<void> {
-    if (!this.cache.get(docId)?.doc?.stale) return;
-    await this.refreshLocked(docId, 'reload');
+  private async reloadIfStale(docId: string): Promise<Refreshed> {
+    if (!this.cache.get(docId)?.doc?.stale) return 'unchanged';
+    const found = await this.refreshLocked(docId, 'reload');
     this.retries.clear(docId);
+    return found;
   }
 
   /** Queues a snapshot behind the current lock holder when one is due. */
@@ -457,37 +484,44 @@ export abstract class DocService<TDoc extends LoadedDoc> {
     if (waiting.size === 0) this.reported.delete(docId);
   }
 
-  /** {@link refresh} under the lock. Resolves whether the document moved on. */
-  private async refreshLocked(docId: string, mode: 'read-on' | 'reload', knownRev = 0, carried?: CarriedEntry): Promise<boolean> {
+  /** {@link refresh} under the lock. Resolves with what it found. */
+  private async refreshLocked(docId: string, mode: 'read-on' | 'reload', knownRev = 0, carried?: CarriedEntry): Promise<Refreshed> {
     // A document being loaded (a read does not take the lock) may have been read before the
     // reported commit: wait for it and read on from there.
     const slot = this.cache.get(docId);
     const doc = slot?.doc ?? (await slot?.promise.catch(() => undefined));
-    if (!doc || this.cache.get(docId)?.doc !== doc) return false;
+    if (!doc || this.cache.get(docId)?.doc !== doc) return 'unchanged';
     const before = doc.headRev;
     if (mode === 'read-on' && !doc.tombstone && !doc.stale) {
       // A report this process has overtaken (it read on past it, e.g. after losing a commit race).
-      if (knownRev > 0 && knownRev <= before) return false;
+      if (knownRev > 0 && knownRev <= before) return 'unchanged';
       // The report's own entry when it is the next one: nothing to read.
       const next = carried?.(before);
       const entries = next ? [next] : await this.options.store.readLog(docId, before);
       // Nothing after our head although a later rev was reported: folded into a snapshot (LWW).
-      if (entries.length === 0 && knownRev <= before) return false;
-      if (entries.length && this.applyEntries(doc, entries)) return true;
+      if (entries.length === 0 && knownRev <= before) return 'unchanged';
+      if (entries.length && this.applyEntries(doc, entries)) return 'moved';
     }
     // The loaded doc stays until the store answers: a failed read leaves it (and its followers) in place.
-    const fresh = this.fromStored(docId, await this.options.store.loadDoc(docId));
+    const stored = await this.options.store.loadDoc(docId);
+    const fresh = this.fromStored(docId, stored);
     this.put(docId, fresh);
     if (fresh.tombstone) {
       if (!doc.tombstone) this.options.announce(docId, 'docDeleted', { docId });
-      return !doc.tombstone;
+      return doc.tombstone ? 'unchanged' : 'moved';
     }
+    // Deleted and created again while this process missed the reports: the delete, heard late. Its
+    // subscribers are told as when it is heard (their next news is the new life's, from rev 1).
+    const recreated = !doc.tombstone && stored.recreated === true;
+    if (recreated) this.options.announce(docId, 'docDeleted', { docId });
     // Undeleted by another process: the document started over from rev 0.
-    const from = doc.tombstone ? 0 : before;
-    if (fresh.headRev <= from) return doc.tombstone !== undefined || fresh.headRev < from;
-    const missed = await this.changesSinceLocked(docId, from);
-    if (missed.length) this.options.announce(docId, 'changesCommitted', { docId, changes: missed });
-    return true;
+    const from = doc.tombstone || recreated ? 0 : before;
+    if (fresh.headRev > from) {
+      const missed = await this.changesSinceLocked(docId, from);
+      if (missed.length) this.options.announce(docId, 'changesCommitted', { docId, changes: missed });
+    }
+    if (recreated) return 'recreated';
+    return fresh.headRev > from || doc.tombstone !== undefined || fresh.headRev < from ? 'moved' : 'unchanged';
   }
 
   private put(docId: string, doc: TDoc): void {

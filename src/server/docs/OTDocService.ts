@@ -90,8 +90,9 @@ export class OTDocService extends DocService<OTDoc> {
     } catch (error) {
       if (!(error instanceof HistoryGapError)) throw error;
       // Another process deleted the document (or deleted it and started again) and this one has
-      // not heard yet: what it read is not the history it holds. Answer for what is there now.
-      await this.refresh(docId, 'reload');
+      // not heard yet: what it read is not the history it holds. Answer for what is there now
+      // (410 for a deleted one, or for another life: `rev` is one of the life this process held).
+      this.sameLife(docId, await this.refreshed(docId, 'reload'));
       return this.changesSince(docId, rev);
     }
   }

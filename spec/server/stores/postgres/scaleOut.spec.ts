@@ -1,7 +1,10 @@
+import pg from 'pg';
+import type { SchedulerLike } from 'rxjs';
 import { applyPatch } from '../../../../src/algorithms/applyPatch.js';
 import { PostgresServerStore } from '../../../../src/server/stores/postgres/PostgresServerStore.js';
 import type { ServerStore } from '../../../../src/server/stores/ServerStore.js';
 import type { Change, CommitChangesResult, PatchesSnapshot } from '../../../../src/types.js';
+import { HeldReconnects } from '../../../helpers/heldReconnects.js';
 import { describeWithPostgres, startPostgres, storedOtHistory, type TestPostgres } from '../../../helpers/postgres.js';
 import { change, errorOf, resultOf, startTestServer, type TestServer } from '../../../helpers/testServer.js';
 import type { Frame, WsTestClient } from '../../../helpers/wsClient.js';
@@ -18,13 +21,88 @@ async function database(): Promise<string> {
   return cluster.createDatabase(`scale_${++databases}`);
 }
 
-async function server(url: string, options: { blind?: boolean; deaf?: boolean; snapshotEvery?: number } = {}): Promise<TestServer> {
-  const store = new PostgresServerStore({ connectionString: url, poolSize: 4 });
+async function server(url: string, options: { blind?: boolean; deaf?: boolean; snapshotEvery?: number; reconnects?: SchedulerLike } = {}): Promise<TestServer> {
+  const store = new PostgresServerStore({ connectionString: url, poolSize: 4, scheduler: options.reconnects });
   await store.open();
   const shown = options.blind ? withoutWatch(store) : options.deaf ? { ...withoutWatch(store), lockDoc: (docId: string) => store.lockDoc(docId) } : store;
   const t = await startTestServer({ store: shown, snapshotEvery: options.snapshotEvery });
   servers.push(t);
   return t;
+}
+
+/**
+ * Server A, whose follower holds `docId` at rev 2 of a first life that server B wrote, and B with a
+ * client (`writer`). `cutListener` cuts A's LISTEN connection for real and holds its reconnect
+ * until `resync` (so A misses what B writes meanwhile, then reloads what it holds).
+ */
+async function followedOnA(docId: string, options: { snapshotEvery?: number } = {}) {
+  const url = await database();
+  const held = new HeldReconnects();
+  const a = await server(url, { reconnects: held, snapshotEvery: options.snapshotEvery });
+  // Before B starts, A's is the one LISTEN connection on the database.
+  const listeners = await query<{ pid: number }>(url, "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %'");
+  expect(listeners).toHaveLength(1);
+  const b = await server(url);
+  const [follower, writer] = [await a.connect(), await b.connect()];
+  resultOf(await follower.call('subscribe', [[docId]]));
+  resultOf(await follower.call('getDoc', [docId]));
+  resultOf(await writer.call('commitChanges', [docId, [change('o1', 0, [lifeOp(docId, 'old', 1)])]]));
+  resultOf(await writer.call('commitChanges', [docId, [change('o2', 1, [lifeOp(docId, 'old', 2)])]]));
+  await opsTold(follower, docId, 2);
+  return {
+    url,
+    a,
+    follower,
+    writer,
+    async cutListener() {
+      await query(url, 'SELECT pg_terminate_backend($1)', [listeners[0].pid]);
+      await held.reconnectQueued;
+    },
+    resync: () => held.flush(),
+  };
+}
+
+/** An op of the doc's lives: OT writes the root first, then fields; LWW fields only. */
+function lifeOp(docId: string, key: string, value: number) {
+  if (docId.startsWith('lww')) return { op: 'replace' as const, path: `/${key}`, value, ts: 10 };
+  return value === 1 ? { op: 'replace' as const, path: '', value: { [key]: value } } : { op: 'replace' as const, path: `/${key}`, value };
+}
+
+/** Deletes, undeletes and writes `revs` commits of a new life, through `writer`. */
+async function newLife(writer: WsTestClient, docId: string, revs: number): Promise<void> {
+  resultOf(await writer.call('deleteDoc', [docId]));
+  expect(resultOf(await writer.call('undeleteDoc', [docId]))).toBe(true);
+  for (let rev = 1; rev <= revs; rev++) resultOf(await writer.call('commitChanges', [docId, [change(`n${rev}`, rev - 1, [lifeOp(docId, rev === 1 ? 'fresh' : `k${rev}`, rev)])]]));
+}
+
+/** Waits until `count` more ops of `docId` were announced to `follower` (however many notifications carry them). */
+async function opsTold(follower: WsTestClient, docId: string, count: number): Promise<void> {
+  for (let told = 0; told < count; ) told += changesOf(await follower.notification('changesCommitted', docId)).flatMap((c) => c.ops).length;
+}
+
+/** One query on its own connection. */
+async function query<R extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<R[]> {
+  const admin = new pg.Client(url);
+  await admin.connect();
+  try {
+    return (await admin.query<R>(text, values)).rows;
+  } finally {
+    await admin.end();
+  }
+}
+
+function changesOf(notification: Frame): Change[] {
+  return (notification.params as { changes: Change[] }).changes;
+}
+
+/** What a follower was told, in order: `deleted`, or each op announced as `path=value` (grouping aside). */
+function toldOf(follower: WsTestClient): string[] {
+  return follower.notifications().flatMap((n) => (n.method === 'docDeleted' ? ['deleted'] : changesOf(n).flatMap((c) => c.ops.map((op) => `${op.path}=${JSON.stringify(op.value)}`))));
+}
+
+/** The state a `getDoc` envelope describes. */
+function headOf(envelope: PatchesSnapshot): unknown {
+  return envelope.changes.reduce<unknown>((state, c) => applyPatch(state, c.ops, { mode: 'strict' }), envelope.state);
 }
 
 /** The store minus its reports: a server that never hears of the other servers' commits (a lost NOTIFY). */
@@ -127,11 +205,11 @@ describeWithPostgres()('several servers on one PostgreSQL database', () => {
       resultOf(await x.call('commitChanges', ['doc', [change('n1', 0, [{ op: 'replace', path: '', value: { fresh: {} } }])]]));
       resultOf(await x.call('commitChanges', ['doc', [change('n2', 1, [{ op: 'add', path: '/fresh/k', value: 1 }])]]));
       if (newRevs === 3) resultOf(await x.call('commitChanges', ['doc', [change('n3', 2, [{ op: 'replace', path: '/note', value: 'n3' }])]]));
-      // A client of the unaware server, still on the old incarnation, appends to /old.
-      resultOf(await y.call('commitChanges', ['doc', [change('o3', 2, [{ op: 'add', path: '/old/-', value: 2 }])]]));
+      // A client of the unaware server, still on the old incarnation, appends to /old: refused as
+      // for a deleted doc (it was written on a life that is gone), not tried on the new one.
+      expect(errorOf(await y.call('commitChanges', ['doc', [change('o3', 2, [{ op: 'add', path: '/old/-', value: 2 }])]]))).toMatchObject({ code: 410 });
       // The unaware server now shows what the database holds (the new incarnation), as a fresh server does.
       const z = await (await server(url)).connect();
-      const headOf = (envelope: PatchesSnapshot) => envelope.changes.reduce<unknown>((state, c) => applyPatch(state, c.ops, { mode: 'strict' }), envelope.state);
       const shown = headOf(resultOf<PatchesSnapshot>(await y.call('getDoc', ['doc'])));
       expect(shown).toEqual(headOf(resultOf<PatchesSnapshot>(await z.call('getDoc', ['doc']))));
       expect(shown).toMatchObject({ fresh: { k: 1 } });
@@ -158,6 +236,68 @@ describeWithPostgres()('several servers on one PostgreSQL database', () => {
     resultOf(await y.call('commitChanges', ['doc', [change('c3', 2, [{ op: 'add', path: '/list/-', value: 2 }])]]));
     resultOf(await x.call('deleteDoc', ['doc']));
     expect(errorOf(await ask(y))).toMatchObject({ code: 410 });
+  });
+
+  // Found in review, fixed: a server that missed a delete, undelete and new commits (its LISTEN
+  // connection down) reloaded the doc on resync as if it continued the life it held: its
+  // followers heard nothing (the new life at or below their rev: their next commit landed on it)
+  // or the new life's later revs as news of the old. Now they are told what a server that hears it
+  // live tells them (the same list, grouping aside: docDeleted, then the new life from rev 1).
+  for (const docId of ['doc', 'lww-doc']) {
+    for (const newRevs of [1, 2, 3]) {
+      it(`should tell followers of ${docId.startsWith('lww') ? 'an LWW' : 'an OT'} doc at rev 2 that it was deleted, then its new life (${newRevs} revs), as if heard live, when their server resyncs after a LISTEN outage`, async () => {
+        const { url, a, follower, writer, cutListener, resync } = await followedOnA(docId);
+        await cutListener();
+        await newLife(writer, docId, newRevs);
+        resync();
+        await follower.notification('docDeleted', docId);
+        await opsTold(follower, docId, newRevs);
+        const lww = docId.startsWith('lww');
+        const newOps = lww ? ['/fresh=1', '/k2=2', '/k3=3'] : ['={"fresh":1}', '/k2=2', '/k3=3'];
+        expect(toldOf(follower)).toEqual([...(lww ? ['/old=1', '/old=2'] : ['={"old":1}', '/old=2']), 'deleted', ...newOps.slice(0, newRevs)]);
+        // A serves the new life, as a server that never held the old one does, and commits to it.
+        const fresh = await (await server(url)).connect();
+        const shown = headOf(resultOf<PatchesSnapshot>(await follower.call('getDoc', [docId])));
+        expect(shown).toEqual(headOf(resultOf<PatchesSnapshot>(await fresh.call('getDoc', [docId]))));
+        expect(shown).toMatchObject({ fresh: 1 });
+        const since = resultOf<Change[]>(await follower.call('getChangesSince', [docId, 0]));
+        expect(since.flatMap((c) => c.ops.map((op) => op.path))).toEqual(lww ? ['/fresh', '/k2', '/k3'].slice(0, newRevs) : ['', '/k2', '/k3'].slice(0, newRevs));
+        const other = await a.connect();
+        const reply = resultOf<CommitChangesResult>(await other.call('commitChanges', [docId, [change('a1', newRevs, [lifeOp(docId, 'fromA', 7)])]]));
+        expect(reply.changes.at(-1)?.rev).toBe(newRevs + 1);
+        const later = await (await server(url)).connect();
+        expect(headOf(resultOf<PatchesSnapshot>(await later.call('getDoc', [docId])))).toMatchObject({ fresh: 1, fromA: 7 });
+        if (!lww) expect((await storedOtHistory(url, docId)).map((c) => c.id)).toEqual([...['n1', 'n2', 'n3'].slice(0, newRevs), 'a1']);
+      });
+    }
+  }
+
+  // A client of the server that missed it writes on the old life (rev 2), which the new one has
+  // reached too: the compare-and-set on the rev alone would pass.
+  for (const docId of ['doc', 'lww-doc']) {
+    it(`should refuse with 410, not write on the new life, ${docId.startsWith('lww') ? 'an LWW' : 'an OT'} commit on the old life that reaches a server whose LISTEN connection is down`, async () => {
+      const { url, follower, writer, cutListener } = await followedOnA(docId);
+      await cutListener();
+      await newLife(writer, docId, 2);
+      expect(errorOf(await follower.call('commitChanges', [docId, [change('late', 2, [lifeOp(docId, 'old', 3)])]]))).toMatchObject({ code: 410 });
+      // Its followers are told as on a resync, before the answer.
+      const newOps = docId.startsWith('lww') ? ['/fresh=1', '/k2=2'] : ['={"fresh":1}', '/k2=2'];
+      expect(toldOf(follower).slice(2)).toEqual(['deleted', ...newOps]);
+      const fresh = await (await server(url)).connect();
+      expect(headOf(resultOf<PatchesSnapshot>(await fresh.call('getDoc', [docId])))).toEqual({ fresh: 1, k2: 2 });
+      if (!docId.startsWith('lww')) expect((await storedOtHistory(url, docId)).map((c) => c.id)).toEqual(['n1', 'n2']);
+    });
+  }
+
+  it('should answer 410, not the new life as more of the old, a history read of an old rev on a server whose LISTEN connection is down', async () => {
+    // A's snapshot at rev 2 leaves revs 1–2 to the store, whose rows are now the new life's.
+    const { follower, writer, cutListener } = await followedOnA('doc', { snapshotEvery: 2 });
+    // Its snapshot is queued behind the read-on that announced rev 2; an undelete of a live doc is a no-op behind both.
+    expect(resultOf(await follower.call('undeleteDoc', ['doc']))).toBe(false);
+    await cutListener();
+    await newLife(writer, 'doc', 3);
+    expect(errorOf(await follower.call('getChangesSince', ['doc', 1]))).toMatchObject({ code: 410 });
+    expect(toldOf(follower).slice(2)).toEqual(['deleted', '={"fresh":1}', '/k2=2', '/k3=3']);
   });
 
   it('should transform a commit again on top of what another server committed first, when it never heard of it', async () => {
