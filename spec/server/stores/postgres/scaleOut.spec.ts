@@ -272,6 +272,39 @@ describeWithPostgres()('several servers on one PostgreSQL database', () => {
     }
   }
 
+  // The new life has no row yet (an undelete removes it): another life all the same.
+  for (const docId of ['doc', 'lww-doc']) {
+    it(`should tell followers of ${docId.startsWith('lww') ? 'an LWW' : 'an OT'} doc that it was deleted when it was deleted and undeleted, not written again, during their server's LISTEN outage`, async () => {
+      const { url, follower, writer, cutListener, resync } = await followedOnA(docId);
+      await cutListener();
+      await newLife(writer, docId, 0);
+      resync();
+      await follower.notification('docDeleted', docId);
+      const envelope = resultOf<PatchesSnapshot>(await follower.call('getDoc', [docId]));
+      expect([envelope.rev, envelope.changes]).toEqual([0, []]);
+      expect(toldOf(follower).slice(2)).toEqual(['deleted']);
+      // Its new life starts through A.
+      const reply = resultOf<CommitChangesResult>(await follower.call('commitChanges', [docId, [change('a1', 0, [lifeOp(docId, 'fresh', 1)])]]));
+      expect(reply.changes.at(-1)?.rev).toBe(1);
+      const fresh = await (await server(url)).connect();
+      expect(headOf(resultOf<PatchesSnapshot>(await fresh.call('getDoc', [docId])))).toEqual({ fresh: 1 });
+    });
+  }
+
+  it('should not tell followers again that a doc was deleted, on a resync, when their own server deleted and undeleted it', async () => {
+    const { a, follower, writer, cutListener, resync } = await followedOnA('doc');
+    const owner = await a.connect();
+    resultOf(await owner.call('deleteDoc', ['doc']));
+    expect(resultOf(await owner.call('undeleteDoc', ['doc']))).toBe(true);
+    await follower.notification('docDeleted', 'doc');
+    await cutListener();
+    resync();
+    // Announced after whatever the resync announces (it reloads the doc, or reads it on after).
+    resultOf(await writer.call('commitChanges', ['doc', [change('n1', 0, [lifeOp('doc', 'fresh', 1)])]]));
+    await opsTold(follower, 'doc', 1);
+    expect(toldOf(follower).slice(2)).toEqual(['deleted', '={"fresh":1}']);
+  });
+
   // A client of the server that missed it writes on the old life (rev 2), which the new one has
   // reached too: the compare-and-set on the rev alone would pass.
   for (const docId of ['doc', 'lww-doc']) {
