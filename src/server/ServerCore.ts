@@ -122,6 +122,7 @@ export class ServerCore {
       now: options.now,
       snapshotEvery: options.snapshotEvery,
       rememberedChangeIds: options.rememberedChangeIds,
+      maxChangeBytes: options.maxChangeBytes,
       cacheSize: options.cacheSize,
       announce: this.announce,
       stats: options.stats,

@@ -198,6 +198,24 @@ describe('OTDocService (over real sockets)', () => {
     expect(watcher.notifications('changesCommitted').map((n) => (n.params as { changes: Change[] }).changes.map((c) => c.id))).toEqual([['c1'], ['ok']]);
   });
 
+  // Found in review, fixed: a copy of /a beside itself carries a few bytes but doubled the document
+  // at each commit (no limit saw it), ~40 commits from a size no snapshot or getDoc can write out.
+  it('should refuse (413, storing nothing) a commit whose copies add more than maxChangeBytes, and take one within it', async () => {
+    await t.close();
+    t = await startTestServer({ now: () => clock, maxChangeBytes: 10_000 });
+    const a = await t.connect();
+    await commit(a, 'doc', [change('c1', 0, [{ op: 'add', path: '/a', value: { text: 'x'.repeat(3_000) } }])]);
+    // ~3 KB, ~6 KB and ~12 KB copied: the third passes 10,000.
+    for (const [rev, id] of [[1, 'd1'], [2, 'd2']] as const) {
+      expect((await commit(a, 'doc', [change(id, rev, [{ op: 'copy', from: '/a', path: `/a/${id}` }])])).changes.map((c) => c.id)).toEqual([id]);
+    }
+    const refusal = errorOf(await a.call('commitChanges', ['doc', [change('d3', 3, [{ op: 'copy', from: '/a', path: '/a/d3' }])]]));
+    expect(refusal).toMatchObject({ code: 413, message: expect.stringContaining('op 0 (copy)'), data: { changeId: 'd3', scope: 'change' } });
+    const envelope = resultOf<PatchesSnapshot>(await a.call('getDoc', ['doc']));
+    expect(envelope.changes.map((c) => c.id)).toEqual(['c1', 'd1', 'd2']);
+    expect(JSON.stringify(envelope.changes.reduce<unknown>((state, c) => applyPatch(state, c.ops, { mode: 'strict' }), envelope.state)).length).toBeLessThan(13_000);
+  });
+
   it('should refuse getChangesSince and a commit on an old rev with an error, not a list with a hole, when the store lost history before the snapshot', async () => {
     // A store whose log lost rev 2 (a file gone, a bad restore): the snapshot at rev 3 still stands.
     class LostRev2 extends MemoryServerStore {

@@ -71,6 +71,8 @@ export interface DocServiceOptions {
   snapshotEvery: number;
   /** How many of its latest change ids a loaded OT document remembers (default {@link REMEMBERED_CHANGE_IDS}); OT documents only. */
   rememberedChangeIds?: number;
+  /** The most one change may add to an OT document through its `copy` ops, in bytes of JSON (about; default: no limit): the server's `maxChangeBytes`. */
+  maxChangeBytes?: number | undefined;
   /** How many documents to keep loaded in memory. */
   cacheSize: number;
   /** Notification sink. */

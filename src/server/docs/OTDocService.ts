@@ -7,7 +7,7 @@ import { enableRichText } from '../../txt/enableRichText.js';
 import type { Change, CommitChangesResult, PatchesSnapshot } from '../../types.js';
 import type { IncomingChange } from '../validate.js';
 import { DocService, REMEMBERED_CHANGE_IDS, revisionAhead } from './DocService.js';
-import { applyWithinDepth } from './applyWithinDepth.js';
+import { applyWithinLimits } from './applyWithinLimits.js';
 import type { CallOrigin, DocServiceOptions, LoadedDoc } from './DocService.js';
 import type { LogEntry, OTSnapshot, StoredDoc } from '../stores/ServerStore.js';
 import { DuplicateChangeIdsError } from '../stores/DuplicateChangeIdsError.js';
@@ -196,14 +196,14 @@ export class OTDocService extends DocService<OTDoc> {
       // to nothing: the reply leaves it out and its author resolves it. The reference's transform
       // rules produce such ops (a `test` a concurrent write falsified, a move whose source went, a
       // change written on one that was dropped); refusing the batch would stall its author for good.
-      // A copy or move nesting the doc past MAX_DEPTH is refused, though (400, nothing stored):
-      // the doc it would make is one no snapshot can serialise.
+      // A copy or move nesting the doc past MAX_DEPTH is refused, though (400, nothing stored), and
+      // copies adding more than a change may carry (413): the doc they make is one no snapshot can serialise.
       let state = doc.headState;
       const committed: Change[] = [];
       for (const change of transformed) {
         const copy: Change = { ...change, rev: currentRev + 1 + committed.length, committedAt: now, clientId: origin.connectionId };
         try {
-          state = applyWithinDepth(state, copy);
+          state = applyWithinLimits(state, copy, this.options.maxChangeBytes ?? Infinity);
         } catch (error) {
           if (!(error instanceof PatchError)) throw error;
           this.options.stats.changesDropped++;
