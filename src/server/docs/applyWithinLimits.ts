@@ -40,13 +40,15 @@ export function applyWithinLimits(state: unknown, change: Change, maxCopyBytes: 
     // A from that is not there fails in applyPatch below; the path's own depth is bounded by validation.
     const moved = op.from === undefined ? undefined : valueAt(state, op.from);
     if (moved === undefined) continue;
+    // Bytes first: the walk stops at the budget, where a depth walk of a doubled subtree would visit every copy.
+    if (op.op === 'copy') {
+      copyBudget -= jsonBytesUpTo(moved, copyBudget);
+      if (copyBudget < 0) {
+        throw new StatusError(413, `Change ${change.id}: op ${index} (copy) takes what its copies add to the document past ${maxCopyBytes} bytes, the most one change may add`, { changeId: change.id, scope: 'change' });
+      }
+    }
     if (exceedsDepth(moved, MAX_DEPTH - parsePointer(op.path).length)) {
       throw changeError(change.id, `op ${index} (${op.op}) would nest the document deeper than ${MAX_DEPTH} levels`);
-    }
-    if (op.op !== 'copy') continue;
-    copyBudget -= jsonBytesUpTo(moved, copyBudget);
-    if (copyBudget < 0) {
-      throw new StatusError(413, `Change ${change.id}: op ${index} (copy) takes what its copies add to the document past ${maxCopyBytes} bytes, the most one change may add`, { changeId: change.id, scope: 'change' });
     }
   }
   return applyPatch(state, start === 0 ? ops : ops.slice(start), { mode: 'strict' });
