@@ -6,6 +6,12 @@ import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
 import type { Change } from '../../src/types.js';
 import { InvalidValueError, PatchesError } from '../../src/errors.js';
 import { applyPatch } from '../../src/algorithms/applyPatch.js';
+import type { DeltaOp, TextDocument } from '../../src/algorithms/deltaOps.js';
+import { setRichTextEngine } from '../../src/algorithms/richText.js';
+import { RichTextNotEnabledError } from '../../src/errors.js';
+import { editText } from '../../src/txt/editText.js';
+import { enableRichText } from '../../src/txt/enableRichText.js';
+import { applyTextDelta } from '../../src/txt/textDelta.js';
 
 interface Todo {
   title?: string;
@@ -530,3 +536,185 @@ describe('PatchesDoc._update with ops on top', () => {
   });
 });
 
+
+describe('PatchesDoc: editText in change() records @txt', () => {
+  interface Notes {
+    body?: TextDocument;
+    other?: TextDocument;
+    cards: { id: string; text: TextDocument }[];
+    meta: { notes: { body?: TextDocument } };
+  }
+  const text = (value: string): TextDocument => ({ ops: [{ insert: value }] });
+  const bang: DeltaOp[] = [{ retain: 5 }, { insert: '!' }];
+
+  beforeEach(() => enableRichText());
+  afterEach(() => setRichTextEngine(undefined));
+
+  /** A doc holding `initial`, and a `change()` that returns the ops it stored, checked to rebuild what it shows from the state before it. */
+  async function notes(algorithm: 'ot' | 'lww' = 'ot') {
+    const { store, patches } = setup();
+    const doc = await patches.openDoc<Notes>('notes', { algorithm });
+    doc.change(draft => {
+      draft.body = text('Hello\n');
+      draft.cards = [{ id: 'a', text: text('Card a\n') }, { id: 'b', text: text('Card b\n') }];
+      draft.meta = { notes: { body: text('Hello\n') } };
+    });
+    await doc.flush();
+    const stored = async () => (algorithm === 'ot' ? (await store.getPendingChanges('notes')).flatMap(c => c.ops) : await store.getPendingOps('notes'));
+    const already = (await stored()).length;
+    let count = already;
+    const change = async (recipe: (draft: Notes) => void) => {
+      const before = doc.state;
+      doc.change(recipe);
+      await doc.flush();
+      const all = await stored();
+      const ops = algorithm === 'ot' ? all.slice(count) : all;
+      count = all.length;
+      if (algorithm === 'ot') expect(applyPatch(before, ops, { mode: 'strict' })).toStrictEqual(doc.state);
+      return ops;
+    };
+    return { doc, change, patches };
+  }
+
+  it('should record an edit of an existing field as one @txt op with the delta, and show what the op makes', async () => {
+    const { doc, change } = await notes();
+    expect(await change(draft => { draft.body = editText(draft.body, bang); })).toEqual([{ op: '@txt', path: '/body', value: bang }]);
+    expect(doc.state.body).toEqual(text('Hello!\n'));
+  });
+
+  it('should record a new field as @txt from "\\n"', async () => {
+    const { doc, change } = await notes();
+    expect(await change(draft => { draft.other = editText(draft.other, [{ insert: 'Hi' }]); })).toEqual([{ op: '@txt', path: '/other', value: [{ insert: 'Hi' }] }]);
+    expect(doc.state.other).toEqual(text('Hi\n'));
+  });
+
+  it('should compose two edits of one field in one change into one @txt', async () => {
+    const { doc, change } = await notes();
+    const ops = await change(draft => {
+      draft.body = editText(draft.body, bang);
+      draft.body = editText(draft.body, [{ insert: '>' }]);
+    });
+    expect(ops).toEqual([{ op: '@txt', path: '/body', value: [{ insert: '>' }, { retain: 5 }, { insert: '!' }] }]);
+    expect(doc.state.body).toEqual(text('>Hello!\n'));
+  });
+
+  it('should record a field inside an array element and inside a nested object as @txt at its path', async () => {
+    const { change } = await notes();
+    const ops = await change(draft => {
+      draft.cards[1].text = editText(draft.cards[1].text, [{ retain: 4 }, { delete: 2 }]);
+      draft.meta.notes.body = editText(draft.meta.notes.body, bang);
+    });
+    // In immer's order, which does not matter: they touch different paths.
+    expect([...ops].sort((x, y) => x.path.localeCompare(y.path))).toEqual([
+      { op: '@txt', path: '/cards/1/text', value: [{ retain: 4 }, { delete: 2 }] },
+      { op: '@txt', path: '/meta/notes/body', value: bang },
+    ]);
+  });
+
+  it('should record the text of an element that moved in the same change as @txt at the index it moved to', async () => {
+    const { doc, change } = await notes();
+    const ops = await change(draft => {
+      draft.cards[0].text = editText(draft.cards[0].text, [{ insert: '*' }]);
+      draft.cards.unshift({ id: 'new', text: text('New\n') });
+    });
+    expect(ops).toEqual([
+      { op: 'add', path: '/cards/0', value: { id: 'new', text: text('New\n') } },
+      { op: '@txt', path: '/cards/1/text', value: [{ insert: '*' }] },
+    ]);
+    expect(doc.state.cards.map(card => card.text)).toEqual([text('New\n'), text('*Card a\n'), text('Card b\n')]);
+  });
+
+  it('should record a plain write when the text document is assigned to another path', async () => {
+    const { doc, change } = await notes();
+    const ops = await change(draft => {
+      draft.other = editText(draft.body, bang);
+    });
+    expect(ops).toEqual([{ op: 'add', path: '/other', value: text('Hello!\n') }]);
+    expect(doc.state.body).toEqual(text('Hello\n'));
+  });
+
+  it('should record a plain write in an LWW doc, where @txt has no meaning', async () => {
+    const { doc, change } = await notes('lww');
+    const ops = await change(draft => { draft.body = editText(draft.body, bang); });
+    expect(ops.filter(op => op.path === '/body')).toEqual([expect.objectContaining({ op: 'replace', path: '/body', value: text('Hello!\n') })]);
+    expect(doc.state.body).toEqual(text('Hello!\n'));
+  });
+
+  it('should record @txt on a doc that freezes its states, change after change', async () => {
+    const patches = new Patches({ store: new InMemoryStore(), docOptions: { freeze: true } });
+    const doc = await patches.openDoc<Notes>('frozen');
+    for (const word of ['a', 'b']) doc.change(draft => { draft.body = editText(draft.body, [{ insert: word }]); });
+    await doc.flush();
+    expect(doc.state.body).toEqual(text('ba\n'));
+    expect(Object.isFrozen(doc.state)).toBe(true);
+    expect((await patches.store.getPendingChanges('frozen')).flatMap(c => c.ops)).toEqual([
+      { op: '@txt', path: '/body', value: [{ insert: 'a' }] },
+      { op: '@txt', path: '/body', value: [{ insert: 'b' }] },
+    ]);
+  });
+
+  it('should make change() throw RichTextNotEnabledError, recording nothing, when rich text is not enabled', async () => {
+    const { doc, change } = await notes();
+    setRichTextEngine(undefined);
+    const before = doc.state;
+    await expect(change(draft => { draft.body = editText(draft.body, bang); })).rejects.toThrow(RichTextNotEnabledError);
+    expect(doc.state).toBe(before);
+  });
+});
+
+describe('PatchesDoc: property: editText edits stored as ops rebuild what change() shows', () => {
+  // Deltas an editor makes and some it should not (past the end, formats), on random text.
+  const insert = fc.record({ insert: fc.string({ minLength: 1, maxLength: 4 }) }, { requiredKeys: ['insert'] });
+  const formatted = fc.record({ insert: fc.constantFrom('a', 'b\n'), attributes: fc.constant({ bold: true }) });
+  const retain = fc.record({ retain: fc.integer({ min: 1, max: 8 }) });
+  const format = fc.record({ retain: fc.integer({ min: 1, max: 4 }), attributes: fc.constant({ bold: null }) });
+  const del = fc.record({ delete: fc.integer({ min: 1, max: 4 }) });
+  const delta = fc.array(fc.oneof(insert, formatted, retain, format, del), { minLength: 1, maxLength: 5 }) as fc.Arbitrary<DeltaOp[]>;
+  const edit = fc.record({ field: fc.constantFrom('a', 'b', 'card'), delta });
+  type Edit = typeof edit extends fc.Arbitrary<infer E> ? E : never;
+  type Texts = { a?: TextDocument; b?: TextDocument; cards: { text?: TextDocument }[] };
+
+  beforeEach(() => enableRichText());
+  afterEach(() => setRichTextEngine(undefined));
+
+  it('should hold for random deltas on random text, one or several per change (OT, 200 runs, fixed seed)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.string({ maxLength: 8 }), fc.array(fc.array(edit, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 4 }), async (initial, changes) => {
+        const { store, patches } = setup();
+        const doc = await patches.openDoc<Texts>('texts');
+        doc.change(draft => {
+          draft.a = { ops: [{ insert: `${initial}\n` }] };
+          draft.cards = [{ text: { ops: [{ insert: `${initial}\n` }] } }];
+        });
+        await doc.flush();
+        const start = doc.state;
+        let meant: Texts = start;
+        const apply = (draft: Texts, { field, delta: d }: Edit) => {
+          if (field === 'card') draft.cards[0].text = editText(draft.cards[0].text, d);
+          else draft[field] = editText(draft[field], d);
+        };
+        for (const edits of changes) {
+          // What the author means: each delta applied in turn to what the one before made.
+          meant = { ...meant, cards: [{ ...meant.cards[0] }] };
+          for (const { field, delta: d } of edits) {
+            if (field === 'card') meant.cards[0].text = applyTextDelta(meant.cards[0].text, d);
+            else meant[field] = applyTextDelta(meant[field], d);
+          }
+          doc.change(draft => edits.forEach(e => apply(draft, e)));
+          expect(doc.state).toEqual(meant);
+        }
+        await doc.flush();
+        const stored = (await store.getPendingChanges('texts')).slice(1);
+        expect(applyPatch(start, stored.flatMap(c => c.ops), { mode: 'strict' })).toStrictEqual(doc.state);
+        // A field edited once in a change travels as @txt, never whole. Edited twice it may not:
+        // a delta past the end or over the final "\n" composes into one that applies otherwise.
+        stored.forEach((change, i) => {
+          const fields = changes[i].map(e => e.field);
+          if (new Set(fields).size === fields.length) expect(change.ops.map(op => op.op)).toEqual(fields.map(() => '@txt'));
+        });
+        await patches.close();
+      }),
+      { numRuns: 200, seed: 0x7e47 },
+    );
+  });
+});

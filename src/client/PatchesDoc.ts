@@ -8,6 +8,8 @@ import { PatchesError } from '../errors.js';
 import { arraysWhole } from '../algorithms/recording/arraysWhole.js';
 import { immerPatchesToOps } from '../algorithms/recording/immerPatchesToOps.js';
 import { arraysWithHoles, rediffArrays } from '../algorithms/recording/arraysWithHoles.js';
+import { recordingTextEdits } from '../algorithms/recording/textEdits.js';
+import { textEditOps } from '../algorithms/recording/textEditOps.js';
 import { jsonOps } from '../algorithms/jsonValues.js';
 import { InOrderEmitter } from '../util/InOrderEmitter.js';
 
@@ -242,18 +244,22 @@ export class PatchesDoc<T extends object = AnyDoc> {
     this.recording = true;
     let produced: ReturnType<Immer['produceWithPatches']>;
     try {
-      produced = this.immer.produceWithPatches(base, (draft: Draft<T>) => {
-        mutator(draft);
-      });
+      // One recording: `editText` calls in the recipe compose into one `@txt` per field.
+      produced = recordingTextEdits(() =>
+        this.immer.produceWithPatches(base, (draft: Draft<T>) => {
+          mutator(draft);
+        }),
+      );
     } finally {
       this.recording = false;
     }
     const [next, patches] = produced;
     if (patches.length === 0) return undefined;
     // OT appends travel as '/-' (what the reference's rules order consistently); LWW paths are
-    // keys, and an array is one value there, written whole.
+    // keys, and an array is one value there, written whole. A text document `editText` made
+    // travels as its `@txt` delta in OT (merged with concurrent typing), whole in LWW.
     const ops = immerPatchesToOps(patches, base, { appendsAtEnd: this.algorithm === 'ot' });
-    const recorded = this.algorithm === 'lww' ? arraysWhole(ops, next) : ops;
+    const recorded = this.algorithm === 'lww' ? arraysWhole(ops, next) : textEditOps(ops, base, next);
     // Values as every other replica gets them (JSON's form); what JSON cannot hold throws here.
     let json = jsonOps(recorded);
     // immer's patches leave out what a `length` cut took from an array refilled past it: such an
