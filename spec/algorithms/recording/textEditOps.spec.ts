@@ -48,16 +48,23 @@ describe('textEditOps', () => {
     expect(rewrite(ops, base, { body: copied, other: made })).toBe(ops);
   });
 
-  it('should keep an insert into an array as the insert it is, and record a replaced element as @txt', () => {
+  it('should keep an insert into an array as the insert it is, even made from the element at its index', () => {
+    // `list.unshift(editText(list[0], …))`: a new element before the old one, which stays.
+    const base = { list: [doc('Hello\n')] };
+    const inserted = editText(base.list[0], bang);
+    const ops: JSONPatchOp[] = [{ op: 'add', path: '/list/0', value: inserted }];
+    expect(rewrite(ops, base, { list: [inserted, base.list[0]] })).toBe(ops);
+  });
+
+  it('should record a replaced element as @txt, and an append as the append it is', () => {
     const base = { list: [doc('Hello\n')] };
     const replaced = editText(base.list[0], bang);
-    const inserted = editText(base.list[0], bang);
+    const appended = editText(base.list[0], bang);
     const ops: JSONPatchOp[] = [
       { op: 'replace', path: '/list/0', value: replaced },
-      { op: 'add', path: '/list/1', value: inserted },
-      { op: 'add', path: '/list/-', value: inserted },
+      { op: 'add', path: '/list/-', value: appended },
     ];
-    expect(rewrite(ops, base, { list: [replaced, inserted, inserted] })).toEqual([txt('/list/0', bang), ops[1], ops[2]]);
+    expect(rewrite(ops, base, { list: [replaced, appended] })).toEqual([txt('/list/0', bang), ops[1]]);
   });
 
   it('should read the value at the path as the earlier ops of the change left it, not in the base state', () => {
