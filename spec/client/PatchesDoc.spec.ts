@@ -624,6 +624,32 @@ describe('PatchesDoc: editText in change() records @txt', () => {
     expect(doc.state.cards.map(card => card.text)).toEqual([text('New\n'), text('*Card a\n'), text('Card b\n')]);
   });
 
+  it('should keep the edit beside an array left with holes, and inside one (written from the states there)', async () => {
+    const { doc, change } = await notes();
+    const ops = await change(draft => {
+      draft.body = editText(draft.body, bang);
+      draft.cards[0].text = editText(draft.cards[0].text, [{ insert: '*' }]);
+      // A cut refilled past the cut: immer's patches leave the cut out, so /cards is diffed from the states.
+      draft.cards.length = 1;
+      (draft.cards as unknown[])[2] = { id: 'c', text: text('Card c\n') };
+    });
+    expect(ops).toContainEqual({ op: '@txt', path: '/body', value: bang });
+    expect(ops.filter(op => op.path === '/body')).toHaveLength(1);
+    // The diffed array's ops come from its JSON form, where no mark is: the card's text is written whole (coarser, not lost).
+    expect(ops.filter(op => op.path.startsWith('/cards/0'))).toEqual([{ op: 'replace', path: '/cards/0/text', value: text('*Card a\n') }]);
+    expect(doc.state.body).toEqual(text('Hello!\n'));
+    expect(doc.state.cards[0].text).toEqual(text('*Card a\n'));
+  });
+
+  it('should record a delta with a value JSON writes in another form in that form, and show what the op makes of it', async () => {
+    const { doc, change } = await notes();
+    const ops = await change(draft => {
+      draft.body = editText(draft.body, [{ retain: 5, attributes: { at: new Date(0) } }]);
+    });
+    expect(ops).toEqual([{ op: '@txt', path: '/body', value: [{ retain: 5, attributes: { at: '1970-01-01T00:00:00.000Z' } }] }]);
+    expect(doc.state.body).toEqual({ ops: [{ insert: 'Hello', attributes: { at: '1970-01-01T00:00:00.000Z' } }, { insert: '\n' }] });
+  });
+
   it('should record a plain write when the text document is assigned to another path', async () => {
     const { doc, change } = await notes();
     const ops = await change(draft => {
