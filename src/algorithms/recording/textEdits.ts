@@ -19,7 +19,18 @@ export interface TextEdit {
   readonly recording: object | undefined;
 }
 
-const edits = new WeakMap<object, TextEdit>();
+/**
+ * A mark as kept: an object base only weakly. Held strongly, each version of a text would keep
+ * the one before it alive, and that one its own base, back to the first: every keystroke of a
+ * session. A base that is gone is in no state any more, so nothing can be recorded against it.
+ */
+interface Kept {
+  readonly base: { readonly ref: WeakRef<object> } | { readonly value: unknown };
+  readonly delta: readonly DeltaOp[];
+  readonly recording: object | undefined;
+}
+
+const edits = new WeakMap<object, Kept>();
 let recording: object | undefined;
 
 /**
@@ -29,17 +40,23 @@ let recording: object | undefined;
  * markTextEdit(next, { base: previous, delta: [{ retain: 5 }, { insert: '!' }] });
  */
 export function markTextEdit(doc: object, edit: { base: unknown; delta: readonly DeltaOp[] }): void {
-  edits.set(doc, { base: edit.base, delta: edit.delta, recording });
+  const { base, delta } = edit;
+  edits.set(doc, { base: typeof base === 'object' && base !== null ? { ref: new WeakRef(base) } : { value: base }, delta, recording });
 }
 
 /**
- * How `editText` made `value`, or undefined when it did not.
+ * How `editText` made `value`, or undefined when it did not (or its base is gone).
  *
  * @example
  * textEditOf(editText(undefined, [{ insert: 'a' }])); // { base: undefined, delta: [{ insert: 'a' }], recording: undefined }
  */
 export function textEditOf(value: unknown): TextEdit | undefined {
-  return typeof value === 'object' && value !== null ? edits.get(value) : undefined;
+  const kept = typeof value === 'object' && value !== null ? edits.get(value) : undefined;
+  if (kept === undefined) return undefined;
+  const base = 'ref' in kept.base ? kept.base.ref.deref() : kept.base.value;
+  // A base collected reads as undefined, which would pass for "nothing was there".
+  if (base === undefined && 'ref' in kept.base) return undefined;
+  return { base, delta: kept.delta, recording: kept.recording };
 }
 
 /**
