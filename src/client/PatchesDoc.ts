@@ -145,7 +145,9 @@ export class PatchesDoc<T extends object = AnyDoc> {
    * their JSON form (a `Date` as its ISO string, `NaN` and `±Infinity` as `null`, `-0` as `0`, a
    * class instance as its own fields, an `undefined` field as no field), so declare a date field
    * as a `string` in `T`; a value JSON cannot hold throws `InvalidValueError` and nothing is
-   * recorded. Throws a `PatchesError` when the doc is closed.
+   * recorded. Throws a `PatchesError` when the doc is closed. A rich-text field edited with
+   * `editText` (`patches-rx/txt`) is recorded as its `@txt` delta in an OT doc, so concurrent
+   * typing merges.
    *
    * @example
    * doc.change(draft => { draft.items.push({ id: 'a', done: false }); });
