@@ -1,4 +1,5 @@
 import {
+  AlgorithmMismatchError,
   ApplyChangesError,
   JSONRPCError,
   JSONRPCParseError,
@@ -40,6 +41,7 @@ describe('errors', () => {
     ['ServerRevisionRegressedError', new ServerRevisionRegressedError('d', 9, 4)],
     ['RichTextNotEnabledError', new RichTextNotEnabledError()],
     ['SyncOptionError', new SyncOptionError('subscribeFilter', 'm')],
+    ['AlgorithmMismatchError', new AlgorithmMismatchError('lww-settings', 'ot', 'lww')],
   ])('should set name to %s and be an Error and a PatchesError', (name, error) => {
     expect(error.name).toBe(name);
     expect(error).toBeInstanceOf(Error);
@@ -96,6 +98,14 @@ describe('errors', () => {
   it('should name the fix in RichTextNotEnabledError and not count it as retryable', () => {
     const error = new RichTextNotEnabledError();
     expect(error.message).toContain("import { enableRichText } from 'patches-rx/txt'");
+    expect(isRetryable(error)).toBe(false);
+    expect(isNetworkError(error)).toBe(false);
+  });
+
+  it('should name the doc, both algorithms and the fix in AlgorithmMismatchError, and not count it as retryable', () => {
+    const error = new AlgorithmMismatchError('lww-settings', 'ot', 'lww');
+    expect([error.docId, error.openedAs, error.serverAlgorithm]).toEqual(['lww-settings', 'ot', 'lww']);
+    expect(error.message).toBe(`Doc "lww-settings" is LWW on the server but was opened as OT here: open it with { algorithm: 'lww' } (untrack it first: a tracked doc keeps its algorithm)`);
     expect(isRetryable(error)).toBe(false);
     expect(isNetworkError(error)).toBe(false);
   });

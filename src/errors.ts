@@ -1,4 +1,4 @@
-import type { Change } from './types.js';
+import type { Algorithm, Change } from './types.js';
 import { errorName } from './util/errorName.js';
 
 /**
@@ -128,6 +128,48 @@ export class RichTextNotEnabledError extends PatchesError {
   constructor() {
     super("An @txt op needs rich-text support: call enableRichText() once at startup (import { enableRichText } from 'patches-rx/txt')");
   }
+}
+
+/**
+ * The server syncs the doc with the other algorithm than the one it was opened with here. The
+ * protocol carries no algorithm: the app names it (`openDoc(id, { algorithm: 'lww' })`,
+ * `trackDocs(ids, 'lww')`, OT by default) and the server decides per doc id. Found for an OT doc
+ * that the server keeps as LWW, when its catch-up comes as LWW rows (one change whose every op is
+ * a `replace` or `remove` with a numeric `ts` and `rev`), which OT cannot place: a `getDoc` whose
+ * changes are at or below its rev (a doc that would show with its fields missing), or a
+ * `getChangesSince` folding many revs into one change (which failed as "Missing changes" after
+ * every edit of another client). Retrying cannot help: the doc goes `'error'`, reported once per
+ * connection, and its pending changes stay in the store. The reverse (an OT doc opened as LWW)
+ * gives no such sign and is not reported (README, Known limits).
+ *
+ * A tracked doc keeps the algorithm it was tracked with, so the fix is to untrack it (which drops
+ * its local copy; what it sent is on the server) and open it again with the server's algorithm.
+ *
+ * @example
+ * sync.onError(async (error) => {
+ *   if (!(error instanceof AlgorithmMismatchError)) return;
+ *   await patches.untrackDocs([error.docId]);
+ *   await patches.openDoc(error.docId, { algorithm: error.serverAlgorithm });
+ * });
+ */
+export class AlgorithmMismatchError extends PatchesError {
+  override name = errorName(this, AlgorithmMismatchError, 'AlgorithmMismatchError');
+  constructor(
+    readonly docId: string,
+    /** The algorithm the doc was opened (tracked) with here. */
+    readonly openedAs: Algorithm,
+    /** The algorithm the server's changes show it uses. */
+    readonly serverAlgorithm: Algorithm,
+  ) {
+    super(
+      `Doc "${docId}" is ${label(serverAlgorithm)} on the server but was opened as ${label(openedAs)} here: open it with { algorithm: '${serverAlgorithm}' } ` +
+        `(untrack it first: a tracked doc keeps its algorithm)`,
+    );
+  }
+}
+
+function label(algorithm: Algorithm): string {
+  return algorithm === 'lww' ? 'LWW' : 'OT';
 }
 
 /**
@@ -380,7 +422,7 @@ export const TERMINAL_STATUS_CODES: ReadonlySet<number> = new Set([401, 402, 403
 export function isRetryable(error: unknown): boolean {
   if (error instanceof AuthError) return false;
   if (error instanceof StatusError) return !TERMINAL_STATUS_CODES.has(error.code);
-  if (error instanceof PatchError || error instanceof UnsplittableChangeError || error instanceof RichTextNotEnabledError) return false;
+  if (error instanceof PatchError || error instanceof UnsplittableChangeError || error instanceof RichTextNotEnabledError || error instanceof AlgorithmMismatchError) return false;
   return true;
 }
 

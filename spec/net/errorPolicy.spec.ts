@@ -1,4 +1,5 @@
 import {
+  AlgorithmMismatchError,
   ApplyChangesError,
   DocNotTrackedError,
   JSONRPCError,
@@ -30,6 +31,7 @@ describe('classifyError', () => {
     ['a PatchError', new PatchError('bad op', 0, '/x'), 'fail'],
     ['an UnsplittableChangeError', new UnsplittableChangeError('doc1', 2000, 1000), 'fail'],
     ['a RichTextNotEnabledError (refetching cannot help)', new RichTextNotEnabledError(), 'fail'],
+    ['an AlgorithmMismatchError (the doc was opened with the other algorithm: refetching cannot help)', new AlgorithmMismatchError('lww-settings', 'ot', 'lww'), 'fail'],
     ['a plain Error', new Error('boom'), 'retry'],
     ['a JSONRPCError', new JSONRPCError(-32000, 'server error'), 'retry'],
     ['a StoreError', new StoreError('quota', 'doc1'), 'retry'],
