@@ -14,6 +14,7 @@ import type { SyncedDocs } from './SyncedDocs.js';
 import type { StoredEntries } from './StoredEntries.js';
 import { asSnapshot, changeList } from './wireShapes.js';
 import { expandAcks } from './expandAcks.js';
+import { mismatchInCatchUp, mismatchInSnapshot } from './algorithmMismatch.js';
 import { ReceivedChanges } from './ReceivedChanges.js';
 
 /** One `commitChanges` batch of a flush, and the changes of ours its reply answers (see `DocSync.pendingBatches`). */
@@ -129,8 +130,8 @@ export class DocSync {
    * `ServerRevisionRegressedError` once. If it is not, the hint's error stands.
    */
   recoverRegression$(docId: string, algorithm: ClientAlgorithm, hint: unknown): Observable<unknown> {
-    return this.deps.connection.call<unknown>('getDoc', [docId]).pipe(
-      concatMap(snapshot => from(this.deps.patches.runExclusive(docId, () => algorithm.rebaseOntoServer(docId, asSnapshot(snapshot))))),
+    return this.snapshot$(docId, algorithm).pipe(
+      concatMap(snapshot => from(this.deps.patches.runExclusive(docId, () => algorithm.rebaseOntoServer(docId, snapshot)))),
       concatMap(revs => {
         // Not behind after all: the refusal stands, and a reply older than its base was just wrong.
         if (!revs) return throwError(() => (hint instanceof ServerRevisionRegressedError ? new JSONRPCError(-32603, `Inconsistent commitChanges reply for "${docId}": older than the rev the change was sent on`, hint) : hint));
@@ -150,8 +151,8 @@ export class DocSync {
       concatMap(([rev, hasPending]) =>
         rev > 0 || hasPending
           ? this.pullSince$(docId, algorithm)
-          : this.deps.connection.call<unknown>('getDoc', [docId]).pipe(
-              concatMap(snapshot => from(this.deps.patches.runExclusive(docId, () => algorithm.installSnapshot(docId, asSnapshot(snapshot))))),
+          : this.snapshot$(docId, algorithm).pipe(
+              concatMap(snapshot => from(this.deps.patches.runExclusive(docId, () => algorithm.installSnapshot(docId, snapshot)))),
               tap(result => {
                 // A change made while the snapshot was on its way goes out first.
                 if (result === 'flush-first') this.deps.requestSync(docId);
@@ -171,8 +172,8 @@ export class DocSync {
    */
   reload$(docId: string, algorithm: ClientAlgorithm): Observable<unknown> {
     const { connection, patches } = this.deps;
-    return connection.call<unknown>('getDoc', [docId]).pipe(
-      map(snapshot => headOf(asSnapshot(snapshot))),
+    return this.snapshot$(docId, algorithm).pipe(
+      map(headOf),
       concatMap(head =>
         from(patches.store.getCommittedRev(docId)).pipe(
           concatMap(rev => connection.call<unknown>('getChangesSince', [docId, rev])),
@@ -193,10 +194,33 @@ export class DocSync {
       concatMap(rev =>
         this.deps.connection.call<unknown>('getChangesSince', [docId, rev]).pipe(
           catchError(error => (mayBeRevisionRegression(error) ? this.recoverRegression$(docId, algorithm, error).pipe(ignoreElements()) : throwError(() => error))),
-          concatMap(changes => this.apply$(docId, algorithm, changeList(changes, 'getChangesSince'), undefined, { seenUpTo })),
+          concatMap(changes => {
+            const reply = changeList(changes, 'getChangesSince');
+            return this.apply$(docId, algorithm, reply, undefined, { seenUpTo }).pipe(
+              // A gap in the reply itself (the doc did not go back meanwhile, below) ends the run: an
+              // LWW doc opened as OT is said so (see `algorithmMismatch`), any other gap stands.
+              catchError(error => throwError(() => (error instanceof MissingChangesError && error.sinceRev >= rev && mismatchInCatchUp(docId, algorithm.name, reply, error)) || error)),
+            );
+          }),
           catchError(error => (error instanceof MissingChangesError && error.sinceRev < rev ? this.pullSince$(docId, algorithm, seenUpTo) : throwError(() => error))),
         ),
       ),
+    );
+  }
+
+  /**
+   * The doc's `getDoc` envelope, checked: one that shows the server keeps an OT doc as LWW fails
+   * with an `AlgorithmMismatchError` (see `algorithmMismatch`) instead of being installed (OT
+   * would show the doc with its fields missing).
+   */
+  private snapshot$(docId: string, algorithm: ClientAlgorithm): Observable<PatchesSnapshot> {
+    return this.deps.connection.call<unknown>('getDoc', [docId]).pipe(
+      map(value => {
+        const snapshot = asSnapshot(value);
+        const mismatch = mismatchInSnapshot(docId, algorithm.name, snapshot);
+        if (mismatch) throw mismatch;
+        return snapshot;
+      }),
     );
   }
 
