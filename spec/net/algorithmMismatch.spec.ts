@@ -1,5 +1,5 @@
-import { asyncScheduler, type SchedulerLike } from 'rxjs';
-import { AlgorithmMismatchError, MissingChangesError } from '../../src/errors.js';
+import { asyncScheduler, type SchedulerAction, type SchedulerLike, type Subscription } from 'rxjs';
+import { AlgorithmMismatchError, ApplyChangesError, MissingChangesError } from '../../src/errors.js';
 import { mismatchInCatchUp, mismatchInSnapshot } from '../../src/net/algorithmMismatch.js';
 import { DOC_RETRY } from '../../src/net/errorPolicy.js';
 import { DOC_REPROBE } from '../../src/net/DocRetries.js';
@@ -52,13 +52,11 @@ describe('mismatchInSnapshot', () => {
 /** `asyncScheduler`, noting the delay of every timer it is asked for: the doc retry ladder starts with 1 s. */
 function timedScheduler(): { scheduler: SchedulerLike; delays: number[] } {
   const delays: number[] = [];
-  const scheduler: SchedulerLike = {
-    now: () => asyncScheduler.now(),
-    schedule: (work, delay = 0, state) => {
-      delays.push(delay);
-      return asyncScheduler.schedule(work, delay, state);
-    },
+  const schedule = (work: (this: SchedulerAction<unknown>, state?: unknown) => void, delay = 0, state?: unknown): Subscription => {
+    delays.push(delay);
+    return asyncScheduler.schedule(work, delay, state);
   };
+  const scheduler: SchedulerLike = { now: () => asyncScheduler.now(), schedule: schedule as SchedulerLike['schedule'] };
   return { scheduler, delays };
 }
 
@@ -167,6 +165,33 @@ describe('a doc opened with the other algorithm than the server syncs it with', 
     expect(settled[ID]).toEqual({ committedRev: 0, hasPending: false, status: 'error' });
     expect(opener.errors).toEqual([expect.any(AlgorithmMismatchError)]);
     expect(doc.state).toEqual({});
+  });
+
+  // Found reproducing the above: an OT client's push into an LWW doc it had heard from the start was
+  // stored as a row at `/list/-`, which no state takes: its own change came back failing to apply,
+  // an ApplyChangesError saying nothing of the cause, then silence (the reload's getDoc found the
+  // mismatch, but the doc had reported its error on this connection already).
+  it("should report the mismatch after the ApplyChangesError of an OT client's array append into an LWW doc (stored as a row at /list/-), each once", async () => {
+    const writer = await connected();
+    const opener = await connected();
+    const doc = await opener.patches.openDoc<{ list?: string[] }>(ID);
+    const right = await writer.patches.openDoc<{ list?: string[] }>(ID, { algorithm: 'lww' });
+    right.change(draft => void (draft.list = ['a', 'b']));
+    await docSynced(opener.sync, ID, 1);
+    const runs = countFailedRuns(opener, ID);
+    const told = when(opener.sync.error$, event => event.error instanceof AlgorithmMismatchError);
+    doc.change(draft => void draft.list!.push('c'));
+    await told;
+    expect(opener.errors).toEqual([expect.any(ApplyChangesError), expect.any(AlgorithmMismatchError)]);
+    expect(opener.sync.synced[ID]).toEqual({ committedRev: 1, hasPending: true, status: 'error' });
+    // Another edit runs it again: the same two failures, reported no more.
+    doc.change(draft => void draft.list!.push('d'));
+    await when(opener.sync.synced$, () => runs.failed === 2);
+    expect(opener.errors).toHaveLength(2);
+    // The append is lost for the others too (a known limit: README), who skip that row unharmed.
+    await docSynced(writer.sync, ID, 2);
+    expect(right.state).toEqual({ list: ['a', 'b'] });
+    expect(writer.errors).toEqual([]);
   });
 
   it('should never report it for an OT doc: one caught up after missed broadcasts or loaded whole, with the writes of a client that opened it as LWW (not reported either: nothing tells)', async () => {

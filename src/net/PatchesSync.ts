@@ -145,8 +145,12 @@ export class PatchesSync {
   private readonly ownEdits = new OwnEdits();
   /** Docs being subscribed (see {@link subscribeThenSync$}). */
   private readonly subscribing = new DocHolds();
-  /** Docs whose terminal error was reported on this connection: once per doc per connection (protocol §5.3), not per edit. */
-  private readonly failedHere = new Set<string>();
+  /**
+   * The errors reported on this connection for each doc whose run failed for good or reloaded it,
+   * by name: each once per doc per connection (protocol §5.3), not per edit; another kind still is
+   * (a reload after an `ApplyChangesError` that finds the doc is LWW on the server).
+   */
+  private readonly failedHere = new Map<string, Set<string>>();
   private passCount = 0;
 
   /** Connection-level state (frozen objects), the latest first, then each change; after `destroy()` the last one, then `complete`. */
@@ -524,8 +528,7 @@ export class PatchesSync {
         return this.refetch$(docId);
       case 'reload':
         this.docs.update([docId], { status: 'error' });
-        if (!this.failedHere.has(docId)) this.report(error, docId);
-        this.failedHere.add(docId);
+        this.reportOnce(error, docId);
         return this.reload$(docId);
       case 'retry':
         this.docs.update([docId], { status: 'error' });
@@ -534,8 +537,7 @@ export class PatchesSync {
         return EMPTY;
       case 'fail':
         this.docs.update([docId], { status: 'error' });
-        if (!this.failedHere.has(docId)) this.report(error, docId);
-        this.failedHere.add(docId);
+        this.reportOnce(error, docId);
         // Edits waiting on it: the server (its permissions, its limits) may change its mind.
         if (this.docs.get(docId)?.hasPending) this.retries.probeLater(docId);
         return EMPTY;
@@ -674,6 +676,15 @@ export class PatchesSync {
   private reported$(error: unknown): Observable<never> {
     this.report(error);
     return EMPTY;
+  }
+
+  /** Reports a doc's error unless one of its kind was reported for the doc on this connection (see `failedHere`). */
+  private reportOnce(error: unknown, docId: string): void {
+    const name = asError(error).name;
+    const reported = this.failedHere.get(docId) ?? new Set<string>();
+    if (reported.has(name)) return;
+    this.failedHere.set(docId, reported.add(name));
+    this.report(error, docId);
   }
 
   private report(error: unknown, docId?: string): void {
