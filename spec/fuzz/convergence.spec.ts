@@ -227,7 +227,7 @@ describe('convergence fuzz', () => {
         const s = report.stats;
         const byClient = report.rebasedAway.filter(r => r.by === 'client').length;
         process.stdout.write(
-          `${name}: ${report.failures.length ? 'FAIL' : 'ok'} in ${report.ms} ms — ${s.edits} edits, ${s.rawEdits} raw OT edits (${s.richTextEdits} rich text), ${s.drops} drops, ` +
+          `${name}: ${report.failures.length ? 'FAIL' : 'ok'} in ${report.ms} ms — ${s.edits} edits, ${s.rawEdits} raw OT edits (${s.richTextEdits} rich text), ${s.textEdits} typed with editText, ${s.drops} drops, ` +
             `${s.midFrameKills} mid-frame kills, ${s.delayBursts} delay bursts, ${s.offline} offline, ${s.onlineAgain} online-again, ` +
             `${s.clientRestarts} client / ${s.serverRestarts} server restarts, ${s.closes} docs closed for a while, ${s.untracks} untracked (${s.untrackDiscarded} changes discarded, ${s.untrackedEditsRefused} edits refused as it was untracked), ${s.deletes} deleted (${s.revives} opened again, ${s.deletesUndone} undone so, ${s.handedOver} changes handed over, LWW ops ${s.lwwOpsHandedOver} of ${s.lwwOpsOnDeleted} handed over, ${s.revivedEditsRefused} edits refused as it was dropped again), ${s.proxyConnections} connections, ${s.commitCalls} commits, ` +
             `${report.rebasedAway.length} rebased away (${byClient} by a client), ${s.witnessesChecked} of ${s.witnesses} witness edits checked` +

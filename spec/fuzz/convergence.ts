@@ -349,6 +349,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     lwwOpsOnDeleted: 0,
     lwwOpsHandedOver: 0,
     richTextEdits: 0,
+    textEdits: 0,
     revivedEditsRefused: 0,
     untrackedEditsRefused: 0,
     deletesUndone: 0,
@@ -684,6 +685,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     if (change.then) doc.change(draft => change.then!(draft as FuzzDoc));
     stats.edits++;
     stats.editsDuringWrites++;
+    if (change.label.startsWith('editText')) stats.textEdits++;
   };
   const edit = (c: FuzzClient, docId: string): Promise<void> =>
     closedDocs.get(c)?.has(docId) || reopening.get(c)?.has(docId) ? reopen(c, docId).then(() => editOpen(c, docId)) : editOpen(c, docId);
@@ -694,6 +696,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     doc.change(draft => change.apply(draft as FuzzDoc));
     if (change.then) doc.change(draft => change.then!(draft as FuzzDoc));
     stats.edits++;
+    if (change.label.startsWith('editText')) stats.textEdits++;
     return doc.flush();
   };
 

@@ -1,4 +1,6 @@
 import type { Rng } from './random.js';
+import { editText } from '../../src/txt/editText.js';
+import type { DeltaOp } from '../../src/algorithms/deltaOps.js';
 
 /** A JSON value, as fuzzed documents hold. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -67,6 +69,8 @@ export function otEdit(rng: Rng, state: FuzzDoc): Edit {
     // Under the rich text the raw writer edits (`@txt` on /body): replaced by plain text, or deleted.
     bodyReplace: isObject(state.body) ? 0.5 : 0,
     bodyDelete: isObject(state.body) ? 0.3 : 0,
+    // Typing in it as an editor binding does: `editText` records `@txt`, concurrent with the raw writer's.
+    bodyType: 1.5,
   });
   // Indices and keys are drawn now, from the script's generator, whatever the draft looks like.
   const index = rng.int(0, Math.max(0, list.length));
@@ -131,6 +135,21 @@ export function otEdit(rng: Rng, state: FuzzDoc): Edit {
       return { label: `body="plain ${value}"`, apply: d => void (d.body = `plain ${value}`) };
     case 'bodyDelete':
       return { label: 'delete body', apply: d => void delete d.body };
+    case 'bodyType': {
+      // Where to type or cut, as a share of the text the draft holds when the edit is made.
+      const share = rng.int(0, 99) / 100;
+      const cut = rng.chance(0.3) ? rng.int(1, 3) : 0;
+      return {
+        label: `editText /body ${cut ? `delete ${cut}` : 'insert'} at ${Math.round(share * 100)}%`,
+        apply: d => {
+          const length = textLength(d.body);
+          const at = Math.floor(share * (length - 1));
+          const count = Math.min(cut, length - 1 - at);
+          const delta: DeltaOp[] = [...(at > 0 ? [{ retain: at }] : []), count > 0 ? { delete: count } : { insert: `e${value} ` }];
+          d.body = editText(d.body, delta) as unknown as Json;
+        },
+      };
+    }
   }
 }
 
