@@ -4,7 +4,7 @@ import { PatchesSync, type PatchesSyncOptions } from '../../src/net/PatchesSync.
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
 import type { PatchesStore } from '../../src/stores/PatchesStore.js';
 import { startServer, type RunningServer, type StartServerOptions } from '../../src/server/index.js';
-import type { PatchesSyncState, SyncedDoc } from '../../src/types.js';
+import type { Change, PatchesSyncState, SyncedDoc } from '../../src/types.js';
 import { startFaultProxy, type FaultProxy } from './faultProxy.js';
 
 /** A client of the harness: its Patches, its PatchesSync, and every error it reported. */
@@ -21,6 +21,8 @@ export interface SyncHarness {
   proxy: FaultProxy;
   clients: TestClient[];
   client(options?: PatchesSyncOptions & { store?: PatchesStore; metadata?: Record<string, unknown>; clock?: () => number }): TestClient;
+  /** A client as `client` makes it, once its `connect()` resolved. */
+  connected(options?: Parameters<SyncHarness['client']>[0]): Promise<TestClient>;
   close(): Promise<void>;
 }
 
@@ -29,7 +31,7 @@ export async function startHarness(options: StartServerOptions = {}): Promise<Sy
   const server = await startServer({ port: 0, ...options });
   const proxy = await startFaultProxy(server.port);
   const clients: TestClient[] = [];
-  return {
+  const harness: SyncHarness = {
     server,
     proxy,
     clients,
@@ -42,12 +44,23 @@ export async function startHarness(options: StartServerOptions = {}): Promise<Sy
       clients.push(client);
       return client;
     },
+    async connected(options = {}) {
+      const client = harness.client(options);
+      await client.sync.connect();
+      return client;
+    },
     async close() {
       for (const { sync } of clients) sync.destroy();
       await proxy.close();
       await server.close();
     },
   };
+  return harness;
+}
+
+/** The whole history of `docId` on the server, read through `client`'s connection. */
+export function serverHistory(client: TestClient, docId: string): Promise<Change[]> {
+  return firstValueFrom(client.sync.call<Change[]>('getChangesSince', docId, 0));
 }
 
 /** Resolves with the first value of `source$` that satisfies `predicate`. */

@@ -14,7 +14,7 @@ import { failingStore } from '../helpers/failingStore.js';
 import { holdingStore } from '../helpers/holdingStore.js';
 import type { Change, PatchesSyncState, SyncedDoc } from '../../src/types.js';
 import { NetworkError, SyncOptionError } from '../../src/errors.js';
-import { docSynced, idle, startHarness, when, type SyncHarness, type TestClient } from '../helpers/syncHarness.js';
+import { docSynced, idle, serverHistory, startHarness, when, type SyncHarness, type TestClient } from '../helpers/syncHarness.js';
 
 let harness: SyncHarness;
 
@@ -27,15 +27,7 @@ afterEach(async () => {
 });
 
 /** Every committed change the server holds for a doc, read through a client's RPC. */
-function serverHistory(client: TestClient, docId: string): Promise<Change[]> {
-  return firstValueFrom(client.sync.call<Change[]>('getChangesSince', docId, 0));
-}
 
-async function connected(options: Parameters<SyncHarness['client']>[0] = {}): Promise<TestClient> {
-  const client = harness.client(options);
-  await client.sync.connect();
-  return client;
-}
 
 /** A client that never loaded `docId` edits it offline (the edits saved), then comes online and connects. */
 async function editedOffline<T extends object>(
@@ -56,7 +48,7 @@ async function editedOffline<T extends object>(
 describe('PatchesSync', () => {
   describe('convergence', () => {
     it('should converge two clients editing the same OT doc concurrently', async () => {
-      const [a, b] = await Promise.all([connected(), connected()]);
+      const [a, b] = await Promise.all([harness.connected(), harness.connected()]);
       const docA = await a.patches.openDoc<{ items: string[] }>('shared');
       docA.change(draft => {
         draft.items = ['x'];
@@ -87,7 +79,7 @@ describe('PatchesSync', () => {
     });
 
     it('should converge two clients editing the same LWW doc concurrently', async () => {
-      const [a, b] = await Promise.all([connected(), connected()]);
+      const [a, b] = await Promise.all([harness.connected(), harness.connected()]);
       const docA = await a.patches.openDoc<{ x?: number; y?: number; z?: number }>('lww-doc', { algorithm: 'lww' });
       const docB = await b.patches.openDoc<{ x?: number; y?: number; z?: number }>('lww-doc', { algorithm: 'lww' });
       docA.change(draft => {
@@ -109,7 +101,7 @@ describe('PatchesSync', () => {
     // Found in review, fixed: a push onto an LWW doc's array travelled as `add /list/9`, which the
     // server stores as a replace that cannot apply past the end: the push was lost, silently.
     it('should keep every edit of an LWW doc\'s arrays, each array written whole', async () => {
-      const [a, b] = await Promise.all([connected(), connected()]);
+      const [a, b] = await Promise.all([harness.connected(), harness.connected()]);
       type Doc = { list?: unknown[]; rows?: { tags: string[] }[] };
       const docA = await a.patches.openDoc<Doc>('lww-doc', { algorithm: 'lww' });
       docA.change(draft => {
@@ -148,7 +140,7 @@ describe('PatchesSync', () => {
     // clock stepped back made a user's later edit lose to their own earlier one, silently.
     it("should keep an LWW edit made after another writer's value arrived, from a clock hours behind", async () => {
       const behind = 3 * 60 * 60 * 1000;
-      const [a, b] = await Promise.all([connected({ clock: () => Date.now() - behind }), connected()]);
+      const [a, b] = await Promise.all([harness.connected({ clock: () => Date.now() - behind }), harness.connected()]);
       type Doc = { color?: string };
       const docA = await a.patches.openDoc<Doc>('lww-doc', { algorithm: 'lww' });
       const docB = await b.patches.openDoc<Doc>('lww-doc', { algorithm: 'lww' });
@@ -163,14 +155,14 @@ describe('PatchesSync', () => {
 
     it("should keep a user's later LWW edit of a committed field after their clock stepped back", async () => {
       let now = Date.now();
-      const a = await connected({ clock: () => now });
+      const a = await harness.connected({ clock: () => now });
       const docA = await a.patches.openDoc<{ status?: string }>('lww-doc', { algorithm: 'lww' });
       docA.change(draft => void (draft.status = 'open'));
       await docSynced(a.sync, 'lww-doc', 1);
       now -= 5_000; // NTP steps the laptop clock back
       await editAnswered(a, () => docA.change(draft => void (draft.status = 'closed')));
       expect(docA.state).toEqual({ status: 'closed' });
-      const fresh = await connected();
+      const fresh = await harness.connected();
       const seen = await fresh.patches.openDoc<{ status?: string }>('lww-doc', { algorithm: 'lww' });
       await when(seen.state$, s => s.status !== undefined);
       expect(seen.state).toEqual({ status: 'closed' });
@@ -181,7 +173,7 @@ describe('PatchesSync', () => {
       // one ts, and the child's row can be the older one (its parent's was dropped by B's write of
       // /p and is stored anew), so only the depth orders them in the reply.
       let now = 100;
-      const [a, b] = await Promise.all([connected({ clock: () => now }), connected({ clock: () => now })]);
+      const [a, b] = await Promise.all([harness.connected({ clock: () => now }), harness.connected({ clock: () => now })]);
       type Doc = { p?: { a?: { b?: number } } };
       const docA = await a.patches.openDoc<Doc>('lww-doc', { algorithm: 'lww' });
       const docB = await b.patches.openDoc<Doc>('lww-doc', { algorithm: 'lww' });
@@ -208,7 +200,7 @@ describe('PatchesSync', () => {
   // the doc had left; the server took the other client's change it had just sent back for the
   // batch's own, and merged it wrongly (B's insert was lost, the removed item came back).
   it('should send an offline queue cut into several batches on the rev each reply leaves the doc at', async () => {
-    const b = await connected();
+    const b = await harness.connected();
     const online$ = new BehaviorSubject(true);
     const a = harness.client({ online$, maxPayloadBytes: 250 });
     await a.sync.connect();
@@ -235,7 +227,7 @@ describe('PatchesSync', () => {
     // Found in review, fixed: a second connect() while connected reset the pass count, so the next
     // reconnect's pass said 'initial' (the first after connect()) instead of 'updating'.
     it("should call the first pass after connect() 'initial' and every pass after a reconnect 'updating', a second connect() included", async () => {
-      const client = await connected();
+      const client = await harness.connected();
       await client.patches.trackDocs(['d']);
       await idle(client.sync);
       await client.sync.connect();
@@ -280,8 +272,8 @@ describe('PatchesSync', () => {
     // closed, edits stopped both ways, every connect() rejected with it, and onError heard nothing.
     it.each(['online$', 'wake$'] as const)("should report an app's %s that errors, once, and keep the connection, the edits both ways and connect()", async option => {
       const source = option === 'online$' ? new BehaviorSubject(true) : new Subject<boolean>();
-      const a = await connected({ [option]: source });
-      const b = await connected();
+      const a = await harness.connected({ [option]: source });
+      const b = await harness.connected();
       const docA = await a.patches.openDoc<{ v?: number; w?: number }>('plugin');
       const docB = await b.patches.openDoc<{ v?: number; w?: number }>('plugin');
       await Promise.all([docSynced(a.sync, 'plugin'), docSynced(b.sync, 'plugin')]);
@@ -307,7 +299,7 @@ describe('PatchesSync', () => {
     // connect() made while disconnected left its wait for a leader subscribed for good (~6.5 KB
     // per "Work offline" toggle). The tabs' subjects are private: their observers are counted here.
     it('should leave nothing waiting for a leader once connect() in a leading tab has connected', async () => {
-      const client = await connected();
+      const client = await harness.connected();
       const tabs = (client.sync as unknown as { tabs: { leadingSubject: Subject<boolean>; news: Subject<unknown> } }).tabs;
       const observers = () => [tabs.leadingSubject.observers.length, tabs.news.observers.length];
       const before = observers();
@@ -322,7 +314,7 @@ describe('PatchesSync', () => {
     // was handled, by when the second connect() wanted one again: onError heard it, and
     // state.syncing showed it for a moment (a UI flashed "sync failed").
     it('should report nothing for a connect() called off by disconnect() when a later connect() wants the connection again', async () => {
-      const client = await connected();
+      const client = await harness.connected();
       const syncing: unknown[] = [];
       client.sync.state$.subscribe(state => syncing.push(state.syncing));
       client.sync.disconnect();
@@ -338,8 +330,8 @@ describe('PatchesSync', () => {
 
     it('should send changes made offline exactly once after coming back', async () => {
       const online$ = new BehaviorSubject(true);
-      const a = await connected({ online$ });
-      const b = await connected();
+      const a = await harness.connected({ online$ });
+      const b = await harness.connected();
       const docA = await a.patches.openDoc<{ log: string[] }>('journal');
       docA.change(draft => {
         draft.log = ['start'];
@@ -372,7 +364,7 @@ describe('PatchesSync', () => {
     });
 
     it('should resend pending changes exactly once when the socket drops mid-session', async () => {
-      const a = await connected();
+      const a = await harness.connected();
       const doc = await a.patches.openDoc<{ n: number[] }>('drops');
       doc.change(draft => {
         draft.n = [];
@@ -386,7 +378,7 @@ describe('PatchesSync', () => {
       }
       await when(a.sync.state$, s => s.connected);
       await docSynced(a.sync, 'drops', 6);
-      const b = await connected();
+      const b = await harness.connected();
       const history = await serverHistory(b, 'drops');
       const ids = history.map(c => c.id);
       expect(new Set(ids).size).toBe(ids.length);
@@ -413,12 +405,12 @@ describe('PatchesSync', () => {
       await a.sync.connect(); // the first pass starts while the listing is still held back
       release();
       await docSynced(a.sync, 'stored', 1);
-      const b = await connected();
+      const b = await harness.connected();
       expect((await serverHistory(b, 'stored')).map(c => c.id)).toEqual(['stored-1']);
     });
 
     it('should take the history a re-based commit (docReloadRequired) is answered with on our server, and ask for no reload', async () => {
-      const a = await connected();
+      const a = await harness.connected();
       const docA = await a.patches.openDoc<{ title?: string; b?: string }>('rebased');
       docA.change(draft => {
         draft.title = 'from a';
@@ -438,7 +430,7 @@ describe('PatchesSync', () => {
     });
 
     it('should converge when a never-synced client edits a doc that already exists on the server (docReloadRequired)', async () => {
-      const a = await connected();
+      const a = await harness.connected();
       const docA = await a.patches.openDoc<{ list: string[]; b?: string }>('existing');
       docA.change(draft => {
         draft.list = ['a'];
@@ -463,7 +455,7 @@ describe('PatchesSync', () => {
     });
 
     it('should send what is left of a queue in several batches once the first batch made it reload (docReloadRequired)', async () => {
-      const a = await connected();
+      const a = await harness.connected();
       const docA = await a.patches.openDoc<{ title?: string; notes?: string[] }>('batched-reload');
       docA.change(draft => {
         draft.title = 'from a';
@@ -493,7 +485,7 @@ describe('PatchesSync', () => {
     ])('should keep the edits of every batch of a queue cut after the first was re-based (docReloadRequired) on %s', async (_name, options) => {
       await harness.close();
       harness = await startHarness(options);
-      const a = await connected();
+      const a = await harness.connected();
       const docA = await a.patches.openDoc<{ notes?: Record<string, string> }>('reload-notes');
       docA.change(draft => {
         draft.notes = { intro: 'from a' };
@@ -522,7 +514,7 @@ describe('PatchesSync', () => {
     });
 
     it('should report state transitions through a drop and reconnect', async () => {
-      const a = await connected();
+      const a = await harness.connected();
       await idle(a.sync);
       const states: string[] = [];
       a.sync.onStateChange(s => states.push(`${s.connected}:${String(s.syncing)}`));
@@ -589,7 +581,7 @@ describe('PatchesSync', () => {
 
     it("should report that doc's error and still sync the other docs on connect", async () => {
       const store = new OneDocFails();
-      const author = await connected();
+      const author = await harness.connected();
       const docOnServer = await author.patches.openDoc<{ title?: string }>('readable');
       docOnServer.change(draft => {
         draft.title = 'from the server';
@@ -612,8 +604,8 @@ describe('PatchesSync', () => {
 
     it("should retry a broadcast the store failed to write, and catch the doc up once the store is well", async () => {
       const store = failingStore();
-      const a = await connected({ store });
-      const b = await connected();
+      const a = await harness.connected({ store });
+      const b = await harness.connected();
       const docA = await a.patches.openDoc<{ a?: number; fromB?: string }>('flaky');
       docA.change(draft => void (draft.a = 1));
       await docSynced(a.sync, 'flaky', 1);
@@ -636,7 +628,7 @@ describe('PatchesSync', () => {
     // Found by a fuzz of store faults: one failed read left the doc out of `synced` for good.
     it("should give a doc the entry whose read failed once it is edited or synced", async () => {
       const store = failingStore();
-      const a = await connected({ store });
+      const a = await harness.connected({ store });
       store.failNext('getCommittedRev', quota());
       const doc = await a.patches.openDoc<{ n?: number }>('unlisted');
       doc.change(draft => void (draft.n = 1));
@@ -649,7 +641,7 @@ describe('PatchesSync', () => {
     // failed too, nothing read the entry again, and the doc stayed out of `synced` for good.
     it.each([2, 3])('should give a doc its entry when %i reads of it in a row fail, its run included', async times => {
       const store = failingStore();
-      const a = await connected({ store });
+      const a = await harness.connected({ store });
       store.failNext('getCommittedRev', quota(), times);
       const doc = await a.patches.openDoc<{ n?: number }>('unlisted');
       doc.change(draft => void (draft.n = 1));
@@ -659,7 +651,7 @@ describe('PatchesSync', () => {
 
     it('should run a pass again that failed on an open socket, and send the edits made offline', async () => {
       const store = failingStore();
-      const a = await connected({ store });
+      const a = await harness.connected({ store });
       const doc = await a.patches.openDoc<{ a?: number; offline?: boolean }>('pass');
       doc.change(draft => void (draft.a = 1));
       await docSynced(a.sync, 'pass', 1);
@@ -674,7 +666,7 @@ describe('PatchesSync', () => {
       harness.proxy.refuse = false;
 
       await docSynced(a.sync, 'pass', 2);
-      const b = await connected();
+      const b = await harness.connected();
       const seen = await b.patches.openDoc<{ a?: number; offline?: boolean }>('pass');
       await docSynced(b.sync, 'pass', 2);
       expect(seen.state).toEqual({ a: 1, offline: true });
@@ -688,7 +680,7 @@ describe('PatchesSync', () => {
   // 'error' for good, its own commits never confirmed, an error reported on every try.
   describe('a committed change that does not apply on the doc\'s committed state', () => {
     it("should take the server's state (getDoc), keep and send the local edits, and report once", async () => {
-      const a = await connected();
+      const a = await harness.connected();
       const docA = await a.patches.openDoc<{ items?: string[]; mine?: boolean }>('diverged');
       docA.change(draft => void (draft.items = ['base']));
       await docSynced(a.sync, 'diverged', 1);
@@ -698,7 +690,7 @@ describe('PatchesSync', () => {
       const mine = await a.patches.openDoc<{ items?: string[]; mine?: boolean }>('diverged');
       mine.change(draft => void (draft.mine = true));
 
-      const b = await connected();
+      const b = await harness.connected();
       const docB = await b.patches.openDoc<{ items?: string[]; mine?: boolean }>('diverged');
       await docSynced(b.sync, 'diverged', 1);
       docB.change(draft => void (draft.items![0] = 'from b'));
@@ -715,7 +707,7 @@ describe('PatchesSync', () => {
     it('should halve the storage budget until the server takes the change, and not report it', async () => {
       await harness.close();
       harness = await startHarness({ maxChangeBytes: 150_000 });
-      const a = await connected({ maxStorageBytes: 1_000_000 });
+      const a = await harness.connected({ maxStorageBytes: 1_000_000 });
       const doc = await a.patches.openDoc<Record<string, string>>('roomy');
       const values = ['a', 'b', 'c', 'd'].map(c => c.repeat(100_000));
       doc.change(draft => values.forEach((value, i) => void (draft[`k${i}`] = value)));
@@ -723,7 +715,7 @@ describe('PatchesSync', () => {
 
       // 1 MB, 500 KB and 250 KB budgets keep the 400 KB change whole or in halves: refused; 125 KB cuts it in four.
       await docSynced(a.sync, 'roomy', 5);
-      const b = await connected();
+      const b = await harness.connected();
       const seen = await b.patches.openDoc<Record<string, string>>('roomy');
       await docSynced(b.sync, 'roomy', 5);
       expect(seen.state).toEqual({ k0: values[0], k1: values[1], k2: values[2], k3: values[3], small: 'after' });
@@ -733,7 +725,7 @@ describe('PatchesSync', () => {
     it('should report the 413 when no storage budget is configured (none is invented), and keep the change', async () => {
       await harness.close();
       harness = await startHarness({ maxChangeBytes: 150_000 });
-      const a = await connected();
+      const a = await harness.connected();
       const doc = await a.patches.openDoc<{ big?: string }>('tight');
       doc.change(draft => void (draft.big = 'x'.repeat(200_000)));
       await when(a.sync.synced$, s => s.tight?.status === 'error');
@@ -746,14 +738,14 @@ describe('PatchesSync', () => {
     // Found in review: the entries of an LWW array split into several commits were appended with
     // `add`, which the LWW server stores as a replace past the end: dropped, the doc 'synced'.
     it('should send an LWW array cut into several commits whole, to the author and to others', async () => {
-      const a = await connected({ maxPayloadBytes: 2000 });
+      const a = await harness.connected({ maxPayloadBytes: 2000 });
       const doc = await a.patches.openDoc<{ list?: string[] }>('lww-long-list', { algorithm: 'lww' });
       const list = Array.from({ length: 40 }, (_, i) => `item-${i}-`.padEnd(100, 'x'));
       doc.change(draft => void (draft.list = list));
       await docSynced(a.sync, 'lww-long-list', 2);
       expect(doc.state.list).toEqual(list);
 
-      const b = await connected();
+      const b = await harness.connected();
       const seen = await b.patches.openDoc<{ list?: string[] }>('lww-long-list', { algorithm: 'lww' });
       await docSynced(b.sync, 'lww-long-list', 1);
       expect(seen.state.list).toEqual(list);
@@ -761,14 +753,14 @@ describe('PatchesSync', () => {
     });
 
     it('should send a 5 MB change under a 1 MB maxPayloadBytes in several commits', async () => {
-      const a = await connected({ maxPayloadBytes: 1_000_000 });
+      const a = await harness.connected({ maxPayloadBytes: 1_000_000 });
       const doc = await a.patches.openDoc<{ chunks: string[] }>('big');
       const chunks = Array.from({ length: 50 }, (_, i) => String(i).padStart(3, '0') + 'x'.repeat(100_000));
       doc.change(draft => {
         draft.chunks = chunks;
       });
       await docSynced(a.sync, 'big');
-      const b = await connected();
+      const b = await harness.connected();
       const history = await serverHistory(b, 'big');
       expect(history.length).toBeGreaterThan(4);
       expect(new Set(history.map(c => c.batchId)).size).toBe(1);
@@ -781,13 +773,13 @@ describe('PatchesSync', () => {
   describe('subscribeFilter', () => {
     it('should subscribe only the filtered ids yet sync every tracked doc', async () => {
       const filterCalls: string[][] = [];
-      const a = await connected({
+      const a = await harness.connected({
         subscribeFilter: ids => {
           filterCalls.push(ids);
           return ids.filter(id => !id.startsWith('local-'));
         },
       });
-      const b = await connected();
+      const b = await harness.connected();
       const [shared, local] = await Promise.all([a.patches.openDoc<{ v?: number }>('doc-s'), a.patches.openDoc<{ v?: number }>('local-1')]);
       // Both loaded (at rev 0) before b writes: from then on only a broadcast could bring b's edits.
       await Promise.all([docSynced(a.sync, 'doc-s'), docSynced(a.sync, 'local-1')]);
@@ -810,14 +802,14 @@ describe('PatchesSync', () => {
     // no doc tracked afterwards heard another client until a reconnect, and onError heard nothing.
     it('should go on subscribing the docs tracked after subscribeFilter threw once, and report the throw', async () => {
       let armed = false;
-      const a = await connected({
+      const a = await harness.connected({
         subscribeFilter: ids => {
           if (!armed) return ids;
           armed = false;
           throw new Error('hiccup');
         },
       });
-      const b = await connected();
+      const b = await harness.connected();
       await idle(a.sync);
       armed = true;
       await a.patches.openDoc('first');
@@ -836,14 +828,14 @@ describe('PatchesSync', () => {
     // Found in review, fixed: each reconnect's pass failed on the throw (state.syncing stayed an
     // Error), and the other docs tracked afterwards never heard another client.
     it('should subscribe a doc subscribeFilter throws for as itself, report it once per connection, and keep the passes and the other docs going', async () => {
-      const a = await connected({
+      const a = await harness.connected({
         subscribeFilter: ids =>
           ids.map(id => {
             if (id.startsWith('bad')) throw new Error(`cannot map ${id}`);
             return id;
           }),
       });
-      const b = await connected();
+      const b = await harness.connected();
       const bad = await a.patches.openDoc<{ v?: number }>('bad-1');
       await docSynced(a.sync, 'bad-1');
       await a.patches.openDoc('gone');
@@ -909,7 +901,7 @@ describe('PatchesSync', () => {
 
     it('should keep a tombstone for a doc deleted offline and delete it on the server on reconnect', async () => {
       const online$ = new BehaviorSubject(true);
-      const a = await connected({ online$ });
+      const a = await harness.connected({ online$ });
       const doc = await a.patches.openDoc<{ v: number }>('tomb');
       doc.change(draft => {
         draft.v = 1;
@@ -922,7 +914,7 @@ describe('PatchesSync', () => {
       await idle(a.sync);
       await when(a.sync.state$, s => s.syncing === null && s.connected);
       expect(await a.patches.store.listDocs(true)).toEqual([]);
-      const b = await connected();
+      const b = await harness.connected();
       await expect(firstValueFrom(b.sync.call('getDoc', 'tomb'))).rejects.toMatchObject({ code: 410 });
     });
     it('should drop nothing once destroyed mid-way through a remote delete, and hand the pending changes over on the next connection', async () => {
@@ -1103,7 +1095,7 @@ describe('PatchesSync', () => {
 
 
     it('should reconnect after the server goes away and comes back, and sync what was made meanwhile', async () => {
-      const a = await connected();
+      const a = await harness.connected();
       const doc = await a.patches.openDoc<{ n: number }>('restart');
       doc.change(draft => {
         draft.n = 1;
@@ -1300,7 +1292,7 @@ describe('PatchesSync', () => {
     });
 
     it('syncDoc starts → syncing, then succeeds → synced; server changes applied → committedRev', async () => {
-      const a = await connected();
+      const a = await harness.connected();
       const doc = await a.patches.openDoc<{ v?: number }>('rows');
       await docSynced(a.sync, 'rows', 0);
       const seen: SyncedDoc[] = [];
@@ -1326,7 +1318,7 @@ describe('PatchesSync', () => {
     });
 
     it('syncDoc fails / flushDoc fails → error, reported with the docId', async () => {
-      const a = await connected({ maxPayloadBytes: 1000 });
+      const a = await harness.connected({ maxPayloadBytes: 1000 });
       const doc = await a.patches.openDoc<{ big?: string }>('too-big');
       doc.change(draft => {
         draft.big = 'x'.repeat(5000);
@@ -1338,7 +1330,7 @@ describe('PatchesSync', () => {
     });
 
     it('Doc untracked: entry removed', async () => {
-      const a = await connected();
+      const a = await harness.connected();
       await a.patches.trackDocs(['temp']);
       await when(a.sync.synced$, s => !!s['temp']);
       await a.patches.untrackDocs(['temp']);
@@ -1351,7 +1343,7 @@ describe('PatchesSync', () => {
   // whose `next` reached the state.
   describe('what it hands out', () => {
     it('should hand out frozen states: a write to sync.state throws, and an edit made after it is sent', async () => {
-      const a = await connected();
+      const a = await harness.connected();
       await idle(a.sync);
       const doc = await a.patches.openDoc<{ x?: number }>('frozen-state');
       expect(Object.isFrozen(a.sync.state)).toBe(true);
@@ -1373,7 +1365,7 @@ describe('PatchesSync', () => {
     });
 
     it('should give a subscriber after destroy() the last state and snapshot, then complete', async () => {
-      const a = await connected();
+      const a = await harness.connected();
       await a.patches.openDoc('late');
       await when(a.sync.synced$, s => !!s['late']);
       a.sync.destroy();

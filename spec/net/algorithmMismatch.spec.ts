@@ -86,18 +86,13 @@ describe('a doc opened with the other algorithm than the server syncs it with', 
     await harness.close();
   });
 
-  async function connected(options: Parameters<SyncHarness['client']>[0] = {}): Promise<TestClient> {
-    const client = harness.client(options);
-    await client.sync.connect();
-    return client;
-  }
 
   // Found in review: 3 of 4 clients that had opened 'lww-settings' without { algorithm: 'lww' }
   // sat in 'error' with "Missing changes", reported twice after every edit of another client.
   it('should report an LWW doc opened as OT once, not retried, where its catch-up failed as "Missing changes", and keep its pending edit', async () => {
     const { scheduler, delays } = timedScheduler();
-    const writer = await connected();
-    const opener = await connected({ scheduler });
+    const writer = await harness.connected();
+    const opener = await harness.connected({ scheduler });
     const doc = await opener.patches.openDoc<Settings>(ID);
     const right = await writer.patches.openDoc<Settings>(ID, { algorithm: 'lww' });
     // While it hears every broadcast, one change at the next rev each, OT takes them.
@@ -152,14 +147,14 @@ describe('a doc opened with the other algorithm than the server syncs it with', 
   // Found reproducing the above: it showed `{}` as 'synced' (the LWW server's one change of every row
   // is at the envelope's own rev, which OT took for one it had), then only its own edits.
   it('should report an LWW doc that has rows when opened as OT at once, not show it empty as synced', async () => {
-    const writer = await connected();
+    const writer = await harness.connected();
     const right = await writer.patches.openDoc<Settings>(ID, { algorithm: 'lww' });
     right.change(draft => void (draft.theme = 'dark'));
     await docSynced(writer.sync, ID, 1);
     right.change(draft => void (draft.fontSize = 12));
     await docSynced(writer.sync, ID, 2);
 
-    const opener = await connected();
+    const opener = await harness.connected();
     const doc = await opener.patches.openDoc<Settings>(ID);
     const settled = await when(opener.sync.synced$, synced => synced[ID]?.status === 'synced' || synced[ID]?.status === 'error');
     expect(settled[ID]).toEqual({ committedRev: 0, hasPending: false, status: 'error' });
@@ -172,8 +167,8 @@ describe('a doc opened with the other algorithm than the server syncs it with', 
   // an ApplyChangesError saying nothing of the cause, then silence (the reload's getDoc found the
   // mismatch, but the doc had reported its error on this connection already).
   it("should report the mismatch after the ApplyChangesError of an OT client's array append into an LWW doc (stored as a row at /list/-), each once", async () => {
-    const writer = await connected();
-    const opener = await connected();
+    const writer = await harness.connected();
+    const opener = await harness.connected();
     const doc = await opener.patches.openDoc<{ list?: string[] }>(ID);
     const right = await writer.patches.openDoc<{ list?: string[] }>(ID, { algorithm: 'lww' });
     right.change(draft => void (draft.list = ['a', 'b']));
@@ -195,7 +190,7 @@ describe('a doc opened with the other algorithm than the server syncs it with', 
   });
 
   it('should never report it for an OT doc: one caught up after missed broadcasts or loaded whole, with the writes of a client that opened it as LWW (not reported either: nothing tells)', async () => {
-    const [author, lwwOpener, away] = [await connected(), await connected(), await connected()];
+    const [author, lwwOpener, away] = [await harness.connected(), await harness.connected(), await harness.connected()];
     const doc = await author.patches.openDoc<Notes>('notes');
     doc.change(draft => void (draft.items = ['a', 'b']));
     await docSynced(author.sync, 'notes', 1);
@@ -213,7 +208,7 @@ describe('a doc opened with the other algorithm than the server syncs it with', 
     await docSynced(lwwOpener.sync, 'notes', 4);
 
     await away.sync.connect();
-    const late = await connected();
+    const late = await harness.connected();
     const loaded = await late.patches.openDoc<Notes>('notes');
     await Promise.all([away, late, author, lwwOpener].map(client => docSynced(client.sync, 'notes', 4)));
     const expected = { items: ['first', 'a', 'b'], title: 'from LWW', n: 5 };

@@ -1,10 +1,8 @@
-import { firstValueFrom } from 'rxjs';
 import type { DeltaOp, TextDocument } from '../../src/algorithms/deltaOps.js';
 import type { PatchesDoc } from '../../src/client/PatchesDoc.js';
 import { editText } from '../../src/txt/editText.js';
 import { enableRichText } from '../../src/txt/enableRichText.js';
-import type { Change } from '../../src/types.js';
-import { docSynced, startHarness, when, type SyncHarness, type TestClient } from '../helpers/syncHarness.js';
+import { docSynced, serverHistory, startHarness, when, type SyncHarness } from '../helpers/syncHarness.js';
 
 /**
  * Two people typing in one text field, through a real server on loopback: `editText` in
@@ -30,19 +28,11 @@ afterEach(async () => {
   await harness.close();
 });
 
-async function connected(options: Parameters<SyncHarness['client']>[0] = {}): Promise<TestClient> {
-  const client = harness.client(options);
-  await client.sync.connect();
-  return client;
-}
 
-function serverHistory(client: TestClient, docId: string): Promise<Change[]> {
-  return firstValueFrom(client.sync.call<Change[]>('getChangesSince', docId, 0));
-}
 
 /** Two clients with `docId` open, both at rev 1 holding `initial` (written as text by the first). */
 async function twoEditors(docId: string, initial: string, algorithm: 'ot' | 'lww' = 'ot', optionsOfA: Parameters<SyncHarness['client']>[0] = {}) {
-  const [a, b] = await Promise.all([connected(optionsOfA), connected()]);
+  const [a, b] = await Promise.all([harness.connected(optionsOfA), harness.connected()]);
   const docA = await a.patches.openDoc<Page>(docId, { algorithm });
   docA.change((draft) => {
     draft.body = editText(draft.body, [{ insert: initial }]);
