@@ -13,7 +13,7 @@ import { startFaultProxy } from '../helpers/faultProxy.js';
 import { failingStore } from '../helpers/failingStore.js';
 import { holdingStore } from '../helpers/holdingStore.js';
 import type { Change, PatchesSyncState, SyncedDoc } from '../../src/types.js';
-import { NetworkError, SyncOptionError } from '../../src/errors.js';
+import { NetworkError, StatusError, SyncOptionError } from '../../src/errors.js';
 import { docSynced, idle, serverHistory, startHarness, when, type SyncHarness, type TestClient } from '../helpers/syncHarness.js';
 
 let harness: SyncHarness;
@@ -965,6 +965,42 @@ describe('PatchesSync', () => {
       const event = await told;
       expect(event.pendingChanges.map(c => c.ops)).toEqual([[{ op: 'replace', path: '/v', value: 2 }]]);
       expect(await a.patches.store.listDocs(true)).toEqual([]);
+    });
+
+    // Found in review, fixed: the report-once key was the error's name, so after a 403 a 404 (both
+    // StatusError) went unsaid, though they ask different things of the app.
+    it('should report each refusal code of a doc once per connection: a 403, then a 404, each once', async () => {
+      let refusal: 403 | 404 = 403;
+      const refusing = await startHarness({
+        authorize: (_connection, method, docId) => {
+          if (method !== 'commitChanges' || docId !== 'locked') return true;
+          if (refusal === 404) throw new StatusError(404, 'no such doc here');
+          return false;
+        },
+      });
+      try {
+        const a = refusing.client();
+        const reported: Array<number | undefined> = [];
+        a.sync.error$.subscribe(event => reported.push((event.error as Error & { code?: number }).code));
+        await a.sync.connect();
+        const doc = await a.patches.openDoc<{ n?: number }>('locked');
+        // Each failed run of the doc: its status enters 'error' again.
+        let failedRuns = 0;
+        let last: string | undefined;
+        a.sync.synced$.subscribe(synced => {
+          if (synced.locked?.status === 'error' && last !== 'error') failedRuns++;
+          last = synced.locked?.status;
+        });
+        for (const [n, code] of [[1, 403], [2, 403], [3, 404], [4, 404]] as const) {
+          refusal = code;
+          doc.change(draft => void (draft.n = n));
+          await doc.flush();
+          await when(a.sync.synced$, () => failedRuns === n);
+        }
+        expect(reported).toEqual([403, 404]);
+      } finally {
+        await refusing.close();
+      }
     });
 
     // Found in review, fixed: a refused commit was reported again on every edit.

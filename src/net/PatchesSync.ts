@@ -29,7 +29,7 @@ import {
   type SchedulerLike,
 } from 'rxjs';
 import type { Algorithm, Change, PatchesSyncState, SizeCalculator, SyncedDoc, Unsubscriber } from '../types.js';
-import { AuthError, StoreOutdatedError, SyncOptionError } from '../errors.js';
+import { AuthError, StatusError, StoreOutdatedError, SyncOptionError } from '../errors.js';
 import type { Patches } from '../client/Patches.js';
 import { listen } from '../client/listen.js';
 import { hasUnsavedEdits } from '../client/unsavedEdits.js';
@@ -147,7 +147,7 @@ export class PatchesSync {
   private readonly subscribing = new DocHolds();
   /**
    * The errors reported on this connection for each doc whose run failed for good or reloaded it,
-   * by name: each once per doc per connection (protocol §5.3), not per edit; another kind still is
+   * by name (and code, for a server's refusal): each once per doc per connection (protocol §5.3), not per edit; another kind still is
    * (a reload after an `ApplyChangesError` that finds the doc is LWW on the server).
    */
   private readonly failedHere = new Map<string, Set<string>>();
@@ -680,10 +680,11 @@ export class PatchesSync {
 
   /** Reports a doc's error unless one of its kind was reported for the doc on this connection (see `failedHere`). */
   private reportOnce(error: unknown, docId: string): void {
-    const name = asError(error).name;
+    // A server's refusals are told apart by code: a 403 and a 413 are two things to say.
+    const kind = error instanceof StatusError ? `${error.name} ${error.code}` : asError(error).name;
     const reported = this.failedHere.get(docId) ?? new Set<string>();
-    if (reported.has(name)) return;
-    this.failedHere.set(docId, reported.add(name));
+    if (reported.has(kind)) return;
+    this.failedHere.set(docId, reported.add(kind));
     this.report(error, docId);
   }
 

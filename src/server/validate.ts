@@ -8,7 +8,6 @@
  * which change to quarantine; oversized changes answer **413** with the same data.
  */
 import { StatusError } from '../errors.js';
-import { utf8ByteLength } from '../algorithms/batching/sizeOf.js';
 import { parsePointer } from '../algorithms/jsonPointer.js';
 import { toDeltaOps } from '../algorithms/deltaOps.js';
 import { isStorableText, MAX_DEPTH } from '../algorithms/jsonValues.js';
@@ -217,38 +216,6 @@ export function exceedsDepth(value: unknown, limit: number): boolean {
     }
   }
   return false;
-}
-
-/**
- * About how many bytes `value`'s JSON takes, counted as `sizeOf` counts (keys and strings as
- * UTF-8 plus quotes, numbers and literals as written, punctuation; escapes not counted), walking
- * only until the count passes `limit`: then it is some number above `limit`. A subtree larger
- * than any string can hold costs no more to refuse than the limit.
- *
- * @example
- * jsonBytesUpTo({ a: 'xyz' }, 100); // 11: {"a":"xyz"}
- * jsonBytesUpTo([1, 2, 3], 2) > 2;  // true (it stopped counting there)
- */
-export function jsonBytesUpTo(value: unknown, limit: number): number {
-  let bytes = 0;
-  const stack: unknown[] = [value];
-  while (stack.length > 0 && bytes <= limit) {
-    const current = stack.pop();
-    if (typeof current === 'string') bytes += utf8ByteLength(current) + 2;
-    else if (typeof current !== 'object' || current === null) bytes += String(current).length;
-    else if (Array.isArray(current)) {
-      bytes += 1 + Math.max(1, current.length);
-      for (const child of current) stack.push(child);
-    } else {
-      const keys = Object.keys(current);
-      bytes += 1 + Math.max(1, keys.length);
-      for (const key of keys) {
-        bytes += utf8ByteLength(key) + 3;
-        stack.push((current as Record<string, unknown>)[key]);
-      }
-    }
-  }
-  return bytes;
 }
 
 function isFiniteNumber(value: unknown): value is number {

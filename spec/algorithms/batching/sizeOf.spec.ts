@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { sizeOf, utf8ByteLength } from '../../../src/algorithms/batching/sizeOf.js';
+import { jsonBytesUpTo, sizeOf, utf8ByteLength } from '../../../src/algorithms/batching/sizeOf.js';
 
 const encoder = new TextEncoder();
 const RUNS = { numRuns: 500 };
@@ -70,5 +70,32 @@ describe('sizeOf', () => {
       }),
       RUNS,
     );
+  });
+});
+
+describe('jsonBytesUpTo', () => {
+  /** JSON values whose strings and keys need no escape: there the count is exact. */
+  const plainText = fc.string({ unit: fc.constantFrom('a', 'é', '€', '😀', ' ', '0'), maxLength: 8 });
+  const plainJson = fc.letrec((tie) => ({
+    value: fc.oneof({ depthSize: 'small' }, fc.constant(null), fc.boolean(), fc.integer(), plainText, fc.array(tie('value'), { maxLength: 4 }), fc.dictionary(plainText, tie('value'), { maxKeys: 4 })),
+  })).value;
+
+  it('should count what sizeOf counts for values without escapes, when under the limit', () => {
+    fc.assert(fc.property(plainJson, (value) => expect(jsonBytesUpTo(value, Infinity)).toBe(sizeOf(value))), RUNS);
+  });
+
+  it('should not count escapes (sizeOf does)', () => {
+    expect(sizeOf({ a: 'x"y\\z\n' })).toBe(17);
+    expect(jsonBytesUpTo({ a: 'x"y\\z\n' }, Infinity)).toBe(14);
+  });
+
+  it('should stop past the limit: some number above it, without walking the rest', () => {
+    const wide = Array.from({ length: 100_000 }, (_, i) => ({ i }));
+    const visited = new Set<unknown>();
+    const watched = new Proxy(wide, { get: (target, key, receiver) => (visited.add(key), Reflect.get(target, key, receiver)) });
+    expect(jsonBytesUpTo(watched, 50)).toBeGreaterThan(50);
+    expect(visited.size).toBeLessThan(100);
+    expect(jsonBytesUpTo({ a: 'xyz' }, 11)).toBe(11);
+    expect(jsonBytesUpTo({ a: 'xyz' }, 10)).toBeGreaterThan(10);
   });
 });

@@ -60,3 +60,51 @@ export function sizeOf(data: unknown): number {
   const json = JSON.stringify(data);
   return json === undefined ? 0 : utf8ByteLength(json);
 }
+
+/**
+ * About how many bytes `value`'s JSON takes, without building it: keys and strings as UTF-8 plus
+ * their quotes, numbers and literals as written, and the punctuation, but not the escapes
+ * `sizeOf` counts (a `"` or newline inside a string is one byte here, two there). It walks only
+ * until the count passes `limit`, then returns some number above it: a subtree larger than any
+ * string can hold costs no more to measure against a limit than the limit (`sizeOf` would
+ * serialise it whole, and a copy-doubled one cannot be).
+ *
+ * @example
+ * jsonBytesUpTo({ a: 'xyz' }, 100); // 11: {"a":"xyz"}
+ * jsonBytesUpTo([1, 2, 3], 2) > 2;  // true (it stopped counting there)
+ */
+export function jsonBytesUpTo(value: unknown, limit: number): number {
+  let bytes = 0;
+  // The containers being measured, each with where it is: a child is read only when its turn comes.
+  const stack: Array<{ readonly container: readonly unknown[] | Readonly<Record<string, unknown>>; readonly keys?: readonly string[]; next: number }> = [
+    { container: [value], next: 0 },
+  ];
+  while (stack.length > 0 && bytes <= limit) {
+    const top = stack[stack.length - 1];
+    const length = top.keys ? top.keys.length : (top.container as readonly unknown[]).length;
+    if (top.next === length) {
+      stack.pop();
+      continue;
+    }
+    const index = top.next++;
+    let child: unknown;
+    if (top.keys) {
+      const key = top.keys[index];
+      bytes += utf8ByteLength(key) + 3;
+      child = (top.container as Readonly<Record<string, unknown>>)[key];
+    } else {
+      child = (top.container as readonly unknown[])[index];
+    }
+    if (typeof child === 'string') bytes += utf8ByteLength(child) + 2;
+    else if (typeof child !== 'object' || child === null) bytes += String(child).length;
+    else if (Array.isArray(child)) {
+      bytes += 1 + Math.max(1, child.length);
+      stack.push({ container: child, next: 0 });
+    } else {
+      const keys = Object.keys(child);
+      bytes += 1 + Math.max(1, keys.length);
+      stack.push({ container: child as Record<string, unknown>, keys, next: 0 });
+    }
+  }
+  return bytes;
+}

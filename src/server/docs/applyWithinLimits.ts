@@ -3,7 +3,8 @@ import { parsePointer } from '../../algorithms/jsonPointer.js';
 import { valueAt } from '../../algorithms/ops/PatchDraft.js';
 import { StatusError } from '../../errors.js';
 import type { Change } from '../../types.js';
-import { changeError, exceedsDepth, jsonBytesUpTo, MAX_DEPTH } from '../validate.js';
+import { jsonBytesUpTo } from '../../algorithms/batching/sizeOf.js';
+import { changeError, exceedsDepth, MAX_DEPTH } from '../validate.js';
 
 /**
  * Applies a change's ops to the head as the OT commit does (`applyPatch`, strict), refusing a
