@@ -2,10 +2,12 @@ import { enablePatches, produce } from 'immer';
 import type { DeltaOp, TextDocument } from '../../src/algorithms/deltaOps.js';
 import { recordingTextEdits, textEditOf } from '../../src/algorithms/recording/textEdits.js';
 import { setRichTextEngine } from '../../src/algorithms/richText.js';
+import { Patches } from '../../src/client/Patches.js';
 import { RichTextNotEnabledError } from '../../src/errors.js';
 import { editText } from '../../src/txt/editText.js';
 import { enableRichText } from '../../src/txt/enableRichText.js';
 import { applyTextDelta } from '../../src/txt/textDelta.js';
+import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
 
 enablePatches();
 
@@ -20,7 +22,51 @@ describe('editText', () => {
     expect(editText(doc('Hello\n'), delta)).toEqual(applyTextDelta(doc('Hello\n'), delta));
     expect(editText(doc('Hello\n'), delta)).toEqual(doc('Hello!\n'));
     expect(editText(undefined, [{ insert: 'Hi' }])).toEqual(doc('Hi\n'));
-    expect(editText('a plain string', [{ insert: 'Hi' }])).toEqual(doc('Hi\n'));
+    expect(editText(42, [{ insert: 'Hi' }])).toEqual(doc('Hi\n'));
+  });
+
+  describe('a plain string', () => {
+    it('should be taken as its text, a final "\\n" added only when it has none', () => {
+      expect(editText('Hello', [{ retain: 5 }, { insert: '!' }])).toEqual(doc('Hello!\n'));
+      expect(editText('Hello\n', [{ retain: 5 }, { insert: '!' }])).toEqual(doc('Hello!\n'));
+      expect(editText('', [{ insert: 'Hi' }])).toEqual(doc('Hi\n'));
+      // The "\n" added is the last line's, which a line format applies to.
+      expect(editText('two\nlines', [{ retain: 9 }, { retain: 1, attributes: { header: 1 } }])).toEqual({
+        ops: [{ insert: 'two\nlines' }, { insert: '\n', attributes: { header: 1 } }],
+      });
+    });
+
+    it('should leave no mark: the edit is a plain write, as another replica would apply an @txt op to the string from "\\n"', () => {
+      const next = recordingTextEdits(() =>
+        produce({ body: 'Hello' as unknown }, (draft) => {
+          draft.body = editText(draft.body, [{ retain: 5 }, { insert: '!' }]);
+        }),
+      );
+      expect(next.body).toEqual(doc('Hello!\n'));
+      expect(textEditOf(next.body)).toBeUndefined();
+    });
+
+    it('should keep its text through change(): the first edit writes the text document whole, the next ones are @txt', async () => {
+      const store = new InMemoryStore();
+      const patches = new Patches({ store });
+      const card = await patches.openDoc<{ text?: string | TextDocument }>('card');
+      card.change((draft) => {
+        draft.text = 'Buy milk';
+      });
+      card.change((draft) => {
+        draft.text = editText(draft.text, [{ retain: 8 }, { insert: '!' }]);
+        draft.text = editText(draft.text, [{ insert: '- ' }]);
+      });
+      card.change((draft) => {
+        draft.text = editText(draft.text, [{ retain: 2 }, { insert: 'Do: ' }]);
+      });
+      expect(card.state.text).toEqual(doc('- Do: Buy milk!\n'));
+      await card.flush();
+      const [, first, second] = await store.getPendingChanges('card');
+      expect(first.ops).toEqual([{ op: 'replace', path: '/text', value: doc('- Buy milk!\n') }]);
+      expect(second.ops).toEqual([{ op: '@txt', path: '/text', value: [{ retain: 2 }, { insert: 'Do: ' }] }]);
+      await patches.close();
+    });
   });
 
   it('should return a frozen document, so what the mark says it is cannot change', () => {

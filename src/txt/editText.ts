@@ -14,9 +14,15 @@ import { applyTextDelta, composeDelta } from './textDelta.js';
  * inserts, retains, deletes) and is transformed against concurrent ones, so both edits survive.
  *
  * The result is exactly what applying the `@txt` op to `current` gives on every replica
- * (`applyTextDelta`): a field that holds no text document (missing, a plain string) starts
- * from `"\n"`, and a retain or delete past the end is dropped. It is frozen: edit it again with
+ * (`applyTextDelta`): a field that holds no text document (missing, a number) starts from
+ * `"\n"`, and a retain or delete past the end is dropped. It is frozen: edit it again with
  * `editText`, which in the same recipe composes the two deltas into one op.
+ *
+ * A plain string is taken as its text (a card's text moved to rich text keeps what it said): the
+ * text document `{ ops: [{ insert: current }] }`, with a final `"\n"` added unless it ends with
+ * one already (`quill.getText()` gives it with one). That edit is recorded as the plain write it
+ * is, not `@txt`: another replica would apply the op to the string from `"\n"`. So the first edit
+ * turns the field into a text document, written whole; the edits after it are `@txt`.
  *
  * `change()` records the `@txt` op when the result is assigned where `current` was read
  * (`draft.body = editText(draft.body, …)`). Anywhere else (another field, inside a new object)
@@ -40,6 +46,10 @@ import { applyTextDelta, composeDelta } from './textDelta.js';
 export function editText(current: unknown, delta: readonly DeltaOp[]): TextDocument {
   // Fails here, at the edit, rather than on the next rebuild of the view or on another tab.
   richText();
+  if (typeof current === 'string') {
+    // No mark: recorded as the write it is (see above).
+    return freeze(applyTextDelta({ ops: [{ insert: current.endsWith('\n') ? current : `${current}\n` }] }, delta), true);
+  }
   const { value, base, earlier } = read(current);
   const next = applyTextDelta(value, delta);
   const own = delta.map((op) => structuredClone(op));
