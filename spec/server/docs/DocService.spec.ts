@@ -7,7 +7,7 @@ import type { Announce } from '../../../src/server/docs/DocService.js';
 import { KeyedQueue } from '../../../src/util/KeyedQueue.js';
 import { RevConflictError } from '../../../src/server/stores/RevConflictError.js';
 import { entryFirstRev } from '../../../src/server/stores/ServerStore.js';
-import type { LogEntry } from '../../../src/server/stores/ServerStore.js';
+import type { LogEntry, ServerStore } from '../../../src/server/stores/ServerStore.js';
 import type { IncomingChange } from '../../../src/server/validate.js';
 import { FailingServerStore } from '../../helpers/failingServerStore.js';
 import { change, errorOf, resultOf, startTestServer } from '../../helpers/testServer.js';
@@ -95,10 +95,10 @@ describe('DocService (tombstones, cache)', () => {
 });
 
 describe('DocService (cache bounds)', () => {
-  /** An OT service over a memory store, with `followed` as the set of followed documents. */
-  function serviceWith(cacheSize: number, followed: Set<string>, checks: { count: number }): OTDocService {
+  /** An OT service over `store` (a memory store), with `followed` as the set of followed documents. */
+  function serviceWith(cacheSize: number, followed: Set<string>, checks: { count: number }, store: ServerStore = new MemoryServerStore()): OTDocService {
     return new OTDocService({
-      store: new MemoryServerStore(),
+      store,
       lock: new KeyedQueue(),
       now: () => 1,
       snapshotEvery: 200,
@@ -136,6 +136,19 @@ describe('DocService (cache bounds)', () => {
     const later = Array.from({ length: 20 }, (_, i) => `later-${i}`);
     for (const docId of later) await service.tombstoneOf(docId);
     expect(service.loadedDocIds().sort()).toEqual(['doc-7', 'later-19']);
+  });
+
+  it('should tell the store which documents it unloads (evicted, or whose load failed), never one it keeps', async () => {
+    const unloaded: string[] = [];
+    const store: ServerStore = Object.assign(new MemoryServerStore(), { unloadDoc: (docId: string) => void unloaded.push(docId) });
+    const loadDoc = store.loadDoc.bind(store);
+    store.loadDoc = (docId) => (docId === 'broken' ? Promise.reject(new Error('loadDoc failed')) : loadDoc(docId));
+    const service = serviceWith(1, new Set(['kept']), { count: 0 }, store);
+    for (const docId of ['kept', 'a', 'b', 'c']) await service.tombstoneOf(docId);
+    await expect(service.tombstoneOf('broken')).rejects.toThrow('loadDoc failed');
+    // 'c' made way for the load that failed.
+    expect(unloaded).toEqual(['a', 'b', 'c', 'broken']);
+    expect(service.loadedDocIds()).toEqual(['kept']);
   });
 });
 

@@ -400,7 +400,9 @@ export abstract class DocService<TDoc extends LoadedDoc> {
       }),
     };
     fresh.promise.catch(() => {
-      if (this.cache.get(docId) === fresh) this.cache.delete(docId);
+      if (this.cache.get(docId) !== fresh) return;
+      this.cache.delete(docId);
+      this.options.store.unloadDoc?.(docId);
     });
     this.cache.set(docId, fresh);
     this.evict();
@@ -533,10 +535,10 @@ export abstract class DocService<TDoc extends LoadedDoc> {
   }
 
   /**
-   * Drops the least recently used documents that are loaded and idle. Documents that must stay
-   * (loading, locked or followed) are moved to the back as they are passed, and one call looks
-   * at no more than {@link EVICT_SCAN} documents: a cache full of followed documents (100,000
-   * subscriptions) would otherwise be scanned whole on every load.
+   * Drops the least recently used documents that are loaded and idle, and tells the store
+   * (`unloadDoc`). Documents that must stay (loading, locked or followed) are moved to the back
+   * as they are passed, and one call looks at no more than {@link EVICT_SCAN} documents: a cache
+   * full of followed documents (100,000 subscriptions) would otherwise be scanned whole on every load.
    */
   private evict(): void {
     let budget = EVICT_SCAN;
@@ -544,6 +546,7 @@ export abstract class DocService<TDoc extends LoadedDoc> {
       if (this.cache.size <= this.options.cacheSize || budget-- === 0) break;
       this.cache.delete(docId);
       if (!slot.doc || this.options.lock.isBusy(docId) || this.options.isFollowed?.(docId)) this.cache.set(docId, slot);
+      else this.options.store.unloadDoc?.(docId);
     }
   }
 }

@@ -68,9 +68,10 @@ export interface StoredDoc {
    * Set by a store several processes share (see `watch`) when the document was deleted since this
    * process last loaded, read or wrote it, and is live again (undeleted, perhaps written to since):
    * what the process holds is an earlier life of it, whose delete it never heard of (it missed the
-   * reports, e.g. while a LISTEN connection was down). The server takes it for that delete heard
-   * late: its subscribers are told `docDeleted`, then the new life's changes from rev 1, and a
-   * commit the reload was made for is refused with 410. Stores of one process leave it out.
+   * reports, e.g. while a LISTEN connection was down). It tells for every document the server
+   * holds, from its `loadDoc` until its `unloadDoc`, however many that is. The server takes it for
+   * that delete heard late: its subscribers are told `docDeleted`, then the new life's changes from
+   * rev 1, and a commit the reload was made for is refused with 410. Stores of one process leave it out.
    */
   recreated?: boolean;
 }
@@ -135,6 +136,15 @@ export interface ServerStore {
   removeTombstone(docId: string): Promise<boolean>;
   /** Releases resources; no call is made after it. */
   close(): Promise<void>;
+  /**
+   * Optional: the server dropped `docId` from memory (it loads it again before its next call on
+   * it). A store that keeps something for each document the server holds (a shared store tells
+   * `recreated` against the life the server loaded) forgets it here, so what it keeps is bounded
+   * by what the server holds, not by what it ever loaded. A document the server keeps loaded (one
+   * its clients follow, on a store with `watch`) is never unloaded, however many other documents
+   * it loads meanwhile.
+   */
+  unloadDoc?(docId: string): void;
   /**
    * Only stores that several server processes share implement this. Their `append` rejects
    * with `RevConflictError` when another process took the rev first, and `watch` reports the
