@@ -114,6 +114,31 @@ describeWithPostgres()('PostgresServerStore on a throwaway cluster', () => {
       expect((await b.loadDoc('d')).tail).toEqual([otEntry(1), otEntry(2), otEntry(3)]);
     });
 
+    it('should tell a load that finds another life of a doc it holds as recreated, until the server unloads the doc', async () => {
+      const a = await freshStore();
+      const b = new PostgresServerStore({ connectionString: cluster.urlFor(`contract_${databases}`) });
+      stores.push(b);
+      const anotherLife = async () => {
+        await b.deleteDoc('d', { docId: 'd', deletedAt: 1, lastRev: 1 });
+        expect(await b.removeTombstone('d')).toBe(true);
+        await b.append('d', otEntry(1));
+      };
+      await b.append('d', otEntry(1));
+      await a.loadDoc('d');
+      await anotherLife();
+      expect(await a.loadDoc('d')).toEqual({ tail: [otEntry(1)], recreated: true });
+      // It holds that life now.
+      expect(await a.loadDoc('d')).toEqual({ tail: [otEntry(1)] });
+      // Unloaded, it holds none: a read that outlives the unload reads what is there and notes
+      // nothing, the next load is a first one, and an append checks the life that load found.
+      a.unloadDoc('d');
+      await anotherLife();
+      expect(await a.readLog('d', 0)).toEqual([otEntry(1)]);
+      expect(await a.loadDoc('d')).toEqual({ tail: [otEntry(1)] });
+      await anotherLife();
+      await expect(a.append('d', otEntry(2))).rejects.toBeInstanceOf(RevConflictError);
+    });
+
     it("should refuse an append made without a doc's commit lock while another store holds it, and write its holder's", async () => {
       const a = await freshStore();
       const b = new PostgresServerStore({ connectionString: cluster.urlFor(`contract_${databases}`) });

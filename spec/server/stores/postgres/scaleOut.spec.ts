@@ -115,6 +115,7 @@ function withoutWatch(store: PostgresServerStore): ServerStore {
     deleteDoc: (docId, tombstone) => store.deleteDoc(docId, tombstone),
     removeTombstone: (docId) => store.removeTombstone(docId),
     close: () => store.close(),
+    unloadDoc: (docId) => store.unloadDoc(docId),
   };
 }
 
@@ -290,6 +291,27 @@ describeWithPostgres()('several servers on one PostgreSQL database', () => {
       expect(headOf(resultOf<PatchesSnapshot>(await fresh.call('getDoc', [docId])))).toEqual({ fresh: 1 });
     });
   }
+
+  // Found in review, fixed: the store remembered the lives of the 10,000 docs the process had
+  // loaded or written last, but a followed doc stays loaded however many others come and go, so
+  // once its server had loaded 10,000 others its life was forgotten and the new one was told as
+  // more of the old (o1@1, o2@2, then n3@3), no docDeleted. Now the store keeps the life of every
+  // doc the server holds, and forgets one when the server unloads it (`ServerStore.unloadDoc`).
+  it('should tell followers of a doc that it was deleted during a LISTEN outage after their server loaded and dropped 10,000 other docs', async () => {
+    const { url, a, follower, writer, cutListener, resync } = await followedOnA('doc');
+    // A busy server: every doc a client reads is loaded, and dropped again past `cacheSize`.
+    await query(url, "INSERT INTO patches_rx_docs (doc_id, head_rev) SELECT 'other-' || g, 0 FROM generate_series(1, 10000) g");
+    const reader = await a.connect();
+    for (let from = 1; from <= 10_000; from += 100) {
+      await Promise.all(Array.from({ length: 100 }, async (_, k) => resultOf(await reader.call('getDoc', [`other-${from + k}`]))));
+    }
+    await cutListener();
+    await newLife(writer, 'doc', 3);
+    resync();
+    await follower.notification('docDeleted', 'doc');
+    await opsTold(follower, 'doc', 3);
+    expect(toldOf(follower)).toEqual(['={"old":1}', '/old=2', 'deleted', '={"fresh":1}', '/k2=2', '/k3=3']);
+  }, 60_000);
 
   it('should not tell followers again that a doc was deleted, on a resync, when their own server deleted and undeleted it', async () => {
     const { a, follower, writer, cutListener, resync } = await followedOnA('doc');

@@ -85,13 +85,6 @@ const APPEND = `
          (SELECT incarnation::text FROM taken LIMIT 1) AS incarnation`;
 
 /**
- * How many documents' incarnations a store remembers: more than the server keeps loaded (its
- * `cacheSize`, 1,000 by default). A document it forgot is written without the check, as before
- * version 2 of the schema.
- */
-const KNOWN_INCARNATIONS = 10_000;
-
-/**
  * Largest entry (UTF-8 bytes of its JSON, doc id included) a commit's NOTIFY carries: PostgreSQL
  * refuses payloads of 8,000 bytes or more, and a refused NOTIFY would fail the commit.
  */
@@ -132,10 +125,15 @@ export class PostgresServerStore implements ServerStore {
   /** The log is unique on `(doc_id, change_id)`: a resent old id is refused by `append`. */
   readonly uniqueChangeIds = true;
   /**
-   * The incarnation of each document as this process last loaded or wrote it (the most recent
-   * {@link KNOWN_INCARNATIONS}): commits, read-ons and snapshots of another one are refused.
+   * The incarnation of each document this process holds, as it last loaded, read or wrote it,
+   * kept until the server unloads the document (`unloadDoc`): commits, read-ons and snapshots of
+   * another one are refused, and a load that finds another one says it is `recreated`. `null`
+   * for a document loaded before it had a row (never written, or undeleted), whose first
+   * read-on or write tells. So it holds what the server holds, however many documents that is
+   * (followed documents stay loaded past its `cacheSize`); a document not in it is written
+   * without the check, as before version 2 of the schema.
    */
-  private readonly incarnations = new Map<string, string>();
+  private readonly incarnations = new Map<string, string | null>();
   private readonly connectionString: string;
   private readonly channel: string;
   /** Tells this process's own notifications from the others'. */
@@ -180,19 +178,11 @@ export class PostgresServerStore implements ServerStore {
 
   private async loadDocNow(docId: string): Promise<StoredDoc> {
     // One snapshot of the database: a snapshot written meanwhile cannot tear snapshot and tail apart.
-    return this.transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (client) => {
+    const { stored, incarnation } = await this.transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (client) => {
       const doc = await client.query<{ tombstone: DocumentTombstone | null; incarnation: string }>('SELECT tombstone, incarnation::text FROM patches_rx_docs WHERE doc_id = $1', [docId]);
-      // Another life than the one this process knew (its row gone with an undelete, or drawn anew
-      // by a write after it): deleted and undeleted while this process missed the reports.
-      const known = this.incarnations.get(docId);
-      const recreated = known !== undefined && doc.rows[0]?.incarnation !== known;
-      if (doc.rowCount === 0) {
-        this.incarnations.delete(docId);
-        return recreated ? { tail: [], recreated } : { tail: [] };
-      }
-      this.remember(docId, doc.rows[0].incarnation);
-      const tombstone = doc.rows[0].tombstone;
-      if (tombstone) return { tail: [], tombstone };
+      const row = doc.rows[0];
+      if (!row) return { stored: { tail: [] }, incarnation: null };
+      if (row.tombstone) return { stored: { tail: [], tombstone: row.tombstone }, incarnation: row.incarnation };
       const snap = await client.query<{ rev: number; body: DocSnapshot }>('SELECT rev, body FROM patches_rx_snapshots WHERE doc_id = $1', [docId]);
       let snapshot: DocSnapshot | undefined;
       if (snap.rowCount) {
@@ -203,8 +193,14 @@ export class PostgresServerStore implements ServerStore {
         }
       }
       const { entries: tail } = await readEntries(client, docId, snapshot?.rev ?? 0);
-      return { ...(snapshot && { snapshot }), tail, ...(recreated && { recreated }) };
+      return { stored: { ...(snapshot && { snapshot }), tail }, incarnation: row.incarnation };
     });
+    // Noted once the load succeeded: after a failed one the server still holds the life it held.
+    const known = this.incarnations.get(docId);
+    this.incarnations.set(docId, incarnation);
+    // Another life than the one this process holds (its row gone with an undelete, or drawn anew
+    // by a write after it): deleted and undeleted while this process missed the reports.
+    return typeof known === 'string' && incarnation !== known && !stored.tombstone ? { ...stored, recreated: true } : stored;
   }
 
   /** @inheritDoc */
@@ -215,16 +211,17 @@ export class PostgresServerStore implements ServerStore {
   private async readLogNow(docId: string, afterRev: number): Promise<LogEntry[]> {
     await this.open();
     const { entries, incarnation } = await readEntries(this.db(), docId, afterRev);
-    const known = this.incarnations.get(docId);
     if (incarnation === undefined) return entries;
+    const known = this.incarnations.get(docId);
     // A document this process loaded before it had a row: what it reads on now is the life it holds.
-    if (known === undefined) {
-      this.remember(docId, incarnation);
+    if (known === null) {
+      this.incarnations.set(docId, incarnation);
       return entries;
     }
     // Another incarnation than the one this process loaded: none of its entries follow what it holds
     // (nothing to read on; a commit then reloads the document, and the load says it is `recreated`).
-    return incarnation === known ? entries : [];
+    // A document it does not hold (a read that outlived its unload) is read as it is, and not noted.
+    return known === undefined || incarnation === known ? entries : [];
   }
 
   /** @inheritDoc */
@@ -257,7 +254,7 @@ export class PostgresServerStore implements ServerStore {
         this.locked.has(docId) ? null : DOC_LOCKS,
       ]);
       inserted = result.rows[0].inserted;
-      if (result.rows[0].incarnation !== null) this.remember(docId, result.rows[0].incarnation);
+      if (result.rows[0].incarnation !== null) this.incarnations.set(docId, result.rows[0].incarnation);
     } catch (error) {
       if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
       const committed = await this.committedIds(docId, rows.map((row) => row.changeId).filter((id): id is string => id !== null));
@@ -265,13 +262,6 @@ export class PostgresServerStore implements ServerStore {
       throw committed.size ? new DuplicateChangeIdsError(docId, committed, { cause: error }) : new RevConflictError(docId, first, { cause: error });
     }
     if (inserted !== rows.length) throw new RevConflictError(docId, first);
-  }
-
-  /** Notes the incarnation of a document this process loaded or wrote (least recently noted dropped first). */
-  private remember(docId: string, incarnation: string): void {
-    this.incarnations.delete(docId);
-    this.incarnations.set(docId, incarnation);
-    if (this.incarnations.size > KNOWN_INCARNATIONS) this.incarnations.delete(this.incarnations.keys().next().value!);
   }
 
   /** Which of these OT change ids the document's log holds, with their revs (the unique key's index). */
@@ -294,7 +284,7 @@ export class PostgresServerStore implements ServerStore {
       const doc = await client.query<{ head_rev: number; tombstone: unknown; incarnation: string }>('SELECT head_rev, tombstone, incarnation::text FROM patches_rx_docs WHERE doc_id = $1 FOR UPDATE', [docId]);
       // A process that missed a delete (or holds an old view, or an old incarnation) must not write over what is there.
       const known = this.incarnations.get(docId);
-      if (doc.rowCount === 0 || doc.rows[0].tombstone !== null || doc.rows[0].head_rev < snapshot.rev || (known !== undefined && doc.rows[0].incarnation !== known)) return;
+      if (doc.rowCount === 0 || doc.rows[0].tombstone !== null || doc.rows[0].head_rev < snapshot.rev || (typeof known === 'string' && doc.rows[0].incarnation !== known)) return;
       const current = await client.query<{ rev: number }>('SELECT rev FROM patches_rx_snapshots WHERE doc_id = $1 FOR UPDATE', [docId]);
       const previousRev = current.rowCount ? current.rows[0].rev : 0;
       if (current.rowCount && previousRev >= snapshot.rev) return;
@@ -344,14 +334,19 @@ export class PostgresServerStore implements ServerStore {
   }
 
   private async removeTombstoneNow(docId: string): Promise<boolean> {
-    return this.transaction('BEGIN', async (client) => {
-      const removed = await client.query('DELETE FROM patches_rx_docs WHERE doc_id = $1 AND tombstone IS NOT NULL', [docId]);
-      if (!removed.rowCount) return false;
-      // The life this process starts (no row until its first write) is no later one's `recreated`.
-      this.incarnations.delete(docId);
-      await this.notify(client, { t: 'u', d: docId });
-      return true;
+    const removed = await this.transaction('BEGIN', async (client) => {
+      const { rowCount } = await client.query('DELETE FROM patches_rx_docs WHERE doc_id = $1 AND tombstone IS NOT NULL', [docId]);
+      if (rowCount) await this.notify(client, { t: 'u', d: docId });
+      return rowCount !== null && rowCount > 0;
     });
+    // The life this process starts (no row until its first write) is no later one's `recreated`.
+    if (removed && this.incarnations.has(docId)) this.incarnations.set(docId, null);
+    return removed;
+  }
+
+  /** @inheritDoc */
+  unloadDoc(docId: string): void {
+    this.incarnations.delete(docId);
   }
 
   /** @inheritDoc */
