@@ -183,13 +183,10 @@ export abstract class DocService<TDoc extends LoadedDoc> {
    * A failed refresh leaves the loaded document as it was and rejects; for a followed document
    * a reload is tried again, with backoff, until one succeeds (else its subscribers would not
    * hear of this news, nor of any the reports that failed meanwhile no longer tell of).
+   *
+   * @return what it found: news, nothing, or another life of the document ({@link Refreshed})
    */
-  refresh(docId: string, mode: 'read-on' | 'reload', knownRev = 0, carried?: CarriedEntry): Promise<void> {
-    return this.refreshed(docId, mode, knownRev, carried).then(() => undefined);
-  }
-
-  /** {@link refresh}, resolving with what it found. */
-  protected refreshed(docId: string, mode: 'read-on' | 'reload', knownRev = 0, carried?: CarriedEntry): Promise<Refreshed> {
+  refresh(docId: string, mode: 'read-on' | 'reload', knownRev = 0, carried?: CarriedEntry): Promise<Refreshed> {
     if (carried) this.reported.set(docId, (this.reported.get(docId) ?? new Set()).add(carried));
     const done = this.options.lock.run(docId, async () => {
       this.forgetReport(docId, carried);
@@ -227,7 +224,7 @@ export abstract class DocService<TDoc extends LoadedDoc> {
    */
   protected async retryOnConflict<R>(docId: string, attempt: () => Promise<R>): Promise<R> {
     const { store } = this.options;
-    this.sameLife(docId, await this.reloadIfStale(docId));
+    this.assertSameLife(docId, await this.reloadIfStale(docId));
     // A store only this process writes to has no lock to take.
     if (!store.lockDoc) return this.attemptCommit(docId, attempt);
     let lostTry = false;
@@ -255,7 +252,7 @@ export abstract class DocService<TDoc extends LoadedDoc> {
       const head = this.cache.get(docId)?.doc?.headRev;
       this.applyReported(docId);
       // A try that lost to a commit not reported yet: read it (a reload, if one is due, is the retries').
-      if (lostTry && this.cache.get(docId)?.doc?.headRev === head) this.sameLife(docId, await this.refreshLocked(docId, 'read-on'));
+      if (lostTry && this.cache.get(docId)?.doc?.headRev === head) this.assertSameLife(docId, await this.refreshLocked(docId, 'read-on'));
       return await this.attemptCommit(docId, attempt);
     } finally {
       await release?.().catch((error: unknown) => this.options.onError(error));
@@ -295,7 +292,7 @@ export abstract class DocService<TDoc extends LoadedDoc> {
    *
    * @throws StatusError 410 when `found` is `'recreated'`
    */
-  protected sameLife(docId: string, found: Refreshed): void {
+  protected assertSameLife(docId: string, found: Refreshed): void {
     if (found === 'recreated') throw new StatusError(410, `Document ${docId} was deleted and created again since this server loaded it`, { scope: 'doc' });
   }
 
@@ -317,7 +314,7 @@ export abstract class DocService<TDoc extends LoadedDoc> {
         if (error instanceof DuplicateChangeIdsError) continue;
         // Nothing new in the log means the race was over a delete or an id: read the doc whole.
         const read = await this.refreshLocked(docId, 'read-on');
-        this.sameLife(docId, read === 'unchanged' ? await this.refreshLocked(docId, 'reload') : read);
+        this.assertSameLife(docId, read === 'unchanged' ? await this.refreshLocked(docId, 'reload') : read);
       }
     }
   }

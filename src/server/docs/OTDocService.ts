@@ -92,7 +92,7 @@ export class OTDocService extends DocService<OTDoc> {
       // Another process deleted the document (or deleted it and started again) and this one has
       // not heard yet: what it read is not the history it holds. Answer for what is there now
       // (410 for a deleted one, or for another life: `rev` is one of the life this process held).
-      this.sameLife(docId, await this.refreshed(docId, 'reload'));
+      this.assertSameLife(docId, await this.refresh(docId, 'reload'));
       return this.changesSince(docId, rev);
     }
   }
