@@ -288,7 +288,9 @@ export abstract class DocService<TDoc extends LoadedDoc> {
    * the one it arrived for: its client knows the life this process served, which was deleted
    * meanwhile (its subscribers are told `docDeleted`). A commit to the new one would land its ops
    * on a document they were not written for; changes since a rev of the new one would read as
-   * continuing the old.
+   * continuing the old. Only the call whose refresh found it is refused: a call after it (a commit
+   * queued behind it) is served from the new life, as after a delete heard live, since nothing in a
+   * call says which life its rev belongs to (its subscribers, told `docDeleted` first, drop the doc).
    *
    * @throws StatusError 410 when `found` is `'recreated'`
    */

@@ -71,7 +71,12 @@ export interface StoredDoc {
    * reports, e.g. while a LISTEN connection was down). It tells for every document the server
    * holds, from its `loadDoc` until its `unloadDoc`, however many that is. The server takes it for
    * that delete heard late: its subscribers are told `docDeleted`, then the new life's changes from
-   * rev 1, and a commit the reload was made for is refused with 410. Stores of one process leave it out.
+   * rev 1, and the one call whose reload found it (a commit, or an OT history read that found the
+   * stored history changed under it) is refused with 410. Only that one: a call after it (an
+   * old-life commit queued behind it) is served from the new life, and one answered from memory
+   * before the reload from the old, as around a delete heard live, since no call says which life
+   * its rev belongs to (our client, told `docDeleted` first, drops the document before it sends
+   * more). Stores of one process leave it out.
    */
   recreated?: boolean;
 }
