@@ -1,6 +1,6 @@
 import { PatchesDoc, type DocLayers, type DocOwner } from '../../src/client/PatchesDoc.js';
 import { queueInView } from '../../src/client/queueInView.js';
-import { unsentWork } from '../../src/client/unsentWork.js';
+import { unsentWork } from '../../src/stores/unsentWork.js';
 import type { JSONPatchOp } from '../../src/types.js';
 
 const set = (path: string, value: unknown): JSONPatchOp => ({ op: 'replace', path, value });

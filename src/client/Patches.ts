@@ -11,7 +11,7 @@ import { OTAlgorithm } from './OTAlgorithm.js';
 import { PatchesDoc, type DocOwner, type OptimisticChange } from './PatchesDoc.js';
 import { listen } from './listen.js';
 import { queueInView } from './queueInView.js';
-import { unsentWork } from './unsentWork.js';
+import { unsentWork } from '../stores/unsentWork.js';
 import { backoffRetry } from '../operators/backoffRetry.js';
 
 /** How a failed first read of the store's tracked docs is retried: after 1 s, doubling, at most every 30 s, until it is read. */

@@ -2,7 +2,7 @@ import { StoreConflictError } from '../errors.js';
 import type { PatchesStore, StoreGuard, StoredQueue } from '../stores/PatchesStore.js';
 import { readQueue } from '../stores/readQueue.js';
 import type { Change } from '../types.js';
-import { unsentWork } from '../client/unsentWork.js';
+import { unsentWork } from '../stores/unsentWork.js';
 
 /** Reads again after this many refused removals before giving up (each needs another instance's write in between). */
 const ATTEMPTS = 5;

@@ -1,4 +1,4 @@
-import type { StoredQueue } from '../stores/PatchesStore.js';
+import type { StoredQueue } from './PatchesStore.js';
 import type { Change } from '../types.js';
 
 /**
