@@ -1,4 +1,5 @@
 import 'fake-indexeddb/auto';
+import { IDBFactory } from 'fake-indexeddb';
 import { filter, firstValueFrom } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { Patches, type TrackEvent } from '../../src/client/Patches.js';
@@ -10,6 +11,7 @@ import { DocNotTrackedError, StoreError, StoreLostError } from '../../src/errors
 import type { PatchesStore } from '../../src/stores/PatchesStore.js';
 import { failingStore } from '../helpers/failingStore.js';
 import { deleteDatabase } from '../helpers/rawIndexedDB.js';
+import { holdTransactions, watchConnections } from '../helpers/forcedClose.js';
 
 /** What a browser's IndexedDB throws when the disk is full. */
 const quotaError = () => new DOMException('The quota has been exceeded.', 'QuotaExceededError');
@@ -379,6 +381,43 @@ describe('Patches', () => {
       await expect(patches.openDoc('other')).rejects.toBe(lost);
       await patches.close();
     });
+
+    for (const order of ['marked closing', 'looks open'] as const) {
+      it(`should hand over an edit whose save the browser aborted before it said the database was lost, and report it once, rolled back (${order})`, async () => {
+        // Found in review: a browser aborts the connection's transactions before its \`close\` event,
+        // so the save failed first, the edit was taken back from its view, and the loss, said
+        // after, handed over the view without it.
+        const factory = new IDBFactory();
+        const watched = watchConnections(factory);
+        const store = new IndexedDBStore('lost', { indexedDB: factory });
+        const patches = new Patches({ store });
+        const errors: Error[] = [];
+        patches.onError(error => errors.push(error));
+        const notes = await patches.openDoc<Notes>('notes');
+        notes.change(draft => {
+          draft.items = ['saved'];
+        });
+        await notes.flush();
+        const saved = await store.getPendingChanges('notes');
+        // Another tab's transaction: the save waits behind it, in flight, when the storage is cleared.
+        const other = await holdTransactions(factory, 'lost');
+        const began = watched.nextTransaction(watched.opened[0]);
+        notes.change(draft => {
+          draft.items!.push('typed just now');
+        });
+        const typed = notes._optimistic()[0];
+        await began;
+
+        await watched.clearStorage(order);
+        await notes.flush();
+        expect(errors).toEqual([expect.any(StoreLostError), expect.objectContaining({ name: 'StoreError', message: 'Could not save a change to "notes"', cause: errors[0] })]);
+        const lost = errors[0] as StoreLostError;
+        expect(lost.unsentChanges.get('notes')!.map(c => [c.id, c.ops])).toEqual([...saved.map(c => [c.id, c.ops]), [typed.id, typed.ops]]);
+        expect(notes.state).toEqual({ items: ['saved'] });
+        await other.release();
+        await patches.close();
+      });
+    }
 
     it("should hand an open LWW doc's unsent ops over as one change, those in flight first", async () => {
       const { store, patches, errors, lose } = onOwnDatabase();

@@ -5,6 +5,7 @@ import { IdbConnection } from '../../src/stores/IdbConnection.js';
 import { StoreLostError, StoreOutdatedError } from '../../src/errors.js';
 import { IDB_MIGRATIONS, IDB_SCHEMA_VERSION, type IDBStoreMigration } from '../../src/stores/idbSchema.js';
 import { deleteDatabase, rawOpen, storeErrorOf } from '../helpers/rawIndexedDB.js';
+import { holdTransactions, watchConnections, type WatchedConnections } from '../helpers/forcedClose.js';
 
 describe('IdbConnection', () => {
   let factory: IDBFactory;
@@ -235,16 +236,12 @@ describe('IdbConnection', () => {
   });
 
   describe('a connection closed under it', () => {
+    let watched: WatchedConnections;
     let opened: IDBDatabase[];
 
     beforeEach(() => {
-      opened = [];
-      const realOpen = factory.open.bind(factory);
-      jest.spyOn(factory, 'open').mockImplementation((name: string, version?: number) => {
-        const request = realOpen(name, version);
-        request.addEventListener('success', () => opened.push(request.result));
-        return request;
-      });
+      watched = watchConnections(factory);
+      opened = watched.opened;
     });
 
     it('should say once it is lost after the close event (storage cleared, the browser shut it), and never open again', async () => {
@@ -280,6 +277,48 @@ describe('IdbConnection', () => {
       expect(await storeErrorOf(readRows(connection))).toBeInstanceOf(StoreLostError);
       expect(await firstValueFrom(connection.outdated$)).toMatchObject({ name: 'StoreLostError', reason: 'closed' });
       expect(opened).toHaveLength(1);
+    });
+
+    for (const order of ['marked closing', 'looks open'] as const) {
+      it(`should say it is lost before a call whose transaction the browser aborted as it closed the connection rejects with it (${order})`, async () => {
+        // Found in review: a browser aborts the transactions before it fires \`close\`, so the call
+        // rejected with a plain StoreError first, and Patches took the edit it saved back from its
+        // view before the loss was said, which hands over the edits the views hold.
+        const connection = connect();
+        const events: string[] = [];
+        connection.outdated$.subscribe((error) => events.push(`said ${error.name}`));
+        await putRow(connection, 'a');
+        const other = await holdTransactions(factory, 'app');
+        const began = watched.nextTransaction(opened[0]);
+        const call = putRow(connection, 'b').catch((error: unknown) => {
+          events.push('rejected');
+          return error;
+        });
+        await began;
+        await watched.clearStorage(order);
+        const error = await call;
+        expect(events).toEqual(['said StoreLostError', 'rejected']);
+        expect(error).toBe(await firstValueFrom(connection.outdated$));
+        expect(error).toMatchObject({ name: 'StoreLostError', reason: 'closed' });
+        await other.release();
+      });
+    }
+
+    it('should not take an abort for a loss while the connection stays open', async () => {
+      const connection = connect();
+      const said: StoreOutdatedError[] = [];
+      connection.outdated$.subscribe((error) => said.push(error));
+      await putRow(connection, 'a');
+      const other = await holdTransactions(factory, 'app');
+      const began = watched.nextTransaction(opened[0]);
+      const call = storeErrorOf(putRow(connection, 'b'));
+      (await began).abort();
+      await other.release(); // the connection is asked whether it is closing: with a transaction behind the other's
+      const error = await call;
+      expect(error).not.toBeInstanceOf(StoreOutdatedError);
+      expect(error.cause).toMatchObject({ name: 'AbortError' });
+      expect(await putRow(connection, 'b')).toBe('b');
+      expect(said).toEqual([]);
     });
 
     it('should not call its own close, or stepping aside for an upgrade, lost', async () => {

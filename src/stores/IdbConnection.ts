@@ -1,4 +1,4 @@
-import { wrap } from 'idb';
+import { unwrap, wrap } from 'idb';
 import type { IDBPDatabase, IDBPTransaction } from 'idb';
 import { ReplaySubject, type Observable } from 'rxjs';
 import { StoreError, StoreLostError, StoreOutdatedError } from '../errors.js';
@@ -21,10 +21,11 @@ import type { IDBStoreMigration, Schema, StoreName, Tx } from './idbSchema.js';
  * (`versionchange` to no version: `reason` `'deleted'`) or the connection is closed abnormally (its
  * `close` event: `reason` `'closed'`; the site's storage cleared, a disk failure, or WebKit losing
  * its IndexedDB server process, the data still on disk), the database is lost: `outdated$` emits
- * a `StoreLostError` and every call rejects with it. It is never opened again, even after a
- * `close` event that may have left the data in place, since the event does not say which: what
- * the caller holds in memory came from the old database, and a new one (maybe made already by
- * another tab) would be empty.
+ * a `StoreLostError` and every call rejects with it, also a call whose transaction the browser
+ * aborted as it closed the connection (before its `close` event: the loss is said first, then that
+ * call rejects). It is never opened again, even after a `close` event that may have left the
+ * data in place, since the event does not say which: what the caller holds in memory came from
+ * the old database, and a new one (maybe made already by another tab) would be empty.
  *
  * @example
  * const connection = new IdbConnection('my-app', indexedDB, () => IDB_MIGRATIONS);
@@ -74,9 +75,12 @@ export class IdbConnection {
     docId: string | undefined,
     body: (tx: Tx<M>) => Promise<R>,
   ): Promise<R> {
+    let opening: Opening | undefined;
     try {
       if (this.isClosed) throw new StoreError(`The store "${this.dbName}" is closed`, docId);
-      const tx = await this.begin(mode, names);
+      const begun = await this.begin(mode, names);
+      opening = begun.opening;
+      const tx = begun.tx;
       tx.done.catch(ignore);
       try {
         const result = await body(tx);
@@ -91,7 +95,8 @@ export class IdbConnection {
         throw error;
       }
     } catch (error) {
-      throw this.isVersionError(error) ? this.outdated(undefined, error) : toStoreError(error, action, docId);
+      if (this.isVersionError(error)) throw this.outdated(undefined, error);
+      throw (opening && (await this.lostUnder(opening, names[0], error))) ?? toStoreError(error, action, docId);
     }
   }
 
@@ -111,7 +116,7 @@ export class IdbConnection {
    * Start a transaction; open again if our own `versionchange` step closed the connection in
    * between, never after the database was lost.
    */
-  private async begin<M extends 'readonly' | 'readwrite'>(mode: M, names: StoreName[]): Promise<Tx<M>> {
+  private async begin<M extends 'readonly' | 'readwrite'>(mode: M, names: StoreName[]): Promise<{ tx: Tx<M>; opening: Opening }> {
     for (let attempt = 0; ; attempt++) {
       if (this.lostError) throw this.lostError;
       const opening = this.connect();
@@ -119,7 +124,7 @@ export class IdbConnection {
       // nothing waits on `openedOrBlocked` (it keeps whatever waits on it while it is unsettled).
       const db = await (opening.blocked ? Promise.reject(opening.blocked) : opening.open ? opening.db : opening.openedOrBlocked);
       try {
-        return db.transaction(names, mode);
+        return { tx: db.transaction(names, mode), opening };
       } catch (error) {
         if (attempt > 0 || !(error instanceof DOMException && error.name === 'InvalidStateError')) throw error;
         // Closed, and not by our `versionchange` step (it forgets the connection first): closed
@@ -213,6 +218,23 @@ export class IdbConnection {
     return opening;
   }
 
+  /**
+   * The `StoreLostError`, when `error` (a transaction on `opening`'s connection aborted) came from
+   * the browser closing that connection. A forced close aborts the connection's transactions before
+   * its `close` event says so, and the caller must hear of the loss first: `Patches` hands over the
+   * edits its views hold as the loss is said, and takes an edit back from its view when its save
+   * fails, so an edit whose save failed first would be in neither. Not when we closed the
+   * connection ourselves or stepped aside for another (its transactions finish, or fail for
+   * themselves), nor for an abort on a connection that stays open.
+   */
+  private async lostUnder(opening: Opening, name: StoreName, error: unknown): Promise<StoreLostError | undefined> {
+    if (!(error instanceof DOMException && (error.name === 'AbortError' || error.name === 'UnknownError')) || this.isClosed) return undefined;
+    if (this.lostError) return this.lostError;
+    if (this.opening !== opening) return undefined;
+    const closing = await closingUnder(unwrap(await opening.db), name);
+    return closing && !this.isClosed ? this.lose('closed') : undefined;
+  }
+
   /** The database was deleted or closed under us: every later call rejects with a `StoreLostError` (the first `reason` given), reported on `outdated$` the first time. */
   private lose(reason: StoreLostError['reason']): StoreLostError {
     if (!this.lostError) {
@@ -251,6 +273,39 @@ interface Opening {
   blocked: StoreError | undefined;
   /** Whether `db` has resolved. */
   open: boolean;
+}
+
+/**
+ * Whether the browser is closing `db` under us, asked when one of its transactions aborted. A
+ * forced close (the site's storage cleared, the browser's database process lost) aborts the
+ * connection's transactions, then fires `close`. As the IndexedDB spec says (WebKit, Firefox), the
+ * connection is marked closing first, so a new transaction throws `InvalidStateError` at once;
+ * Chromium (156) aborts them while the connection still looks open, but its backend has closed it
+ * already, and `close` comes before a transaction begun meanwhile settles. So: begin a transaction
+ * with one read, and wait for whichever comes first, its end (not closing) or `close` (closing).
+ */
+function closingUnder(db: IDBDatabase, name: StoreName): Promise<boolean> {
+  let probe: IDBTransaction;
+  try {
+    probe = db.transaction(name, 'readonly');
+  } catch (error) {
+    return Promise.resolve(error instanceof DOMException && error.name === 'InvalidStateError');
+  }
+  return new Promise((resolve) => {
+    const settle = (closing: boolean) => {
+      db.removeEventListener('close', onClose);
+      resolve(closing);
+    };
+    const onClose = () => settle(true);
+    db.addEventListener('close', onClose);
+    const read = probe.objectStore(name).count('');
+    read.onsuccess = () => settle(false);
+    read.onerror = (event) => {
+      event.preventDefault();
+      settle(false);
+    };
+    probe.onabort = () => settle(false);
+  });
 }
 
 /** What a failure of `action` on `docId` rejects with: a `StoreError` saying what failed, with the cause. */
