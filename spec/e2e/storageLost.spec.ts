@@ -70,4 +70,52 @@ describeWithChromium()('IndexedDBStore in Chromium when the site\'s storage is c
     expect(await page.evaluate(async () => (await indexedDB.databases()).map(db => db.name))).toEqual([]);
     expect(session.pageErrors).toEqual([]);
   });
+
+  it('should hand over an edit whose save the browser aborted as it cleared the storage, before it fired close, and take it back from the view', async () => {
+    // Found in review: Chromium aborts the connection's transactions (the save fails with
+    // AbortError), the connection still looking open, and fires `close` only after: the edit was
+    // taken back from the view first, and missing from `unsentChanges`.
+    session = await launchBrowser(profileDir, pageServer.url);
+    const { page, context } = session;
+    await page.evaluate(url => window.app.start({ url, dbName: 'notes', docId: 'lost' }), server.url);
+    await page.evaluate(() => window.app.addItem('sent'));
+    await page.evaluate(() => window.app.whenSynced());
+    // Another connection's transaction over every store, kept running: the save waits behind it,
+    // in flight, when the storage is cleared.
+    await page.evaluate(async () => {
+      const db = await new Promise<IDBDatabase>(resolve => {
+        const request = indexedDB.open('notes');
+        request.onsuccess = () => resolve(request.result);
+      });
+      const tx = db.transaction(Array.from(db.objectStoreNames), 'readwrite');
+      const read = () => {
+        const request = tx.objectStore('docs').count('');
+        request.onsuccess = read;
+        request.onerror = event => event.preventDefault();
+      };
+      read();
+      const transaction = IDBDatabase.prototype.transaction;
+      const began = new Promise<void>(resolve => {
+        IDBDatabase.prototype.transaction = function (this: IDBDatabase, ...args: Parameters<IDBDatabase['transaction']>) {
+          IDBDatabase.prototype.transaction = transaction;
+          resolve();
+          return transaction.apply(this, args);
+        };
+      });
+      (window as unknown as { typed: Promise<void> }).typed = window.app.addItem('typed just now');
+      await began;
+    });
+
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Storage.clearDataForOrigin', { origin: new URL(pageServer.url).origin, storageTypes: 'indexeddb' });
+    await page.evaluate(() => (window as unknown as { typed: Promise<void> }).typed);
+    const after = await page.evaluate(() => window.app.view());
+    const unsentChanges = { lost: [{ id: expect.any(String), ops: [{ op: 'add', path: '/items/-', value: 'typed just now' }] }] };
+    expect(after.syncErrors).toEqual([
+      { name: 'StoreLostError', message: expect.stringMatching(/^The browser closed the database "notes"/), unsentChanges },
+      { name: 'StoreError', message: 'Could not save a change to "lost"', cause: 'StoreLostError' },
+    ]);
+    expect(after.state.items).toEqual(['sent']);
+    expect(session.pageErrors).toEqual([]);
+  });
 });
