@@ -361,8 +361,10 @@ export class StoreOutdatedError extends StoreError {
  * Safari after backgrounding: "Connection to Indexed Database server lost"), the data still on
  * disk, and a reload finds them again. Edits the server acked come back on reload either way.
  * Those of the unsent edits this page still holds in its open docs come with the error, in
- * `unsentChanges`, for the app to keep (a download, or `change()` calls again after the reload);
- * `Patches.onError` hears it too, for an app without `PatchesSync`.
+ * `unsentChanges`, for the app to keep (a download, say); `Patches.onError` hears it too, for an
+ * app without `PatchesSync`. Some of them may be on the server already (see `unsentChanges`):
+ * after the reload the doc shows what the server committed, so an app that makes them again with
+ * `change()` compares first.
  *
  * @example
  * sync.onError(error => {
@@ -402,8 +404,16 @@ export class StoreLostError extends StoreOutdatedError {
    * unsent ops as one change (as `onRemoteDocDeleted` hands them over; id `''`). A doc with
    * nothing unsent is not listed. One map on the one error every store call rejects with, filled
    * by `Patches` as the loss is announced, before `onError` hears of it: an edit made after it is
-   * not in it (it was refused and rolled back). Edits in no open doc of this page (a doc not open,
-   * another tab's) are not in it.
+   * not in it (it was refused and rolled back); an edit whose save the browser aborted as it
+   * closed the connection is. Edits in no open doc of this page (a doc not open, another tab's) are
+   * not in it.
+   *
+   * Unsent means not acknowledged: any of them may have been sent (by this tab, another tab on the
+   * database, or a page before a reload whose answer never came) and committed by the server, and
+   * the client cannot tell which. An OT doc's go to the server front first, in order, so what it
+   * has of them is a leading part of the list; an LWW doc's ops in flight come first. After the
+   * reload the doc shows what the server committed: an edit it has, made again with `change()`,
+   * is applied twice (an array append, an `@inc`), so compare first.
    */
   get unsentChanges(): ReadonlyMap<string, Change[]> {
     return this.unsent;
