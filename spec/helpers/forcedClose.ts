@@ -4,8 +4,8 @@ import { forceCloseDatabase } from 'fake-indexeddb';
  * How a browser's forced close of a connection (the site's storage cleared, its database process
  * lost) shows to the page. Both abort the connection's transactions first (their requests fail
  * with `AbortError`), then fire `close`:
- * - `'marked closing'`: as the IndexedDB spec says (WebKit, Firefox), the connection is marked
- *   closing first, so a transaction begun from then on throws `InvalidStateError`;
+ * - `'marked closing'`: as the IndexedDB spec has it, the connection is marked closing first, so a
+ *   transaction begun from then on throws `InvalidStateError`;
  * - `'looks open'`: as Chromium (156) does, the connection looks open until `close`; its backend
  *   has closed it already, so a transaction begun meanwhile fails too, after `close`.
  */

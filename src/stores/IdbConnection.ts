@@ -278,11 +278,11 @@ interface Opening {
 /**
  * Whether the browser is closing `db` under us, asked when one of its transactions aborted. A
  * forced close (the site's storage cleared, the browser's database process lost) aborts the
- * connection's transactions, then fires `close`. As the IndexedDB spec says (WebKit, Firefox), the
- * connection is marked closing first, so a new transaction throws `InvalidStateError` at once;
- * Chromium (156) aborts them while the connection still looks open, but its backend has closed it
- * already, and `close` comes before a transaction begun meanwhile settles. So: begin a transaction
- * with one read, and wait for whichever comes first, its end (not closing) or `close` (closing).
+ * connection's transactions, then fires `close`. As the IndexedDB spec has it, the connection is
+ * marked closing first, so a new transaction throws `InvalidStateError` at once; Chromium (156,
+ * spec/e2e/storageLost) aborts them while the connection still looks open, but its backend has
+ * closed it already, and `close` comes before a transaction begun meanwhile settles. So: begin a
+ * transaction with one read, and wait for whichever comes first, its end (not closing) or `close`.
  */
 function closingUnder(db: IDBDatabase, name: StoreName): Promise<boolean> {
   let probe: IDBTransaction;
