@@ -96,7 +96,7 @@ export const USAGE = `Usage: patches-rx-server [options]
   --lww-prefix <prefix>   doc ids starting with it are LWW, all others OT (default "lww";
                           "" makes every doc OT)
   --snapshot-every <n>    write a snapshot every n changes (default 200; a big LWW doc more rarely)
-  --max-change-bytes <n>  largest accepted change (default 1000000)
+  --max-change-bytes <n>  largest accepted change, and the most an OT change's copies may add (default 1000000)
   --compression <mode>    permessage-deflate: large (default: frames of 4 KB or
                           more), all (every frame: ~5x fewer bytes per typed
                           change, ~2x server CPU per message, ~80-130 KB per

@@ -55,7 +55,7 @@ export interface StartServerOptions {
    * Connections that called `ping` also get a `heartbeat` notification on each tick.
    */
   pingIntervalMs?: number | undefined;
-  /** Largest accepted change, UTF-8 bytes of its JSON (default 1 MB); larger ones answer 413 `{ scope: 'change' }`. */
+  /** Largest accepted change, UTF-8 bytes of its JSON (default 1 MB), and the most one OT change's `copy` ops may add to the document; past either, 413 `{ scope: 'change' }`. */
   maxChangeBytes?: number | undefined;
   /** Snapshot a document after this many changes (OT) or commits (LWW) (default 200). */
   snapshotEvery?: number | undefined;
