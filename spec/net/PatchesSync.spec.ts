@@ -29,6 +29,17 @@ afterEach(async () => {
 /** Every committed change the server holds for a doc, read through a client's RPC. */
 
 
+/** How many runs of `docId` have failed so far: each time its status enters 'error' again. */
+function countFailedRuns(sync: PatchesSync, docId: string): () => number {
+  let failed = 0;
+  let last: string | undefined;
+  sync.synced$.subscribe(synced => {
+    if (synced[docId]?.status === 'error' && last !== 'error') failed++;
+    last = synced[docId]?.status;
+  });
+  return () => failed;
+}
+
 /** A client that never loaded `docId` edits it offline (the edits saved), then comes online and connects. */
 async function editedOffline<T extends object>(
   docId: string,
@@ -984,18 +995,12 @@ describe('PatchesSync', () => {
         a.sync.error$.subscribe(event => reported.push((event.error as Error & { code?: number }).code));
         await a.sync.connect();
         const doc = await a.patches.openDoc<{ n?: number }>('locked');
-        // Each failed run of the doc: its status enters 'error' again.
-        let failedRuns = 0;
-        let last: string | undefined;
-        a.sync.synced$.subscribe(synced => {
-          if (synced.locked?.status === 'error' && last !== 'error') failedRuns++;
-          last = synced.locked?.status;
-        });
+        const failedRuns = countFailedRuns(a.sync, 'locked');
         for (const [n, code] of [[1, 403], [2, 403], [3, 404], [4, 404]] as const) {
           refusal = code;
           doc.change(draft => void (draft.n = n));
           await doc.flush();
-          await when(a.sync.synced$, () => failedRuns === n);
+          await when(a.sync.synced$, () => failedRuns() === n);
         }
         expect(reported).toEqual([403, 404]);
       } finally {
@@ -1014,17 +1019,11 @@ describe('PatchesSync', () => {
         await a.sync.connect();
         const doc = await a.patches.openDoc<{ n?: number }>('locked');
         const other = await a.patches.openDoc<{ n?: number }>('open');
-        // Each failed run of the doc: its status enters 'error' again.
-        let failedRuns = 0;
-        let last: string | undefined;
-        a.sync.synced$.subscribe(synced => {
-          if (synced.locked?.status === 'error' && last !== 'error') failedRuns++;
-          last = synced.locked?.status;
-        });
+        const failedRuns = countFailedRuns(a.sync, 'locked');
         for (let n = 1; n <= 3; n++) {
           doc.change(draft => void (draft.n = n));
           await doc.flush();
-          await when(a.sync.synced$, () => failedRuns === n);
+          await when(a.sync.synced$, () => failedRuns() === n);
           other.change(draft => void (draft.n = n));
           await docSynced(a.sync, 'open', n);
         }
