@@ -114,6 +114,40 @@ describeWithPostgres()('PostgresServerStore on a throwaway cluster', () => {
       expect((await b.loadDoc('d')).tail).toEqual([otEntry(1), otEntry(2), otEntry(3)]);
     });
 
+    // Found in review, fixed: a read begun before this process undeleted the doc answered after it,
+    // and took the life it saw (the old one) for the life held; the next load, after another process
+    // wrote the new life, said `recreated` and the server told the followers the doc was deleted.
+    it('should not take the life a read saw for the one held when this process undeleted the doc while it ran', async () => {
+      const a = await freshStore();
+      const b = new PostgresServerStore({ connectionString: cluster.urlFor(`contract_${databases}`) });
+      stores.push(b);
+      await b.append('d', otEntry(1));
+      await a.loadDoc('d');
+      // A read of the first life whose answer comes late...
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let answered!: () => void;
+      const seen = new Promise<void>((resolve) => (answered = resolve));
+      const pool = (a as unknown as { db(): pg.Pool }).db();
+      const query = pool.query.bind(pool);
+      const late = jest.spyOn(pool, 'query').mockImplementationOnce(((...args: Parameters<typeof query>) =>
+        Promise.resolve(query(...args)).then(async (result: unknown) => {
+          answered();
+          await held;
+          return result;
+        })) as typeof pool.query);
+      const reading = a.readLog('d', 0);
+      await seen;
+      late.mockRestore();
+      // ...after a deleted and undeleted it, and before b writes the new life.
+      await a.deleteDoc('d', { docId: 'd', deletedAt: 1, lastRev: 1 });
+      expect(await a.removeTombstone('d')).toBe(true);
+      release();
+      expect(await reading).toEqual([]);
+      await b.append('d', otEntry(1));
+      expect(await a.loadDoc('d')).toEqual({ tail: [otEntry(1)] });
+    });
+
     it('should tell a load that finds another life of a doc it holds as recreated, until the server unloads the doc', async () => {
       const a = await freshStore();
       const b = new PostgresServerStore({ connectionString: cluster.urlFor(`contract_${databases}`) });

@@ -127,13 +127,13 @@ export class PostgresServerStore implements ServerStore {
   /**
    * The incarnation of each document this process holds, as it last loaded, read or wrote it,
    * kept until the server unloads the document (`unloadDoc`): commits, read-ons and snapshots of
-   * another one are refused, and a load that finds another one says it is `recreated`. `null`
-   * for a document loaded before it had a row (never written, or undeleted), whose first
-   * read-on or write tells. So it holds what the server holds, however many documents that is
+   * another one are refused, and a load that finds another one says it is `recreated`. An
+   * `UnseenLife` for a document loaded before it had a row (never written, or undeleted), whose
+   * first read-on or write tells. So it holds what the server holds, however many documents that is
    * (followed documents stay loaded past its `cacheSize`); a document not in it is written
    * without the check, as before version 2 of the schema.
    */
-  private readonly incarnations = new Map<string, string | null>();
+  private readonly incarnations = new Map<string, string | UnseenLife>();
   private readonly connectionString: string;
   private readonly channel: string;
   /** Tells this process's own notifications from the others'. */
@@ -197,7 +197,7 @@ export class PostgresServerStore implements ServerStore {
     });
     // Noted once the load succeeded: after a failed one the server still holds the life it held.
     const known = this.incarnations.get(docId);
-    this.incarnations.set(docId, incarnation);
+    this.incarnations.set(docId, incarnation ?? unseenLife());
     // Another life than the one this process holds (its row gone with an undelete, or drawn anew
     // by a write after it): deleted and undeleted while this process missed the reports.
     return typeof known === 'string' && incarnation !== known && !stored.tombstone ? { ...stored, recreated: true } : stored;
@@ -210,11 +210,15 @@ export class PostgresServerStore implements ServerStore {
 
   private async readLogNow(docId: string, afterRev: number): Promise<LogEntry[]> {
     await this.open();
+    const before = this.incarnations.get(docId);
     const { entries, incarnation } = await readEntries(this.db(), docId, afterRev);
     if (incarnation === undefined) return entries;
     const known = this.incarnations.get(docId);
-    // A document this process loaded before it had a row: what it reads on now is the life it holds.
-    if (known === null) {
+    // A document this process loaded before it had a row: what it reads on now is the life it
+    // holds, if the read began in that life. One begun before (this process undeleted the doc
+    // meanwhile) may have seen the life before it: nothing to read on, and nothing noted.
+    if (typeof known === 'object') {
+      if (known !== before) return [];
       this.incarnations.set(docId, incarnation);
       return entries;
     }
@@ -249,7 +253,7 @@ export class PostgresServerStore implements ServerStore {
         rows.map((row) => row.body),
         this.channel,
         this.source,
-        this.incarnations.get(docId) ?? null,
+        knownIncarnation(this.incarnations.get(docId)),
         Buffer.byteLength(carried) + Buffer.byteLength(JSON.stringify(docId)) <= MAX_CARRIED_BYTES ? carried : null,
         this.locked.has(docId) ? null : DOC_LOCKS,
       ]);
@@ -340,7 +344,7 @@ export class PostgresServerStore implements ServerStore {
       return rowCount !== null && rowCount > 0;
     });
     // The life this process starts (no row until its first write) is no later one's `recreated`.
-    if (removed && this.incarnations.has(docId)) this.incarnations.set(docId, null);
+    if (removed && this.incarnations.has(docId)) this.incarnations.set(docId, unseenLife());
     return removed;
   }
 
@@ -528,6 +532,22 @@ export class PostgresServerStore implements ServerStore {
  * otherwise; both absent from processes of versions before they were sent).
  */
 type NotifyPayload = { t: 'c'; d: string; f: number; l: number; i?: string; e?: unknown } | { t: 'd' | 'u'; d: string };
+
+/**
+ * A life of a document this process holds without having seen its row yet (loaded before it had
+ * one, or undeleted here). Each is an object of its own, so a read can tell whether the life it
+ * began in is still the one held when its answer comes.
+ */
+interface UnseenLife {
+  readonly unseen: true;
+}
+
+const unseenLife = (): UnseenLife => ({ unseen: true });
+
+/** The incarnation an append checks: a seen life's, or none (null: the doc's row is made, or taken as it is). */
+function knownIncarnation(known: string | UnseenLife | undefined): string | null {
+  return typeof known === 'string' ? known : null;
+}
 
 /** A commit report's entry and incarnation, when it carried them and the entry holds the reported revs. */
 function carriedEntry(payload: Extract<NotifyPayload, { t: 'c' }>): { entry: LogEntry; incarnation: string } | undefined {
