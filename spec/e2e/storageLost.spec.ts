@@ -39,12 +39,19 @@ describeWithChromium()('IndexedDBStore in Chromium when the site\'s storage is c
     rmSync(profileDir, { recursive: true, force: true });
   });
 
+  /** The page started on the 'lost' doc of database 'notes', with one item synced to the server. */
+  async function startedWithOneSynced(): Promise<BrowserSession> {
+    const started = await launchBrowser(profileDir, pageServer.url);
+    session = started;
+    await started.page.evaluate(url => window.app.start({ url, dbName: 'notes', docId: 'lost' }), server.url);
+    await started.page.evaluate(() => window.app.addItem('sent'));
+    await started.page.evaluate(() => window.app.whenSynced());
+    return started;
+  }
+
   it('should tell the page once that its database is lost, handing over the edit pending offline, and refuse a later edit with it', async () => {
-    session = await launchBrowser(profileDir, pageServer.url);
-    const { page, context } = session;
-    await page.evaluate(url => window.app.start({ url, dbName: 'notes', docId: 'lost' }), server.url);
-    await page.evaluate(() => window.app.addItem('sent'));
-    await page.evaluate(() => window.app.whenSynced());
+    const started = await startedWithOneSynced();
+    const { page, context } = started;
     await context.setOffline(true);
     await page.evaluate(() => window.app.whenOffline());
     await page.evaluate(() => window.app.addItem('unsent'));
@@ -68,18 +75,15 @@ describeWithChromium()('IndexedDBStore in Chromium when the site\'s storage is c
     expect(after.unsentChanges).toEqual(unsentChanges); // the edit refused since is not in it
     // No new database was made behind the page's back.
     expect(await page.evaluate(async () => (await indexedDB.databases()).map(db => db.name))).toEqual([]);
-    expect(session.pageErrors).toEqual([]);
+    expect(started.pageErrors).toEqual([]);
   });
 
   it('should hand over an edit whose save the browser aborted as it cleared the storage, before it fired close, and take it back from the view', async () => {
     // Found in review: Chromium aborts the connection's transactions (the save fails with
     // AbortError), the connection still looking open, and fires `close` only after: the edit was
     // taken back from the view first, and missing from `unsentChanges`.
-    session = await launchBrowser(profileDir, pageServer.url);
-    const { page, context } = session;
-    await page.evaluate(url => window.app.start({ url, dbName: 'notes', docId: 'lost' }), server.url);
-    await page.evaluate(() => window.app.addItem('sent'));
-    await page.evaluate(() => window.app.whenSynced());
+    const started = await startedWithOneSynced();
+    const { page, context } = started;
     // Another connection's transaction over every store, kept running: the save waits behind it,
     // in flight, when the storage is cleared.
     await page.evaluate(async () => {
@@ -116,6 +120,6 @@ describeWithChromium()('IndexedDBStore in Chromium when the site\'s storage is c
       { name: 'StoreError', message: 'Could not save a change to "lost"', cause: 'StoreLostError' },
     ]);
     expect(after.state.items).toEqual(['sent']);
-    expect(session.pageErrors).toEqual([]);
+    expect(started.pageErrors).toEqual([]);
   });
 });

@@ -147,8 +147,9 @@ export class PatchesSync {
   private readonly subscribing = new DocHolds();
   /**
    * The errors reported on this connection for each doc whose run failed for good or reloaded it,
-   * by name (and code, for a server's refusal): each once per doc per connection (protocol §5.3), not per edit; another kind still is
-   * (a reload after an `ApplyChangesError` that finds the doc is LWW on the server).
+   * by name (and code, for a server's refusal): each once per doc per connection (protocol §5.3),
+   * not per edit; another kind still is (a reload after an `ApplyChangesError` that finds the doc
+   * is LWW on the server).
    */
   private readonly failedHere = new Map<string, Set<string>>();
   private passCount = 0;

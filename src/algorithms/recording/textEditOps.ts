@@ -68,17 +68,10 @@ function markOf(op: JSONPatchOp, nextState: unknown): TextEdit | undefined {
   if ((op.op !== 'add' && op.op !== 'replace') || !isContainer(op.value)) return undefined;
   const own = textEditOf(op.value);
   if (own !== undefined || !('ops' in op.value)) return own;
-  const there = lookup(nextState, op.path);
+  // The recorder's paths are well-formed pointers: `valueAt` finds the value or nothing.
+  const there = valueAt(nextState, op.path);
   const edit = textEditOf(there);
   return edit !== undefined && deepEqual(there, op.value) ? edit : undefined;
-}
-
-function lookup(state: unknown, path: string): unknown {
-  try {
-    return valueAt(state, path);
-  } catch {
-    return undefined;
-  }
 }
 
 /** Whether `op` overwrites exactly `base` in `draft`: a key set or an element replaced, not an element inserted. */

@@ -524,7 +524,7 @@ export abstract class DocService<TDoc extends LoadedDoc> {
       if (missed.length) this.options.announce(docId, 'changesCommitted', { docId, changes: missed });
     }
     if (recreated) return 'recreated';
-    return fresh.headRev > from || doc.tombstone !== undefined || fresh.headRev < from ? 'moved' : 'unchanged';
+    return fresh.headRev !== from || doc.tombstone !== undefined ? 'moved' : 'unchanged';
   }
 
   private put(docId: string, doc: TDoc): void {
