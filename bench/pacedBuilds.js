@@ -15,6 +15,8 @@
 //   git worktree add /tmp/baseline 53dd0b7 && ln -s "$PWD/node_modules" /tmp/baseline/node_modules
 //   (cd /tmp/baseline && npx tsc -p tsconfig.build.json)
 //   node bench/pacedBuilds.js /tmp/baseline .
+// PROFILE_DIR=<dir> also writes a .cpuprofile of every client process and server child there
+// (node --cpu-prof), so where a build's paced time goes can be read per process.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -27,6 +29,8 @@ import { median, until } from './waits.js';
 const CHANGES_PER_CLIENT = 2_000;
 const WARMUP = 2;
 const HERE = fileURLToPath(import.meta.url);
+/** node flags for every child: a CPU profile each when PROFILE_DIR is set. */
+const EXEC_ARGV = process.env.PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROFILE_DIR}`] : [];
 
 const option = (name, fallback) => {
   const at = process.argv.indexOf(name);
@@ -50,7 +54,7 @@ async function measure(root, store, runCount, algorithm) {
   const { Patches, InMemoryStore } = await import(pathToFileURL(join(root, 'dist/index.js')).href);
   const { PatchesSync } = await import(pathToFileURL(join(root, 'dist/net/index.js')).href);
   const { WebSocket } = await import('ws');
-  const server = await forkChild(HERE, ['--serve', root, store]);
+  const server = await forkChild(HERE, ['--serve', root, store], { execArgv: EXEC_ARGV });
   const url = `ws://127.0.0.1:${server.ready.port}`;
   const synced = (sync, docId, rev = 0) =>
     until(sync.synced$, all => {
@@ -115,7 +119,7 @@ async function main() {
   const results = new Map(roots.map(root => [root, []]));
   for (let round = 0; round < rounds; round++) {
     for (const root of roots) {
-      const child = await forkChild(HERE, ['--measure', root, store, String(runs), algorithm], { waitLimitMs: 600_000 });
+      const child = await forkChild(HERE, ['--measure', root, store, String(runs), algorithm], { execArgv: EXEC_ARGV, waitLimitMs: 600_000 });
       results.get(root).push(...child.ready.runs);
       await child.close();
     }
