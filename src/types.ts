@@ -171,6 +171,13 @@ export interface ServerCapabilities {
    * history, so the client needs no reload.
    */
   compactAck?: boolean;
+  /**
+   * `getChangesSince` honours `{ orSnapshot: true }` in its options param: an OT doc's catch-up
+   * may then be answered by the doc's state at the head (a `PatchesSnapshot` with no changes)
+   * instead of the changes since, when the state is the smaller. The client asks only for a doc
+   * with nothing pending.
+   */
+  catchUpSnapshot?: boolean;
 }
 
 /**

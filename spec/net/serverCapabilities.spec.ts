@@ -3,7 +3,7 @@ import { readCapabilities } from '../../src/net/serverCapabilities.js';
 import type { StartServerOptions } from '../../src/server/index.js';
 import type { Change } from '../../src/types.js';
 import { frameLog, type FrameLog } from '../helpers/countingWebSocket.js';
-import { docSynced, idle, startHarness, when, type SyncHarness, type TestClient } from '../helpers/syncHarness.js';
+import { docSynced, idle, serverHistory, startHarness, when, type SyncHarness, type TestClient } from '../helpers/syncHarness.js';
 
 describe('readCapabilities', () => {
   it('should keep only well-formed capabilities', () => {
@@ -97,5 +97,91 @@ describe('resync after a reconnect', () => {
     const history = await firstValueFrom(client.sync.call<Change[]>('getChangesSince', 'doc-0', 0));
     expect(history.map(c => c.rev)).toEqual([1, 2, 3]);
     expect(doc.state).toEqual({ n: 2 });
+  });
+});
+
+describe('catch-up by snapshot', () => {
+  const WRITES = 150;
+  let harness: SyncHarness;
+
+  afterEach(async () => {
+    await harness.close();
+  });
+
+  /**
+   * A client following an OT doc at rev 1 loses its connection while another writes WRITES more
+   * revs (each a 100-character string at /n, so the history since outweighs the doc), then
+   * `meanwhile` runs and the connection comes back. Resolves once the client is at the head.
+   */
+  async function behindByMany(options: Parameters<SyncHarness['client']>[0] = {}, meanwhile: (client: TestClient, log: FrameLog) => void = () => undefined) {
+    harness = await startHarness();
+    const log = frameLog();
+    const client = harness.client({ ...options, websocket: { WebSocketCtor: log.WebSocketCtor } });
+    const writer = harness.client();
+    writer.sync.url = harness.server.url;
+    await Promise.all([client.sync.connect(), writer.sync.connect()]);
+    const written = await writer.patches.openDoc<{ n?: string; mine?: string }>('notes');
+    written.change(draft => {
+      draft.n = 'first';
+    });
+    await docSynced(writer.sync, 'notes', 1);
+    const doc = await client.patches.openDoc<{ n?: string; mine?: string }>('notes');
+    await docSynced(client.sync, 'notes', 1);
+    const heard: number[] = [];
+    client.patches.onServerCommit((docId, changes) => heard.push(...changes.map(c => c.rev)));
+
+    harness.proxy.refuse = true;
+    harness.proxy.dropAll();
+    await when(client.sync.state$, s => !s.connected);
+    for (let i = 0; i < WRITES; i++) {
+      written.change(draft => {
+        draft.n = `${i}`.padEnd(100, '.');
+      });
+      await docSynced(writer.sync, 'notes', 2 + i);
+    }
+    const receivedBefore = log.received.length;
+    harness.proxy.refuse = false;
+    meanwhile(client, log);
+    return { client, writer, written, doc, heard, log, receivedBefore };
+  }
+
+  it('should take the head state in one small reply instead of every change since, and hear no change of it', async () => {
+    const { client, doc, written, heard, log, receivedBefore } = await behindByMany();
+    await docSynced(client.sync, 'notes', 1 + WRITES);
+    expect(doc.state).toEqual(written.state);
+    expect((await client.patches.store.getDoc('notes'))?.state).toEqual(written.state);
+    const asked = log.messages(log.sent).filter(m => m.method === 'getChangesSince');
+    expect(asked.at(-1)?.params).toEqual(['notes', 1, { orSnapshot: true }]);
+    const replies = log.received.slice(receivedBefore);
+    expect(replies.join('').length).toBeLessThan(2_000);
+    expect(heard).toEqual([]);
+    expect(client.errors).toEqual([]);
+  });
+
+  it('should ask for every change with catchUpBySnapshot: false, and hear each', async () => {
+    const { client, doc, written, heard, log } = await behindByMany({ catchUpBySnapshot: false });
+    await docSynced(client.sync, 'notes', 1 + WRITES);
+    expect(doc.state).toEqual(written.state);
+    expect(log.messages(log.sent).filter(m => m.method === 'getChangesSince').at(-1)?.params).toEqual(['notes', 1]);
+    expect(heard).toEqual(Array.from({ length: WRITES }, (_, i) => i + 2));
+  });
+
+  it('should send an edit made while the snapshot was on its way first, and converge on the server\'s order', async () => {
+    let edited: Promise<void> | undefined;
+    const { client, writer, doc, written } = await behindByMany({}, (c, log) => {
+      edited = log.whenSent('"orSnapshot":true').then(async () => {
+        const open = await c.patches.openDoc<{ mine?: string }>('notes');
+        open.change(draft => {
+          draft.mine = 'offline edit';
+        });
+      });
+    });
+    await edited;
+    await docSynced(client.sync, 'notes', 2 + WRITES);
+    await docSynced(writer.sync, 'notes', 2 + WRITES);
+    expect(doc.state).toEqual({ n: `${WRITES - 1}`.padEnd(100, '.'), mine: 'offline edit' });
+    expect(written.state).toEqual(doc.state);
+    expect((await serverHistory(client, 'notes')).map(c => c.rev)).toEqual(Array.from({ length: 2 + WRITES }, (_, i) => i + 1));
+    expect(client.errors).toEqual([]);
   });
 });

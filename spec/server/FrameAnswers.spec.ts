@@ -140,7 +140,7 @@ describe('FrameAnswers', () => {
   });
 
   it('should answer getCapabilities itself: batches up to the limit, compact acks', async () => {
-    expect(await reply(request(1, 'getCapabilities'))).toEqual({ jsonrpc: '2.0', id: 1, result: { batch: { maxLength: 3 }, compactAck: true } });
+    expect(await reply(request(1, 'getCapabilities'))).toEqual({ jsonrpc: '2.0', id: 1, result: { batch: { maxLength: 3 }, compactAck: true, catchUpSnapshot: true } });
     expect(calls).toEqual([]);
   });
 

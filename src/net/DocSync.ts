@@ -38,6 +38,8 @@ export interface DocSyncDeps {
   requestSync: (docId: string) => void;
   /** Reports an error through PatchesSync's error policy (`onError`). */
   report: (error: unknown, docId: string) => void;
+  /** Whether an OT doc with nothing local may be caught up by a snapshot (default false; see `PatchesSyncOptions.catchUpBySnapshot`). */
+  catchUpBySnapshot?: boolean;
 }
 
 /**
@@ -150,16 +152,20 @@ export class DocSync {
     return from(Promise.all([this.deps.patches.store.getCommittedRev(docId), algorithm.hasPending(docId)])).pipe(
       concatMap(([rev, hasPending]) =>
         rev > 0 || hasPending
-          ? this.pullSince$(docId, algorithm)
-          : this.snapshot$(docId, algorithm).pipe(
-              concatMap(snapshot => from(this.deps.patches.runExclusive(docId, () => algorithm.installSnapshot(docId, snapshot)))),
-              tap(result => {
-                // A change made while the snapshot was on its way goes out first.
-                if (result === 'flush-first') this.deps.requestSync(docId);
-              }),
-              concatMap(() => this.deps.entries.rev$(docId)),
-            ),
+          ? this.pullSince$(docId, algorithm, undefined, !hasPending)
+          : this.snapshot$(docId, algorithm).pipe(concatMap(snapshot => this.install$(docId, algorithm, snapshot))),
       ),
+    );
+  }
+
+  /** Installs a snapshot as the doc's committed state (nothing local to rebase), and reports the new rev. */
+  private install$(docId: string, algorithm: ClientAlgorithm, snapshot: PatchesSnapshot): Observable<unknown> {
+    return from(this.deps.patches.runExclusive(docId, () => algorithm.installSnapshot(docId, snapshot))).pipe(
+      tap(result => {
+        // A change made while the snapshot was on its way goes out first.
+        if (result === 'flush-first') this.deps.requestSync(docId);
+      }),
+      concatMap(() => this.deps.entries.rev$(docId)),
     );
   }
 
@@ -188,13 +194,20 @@ export class DocSync {
    * Fetches every committed change after the doc's committed rev and applies them. If the doc's
    * local data went back while they were on their way (untracked and tracked again, here or in
    * another tab), they no longer join on: it pulls again from where the doc is now.
+   * `nothingLocal`: the doc had no pending changes, so an OT doc asks a server that offers it
+   * (`catchUpSnapshot`) for its state instead when that is smaller than the changes, and installs
+   * it (a change made meanwhile goes out first, as on a first load).
    */
-  pullSince$(docId: string, algorithm: ClientAlgorithm, seenUpTo?: number): Observable<unknown> {
+  pullSince$(docId: string, algorithm: ClientAlgorithm, seenUpTo?: number, nothingLocal = false): Observable<unknown> {
+    const { connection } = this.deps;
+    // A doc with nothing to rebase can take the server's state instead of a longer history.
+    const orSnapshot = nothingLocal && algorithm.name === 'ot' && this.deps.catchUpBySnapshot === true && connection.capabilities.catchUpSnapshot === true;
     return from(this.deps.patches.store.getCommittedRev(docId)).pipe(
       concatMap(rev =>
-        this.deps.connection.call<unknown>('getChangesSince', [docId, rev]).pipe(
+        connection.call<unknown>('getChangesSince', orSnapshot ? [docId, rev, { orSnapshot: true }] : [docId, rev]).pipe(
           catchError(error => (mayBeRevisionRegression(error) ? this.recoverRegression$(docId, algorithm, error).pipe(ignoreElements()) : throwError(() => error))),
           concatMap(changes => {
+            if (orSnapshot && !Array.isArray(changes)) return this.install$(docId, algorithm, checkedSnapshot(docId, algorithm, changes));
             const reply = changeList(changes, 'getChangesSince');
             return this.apply$(docId, algorithm, reply, undefined, { seenUpTo }).pipe(
               // A gap in the reply itself (the doc did not go back meanwhile, below) ends the run: an
@@ -202,26 +215,17 @@ export class DocSync {
               catchError(error => throwError(() => (error instanceof MissingChangesError && error.sinceRev >= rev && mismatchInCatchUp(docId, algorithm.name, reply, error)) || error)),
             );
           }),
-          catchError(error => (error instanceof MissingChangesError && error.sinceRev < rev ? this.pullSince$(docId, algorithm, seenUpTo) : throwError(() => error))),
+          catchError(error => (error instanceof MissingChangesError && error.sinceRev < rev ? this.pullSince$(docId, algorithm, seenUpTo, nothingLocal) : throwError(() => error))),
         ),
       ),
     );
   }
 
   /**
-   * The doc's `getDoc` envelope, checked: one that shows the server keeps an OT doc as LWW fails
-   * with an `AlgorithmMismatchError` (see `algorithmMismatch`) instead of being installed (OT
-   * would show the doc with its fields missing).
+   * The doc's `getDoc` envelope, checked (`checkedSnapshot`).
    */
   private snapshot$(docId: string, algorithm: ClientAlgorithm): Observable<PatchesSnapshot> {
-    return this.deps.connection.call<unknown>('getDoc', [docId]).pipe(
-      map(value => {
-        const snapshot = asSnapshot(value);
-        const mismatch = mismatchInSnapshot(docId, algorithm.name, snapshot);
-        if (mismatch) throw mismatch;
-        return snapshot;
-      }),
-    );
+    return this.deps.connection.call<unknown>('getDoc', [docId]).pipe(map(value => checkedSnapshot(docId, algorithm, value)));
   }
 
   /**
@@ -252,6 +256,18 @@ function placedAfter(reply: unknown, sentIds: ReadonlySet<string>): number | und
     .filter(entry => typeof entry?.id === 'string' && sentIds.has(entry.id) && typeof entry.rev === 'number')
     .map(entry => entry!.rev as number);
   return revs.length ? Math.min(...revs) - 1 : undefined;
+}
+
+/**
+ * A snapshot envelope from the server, checked: one that shows the server keeps an OT doc as LWW
+ * throws an `AlgorithmMismatchError` (see `algorithmMismatch`) instead of being installed (OT
+ * would show the doc with its fields missing).
+ */
+function checkedSnapshot(docId: string, algorithm: ClientAlgorithm, value: unknown): PatchesSnapshot {
+  const snapshot = asSnapshot(value);
+  const mismatch = mismatchInSnapshot(docId, algorithm.name, snapshot);
+  if (mismatch) throw mismatch;
+  return snapshot;
 }
 
 /** A `getDoc` snapshot's state at its last rev, its own tail applied leniently (see `DocSync.reload$`). */

@@ -96,6 +96,14 @@ export interface PatchesSyncOptions {
    * other tabs can write, e.g. `IndexedDBStore`); `{ enabled: false }`: one connection per tab.
    */
   tabs?: SyncTabsOptions | undefined;
+  /**
+   * Catch a doc far behind up by the server's state at the head instead of every change since,
+   * where the server offers it and the state is the smaller (default `true`; an OT doc with
+   * nothing pending, on a patches-rx server). The skipped changes are then not heard one by one:
+   * `patches.onServerCommit` hears none for that catch-up, as for a first load. `false` asks for
+   * every change, as an app that lists them (an activity feed) needs.
+   */
+  catchUpBySnapshot?: boolean | undefined;
 }
 
 /** An error with the doc it concerns, as `error$` emits it. */
@@ -237,6 +245,7 @@ export class PatchesSync {
       storageBudget: docId => this.budgets.of(docId),
       requestSync: docId => this.syncRequests.next(docId),
       report: (error, docId) => this.report(error, docId),
+      catchUpBySnapshot: options.catchUpBySnapshot !== false,
     });
     this.deletes = new DocDeletes({
       patches,

@@ -12,10 +12,11 @@ export const CAPABILITIES_METHOD = 'getCapabilities';
  */
 export function readCapabilities(value: unknown): ServerCapabilities {
   if (typeof value !== 'object' || value === null) return {};
-  const { batch, compactAck } = value as { batch?: { maxLength?: unknown }; compactAck?: unknown };
+  const { batch, compactAck, catchUpSnapshot } = value as { batch?: { maxLength?: unknown }; compactAck?: unknown; catchUpSnapshot?: unknown };
   const capabilities: ServerCapabilities = {};
   const maxLength = typeof batch === 'object' && batch !== null ? batch.maxLength : undefined;
   if (typeof maxLength === 'number' && Number.isSafeInteger(maxLength) && maxLength > 1) capabilities.batch = { maxLength };
   if (compactAck === true) capabilities.compactAck = true;
+  if (catchUpSnapshot === true) capabilities.catchUpSnapshot = true;
   return capabilities;
 }

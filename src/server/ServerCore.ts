@@ -8,8 +8,9 @@ import { LWWDocService } from './docs/LWWDocService.js';
 import { OTDocService, type TransformIncoming } from './docs/OTDocService.js';
 import type { ServerStore, StoreEvent } from './stores/ServerStore.js';
 import { Subscriptions } from './Subscriptions.js';
-import { compactReply, wantsCompactAck } from './compactAck.js';
+import { compactReply, wantsCompactAck, wantsOption } from './compactAck.js';
 import { replyWithHistory } from './reloadHistory.js';
+import { CATCH_UP_SNAPSHOT_OPTION } from './docs/smallerCatchUp.js';
 import { SentBroadcasts } from './SentBroadcasts.js';
 import { readChanges, readDocId, readDocIds, readRev, invalid } from './validate.js';
 
@@ -81,6 +82,8 @@ export interface ServerCoreOptions {
   transformIncoming?: TransformIncoming | undefined;
   /** Whether `commitChanges` honours `{ compactAck: true }` (default true; tests turn it off to act as the anchor). */
   compactAcks?: boolean | undefined;
+  /** Whether `getChangesSince` honours `{ orSnapshot: true }` (default true; off to act as the anchor). */
+  catchUpSnapshots?: boolean | undefined;
 }
 
 type Method = (connection: Connection, params: unknown[]) => Promise<unknown>;
@@ -156,7 +159,9 @@ export class ServerCore {
         const docId = await this.admit(connection, 'getChangesSince', params);
         const service = this.service(docId);
         await service.assertLive(docId);
-        return service.getChangesSince(docId, readRev(params[1], 'rev'));
+        const rev = readRev(params[1], 'rev');
+        // Our client may ask for a snapshot instead of a long history (`smallerCatchUp`).
+        return options.catchUpSnapshots !== false && wantsOption(params[2], CATCH_UP_SNAPSHOT_OPTION) ? service.changesOrSnapshot(docId, rev) : service.getChangesSince(docId, rev);
       }],
       ['commitChanges', async (connection, params) => {
         // The reply's catch-up is what `getChangesSince` would answer: asked beside the write (not

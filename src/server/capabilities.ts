@@ -4,7 +4,8 @@ export { CAPABILITIES_METHOD } from '../net/serverCapabilities.js';
 
 /**
  * What this server answers to `getCapabilities`: batch arrays up to `maxBatchLength` requests,
- * and compact acknowledgements of own changes in `commitChanges` replies.
+ * compact acknowledgements of own changes in `commitChanges` replies, and an OT catch-up answered
+ * by a snapshot when that is smaller (`getChangesSince` with `{ orSnapshot: true }`).
  *
  * A client must never send a batch array or ask for compact acks before a server said so: the
  * @dabble/patches server answers a batch with -32600 and this method with -32000 "Unknown
@@ -14,5 +15,5 @@ export { CAPABILITIES_METHOD } from '../net/serverCapabilities.js';
  * @return the `getCapabilities` result
  */
 export function serverCapabilities(maxBatchLength: number): ServerCapabilities {
-  return { batch: { maxLength: maxBatchLength }, compactAck: true };
+  return { batch: { maxLength: maxBatchLength }, compactAck: true, catchUpSnapshot: true };
 }

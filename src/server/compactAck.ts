@@ -8,9 +8,14 @@ type BroadcastRef = Pick<Change, 'id' | 'rev'>;
 /** The `commitChanges` option (third param) by which a client asks for `CommitAck`s. */
 export const COMPACT_ACK_OPTION = 'compactAck';
 
+/** Whether a call's options param sets `name` to `true` (anything else is ignored). */
+export function wantsOption(options: unknown, name: string): boolean {
+  return typeof options === 'object' && options !== null && (options as Record<string, unknown>)[name] === true;
+}
+
 /** Whether `commitChanges`' options param asks for compact acknowledgements (anything else is ignored). */
 export function wantsCompactAck(options: unknown): boolean {
-  return typeof options === 'object' && options !== null && (options as Record<string, unknown>)[COMPACT_ACK_OPTION] === true;
+  return wantsOption(options, COMPACT_ACK_OPTION);
 }
 
 /**

@@ -327,6 +327,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     onError,
     transformIncoming: options.transformIncoming,
     compactAcks: !options.anchorWire,
+    catchUpSnapshots: !options.anchorWire,
     send: (connectionId, frame) => {
       const socket = open.get(connectionId)?.socket;
       if (socket?.readyState !== WebSocket.OPEN) return;

@@ -152,6 +152,15 @@ export abstract class DocService<TDoc extends LoadedDoc> {
   /** Committed changes after `rev` (§1.5.4). */
   abstract getChangesSince(docId: string, rev: number): Promise<Change[]>;
 
+  /**
+   * `getChangesSince` for a client that takes a snapshot instead (`{ orSnapshot: true }`): by
+   * default the changes (an LWW catch-up is one change already); OT answers the smaller of the
+   * two (`smallerCatchUp`).
+   */
+  changesOrSnapshot(docId: string, rev: number): Promise<Change[] | PatchesSnapshot> {
+    return this.getChangesSince(docId, rev);
+  }
+
   /** Commits validated change inputs (§1.5.5 / §1.5.6). */
   abstract commitChanges(docId: string, changes: IncomingChange[], origin: CallOrigin): Promise<CommitChangesResult>;
 

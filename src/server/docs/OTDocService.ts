@@ -8,6 +8,7 @@ import type { Change, CommitChangesResult, PatchesSnapshot } from '../../types.j
 import type { IncomingChange } from '../validate.js';
 import { DocService, REMEMBERED_CHANGE_IDS, revisionAhead } from './DocService.js';
 import { applyWithinLimits } from './applyWithinLimits.js';
+import { smallerCatchUp } from './smallerCatchUp.js';
 import type { CallOrigin, DocServiceOptions, LoadedDoc } from './DocService.js';
 import type { LogEntry, OTSnapshot, StoredDoc } from '../stores/ServerStore.js';
 import { DuplicateChangeIdsError } from '../stores/DuplicateChangeIdsError.js';
@@ -95,6 +96,15 @@ export class OTDocService extends DocService<OTDoc> {
       this.assertSameLife(docId, await this.refresh(docId, 'reload'));
       return this.changesSince(docId, rev);
     }
+  }
+
+  /** @inheritDoc */
+  override async changesOrSnapshot(docId: string, rev: number): Promise<Change[] | PatchesSnapshot> {
+    const changes = await this.getChangesSince(docId, rev);
+    // Read after the changes: a commit landed meanwhile leaves the changes behind the head, and
+    // `smallerCatchUp` then answers them (their last rev is not the head's).
+    const doc = await this.openLive(docId);
+    return smallerCatchUp(changes, { state: doc.headState, rev: doc.headRev });
   }
 
   /** @inheritDoc */
