@@ -2,8 +2,9 @@
 // and how many times its socket was dropped on the way. A writer commits CHANGES changes of
 // CHANGE_KB each (50 fields replaced in turn, so the doc stays ~50 × CHANGE_KB while its history
 // grows) while the follower, synced at rev 10, is disconnected; the follower then connects and
-// gets the whole history since its rev in one reply. With PENDING=1 the follower has an edit of
-// its own waiting, so the catch-up comes as the reply to its commit. By hand, not in `npm run bench`:
+// catches up: with nothing pending it asks for the doc's state if that is smaller than the history
+// (our server's catch-up by snapshot), so it takes the doc. With PENDING=1 the follower has an
+// edit of its own waiting, so the catch-up is the whole history since its rev, in one reply to its commit. By hand, not in `npm run bench`:
 //
 //   npm run build && CHANGES=3500 CHANGE_KB=40 node bench/catchUp.js    # ~134 MB of history
 //

@@ -366,6 +366,45 @@ describe('tabs sharing one connection (one leads, the others show what it announ
     expect(Object.keys(follower.sync.synced)).toEqual(['Y']);
   });
 
+  it("should show a following tab's open doc the head state the leader took instead of a long history, and commit its next edit on it", async () => {
+    const db = `instances-${++dbCount}`;
+    const leader = tab(db, new BehaviorSubject(true));
+    const follower = tab(db, new BehaviorSubject(false));
+    const writer = h.client({ store: new InMemoryStore(), websocket: { tokenProvider: () => 'valid' } });
+    writer.sync.url = h.server.url;
+    await Promise.all([leader.sync.connect(), follower.sync.connect(), writer.sync.connect()]);
+    const written = await writer.patches.openDoc<Notes>('N');
+    written.change(draft => {
+      draft.items = ['first'];
+    });
+    await docSynced(writer.sync, 'N', 1);
+    const shown = await follower.patches.openDoc<Notes>('N');
+    await docSynced(leader.sync, 'N', 1);
+    await when(shown.state$, state => state.items?.[0] === 'first');
+
+    h.proxy.refuse = true;
+    h.proxy.dropAll();
+    await when(leader.sync.state$, s => !s.connected);
+    for (let i = 0; i < 150; i++) {
+      written.change(draft => {
+        draft.items = [`${i}`.padEnd(100, '.')];
+      });
+    }
+    await docSynced(writer.sync, 'N', 151);
+    h.proxy.refuse = false;
+    await docSynced(leader.sync, 'N', 151);
+    await when(shown.state$, state => state.items?.[0] === '149'.padEnd(100, '.'));
+    // The leader's store kept no history between rev 1 and the head: it took the state.
+    expect((await leader.patches.store.listChanges('N', 1)).length).toBeLessThan(150);
+    shown.change(draft => {
+      draft.items!.push('follower');
+    });
+    await docSynced(writer.sync, 'N', 152);
+    expect(written.state).toEqual({ items: ['149'.padEnd(100, '.'), 'follower'] });
+    expect(shown.state).toEqual(written.state);
+    expect([...leader.errors, ...follower.errors]).toEqual([]);
+  });
+
   // Found in review, fixed: a following tab's connect() waited for its own socket, which never
   // opens while it follows, and the leader's connect() it asks for waited for the next open of a
   // socket already open: both stayed subscribed until a reconnect (~22.6 KB a call). The pieces

@@ -180,7 +180,10 @@ export class Patches {
   readonly untracked$: Observable<string[]> = this.untrackSubject.asObservable();
   /** Docs deleted locally, by this instance or another on the same database (a tombstone waits for the server delete). */
   readonly deleted$: Observable<string> = this.deleteSubject.asObservable();
-  /** Server changes newly committed to the store. */
+  /**
+   * Server changes newly committed to the store. A doc installed from a server snapshot (its first
+   * load, or a catch-up by snapshot: `PatchesSyncOptions.catchUpBySnapshot`) lists no changes.
+   */
   readonly serverCommits$: Observable<LocalChangeEvent> = this.serverCommitSubject.asObservable();
   /**
    * Errors that no promise could carry: a failed background store write, and, once, a store that
@@ -615,7 +618,7 @@ export class Patches {
     return listen(this.deleted$, listener);
   }
 
-  /** Calls `listener(docId, changes)` when server changes are newly committed to the store. */
+  /** Calls `listener(docId, changes)` when server changes are newly committed to the store (none for a snapshot installed: see `serverCommits$`). */
   onServerCommit(listener: (docId: string, changes: Change[]) => void): Unsubscriber {
     return listen(this.serverCommits$, e => listener(e.docId, e.changes));
   }
