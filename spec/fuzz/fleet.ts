@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileServerStore, startServer, type RunningServer } from '../../src/server/index.js';
+import { FileServerStore, startServer, type RunningServer, type StartServerOptions } from '../../src/server/index.js';
 import type { Rng } from './random.js';
 
 /**
@@ -36,10 +36,11 @@ export interface FuzzFleet {
  * @param clients how many clients will connect
  * @param onFault receives the server's faults (each one is a failure of the run)
  * @param fsync whether the file store syncs (the server's default: yes)
+ * @param options more server options (the fuzz's test hooks)
  */
-export async function fileServerFleet(clients: number, onFault: (error: unknown) => void, fsync = true): Promise<FuzzFleet> {
+export async function fileServerFleet(clients: number, onFault: (error: unknown) => void, fsync = true, options: StartServerOptions = {}): Promise<FuzzFleet> {
   const dataDir = await mkdtemp(join(tmpdir(), 'patches-rx-fuzz-'));
-  const serve = (port: number) => startServer({ port, store: new FileServerStore({ directory: dataDir, fsync }), onError: onFault });
+  const serve = (port: number) => startServer({ ...options, port, store: new FileServerStore({ directory: dataDir, fsync }), onError: onFault });
   let server: RunningServer = await serve(0);
   return {
     portOf: () => server.port,

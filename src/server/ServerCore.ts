@@ -84,6 +84,8 @@ export interface ServerCoreOptions {
   compactAcks?: boolean | undefined;
   /** Whether `getChangesSince` honours `{ orSnapshot: true }` (default true; off to act as the anchor). */
   catchUpSnapshots?: boolean | undefined;
+  /** The fewest changes such a catch-up is measured from (default `CATCH_UP_MEASURE_FROM`; a test hook). */
+  catchUpSnapshotsFrom?: number | undefined;
 }
 
 type Method = (connection: Connection, params: unknown[]) => Promise<unknown>;
@@ -161,7 +163,7 @@ export class ServerCore {
         await service.assertLive(docId);
         const rev = readRev(params[1], 'rev');
         // Our client may ask for a snapshot instead of a long history (`smallerCatchUp`).
-        return options.catchUpSnapshots !== false && wantsOption(params[2], CATCH_UP_SNAPSHOT_OPTION) ? service.changesOrSnapshot(docId, rev) : service.getChangesSince(docId, rev);
+        return options.catchUpSnapshots !== false && wantsOption(params[2], CATCH_UP_SNAPSHOT_OPTION) ? service.changesOrSnapshot(docId, rev, options.catchUpSnapshotsFrom) : service.getChangesSince(docId, rev);
       }],
       ['commitChanges', async (connection, params) => {
         // The reply's catch-up is what `getChangesSince` would answer: asked beside the write (not

@@ -105,6 +105,12 @@ export interface StartServerOptions {
    */
   anchorWire?: boolean | undefined;
   /**
+   * Test hook: the fewest changes an OT catch-up asked with `{ orSnapshot: true }` is measured
+   * against the doc's state from (default 64, `CATCH_UP_MEASURE_FROM`). The convergence fuzz
+   * lowers it so that clients take snapshot catch-ups often.
+   */
+  catchUpSnapshotsFrom?: number | undefined;
+  /**
    * `permessage-deflate` settings negotiated with clients that offer it (default
    * `SERVER_PER_MESSAGE_DEFLATE`: frames of 4 KB or more; `ALL_FRAMES_PER_MESSAGE_DEFLATE`
    * compresses every frame, at a CPU and memory cost: see `wireCompression.ts`); `false` sends every frame plain.
@@ -328,6 +334,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     transformIncoming: options.transformIncoming,
     compactAcks: !options.anchorWire,
     catchUpSnapshots: !options.anchorWire,
+    catchUpSnapshotsFrom: options.catchUpSnapshotsFrom,
     send: (connectionId, frame) => {
       const socket = open.get(connectionId)?.socket;
       if (socket?.readyState !== WebSocket.OPEN) return;

@@ -20,6 +20,12 @@ describe('smallerCatchUp', () => {
     expect(smallerCatchUp(changes, { state: small, rev: 10 + changes.length })).toEqual({ state: small, rev: 10 + CATCH_UP_MEASURE_FROM, changes: [] });
   });
 
+  it('should measure from as few changes as it is told (the fuzz\'s test hook)', () => {
+    const changes = history(10, 2, 'x'.repeat(100));
+    expect(smallerCatchUp(changes, { state: small, rev: 12 }, 2)).toEqual({ state: small, rev: 12, changes: [] });
+    expect(smallerCatchUp(changes, { state: small, rev: 12 }, 3)).toBe(changes);
+  });
+
   it('should answer the changes when they are smaller than the state', () => {
     const changes = history(10, 200, 1);
     const big = { text: 'x'.repeat(200 * 200) };

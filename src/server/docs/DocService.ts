@@ -157,7 +157,7 @@ export abstract class DocService<TDoc extends LoadedDoc> {
    * default the changes (an LWW catch-up is one change already); OT answers the smaller of the
    * two (`smallerCatchUp`).
    */
-  changesOrSnapshot(docId: string, rev: number): Promise<Change[] | PatchesSnapshot> {
+  changesOrSnapshot(docId: string, rev: number, _measureFrom?: number): Promise<Change[] | PatchesSnapshot> {
     return this.getChangesSince(docId, rev);
   }
 

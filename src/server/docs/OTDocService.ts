@@ -99,12 +99,12 @@ export class OTDocService extends DocService<OTDoc> {
   }
 
   /** @inheritDoc */
-  override async changesOrSnapshot(docId: string, rev: number): Promise<Change[] | PatchesSnapshot> {
+  override async changesOrSnapshot(docId: string, rev: number, measureFrom?: number): Promise<Change[] | PatchesSnapshot> {
     const changes = await this.getChangesSince(docId, rev);
     // Read after the changes: a commit landed meanwhile leaves the changes behind the head, and
     // `smallerCatchUp` then answers them (their last rev is not the head's).
     const doc = await this.openLive(docId);
-    return smallerCatchUp(changes, { state: doc.headState, rev: doc.headRev });
+    return smallerCatchUp(changes, { state: doc.headState, rev: doc.headRev }, measureFrom);
   }
 
   /** @inheritDoc */

@@ -23,10 +23,11 @@ export const CATCH_UP_MEASURE_FROM = 64;
  *
  * @param changes every committed change after the client's rev, in rev order
  * @param head the document's state at the last of them
+ * @param measureFrom fewer changes than this are answered unmeasured
  * @return the reply
  */
-export function smallerCatchUp(changes: Change[], head: PatchesState<unknown>): Change[] | PatchesSnapshot {
-  if (changes.length < CATCH_UP_MEASURE_FROM || changes[changes.length - 1].rev !== head.rev) return changes;
+export function smallerCatchUp(changes: Change[], head: PatchesState<unknown>, measureFrom = CATCH_UP_MEASURE_FROM): Change[] | PatchesSnapshot {
+  if (changes.length < measureFrom || changes[changes.length - 1].rev !== head.rev) return changes;
   const changeBytes = jsonBytesUpTo(changes, Number.MAX_SAFE_INTEGER);
   return jsonBytesUpTo(head.state, changeBytes) < changeBytes ? { state: head.state, rev: head.rev, changes: [] } : changes;
 }
