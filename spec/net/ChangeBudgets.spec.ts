@@ -27,4 +27,15 @@ describe('ChangeBudgets', () => {
     expect(budgets.shrink('notes', new StatusError(500, 'oops', { scope: 'change' }))).toBe(false);
     expect(budgets.of('notes')).toBe(1_000_000);
   });
+
+  it('should note the change each 413 names until reset, and say it can help at the floor while it names one not noted yet', () => {
+    const budgets = new ChangeBudgets(MIN_CHANGE_BUDGET);
+    expect(budgets.refused('notes')).toBeUndefined();
+    expect(budgets.shrink('notes', tooLarge)).toBe(true);
+    expect([...(budgets.refused('notes') ?? [])]).toEqual(['c1']);
+    expect(budgets.shrink('notes', tooLarge)).toBe(false);
+    expect(budgets.of('notes')).toBe(MIN_CHANGE_BUDGET);
+    budgets.reset('notes');
+    expect(budgets.refused('notes')).toBeUndefined();
+  });
 });

@@ -11,6 +11,7 @@ import { holdingStore, type HoldingStore } from '../helpers/holdingStore.js';
 import 'fake-indexeddb/auto';
 import { IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
 import type { PatchesStore } from '../../src/stores/PatchesStore.js';
+import { sizeOf } from '../../src/algorithms/batching/sizeOf.js';
 
 /** A committed change at `rev` setting `/n`. */
 const committed = (rev: number): Change => ({ id: `c${rev}`, baseRev: rev - 1, rev, ops: [{ op: 'replace', path: '/n', value: rev }], createdAt: 0, committedAt: 0 });
@@ -161,6 +162,64 @@ describe('DocSync', () => {
       // Rebased over the insert: still on the item the edit was made on, now at index 2.
       expect(queue.map(c => c.baseRev)).toEqual(queue.map(() => 2));
       expect(new Set(queue.flatMap(c => c.ops.map(op => op.path.split('/').slice(0, 3).join('/'))))).toEqual(new Set(['/list/2']));
+      await patches.close();
+    });
+  });
+
+  describe('pendingBatches, a change planned before', () => {
+    // Found in review: a change planned whole (sent, committed, its reply lost), then rebased one
+    // byte past the budget by a broadcast, was cut on the resend: its second piece, with a fresh
+    // id, was committed a second time.
+    const setup = async () => {
+      const patches = new Patches({ store: new InMemoryStore() });
+      await patches.trackDocs(['d']);
+      await patches.store.applyServerChanges('d', { state: { list: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'] }, rev: 1, changes: [] });
+      const doc = await patches.openDoc<{ list: string[] }>('d');
+      doc.change(draft => void draft.list.splice(8, 0, 'X'.repeat(40), 'Y'));
+      await doc.flush();
+      const ot = patches.algorithms.ot;
+      const [change] = await patches.store.getPendingChanges('d');
+      const budget = sizeOf(change);
+      const refused = new Set<string>();
+      const docs = new SyncedDocs();
+      const entries = new StoredEntries({ patches, docs, ownEdits: new OwnEdits(), report: () => undefined });
+      const sync = new DocSync({ patches, connection: {} as PatchesConnection, docs, entries, limits: {}, storageBudget: () => budget, refused: () => refused, requestSync: () => undefined, report: () => undefined });
+      const plan = async () => (await patches.runExclusive('d', () => sync.pendingBatches('d', ot))).map(p => p.batch.map(c => ({ id: c.id, paths: c.ops.map(op => op.path) })));
+      // Another client's insert at the front, applied while the change is in flight: /list/9, /list/10.
+      const rebase = () => patches.runExclusive('d', () => ot.applyServerChanges('d', [{ id: 'other', baseRev: 1, rev: 2, ops: [{ op: 'add', path: '/list/0', value: 'Z' }], createdAt: 0, committedAt: 1 }]));
+      return { patches, change, budget, refused, plan, rebase };
+    };
+
+    it('should send it whole under its id again when a rebase grew it past the budget', async () => {
+      const { patches, change, budget, plan, rebase } = await setup();
+      expect(await plan()).toEqual([[{ id: change.id, paths: ['/list/8', '/list/9'] }]]);
+      await rebase();
+      const [grown] = await patches.store.getPendingChanges('d');
+      expect(sizeOf(grown)).toBeGreaterThan(budget);
+
+      expect(await plan()).toEqual([[{ id: change.id, paths: ['/list/9', '/list/10'] }]]);
+      expect((await patches.store.getPendingChanges('d')).map(c => c.id)).toEqual([change.id]);
+      await patches.close();
+    });
+
+    it('should cut it once the server refused that very change as too large (413: not committed)', async () => {
+      const { patches, change, refused, plan, rebase } = await setup();
+      await plan();
+      await rebase();
+      refused.add(change.id);
+
+      const cut = await plan();
+      expect(cut.flat().map(c => c.paths)).toEqual([['/list/9'], ['/list/10']]);
+      expect(cut.flat()[0].id).toBe(change.id);
+      await patches.close();
+    });
+
+    it('should cut a change planned for the first time, however it came to be over the budget', async () => {
+      const { patches, change, plan, rebase } = await setup();
+      await rebase();
+      const cut = await plan();
+      expect(cut.flat().map(c => c.paths)).toEqual([['/list/9'], ['/list/10']]);
+      expect(cut.flat()[0].id).toBe(change.id);
       await patches.close();
     });
   });

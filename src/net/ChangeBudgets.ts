@@ -16,6 +16,8 @@ export const MIN_CHANGE_BUDGET = 100_000;
  */
 export class ChangeBudgets {
   private readonly shrunk = new Map<string, number>();
+  /** Per doc, the ids of the changes a 413 named since the last reset (each was refused, not committed). */
+  private readonly refusedIds = new Map<string, Set<string>>();
 
   constructor(private readonly configured: number | undefined) {}
 
@@ -24,10 +26,28 @@ export class ChangeBudgets {
     return this.shrunk.get(docId) ?? this.configured;
   }
 
-  /** Halves the doc's budget for a 413 scoped to a change; false when that cannot help (no budget, at the floor, another error). */
+  /** The ids of the changes a 413 named since the last reset: the next run may cut them (see `DocSync.pendingBatches`). */
+  refused(docId: string): ReadonlySet<string> | undefined {
+    return this.refusedIds.get(docId);
+  }
+
+  /**
+   * Halves the doc's budget for a 413 scoped to a change, and notes the change it names as
+   * refused (the next run may cut it); false when that cannot help (no budget, another error, or
+   * at the floor with that change already noted).
+   */
   shrink(docId: string, error: unknown): boolean {
     const current = this.of(docId);
-    if (current === undefined || current <= MIN_CHANGE_BUDGET || !tooLargeChange(error)) return false;
+    if (current === undefined || !tooLargeChange(error)) return false;
+    const changeId = ((error as StatusError).data as { changeId?: unknown } | undefined)?.changeId;
+    let noted = false;
+    if (typeof changeId === 'string') {
+      const ids = this.refusedIds.get(docId) ?? new Set<string>();
+      noted = !ids.has(changeId);
+      ids.add(changeId);
+      this.refusedIds.set(docId, ids);
+    }
+    if (current <= MIN_CHANGE_BUDGET) return noted;
     this.shrunk.set(docId, Math.max(MIN_CHANGE_BUDGET, Math.floor(current / 2)));
     return true;
   }
@@ -35,6 +55,7 @@ export class ChangeBudgets {
   /** Back to the configured budget (a run succeeded, or the doc left). */
   reset(docId: string): void {
     this.shrunk.delete(docId);
+    this.refusedIds.delete(docId);
   }
 }
 

@@ -34,6 +34,8 @@ export interface DocSyncDeps {
   limits: Omit<BatchChangesOptions, 'docId' | 'maxStorageBytes'>;
   /** The doc's storage budget per change now (see `ChangeBudgets`). */
   storageBudget: (docId: string) => number | undefined;
+  /** The ids of the doc's changes the server refused as too large (413) since its budget was last reset (see `ChangeBudgets.refused`). */
+  refused?: (docId: string) => ReadonlySet<string> | undefined;
   /** Asks the doc's serial gate for one more run (collapsed with any other request). */
   requestSync: (docId: string) => void;
   /** Reports an error through PatchesSync's error policy (`onError`). */
@@ -52,6 +54,8 @@ export interface DocSyncDeps {
 export class DocSync {
   /** Changes lately broadcast to us, which a compact commit reply names by id (see `expandAcks`). */
   readonly received = new ReceivedChanges();
+  /** Per OT doc, the ids of the changes `pendingBatches` last planned to send (see there). */
+  private readonly planned = new Map<string, ReadonlySet<string>>();
 
   constructor(private readonly deps: DocSyncDeps) {}
 
@@ -63,6 +67,14 @@ export class DocSync {
    * it (same ids, ops not yet rebased over it). Each batch comes with what its reply answers: the
    * batch itself, or, where the store keeps the cut change whole (LWW), nothing until the last
    * batch, whose reply answers that change (so a connection lost halfway leaves it to be resent).
+   *
+   * An OT change planned before is never cut again, however large a rebase made it (found in
+   * review): it may be committed already (sent whole, its reply lost), and the server knows it
+   * only by its id, which a cut gives to the first piece alone: the others, with fresh ids, would
+   * be committed a second time. So a change is cut only the first time this instance plans it, or
+   * once the server refused that very change as too large (a 413 naming it, `refused`: not
+   * committed). Kept in memory, with no store write per send: another instance (a tab that leads
+   * after this one, or one whose budget a 413 halved) does not know what this one sent.
    */
   pendingBatches(docId: string, algorithm: ClientAlgorithm): Promise<PlannedBatch[]> {
     // Another instance (a tab with its own connection) may cut or rebase the queue between the
@@ -71,11 +83,25 @@ export class DocSync {
       const pending = await algorithm.getPendingToSend(docId);
       // An LWW server stores every write as a replace, which cannot append: a split array is filled by index.
       const fillArrays = algorithm.name === 'lww';
-      const batches = breakChangesIntoBatches(pending, { ...this.deps.limits, maxStorageBytes: this.deps.storageBudget(docId), docId, fillArrays });
+      // An LWW write sent twice is the same write: only OT changes are kept whole.
+      const ot = algorithm.name === 'ot';
+      const before = ot ? this.planned.get(docId) : undefined;
+      const refused = this.deps.refused?.(docId);
+      const keepWhole = before?.size ? (change: Change) => before.has(change.id) && refused?.has(change.id) !== true : undefined;
+      const batches = breakChangesIntoBatches(pending, { ...this.deps.limits, maxStorageBytes: this.deps.storageBudget(docId), docId, fillArrays, keepWhole });
       const pieces = batches.flat();
       const stored = pieces.length === pending.length || (await algorithm.replacePending(docId, pieces, pending));
+      if (ot) {
+        if (pieces.length > 0) this.planned.set(docId, new Set(pieces.map(c => c.id)));
+        else this.planned.delete(docId);
+      }
       return batches.map((batch, i) => ({ batch, answers: stored ? batch : i === batches.length - 1 ? pending : [] }));
     }, () => algorithm.refresh(docId));
+  }
+
+  /** Forgets what was planned for a doc no longer tracked here. */
+  forget(docId: string): void {
+    this.planned.delete(docId);
   }
 
   /** Sends the batches of `pendingBatches` in order; applies each reply as it comes. */

@@ -243,6 +243,7 @@ export class PatchesSync {
         sizeCalculator: options.sizeCalculator ?? patches.docOptions.sizeCalculator,
       },
       storageBudget: docId => this.budgets.of(docId),
+      refused: docId => this.budgets.refused(docId),
       requestSync: docId => this.syncRequests.next(docId),
       report: (error, docId) => this.report(error, docId),
       catchUpBySnapshot: options.catchUpBySnapshot !== false,
@@ -604,6 +605,7 @@ export class PatchesSync {
       this.budgets.reset(id);
       this.failedHere.delete(id);
       this.docSync.received.forget(id);
+      this.docSync.forget(id);
     }
     this.ownEdits.forget(docIds);
     this.docs.remove(docIds);

@@ -25,6 +25,12 @@ export interface BreakChangesOptions {
    * write as a `replace`, which cannot append, so appended entries were dropped. Default false.
    */
   fillArrays?: boolean | undefined;
+  /**
+   * Changes that must travel whole, however large (they are not cut, nor measured against the
+   * limit): an OT change that may already be committed, which only its own id lets the server
+   * recognise (see `DocSync.pendingBatches`). Default: none.
+   */
+  keepWhole?: ((change: Change) => boolean) | undefined;
 }
 
 const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'prototype', 'constructor']);
@@ -291,7 +297,7 @@ export function breakChanges(changes: Change[], maxBytes: number, options: Break
   let changed = false;
   for (const change of changes) {
     const shifted = shift === 0 ? change : { ...change, rev: change.rev + shift };
-    if (measure(shifted) <= maxBytes) {
+    if (options.keepWhole?.(change) === true || measure(shifted) <= maxBytes) {
       result.push(shifted);
       changed ||= shifted !== change;
       continue;

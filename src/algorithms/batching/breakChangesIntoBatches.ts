@@ -29,6 +29,8 @@ export interface BreakChangesIntoBatchesOptions {
   maxUnsplittableBytes?: number | undefined;
   /** See `BreakChangesOptions.fillArrays` (true for LWW changes). */
   fillArrays?: boolean | undefined;
+  /** See `BreakChangesOptions.keepWhole`: such changes are not cut, for storage nor for the wire (one over the wire budget goes alone). */
+  keepWhole?: ((change: Change) => boolean) | undefined;
 }
 
 /**
@@ -70,11 +72,11 @@ export function breakChangesIntoBatches(changes: Change[], options: BreakChanges
   const maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
   if (!(maxPayloadBytes > 0)) throw new RangeError(`maxPayloadBytes must be a positive number, got ${maxPayloadBytes}`);
   if (changes.length === 0) return [];
-  const { maxStorageBytes, sizeCalculator, docId, fillArrays } = options;
+  const { maxStorageBytes, sizeCalculator, docId, fillArrays, keepWhole } = options;
 
   let queue = changes;
   if (maxStorageBytes !== undefined) {
-    queue = breakChanges(queue, maxStorageBytes, { sizeCalculator, docId, maxUnsplittableBytes: Infinity, fillArrays });
+    queue = breakChanges(queue, maxStorageBytes, { sizeCalculator, docId, maxUnsplittableBytes: Infinity, fillArrays, keepWhole });
   }
   if (sizeOf(queue) <= maxPayloadBytes) return [queue];
 
@@ -82,7 +84,7 @@ export function breakChangesIntoBatches(changes: Change[], options: BreakChanges
   const labelled = queue.map((change) => ({ ...change, batchId }));
   // A change alone in a batch still needs its brackets: budget 2 bytes less per change.
   const perChange = maxPayloadBytes - 2;
-  const items = breakChanges(labelled, perChange, { docId, maxUnsplittableBytes: options.maxUnsplittableBytes ?? perChange, fillArrays });
+  const items = breakChanges(labelled, perChange, { docId, maxUnsplittableBytes: options.maxUnsplittableBytes ?? perChange, fillArrays, keepWhole });
 
   const batches: Change[][] = [];
   let batch: Change[] = [];
