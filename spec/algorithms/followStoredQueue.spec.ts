@@ -19,8 +19,10 @@ describe('followStoredQueue', () => {
     const p1 = change('p1', 4, [insert(0, 'p')]);
     const known = { rev: 3, pending: [p1] };
     const committed = [change('s1', 4, [insert(0, 's')])];
-    // The store rebased p1 over s1 (it now inserts at 1), and another instance appended b1 behind it.
-    const stored = { rev: 4, pending: [{ ...p1, ops: [insert(1, 'p')], baseRev: 4, rev: 5 }, change('b1', 6, [insert(0, 'b')])] };
+    // The store rebased p1 over s1 (a queued insert stays in front of a committed one at the same
+    // index, the reference's tie-break: the ops are as they were; the content must be what the
+    // rebase gives, as a cut is told by it), and another instance appended b1 behind it.
+    const stored = { rev: 4, pending: [{ ...p1, ops: [insert(0, 'p')], baseRev: 4, rev: 5 }, change('b1', 6, [insert(0, 'b')])] };
     const out = followStoredQueue(known, committed, stored, [change('a1', 5, [replace(1, 'x')])]);
     // a1 named the element at 1 on [p, old0]; after s1 and b1 were both inserted in front of it, that element is at 3.
     expect(out?.[0].ops).toEqual([replace(3, 'x')]);
@@ -40,6 +42,20 @@ describe('followStoredQueue', () => {
     const p1 = change('p1', 4, [insert(0, 'p')]);
     const stored = { rev: 3, pending: [change('p1a', 4, [insert(0, 'p')])] };
     expect(followStoredQueue({ rev: 3, pending: [p1] }, [], stored, [change('a1', 5, [replace(0, 'x')])])).toBeUndefined();
+  });
+
+  // Found in review: a cut keeps the change's id on its first piece, so the second was taken for
+  // an appended change and the edit rebased over ops it had seen as part of the change.
+  it('should say the histories do not line up when the last change it knew was cut, its first piece keeping the id', () => {
+    const c = change('c', 4, [insert(0, 'A'), insert(1, 'B')]);
+    const stored = { rev: 3, pending: [{ ...c, ops: [insert(0, 'A')] }, change('piece', 5, [insert(1, 'B')])] };
+    expect(followStoredQueue({ rev: 3, pending: [c] }, [], stored, [change('a1', 5, [replace(5, 'x')])])).toBeUndefined();
+  });
+
+  it('should still rebase over a change appended behind the ones it knew, unchanged', () => {
+    const c = change('c', 4, [insert(0, 'A'), insert(1, 'B')]);
+    const stored = { rev: 3, pending: [{ ...c, ops: [insert(0, 'A'), insert(1, 'B')] }, change('b1', 5, [insert(0, 'b')])] };
+    expect(followStoredQueue({ rev: 3, pending: [c] }, [], stored, [change('a1', 5, [replace(5, 'x')])])?.[0].ops).toEqual([replace(6, 'x')]);
   });
 
   it('should keep an edit that was transformed away, with no ops', () => {

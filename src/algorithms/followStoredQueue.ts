@@ -1,4 +1,5 @@
-import type { Change } from '../types.js';
+import type { Change, JSONPatchOp } from '../types.js';
+import { deepEqual } from './deepEqual.js';
 import { rebaseChanges } from './rebaseChanges.js';
 
 /** A committed rev and the pending queue on top of it: what an instance's view was built from, or what the store holds. */
@@ -31,7 +32,8 @@ export interface QueueHead {
  * @param optimistic The unsaved changes, in order, on top of `known`.
  * @return The optimistic changes in the same order with their ops rebased (`[]` when transformed
  *   away), or `undefined` when the histories do not line up (history compacted, queue rewritten
- *   by a split): the caller then keeps the ops as they are.
+ *   by a split): the caller then rebases them another way (`OTAlgorithm.refresh`: over the
+ *   difference of the two states), never keeps them as they are.
  * @example
  * const known = { rev: 3, pending: [] };
  * const stored = { rev: 3, pending: [insertAt0] };         // another tab inserted at /list/0
@@ -46,9 +48,26 @@ export function followStoredQueue(known: QueueHead, committedSince: readonly Cha
   const rebased = rebaseChanges(committed, [...known.pending, ...optimistic]);
   const stillKnown = rebased.filter(c => knownIds.has(c.id));
   if (stillKnown.some((c, i) => stored.pending[i]?.id !== c.id)) return undefined;
+  // A split keeps the change's id on its first piece (found in review: the second piece was then
+  // taken for an appended change, and the edits rebased over ops they had seen as part of it).
+  // Only the last known change can be cut with every known id still in place (a cut of an earlier
+  // one puts a fresh id before the next), so its content is compared too.
+  if (stillKnown.length > 0 && !sameContent([stillKnown[stillKnown.length - 1].ops], [stored.pending[stillKnown.length - 1].ops])) return undefined;
 
   const appended = stored.pending.slice(stillKnown.length);
   const mine = rebaseChanges(appended, rebased.filter(c => !knownIds.has(c.id)));
   const opsById = new Map(mine.map(c => [c.id, c.ops]));
   return optimistic.map(c => ({ ...c, ops: opsById.get(c.id) ?? [] }));
+}
+
+/**
+ * Whether the last of `known` (matched by id to `stored` at the same index) holds the ops stored
+ * there: a queue whose ids all match `known` can differ from it only by a cut of its last change.
+ *
+ * @example
+ * sameContent([c.ops], [firstPieceOfC.ops, secondPieceOfC.ops]); // false: c was cut
+ */
+export function sameContent(known: readonly (readonly JSONPatchOp[])[], stored: readonly (readonly JSONPatchOp[])[]): boolean {
+  const last = known.length - 1;
+  return last < 0 || known[last] === stored[last] || deepEqual(known[last], stored[last]);
 }
