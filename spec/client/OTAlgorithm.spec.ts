@@ -2,6 +2,11 @@ import { Patches } from '../../src/client/Patches.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
 import { MissingChangesError } from '../../src/errors.js';
 import type { Change, JSONPatchOp } from '../../src/types.js';
+import 'fake-indexeddb/auto';
+import { IDBFactory } from 'fake-indexeddb';
+import { IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
+import { holdingStore, type HoldingStore } from '../helpers/holdingStore.js';
+import type { PatchesStore } from '../../src/stores/PatchesStore.js';
 
 interface Doc {
   list?: string[];
@@ -318,6 +323,81 @@ describe('OTAlgorithm refresh after another instance wrote', () => {
     expect(wholeReads).toEqual(['d']);
     expect(doc.committedRev).toBe(2);
     expect(doc.state).toEqual({ list: ['x', 'y'] });
+  });
+});
+
+describe('OTAlgorithm refresh after another instance cut the queue or compacted the history (two tabs on one database)', () => {
+  /** Two Patches (tabs) on one fake-indexeddb database; the follower's store can be held. */
+  async function twoTabs(list: string[], compactEvery?: number) {
+    const factory = new IDBFactory();
+    const tab = async (store: PatchesStore) => {
+      const patches = new Patches({ store, clock: () => 1000 });
+      const doc = await patches.openDoc<Doc>('d');
+      const ot = patches.algorithms.ot;
+      return { patches, doc, ot, run: <R>(task: () => Promise<R>) => patches.runExclusive('d', task) };
+    };
+    const follower = await tab(holdingStore(new IndexedDBStore('app', { indexedDB: factory, channel: null, compactEvery })));
+    const leader = await tab(new IndexedDBStore('app', { indexedDB: factory, channel: null, compactEvery }));
+    await leader.run(() => leader.ot.applyServerChanges('d', [committed('seed', 1, [{ op: 'replace', path: '', value: { list } }])]));
+    await follower.run(() => follower.ot.refresh('d'));
+    return { follower, leader, held: follower.patches.store as HoldingStore };
+  }
+
+  /** The follower's two inserts at the front, stored; then the leader cuts the change in two, as a send does, and stores the pieces. */
+  async function cutUnderFollower(env: Awaited<ReturnType<typeof twoTabs>>): Promise<void> {
+    const { follower, leader } = env;
+    follower.doc.change(draft => void draft.list!.splice(0, 0, 'A', 'B'));
+    await follower.doc.flush();
+    await leader.run(() => leader.ot.refresh('d'));
+    const [whole] = await leader.run(() => leader.ot.getPendingToSend('d'));
+    const pieces = whole.ops.map((op, k) => ({ ...whole, id: k === 0 ? whole.id : `piece${k}`, rev: whole.rev + k, ops: [op] }));
+    await leader.run(() => leader.ot.replacePending('d', pieces, [whole]));
+  }
+
+  // Found in review: the first piece keeps the change's id, so the second was taken for a change
+  // another tab appended, and applied on a view that showed it already.
+  it('should not show the second piece of its own change twice when it follows the cut', async () => {
+    const env = await twoTabs(['a', 'b', 'c']);
+    await cutUnderFollower(env);
+    await env.follower.run(() => env.follower.ot.refresh('d'));
+    expect(env.follower.doc.state.list).toEqual(['A', 'B', 'a', 'b', 'c']);
+    await env.follower.patches.close();
+    await env.leader.patches.close();
+  });
+
+  // Found in review: the unsaved edit was rebased over the second piece, whose ops it had seen as part of the change, and landed on 'e'.
+  it('should keep an unsaved edit on the item it was made on when its save meets the cut', async () => {
+    const env = await twoTabs(['a', 'b', 'c', 'd', 'e']);
+    await cutUnderFollower(env);
+    // The view shows A, B, a, b, c, d, e: index 5 is 'd'. The save conflicts with the cut and is redone.
+    env.follower.doc.change(draft => void (draft.list![5] = 'EDITED'));
+    await env.follower.doc.flush();
+    const queue = await env.follower.patches.store.getPendingChanges('d');
+    expect(queue.map(c => c.ops)).toEqual([[{ op: 'add', path: '/list/0', value: 'A' }], [{ op: 'add', path: '/list/1', value: 'B' }], [{ op: 'replace', path: '/list/5', value: 'EDITED' }]]);
+    expect(env.follower.doc.state.list).toEqual(['A', 'B', 'a', 'b', 'c', 'EDITED', 'e']);
+    await env.follower.patches.close();
+    await env.leader.patches.close();
+  });
+
+  // Found in review: with the rows since the view's rev compacted away, the unsaved edit was kept
+  // as recorded on a committed state that had moved, and replaced another item.
+  it('should rebase an unsaved edit onto the moved committed state when the rows since its view were compacted', async () => {
+    const env = await twoTabs(['a', 'b', 'c', 'd', 'e'], 4);
+    const { follower, leader, held } = env;
+    const saving = held.holdNext('savePendingChanges');
+    follower.doc.change(draft => void (draft.list![3] = 'EDITED'));
+    await saving.reached;
+    // Another client's ten inserts at the front, written by the leader in one catch-up that compacts rows 2–7.
+    const inserts = Array.from({ length: 10 }, (_, k) => committed(`n${k}`, 2 + k, [{ op: 'add', path: '/list/0', value: `n${k}` }]));
+    await leader.run(() => leader.ot.applyServerChanges('d', inserts));
+    expect((await leader.patches.store.listChanges('d', 1)).map(c => c.rev)[0]).toBeGreaterThan(2);
+    saving.release();
+    await follower.doc.flush();
+
+    expect((await follower.patches.store.getPendingChanges('d')).map(c => c.ops)).toEqual([[{ op: 'replace', path: '/list/13', value: 'EDITED' }]]);
+    expect(follower.doc.state.list).toEqual(['n9', 'n8', 'n7', 'n6', 'n5', 'n4', 'n3', 'n2', 'n1', 'n0', 'a', 'b', 'c', 'EDITED', 'e']);
+    await follower.patches.close();
+    await leader.patches.close();
   });
 });
 

@@ -5,7 +5,8 @@ import { createChange } from '../algorithms/createChange.js';
 import { deepEqual } from '../algorithms/deepEqual.js';
 import { diffStates } from '../algorithms/recording/diffStates.js';
 import { rebaseChanges } from '../algorithms/rebaseChanges.js';
-import { followStoredQueue } from '../algorithms/followStoredQueue.js';
+import { followStoredQueue, sameContent } from '../algorithms/followStoredQueue.js';
+import { applyPatch } from '../algorithms/applyPatch.js';
 import { StoreConflictError } from '../errors.js';
 import type { StoreGuard } from '../stores/PatchesStore.js';
 import { readQueue } from '../stores/readQueue.js';
@@ -99,21 +100,38 @@ export class OTAlgorithm implements ClientAlgorithm {
     const { doc, layers, stored, committedState } = news;
     const { since } = stored;
     const storedIds = stored.pending.map(c => c.id);
+    const storedOps = stored.pending.map(c => c.ops);
     const unchanged = committedUnchanged(news);
     if (unchanged && sameIds(storedIds, layers.localIds)) return;
     const optimistic = doc._optimistic();
     // With no unsaved edits there is nothing to rebase: a following tab, the common case, skips two
     // walks over the whole queue on every write it follows.
     let followed: Change[] | undefined;
-    if (layers.localIds && optimistic.length > 0) {
-      const known = { rev: layers.committedRev, pending: layers.local.map((ops, i) => changeOf(layers.localIds?.[i] ?? '', ops, layers.committedRev)) };
-      followed = followStoredQueue(known, since, { rev: stored.committedRev, pending: stored.pending }, optimistic.map(o => changeOf(o.id, o.ops, layers.committedRev)));
+    if (optimistic.length > 0) {
+      const edits = optimistic.map(o => changeOf(o.id, o.ops, layers.committedRev));
+      if (layers.localIds) {
+        const known = { rev: layers.committedRev, pending: layers.local.map((ops, i) => changeOf(layers.localIds?.[i] ?? '', ops, layers.committedRev)) };
+        followed = followStoredQueue(known, since, { rev: stored.committedRev, pending: stored.pending }, edits);
+      }
+      // The histories do not line up (the rows since the view's rev compacted away, the queue cut
+      // or rewritten): the difference between the state the edits were recorded on and the one
+      // they now go on stands in for what happened between (as for a server that went back,
+      // `rebaseOnce`). Found in review: the edits were kept as they were, on a committed state that
+      // had moved, and an edit by index landed on another item. A mere cut differs by nothing.
+      if (!followed) {
+        const gap = createChange(diffStates(stateWith(layers.committedState, layers.local), stateWith(committedState, storedOps)), { id: `store-gap-${stored.committedRev}`, baseRev: layers.committedRev, rev: layers.committedRev + 1, createdAt: 0 });
+        const opsById = new Map(rebaseChanges([gap], edits).map(c => [c.id, c.ops]));
+        followed = edits.map(c => ({ ...c, ops: opsById.get(c.id) ?? [] }));
+      }
     }
-    // Only changes appended to the queue the view shows (another tab's offline edits): those are applied on it, not the whole queue.
+    // Only changes appended to the queue the view shows (another tab's offline edits): those are
+    // applied on it, not the whole queue. Matched by id and, for the last one shown, by content: a
+    // cut keeps the id on its first piece (found in review: the second piece was applied on a
+    // view that showed it already).
     const shown = layers.localIds;
-    const appended = unchanged && shown && shown.every((id, i) => storedIds[i] === id) ? stored.pending.slice(shown.length) : undefined;
+    const appended = unchanged && shown && shown.every((id, i) => storedIds[i] === id) && sameContent(layers.local, storedOps) ? stored.pending.slice(shown.length) : undefined;
     doc._update(
-      { committedState, committedRev: stored.committedRev, local: stored.pending.map(c => c.ops), localIds: storedIds, rewinds: stored.rewinds },
+      { committedState, committedRev: stored.committedRev, local: storedOps, localIds: storedIds, rewinds: stored.rewinds },
       { optimistic: followed ? followed.map(c => ({ id: c.id, ops: c.ops })) : [...optimistic], onTop: appended?.flatMap(c => c.ops) },
     );
   }
@@ -366,6 +384,17 @@ function unsavedAfterWrite(
   const late = now.some(o => !rebasedFor.has(o.id));
   const ops = new Map((late ? rebase(now.map(o => changeOf(o.id, o.ops, baseRev))) : rebased).map(c => [c.id, c.ops]));
   return { optimistic: now.map(o => ({ id: o.id, ops: ops.get(o.id) ?? [] })), late };
+}
+
+/** `state` with the queue's `ops` applied, as a view shows it (leniently where an op no longer applies strictly). */
+function stateWith(state: unknown, ops: readonly Change['ops'][]): unknown {
+  const all = ops.flat();
+  if (all.length === 0) return state ?? {};
+  try {
+    return applyPatch(state ?? {}, all);
+  } catch {
+    return applyPatch(state ?? {}, all, { mode: 'lenient' });
+  }
 }
 
 /** A queue entry for the rebase: only the id and ops matter. */
