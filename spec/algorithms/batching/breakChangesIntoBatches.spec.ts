@@ -150,4 +150,17 @@ describe('breakChangesIntoBatches', () => {
       { numRuns: 500 },
     );
   });
+
+  // A change that may be committed already travels whole under its id (see DocSync.pendingBatches).
+  it('should cut no change keepWhole names, for storage nor for the wire (one over the wire budget goes alone), and cut the others', () => {
+    const big = (i: number) => change(i, Array.from({ length: 4 }, (_, k) => ({ op: 'replace', path: `/k${i}_${k}`, value: 'v'.repeat(300) })));
+    const queue = [big(0), big(1)];
+    const batches = breakChangesIntoBatches(queue, { maxPayloadBytes: 1_000, maxStorageBytes: 700, keepWhole: c => c.id === queue[0].id });
+    const pieces = batches.flat();
+    expect(pieces[0]).toMatchObject({ id: queue[0].id, ops: queue[0].ops });
+    expect(batches[0]).toHaveLength(1);
+    expect(pieces.length).toBeGreaterThan(2);
+    expect(pieces.slice(1).every(c => sizeOf(c) <= 700)).toBe(true);
+    expect(applyAll(pieces)).toEqual(applyAll(queue));
+  });
 });
