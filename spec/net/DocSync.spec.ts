@@ -183,11 +183,13 @@ describe('DocSync', () => {
       const refused = new Set<string>();
       const docs = new SyncedDocs();
       const entries = new StoredEntries({ patches, docs, ownEdits: new OwnEdits(), report: () => undefined });
-      const sync = new DocSync({ patches, connection: {} as PatchesConnection, docs, entries, limits: {}, storageBudget: () => budget, refused: () => refused, requestSync: () => undefined, report: () => undefined });
-      const plan = async () => (await patches.runExclusive('d', () => sync.pendingBatches('d', ot))).map(p => p.batch.map(c => ({ id: c.id, paths: c.ops.map(op => op.path) })));
+      const syncWith = (extra: { mintBudget?: number; storageBudget?: number } = {}) => new DocSync({ patches, connection: {} as PatchesConnection, docs, entries, limits: {}, storageBudget: () => extra.storageBudget ?? budget, refused: () => refused, mintBudget: extra.mintBudget, requestSync: () => undefined, report: () => undefined });
+      const sync = syncWith();
+      const planWith = async (with_: DocSync) => (await patches.runExclusive('d', () => with_.pendingBatches('d', ot))).map(p => p.batch.map(c => ({ id: c.id, paths: c.ops.map(op => op.path) })));
+      const plan = () => planWith(sync);
       // Another client's insert at the front, applied while the change is in flight: /list/9, /list/10.
       const rebase = () => patches.runExclusive('d', () => ot.applyServerChanges('d', [{ id: 'other', baseRev: 1, rev: 2, ops: [{ op: 'add', path: '/list/0', value: 'Z' }], createdAt: 0, committedAt: 1 }]));
-      return { patches, change, budget, refused, plan, rebase };
+      return { patches, change, budget, refused, plan, planWith, syncWith, rebase };
     };
 
     it('should send it whole under its id again when a rebase grew it past the budget', async () => {
@@ -211,6 +213,18 @@ describe('DocSync', () => {
       const cut = await plan();
       expect(cut.flat().map(c => c.paths)).toEqual([['/list/9'], ['/list/10']]);
       expect(cut.flat()[0].id).toBe(change.id);
+      await patches.close();
+    });
+
+    // What another instance sent (a tab that led before) is not known here: a change made under a
+    // budget no larger than this one's can only have grown past it by a rebase.
+    it('should send whole a change it never planned when it is over a budget no smaller than the one it was cut to as it was made', async () => {
+      const { patches, change, budget, planWith, syncWith, rebase } = await setup();
+      await rebase();
+      expect(await planWith(syncWith({ mintBudget: budget }))).toEqual([[{ id: change.id, paths: ['/list/9', '/list/10'] }]]);
+      // A budget a 413 halved below the one it was made under: nothing says it grew, it is cut.
+      const halved = await planWith(syncWith({ mintBudget: budget, storageBudget: budget - 20 }));
+      expect(halved.flat().map(c => c.paths)).toEqual([['/list/9'], ['/list/10']]);
       await patches.close();
     });
 

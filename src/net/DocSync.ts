@@ -36,6 +36,12 @@ export interface DocSyncDeps {
   storageBudget: (docId: string) => number | undefined;
   /** The ids of the doc's changes the server refused as too large (413) since its budget was last reset (see `ChangeBudgets.refused`). */
   refused?: (docId: string) => ReadonlySet<string> | undefined;
+  /**
+   * The storage budget `Patches` cuts OT changes to as they are made (`maxStorageBytes`), when it
+   * measures them as the sync does: a change over a budget at least as large can only have grown
+   * by a rebase since (see `pendingBatches`).
+   */
+  mintBudget?: number | undefined;
   /** Asks the doc's serial gate for one more run (collapsed with any other request). */
   requestSync: (docId: string) => void;
   /** Reports an error through PatchesSync's error policy (`onError`). */
@@ -73,8 +79,11 @@ export class DocSync {
    * only by its id, which a cut gives to the first piece alone: the others, with fresh ids, would
    * be committed a second time. So a change is cut only the first time this instance plans it, or
    * once the server refused that very change as too large (a 413 naming it, `refused`: not
-   * committed). Kept in memory, with no store write per send: another instance (a tab that leads
-   * after this one, or one whose budget a 413 halved) does not know what this one sent.
+   * committed). What this instance planned is kept in memory, with no store write per send; what
+   * another instance sent (a tab that led before this one, or one with a connection of its own)
+   * is not known here, except that a change over a storage budget no smaller than the one it was
+   * cut to as it was made (`mintBudget`) grew by a rebase, and may have been sent whole: it is
+   * not cut for storage either (the server's 413 would name it, and it would be cut then).
    */
   pendingBatches(docId: string, algorithm: ClientAlgorithm): Promise<PlannedBatch[]> {
     // Another instance (a tab with its own connection) may cut or rebase the queue between the
@@ -87,8 +96,11 @@ export class DocSync {
       const ot = algorithm.name === 'ot';
       const before = ot ? this.planned.get(docId) : undefined;
       const refused = this.deps.refused?.(docId);
-      const keepWhole = before?.size ? (change: Change) => before.has(change.id) && refused?.has(change.id) !== true : undefined;
-      const batches = breakChangesIntoBatches(pending, { ...this.deps.limits, maxStorageBytes: this.deps.storageBudget(docId), docId, fillArrays, keepWhole });
+      const budget = this.deps.storageBudget(docId);
+      const { mintBudget } = this.deps;
+      const grownSinceMade = ot && budget !== undefined && mintBudget !== undefined && mintBudget <= budget;
+      const keepWhole = before?.size || grownSinceMade ? (change: Change, cut: 'storage' | 'wire') => refused?.has(change.id) !== true && (before?.has(change.id) === true || (cut === 'storage' && grownSinceMade)) : undefined;
+      const batches = breakChangesIntoBatches(pending, { ...this.deps.limits, maxStorageBytes: budget, docId, fillArrays, keepWhole });
       const pieces = batches.flat();
       const stored = pieces.length === pending.length || (await algorithm.replacePending(docId, pieces, pending));
       if (ot) {

@@ -29,8 +29,11 @@ export interface BreakChangesIntoBatchesOptions {
   maxUnsplittableBytes?: number | undefined;
   /** See `BreakChangesOptions.fillArrays` (true for LWW changes). */
   fillArrays?: boolean | undefined;
-  /** See `BreakChangesOptions.keepWhole`: such changes are not cut, for storage nor for the wire (one over the wire budget goes alone). */
-  keepWhole?: ((change: Change) => boolean) | undefined;
+  /**
+   * See `BreakChangesOptions.keepWhole`, asked for each cut (`'storage'`, then `'wire'`): a change
+   * kept whole for the wire goes alone in its batch when it is over the wire budget.
+   */
+  keepWhole?: ((change: Change, cut: 'storage' | 'wire') => boolean) | undefined;
 }
 
 /**
@@ -76,7 +79,7 @@ export function breakChangesIntoBatches(changes: Change[], options: BreakChanges
 
   let queue = changes;
   if (maxStorageBytes !== undefined) {
-    queue = breakChanges(queue, maxStorageBytes, { sizeCalculator, docId, maxUnsplittableBytes: Infinity, fillArrays, keepWhole });
+    queue = breakChanges(queue, maxStorageBytes, { sizeCalculator, docId, maxUnsplittableBytes: Infinity, fillArrays, keepWhole: keepWhole && (change => keepWhole(change, 'storage')) });
   }
   if (sizeOf(queue) <= maxPayloadBytes) return [queue];
 
@@ -84,7 +87,7 @@ export function breakChangesIntoBatches(changes: Change[], options: BreakChanges
   const labelled = queue.map((change) => ({ ...change, batchId }));
   // A change alone in a batch still needs its brackets: budget 2 bytes less per change.
   const perChange = maxPayloadBytes - 2;
-  const items = breakChanges(labelled, perChange, { docId, maxUnsplittableBytes: options.maxUnsplittableBytes ?? perChange, fillArrays, keepWhole });
+  const items = breakChanges(labelled, perChange, { docId, maxUnsplittableBytes: options.maxUnsplittableBytes ?? perChange, fillArrays, keepWhole: keepWhole && (change => keepWhole(change, 'wire')) });
 
   const batches: Change[][] = [];
   let batch: Change[] = [];
