@@ -80,11 +80,10 @@ export class DocSync {
    * be committed a second time. So a change is cut only the first time this instance plans it, or
    * once the server refused that very change as too large (a 413 naming it, `refused`: not
    * committed). What this instance planned is kept in memory, with no store write per send; what
-   * another instance sent (a tab that led before this one, this page before a reload, or a tab
-   * with a connection of its own)
-   * is not known here, except that a change over a storage budget no smaller than the one it was
-   * cut to as it was made (`mintBudget`) grew by a rebase, and may have been sent whole: it is
-   * not cut for storage either (the server's 413 would name it, and it would be cut then).
+   * another instance sent (a tab that led before this one, this page before a reload, a tab with
+   * a connection of its own) is not known here, except that a change over a storage budget no
+   * smaller than the one it was cut to as it was made (`mintBudget`) grew by a rebase, and may
+   * have been sent whole: it is not cut for storage either (a 413 would name it, and cut it then).
    */
   pendingBatches(docId: string, algorithm: ClientAlgorithm): Promise<PlannedBatch[]> {
     // Another instance (a tab with its own connection) may cut or rebase the queue between the
