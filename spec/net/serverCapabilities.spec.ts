@@ -1,8 +1,9 @@
-import { firstValueFrom } from 'rxjs';
+import { firstValueFrom, merge } from 'rxjs';
 import { readCapabilities } from '../../src/net/serverCapabilities.js';
 import type { StartServerOptions } from '../../src/server/index.js';
 import type { Change } from '../../src/types.js';
 import { frameLog, type FrameLog } from '../helpers/countingWebSocket.js';
+import { holdingStore } from '../helpers/holdingStore.js';
 import { docSynced, idle, serverHistory, startHarness, when, type SyncHarness, type TestClient } from '../helpers/syncHarness.js';
 
 describe('readCapabilities', () => {
@@ -182,6 +183,50 @@ describe('catch-up by snapshot', () => {
     expect(doc.state).toEqual({ n: `${WRITES - 1}`.padEnd(100, '.'), mine: 'offline edit' });
     expect(written.state).toEqual(doc.state);
     expect((await serverHistory(client, 'notes')).map(c => c.rev)).toEqual(Array.from({ length: 2 + WRITES }, (_, i) => i + 1));
+    expect(client.errors).toEqual([]);
+  });
+
+  // Found in review: an edit made while the snapshot was being written was recorded on the old
+  // state but sent as made on the head, untransformed: it removed another user's item.
+  it('should rebase an edit made while the snapshot is written over what it did not see', async () => {
+    harness = await startHarness({ catchUpSnapshotsFrom: 2 });
+    const store = holdingStore();
+    const client = harness.client({ store });
+    const writer = harness.client();
+    writer.sync.url = harness.server.url;
+    await Promise.all([client.sync.connect(), writer.sync.connect()]);
+    const written = await writer.patches.openDoc<{ list?: string[]; pad?: string }>('notes');
+    written.change(draft => {
+      draft.list = ['a', 'b', 'c'];
+    });
+    await docSynced(writer.sync, 'notes', 1);
+    const doc = await client.patches.openDoc<{ list?: string[]; pad?: string }>('notes');
+    await docSynced(client.sync, 'notes', 1);
+    client.sync.disconnect();
+    await when(client.sync.state$, s => !s.connected);
+    written.change(draft => {
+      draft.list!.shift();
+    });
+    written.change(draft => {
+      draft.pad = 'x'.repeat(100);
+    });
+    written.change(draft => {
+      delete draft.pad;
+    });
+    await docSynced(writer.sync, 'notes', 4);
+    const installing = store.holdNext('saveDoc', docId => docId === 'notes');
+    await client.sync.connect();
+    await installing.reached;
+    // The user removes the first item it sees, 'a', which the writer removed too.
+    doc.change(draft => {
+      draft.list!.shift();
+    });
+    installing.release();
+    await docSynced(client.sync, 'notes', 4);
+    await when(merge(doc.state$, client.sync.synced$), () => !doc.hasPending);
+    await docSynced(writer.sync, 'notes', doc.committedRev);
+    expect(doc.state).toEqual({ list: ['b', 'c'] });
+    expect(written.state).toEqual(doc.state);
     expect(client.errors).toEqual([]);
   });
 });

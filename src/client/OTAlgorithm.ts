@@ -254,7 +254,15 @@ export class OTAlgorithm implements ClientAlgorithm {
     // send them first and let the server transform them.
     if (stored.pending.length > 0 || (doc && doc._optimistic().length > 0)) return 'flush-first';
     await store.saveDoc(docId, { state: head.state, rev: head.rev }, { committedRev: stored.committedRev, pendingIds: [], rewinds: stored.rewinds ?? 0 });
-    doc?._update({ committedState: head.state, committedRev: head.rev, local: [], localIds: [], rewinds: stored.rewinds });
+    if (!doc) return 'installed';
+    // An edit made while the write was on its way was recorded on the state the doc showed. Over a
+    // catch-up, the difference to the head stands in for the changes it did not see (as in
+    // `rebaseOnce`); on a first load it stays as it is (made on no state: the server places it on
+    // its head, `docReloadRequired`).
+    const shown = doc._layers();
+    const optimistic =
+      stored.committedRev > 0 ? unsavedAfterWrite(doc, new Set(), [], edits => rebaseChanges([gapChange(shown, head)], edits), shown.committedRev).optimistic : undefined;
+    doc._update({ committedState: head.state, committedRev: head.rev, local: [], localIds: [], rewinds: stored.rewinds }, optimistic ? { optimistic } : {});
     return 'installed';
   }
 
@@ -274,7 +282,7 @@ export class OTAlgorithm implements ClientAlgorithm {
     // No ops lead from our state to the server's, so the difference stands in for them: local
     // changes meet it as they would a concurrent edit (an edit inside something the server no
     // longer has is transformed away, like one inside a concurrent delete).
-    const gap = createChange(diffStates(committed.state ?? {}, head.state ?? {}), { id: `rev-regressed-${head.rev}`, baseRev: head.rev, rev: head.rev, createdAt: 0 });
+    const gap = gapChange({ committedState: committed.state, committedRev: committed.rev }, head);
     const rebased = rebaseChanges([gap], [...pending, ...optimistic.map(o => changeOf(o.id, o.ops, committed.rev))]);
     const optimisticIds = new Set(optimistic.map(o => o.id));
     const newPending = rebased.filter(c => !optimisticIds.has(c.id));
@@ -395,6 +403,16 @@ function stateWith(state: unknown, ops: readonly Change['ops'][]): unknown {
   } catch {
     return applyPatch(state ?? {}, all, { mode: 'lenient' });
   }
+}
+
+/**
+ * A stand-in for the server changes between a committed state and a server state with no ops
+ * leading from one to the other (a snapshot): the difference of the two, as one change that local
+ * edits are rebased over like a concurrent edit (an edit inside something the server no longer
+ * has is transformed away, like one inside a concurrent delete).
+ */
+function gapChange(from: Pick<DocLayers, 'committedState' | 'committedRev'>, to: PatchesState<unknown>): Change {
+  return createChange(diffStates(from.committedState ?? {}, to.state ?? {}), { id: `gap-${from.committedRev}-${to.rev}`, baseRev: to.rev, rev: to.rev, createdAt: 0 });
 }
 
 /** A queue entry for the rebase: only the id and ops matter. */
