@@ -119,7 +119,7 @@ export class OTAlgorithm implements ClientAlgorithm {
       // `rebaseOnce`). Found in review: the edits were kept as they were, on a committed state that
       // had moved, and an edit by index landed on another item. A mere cut differs by nothing.
       if (!followed) {
-        const gap = createChange(diffStates(stateWith(layers.committedState, layers.local), stateWith(committedState, storedOps)), { id: `store-gap-${stored.committedRev}`, baseRev: layers.committedRev, rev: layers.committedRev + 1, createdAt: 0 });
+        const gap = gapChange({ committedState: stateWith(layers.committedState, layers.local), committedRev: layers.committedRev }, { state: stateWith(committedState, storedOps), rev: stored.committedRev });
         const opsById = new Map(rebaseChanges([gap], edits).map(c => [c.id, c.ops]));
         followed = edits.map(c => ({ ...c, ops: opsById.get(c.id) ?? [] }));
       }
@@ -406,10 +406,11 @@ function stateWith(state: unknown, ops: readonly Change['ops'][]): unknown {
 }
 
 /**
- * A stand-in for the server changes between a committed state and a server state with no ops
- * leading from one to the other (a snapshot): the difference of the two, as one change that local
- * edits are rebased over like a concurrent edit (an edit inside something the server no longer
- * has is transformed away, like one inside a concurrent delete).
+ * A stand-in for the changes between the state local edits were recorded on and the one they now
+ * go on, when no ops lead from one to the other (a snapshot, or history the store compacted): the
+ * difference of the two, as one change the edits are rebased over like a concurrent edit (an edit
+ * inside something the other state no longer has is transformed away, like one inside a
+ * concurrent delete). Only its ops matter to the rebase.
  */
 function gapChange(from: Pick<DocLayers, 'committedState' | 'committedRev'>, to: PatchesState<unknown>): Change {
   return createChange(diffStates(from.committedState ?? {}, to.state ?? {}), { id: `gap-${from.committedRev}-${to.rev}`, baseRev: to.rev, rev: to.rev, createdAt: 0 });
