@@ -1,4 +1,4 @@
-import { MAX_DEPTH, readChanges, readDocId, readDocIds } from '../../src/server/validate.js';
+import { MAX_DEPTH, readChanges, readDocId, readDocIds, unstorable } from '../../src/server/validate.js';
 
 /** `levels` objects nested under key `a` (a scalar at the bottom): `levels` deep. */
 function nested(levels: number): unknown {
@@ -24,6 +24,25 @@ describe('readChanges', () => {
     expect(() => readChanges([changeWith(pathOf(segments), nested(allowed + 1))], 10_000_000)).toThrow(
       expect.objectContaining({ code: 400, data: { changeId: 'c1', scope: 'change' } }),
     );
+  });
+
+  // Found in review: JSON.parse reads 1e400 as Infinity, which the stores and replies write as null.
+  it.each(['1e400', '-1e400'])('should refuse a change holding %s anywhere in its values with a 400 naming it', (text) => {
+    const values = [`{"op":"add","path":"/x","value":${text}}`, `{"op":"replace","path":"/x","value":{"a":[1,${text}]}}`, `{"op":"test","path":"/x","value":${text}}`];
+    for (const op of values) {
+      const change = JSON.parse(`{"id":"c1","baseRev":0,"ops":[${op}]}`);
+      expect(() => readChanges([change], 10_000)).toThrow(expect.objectContaining({ code: 400, message: expect.stringContaining('JSON cannot write'), data: { changeId: 'c1', scope: 'change' } }));
+    }
+    const metadata = JSON.parse(`{"id":"c1","baseRev":0,"ops":[{"op":"add","path":"/x","value":1}],"metadata":{"n":${text}}}`);
+    expect(() => readChanges([metadata], 10_000)).toThrow(expect.objectContaining({ code: 400 }));
+    expect(readChanges([JSON.parse('{"id":"c1","baseRev":0,"ops":[{"op":"add","path":"/x","value":1e300}]}')], 10_000)).toHaveLength(1);
+  });
+
+  it('should tell depth from numbers in one walk', () => {
+    expect(unstorable({ a: [1, 2, { b: 'x' }] }, 10)).toBeUndefined();
+    expect(unstorable({ a: [1, Number.NaN] }, 10)).toBe('number');
+    expect(unstorable(Number.POSITIVE_INFINITY, 10)).toBe('number');
+    expect(unstorable(nested(5), 4)).toBe('depth');
   });
 
   // Deeper paths leave less room: path segments and value depth together stay within MAX_DEPTH.

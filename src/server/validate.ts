@@ -124,7 +124,12 @@ export function readChanges(value: unknown, maxChangeBytes: number): IncomingCha
     if (item.batchId !== undefined && typeof item.batchId !== 'string') {
       throw changeError(id, `batchId must be a string (got ${describe(item.batchId)})`);
     }
-    if (exceedsDepth(item, MAX_DEPTH)) throw changeError(id, `values nest deeper than ${MAX_DEPTH} levels`);
+    const unfit = unstorable(item, MAX_DEPTH);
+    if (unfit === 'depth') throw changeError(id, `values nest deeper than ${MAX_DEPTH} levels`);
+    // JSON.parse reads `1e400` as Infinity, which every store and reply would write as null: the
+    // server's memory would hold another value than its clients and its store (found in review:
+    // the document no longer loaded once it left the cache).
+    if (unfit === 'number') throw changeError(id, 'holds a number JSON cannot write (out of range: Infinity or NaN)');
     (item.ops as unknown[]).forEach((op, opIndex) => {
       checkOp(id, op, opIndex);
       canonical(op);
@@ -206,16 +211,31 @@ function checkPointer(changeId: string, path: string, index: number, name: 'path
 
 /** Whether `value` nests deeper than `limit` (iterative: a hostile value cannot overflow the stack here). */
 export function exceedsDepth(value: unknown, limit: number): boolean {
+  return unstorable(value, limit) === 'depth';
+}
+
+/**
+ * What of `value` no store can keep as it is, in one walk: `'depth'` when it nests deeper than
+ * `limit`, `'number'` when it holds a number JSON cannot write (Infinity, NaN: JSON writes null),
+ * else undefined. Iterative: a hostile value cannot overflow the stack here.
+ *
+ * @example
+ * unstorable(JSON.parse('{"x":1e400}'), 256); // 'number'
+ */
+export function unstorable(value: unknown, limit: number): 'depth' | 'number' | undefined {
+  if (typeof value === 'number' && !Number.isFinite(value)) return 'number';
   const stack: Array<[unknown, number]> = [[value, 1]];
+  let number = false;
   while (stack.length > 0) {
     const [current, depth] = stack.pop() as [unknown, number];
     if (typeof current !== 'object' || current === null) continue;
-    if (depth > limit) return true;
+    if (depth > limit) return 'depth';
     for (const child of Array.isArray(current) ? current : Object.values(current)) {
       if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+      else if (typeof child === 'number' && !Number.isFinite(child)) number = true;
     }
   }
-  return false;
+  return number ? 'number' : undefined;
 }
 
 function isFiniteNumber(value: unknown): value is number {
