@@ -835,7 +835,7 @@ describe('PatchesSync against a hostile server', () => {
       await write(docId, [writerChange(algorithm, 'w2', 1)]);
       await write(docId, [writerChange(algorithm, 'w3', 2)]);
       const refetch = await hostile.request(frame => frame.method === 'getChangesSince');
-      expect(refetch.params).toEqual([docId, 1]);
+      expect((refetch.params as unknown[]).slice(0, 2)).toEqual([docId, 1]);
       await expectConverged(c, docId, ['w2', 'w3'].filter(() => algorithm === 'ot'), algorithm);
       expect(algorithm === 'ot' ? doc.state.items : doc.state).toEqual(algorithm === 'ot' ? ['base', 'w2', 'w3'] : { items: ['base'], w2: true, w3: true });
       expect(c.errors).toEqual([]);
@@ -850,7 +850,7 @@ describe('PatchesSync against a hostile server', () => {
       const forged: Change = { id: 'forged', baseRev: 49, rev: 50, ops: [{ op: 'replace', path: '/items', value: ['forged'] }], createdAt: 1, committedAt: 2 };
       link.toClient(JSON.stringify({ jsonrpc: '2.0', method: 'changesCommitted', params: { docId: 'doc', changes: [forged] } }));
       const refetch = await hostile.request(frame => frame.method === 'getChangesSince');
-      expect(refetch.params).toEqual(['doc', 1]);
+      expect((refetch.params as unknown[]).slice(0, 2)).toEqual(['doc', 1]);
       await write('doc', [writerChange('ot', 'w2', 1)]);
       await expectConverged(c, 'doc', ['w2']);
       expect(doc.state.items).toEqual(['base', 'w2']);
