@@ -26,6 +26,11 @@ export class ChangeBudgets {
     return this.shrunk.get(docId) ?? this.configured;
   }
 
+  /** Whether a 413 shrank the doc's budget since the last reset (see `DocSync.pendingBatches`). */
+  isShrunk(docId: string): boolean {
+    return this.shrunk.has(docId);
+  }
+
   /** The ids of the changes a 413 named since the last reset: the next run may cut them (see `DocSync.pendingBatches`). */
   refused(docId: string): ReadonlySet<string> | undefined {
     return this.refusedIds.get(docId);

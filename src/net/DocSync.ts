@@ -36,6 +36,8 @@ export interface DocSyncDeps {
   storageBudget: (docId: string) => number | undefined;
   /** The ids of the doc's changes the server refused as too large (413) since its budget was last reset (see `ChangeBudgets.refused`). */
   refused?: (docId: string) => ReadonlySet<string> | undefined;
+  /** Whether a 413 shrank the doc's storage budget below the configured one (see `ChangeBudgets.isShrunk`). */
+  budgetShrunk?: (docId: string) => boolean;
   /**
    * The storage budget `Patches` cuts OT changes to as they are made (`maxStorageBytes`), when it
    * measures them as the sync does: a change over a budget at least as large can only have grown
@@ -84,6 +86,16 @@ export class DocSync {
    * a connection of its own) is not known here, except that a change over a storage budget no
    * smaller than the one it was cut to as it was made (`mintBudget`) grew by a rebase, and may
    * have been sent whole: it is not cut for storage either (a 413 would name it, and cut it then).
+   *
+   * An LWW change is never stored cut (the store keeps the one sending change whole), so every
+   * send cuts it again: its pieces are named after their content (`pieceIds: 'derived'`), the same
+   * in every run, tab and page load with the same budgets, and the server, which knows a change by
+   * its id alone, recognises a piece it committed before its reply was lost (found in review:
+   * under a fresh id it was committed again, its stamp clamped to the server's clock of then, and
+   * overwrote another user's later write when the client's clock ran ahead). The first piece keeps
+   * the change's id while it is a prefix of whole ops under the configured budgets; under a budget
+   * a 413 shrank it is named after its content too, or a later cut under the configured budget (a
+   * reload) would make a longer first piece the server takes for the shorter one it committed.
    */
   pendingBatches(docId: string, algorithm: ClientAlgorithm): Promise<PlannedBatch[]> {
     // Another instance (a tab with its own connection) may cut or rebase the queue between the
@@ -100,7 +112,10 @@ export class DocSync {
       const { mintBudget } = this.deps;
       const grownSinceMade = ot && budget !== undefined && mintBudget !== undefined && mintBudget <= budget;
       const keepWhole = before?.size || grownSinceMade ? (change: Change, cut: 'storage' | 'wire') => refused?.has(change.id) !== true && (before?.has(change.id) === true || (cut === 'storage' && grownSinceMade)) : undefined;
-      const batches = breakChangesIntoBatches(pending, { ...this.deps.limits, maxStorageBytes: budget, docId, fillArrays, keepWhole });
+      // LWW pieces are named after their content, so a resend cut the same way carries the same ids
+      // (see `BreakChangesOptions.pieceIds`); under a budget a 413 shrank, the first piece too.
+      const pieceIds = ot ? 'fresh' : this.deps.budgetShrunk?.(docId) === true ? 'derivedFirst' : 'derived';
+      const batches = breakChangesIntoBatches(pending, { ...this.deps.limits, maxStorageBytes: budget, docId, fillArrays, keepWhole, pieceIds });
       const pieces = batches.flat();
       const stored = pieces.length === pending.length || (await algorithm.replacePending(docId, pieces, pending));
       if (ot) {

@@ -244,6 +244,7 @@ export class PatchesSync {
       },
       storageBudget: docId => this.budgets.of(docId),
       refused: docId => this.budgets.refused(docId),
+      budgetShrunk: docId => this.budgets.isShrunk(docId),
       // Patches cuts changes to its budget as they are made; only with the sync's own measure is that the same cut.
       mintBudget: (options.sizeCalculator ?? patches.docOptions.sizeCalculator) === patches.docOptions.sizeCalculator ? patches.docOptions.maxStorageBytes : undefined,
       requestSync: docId => this.syncRequests.next(docId),

@@ -31,31 +31,129 @@ export interface BreakChangesOptions {
    * recognise (see `DocSync.pendingBatches`). Default: none.
    */
   keepWhole?: ((change: Change) => boolean) | undefined;
+  /**
+   * How pieces are named. `'fresh'` (default): the first keeps the change's id, the others get
+   * random ids from `createId`. `'derived'` (LWW): the others get `derivedPieceId(change id, ops)`,
+   * a pure function of the change's id and the piece's ops, so a resend cut the same way carries
+   * the same ids and the server recognises what it committed (found in review: a later piece sent
+   * again under a fresh id was committed twice, re-clamped past another user's later write). The
+   * first keeps the change's id only when it starts with the change's first op whole (then it is
+   * a prefix of the change's ops, which a smaller budget only shortens); else it is derived too.
+   * `'derivedFirst'`: every piece derived (a cut under a budget a 413 shrank, whose first piece
+   * may be shorter than the one a later cut under the configured budget makes: under the
+   * change's id, that one would be taken for it and its other ops dropped as a duplicate).
+   */
+  pieceIds?: 'fresh' | 'derived' | 'derivedFirst' | undefined;
+}
+
+/** Longest prefix of a change id a derived piece id keeps (ids stay short; the hash covers the whole id). */
+const ID_PREFIX_MAX = 64;
+
+/** The 128-bit cyrb128 hash of a string, as 24 base-62 characters. Not cryptographic. */
+function hash128(text: string): string {
+  let h1 = 1779033703;
+  let h2 = 3144134277;
+  let h3 = 1013904242;
+  let h4 = 2773480762;
+  for (let i = 0; i < text.length; i++) {
+    const k = text.charCodeAt(i);
+    h1 = h2 ^ Math.imul(h1 ^ k, 597399067);
+    h2 = h3 ^ Math.imul(h2 ^ k, 2869860233);
+    h3 = h4 ^ Math.imul(h3 ^ k, 951274213);
+    h4 = h1 ^ Math.imul(h4 ^ k, 2716044179);
+  }
+  h1 = Math.imul(h3 ^ (h1 >>> 18), 597399067);
+  h2 = Math.imul(h4 ^ (h2 >>> 22), 2869860233);
+  h3 = Math.imul(h1 ^ (h3 >>> 17), 951274213);
+  h4 = Math.imul(h2 ^ (h4 >>> 19), 2716044179);
+  h1 ^= h2 ^ h3 ^ h4;
+  h2 ^= h1;
+  h3 ^= h1;
+  h4 ^= h1;
+  return [h1, h2, h3, h4].map(base62x6).join('');
+}
+
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/** A 32-bit value as 6 base-62 characters (62⁶ > 2³²). */
+function base62x6(value: number): string {
+  let n = value >>> 0;
+  let out = '';
+  for (let i = 0; i < 6; i++) {
+    out = BASE62[n % 62] + out;
+    n = Math.floor(n / 62);
+  }
+  return out;
+}
+
+/** The prefix of a change id its derived piece ids keep. */
+function idPrefix(changeId: string): string {
+  return changeId.length > ID_PREFIX_MAX ? changeId.slice(0, 40) : changeId;
+}
+
+/** An id as long in JSON as the longest a piece of `changeId` may get (its own, or a derived one). */
+function standInId(changeId: string): string {
+  const derived = `${idPrefix(changeId)}.${'x'.repeat(24)}`;
+  return JSON.stringify(derived).length >= JSON.stringify(changeId).length ? derived : changeId;
+}
+
+/**
+ * The id of a piece of change `changeId` holding `ops`: the change's id (its first 40 characters
+ * when longer than 64), a dot, and a 128-bit hash of the whole id and the ops' JSON. Equal
+ * content gives equal ids, in any tab, after a reload; different content (another cut) other
+ * ids, but for a hash collision (~2⁻¹²⁸ per pair of pieces of one change). At most 89 characters
+ * (the server takes ids up to 1,024), and at most 65 when cut again from such an id.
+ *
+ * @example
+ * derivedPieceId('rFIEeWWlJQvj', [{ op: 'replace', path: '/b', value: 1, ts: 5 }]);
+ * // 'rFIEeWWlJQvj.' + 24 base-62 characters, the same on every call
+ */
+export function derivedPieceId(changeId: string, ops: readonly JSONPatchOp[]): string {
+  return `${idPrefix(changeId)}.${hash128(`${changeId}\n${JSON.stringify(ops)}`)}`;
 }
 
 const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'prototype', 'constructor']);
 
-/** Measures candidate pieces of one change: piece `k` has rev `rev + k` and its own id. */
+/**
+ * Measures candidate pieces of one change: piece `k` has rev `rev + k` and its own id. Derived
+ * ids (`pieceIds`) depend on the piece's ops, so pieces are measured with a stand-in id of the
+ * length the final one will have (every piece, the first included: it may be derived too).
+ */
 class PieceMeter {
   private readonly ids: string[];
   private readonly bases = new Map<number, number>();
   private readonly opSizes = new WeakMap<JSONPatchOp, number>();
+  private readonly derived: boolean;
 
   constructor(
     private readonly change: Change,
     private readonly rev: number,
     private readonly calculator: SizeCalculator | undefined,
+    private readonly pieceIds: BreakChangesOptions['pieceIds'] = 'fresh',
   ) {
-    this.ids = [change.id];
+    this.derived = pieceIds !== 'fresh';
+    this.ids = this.derived ? [] : [change.id];
   }
 
+  /** The id piece `k` is measured with: the final one, or a stand-in as long as it. */
   id(k: number): string {
+    if (this.derived) {
+      if (this.ids.length === 0) this.ids.push(standInId(this.change.id));
+      return this.ids[0];
+    }
     while (this.ids.length <= k) this.ids.push(createId());
     return this.ids[k];
   }
 
   piece(k: number, ops: JSONPatchOp[]): Change {
     return { ...this.change, id: this.id(k), rev: this.rev + k, ops };
+  }
+
+  /** Piece `k` as sent: with derived ids, named after its ops (see `BreakChangesOptions.pieceIds`). */
+  final(k: number, ops: JSONPatchOp[]): Change {
+    if (!this.derived) return this.piece(k, ops);
+    const keepsId = k === 0 && this.pieceIds === 'derived' && ops[0] === this.change.ops[0];
+    return { ...this.change, id: keepsId ? this.change.id : derivedPieceId(this.change.id, ops), rev: this.rev + k, ops };
   }
 
   /** Size of piece `k` holding `ops`. The default measure is additive, so it is computed per op. */
@@ -106,7 +204,7 @@ class ChangeSplitter {
     private readonly limit: number,
     private readonly options: BreakChangesOptions,
   ) {
-    this.meter = new PieceMeter(change, rev, options.sizeCalculator);
+    this.meter = new PieceMeter(change, rev, options.sizeCalculator, options.pieceIds);
   }
 
   split(): Change[] {
@@ -116,7 +214,7 @@ class ChangeSplitter {
     if (queue.length === 0) {
       // Only the envelope (metadata) is too big: there is nothing to split.
       this.unsplittable(meter.size(0, []));
-      return [meter.piece(0, [])];
+      return [meter.final(0, [])];
     }
     let i = 0;
     while (i < queue.length) {
@@ -136,7 +234,7 @@ class ChangeSplitter {
       pieces.push(queue.slice(i, end));
       i = end;
     }
-    return pieces.map((ops, k) => meter.piece(k, ops));
+    return pieces.map((ops, k) => meter.final(k, ops));
   }
 
   /** The end of the longest run of ops from `start` that fits in piece `k` (at least one op). */
@@ -250,7 +348,8 @@ class ChangeSplitter {
  * Why: servers and stores cap a frame or a row (the anchor's default wire cap is 1 MB); one
  * huge paste must still sync, so it travels as pieces. The pieces share `baseRev`, `createdAt`,
  * `committedAt`, `batchId` and metadata; the FIRST keeps the original id (so an echo or retry
- * still recognises it), later ones get fresh ids from `createId`; revs are consecutive from the
+ * still recognises it), later ones get fresh ids from `createId`, or ids derived from their
+ * content with `pieceIds` (LWW: see there); revs are consecutive from the
  * original's, and every later change's rev shifts up by the extra pieces so none collide.
  *
  * How an op too big alone is split:

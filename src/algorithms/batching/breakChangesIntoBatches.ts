@@ -1,5 +1,5 @@
 import type { Change, SizeCalculator } from '../../types.js';
-import { breakChanges } from './breakChanges.js';
+import { breakChanges, type BreakChangesOptions } from './breakChanges.js';
 import { sizeOf } from './sizeOf.js';
 
 /**
@@ -34,6 +34,11 @@ export interface BreakChangesIntoBatchesOptions {
    * kept whole for the wire goes alone in its batch when it is over the wire budget.
    */
   keepWhole?: ((change: Change, cut: 'storage' | 'wire') => boolean) | undefined;
+  /**
+   * See `BreakChangesOptions.pieceIds` (`'derived'` for LWW changes), for the storage cut; the
+   * wire cut, whose budget never shrinks, takes `'derivedFirst'` as `'derived'`.
+   */
+  pieceIds?: BreakChangesOptions['pieceIds'];
 }
 
 /**
@@ -56,7 +61,8 @@ export interface BreakChangesIntoBatchesOptions {
  * The caller must persist exactly what is sent: if splitting changed the changes (count or
  * revs), replace the stored pending queue with `batches.flat()` before sending, so echoes and
  * retries match by id. Split pieces get fresh random ids (`createId`), so re-splitting the
- * unsplit queue would give other ids: re-read the stored pieces on retry instead.
+ * unsplit queue would give other ids: re-read the stored pieces on retry instead, or name them
+ * after their content (`pieceIds`: LWW, whose store keeps the change whole).
  *
  * Differences from the anchor: an empty queue gives no batch (nothing to send) rather than one
  * empty batch; "fits" means ≤ the budget everywhere (the anchor's single-batch test is `<`);
@@ -75,11 +81,11 @@ export function breakChangesIntoBatches(changes: Change[], options: BreakChanges
   const maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
   if (!(maxPayloadBytes > 0)) throw new RangeError(`maxPayloadBytes must be a positive number, got ${maxPayloadBytes}`);
   if (changes.length === 0) return [];
-  const { maxStorageBytes, sizeCalculator, docId, fillArrays, keepWhole } = options;
+  const { maxStorageBytes, sizeCalculator, docId, fillArrays, keepWhole, pieceIds } = options;
 
   let queue = changes;
   if (maxStorageBytes !== undefined) {
-    queue = breakChanges(queue, maxStorageBytes, { sizeCalculator, docId, maxUnsplittableBytes: Infinity, fillArrays, keepWhole: keepWhole && (change => keepWhole(change, 'storage')) });
+    queue = breakChanges(queue, maxStorageBytes, { sizeCalculator, docId, maxUnsplittableBytes: Infinity, fillArrays, keepWhole: keepWhole && (change => keepWhole(change, 'storage')), pieceIds });
   }
   if (sizeOf(queue) <= maxPayloadBytes) return [queue];
 
@@ -87,7 +93,7 @@ export function breakChangesIntoBatches(changes: Change[], options: BreakChanges
   const labelled = queue.map((change) => ({ ...change, batchId }));
   // A change alone in a batch still needs its brackets: budget 2 bytes less per change.
   const perChange = maxPayloadBytes - 2;
-  const items = breakChanges(labelled, perChange, { docId, maxUnsplittableBytes: options.maxUnsplittableBytes ?? perChange, fillArrays, keepWhole: keepWhole && (change => keepWhole(change, 'wire')) });
+  const items = breakChanges(labelled, perChange, { docId, maxUnsplittableBytes: options.maxUnsplittableBytes ?? perChange, fillArrays, keepWhole: keepWhole && (change => keepWhole(change, 'wire')), pieceIds: pieceIds === 'derivedFirst' ? 'derived' : pieceIds });
 
   const batches: Change[][] = [];
   let batch: Change[] = [];
