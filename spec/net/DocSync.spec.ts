@@ -166,6 +166,40 @@ describe('DocSync', () => {
     });
   });
 
+  // Found in review, fixed: an LWW change is stored whole and cut again at every send; its later
+  // pieces got fresh ids each time, so a piece resent after a lost reply was committed twice.
+  describe('pendingBatches, an LWW change', () => {
+    it('should name its pieces the same at every cut, and its first piece after its content under a budget a 413 shrank', async () => {
+      const patches = new Patches({ store: new InMemoryStore() });
+      const lww = patches.algorithms.lww;
+      await patches.trackDocs(['d'], 'lww');
+      const doc = await patches.openDoc<Record<string, string>>('d', { algorithm: 'lww' });
+      doc.change(draft => {
+        for (let i = 0; i < 4; i++) draft[`f${i}`] = String(i).repeat(400);
+      });
+      await doc.flush();
+      const docs = new SyncedDocs();
+      const entries = new StoredEntries({ patches, docs, ownEdits: new OwnEdits(), report: () => undefined });
+      let shrunk = false;
+      const sync = new DocSync({ patches, connection: {} as PatchesConnection, docs, entries, limits: { maxPayloadBytes: 5_000 }, storageBudget: () => (shrunk ? 600 : 1_200), budgetShrunk: () => shrunk, requestSync: () => undefined, report: () => undefined });
+      const ids = async () => (await patches.runExclusive('d', () => sync.pendingBatches('d', lww))).flatMap(b => b.batch).map(c => c.id);
+
+      const first = await ids();
+      const sending = (await patches.store.getSendingChange('d'))!;
+      expect(first.length).toBeGreaterThan(1);
+      expect(first[0]).toBe(sending.id);
+      expect(await ids()).toEqual(first);
+      shrunk = true;
+      const finer = await ids();
+      expect(finer.length).toBeGreaterThan(first.length);
+      expect(finer.every(id => id.startsWith(`${sending.id}.`))).toBe(true);
+      expect(finer.some(id => first.includes(id))).toBe(false);
+      shrunk = false;
+      expect(await ids()).toEqual(first);
+      await patches.close();
+    });
+  });
+
   describe('pendingBatches, a change planned before', () => {
     // Found in review: a change planned whole (sent, committed, its reply lost), then rebased one
     // byte past the budget by a broadcast, was cut on the resend: its second piece, with a fresh

@@ -8,6 +8,8 @@ import { PatchesSync } from '../../src/net/PatchesSync.js';
 import { startServer } from '../../src/server/index.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
 import type { PatchesStore } from '../../src/stores/PatchesStore.js';
+import { WebSocket } from 'ws';
+import type { WebSocketConstructor } from '../../src/streams/webSocketEvents.js';
 import { frameLog, type FrameLog } from '../helpers/countingWebSocket.js';
 import { startFaultProxy } from '../helpers/faultProxy.js';
 import { failingStore } from '../helpers/failingStore.js';
@@ -177,6 +179,71 @@ describe('PatchesSync', () => {
       const seen = await fresh.patches.openDoc<{ status?: string }>('lww-doc', { algorithm: 'lww' });
       await when(seen.state$, s => s.status !== undefined);
       expect(seen.state).toEqual({ status: 'closed' });
+    });
+
+    // Found in review, fixed: an LWW change cut into pieces is cut again at every send (the store
+    // keeps it whole), and every piece but the first got a fresh id each time: after a lost reply
+    // the resent piece was committed a second time, its stamp clamped to the server's clock of
+    // then, over another user's write made meanwhile (the author's clock an hour ahead).
+    it("should commit each piece of a cut LWW change once when a piece's reply is lost, from a clock ahead", async () => {
+      const ahead = 60 * 60 * 1000;
+      const commits: Array<{ rpc: unknown; ids: string[] }> = [];
+      let lost: unknown;
+      let a: TestClient | undefined;
+      // The reply to A's second commit is lost with its connection (A disconnects instead of reading it).
+      const LosingReply = function (url: string, protocols?: string | string[]): WebSocket {
+        const socket = new WebSocket(url, protocols);
+        const send = socket.send.bind(socket) as (data: string, ...rest: unknown[]) => void;
+        Object.assign(socket, {
+          send(data: string, ...rest: unknown[]) {
+            for (const m of [JSON.parse(data)].flat() as Array<{ id?: unknown; method?: string; params?: [string, Change[]] }>) {
+              if (m.method === 'commitChanges') commits.push({ rpc: m.id, ids: m.params![1].map(c => c.id) });
+            }
+            send(data, ...rest);
+          },
+        });
+        const handler = Object.getOwnPropertyDescriptor(WebSocket.prototype, 'onmessage')!;
+        Object.defineProperty(socket, 'onmessage', {
+          get: () => handler.get!.call(socket),
+          set: (listener: ((event: WebSocket.MessageEvent) => void) | null) =>
+            handler.set!.call(socket, listener && ((event: WebSocket.MessageEvent) => {
+              const replies = [JSON.parse(String(event.data))].flat() as Array<{ id?: unknown }>;
+              if (lost === undefined && commits.length >= 2 && replies.some(m => m.id === commits[1].rpc)) {
+                lost = commits[1].rpc;
+                a!.sync.disconnect();
+                return;
+              }
+              listener(event);
+            })),
+        });
+        return socket;
+      };
+      a = harness.client({ clock: () => Date.now() + ahead, maxPayloadBytes: 700, websocket: { WebSocketCtor: LosingReply as unknown as WebSocketConstructor } });
+      await a.sync.connect();
+      const b = await harness.connected();
+      type Doc = { a?: string; b?: string };
+      const docA = await a.patches.openDoc<Doc>('lww-cut', { algorithm: 'lww' });
+      const docB = await b.patches.openDoc<Doc>('lww-cut', { algorithm: 'lww' });
+      docA.change(draft => {
+        draft.a = 'a'.repeat(400);
+        draft.b = 'b'.repeat(400);
+      });
+      await when(a.sync.state$, s => !s.connected && lost !== undefined);
+      await when(docB.state$, s => s.b !== undefined); // both pieces are committed
+      docB.change(draft => void (draft.b = 'written by B after A'));
+      await docSynced(b.sync, 'lww-cut', 3);
+      await a.sync.connect();
+      await docSynced(a.sync, 'lww-cut', 3);
+      const history = await serverHistory(b, 'lww-cut');
+      await docSynced(b.sync, 'lww-cut', history[history.length - 1].rev);
+
+      expect(commits.map(c => c.ids.length)).toEqual([1, 1, 1, 1]); // two pieces, sent twice
+      expect(commits[2].ids).toEqual(commits[0].ids);
+      expect(commits[3].ids).toEqual(commits[1].ids);
+      expect(history[history.length - 1].rev).toBe(3); // A's two pieces and B's write: nothing committed twice
+      expect(docA.state.b).toBe('written by B after A');
+      expect(docB.state.b).toBe('written by B after A');
+      expect([...a.errors, ...b.errors]).toEqual([]);
     });
 
     it('should converge when one LWW change writes an object and a field in it at one timestamp', async () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { applyPatch } from '../../../src/algorithms/applyPatch.js';
-import { breakChanges } from '../../../src/algorithms/batching/breakChanges.js';
+import { breakChanges, derivedPieceId } from '../../../src/algorithms/batching/breakChanges.js';
 import { sizeOf, utf8ByteLength } from '../../../src/algorithms/batching/sizeOf.js';
 import { UnsplittableChangeError } from '../../../src/errors.js';
 import type { Change, JSONPatchOp, SizeCalculator } from '../../../src/types.js';
@@ -103,6 +103,70 @@ describe('breakChanges', () => {
 
     it('should keep every op, in order', () => {
       expect(breakChanges([big], 300).flatMap((p) => p.ops)).toEqual(big.ops);
+    });
+  });
+
+  // Found in review, fixed: an LWW change is cut again at every send (its store keeps it whole),
+  // and every later piece got a fresh id each time, so the server, which knows a change by its id
+  // alone, committed a resent piece twice. `pieceIds: 'derived'` names them after their content.
+  describe('derived piece ids (pieceIds, LWW)', () => {
+    const big = change(Array.from({ length: 6 }, (_, i) => ({ op: 'replace', path: `/k${i}`, value: 'v'.repeat(50), ts: 1700000000000 + i })));
+
+    it('should name the same cut the same way every time, the first piece keeping the change\'s id', () => {
+      const first = breakChanges([big], 300, { pieceIds: 'derived' });
+      const again = breakChanges([structuredClone(big)], 300, { pieceIds: 'derived' });
+      expect(first.length).toBeGreaterThan(2);
+      expect(again.map(p => p.id)).toEqual(first.map(p => p.id));
+      expect(first[0].id).toBe(big.id);
+      for (const [k, piece] of first.entries()) {
+        if (k > 0) expect(piece.id).toBe(derivedPieceId(big.id, piece.ops));
+        if (k > 0) expect(piece.id).toMatch(/^head00000001\.[0-9A-Za-z]{24}$/);
+      }
+      expectPieceInvariants([big], first, 300);
+      expect(first.flatMap(p => p.ops)).toEqual(big.ops);
+    });
+
+    it('should leave the default pieces with fresh ids', () => {
+      const ids = () => breakChanges([big], 300).slice(1).map(p => p.id);
+      expect(ids()).not.toEqual(ids());
+    });
+
+    it('should name pieces of other content otherwise, a smaller budget taking a prefix of the first piece under the change\'s id', () => {
+      const wide = breakChanges([big], 500, { pieceIds: 'derived' });
+      const narrow = breakChanges([big], 330, { pieceIds: 'derived' });
+      expect(narrow.length).toBeGreaterThan(wide.length);
+      expect(narrow[0].id).toBe(big.id);
+      expect(wide[0].ops.slice(0, narrow[0].ops.length)).toEqual(narrow[0].ops);
+      expect(narrow[0].ops.length).toBeLessThan(wide[0].ops.length);
+      const wideIds = new Set(wide.slice(1).map(p => p.id));
+      for (const piece of narrow.slice(1)) expect(wideIds.has(piece.id)).toBe(wide.some(p => p.id === piece.id && JSON.stringify(p.ops) === JSON.stringify(piece.ops)));
+      // An op's stamp is content: the same path and value stamped otherwise is another piece.
+      const restamped = breakChanges([{ ...big, ops: big.ops.map(op => ({ ...op, ts: op.ts! + 1 })) }], 500, { pieceIds: 'derived' });
+      expect(restamped.slice(1).map(p => p.id).some(id => wideIds.has(id))).toBe(false);
+    });
+
+    it('should derive the first piece\'s id too when it starts with a part of a split op, or with derivedFirst', () => {
+      // The first op alone is too big: its skeleton, whose entries a smaller budget may hold more of inline.
+      const object = change([{ op: 'replace', path: '/o', value: Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`f${i}`, 'w'.repeat(i === 0 ? 150 : 10)])), ts: 5 }]);
+      const split = breakChanges([object], 350, { pieceIds: 'derived' });
+      expect(split.length).toBeGreaterThan(1);
+      expect(split[0].id).toBe(derivedPieceId(object.id, split[0].ops));
+      expectPieceInvariants([object], split.map((p, k) => (k === 0 ? { ...p, id: object.id } : p)), 350);
+      const all = breakChanges([big], 300, { pieceIds: 'derivedFirst' });
+      for (const piece of all) expect(piece.id).toBe(derivedPieceId(big.id, piece.ops));
+      for (const piece of all) expect(sizeOf(piece)).toBeLessThanOrEqual(300);
+    });
+
+    it('should keep derived ids short and fit the budget whatever the change id', () => {
+      const long = { ...big, id: 'L"'.repeat(300) };
+      const pieces = breakChanges([long], 1_200, { pieceIds: 'derived' });
+      expect(pieces.length).toBeGreaterThan(1);
+      for (const piece of pieces) expect(sizeOf(piece)).toBeLessThanOrEqual(1_200);
+      for (const piece of pieces.slice(1)) expect(piece.id.length).toBe(65);
+      const again = breakChanges([{ ...big, id: pieces[1].id }], 330, { pieceIds: 'derived' });
+      expect(again.length).toBeGreaterThan(1);
+      for (const piece of again.slice(1)) expect(piece.id.length).toBeLessThanOrEqual(65);
+      expect(derivedPieceId('a'.repeat(64), []).length).toBe(89);
     });
   });
 
