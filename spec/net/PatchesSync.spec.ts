@@ -237,12 +237,12 @@ describe('PatchesSync', () => {
       const history = await serverHistory(b, 'lww-cut');
       await docSynced(b.sync, 'lww-cut', history[history.length - 1].rev);
 
+      expect(docA.state.b).toBe('written by B after A');
+      expect(docB.state.b).toBe('written by B after A');
+      expect(history[history.length - 1].rev).toBe(3); // A's two pieces and B's write: nothing committed twice
       expect(commits.map(c => c.ids.length)).toEqual([1, 1, 1, 1]); // two pieces, sent twice
       expect(commits[2].ids).toEqual(commits[0].ids);
       expect(commits[3].ids).toEqual(commits[1].ids);
-      expect(history[history.length - 1].rev).toBe(3); // A's two pieces and B's write: nothing committed twice
-      expect(docA.state.b).toBe('written by B after A');
-      expect(docB.state.b).toBe('written by B after A');
       expect([...a.errors, ...b.errors]).toEqual([]);
     });
 
