@@ -55,6 +55,15 @@ export class LWWAlgorithm implements ClientAlgorithm {
   }
 
   /**
+   * A handle just opened on `stored`: its stamp floor starts from the one the store keeps with
+   * the doc (`StoredDoc.stampFloor`), so an edit after a reopen or a reload is stamped after
+   * what the doc committed before, whatever the clock did meanwhile.
+   */
+  opened(doc: PatchesDoc<object>, stored: Pick<StoredDoc, 'stampFloor'> | undefined): void {
+    this.stamps.raise(doc, stored?.stampFloor);
+  }
+
+  /**
    * Shows new layers on the open doc, its stamp floor first raised to the local ops among them it
    * may not have seen (`seen`, by default all: another tab's, read from the store), so the edits
    * recorded again on them, and the next ones, are stamped after them.
@@ -177,6 +186,8 @@ export class LWWAlgorithm implements ClientAlgorithm {
     const news = await readViewSince(this.ctx, docId, {});
     if (!news) return;
     const { doc, layers: current, stored, committedState: state } = news;
+    // Another tab's writes raised the stored floor (its edits, the rows its connection applied).
+    this.stamps.raise(doc, stored.stampFloor);
     const layers = layersOf({ ...stored, state }, state);
     // Unless the committed state moved, only the local layers can differ.
     if (!committedUnchanged(news) || !deepEqual(current.local[0] ?? [], layers.local[0])) {

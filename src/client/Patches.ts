@@ -804,6 +804,7 @@ export class Patches {
         this.owner,
         { freeze: this.docOptions.freeze },
       );
+      if (algorithm === 'lww') this.lww.opened(doc, stored);
       if (opening.closed) {
         this.docMetadata.delete(docId);
         doc._close();

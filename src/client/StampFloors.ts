@@ -1,11 +1,5 @@
 import type { JSONPatchOp } from '../types.js';
-
-/** The highest `ts` among `ops` (−∞ when none has one). */
-function highestTs(ops: Iterable<JSONPatchOp>): number {
-  let highest = -Infinity;
-  for (const op of ops) if (typeof op.ts === 'number' && op.ts > highest) highest = op.ts;
-  return highest;
-}
+import { highestTs } from '../algorithms/lww/stampFloor.js';
 
 /**
  * The `ts` of an LWW edit: the clock, but never below a stamp the open doc has given or seen (a
@@ -15,8 +9,12 @@ function highestTs(ops: Iterable<JSONPatchOp>): number {
  * rows the server sends are stamped by the server's clamp (never past its clock), so the floor
  * cannot run ahead of the server's time by more than this device's own stamps did.
  *
- * Kept per open doc handle (a reopened doc starts again from its stored own ops), so it holds
- * no memory for closed docs.
+ * Kept per open doc handle, so it holds no memory for closed docs. A handle starts from the floor
+ * its store keeps with the doc (`StoredDoc.stampFloor`: the highest stamp among its saved edits
+ * and the server rows it applied, raised by those writes), so a doc opened again, in this page
+ * after `closeDoc`, after a reload or in another tab, stamps no lower than what it committed
+ * before (found in review: with the clock stepped back, a later edit after a reopen reverted to
+ * the earlier one once synced, silently). The stored floor is bounded as the in-memory one is.
  *
  * @example
  * const floors = new StampFloors();
@@ -39,6 +37,14 @@ export class StampFloors {
     floor.ts = Math.max(floor.ts, now);
     this.floors.set(doc, floor);
     return floor.ts;
+  }
+
+  /** Raises `doc`'s floor to `ts` (the store's `stampFloor` of the doc, read as it opened or followed another tab). */
+  raise(doc: object, ts: number | undefined): void {
+    if (ts === undefined || !Number.isFinite(ts)) return;
+    const floor = this.floors.get(doc) ?? { ts: -Infinity, seeded: false };
+    floor.ts = Math.max(floor.ts, ts);
+    this.floors.set(doc, floor);
   }
 
   /** Raises `doc`'s floor to the stamps of `ops`: rows the server stored, now applied to it. */

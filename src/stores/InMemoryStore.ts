@@ -4,6 +4,7 @@ import type { PatchesStore, ServerChangesUpdate, StoreGuard, StoredDoc, StoredQu
 import { guardConflict } from './guardConflict.js';
 import { deepCopy } from '../util/deepCopy.js';
 import { afterWrite } from '../algorithms/lww/pathOrder.js';
+import { raisedFloor, raisedFloorBy } from '../algorithms/lww/stampFloor.js';
 
 /** What the in-memory store keeps for one doc (tombstones keep only the tracking fields). */
 interface MemoryDoc {
@@ -25,6 +26,8 @@ interface MemoryDoc {
   history: Map<number, Change>;
   /** `StoredDoc.rewinds`. */
   rewinds: number;
+  /** `StoredDoc.stampFloor`. */
+  stampFloor?: number;
 }
 
 /**
@@ -141,6 +144,7 @@ export class InMemoryStore implements PatchesStore {
       sending: doc.sending,
     });
     if (doc.rewinds) queue.rewinds = doc.rewinds;
+    if (doc.stampFloor !== undefined) queue.stampFloor = doc.stampFloor;
     return queue;
   }
 
@@ -287,6 +291,7 @@ export class InMemoryStore implements PatchesStore {
     for (const change of changes) doc.history.set(change.rev, change);
     if (pending) doc.pending = pending;
     if (update.clearSending) doc.sending = null;
+    if (doc.algorithm === 'lww') doc.stampFloor = raisedFloorBy(doc.stampFloor, changes);
   }
 
   /**
@@ -314,6 +319,7 @@ export class InMemoryStore implements PatchesStore {
     const copies = clone(ops, docId);
     for (const path of pathsToDelete) doc.pendingOps.delete(path);
     for (const op of copies) doc.pendingOps.set(op.path, op);
+    doc.stampFloor = raisedFloor(doc.stampFloor, copies);
     // The guard held, so the ops were `expect.pendingOps` (in path order, as checked).
     doc.opsAsWritten = expect?.pendingOps && afterWrite(expect.pendingOps, ops, pathsToDelete);
   }

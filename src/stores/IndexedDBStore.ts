@@ -11,6 +11,7 @@ import { IdbConnection } from './IdbConnection.js';
 import { StoreAnnouncer } from './StoreAnnouncer.js';
 import { KnownQueues, queueEnd, type QueueEnd } from './KnownQueues.js';
 import { afterWrite } from '../algorithms/lww/pathOrder.js';
+import { raisedFloor, raisedFloorBy } from '../algorithms/lww/stampFloor.js';
 import { deepCopy } from '../util/deepCopy.js';
 
 /** What `readDoc` read: the queue, the rows after `since` if asked, the state if asked and needed (with the tail it lags by, until replayed). */
@@ -325,6 +326,7 @@ export class IndexedDBStore implements PatchesStore {
         sending: sending?.change ?? null,
       };
       if (row.rewinds) queue.rewinds = row.rewinds;
+      if (row.stampFloor !== undefined) queue.stampFloor = row.stampFloor;
       // Rows past the committed rev are a timeline the server went back from: not history.
       const sinceRows = after?.filter((r) => r.rev <= row.committedRev);
       const result: DocRead = { queue, since: sinceRows?.map((r) => r.change) };
@@ -537,6 +539,10 @@ export class IndexedDBStore implements PatchesStore {
         throw new StoreError(`Cannot replace the pending queue of LWW doc "${docId}"`, docId);
       }
       if (update.pending) row = retagged(row);
+      if (row.algorithm === 'lww') {
+        const stampFloor = raisedFloorBy(row.stampFloor, update.changes);
+        if (stampFloor !== row.stampFloor) row = { ...row, stampFloor };
+      }
       if (update.rev < row.committedRev && !update.regressed) throw new StoreConflictError(docId, `committedRev ${row.committedRev} > update rev ${update.rev}`);
       row = rewoundTo(tx, row, update.rev);
       if (!extendsLog(row, update)) row = { ...row, logFrom: update.rev };
@@ -583,7 +589,8 @@ export class IndexedDBStore implements PatchesStore {
       for (const op of ops) fire(store.put({ docId, path: op.path, op }));
       // Logged on the row, so another instance that knew the ops before reads only these paths (`pendingOpsAt`).
       const next = retagged(row);
-      fire(tx.objectStore('docs').put({ ...next, opsLog: opsLogged(row.opsLog, row.queueTag, next.queueTag, [...pathsToDelete, ...ops.map((op) => op.path)]) }));
+      const stampFloor = raisedFloor(row.stampFloor, ops);
+      fire(tx.objectStore('docs').put({ ...next, opsLog: opsLogged(row.opsLog, row.queueTag, next.queueTag, [...pathsToDelete, ...ops.map((op) => op.path)]), ...(stampFloor !== undefined && { stampFloor }) }));
       return next.queueTag;
     });
     // The guard held, so the ops were `expect.pendingOps` (in path order, as this store holds them);

@@ -26,6 +26,13 @@ export interface StoredDoc<T = unknown> {
    * may reach the same rev again by another history. Stores that share their storage count it.
    */
   rewinds?: number;
+  /**
+   * LWW: the highest `ts` among the ops the store took for this doc, its own saved edits
+   * (`savePendingOps`) and the server rows applied (`applyServerChanges`), each raised in that
+   * same write; absent while none carried one (and on data written by a build before it). The
+   * doc's next edit is stamped no lower (`StampFloors`), after a reopen or a reload too.
+   */
+  stampFloor?: number;
 }
 
 /** What is stored for a doc but its state: the committed rev and everything pending (`getQueue`). */

@@ -55,6 +55,12 @@ export interface DocRow {
    * the ops gives a tag no entry leads to.
    */
   opsLog?: OpsLogEntry[];
+  /**
+   * `StoredDoc.stampFloor` (LWW). Absent on rows written before it existed; a build that does
+   * not know it keeps it as it is (every write spreads the row it read) or drops it, so it is
+   * never above the stamps the doc took, only stale: the floor it was before this field.
+   */
+  stampFloor?: number;
   deleted?: true;
 }
 
