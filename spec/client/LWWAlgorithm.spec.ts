@@ -350,6 +350,65 @@ describe('LWWAlgorithm', () => {
     });
   });
 
+  // Found in review, fixed: the floor lived with the open handle alone, seeded from its pending
+  // ops, so after a reopen or a reload a committed edit's stamp was forgotten, and with the clock
+  // stepped back the user's later edit lost to it once synced (shown, then reverted, silently).
+  describe('stamps kept with the doc in the store (a reopen, a reload, another tab)', () => {
+    /** Edits /a at `ts` on a handle of `patches` and has the server confirm it (nothing pending after). */
+    async function committedEdit(patches: Patches, clock: { now: number }, ts: number, value: number) {
+      clock.now = ts;
+      const doc = await patches.openDoc<Doc>('d', { algorithm: 'lww' });
+      doc.change(draft => void (draft.a = value));
+      await doc.flush();
+      const lww = patches.algorithms.lww;
+      const [sent] = await patches.runExclusive('d', () => lww.getPendingToSend('d'));
+      await patches.runExclusive('d', () => lww.applyServerChanges('d', [{ ...sent, committedAt: 2 }], [sent]));
+      expect(await lww.hasPending('d')).toBe(false);
+      return doc;
+    }
+
+    async function nextStamp(patches: Patches, clock: { now: number }, ts: number): Promise<number | undefined> {
+      clock.now = ts;
+      const doc = await patches.openDoc<Doc>('d', { algorithm: 'lww' });
+      doc.change(draft => void (draft.a = 2));
+      await doc.flush();
+      return (await patches.store.getPendingOps('d'))[0]?.ts;
+    }
+
+    it("should stamp a reopened doc's edit after its own committed one, the clock stepped back", async () => {
+      const clock = { now: 0 };
+      const patches = new Patches({ store: new InMemoryStore(), clock: () => clock.now });
+      await committedEdit(patches, clock, 30_000, 1);
+      await patches.closeDoc('d');
+      expect(await nextStamp(patches, clock, 20_000)).toBe(30_000);
+    });
+
+    it.each([
+      ['a reload (a new Patches on the database)', false],
+      ['another tab opening it after the commit', true],
+    ])("should stamp an edit after the doc's committed stamps after %s (IndexedDB)", async (_name, bothOpen) => {
+      const db = `stamp-floor-${bothOpen ? 'tab' : 'reload'}`;
+      const clock = { now: 0 };
+      const first = new Patches({ store: new IndexedDBStore(db), clock: () => clock.now });
+      await committedEdit(first, clock, 30_000, 1);
+      if (!bothOpen) await first.close();
+      const second = new Patches({ store: new IndexedDBStore(db), clock: () => clock.now });
+      expect(await nextStamp(second, clock, 20_000)).toBe(30_000);
+      await second.close();
+      if (bothOpen) await first.close();
+    });
+
+    it("should stamp a reopened doc's edit no lower than the server rows it applied while closed or open", async () => {
+      const clock = { now: 10_000 };
+      const store = new InMemoryStore();
+      const patches = new Patches({ store, clock: () => clock.now });
+      await patches.trackDocs(['d'], 'lww');
+      await patches.runExclusive('d', () => patches.algorithms.lww.applyServerChanges('d', [committed('s1', 1, [{ op: 'replace', path: '/a', value: 0, ts: 50_000 }])]));
+      expect((await store.getDoc('d'))?.stampFloor).toBe(50_000);
+      expect(await nextStamp(patches, clock, 20_000)).toBe(50_000);
+    });
+  });
+
   it('should apply, store and replay a field the server listed before the object written with it (one rev, one ts)', async () => {
     const env = await openLWW();
     const rows: JSONPatchOp[] = [

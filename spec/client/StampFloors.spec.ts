@@ -43,6 +43,18 @@ describe('StampFloors', () => {
     expect(floors.stamp(doc, 1_000, () => [])).toBe(9_000);
   });
 
+  it("should start a handle from the floor its store keeps with the doc, and its own ops above it", () => {
+    const floors = new StampFloors();
+    const doc = {};
+    floors.raise(doc, 30_000);
+    floors.raise(doc, undefined);
+    floors.raise(doc, 10_000);
+    expect(floors.stamp(doc, 20_000, () => [])).toBe(30_000);
+    const other = {};
+    floors.raise(other, 30_000);
+    expect(floors.stamp(other, 20_000, () => [[op(40_000)]])).toBe(40_000);
+  });
+
   it('should keep a floor per doc handle', () => {
     const floors = new StampFloors();
     const [one, other] = [{}, {}];

@@ -372,6 +372,36 @@ export function describeStoreContract(
       });
     });
 
+    // Found in review: a doc opened again (closeDoc, a reload, another tab) forgot the stamps it
+    // had committed, so with the clock stepped back a later edit lost to an earlier one.
+    describe('LWW stamp floor (stampFloor)', () => {
+      beforeEach(async () => {
+        await store.trackDocs(['doc'], 'lww');
+      });
+      const stamped = (path: string, ts: number): JSONPatchOp => ({ op: 'replace', path, value: 1, ts });
+
+      it('should keep the highest ts of the ops saved and of the server rows applied, never lower, in every read', async () => {
+        expect((await store.getDoc('doc'))?.stampFloor).toBeUndefined();
+        await store.savePendingOps('doc', [stamped('/a', 5), stamped('/b', 9), { op: 'remove', path: '/c' }]);
+        expect((await store.getDoc('doc'))?.stampFloor).toBe(9);
+        await store.savePendingOps('doc', [stamped('/a', 3)]);
+        expect((await store.getDoc('doc'))?.stampFloor).toBe(9);
+        await store.saveSendingChange('doc', change('s1', 1, [stamped('/a', 3), stamped('/b', 9)]));
+        await store.applyServerChanges('doc', { state: { a: 1 }, rev: 2, changes: [change('s1', 1, [stamped('/a', 3), stamped('/b', 9)]), change('o1', 2, [stamped('/d', 12)])], clearSending: true });
+        expect((await store.getDoc('doc'))?.stampFloor).toBe(12);
+        expect((await store.getQueue?.('doc'))?.stampFloor ?? 12).toBe(12);
+        expect((await store.getDocSince?.('doc', 0))?.stampFloor ?? 12).toBe(12);
+        await store.applyServerChanges('doc', { state: { a: 1 }, rev: 3, changes: [change('o2', 3, [stamped('/d', 4)])] });
+        expect((await store.getDoc('doc'))?.stampFloor).toBe(12);
+      });
+
+      it('should keep no floor for an OT doc', async () => {
+        await store.trackDocs(['ot'], 'ot');
+        await store.applyServerChanges('ot', { state: { a: 1 }, rev: 1, changes: [change('c1', 1, [stamped('/a', 7)])] });
+        expect((await store.getDoc('ot'))?.stampFloor).toBeUndefined();
+      });
+    });
+
     describe('tombstones', () => {
       beforeEach(async () => {
         await store.trackDocs(['doc', 'other'], 'ot');
