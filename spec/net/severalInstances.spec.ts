@@ -10,6 +10,7 @@ import { IDB_MIGRATIONS } from '../../src/stores/idbSchema.js';
 import { leadership$ } from '../../src/streams/leadership.js';
 import { FakeLocks } from '../helpers/fakeLocks.js';
 import { FakePage } from '../helpers/fakePage.js';
+import { ChannelHub } from '../helpers/channelHub.js';
 import type { Change } from '../../src/types.js';
 import { docSynced, idle, startHarness, when, type SyncHarness, type TestClient } from '../helpers/syncHarness.js';
 import { connectClient } from '../helpers/wsClient.js';
@@ -424,6 +425,79 @@ describe('tabs sharing one connection (one leads, the others show what it announ
       await asked;
     }
     expect(waits()).toEqual(before);
+  });
+
+  /** Resolves with `promise`, or rejects after `ms` (a wait that must end: what it waits for never comes without the fix). */
+  function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+    let timeout: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => (timeout = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms)));
+    return Promise.race([promise, late]).finally(() => clearTimeout(timeout));
+  }
+
+  it('should show a tab that takes the lead disconnected until its own socket opens, and tell the following tabs so (found in review)', async () => {
+    const db = `instances-${++dbCount}`;
+    const leadB = new BehaviorSubject(false);
+    const a = tab(db, new BehaviorSubject(true));
+    const b = tab(db, leadB);
+    const c = tab(db, new BehaviorSubject(false));
+    await a.sync.connect();
+    await Promise.all([b.sync.connect(), c.sync.connect()]);
+    const docA = await a.patches.openDoc<Notes>('doc');
+    docA.change(draft => {
+      draft.items = ['a'];
+    });
+    await Promise.all([docSynced(a.sync, 'doc', 1), when(b.sync.state$, s => s.connected), docSynced(c.sync, 'doc', 1)]);
+
+    // The server goes down as A closes, and the lock reaches B before A's last announcement does.
+    h.proxy.refuse = true;
+    a.sync.destroy();
+    leadB.next(true);
+    expect(b.sync.state.connected).toBe(false);
+    const docB = await b.patches.openDoc<Notes>('doc');
+    docB.change(draft => {
+      draft.items!.push('b');
+    });
+    expect(b.sync.synced.doc?.status).not.toBe('syncing');
+    // C follows B now: B's own state, not A's.
+    await within(when(c.sync.state$, s => !s.connected), 2000, 'C shows B disconnected');
+    expect(b.sync.state.connected).toBe(false);
+    expect(c.sync.synced.doc?.status).not.toBe('syncing');
+  });
+
+  it("should not show nor announce as its own the docs the old leader was syncing when it takes the lead, but their entries as its store has them (found in review)", async () => {
+    const db = `instances-${++dbCount}`;
+    const hub = new ChannelHub();
+    const leadB = new BehaviorSubject(false);
+    const client = (leadership$: Observable<boolean>) => {
+      const made = h.client({ store: new IndexedDBStore(db), tabs: { leadership$, channel: hub.channel(), name: 'app' } });
+      closing.push(made.patches);
+      return made;
+    };
+    const b = client(leadB);
+    const c = client(new BehaviorSubject(false));
+    h.proxy.refuse = true;
+    void b.sync.connect().catch(() => undefined);
+    const docC = await c.patches.openDoc<Notes>('doc');
+    docC.change(draft => {
+      draft.items = ['c'];
+    });
+    await when(b.sync.synced$, s => !!s.doc?.hasPending);
+    // The old leader (gone since) last said it was connected and committing the doc, before it heard of C's edit.
+    const schema = b.patches.store.schemaVersion;
+    const name = schema === undefined ? 'app' : `app:schema${schema}`;
+    const synced = { doc: { committedRev: 0, hasPending: false, status: 'syncing' } };
+    hub.channel().postMessage({ type: 'state', name, epoch: 'old-leader', seq: 1, state: { connected: true, syncing: 'updating' }, synced });
+    expect(b.sync.state).toMatchObject({ connected: true, syncing: 'updating' });
+    expect(b.sync.synced.doc).toMatchObject({ hasPending: false, status: 'syncing' });
+
+    leadB.next(true);
+    expect(b.sync.state).toMatchObject({ connected: false, syncing: null });
+    expect(b.sync.synced.doc?.status).not.toBe('syncing');
+    await within(when(b.sync.synced$, s => !!s.doc?.hasPending), 2000, 'B reads the pending edit from its store');
+    await within(when(c.sync.state$, s => !s.connected), 2000, 'C shows B disconnected');
+    expect(c.sync.synced.doc).toMatchObject({ hasPending: true });
+    expect(c.sync.synced.doc?.status).not.toBe('syncing');
+    expect(b.sync.state.connected).toBe(false);
   });
 
   it("should show a following tab the leader's AuthError, and reconnect the leader when the follower's connect() comes with fresh credentials", async () => {

@@ -161,6 +161,10 @@ export class PatchesSync {
    */
   private readonly failedHere = new Map<string, Set<string>>();
   private passCount = 0;
+  /** The first read of the tracked docs' entries (made as this sync is). */
+  private readonly entriesRead: Promise<void>;
+  /** Whether this tab has shown another tab's state and map since it last led (see {@link ownStatus}). */
+  private borrowed = false;
 
   /** Connection-level state (frozen objects), the latest first, then each change; after `destroy()` the last one, then `complete`. */
   readonly state$: Observable<PatchesSyncState>;
@@ -195,7 +199,21 @@ export class PatchesSync {
     this.leading$ = this.tabs.leading$;
     // A follower's own edits stay pending in what it shows until a store read finds them gone (finding M).
     const unsaved = (id: string) => hasUnsavedEdits(this.patches, id);
-    this.subscription.add(this.tabs.mirror(this.state$, this.synced$, (state, synced, removed) => (this.setState(state), this.docs.mirror(synced, removed, (id, entry) => this.ownEdits.shown(id, entry, unsaved)))));
+    this.entries = new StoredEntries({ patches, docs: this.docs, ownEdits: this.ownEdits, report: (error, docId) => this.report(error, docId) });
+    // Docs the store already tracked when we were made get their entries now, not at first connect (seed: "added on tracking").
+    this.entriesRead = this.patches.ready.then(() => this.entries.add([...this.patches.trackedDocs], { onlyMissing: true }));
+    this.subscription.add(
+      this.tabs.mirror(
+        this.state$,
+        this.synced$,
+        (state, synced, removed) => {
+          this.borrowed = true;
+          this.setState(state);
+          this.docs.mirror(synced, removed, (id, entry) => this.ownEdits.shown(id, entry, unsaved));
+        },
+        () => this.ownStatus(),
+      ),
+    );
     // Another tab's connect() is this leader's to act on (after an auth refusal only a connect() reconnects).
     this.subscription.add(this.tabs.connectAsked$.subscribe(() => void this.connect().catch(() => undefined)));
     this.connection = new PatchesConnection(url, {
@@ -232,7 +250,6 @@ export class PatchesSync {
       // Subscribed only now: what was committed meanwhile was not broadcast to us.
       resubscribed: ids => this.pullFor(ids),
     });
-    this.entries = new StoredEntries({ patches, docs: this.docs, ownEdits: this.ownEdits, report: (error, docId) => this.report(error, docId) });
     this.docSync = new DocSync({
       patches,
       connection: this.connection,
@@ -269,8 +286,7 @@ export class PatchesSync {
     this.subscription.add(this.syncRequests.pipe(serialGate(id => id, id => this.syncDoc$(id))).subscribe(id => this.runWaits.finished(id)));
     this.subscription.add(this.serverChanges$().subscribe());
     this.subscription.add(this.connection.notifications$.pipe(filter(n => n.method === 'docDeleted'), mergeMap(n => this.deletes.remote$(docIdOf(n.params)))).subscribe());
-    // Docs the store already tracked when we were made get their entries now, not at first connect (seed: "added on tracking").
-    this.subscription.add(from(this.patches.ready.then(() => this.entries.add([...this.patches.trackedDocs], { onlyMissing: true }))).subscribe());
+    this.subscription.add(from(this.entriesRead).subscribe());
     // An error in one (un)tracking must not end the stream: every later one would go unsubscribed.
     this.subscription.add(this.patches.tracked$.pipe(mergeMap(e => this.tracked$(e.docIds).pipe(catchError(error => this.reported$(error))))).subscribe());
     this.subscription.add(this.patches.untracked$.pipe(mergeMap(ids => this.untracked$(ids).pipe(catchError(error => this.reported$(error))))).subscribe());
@@ -362,6 +378,9 @@ export class PatchesSync {
   /** Disconnects and completes every observable (`remoteDocDeleted$` once a remote delete under way has handed its changes over). */
   destroy(): void {
     this.disconnect();
+    // The statuses the disconnect settled are emitted now, so a leader's last announcement has
+    // them (found in review: it still said 'syncing', the map due a microtask later, unheard).
+    void this.docs.value;
     this.subscription.unsubscribe();
     this.retries.clearAll();
     this.serverSubscriptions.reset();
@@ -674,6 +693,26 @@ export class PatchesSync {
   private algorithmOf(docId: string): ClientAlgorithm | undefined {
     const name = this.patches.getDocAlgorithm(docId);
     return name ? this.patches.algorithms[name] : undefined;
+  }
+
+  /**
+   * Makes this tab's state and map its own as it starts to lead, before it announces them: a tab
+   * that followed shows the old leader's `connected` and `syncing` and its docs' statuses, and,
+   * taken for its own, they said it was connected (and sent edits through a socket it did not
+   * have, a doc 'syncing' with nothing in flight) until its own socket opened, maybe never (the
+   * server down), and announced it to the other tabs (found in review). Its socket is not open
+   * (it opens only while leading), nothing of its own is syncing, and its entries are read again
+   * from the store. A tab that has shown nothing of another waits for its first read of the
+   * entries, so its first announcement has every tracked doc (found in review: a follower took a
+   * new leader's map, announced before it had read its docs, for the docs it had removed).
+   */
+  private async ownStatus(): Promise<void> {
+    if (!this.borrowed) return this.entriesRead.catch(() => undefined);
+    this.borrowed = false;
+    this.setState({ connected: false, syncing: null });
+    this.docs.settleSyncing();
+    await this.entriesRead.catch(() => undefined);
+    await this.entries.add([...this.patches.trackedDocs]);
   }
 
   private canSend(): boolean {

@@ -1,4 +1,4 @@
-import { BehaviorSubject, EMPTY, Observable, ReplaySubject, Subject, Subscription, combineLatest, defer, distinctUntilChanged, filter, map, switchMap, take, tap, type SchedulerLike } from 'rxjs';
+import { BehaviorSubject, EMPTY, Observable, ReplaySubject, Subject, Subscription, catchError, combineLatest, concat, defer, distinctUntilChanged, filter, ignoreElements, map, switchMap, take, tap, type ObservableInput, type SchedulerLike } from 'rxjs';
 import type { PatchesStore } from '../stores/PatchesStore.js';
 import type { StoreOutdatedError } from '../errors.js';
 import { createId } from '../algorithms/createId.js';
@@ -192,16 +192,33 @@ export class SyncTabs {
    * the leader announces to `show`: the leader's state, its whole map as this tab follows it (to
    * read during the call: it changes in place with the next announcement), and the docs the
    * announcement removed (once per announcement). The leader's map is shown again whenever this
-   * tab's own state or map changes.
+   * tab's own state or map changes. Each time this tab starts to lead, `own` is called first (at
+   * once, before anything is announced) and nothing is announced until what it returns is done:
+   * what this tab showed of the old leader must not be announced as its own.
    */
   mirror(
     state$: Observable<PatchesSyncState>,
     synced$: Observable<Readonly<Record<string, SyncedDoc>>>,
     show: (state: MirroredState, synced: Record<string, SyncedDoc>, removed: readonly string[]) => void,
+    own: () => ObservableInput<unknown> = () => EMPTY,
   ): Subscription {
     const channel = this.channel;
     if (!channel) return new Subscription();
-    return this.leading$.pipe(switchMap(leading => (leading ? this.announce$(channel, state$, synced$) : this.follow$(state$, synced$, show)))).subscribe();
+    return this.leading$
+      .pipe(
+        switchMap(leading =>
+          leading
+            ? concat(
+                defer(own).pipe(
+                  ignoreElements(),
+                  catchError(() => EMPTY),
+                ),
+                this.announce$(channel, state$, synced$),
+              )
+            : this.follow$(state$, synced$, show),
+        ),
+      )
+      .subscribe();
   }
 
   /**
