@@ -26,6 +26,20 @@ describe('SyncTabs', () => {
     tabs.close();
   });
 
+  it('should let the lock go when the app closes it as it learns it leads, so another tab leads (found in review)', async () => {
+    const locks = new FakeLocks();
+    const tabsOf = () => new SyncTabs(store, { enabled: true, name: 'app', leadership$: leadership$({ name: 'app', locks }), channel: null });
+    const first = tabsOf();
+    first.leading$.subscribe(leading => {
+      if (leading) first.close(); // the app destroys its sync there
+    });
+    const second = tabsOf();
+    // The fake's grants are promise callbacks: one macrotask runs every one of them that can run.
+    await new Promise(resolve => setImmediate(resolve));
+    expect(second.leading).toBe(true);
+    second.close();
+  });
+
   it('should open the connection only while online and leading', async () => {
     const leadership$ = new BehaviorSubject(false);
     const tabs = new SyncTabs(store, { enabled: true, name: 'app', leadership$, channel: null });

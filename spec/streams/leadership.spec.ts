@@ -83,6 +83,20 @@ describe('leadership$ (Web Locks)', () => {
     expect(await firstValueFrom(b$.pipe(toArray()))).toEqual([false, true]);
   });
 
+  it('should let the lock go when its subscriber unsubscribes as it is told it leads (found in review)', async () => {
+    const locks = new FakeLocks();
+    const first = leadership$({ name: 'app', locks }).subscribe(leading => {
+      if (leading) first.unsubscribe();
+    });
+    const seen: boolean[] = [];
+    const second = leadership$({ name: 'app', locks }).subscribe(leading => seen.push(leading));
+    // The fake's grants are promise callbacks: one macrotask runs every one of them that can run.
+    await new Promise(resolve => setImmediate(resolve));
+    expect(first.closed).toBe(true);
+    expect(seen).toEqual([false, true]);
+    second.unsubscribe();
+  });
+
   it('should give up a request that was never granted when unsubscribed', async () => {
     const locks = new FakeLocks();
     const holder = leadership$({ name: 'app', locks }).subscribe();

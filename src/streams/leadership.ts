@@ -70,8 +70,13 @@ function lockLeadership$(locks: LockManagerLike, name: string): Observable<boole
     locks
       .request(name, { signal: abort.signal }, () => {
         if (subscriber.closed) return Promise.resolve();
+        // Held until released, and releasable before it is announced: a subscriber that
+        // unsubscribes inside this `next(true)` (an app that destroys its sync as it learns it
+        // leads) runs the teardown now, which found nothing to release and aborted a request
+        // already granted, so the lock was held for good (found in review).
+        const held = new Promise<void>(resolve => (release = resolve));
         subscriber.next(true);
-        return new Promise<void>(resolve => (release = resolve));
+        return held;
       })
       .catch(() => undefined); // aborted before it was granted: nothing to release
     return () => (release ? release() : abort.abort());
