@@ -128,6 +128,25 @@ describe('SyncTabs', () => {
     for (const tabs of [leaderTabs, late]) tabs.close();
   });
 
+  it('should announce nothing as it starts to lead until this tab has made its state and map its own, then the map it has (found in review)', async () => {
+    const hub = new ChannelHub();
+    const leaderTabs = tabOn(hub, true);
+    const synced$ = new BehaviorSubject<Record<string, SyncedDoc>>({});
+    const read = new Subject<void>();
+    let owned = 0;
+    const mirror = leaderTabs.mirror(new BehaviorSubject<PatchesSyncState>({ online: true, connected: false, syncing: null }), synced$, () => undefined, () => (owned++, read));
+    const follower = tabOn(hub, false);
+    const { shown, subscription } = showing(follower);
+    expect(owned).toBe(1);
+    expect(hub.posted.filter(m => ['state', 'changes'].includes((m as { type: string }).type))).toEqual([]);
+    // Its docs' entries are read: the first announcement has them.
+    synced$.next({ a: entry(1), b: entry(2) });
+    read.complete();
+    expect(shown).toEqual([{ a: entry(1), b: entry(2) }]);
+    for (const done of [subscription, mirror]) done.unsubscribe();
+    for (const tabs of [leaderTabs, follower]) tabs.close();
+  });
+
   it('should announce the whole map once, then only the entries that changed and those removed', async () => {
     const hub = new ChannelHub();
     const leaderTabs = tabOn(hub, true);

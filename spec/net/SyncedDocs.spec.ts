@@ -144,6 +144,21 @@ describe('SyncedDocs', () => {
     expect(docs.value).toEqual({ b: synced(5, true) });
   });
 
+  it("should keep the entry of a doc this tab tracks whatever another tab's map removed, and take that map's entry for one it has none of (found in review)", () => {
+    const docs = new SyncedDocs();
+    const tracked = new Set(['x', 'y', 'z']);
+    const tracks = (id: string) => tracked.has(id);
+    docs.put({ x: synced(0), gone: synced(1) });
+    // The leader heard late of an untrack this tab made before it opened x again: it removes x.
+    docs.mirror({}, ['x', 'gone'], (_id, entry) => entry, tracks);
+    expect(docs.value).toEqual({ x: synced(0) });
+    // A later map names x, and y and z, which this tab tracks and has no entry of (a new leader's
+    // first map had none of them); a doc this tab does not track stays out.
+    docs.mirror({ x: synced(2), y: synced(3), never: synced(5) }, [], (_id, entry) => entry, tracks);
+    docs.mirror({ x: synced(2), y: synced(3), z: synced(4), never: synced(5) }, [], (_id, entry) => entry, tracks);
+    expect(docs.value).toEqual({ x: synced(2), y: synced(3), z: synced(4) });
+  });
+
   it("should move a doc's change number on every change of its entry (sets that change it and removals), not on writes that change nothing", () => {
     const docs = new SyncedDocs();
     const seen = [docs.changesOf('a')];

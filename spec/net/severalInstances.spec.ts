@@ -11,6 +11,7 @@ import { leadership$ } from '../../src/streams/leadership.js';
 import { FakeLocks } from '../helpers/fakeLocks.js';
 import { FakePage } from '../helpers/fakePage.js';
 import { ChannelHub } from '../helpers/channelHub.js';
+import type { StoreChannel } from '../../src/streams/storeChanges.js';
 import type { Change } from '../../src/types.js';
 import { docSynced, idle, startHarness, when, type SyncHarness, type TestClient } from '../helpers/syncHarness.js';
 import { connectClient } from '../helpers/wsClient.js';
@@ -498,6 +499,70 @@ describe('tabs sharing one connection (one leads, the others show what it announ
     expect(c.sync.synced.doc).toMatchObject({ hasPending: true });
     expect(c.sync.synced.doc?.status).not.toBe('syncing');
     expect(b.sync.state.connected).toBe(false);
+  });
+
+  it("should keep every doc in a following tab's synced map when a new tab leads at once, before it has read its docs (found in review)", async () => {
+    const db = `instances-${++dbCount}`;
+    const a = tab(db, new BehaviorSubject(true));
+    const c = tab(db, new BehaviorSubject(false));
+    await a.sync.connect();
+    await c.sync.connect();
+    const ids = ['d0', 'd1', 'd2', 'd3', 'd4'];
+    for (const id of ids) {
+      const doc = await a.patches.openDoc<Notes>(id);
+      doc.change(draft => {
+        draft.items = [id];
+      });
+    }
+    await when(c.sync.synced$, synced => ids.every(id => synced[id]?.committedRev === 1 && !synced[id].hasPending));
+    a.sync.destroy();
+    // A fresh tab (the page reloaded, say) leads as it starts.
+    const n = tab(db, new BehaviorSubject(true));
+    await n.sync.connect();
+    const d0 = await n.patches.openDoc<Notes>('d0');
+    d0.change(draft => {
+      draft.items!.push('n');
+    });
+    await within(docSynced(c.sync, 'd0', 2), 2000, "C shows the new leader's commit of d0");
+    expect(Object.keys(c.sync.synced).sort()).toEqual(ids);
+  });
+
+  it('should keep the entry of a doc a following tab opened again after untracking it, when the leader announces its removal late (found in review)', async () => {
+    const db = `instances-${++dbCount}`;
+    const hub = new ChannelHub();
+    // The follower's channel hears the leader's announcements late while `holding`.
+    const base = hub.channel();
+    const held: { data: unknown }[] = [];
+    let holding = false;
+    let hear: ((event: { data: unknown }) => void) | undefined;
+    const late: StoreChannel = {
+      ...base,
+      addEventListener: (type, listener) => {
+        hear = listener;
+        base.addEventListener(type, event => (holding ? held.push(event) : listener(event)));
+      },
+    };
+    const client = (leadership$: Observable<boolean>, channel: StoreChannel) => {
+      const made = h.client({ store: new IndexedDBStore(db), tabs: { leadership$, channel } });
+      closing.push(made.patches);
+      return made;
+    };
+    const leader = client(new BehaviorSubject(true), hub.channel());
+    const follower = client(new BehaviorSubject(false), late);
+    await leader.sync.connect();
+    await follower.sync.connect();
+    await follower.patches.openDoc<Notes>('X');
+    await Promise.all([when(leader.sync.synced$, s => 'X' in s), when(follower.sync.synced$, s => 'X' in s)]);
+
+    holding = true;
+    await follower.patches.untrackDocs(['X']);
+    await when(leader.sync.synced$, s => !('X' in s));
+    await follower.patches.openDoc<Notes>('X');
+    await when(follower.sync.synced$, s => 'X' in s);
+    await when(leader.sync.synced$, s => 'X' in s && s.X.status !== 'syncing');
+    holding = false;
+    for (const event of held.splice(0)) hear!(event);
+    expect(follower.sync.synced.X).toEqual(leader.sync.synced.X);
   });
 
   it("should show a following tab the leader's AuthError, and reconnect the leader when the follower's connect() comes with fresh credentials", async () => {

@@ -209,7 +209,12 @@ export class PatchesSync {
         (state, synced, removed) => {
           this.borrowed = true;
           this.setState(state);
-          this.docs.mirror(synced, removed, (id, entry) => this.ownEdits.shown(id, entry, unsaved));
+          this.docs.mirror(
+            synced,
+            removed,
+            (id, entry) => this.ownEdits.shown(id, entry, unsaved),
+            id => this.patches.getDocAlgorithm(id) !== undefined,
+          );
         },
         () => this.ownStatus(),
       ),

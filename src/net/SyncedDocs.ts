@@ -8,8 +8,8 @@ import { currentThenChanges } from '../util/currentThenChanges.js';
  * a new object, so shallow comparison detects it; snapshots and entries are frozen, so a write
  * throws rather than reaching the entries kept here; an unchanged entry keeps its object), no
  * emission when nothing changed, and no write can recreate an entry that was removed: only
- * `put` adds entries, for docs its caller found tracked; updates and what another tab shows
- * (`mirror`) change existing entries only.
+ * `put` adds entries, for docs its caller found tracked, and `mirror` for docs its caller tracks;
+ * updates change existing entries only.
  *
  * Entries live in a Map and the public snapshot is built once per microtask checkpoint: a sync
  * pass over N docs makes several updates per doc in a row, and copying an N-key record on each of
@@ -61,14 +61,24 @@ export class SyncedDocs {
 
   /**
    * Shows what another tab (the leader) has: drops the entries it `removed`, and replaces the
-   * existing entries by its own, each as `shown` makes it. A doc with no entry here (untracked
-   * here, removed, or not yet read) gets none: the leader's map may still hold a doc this tab
-   * dropped, and is shown again on every change of this tab's map.
+   * entries by its own, each as `shown` makes it, only for docs with an entry here or that this
+   * tab `tracks`: the leader's map may still hold a doc this tab dropped (untracked or deleted
+   * here), and is shown again on every change of this tab's map. A doc this tab tracks keeps its
+   * entry whatever the leader removed, and gets the leader's when it has none: a removal may be
+   * older than this tab's tracking (found in review: an untrack the leader heard late, then a
+   * follower's openDoc, or a new leader's first map announced before it had read its docs), and
+   * an entry dropped for it would never come back, the leader's later changes applying only to
+   * existing entries. Its own untrack removes it (`remove`).
    */
-  mirror(entries: Readonly<Record<string, SyncedDoc>>, removed: Iterable<string>, shown: (docId: string, entry: SyncedDoc) => SyncedDoc): void {
-    this.remove(removed);
+  mirror(
+    entries: Readonly<Record<string, SyncedDoc>>,
+    removed: Iterable<string>,
+    shown: (docId: string, entry: SyncedDoc) => SyncedDoc,
+    tracks: (docId: string) => boolean = () => false,
+  ): void {
+    for (const id of removed) if (!tracks(id)) this.remove([id]);
     // `for…in`, not `Object.entries`: a follower is shown the leader's whole map on every announcement.
-    for (const id in entries) if (this.entries.has(id)) this.set(id, shown(id, entries[id]));
+    for (const id in entries) if (this.entries.has(id) || tracks(id)) this.set(id, shown(id, entries[id]));
   }
 
   /** Updates fields of existing entries (a removed entry stays removed). */
