@@ -326,6 +326,78 @@ describe('Patches', () => {
     await patches.close();
   });
 
+  describe.each(['ot', 'lww'] as const)('when an edit cannot be saved (%s)', (algorithm) => {
+    type Listed = { list?: string[]; title?: string; meta?: { tags: string[]; owner?: string } };
+    async function opened() {
+      const store = failingStore();
+      const patches = new Patches({ store });
+      const errors: { error: Error; rolledBack?: string[] }[] = [];
+      patches.onError((error, context) => errors.push({ error, rolledBack: context?.rolledBack }));
+      const saved: string[] = [];
+      patches.changes$.subscribe((e) => saved.push(...e.changes.map((c) => c.id)));
+      const doc = await patches.openDoc<Listed>('doc', { algorithm });
+      const stored = async () => (algorithm === 'ot' ? (await store.getPendingChanges('doc')).flatMap((c) => c.ops) : await store.getPendingOps('doc'));
+      return { store, patches, errors, saved, doc, stored, failSave: () => store.failNext(algorithm === 'ot' ? 'savePendingChanges' : 'savePendingOps', quotaError()) };
+    }
+
+    it('should roll back the later unsaved edits made on its view with it, report their ids in the one error, and save none of them', async () => {
+      const { patches, errors, saved, doc, stored, failSave } = await opened();
+      doc.change((draft) => {
+        draft.list = ['a', 'b'];
+      });
+      await doc.flush();
+      failSave();
+      doc.change((draft) => {
+        draft.list?.unshift('x'); // its save fails
+      });
+      doc.change((draft) => {
+        draft.list![1] = 'A'; // the user renames 'a', index 1 in the view that showed 'x'
+      });
+      expect(doc.state.list).toEqual(['x', 'A', 'b']);
+      await doc.flush();
+      // Neither 'b' overwritten (OT, the rename kept as recorded) nor 'x' stored (LWW writes arrays whole).
+      expect(doc.state.list).toEqual(['a', 'b']);
+      expect((await stored()).map((op) => op.value)).toEqual([['a', 'b']]);
+      expect(errors).toHaveLength(1);
+      expect(errors[0].error).toBeInstanceOf(StoreError);
+      expect(errors[0].error.message).toMatch(/1 later edit/);
+      expect(errors[0].rolledBack).toHaveLength(2);
+      expect(saved).toHaveLength(1);
+      expect(saved).not.toContain(errors[0].rolledBack![0]);
+      expect(saved).not.toContain(errors[0].rolledBack![1]);
+      // An edit made after the rollback is made on the view without them, and saved.
+      doc.change((draft) => {
+        draft.list![0] = 'A';
+      });
+      await doc.flush();
+      expect(doc.state.list).toEqual(['A', 'b']);
+      expect(saved).toHaveLength(2);
+      await patches.close();
+    });
+
+    it('should not bring back through a later edit an object the rolled-back edit created', async () => {
+      const { patches, errors, doc, stored, failSave } = await opened();
+      doc.change((draft) => {
+        draft.title = 't';
+      });
+      await doc.flush();
+      failSave();
+      doc.change((draft) => {
+        draft.meta = { tags: [] };
+      });
+      doc.change((draft) => {
+        draft.meta!.tags.push('x');
+        draft.meta!.owner = 'me';
+        draft.title = 'T';
+      });
+      await doc.flush();
+      expect(doc.state).toEqual({ title: 't' });
+      expect((await stored()).map((op) => [op.path, op.value])).toEqual([['/title', 't']]);
+      expect(errors.map((e) => e.rolledBack?.length)).toEqual([2]);
+      await patches.close();
+    });
+  });
+
   describe('when its IndexedDB database is lost', () => {
     type Notes = { items?: string[]; n?: number };
     /** A Patches on a database of its own (with a store whose calls can be held), and what its onError heard. */

@@ -3,6 +3,8 @@ import { enablePatches, produceWithPatches } from 'immer';
 import { firstValueFrom, skip, take, toArray } from 'rxjs';
 import { Patches } from '../../src/client/Patches.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
+import { failingStore } from '../helpers/failingStore.js';
+import { holdingStore } from '../helpers/holdingStore.js';
 import type { Change } from '../../src/types.js';
 import { InvalidValueError, PatchesError } from '../../src/errors.js';
 import { applyPatch } from '../../src/algorithms/applyPatch.js';
@@ -249,6 +251,50 @@ describe('PatchesDoc', () => {
     expect(Object.isFrozen(lww.state)).toBe(true);
     expect(Object.isFrozen(lww.state.items[0])).toBe(true);
   });
+
+  for (const algorithm of ['ot', 'lww'] as const) {
+    it(`should roll back with a failed save the edits made on its view while it was saved, and keep and save those made after the rollback (${algorithm})`, async () => {
+      const failing = failingStore();
+      const store = holdingStore(failing); // held first, then failed
+      const patches = new Patches({ store });
+      const rolledBack: string[][] = [];
+      patches.onError((_error, context) => rolledBack.push(context?.rolledBack ?? []));
+      const saved: string[] = [];
+      patches.changes$.subscribe(e => saved.push(...e.changes.map(c => c.id)));
+      const doc = await patches.openDoc<{ items?: string[]; n?: number }>('doc', { algorithm });
+      doc.change(draft => void (draft.items = ['a', 'b']));
+      await doc.flush();
+      const save = algorithm === 'ot' ? 'savePendingChanges' : 'savePendingOps';
+      const held = store.holdNext(save);
+      failing.failNext(save, new Error('disk full'));
+      doc.change(draft => void draft.items?.splice(0, 1)); // its save fails
+      await held.reached;
+      doc.change(draft => void (draft.items![0] = 'B')); // renames 'b', made while that save runs
+      // An edit made once the rollback shows, before the rolled-back edit's queued save has run.
+      const shown = new Promise<void>(resolve => {
+        const stop = doc.onUpdate(state => {
+          if (state.items?.length !== 2 || state.items[0] !== 'a') return;
+          stop();
+          doc.change(draft => void (draft.n = 1));
+          resolve();
+        });
+      });
+      held.release();
+      await shown;
+      await doc.flush();
+      expect(doc.state).toEqual({ items: ['a', 'b'], n: 1 });
+      expect(rolledBack).toHaveLength(1);
+      expect(rolledBack[0]).toHaveLength(2);
+      expect(saved).toHaveLength(2);
+      expect(saved.some(id => rolledBack[0].includes(id))).toBe(false);
+      const ops = algorithm === 'ot' ? (await store.getPendingChanges('doc')).flatMap(c => c.ops) : await store.getPendingOps('doc');
+      expect(ops.map(op => [op.path, op.value])).toEqual([
+        ['/items', ['a', 'b']],
+        ['/n', 1],
+      ]);
+      await patches.close();
+    });
+  }
 
   it('should drop minted entries from the optimistic queue, in order or not, keeping the others in order', async () => {
     const { patches } = setup();

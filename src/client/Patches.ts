@@ -100,6 +100,11 @@ export interface TrackEvent {
 export interface PatchesErrorEvent {
   error: Error;
   docId?: string;
+  /**
+   * For an edit whose save failed: the ids of the edits rolled back, the failed one first, then
+   * every later edit of the doc not saved yet (made on a view that showed it: rolled back with it).
+   */
+  rolledBack?: string[];
 }
 
 /**
@@ -623,9 +628,13 @@ export class Patches {
     return listen(this.serverCommits$, e => listener(e.docId, e.changes));
   }
 
-  /** Calls `listener(error, { docId })` for errors no promise could carry. */
-  onError(listener: (error: Error, context?: { docId?: string }) => void): Unsubscriber {
-    return listen(this.errors$, e => listener(e.error, { docId: e.docId }));
+  /**
+   * Calls `listener(error, { docId })` for errors no promise could carry. For an edit whose save
+   * failed, `rolledBack` lists the ids of the edits rolled back from the view: that one, then every
+   * later edit of the doc not saved yet (they were made on a view that showed it), none of them saved.
+   */
+  onError(listener: (error: Error, context?: { docId?: string; rolledBack?: string[] }) => void): Unsubscriber {
+    return listen(this.errors$, e => listener(e.error, e.rolledBack ? { docId: e.docId, rolledBack: e.rolledBack } : { docId: e.docId }));
   }
 
   /** Closes every doc (one still opening as its open resolves) and the store, and completes the observables. */
@@ -820,22 +829,35 @@ export class Patches {
   private readonly owner: DocOwner = {
     newId: () => createId(),
     prepareOps: (doc, ops) => (doc.algorithm === 'lww' ? this.lww.stamped(doc, ops) : ops),
-    submit: (doc, change: OptimisticChange) =>
-      this.queue
-        .run(doc.id, () => this.algorithms[doc.algorithm].mint(doc.id, change))
+    submit: (doc, change: OptimisticChange) => {
+      let rolledBack: string[] = [];
+      return this.queue
+        .run(doc.id, async () => {
+          // Made on a view that showed an earlier edit whose save failed: rolled back with it, never saved.
+          if (doc._takeRolledBack(change.id)) return [];
+          try {
+            return await this.algorithms[doc.algorithm].mint(doc.id, change);
+          } catch (error) {
+            // Taken back before the doc's next save runs, so no later edit is saved as recorded on
+            // a view that showed this one: they are taken back with it (`PatchesDoc._rollback`).
+            rolledBack = doc._rollback(change.id);
+            throw error;
+          }
+        })
         .then(
           changes => {
             if (changes.length > 0) this.changeSubject.next({ docId: doc.id, changes });
             else this.savedNothingSubject.next(doc.id);
           },
           error => {
-            // Nothing half-written is announced: the edit is taken back and the error reported (the
-            // app's own sizeCalculator's as it is: the store did not fail).
-            doc._rollback(change.id);
+            // Nothing half-written is announced: the edits are taken back and the error reported (the
+            // app's own sizeCalculator's as it is: the store did not fail), naming every edit taken back.
             const calculators = error instanceof Error && this.calculatorErrors.has(error);
-            this.reportError(calculators ? error : new StoreError(`Could not save a change to "${doc.id}"`, doc.id, { cause: error }), doc.id);
+            const later = rolledBack.length > 1 ? ` (and ${rolledBack.length - 1} later edit${rolledBack.length > 2 ? 's' : ''} made on it, rolled back with it)` : '';
+            this.reportError(calculators ? error : new StoreError(`Could not save a change to "${doc.id}"${later}`, doc.id, { cause: error }), doc.id, rolledBack);
           },
-        ),
+        );
+    },
   };
 
   /** The app's `sizeCalculator`, its failures noted in `calculatorErrors`. */
@@ -850,8 +872,8 @@ export class Patches {
     };
   }
 
-  private reportError(error: unknown, docId?: string): void {
-    this.errorSubject.next({ error: error instanceof Error ? error : new Error(String(error)), docId });
+  private reportError(error: unknown, docId?: string, rolledBack?: string[]): void {
+    this.errorSubject.next({ error: error instanceof Error ? error : new Error(String(error)), docId, ...(rolledBack?.length ? { rolledBack } : {}) });
   }
 }
 

@@ -77,6 +77,8 @@ export interface PatchesDocOptions {
 export class PatchesDoc<T extends object = AnyDoc> {
   private layers: DocLayers;
   private optimistic: OptimisticChange[] = [];
+  /** Ids of edits rolled back with an earlier one whose save failed, their own saves still queued (`_rollback`). */
+  private readonly rolledBack = new Set<string>();
   private readonly subject: BehaviorSubject<T>;
   /** The state shown: ahead of the subject's last value while an emission is under way (see `show`). */
   private view: T;
@@ -214,10 +216,27 @@ export class PatchesDoc<T extends object = AnyDoc> {
     this.show(next);
   }
 
-  /** @internal Drops an optimistic change that could not be persisted and rebuilds the view. */
-  _rollback(id: string): void {
-    this.optimistic = this.optimistic.filter(change => change.id !== id);
+  /**
+   * @internal Drops an optimistic change that could not be persisted, and every optimistic change
+   * after it, and rebuilds the view; returns their ids, the failed one first. The later ones were
+   * made on a view that showed the failed one (an index counted with an item it added, a field
+   * set inside an object it made): kept, they would be saved as recorded on a state that never
+   * was, and neither an LWW op (no transform; arrays written whole) nor a re-run mutator (an
+   * index means another item then) can say what the user meant without it. So they go with it,
+   * and none of them is saved afterwards: their queued saves ask `_takeRolledBack` first.
+   */
+  _rollback(id: string): string[] {
+    const at = this.optimistic.findIndex(change => change.id === id);
+    const gone = at < 0 ? [] : this.optimistic.slice(at);
+    if (at >= 0) this.optimistic = this.optimistic.slice(0, at);
+    for (const change of gone) if (change.id !== id) this.rolledBack.add(change.id);
     this.show(this.rebuilt());
+    return [id, ...gone.filter(change => change.id !== id).map(change => change.id)];
+  }
+
+  /** @internal True (once) for an edit rolled back with an earlier one that failed: its save must save nothing. */
+  _takeRolledBack(id: string): boolean {
+    return this.rolledBack.delete(id);
   }
 
   /** @internal Completes `state$` when the doc is closed; `change()` refuses from then on. */

@@ -110,6 +110,8 @@ export interface PatchesSyncOptions {
 export interface SyncErrorEvent {
   readonly error: Error;
   readonly docId?: string;
+  /** An edit whose save failed (relayed from `Patches`): the ids of the edits rolled back, the failed one first (`Patches.onError`). */
+  readonly rolledBack?: string[];
 }
 
 const DEFAULT_MAX_PAYLOAD_BYTES = 1_000_000;
@@ -370,9 +372,9 @@ export class PatchesSync {
     return listen(this.synced$.pipe(skip(1)), listener);
   }
 
-  /** Calls `listener(error, { docId })` for every sync error. */
-  onError(listener: (error: Error, context?: { docId?: string }) => void): Unsubscriber {
-    return listen(this.error$, e => listener(e.error, { docId: e.docId }));
+  /** Calls `listener(error, { docId })` for every sync error (and `rolledBack` for an edit whose save failed, as `Patches.onError`). */
+  onError(listener: (error: Error, context?: { docId?: string; rolledBack?: string[] }) => void): Unsubscriber {
+    return listen(this.error$, e => listener(e.error, e.rolledBack ? { docId: e.docId, rolledBack: e.rolledBack } : { docId: e.docId }));
   }
 
   /** Calls `listener(docId, pendingChanges)` once when a doc is deleted on the server (`pendingChanges` is `[]` when nothing was pending). */
