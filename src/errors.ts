@@ -173,6 +173,40 @@ function label(algorithm: Algorithm): string {
 }
 
 /**
+ * An `openDoc` (or `doc$`) of a doc already open or being opened asked for options other than the
+ * ones it has: an `algorithm` other than the handle's (`option: 'algorithm'`), or `metadata` other
+ * than what an earlier open gave it (`option: 'metadata'`; compared by value; an open that gives
+ * none, or the first to give some, never conflicts). One handle serves every open of a doc, with
+ * one algorithm and one metadata, so the call is refused instead of handing out a handle that
+ * ignores them. It took no reference, but its `closeDoc` is owed, as for any `openDoc` that
+ * rejected. Not about the server: see `AlgorithmMismatchError` for that.
+ *
+ * @example
+ * await patches.openDoc('notes');
+ * await patches.openDoc('notes', { algorithm: 'lww' }).catch(e => e instanceof OpenDocConflictError); // true
+ */
+export class OpenDocConflictError extends PatchesError {
+  override name = errorName(this, OpenDocConflictError, 'OpenDocConflictError');
+  constructor(
+    readonly docId: string,
+    /** The option that conflicts. */
+    readonly option: 'algorithm' | 'metadata',
+    /** What the open or opening doc has (its algorithm, or the metadata an earlier open gave it). */
+    readonly current: unknown,
+    /** What this call asked for. */
+    readonly requested: unknown,
+  ) {
+    super(
+      option === 'algorithm'
+        ? `Doc "${docId}" is open (or opening) as ${label(current as Algorithm)}; this openDoc asked for ${label(requested as Algorithm)}: ` +
+            `open it without an algorithm; to change its algorithm, close it and untrack it first (a tracked doc keeps its algorithm)`
+        : `Doc "${docId}" is open (or opening) with other metadata (${JSON.stringify(current)}) than this openDoc gives (${JSON.stringify(requested)}): ` +
+            `one handle serves every open of a doc; open it without metadata, or close every reference first`,
+    );
+  }
+}
+
+/**
  * Something the app passed in `PatchesSyncOptions` failed: `subscribeFilter` threw, or the
  * `online$` or `wake$` observable errored (`cause`: what it threw). Sync goes on without it: a doc
  * the filter throws for subscribes as itself (reported with the doc, once per doc per

@@ -7,7 +7,8 @@ import { IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
 import { holdingStore } from '../helpers/holdingStore.js';
 import { purgeDeletedDoc } from '../../src/net/purgeDeletedDoc.js';
-import { DocNotTrackedError, StoreError, StoreLostError } from '../../src/errors.js';
+import { DocNotTrackedError, OpenDocConflictError, StoreError, StoreLostError } from '../../src/errors.js';
+import type { PatchesDoc } from '../../src/client/PatchesDoc.js';
 import type { PatchesStore } from '../../src/stores/PatchesStore.js';
 import { failingStore } from '../helpers/failingStore.js';
 import { deleteDatabase } from '../helpers/rawIndexedDB.js';
@@ -144,6 +145,59 @@ describe('Patches', () => {
     });
     await second.flush();
     expect((await patches.store.getPendingChanges('doc')).map(change => change.ops)).toEqual([[{ op: 'add', path: '/a', value: 1 }], [{ op: 'add', path: '/b', value: 2 }]]);
+  });
+
+  describe('when an open asks for other options than the doc open or opening has', () => {
+    it('should reject an algorithm other than the opening or open handle\'s with an OpenDocConflictError, holding no reference, its closeDoc owed', async () => {
+      const patches = new Patches({ store: new InMemoryStore() });
+      const [first, second] = await Promise.allSettled([patches.openDoc('doc'), patches.openDoc('doc', { algorithm: 'lww' })]);
+      expect(first.status).toBe('fulfilled');
+      const doc = (first as PromiseFulfilledResult<PatchesDoc<object>>).value;
+      expect(doc.algorithm).toBe('ot');
+      expect(second).toEqual({ status: 'rejected', reason: expect.any(OpenDocConflictError) });
+      expect((second as PromiseRejectedResult).reason).toMatchObject({ docId: 'doc', option: 'algorithm', current: 'ot', requested: 'lww' });
+      // Open already: refused too; the same algorithm, or none, is not.
+      await expect(patches.openDoc('doc', { algorithm: 'lww' })).rejects.toBeInstanceOf(OpenDocConflictError);
+      expect(await patches.openDoc('doc', { algorithm: 'ot' })).toBe(doc);
+      // The two refused calls' closeDoc calls are owed (released nothing), then the two references go.
+      await patches.closeDoc('doc');
+      await patches.closeDoc('doc');
+      expect(patches.getOpenDoc('doc')).toBe(doc);
+      await patches.closeDoc('doc');
+      expect(patches.getOpenDoc('doc')).toBe(doc);
+      await patches.closeDoc('doc');
+      expect(patches.getOpenDoc('doc')).toBeUndefined();
+      await patches.close();
+    });
+
+    it('should refuse doc$ with another algorithm, releasing its reference', async () => {
+      const patches = new Patches({ store: new InMemoryStore() });
+      const doc = await patches.openDoc('doc');
+      const refused = await firstValueFrom(patches.doc$('doc', { algorithm: 'lww' })).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(OpenDocConflictError);
+      await patches.closeDoc('doc');
+      expect(patches.getOpenDoc('doc')).toBeUndefined();
+      expect(doc.algorithm).toBe('ot');
+      await patches.close();
+    });
+
+    it('should take metadata given when no earlier open gave any for later edits, and refuse other metadata than an earlier open gave', async () => {
+      const store = new InMemoryStore();
+      const patches = new Patches({ store, metadata: { user: 'u1' } });
+      const [a, b] = await Promise.all([patches.openDoc<{ x?: number; y?: number; z?: number }>('doc'), patches.openDoc<{ x?: number; y?: number; z?: number }>('doc', { metadata: { section: 'B' } })]);
+      expect(b).toBe(a);
+      b.change((draft) => void (draft.x = 1));
+      await b.flush();
+      await expect(patches.openDoc('doc', { metadata: { section: 'C' } })).rejects.toMatchObject({ name: 'OpenDocConflictError', option: 'metadata', current: { section: 'B' }, requested: { section: 'C' } });
+      expect(await patches.openDoc('doc', { metadata: { section: 'B' } })).toBe(a);
+      a.change((draft) => void (draft.y = 1));
+      await a.flush();
+      expect((await store.getPendingChanges('doc')).map((change) => [change.user, change.section])).toEqual([
+        ['u1', 'B'],
+        ['u1', 'B'],
+      ]);
+      await patches.close();
+    });
   });
 
   describe('when a doc is opening', () => {

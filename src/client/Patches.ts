@@ -1,6 +1,7 @@
 import { Observable, Subject, Subscription, asyncScheduler, concatMap, defer, take, timer, type SchedulerLike } from 'rxjs';
 import type { AnyDoc, Algorithm, Change, SizeCalculator, Unsubscriber } from '../types.js';
-import { DocNotTrackedError, StoreError, StoreLostError, type StoreOutdatedError } from '../errors.js';
+import { DocNotTrackedError, OpenDocConflictError, StoreError, StoreLostError, type StoreOutdatedError } from '../errors.js';
+import { deepEqual } from '../algorithms/deepEqual.js';
 import { asStoreError } from './asStoreError.js';
 import { createId } from '../algorithms/createId.js';
 import type { PatchesStore, StoreChange } from '../stores/PatchesStore.js';
@@ -64,13 +65,23 @@ interface Opening {
   gone?: 'untracked' | 'deleted';
   /** The open it waits for, while that one is under way: called off with it. */
   previous?: Opening;
+  /** The options of the call that started it (`load` applies those; a later call's are checked: `joinRefusal`). */
+  options: OpenDocOptions;
 }
 
 /** Options of `openDoc`. */
 export interface OpenDocOptions {
-  /** Algorithm for a doc not tracked yet (a tracked doc keeps its own). */
+  /**
+   * Algorithm for a doc not tracked yet (a tracked doc keeps its own). An open of a doc already
+   * open or opening that names another algorithm than its handle's rejects (`OpenDocConflictError`).
+   */
   algorithm?: Algorithm | undefined;
-  /** Extra metadata for this doc's changes, merged over `Patches` metadata. */
+  /**
+   * Extra metadata for this doc's changes, merged over `Patches` metadata; kept while the doc is
+   * open. An open of a doc already open or opening that gives other metadata (by value) than an
+   * earlier open gave rejects (`OpenDocConflictError`); one that gives it when none was is taken
+   * for the doc's later edits.
+   */
   metadata?: Record<string, unknown> | undefined;
 }
 
@@ -363,6 +374,12 @@ export class Patches {
    * one released makes it resolve with the handle closed. After `close()` it rejects with a
    * `StoreError`. For a reference held as long as a subscription, see `doc$`.
    *
+   * Every open of a doc shares its one handle, with one algorithm and one metadata: an open of a
+   * doc already open or being opened (by an `openDoc` not yet resolved too) that names another
+   * `algorithm`, or gives `metadata` other than an earlier open gave, rejects with an
+   * `OpenDocConflictError` (it takes no reference; its `closeDoc` is owed). Metadata given when
+   * no earlier open gave any applies to the doc's later edits.
+   *
    * @example
    * const doc = await patches.openDoc<MyDoc>('project-notes');
    * const counter = await patches.openDoc('counter', { algorithm: 'lww' });
@@ -371,7 +388,35 @@ export class Patches {
   async openDoc<T extends object = AnyDoc>(docId: string, options: OpenDocOptions = {}): Promise<PatchesDoc<T>> {
     const opening = this.hold(docId, options);
     opening.opens++;
-    return (opening.doc ?? (await opening.handle)) as unknown as PatchesDoc<T>;
+    const doc = opening.doc ?? (await opening.handle);
+    const refusal = this.joinRefusal(opening, doc, options);
+    if (refusal) {
+      // It takes no reference; its closeDoc is owed, as any rejected open's (unless owed already: `owe`).
+      if (opening.opens > 0) {
+        opening.opens--;
+        this.owed.set(docId, (this.owed.get(docId) ?? 0) + 1);
+        await this.release(opening, 1);
+      }
+      throw refusal;
+    }
+    return doc as unknown as PatchesDoc<T>;
+  }
+
+  /**
+   * An open of a doc already open or opening (`opening` started by another call) gets the one
+   * handle, with the algorithm and metadata it has: one that asks for another algorithm, or gives
+   * metadata other than an earlier open gave, is refused (`OpenDocConflictError`), not handed a
+   * handle that ignores them (found in review). Metadata given when none was is taken for the
+   * doc's later edits.
+   */
+  private joinRefusal(opening: Opening, doc: PatchesDoc<object>, options: OpenDocOptions): OpenDocConflictError | undefined {
+    if (options === opening.options) return undefined;
+    if (options.algorithm && options.algorithm !== doc.algorithm) return new OpenDocConflictError(doc.id, 'algorithm', doc.algorithm, options.algorithm);
+    if (!options.metadata) return undefined;
+    const current = this.docMetadata.get(doc.id);
+    if (current && !deepEqual(current, options.metadata)) return new OpenDocConflictError(doc.id, 'metadata', current, options.metadata);
+    if (!current && this.openDocs.get(doc.id) === doc) this.docMetadata.set(doc.id, options.metadata);
+    return undefined;
   }
 
   /**
@@ -399,15 +444,23 @@ export class Patches {
         subscriber.error(error);
         return;
       }
+      let held = true;
+      const emit = (doc: PatchesDoc<object>) => {
+        if (subscriber.closed) return; // unsubscribed meanwhile: its reference is released
+        const refusal = this.joinRefusal(opening, doc, options);
+        if (!refusal) return subscriber.next(doc as unknown as PatchesDoc<T>);
+        // Refused as openDoc is: its reference goes now.
+        held = false;
+        this.release(opening, 1).catch(error => this.reportError(error, docId));
+        subscriber.error(refusal);
+      };
       // An open doc is emitted at once (an async pipe shows it in the same check).
-      if (opening.doc) subscriber.next(opening.doc as unknown as PatchesDoc<T>);
-      else
-        opening.handle.then(
-          doc => subscriber.next(doc as unknown as PatchesDoc<T>),
-          error => subscriber.error(error),
-        );
+      if (opening.doc) emit(opening.doc);
+      else opening.handle.then(emit, error => subscriber.error(error));
       // Nobody awaits this close: what it fails with goes where errors no promise carries go.
-      return () => void this.release(opening, 1).catch(error => this.reportError(error, docId));
+      return () => {
+        if (held) void this.release(opening, 1).catch(error => this.reportError(error, docId));
+      };
     });
   }
 
@@ -450,6 +503,7 @@ export class Patches {
       opens: 0,
       closed: false,
       previous,
+      options,
     };
     this.opening.set(docId, opening);
     return opening;
