@@ -1,5 +1,5 @@
 import { BehaviorSubject, type Observable, distinctUntilChanged, skip } from 'rxjs';
-import { Immer, enablePatches, freeze, type Draft } from 'immer';
+import { Immer, enablePatches, freeze, isDraft, type Draft, type Patch } from 'immer';
 import type { AnyDoc, Algorithm, JSONPatchOp, Unsubscriber } from '../types.js';
 import { applyPatch } from '../algorithms/applyPatch.js';
 import { deepEqual } from '../algorithms/deepEqual.js';
@@ -10,6 +10,8 @@ import { immerPatchesToOps } from '../algorithms/recording/immerPatchesToOps.js'
 import { arraysWithHoles, rediffArrays } from '../algorithms/recording/arraysWithHoles.js';
 import { recordingTextEdits } from '../algorithms/recording/textEdits.js';
 import { textEditOps } from '../algorithms/recording/textEditOps.js';
+import { diffStates } from '../algorithms/recording/diffStates.js';
+import { mayHideEdits, withoutTextOps } from '../algorithms/recording/hiddenEdits.js';
 import { jsonOps } from '../algorithms/jsonValues.js';
 import { InOrderEmitter } from '../util/InOrderEmitter.js';
 
@@ -264,17 +266,27 @@ export class PatchesDoc<T extends object = AnyDoc> {
   private record(base: T, mutator: (draft: Draft<T>) => void): { next: T; ops: JSONPatchOp[] } | undefined {
     this.recording = true;
     let produced: ReturnType<Immer['produceWithPatches']>;
+    let returned: unknown;
+    let returnedDraft = false;
     try {
       // One recording: `editText` calls in the recipe compose into one `@txt` per field.
       produced = recordingTextEdits(() =>
         this.immer.produceWithPatches(base, (draft: Draft<T>) => {
-          mutator(draft);
+          returned = (mutator as (draft: Draft<T>) => unknown)(draft);
+          // Looked at before immer revokes the drafts (a revoked proxy throws on any read).
+          returnedDraft = isDraft(returned);
+          if (isThenable(returned)) {
+            // Its rest would write into revoked drafts: that rejection is this TypeError's.
+            returned.then(undefined, () => undefined);
+            throw new TypeError(`change() of document "${this.id}": the recipe returned a promise, and async recipes are not supported (what runs after an await is lost): make the edit synchronous, awaiting before change(), and return nothing`);
+          }
         }),
       );
     } finally {
       this.recording = false;
     }
     const [next, patches] = produced;
+    refuseReturned(this.id, returned, returnedDraft, patches);
     if (patches.length === 0) return undefined;
     // OT appends travel as '/-' (what the reference's rules order consistently); LWW paths are
     // keys, and an array is one value there, written whole. A text document `editText` made
@@ -292,7 +304,23 @@ export class PatchesDoc<T extends object = AnyDoc> {
     // A value written in another form (a Date, NaN, an undefined field or element) shows in that
     // form here too: the view is rebuilt from the ops (immer's state keeps a field set to undefined).
     const asRecorded = holes.length === 0 && json === recorded && !patches.some(patch => patch.op !== 'remove' && patch.value === undefined);
-    const shown = asRecorded ? next : applyPatch(base, json, { mode: 'strict' });
+    let shown = asRecorded ? next : applyPatch(base, json, { mode: 'strict' });
+    // immer leaves out the edits of an item that the recipe also put into a new array or object
+    // (`mayHideEdits`): where that may be, the ops are replayed and compared with immer's state,
+    // and what they miss is added from the difference, so no edit the author sees is dropped.
+    if (mayHideEdits(patches)) {
+      const textOps = new Map<JSONPatchOp, JSONPatchOp>();
+      if (recorded !== ops) recorded.forEach((op, i) => op !== ops[i] && textOps.set(op, jsonOps([ops[i]])[0]));
+      const replayed = asRecorded ? applyPatch(base, withoutTextOps(json, textOps), { mode: 'strict' }) : shown;
+      if (!deepEqual(replayed, next)) {
+        const wanted = asRecorded ? next : jsonOps([{ op: 'replace', path: '', value: next }])[0].value;
+        const missing = diffStates(replayed, wanted);
+        if (missing.length > 0) {
+          json = [...json, ...(this.algorithm === 'lww' ? arraysWhole(missing, wanted) : missing)];
+          if (!asRecorded) shown = applyPatch(shown, missing, { mode: 'strict' });
+        }
+      }
+    }
     return { next: shown as T, ops: this.owner.prepareOps(this.erased(), json) };
   }
 
@@ -373,4 +401,23 @@ function withoutMinted(optimistic: OptimisticChange[], minted: readonly string[]
   }
   const ids = new Set(minted);
   return optimistic.filter(change => !ids.has(change.id));
+}
+
+/** A promise or any other thenable (what an `async` recipe returns). */
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
+/**
+ * Throws the TypeError of a recipe whose return value would be a lost edit (see `change()`): an
+ * object or array that is not a draft, returned by a recipe that changed nothing (a replacement
+ * state, `d => ({ ...d, title })`), or a plain object returned with changes that is not a value
+ * the recipe wrote (an assignment's value, `d => (d.item = { id })`, is one). Anything else an
+ * expression body gives by the way passes: a number (`push`), a string or boolean, `null`, the
+ * draft or a part of it, the array `splice` removed.
+ */
+function refuseReturned(docId: string, returned: unknown, returnedDraft: boolean, patches: readonly Patch[]): void {
+  if (returned === undefined || returnedDraft || typeof returned !== 'object' || returned === null) return;
+  if (patches.length > 0 && (Array.isArray(returned) || patches.some(patch => patch.op !== 'remove' && patch.value === returned))) return;
+  throw new TypeError(`change() of document "${docId}": the recipe returned ${Array.isArray(returned) ? 'an array' : 'an object'} that is not the draft; a recipe edits the draft in place and returns nothing (a returned state is not recorded). Async recipes are not supported either`);
 }
