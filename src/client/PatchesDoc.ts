@@ -153,6 +153,20 @@ export class PatchesDoc<T extends object = AnyDoc> {
    * `editText` (`patches-rx/txt`) is recorded as its `@txt` delta in an OT doc, so concurrent
    * typing merges.
    *
+   * The recipe edits the draft in place, synchronously, and returns nothing. What an expression
+   * body gives by the way is ignored: a number (`d => d.list.push(x)`), a string, a boolean,
+   * `null`, the draft or a part of it, the value an assignment wrote (`d => (d.item = { id })`),
+   * the array `splice` removed. A return that would be a lost edit throws `TypeError` and
+   * records nothing: a promise (async recipes are not supported: what runs after an `await`
+   * would write into a revoked draft), an object or array that is not the draft from a recipe
+   * that changed nothing (a new state, `d => ({ ...d, title })`: immer's replacement is not
+   * recorded), and an object returned beside changes that is not a value the recipe wrote.
+   *
+   * A value written into the draft (`draft.item = form`) becomes part of the state by reference
+   * (states are not copied or frozen by default): do not mutate it afterwards, as that would
+   * change `state` in place, neither recorded nor sent; write a copy, or turn on the doc option
+   * `freeze`, which freezes it, so such a write throws.
+   *
    * @example
    * doc.change(draft => { draft.items.push({ id: 'a', done: false }); });
    */

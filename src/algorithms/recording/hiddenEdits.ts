@@ -13,7 +13,7 @@ import { isContainer } from '../ops/PatchDraft.js';
  * patches carry it only inside the new container. Such a draft is always a container inside the
  * value of a patch, never the value itself (a draft assigned as it is, `d.x = d.items[0]`, gets
  * its patches), so a change whose written values hold no container inside them cannot lose one,
- * and the recorder checks the others only (`recoveredEdits`). Costs one look at each written
+ * and the recorder replays and checks the others only (`PatchesDoc.record`). Costs one look at each written
  * container's entries, up to the first container among them.
  *
  * @example
