@@ -949,7 +949,8 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
       const stored = await c.store.getDoc(docId).catch(() => undefined);
       const optimistic = c.docs.get(docId)?._optimistic() ?? [];
       const entry = c.sync.synced[docId];
-      if (!stored || (!stored.pending.length && !stored.pendingOps.length && !stored.sending && !optimistic.length && !entry?.hasPending)) continue;
+      // A doc left in 'error' with nothing pending stalls a settle too: its wire tail says why.
+      if (!stored || (!stored.pending.length && !stored.pendingOps.length && !stored.sending && !optimistic.length && !entry?.hasPending && entry?.status !== 'error')) continue;
       lines.push(
         `  client ${c.index} ${docId} holds ${JSON.stringify({ rev: stored.committedRev, pending: stored.pending.map(p => p.id), pendingOps: stored.pendingOps, sending: stored.sending, optimistic, entry })}`,
       );
