@@ -156,11 +156,12 @@ export class PatchesDoc<T extends object = AnyDoc> {
    * The recipe edits the draft in place, synchronously, and returns nothing. What an expression
    * body gives by the way is ignored: a number (`d => d.list.push(x)`), a string, a boolean,
    * `null`, the draft or a part of it, the value an assignment wrote (`d => (d.item = { id })`),
-   * the array `splice` removed. A return that would be a lost edit throws `TypeError` and
+   * the array `splice` removed, the element `pop` or `shift` took out; whatever a recipe that
+   * changed something returns. A return that would be a lost edit throws `TypeError` and
    * records nothing: a promise (async recipes are not supported: what runs after an `await`
-   * would write into a revoked draft), an object or array that is not the draft from a recipe
-   * that changed nothing (a new state, `d => ({ ...d, title })`: immer's replacement is not
-   * recorded), and an object returned beside changes that is not a value the recipe wrote.
+   * would write into a revoked draft), and an object or array that is not the draft from a
+   * recipe that changed nothing (a new state, `d => ({ ...d, title })`: immer's replacement is
+   * not recorded).
    *
    * A value written into the draft (`draft.item = form`) becomes part of the state by reference
    * (states are not copied or frozen by default): do not mutate it afterwards, as that would
@@ -425,13 +426,14 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 /**
  * Throws the TypeError of a recipe whose return value would be a lost edit (see `change()`): an
  * object or array that is not a draft, returned by a recipe that changed nothing (a replacement
- * state, `d => ({ ...d, title })`), or a plain object returned with changes that is not a value
- * the recipe wrote (an assignment's value, `d => (d.item = { id })`, is one). Anything else an
- * expression body gives by the way passes: a number (`push`), a string or boolean, `null`, the
- * draft or a part of it, the array `splice` removed.
+ * state, `d => ({ ...d, title })`). A recipe that changed something keeps its edits whatever it
+ * returns (what a method gives by the way: the element `pop` or `shift` took out, which with
+ * immer's `enableArrayMethods` is no draft, found in a second reading; an assignment's value; the
+ * array `splice` removed). Anything else passes: a number (`push`), a string or boolean, `null`,
+ * the draft or a part of it.
  */
 function refuseReturned(docId: string, returned: unknown, returnedDraft: boolean, patches: readonly Patch[]): void {
   if (returned === undefined || returnedDraft || typeof returned !== 'object' || returned === null) return;
-  if (patches.length > 0 && (Array.isArray(returned) || patches.some(patch => patch.op !== 'remove' && patch.value === returned))) return;
+  if (patches.length > 0) return;
   throw new TypeError(`change() of document "${docId}": the recipe returned ${Array.isArray(returned) ? 'an array' : 'an object'} that is not the draft; a recipe edits the draft in place and returns nothing (a returned state is not recorded). Async recipes are not supported either`);
 }

@@ -21,6 +21,12 @@ describe('@inc', () => {
     expect(applyPatch(state, [{ op: '@inc', path: '/n', value: 0 }])).toBe(state);
   });
 
+  it('should fail on a sum JSON cannot write (Infinity would be null in every store and reply)', () => {
+    expect(() => applyPatch({ n: 1e308 }, [{ op: '@inc', path: '/n', value: 1e308 }])).toThrow(/overflows/);
+    expect(() => applyPatch({ n: -1e308 }, [{ op: '@inc', path: '/n', value: -1e308 }])).toThrow(PatchError);
+    expect(applyPatch({ n: 1e308 }, [{ op: '@inc', path: '/n', value: -1e308 }])).toEqual({ n: 0 });
+  });
+
   it('should fail on a non-number operand or current value', () => {
     expect(() => applyPatch({ n: 1 }, [{ op: '@inc', path: '/n', value: '1' }])).toThrow(PatchError);
     expect(() => applyPatch({ n: 'a' }, [{ op: '@inc', path: '/n', value: 1 }])).toThrow(PatchError);

@@ -24,6 +24,8 @@ describe('smallerCatchUp', () => {
     const changes = history(10, 2, 'x'.repeat(100));
     expect(smallerCatchUp(changes, { state: small, rev: 12 }, 2)).toEqual({ state: small, rev: 12, changes: [] });
     expect(smallerCatchUp(changes, { state: small, rev: 12 }, 3)).toBe(changes);
+    // An up-to-date client's catch-up is empty, whatever the hook says.
+    expect(smallerCatchUp([], { state: small, rev: 12 }, 0)).toEqual([]);
   });
 
   it('should answer the changes when they are smaller than the state', () => {

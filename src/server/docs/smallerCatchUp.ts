@@ -27,7 +27,7 @@ export const CATCH_UP_MEASURE_FROM = 64;
  * @return the reply
  */
 export function smallerCatchUp(changes: Change[], head: PatchesState<unknown>, measureFrom = CATCH_UP_MEASURE_FROM): Change[] | PatchesSnapshot {
-  if (changes.length < measureFrom || changes[changes.length - 1].rev !== head.rev) return changes;
+  if (changes.length === 0 || changes.length < measureFrom || changes[changes.length - 1].rev !== head.rev) return changes;
   const changeBytes = jsonBytesUpTo(changes, Number.MAX_SAFE_INTEGER);
   return jsonBytesUpTo(head.state, changeBytes) < changeBytes ? { state: head.state, rev: head.rev, changes: [] } : changes;
 }
