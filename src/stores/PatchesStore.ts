@@ -30,7 +30,8 @@ export interface StoredDoc<T = unknown> {
    * LWW: the highest `ts` among the ops the store took for this doc, its own saved edits
    * (`savePendingOps`) and the server rows applied (`applyServerChanges`), each raised in that
    * same write; absent while none carried one (and on data written by a build before it). The
-   * doc's next edit is stamped no lower (`StampFloors`), after a reopen or a reload too.
+   * doc's next edit is stamped no lower (`StampFloors`), after a reopen or a reload too. A
+   * snapshot written with `saveDoc` (a first load) does not raise it.
    */
   stampFloor?: number;
 }
