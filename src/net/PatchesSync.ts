@@ -387,7 +387,7 @@ export class PatchesSync {
     this.disconnect();
     // The statuses the disconnect settled are emitted now, so a leader's last announcement has
     // them (found in review: it still said 'syncing', the map due a microtask later, unheard).
-    void this.docs.value;
+    this.docs.flush();
     this.subscription.unsubscribe();
     this.retries.clearAll();
     this.serverSubscriptions.reset();

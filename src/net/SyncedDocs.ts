@@ -135,7 +135,8 @@ export class SyncedDocs {
     queueMicrotask(() => this.flush());
   }
 
-  private flush(): void {
+  /** Emits the pending updates now instead of at the end of the microtask (a leader about to stop announcing). */
+  flush(): void {
     if (!this.flushQueued) return;
     this.flushQueued = false;
     // Assigned one by one: `Object.fromEntries(map)` makes a [key, value] array per entry first
