@@ -174,7 +174,8 @@ function label(algorithm: Algorithm): string {
 
 /**
  * An `openDoc` (or `doc$`) of a doc already open or being opened asked for options other than the
- * ones it has: an `algorithm` other than the handle's (`option: 'algorithm'`), or `metadata` other
+ * ones it has: an `algorithm` other than the handle's, or than the one a doc tracked already keeps
+ * (`option: 'algorithm'`; the first open too), or `metadata` other
  * than what an earlier open gave it (`option: 'metadata'`; compared by value; an open that gives
  * none, or the first to give some, never conflicts). One handle serves every open of a doc, with
  * one algorithm and one metadata, so the call is refused instead of handing out a handle that
@@ -191,14 +192,14 @@ export class OpenDocConflictError extends PatchesError {
     readonly docId: string,
     /** The option that conflicts. */
     readonly option: 'algorithm' | 'metadata',
-    /** What the open or opening doc has (its algorithm, or the metadata an earlier open gave it). */
+    /** What the open or opening doc has (its tracked algorithm, or the metadata an earlier open gave it). */
     readonly current: unknown,
     /** What this call asked for. */
     readonly requested: unknown,
   ) {
     super(
       option === 'algorithm'
-        ? `Doc "${docId}" is open (or opening) as ${label(current as Algorithm)}; this openDoc asked for ${label(requested as Algorithm)}: ` +
+        ? `Doc "${docId}" is tracked and opened as ${label(current as Algorithm)}; this openDoc asked for ${label(requested as Algorithm)}: ` +
             `open it without an algorithm; to change its algorithm, close it and untrack it first (a tracked doc keeps its algorithm)`
         : `Doc "${docId}" is open (or opening) with other metadata (${JSON.stringify(current)}) than this openDoc gives (${JSON.stringify(requested)}): ` +
             `one handle serves every open of a doc; open it without metadata, or close every reference first`,

@@ -170,6 +170,22 @@ describe('Patches', () => {
       await patches.close();
     });
 
+    it('should refuse the first open of a doc tracked with another algorithm, leaving it tracked so and its closeDoc owed', async () => {
+      const store = new InMemoryStore();
+      const patches = new Patches({ store });
+      await patches.trackDocs(['doc'], 'ot');
+      const refused = await patches.openDoc('doc', { algorithm: 'lww' }).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(OpenDocConflictError);
+      expect(refused).toMatchObject({ docId: 'doc', option: 'algorithm', current: 'ot', requested: 'lww' });
+      expect(patches.getOpenDoc('doc')).toBeUndefined();
+      await patches.closeDoc('doc');
+      expect((await store.listDocs()).map(d => [d.docId, d.algorithm])).toEqual([['doc', 'ot']]);
+      // Without an algorithm, or with its own, it opens.
+      const doc = await patches.openDoc('doc', { algorithm: 'ot' });
+      expect(doc.algorithm).toBe('ot');
+      await patches.close();
+    });
+
     it('should refuse doc$ with another algorithm, releasing its reference', async () => {
       const patches = new Patches({ store: new InMemoryStore() });
       const doc = await patches.openDoc('doc');

@@ -377,8 +377,9 @@ export class Patches {
    * Every open of a doc shares its one handle, with one algorithm and one metadata: an open of a
    * doc already open or being opened (by an `openDoc` not yet resolved too) that names another
    * `algorithm`, or gives `metadata` other than an earlier open gave, rejects with an
-   * `OpenDocConflictError` (it takes no reference; its `closeDoc` is owed). Metadata given when
-   * no earlier open gave any applies to the doc's later edits.
+   * `OpenDocConflictError` (it takes no reference; its `closeDoc` is owed). So does the first open
+   * of a doc tracked already with another algorithm than it names (a tracked doc keeps its
+   * algorithm). Metadata given when no earlier open gave any applies to the doc's later edits.
    *
    * @example
    * const doc = await patches.openDoc<MyDoc>('project-notes');
@@ -404,14 +405,16 @@ export class Patches {
 
   /**
    * An open of a doc already open or opening (`opening` started by another call) gets the one
-   * handle, with the algorithm and metadata it has: one that asks for another algorithm, or gives
+   * handle, with the algorithm and metadata it has: one that asks for another algorithm (the first
+   * open too: the doc may be tracked with another), or gives
    * metadata other than an earlier open gave, is refused (`OpenDocConflictError`), not handed a
    * handle that ignores them (found in review). Metadata given when none was is taken for the
    * doc's later edits.
    */
   private joinRefusal(opening: Opening, doc: PatchesDoc<object>, options: OpenDocOptions): OpenDocConflictError | undefined {
-    if (options === opening.options) return undefined;
+    // The first open too: a doc tracked already keeps its algorithm, so its handle may not have the one asked for.
     if (options.algorithm && options.algorithm !== doc.algorithm) return new OpenDocConflictError(doc.id, 'algorithm', doc.algorithm, options.algorithm);
+    if (options === opening.options) return undefined;
     if (!options.metadata) return undefined;
     const current = this.docMetadata.get(doc.id);
     if (current && !deepEqual(current, options.metadata)) return new OpenDocConflictError(doc.id, 'metadata', current, options.metadata);
