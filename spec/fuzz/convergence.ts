@@ -9,6 +9,7 @@ import { Patches } from '../../src/client/Patches.js';
 import type { PatchesDoc } from '../../src/client/PatchesDoc.js';
 import { DocNotTrackedError, NetworkError, StoreError, TimeoutError } from '../../src/errors.js';
 import { PatchesSync } from '../../src/net/PatchesSync.js';
+import { docRetryDelay } from '../../src/net/errorPolicy.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
 import { IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
 import type { Algorithm, Change, JSONPatchOp, PatchesSnapshot } from '../../src/types.js';
@@ -33,7 +34,10 @@ export interface ConvergenceOptions {
   steps: number;
   /** Shared document ids; ids starting with `lww` are LWW docs, the others OT (default two of each). */
   docs?: readonly string[];
-  /** Liveness bound in ms for every wait on a real event (default 20 000): exceeding it is a failure. */
+  /**
+   * Liveness bound in ms for every wait on a real event (default 20 000): exceeding it is a
+   * failure. With `storeFaults` or `serverErrors`, 31 s more (a doc's retries back off).
+   */
   stuckAfter?: number;
   /** fsync the server's file store (default `true`, as the server runs by default). */
   fsync?: boolean;
@@ -291,6 +295,9 @@ export function formatFailure(report: ConvergenceReport): string {
  * @param options seed, size and bounds
  * @return the report (never throws for a convergence failure: read `failures`)
  */
+/** The first five steps of a doc's retry ladder (1 + 2 + 4 + 8 + 16 s). */
+const FAULT_LADDER_MS = [0, 1, 2, 3, 4].reduce((sum, attempt) => sum + (docRetryDelay(attempt) ?? 0), 0);
+
 export async function runConvergence(options: ConvergenceOptions): Promise<ConvergenceReport> {
   const started = Date.now();
   // The raw writer edits rich text (`@txt`), as an editor bound to a field does.
@@ -300,7 +307,10 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   /** The live docs: a deleted one is replaced by a new id of the same algorithm (`notes-0~1`). */
   const docIds = [...(options.docs ?? DEFAULT_DOCS)];
   const deletedDocs: string[] = [];
-  const stuckAfter = options.stuckAfter ?? 20_000;
+  // With faults on, a doc whose sync failed waits out the error policy's retry ladder, and each
+  // retry may meet another injected fault: a wait also allows the ladder's first five steps (31 s).
+  const faulty = Boolean(options.storeFaults || options.serverErrors);
+  const stuckAfter = (options.stuckAfter ?? 20_000) + (faulty ? FAULT_LADDER_MS : 0);
   const rng = mulberry32(seed);
   const failures: string[] = [];
   const trace: string[] = [];
