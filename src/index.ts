@@ -7,6 +7,7 @@ export * from './errors.js';
 
 // Client
 export { Patches, type PatchesOptions, type PatchesDocOptions, type OpenDocOptions, type CloseDocOptions, type LocalChangeEvent, type TrackEvent, type PatchesErrorEvent } from './client/Patches.js';
+export type { ErrorContext } from './client/listen.js';
 export { PatchesDoc, type OptimisticChange, type DocLayers } from './client/PatchesDoc.js';
 export type { ClientAlgorithm, InstallResult, RegressedRevs } from './client/ClientAlgorithm.js';
 

@@ -10,7 +10,7 @@ import { KeyedQueue } from '../util/KeyedQueue.js';
 import { LWWAlgorithm } from './LWWAlgorithm.js';
 import { OTAlgorithm } from './OTAlgorithm.js';
 import { PatchesDoc, type DocOwner, type OptimisticChange } from './PatchesDoc.js';
-import { listen } from './listen.js';
+import { listen, listenErrors, type ErrorContext } from './listen.js';
 import { queueInView } from './queueInView.js';
 import { unsentWork } from '../stores/unsentWork.js';
 import { backoffRetry } from '../operators/backoffRetry.js';
@@ -690,8 +690,8 @@ export class Patches {
    * failed, `rolledBack` lists the ids of the edits rolled back from the view: that one, then every
    * later edit of the doc not saved yet (they were made on a view that showed it), none of them saved.
    */
-  onError(listener: (error: Error, context?: { docId?: string; rolledBack?: string[] }) => void): Unsubscriber {
-    return listen(this.errors$, e => listener(e.error, e.rolledBack ? { docId: e.docId, rolledBack: e.rolledBack } : { docId: e.docId }));
+  onError(listener: (error: Error, context?: ErrorContext) => void): Unsubscriber {
+    return listenErrors(this.errors$, listener);
   }
 
   /** Closes every doc (one still opening as its open resolves) and the store, and completes the observables. */

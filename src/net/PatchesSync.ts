@@ -31,7 +31,7 @@ import {
 import type { Algorithm, Change, PatchesSyncState, SizeCalculator, SyncedDoc, Unsubscriber } from '../types.js';
 import { AuthError, StatusError, StoreOutdatedError, SyncOptionError } from '../errors.js';
 import type { Patches } from '../client/Patches.js';
-import { listen } from '../client/listen.js';
+import { listen, listenErrors, type ErrorContext } from '../client/listen.js';
 import { hasUnsavedEdits } from '../client/unsavedEdits.js';
 import type { ClientAlgorithm } from '../client/ClientAlgorithm.js';
 import { InOrderEmitter } from '../util/InOrderEmitter.js';
@@ -373,8 +373,8 @@ export class PatchesSync {
   }
 
   /** Calls `listener(error, { docId })` for every sync error (and `rolledBack` for an edit whose save failed, as `Patches.onError`). */
-  onError(listener: (error: Error, context?: { docId?: string; rolledBack?: string[] }) => void): Unsubscriber {
-    return listen(this.error$, e => listener(e.error, e.rolledBack ? { docId: e.docId, rolledBack: e.rolledBack } : { docId: e.docId }));
+  onError(listener: (error: Error, context?: ErrorContext) => void): Unsubscriber {
+    return listenErrors(this.error$, listener);
   }
 
   /** Calls `listener(docId, pendingChanges)` once when a doc is deleted on the server (`pendingChanges` is `[]` when nothing was pending). */
