@@ -859,6 +859,57 @@ describe('PatchesSync against a hostile server', () => {
     });
   });
 
+  describe('duplicated and replayed changesCommitted', () => {
+    // Protocol §6 (receive): onServerCommit fires once per newly durable rev; a broadcast delivered
+    // again (a duplicate, or an old one replayed) adds nothing and must not fire it again.
+    it.each(['ot', 'lww'] as const)('should tell onServerCommit and serverCommits$ of each %s rev once when every broadcast comes twice and the older ones again', async algorithm => {
+      const docId = algorithm === 'ot' ? 'doc' : 'lww-doc';
+      const c = makeClient(hostile.url);
+      await c.sync.connect();
+      const doc = await syncedAtRev1(c, docId, algorithm);
+      const heard: number[] = [];
+      const observed: number[] = [];
+      c.patches.onServerCommit((id, changes) => {
+        if (id === docId) heard.push(...changes.map(ch => ch.rev));
+      });
+      c.patches.serverCommits$.subscribe(e => {
+        if (e.docId === docId) observed.push(...e.changes.map(ch => ch.rev));
+      });
+      // Each broadcast goes to the client twice, then every older one again.
+      const relayed: string[] = [];
+      hostile.script = {
+        fromServer(frame, link) {
+          if (!isNotification(frame, 'changesCommitted', docId)) return false;
+          const text = JSON.stringify(frame);
+          link.toClient(text);
+          link.toClient(text);
+          for (const old of relayed) link.toClient(old);
+          relayed.push(text);
+          return true;
+        },
+      };
+      for (let rev = 2; rev <= 5; rev++) {
+        await write(docId, [writerChange(algorithm, `w${rev}`, rev - 1)]);
+        await within(docSynced(c.sync, docId, rev), 5000, `rev ${rev}`);
+      }
+      // The last broadcast is relayed once: it reaches the client behind every copy above, and a
+      // doc applies what it receives in order, so once rev 6 is heard every copy was handled.
+      hostile.behave();
+      const last = within(when(c.patches.serverCommits$, e => e.docId === docId && e.changes.some(ch => ch.rev === 6)), 5000, 'rev 6 heard');
+      await write(docId, [writerChange(algorithm, 'w6', 5)]);
+      await last;
+
+      expect(relayed).toHaveLength(4);
+      expect(heard).toEqual([2, 3, 4, 5, 6]);
+      expect(observed).toEqual([2, 3, 4, 5, 6]);
+      const writers = ['w2', 'w3', 'w4', 'w5', 'w6'];
+      await expectConverged(c, docId, algorithm === 'ot' ? writers : [], algorithm);
+      expect(algorithm === 'ot' ? doc.state.items : doc.state).toEqual(algorithm === 'ot' ? ['base', ...writers] : { items: ['base'], w2: true, w3: true, w4: true, w5: true, w6: true });
+      expect(c.errors).toEqual([]);
+      await expectNothingUnhandled();
+    });
+  });
+
   describe('a server that claims to be behind but is not', () => {
     it('should check a 409 of scope doc with getDoc, let the refusal stand when the server is not behind, keep the pending changes, and converge', async () => {
       let refusals = 0;
