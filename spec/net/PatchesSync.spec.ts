@@ -833,6 +833,8 @@ describe('PatchesSync', () => {
     it('should send a 5 MB change under a 1 MB maxPayloadBytes in several commits', async () => {
       const a = await harness.connected({ maxPayloadBytes: 1_000_000 });
       const doc = await a.patches.openDoc<{ chunks: string[] }>('big');
+      const minted: string[] = [];
+      a.patches.onChange((_docId, changes) => minted.push(...changes.map(c => c.id)));
       const chunks = Array.from({ length: 50 }, (_, i) => String(i).padStart(3, '0') + 'x'.repeat(100_000));
       doc.change(draft => {
         draft.chunks = chunks;
@@ -841,10 +843,64 @@ describe('PatchesSync', () => {
       const b = await harness.connected();
       const history = await serverHistory(b, 'big');
       expect(history.length).toBeGreaterThan(4);
-      expect(new Set(history.map(c => c.batchId)).size).toBe(1);
+      // Every piece carries the queue head's id as its batchId (the first piece keeps that id too).
+      expect(minted).toHaveLength(1);
+      expect(history[0].id).toBe(minted[0]);
+      expect(history.map(c => c.batchId)).toEqual(history.map(() => minted[0]));
       const seen = await b.patches.openDoc<{ chunks: string[] }>('big');
       await docSynced(b.sync, 'big', 1);
       expect(seen.state.chunks).toEqual(chunks);
+    });
+    it("should give every change of a queue cut into several commits the queue head's id as batchId, on the first send and on the resend after a lost reply", async () => {
+      const commits: Array<{ rpc: unknown; changes: Change[] }> = [];
+      let lost: unknown;
+      // The reply to the first commit is lost with its connection (the socket is cut instead of reading it).
+      const LosingFirstReply = function (url: string, protocols?: string | string[]): WebSocket {
+        const socket = new WebSocket(url, protocols);
+        const send = socket.send.bind(socket) as (data: string, ...rest: unknown[]) => void;
+        Object.assign(socket, {
+          send(data: string, ...rest: unknown[]) {
+            for (const m of [JSON.parse(data)].flat() as Array<{ id?: unknown; method?: string; params?: [string, Change[]] }>) {
+              if (m.method === 'commitChanges') commits.push({ rpc: m.id, changes: m.params![1] });
+            }
+            send(data, ...rest);
+          },
+        });
+        const handler = Object.getOwnPropertyDescriptor(WebSocket.prototype, 'onmessage')!;
+        Object.defineProperty(socket, 'onmessage', {
+          get: () => handler.get!.call(socket),
+          set: (listener: ((event: WebSocket.MessageEvent) => void) | null) =>
+            handler.set!.call(socket, listener && ((event: WebSocket.MessageEvent) => {
+              const replies = [JSON.parse(String(event.data))].flat() as Array<{ id?: unknown }>;
+              if (lost === undefined && commits.length >= 1 && replies.some(m => m.id === commits[0].rpc)) {
+                lost = commits[0].rpc;
+                socket.terminate();
+                return;
+              }
+              listener(event);
+            })),
+        });
+        return socket;
+      };
+      const { client: a, doc } = await editedOffline<Record<string, string>>(
+        'batched',
+        Array.from({ length: 10 }, (_, i) => (draft: Record<string, string>) => void (draft[`k${i}`] = String(i).repeat(600))),
+        { maxPayloadBytes: 2000, websocket: { WebSocketCtor: LosingFirstReply as unknown as WebSocketConstructor } },
+      );
+      await docSynced(a.sync, 'batched', 10);
+      const b = await harness.connected();
+      const history = await serverHistory(b, 'batched');
+      const head = history[0].id;
+
+      expect(lost).toBeDefined();
+      expect(commits.length).toBeGreaterThanOrEqual(4); // several batches, the first one twice
+      expect(commits[1].changes.map(c => c.id)).toEqual(commits[0].changes.map(c => c.id)); // the resend
+      expect(commits.map(c => c.changes.map(ch => ch.batchId))).toEqual(commits.map(c => c.changes.map(() => head)));
+      expect(history.map(c => c.rev)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      expect(new Set(history.map(c => c.id)).size).toBe(10);
+      expect(history.map(c => c.batchId)).toEqual(history.map(() => head));
+      expect(Object.keys(doc.state)).toHaveLength(10);
+      expect(a.errors).toEqual([]);
     });
   });
 
