@@ -591,6 +591,65 @@ describe('PatchesSync', () => {
       expect(b.errors).toEqual([]);
     });
 
+    it('should keep an edit made while the reload after a re-based batch (docReloadRequired, as the anchor answers) is under way, commit it once, and send none of the batches cut before the reload', async () => {
+      await harness.close();
+      harness = await startHarness({ anchorWire: true });
+      const a = await harness.connected();
+      type Doc = { title?: string; a1?: string; a2?: string; minted?: string };
+      const docA = await a.patches.openDoc<Doc>('reload-minted');
+      docA.change(draft => void (draft.title = 'from a'));
+      await docSynced(a.sync, 'reload-minted', 1);
+
+      // B's fetch after its first batch is answered docReloadRequired waits until released.
+      const commits: Change[][] = [];
+      let release: (() => void) | undefined;
+      let heldNow!: () => void;
+      const held = new Promise<void>(resolve => (heldNow = resolve));
+      const HoldingReload = function (url: string, protocols?: string | string[]): WebSocket {
+        const socket = new WebSocket(url, protocols);
+        const send = socket.send.bind(socket) as (data: string, ...rest: unknown[]) => void;
+        Object.assign(socket, {
+          send(data: string, ...rest: unknown[]) {
+            const messages = [JSON.parse(data)].flat() as Array<{ method?: string; params?: unknown[] }>;
+            for (const m of messages) if (m.method === 'commitChanges') commits.push(m.params![1] as Change[]);
+            const isReload = messages.some(m => (m.method === 'getChangesSince' || m.method === 'getDoc') && m.params?.[0] === 'reload-minted');
+            if (isReload && commits.length > 0 && !release) {
+              release = () => send(data, ...rest);
+              heldNow();
+              return;
+            }
+            send(data, ...rest);
+          },
+        });
+        return socket;
+      };
+      // Two edits of ~500 bytes made offline by B, which never loaded the doc: one per frame.
+      const { client: b, doc: docB } = await editedOffline<Doc>(
+        'reload-minted',
+        [draft => void (draft.a1 = 'x'.repeat(500)), draft => void (draft.a2 = 'y'.repeat(500))],
+        { maxPayloadBytes: 1000, websocket: { WebSocketCtor: HoldingReload as unknown as WebSocketConstructor } },
+      );
+      await held;
+      expect(commits.map(batch => batch.map(c => c.baseRev))).toEqual([[0]]);
+      docB.change(draft => void (draft.minted = 'during reload'));
+      await docB.flush();
+      expect(docB.state.minted).toBe('during reload');
+      release!();
+
+      await docSynced(b.sync, 'reload-minted', 4);
+      await when(docA.state$, s => s.minted !== undefined);
+      const history = await serverHistory(a, 'reload-minted');
+      const expected = { title: 'from a', a1: 'x'.repeat(500), a2: 'y'.repeat(500), minted: 'during reload' };
+      expect(docB.state).toEqual(expected);
+      expect(docA.state).toEqual(expected);
+      expect(history.map(c => c.rev)).toEqual([1, 2, 3, 4]);
+      expect(new Set(history.map(c => c.id)).size).toBe(4);
+      // Only the first batch went out on rev 0; the second, cut before the reload, was not sent.
+      expect(commits.slice(1).flat().map(c => c.baseRev)).not.toContain(0);
+      expect(commits.flat().filter(c => c.ops.some(op => op.path === '/minted'))).toHaveLength(1);
+      expect(b.errors).toEqual([]);
+    });
+
     it('should report state transitions through a drop and reconnect', async () => {
       const a = await harness.connected();
       await idle(a.sync);
