@@ -910,6 +910,82 @@ describe('PatchesSync against a hostile server', () => {
     });
   });
 
+  describe('broadcasts that land while the first load is under way', () => {
+    // Protocol §6 (receive): a broadcast arriving while a doc's initial load is in flight is applied
+    // after the install when it follows on, or pulls the tail when there is a gap; one parked while
+    // the doc flushes its own edit first (flush-first) is not lost; an edit made during the load
+    // keeps baseRev 0 (the server re-bases it) and survives.
+    type Mode = 'in order' | 'rev 2 dropped' | 'an own edit pending' | 'an edit made during the load';
+    const cases = (['ot', 'lww'] as const).flatMap(algorithm =>
+      (['in order', 'rev 2 dropped', 'an own edit pending', 'an edit made during the load'] as Mode[]).map(mode => [algorithm, mode] as const),
+    );
+
+    it.each(cases)('should converge on an %s doc whose broadcasts arrive (%s) while the reply that loads it is held', async (algorithm, mode) => {
+      const docId = algorithm === 'ot' ? 'doc' : 'lww-doc';
+      const ts = Date.now();
+      await write(docId, [change('w1', 0, [{ op: algorithm === 'ot' ? 'add' : 'replace', path: '/items', value: ['base'], ...(algorithm === 'lww' ? { ts } : {}) }])]);
+
+      // The reply that loads the doc (or, with an own edit pending, the reply to its commit, which
+      // goes first) is held until two broadcasts of the doc went by; then it is delivered behind them.
+      let heldNow!: () => void;
+      const held = new Promise<void>(resolve => (heldNow = resolve));
+      let releasedNow!: () => void;
+      const released = new Promise<void>(resolve => (releasedNow = resolve));
+      let heldText: string | undefined;
+      let broadcasts = 0;
+      const holds = mode === 'an own edit pending' ? ['commitChanges'] : ['getDoc', 'getChangesSince'];
+      hostile.script = {
+        fromServer(frame, link, request) {
+          if (heldText === undefined && request && holds.includes(request.method as string) && (request.params as unknown[])[0] === docId) {
+            heldText = JSON.stringify(frame);
+            heldNow();
+            return true;
+          }
+          if (!isNotification(frame, 'changesCommitted', docId) || heldText === undefined || broadcasts >= 2) return false;
+          broadcasts++;
+          if (!(mode === 'rev 2 dropped' && broadcasts === 1)) link.toClient(JSON.stringify(frame));
+          if (broadcasts === 2) {
+            link.toClient(heldText);
+            releasedNow();
+          }
+          return true;
+        },
+      };
+
+      const c = makeClient(hostile.url);
+      const doc = await c.patches.openDoc<Notes & { mine?: string; w2?: boolean; w3?: boolean }>(docId, { algorithm });
+      if (mode === 'an own edit pending') {
+        doc.change(draft => void (draft.mine = 'before load'));
+        await doc.flush();
+      }
+      const own = await pendingIds(c, docId);
+      await c.sync.connect();
+      await within(held, 5000, 'the loading reply held');
+      if (mode === 'an edit made during the load') {
+        doc.change(draft => void (draft.mine = 'during load'));
+        await doc.flush();
+        own.push(...(await pendingIds(c, docId)));
+      }
+      await write(docId, [writerChange(algorithm, 'w2', 1)]);
+      await write(docId, [writerChange(algorithm, 'w3', 2)]);
+      await within(released, 5000, 'two broadcasts, then the held reply');
+
+      await expectConverged(c, docId, algorithm === 'ot' ? ['w1', 'w2', 'w3', ...own] : [], algorithm);
+      const mine = mode === 'an own edit pending' ? { mine: 'before load' } : mode === 'an edit made during the load' ? { mine: 'during load' } : {};
+      if (algorithm === 'ot') {
+        expect(doc.state).toEqual({ items: ['base', 'w2', 'w3'], ...mine });
+      } else {
+        expect(doc.state).toEqual({ items: ['base'], w2: true, w3: true, ...mine });
+      }
+      if (mode === 'an edit made during the load' && algorithm === 'ot') {
+        const [first] = hostile.requests.filter(frame => frame.method === 'commitChanges');
+        expect(((first.params as [string, Change[]])[1]).map(ch => ch.baseRev)).toEqual([0]);
+      }
+      expect(c.errors).toEqual([]);
+      await expectNothingUnhandled();
+    });
+  });
+
   describe('a server that claims to be behind but is not', () => {
     it('should check a 409 of scope doc with getDoc, let the refusal stand when the server is not behind, keep the pending changes, and converge', async () => {
       let refusals = 0;
