@@ -696,13 +696,27 @@ describe('PatchesSync', () => {
       expect(completed).toBe(true);
     });
 
-    it('should reject connect() when the first attempt fails and keep reconnecting', async () => {
+    it('should reject connect() when the first attempt fails, report it once, and keep reconnecting until the server is there', async () => {
       harness.proxy.refuse = true;
-      const a = harness.client();
+      // Counts the sockets opened, so the spec waits for the retries themselves.
+      const opened$ = new BehaviorSubject(0);
+      const Counting = function (url: string, protocols?: string | string[]): WebSocket {
+        opened$.next(opened$.value + 1);
+        return new WebSocket(url, protocols);
+      };
+      const a = harness.client({ websocket: { WebSocketCtor: Counting as unknown as WebSocketConstructor } });
       await expect(a.sync.connect()).rejects.toMatchObject({ name: 'NetworkError' });
-      expect(a.sync.state.syncing).toBeInstanceOf(Error);
+      expect(a.sync.state.syncing).toBeInstanceOf(NetworkError);
+      expect(a.errors).toEqual([expect.objectContaining({ name: 'NetworkError' })]);
+      // Three more attempts refused: each is a retry, none is reported again.
+      await when(opened$, n => n >= 4);
+      expect(a.errors).toHaveLength(1);
       harness.proxy.refuse = false;
       await when(a.sync.state$, s => s.connected);
+      const doc = await a.patches.openDoc<{ v?: number }>('after-refusals');
+      doc.change(draft => void (draft.v = 1));
+      await docSynced(a.sync, 'after-refusals', 1);
+      expect(a.errors).toHaveLength(1);
     });
   });
 
