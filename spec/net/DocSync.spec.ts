@@ -12,8 +12,11 @@ import 'fake-indexeddb/auto';
 import { IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
 import type { PatchesStore } from '../../src/stores/PatchesStore.js';
 import { sizeOf } from '../../src/algorithms/batching/sizeOf.js';
+import { ChangeBudgets } from '../../src/net/ChangeBudgets.js';
 
 /** A committed change at `rev` setting `/n`. */
+/** No storage budget: nothing is cut for storage. */
+const NO_BUDGETS = new ChangeBudgets(undefined);
 const committed = (rev: number): Change => ({ id: `c${rev}`, baseRev: rev - 1, rev, ops: [{ op: 'replace', path: '/n', value: rev }], createdAt: 0, committedAt: 0 });
 
 describe('DocSync', () => {
@@ -43,7 +46,7 @@ describe('DocSync', () => {
       const docs = new SyncedDocs();
       const entries = new StoredEntries({ patches, docs, ownEdits: new OwnEdits(), report: () => undefined });
       const requested: string[] = [];
-      const sync = new DocSync({ patches, connection, docs, entries, limits: {}, storageBudget: () => undefined, requestSync: id => requested.push(id), report: () => undefined });
+      const sync = new DocSync({ patches, connection, docs, entries, limits: {}, budgets: NO_BUDGETS, requestSync: id => requested.push(id), report: () => undefined });
 
       await lastValueFrom(sync.flush$('d', ot, [{ batch: pending, answers: pending }]), { defaultValue: undefined });
 
@@ -82,7 +85,7 @@ describe('DocSync', () => {
       } as unknown as PatchesConnection;
       const docs = new SyncedDocs();
       const entries = new StoredEntries({ patches, docs, ownEdits: new OwnEdits(), report: () => undefined });
-      const sync = new DocSync({ patches, connection, docs, entries, limits: {}, storageBudget: () => undefined, requestSync: () => undefined, report: () => undefined });
+      const sync = new DocSync({ patches, connection, docs, entries, limits: {}, budgets: NO_BUDGETS, requestSync: () => undefined, report: () => undefined });
 
       await lastValueFrom(sync.flush$('d', ot, [{ batch: [first], answers: [first] }, { batch: [second], answers: [second] }]), { defaultValue: undefined });
 
@@ -116,7 +119,7 @@ describe('DocSync', () => {
       const docs = new SyncedDocs();
       const entries = new StoredEntries({ patches, docs, ownEdits: new OwnEdits(), report: () => undefined });
       const reported: unknown[] = [];
-      const sync = new DocSync({ patches, connection, docs, entries, limits: {}, storageBudget: () => undefined, requestSync: () => undefined, report: error => reported.push(error) });
+      const sync = new DocSync({ patches, connection, docs, entries, limits: {}, budgets: NO_BUDGETS, requestSync: () => undefined, report: error => reported.push(error) });
 
       const moved = await lastValueFrom(sync.commit$('d', ot, [mine]));
 
@@ -145,7 +148,7 @@ describe('DocSync', () => {
       const docs = new SyncedDocs();
       const entries = new StoredEntries({ patches, docs, ownEdits: new OwnEdits(), report: () => undefined });
       const connection = {} as PatchesConnection;
-      const sync = new DocSync({ patches, connection, docs, entries, limits: { maxPayloadBytes: 2_000 }, storageBudget: () => undefined, requestSync: () => undefined, report: () => undefined });
+      const sync = new DocSync({ patches, connection, docs, entries, limits: { maxPayloadBytes: 2_000 }, budgets: NO_BUDGETS, requestSync: () => undefined, report: () => undefined });
 
       const reading = store.holdNext('getPendingChanges');
       const cutting = patches.runExclusive('d', () => sync.pendingBatches('d', ot));
@@ -181,7 +184,7 @@ describe('DocSync', () => {
       const docs = new SyncedDocs();
       const entries = new StoredEntries({ patches, docs, ownEdits: new OwnEdits(), report: () => undefined });
       let shrunk = false;
-      const sync = new DocSync({ patches, connection: {} as PatchesConnection, docs, entries, limits: { maxPayloadBytes: 5_000 }, storageBudget: () => (shrunk ? 600 : 1_200), budgetShrunk: () => shrunk, requestSync: () => undefined, report: () => undefined });
+      const sync = new DocSync({ patches, connection: {} as PatchesConnection, docs, entries, limits: { maxPayloadBytes: 5_000 }, budgets: { of: () => (shrunk ? 600 : 1_200), isShrunk: () => shrunk, refused: () => undefined }, requestSync: () => undefined, report: () => undefined });
       const ids = async () => (await patches.runExclusive('d', () => sync.pendingBatches('d', lww))).flatMap(b => b.batch).map(c => c.id);
 
       const first = await ids();
@@ -217,7 +220,7 @@ describe('DocSync', () => {
       const refused = new Set<string>();
       const docs = new SyncedDocs();
       const entries = new StoredEntries({ patches, docs, ownEdits: new OwnEdits(), report: () => undefined });
-      const syncWith = (extra: { mintBudget?: number; storageBudget?: number } = {}) => new DocSync({ patches, connection: {} as PatchesConnection, docs, entries, limits: {}, storageBudget: () => extra.storageBudget ?? budget, refused: () => refused, mintBudget: extra.mintBudget, requestSync: () => undefined, report: () => undefined });
+      const syncWith = (extra: { mintBudget?: number; storageBudget?: number } = {}) => new DocSync({ patches, connection: {} as PatchesConnection, docs, entries, limits: {}, budgets: { of: () => extra.storageBudget ?? budget, isShrunk: () => false, refused: () => refused }, mintBudget: extra.mintBudget, requestSync: () => undefined, report: () => undefined });
       const sync = syncWith();
       const planWith = async (with_: DocSync) => (await patches.runExclusive('d', () => with_.pendingBatches('d', ot))).map(p => p.batch.map(c => ({ id: c.id, paths: c.ops.map(op => op.path) })));
       const plan = () => planWith(sync);
@@ -290,7 +293,7 @@ describe('DocSync', () => {
       const syncOf = (patches: Patches) => {
         const docs = new SyncedDocs();
         const entries = new StoredEntries({ patches, docs, ownEdits: new OwnEdits(), report: () => undefined });
-        return new DocSync({ patches, connection: {} as PatchesConnection, docs, entries, limits: { maxPayloadBytes: 2_000 }, storageBudget: () => undefined, requestSync: () => undefined, report: () => undefined });
+        return new DocSync({ patches, connection: {} as PatchesConnection, docs, entries, limits: { maxPayloadBytes: 2_000 }, budgets: NO_BUDGETS, requestSync: () => undefined, report: () => undefined });
       };
 
       // The first instance has read the queue (its answer held) when the other cuts and writes it.
@@ -329,7 +332,7 @@ describe('DocSync', () => {
       const docs = new SyncedDocs();
       docs.put({ d: { committedRev: 1, hasPending: false, status: 'synced' } });
       const entries = new StoredEntries({ patches, docs, ownEdits: new OwnEdits(), report: () => undefined });
-      const sync = new DocSync({ patches, connection, docs, entries, limits: {}, storageBudget: () => undefined, requestSync: () => undefined, report: () => undefined });
+      const sync = new DocSync({ patches, connection, docs, entries, limits: {}, budgets: NO_BUDGETS, requestSync: () => undefined, report: () => undefined });
 
       const pulled = lastValueFrom(sync.pullSince$('d', patches.algorithms.ot), { defaultValue: undefined });
       await new Promise(resolve => setImmediate(resolve));

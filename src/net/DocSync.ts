@@ -12,6 +12,7 @@ import type { BatchChangesOptions } from '../operators/batchChanges.js';
 import type { PatchesConnection } from './PatchesConnection.js';
 import type { SyncedDocs } from './SyncedDocs.js';
 import type { StoredEntries } from './StoredEntries.js';
+import type { ChangeBudgets } from './ChangeBudgets.js';
 import { asSnapshot, changeList } from './wireShapes.js';
 import { expandAcks } from './expandAcks.js';
 import { mismatchInCatchUp, mismatchInSnapshot } from './algorithmMismatch.js';
@@ -32,12 +33,8 @@ export interface DocSyncDeps {
   entries: StoredEntries;
   /** Size limits for `commitChanges` frames. */
   limits: Omit<BatchChangesOptions, 'docId' | 'maxStorageBytes'>;
-  /** The doc's storage budget per change now (see `ChangeBudgets`). */
-  storageBudget: (docId: string) => number | undefined;
-  /** The ids of the doc's changes the server refused as too large (413) since its budget was last reset (see `ChangeBudgets.refused`). */
-  refused?: (docId: string) => ReadonlySet<string> | undefined;
-  /** Whether a 413 shrank the doc's storage budget below the configured one (see `ChangeBudgets.isShrunk`). */
-  budgetShrunk?: (docId: string) => boolean;
+  /** Each doc's storage budget per change now, whether a 413 shrank it, and the changes a 413 named (read only here). */
+  budgets: Pick<ChangeBudgets, 'of' | 'isShrunk' | 'refused'>;
   /**
    * The storage budget `Patches` cuts OT changes to as they are made (`maxStorageBytes`), when it
    * measures them as the sync does: a change over a budget at least as large can only have grown
@@ -107,14 +104,14 @@ export class DocSync {
       // An LWW write sent twice is the same write: only OT changes are kept whole.
       const ot = algorithm.name === 'ot';
       const before = ot ? this.planned.get(docId) : undefined;
-      const refused = this.deps.refused?.(docId);
-      const budget = this.deps.storageBudget(docId);
+      const refused = this.deps.budgets.refused(docId);
+      const budget = this.deps.budgets.of(docId);
       const { mintBudget } = this.deps;
       const grownSinceMade = ot && budget !== undefined && mintBudget !== undefined && mintBudget <= budget;
       const keepWhole = before?.size || grownSinceMade ? (change: Change, cut: 'storage' | 'wire') => refused?.has(change.id) !== true && (before?.has(change.id) === true || (cut === 'storage' && grownSinceMade)) : undefined;
       // LWW pieces are named after their content, so a resend cut the same way carries the same ids
       // (see `BreakChangesOptions.pieceIds`); under a budget a 413 shrank, the first piece too.
-      const pieceIds = ot ? 'fresh' : this.deps.budgetShrunk?.(docId) === true ? 'derivedFirst' : 'derived';
+      const pieceIds = ot ? 'fresh' : this.deps.budgets.isShrunk(docId) ? 'derivedFirst' : 'derived';
       const batches = breakChangesIntoBatches(pending, { ...this.deps.limits, maxStorageBytes: budget, docId, fillArrays, keepWhole, pieceIds });
       const pieces = batches.flat();
       const stored = pieces.length === pending.length || (await algorithm.replacePending(docId, pieces, pending));

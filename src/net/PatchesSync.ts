@@ -266,9 +266,7 @@ export class PatchesSync {
         maxPayloadBytes: options.maxPayloadBytes ?? patches.docOptions.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
         sizeCalculator: options.sizeCalculator ?? patches.docOptions.sizeCalculator,
       },
-      storageBudget: docId => this.budgets.of(docId),
-      refused: docId => this.budgets.refused(docId),
-      budgetShrunk: docId => this.budgets.isShrunk(docId),
+      budgets: this.budgets,
       // Patches cuts changes to its budget as they are made; only with the sync's own measure is that the same cut.
       mintBudget: (options.sizeCalculator ?? patches.docOptions.sizeCalculator) === patches.docOptions.sizeCalculator ? patches.docOptions.maxStorageBytes : undefined,
       requestSync: docId => this.syncRequests.next(docId),
