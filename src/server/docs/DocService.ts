@@ -365,14 +365,24 @@ export abstract class DocService<TDoc extends LoadedDoc> {
     });
   }
 
-  /** Removes a tombstone; the document restarts empty. Resolves whether there was one. */
+  /**
+   * Removes a tombstone; the document restarts empty. Resolves whether there was one: a store
+   * several processes share may have none left although this process holds it (another process
+   * undeleted the doc, perhaps wrote to it since, and its report is not here yet). Then the doc is
+   * live already, as for an undelete of a live doc on one process: `false`, and the doc is read
+   * as the store holds it (its subscribers, told of the delete, hear the new life's changes), so
+   * the report, when it comes, finds the life this process holds and tells nobody of a delete.
+   */
   undeleteDoc(docId: string): Promise<boolean> {
     return this.options.lock.run(docId, async () => {
       await this.reloadIfStale(docId);
       const doc = await this.open(docId);
       if (!doc.tombstone) return false;
       try {
-        await this.options.store.removeTombstone(docId);
+        if (!(await this.options.store.removeTombstone(docId))) {
+          await this.refreshLocked(docId, 'reload');
+          return false;
+        }
       } catch (error) {
         throw this.writeFailed(doc, error, 'the undelete of');
       }

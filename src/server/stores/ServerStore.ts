@@ -137,7 +137,11 @@ export interface ServerStore {
   saveSnapshot(docId: string, snapshot: DocSnapshot): Promise<void>;
   /** Writes the tombstone, then erases the document's log and snapshots. */
   deleteDoc(docId: string, tombstone: DocumentTombstone): Promise<void>;
-  /** Removes a tombstone; resolves `true` if there was one. The document restarts empty. */
+  /**
+   * Removes a tombstone; resolves `true` if there was one. The document restarts empty. On a store
+   * several processes share, `false` may come for a tombstone this process loaded (another process
+   * undeleted the doc meanwhile): the server then reads the doc again.
+   */
   removeTombstone(docId: string): Promise<boolean>;
   /** Releases resources; no call is made after it. */
   close(): Promise<void>;
