@@ -21,13 +21,43 @@ async function database(): Promise<string> {
   return cluster.createDatabase(`scale_${++databases}`);
 }
 
-async function server(url: string, options: { blind?: boolean; deaf?: boolean; snapshotEvery?: number; reconnects?: SchedulerLike } = {}): Promise<TestServer> {
+async function server(url: string, options: { blind?: boolean; deaf?: boolean; snapshotEvery?: number; reconnects?: SchedulerLike } = {}): Promise<TestServer & { store: PostgresServerStore }> {
   const store = new PostgresServerStore({ connectionString: url, poolSize: 4, scheduler: options.reconnects });
   await store.open();
   const shown = options.blind ? withoutWatch(store) : options.deaf ? { ...withoutWatch(store), lockDoc: (docId: string) => store.lockDoc(docId) } : store;
   const t = await startTestServer({ store: shown, snapshotEvery: options.snapshotEvery });
   servers.push(t);
-  return t;
+  return Object.assign(t, { store });
+}
+
+/**
+ * Holds the next `removeTombstone` of `store` before it runs: `reached` resolves once an undelete
+ * calls it (holding the doc's lock in its server), which then runs on `release()`.
+ */
+function holdNextRemoveTombstone(store: PostgresServerStore): { reached: Promise<void>; release(): void } {
+  const removeTombstone = store.removeTombstone.bind(store);
+  let arrived!: () => void;
+  let release!: () => void;
+  const reached = new Promise<void>((resolve) => (arrived = resolve));
+  const released = new Promise<void>((resolve) => (release = resolve));
+  store.removeTombstone = async (docId) => {
+    store.removeTombstone = removeTombstone;
+    arrived();
+    await released;
+    return removeTombstone(docId);
+  };
+  return { reached, release };
+}
+
+/** Resolves once `store` reports another server's event of `type` on `docId` (after the server it serves was told). */
+function reported(store: PostgresServerStore, type: 'delete' | 'undelete', docId: string): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = store.watch((event) => {
+      if (event.type !== type || event.docId !== docId) return;
+      stop();
+      resolve();
+    });
+  });
 }
 
 /**
@@ -354,6 +384,70 @@ describeWithPostgres()('several servers on one PostgreSQL database', () => {
     expect(errorOf(await follower.call('getChangesSince', ['doc', 1]))).toMatchObject({ code: 410 });
     expect(toldOf(follower).slice(2)).toEqual(['deleted', '={"fresh":1}', '/k2=2', '/k3=3']);
   });
+
+  // Found in review, fixed: two servers undeleting one doc at the same moment (an undelete whose
+  // reply was lost, resent to another server) both answered true, and the one whose removal found
+  // no tombstone left held an empty live doc of the old life: the other's report then read as a
+  // delete and re-creation it had missed, and its followers were told `docDeleted` for a live doc
+  // (our client then dropped it and handed its edits to `onRemoteDocDeleted`). Now it answers as one
+  // server does for a live doc, false, and takes the doc as the database holds it.
+  for (const docId of ['doc', 'lww-doc']) {
+    it(`should answer false an undelete of ${docId.startsWith('lww') ? 'an LWW' : 'an OT'} doc that another server undeleted first, and tell its followers of no delete when that server's report comes after`, async () => {
+      const url = await database();
+      const [a, b] = [await server(url), await server(url)];
+      const [follower, writer] = [await a.connect(), await b.connect()];
+      resultOf(await follower.call('subscribe', [[docId]]));
+      resultOf(await follower.call('getDoc', [docId]));
+      resultOf(await writer.call('commitChanges', [docId, [change('o1', 0, [lifeOp(docId, 'old', 1)])]]));
+      await opsTold(follower, docId, 1);
+      resultOf(await writer.call('deleteDoc', [docId]));
+      await follower.notification('docDeleted', docId);
+      // A's undelete holds the doc's lock, its removal not run yet; B's undelete goes through, and its
+      // report reaches A, whose reload waits behind that lock.
+      const removal = holdNextRemoveTombstone(a.store);
+      const fromA = follower.call('undeleteDoc', [docId]);
+      await removal.reached;
+      const heard = reported(a.store, 'undelete', docId);
+      expect(resultOf(await writer.call('undeleteDoc', [docId]))).toBe(true);
+      await heard;
+      removal.release();
+      const undeleted = resultOf(await fromA);
+      // The new life through B: announced after whatever A's reload of the report announces.
+      resultOf(await writer.call('commitChanges', [docId, [change('n1', 0, [lifeOp(docId, 'fresh', 1)])]]));
+      await opsTold(follower, docId, 1);
+      const lww = docId.startsWith('lww');
+      expect({ undeleted, told: toldOf(follower) }).toEqual({ undeleted: false, told: [lww ? '/old=1' : '={"old":1}', 'deleted', lww ? '/fresh=1' : '={"fresh":1}'] });
+      // A serves and writes the new life.
+      const reply = resultOf<CommitChangesResult>(await follower.call('commitChanges', [docId, [change('a2', 1, [lifeOp(docId, 'fromA', 2)])]]));
+      expect(reply.changes.at(-1)?.rev).toBe(2);
+      const fresh = await (await server(url)).connect();
+      expect(headOf(resultOf<PatchesSnapshot>(await fresh.call('getDoc', [docId])))).toEqual({ fresh: 1, fromA: 2 });
+    });
+  }
+
+  // The same with the other server's undelete (and the new life's first commits) unheard by A until
+  // its LISTEN connection is back: A's undelete finds the doc live, its row gone or written anew.
+  for (const newRevs of [0, 2]) {
+    it(`should answer false an undelete of a doc another server undeleted${newRevs ? ` and wrote ${newRevs} revs to` : ''} during this server's LISTEN outage, and tell its followers ${newRevs ? 'that new life, ' : ''}no second delete`, async () => {
+      const { a, follower, writer, cutListener, resync } = await followedOnA('doc');
+      resultOf(await writer.call('deleteDoc', ['doc']));
+      await follower.notification('docDeleted', 'doc');
+      await cutListener();
+      expect(resultOf(await writer.call('undeleteDoc', ['doc']))).toBe(true);
+      for (let rev = 1; rev <= newRevs; rev++) resultOf(await writer.call('commitChanges', ['doc', [change(`n${rev}`, rev - 1, [lifeOp('doc', rev === 1 ? 'fresh' : `k${rev}`, rev)])]]));
+      const undeleter = await a.connect();
+      const undeleted = resultOf(await undeleter.call('undeleteDoc', ['doc']));
+      // A serves the life that is there at once (its client, told false, opens and writes the doc), not a 410.
+      const envelope = resultOf<PatchesSnapshot>(await undeleter.call('getDoc', ['doc']));
+      expect(headOf(envelope)).toEqual(newRevs ? { fresh: 1, k2: 2 } : null);
+      resync();
+      // Announced after whatever the resync announces (it reloads the doc, or reads it on after).
+      const next = newRevs + 1;
+      resultOf(await writer.call('commitChanges', ['doc', [change(`n${next}`, newRevs, [lifeOp('doc', next === 1 ? 'fresh' : `k${next}`, next)])]]));
+      await opsTold(follower, 'doc', next);
+      expect({ undeleted, told: toldOf(follower) }).toEqual({ undeleted: false, told: ['={"old":1}', '/old=2', 'deleted', ...['={"fresh":1}', '/k2=2', '/k3=3'].slice(0, next)] });
+    });
+  }
 
   it('should transform a commit again on top of what another server committed first, when it never heard of it', async () => {
     const url = await database();
