@@ -476,7 +476,8 @@ describe('PatchesDoc: property: what change() stores rebuilds what it shows, and
   // Array edits an app may make, holes included: a length cut, a write past the end, a delete;
   // and one item in two places (put into a new array or object, and edited, in one recipe: immer
   // 11 leaves that edit out of its patches).
-  const step = fc.record({ kind: fc.nat({ max: 10 }), at: fc.nat({ max: 8 }), value, nested: fc.boolean() });
+  const stepOf = (kinds: number) => fc.record({ kind: fc.nat({ max: kinds }), at: fc.nat({ max: 8 }), value, nested: fc.boolean() });
+  const step = stepOf(10);
   type Step = typeof step extends fc.Arbitrary<infer S> ? S : never;
   function edit(draft: Lists, { kind, at, value: v, nested }: Step): void {
     const list = nested && draft.nested.length > 0 ? draft.nested[0].list : draft.list;
@@ -491,15 +492,19 @@ describe('PatchesDoc: property: what change() stores rebuilds what it shows, and
       case 7: draft.picked = []; draft.picked.push(draft.items[at % draft.items.length]); break;
       case 8: draft.picked = draft.items.filter((_, i) => i % 2 === at % 2); break;
       case 9: draft.sel = { item: draft.items[at % draft.items.length] }; break;
+      // Drags (recorded as moves in OT): within items, within nested, from items into picked.
+      case 11: draft.items.splice(at % draft.items.length, 0, ...draft.items.splice((at * 7) % draft.items.length, 1)); break;
+      case 12: if (draft.nested.length > 0) draft.nested.push(...draft.nested.splice(at % draft.nested.length, 1)); break;
+      case 13: if (draft.items.length > 1) (draft.picked ??= []).unshift(...draft.items.splice(at % draft.items.length, 1)); break;
       default: draft.items[at % draft.items.length].t = v + at; break;
     }
   }
   const json = <T>(state: T): T => JSON.parse(JSON.stringify(state)) as T;
 
-  for (const algorithm of ['ot', 'lww'] as const) {
-    it(`should hold for random array edits, holes and one item in two places included (${algorithm}, 300 runs, fixed seed)`, async () => {
+  for (const [algorithm, kinds, what] of [['ot', 10, ''], ['lww', 10, ''], ['ot', 13, ', drags'], ['lww', 13, ', drags']] as const) {
+    it(`should hold for random array edits, holes and one item in two places included${what} (${algorithm}, 300 runs, fixed seed)`, async () => {
       await fc.assert(
-        fc.asyncProperty(fc.array(value, { maxLength: 6 }), fc.array(fc.array(step, { minLength: 1, maxLength: 5 }), { minLength: 1, maxLength: 3 }), async (initial, changes) => {
+        fc.asyncProperty(fc.array(value, { maxLength: 6 }), fc.array(fc.array(stepOf(kinds), { minLength: 1, maxLength: 5 }), { minLength: 1, maxLength: 3 }), async (initial, changes) => {
           const { store, patches } = setup();
           const doc = await patches.openDoc<Lists>('lists', { algorithm });
           doc.change(draft => {
@@ -634,6 +639,24 @@ describe('PatchesDoc: editText in change() records @txt', () => {
     const { doc, change } = await notes();
     expect(await change(draft => { draft.body = editText(draft.body, bang); })).toEqual([{ op: '@txt', path: '/body', value: bang }]);
     expect(doc.state.body).toEqual(text('Hello!\n'));
+  });
+
+  it('should record a drag of a card as a move in OT (its edits then follow it), and the array whole in LWW as before', async () => {
+    const ot = await notes();
+    const [a, b] = ot.doc.state.cards;
+    expect(await ot.change(draft => { const [card] = draft.cards.splice(0, 1); draft.cards.push(card); })).toEqual([{ op: 'move', from: '/cards/0', path: '/cards/1' }]);
+    expect(ot.doc.state.cards).toEqual([b, a]);
+    // A card also edited on its way is a new object: it travels as before, removed and re-added with its new text.
+    expect(await ot.change(draft => {
+      const [card] = draft.cards.splice(1, 1);
+      card.text = editText(card.text, bang);
+      draft.cards.unshift(card);
+    })).toEqual([{ op: 'add', path: '/cards/0', value: { id: 'a', text: text('Card !a\n') } }, { op: 'remove', path: '/cards/2' }]);
+    const lww = await notes('lww');
+    const stored = await lww.change(draft => { draft.cards.splice(1, 0, ...draft.cards.splice(0, 1)); });
+    expect(stored.filter(op => op.path.startsWith('/cards'))).toEqual([expect.objectContaining({ op: 'replace', path: '/cards', value: [b, a] })]);
+    await ot.patches.close();
+    await lww.patches.close();
   });
 
   it('should record a new field as @txt from "\\n"', async () => {

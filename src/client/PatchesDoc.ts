@@ -306,7 +306,8 @@ export class PatchesDoc<T extends object = AnyDoc> {
     // OT appends travel as '/-' (what the reference's rules order consistently); LWW paths are
     // keys, and an array is one value there, written whole. A text document `editText` made
     // travels as its `@txt` delta in OT (merged with concurrent typing), whole in LWW.
-    const ops = immerPatchesToOps(patches, base, { appendsAtEnd: this.algorithm === 'ot' });
+    // An element taken out of an array and put back elsewhere in it (or in another array) travels as a `move` in OT.
+    const ops = immerPatchesToOps(patches, base, { appendsAtEnd: this.algorithm === 'ot', moves: this.algorithm === 'ot' });
     const recorded = this.algorithm === 'lww' ? arraysWhole(ops, next) : textEditOps(ops, base, next);
     // Values as every other replica gets them (JSON's form); what JSON cannot hold throws here.
     let json = jsonOps(recorded);

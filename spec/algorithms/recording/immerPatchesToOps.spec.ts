@@ -364,6 +364,102 @@ describe('immerPatchesToOps', () => {
     });
   });
 
+  describe('moves (options.moves, OT docs)', () => {
+    type Card = { id: string; body: { text: string } };
+    const card = (id: string): Card => ({ id, body: { text: id } });
+    const board = () => ({ cards: ['K0', 'K1', 'K2', 'K3'].map(card) });
+    const moved = <T extends object>(base: T, recipe: (draft: Draft<T>) => void, produce: typeof produceWithPatches = produceWithPatches) => {
+      const [next, patches] = produce(base, recipe);
+      const ops = immerPatchesToOps(patches, base, { moves: true, appendsAtEnd: true });
+      expect(strict(base, ops)).toEqual(next);
+      return ops;
+    };
+    const ids = (doc: { cards: Card[] }) => doc.cards.map((c) => c.id).join(' ');
+
+    for (const [name, produce] of [['immer', produceWithPatches], ['immer with its array methods plugin', immerWithArrayMethods.produceWithPatches]] as const) {
+      it(`should record a drag within an array as one move, by splice or by push (${name})`, () => {
+        expect(moved(board(), (d) => void d.cards.splice(2, 0, ...d.cards.splice(0, 1)), produce)).toEqual([{ op: 'move', from: '/cards/0', path: '/cards/2' }]);
+        expect(moved(board(), (d) => void d.cards.push(...d.cards.splice(1, 1)), produce)).toEqual([{ op: 'move', from: '/cards/1', path: '/cards/3' }]);
+        expect(moved(board(), (d) => void d.cards.unshift(...d.cards.splice(3, 1)), produce)).toEqual([{ op: 'move', from: '/cards/3', path: '/cards/0' }]);
+      });
+    }
+
+    it('should record a swap, a reverse and a sort of records as moves', () => {
+      expect(moved(board(), (d) => void ([d.cards[0], d.cards[3]] = [d.cards[3], d.cards[0]]))).toEqual([
+        { op: 'move', from: '/cards/3', path: '/cards/0' },
+        { op: 'move', from: '/cards/1', path: '/cards/3' },
+      ]);
+      expect(moved(board(), (d) => void d.cards.reverse()).every((op) => op.op === 'move')).toBe(true);
+      expect(moved(board(), (d) => void d.cards.sort((a, b) => b.id.localeCompare(a.id))).every((op) => op.op === 'move')).toBe(true);
+    });
+
+    it('should move first, then insert, remove and edit the other elements at their places after the move', () => {
+      const ops = moved(board(), (d) => {
+        const [k0] = d.cards.splice(0, 1);
+        d.cards.splice(1, 1);
+        d.cards.push(k0, card('N'));
+      });
+      expect(ops).toEqual([
+        { op: 'move', from: '/cards/0', path: '/cards/3' },
+        { op: 'remove', path: '/cards/1' },
+        { op: 'add', path: '/cards/3', value: card('N') },
+      ]);
+      // An element edited beside a move gets the ops it got without moves (immer rewrote it whole: matched by resemblance).
+      expect(moved(board(), (d) => {
+        d.cards[3].body.text = 'edited';
+        d.cards.splice(2, 0, ...d.cards.splice(0, 1));
+      })).toEqual([
+        { op: 'move', from: '/cards/0', path: '/cards/2' },
+        { op: 'replace', path: '/cards/3/body', value: { text: 'edited' } },
+      ]);
+    });
+
+    it('should move an element from one array into another', () => {
+      const base = { todo: [card('A'), card('B')], done: [card('C')] };
+      expect(moved(base, (d) => void d.done.push(...d.todo.splice(0, 1)))).toEqual([{ op: 'move', from: '/todo/0', path: '/done/1' }]);
+      expect(moved(base, (d) => void d.done.unshift(...d.todo.splice(1, 1)))).toEqual([{ op: 'move', from: '/todo/1', path: '/done/0' }]);
+      expect(moved(base, (d) => {
+        d.done.push(d.todo[0]);
+        d.todo.shift();
+      })).toEqual([{ op: 'move', from: '/todo/0', path: '/done/1' }]);
+    });
+
+    it('should keep a remove and an add for a moved element the recipe also edited, for primitives, and without the option', () => {
+      expect(moved(board(), (d) => {
+        const [k0] = d.cards.splice(0, 1);
+        k0.body.text = 'edited';
+        d.cards.push(k0);
+      })).toEqual([
+        { op: 'remove', path: '/cards/0' },
+        { op: 'add', path: '/cards/-', value: { id: 'K0', body: { text: 'edited' } } },
+      ]);
+      expect(moved({ list: ['a', 'b', 'c'] }, (d) => void d.list.push(...d.list.splice(0, 1)))).toEqual([
+        { op: 'remove', path: '/list/0' },
+        { op: 'add', path: '/list/-', value: 'a' },
+      ]);
+      const base = board();
+      const [, patches] = produceWithPatches(base, (d) => void d.cards.push(...d.cards.splice(0, 1)));
+      expect(immerPatchesToOps(patches, base, { appendsAtEnd: true })).toEqual([
+        { op: 'remove', path: '/cards/0' },
+        { op: 'add', path: '/cards/-', value: base.cards[0] },
+      ]);
+    });
+
+    it('should let a concurrent edit of a dragged element follow it, and two drags of it leave it once', () => {
+      const base = board();
+      const drag = moved(base, (d) => void d.cards.push(...d.cards.splice(0, 1)));
+      const edit = moved(base, (d) => void (d.cards[0].body.text = 'typed'));
+      for (const merged of [strict(strict(base, edit), transformPatch(edit, drag)), strict(strict(base, drag), transformPatch(drag, edit, true))]) {
+        expect(merged.cards[3]).toEqual({ id: 'K0', body: { text: 'typed' } });
+        expect(ids(merged)).toBe('K1 K2 K3 K0');
+      }
+      const other = moved(base, (d) => void d.cards.splice(1, 0, ...d.cards.splice(0, 1)));
+      // Where it ends is the transform's (the second drag's index is shifted as if K0 were still at its old place).
+      expect(ids(strict(strict(base, drag), transformPatch(drag, other)))).toBe('K0 K1 K2 K3');
+      expect(ids(strict(strict(base, other), transformPatch(other, drag)))).toBe('K1 K2 K3 K0');
+    });
+  });
+
   describe('intent under concurrency (transformPatch)', () => {
     it('should keep a client’s unshift and another client’s concurrent append in intent order', () => {
       const base = { items: ['x'] };
@@ -409,14 +505,15 @@ describe('immerPatchesToOps', () => {
     const doc = fc.dictionary(key, value, { maxKeys: 5 });
 
     /** One mutation: a walk (indexes into the container children) and what to do at its end. */
-    const mutation = fc.record({
+    const mutationOf = (kinds: number) => fc.record({
       walk: fc.array(fc.nat(), { maxLength: 3 }),
-      kind: fc.nat({ max: 10 }),
+      kind: fc.nat({ max: kinds }),
       key,
       value,
       a: fc.nat({ max: 6 }),
       b: fc.nat({ max: 4 }),
     });
+    const mutation = mutationOf(10);
     type Mutation = typeof mutation extends fc.Arbitrary<infer M> ? M : never;
 
     function mutate(root: Draft<Doc>, m: Mutation): void {
@@ -440,6 +537,13 @@ describe('immerPatchesToOps', () => {
           case 7: if (at < list.length) list[at] = m.value; else list.push(m.value); break;
           case 8: list.reverse(); break;
           case 9: list.sort((p, q) => JSON.stringify(p).localeCompare(JSON.stringify(q))); break;
+          case 11: if (list.length > 0) list.splice(m.b % list.length, 0, ...list.splice(at % list.length, 1)); break;
+          case 12: {
+            // Into another array of the document (the first one found at its top level).
+            const other = Object.values(root).find((child) => Array.isArray(child) && child !== list) as JSONValue[] | undefined;
+            if (list.length > 0 && other) other.splice(m.b % (other.length + 1), 0, ...list.splice(at % list.length, 1));
+            break;
+          }
           default: list.push(m.value, m.value); break;
         }
       } else {
@@ -460,8 +564,8 @@ describe('immerPatchesToOps', () => {
       return value;
     };
 
-    const holds = (produce: typeof produceWithPatches, options: { appendsAtEnd?: boolean } = {}) =>
-      fc.property(doc, fc.array(mutation, { minLength: 1, maxLength: 6 }), (base, mutations) => {
+    const holds = (produce: typeof produceWithPatches, options: { appendsAtEnd?: boolean; moves?: boolean } = {}, kinds = 10) =>
+      fc.property(doc, fc.array(mutationOf(kinds), { minLength: 1, maxLength: 6 }), (base, mutations) => {
         deepFreeze(base);
         const snapshot = JSON.stringify(base);
         const [next, patches] = produce(base, (draft) => {
@@ -482,6 +586,12 @@ describe('immerPatchesToOps', () => {
       fc.assert(holds(immerWithArrayMethods.produceWithPatches), { numRuns: 600, seed: 0x5eed, ...replay });
     });
 
+    it('should hold with moves recorded (OT: moves and appendsAtEnd), drags within and between arrays included (600 runs each, fixed seed)', () => {
+      for (const produce of [produceWithPatches, immerWithArrayMethods.produceWithPatches]) {
+        fc.assert(holds(produce, { appendsAtEnd: true, moves: true }, 14), { numRuns: 600, seed: 0x3011e, ...replay });
+      }
+    });
+
     it('should hold with appends recorded at the end, as OT docs record them (600 runs each way)', () => {
       fc.assert(holds(produceWithPatches, { appendsAtEnd: true }), { numRuns: 600, seed: 0x5eed, ...replay });
       fc.assert(holds(immerWithArrayMethods.produceWithPatches, { appendsAtEnd: true }), { numRuns: 600, seed: 0x5eed, ...replay });
@@ -491,7 +601,8 @@ describe('immerPatchesToOps', () => {
   describe('property: arrays of records edited in place and moved', () => {
     type Row = { id: string; v: number; tags: string[]; note?: string };
     const row = (n: number): Row => ({ id: `r${n}`, v: n, tags: [`t${n}`] });
-    const step = fc.record({ kind: fc.nat({ max: 15 }), i: fc.nat(), j: fc.nat({ max: 3 }), n: fc.nat({ max: 99 }) });
+    const stepOf = (kinds: number) => fc.record({ kind: fc.nat({ max: kinds }), i: fc.nat(), j: fc.nat({ max: 3 }), n: fc.nat({ max: 99 }) });
+    const step = stepOf(15);
     type Step = typeof step extends fc.Arbitrary<infer S> ? S : never;
 
     function edit(items: Draft<Row[]>, { kind, i, j, n }: Step): void {
@@ -513,16 +624,19 @@ describe('immerPatchesToOps', () => {
         case 12: if (el) el.note = n % 2 ? `n${n}` : undefined; break;
         case 13: if (el) el.tags = [`z${n}`, ...el.tags]; break;
         case 14: if (items.length > 1) [items[0], items[at]] = [items[at], items[0]]; break;
+        case 16: items.splice(j % (items.length + 1), 0, ...items.splice(at, 1)); break;
+        case 17: items.push(...items.splice(at, 1)); break;
         default: if (el) delete el.note; break;
       }
     }
 
-    const matches = (produce: typeof produceWithPatches) =>
-      fc.property(fc.integer({ min: 0, max: 6 }), fc.array(step, { minLength: 1, maxLength: 8 }), (size, steps) => {
+    const matches = (produce: typeof produceWithPatches, kinds = 15) =>
+      fc.property(fc.integer({ min: 0, max: 6 }), fc.array(stepOf(kinds), { minLength: 1, maxLength: 8 }), (size, steps) => {
         const base = { items: Array.from({ length: size }, (_, n) => row(n)) };
         const [next, patches] = produce(base, (d) => steps.forEach((s) => edit(d.items, s)));
         expect(strict(base, immerPatchesToOps(patches, base))).toEqual(next);
         expect(strict(base, immerPatchesToOps(patches, base, { appendsAtEnd: true }))).toEqual(next);
+        expect(strict(base, immerPatchesToOps(patches, base, { appendsAtEnd: true, moves: true }))).toEqual(next);
       });
 
     it('should match immer for any sequence of list and element edits (400 runs, fixed seed)', () => {
@@ -531,6 +645,10 @@ describe('immerPatchesToOps', () => {
 
     it('should match immer with its array methods plugin on (400 runs, fixed seed)', () => {
       fc.assert(matches(immerWithArrayMethods.produceWithPatches), { numRuns: 400, seed: 0xa11, ...replay });
+    });
+
+    it('should match immer with moves recorded, drags (splice out, splice or push back) included (400 runs, fixed seed)', () => {
+      fc.assert(matches(produceWithPatches, 17), { numRuns: 400, seed: 0xd7a9, ...replay });
     });
   });
 
@@ -588,6 +706,37 @@ describe('immerPatchesToOps', () => {
           }
         }),
         { numRuns: 300, seed: 0x1a7e, ...replay },
+      );
+    });
+
+    it('should follow the element through the other client’s drags of it and of others, recorded as moves (300 runs, fixed seed)', () => {
+      const edits = fc.array(fc.record({ kind: fc.nat({ max: 3 }), at: fc.nat(), to: fc.nat() }), { minLength: 1, maxLength: 4 });
+      fc.assert(
+        fc.property(fc.integer({ min: 1, max: 6 }), edits, fc.nat(), (size, steps, pick) => {
+          const base = { items: Array.from({ length: size }, (_, i) => todo(`t${i}`, `Task ${i}`)) };
+          const target = `t${pick % size}`;
+          const [next, patches] = produceWithPatches(base, (d) => {
+            steps.forEach(({ kind, at, to }, n) => {
+              const from = at % d.items.length;
+              if (kind === 0) d.items.splice(to % d.items.length, 0, ...d.items.splice(from, 1));
+              else if (kind === 1) d.items.push(...d.items.splice(from, 1));
+              else if (kind === 2) d.items.splice(to % (d.items.length + 1), 0, todo(`n${n}`, `New ${n}`));
+              else if (d.items[from].id !== target && d.items.length > 1) d.items.splice(from, 1);
+            });
+          });
+          const mine = immerPatchesToOps(patches, base, { moves: true, appendsAtEnd: true });
+          const theirs = record(base, (d) => {
+            d.items.find((item) => item.id === target)!.done = true;
+          }).ops;
+          for (const merged of [
+            strict(strict(base, theirs), transformPatch(theirs, mine)),
+            strict(strict(base, mine), transformPatch(mine, theirs, true)),
+          ]) {
+            expect(merged.items.map((item) => item.id)).toEqual(next.items.map((item) => item.id));
+            expect(merged.items.filter((item) => item.done).map((item) => item.id)).toEqual([target]);
+          }
+        }),
+        { numRuns: 300, seed: 0xd7a6, ...replay },
       );
     });
   });

@@ -2,6 +2,7 @@ import type { Patch } from 'immer';
 import { PatchError } from '../../errors.js';
 import type { JSONPatchOp } from '../../types.js';
 import { appendsAtEnd } from './appendsAtEnd.js';
+import { arrayMoves, movesAcrossArrays } from './arrayMoves.js';
 import { deepEqual } from '../deepEqual.js';
 import { diffArrayOps, diffValue } from './diffValue.js';
 import { joinPointer } from '../jsonPointer.js';
@@ -52,7 +53,16 @@ interface ArrayEdit {
  * that moved and was edited is matched by resemblance (`diffValue`). The ops for the array are
  * emitted where its first patch was; patches elsewhere touch other paths, so the order between
  * them does not matter. An array edit too large to diff in budget falls back to the positional
- * ops. Known limit: there are no moves, so `reverse()` or `sort()` removes and re-adds elements.
+ * ops. Without `options.moves` there are no moves, so a dragged element (`splice` out, `splice` or
+ * `push` back in), `reverse()` or `sort()` removes and re-adds elements.
+ *
+ * ## Moves (`options.moves`, OT docs)
+ * An object or array the recipe took out of an array and put back into it elsewhere, unmodified
+ * (immer hands back the base's own object, so it is found by identity), becomes a `move` before
+ * the array's other ops (`arrayMoves`); one taken out of one array and put into another, a `move`
+ * between them (`movesAcrossArrays`). Concurrent edits of the element then follow it, and two
+ * concurrent drags of it leave it once. An element also edited on the way is a new object: it
+ * stays a `remove` and an `add` of its new value. Primitives have no identity and are not moved.
  *
  * Knowing what an index or a `length` refers to takes the document, so the base state is
  * required: the patches are replayed on it as they are converted (copy-on-write, the base
@@ -70,14 +80,16 @@ interface ArrayEdit {
  *
  * @param patches The patches, in the order immer produced them.
  * @param baseState The state `produceWithPatches` was given (the patches apply to it).
- * @param options `appendsAtEnd`: record appends as `/-` where that is safe (see above).
+ * @param options `appendsAtEnd`: record appends as `/-` where that is safe (see above);
+ *   `moves`: record elements moved within or between arrays as `move` ops (see above).
  * @return The equivalent ops; `applyPatch(baseState, ops)` deep-equals immer's next state.
  * @throws PatchError (op index = index of the immer patch) when a patch does not apply to
  *   `baseState`, names a forbidden key, or is not add/remove/replace.
  */
-export function immerPatchesToOps(patches: readonly Patch[], baseState: unknown, options: { appendsAtEnd?: boolean } = {}): JSONPatchOp[] {
+export function immerPatchesToOps(patches: readonly Patch[], baseState: unknown, options: { appendsAtEnd?: boolean; moves?: boolean } = {}): JSONPatchOp[] {
   const entries = patches.map((patch, index): Entry => ({ patch, path: patch.path, index }));
-  const ops = convertEntries(entries, new PatchDraft(baseState), true);
+  const converted = convertEntries(entries, new PatchDraft(baseState), options.moves === true, true);
+  const ops = options.moves ? movesAcrossArrays(converted, baseState) : converted;
   return options.appendsAtEnd ? appendsAtEnd(ops, baseState) : ops;
 }
 
@@ -106,7 +118,7 @@ function convertSimple(entries: readonly Entry[], draft: PatchDraft): JSONPatchO
  * it. With `deferred` nothing reads `draft` afterwards, so when no array needs a diff its writes
  * are deferred (`convertSimple`).
  */
-function convertEntries(entries: readonly Entry[], draft: PatchDraft, deferred = false): JSONPatchOp[] {
+function convertEntries(entries: readonly Entry[], draft: PatchDraft, moves: boolean, deferred = false): JSONPatchOp[] {
   const edits = findArrayEdits(entries, draft);
   if (deferred && edits === undefined) return convertSimple(entries, draft);
   const ops: JSONPatchOp[] = [];
@@ -115,7 +127,7 @@ function convertEntries(entries: readonly Entry[], draft: PatchDraft, deferred =
     if (edit === undefined) {
       append(ops, convertEntry(draft, entry));
     } else if (edit.entries[0] === entry) {
-      const arrayOps = diffEdit(draft, edit);
+      const arrayOps = diffEdit(draft, edit, moves);
       guarded(entry, () => arrayOps.forEach((op) => applyOp(draft, op)));
       append(ops, arrayOps);
     }
@@ -231,7 +243,7 @@ function isTailEdit(direct: readonly Entry[], length: number): boolean {
  * is then diffed against the old one. Elements immer edited in place keep immer's own patches.
  * The fork's ops, the one-by-one conversion, are the answer when the diff is over budget.
  */
-function diffEdit(draft: PatchDraft, edit: ArrayEdit): JSONPatchOp[] {
+function diffEdit(draft: PatchDraft, edit: ArrayEdit, moves: boolean): JSONPatchOp[] {
   const keys = edit.path.map(String);
   const oldList = draft.get(keys).value as unknown[];
   /** The one-by-one conversion, replayed on a fork: the answer when there is nothing to diff. */
@@ -250,19 +262,29 @@ function diffEdit(draft: PatchDraft, edit: ArrayEdit): JSONPatchOp[] {
 
   const edited = editedInPlace(edit, oldList);
   const pointer = guarded(edit.entries[0], () => joinPointer(edit.path));
-  const ops = diffArrayOps(oldList, newList, pointer, {
-    sameElement: (i, j) => edited.get(i)?.at === j,
-    editElement: (i, j, elementPointer) => {
-      const element = edited.get(i);
-      if (element !== undefined && element.at === j) {
-        const elementDraft = new PatchDraft(oldList[i]);
-        const ops = convertEntries(element.entries, elementDraft);
-        // Trusted only when they do produce the element (they always do in immer's patch order).
-        if (deepEqual(elementDraft.root, newList[j])) return ops.map((op) => ({ ...op, path: elementPointer + op.path }));
-      }
-      return diffValue(oldList[i], newList[j], elementPointer);
-    },
-  });
+  const sameElement = (i: number, j: number): boolean => edited.get(i)?.at === j;
+  const editElement = (i: number, j: number, elementPointer: string): JSONPatchOp[] => {
+    const element = edited.get(i);
+    if (element !== undefined && element.at === j) {
+      const elementDraft = new PatchDraft(oldList[i]);
+      const ops = convertEntries(element.entries, elementDraft, moves);
+      // Trusted only when they do produce the element (they always do in immer's patch order).
+      if (deepEqual(elementDraft.root, newList[j])) return ops.map((op) => ({ ...op, path: elementPointer + op.path }));
+    }
+    return diffValue(oldList[i], newList[j], elementPointer);
+  };
+  // With `moves` (OT docs), the elements the recipe took out and put back elsewhere move first:
+  // the diff of what that leaves keeps them (`arrayMoves`). Indexes in the hooks are old ones.
+  const moved = moves ? arrayMoves(oldList, newList, pointer, sameElement) : undefined;
+  if (moved !== undefined) {
+    const { origin } = moved;
+    const rest = diffArrayOps(moved.list, newList, pointer, {
+      sameElement: (k, j) => sameElement(origin[k], j),
+      editElement: (k, j, elementPointer) => editElement(origin[k], j, elementPointer),
+    });
+    if (rest !== undefined) return [...moved.ops, ...rest];
+  }
+  const ops = diffArrayOps(oldList, newList, pointer, { sameElement, editElement });
   return ops ?? (converted ?? oneByOne()).positional;
 }
 
