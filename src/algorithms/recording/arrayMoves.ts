@@ -1,5 +1,5 @@
 import type { JSONPatchOp } from '../../types.js';
-import { keptRuns } from './diffArray.js';
+import { keptRuns, type KeptRun } from './diffArray.js';
 import { splitPointer } from '../jsonPointer.js';
 import { applyOp } from '../ops/applyOp.js';
 import { isContainer, PatchDraft } from '../ops/PatchDraft.js';
@@ -49,7 +49,8 @@ export function arrayMoves(
   pointer: string,
   sameElement?: (i: number, j: number) => boolean,
 ): ArrayMoves | undefined {
-  // Only what lies between the common prefix and suffix can have moved.
+  // Only what lies between the common prefix and suffix can have moved: an insert or a removal
+  // at one place (one side's middle empty) costs one pass.
   let start = 0;
   while (start < oldList.length && start < newList.length && oldList[start] === newList[start]) start++;
   let endOld = oldList.length;
@@ -58,62 +59,75 @@ export function arrayMoves(
     endOld--;
     endNew--;
   }
-  // Containers in both middles, once in each: their old index (-1 once seen twice), then the pair.
-  const oldAt = new Map<unknown, number>();
-  for (let i = start; i < endOld; i++) {
-    const value = oldList[i];
-    if (isContainer(value)) oldAt.set(value, oldAt.has(value) ? -1 : i);
-  }
-  if (oldAt.size === 0) return undefined;
-  const pairs = new Map<unknown, [number, number] | null>();
-  for (let j = start; j < endNew; j++) {
-    const value = newList[j];
-    const i = isContainer(value) ? oldAt.get(value) : undefined;
-    if (i === undefined || i < 0) continue;
-    pairs.set(value, pairs.has(value) ? null : [i, j]);
-  }
-  const candidates = [...pairs.values()].filter((pair): pair is [number, number] => pair !== null);
-  if (candidates.length === 0) return undefined;
+  if (endOld === start || endNew === start) return undefined;
 
-  // The elements the diff keeps in order (as `diffArrayOps` matches them): those do not move.
+  // The elements the diff keeps in order (as `diffArrayOps` matches them) do not move.
   const runs = keptRuns(oldList, newList, (x, y, i, j) => (x === undefined ? null : x) === (y === undefined ? null : y) || (sameElement?.(i, j) ?? false), { identicalAreEqual: true });
   if (runs === undefined) return undefined;
-  const keptOld = new Set<number>();
-  const keptNew = new Map<number, number>(); // new index → old index
-  for (const { i, j, length } of runs) {
-    for (let t = 0; t < length; t++) {
-      keptOld.add(i + t);
-      keptNew.set(j + t, i + t);
-    }
-  }
-  const moved = candidates.filter(([i, j]) => !keptOld.has(i) && !keptNew.has(j)).sort((x, y) => x[1] - y[1]);
+  // The rest, between the runs: containers there once in the old array and once in the new one.
+  const oldAt = new Map<unknown, number>();
+  gaps(runs, oldList.length, 'i', (i) => {
+    const value = oldList[i];
+    if (isContainer(value)) oldAt.set(value, oldAt.has(value) ? -1 : i);
+  });
+  if (oldAt.size === 0) return undefined;
+  const pairs = new Map<unknown, [number, number] | null>();
+  gaps(runs, newList.length, 'j', (j) => {
+    const value = newList[j];
+    const i = isContainer(value) ? oldAt.get(value) : undefined;
+    if (i !== undefined && i >= 0) pairs.set(value, pairs.has(value) ? null : [i, j]);
+  });
+  const moved = [...pairs.values()].filter((pair): pair is [number, number] => pair !== null).sort((x, y) => x[1] - y[1]);
   if (moved.length === 0) return undefined;
 
-  // Old index of the element at each new index that is in place (kept, or moved there already).
-  const placed = new Map(keptNew);
-  const placedNew = [...keptNew.keys()].sort((x, y) => x - y);
   const list = oldList.slice();
   const origin = oldList.map((_, i) => i);
   const ops: JSONPatchOp[] = [];
+  // New index → old index of the moved elements already in place, new indexes ascending.
+  const placedNew: number[] = [];
+  const placedOld: number[] = [];
   for (const [i, j] of moved) {
     const from = origin.indexOf(i);
     list.splice(from, 1);
     origin.splice(from, 1);
-    const before = predecessor(placedNew, j);
-    const to = before === undefined ? 0 : origin.indexOf(placed.get(before)!) + 1;
+    // The element before it in the new array among those in place: kept, or moved before it.
+    const kept = keptBefore(runs, j);
+    const at = insertionPoint(placedNew, j);
+    const movedBefore = at === 0 ? undefined : placedNew[at - 1];
+    const before = movedBefore !== undefined && (kept === undefined || movedBefore > kept[1]) ? placedOld[at - 1] : kept?.[0];
+    const to = before === undefined ? 0 : origin.indexOf(before) + 1;
     list.splice(to, 0, oldList[i]);
     origin.splice(to, 0, i);
     if (to !== from) ops.push({ op: 'move', from: `${pointer}/${from}`, path: `${pointer}/${to}` });
-    placed.set(j, i);
-    placedNew.splice(insertionPoint(placedNew, j), 0, j);
+    placedNew.splice(at, 0, j);
+    placedOld.splice(at, 0, i);
   }
   return { ops, list, origin };
 }
 
-/** The largest of the ascending `sorted` below `value`. */
-function predecessor(sorted: readonly number[], value: number): number | undefined {
-  const at = insertionPoint(sorted, value);
-  return at === 0 ? undefined : sorted[at - 1];
+/** Calls `each` with every index of one side (`i` old, `j` new) of a `length`-long array that no run keeps. */
+function gaps(runs: readonly KeptRun[], length: number, side: 'i' | 'j', each: (index: number) => void): void {
+  let next = 0;
+  for (const run of runs) {
+    for (; next < run[side]; next++) each(next);
+    next = run[side] + run.length;
+  }
+  for (; next < length; next++) each(next);
+}
+
+/** The last kept pair `[i, j]` with `j` below `value`, if any. */
+function keptBefore(runs: readonly KeptRun[], value: number): [number, number] | undefined {
+  let low = 0;
+  let high = runs.length;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if (runs[mid].j < value) low = mid + 1;
+    else high = mid;
+  }
+  if (low === 0) return undefined;
+  const run = runs[low - 1];
+  const t = Math.min(run.length - 1, value - 1 - run.j);
+  return [run.i + t, run.j + t];
 }
 
 /** Where `value` goes in the ascending `sorted` (after the ones below it). */
