@@ -159,6 +159,60 @@ describe('OTAlgorithm', () => {
     expect(env.doc.state).toEqual({ list: ['x'] });
   });
 
+  describe('a sent change the server transformed to nothing (resolved)', () => {
+    /**
+     * At rev 1 with `list: [K0, K1, K2, K3]`; this client removed K1 and sent that removal, then
+     * wrote into K2 (now at index 1), saved (`minted`) or still unsaved when the reply is applied.
+     * Another client removed K1 too and committed first, so the reply holds only its removal.
+     */
+    async function removedTwice(minted: boolean) {
+      const env = await openOT();
+      await env.run(() => env.ot.applyServerChanges('d', [committed('s1', 1, [{ op: 'replace', path: '', value: { list: ['K0', 'K1', 'K2', 'K3'] } }])]));
+      env.doc.change(draft => void draft.list!.splice(1, 1));
+      await env.doc.flush();
+      const sent = await env.run(() => env.ot.getPendingToSend('d'));
+      const typeIntoK2 = () => env.doc.change(draft => void (draft.list![1] = 'K2 typed'));
+      if (minted) {
+        typeIntoK2();
+        await env.doc.flush();
+      }
+      const reply = [committed('other', 2, [{ op: 'remove', path: '/list/1' }])];
+      const applying = env.run(() => env.ot.applyServerChanges('d', reply, sent));
+      // Made before the step runs: an unsaved edit the step rebases with the queue.
+      if (!minted) typeIntoK2();
+      await applying;
+      await env.doc.flush();
+      return env;
+    }
+
+    it.each([
+      ['a pending change', true],
+      ['an edit not yet saved', false],
+    ])('should rebase %s written after it over the server\'s changes as carried past it (its own result discarded)', async (_label, minted) => {
+      const env = await removedTwice(minted);
+      expect(env.doc.committedRev).toBe(2);
+      expect(env.doc.state).toEqual({ list: ['K0', 'K2 typed', 'K3'] });
+      const pending = await env.run(() => env.ot.getPendingToSend('d'));
+      expect(pending.map(c => c.ops)).toEqual([[{ op: 'replace', path: '/list/1', value: 'K2 typed' }]]);
+      expect((await env.store.getDoc<Doc>('d'))?.state).toEqual({ list: ['K0', 'K2', 'K3'] });
+    });
+
+    it('should drop it from the queue of a doc that is not open, and rebase what is behind it the same way', async () => {
+      const env = await openOT();
+      await env.run(() => env.ot.applyServerChanges('d', [committed('s1', 1, [{ op: 'replace', path: '', value: { list: ['K0', 'K1', 'K2', 'K3'] } }])]));
+      env.doc.change(draft => void draft.list!.splice(1, 1));
+      await env.doc.flush();
+      const sent = await env.run(() => env.ot.getPendingToSend('d'));
+      env.doc.change(draft => void (draft.list![1] = 'K2 typed'));
+      await env.doc.flush();
+      await env.patches.closeDoc('d');
+      await env.run(() => env.ot.applyServerChanges('d', [committed('other', 2, [{ op: 'remove', path: '/list/1' }])], sent));
+      const stored = await env.store.getDoc<Doc>('d');
+      expect(stored?.committedRev).toBe(2);
+      expect(stored?.pending.map(c => c.ops)).toEqual([[{ op: 'replace', path: '/list/1', value: 'K2 typed' }]]);
+    });
+  });
+
   it('should rebase pending changes over a concurrent server change (an append stays an append)', async () => {
     const env = await openOT();
     await atRev1(env);

@@ -198,12 +198,17 @@ export class OTAlgorithm implements ClientAlgorithm {
     const optimistic = doc?._optimistic() ?? [];
 
     // A sent change missing from the reply was transformed to nothing by the server: it is resolved.
+    // It stays in the queue for the rebase and leaves it after: the changes behind it were written
+    // on top of it, so the server's changes meet them as carried past it, as the server saw them
+    // (found in review: taken out first, they were rebased as if it had never been made, and text
+    // typed into a list item while the removal of an item before it was resolved landed in the
+    // next item, or was dropped).
     const replied = new Set(changes.map(c => c.id));
     const resolved = new Set((sent ?? []).filter(c => !replied.has(c.id)).map(c => c.id));
-    const stillPending = pending.filter(c => !resolved.has(c.id));
+    const unresolved = (list: readonly Change[]): Change[] => (resolved.size === 0 ? (list as Change[]) : list.filter(c => !resolved.has(c.id)));
     // Optimistic edits ride at the end of the queue so they are rebased like pending changes.
     const queue: Change[] = [
-      ...stillPending,
+      ...pending,
       ...optimistic.map(o => changeOf(o.id, o.ops, committed.rev)),
     ];
     const optimisticIds = new Set(optimistic.map(o => o.id));
@@ -212,7 +217,7 @@ export class OTAlgorithm implements ClientAlgorithm {
     let newPending: Change[];
     try {
       result = applyCommittedChanges(committed, changes, queue, options);
-      newPending = result.pending.filter(c => !optimisticIds.has(c.id));
+      newPending = unresolved(result.pending.filter(c => !optimisticIds.has(c.id)));
       if (result.applied.length === 0 && newPending.length === pending.length) return [];
       const expect = { committedRev: committed.rev, pendingIds: pending.map(c => c.id), rewinds };
       await store.applyServerChanges(docId, { state: result.state, rev: result.rev, changes: result.applied, pending: newPending, expect, replayable: true });
@@ -225,7 +230,7 @@ export class OTAlgorithm implements ClientAlgorithm {
     if (!doc) {
       this.closedStates.keep(docId, result.state, result.applied);
     } else {
-      const unsaved = unsavedAfterWrite(doc, optimisticIds, result.pending, edits => applyCommittedChanges(committed, changes, [...stillPending, ...edits], options).pending, committed.rev);
+      const unsaved = unsavedAfterWrite(doc, optimisticIds, result.pending, edits => applyCommittedChanges(committed, changes, [...pending, ...edits], options).pending, committed.rev);
       // The committed state is built from the server's ops, our own included; the view is rebuilt
       // from it unless only our own changes came back, exactly as we assumed them, and no edit arrived meanwhile.
       const echoOnly =
