@@ -3,6 +3,7 @@ import type { PatchesDoc } from '../../src/client/PatchesDoc.js';
 import { editText } from '../../src/txt/editText.js';
 import { enableRichText } from '../../src/txt/enableRichText.js';
 import { docSynced, serverHistory, startHarness, when, type SyncHarness } from '../helpers/syncHarness.js';
+import type { TestClient } from '../helpers/syncHarness.js';
 
 /**
  * Two people typing in one text field, through a real server on loopback: `editText` in
@@ -105,5 +106,83 @@ describe('editText through sync', () => {
     const history = await serverHistory(a, 'lww-page');
     expect(history.flatMap((change) => change.ops)).toEqual([expect.objectContaining({ op: 'replace', path: '/body', value: text('> Hello\n') })]);
     expect([...a.errors, ...b.errors]).toEqual([]);
+  });
+
+  describe('typing while a removal the server transforms to nothing is in flight', () => {
+    interface Board {
+      cards?: { id: string; body: TextDocument }[];
+    }
+    const ids = ['K0', 'K1', 'K2', 'K3'];
+
+    /**
+     * A removed card K1 offline, B removed it too and committed first; A's removal is held by the
+     * server's `authorize` while A types into the card at `index` (K2 or K3), then released. The
+     * server drops A's removal as redundant (its reply holds only B's), and A's typing, written on
+     * top of that removal, must land in the card it was typed into.
+     */
+    it.each([
+      [1, 'K2'],
+      [2, 'K3'],
+    ])('should keep text typed into cards[%i] (%s) in that card', async (index, target) => {
+      let hold: { held: () => void; release: Promise<void> } | undefined;
+      const held = await startHarness({
+        authorize: async (_connection, method, docId) => {
+          const holding = hold;
+          if (method === 'commitChanges' && docId === 'board' && holding) {
+            holding.held();
+            await holding.release;
+          }
+          return true;
+        },
+      });
+      try {
+        const [a, b] = await Promise.all([held.connected(), held.connected()]);
+        const docA = await a.patches.openDoc<Board>('board');
+        docA.change((draft) => {
+          draft.cards = ids.map((id) => ({ id, body: text(`${id}\n`) }));
+        });
+        await docSynced(a.sync, 'board', 1);
+        const docB = await b.patches.openDoc<Board>('board');
+        await docSynced(b.sync, 'board', 1);
+        await when(docB.state$, (state) => state.cards !== undefined);
+
+        a.sync.disconnect();
+        docA.change((draft) => void draft.cards!.splice(1, 1));
+        await docA.flush();
+        docB.change((draft) => void draft.cards!.splice(1, 1));
+        await docSynced(b.sync, 'board', 2);
+
+        let release!: () => void;
+        const isHeld = new Promise<void>((resolve) => {
+          hold = { held: resolve, release: new Promise<void>((done) => (release = done)) };
+        });
+        await a.sync.connect();
+        await isHeld;
+        hold = undefined;
+        expect(docA.state.cards!.map((card) => card.id)).toEqual(['K0', 'K2', 'K3']);
+        docA.change((draft) => {
+          const card = draft.cards![index];
+          card.body = editText(card.body, [{ insert: 'typed by A ' }]);
+        });
+        await docA.flush();
+        release();
+
+        await docSynced(a.sync, 'board', 2);
+        await docSynced(b.sync, 'board', docA.committedRev);
+        await when(docB.state$, () => docB.committedRev >= docA.committedRev);
+        const typedIn = (client: TestClient, doc: PatchesDoc<Board>) => {
+          expect(client.errors).toEqual([]);
+          return doc.state.cards!.filter((card) => plain(card.body).includes('typed by A')).map((card) => card.id);
+        };
+        expect(typedIn(a, docA)).toEqual([target]);
+        expect(typedIn(b, docB)).toEqual([target]);
+        expect(docB.state).toEqual(docA.state);
+        expect(docA.state.cards!.map((card) => card.id)).toEqual(['K0', 'K2', 'K3']);
+        // A's removal was committed by no one but B: the history holds one removal and the typing.
+        expect((await serverHistory(a, 'board')).length).toBe(3);
+      } finally {
+        await held.close();
+      }
+    });
   });
 });
