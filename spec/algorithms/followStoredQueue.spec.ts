@@ -34,6 +34,17 @@ describe('followStoredQueue', () => {
     expect(out?.[0].ops).toEqual([replace(0, 'x')]);
   });
 
+  it('should rebase an unsaved edit written on a change the server transformed to nothing as carried past that change (another tab applied the reply)', () => {
+    // This tab saw its removal of item 1 queued and wrote into item 2, now at 1; the server
+    // committed another client's removal of item 1 and dropped ours: the leading tab's store holds
+    // the other removal and no queue.
+    const removal = change('p1', 4, [{ op: 'remove', path: '/list/1' }]);
+    const known = { rev: 3, pending: [removal] };
+    const committed = [change('other', 4, [{ op: 'remove', path: '/list/1' }])];
+    const out = followStoredQueue(known, committed, { rev: 4, pending: [] }, [change('a1', 5, [replace(1, 'x')])]);
+    expect(out?.map(c => [c.id, c.ops])).toEqual([['a1', [replace(1, 'x')]]]);
+  });
+
   it('should say the histories do not line up when committed history is missing (compacted)', () => {
     expect(followStoredQueue({ rev: 3, pending: [] }, [change('s5', 5, [insert(0, 's')])], { rev: 5, pending: [] }, [change('a1', 4, [replace(0, 'x')])])).toBeUndefined();
   });
