@@ -384,6 +384,23 @@ describe('immerPatchesToOps', () => {
       });
     }
 
+    // Found in review: the element's ops were re-rooted by their path only, so the inner move's
+    // source named a root list of the same name (or nothing: change() threw a PatchError).
+    it('should name a move inside an element from that element when the outer array changes too', () => {
+      type Section = { cards?: Card[]; title?: string };
+      const base = { sections: [{ cards: ['a', 'b', 'c'].map(card) }, { title: 'gone' }, { title: 'kept' }] as Section[], cards: ['X', 'Y'].map(card) };
+      const ops = moved(base, (d) => {
+        d.sections[0].cards!.splice(2, 0, ...d.sections[0].cards!.splice(0, 1));
+        d.sections.splice(1, 1);
+      });
+      expect(ops).toContainEqual({ op: 'move', from: '/sections/0/cards/0', path: '/sections/0/cards/2' });
+      const lists = [['a', 'b', 'c'].map(card), ['x'].map(card), ['y'].map(card)];
+      expect(moved({ lists }, (d) => {
+        d.lists[0].push(...d.lists[0].splice(0, 1));
+        d.lists.splice(1, 1);
+      })).toContainEqual({ op: 'move', from: '/lists/0/0', path: '/lists/0/2' });
+    });
+
     it('should record a swap, a reverse and a sort of records as moves', () => {
       expect(moved(board(), (d) => void ([d.cards[0], d.cards[3]] = [d.cards[3], d.cards[0]]))).toEqual([
         { op: 'move', from: '/cards/3', path: '/cards/0' },

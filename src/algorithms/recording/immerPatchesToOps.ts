@@ -269,7 +269,8 @@ function diffEdit(draft: PatchDraft, edit: ArrayEdit, moves: boolean): JSONPatch
       const elementDraft = new PatchDraft(oldList[i]);
       const ops = convertEntries(element.entries, elementDraft, moves);
       // Trusted only when they do produce the element (they always do in immer's patch order).
-      if (deepEqual(elementDraft.root, newList[j])) return ops.map((op) => ({ ...op, path: elementPointer + op.path }));
+      // A move inside the element (a reorder of one of its arrays) names its source in it too.
+      if (deepEqual(elementDraft.root, newList[j])) return ops.map((op) => (op.from === undefined ? { ...op, path: elementPointer + op.path } : { ...op, path: elementPointer + op.path, from: elementPointer + op.from }));
     }
     return diffValue(oldList[i], newList[j], elementPointer);
   };
