@@ -361,6 +361,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     richTextEdits: 0,
     textEdits: 0,
     revivedEditsRefused: 0,
+    revivedOpensRefused: 0,
     untrackedEditsRefused: 0,
     deletesUndone: 0,
     extendedEdits: 0,
@@ -631,7 +632,17 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     if (tombstoned) mayLiveOn.add(docId);
     trace.push(`c${c.index} ${docId}: open the deleted doc again and edit it${tombstoned ? ' (its tombstone still here)' : ''}`);
     stats.revives++;
-    const doc = await c.patches.openDoc<FuzzDoc>(docId, { algorithm: algorithmOf(docId) });
+    // Another tab of its database (or the server's tombstone, heard meanwhile) may drop the doc
+    // again before the open resolves: the open then rejects, as documented, and nothing was edited.
+    const doc = await c.patches.openDoc<FuzzDoc>(docId, { algorithm: algorithmOf(docId) }).catch((error: unknown) => {
+      if (error instanceof DocNotTrackedError && error.deleted) return undefined;
+      throw error;
+    });
+    if (!doc) {
+      trace.push(`c${c.index} ${docId}: its open was refused, the doc deleted again meanwhile`);
+      stats.revivedOpensRefused++;
+      return;
+    }
     const change = algorithmOf(docId) === 'lww' ? lwwEdit(reviveRng, doc.state) : otEdit(reviveRng, doc.state);
     doc.change(draft => change.apply(draft as FuzzDoc));
     if (change.then) doc.change(draft => change.then!(draft as FuzzDoc));
