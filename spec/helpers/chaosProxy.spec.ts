@@ -188,4 +188,38 @@ describe('chaosProxy', () => {
       other.server.close();
     }
   });
+
+  it("should close, unforwarded and uncounted, a connection asking for another path than its own (ownPath)", async () => {
+    // A client of another process that still reconnects to the port this proxy was given (fuzz31:
+    // a never-destroyed sync whose server had that port): its upgrade must not reach the target.
+    const own = await startChaosProxy(echo.port, { random: mulberry32(7), ownPath: true });
+    try {
+      const path = new URL(own.url).pathname;
+      expect(path).toMatch(/^\/chaos-/);
+      const upstream = once(echo.server, 'connection');
+      const stray = await open(own);
+      // The pair exists (its upstream is connected) before the stray says anything: not counted.
+      await upstream;
+      expect(own.connections).toBe(0);
+      const outcome = new Promise<string>(resolve => {
+        stray.on('data', () => resolve('forwarded'));
+        stray.on('close', () => resolve('closed'));
+      });
+      stray.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n\r\n');
+      expect(await outcome).toBe('closed');
+      expect(own.stats.foreign).toBe(1);
+      expect(own.connections).toBe(0);
+
+      const mine = await open(own);
+      const request = `GET ${path} HTTP/1.1\r\n\r\n`;
+      const echoed = receive(mine, request.length);
+      mine.write(request);
+      expect((await echoed).toString()).toBe(request);
+      expect(own.connections).toBe(1);
+      expect(Buffer.concat(echo.received).toString()).toBe(request); // not a byte of the stray's
+      mine.destroy();
+    } finally {
+      await own.close();
+    }
+  });
 });

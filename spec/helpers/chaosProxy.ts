@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { FaultProxy } from './faultProxy.js';
 
@@ -15,6 +16,8 @@ export interface ChaosStats {
   refused: number;
   /** Chunks swallowed by a black hole. */
   swallowed: number;
+  /** Connections closed for asking for another path than the proxy's own (`ownPath`). */
+  foreign: number;
 }
 
 /**
@@ -56,6 +59,15 @@ export interface ChaosProxyOptions {
   random: () => number;
   /** Clock for delay bursts (default `Date.now`). */
   now?: () => number;
+  /**
+   * WebSocket clients only: `url` gets a path of its own, and a connection whose HTTP request asks
+   * for another path is closed before a byte of it reaches the target, and never counted in
+   * `connections`. On a shared machine another process may still be reconnecting to the port the
+   * proxy was given (a client whose server closed, never destroyed); without this its upgrade went
+   * through to the target and the pair stayed open for good, a connection the proxy's own client
+   * never made (fuzz31: "following clients N hold a connection").
+   */
+  ownPath?: boolean;
 }
 
 interface Held {
@@ -118,6 +130,8 @@ interface Pair {
   dead: boolean;
   /** Directions whose bytes are swallowed. */
   holes: Set<Direction>;
+  /** Its request asked for the proxy's own path (always, without `ownPath`): counted in `connections`. */
+  admitted: boolean;
 }
 
 /**
@@ -140,7 +154,10 @@ export async function startChaosProxy(targetPort: number, options: ChaosProxyOpt
   const now = options.now ?? Date.now;
   const pairs = new Set<Pair>();
   const bytes = { toServer: 0, toClient: 0 };
-  const stats: ChaosStats = { accepted: 0, dropped: 0, killed: 0, delayedChunks: 0, refused: 0, swallowed: 0 };
+  const stats: ChaosStats = { accepted: 0, dropped: 0, killed: 0, delayedChunks: 0, refused: 0, swallowed: 0, foreign: 0 };
+  // Not from `random`: the seeded sequence of cuts and delays stays what it was.
+  const path = options.ownPath ? `/chaos-${randomUUID()}` : '';
+  const ownRequest = Buffer.from(`GET ${path}`);
   const faults = { refuse: false, target: targetPort, killArmed: false, burstUntil: 0, maxDelay: 0, direction: undefined as Direction | undefined };
 
   const destroy = (pair: Pair): void => {
@@ -165,7 +182,7 @@ export async function startChaosProxy(targetPort: number, options: ChaosProxyOpt
     }
     stats.accepted++;
     const upstream = connect(faults.target, '127.0.0.1');
-    const pair: Pair = { client, upstream, lanes: [], dead: false, holes: new Set() };
+    const pair: Pair = { client, upstream, lanes: [], dead: false, holes: new Set(), admitted: !path };
     const forward = (dest: Socket, chunk: Buffer): void => {
       if (pair.dead) return;
       if (dest === upstream) bytes.toServer += chunk.length;
@@ -190,7 +207,25 @@ export async function startChaosProxy(targetPort: number, options: ChaosProxyOpt
       if (pair.holes.has(direction)) stats.swallowed++;
       else lane.push(chunk, delayFor(direction));
     };
-    client.on('data', pass(toServer, 'toServer'));
+    const toServerPass = pass(toServer, 'toServer');
+    // With `ownPath`, the request's first bytes are held until they name the path (then its
+    // query or a space follows), and anything else closes the connection unforwarded.
+    let asked = Buffer.alloc(0);
+    const admit = (chunk: Buffer) => {
+      if (pair.admitted) return toServerPass(chunk);
+      asked = Buffer.concat([asked, chunk]);
+      const known = asked.subarray(0, ownRequest.length + 1);
+      const next = known[ownRequest.length];
+      if (!known.subarray(0, ownRequest.length).equals(ownRequest.subarray(0, known.length)) || (next !== undefined && next !== 0x20 && next !== 0x3f)) {
+        stats.foreign++;
+        destroy(pair);
+        return;
+      }
+      if (next === undefined) return;
+      pair.admitted = true;
+      toServerPass(asked);
+    };
+    client.on('data', admit);
     upstream.on('data', pass(toClient, 'toClient'));
     for (const socket of [client, upstream]) {
       // Through a full black hole not even the close gets across: only this side goes.
@@ -212,9 +247,9 @@ export async function startChaosProxy(targetPort: number, options: ChaosProxyOpt
   const port = typeof address === 'object' && address ? address.port : 0;
   return {
     port,
-    url: `ws://127.0.0.1:${port}`,
+    url: `ws://127.0.0.1:${port}${path}`,
     get connections() {
-      return pairs.size;
+      return [...pairs].filter(pair => pair.admitted).length;
     },
     get refuse() {
       return faults.refuse;
