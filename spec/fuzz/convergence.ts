@@ -381,7 +381,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   // Every other seed, a catch-up of a few changes already comes as a snapshot when that is smaller.
   const serverOptions = seed % 2 === 1 ? { catchUpSnapshotsFrom: 2 } : {};
   const fleet = options.fleet ?? (await fileServerFleet(clientCount, error => fail(`server fault: ${describe(error)}`), options.fsync ?? true, serverOptions));
-  const proxies = await Promise.all(Array.from({ length: clientCount }, (_, i) => startChaosProxy(fleet.portOf(i), { random: forkRng(seed, `proxy-${i}`) })));
+  const proxies = await Promise.all(Array.from({ length: clientCount }, (_, i) => startChaosProxy(fleet.portOf(i), { random: forkRng(seed, `proxy-${i}`), ownPath: true })));
 
   /** Resolves with the first value satisfying `predicate`, or fails the run as stuck after `stuckAfter` ms. */
   const within = <T>(source$: Observable<T>, predicate: (value: T) => boolean, what: () => string, ms = stuckAfter): Promise<T> => {
