@@ -420,6 +420,35 @@ describe('PatchesConnection', () => {
     });
   });
 
+  // Found in review: PatchesConnection made one more attempt, and PatchesSync's connect() never settled.
+  describe('a connect() after destroy()', () => {
+    beforeEach(() => start());
+
+    it('should reject at once with an error isCalledOff knows, opening no socket (PatchesConnection and PatchesSync)', async () => {
+      let sockets = 0;
+      const Counting = function (url: string, protocols?: string | string[]): WebSocket {
+        sockets++;
+        return new WebSocket(url, protocols);
+      } as unknown as WebSocketConstructor;
+      const connection = new PatchesConnection(server.url, { online$: new BehaviorSubject(true), liveness: false, websocket: { WebSocketCtor: Counting } });
+      await connection.connect();
+      connection.destroy();
+      const refused = await connection.connect().catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(NetworkError);
+      expect(isCalledOff(refused)).toBe(true);
+
+      const c = client(server.url, { websocket: { WebSocketCtor: Counting } });
+      await c.sync.connect();
+      c.sync.destroy();
+      const syncRefused = await c.sync.connect().catch((e: unknown) => e);
+      expect(syncRefused).toBeInstanceOf(NetworkError);
+      expect(isCalledOff(syncRefused)).toBe(true);
+      // One socket each, both before destroy().
+      expect(sockets).toBe(2);
+      expect(c.errors).toEqual([]);
+    });
+  });
+
   describe('a connect() called off', () => {
     it('should reject with an error isCalledOff knows, and a failed attempt with one it does not', async () => {
       const connection = new PatchesConnection('ws://127.0.0.1:9', {

@@ -139,6 +139,8 @@ export class PatchesConnection {
   private readonly authErrors = new Subject<AuthError>();
   /** Set by an auth refusal: the attempts stopped and only `connect()` restarts them. */
   private halted = false;
+  /** `destroy()` was called: nothing connects any more. */
+  private destroyed = false;
   /** What the current connection's server said it accepts (nothing until `handshake$` hears it). */
   private serverCapabilities: ServerCapabilities = {};
 
@@ -222,6 +224,13 @@ export class PatchesConnection {
    */
   connect$(): Observable<void> {
     return new Observable<void>(subscriber => {
+      // Nothing opens after destroy(): say so at once (it made one attempt, and PatchesSync's connect() never settled).
+      if (this.destroyed) {
+        const error = new NetworkError('connect() after destroy(): this connection is closed for good; make a new one');
+        calledOff.add(error);
+        subscriber.error(error);
+        return undefined;
+      }
       // Already open: waiting for the next open kept every connect() of a connected tab pending until a reconnect.
       const outcome = (this.rpc.connected ? of(undefined) : this.nextOpen$()).subscribe(subscriber);
       if (this.halted || this.wanted.value === 0) {
@@ -243,8 +252,9 @@ export class PatchesConnection {
     if (this.wanted.value !== 0) this.wanted.next(0);
   }
 
-  /** Closes for good. */
+  /** Closes for good: a later `connect()` rejects at once with a `NetworkError` (`isCalledOff`). */
   destroy(): void {
+    this.destroyed = true;
     this.disconnect();
     this.rpc.close();
     this.checks.complete();

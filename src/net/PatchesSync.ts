@@ -338,9 +338,12 @@ export class PatchesSync {
    * rejects if the first attempt fails (while reconnection carries on in the background). If
    * offline, waits until online. A `disconnect()` or `destroy()` before it connected rejects it
    * with a `NetworkError`, which is not reported to `onError` nor shown in `state.syncing`, even
-   * when a later `connect()` wants the connection again (nothing waits for good).
+   * when a later `connect()` wants the connection again (nothing waits for good); so does a
+   * `connect()` after `destroy()`, at once.
    */
   async connect(): Promise<void> {
+    // Destroyed: the connection rejects at once (a NetworkError, not reported: the caller's doing).
+    if (this.subscription.closed) return this.connection.connect();
     // A new session's first pass is 'initial'; a connect() while one is wanted starts none.
     if (!this.connection.isWanted) this.passCount = 0;
     this.tabs.askToConnect(); // a follower's connect() is the leader's to do
