@@ -32,6 +32,47 @@ afterEach(async () => {
 
 
 /** How many runs of `docId` have failed so far: each time its status enters 'error' again. */
+/**
+ * A WebSocket class that notes every `commitChanges` it sends (JSON-RPC id and changes) and loses
+ * the reply to the commit `which` names: the client never reads it, and `cut` ends the connection
+ * instead (the reply lost with it). `lost` is that commit's JSON-RPC id once it happened.
+ */
+function replyLosingSocket(
+  which: (commits: ReadonlyArray<{ rpc: unknown; changes: Change[] }>) => { rpc: unknown } | false | undefined,
+  cut: (socket: WebSocket) => void,
+): { WebSocketCtor: WebSocketConstructor; commits: Array<{ rpc: unknown; changes: Change[] }>; lost: unknown } {
+  const losing = { commits: [] as Array<{ rpc: unknown; changes: Change[] }>, lost: undefined as unknown, WebSocketCtor: undefined as unknown as WebSocketConstructor };
+  losing.WebSocketCtor = function (url: string, protocols?: string | string[]): WebSocket {
+    const socket = new WebSocket(url, protocols);
+    const send = socket.send.bind(socket) as (data: string, ...rest: unknown[]) => void;
+    Object.assign(socket, {
+      send(data: string, ...rest: unknown[]) {
+        for (const m of [JSON.parse(data)].flat() as Array<{ id?: unknown; method?: string; params?: [string, Change[]] }>) {
+          if (m.method === 'commitChanges') losing.commits.push({ rpc: m.id, changes: m.params![1] });
+        }
+        send(data, ...rest);
+      },
+    });
+    const handler = Object.getOwnPropertyDescriptor(WebSocket.prototype, 'onmessage')!;
+    Object.defineProperty(socket, 'onmessage', {
+      get: () => handler.get!.call(socket),
+      set: (listener: ((event: WebSocket.MessageEvent) => void) | null) =>
+        handler.set!.call(socket, listener && ((event: WebSocket.MessageEvent) => {
+          const replies = [JSON.parse(String(event.data))].flat() as Array<{ id?: unknown }>;
+          const target = losing.lost === undefined ? which(losing.commits) : undefined;
+          if (target && replies.some(m => m.id === target.rpc)) {
+            losing.lost = target.rpc;
+            cut(socket);
+            return;
+          }
+          listener(event);
+        })),
+    });
+    return socket;
+  } as unknown as WebSocketConstructor;
+  return losing;
+}
+
 function countFailedRuns(sync: PatchesSync, docId: string): () => number {
   let failed = 0;
   let last: string | undefined;
@@ -187,38 +228,11 @@ describe('PatchesSync', () => {
     // then, over another user's write made meanwhile (the author's clock an hour ahead).
     it("should commit each piece of a cut LWW change once when a piece's reply is lost, from a clock ahead", async () => {
       const ahead = 60 * 60 * 1000;
-      const commits: Array<{ rpc: unknown; ids: string[] }> = [];
-      let lost: unknown;
       let a: TestClient | undefined;
       // The reply to A's second commit is lost with its connection (A disconnects instead of reading it).
-      const LosingReply = function (url: string, protocols?: string | string[]): WebSocket {
-        const socket = new WebSocket(url, protocols);
-        const send = socket.send.bind(socket) as (data: string, ...rest: unknown[]) => void;
-        Object.assign(socket, {
-          send(data: string, ...rest: unknown[]) {
-            for (const m of [JSON.parse(data)].flat() as Array<{ id?: unknown; method?: string; params?: [string, Change[]] }>) {
-              if (m.method === 'commitChanges') commits.push({ rpc: m.id, ids: m.params![1].map(c => c.id) });
-            }
-            send(data, ...rest);
-          },
-        });
-        const handler = Object.getOwnPropertyDescriptor(WebSocket.prototype, 'onmessage')!;
-        Object.defineProperty(socket, 'onmessage', {
-          get: () => handler.get!.call(socket),
-          set: (listener: ((event: WebSocket.MessageEvent) => void) | null) =>
-            handler.set!.call(socket, listener && ((event: WebSocket.MessageEvent) => {
-              const replies = [JSON.parse(String(event.data))].flat() as Array<{ id?: unknown }>;
-              if (lost === undefined && commits.length >= 2 && replies.some(m => m.id === commits[1].rpc)) {
-                lost = commits[1].rpc;
-                a!.sync.disconnect();
-                return;
-              }
-              listener(event);
-            })),
-        });
-        return socket;
-      };
-      a = harness.client({ clock: () => Date.now() + ahead, maxPayloadBytes: 700, websocket: { WebSocketCtor: LosingReply as unknown as WebSocketConstructor } });
+      const losing = replyLosingSocket(commits => commits.length >= 2 && commits[1], () => a!.sync.disconnect());
+      const commits = losing.commits;
+      a = harness.client({ clock: () => Date.now() + ahead, maxPayloadBytes: 700, websocket: { WebSocketCtor: losing.WebSocketCtor } });
       await a.sync.connect();
       const b = await harness.connected();
       type Doc = { a?: string; b?: string };
@@ -228,7 +242,7 @@ describe('PatchesSync', () => {
         draft.a = 'a'.repeat(400);
         draft.b = 'b'.repeat(400);
       });
-      await when(a.sync.state$, s => !s.connected && lost !== undefined);
+      await when(a.sync.state$, s => !s.connected && losing.lost !== undefined);
       await when(docB.state$, s => s.b !== undefined); // both pieces are committed
       docB.change(draft => void (draft.b = 'written by B after A'));
       await docSynced(b.sync, 'lww-cut', 3);
@@ -240,9 +254,10 @@ describe('PatchesSync', () => {
       expect(docA.state.b).toBe('written by B after A');
       expect(docB.state.b).toBe('written by B after A');
       expect(history[history.length - 1].rev).toBe(3); // A's two pieces and B's write: nothing committed twice
-      expect(commits.map(c => c.ids.length)).toEqual([1, 1, 1, 1]); // two pieces, sent twice
-      expect(commits[2].ids).toEqual(commits[0].ids);
-      expect(commits[3].ids).toEqual(commits[1].ids);
+      const ids = commits.map(c => c.changes.map(change => change.id));
+      expect(ids.map(list => list.length)).toEqual([1, 1, 1, 1]); // two pieces, sent twice
+      expect(ids[2]).toEqual(ids[0]);
+      expect(ids[3]).toEqual(ids[1]);
       expect([...a.errors, ...b.errors]).toEqual([]);
     });
 
@@ -965,47 +980,20 @@ describe('PatchesSync', () => {
       expect(seen.state.chunks).toEqual(chunks);
     });
     it("should give every change of a queue cut into several commits the queue head's id as batchId, on the first send and on the resend after a lost reply", async () => {
-      const commits: Array<{ rpc: unknown; changes: Change[] }> = [];
-      let lost: unknown;
       // The reply to the first commit is lost with its connection (the socket is cut instead of reading it).
-      const LosingFirstReply = function (url: string, protocols?: string | string[]): WebSocket {
-        const socket = new WebSocket(url, protocols);
-        const send = socket.send.bind(socket) as (data: string, ...rest: unknown[]) => void;
-        Object.assign(socket, {
-          send(data: string, ...rest: unknown[]) {
-            for (const m of [JSON.parse(data)].flat() as Array<{ id?: unknown; method?: string; params?: [string, Change[]] }>) {
-              if (m.method === 'commitChanges') commits.push({ rpc: m.id, changes: m.params![1] });
-            }
-            send(data, ...rest);
-          },
-        });
-        const handler = Object.getOwnPropertyDescriptor(WebSocket.prototype, 'onmessage')!;
-        Object.defineProperty(socket, 'onmessage', {
-          get: () => handler.get!.call(socket),
-          set: (listener: ((event: WebSocket.MessageEvent) => void) | null) =>
-            handler.set!.call(socket, listener && ((event: WebSocket.MessageEvent) => {
-              const replies = [JSON.parse(String(event.data))].flat() as Array<{ id?: unknown }>;
-              if (lost === undefined && commits.length >= 1 && replies.some(m => m.id === commits[0].rpc)) {
-                lost = commits[0].rpc;
-                socket.terminate();
-                return;
-              }
-              listener(event);
-            })),
-        });
-        return socket;
-      };
+      const losing = replyLosingSocket(commits => commits[0], socket => socket.terminate());
+      const commits = losing.commits;
       const { client: a, doc } = await editedOffline<Record<string, string>>(
         'batched',
         Array.from({ length: 10 }, (_, i) => (draft: Record<string, string>) => void (draft[`k${i}`] = String(i).repeat(600))),
-        { maxPayloadBytes: 2000, websocket: { WebSocketCtor: LosingFirstReply as unknown as WebSocketConstructor } },
+        { maxPayloadBytes: 2000, websocket: { WebSocketCtor: losing.WebSocketCtor } },
       );
       await docSynced(a.sync, 'batched', 10);
       const b = await harness.connected();
       const history = await serverHistory(b, 'batched');
       const head = history[0].id;
 
-      expect(lost).toBeDefined();
+      expect(losing.lost).toBeDefined();
       expect(commits.length).toBeGreaterThanOrEqual(4); // several batches, the first one twice
       expect(commits[1].changes.map(c => c.id)).toEqual(commits[0].changes.map(c => c.id)); // the resend
       expect(commits.map(c => c.changes.map(ch => ch.batchId))).toEqual(commits.map(c => c.changes.map(() => head)));
