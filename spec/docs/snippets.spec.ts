@@ -1,5 +1,5 @@
 /**
- * Every snippet of docs/*.md is compiled or run here, so the docs cannot drift from the code:
+ * Every snippet of docs/*.md and README.md is compiled or run here, so the docs cannot drift from the code:
  * - ```ts blocks are type-checked together, strictly, as an app would write them (importing the
  *   built package as `patches-rx`, `patches-rx/net`, `patches-rx/server`);
  * - ```ts run blocks are also run with Node and must exit 0 (they assert what they claim);
@@ -33,11 +33,13 @@ interface Snippet {
 
 function snippets(): Snippet[] {
   const found: Snippet[] = [];
-  for (const file of readdirSync(DOCS).filter(name => name.endsWith('.md'))) {
-    const text = readFileSync(join(DOCS, file), 'utf8');
+  // docs/*.md, and the README's own (its API overview, its commands).
+  const files = [...readdirSync(DOCS).filter(name => name.endsWith('.md')).map(name => `docs/${name}`), 'README.md'];
+  for (const file of files) {
+    const text = readFileSync(join(ROOT, file), 'utf8');
     for (const match of text.matchAll(/^```(\w*)([^\n]*)\n([\s\S]*?)^```\s*$/gm)) {
       const line = text.slice(0, match.index).split('\n').length;
-      found.push({ where: `docs/${file}:${line}`, name: `${file.replace(/\.md$/, '')}-${line}`, lang: match[1], info: match[2].trim(), code: match[3] });
+      found.push({ where: `${file}:${line}`, name: `${file.replace(/^docs\//, '').replace(/\.md$/, '')}${file === 'README.md' ? '-root' : ''}-${line}`, lang: match[1], info: match[2].trim(), code: match[3] });
     }
   }
   return found;
@@ -98,7 +100,7 @@ describe('docs snippets', () => {
     for (const snippet of all.filter(s => s.lang === 'sh')) {
       for (const line of snippet.code.split('\n').map(l => l.replace(/#.*$/, ''))) {
         for (const [, script] of line.matchAll(/npm (?:run )?([a-z:-]+)/g)) {
-          if (['ci', 'install', 'run'].includes(script)) continue;
+          if (['ci', 'install', 'run', 'pack'].includes(script)) continue; // npm's own commands
           expect([snippet.where, script, scripts.has(script)]).toEqual([snippet.where, script, true]);
         }
         for (const [bench] of line.matchAll(/bench\/[\w.-]+\.js/g)) expect([snippet.where, bench, existsSync(join(ROOT, bench))]).toEqual([snippet.where, bench, true]);
