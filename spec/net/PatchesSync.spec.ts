@@ -7,6 +7,7 @@ import type { PatchesDoc } from '../../src/client/PatchesDoc.js';
 import { PatchesSync } from '../../src/net/PatchesSync.js';
 import { startServer } from '../../src/server/index.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
+import { createChange } from '../../src/algorithms/createChange.js';
 import type { PatchesStore } from '../../src/stores/PatchesStore.js';
 import { WebSocket } from 'ws';
 import type { WebSocketConstructor } from '../../src/streams/webSocketEvents.js';
@@ -838,6 +839,80 @@ describe('PatchesSync', () => {
       expect(seen.state).toEqual({ a: 1, offline: true });
       expect(a.errors).toHaveLength(1);
       expect(a.sync.state.syncing).toBeNull();
+    });
+
+    /**
+     * A store whose next call of `method` fails once the first commit's write (`applyServerChanges`)
+     * is done: the read at the end of the run that committed.
+     */
+    function failingAfterCommit(method: keyof PatchesStore) {
+      const inner = new InMemoryStore();
+      const store = failingStore(inner);
+      const write = inner.applyServerChanges.bind(inner);
+      inner.applyServerChanges = async (docId, update) => {
+        inner.applyServerChanges = write;
+        await write(docId, update);
+        store.failNext(method, quota());
+      };
+      return store;
+    }
+
+    /** Every status the doc's entry showed, in order. */
+    function statusesOf(client: TestClient, docId: string): string[] {
+      const seen: string[] = [];
+      client.sync.synced$.subscribe(synced => {
+        const status = synced[docId]?.status;
+        if (status && seen.at(-1) !== status) seen.push(status);
+      });
+      return seen;
+    }
+
+    // Found in review, fixed: the read of what still waits, after a commit that succeeded, failed
+    // once, and the doc showed 'error' until its retry ~1 s later.
+    it.each([
+      ['ot', 'getPendingChanges'],
+      ['lww', 'getQueue'],
+    ] as const)("should show a %s doc 'synced' when the read after its commit fails (%s), and read it again", async (algorithm, method) => {
+      const a = harness.client({ store: failingAfterCommit(method) });
+      // Closed while it syncs: its entry is read from the store, not from an open view.
+      const doc = await a.patches.openDoc<{ n?: number }>('read-after', { algorithm });
+      doc.change(draft => void (draft.n = 1));
+      await a.patches.closeDoc('read-after');
+      const statuses = statusesOf(a, 'read-after');
+      await a.sync.connect();
+
+      await when(a.sync.synced$, s => s['read-after']?.committedRev === 1 && s['read-after'].status === 'synced');
+      // Not yet read: shown as waiting, never as saved unread.
+      expect(a.sync.synced['read-after'].hasPending).toBe(true);
+      await docSynced(a.sync, 'read-after', 1);
+      expect(statuses).not.toContain('error');
+      expect(a.errors.map(e => e.message)).toEqual([expect.stringContaining('quota')]);
+    });
+
+    it("should show a doc 'synced' when the read of whether its commit made progress fails, and send what waits", async () => {
+      const inner = new InMemoryStore();
+      const write = inner.applyServerChanges.bind(inner);
+      const read = inner.getPendingChanges.bind(inner);
+      inner.applyServerChanges = async (docId, update) => {
+        inner.applyServerChanges = write;
+        await write(docId, update);
+        // Another writer's change lands as the commit is written (nothing announces it here), and
+        // the second read after the commit (did the sent change leave the queue?) fails.
+        await inner.savePendingChanges(docId, [createChange([{ op: 'add', path: '/more', value: 2 }], { baseRev: 1, rev: 2, createdAt: 0 })]);
+        let reads = 0;
+        inner.getPendingChanges = id => (++reads === 2 ? ((inner.getPendingChanges = read), Promise.reject(quota())) : read(id));
+      };
+      const a = harness.client({ store: inner });
+      const doc = await a.patches.openDoc<{ n?: number; more?: number }>('progress');
+      doc.change(draft => void (draft.n = 1));
+      await a.patches.closeDoc('progress');
+      const statuses = statusesOf(a, 'progress');
+      await a.sync.connect();
+
+      await docSynced(a.sync, 'progress', 2);
+      expect(statuses).not.toContain('error');
+      expect(a.errors.map(e => e.message)).toEqual([expect.stringContaining('quota')]);
+      expect((await serverHistory(a, 'progress')).flatMap(c => c.ops.map(op => op.path))).toEqual(['/n', '/more']);
     });
   });
 

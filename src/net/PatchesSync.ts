@@ -730,7 +730,9 @@ export class PatchesSync {
    * Ends a successful run: the doc is 'synced', with `hasPending` from one store read. After a
    * flush that made progress (the head it sent, `sentHead`, is no longer queued), local changes
    * made meanwhile (an LWW edit while its predecessor was in flight, say) get one more run. No
-   * progress, no follow-up: a server that never confirms cannot make the doc spin.
+   * progress, no follow-up: a server that never confirms cannot make the doc spin. A read here
+   * that fails leaves the doc 'synced' and retries the run (`retryRead`), never 'error': the run
+   * did not fail.
    */
   private async settle(docId: string, algorithm: ClientAlgorithm, sentHead: string | undefined): Promise<void> {
     // A doc whose entry could not be read (the store failed a moment) gets it now: updates never make one.
@@ -741,13 +743,43 @@ export class PatchesSync {
       this.retries.schedule(docId);
       return;
     }
-    const hasPending = await this.entries.hasPending(docId, algorithm);
-    // Shown at once: an edit announced after this read sets hasPending itself, and must not be overwritten.
-    this.retries.clear(docId);
     this.failedHere.delete(docId);
     this.budgets.reset(docId);
+    let hasPending: boolean;
+    try {
+      hasPending = await this.entries.hasPending(docId, algorithm);
+    } catch (error) {
+      // The run succeeded; only the read of what still waits failed (the store failed a moment).
+      // The doc is 'synced', its `hasPending` left as it was (true after an edit: never "all
+      // saved" unread), and the read is retried with the run's backoff, the failure reported once
+      // (it used to paint the doc 'error' until the retry, ~1 s after a commit that succeeded).
+      this.retryRead(docId, error);
+      this.docs.update([docId], { status: 'synced' });
+      return;
+    }
+    // Shown at once: an edit announced after this read sets hasPending itself, and must not be overwritten.
+    this.retries.clear(docId);
     this.docs.update([docId], { status: 'synced', hasPending });
-    if (sentHead !== undefined && hasPending && !(await algorithm.isQueued(docId, sentHead))) this.syncRequests.next(docId);
+    if (sentHead === undefined || !hasPending) return;
+    let queued: boolean;
+    try {
+      queued = await algorithm.isQueued(docId, sentHead);
+    } catch (error) {
+      // Whether the flush made progress is unknown: the retry's run sends what still waits.
+      return this.retryRead(docId, error);
+    }
+    if (!queued) this.syncRequests.next(docId);
+  }
+
+  /**
+   * A store read at the end of a successful run failed: reported once per streak, the doc's run
+   * retried with its backoff. Any other error than the policy's `retry` (the doc untracked meanwhile,
+   * an outdated store) is the run's, as before.
+   */
+  private retryRead(docId: string, error: unknown): void {
+    if (classifyError(error) !== 'retry') throw error;
+    if (!this.retries.has(docId)) this.report(error, docId);
+    this.retries.schedule(docId);
   }
 
   private algorithmOf(docId: string): ClientAlgorithm | undefined {
