@@ -1078,6 +1078,33 @@ describe('PatchesSync', () => {
       expect(Object.keys(doc.state)).toHaveLength(10);
       expect(a.errors).toEqual([]);
     });
+
+    // Found in review, fixed: a queue of OT changes without ops (only a store written by something
+    // else holds one) was sent, a round trip the server answered by committing nothing.
+    it.each([
+      ['new to the server', 0],
+      ['the server holds', 2],
+    ] as const)('should send no commit for a queue of changes without ops on a doc %s, drop them, and catch up', async (_case, revs) => {
+      if (revs > 0) {
+        const other = await harness.connected();
+        const doc = await other.patches.openDoc<{ n?: number }>('no-ops');
+        for (let n = 1; n <= revs; n++) doc.change(draft => void (draft.n = n));
+        await docSynced(other.sync, 'no-ops', revs);
+      }
+      const store = new InMemoryStore();
+      await store.trackDocs(['no-ops'], 'ot');
+      const empty = (id: string, rev: number): Change => ({ id, ops: [], baseRev: 0, rev, createdAt: 0, committedAt: 0 });
+      await store.savePendingChanges('no-ops', [empty('empty-1', 1), empty('empty-2', 2)]);
+      const log = frameLog();
+      const a = await harness.connected({ store, websocket: { WebSocketCtor: log.WebSocketCtor } });
+
+      await docSynced(a.sync, 'no-ops', revs);
+      expect(log.messages(log.sent).filter(m => m.method === 'commitChanges')).toEqual([]);
+      expect(await store.getPendingChanges('no-ops')).toEqual([]);
+      expect(a.sync.synced['no-ops']).toEqual({ committedRev: revs, hasPending: false, status: 'synced' });
+      expect((await a.patches.openDoc<{ n?: number }>('no-ops')).state).toEqual(revs > 0 ? { n: revs } : {});
+      expect(a.errors).toEqual([]);
+    });
   });
 
   describe('subscribeFilter', () => {

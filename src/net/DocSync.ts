@@ -112,7 +112,14 @@ export class DocSync {
       // LWW pieces are named after their content, so a resend cut the same way carries the same ids
       // (see `BreakChangesOptions.pieceIds`); under a budget a 413 shrank, the first piece too.
       const pieceIds = ot ? 'fresh' : this.deps.budgets.isShrunk(docId) ? 'derivedFirst' : 'derived';
-      const batches = breakChangesIntoBatches(pending, { ...this.deps.limits, maxStorageBytes: budget, docId, fillArrays, keepWhole, pieceIds });
+      // A queue of OT changes without ops (a store written by something else: `change()` makes none,
+      // a rebase drops what it empties) has nothing to send: the server would drop them and commit
+      // nothing, a round trip for no rev. They leave the queue below (the write of what is sent:
+      // nothing), and the run catches up instead. Only a queue of nothing but them: beside other
+      // changes they cost no round trip, and a queue's head names its batches (`batchId`), which an
+      // upload another tab or build began, its reply lost, must keep to be known as one upload.
+      const toSend = ot && pending.every(c => c.ops.length === 0) ? [] : pending;
+      const batches = breakChangesIntoBatches(toSend, { ...this.deps.limits, maxStorageBytes: budget, docId, fillArrays, keepWhole, pieceIds });
       const pieces = batches.flat();
       const stored = pieces.length === pending.length || (await algorithm.replacePending(docId, pieces, pending));
       if (ot) {
