@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { mkdtemp, open, readFile, readdir, readlink, rm } from 'node:fs/promises';
+import { mkdtemp, open, readFile, readdir, readlink, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CommitJournal } from '../../../src/server/stores/CommitJournal.js';
@@ -66,6 +66,34 @@ describe('CommitJournal', () => {
     expect(journal.bytes).toBe(0);
     await journal.write({ docId: 'd', body: 2 });
     expect(await new CommitJournal(path).readRecords()).toEqual([{ docId: 'd', body: 2 }]);
+    await journal.close();
+  });
+
+  // Found in review, fixed: a write made while a reset cut the file (a delete's marker, which
+  // waits for no checkpoint) was counted from the old size, then the reset's count of 0 replaced
+  // it, with the line in the file; a later group whose write failed was cut back to where the count
+  // said it began, into the acknowledged lines before it, which recovery then never read.
+  it('should hold a write made while a reset empties the file until it is done, so a failed group later cuts into no acknowledged line', async () => {
+    const path = await journalPath();
+    const journal = new CommitJournal(path);
+    await journal.write({ docId: 'old', body: 'checkpointed' });
+    // Its group's drain ends after the write resolves: a reset now finds none in flight and cuts the
+    // file at once, and the marker is written meanwhile (one written before the cut is cut with it).
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    await Promise.all([journal.reset(), journal.write({ docId: 'x', body: 'marker' })]);
+    expect(journal.bytes).toBe((await stat(path)).size);
+    await journal.write({ docId: 'd', body: 'acknowledged' });
+    const probe = await open(path, 'r');
+    const handles = Object.getPrototypeOf(probe) as { write: (...args: unknown[]) => Promise<{ bytesWritten: number }> };
+    await probe.close();
+    const spy = jest.spyOn(handles, 'write').mockRejectedValueOnce(Object.assign(new Error('no space left'), { code: 'ENOSPC' }));
+    try {
+      await expect(journal.write({ docId: 'd', body: 'refused' })).rejects.toMatchObject({ code: 'ENOSPC' });
+    } finally {
+      spy.mockRestore();
+    }
+    await journal.write({ docId: 'd', body: 'after' });
+    expect((await new CommitJournal(path).readRecords()).map((record) => record.body)).toEqual(['marker', 'acknowledged', 'after']);
     await journal.close();
   });
 
