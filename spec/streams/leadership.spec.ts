@@ -65,6 +65,20 @@ describe('leadership$ (lease fallback, no Web Locks)', () => {
   });
 });
 
+describe('leadership$ (lease fallback on its own BroadcastChannel)', () => {
+  // Found while making a tab ask for the lead only while it wants a connection: the default
+  // channel was opened once per leadership$() and closed by the first unsubscribe, so asking for
+  // the lead again (after a page was away, or a disconnect()) threw "BroadcastChannel is closed".
+  it('should ask for the lead again after it was given up (a channel per subscription)', () => {
+    const testScheduler = createTestScheduler();
+    testScheduler.run(({ expectObservable }) => {
+      const lead$ = leadership$({ name: `again-${Date.now()}`, locks: null, id: 'a', heartbeat: 10, leaseTimeout: 40, scheduler: testScheduler });
+      expectObservable(lead$, '^ 19ms !').toBe('f 9ms t', { f: false, t: true });
+      expectObservable(lead$, '30ms ^ 19ms !').toBe('30ms f 9ms t', { f: false, t: true });
+    });
+  });
+});
+
 describe('leadership$ (Web Locks)', () => {
   it('should lead while holding the lock and hand it to the next tab when unsubscribed', async () => {
     const locks = new FakeLocks();

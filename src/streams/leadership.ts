@@ -56,9 +56,8 @@ type LeaseMessage = { lease: string; type: 'claim' | 'heartbeat' | 'resign'; id:
 export function leadership$(options: LeadershipOptions): Observable<boolean> {
   const locks = options.locks === undefined ? defaultLocks() : options.locks;
   if (locks) return lockLeadership$(locks, options.name);
-  const channel = options.channel === undefined ? defaultChannel(options.name) : options.channel;
-  if (!channel) return new Observable<boolean>(subscriber => subscriber.next(true));
-  return leaseLeadership$(channel, options);
+  if (options.channel === null || (options.channel === undefined && !channelCtor())) return new Observable<boolean>(subscriber => subscriber.next(true));
+  return leaseLeadership$(options);
 }
 
 /** Leadership as an exclusive Web Lock held while subscribed. */
@@ -83,13 +82,19 @@ function lockLeadership$(locks: LockManagerLike, name: string): Observable<boole
   });
 }
 
-/** Leadership as a heartbeat lease over a channel (where Web Locks are missing). */
-function leaseLeadership$(channel: LeaseChannel, options: LeadershipOptions): Observable<boolean> {
+/**
+ * Leadership as a heartbeat lease over a channel (where Web Locks are missing). The default
+ * channel is opened per subscription and closed with it: one opened once and closed by the first
+ * unsubscribe failed every later subscription (a tab asks for the lead again after its page was
+ * away, or when it wants a connection again).
+ */
+function leaseLeadership$(options: LeadershipOptions): Observable<boolean> {
   const { name } = options;
   const heartbeat = options.heartbeat ?? 250;
   const leaseTimeout = options.leaseTimeout ?? 1000;
   const scheduler = options.scheduler ?? asyncScheduler;
   return new Observable<boolean>(subscriber => {
+    const channel = options.channel ?? defaultChannel(name);
     const id = options.id ?? Math.random().toString(36).slice(2);
     let role: 'follower' | 'claiming' | 'leader' = 'follower';
     let timer: Subscription | undefined;
@@ -144,10 +149,12 @@ function defaultLocks(): LockManagerLike | null {
   return navigator?.locks ?? null;
 }
 
-function defaultChannel(name: string): LeaseChannel | null {
-  const Ctor = (globalThis as { BroadcastChannel?: new (name: string) => LeaseChannel & { unref?: () => void } }).BroadcastChannel;
-  if (!Ctor) return null;
-  const channel = new Ctor(`${name}:lease`);
+function channelCtor(): (new (name: string) => LeaseChannel & { unref?: () => void }) | undefined {
+  return (globalThis as { BroadcastChannel?: new (name: string) => LeaseChannel & { unref?: () => void } }).BroadcastChannel;
+}
+
+function defaultChannel(name: string): LeaseChannel {
+  const channel = new (channelCtor()!)(`${name}:lease`);
   channel.unref?.();
   return channel;
 }
