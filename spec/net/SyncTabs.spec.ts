@@ -498,6 +498,48 @@ describe('SyncTabs while its page is away (back/forward cache, frozen)', () => {
   });
 });
 
+describe('SyncTabs and whether its tab wants a connection (found in review, tabs30 finding 2)', () => {
+  it('should ask for the lock only while its tab wants a connection and its page runs, and close its socket before it lets the lock go', () => {
+    const events: string[] = [];
+    const lock$ = new Observable<boolean>(subscriber => {
+      events.push('lock requested');
+      subscriber.next(true);
+      return () => events.push('lock released');
+    });
+    const page = new FakePage();
+    const tabs = new SyncTabs(store, { enabled: true, name: 'app', leadership$: lock$, channel: null, page }, { wanted: false });
+    const gate = tabs.gate(of(true)).subscribe(open => events.push(open ? 'socket open' : 'socket closed'));
+    tabs.want(true);
+    tabs.want(false);
+    page.freeze();
+    tabs.want(true); // its page is away: not yet
+    page.resume();
+    expect(events).toEqual(['socket closed', ...['lock requested', 'socket open'], ...['socket closed', 'lock released'], ...['lock requested', 'socket open']]);
+    gate.unsubscribe();
+    tabs.close();
+  });
+
+  it('should let another tab that wants a connection lead while it wants none, and wait behind it when it wants one again', async () => {
+    const locks = new FakeLocks();
+    const tabOf = () => new SyncTabs(store, { enabled: true, name: 'app', leadership$: leadership$({ name: 'app', locks }), channel: null }, { wanted: false });
+    const [a, b] = [tabOf(), tabOf()];
+    const leads = (tabs: SyncTabs) => firstValueFrom(tabs.leading$.pipe(filter(Boolean)));
+    a.want(true);
+    await leads(a);
+    b.want(true);
+    a.want(false);
+    await leads(b);
+    a.want(true);
+    // The fake's grants are promise callbacks: one macrotask runs every one of them that can run.
+    await new Promise(resolve => setImmediate(resolve));
+    expect([a.leading, b.leading]).toEqual([false, true]);
+    b.want(false);
+    await leads(a);
+    a.close();
+    b.close();
+  });
+});
+
 describe('SyncTabs next to a tab of an older schema version of its store (found in review)', () => {
   /** A store of schema version 4 on database 'app' that other instances write, as `IndexedDBStore` is. */
   const schema4Store = Object.assign(new InMemoryStore(), { dbName: 'app', schemaVersion: 4, changes$: NEVER }) as PatchesStore;
@@ -551,7 +593,7 @@ describe('SyncTabs next to a tab of an older schema version of its store (found 
       // A schema-3 build's leader: the lowest id, beating every 250 ms.
       const lease = hubOf('patches-rx:leader:app:lease').channel();
       const beats = timer(0, 250).subscribe(() => lease.postMessage({ lease: 'patches-rx:leader:app', type: 'heartbeat', id: '0' }));
-      const tabs = new SyncTabs(schema4Store, {}, testScheduler);
+      const tabs = new SyncTabs(schema4Store, {}, { scheduler: testScheduler });
       testScheduler.schedule(() => (beats.unsubscribe(), tabs.close()), 2000);
       expectObservable(tabs.leading$).toBe('f 249ms t 1749ms |', { f: false, t: true });
     });

@@ -203,8 +203,9 @@ export class PatchesSync {
 
     // State hears online/offline before the connection reacts to it: one coherent transition.
     this.subscription.add(online$.subscribe(online => this.setState({ online })));
-    // Only the leading tab connects; the others show what it announces.
-    this.tabs = new SyncTabs(patches.store, options.tabs, options.scheduler);
+    // Only the leading tab connects; the others show what it announces. A tab asks for the lead
+    // only while it wants a connection: from connect() until disconnect().
+    this.tabs = new SyncTabs(patches.store, options.tabs, { scheduler: options.scheduler, wanted: false });
     this.leading$ = this.tabs.leading$;
     // A follower's own edits stay pending in what it shows until a store read finds them gone (finding M).
     const unsaved = (id: string) => hasUnsavedEdits(this.patches, id);
@@ -346,7 +347,8 @@ export class PatchesSync {
     if (this.subscription.closed) return this.connection.connect();
     // A new session's first pass is 'initial'; a connect() while one is wanted starts none.
     if (!this.connection.isWanted) this.passCount = 0;
-    this.tabs.askToConnect(); // a follower's connect() is the leader's to do
+    this.tabs.want(true); // asks for the lead (it waits while another tab that wants a connection holds it)
+    this.tabs.askToConnect(); // after an auth refusal, the leader's connection waits for a connect()
     try {
       // Connected by this tab's own socket (at once if it is open), or through the leader's once
       // this tab follows; a tab that stops following (closed) goes by its own socket's outcome.
@@ -365,9 +367,14 @@ export class PatchesSync {
     }
   }
 
-  /** Stops reconnecting and closes the socket. */
+  /**
+   * Stops reconnecting and closes the socket. A leading tab lets the lead go with it, to a tab
+   * that wants a connection if one does (it connects); a tab that follows shows the leader's
+   * state still, and its edits still reach the server through the leader.
+   */
   disconnect(): void {
     this.connection.disconnect();
+    this.tabs.want(false);
   }
 
   /** Calls `listener(state)` whenever the connection state changes (not for the current value: read `state`). */

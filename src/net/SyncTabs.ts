@@ -22,8 +22,19 @@ export interface SyncTabsOptions {
   page?: PageLifecycleTarget | null | undefined;
 }
 
-/** The leader's connection state as it is posted (an error with its class and fields: see `PostedError`). */
-type PostedState = { connected: boolean; syncing: 'initial' | 'updating' | null | PostedError };
+/** What `PatchesSync` tells the `SyncTabs` it makes (not an app's option). */
+export interface SyncTabsSetup {
+  /** Scheduler of the fallback lease's timers. */
+  scheduler?: SchedulerLike | undefined;
+  /** Whether this tab wants a connection from the start (default `true`; `want()` changes it). */
+  wanted?: boolean | undefined;
+}
+
+/**
+ * The leader's connection state as it is posted (an error with its class and fields: see
+ * `PostedError`); `gone` on its last word, as it stops leading.
+ */
+type PostedState = { connected: boolean; syncing: 'initial' | 'updating' | null | PostedError; gone?: true };
 
 /**
  * What the leader announces: its connection state and every doc's sync status (`'state'`), then
@@ -49,9 +60,10 @@ interface Mirrored {
 export type MirroredState = Pick<PatchesSyncState, 'connected' | 'syncing'>;
 
 /**
- * One connection per browser: the tabs on one store elect a leader (`leadership$`); only the
- * leader's `PatchesSync` connects (`gate`), and it announces its state and `synced` map, which
- * the followers show as theirs (`mirror`). A follower's edits reach the leader through the shared
+ * One connection per browser: the tabs on one store that want a connection (`want`) elect a
+ * leader (`leadership$`); only the leader's `PatchesSync` connects (`gate`), and it announces its
+ * state and `synced` map, which the other tabs show as theirs (`mirror`), whether they want a
+ * connection or not. A tab that stops wanting one lets the lead go to a tab that does. A follower's edits reach the leader through the shared
  * store and its channel, and its `connect()` through the channel (`askToConnect`). When the leader
  * goes away another tab leads and connects, and finds every pending change in the store. A tab
  * whose page is away (`pageAway$`: kept in the back/forward cache, or frozen) gives the lead up
@@ -75,6 +87,8 @@ export class SyncTabs {
   /** While leading: the next announcement must be the whole map (a newcomer, a resend, a first peer). */
   private readonly wholeAsked = new BehaviorSubject<void>(undefined);
   private readonly connectAsked = new Subject<void>();
+  /** Whether this tab wants a connection (`want`): only then does it ask for the lead. */
+  private readonly wanted: BehaviorSubject<boolean>;
   private readonly outdatedSubject = new ReplaySubject<StoreOutdatedError>(1);
   /** Set when the store is outdated: this tab never leads nor follows again. */
   private retired = false;
@@ -105,7 +119,7 @@ export class SyncTabs {
   /** Once, after this tab gave the lead up for good: its store was upgraded by a newer build. */
   readonly outdated$: Observable<StoreOutdatedError> = this.outdatedSubject.asObservable();
 
-  constructor(store: PatchesStore, options: SyncTabsOptions = {}, scheduler?: SchedulerLike) {
+  constructor(store: PatchesStore, options: SyncTabsOptions = {}, { scheduler, wanted = true }: SyncTabsSetup = {}) {
     const dbName = (store as { dbName?: unknown }).dbName;
     const enabled = options.enabled ?? (store.changes$ !== undefined && typeof dbName === 'string');
     // Per schema version: a tab whose store this build's upgrade closed can sync nothing, and
@@ -114,6 +128,7 @@ export class SyncTabs {
     const name = options.name ?? (typeof dbName === 'string' ? dbName : 'patches-rx');
     this.name = store.schemaVersion === undefined ? name : `${name}:schema${store.schemaVersion}`;
     this.leadingSubject = new BehaviorSubject(!enabled);
+    this.wanted = new BehaviorSubject(wanted);
     this.leading$ = this.leadingSubject.asObservable().pipe(distinctUntilChanged());
     this.ownsChannel = enabled && options.channel === undefined;
     this.channel = enabled ? (options.channel === undefined ? (openStoreChannel(`sync:${this.name}`) ?? null) : options.channel) : null;
@@ -124,19 +139,26 @@ export class SyncTabs {
     if (!enabled || this.retired) return;
     const leads$ = options.leadership$ ?? leadership$({ name: `patches-rx:leader:${this.name}`, scheduler });
     // A page away (kept in the back/forward cache, or frozen) runs nothing for as long as the
-    // browser likes: it must not hold the lead, or every tab waits for it. It lets the lock go and
-    // asks for it again when it comes back (leading only if no other tab took it meanwhile). It
-    // closes its socket first (leading false), then lets the lock go, so the next leader's socket
-    // does not overlap it.
+    // browser likes: it must not hold the lead, or every tab waits for it. Nor must a tab that
+    // wants no connection (its app has not called connect(), or called disconnect()): leading, it
+    // kept every tab from syncing while another wanted to (found in review, tabs30 finding 2). So a
+    // tab asks for the lock only while its page runs and it wants a connection, lets it go when
+    // either ends, and asks again (behind the tabs already waiting) when both hold again. It closes
+    // its socket first (leading false), then lets the lock go, so the next leader's socket does
+    // not overlap it.
     let leadership: Subscription | undefined;
     const letGo = () => {
       this.leadingSubject.next(false);
       leadership?.unsubscribe();
       leadership = undefined;
     };
+    const contends$ = combineLatest([pageAway$(options.page), this.wanted]).pipe(
+      map(([away, wants]) => wants && !away),
+      distinctUntilChanged(),
+    );
     this.subscription.add(
-      pageAway$(options.page).subscribe(away => {
-        if (away) letGo();
+      contends$.subscribe(contends => {
+        if (!contends) letGo();
         else if (!this.retired && !leadership) leadership = leads$.subscribe(leading => this.leadingSubject.next(leading));
       }),
     );
@@ -222,6 +244,16 @@ export class SyncTabs {
   }
 
   /**
+   * Whether this tab wants a connection (`PatchesSync.connect()` / `disconnect()`): a tab that
+   * wants one asks for the lead (and leads once no other tab that wants one holds it); a tab that
+   * stops wanting one closes its socket and lets the lead go, to a tab that wants one if any does.
+   * Either way it shows the leader's state.
+   */
+  want(wanted: boolean): void {
+    this.wanted.next(wanted);
+  }
+
+  /**
    * Asks the leading tab to connect (a follower's `connect()`: after an auth refusal the leader's
    * connection waits for one, with fresh credentials). Nothing to ask while this tab leads.
    */
@@ -277,7 +309,7 @@ export class SyncTabs {
       this.awaitingWhole = false;
       if (this.news.value) this.news.next(undefined);
     } else if (!this.awaitingWhole && this.followed === undefined) {
-      if (this.announced) this.channel?.postMessage(this.announcement({ connected: false, syncing: null }, this.announced));
+      if (this.announced) this.channel?.postMessage(this.announcement({ connected: false, syncing: null, gone: true }, this.announced));
       this.awaitingWhole = true;
       if (!this.retired) this.channel?.postMessage({ type: 'resend', name: this.name });
     }
@@ -340,13 +372,15 @@ export class SyncTabs {
   /**
    * Emits once this tab follows a leader that has announced itself (never while this tab leads;
    * completes without a value once closed): a follower is connected through the leader, whatever
-   * the leader's own socket is doing (a leader whose tab called `disconnect()` pauses sync for
-   * every tab until it reconnects). An observable, not a promise: a lone tab never follows, and
+   * the leader's own socket is doing (a leader wants a connection: one that stops wanting it lets
+   * the lead go). Not a tab that last heard a leader's last word (it stopped leading): then this
+   * tab may lead next, and its connect() goes by its own socket (else it resolved
+   * while no tab was connected). An observable, not a promise: a lone tab never follows, and
    * whoever stops waiting must be able to let go of it.
    */
   followingLeader$(): Observable<void> {
     return combineLatest([this.leading$, this.news]).pipe(
-      filter(([leading, news]) => !leading && news !== undefined),
+      filter(([leading, news]) => !leading && news !== undefined && !news.state.gone),
       map(() => undefined),
       take(1),
     );
@@ -360,6 +394,7 @@ export class SyncTabs {
     this.news.complete();
     this.wholeAsked.complete();
     this.connectAsked.complete();
+    this.wanted.complete();
     this.outdatedSubject.complete();
   }
 }

@@ -36,6 +36,8 @@ export interface TabsApp {
   pad(records: number): Promise<void>;
   /** Sync on or off in this tab (`connect()` / `disconnect()`). */
   setSync(on: boolean): Promise<void>;
+  /** Resolves once this tab leads (holds the connection for every tab). */
+  whenLeading(): Promise<void>;
   /** Resolves when the store and this tab's views hold nothing pending and both docs are at least at these revs. */
   whenSettled(otRev: number, lwwRev: number): Promise<TabSnapshot>;
   /** Resolves when this tab's OT doc shows `token` (another tab edits it), with when (epoch ms, sub-ms precision). */
@@ -126,6 +128,9 @@ window.tabs = {
     const { sync } = current();
     if (on) await sync.connect();
     else sync.disconnect();
+  },
+  async whenLeading() {
+    await firstValueFrom(current().sync.leading$.pipe(filter(Boolean)));
   },
   async whenSettled(otRev, lwwRev) {
     const { patches, sync, ot, lww } = current();
