@@ -460,6 +460,21 @@ describe('SyncTabs while its page is away (back/forward cache, frozen)', () => {
       });
     });
 
+    it('should hand the lead to a tab that wants a connection when the leader stops wanting one, and ask for it again when it wants one again', () => {
+      testScheduler.run(({ expectObservable }) => {
+        const hub = new ChannelHub();
+        const a = tabOn(hub, 'a', new FakePage());
+        const b = tabOn(hub, 'b', new FakePage());
+        testScheduler.schedule(() => a.want(false), 50);
+        testScheduler.schedule(() => a.want(true), 100);
+        testScheduler.schedule(() => b.want(false), 150);
+        testScheduler.schedule(() => (a.close(), b.close()), 200);
+        // a resigns at 50 and b leads a heartbeat later; a claims again at 100 and hears b's heartbeat; b resigns at 150, a leads at 160.
+        expectObservable(a.leading$).toBe('f 9ms t 39ms f 109ms t 39ms |', values);
+        expectObservable(b.leading$).toBe('f 59ms t 89ms f 49ms |', values);
+      });
+    });
+
     it('should lead again once resumed when no tab took the lead', () => {
       testScheduler.run(({ expectObservable }) => {
         const page = new FakePage();

@@ -41,7 +41,7 @@ import { serialGate } from '../operators/serialGate.js';
 import { online$ as browserOnline$ } from '../streams/online.js';
 import { wakeups$ } from '../streams/wakeups.js';
 import { PatchesConnection, isCalledOff, type LivenessOptions, type WebSocketOptions } from './PatchesConnection.js';
-import { SyncedDocs } from './SyncedDocs.js';
+import { SyncedDocs, settled } from './SyncedDocs.js';
 import { DocSync, type PlannedBatch } from './DocSync.js';
 import { docIdOf, isDocChanges } from './wireShapes.js';
 import { classifyError, steadyRetryDelay } from './errorPolicy.js';
@@ -216,13 +216,15 @@ export class PatchesSync {
       this.tabs.mirror(
         this.state$,
         this.synced$,
-        (state, synced, removed) => {
+        (state, synced, removed, gone) => {
           this.borrowed = true;
           this.setState(state);
+          // A leader that stopped leading syncs nothing, whatever its last map said (one made
+          // before its disconnect settled them: an app that disconnects from a status listener).
           this.docs.mirror(
             synced,
             removed,
-            (id, entry) => this.ownEdits.shown(id, entry, unsaved),
+            (id, entry) => (gone ? settled(this.ownEdits.shown(id, entry, unsaved)) : this.ownEdits.shown(id, entry, unsaved)),
             id => this.patches.getDocAlgorithm(id) !== undefined,
           );
         },
@@ -374,6 +376,10 @@ export class PatchesSync {
    */
   disconnect(): void {
     this.connection.disconnect();
+    // The statuses the disconnect settled are emitted now, so a leader's last announcement, as
+    // it lets the lead go, has them: else a tab that wants no connection showed a doc 'syncing'
+    // for as long as no tab led.
+    this.docs.flush();
     this.tabs.want(false);
   }
 
@@ -399,10 +405,9 @@ export class PatchesSync {
 
   /** Disconnects and completes every observable (`remoteDocDeleted$` once a remote delete under way has handed its changes over). */
   destroy(): void {
+    // Its statuses settled and announced (found in review: a leader's last announcement still
+    // said 'syncing', the map due a microtask later, unheard), the lead let go.
     this.disconnect();
-    // The statuses the disconnect settled are emitted now, so a leader's last announcement has
-    // them (found in review: it still said 'syncing', the map due a microtask later, unheard).
-    this.docs.flush();
     this.subscription.unsubscribe();
     this.retries.clearAll();
     this.serverSubscriptions.reset();

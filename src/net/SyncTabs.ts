@@ -213,15 +213,16 @@ export class SyncTabs {
    * While leading, announces `state$` and `synced$` to the other tabs; while following, hands what
    * the leader announces to `show`: the leader's state, its whole map as this tab follows it (to
    * read during the call: it changes in place with the next announcement), and the docs the
-   * announcement removed (once per announcement). The leader's map is shown again whenever this
-   * tab's own state or map changes. Each time this tab starts to lead, `own` is called first (at
+   * announcement removed (once per announcement), and whether that was the leader's last word (it
+   * stopped leading: nothing it said was syncing still is). The leader's map is shown again
+   * whenever this tab's own state or map changes. Each time this tab starts to lead, `own` is called first (at
    * once, before anything is announced) and nothing is announced until what it returns is done:
    * what this tab showed of the old leader must not be announced as its own.
    */
   mirror(
     state$: Observable<PatchesSyncState>,
     synced$: Observable<Readonly<Record<string, SyncedDoc>>>,
-    show: (state: MirroredState, synced: Record<string, SyncedDoc>, removed: readonly string[]) => void,
+    show: (state: MirroredState, synced: Record<string, SyncedDoc>, removed: readonly string[], gone: boolean) => void,
     own: () => ObservableInput<unknown> = () => EMPTY,
   ): Subscription {
     const channel = this.channel;
@@ -280,7 +281,7 @@ export class SyncTabs {
   private follow$(
     state$: Observable<PatchesSyncState>,
     synced$: Observable<Readonly<Record<string, SyncedDoc>>>,
-    show: (state: MirroredState, synced: Record<string, SyncedDoc>, removed: readonly string[]) => void,
+    show: (state: MirroredState, synced: Record<string, SyncedDoc>, removed: readonly string[], gone: boolean) => void,
   ): Observable<unknown> {
     if (this.retired) return EMPTY;
     // One mirrored state per announcement: `show` feeds this tab's own state$ back in here, so an
@@ -289,10 +290,11 @@ export class SyncTabs {
     return combineLatest([state$, synced$, this.news]).pipe(
       tap(([, , news]) => {
         if (!news) return;
-        if (shown?.news === news) return show(shown.state, news.synced, []);
+        const gone = news.state.gone === true;
+        if (shown?.news === news) return show(shown.state, news.synced, [], gone);
         const syncing = news.state.syncing;
         shown = { news, state: { connected: news.state.connected, syncing: syncing !== null && typeof syncing === 'object' ? revivedError(syncing) : syncing } };
-        show(shown.state, news.synced, news.removed);
+        show(shown.state, news.synced, news.removed, gone);
       }),
     );
   }

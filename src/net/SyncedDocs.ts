@@ -106,7 +106,7 @@ export class SyncedDocs {
   settleSyncing(docIds: Iterable<string> = this.entries.keys()): void {
     for (const id of [...docIds]) {
       const entry = this.entries.get(id);
-      if (entry?.status === 'syncing') this.set(id, { ...entry, status: entry.committedRev > 0 || entry.hasPending ? 'synced' : 'unsynced' });
+      if (entry?.status === 'syncing') this.set(id, settled(entry));
     }
   }
 
@@ -145,6 +145,11 @@ export class SyncedDocs {
     this.entries.forEach((entry, id) => (snapshot[id] = entry));
     this.emitter.next(Object.freeze(snapshot));
   }
+}
+
+/** An entry no longer syncing: 'syncing' falls back to 'synced' (something committed or pending) or 'unsynced'; any other status stays. */
+export function settled(entry: SyncedDoc): SyncedDoc {
+  return entry.status === 'syncing' ? { ...entry, status: entry.committedRev > 0 || entry.hasPending ? 'synced' : 'unsynced' } : entry;
 }
 
 /** The snapshot before any entry. */
