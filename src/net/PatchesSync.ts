@@ -181,7 +181,7 @@ export class PatchesSync {
   readonly synced$: Observable<Readonly<Record<string, SyncedDoc>>>;
   /** Errors, with the doc they concern. */
   readonly error$: Observable<SyncErrorEvent> = this.errorSubject.asObservable();
-  /** Whether this tab holds the connection for every tab on its store (always `true` without tab coordination). */
+  /** Whether this tab holds the connection for every tab on its store (always `true` without tab coordination; with it, only while this tab wants a connection: from `connect()` until `disconnect()`). */
   readonly leading$: Observable<boolean>;
   /** Docs deleted on the server: once per delete, with the unsent changes (`[]` when nothing was pending). */
   readonly remoteDocDeleted$: Observable<RemoteDocDeletedEvent>;
