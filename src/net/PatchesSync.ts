@@ -224,7 +224,10 @@ export class PatchesSync {
           this.docs.mirror(
             synced,
             removed,
-            (id, entry) => (gone ? settled(this.ownEdits.shown(id, entry, unsaved)) : this.ownEdits.shown(id, entry, unsaved)),
+            (id, entry) => {
+              const shown = this.ownEdits.shown(id, entry, unsaved);
+              return gone ? settled(shown) : shown;
+            },
             id => this.patches.getDocAlgorithm(id) !== undefined,
           );
         },

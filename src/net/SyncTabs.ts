@@ -63,8 +63,9 @@ export type MirroredState = Pick<PatchesSyncState, 'connected' | 'syncing'>;
  * One connection per browser: the tabs on one store that want a connection (`want`) elect a
  * leader (`leadership$`); only the leader's `PatchesSync` connects (`gate`), and it announces its
  * state and `synced` map, which the other tabs show as theirs (`mirror`), whether they want a
- * connection or not. A tab that stops wanting one lets the lead go to a tab that does. A follower's edits reach the leader through the shared
- * store and its channel, and its `connect()` through the channel (`askToConnect`). When the leader
+ * connection or not. A tab that stops wanting one lets the lead go to a tab that does. A
+ * follower's edits reach the leader through the shared store and its channel, and its
+ * `connect()` through the channel (`askToConnect`). When the leader
  * goes away another tab leads and connects, and finds every pending change in the store. A tab
  * whose page is away (`pageAway$`: kept in the back/forward cache, or frozen) gives the lead up
  * until it comes back, then follows whichever tab took it (or leads, if none did). A tab whose
@@ -215,9 +216,9 @@ export class SyncTabs {
    * read during the call: it changes in place with the next announcement), and the docs the
    * announcement removed (once per announcement), and whether that was the leader's last word (it
    * stopped leading: nothing it said was syncing still is). The leader's map is shown again
-   * whenever this tab's own state or map changes. Each time this tab starts to lead, `own` is called first (at
-   * once, before anything is announced) and nothing is announced until what it returns is done:
-   * what this tab showed of the old leader must not be announced as its own.
+   * whenever this tab's own state or map changes. Each time this tab starts to lead, `own` is
+   * called first (at once, before anything is announced) and nothing is announced until what it
+   * returns is done: what this tab showed of the old leader must not be announced as its own.
    */
   mirror(
     state$: Observable<PatchesSyncState>,
@@ -376,9 +377,9 @@ export class SyncTabs {
    * completes without a value once closed): a follower is connected through the leader, whatever
    * the leader's own socket is doing (a leader wants a connection: one that stops wanting it lets
    * the lead go). Not a tab that last heard a leader's last word (it stopped leading): then this
-   * tab may lead next, and its connect() goes by its own socket (else it resolved
-   * while no tab was connected). An observable, not a promise: a lone tab never follows, and
-   * whoever stops waiting must be able to let go of it.
+   * tab may lead next, and its connect() goes by its own socket (else it resolved while no tab
+   * was connected). An observable, not a promise: a lone tab never follows, and whoever stops
+   * waiting must be able to let go of it.
    */
   followingLeader$(): Observable<void> {
     return combineLatest([this.leading$, this.news]).pipe(
