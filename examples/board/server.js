@@ -74,7 +74,15 @@ const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; ch
 /** A file of the Angular build for a path under /angular/ (its index.html for app routes), or undefined. */
 function angularFile(pathname) {
   if (!pathname.startsWith('/angular/') || !existsSync(join(ANGULAR_DIR, 'index.html'))) return undefined;
-  const path = resolve(ANGULAR_DIR, '.' + decodeURIComponent(pathname.slice('/angular'.length)));
+  let decoded;
+  try {
+    decoded = decodeURIComponent(pathname.slice('/angular'.length));
+  } catch {
+    // A malformed escape (`%E0%A4%A`) names no file: a 404, not a URIError thrown out of the
+    // request handler, which ended the whole process (found in review).
+    return undefined;
+  }
+  const path = resolve(ANGULAR_DIR, '.' + decoded);
   if (path !== ANGULAR_DIR && !path.startsWith(ANGULAR_DIR + sep)) return undefined;
   const file = existsSync(path) && statSync(path).isFile() ? path : join(ANGULAR_DIR, 'index.html');
   return { type: TYPES[extname(file)] ?? 'application/octet-stream', body: readFileSync(file) };

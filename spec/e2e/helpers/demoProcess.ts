@@ -26,11 +26,11 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * Runs `node examples/board/server.js` (what `npm start` runs) and resolves once it prints its URL;
+ * Runs `node examples/board/server.js` (what `npm start` runs; `script`: a copy of it elsewhere) and resolves once it prints its URL;
  * rejects with its output if it exits first or says nothing within 30 s.
  */
-export function startDemo(args: { port: number; dataDir: string; extra?: string[] }): Promise<DemoProcess> {
-  const child: ChildProcess = spawn(process.execPath, [SERVER_SCRIPT, '--port', String(args.port), '--data', args.dataDir, ...(args.extra ?? [])], {
+export function startDemo(args: { port: number; dataDir: string; extra?: string[]; script?: string }): Promise<DemoProcess> {
+  const child: ChildProcess = spawn(process.execPath, [args.script ?? SERVER_SCRIPT, '--port', String(args.port), '--data', args.dataDir, ...(args.extra ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
