@@ -47,4 +47,22 @@ describe('deepEqual in key order', () => {
     expect(deepEqual({ x: [{ a: 1, b: 2 }] }, { x: [{ a: 1, b: 2 }] }, true)).toBe(true);
     expect(deepEqual({ x: [{ a: 1, b: 2 }] }, { x: [{ b: 2, a: 1 }] })).toBe(true);
   });
+
+  it('should compare the values of keys listed in the same order, a wide map and an own "__proto__" key too', () => {
+    const wide = (changed?: string) => Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`k${i}`, `k${i}` === changed ? { v: -1 } : { v: i }]));
+    expect(deepEqual(wide(), wide(), true)).toBe(true);
+    expect(deepEqual(wide(), wide('k299'), true)).toBe(false);
+    expect(deepEqual({ a: 1, b: { c: 2 } }, { a: 1, b: { c: 3 } }, true)).toBe(false);
+    expect(deepEqual({ a: 1, b: 2 }, { a: 1, c: 2 }, true)).toBe(false);
+    expect(deepEqual(JSON.parse('{"a": 1, "__proto__": {"x": 1}}'), JSON.parse('{"a": 1, "__proto__": {"x": 1}}'), true)).toBe(true);
+    expect(deepEqual(JSON.parse('{"a": 1, "__proto__": {"x": 1}}'), JSON.parse('{"a": 1, "__proto__": {"x": 2}}'), true)).toBe(false);
+    // A key deleted (V8 keeps such an object in another mode) compares the same.
+    const deleted = wide();
+    delete deleted.k5;
+    const without = wide();
+    delete without.k5;
+    expect(deepEqual(deleted, without, true)).toBe(true);
+    without.k7 = { v: 0 };
+    expect(deepEqual(deleted, without, true)).toBe(false);
+  });
 });

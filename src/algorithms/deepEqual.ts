@@ -29,12 +29,29 @@ export function deepEqual(a: unknown, b: unknown, inKeyOrder = false): boolean {
   const aKeys = Object.keys(aRecord);
   const bKeys = Object.keys(bRecord);
   if (aKeys.length !== bKeys.length) return false;
+  if (inKeyOrder) return inOrderEqual(aRecord, bRecord, aKeys, bKeys);
   for (let i = 0; i < aKeys.length; i++) {
     const key = aKeys[i];
-    if (inKeyOrder && key !== bKeys[i]) return false;
     // Own keys only: an inherited `toString` must not make `{}` look like it has one.
     if (!Object.prototype.hasOwnProperty.call(bRecord, key)) return false;
     if (!deepEqual(aRecord[key], bRecord[key], inKeyOrder)) return false;
+  }
+  return true;
+}
+
+/**
+ * Objects whose own keys are `aKeys` and `bKeys` (as many), equal in key order: the keys compared
+ * first, all of them, then the values. A key listed in both is own in both, so no
+ * `hasOwnProperty` per key: on a view's root that is a map of ~190 keys, compared on every reply
+ * to an own edit (`PatchesDoc._update`), that is ~⅔ of the time. (`Object.values` instead of the
+ * lookups took a fifth, but ~3× as long on an object V8 keeps in dictionary mode, one a key was
+ * deleted from, as a map of records whose records come and go is.)
+ */
+function inOrderEqual(a: Record<string, unknown>, b: Record<string, unknown>, aKeys: string[], bKeys: string[]): boolean {
+  for (let i = 0; i < aKeys.length; i++) if (aKeys[i] !== bKeys[i]) return false;
+  for (let i = 0; i < aKeys.length; i++) {
+    const key = aKeys[i];
+    if (!deepEqual(a[key], b[key], true)) return false;
   }
   return true;
 }
