@@ -50,6 +50,8 @@ export interface ApplyPatchOptions {
 export function applyPatch<T>(state: T, ops: readonly JSONPatchOp[], options: ApplyPatchOptions = {}): T {
   const lenient = options.mode === 'lenient';
   const draft = new PatchDraft(state);
+  // Strict: the first failed op throws, and the draft with it (a move need not run on a fork).
+  draft.discardedOnFailure = !lenient;
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i];
     try {
@@ -65,6 +67,21 @@ export function applyPatch<T>(state: T, ops: readonly JSONPatchOp[], options: Ap
     }
   }
   return draft.root as T;
+}
+
+/**
+ * Applies op `index` of a patch to a draft as strict `applyPatch` does: a failed op throws the
+ * `PatchError` naming that index (the draft is then to be thrown away).
+ *
+ * @internal For callers that run their own strict draft between ops (the server's `applyWithinLimits`).
+ */
+export function applyOpAt(draft: PatchDraft, op: JSONPatchOp, index: number): void {
+  try {
+    applyOp(draft, op);
+  } catch (error) {
+    if (error instanceof RichTextNotEnabledError) throw error;
+    throw toPatchError(error, index, op);
+  }
 }
 
 function toPatchError(error: unknown, index: number, op: JSONPatchOp): PatchError {

@@ -68,6 +68,12 @@ function newContainer(mode: CreateMode, nextKey: string | undefined): Container 
 export class PatchDraft {
   /** The current document; the input state until an op changes something. */
   root: unknown;
+  /**
+   * Set by a caller that throws the whole draft away when an op fails (`applyPatch` in strict
+   * mode): then an op made of several steps (move) runs on the draft itself, not on a fork that
+   * copies every container on its paths again, since no failed op's half-done steps are ever read.
+   */
+  discardedOnFailure = false;
   private readonly owned: Set<object>;
 
   constructor(root: unknown, owned: Set<object> = new Set()) {
@@ -81,6 +87,14 @@ export class PatchDraft {
    */
   fork(): PatchDraft {
     return new PatchDraft(this.root);
+  }
+
+  /**
+   * Whether this draft made `container` (a copy or a new one) and may still write to it: every
+   * other container is the input's or an op's, and stays as it is until the draft is done.
+   */
+  owns(container: object): boolean {
+    return this.owned.has(container);
   }
 
   /** Takes over the result of a fork that succeeded. */

@@ -7,7 +7,7 @@ import { enableRichText } from '../../txt/enableRichText.js';
 import type { Change, CommitChangesResult, PatchesSnapshot } from '../../types.js';
 import type { IncomingChange } from '../validate.js';
 import { DocService, REMEMBERED_CHANGE_IDS, revisionAhead } from './DocService.js';
-import { applyWithinLimits } from './applyWithinLimits.js';
+import { applyWithinLimits, type KnownHeights } from './applyWithinLimits.js';
 import { smallerCatchUp } from './smallerCatchUp.js';
 import type { CallOrigin, DocServiceOptions, LoadedDoc } from './DocService.js';
 import type { LogEntry, OTSnapshot, StoredDoc } from '../stores/ServerStore.js';
@@ -208,12 +208,14 @@ export class OTDocService extends DocService<OTDoc> {
       // change written on one that was dropped); refusing the batch would stall its author for good.
       // A copy or move nesting the doc past MAX_DEPTH is refused, though (400, nothing stored), and
       // copies adding more than a change may carry (413): the doc they make is one no snapshot can serialise.
+      // Heights of subtrees measured for one change's copies and moves serve the next ones too.
       let state = doc.headState;
       const committed: Change[] = [];
+      const heights: KnownHeights = new WeakMap();
       for (const change of transformed) {
         const copy: Change = { ...change, rev: currentRev + 1 + committed.length, committedAt: now, clientId: origin.connectionId };
         try {
-          state = applyWithinLimits(state, copy, this.options.maxChangeBytes ?? Infinity);
+          state = applyWithinLimits(state, copy, this.options.maxChangeBytes ?? Infinity, heights);
         } catch (error) {
           if (!(error instanceof PatchError)) throw error;
           this.options.stats.changesDropped++;
