@@ -1,9 +1,13 @@
 import type { Change, JSONPatchOp } from '../types.js';
-import { transformPatch } from './transformPatch.js';
+import { transformPatch, transformPatchSteps } from './transformPatch.js';
 import { QueuePaths } from './transform/QueuePaths.js';
+import { runToEnd, type Steps } from '../util/steps.js';
 
 /** A queue this long or longer is indexed (`QueuePaths`) so committed changes meeting none of it pass at once. */
 const INDEX_FROM = 8;
+
+/** Below this many op pairs (ops of one side × the other's) a transform runs as one step. */
+const PAIRS_AT_ONCE = 4096;
 
 /** A queue entry during a walk: the change and its ops so far. */
 interface Entry {
@@ -35,6 +39,23 @@ export function walkQueue(
   queue: readonly Change[],
   isOwn: (committed: Change) => boolean,
 ): Entry[] {
+  return runToEnd(walkQueueSteps(committed, queue, isOwn));
+}
+
+/**
+ * {@link walkQueue} as steps: it yields before each committed change, after each entry it meets, and within long transforms
+ * (`transformPatchSteps`), so the server can serve other requests during a long walk.
+ *
+ * `pairsAtOnce`: a transform of fewer op pairs than this runs as one step (specs pass 0 or Infinity).
+ *
+ * @internal Used by walkQueue and the server's transformIncomingChangesSteps.
+ */
+export function* walkQueueSteps(
+  committed: readonly Change[],
+  queue: readonly Change[],
+  isOwn: (committed: Change) => boolean,
+  pairsAtOnce = PAIRS_AT_ONCE,
+): Steps<Entry[]> {
   const entries: WalkEntry[] = queue.map((change) => ({ change, ops: change.ops }));
   // Own changes are found by id and marked taken, not searched for and spliced out: an upload of
   // n changes in several batches meets up to n own changes per batch, and a search and a splice
@@ -45,6 +66,7 @@ export function walkQueue(
   let paths: QueuePaths | undefined;
   let foreignSeen = 0;
   for (const server of committed) {
+    yield;
     if (isOwn(server)) {
       byId ??= entriesById(entries);
       const own = byId.get(server.id)?.shift();
@@ -64,12 +86,19 @@ export function walkQueue(
       if (foreign.length === 0) break;
       if (entry.taken) continue;
       const written = entry.ops;
-      entry.ops = transformPatch(foreign, written);
-      foreign = transformPatch(written, foreign, true);
+      // A short pair at once (most are): a generator per call would cost the client's small rebases more than they take.
+      if (foreign.length * written.length < pairsAtOnce) {
+        entry.ops = transformPatch(foreign, written);
+        foreign = transformPatch(written, foreign, true);
+      } else {
+        entry.ops = yield* transformPatchSteps(foreign, written);
+        foreign = yield* transformPatchSteps(written, foreign, true);
+      }
       if (paths && entry.ops !== written) {
         paths.remove(written);
         paths.add(entry.ops);
       }
+      yield;
     }
   }
   return taken === 0 ? entries : entries.filter((entry) => !entry.taken);

@@ -1,5 +1,6 @@
 import type { Change } from '../types.js';
-import { walkQueue } from './rebaseChanges.js';
+import { walkQueueSteps } from './rebaseChanges.js';
+import { runToEnd, type Steps } from '../util/steps.js';
 
 /**
  * The server half of the OT diamond (protocol §4.4, §1.5.5 steps 7–11): transforms an incoming
@@ -27,7 +28,19 @@ export function transformIncomingChanges(
   incoming: readonly Change[],
   isOwn: (committed: Change) => boolean,
 ): Change[] {
-  const entries = walkQueue(committedSince, incoming, isOwn);
+  return runToEnd(transformIncomingChangesSteps(committedSince, incoming, isOwn));
+}
+
+/**
+ * {@link transformIncomingChanges} as steps (the same walk, yielding between committed changes
+ * and within long transforms), for a server that serves other requests meanwhile.
+ */
+export function* transformIncomingChangesSteps(
+  committedSince: readonly Change[],
+  incoming: readonly Change[],
+  isOwn: (committed: Change) => boolean,
+): Steps<Change[]> {
+  const entries = yield* walkQueueSteps(committedSince, incoming, isOwn);
   const out: Change[] = [];
   for (const { change, ops } of entries) {
     if (ops.length === 0) continue;

@@ -1,4 +1,5 @@
 import type { JSONPatchOp } from '../types.js';
+import type { Steps } from '../util/steps.js';
 import type { Frame } from './transform/opKinds.js';
 import { leavesAlone } from './transform/leavesAlone.js';
 import { overOp } from './transform/overOp.js';
@@ -65,5 +66,30 @@ export function transformPatch(
   let ops = otherOps as JSONPatchOp[];
   // Most ops of a burst never meet the other side's paths: skip the rule when it would change nothing.
   for (const op of thisOps) if (!leavesAlone(op, ops)) ops = overOp(frame, op, ops);
+  return ops;
+}
+
+/** About how many ops one step of {@link transformPatchSteps} rewrites (`otherOps` passed, summed) before it yields. */
+const OPS_PER_STEP = 4096;
+
+/**
+ * {@link transformPatch} as steps: the same rules in the same order, yielding once it has passed
+ * about `OPS_PER_STEP` of `otherOps` (each op of `thisOps` that meets them rewrites them all), so
+ * the server serves other requests during a long transform (two changes of 4,000 inserts at one
+ * index meet 16 million times: ~17 s).
+ */
+export function* transformPatchSteps(thisOps: readonly JSONPatchOp[], otherOps: readonly JSONPatchOp[], otherOpsFirst = false): Steps<JSONPatchOp[]> {
+  const frame: Frame = { otherOpsFirst };
+  let ops = otherOps as JSONPatchOp[];
+  let passed = 0;
+  for (const op of thisOps) {
+    if (leavesAlone(op, ops)) continue;
+    ops = overOp(frame, op, ops);
+    passed += ops.length;
+    if (passed >= OPS_PER_STEP) {
+      passed = 0;
+      yield;
+    }
+  }
   return ops;
 }

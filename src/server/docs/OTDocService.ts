@@ -2,12 +2,13 @@ import { PatchError, StatusError, StoreError } from '../../errors.js';
 import { errorName } from '../../util/errorName.js';
 import { applyPatch } from '../../algorithms/applyPatch.js';
 import { deepEqual } from '../../algorithms/deepEqual.js';
-import { transformIncomingChanges } from '../../algorithms/transformIncomingChanges.js';
+import { transformIncomingChanges, transformIncomingChangesSteps } from '../../algorithms/transformIncomingChanges.js';
 import { enableRichText } from '../../txt/enableRichText.js';
 import type { Change, CommitChangesResult, PatchesSnapshot } from '../../types.js';
 import type { IncomingChange } from '../validate.js';
 import { DocService, REMEMBERED_CHANGE_IDS, revisionAhead } from './DocService.js';
-import { applyWithinLimits, type KnownHeights } from './applyWithinLimits.js';
+import { applyWithinLimitsSteps, type KnownHeights } from './applyWithinLimits.js';
+import { runSliced } from './runSliced.js';
 import { smallerCatchUp } from './smallerCatchUp.js';
 import type { CallOrigin, DocServiceOptions, LoadedDoc } from './DocService.js';
 import type { LogEntry, OTSnapshot, StoredDoc } from '../stores/ServerStore.js';
@@ -193,7 +194,7 @@ export class OTDocService extends DocService<OTDoc> {
       this.options.stats.duplicateChanges += resentRevs.length;
 
       const transformed = queue.length
-        ? this.transform(committedSince, queue.map((change) => prepare(change, baseRev, now)), isOwn).filter(
+        ? (await this.transform(committedSince, queue.map((change) => prepare(change, baseRev, now)), isOwn)).filter(
             (change) => committedRev(change.id) === undefined && change.ops.length > 0,
           )
         : [];
@@ -208,14 +209,16 @@ export class OTDocService extends DocService<OTDoc> {
       // change written on one that was dropped); refusing the batch would stall its author for good.
       // A copy or move nesting the doc past MAX_DEPTH is refused, though (400, nothing stored), and
       // copies adding more than a change may carry (413): the doc they make is one no snapshot can serialise.
-      // Heights of subtrees measured for one change's copies and moves serve the next ones too.
+      // The transform above and this apply run in slices, other requests served between them (a
+      // long commit held every document's clients for seconds); the lock keeps this doc's other
+      // commits waiting, and nothing of the doc is written until the store has the commit.
       let state = doc.headState;
       const committed: Change[] = [];
       const heights: KnownHeights = new WeakMap();
       for (const change of transformed) {
         const copy: Change = { ...change, rev: currentRev + 1 + committed.length, committedAt: now, clientId: origin.connectionId };
         try {
-          state = applyWithinLimits(state, copy, this.options.maxChangeBytes ?? Infinity, heights);
+          state = await runSliced(applyWithinLimitsSteps(state, copy, this.options.maxChangeBytes ?? Infinity, heights));
         } catch (error) {
           if (!(error instanceof PatchError)) throw error;
           this.options.stats.changesDropped++;
@@ -340,9 +343,13 @@ export class OTDocService extends DocService<OTDoc> {
     if (this.options.store.uniqueChangeIds) doc.ids = new Map();
   }
 
-  /** The OT walk; an op the transform cannot handle refuses the batch instead of failing the server. */
-  private transform(committedSince: Change[], queue: Change[], isOwn: (committed: Change) => boolean): Change[] {
+  /**
+   * The OT walk, in slices (the default rule; a rule a test passes runs at once); an op the
+   * transform cannot handle refuses the batch instead of failing the server.
+   */
+  private async transform(committedSince: Change[], queue: Change[], isOwn: (committed: Change) => boolean): Promise<Change[]> {
     try {
+      if (this.transformIncoming === transformIncomingChanges) return await runSliced(transformIncomingChangesSteps(committedSince, queue, isOwn));
       return this.transformIncoming(committedSince, queue, isOwn);
     } catch (error) {
       this.options.onError(error);

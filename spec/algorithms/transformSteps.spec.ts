@@ -1,0 +1,62 @@
+import fc from 'fast-check';
+import { walkQueueSteps } from '../../src/algorithms/rebaseChanges.js';
+import { transformPatch, transformPatchSteps } from '../../src/algorithms/transformPatch.js';
+import { enableRichText } from '../../src/txt/enableRichText.js';
+import type { Change, JSONPatchOp } from '../../src/types.js';
+import { runToEnd } from '../../src/util/steps.js';
+import { loadCorpus } from '../helpers/transformCorpus.js';
+
+/**
+ * The transform in steps (the server runs it in slices, other requests served between them) must
+ * compute exactly what the transform at once does: every case of the recorded corpus, and long
+ * random changes (the only ones the walk runs in steps: fewer pairs go at once).
+ */
+beforeAll(enableRichText);
+
+/** The walk with every transform in steps (0) or every transform at once (Infinity, as before the steps). */
+function walk(committed: Change[], queue: Change[], isOwn: (change: Change) => boolean, pairsAtOnce: number): unknown {
+  return runToEnd(walkQueueSteps(committed, queue, isOwn, pairsAtOnce)).map(({ change, ops }) => ({ id: change.id, ops }));
+}
+
+describe('transform in steps', () => {
+  it('should give what transformPatch gives on every transformPatch case of the corpus', () => {
+    const cases = loadCorpus('transformPatch');
+    expect(cases.length).toBeGreaterThan(1000);
+    for (const c of cases) {
+      const [thisOps, otherOps, first] = [c.thisOps as JSONPatchOp[], c.otherOps as JSONPatchOp[], c.otherOpsFirst as boolean];
+      expect(runToEnd(transformPatchSteps(thisOps, otherOps, first))).toEqual(transformPatch(thisOps, otherOps, first));
+    }
+  });
+
+  it('should walk every serverTransform and rebase case of the corpus as the walk at once does', () => {
+    for (const c of loadCorpus('serverTransform')) {
+      const own = new Set(c.ownCommittedIds as string[]);
+      const isOwn = (change: Change): boolean => own.has(change.id);
+      expect(walk(c.committed as Change[], c.incoming as Change[], isOwn, 0)).toEqual(walk(c.committed as Change[], c.incoming as Change[], isOwn, Infinity));
+    }
+    for (const c of loadCorpus('rebase')) {
+      const local = new Set((c.local as Change[]).map((change) => change.id));
+      const isOwn = (change: Change): boolean => local.has(change.id);
+      expect(walk(c.server as Change[], c.local as Change[], isOwn, 0)).toEqual(walk(c.server as Change[], c.local as Change[], isOwn, Infinity));
+    }
+  });
+
+  it('should walk long random changes as the walk at once does', () => {
+    const segment = fc.constantFrom('l', 'm', '0', '1', '2', '3', '-', 'k');
+    const path = fc.array(segment, { minLength: 1, maxLength: 3 }).map((keys) => '/' + keys.join('/'));
+    const op = fc.oneof(
+      fc.record({ op: fc.constantFrom('add', 'replace', 'remove', '@inc'), path, value: fc.constantFrom(1, 'x', {}, []) }),
+      fc.record({ op: fc.constantFrom('move', 'copy'), path, from: path }),
+    ) as fc.Arbitrary<JSONPatchOp>;
+    const changes = (prefix: string) =>
+      fc.array(fc.array(op, { minLength: 1, maxLength: 90 }), { minLength: 1, maxLength: 3 }).map((lists) =>
+        lists.map((ops, i): Change => ({ id: `${prefix}${i}`, rev: 2 + i, baseRev: 1 + i, ops, createdAt: 0, committedAt: 0 })),
+      );
+    fc.assert(
+      fc.property(changes('c'), changes('q'), (committed, queue) => {
+        expect(walk(committed, queue, () => false, 0)).toEqual(walk(committed, queue, () => false, Infinity));
+      }),
+      { numRuns: 300, seed: 32 },
+    );
+  });
+});
