@@ -1,5 +1,7 @@
 import fc from 'fast-check';
-import type { DeltaOp } from '../../src/algorithms/deltaOps.js';
+import QuillDelta from 'quill-delta';
+import type { Op } from 'quill-delta';
+import { normalizeTextDocument, type DeltaOp } from '../../src/algorithms/deltaOps.js';
 import { applyTextDelta, composeDelta, transformDelta } from '../../src/txt/textDelta.js';
 
 describe('applyTextDelta', () => {
@@ -48,6 +50,38 @@ describe('applyTextDelta', () => {
 
   it('should throw a TypeError for an invalid change', () => {
     expect(() => applyTextDelta(doc('a\n'), [{ retain: 0 }])).toThrow(TypeError);
+  });
+
+  it('should give what it gave when it copied its result with structuredClone (strings now shared), attributes and embeds included', () => {
+    // The former applyTextDelta, verbatim but for its names.
+    const Delta = QuillDelta.default;
+    const former = (existing: unknown, delta: DeltaOp[]): unknown => {
+      const composed = new Delta(normalizeTextDocument(existing).slice() as Op[]).compose(new Delta(delta.slice() as Op[]));
+      const out = new Delta();
+      for (const op of composed.ops) if (op.insert !== undefined) out.push(op);
+      const last = out.ops[out.ops.length - 1];
+      if (last === undefined || typeof last.insert !== 'string' || !last.insert.endsWith('\n')) out.insert('\n');
+      return { ops: out.ops.map((op) => structuredClone(op)) };
+    };
+    const attributes = fc.option(fc.dictionary(fc.constantFrom('bold', 'link', 'list'), fc.constantFrom(true, null, 'x', 1)), { nil: undefined });
+    const deltaOp = fc.oneof(
+      fc.record({ insert: fc.oneof(fc.string({ minLength: 1, maxLength: 4 }), fc.constant({ image: 'a.png' })), attributes }, { requiredKeys: ['insert'] }),
+      fc.record({ retain: fc.integer({ min: 1, max: 12 }), attributes }, { requiredKeys: ['retain'] }),
+      fc.record({ delete: fc.integer({ min: 1, max: 12 }) }),
+    ) as fc.Arbitrary<DeltaOp>;
+    const text = fc.array(fc.record({ insert: fc.string({ minLength: 1, maxLength: 5 }), attributes }, { requiredKeys: ['insert'] }) as fc.Arbitrary<DeltaOp>, { maxLength: 4 });
+    fc.assert(
+      fc.property(text, fc.array(fc.array(deltaOp, { minLength: 1, maxLength: 5 }), { minLength: 1, maxLength: 4 }), (start, deltas) => {
+        let now: unknown = { ops: start };
+        let then: unknown = { ops: start };
+        for (const delta of deltas) {
+          now = applyTextDelta(now, delta);
+          then = former(then, delta);
+          expect(JSON.stringify(now)).toBe(JSON.stringify(then));
+        }
+      }),
+      { numRuns: 1000, seed: 32 },
+    );
   });
 });
 

@@ -9,6 +9,7 @@
 import QuillDelta from 'quill-delta';
 import type { Op } from 'quill-delta';
 import { isDelta, normalizeTextDocument, type DeltaOp, type TextDocument } from '../algorithms/deltaOps.js';
+import { deepCopy } from '../util/deepCopy.js';
 
 // quill-delta is CommonJS: under NodeNext the default import is its module.exports, whose
 // `default` is the Delta class again (at runtime and in its typings).
@@ -17,9 +18,12 @@ type Delta = InstanceType<typeof Delta>;
 
 const isInsert = (op: DeltaOp): boolean => op.insert !== undefined;
 
-/** Deep-copies ops into fresh plain objects: nothing shared with inputs, no Delta instances. */
+/**
+ * Deep-copies ops into fresh plain objects: nothing shared with inputs, no Delta instances. Strings
+ * are shared (they cannot change): `structuredClone` copied a long text's characters at every `@txt` op.
+ */
 function toPlainOps(ops: readonly Op[]): DeltaOp[] {
-  return ops.map((op) => structuredClone(op) as DeltaOp);
+  return ops.map((op) => deepCopy(op) as DeltaOp);
 }
 
 function toDelta(ops: readonly DeltaOp[]): Delta {
