@@ -14,7 +14,9 @@
  *   npm run fuzz -- --slow-store          every store call waits 0–3 ms first (IndexedDB on a busy machine)
  *   npm run fuzz -- --edits extended      also edits keys needing pointer escapes, numeric-string keys, arrays of
  *                                         arrays, deep paths, several mutations in one change(), reverse/unshift,
- *                                         LWW parents switching type; half the witnesses use such keys
+ *                                         LWW parents switching type; half the witnesses use such keys;
+ *                                         cards are also dragged through the list (every mode drags cards
+ *                                         between two lists of their own with change(), one drag per change)
  *   npm run fuzz -- --big                 one edit in eight is 300–4,000 bytes while the clients' budgets are
  *                                         small (800-byte changes, 5,000-byte batches): changes are split
  *   npm run fuzz -- --server-errors 0.04  that share of commit, read, subscribe and delete calls is answered

@@ -15,7 +15,7 @@ import { IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
 import type { Algorithm, Change, JSONPatchOp, PatchesSnapshot } from '../../src/types.js';
 import { startChaosProxy, type ChaosProxy } from '../helpers/chaosProxy.js';
 import { connectClient } from '../helpers/wsClient.js';
-import { bigEdit, extendedLwwEdit, extendedOtEdit, lwwEdit, otEdit, otRawEdit, witnessEdit, type Edit, type FuzzDoc } from './edits.js';
+import { BOARD_LISTS, bigEdit, cardEdit, extendedLwwEdit, extendedOtEdit, isCard, lwwEdit, otEdit, otRawEdit, witnessEdit, type Edit, type FuzzDoc, type Json } from './edits.js';
 import { fileServerFleet, type FuzzFleet } from './fleet.js';
 import { forkRng, mulberry32, type Rng } from './random.js';
 import { RecordingStore } from './recordingStore.js';
@@ -64,8 +64,10 @@ export interface ConvergenceOptions {
    * `basic` (default): the edits of `otEdit` and `lwwEdit`. `extended`: four edits in ten are
    * drawn instead from `extendedOtEdit`/`extendedLwwEdit` (keys needing JSON Pointer escapes,
    * numeric-string keys, arrays of arrays, deep paths, several mutations in one `change()`,
-   * `reverse`/`unshift`, LWW parents switching between object, array and number), and half the
-   * witnesses use such keys.
+   * `reverse`/`unshift`, LWW parents switching between object, array and number), half the
+   * witnesses use such keys, and the card edits (every mode: see `cardEdit`) also drag cards into
+   * and out of the fuzz's `list`, where those edits race on them, and now and then make two
+   * drags in one `change()`.
    */
   edits?: FuzzEdits;
   /**
@@ -102,6 +104,13 @@ export type FuzzMode = Pick<ConvergenceOptions, 'stores' | 'slowStore' | 'edits'
 
 /** The `big` mode's budgets, far below its edits. */
 const SMALL_BUDGETS = { maxStorageBytes: 800, maxPayloadBytes: 5000 } as const;
+
+/**
+ * The share of OT edits followed by a card edit (`cardEdit`: a drag, a new card, a retitle…), a
+ * `change()` of its own right after, drawn from a generator of its own: the script's draws, and
+ * what the basic edits read of the doc, stay as they were.
+ */
+const CARD_EDIT_CHANCE = 0.5;
 
 /** Clients per database in the `shared-idb` and `tabs` modes. */
 const TABS_PER_DATABASE = 3;
@@ -369,6 +378,18 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     splitPieces: 0,
     serverErrorsReported: 0,
     storeFaultsReported: 0,
+    cardEdits: 0,
+    cardsAdded: 0,
+    drags: 0,
+    dragsAcross: 0,
+    dragMoves: 0,
+    twoDragChanges: 0,
+    dragsOfCopies: 0,
+    dragsPastPrimitives: 0,
+    cardTitles: 0,
+    cardTexts: 0,
+    cardRemoves: 0,
+    movesMinted: 0,
   };
   /** `client docId` of each client whose database untracked the doc, until that client has opened it again. */
   const untrackedFor = new Set<string>();
@@ -440,7 +461,12 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     );
     subscriptions.add(
       patches.changes$.subscribe(({ docId, changes }) => {
-        if (algorithmOf(docId) === 'ot') for (const change of changes) minted.push({ client: c.index, docId, id: change.id });
+        if (algorithmOf(docId) === 'ot') {
+          for (const change of changes) {
+            minted.push({ client: c.index, docId, id: change.id });
+            stats.movesMinted += change.ops.filter(op => op.op === 'move').length;
+          }
+        }
         else for (const change of changes) lwwMinted.push({ client: c.index, docId, ops: change.ops });
       }),
     );
@@ -687,6 +713,51 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     return basic;
   };
 
+  let cardSerial = 0;
+  const cardRng = forkRng(seed, 'card-edits');
+  /** `extended`: cards are also dragged into and out of the fuzz's `list` (where the other edits race on them), and now and then two in one change. */
+  const cardLists = options.edits === 'extended' ? [...BOARD_LISTS, 'list'] : BOARD_LISTS;
+  /**
+   * A card edit of an open OT doc, drawn from `r` on its view, made as a `change()` of its own. A
+   * drag of one card must be recorded as exactly one `move` (read from the doc's optimistic
+   * change, as recorded): anything else is a failure of the recording.
+   */
+  const cardChange = (c: FuzzClient, docId: string, doc: PatchesDoc<FuzzDoc>, r: Rng, when = ''): void => {
+    const edit = cardEdit(r, doc.state, () => `card-${++cardSerial}`, cardLists, options.edits === 'extended');
+    trace.push(`c${c.index} ${docId}${when}: ${edit.label}`);
+    // A card a raw `copy` doubled (in `list`) may be dragged onto its twin's place: nothing to record then.
+    const copies = new Map<string, string[]>();
+    if (edit.drags) cardsIn(doc.state as Json, '', copies);
+    const mutator = (draft: unknown) => edit.apply(draft as FuzzDoc);
+    doc.change(mutator);
+    stats.cardEdits++;
+    if (edit.kind === 'add') stats.cardsAdded++;
+    else if (edit.kind === 'title') stats.cardTitles++;
+    else if (edit.kind === 'text') stats.cardTexts++;
+    else if (edit.kind === 'remove') stats.cardRemoves++;
+    if (!edit.drags) return;
+    // Read at once: the optimistic change keeps its ops as recorded until a server change rebases them.
+    const recorded = doc._optimistic().find(change => change.mutator === mutator)?.ops ?? [];
+    const moves = recorded.filter(op => op.op === 'move').length;
+    stats.drags += edit.drags.length;
+    stats.dragMoves += moves;
+    if (edit.kind === 'dragTwo') {
+      stats.twoDragChanges++;
+      return;
+    }
+    const [from] = recorded;
+    if (from?.op === 'move' && from.from?.split('/')[1] !== from.path.split('/')[1]) stats.dragsAcross++;
+    const [{ id, from: source, to }] = edit.drags;
+    if (copies.get(id)?.length !== 1) stats.dragsOfCopies++;
+    else if (!BOARD_LISTS.includes(source) || !BOARD_LISTS.includes(to)) {
+      // Through `list`, among primitives: the diff may keep the card and move a number past it
+      // instead (equal either way; a primitive has no identity). The card itself is never written again.
+      if (recorded.length === 0 || recorded.some(op => 'value' in op && cardIds(op.value as Json).includes(id))) fail(`client ${c.index} ${docId}: the drag "${edit.label}" was recorded as ${JSON.stringify(recorded)}, writing the card again`);
+      if (moves === 0) stats.dragsPastPrimitives++;
+    } else if (recorded.length !== 1 || moves !== 1) fail(`client ${c.index} ${docId}: the drag "${edit.label}" was recorded as ${JSON.stringify(recorded)}, not as one move`);
+  };
+  const cardEditsDuringWrites = clientsForks(seed, options.clients ?? 5, 'card-edit-during-write');
+
   // An open doc is edited in the same tick (bursts rely on it); a closed one is opened first.
   /**
    * An edit made while the client's store is writing server changes to the doc (`slowStore`):
@@ -709,6 +780,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     stats.edits++;
     stats.editsDuringWrites++;
     if (change.label.startsWith('editText')) stats.textEdits++;
+    if (algorithmOf(docId) === 'ot' && cardEditsDuringWrites[index].chance(CARD_EDIT_CHANCE)) cardChange(c, docId, doc, cardEditsDuringWrites[index], ' (while server changes are written)');
   };
   const edit = (c: FuzzClient, docId: string): Promise<void> =>
     closedDocs.get(c)?.has(docId) || reopening.get(c)?.has(docId) ? reopen(c, docId).then(() => editOpen(c, docId)) : editOpen(c, docId);
@@ -720,6 +792,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     if (change.then) doc.change(draft => change.then!(draft as FuzzDoc));
     stats.edits++;
     if (change.label.startsWith('editText')) stats.textEdits++;
+    if (algorithmOf(docId) === 'ot' && cardRng.chance(CARD_EDIT_CHANCE)) cardChange(c, docId, doc, cardRng);
     return doc.flush();
   };
 
@@ -1304,6 +1377,26 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
       else fail(`client ${m.client} ${m.docId}: change ${m.id} is not in the server log and was not transformed to nothing (lost)`);
     }
   }
+}
+
+/** One generator per client, forked from the seed for `purpose`. */
+function clientsForks(seed: number, count: number, purpose: string): Rng[] {
+  return Array.from({ length: count }, (_, i) => forkRng(seed, `${purpose}-${i}`));
+}
+
+/** Adds the JSON Pointer of every card (`isCard`) in `value` to `out`, by card id. */
+function cardsIn(value: Json | undefined, path: string, out: Map<string, string[]>): void {
+  if (value === null || typeof value !== 'object') return;
+  if (isCard(value)) out.set(value.id, [...(out.get(value.id) ?? []), path]);
+  const entries: [string, Json][] = Array.isArray(value) ? value.map((item, i) => [String(i), item]) : Object.entries(value);
+  for (const [key, item] of entries) cardsIn(item, `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`, out);
+}
+
+/** The ids of the cards in `value`. */
+function cardIds(value: Json | undefined): string[] {
+  const out = new Map<string, string[]>();
+  cardsIn(value, '', out);
+  return [...out.keys()];
 }
 
 /** An LWW op as the oracle knows it: its doc, path and timestamp. */

@@ -351,6 +351,158 @@ const NUMERIC_KEY = (serial: number): string => `${100_000 + serial}`;
 /** Witness keys of the extended edits: a JSON Pointer escape in each form (`~1` for "/", `~0` for "~"), and (LWW) a key that reads as an array index. */
 const SPECIAL_WITNESS_KEYS: readonly ((serial: number) => string)[] = [serial => `w/${serial}~1`, NUMERIC_KEY, serial => `w~${serial}/`];
 
+// ── Cards (every mode, OT docs): drags made through `change()`, as a board's UI makes them ──
+
+/** The board's lists: only {@link cardEdit} writes them (the basic, extended, big and raw edits never do). */
+export const BOARD_LISTS: readonly string[] = ['todo', 'done'];
+
+/** A card: an object whose `id` starts with `card-` (unique over the run), with a title and now and then rich text. */
+export type Card = { [key: string]: Json } & { id: string };
+
+/** Whether a value is a card (see {@link Card}). */
+export const isCard = (value: Json | undefined): value is Card => isObject(value) && typeof value.id === 'string' && value.id.startsWith('card-');
+
+/** One card edit: what it is, and for the oracle the user's intent (a card removed, a card dragged off the board). */
+export interface CardEdit extends Edit {
+  kind: 'add' | 'drag' | 'dragTwo' | 'title' | 'text' | 'remove';
+  /** The card a `remove` takes away: the user meant it gone. */
+  removes?: string;
+  /** The drags it makes: each card, the list it is in and the list it is dragged to. */
+  drags?: { id: string; from: string; to: string }[];
+  /** A card it adds, and the list it goes to. */
+  adds?: { id: string; to: string };
+}
+
+/** Where the card `id` is among `lists` of the draft. */
+function locate(d: FuzzDoc, lists: readonly string[], id: string): { list: Json[]; index: number; name: string } | undefined {
+  for (const name of lists) {
+    const list = d[name];
+    if (!Array.isArray(list)) continue;
+    const index = list.findIndex(item => isCard(item) && item.id === id);
+    if (index >= 0) return { list, index, name };
+  }
+  return undefined;
+}
+
+/**
+ * Drags card `id` to list `to` at `share` of its length, the way a UI does:
+ * `const [card] = from.splice(i, 1); to.splice(j, 0, card)`. Dropped on its own place it goes to
+ * the list's other end, so it moves (see {@link dragTarget} for a card alone in its list).
+ */
+function drag(d: FuzzDoc, lists: readonly string[], id: string, to: string, share: number): void {
+  const from = locate(d, lists, id);
+  const target = d[to];
+  if (!from || !Array.isArray(target) || (target === from.list && target.length === 1)) return;
+  const [card] = from.list.splice(from.index, 1);
+  let at = Math.round(share * target.length);
+  if (target === from.list && at === from.index) at = at === target.length ? 0 : target.length;
+  target.splice(at, 0, card);
+}
+
+/** The list a drag of card `id` drawn to `to` goes to: another list that exists when the card is alone in `to`. */
+function dragTarget(state: FuzzDoc, lists: readonly string[], id: string, to: string): string {
+  const home = locate(state, lists, id);
+  if (home?.name !== to || home.list.length > 1) return to;
+  return lists.find(name => name !== to && Array.isArray(state[name])) ?? to;
+}
+
+/**
+ * A random edit of the cards of an OT document's board (`todo` and `done`, and with `lists` more
+ * lists): add a card, drag one (within its list or into another; one drag per `change()`, as a
+ * UI makes them), retitle one, type into its rich text, remove one. Cards are picked by id from
+ * `state`, so concurrent clients drag, retitle and remove the same few cards: a drag meets
+ * another drag, an edit inside the card, or its removal. A drag goes only to a list that exists
+ * (a board's columns exist before a card is dropped in them; `add` creates its list).
+ *
+ * @param rng the generator of the card edits (not the script's: the script stays as it was)
+ * @param state the client's current view of the doc
+ * @param newId a fresh card id (unique over the run)
+ * @param lists the lists cards live in and are dragged between ({@link BOARD_LISTS}, or more)
+ * @param twoDrags now and then two drags in one `change()` (a documented limit: see README)
+ */
+export function cardEdit(rng: Rng, state: FuzzDoc, newId: () => string, lists: readonly string[] = BOARD_LISTS, twoDrags = false): CardEdit {
+  const cards = lists.flatMap(name => (Array.isArray(state[name]) ? state[name] : []).filter(isCard).map(card => card.id));
+  const existing = lists.filter(name => Array.isArray(state[name]));
+  const value = rng.int(0, 999);
+  const kind = rng.weighted({
+    add: cards.length < 3 ? 4 : cards.length < 10 ? 1 : 0.1,
+    drag: cards.length > 1 || (cards.length > 0 && existing.length > 1) ? 8 : 0,
+    dragTwo: twoDrags && cards.length > 1 ? 1 : 0,
+    title: cards.length > 0 ? 3 : 0,
+    text: cards.length > 0 ? 1 : 0,
+    remove: cards.length > 3 ? 0.7 : 0,
+  });
+  const id = cards.length > 0 ? rng.pick(cards) : '';
+  const drawn = rng.pick(existing.length > 0 ? existing : lists);
+  const to = kind === 'add' ? drawn : dragTarget(state, lists, id, drawn);
+  const share = rng.int(0, 100) / 100;
+  switch (kind) {
+    case 'add': {
+      const card = newId();
+      return {
+        kind,
+        adds: { id: card, to },
+        label: `card add ${card} to ${to} at ${Math.round(share * 100)}%`,
+        apply: d => {
+          const list = arrayAt(d, to);
+          list.splice(Math.round(share * list.length), 0, { id: card, title: `t${value}` });
+        },
+      };
+    }
+    case 'drag':
+      return { kind, drags: [{ id, from: locate(state, lists, id)!.name, to }], label: `card drag ${id} to ${to} at ${Math.round(share * 100)}%`, apply: d => drag(d, lists, id, to, share) };
+    case 'dragTwo': {
+      const second = rng.pick(cards.filter(other => other !== id));
+      // (Drawn on the state before the first drag: the second may then stay where it is.)
+      const to2 = dragTarget(state, lists, second, rng.pick(existing));
+      const share2 = rng.int(0, 100) / 100;
+      return {
+        kind,
+        drags: [
+          { id, from: locate(state, lists, id)!.name, to },
+          { id: second, from: locate(state, lists, second)!.name, to: to2 },
+        ],
+        label: `card drag ${id} to ${to} at ${Math.round(share * 100)}%, then ${second} to ${to2} at ${Math.round(share2 * 100)}% (one change)`,
+        apply: d => {
+          drag(d, lists, id, to, share);
+          drag(d, lists, second, to2, share2);
+        },
+      };
+    }
+    case 'title':
+      return {
+        kind,
+        label: `card ${id}.title=t${value}`,
+        apply: d => {
+          const at = locate(d, lists, id);
+          if (at) (at.list[at.index] as Card).title = `t${value}`;
+        },
+      };
+    case 'text':
+      return {
+        kind,
+        label: `card ${id}: editText .text insert at ${Math.round(share * 100)}%`,
+        apply: d => {
+          const at = locate(d, lists, id);
+          if (!at) return;
+          const card = at.list[at.index] as Card;
+          const offset = Math.floor(share * (textLength(card.text) - 1));
+          card.text = editText(card.text, [...(offset > 0 ? [{ retain: offset }] : []), { insert: `x${value} ` }]) as unknown as Json;
+        },
+      };
+    case 'remove':
+      return {
+        kind,
+        removes: id,
+        label: `card remove ${id}`,
+        apply: d => {
+          const at = locate(d, lists, id);
+          if (at) at.list.splice(at.index, 1);
+        },
+      };
+  }
+}
+
 // ── Extended edits (`edits: 'extended'`): shapes the basic edits never make ──────────────────
 
 /** Keys that need JSON Pointer escapes, read as array indexes or are otherwise odd (empty, `-`, non-ASCII). */
