@@ -384,12 +384,17 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     dragsAcross: 0,
     dragMoves: 0,
     twoDragChanges: 0,
+    twoDragsWrittenByValue: 0,
     dragsOfCopies: 0,
     dragsPastPrimitives: 0,
     cardTitles: 0,
     cardTexts: 0,
     cardRemoves: 0,
     movesMinted: 0,
+    cardsChecked: 0,
+    cardsReplacedWhole: 0,
+    cardsCopied: 0,
+    cardsReAdded: 0,
   };
   /** `client docId` of each client whose database untracked the doc, until that client has opened it again. */
   const untrackedFor = new Set<string>();
@@ -713,6 +718,11 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     return basic;
   };
 
+  /** Cards a `remove` card edit meant gone, and cards dragged off the board (into `list`, `extended`): they may be missing at the end. */
+  const cardsRemoved = new Set<string>();
+  const cardsOffBoard = new Set<string>();
+  /** Cards a change of two drags wrote by value (a removal and an insert): two concurrent drags of such a card may leave it twice. */
+  const cardsWrittenByValue = new Set<string>();
   let cardSerial = 0;
   const cardRng = forkRng(seed, 'card-edits');
   /** `extended`: cards are also dragged into and out of the fuzz's `list` (where the other edits race on them), and now and then two in one change. */
@@ -725,6 +735,8 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   const cardChange = (c: FuzzClient, docId: string, doc: PatchesDoc<FuzzDoc>, r: Rng, when = ''): void => {
     const edit = cardEdit(r, doc.state, () => `card-${++cardSerial}`, cardLists, options.edits === 'extended');
     trace.push(`c${c.index} ${docId}${when}: ${edit.label}`);
+    if (edit.removes !== undefined) cardsRemoved.add(edit.removes);
+    for (const { id, to } of [...(edit.drags ?? []), ...(edit.adds ? [edit.adds] : [])]) if (!BOARD_LISTS.includes(to)) cardsOffBoard.add(id);
     // A card a raw `copy` doubled (in `list`) may be dragged onto its twin's place: nothing to record then.
     const copies = new Map<string, string[]>();
     if (edit.drags) cardsIn(doc.state as Json, '', copies);
@@ -743,6 +755,14 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     stats.dragMoves += moves;
     if (edit.kind === 'dragTwo') {
       stats.twoDragChanges++;
+      // Between the two halves of a drag across lists the other drag may write both lists: then it
+      // stays a removal and an insert of the card (README, "A dragged element travels as a `move`").
+      for (const { id } of edit.drags) {
+        if (recorded.some(op => 'value' in op && cardIds(op.value as Json).includes(id))) {
+          cardsWrittenByValue.add(id);
+          stats.twoDragsWrittenByValue++;
+        }
+      }
       return;
     }
     const [from] = recorded;
@@ -1157,6 +1177,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
       }
       checkChangeIds(histories);
       checkWitnesses(served);
+      checkCards(histories, served);
       checkLwwEditsOnDeletedDocs();
       explainRefusals(histories);
       await checkDeletedGone(call);
@@ -1175,6 +1196,50 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
       stats.witnessesChecked++;
       const doc = served.get(w.docId) as FuzzDoc | undefined;
       if (doc?.[w.key] !== w.value) fail(`client ${w.client} ${w.docId}: witness edit ${w.key}=${w.value} is not in the server's doc (${show(doc?.[w.key])}): an edit was lost`);
+    }
+  }
+
+  /**
+   * Every card of a live OT doc that the log ever held is in the served doc once, and the log
+   * writes it by value only when it is made (every client's view equals the served doc, checked
+   * above). Cards are made, dragged, retitled and removed by card edits only (`cardEdit`), and a
+   * drag is a `move`: a card written again by value is a drag recorded as a removal and an insert
+   * (two concurrent ones leave it twice) or a removed card brought back. What else may take one
+   * away is known:
+   * - a `remove` card edit (the user's intent, whatever became of it);
+   * - a write of the whole board list it was in (two clients making the board's first list at
+   *   once: the later `add /todo` replaces the earlier, as for any object key);
+   * - `extended` only: a card dragged or added into the fuzz's `list`, where the other edits
+   *   replace, clear, reverse and copy what they find. Such a card need not survive, a raw `copy`
+   *   may double it, and a reorder past the array diff's budget (`big`: `list` grows to
+   *   thousands) writes it by value again (README, "A dragged element travels as a `move`").
+   * - `extended` only: a change of two drags (`dragTwo`) whose recording wrote a card by value
+   *   (the other drag wrote both lists between the halves of its drag: README, as above), which
+   *   a concurrent drag of it may then leave twice.
+   * The copies, the whole-list writes and the writes by value are found by replaying the log op
+   * by op, and counted in the stats. A failure prints the card's trail through the log.
+   */
+  function checkCards(histories: Map<string, Change[]>, served: Map<string, unknown>): void {
+    for (const [docId, history] of histories) {
+      const census = cardCensus(history);
+      stats.cardsReplacedWhole += census.replacedWhole.size;
+      stats.cardsCopied += census.copied.size;
+      stats.cardsReAdded += census.rewritten.size;
+      const found = new Map<string, string[]>();
+      cardsIn(served.get(docId) as Json, '', found);
+      for (const id of census.seen) {
+        stats.cardsChecked++;
+        const at = found.get(id) ?? [];
+        const offBoard = cardsOffBoard.has(id);
+        const byValue = cardsWrittenByValue.has(id);
+        const twice = at.length > 1 && !(offBoard && census.copied.has(id)) && !((offBoard || byValue) && census.rewritten.has(id));
+        const lost = at.length === 0 && !cardsRemoved.has(id) && !offBoard && !census.replacedWhole.has(id);
+        const rewritten = census.rewritten.has(id) && !offBoard && !byValue;
+        if (twice) fail(`${docId}: card ${id} is in the doc ${at.length} times (${at.join(', ')})`);
+        if (lost) fail(`${docId}: card ${id} is lost: the log holds it, nobody removed it, and it is not in the doc`);
+        if (rewritten) fail(`${docId}: card ${id} is written by value again after it was made (a drag recorded as a removal and an insert, or a removed card brought back)`);
+        if (twice || lost || rewritten) failures.push(...cardTrail(history, id).map(line => `    ${line}`));
+      }
     }
   }
 
@@ -1397,6 +1462,62 @@ function cardIds(value: Json | undefined): string[] {
   const out = new Map<string, string[]>();
   cardsIn(value, '', out);
   return [...out.keys()];
+}
+
+/** The value at a JSON Pointer, or undefined. */
+function valueAt(doc: unknown, pointer: string): Json | undefined {
+  if (pointer === '') return doc as Json;
+  let at: unknown = doc;
+  for (const raw of pointer.slice(1).split('/')) {
+    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (at === null || typeof at !== 'object' || !Object.prototype.hasOwnProperty.call(at, key)) return undefined;
+    at = (at as Record<string, unknown>)[key];
+  }
+  return at as Json;
+}
+
+/**
+ * What an OT log did to cards, replayed op by op: every card it ever held (`seen`), the cards in
+ * a list (or the root) written whole while they were in it (`replacedWhole`), the cards a `copy`
+ * copied, and the cards an op wrote by value after the one that made them (`rewritten`).
+ */
+function cardCensus(history: readonly Change[]): { seen: Set<string>; replacedWhole: Set<string>; copied: Set<string>; rewritten: Set<string> } {
+  const seen = new Set<string>();
+  const replacedWhole = new Set<string>();
+  const copied = new Set<string>();
+  const rewritten = new Set<string>();
+  let state: unknown = null;
+  for (const change of history) {
+    for (const op of change.ops) {
+      // A board list, or the root, written whole: the cards in it went with it.
+      if (['add', 'replace', 'remove'].includes(op.op) && (op.path === '' || BOARD_LISTS.some(list => op.path === `/${list}`))) for (const id of cardIds(valueAt(state, op.path))) replacedWhole.add(id);
+      if (op.op === 'copy' && op.from !== undefined) for (const id of cardIds(valueAt(state, op.from))) copied.add(id);
+      if ((op.op === 'add' || op.op === 'replace') && op.value !== undefined) {
+        for (const id of cardIds(op.value as Json)) {
+          if (seen.has(id)) rewritten.add(id);
+          seen.add(id);
+        }
+      }
+      state = applyPatch(state, [op], { mode: 'strict' });
+    }
+  }
+  return { seen, replacedWhole, copied, rewritten };
+}
+
+/** Where card `id` was after each change of the log that moved, wrote or took it, with that change's ops (for a failure's report). */
+function cardTrail(history: readonly Change[], id: string): string[] {
+  const lines: string[] = [];
+  let state: unknown = null;
+  let where = '';
+  for (const change of history) {
+    state = applyPatch(state, change.ops, { mode: 'strict' });
+    const found = new Map<string, string[]>();
+    cardsIn(state as Json, '', found);
+    const now = (found.get(id) ?? []).join(', ') || 'nowhere';
+    if (now !== where && (where !== '' || now !== 'nowhere')) lines.push(`rev ${change.rev} (${change.id}, base ${change.baseRev}): ${JSON.stringify(change.ops)} → ${id} at ${now}`);
+    where = now;
+  }
+  return lines;
 }
 
 /** An LWW op as the oracle knows it: its doc, path and timestamp. */
