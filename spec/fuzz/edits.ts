@@ -421,7 +421,8 @@ function dragTarget(state: FuzzDoc, lists: readonly string[], id: string, to: st
  * @param twoDrags now and then two drags in one `change()` (a documented limit: see README)
  */
 export function cardEdit(rng: Rng, state: FuzzDoc, newId: () => string, lists: readonly string[] = BOARD_LISTS, twoDrags = false): CardEdit {
-  const cards = lists.flatMap(name => (Array.isArray(state[name]) ? state[name] : []).filter(isCard).map(card => card.id));
+  // (Distinct: a raw `copy` in `list` may double a card.)
+  const cards = [...new Set(lists.flatMap(name => (Array.isArray(state[name]) ? state[name] : []).filter(isCard).map(card => card.id)))];
   const existing = lists.filter(name => Array.isArray(state[name]));
   const value = rng.int(0, 999);
   const kind = rng.weighted({
