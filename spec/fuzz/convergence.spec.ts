@@ -232,7 +232,7 @@ describe('convergence fuzz', () => {
             `${s.clientRestarts} client / ${s.serverRestarts} server restarts, ${s.closes} docs closed for a while, ${s.untracks} untracked (${s.untrackDiscarded} changes discarded, ${s.untrackedEditsRefused} edits refused as it was untracked), ${s.deletes} deleted (${s.revives} opened again, ${s.deletesUndone} undone so, ${s.handedOver} changes handed over, LWW ops ${s.lwwOpsHandedOver} of ${s.lwwOpsOnDeleted} handed over, ${s.revivedEditsRefused} edits refused as it was dropped again), ${s.proxyConnections} connections, ${s.commitCalls} commits, ` +
             `${report.rebasedAway.length} rebased away (${byClient} by a client), ${s.witnessesChecked} of ${s.witnesses} witness edits checked, ` +
             `${s.cardEdits} card edits (${s.drags} drags, ${s.dragsAcross} across lists, ${s.dragMoves} recorded as moves, ${s.twoDragChanges} two in one change; ${s.cardsAdded} added, ${s.cardTitles} retitled, ${s.cardTexts} typed into, ${s.cardRemoves} removed), ` +
-            `${s.movesMinted} moves minted, ${s.cardsChecked} cards checked (${s.cardsReplacedWhole} in a list written whole, ${s.cardsCopied} copied, ${s.cardsReAdded} written again by value)` +
+            `${s.movesMinted} moves minted, ${s.cardsChecked} cards checked (${s.cardsReplacedWhole} in a list written whole, ${s.cardsCopied} copied, ${s.cardsReAdded} written again by value, ${s.cardsRemovedInPlaceOfOwn} removed in place of an own card)` +
             modeCounters(run, s) +
             `${report.failures.length ? `\n    ${report.failures[0].slice(0, 300)}` : ''}\n`,
         );

@@ -395,6 +395,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     cardsReplacedWhole: 0,
     cardsCopied: 0,
     cardsReAdded: 0,
+    cardsRemovedInPlaceOfOwn: 0,
   };
   /** `client docId` of each client whose database untracked the doc, until that client has opened it again. */
   const untrackedFor = new Set<string>();
@@ -723,6 +724,9 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   const cardsOffBoard = new Set<string>();
   /** Cards a change of two drags wrote by value (a removal and an insert): two concurrent drags of such a card may leave it twice. */
   const cardsWrittenByValue = new Set<string>();
+  /** Which client added each card, and each card removal's change id: the card meant, and whether the client (or a tab of its database) added it. */
+  const cardAdder = new Map<string, number>();
+  const removeChanges = new Map<string, { card: string; ownAdd: boolean }>();
   let cardSerial = 0;
   const cardRng = forkRng(seed, 'card-edits');
   /** `extended`: cards are also dragged into and out of the fuzz's `list` (where the other edits race on them), and now and then two in one change. */
@@ -736,12 +740,18 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     const edit = cardEdit(r, doc.state, () => `card-${++cardSerial}`, cardLists, options.edits === 'extended');
     trace.push(`c${c.index} ${docId}${when}: ${edit.label}`);
     if (edit.removes !== undefined) cardsRemoved.add(edit.removes);
+    if (edit.adds) cardAdder.set(edit.adds.id, c.index);
     for (const { id, to } of [...(edit.drags ?? []), ...(edit.adds ? [edit.adds] : [])]) if (!BOARD_LISTS.includes(to)) cardsOffBoard.add(id);
     // A card a raw `copy` doubled (in `list`) may be dragged onto its twin's place: nothing to record then.
     const copies = new Map<string, string[]>();
     if (edit.drags) cardsIn(doc.state as Json, '', copies);
     const mutator = (draft: unknown) => edit.apply(draft as FuzzDoc);
     doc.change(mutator);
+    if (edit.removes !== undefined) {
+      const id = doc._optimistic().find(change => change.mutator === mutator)?.id;
+      const adder = cardAdder.get(edit.removes);
+      if (id !== undefined) removeChanges.set(id, { card: edit.removes, ownAdd: groupOf(c).some(x => x.index === adder) });
+    }
     stats.cardEdits++;
     if (edit.kind === 'add') stats.cardsAdded++;
     else if (edit.kind === 'title') stats.cardTitles++;
@@ -1213,6 +1223,13 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
    *   replace, clear, reverse and copy what they find. Such a card need not survive, a raw `copy`
    *   may double it, and a reorder past the array diff's budget (`big`: `list` grows to
    *   thousands) writes it by value again (README, "A dragged element travels as a `move`").
+   * - a removal of a card its client (or a tab of its database) added, that took another card in
+   *   its place: the reference's transform keeps two concurrent inserts at one index both at that
+   *   index, so the client's own pending insert and a removal of it (separate changes), against
+   *   another client's insert at the same index committed first, remove the other card and keep
+   *   the own one (the class of finding G, README "Array appends": a push and a separate edit of
+   *   it may name another item; fuzz32 memory seed 80310). Found by the removal's change id;
+   *   counted (`cardsRemovedInPlaceOfOwn`);
    * - `extended` only: a change of two drags (`dragTwo`) whose recording wrote a card by value
    *   (the other drag wrote both lists between the halves of its drag: README, as above), which
    *   a concurrent drag of it may then leave twice.
@@ -1221,10 +1238,11 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
    */
   function checkCards(histories: Map<string, Change[]>, served: Map<string, unknown>): void {
     for (const [docId, history] of histories) {
-      const census = cardCensus(history);
+      const census = cardCensus(history, removeChanges);
       stats.cardsReplacedWhole += census.replacedWhole.size;
       stats.cardsCopied += census.copied.size;
       stats.cardsReAdded += census.rewritten.size;
+      stats.cardsRemovedInPlaceOfOwn += census.removedInPlaceOfOwn.size;
       const found = new Map<string, string[]>();
       cardsIn(served.get(docId) as Json, '', found);
       for (const id of census.seen) {
@@ -1233,7 +1251,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
         const offBoard = cardsOffBoard.has(id);
         const byValue = cardsWrittenByValue.has(id);
         const twice = at.length > 1 && !(offBoard && census.copied.has(id)) && !((offBoard || byValue) && census.rewritten.has(id));
-        const lost = at.length === 0 && !cardsRemoved.has(id) && !offBoard && !census.replacedWhole.has(id);
+        const lost = at.length === 0 && !cardsRemoved.has(id) && !offBoard && !census.replacedWhole.has(id) && !census.removedInPlaceOfOwn.has(id);
         const rewritten = census.rewritten.has(id) && !offBoard && !byValue;
         if (twice) fail(`${docId}: card ${id} is in the doc ${at.length} times (${at.join(', ')})`);
         if (lost) fail(`${docId}: card ${id} is lost: the log holds it, nobody removed it, and it is not in the doc`);
@@ -1479,15 +1497,22 @@ function valueAt(doc: unknown, pointer: string): Json | undefined {
 /**
  * What an OT log did to cards, replayed op by op: every card it ever held (`seen`), the cards in
  * a list (or the root) written whole while they were in it (`replacedWhole`), the cards a `copy`
- * copied, and the cards an op wrote by value after the one that made them (`rewritten`).
+ * copied, the cards an op wrote by value after the one that made them (`rewritten`), and the
+ * cards a removal meant for a card its own client added took instead (`removedInPlaceOfOwn`).
  */
-function cardCensus(history: readonly Change[]): { seen: Set<string>; replacedWhole: Set<string>; copied: Set<string>; rewritten: Set<string> } {
+function cardCensus(
+  history: readonly Change[],
+  removeChanges: ReadonlyMap<string, { card: string; ownAdd: boolean }>,
+): { seen: Set<string>; replacedWhole: Set<string>; copied: Set<string>; rewritten: Set<string>; removedInPlaceOfOwn: Set<string> } {
+  const removedInPlaceOfOwn = new Set<string>();
   const seen = new Set<string>();
   const replacedWhole = new Set<string>();
   const copied = new Set<string>();
   const rewritten = new Set<string>();
   let state: unknown = null;
   for (const change of history) {
+    const removal = removeChanges.get(change.id);
+    const before = removal?.ownAdd ? cardIds(state as Json) : [];
     for (const op of change.ops) {
       // A board list, or the root, written whole: the cards in it went with it.
       if (['add', 'replace', 'remove'].includes(op.op) && (op.path === '' || BOARD_LISTS.some(list => op.path === `/${list}`))) for (const id of cardIds(valueAt(state, op.path))) replacedWhole.add(id);
@@ -1500,8 +1525,12 @@ function cardCensus(history: readonly Change[]): { seen: Set<string>; replacedWh
       }
       state = applyPatch(state, [op], { mode: 'strict' });
     }
+    if (removal?.ownAdd) {
+      const after = new Set(cardIds(state as Json));
+      for (const id of before) if (id !== removal.card && !after.has(id)) removedInPlaceOfOwn.add(id);
+    }
   }
-  return { seen, replacedWhole, copied, rewritten };
+  return { seen, replacedWhole, copied, rewritten, removedInPlaceOfOwn };
 }
 
 /** Where card `id` was after each change of the log that moved, wrote or took it, with that change's ops (for a failure's report). */
