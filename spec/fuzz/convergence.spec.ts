@@ -209,7 +209,7 @@ function modeCounters({ mode }: Run, s: Record<string, number>): string {
   return [
     mode.stores === 'tabs' ? `, ${s.leaderships} leaderships` : '',
     mode.slowStore ? `, ${s.editsDuringWrites} edits while server changes were written (${s.witnessesDuringWrites} witnesses)` : '',
-    mode.edits === 'extended' ? `, ${s.extendedEdits} extended edits (cards: ${s.dragsPastPrimitives} drags through list recorded past a number, ${s.dragsOfCopies} drags of a copied card, ${s.twoDragsWrittenByValue} drags of a two-drag change written by value)` : '',
+    mode.edits === 'extended' ? `, ${s.extendedEdits} extended edits (cards: ${s.dragsPastPrimitives} drags through list recorded past a number, ${s.dragsOfCopies} drags of a copied card, ${s.twoDragsWrittenByValue} drags of a two-drag change written by value; ${s.cardsWrittenByTwoDrags} cards written by value and ${s.cardsTakenByTwoDrags} taken by such changes in the log)` : '',
     mode.big ? `, ${s.bigEdits} big edits, ${s.splitPieces} pieces cut off queued changes as they were sent` : '',
     mode.serverErrors
       ? `, ${s.serverErrorsInjected} server error replies (${s.serverErrorsBefore} before the server; ${s.serverErrors503}×503, ${s.serverErrors500}×500, ${s.serverErrors32000}×-32000), ${s.serverErrorsReported} reported`
@@ -231,8 +231,8 @@ describe('convergence fuzz', () => {
             `${s.midFrameKills} mid-frame kills, ${s.delayBursts} delay bursts, ${s.offline} offline, ${s.onlineAgain} online-again, ` +
             `${s.clientRestarts} client / ${s.serverRestarts} server restarts, ${s.closes} docs closed for a while, ${s.untracks} untracked (${s.untrackDiscarded} changes discarded, ${s.untrackedEditsRefused} edits refused as it was untracked), ${s.deletes} deleted (${s.revives} opened again, ${s.deletesUndone} undone so, ${s.handedOver} changes handed over, LWW ops ${s.lwwOpsHandedOver} of ${s.lwwOpsOnDeleted} handed over, ${s.revivedEditsRefused} edits refused as it was dropped again), ${s.proxyConnections} connections, ${s.commitCalls} commits, ` +
             `${report.rebasedAway.length} rebased away (${byClient} by a client), ${s.witnessesChecked} of ${s.witnesses} witness edits checked, ` +
-            `${s.cardEdits} card edits (${s.drags} drags, ${s.dragsAcross} across lists, ${s.dragMoves} recorded as moves, ${s.twoDragChanges} two in one change; ${s.cardsAdded} added, ${s.cardTitles} retitled, ${s.cardTexts} typed into, ${s.cardRemoves} removed), ` +
-            `${s.movesMinted} moves minted, ${s.cardsChecked} cards checked (${s.cardsReplacedWhole} in a list written whole, ${s.cardsCopied} copied, ${s.cardsReAdded} written again by value, ${s.cardsRemovedInPlaceOfOwn} removed in place of an own card)` +
+            `${s.cardEdits} card edits (${s.drags} drags, ${s.dragsAcross} across lists, ${s.dragMoves} recorded as moves (${s.dragsRecordedAsNeighbour} of the neighbour), ${s.twoDragChanges} two in one change, ${s.cardRaces} raced by another client; ${s.cardsAdded} added, ${s.cardTitles} retitled, ${s.cardTexts} typed into, ${s.cardRemoves} removed), ` +
+            `${s.movesMinted} moves minted, ${s.cardsChecked} cards checked (${s.cardsReplacedWhole} in a list written whole, ${s.cardsCopied} copied, ${s.cardsReAdded} written again by value; ${s.cardTitlesChecked} titles and ${s.cardEditsChecked} retitles and typings checked; edits strayed to another card: ${s.cardEditsStrayedAdds} after concurrent adds, ${s.cardEditsStrayedDrags} after concurrent drags)` +
             modeCounters(run, s) +
             `${report.failures.length ? `\n    ${report.failures[0].slice(0, 300)}` : ''}\n`,
         );

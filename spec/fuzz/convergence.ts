@@ -15,7 +15,7 @@ import { IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
 import type { Algorithm, Change, JSONPatchOp, PatchesSnapshot } from '../../src/types.js';
 import { startChaosProxy, type ChaosProxy } from '../helpers/chaosProxy.js';
 import { connectClient } from '../helpers/wsClient.js';
-import { BOARD_LISTS, bigEdit, cardEdit, extendedLwwEdit, extendedOtEdit, isCard, lwwEdit, otEdit, otRawEdit, witnessEdit, type Edit, type FuzzDoc, type Json } from './edits.js';
+import { BOARD_LISTS, bigEdit, cardEdit, type CardEdit, extendedLwwEdit, extendedOtEdit, isCard, lwwEdit, otEdit, otRawEdit, witnessEdit, type Edit, type FuzzDoc, type Json } from './edits.js';
 import { fileServerFleet, type FuzzFleet } from './fleet.js';
 import { forkRng, mulberry32, type Rng } from './random.js';
 import { RecordingStore } from './recordingStore.js';
@@ -111,6 +111,9 @@ const SMALL_BUDGETS = { maxStorageBytes: 800, maxPayloadBytes: 5000 } as const;
  * what the basic edits read of the doc, stay as they were.
  */
 const CARD_EDIT_CHANCE = 0.5;
+
+/** The share of card edits (other than adds) that another client races on the same card in the same tick. */
+const CARD_RACE_CHANCE = 0.4;
 
 /** Clients per database in the `shared-idb` and `tabs` modes. */
 const TABS_PER_DATABASE = 3;
@@ -384,6 +387,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     dragsAcross: 0,
     dragMoves: 0,
     twoDragChanges: 0,
+    dragsRecordedAsNeighbour: 0,
     twoDragsWrittenByValue: 0,
     dragsOfCopies: 0,
     dragsPastPrimitives: 0,
@@ -395,7 +399,13 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     cardsReplacedWhole: 0,
     cardsCopied: 0,
     cardsReAdded: 0,
-    cardsRemovedInPlaceOfOwn: 0,
+    cardEditsStrayedAdds: 0,
+    cardEditsStrayedDrags: 0,
+    cardTitlesChecked: 0,
+    cardEditsChecked: 0,
+    cardsTakenByTwoDrags: 0,
+    cardsWrittenByTwoDrags: 0,
+    cardRaces: 0,
   };
   /** `client docId` of each client whose database untracked the doc, until that client has opened it again. */
   const untrackedFor = new Set<string>();
@@ -722,11 +732,14 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   /** Cards a `remove` card edit meant gone, and cards dragged off the board (into `list`, `extended`): they may be missing at the end. */
   const cardsRemoved = new Set<string>();
   const cardsOffBoard = new Set<string>();
-  /** Cards a change of two drags wrote by value (a removal and an insert): two concurrent drags of such a card may leave it twice. */
-  const cardsWrittenByValue = new Set<string>();
-  /** Which client added each card, and each card removal's change id: the card meant, and whether the client (or a tab of its database) added it. */
-  const cardAdder = new Map<string, number>();
-  const removeChanges = new Map<string, { card: string; ownAdd: boolean }>();
+  /** What each card edit's change meant (by change id, read from the doc's optimistic change as it is made). */
+  const cardIntents = new Map<string, CardIntent>();
+  /** Each title a card edit wrote (unique): the card it was written for and the change that wrote it. */
+  const titleWrites = new Map<string, { card: string; changeId?: string }>();
+  /** Card edits in the order they were made. */
+  let cardEditSerial = 0;
+  /** The clients sharing one pending queue: a database's (one client's in `memory` and `idb`). */
+  const queueOf = (c: FuzzClient): string => (storesMode === 'memory' || storesMode === 'idb' ? `c${c.index}` : databaseOf(c.index));
   let cardSerial = 0;
   const cardRng = forkRng(seed, 'card-edits');
   /** `extended`: cards are also dragged into and out of the fuzz's `list` (where the other edits race on them), and now and then two in one change. */
@@ -736,30 +749,52 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
    * drag of one card must be recorded as exactly one `move` (read from the doc's optimistic
    * change, as recorded): anything else is a failure of the recording.
    */
-  const cardChange = (c: FuzzClient, docId: string, doc: PatchesDoc<FuzzDoc>, r: Rng, when = ''): void => {
-    const edit = cardEdit(r, doc.state, () => `card-${++cardSerial}`, cardLists, options.edits === 'extended');
+  const cardChange = (c: FuzzClient, docId: string, doc: PatchesDoc<FuzzDoc>, r: Rng, when = '', prefer?: string): CardEdit => {
+    const edit = cardEdit(r, doc.state, () => ++cardSerial, cardLists, options.edits === 'extended', prefer);
     trace.push(`c${c.index} ${docId}${when}: ${edit.label}`);
     if (edit.removes !== undefined) cardsRemoved.add(edit.removes);
-    if (edit.adds) cardAdder.set(edit.adds.id, c.index);
     for (const { id, to } of [...(edit.drags ?? []), ...(edit.adds ? [edit.adds] : [])]) if (!BOARD_LISTS.includes(to)) cardsOffBoard.add(id);
     // A card a raw `copy` doubled (in `list`) may be dragged onto its twin's place: nothing to record then.
     const copies = new Map<string, string[]>();
-    if (edit.drags) cardsIn(doc.state as Json, '', copies);
+    const before = doc.state as FuzzDoc;
+    if (edit.drags) cardsIn(before as Json, '', copies);
     const mutator = (draft: unknown) => edit.apply(draft as FuzzDoc);
     doc.change(mutator);
-    if (edit.removes !== undefined) {
-      const id = doc._optimistic().find(change => change.mutator === mutator)?.id;
-      const adder = cardAdder.get(edit.removes);
-      if (id !== undefined) removeChanges.set(id, { card: edit.removes, ownAdd: groupOf(c).some(x => x.index === adder) });
+    const changeId = doc._optimistic().find(change => change.mutator === mutator)?.id;
+    if (edit.titles) titleWrites.set(edit.titles.title, { card: edit.titles.id, changeId });
+    // Read at once: the optimistic change keeps its ops as recorded until a server change rebases them.
+    const recorded = doc._optimistic().find(change => change.mutator === mutator)?.ops ?? [];
+    // The cards the recorded moves take (replayed on the view it was made on): a drag of a card
+    // past one neighbour is a tie for the array diff, which may keep the dragged card in place
+    // and move the neighbour instead (counted: `dragsRecordedAsNeighbour`).
+    const movedCards: string[] = [];
+    let replay: unknown = before;
+    for (const op of recorded) {
+      if (op.op === 'move' && op.from !== undefined) movedCards.push(...cardIds(valueAt(replay, op.from)));
+      replay = applyPatch(replay, [op], { mode: 'strict' });
+    }
+    if (edit.kind === 'drag' && movedCards.length > 0 && !movedCards.includes(edit.card)) {
+      stats.dragsRecordedAsNeighbour++;
+      trace.push(`  (recorded as a move of ${movedCards.join(', ')}: ${JSON.stringify(recorded)})`);
+    }
+    if (changeId !== undefined) {
+      const cards = [...new Set([...(edit.drags?.map(drag => drag.id) ?? [edit.card]), ...movedCards])];
+      cardIntents.set(changeId, {
+        kind: edit.kind,
+        cards,
+        queue: queueOf(c),
+        serial: ++cardEditSerial,
+        base: doc.committedRev,
+        docId,
+        label: `c${c.index} ${edit.label}`,
+      });
     }
     stats.cardEdits++;
     if (edit.kind === 'add') stats.cardsAdded++;
     else if (edit.kind === 'title') stats.cardTitles++;
     else if (edit.kind === 'text') stats.cardTexts++;
     else if (edit.kind === 'remove') stats.cardRemoves++;
-    if (!edit.drags) return;
-    // Read at once: the optimistic change keeps its ops as recorded until a server change rebases them.
-    const recorded = doc._optimistic().find(change => change.mutator === mutator)?.ops ?? [];
+    if (!edit.drags) return edit;
     const moves = recorded.filter(op => op.op === 'move').length;
     stats.drags += edit.drags.length;
     stats.dragMoves += moves;
@@ -767,24 +802,21 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
       stats.twoDragChanges++;
       // Between the two halves of a drag across lists the other drag may write both lists: then it
       // stays a removal and an insert of the card (README, "A dragged element travels as a `move`").
-      for (const { id } of edit.drags) {
-        if (recorded.some(op => 'value' in op && cardIds(op.value as Json).includes(id))) {
-          cardsWrittenByValue.add(id);
-          stats.twoDragsWrittenByValue++;
-        }
-      }
-      return;
+      for (const { id } of edit.drags) if (recorded.some(op => 'value' in op && cardIds(op.value as Json).includes(id))) stats.twoDragsWrittenByValue++;
+      return edit;
     }
     const [from] = recorded;
     if (from?.op === 'move' && from.from?.split('/')[1] !== from.path.split('/')[1]) stats.dragsAcross++;
     const [{ id, from: source, to }] = edit.drags;
     if (copies.get(id)?.length !== 1) stats.dragsOfCopies++;
-    else if (!BOARD_LISTS.includes(source) || !BOARD_LISTS.includes(to)) {
-      // Through `list`, among primitives: the diff may keep the card and move a number past it
+    else if (![source, to].every(list => Array.isArray(before[list]) && (before[list] as Json[]).every(isCard))) {
+      // Through lists holding primitives (`list`; in `extended` a board list too, where an edit of
+      // `list` followed a card it replaced), the diff may keep the card and move a number past it
       // instead (equal either way; a primitive has no identity). The card itself is never written again.
       if (recorded.length === 0 || recorded.some(op => 'value' in op && cardIds(op.value as Json).includes(id))) fail(`client ${c.index} ${docId}: the drag "${edit.label}" was recorded as ${JSON.stringify(recorded)}, writing the card again`);
       if (moves === 0) stats.dragsPastPrimitives++;
     } else if (recorded.length !== 1 || moves !== 1) fail(`client ${c.index} ${docId}: the drag "${edit.label}" was recorded as ${JSON.stringify(recorded)}, not as one move`);
+    return edit;
   };
   const cardEditsDuringWrites = clientsForks(seed, options.clients ?? 5, 'card-edit-during-write');
 
@@ -822,8 +854,17 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     if (change.then) doc.change(draft => change.then!(draft as FuzzDoc));
     stats.edits++;
     if (change.label.startsWith('editText')) stats.textEdits++;
-    if (algorithmOf(docId) === 'ot' && cardRng.chance(CARD_EDIT_CHANCE)) cardChange(c, docId, doc, cardRng);
-    return doc.flush();
+    if (algorithmOf(docId) !== 'ot' || !cardRng.chance(CARD_EDIT_CHANCE)) return doc.flush();
+    const first = cardChange(c, docId, doc, cardRng);
+    // Now and then another client edits the same card in the same tick, before either has sent:
+    // a drag meets a drag, a retitle, typing or a removal of its card (when that view holds it).
+    if (first.kind === 'add' || !cardRng.chance(CARD_RACE_CHANCE)) return doc.flush();
+    const other = cardRng.pick(clients.filter(x => x !== c));
+    const otherDoc = other.docs.get(docId);
+    if (!otherDoc || closing.has(other) || other.subscriptions.closed || other.patches.getOpenDoc(docId) !== otherDoc || closedDocs.get(other)?.has(docId) || reopening.get(other)?.has(docId)) return doc.flush();
+    stats.cardRaces++;
+    cardChange(other, docId, otherDoc, cardRng, ` (racing c${c.index} on ${first.card})`, first.card);
+    return Promise.all([doc.flush(), otherDoc.flush()]).then(() => undefined);
   };
 
   /**
@@ -1223,42 +1264,150 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
    *   replace, clear, reverse and copy what they find. Such a card need not survive, a raw `copy`
    *   may double it, and a reorder past the array diff's budget (`big`: `list` grows to
    *   thousands) writes it by value again (README, "A dragged element travels as a `move`").
-   * - a removal of a card its client (or a tab of its database) added, that took another card in
-   *   its place: the reference's transform keeps two concurrent inserts at one index both at that
-   *   index, so the client's own pending insert and a removal of it (separate changes), against
-   *   another client's insert at the same index committed first, remove the other card and keep
-   *   the own one (the class of finding G, README "Array appends": a push and a separate edit of
-   *   it may name another item; fuzz32 memory seed 80310). Found by the removal's change id;
-   *   counted (`cardsRemovedInPlaceOfOwn`);
-   * - `extended` only: a change of two drags (`dragTwo`) whose recording wrote a card by value
-   *   (the other drag wrote both lists between the halves of its drag: README, as above), which
-   *   a concurrent drag of it may then leave twice.
+   * - a card edit meant for another card that moved or removed this one instead ("strayed",
+   *   below).
+   * - `extended` only: a change of two drags (`dragTwo`: several drags in one change are a
+   *   documented limit, README "A dragged element travels as a `move`"). Its recording may write
+   *   the cards by value (a removal and an insert when the other drag wrote both lists between
+   *   the halves of one, or two replaces for a swap between lists), and such ops, carried past
+   *   concurrent changes by index, may double a card or take another card in its place. Found by
+   *   the change's id: the cards it wrote by value (`cardsWrittenByTwoDrags`) may be twice, and
+   *   the cards that left the doc in it (`cardsTakenByTwoDrags`) may be missing.
    * The copies, the whole-list writes and the writes by value are found by replaying the log op
    * by op, and counted in the stats. A failure prints the card's trail through the log.
+   * And an edit follows its card: every card on the board at the end shows a title written for it
+   * (titles are unique), and every retitle or typing of it that was minted is in the log (or
+   * discarded by an untrack); a concurrent retitle does not drop it, only a removal of the card
+   * does (not checked: cards in `list`, written by value by two drags, or in a list written whole).
+   *
+   * Strayed edits, excused and counted. The reference's transform (protocol §4.4's walk over the
+   * corpus-pinned `transformPatch`) does not always close the diamond, and a later change of the
+   * same pending queue then names another card. Both found by change id, for the edits that
+   * retitle, type into, remove or drag a card:
+   * - adds (`cardEditsStrayedAdds`): an add of the queue into a list, unsent when the edit was
+   *   made, was carried past another client's add into that list: two concurrent inserts at one
+   *   index both stay at that index, so a later removal, retitle or drag of the queue in that
+   *   list may name the card beside the one meant (class of finding G, README "Array appends": a
+   *   push and a separate edit of it may name another item; fuzz32 memory seed 80310: a user
+   *   deletes the card they just added and another user's card goes instead, 80344: a retitle);
+   * - drags (`cardEditsStrayedDrags`): an earlier drag of the queue was carried past another
+   *   client's move of the same card, both unsent when the edit was made. The later drag follows
+   *   the card but lands where the card was taken from (corpus tp-2403), while the mirror drops
+   *   the other move (tp-2756), so the queue's next ops count positions as if the card were where
+   *   its own drag put it (fuzz32 memory seed 80337: a retitle on the neighbour card). README
+   *   documents the drags' positions ("Where two drags of one card end"), not this. A drag's
+   *   cards here are the dragged one and the one its recorded move takes, which for a drag past
+   *   a single neighbour may be the neighbour (`dragsRecordedAsNeighbour`: the array diff keeps
+   *   either of two swapped elements; fuzz32 memory seed 80339).
    */
   function checkCards(histories: Map<string, Change[]>, served: Map<string, unknown>): void {
     for (const [docId, history] of histories) {
-      const census = cardCensus(history, removeChanges);
+      const census = cardCensus(history, cardIntents);
+      const revOf = new Map(history.map(change => [change.id, change.rev]));
+      /**
+       * Whether the change of card edit `id` was carried past another client's move of a card its
+       * own queue had dragged in an earlier change, both unsent then: the reference's transform of
+       * two moves of one card does not close the diamond (the later drag lands where the earlier
+       * left the card, while the mirror drops the earlier: corpus tp-2403, tp-2756), so the later
+       * ops of that queue may name another card (see the class below).
+       */
+      const afterConcurrentDrags = (id: string): boolean => {
+        const edit = cardIntents.get(id);
+        if (!edit) return false;
+        for (const [dragId, drag] of cardIntents) {
+          if (drag.queue !== edit.queue || drag.serial >= edit.serial || (drag.kind !== 'drag' && drag.kind !== 'dragTwo')) continue;
+          const dragRev = revOf.get(dragId) ?? Infinity;
+          const foreign = drag.cards.some(card => (census.movesOf.get(card) ?? []).some(m => m.rev > edit.base && m.rev < dragRev && cardIntents.get(m.changeId)?.queue !== edit.queue));
+          if (foreign) return true;
+        }
+        return false;
+      };
+      /**
+       * Whether the change of card edit `id` was made while an add of its queue was unsent, that
+       * was then carried past another client's add into the same list: two inserts at one index
+       * both stay at it, so the queue's later ops may count one card off (class G, below).
+       */
+      const afterConcurrentAdds = (id: string): boolean => {
+        const edit = cardIntents.get(id);
+        if (!edit) return false;
+        for (const [addId, add] of cardIntents) {
+          const own = census.addsInto.get(addId);
+          if (add.queue !== edit.queue || add.kind !== 'add' || add.serial >= edit.serial || !own || own.rev <= edit.base) continue;
+          for (const [otherId, other] of census.addsInto) if (cardIntents.get(otherId)?.queue !== edit.queue && other.list === own.list && other.rev > edit.base && other.rev < own.rev) return true;
+        }
+        return false;
+      };
+      /** Why an edit meant for another card may have reached one: an own add (class G) or an own drag that met another's (as above). */
+      const strayed = (id: string | undefined): 'adds' | 'drags' | undefined => (id === undefined ? undefined : afterConcurrentAdds(id) ? 'adds' : afterConcurrentDrags(id) ? 'drags' : undefined);
+      const counted = (why: 'adds' | 'drags' | undefined): boolean => {
+        if (why === 'adds') stats.cardEditsStrayedAdds++;
+        if (why === 'drags') stats.cardEditsStrayedDrags++;
+        return why !== undefined;
+      };
       stats.cardsReplacedWhole += census.replacedWhole.size;
       stats.cardsCopied += census.copied.size;
       stats.cardsReAdded += census.rewritten.size;
-      stats.cardsRemovedInPlaceOfOwn += census.removedInPlaceOfOwn.size;
+      stats.cardsTakenByTwoDrags += census.takenByTwoDrags.size;
+      stats.cardsWrittenByTwoDrags += census.byTwoDrags.size;
       const found = new Map<string, string[]>();
       cardsIn(served.get(docId) as Json, '', found);
       for (const id of census.seen) {
         stats.cardsChecked++;
         const at = found.get(id) ?? [];
         const offBoard = cardsOffBoard.has(id);
-        const byValue = cardsWrittenByValue.has(id);
+        const byValue = census.byTwoDrags.has(id);
         const twice = at.length > 1 && !(offBoard && census.copied.has(id)) && !((offBoard || byValue) && census.rewritten.has(id));
-        const lost = at.length === 0 && !cardsRemoved.has(id) && !offBoard && !census.replacedWhole.has(id) && !census.removedInPlaceOfOwn.has(id);
+        // Moved or removed by an edit meant for another card (the ones that take a card away).
+        const takenInstead = () => [...(census.takers.get(id) ?? [])].some(changeId => !cardIntents.get(changeId)?.cards.includes(id) && counted(strayed(changeId)));
+        const lost = at.length === 0 && !cardsRemoved.has(id) && !offBoard && !census.replacedWhole.has(id) && !census.takenByTwoDrags.has(id) && !takenInstead();
         const rewritten = census.rewritten.has(id) && !offBoard && !byValue;
         if (twice) fail(`${docId}: card ${id} is in the doc ${at.length} times (${at.join(', ')})`);
         if (lost) fail(`${docId}: card ${id} is lost: the log holds it, nobody removed it, and it is not in the doc`);
         if (rewritten) fail(`${docId}: card ${id} is written by value again after it was made (a drag recorded as a removal and an insert, or a removed card brought back)`);
-        if (twice || lost || rewritten) failures.push(...cardTrail(history, id).map(line => `    ${line}`));
+        if (twice || lost || rewritten) failures.push(...cardTrail(history, id).map(line => `    ${line}`), ...logLines(history, docId));
+      }
+      // A retitle or typing of a card still on the board at the end is in the log (a concurrent
+      // retitle does not drop it: the later one is kept over the earlier), unless discarded with
+      // its doc's untrack.
+      for (const m of minted) {
+        const meant = m.docId === docId ? cardIntents.get(m.id) : undefined;
+        if (!meant || (meant.kind !== 'title' && meant.kind !== 'text') || discardable.has(m.id)) continue;
+        const [card] = meant.cards;
+        if ((found.get(card) ?? []).length === 0 || cardsOffBoard.has(card) || census.byTwoDrags.has(card) || census.replacedWhole.has(card)) continue;
+        stats.cardEditsChecked++;
+        if (revOf.has(m.id) || counted(strayed(m.id))) continue;
+        fail(`${docId}: the edit "${meant.label}" (change ${m.id}) is not in the log, yet its card is: an edit that did not follow its card`);
+        failures.push(...cardTrail(history, card).map(line => `    ${line}`), ...logLines(history, docId));
+      }
+      // A card on the board shows a title written for it.
+      const doc = served.get(docId) as FuzzDoc | undefined;
+      for (const list of BOARD_LISTS) {
+        const cards = Array.isArray(doc?.[list]) ? (doc[list] as Json[]).filter(isCard) : [];
+        for (const card of cards) {
+          if (cardsOffBoard.has(card.id)) continue;
+          stats.cardTitlesChecked++;
+          const written = typeof card.title === 'string' ? titleWrites.get(card.title) : undefined;
+          if (written?.card === card.id || counted(strayed(written?.changeId))) continue;
+          fail(`${docId}: card ${card.id} shows the title ${show(card.title)}, written for ${written?.card ?? 'no card'}: an edit did not follow its card`);
+          for (const id of new Set([card.id, written?.card ?? card.id])) failures.push(`    ${id}:`, ...cardTrail(history, id).map(line => `      ${line}`));
+          for (const e of wire.commits.filter(e => e.docId === docId && e.sent.some(sent => sent.id === written?.changeId))) {
+            failures.push(`    sent by client ${e.client} at ${e.sentAt}: ${JSON.stringify(e.sent.map(x => ({ id: x.id, baseRev: x.baseRev, ops: x.ops })))} → ${JSON.stringify(e.reply?.changes.map(x => ({ id: x.id, rev: x.rev })) ?? e.error ?? 'no reply')}`);
+          }
+          failures.push(...logLines(history, docId));
+        }
       }
     }
+  }
+
+  /** The log of a doc, a line per change, and the card edits that made its changes (for a failure's report). */
+  function logLines(history: readonly Change[], docId: string): string[] {
+    return [
+      `    log of ${docId}:`,
+      ...history.map(change => {
+        const intent = cardIntents.get(change.id);
+        return `      rev ${change.rev} (${change.id}, base ${change.baseRev}): ${JSON.stringify(change.ops)}${intent ? `  ← ${intent.label} [${intent.queue}, made at rev ${intent.base}]` : ''}`;
+      }),
+    ];
   }
 
   /** No trace of a deleted doc: the server answers 410, no client tracks it, no store holds a row or tombstone of it. */
@@ -1457,7 +1606,17 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
       if (discardable.has(m.id)) stats.untrackDiscarded++;
       else if (serverDropped(m.docId, m.id)) rebasedAway.push({ ...m, by: 'server' });
       else if (clientDropped(m)) rebasedAway.push({ ...m, by: 'client' });
-      else fail(`client ${m.client} ${m.docId}: change ${m.id} is not in the server log and was not transformed to nothing (lost)`);
+      else {
+        fail(`client ${m.client} ${m.docId}: change ${m.id} is not in the server log and was not transformed to nothing (lost)${cardIntents.has(m.id) ? ` (card edit: ${cardIntents.get(m.id)!.label})` : ''}`);
+        // What carried it: every commit that sent it, and every store write that took it off a queue.
+        for (const e of wire.commits.filter(e => e.docId === m.docId && e.sent.some(c => c.id === m.id))) {
+          failures.push(`    sent by client ${e.client} at ${e.sentAt}: ${JSON.stringify(e.sent.map(x => ({ id: x.id, baseRev: x.baseRev, ops: x.ops })))} → ${JSON.stringify(e.reply?.changes.map(x => ({ id: x.id, rev: x.rev })) ?? e.error ?? 'no reply')}`);
+        }
+        for (const drop of clients.flatMap(c => c.store.drops).filter(drop => drop.docId === m.docId && drop.gone.includes(m.id))) {
+          failures.push(`    dropped from a queue: ${JSON.stringify({ before: drop.before.map(c => ({ id: c.id, baseRev: c.baseRev, ops: c.ops })), applied: drop.applied.map(c => ({ id: c.id, rev: c.rev, ops: c.ops })), kept: drop.kept })}`);
+        }
+        failures.push(...logLines(histories.get(m.docId) ?? [], m.docId));
+      }
     }
   }
 }
@@ -1494,43 +1653,83 @@ function valueAt(doc: unknown, pointer: string): Json | undefined {
   return at as Json;
 }
 
+/** What a card edit's change meant: which cards, made on which queue, when, on what rev. */
+interface CardIntent {
+  kind: CardEdit['kind'];
+  /** The cards it edits (or drags). */
+  cards: string[];
+  /** The pending queue it joined (a client's, or a database's shared by its tabs). */
+  queue: string;
+  /** Its place among the card edits of the run. */
+  serial: number;
+  /** The committed rev of the view it was made on. */
+  base: number;
+  docId: string;
+  /** Its client and trace label. */
+  label: string;
+}
+
 /**
  * What an OT log did to cards, replayed op by op: every card it ever held (`seen`), the cards in
  * a list (or the root) written whole while they were in it (`replacedWhole`), the cards a `copy`
- * copied, the cards an op wrote by value after the one that made them (`rewritten`), and the
- * cards a removal meant for a card its own client added took instead (`removedInPlaceOfOwn`).
+ * copied, the cards an op wrote by value after the one that made them (`rewritten`), the cards a
+ * change of two drags wrote by value (`byTwoDrags`) or took away (`takenByTwoDrags`), the changes
+ * that moved or removed each card (`takers`), each card's moves in rev order (`movesOf`), and the
+ * changes that inserted a card into a list (`addsInto`).
  */
 function cardCensus(
   history: readonly Change[],
-  removeChanges: ReadonlyMap<string, { card: string; ownAdd: boolean }>,
-): { seen: Set<string>; replacedWhole: Set<string>; copied: Set<string>; rewritten: Set<string>; removedInPlaceOfOwn: Set<string> } {
-  const removedInPlaceOfOwn = new Set<string>();
+  intents: ReadonlyMap<string, CardIntent>,
+): {
+  seen: Set<string>;
+  replacedWhole: Set<string>;
+  copied: Set<string>;
+  rewritten: Set<string>;
+  byTwoDrags: Set<string>;
+  takenByTwoDrags: Set<string>;
+  takers: Map<string, Set<string>>;
+  movesOf: Map<string, { rev: number; changeId: string }[]>;
+  addsInto: Map<string, { list: string; rev: number }>;
+} {
+  const addsInto = new Map<string, { list: string; rev: number }>();
+  const byTwoDrags = new Set<string>();
+  const takenByTwoDrags = new Set<string>();
   const seen = new Set<string>();
   const replacedWhole = new Set<string>();
   const copied = new Set<string>();
   const rewritten = new Set<string>();
+  const takers = new Map<string, Set<string>>();
+  const movesOf = new Map<string, { rev: number; changeId: string }[]>();
   let state: unknown = null;
   for (const change of history) {
-    const removal = removeChanges.get(change.id);
-    const before = removal?.ownAdd ? cardIds(state as Json) : [];
+    const twoDrags = intents.get(change.id)?.kind === 'dragTwo';
+    const before = twoDrags ? cardIds(state as Json) : [];
     for (const op of change.ops) {
       // A board list, or the root, written whole: the cards in it went with it.
       if (['add', 'replace', 'remove'].includes(op.op) && (op.path === '' || BOARD_LISTS.some(list => op.path === `/${list}`))) for (const id of cardIds(valueAt(state, op.path))) replacedWhole.add(id);
       if (op.op === 'copy' && op.from !== undefined) for (const id of cardIds(valueAt(state, op.from))) copied.add(id);
+      if (op.op === 'move' || op.op === 'remove') {
+        for (const id of cardIds(valueAt(state, op.op === 'move' ? op.from! : op.path))) {
+          takers.set(id, (takers.get(id) ?? new Set()).add(change.id));
+          if (op.op === 'move') movesOf.set(id, [...(movesOf.get(id) ?? []), { rev: change.rev, changeId: change.id }]);
+        }
+      }
+      if (op.op === 'add' && isCard(op.value as Json) && /^\/[^/]+\/(\d+|-)$/.test(op.path)) addsInto.set(change.id, { list: op.path.split('/')[1], rev: change.rev });
       if ((op.op === 'add' || op.op === 'replace') && op.value !== undefined) {
         for (const id of cardIds(op.value as Json)) {
+          if (twoDrags) byTwoDrags.add(id);
           if (seen.has(id)) rewritten.add(id);
           seen.add(id);
         }
       }
       state = applyPatch(state, [op], { mode: 'strict' });
     }
-    if (removal?.ownAdd) {
+    if (twoDrags) {
       const after = new Set(cardIds(state as Json));
-      for (const id of before) if (id !== removal.card && !after.has(id)) removedInPlaceOfOwn.add(id);
+      for (const id of before) if (!after.has(id)) takenByTwoDrags.add(id);
     }
   }
-  return { seen, replacedWhole, copied, rewritten, removedInPlaceOfOwn };
+  return { seen, replacedWhole, copied, rewritten, byTwoDrags, takenByTwoDrags, takers, movesOf, addsInto };
 }
 
 /** Where card `id` was after each change of the log that moved, wrote or took it, with that change's ops (for a failure's report). */

@@ -365,12 +365,16 @@ export const isCard = (value: Json | undefined): value is Card => isObject(value
 /** One card edit: what it is, and for the oracle the user's intent (a card removed, a card dragged off the board). */
 export interface CardEdit extends Edit {
   kind: 'add' | 'drag' | 'dragTwo' | 'title' | 'text' | 'remove';
+  /** The card it makes or edits (the first one dragged). */
+  card: string;
   /** The card a `remove` takes away: the user meant it gone. */
   removes?: string;
   /** The drags it makes: each card, the list it is in and the list it is dragged to. */
   drags?: { id: string; from: string; to: string }[];
   /** A card it adds, and the list it goes to. */
   adds?: { id: string; to: string };
+  /** The title it gives a card (made or retitled). */
+  titles?: { id: string; title: string };
 }
 
 /** Where the card `id` is among `lists` of the draft. */
@@ -416,11 +420,14 @@ function dragTarget(state: FuzzDoc, lists: readonly string[], id: string, to: st
  *
  * @param rng the generator of the card edits (not the script's: the script stays as it was)
  * @param state the client's current view of the doc
- * @param newId a fresh card id (unique over the run)
+ * @param fresh a number unique over the run: card ids (`card-<n>`) and titles (`<card id> #<n>`,
+ *   so a title found on another card than the one it was written for shows an edit that did not
+ *   follow its card)
  * @param lists the lists cards live in and are dragged between ({@link BOARD_LISTS}, or more)
  * @param twoDrags now and then two drags in one `change()` (a documented limit: see README)
+ * @param prefer the card to edit, when the view holds it (another client's edit of it is racing this one)
  */
-export function cardEdit(rng: Rng, state: FuzzDoc, newId: () => string, lists: readonly string[] = BOARD_LISTS, twoDrags = false): CardEdit {
+export function cardEdit(rng: Rng, state: FuzzDoc, fresh: () => number, lists: readonly string[] = BOARD_LISTS, twoDrags = false, prefer?: string): CardEdit {
   // (Distinct: a raw `copy` in `list` may double a card.)
   const cards = [...new Set(lists.flatMap(name => (Array.isArray(state[name]) ? state[name] : []).filter(isCard).map(card => card.id)))];
   const existing = lists.filter(name => Array.isArray(state[name]));
@@ -433,25 +440,29 @@ export function cardEdit(rng: Rng, state: FuzzDoc, newId: () => string, lists: r
     text: cards.length > 0 ? 1 : 0,
     remove: cards.length > 3 ? 0.7 : 0,
   });
-  const id = cards.length > 0 ? rng.pick(cards) : '';
+  const picked = cards.length > 0 ? rng.pick(cards) : '';
+  const id = prefer !== undefined && cards.includes(prefer) ? prefer : picked;
   const drawn = rng.pick(existing.length > 0 ? existing : lists);
   const to = kind === 'add' ? drawn : dragTarget(state, lists, id, drawn);
   const share = rng.int(0, 100) / 100;
   switch (kind) {
     case 'add': {
-      const card = newId();
+      const card = `card-${fresh()}`;
+      const title = `${card} #${fresh()}`;
       return {
         kind,
+        card,
         adds: { id: card, to },
+        titles: { id: card, title },
         label: `card add ${card} to ${to} at ${Math.round(share * 100)}%`,
         apply: d => {
           const list = arrayAt(d, to);
-          list.splice(Math.round(share * list.length), 0, { id: card, title: `t${value}` });
+          list.splice(Math.round(share * list.length), 0, { id: card, title });
         },
       };
     }
     case 'drag':
-      return { kind, drags: [{ id, from: locate(state, lists, id)!.name, to }], label: `card drag ${id} to ${to} at ${Math.round(share * 100)}%`, apply: d => drag(d, lists, id, to, share) };
+      return { kind, card: id, drags: [{ id, from: locate(state, lists, id)!.name, to }], label: `card drag ${id} to ${to} at ${Math.round(share * 100)}%`, apply: d => drag(d, lists, id, to, share) };
     case 'dragTwo': {
       const second = rng.pick(cards.filter(other => other !== id));
       // (Drawn on the state before the first drag: the second may then stay where it is.)
@@ -459,6 +470,7 @@ export function cardEdit(rng: Rng, state: FuzzDoc, newId: () => string, lists: r
       const share2 = rng.int(0, 100) / 100;
       return {
         kind,
+        card: id,
         drags: [
           { id, from: locate(state, lists, id)!.name, to },
           { id: second, from: locate(state, lists, second)!.name, to: to2 },
@@ -470,18 +482,23 @@ export function cardEdit(rng: Rng, state: FuzzDoc, newId: () => string, lists: r
         },
       };
     }
-    case 'title':
+    case 'title': {
+      const title = `${id} #${fresh()}`;
       return {
         kind,
-        label: `card ${id}.title=t${value}`,
+        card: id,
+        titles: { id, title },
+        label: `card ${id}.title=${JSON.stringify(title)}`,
         apply: d => {
           const at = locate(d, lists, id);
-          if (at) (at.list[at.index] as Card).title = `t${value}`;
+          if (at) (at.list[at.index] as Card).title = title;
         },
       };
+    }
     case 'text':
       return {
         kind,
+        card: id,
         label: `card ${id}: editText .text insert at ${Math.round(share * 100)}%`,
         apply: d => {
           const at = locate(d, lists, id);
@@ -494,6 +511,7 @@ export function cardEdit(rng: Rng, state: FuzzDoc, newId: () => string, lists: r
     case 'remove':
       return {
         kind,
+        card: id,
         removes: id,
         label: `card remove ${id}`,
         apply: d => {
