@@ -400,6 +400,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     cardsCopied: 0,
     cardsReAdded: 0,
     cardEditsStrayedAdds: 0,
+    cardEditsStrayedWhole: 0,
     cardEditsStrayedDrags: 0,
     cardTitlesChecked: 0,
     cardEditsChecked: 0,
@@ -782,6 +783,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
       cardIntents.set(changeId, {
         kind: edit.kind,
         cards,
+        into: edit.drags?.map(drag => drag.to) ?? [],
         queue: queueOf(c),
         serial: ++cardEditSerial,
         base: doc.committedRev,
@@ -1285,25 +1287,39 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
    * same pending queue then names another card. Both found by change id, for the edits that
    * retitle, type into, remove or drag a card:
    * - adds (`cardEditsStrayedAdds`): an add of the queue into a list, unsent when the edit was
-   *   made, was carried past another client's add into that list: two concurrent inserts at one
+   *   made, was carried past another client's add or move into that list: two concurrent inserts at one
    *   index both stay at that index, so a later removal, retitle or drag of the queue in that
    *   list may name the card beside the one meant (class of finding G, README "Array appends": a
    *   push and a separate edit of it may name another item; fuzz32 memory seed 80310: a user
-   *   deletes the card they just added and another user's card goes instead, 80344: a retitle);
+   *   deletes the card they just added and another user's card goes instead, 80344 and 80515:
+   *   a retitle on another card);
    * - drags (`cardEditsStrayedDrags`): an earlier drag of the queue was carried past another
    *   client's move of the same card, both unsent when the edit was made. The later drag follows
    *   the card but lands where the card was taken from (corpus tp-2403), while the mirror drops
    *   the other move (tp-2756), so the queue's next ops count positions as if the card were where
    *   its own drag put it (fuzz32 memory seed 80337: a retitle on the neighbour card). README
-   *   documents the drags' positions ("Where two drags of one card end"), not this. A drag's
-   *   cards here are the dragged one and the one its recorded move takes, which for a drag past
-   *   a single neighbour may be the neighbour (`dragsRecordedAsNeighbour`: the array diff keeps
-   *   either of two swapped elements; fuzz32 memory seed 80339).
+   *   documents the drags' positions ("Where two drags of one card end"), not this;
+   * - whole (`cardEditsStrayedWhole`): an earlier drag of the queue went into a list another
+   *   client wrote whole meanwhile (two clients making the list at once, as above): the drag is
+   *   dropped and its card stays, while the queue's later edits of it follow it into the list
+   *   written over and are dropped (fuzz32 memory seed 80410).
+   * A drag's cards here are the dragged one and the one its recorded move takes, which for a drag
+   * past a single neighbour is the neighbour (`dragsRecordedAsNeighbour`: a drag one place up is
+   * recorded as the card above moving down, the array diff's tie; fuzz32 memory seeds 80339,
+   * 80375), and another client's drag of a card is any move of it in the log or a drag of it.
    */
   function checkCards(histories: Map<string, Change[]>, served: Map<string, unknown>): void {
     for (const [docId, history] of histories) {
       const census = cardCensus(history, cardIntents);
       const revOf = new Map(history.map(change => [change.id, change.rev]));
+      /** The changes of the log that moved a card, or were a drag of it (recorded as a move of its neighbour, they move the other card). */
+      const dragsOfCard = new Map<string, { rev: number; changeId: string }[]>();
+      for (const [id, intent] of cardIntents) {
+        const rev = revOf.get(id);
+        if (rev === undefined || (intent.kind !== 'drag' && intent.kind !== 'dragTwo')) continue;
+        for (const card of intent.cards) dragsOfCard.set(card, [...(dragsOfCard.get(card) ?? []), { rev, changeId: id }]);
+      }
+      const movesOf = (card: string) => [...(census.movesOf.get(card) ?? []), ...(dragsOfCard.get(card) ?? [])];
       /**
        * Whether the change of card edit `id` was carried past another client's move of a card its
        * own queue had dragged in an earlier change, both unsent then: the reference's transform of
@@ -1317,15 +1333,15 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
         for (const [dragId, drag] of cardIntents) {
           if (drag.queue !== edit.queue || drag.serial >= edit.serial || (drag.kind !== 'drag' && drag.kind !== 'dragTwo')) continue;
           const dragRev = revOf.get(dragId) ?? Infinity;
-          const foreign = drag.cards.some(card => (census.movesOf.get(card) ?? []).some(m => m.rev > edit.base && m.rev < dragRev && cardIntents.get(m.changeId)?.queue !== edit.queue));
+          const foreign = drag.cards.some(card => movesOf(card).some(m => m.rev > edit.base && m.rev < dragRev && cardIntents.get(m.changeId)?.queue !== edit.queue));
           if (foreign) return true;
         }
         return false;
       };
       /**
        * Whether the change of card edit `id` was made while an add of its queue was unsent, that
-       * was then carried past another client's add into the same list: two inserts at one index
-       * both stay at it, so the queue's later ops may count one card off (class G, below).
+       * was then carried past another client's add or move into the same list: two inserts at
+       * one index both stay at it, so the queue's later ops may count one card off (class G, below).
        */
       const afterConcurrentAdds = (id: string): boolean => {
         const edit = cardIntents.get(id);
@@ -1333,13 +1349,30 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
         for (const [addId, add] of cardIntents) {
           const own = census.addsInto.get(addId);
           if (add.queue !== edit.queue || add.kind !== 'add' || add.serial >= edit.serial || !own || own.rev <= edit.base) continue;
-          for (const [otherId, other] of census.addsInto) if (cardIntents.get(otherId)?.queue !== edit.queue && other.list === own.list && other.rev > edit.base && other.rev < own.rev) return true;
+          for (const other of census.insertsInto) if (cardIntents.get(other.changeId)?.queue !== edit.queue && other.list === own.list && other.rev > edit.base && other.rev < own.rev) return true;
         }
         return false;
       };
-      /** Why an edit meant for another card may have reached one: an own add (class G) or an own drag that met another's (as above). */
-      const strayed = (id: string | undefined): 'adds' | 'drags' | undefined => (id === undefined ? undefined : afterConcurrentAdds(id) ? 'adds' : afterConcurrentDrags(id) ? 'drags' : undefined);
-      const counted = (why: 'adds' | 'drags' | undefined): boolean => {
+      /**
+       * Whether the change of card edit `id` was made after its queue dragged a card into a list
+       * that another client wrote whole meanwhile (the list made twice at once, as above): the
+       * drag is dropped, the card left where it was, while the queue's later ops follow it into
+       * the list written over.
+       */
+      const afterWholeWrite = (id: string): boolean => {
+        const edit = cardIntents.get(id);
+        if (!edit) return false;
+        for (const drag of cardIntents.values()) {
+          if (drag.queue !== edit.queue || drag.serial >= edit.serial || drag.into.length === 0) continue;
+          if (census.wholeWrites.some(write => drag.into.includes(write.list) && write.rev > edit.base)) return true;
+        }
+        return false;
+      };
+      /** Why an edit meant for another card may have reached one, or been dropped: an own add (class G), an own drag that met another's, or a drag into a list written whole (as above). */
+      const strayed = (id: string | undefined): 'adds' | 'drags' | 'whole' | undefined =>
+        id === undefined ? undefined : afterConcurrentAdds(id) ? 'adds' : afterConcurrentDrags(id) ? 'drags' : afterWholeWrite(id) ? 'whole' : undefined;
+      const counted = (why: 'adds' | 'drags' | 'whole' | undefined): boolean => {
+        if (why === 'whole') stats.cardEditsStrayedWhole++;
         if (why === 'adds') stats.cardEditsStrayedAdds++;
         if (why === 'drags') stats.cardEditsStrayedDrags++;
         return why !== undefined;
@@ -1658,6 +1691,8 @@ interface CardIntent {
   kind: CardEdit['kind'];
   /** The cards it edits (or drags). */
   cards: string[];
+  /** The lists it drags cards into. */
+  into: string[];
   /** The pending queue it joined (a client's, or a database's shared by its tabs). */
   queue: string;
   /** Its place among the card edits of the run. */
@@ -1674,8 +1709,9 @@ interface CardIntent {
  * a list (or the root) written whole while they were in it (`replacedWhole`), the cards a `copy`
  * copied, the cards an op wrote by value after the one that made them (`rewritten`), the cards a
  * change of two drags wrote by value (`byTwoDrags`) or took away (`takenByTwoDrags`), the changes
- * that moved or removed each card (`takers`), each card's moves in rev order (`movesOf`), and the
- * changes that inserted a card into a list (`addsInto`).
+ * that moved or removed each card (`takers`), each card's moves in rev order (`movesOf`), the
+ * changes that added a card to a list (`addsInto`) or put one there by an add or a move
+ * (`insertsInto`), and the writes of a whole board list (`wholeWrites`).
  */
 function cardCensus(
   history: readonly Change[],
@@ -1690,8 +1726,12 @@ function cardCensus(
   takers: Map<string, Set<string>>;
   movesOf: Map<string, { rev: number; changeId: string }[]>;
   addsInto: Map<string, { list: string; rev: number }>;
+  insertsInto: { changeId: string; list: string; rev: number }[];
+  wholeWrites: { list: string; rev: number }[];
 } {
   const addsInto = new Map<string, { list: string; rev: number }>();
+  const insertsInto: { changeId: string; list: string; rev: number }[] = [];
+  const wholeWrites: { list: string; rev: number }[] = [];
   const byTwoDrags = new Set<string>();
   const takenByTwoDrags = new Set<string>();
   const seen = new Set<string>();
@@ -1706,7 +1746,15 @@ function cardCensus(
     const before = twoDrags ? cardIds(state as Json) : [];
     for (const op of change.ops) {
       // A board list, or the root, written whole: the cards in it went with it.
-      if (['add', 'replace', 'remove'].includes(op.op) && (op.path === '' || BOARD_LISTS.some(list => op.path === `/${list}`))) for (const id of cardIds(valueAt(state, op.path))) replacedWhole.add(id);
+      if (['add', 'replace', 'remove'].includes(op.op) && (op.path === '' || BOARD_LISTS.some(list => op.path === `/${list}`))) {
+        for (const id of cardIds(valueAt(state, op.path))) replacedWhole.add(id);
+        for (const list of BOARD_LISTS) if (op.path === '' || op.path === `/${list}`) wholeWrites.push({ list, rev: change.rev });
+      }
+      // A card inserted into a list: added, or the landing of a move.
+      if ((op.op === 'add' && isCard(op.value as Json)) || (op.op === 'move' && cardIds(valueAt(state, op.from!)).length > 0)) {
+        const into = /^\/([^/]+)\/(\d+|-)$/.exec(op.path);
+        if (into) insertsInto.push({ changeId: change.id, list: into[1], rev: change.rev });
+      }
       if (op.op === 'copy' && op.from !== undefined) for (const id of cardIds(valueAt(state, op.from))) copied.add(id);
       if (op.op === 'move' || op.op === 'remove') {
         for (const id of cardIds(valueAt(state, op.op === 'move' ? op.from! : op.path))) {
@@ -1729,7 +1777,7 @@ function cardCensus(
       for (const id of before) if (!after.has(id)) takenByTwoDrags.add(id);
     }
   }
-  return { seen, replacedWhole, copied, rewritten, byTwoDrags, takenByTwoDrags, takers, movesOf, addsInto };
+  return { seen, replacedWhole, copied, rewritten, byTwoDrags, takenByTwoDrags, takers, movesOf, addsInto, insertsInto, wholeWrites };
 }
 
 /** Where card `id` was after each change of the log that moved, wrote or took it, with that change's ops (for a failure's report). */
