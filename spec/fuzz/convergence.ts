@@ -783,7 +783,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
       cardIntents.set(changeId, {
         kind: edit.kind,
         cards,
-        into: edit.drags?.map(drag => drag.to) ?? [],
+        into: edit.drags?.map(drag => drag.to) ?? (edit.adds ? [edit.adds.to] : []),
         queue: queueOf(c),
         serial: ++cardEditSerial,
         base: doc.committedRev,
@@ -1286,13 +1286,15 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
    * corpus-pinned `transformPatch`) does not always close the diamond, and a later change of the
    * same pending queue then names another card. Both found by change id, for the edits that
    * retitle, type into, remove or drag a card:
-   * - adds (`cardEditsStrayedAdds`): an add of the queue into a list, unsent when the edit was
-   *   made, was carried past another client's add or move into that list: two concurrent inserts at one
+   * - adds (`cardEditsStrayedAdds`): an add or a drag of the queue into a list, unsent when the edit was
+   *   made (or never committed: its list written whole meanwhile), was carried past another
+   *   client's add, move or removal in that list: two concurrent inserts at one
    *   index both stay at that index, so a later removal, retitle or drag of the queue in that
    *   list may name the card beside the one meant (class of finding G, README "Array appends": a
    *   push and a separate edit of it may name another item; fuzz32 memory seed 80310: a user
    *   deletes the card they just added and another user's card goes instead, 80344 and 80515:
-   *   a retitle on another card);
+   *   a retitle on another card, 80600: the same after the own add was dropped with its list,
+   *   shared-idb 80310: after an own drag into the list);
    * - drags (`cardEditsStrayedDrags`): an earlier drag of the queue was carried past another
    *   client's move of the same card, both unsent when the edit was made. The later drag follows
    *   the card but lands where the card was taken from (corpus tp-2403), while the mirror drops
@@ -1339,17 +1341,20 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
         return false;
       };
       /**
-       * Whether the change of card edit `id` was made while an add of its queue was unsent, that
-       * was then carried past another client's add or move into the same list: two inserts at
-       * one index both stay at it, so the queue's later ops may count one card off (class G, below).
+       * Whether the change of card edit `id` was made while an add or a drag of its queue into a
+       * list was unsent, that was then carried past another client's add, move or removal in that
+       * list: an insert
+       * and another's insert, or move from, at one index both keep it, so the queue's later ops
+       * may count one card off (class G, below).
        */
       const afterConcurrentAdds = (id: string): boolean => {
         const edit = cardIntents.get(id);
         if (!edit) return false;
         for (const [addId, add] of cardIntents) {
-          const own = census.addsInto.get(addId);
-          if (add.queue !== edit.queue || add.kind !== 'add' || add.serial >= edit.serial || !own || own.rev <= edit.base) continue;
-          for (const other of census.insertsInto) if (cardIntents.get(other.changeId)?.queue !== edit.queue && other.list === own.list && other.rev > edit.base && other.rev < own.rev) return true;
+          // (One dropped by the server, its list written whole meanwhile, counts as unsent for good.)
+          const rev = revOf.get(addId) ?? Infinity;
+          if (add.queue !== edit.queue || add.into.length === 0 || add.serial >= edit.serial || rev <= edit.base) continue;
+          for (const other of census.insertsInto) if (cardIntents.get(other.changeId)?.queue !== edit.queue && add.into.includes(other.list) && other.rev > edit.base && other.rev < rev) return true;
         }
         return false;
       };
@@ -1691,7 +1696,7 @@ interface CardIntent {
   kind: CardEdit['kind'];
   /** The cards it edits (or drags). */
   cards: string[];
-  /** The lists it drags cards into. */
+  /** The lists it drags cards into (or adds one to). */
   into: string[];
   /** The pending queue it joined (a client's, or a database's shared by its tabs). */
   queue: string;
@@ -1710,8 +1715,9 @@ interface CardIntent {
  * copied, the cards an op wrote by value after the one that made them (`rewritten`), the cards a
  * change of two drags wrote by value (`byTwoDrags`) or took away (`takenByTwoDrags`), the changes
  * that moved or removed each card (`takers`), each card's moves in rev order (`movesOf`), the
- * changes that added a card to a list (`addsInto`) or put one there by an add or a move
- * (`insertsInto`), and the writes of a whole board list (`wholeWrites`).
+ * changes that put a card into a list or took one out of it at an index (`insertsInto`: adds,
+ * both ends of moves, removals), and the writes of a whole
+ * board list (`wholeWrites`).
  */
 function cardCensus(
   history: readonly Change[],
@@ -1725,11 +1731,9 @@ function cardCensus(
   takenByTwoDrags: Set<string>;
   takers: Map<string, Set<string>>;
   movesOf: Map<string, { rev: number; changeId: string }[]>;
-  addsInto: Map<string, { list: string; rev: number }>;
   insertsInto: { changeId: string; list: string; rev: number }[];
   wholeWrites: { list: string; rev: number }[];
 } {
-  const addsInto = new Map<string, { list: string; rev: number }>();
   const insertsInto: { changeId: string; list: string; rev: number }[] = [];
   const wholeWrites: { list: string; rev: number }[] = [];
   const byTwoDrags = new Set<string>();
@@ -1750,10 +1754,12 @@ function cardCensus(
         for (const id of cardIds(valueAt(state, op.path))) replacedWhole.add(id);
         for (const list of BOARD_LISTS) if (op.path === '' || op.path === `/${list}`) wholeWrites.push({ list, rev: change.rev });
       }
-      // A card inserted into a list: added, or the landing of a move.
-      if ((op.op === 'add' && isCard(op.value as Json)) || (op.op === 'move' && cardIds(valueAt(state, op.from!)).length > 0)) {
-        const into = /^\/([^/]+)\/(\d+|-)$/.exec(op.path);
-        if (into) insertsInto.push({ changeId: change.id, list: into[1], rev: change.rev });
+      // A card put into a list or taken out of one at an index: added, moved (both ends), removed.
+      const element = /^\/([^/]+)\/(\d+|-)$/;
+      const moving = (op.op === 'move' || op.op === 'remove') && cardIds(valueAt(state, op.op === 'move' ? op.from! : op.path)).length > 0;
+      for (const path of [op.op === 'add' && isCard(op.value as Json) ? op.path : undefined, op.op === 'move' && moving ? op.path : undefined, moving ? (op.from ?? op.path) : undefined]) {
+        const at = path === undefined ? null : element.exec(path);
+        if (at) insertsInto.push({ changeId: change.id, list: at[1], rev: change.rev });
       }
       if (op.op === 'copy' && op.from !== undefined) for (const id of cardIds(valueAt(state, op.from))) copied.add(id);
       if (op.op === 'move' || op.op === 'remove') {
@@ -1762,7 +1768,6 @@ function cardCensus(
           if (op.op === 'move') movesOf.set(id, [...(movesOf.get(id) ?? []), { rev: change.rev, changeId: change.id }]);
         }
       }
-      if (op.op === 'add' && isCard(op.value as Json) && /^\/[^/]+\/(\d+|-)$/.test(op.path)) addsInto.set(change.id, { list: op.path.split('/')[1], rev: change.rev });
       if ((op.op === 'add' || op.op === 'replace') && op.value !== undefined) {
         for (const id of cardIds(op.value as Json)) {
           if (twoDrags) byTwoDrags.add(id);
@@ -1777,7 +1782,7 @@ function cardCensus(
       for (const id of before) if (!after.has(id)) takenByTwoDrags.add(id);
     }
   }
-  return { seen, replacedWhole, copied, rewritten, byTwoDrags, takenByTwoDrags, takers, movesOf, addsInto, insertsInto, wholeWrites };
+  return { seen, replacedWhole, copied, rewritten, byTwoDrags, takenByTwoDrags, takers, movesOf, insertsInto, wholeWrites };
 }
 
 /** Where card `id` was after each change of the log that moved, wrote or took it, with that change's ops (for a failure's report). */
