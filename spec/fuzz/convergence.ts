@@ -1605,9 +1605,12 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
       return clients.flatMap(c => c.store.drops).some(drop => {
         if (drop.docId !== m.docId || !drop.gone.includes(m.id)) return false;
         // Recompute the client's rebase (applyCommittedChanges) of the queue it held: echoes of
-        // already-committed changes and changes the server resolved leave before the walk.
+        // already-committed changes leave before the walk; a change the server resolved (left out
+        // of its reply) stays in it and leaves after, as OTAlgorithm does since 482cbca (the
+        // changes behind it were written on top of it). Taken out first here, a drag behind a
+        // resolved drag of the same card looked kept by the rebase (fuzz32 memory seed 80483).
         const kept = new Set([...drop.kept, ...drop.applied.map(c => c.id)]);
-        const queue = drop.before.filter(c => c.id === m.id || kept.has(c.id) || !(revs.has(c.id) || serverDropped(m.docId, c.id)));
+        const queue = drop.before.filter(c => c.id === m.id || kept.has(c.id) || !revs.has(c.id));
         return !rebaseChanges(drop.applied, queue).some(c => c.id === m.id);
       });
     };
