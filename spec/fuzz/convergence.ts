@@ -750,8 +750,11 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
    * drag of one card must be recorded as exactly one `move` (read from the doc's optimistic
    * change, as recorded): anything else is a failure of the recording.
    */
-  const cardChange = (c: FuzzClient, docId: string, doc: PatchesDoc<FuzzDoc>, r: Rng, when = '', prefer?: string): CardEdit => {
-    const edit = cardEdit(r, doc.state, () => ++cardSerial, cardLists, options.edits === 'extended', prefer);
+  const cardChange = (c: FuzzClient, docId: string, doc: PatchesDoc<FuzzDoc>, r: Rng, when = '', prefer?: string): CardEdit | undefined => {
+    // Only client 0 makes the board's lists: two clients making one at once, the later write
+    // replaces the earlier and the cards in it (a third of the cards went so when any client could).
+    const edit = cardEdit(r, doc.state, () => ++cardSerial, cardLists, options.edits === 'extended', prefer, c.index === 0);
+    if (!edit) return undefined;
     trace.push(`c${c.index} ${docId}${when}: ${edit.label}`);
     if (edit.removes !== undefined) cardsRemoved.add(edit.removes);
     for (const { id, to } of [...(edit.drags ?? []), ...(edit.adds ? [edit.adds] : [])]) if (!BOARD_LISTS.includes(to)) cardsOffBoard.add(id);
@@ -860,7 +863,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     const first = cardChange(c, docId, doc, cardRng);
     // Now and then another client edits the same card in the same tick, before either has sent:
     // a drag meets a drag, a retitle, typing or a removal of its card (when that view holds it).
-    if (first.kind === 'add' || !cardRng.chance(CARD_RACE_CHANCE)) return doc.flush();
+    if (!first || first.kind === 'add' || !cardRng.chance(CARD_RACE_CHANCE)) return doc.flush();
     const other = cardRng.pick(clients.filter(x => x !== c));
     const otherDoc = other.docs.get(docId);
     if (!otherDoc || closing.has(other) || other.subscriptions.closed || other.patches.getOpenDoc(docId) !== otherDoc || closedDocs.get(other)?.has(docId) || reopening.get(other)?.has(docId)) return doc.flush();
@@ -930,6 +933,16 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   };
 
   try {
+    // The board's lists exist before the first card is dropped in them, as a board's columns do:
+    // client 0 makes them in each OT doc and every client has them before the script starts (a
+    // doc made later, in a deleted one's place, gets them from client 0's first card edit).
+    for (const docId of docIds.filter(id => algorithmOf(id) === 'ot')) {
+      clients[0].docs.get(docId)!.change(draft => {
+        for (const list of BOARD_LISTS) if (!Array.isArray((draft as FuzzDoc)[list])) (draft as FuzzDoc)[list] = [];
+      });
+    }
+    await Promise.all(clients.map(c => awaitQuiet(c, 'making the board')));
+    await Promise.all(clients.map(c => within(merge(...[...c.docs.values()].map(doc => doc.state$)), () => [...c.docs].every(([id, doc]) => algorithmOf(id) !== 'ot' || BOARD_LISTS.every(list => Array.isArray((doc.state as FuzzDoc)[list]))), () => `client ${c.index} getting the board: ${snapshot(c)}`)));
     scripting = true;
     for (let step = 0; step < steps && failures.length === 0; step++) {
       const c = rng.pick(clients);

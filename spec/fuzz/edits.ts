@@ -416,7 +416,7 @@ function dragTarget(state: FuzzDoc, lists: readonly string[], id: string, to: st
  * UI makes them), retitle one, type into its rich text, remove one. Cards are picked by id from
  * `state`, so concurrent clients drag, retitle and remove the same few cards: a drag meets
  * another drag, an edit inside the card, or its removal. A drag goes only to a list that exists
- * (a board's columns exist before a card is dropped in them; `add` creates its list).
+ * (a board's columns exist before a card is dropped in them; `add` creates its list when `createLists`).
  *
  * @param rng the generator of the card edits (not the script's: the script stays as it was)
  * @param state the client's current view of the doc
@@ -426,20 +426,25 @@ function dragTarget(state: FuzzDoc, lists: readonly string[], id: string, to: st
  * @param lists the lists cards live in and are dragged between ({@link BOARD_LISTS}, or more)
  * @param twoDrags now and then two drags in one `change()` (a documented limit: see README)
  * @param prefer the card to edit, when the view holds it (another client's edit of it is racing this one)
+ * @param createLists whether an `add` may make the list it goes to; else it goes only to a list
+ *   the view holds (two clients making one list at once: the later write replaces the earlier)
+ * @return the edit, or undefined when there is nothing this client may do (no card, no list)
  */
-export function cardEdit(rng: Rng, state: FuzzDoc, fresh: () => number, lists: readonly string[] = BOARD_LISTS, twoDrags = false, prefer?: string): CardEdit {
+export function cardEdit(rng: Rng, state: FuzzDoc, fresh: () => number, lists: readonly string[] = BOARD_LISTS, twoDrags = false, prefer?: string, createLists = true): CardEdit | undefined {
   // (Distinct: a raw `copy` in `list` may double a card.)
   const cards = [...new Set(lists.flatMap(name => (Array.isArray(state[name]) ? state[name] : []).filter(isCard).map(card => card.id)))];
   const existing = lists.filter(name => Array.isArray(state[name]));
   const value = rng.int(0, 999);
-  const kind = rng.weighted({
-    add: cards.length < 3 ? 4 : cards.length < 10 ? 1 : 0.1,
+  const weights = {
+    add: !createLists && existing.length === 0 ? 0 : cards.length < 3 ? 4 : cards.length < 10 ? 1 : 0.1,
     drag: cards.length > 1 || (cards.length > 0 && existing.length > 1) ? 8 : 0,
     dragTwo: twoDrags && cards.length > 1 ? 1 : 0,
     title: cards.length > 0 ? 3 : 0,
     text: cards.length > 0 ? 1 : 0,
     remove: cards.length > 3 ? 0.7 : 0,
-  });
+  };
+  const kind = rng.weighted(weights);
+  if (Object.values(weights).every(weight => weight === 0)) return undefined;
   const picked = cards.length > 0 ? rng.pick(cards) : '';
   const id = prefer !== undefined && cards.includes(prefer) ? prefer : picked;
   const drawn = rng.pick(existing.length > 0 ? existing : lists);
@@ -456,6 +461,8 @@ export function cardEdit(rng: Rng, state: FuzzDoc, fresh: () => number, lists: r
         titles: { id: card, title },
         label: `card add ${card} to ${to} at ${Math.round(share * 100)}%`,
         apply: d => {
+          // The list maker makes the whole board at once (its other lists too).
+          if (createLists) for (const name of BOARD_LISTS) arrayAt(d, name);
           const list = arrayAt(d, to);
           list.splice(Math.round(share * list.length), 0, { id: card, title });
         },
