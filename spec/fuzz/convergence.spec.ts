@@ -209,7 +209,7 @@ function modeCounters({ mode }: Run, s: Record<string, number>): string {
   return [
     mode.stores === 'tabs' ? `, ${s.leaderships} leaderships` : '',
     mode.slowStore ? `, ${s.editsDuringWrites} edits while server changes were written (${s.witnessesDuringWrites} witnesses)` : '',
-    mode.edits === 'extended' ? `, ${s.extendedEdits} extended edits (cards: ${s.dragsPastPrimitives} drags through list recorded past a number, ${s.dragsOfCopies} drags of a copied card, ${s.twoDragsWrittenByValue} drags of a two-drag change written by value; ${s.cardsWrittenByTwoDrags} cards written by value and ${s.cardsTakenByTwoDrags} taken by such changes in the log)` : '',
+    mode.edits === 'extended' ? `, ${s.extendedEdits} extended edits (cards: ${s.dragsPastPrimitives} drags through list recorded past a number, ${s.dragsOfCopies} drags of a copied card, ${s.twoDragsWrittenByValue} drags of a two-drag change written by value; ${s.cardsWrittenByTwoDrags} cards written by value and ${s.cardsTakenByTwoDrags} taken by such changes in the log; ${s.cardsTakenByListEdits} board cards taken by edits of list)` : '',
     mode.big ? `, ${s.bigEdits} big edits, ${s.splitPieces} pieces cut off queued changes as they were sent` : '',
     mode.serverErrors
       ? `, ${s.serverErrorsInjected} server error replies (${s.serverErrorsBefore} before the server; ${s.serverErrors503}×503, ${s.serverErrors500}×500, ${s.serverErrors32000}×-32000), ${s.serverErrorsReported} reported`

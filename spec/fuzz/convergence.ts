@@ -401,6 +401,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     cardsReAdded: 0,
     cardEditsStrayedAdds: 0,
     cardEditsStrayedWhole: 0,
+    cardsTakenByListEdits: 0,
     cardEditsStrayedDrags: 0,
     cardTitlesChecked: 0,
     cardEditsChecked: 0,
@@ -1276,11 +1277,15 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
    * - a write of the whole board list it was in (two clients making the board's first list at
    *   once: the later `add /todo` replaces the earlier, as for any object key);
    * - `extended` only: a card dragged or added into the fuzz's `list`, where the other edits
-   *   replace, clear, reverse and copy what they find. Such a card need not survive, a raw `copy`
+   *   replace, clear, reverse and copy what they find (dragged there, or moved there by an edit
+   *   meant for another card: any card the log puts off the board). Such a card need not survive, a raw `copy`
    *   may double it, and a reorder past the array diff's budget (`big`: `list` grows to
    *   thousands) writes it by value again (README, "A dragged element travels as a `move`").
    * - a card edit meant for another card that moved or removed this one instead ("strayed",
    *   below).
+   * - `extended` only: a change that is no card edit (an edit of `list`, whose edits of a card
+   *   follow it when it is dragged into the board, and may then count positions as in class G
+   *   below: `cardsTakenByListEdits`, fuzz32 tabs --slow-store seed 80311);
    * - `extended` only: a change of two drags (`dragTwo`: several drags in one change are a
    *   documented limit, README "A dragged element travels as a `move`"). Its recording may write
    *   the cards by value (a removal and an insert when the other drag wrote both lists between
@@ -1405,11 +1410,18 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
       for (const id of census.seen) {
         stats.cardsChecked++;
         const at = found.get(id) ?? [];
-        const offBoard = cardsOffBoard.has(id);
+        const offBoard = cardsOffBoard.has(id) || census.offBoard.has(id);
         const byValue = census.byTwoDrags.has(id);
         const twice = at.length > 1 && !(offBoard && census.copied.has(id)) && !((offBoard || byValue) && census.rewritten.has(id));
         // Moved or removed by an edit meant for another card (the ones that take a card away).
-        const takenInstead = () => [...(census.takers.get(id) ?? [])].some(changeId => !cardIntents.get(changeId)?.cards.includes(id) && counted(strayed(changeId)));
+        const takenInstead = () =>
+          [...(census.takers.get(id) ?? [])].some(changeId => {
+            const intent = cardIntents.get(changeId);
+            // `extended`: an edit of `list` that followed a card dragged out of it into the board,
+            // counting positions as in class G, may replace or remove a board card (seed 80311).
+            if (!intent) return options.edits === 'extended' && (stats.cardsTakenByListEdits++, true);
+            return !intent.cards.includes(id) && counted(strayed(changeId));
+          });
         const lost = at.length === 0 && !cardsRemoved.has(id) && !offBoard && !census.replacedWhole.has(id) && !census.takenByTwoDrags.has(id) && !takenInstead();
         const rewritten = census.rewritten.has(id) && !offBoard && !byValue;
         if (twice) fail(`${docId}: card ${id} is in the doc ${at.length} times (${at.join(', ')})`);
@@ -1424,7 +1436,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
         const meant = m.docId === docId ? cardIntents.get(m.id) : undefined;
         if (!meant || (meant.kind !== 'title' && meant.kind !== 'text') || discardable.has(m.id)) continue;
         const [card] = meant.cards;
-        if ((found.get(card) ?? []).length === 0 || cardsOffBoard.has(card) || census.byTwoDrags.has(card) || census.replacedWhole.has(card)) continue;
+        if ((found.get(card) ?? []).length === 0 || cardsOffBoard.has(card) || census.offBoard.has(card) || census.byTwoDrags.has(card) || census.replacedWhole.has(card)) continue;
         stats.cardEditsChecked++;
         if (revOf.has(m.id) || counted(strayed(m.id))) continue;
         fail(`${docId}: the edit "${meant.label}" (change ${m.id}) is not in the log, yet its card is: an edit that did not follow its card`);
@@ -1435,7 +1447,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
       for (const list of BOARD_LISTS) {
         const cards = Array.isArray(doc?.[list]) ? (doc[list] as Json[]).filter(isCard) : [];
         for (const card of cards) {
-          if (cardsOffBoard.has(card.id)) continue;
+          if (cardsOffBoard.has(card.id) || census.offBoard.has(card.id)) continue;
           stats.cardTitlesChecked++;
           const written = typeof card.title === 'string' ? titleWrites.get(card.title) : undefined;
           if (written?.card === card.id || counted(strayed(written?.changeId))) continue;
@@ -1732,7 +1744,8 @@ interface CardIntent {
  * change of two drags wrote by value (`byTwoDrags`) or took away (`takenByTwoDrags`), the changes
  * that moved or removed each card (`takers`), each card's moves in rev order (`movesOf`), the
  * changes that put a card into a list or took one out of it at an index (`insertsInto`: adds,
- * both ends of moves, removals), and the writes of a whole
+ * both ends of moves, removals), the cards the log ever put anywhere but a board list
+ * (`offBoard`), and the writes of a whole
  * board list (`wholeWrites`).
  */
 function cardCensus(
@@ -1749,7 +1762,10 @@ function cardCensus(
   movesOf: Map<string, { rev: number; changeId: string }[]>;
   insertsInto: { changeId: string; list: string; rev: number }[];
   wholeWrites: { list: string; rev: number }[];
+  offBoard: Set<string>;
 } {
+  const offBoard = new Set<string>();
+  const onBoard = (path: string) => BOARD_LISTS.some(list => path.startsWith(`/${list}/`));
   const insertsInto: { changeId: string; list: string; rev: number }[] = [];
   const wholeWrites: { list: string; rev: number }[] = [];
   const byTwoDrags = new Set<string>();
@@ -1778,7 +1794,10 @@ function cardCensus(
         if (at) insertsInto.push({ changeId: change.id, list: at[1], rev: change.rev });
       }
       if (op.op === 'copy' && op.from !== undefined) for (const id of cardIds(valueAt(state, op.from))) copied.add(id);
-      if (op.op === 'move' || op.op === 'remove') {
+      // Cards put anywhere but a board list (`list`, `obj`, `nested`: a drag or a stray into `list`, and what the other edits do there).
+      if ((op.op === 'move' || op.op === 'copy') && !onBoard(op.path)) for (const id of cardIds(valueAt(state, op.from!))) offBoard.add(id);
+      if ((op.op === 'add' || op.op === 'replace') && !onBoard(op.path)) for (const id of cardIds(op.value as Json)) offBoard.add(id);
+      if (op.op === 'move' || op.op === 'remove' || op.op === 'replace') {
         for (const id of cardIds(valueAt(state, op.op === 'move' ? op.from! : op.path))) {
           takers.set(id, (takers.get(id) ?? new Set()).add(change.id));
           if (op.op === 'move') movesOf.set(id, [...(movesOf.get(id) ?? []), { rev: change.rev, changeId: change.id }]);
@@ -1798,7 +1817,7 @@ function cardCensus(
       for (const id of before) if (!after.has(id)) takenByTwoDrags.add(id);
     }
   }
-  return { seen, replacedWhole, copied, rewritten, byTwoDrags, takenByTwoDrags, takers, movesOf, insertsInto, wholeWrites };
+  return { seen, replacedWhole, copied, rewritten, byTwoDrags, takenByTwoDrags, takers, movesOf, insertsInto, wholeWrites, offBoard };
 }
 
 /** Where card `id` was after each change of the log that moved, wrote or took it, with that change's ops (for a failure's report). */
