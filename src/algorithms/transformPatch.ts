@@ -69,22 +69,23 @@ export function transformPatch(
   return ops;
 }
 
-/** About how many ops one step of {@link transformPatchSteps} rewrites (`otherOps` passed, summed) before it yields. */
+/** About how many ops one step of {@link transformPatchSteps} looks at (`otherOps` passed, summed) before it yields. */
 const OPS_PER_STEP = 4096;
 
 /**
  * {@link transformPatch} as steps: the same rules in the same order, yielding once it has passed
- * about `OPS_PER_STEP` of `otherOps` (each op of `thisOps` that meets them rewrites them all), so
- * the server serves other requests during a long transform (two changes of 4,000 inserts at one
- * index meet 16 million times: ~17 s).
+ * about `OPS_PER_STEP` of `otherOps` (each op of `thisOps` rewrites them all, or looks at them all
+ * to find it leaves them alone), so the server serves other requests during a long transform (two
+ * changes of 4,000 inserts at one index meet 16 million times: ~17 s; 20,000 inserts into one
+ * list over 20,000 into another meet none, and their look at each other took 5.6 s in one step).
  */
 export function* transformPatchSteps(thisOps: readonly JSONPatchOp[], otherOps: readonly JSONPatchOp[], otherOpsFirst = false): Steps<JSONPatchOp[]> {
   const frame: Frame = { otherOpsFirst };
   let ops = otherOps as JSONPatchOp[];
   let passed = 0;
   for (const op of thisOps) {
-    if (leavesAlone(op, ops)) continue;
-    ops = overOp(frame, op, ops);
+    // The look that finds an op leaves them alone passes them all too: it counts as a rewrite.
+    if (!leavesAlone(op, ops)) ops = overOp(frame, op, ops);
     passed += ops.length;
     if (passed >= OPS_PER_STEP) {
       passed = 0;
