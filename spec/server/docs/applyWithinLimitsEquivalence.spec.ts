@@ -132,4 +132,48 @@ describe('apply equivalence (a strict move without a fork, applyWithinLimits in 
       { numRuns: 2000, seed: 34 },
     );
   });
+
+  it("should measure again a subtree of the draft's own that an op wrote into, also by the from of a move and through shifted indexes, and only then", () => {
+    const change = (ops: JSONPatchOp[]) => changeOf([{ op: 'add', path: '/l/0/w', value: 1 }, { op: 'add', path: '/l/1/w', value: 1 }, { op: 'add', path: '/l/2/w', value: 1 }, ...ops]);
+    const state = deepFreeze({ a: nested(250), l: [{}, {}, {}] });
+    const cases: JSONPatchOp[][] = [
+      // /l/1 (the draft's own) measured, the chain moved out of it through its from: moved deep, it is allowed.
+      [{ op: 'move', from: '/a', path: '/l/1/c' }, { op: 'move', from: '/l/1', path: '/m' }, { op: 'move', from: '/m/c', path: '/a' }, { op: 'move', from: '/m', path: '/p/q/r/s/t/u/v' }],
+      // /l/2 measured, then made deep by a move from /l/0 to /l/1/c: after the removal, /l/1 is what was /l/2.
+      [{ op: 'move', from: '/l/2', path: '/k' }, { op: 'move', from: '/k', path: '/l/2' }, { op: 'move', from: '/l/0', path: '/l/1/x' }, { op: 'move', from: '/a', path: '/l/1/c' }, { op: 'move', from: '/l/1', path: '/p/q/r/s/t' }],
+      [{ op: 'move', from: '/l/2', path: '/k' }, { op: 'move', from: '/k', path: '/l/2' }, { op: 'move', from: '/a', path: '/l/0/c' }, { op: 'move', from: '/l/0', path: '/l/1/c' }, { op: 'move', from: '/l/1', path: '/p/q/r/s/t' }],
+    ];
+    for (const ops of cases) expect(outcome(() => applyWithinLimits(state, change(ops), Infinity))).toEqual(outcome(() => stretchwise(state, change(ops), Infinity)));
+    // Random moves among the draft's own containers, a chain near the limit among them.
+    const key = fc.constantFrom('l', '0', '1', '2', '-', 'a', 'c', 'k');
+    const path = fc.array(key, { minLength: 1, maxLength: 4 }).map((keys) => '/' + keys.join('/'));
+    const op = fc.record({ op: fc.constantFrom('move', 'move', 'move', 'copy', 'add', 'remove'), path, from: path, value: fc.constantFrom({}, { c: {} }, 1) }) as fc.Arbitrary<JSONPatchOp>;
+    fc.assert(
+      fc.property(fc.integer({ min: MAX_DEPTH - 8, max: MAX_DEPTH - 2 }), fc.array(op, { maxLength: 14 }), (levels, ops) => {
+        const deep = deepFreeze({ a: nested(levels), l: [{ c: {} }, {}, { c: { c: {} } }] });
+        expect(outcome(() => applyWithinLimits(deep, change(ops), Infinity))).toEqual(outcome(() => stretchwise(deep, change(ops), Infinity)));
+      }),
+      { numRuns: 3000, seed: 35 },
+    );
+  });
+
+  it("should walk a wide subtree of the draft's own once, not at every move", () => {
+    // An element set first makes the array the draft's own; each of 200 moves walked its 100,000 elements again.
+    const state = deepFreeze({ a: Array.from({ length: 100_000 }, (_, i) => i) });
+    const ops: JSONPatchOp[] = [{ op: 'replace', path: '/a/0', value: -1 }];
+    for (let i = 0; i < 200; i++) ops.push(i % 2 ? { op: 'move', from: '/b', path: '/a' } : { op: 'move', from: '/a', path: '/b' });
+    // The walk reads an array's elements with its iterator: counted for the wide one.
+    const iterate = Array.prototype[Symbol.iterator];
+    let walks = 0;
+    Array.prototype[Symbol.iterator] = function (this: unknown[]) {
+      if (this.length === 100_000) walks++;
+      return iterate.call(this);
+    };
+    try {
+      expect((applyWithinLimits(state, changeOf(ops), Infinity) as { a: number[] }).a[0]).toBe(-1);
+    } finally {
+      Array.prototype[Symbol.iterator] = iterate;
+    }
+    expect(walks).toBeLessThan(5);
+  });
 });

@@ -1,6 +1,6 @@
 import { applyOpAt } from '../../algorithms/applyPatch.js';
 import { parsePointer } from '../../algorithms/jsonPointer.js';
-import { isContainer, PatchDraft } from '../../algorithms/ops/PatchDraft.js';
+import { arrayIndex, hasOwn, isContainer, PatchDraft } from '../../algorithms/ops/PatchDraft.js';
 import { StatusError } from '../../errors.js';
 import type { Change } from '../../types.js';
 import { jsonBytesUpTo } from '../../algorithms/batching/sizeOf.js';
@@ -52,6 +52,9 @@ export function* applyWithinLimitsSteps(state: unknown, change: Change, maxCopyB
   const { ops } = change;
   const draft = new PatchDraft(state);
   draft.discardedOnFailure = true;
+  // Heights of the draft's own containers, dropped for those on the paths an op writes along: a
+  // subtree the change wrote into, then moved back and forth, was walked whole at every move.
+  const ownHeights: OwnHeights = new Map();
   let copyBudget = maxCopyBytes;
   for (let index = 0; index < ops.length; index++) {
     const op = ops[index];
@@ -67,12 +70,16 @@ export function* applyWithinLimitsSteps(state: unknown, change: Change, maxCopyB
           }
         }
         const limit = MAX_DEPTH - parsePointer(op.path).length;
-        if (isContainer(moved) && heightUpTo(moved, limit, draft, heights) > limit) {
+        if (isContainer(moved) && heightUpTo(moved, limit, draft, heights, ownHeights) > limit) {
           throw changeError(change.id, `op ${index} (${op.op}) would nest the document deeper than ${MAX_DEPTH} levels`);
         }
       }
     }
+    // A move writes along its from first, where that path leads before the op (its path's indexes may shift after).
+    if (ownHeights.size > 0 && op.op === 'move' && op.from !== undefined) forgetAlong(draft, op.from, ownHeights);
     applyOpAt(draft, op, index);
+    // Every op's other writes are along its path, which leads after the op to the containers it wrote in.
+    if (ownHeights.size > 0) forgetAlong(draft, op.path, ownHeights);
     yield;
   }
   return draft.root;
@@ -84,28 +91,57 @@ function sourceOf(draft: PatchDraft, from: string | undefined): unknown {
   return from === undefined ? undefined : draft.get(parsePointer(from)).value;
 }
 
+/** Heights of containers one draft owns, each kept until an op writes along a path through it (`forgetAlong`). */
+type OwnHeights = Map<object, number>;
+
 /**
  * How many levels of containers `value` holds (0 for a primitive, 1 for a container of
  * primitives), exactly when that is at most `limit`, else some number above `limit` (the walk
  * stops there). Containers the draft does not own are never written again, so their exact
- * heights are kept in `heights` and not walked twice; owned ones may still change, and are walked.
+ * heights are kept in `heights` and not walked twice; owned ones may still change: theirs are
+ * kept in `own` until an op writes through them.
  * The recursion stops past `limit`, so it is at most `limit` + 1 deep.
  */
-function heightUpTo(value: unknown, limit: number, draft: PatchDraft, heights: KnownHeights): number {
+function heightUpTo(value: unknown, limit: number, draft: PatchDraft, heights: KnownHeights, own: OwnHeights): number {
   if (!isContainer(value)) return 0;
   if (limit <= 0) return 1;
-  const settled = !draft.owns(value);
-  if (settled) {
-    const known = heights.get(value);
-    if (known !== undefined) return known;
-  }
+  const known = draft.owns(value) ? own : heights;
+  const kept = known.get(value);
+  if (kept !== undefined) return kept;
   let below = 0;
   for (const child of Array.isArray(value) ? value : Object.values(value)) {
     if (!isContainer(child)) continue;
-    const height = heightUpTo(child, limit - 1, draft, heights);
+    const height = heightUpTo(child, limit - 1, draft, heights, own);
     if (height > limit - 1) return height + 1;
     if (height > below) below = height;
   }
-  if (settled) heights.set(value, below + 1);
+  known.set(value, below + 1);
   return below + 1;
+}
+
+/**
+ * Forgets the kept heights of the draft's containers along `path`, from the root to the
+ * container its last key is in: every op writes in there (`PatchDraft.parent`), never into the
+ * value at the end, and only the draft's own containers on the way hold what it wrote (one is in
+ * one place only: a copy stops owning what it places twice). A path that leads nowhere before its
+ * last key forgets them all.
+ */
+function forgetAlong(draft: PatchDraft, path: string, own: OwnHeights): void {
+  const keys = parsePointer(path);
+  let value = draft.root;
+  for (let i = 0; isContainer(value); i++) {
+    own.delete(value);
+    if (i >= keys.length - 1) return;
+    const key = keys[i];
+    let next: unknown;
+    if (Array.isArray(value)) {
+      // A mid-path `-` is the last element, as the draft's writes take it.
+      const at = key === '-' ? value.length - 1 : arrayIndex(key);
+      next = at !== undefined && at >= 0 && at < value.length ? value[at] : undefined;
+    } else {
+      next = hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined;
+    }
+    if (next === undefined) return own.clear();
+    value = next;
+  }
 }
