@@ -385,18 +385,22 @@ describe('SyncTabs between tabs', () => {
   });
 });
 
+/** A free lock: granted at once, on every request; each request and release noted in `events`. */
+function freeLock(events: string[]): Observable<boolean> {
+  return new Observable<boolean>(subscriber => {
+    events.push('lock requested');
+    subscriber.next(true);
+    return () => events.push('lock released');
+  });
+}
+
 describe('SyncTabs while its page is away (back/forward cache, frozen)', () => {
   /** Resolves once `tabs` leads. */
   const leads = (tabs: SyncTabs) => firstValueFrom(tabs.leading$.pipe(filter(Boolean)));
 
   it('should close its socket before it lets the lock go when its page is stored or frozen, and ask for the lock again when it comes back', () => {
     const events: string[] = [];
-    // A free lock: granted at once, on every request.
-    const lock$ = new Observable<boolean>(subscriber => {
-      events.push('lock requested');
-      subscriber.next(true);
-      return () => events.push('lock released');
-    });
+    const lock$ = freeLock(events);
     const page = new FakePage();
     const tabs = new SyncTabs(store, { enabled: true, name: 'app', leadership$: lock$, channel: null, page });
     const gate = tabs.gate(of(true)).subscribe(open => events.push(open ? 'socket open' : 'socket closed'));
@@ -516,11 +520,7 @@ describe('SyncTabs while its page is away (back/forward cache, frozen)', () => {
 describe('SyncTabs and whether its tab wants a connection (found in review, tabs30 finding 2)', () => {
   it('should ask for the lock only while its tab wants a connection and its page runs, and close its socket before it lets the lock go', () => {
     const events: string[] = [];
-    const lock$ = new Observable<boolean>(subscriber => {
-      events.push('lock requested');
-      subscriber.next(true);
-      return () => events.push('lock released');
-    });
+    const lock$ = freeLock(events);
     const page = new FakePage();
     const tabs = new SyncTabs(store, { enabled: true, name: 'app', leadership$: lock$, channel: null, page }, { wanted: false });
     const gate = tabs.gate(of(true)).subscribe(open => events.push(open ? 'socket open' : 'socket closed'));
