@@ -228,7 +228,7 @@ describe('convergence fuzz', () => {
         const byClient = report.rebasedAway.filter(r => r.by === 'client').length;
         process.stdout.write(
           `${name}: ${report.failures.length ? 'FAIL' : 'ok'} in ${report.ms} ms — ${s.edits} edits, ${s.rawEdits} raw OT edits (${s.richTextEdits} rich text), ${s.textEdits} typed with editText, ${s.drops} drops, ` +
-            `${s.midFrameKills} mid-frame kills, ${s.delayBursts} delay bursts, ${s.offline} offline, ${s.onlineAgain} online-again, ` +
+            `${s.midFrameKills} mid-frame kills, ${s.delayBursts} delay bursts, ${s.offline} offline, ${s.onlineAgain} online-again, ${s.disconnects} disconnect() calls, ` +
             `${s.clientRestarts} client / ${s.serverRestarts} server restarts, ${s.closes} docs closed for a while, ${s.untracks} untracked (${s.untrackDiscarded} changes discarded, ${s.untrackedEditsRefused} edits refused as it was untracked), ${s.deletes} deleted (${s.revives} opened again, ${s.deletesUndone} undone so, ${s.handedOver} changes handed over, LWW ops ${s.lwwOpsHandedOver} of ${s.lwwOpsOnDeleted} handed over, ${s.revivedEditsRefused} edits refused as it was dropped again), ${s.proxyConnections} connections, ${s.commitCalls} commits, ` +
             `${report.rebasedAway.length} rebased away (${byClient} by a client), ${s.witnessesChecked} of ${s.witnesses} witness edits checked, ` +
             `${s.cardEdits} card edits (${s.drags} drags, ${s.dragsAcross} across lists, ${s.dragMoves} recorded as moves (${s.dragsRecordedAsNeighbour} of the neighbour), ${s.twoDragChanges} two in one change, ${s.cardRaces} raced by another client; ${s.cardsAdded} added, ${s.cardTitles} retitled, ${s.cardTexts} typed into, ${s.cardRemoves} removed), ` +

@@ -187,6 +187,8 @@ interface FuzzClient {
   docs: Map<string, PatchesDoc<FuzzDoc>>;
   subscriptions: Subscription;
   restarts: number;
+  /** Whether its app wants a connection (`connect()` until `disconnect()`; the tabs mode toggles it). */
+  wantsConnection: boolean;
 }
 
 /** Whether a client leads right now (`leading$` replays its current value). */
@@ -355,6 +357,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     kills: 0,
     delayBursts: 0,
     offline: 0,
+    disconnects: 0,
     clientRestarts: 0,
     serverRestarts: 0,
     settles: 0,
@@ -491,6 +494,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     );
     // A failed first attempt is also emitted on error$ (checked above); reconnecting goes on.
     sync.connect().catch(() => undefined);
+    c.wantsConnection = true;
     const docs = new Map<string, PatchesDoc<FuzzDoc>>();
     for (const id of docIds) docs.set(id, await patches.openDoc<FuzzDoc>(id, { algorithm: algorithmOf(id) }));
     return Object.assign(c, { patches, sync, docs, subscriptions }) as FuzzClient;
@@ -526,7 +530,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     });
   const clients: FuzzClient[] = [];
   for (let i = 0; i < clientCount; i++) {
-    clients.push(await build({ index: i, store: storeFor(i), online$: new BehaviorSubject(true), proxy: proxies[i], jitter: forkRng(seed, `jitter-${i}`), restarts: 0 }));
+    clients.push(await build({ index: i, store: storeFor(i), online$: new BehaviorSubject(true), proxy: proxies[i], jitter: forkRng(seed, `jitter-${i}`), restarts: 0, wantsConnection: true }));
   }
 
   /** Everything of one client synced: connected, a pass finished, every doc synced with nothing pending. */
@@ -921,6 +925,25 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     if (line) trace.push(`  (${line})`);
   };
 
+  /**
+   * `tabs`: a tab's app disconnects or connects again (a "work offline" switch): a tab that wants no
+   * connection neither holds nor takes the lead, another tab that wants one leads, and a database
+   * whose tabs all want none syncs nothing until one connects (a settle skips it; the calm phase
+   * connects every tab). Drawn from a random stream of its own, so the rest of a seed's script stays
+   * as it was.
+   */
+  const wantRng = forkRng(seed, 'disconnects');
+  const toggleWanted = (c: FuzzClient): void => {
+    c.wantsConnection = !c.wantsConnection;
+    trace.push(`c${c.index} ${c.wantsConnection ? 'connect()' : 'disconnect()'}`);
+    if (c.wantsConnection) c.sync.connect().catch(() => undefined);
+    else {
+      stats.disconnects++;
+      c.sync.disconnect();
+    }
+  };
+  const databaseWantsConnection = (c: FuzzClient): boolean => clients.some(x => databaseOf(x.index) === databaseOf(c.index) && x.wantsConnection);
+
   const restartClient = async (c: FuzzClient) => {
     closing.add(c);
     c.sync.destroy();
@@ -949,6 +972,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     for (let step = 0; step < steps && failures.length === 0; step++) {
       const c = rng.pick(clients);
       if (deletedDocs.length > 0 && reviveRng.chance(0.01)) await revive(reviveRng.pick(clients), reviveRng.pick(deletedDocs));
+      if (storesMode === 'tabs' && wantRng.chance(0.03)) toggleWanted(wantRng.pick(clients));
       const action = rng.weighted({
         edit: 50,
         rawEdit: 12,
@@ -1034,7 +1058,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
           break;
         case 'settle': {
           // Let the network catch up with the script: wait (for real events) until one client is in sync.
-          const target = clients.filter(x => x.online$.value);
+          const target = clients.filter(x => x.online$.value && databaseWantsConnection(x));
           if (target.length === 0) break;
           const w = rng.pick(target);
           trace.push(`c${w.index} settle`);
@@ -1052,6 +1076,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
       serverErrors?.calm();
       storeFaults?.calm();
       for (const c of clients) if (!c.online$.value) c.online$.next(true);
+      for (const c of clients) if (!c.wantsConnection) toggleWanted(c);
       for (const c of clients) for (const docId of docIds) await reopen(c, docId);
       await Promise.all(clients.map(c => awaitQuiet(c, 'quiescing')));
       await checkNothingPendingWhenQuiet();
