@@ -565,15 +565,17 @@ describe('startServer', () => {
     });
 
     it('should keep a client whose pings wait behind a long run of replies it is reading', async () => {
-      // Compressed one by one, 20 MB of replies take the server far longer than two 100 ms ticks,
-      // and ws sends a ping only after the messages queued before it.
-      t = await startTestServer({ pingIntervalMs: 100 });
+      // Compressed one by one, 60 MB of replies take the server far longer than two 300 ms ticks,
+      // and ws sends a ping only after the messages queued before it. (With 100 ms ticks a pause of
+      // this process, the client's and the server's, of ~200 ms under a loaded machine's CPU
+      // stalled the writes for two ticks: a fresh-clone CI run failed so, 2026-12-07.)
+      t = await startTestServer({ pingIntervalMs: 300 });
       const writer = await t.connect();
       resultOf(await writer.call('commitChanges', ['doc', [bulky('c0', 0, 100_000)]]));
       // Alone: the only socket a tick judges.
       await writer.close();
       const reader = await t.connect();
-      const ids = Array.from({ length: 200 }, (_, i) => `get${i}`);
+      const ids = Array.from({ length: 600 }, (_, i) => `get${i}`);
       for (const id of ids) reader.sendRaw(JSON.stringify({ jsonrpc: '2.0', id, method: 'getDoc', params: ['doc'] }));
       const dropped = reader.closed.then(() => 'dropped');
       for (const id of ids) expect(await Promise.race([reader.reply(id), dropped])).toMatchObject({ id, result: { state: {} } });
