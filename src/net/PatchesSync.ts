@@ -635,8 +635,7 @@ export class PatchesSync {
         return this.reload$(docId);
       case 'retry':
         this.docs.update([docId], { status: 'error' });
-        if (!this.retries.has(docId)) this.report(error, docId);
-        this.retries.schedule(docId);
+        this.retryLater(docId, error);
         return EMPTY;
       case 'fail':
         this.docs.update([docId], { status: 'error' });
@@ -793,6 +792,11 @@ export class PatchesSync {
    */
   private retryRead(docId: string, error: unknown): void {
     if (classifyError(error) !== 'retry') throw error;
+    this.retryLater(docId, error);
+  }
+
+  /** A failure the policy retries: reported once per streak, the doc's run retried with its backoff. */
+  private retryLater(docId: string, error: unknown): void {
     if (!this.retries.has(docId)) this.report(error, docId);
     this.retries.schedule(docId);
   }
