@@ -6,6 +6,7 @@ import { enableRichText } from '../../src/txt/enableRichText.js';
 import type { Change } from '../../src/types.js';
 import { firstValueFrom } from 'rxjs';
 import { docSynced, serverHistory, startHarness, when, type SyncHarness, type TestClient } from '../helpers/syncHarness.js';
+import { plainText } from '../helpers/plainText.js';
 
 /**
  * A kanban card dragged (`splice` out, `splice` or `push` back in) while another user edits it,
@@ -26,7 +27,6 @@ interface Board {
 type Recipe = (draft: Board) => void;
 
 const card = (id: string): Card => ({ id, title: id.toLowerCase(), body: { ops: [{ insert: `${id}\n` }] } });
-const plain = (body: TextDocument): string => body.ops.map((op) => (typeof op.insert === 'string' ? op.insert : '')).join('');
 const ids = (cards: Card[] | undefined): string => (cards ?? []).map((c) => c.id).join(' ');
 const drag = (from: number, to: number): Recipe => (draft) => void draft.cards.splice(to, 0, ...draft.cards.splice(from, 1));
 const dragToEnd = (from: number): Recipe => (draft) => void draft.cards.push(...draft.cards.splice(from, 1));
@@ -95,7 +95,7 @@ describe.each([
   it('should keep B’s typing (editText) in the card A dragged to the end, at its new place', async () => {
     const { state, history } = await concurrently('typing', dragToEnd(0), typeInto(0), bFirst);
     expect(ids(state.cards)).toBe('K1 K2 K0');
-    expect(plain(state.cards[2].body)).toBe('B K0\n');
+    expect(plainText(state.cards[2].body)).toBe('B K0\n');
     expect(history.flatMap((change) => change.ops.map((op) => op.op))).toEqual(expect.arrayContaining(['move', '@txt']));
   });
 
@@ -108,7 +108,7 @@ describe.each([
   it('should keep B’s typing in a card A dragged into another column', async () => {
     const { state } = await concurrently('column', (draft) => void draft.done!.push(...draft.cards.splice(1, 1)), typeInto(1), bFirst);
     expect([ids(state.cards), ids(state.done)]).toEqual(['K0 K2', 'K1']);
-    expect(plain(state.done![0].body)).toBe('B K1\n');
+    expect(plainText(state.done![0].body)).toBe('B K1\n');
   });
 
   it('should leave a card two users dragged at once there once', async () => {

@@ -4,6 +4,7 @@ import { editText } from '../../src/txt/editText.js';
 import { enableRichText } from '../../src/txt/enableRichText.js';
 import { docSynced, serverHistory, startHarness, when, type SyncHarness } from '../helpers/syncHarness.js';
 import type { TestClient } from '../helpers/syncHarness.js';
+import { plainText } from '../helpers/plainText.js';
 
 /**
  * Two people typing in one text field, through a real server on loopback: `editText` in
@@ -15,7 +16,6 @@ interface Page {
 }
 
 const text = (value: string): TextDocument => ({ ops: [{ insert: value }] });
-const plain = (doc: TextDocument | undefined): string => (doc?.ops ?? []).map((op) => (typeof op.insert === 'string' ? op.insert : '')).join('');
 
 let harness: SyncHarness;
 
@@ -68,7 +68,7 @@ describe('editText through sync', () => {
     await docSynced(b.sync, 'page', 3);
     await atRev(docA, 3);
 
-    expect(plain(docA.state.body)).toBe('Hello, dear world!\n');
+    expect(plainText(docA.state.body)).toBe('Hello, dear world!\n');
     expect(docB.state).toEqual(docA.state);
     const history = await serverHistory(a, 'page');
     expect(history.flatMap((change) => change.ops.map((op) => op.op))).toEqual(['@txt', '@txt', '@txt']);
@@ -84,7 +84,7 @@ describe('editText through sync', () => {
     await Promise.all([atRev(docA, 3), atRev(docB, 3)]);
 
     expect(docB.state).toEqual(docA.state);
-    expect(['Hello Ann Bob\n', 'Hello Bob Ann\n']).toContain(plain(docA.state.body));
+    expect(['Hello Ann Bob\n', 'Hello Bob Ann\n']).toContain(plainText(docA.state.body));
     expect([...a.errors, ...b.errors]).toEqual([]);
   });
 
@@ -98,7 +98,7 @@ describe('editText through sync', () => {
     type(docB, [{ insert: '> ' }]);
     await docSynced(b.sync, 'lww-page', 2);
     await a.sync.connect();
-    await when(docA.state$, (state) => plain(state.body) === '> Hello\n');
+    await when(docA.state$, (state) => plainText(state.body) === '> Hello\n');
     await docSynced(a.sync, 'lww-page', 2);
 
     // Written whole, B's text replaced A's: A's " Ann" is gone on both.
@@ -172,7 +172,7 @@ describe('editText through sync', () => {
         await when(docB.state$, () => docB.committedRev >= docA.committedRev);
         const typedIn = (client: TestClient, doc: PatchesDoc<Board>) => {
           expect(client.errors).toEqual([]);
-          return doc.state.cards!.filter((card) => plain(card.body).includes('typed by A')).map((card) => card.id);
+          return doc.state.cards!.filter((card) => plainText(card.body).includes('typed by A')).map((card) => card.id);
         };
         expect(typedIn(a, docA)).toEqual([target]);
         expect(typedIn(b, docB)).toEqual([target]);
