@@ -77,3 +77,28 @@ describe('transform in steps', () => {
     }
   });
 });
+
+describe('the walk meter (what the server bounds a commit by, maxTransformWork)', () => {
+  const at = (id: string, rev: number, ops: JSONPatchOp[]): Change => ({ id, rev, baseRev: 0, ops, createdAt: 0, committedAt: 0 });
+  const pairs = (committed: Change[], queue: Change[], isOwn: (change: Change) => boolean = () => false): number => {
+    const meter = { pairs: 0 };
+    runToEnd(walkQueueSteps(committed, queue, isOwn, undefined, meter));
+    return meter.pairs;
+  };
+  const inserts = (count: number): JSONPatchOp[] => Array.from({ length: count }, () => ({ op: 'add', path: '/l/0', value: 0 }));
+
+  it('should count the op pairs of each committed change with each queued one, nothing for an own change', () => {
+    const queue = [at('q1', 1, inserts(3)), at('q2', 2, inserts(2))];
+    // 4 committed ops meet 3, then (carried) 2.
+    expect(pairs([at('c', 1, inserts(4))], queue)).toBe(4 * 3 + 4 * 2);
+    // An own change (a resend's committed copy) takes its entry out, and costs nothing.
+    expect(pairs([at('q1', 1, inserts(3))], queue, (change) => change.id === 'q1')).toBe(0);
+  });
+
+  it('should weigh an @txt op more than a plain one, and more with a longer delta', () => {
+    const typed = (inserts: number): JSONPatchOp[] => [{ op: '@txt', path: '/body', value: Array.from({ length: inserts }, () => ({ insert: 'x' })) }];
+    // 3 and a quarter of the delta's ops each: a pair of one-insert deltas ~10 pairs of plain ops.
+    expect(pairs([at('c', 1, typed(1))], [at('q', 1, typed(1))])).toBeCloseTo(3.25 ** 2);
+    expect(pairs([at('c', 1, typed(40))], [at('q', 1, typed(1))])).toBeCloseTo(13 * 3.25);
+  });
+});

@@ -1,4 +1,4 @@
-import { Subject, lastValueFrom, of, type Observable } from 'rxjs';
+import { Subject, lastValueFrom, of, throwError, type Observable } from 'rxjs';
 import { Patches } from '../../src/client/Patches.js';
 import { DocSync } from '../../src/net/DocSync.js';
 import type { PatchesConnection } from '../../src/net/PatchesConnection.js';
@@ -13,6 +13,12 @@ import { IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
 import type { PatchesStore } from '../../src/stores/PatchesStore.js';
 import { sizeOf } from '../../src/algorithms/batching/sizeOf.js';
 import { ChangeBudgets } from '../../src/net/ChangeBudgets.js';
+import { StatusError } from '../../src/errors.js';
+import type { PatchesDoc } from '../../src/client/PatchesDoc.js';
+import type { WebSocketConstructor } from '../../src/streams/webSocketEvents.js';
+import type { WebSocket } from 'ws';
+import { frameLog, type FrameLog } from '../helpers/countingWebSocket.js';
+import { docSynced, startHarness, type SyncHarness } from '../helpers/syncHarness.js';
 
 /** A committed change at `rev` setting `/n`. */
 /** No storage budget: nothing is cut for storage. */
@@ -127,6 +133,69 @@ describe('DocSync', () => {
       expect(asked).toEqual(['commitChanges', 'getChangesSince']);
       expect(await patches.store.getDoc('d')).toMatchObject({ committedRev: 2, state: { n: 1, mine: true }, pending: [] });
       expect(reported).toEqual([]);
+      await patches.close();
+    });
+
+    // The @dabble/patches server refuses with 409 { scope: 'doc' } and no headRev: a regression
+    // check (getDoc) finds it is not behind, and the refusal then asks for a catch-up as ours does.
+    for (const [refusal, expected] of [
+      [{ scope: 'doc' }, ['commitChanges', 'getDoc', 'getChangesSince']],
+      [{ scope: 'doc', headRev: 2 }, ['commitChanges', 'getChangesSince']],
+    ] as const) {
+      it(`should catch up, rebasing the queue, and ask for a run that resends it after a 409 ${JSON.stringify(refusal)}`, async () => {
+        const patches = new Patches({ store: new InMemoryStore() });
+        const doc = await patches.openDoc<{ n?: number; mine?: boolean }>('d');
+        doc.change(draft => void (draft.mine = true));
+        await doc.flush();
+        const ot = patches.algorithms.ot;
+        const [mine] = await patches.runExclusive('d', () => ot.getPendingToSend('d'));
+        const asked: string[] = [];
+        const connection = {
+          capabilities: {},
+          call: (method: string): Observable<unknown> => {
+            asked.push(method);
+            if (method === 'commitChanges') return throwError(() => new StatusError(409, 'too far behind', refusal));
+            if (method === 'getDoc') return of({ state: { n: 2 }, rev: 2, changes: [] });
+            if (method === 'getChangesSince') return of([committed(1), committed(2)]);
+            throw new Error(`unexpected ${method}`);
+          },
+        } as unknown as PatchesConnection;
+        const docs = new SyncedDocs();
+        const entries = new StoredEntries({ patches, docs, ownEdits: new OwnEdits(), report: () => undefined });
+        const reported: unknown[] = [];
+        const requested: string[] = [];
+        const sync = new DocSync({ patches, connection, docs, entries, limits: {}, budgets: NO_BUDGETS, requestSync: id => requested.push(id), report: error => reported.push(error) });
+
+        const moved = await lastValueFrom(sync.commit$('d', ot, [mine]));
+
+        expect(moved).toBe(true);
+        expect(asked).toEqual(expected);
+        expect(requested).toEqual(['d']);
+        expect(await patches.store.getDoc('d')).toMatchObject({ committedRev: 2, state: { n: 2 }, pending: [{ id: mine.id, baseRev: 2, rev: 3 }] });
+        expect(reported).toEqual([]);
+        await patches.close();
+      });
+    }
+
+    it('should let a 409 { scope: "doc" } stand when the catch-up brings nothing past the batch base', async () => {
+      const patches = new Patches({ store: new InMemoryStore() });
+      const doc = await patches.openDoc<{ mine?: boolean }>('d');
+      doc.change(draft => void (draft.mine = true));
+      await doc.flush();
+      const ot = patches.algorithms.ot;
+      const [mine] = await patches.runExclusive('d', () => ot.getPendingToSend('d'));
+      const refusal = new StatusError(409, 'refused', { scope: 'doc', headRev: 0 });
+      const connection = {
+        capabilities: {},
+        call: (method: string): Observable<unknown> => (method === 'commitChanges' ? throwError(() => refusal) : of([])),
+      } as unknown as PatchesConnection;
+      const docs = new SyncedDocs();
+      const entries = new StoredEntries({ patches, docs, ownEdits: new OwnEdits(), report: () => undefined });
+      const requested: string[] = [];
+      const sync = new DocSync({ patches, connection, docs, entries, limits: {}, budgets: NO_BUDGETS, requestSync: id => requested.push(id), report: () => undefined });
+
+      await expect(lastValueFrom(sync.commit$('d', ot, [mine]))).rejects.toBe(refusal);
+      expect(requested).toEqual([]);
       await patches.close();
     });
   });
@@ -352,4 +421,89 @@ describe('DocSync', () => {
       await patches.close();
     });
   });
+});
+
+/**
+ * A commit too far behind the head for the server to transform (its `maxTransformWork`) is
+ * refused with 409 `{ scope: 'doc', headRev }`: the client catches up, rebases its queue itself
+ * and resends it on the head. A real server on loopback and two real clients.
+ */
+describe('DocSync: a batch refused as too far behind (409 scope doc, a real server)', () => {
+  type Listed = { list?: string[] };
+  const harnesses: SyncHarness[] = [];
+  afterEach(async () => {
+    for (const harness of harnesses.splice(0)) await harness.close();
+  });
+
+  /**
+   * A offline makes 40 inserts at the head of `/list` while B commits 40 of its own: A's batch,
+   * at baseRev 1, meets B's changes 1,600 times (op pairs). `onRefusal` runs as a 409 reaches A.
+   */
+  async function offlineQueue(maxTransformWork: number, onRefusal?: (b: PatchesDoc<Listed>) => void) {
+    const harness = await startHarness({ maxTransformWork });
+    harnesses.push(harness);
+    const log = frameLog();
+    let b: PatchesDoc<Listed> | undefined;
+    function Watching(url: string, protocols?: string | string[]) {
+      // frameLog's sockets are ws's: their 'message' comes before the client's own listener's.
+      const socket = new log.WebSocketCtor(url, protocols) as unknown as WebSocket;
+      socket.on('message', data => {
+        if (String(data).includes('"code":409')) onRefusal?.(b!);
+      });
+      return socket;
+    }
+    const A = await harness.connected({ websocket: { WebSocketCtor: Watching as unknown as WebSocketConstructor } });
+    const B = await harness.connected();
+    const a = await A.patches.openDoc<Listed>('d');
+    b = await B.patches.openDoc<Listed>('d');
+    a.change(d => {
+      d.list = [];
+    });
+    await docSynced(B.sync, 'd', 1);
+    A.sync.disconnect();
+    for (let i = 0; i < 40; i++) a.change(d => void d.list!.unshift(`a${i}`));
+    for (let i = 0; i < 40; i++) b.change(d => void d.list!.unshift(`b${i}`));
+    await docSynced(B.sync, 'd', 41);
+    await A.sync.connect();
+    return { harness, log, A, B, a, b };
+  }
+
+  /** Both clients synced with nothing pending at `rev`, showing the same list. */
+  async function converged({ A, B, a, b }: Awaited<ReturnType<typeof offlineQueue>>, rev: number): Promise<string[]> {
+    await docSynced(A.sync, 'd', rev);
+    await docSynced(B.sync, 'd', rev);
+    expect(a.committedRev).toBe(rev);
+    expect(b.state).toEqual(a.state);
+    expect(A.errors).toEqual([]);
+    expect(B.errors).toEqual([]);
+    return a.state.list!;
+  }
+
+  const labels = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => `${prefix}${i}`);
+  const refusals = (log: FrameLog) => log.messages(log.received).filter(m => (m.error as { code?: number } | undefined)?.code === 409);
+
+  it('should catch up, rebase its queue and resend it on the head, every edit committed once', async () => {
+    const queue = await offlineQueue(1000);
+    const list = await converged(queue, 81);
+    expect([...list].sort()).toEqual([...labels('a', 40), ...labels('b', 40)].sort());
+    expect(refusals(queue.log).map(m => m.error)).toEqual([{ code: 409, message: expect.stringMatching(/^TOO_FAR_BEHIND/), data: { scope: 'doc', headRev: 41 } }]);
+    expect(queue.harness.server.stats.commitsTooFarBehind).toBe(1);
+  }, 20_000);
+
+  it('should be accepted on the head while others go on committing meanwhile (a busy doc)', async () => {
+    const queue = await offlineQueue(1000, b => {
+      for (let i = 0; i < 5; i++) b.change(d => void d.list!.unshift(`c${i}`));
+    });
+    const list = await converged(queue, 86);
+    expect([...list].sort()).toEqual([...labels('a', 40), ...labels('b', 40), ...labels('c', 5)].sort());
+    expect(queue.harness.server.stats.commitsTooFarBehind).toBe(1);
+  }, 20_000);
+
+  it('should commit the far batch at once with the bound off (Infinity), as before', async () => {
+    const queue = await offlineQueue(Infinity);
+    const list = await converged(queue, 81);
+    expect([...list].sort()).toEqual([...labels('a', 40), ...labels('b', 40)].sort());
+    expect(refusals(queue.log)).toEqual([]);
+    expect(queue.harness.server.stats.commitsTooFarBehind).toBe(0);
+  }, 20_000);
 });

@@ -1,5 +1,5 @@
 import type { Change } from '../types.js';
-import { walkQueueSteps } from './rebaseChanges.js';
+import { walkQueueSteps, type WalkMeter } from './rebaseChanges.js';
 import { runToEnd, type Steps } from '../util/steps.js';
 
 /**
@@ -33,14 +33,16 @@ export function transformIncomingChanges(
 
 /**
  * {@link transformIncomingChanges} as steps (the same walk, yielding between committed changes
- * and within long transforms), for a server that serves other requests meanwhile.
+ * and within long transforms), for a server that serves other requests meanwhile. `meter` counts
+ * the op pairs the walk has paid for, each before its step (the server bounds a commit by it).
  */
 export function* transformIncomingChangesSteps(
   committedSince: readonly Change[],
   incoming: readonly Change[],
   isOwn: (committed: Change) => boolean,
+  meter?: WalkMeter,
 ): Steps<Change[]> {
-  const entries = yield* walkQueueSteps(committedSince, incoming, isOwn);
+  const entries = yield* walkQueueSteps(committedSince, incoming, isOwn, undefined, meter);
   const out: Change[] = [];
   for (const { change, ops } of entries) {
     if (ops.length === 0) continue;

@@ -2,7 +2,7 @@ import { EMPTY, catchError, concatMap, defer, endWith, from, ignoreElements, map
 import type { Change, CommitChangesResult, PatchesSnapshot, PatchesState } from '../types.js';
 import type { ApplyCommittedOptions } from '../algorithms/applyCommittedChanges.js';
 import { applyPatch } from '../algorithms/applyPatch.js';
-import { JSONRPCError, MissingChangesError, ServerRevisionRegressedError } from '../errors.js';
+import { JSONRPCError, MissingChangesError, ServerRevisionRegressedError, StatusError } from '../errors.js';
 import { mayBeRevisionRegression } from './revisionRegression.js';
 import type { ClientAlgorithm } from '../client/ClientAlgorithm.js';
 import type { Patches } from '../client/Patches.js';
@@ -178,8 +178,51 @@ export class DocSync {
           catchError(error => (error instanceof MissingChangesError ? this.pullSince$(docId, algorithm, seenUpTo).pipe(ignoreElements(), endWith(true)) : throwError(() => error))),
         );
       }),
-      // A refused baseRev may mean the server went back in time: the reload resends the rebased queue.
-      catchError(error => (mayBeRevisionRegression(error) ? this.recoverRegression$(docId, algorithm, error).pipe(ignoreElements(), endWith(true)) : throwError(() => error))),
+      // A refused baseRev: the server went back in time, or the batch is too far behind its head
+      // for the server to transform. Either way the queue is rebased here and resent.
+      catchError(error => (mayBeRevisionRegression(error) ? this.refusedBase$(docId, algorithm, batch, error) : throwError(() => error))),
+    );
+  }
+
+  /**
+   * A batch refused with 409 `{ scope: 'doc' }` (or a reply older than its base). Our server
+   * says where its head is (`headRev`): behind the batch's base, it went back in time
+   * (`recoverRegression$`); at or after it, the batch is too far behind for the server to
+   * transform (its `maxTransformWork`), so the doc catches up (`catchUpToResend$`). The
+   * @dabble/patches server says no `headRev`: the regression check comes first, and a server that
+   * is not behind means the same as ours at or after the base. Emits true (the batches after it
+   * are not sent: a follow-up run sends the rebased queue).
+   */
+  private refusedBase$(docId: string, algorithm: ClientAlgorithm, batch: Change[], refusal: unknown): Observable<boolean> {
+    const base = batch[0]?.baseRev ?? 0;
+    const headRev = refusal instanceof StatusError ? (refusal.data as { headRev?: unknown } | undefined)?.headRev : undefined;
+    if (typeof headRev === 'number' && headRev >= base) return this.catchUpToResend$(docId, algorithm, base, refusal);
+    return this.recoverRegression$(docId, algorithm, refusal).pipe(
+      ignoreElements(),
+      endWith(true),
+      // Not behind after all: the refusal (a 409, not a reply older than its base) asks for a catch-up.
+      catchError(error => (error === refusal && refusal instanceof StatusError && headRev === undefined ? this.catchUpToResend$(docId, algorithm, base, refusal) : throwError(() => error))),
+    );
+  }
+
+  /**
+   * After a refusal that a catch-up answers (protocol §5.4: reload, rebase the whole queue,
+   * resend): pulls what was committed since the doc's rev, rebasing the pending queue over it on
+   * this side, and asks for a follow-up run, which resends it on the new head, where the server's
+   * transform meets only what was committed meanwhile. When the pull brought nothing past the
+   * refused batch's base, a resend would be refused again: the refusal stands (the error policy's
+   * backoff), so a server that refuses for another reason is not asked again at once, for good.
+   */
+  private catchUpToResend$(docId: string, algorithm: ClientAlgorithm, base: number, refusal: unknown): Observable<boolean> {
+    return this.pullSince$(docId, algorithm).pipe(
+      ignoreElements(),
+      endWith(undefined),
+      concatMap(() => from(this.deps.patches.store.getCommittedRev(docId))),
+      concatMap(rev => {
+        if (rev <= base) return throwError(() => refusal);
+        this.deps.requestSync(docId);
+        return of(true);
+      }),
     );
   }
 

@@ -66,6 +66,8 @@ export interface ServerCoreOptions {
   snapshotEvery: number;
   /** How many of its latest change ids a loaded OT document remembers (default 50,000; OT documents only; see `StartServerOptions`). */
   rememberedChangeIds?: number | undefined;
+  /** The most op pairs one OT commit's transform may cost before it is refused with 409 `{ scope: 'doc' }` (default: no limit; see `StartServerOptions.maxTransformWork`). */
+  maxTransformWork?: number | undefined;
   /** Documents kept loaded in memory. */
   cacheSize: number;
   /** Most ids one `subscribe` call may carry, and most documents one connection may follow. */
@@ -128,6 +130,7 @@ export class ServerCore {
       snapshotEvery: options.snapshotEvery,
       rememberedChangeIds: options.rememberedChangeIds,
       maxChangeBytes: options.maxChangeBytes,
+      maxTransformWork: options.maxTransformWork,
       cacheSize: options.cacheSize,
       announce: this.announce,
       stats: options.stats,

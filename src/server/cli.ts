@@ -43,6 +43,8 @@ export interface CliOptions {
   snapshotEvery?: number;
   /** Largest accepted change in bytes (default: the server's, 1 MB). */
   maxChangeBytes?: number;
+  /** Most op pairs one OT commit's transform may cost before a 409 sends its client to rebase (default: the server's, 1,000,000; 0: no limit). */
+  maxTransformWork?: number;
   /** permessage-deflate: only `large` frames (the server's default), `all` frames against kept windows, or `off`. */
   compression?: 'all' | 'large' | 'off';
   /** Most ms a SIGTERM/SIGINT waits for the server to close before the process exits with 1 (default 20 000; 0: no limit). */
@@ -97,6 +99,8 @@ export const USAGE = `Usage: patches-rx-server [options]
                           "" makes every doc OT)
   --snapshot-every <n>    write a snapshot every n changes (default 200; a big LWW doc more rarely)
   --max-change-bytes <n>  largest accepted change, and the most an OT change's copies may add (default 1000000)
+  --max-transform-work <n> most op pairs an OT commit's transform may cost; past it the commit
+                          answers 409 and its client rebases and resends (default 1000000; 0: no limit)
   --compression <mode>    permessage-deflate: large (default: frames of 4 KB or
                           more), all (every frame: ~5x fewer bytes per typed
                           change, ~2x server CPU per message, ~80-130 KB per
@@ -172,6 +176,9 @@ export function parseCliArgs(argv: readonly string[], defaults: CliDefaults = {}
       case '--max-change-bytes':
         options.maxChangeBytes = integer(flag, value(), 1, Number.MAX_SAFE_INTEGER);
         break;
+      case '--max-transform-work':
+        options.maxTransformWork = integer(flag, value(), 0, Number.MAX_SAFE_INTEGER);
+        break;
       case '--compression': {
         const mode = value();
         if (mode !== 'all' && mode !== 'large' && mode !== 'off') throw new Error(`--compression must be all, large or off (got "${mode}")`);
@@ -239,6 +246,7 @@ export async function runCli(argv: readonly string[], env: CliEnvironment = proc
       algorithmFor: byIdPrefix(options.lwwPrefix),
       snapshotEvery: options.snapshotEvery,
       maxChangeBytes: options.maxChangeBytes,
+      maxTransformWork: options.maxTransformWork === 0 ? Infinity : options.maxTransformWork,
       compression: options.compression === undefined ? undefined : { all: ALL_FRAMES_PER_MESSAGE_DEFLATE, large: SERVER_PER_MESSAGE_DEFLATE, off: false as const }[options.compression],
       onError: (error) => env.error(`patches-rx-server: ${describeFault(error)}`),
       // Healthy from the listening line to the signal: a stopping process is taken out of rotation.

@@ -30,6 +30,7 @@ export { DuplicateChangeIdsError } from './stores/DuplicateChangeIdsError.js';
 export { entryFirstRev, entryLastRev } from './stores/ServerStore.js';
 export type { ServerStore, StoreEvent, CarriedEntry, StoredDoc, LogEntry, OTLogEntry, LWWLogEntry, DocSnapshot, OTSnapshot, LWWSnapshot } from './stores/ServerStore.js';
 export type { DocServiceStats, CallOrigin, Announce } from './docs/DocService.js';
+export { MAX_TRANSFORM_WORK } from './docs/OTDocService.js';
 export type { TransformIncoming } from './docs/OTDocService.js';
 export type { IncomingChange } from './validate.js';
 export { RpcErrorCode } from './jsonRpc.js';

@@ -22,7 +22,7 @@ import { upgradeRequired } from './upgradeRequired.js';
 import type { PerMessageDeflateOptions } from './wireCompression.js';
 import type { AlgorithmFor, Authorize, Connection } from './ServerCore.js';
 import type { ServerStore } from './stores/ServerStore.js';
-import type { TransformIncoming } from './docs/OTDocService.js';
+import { MAX_TRANSFORM_WORK, type TransformIncoming } from './docs/OTDocService.js';
 
 /** Options of {@link startServer}. Every field is optional. */
 export interface StartServerOptions {
@@ -69,6 +69,21 @@ export interface StartServerOptions {
    * integer (anything else rejects the start with a `RangeError`).
    */
   rememberedChangeIds?: number | undefined;
+  /**
+   * The most work one OT commit's transform may cost, in op pairs (default `MAX_TRANSFORM_WORK`,
+   * 1,000,000: ~0.5–1.4 s of CPU on a 2-core VM; `Infinity` turns the bound off). A commit is
+   * transformed over every change others committed since its `baseRev`, each committed change's
+   * ops against each queued change's ops (an `@txt` op weighs ~3, more with a long delta: Quill's
+   * transform costs more), and a committed change that meets no queued op passes at one per op;
+   * own changes already committed cost nothing. A commit whose walk passes the bound
+   * is stopped there and refused with 409 `{ scope: 'doc', headRev }`, nothing stored or broadcast.
+   * Its client (ours or @dabble/patches') then catches up, rebases its queue on its own CPU and
+   * resends on the head, where the walk meets only what was committed in that round trip. A resend
+   * of changes all committed already is answered with their copies, never refused. Bounds the
+   * transform only: applying the commit (moves, copies, `@txt`), parsing its frame and LWW commits
+   * are not counted. A positive number (anything else rejects the start with a `RangeError`).
+   */
+  maxTransformWork?: number | undefined;
   /** Largest frame the server reads (default 8 MiB); larger ones answer 413 `{ scope: 'frame' }` and the socket stays open. */
   maxFrameBytes?: number | undefined;
   /** Hard frame limit enforced by `ws` (default 32 MiB): a larger frame closes the socket (1009). */
@@ -213,7 +228,7 @@ export interface RunningServer {
  *
  * @param options port, store, hooks and limits
  * @return the running server, once it listens
- * @throws RangeError naming `maxQueuedReplyBytes`, `maxCallsInFlight` or `rememberedChangeIds` when it is not a positive integer
+ * @throws RangeError naming `maxQueuedReplyBytes`, `maxCallsInFlight` or `rememberedChangeIds` when it is not a positive integer, or `maxTransformWork` when it is not a positive number
  * @throws the error of the store's `open` (e.g. a `StoreError` naming a data directory that cannot be used), or of `listen` (EADDRINUSE…)
  */
 export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
@@ -237,6 +252,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     changesCommitted: 0,
     duplicateChanges: 0,
     changesDropped: 0,
+    commitsTooFarBehind: 0,
     snapshots: 0,
   };
   /** Open connections by id, with their sockets. */
@@ -252,6 +268,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
 
   const maxBatchLength = options.maxBatchLength ?? 1000;
   const rememberedChangeIds = options.rememberedChangeIds === undefined ? undefined : positiveInteger('rememberedChangeIds', options.rememberedChangeIds);
+  const maxTransformWork = options.maxTransformWork ?? MAX_TRANSFORM_WORK;
+  if (!(maxTransformWork > 0)) throw new RangeError(`startServer: maxTransformWork must be a positive number, not ${maxTransformWork}`);
   /** Per socket: the frames `ws` handed over while it could not be answered, in order. */
   const heldFrames = new WeakMap<WebSocket, HeldFrames>();
   /** Why each socket is not being read (waiting for its verdict, or its own requests backed up). */
@@ -326,6 +344,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     maxChangeBytes: options.maxChangeBytes ?? 1_000_000,
     snapshotEvery: options.snapshotEvery ?? 200,
     rememberedChangeIds,
+    maxTransformWork,
     cacheSize: options.cacheSize ?? 1000,
     maxSubscriptions: options.maxSubscriptions ?? 10_000,
     now: options.now ?? Date.now,

@@ -104,7 +104,7 @@ describe('DocService (cache bounds)', () => {
       snapshotEvery: 200,
       cacheSize,
       announce: () => {},
-      stats: { commits: 0, changesCommitted: 0, duplicateChanges: 0, changesDropped: 0, snapshots: 0 },
+      stats: { commits: 0, changesCommitted: 0, duplicateChanges: 0, changesDropped: 0, commitsTooFarBehind: 0, snapshots: 0 },
       onError: (error) => {
         throw error;
       },
@@ -201,7 +201,7 @@ describe('DocService (a reload under the lock)', () => {
         snapshotEvery: 3,
         cacheSize: 100,
         announce: () => {},
-        stats: { commits: 0, changesCommitted: 0, duplicateChanges: 0, changesDropped: 0, snapshots: 0 },
+        stats: { commits: 0, changesCommitted: 0, duplicateChanges: 0, changesDropped: 0, commitsTooFarBehind: 0, snapshots: 0 },
         onError: (error) => void faults.push(error),
       });
     const [a, b] = [service(), service()];
@@ -232,7 +232,7 @@ describe('DocService (a write whose outcome is unknown)', () => {
       snapshotEvery: 200,
       cacheSize: 100,
       announce,
-      stats: { commits: 0, changesCommitted: 0, duplicateChanges: 0, changesDropped: 0, snapshots: 0 },
+      stats: { commits: 0, changesCommitted: 0, duplicateChanges: 0, changesDropped: 0, commitsTooFarBehind: 0, snapshots: 0 },
       onError: (error: unknown) => void faults.push(error),
       isFollowed: () => true,
     });
@@ -320,7 +320,7 @@ describe('DocService (a refresh that fails)', () => {
       now: () => 1,
       snapshotEvery: 200,
       cacheSize: 100,
-      stats: { commits: 0, changesCommitted: 0, duplicateChanges: 0, changesDropped: 0, snapshots: 0 },
+      stats: { commits: 0, changesCommitted: 0, duplicateChanges: 0, changesDropped: 0, commitsTooFarBehind: 0, snapshots: 0 },
       onError: () => {},
     };
     const a = new OTDocService({ ...options, lock, scheduler, random: () => 0.5, isFollowed: (docId) => followed.has(docId), announce: (_docId, _method, params) => void heard.push((params.changes ?? []).map((c) => c.rev)) });

@@ -1,4 +1,7 @@
 import { applyPatch } from '../../../src/algorithms/applyPatch.js';
+import { transformIncomingChanges } from '../../../src/algorithms/transformIncomingChanges.js';
+import { MAX_TRANSFORM_WORK } from '../../../src/server/docs/OTDocService.js';
+import { startServer } from '../../../src/server/startServer.js';
 import type { Change, CommitChangesResult, PatchesSnapshot } from '../../../src/types.js';
 import { MemoryServerStore } from '../../../src/server/stores/MemoryServerStore.js';
 import type { LogEntry } from '../../../src/server/stores/ServerStore.js';
@@ -427,5 +430,87 @@ describe('OTDocService: resent ids older than what it holds in memory', () => {
     const reply = await commitTo(again, [...batch1, change('u3', 0, [{ op: 'add', path: '/list/-', value: 2 }], { rev: 3, batchId: 'u1' })]);
     expect(reply.changes.map((c) => c.id)).toEqual(['u1', 'u2', 'x', 'u3']);
     expect(headOf(resultOf<PatchesSnapshot>(await again.call('getDoc', ['doc'])))).toEqual({ list: [1, 'x', 2] });
+  });
+});
+
+describe('OTDocService: a commit whose transform passes maxTransformWork', () => {
+  /** `count` inserts of `value` at the head of `/l`: two such changes at one base meet count² times. */
+  const inserts = (count: number, value: string) => Array.from({ length: count }, () => ({ op: 'add', path: '/l/0', value }));
+  const servers: TestServer[] = [];
+  afterEach(async () => {
+    for (const t of servers.splice(0)) {
+      await t.close();
+      expect(t.faults).toEqual([]);
+    }
+  });
+
+  /** A server with `maxTransformWork`, a writer, and doc `d` at rev 2: `/l` made at rev 1, 40 inserts into it at rev 2. */
+  async function busyDoc(maxTransformWork: number | undefined) {
+    const t = await startTestServer({ maxTransformWork });
+    servers.push(t);
+    const [writer, other, follower] = await Promise.all([t.connect(), t.connect(), t.connect()]);
+    resultOf(await writer.call('commitChanges', ['d', [change('s', 0, [{ op: 'add', path: '/l', value: [] }])]]));
+    resultOf(await writer.call('commitChanges', ['d', [change('h', 1, inserts(40, 'h'))]]));
+    resultOf(await follower.call('subscribe', [['d']]));
+    return { t, other, follower };
+  }
+
+  it('should refuse it with exactly 409 { scope: "doc", headRev }, keeping and telling nothing, and commit it resent on the head', async () => {
+    const { t, other, follower } = await busyDoc(1000);
+    // 40 inserts at baseRev 1 meet the 40 committed since: 1,600 op pairs, past 1,000.
+    const far = change('x', 1, inserts(40, 'x'));
+    const refused = await other.call('commitChanges', ['d', [far]]);
+    expect(refused).toEqual({
+      jsonrpc: '2.0',
+      id: expect.any(Number),
+      error: { code: 409, message: expect.stringMatching(/^TOO_FAR_BEHIND: change x at baseRev 1 /), data: { scope: 'doc', headRev: 2 } },
+    });
+    expect(t.server.stats.commitsTooFarBehind).toBe(1);
+    expect(resultOf<Change[]>(await other.call('getChangesSince', ['d', 0])).map((c) => c.id)).toEqual(['s', 'h']);
+    // Fewer ops at the same base pay less (20 × 40): the bound is on the work, not on how far behind.
+    const near = await other.call('commitChanges', ['d', [change('y', 1, inserts(20, 'y'))]]);
+    expect(resultOf<CommitChangesResult>(near).changes.map((c) => [c.id, c.rev])).toEqual([['h', 2], ['y', 3]]);
+    // Resent on the head (rebased by its client), the same change meets nothing.
+    const resent = resultOf<CommitChangesResult>(await other.call('commitChanges', ['d', [change('x', 3, inserts(40, 'x'))]]));
+    expect(resent.changes.map((c) => [c.id, c.rev])).toEqual([['x', 4]]);
+    // The follower heard y and x, committed once each: nothing of the refused commit.
+    await follower.next((frame) => JSON.stringify(frame).includes('"id":"x"'));
+    const heard = follower.notifications('changesCommitted').flatMap((n) => (n.params as { changes: Change[] }).changes.map((c) => [c.id, c.rev]));
+    expect(heard).toEqual([['y', 3], ['x', 4]]);
+    expect(t.server.stats.commitsTooFarBehind).toBe(1);
+  });
+
+  it('should answer a resend of changes all committed already with their copies, however much its walk would cost', async () => {
+    const { t, other } = await busyDoc(1000);
+    // Written before its client loaded the doc: committed verbatim on the head, its client told to reload.
+    const upload = change('u', 0, inserts(40, 'u'));
+    expect(resultOf<CommitChangesResult>(await other.call('commitChanges', ['d', [upload]]))).toEqual({
+      changes: [expect.objectContaining({ id: 'u', rev: 3 })],
+      docReloadRequired: true,
+    });
+    // Its answer lost, it comes again at baseRev 0: walked from rev 0 it would meet h's 40 inserts (1,600 pairs).
+    const again = resultOf<CommitChangesResult>(await other.call('commitChanges', ['d', [upload]]));
+    expect(again.changes.map((c) => [c.id, c.rev])).toEqual([['s', 1], ['h', 2], ['u', 3]]);
+    expect(again.docReloadRequired).toBeUndefined();
+    expect(t.server.stats).toMatchObject({ commitsTooFarBehind: 0, duplicateChanges: 1 });
+    expect(resultOf<Change[]>(await other.call('getChangesSince', ['d', 0])).map((c) => c.id)).toEqual(['s', 'h', 'u']);
+  });
+
+  it('should transform it as before with the bound off (Infinity), and bound it by default at MAX_TRANSFORM_WORK', async () => {
+    expect(MAX_TRANSFORM_WORK).toBe(1_000_000);
+    const { t, other } = await busyDoc(Infinity);
+    const far = change('x', 1, inserts(40, 'x'));
+    const committed = resultOf<CommitChangesResult>(await other.call('commitChanges', ['d', [far]])).changes;
+    const history = resultOf<Change[]>(await other.call('getChangesSince', ['d', 0]));
+    const expected = transformIncomingChanges([history[1]], [{ ...far, rev: 2, baseRev: 1 } as Change], () => false);
+    expect(committed.map((c) => [c.id, c.rev])).toEqual([['h', 2], ['x', 3]]);
+    expect(committed[1].ops).toEqual(expected[0].ops);
+    expect(t.server.stats.commitsTooFarBehind).toBe(0);
+  });
+
+  it('should refuse to start with a bound that is not a positive number', async () => {
+    for (const maxTransformWork of [0, -1, Number.NaN]) {
+      await expect(startServer({ port: 0, maxTransformWork })).rejects.toThrow(RangeError);
+    }
   });
 });

@@ -55,6 +55,8 @@ export interface DocServiceStats {
   duplicateChanges: number;
   /** OT changes dropped because their (transformed) ops did not apply to the head. */
   changesDropped: number;
+  /** OT commits refused with 409 `{ scope: 'doc' }` because their transform passed `maxTransformWork` (their clients reload, rebase and resend). */
+  commitsTooFarBehind: number;
   /** Snapshots written. */
   snapshots: number;
 }
@@ -73,6 +75,8 @@ export interface DocServiceOptions {
   rememberedChangeIds?: number;
   /** The most one change may add to an OT document through its `copy` ops, in bytes of JSON (about; default: no limit): the server's `maxChangeBytes`. */
   maxChangeBytes?: number | undefined;
+  /** The most op pairs one OT commit's transform may pay for before it is refused with 409 `{ scope: 'doc' }` (default: no limit; `startServer`'s default is `MAX_TRANSFORM_WORK`). OT documents only. */
+  maxTransformWork?: number | undefined;
   /** How many documents to keep loaded in memory. */
   cacheSize: number;
   /** Notification sink. */

@@ -3,6 +3,8 @@ import { errorName } from '../../util/errorName.js';
 import { applyPatch } from '../../algorithms/applyPatch.js';
 import { deepEqual } from '../../algorithms/deepEqual.js';
 import { transformIncomingChanges, transformIncomingChangesSteps } from '../../algorithms/transformIncomingChanges.js';
+import type { WalkMeter } from '../../algorithms/rebaseChanges.js';
+import type { Steps } from '../../util/steps.js';
 import { enableRichText } from '../../txt/enableRichText.js';
 import type { Change, CommitChangesResult, PatchesSnapshot } from '../../types.js';
 import type { IncomingChange } from '../validate.js';
@@ -191,13 +193,16 @@ export class OTDocService extends DocService<OTDoc> {
       const copies = resentRevs.length ? await this.changesAtRevs(doc, resentRevs) : [];
       const shown = mayRead ? copies : copies.filter((copy) => deepEqual(copy.ops, incoming.find((change) => change.id === copy.id)?.ops));
       const reply = mergeByRev(catchup, shown);
-      this.options.stats.duplicateChanges += resentRevs.length;
 
-      const transformed = queue.length
-        ? (await this.transform(committedSince, queue.map((change) => prepare(change, baseRev, now)), isOwn)).filter(
+      // A resend whose every change is committed already needs no walk (its result would be left
+      // out whole): it is answered with the copies however far behind it is, never refused.
+      const fresh = queue.some((change) => committedRev(change.id) === undefined);
+      const transformed = fresh
+        ? (await this.transform(committedSince, queue.map((change) => prepare(change, baseRev, now)), isOwn, currentRev)).filter(
             (change) => committedRev(change.id) === undefined && change.ops.length > 0,
           )
         : [];
+      this.options.stats.duplicateChanges += resentRevs.length;
       if (transformed.length === 0) {
         this.options.stats.commits++;
         return result(reply, docReloadRequired);
@@ -345,13 +350,22 @@ export class OTDocService extends DocService<OTDoc> {
 
   /**
    * The OT walk, in slices (the default rule; a rule a test passes runs at once); an op the
-   * transform cannot handle refuses the batch instead of failing the server.
+   * transform cannot handle refuses the batch instead of failing the server. A walk that pays for
+   * more than `maxTransformWork` op pairs is stopped there and the commit refused with 409
+   * `{ scope: 'doc', headRev }` (`tooFarBehind`), nothing of it kept: its client reloads the
+   * doc, rebases its queue itself and resends on the head, where the walk is short.
    */
-  private async transform(committedSince: Change[], queue: Change[], isOwn: (committed: Change) => boolean): Promise<Change[]> {
+  private async transform(committedSince: Change[], queue: Change[], isOwn: (committed: Change) => boolean, headRev: number): Promise<Change[]> {
+    const limit = this.options.maxTransformWork ?? Infinity;
+    const meter: WalkMeter = { pairs: 0 };
     try {
-      if (this.transformIncoming === transformIncomingChanges) return await runSliced(transformIncomingChangesSteps(committedSince, queue, isOwn));
+      if (this.transformIncoming === transformIncomingChanges) return await runSliced(withinWork(transformIncomingChangesSteps(committedSince, queue, isOwn, meter), meter, limit));
       return this.transformIncoming(committedSince, queue, isOwn);
     } catch (error) {
+      if (error === TOO_MUCH_WORK) {
+        this.options.stats.commitsTooFarBehind++;
+        throw tooFarBehind(queue[0], headRev, limit);
+      }
       this.options.onError(error);
       const changeId = queue[0].id;
       throw new StatusError(400, `Change ${changeId} could not be transformed over the changes committed since rev ${queue[0].baseRev}`, {
@@ -470,6 +484,44 @@ export class OTDocService extends DocService<OTDoc> {
   private get rememberedIds(): number {
     return this.options.rememberedChangeIds ?? REMEMBERED_CHANGE_IDS;
   }
+}
+
+/**
+ * The most op pairs one OT commit's transform may pay for by default (`maxTransformWork`; an
+ * `@txt` op weighs more, see `WalkMeter`): ~0.5–1.4 s of the server's CPU on a 2-core VM where
+ * every pair meets. An offline session whose ops meet few of the others' (edits of other keys,
+ * appends to one list) counts about one per committed op and never comes near it (3,000 changes
+ * over 3,000: ~6,000); one whose ops all meet reaches it at ~1,000 × 1,000 list inserts at one
+ * index or ~300 × 300 typed changes of one text, and the stall of review (4,000 × 4,000 inserts,
+ * 16 million pairs, ~7–20 s) is refused at once.
+ */
+export const MAX_TRANSFORM_WORK = 1_000_000;
+
+/** Thrown into a walk's runner when it passed its work limit (`withinWork`). */
+const TOO_MUCH_WORK = Symbol('too much work');
+
+/** The steps of a metered walk, stopped (throwing `TOO_MUCH_WORK`) at the first step after `meter` passes `limit`. */
+function* withinWork<T>(steps: Steps<T>, meter: WalkMeter, limit: number): Steps<T> {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    if (meter.pairs > limit) throw TOO_MUCH_WORK;
+    yield;
+  }
+}
+
+/**
+ * The refusal of a commit whose transform passed `maxTransformWork`: 409 `{ scope: 'doc', headRev }`,
+ * which makes a client (ours, @dabble/patches') reload the doc, rebase its queue on the head and
+ * resend it there (protocol §5.4). `headRev` (at or after the change's `baseRev`) tells our client
+ * the server is not behind it, so it catches up without checking for a regression first.
+ */
+function tooFarBehind(head: Change, headRev: number, limit: number): StatusError {
+  return new StatusError(
+    409,
+    `TOO_FAR_BEHIND: change ${head.id} at baseRev ${head.baseRev} would cost more than ${limit} op pairs to transform over the changes committed since (head rev ${headRev}); catch up, rebase and resend`,
+    { scope: 'doc', headRev },
+  );
 }
 
 function isOwnUpload(doc: OTDoc, head: IncomingChange): boolean {
