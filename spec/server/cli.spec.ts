@@ -27,6 +27,8 @@ describe('parseCliArgs', () => {
       help: false,
     });
     expect(parseCliArgs(['--shutdown-timeout', '0'])).toMatchObject({ shutdownTimeoutMs: 0 });
+    expect(parseCliArgs(['--max-transform-work=5000'])).toMatchObject({ maxTransformWork: 5000 });
+    expect(parseCliArgs(['--max-transform-work', '0'])).toMatchObject({ maxTransformWork: 0 });
     expect(parseCliArgs(['--lww-prefix='])).toMatchObject({ lwwPrefix: '' });
     expect(parseCliArgs(['--compression', 'large'])).toMatchObject({ compression: 'large' });
     expect(parseCliArgs(['--compression=off'])).toMatchObject({ compression: 'off' });
