@@ -18,7 +18,7 @@ import { InMemoryStore, Patches } from '../dist/index.js';
 import { PatchesSync } from '../dist/net/index.js';
 import { answerParent, forkChild } from './childProcess.js';
 import { now, until } from './waits.js';
-import { WebSocket } from 'ws';
+import { rpcClient } from './rpcClient.js';
 
 const N = Number(process.env.N ?? 4000);
 const CLIENT_N = Number(process.env.CLIENT_N ?? 3000);
@@ -35,51 +35,31 @@ async function serve(work) {
   }, () => server.close());
 }
 
-/** A bare JSON-RPC client whose calls resolve with the whole reply frame (a 409 included). */
-async function frames(url) {
-  const socket = new WebSocket(url, { maxPayload: 0x1fffffe8 });
-  await new Promise((resolve, reject) => {
-    socket.once('open', resolve);
-    socket.once('error', reject);
-  });
-  const waiting = new Map();
-  let nextId = 1;
-  socket.on('message', data => {
-    const frame = JSON.parse(String(data));
-    waiting.get(frame.id)?.(frame);
-  });
-  return {
-    call: (method, params) => new Promise(resolve => {
-      const id = nextId++;
-      waiting.set(id, resolve);
-      socket.send(JSON.stringify({ jsonrpc: '2.0', id, method, params }));
-    }),
-    close: () => socket.close(),
-  };
-}
-
 const change = (id, ops, baseRev) => ({ id, ops, baseRev, rev: baseRev + 1, createdAt: Date.now() });
 const inserts = (count, value) => Array.from({ length: count }, () => ({ op: 'add', path: '/l/0', value }));
 
 async function raw(work) {
   const child = await forkChild(fileURLToPath(import.meta.url), ['--serve', work], { waitLimitMs: WAIT_LIMIT_MS });
   const url = `ws://127.0.0.1:${child.ready.port}`;
-  const [writer, other] = [await frames(url), await frames(url)];
+  const [writer, other] = [await rpcClient(url, WAIT_LIMIT_MS), await rpcClient(url, WAIT_LIMIT_MS)];
   try {
     await writer.call('commitChanges', ['d', [change('s', [{ op: 'add', path: '/l', value: [] }], 0)]]);
     await writer.call('commitChanges', ['d', [change('h', inserts(N, 0), 1)]]);
     const before = await child.ask('cpu');
     const start = now();
-    const far = writer.call('commitChanges', ['d', [change('x', inserts(N, 1), 1)]]).then(reply => ({ reply, ms: now() - start }));
+    // A refusal rejects with its code and message (409 TOO_FAR_BEHIND: …).
+    const far = writer.call('commitChanges', ['d', [change('x', inserts(N, 1), 1)]]).then(
+      result => ({ answer: `committed at rev ${result.changes.at(-1).rev}`, ms: now() - start }),
+      error => ({ answer: error.message.split(':')[0], refused: true, ms: now() - start }),
+    );
     await new Promise(resolve => setTimeout(resolve, 50));
     const sent = now();
     await other.call('commitChanges', ['d', [change('y', [{ op: 'replace', path: '/k', value: 1 }], 2)]]);
     const nextMs = now() - sent;
-    const { reply, ms } = await far;
+    const { answer, refused = false, ms } = await far;
     const after = await child.ask('cpu');
-    const answer = reply.error ? `${reply.error.code} ${JSON.stringify(reply.error.data)}` : `committed at rev ${reply.result.changes.at(-1).rev}`;
     console.log(`raw, bound ${work}: ${N} inserts over ${N} (${(N * N / 1e6).toFixed(0)} M pairs) answered in ${ms.toFixed(0)} ms (${answer}), server CPU ${(after.ms - before.ms).toFixed(0)} ms; the doc's next commit waited ${nextMs.toFixed(0)} ms`);
-    return { work, farMs: ms, serverCpuMs: after.ms - before.ms, nextCommitMs: nextMs, refused: Boolean(reply.error) };
+    return { work, farMs: ms, serverCpuMs: after.ms - before.ms, nextCommitMs: nextMs, refused };
   } finally {
     writer.close();
     other.close();

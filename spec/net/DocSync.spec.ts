@@ -102,9 +102,11 @@ describe('DocSync', () => {
   });
 
   describe('commit$', () => {
-    // Broke once (an expansion moved out of the step whose errors pull): a reply naming a change
-    // this client never received must pull it, not fail the run.
-    it('should pull what a compact reply names but this client never received, and report nothing', async () => {
+    /**
+     * A doc with one edit of its own queued (`mine`), and a DocSync whose socket's edge is
+     * `answer` (given `mine`): what the run asks for, reports and asks to run again.
+     */
+    async function oneQueued(answer: (method: string, mine: Change) => Observable<unknown>, capabilities = {}) {
       const patches = new Patches({ store: new InMemoryStore() });
       const doc = await patches.openDoc<{ n?: number; mine?: boolean }>('d');
       doc.change(draft => void (draft.mine = true));
@@ -112,20 +114,30 @@ describe('DocSync', () => {
       const ot = patches.algorithms.ot;
       const [mine] = await patches.runExclusive('d', () => ot.getPendingToSend('d'));
       const asked: string[] = [];
+      const reported: unknown[] = [];
+      const requested: string[] = [];
       const connection = {
-        capabilities: { compactAck: true },
+        capabilities,
         call: (method: string): Observable<unknown> => {
           asked.push(method);
-          // Another client's rev 1 (named, never broadcast to us), then ours as sent at rev 2.
-          if (method === 'commitChanges') return of({ changes: [{ id: 'c1', rev: 1 }, { id: mine.id, rev: 2, committedAt: 5 }] });
-          if (method === 'getChangesSince') return of([committed(1), { ...mine, baseRev: 0, rev: 2, committedAt: 5 }]);
-          throw new Error(`unexpected ${method}`);
+          return answer(method, mine);
         },
       } as unknown as PatchesConnection;
       const docs = new SyncedDocs();
       const entries = new StoredEntries({ patches, docs, ownEdits: new OwnEdits(), report: () => undefined });
-      const reported: unknown[] = [];
-      const sync = new DocSync({ patches, connection, docs, entries, limits: {}, budgets: NO_BUDGETS, requestSync: () => undefined, report: error => reported.push(error) });
+      const sync = new DocSync({ patches, connection, docs, entries, limits: {}, budgets: NO_BUDGETS, requestSync: id => requested.push(id), report: error => reported.push(error) });
+      return { patches, ot, mine, sync, asked, reported, requested };
+    }
+
+    // Broke once (an expansion moved out of the step whose errors pull): a reply naming a change
+    // this client never received must pull it, not fail the run.
+    it('should pull what a compact reply names but this client never received, and report nothing', async () => {
+      const { patches, ot, mine, sync, asked, reported } = await oneQueued((method, mine) => {
+        // Another client's rev 1 (named, never broadcast to us), then ours as sent at rev 2.
+        if (method === 'commitChanges') return of({ changes: [{ id: 'c1', rev: 1 }, { id: mine.id, rev: 2, committedAt: 5 }] });
+        if (method === 'getChangesSince') return of([committed(1), { ...mine, baseRev: 0, rev: 2, committedAt: 5 }]);
+        throw new Error(`unexpected ${method}`);
+      }, { compactAck: true });
 
       const moved = await lastValueFrom(sync.commit$('d', ot, [mine]));
 
@@ -143,28 +155,12 @@ describe('DocSync', () => {
       [{ scope: 'doc', headRev: 2 }, ['commitChanges', 'getChangesSince']],
     ] as const) {
       it(`should catch up, rebasing the queue, and ask for a run that resends it after a 409 ${JSON.stringify(refusal)}`, async () => {
-        const patches = new Patches({ store: new InMemoryStore() });
-        const doc = await patches.openDoc<{ n?: number; mine?: boolean }>('d');
-        doc.change(draft => void (draft.mine = true));
-        await doc.flush();
-        const ot = patches.algorithms.ot;
-        const [mine] = await patches.runExclusive('d', () => ot.getPendingToSend('d'));
-        const asked: string[] = [];
-        const connection = {
-          capabilities: {},
-          call: (method: string): Observable<unknown> => {
-            asked.push(method);
-            if (method === 'commitChanges') return throwError(() => new StatusError(409, 'too far behind', refusal));
-            if (method === 'getDoc') return of({ state: { n: 2 }, rev: 2, changes: [] });
-            if (method === 'getChangesSince') return of([committed(1), committed(2)]);
-            throw new Error(`unexpected ${method}`);
-          },
-        } as unknown as PatchesConnection;
-        const docs = new SyncedDocs();
-        const entries = new StoredEntries({ patches, docs, ownEdits: new OwnEdits(), report: () => undefined });
-        const reported: unknown[] = [];
-        const requested: string[] = [];
-        const sync = new DocSync({ patches, connection, docs, entries, limits: {}, budgets: NO_BUDGETS, requestSync: id => requested.push(id), report: error => reported.push(error) });
+        const { patches, ot, mine, sync, asked, reported, requested } = await oneQueued(method => {
+          if (method === 'commitChanges') return throwError(() => new StatusError(409, 'too far behind', refusal));
+          if (method === 'getDoc') return of({ state: { n: 2 }, rev: 2, changes: [] });
+          if (method === 'getChangesSince') return of([committed(1), committed(2)]);
+          throw new Error(`unexpected ${method}`);
+        });
 
         const moved = await lastValueFrom(sync.commit$('d', ot, [mine]));
 
@@ -178,21 +174,8 @@ describe('DocSync', () => {
     }
 
     it('should let a 409 { scope: "doc" } stand when the catch-up brings nothing past the batch base', async () => {
-      const patches = new Patches({ store: new InMemoryStore() });
-      const doc = await patches.openDoc<{ mine?: boolean }>('d');
-      doc.change(draft => void (draft.mine = true));
-      await doc.flush();
-      const ot = patches.algorithms.ot;
-      const [mine] = await patches.runExclusive('d', () => ot.getPendingToSend('d'));
       const refusal = new StatusError(409, 'refused', { scope: 'doc', headRev: 0 });
-      const connection = {
-        capabilities: {},
-        call: (method: string): Observable<unknown> => (method === 'commitChanges' ? throwError(() => refusal) : of([])),
-      } as unknown as PatchesConnection;
-      const docs = new SyncedDocs();
-      const entries = new StoredEntries({ patches, docs, ownEdits: new OwnEdits(), report: () => undefined });
-      const requested: string[] = [];
-      const sync = new DocSync({ patches, connection, docs, entries, limits: {}, budgets: NO_BUDGETS, requestSync: id => requested.push(id), report: () => undefined });
+      const { patches, ot, mine, sync, requested } = await oneQueued(method => (method === 'commitChanges' ? throwError(() => refusal) : of([])));
 
       await expect(lastValueFrom(sync.commit$('d', ot, [mine]))).rejects.toBe(refusal);
       expect(requested).toEqual([]);
