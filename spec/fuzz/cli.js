@@ -24,6 +24,8 @@
  *                                         on a socket that stays open; 500 and -32000 may reach onError, 503 never
  *   npm run fuzz -- --store-faults 0.03   that share of the sync engine's own store calls throws AbortError;
  *                                         those may reach onError
+ *   npm run fuzz -- --max-transform-work 20  the server refuses a commit whose transform passes that many op
+ *                                         pairs (409 TOO_FAR_BEHIND): clients catch up, rebase and resend
  *
  * The modes combine (e.g. --stores tabs --slow-store --big --server-errors 0.04).
  *
@@ -87,6 +89,9 @@ for (let i = 0; i < args.length; i++) {
     case '--store-faults':
       env.FUZZ_STORE_FAULTS = fraction(arg, value());
       break;
+    case '--max-transform-work':
+      env.FUZZ_MAX_TRANSFORM_WORK = integer(arg, value());
+      break;
     case '--stuck':
       env.FUZZ_STUCK_MS = integer(arg, value());
       break;
@@ -122,6 +127,6 @@ function fraction(flag, text) {
 
 function usage(problem) {
   if (problem) console.error(`fuzz: ${problem}`);
-  console.error('usage: npm run fuzz -- [--seeds N] [--first N] [--seed N] [--steps N] [--clients N] [--stuck ms] [--stores memory|idb|shared-idb|tabs] [--slow-store] [--edits basic|extended] [--big] [--server-errors rate] [--store-faults rate]');
+  console.error('usage: npm run fuzz -- [--seeds N] [--first N] [--seed N] [--steps N] [--clients N] [--stuck ms] [--stores memory|idb|shared-idb|tabs] [--slow-store] [--edits basic|extended] [--big] [--server-errors rate] [--store-faults rate] [--max-transform-work pairs]');
   process.exit(problem ? 2 : 0);
 }

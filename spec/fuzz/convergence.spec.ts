@@ -188,6 +188,7 @@ const asked: FuzzMode = {
   big: env.FUZZ_BIG === '1' || undefined,
   serverErrors: rate('FUZZ_SERVER_ERRORS'),
   storeFaults: rate('FUZZ_STORE_FAULTS'),
+  maxTransformWork: int('FUZZ_MAX_TRANSFORM_WORK'),
 };
 const askedAny = Object.values(asked).some(value => value !== undefined);
 
@@ -215,6 +216,7 @@ function modeCounters({ mode }: Run, s: Record<string, number>): string {
       ? `, ${s.serverErrorsInjected} server error replies (${s.serverErrorsBefore} before the server; ${s.serverErrors503}×503, ${s.serverErrors500}×500, ${s.serverErrors32000}×-32000), ${s.serverErrorsReported} reported`
       : '',
     mode.storeFaults ? `, ${s.storeFaultsInjected} store faults, ${s.storeFaultsReported} reported` : '',
+    mode.maxTransformWork ? `, ${s.commitsTooFarBehind} commits refused as too far behind (${s.rawTooFarBehind} of the raw writer, dropped)` : '',
   ].join('');
 }
 

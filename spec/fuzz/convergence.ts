@@ -92,6 +92,13 @@ export interface ConvergenceOptions {
    * reach `onError` (reported, retried), whatever wraps it.
    */
   storeFaults?: number;
+  /**
+   * The server's `maxTransformWork`, set low (e.g. 20 op pairs), so commits written a few revs
+   * behind the head are refused with 409 `TOO_FAR_BEHIND` and their clients catch up, rebase and
+   * resend, under every fault of the run. The raw writer (a client of its own) drops an edit so
+   * refused, as if never made. Default: the server's.
+   */
+  maxTransformWork?: number;
 }
 
 /** How the fuzz clients store their data (see `ConvergenceOptions.stores`). */
@@ -101,7 +108,7 @@ export type FuzzStores = 'memory' | 'idb' | 'shared-idb' | 'tabs';
 export type FuzzEdits = 'basic' | 'extended';
 
 /** The modes of a run: where the clients store, which edits they make, which faults are injected. */
-export type FuzzMode = Pick<ConvergenceOptions, 'stores' | 'slowStore' | 'edits' | 'big' | 'serverErrors' | 'storeFaults'>;
+export type FuzzMode = Pick<ConvergenceOptions, 'stores' | 'slowStore' | 'edits' | 'big' | 'serverErrors' | 'storeFaults' | 'maxTransformWork'>;
 
 /** The `big` mode's budgets, far below its edits. */
 const SMALL_BUDGETS = { maxStorageBytes: 800, maxPayloadBytes: 5000 } as const;
@@ -209,6 +216,12 @@ function refused(exchange: CommitExchange): boolean {
   return error?.code === 400 && error.data?.scope === 'change';
 }
 
+/** A commit the server refused as too far behind its head for its transform (409 `TOO_FAR_BEHIND`, `maxTransformWork`). */
+function tooFarBehind(exchange: CommitExchange): boolean {
+  const error = exchange.error as { code?: unknown; message?: unknown } | undefined;
+  return error?.code === 409 && typeof error.message === 'string' && error.message.startsWith('TOO_FAR_BEHIND');
+}
+
 function describe(value: unknown): string {
   if (value instanceof Error) return `${value.name}: ${value.message}${value.cause ? ` (cause: ${describe(value.cause)})` : ''}`;
   return typeof value === 'string' ? value : JSON.stringify(value);
@@ -256,6 +269,7 @@ export function modeFlags(mode: FuzzMode): string {
     mode.big ? '--big' : '',
     mode.serverErrors ? `--server-errors ${mode.serverErrors}` : '',
     mode.storeFaults ? `--store-faults ${mode.storeFaults}` : '',
+    mode.maxTransformWork ? `--max-transform-work ${mode.maxTransformWork}` : '',
   ]
     .filter(Boolean)
     .join(' ');
@@ -365,6 +379,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     onlineAgain: 0,
     networkErrors: 0,
     rawEdits: 0,
+    rawTooFarBehind: 0,
     leaderships: 0,
     untracks: 0,
     untrackDiscarded: 0,
@@ -422,7 +437,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   process.on('unhandledRejection', onUnhandled);
 
   // Every other seed, a catch-up of a few changes already comes as a snapshot when that is smaller.
-  const serverOptions = seed % 2 === 1 ? { catchUpSnapshotsFrom: 2 } : {};
+  const serverOptions = { ...(seed % 2 === 1 ? { catchUpSnapshotsFrom: 2 } : {}), ...(options.maxTransformWork ? { maxTransformWork: options.maxTransformWork } : {}) };
   const fleet = options.fleet ?? (await fileServerFleet(clientCount, error => fail(`server fault: ${describe(error)}`), options.fsync ?? true, serverOptions));
   const proxies = await Promise.all(Array.from({ length: clientCount }, (_, i) => startChaosProxy(fleet.portOf(i), { random: forkRng(seed, `proxy-${i}`), ownPath: true })));
 
@@ -910,6 +925,12 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
       exchange.answeredAt = Date.now();
       if ('error' in answer) {
         exchange.error = answer.error;
+        // Too far behind the head for the server (`maxTransformWork`): nothing committed, the edit is dropped.
+        if (tooFarBehind(exchange)) {
+          minted.splice(minted.findIndex(m => m.id === change.id), 1);
+          stats.rawTooFarBehind++;
+          return;
+        }
         fail(`raw writer: commit of ${change.id} refused: ${describe(answer.error)}`);
       } else {
         const result = answer.result as Change[] | { changes: Change[]; docReloadRequired?: true };
@@ -1114,13 +1135,14 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   stats.delayedChunks = proxies.reduce((sum, p) => sum + p.stats.delayedChunks, 0);
   stats.minted = minted.length;
   stats.commitCalls = wire.commits.length;
+  stats.commitsTooFarBehind = wire.commits.filter(tooFarBehind).length;
   if (serverErrors) {
     const injected = serverErrors.stats;
     Object.assign(stats, { serverErrorsInjected: injected.before + injected.after, serverErrorsBefore: injected.before, serverErrors503: injected[503], serverErrors500: injected[500], serverErrors32000: injected[-32000] });
   }
   if (storeFaults) stats.storeFaultsInjected = storeFaults.count;
   const { slowStore, edits, big } = options;
-  return { seed, mode: { stores: storesMode, slowStore, edits, big, serverErrors: options.serverErrors, storeFaults: options.storeFaults }, clients: clientCount, steps, failures, rebasedAway, trace, stats, ms: Date.now() - started };
+  return { seed, mode: { stores: storesMode, slowStore, edits, big, serverErrors: options.serverErrors, storeFaults: options.storeFaults, maxTransformWork: options.maxTransformWork }, clients: clientCount, steps, failures, rebasedAway, trace, stats, ms: Date.now() - started };
 
   /**
    * Every client said it was quiet after the last edit was saved, so no store may still hold a
