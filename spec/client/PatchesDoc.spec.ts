@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { enablePatches, produceWithPatches } from 'immer';
+import { enablePatches, produceWithPatches, type Patch } from 'immer';
 import { firstValueFrom, skip, take, toArray } from 'rxjs';
 import { Patches } from '../../src/client/Patches.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
@@ -500,6 +500,15 @@ describe('PatchesDoc: property: what change() stores rebuilds what it shows, and
     }
   }
   const json = <T>(state: T): T => JSON.parse(JSON.stringify(state)) as T;
+  /**
+   * Whether a list of `next` has a hole no patch of immer's is on (its own path or an index in
+   * it): cut and refilled to its old length with the values it had at those indexes, which immer
+   * gives no patch at all (README Known limits: the author sees a hole no other replica has).
+   */
+  const unpatchedHole = (next: Lists, patches: readonly Patch[]): boolean =>
+    [{ at: ['list'], list: next.list }, ...next.nested.map(({ list }, i) => ({ at: ['nested', i, 'list'], list }))].some(({ at, list }) =>
+      Object.keys(list).length < list.length &&
+      !patches.some(({ path }) => path.length <= at.length + 1 && path.every((key, i) => i >= at.length || key === at[i])));
 
   for (const [algorithm, kinds, what] of [['ot', 10, ''], ['lww', 10, ''], ['ot', 13, ', drags'], ['lww', 13, ', drags']] as const) {
     it(`should hold for random array edits, holes and one item in two places included${what} (${algorithm}, 300 runs, fixed seed)`, async () => {
@@ -513,7 +522,10 @@ describe('PatchesDoc: property: what change() stores rebuilds what it shows, and
             draft.items = ['a', 'b', 'c'].map(t => ({ t }));
           });
           for (const steps of changes) {
-            const [meant] = produceWithPatches(doc.state, draft => steps.forEach(s => edit(draft as Lists, s)));
+            const [meant, immerPatches] = produceWithPatches(doc.state, draft => steps.forEach(s => edit(draft as Lists, s)));
+            const limit = unpatchedHole(meant, immerPatches);
+            if (limit) await patches.close();
+            fc.pre(!limit);
             doc.change(draft => steps.forEach(s => edit(draft, s)));
             expect(doc.state).toStrictEqual(json(meant));
           }
