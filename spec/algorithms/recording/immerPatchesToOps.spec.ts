@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { enablePatches, produceWithPatches, type Draft, type Patch } from 'immer';
+import { enablePatches, isDraft, produceWithPatches, type Draft, type Patch } from 'immer';
 import { applyPatch } from '../../../src/algorithms/applyPatch.js';
 import { immerPatchesToOps } from '../../../src/algorithms/recording/immerPatchesToOps.js';
 import { transformPatch } from '../../../src/algorithms/transformPatch.js';
@@ -533,13 +533,19 @@ describe('immerPatchesToOps', () => {
     const mutation = mutationOf(10);
     type Mutation = typeof mutation extends fc.Arbitrary<infer M> ? M : never;
 
-    function mutate(root: Draft<Doc>, m: Mutation): void {
+    function mutate(root: Draft<Doc>, mutation: Mutation): void {
+      // A copy of the value each run: immer freezes what a recipe put into its next state, and
+      // fast-check hands a shrunk input the same objects again (writes into them then threw).
+      const m = { ...mutation, value: structuredClone(mutation.value) };
       let node: unknown = root;
       for (const step of m.walk) {
         const children = Object.values(node as object).filter((child) => typeof child === 'object' && child !== null);
         if (children.length === 0) break;
         node = children[step % children.length];
       }
+      // immer's array methods plugin hands out the committed elements themselves from splice (no
+      // drafts): one put back elsewhere is frozen there, and an app's write into it throws too.
+      if (!isDraft(node) && Object.isFrozen(node)) return;
       if (Array.isArray(node)) {
         const list = node as JSONValue[];
         const at = list.length === 0 ? 0 : m.a % (list.length + 1);
@@ -647,10 +653,21 @@ describe('immerPatchesToOps', () => {
       }
     }
 
+    const intact = (state: unknown): boolean => {
+      try {
+        JSON.stringify(state);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+
     const matches = (produce: typeof produceWithPatches, kinds = 15) =>
       fc.property(fc.integer({ min: 0, max: 6 }), fc.array(stepOf(kinds), { minLength: 1, maxLength: 8 }), (size, steps) => {
         const base = { items: Array.from({ length: size }, (_, n) => row(n)) };
         const [next, patches] = produce(base, (d) => steps.forEach((s) => edit(d.items, s)));
+        // immer's own next state may hold a revoked proxy with its array methods plugin (README Known limits).
+        fc.pre(intact(next));
         expect(strict(base, immerPatchesToOps(patches, base))).toEqual(next);
         expect(strict(base, immerPatchesToOps(patches, base, { appendsAtEnd: true }))).toEqual(next);
         expect(strict(base, immerPatchesToOps(patches, base, { appendsAtEnd: true, moves: true }))).toEqual(next);
