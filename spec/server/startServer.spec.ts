@@ -565,20 +565,30 @@ describe('startServer', () => {
     });
 
     it('should keep a client whose pings wait behind a long run of replies it is reading', async () => {
-      // Compressed one by one, 60 MB of replies take the server far longer than two 300 ms ticks,
-      // and ws sends a ping only after the messages queued before it. (With 100 ms ticks a pause of
-      // this process, the client's and the server's, of ~200 ms under a loaded machine's CPU
-      // stalled the writes for two ticks: a fresh-clone CI run failed so, 2026-12-07.)
-      t = await startTestServer({ pingIntervalMs: 300 });
-      const writer = await t.connect();
-      resultOf(await writer.call('commitChanges', ['doc', [bulky('c0', 0, 100_000)]]));
-      // Alone: the only socket a tick judges.
-      await writer.close();
-      const reader = await t.connect();
-      const ids = Array.from({ length: 600 }, (_, i) => `get${i}`);
-      for (const id of ids) reader.sendRaw(JSON.stringify({ jsonrpc: '2.0', id, method: 'getDoc', params: ['doc'] }));
-      const dropped = reader.closed.then(() => 'dropped');
-      for (const id of ids) expect(await Promise.race([reader.reply(id), dropped])).toMatchObject({ id, result: { state: {} } });
+      // ws sends a ping only after the messages queued before it, compressed one by one: the ping
+      // of the first tick waits behind ~20 MB of replies. The spec gives the ticks (setInterval
+      // alone faked), one each time the client has read 20 more replies, so each tick has seen
+      // replies written and none the pong. Real 300 ms ticks raced the server's own work: under
+      // load it made replies for ~0.4 s before the first was written (2 busy loops: 4 runs in 6
+      // dropped the reader; with 100 ms ticks a fresh-clone CI run failed so, 2026-12-07).
+      jest.useFakeTimers({ doNotFake: ['Date', 'hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setTimeout', 'clearTimeout'] });
+      try {
+        t = await startTestServer({ pingIntervalMs: 300 });
+        const writer = await t.connect();
+        resultOf(await writer.call('commitChanges', ['doc', [bulky('c0', 0, 100_000)]]));
+        // Alone: the only socket a tick judges.
+        await writer.close();
+        const reader = await t.connect();
+        const ids = Array.from({ length: 200 }, (_, i) => `get${i}`);
+        for (const id of ids) reader.sendRaw(JSON.stringify({ jsonrpc: '2.0', id, method: 'getDoc', params: ['doc'] }));
+        const dropped = reader.closed.then(() => 'dropped');
+        for (const [i, id] of ids.entries()) {
+          expect(await Promise.race([reader.reply(id), dropped])).toMatchObject({ id, result: { state: {} } });
+          if (i % 20 === 0) jest.advanceTimersByTime(300);
+        }
+      } finally {
+        jest.useRealTimers();
+      }
       expect(t.server.stats).toMatchObject({ pingTimeouts: 0, slowConsumersDropped: 0 });
     });
 
