@@ -31,10 +31,12 @@ describe('runSliced', () => {
 
 describe('a long commit on the real server', () => {
   it("should let another doc's request be answered meanwhile, keep the doc's own commits in order, and commit what the transform gives", async () => {
-    // The commit is written at baseRev 1 after 600 inserts at rev 2: its transform meets 600² pairs twice
-    // (~0.8 s). The store's read of the history (snapshots every 2 changes, so it is read) says the commit
-    // has started: then another client asks for another doc, and a third commits to the same doc. The
-    // other doc's reply must come back before the long commit is written to the store.
+    // The commit is written at baseRev 1 after 300 inserts at rev 2: its transform meets 300² pairs twice
+    // (~0.35 s, some 35 slices; with 600 it took ~1.4 s, and beside 2 busy loops past the 5 s a reply
+    // may take in wsClient, 3 runs in 5). The store's read of the history (snapshots every 2 changes,
+    // so it is read) says the commit has started: then another client asks for another doc, and a
+    // third commits to the same doc. The other doc's reply must come back before the long commit is
+    // written to the store.
     // Its write to the store says it is transformed and applied (the reply may wait for more: the order
     // of the replies alone would not tell whether the other doc was served during the transform).
     let started: (() => void) | undefined;
@@ -52,7 +54,7 @@ describe('a long commit on the real server', () => {
     const test = await startTestServer({ store: new SignallingStore(), snapshotEvery: 2 });
     try {
       const [writer, bystander, follower] = await Promise.all([test.connect(), test.connect(), test.connect()]);
-      const history = [change('s', 0, [{ op: 'add', path: '/l', value: [] }]), change('h', 1, inserts(600, 0))];
+      const history = [change('s', 0, [{ op: 'add', path: '/l', value: [] }]), change('h', 1, inserts(300, 0))];
       for (const committed of history) resultOf(await writer.call('commitChanges', ['long', [committed]]));
       resultOf(await bystander.call('commitChanges', ['small', [change('o', 0, [{ op: 'add', path: '/x', value: 1 }])]]));
 
@@ -67,7 +69,7 @@ describe('a long commit on the real server', () => {
           ]));
         };
       });
-      const stale = change('x', 1, inserts(600, 1));
+      const stale = change('x', 1, inserts(300, 1));
       const long = await writer.call('commitChanges', ['long', [stale]]);
       const [other, later] = await during;
 
