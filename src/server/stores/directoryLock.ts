@@ -26,8 +26,13 @@ export interface DirectoryLock {
   release(): Promise<void>;
 }
 
-/** Lock files this process holds: a pid equal to ours in a file not listed here is a previous life's (a container restarted). */
-const heldHere = new Set<string>();
+/**
+ * Tokens of the locks this process is taking or holds (a takeover guard carries its taker's): a
+ * file naming our pid with a token not listed here is a previous life's (a container restarted).
+ * Listed before any file is made: another store of this process racing for the same directory
+ * never takes a file a sibling has just made, or is still making, for a dead one.
+ */
+const tokensHere = new Set<string>();
 
 /**
  * Takes the exclusive lock on `dir` (which must exist), or throws naming the process that holds it.
@@ -50,45 +55,51 @@ const heldHere = new Set<string>();
 export async function lockDirectory(dir: string): Promise<DirectoryLock> {
   const path = join(dir, LOCK_FILE);
   const owner: LockOwner = { pid: process.pid, host: hostname(), token: randomBytes(8).toString('hex') };
-  if (!(await createExclusive(path, owner))) {
-    const held = await readOwner(path);
-    // Gone since (its holder released it): just try once more.
-    if (held === 'gone') {
-      if (!(await createExclusive(path, owner))) throw inUse(path, await readOwner(path));
-    } else {
-      if (held === undefined || !isStale(path, held)) throw inUse(path, held);
-      await takeOver(path, held, owner);
+  tokensHere.add(owner.token);
+  try {
+    if (!(await createExclusive(path, owner))) {
+      const held = await readOwner(path);
+      // Gone since (its holder released it): just try once more.
+      if (held === 'gone') {
+        if (!(await createExclusive(path, owner))) throw inUse(path, await readOwner(path));
+      } else {
+        if (held === undefined || !isStale(held)) throw inUse(path, held);
+        await takeOver(path, owner);
+      }
     }
+  } catch (error) {
+    tokensHere.delete(owner.token);
+    throw error;
   }
-  heldHere.add(path);
   let released = false;
   return {
     path,
     async release() {
       if (released) return;
       released = true;
-      heldHere.delete(path);
       // Only our own file: one a later process took over (after we were judged gone) is theirs.
       const now = await readOwner(path);
       if (typeof now === 'object' && now.token === owner.token) await unlinkQuiet(path);
+      tokensHere.delete(owner.token);
     },
   };
 }
 
 /** Replaces a stale lock with ours, under a second O_EXCL file so only one process takes it over. */
-async function takeOver(path: string, stale: LockOwner, owner: LockOwner): Promise<void> {
+async function takeOver(path: string, owner: LockOwner): Promise<void> {
   const guard = `${path}.takeover`;
   if (!(await createExclusive(guard, owner))) {
     const other = await readOwner(guard);
     // A process that died in the middle of a takeover (a window of microseconds) left its guard.
-    if (typeof other === 'object' && !isStale(guard, other)) throw new Error(`another process (${other.pid}) is taking over the stale lock file ${path}: start again`);
+    if (typeof other === 'object' && !isStale(other)) throw new Error(`another process (${other.pid}) is taking over the stale lock file ${path}: start again`);
     await unlinkQuiet(guard);
     if (!(await createExclusive(guard, owner))) throw new Error(`another process is taking over the stale lock file ${path}: start again`);
   }
   try {
-    // Judged again under the guard: the lock may have changed hands since it was read.
+    // Judged again under the guard, whatever its token: the lock may have changed hands since it
+    // was read, or be one another store of this process has just taken over.
     const now = await readOwner(path);
-    if (now === undefined || (typeof now === 'object' && now.token !== stale.token && !isStale(path, now))) throw inUse(path, now);
+    if (now === undefined || (typeof now === 'object' && !isStale(now))) throw inUse(path, now);
     await unlinkQuiet(path);
     if (!(await createExclusive(path, owner))) throw inUse(path, await readOwner(path));
   } finally {
@@ -96,10 +107,10 @@ async function takeOver(path: string, stale: LockOwner, owner: LockOwner): Promi
   }
 }
 
-/** Whether `owner`'s process is known to be gone: on this host, and not alive (or our own pid in a file we do not hold). */
-function isStale(path: string, owner: LockOwner): boolean {
+/** Whether `owner`'s process is known to be gone: on this host, and not alive (or our own pid with a token this process is not using). */
+function isStale(owner: LockOwner): boolean {
   if (owner.host !== hostname()) return false;
-  if (owner.pid === process.pid) return !heldHere.has(path);
+  if (owner.pid === process.pid) return !tokensHere.has(owner.token);
   try {
     process.kill(owner.pid, 0);
     return false;
