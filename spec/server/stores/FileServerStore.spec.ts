@@ -19,6 +19,7 @@ import { LOCK_FILE } from '../../../src/server/stores/directoryLock.js';
 import { documentDirectory, snapshotName } from '../../../src/server/stores/docFiles.js';
 import type { LogEntry } from '../../../src/server/stores/ServerStore.js';
 import { committed, describeServerStoreContract, lwwEntry, otEntry } from '../../helpers/serverStoreContract.js';
+import { powerCut, watchSegmentSyncs } from '../../helpers/powerCut.js';
 import { startServerProcess } from '../../helpers/serverProcess.js';
 import { change } from '../../helpers/testServer.js';
 import { callOrDie, connectClient } from '../../helpers/wsClient.js';
@@ -778,6 +779,30 @@ describe('FileServerStore', () => {
       expect(resetsWhileHeld).toEqual([false]);
       await store.close();
       expect(await loadOnce(directory, 'b')).toEqual([otEntry(1), otEntry(2), otEntry(3)]);
+    });
+  });
+
+  // Found by the crash test (storeCrash.spec.ts), fixed: recovery synced only the segments it
+  // replayed lines into, so a kill, a restart, then a power cut lost what the crashed process had
+  // written but never synced, once the restart had emptied the journal.
+  describe('what a crashed process left unsynced', () => {
+    it('should sync the segments a crashed process wrote before recovery empties the journal, even with nothing to replay', async () => {
+      const directory = await tempDir();
+      const crashed = new FileServerStore({ directory });
+      await crashed.append('a', otEntry(1));
+      await crashed.append('a', otEntry(2));
+      await crashed.abandon(); // its lines are in the segment (the page cache), never synced
+      const syncs = await watchSegmentSyncs(directory);
+      const restarted = new FileServerStore({ directory });
+      try {
+        await restarted.open(); // recovery: every line is in the segment already; the journal is emptied
+        await restarted.abandon();
+      } finally {
+        syncs.restore();
+      }
+      expect((await stat(join(directory, JOURNAL_FILE))).size).toBe(0);
+      powerCut(directory, syncs.synced);
+      expect(await loadOnce(directory, 'a')).toEqual([otEntry(1), otEntry(2)]);
     });
   });
 

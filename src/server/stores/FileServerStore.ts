@@ -514,6 +514,11 @@ export class FileServerStore implements ServerStore {
     await this.withDoc(docId, async (doc) => {
       const stored = await this.load(docId, doc);
       if (stored.tombstone) return;
+      // The lines the crashed process wrote may be in its segments with no sync yet (a kill leaves
+      // them to the page cache): those segments are synced before the journal is emptied, with
+      // the lines replayed now (found by the crash test: a kill, a restart that replayed nothing
+      // into a doc and emptied the journal, then a power cut lost an acknowledged commit).
+      this.unsyncedFrom(doc, entryFirstRev(entries[0]));
       const lastStored = stored.tail[stored.tail.length - 1];
       let last = lastStored ? entryLastRev(lastStored) : (stored.snapshot?.rev ?? 0);
       for (const entry of entries) {
@@ -522,6 +527,14 @@ export class FileServerStore implements ServerStore {
         last = entryLastRev(entry);
       }
     });
+  }
+
+  /** Puts the doc's segments that may hold rev `rev` and after, and its directory's entries, in the unsynced sets. */
+  private unsyncedFrom(doc: DocFiles, rev: number): void {
+    const segments = segmentsOf(listDir(doc.dir) ?? []);
+    for (let i = startIndex(segments, rev - 1); i < segments.length; i++) this.unsyncedFiles.add(join(doc.dir, segmentName(segments[i])));
+    this.unsyncedDirs.add(doc.dir);
+    this.unsyncedDirs.add(this.root);
   }
 
   /** @inheritDoc */

@@ -1,0 +1,49 @@
+// A model of a power cut for FileServerStore's segments: a segment keeps what a sync covered and
+// loses the rest. The journal (written with O_DSYNC) and the files renamed into place after a
+// sync (snapshots, tombstones) are kept as they are; directory entries are not modelled.
+import { fstatSync, readdirSync, readlinkSync, statSync, truncateSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** A file's name across renames and processes: its inode and birth time. */
+export function fileKey(stats: { ino: number; birthtimeMs: number }): string {
+  return `${stats.ino}:${stats.birthtimeMs}`;
+}
+
+/**
+ * Watches this process's segment syncs (`FileHandle.datasync` of a `log-` file): `synced` maps
+ * each file's key to the size its last sync covered (its size when the sync began). `before`,
+ * given the file's path, runs first: a sync waits for what it returns, and fails with it (covering
+ * nothing) if that rejects.
+ */
+export async function watchSegmentSyncs(directory: string, before: (path: string) => Promise<void> | undefined = () => undefined): Promise<{ synced: Map<string, number>; restore: () => void }> {
+  const probe = await open(join(directory, 'probe'), 'w');
+  const handles = Object.getPrototypeOf(probe) as { datasync(this: { fd: number }): Promise<void> };
+  await probe.close();
+  const realDatasync = handles.datasync;
+  const synced = new Map<string, number>();
+  const spy = jest.spyOn(handles, 'datasync').mockImplementation(async function (this: { fd: number }) {
+    const path = readlinkSync(`/proc/self/fd/${this.fd}`);
+    if (!path.includes('/log-')) return realDatasync.call(this);
+    await before(path);
+    const stats = fstatSync(this.fd);
+    await realDatasync.call(this);
+    synced.set(fileKey(stats), Math.max(synced.get(fileKey(stats)) ?? 0, stats.size));
+  });
+  return { synced, restore: () => spy.mockRestore() };
+}
+
+/** Cuts every segment in the data directory back to what a sync covered (`synced`, by {@link fileKey}). */
+export function powerCut(directory: string, synced: ReadonlyMap<string, number>): void {
+  for (const entry of readdirSync(directory, { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    const dir = join(directory, entry.name);
+    for (const name of readdirSync(dir)) {
+      if (!name.startsWith('log-')) continue;
+      const path = join(dir, name);
+      const stats = statSync(path);
+      const kept = Math.min(stats.size, synced.get(fileKey(stats)) ?? 0);
+      if (kept < stats.size) truncateSync(path, kept);
+    }
+  }
+}
