@@ -14,7 +14,7 @@ const realFileOps = jest.requireActual<typeof import('../../../src/server/stores
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StoreError } from '../../../src/errors.js';
-import { FileServerStore, JOURNAL_FILE } from '../../../src/server/stores/FileServerStore.js';
+import { FileServerStore, JOURNAL_FILE, RETIRED_JOURNAL_FILE } from '../../../src/server/stores/FileServerStore.js';
 import { LOCK_FILE } from '../../../src/server/stores/directoryLock.js';
 import { documentDirectory, snapshotName } from '../../../src/server/stores/docFiles.js';
 import type { LogEntry } from '../../../src/server/stores/ServerStore.js';
@@ -616,8 +616,9 @@ describe('FileServerStore', () => {
     await store.append('b', otEntry(1));
     await store.append('a', otEntry(2));
     expect(await journalLines()).toBe(3);
-    // The third segment written: a checkpoint starts, and the next append waits for it.
+    // The third segment written: a checkpoint starts (appends go on meanwhile, in a fresh journal).
     await store.append('c', otEntry(1));
+    await store.checkpointed();
     await store.append('d', otEntry(1));
     expect(await journalLines()).toBe(1);
     await store.abandon();
@@ -654,7 +655,8 @@ describe('FileServerStore', () => {
       } finally {
         full.mockRestore();
       }
-      // The next append waits for a checkpoint that has started.
+      // A checkpoint has started (or not, after EIO): the next append goes after it.
+      await store.checkpointed();
       await store.append('a', otEntry(3));
       return { directory, store };
     }
@@ -727,18 +729,21 @@ describe('FileServerStore', () => {
       });
       try {
         await store.append('a', otEntry(1)); // its checkpoint fails on the segment's sync
-        await store.append('b', otEntry(1)); // waits for that checkpoint, then starts the next
-        // The failed checkpoint kept the journal: a power cut now would lose neither commit.
-        const journal = (await readFile(join(directory, JOURNAL_FILE), 'utf8')).split('\n').filter(Boolean);
-        expect(journal.map((line) => (JSON.parse(line) as { docId: string }).docId)).toEqual(['a', 'b']);
+        await store.checkpointed();
+        await store.append('b', otEntry(1)); // in the fresh journal; starts the next checkpoint
+        // The failed checkpoint kept the journal it retired: a power cut now would lose neither commit.
+        const docsIn = async (file: string) => (await readFile(join(directory, file), 'utf8')).split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { docId: string }).docId);
+        expect(await docsIn(RETIRED_JOURNAL_FILE)).toEqual(['a']);
+        expect(await docsIn(JOURNAL_FILE)).toEqual(['b']);
         release();
         await store.close();
       } finally {
         spy.mockRestore();
       }
-      // The next checkpoint synced a's segment again, then emptied the journal.
+      // The next checkpoint synced a's segment again, then emptied both journals.
       expect(syncsOfA.length).toBeGreaterThanOrEqual(2);
       expect((await stat(join(directory, JOURNAL_FILE))).size).toBe(0);
+      expect((await stat(join(directory, RETIRED_JOURNAL_FILE))).size).toBe(0);
       expect(await loadOnce(directory, 'a')).toEqual([otEntry(1)]);
     });
 
@@ -803,7 +808,7 @@ describe('FileServerStore', () => {
       return { before, reached: atSync, release };
     }
     const docsInJournals = async (directory: string) => {
-      const lines = await Promise.all([JOURNAL_FILE].map((file) => readFile(join(directory, file), 'utf8').catch(() => '')));
+      const lines = await Promise.all([RETIRED_JOURNAL_FILE, JOURNAL_FILE].map((file) => readFile(join(directory, file), 'utf8').catch(() => '')));
       return lines.join('').split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { docId: string }).docId);
     };
 

@@ -3,7 +3,7 @@ import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync } from 'node:f
 import { mkdir, open, readFile, rename, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoreError } from '../../errors.js';
-import { CommitJournal } from './CommitJournal.js';
+import type { CommitJournal } from './CommitJournal.js';
 import { lockDirectory } from './directoryLock.js';
 import type { DirectoryLock } from './directoryLock.js';
 import type { DocumentTombstone } from '../../types.js';
@@ -25,6 +25,9 @@ import {
   tempName,
 } from './docFiles.js';
 import { appendWholeSync, eachAtMost, fsyncDir, fsyncFile, ignoreMissing, listDir, unlinkQuiet, usableDirectory } from './fileOps.js';
+import { JOURNAL_FILE, JournalFiles, RETIRED_JOURNAL_FILE } from './JournalFiles.js';
+
+export { JOURNAL_FILE, RETIRED_JOURNAL_FILE };
 
 /** Syncs a checkpoint runs at once (libuv's thread pool has 4 threads by default). */
 const CHECKPOINT_SYNCS = 4;
@@ -39,9 +42,9 @@ export interface FileServerStoreOptions {
   checkpointBytes?: number | undefined;
   /**
    * How many segment files written since the last checkpoint trigger one (default 256). Appends
-   * wait while a checkpoint syncs them, so this bounds that wait when commits are spread over
-   * many documents (each file is one sync: ~1 ms on our test VM's disk). A positive integer
-   * (anything else throws a `RangeError`).
+   * go on while a checkpoint syncs them (each file is one sync: ~1 ms on our test VM's disk) until
+   * as many again were written meanwhile, so this bounds both a checkpoint's work and that wait
+   * when commits are spread over many documents. A positive integer (anything else throws a `RangeError`).
    */
   checkpointFiles?: number | undefined;
   /** How many documents keep their log segment open between appends (default 256; least recently used closed first). */
@@ -85,8 +88,19 @@ interface OpenSegment {
   size: number;
 }
 
-/** The shared write-ahead journal, in the data directory beside the document directories. */
-export const JOURNAL_FILE = 'journal.jsonl';
+/**
+ * Segment files and directories written while one journal was current, not synced yet: their
+ * lines are durable in that journal only, which a checkpoint empties once it has synced them.
+ */
+interface Unsynced {
+  files: Set<string>;
+  dirs: Set<string>;
+}
+
+function noneUnsynced(): Unsynced {
+  return { files: new Set(), dirs: new Set() };
+}
+
 /** A journal record saying "forget this doc's earlier records" (written when it is deleted). */
 const RESET = { reset: true } as const;
 
@@ -114,6 +128,14 @@ const RESET = { reset: true } as const;
  * first call replays every journal record a document's files lack (by rev), syncs them, and
  * empties the journal; if a replay fails, `open` and every call reject and the journal is kept
  * for a start after the repair. Snapshots, tombstones and directory entries are synced as before.
+ *
+ * **Appends go on during a checkpoint.** A checkpoint renames the journal to
+ * `journal-checkpoint.jsonl` and a fresh `journal.jsonl` takes the appends (see `JournalFiles`),
+ * with fresh sets of files to sync; once it has synced what was written before, it empties the
+ * retired file. Appends wait for it only once as much again as its thresholds was written
+ * meanwhile. Recovery replays the retired file first (a doc's records may be in both). A
+ * checkpoint that fails keeps the retired file, and the next one holds the appends and empties
+ * both, as every checkpoint did before; so does one that cannot rename the journal.
  *
  * A crash in the middle of an append leaves a torn last line: it was never acknowledged, so
  * `loadDoc` drops it and truncates the file. Any other unreadable line is corruption and makes
@@ -151,8 +173,8 @@ export class FileServerStore implements ServerStore {
   private readonly openSegments = new Map<string, DocFiles>();
   private readonly maxOpenSegments: number;
   private closed = false;
-  /** Present when syncing: the group-commit journal. */
-  private readonly journal: CommitJournal | undefined;
+  /** Present when syncing: the group-commit journal's files. */
+  private readonly journals: JournalFiles | undefined;
   private readonly checkpointBytes: number;
   private readonly checkpointFiles: number;
   private recovery: Promise<void> | undefined;
@@ -160,13 +182,18 @@ export class FileServerStore implements ServerStore {
   /** The data directory's lock (one process per directory), held from the first call or `open` until `close`. */
   private lock: DirectoryLock | undefined;
   private locked: Promise<void> | undefined;
-  /** Segment files and directories written since the last checkpoint, not yet synced. */
-  private unsyncedFiles = new Set<string>();
-  private unsyncedDirs = new Set<string>();
-  /** What the checkpoint under way syncs: taken from the unsynced sets as it started. */
-  private syncing: { files: Set<string>; dirs: Set<string> } | undefined;
+  /** Segment files and directories written since the last checkpoint started, not yet synced. */
+  private unsynced = noneUnsynced();
+  /** What the checkpoint under way syncs: taken from `unsynced` as it started. */
+  private syncing: Unsynced | undefined;
   private readonly appending = new Set<Promise<void>>();
   private checkpointing: Promise<void> | undefined;
+  /** Whether the checkpoint under way holds the appends (one that could not rotate the journal). */
+  private holding = false;
+  /** A rotation under way: `abandon` waits for it, so the journal it opens is closed too. */
+  private rotating: Promise<unknown> | undefined;
+  /** Set by `abandon`: a checkpoint still running empties no journal (a crash, for the files). */
+  private abandoned = false;
   /** Syncs running outside a checkpoint (see `outsideCheckpoint`). */
   private readonly syncsOutside = new Set<Promise<void>>();
   private segmentSyncs = 0;
@@ -183,7 +210,7 @@ export class FileServerStore implements ServerStore {
    * the data directory (new documents' entries) before a snapshot or tombstone outside checkpoints.
    */
   get stats(): { syncs: number; docRecords: number; segmentSyncs: number; rootSyncs: number } {
-    return { syncs: this.journal?.syncs ?? 0, docRecords: this.files.size, segmentSyncs: this.segmentSyncs, rootSyncs: this.rootSyncs };
+    return { syncs: this.journals?.syncs ?? 0, docRecords: this.files.size, segmentSyncs: this.segmentSyncs, rootSyncs: this.rootSyncs };
   }
 
   /**
@@ -203,7 +230,7 @@ export class FileServerStore implements ServerStore {
     this.maxOpenSegments = options.openSegments ?? 256;
     this.maxDocRecords = options.maxDocRecords ?? 1024;
     this.onWarning = options.onWarning ?? ((warning) => console.warn('[patches-rx FileServerStore]', warning.message));
-    this.journal = this.sync ? new CommitJournal(join(this.root, JOURNAL_FILE)) : undefined;
+    this.journals = this.sync ? new JournalFiles(this.root) : undefined;
   }
 
   /**
@@ -228,7 +255,7 @@ export class FileServerStore implements ServerStore {
   private async openNow(): Promise<void> {
     await usableDirectory(this.root);
     await this.ready();
-    await this.journal?.open();
+    await this.journals?.current.open();
   }
 
   /** @inheritDoc */
@@ -296,42 +323,128 @@ export class FileServerStore implements ServerStore {
   async append(docId: string, entry: LogEntry): Promise<void> {
     this.assertOpen();
     await this.ready();
-    while (this.checkpointing) await this.checkpointing;
+    // A checkpoint that rotated the journal holds only the appends that come once as much again
+    // was written meanwhile (a disk slower than the commits): the journals and the files to sync
+    // stay bounded. While it rotates, appends go on into the journal it retires. One that holds
+    // the appends holds them all.
+    while (this.checkpointing && (this.holding || (!this.rotating && this.dueForCheckpoint()))) await this.checkpointing;
     const appended = this.withDoc(docId, (doc) => this.appendNow(docId, doc, entry));
     this.appending.add(appended);
     try {
       await appended;
     } catch (error) {
       // A full disk: the journal's lines are in the segments already, and a checkpoint gives their space back.
-      if (isOutOfSpace(error) && this.journal && this.journal.bytes > 0) this.startCheckpoint();
+      if (isOutOfSpace(error) && this.journals && this.journals.current.bytes > 0) this.startCheckpoint();
       throw error;
     } finally {
       this.appending.delete(appended);
     }
-    if (this.journal && (this.journal.bytes >= this.checkpointBytes || this.unsyncedFiles.size >= this.checkpointFiles)) this.startCheckpoint();
+    if (this.dueForCheckpoint()) this.startCheckpoint();
+  }
+
+  /** Whether what was written since the last checkpoint started reaches `checkpointBytes` or `checkpointFiles`. */
+  private dueForCheckpoint(): boolean {
+    return this.journals !== undefined && (this.journals.current.bytes >= this.checkpointBytes || this.unsynced.files.size >= this.checkpointFiles);
   }
 
   /**
-   * Starts a checkpoint unless one is running. One that fails keeps the journal (nothing is lost)
-   * and the next trigger tries again; no append waits on the failure.
+   * Starts a checkpoint unless one is running. One that fails keeps the journals (nothing is
+   * lost) and the next trigger tries again; no append waits on the failure.
    */
   private startCheckpoint(): void {
     // Once closed, `close` runs the last checkpoint itself, after the appends in flight: one
     // started by such an append would run beside it, and either could empty the journal while
     // the other still synced what it holds.
     if (this.checkpointing || this.closed) return;
-    this.checkpointing = this.checkpoint()
+    this.checkpointing = this.rotatingCheckpoint()
       .catch(() => undefined)
       .finally(() => (this.checkpointing = undefined));
+  }
+
+  /**
+   * A checkpoint appends go on beside: the journal is retired (see `JournalFiles.rotate`) and a
+   * fresh one takes the appends, with fresh sets of unsynced files; this syncs the files written
+   * before, then empties the retired journal. If any of that fails, the retired journal is kept,
+   * what was to be synced goes back to the sets, and the next checkpoint holds the appends and
+   * empties both journals. So does this one when the journal cannot be retired now.
+   */
+  private async rotatingCheckpoint(): Promise<void> {
+    const journals = this.journals as JournalFiles;
+    if (!journals.canRotate) return this.holdingCheckpoint();
+    let old: CommitJournal;
+    try {
+      const rotation = journals.rotate(() => {
+        this.syncing = this.unsynced;
+        this.unsynced = noneUnsynced();
+      });
+      this.rotating = rotation;
+      old = await rotation;
+    } catch {
+      // Nothing was switched: the journal and the sets are as they were.
+      return this.holdingCheckpoint();
+    } finally {
+      this.rotating = undefined;
+    }
+    // Its last groups: a write that fails is refused, and its line taken back out of its segment.
+    // Every write it acknowledged was durable when it was: a failed close loses none.
+    await old.close().catch(() => undefined);
+    journals.retired(old);
+    await this.syncCheckpointed(() => journals.emptyRetired());
+  }
+
+  /** Holds the appends, syncs everything written since the last checkpoint, and empties both journals. */
+  private async holdingCheckpoint(): Promise<void> {
+    this.holding = true;
+    try {
+      await Promise.allSettled(this.appending);
+      this.syncing = this.unsynced;
+      this.unsynced = noneUnsynced();
+      await this.syncCheckpointed(() => (this.journals as JournalFiles).emptyAll());
+    } finally {
+      this.holding = false;
+    }
+  }
+
+  /**
+   * Syncs the files and directories in `syncing`, waits for the syncs running outside the
+   * checkpoint, then runs `empty`. If any of that fails, what was to be synced goes back to the
+   * unsynced sets for the next checkpoint (and the journal stays).
+   */
+  private async syncCheckpointed(empty: () => Promise<void>): Promise<void> {
+    const { files, dirs } = this.syncing as Unsynced;
+    try {
+      // A few at a time: a disk serves several syncs at once.
+      await eachAtMost(CHECKPOINT_SYNCS, files, fsyncFile);
+      await eachAtMost(CHECKPOINT_SYNCS, dirs, (dir) => fsyncDir(dir).catch(ignoreMissing));
+      const outside = await Promise.allSettled([...this.syncsOutside]);
+      const failed = outside.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+      if (failed) throw failed.reason;
+      // Abandoned (a crash, for the files): the journal stays as a crash leaves it.
+      if (this.abandoned) throw new StoreError('FileServerStore is closed');
+      await empty();
+    } catch (error) {
+      for (const path of files) this.unsynced.files.add(path);
+      for (const dir of dirs) this.unsynced.dirs.add(dir);
+      throw error;
+    } finally {
+      this.syncing = undefined;
+    }
+  }
+
+  /** Resolves once the checkpoint under way, if any, is over (it emptied the journal, or it failed and kept it): for tools and tests. */
+  async checkpointed(): Promise<void> {
+    while (this.checkpointing) await this.checkpointing;
   }
 
   private async appendNow(docId: string, doc: DocFiles, entry: LogEntry): Promise<void> {
     const json = JSON.stringify(entry);
     const segment = this.writeSegment(docId, doc, entry, json);
-    if (!this.journal) return;
+    if (!this.journals) return;
     const start = segment.size - Buffer.byteLength(json) - 1;
     try {
-      await this.journal.write({ docId, body: entry }, json);
+      // In the same synchronous step as the segment's line: the journal it goes to is the one
+      // whose checkpoint syncs that segment (see `rotatingCheckpoint`).
+      await this.journals.current.write({ docId, body: entry }, json);
     } catch (error) {
       // Not acknowledged: take it back out of the segment too (the record, and so its
       // segment, stays while this call is in flight).
@@ -364,9 +477,9 @@ export class FileServerStore implements ServerStore {
     }
     if (created) {
       doc.segmentExists = true;
-      if (this.journal) this.unsyncedDirs.add(doc.dir);
+      if (this.journals) this.unsynced.dirs.add(doc.dir);
     }
-    if (this.journal) this.unsyncedFiles.add(path);
+    if (this.journals) this.unsynced.files.add(path);
     return segment;
   }
 
@@ -414,7 +527,7 @@ export class FileServerStore implements ServerStore {
    */
   private async syncSegmentsOf(doc: DocFiles): Promise<void> {
     const ofDoc = (path: string) => path.startsWith(join(doc.dir, 'log-'));
-    const unsynced = this.unsyncedFiles;
+    const unsynced = this.unsynced.files;
     const taken = [...unsynced].filter(ofDoc);
     // Out of the set first: a line appended during the sync puts its file back for the checkpoint.
     for (const path of taken) unsynced.delete(path);
@@ -426,7 +539,7 @@ export class FileServerStore implements ServerStore {
         for (const path of paths) await fsyncFile(path);
       });
     } catch (error) {
-      for (const path of taken) this.unsyncedFiles.add(path);
+      for (const path of taken) this.unsynced.files.add(path);
       throw error;
     }
     this.segmentSyncs += paths.size;
@@ -447,39 +560,6 @@ export class FileServerStore implements ServerStore {
     }
   }
 
-  /**
-   * Syncs every segment and new directory written since the last checkpoint, waits for the syncs
-   * running outside it, then empties the journal. If any of that fails, the journal stays and what
-   * was to be synced goes back to the sets, for the next checkpoint.
-   */
-  private async checkpoint(): Promise<void> {
-    await Promise.allSettled(this.appending);
-    const [files, dirs] = [this.unsyncedFiles, this.unsyncedDirs];
-    this.unsyncedFiles = new Set();
-    this.unsyncedDirs = new Set();
-    this.syncing = { files, dirs };
-    try {
-      // A few at a time: appends wait for the checkpoint, and a disk serves several syncs at once.
-      await eachAtMost(CHECKPOINT_SYNCS, files, fsyncFile);
-      await eachAtMost(CHECKPOINT_SYNCS, dirs, (dir) => fsyncDir(dir).catch(ignoreMissing));
-      const outside = await Promise.allSettled([...this.syncsOutside]);
-      const failed = outside.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-      if (failed) throw failed.reason;
-    } catch (error) {
-      for (const path of files) this.unsyncedFiles.add(path);
-      for (const dir of dirs) this.unsyncedDirs.add(dir);
-      throw error;
-    } finally {
-      this.syncing = undefined;
-    }
-    await this.journal?.reset();
-  }
-
-  /** Resolves once the checkpoint under way, if any, is over (it emptied the journal, or it failed and kept it): for tools and tests. */
-  async checkpointed(): Promise<void> {
-    while (this.checkpointing) await this.checkpointing;
-  }
-
   /** Takes the data directory's lock, then runs crash recovery: once, before the first call that reads or writes. */
   private async ready(): Promise<void> {
     await (this.locked ??= this.takeLock());
@@ -495,7 +575,7 @@ export class FileServerStore implements ServerStore {
 
   /** Runs crash recovery once, before the first call that reads or writes. */
   private recovered(): Promise<void> {
-    if (!this.journal) return Promise.resolve();
+    if (!this.journals) return Promise.resolve();
     return (this.recovery ??= this.recover());
   }
 
@@ -507,9 +587,9 @@ export class FileServerStore implements ServerStore {
    * reuse acknowledged revs, and the next checkpoint would empty the journal, their only copy.
    */
   private async recover(): Promise<void> {
-    const journal = this.journal as CommitJournal;
     const byDoc = new Map<string, LogEntry[]>();
-    for (const { docId, body } of await journal.readRecords()) {
+    // A checkpoint's retired journal first (its records are older): a doc's records may be in both.
+    for (const { docId, body } of await (this.journals as JournalFiles).readRecords()) {
       if (isReset(body)) byDoc.set(docId, []);
       else byDoc.set(docId, [...(byDoc.get(docId) ?? []), body as LogEntry]);
     }
@@ -522,7 +602,7 @@ export class FileServerStore implements ServerStore {
       }
     }
     if (failed.length > 0) throw replayFailed(failed);
-    if (byDoc.size > 0) await this.checkpoint();
+    if (byDoc.size > 0) await this.holdingCheckpoint();
   }
 
   private async replay(docId: string, entries: LogEntry[]): Promise<void> {
@@ -548,9 +628,9 @@ export class FileServerStore implements ServerStore {
   /** Puts the doc's segments that may hold rev `rev` and after, and its directory's entries, in the unsynced sets. */
   private unsyncedFrom(doc: DocFiles, rev: number): void {
     const segments = segmentsOf(listDir(doc.dir) ?? []);
-    for (let i = startIndex(segments, rev - 1); i < segments.length; i++) this.unsyncedFiles.add(join(doc.dir, segmentName(segments[i])));
-    this.unsyncedDirs.add(doc.dir);
-    this.unsyncedDirs.add(this.root);
+    for (let i = startIndex(segments, rev - 1); i < segments.length; i++) this.unsynced.files.add(join(doc.dir, segmentName(segments[i])));
+    this.unsynced.dirs.add(doc.dir);
+    this.unsynced.dirs.add(this.root);
   }
 
   /** @inheritDoc */
@@ -592,7 +672,7 @@ export class FileServerStore implements ServerStore {
     });
     // The journal's earlier records of this doc must never be replayed into a later life of it
     // (if this write fails, `removeTombstone` writes the marker before the next life starts).
-    await this.journal?.write({ docId, body: RESET });
+    await this.journals?.current.write({ docId, body: RESET });
   }
 
   /** @inheritDoc */
@@ -603,7 +683,7 @@ export class FileServerStore implements ServerStore {
     const dir = documentDirectory(this.root, docId);
     // The delete's own marker may have failed after its tombstone landed: the next life starts
     // with one, or recovery would replay the old life's records (matched by rev) into it.
-    if (this.journal && listDir(dir)?.includes(TOMBSTONE_FILE)) await this.journal.write({ docId, body: RESET });
+    if (this.journals && listDir(dir)?.includes(TOMBSTONE_FILE)) await this.journals.current.write({ docId, body: RESET });
     const existed = await unlinkQuiet(join(dir, TOMBSTONE_FILE));
     if (existed && this.sync) await fsyncDir(dir);
     return existed;
@@ -614,7 +694,7 @@ export class FileServerStore implements ServerStore {
     this.closed = true;
     // A checkpoint that fails leaves the journal to the next start's recovery; the files close anyway.
     try {
-      if (this.journal) {
+      if (this.journals) {
         // Until recovery has replayed it, the journal holds the only durable copy of what a crashed
         // process acknowledged: a store closed before its first call (a server that could not
         // listen) or whose recovery failed leaves it for the next start. Every write recovers first.
@@ -624,9 +704,9 @@ export class FileServerStore implements ServerStore {
         );
         while (this.checkpointing) await this.checkpointing;
         try {
-          if (recovered) await this.checkpoint();
+          if (recovered) await this.holdingCheckpoint();
         } finally {
-          await this.journal.close();
+          await this.journals.close();
         }
       }
     } finally {
@@ -652,8 +732,11 @@ export class FileServerStore implements ServerStore {
    */
   async abandon(): Promise<void> {
     this.closed = true;
+    this.abandoned = true;
     await Promise.allSettled(this.appending);
-    await this.journal?.close();
+    // A rotation under way opens a journal: closed with the rest once it is in place.
+    await this.rotating?.catch(() => undefined);
+    await this.journals?.close();
     for (const [docId, doc] of [...this.openSegments]) this.closeSegment(docId, doc);
     this.files.clear();
     this.idle.clear();
@@ -704,7 +787,7 @@ export class FileServerStore implements ServerStore {
   private ensureDir(doc: DocFiles): void {
     if (doc.dirReady) return;
     const created = mkdirSync(doc.dir, { recursive: true });
-    if (created !== undefined && this.journal) this.unsyncedDirs.add(this.root);
+    if (created !== undefined && this.journals) this.unsynced.dirs.add(this.root);
     doc.dirReady = true;
   }
 
@@ -748,12 +831,12 @@ export class FileServerStore implements ServerStore {
   private async writeAtomic(dir: string, name: string, text: string): Promise<void> {
     // A new doc's entry a checkpoint under way is syncing is synced here too: it may not have
     // reached it (found in review: a tombstone written then was lost with its directory in a power cut).
-    const taken = this.unsyncedDirs.delete(this.root);
+    const taken = this.unsynced.dirs.delete(this.root);
     if (taken || this.syncing?.dirs.has(this.root)) {
       try {
         await this.outsideCheckpoint(() => fsyncDir(this.root));
       } catch (error) {
-        if (taken) this.unsyncedDirs.add(this.root);
+        if (taken) this.unsynced.dirs.add(this.root);
         throw error;
       }
       this.rootSyncs += 1;
