@@ -11,7 +11,7 @@ jest.mock('../../../src/server/stores/fileOps.js', () => {
   return { ...actual, fsyncFile: jest.fn(actual.fsyncFile) };
 });
 const realFileOps = jest.requireActual<typeof import('../../../src/server/stores/fileOps.js')>('../../../src/server/stores/fileOps.js');
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StoreError } from '../../../src/errors.js';
 import { FileServerStore, JOURNAL_FILE, RETIRED_JOURNAL_FILE } from '../../../src/server/stores/FileServerStore.js';
@@ -790,7 +790,8 @@ describe('FileServerStore', () => {
   // Found in review, fixed: what a checkpoint under way had taken to sync was out of the sets a
   // snapshot or a tombstone looked at, and a checkpoint an append started at close ran beside
   // close's own; recovery synced only the segments it replayed lines into (found by the crash test,
-  // storeCrash.spec.ts). Each time a power cut could take what was acknowledged.
+  // storeCrash.spec.ts), and after a crash a line whose append was in flight was served unsynced
+  // (the same). Each time a power cut could take what was acknowledged.
   describe('what a checkpoint under way, or a crashed process, left unsynced', () => {
     /** Resolves `reached` at the first sync of a segment of `docId`, and holds it until `release`. */
     function holdFirstSync(directory: string, docId: string) {
@@ -875,6 +876,27 @@ describe('FileServerStore', () => {
       expect((await stat(join(directory, JOURNAL_FILE))).size).toBe(0);
       powerCut(directory, syncs.synced);
       expect(await loadOnce(directory, 'a')).toEqual([otEntry(1), otEntry(2)]);
+    });
+
+    it('should sync, after a crash, a line whose append was in flight before the restart serves it and builds on it', async () => {
+      const directory = await tempDir();
+      const first = new FileServerStore({ directory });
+      await first.append('a', otEntry(1));
+      await first.close();
+      // The crashed process: rev 2 written to the segment, its journal record never, and its lock left behind.
+      await appendFile(join(documentDirectory(directory, 'a'), 'log-0000000000000001.jsonl'), JSON.stringify(otEntry(2)) + '\n');
+      await writeFile(join(directory, LOCK_FILE), JSON.stringify({ pid: 2 ** 22 + 1, host: hostname(), token: 'crashed' }));
+      const syncs = await watchSegmentSyncs(directory);
+      const restarted = new FileServerStore({ directory });
+      try {
+        expect((await restarted.loadDoc('a')).tail).toEqual([otEntry(1), otEntry(2)]); // served
+        await restarted.append('a', otEntry(3)); // and built on
+        await restarted.abandon();
+      } finally {
+        syncs.restore();
+      }
+      powerCut(directory, syncs.synced);
+      expect(await loadOnce(directory, 'a')).toEqual([otEntry(1), otEntry(2), otEntry(3)]);
     });
 
     it('should start no checkpoint of its own once closed: an append in flight at close leaves the last one to close', async () => {

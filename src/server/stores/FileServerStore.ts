@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync } from 'node:fs';
 import { mkdir, open, readFile, rename, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoreError } from '../../errors.js';
@@ -589,7 +589,8 @@ export class FileServerStore implements ServerStore {
   private async recover(): Promise<void> {
     const byDoc = new Map<string, LogEntry[]>();
     // A checkpoint's retired journal first (its records are older): a doc's records may be in both.
-    for (const { docId, body } of await (this.journals as JournalFiles).readRecords()) {
+    const records = await (this.journals as JournalFiles).readRecords();
+    for (const { docId, body } of records) {
       if (isReset(body)) byDoc.set(docId, []);
       else byDoc.set(docId, [...(byDoc.get(docId) ?? []), body as LogEntry]);
     }
@@ -602,7 +603,13 @@ export class FileServerStore implements ServerStore {
       }
     }
     if (failed.length > 0) throw replayFailed(failed);
-    if (byDoc.size > 0) await this.holdingCheckpoint();
+    // After a crash, the last segment of any doc may end with a line whose append was in flight:
+    // written, its journal record not. This start serves it, and a commit built on it could not
+    // be replayed after a power cut that took it: every doc's last segment is synced first (found
+    // by the crash test: a kill, a restart that served such a line, a commit after it, a power cut).
+    const crashed = records.length > 0 || this.lock?.tookOver === true;
+    if (crashed) this.unsyncedLastSegments();
+    if (crashed || byDoc.size > 0) await this.holdingCheckpoint();
   }
 
   private async replay(docId: string, entries: LogEntry[]): Promise<void> {
@@ -623,6 +630,19 @@ export class FileServerStore implements ServerStore {
         last = entryLastRev(entry);
       }
     });
+  }
+
+  /** Puts every doc's last segment and directory, and the data directory, in the unsynced sets (a start after a crash). */
+  private unsyncedLastSegments(): void {
+    for (const entry of readdirSync(this.root, { withFileTypes: true })) {
+      if (!entry.isDirectory()) continue;
+      const dir = join(this.root, entry.name);
+      const segments = segmentsOf(listDir(dir) ?? []);
+      if (segments.length === 0) continue;
+      this.unsynced.files.add(join(dir, segmentName(segments[segments.length - 1])));
+      this.unsynced.dirs.add(dir);
+    }
+    this.unsynced.dirs.add(this.root);
   }
 
   /** Puts the doc's segments that may hold rev `rev` and after, and its directory's entries, in the unsynced sets. */

@@ -22,6 +22,8 @@ interface LockOwner {
 export interface DirectoryLock {
   /** The lock file's path. */
   readonly path: string;
+  /** Whether it was taken over from a process that died holding it (a crash). */
+  readonly tookOver: boolean;
   /** Removes the lock file (only if it is still ours); safe to call twice. */
   release(): Promise<void>;
 }
@@ -55,6 +57,7 @@ const tokensHere = new Set<string>();
 export async function lockDirectory(dir: string): Promise<DirectoryLock> {
   const path = join(dir, LOCK_FILE);
   const owner: LockOwner = { pid: process.pid, host: hostname(), token: randomBytes(8).toString('hex') };
+  let tookOver = false;
   tokensHere.add(owner.token);
   try {
     if (!(await createExclusive(path, owner))) {
@@ -65,6 +68,7 @@ export async function lockDirectory(dir: string): Promise<DirectoryLock> {
       } else {
         if (held === undefined || !isStale(held)) throw inUse(path, held);
         await takeOver(path, owner);
+        tookOver = true;
       }
     }
   } catch (error) {
@@ -74,6 +78,7 @@ export async function lockDirectory(dir: string): Promise<DirectoryLock> {
   let released = false;
   return {
     path,
+    tookOver,
     async release() {
       if (released) return;
       released = true;
