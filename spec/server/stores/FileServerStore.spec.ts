@@ -808,21 +808,29 @@ describe('FileServerStore', () => {
       };
       return { before, reached: atSync, release };
     }
+    /**
+     * A store on a fresh directory whose checkpoint, started by the new segments of `docId` and
+     * `other`, is held at its sync of `docId`'s (and so before it syncs any directory).
+     */
+    async function checkpointHeldAt(docId: string, other: string) {
+      const directory = await tempDir();
+      const store = new FileServerStore({ directory, checkpointFiles: 2 });
+      await store.open();
+      const hold = holdFirstSync(directory, docId);
+      const syncs = await watchSegmentSyncs(directory, hold.before);
+      await store.append(docId, otEntry(1));
+      await store.append(other, otEntry(1)); // two segments written: a checkpoint starts
+      await hold.reached;
+      return { directory, store, hold, syncs };
+    }
     const docsInJournals = async (directory: string) => {
       const lines = await Promise.all([RETIRED_JOURNAL_FILE, JOURNAL_FILE].map((file) => readFile(join(directory, file), 'utf8').catch(() => '')));
       return lines.join('').split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { docId: string }).docId);
     };
 
     it('should sync the lines a snapshot covers that a checkpoint under way has not synced yet', async () => {
-      const directory = await tempDir();
-      const store = new FileServerStore({ directory, checkpointFiles: 2 });
-      await store.open();
-      const hold = holdFirstSync(directory, 'a');
-      const syncs = await watchSegmentSyncs(directory, hold.before);
+      const { directory, store, hold, syncs } = await checkpointHeldAt('a', 'b');
       try {
-        await store.append('a', otEntry(1));
-        await store.append('b', otEntry(1)); // two segments written: a checkpoint, held at a's sync
-        await hold.reached;
         await store.saveSnapshot('a', { kind: 'ot', rev: 1, state: { k1: 1 } });
         expect(store.stats.segmentSyncs).toBe(1);
         await store.abandon(); // the process dies with the checkpoint held
@@ -840,15 +848,8 @@ describe('FileServerStore', () => {
     });
 
     it("should sync a new doc's directory entry a checkpoint under way has not synced yet before a tombstone lands in it", async () => {
-      const directory = await tempDir();
-      const store = new FileServerStore({ directory, checkpointFiles: 2 });
-      await store.open();
-      const hold = holdFirstSync(directory, 't');
-      const syncs = await watchSegmentSyncs(directory, hold.before);
+      const { store, hold, syncs } = await checkpointHeldAt('t', 'u');
       try {
-        await store.append('t', otEntry(1));
-        await store.append('u', otEntry(1)); // a checkpoint, held before it syncs the directories
-        await hold.reached;
         await store.deleteDoc('t', { docId: 't', deletedAt: 1, lastRev: 1 });
         // The tombstone is not in the journal: a power cut taking the doc's directory would undo the delete.
         expect(store.stats.rootSyncs).toBe(1);
