@@ -1,4 +1,4 @@
-import { Subject, lastValueFrom, of, throwError, type Observable } from 'rxjs';
+import { Subject, from, lastValueFrom, map, of, throwError, type Observable } from 'rxjs';
 import { Patches } from '../../src/client/Patches.js';
 import { DocSync } from '../../src/net/DocSync.js';
 import type { PatchesConnection } from '../../src/net/PatchesConnection.js';
@@ -179,6 +179,25 @@ describe('DocSync', () => {
 
       await expect(lastValueFrom(sync.commit$('d', ot, [mine]))).rejects.toBe(refusal);
       expect(requested).toEqual([]);
+      await patches.close();
+    });
+
+    // Fuzz (tabs seed 81301, --max-transform-work 5, 1 run in 15): another tab untracked the doc,
+    // purging the refused change, while the catch-up's pull was on its way; the pull applied to
+    // nothing, the rev stayed at 0, and the refusal of a change held nowhere any more reached onError.
+    it('should ask for a run, reporting nothing, when the refused change left the queue while the catch-up pulled (the doc untracked)', async () => {
+      let untrack: () => Promise<void> = async () => undefined;
+      const { patches, ot, mine, sync, requested } = await oneQueued(method => {
+        if (method === 'commitChanges') return throwError(() => new StatusError(409, 'too far behind', { scope: 'doc', headRev: 2 }));
+        if (method === 'getChangesSince') return from(untrack()).pipe(map(() => [committed(1), committed(2)]));
+        throw new Error(`unexpected ${method}`);
+      });
+      untrack = () => patches.untrackDocs(['d']);
+
+      const moved = await lastValueFrom(sync.commit$('d', ot, [mine]));
+
+      expect(moved).toBe(true);
+      expect(requested).toEqual(['d']);
       await patches.close();
     });
   });

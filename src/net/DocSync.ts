@@ -196,12 +196,12 @@ export class DocSync {
   private refusedBase$(docId: string, algorithm: ClientAlgorithm, batch: Change[], refusal: unknown): Observable<boolean> {
     const base = batch[0]?.baseRev ?? 0;
     const headRev = refusal instanceof StatusError ? (refusal.data as { headRev?: unknown } | undefined)?.headRev : undefined;
-    if (typeof headRev === 'number' && headRev >= base) return this.catchUpToResend$(docId, algorithm, base, refusal);
+    if (typeof headRev === 'number' && headRev >= base) return this.catchUpToResend$(docId, algorithm, batch, refusal);
     return this.recoverRegression$(docId, algorithm, refusal).pipe(
       ignoreElements(),
       endWith(true),
       // Not behind after all: the refusal (a 409, not a reply older than its base) asks for a catch-up.
-      catchError(error => (error === refusal && refusal instanceof StatusError && headRev === undefined ? this.catchUpToResend$(docId, algorithm, base, refusal) : throwError(() => error))),
+      catchError(error => (error === refusal && refusal instanceof StatusError && headRev === undefined ? this.catchUpToResend$(docId, algorithm, batch, refusal) : throwError(() => error))),
     );
   }
 
@@ -212,14 +212,21 @@ export class DocSync {
    * transform meets only what was committed meanwhile. When the pull brought nothing past the
    * refused batch's base, a resend would be refused again: the refusal stands (the error policy's
    * backoff), so a server that refuses for another reason is not asked again at once, for good.
+   * Unless the refused OT change left the queue meanwhile (OT stores exactly the pieces it sends):
+   * the doc was untracked, its data purged (here or by another tab), while the pull was on its
+   * way, which then applied to nothing, the rev left at 0 (fuzz, tabs seed 81301 with
+   * --max-transform-work 5, about 1 run in 15: a refusal of a change held nowhere any more reached
+   * onError). Nothing resends that change: the follow-up run sends what the doc holds now, if anything.
    */
-  private catchUpToResend$(docId: string, algorithm: ClientAlgorithm, base: number, refusal: unknown): Observable<boolean> {
+  private catchUpToResend$(docId: string, algorithm: ClientAlgorithm, batch: Change[], refusal: unknown): Observable<boolean> {
+    const base = batch[0]?.baseRev ?? 0;
+    const stands = async () => (await this.deps.patches.store.getCommittedRev(docId)) <= base && (algorithm.name !== 'ot' || (await algorithm.isQueued(docId, batch[0].id)));
     return this.pullSince$(docId, algorithm).pipe(
       ignoreElements(),
       endWith(undefined),
-      concatMap(() => from(this.deps.patches.store.getCommittedRev(docId))),
-      concatMap(rev => {
-        if (rev <= base) return throwError(() => refusal);
+      concatMap(() => from(stands())),
+      concatMap(standing => {
+        if (standing) return throwError(() => refusal);
         this.deps.requestSync(docId);
         return of(true);
       }),
