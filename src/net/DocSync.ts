@@ -213,9 +213,8 @@ export class DocSync {
    * refused batch's base, a resend would be refused again: the refusal stands (the error policy's
    * backoff), so a server that refuses for another reason is not asked again at once, for good.
    * Unless the refused OT change left the queue meanwhile (OT stores exactly the pieces it sends):
-   * the doc was untracked, its data purged (here or by another tab), while the pull was on its
-   * way, which then applied to nothing, the rev left at 0 (fuzz, tabs seed 81301 with
-   * --max-transform-work 5, about 1 run in 15: a refusal of a change held nowhere any more reached
+   * the doc was untracked here or in another tab while the pull was on its way, so the pull applied
+   * to nothing (found by the tabs fuzz: a refusal of a change held nowhere any more reached
    * onError). Nothing resends that change: the follow-up run sends what the doc holds now, if anything.
    */
   private catchUpToResend$(docId: string, algorithm: ClientAlgorithm, batch: Change[], refusal: unknown): Observable<boolean> {

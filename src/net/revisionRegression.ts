@@ -6,8 +6,10 @@ import { ServerRevisionRegressedError, StatusError } from '../errors.js';
  * acting on it.
  *
  * - 409 with `{ scope: 'doc' }`: a `baseRev` (or a `getChangesSince` rev) ahead of the server's
- *   head. Our server adds `headRev`; the @dabble/patches server answers a commit the same way
- *   without it, and uses this code for other refusals too, hence the check.
+ *   head. Our server adds `headRev`, and answers a commit too far behind for its transform bound
+ *   the same way (`headRev` at or after its base: `DocSync.refusedBase$` tells the two apart);
+ *   the @dabble/patches server answers without it, and uses this code for other refusals too,
+ *   hence the check.
  * - `ServerRevisionRegressedError`: a commit reply on a rev older than the change was sent on.
  *
  * @example
