@@ -11,8 +11,9 @@ export interface Card {
  * The board (an OT document): cards by id, at the top level. Two choices keep concurrent edits
  * from fighting:
  * - an `order` number instead of an array: a move writes one number, so it never fights an edit of
- *   the card's text (moving an array element is a remove plus an insert of a copy, which would carry
- *   the old text back);
+ *   the card's text (an OT drag is recorded as one `move`, which such an edit follows, but a drag
+ *   in the same `change()` as an edit of the card is a remove plus an insert of a copy, which
+ *   carries the old text back);
  * - no container to create: if the first card of two users both created a `cards` object, the later
  *   `add /cards` would replace the earlier one, card and all. The document root always exists.
  */

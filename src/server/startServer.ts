@@ -206,8 +206,9 @@ export interface RunningServer {
  *   the responses, in request order, without entries for notifications; an empty batch or one
  *   longer than `maxBatchLength` answers a single -32600. Anchor clients never send arrays.
  * - `getCapabilities` (no params; the anchor answers -32000 "Unknown method") answers
- *   `{ batch: { maxLength }, compactAck: true }`: patches-rx clients send batches and ask for
- *   compact acknowledgements (`compactAck.ts`) only after reading it.
+ *   `{ batch: { maxLength }, compactAck: true, catchUpSnapshot: true }`: patches-rx clients send
+ *   batches, ask for compact acknowledgements (`compactAck.ts`) and catch up by snapshot only after
+ *   reading it.
  * - Unknown methods answer -32000 `Unknown method '<name>'.` like the anchor (JSON-RPC says -32601).
  * - Wrong argument types answer 400 `INVALID_REQUEST: …`, not -32602 (see `validate.ts`), and
  *   so do doc and change ids holding a NUL or an unpaired surrogate.
