@@ -1,6 +1,10 @@
 // A model of a power cut for FileServerStore's segments: a segment keeps what a sync covered and
 // loses the rest. The journal (written with O_DSYNC) and the files renamed into place after a
-// sync (snapshots, tombstones) are kept as they are; directory entries are not modelled.
+// sync (snapshots, tombstones) are kept as they are; directory entries are not modelled. A sync
+// that failed leaves its file as Linux does after a writeback error ("fsyncgate"): the pages it
+// did not write are marked clean, so a later sync of the same file reports success and writes
+// none of it (modelled as covering nothing more, for good: that file's lines after its last good
+// sync are lost to the power cut). A new file (a rewrite renamed over it) starts afresh.
 import { fstatSync, readdirSync, readlinkSync, statSync, truncateSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,7 +18,7 @@ export function fileKey(stats: { ino: number; birthtimeMs: number }): string {
  * Watches this process's segment syncs (`FileHandle.datasync` of a `log-` file): `synced` maps
  * each file's key to the size its last sync covered (its size when the sync began). `before`,
  * given the file's path, runs first: a sync waits for what it returns, and fails with it (covering
- * nothing) if that rejects.
+ * nothing) if that rejects; that file's later syncs then succeed and cover nothing (see above).
  */
 export async function watchSegmentSyncs(directory: string, before: (path: string) => Promise<void> | undefined = () => undefined): Promise<{ synced: Map<string, number>; restore: () => void }> {
   const probe = await open(join(directory, 'probe'), 'w');
@@ -22,13 +26,20 @@ export async function watchSegmentSyncs(directory: string, before: (path: string
   await probe.close();
   const realDatasync = handles.datasync;
   const synced = new Map<string, number>();
+  const failed = new Set<string>();
   const spy = jest.spyOn(handles, 'datasync').mockImplementation(async function (this: { fd: number }) {
     const path = readlinkSync(`/proc/self/fd/${this.fd}`);
     if (!path.includes('/log-')) return realDatasync.call(this);
-    await before(path);
-    const stats = fstatSync(this.fd);
+    const key = fileKey(fstatSync(this.fd));
+    try {
+      await before(path);
+    } catch (error) {
+      failed.add(key);
+      throw error;
+    }
+    const { size } = fstatSync(this.fd);
     await realDatasync.call(this);
-    synced.set(fileKey(stats), Math.max(synced.get(fileKey(stats)) ?? 0, stats.size));
+    if (!failed.has(key)) synced.set(key, Math.max(synced.get(key) ?? 0, size));
   });
   return { synced, restore: () => spy.mockRestore() };
 }

@@ -702,49 +702,61 @@ describe('FileServerStore', () => {
     }
     const segmentPath = (directory: string, docId: string) => (path: string) => path.startsWith(join(documentDirectory(directory, docId), 'log-'));
 
-    it('should keep the journal and every unsynced file when a checkpoint fails, and empty it at the next one', async () => {
+    // A sync that failed is not tried again (a later one may report success with nothing written:
+    // fsyncFailure.spec.ts): the store takes no more writes, and the next start writes the files anew.
+    it('should keep both journals when a checkpoint fails on a sync, refuse every write after it, and have the next start write the files anew', async () => {
       const directory = await tempDir();
-      const store = new FileServerStore({ directory, checkpointBytes: 1 });
+      const warnings: StoreError[] = [];
+      const store = new FileServerStore({ directory, checkpointFiles: 1, onWarning: (warning) => warnings.push(warning) });
       const probe = await open(join(directory, 'probe'), 'w');
       const handles = Object.getPrototypeOf(probe) as Handles;
       await probe.close();
       const realSync = handles.datasync;
-      // a's first sync fails (the first checkpoint's); b's first sync waits until the spec has
-      // looked at the journal (the second checkpoint's), so what the failure left is seen as it is.
-      let release!: () => void;
-      const held = new Promise<void>((resolve) => (release = resolve));
-      const syncsOfA: string[] = [];
-      let heldB = false;
+      let failed = 0;
       const spy = jest.spyOn(handles, 'datasync').mockImplementation(function (this: { fd: number }) {
-        const path = readlinkSync(`/proc/self/fd/${this.fd}`);
-        if (segmentPath(directory, 'a')(path)) {
-          syncsOfA.push(path);
-          if (syncsOfA.length === 1) return Promise.reject(Object.assign(new Error('I/O error'), { code: 'EIO' }));
-        }
-        if (segmentPath(directory, 'b')(path) && !heldB) {
-          heldB = true;
-          return held.then(() => realSync.call(this));
+        if (failed === 0 && segmentPath(directory, 'a')(readlinkSync(`/proc/self/fd/${this.fd}`))) {
+          failed += 1;
+          return Promise.reject(Object.assign(new Error('I/O error'), { code: 'EIO' }));
         }
         return realSync.call(this);
       });
+      const segment = join(documentDirectory(directory, 'a'), 'log-0000000000000001.jsonl');
+      let inode: number;
       try {
         await store.append('a', otEntry(1)); // its checkpoint fails on the segment's sync
         await store.checkpointed();
-        await store.append('b', otEntry(1)); // in the fresh journal; starts the next checkpoint
-        // The failed checkpoint kept the journal it retired: a power cut now would lose neither commit.
-        const docsIn = async (file: string) => (await readFile(join(directory, file), 'utf8')).split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { docId: string }).docId);
-        expect(await docsIn(RETIRED_JOURNAL_FILE)).toEqual(['a']);
-        expect(await docsIn(JOURNAL_FILE)).toEqual(['b']);
-        release();
-        await store.close();
+        expect(failed).toBe(1);
+        const stopped = 'this FileServerStore takes no more writes';
+        await expect(store.append('b', otEntry(1))).rejects.toThrow(stopped);
+        await expect(store.append('a', otEntry(2))).rejects.toThrow(stopped);
+        await expect(store.saveSnapshot('a', { kind: 'ot', rev: 1, state: { k1: 1 } })).rejects.toThrow(stopped);
+        await expect(store.deleteDoc('a', { docId: 'a', deletedAt: 1, lastRev: 1 })).rejects.toThrow(stopped);
+        await expect(store.removeTombstone('a')).rejects.toThrow(stopped);
+        expect(await store.readLog('a', 0)).toEqual([otEntry(1)]); // reads go on
+        inode = (await stat(segment)).ino;
+        await store.close(); // no checkpoint: the journals stay
       } finally {
         spy.mockRestore();
       }
-      // The next checkpoint synced a's segment again, then emptied both journals.
-      expect(syncsOfA.length).toBeGreaterThanOrEqual(2);
+      expect(warnings.map((warning) => warning.message)).toEqual([expect.stringMatching(/^a sync of the data failed \(I\/O error\): this FileServerStore takes no more writes/)]);
+      const recordsIn = async (file: string) => (await readFile(join(directory, file), 'utf8')).split('\n').filter(Boolean).map((line) => JSON.parse(line) as { docId: string; body: unknown });
+      expect((await recordsIn(RETIRED_JOURNAL_FILE)).map((record) => record.docId)).toEqual(['a']);
+      expect(await recordsIn(JOURNAL_FILE)).toEqual([{ docId: '', body: { syncFailed: 'I/O error' } }]);
+      // The next start writes a's segment anew (a new file), then empties both journals; the one after trusts its syncs again.
+      const restartWarnings: string[] = [];
+      const restarted = new FileServerStore({ directory, onWarning: (warning) => restartWarnings.push(warning.message) });
+      expect((await restarted.loadDoc('a')).tail).toEqual([otEntry(1)]);
+      await restarted.close();
+      expect(restartWarnings).toEqual(['a sync failed in an earlier run: the log segments this start syncs (1) were written anew first']);
+      expect((await stat(segment)).ino).not.toBe(inode);
       expect((await stat(join(directory, JOURNAL_FILE))).size).toBe(0);
       expect((await stat(join(directory, RETIRED_JOURNAL_FILE))).size).toBe(0);
-      expect(await loadOnce(directory, 'a')).toEqual([otEntry(1)]);
+      const rewritten = (await stat(segment)).ino;
+      const next = new FileServerStore({ directory });
+      await next.append('a', otEntry(2));
+      await next.close();
+      expect((await stat(segment)).ino).toBe(rewritten);
+      expect(await loadOnce(directory, 'a')).toEqual([otEntry(1), otEntry(2)]);
     });
 
     it('should not empty the journal while a snapshot is still syncing lines it covers', async () => {

@@ -167,7 +167,7 @@ async function runWithFaults(inject: (directory: string) => Promise<Injected[]>,
   const directory = await mkdtemp(join(tmpdir(), 'patches-rx-faults-'));
   dirs.push(directory);
   const model = new Map<string, Model>();
-  const store = new FileServerStore({ directory, checkpointFiles: 2, openSegments: 3, maxDocRecords: 2 });
+  const store = new FileServerStore({ directory, checkpointFiles: 2, openSegments: 3, maxDocRecords: 2, onWarning: () => undefined });
   await store.open();
   const syncs = await watchSegmentSyncs(directory, syncFails);
   const injected = await inject(directory);
@@ -185,7 +185,7 @@ async function runWithFaults(inject: (directory: string) => Promise<Injected[]>,
   // Each fault was met (the undo of a rename only when the creation before it failed).
   expect(injected[0].fired()).toBe(1);
   powerCut(directory, synced);
-  const reopened = new FileServerStore({ directory });
+  const reopened = new FileServerStore({ directory, onWarning: () => undefined });
   for (const [docId, doc] of model) {
     const stored = await reopened.loadDoc(docId);
     const found = { deleted: stored.tombstone !== undefined, ids: (await reopened.readLog(docId, 0)).flatMap((entry) => (entry.kind === 'ot' ? entry.changes.map((change) => change.id) : [])) };
@@ -195,13 +195,15 @@ async function runWithFaults(inject: (directory: string) => Promise<Injected[]>,
   await reopened.close();
 }
 
-describe('FileServerStore: a rotation whose new journal cannot be made durable, nor its rename undone', () => {
+describe('FileServerStore: a rotation whose new journal cannot be made, nor its rename undone', () => {
   it('should keep appending to the journal under its retired name, and never rotate it away, until the next start', async () => {
     const directory = await mkdtemp(join(tmpdir(), 'patches-rx-faults-'));
     dirs.push(directory);
     const store = new FileServerStore({ directory, checkpointFiles: 1 });
     await store.open();
-    const [fault] = await syncAfterRename(directory, 1, true);
+    // The new journal cannot be created (a failed directory sync there stops the writes instead).
+    const fault = failNth(fsPromises, 'open', (_, [path]) => path === join(directory, JOURNAL_FILE), 1);
+    const undo = failNth(fsPromises, 'rename', (_, [from]) => from === join(directory, RETIRED_JOURNAL_FILE), 1);
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
     let reached!: () => void;
@@ -216,8 +218,10 @@ describe('FileServerStore: a rotation whose new journal cannot be made durable, 
       await store.abandon(); // the process dies while it is held
     } finally {
       fault.restore();
+      undo.restore();
       syncs.restore();
     }
+    expect(undo.fired()).toBe(1);
     const synced = new Map(syncs.synced);
     release();
     await store.checkpointed();

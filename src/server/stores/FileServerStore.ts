@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync } from 'node:fs';
-import { mkdir, open, readFile, rename, truncate } from 'node:fs/promises';
+import { mkdir, readFile, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoreError } from '../../errors.js';
 import type { CommitJournal } from './CommitJournal.js';
@@ -22,10 +21,11 @@ import {
   snapshotName,
   snapshotRevsOf,
   startIndex,
-  tempName,
 } from './docFiles.js';
 import { appendWholeSync, eachAtMost, fsyncDir, fsyncFile, ignoreMissing, listDir, unlinkQuiet, usableDirectory } from './fileOps.js';
 import { JOURNAL_FILE, JournalFiles, RETIRED_JOURNAL_FILE } from './JournalFiles.js';
+import { isSyncFailedMarker, replaceFile, rewriteFile, syncFailedError } from './syncFailure.js';
+import type { SyncFailedMarker } from './syncFailure.js';
 
 export { JOURNAL_FILE, RETIRED_JOURNAL_FILE };
 
@@ -62,7 +62,8 @@ export interface FileServerStoreOptions {
   maxDocRecords?: number | undefined;
   /**
    * Told, once per document, of damage the store works around: a snapshot it cannot read, skipped
-   * for an older one or the log (a `StoreError` naming the doc and file). Default: `console.warn`.
+   * for an older one or the log (a `StoreError` naming the doc and file); and once, of a sync that
+   * failed, after which the store takes no more writes until a restart. Default: `console.warn`.
    */
   onWarning?: ((warning: StoreError) => void) | undefined;
 }
@@ -142,6 +143,11 @@ const RESET = { reset: true } as const;
  * checkpoint that fails keeps the retired file, and the next one holds the appends and empties
  * both, as every checkpoint did before; so does one that cannot rename the journal.
  *
+ * **A sync that fails** (EIO) is never retried: Linux may report a later sync of that file as a
+ * success with the lines still not on the disk (see `syncFailure.ts`). The store takes no more
+ * writes (each rejects with a `StoreError` saying to restart), keeps the journal, and marks it;
+ * the next start writes every file it would sync anew from what it reads before it empties it.
+ *
  * A crash in the middle of an append leaves a torn last line: it was never acknowledged, so
  * `loadDoc` drops it and truncates the file. Any other unreadable line is corruption and makes
  * that one document fail loudly (`StoreError`) instead of silently losing history.
@@ -206,6 +212,8 @@ export class FileServerStore implements ServerStore {
   private readonly onWarning: (warning: StoreError) => void;
   /** Docs a warning was given for already: a doc loaded again (a dropped record) would repeat it. */
   private readonly warned = new Set<string>();
+  /** Set once a sync of a segment or directory failed: every write rejects with it, and no journal is emptied (see `syncFailure.ts`). */
+  private stopped: StoreError | undefined;
 
   /**
    * Counters: `syncs` of the commit journal (each covers a group of commits), and `docRecords`,
@@ -333,6 +341,7 @@ export class FileServerStore implements ServerStore {
     // stay bounded. While it rotates, appends go on into the journal it retires. One that holds
     // the appends holds them all.
     while (this.checkpointing && (this.holding || (!this.rotating && this.dueForCheckpoint()))) await this.checkpointing;
+    this.assertWritable();
     const appended = this.withDoc(docId, (doc) => this.appendNow(docId, doc, entry));
     this.appending.add(appended);
     try {
@@ -360,7 +369,7 @@ export class FileServerStore implements ServerStore {
     // Once closed, `close` runs the last checkpoint itself, after the appends in flight: one
     // started by such an append would run beside it, and either could empty the journal while
     // the other still synced what it holds.
-    if (this.checkpointing || this.closed) return;
+    if (this.checkpointing || this.closed || this.stopped) return;
     this.checkpointing = this.rotatingCheckpoint()
       .catch(() => undefined)
       .finally(() => (this.checkpointing = undefined));
@@ -378,14 +387,18 @@ export class FileServerStore implements ServerStore {
     if (!journals.canRotate) return this.holdingCheckpoint();
     let old: CommitJournal;
     try {
-      const rotation = journals.rotate(() => {
-        this.syncing = this.unsynced;
-        this.unsynced = noneUnsynced();
-      });
+      const rotation = journals.rotate(
+        () => {
+          this.syncing = this.unsynced;
+          this.unsynced = noneUnsynced();
+        },
+        (error) => this.syncFailed(error),
+      );
       this.rotating = rotation;
       old = await rotation;
     } catch {
-      // Nothing was switched: the journal and the sets are as they were.
+      // Nothing was switched: the journal and the sets are as they were (kept for good if the directory's sync failed).
+      if (this.stopped) return;
       return this.holdingCheckpoint();
     } finally {
       this.rotating = undefined;
@@ -417,6 +430,7 @@ export class FileServerStore implements ServerStore {
    */
   private async syncCheckpointed(atOnce: number, empty: () => Promise<void>): Promise<void> {
     const { files, dirs } = this.syncing as Unsynced;
+    let emptying = false;
     try {
       // A few at a time: a disk serves several syncs at once.
       await eachAtMost(atOnce, files, fsyncFile);
@@ -426,8 +440,13 @@ export class FileServerStore implements ServerStore {
       if (failed) throw failed.reason;
       // Abandoned (a crash, for the files): the journal stays as a crash leaves it.
       if (this.abandoned) throw new StoreError('FileServerStore is closed');
+      // A sync that failed meanwhile (a snapshot's): a journal is emptied no more in this process.
+      if (this.stopped) throw this.stopped;
+      emptying = true;
       await empty();
     } catch (error) {
+      // Anything before emptying is a sync that failed (or one outside, or the store abandoned).
+      if (!emptying) this.syncFailed(error);
       for (const path of files) this.unsynced.files.add(path);
       for (const dir of dirs) this.unsynced.dirs.add(dir);
       throw error;
@@ -545,7 +564,7 @@ export class FileServerStore implements ServerStore {
       });
     } catch (error) {
       for (const path of taken) this.unsynced.files.add(path);
-      throw error;
+      throw this.syncFailed(error);
     }
     this.segmentSyncs += paths.size;
   }
@@ -595,8 +614,10 @@ export class FileServerStore implements ServerStore {
     const byDoc = new Map<string, LogEntry[]>();
     // A checkpoint's retired journal first (its records are older): a doc's records may be in both.
     const records = await (this.journals as JournalFiles).readRecords();
+    let distrusted = false;
     for (const { docId, body } of records) {
-      if (isReset(body)) byDoc.set(docId, []);
+      if (isSyncFailedMarker(body)) distrusted = true;
+      else if (isReset(body)) byDoc.set(docId, []);
       else byDoc.set(docId, [...(byDoc.get(docId) ?? []), body as LogEntry]);
     }
     const failed: { docId: string; error: unknown }[] = [];
@@ -614,6 +635,13 @@ export class FileServerStore implements ServerStore {
     // by the crash test: a kill, a restart that served such a line, a commit after it, a power cut).
     const crashed = records.length > 0 || this.lock?.tookOver === true;
     if (crashed) this.unsyncedLastSegments();
+    // A sync failed in a process before: what it would sync is written anew instead (a sync of
+    // those files may report success and write nothing), then synced as always with the directories.
+    if (distrusted) {
+      for (const [docId, doc] of [...this.openSegments]) this.closeSegment(docId, doc);
+      await eachAtMost(CHECKPOINT_SYNCS.holding, this.unsynced.files, rewriteFile);
+      this.onWarning(new StoreError(`a sync failed in an earlier run: the log segments this start syncs (${this.unsynced.files.size}) were written anew first`));
+    }
     if (crashed || byDoc.size > 0) await this.holdingCheckpoint();
   }
 
@@ -662,6 +690,7 @@ export class FileServerStore implements ServerStore {
   async saveSnapshot(docId: string, snapshot: DocSnapshot): Promise<void> {
     this.assertOpen();
     await this.ready();
+    this.assertWritable();
     await this.withDoc(docId, (doc) => this.snapshotNow(docId, doc, snapshot));
   }
 
@@ -690,6 +719,7 @@ export class FileServerStore implements ServerStore {
   async deleteDoc(docId: string, tombstone: DocumentTombstone): Promise<void> {
     this.assertOpen();
     await this.ready();
+    this.assertWritable();
     await this.withDoc(docId, async (doc) => {
       this.ensureDir(doc);
       await this.writeAtomic(doc.dir, TOMBSTONE_FILE, JSON.stringify(tombstone));
@@ -704,13 +734,14 @@ export class FileServerStore implements ServerStore {
   async removeTombstone(docId: string): Promise<boolean> {
     this.assertOpen();
     await this.ready();
+    this.assertWritable();
     // Touches the tombstone only: no record needed (the data files went with the delete).
     const dir = documentDirectory(this.root, docId);
     // The delete's own marker may have failed after its tombstone landed: the next life starts
     // with one, or recovery would replay the old life's records (matched by rev) into it.
     if (this.journals && listDir(dir)?.includes(TOMBSTONE_FILE)) await this.journals.current.write({ docId, body: RESET });
     const existed = await unlinkQuiet(join(dir, TOMBSTONE_FILE));
-    if (existed && this.sync) await fsyncDir(dir);
+    if (existed && this.sync) await this.fsyncDirOrStop(dir);
     return existed;
   }
 
@@ -729,7 +760,8 @@ export class FileServerStore implements ServerStore {
         );
         while (this.checkpointing) await this.checkpointing;
         try {
-          if (recovered) await this.holdingCheckpoint();
+          // After a failed sync the journal stays for the next start, which writes the files anew.
+          if (recovered && !this.stopped) await this.holdingCheckpoint();
         } finally {
           await this.journals.close();
         }
@@ -862,31 +894,50 @@ export class FileServerStore implements ServerStore {
         await this.outsideCheckpoint(() => fsyncDir(this.root));
       } catch (error) {
         if (taken) this.unsynced.dirs.add(this.root);
-        throw error;
+        throw this.syncFailed(error);
       }
       this.rootSyncs += 1;
     }
-    const temp = join(dir, tempName(name, randomBytes(4).toString('hex')));
-    try {
-      const handle = await open(temp, 'w');
-      try {
-        await handle.writeFile(text);
-        if (this.sync) await handle.datasync();
-      } finally {
-        await handle.close();
-      }
-      await rename(temp, join(dir, name));
-    } catch (error) {
-      // A snapshot too big for the disk must not keep its space (only a load removes temps):
-      // every commit after it would fail.
-      await unlinkQuiet(temp).catch(() => undefined);
-      throw error;
-    }
-    if (this.sync) await fsyncDir(dir);
+    // A failed sync of the new file stops nothing: that file is removed, and nothing trusts it.
+    await replaceFile(join(dir, name), text, this.sync);
+    if (this.sync) await this.fsyncDirOrStop(dir);
   }
 
   private assertOpen(): void {
     if (this.closed) throw new StoreError('FileServerStore is closed');
+  }
+
+  /** Syncs a directory; a failure stops the writes (see `syncFailed`). */
+  private async fsyncDirOrStop(dir: string): Promise<void> {
+    try {
+      await fsyncDir(dir);
+    } catch (error) {
+      throw this.syncFailed(error);
+    }
+  }
+
+  /** Refuses a write once a sync failed (see `stopped`). */
+  private assertWritable(): void {
+    if (this.stopped) throw this.stopped;
+  }
+
+  /**
+   * A sync of a segment or directory failed: stops the writes (once), marks the journal for the
+   * next start and tells `onWarning`. Returns what the call that met it throws: the error every
+   * write gets from now on, or `error` itself when the file could not even be opened (no sync ran,
+   * so the kernel kept any error for the next one: the checkpoint tries again, as before). Not once
+   * abandoned (the journal is closed; a crash, for the files).
+   */
+  private syncFailed(error: unknown): unknown {
+    if (this.stopped || this.abandoned || (error as NodeJS.ErrnoException).syscall === 'open') return this.stopped ?? error;
+    const stopped = syncFailedError(error);
+    this.stopped = stopped;
+    const marker: SyncFailedMarker = { syncFailed: (error as Error).message };
+    this.journals?.current.write({ docId: '', body: marker }).catch((markerError: unknown) => {
+      this.onWarning(new StoreError(`cannot mark the journal after a failed sync (${(markerError as Error).message}): the next start may trust files it should write anew`, undefined, { cause: markerError }));
+    });
+    this.onWarning(stopped);
+    return stopped;
   }
 }
 

@@ -64,11 +64,12 @@ export class JournalFiles {
    * descriptor follows the rename); `switched` runs in the same synchronous step as the switch,
    * so every record written before it is in the retired file and every later one in the new.
    *
+   * @param syncFailed told when the directory's sync is the step that failed (before the undo)
    * @returns the retired journal, its writes perhaps still in flight: close it to wait for them
    * @throws the failure of a step; the current journal is then as it was (its file perhaps under
    * the retired name if the rename could not be undone: see `misplaced`)
    */
-  async rotate(switched: () => void): Promise<CommitJournal> {
+  async rotate(switched: () => void, syncFailed: (error: unknown) => void): Promise<CommitJournal> {
     const currentPath = join(this.root, JOURNAL_FILE);
     const retiredPath = join(this.root, RETIRED_JOURNAL_FILE);
     await rename(currentPath, retiredPath);
@@ -76,7 +77,12 @@ export class JournalFiles {
     const next = new CommitJournal(currentPath);
     try {
       await next.open();
-      await fsyncDir(this.root);
+      try {
+        await fsyncDir(this.root);
+      } catch (error) {
+        syncFailed(error);
+        throw error;
+      }
     } catch (error) {
       await next.close().catch(() => undefined);
       try {
