@@ -16,7 +16,7 @@ describe('healthCheck', () => {
     }
   }
 
-  it('should answer /healthz itself and hand every other request to the app, so a page server keeps its pages', async () => {
+  it('should answer /healthz itself (503 while the store takes no writes) and hand every other request to the app, so a page server keeps its pages', async () => {
     let stats: Partial<ServerStats> | undefined = { connections: 3, subscriptions: 7 };
     const page = healthCheck(
       () => stats as ServerStats | undefined,
@@ -27,6 +27,9 @@ describe('healthCheck', () => {
       expect(await (await fetch(`${base}/healthz?probe=1`)).json()).toEqual({ ok: true, connections: 3, subscriptions: 7 });
       const head = await fetch(`${base}/healthz`, { method: 'HEAD' });
       expect([head.status, await head.text()]).toEqual([200, '']);
+      stats = { connections: 3, subscriptions: 7, storeStopped: 'a sync of the data failed (EIO)' };
+      const stopped = await fetch(`${base}/healthz`);
+      expect([stopped.status, await stopped.json()]).toEqual([503, { ok: false, storeStopped: 'a sync of the data failed (EIO)' }]);
       stats = undefined;
       const stopping = await fetch(`${base}/healthz`);
       expect([stopping.status, await stopping.json()]).toEqual([503, { ok: false }]);

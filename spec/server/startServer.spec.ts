@@ -314,6 +314,19 @@ describe('startServer', () => {
       const next = resultOf<CommitChangesResult>(await a.call('commitChanges', ['notes', [change('n8', 7, [{ op: '@inc', path: '/count', value: 1 }])]]));
       expect(next.changes.map((c) => c.rev)).toEqual([8]);
     });
+
+    it("should say in its stats when the store takes no more writes (FileServerStore after a failed sync), for /healthz", async () => {
+      // The store's own side is fsyncFailure.spec's: here, a store that says so.
+      const stopped = new StoreError('a sync of the data failed (EIO)');
+      class StoppedStore extends MemoryServerStore {
+        writesStopped: StoreError | undefined;
+      }
+      const store = new StoppedStore();
+      t = await startTestServer({ store });
+      expect(t.server.stats.storeStopped).toBeUndefined();
+      store.writesStopped = stopped;
+      expect(t.server.stats.storeStopped).toBe('a sync of the data failed (EIO)');
+    });
   });
 
   describe('close()', () => {

@@ -8,7 +8,7 @@
  * ```
  * SIGTERM / SIGINT close it gracefully (in-flight commits finish and are acknowledged).
  * `GET /healthz` answers 200 `{ ok: true, connections, subscriptions }` while it serves (503 while
- * it shuts down), and what the server reports to `onError` is printed to stderr.
+ * it shuts down, or once the store takes no more writes until a restart), and what the server reports to `onError` is printed to stderr.
  */
 import { PatchesError } from '../errors.js';
 import { healthCheck } from './healthCheck.js';
@@ -109,7 +109,8 @@ export const USAGE = `Usage: patches-rx-server [options]
                           under the grace of systemd and Kubernetes; 0: wait as long as it takes)
   --help, -h              show this text
 
-GET /healthz answers 200 {"ok":true,...} while the server serves, 503 while it stops.
+GET /healthz answers 200 {"ok":true,...} while the server serves, 503 while it stops
+(or once the store takes no more writes until a restart: a failed disk sync).
 No authorization: every client may read and write every doc. Beyond loopback,
 run startServer({ authorize, authorizeConnection }) from code (docs/server.md).`;
 

@@ -14,7 +14,9 @@ export const HEALTH_PATH = '/healthz';
  * A health probe needs no WebSocket: an nginx or Kubernetes check is a plain request, and a
  * WebSocket probe counts as a success only once it closes. The answer is 200
  * `{ ok: true, connections, subscriptions }` while `stats` gives counters, 503 `{ ok: false }`
- * while it gives `undefined` (not listening yet, or shutting down: take the process out first).
+ * while it gives `undefined` (not listening yet, or shutting down: take the process out first),
+ * and 503 `{ ok: false, storeStopped }` once the store takes no more writes until a restart
+ * (`FileServerStore` after a failed sync): a liveness probe on it restarts the process.
  *
  * ## Example
  * ```ts
@@ -34,8 +36,11 @@ export function healthCheck(stats: () => ServerStats | undefined, next: RequestL
       return;
     }
     const now = stats();
-    const body = JSON.stringify(now ? { ok: true, connections: now.connections, subscriptions: now.subscriptions } : { ok: false });
-    response.writeHead(now ? 200 : 503, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+    const healthy = now !== undefined && now.storeStopped === undefined;
+    const body = JSON.stringify(
+      healthy ? { ok: true, connections: now.connections, subscriptions: now.subscriptions } : { ok: false, ...(now?.storeStopped === undefined ? {} : { storeStopped: now.storeStopped }) },
+    );
+    response.writeHead(healthy ? 200 : 503, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
     response.end(request.method === 'HEAD' ? undefined : body + '\n');
   };
 }

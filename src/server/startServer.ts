@@ -161,6 +161,11 @@ export interface ServerStats extends DocServiceStats {
   backpressurePauses: number;
   /** Subscriptions held (one per document per connection); a closed connection's are freed. */
   subscriptions: number;
+  /**
+   * Set when the store takes no more writes until the process restarts (`FileServerStore` after a
+   * failed sync): why. `healthCheck` then answers 503.
+   */
+  storeStopped?: string | undefined;
 }
 
 /** Alias of {@link StartServerOptions}. */
@@ -510,7 +515,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     port,
     url,
     get stats() {
-      return { ...stats, subscriptions: core.subscriptionCount() };
+      const stopped = store.writesStopped;
+      return { ...stats, subscriptions: core.subscriptionCount(), ...(stopped ? { storeStopped: stopped.message } : {}) };
     },
     close: () => (closed ??= shutdown()),
     closeConnections: (where, code = 4403, reason = refusalReason(code, '')) => {

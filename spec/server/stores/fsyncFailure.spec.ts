@@ -48,8 +48,11 @@ describe('FileServerStore: a segment sync that failed (EIO)', () => {
     const { directory, store, syncs, failed } = await failingFirstSyncOf('a', { checkpointFiles: 1 });
     try {
       await store.append('a', otEntry(1)); // acknowledged; its checkpoint fails on a's segment
+      expect(store.writesStopped).toBeUndefined();
       await store.checkpointed();
       expect(failed()).toBe(1);
+      // Said where the server (its stats, its /healthz) can see it.
+      expect(store.writesStopped?.message).toMatch(/^a sync of the data failed \(EIO: injected\)/);
       // The next checkpoint would sync a's segment again, "successfully", and empty the journal:
       // a write is refused instead, with an error that says what to do.
       const refused = store.append('b', otEntry(1));

@@ -226,6 +226,11 @@ export class FileServerStore implements ServerStore {
     return { syncs: this.journals?.syncs ?? 0, docRecords: this.files.size, segmentSyncs: this.segmentSyncs, rootSyncs: this.rootSyncs };
   }
 
+  /** Set once a sync failed: the error every write gets until the process restarts (see `syncFailure.ts`). */
+  get writesStopped(): StoreError | undefined {
+    return this.stopped;
+  }
+
   /**
    * @param options where to keep the data, whether to fsync, and when to checkpoint
    * @throws RangeError when `checkpointBytes` is not a positive number or `checkpointFiles` not a positive integer

@@ -5,6 +5,7 @@
  * never acknowledge an append it could lose.
  */
 import type { Change, DocumentTombstone, JSONPatchOp } from '../../types.js';
+import type { StoreError } from '../../errors.js';
 
 /** One OT commit: the changes it committed, with contiguous server revs. */
 export interface OTLogEntry {
@@ -121,6 +122,12 @@ export interface ServerStore {
    * history once per load, before the first commit that brings an id it does not know.
    */
   readonly uniqueChangeIds?: boolean;
+  /**
+   * Optional: set once the store takes no more writes until the process restarts (the error each
+   * write gets, e.g. `FileServerStore` after a failed sync). The server's `stats.storeStopped`
+   * carries its message, and `healthCheck` answers 503 so an orchestrator restarts the process.
+   */
+  readonly writesStopped?: StoreError | undefined;
   /**
    * Optional: gets the store ready and rejects if it cannot work (a data directory it may not
    * write, a database it cannot reach). `startServer` awaits it before it listens, so such a
