@@ -10,6 +10,7 @@ import { KeyedQueue } from '../util/KeyedQueue.js';
 import { LWWAlgorithm } from './LWWAlgorithm.js';
 import { OTAlgorithm } from './OTAlgorithm.js';
 import { PatchesDoc, type DocOwner, type OptimisticChange } from './PatchesDoc.js';
+import { DocReferences, type Opening } from './DocReferences.js';
 import { listen, listenErrors, type ErrorContext } from './listen.js';
 import { queueInView } from './queueInView.js';
 import { unsentWork } from '../stores/unsentWork.js';
@@ -44,29 +45,6 @@ export interface PatchesOptions {
   clock?: (() => number) | undefined;
   /** Scheduler of the retries of a failed read of the store's tracked docs (default `asyncScheduler`); a `TestScheduler` in tests. */
   scheduler?: SchedulerLike | undefined;
-}
-
-/**
- * An `openDoc` under way, then the handle it opened: the references the app holds on it, and what
- * came before it resolved.
- */
-interface Opening {
-  docId: string;
-  handle: Promise<PatchesDoc<object>>;
-  /** The `openDoc` calls (and `doc$` subscriptions) holding it that no `closeDoc` released yet. */
-  refs: number;
-  /** Those of `refs` that `openDoc` calls took: the ones a `closeDoc` releases (a `doc$` subscription releases its own). */
-  opens: number;
-  /** The handle, once open (it may have been closed since: see `release`). */
-  doc?: PatchesDoc<object>;
-  /** Its last reference was released (or `close()`, or a forced `closeDoc`, came): the handle is handed out closed. */
-  closed: boolean;
-  /** An untrack or delete of the doc was called after it (see `callOff`): the open rejects, even if the untrack then failed. */
-  gone?: 'untracked' | 'deleted';
-  /** The open it waits for, while that one is under way: called off with it. */
-  previous?: Opening;
-  /** The options of the call that started it (`load` applies those; a later call's are checked: `joinRefusal`). */
-  options: OpenDocOptions;
 }
 
 /** Options of `openDoc`. */
@@ -149,15 +127,12 @@ export class Patches {
   /** Whether the store's list of tracked docs was read (the first read may fail: see `ready`). */
   private listRead = false;
   private readonly openDocs = new Map<string, PatchesDoc<object>>();
-  private readonly opening = new Map<string, Opening>();
-  /** The open that made each open handle, which counts its references. */
-  private readonly openedBy = new WeakMap<PatchesDoc<object>, Opening>();
-  /**
-   * Per doc, the `closeDoc` calls still owed by `openDoc` calls whose references were dropped
-   * without them (see `owe`): the next plain `closeDoc` calls pay these off before any releases a
-   * reference of the open after them. A doc's entry goes at zero.
-   */
-  private readonly owed = new Map<string, number>();
+  /** The references `openDoc` and `doc$` hold on the handles, and the `closeDoc` calls owed. */
+  private readonly references = new DocReferences({
+    openHandle: docId => this.openDocs.get(docId),
+    load: (docId, options, opening) => this.load(docId, options, opening),
+    closeHandle: docId => this.closeHandle(docId),
+  });
   /**
    * Docs being closed: no longer open to the app (`openDoc` waits for the close, then loads a new
    * handle), but their edits still being saved see the handle (rebased entries, its head).
@@ -387,17 +362,14 @@ export class Patches {
    * await patches.closeDoc('project-notes'); // when the view showing it goes
    */
   async openDoc<T extends object = AnyDoc>(docId: string, options: OpenDocOptions = {}): Promise<PatchesDoc<T>> {
-    const opening = this.hold(docId, options);
-    opening.opens++;
+    this.refuseIfClosed(docId);
+    const opening = this.references.open(docId, options);
     const doc = opening.doc ?? (await opening.handle);
     const refusal = this.joinRefusal(opening, doc, options);
     if (refusal) {
-      // It takes no reference; its closeDoc is owed, as any rejected open's (unless owed already: `owe`).
-      if (opening.opens > 0) {
-        opening.opens--;
-        this.owed.set(docId, (this.owed.get(docId) ?? 0) + 1);
-        await this.release(opening, 1);
-      }
+      // It takes no reference; its closeDoc is owed, as any rejected open's.
+      const released = this.references.refused(opening);
+      if (released) await released;
       throw refusal;
     }
     return doc as unknown as PatchesDoc<T>;
@@ -442,7 +414,8 @@ export class Patches {
     return new Observable<PatchesDoc<T>>(subscriber => {
       let opening: Opening;
       try {
-        opening = this.hold(docId, options);
+        this.refuseIfClosed(docId);
+        opening = this.references.hold(docId, options);
       } catch (error) {
         subscriber.error(error);
         return;
@@ -454,7 +427,7 @@ export class Patches {
         if (!refusal) return subscriber.next(doc as unknown as PatchesDoc<T>);
         // Refused as openDoc is: its reference goes now.
         held = false;
-        this.release(opening, 1).catch(error => this.reportError(error, docId));
+        this.references.release(opening, 1).catch(error => this.reportError(error, docId));
         subscriber.error(refusal);
       };
       // An open doc is emitted at once (an async pipe shows it in the same check).
@@ -462,54 +435,14 @@ export class Patches {
       else opening.handle.then(emit, error => subscriber.error(error));
       // Nobody awaits this close: what it fails with goes where errors no promise carries go.
       return () => {
-        if (held) void this.release(opening, 1).catch(error => this.reportError(error, docId));
+        if (held) void this.references.release(opening, 1).catch(error => this.reportError(error, docId));
       };
     });
   }
 
-  /**
-   * Takes a reference on the doc's open handle, or on the open under way, starting one if there
-   * is none (or the one under way will hand out no open handle: closed, or called off). `openDoc`
-   * counts it among the `opens` a `closeDoc` releases; `doc$` releases its own.
-   */
-  private hold(docId: string, options: OpenDocOptions): Opening {
+  /** An open after `close()` is refused. */
+  private refuseIfClosed(docId: string): void {
     if (this.isClosed) throw new StoreError(`Cannot open "${docId}": this Patches instance is closed`, docId);
-    const open = this.openDocs.get(docId);
-    let opening = open ? this.openedBy.get(open) : this.opening.get(docId);
-    // One that a closeDoc, untrack or delete called since will hand out no open handle (or whose
-    // handle was closed as soon as it opened): this call, later, starts anew.
-    if (!opening || (!open && (opening.closed || opening.gone || opening.doc))) opening = this.startOpening(docId, options, opening);
-    opening.refs++;
-    return opening;
-  }
-
-  /** Starts loading a doc's handle, after the open under way (`previous`, closed or gone), if any. */
-  private startOpening(docId: string, options: OpenDocOptions, previous?: Opening): Opening {
-    // That open cleans up after itself when it settles (its metadata): this one comes after it.
-    const before = previous ? previous.handle.then(noop, noop) : Promise.resolve();
-    const opening: Opening = {
-      docId,
-      handle: before
-        .then(() => {
-          opening.previous = undefined;
-          return this.load(docId, options, opening);
-        })
-        .catch(error => {
-          // Its openDoc calls reject, and a closeDoc each of them is matched with pays their debt.
-          this.owe(opening);
-          throw error;
-        })
-        .finally(() => {
-          if (this.opening.get(docId) === opening) this.opening.delete(docId);
-        }),
-      refs: 0,
-      opens: 0,
-      closed: false,
-      previous,
-      options,
-    };
-    this.opening.set(docId, opening);
-    return opening;
   }
 
   /**
@@ -535,58 +468,8 @@ export class Patches {
    * await patches.closeDoc('notes');          // the last one: closed
    */
   closeDoc(docId: string, options: CloseDocOptions = {}): Promise<void> {
-    const open = this.openDocs.get(docId);
-    const opening = open ? this.openedBy.get(open) : this.opening.get(docId);
-    const closed = this.closing.get(docId)?.done ?? Promise.resolve();
-    // The closeDoc of an openDoc whose reference was dropped without it: the current open's are not its to release.
-    if (!options.force && this.payDebt(docId)) return closed;
-    // Not open, nor opening (an open that has just opened and been closed is done).
-    if (!opening || (!open && opening.doc)) return closed;
-    if (options.force) {
-      this.owe(opening);
-      return this.release(opening, opening.refs);
-    }
-    // No openDoc holds it (a doc$ subscription releases its own reference): nothing to release.
-    const own = Math.min(opening.opens, 1);
-    opening.opens -= own;
-    return this.release(opening, own);
-  }
-
-  /**
-   * Drops the references `openDoc` calls hold on `opening` without their `closeDoc`: the doc is
-   * closed (or its open called off) whatever their number. Each of them still owes that
-   * `closeDoc`, which must not release a reference of a later open of the doc: it is noted in
-   * `owed`, for `closeDoc` to pay off.
-   */
-  private owe(opening: Opening): void {
-    if (opening.opens === 0) return;
-    this.owed.set(opening.docId, (this.owed.get(opening.docId) ?? 0) + opening.opens);
-    opening.refs -= opening.opens;
-    opening.opens = 0;
-  }
-
-  /** Pays off one `closeDoc` owed on the doc, if any is (see `owe`). */
-  private payDebt(docId: string): boolean {
-    const owed = this.owed.get(docId);
-    if (!owed) return false;
-    if (owed > 1) this.owed.set(docId, owed - 1);
-    else this.owed.delete(docId);
-    return true;
-  }
-
-  /**
-   * Releases `refs` references on `opening`; the last one closes its handle, unless it was closed
-   * otherwise since (an untrack), or makes the open under way hand it out closed. Releasing more
-   * than it holds does nothing more.
-   */
-  private release(opening: Opening, refs: number): Promise<void> {
-    opening.refs = Math.max(0, opening.refs - refs);
-    if (opening.refs > 0) return Promise.resolve();
-    if (!opening.doc) {
-      opening.closed = true;
-      return opening.handle.then(noop, noop);
-    }
-    return this.openDocs.get(opening.docId) === opening.doc ? this.closeHandle(opening.docId) : Promise.resolve();
+    // Releasing nothing, it waits for a close under way.
+    return this.references.close(docId, options.force === true) ?? this.closing.get(docId)?.done ?? Promise.resolve();
   }
 
   /**
@@ -698,9 +581,8 @@ export class Patches {
   async close(): Promise<void> {
     this.isClosed = true;
     this.storeSubscription.unsubscribe();
-    for (const id of new Set([...this.openDocs.keys(), ...this.opening.keys(), ...this.closing.keys()])) await this.closeDoc(id, { force: true });
-    // No openDoc comes after this: a closeDoc owed has no later open to spare.
-    this.owed.clear();
+    for (const id of new Set([...this.openDocs.keys(), ...this.references.underWay(), ...this.closing.keys()])) await this.closeDoc(id, { force: true });
+    this.references.forgetDebts();
     await this.store.close();
     for (const subject of [this.changeSubject, this.trackSubject, this.untrackSubject, this.deleteSubject, this.serverCommitSubject, this.errorSubject, this.otherWriteSubject, this.savedNothingSubject]) {
       (subject as Subject<unknown>).complete();
@@ -811,26 +693,16 @@ export class Patches {
    * with `closing`, also after the doc's open handle, which starts closing now.
    */
   private callOff(docId: string, how: 'untracked' | 'deleted', closing = false): void {
-    for (let opening = this.opening.get(docId); opening; opening = opening.previous) {
-      opening.gone = how;
-      this.owe(opening);
-    }
+    this.references.callOff(docId, how);
     if (closing && this.openDocs.has(docId)) {
-      this.oweOpen(docId);
+      this.references.oweOpen(docId);
       this.closeHandle(docId).catch(noop); // the change of the tracked set awaits it
     }
   }
 
-  /** The doc's open handle is closed whatever its references: their `openDoc` calls owe their `closeDoc` (`owe`). */
-  private oweOpen(docId: string): void {
-    const doc = this.openDocs.get(docId);
-    const opening = doc && this.openedBy.get(doc);
-    if (opening) this.owe(opening);
-  }
-
   /** Closes a doc's handle at once, with nothing left to save (its data is gone), and forgets its `openDoc` metadata. */
   private dropHandle(docId: string): void {
-    this.oweOpen(docId);
+    this.references.oweOpen(docId);
     const doc = this.openDocs.get(docId);
     this.openDocs.delete(docId);
     this.docMetadata.delete(docId);
@@ -876,8 +748,7 @@ export class Patches {
         doc._close();
       } else {
         this.openDocs.set(docId, doc);
-        this.openedBy.set(doc, opening);
-        opening.doc = doc;
+        this.references.opened(opening, doc);
       }
       return doc;
     });
