@@ -3,13 +3,13 @@ import type { AnyDoc, Algorithm, Change, SizeCalculator, Unsubscriber } from '..
 import { DocNotTrackedError, OpenDocConflictError, StoreError, StoreLostError, type StoreOutdatedError } from '../errors.js';
 import { deepEqual } from '../algorithms/deepEqual.js';
 import { asStoreError } from './asStoreError.js';
-import { createId } from '../algorithms/createId.js';
 import type { PatchesStore, StoreChange } from '../stores/PatchesStore.js';
 import type { AlgorithmContext, ClientAlgorithm } from './ClientAlgorithm.js';
 import { KeyedQueue } from '../util/KeyedQueue.js';
 import { LWWAlgorithm } from './LWWAlgorithm.js';
 import { OTAlgorithm } from './OTAlgorithm.js';
-import { PatchesDoc, type DocOwner, type OptimisticChange } from './PatchesDoc.js';
+import { PatchesDoc } from './PatchesDoc.js';
+import { EditSaves } from './EditSaves.js';
 import { DocReferences, type Opening } from './DocReferences.js';
 import { listen, listenErrors, type ErrorContext } from './listen.js';
 import { queueInView } from './queueInView.js';
@@ -151,8 +151,15 @@ export class Patches {
   private readonly storeSubscription = new Subscription();
   /** `close()` was called: `openDoc` rejects from then on. */
   private isClosed = false;
-  /** What the app's `sizeCalculator` threw while a change was minted: reported as it is, not as a store failure. */
-  private readonly calculatorErrors = new WeakSet<Error>();
+  /** Saves the open docs' edits (their owner), and reports a failed save. */
+  private readonly saves = new EditSaves({
+    queue: this.queue,
+    prepareOps: (doc, ops) => (doc.algorithm === 'lww' ? this.lww.stamped(doc, ops) : ops),
+    mint: (doc, change) => this.algorithms[doc.algorithm].mint(doc.id, change),
+    saved: (docId, changes) => this.changeSubject.next({ docId, changes }),
+    savedNothing: docId => this.savedNothingSubject.next(docId),
+    failed: (error, docId, rolledBack) => this.reportError(error, docId, rolledBack),
+  });
 
   private readonly changeSubject = new Subject<LocalChangeEvent>();
   private readonly trackSubject = new Subject<TrackEvent>();
@@ -203,7 +210,7 @@ export class Patches {
       clock: this.clock,
       historyReplaced: id => this.readWhole.delete(id),
       maxStorageBytes: this.docOptions.maxStorageBytes,
-      sizeCalculator: this.docOptions.sizeCalculator && this.noted(this.docOptions.sizeCalculator),
+      sizeCalculator: this.docOptions.sizeCalculator && this.saves.noted(this.docOptions.sizeCalculator),
     };
     this.lww = new LWWAlgorithm(ctx);
     this.algorithms = { ot: new OTAlgorithm(ctx), lww: this.lww };
@@ -739,7 +746,7 @@ export class Patches {
         docId,
         algorithm,
         { committedState: stored?.state ?? null, committedRev: stored?.committedRev ?? 0, local, localIds: stored?.pending.map(c => c.id) ?? [], rewinds: stored?.rewinds },
-        this.owner,
+        this.saves,
         { freeze: this.docOptions.freeze },
       );
       if (algorithm === 'lww') this.lww.opened(doc, stored);
@@ -752,52 +759,6 @@ export class Patches {
       }
       return doc;
     });
-  }
-
-  private readonly owner: DocOwner = {
-    newId: () => createId(),
-    prepareOps: (doc, ops) => (doc.algorithm === 'lww' ? this.lww.stamped(doc, ops) : ops),
-    submit: (doc, change: OptimisticChange) => {
-      let rolledBack: string[] = [];
-      return this.queue
-        .run(doc.id, async () => {
-          // Made on a view that showed an earlier edit whose save failed: rolled back with it, never saved.
-          if (doc._takeRolledBack(change.id)) return [];
-          try {
-            return await this.algorithms[doc.algorithm].mint(doc.id, change);
-          } catch (error) {
-            // Taken back before the doc's next save runs, so no later edit is saved as recorded on
-            // a view that showed this one: they are taken back with it (`PatchesDoc._rollback`).
-            rolledBack = doc._rollback(change.id);
-            throw error;
-          }
-        })
-        .then(
-          changes => {
-            if (changes.length > 0) this.changeSubject.next({ docId: doc.id, changes });
-            else this.savedNothingSubject.next(doc.id);
-          },
-          error => {
-            // Nothing half-written is announced: the edits are taken back and the error reported (the
-            // app's own sizeCalculator's as it is: the store did not fail), naming every edit taken back.
-            const calculators = error instanceof Error && this.calculatorErrors.has(error);
-            const later = rolledBack.length > 1 ? ` (and ${rolledBack.length - 1} later edit${rolledBack.length > 2 ? 's' : ''} made on it, rolled back with it)` : '';
-            this.reportError(calculators ? error : new StoreError(`Could not save a change to "${doc.id}"${later}`, doc.id, { cause: error }), doc.id, rolledBack);
-          },
-        );
-    },
-  };
-
-  /** The app's `sizeCalculator`, its failures noted in `calculatorErrors`. */
-  private noted(sizeCalculator: SizeCalculator): SizeCalculator {
-    return data => {
-      try {
-        return sizeCalculator(data);
-      } catch (error) {
-        if (error instanceof Error) this.calculatorErrors.add(error);
-        throw error;
-      }
-    };
   }
 
   private reportError(error: unknown, docId?: string, rolledBack?: string[]): void {
