@@ -29,7 +29,7 @@ import {
   type SchedulerLike,
 } from 'rxjs';
 import type { Algorithm, Change, PatchesSyncState, SizeCalculator, SyncedDoc, Unsubscriber } from '../types.js';
-import { AuthError, StatusError, StoreOutdatedError, SyncOptionError } from '../errors.js';
+import { AuthError, StoreOutdatedError, SyncOptionError } from '../errors.js';
 import type { Patches } from '../client/Patches.js';
 import { listen, listenErrors, type ErrorContext } from '../client/listen.js';
 import { hasUnsavedEdits } from '../client/unsavedEdits.js';
@@ -46,6 +46,7 @@ import { DocSync, type PlannedBatch } from './DocSync.js';
 import { docIdOf, isDocChanges } from './wireShapes.js';
 import { classifyError, steadyRetryDelay } from './errorPolicy.js';
 import { DocRetries } from './DocRetries.js';
+import { DocFailures } from './DocFailures.js';
 import { ChangeBudgets } from './ChangeBudgets.js';
 import { SyncTabs, type SyncTabsOptions } from './SyncTabs.js';
 import { OwnEdits } from './OwnEdits.js';
@@ -157,18 +158,12 @@ export class PatchesSync {
   private readonly retries: DocRetries;
   private readonly budgets: ChangeBudgets;
   private readonly deletes: DocDeletes;
+  private readonly failures: DocFailures;
   private readonly ownEdits = new OwnEdits();
   /** Docs being subscribed (see {@link subscribeThenSync$}). */
   private readonly subscribing = new DocHolds();
   /** Per doc, the window of its run before the run planned what it sends (see `plannedBatches`). */
   private readonly planning = new Map<string, PlanWindow>();
-  /**
-   * The errors reported on this connection for each doc whose run failed for good or reloaded it,
-   * by name (and code, for a server's refusal): each once per doc per connection (protocol §5.3),
-   * not per edit; another kind still is (a reload after an `ApplyChangesError` that finds the doc
-   * is LWW on the server).
-   */
-  private readonly failedHere = new Map<string, Set<string>>();
   private passCount = 0;
   /** The first read of the tracked docs' entries (made as this sync is). */
   private readonly entriesRead: Promise<void>;
@@ -300,6 +295,18 @@ export class PatchesSync {
       scheduler: this.scheduler,
     });
     this.remoteDocDeleted$ = this.deletes.remoteDocDeleted$;
+    this.failures = new DocFailures({
+      docs: this.docs,
+      retries: this.retries,
+      budgets: this.budgets,
+      algorithmOf: docId => this.algorithmOf(docId),
+      catchUp$: (docId, algorithm) => this.docSync.catchUp$(docId, algorithm),
+      reload$: (docId, algorithm) => this.docSync.reload$(docId, algorithm),
+      deleted$: docId => this.deletes.remote$(docId),
+      requestSync: docId => this.syncRequests.next(docId),
+      report: (error, docId) => this.report(error, docId),
+      reportAlways: (error, docId) => this.errorSubject.next({ error: asError(error), docId }),
+    });
     this.subscription.add(this.connection.connected$.pipe(switchMap(connected => (connected ? this.fullSync$() : this.disconnected$()))).subscribe());
     this.subscription.add(this.syncRequests.pipe(serialGate(id => id, id => this.syncDoc$(id))).subscribe(id => this.runWaits.finished(id)));
     this.subscription.add(this.serverChanges$().subscribe());
@@ -471,7 +478,7 @@ export class PatchesSync {
       this.setState({ connected: false, syncing: syncing instanceof Error ? syncing : null });
       this.docs.settleSyncing();
       this.retries.clearAll();
-      this.failedHere.clear();
+      this.failures.disconnected();
       // The server holds none of our subscriptions now; the next connection subscribes anew (and retries the tombstones).
       this.serverSubscriptions.reset();
       this.deletes.stopRetries();
@@ -523,7 +530,7 @@ export class PatchesSync {
         finalize(() => this.endPlanWindow(docId, plan)),
       );
     });
-    return concat(work$.pipe(ignoreElements(), catchError(error => this.docError$(docId, error).pipe(ignoreElements()))), of(docId));
+    return concat(work$.pipe(ignoreElements(), catchError(error => this.failures.handle$(docId, error).pipe(ignoreElements()))), of(docId));
   }
 
   /**
@@ -590,89 +597,11 @@ export class PatchesSync {
       catchError(error => {
         // A gap: the doc's sync fetches what is missing. Anything else is the doc's error (a
         // change that will not apply reloads it; a store that failed retries it).
-        if (classifyError(error) !== 'refetch') return this.docError$(docId, error);
+        if (classifyError(error) !== 'refetch') return this.failures.handle$(docId, error);
         this.syncRequests.next(docId);
         return EMPTY;
       }),
     );
-  }
-
-  /** What happens to a doc whose sync failed: the error policy decides. */
-  private docError$(docId: string, error: unknown): Observable<unknown> {
-    // A change the server refused as too large: cut the queue finer and send it again at once.
-    if (this.budgets.shrink(docId, error)) {
-      this.syncRequests.next(docId);
-      return EMPTY;
-    }
-    const action = classifyError(error);
-    switch (action) {
-      case 'network':
-        // The disconnect settles every doc; this one may fail first.
-        this.docs.settleSyncing([docId]);
-        return EMPTY;
-      case 'transient':
-        // The socket may still be open, so no reconnect will resync this doc: retry it, quietly
-        // until the quick retries are used up, then say so once (the doc's edits are not reaching
-        // the server) and probe again in the background. The other docs' runs go on.
-        this.docs.settleSyncing([docId]);
-        const outcome = this.retries.schedule(docId);
-        if (outcome !== 'scheduled') this.docs.update([docId], { status: 'error' });
-        if (outcome === 'exhausted') this.errorSubject.next({ error: asError(error), docId });
-        return EMPTY;
-      case 'deleted':
-        return this.deletes.remote$(docId);
-      case 'untracked':
-        // The doc left the database while its sync ran; following the store drops its entry.
-        this.retries.clear(docId);
-        return EMPTY;
-      case 'refetch':
-        this.docs.update([docId], { status: 'error' });
-        this.report(error, docId);
-        return this.refetch$(docId);
-      case 'reload':
-        this.docs.update([docId], { status: 'error' });
-        this.reportOnce(error, docId);
-        return this.reload$(docId);
-      case 'retry':
-        this.docs.update([docId], { status: 'error' });
-        this.retryLater(docId, error);
-        return EMPTY;
-      case 'fail':
-        this.docs.update([docId], { status: 'error' });
-        this.reportOnce(error, docId);
-        // Edits waiting on it: the server (its permissions, its limits) may change its mind.
-        if (this.docs.get(docId)?.hasPending) this.retries.probeLater(docId);
-        return EMPTY;
-    }
-  }
-
-  /** After a gap: pull everything since the committed rev and apply it, then a run sends what is pending. */
-  private refetch$(docId: string): Observable<unknown> {
-    return this.thenRun$(docId, algorithm => this.docSync.catchUp$(docId, algorithm)).pipe(
-      catchError(error => {
-        this.report(error, docId);
-        return EMPTY;
-      }),
-    );
-  }
-
-  /** After a committed change failed to apply: the server's state becomes the doc's (`DocSync.reload$`), then a run sends what is pending. */
-  private reload$(docId: string): Observable<unknown> {
-    return this.thenRun$(docId, algorithm => this.docSync.reload$(docId, algorithm)).pipe(
-      // A reload that failed too (the doc moved on meanwhile, say) is tried again with the doc's backoff.
-      catchError(error => {
-        if (classifyError(error) !== 'reload') return this.docError$(docId, error);
-        this.retries.schedule(docId);
-        return EMPTY;
-      }),
-    );
-  }
-
-  /** Runs a repair `step` on a tracked doc's algorithm, then asks for a sync run of the doc. */
-  private thenRun$(docId: string, step: (algorithm: ClientAlgorithm) => Observable<unknown>): Observable<unknown> {
-    const algorithm = this.algorithmOf(docId);
-    if (!algorithm) return EMPTY;
-    return step(algorithm).pipe(tap({ complete: () => this.syncRequests.next(docId) }));
   }
 
   /** Newly tracked docs: status entries, then (if connected) subscribe and sync them. */
@@ -694,7 +623,7 @@ export class PatchesSync {
     for (const id of docIds) {
       this.retries.clear(id);
       this.budgets.reset(id);
-      this.failedHere.delete(id);
+      this.failures.forget(id);
       this.docSync.received.forget(id);
       this.docSync.forget(id);
     }
@@ -745,8 +674,8 @@ export class PatchesSync {
    * flush that made progress (the head it sent, `sentHead`, is no longer queued), local changes
    * made meanwhile (an LWW edit while its predecessor was in flight, say) get one more run. No
    * progress, no follow-up: a server that never confirms cannot make the doc spin. A read here
-   * that fails leaves the doc 'synced' and retries the run (`retryRead`), never 'error': the run
-   * did not fail.
+   * that fails leaves the doc 'synced' and retries the run (`DocFailures.retryRead`), never
+   * 'error': the run did not fail.
    */
   private async settle(docId: string, algorithm: ClientAlgorithm, sentHead: string | undefined): Promise<void> {
     // A doc whose entry could not be read (the store failed a moment) gets it now: updates never make one.
@@ -757,7 +686,7 @@ export class PatchesSync {
       this.retries.schedule(docId);
       return;
     }
-    this.failedHere.delete(docId);
+    this.failures.forget(docId);
     this.budgets.reset(docId);
     let hasPending: boolean;
     try {
@@ -767,7 +696,7 @@ export class PatchesSync {
       // The doc is 'synced', its `hasPending` left as it was (true after an edit: never "all
       // saved" unread), and the read is retried with the run's backoff, the failure reported once
       // (it used to paint the doc 'error' until the retry, ~1 s after a commit that succeeded).
-      this.retryRead(docId, error);
+      this.failures.retryRead(docId, error);
       this.docs.update([docId], { status: 'synced' });
       return;
     }
@@ -780,25 +709,9 @@ export class PatchesSync {
       queued = await algorithm.isQueued(docId, sentHead);
     } catch (error) {
       // Whether the flush made progress is unknown: the retry's run sends what still waits.
-      return this.retryRead(docId, error);
+      return this.failures.retryRead(docId, error);
     }
     if (!queued) this.syncRequests.next(docId);
-  }
-
-  /**
-   * A store read at the end of a successful run failed: reported once per streak, the doc's run
-   * retried with its backoff. Any other error than the policy's `retry` (the doc untracked meanwhile,
-   * an outdated store) is the run's, as before.
-   */
-  private retryRead(docId: string, error: unknown): void {
-    if (classifyError(error) !== 'retry') throw error;
-    this.retryLater(docId, error);
-  }
-
-  /** A failure the policy retries: reported once per streak, the doc's run retried with its backoff. */
-  private retryLater(docId: string, error: unknown): void {
-    if (!this.retries.has(docId)) this.report(error, docId);
-    this.retries.schedule(docId);
   }
 
   private algorithmOf(docId: string): ClientAlgorithm | undefined {
@@ -841,16 +754,6 @@ export class PatchesSync {
   private reported$(error: unknown): Observable<never> {
     this.report(error);
     return EMPTY;
-  }
-
-  /** Reports a doc's error unless one of its kind was reported for the doc on this connection (see `failedHere`). */
-  private reportOnce(error: unknown, docId: string): void {
-    // A server's refusals are told apart by code: a 403 and a 413 are two things to say.
-    const kind = error instanceof StatusError ? `${error.name} ${error.code}` : asError(error).name;
-    const reported = this.failedHere.get(docId) ?? new Set<string>();
-    if (reported.has(kind)) return;
-    this.failedHere.set(docId, reported.add(kind));
-    this.report(error, docId);
   }
 
   private report(error: unknown, docId?: string): void {
