@@ -42,7 +42,7 @@ import { online$ as browserOnline$ } from '../streams/online.js';
 import { wakeups$ } from '../streams/wakeups.js';
 import { PatchesConnection, isCalledOff, type LivenessOptions, type WebSocketOptions } from './PatchesConnection.js';
 import { SyncedDocs, settled } from './SyncedDocs.js';
-import { DocSync, type PlannedBatch } from './DocSync.js';
+import { DocSync } from './DocSync.js';
 import { docIdOf, isDocChanges } from './wireShapes.js';
 import { classifyError, steadyRetryDelay } from './errorPolicy.js';
 import { DocRetries } from './DocRetries.js';
@@ -55,6 +55,7 @@ import { StoredEntries } from './StoredEntries.js';
 import { ServerSubscriptions } from './ServerSubscriptions.js';
 import { DocHolds } from './DocHolds.js';
 import { RunWaits } from './RunWaits.js';
+import { RunPlans } from './RunPlans.js';
 
 export type { RemoteDocDeletedEvent } from './DocDeletes.js';
 
@@ -120,11 +121,6 @@ const DEFAULT_MAX_PAYLOAD_BYTES = 1_000_000;
 /** The connection state before anything happened; frozen like every state `state` hands out. */
 const INITIAL_STATE: PatchesSyncState = Object.freeze({ online: true, connected: false, syncing: null });
 
-/** A run's window before it plans what it sends: whether an edit was saved in it (see `PatchesSync.plannedBatches`). */
-interface PlanWindow {
-  edited: boolean;
-}
-
 /**
  * The sync coordinator: keeps a `Patches` instance's tracked docs in sync with a server over one
  * WebSocket, as an RxJS pipeline. It subscribes the tracked docs, catches each up, sends local
@@ -162,8 +158,8 @@ export class PatchesSync {
   private readonly ownEdits = new OwnEdits();
   /** Docs being subscribed (see {@link subscribeThenSync$}). */
   private readonly subscribing = new DocHolds();
-  /** Per doc, the window of its run before the run planned what it sends (see `plannedBatches`). */
-  private readonly planning = new Map<string, PlanWindow>();
+  /** The batches each run sends, planned once the edits saved just before it are in (see `RunPlans`). */
+  private readonly plans: RunPlans;
   private passCount = 0;
   /** The first read of the tracked docs' entries (made as this sync is). */
   private readonly entriesRead: Promise<void>;
@@ -295,6 +291,12 @@ export class PatchesSync {
       scheduler: this.scheduler,
     });
     this.remoteDocDeleted$ = this.deletes.remoteDocDeleted$;
+    this.plans = new RunPlans({
+      runExclusive: (docId, task) => patches.runExclusive(docId, task),
+      unsaved,
+      pendingBatches: (docId, algorithm) => this.docSync.pendingBatches(docId, algorithm),
+      requestSync: docId => this.syncRequests.next(docId),
+    });
     this.failures = new DocFailures({
       docs: this.docs,
       retries: this.retries,
@@ -517,56 +519,16 @@ export class PatchesSync {
       const algorithm = this.algorithmOf(docId);
       if (!algorithm || !this.canSend()) return EMPTY;
       this.docs.update([docId], { status: 'syncing' });
-      const plan: PlanWindow = { edited: false };
-      this.planning.set(docId, plan);
-      return from(this.plannedBatches(docId, algorithm, plan)).pipe(
+      return this.plans.planned$(docId, algorithm).pipe(
         concatMap(planned =>
           concat(
             (planned.length > 0 ? this.docSync.flush$(docId, algorithm, planned) : this.docSync.catchUp$(docId, algorithm)).pipe(ignoreElements()),
             defer(() => this.settle(docId, algorithm, planned[0]?.batch[0]?.id)),
           ),
         ),
-        // A run ended or failed before it planned: an edit it took the follow-up from asks for one now.
-        finalize(() => this.endPlanWindow(docId, plan)),
       );
     });
     return concat(work$.pipe(ignoreElements(), catchError(error => this.failures.handle$(docId, error).pipe(ignoreElements()))), of(docId));
-  }
-
-  /**
-   * The batches a run sends, planned in the doc's queue. Edits `change()` made before the plan's
-   * turn came whose saves wait behind it in that queue (made just after the save that asked for
-   * this run: an app's next edit in the same task) would each need a commit of their own after
-   * this one (a follow-up run, another round trip and another durable write on the server): the
-   * plan steps behind them once, so they go out in this commit. Once only: a stream of edits
-   * cannot hold the send back. An edit saved before the plan is taken is in it, so its save asks
-   * for no follow-up run (`planning`); a plan that fails asks for it then.
-   */
-  private async plannedBatches(docId: string, algorithm: ClientAlgorithm, plan: PlanWindow): Promise<PlannedBatch[]> {
-    const planNow = async (): Promise<PlannedBatch[]> => {
-      this.closePlanWindow(docId, plan);
-      try {
-        return await this.docSync.pendingBatches(docId, algorithm);
-      } catch (error) {
-        // Not planned after all: the edits saved in the window get the follow-up run their saves would have asked for.
-        if (plan.edited) this.syncRequests.next(docId);
-        throw error;
-      }
-    };
-    const planned = await this.patches.runExclusive(docId, async () => (hasUnsavedEdits(this.patches, docId) ? undefined : planNow()));
-    return planned ?? this.patches.runExclusive(docId, planNow);
-  }
-
-  /** Closes a run's plan window (see `plannedBatches`); true when it was still open. */
-  private closePlanWindow(docId: string, plan: PlanWindow): boolean {
-    if (this.planning.get(docId) !== plan) return false;
-    this.planning.delete(docId);
-    return true;
-  }
-
-  /** A run that ends without planning (stopped): an edit saved in its window asks for the run its save would have. */
-  private endPlanWindow(docId: string, plan: PlanWindow): void {
-    if (this.closePlanWindow(docId, plan) && plan.edited) this.syncRequests.next(docId);
   }
 
   /** Server changes pushed by `changesCommitted`, routed to each doc's algorithm. */
@@ -646,12 +608,8 @@ export class PatchesSync {
     if (!this.docs.get(docId)) void this.entries.add([docId]);
     this.docs.update([docId], this.canSend() ? { hasPending: true, status: 'syncing' } : { hasPending: true });
     // A doc being subscribed is synced once it is (`subscribeThenSync$`), this edit with it. A
-    // run that has not planned yet sends it (`plannedBatches`): no follow-up run for it.
-    if (this.canSend() && !this.subscribing.has(docId)) {
-      const plan = this.planning.get(docId);
-      if (plan) plan.edited = true;
-      else this.syncRequests.next(docId);
-    }
+    // run that has not planned yet sends it (`RunPlans`): no follow-up run for it.
+    if (this.canSend() && !this.subscribing.has(docId) && !this.plans.tookEdit(docId)) this.syncRequests.next(docId);
   }
 
   /**
