@@ -41,7 +41,7 @@ import { serialGate } from '../operators/serialGate.js';
 import { online$ as browserOnline$ } from '../streams/online.js';
 import { wakeups$ } from '../streams/wakeups.js';
 import { PatchesConnection, isCalledOff, type LivenessOptions, type WebSocketOptions } from './PatchesConnection.js';
-import { SyncedDocs, settled } from './SyncedDocs.js';
+import { SyncedDocs } from './SyncedDocs.js';
 import { DocSync } from './DocSync.js';
 import { docIdOf, isDocChanges } from './wireShapes.js';
 import { classifyError, steadyRetryDelay } from './errorPolicy.js';
@@ -56,6 +56,7 @@ import { ServerSubscriptions } from './ServerSubscriptions.js';
 import { DocHolds } from './DocHolds.js';
 import { RunWaits } from './RunWaits.js';
 import { RunPlans } from './RunPlans.js';
+import { BorrowedStatus } from './BorrowedStatus.js';
 
 export type { RemoteDocDeletedEvent } from './DocDeletes.js';
 
@@ -161,10 +162,6 @@ export class PatchesSync {
   /** The batches each run sends, planned once the edits saved just before it are in (see `RunPlans`). */
   private readonly plans: RunPlans;
   private passCount = 0;
-  /** The first read of the tracked docs' entries (made as this sync is). */
-  private readonly entriesRead: Promise<void>;
-  /** Whether this tab has shown another tab's state and map since it last led (see {@link ownStatus}). */
-  private borrowed = false;
 
   /** Connection-level state (frozen objects), the latest first, then each change; after `destroy()` the last one, then `complete`. */
   readonly state$: Observable<PatchesSyncState>;
@@ -202,27 +199,15 @@ export class PatchesSync {
     const unsaved = (id: string) => hasUnsavedEdits(this.patches, id);
     this.entries = new StoredEntries({ patches, docs: this.docs, ownEdits: this.ownEdits, report: (error, docId) => this.report(error, docId) });
     // Docs the store already tracked when we were made get their entries now, not at first connect (seed: "added on tracking").
-    this.entriesRead = this.patches.ready.then(() => this.entries.add([...this.patches.trackedDocs], { onlyMissing: true }));
+    const entriesRead = this.patches.ready.then(() => this.entries.add([...this.patches.trackedDocs], { onlyMissing: true }));
+    // A follower shows the leader's state and map; leading, it makes them its own before it announces them.
+    const borrowed = new BorrowedStatus({ patches, docs: this.docs, ownEdits: this.ownEdits, unsaved, entries: this.entries, entriesRead, setState: change => this.setState(change) });
     this.subscription.add(
       this.tabs.mirror(
         this.state$,
         this.synced$,
-        (state, synced, removed, gone) => {
-          this.borrowed = true;
-          this.setState(state);
-          // A leader that stopped leading syncs nothing, whatever its last map said (one made
-          // before its disconnect settled them: an app that disconnects from a status listener).
-          this.docs.mirror(
-            synced,
-            removed,
-            (id, entry) => {
-              const shown = this.ownEdits.shown(id, entry, unsaved);
-              return gone ? settled(shown) : shown;
-            },
-            id => this.patches.getDocAlgorithm(id) !== undefined,
-          );
-        },
-        () => this.ownStatus(),
+        (state, synced, removed, gone) => borrowed.show(state, synced, removed, gone),
+        () => borrowed.own(),
       ),
     );
     // Another tab's connect() is this leader's to act on (after an auth refusal only a connect() reconnects).
@@ -313,7 +298,7 @@ export class PatchesSync {
     this.subscription.add(this.syncRequests.pipe(serialGate(id => id, id => this.syncDoc$(id))).subscribe(id => this.runWaits.finished(id)));
     this.subscription.add(this.serverChanges$().subscribe());
     this.subscription.add(this.connection.notifications$.pipe(filter(n => n.method === 'docDeleted'), mergeMap(n => this.deletes.remote$(docIdOf(n.params)))).subscribe());
-    this.subscription.add(from(this.entriesRead).subscribe());
+    this.subscription.add(from(entriesRead).subscribe());
     // An error in one (un)tracking must not end the stream: every later one would go unsubscribed.
     this.subscription.add(this.patches.tracked$.pipe(mergeMap(e => this.tracked$(e.docIds).pipe(catchError(error => this.reported$(error))))).subscribe());
     this.subscription.add(this.patches.untracked$.pipe(mergeMap(ids => this.untracked$(ids).pipe(catchError(error => this.reported$(error))))).subscribe());
@@ -675,26 +660,6 @@ export class PatchesSync {
   private algorithmOf(docId: string): ClientAlgorithm | undefined {
     const name = this.patches.getDocAlgorithm(docId);
     return name ? this.patches.algorithms[name] : undefined;
-  }
-
-  /**
-   * Makes this tab's state and map its own as it starts to lead, before it announces them: a tab
-   * that followed shows the old leader's `connected` and `syncing` and its docs' statuses, and,
-   * taken for its own, they said it was connected (and sent edits through a socket it did not
-   * have, a doc 'syncing' with nothing in flight) until its own socket opened, maybe never (the
-   * server down), and announced it to the other tabs (found in review). Its socket is not open
-   * (it opens only while leading), nothing of its own is syncing, and its entries are read again
-   * from the store. A tab that has shown nothing of another waits for its first read of the
-   * entries, so its first announcement has every tracked doc (found in review: a follower took a
-   * new leader's map, announced before it had read its docs, for the docs it had removed).
-   */
-  private async ownStatus(): Promise<void> {
-    if (!this.borrowed) return this.entriesRead.catch(() => undefined);
-    this.borrowed = false;
-    this.setState({ connected: false, syncing: null });
-    this.docs.settleSyncing();
-    await this.entriesRead.catch(() => undefined);
-    await this.entries.add([...this.patches.trackedDocs]);
   }
 
   private canSend(): boolean {
