@@ -5,9 +5,9 @@
 // did not write are marked clean, so a later sync of the same file reports success and writes
 // none of it (modelled as covering nothing more, for good: that file's lines after its last good
 // sync are lost to the power cut). A new file (a rewrite renamed over it) starts afresh.
-import { fstatSync, readdirSync, readlinkSync, statSync, truncateSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { fstatSync, readdirSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
+import { spyOnSyncs } from './syncSpy.js';
 
 /** A file's name across renames and processes: its inode and birth time. */
 export function fileKey(stats: { ino: number; birthtimeMs: number }): string {
@@ -15,30 +15,25 @@ export function fileKey(stats: { ino: number; birthtimeMs: number }): string {
 }
 
 /**
- * Watches this process's segment syncs (`FileHandle.datasync` of a `log-` file): `synced` maps
+ * Watches this process's segment syncs (`fs.fdatasync` of a `log-` file): `synced` maps
  * each file's key to the size its last sync covered (its size when the sync began). `before`,
  * given the file's path, runs first: a sync waits for what it returns, and fails with it (covering
  * nothing) if that rejects; that file's later syncs then succeed and cover nothing (see above).
  */
 export async function watchSegmentSyncs(directory: string, before: (path: string) => Promise<void> | undefined = () => undefined): Promise<{ synced: Map<string, number>; restore: () => void }> {
-  const probe = await open(join(directory, 'probe'), 'w');
-  const handles = Object.getPrototypeOf(probe) as { datasync(this: { fd: number }): Promise<void> };
-  await probe.close();
-  const realDatasync = handles.datasync;
   const synced = new Map<string, number>();
   const failed = new Set<string>();
-  const spy = jest.spyOn(handles, 'datasync').mockImplementation(async function (this: { fd: number }) {
-    const path = readlinkSync(`/proc/self/fd/${this.fd}`);
-    if (!path.includes('/log-')) return realDatasync.call(this);
-    const key = fileKey(fstatSync(this.fd));
+  const spy = spyOnSyncs('fdatasync', async (path, real, fd) => {
+    if (!path.includes('/log-')) return real();
+    const key = fileKey(fstatSync(fd));
     try {
       await before(path);
     } catch (error) {
       failed.add(key);
       throw error;
     }
-    const { size } = fstatSync(this.fd);
-    await realDatasync.call(this);
+    const { size } = fstatSync(fd);
+    await real();
     if (!failed.has(key)) synced.set(key, Math.max(synced.get(key) ?? 0, size));
   });
   return { synced, restore: () => spy.mockRestore() };

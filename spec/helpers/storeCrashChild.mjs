@@ -8,8 +8,8 @@
 // model of a power cut).
 //
 //   node spec/helpers/storeCrashChild.mjs <directory> <report file> <round> <docs> [check]
-import { fstatSync, openSync, readlinkSync, writeSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import fs, { fstatSync, openSync, readlinkSync, writeSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { FileServerStore } from '../../dist/server/index.js';
 
 const [directory, reportPath, roundText, docsText, mode] = process.argv.slice(2);
@@ -17,17 +17,18 @@ const round = Number(roundText);
 const report = openSync(reportPath, 'a');
 const say = (record) => writeSync(report, JSON.stringify(record) + '\n');
 
-// Every segment sync, once done: what a power cut keeps of that file.
-const probe = await open(reportPath, 'r');
-const handles = Object.getPrototypeOf(probe);
-await probe.close();
-const realDatasync = handles.datasync;
-handles.datasync = async function datasync() {
-  if (!readlinkSync(`/proc/self/fd/${this.fd}`).includes('/log-')) return realDatasync.call(this);
-  const { ino, birthtimeMs, size } = fstatSync(this.fd);
-  await realDatasync.call(this);
-  say({ synced: `${ino}:${birthtimeMs}`, size }); // powerCut.ts's fileKey
+// Every segment sync (fileOps' `fs.fdatasync`), once done: what a power cut keeps of that file.
+const realDatasync = fs.fdatasync;
+fs.fdatasync = function fdatasync(fd, callback) {
+  if (!readlinkSync(`/proc/self/fd/${fd}`).includes('/log-')) return realDatasync(fd, callback);
+  const { ino, birthtimeMs, size } = fstatSync(fd);
+  realDatasync(fd, (error) => {
+    if (!error) say({ synced: `${ino}:${birthtimeMs}`, size }); // powerCut.ts's fileKey
+    callback(error);
+  });
 };
+// The store's named import of it follows.
+syncBuiltinESMExports();
 
 /** A small seeded random generator (mulberry32): a round's run can be repeated. */
 let seed = (round * 2654435761) >>> 0;

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import { readlinkSync } from 'node:fs';
 import { appendFile, mkdir, mkdtemp, open, readdir, readFile, readlink, rename, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { CommitJournal } from '../../../src/server/stores/CommitJournal.js';
@@ -20,6 +19,7 @@ import { documentDirectory, snapshotName } from '../../../src/server/stores/docF
 import type { LogEntry } from '../../../src/server/stores/ServerStore.js';
 import { committed, describeServerStoreContract, lwwEntry, otEntry } from '../../helpers/serverStoreContract.js';
 import { powerCut, watchSegmentSyncs } from '../../helpers/powerCut.js';
+import { spyOnSyncs } from '../../helpers/syncSpy.js';
 import { startServerProcess } from '../../helpers/serverProcess.js';
 import { change } from '../../helpers/testServer.js';
 import { callOrDie, connectClient } from '../../helpers/wsClient.js';
@@ -679,24 +679,19 @@ describe('FileServerStore', () => {
   // taken out of the unsynced set, and a checkpoint whose sync failed dropped its files from the
   // set, so a later one emptied the journal with their lines never synced.
   describe('checkpoints and the syncs around them', () => {
-    type Handles = { datasync(this: { fd: number }): Promise<void> };
     const realReset = CommitJournal.prototype.reset;
     /** Makes the next datasync of a file whose path `matches` wait for `gate` (or fail with it); resolves `reached` when it is called. */
-    async function holdDatasync(directory: string, matches: (path: string) => boolean, gate: Promise<void>) {
-      const probe = await open(join(directory, 'probe'), 'w');
-      const handles = Object.getPrototypeOf(probe) as Handles;
-      await probe.close();
-      const realSync = handles.datasync;
+    function holdDatasync(matches: (path: string) => boolean, gate: Promise<void>) {
       let reached!: () => void;
       const called = new Promise<void>((resolve) => (reached = resolve));
       let held = false;
-      const spy = jest.spyOn(handles, 'datasync').mockImplementation(function (this: { fd: number }) {
-        if (!held && matches(readlinkSync(`/proc/self/fd/${this.fd}`))) {
+      const spy = spyOnSyncs('fdatasync', (path, real) => {
+        if (!held && matches(path)) {
           held = true;
           reached();
-          return gate.then(() => realSync.call(this));
+          return gate.then(real);
         }
-        return realSync.call(this);
+        return real();
       });
       return { called, spy };
     }
@@ -708,17 +703,13 @@ describe('FileServerStore', () => {
       const directory = await tempDir();
       const warnings: StoreError[] = [];
       const store = new FileServerStore({ directory, checkpointFiles: 1, onWarning: (warning) => warnings.push(warning) });
-      const probe = await open(join(directory, 'probe'), 'w');
-      const handles = Object.getPrototypeOf(probe) as Handles;
-      await probe.close();
-      const realSync = handles.datasync;
       let failed = 0;
-      const spy = jest.spyOn(handles, 'datasync').mockImplementation(function (this: { fd: number }) {
-        if (failed === 0 && segmentPath(directory, 'a')(readlinkSync(`/proc/self/fd/${this.fd}`))) {
+      const spy = spyOnSyncs('fdatasync', (path, real) => {
+        if (failed === 0 && segmentPath(directory, 'a')(path)) {
           failed += 1;
           return Promise.reject(Object.assign(new Error('I/O error'), { code: 'EIO' }));
         }
-        return realSync.call(this);
+        return real();
       });
       const segment = join(documentDirectory(directory, 'a'), 'log-0000000000000001.jsonl');
       let inode: number;
@@ -770,7 +761,7 @@ describe('FileServerStore', () => {
       await store.append('a', otEntry(2));
       let release!: () => void;
       let released = false;
-      const { called, spy } = await holdDatasync(directory, segmentPath(directory, 'a'), new Promise<void>((resolve) => (release = resolve)));
+      const { called, spy } = holdDatasync(segmentPath(directory, 'a'), new Promise<void>((resolve) => (release = resolve)));
       // The checkpoint's own sync is of b's segment: once that is done, the checkpoint has nothing
       // left to do but wait for the snapshot's sync, and the spec lets that go on.
       const syncs = jest.mocked(fileOps.fsyncFile).mockImplementation(async (path: string) => {

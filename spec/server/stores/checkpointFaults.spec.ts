@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileServerStore, JOURNAL_FILE, RETIRED_JOURNAL_FILE } from '../../../src/server/stores/FileServerStore.js';
 import { powerCut, watchSegmentSyncs } from '../../helpers/powerCut.js';
+import { spyOnSyncs } from '../../helpers/syncSpy.js';
 import { committed } from '../../helpers/serverStoreContract.js';
 
 // One step of a checkpoint fails (a rename, a file's creation, a sync, emptying a journal, a
@@ -107,8 +108,8 @@ const faults: [string, Fault][] = [
   ]],
   ["the data directory's sync after the rename", async (directory, nth) => syncAfterRename(directory, nth, false)],
   ["the data directory's sync after the rename, and the rename's undo", async (directory, nth) => syncAfterRename(directory, nth, true)],
-  ['a sync of the data directory', async (directory, nth) => [failNth(await handleMethods(directory), 'sync', (self) => pathOf(self) === directory, nth)]],
-  ["a sync of a doc's directory", async (directory, nth) => [failNth(await handleMethods(directory), 'sync', (self) => pathOf(self).startsWith(directory + '/'), nth)]],
+  ['a sync of the data directory', async (directory, nth) => [await failNthDirSync(directory, (path) => path === directory, nth)]],
+  ["a sync of a doc's directory", async (directory, nth) => [await failNthDirSync(directory, (path) => path.startsWith(directory + '/'), nth)]],
   ['emptying the retired journal', async (directory, nth) => [failNth(await handleMethods(directory), 'truncate', (self) => pathOf(self).endsWith(RETIRED_JOURNAL_FILE), nth)]],
   ['a journal write (a full disk)', async (directory, nth) => [failNth(await handleMethods(directory), 'write', (self) => pathOf(self).startsWith(join(directory, 'journal')), 3 * nth, 'ENOSPC')]],
 ];
@@ -126,18 +127,38 @@ async function syncAfterRename(directory: string, nth: number, undoFails: boolea
     if (undoFails && from === join(directory, RETIRED_JOURNAL_FILE)) throw Object.assign(new Error('EIO: injected'), { code: 'EIO' });
     return realRename(from, to);
   });
+  let fired = 0;
+  const restoreSyncs = await failDirSyncs(directory, (path) => {
+    if (armed === 0 || path !== directory) return false;
+    armed -= 1;
+    fired += 1;
+    return true;
+  });
+  return [{ fired: () => Number(fired === 2), restore: () => (restoreSyncs(), renamed.mockRestore()) }];
+}
+
+/**
+ * Fails with EIO every sync of a directory that `fails` picks (called once per sync, in order),
+ * whichever call makes it: a new journal's `FileHandle.sync` of its directory, or fileOps'
+ * `fs.fsync` (the rotation's, the checkpoint's). Returns what restores them.
+ */
+async function failDirSyncs(directory: string, fails: (path: string) => boolean): Promise<() => void> {
+  const eio = () => Promise.reject(Object.assign(new Error('EIO: injected'), { code: 'EIO' }));
   const handles = await handleMethods(directory);
   const realSync = handles.sync;
-  let fired = 0;
-  const synced = jest.spyOn(handles, 'sync').mockImplementation(function (this: Handle, ...args: unknown[]) {
-    if (armed > 0 && pathOf(this) === directory) {
-      armed -= 1;
-      fired += 1;
-      return Promise.reject(Object.assign(new Error('EIO: injected'), { code: 'EIO' }));
-    }
-    return realSync.apply(this, args);
+  const viaHandle = jest.spyOn(handles, 'sync').mockImplementation(function (this: Handle, ...args: unknown[]) {
+    return fails(pathOf(this)) ? eio() : realSync.apply(this, args);
   });
-  return [{ fired: () => Number(fired === 2), restore: () => (synced.mockRestore(), renamed.mockRestore()) }];
+  const viaFs = spyOnSyncs('fsync', (path, real) => (fails(path) ? eio() : real()));
+  return () => (viaHandle.mockRestore(), viaFs.mockRestore());
+}
+
+/** Makes the `nth` sync of a directory that `matches` fail (see {@link failDirSyncs}). */
+async function failNthDirSync(directory: string, matches: (path: string) => boolean, nth: number): Promise<Injected> {
+  let seen = 0;
+  let fired = 0;
+  const restore = await failDirSyncs(directory, (path) => matches(path) && ++seen === nth && ++fired > 0);
+  return { fired: () => fired, restore };
 }
 
 describe('FileServerStore: a checkpoint step that fails, then a crash and a power cut', () => {

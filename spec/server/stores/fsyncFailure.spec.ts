@@ -1,5 +1,5 @@
-import { readlinkSync } from 'node:fs';
-import fsPromises, { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
+import fs from 'node:fs';
+import { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StoreError } from '../../../src/errors.js';
@@ -7,6 +7,7 @@ import { FileServerStore, JOURNAL_FILE } from '../../../src/server/stores/FileSe
 import { documentDirectory } from '../../../src/server/stores/docFiles.js';
 import { otEntry } from '../../helpers/serverStoreContract.js';
 import { powerCut, watchSegmentSyncs } from '../../helpers/powerCut.js';
+import { spyOnSyncs } from '../../helpers/syncSpy.js';
 
 // A segment whose sync failed (EIO) cannot be trusted to a later sync: Linux marks the pages the
 // failed writeback left as clean, so the next sync, on a fresh descriptor, reports success and
@@ -148,14 +149,10 @@ describe('FileServerStore: a segment sync that failed (EIO)', () => {
     dirs.push(directory);
     const store = new FileServerStore({ directory, checkpointFiles: 1, onWarning: () => undefined });
     await store.open();
-    const probe = await open(join(directory, 'probe'), 'w');
-    const handles = Object.getPrototypeOf(probe) as { sync(this: { fd: number }): Promise<void> };
-    await probe.close();
-    const realSync = handles.sync;
     let failed = 0;
-    const spy = jest.spyOn(handles, 'sync').mockImplementation(function (this: { fd: number }) {
-      if (failed === 0 && readlinkSync(`/proc/self/fd/${this.fd}`) === documentDirectory(directory, 'a')) return (failed++, eio());
-      return realSync.call(this);
+    const spy = spyOnSyncs('fsync', (path, real) => {
+      if (failed === 0 && path === documentDirectory(directory, 'a')) return (failed++, eio());
+      return real();
     });
     const segment = join(documentDirectory(directory, 'a'), 'log-0000000000000001.jsonl');
     try {
@@ -181,14 +178,15 @@ describe('FileServerStore: a segment sync that failed (EIO)', () => {
     dirs.push(directory);
     const store = new FileServerStore({ directory, checkpointFiles: 1 });
     await store.open();
-    const realOpen = fsPromises.open;
+    const realOpen = fs.openSync;
     let failed = 0;
-    const opens = jest.spyOn(fsPromises, 'open').mockImplementation(function (path, ...rest) {
-      if (failed === 0 && String(path).startsWith(join(documentDirectory(directory, 'a'), 'log-'))) {
+    // The sync's own open (read-write), not the segment's for its appends.
+    const opens = jest.spyOn(fs, 'openSync').mockImplementation((path, flags, ...rest) => {
+      if (failed === 0 && flags === 'r+' && String(path).startsWith(join(documentDirectory(directory, 'a'), 'log-'))) {
         failed += 1;
-        return Promise.reject(Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE', syscall: 'open' }));
+        throw Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE', syscall: 'open' });
       }
-      return realOpen(path, ...rest);
+      return realOpen(path, flags, ...rest);
     });
     try {
       await store.append('a', otEntry(1)); // its checkpoint fails opening a's segment

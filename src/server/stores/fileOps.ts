@@ -1,8 +1,8 @@
 // The file-system calls of FileServerStore that must tolerate what they may find: a file already
 // gone (deleted, or never written before a crash), a platform that cannot sync a directory, or a
 // write that takes fewer bytes than it was given.
-import { constants, readdirSync, writeSync } from 'node:fs';
-import { access, mkdir, open, readdir, unlink } from 'node:fs/promises';
+import { closeSync, constants, fdatasync, fsync, openSync, readdirSync, writeSync } from 'node:fs';
+import { access, mkdir, readdir, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 
 /** Rethrows anything but "no such file". */
@@ -76,31 +76,49 @@ export async function eachAtMost<T>(limit: number, items: Iterable<T>, work: (it
   if (failure) throw failure.error;
 }
 
-/** Makes a file's data durable; a file deleted since it was written (snapshot, delete) is skipped. */
+/**
+ * Makes a file's data durable; a file deleted since it was written (snapshot, delete) is skipped.
+ * Opened and closed synchronously, as a segment is (`FileServerStore.openSegment`): ~10 µs of CPU
+ * each on a local disk, where each trip through the thread pool costs more than that, so only
+ * the sync itself leaves the event loop (a checkpoint of 256 files: ~176 → ~96 µs of CPU per file).
+ */
 export async function fsyncFile(path: string): Promise<void> {
-  let handle;
+  let fd;
   try {
-    handle = await open(path, 'r+');
-    await handle.datasync();
+    fd = openSync(path, 'r+');
   } catch (error) {
     ignoreMissing(error);
+    return;
+  }
+  try {
+    await syncFd(fd, fdatasync);
   } finally {
-    await handle?.close();
+    closeSync(fd);
   }
 }
 
-/** Makes a directory entry (a created or renamed file) durable. Not possible on Windows: skipped. */
+/** Makes a directory entry (a created or renamed file) durable. Not possible on Windows: skipped. Opened as {@link fsyncFile} opens a file. */
 export async function fsyncDir(dir: string): Promise<void> {
-  let handle;
+  let fd;
   try {
-    handle = await open(dir, 'r');
-    await handle.sync();
+    fd = openSync(dir, 'r');
+    await syncFd(fd, fsync);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL' && code !== 'EBADF') throw error;
   } finally {
-    await handle?.close();
+    if (fd !== undefined) closeSync(fd);
   }
+}
+
+/** Makes the data written through `fd` durable: `fdatasync` on the thread pool, as a promise (one trip). */
+export function datasyncFd(fd: number): Promise<void> {
+  return syncFd(fd, fdatasync);
+}
+
+/** `fdatasync` or `fsync` of `fd` on the thread pool, as a promise (one trip, no `FileHandle`). */
+function syncFd(fd: number, sync: typeof fsync): Promise<void> {
+  return new Promise((resolve, reject) => sync(fd, (error) => (error ? reject(error) : resolve())));
 }
 
 /**

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { open, readFile, rename } from 'node:fs/promises';
 import { StoreError } from '../../errors.js';
 import { tempName } from './docFiles.js';
-import { ignoreMissing, unlinkQuiet } from './fileOps.js';
+import { datasyncFd, ignoreMissing, unlinkQuiet } from './fileOps.js';
 
 /** The journal record body that marks a failed sync: the next start rewrites what it would sync. */
 export interface SyncFailedMarker {
@@ -40,7 +40,7 @@ export async function replaceFile(path: string, data: string | Buffer, sync: boo
     const handle = await open(temp, 'w');
     try {
       await handle.writeFile(data);
-      if (sync) await handle.datasync();
+      if (sync) await datasyncFd(handle.fd);
     } finally {
       await handle.close();
     }
