@@ -4,8 +4,9 @@
 // real temp directory with fsync on, default options unless set below. A checkpoint syncs every
 // segment written since the last one: appends go on into a fresh journal meanwhile (session 33;
 // before, every append waited for it), so the figure is the worst single append and the 99th
-// percentile. Before the checkpoint counted files (checkpointFiles, session 28), 60,000 docs
-// between two 16 MB checkpoints made one append wait ~69 s.
+// percentile; and the CPU the process spent (all its threads). Before the checkpoint counted
+// files (checkpointFiles, session 28), 60,000 docs between two 16 MB checkpoints made one append
+// wait ~69 s.
 //
 //   npm run build && DOCS=20000 node bench/checkpointWait.js
 //   DOCS=5000 RATE=1000 node bench/checkpointWait.js                   # paced
@@ -26,6 +27,7 @@ const store = new FileServerStore({ directory, ...options });
 await store.open();
 const entry = (i) => ({ kind: 'ot', changes: [{ id: `c${i}`, rev: 1, baseRev: 0, ops: [{ op: 'replace', path: '', value: { text: 'x'.repeat(100) } }], createdAt: 1, committedAt: 1 }] });
 const waits = [];
+const cpuBefore = process.cpuUsage();
 const started = process.hrtime.bigint();
 const timed = async (i) => {
   const before = process.hrtime.bigint();
@@ -46,7 +48,9 @@ if (RATE) {
 }
 const total = Number(process.hrtime.bigint() - started) / 1e6;
 await store.close();
+// The process's CPU (every thread: the appends, the syncs on the thread pool, the last checkpoint at close).
+const cpu = process.cpuUsage(cpuBefore);
 rmSync(directory, { recursive: true, force: true });
 waits.sort((a, b) => a - b);
 const at = (q) => waits[Math.min(waits.length - 1, Math.floor(q * waits.length))].toFixed(1);
-console.table([{ docs: DOCS, rate: RATE ?? '50 at a time', options: JSON.stringify(options), 'total s': (total / 1000).toFixed(1), 'median append ms': at(0.5), 'p99 ms': at(0.99), 'worst ms': waits[waits.length - 1].toFixed(1) }]);
+console.table([{ docs: DOCS, rate: RATE ?? '50 at a time', options: JSON.stringify(options), 'total s': (total / 1000).toFixed(1), 'median append ms': at(0.5), 'p99 ms': at(0.99), 'worst ms': waits[waits.length - 1].toFixed(1), 'CPU s': ((cpu.user + cpu.system) / 1e6).toFixed(2) }]);
