@@ -1,7 +1,6 @@
 import 'fake-indexeddb/auto';
 import { IDBFactory } from 'fake-indexeddb';
 import { filter, firstValueFrom } from 'rxjs';
-import { TestScheduler } from 'rxjs/testing';
 import { Patches, type TrackEvent } from '../../src/client/Patches.js';
 import { IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
@@ -11,6 +10,7 @@ import { DocNotTrackedError, OpenDocConflictError, StoreError, StoreLostError } 
 import type { PatchesDoc } from '../../src/client/PatchesDoc.js';
 import type { PatchesStore } from '../../src/stores/PatchesStore.js';
 import { failingStore } from '../helpers/failingStore.js';
+import { virtualTime } from '../helpers/marbles.js';
 import { deleteDatabase } from '../helpers/rawIndexedDB.js';
 import { holdTransactions, watchConnections } from '../helpers/forcedClose.js';
 
@@ -648,13 +648,6 @@ describe('Patches', () => {
   });
 
   describe('when the first read of the tracked docs fails', () => {
-    /** A virtual clock the retries wait on; `flush()` runs every wait due, however far ahead. */
-    function virtualTime(): TestScheduler {
-      const scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
-      scheduler.maxFrames = Number.POSITIVE_INFINITY;
-      return scheduler;
-    }
-
     /** A store that tracks `notes` (OT, with a pending change from the last session) and `cursor` (LWW), whose next `listDocs` fails. */
     async function storeOfLastSession(makeStore: () => PatchesStore): Promise<ReturnType<typeof failingStore>> {
       const store = failingStore(makeStore());
@@ -787,6 +780,49 @@ describe('Patches', () => {
       await untracked;
       expect([...b.trackedDocs].sort()).toEqual(['x']);
       expect(b.getOpenDoc('x')).toBe(doc);
+      await a.close();
+      await b.close();
+    });
+  });
+
+  describe("another instance's writes on one database", () => {
+    it('should read an open doc again later when its read after the write failed, until it is read, reporting it once', async () => {
+      const db = `follow-${Date.now()}-${Math.random()}`;
+      const storeB = failingStore(new IndexedDBStore(db));
+      const scheduler = virtualTime();
+      const a = new Patches({ store: new IndexedDBStore(db) });
+      const b = new Patches({ store: storeB, scheduler });
+      const errors: Error[] = [];
+      b.onError((error) => errors.push(error));
+      const docA = await a.openDoc<{ n?: number }>('notes');
+      const docB = await b.openDoc<{ n?: number }>('notes');
+      docA.change((draft) => {
+        draft.n = 1;
+      });
+      await firstValueFrom(b.otherWrites$);
+      expect(docB.state.n).toBe(1);
+
+      // b's read after a's next write fails (an aborted transaction), and so does its first retry (a whole read).
+      const aborted = Object.assign(new Error('The transaction was aborted.'), { name: 'AbortError' });
+      storeB.failNext('getDocSince', aborted);
+      storeB.failNext('getDoc', aborted);
+      docA.change((draft) => {
+        draft.n = 2;
+      });
+      await turns(() => scheduler.actions.length > 0);
+      expect(errors).toEqual([aborted]);
+      scheduler.flush();
+      await turns(() => scheduler.actions.length > 0);
+      expect(docB.state.n).toBe(1);
+      // Left so, b showed n: 1 (and said nothing on otherWrites$) until a's next write.
+      const followed: string[] = [];
+      b.otherWrites$.subscribe((docId) => followed.push(docId));
+      scheduler.flush();
+      await turns(() => followed.length > 0);
+      expect(followed).toEqual(['notes']);
+      expect(docB.state.n).toBe(2);
+      expect(errors).toHaveLength(1);
+      expect(scheduler.actions).toHaveLength(0);
       await a.close();
       await b.close();
     });

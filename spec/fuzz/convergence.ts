@@ -579,6 +579,8 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   const closedDocs = new WeakMap<FuzzClient, Set<string>>();
   /** Pages closing for a restart: from their sync's end until they are built again. */
   const closing = new WeakSet<FuzzClient>();
+  /** The `Patches` of pages closed for a restart: they still follow the store they share, and are closed at the end (a retry of a failed read would outlive the run). */
+  const retired: Patches[] = [];
   const closedOf = (c: FuzzClient): Set<string> => {
     const closed = closedDocs.get(c) ?? new Set<string>();
     closedDocs.set(c, closed);
@@ -968,6 +970,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   const restartClient = async (c: FuzzClient) => {
     closing.add(c);
     c.sync.destroy();
+    retired.push(c.patches);
     // Like a page closing after its transactions committed: store writes already queued finish
     // (and a remote delete's purge under way still hands its changes over: heard before unsubscribing).
     await Promise.all([...docIds, ...deletedDocs].map(id => c.patches.runExclusive(id, async () => undefined)));
@@ -1126,6 +1129,8 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     await Promise.all(proxies.map(p => p.close()));
     for (const fault of fleet.drainFaults?.() ?? []) fail(`server fault: ${fault}`);
     if (!options.fleet) await fleet.close();
+    // Closing stops their store subscriptions and retries at once; not awaited: what it then closes, the stores below close anyway.
+    for (const patches of [...retired, ...clients.map(c => c.patches)]) void patches.close().catch(() => undefined);
     await Promise.all(clients.map(c => c.store.close().catch(() => undefined)));
     process.off('unhandledRejection', onUnhandled);
   }

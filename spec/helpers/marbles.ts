@@ -37,3 +37,13 @@ export function createTestScheduler(): TestScheduler {
     expect(normalizeErrors(actual)).toEqual(normalizeErrors(expected));
   });
 }
+
+/**
+ * A virtual clock for code that waits on a scheduler between real events (a retry after a store
+ * read failed): `flush()` runs every wait due, however far ahead; `actions` lists those waiting.
+ */
+export function virtualTime(): TestScheduler {
+  const scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+  scheduler.maxFrames = Number.POSITIVE_INFINITY;
+  return scheduler;
+}

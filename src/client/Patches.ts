@@ -1,6 +1,6 @@
 import { Observable, Subject, Subscription, asyncScheduler, concatMap, defer, take, timer, type SchedulerLike } from 'rxjs';
 import type { AnyDoc, Algorithm, Change, SizeCalculator, Unsubscriber } from '../types.js';
-import { DocNotTrackedError, OpenDocConflictError, StoreError, StoreLostError, type StoreOutdatedError } from '../errors.js';
+import { DocNotTrackedError, OpenDocConflictError, StoreError, StoreLostError, StoreOutdatedError } from '../errors.js';
 import { deepEqual } from '../algorithms/deepEqual.js';
 import { asStoreError } from './asStoreError.js';
 import type { PatchesStore, StoreChange } from '../stores/PatchesStore.js';
@@ -16,7 +16,7 @@ import { queueInView } from './queueInView.js';
 import { unsentWork } from '../stores/unsentWork.js';
 import { backoffRetry } from '../operators/backoffRetry.js';
 
-/** How a failed first read of the store's tracked docs is retried: after 1 s, doubling, at most every 30 s, until it is read. */
+/** How a failed first read of the store's tracked docs, or of an open doc after another instance's write, is retried: after 1 s, doubling, at most every 30 s, until it is read. */
 const LIST_RETRY = { initialDelay: 1000, factor: 2, maxDelay: 30_000 } as const;
 
 /** Options shared by every document of a `Patches` instance. */
@@ -43,7 +43,7 @@ export interface PatchesOptions {
   defaultAlgorithm?: Algorithm | undefined;
   /** Clock for change and LWW op timestamps (default `Date.now`); inject one in tests. */
   clock?: (() => number) | undefined;
-  /** Scheduler of the retries of a failed read of the store's tracked docs (default `asyncScheduler`); a `TestScheduler` in tests. */
+  /** Scheduler of the retries of a failed read of the store's tracked docs, or of an open doc following another instance's write (default `asyncScheduler`); a `TestScheduler` in tests. */
   scheduler?: SchedulerLike | undefined;
 }
 
@@ -144,6 +144,9 @@ export class Patches {
   private readonly trackingQueue = new KeyedQueue();
   private readonly clock: () => number;
   private readonly refreshQueued = new Set<string>();
+  /** Per doc, the next try of a refresh whose read failed (`refreshFailed`), and how many failed in a row. */
+  private readonly refreshRetries = new Map<string, { failures: number; timer: Subscription }>();
+  private readonly scheduler: SchedulerLike;
   /** Docs another instance untracked or deleted: their next refresh reads them whole. */
   private readonly readWhole = new Set<string>();
   /** Docs another instance untracked or deleted, until this one has followed (see `followTracking`). */
@@ -202,6 +205,7 @@ export class Patches {
     this.docOptions = options.docOptions ?? {};
     this.defaultAlgorithm = options.defaultAlgorithm ?? 'ot';
     this.clock = options.clock ?? Date.now;
+    this.scheduler = options.scheduler ?? asyncScheduler;
     const ctx: AlgorithmContext = {
       store: this.store,
       queue: this.queue,
@@ -222,7 +226,7 @@ export class Patches {
       error => {
         // Left unread, the docs the store tracks would never sync (their pending changes stay unsent).
         this.reportError(asStoreError(error, 'Could not read the docs the store tracks; retrying'));
-        this.retryListing(options.scheduler ?? asyncScheduler);
+        this.retryListing(this.scheduler);
       },
     );
     if (this.store.changes$) this.storeSubscription.add(this.store.changes$.subscribe(change => this.followStore(change)));
@@ -641,10 +645,40 @@ export class Patches {
           return this.algorithms[algorithm].refresh(docId);
         })
         .then(
-          () => this.otherWriteSubject.next(docId),
-          error => this.reportError(error, docId),
+          () => {
+            this.refreshRetries.get(docId)?.timer.unsubscribe();
+            this.refreshRetries.delete(docId);
+            this.otherWriteSubject.next(docId);
+          },
+          error => this.refreshFailed(docId, error),
         );
     }
+  }
+
+  /**
+   * A refresh after another instance's write could not read the store (it failed a moment): left
+   * so, the open view stays behind its store, and `otherWrites$` unsaid (PatchesSync neither reads
+   * the doc's entry again nor sends another tab's edits), until the doc's next write (found by the
+   * shared-idb fuzz with store faults). Reported once, it is tried again as if the write were
+   * announced again, waiting longer each time (`LIST_RETRY`), until a refresh reads the store; not
+   * on an outdated store, whose every call fails (said once, `storeOutdated`). The retry reads the
+   * doc whole: the failed read may have taken its mark to be (`readWhole`, another instance
+   * untracked it meanwhile), and rows read since the view's rev would then be another history's.
+   */
+  private refreshFailed(docId: string, error: unknown): void {
+    const failures = (this.refreshRetries.get(docId)?.failures ?? 0) + 1;
+    this.refreshRetries.get(docId)?.timer.unsubscribe();
+    this.refreshRetries.delete(docId);
+    if (failures === 1) this.reportError(error, docId);
+    if (this.isClosed || error instanceof StoreOutdatedError) return;
+    this.readWhole.add(docId);
+    const delay = Math.min(LIST_RETRY.initialDelay * LIST_RETRY.factor ** (failures - 1), LIST_RETRY.maxDelay);
+    const retry = timer(delay, this.scheduler).subscribe(() => {
+      if (this.tracked.has(docId)) this.followStore({ kind: 'write', docIds: [docId] });
+      else this.refreshRetries.delete(docId);
+    });
+    this.refreshRetries.set(docId, { failures, timer: retry });
+    this.storeSubscription.add(retry);
   }
 
   /** Brings the tracked set in line with the store after another instance tracked, untracked or deleted docs. */
