@@ -1,23 +1,27 @@
-import { firstValueFrom, lastValueFrom } from 'rxjs';
+import { firstValueFrom, lastValueFrom, type SchedulerLike } from 'rxjs';
 import type { ClientAlgorithm } from '../../src/client/ClientAlgorithm.js';
 import { Patches } from '../../src/client/Patches.js';
 import { OwnEdits } from '../../src/net/OwnEdits.js';
 import { StoredEntries } from '../../src/net/StoredEntries.js';
 import { SyncedDocs } from '../../src/net/SyncedDocs.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
+import type { PatchesStore } from '../../src/stores/PatchesStore.js';
+import { StoreOutdatedError } from '../../src/errors.js';
 import type { Change } from '../../src/types.js';
 import { holdingStore, type HoldingStore } from '../helpers/holdingStore.js';
+import { failingStore } from '../helpers/failingStore.js';
+import { virtualTime } from '../helpers/marbles.js';
 
 /** A committed change at `rev` setting `/n`. */
 const committed = (rev: number): Change => ({ id: `c${rev}`, baseRev: rev - 1, rev, ops: [{ op: 'replace', path: '/n', value: rev }], createdAt: 0, committedAt: 0 });
 
 /** StoredEntries over a real Patches and store; what it reports is collected. */
-function entriesOver(store: HoldingStore | InMemoryStore = holdingStore()) {
+function entriesOver(store: PatchesStore = holdingStore(), scheduler?: SchedulerLike) {
   const patches = new Patches({ store });
   const docs = new SyncedDocs();
   const ownEdits = new OwnEdits();
   const reported: { error: unknown; docId?: string }[] = [];
-  const entries = new StoredEntries({ patches, docs, ownEdits, report: (error, docId) => reported.push({ error, docId }) });
+  const entries = new StoredEntries({ patches, docs, ownEdits, report: (error, docId) => reported.push({ error, docId }), scheduler });
   return { patches, docs, ownEdits, entries, reported };
 }
 
@@ -160,6 +164,60 @@ describe('StoredEntries', () => {
 
       expect(docs.value.a.committedRev).toBe(1);
       expect((await firstValueFrom(docs.synced$)).a.committedRev).toBe(1);
+      await patches.close();
+    });
+  });
+
+  describe('reread$', () => {
+    /** Lets the event loop turn until `done()` or 50 turns have passed (an in-memory store call completes within a few). */
+    async function turns(done: () => boolean): Promise<void> {
+      for (let i = 0; i < 50 && !done(); i++) await new Promise(resolve => setImmediate(resolve));
+    }
+
+    it('should read the entry again later when its read failed, until it is read, reporting it once', async () => {
+      const store = failingStore();
+      const scheduler = virtualTime();
+      const { patches, docs, entries, reported } = entriesOver(store, scheduler);
+      await patches.trackDocs(['a']);
+      docs.put({ a: { committedRev: 0, hasPending: false, status: 'synced' } });
+      // Another tab applied rev 1; this tab's read of it fails (an aborted transaction), then its first retry.
+      await store.applyServerChanges('a', { state: { n: 1 }, rev: 1, changes: [committed(1)] });
+      const aborted = Object.assign(new Error('The transaction was aborted.'), { name: 'AbortError' });
+      store.failNext('getCommittedRev', aborted, 2);
+      const seen: string[] = [];
+      entries.reread$('a').subscribe({ next: () => seen.push('read'), complete: () => seen.push('done') });
+
+      await turns(() => scheduler.actions.length > 0);
+      expect(reported).toEqual([{ error: aborted, docId: 'a' }]);
+      scheduler.flush();
+      await turns(() => scheduler.actions.length > 0);
+      // Left so, the entry showed rev 0 until the doc's next write.
+      expect(docs.value.a.committedRev).toBe(0);
+      scheduler.flush();
+      await turns(() => seen.length === 2);
+
+      expect(seen).toEqual(['read', 'done']);
+      expect(docs.value.a).toEqual({ committedRev: 1, hasPending: false, status: 'synced' });
+      expect(reported).toHaveLength(1);
+      await patches.close();
+    });
+
+    it('should not read again after an error retrying cannot fix', async () => {
+      const store = failingStore();
+      const scheduler = virtualTime();
+      const { patches, docs, entries, reported } = entriesOver(store, scheduler);
+      await patches.trackDocs(['a']);
+      const outdated = new StoreOutdatedError('app', 3, 4);
+      store.failNext('getCommittedRev', outdated);
+
+      const seen: string[] = [];
+      entries.reread$('a').subscribe({ complete: () => seen.push('done') });
+      await turns(() => seen.length > 0);
+
+      expect(seen).toEqual(['done']);
+      expect(reported).toEqual([{ error: outdated, docId: 'a' }]);
+      expect(docs.value.a).toBeUndefined();
+      expect(scheduler.actions).toHaveLength(0);
       await patches.close();
     });
   });

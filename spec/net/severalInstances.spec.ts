@@ -15,6 +15,8 @@ import type { StoreChannel } from '../../src/streams/storeChanges.js';
 import type { Change } from '../../src/types.js';
 import { docSynced, idle, startHarness, when, type SyncHarness, type TestClient } from '../helpers/syncHarness.js';
 import { connectClient } from '../helpers/wsClient.js';
+import { failingStore } from '../helpers/failingStore.js';
+import { virtualTime } from '../helpers/marbles.js';
 
 /**
  * Several `Patches` on one IndexedDB database in one process (fake-indexeddb): they behave like
@@ -25,6 +27,11 @@ import { connectClient } from '../helpers/wsClient.js';
 type Notes = { items?: string[]; marks?: Record<string, number> };
 
 let dbCount = 0;
+
+/** Lets the event loop turn until `done()` or 100 turns have passed (fake-indexeddb works in turns of the loop). */
+async function turns(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !done(); i++) await new Promise(resolve => setImmediate(resolve));
+}
 
 describe('several Patches on one IndexedDBStore database', () => {
   let h: SyncHarness;
@@ -81,6 +88,35 @@ describe('several Patches on one IndexedDBStore database', () => {
     const pending = await b.store.getPendingChanges('notes');
     expect(pending.map(c => c.baseRev)).toEqual([0, 0]);
     expect(await firstValueFrom(docA.state$.pipe(filter(state => state.items?.length === 2)))).toEqual({ items: ['from A', 'from B'] });
+  });
+
+  // Found by the shared-idb fuzz with store faults (seeds 81454, 81470 under load): a read that
+  // follows another instance's write failed a moment and was never made again, so the open doc, or
+  // its status entry, stayed behind the store until the doc's next write.
+  it("should show another instance's edit in the status map when its read there failed a moment, read again later", async () => {
+    const db = `instances-${++dbCount}`;
+    const scheduler = virtualTime();
+    const storeB = failingStore(new IndexedDBStore(db));
+    const a = new Patches({ store: new IndexedDBStore(db) });
+    const b = h.client({ store: storeB, tabs: { enabled: false }, scheduler });
+    closing.push(a, b.patches);
+    const docA = await a.openDoc<Notes>('notes');
+    const docB = await b.patches.openDoc<Notes>('notes');
+    await when(b.sync.synced$, synced => synced.notes !== undefined);
+    const aborted = Object.assign(new Error('The transaction was aborted.'), { name: 'AbortError' });
+    storeB.failNext('getCommittedRev', aborted);
+
+    docA.change(draft => void (draft.items = ['from A']));
+    await turns(() => scheduler.actions.length > 0);
+    expect(b.errors).toEqual([aborted]);
+    expect(docB.state.items).toEqual(['from A']);
+    // Left so, b said "all saved" with A's edit waiting in the store.
+    expect(b.sync.synced.notes.hasPending).toBe(false);
+    scheduler.flush();
+    await turns(() => b.sync.synced.notes.hasPending);
+
+    expect(b.sync.synced.notes).toEqual({ committedRev: 0, hasPending: true, status: 'unsynced' });
+    expect(b.errors).toHaveLength(1);
   });
 
   // Found in review (real Chromium, and here): a tab's edit made during another tab's burst of

@@ -197,7 +197,7 @@ export class PatchesSync {
     this.leading$ = this.tabs.leading$;
     // A follower's own edits stay pending in what it shows until a store read finds them gone (finding M).
     const unsaved = (id: string) => hasUnsavedEdits(this.patches, id);
-    this.entries = new StoredEntries({ patches, docs: this.docs, ownEdits: this.ownEdits, report: (error, docId) => this.report(error, docId) });
+    this.entries = new StoredEntries({ patches, docs: this.docs, ownEdits: this.ownEdits, report: (error, docId) => this.report(error, docId), scheduler: this.scheduler });
     // Docs the store already tracked when we were made get their entries now, not at first connect (seed: "added on tracking").
     const entriesRead = this.patches.ready.then(() => this.entries.add([...this.patches.trackedDocs], { onlyMissing: true }));
     // A follower shows the leader's state and map; leading, it makes them its own before it announces them.
@@ -603,7 +603,7 @@ export class PatchesSync {
    * ended while it was unsaved had counted it as pending (fuzz finding J).
    */
   private reread$(docId: string): Observable<unknown> {
-    return from(this.entries.add([docId])).pipe(
+    return this.entries.reread$(docId).pipe(
       tap(() => {
         if (this.canSend() && this.docs.get(docId)?.hasPending && !this.subscribing.has(docId)) this.syncRequests.next(docId);
       }),

@@ -1,9 +1,10 @@
-import { EMPTY, concatMap, defer, from, type Observable } from 'rxjs';
+import { EMPTY, asyncScheduler, catchError, concatMap, defer, from, of, retry, throwError, timer, type Observable, type SchedulerLike } from 'rxjs';
 import type { ClientAlgorithm } from '../client/ClientAlgorithm.js';
 import type { Patches } from '../client/Patches.js';
 import type { SyncedDoc } from '../types.js';
 import type { OwnEdits } from './OwnEdits.js';
 import type { SyncedDocs } from './SyncedDocs.js';
+import { classifyError, steadyRetryDelay } from './errorPolicy.js';
 
 /** What `StoredEntries` needs of the `PatchesSync` it works for. */
 export interface StoredEntriesDeps {
@@ -15,6 +16,8 @@ export interface StoredEntriesDeps {
   ownEdits: OwnEdits;
   /** Reports an error, through the sync's error policy. */
   report(error: unknown, docId?: string): void;
+  /** Scheduler of a failed re-read's retries (`reread$`; default `asyncScheduler`). */
+  scheduler?: SchedulerLike | undefined;
 }
 
 /**
@@ -38,9 +41,42 @@ export class StoredEntries {
    * read is read again; one whose read failed is reported and left out.
    */
   async add(docIds: string[], { onlyMissing = false } = {}): Promise<void> {
+    await this.put(docIds, onlyMissing);
+  }
+
+  /**
+   * The doc's entry read again (`add`) after the store changed under it: another tab wrote it, or
+   * an edit was saved as nothing. A read that fails is reported once and made again with the
+   * docs' backoff (`steadyRetryDelay`) until one is made: left out, the entry kept what the store
+   * held before (an older rev, `hasPending` false beside another tab's stored edits) until the
+   * doc's next write (found by the shared-idb fuzz with store faults). Not after an error
+   * retrying cannot fix. Emits once the entry is read.
+   */
+  reread$(docId: string): Observable<unknown> {
+    let tries = 0;
+    return defer(() => this.put([docId], false, tries++ > 0)).pipe(
+      concatMap(failed => (failed.length > 0 ? throwError(() => failed[0]) : of(undefined))),
+      retry({ delay: (error: unknown, count: number) => (classifyError(error) === 'retry' ? timer(steadyRetryDelay(count - 1), this.deps.scheduler ?? asyncScheduler) : throwError(() => error)) }),
+      // Reported in `put`.
+      catchError(() => EMPTY),
+    );
+  }
+
+  /** `add`, its failed reads reported unless `quiet`: resolves to their errors. */
+  private async put(docIds: string[], onlyMissing: boolean, quiet = false): Promise<unknown[]> {
     const { patches, docs } = this.deps;
+    const failed: unknown[] = [];
     // Every doc's reads at once: a pass over N docs should not wait for 2N store round trips in a row.
-    const read = await Promise.all(docIds.map(id => this.read(id)));
+    const read = await Promise.all(
+      docIds.map(id =>
+        this.read(id).catch((error: unknown) => {
+          // One doc's failed read must not stall the others (a whole pass used to wait on it).
+          if (!quiet) this.deps.report(error, id);
+          failed.push(error);
+          return undefined;
+        }),
+      ),
+    );
     const entries: Record<string, SyncedDoc> = {};
     const moved: string[] = [];
     for (const doc of read) {
@@ -59,7 +95,8 @@ export class StoredEntries {
       entries[doc.id] = { committedRev: doc.committedRev, hasPending: doc.hasPending, status };
     }
     docs.put(entries);
-    if (moved.length > 0) await this.add(moved, { onlyMissing });
+    if (moved.length > 0) failed.push(...(await this.put(moved, onlyMissing, quiet)));
+    return failed;
   }
 
   /**
@@ -87,23 +124,17 @@ export class StoredEntries {
     return counts(hasPending) ? hasPending : this.hasPending(docId, algorithm);
   }
 
-  /** One doc's reads, with the entry's change count before them; undefined when it has no algorithm or a read failed (reported). */
+  /** One doc's reads, with the entry's change count before them; undefined when it has no algorithm. */
   private async read(id: string): Promise<{ id: string; committedRev: number; hasPending: boolean; before: number } | undefined> {
     const { patches, docs } = this.deps;
     const name = patches.getDocAlgorithm(id);
     if (!name) return undefined;
-    try {
-      const before = docs.changesOf(id);
-      // Pending first, then the rev: a commit clears the one and moves the other in one write, so a
-      // rev read before a pending read that found the commit done would show "nothing pending" at
-      // a rev without it (another tab committing between the two reads).
-      const hasPending = await this.hasPending(id, patches.algorithms[name]);
-      const committedRev = await patches.store.getCommittedRev(id);
-      return { id, committedRev, hasPending, before };
-    } catch (error) {
-      // One doc's failed read must not stall the others (a whole pass used to wait on it).
-      this.deps.report(error, id);
-      return undefined;
-    }
+    const before = docs.changesOf(id);
+    // Pending first, then the rev: a commit clears the one and moves the other in one write, so a
+    // rev read before a pending read that found the commit done would show "nothing pending" at
+    // a rev without it (another tab committing between the two reads).
+    const hasPending = await this.hasPending(id, patches.algorithms[name]);
+    const committedRev = await patches.store.getCommittedRev(id);
+    return { id, committedRev, hasPending, before };
   }
 }
