@@ -816,6 +816,28 @@ describe('PatchesSync', () => {
       expect(a.sync.synced.unlisted).toEqual({ committedRev: 1, hasPending: false, status: 'synced' });
     });
 
+    // Found by the shared-idb fuzz with store faults (seed 81510, under load): the read of a closed
+    // doc's rev after a broadcast was applied failed; the run's retry found the store at the
+    // server's rev, pulled nothing, and the entry said the old rev, 'synced', for good.
+    it("should read a doc's entry again when the read of its rev after a broadcast failed", async () => {
+      const store = failingStore();
+      const a = await harness.connected({ store });
+      await a.patches.trackDocs(['closed']);
+      await docSynced(a.sync, 'closed');
+      const reported = firstValueFrom(a.sync.error$);
+      store.failNext('getCommittedRev', quota());
+
+      const b = await harness.connected();
+      const doc = await b.patches.openDoc<{ n?: number }>('closed');
+      doc.change(draft => void (draft.n = 1));
+      expect((await reported).error.message).toContain('quota');
+      // The run's retry ends it 'synced'.
+      await when(a.sync.synced$, synced => synced.closed?.status === 'synced');
+
+      expect(a.sync.synced.closed).toEqual({ committedRev: 1, hasPending: false, status: 'synced' });
+      expect(await store.getCommittedRev('closed')).toBe(1);
+    });
+
     it('should run a pass again that failed on an open socket, and send the edits made offline', async () => {
       const store = failingStore();
       const a = await harness.connected({ store });

@@ -166,6 +166,22 @@ describe('StoredEntries', () => {
       expect((await firstValueFrom(docs.synced$)).a.committedRev).toBe(1);
       await patches.close();
     });
+
+    it('should fail with the read, and name the doc on unread$ to be read again', async () => {
+      const store = failingStore();
+      const { patches, docs, entries } = entriesOver(store);
+      await patches.trackDocs(['a']);
+      docs.put({ a: { committedRev: 0, hasPending: false, status: 'synced' } });
+      const aborted = Object.assign(new Error('The transaction was aborted.'), { name: 'AbortError' });
+      store.failNext('getCommittedRev', aborted);
+      const unread: string[] = [];
+      entries.unread$.subscribe(docId => unread.push(docId));
+
+      await expect(lastValueFrom(entries.rev$('a'), { defaultValue: undefined })).rejects.toBe(aborted);
+
+      expect(unread).toEqual(['a']);
+      await patches.close();
+    });
   });
 
   describe('reread$', () => {

@@ -303,7 +303,7 @@ export class PatchesSync {
     this.subscription.add(this.patches.tracked$.pipe(mergeMap(e => this.tracked$(e.docIds).pipe(catchError(error => this.reported$(error))))).subscribe());
     this.subscription.add(this.patches.untracked$.pipe(mergeMap(ids => this.untracked$(ids).pipe(catchError(error => this.reported$(error))))).subscribe());
     this.subscription.add(this.patches.changes$.subscribe(e => this.localChange(e.docId)));
-    this.subscription.add(merge(this.patches.otherWrites$, this.patches.savedNothing$).pipe(mergeMap(id => this.reread$(id))).subscribe());
+    this.subscription.add(merge(this.patches.otherWrites$, this.patches.savedNothing$, this.entries.unread$).pipe(mergeMap(id => this.reread$(id))).subscribe());
     this.subscription.add(this.patches.deleted$.pipe(mergeMap(id => this.deletes.local$(id))).subscribe());
     // An outdated store fails every call: it is reported once, above.
     this.subscription.add(this.patches.errors$.pipe(filter(e => !(e.error instanceof StoreOutdatedError))).subscribe(e => this.errorSubject.next(e)));
@@ -600,7 +600,8 @@ export class PatchesSync {
   /**
    * The store changed under the doc's entry, which is read again: another tab wrote it (its
    * changes go out if this tab syncs), or a local edit was saved as nothing after a sync run that
-   * ended while it was unsaved had counted it as pending (fuzz finding J).
+   * ended while it was unsaved had counted it as pending (fuzz finding J), or a read of its rev
+   * failed (`StoredEntries.unread$`).
    */
   private reread$(docId: string): Observable<unknown> {
     return this.entries.reread$(docId).pipe(

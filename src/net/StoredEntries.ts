@@ -1,4 +1,4 @@
-import { EMPTY, asyncScheduler, catchError, concatMap, defer, from, of, retry, throwError, timer, type Observable, type SchedulerLike } from 'rxjs';
+import { EMPTY, Subject, asyncScheduler, catchError, concatMap, defer, from, of, retry, tap, throwError, timer, type Observable, type SchedulerLike } from 'rxjs';
 import type { ClientAlgorithm } from '../client/ClientAlgorithm.js';
 import type { Patches } from '../client/Patches.js';
 import type { SyncedDoc } from '../types.js';
@@ -32,6 +32,10 @@ export interface StoredEntriesDeps {
  * entries.rev$('notes').subscribe(); // after a write: the entry's committedRev as stored
  */
 export class StoredEntries {
+  private readonly unread = new Subject<string>();
+  /** Docs whose committed rev `rev$` could not read: their entries are to be read again (`reread$`). */
+  readonly unread$: Observable<string> = this.unread.asObservable();
+
   constructor(private readonly deps: StoredEntriesDeps) {}
 
   /**
@@ -45,8 +49,8 @@ export class StoredEntries {
   }
 
   /**
-   * The doc's entry read again (`add`) after the store changed under it: another tab wrote it, or
-   * an edit was saved as nothing. A read that fails is reported once and made again with the
+   * The doc's entry read again (`add`) after the store changed under it: another tab wrote it, an
+   * edit was saved as nothing, or `rev$` could not read it (`unread$`). A read that fails is reported once and made again with the
    * docs' backoff (`steadyRetryDelay`) until one is made: left out, the entry kept what the store
    * held before (an older rev, `hasPending` false beside another tab's stored edits) until the
    * doc's next write (found by the shared-idb fuzz with store faults). Not after an error
@@ -101,13 +105,18 @@ export class StoredEntries {
 
   /**
    * Reports the doc's committed rev (from the store) in its status entry; read again if the entry
-   * changed during the read, which may then be older than what the entry shows.
+   * changed during the read, which may then be older than what the entry shows. A read that fails
+   * fails the caller's run as before, and names the doc on `unread$`, whose entry is read again
+   * (`reread$`): the run's retry finds the store at the rev the server has, and pulls nothing that
+   * would report it (found by the shared-idb fuzz with store faults: an entry at rev 0 'synced',
+   * the store and the server at 2).
    */
   rev$(docId: string): Observable<unknown> {
     const { docs, patches } = this.deps;
     return defer(() => {
       const before = docs.changesOf(docId);
       return from(patches.store.getCommittedRev(docId)).pipe(
+        tap({ error: () => this.unread.next(docId) }),
         concatMap(committedRev => {
           if (docs.changesOf(docId) !== before) return this.rev$(docId);
           docs.update([docId], { committedRev });
