@@ -119,6 +119,19 @@ import { formatFailure, modeFlags, runConvergence, type FuzzMode, type FuzzStore
  *   agrees, so only a witness shows it. Not a bug of ours: protocol §2.3 states the rule ("avoid
  *   numeric object keys"), and the transform corpus pins it (a mixed fleet must compute the same).
  *   README Known limits says so; OT witnesses no longer take such keys (LWW ones still do).
+ * - V. (`--stores shared-idb --store-faults 0.03` under load: seeds 81454 and 81470 beside two
+ *   busy loops, 81474, 81477 and 81481 also with `--slow-store`; each passed on a quiet replay) a
+ *   read that follows another instance's write and failed was reported and never made again: the
+ *   open view's refresh (a failed `listChanges`), which also left `otherWrites$` unsaid, so the
+ *   view and its entry stayed at the rev before ("client 2's open lww-1~1 following its store to
+ *   rev 5 (at 4)"), or the entry's read after it (a failed `getPendingChanges` or
+ *   `getCommittedRev`: "client 3 reaching rev 46 of notes-0", the view at 46, the entry at 45), until
+ *   the doc's next write. Both are made again with backoff now, reported once: spec/client/Patches.spec.ts
+ *   ("another instance's writes"), spec/net/StoredEntries.spec.ts (`reread$`), spec/net/severalInstances.spec.ts.
+ *   Then (81510 with `--slow-store`, on those fixes) a closed doc's rev read after its own sync
+ *   applied server changes (`StoredEntries.rev$`) failed: the run's retry found the store at the
+ *   server's rev and pulled nothing, so the entry said rev 0 'synced' with the store at 2. Its
+ *   entry is read again too (`unread$`): spec/net/PatchesSync.spec.ts.
  */
 
 /** CI size: 5 clients, this many random actions per seed. */
