@@ -89,7 +89,9 @@ export interface ConvergenceOptions {
   /**
    * Rate (0–1) of store faults: that share of the sync engine's own store calls throws an
    * `AbortError` without running (`StoreFaults`, `FAULTABLE_STORE_METHODS`). Such an error may
-   * reach `onError` (reported, retried), whatever wraps it.
+   * reach `onError` (reported, retried), whatever wraps it. An edit's save that meets another
+   * instance's write reads the doc again, so a fault there fails the save: the edit is rolled back
+   * and reported (`rolledBack`), and a witness so named is excused (it must then be absent).
    */
   storeFaults?: number;
   /**
@@ -180,6 +182,8 @@ interface Witness {
   docId: string;
   key: string;
   value: number;
+  /** The id `change()` recorded it under (`rolledBack` names it if its save fails). */
+  changeId?: string;
 }
 
 interface FuzzClient {
@@ -355,6 +359,8 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   const lwwHandedOver = new Set<string>();
   const rebasedAway: RebasedAway[] = [];
   const witnesses: Witness[] = [];
+  /** Edits whose save an injected store fault failed: rolled back from the view and reported (`rolledBack`). */
+  const rolledBackByFaults = new Set<string>();
   /** Witnesses an untrack of their database discarded (as `discardable`). */
   const witnessesDiscarded = new Set<Witness>();
   // Each fault source draws from a generator of its own, so the script stays as it was.
@@ -367,6 +373,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     witnesses: 0,
     witnessesDuringWrites: 0,
     witnessesChecked: 0,
+    witnessesRolledBack: 0,
     drops: 0,
     kills: 0,
     delayBursts: 0,
@@ -466,13 +473,18 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     });
     const subscriptions = new Subscription();
     subscriptions.add(
-      sync.error$.subscribe(({ error, docId }) => {
+      sync.error$.subscribe(({ error, docId, rolledBack }) => {
         wire.note(c.index, `onError ${docId ?? ''} ${describe(error)}`);
         if (isNetworkClass(error)) stats.networkErrors++;
         // An injected 500 or -32000 (the policy's 'retry': reported once, retried); never a 503.
         else if (serverErrors?.reportable(error)) stats.serverErrorsReported++;
-        // An injected store fault (the policy's 'retry'), however the library wrapped it.
-        else if (storeFaults?.caused(error)) stats.storeFaultsReported++;
+        // An injected store fault (the policy's 'retry'), however the library wrapped it. Also an
+        // edit's save that met another instance's write: it reads the doc again (a conflict), and a
+        // fault in that read fails the save, the edit rolled back and named in `rolledBack`.
+        else if (storeFaults?.caused(error)) {
+          stats.storeFaultsReported++;
+          for (const id of rolledBack ?? []) rolledBackByFaults.add(id);
+        }
         // An edit of a doc opened again after its delete, made as the doc is dropped again (the server keeps its tombstone).
         else if (docId && deletedDocs.includes(docId) && error instanceof StoreError && error.cause instanceof DocNotTrackedError) stats.revivedEditsRefused++;
         // An edit made before its database untracked the doc, saved after (its save queued behind
@@ -726,9 +738,20 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     ++witnessSerial;
     // `extended`: every other witness's key needs a pointer escape or (LWW) reads as an index.
     const witness = witnessEdit(witnessSerial, options.edits === 'extended' && witnessSerial % 2 === 0, algorithmOf(docId));
-    witnesses.push({ client: c.index, docId, key: witness.key, value: witness.value });
+    const record: Witness = { client: c.index, docId, key: witness.key, value: witness.value };
+    witnesses.push(record);
+    witnessOf.set(witness, record);
     stats.witnesses++;
     return witness;
+  };
+  const witnessOf = new WeakMap<Edit, Witness>();
+  /** Makes an edit on an open doc; a witness notes the id its change was recorded under. */
+  const applyEdit = (doc: PatchesDoc<FuzzDoc>, change: Edit): void => {
+    const mutator = (draft: unknown) => change.apply(draft as FuzzDoc);
+    doc.change(mutator);
+    const witness = witnessOf.get(change);
+    if (witness) witness.changeId = doc._optimistic().find(o => o.mutator === mutator)?.id;
+    if (change.then) doc.change(draft => change.then!(draft as FuzzDoc));
   };
   const witnessRng = forkRng(seed, 'witness');
 
@@ -865,8 +888,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     const change = orWitness(c, docId, algorithmOf(docId) === 'lww' ? lwwEdit(r, doc.state) : otEdit(r, doc.state), r, 0.5);
     if ('key' in change) stats.witnessesDuringWrites++;
     trace.push(`c${c.index} ${docId} (while server changes are written): ${change.label}`);
-    doc.change(draft => change.apply(draft as FuzzDoc));
-    if (change.then) doc.change(draft => change.then!(draft as FuzzDoc));
+    applyEdit(doc, change);
     stats.edits++;
     stats.editsDuringWrites++;
     if (change.label.startsWith('editText')) stats.textEdits++;
@@ -878,8 +900,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     const doc = c.docs.get(docId)!;
     const change = orWitness(c, docId, scriptEdit(docId, doc.state), witnessRng, 0.1);
     trace.push(`c${c.index} ${docId}: ${change.label}`);
-    doc.change(draft => change.apply(draft as FuzzDoc));
-    if (change.then) doc.change(draft => change.then!(draft as FuzzDoc));
+    applyEdit(doc, change);
     stats.edits++;
     if (change.label.startsWith('editText')) stats.textEdits++;
     if (algorithmOf(docId) !== 'ot' || !cardRng.chance(CARD_EDIT_CHANCE)) return doc.flush();
@@ -1306,8 +1327,11 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
 
   /**
    * Every witness edit of a live doc is in the served doc (every client's view equals it, checked
-   * above), unless an untrack of its database discarded it: no rule of either algorithm drops a
-   * write to a key nobody else touches. Catches an edit lost before it was minted, which
+   * above), unless an untrack of its database discarded it or its save failed on an injected store
+   * fault (rolled back from the view and reported naming it in `rolledBack`, as README's
+   * `doc.change()` says: an edit's save that meets another instance's write reads the doc again,
+   * and a fault there fails it); such a one must then be absent. No rule of either algorithm drops
+   * a write to a key nobody else touches. Catches an edit lost before it was minted, which
    * `checkChangeIds` cannot see (it follows ids).
    */
   function checkWitnesses(served: Map<string, unknown>): void {
@@ -1315,6 +1339,11 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
       if (deletedDocs.includes(w.docId) || witnessesDiscarded.has(w)) continue;
       stats.witnessesChecked++;
       const doc = served.get(w.docId) as FuzzDoc | undefined;
+      if (w.changeId !== undefined && rolledBackByFaults.has(w.changeId)) {
+        stats.witnessesRolledBack++;
+        if (doc?.[w.key] !== undefined) fail(`client ${w.client} ${w.docId}: witness edit ${w.key}=${w.value} was reported rolled back, yet the server's doc has ${show(doc[w.key])}`);
+        continue;
+      }
       if (doc?.[w.key] !== w.value) fail(`client ${w.client} ${w.docId}: witness edit ${w.key}=${w.value} is not in the server's doc (${show(doc?.[w.key])}): an edit was lost`);
     }
   }
