@@ -6,7 +6,7 @@ import { IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
 import { holdingStore } from '../helpers/holdingStore.js';
 import { purgeDeletedDoc } from '../../src/net/purgeDeletedDoc.js';
-import { DocNotTrackedError, OpenDocConflictError, StoreError, StoreLostError } from '../../src/errors.js';
+import { DocNotTrackedError, OpenDocConflictError, StoreConflictError, StoreError, StoreLostError } from '../../src/errors.js';
 import type { PatchesDoc } from '../../src/client/PatchesDoc.js';
 import type { PatchesStore } from '../../src/stores/PatchesStore.js';
 import { failingStore } from '../helpers/failingStore.js';
@@ -826,5 +826,29 @@ describe('Patches', () => {
       await a.close();
       await b.close();
     });
+  });
+});
+
+describe('Patches: an edit whose save meets another instance\'s write while the store fails a moment', () => {
+  it('should save the edit once the refresh reads the store again, and report nothing', async () => {
+    const store = failingStore();
+    const patches = new Patches({ store });
+    const reports: Array<{ error: Error; rolledBack?: string[] }> = [];
+    patches.onError((error, context) => reports.push({ error, rolledBack: context?.rolledBack }));
+    try {
+      const doc = await patches.openDoc<{ w?: number }>('notes');
+      // Another tab wrote first (the guarded save is refused), and the refresh's read fails once (an aborted transaction).
+      store.failNext('savePendingChanges', new StoreConflictError('notes', 'another tab wrote first'));
+      store.failNext('getDoc', Object.assign(new Error('The transaction was aborted'), { name: 'AbortError' }));
+      doc.change(draft => {
+        draft.w = 8;
+      });
+      await doc.flush();
+      expect(reports).toEqual([]);
+      expect(doc.state).toEqual({ w: 8 });
+      expect((await store.getDoc('notes'))?.pending.map(change => change.ops)).toEqual([[{ op: 'add', path: '/w', value: 8 }]]);
+    } finally {
+      await patches.close();
+    }
   });
 });

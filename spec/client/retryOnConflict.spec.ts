@@ -1,4 +1,4 @@
-import { StoreConflictError, StoreError } from '../../src/errors.js';
+import { DocNotTrackedError, StoreConflictError, StoreError, StoreLostError } from '../../src/errors.js';
 import { redoOnRead, retryOnConflict } from '../../src/client/retryOnConflict.js';
 
 describe('retryOnConflict', () => {
@@ -44,6 +44,63 @@ describe('retryOnConflict', () => {
     pauses.slice(0, bounds.length).forEach((p, i) => expect(p.ms).toBeLessThan(bounds[i]));
     expect(Math.max(...pauses.map(p => p.ms))).toBeLessThan(200);
     expect(pauses.slice(-20).some(p => p.ms > 2)).toBe(true);
+  });
+});
+
+describe('retryOnConflict: a refresh that fails', () => {
+  const aborted = () => Object.assign(new Error('The transaction was aborted'), { name: 'AbortError' });
+
+  it('should be tried again with the next conflict, so a store that failed a moment does not fail the step', async () => {
+    const log: string[] = [];
+    let attempts = 0;
+    let refreshes = 0;
+    const result = await retryOnConflict(
+      async () => {
+        log.push(`attempt ${++attempts}`);
+        if (refreshes < 3) throw new StoreConflictError('d', 'changed');
+        return 'saved';
+      },
+      async () => {
+        log.push(`refresh ${++refreshes}`);
+        if (refreshes <= 2) throw aborted();
+      },
+      async ms => void log.push(`pause < ${Math.ceil(ms)}`),
+    );
+    expect(result).toBe('saved');
+    expect(log.filter(line => !line.startsWith('pause'))).toEqual(['attempt 1', 'refresh 1', 'attempt 2', 'refresh 2', 'attempt 3', 'refresh 3', 'attempt 4']);
+    // After a failed refresh, each try first waits a little: the store gets a moment.
+    expect(log.filter(line => line.startsWith('pause'))).toHaveLength(2);
+  });
+
+  it('should fail the step with the third failure in a row', async () => {
+    let refreshes = 0;
+    const third = aborted();
+    const step = retryOnConflict(
+      async () => Promise.reject(new StoreConflictError('d', 'changed')),
+      async () => {
+        refreshes++;
+        throw refreshes === 3 ? third : aborted();
+      },
+      async () => {},
+    );
+    await expect(step).rejects.toBe(third);
+    expect(refreshes).toBe(3);
+  });
+
+  it('should fail the step at once when retrying cannot help: the store lost or outdated, the doc untracked', async () => {
+    for (const error of [new StoreLostError('app', 4, 'closed'), new DocNotTrackedError('d', false)]) {
+      let refreshes = 0;
+      const step = retryOnConflict(
+        async () => Promise.reject(new StoreConflictError('d', 'changed')),
+        async () => {
+          refreshes++;
+          throw error;
+        },
+        async () => {},
+      );
+      await expect(step).rejects.toBe(error);
+      expect(refreshes).toBe(1);
+    }
   });
 });
 

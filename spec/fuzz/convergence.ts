@@ -90,8 +90,9 @@ export interface ConvergenceOptions {
    * Rate (0–1) of store faults: that share of the sync engine's own store calls throws an
    * `AbortError` without running (`StoreFaults`, `FAULTABLE_STORE_METHODS`). Such an error may
    * reach `onError` (reported, retried), whatever wraps it. An edit's save that meets another
-   * instance's write reads the doc again, so a fault there fails the save: the edit is rolled back
-   * and reported (`rolledBack`), and a witness so named is excused (it must then be absent).
+   * instance's write reads the doc again, so faults there (three in a row: `retryOnConflict`) fail
+   * the save: the edit is rolled back and reported (`rolledBack`), and a witness so named is
+   * excused (it must then be absent).
    */
   storeFaults?: number;
   /**

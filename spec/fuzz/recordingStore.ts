@@ -40,8 +40,9 @@ export interface RecordingStoreOptions {
  * flight). Never a call whose failure goes back to the caller by contract (`openDoc`'s read, an
  * edit's save, track, untrack, delete): the script would have to play a user who retries them.
  * An edit's save that meets another instance's write still reads the doc again through
- * `listChanges` (the refresh behind its retry), so a fault can fail a save that way: rolled back
- * and reported, as `doc.change()` documents (the oracle excuses such a witness by its id).
+ * `listChanges` (the refresh behind its retry), so faults can fail a save that way (three in a
+ * row, `retryOnConflict`): rolled back and reported, as `doc.change()` documents (the oracle
+ * excuses such a witness by its id).
  */
 export const FAULTABLE_STORE_METHODS: readonly StoreMethod[] = ['applyServerChanges', 'getCommittedRev', 'getPendingChanges', 'listChanges', 'getPendingOps', 'saveSendingChange'];
 
