@@ -1,4 +1,4 @@
-import { Observable, Subject, Subscription, asyncScheduler, concatMap, defer, take, timer, type SchedulerLike } from 'rxjs';
+import { EMPTY, Observable, Subject, Subscription, asyncScheduler, concatMap, defer, finalize, from, take, timer, type SchedulerLike } from 'rxjs';
 import type { AnyDoc, Algorithm, Change, SizeCalculator, Unsubscriber } from '../types.js';
 import { DocNotTrackedError, OpenDocConflictError, StoreError, StoreLostError, StoreOutdatedError } from '../errors.js';
 import { deepEqual } from '../algorithms/deepEqual.js';
@@ -144,8 +144,8 @@ export class Patches {
   private readonly trackingQueue = new KeyedQueue();
   private readonly clock: () => number;
   private readonly refreshQueued = new Set<string>();
-  /** Per doc, the next try of a refresh whose read failed (`refreshFailed`), and how many failed in a row. */
-  private readonly refreshRetries = new Map<string, { failures: number; timer: Subscription }>();
+  /** Per doc, the retries of a refresh whose read failed (`refreshFailed`), until one reads the store. */
+  private readonly refreshRetries = new Map<string, Subscription>();
   private readonly scheduler: SchedulerLike;
   /** Docs another instance untracked or deleted: their next refresh reads them whole. */
   private readonly readWhole = new Set<string>();
@@ -646,8 +646,7 @@ export class Patches {
         })
         .then(
           () => {
-            this.refreshRetries.get(docId)?.timer.unsubscribe();
-            this.refreshRetries.delete(docId);
+            this.refreshRetries.get(docId)?.unsubscribe();
             this.otherWriteSubject.next(docId);
           },
           error => this.refreshFailed(docId, error),
@@ -659,26 +658,35 @@ export class Patches {
    * A refresh after another instance's write could not read the store (it failed a moment): left
    * so, the open view stays behind its store, and `otherWrites$` unsaid (PatchesSync neither reads
    * the doc's entry again nor sends another tab's edits), until the doc's next write (found by the
-   * shared-idb fuzz with store faults). Reported once, it is tried again as if the write were
-   * announced again, waiting longer each time (`LIST_RETRY`), until a refresh reads the store; not
-   * on an outdated store, whose every call fails (said once, `storeOutdated`). The retry reads the
-   * doc whole: the failed read may have taken its mark to be (`readWhole`, another instance
-   * untracked it meanwhile), and rows read since the view's rev would then be another history's.
+   * shared-idb fuzz with store faults). Reported once, it is tried again with the backoff of the
+   * tracked docs' first read (`LIST_RETRY`, `backoffRetry`) until a refresh reads the store (one
+   * after a later write ends the retries too); not on an outdated store, whose every call fails
+   * (said once, `storeOutdated`). A refresh after a failed one reads the doc whole: the failed read
+   * may have taken its mark to be (`readWhole`, another instance untracked it meanwhile), and rows
+   * read since the view's rev would then be another history's.
    */
   private refreshFailed(docId: string, error: unknown): void {
-    const failures = (this.refreshRetries.get(docId)?.failures ?? 0) + 1;
-    this.refreshRetries.get(docId)?.timer.unsubscribe();
-    this.refreshRetries.delete(docId);
-    if (failures === 1) this.reportError(error, docId);
-    if (this.isClosed || error instanceof StoreOutdatedError) return;
     this.readWhole.add(docId);
-    const delay = Math.min(LIST_RETRY.initialDelay * LIST_RETRY.factor ** (failures - 1), LIST_RETRY.maxDelay);
-    const retry = timer(delay, this.scheduler).subscribe(() => {
-      if (this.tracked.has(docId)) this.followStore({ kind: 'write', docIds: [docId] });
-      else this.refreshRetries.delete(docId);
+    // Retrying already (a write announced meanwhile failed too): those retries read the latest.
+    if (this.refreshRetries.has(docId)) return;
+    this.reportError(error, docId);
+    if (this.isClosed || error instanceof StoreOutdatedError) return;
+    const read$ = defer(() => {
+      const algorithm = this.tracked.get(docId);
+      if (!algorithm) return EMPTY;
+      this.readWhole.add(docId);
+      return from(this.queue.run(docId, () => this.algorithms[algorithm].refresh(docId)));
     });
-    this.refreshRetries.set(docId, { failures, timer: retry });
-    this.storeSubscription.add(retry);
+    const retries = timer(LIST_RETRY.initialDelay, this.scheduler)
+      .pipe(
+        concatMap(() => read$),
+        backoffRetry({ ...LIST_RETRY, scheduler: this.scheduler, repeatOnComplete: false, retryIf: retried => !this.isClosed && !(retried instanceof StoreOutdatedError) }),
+        finalize(() => this.refreshRetries.delete(docId)),
+      )
+      .subscribe({ next: () => this.otherWriteSubject.next(docId), error: () => undefined });
+    // Finished at once (closed meanwhile): nothing to keep.
+    if (!retries.closed) this.refreshRetries.set(docId, retries);
+    this.storeSubscription.add(retries);
   }
 
   /** Brings the tracked set in line with the store after another instance tracked, untracked or deleted docs. */

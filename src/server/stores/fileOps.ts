@@ -91,7 +91,7 @@ export async function fsyncFile(path: string): Promise<void> {
     return;
   }
   try {
-    await syncFd(fd, fdatasync);
+    await datasyncFd(fd);
   } finally {
     closeSync(fd);
   }
