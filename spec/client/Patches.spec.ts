@@ -6,7 +6,7 @@ import { IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
 import { holdingStore } from '../helpers/holdingStore.js';
 import { purgeDeletedDoc } from '../../src/net/purgeDeletedDoc.js';
-import { DocNotTrackedError, OpenDocConflictError, StoreConflictError, StoreError, StoreLostError } from '../../src/errors.js';
+import { DocNotTrackedError, OpenDocConflictError, StoreConflictError, StoreError, StoreLostError, StoreOutdatedError } from '../../src/errors.js';
 import type { PatchesDoc } from '../../src/client/PatchesDoc.js';
 import type { PatchesStore } from '../../src/stores/PatchesStore.js';
 import { failingStore } from '../helpers/failingStore.js';
@@ -16,6 +16,9 @@ import { holdTransactions, watchConnections } from '../helpers/forcedClose.js';
 
 /** What a browser's IndexedDB throws when the disk is full. */
 const quotaError = () => new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+
+/** What a store call of an IndexedDB transaction the browser aborted rejects with. */
+const abortError = () => Object.assign(new Error('The transaction was aborted.'), { name: 'AbortError' });
 
 /** The real stores a failing one wraps. */
 const stores: Array<[string, () => PatchesStore]> = [
@@ -29,6 +32,25 @@ const stores: Array<[string, () => PatchesStore]> = [
  */
 async function turns(done: () => boolean, limit = 50): Promise<void> {
   for (let i = 0; i < limit && !done(); i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Two instances of one app on one IndexedDB database, following each other: `b`'s store calls
+ * can be made to fail (`storeB`) or held (`heldB`), its retries wait on `scheduler`, and what it
+ * reports is in `errors`.
+ */
+async function twoTabsFailing(name: string) {
+  const db = `${name}-${Date.now()}-${Math.random()}`;
+  const heldB = holdingStore(new IndexedDBStore(db));
+  const storeB = failingStore(heldB);
+  const scheduler = virtualTime();
+  const a = new Patches({ store: new IndexedDBStore(db) });
+  const b = new Patches({ store: storeB, scheduler });
+  const errors: Error[] = [];
+  b.onError((error) => errors.push(error));
+  await a.ready;
+  await b.ready;
+  return { a, b, storeB, heldB, scheduler, errors };
 }
 
 describe('Patches', () => {
@@ -786,14 +808,18 @@ describe('Patches', () => {
   });
 
   describe("another instance's writes on one database", () => {
+    /** Lets `b`'s waiting retries run, and returns the docs it then announced on `otherWrites$`. */
+    async function followedOnRetry(b: Patches, scheduler: ReturnType<typeof virtualTime>): Promise<string[]> {
+      const followed: string[] = [];
+      const subscription = b.otherWrites$.subscribe((docId) => followed.push(docId));
+      scheduler.flush();
+      await turns(() => followed.length > 0);
+      subscription.unsubscribe();
+      return followed;
+    }
+
     it('should read an open doc again later when its read after the write failed, until it is read, reporting it once', async () => {
-      const db = `follow-${Date.now()}-${Math.random()}`;
-      const storeB = failingStore(new IndexedDBStore(db));
-      const scheduler = virtualTime();
-      const a = new Patches({ store: new IndexedDBStore(db) });
-      const b = new Patches({ store: storeB, scheduler });
-      const errors: Error[] = [];
-      b.onError((error) => errors.push(error));
+      const { a, b, storeB, scheduler, errors } = await twoTabsFailing('follow');
       const docA = await a.openDoc<{ n?: number }>('notes');
       const docB = await b.openDoc<{ n?: number }>('notes');
       docA.change((draft) => {
@@ -803,7 +829,7 @@ describe('Patches', () => {
       expect(docB.state.n).toBe(1);
 
       // b's read after a's next write fails (an aborted transaction), and so does its first retry (a whole read).
-      const aborted = Object.assign(new Error('The transaction was aborted.'), { name: 'AbortError' });
+      const aborted = abortError();
       storeB.failNext('getDocSince', aborted);
       storeB.failNext('getDoc', aborted);
       docA.change((draft) => {
@@ -815,16 +841,122 @@ describe('Patches', () => {
       await turns(() => scheduler.actions.length > 0);
       expect(docB.state.n).toBe(1);
       // Left so, b showed n: 1 (and said nothing on otherWrites$) until a's next write.
-      const followed: string[] = [];
-      b.otherWrites$.subscribe((docId) => followed.push(docId));
-      scheduler.flush();
-      await turns(() => followed.length > 0);
-      expect(followed).toEqual(['notes']);
+      expect(await followedOnRetry(b, scheduler)).toEqual(['notes']);
       expect(docB.state.n).toBe(2);
       expect(errors).toHaveLength(1);
       expect(scheduler.actions).toHaveLength(0);
       await a.close();
       await b.close();
+    });
+
+    it('should read a renewed doc\'s open view again later when its whole read after another instance untracked and tracked it again failed', async () => {
+      const { a, b, storeB, heldB, scheduler, errors } = await twoTabsFailing('renewed');
+      const docA = await a.openDoc<{ n?: number }>('notes');
+      docA.change((draft) => {
+        draft.n = 1;
+      });
+      await docA.flush();
+      const docB = await b.openDoc<{ n?: number }>('notes');
+      expect(docB.state.n).toBe(1);
+
+      // b reads the list (to follow a's untrack) only after a has tracked 'notes' again: a fresh, empty doc.
+      const following = heldB.holdNext('listDocs');
+      const renewed = firstValueFrom(b.untracked$.pipe(filter((ids) => ids.includes('notes'))));
+      await a.untrackDocs(['notes']);
+      await following.reached;
+      await a.trackDocs(['notes']);
+      // b's whole read of the renewed doc fails (an aborted transaction).
+      const aborted = abortError();
+      storeB.failNext('getDoc', aborted);
+      following.release();
+      await renewed;
+      await turns(() => errors.length > 0);
+      expect(errors).toEqual([aborted]);
+      expect(docB.state.n).toBe(1);
+      // Left so, b's view showed the old history (and PatchesSync built its entry from it) until the doc's next write.
+      expect(await followedOnRetry(b, scheduler)).toEqual(['notes']);
+      expect(docB.state.n).toBeUndefined();
+      expect(b.getOpenDoc('notes')).toBe(docB);
+      expect(errors).toHaveLength(1);
+      expect(scheduler.actions).toHaveLength(0);
+      await a.close();
+      await b.close();
+    });
+  });
+
+  describe("another instance's tracking on one database, when the read of the list fails", () => {
+    it("should read the list again later, until it is read, reporting it once: another instance's untrack is followed", async () => {
+      const { a, b, storeB, scheduler, errors } = await twoTabsFailing('follow-list');
+      await a.trackDocs(['y']);
+      await firstValueFrom(b.tracked$.pipe(filter(({ docIds }) => docIds.includes('y'))));
+      const docB = await b.openDoc('y');
+      // b's read after a's untrack fails (an aborted transaction), and so does its first retry.
+      const cause = abortError();
+      storeB.failNext('listDocs', cause, 2);
+      await a.untrackDocs(['y']);
+      await turns(() => scheduler.actions.length > 0);
+      expect(errors).toEqual([expect.any(StoreError)]);
+      expect(errors[0].cause).toBe(cause);
+      scheduler.flush();
+      await turns(() => scheduler.actions.length > 0);
+      // Left so, b kept 'y' tracked and open (every edit of it refused by the store) until the next tracking message.
+      expect(b.trackedDocs.has('y')).toBe(true);
+      expect(b.getOpenDoc('y')).toBe(docB);
+      const untracked: string[][] = [];
+      b.untracked$.subscribe((ids) => untracked.push(ids));
+      scheduler.flush();
+      await turns(() => untracked.length > 0);
+      expect(untracked).toEqual([['y']]);
+      expect(b.trackedDocs.has('y')).toBe(false);
+      expect(b.getOpenDoc('y')).toBeUndefined();
+      expect(() => docB.change(() => undefined)).toThrow();
+      expect(errors).toHaveLength(1);
+      expect(scheduler.actions).toHaveLength(0);
+      await a.close();
+      await b.close();
+    });
+
+    it("should end the retries when the read after another instance's next message succeeds, reporting once", async () => {
+      const { a, b, storeB, scheduler, errors } = await twoTabsFailing('follow-list');
+      storeB.failNext('listDocs', abortError());
+      await a.trackDocs(['z']);
+      await turns(() => scheduler.actions.length > 0);
+      expect(errors).toEqual([expect.any(StoreError)]);
+      expect(b.trackedDocs.has('z')).toBe(false);
+      expect(scheduler.actions).toHaveLength(1);
+      const both = firstValueFrom(b.tracked$.pipe(filter(({ docIds }) => docIds.includes('w'))));
+      await a.trackDocs(['w']);
+      await both;
+      expect([...b.trackedDocs].sort()).toEqual(['w', 'z']);
+      // Read: the retry waiting is gone.
+      expect(scheduler.actions).toHaveLength(0);
+      expect(errors).toHaveLength(1);
+      await a.close();
+      await b.close();
+    });
+
+    it('should not read the list again on an outdated store', async () => {
+      const { a, b, storeB, scheduler, errors } = await twoTabsFailing('follow-list');
+      const outdated = new StoreOutdatedError('db', 1, 2);
+      storeB.failNext('listDocs', outdated);
+      await a.trackDocs(['z']);
+      await turns(() => errors.length > 0);
+      expect(errors).toEqual([outdated]);
+      expect(scheduler.actions).toHaveLength(0);
+      await a.close();
+      await b.close();
+    });
+
+    it('should stop reading the list again on close()', async () => {
+      const { a, b, storeB, scheduler } = await twoTabsFailing('follow-list');
+      storeB.failNext('listDocs', abortError(), Infinity);
+      await a.trackDocs(['z']);
+      await turns(() => scheduler.actions.length > 0);
+      expect(scheduler.actions).toHaveLength(1);
+      await b.close();
+      expect(scheduler.actions).toHaveLength(0);
+      storeB.failNext('listDocs', undefined, 0);
+      await a.close();
     });
   });
 });

@@ -1,4 +1,4 @@
-import { EMPTY, Observable, Subject, Subscription, asyncScheduler, concatMap, defer, finalize, from, take, timer, type SchedulerLike } from 'rxjs';
+import { EMPTY, Observable, Subject, Subscription, asyncScheduler, concatMap, defer, finalize, take, timer, type ObservableInput, type SchedulerLike } from 'rxjs';
 import type { AnyDoc, Algorithm, Change, SizeCalculator, Unsubscriber } from '../types.js';
 import { DocNotTrackedError, OpenDocConflictError, StoreError, StoreLostError, StoreOutdatedError } from '../errors.js';
 import { deepEqual } from '../algorithms/deepEqual.js';
@@ -16,7 +16,7 @@ import { queueInView } from './queueInView.js';
 import { unsentWork } from '../stores/unsentWork.js';
 import { backoffRetry } from '../operators/backoffRetry.js';
 
-/** How a failed first read of the store's tracked docs, or of an open doc after another instance's write, is retried: after 1 s, doubling, at most every 30 s, until it is read. */
+/** How a failed read of the store's tracked docs (the first, or one following another instance), or of an open doc after another instance's write, is retried: after 1 s, doubling, at most every 30 s, until it is read. */
 const LIST_RETRY = { initialDelay: 1000, factor: 2, maxDelay: 30_000 } as const;
 
 /** Options shared by every document of a `Patches` instance. */
@@ -43,7 +43,7 @@ export interface PatchesOptions {
   defaultAlgorithm?: Algorithm | undefined;
   /** Clock for change and LWW op timestamps (default `Date.now`); inject one in tests. */
   clock?: (() => number) | undefined;
-  /** Scheduler of the retries of a failed read of the store's tracked docs, or of an open doc following another instance's write (default `asyncScheduler`); a `TestScheduler` in tests. */
+  /** Scheduler of the retries of a failed read of the store's tracked docs, or of an open doc, following another instance's change (default `asyncScheduler`); a `TestScheduler` in tests. */
   scheduler?: SchedulerLike | undefined;
 }
 
@@ -126,6 +126,8 @@ export class Patches {
   private readonly tracked = new Map<string, Algorithm>();
   /** Whether the store's list of tracked docs was read (the first read may fail: see `ready`). */
   private listRead = false;
+  /** The retries of a read of the store's list of tracked docs that failed (`listingFailed`), until one reads it. */
+  private listRetries: Subscription | undefined;
   private readonly openDocs = new Map<string, PatchesDoc<object>>();
   /** The references `openDoc` and `doc$` hold on the handles, and the `closeDoc` calls owed. */
   private readonly references = new DocReferences({
@@ -223,11 +225,8 @@ export class Patches {
         for (const doc of docs) this.tracked.set(doc.docId, doc.algorithm);
         this.listRead = true;
       },
-      error => {
-        // Left unread, the docs the store tracks would never sync (their pending changes stay unsent).
-        this.reportError(asStoreError(error, 'Could not read the docs the store tracks; retrying'));
-        this.retryListing(this.scheduler);
-      },
+      // Left unread, the docs the store tracks would never sync (their pending changes stay unsent).
+      error => this.listingFailed(error),
     );
     if (this.store.changes$) this.storeSubscription.add(this.store.changes$.subscribe(change => this.followStore(change)));
     // A PatchesSync on this instance is made after it, and subscribes to the store after it: the
@@ -336,11 +335,46 @@ export class Patches {
     });
   }
 
-  /** Reads the store's list again, waiting longer each time, until it is read (here or by a change of the tracked set). */
-  private retryListing(scheduler: SchedulerLike): void {
-    const read$ = defer(() => this.trackingChange(() => (this.listRead ? Promise.resolve() : this.followTracking())));
-    const retried$ = read$.pipe(backoffRetry({ ...LIST_RETRY, scheduler, repeatOnComplete: false }));
-    this.storeSubscription.add(timer(LIST_RETRY.initialDelay, scheduler).pipe(concatMap(() => retried$)).subscribe());
+  /**
+   * The store's list of tracked docs could not be read: first thing (`ready`), or following
+   * another instance's track, untrack or delete, which left so keeps the tracked set behind the
+   * store until its next such change (docs it tracked neither synced nor listed here, docs it
+   * untracked or deleted still open here, their edits refused by the store). Reported once, the
+   * list is read again (`retryRead`) until a read of it succeeds: a retry's, or one a change of
+   * the tracked set or a later message made.
+   */
+  private listingFailed(error: unknown): void {
+    // Retrying already (the first read, or an earlier message, failed too): those retries read the latest.
+    if (this.listRetries) return;
+    this.reportError(asStoreError(error, 'Could not read the docs the store tracks; retrying'));
+    if (error instanceof StoreOutdatedError) return;
+    this.listRetries = this.retryRead(
+      () => this.trackingChange(() => this.followTracking()),
+      noop,
+      () => (this.listRetries = undefined),
+    );
+  }
+
+  /**
+   * Makes a read of the store that failed again, after `LIST_RETRY.initialDelay` and then with its
+   * backoff (`backoffRetry`), until one succeeds (`read` emits or resolves: `succeeded`); not after
+   * `close()`, nor on an outdated store, whose every call fails (said once, `storeOutdated`).
+   * `ended` is told when the retries end, whichever way. Returns them, for a read made otherwise
+   * that succeeded to end them, or `undefined` when there are none.
+   */
+  private retryRead(read: () => ObservableInput<unknown>, succeeded: () => void, ended: () => void): Subscription | undefined {
+    if (this.isClosed) return undefined;
+    const retried = defer(read).pipe(
+      backoffRetry({ ...LIST_RETRY, scheduler: this.scheduler, repeatOnComplete: false, retryIf: error => !this.isClosed && !(error instanceof StoreOutdatedError) }),
+    );
+    const retries = timer(LIST_RETRY.initialDelay, this.scheduler)
+      .pipe(
+        concatMap(() => retried),
+        finalize(ended),
+      )
+      .subscribe({ next: succeeded, error: noop });
+    this.storeSubscription.add(retries);
+    return retries.closed ? undefined : retries;
   }
 
   /**
@@ -631,7 +665,7 @@ export class Patches {
           this.leftElsewhere.add(docId);
         }
       }
-      void this.trackingChange(() => this.followTracking()).catch(error => this.reportError(error));
+      void this.trackingChange(() => this.followTracking()).catch(error => this.listingFailed(error));
       return;
     }
     for (const docId of change.docIds) {
@@ -655,38 +689,33 @@ export class Patches {
   }
 
   /**
-   * A refresh after another instance's write could not read the store (it failed a moment): left
-   * so, the open view stays behind its store, and `otherWrites$` unsaid (PatchesSync neither reads
-   * the doc's entry again nor sends another tab's edits), until the doc's next write (found by the
-   * shared-idb fuzz with store faults). Reported once, it is tried again with the backoff of the
-   * tracked docs' first read (`LIST_RETRY`, `backoffRetry`) until a refresh reads the store (one
-   * after a later write ends the retries too); not on an outdated store, whose every call fails
-   * (said once, `storeOutdated`). A refresh after a failed one reads the doc whole: the failed read
-   * may have taken its mark to be (`readWhole`, another instance untracked it meanwhile), and rows
-   * read since the view's rev would then be another history's.
+   * A refresh after another instance's write, or of a doc it untracked and tracked again, could
+   * not read the store (it failed a moment): left so, the open view stays behind its store, and
+   * `otherWrites$` unsaid (PatchesSync neither reads the doc's entry again nor sends another tab's
+   * edits), until the doc's next write (found by the shared-idb fuzz with store faults). Reported
+   * once, it is tried again (`retryRead`, as a failed read of the tracked docs is) until a refresh
+   * reads the store (one after a later write ends the retries too); not on an outdated store. A
+   * refresh after a failed one reads the doc whole: the failed read may have taken its mark to be
+   * (`readWhole`, another instance untracked it meanwhile), and rows read since the view's rev
+   * would then be another history's.
    */
   private refreshFailed(docId: string, error: unknown): void {
     this.readWhole.add(docId);
     // Retrying already (a write announced meanwhile failed too): those retries read the latest.
     if (this.refreshRetries.has(docId)) return;
     this.reportError(error, docId);
-    if (this.isClosed || error instanceof StoreOutdatedError) return;
-    const read$ = defer(() => {
-      const algorithm = this.tracked.get(docId);
-      if (!algorithm) return EMPTY;
-      this.readWhole.add(docId);
-      return from(this.queue.run(docId, () => this.algorithms[algorithm].refresh(docId)));
-    });
-    const retries = timer(LIST_RETRY.initialDelay, this.scheduler)
-      .pipe(
-        concatMap(() => read$),
-        backoffRetry({ ...LIST_RETRY, scheduler: this.scheduler, repeatOnComplete: false, retryIf: retried => !this.isClosed && !(retried instanceof StoreOutdatedError) }),
-        finalize(() => this.refreshRetries.delete(docId)),
-      )
-      .subscribe({ next: () => this.otherWriteSubject.next(docId), error: () => undefined });
-    // Finished at once (closed meanwhile): nothing to keep.
-    if (!retries.closed) this.refreshRetries.set(docId, retries);
-    this.storeSubscription.add(retries);
+    if (error instanceof StoreOutdatedError) return;
+    const retries = this.retryRead(
+      () => {
+        const algorithm = this.tracked.get(docId);
+        if (!algorithm) return EMPTY;
+        this.readWhole.add(docId);
+        return this.queue.run(docId, () => this.algorithms[algorithm].refresh(docId));
+      },
+      () => this.otherWriteSubject.next(docId),
+      () => this.refreshRetries.delete(docId),
+    );
+    if (retries) this.refreshRetries.set(docId, retries);
   }
 
   /** Brings the tracked set in line with the store after another instance tracked, untracked or deleted docs. */
@@ -694,6 +723,8 @@ export class Patches {
     await this.ready;
     const listed = await this.store.listDocs(true);
     this.listRead = true;
+    // Read: retries of an earlier read that failed have nothing left to do.
+    this.listRetries?.unsubscribe();
     const stored = listed.filter(doc => !doc.deleted);
     const live = new Map(stored.map(doc => [doc.docId, doc.algorithm]));
     // Untracked (or deleted) by another instance and tracked again before this one looked: its
@@ -710,10 +741,12 @@ export class Patches {
     }
     if (gone.length + renewed.size > 0) this.untrackSubject.next([...gone, ...renewed]);
     // An open view of a renewed doc shows what the store holds now (read whole) before its sync
-    // starts over: its entry is built from the view.
+    // starts over: its entry is built from the view. A read that fails is made again (whole), and
+    // PatchesSync reads the entry again when it is (`refreshFailed`): left so, the view showed the
+    // old history until the doc's next write.
     for (const id of renewed) {
       const algorithm = this.tracked.get(id)!;
-      if (this.openDocs.has(id)) await this.queue.run(id, () => this.algorithms[algorithm].refresh(id)).catch(error => this.reportError(error, id));
+      if (this.openDocs.has(id)) await this.queue.run(id, () => this.algorithms[algorithm].refresh(id)).catch(error => this.refreshFailed(id, error));
     }
     // Deleted by another instance: its tombstone waits for a server delete, which the instance
     // holding the connection (the leading tab) must send, not only the next full pass.
