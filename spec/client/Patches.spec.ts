@@ -935,6 +935,24 @@ describe('Patches', () => {
       await b.close();
     });
 
+    it("should read the list before a change of the tracked set while its retries wait: a track keeps the algorithm another instance tracked the doc with", async () => {
+      const { a, b, storeB, scheduler, errors } = await twoTabsFailing('follow-list');
+      storeB.failNext('listDocs', abortError());
+      await a.trackDocs(['z'], 'lww');
+      await turns(() => scheduler.actions.length > 0);
+      expect(errors).toEqual([expect.any(StoreError)]);
+      expect(b.trackedDocs.has('z')).toBe(false);
+      // Decided on b's stale set, the track recorded 'z' as an OT doc here while the store keeps it as LWW.
+      await b.trackDocs(['z']);
+      expect(b.getDocAlgorithm('z')).toBe('lww');
+      expect((await b.store.listDocs()).map((doc) => [doc.docId, doc.algorithm])).toEqual([['z', 'lww']]);
+      // Read: the retry waiting is gone.
+      expect(scheduler.actions).toHaveLength(0);
+      expect(errors).toHaveLength(1);
+      await a.close();
+      await b.close();
+    });
+
     it('should not read the list again on an outdated store', async () => {
       const { a, b, storeB, scheduler, errors } = await twoTabsFailing('follow-list');
       const outdated = new StoreOutdatedError('db', 1, 2);

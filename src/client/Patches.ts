@@ -322,14 +322,15 @@ export class Patches {
   }
 
   /**
-   * In a change of the tracked set: if the store's list was never read (the first read failed),
-   * reads it now, so the change is decided on the docs the store tracks (an untrack finds them, a
-   * track keeps their algorithm). If it fails again the change rejects with a `StoreError`: decided
-   * without the list, an untrack would find nothing to untrack and a track could record a doc the
-   * store tracks as LWW as an OT one. The retries go on.
+   * In a change of the tracked set: if a read of the store's list is owed (the first read failed,
+   * or one following another instance, whose retries wait: `listingFailed`), reads it now, so the
+   * change is decided on the docs the store tracks (an untrack finds them, a track keeps their
+   * algorithm). If it fails again the change rejects with a `StoreError`: decided without the
+   * list, an untrack would find nothing to untrack and a track could record a doc the store tracks
+   * as LWW as an OT one. The retries go on.
    */
   private async catchUpListing(): Promise<void> {
-    if (this.listRead) return;
+    if (this.listRead && !this.listRetries) return;
     await this.followTracking().catch(error => {
       throw asStoreError(error, 'Could not read the docs the store tracks');
     });
