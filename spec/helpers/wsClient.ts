@@ -20,7 +20,7 @@ export interface WsTestClient {
   call(method: string, params?: unknown): Promise<Frame>;
   /** Sends a raw text frame (anything, even invalid JSON). */
   sendRaw(text: string | Buffer): void;
-  /** Resolves with the first received frame (past or future) matching `predicate` that no earlier wait consumed. */
+  /** Resolves with the first received frame (past or future) matching `predicate` that no earlier wait consumed; rejects once the socket closed without one. */
   next(predicate: (frame: unknown) => boolean): Promise<unknown>;
   /** The reply to request `id`. */
   reply(id: unknown): Promise<Frame>;
@@ -44,10 +44,18 @@ export async function connectClient(url: string, protocols?: string | string[]):
   const socket = new WebSocket(url, protocols);
   const received: unknown[] = [];
   const consumed = new Set<number>();
-  const waiters: Array<{ predicate: (frame: unknown) => boolean; resolve: (frame: unknown) => void }> = [];
+  const waiters: Array<{ predicate: (frame: unknown) => boolean; resolve: (frame: unknown) => void; fail: (error: Error) => void }> = [];
   let nextId = 1;
+  let closedWith: number | undefined;
 
-  const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+  const closed = new Promise<number>((resolve) =>
+    socket.once('close', (code) => {
+      closedWith = code;
+      // No frame comes after the close: a wait fails now (its timer cleared) instead of holding the process for its limit.
+      for (const waiter of waiters.splice(0)) waiter.fail(closedError(code, received));
+      resolve(code);
+    }),
+  );
   socket.on('message', (data) => {
     const frame: unknown = JSON.parse(String(data));
     const index = received.push(frame) - 1;
@@ -70,12 +78,17 @@ export async function connectClient(url: string, protocols?: string | string[]):
     }
     // A guard, not a sleep: a frame that never comes fails the spec with a message instead of
     // the 20 s jest timeout.
+    if (closedWith !== undefined) return Promise.reject(closedError(closedWith, received));
     return new Promise((resolve, reject) => {
       const waiter = {
         predicate,
         resolve: (frame: unknown) => {
           clearTimeout(timer);
           resolve(frame);
+        },
+        fail: (error: Error) => {
+          clearTimeout(timer);
+          reject(error);
         },
       };
       const timer = setTimeout(() => {
@@ -121,5 +134,13 @@ export async function connectClient(url: string, protocols?: string | string[]):
 
 /** A call that answers `'died'` at once when the socket dies (a killed server process never answers). */
 export function callOrDie(client: WsTestClient, method: string, params: unknown[]): Promise<Frame | 'died'> {
-  return Promise.race([client.call(method, params), client.closed.then(() => 'died' as const)]);
+  return client.call(method, params).catch((error: unknown) => {
+    if (client.socket.readyState === WebSocket.CLOSED) return 'died' as const;
+    throw error;
+  });
+}
+
+/** What a wait for a frame fails with once the socket closed. */
+function closedError(code: number, received: unknown[]): Error {
+  return new Error(`the socket closed (${code}) before a matching frame; received: ${JSON.stringify(received).slice(0, 2000)}`);
 }
