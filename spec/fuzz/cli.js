@@ -23,7 +23,12 @@
  *                                         503, 500 or -32000 (before the server sees it or instead of its reply)
  *                                         on a socket that stays open; 500 and -32000 may reach onError, 503 never
  *   npm run fuzz -- --store-faults 0.03   that share of the sync engine's own store calls throws AbortError;
- *                                         those may reach onError
+ *                                         those may reach onError. A wait allows the retry ladder's first
+ *                                         five steps (31 s) on top of --stuck, sized for rates up to ~0.05:
+ *                                         at 0.2 a retry run (5+ store calls) fails ~2 times in 3, so a doc
+ *                                         may fail past the bound (~14% per streak) and past all 10 quick
+ *                                         retries (~2%, then the 5-minute re-probe), its next retry still
+ *                                         scheduled: give such rates --stuck 600000 (seeds then take 2-4 min)
  *   npm run fuzz -- --max-transform-work 20  the server refuses a commit whose transform passes that many op
  *                                         pairs (409 TOO_FAR_BEHIND): clients catch up, rebase and resend
  *
