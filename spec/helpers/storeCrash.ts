@@ -1,11 +1,11 @@
 // Rounds of a FileServerStore child process (storeCrashChild.mjs) killed with SIGKILL at a random
 // moment, each round's child recovering what the last one left and reporting every doc's log,
 // checked against what the children before it acknowledged. Optionally a power cut after the
-// kill (see powerCut.ts), from the segment syncs the children reported.
+// kill (see powerCut.ts), from the syncs and cuts of segments and journal files the children reported.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { powerCut } from './powerCut.js';
+import { cutAfter, powerCut, syncedAfter } from './powerCut.js';
 
 const CHILD = join(__dirname, 'storeCrashChild.mjs');
 
@@ -23,6 +23,7 @@ interface Report {
   docId?: string;
   ids?: string[];
   synced?: string;
+  cut?: string;
   size?: number;
   state?: Record<string, { deleted?: true; ids?: string[]; revs?: number[] }>;
   error?: string;
@@ -78,7 +79,8 @@ export async function runCrashRounds(options: CrashRoundsOptions): Promise<Crash
     }
     let acks = 0;
     for (const report of reports) {
-      if (report.synced !== undefined) synced.set(report.synced, Math.max(synced.get(report.synced) ?? 0, report.size!));
+      if (report.synced !== undefined) syncedAfter(synced, report.synced, report.size!);
+      if (report.cut !== undefined) cutAfter(synced, report.cut, report.size!);
       if (report.intent) model.get(report.docId!)!.pending = report;
       if (report.ack) {
         const doc = model.get(report.docId!)!;

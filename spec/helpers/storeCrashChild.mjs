@@ -4,8 +4,8 @@
 // undeletes and snapshots, many docs at once (one call at a time per doc, as the server does),
 // with checkpoints forced often. Every report is a synchronous write to the report file, so what
 // it says before a SIGKILL is there after it: `intent` before a call, `ack` once it resolved, and
-// `synced` for each segment sync (its file's inode and the size the sync covered, for the spec's
-// model of a power cut).
+// `synced` for each sync of a segment or journal file and `cut` for each cut of one (its file's
+// inode and the size the sync covered or the cut left, for the spec's model of a power cut).
 //
 //   node spec/helpers/storeCrashChild.mjs <directory> <report file> <round> <docs> [check]
 import fs, { fstatSync, openSync, readlinkSync, writeSync } from 'node:fs';
@@ -17,17 +17,28 @@ const round = Number(roundText);
 const report = openSync(reportPath, 'a');
 const say = (record) => writeSync(report, JSON.stringify(record) + '\n');
 
-// Every segment sync (fileOps' `fs.fdatasync`), once done: what a power cut keeps of that file.
+// Every sync of a segment or a journal file (fileOps' and CommitJournal's `fs.fdatasync`), once
+// done, and every cut of one (`fs.ftruncateSync`): what a power cut keeps of that file (powerCut.ts).
+const modelled = (path) => path.includes('/log-') || /\/journal(-checkpoint)?\.jsonl$/.test(path); // powerCut.ts's isModelled
+const keyOf = (fd) => {
+  const { ino, birthtimeMs, size } = fstatSync(fd);
+  return { key: `${ino}:${birthtimeMs}`, size }; // powerCut.ts's fileKey
+};
 const realDatasync = fs.fdatasync;
 fs.fdatasync = function fdatasync(fd, callback) {
-  if (!readlinkSync(`/proc/self/fd/${fd}`).includes('/log-')) return realDatasync(fd, callback);
-  const { ino, birthtimeMs, size } = fstatSync(fd);
+  if (!modelled(readlinkSync(`/proc/self/fd/${fd}`))) return realDatasync(fd, callback);
+  const { key, size } = keyOf(fd);
   realDatasync(fd, (error) => {
-    if (!error) say({ synced: `${ino}:${birthtimeMs}`, size }); // powerCut.ts's fileKey
+    if (!error) say({ synced: key, size });
     callback(error);
   });
 };
-// The store's named import of it follows.
+const realCut = fs.ftruncateSync;
+fs.ftruncateSync = function ftruncateSync(fd, length) {
+  realCut(fd, length);
+  if (modelled(readlinkSync(`/proc/self/fd/${fd}`))) say({ cut: keyOf(fd).key, size: length ?? 0 });
+};
+// The store's named imports of them follow.
 syncBuiltinESMExports();
 
 /** A small seeded random generator (mulberry32): a round's run can be repeated. */

@@ -18,7 +18,7 @@ import { LOCK_FILE } from '../../../src/server/stores/directoryLock.js';
 import { documentDirectory, snapshotName } from '../../../src/server/stores/docFiles.js';
 import type { LogEntry } from '../../../src/server/stores/ServerStore.js';
 import { committed, describeServerStoreContract, lwwEntry, otEntry } from '../../helpers/serverStoreContract.js';
-import { powerCut, watchSegmentSyncs } from '../../helpers/powerCut.js';
+import { powerCut, watchSyncs } from '../../helpers/powerCut.js';
 import { spyOnSyncs } from '../../helpers/syncSpy.js';
 import { startServerProcess } from '../../helpers/serverProcess.js';
 import { change } from '../../helpers/testServer.js';
@@ -48,6 +48,11 @@ async function loadOnce(directory: string, docId: string): Promise<LogEntry[]> {
   } finally {
     await store.close();
   }
+}
+
+/** The records in a journal file of `directory` (its header left out). */
+async function journalRecords(directory: string, file = JOURNAL_FILE): Promise<{ docId: string; body: unknown }[]> {
+  return new CommitJournal(join(directory, file)).readRecords();
 }
 
 /** How many files this process has open (Linux). */
@@ -112,24 +117,37 @@ describe('FileServerStore', () => {
     expect((await readFile(join(dir, segment), 'utf8')).split('\n')).toHaveLength(3);
   });
 
-  it('should write the rest of a line a write took only part of, and take back a line whose write failed', async () => {
-    const realWrite = fs.writeSync;
-    const short = (fd: number, data: unknown) => realWrite(fd, Buffer.from(data as string).subarray(0, 12));
+  // The journal's record is written before the line: a line that cannot be written takes its record
+  // back too, or a replay would put the refused commit at a rev the next commit takes.
+  it('should write the rest of a line a write took only part of, and take back a line whose write failed, with its journal record', async () => {
+    const realWrite = fs.writeSync as (...args: unknown[]) => number;
+    /** Makes the next writes to a segment (not the journal's) short, or fail. */
+    const segmentWrites: ('short' | 'EIO')[] = [];
+    const spy = jest.spyOn(fs, 'writeSync').mockImplementation(((fd: number, data: string | Buffer, ...rest: unknown[]) => {
+      const next = fs.readlinkSync(`/proc/self/fd/${fd}`).includes('/log-') ? segmentWrites.shift() : undefined;
+      // Not a full disk, whose failure starts a checkpoint: the journal stays to be looked at.
+      if (next === 'EIO') throw Object.assign(new Error('I/O error'), { code: 'EIO' });
+      if (next === 'short') return realWrite(fd, Buffer.from(data).subarray(0, 12));
+      return realWrite(fd, data, ...rest);
+    }) as never);
     const directory = await tempDir();
     const store = new FileServerStore({ directory });
-    await store.append('d', otEntry(1));
-    const spy = jest.spyOn(fs, 'writeSync').mockImplementationOnce(short);
     try {
+      await store.append('d', otEntry(1));
+      segmentWrites.push('short');
       await store.append('d', otEntry(2));
-      spy.mockImplementationOnce(short).mockImplementationOnce(() => {
-        throw Object.assign(new Error('no space left'), { code: 'ENOSPC' });
-      });
-      await expect(store.append('d', otEntry(3))).rejects.toThrow('no space left');
+      segmentWrites.push('short', 'EIO');
+      await expect(store.append('d', otEntry(3))).rejects.toThrow('I/O error');
+      expect(segmentWrites).toEqual([]);
     } finally {
       spy.mockRestore();
     }
-    await store.append('d', otEntry(3));
-    await store.close();
+    expect((await journalRecords(directory)).map((record) => record.body)).toEqual([otEntry(1), otEntry(2)]);
+    await store.abandon(); // a crash now finds the refused commit nowhere
+    expect(await loadOnce(directory, 'd')).toEqual([otEntry(1), otEntry(2)]);
+    const restarted = new FileServerStore({ directory });
+    await restarted.append('d', otEntry(3));
+    await restarted.close();
     expect(await loadOnce(directory, 'd')).toEqual([otEntry(1), otEntry(2), otEntry(3)]);
   });
 
@@ -373,7 +391,7 @@ describe('FileServerStore', () => {
       const reopened = new FileServerStore({ directory, openSegments: 1, maxDocRecords: 0 });
       expect((await reopened.loadDoc('a')).tail).toEqual([otEntry(1), otEntry(2), otEntry(3)]);
       expect((await reopened.loadDoc('b')).tail).toEqual([otEntry(1), otEntry(2), otEntry(3)]);
-      expect((await stat(join(directory, JOURNAL_FILE))).size).toBe(0);
+      expect(await journalRecords(directory)).toEqual([]);
       await reopened.append('a', otEntry(4));
       await reopened.append('b', otEntry(4));
       await reopened.close();
@@ -405,7 +423,7 @@ describe('FileServerStore', () => {
       expect((await reopened.loadDoc('a')).tail).toEqual([otEntry(1), otEntry(2), otEntry(3, 4)]);
       expect((await reopened.loadDoc('b')).tail).toEqual([otEntry(1)]);
       // Replayed, synced, and the journal emptied: a second reopen reads the same from the segments.
-      expect((await stat(join(directory, JOURNAL_FILE))).size).toBe(0);
+      expect(await journalRecords(directory)).toEqual([]);
       await reopened.close();
       expect(await loadOnce(directory, 'a')).toHaveLength(3);
     });
@@ -600,7 +618,7 @@ describe('FileServerStore', () => {
       const store = new FileServerStore({ directory, checkpointBytes: 1 });
       for (let rev = 1; rev <= 5; rev++) await store.append('d', otEntry(rev));
       await store.close();
-      expect((await stat(join(directory, JOURNAL_FILE))).size).toBe(0);
+      expect(await journalRecords(directory)).toEqual([]);
       expect(await loadOnce(directory, 'd')).toHaveLength(5);
     });
   });
@@ -611,7 +629,7 @@ describe('FileServerStore', () => {
   it('should checkpoint when checkpointFiles segments were written since the last one, keeping every commit', async () => {
     const directory = await tempDir();
     const store = new FileServerStore({ directory, checkpointFiles: 3 });
-    const journalLines = async () => (await readFile(join(directory, JOURNAL_FILE), 'utf8')).split('\n').filter(Boolean).length;
+    const journalLines = async () => (await journalRecords(directory)).length;
     await store.append('a', otEntry(1));
     await store.append('b', otEntry(1));
     await store.append('a', otEntry(2));
@@ -641,7 +659,7 @@ describe('FileServerStore', () => {
   // Found in review, fixed: checkpoints followed successful appends only, so on a full disk the
   // journal kept up to checkpointBytes of lines the segments held already.
   describe('an append that fails on a full disk', () => {
-    const journalLines = async (directory: string) => (await readFile(join(directory, JOURNAL_FILE), 'utf8')).split('\n').filter(Boolean).length;
+    const journalLines = async (directory: string) => (await journalRecords(directory)).length;
     async function failThirdAppend(code: string): Promise<{ directory: string; store: FileServerStore }> {
       const directory = await tempDir();
       const store = new FileServerStore({ directory });
@@ -701,6 +719,11 @@ describe('FileServerStore', () => {
     // fsyncFailure.spec.ts): the store takes no more writes, and the next start writes the files anew.
     it('should keep both journals when a checkpoint fails on a sync, refuse every write after it, and have the next start write the files anew', async () => {
       const directory = await tempDir();
+      // A doc no journal record names: the start after a failed sync writes it anew too (a failed
+      // directory sync, a snapshot's or a tombstone's, may be in such a doc).
+      const earlier = new FileServerStore({ directory });
+      await earlier.append('z', otEntry(1));
+      await earlier.close();
       const warnings: StoreError[] = [];
       const store = new FileServerStore({ directory, checkpointFiles: 1, onWarning: (warning) => warnings.push(warning) });
       let failed = 0;
@@ -730,18 +753,17 @@ describe('FileServerStore', () => {
         spy.mockRestore();
       }
       expect(warnings.map((warning) => warning.message)).toEqual([expect.stringMatching(/^a sync of the data failed \(I\/O error\): this FileServerStore takes no more writes/)]);
-      const recordsIn = async (file: string) => (await readFile(join(directory, file), 'utf8')).split('\n').filter(Boolean).map((line) => JSON.parse(line) as { docId: string; body: unknown });
-      expect((await recordsIn(RETIRED_JOURNAL_FILE)).map((record) => record.docId)).toEqual(['a']);
-      expect(await recordsIn(JOURNAL_FILE)).toEqual([{ docId: '', body: { syncFailed: 'I/O error' } }]);
+      expect((await journalRecords(directory, RETIRED_JOURNAL_FILE)).map((record) => record.docId)).toEqual(['a']);
+      expect(await journalRecords(directory)).toEqual([{ docId: '', body: { syncFailed: 'I/O error' } }]);
       // The next start writes a's segment anew (a new file), then empties both journals; the one after trusts its syncs again.
       const restartWarnings: string[] = [];
       const restarted = new FileServerStore({ directory, onWarning: (warning) => restartWarnings.push(warning.message) });
       expect((await restarted.loadDoc('a')).tail).toEqual([otEntry(1)]);
       await restarted.close();
-      expect(restartWarnings).toEqual(['a sync failed in an earlier run: the log segments this start syncs (1) were written anew first']);
+      expect(restartWarnings).toEqual(['a sync failed in an earlier run: the log segments this start syncs (2) were written anew first']);
       expect((await stat(segment)).ino).not.toBe(inode);
-      expect((await stat(join(directory, JOURNAL_FILE))).size).toBe(0);
-      expect((await stat(join(directory, RETIRED_JOURNAL_FILE))).size).toBe(0);
+      expect(await journalRecords(directory)).toEqual([]);
+      expect(await journalRecords(directory, RETIRED_JOURNAL_FILE)).toEqual([]);
       const rewritten = (await stat(segment)).ino;
       const next = new FileServerStore({ directory });
       await next.append('a', otEntry(2));
@@ -820,15 +842,15 @@ describe('FileServerStore', () => {
       const store = new FileServerStore({ directory, checkpointFiles: 2 });
       await store.open();
       const hold = holdFirstSync(directory, docId);
-      const syncs = await watchSegmentSyncs(directory, hold.before);
+      const syncs = await watchSyncs(directory, hold.before);
       await store.append(docId, otEntry(1));
       await store.append(other, otEntry(1)); // two segments written: a checkpoint starts
       await hold.reached;
       return { directory, store, hold, syncs };
     }
     const docsInJournals = async (directory: string) => {
-      const lines = await Promise.all([RETIRED_JOURNAL_FILE, JOURNAL_FILE].map((file) => readFile(join(directory, file), 'utf8').catch(() => '')));
-      return lines.join('').split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { docId: string }).docId);
+      const records = await Promise.all([RETIRED_JOURNAL_FILE, JOURNAL_FILE].map((file) => journalRecords(directory, file)));
+      return records.flat().map((record) => record.docId);
     };
 
     it('should sync the lines a snapshot covers that a checkpoint under way has not synced yet', async () => {
@@ -869,7 +891,7 @@ describe('FileServerStore', () => {
       await crashed.append('a', otEntry(1));
       await crashed.append('a', otEntry(2));
       await crashed.abandon(); // its lines are in the segment (the page cache), never synced
-      const syncs = await watchSegmentSyncs(directory);
+      const syncs = await watchSyncs(directory);
       const restarted = new FileServerStore({ directory });
       try {
         await restarted.open(); // recovery: every line is in the segment already; the journal is emptied
@@ -877,20 +899,25 @@ describe('FileServerStore', () => {
       } finally {
         syncs.restore();
       }
-      expect((await stat(join(directory, JOURNAL_FILE))).size).toBe(0);
+      expect(await journalRecords(directory)).toEqual([]);
       powerCut(directory, syncs.synced);
       expect(await loadOnce(directory, 'a')).toEqual([otEntry(1), otEntry(2)]);
     });
 
-    it('should sync, after a crash, a line whose append was in flight before the restart serves it and builds on it', async () => {
+    // An older build wrote a commit's line before its journal record: its crash could leave a line
+    // no record names, which the restart served, and a commit built on it was then lost to a power
+    // cut (found by the crash test). Its journal has no header: every doc's last segment is synced.
+    it('should sync, after a crash of an older build, a line whose append was in flight before the restart serves it and builds on it', async () => {
       const directory = await tempDir();
       const first = new FileServerStore({ directory });
       await first.append('a', otEntry(1));
+      await first.append('b', otEntry(1));
       await first.close();
-      // The crashed process: rev 2 written to the segment, its journal record never, and its lock left behind.
+      // The crashed process: rev 2 written to the segment, its journal record never, an emptied journal without the header, and its lock left behind.
       await appendFile(join(documentDirectory(directory, 'a'), 'log-0000000000000001.jsonl'), JSON.stringify(otEntry(2)) + '\n');
+      await writeFile(join(directory, JOURNAL_FILE), '');
       await writeFile(join(directory, LOCK_FILE), JSON.stringify({ pid: 2 ** 22 + 1, host: hostname(), token: 'crashed' }));
-      const syncs = await watchSegmentSyncs(directory);
+      const syncs = await watchSyncs(directory);
       const restarted = new FileServerStore({ directory });
       try {
         expect((await restarted.loadDoc('a')).tail).toEqual([otEntry(1), otEntry(2)]); // served
@@ -899,8 +926,71 @@ describe('FileServerStore', () => {
       } finally {
         syncs.restore();
       }
+      expect(fileOps.fsyncFile).toHaveBeenCalledWith(join(documentDirectory(directory, 'b'), 'log-0000000000000001.jsonl'));
       powerCut(directory, syncs.synced);
       expect(await loadOnce(directory, 'a')).toEqual([otEntry(1), otEntry(2), otEntry(3)]);
+    });
+
+    // This build writes a commit's journal record before its line, in one step: a crash of the
+    // process leaves no line without its record, so the docs the journal names are all it syncs.
+    it('should sync, after a crash of this build, only the segments of the docs its journal names, and lose nothing built on them to a power cut', async () => {
+      const directory = await tempDir();
+      const first = new FileServerStore({ directory });
+      for (const docId of ['a', 'b', 'c']) await first.append(docId, otEntry(1));
+      await first.close();
+      const crashed = new FileServerStore({ directory });
+      await crashed.append('a', otEntry(2));
+      await crashed.abandon(); // its line in the segment (the page cache), its record in the journal
+      await writeFile(join(directory, LOCK_FILE), JSON.stringify({ pid: 2 ** 22 + 1, host: hostname(), token: 'crashed' }));
+      jest.mocked(fileOps.fsyncFile).mockClear();
+      const syncs = await watchSyncs(directory);
+      const restarted = new FileServerStore({ directory });
+      try {
+        expect((await restarted.loadDoc('a')).tail).toEqual([otEntry(1), otEntry(2)]);
+        expect(jest.mocked(fileOps.fsyncFile).mock.calls).toEqual([[join(documentDirectory(directory, 'a'), 'log-0000000000000001.jsonl')]]);
+        await restarted.append('a', otEntry(3));
+        await restarted.abandon();
+      } finally {
+        syncs.restore();
+      }
+      powerCut(directory, syncs.synced);
+      expect(await loadOnce(directory, 'a')).toEqual([otEntry(1), otEntry(2), otEntry(3)]);
+    });
+
+    // A rotation renames the journal, then creates the new one and writes its header: a crash in
+    // between leaves the records, and the header, in the retired file only.
+    it('should sync only the docs its journals name after a crash of this build between a rotation\'s rename and its new journal', async () => {
+      const directory = await tempDir();
+      const first = new FileServerStore({ directory });
+      for (const docId of ['a', 'b']) await first.append(docId, otEntry(1));
+      await first.close();
+      const crashed = new FileServerStore({ directory });
+      await crashed.append('a', otEntry(2));
+      await crashed.abandon();
+      await rename(join(directory, JOURNAL_FILE), join(directory, RETIRED_JOURNAL_FILE));
+      await writeFile(join(directory, JOURNAL_FILE), '');
+      await writeFile(join(directory, LOCK_FILE), JSON.stringify({ pid: 2 ** 22 + 1, host: hostname(), token: 'crashed' }));
+      jest.mocked(fileOps.fsyncFile).mockClear();
+      const restarted = new FileServerStore({ directory });
+      expect((await restarted.loadDoc('a')).tail).toEqual([otEntry(1), otEntry(2)]);
+      expect(jest.mocked(fileOps.fsyncFile).mock.calls).toEqual([[join(documentDirectory(directory, 'a'), 'log-0000000000000001.jsonl')]]);
+      await restarted.close();
+    });
+
+    it('should sync no segment after a crash of this build that left nothing in its journal', async () => {
+      const directory = await tempDir();
+      const first = new FileServerStore({ directory });
+      for (const docId of ['a', 'b']) await first.append(docId, otEntry(1));
+      await first.close();
+      const crashed = new FileServerStore({ directory });
+      await crashed.open();
+      await crashed.abandon();
+      await writeFile(join(directory, LOCK_FILE), JSON.stringify({ pid: 2 ** 22 + 1, host: hostname(), token: 'crashed' }));
+      jest.mocked(fileOps.fsyncFile).mockClear();
+      const restarted = new FileServerStore({ directory });
+      expect((await restarted.loadDoc('b')).tail).toEqual([otEntry(1)]);
+      expect(fileOps.fsyncFile).not.toHaveBeenCalled();
+      await restarted.close();
     });
 
     it('should start no checkpoint of its own once closed: an append in flight at close leaves the last one to close', async () => {
@@ -908,7 +998,7 @@ describe('FileServerStore', () => {
       const store = new FileServerStore({ directory, checkpointFiles: 1 });
       await store.open();
       const hold = holdFirstSync(directory, 'a');
-      const syncs = await watchSegmentSyncs(directory, hold.before);
+      const syncs = await watchSyncs(directory, hold.before);
       let closed: Promise<void>;
       try {
         const appended = store.append('a', otEntry(1)); // past checkpointFiles once it is written

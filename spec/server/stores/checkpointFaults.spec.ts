@@ -1,9 +1,9 @@
+import fs, { readlinkSync } from 'node:fs';
 import fsPromises, { mkdtemp, open, rm } from 'node:fs/promises';
-import { readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileServerStore, JOURNAL_FILE, RETIRED_JOURNAL_FILE } from '../../../src/server/stores/FileServerStore.js';
-import { powerCut, watchSegmentSyncs } from '../../helpers/powerCut.js';
+import { powerCut, watchSyncs } from '../../helpers/powerCut.js';
 import { spyOnSyncs } from '../../helpers/syncSpy.js';
 import { committed } from '../../helpers/serverStoreContract.js';
 
@@ -86,7 +86,31 @@ function failNth<T extends object>(target: T, method: keyof T & string, matches:
   return { fired: () => fired, restore: () => spy.mockRestore() };
 }
 
+/**
+ * Makes the `nth` call of the synchronous `fs[method]` that `matches` throw `code`; counts the
+ * failures made. On top of a spy already there (the power-cut model's on `ftruncateSync`), which
+ * it calls through and puts back.
+ */
+function failNthSync(method: 'openSync' | 'writeSync' | 'ftruncateSync', matches: (args: unknown[]) => boolean, nth: number, code = 'EIO') {
+  const current = fs[method];
+  const previous = jest.isMockFunction(current) ? current.getMockImplementation() : undefined;
+  const real = (previous ?? current) as (...args: unknown[]) => unknown;
+  let seen = 0;
+  let fired = 0;
+  const spy = jest.spyOn(fs, method).mockImplementation(((...args: unknown[]) => {
+    if (matches(args) && ++seen === nth) {
+      fired += 1;
+      throw Object.assign(new Error(`${code}: injected`), { code });
+    }
+    return real(...args);
+  }) as never);
+  return { fired: () => fired, restore: () => (previous ? spy.mockImplementation(previous as never) : spy.mockRestore()) };
+}
+
 const pathOf = (self: unknown) => readlinkSync(`/proc/self/fd/${(self as Handle).fd}`);
+const fdPath = (fd: unknown) => readlinkSync(`/proc/self/fd/${fd as number}`);
+/** An open of the journal that creates it if missing (a new journal's, not a reset's). */
+const creatingJournal = (directory: string) => ([path, flags]: unknown[]) => path === join(directory, JOURNAL_FILE) && typeof flags === 'number' && (flags & fs.constants.O_CREAT) !== 0;
 
 async function handleMethods(directory: string): Promise<HandleMethods> {
   const probe = await open(join(directory, 'probe'), 'w');
@@ -101,17 +125,17 @@ const segment = (path: string) => path.includes('/log-');
 
 const faults: [string, Fault][] = [
   ['the rename that retires the journal', async (directory, nth) => [failNth(fsPromises, 'rename', (_, [from]) => from === join(directory, JOURNAL_FILE), nth)]],
-  ["the new journal's creation", async (directory, nth) => [failNth(fsPromises, 'open', (_, [path]) => path === join(directory, JOURNAL_FILE), nth + 1)]],
+  ["the new journal's creation", async (directory, nth) => [failNthSync('openSync', creatingJournal(directory), nth)]],
   ["the new journal's creation, and the rename's undo", async (directory, nth) => [
-    failNth(fsPromises, 'open', (_, [path]) => path === join(directory, JOURNAL_FILE), nth + 1),
+    failNthSync('openSync', creatingJournal(directory), nth),
     failNth(fsPromises, 'rename', (_, [from]) => from === join(directory, RETIRED_JOURNAL_FILE), 1),
   ]],
   ["the data directory's sync after the rename", async (directory, nth) => syncAfterRename(directory, nth, false)],
   ["the data directory's sync after the rename, and the rename's undo", async (directory, nth) => syncAfterRename(directory, nth, true)],
   ['a sync of the data directory', async (directory, nth) => [await failNthDirSync(directory, (path) => path === directory, nth)]],
   ["a sync of a doc's directory", async (directory, nth) => [await failNthDirSync(directory, (path) => path.startsWith(directory + '/'), nth)]],
-  ['emptying the retired journal', async (directory, nth) => [failNth(await handleMethods(directory), 'truncate', (self) => pathOf(self).endsWith(RETIRED_JOURNAL_FILE), nth)]],
-  ['a journal write (a full disk)', async (directory, nth) => [failNth(await handleMethods(directory), 'write', (self) => pathOf(self).startsWith(join(directory, 'journal')), 3 * nth, 'ENOSPC')]],
+  ['emptying the retired journal', async (_directory, nth) => [failNthSync('ftruncateSync', ([fd]) => fdPath(fd).endsWith(RETIRED_JOURNAL_FILE), nth)]],
+  ['a journal write (a full disk)', async (directory, nth) => [failNthSync('writeSync', ([fd]) => fdPath(fd).startsWith(join(directory, 'journal')), 3 * nth, 'ENOSPC')]],
 ];
 
 /**
@@ -175,7 +199,7 @@ describe('FileServerStore: a checkpoint step that fails, then a crash and a powe
   });
 
   it('should keep every acknowledged call when the last checkpoint, at close, cannot empty the journal', async () => {
-    await runWithFaults(async (directory) => [failNth(await handleMethods(directory), 'truncate', (self) => pathOf(self).endsWith(`/${JOURNAL_FILE}`), 1)], undefined, 'close');
+    await runWithFaults(async () => [failNthSync('ftruncateSync', ([fd]) => fdPath(fd).endsWith(`/${JOURNAL_FILE}`), 1)], undefined, 'close');
   });
 });
 
@@ -190,7 +214,7 @@ async function runWithFaults(inject: (directory: string) => Promise<Injected[]>,
   const model = new Map<string, Model>();
   const store = new FileServerStore({ directory, checkpointFiles: 2, openSegments: 3, maxDocRecords: 2, onWarning: () => undefined });
   await store.open();
-  const syncs = await watchSegmentSyncs(directory, syncFails);
+  const syncs = await watchSyncs(directory, syncFails);
   const injected = await inject(directory);
   try {
     await workload(store, model);
@@ -223,13 +247,13 @@ describe('FileServerStore: a rotation whose new journal cannot be made, nor its 
     const store = new FileServerStore({ directory, checkpointFiles: 1 });
     await store.open();
     // The new journal cannot be created (a failed directory sync there stops the writes instead).
-    const fault = failNth(fsPromises, 'open', (_, [path]) => path === join(directory, JOURNAL_FILE), 1);
+    const fault = failNthSync('openSync', creatingJournal(directory), 1);
     const undo = failNth(fsPromises, 'rename', (_, [from]) => from === join(directory, RETIRED_JOURNAL_FILE), 1);
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
     let reached!: () => void;
     const reachedB = new Promise<void>((resolve) => (reached = resolve));
-    const syncs = await watchSegmentSyncs(directory, (path) => (path.startsWith(join(directory, 'b-')) ? (reached(), held) : undefined));
+    const syncs = await watchSyncs(directory, (path) => (path.startsWith(join(directory, 'b-')) ? (reached(), held) : undefined));
     try {
       await store.append('a', { kind: 'ot', changes: [committed(1)] }); // its checkpoint's rotation fails half-way
       await store.checkpointed();

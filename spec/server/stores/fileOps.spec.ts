@@ -1,9 +1,8 @@
 import fs from 'node:fs';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { appendWholeSync, eachAtMost, fsyncDir, fsyncFile, ignoreMissing, listDir, unlinkQuiet, writeWhole } from '../../../src/server/stores/fileOps.js';
+import { appendWholeSync, eachAtMost, fsyncDir, fsyncFile, ignoreMissing, listDir, unlinkQuiet, writeWholeSync } from '../../../src/server/stores/fileOps.js';
 
 describe('fileOps', () => {
   let dir: string;
@@ -71,20 +70,28 @@ describe('fileOps', () => {
       }
     });
 
-    it('should write the rest after a short positional write, and fail on a write that fails', async () => {
+    it('should write the rest after a short positional write, and fail on a write that fails', () => {
+      const realWrite = fs.writeSync as (...args: unknown[]) => number;
       const path = join(dir, 'journal');
-      const handle = await open(path, 'w+');
+      const fd = openSync(path, 'w+');
       try {
-        const realWrite = handle.write.bind(handle) as (...args: unknown[]) => Promise<{ bytesWritten: number }>;
-        const spy = jest.spyOn(handle, 'write').mockImplementationOnce(((data: string, position: number) => realWrite(Buffer.from(data).subarray(0, 5), 0, 5, position)) as never);
-        expect(await writeWhole(handle, text, 0)).toBe(size);
-        expect(await writeWhole(handle, text, size)).toBe(size);
+        // The first call is (fd, text, position): 5 bytes of it written there, the rest by the next call.
+        const short = (bytes: number) => (to: number, data: unknown, position: unknown) => realWrite(to, Buffer.from(data as string), 0, bytes, position);
+        const spy = jest.spyOn(fs, 'writeSync').mockImplementationOnce(short(5) as never);
+        expect(writeWholeSync(fd, text, 0)).toBe(size);
+        expect(writeWholeSync(fd, text, size)).toBe(size);
         expect(readFileSync(path, 'utf8')).toBe(text + text);
         expect(spy).toHaveBeenCalledTimes(3);
-        spy.mockImplementationOnce(((data: string, position: number) => realWrite(Buffer.from(data).subarray(0, 3), 0, 3, position)) as never).mockRejectedValueOnce(enospc());
-        await expect(writeWhole(handle, text, 2 * size)).rejects.toThrow('no space left');
+        spy.mockImplementationOnce(short(3) as never).mockImplementationOnce(() => {
+          throw enospc();
+        });
+        expect(() => writeWholeSync(fd, text, 2 * size)).toThrow('no space left');
+        // Written where it was told, whatever the descriptor's offset.
+        expect(writeWholeSync(fd, 'X', 0)).toBe(1);
+        // The failed write's 3 bytes stay past the two texts: a caller cuts them (or writes over them).
+        expect(readFileSync(path)).toEqual(Buffer.concat([Buffer.from('X'), Buffer.from(text).subarray(1), Buffer.from(text), Buffer.from(text).subarray(0, 3)]));
       } finally {
-        await handle.close();
+        closeSync(fd);
       }
     });
   });

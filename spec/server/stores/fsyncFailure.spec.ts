@@ -1,12 +1,13 @@
 import fs from 'node:fs';
-import { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StoreError } from '../../../src/errors.js';
+import { CommitJournal } from '../../../src/server/stores/CommitJournal.js';
 import { FileServerStore, JOURNAL_FILE } from '../../../src/server/stores/FileServerStore.js';
 import { documentDirectory } from '../../../src/server/stores/docFiles.js';
 import { otEntry } from '../../helpers/serverStoreContract.js';
-import { powerCut, watchSegmentSyncs } from '../../helpers/powerCut.js';
+import { powerCut, watchSyncs } from '../../helpers/powerCut.js';
 import { spyOnSyncs } from '../../helpers/syncSpy.js';
 
 // A segment whose sync failed (EIO) cannot be trusted to a later sync: Linux marks the pages the
@@ -28,7 +29,7 @@ async function failingFirstSyncOf(docId: string, options: { checkpointFiles?: nu
   const store = new FileServerStore({ directory, ...options, onWarning: () => undefined });
   await store.open();
   let failed = 0;
-  const syncs = await watchSegmentSyncs(directory, (path) => (failed === 0 && path.startsWith(join(documentDirectory(directory, docId), 'log-')) ? (failed++, eio()) : undefined));
+  const syncs = await watchSyncs(directory, (path) => (failed === 0 && path.startsWith(join(documentDirectory(directory, docId), 'log-')) ? (failed++, eio()) : undefined));
   return { directory, store, syncs, failed: () => failed };
 }
 
@@ -78,33 +79,30 @@ describe('FileServerStore: a segment sync that failed (EIO)', () => {
     const syncFails = new Promise<void>((_, reject) => (failSync = () => reject(Object.assign(new Error('EIO: injected'), { code: 'EIO' }))));
     syncFails.catch(() => undefined);
     let held = false;
-    const syncs = await watchSegmentSyncs(directory, (path) => (!held && path.startsWith(join(documentDirectory(directory, 'a'), 'log-')) ? ((held = true), reached(), syncFails) : undefined));
-    // b's journal write waits until the failed checkpoint is over.
-    const probe = await open(join(directory, 'probe'), 'w');
-    const handles = Object.getPrototypeOf(probe) as { write(this: { fd: number }, ...args: unknown[]): Promise<unknown> };
-    await probe.close();
-    const realWrite = handles.write;
-    let openJournal!: () => void;
-    const journalOpen = new Promise<void>((resolve) => (openJournal = resolve));
-    let writing!: () => void;
-    const bWriting = new Promise<void>((resolve) => (writing = resolve));
-    const writes = jest.spyOn(handles, 'write').mockImplementation(function (this: { fd: number }, ...args: unknown[]) {
-      if (String(args[0]).includes('"docId":"b"')) return (writing(), journalOpen.then(() => realWrite.apply(this, args)));
-      return realWrite.apply(this, args);
+    // b's journal record waits for its sync until the failed checkpoint is over.
+    let holdB = false;
+    let releaseB!: () => void;
+    const bReleased = new Promise<void>((resolve) => (releaseB = resolve));
+    let syncingB!: () => void;
+    const bSyncing = new Promise<void>((resolve) => (syncingB = resolve));
+    const syncs = await watchSyncs(directory, (path) => {
+      if (!held && path.startsWith(join(documentDirectory(directory, 'a'), 'log-'))) return (held = true), reached(), syncFails;
+      if (holdB && path === join(directory, JOURNAL_FILE)) return (holdB = false), syncingB(), bReleased;
+      return undefined;
     });
     try {
       await store.append('a', otEntry(1)); // its checkpoint holds at a's sync
       await atSync;
+      holdB = true;
       const appendB = store.append('b', otEntry(1)); // in the fresh journal, in flight
-      await bWriting;
+      await bSyncing;
       failSync(); // the checkpoint fails: the store stops
       await store.checkpointed();
-      openJournal();
+      releaseB();
       await appendB; // acknowledged: it was in flight; it finds b's segment due for a checkpoint
       await store.checkpointed();
       await store.close();
     } finally {
-      writes.mockRestore();
       syncs.restore();
     }
     expect(await historyAfterPowerCut(directory, syncs.synced, 'a', 'b')).toEqual([[otEntry(1)], [otEntry(1)]]);
@@ -194,10 +192,45 @@ describe('FileServerStore: a segment sync that failed (EIO)', () => {
       expect(failed).toBe(1);
       await store.append('b', otEntry(1)); // taken; its checkpoint syncs both and empties both journals
       await store.checkpointed();
-      expect(await readFile(join(directory, JOURNAL_FILE), 'utf8')).toBe('');
+      expect(await new CommitJournal(join(directory, JOURNAL_FILE)).readRecords()).toEqual([]);
       await store.close();
     } finally {
       opens.mockRestore();
     }
+  });
+});
+
+// The journal's own sync: its group's appends are refused, and the journal, whose later syncs may
+// report success without those pages, takes no more records (see CommitJournal).
+describe('FileServerStore: a journal sync that failed (EIO)', () => {
+  it('should refuse its group, stop the writes with no marker, and leave every acknowledged commit and no refused one, through a restart and a power cut', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'patches-rx-fsyncfail-'));
+    dirs.push(directory);
+    const warnings: string[] = [];
+    const store = new FileServerStore({ directory, onWarning: (warning) => warnings.push(warning.message) });
+    await store.open();
+    let fail = false;
+    const syncs = await watchSyncs(directory, (path) => (fail && path === join(directory, JOURNAL_FILE) ? ((fail = false), eio()) : undefined));
+    try {
+      await store.append('a', otEntry(1));
+      fail = true;
+      const refused = await Promise.allSettled([store.append('a', otEntry(2)), store.append('b', otEntry(1))]);
+      expect(refused.map((result) => result.status === 'rejected' && (result.reason as Error).message)).toEqual([
+        expect.stringMatching(/^a sync of the data failed \(EIO: injected\): this FileServerStore takes no more writes; .*\(the next start replays the journal\)$/),
+        expect.stringMatching(/^a sync of the data failed \(EIO: injected\)/),
+      ]);
+      expect(store.writesStopped).toBeDefined();
+      await expect(store.append('c', otEntry(1))).rejects.toThrow('takes no more writes');
+      // Taken back out of their segments: reads go on, without them.
+      expect(await store.readLog('a', 0)).toEqual([otEntry(1)]);
+      expect(await store.readLog('b', 0)).toEqual([]);
+      await store.close();
+    } finally {
+      syncs.restore();
+    }
+    expect(warnings).toEqual([expect.stringMatching(/^a sync of the data failed \(EIO: injected\)/)]);
+    // No marker (no segment's sync failed), and none of the refused records.
+    expect(await new CommitJournal(join(directory, JOURNAL_FILE)).readRecords()).toEqual([{ docId: 'a', body: otEntry(1) }]);
+    expect(await historyAfterPowerCut(directory, syncs.synced, 'a', 'b')).toEqual([[otEntry(1)], []]);
   });
 });

@@ -8,8 +8,10 @@ import { runCrashRounds } from '../../helpers/storeCrash.js';
 // with checkpoints every few segments (so many of the kills land in one, or in a rotation): each
 // child recovers what the last left, and every commit, delete and undelete a child acknowledged
 // must be there once, in order, with no deleted doc back; every other round the kill is followed
-// by a power cut (each segment loses what no sync covered, so the journal, both files of it, is
-// what brings the lines back). By hand, more rounds (its logs are kept in STORE_CRASH_LOGS):
+// by a power cut (each segment and each journal file loses what no sync covered, so the journal's
+// synced records, both files of it, are what bring the lines back). Most starts follow a crash of
+// this build (a journal with its header: only the docs it names are synced); a power cut that takes
+// a header never synced makes one sync every doc's last segment. By hand, more rounds (its logs are kept in STORE_CRASH_LOGS):
 //   npm run build && STORE_CRASH_ROUNDS=300 npx jest spec/server/stores/storeCrash.spec.ts
 const ROUNDS = Number(process.env.STORE_CRASH_ROUNDS ?? 8);
 

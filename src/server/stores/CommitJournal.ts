@@ -1,8 +1,7 @@
-import { constants } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, ftruncateSync, openSync, readSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { ignoreMissing, writeWhole } from './fileOps.js';
+import { datasyncFd, fsyncDir, ignoreMissing, writeWholeSync } from './fileOps.js';
 
 /** One line of the journal: a record for one document. */
 export interface JournalRecord {
@@ -13,173 +12,311 @@ export interface JournalRecord {
 }
 
 /**
- * The journal is opened with O_DSYNC, so a group's write is durable when it returns: one system
- * call (and one trip to the thread pool) per group instead of a write and a `datasync` (~0.17
- * against ~0.21 ms per group on ext4 on our test machine). Where the platform has no O_DSYNC
- * (Windows), each write is followed by a `datasync`.
+ * The first line of every journal file this build empties or creates once it knows every segment
+ * line not yet synced has its record in a journal (see `FileServerStore.recover`): the records
+ * reach the journal file before their lines reach the segments, so a start after a crash syncs
+ * only the segments of the docs the journal names. An older build (segment first) never wrote
+ * it, and its crash leaves lines no record names: a journal without it makes the next start sync
+ * every doc's last segment. Older builds read it as a reset marker of doc `""`, an id the server
+ * refuses, so a downgrade replays nothing into any doc (it syncs every last segment once).
  */
-const DSYNC: number | undefined = constants.O_DSYNC;
+export const RECORD_FIRST_HEADER = '{"docId":"","body":{"reset":true,"recordFirst":1}}\n';
+const HEADER_BYTES = Buffer.byteLength(RECORD_FIRST_HEADER);
+
+/** What a journal file holds, read at a start (see {@link CommitJournal.read}). */
+export interface JournalContents {
+  /** Every complete record after the header, in order; a torn last line (never acknowledged) is left out. */
+  records: JournalRecord[];
+  /** Whether the file begins with {@link RECORD_FIRST_HEADER}. */
+  recordFirst: boolean;
+  /** Whether the file is missing or holds no byte. */
+  empty: boolean;
+}
+
+/** A record written by {@link CommitJournal.add}: its durability, or its undoing. */
+export interface JournalWrite {
+  /** Resolves once a sync covered the record (with its group); rejects if that sync failed. */
+  durable: Promise<void>;
+  /**
+   * Cuts the record back out of the file (its line could not be written where it goes); only in
+   * the same synchronous step as `add`, before anything else is written. Its `durable` never settles.
+   */
+  takeBack(): void;
+}
 
 interface Waiting {
-  line: string;
+  /** Where the record starts in the file. */
+  start: number;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
 
 /**
- * A write-ahead journal with group commit: one append-only file that many writers share, so
- * many commits share one sync (one synchronous write, see `DSYNC`). A `write` resolves only once its line is on disk. The
- * writes made in one turn of the event loop form a group, and writes that arrive while a group
- * is syncing wait and go together in the next one, so the number of syncs follows the disk's
- * speed, not the number of commits (the classic group commit).
+ * A write-ahead journal with group commit: one file that many writers share, so many commits
+ * share one sync. `add` writes its record to the file at once (a synchronous write to the page
+ * cache, so the caller writes the record's line to its segment only after it, in the same step)
+ * and returns a promise that resolves once an `fdatasync` covered it. The records written while a
+ * sync runs wait and go together in the next one (and the records of one turn of the event loop
+ * form one group), so the number of syncs follows the disk's speed, not the number of commits.
  *
- * A failed write or sync rejects every line of its group and cuts the file back to where the
- * group started, so a later group never follows half a record.
+ * Records are written at the size the journal counts (no `O_APPEND`), so a record cut back (a
+ * failed write, `takeBack`) is overwritten by the next even if the cut itself failed: what is left
+ * of it past the next is a torn end (no proper suffix of a record's line parses), which reading
+ * leaves out. A whole record whose cut failed is read until another is written over it: a refused
+ * call replayed or not after a crash, as one in flight at a crash is, never beside a record for
+ * the same rev (that one would have been written over it).
+ *
+ * A sync that fails stops the journal for good (`onSyncFailed`): it rejects that group's records
+ * and those written since, cuts the file back to where the group began, and takes no more
+ * records. A later sync could report success without the pages the failed one left (Linux marks
+ * them clean: see `syncFailure.ts`), so none is tried.
  */
 export class CommitJournal {
-  private handle: FileHandle | undefined;
+  private fd: number | undefined;
+  /** Bytes in the file: where the next record goes. */
   private size = 0;
-  private queue: Waiting[] = [];
+  /** Bytes of the header at the file's start (0 or the header's length). */
+  private base = 0;
+  /** The file was created and its directory entry not synced yet: the next sync does it first. */
+  private entryUnsynced = false;
+  /** Records written, waiting for the next sync. */
+  private waiting: Waiting[] = [];
   private draining: Promise<void> | undefined;
   private syncCount = 0;
+  /** Set once a sync failed: every later record is refused with it. */
+  private failed: { error: unknown } | undefined;
 
-  /** @param path the journal file (created if missing) */
-  constructor(readonly path: string) {}
+  /**
+   * @param path the journal file (created if missing)
+   * @param onSyncFailed told once, when a sync of the file fails (after the records it covered are rejected)
+   */
+  constructor(
+    readonly path: string,
+    private readonly onSyncFailed: (error: unknown) => void = () => undefined,
+  ) {}
 
-  /** Bytes in the journal: callers checkpoint and `reset` it when it grows. */
+  /** Bytes of records in the journal (the header left out): callers checkpoint and `reset` it when it grows. */
   get bytes(): number {
-    return this.size;
+    return this.size - this.base;
   }
 
-  /** How many syncs this journal has made (each one covers a whole group of writes). */
+  /** How many syncs this journal has made (each one covers a whole group of records). */
   get syncs(): number {
     return this.syncCount;
   }
 
-  /** Opens the file (creating it) now instead of at the first write: a journal that cannot be written fails at once. */
+  /**
+   * Opens the file (creating it) now instead of at the first write, and syncs its directory: a
+   * journal that cannot be written fails at once. An empty file gets the header: only once every
+   * segment line not synced has its record in a journal (the caller's word; see {@link RECORD_FIRST_HEADER}).
+   */
   async open(): Promise<void> {
-    await this.file();
+    const fd = this.file();
+    if (this.size === 0) {
+      this.size = writeWholeSync(fd, RECORD_FIRST_HEADER, 0);
+      this.base = HEADER_BYTES;
+    }
+    if (this.entryUnsynced) {
+      this.entryUnsynced = false;
+      await fsyncDir(dirname(this.path)).catch(() => undefined);
+    }
   }
 
-  /** Reads every complete record; a torn last line (never acknowledged) is left out. */
-  async readRecords(): Promise<JournalRecord[]> {
+  /** Reads the file: its records, and whether it begins with the header. */
+  async read(): Promise<JournalContents> {
     let text: string;
     try {
       text = await readFile(this.path, 'utf8');
     } catch (error) {
       ignoreMissing(error);
-      return [];
+      return { records: [], recordFirst: false, empty: true };
     }
+    const recordFirst = text.startsWith(RECORD_FIRST_HEADER);
     const records: JournalRecord[] = [];
-    for (const line of text.split('\n').slice(0, -1)) {
+    for (const line of text.slice(recordFirst ? HEADER_BYTES : 0).split('\n').slice(0, -1)) {
       try {
         records.push(JSON.parse(line) as JournalRecord);
       } catch {
-        break; // a torn group: nothing after it was acknowledged
+        break; // a torn end: nothing after it was acknowledged
       }
     }
-    return records;
+    return { records, recordFirst, empty: text.length === 0 };
   }
 
-  /** Appends one record (`bodyJson`: its body already serialised); resolves once it is durable, with its group. */
-  write(record: JournalRecord, bodyJson = JSON.stringify(record.body)): Promise<void> {
-    // Built around the body's JSON, which the caller has usually serialised already.
-    const line = `{"docId":${JSON.stringify(record.docId)},"body":${bodyJson}}\n`;
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ line, resolve, reject });
-      this.kick();
-    });
+  /** Reads every complete record (the header left out); a torn last line (never acknowledged) is left out. */
+  async readRecords(): Promise<JournalRecord[]> {
+    return (await this.read()).records;
   }
 
   /**
-   * Empties the journal (after everything it holds is durable elsewhere). Waits for writes in
-   * flight, and holds those that arrive meanwhile until it is done, as a group of its own: a line
-   * written while the file was cut (a delete's marker, which waits for no checkpoint) was counted
-   * from the old size or cut away with the rest, and the count, then off, made a later failed
-   * group cut back into acknowledged lines (found in review).
+   * Writes one record (`bodyJson`: its body already serialised) to the file now, and returns its
+   * durability with its group's sync. Throws if it cannot be written (nothing of it is left in the file).
    */
-  async reset(): Promise<void> {
-    while (this.draining) await this.draining;
-    const emptied = this.empty();
-    // In `draining`'s place, so `kick` queues what comes meanwhile; a failure is the caller's alone.
-    this.draining = emptied
-      .catch(() => undefined)
-      .finally(() => {
-        this.draining = undefined;
-        if (this.queue.length > 0) this.kick();
-      });
-    await emptied;
+  add(record: JournalRecord, bodyJson = JSON.stringify(record.body)): JournalWrite {
+    if (this.failed) throw this.failed.error;
+    const fd = this.file();
+    // Built around the body's JSON, which the caller has usually serialised already.
+    const line = `{"docId":${JSON.stringify(record.docId)},"body":${bodyJson}}\n`;
+    const start = this.size;
+    try {
+      this.size = start + writeWholeSync(fd, line, start);
+    } catch (error) {
+      this.cutTo(start);
+      throw error;
+    }
+    let waiting!: Waiting;
+    const durable = new Promise<void>((resolve, reject) => (waiting = { start, resolve, reject }));
+    this.waiting.push(waiting);
+    this.kick();
+    const takeBack = () => {
+      this.waiting = this.waiting.filter((other) => other !== waiting);
+      this.cutTo(start);
+    };
+    return { durable, takeBack };
   }
 
-  /** Cuts the file to nothing and makes that durable; the count follows the cut. */
-  private async empty(): Promise<void> {
-    if (this.handle) {
-      await this.handle.truncate(0);
-      // Cut, if not yet durable: the next group starts at 0 either way.
-      this.size = 0;
-      await this.handle.datasync();
+  /** Appends one record; resolves once it is durable, with its group (rejects if it cannot be written). */
+  write(record: JournalRecord, bodyJson?: string): Promise<void> {
+    try {
+      return this.add(record, bodyJson).durable;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Empties the journal to its header (after everything it holds is durable elsewhere) and makes
+   * that durable. Waits for the syncs in flight; the cut is made in one synchronous step with the
+   * check that none is, so no record waiting for a sync is cut (every record written before it is:
+   * a delete's marker waits for no checkpoint, and goes with the records before it).
+   *
+   * @param beforeCut run in that step, just before the cut: throwing keeps the journal as it is
+   */
+  async reset(beforeCut: () => void = () => undefined): Promise<void> {
+    while (this.draining) await this.draining;
+    if (this.failed) throw this.failed.error;
+    let fd: number;
+    try {
+      fd = this.fd ?? openSync(this.path, 'r+');
+    } catch (error) {
+      // Nothing written by this process, nor a file before it: nothing to empty.
+      ignoreMissing(error);
       return;
     }
-    // Not opened by this process (nothing written yet): empty what a previous one left.
-    let handle: FileHandle | undefined;
+    const opened = this.fd === undefined;
     try {
-      handle = await open(this.path, 'r+');
-      await handle.truncate(0);
-      await handle.datasync();
-    } catch (error) {
-      ignoreMissing(error);
+      if (opened) this.base = startsWithHeader(fd) ? HEADER_BYTES : 0;
+      beforeCut();
+      if (this.base === 0) {
+        ftruncateSync(fd, 0);
+        writeWholeSync(fd, RECORD_FIRST_HEADER, 0);
+        this.base = HEADER_BYTES;
+      } else {
+        ftruncateSync(fd, this.base);
+      }
+      this.size = this.base;
+      if (opened) {
+        await datasyncFd(fd).catch((error: unknown) => {
+          this.stop(error);
+          throw error;
+        });
+      } else {
+        await this.syncAlone();
+      }
     } finally {
-      await handle?.close();
+      if (opened) closeSync(fd);
     }
-    this.size = 0;
   }
 
-  /** Waits for writes in flight, then closes the file. */
+  /** Waits for the syncs in flight, then closes the file. */
   async close(): Promise<void> {
     while (this.draining) await this.draining;
-    await this.handle?.close();
-    this.handle = undefined;
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+
+  /** One sync for the reset's cut (and any record written meanwhile), in the queue's order. */
+  private async syncAlone(): Promise<void> {
+    const done = new Promise<void>((resolve, reject) => this.waiting.push({ start: this.size, resolve, reject }));
+    this.kick();
+    await done;
   }
 
   private kick(): void {
     if (this.draining) return;
     this.draining = this.drain().finally(() => {
       this.draining = undefined;
-      // A write that arrived after the last group was taken (between drain's end and here).
-      if (this.queue.length > 0) this.kick();
+      // A record written after the last group was taken (between drain's end and here).
+      if (this.waiting.length > 0) this.kick();
     });
   }
 
   private async drain(): Promise<void> {
-    // Let the writes made in this turn of the event loop join the group before it is taken.
+    // Let the records written in this turn of the event loop join the group before it is taken.
     await new Promise<void>((resolve) => setImmediate(resolve));
-    while (this.queue.length > 0) {
-      const group = this.queue;
-      this.queue = [];
-      const start = this.size;
+    while (this.waiting.length > 0) {
+      const group = this.waiting;
+      this.waiting = [];
       try {
-        const handle = await this.file();
-        const text = group.map((waiting) => waiting.line).join('');
-        const bytes = await writeWhole(handle, text, start);
-        if (DSYNC === undefined) await handle.datasync();
+        if (this.entryUnsynced) {
+          this.entryUnsynced = false;
+          // As `open` does: the file was created by a write before any `open`.
+          await fsyncDir(dirname(this.path)).catch(() => undefined);
+        }
+        await datasyncFd(this.fd as number);
         this.syncCount += 1;
-        this.size = start + bytes;
         for (const waiting of group) waiting.resolve();
       } catch (error) {
-        await this.handle?.truncate(start).catch(() => undefined);
-        for (const waiting of group) waiting.reject(error);
+        const rejected = [...group, ...this.waiting];
+        this.waiting = [];
+        this.cutTo(group[0].start);
+        this.stop(error);
+        for (const waiting of rejected) waiting.reject(error);
+        return;
       }
     }
   }
 
-  private async file(): Promise<FileHandle> {
-    if (!this.handle) {
-      this.handle = await open(this.path, constants.O_RDWR | constants.O_CREAT | constants.O_APPEND | (DSYNC ?? 0));
-      this.size = (await this.handle.stat()).size;
-      // The file may have just been created: make its directory entry durable too.
-      const dir = await open(dirname(this.path), 'r');
-      await dir.sync().catch(() => undefined).finally(() => dir.close());
-    }
-    return this.handle;
+  /** Stops the journal after a failed sync (see the class comment), and says so once. */
+  private stop(error: unknown): void {
+    if (this.failed) return;
+    this.failed = { error };
+    this.onSyncFailed(error);
   }
+
+  /** Cuts the file back to `start`, best effort: the next record is written there anyway. */
+  private cutTo(start: number): void {
+    try {
+      if (this.fd !== undefined) ftruncateSync(this.fd, start);
+    } catch {
+      // What is left past `start` is overwritten by the next record, or is a torn end.
+    }
+    this.size = start;
+  }
+
+  /** The open file, opened (and created if missing) at the first need: synchronously, so a record is written in its caller's step. */
+  private file(): number {
+    if (this.fd === undefined) {
+      const fd = openSync(this.path, constants.O_RDWR | constants.O_CREAT);
+      try {
+        const { size } = fstatSync(fd);
+        this.base = size > 0 && startsWithHeader(fd) ? HEADER_BYTES : 0;
+        this.size = size;
+        // The file may have just been created: its directory entry is synced before the first group is acknowledged.
+        this.entryUnsynced = true;
+      } catch (error) {
+        closeSync(fd);
+        throw error;
+      }
+      this.fd = fd;
+    }
+    return this.fd;
+  }
+}
+
+/** Whether the file open at `fd` begins with {@link RECORD_FIRST_HEADER}. */
+function startsWithHeader(fd: number): boolean {
+  const head = Buffer.alloc(HEADER_BYTES);
+  const read = readSync(fd, head, 0, HEADER_BYTES, 0);
+  return read === HEADER_BYTES && head.toString('utf8') === RECORD_FIRST_HEADER;
 }

@@ -123,17 +123,21 @@ const RESET = { reset: true } as const;
  *   segments before the snapshot are dropped (LWW rows carry their own revs).
  * - `tombstone.json` for a deleted document.
  *
- * **Group commit.** An append is written to its segment without a sync, then to one shared
- * write-ahead journal (`journal.jsonl`, one line per commit, any document): every commit that
- * arrives while the journal is syncing waits for the next sync and shares it, so a busy server
- * syncs once per group instead of once per commit. The append resolves only after its journal
- * line is durable. When the journal passes `checkpointBytes` or the segments written since the
+ * **Group commit.** An append writes its record to one shared write-ahead journal
+ * (`journal.jsonl`, one line per commit, any document), then its line to its segment, both
+ * without a sync and in one synchronous step; every commit that arrives while the journal is
+ * syncing (`fdatasync`) waits for the next sync and shares it, so a busy server syncs once per
+ * group instead of once per commit. The append resolves only after its journal record is
+ * durable. When the journal passes `checkpointBytes` or the segments written since the
  * last checkpoint reach `checkpointFiles`, after an append that failed for
  * lack of space (the journal's space comes back) and on `close`, the segments
  * written since the last checkpoint are synced and the journal is emptied; after a crash, the
- * first call replays every journal record a document's files lack (by rev), syncs them, and
- * empties the journal; if a replay fails, `open` and every call reject and the journal is kept
+ * first call replays every journal record a document's files lack (by rev), syncs the segments of
+ * the docs the journal names (no line reached a segment before its record reached the journal),
+ * and empties the journal; if a replay fails, `open` and every call reject and the journal is kept
  * for a start after the repair. Snapshots, tombstones and directory entries are synced as before.
+ * A journal an older build wrote (line first: no header, see `RECORD_FIRST_HEADER`) makes a start
+ * after its crash sync every doc's last segment.
  *
  * **Appends go on during a checkpoint.** A checkpoint renames the journal to
  * `journal-checkpoint.jsonl` and a fresh `journal.jsonl` takes the appends (see `JournalFiles`),
@@ -147,6 +151,7 @@ const RESET = { reset: true } as const;
  * success with the lines still not on the disk (see `syncFailure.ts`). The store takes no more
  * writes (each rejects with a `StoreError` saying to restart), keeps the journal, and marks it;
  * the next start writes every file it would sync anew from what it reads before it empties it.
+ * The journal's own sync too: its group's appends are refused, and no marker is written (see `syncFailed`).
  *
  * A crash in the middle of an append leaves a torn last line: it was never acknowledged, so
  * `loadDoc` drops it and truncates the file. Any other unreadable line is corruption and makes
@@ -248,7 +253,7 @@ export class FileServerStore implements ServerStore {
     this.maxOpenSegments = options.openSegments ?? 256;
     this.maxDocRecords = options.maxDocRecords ?? 1024;
     this.onWarning = options.onWarning ?? ((warning) => console.warn('[patches-rx FileServerStore]', warning.message));
-    this.journals = this.sync ? new JournalFiles(this.root) : undefined;
+    this.journals = this.sync ? new JournalFiles(this.root, (error) => this.syncFailed(error, true)) : undefined;
   }
 
   /**
@@ -272,8 +277,8 @@ export class FileServerStore implements ServerStore {
 
   private async openNow(): Promise<void> {
     await usableDirectory(this.root);
+    // Recovery opens the journal at its end.
     await this.ready();
-    await this.journals?.current.open();
   }
 
   /** @inheritDoc */
@@ -412,7 +417,7 @@ export class FileServerStore implements ServerStore {
     // Every write it acknowledged was durable when it was: a failed close loses none.
     await old.close().catch(() => undefined);
     journals.retired(old);
-    await this.syncCheckpointed(CHECKPOINT_SYNCS.rotating, () => journals.emptyRetired());
+    await this.syncCheckpointed(CHECKPOINT_SYNCS.rotating, () => journals.emptyRetired(() => this.assertMayEmpty()));
   }
 
   /** Holds the appends, syncs everything written since the last checkpoint, and empties both journals. */
@@ -422,7 +427,7 @@ export class FileServerStore implements ServerStore {
       await Promise.allSettled(this.appending);
       this.syncing = this.unsynced;
       this.unsynced = noneUnsynced();
-      await this.syncCheckpointed(CHECKPOINT_SYNCS.holding, () => (this.journals as JournalFiles).emptyAll());
+      await this.syncCheckpointed(CHECKPOINT_SYNCS.holding, () => (this.journals as JournalFiles).emptyAll(() => this.assertMayEmpty()));
     } finally {
       this.holding = false;
     }
@@ -443,10 +448,7 @@ export class FileServerStore implements ServerStore {
       const outside = await Promise.allSettled([...this.syncsOutside]);
       const failed = outside.find((result): result is PromiseRejectedResult => result.status === 'rejected');
       if (failed) throw failed.reason;
-      // Abandoned (a crash, for the files): the journal stays as a crash leaves it.
-      if (this.abandoned) throw new StoreError('FileServerStore is closed');
-      // A sync that failed meanwhile (a snapshot's): a journal is emptied no more in this process.
-      if (this.stopped) throw this.stopped;
+      this.assertMayEmpty();
       emptying = true;
       await empty();
     } catch (error) {
@@ -460,6 +462,16 @@ export class FileServerStore implements ServerStore {
     }
   }
 
+  /**
+   * Throws unless a journal may be emptied now: not once abandoned (a crash, for the files: the
+   * journal stays as a crash leaves it), nor once a sync failed (a snapshot's, a journal's: a journal
+   * is emptied no more in this process, and its marker must stay). Checked again in the step of each cut.
+   */
+  private assertMayEmpty(): void {
+    if (this.abandoned) throw new StoreError('FileServerStore is closed');
+    if (this.stopped) throw this.stopped;
+  }
+
   /** Resolves once the checkpoint under way, if any, is over (it emptied the journal, or it failed and kept it): for tools and tests. */
   async checkpointed(): Promise<void> {
     while (this.checkpointing) await this.checkpointing;
@@ -467,18 +479,32 @@ export class FileServerStore implements ServerStore {
 
   private async appendNow(docId: string, doc: DocFiles, entry: LogEntry): Promise<void> {
     const json = JSON.stringify(entry);
-    const segment = this.writeSegment(docId, doc, entry, json);
-    if (!this.journals) return;
+    if (!this.journals) {
+      this.writeSegment(docId, doc, entry, json);
+      return;
+    }
+    // The journal's record first, then the segment's line, in one synchronous step: a crash of
+    // the process (the page cache kept) never leaves a line without its record, so a start after
+    // one syncs only the segments of the docs the journal names (see `recover`). And the journal
+    // it goes to is the one whose checkpoint syncs that segment (see `rotatingCheckpoint`).
+    const record = this.journals.current.add({ docId, body: entry }, json);
+    let segment: OpenSegment;
+    try {
+      segment = this.writeSegment(docId, doc, entry, json);
+    } catch (error) {
+      // No line (a full disk, a file that cannot be opened): no record either, or a replay would
+      // put it at a rev another commit takes next.
+      record.takeBack();
+      throw error;
+    }
     const start = segment.size - Buffer.byteLength(json) - 1;
     try {
-      // In the same synchronous step as the segment's line: the journal it goes to is the one
-      // whose checkpoint syncs that segment (see `rotatingCheckpoint`).
-      await this.journals.current.write({ docId, body: entry }, json);
+      await record.durable;
     } catch (error) {
-      // Not acknowledged: take it back out of the segment too (the record, and so its
-      // segment, stays while this call is in flight).
+      // Its group's sync failed (the store stops): take it back out of the segment too (the
+      // record, and so its segment, stays while this call is in flight).
       cutBack(segment, start);
-      throw error;
+      throw this.stopped ?? error;
     }
   }
 
@@ -496,8 +522,8 @@ export class FileServerStore implements ServerStore {
     const line = json + '\n';
     const start = segment.size;
     try {
-      // A synchronous write (to the page cache; the journal makes it durable): every append of
-      // this turn of the event loop reaches the journal in the same turn and joins the same group commit.
+      // A synchronous write (to the page cache; the journal makes it durable), as the journal's
+      // record before it: every append of this turn of the event loop joins the same group commit.
       segment.size = start + appendWholeSync(segment.fd, line);
     } catch (error) {
       // Never leave half a record for the next append to follow: cut back to where it started.
@@ -618,7 +644,8 @@ export class FileServerStore implements ServerStore {
   private async recover(): Promise<void> {
     const byDoc = new Map<string, LogEntry[]>();
     // A checkpoint's retired journal first (its records are older): a doc's records may be in both.
-    const records = await (this.journals as JournalFiles).readRecords();
+    const journals = this.journals as JournalFiles;
+    const { records, recordFirst } = await journals.read();
     let distrusted = false;
     for (const { docId, body } of records) {
       if (isSyncFailedMarker(body)) distrusted = true;
@@ -634,12 +661,17 @@ export class FileServerStore implements ServerStore {
       }
     }
     if (failed.length > 0) throw replayFailed(failed);
-    // After a crash, the last segment of any doc may end with a line whose append was in flight:
-    // written, its journal record not. This start serves it, and a commit built on it could not
-    // be replayed after a power cut that took it: every doc's last segment is synced first (found
-    // by the crash test: a kill, a restart that served such a line, a commit after it, a power cut).
+    // After a crash, a line not synced yet has its record in the journal (written before it, in
+    // the same step): the replay marked those docs' segments to sync. A process of an older build
+    // wrote the line first, and a crash of it can leave a line whose append was in flight with no
+    // record: this start would serve it, and a commit built on it could not be replayed after a
+    // power cut that took it (found by the crash test: a kill, a restart that served such a line,
+    // a commit after it, a power cut). A journal without the header this build writes says so:
+    // every doc's last segment is synced first then. So it is after a failed sync (the marker):
+    // the records kept name every segment whose sync failed (no journal is emptied after it), not
+    // every directory (a snapshot's or a tombstone's, in a doc with no record), synced again so.
     const crashed = records.length > 0 || this.lock?.tookOver === true;
-    if (crashed) this.unsyncedLastSegments();
+    if (crashed && (!recordFirst || distrusted)) this.unsyncedLastSegments();
     // A sync failed in a process before: what it would sync is written anew instead (a sync of
     // those files may report success and write nothing), then synced as always with the directories.
     if (distrusted) {
@@ -647,7 +679,10 @@ export class FileServerStore implements ServerStore {
       await eachAtMost(CHECKPOINT_SYNCS.holding, this.unsynced.files, rewriteFile);
       this.onWarning(new StoreError(`a sync failed in an earlier run: the log segments this start syncs (${this.unsynced.files.size}) were written anew first`));
     }
-    if (crashed || byDoc.size > 0) await this.holdingCheckpoint();
+    // Empties the journal too (a torn end of a crash with it: records must not follow one).
+    if (crashed) await this.holdingCheckpoint();
+    // Every line not synced has its record in the journal now: an empty journal gets the header.
+    await journals.current.open();
   }
 
   private async replay(docId: string, entries: LogEntry[]): Promise<void> {
@@ -927,20 +962,29 @@ export class FileServerStore implements ServerStore {
   }
 
   /**
-   * A sync of a segment or directory failed: stops the writes (once), marks the journal for the
-   * next start and tells `onWarning`. Returns what the call that met it throws: the error every
-   * write gets from now on, or `error` itself when the file could not even be opened (no sync ran,
-   * so the kernel kept any error for the next one: the checkpoint tries again, as before). Not once
-   * abandoned (the journal is closed; a crash, for the files).
+   * A sync of a segment, a directory or the journal (`ofJournal`) failed: stops the writes (once),
+   * marks the journal for the next start (not after its own sync failed: see below) and tells
+   * `onWarning`. Returns what the call that met it throws: the error every write gets from now on,
+   * or `error` itself when the file could not even be opened (no sync ran, so the kernel kept any
+   * error for the next one: the checkpoint tries again, as before). Not once abandoned (the journal
+   * is closed; a crash, for the files).
+   *
+   * The journal's own: its later syncs are not trusted either, so it takes no more records (the
+   * group's appends are refused, their lines cut back out of their segments), and no marker is
+   * written. None is needed: no segment's sync failed, so the next start may trust them, and every
+   * record a sync covered (all that was acknowledged) is on the disk; what the failed sync left in
+   * the file is a call that was refused, replayed or not.
    */
-  private syncFailed(error: unknown): unknown {
+  private syncFailed(error: unknown, ofJournal = false): unknown {
     if (this.stopped || this.abandoned || (error as NodeJS.ErrnoException).syscall === 'open') return this.stopped ?? error;
-    const stopped = syncFailedError(error);
+    const stopped = syncFailedError(error, ofJournal);
     this.stopped = stopped;
-    const marker: SyncFailedMarker = { syncFailed: (error as Error).message };
-    this.journals?.current.write({ docId: '', body: marker }).catch((markerError: unknown) => {
-      this.onWarning(new StoreError(`cannot mark the journal after a failed sync (${(markerError as Error).message}): the next start may trust files it should write anew`, undefined, { cause: markerError }));
-    });
+    if (!ofJournal) {
+      const marker: SyncFailedMarker = { syncFailed: (error as Error).message };
+      this.journals?.current.write({ docId: '', body: marker }).catch((markerError: unknown) => {
+        this.onWarning(new StoreError(`cannot mark the journal after a failed sync (${(markerError as Error).message}): the next start may trust files it should write anew`, undefined, { cause: markerError }));
+      });
+    }
     this.onWarning(stopped);
     return stopped;
   }

@@ -36,9 +36,15 @@ export class JournalFiles {
   private misplaced = false;
   private retiredSyncs = 0;
 
-  /** @param root the data directory */
-  constructor(private readonly root: string) {
-    this.current = new CommitJournal(join(root, JOURNAL_FILE));
+  /**
+   * @param root the data directory
+   * @param onSyncFailed told when a sync of a journal file fails (that journal takes no more records: see `CommitJournal`)
+   */
+  constructor(
+    private readonly root: string,
+    private readonly onSyncFailed: (error: unknown) => void,
+  ) {
+    this.current = new CommitJournal(join(root, JOURNAL_FILE), onSyncFailed);
   }
 
   /** Syncs of every journal this store wrote (each covers a group of writes). */
@@ -51,15 +57,21 @@ export class JournalFiles {
     return !this.retiredHolds && !this.misplaced;
   }
 
-  /** Every complete record of both files, the retired one's first (they are older). */
-  async readRecords(): Promise<JournalRecord[]> {
-    const retired = await new CommitJournal(join(this.root, RETIRED_JOURNAL_FILE)).readRecords();
-    return [...retired, ...(await this.current.readRecords())];
+  /**
+   * Every complete record of both files, the retired one's first (they are older), and whether
+   * the process that wrote them wrote each record before its segment line (see
+   * `RECORD_FIRST_HEADER`): the current file begins with the header, or is missing or empty
+   * (a crash between a rotation's rename and the new file's header) and the retired one does.
+   */
+  async read(): Promise<{ records: JournalRecord[]; recordFirst: boolean }> {
+    const retired = await new CommitJournal(join(this.root, RETIRED_JOURNAL_FILE)).read();
+    const current = await this.current.read();
+    return { records: [...retired.records, ...current.records], recordFirst: current.recordFirst || (current.empty && retired.recordFirst) };
   }
 
   /**
    * Retires the current journal: renames it to {@link RETIRED_JOURNAL_FILE} and opens a fresh
-   * {@link JOURNAL_FILE}, then syncs the directory, so a record written to the new file is never
+   * {@link JOURNAL_FILE} (with the header), then syncs the directory, so a record written to the new file is never
    * durable while the rename is not. Until then writes go on into the old journal (its
    * descriptor follows the rename); `switched` runs in the same synchronous step as the switch,
    * so every record written before it is in the retired file and every later one in the new.
@@ -74,7 +86,7 @@ export class JournalFiles {
     const retiredPath = join(this.root, RETIRED_JOURNAL_FILE);
     await rename(currentPath, retiredPath);
     this.retiredHolds = true;
-    const next = new CommitJournal(currentPath);
+    const next = new CommitJournal(currentPath, this.onSyncFailed);
     try {
       await next.open();
       try {
@@ -104,10 +116,15 @@ export class JournalFiles {
     this.retiredSyncs += old.syncs;
   }
 
-  /** Empties the retired file, once every record in it is durable in synced segments (a rotating checkpoint's end). */
-  async emptyRetired(): Promise<void> {
+  /**
+   * Empties the retired file (to its header), once every record in it is durable in synced
+   * segments (a rotating checkpoint's end).
+   *
+   * @param beforeCut run in the synchronous step of each cut: throwing keeps that file (see `CommitJournal.reset`)
+   */
+  async emptyRetired(beforeCut?: () => void): Promise<void> {
     if (this.misplaced) return;
-    await new CommitJournal(join(this.root, RETIRED_JOURNAL_FILE)).reset();
+    await new CommitJournal(join(this.root, RETIRED_JOURNAL_FILE), this.onSyncFailed).reset(beforeCut);
     this.retiredHolds = false;
   }
 
@@ -115,9 +132,9 @@ export class JournalFiles {
    * Empties both files, the retired one first (its records are older), once every record in
    * them is durable in synced segments (a checkpoint that held the appends).
    */
-  async emptyAll(): Promise<void> {
-    await this.emptyRetired();
-    await this.current.reset();
+  async emptyAll(beforeCut?: () => void): Promise<void> {
+    await this.emptyRetired(beforeCut);
+    await this.current.reset(beforeCut);
   }
 
   /** Waits for the current journal's writes in flight, then closes its file. */

@@ -3,7 +3,6 @@
 // write that takes fewer bytes than it was given.
 import { closeSync, constants, fdatasync, fsync, openSync, readdirSync, writeSync } from 'node:fs';
 import { access, mkdir, readdir, unlink } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
 
 /** Rethrows anything but "no such file". */
 export function ignoreMissing(error: unknown): void {
@@ -128,22 +127,16 @@ function syncFd(fd: number, sync: typeof fsync): Promise<void> {
  * stopped it, never a record silently cut short.
  */
 export function appendWholeSync(fd: number, text: string): number {
-  const size = Buffer.byteLength(text);
-  let done = writeSync(fd, text);
-  if (done < size) {
-    const bytes = Buffer.from(text);
-    while (done < size) done += progress(writeSync(fd, bytes, done, size - done));
-  }
-  return size;
+  return writeWholeSync(fd, text, null);
 }
 
-/** Writes all of `text` at `position` of the file (see {@link appendWholeSync}); returns its length in bytes. */
-export async function writeWhole(handle: FileHandle, text: string, position: number): Promise<number> {
+/** Writes all of `text` at `position` of the file open at `fd` (at its end if `null`: see {@link appendWholeSync}); returns its length in bytes. */
+export function writeWholeSync(fd: number, text: string, position: number | null): number {
   const size = Buffer.byteLength(text);
-  let done = (await handle.write(text, position)).bytesWritten;
+  let done = writeSync(fd, text, position);
   if (done < size) {
     const bytes = Buffer.from(text);
-    while (done < size) done += progress((await handle.write(bytes, done, size - done, position + done)).bytesWritten);
+    while (done < size) done += progress(writeSync(fd, bytes, done, size - done, position === null ? null : position + done));
   }
   return size;
 }

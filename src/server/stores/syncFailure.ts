@@ -21,11 +21,16 @@ export function isSyncFailedMarker(body: unknown): body is SyncFailedMarker {
   return typeof body === 'object' && body !== null && typeof (body as { syncFailed?: unknown }).syncFailed === 'string';
 }
 
-/** The error every write gets once a sync failed (no doc named: the server answers 500 `{ scope: 'server' }`). */
-export function syncFailedError(error: unknown): StoreError {
+/**
+ * The error every write gets once a sync failed (no doc named: the server answers 500 `{ scope: 'server' }`).
+ *
+ * @param ofJournal whether it was the journal's own sync (the next start replays it, and writes no file anew)
+ */
+export function syncFailedError(error: unknown, ofJournal = false): StoreError {
+  const next = ofJournal ? 'replays the journal' : 'writes the files the journal covers anew';
   const message =
     `a sync of the data failed (${(error as Error).message}): this FileServerStore takes no more writes; ` +
-    'every acknowledged commit is in its journal; restart the process (the next start writes the files the journal covers anew)';
+    `every acknowledged commit is in its journal; restart the process (the next start ${next})`;
   return new StoreError(message, undefined, { cause: error });
 }
 
