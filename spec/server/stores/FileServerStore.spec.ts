@@ -848,6 +848,24 @@ describe('FileServerStore', () => {
       await hold.reached;
       return { directory, store, hold, syncs };
     }
+    /**
+     * A directory whose docs hold rev 1 (a store closed cleanly), then a process of this build that
+     * ran `run` and crashed, its lock left behind; fsyncFile's calls counted from there.
+     */
+    async function crashedAfter(docIds: string[], run: (store: FileServerStore) => Promise<void>): Promise<string> {
+      const directory = await tempDir();
+      const first = new FileServerStore({ directory });
+      for (const docId of docIds) await first.append(docId, otEntry(1));
+      await first.close();
+      const crashed = new FileServerStore({ directory });
+      await run(crashed);
+      await crashed.abandon();
+      await leaveLock(directory);
+      jest.mocked(fileOps.fsyncFile).mockClear();
+      return directory;
+    }
+    /** The lock a process that died leaves (its pid gone). */
+    const leaveLock = (directory: string) => writeFile(join(directory, LOCK_FILE), JSON.stringify({ pid: 2 ** 22 + 1, host: hostname(), token: 'crashed' }));
     const docsInJournals = async (directory: string) => {
       const records = await Promise.all([RETIRED_JOURNAL_FILE, JOURNAL_FILE].map((file) => journalRecords(directory, file)));
       return records.flat().map((record) => record.docId);
@@ -908,15 +926,10 @@ describe('FileServerStore', () => {
     // no record names, which the restart served, and a commit built on it was then lost to a power
     // cut (found by the crash test). Its journal has no header: every doc's last segment is synced.
     it('should sync, after a crash of an older build, a line whose append was in flight before the restart serves it and builds on it', async () => {
-      const directory = await tempDir();
-      const first = new FileServerStore({ directory });
-      await first.append('a', otEntry(1));
-      await first.append('b', otEntry(1));
-      await first.close();
       // The crashed process: rev 2 written to the segment, its journal record never, an emptied journal without the header, and its lock left behind.
+      const directory = await crashedAfter(['a', 'b'], async () => undefined);
       await appendFile(join(documentDirectory(directory, 'a'), 'log-0000000000000001.jsonl'), JSON.stringify(otEntry(2)) + '\n');
       await writeFile(join(directory, JOURNAL_FILE), '');
-      await writeFile(join(directory, LOCK_FILE), JSON.stringify({ pid: 2 ** 22 + 1, host: hostname(), token: 'crashed' }));
       const syncs = await watchSyncs(directory);
       const restarted = new FileServerStore({ directory });
       try {
@@ -934,15 +947,8 @@ describe('FileServerStore', () => {
     // This build writes a commit's journal record before its line, in one step: a crash of the
     // process leaves no line without its record, so the docs the journal names are all it syncs.
     it('should sync, after a crash of this build, only the segments of the docs its journal names, and lose nothing built on them to a power cut', async () => {
-      const directory = await tempDir();
-      const first = new FileServerStore({ directory });
-      for (const docId of ['a', 'b', 'c']) await first.append(docId, otEntry(1));
-      await first.close();
-      const crashed = new FileServerStore({ directory });
-      await crashed.append('a', otEntry(2));
-      await crashed.abandon(); // its line in the segment (the page cache), its record in the journal
-      await writeFile(join(directory, LOCK_FILE), JSON.stringify({ pid: 2 ** 22 + 1, host: hostname(), token: 'crashed' }));
-      jest.mocked(fileOps.fsyncFile).mockClear();
+      // Its line in the segment (the page cache), its record in the journal.
+      const directory = await crashedAfter(['a', 'b', 'c'], (crashed) => crashed.append('a', otEntry(2)));
       const syncs = await watchSyncs(directory);
       const restarted = new FileServerStore({ directory });
       try {
@@ -960,17 +966,9 @@ describe('FileServerStore', () => {
     // A rotation renames the journal, then creates the new one and writes its header: a crash in
     // between leaves the records, and the header, in the retired file only.
     it('should sync only the docs its journals name after a crash of this build between a rotation\'s rename and its new journal', async () => {
-      const directory = await tempDir();
-      const first = new FileServerStore({ directory });
-      for (const docId of ['a', 'b']) await first.append(docId, otEntry(1));
-      await first.close();
-      const crashed = new FileServerStore({ directory });
-      await crashed.append('a', otEntry(2));
-      await crashed.abandon();
+      const directory = await crashedAfter(['a', 'b'], (crashed) => crashed.append('a', otEntry(2)));
       await rename(join(directory, JOURNAL_FILE), join(directory, RETIRED_JOURNAL_FILE));
       await writeFile(join(directory, JOURNAL_FILE), '');
-      await writeFile(join(directory, LOCK_FILE), JSON.stringify({ pid: 2 ** 22 + 1, host: hostname(), token: 'crashed' }));
-      jest.mocked(fileOps.fsyncFile).mockClear();
       const restarted = new FileServerStore({ directory });
       expect((await restarted.loadDoc('a')).tail).toEqual([otEntry(1), otEntry(2)]);
       expect(jest.mocked(fileOps.fsyncFile).mock.calls).toEqual([[join(documentDirectory(directory, 'a'), 'log-0000000000000001.jsonl')]]);
@@ -978,15 +976,7 @@ describe('FileServerStore', () => {
     });
 
     it('should sync no segment after a crash of this build that left nothing in its journal', async () => {
-      const directory = await tempDir();
-      const first = new FileServerStore({ directory });
-      for (const docId of ['a', 'b']) await first.append(docId, otEntry(1));
-      await first.close();
-      const crashed = new FileServerStore({ directory });
-      await crashed.open();
-      await crashed.abandon();
-      await writeFile(join(directory, LOCK_FILE), JSON.stringify({ pid: 2 ** 22 + 1, host: hostname(), token: 'crashed' }));
-      jest.mocked(fileOps.fsyncFile).mockClear();
+      const directory = await crashedAfter(['a', 'b'], (crashed) => crashed.open());
       const restarted = new FileServerStore({ directory });
       expect((await restarted.loadDoc('b')).tail).toEqual([otEntry(1)]);
       expect(fileOps.fsyncFile).not.toHaveBeenCalled();

@@ -107,15 +107,13 @@ export class CommitJournal {
 
   /**
    * Opens the file (creating it) now instead of at the first write, and syncs its directory: a
-   * journal that cannot be written fails at once. An empty file gets the header: only once every
-   * segment line not synced has its record in a journal (the caller's word; see {@link RECORD_FIRST_HEADER}).
+   * journal that cannot be opened fails at once. An empty file gets the header (if it can be
+   * written): only once every segment line not synced has its record in a journal (the caller's
+   * word; see {@link RECORD_FIRST_HEADER}).
    */
   async open(): Promise<void> {
-    const fd = this.file();
-    if (this.size === 0) {
-      this.size = writeWholeSync(fd, RECORD_FIRST_HEADER, 0);
-      this.base = HEADER_BYTES;
-    }
+    this.file();
+    if (this.size === 0) this.writeHeader();
     if (this.entryUnsynced) {
       this.entryUnsynced = false;
       await fsyncDir(dirname(this.path)).catch(() => undefined);
@@ -207,14 +205,9 @@ export class CommitJournal {
     try {
       if (opened) this.base = startsWithHeader(fd) ? HEADER_BYTES : 0;
       beforeCut();
-      if (this.base === 0) {
-        ftruncateSync(fd, 0);
-        writeWholeSync(fd, RECORD_FIRST_HEADER, 0);
-        this.base = HEADER_BYTES;
-      } else {
-        ftruncateSync(fd, this.base);
-      }
+      ftruncateSync(fd, this.base);
       this.size = this.base;
+      if (this.base === 0) this.writeHeader(fd);
       if (opened) {
         await datasyncFd(fd).catch((error: unknown) => {
           this.stop(error);
@@ -284,10 +277,23 @@ export class CommitJournal {
     this.onSyncFailed(error);
   }
 
-  /** Cuts the file back to `start`, best effort: the next record is written there anyway. */
-  private cutTo(start: number): void {
+  /**
+   * Writes the header at the start of the empty file. If it cannot be written (a full disk), the
+   * file goes on without it: the next start after a crash then syncs every doc's last segment.
+   */
+  private writeHeader(fd = this.fd as number): void {
     try {
-      if (this.fd !== undefined) ftruncateSync(this.fd, start);
+      this.size = writeWholeSync(fd, RECORD_FIRST_HEADER, 0);
+      this.base = HEADER_BYTES;
+    } catch {
+      this.cutTo(0, fd);
+    }
+  }
+
+  /** Cuts the file back to `start`, best effort: the next record is written there anyway. */
+  private cutTo(start: number, fd = this.fd): void {
+    try {
+      if (fd !== undefined) ftruncateSync(fd, start);
     } catch {
       // What is left past `start` is overwritten by the next record, or is a torn end.
     }
