@@ -543,4 +543,39 @@ describeWithPostgres()('several servers on one PostgreSQL database', () => {
     expect(lww.rev).toBe(41);
     expect(lww.changes[0].ops).toEqual([expect.objectContaining({ path: '/n', value: 40 })]);
   });
+
+  // Found in review: a commit whose answer never came (the client gave up after queryTimeoutMs) may
+  // still be stored after the reload that followed it read the doc; its own report was dropped as
+  // this process's, so its followers never heard of it and it served the doc without it.
+  it('should announce its own commit that was stored after the reload that followed its timeout read the doc', async () => {
+    const url = await database();
+    const a = await startTestServer({ store: new PostgresServerStore({ connectionString: url, poolSize: 4, queryTimeoutMs: 300 }) });
+    servers.push(a);
+    const b = await server(url);
+    const [author, follower, watcher] = [await a.connect(), await a.connect(), await b.connect()];
+    for (const client of [follower, watcher]) resultOf(await client.call('subscribe', [['notes']]));
+    resultOf(await author.call('commitChanges', ['notes', [change('c1', 0, [{ op: 'replace', path: '', value: { n: 1 } }])]]));
+    await Promise.all([follower, watcher].map((client) => opsTold(client, 'notes', 1)));
+
+    // The doc's row is locked elsewhere: the commit of c2 waits for it longer than its client does.
+    const holder = new pg.Client(url);
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query("SELECT 1 FROM patches_rx_docs WHERE doc_id = 'notes' FOR UPDATE");
+      expect(errorOf(await author.call('commitChanges', ['notes', [change('c2', 1, [{ op: 'replace', path: '/n', value: 2 }])]]))).toMatchObject({ code: 503 });
+      // Past the reload queued after the failure (an undelete of a live doc waits its turn on the doc).
+      expect(resultOf(await author.call('undeleteDoc', ['notes']))).toBe(false);
+      await holder.query('COMMIT');
+    } finally {
+      await holder.end();
+    }
+    // The statement went on once the row was free, and stored c2: B hears it, and so must A's follower.
+    await opsTold(watcher, 'notes', 1);
+    await opsTold(follower, 'notes', 1);
+    expect(toldOf(follower)).toEqual(['={"n":1}', '/n=2']);
+    expect(resultOf<Change[]>(await follower.call('getChangesSince', ['notes', 1])).map((c) => c.id)).toEqual(['c2']);
+    expect(a.faults).toEqual([expect.objectContaining({ message: expect.stringContaining('no answer in time') })]);
+    a.faults.length = 0;
+  });
 });

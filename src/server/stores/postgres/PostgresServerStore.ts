@@ -105,7 +105,8 @@ const DOC_LOCKS = 0x70727802;
  * - Every write sends `NOTIFY` (doc id and revs; a commit's entry too when it is small, so a
  *   process holding the document up to it reads nothing, else readers fetch the rows
  *   themselves); `watch` reports the other processes' writes, and `resync` after its LISTEN
- *   connection dropped and came back.
+ *   connection dropped and came back; and this process's own commits to a document an append
+ *   failed on with its outcome unknown (one stored after the reload that followed the failure).
  * - OT history stays readable after a snapshot; LWW log rows folded into a snapshot are dropped
  *   (LWW rows carry their own revs), the snapshot keeping one row per field.
  * - A database that cannot be reached, or goes away mid-call (refused, cut, shut down, no answer
@@ -146,6 +147,14 @@ export class PostgresServerStore implements ServerStore {
   private listener: PostgresListener | undefined;
   /** Documents whose commit lock this process holds (`lockDoc`): their appends need not yield. */
   private readonly locked = new Set<string>();
+  /**
+   * Documents an append of this process failed on with its outcome unknown, until the server
+   * unloads them: their commit reports from this process are not dropped as its own. A statement
+   * whose answer never came (cut by `queryTimeoutMs`, say while it waited for the document's row)
+   * may be stored after the reload that follows the failure read the document, and its report is
+   * then how this process hears of it (a report of a commit it knows of changes nothing).
+   */
+  private readonly inDoubt = new Set<string>();
   private closed = false;
 
   /** @param options where the database is, pool size and timeouts */
@@ -260,7 +269,10 @@ export class PostgresServerStore implements ServerStore {
       inserted = result.rows[0].inserted;
       if (result.rows[0].incarnation !== null) this.incarnations.set(docId, result.rows[0].incarnation);
     } catch (error) {
-      if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
+      if ((error as { code?: string }).code !== UNIQUE_VIOLATION) {
+        this.inDoubt.add(docId);
+        throw error;
+      }
       const committed = await this.committedIds(docId, rows.map((row) => row.changeId).filter((id): id is string => id !== null));
       // A rev another process took, or one of these ids: only the latter is a resend of old history.
       throw committed.size ? new DuplicateChangeIdsError(docId, committed, { cause: error }) : new RevConflictError(docId, first, { cause: error });
@@ -351,6 +363,7 @@ export class PostgresServerStore implements ServerStore {
   /** @inheritDoc */
   unloadDoc(docId: string): void {
     this.incarnations.delete(docId);
+    this.inDoubt.delete(docId);
   }
 
   /** @inheritDoc */
@@ -500,7 +513,7 @@ export class PostgresServerStore implements ServerStore {
     } catch {
       return;
     }
-    if (payload.s === this.source || typeof payload.d !== 'string') return;
+    if (typeof payload.d !== 'string' || (payload.s === this.source && !(payload.t === 'c' && this.inDoubt.has(payload.d)))) return;
     if (payload.t === 'c' && typeof payload.f === 'number' && typeof payload.l === 'number') {
       const carried = carriedEntry(payload);
       this.emit({ type: 'commit', docId: payload.d, firstRev: payload.f, lastRev: payload.l, ...(carried && { carried: this.handOut(payload.d, carried) }) });
