@@ -358,6 +358,35 @@ describe('DocService (a refresh that fails)', () => {
     expect(heard).toEqual([[2]]);
   });
 
+  // Found in review: kept, such a doc was served as it was (a deleted one as live, one written to
+  // elsewhere without the news) until it was evicted or written to.
+  it('should drop a doc nobody follows whose refresh failed, and load it afresh at the next call', async () => {
+    const { store, a, b } = processes();
+    await a.commitChanges('memo', [setN('c1', 1)], origin);
+    await b.commitChanges('memo', [setN('b2', 2)], origin);
+    store.failNext('readLog');
+    await expect(a.refresh('memo', 'read-on', 2)).rejects.toThrow('readLog failed');
+    expect(a.loadedDocIds()).toEqual([]);
+    expect((await a.getChangesSince('memo', 1)).map((c) => c.id)).toEqual(['b2']);
+
+    await b.deleteDoc('memo', origin);
+    store.failNext('loadDoc');
+    await expect(a.refresh('memo', 'reload')).rejects.toThrow('loadDoc failed');
+    await expect(a.getDoc('memo')).rejects.toMatchObject({ code: 410 });
+  });
+
+  it('should drop a doc whose failed refresh was to be tried again once nobody follows it any more', async () => {
+    const { store, followed, a, b, retriesRun } = processes();
+    await a.commitChanges('notes', [setN('c1', 1)], origin);
+    await b.commitChanges('notes', [setN('b2', 2)], origin);
+    store.failNext('loadDoc');
+    await expect(a.refresh('notes', 'reload')).rejects.toThrow('loadDoc failed');
+    followed.delete('notes');
+    await retriesRun();
+    expect(a.loadedDocIds()).toEqual([]);
+    expect((await a.getChangesSince('notes', 1)).map((c) => c.id)).toEqual(['b2']);
+  });
+
   it('should go on trying a failed reload when a read-on succeeds meanwhile (a late report it skips mends nothing)', async () => {
     const { store, heard, a, b, retriesRun } = processes();
     await a.commitChanges('notes', [setN('c1', 1)], origin);
@@ -389,9 +418,12 @@ describe('DocService (a refresh that fails)', () => {
     expect(loads).toBe(2);
 
     followed.add('notes');
+    store.failNext('loadDoc', 0);
+    await a.getDoc('notes');
+    store.failNext('loadDoc', Infinity);
     await expect(a.refresh('notes', 'reload')).rejects.toThrow('loadDoc failed');
     a.close();
     await retriesRun();
-    expect(loads).toBe(3);
+    expect(loads).toBe(4);
   });
 });

@@ -193,9 +193,11 @@ export abstract class DocService<TDoc extends LoadedDoc> {
    * `knownRev`: a rev the store reported as committed (reading on that finds nothing reloads);
    * `carried`: the report's own entry, when the store's report carried it (see `StoreEvent`).
    *
-   * A failed refresh leaves the loaded document as it was and rejects; for a followed document
-   * a reload is tried again, with backoff, until one succeeds (else its subscribers would not
-   * hear of this news, nor of any the reports that failed meanwhile no longer tell of).
+   * A failed refresh rejects. A followed document stays loaded as it was, and a reload is tried
+   * again, with backoff, until one succeeds (else its subscribers would not hear of this news, nor
+   * of any the reports that failed meanwhile no longer tell of); one nobody follows is dropped, so
+   * the next call loads it (kept, it served what the store no longer holds, a deleted doc
+   * included, until it was evicted or written to).
    *
    * @return what it found: news, nothing, or another life of the document ({@link Refreshed})
    */
@@ -203,7 +205,12 @@ export abstract class DocService<TDoc extends LoadedDoc> {
     if (carried) this.reported.set(docId, (this.reported.get(docId) ?? new Set()).add(carried));
     const done = this.options.lock.run(docId, async () => {
       this.forgetReport(docId, carried);
-      return this.refreshLocked(docId, mode, knownRev, carried);
+      try {
+        return await this.refreshLocked(docId, mode, knownRev, carried);
+      } catch (error) {
+        if (!this.options.isFollowed?.(docId)) this.unload(docId);
+        throw error;
+      }
     });
     done.then(
       // Only a reload mends what a failed one left: a read-on (or a report it skips) does not.
@@ -214,10 +221,17 @@ export abstract class DocService<TDoc extends LoadedDoc> {
     return done;
   }
 
-  /** A retry's turn: a reload of the doc if it is still followed (its failure was reported when it first failed). */
+  /**
+   * A retry's turn: a reload of the doc if it is still followed (its failure was reported when it
+   * first failed), else the doc is dropped, as after a failed refresh of a doc nobody follows.
+   */
   private retryRefresh(docId: string): void {
-    if (!this.options.isFollowed?.(docId)) return this.retries.clear(docId);
-    this.refresh(docId, 'reload').catch(() => undefined);
+    if (this.options.isFollowed?.(docId)) {
+      this.refresh(docId, 'reload').catch(() => undefined);
+      return;
+    }
+    this.retries.clear(docId);
+    void this.options.lock.run(docId, () => (this.options.isFollowed?.(docId) ? undefined : this.unload(docId)));
   }
 
   /** Every loaded document, for {@link refresh} after a gap in the reports. */
@@ -548,6 +562,13 @@ export abstract class DocService<TDoc extends LoadedDoc> {
     }
     if (recreated) return 'recreated';
     return fresh.headRev !== from || doc.tombstone !== undefined ? 'moved' : 'unchanged';
+  }
+
+  /** Drops the loaded document (under its lock) and tells the store: the next call loads it. */
+  private unload(docId: string): void {
+    if (!this.cache.get(docId)?.doc) return;
+    this.cache.delete(docId);
+    this.options.store.unloadDoc?.(docId);
   }
 
   private put(docId: string, doc: TDoc): void {
