@@ -154,6 +154,20 @@ describeWithPostgres()('migrate on a throwaway cluster', () => {
     expect(await lockIsFree()).toBe(true);
   });
 
+  it("should let a step, and another process's wait for the lock, take longer than the sessions' statement and query timeouts, and give them their timeout back", async () => {
+    // The store's pool bounds every query (statement_timeout, and pg's client-side query_timeout):
+    // a step that rewrites a large table, or the wait while another process runs one, outlasted them
+    // at every start, so the server never started again.
+    const url = await cluster().createDatabase(`migrations_${++databases}`);
+    const bounded = [1, 2].map(() => new pg.Pool({ connectionString: url, max: 1, statement_timeout: 200, query_timeout: 400 }));
+    pools.push(...bounded);
+    const slow: Migration = { version: 1, name: 'a step slower than the timeouts', sql: 'SELECT pg_sleep(0.6)' };
+    const results = await Promise.all(bounded.map((pool) => withClient(pool, (client) => migrate(client, [slow]))));
+    expect(results.map((done) => done.length).sort()).toEqual([0, 1]);
+    for (const pool of bounded) expect((await withClient(pool, (client) => client.query('SHOW statement_timeout'))).rows[0].statement_timeout).toBe('200ms');
+    await expect(bounded[0].query('SELECT pg_sleep(0.6)')).rejects.toThrow(/statement timeout/);
+  });
+
   it('should let exactly one of several processes starting at once apply each step, the others finding it applied', async () => {
     const pool = await freshPool();
     const others = [1, 2].map(() => new pg.Pool({ connectionString: cluster().urlFor(`migrations_${databases}`), max: 1 }));

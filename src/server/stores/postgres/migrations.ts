@@ -1,4 +1,4 @@
-import type { PoolClient } from 'pg';
+import type { PoolClient, QueryConfig } from 'pg';
 
 /** One schema step: applied once, in order, recorded in `patches_rx_migrations`. */
 export interface Migration {
@@ -72,6 +72,19 @@ export const MIGRATIONS: readonly Migration[] = [
 const MIGRATION_LOCK = 0x70727801;
 
 /**
+ * The client-side limit of a migration's queries: the longest a Node timer takes (~24.8 days), so
+ * none in practice. The pool's `query_timeout` (its per-query `0` means the pool's value) would cut
+ * a step that rewrites a large table, or the wait for another process doing so.
+ */
+const UNBOUNDED_MS = 2 ** 31 - 1;
+
+/** A query without the client-side limit (`query_timeout`, which pg reads per query too; its typings leave it out). */
+function unbounded(text: string, values?: unknown[]): QueryConfig {
+  const query: QueryConfig & { query_timeout: number } = { text, ...(values && { values }), query_timeout: UNBOUNDED_MS };
+  return query;
+}
+
+/**
  * Brings the schema up to date. Several processes starting at once each take the same advisory
  * lock, so exactly one applies a missing step and the others then find it applied.
  *
@@ -80,7 +93,24 @@ const MIGRATION_LOCK = 0x70727801;
  * @return the versions this call applied
  */
 export async function migrate(client: PoolClient, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
-  await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+  // A step may rewrite a large table (version 2 does: a volatile default), and another process may
+  // hold the lock while it does: bounded by the pool's statement timeout (10 s by default), such a
+  // step was cancelled at every start, and the server never started again (found in review).
+  await client.query('SET statement_timeout = 0');
+  let done: number[];
+  try {
+    done = await migrateUnbounded(client, migrations);
+  } catch (error) {
+    await client.query('RESET statement_timeout').catch(() => undefined);
+    throw error;
+  }
+  // Back to the session's default (the pool's setting) before the connection goes back to it.
+  await client.query('RESET statement_timeout');
+  return done;
+}
+
+async function migrateUnbounded(client: PoolClient, migrations: readonly Migration[]): Promise<number[]> {
+  await client.query(unbounded('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]));
   try {
     await client.query(`CREATE TABLE IF NOT EXISTS patches_rx_migrations (
       version integer PRIMARY KEY,
@@ -94,7 +124,7 @@ export async function migrate(client: PoolClient, migrations: readonly Migration
       if (applied.has(migration.version)) continue;
       await client.query('BEGIN');
       try {
-        await client.query(migration.sql);
+        await client.query(unbounded(migration.sql));
         await client.query('INSERT INTO patches_rx_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
         await client.query('COMMIT');
       } catch (error) {
