@@ -19,6 +19,16 @@ afterEach(() => jest.restoreAllMocks());
 const line = (docId: string, body: unknown) => JSON.stringify({ docId, body }) + '\n';
 const eio = () => Object.assign(new Error('EIO: injected'), { code: 'EIO' });
 const bodies = async (path: string) => (await new CommitJournal(path).readRecords()).map((record) => record.body);
+/** The next synchronous write writes its first 10 bytes, then the disk is full (ENOSPC on the rest). */
+function diskFullAfterTenBytes(): void {
+  const realWrite = fs.writeSync as (...args: unknown[]) => number;
+  jest
+    .spyOn(fs, 'writeSync')
+    .mockImplementationOnce(((fd: number, text: string, position: number) => realWrite(fd, Buffer.from(text), 0, 10, position)) as never)
+    .mockImplementationOnce(() => {
+      throw Object.assign(new Error('no space left'), { code: 'ENOSPC' });
+    });
+}
 
 /** Holds the next sync of the journal at `path` until `release`; `reached` resolves when it is called. */
 function holdNextSync(path: string) {
@@ -80,14 +90,7 @@ describe('CommitJournal', () => {
     const path = await journalPath();
     const journal = new CommitJournal(path);
     await journal.write({ docId: 'd', body: 1 });
-    const realWrite = fs.writeSync as (...args: unknown[]) => number;
-    // Part of it written, then the disk is full.
-    jest
-      .spyOn(fs, 'writeSync')
-      .mockImplementationOnce(((fd: number, text: string, position: number) => realWrite(fd, Buffer.from(text), 0, 10, position)) as never)
-      .mockImplementationOnce(() => {
-        throw Object.assign(new Error('no space left'), { code: 'ENOSPC' });
-      });
+    diskFullAfterTenBytes();
     expect(() => journal.add({ docId: 'd', body: 2 })).toThrow('no space left');
     expect(fs.readFileSync(path, 'utf8')).toBe(line('d', 1));
     jest.restoreAllMocks();
@@ -162,13 +165,7 @@ describe('CommitJournal', () => {
   it('should go on without the header when it cannot be written (a full disk), its records from the start of the file', async () => {
     const path = await journalPath();
     const journal = new CommitJournal(path);
-    const realWrite = fs.writeSync as (...args: unknown[]) => number;
-    jest
-      .spyOn(fs, 'writeSync')
-      .mockImplementationOnce(((fd: number, text: string, position: number) => realWrite(fd, Buffer.from(text), 0, 10, position)) as never)
-      .mockImplementationOnce(() => {
-        throw Object.assign(new Error('no space left'), { code: 'ENOSPC' });
-      });
+    diskFullAfterTenBytes();
     await journal.open();
     jest.restoreAllMocks();
     await journal.write({ docId: 'd', body: 1 });
