@@ -48,6 +48,13 @@ describe('opsMeeting', () => {
     expect(paths(opsMeeting(list, ['/b', '/a/b/c', '/a']))).toEqual(['/a', '/a/b', '/a/b/c', '/b']);
   });
 
+  it('should add the first value beside a path that keeps its parent standing, skipping removals and the paths asked', () => {
+    const siblings = [op('/o/a', 1), op('/o/b', 2), { op: 'remove' as const, path: '/o/c', ts: 1 }, op('/o/d/e', 3), op('/o/f', 4)];
+    expect(paths(opsMeeting(siblings, ['/o/a']))).toEqual(['/o/a', '/o/b']);
+    expect(paths(opsMeeting(siblings, ['/o/a', '/o/b']))).toEqual(['/o/a', '/o/b', '/o/d/e']);
+    expect(paths(opsMeeting(siblings, ['/o/d', '/o/a', '/o/b']))).toEqual(['/o/a', '/o/b', '/o/d/e', '/o/f']);
+  });
+
   it('should give every op to a write at the root', () => {
     expect(opsMeeting(list, ['/x', ''])).toEqual(list);
     expect(paths(opsMeeting([op('', {}), ...list], ['/b']))).toEqual(['', '/b']);

@@ -134,6 +134,36 @@ describe('LWWDocService (over real sockets)', () => {
     expect(applyPatch({ a: { b: 1 } }, since1[0].ops, { mode: 'lenient' })).toEqual(head);
   });
 
+  // Found in review (an end-to-end random LWW run, seed 124): an object that only a field's row
+  // made (its own row a removal, older than the field's) vanished from the rows once the field was
+  // removed, while every client that had applied the broadcasts kept it, empty: a client loading
+  // the doc afresh, or catching up from an older rev, showed a different document.
+  it.each([
+    ['no row of its own', [{ op: 'replace', path: '/o/a', value: 1, ts: 2 }]],
+    ['a removal older than the field', [{ op: 'replace', path: '/o', value: { x: 1 }, ts: 1 }, { op: 'remove', path: '/o', ts: 2 }, { op: 'replace', path: '/o/a', value: { b: 1 }, ts: 3 }]],
+  ])('should keep an object made by a field once the field is removed (%s)', async (_, writes) => {
+    const a = await t.connect();
+    const b = await t.connect();
+    await b.call('subscribe', [['lww-doc']]);
+    const applied: Change[] = [];
+    let rev = 0;
+    for (const op of writes) {
+      await commit(a, 'lww-doc', [change(`w${rev}`, rev, [op])]);
+      applied.push(...((await b.notification('changesCommitted', 'lww-doc')).params as { changes: Change[] }).changes);
+      rev++;
+    }
+    const before = resultOf<Change[]>(await a.call('getChangesSince', ['lww-doc', 0]));
+    await commit(a, 'lww-doc', [change('rm', rev, [{ op: 'remove', path: '/o/a', ts: 9 }])]);
+    applied.push(...((await b.notification('changesCommitted', 'lww-doc')).params as { changes: Change[] }).changes);
+    const followed = applyPatch({}, applied.flatMap((c) => c.ops), { mode: 'lenient' });
+    expect(followed).toEqual({ o: {} });
+    const envelope = resultOf<PatchesSnapshot>(await a.call('getDoc', ['lww-doc']));
+    expect(applyPatch({}, envelope.changes.flatMap((c) => c.ops), { mode: 'lenient' })).toEqual(followed);
+    const caughtUp = applyPatch({}, before[0].ops, { mode: 'lenient' });
+    const since = resultOf<Change[]>(await a.call('getChangesSince', ['lww-doc', rev]));
+    expect(applyPatch(caughtUp, since.flatMap((c) => c.ops), { mode: 'lenient' })).toEqual(followed);
+  });
+
   it('should hand out a doc of more rows than a call may take as arguments', async () => {
     const a = await t.connect();
     const fields = 150_000;

@@ -39,7 +39,11 @@ describe('LWWRows', () => {
         const all = [...scanned.map.values()];
         expect([...rows.values()]).toEqual(all);
         expect(rows.size).toBe(all.length);
-        expect(rows.meeting(asked)).toEqual(byPath(all.filter(r => asked.some(p => r.path === p || isUnder(r.path, p) || isUnder(p, r.path)))));
+        // Beside each asked path, the first value below its parent outside every asked path (what keeps that parent standing).
+        const besides = asked.map(p => (p.lastIndexOf('/') > 0 ? p.slice(0, p.lastIndexOf('/')) : '')).flatMap(parent =>
+          parent === '' ? [] : byPath(all).filter(r => isUnder(r.path, parent) && r.op !== 'remove' && !asked.some(p => r.path === p || isUnder(r.path, p))).slice(0, 1),
+        );
+        expect(rows.meeting(asked)).toEqual(byPath([...new Set([...all.filter(r => asked.some(p => r.path === p || isUnder(r.path, p) || isUnder(p, r.path))), ...besides])]));
         expect(rows.atOrUnder(asked)).toEqual(byPath(all.filter(r => asked.some(p => r.path === p || isUnder(r.path, p)))));
         expect(byPath(rows.since(rev))).toEqual(byPath(all.filter(r => (r.rev ?? 0) > rev)));
         // Stable over the order paths were first stored: a sort of the map's rows gives the same.
@@ -68,7 +72,7 @@ describe('LWWRows', () => {
     const rows = new LWWRows();
     rows.load(Array.from({ length: 200_000 }, (_, i) => ({ op: 'replace', path: `/b${i % 100}/f${i}`, value: i, ts: 1, rev: 1 + (i % 7) })));
     expect(rows.size).toBe(200_000);
-    expect(rows.meeting(['/b7/f107']).map(r => r.path)).toEqual(['/b7/f107']);
+    expect(rows.meeting(['/b7/f107']).map(r => r.path)).toEqual(['/b7/f100007', '/b7/f107']); // the first sibling keeps /b7 standing
     expect(rows.since(6)).toHaveLength(28_571);
   });
 

@@ -277,6 +277,9 @@ function valueInside(ancestor: JSONPatchOp, ancestorPath: string, path: string):
  * 4. A saved plain write supersedes the stored descendants: they are deleted, except those
  *    strictly newer than it, which survive and are saved again after it (so applying
  *    `opsToSave` in order, or by revision, puts them back on top).
+ * 5. A saved removal that leaves its parent object with no row to make it (the object stood only
+ *    as the missing parent a field's write made) saves an empty object there: applied in order,
+ *    a removed field leaves its object, and a reader of the rows left must find it too.
  *
  * Why the refinements over the anchor (rule 1's "strictly newer ancestor", rule 3's delta base,
  * rule 4's surviving newer descendants, and a removed ancestor being kept rather than deleted):
@@ -286,6 +289,8 @@ function valueInside(ancestor: JSONPatchOp, ancestorPath: string, path: string):
  * clock, the outcome is the anchor's.
  *
  * Limits: ties between different changes resolve by arrival order (see `consolidateFieldOp`);
+ * rule 5 keeps an object only when the removal arrives after the write that made it (the write
+ * arriving second is rejected), so delivery orders may differ by such empty objects;
  * a delta and an overwrite of the same field, or a write under a primitive, commute only in
  * time order. A soft write converges where its path's existence cannot change under it
  * (initialising a map, a default next to plain writes): one skipped because the path existed is
@@ -354,7 +359,24 @@ export function consolidateOps(existing: readonly JSONPatchOp[], newOps: readonl
     for (const row of survivors) save(row);
   };
 
-  for (const op of newOps) {
+  /**
+   * Whether the object at `path` exists in the document the rows make: a row of a value there, a
+   * row of a value below it (applied, it makes its missing parents), or the nearest row above it
+   * holding it in its value.
+   */
+  const stands = (path: string): boolean => {
+    const row = rows.get(path);
+    if (row !== undefined && !isRemoved(row)) return true;
+    for (const under of below.get(path) ?? []) if (!isRemoved(rows.get(under)!)) return true;
+    if (row !== undefined) return false;
+    for (const ancestorPath of ancestorPaths(path)) {
+      const ancestor = rows.get(ancestorPath);
+      if (ancestor !== undefined) return valueInside(ancestor, ancestorPath, path).found;
+    }
+    return false;
+  };
+
+  const fold = (op: JSONPatchOp): void => {
     let nearest: { row: JSONPatchOp; path: string } | undefined;
     let rejectedBy: JSONPatchOp | undefined;
     for (const ancestorPath of ancestorPaths(op.path)) {
@@ -373,7 +395,7 @@ export function consolidateOps(existing: readonly JSONPatchOp[], newOps: readonl
     }
     if (rejectedBy !== undefined) {
       corrected.add(rejectedBy.path);
-      continue;
+      return;
     }
 
     const current = rows.get(op.path);
@@ -381,11 +403,10 @@ export function consolidateOps(existing: readonly JSONPatchOp[], newOps: readonl
       const result = consolidateFieldOp(current, op);
       if (result === null) {
         if (!isDeltaOp(op) && !isSoftOp(op)) corrected.add(op.path);
-        continue;
+        return;
       }
-      save(result);
-      supersedeDescendants(result);
-      continue;
+      write(result);
+      return;
     }
 
     if (isSoftOp(op)) {
@@ -393,7 +414,7 @@ export function consolidateOps(existing: readonly JSONPatchOp[], newOps: readonl
         [...(below.get(op.path) ?? [])].some((path) => !isRemoved(rows.get(path)!)) ||
         (nearest !== undefined && valueInside(nearest.row, nearest.path, op.path).found);
       if (!taken) save(op);
-      continue;
+      return;
     }
 
     if (isDeltaOp(op) && nearest !== undefined) {
@@ -402,14 +423,45 @@ export function consolidateOps(existing: readonly JSONPatchOp[], newOps: readonl
       const base: JSONPatchOp = inside.found ? { op: 'replace', path: op.path, value: inside.value } : { op: 'remove', path: op.path };
       const result = consolidateFieldOp(base, op);
       if (result !== null) save(result);
-      continue;
+      return;
     }
 
     const result = consolidateFieldOp(undefined, op);
-    if (result === null) continue;
-    save(result);
-    supersedeDescendants(result);
-  }
+    if (result === null) return;
+    write(result);
+  };
+
+  /**
+   * Saves a plain write over the rows it supersedes. A write of a value at or below a path makes
+   * the objects above it that are missing; a removal does not take them away (applied in order, a
+   * field removed leaves its object, empty). So a removal that leaves its parent object with no
+   * row to make it any more (it stood only as the missing parent a field's write had made) keeps
+   * it standing (`keepStanding`): whoever applied the rows one by one still has that object, and a
+   * reader that builds the doc from the rows left (a catch-up, a first load) must have it too.
+   */
+  const write = (op: JSONPatchOp): void => {
+    const parent = isRemoved(op) ? ancestorPaths(op.path)[0] : undefined;
+    const parentStood = parent !== undefined && parent !== '' && stands(parent);
+    save(op);
+    supersedeDescendants(op);
+    if (parentStood && !stands(parent)) keepStanding(parent);
+  };
+
+  /**
+   * Makes the rows keep an (empty) object at `path`, changing nothing else they say. With no row
+   * there: a soft empty object stamped 0, older than any write, so it never overwrites, rejects
+   * nothing, and loses to any removal or write of the path that comes later. Over a removal row:
+   * an empty object stamped as that removal, so it stands against, and rejects, exactly what the
+   * removal did (writes below it older than the removal) and is replaced by what would replace it.
+   */
+  const keepStanding = (path: string): void => {
+    const removal = rows.get(path);
+    const marker: JSONPatchOp = removal === undefined ? { op: 'replace', path, value: {}, soft: true, ts: 0 } : withTs({ op: 'replace', path, value: {} }, removal.ts);
+    save(marker);
+    supersedeDescendants(marker);
+  };
+
+  for (const op of newOps) fold(op);
 
   const opsToReturn: JSONPatchOp[] = [];
   for (const path of corrected) {

@@ -1,5 +1,5 @@
 import type { JSONPatchOp } from '../../types.js';
-import { ancestorPaths } from './consolidateOps.js';
+import { ancestorPaths, isDeltaOp } from './consolidateOps.js';
 
 /**
  * LWW ops kept in path order (one op per path, sorted by the path's UTF-16 code units: how stores
@@ -34,8 +34,10 @@ function lowerBound(sorted: readonly JSONPatchOp[], path: string): number {
 
 /**
  * The ops of a path-ordered list that meet any of `paths` (at it, above it or below it), in the
- * list's order: all that `consolidateOps` looks at when folding writes at those paths in, so it
- * gives the same result on them as on the whole list.
+ * list's order, and beside each path the first sibling write that keeps its parent object
+ * standing (a value below that parent, not below any of `paths`): all that `consolidateOps` looks
+ * at when folding writes at those paths in, so it gives the same result on them as on the whole
+ * list (a removal asks whether anything else still makes its parent).
  *
  * @example
  * opsMeeting([{ op: 'replace', path: '/a', value: {} }, { op: 'replace', path: '/b', value: 1 }, { op: 'replace', path: '/c/d', value: 2 }], ['/a/x', '/c']);
@@ -57,11 +59,13 @@ export function opsAtOrUnder(sorted: readonly JSONPatchOp[], paths: Iterable<str
   return picked(sorted, paths, false);
 }
 
-/** The ops at `paths`, below them, and with `ancestors` above them: each once, in list order. */
+/** The ops at `paths`, below them, and with `ancestors` above them and a sibling standing by: each once, in list order. */
 function picked(sorted: readonly JSONPatchOp[], paths: Iterable<string>, ancestors: boolean): JSONPatchOp[] {
   const indexes = new Set<number>();
+  const given = new Set<string>();
   for (const path of paths) {
     if (path === '') return [...sorted];
+    given.add(path);
     for (const at of ancestors ? [path, ...ancestorPaths(path)] : [path]) {
       const i = lowerBound(sorted, at);
       if (i < sorted.length && sorted[i].path === at) indexes.add(i);
@@ -69,7 +73,31 @@ function picked(sorted: readonly JSONPatchOp[], paths: Iterable<string>, ancesto
     const prefix = `${path}/`;
     for (let i = lowerBound(sorted, prefix); i < sorted.length && sorted[i].path.startsWith(prefix); i++) indexes.add(i);
   }
+  if (ancestors) for (const path of given) standingBy(sorted, given, path, indexes);
   return [...indexes].sort((a, b) => a - b).map(i => sorted[i]);
+}
+
+/**
+ * Adds to `indexes` the first op below the parent of `path` that writes a value and is not at or
+ * below any of `given` (the batch cannot change it): whether there is one decides if a removal at
+ * `path` leaves its parent standing. Runs below a given path are skipped whole.
+ */
+function standingBy(sorted: readonly JSONPatchOp[], given: ReadonlySet<string>, path: string, indexes: Set<number>): void {
+  const parent = ancestorPaths(path)[0];
+  if (parent === undefined || parent === '') return;
+  const prefix = `${parent}/`;
+  let i = lowerBound(sorted, prefix);
+  while (i < sorted.length && sorted[i].path.startsWith(prefix)) {
+    const op = sorted[i];
+    const within = [op.path, ...ancestorPaths(op.path)].find(at => given.has(at));
+    // Past the run below that given path: its paths are `within + '/' + …`, and '0' follows '/'.
+    if (within !== undefined) i = Math.max(i + 1, lowerBound(sorted, `${within}0`));
+    else if (op.op === 'remove' || (op.value === undefined && !isDeltaOp(op))) i++;
+    else {
+      indexes.add(i);
+      return;
+    }
+  }
 }
 
 /**
