@@ -164,6 +164,25 @@ describe('LWWDocService (over real sockets)', () => {
     expect(applyPatch(caughtUp, since.flatMap((c) => c.ops), { mode: 'lenient' })).toEqual(followed);
   });
 
+  // Found in review (a follower property added to lwwConvergence.spec): an older soft write that
+  // arrived after a newer one took the row (the older of two soft writes won), but it went out as
+  // the soft write it was, which every client holding the newer value skipped: they kept it, while
+  // a client loading the doc read the older.
+  it('should give a client that applied the broadcasts the value a client loading the doc reads, when two soft writes meet', async () => {
+    const a = await t.connect();
+    const b = await t.connect();
+    await b.call('subscribe', [['lww-doc']]);
+    const applied: Change[] = [];
+    await commit(a, 'lww-doc', [change('newer', 0, [{ op: 'replace', path: '/theme', value: 'dark', soft: true, ts: 5 }])]);
+    applied.push(...((await b.notification('changesCommitted', 'lww-doc')).params as { changes: Change[] }).changes);
+    const older = await commit(a, 'lww-doc', [change('older', 1, [{ op: 'replace', path: '/theme', value: 'light', soft: true, ts: 3 }])]);
+    if (older.rev > 1) applied.push(...((await b.notification('changesCommitted', 'lww-doc')).params as { changes: Change[] }).changes);
+    const followed = applyPatch({}, applied.flatMap((c) => c.ops), { mode: 'lenient' });
+    const envelope = resultOf<PatchesSnapshot>(await a.call('getDoc', ['lww-doc']));
+    expect(applyPatch({}, envelope.changes.flatMap((c) => c.ops), { mode: 'lenient' })).toEqual(followed);
+    expect(applyPatch({ theme: 'dark' }, older.ops, { mode: 'lenient' })).toEqual(followed);
+  });
+
   it('should hand out a doc of more rows than a call may take as arguments', async () => {
     const a = await t.connect();
     const fields = 150_000;

@@ -151,19 +151,21 @@ function isContainer(value: unknown): value is Record<string, unknown> | unknown
  *   operands combine (sum, mask, max, min); on anything else the delta is applied to the existing
  *   value and the existing op type is kept. A result equal to the existing value → `null`.
  *   A delta with a bad operand (`@inc` of a string) → `null`: it could never apply.
- * - A soft write never overwrites: `null` when something is stored. Two refinements over the
- *   anchor: between two soft writes the OLDER one wins (applied in time order, the later one
- *   would have found the path taken), so any delivery order converges; and over a stored removal
- *   that is not newer, the path is empty, so the soft write is stored as a hard one (`replace`):
- *   a user who deletes a field and sets it to `{}` again keeps the `{}` (the anchor drops it);
- *   symmetrically, a stored soft write stands against an older removal that arrives later.
+ * - A soft write never overwrites: `null` when something is stored, a soft write included (as
+ *   the anchor: the first to arrive stays, whatever their times; the older one taking the row
+ *   went out as the soft write it is, which every client holding the newer one skipped, so a
+ *   client loading the doc read another value). One refinement over the anchor: over a stored
+ *   removal that is not newer, the path is empty, so the soft write is stored as a hard one
+ *   (`replace`): a user who deletes a field and sets it to `{}` again keeps the `{}` (the anchor
+ *   drops it); symmetrically, a stored soft write stands against an older removal that arrives later.
  * - Otherwise the timestamp rule: an incoming op without `ts` wins; an existing op without `ts`
  *   wins; else the existing op wins only when strictly newer. Ties go to the incoming op, so in
  *   one batch the later op wins, as it would when applied in order. Refinement: a hard write
  *   always beats a stored soft write (had it come first, the soft write would have been a no-op).
  *
  * Limits: ties are resolved by arrival order, so two different writes with the same `ts`
- * converge only through one serialising party (the server). Mixing delta kinds on one path
+ * converge only through one serialising party (the server), and so are two soft writes of
+ * different values at one path (defaults converge when their writers agree on the value). Mixing delta kinds on one path
  * (`@inc` then `@max`) has no meaningful single-op result; the anchor's rule is kept.
  * `@txt`, `move`, `copy` and `test` have no LWW meaning and are treated as plain writes.
  *
@@ -203,8 +205,7 @@ export function consolidateFieldOp(existing: JSONPatchOp | undefined, incoming: 
     // Over a removal the path is empty, so a later soft write takes it: stored as a hard write,
     // since whoever still holds the removed value (the server, while the removal is pending
     // here) would otherwise skip it.
-    if (isRemoved(existing)) return isExistingNewer(existing.ts, incoming.ts) ? null : hardened(incoming);
-    return existingIsSoftWrite && strictlyNewer(existing, incoming) ? incoming : null;
+    return isRemoved(existing) && !isExistingNewer(existing.ts, incoming.ts) ? hardened(incoming) : null;
   }
   // A stored soft write loses to a hard one: had that come first, the soft write would have found
   // the path taken. But not to an older removal: after it, the path was empty for the soft write.
