@@ -11,7 +11,7 @@ import { docSynced, startHarness, when, type SyncHarness, type TestClient } from
  * LWW end to end, property style: three clients (one sending small payloads, so its changes go out
  * in pieces; clocks apart) edit one nested object through the real algorithms, store and server on
  * loopback, going offline, losing connections, closing and reopening the doc, beside a raw writer
- * that sends each `@inc` twice; then every view and store must equal the doc a fresh reader builds
+ * that sends each of its changes (`@inc`, `@max`, `@bit`, soft writes) twice; then every view and store must equal the doc a fresh reader builds
  * from `getDoc`, and an edit made on a settled doc must settle as it showed. The seeds are few in
  * CI; `LWW_SEEDS=300 LWW_FIRST=0 LWW_STEPS=200` runs more, `LWW_REAL=1` on real clocks seconds apart
  * (the server clamping the one ahead).
@@ -21,7 +21,7 @@ type Node = { [key: string]: Node | number | string | number[] | undefined };
 type Doc = { o?: Node; n?: number };
 
 const KEYS = ['a', 'b'];
-const SEEDS = process.env.LWW_SEEDS ? Array.from({ length: Number(process.env.LWW_SEEDS) }, (_, i) => i + 1 + Number(process.env.LWW_FIRST ?? 0)) : [1, 2, 3, 4, 5, 6, 7, 8, 124];
+const SEEDS = process.env.LWW_SEEDS ? Array.from({ length: Number(process.env.LWW_SEEDS) }, (_, i) => i + 1 + Number(process.env.LWW_FIRST ?? 0)) : [1, 2, 3, 4, 5, 6, 7, 8, 205, 307];
 const STEPS = Number(process.env.LWW_STEPS ?? 150);
 const DOC = 'lww-n';
 
@@ -114,7 +114,8 @@ describe('LWW end to end: clients settle on what the server stores', () => {
         head = again;
       }
     };
-    // A raw writer's increments of /n, each sent twice (its reply taken as lost): counted once.
+    // A raw writer's changes, each sent twice (its reply taken as lost): an increment of /n, counted
+    // once, and a delta or soft write somewhere in /o, where the clients write too.
     let increments = 0;
     for (let step = 0; step < STEPS; step++) {
       const i = rng.int(0, 2);
@@ -137,7 +138,9 @@ describe('LWW end to end: clients settle on what the server stores', () => {
           docs[i] = await clients[i].patches.openDoc<Doc>(DOC, { algorithm: 'lww' });
         }
       } else if (roll < 0.34) {
-        const change = { id: `inc-${seed}-${step}`, baseRev: 0, rev: 1, createdAt: tick, ops: [{ op: '@inc', path: '/n', value: 1, ts: tick }] };
+        const path = ['/o', ...Array.from({ length: rng.int(0, 2) }, () => `/${rng.pick(KEYS)}`)].join('');
+        const extra = [rng.pick([{ op: '@max', path, value: rng.int(0, 99), ts: tick }, { op: '@inc', path, value: 1, ts: tick }, { op: 'replace', path, value: {}, soft: true, ts: tick }, { op: 'replace', path, value: rng.int(0, 9), soft: true, ts: tick }, { op: '@bit', path, value: 1 << rng.int(0, 3), ts: tick }])];
+        const change = { id: `inc-${seed}-${step}`, baseRev: 0, rev: 1, createdAt: tick, ops: [{ op: '@inc', path: '/n', value: 1, ts: tick }, ...extra] };
         for (let k = 0; k < 2; k++) await call<CommitChangesResult>(reader, 'commitChanges', DOC, [change]);
         increments++;
       } else if (doc) doc.change(edit(rng));
