@@ -657,13 +657,13 @@ export function extendedOtEdit(rng: Rng, state: FuzzDoc): Edit {
  * An LWW edit of a shape {@link lwwEdit} never makes: keys needing pointer escapes, numeric-string
  * keys under a parent that turns into an array or a number (and back) under their writes, a path
  * six levels down (and an ancestor replaced), several fields set and deleted in one `change()`,
- * an array of arrays.
+ * an array of arrays, a field deleted from an object (at the top and six levels down).
  *
  * @param rng the generator of the extended edits
  */
 export function extendedLwwEdit(rng: Rng): Edit {
   const value = rng.int(0, 999);
-  const kind = rng.weighted({ oddSet: 3, oddDelete: 1, numericKey: 3, parentToArray: 1, parentToNumber: 0.5, deepSet: 2, deepReplace: 0.5, several: 2, grid: 1.5, cell: 1.5 });
+  const kind = rng.weighted({ oddSet: 3, oddDelete: 1, numericKey: 3, parentToArray: 1, parentToNumber: 0.5, deepSet: 2, deepReplace: 0.5, several: 2, grid: 1.5, cell: 1.5, fieldDelete: 1.5, deepDelete: 1 });
   const key = rng.pick(ODD_KEYS);
   const i = rng.int(0, 99);
   switch (kind) {
@@ -695,6 +695,12 @@ export function extendedLwwEdit(rng: Rng): Edit {
       return { label: `grid=[[${value}], []]`, apply: d => void (d.grid = [[value], []]) };
     case 'cell':
       return { label: `grid[0].push(${value})`, apply: d => void rowAt(arrayAt(d, 'grid'), 0).push(value) };
+    // A field removed from an object a field's write made: the object stays, empty, on every
+    // replica (the basic edits delete whole objects only; found in review, session 35).
+    case 'fieldDelete':
+      return { label: `delete obj[#${i}]`, apply: d => deleteNth(objectAt(d, 'obj'), i) };
+    case 'deepDelete':
+      return { label: `delete d6.a.b.c.d.e[#${i}]`, apply: d => deleteNth(objectPath(d, ['d6', 'a', 'b', 'c', 'd', 'e']), i) };
   }
 }
 
