@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { FileServerStore } from '../../src/server/stores/FileServerStore.js';
 import { MemoryServerStore } from '../../src/server/stores/MemoryServerStore.js';
 import { startServer } from '../../src/server/startServer.js';
+import { ALL_FRAMES_PER_MESSAGE_DEFLATE } from '../../src/server/wireCompression.js';
 import { StoreError } from '../../src/errors.js';
 import type { LogEntry } from '../../src/server/stores/ServerStore.js';
 import type { Change, CommitChangesResult, PatchesSnapshot } from '../../src/types.js';
@@ -363,6 +364,27 @@ describe('startServer', () => {
       expect(storeClosed).toBe(true);
       expect((await store.loadDoc('doc')).tail).toHaveLength(1);
     });
+
+    it('should send a reply longer than one frame whole before the close frame, to a client still reading it', async () => {
+      // The reply goes as fragments of one message, handed to the socket one at a time: the close
+      // frame must not come between two of them (the client would never have the reply).
+      let authorized!: () => void;
+      const reached = new Promise<void>((resolve) => (authorized = resolve));
+      let release!: (ok: boolean) => void;
+      const released = new Promise<boolean>((resolve) => (release = resolve));
+      t = await startTestServer({ maxChangeBytes: 2_000_000, authorize: (_connection, method) => method !== 'getDoc' || (authorized(), released) });
+      const a = await t.connect();
+      const body = 'x'.repeat(1_000_000);
+      resultOf(await a.call('commitChanges', ['doc', [change('c1', 0, [{ op: 'add', path: '/body', value: body }])]]));
+      const reply = a.call('getDoc', ['doc']);
+      await reached;
+      const closing = t.server.close();
+      release(true);
+      const changes = resultOf<PatchesSnapshot>(await reply).changes;
+      expect([changes.map((c) => c.id), (changes[0].ops[0].value as string).length]).toEqual([['c1'], body.length]);
+      expect(await a.closed).toBe(1001);
+      await closing;
+    });
   });
 
   describe('pings and heartbeats', () => {
@@ -415,6 +437,22 @@ describe('startServer', () => {
   });
 
   describe('closeConnections', () => {
+    it('should send what was queued to a connection it closes before the close frame, a reply that waits for its reader included', async () => {
+      t = await startTestServer({ maxChangeBytes: 2_000_000, compression: false });
+      const writer = await t.connect();
+      // 16 MB: more than the kernel's buffers hold for a client that is not reading.
+      for (let rev = 0; rev < 16; rev++) resultOf(await writer.call('commitChanges', ['feed', [change(`c${rev}`, rev, [{ op: rev === 0 ? 'add' : 'replace', path: '/body', value: randomBytes(500_000).toString('hex') }])]]));
+      const reader = await t.connect({ query: '?token=revoked' });
+      reader.socket.pause();
+      reader.sendRaw(JSON.stringify({ jsonrpc: '2.0', id: 'history', method: 'getChangesSince', params: ['feed', 0] }));
+      // A round trip of another client: the server had the time to read the request and queue its reply.
+      resultOf(await writer.call('getDoc', ['other']));
+      expect(t.server.closeConnections((connection) => connection.token === 'revoked')).toBe(1);
+      reader.socket.resume();
+      expect(resultOf<Change[]>(await reader.reply('history'))).toHaveLength(16);
+      expect(await reader.closed).toBe(4403);
+    });
+
     it('should close the connections picked, with 4403 by default, keep the others, and count them', async () => {
       t = await startTestServer();
       const [alice, carol, carol2] = [await t.connect({ query: '?token=alice' }), await t.connect({ query: '?token=carol' }), await t.connect({ query: '?token=carol' })];
@@ -538,7 +576,13 @@ describe('startServer', () => {
     /** A change replacing `/body` of `docId` by ~`bytes` bytes (hex: ws cannot make it much smaller). */
     const bulky = (id: string, baseRev: number, bytes: number) => change(id, baseRev, [{ op: baseRev === 0 ? 'add' : 'replace', path: '/body', value: randomBytes(bytes / 2).toString('hex') }]);
 
-    it('should answer, and send broadcasts to, a client whose large reply to an earlier request is still queued', async () => {
+    // The 16 MB reply goes as fragments of one message, handed over one by one (`OutgoingMessages`):
+    // the broadcast and the second reply wait behind its last, compressed or not.
+    it.each([
+      ['plain', false],
+      ['compressed alone (the default)', undefined],
+      ['compressed with kept windows', ALL_FRAMES_PER_MESSAGE_DEFLATE],
+    ] as const)('should answer, and send broadcasts to, a client whose large reply to an earlier request is still queued (frames %s)', async (_name, compression) => {
       // Each `getChangesSince` is announced here as it is authorised: its reply is queued in the
       // microtasks that follow, before any socket is read again.
       const asked: Array<() => void> = [];
@@ -546,7 +590,7 @@ describe('startServer', () => {
       t = await startTestServer({
         maxBufferedBytes: 256 * 1024,
         maxChangeBytes: 2_000_000,
-        compression: false,
+        compression,
         authorize: (_connection, method) => {
           if (method === 'getChangesSince') asked.shift()?.();
           return true;
@@ -599,6 +643,49 @@ describe('startServer', () => {
           expect(await Promise.race([reader.reply(id), dropped])).toMatchObject({ id, result: { state: {} } });
           if (i % 20 === 0) jest.advanceTimersByTime(300);
         }
+      } finally {
+        jest.useRealTimers();
+      }
+      expect(t.server.stats).toMatchObject({ pingTimeouts: 0, slowConsumersDropped: 0 });
+    });
+
+    it('should keep a client reading one reply too large to be written out within a ping interval', async () => {
+      // A 30 MB catch-up on a link of 1 MB/s takes 30 s: the ping of the tick after it was queued
+      // waits behind it, and the reply itself, written out only once whole, proved nothing until
+      // then, so the next tick terminated its reader every time it asked again. Ticks are the
+      // spec's (setInterval alone faked); the reader reads 6 MB of the reply between two of them.
+      jest.useFakeTimers({ doNotFake: ['Date', 'hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setTimeout', 'clearTimeout'] });
+      try {
+        t = await startTestServer({ pingIntervalMs: 300, maxChangeBytes: 2_000_000, compression: false });
+        const writer = await t.connect();
+        for (let rev = 0; rev < 30; rev++) resultOf(await writer.call('commitChanges', ['feed', [bulky(`c${rev}`, rev, 1_000_000)]]));
+        const reader = await t.connect();
+        const tcp = (reader.socket as unknown as { _socket: import('node:net').Socket })._socket;
+        let read = 0;
+        tcp.on('data', (chunk: Buffer) => (read += chunk.length));
+        /** Lets the reader read until it has `bytes` in all, then stops it. */
+        const readUntil = async (bytes: number) => {
+          reader.socket.resume();
+          while (read < bytes) await once(tcp, 'data');
+          reader.socket.pause();
+        };
+        /** A tick, then a round trip of the writer once it answered the tick's ping: the server had the time to handle what came in. */
+        const tick = async () => {
+          const pinged = once(writer.socket, 'ping');
+          jest.advanceTimersByTime(300);
+          await pinged;
+          resultOf(await writer.call('getDoc', ['other']));
+        };
+        reader.socket.pause();
+        reader.sendRaw(JSON.stringify({ jsonrpc: '2.0', id: 'history', method: 'getChangesSince', params: ['feed', 0] }));
+        await readUntil(1_000_000);
+        resultOf(await writer.call('getDoc', ['other']));
+        await tick();
+        await readUntil(7_000_000);
+        await tick();
+        const dropped = reader.closed.then(() => 'dropped');
+        reader.socket.resume();
+        expect(resultOf<Change[]>((await Promise.race([reader.reply('history'), dropped])) as Frame)).toHaveLength(30);
       } finally {
         jest.useRealTimers();
       }
@@ -669,13 +756,14 @@ describe('startServer', () => {
     });
 
     it('should drop a client that stops reading its broadcasts, and keep the others', async () => {
-      t = await startTestServer({ maxBufferedBytes: 256 * 1024, maxChangeBytes: 2_000_000, compression: false });
+      // More than a frame: broadcasts past the one being written wait behind it, and count too.
+      t = await startTestServer({ maxBufferedBytes: 1024 * 1024, maxChangeBytes: 2_000_000, compression: false });
       const writer = await t.connect();
       const [stalled, reading] = [await t.connect(), await t.connect()];
       await stalled.call('subscribe', [['feed']]);
       await reading.call('subscribe', [['feed']]);
       stalled.socket.pause();
-      // Commit until the stalled client's kernel buffers and then 256 KB of broadcasts are full (a bound, not a wait).
+      // Commit until the stalled client's kernel buffers and then 1 MiB of broadcasts are full (a bound, not a wait).
       let rev = 0;
       while (t.server.stats.slowConsumersDropped === 0 && rev < 200) resultOf(await writer.call('commitChanges', ['feed', [bulky(`c${rev}`, rev, 500_000)]]).then((reply) => (rev++, reply)));
       expect(t.server.stats.slowConsumersDropped).toBe(1);

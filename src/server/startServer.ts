@@ -15,6 +15,7 @@ import { isSendableCloseCode, refusalReason } from './closeCodes.js';
 import { ConnectionAdmission } from './ConnectionAdmission.js';
 import { closeWith } from './closeWith.js';
 import { HeldFrames } from './HeldFrames.js';
+import { OutgoingMessages } from './OutgoingMessages.js';
 import { ReadHolds } from './ReadHolds.js';
 import { ReplyBacklog } from './ReplyBacklog.js';
 import { SERVER_PER_MESSAGE_DEFLATE } from './wireCompression.js';
@@ -276,6 +277,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const rememberedChangeIds = options.rememberedChangeIds === undefined ? undefined : positiveInteger('rememberedChangeIds', options.rememberedChangeIds);
   const maxTransformWork = options.maxTransformWork ?? MAX_TRANSFORM_WORK;
   if (!(maxTransformWork > 0)) throw new RangeError(`startServer: maxTransformWork must be a positive number, not ${maxTransformWork}`);
+  /** Per socket: its outgoing messages, in order (a long reply goes fragment by fragment). */
+  const outgoing = new WeakMap<WebSocket, OutgoingMessages>();
   /** Per socket: the frames `ws` handed over while it could not be answered, in order. */
   const heldFrames = new WeakMap<WebSocket, HeldFrames>();
   /** Why each socket is not being read (waiting for its verdict, or its own requests backed up). */
@@ -298,30 +301,32 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     // buffer sized for 3 bytes a character, and past 2 GiB of that the write fails with ENOBUFS and
     // the socket dies (found in review: a batch of 1,000 replies of 1 MB, sent one frame each).
     const bytes = Buffer.from(text, 'utf8');
-    const size = bytes.length;
-    backlog.add(socket, { bytes: size });
-    // Called once the frame is written out (or the socket is gone). Written out, it proves the
-    // client is reading as a pong would: a ping queued behind a long run of replies (compressed one
-    // by one) reaches it late, and its socket would be terminated while busy.
-    socket.send(bytes, TEXT_FRAME, (error) => {
-      backlog.add(socket, { bytes: -size });
+    backlog.add(socket, { bytes: bytes.length });
+    // Told as each part is written out (or the socket is gone). Written out, it proves the client
+    // is reading as a pong would: a ping queued behind a long run of replies (compressed one by
+    // one), or behind one reply that takes longer than a ping interval to cross (`OutgoingMessages`
+    // writes it fragment by fragment), reaches it late, and its socket would be terminated while busy.
+    outgoing.get(socket)?.send(bytes, (written, error) => {
+      backlog.add(socket, { bytes: -written });
       if (!error) alive.add(socket);
     });
   };
   /**
-   * Sends a frame the client did not ask for (a broadcast, a heartbeat): a string, or its UTF-8
-   * bytes when they are shared by several sockets. A socket with more than `maxBufferedBytes` of
+   * Sends a frame the client did not ask for (a broadcast, a heartbeat), as UTF-8 bytes, shared
+   * by the sockets it goes to. A socket with more than `maxBufferedBytes` of
    * them queued is not reading and is dropped; its queued replies do not count (compressed, they
    * may count for less than they are, which only lets their reader be a little slower).
    */
-  const sendNotification = (socket: WebSocket, text: string | Buffer): void => {
-    if (socket.readyState !== WebSocket.OPEN) return;
-    if (socket.bufferedAmount - backlog.bytes(socket) > maxBufferedBytes) {
+  const sendNotification = (socket: WebSocket, bytes: Buffer): void => {
+    const out = outgoing.get(socket);
+    if (socket.readyState !== WebSocket.OPEN || !out) return;
+    // What waits behind a long reply is not in `bufferedAmount` yet; the reply's part is in the backlog.
+    if (socket.bufferedAmount + out.unsent - backlog.bytes(socket) > maxBufferedBytes) {
       stats.slowConsumersDropped++;
       socket.terminate();
       return;
     }
-    socket.send(text, TEXT_FRAME);
+    out.send(bytes);
   };
   // A notification goes to every subscriber as the same string: encode it to UTF-8 once for all
   // of them (`ws` would encode a string again for each socket). The last one is held until the next.
@@ -440,6 +445,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     }
     const connection = connectionOf(request);
     open.set(connection.id, { socket, connection });
+    outgoing.set(socket, new OutgoingMessages(socket, REPLY_FRAGMENT_BYTES));
     alive.add(socket);
     socket.on('pong', () => alive.add(socket));
     stats.connections++;
@@ -504,7 +510,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     admission.close();
     const httpClosed = new Promise<void>((resolve) => http.close(() => resolve()));
     while (inFlight.size > 0) await Promise.all(inFlight);
-    await Promise.all([...open.values()].map(({ socket }) => closeSocket(socket)));
+    await Promise.all([...open.values()].map(({ socket }) => (outgoing.get(socket)?.flush(), closeSocket(socket))));
     wss.close();
     await core.close();
     http.closeAllConnections();
@@ -527,6 +533,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       let count = 0;
       for (const { socket, connection } of open.values()) {
         if (socket.readyState !== WebSocket.OPEN || !where(connection)) continue;
+        // What was queued to it goes first, as `ws` sends its close frame after what it was handed.
+        outgoing.get(socket)?.flush();
         closeWith(socket, code, reason);
         count++;
       }
@@ -535,8 +543,11 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   };
 }
 
-/** `ws` send options of every frame: text (opcode 1), whether given as a string or as UTF-8 bytes. */
-const TEXT_FRAME = { binary: false } as const;
+/**
+ * Most bytes of one frame: a longer message goes as fragments of it, each proving its reader
+ * alive once written out (`OutgoingMessages`).
+ */
+const REPLY_FRAGMENT_BYTES = 256 * 1024;
 
 /** Most UTF-8 bytes of a close reason: a control frame's 125-byte payload less the 2-byte code (RFC 6455 §5.5). */
 const MAX_CLOSE_REASON_BYTES = 123;
@@ -554,7 +565,7 @@ function positiveInteger(option: string, value: number): number {
 }
 
 /** The application heartbeat: a notification clients that asked for it (by calling `ping`) get on every tick. */
-const HEARTBEAT_FRAME = JSON.stringify({ jsonrpc: '2.0', method: 'heartbeat' });
+const HEARTBEAT_FRAME = Buffer.from(JSON.stringify({ jsonrpc: '2.0', method: 'heartbeat' }), 'utf8');
 
 /**
  * The CLI's routing rule: ids starting with `prefix` are LWW documents, all others OT.
