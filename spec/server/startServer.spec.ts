@@ -649,6 +649,53 @@ describe('startServer', () => {
       expect(t.server.stats).toMatchObject({ pingTimeouts: 0, slowConsumersDropped: 0 });
     });
 
+    it('should keep a client sending one request too large to cross within a ping interval', async () => {
+      // A 30 MB commit at 1 MB/s takes 30 s: the client's pong waits behind it, and the server took
+      // nothing but a pong (or its own writing) for a sign of life, so the next tick terminated the
+      // client, again at each attempt. Here the client's frame reaches the server in three parts, a
+      // tick between two; it never answers pings (its pong would be stuck behind the frame anyway).
+      jest.useFakeTimers({ doNotFake: ['Date', 'hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setTimeout', 'clearTimeout'] });
+      try {
+        t = await startTestServer({ pingIntervalMs: 300, maxChangeBytes: 2_000_000, compression: false });
+        const writer = await t.connect();
+        const uploader = new WebSocket(t.server.url, { autoPong: false, perMessageDeflate: false });
+        await once(uploader, 'open');
+        const replied = once(uploader, 'message');
+        const closed = once(uploader, 'close').then(() => 'closed');
+        const tcp = (uploader as unknown as { _socket: import('node:net').Socket })._socket;
+        const request = Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'commitChanges', params: ['doc', [bulky('c0', 0, 1_000_000)]] }));
+        // One masked text frame, written by hand so that it can be sent in parts.
+        const header = Buffer.alloc(14);
+        header[0] = 0x81;
+        header[1] = 0x80 | 127;
+        header.writeBigUInt64BE(BigInt(request.length), 2);
+        const mask = header.subarray(10, 14);
+        const frame = Buffer.concat([header, request.map((byte, i) => byte ^ mask[i % 4])]);
+        /** A tick, then a round trip of the writer once it answered the tick's ping: the server had the time to read what came in. */
+        const tick = async () => {
+          const pinged = once(writer.socket, 'ping');
+          jest.advanceTimersByTime(300);
+          await pinged;
+          resultOf(await writer.call('getDoc', ['other']));
+        };
+        tcp.write(frame.subarray(0, 300_000));
+        resultOf(await writer.call('getDoc', ['other']));
+        await tick();
+        tcp.write(frame.subarray(300_000, 600_000));
+        resultOf(await writer.call('getDoc', ['other']));
+        await tick();
+        tcp.write(frame.subarray(600_000));
+        const reply = await Promise.race([replied.then(([data]) => JSON.parse(String(data)) as Frame), closed]);
+        expect(reply).not.toBe('closed');
+        expect(resultOf<CommitChangesResult>(reply as Frame).changes.map((c) => c.id)).toEqual(['c0']);
+        uploader.close();
+        await once(uploader, 'close');
+      } finally {
+        jest.useRealTimers();
+      }
+      expect(t.server.stats).toMatchObject({ pingTimeouts: 0 });
+    });
+
     it('should keep a client reading one reply too large to be written out within a ping interval', async () => {
       // A 30 MB catch-up on a link of 1 MB/s takes 30 s: the ping of the tick after it was queued
       // waits behind it, and the reply itself, written out only once whole, proved nothing until

@@ -448,6 +448,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     outgoing.set(socket, new OutgoingMessages(socket, REPLY_FRAGMENT_BYTES));
     alive.add(socket);
     socket.on('pong', () => alive.add(socket));
+    // Bytes read prove the client alive as a pong would: its pong waits behind a request it is
+    // still sending (a 30 MB commit at 1 MB/s), and `ws` tells of a message only once it is whole.
+    request.socket.on('data', () => alive.add(socket));
     stats.connections++;
     stats.connectionsTotal++;
     const verdict = admission.admit(connection, socket);
