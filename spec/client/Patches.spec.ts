@@ -3,6 +3,7 @@ import { IDBFactory } from 'fake-indexeddb';
 import { filter, firstValueFrom } from 'rxjs';
 import { Patches, type TrackEvent } from '../../src/client/Patches.js';
 import { IndexedDBStore } from '../../src/stores/IndexedDBStore.js';
+import { IDB_MIGRATIONS } from '../../src/stores/idbSchema.js';
 import { InMemoryStore } from '../../src/stores/InMemoryStore.js';
 import { holdingStore } from '../helpers/holdingStore.js';
 import { purgeDeletedDoc } from '../../src/net/purgeDeletedDoc.js';
@@ -965,6 +966,34 @@ describe('Patches', () => {
       await b.close();
     });
 
+    it("should say once that a newer build outdated the store, though another instance's messages make it read it again", async () => {
+      const db = `outdated-once-${Date.now()}-${Math.random()}`;
+      const { store, calls } = recordingCalls(new IndexedDBStore(db));
+      const old = new Patches({ store });
+      const errors: Error[] = [];
+      old.onError((error) => errors.push(error));
+      await old.openDoc('a');
+      // A tab of a newer build opens the database with one more schema step, tracks a doc and edits one open here.
+      const newer = new Patches({ store: new NewerStore(db) });
+      await newer.ready;
+      await firstValueFrom(store.outdated$!);
+      const made = calls.length;
+      await newer.trackDocs(['b']);
+      const doc = await newer.openDoc<{ n?: number }>('a');
+      doc.change((draft) => {
+        draft.n = 1;
+      });
+      await doc.flush();
+      // The old tab reads its list (the track) and the open doc (the write) again: both fail.
+      await turns(() => calls.length >= made + 2);
+      await Promise.all(calls);
+      await turns(() => false, 5);
+      expect(calls.length).toBeGreaterThanOrEqual(made + 2);
+      expect(errors).toEqual([expect.any(StoreOutdatedError)]);
+      await old.close();
+      await newer.close();
+    });
+
     it('should stop reading the list again on close()', async () => {
       const { a, b, storeB, scheduler } = await twoTabsFailing('follow-list');
       storeB.failNext('listDocs', abortError(), Infinity);
@@ -1002,3 +1031,25 @@ describe('Patches: an edit whose save meets another instance\'s write while the 
     }
   });
 });
+
+/** A build of the app with one more schema step than this one. */
+class NewerStore extends IndexedDBStore {
+  protected override readonly migrations = [...IDB_MIGRATIONS, () => undefined];
+}
+
+/** A store each of whose calls is kept, settled either way, to be waited on (`calls`). */
+function recordingCalls(inner: PatchesStore): { store: PatchesStore; calls: Promise<unknown>[] } {
+  const calls: Promise<unknown>[] = [];
+  const store = new Proxy(inner, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target) as unknown;
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const result = (value as (...a: unknown[]) => unknown).apply(target, args);
+        if (result instanceof Promise) calls.push(result.catch(() => undefined));
+        return result;
+      };
+    },
+  });
+  return { store, calls };
+}

@@ -156,6 +156,8 @@ export class Patches {
   private readonly storeSubscription = new Subscription();
   /** `close()` was called: `openDoc` rejects from then on. */
   private isClosed = false;
+  /** The store said on `outdated$` that it can no longer be used (reported then: `storeOutdated`). */
+  private outdatedSaid = false;
   /** Saves the open docs' edits (their owner), and reports a failed save. */
   private readonly saves = new EditSaves({
     queue: this.queue,
@@ -347,8 +349,8 @@ export class Patches {
   private listingFailed(error: unknown): void {
     // Retrying already (the first read, or an earlier message, failed too): those retries read the latest.
     if (this.listRetries) return;
+    if (error instanceof StoreOutdatedError) return this.readOutdated(error);
     this.reportError(asStoreError(error, 'Could not read the docs the store tracks; retrying'));
-    if (error instanceof StoreOutdatedError) return;
     this.listRetries = this.retryRead(
       () => this.trackingChange(() => this.followTracking()),
       noop,
@@ -642,6 +644,7 @@ export class Patches {
    * refused and rolled back.
    */
   private storeOutdated(error: StoreOutdatedError): void {
+    this.outdatedSaid = true;
     if (error instanceof StoreLostError) {
       for (const docId of new Set([...this.openDocs.keys(), ...this.closing.keys()])) {
         const doc = this.openDocs.get(docId) ?? this.closing.get(docId)!.doc;
@@ -650,6 +653,15 @@ export class Patches {
       }
     }
     this.reportError(error);
+  }
+
+  /**
+   * A read failed on a store that can no longer be used: not retried (every call fails), and
+   * reported unless the store said so itself (`storeOutdated`), so the app hears it once however
+   * many of another tab's messages make this instance read the store again.
+   */
+  private readOutdated(error: StoreOutdatedError, docId?: string): void {
+    if (!this.outdatedSaid) this.reportError(error, docId);
   }
 
   /**
@@ -704,8 +716,8 @@ export class Patches {
     this.readWhole.add(docId);
     // Retrying already (a write announced meanwhile failed too): those retries read the latest.
     if (this.refreshRetries.has(docId)) return;
+    if (error instanceof StoreOutdatedError) return this.readOutdated(error, docId);
     this.reportError(error, docId);
-    if (error instanceof StoreOutdatedError) return;
     const retries = this.retryRead(
       () => {
         const algorithm = this.tracked.get(docId);
