@@ -542,8 +542,9 @@ export class FileServerStore implements ServerStore {
    * The doc's open segment at `path`, opening it (and closing the least recently used) if needed.
    * Opening, sizing and closing are synchronous, as a listing is (see `listDir`): ~20 µs of CPU
    * together on a local disk, against ~140 µs through the thread pool. A disk slow to create files
-   * (~0.2–1 ms per creation seen on our test VM) holds the event loop that long per new segment;
-   * the thread pool did not do much better there (README, durable store).
+   * (~0.5–1 ms of kernel CPU per creation on our test VM, an ext4 with no journal: README, durable
+   * store) holds the event loop that long per new segment; through the thread pool, beside the
+   * journal's sync, 200 new docs took ~0.9× the time there and ~1.0–1.4× on a journaled ext4.
    */
   private openSegment(docId: string, doc: DocFiles, path: string): OpenSegment {
     if (doc.segment?.path !== path) {
