@@ -21,8 +21,11 @@ async function database(): Promise<string> {
   return cluster.createDatabase(`scale_${++databases}`);
 }
 
-async function server(url: string, options: { blind?: boolean; deaf?: boolean; snapshotEvery?: number; reconnects?: SchedulerLike } = {}): Promise<TestServer & { store: PostgresServerStore }> {
-  const store = new PostgresServerStore({ connectionString: url, poolSize: 4, scheduler: options.reconnects });
+async function server(
+  url: string,
+  options: { blind?: boolean; deaf?: boolean; snapshotEvery?: number; reconnects?: SchedulerLike; queryTimeoutMs?: number } = {},
+): Promise<TestServer & { store: PostgresServerStore }> {
+  const store = new PostgresServerStore({ connectionString: url, poolSize: 4, scheduler: options.reconnects, queryTimeoutMs: options.queryTimeoutMs });
   await store.open();
   const shown = options.blind ? withoutWatch(store) : options.deaf ? { ...withoutWatch(store), lockDoc: (docId: string) => store.lockDoc(docId) } : store;
   const t = await startTestServer({ store: shown, snapshotEvery: options.snapshotEvery });
@@ -49,7 +52,7 @@ function holdNextRemoveTombstone(store: PostgresServerStore): { reached: Promise
   return { reached, release };
 }
 
-/** Resolves once `store` reports another server's event of `type` on `docId` (after the server it serves was told). */
+/** Resolves once `store` reports an event of `type` on `docId`, another server's or one of its own it takes for news (after the server it serves was told). */
 function reported(store: PostgresServerStore, type: 'delete' | 'undelete', docId: string): Promise<void> {
   return new Promise((resolve) => {
     const stop = store.watch((event) => {
@@ -118,6 +121,58 @@ async function query<R extends pg.QueryResultRow>(url: string, text: string, val
     return (await admin.query<R>(text, values)).rows;
   } finally {
     await admin.end();
+  }
+}
+
+/**
+ * Until `standbyBack`, every commit of a session with `synchronous_commit` on (the throwaway
+ * cluster runs with it off: `synchronousCommits` turns it on for a database, before its servers
+ * connect) waits for a synchronous standby that never comes: written, but neither seen by other
+ * sessions nor notified, as a `COMMIT` whose answer is lost and that lands later (no statement
+ * timeout ends that wait: only a cancel, or the client's own timeout, which leaves it waiting).
+ * Resolves once a probe commit waits (the setting reaches the commits a moment after the reload):
+ * probes are written one after the other until one waits, which is then cancelled.
+ */
+async function standbyMissing(url: string): Promise<void> {
+  await query(url, 'CREATE TABLE IF NOT EXISTS standby_probe (n int)');
+  await query(url, "ALTER SYSTEM SET synchronous_standby_names = 'absent_standby'");
+  await query(url, 'SELECT pg_reload_conf()');
+  const [probe, admin] = [new pg.Client(url), new pg.Client(url)];
+  await Promise.all([probe.connect(), admin.connect()]);
+  try {
+    const pid = (await probe.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+    for (;;) {
+      let committed = false;
+      const insert = probe.query('INSERT INTO standby_probe VALUES (1)').then(() => (committed = true));
+      while (!committed) {
+        const waiting = await admin.query("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE pid = $1 AND wait_event = 'SyncRep'", [pid]);
+        if (waiting.rowCount === 1) return void (await insert);
+      }
+    }
+  } finally {
+    await Promise.all([probe.end(), admin.end()]);
+  }
+}
+
+/** Ends `standbyMissing`: the commits that wait for the standby are let through. */
+async function standbyBack(url: string): Promise<void> {
+  await query(url, 'ALTER SYSTEM RESET synchronous_standby_names');
+  await query(url, 'SELECT pg_reload_conf()');
+}
+
+/** Sessions of the database at `url` opened from now on commit with `synchronous_commit` on. */
+async function synchronousCommits(url: string): Promise<void> {
+  await query(url, "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET synchronous_commit = on', current_database()); END $$");
+}
+
+/** `promise`, or a failure saying that `what` did not happen within 5 s: a guard, not a sleep. */
+async function within5s<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const guard = new Promise<never>((_resolve, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within 5 s`)), 5_000)));
+  try {
+    return await Promise.race([promise, guard]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -575,6 +630,68 @@ describeWithPostgres()('several servers on one PostgreSQL database', () => {
     await opsTold(follower, 'notes', 1);
     expect(toldOf(follower)).toEqual(['={"n":1}', '/n=2']);
     expect(resultOf<Change[]>(await follower.call('getChangesSince', ['notes', 1])).map((c) => c.id)).toEqual(['c2']);
+    expect(a.faults).toEqual([expect.objectContaining({ message: expect.stringContaining('no answer in time') })]);
+    a.faults.length = 0;
+  });
+
+  // Found in review, as for a commit: a delete or an undelete whose answer never came (its COMMIT
+  // waited for a synchronous standby longer than its client did) may be stored after the reload
+  // that followed it read the doc; its own report was dropped, and the process served the doc as
+  // that reload found it, a deleted doc as live and an undeleted one as deleted, to every client.
+  // (One cut while it waits for the doc's row, as the commit above, is rolled back: its session
+  // finds its client gone before the COMMIT that a delete, unlike a commit's one statement, needs.)
+  it('should tell its followers of its own delete that was stored after the reload that followed its timeout read the doc', async () => {
+    const url = await database();
+    await synchronousCommits(url);
+    const a = await server(url, { queryTimeoutMs: 300 });
+    const b = await server(url);
+    const [author, follower, watcher] = [await a.connect(), await a.connect(), await b.connect()];
+    for (const client of [follower, watcher]) resultOf(await client.call('subscribe', [['notes']]));
+    resultOf(await author.call('commitChanges', ['notes', [change('c1', 0, [{ op: 'replace', path: '', value: { n: 1 } }])]]));
+    await Promise.all([follower, watcher].map((client) => opsTold(client, 'notes', 1)));
+
+    try {
+      await standbyMissing(url);
+      expect(errorOf(await author.call('deleteDoc', ['notes']))).toMatchObject({ code: 503 });
+      // Past the reload queued after the failure, which found the doc live.
+      expect(resultOf(await author.call('undeleteDoc', ['notes']))).toBe(false);
+    } finally {
+      await standbyBack(url);
+    }
+    // The delete is stored now: B's follower is told, and so must A's be.
+    await watcher.notification('docDeleted', 'notes');
+    await follower.notification('docDeleted', 'notes');
+    expect(errorOf(await follower.call('getDoc', ['notes'])).code).toBe(410);
+    expect(a.faults).toEqual([expect.objectContaining({ message: expect.stringContaining('no answer in time') })]);
+    a.faults.length = 0;
+  });
+
+  it('should hold the doc live after its own undelete that was stored after the reload that followed its timeout read the doc', async () => {
+    const url = await database();
+    await synchronousCommits(url);
+    const a = await server(url, { queryTimeoutMs: 300 });
+    const b = await server(url);
+    const [author, watcher] = [await a.connect(), await b.connect()];
+    resultOf(await watcher.call('subscribe', [['notes']]));
+    resultOf(await author.call('commitChanges', ['notes', [change('c1', 0, [{ op: 'replace', path: '', value: { n: 1 } }])]]));
+    resultOf(await author.call('deleteDoc', ['notes']));
+    await watcher.notification('docDeleted', 'notes');
+
+    const heard = reported(a.store, 'undelete', 'notes');
+    try {
+      await standbyMissing(url);
+      expect(errorOf(await author.call('undeleteDoc', ['notes']))).toMatchObject({ code: 503 });
+      // Past the reload queued after the failure, which found the doc deleted (a delete of it writes nothing).
+      resultOf(await author.call('deleteDoc', ['notes']));
+    } finally {
+      await standbyBack(url);
+    }
+    // The undelete is stored now: A hears of it, and holds the doc live once the reload that report
+    // queued is done. A delete queued behind it is written (B's follower is told), not taken for a
+    // delete of a deleted doc; reads, which take no lock, may answer from memory before it.
+    await within5s(heard, "A's report of its own undelete");
+    resultOf(await author.call('deleteDoc', ['notes']));
+    await watcher.notification('docDeleted', 'notes');
     expect(a.faults).toEqual([expect.objectContaining({ message: expect.stringContaining('no answer in time') })]);
     a.faults.length = 0;
   });

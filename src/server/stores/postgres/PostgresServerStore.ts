@@ -105,8 +105,9 @@ const DOC_LOCKS = 0x70727802;
  * - Every write sends `NOTIFY` (doc id and revs; a commit's entry too when it is small, so a
  *   process holding the document up to it reads nothing, else readers fetch the rows
  *   themselves); `watch` reports the other processes' writes, and `resync` after its LISTEN
- *   connection dropped and came back; and this process's own commits to a document an append
- *   failed on with its outcome unknown (one stored after the reload that followed the failure).
+ *   connection dropped and came back; and this process's own commits, deletes and undeletes of
+ *   a document a write failed on with its outcome unknown (one stored after the reload that
+ *   followed the failure).
  * - OT history stays readable after a snapshot; LWW log rows folded into a snapshot are dropped
  *   (LWW rows carry their own revs), the snapshot keeping one row per field.
  * - A database that cannot be reached, or goes away mid-call (refused, cut, shut down, no answer
@@ -148,11 +149,12 @@ export class PostgresServerStore implements ServerStore {
   /** Documents whose commit lock this process holds (`lockDoc`): their appends need not yield. */
   private readonly locked = new Set<string>();
   /**
-   * Documents an append of this process failed on with its outcome unknown, until the server
-   * unloads them: their commit reports from this process are not dropped as its own. A statement
-   * whose answer never came (cut by `queryTimeoutMs`, say while it waited for the document's row)
-   * may be stored after the reload that follows the failure read the document, and its report is
-   * then how this process hears of it (a report of a commit it knows of changes nothing).
+   * Documents a write of this process (an append, a delete, an undelete) failed on with its
+   * outcome unknown, until the server unloads them: their reports from this process are not
+   * dropped as its own. A write whose answer never came (cut by `queryTimeoutMs`, say while an
+   * append waited for the document's row, or a `COMMIT` for a synchronous standby) may be stored
+   * after the reload that follows the failure read the document, and its report is then how this
+   * process hears of it (a report of a write it knows of changes nothing).
    */
   private readonly inDoubt = new Set<string>();
   private closed = false;
@@ -327,7 +329,7 @@ export class PostgresServerStore implements ServerStore {
 
   /** @inheritDoc */
   deleteDoc(docId: string, tombstone: DocumentTombstone): Promise<void> {
-    return orUnavailable(this.deleteDocNow(docId, tombstone));
+    return orUnavailable(this.doubtedOnFailure(docId, this.deleteDocNow(docId, tombstone)));
   }
 
   private async deleteDocNow(docId: string, tombstone: DocumentTombstone): Promise<void> {
@@ -346,7 +348,7 @@ export class PostgresServerStore implements ServerStore {
 
   /** @inheritDoc */
   removeTombstone(docId: string): Promise<boolean> {
-    return orUnavailable(this.removeTombstoneNow(docId));
+    return orUnavailable(this.doubtedOnFailure(docId, this.removeTombstoneNow(docId)));
   }
 
   private async removeTombstoneNow(docId: string): Promise<boolean> {
@@ -358,6 +360,16 @@ export class PostgresServerStore implements ServerStore {
     // The life this process starts (no row until its first write) is no later one's `recreated`.
     if (removed && this.incarnations.has(docId)) this.incarnations.set(docId, unseenLife());
     return removed;
+  }
+
+  /** `write` to `docId`, the doc put in doubt (`inDoubt`) if it fails: its outcome is unknown. */
+  private async doubtedOnFailure<R>(docId: string, write: Promise<R>): Promise<R> {
+    try {
+      return await write;
+    } catch (error) {
+      this.inDoubt.add(docId);
+      throw error;
+    }
   }
 
   /** @inheritDoc */
@@ -513,7 +525,7 @@ export class PostgresServerStore implements ServerStore {
     } catch {
       return;
     }
-    if (typeof payload.d !== 'string' || (payload.s === this.source && !(payload.t === 'c' && this.inDoubt.has(payload.d)))) return;
+    if (typeof payload.d !== 'string' || (payload.s === this.source && !this.inDoubt.has(payload.d))) return;
     if (payload.t === 'c' && typeof payload.f === 'number' && typeof payload.l === 'number') {
       const carried = carriedEntry(payload);
       this.emit({ type: 'commit', docId: payload.d, firstRev: payload.f, lastRev: payload.l, ...(carried && { carried: this.handOut(payload.d, carried) }) });
