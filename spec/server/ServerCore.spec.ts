@@ -1,6 +1,6 @@
 import { StatusError } from '../../src/errors.js';
 import { MemoryServerStore } from '../../src/server/stores/MemoryServerStore.js';
-import { ServerCore, type Connection } from '../../src/server/ServerCore.js';
+import { RESYNC_RELOADS, ServerCore, type Connection } from '../../src/server/ServerCore.js';
 import { RevConflictError } from '../../src/server/stores/RevConflictError.js';
 import { entryFirstRev, entryLastRev, type LogEntry, type StoreEvent } from '../../src/server/stores/ServerStore.js';
 import type { Change, CommitChangesResult } from '../../src/types.js';
@@ -495,6 +495,37 @@ describe('ServerCore (a store shared with other server processes)', () => {
     const { params } = await reader.notification('changesCommitted', 'lww-notes');
     const [announced] = (params as { changes: Change[] }).changes;
     expect(announced).toMatchObject({ baseRev: 0, rev: 2, ops: [row(1), row(2)] });
+  });
+
+  // Found in review: a resync reloaded every loaded doc at once; on PostgreSQL each reload holds one
+  // of the pool's connections, and a commit meanwhile waited behind all of them (2,000 followed docs
+  // of 200 changes, a pool of 10: 2.4-3.6 s, as long as the resync took; bench/resyncLoad.js).
+  it('should reload the loaded docs a few at a time on a resync, every one of them, and take a commit meanwhile', async () => {
+    const store = new SharedMemoryStore();
+    t = await startTestServer({ store });
+    const client = await t.connect();
+    const ids = Array.from({ length: 3 * RESYNC_RELOADS + 1 }, (_, i) => `d${i}`);
+    resultOf(await client.call('subscribe', [ids]));
+    for (const docId of ids) await store.append(docId, { kind: 'ot', changes: [{ ...elsewhere(1, `${docId}-b1`), ops: [{ op: 'replace', path: '', value: { b: 1 } }] }] });
+
+    // Every reload of the resync waits at the store until the spec lets it through.
+    const loadDoc = store.loadDoc.bind(store);
+    const waiting: Array<{ docId: string; go: () => void }> = [];
+    store.loadDoc = (docId) => (ids.includes(docId) ? new Promise<void>((go) => waiting.push({ docId, go })).then(() => loadDoc(docId)) : loadDoc(docId));
+    store.report({ type: 'resync' });
+    // A commit's round trip: the reloads the resync started at once have reached the store by then.
+    resultOf(await client.call('commitChanges', ['other', [change('c1', 0, [{ op: 'replace', path: '', value: {} }])]]));
+    expect(waiting).toHaveLength(RESYNC_RELOADS);
+
+    // One let through and announced, the next one starts: every doc is reloaded, never more at once.
+    const told: string[] = [];
+    for (let next = waiting.shift(); next; next = waiting.shift()) {
+      next.go();
+      await client.notification('changesCommitted', next.docId);
+      told.push(next.docId);
+      expect(waiting.length).toBe(Math.min(RESYNC_RELOADS, ids.length - told.length));
+    }
+    expect(told.sort()).toEqual([...ids].sort());
   });
 });
 

@@ -12,6 +12,7 @@ import { compactReply, wantsCompactAck, wantsOption } from './compactAck.js';
 import { replyWithHistory } from './reloadHistory.js';
 import { CATCH_UP_SNAPSHOT_OPTION } from './docs/smallerCatchUp.js';
 import { SentBroadcasts } from './SentBroadcasts.js';
+import { eachAtMost } from './stores/fileOps.js';
 import { readChanges, readDocId, readDocIds, readRev, invalid } from './validate.js';
 
 /** A client connection as the authorization hook sees it. */
@@ -92,6 +93,13 @@ export interface ServerCoreOptions {
 
 type Method = (connection: Connection, params: unknown[]) => Promise<unknown>;
 
+/**
+ * Most documents a resync reloads at once (see `ServerCore.resync`). A reload holds one of the
+ * store's connections while it reads; all at once, they queued every commit behind them in the
+ * pool, for as long as the whole resync took (`bench/resyncLoad.js`).
+ */
+export const RESYNC_RELOADS = 4;
+
 /** Methods that need read access; every other document method needs write access. */
 const READ_METHODS: ReadonlySet<string> = new Set(['subscribe', 'getDoc', 'getChangesSince']);
 
@@ -115,6 +123,8 @@ export class ServerCore {
   private readonly lww: LWWDocService;
   private readonly methods: ReadonlyMap<string, Method>;
   private readonly unwatch: (() => void) | undefined;
+  /** Set by `close`: a resync under way starts no more reloads. */
+  private closing = false;
 
   /** @param options store, hooks, limits and sinks */
   constructor(private readonly options: ServerCoreOptions) {
@@ -238,6 +248,7 @@ export class ServerCore {
   /** Waits for every queued commit, delete and snapshot, then closes the store. */
   async close(): Promise<void> {
     this.unwatch?.();
+    this.closing = true;
     this.ot.close();
     this.lww.close();
     await this.lock.idle();
@@ -246,13 +257,23 @@ export class ServerCore {
 
   /** Another process wrote to the shared store: loaded documents read on (or reload) and announce. */
   private storeEvent(event: StoreEvent): void {
-    const refreshes =
-      event.type === 'resync'
-        ? [this.ot, this.lww].flatMap((service) => service.loadedDocIds().map((docId) => service.refresh(docId, 'reload')))
-        : event.type === 'commit'
-          ? [this.service(event.docId).refresh(event.docId, 'read-on', event.lastRev, event.carried)]
-          : [this.service(event.docId).refresh(event.docId, 'reload')];
-    for (const refresh of refreshes) refresh.catch((error: unknown) => this.options.onError(error));
+    if (event.type === 'resync') return this.resync();
+    const service = this.service(event.docId);
+    const refresh = event.type === 'commit' ? service.refresh(event.docId, 'read-on', event.lastRev, event.carried) : service.refresh(event.docId, 'reload');
+    refresh.catch((error: unknown) => this.options.onError(error));
+  }
+
+  /**
+   * After a gap in the store's reports: reloads every loaded document, {@link RESYNC_RELOADS} at a
+   * time, so commits meanwhile find the store's connections free (a document not reloaded yet is
+   * committed to as it is held: a commit that lost a race reads on). Once the server closes it
+   * starts no more (those under way hold the doc's lock, which `close` waits for).
+   */
+  private resync(): void {
+    const loaded = [this.ot, this.lww].flatMap((service) => service.loadedDocIds().map((docId) => ({ service, docId })));
+    void eachAtMost(RESYNC_RELOADS, loaded, async ({ service, docId }) => {
+      if (!this.closing) await service.refresh(docId, 'reload').catch((error: unknown) => this.options.onError(error));
+    });
   }
 
   private service(docId: string): OTDocService | LWWDocService {
