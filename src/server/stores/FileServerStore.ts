@@ -1,8 +1,10 @@
-import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync } from 'node:fs';
+import { ftruncateSync, mkdirSync, readdirSync } from 'node:fs';
 import { mkdir, readFile, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoreError } from '../../errors.js';
 import type { CommitJournal } from './CommitJournal.js';
+import { DocRecords } from './DocRecords.js';
+import type { DocRecord, OpenSegment } from './DocRecords.js';
 import { lockDirectory } from './directoryLock.js';
 import type { DirectoryLock } from './directoryLock.js';
 import type { DocumentTombstone } from '../../types.js';
@@ -66,32 +68,6 @@ export interface FileServerStoreOptions {
    * failed, after which the store takes no more writes until a restart. Default: `console.warn`.
    */
   onWarning?: ((warning: StoreError) => void) | undefined;
-}
-
-/**
- * What the store holds in memory for one document. Everything in it can be read back from
- * disk, so an idle record can be dropped and is rebuilt on the doc's next call exactly as a
- * fresh process builds it.
- */
-interface DocFiles {
-  dir: string;
-  /** Calls on this document in flight: the record is neither dropped nor its segment closed by another doc's append. */
-  users: number;
-  /** First rev of the segment appends go to; undefined until read from disk. */
-  segmentStart?: number;
-  /** Whether the active segment file exists on disk (its creation needs a directory fsync). */
-  segmentExists: boolean;
-  /** Whether the document directory exists. */
-  dirReady: boolean;
-  /** The active segment, kept open between appends (one write per append, no open/stat/close). */
-  segment?: OpenSegment;
-}
-
-interface OpenSegment {
-  path: string;
-  fd: number;
-  /** Bytes in the file: where the next line starts, and where a failed append is cut back to. */
-  size: number;
 }
 
 /**
@@ -180,14 +156,8 @@ const RESET = { reset: true } as const;
 export class FileServerStore implements ServerStore {
   private readonly root: string;
   private readonly sync: boolean;
-  /** Per-doc records: every doc in use, and the idle ones in {@link idle}. */
-  private readonly files = new Map<string, DocFiles>();
-  /** Records nothing needs (no call in flight, no open segment), least recently used first. */
-  private readonly idle = new Map<string, DocFiles>();
-  private readonly maxDocRecords: number;
-  /** Docs with an open segment, least recently used first. */
-  private readonly openSegments = new Map<string, DocFiles>();
-  private readonly maxOpenSegments: number;
+  /** Per-doc records, and their open segments. */
+  private readonly records: DocRecords;
   private closed = false;
   /** Present when syncing: the group-commit journal's files. */
   private readonly journals: JournalFiles | undefined;
@@ -228,7 +198,7 @@ export class FileServerStore implements ServerStore {
    * the data directory (new documents' entries) before a snapshot or tombstone outside checkpoints.
    */
   get stats(): { syncs: number; docRecords: number; segmentSyncs: number; rootSyncs: number } {
-    return { syncs: this.journals?.syncs ?? 0, docRecords: this.files.size, segmentSyncs: this.segmentSyncs, rootSyncs: this.rootSyncs };
+    return { syncs: this.journals?.syncs ?? 0, docRecords: this.records.size, segmentSyncs: this.segmentSyncs, rootSyncs: this.rootSyncs };
   }
 
   /** Set once a sync failed: the error every write gets until the process restarts (see `syncFailure.ts`). */
@@ -250,8 +220,7 @@ export class FileServerStore implements ServerStore {
     if (!Number.isInteger(this.checkpointFiles) || this.checkpointFiles < 1) {
       throw new RangeError(`FileServerStore: checkpointFiles must be a positive integer, not ${this.checkpointFiles}`);
     }
-    this.maxOpenSegments = options.openSegments ?? 256;
-    this.maxDocRecords = options.maxDocRecords ?? 1024;
+    this.records = new DocRecords(this.root, options.openSegments ?? 256, options.maxDocRecords ?? 1024);
     this.onWarning = options.onWarning ?? ((warning) => console.warn('[patches-rx FileServerStore]', warning.message));
     this.journals = this.sync ? new JournalFiles(this.root, (error) => this.syncFailed(error, true)) : undefined;
   }
@@ -284,12 +253,12 @@ export class FileServerStore implements ServerStore {
   /** @inheritDoc */
   async loadDoc(docId: string): Promise<StoredDoc> {
     await this.ready();
-    return this.withDoc(docId, (doc) => this.load(docId, doc));
+    return this.records.use(docId, (doc) => this.load(docId, doc));
   }
 
-  private async load(docId: string, doc: DocFiles): Promise<StoredDoc> {
+  private async load(docId: string, doc: DocRecord): Promise<StoredDoc> {
     // Opening may truncate a torn line: appends reopen the file and read its size afresh.
-    this.closeSegment(docId, doc);
+    this.records.closeSegment(docId, doc);
     doc.segmentStart = undefined;
     const names = listDir(doc.dir);
     if (!names) {
@@ -352,7 +321,7 @@ export class FileServerStore implements ServerStore {
     // the appends holds them all.
     while (this.checkpointing && (this.holding || (!this.rotating && this.dueForCheckpoint()))) await this.checkpointing;
     this.assertWritable();
-    const appended = this.withDoc(docId, (doc) => this.appendNow(docId, doc, entry));
+    const appended = this.records.use(docId, (doc) => this.appendNow(docId, doc, entry));
     this.appending.add(appended);
     try {
       await appended;
@@ -477,7 +446,7 @@ export class FileServerStore implements ServerStore {
     while (this.checkpointing) await this.checkpointing;
   }
 
-  private async appendNow(docId: string, doc: DocFiles, entry: LogEntry): Promise<void> {
+  private async appendNow(docId: string, doc: DocRecord, entry: LogEntry): Promise<void> {
     const json = JSON.stringify(entry);
     if (!this.journals) {
       this.writeSegment(docId, doc, entry, json);
@@ -509,7 +478,7 @@ export class FileServerStore implements ServerStore {
   }
 
   /** Appends one line to the doc's active segment (synced at the next checkpoint, or before the doc's next snapshot). */
-  private writeSegment(docId: string, doc: DocFiles, entry: LogEntry, json = JSON.stringify(entry)): OpenSegment {
+  private writeSegment(docId: string, doc: DocRecord, entry: LogEntry, json = JSON.stringify(entry)): OpenSegment {
     if (doc.segmentStart === undefined) {
       const names = listDir(doc.dir);
       if (names) doc.dirReady = true;
@@ -518,7 +487,7 @@ export class FileServerStore implements ServerStore {
     this.ensureDir(doc);
     const created = !doc.segmentExists;
     const path = join(doc.dir, segmentName(doc.segmentStart));
-    const segment = this.openSegment(docId, doc, path);
+    const segment = this.records.openSegment(docId, doc, path);
     const line = json + '\n';
     const start = segment.size;
     try {
@@ -539,49 +508,12 @@ export class FileServerStore implements ServerStore {
   }
 
   /**
-   * The doc's open segment at `path`, opening it (and closing the least recently used) if needed.
-   * Opening, sizing and closing are synchronous, as a listing is (see `listDir`): ~20 µs of CPU
-   * together on a local disk, against ~140 µs through the thread pool. A disk slow to create files
-   * (~0.5–1 ms of kernel CPU per creation on our test VM, an ext4 with no journal: README, durable
-   * store) holds the event loop that long per new segment; through the thread pool, beside the
-   * journal's sync, 200 new docs took ~0.9× the time there and ~1.0–1.4× on a journaled ext4.
-   */
-  private openSegment(docId: string, doc: DocFiles, path: string): OpenSegment {
-    if (doc.segment?.path !== path) {
-      this.closeSegment(docId, doc);
-      const fd = openSync(path, 'a');
-      try {
-        doc.segment = { path, fd, size: fstatSync(fd).size };
-      } catch (error) {
-        closeSync(fd);
-        throw error;
-      }
-    }
-    this.openSegments.delete(docId);
-    this.openSegments.set(docId, doc);
-    for (const [otherId, other] of this.openSegments) {
-      if (this.openSegments.size <= this.maxOpenSegments) break;
-      // A doc with a call in flight keeps its segment: that call may be about to write to it.
-      if (other !== doc && other.users === 0) this.closeSegment(otherId, other);
-    }
-    return doc.segment;
-  }
-
-  private closeSegment(docId: string, doc: DocFiles): void {
-    const segment = doc.segment;
-    doc.segment = undefined;
-    this.openSegments.delete(docId);
-    this.settle(docId, doc);
-    if (segment) closeSync(segment.fd);
-  }
-
-  /**
    * Syncs the doc's segments written since the last checkpoint. Before a snapshot: recovery
    * replays the journal only past the last rev on disk, which the snapshot then claims, so the
    * lines it covers must already be durable, or a power cut would leave a hole in the history
    * before it (`readLog` from an older rev would skip changes).
    */
-  private async syncSegmentsOf(doc: DocFiles): Promise<void> {
+  private async syncSegmentsOf(doc: DocRecord): Promise<void> {
     const ofDoc = (path: string) => path.startsWith(join(doc.dir, 'log-'));
     const unsynced = this.unsynced.files;
     const taken = [...unsynced].filter(ofDoc);
@@ -676,7 +608,7 @@ export class FileServerStore implements ServerStore {
     // A sync failed in a process before: what it would sync is written anew instead (a sync of
     // those files may report success and write nothing), then synced as always with the directories.
     if (distrusted) {
-      for (const [docId, doc] of [...this.openSegments]) this.closeSegment(docId, doc);
+      this.records.closeSegments();
       await eachAtMost(CHECKPOINT_SYNCS.holding, this.unsynced.files, rewriteFile);
       this.onWarning(new StoreError(`a sync failed in an earlier run: the log segments this start syncs (${this.unsynced.files.size}) were written anew first`));
     }
@@ -688,7 +620,7 @@ export class FileServerStore implements ServerStore {
 
   private async replay(docId: string, entries: LogEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    await this.withDoc(docId, async (doc) => {
+    await this.records.use(docId, async (doc) => {
       const stored = await this.load(docId, doc);
       if (stored.tombstone) return;
       // The lines the crashed process wrote may be in its segments with no sync yet (a kill leaves
@@ -720,7 +652,7 @@ export class FileServerStore implements ServerStore {
   }
 
   /** Puts the doc's segments that may hold rev `rev` and after, and its directory's entries, in the unsynced sets. */
-  private unsyncedFrom(doc: DocFiles, rev: number): void {
+  private unsyncedFrom(doc: DocRecord, rev: number): void {
     const segments = segmentsOf(listDir(doc.dir) ?? []);
     for (let i = startIndex(segments, rev - 1); i < segments.length; i++) this.unsynced.files.add(join(doc.dir, segmentName(segments[i])));
     this.unsynced.dirs.add(doc.dir);
@@ -732,15 +664,15 @@ export class FileServerStore implements ServerStore {
     this.assertOpen();
     await this.ready();
     this.assertWritable();
-    await this.withDoc(docId, (doc) => this.snapshotNow(docId, doc, snapshot));
+    await this.records.use(docId, (doc) => this.snapshotNow(docId, doc, snapshot));
   }
 
-  private async snapshotNow(docId: string, doc: DocFiles, snapshot: DocSnapshot): Promise<void> {
+  private async snapshotNow(docId: string, doc: DocRecord, snapshot: DocSnapshot): Promise<void> {
     this.ensureDir(doc);
     await this.syncSegmentsOf(doc);
     await this.writeAtomic(doc.dir, snapshotName(snapshot.rev), JSON.stringify(snapshot));
     // Appends after the snapshot go to a fresh segment, so the next open reads only that one.
-    this.closeSegment(docId, doc);
+    this.records.closeSegment(docId, doc);
     doc.segmentStart = snapshot.rev + 1;
     doc.segmentExists = false;
     const names = listDir(doc.dir) ?? [];
@@ -761,7 +693,7 @@ export class FileServerStore implements ServerStore {
     this.assertOpen();
     await this.ready();
     this.assertWritable();
-    await this.withDoc(docId, async (doc) => {
+    await this.records.use(docId, async (doc) => {
       this.ensureDir(doc);
       await this.writeAtomic(doc.dir, TOMBSTONE_FILE, JSON.stringify(tombstone));
       await this.removeDataFiles(docId, doc, listDir(doc.dir) ?? []);
@@ -808,9 +740,7 @@ export class FileServerStore implements ServerStore {
         }
       }
     } finally {
-      for (const [docId, doc] of [...this.openSegments]) this.closeSegment(docId, doc);
-      this.files.clear();
-      this.idle.clear();
+      this.records.closeAll();
       await this.releaseLock();
     }
   }
@@ -835,45 +765,8 @@ export class FileServerStore implements ServerStore {
     // A rotation under way opens a journal: closed with the rest once it is in place.
     await this.rotating?.catch(() => undefined);
     await this.journals?.close();
-    for (const [docId, doc] of [...this.openSegments]) this.closeSegment(docId, doc);
-    this.files.clear();
-    this.idle.clear();
+    this.records.closeAll();
     await this.releaseLock();
-  }
-
-  /**
-   * Runs `run` on the doc's record, creating it if it was dropped, and holding it for the
-   * call: calls racing on one doc share one record, so one segment handle per file.
-   */
-  private async withDoc<T>(docId: string, run: (doc: DocFiles) => Promise<T>): Promise<T> {
-    let doc = this.files.get(docId);
-    if (!doc) {
-      doc = { dir: documentDirectory(this.root, docId), users: 0, segmentExists: false, dirReady: false };
-      this.files.set(docId, doc);
-    }
-    this.idle.delete(docId);
-    doc.users += 1;
-    try {
-      return await run(doc);
-    } finally {
-      doc.users -= 1;
-      this.settle(docId, doc);
-    }
-  }
-
-  /**
-   * Files a record nothing needs any more (no call in flight, no open segment) as the most
-   * recently used idle one, and drops the least recently used beyond `maxDocRecords`.
-   */
-  private settle(docId: string, doc: DocFiles): void {
-    if (doc.users > 0 || doc.segment || this.files.get(docId) !== doc) return;
-    this.idle.delete(docId);
-    this.idle.set(docId, doc);
-    for (const [oldId] of this.idle) {
-      if (this.idle.size <= this.maxDocRecords) break;
-      this.idle.delete(oldId);
-      this.files.delete(oldId);
-    }
   }
 
   /**
@@ -882,7 +775,7 @@ export class FileServerStore implements ServerStore {
    * recreates the directory from the journal, which holds every commit since. What is made durable
    * outside the journal (a snapshot, a tombstone) syncs it first (`writeAtomic`).
    */
-  private ensureDir(doc: DocFiles): void {
+  private ensureDir(doc: DocRecord): void {
     if (doc.dirReady) return;
     const created = mkdirSync(doc.dir, { recursive: true });
     if (created !== undefined && this.journals) this.unsynced.dirs.add(this.root);
@@ -917,8 +810,8 @@ export class FileServerStore implements ServerStore {
     return entries;
   }
 
-  private async removeDataFiles(docId: string, doc: DocFiles, names: string[]): Promise<void> {
-    this.closeSegment(docId, doc);
+  private async removeDataFiles(docId: string, doc: DocRecord, names: string[]): Promise<void> {
+    this.records.closeSegment(docId, doc);
     for (const name of names) {
       if (isDataFile(name)) await unlinkQuiet(join(doc.dir, name));
     }

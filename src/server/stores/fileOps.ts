@@ -77,7 +77,7 @@ export async function eachAtMost<T>(limit: number, items: Iterable<T>, work: (it
 
 /**
  * Makes a file's data durable; a file deleted since it was written (snapshot, delete) is skipped.
- * Opened and closed synchronously, as a segment is (`FileServerStore.openSegment`): ~10 µs of CPU
+ * Opened and closed synchronously, as a segment is (`DocRecords.openSegment`): ~10 µs of CPU
  * each on a local disk, where each trip through the thread pool costs more than that, so only
  * the sync itself leaves the event loop (a checkpoint of 256 files: ~176 → ~96 µs of CPU per file).
  */
