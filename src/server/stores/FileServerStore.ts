@@ -26,8 +26,7 @@ import {
 } from './docFiles.js';
 import { appendWholeSync, eachAtMost, fsyncDir, fsyncFile, ignoreMissing, listDir, unlinkQuiet, usableDirectory } from './fileOps.js';
 import { JOURNAL_FILE, JournalFiles, RETIRED_JOURNAL_FILE } from './JournalFiles.js';
-import { isSyncFailedMarker, replaceFile, rewriteFile, syncFailedError } from './syncFailure.js';
-import type { SyncFailedMarker } from './syncFailure.js';
+import { FailStop, isSyncFailedMarker, replaceFile, rewriteFile } from './syncFailure.js';
 
 export { JOURNAL_FILE, RETIRED_JOURNAL_FILE };
 
@@ -127,7 +126,7 @@ const RESET = { reset: true } as const;
  * success with the lines still not on the disk (see `syncFailure.ts`). The store takes no more
  * writes (each rejects with a `StoreError` saying to restart), keeps the journal, and marks it;
  * the next start writes every file it would sync anew from what it reads before it empties it.
- * The journal's own sync too: its group's appends are refused, and no marker is written (see `syncFailed`).
+ * The journal's own sync too: its group's appends are refused, and no marker is written (see `FailStop.syncFailed`).
  *
  * A crash in the middle of an append leaves a torn last line: it was never acknowledged, so
  * `loadDoc` drops it and truncates the file. Any other unreadable line is corruption and makes
@@ -178,8 +177,6 @@ export class FileServerStore implements ServerStore {
   private holding = false;
   /** A rotation under way: `abandon` waits for it, so the journal it opens is closed too. */
   private rotating: Promise<unknown> | undefined;
-  /** Set by `abandon`: a checkpoint still running empties no journal (a crash, for the files). */
-  private abandoned = false;
   /** Syncs running outside a checkpoint (see `outsideCheckpoint`). */
   private readonly syncsOutside = new Set<Promise<void>>();
   private segmentSyncs = 0;
@@ -187,8 +184,8 @@ export class FileServerStore implements ServerStore {
   private readonly onWarning: (warning: StoreError) => void;
   /** Docs a warning was given for already: a doc loaded again (a dropped record) would repeat it. */
   private readonly warned = new Set<string>();
-  /** Set once a sync of a segment or directory failed: every write rejects with it, and no journal is emptied (see `syncFailure.ts`). */
-  private stopped: StoreError | undefined;
+  /** Whether writes may go on, and a journal be emptied: not once a sync failed (see `syncFailure.ts`), nor once abandoned. */
+  private readonly failStop: FailStop;
 
   /**
    * Counters: `syncs` of the commit journal (each covers a group of commits), and `docRecords`,
@@ -203,7 +200,7 @@ export class FileServerStore implements ServerStore {
 
   /** Set once a sync failed: the error every write gets until the process restarts (see `syncFailure.ts`). */
   get writesStopped(): StoreError | undefined {
-    return this.stopped;
+    return this.failStop.error;
   }
 
   /**
@@ -222,7 +219,8 @@ export class FileServerStore implements ServerStore {
     }
     this.records = new DocRecords(this.root, options.openSegments ?? 256, options.maxDocRecords ?? 1024);
     this.onWarning = options.onWarning ?? ((warning) => console.warn('[patches-rx FileServerStore]', warning.message));
-    this.journals = this.sync ? new JournalFiles(this.root, (error) => this.syncFailed(error, true)) : undefined;
+    this.failStop = new FailStop(this.onWarning, (marker) => this.journals?.current.write({ docId: '', body: marker }));
+    this.journals = this.sync ? new JournalFiles(this.root, (error) => this.failStop.syncFailed(error, true)) : undefined;
   }
 
   /**
@@ -320,7 +318,7 @@ export class FileServerStore implements ServerStore {
     // stay bounded. While it rotates, appends go on into the journal it retires. One that holds
     // the appends holds them all.
     while (this.checkpointing && (this.holding || (!this.rotating && this.dueForCheckpoint()))) await this.checkpointing;
-    this.assertWritable();
+    this.failStop.assertWritable();
     const appended = this.records.use(docId, (doc) => this.appendNow(docId, doc, entry));
     this.appending.add(appended);
     try {
@@ -348,7 +346,7 @@ export class FileServerStore implements ServerStore {
     // Once closed, `close` runs the last checkpoint itself, after the appends in flight: one
     // started by such an append would run beside it, and either could empty the journal while
     // the other still synced what it holds.
-    if (this.checkpointing || this.closed || this.stopped) return;
+    if (this.checkpointing || this.closed || this.failStop.error) return;
     this.checkpointing = this.rotatingCheckpoint()
       .catch(() => undefined)
       .finally(() => (this.checkpointing = undefined));
@@ -371,13 +369,13 @@ export class FileServerStore implements ServerStore {
           this.syncing = this.unsynced;
           this.unsynced = noneUnsynced();
         },
-        (error) => this.syncFailed(error),
+        (error) => this.failStop.syncFailed(error),
       );
       this.rotating = rotation;
       old = await rotation;
     } catch {
       // Nothing was switched: the journal and the sets are as they were (kept for good if the directory's sync failed).
-      if (this.stopped) return;
+      if (this.failStop.error) return;
       return this.holdingCheckpoint();
     } finally {
       this.rotating = undefined;
@@ -386,7 +384,7 @@ export class FileServerStore implements ServerStore {
     // Every write it acknowledged was durable when it was: a failed close loses none.
     await old.close().catch(() => undefined);
     journals.retired(old);
-    await this.syncCheckpointed(CHECKPOINT_SYNCS.rotating, () => journals.emptyRetired(() => this.assertMayEmpty()));
+    await this.syncCheckpointed(CHECKPOINT_SYNCS.rotating, () => journals.emptyRetired(() => this.failStop.assertMayEmpty()));
   }
 
   /** Holds the appends, syncs everything written since the last checkpoint, and empties both journals. */
@@ -396,7 +394,7 @@ export class FileServerStore implements ServerStore {
       await Promise.allSettled(this.appending);
       this.syncing = this.unsynced;
       this.unsynced = noneUnsynced();
-      await this.syncCheckpointed(CHECKPOINT_SYNCS.holding, () => (this.journals as JournalFiles).emptyAll(() => this.assertMayEmpty()));
+      await this.syncCheckpointed(CHECKPOINT_SYNCS.holding, () => (this.journals as JournalFiles).emptyAll(() => this.failStop.assertMayEmpty()));
     } finally {
       this.holding = false;
     }
@@ -417,28 +415,18 @@ export class FileServerStore implements ServerStore {
       const outside = await Promise.allSettled([...this.syncsOutside]);
       const failed = outside.find((result): result is PromiseRejectedResult => result.status === 'rejected');
       if (failed) throw failed.reason;
-      this.assertMayEmpty();
+      this.failStop.assertMayEmpty();
       emptying = true;
       await empty();
     } catch (error) {
       // Anything before emptying is a sync that failed (or one outside, or the store abandoned).
-      if (!emptying) this.syncFailed(error);
+      if (!emptying) this.failStop.syncFailed(error);
       for (const path of files) this.unsynced.files.add(path);
       for (const dir of dirs) this.unsynced.dirs.add(dir);
       throw error;
     } finally {
       this.syncing = undefined;
     }
-  }
-
-  /**
-   * Throws unless a journal may be emptied now: not once abandoned (a crash, for the files: the
-   * journal stays as a crash leaves it), nor once a sync failed (a snapshot's, a journal's: a journal
-   * is emptied no more in this process, and its marker must stay). Checked again in the step of each cut.
-   */
-  private assertMayEmpty(): void {
-    if (this.abandoned) throw new StoreError('FileServerStore is closed');
-    if (this.stopped) throw this.stopped;
   }
 
   /** Resolves once the checkpoint under way, if any, is over (it emptied the journal, or it failed and kept it): for tools and tests. */
@@ -473,7 +461,7 @@ export class FileServerStore implements ServerStore {
       // Its group's sync failed (the store stops): take it back out of the segment too (the
       // record, and so its segment, stays while this call is in flight).
       cutBack(segment, start);
-      throw this.stopped ?? error;
+      throw this.failStop.error ?? error;
     }
   }
 
@@ -528,7 +516,7 @@ export class FileServerStore implements ServerStore {
       });
     } catch (error) {
       for (const path of taken) this.unsynced.files.add(path);
-      throw this.syncFailed(error);
+      throw this.failStop.syncFailed(error);
     }
     this.segmentSyncs += paths.size;
   }
@@ -663,7 +651,7 @@ export class FileServerStore implements ServerStore {
   async saveSnapshot(docId: string, snapshot: DocSnapshot): Promise<void> {
     this.assertOpen();
     await this.ready();
-    this.assertWritable();
+    this.failStop.assertWritable();
     await this.records.use(docId, (doc) => this.snapshotNow(docId, doc, snapshot));
   }
 
@@ -692,7 +680,7 @@ export class FileServerStore implements ServerStore {
   async deleteDoc(docId: string, tombstone: DocumentTombstone): Promise<void> {
     this.assertOpen();
     await this.ready();
-    this.assertWritable();
+    this.failStop.assertWritable();
     await this.records.use(docId, async (doc) => {
       this.ensureDir(doc);
       await this.writeAtomic(doc.dir, TOMBSTONE_FILE, JSON.stringify(tombstone));
@@ -707,7 +695,7 @@ export class FileServerStore implements ServerStore {
   async removeTombstone(docId: string): Promise<boolean> {
     this.assertOpen();
     await this.ready();
-    this.assertWritable();
+    this.failStop.assertWritable();
     // Touches the tombstone only: no record needed (the data files went with the delete).
     const dir = documentDirectory(this.root, docId);
     // The delete's own marker may have failed after its tombstone landed: the next life starts
@@ -734,7 +722,7 @@ export class FileServerStore implements ServerStore {
         while (this.checkpointing) await this.checkpointing;
         try {
           // After a failed sync the journal stays for the next start, which writes the files anew.
-          if (recovered && !this.stopped) await this.holdingCheckpoint();
+          if (recovered && !this.failStop.error) await this.holdingCheckpoint();
         } finally {
           await this.journals.close();
         }
@@ -760,7 +748,7 @@ export class FileServerStore implements ServerStore {
    */
   async abandon(): Promise<void> {
     this.closed = true;
-    this.abandoned = true;
+    this.failStop.abandon();
     await Promise.allSettled(this.appending);
     // A rotation under way opens a journal: closed with the rest once it is in place.
     await this.rotating?.catch(() => undefined);
@@ -828,7 +816,7 @@ export class FileServerStore implements ServerStore {
         await this.outsideCheckpoint(() => fsyncDir(this.root));
       } catch (error) {
         if (taken) this.unsynced.dirs.add(this.root);
-        throw this.syncFailed(error);
+        throw this.failStop.syncFailed(error);
       }
       this.rootSyncs += 1;
     }
@@ -841,46 +829,13 @@ export class FileServerStore implements ServerStore {
     if (this.closed) throw new StoreError('FileServerStore is closed');
   }
 
-  /** Syncs a directory; a failure stops the writes (see `syncFailed`). */
+  /** Syncs a directory; a failure stops the writes (see `FailStop.syncFailed`). */
   private async fsyncDirOrStop(dir: string): Promise<void> {
     try {
       await fsyncDir(dir);
     } catch (error) {
-      throw this.syncFailed(error);
+      throw this.failStop.syncFailed(error);
     }
-  }
-
-  /** Refuses a write once a sync failed (see `stopped`). */
-  private assertWritable(): void {
-    if (this.stopped) throw this.stopped;
-  }
-
-  /**
-   * A sync of a segment, a directory or the journal (`ofJournal`) failed: stops the writes (once),
-   * marks the journal for the next start (not after its own sync failed: see below) and tells
-   * `onWarning`. Returns what the call that met it throws: the error every write gets from now on,
-   * or `error` itself when the file could not even be opened (no sync ran, so the kernel kept any
-   * error for the next one: the checkpoint tries again, as before). Not once abandoned (the journal
-   * is closed; a crash, for the files).
-   *
-   * The journal's own: its later syncs are not trusted either, so it takes no more records (the
-   * group's appends are refused, their lines cut back out of their segments), and no marker is
-   * written. None is needed: no segment's sync failed, so the next start may trust them, and every
-   * record a sync covered (all that was acknowledged) is on the disk; what the failed sync left in
-   * the file is a call that was refused, replayed or not.
-   */
-  private syncFailed(error: unknown, ofJournal = false): unknown {
-    if (this.stopped || this.abandoned || (error as NodeJS.ErrnoException).syscall === 'open') return this.stopped ?? error;
-    const stopped = syncFailedError(error, ofJournal);
-    this.stopped = stopped;
-    if (!ofJournal) {
-      const marker: SyncFailedMarker = { syncFailed: (error as Error).message };
-      this.journals?.current.write({ docId: '', body: marker }).catch((markerError: unknown) => {
-        this.onWarning(new StoreError(`cannot mark the journal after a failed sync (${(markerError as Error).message}): the next start may trust files it should write anew`, undefined, { cause: markerError }));
-      });
-    }
-    this.onWarning(stopped);
-    return stopped;
   }
 }
 

@@ -71,3 +71,77 @@ export async function rewriteFile(path: string): Promise<void> {
   }
   await replaceFile(path, data, true);
 }
+
+/**
+ * Whether a FileServerStore may still write and empty its journal: not once a sync of a segment,
+ * a directory or the journal failed (every write then rejects with the error that stopped it),
+ * nor once it was abandoned (a crash, for the files).
+ */
+export class FailStop {
+  /** Set once a sync failed: every write rejects with it, and no journal is emptied. */
+  private stopped: StoreError | undefined;
+  /** Set by `abandon`: a checkpoint still running empties no journal (a crash, for the files). */
+  private abandoned = false;
+
+  /**
+   * @param onWarning told once, of the failed sync that stopped the writes (and of a marker that could not be written)
+   * @param mark writes the marker to the journal appends go to (`undefined` when the store keeps none)
+   */
+  constructor(
+    private readonly onWarning: (warning: StoreError) => void,
+    private readonly mark: (marker: SyncFailedMarker) => Promise<void> | undefined,
+  ) {}
+
+  /** Set once a sync failed: the error every write gets until the process restarts. */
+  get error(): StoreError | undefined {
+    return this.stopped;
+  }
+
+  /** From now on no journal is emptied, and a failed sync stops and marks nothing: the store is being abandoned. */
+  abandon(): void {
+    this.abandoned = true;
+  }
+
+  /**
+   * A sync of a segment, a directory or the journal (`ofJournal`) failed: stops the writes (once),
+   * marks the journal for the next start (not after its own sync failed: see below) and tells
+   * `onWarning`. Returns what the call that met it throws: the error every write gets from now on,
+   * or `error` itself when the file could not even be opened (no sync ran, so the kernel kept any
+   * error for the next one: the checkpoint tries again, as before). Not once abandoned (the journal
+   * is closed; a crash, for the files).
+   *
+   * The journal's own: its later syncs are not trusted either, so it takes no more records (the
+   * group's appends are refused, their lines cut back out of their segments), and no marker is
+   * written. None is needed: no segment's sync failed, so the next start may trust them, and every
+   * record a sync covered (all that was acknowledged) is on the disk; what the failed sync left in
+   * the file is a call that was refused, replayed or not.
+   */
+  syncFailed(error: unknown, ofJournal = false): unknown {
+    if (this.stopped || this.abandoned || (error as NodeJS.ErrnoException).syscall === 'open') return this.stopped ?? error;
+    const stopped = syncFailedError(error, ofJournal);
+    this.stopped = stopped;
+    if (!ofJournal) {
+      const marker: SyncFailedMarker = { syncFailed: (error as Error).message };
+      this.mark(marker)?.catch((markerError: unknown) => {
+        this.onWarning(new StoreError(`cannot mark the journal after a failed sync (${(markerError as Error).message}): the next start may trust files it should write anew`, undefined, { cause: markerError }));
+      });
+    }
+    this.onWarning(stopped);
+    return stopped;
+  }
+
+  /** Refuses a write once a sync failed. */
+  assertWritable(): void {
+    if (this.stopped) throw this.stopped;
+  }
+
+  /**
+   * Throws unless a journal may be emptied now: not once abandoned (a crash, for the files: the
+   * journal stays as a crash leaves it), nor once a sync failed (a snapshot's, a journal's: a journal
+   * is emptied no more in this process, and its marker must stay). Checked again in the step of each cut.
+   */
+  assertMayEmpty(): void {
+    if (this.abandoned) throw new StoreError('FileServerStore is closed');
+    if (this.stopped) throw this.stopped;
+  }
+}
