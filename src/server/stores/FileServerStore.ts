@@ -2,7 +2,7 @@ import { ftruncateSync, mkdirSync, readdirSync } from 'node:fs';
 import { mkdir, readFile, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoreError } from '../../errors.js';
-import type { CommitJournal } from './CommitJournal.js';
+import { Checkpoints } from './Checkpoints.js';
 import { DocRecords } from './DocRecords.js';
 import type { DocRecord, OpenSegment } from './DocRecords.js';
 import { lockDirectory } from './directoryLock.js';
@@ -24,19 +24,11 @@ import {
   snapshotRevsOf,
   startIndex,
 } from './docFiles.js';
-import { appendWholeSync, eachAtMost, fsyncDir, fsyncFile, ignoreMissing, listDir, unlinkQuiet, usableDirectory } from './fileOps.js';
+import { appendWholeSync, fsyncDir, listDir, unlinkQuiet, usableDirectory } from './fileOps.js';
 import { JOURNAL_FILE, JournalFiles, RETIRED_JOURNAL_FILE } from './JournalFiles.js';
-import { FailStop, isSyncFailedMarker, replaceFile, rewriteFile } from './syncFailure.js';
+import { FailStop, isSyncFailedMarker, replaceFile } from './syncFailure.js';
 
 export { JOURNAL_FILE, RETIRED_JOURNAL_FILE };
-
-/**
- * Syncs a checkpoint that holds the appends runs at once (libuv's thread pool has 4 threads by
- * default), and one appends go on beside: one thread is left to the journal's writes, which the
- * replies wait for (3 against 4, alternated, `DOCS=3000 RATE=250 node bench/checkpointWait.js`:
- * worst append 28–84 ms against 59–366).
- */
-const CHECKPOINT_SYNCS = { holding: 4, rotating: 3 };
 
 /** Options of {@link FileServerStore}. */
 export interface FileServerStoreOptions {
@@ -67,19 +59,6 @@ export interface FileServerStoreOptions {
    * failed, after which the store takes no more writes until a restart. Default: `console.warn`.
    */
   onWarning?: ((warning: StoreError) => void) | undefined;
-}
-
-/**
- * Segment files and directories written while one journal was current, not synced yet: their
- * lines are durable in that journal only, which a checkpoint empties once it has synced them.
- */
-interface Unsynced {
-  files: Set<string>;
-  dirs: Set<string>;
-}
-
-function noneUnsynced(): Unsynced {
-  return { files: new Set(), dirs: new Set() };
 }
 
 /** A journal record saying "forget this doc's earlier records" (written when it is deleted). */
@@ -160,27 +139,13 @@ export class FileServerStore implements ServerStore {
   private closed = false;
   /** Present when syncing: the group-commit journal's files. */
   private readonly journals: JournalFiles | undefined;
-  private readonly checkpointBytes: number;
-  private readonly checkpointFiles: number;
+  /** Present when syncing: what is durable in the journal only, and the checkpoints that sync it. */
+  private readonly checkpoints: Checkpoints | undefined;
   private recovery: Promise<void> | undefined;
   private opened: Promise<void> | undefined;
   /** The data directory's lock (one process per directory), held from the first call or `open` until `close`. */
   private lock: DirectoryLock | undefined;
   private locked: Promise<void> | undefined;
-  /** Segment files and directories written since the last checkpoint started, not yet synced. */
-  private unsynced = noneUnsynced();
-  /** What the checkpoint under way syncs: taken from `unsynced` as it started. */
-  private syncing: Unsynced | undefined;
-  private readonly appending = new Set<Promise<void>>();
-  private checkpointing: Promise<void> | undefined;
-  /** Whether the checkpoint under way holds the appends (one that could not rotate the journal). */
-  private holding = false;
-  /** A rotation under way: `abandon` waits for it, so the journal it opens is closed too. */
-  private rotating: Promise<unknown> | undefined;
-  /** Syncs running outside a checkpoint (see `outsideCheckpoint`). */
-  private readonly syncsOutside = new Set<Promise<void>>();
-  private segmentSyncs = 0;
-  private rootSyncs = 0;
   private readonly onWarning: (warning: StoreError) => void;
   /** Docs a warning was given for already: a doc loaded again (a dropped record) would repeat it. */
   private readonly warned = new Set<string>();
@@ -195,7 +160,8 @@ export class FileServerStore implements ServerStore {
    * the data directory (new documents' entries) before a snapshot or tombstone outside checkpoints.
    */
   get stats(): { syncs: number; docRecords: number; segmentSyncs: number; rootSyncs: number } {
-    return { syncs: this.journals?.syncs ?? 0, docRecords: this.records.size, segmentSyncs: this.segmentSyncs, rootSyncs: this.rootSyncs };
+    const { segmentSyncs, rootSyncs } = this.checkpoints?.stats ?? { segmentSyncs: 0, rootSyncs: 0 };
+    return { syncs: this.journals?.syncs ?? 0, docRecords: this.records.size, segmentSyncs, rootSyncs };
   }
 
   /** Set once a sync failed: the error every write gets until the process restarts (see `syncFailure.ts`). */
@@ -210,17 +176,18 @@ export class FileServerStore implements ServerStore {
   constructor(options: FileServerStoreOptions) {
     this.root = options.directory;
     this.sync = options.fsync ?? true;
-    this.checkpointBytes = options.checkpointBytes ?? 16 * 1024 * 1024;
-    this.checkpointFiles = options.checkpointFiles ?? 256;
+    const checkpointBytes = options.checkpointBytes ?? 16 * 1024 * 1024;
+    const checkpointFiles = options.checkpointFiles ?? 256;
     // NaN would never checkpoint (the journal would grow for good), 0 or less would at every append.
-    if (!(this.checkpointBytes > 0)) throw new RangeError(`FileServerStore: checkpointBytes must be a positive number, not ${this.checkpointBytes}`);
-    if (!Number.isInteger(this.checkpointFiles) || this.checkpointFiles < 1) {
-      throw new RangeError(`FileServerStore: checkpointFiles must be a positive integer, not ${this.checkpointFiles}`);
+    if (!(checkpointBytes > 0)) throw new RangeError(`FileServerStore: checkpointBytes must be a positive number, not ${checkpointBytes}`);
+    if (!Number.isInteger(checkpointFiles) || checkpointFiles < 1) {
+      throw new RangeError(`FileServerStore: checkpointFiles must be a positive integer, not ${checkpointFiles}`);
     }
     this.records = new DocRecords(this.root, options.openSegments ?? 256, options.maxDocRecords ?? 1024);
     this.onWarning = options.onWarning ?? ((warning) => console.warn('[patches-rx FileServerStore]', warning.message));
     this.failStop = new FailStop(this.onWarning, (marker) => this.journals?.current.write({ docId: '', body: marker }));
     this.journals = this.sync ? new JournalFiles(this.root, (error) => this.failStop.syncFailed(error, true)) : undefined;
+    this.checkpoints = this.journals && new Checkpoints(this.root, this.journals, this.failStop, checkpointBytes, checkpointFiles);
   }
 
   /**
@@ -313,125 +280,18 @@ export class FileServerStore implements ServerStore {
   async append(docId: string, entry: LogEntry): Promise<void> {
     this.assertOpen();
     await this.ready();
-    // A checkpoint that rotated the journal holds only the appends that come once as much again
-    // was written meanwhile (a disk slower than the commits): the journals and the files to sync
-    // stay bounded. While it rotates, appends go on into the journal it retires. One that holds
-    // the appends holds them all.
-    while (this.checkpointing && (this.holding || (!this.rotating && this.dueForCheckpoint()))) await this.checkpointing;
-    this.failStop.assertWritable();
-    const appended = this.records.use(docId, (doc) => this.appendNow(docId, doc, entry));
-    this.appending.add(appended);
-    try {
-      await appended;
-    } catch (error) {
-      // A full disk: the journal's lines are in the segments already, and a checkpoint gives their space back.
-      if (isOutOfSpace(error) && this.journals && this.journals.current.bytes > 0) this.startCheckpoint();
-      throw error;
-    } finally {
-      this.appending.delete(appended);
-    }
-    if (this.dueForCheckpoint()) this.startCheckpoint();
-  }
-
-  /** Whether what was written since the last checkpoint started reaches `checkpointBytes` or `checkpointFiles`. */
-  private dueForCheckpoint(): boolean {
-    return this.journals !== undefined && (this.journals.current.bytes >= this.checkpointBytes || this.unsynced.files.size >= this.checkpointFiles);
-  }
-
-  /**
-   * Starts a checkpoint unless one is running. One that fails keeps the journals (nothing is
-   * lost) and the next trigger tries again; no append waits on the failure.
-   */
-  private startCheckpoint(): void {
-    // Once closed, `close` runs the last checkpoint itself, after the appends in flight: one
-    // started by such an append would run beside it, and either could empty the journal while
-    // the other still synced what it holds.
-    if (this.checkpointing || this.closed || this.failStop.error) return;
-    this.checkpointing = this.rotatingCheckpoint()
-      .catch(() => undefined)
-      .finally(() => (this.checkpointing = undefined));
-  }
-
-  /**
-   * A checkpoint appends go on beside: the journal is retired (see `JournalFiles.rotate`) and a
-   * fresh one takes the appends, with fresh sets of unsynced files; this syncs the files written
-   * before, then empties the retired journal. If any of that fails, the retired journal is kept,
-   * what was to be synced goes back to the sets, and the next checkpoint holds the appends and
-   * empties both journals. So does this one when the journal cannot be retired now.
-   */
-  private async rotatingCheckpoint(): Promise<void> {
-    const journals = this.journals as JournalFiles;
-    if (!journals.canRotate) return this.holdingCheckpoint();
-    let old: CommitJournal;
-    try {
-      const rotation = journals.rotate(
-        () => {
-          this.syncing = this.unsynced;
-          this.unsynced = noneUnsynced();
-        },
-        (error) => this.failStop.syncFailed(error),
-      );
-      this.rotating = rotation;
-      old = await rotation;
-    } catch {
-      // Nothing was switched: the journal and the sets are as they were (kept for good if the directory's sync failed).
-      if (this.failStop.error) return;
-      return this.holdingCheckpoint();
-    } finally {
-      this.rotating = undefined;
-    }
-    // Its last groups: a write that fails is refused, and its line taken back out of its segment.
-    // Every write it acknowledged was durable when it was: a failed close loses none.
-    await old.close().catch(() => undefined);
-    journals.retired(old);
-    await this.syncCheckpointed(CHECKPOINT_SYNCS.rotating, () => journals.emptyRetired(() => this.failStop.assertMayEmpty()));
-  }
-
-  /** Holds the appends, syncs everything written since the last checkpoint, and empties both journals. */
-  private async holdingCheckpoint(): Promise<void> {
-    this.holding = true;
-    try {
-      await Promise.allSettled(this.appending);
-      this.syncing = this.unsynced;
-      this.unsynced = noneUnsynced();
-      await this.syncCheckpointed(CHECKPOINT_SYNCS.holding, () => (this.journals as JournalFiles).emptyAll(() => this.failStop.assertMayEmpty()));
-    } finally {
-      this.holding = false;
-    }
-  }
-
-  /**
-   * Syncs the files and directories in `syncing`, `atOnce` at a time, waits for the syncs running
-   * outside the checkpoint, then runs `empty`. If any of that fails, what was to be synced goes back to the
-   * unsynced sets for the next checkpoint (and the journal stays).
-   */
-  private async syncCheckpointed(atOnce: number, empty: () => Promise<void>): Promise<void> {
-    const { files, dirs } = this.syncing as Unsynced;
-    let emptying = false;
-    try {
-      // A few at a time: a disk serves several syncs at once.
-      await eachAtMost(atOnce, files, fsyncFile);
-      await eachAtMost(atOnce, dirs, (dir) => fsyncDir(dir).catch(ignoreMissing));
-      const outside = await Promise.allSettled([...this.syncsOutside]);
-      const failed = outside.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-      if (failed) throw failed.reason;
-      this.failStop.assertMayEmpty();
-      emptying = true;
-      await empty();
-    } catch (error) {
-      // Anything before emptying is a sync that failed (or one outside, or the store abandoned).
-      if (!emptying) this.failStop.syncFailed(error);
-      for (const path of files) this.unsynced.files.add(path);
-      for (const dir of dirs) this.unsynced.dirs.add(dir);
-      throw error;
-    } finally {
-      this.syncing = undefined;
+    const append = () => this.records.use(docId, (doc) => this.appendNow(docId, doc, entry));
+    if (this.checkpoints) {
+      await this.checkpoints.runAppend(append);
+    } else {
+      this.failStop.assertWritable();
+      await append();
     }
   }
 
   /** Resolves once the checkpoint under way, if any, is over (it emptied the journal, or it failed and kept it): for tools and tests. */
   async checkpointed(): Promise<void> {
-    while (this.checkpointing) await this.checkpointing;
+    await this.checkpoints?.idle();
   }
 
   private async appendNow(docId: string, doc: DocRecord, entry: LogEntry): Promise<void> {
@@ -443,7 +303,7 @@ export class FileServerStore implements ServerStore {
     // The journal's record first, then the segment's line, in one synchronous step: a crash of
     // the process (the page cache kept) never leaves a line without its record, so a start after
     // one syncs only the segments of the docs the journal names (see `recover`). And the journal
-    // it goes to is the one whose checkpoint syncs that segment (see `rotatingCheckpoint`).
+    // it goes to is the one whose checkpoint syncs that segment (see `Checkpoints.rotatingCheckpoint`).
     const record = this.journals.current.add({ docId, body: entry }, json);
     let segment: OpenSegment;
     try {
@@ -489,51 +349,10 @@ export class FileServerStore implements ServerStore {
     }
     if (created) {
       doc.segmentExists = true;
-      if (this.journals) this.unsynced.dirs.add(doc.dir);
+      this.checkpoints?.dirWritten(doc.dir);
     }
-    if (this.journals) this.unsynced.files.add(path);
+    this.checkpoints?.fileWritten(path);
     return segment;
-  }
-
-  /**
-   * Syncs the doc's segments written since the last checkpoint. Before a snapshot: recovery
-   * replays the journal only past the last rev on disk, which the snapshot then claims, so the
-   * lines it covers must already be durable, or a power cut would leave a hole in the history
-   * before it (`readLog` from an older rev would skip changes).
-   */
-  private async syncSegmentsOf(doc: DocRecord): Promise<void> {
-    const ofDoc = (path: string) => path.startsWith(join(doc.dir, 'log-'));
-    const unsynced = this.unsynced.files;
-    const taken = [...unsynced].filter(ofDoc);
-    // Out of the set first: a line appended during the sync puts its file back for the checkpoint.
-    for (const path of taken) unsynced.delete(path);
-    // Those a checkpoint under way is syncing are synced here too: it may not have reached them
-    // (found in review: a snapshot during a checkpoint claimed lines no sync had made durable yet).
-    const paths = new Set([...taken, ...[...(this.syncing?.files ?? [])].filter(ofDoc)]);
-    try {
-      await this.outsideCheckpoint(async () => {
-        for (const path of paths) await fsyncFile(path);
-      });
-    } catch (error) {
-      for (const path of taken) this.unsynced.files.add(path);
-      throw this.failStop.syncFailed(error);
-    }
-    this.segmentSyncs += paths.size;
-  }
-
-  /**
-   * Runs a sync of files or directories taken out of the unsynced sets (before a snapshot or a
-   * tombstone): until it is done, the journal is what makes their lines durable, so a checkpoint
-   * that starts meanwhile waits for it before it empties the journal.
-   */
-  private async outsideCheckpoint(sync: () => Promise<void>): Promise<void> {
-    const running = sync();
-    this.syncsOutside.add(running);
-    try {
-      await running;
-    } finally {
-      this.syncsOutside.delete(running);
-    }
   }
 
   /** Takes the data directory's lock, then runs crash recovery: once, before the first call that reads or writes. */
@@ -566,6 +385,7 @@ export class FileServerStore implements ServerStore {
     const byDoc = new Map<string, LogEntry[]>();
     // A checkpoint's retired journal first (its records are older): a doc's records may be in both.
     const journals = this.journals as JournalFiles;
+    const checkpoints = this.checkpoints as Checkpoints;
     const { records, recordFirst } = await journals.read();
     let distrusted = false;
     for (const { docId, body } of records) {
@@ -597,11 +417,11 @@ export class FileServerStore implements ServerStore {
     // those files may report success and write nothing), then synced as always with the directories.
     if (distrusted) {
       this.records.closeSegments();
-      await eachAtMost(CHECKPOINT_SYNCS.holding, this.unsynced.files, rewriteFile);
-      this.onWarning(new StoreError(`a sync failed in an earlier run: the log segments this start syncs (${this.unsynced.files.size}) were written anew first`));
+      const rewritten = await checkpoints.rewriteUnsynced();
+      this.onWarning(new StoreError(`a sync failed in an earlier run: the log segments this start syncs (${rewritten}) were written anew first`));
     }
     // Empties the journal too (a torn end of a crash with it: records must not follow one).
-    if (crashed) await this.holdingCheckpoint();
+    if (crashed) await checkpoints.hold();
     // Every line not synced has its record in the journal now: an empty journal gets the header.
     await journals.current.open();
   }
@@ -628,23 +448,25 @@ export class FileServerStore implements ServerStore {
 
   /** Puts every doc's last segment and directory, and the data directory, in the unsynced sets (a start after a crash). */
   private unsyncedLastSegments(): void {
+    const checkpoints = this.checkpoints as Checkpoints;
     for (const entry of readdirSync(this.root, { withFileTypes: true })) {
       if (!entry.isDirectory()) continue;
       const dir = join(this.root, entry.name);
       const segments = segmentsOf(listDir(dir) ?? []);
       if (segments.length === 0) continue;
-      this.unsynced.files.add(join(dir, segmentName(segments[segments.length - 1])));
-      this.unsynced.dirs.add(dir);
+      checkpoints.fileWritten(join(dir, segmentName(segments[segments.length - 1])));
+      checkpoints.dirWritten(dir);
     }
-    this.unsynced.dirs.add(this.root);
+    checkpoints.dirWritten(this.root);
   }
 
   /** Puts the doc's segments that may hold rev `rev` and after, and its directory's entries, in the unsynced sets. */
   private unsyncedFrom(doc: DocRecord, rev: number): void {
     const segments = segmentsOf(listDir(doc.dir) ?? []);
-    for (let i = startIndex(segments, rev - 1); i < segments.length; i++) this.unsynced.files.add(join(doc.dir, segmentName(segments[i])));
-    this.unsynced.dirs.add(doc.dir);
-    this.unsynced.dirs.add(this.root);
+    const checkpoints = this.checkpoints as Checkpoints;
+    for (let i = startIndex(segments, rev - 1); i < segments.length; i++) checkpoints.fileWritten(join(doc.dir, segmentName(segments[i])));
+    checkpoints.dirWritten(doc.dir);
+    checkpoints.dirWritten(this.root);
   }
 
   /** @inheritDoc */
@@ -657,7 +479,7 @@ export class FileServerStore implements ServerStore {
 
   private async snapshotNow(docId: string, doc: DocRecord, snapshot: DocSnapshot): Promise<void> {
     this.ensureDir(doc);
-    await this.syncSegmentsOf(doc);
+    await this.checkpoints?.syncSegmentsOf(doc.dir);
     await this.writeAtomic(doc.dir, snapshotName(snapshot.rev), JSON.stringify(snapshot));
     // Appends after the snapshot go to a fresh segment, so the next open reads only that one.
     this.records.closeSegment(docId, doc);
@@ -709,9 +531,10 @@ export class FileServerStore implements ServerStore {
   /** @inheritDoc */
   async close(): Promise<void> {
     this.closed = true;
+    this.checkpoints?.close();
     // A checkpoint that fails leaves the journal to the next start's recovery; the files close anyway.
     try {
-      if (this.journals) {
+      if (this.journals && this.checkpoints) {
         // Until recovery has replayed it, the journal holds the only durable copy of what a crashed
         // process acknowledged: a store closed before its first call (a server that could not
         // listen) or whose recovery failed leaves it for the next start. Every write recovers first.
@@ -719,10 +542,10 @@ export class FileServerStore implements ServerStore {
           () => true,
           () => false,
         );
-        while (this.checkpointing) await this.checkpointing;
+        await this.checkpoints.idle();
         try {
           // After a failed sync the journal stays for the next start, which writes the files anew.
-          if (recovered && !this.failStop.error) await this.holdingCheckpoint();
+          if (recovered && !this.failStop.error) await this.checkpoints.hold();
         } finally {
           await this.journals.close();
         }
@@ -748,10 +571,10 @@ export class FileServerStore implements ServerStore {
    */
   async abandon(): Promise<void> {
     this.closed = true;
+    this.checkpoints?.close();
     this.failStop.abandon();
-    await Promise.allSettled(this.appending);
-    // A rotation under way opens a journal: closed with the rest once it is in place.
-    await this.rotating?.catch(() => undefined);
+    // Appends in flight finish first; a rotation under way opens a journal: closed with the rest once it is in place.
+    await this.checkpoints?.drain();
     await this.journals?.close();
     this.records.closeAll();
     await this.releaseLock();
@@ -766,7 +589,7 @@ export class FileServerStore implements ServerStore {
   private ensureDir(doc: DocRecord): void {
     if (doc.dirReady) return;
     const created = mkdirSync(doc.dir, { recursive: true });
-    if (created !== undefined && this.journals) this.unsynced.dirs.add(this.root);
+    if (created !== undefined) this.checkpoints?.dirWritten(this.root);
     doc.dirReady = true;
   }
 
@@ -808,18 +631,7 @@ export class FileServerStore implements ServerStore {
   }
 
   private async writeAtomic(dir: string, name: string, text: string): Promise<void> {
-    // A new doc's entry a checkpoint under way is syncing is synced here too: it may not have
-    // reached it (found in review: a tombstone written then was lost with its directory in a power cut).
-    const taken = this.unsynced.dirs.delete(this.root);
-    if (taken || this.syncing?.dirs.has(this.root)) {
-      try {
-        await this.outsideCheckpoint(() => fsyncDir(this.root));
-      } catch (error) {
-        if (taken) this.unsynced.dirs.add(this.root);
-        throw this.failStop.syncFailed(error);
-      }
-      this.rootSyncs += 1;
-    }
+    await this.checkpoints?.syncNewDocEntries();
     // A failed sync of the new file stops nothing: that file is removed, and nothing trusts it.
     await replaceFile(join(dir, name), text, this.sync);
     if (this.sync) await this.fsyncDirOrStop(dir);
@@ -845,12 +657,6 @@ function replayFailed(failed: readonly { docId: string; error: unknown }[]): Sto
   const more = failed.length > 3 ? ` and ${failed.length - 3} more` : '';
   const message = `cannot replay the journal into ${named.join('; ')}${more}; free space or repair, then start again`;
   return new StoreError(message, failed.length === 1 ? failed[0].docId : undefined, { cause: failed[0].error });
-}
-
-/** Whether `error` says the disk, the file size limit or the quota has no room left. */
-function isOutOfSpace(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ENOSPC' || code === 'EFBIG' || code === 'EDQUOT';
 }
 
 function isReset(body: unknown): boolean {
