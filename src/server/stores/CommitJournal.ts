@@ -13,7 +13,7 @@ export interface JournalRecord {
 
 /**
  * The first line of every journal file this build empties or creates once it knows every segment
- * line not yet synced has its record in a journal (see `FileServerStore.recover`): the records
+ * line not yet synced has its record in a journal (see `recoverJournal`): the records
  * reach the journal file before their lines reach the segments, so a start after a crash syncs
  * only the segments of the docs the journal names. An older build (segment first) never wrote
  * it, and its crash leaves lines no record names: a journal without it makes the next start sync

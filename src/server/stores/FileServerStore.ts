@@ -1,4 +1,4 @@
-import { ftruncateSync, mkdirSync, readdirSync } from 'node:fs';
+import { ftruncateSync, mkdirSync } from 'node:fs';
 import { mkdir, readFile, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoreError } from '../../errors.js';
@@ -26,7 +26,8 @@ import {
 } from './docFiles.js';
 import { appendWholeSync, fsyncDir, listDir, unlinkQuiet, usableDirectory } from './fileOps.js';
 import { JOURNAL_FILE, JournalFiles, RETIRED_JOURNAL_FILE } from './JournalFiles.js';
-import { FailStop, isSyncFailedMarker, replaceFile } from './syncFailure.js';
+import { recoverJournal, RESET } from './recoverJournal.js';
+import { FailStop, replaceFile } from './syncFailure.js';
 
 export { JOURNAL_FILE, RETIRED_JOURNAL_FILE };
 
@@ -60,9 +61,6 @@ export interface FileServerStoreOptions {
    */
   onWarning?: ((warning: StoreError) => void) | undefined;
 }
-
-/** A journal record saying "forget this doc's earlier records" (written when it is deleted). */
-const RESET = { reset: true } as const;
 
 /**
  * The durable `ServerStore`: plain files, no native modules, nothing to compile.
@@ -302,7 +300,7 @@ export class FileServerStore implements ServerStore {
     }
     // The journal's record first, then the segment's line, in one synchronous step: a crash of
     // the process (the page cache kept) never leaves a line without its record, so a start after
-    // one syncs only the segments of the docs the journal names (see `recover`). And the journal
+    // one syncs only the segments of the docs the journal names (see `recoverJournal`). And the journal
     // it goes to is the one whose checkpoint syncs that segment (see `Checkpoints.rotatingCheckpoint`).
     const record = this.journals.current.add({ docId, body: entry }, json);
     let segment: OpenSegment;
@@ -368,105 +366,20 @@ export class FileServerStore implements ServerStore {
     this.lock = await lockDirectory(this.root);
   }
 
-  /** Runs crash recovery once, before the first call that reads or writes. */
+  /** Runs crash recovery once, before the first call that reads or writes (see `recoverJournal`). */
   private recovered(): Promise<void> {
-    if (!this.journals) return Promise.resolve();
-    return (this.recovery ??= this.recover());
-  }
-
-  /**
-   * Replays the journal: each document gets the records after its last reset marker that its
-   * files lack (rev order, contiguous), then the journal is emptied. If any document's replay
-   * fails (a full disk, a corrupt segment), recovery rejects naming them, so `open` and every
-   * call reject and `close` does not checkpoint: serving the segments without those records would
-   * reuse acknowledged revs, and the next checkpoint would empty the journal, their only copy.
-   */
-  private async recover(): Promise<void> {
-    const byDoc = new Map<string, LogEntry[]>();
-    // A checkpoint's retired journal first (its records are older): a doc's records may be in both.
-    const journals = this.journals as JournalFiles;
-    const checkpoints = this.checkpoints as Checkpoints;
-    const { records, recordFirst } = await journals.read();
-    let distrusted = false;
-    for (const { docId, body } of records) {
-      if (isSyncFailedMarker(body)) distrusted = true;
-      else if (isReset(body)) byDoc.set(docId, []);
-      else byDoc.set(docId, [...(byDoc.get(docId) ?? []), body as LogEntry]);
-    }
-    const failed: { docId: string; error: unknown }[] = [];
-    for (const [docId, entries] of byDoc) {
-      try {
-        await this.replay(docId, entries);
-      } catch (error) {
-        failed.push({ docId, error });
-      }
-    }
-    if (failed.length > 0) throw replayFailed(failed);
-    // After a crash, a line not synced yet has its record in the journal (written before it, in
-    // the same step): the replay marked those docs' segments to sync. A process of an older build
-    // wrote the line first, and a crash of it can leave a line whose append was in flight with no
-    // record: this start would serve it, and a commit built on it could not be replayed after a
-    // power cut that took it (found by the crash test: a kill, a restart that served such a line,
-    // a commit after it, a power cut). A journal without the header this build writes says so:
-    // every doc's last segment is synced first then. So it is after a failed sync (the marker):
-    // the records kept name every segment whose sync failed (no journal is emptied after it), not
-    // every directory (a snapshot's or a tombstone's, in a doc with no record), synced again so.
-    const crashed = records.length > 0 || this.lock?.tookOver === true;
-    if (crashed && (!recordFirst || distrusted)) this.unsyncedLastSegments();
-    // A sync failed in a process before: what it would sync is written anew instead (a sync of
-    // those files may report success and write nothing), then synced as always with the directories.
-    if (distrusted) {
-      this.records.closeSegments();
-      const rewritten = await checkpoints.rewriteUnsynced();
-      this.onWarning(new StoreError(`a sync failed in an earlier run: the log segments this start syncs (${rewritten}) were written anew first`));
-    }
-    // Empties the journal too (a torn end of a crash with it: records must not follow one).
-    if (crashed) await checkpoints.hold();
-    // Every line not synced has its record in the journal now: an empty journal gets the header.
-    await journals.current.open();
-  }
-
-  private async replay(docId: string, entries: LogEntry[]): Promise<void> {
-    if (entries.length === 0) return;
-    await this.records.use(docId, async (doc) => {
-      const stored = await this.load(docId, doc);
-      if (stored.tombstone) return;
-      // The lines the crashed process wrote may be in its segments with no sync yet (a kill leaves
-      // them to the page cache): those segments are synced before the journal is emptied, with
-      // the lines replayed now (found by the crash test: a kill, a restart that replayed nothing
-      // into a doc and emptied the journal, then a power cut lost an acknowledged commit).
-      this.unsyncedFrom(doc, entryFirstRev(entries[0]));
-      const lastStored = stored.tail[stored.tail.length - 1];
-      let last = lastStored ? entryLastRev(lastStored) : (stored.snapshot?.rev ?? 0);
-      for (const entry of entries) {
-        if (entryFirstRev(entry) !== last + 1) continue;
-        this.writeSegment(docId, doc, entry);
-        last = entryLastRev(entry);
-      }
-    });
-  }
-
-  /** Puts every doc's last segment and directory, and the data directory, in the unsynced sets (a start after a crash). */
-  private unsyncedLastSegments(): void {
-    const checkpoints = this.checkpoints as Checkpoints;
-    for (const entry of readdirSync(this.root, { withFileTypes: true })) {
-      if (!entry.isDirectory()) continue;
-      const dir = join(this.root, entry.name);
-      const segments = segmentsOf(listDir(dir) ?? []);
-      if (segments.length === 0) continue;
-      checkpoints.fileWritten(join(dir, segmentName(segments[segments.length - 1])));
-      checkpoints.dirWritten(dir);
-    }
-    checkpoints.dirWritten(this.root);
-  }
-
-  /** Puts the doc's segments that may hold rev `rev` and after, and its directory's entries, in the unsynced sets. */
-  private unsyncedFrom(doc: DocRecord, rev: number): void {
-    const segments = segmentsOf(listDir(doc.dir) ?? []);
-    const checkpoints = this.checkpoints as Checkpoints;
-    for (let i = startIndex(segments, rev - 1); i < segments.length; i++) checkpoints.fileWritten(join(doc.dir, segmentName(segments[i])));
-    checkpoints.dirWritten(doc.dir);
-    checkpoints.dirWritten(this.root);
+    const { journals, checkpoints } = this;
+    if (!journals || !checkpoints) return Promise.resolve();
+    return (this.recovery ??= recoverJournal({
+      root: this.root,
+      journals,
+      checkpoints,
+      records: this.records,
+      tookOver: this.lock?.tookOver === true,
+      load: (docId, doc) => this.load(docId, doc),
+      writeSegment: (docId, doc, entry) => this.writeSegment(docId, doc, entry),
+      onWarning: this.onWarning,
+    }));
   }
 
   /** @inheritDoc */
@@ -649,18 +562,6 @@ export class FileServerStore implements ServerStore {
       throw this.failStop.syncFailed(error);
     }
   }
-}
-
-/** The error of a recovery whose replay failed: the first few docs and their causes, and what to do. */
-function replayFailed(failed: readonly { docId: string; error: unknown }[]): StoreError {
-  const named = failed.slice(0, 3).map(({ docId, error }) => `${JSON.stringify(docId)}: ${(error as Error).message}`);
-  const more = failed.length > 3 ? ` and ${failed.length - 3} more` : '';
-  const message = `cannot replay the journal into ${named.join('; ')}${more}; free space or repair, then start again`;
-  return new StoreError(message, failed.length === 1 ? failed[0].docId : undefined, { cause: failed[0].error });
-}
-
-function isReset(body: unknown): boolean {
-  return typeof body === 'object' && body !== null && (body as { reset?: unknown }).reset === true;
 }
 
 /** Truncates a segment back to `start` (an append that failed or was not acknowledged); best effort. */
