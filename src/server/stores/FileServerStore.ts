@@ -1,5 +1,5 @@
 import { ftruncateSync, mkdirSync } from 'node:fs';
-import { mkdir, readFile, truncate } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoreError } from '../../errors.js';
 import { Checkpoints } from './Checkpoints.js';
@@ -8,24 +8,12 @@ import type { DocRecord, OpenSegment } from './DocRecords.js';
 import { lockDirectory } from './directoryLock.js';
 import type { DirectoryLock } from './directoryLock.js';
 import type { DocumentTombstone } from '../../types.js';
-import { entryFirstRev, entryLastRev } from './ServerStore.js';
+import { entryFirstRev } from './ServerStore.js';
 import type { DocSnapshot, LogEntry, ServerStore, StoredDoc } from './ServerStore.js';
-import {
-  TOMBSTONE_FILE,
-  activeSegment,
-  checkContiguous,
-  documentDirectory,
-  isDataFile,
-  isTempFile,
-  parseLines,
-  segmentName,
-  segmentsOf,
-  snapshotName,
-  snapshotRevsOf,
-  startIndex,
-} from './docFiles.js';
+import { TOMBSTONE_FILE, activeSegment, documentDirectory, isDataFile, segmentName, segmentsOf, snapshotName, snapshotRevsOf } from './docFiles.js';
 import { appendWholeSync, fsyncDir, listDir, unlinkQuiet, usableDirectory } from './fileOps.js';
 import { JOURNAL_FILE, JournalFiles, RETIRED_JOURNAL_FILE } from './JournalFiles.js';
+import { readDocFiles, readLogFiles } from './readDocFiles.js';
 import { recoverJournal, RESET } from './recoverJournal.js';
 import { FailStop, replaceFile } from './syncFailure.js';
 
@@ -236,42 +224,17 @@ export class FileServerStore implements ServerStore {
       await this.removeDataFiles(docId, doc, names);
       return { tail: [], tombstone };
     }
-    // A snapshot or tombstone whose write was cut short by a crash left only its temp file.
-    for (const name of names) if (isTempFile(name)) await unlinkQuiet(join(doc.dir, name));
-    const snapshot = await this.readLatestSnapshot(docId, doc.dir, names);
-    const snapshotRev = snapshot?.rev ?? 0;
-    const segments = segmentsOf(names);
-    const tail: LogEntry[] = [];
-    const from = startIndex(segments, snapshotRev);
-    for (let i = from; i < segments.length; i++) {
-      const last = i === segments.length - 1;
-      const entries = await this.readSegment(docId, doc.dir, segments[i], last);
-      for (const entry of entries) if (entryLastRev(entry) > snapshotRev) tail.push(entry);
-    }
-    checkContiguous(docId, snapshotRev, tail);
+    const { stored, headRev } = await readDocFiles(docId, doc.dir, names, (warning) => this.warnOnce(docId, warning));
     // The next append continues the head, as `writeSegment` would work out for a dropped record.
-    const lastEntry = tail[tail.length - 1];
-    const headRev = lastEntry ? entryLastRev(lastEntry) : snapshotRev;
     ({ start: doc.segmentStart, exists: doc.segmentExists } = activeSegment(names, headRev + 1));
-    return snapshot ? { snapshot, tail } : { tail };
+    return stored;
   }
 
   /** @inheritDoc */
   async readLog(docId: string, afterRev: number): Promise<LogEntry[]> {
     await this.ready();
     // Reads the files only: no record needed.
-    const dir = documentDirectory(this.root, docId);
-    const names = listDir(dir);
-    if (!names || names.includes(TOMBSTONE_FILE)) return [];
-    const segments = segmentsOf(names);
-    const out: LogEntry[] = [];
-    for (let i = startIndex(segments, afterRev); i < segments.length; i++) {
-      const text = await readFile(join(dir, segmentName(segments[i])), 'utf8');
-      // An append may be in flight: an unterminated last line is simply not there yet.
-      const { entries } = parseLines(docId, text);
-      for (const entry of entries) if (entryLastRev(entry) > afterRev) out.push(entry);
-    }
-    return out;
+    return readLogFiles(docId, documentDirectory(this.root, docId), afterRev);
   }
 
   /** @inheritDoc */
@@ -506,32 +469,10 @@ export class FileServerStore implements ServerStore {
     doc.dirReady = true;
   }
 
-  private async readLatestSnapshot(docId: string, dir: string, names: string[]): Promise<DocSnapshot | undefined> {
-    for (const rev of snapshotRevsOf(names)) {
-      try {
-        return JSON.parse(await readFile(join(dir, snapshotName(rev)), 'utf8')) as DocSnapshot;
-      } catch (error) {
-        // Renames are atomic, so this only happens to a file damaged after the fact: fall back
-        // to the previous snapshot (the log still holds everything after it), and say so, since
-        // the damage may reach further than this file.
-        this.warnOnce(docId, new StoreError(`Snapshot ${snapshotName(rev)} of document "${docId}" cannot be read (${(error as Error).message}): skipped, the doc is rebuilt from an older snapshot or its log`, docId, { cause: error }));
-      }
-    }
-    return undefined;
-  }
-
   private warnOnce(docId: string, warning: StoreError): void {
     if (this.warned.has(docId)) return;
     this.warned.add(docId);
     this.onWarning(warning);
-  }
-
-  private async readSegment(docId: string, dir: string, start: number, last: boolean): Promise<LogEntry[]> {
-    const path = join(dir, segmentName(start));
-    const text = await readFile(path, 'utf8');
-    const { entries, validBytes } = parseLines(docId, text);
-    if (last && validBytes < Buffer.byteLength(text)) await truncate(path, validBytes);
-    return entries;
   }
 
   private async removeDataFiles(docId: string, doc: DocRecord, names: string[]): Promise<void> {
