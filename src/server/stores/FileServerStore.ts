@@ -341,6 +341,7 @@ export class FileServerStore implements ServerStore {
       tookOver: this.lock?.tookOver === true,
       load: (docId, doc) => this.load(docId, doc),
       writeSegment: (docId, doc, entry) => this.writeSegment(docId, doc, entry),
+      abandoned: () => this.failStop.isAbandoned,
       onWarning: this.onWarning,
     }));
   }
@@ -449,6 +450,10 @@ export class FileServerStore implements ServerStore {
     this.closed = true;
     this.checkpoints?.close();
     this.failStop.abandon();
+    // A recovery under way stops before its next write, and is waited for: a line it wrote after
+    // the lock's release would follow the next process's replay of the same record (found in review:
+    // a rev stored twice).
+    await this.recovery?.catch(() => undefined);
     // Appends in flight finish first; a rotation under way opens a journal: closed with the rest once it is in place.
     await this.checkpoints?.drain();
     await this.journals?.close();

@@ -28,6 +28,8 @@ export interface Recovering {
   load(docId: string, doc: DocRecord): Promise<StoredDoc>;
   /** Appends one line to the doc's active segment. */
   writeSegment(docId: string, doc: DocRecord, entry: LogEntry): void;
+  /** Whether the store was abandoned: recovery writes nothing more (a crash, for the files), the next start replays. */
+  abandoned(): boolean;
   onWarning(warning: StoreError): void;
 }
 
@@ -51,6 +53,7 @@ export async function recoverJournal(store: Recovering): Promise<void> {
   }
   const failed: { docId: string; error: unknown }[] = [];
   for (const [docId, entries] of byDoc) {
+    if (store.abandoned()) throw new StoreError('FileServerStore is closed');
     try {
       await replay(store, docId, entries);
     } catch (error) {
@@ -86,7 +89,7 @@ async function replay(store: Recovering, docId: string, entries: LogEntry[]): Pr
   if (entries.length === 0) return;
   await store.records.use(docId, async (doc) => {
     const stored = await store.load(docId, doc);
-    if (stored.tombstone) return;
+    if (stored.tombstone || store.abandoned()) return;
     // The lines the crashed process wrote may be in its segments with no sync yet (a kill leaves
     // them to the page cache): those segments are synced before the journal is emptied, with
     // the lines replayed now (found by the crash test: a kill, a restart that replayed nothing

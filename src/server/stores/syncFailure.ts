@@ -102,6 +102,11 @@ export class FailStop {
     this.abandoned = true;
   }
 
+  /** Whether `abandon` was called. */
+  get isAbandoned(): boolean {
+    return this.abandoned;
+  }
+
   /**
    * A sync of a segment, a directory or the journal (`ofJournal`) failed: stops the writes (once),
    * marks the journal for the next start (not after its own sync failed: see below) and tells

@@ -1,0 +1,90 @@
+import fsPromises, { mkdtemp, readFile, rm, truncate } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FileServerStore } from '../../../src/server/stores/FileServerStore.js';
+import { documentDirectory, segmentName } from '../../../src/server/stores/docFiles.js';
+import { entryFirstRev } from '../../../src/server/stores/ServerStore.js';
+import { otEntry } from '../../helpers/serverStoreContract.js';
+
+// Crash recovery runs in `open()` (src/server/stores/recoverJournal.ts); most of it is proven
+// through FileServerStore.spec, fsyncFailure.spec and storeCrash.spec. Here: `abandon()` while it
+// runs. Found in review (splitting FileServerStore): `abandon()` resolved and let the directory's
+// lock go while the recovery went on replaying, so a store opened next replayed the same records
+// and the first one wrote them again: a rev stored twice.
+
+const dirs: string[] = [];
+const stores: FileServerStore[] = [];
+afterEach(async () => {
+  jest.restoreAllMocks();
+  await Promise.all(stores.splice(0).map((store) => store.close()));
+  await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+/**
+ * A directory as a crash left it: doc `a` at revs 1–3, whose rev 3 line a power cut took (its
+ * record is in the journal only); and a store recovering it, its read of `a`'s segment held once
+ * made (`release` lets it go on).
+ */
+async function recoveryHeld(): Promise<{ directory: string; segment: string; recovering: FileServerStore; recovery: Promise<unknown>; release: () => void }> {
+  const directory = await mkdtemp(join(tmpdir(), 'patches-rx-recovery-'));
+  dirs.push(directory);
+  const crashed = new FileServerStore({ directory });
+  for (let rev = 1; rev <= 3; rev++) await crashed.append('a', otEntry(rev));
+  await crashed.abandon();
+  const segment = join(documentDirectory(directory, 'a'), segmentName(1));
+  const text = await readFile(segment, 'utf8');
+  await truncate(segment, text.indexOf('\n', text.indexOf('\n') + 1) + 1);
+
+  const realRead = fsPromises.readFile;
+  let reached!: () => void;
+  const hasRead = new Promise<void>((resolve) => (reached = resolve));
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let held = false;
+  jest.spyOn(fsPromises, 'readFile').mockImplementation((async (...args: Parameters<typeof realRead>) => {
+    const result = await realRead(...args);
+    if (!held && args[0] === segment) {
+      held = true;
+      reached();
+      await released;
+    }
+    return result;
+  }) as typeof realRead);
+  const recovering = new FileServerStore({ directory, onWarning: () => undefined });
+  const recovery = recovering.open().catch(() => undefined);
+  await hasRead;
+  return { directory, segment, recovering, recovery, release };
+}
+
+describe('recoverJournal, when the store is abandoned during it', () => {
+  it('should write nothing more, so the next start replays the lost line once', async () => {
+    const { directory, segment, recovering, recovery, release } = await recoveryHeld();
+    const before = await readFile(segment, 'utf8');
+    const abandoned = recovering.abandon();
+    release();
+    await abandoned;
+    await recovery;
+    // As a crash would: the held replay wrote nothing once abandoned.
+    expect(await readFile(segment, 'utf8')).toBe(before);
+    const next = new FileServerStore({ directory });
+    stores.push(next);
+    await next.open();
+    expect((await next.loadDoc('a')).tail.map(entryFirstRev)).toEqual([1, 2, 3]);
+  });
+
+  it('should keep the directory until the recovery under way is over', async () => {
+    const { directory, recovering, recovery, release } = await recoveryHeld();
+    let over = false;
+    const abandoned = recovering.abandon().then(() => (over = true));
+    // Turns of the event loop, I/O included: abandon() had let the lock go in ~180 of them.
+    for (let turn = 0; turn < 5000 && !over; turn++) await new Promise((resolve) => setImmediate(resolve));
+    expect(over).toBe(false);
+    release();
+    await abandoned;
+    await recovery;
+    const next = new FileServerStore({ directory });
+    stores.push(next);
+    await next.open();
+    expect((await next.loadDoc('a')).tail.map(entryFirstRev)).toEqual([1, 2, 3]);
+  });
+});
