@@ -12,7 +12,7 @@ import { compactReply, wantsCompactAck, wantsOption } from './compactAck.js';
 import { replyWithHistory } from './reloadHistory.js';
 import { CATCH_UP_SNAPSHOT_OPTION } from './docs/smallerCatchUp.js';
 import { SentBroadcasts } from './SentBroadcasts.js';
-import { eachAtMost } from './stores/fileOps.js';
+import { eachAtMost } from '../util/eachAtMost.js';
 import { readChanges, readDocId, readDocIds, readRev, invalid } from './validate.js';
 
 /** A client connection as the authorization hook sees it. */

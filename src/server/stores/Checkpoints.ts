@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { CommitJournal } from './CommitJournal.js';
-import { eachAtMost, fsyncDir, fsyncFile, ignoreMissing } from './fileOps.js';
+import { eachAtMost } from '../../util/eachAtMost.js';
+import { fsyncDir, fsyncFile, ignoreMissing } from './fileOps.js';
 import type { JournalFiles } from './JournalFiles.js';
 import { rewriteFile } from './syncFailure.js';
 import type { FailStop } from './syncFailure.js';
