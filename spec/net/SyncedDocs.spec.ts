@@ -271,6 +271,45 @@ describe('SyncedDocs', () => {
     expect(after.b).not.toBe(before.b);
   });
 
+  // Measured: 1,000 docs opened and edited one by one built 2,000 snapshots of up to 1,000 keys
+  // before anyone subscribed, half of the loop's time.
+  it('should build no snapshot while nobody subscribes, and give the next reader the map as it is then', async () => {
+    const docs = new SyncedDocs();
+    for (let i = 0; i < 10; i++) {
+      docs.put({ [`d${i}`]: synced(0) });
+      await microtasks();
+      docs.update([`d${i}`], { hasPending: true });
+      await microtasks();
+    }
+    expect(docs.snapshots).toBe(0);
+    const { snapshots } = record(docs);
+    expect(docs.snapshots).toBe(1);
+    expect(Object.keys(snapshots[0])).toHaveLength(10);
+    expect(snapshots[0].d9).toEqual(synced(0, true));
+    // Once listened to, every microtask's updates are a snapshot again, and `value` builds none more.
+    docs.update(['d0'], { status: 'syncing' });
+    await microtasks();
+    docs.update(['d0'], { status: 'synced', hasPending: false });
+    await microtasks();
+    expect(snapshots.map((s) => [s.d0.status, s.d0.hasPending])).toEqual([['synced', true], ['syncing', true], ['synced', false]]);
+    expect(docs.value).toBe(snapshots[2]);
+    expect(docs.snapshots).toBe(3);
+  });
+
+  it('should give value and a subscriber after complete() the map as it is, though nobody listened to its updates', () => {
+    const docs = new SyncedDocs();
+    docs.put({ a: synced(1) });
+    docs.flush();
+    expect(docs.snapshots).toBe(0);
+    expect(docs.value).toEqual({ a: synced(1) });
+    docs.update(['a'], { committedRev: 2 });
+    docs.flush();
+    docs.complete();
+    const { snapshots, completed } = record(docs);
+    expect(snapshots).toEqual([{ a: synced(2) }]);
+    expect(completed()).toBe(true);
+  });
+
   it('should give a subscriber after complete() the last snapshot, then complete', () => {
     const docs = new SyncedDocs();
     docs.put({ a: synced(1) });
