@@ -268,9 +268,14 @@ export class SyncTabs {
     return defer(() => {
       // Leading anew starts with the whole map.
       this.announced = undefined;
-      return combineLatest([state$, synced$, this.wholeAsked]);
+      // Alone, not even listened to: a tab's status map builds no snapshot nobody reads (`SyncedDocs`).
+      // The first peer heard asks for the whole map (`wholeAsked`), which starts the announcements.
+      return this.wholeAsked.pipe(
+        filter(() => this.peerKnown),
+        take(1),
+        switchMap(() => combineLatest([state$, synced$, this.wholeAsked])),
+      );
     }).pipe(
-      filter(() => this.peerKnown),
       tap(([state, synced]) => {
         const syncing = state.syncing instanceof Error ? postedError(state.syncing) : state.syncing;
         channel.postMessage(this.announcement({ connected: state.connected, syncing }, synced));
