@@ -156,6 +156,24 @@ describe('SyncTabs', () => {
     for (const tabs of [leaderTabs, late]) tabs.close();
   });
 
+  // Three tabs, two leading a moment (the lease's overlap): the first word a new leader hears may be
+  // the other leader's announcement, posted for a third tab before it answers this one's hello.
+  it("should start announcing when the first word it hears from another tab is that tab's announcement", () => {
+    const hub = new ChannelHub();
+    const leaderTabs = tabOn(hub, true);
+    const synced$ = new BehaviorSubject<Record<string, SyncedDoc>>({ a: entry(1) });
+    const mirror = announcing(leaderTabs, synced$);
+    const other = hub.channel();
+    other.addEventListener('message', () => undefined);
+    other.postMessage({ type: 'state', name: 'app', state: { connected: true, syncing: null }, synced: {} });
+    synced$.next({ a: entry(2) });
+    // The leader's own announcements (the other's carries no epoch): its whole map, then the change.
+    const announced = hub.posted.filter((m) => 'epoch' in (m as object));
+    expect(announced).toEqual([expect.objectContaining({ type: 'state', synced: { a: entry(1) } }), expect.objectContaining({ type: 'changes', changed: { a: entry(2) } })]);
+    mirror.unsubscribe();
+    leaderTabs.close();
+  });
+
   it('should announce nothing as it starts to lead until this tab has made its state and map its own, then the map it has (found in review)', async () => {
     const hub = new ChannelHub();
     const leaderTabs = tabOn(hub, true);

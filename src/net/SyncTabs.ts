@@ -177,6 +177,12 @@ export class SyncTabs {
         this.peerKnown = true;
         // A tab that just started asks: every tab says it is here (so a later leader knows of it).
         if (type === 'hello') channel.postMessage({ type: 'here', name: this.name });
+        // The leader answers a newcomer (or its first peer, whatever its first word: another
+        // leader's announcement, in the lease's overlap, or a follower that lost the thread) with a whole map.
+        if (this.leading && (type === 'hello' || type === 'resend' || firstPeer)) {
+          this.announced = undefined;
+          this.wholeAsked.next();
+        }
         if (type === 'state' || type === 'changes') {
           // Another tab's announcement while this one leads (both lead a moment, the lease's
           // overlap) is not this tab's to show: taken in, it made this tab announce again, and the
@@ -185,11 +191,6 @@ export class SyncTabs {
           return;
         }
         if (type === 'connect' && this.leading) this.connectAsked.next();
-        // The leader answers a newcomer (or its first peer, or a follower that lost the thread) with a whole map.
-        if (this.leading && (type === 'hello' || type === 'resend' || firstPeer)) {
-          this.announced = undefined;
-          this.wholeAsked.next();
-        }
       };
       channel.addEventListener('message', listener);
       this.subscription.add(() => channel.removeEventListener('message', listener));
