@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import pg from 'pg';
 import { WebSocket } from 'ws';
 import { percentile, scenario } from './server.js';
 import { runWhenStarted } from './runWhenStarted.js';
@@ -59,6 +60,17 @@ export async function throwawayCluster() {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Runs one statement on a connection of its own (to seed tables, or to act on the cluster). */
+export async function query(url, text, values = []) {
+  const client = new pg.Client(url);
+  await client.connect();
+  try {
+    return (await client.query(text, values)).rows;
+  } finally {
+    await client.end();
+  }
 }
 
 /** Starts one server process (of the checkout at `serverRoot`, its dist/ built) and resolves with its url and a stop function. */

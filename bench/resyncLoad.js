@@ -10,8 +10,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { readFileSync } from 'node:fs';
-import pg from 'pg';
-import { throwawayCluster } from './pgServer.js';
+import { query, throwawayCluster } from './pgServer.js';
 import { rpcClient } from './rpcClient.js';
 import { percentile } from './server.js';
 
@@ -130,14 +129,4 @@ async function seed(url) {
      FROM generate_series(0, $2 - 1) AS i, generate_series(1, $1) AS r`,
     [changes, docs],
   );
-}
-
-async function query(url, text, values = []) {
-  const client = new pg.Client(url);
-  await client.connect();
-  try {
-    return (await client.query(text, values)).rows;
-  } finally {
-    await client.end();
-  }
 }
