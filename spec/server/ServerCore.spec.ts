@@ -1,6 +1,6 @@
 import { StatusError } from '../../src/errors.js';
 import { MemoryServerStore } from '../../src/server/stores/MemoryServerStore.js';
-import { RESYNC_RELOADS, ServerCore, type Connection } from '../../src/server/ServerCore.js';
+import { MAX_LOADS, RESYNC_RELOADS, ServerCore, type Connection } from '../../src/server/ServerCore.js';
 import { RevConflictError } from '../../src/server/stores/RevConflictError.js';
 import { entryFirstRev, entryLastRev, type LogEntry, type StoreEvent } from '../../src/server/stores/ServerStore.js';
 import type { Change, CommitChangesResult } from '../../src/types.js';
@@ -289,6 +289,63 @@ describe('ServerCore (dispatch, authorization, routing)', () => {
     await b.close();
     resultOf(await a.call('commitChanges', ['doc', [change('c1', 0, [{ op: 'replace', path: '/a', value: 1 }])]]));
     expect(t.server.stats.notificationsSent).toBe(0);
+  });
+});
+
+// Found measuring a restart (bench/subscribeHerd.js): every client's subscribe of all its docs
+// loaded them all at once, and on PostgreSQL a commit meanwhile waited behind all of those loads
+// for the pool's connections (20 clients of 1,000 docs, a pool of 10: 10.5-10.8 s, past the pool's
+// 10 s connect timeout for some of the loads, whose subscribes were refused with a 503).
+describe('ServerCore (document loads)', () => {
+  let t: TestServer;
+  afterEach(async () => {
+    await t.close();
+    expect(t.faults).toEqual([]);
+  });
+
+  it('should load a few docs at a time for all subscribes together, a commit\'s load first, and answer every subscribe whole', async () => {
+    const store = new MemoryServerStore();
+    t = await startTestServer({ store });
+    const [a, b, writer] = [await t.connect(), await t.connect(), await t.connect()];
+    resultOf(await writer.call('commitChanges', ['hot', [change('h1', 0, [{ op: 'replace', path: '', value: { n: 1 } }])]]));
+    const idsOf = (who: string) => Array.from({ length: 2 * MAX_LOADS + 1 }, (_, i) => `${who}${i}`);
+
+    // Every load from here on waits at the store until the spec lets it through.
+    const loadDoc = store.loadDoc.bind(store);
+    const waiting: Array<{ docId: string; go: () => void }> = [];
+    let arrived = () => {};
+    store.loadDoc = (docId) => {
+      const held = new Promise<void>((go) => waiting.push({ docId, go })).then(() => loadDoc(docId));
+      arrived();
+      return held;
+    };
+    const nextLoad = () => new Promise<void>((done) => (arrived = done));
+    const subscribes = [a.call('subscribe', [idsOf('a')]), b.call('subscribe', [idsOf('b')])];
+    // A commit to a loaded doc is answered meanwhile; by its round trip the subscribes' first loads have reached the store.
+    resultOf(await writer.call('commitChanges', ['hot', [change('h2', 1, [{ op: 'replace', path: '/n', value: 2 }])]]));
+    expect(waiting).toHaveLength(MAX_LOADS);
+
+    // A commit to a doc not loaded yet: its load takes the next free slot, ahead of the subscribes' waiting ones.
+    const fresh = writer.call('commitChanges', ['fresh', [change('f1', 0, [{ op: 'replace', path: '', value: {} }])]]);
+    resultOf(await writer.call('commitChanges', ['hot', [change('h3', 2, [{ op: 'replace', path: '/n', value: 3 }])]]));
+    const loads = 2 * idsOf('a').length + 1;
+    let [released, started] = [0, MAX_LOADS];
+    const release = async () => {
+      const loaded = started < loads ? nextLoad() : undefined;
+      waiting.shift()?.go();
+      released++;
+      if (loaded) await loaded.then(() => started++);
+      // Each one let through starts the next, never more at once.
+      expect(waiting).toHaveLength(Math.min(MAX_LOADS, loads - released));
+    };
+    await release();
+    expect(waiting.at(-1)?.docId).toBe('fresh');
+
+    while (waiting.length) await release();
+    expect(resultOf(await fresh)).toMatchObject({ changes: [{ id: 'f1', rev: 1 }] });
+    const [fromA, fromB] = await Promise.all(subscribes);
+    expect(resultOf(fromA)).toEqual(idsOf('a'));
+    expect(resultOf(fromB)).toEqual(idsOf('b'));
   });
 });
 

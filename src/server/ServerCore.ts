@@ -13,6 +13,7 @@ import { replyWithHistory } from './reloadHistory.js';
 import { CATCH_UP_SNAPSHOT_OPTION } from './docs/smallerCatchUp.js';
 import { SentBroadcasts } from './SentBroadcasts.js';
 import { eachAtMost } from '../util/eachAtMost.js';
+import { Slots } from '../util/Slots.js';
 import { readChanges, readDocId, readDocIds, readRev, invalid } from './validate.js';
 
 /** A client connection as the authorization hook sees it. */
@@ -96,9 +97,20 @@ type Method = (connection: Connection, params: unknown[]) => Promise<unknown>;
 /**
  * Most documents a resync reloads at once (see `ServerCore.resync`). A reload holds one of the
  * store's connections while it reads; all at once, they queued every commit behind them in the
- * pool, for as long as the whole resync took (`bench/resyncLoad.js`).
+ * pool, for as long as the whole resync took (`bench/resyncLoad.js`). They take {@link MAX_LOADS}'s
+ * slots too; this bounds how many documents' locks a resync holds at once, waiting for those.
  */
 export const RESYNC_RELOADS = 4;
+
+/**
+ * Most documents the server loads from its store at once, for all its calls together. A load
+ * holds one of the store's connections (PostgreSQL) or reads files on Node's thread pool (files):
+ * after a restart every client's `subscribe` of all its documents, all loaded at once, queued the
+ * commits made meanwhile behind tens of thousands of loads (`bench/subscribeHerd.js`). A
+ * subscribe's loads wait behind every other call's; more than {@link RESYNC_RELOADS}, so a
+ * resync's reloads leave room for those.
+ */
+export const MAX_LOADS = 6;
 
 /** Methods that need read access; every other document method needs write access. */
 const READ_METHODS: ReadonlySet<string> = new Set(['subscribe', 'getDoc', 'getChangesSince']);
@@ -136,6 +148,7 @@ export class ServerCore {
     const serviceOptions = {
       store: options.store,
       lock: this.lock,
+      loads: new Slots(MAX_LOADS),
       now: options.now,
       snapshotEvery: options.snapshotEvery,
       rememberedChangeIds: options.rememberedChangeIds,
@@ -296,6 +309,7 @@ export class ServerCore {
    * The subscription starts before the tombstone is looked at: a delete that lands meanwhile is
    * then either seen here or announced to this connection (it was announced to nobody when
    * the look came first, and the client followed a deleted doc it was never told of).
+   * Its loads wait for the server's load slots behind every other call's ({@link MAX_LOADS}).
    * A doc the store cannot load for now (a 503: the database is unreachable) refuses the call
    * with a retryable 503 and none of its new subscriptions is kept: followed but not loaded, it
    * would hear nothing of other processes.

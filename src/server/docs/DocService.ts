@@ -2,6 +2,7 @@ import { StatusError, StoreError } from '../../errors.js';
 import type { Algorithm, Change, CommitChangesResult, DocumentTombstone, PatchesSnapshot } from '../../types.js';
 import type { IncomingChange } from '../validate.js';
 import type { KeyedQueue } from '../../util/KeyedQueue.js';
+import type { SlotPriority, Slots } from '../../util/Slots.js';
 import type { CarriedEntry, LogEntry, ServerStore, StoredDoc } from '../stores/ServerStore.js';
 import { DuplicateChangeIdsError } from '../stores/DuplicateChangeIdsError.js';
 import { RevConflictError } from '../stores/RevConflictError.js';
@@ -67,6 +68,11 @@ export interface DocServiceOptions {
   store: ServerStore;
   /** The server-wide per-document FIFO lock. */
   lock: KeyedQueue;
+  /**
+   * The server-wide bound on documents loaded from the store at once (default: none, every load
+   * starts at once). A `subscribe`'s loads wait behind every other (see {@link tombstoneOf}).
+   */
+  loads?: Slots | undefined;
   /** The server clock (ms epoch). */
   now: () => number;
   /** Take a snapshot after this many changes (OT) or commits (LWW). */
@@ -348,9 +354,13 @@ export abstract class DocService<TDoc extends LoadedDoc> {
     }
   }
 
-  /** The tombstone of `docId`, if it is deleted. */
+  /**
+   * The tombstone of `docId`, if it is deleted: what a `subscribe` asks of each of its documents.
+   * A load it starts waits for its turn behind the loads of every other call (a commit, a read,
+   * a reload), as a subscribe's thousands of them would queue those calls behind them all.
+   */
   async tombstoneOf(docId: string): Promise<DocumentTombstone | undefined> {
-    return (await this.open(docId)).tombstone;
+    return (await this.open(docId, 'later')).tombstone;
   }
 
   /** @throws StatusError 410 with `{ deletedAt, lastRev }` when the document is deleted */
@@ -419,8 +429,11 @@ export abstract class DocService<TDoc extends LoadedDoc> {
     return doc;
   }
 
-  /** The loaded document, loading it once however many callers ask at the same time. */
-  protected open(docId: string): Promise<TDoc> {
+  /**
+   * The loaded document, loading it once however many callers ask at the same time; a load waits
+   * for one of the server's load slots (`options.loads`), at `priority`.
+   */
+  protected open(docId: string, priority: SlotPriority = 'first'): Promise<TDoc> {
     const slot = this.cache.get(docId);
     if (slot) {
       // Refresh its place in the LRU order.
@@ -429,7 +442,7 @@ export abstract class DocService<TDoc extends LoadedDoc> {
       return slot.promise;
     }
     const fresh: CacheSlot<TDoc> = {
-      promise: this.options.store.loadDoc(docId).then((stored) => {
+      promise: this.load(docId, priority).then((stored) => {
         const doc = this.fromStored(docId, stored);
         fresh.doc = doc;
         return doc;
@@ -543,7 +556,7 @@ export abstract class DocService<TDoc extends LoadedDoc> {
       if (entries.length && this.applyEntries(doc, entries)) return 'moved';
     }
     // The loaded doc stays until the store answers: a failed read leaves it (and its followers) in place.
-    const stored = await this.options.store.loadDoc(docId);
+    const stored = await this.load(docId, 'first');
     const fresh = this.fromStored(docId, stored);
     this.put(docId, fresh);
     if (fresh.tombstone) {
@@ -562,6 +575,12 @@ export abstract class DocService<TDoc extends LoadedDoc> {
     }
     if (recreated) return 'recreated';
     return fresh.headRev !== from || doc.tombstone !== undefined ? 'moved' : 'unchanged';
+  }
+
+  /** Reads a document from the store once one of the server's load slots is free. */
+  private load(docId: string, priority: SlotPriority): Promise<StoredDoc> {
+    const { store, loads } = this.options;
+    return loads ? loads.run(() => store.loadDoc(docId), priority) : store.loadDoc(docId);
   }
 
   /** Drops the loaded document (under its lock) and tells the store: the next call loads it. */
