@@ -347,6 +347,33 @@ describe('ServerCore (document loads)', () => {
     expect(resultOf(fromA)).toEqual(idsOf('a'));
     expect(resultOf(fromB)).toEqual(idsOf('b'));
   });
+  it("should load first a doc a subscribe's load is still queued for, once a commit waits on it", async () => {
+    const store = new MemoryServerStore();
+    t = await startTestServer({ store });
+    const [reader, writer] = [await t.connect(), await t.connect()];
+    const ids = Array.from({ length: 2 * MAX_LOADS + 1 }, (_, i) => `d${i}`);
+    const loadDoc = store.loadDoc.bind(store);
+    const waiting: Array<{ docId: string; go: () => void }> = [];
+    store.loadDoc = (docId) => new Promise<void>((go) => waiting.push({ docId, go })).then(() => loadDoc(docId));
+    const subscribed = reader.call('subscribe', [ids]);
+    // A round trip: the subscribe's first loads have reached the store, the rest wait for a slot.
+    resultOf(await writer.call('ping', []));
+    expect(waiting.map((load) => load.docId)).toEqual(ids.slice(0, MAX_LOADS));
+
+    // A commit to the subscribe's last doc waits on its queued load: one slot freed, that load goes next.
+    const last = ids[ids.length - 1];
+    const committed = writer.call('commitChanges', [last, [change('c1', 0, [{ op: 'replace', path: '', value: {} }])]]);
+    resultOf(await writer.call('ping', []));
+    waiting.shift()!.go();
+    resultOf(await writer.call('ping', []));
+    expect(waiting.at(-1)?.docId).toBe(last);
+    while (waiting.length) {
+      waiting.shift()!.go();
+      resultOf(await writer.call('ping', []));
+    }
+    expect(resultOf(await committed)).toMatchObject({ changes: [{ id: 'c1', rev: 1 }] });
+    expect(resultOf(await subscribed)).toEqual(ids);
+  });
 });
 
 describe('ServerCore (a store shared with other server processes)', () => {

@@ -38,6 +38,31 @@ describe('Slots', () => {
     expect(slots.queued).toBe(0);
   });
 
+  it('should move a waiting later task to the end of the first ones when hurried, and run it once', async () => {
+    const slots = new Slots(1);
+    const { started, settle, task } = gated();
+    const runs = [slots.run(task('a')), slots.run(task('later1'), 'later'), slots.run(task('later2'), 'later')];
+    const hurried = slots.queue(task('later3'), 'later');
+    runs.push(slots.run(task('first1')));
+    hurried.hurry();
+    hurried.hurry();
+    expect(slots.queued).toBe(4);
+    for (const name of ['a', 'first1', 'later3', 'later1']) {
+      settle(name);
+      await turn();
+    }
+    expect(started).toEqual(['a', 'first1', 'later3', 'later1', 'later2']);
+    // Started: hurrying it again changes nothing, and its stale place in the later queue is passed over.
+    hurried.hurry();
+    settle('later2');
+    await expect(Promise.all([...runs, hurried.result])).resolves.toEqual(['a', 'later1', 'later2', 'first1', 'later3']);
+    expect(started).toHaveLength(5);
+    expect(slots.queued).toBe(0);
+    // The slot is free again: a new task starts at once.
+    void slots.run(task('b'));
+    expect(started.at(-1)).toBe('b');
+  });
+
   it('should free the slot of a task that failed, and reject its run with the failure', async () => {
     const slots = new Slots(1);
     const { started, settle, task } = gated();

@@ -1,11 +1,26 @@
 /** Where a task waits for a slot: ahead of (`first`) or behind (`later`) the `later` tasks already waiting. */
 export type SlotPriority = 'first' | 'later';
 
+/** A task queued by {@link Slots.queue}: its result, and a way to move it ahead once someone waits on it. */
+export interface QueuedTask<R> {
+  /** Settles with the task's result. */
+  result: Promise<R>;
+  /** A `later` task still waiting joins the `first` ones, at their end (no effect otherwise). */
+  hurry(): void;
+}
+
+/** A task waiting for a slot (in one queue, or two once hurried: it starts once, from the first). */
+interface Waiter {
+  go: () => void;
+  started: boolean;
+  hurried: boolean;
+}
+
 /**
  * Runs tasks at most `limit` at a time. A task that finds every slot taken waits for one: the
  * `first` ones in arrival order, then the `later` ones in arrival order, so a task someone waits
  * on (a commit's load) is not queued behind a batch of background ones (a `subscribe` of
- * thousands of documents).
+ * thousands of documents); a `later` one someone comes to wait on is hurried to the `first` ones.
  *
  * @example
  * const loads = new Slots(4);
@@ -13,7 +28,8 @@ export type SlotPriority = 'first' | 'later';
  */
 export class Slots {
   private running = 0;
-  private readonly waiting: Record<SlotPriority, Fifo<() => void>> = { first: new Fifo(), later: new Fifo() };
+  private waitingCount = 0;
+  private readonly waiting: Record<SlotPriority, Fifo<Waiter>> = { first: new Fifo(), later: new Fifo() };
 
   /** @param limit most tasks running at once (a positive integer; anything else throws a `RangeError`) */
   constructor(readonly limit: number) {
@@ -22,21 +38,53 @@ export class Slots {
 
   /** Tasks waiting for a slot. */
   get queued(): number {
-    return this.waiting.first.size + this.waiting.later.size;
+    return this.waitingCount;
   }
 
   /** Runs `task` once a slot is free; resolves or rejects with its result, and frees the slot when it settles. */
-  async run<R>(task: () => Promise<R>, priority: SlotPriority = 'first'): Promise<R> {
-    // A freed slot is handed to the next task as it is: `running` counts it still.
-    if (this.running < this.limit) this.running++;
-    else await new Promise<void>((go) => this.waiting[priority].push(go));
-    try {
-      return await task();
-    } finally {
-      const next = this.waiting.first.shift() ?? this.waiting.later.shift();
-      if (next) next();
-      else this.running--;
+  run<R>(task: () => Promise<R>, priority: SlotPriority = 'first'): Promise<R> {
+    return this.queue(task, priority).result;
+  }
+
+  /** As {@link run}, with a way to hurry the task while it waits. */
+  queue<R>(task: () => Promise<R>, priority: SlotPriority = 'first'): QueuedTask<R> {
+    let waiter: Waiter | undefined;
+    const result = (async () => {
+      // A freed slot is handed to the next task as it is: `running` counts it still.
+      if (this.running < this.limit) this.running++;
+      else {
+        await new Promise<void>((go) => {
+          waiter = { go, started: false, hurried: false };
+          this.waitingCount++;
+          this.waiting[priority].push(waiter);
+        });
+      }
+      try {
+        return await task();
+      } finally {
+        this.handOn();
+      }
+    })();
+    const hurry = () => {
+      if (!waiter || waiter.started || waiter.hurried || priority === 'first') return;
+      waiter.hurried = true;
+      this.waiting.first.push(waiter);
+    };
+    return { result, hurry };
+  }
+
+  /** Hands the slot of a task that settled to the next waiting one (a hurried one is in two queues: started once), or frees it. */
+  private handOn(): void {
+    let next: Waiter | undefined;
+    do next = this.waiting.first.shift() ?? this.waiting.later.shift();
+    while (next?.started);
+    if (!next) {
+      this.running--;
+      return;
     }
+    next.started = true;
+    this.waitingCount--;
+    next.go();
   }
 }
 
@@ -44,10 +92,6 @@ export class Slots {
 class Fifo<T> {
   private items: Array<T | undefined> = [];
   private head = 0;
-
-  get size(): number {
-    return this.items.length - this.head;
-  }
 
   push(item: T): void {
     this.items.push(item);

@@ -2,7 +2,7 @@ import { StatusError, StoreError } from '../../errors.js';
 import type { Algorithm, Change, CommitChangesResult, DocumentTombstone, PatchesSnapshot } from '../../types.js';
 import type { IncomingChange } from '../validate.js';
 import type { KeyedQueue } from '../../util/KeyedQueue.js';
-import type { SlotPriority, Slots } from '../../util/Slots.js';
+import type { QueuedTask, SlotPriority, Slots } from '../../util/Slots.js';
 import type { CarriedEntry, LogEntry, ServerStore, StoredDoc } from '../stores/ServerStore.js';
 import { DuplicateChangeIdsError } from '../stores/DuplicateChangeIdsError.js';
 import { RevConflictError } from '../stores/RevConflictError.js';
@@ -127,6 +127,8 @@ export interface LoadedDoc {
 interface CacheSlot<TDoc> {
   promise: Promise<TDoc>;
   doc?: TDoc;
+  /** Moves its load, while it waits for a slot, ahead of the subscribes' (`Slots.queue`): another call waits on it. */
+  hurry?: () => void;
 }
 
 /**
@@ -439,14 +441,18 @@ export abstract class DocService<TDoc extends LoadedDoc> {
       // Refresh its place in the LRU order.
       this.cache.delete(docId);
       this.cache.set(docId, slot);
+      // A commit or read waits on a load a subscribe queued: not behind the rest of the herd.
+      if (priority === 'first') slot.hurry?.();
       return slot.promise;
     }
+    const { result, hurry } = this.load(docId, priority);
     const fresh: CacheSlot<TDoc> = {
-      promise: this.load(docId, priority).then((stored) => {
+      promise: result.then((stored) => {
         const doc = this.fromStored(docId, stored);
         fresh.doc = doc;
         return doc;
       }),
+      hurry,
     };
     fresh.promise.catch(() => {
       if (this.cache.get(docId) !== fresh) return;
@@ -556,7 +562,7 @@ export abstract class DocService<TDoc extends LoadedDoc> {
       if (entries.length && this.applyEntries(doc, entries)) return 'moved';
     }
     // The loaded doc stays until the store answers: a failed read leaves it (and its followers) in place.
-    const stored = await this.load(docId, 'first');
+    const stored = await this.load(docId, 'first').result;
     const fresh = this.fromStored(docId, stored);
     this.put(docId, fresh);
     if (fresh.tombstone) {
@@ -578,9 +584,9 @@ export abstract class DocService<TDoc extends LoadedDoc> {
   }
 
   /** Reads a document from the store once one of the server's load slots is free. */
-  private load(docId: string, priority: SlotPriority): Promise<StoredDoc> {
+  private load(docId: string, priority: SlotPriority): QueuedTask<StoredDoc> {
     const { store, loads } = this.options;
-    return loads ? loads.run(() => store.loadDoc(docId), priority) : store.loadDoc(docId);
+    return loads ? loads.queue(() => store.loadDoc(docId), priority) : { result: store.loadDoc(docId), hurry: () => {} };
   }
 
   /** Drops the loaded document (under its lock) and tells the store: the next call loads it. */
