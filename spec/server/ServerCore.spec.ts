@@ -611,6 +611,39 @@ describe('ServerCore (a store shared with other server processes)', () => {
     }
     expect(told.sort()).toEqual([...ids].sort());
   });
+
+  // Found in review of the load slots: a report's refresh waits, under the doc's lock, for the load a
+  // subscribe queued behind the others; a delete (or undelete, or snapshot) queued behind that lock
+  // never got to ask for the doc, so it waited for the whole herd of subscribe loads.
+  it("should load first a doc a subscribe's load is still queued for, once a report's refresh waits on it under the doc's lock", async () => {
+    const store = new SharedMemoryStore();
+    t = await startTestServer({ store });
+    const [reader, writer] = [await t.connect(), await t.connect()];
+    const ids = Array.from({ length: 2 * MAX_LOADS + 1 }, (_, i) => `d${i}`);
+    const last = ids[ids.length - 1];
+    await store.append(last, { kind: 'ot', changes: [elsewhere(1, 'b1')] });
+    const loadDoc = store.loadDoc.bind(store);
+    const waiting: Array<{ docId: string; go: () => void }> = [];
+    store.loadDoc = (docId) => new Promise<void>((go) => waiting.push({ docId, go })).then(() => loadDoc(docId));
+    const subscribed = reader.call('subscribe', [ids]);
+    resultOf(await writer.call('ping', []));
+    expect(waiting.map((load) => load.docId)).toEqual(ids.slice(0, MAX_LOADS));
+
+    // Another process's commit to the last doc, then a delete of it here: both wait on its queued load.
+    await store.append(last, { kind: 'ot', changes: [elsewhere(2, 'b2')] });
+    store.report({ type: 'commit', docId: last, firstRev: 2, lastRev: 2 });
+    const deleted = writer.call('deleteDoc', [last]);
+    resultOf(await writer.call('ping', []));
+    waiting.shift()!.go();
+    resultOf(await writer.call('ping', []));
+    expect(waiting.at(-1)?.docId).toBe(last);
+    while (waiting.length) {
+      waiting.shift()!.go();
+      resultOf(await writer.call('ping', []));
+    }
+    resultOf(await deleted);
+    expect(resultOf(await subscribed)).toEqual(ids);
+  });
 });
 
 // Found in review: only startServer checked rememberedChangeIds, and ServerCore is exported: NaN or

@@ -546,8 +546,10 @@ export abstract class DocService<TDoc extends LoadedDoc> {
   /** {@link refresh} under the lock. Resolves with what it found. */
   private async refreshLocked(docId: string, mode: 'read-on' | 'reload', knownRev = 0, carried?: CarriedEntry): Promise<Refreshed> {
     // A document being loaded (a read does not take the lock) may have been read before the
-    // reported commit: wait for it and read on from there.
+    // reported commit: wait for it and read on from there. A subscribe's load is moved ahead of
+    // the others (`hurry`): the calls queued behind this lock (a delete, say) wait on it too.
     const slot = this.cache.get(docId);
+    slot?.hurry?.();
     const doc = slot?.doc ?? (await slot?.promise.catch(() => undefined));
     if (!doc || this.cache.get(docId)?.doc !== doc) return 'unchanged';
     const before = doc.headRev;
