@@ -2,6 +2,7 @@ import fsPromises, { mkdtemp, readFile, rm, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileServerStore } from '../../../src/server/stores/FileServerStore.js';
+import { LOCK_FILE } from '../../../src/server/stores/directoryLock.js';
 import { documentDirectory, segmentName } from '../../../src/server/stores/docFiles.js';
 import { entryFirstRev } from '../../../src/server/stores/ServerStore.js';
 import { otEntry } from '../../helpers/serverStoreContract.js';
@@ -20,12 +21,8 @@ afterEach(async () => {
   await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
-/**
- * A directory as a crash left it: doc `a` at revs 1–3, whose rev 3 line a power cut took (its
- * record is in the journal only); and a store recovering it, its read of `a`'s segment held once
- * made (`release` lets it go on).
- */
-async function recoveryHeld(): Promise<{ directory: string; segment: string; recovering: FileServerStore; recovery: Promise<unknown>; release: () => void }> {
+/** A directory as a crash left it: doc `a` at revs 1–3, whose rev 3 line a power cut took (its record is in the journal only). */
+async function crashedDirectory(): Promise<{ directory: string; segment: string }> {
   const directory = await mkdtemp(join(tmpdir(), 'patches-rx-recovery-'));
   dirs.push(directory);
   const crashed = new FileServerStore({ directory });
@@ -34,7 +31,12 @@ async function recoveryHeld(): Promise<{ directory: string; segment: string; rec
   const segment = join(documentDirectory(directory, 'a'), segmentName(1));
   const text = await readFile(segment, 'utf8');
   await truncate(segment, text.indexOf('\n', text.indexOf('\n') + 1) + 1);
+  return { directory, segment };
+}
 
+/** {@link crashedDirectory}, and a store recovering it, its read of `a`'s segment held once made (`release` lets it go on). */
+async function recoveryHeld(): Promise<{ directory: string; segment: string; recovering: FileServerStore; recovery: Promise<unknown>; release: () => void }> {
+  const { directory, segment } = await crashedDirectory();
   const realRead = fsPromises.readFile;
   let reached!: () => void;
   const hasRead = new Promise<void>((resolve) => (reached = resolve));
@@ -86,5 +88,61 @@ describe('recoverJournal, when the store is abandoned during it', () => {
     stores.push(next);
     await next.open();
     expect((await next.loadDoc('a')).tail.map(entryFirstRev)).toEqual([1, 2, 3]);
+  });
+});
+
+// Found in a second reading: `close()` while the first call took the directory's lock found no
+// recovery to wait for and let the lock go; the recovery started once the lock was taken, and
+// replayed the journal after that, as a store opened next did too: a rev stored twice.
+describe('recoverJournal, when the store is closed while it takes the lock', () => {
+  it('should not start, so the next start replays the lost line once', async () => {
+    const { directory, segment } = await crashedDirectory();
+    const lockPath = join(directory, LOCK_FILE);
+    const realLink = fsPromises.link;
+    const realRead = fsPromises.readFile;
+    let lockTaken!: () => void;
+    const taking = new Promise<void>((resolve) => (lockTaken = resolve));
+    let letLockGo!: () => void;
+    const lockHeld = new Promise<void>((resolve) => (letLockGo = resolve));
+    let readSegment!: () => void;
+    const segmentRead = new Promise<void>((resolve) => (readSegment = resolve));
+    let releaseRead!: () => void;
+    const readReleased = new Promise<void>((resolve) => (releaseRead = resolve));
+    let holdingLock = true;
+    let holdingRead = true;
+    jest.spyOn(fsPromises, 'link').mockImplementation(async (from, to) => {
+      await realLink(from, to);
+      if (holdingLock && to === lockPath) {
+        holdingLock = false;
+        lockTaken();
+        await lockHeld;
+      }
+    });
+    jest.spyOn(fsPromises, 'readFile').mockImplementation((async (...args: Parameters<typeof realRead>) => {
+      const result = await realRead(...args);
+      if (holdingRead && args[0] === segment) {
+        holdingRead = false;
+        readSegment();
+        await readReleased;
+      }
+      return result;
+    }) as typeof realRead);
+
+    const closing = new FileServerStore({ directory, onWarning: () => undefined });
+    const opening = closing.open().then(() => 'opened', () => 'refused');
+    await taking;
+    const closed = closing.close();
+    letLockGo();
+    await closed;
+    // Closed, the lock let go: the closed store reads and writes nothing more.
+    const after = await Promise.race([segmentRead.then(() => 'read the segment'), opening]);
+    holdingRead = false;
+    const next = new FileServerStore({ directory });
+    stores.push(next);
+    await next.open();
+    releaseRead();
+    await opening;
+    expect((await next.loadDoc('a')).tail.map(entryFirstRev)).toEqual([1, 2, 3]);
+    expect(after).toBe('refused');
   });
 });

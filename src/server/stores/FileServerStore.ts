@@ -333,6 +333,9 @@ export class FileServerStore implements ServerStore {
   private recovered(): Promise<void> {
     const { journals, checkpoints } = this;
     if (!journals || !checkpoints) return Promise.resolve();
+    // Closed (or abandoned) while the lock was taken: that found no recovery to wait for and lets
+    // the lock go, so one started now would replay after the next process did (a rev stored twice).
+    if (!this.recovery && this.closed) return Promise.reject(new StoreError('FileServerStore is closed'));
     return (this.recovery ??= recoverJournal({
       root: this.root,
       journals,
