@@ -7,6 +7,7 @@ import type { Change, CommitChangesResult } from '../../src/types.js';
 import { FailingServerStore } from '../helpers/failingServerStore.js';
 import { change, errorOf, resultOf, startTestServer } from '../helpers/testServer.js';
 import type { TestServer } from '../helpers/testServer.js';
+import type { WsTestClient } from '../helpers/wsClient.js';
 
 describe('ServerCore (dispatch, authorization, routing)', () => {
   let t: TestServer;
@@ -292,6 +293,25 @@ describe('ServerCore (dispatch, authorization, routing)', () => {
   });
 });
 
+/** A load the spec holds at the store: `go` lets it through. */
+type HeldLoad = { docId: string; go: () => void };
+
+/** Holds every load of `store` (of the docs `held` picks, if given) until the spec lets it through; the held ones in arrival order. */
+function holdLoads(store: MemoryServerStore, held: (docId: string) => boolean = () => true): HeldLoad[] {
+  const loadDoc = store.loadDoc.bind(store);
+  const waiting: HeldLoad[] = [];
+  store.loadDoc = (docId) => (held(docId) ? new Promise<void>((go) => waiting.push({ docId, go })).then(() => loadDoc(docId)) : loadDoc(docId));
+  return waiting;
+}
+
+/** Lets the held loads through one at a time, each followed by a round trip of `client` (which lets the next one reach the store). */
+async function releaseLoads(waiting: HeldLoad[], client: WsTestClient): Promise<void> {
+  while (waiting.length) {
+    waiting.shift()!.go();
+    resultOf(await client.call('ping', []));
+  }
+}
+
 // Found measuring a restart (bench/subscribeHerd.js): every client's subscribe of all its docs
 // loaded them all at once, and on PostgreSQL a commit meanwhile waited behind all of those loads
 // for the pool's connections (20 clients of 1,000 docs, a pool of 10: 10.5-10.8 s, past the pool's
@@ -352,9 +372,7 @@ describe('ServerCore (document loads)', () => {
     t = await startTestServer({ store });
     const [reader, writer] = [await t.connect(), await t.connect()];
     const ids = Array.from({ length: 2 * MAX_LOADS + 1 }, (_, i) => `d${i}`);
-    const loadDoc = store.loadDoc.bind(store);
-    const waiting: Array<{ docId: string; go: () => void }> = [];
-    store.loadDoc = (docId) => new Promise<void>((go) => waiting.push({ docId, go })).then(() => loadDoc(docId));
+    const waiting = holdLoads(store);
     const subscribed = reader.call('subscribe', [ids]);
     // A round trip: the subscribe's first loads have reached the store, the rest wait for a slot.
     resultOf(await writer.call('ping', []));
@@ -367,10 +385,7 @@ describe('ServerCore (document loads)', () => {
     waiting.shift()!.go();
     resultOf(await writer.call('ping', []));
     expect(waiting.at(-1)?.docId).toBe(last);
-    while (waiting.length) {
-      waiting.shift()!.go();
-      resultOf(await writer.call('ping', []));
-    }
+    await releaseLoads(waiting, writer);
     expect(resultOf(await committed)).toMatchObject({ changes: [{ id: 'c1', rev: 1 }] });
     expect(resultOf(await subscribed)).toEqual(ids);
   });
@@ -593,9 +608,7 @@ describe('ServerCore (a store shared with other server processes)', () => {
     for (const docId of ids) await store.append(docId, { kind: 'ot', changes: [{ ...elsewhere(1, `${docId}-b1`), ops: [{ op: 'replace', path: '', value: { b: 1 } }] }] });
 
     // Every reload of the resync waits at the store until the spec lets it through.
-    const loadDoc = store.loadDoc.bind(store);
-    const waiting: Array<{ docId: string; go: () => void }> = [];
-    store.loadDoc = (docId) => (ids.includes(docId) ? new Promise<void>((go) => waiting.push({ docId, go })).then(() => loadDoc(docId)) : loadDoc(docId));
+    const waiting = holdLoads(store, (docId) => ids.includes(docId));
     store.report({ type: 'resync' });
     // A commit's round trip: the reloads the resync started at once have reached the store by then.
     resultOf(await client.call('commitChanges', ['other', [change('c1', 0, [{ op: 'replace', path: '', value: {} }])]]));
@@ -622,9 +635,7 @@ describe('ServerCore (a store shared with other server processes)', () => {
     const ids = Array.from({ length: 2 * MAX_LOADS + 1 }, (_, i) => `d${i}`);
     const last = ids[ids.length - 1];
     await store.append(last, { kind: 'ot', changes: [elsewhere(1, 'b1')] });
-    const loadDoc = store.loadDoc.bind(store);
-    const waiting: Array<{ docId: string; go: () => void }> = [];
-    store.loadDoc = (docId) => new Promise<void>((go) => waiting.push({ docId, go })).then(() => loadDoc(docId));
+    const waiting = holdLoads(store);
     const subscribed = reader.call('subscribe', [ids]);
     resultOf(await writer.call('ping', []));
     expect(waiting.map((load) => load.docId)).toEqual(ids.slice(0, MAX_LOADS));
@@ -637,10 +648,7 @@ describe('ServerCore (a store shared with other server processes)', () => {
     waiting.shift()!.go();
     resultOf(await writer.call('ping', []));
     expect(waiting.at(-1)?.docId).toBe(last);
-    while (waiting.length) {
-      waiting.shift()!.go();
-      resultOf(await writer.call('ping', []));
-    }
+    await releaseLoads(waiting, writer);
     resultOf(await deleted);
     expect(resultOf(await subscribed)).toEqual(ids);
   });

@@ -34,27 +34,33 @@ async function crashedDirectory(): Promise<{ directory: string; segment: string 
   return { directory, segment };
 }
 
-/** {@link crashedDirectory}, and a store recovering it, its read of `a`'s segment held once made (`release` lets it go on). */
-async function recoveryHeld(): Promise<{ directory: string; segment: string; recovering: FileServerStore; recovery: Promise<unknown>; release: () => void }> {
-  const { directory, segment } = await crashedDirectory();
-  const realRead = fsPromises.readFile;
-  let reached!: () => void;
-  const hasRead = new Promise<void>((resolve) => (reached = resolve));
+/** A call of fs/promises' `name` held once it is made with `path` first (until `release`), while `armed`; `reached` once held. */
+function holdOnce(name: 'readFile' | 'link', path: string): { reached: Promise<void>; release: () => void; disarm: () => void } {
+  const real = fsPromises[name] as (...args: unknown[]) => Promise<unknown>;
+  let reach!: () => void;
+  const reached = new Promise<void>((resolve) => (reach = resolve));
   let release!: () => void;
   const released = new Promise<void>((resolve) => (release = resolve));
-  let held = false;
-  jest.spyOn(fsPromises, 'readFile').mockImplementation((async (...args: Parameters<typeof realRead>) => {
-    const result = await realRead(...args);
-    if (!held && args[0] === segment) {
-      held = true;
-      reached();
+  let armed = true;
+  jest.spyOn(fsPromises, name).mockImplementation((async (...args: unknown[]) => {
+    const result = await real(...args);
+    if (armed && args[name === 'link' ? 1 : 0] === path) {
+      armed = false;
+      reach();
       await released;
     }
     return result;
-  }) as typeof realRead);
+  }) as never);
+  return { reached, release, disarm: () => (armed = false) };
+}
+
+/** {@link crashedDirectory}, and a store recovering it, its read of `a`'s segment held once made (`release` lets it go on). */
+async function recoveryHeld(): Promise<{ directory: string; segment: string; recovering: FileServerStore; recovery: Promise<unknown>; release: () => void }> {
+  const { directory, segment } = await crashedDirectory();
+  const { reached, release } = holdOnce('readFile', segment);
   const recovering = new FileServerStore({ directory, onWarning: () => undefined });
   const recovery = recovering.open().catch(() => undefined);
-  await hasRead;
+  await reached;
   return { directory, segment, recovering, recovery, release };
 }
 
@@ -97,50 +103,22 @@ describe('recoverJournal, when the store is abandoned during it', () => {
 describe('recoverJournal, when the store is closed while it takes the lock', () => {
   it('should not start, so the next start replays the lost line once', async () => {
     const { directory, segment } = await crashedDirectory();
-    const lockPath = join(directory, LOCK_FILE);
-    const realLink = fsPromises.link;
-    const realRead = fsPromises.readFile;
-    let lockTaken!: () => void;
-    const taking = new Promise<void>((resolve) => (lockTaken = resolve));
-    let letLockGo!: () => void;
-    const lockHeld = new Promise<void>((resolve) => (letLockGo = resolve));
-    let readSegment!: () => void;
-    const segmentRead = new Promise<void>((resolve) => (readSegment = resolve));
-    let releaseRead!: () => void;
-    const readReleased = new Promise<void>((resolve) => (releaseRead = resolve));
-    let holdingLock = true;
-    let holdingRead = true;
-    jest.spyOn(fsPromises, 'link').mockImplementation(async (from, to) => {
-      await realLink(from, to);
-      if (holdingLock && to === lockPath) {
-        holdingLock = false;
-        lockTaken();
-        await lockHeld;
-      }
-    });
-    jest.spyOn(fsPromises, 'readFile').mockImplementation((async (...args: Parameters<typeof realRead>) => {
-      const result = await realRead(...args);
-      if (holdingRead && args[0] === segment) {
-        holdingRead = false;
-        readSegment();
-        await readReleased;
-      }
-      return result;
-    }) as typeof realRead);
-
+    // The lock's link, and the closing store's read of `a`'s segment (if it makes one), held.
+    const lock = holdOnce('link', join(directory, LOCK_FILE));
+    const read = holdOnce('readFile', segment);
     const closing = new FileServerStore({ directory, onWarning: () => undefined });
     const opening = closing.open().then(() => 'opened', () => 'refused');
-    await taking;
+    await lock.reached;
     const closed = closing.close();
-    letLockGo();
+    lock.release();
     await closed;
     // Closed, the lock let go: the closed store reads and writes nothing more.
-    const after = await Promise.race([segmentRead.then(() => 'read the segment'), opening]);
-    holdingRead = false;
+    const after = await Promise.race([read.reached.then(() => 'read the segment'), opening]);
+    read.disarm();
     const next = new FileServerStore({ directory });
     stores.push(next);
     await next.open();
-    releaseRead();
+    read.release();
     await opening;
     expect((await next.loadDoc('a')).tail.map(entryFirstRev)).toEqual([1, 2, 3]);
     expect(after).toBe('refused');
