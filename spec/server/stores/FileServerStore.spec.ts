@@ -201,6 +201,29 @@ describe('FileServerStore', () => {
     await reopened.close();
   });
 
+  // Found in review: a line written twice (as two writers replaying one journal record wrote it
+  // before f97697c: revs [1, 2, 3, 3]) loaded silently, and the OT service applied its ops twice.
+  it('should skip a line that repeats an earlier one, warning once, and refuse a rev held twice with other contents', async () => {
+    const directory = await tempDir();
+    const store = new FileServerStore({ directory });
+    for (let rev = 1; rev <= 3; rev++) await store.append('d', otEntry(rev));
+    await store.append('e', otEntry(1));
+    await store.close();
+    const segment = (docId: string) => join(documentDirectory(directory, docId), 'log-0000000000000001.jsonl');
+    await appendFile(segment('d'), JSON.stringify(otEntry(3)) + '\n');
+    await appendFile(segment('e'), JSON.stringify({ kind: 'ot', changes: [committed(1, { id: 'other' })] }) + '\n');
+    const warnings: StoreError[] = [];
+    const reopened = new FileServerStore({ directory, onWarning: (warning) => warnings.push(warning), maxDocRecords: 0 });
+    expect(await reopened.loadDoc('d')).toEqual({ tail: [otEntry(1), otEntry(2), otEntry(3)] });
+    expect(await reopened.readLog('d', 0)).toEqual([otEntry(1), otEntry(2), otEntry(3)]);
+    await reopened.append('d', otEntry(4));
+    expect((await reopened.loadDoc('d')).tail).toEqual([otEntry(1), otEntry(2), otEntry(3), otEntry(4)]);
+    expect(warnings.map((warning) => [warning.docId, warning.message])).toEqual([['d', 'Log of document "d" holds 1 line(s) twice: each read skips the repeats (the files are left as they are)']]);
+    await expect(reopened.loadDoc('e')).rejects.toThrow(new StoreError('Log of document "e" holds rev 1 twice, with different contents'));
+    await expect(reopened.readLog('e', 0)).rejects.toThrow(StoreError);
+    await reopened.close();
+  });
+
   it('should start a new log segment at each snapshot, so opening reads only the snapshot and the last segment', async () => {
     const directory = await tempDir();
     const store = await snapshotAtRev2(directory, 'd');

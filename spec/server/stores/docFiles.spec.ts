@@ -3,6 +3,7 @@ import {
   activeSegment,
   checkContiguous,
   documentDirectory,
+  dropRepeats,
   isDataFile,
   isTempFile,
   parseLines,
@@ -13,9 +14,10 @@ import {
   startIndex,
   tempName,
 } from '../../../src/server/stores/docFiles.js';
-import type { LogEntry } from '../../../src/server/stores/ServerStore.js';
+import type { LogEntry, OTLogEntry } from '../../../src/server/stores/ServerStore.js';
 
-const entry = (rev: number): LogEntry => ({ kind: 'ot', changes: [{ id: `c${rev}`, baseRev: rev - 1, rev, ops: [], createdAt: 1, committedAt: 2 }] });
+const entryOf = (...revs: number[]): OTLogEntry => ({ kind: 'ot', changes: revs.map((rev) => ({ id: `c${rev}`, baseRev: rev - 1, rev, ops: [], createdAt: 1, committedAt: 2 })) });
+const entry = (rev: number): LogEntry => entryOf(rev);
 
 describe('docFiles', () => {
   it('should give every doc id its own directory, readable and safe on any file system', () => {
@@ -66,6 +68,19 @@ describe('docFiles', () => {
     // A whole last line that does not parse is torn too (its newline was written, the rest not).
     expect(parseLines('d', `${lines}{"kind\n`).validBytes).toBe(Buffer.byteLength(lines));
     expect(() => parseLines('d', `${JSON.stringify(entry(1))}\nnot json\n${JSON.stringify(entry(2))}\n`)).toThrow(StoreError);
+  });
+
+  it('should drop an entry that repeats an earlier one, and refuse one that takes its revs with other contents', () => {
+    const pair = entryOf(2, 3);
+    expect(dropRepeats('d', [entry(1), pair, entry(4)])).toEqual({ entries: [entry(1), pair, entry(4)], repeats: 0 });
+    expect(dropRepeats('d', [entry(1), entry(2), entry(2), entry(3)])).toEqual({ entries: [entry(1), entry(2), entry(3)], repeats: 1 });
+    // Two writers replaying the same records: a run repeated, an entry of several revs with it.
+    expect(dropRepeats('d', [entry(1), pair, entry(4), pair, entry(4), entry(5)])).toEqual({ entries: [entry(1), pair, entry(4), entry(5)], repeats: 2 });
+    expect(() => dropRepeats('d', [entry(1), entry(2), { kind: 'ot', changes: [{ ...entryOf(2).changes[0], id: 'other' }] }])).toThrow(
+      'Log of document "d" holds rev 2 twice, with different contents',
+    );
+    // Revs an earlier entry holds, cut into other entries: not a repeat either.
+    expect(() => dropRepeats('d', [entry(1), pair, entry(3)])).toThrow('Log of document "d" holds rev 3 twice');
   });
 
   it('should refuse a log that skips a rev after its snapshot', () => {

@@ -127,6 +127,49 @@ export function parseLines(docId: string, text: string): { entries: LogEntry[]; 
   return { entries, validBytes };
 }
 
+/**
+ * Drops the log entries that repeat an earlier one line for line (the same revs, the same
+ * contents), keeping the first: a line written twice (two writers replaying one journal record,
+ * as `abandon` let happen before f97697c) holds no commit of its own, and applied twice it would
+ * put the commit's ops twice into the doc. An entry that takes revs an earlier one holds with
+ * other contents is two commits claiming one rev: a `StoreError`, since keeping either would
+ * drop the other, which may have been acknowledged.
+ *
+ * @param entries a doc's log entries in the order its segments hold them
+ * @returns the entries without the repeats, and how many were dropped
+ */
+export function dropRepeats(docId: string, entries: readonly LogEntry[]): { entries: LogEntry[]; repeats: number } {
+  const kept: LogEntry[] = [];
+  let repeats = 0;
+  for (const entry of entries) {
+    const last = kept[kept.length - 1];
+    if (!last || entryFirstRev(entry) > entryLastRev(last)) {
+      kept.push(entry);
+      continue;
+    }
+    const earlier = withFirstRev(kept, entryFirstRev(entry));
+    if (!earlier || JSON.stringify(earlier) !== JSON.stringify(entry)) {
+      throw new StoreError(`Log of document "${docId}" holds rev ${entryFirstRev(entry)} twice, with different contents`, docId);
+    }
+    repeats += 1;
+  }
+  return { entries: kept, repeats };
+}
+
+/** The entry of `entries` (ascending revs) whose first rev is `rev`, by bisection. */
+function withFirstRev(entries: readonly LogEntry[], rev: number): LogEntry | undefined {
+  let low = 0;
+  let high = entries.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    const first = entryFirstRev(entries[middle]);
+    if (first === rev) return entries[middle];
+    if (first < rev) low = middle + 1;
+    else high = middle - 1;
+  }
+  return undefined;
+}
+
 /** Throws a `StoreError` when the log after a snapshot at `snapshotRev` skips a rev (files lost or damaged). */
 export function checkContiguous(docId: string, snapshotRev: number, tail: readonly LogEntry[]): void {
   let expected = snapshotRev + 1;

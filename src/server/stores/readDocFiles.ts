@@ -1,7 +1,7 @@
 import { readFile, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoreError } from '../../errors.js';
-import { TOMBSTONE_FILE, checkContiguous, isTempFile, parseLines, segmentName, segmentsOf, snapshotName, snapshotRevsOf, startIndex } from './docFiles.js';
+import { TOMBSTONE_FILE, checkContiguous, dropRepeats, isTempFile, parseLines, segmentName, segmentsOf, snapshotName, snapshotRevsOf, startIndex } from './docFiles.js';
 import { listDir, unlinkQuiet } from './fileOps.js';
 import { entryLastRev } from './ServerStore.js';
 import type { DocSnapshot, LogEntry, StoredDoc } from './ServerStore.js';
@@ -10,9 +10,10 @@ import type { DocSnapshot, LogEntry, StoredDoc } from './ServerStore.js';
  * Reads a live document from its directory (`names`, its listing): the latest snapshot it can
  * read and the log after it, finishing what a crash cut short on the way: a temp file left by a
  * snapshot or tombstone write is removed, and a torn last line (never acknowledged) is cut off
- * the last segment. Any other unreadable line, or a gap in the revs, is a `StoreError`.
+ * the last segment. A line that repeats an earlier one is skipped (see `dropRepeats`). Any other
+ * unreadable line, a rev held twice with other contents, or a gap in the revs, is a `StoreError`.
  *
- * @param onWarning told of a snapshot it cannot read (skipped for an older one or the log)
+ * @param onWarning told of a snapshot it cannot read (skipped for an older one or the log), and of repeated lines
  * @returns what was read, and the head rev (the last entry's, or the snapshot's)
  */
 export async function readDocFiles(docId: string, dir: string, names: string[], onWarning: (warning: StoreError) => void): Promise<{ stored: StoredDoc; headRev: number }> {
@@ -21,13 +22,15 @@ export async function readDocFiles(docId: string, dir: string, names: string[], 
   const snapshot = await readLatestSnapshot(docId, dir, names, onWarning);
   const snapshotRev = snapshot?.rev ?? 0;
   const segments = segmentsOf(names);
-  const tail: LogEntry[] = [];
+  const read: LogEntry[] = [];
   const from = startIndex(segments, snapshotRev);
   for (let i = from; i < segments.length; i++) {
     const last = i === segments.length - 1;
     const entries = await readSegment(docId, dir, segments[i], last);
-    for (const entry of entries) if (entryLastRev(entry) > snapshotRev) tail.push(entry);
+    for (const entry of entries) if (entryLastRev(entry) > snapshotRev) read.push(entry);
   }
+  const { entries: tail, repeats } = dropRepeats(docId, read);
+  if (repeats > 0) onWarning(new StoreError(`Log of document "${docId}" holds ${repeats} line(s) twice: each read skips the repeats (the files are left as they are)`, docId));
   checkContiguous(docId, snapshotRev, tail);
   const lastEntry = tail[tail.length - 1];
   const headRev = lastEntry ? entryLastRev(lastEntry) : snapshotRev;
@@ -50,7 +53,8 @@ export async function readLogFiles(docId: string, dir: string, afterRev: number)
     const { entries } = parseLines(docId, text);
     for (const entry of entries) if (entryLastRev(entry) > afterRev) out.push(entry);
   }
-  return out;
+  // A line written twice, as loading reads it (which tells of it).
+  return dropRepeats(docId, out).entries;
 }
 
 async function readLatestSnapshot(docId: string, dir: string, names: string[], onWarning: (warning: StoreError) => void): Promise<DocSnapshot | undefined> {
