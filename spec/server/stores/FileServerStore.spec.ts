@@ -1033,6 +1033,92 @@ describe('FileServerStore', () => {
     });
   });
 
+  // Found in review (after f97697c, of the same kind): abandon() and close() waited for the appends
+  // in flight only, and let the directory's lock go while a snapshot went on: an LWW snapshot that
+  // resumed after the next store had appended to the doc's segment unlinked that segment, and an
+  // acknowledged commit with it.
+  describe('abandon or close with a snapshot in flight', () => {
+    /**
+     * A store holding LWW doc `l` at revs 1–3, its snapshot at rev 3 held at the sync of the
+     * lines it covers (its first step) or at that of its own new file (`'snapshot'`: a checkpoint
+     * waits for the first, not for this one).
+     */
+    async function snapshotHeld(directory: string, at: 'segment' | 'snapshot' = 'segment') {
+      const store = new FileServerStore({ directory });
+      for (let rev = 1; rev <= 3; rev++) await store.append('l', lwwEntry(rev));
+      const segment = join(documentDirectory(directory, 'l'), 'log-0000000000000001.jsonl');
+      const heldAt = (path: string) => (at === 'segment' ? path === segment : path.includes(`${snapshotName(3)}.tmp-`));
+      let reached!: () => void;
+      const atSync = new Promise<void>((resolve) => (reached = resolve));
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let seen = false;
+      const spy = spyOnSyncs('fdatasync', async (path, real) => {
+        if (!seen && heldAt(path)) {
+          seen = true;
+          reached();
+          await held;
+        }
+        return real();
+      });
+      const snapshot = store.saveSnapshot('l', { kind: 'lww', rev: 3, rows: [], changeIds: [] });
+      await atSync;
+      return { store, snapshot, release, restore: () => spy.mockRestore() };
+    }
+
+    it.each([
+      ['abandon', 'segment'],
+      ['abandon', 'snapshot'],
+      ['close', 'snapshot'],
+    ] as const)('should keep the lock until the snapshot is over (%s, held at the sync of its %s)', async (how, at) => {
+      const directory = await tempDir();
+      const { store, snapshot, release, restore } = await snapshotHeld(directory, at);
+      const stopped = store[how]();
+      try {
+        // Turns of the event loop, I/O included, until the lock file goes (it went within a few hundred).
+        const lock = join(directory, LOCK_FILE);
+        for (let turn = 0; turn < 20_000 && fs.existsSync(lock); turn++) await new Promise((resolve) => setImmediate(resolve));
+        expect(fs.existsSync(lock)).toBe(true);
+      } finally {
+        release();
+        restore();
+      }
+      await snapshot;
+      await stopped;
+      expect(fs.existsSync(join(directory, LOCK_FILE))).toBe(false);
+    });
+
+    it('should lose nothing the next store appends once the abandoned one is over', async () => {
+      const directory = await tempDir();
+      const { store, snapshot, release, restore } = await snapshotHeld(directory);
+      const abandoned = store.abandon();
+      // The next process takes the directory as soon as it may (an abandoned store is a dead process).
+      let next: FileServerStore | undefined;
+      try {
+        for (let attempt = 0; attempt < 1000 && !next; attempt++) {
+          const candidate = new FileServerStore({ directory });
+          await candidate.open().then(
+            () => (next = candidate),
+            () => candidate.close(),
+          );
+        }
+        // Rev 4 goes to log-1, the snapshot not there yet.
+        await next?.append('l', lwwEntry(4));
+      } finally {
+        release();
+        restore();
+      }
+      await snapshot;
+      await abandoned;
+      if (!next) {
+        next = new FileServerStore({ directory });
+        await next.append('l', lwwEntry(4));
+      }
+      await next.close();
+      expect((await loadOnce(directory, 'l')).pop()).toEqual(lwwEntry(4));
+    });
+  });
+
   describe('a patches-rx-server process killed -9 in the middle of commits', () => {
     it('should keep every acknowledged commit, once each, and take commits after a restart', async () => {
       const directory = await tempDir();

@@ -137,6 +137,11 @@ export class FileServerStore implements ServerStore {
   private readonly warned = new Set<string>();
   /** Whether writes may go on, and a journal be emptied: not once a sync failed (see `syncFailure.ts`), nor once abandoned. */
   private readonly failStop: FailStop;
+  /**
+   * The calls in flight that may write to the files (a load cuts a torn line and removes what a
+   * crash left): `close` and `abandon` wait for them before they let the directory's lock go.
+   */
+  private readonly calls = new Set<Promise<unknown>>();
 
   /**
    * Counters: `syncs` of the commit journal (each covers a group of commits), and `docRecords`,
@@ -202,9 +207,11 @@ export class FileServerStore implements ServerStore {
   }
 
   /** @inheritDoc */
-  async loadDoc(docId: string): Promise<StoredDoc> {
-    await this.ready();
-    return this.records.use(docId, (doc) => this.load(docId, doc));
+  loadDoc(docId: string): Promise<StoredDoc> {
+    return this.inFlight(async () => {
+      await this.ready();
+      return this.records.use(docId, (doc) => this.load(docId, doc));
+    });
   }
 
   private async load(docId: string, doc: DocRecord): Promise<StoredDoc> {
@@ -238,16 +245,18 @@ export class FileServerStore implements ServerStore {
   }
 
   /** @inheritDoc */
-  async append(docId: string, entry: LogEntry): Promise<void> {
-    this.assertOpen();
-    await this.ready();
-    const append = () => this.records.use(docId, (doc) => this.appendNow(docId, doc, entry));
-    if (this.checkpoints) {
-      await this.checkpoints.runAppend(append);
-    } else {
-      this.failStop.assertWritable();
-      await append();
-    }
+  append(docId: string, entry: LogEntry): Promise<void> {
+    return this.inFlight(async () => {
+      this.assertOpen();
+      await this.ready();
+      const append = () => this.records.use(docId, (doc) => this.appendNow(docId, doc, entry));
+      if (this.checkpoints) {
+        await this.checkpoints.runAppend(append);
+      } else {
+        this.failStop.assertWritable();
+        await append();
+      }
+    });
   }
 
   /** Resolves once the checkpoint under way, if any, is over (it emptied the journal, or it failed and kept it): for tools and tests. */
@@ -350,11 +359,13 @@ export class FileServerStore implements ServerStore {
   }
 
   /** @inheritDoc */
-  async saveSnapshot(docId: string, snapshot: DocSnapshot): Promise<void> {
-    this.assertOpen();
-    await this.ready();
-    this.failStop.assertWritable();
-    await this.records.use(docId, (doc) => this.snapshotNow(docId, doc, snapshot));
+  saveSnapshot(docId: string, snapshot: DocSnapshot): Promise<void> {
+    return this.inFlight(async () => {
+      this.assertOpen();
+      await this.ready();
+      this.failStop.assertWritable();
+      await this.records.use(docId, (doc) => this.snapshotNow(docId, doc, snapshot));
+    });
   }
 
   private async snapshotNow(docId: string, doc: DocRecord, snapshot: DocSnapshot): Promise<void> {
@@ -379,7 +390,11 @@ export class FileServerStore implements ServerStore {
   }
 
   /** @inheritDoc */
-  async deleteDoc(docId: string, tombstone: DocumentTombstone): Promise<void> {
+  deleteDoc(docId: string, tombstone: DocumentTombstone): Promise<void> {
+    return this.inFlight(() => this.deleteNow(docId, tombstone));
+  }
+
+  private async deleteNow(docId: string, tombstone: DocumentTombstone): Promise<void> {
     this.assertOpen();
     await this.ready();
     this.failStop.assertWritable();
@@ -394,7 +409,11 @@ export class FileServerStore implements ServerStore {
   }
 
   /** @inheritDoc */
-  async removeTombstone(docId: string): Promise<boolean> {
+  removeTombstone(docId: string): Promise<boolean> {
+    return this.inFlight(() => this.undeleteNow(docId));
+  }
+
+  private async undeleteNow(docId: string): Promise<boolean> {
     this.assertOpen();
     await this.ready();
     this.failStop.assertWritable();
@@ -414,6 +433,8 @@ export class FileServerStore implements ServerStore {
     this.checkpoints?.close();
     // A checkpoint that fails leaves the journal to the next start's recovery; the files close anyway.
     try {
+      // Every call made before it is over before the last checkpoint, and the lock's release.
+      await this.settled();
       if (this.journals && this.checkpoints) {
         // Until recovery has replayed it, the journal holds the only durable copy of what a crashed
         // process acknowledged: a store closed before its first call (a server that could not
@@ -436,6 +457,20 @@ export class FileServerStore implements ServerStore {
     }
   }
 
+  /** Runs a call, tracked in {@link calls} until it settles. */
+  private inFlight<T>(call: () => Promise<T>): Promise<T> {
+    const running = call();
+    this.calls.add(running);
+    const done = () => this.calls.delete(running);
+    running.then(done, done);
+    return running;
+  }
+
+  /** Resolves once the calls in flight (see {@link calls}) are over, whatever their outcome. */
+  private async settled(): Promise<void> {
+    await Promise.allSettled(this.calls);
+  }
+
   /** Lets go of the directory's lock, once whatever took it is done. */
   private async releaseLock(): Promise<void> {
     await this.locked?.catch(() => undefined);
@@ -445,9 +480,10 @@ export class FileServerStore implements ServerStore {
   /**
    * Lets go of every open file without syncing or checkpointing anything, as a crash would:
    * a store opened afterwards on the directory finds the files exactly as a restart after a
-   * crash finds them (crash-recovery tests; a process that must stop at once). Appends in
-   * flight finish first, so no file is closed under a write. The store is closed afterwards, and
-   * the directory's lock released (as the death of a crashed process lets a new one take it).
+   * crash finds them (crash-recovery tests; a process that must stop at once). The calls in
+   * flight finish first (a snapshot, a delete, a load that cuts a torn line: none writes once the
+   * lock is gone), so no file is closed under a write. The store is closed afterwards, and the
+   * directory's lock released (as the death of a crashed process lets a new one take it).
    */
   async abandon(): Promise<void> {
     this.closed = true;
@@ -457,7 +493,10 @@ export class FileServerStore implements ServerStore {
     // the lock's release would follow the next process's replay of the same record (found in review:
     // a rev stored twice).
     await this.recovery?.catch(() => undefined);
-    // Appends in flight finish first; a rotation under way opens a journal: closed with the rest once it is in place.
+    // The calls in flight finish first (found in review: a snapshot that went on after the lock's
+    // release unlinked a segment the next store had appended to). A rotation under way opens a
+    // journal: closed with the rest once it is in place.
+    await this.settled();
     await this.checkpoints?.drain();
     await this.journals?.close();
     this.records.closeAll();
