@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { StoreError } from '../../../src/errors.js';
 import { FileServerStore, JOURNAL_FILE, RETIRED_JOURNAL_FILE } from '../../../src/server/stores/FileServerStore.js';
 import { LOCK_FILE } from '../../../src/server/stores/directoryLock.js';
-import { documentDirectory, snapshotName } from '../../../src/server/stores/docFiles.js';
+import { documentDirectory, segmentName, snapshotName } from '../../../src/server/stores/docFiles.js';
 import type { LogEntry } from '../../../src/server/stores/ServerStore.js';
 import { committed, describeServerStoreContract, lwwEntry, otEntry } from '../../helpers/serverStoreContract.js';
 import { powerCut, watchSyncs } from '../../helpers/powerCut.js';
@@ -115,6 +115,23 @@ describe('FileServerStore', () => {
     await reopened.close();
     expect(await loadOnce(directory, 'd')).toEqual([otEntry(1), otEntry(2)]);
     expect((await readFile(join(dir, segment), 'utf8')).split('\n')).toHaveLength(3);
+  });
+
+  it('should refuse a load once closed, leaving the files to the process that holds the directory next', async () => {
+    const directory = await tempDir();
+    const store = new FileServerStore({ directory });
+    await store.append('d', otEntry(1));
+    await store.abandon();
+    // Opened (the lock taken, the crash recovered), then closed: the lock is free for another process.
+    const closed = new FileServerStore({ directory });
+    await closed.open();
+    await closed.close();
+    // That process's append in flight, half a line so far.
+    const segment = join(documentDirectory(directory, 'd'), segmentName(1));
+    await appendFile(segment, JSON.stringify(otEntry(2)).slice(0, 25));
+    const torn = await readFile(segment, 'utf8');
+    await expect(closed.loadDoc('d')).rejects.toThrow(new StoreError('FileServerStore is closed'));
+    expect(await readFile(segment, 'utf8')).toBe(torn);
   });
 
   // The journal's record is written before the line: a line that cannot be written takes its record

@@ -209,6 +209,8 @@ export class FileServerStore implements ServerStore {
   /** @inheritDoc */
   loadDoc(docId: string): Promise<StoredDoc> {
     return this.inFlight(async () => {
+      // A load writes too (it cuts a torn line, removes what a crash left): never without the lock.
+      this.assertOpen();
       await this.ready();
       return this.records.use(docId, (doc) => this.load(docId, doc));
     });
