@@ -43,7 +43,7 @@ export class Checkpoints {
   private checkpointing: Promise<void> | undefined;
   /** Whether the checkpoint under way holds the appends (one that could not rotate the journal). */
   private holding = false;
-  /** A rotation under way: `drain` waits for it, so the journal it opens is closed too. */
+  /** A rotation under way: `rotated` waits for it, so the journal it opens is closed too. */
   private rotating: Promise<unknown> | undefined;
   /** Syncs running outside a checkpoint (see `outsideCheckpoint`). */
   private readonly syncsOutside = new Set<Promise<void>>();
@@ -220,9 +220,8 @@ export class Checkpoints {
     this.closed = true;
   }
 
-  /** Waits for the appends in flight and for a rotation under way (the journal it opens is closed with the rest). */
-  async drain(): Promise<void> {
-    await Promise.allSettled(this.appending);
+  /** Waits for a rotation under way (the journal it opens is closed with the rest). */
+  async rotated(): Promise<void> {
     await this.rotating?.catch(() => undefined);
   }
 

@@ -499,7 +499,7 @@ export class FileServerStore implements ServerStore {
     // release unlinked a segment the next store had appended to). A rotation under way opens a
     // journal: closed with the rest once it is in place.
     await this.settled();
-    await this.checkpoints?.drain();
+    await this.checkpoints?.rotated();
     await this.journals?.close();
     this.records.closeAll();
     await this.releaseLock();
