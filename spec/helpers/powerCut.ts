@@ -18,7 +18,7 @@ export function fileKey(stats: { ino: number; birthtimeMs: number }): string {
 
 /** Whether the model cuts the file at `path`: a doc's log segment, or either journal file. */
 export function isModelled(path: string): boolean {
-  return path.includes('/log-') || /\/journal(-checkpoint)?\.jsonl$/.test(path);
+  return path.includes('/log-') || /\/journal(-checkpoint)?\.jsonl(\.tmp-[0-9a-f]+)?$/.test(path);
 }
 
 /** What a power cut keeps of each file, by {@link fileKey}: see {@link syncedAfter} and {@link cutAfter}. */

@@ -19,7 +19,7 @@ const say = (record) => writeSync(report, JSON.stringify(record) + '\n');
 
 // Every sync of a segment or a journal file (fileOps' and CommitJournal's `fs.fdatasync`), once
 // done, and every cut of one (`fs.ftruncateSync`): what a power cut keeps of that file (powerCut.ts).
-const modelled = (path) => path.includes('/log-') || /\/journal(-checkpoint)?\.jsonl$/.test(path); // powerCut.ts's isModelled
+const modelled = (path) => path.includes('/log-') || /\/journal(-checkpoint)?\.jsonl(\.tmp-[0-9a-f]+)?$/.test(path); // powerCut.ts's isModelled
 const keyOf = (fd) => {
   const { ino, birthtimeMs, size } = fstatSync(fd);
   return { key: `${ino}:${birthtimeMs}`, size }; // powerCut.ts's fileKey

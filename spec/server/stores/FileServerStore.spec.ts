@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { appendFile, mkdir, mkdtemp, open, readdir, readFile, readlink, rename, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { CommitJournal } from '../../../src/server/stores/CommitJournal.js';
+import { CommitJournal, RECORD_FIRST_HEADER } from '../../../src/server/stores/CommitJournal.js';
 import * as fileOps from '../../../src/server/stores/fileOps.js';
 
 // fileOps as it is, its fsyncFile a jest.fn a spec can watch (the checkpoint specs below).
@@ -85,6 +85,19 @@ describe('FileServerStore', () => {
     const store = new FileServerStore({ directory });
     await store.open();
     expect((await readdir(directory)).sort()).toEqual([JOURNAL_FILE, LOCK_FILE].sort());
+    await store.close();
+  });
+
+  // Each start takes its commits into a new journal file (see CommitJournal.openFresh), written
+  // beside the old one and renamed over it: a crash in between leaves the new one under a temp name.
+  it("should remove the journal's temp file a crash left at a start, and start with the header only", async () => {
+    const directory = await tempDir();
+    await (await snapshotAtRev2(directory, 'a')).close();
+    await writeFile(join(directory, `${JOURNAL_FILE}.tmp-0123abcd`), '{"docId":"","body":');
+    const store = new FileServerStore({ directory });
+    await store.open();
+    expect((await readdir(directory)).filter((name) => name.startsWith('journal'))).toEqual([JOURNAL_FILE]);
+    expect(await readFile(join(directory, JOURNAL_FILE), 'utf8')).toBe(RECORD_FIRST_HEADER);
     await store.close();
   });
 

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StoreError } from '../../../src/errors.js';
@@ -232,5 +232,53 @@ describe('FileServerStore: a journal sync that failed (EIO)', () => {
     // No marker (no segment's sync failed), and none of the refused records.
     expect(await new CommitJournal(join(directory, JOURNAL_FILE)).readRecords()).toEqual([{ docId: 'a', body: otEntry(1) }]);
     expect(await historyAfterPowerCut(directory, syncs.synced, 'a', 'b')).toEqual([[otEntry(1)], []]);
+  });
+
+  // Found in review (a scratch fuzz, seed 4): the next start emptied the same file and took its
+  // commits into it; a sync of that file may report success and write none of them (see
+  // powerCut.ts), so a commit that process acknowledged was gone at the next power cut.
+  it.each([
+    ['after an acknowledged commit', true],
+    ['as its first group', false],
+  ])("should take the next start's commits into a journal file of its own when the journal's sync failed %s", async (_, committedBefore) => {
+    const directory = await mkdtemp(join(tmpdir(), 'patches-rx-fsyncfail-'));
+    dirs.push(directory);
+    const store = new FileServerStore({ directory, onWarning: () => undefined });
+    await store.open();
+    let fail = false;
+    const syncs = await watchSyncs(directory, (path) => (fail && path === join(directory, JOURNAL_FILE) ? ((fail = false), eio()) : undefined));
+    try {
+      if (committedBefore) await store.append('a', otEntry(1));
+      fail = true;
+      await expect(store.append('a', otEntry(committedBefore ? 2 : 1))).rejects.toThrow('takes no more writes');
+      await store.close();
+      const next = new FileServerStore({ directory, onWarning: () => undefined });
+      await next.append('b', otEntry(1)); // acknowledged
+      await next.abandon(); // the process dies, then the power is cut
+    } finally {
+      syncs.restore();
+    }
+    expect(await historyAfterPowerCut(directory, syncs.synced, 'a', 'b')).toEqual([committedBefore ? [otEntry(1)] : [], [otEntry(1)]]);
+  });
+
+  it('should refuse to start when the new journal file cannot be synced, and keep the commits for the next start', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'patches-rx-fsyncfail-'));
+    dirs.push(directory);
+    const store = new FileServerStore({ directory });
+    await store.append('a', otEntry(1));
+    await store.abandon();
+    const spy = spyOnSyncs('fdatasync', (path, real) => (path.startsWith(join(directory, `${JOURNAL_FILE}.tmp-`)) ? eio() : real()));
+    const refused = new FileServerStore({ directory });
+    try {
+      await expect(refused.open()).rejects.toThrow(`data directory ${directory}: EIO: injected`);
+    } finally {
+      spy.mockRestore();
+      await refused.close();
+    }
+    expect((await readdir(directory)).filter((name) => name.startsWith('journal'))).toEqual([JOURNAL_FILE]);
+    const restarted = new FileServerStore({ directory });
+    await restarted.append('a', otEntry(2));
+    expect(await restarted.readLog('a', 0)).toEqual([otEntry(1), otEntry(2)]);
+    await restarted.close();
   });
 });

@@ -91,7 +91,8 @@ export interface FileServerStoreOptions {
  * success with the lines still not on the disk (see `syncFailure.ts`). The store takes no more
  * writes (each rejects with a `StoreError` saying to restart), keeps the journal, and marks it;
  * the next start writes every file it would sync anew from what it reads before it empties it.
- * The journal's own sync too: its group's appends are refused, and no marker is written (see `FailStop.syncFailed`).
+ * The journal's own sync too: its group's appends are refused, and no marker is written (see `FailStop.syncFailed`);
+ * every start takes its commits into a new journal file, never the one whose sync may have failed (see `CommitJournal.openFresh`).
  *
  * A crash in the middle of an append leaves a torn last line: it was never acknowledged, so
  * `loadDoc` drops it and truncates the file. Any other unreadable line is corruption and makes

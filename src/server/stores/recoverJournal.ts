@@ -81,8 +81,9 @@ export async function recoverJournal(store: Recovering): Promise<void> {
   }
   // Empties the journal too (a torn end of a crash with it: records must not follow one).
   if (crashed) await checkpoints.hold();
-  // Every line not synced has its record in the journal now: an empty journal gets the header.
-  await journals.current.open();
+  // Every line not synced has its record in the journal now: a new journal file with the header
+  // takes this process's records, never the emptied one (its sync may have failed before: see `openFresh`).
+  await journals.current.openFresh();
 }
 
 async function replay(store: Recovering, docId: string, entries: LogEntry[]): Promise<void> {

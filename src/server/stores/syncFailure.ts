@@ -119,7 +119,8 @@ export class FailStop {
    * group's appends are refused, their lines cut back out of their segments), and no marker is
    * written. None is needed: no segment's sync failed, so the next start may trust them, and every
    * record a sync covered (all that was acknowledged) is on the disk; what the failed sync left in
-   * the file is a call that was refused, replayed or not.
+   * the file is a call that was refused, replayed or not. Nor does that file take a record again: the next
+   * start takes its commits into a new one (`CommitJournal.openFresh`).
    */
   syncFailed(error: unknown, ofJournal = false): unknown {
     if (this.stopped || this.abandoned || (error as NodeJS.ErrnoException).syscall === 'open') return this.stopped ?? error;
