@@ -11,7 +11,7 @@ import type { DocumentTombstone } from '../../types.js';
 import { entryFirstRev } from './ServerStore.js';
 import type { DocSnapshot, LogEntry, ServerStore, StoredDoc } from './ServerStore.js';
 import { TOMBSTONE_FILE, activeSegment, documentDirectory, isDataFile, segmentName, segmentsOf, snapshotName, snapshotRevsOf } from './docFiles.js';
-import { appendWholeSync, fsyncDir, listDir, unlinkQuiet, usableDirectory } from './fileOps.js';
+import { fsyncDir, listDir, unlinkQuiet, usableDirectory, writeWholeSync } from './fileOps.js';
 import { JOURNAL_FILE, JournalFiles, RETIRED_JOURNAL_FILE } from './JournalFiles.js';
 import { readDocFiles, readLogFiles } from './readDocFiles.js';
 import { recoverJournal, RESET } from './recoverJournal.js';
@@ -314,7 +314,8 @@ export class FileServerStore implements ServerStore {
     try {
       // A synchronous write (to the page cache; the journal makes it durable), as the journal's
       // record before it: every append of this turn of the event loop joins the same group commit.
-      segment.size = start + appendWholeSync(segment.fd, line);
+      // At the segment's counted size: over what a failed write left if its cut-back failed too.
+      segment.size = start + writeWholeSync(segment.fd, line, start);
     } catch (error) {
       // Never leave half a record for the next append to follow: cut back to where it started.
       cutBack(segment, start);
@@ -560,7 +561,8 @@ function cutBack(segment: OpenSegment, start: number): void {
   try {
     ftruncateSync(segment.fd, start);
   } catch {
-    // Best effort: loading drops a torn last line anyway.
+    // Best effort: the next line is written at `start` (over half a line, which then no proper
+    // part of parses), and opening the segment again, or loading the doc, cuts what follows the last whole line.
   }
   segment.size = start;
 }

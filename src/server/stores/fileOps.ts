@@ -95,22 +95,17 @@ function syncFd(fd: number, sync: typeof fsync): Promise<void> {
 }
 
 /**
- * Writes all of `text` at the end of the file open at `fd`; returns its length in bytes. A write
- * may take fewer bytes than it is given (a file size limit, a disk filling up) without failing:
- * the rest is written again, so the caller sees either the whole text written or the error that
- * stopped it, never a record silently cut short.
+ * Writes all of `text` at `position` of the file open at `fd`; returns its length in bytes. A
+ * write may take fewer bytes than it is given (a file size limit, a disk filling up) without
+ * failing: the rest is written again, so the caller sees either the whole text written or the
+ * error that stopped it, never a record silently cut short.
  */
-export function appendWholeSync(fd: number, text: string): number {
-  return writeWholeSync(fd, text, null);
-}
-
-/** Writes all of `text` at `position` of the file open at `fd` (at its end if `null`: see {@link appendWholeSync}); returns its length in bytes. */
-export function writeWholeSync(fd: number, text: string, position: number | null): number {
+export function writeWholeSync(fd: number, text: string, position: number): number {
   const size = Buffer.byteLength(text);
   let done = writeSync(fd, text, position);
   if (done < size) {
     const bytes = Buffer.from(text);
-    while (done < size) done += progress(writeSync(fd, bytes, done, size - done, position === null ? null : position + done));
+    while (done < size) done += progress(writeSync(fd, bytes, done, size - done, position + done));
   }
   return size;
 }
