@@ -330,6 +330,27 @@ describe('FileServerStore', () => {
     await reopened.close();
   });
 
+  // Left by the durable-store review: the docs warned about were kept in a set that only grew
+  // (a long-running server reading many damaged docs). The last 1,024 are kept: one older is told again at its next load.
+  it('should warn once per doc for the last 1,024 docs warned about, and again for a doc warned about before them', async () => {
+    const directory = await tempDir();
+    const line = JSON.stringify(otEntry(1)) + '\n';
+    const docIds = Array.from({ length: 1025 }, (_, i) => `d${i}`);
+    for (const docId of docIds) {
+      await mkdir(documentDirectory(directory, docId));
+      await writeFile(join(documentDirectory(directory, docId), segmentName(1)), line + line);
+    }
+    const warned: (string | undefined)[] = [];
+    const store = new FileServerStore({ directory, onWarning: (warning) => warned.push(warning.docId), maxDocRecords: 0 });
+    for (const docId of docIds) await store.loadDoc(docId);
+    await store.loadDoc('d1024');
+    await store.loadDoc('d1');
+    expect(warned).toEqual([...docIds]);
+    await store.loadDoc('d0');
+    expect(warned).toEqual([...docIds, 'd0']);
+    await store.close();
+  });
+
   it('should start a new log segment at each snapshot, so opening reads only the snapshot and the last segment', async () => {
     const directory = await tempDir();
     const store = await snapshotAtRev2(directory, 'd');

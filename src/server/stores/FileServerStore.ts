@@ -19,6 +19,9 @@ import { FailStop, replaceFile } from './syncFailure.js';
 
 export { JOURNAL_FILE, RETIRED_JOURNAL_FILE };
 
+/** How many of the docs warned about (see `FileServerStoreOptions.onWarning`) are remembered, so not told of again at a load. */
+const WARNED_DOCS = 1024;
+
 /** Options of {@link FileServerStore}. */
 export interface FileServerStoreOptions {
   /** Directory holding one sub-directory per document; created if missing. */
@@ -44,8 +47,10 @@ export interface FileServerStoreOptions {
   maxDocRecords?: number | undefined;
   /**
    * Told, once per document, of damage the store works around: a snapshot it cannot read, skipped
-   * for an older one or the log (a `StoreError` naming the doc and file); and once, of a sync that
-   * failed, after which the store takes no more writes until a restart. Default: `console.warn`.
+   * for an older one or the log (a `StoreError` naming the doc and file), or a log line repeating
+   * an earlier one (the last 1,024 documents warned about are remembered: one before them is told
+   * again at its next load); and once, of a sync that failed, after which the store takes no more
+   * writes until a restart. Default: `console.warn`.
    */
   onWarning?: ((warning: StoreError) => void) | undefined;
 }
@@ -134,7 +139,10 @@ export class FileServerStore implements ServerStore {
   private lock: DirectoryLock | undefined;
   private locked: Promise<void> | undefined;
   private readonly onWarning: (warning: StoreError) => void;
-  /** Docs a warning was given for already: a doc loaded again (a dropped record) would repeat it. */
+  /**
+   * Docs a warning was given for already (a doc loaded again, a dropped record, would repeat it):
+   * the last {@link WARNED_DOCS}, oldest first, so a server reading many damaged docs keeps a bounded set.
+   */
   private readonly warned = new Set<string>();
   /** Whether writes may go on, and a journal be emptied: not once a sync failed (see `syncFailure.ts`), nor once abandoned. */
   private readonly failStop: FailStop;
@@ -523,6 +531,7 @@ export class FileServerStore implements ServerStore {
   private warnOnce(docId: string, warning: StoreError): void {
     if (this.warned.has(docId)) return;
     this.warned.add(docId);
+    if (this.warned.size > WARNED_DOCS) this.warned.delete(this.warned.values().next().value as string);
     this.onWarning(warning);
   }
 
