@@ -176,6 +176,20 @@ describe('FrameAnswers', () => {
     expect(stats.errors).toBe(4);
   });
 
+  // Left by the durable-store review: the set of docs reported only grew, one id for every doc a
+  // long-running server ever found corrupt.
+  it('should remember the last 1,024 docs whose store fault it reported, and report an older one again, once', async () => {
+    const server = answers();
+    const ask = (id: number, docId: string) => server.reply(connection, frame(request(id, 'corrupt', [docId])));
+    for (let i = 0; i <= 1024; i++) await ask(i, `d${i}`);
+    await ask(2000, 'd1024');
+    await ask(2001, 'd1');
+    expect(errors).toHaveLength(1025);
+    await ask(2002, 'd0');
+    await ask(2003, 'd0');
+    expect((errors as StoreError[]).slice(1025).map((error) => error.docId)).toEqual(['d0']);
+  });
+
   it("should keep a client's bad input and a store's race out of onError", async () => {
     expect(await reply(request(1, 'missing'))).toMatchObject({ error: { code: 404 } });
     expect(await reply(request(2, 'raced'))).toMatchObject({ error: { code: -32000 } });

@@ -3,6 +3,7 @@ import { classifyMessage, errorResponse, isExpectedError, isStoreFault, RpcError
 import type { JsonRpcResponse } from './jsonRpc.js';
 import type { Connection } from './ServerCore.js';
 import type { ServerCapabilities } from '../types.js';
+import { RecentKeys } from '../util/RecentKeys.js';
 
 /** The counters `FrameAnswers` keeps (part of the server's `stats`). */
 export interface FrameStats {
@@ -46,6 +47,9 @@ export interface FrameAnswersDeps {
  */
 export const BATCH_REPLY_CHARS = 64 * 1024 * 1024;
 
+/** How many docs (or messages) whose store fault was reported are remembered, so not reported again. */
+const REPORTED_FAULTS = 1024;
+
 /**
  * JSON-RPC 2.0 over frames, the server's side: what reply a frame gets.
  *
@@ -57,8 +61,8 @@ export const BATCH_REPLY_CHARS = 64 * 1024 * 1024;
  * `batchReplyChars` gets them as frames of their own instead, in the same order. A reply that
  * cannot be serialised (a result past the longest string V8 makes) is answered 500
  * `{ scope: 'reply' }` and reported to `onError`: no request goes unanswered. A store fault (a
- * corrupt data directory) is answered 500 and reported to `onError` the first time for each doc.
- * Everything is counted in `stats`.
+ * corrupt data directory) is answered 500 and reported to `onError` the first time for each doc
+ * (of the last 1,024 reported: an older one is reported again, once). Everything is counted in `stats`.
  *
  * @example
  * const answers = new FrameAnswers({ call: core.call.bind(core), stats, maxFrameBytes: 8 << 20, maxBatchLength: 1000, anchorWire: false, heartbeatMs: 15_000, heartbeat: id => beating.add(id), closing: () => false, onError: console.error });
@@ -67,8 +71,8 @@ export const BATCH_REPLY_CHARS = 64 * 1024 * 1024;
 export class FrameAnswers {
   /** What `getCapabilities` answers. */
   private readonly capabilities: ServerCapabilities;
-  /** Docs (or, for a fault naming none, messages) whose store fault was reported already. */
-  private readonly storeFaultsReported = new Set<string>();
+  /** Docs (or, for a fault naming none, messages) whose store fault was reported already: the last {@link REPORTED_FAULTS}. */
+  private readonly storeFaultsReported = new RecentKeys(REPORTED_FAULTS);
 
   constructor(private readonly deps: FrameAnswersDeps) {
     this.capabilities = serverCapabilities(deps.maxBatchLength);
@@ -131,8 +135,7 @@ export class FrameAnswers {
   private report(error: unknown): void {
     if (isStoreFault(error)) {
       const key = error.docId === undefined ? `message:${error.message}` : `doc:${error.docId}`;
-      if (this.storeFaultsReported.has(key)) return;
-      this.storeFaultsReported.add(key);
+      if (!this.storeFaultsReported.add(key)) return;
     }
     this.deps.onError(error);
   }

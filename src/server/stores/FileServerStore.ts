@@ -2,6 +2,7 @@ import { ftruncateSync, mkdirSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoreError } from '../../errors.js';
+import { RecentKeys } from '../../util/RecentKeys.js';
 import { Checkpoints } from './Checkpoints.js';
 import { DocRecords } from './DocRecords.js';
 import type { DocRecord, OpenSegment } from './DocRecords.js';
@@ -143,7 +144,7 @@ export class FileServerStore implements ServerStore {
    * Docs a warning was given for already (a doc loaded again, a dropped record, would repeat it):
    * the last {@link WARNED_DOCS}, oldest first, so a server reading many damaged docs keeps a bounded set.
    */
-  private readonly warned = new Set<string>();
+  private readonly warned = new RecentKeys(WARNED_DOCS);
   /** Whether writes may go on, and a journal be emptied: not once a sync failed (see `syncFailure.ts`), nor once abandoned. */
   private readonly failStop: FailStop;
   /**
@@ -529,10 +530,7 @@ export class FileServerStore implements ServerStore {
   }
 
   private warnOnce(docId: string, warning: StoreError): void {
-    if (this.warned.has(docId)) return;
-    this.warned.add(docId);
-    if (this.warned.size > WARNED_DOCS) this.warned.delete(this.warned.values().next().value as string);
-    this.onWarning(warning);
+    if (this.warned.add(docId)) this.onWarning(warning);
   }
 
   private async removeDataFiles(docId: string, doc: DocRecord, names: string[]): Promise<void> {
