@@ -2,7 +2,7 @@ import { StatusError } from '../../src/errors.js';
 import { MemoryServerStore } from '../../src/server/stores/MemoryServerStore.js';
 import { MAX_LOADS, RESYNC_RELOADS, ServerCore, type Connection } from '../../src/server/ServerCore.js';
 import { RevConflictError } from '../../src/server/stores/RevConflictError.js';
-import { entryFirstRev, entryLastRev, type LogEntry, type StoreEvent } from '../../src/server/stores/ServerStore.js';
+import { entryFirstRev, entryLastRev, type LogEntry, type ServerStore, type StoreEvent } from '../../src/server/stores/ServerStore.js';
 import type { Change, CommitChangesResult } from '../../src/types.js';
 import { FailingServerStore } from '../helpers/failingServerStore.js';
 import { change, errorOf, resultOf, startTestServer } from '../helpers/testServer.js';
@@ -293,15 +293,23 @@ describe('ServerCore (dispatch, authorization, routing)', () => {
   });
 });
 
-/** A load the spec holds at the store: `go` lets it through. */
-type HeldLoad = { docId: string; go: () => void };
+/** A load the spec holds at the store: `go` lets it through, `fail` rejects it instead. */
+type HeldLoad = { docId: string; go: () => void; fail: (error: Error) => void };
 
 /** Holds every load of `store` (of the docs `held` picks, if given) until the spec lets it through; the held ones in arrival order. */
 function holdLoads(store: MemoryServerStore, held: (docId: string) => boolean = () => true): HeldLoad[] {
   const loadDoc = store.loadDoc.bind(store);
   const waiting: HeldLoad[] = [];
-  store.loadDoc = (docId) => (held(docId) ? new Promise<void>((go) => waiting.push({ docId, go })).then(() => loadDoc(docId)) : loadDoc(docId));
+  store.loadDoc = (docId) => (held(docId) ? new Promise<void>((go, fail) => waiting.push({ docId, go, fail })).then(() => loadDoc(docId)) : loadDoc(docId));
   return waiting;
+}
+
+/** Counts the loads of `store` that reach it, per doc (wrap it before holding its loads). */
+function countLoads(store: ServerStore): Map<string, number> {
+  const counts = new Map<string, number>();
+  const loadDoc = store.loadDoc.bind(store);
+  store.loadDoc = (docId) => (counts.set(docId, (counts.get(docId) ?? 0) + 1), loadDoc(docId));
+  return counts;
 }
 
 /** Lets the held loads through one at a time, each followed by a round trip of `client` (which lets the next one reach the store). */
@@ -388,6 +396,65 @@ describe('ServerCore (document loads)', () => {
     await releaseLoads(waiting, writer);
     expect(resultOf(await committed)).toMatchObject({ changes: [{ id: 'c1', rev: 1 }] });
     expect(resultOf(await subscribed)).toEqual(ids);
+  });
+
+  // Left by the review of the load slots: a subscribe that met a doc the store could not load for
+  // now waited for all its other docs' loads before its 503, under the very overload that caused it.
+  it("should refuse a subscribe with its 503 at the first doc that cannot load for now, and drop its other docs' queued loads nobody else waits on", async () => {
+    const store = new MemoryServerStore();
+    t = await startTestServer({ store });
+    const [reader, other, writer] = [await t.connect(), await t.connect(), await t.connect()];
+    const ids = Array.from({ length: 2 * MAX_LOADS + 1 }, (_, i) => `d${i}`);
+    const waiting = holdLoads(store);
+    const reached = countLoads(store);
+    const subscribed = reader.call('subscribe', [ids]);
+    resultOf(await writer.call('ping', []));
+    expect(waiting.map((load) => load.docId)).toEqual(ids.slice(0, MAX_LOADS));
+    // Two of its queued loads are waited on by others too: another connection's subscribe, a commit.
+    const [shared, committedTo] = ids.slice(-2);
+    const otherSubscribed = other.call('subscribe', [[shared]]);
+    const committed = writer.call('commitChanges', [committedTo, [change('c1', 0, [{ op: 'replace', path: '', value: {} }])]]);
+    resultOf(await writer.call('ping', []));
+
+    // Its first doc cannot be loaded for now: it is answered while its other loads are held.
+    waiting.shift()!.fail(new StatusError(503, 'The database is unavailable (loadDoc); retry', { scope: 'doc' }));
+    expect(errorOf(await subscribed)).toEqual({ code: 503, message: 'Could not load d0 to follow it; retry', data: { scope: 'doc', docIds: ['d0'] } });
+    await releaseLoads(waiting, writer);
+    expect(resultOf(await committed)).toMatchObject({ changes: [{ id: 'c1', rev: 1 }] });
+    expect(resultOf(await otherSubscribed)).toEqual([shared]);
+    // Its queued loads nobody else waited on never reached the store.
+    expect([...reached.keys()].sort()).toEqual([...ids.slice(0, MAX_LOADS), shared, committedTo].sort());
+    expect(t.server.stats.subscriptions).toBe(1);
+
+    // Asked again, it loads the docs dropped, and follows them all.
+    const again = reader.call('subscribe', [ids]);
+    resultOf(await writer.call('ping', []));
+    await releaseLoads(waiting, writer);
+    expect(resultOf(await again)).toEqual(ids);
+    // Each once, but for the one whose load failed.
+    expect(ids.filter((docId) => reached.get(docId) !== 1)).toEqual(['d0']);
+  });
+
+  it("should drop the queued loads of a subscribe whose connection closed, and keep those another call waits on", async () => {
+    const store = new MemoryServerStore();
+    t = await startTestServer({ store });
+    const [reader, writer] = [await t.connect(), await t.connect()];
+    const ids = Array.from({ length: 2 * MAX_LOADS + 1 }, (_, i) => `d${i}`);
+    const waiting = holdLoads(store);
+    const reached = countLoads(store);
+    void reader.call('subscribe', [ids]).catch(() => undefined);
+    resultOf(await writer.call('ping', []));
+    expect(waiting).toHaveLength(MAX_LOADS);
+    const last = ids[ids.length - 1];
+    const read = writer.call('getDoc', [last]);
+
+    await reader.close();
+    // Round trips until the server has let go of the closed connection.
+    while (t.server.stats.connections > 1) resultOf(await writer.call('ping', []));
+    await releaseLoads(waiting, writer);
+    expect(resultOf(await read)).toMatchObject({ rev: 0 });
+    expect([...reached.keys()].sort()).toEqual([...ids.slice(0, MAX_LOADS), last].sort());
+    expect(t.server.stats.subscriptions).toBe(0);
   });
 });
 

@@ -1,4 +1,4 @@
-import { Slots } from '../../src/util/Slots.js';
+import { Slots, TaskCancelled } from '../../src/util/Slots.js';
 
 describe('Slots', () => {
   /** Tasks that settle when the spec says: `started` lists them in the order they began. */
@@ -61,6 +61,32 @@ describe('Slots', () => {
     // The slot is free again: a new task starts at once.
     void slots.run(task('b'));
     expect(started.at(-1)).toBe('b');
+  });
+
+  it('should drop a cancelled task that waits, never run it, and pass over its place; a started one is not cancelled', async () => {
+    const slots = new Slots(1);
+    const { started, settle, task } = gated();
+    const running = slots.queue(task('a'), 'later');
+    const dropped = slots.queue(task('later1'), 'later');
+    const hurried = slots.queue(task('later2'), 'later');
+    const next = slots.run(task('later3'), 'later');
+    hurried.hurry();
+    expect(slots.queued).toBe(3);
+    expect([dropped.cancel(), hurried.cancel(), dropped.cancel(), running.cancel()]).toEqual([true, true, false, false]);
+    expect(slots.queued).toBe(1);
+    await expect(dropped.result).rejects.toThrow(TaskCancelled);
+    await expect(hurried.result).rejects.toThrow('Cancelled while it waited for a slot');
+    // Hurrying a cancelled task changes nothing.
+    hurried.hurry();
+    settle('a');
+    await turn();
+    expect(started).toEqual(['a', 'later3']);
+    settle('later3');
+    await expect(Promise.all([running.result, next])).resolves.toEqual(['a', 'later3']);
+    expect(slots.queued).toBe(0);
+    // Every slot is free again: a new task starts at once.
+    void slots.run(task('b'));
+    expect(started).toEqual(['a', 'later3', 'b']);
   });
 
   it('should free the slot of a task that failed, and reject its run with the failure', async () => {

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { JSONRPCError, StatusError } from '../errors.js';
 import type { Algorithm } from '../types.js';
-import type { Announce, CallOrigin, DocServiceStats } from './docs/DocService.js';
+import { LoadWaits, type Announce, type CallOrigin, type DocServiceStats } from './docs/DocService.js';
 import { notification, RpcErrorCode } from './jsonRpc.js';
 import { KeyedQueue } from '../util/KeyedQueue.js';
 import { LWWDocService } from './docs/LWWDocService.js';
@@ -137,6 +137,8 @@ export class ServerCore {
   private readonly unwatch: (() => void) | undefined;
   /** Set by `close`: a resync under way starts no more reloads. */
   private closing = false;
+  /** Per connection: its subscribes waiting for their docs' loads, stopped if it disconnects. */
+  private readonly subscribing = new Map<string, LoadWaits>();
 
   /** @param options store, hooks, limits and sinks */
   constructor(private readonly options: ServerCoreOptions) {
@@ -252,8 +254,9 @@ export class ServerCore {
     return this.subscriptions.size;
   }
 
-  /** Forgets a closed connection's subscriptions. */
+  /** Forgets a closed connection's subscriptions, and stops its subscribe waiting for loads (if any). */
   disconnect(connectionId: string): void {
+    this.subscribing.get(connectionId)?.stop();
     this.subscriptions.removeConnection(connectionId);
     this.sentBroadcasts.forget(connectionId);
   }
@@ -312,9 +315,25 @@ export class ServerCore {
    * Its loads wait for the server's load slots behind every other call's ({@link MAX_LOADS}).
    * A doc the store cannot load for now (a 503: the database is unreachable) refuses the call
    * with a retryable 503 and none of its new subscriptions is kept: followed but not loaded, it
-   * would hear nothing of other processes.
+   * would hear nothing of other processes. It is refused as soon as one such doc is found, and
+   * its other docs' loads still queued are dropped (unless another call waits on them), as they
+   * are when its connection closes: under the overload that made the 503, they were work for nobody.
    */
   private async subscribe(connection: Connection, params: unknown[]): Promise<string[]> {
+    // One subscribe of a connection at a time (`inOrder`).
+    const waits = new LoadWaits();
+    this.subscribing.set(connection.id, waits);
+    try {
+      return await this.subscribeUntil(connection, params, waits);
+    } finally {
+      this.subscribing.delete(connection.id);
+      // Refused (or its connection gone): its loads still queued are work for nobody.
+      waits.stop();
+    }
+  }
+
+  /** {@link subscribe}, its looks at the docs given up once `waits` stops (the connection closed). */
+  private async subscribeUntil(connection: Connection, params: unknown[], waits: LoadWaits): Promise<string[]> {
     const { maxSubscriptions } = this.options;
     const ids = [...new Set(readDocIds(params[0], maxSubscriptions))];
     const allowed = await Promise.all(ids.map((docId) => this.mayRead(connection, 'subscribe', docId)));
@@ -323,10 +342,13 @@ export class ServerCore {
     if (this.subscriptions.countFor(connection.id) + added.length > maxSubscriptions) {
       throw invalid(`a connection may follow at most ${maxSubscriptions} documents`);
     }
+    // The connection closed meanwhile: its subscriptions are gone, and nobody reads the answer.
+    const closed = () => new StatusError(503, 'The connection closed while it subscribed');
+    if (waits.stopped) throw closed();
     this.subscriptions.add(connection.id, readable);
-    const looks = await Promise.allSettled(readable.map((docId) => this.isDeleted(docId)));
-    const transient = (look: PromiseSettledResult<boolean>) => look.status === 'rejected' && look.reason instanceof StatusError && look.reason.code === 503;
-    const unloaded = readable.filter((_id, index) => transient(looks[index]));
+    const looks = await settledUnless(readable.map((docId) => this.isDeleted(docId, waits)), transient, waits);
+    if (waits.stopped) throw closed();
+    const unloaded = readable.filter((_id, index) => looks[index] && transient(looks[index]));
     if (unloaded.length) {
       // A followed doc must be loaded to hear other processes' commits: refuse, the client asks again.
       this.subscriptions.remove(connection.id, added);
@@ -335,8 +357,8 @@ export class ServerCore {
     }
     // A doc that will not load for good (damaged, of the other algorithm) is reported and followed
     // as before: refusing would stop the client's other docs too, its retries asking for the same list.
-    for (const look of looks) if (look.status === 'rejected' && !(look.reason instanceof StatusError)) this.options.onError(look.reason);
-    const deleted = looks.map((look) => look.status === 'fulfilled' && look.value);
+    for (const look of looks) if (look?.status === 'rejected' && !(look.reason instanceof StatusError)) this.options.onError(look.reason);
+    const deleted = looks.map((look) => look?.status === 'fulfilled' && look.value);
     const gone = readable.filter((_id, index) => deleted[index]);
     this.subscriptions.remove(connection.id, gone);
     for (const docId of gone) this.options.send(connection.id, JSON.stringify(notification('docDeleted', { docId })));
@@ -361,9 +383,9 @@ export class ServerCore {
   }
 
   /** Whether a doc is deleted (a 410 from its service says so too). @throws what loading it threw otherwise */
-  private async isDeleted(docId: string): Promise<boolean> {
+  private async isDeleted(docId: string, until?: LoadWaits): Promise<boolean> {
     try {
-      return Boolean(await this.service(docId).tombstoneOf(docId));
+      return Boolean(await this.service(docId).tombstoneOf(docId, until));
     } catch (error) {
       if (error instanceof StatusError && error.code === 410) return true;
       throw error;
@@ -387,4 +409,30 @@ export class ServerCore {
 
 function origin(connection: Connection): CallOrigin {
   return { connectionId: connection.id };
+}
+
+/** A look at a doc that failed because the store cannot load it for now (a 503). */
+function transient(look: PromiseSettledResult<boolean>): boolean {
+  return look.status === 'rejected' && look.reason instanceof StatusError && look.reason.code === 503;
+}
+
+/**
+ * What `Promise.allSettled` resolves with, or, as soon as one settles as `enough` says or `waits`
+ * stops, what settled so far (the others' places empty; their failures are handled here).
+ */
+function settledUnless<T>(promises: Array<Promise<T>>, enough: (settled: PromiseSettledResult<T>) => boolean, waits: LoadWaits): Promise<Array<PromiseSettledResult<T> | undefined>> {
+  const settled: Array<PromiseSettledResult<T> | undefined> = promises.map(() => undefined);
+  let left = promises.length;
+  return new Promise((resolve) => {
+    if (left === 0) resolve(settled);
+    waits.add(() => resolve(settled));
+    promises.forEach((promise, index) => {
+      void promise
+        .then((value) => ({ status: 'fulfilled' as const, value }), (reason: unknown) => ({ status: 'rejected' as const, reason }))
+        .then((result) => {
+          settled[index] = result;
+          if (enough(result) || --left === 0) resolve(settled);
+        });
+    });
+  });
 }

@@ -7,12 +7,27 @@ export interface QueuedTask<R> {
   result: Promise<R>;
   /** A `later` task still waiting joins the `first` ones, at their end (no effect otherwise). */
   hurry(): void;
+  /**
+   * A task still waiting leaves the queue and never runs: `result` rejects with a
+   * {@link TaskCancelled}. @return whether it left (false once it started, or left already)
+   */
+  cancel(): boolean;
+}
+
+/** What the result of a task cancelled while it waited rejects with. */
+export class TaskCancelled extends Error {
+  constructor() {
+    super('Cancelled while it waited for a slot');
+    this.name = 'TaskCancelled';
+  }
 }
 
 /** A task waiting for a slot (in one queue, or two once hurried: it starts once, from the first). */
 interface Waiter {
   go: () => void;
-  started: boolean;
+  drop: (error: Error) => void;
+  /** Started or cancelled: passed over where it still stands in a queue. */
+  gone: boolean;
   hurried: boolean;
 }
 
@@ -53,8 +68,8 @@ export class Slots {
       // A freed slot is handed to the next task as it is: `running` counts it still.
       if (this.running < this.limit) this.running++;
       else {
-        await new Promise<void>((go) => {
-          waiter = { go, started: false, hurried: false };
+        await new Promise<void>((go, drop) => {
+          waiter = { go, drop, gone: false, hurried: false };
           this.waitingCount++;
           this.waiting[priority].push(waiter);
         });
@@ -66,23 +81,31 @@ export class Slots {
       }
     })();
     const hurry = () => {
-      if (!waiter || waiter.started || waiter.hurried || priority === 'first') return;
+      if (!waiter || waiter.gone || waiter.hurried || priority === 'first') return;
       waiter.hurried = true;
       this.waiting.first.push(waiter);
     };
-    return { result, hurry };
+    const cancel = () => {
+      if (!waiter || waiter.gone) return false;
+      // It never took a slot: nothing to hand on.
+      waiter.gone = true;
+      this.waitingCount--;
+      waiter.drop(new TaskCancelled());
+      return true;
+    };
+    return { result, hurry, cancel };
   }
 
-  /** Hands the slot of a task that settled to the next waiting one (a hurried one is in two queues: started once), or frees it. */
+  /** Hands the slot of a task that settled to the next waiting one (a hurried one is in two queues: started once; a cancelled one is passed over), or frees it. */
   private handOn(): void {
     let next: Waiter | undefined;
     do next = this.waiting.first.shift() ?? this.waiting.later.shift();
-    while (next?.started);
+    while (next?.gone);
     if (!next) {
       this.running--;
       return;
     }
-    next.started = true;
+    next.gone = true;
     this.waitingCount--;
     next.go();
   }

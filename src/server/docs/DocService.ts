@@ -109,6 +109,33 @@ export function revisionAhead(what: string, rev: number, headRev: number): Statu
   return new StatusError(409, `REV_AHEAD: ${what} ${rev} is ahead of the document (rev ${headRev}); reload it`, { scope: 'doc', headRev });
 }
 
+/**
+ * The waits of a caller that may give up on the document loads it waits for (a subscribe, see
+ * `DocService.tombstoneOf`): `stop()` runs, once, what each wait left to do then.
+ */
+export class LoadWaits {
+  private readonly onStop: Array<() => void> = [];
+  private done = false;
+
+  /** Whether {@link stop} was called. */
+  get stopped(): boolean {
+    return this.done;
+  }
+
+  /** Runs `then` when the caller stops waiting (now, if it has). */
+  add(then: () => void): void {
+    if (this.done) then();
+    else this.onStop.push(then);
+  }
+
+  /** The caller stops waiting. */
+  stop(): void {
+    if (this.done) return;
+    this.done = true;
+    for (const then of this.onStop.splice(0)) then();
+  }
+}
+
 /** What every loaded document carries. */
 export interface LoadedDoc {
   docId: string;
@@ -127,8 +154,20 @@ export interface LoadedDoc {
 interface CacheSlot<TDoc> {
   promise: Promise<TDoc>;
   doc?: TDoc;
-  /** Moves its load, while it waits for a slot, ahead of the subscribes' (`Slots.queue`): another call waits on it. */
-  hurry?: () => void;
+  /** Its load (who waits on it, and its place in the slots' queue). */
+  loading?: PendingLoad;
+}
+
+/** A document's load while it is under way, and who waits on it. */
+interface PendingLoad {
+  /** Moves it, while it waits for a slot, ahead of the subscribes' (`Slots.queue`): another call waits on it. */
+  hurry(): void;
+  /** Drops it, if it still waits for a slot: it never runs. */
+  cancel(): boolean;
+  /** Subscribes that wait on it and may stop waiting (see {@link DocService.tombstoneOf}). */
+  subscribes: number;
+  /** Another call waits on it (a commit, a read, a refresh): it is never cancelled. */
+  kept: boolean;
 }
 
 /**
@@ -360,9 +399,11 @@ export abstract class DocService<TDoc extends LoadedDoc> {
    * The tombstone of `docId`, if it is deleted: what a `subscribe` asks of each of its documents.
    * A load it starts waits for its turn behind the loads of every other call (a commit, a read,
    * a reload), as a subscribe's thousands of them would queue those calls behind them all.
+   * Once `until` stops (the subscribe stopped waiting), a load that has not started and that no
+   * other call waits on is dropped (it rejects with a `TaskCancelled`), and the doc stays unloaded.
    */
-  async tombstoneOf(docId: string): Promise<DocumentTombstone | undefined> {
-    return (await this.open(docId, 'later')).tombstone;
+  async tombstoneOf(docId: string, until?: LoadWaits): Promise<DocumentTombstone | undefined> {
+    return (await this.open(docId, 'later', until)).tombstone;
   }
 
   /** @throws StatusError 410 with `{ deletedAt, lastRev }` when the document is deleted */
@@ -433,26 +474,26 @@ export abstract class DocService<TDoc extends LoadedDoc> {
 
   /**
    * The loaded document, loading it once however many callers ask at the same time; a load waits
-   * for one of the server's load slots (`options.loads`), at `priority`.
+   * for one of the server's load slots (`options.loads`), at `priority`. A caller that gives
+   * `until` (a subscribe) may stop waiting (see {@link tombstoneOf}).
    */
-  protected open(docId: string, priority: SlotPriority = 'first'): Promise<TDoc> {
+  protected open(docId: string, priority: SlotPriority = 'first', until?: LoadWaits): Promise<TDoc> {
     const slot = this.cache.get(docId);
     if (slot) {
       // Refresh its place in the LRU order.
       this.cache.delete(docId);
       this.cache.set(docId, slot);
-      // A commit or read waits on a load a subscribe queued: not behind the rest of the herd.
-      if (priority === 'first') slot.hurry?.();
+      this.waitOn(docId, slot, priority, until);
       return slot.promise;
     }
-    const { result, hurry } = this.load(docId, priority);
+    const { result, hurry, cancel } = this.load(docId, priority);
     const fresh: CacheSlot<TDoc> = {
       promise: result.then((stored) => {
         const doc = this.fromStored(docId, stored);
         fresh.doc = doc;
         return doc;
       }),
-      hurry,
+      loading: { hurry, cancel, subscribes: 0, kept: false },
     };
     fresh.promise.catch(() => {
       if (this.cache.get(docId) !== fresh) return;
@@ -460,8 +501,30 @@ export abstract class DocService<TDoc extends LoadedDoc> {
       this.options.store.unloadDoc?.(docId);
     });
     this.cache.set(docId, fresh);
+    this.waitOn(docId, fresh, priority, until);
     this.evict();
     return fresh.promise;
+  }
+
+  /**
+   * Notes who waits on a slot's load under way. A commit or read (or a refresh) keeps it, and
+   * moves it ahead of the subscribes' if one queued it: not behind the rest of the herd. Once
+   * every subscribe that waits on it alone stopped waiting, a load still queued is dropped.
+   */
+  private waitOn(docId: string, slot: CacheSlot<TDoc>, priority: SlotPriority, until?: LoadWaits): void {
+    const { loading } = slot;
+    if (!loading) return;
+    if (!until) {
+      loading.kept = true;
+      if (priority === 'first') loading.hurry();
+      return;
+    }
+    loading.subscribes++;
+    until.add(() => {
+      if (slot.loading !== loading || --loading.subscribes > 0 || loading.kept || !loading.cancel()) return;
+      // It never read anything: nothing for the store to forget.
+      if (this.cache.get(docId) === slot) this.cache.delete(docId);
+    });
   }
 
   /**
@@ -549,7 +612,7 @@ export abstract class DocService<TDoc extends LoadedDoc> {
     // reported commit: wait for it and read on from there. A subscribe's load is moved ahead of
     // the others (`hurry`): the calls queued behind this lock (a delete, say) wait on it too.
     const slot = this.cache.get(docId);
-    slot?.hurry?.();
+    if (slot) this.waitOn(docId, slot, 'first');
     const doc = slot?.doc ?? (await slot?.promise.catch(() => undefined));
     if (!doc || this.cache.get(docId)?.doc !== doc) return 'unchanged';
     const before = doc.headRev;
@@ -588,7 +651,7 @@ export abstract class DocService<TDoc extends LoadedDoc> {
   /** Reads a document from the store once one of the server's load slots is free. */
   private load(docId: string, priority: SlotPriority): QueuedTask<StoredDoc> {
     const { store, loads } = this.options;
-    return loads ? loads.queue(() => store.loadDoc(docId), priority) : { result: store.loadDoc(docId), hurry: () => {} };
+    return loads ? loads.queue(() => store.loadDoc(docId), priority) : { result: store.loadDoc(docId), hurry: () => {}, cancel: () => false };
   }
 
   /** Drops the loaded document (under its lock) and tells the store: the next call loads it. */
