@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { VirtualTimeScheduler } from 'rxjs';
 import type { PatchesSnapshot } from '../../../src/types.js';
 import { MemoryServerStore } from '../../../src/server/stores/MemoryServerStore.js';
@@ -5,6 +7,7 @@ import { OTDocService } from '../../../src/server/docs/OTDocService.js';
 import { LWWDocService } from '../../../src/server/docs/LWWDocService.js';
 import type { Announce } from '../../../src/server/docs/DocService.js';
 import { KeyedQueue } from '../../../src/util/KeyedQueue.js';
+import { Slots, type QueuedTask, type SlotPriority } from '../../../src/util/Slots.js';
 import { RevConflictError } from '../../../src/server/stores/RevConflictError.js';
 import { entryFirstRev } from '../../../src/server/stores/ServerStore.js';
 import type { LogEntry, ServerStore } from '../../../src/server/stores/ServerStore.js';
@@ -149,6 +152,50 @@ describe('DocService (cache bounds)', () => {
     // 'c' made way for the load that failed.
     expect(unloaded).toEqual(['a', 'b', 'c', 'broken']);
     expect(service.loadedDocIds()).toEqual(['kept']);
+  });
+});
+
+// Left by the review of the load slots: a cached doc kept its load's place in the slots' queue (the
+// closures that hurry it) for as long as it stayed loaded, a followed doc for good.
+describe('DocService (a load settled)', () => {
+  /** Slots that keep a weak reference to what each queued task hands out to move or drop it. */
+  class WatchedSlots extends Slots {
+    readonly handles: Array<WeakRef<object>> = [];
+    override queue<R>(task: () => Promise<R>, priority?: SlotPriority): QueuedTask<R> {
+      const queued = super.queue(task, priority);
+      this.handles.push(new WeakRef(queued.hurry), new WeakRef(queued.cancel));
+      return queued;
+    }
+  }
+
+  it("should let go of its load's place in the queue once the doc is loaded (or its load failed)", async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const store = new MemoryServerStore();
+    const loadDoc = store.loadDoc.bind(store);
+    store.loadDoc = (docId) => (docId === 'broken' ? Promise.reject(new Error('loadDoc failed')) : loadDoc(docId));
+    const loads = new WatchedSlots(1);
+    const service = new OTDocService({
+      store,
+      lock: new KeyedQueue(),
+      loads,
+      now: () => 1,
+      snapshotEvery: 200,
+      cacheSize: 10,
+      announce: () => {},
+      stats: { commits: 0, changesCommitted: 0, duplicateChanges: 0, changesDropped: 0, commitsTooFarBehind: 0, snapshots: 0 },
+      onError: (error) => {
+        throw error;
+      },
+    });
+    await Promise.all(['a', 'b', 'c'].map((docId) => service.tombstoneOf(docId)));
+    await expect(service.tombstoneOf('broken')).rejects.toThrow('loadDoc failed');
+    expect(service.loadedDocIds()).toEqual(['a', 'b', 'c']);
+    expect(loads.handles).toHaveLength(8);
+    // A weak reference holds its target until the task that made it ends.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    gc();
+    expect(loads.handles.filter((handle) => handle.deref() !== undefined)).toHaveLength(0);
   });
 });
 

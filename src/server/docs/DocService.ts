@@ -154,7 +154,7 @@ export interface LoadedDoc {
 interface CacheSlot<TDoc> {
   promise: Promise<TDoc>;
   doc?: TDoc;
-  /** Its load (who waits on it, and its place in the slots' queue). */
+  /** Its load, until it settles (then dropped, with what it holds of the slots' queue). */
   loading?: PendingLoad;
 }
 
@@ -495,11 +495,15 @@ export abstract class DocService<TDoc extends LoadedDoc> {
       }),
       loading: { hurry, cancel, subscribes: 0, kept: false },
     };
-    fresh.promise.catch(() => {
-      if (this.cache.get(docId) !== fresh) return;
-      this.cache.delete(docId);
-      this.options.store.unloadDoc?.(docId);
-    });
+    fresh.promise.then(
+      () => (fresh.loading = undefined),
+      () => {
+        fresh.loading = undefined;
+        if (this.cache.get(docId) !== fresh) return;
+        this.cache.delete(docId);
+        this.options.store.unloadDoc?.(docId);
+      },
+    );
     this.cache.set(docId, fresh);
     this.waitOn(docId, fresh, priority, until);
     this.evict();
