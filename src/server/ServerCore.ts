@@ -286,9 +286,10 @@ export class ServerCore {
    * starts no more (those under way hold the doc's lock, which `close` waits for).
    */
   private resync(): void {
-    const loaded = [this.ot, this.lww].flatMap((service) => service.loadedDocIds().map((docId) => ({ service, docId })));
-    void eachAtMost(RESYNC_RELOADS, loaded, async ({ service, docId }) => {
-      if (!this.closing) await service.refresh(docId, 'reload').catch((error: unknown) => this.options.onError(error));
+    // A doc read after the report (a load still queued now) is not read again.
+    const loaded = [this.ot, this.lww].flatMap((service) => service.loadedDocIds().map((docId) => ({ service, docId, reportedAt: service.loadsSoFar() })));
+    void eachAtMost(RESYNC_RELOADS, loaded, async ({ service, docId, reportedAt }) => {
+      if (!this.closing) await service.refresh(docId, 'reload', 0, undefined, reportedAt).catch((error: unknown) => this.options.onError(error));
     });
   }
 

@@ -156,6 +156,11 @@ interface CacheSlot<TDoc> {
   doc?: TDoc;
   /** Its load, until it settles (then dropped, with what it holds of the slots' queue). */
   loading?: PendingLoad;
+  /**
+   * When the store began to read the doc held (the service's count of loads begun, see
+   * {@link DocService.refresh}); unset for a doc written here whole (deleted, undeleted).
+   */
+  readAt?: number;
 }
 
 /** A document's load while it is under way, and who waits on it. */
@@ -168,6 +173,12 @@ interface PendingLoad {
   subscribes: number;
   /** Another call waits on it (a commit, a read, a refresh): it is never cancelled. */
   kept: boolean;
+}
+
+/** A document read from the store, and when the read began (see {@link CacheSlot.readAt}). */
+interface Loaded {
+  stored: StoredDoc;
+  readAt: number;
 }
 
 /**
@@ -186,6 +197,8 @@ export abstract class DocService<TDoc extends LoadedDoc> {
   private readonly reported = new Map<string, Set<CarriedEntry>>();
   /** Followed docs whose last refresh failed: tried again until one succeeds (see {@link refresh}). */
   private readonly retries: RefreshRetries;
+  /** Loads begun (their reads of the store started), counted: when each began, in order. */
+  private loadsBegun = 0;
 
   /** @param options store, lock, clock and sinks */
   constructor(protected readonly options: DocServiceOptions) {
@@ -246,14 +259,20 @@ export abstract class DocService<TDoc extends LoadedDoc> {
    * the next call loads it (kept, it served what the store no longer holds, a deleted doc
    * included, until it was evicted or written to).
    *
+   * A document the store began to read after the report came (`reportedAt`, by default this
+   * call: a load the refresh waited for, or an earlier refresh's reload) holds what the report
+   * tells of: nothing is read again. A store that reports writes (`watch`) reports each one once
+   * every read begun after it sees it.
+   *
+   * @param reportedAt when the report came ({@link loadsSoFar} then), if before this call
    * @return what it found: news, nothing, or another life of the document ({@link Refreshed})
    */
-  refresh(docId: string, mode: 'read-on' | 'reload', knownRev = 0, carried?: CarriedEntry): Promise<Refreshed> {
+  refresh(docId: string, mode: 'read-on' | 'reload', knownRev = 0, carried?: CarriedEntry, reportedAt = this.loadsBegun): Promise<Refreshed> {
     if (carried) this.reported.set(docId, (this.reported.get(docId) ?? new Set()).add(carried));
     const done = this.options.lock.run(docId, async () => {
       this.forgetReport(docId, carried);
       try {
-        return await this.refreshLocked(docId, mode, knownRev, carried);
+        return await this.refreshLocked(docId, mode, knownRev, carried, reportedAt);
       } catch (error) {
         if (!this.options.isFollowed?.(docId)) this.unload(docId);
         throw error;
@@ -279,6 +298,11 @@ export abstract class DocService<TDoc extends LoadedDoc> {
     }
     this.retries.clear(docId);
     void this.options.lock.run(docId, () => (this.options.isFollowed?.(docId) ? undefined : this.unload(docId)));
+  }
+
+  /** Loads begun so far, counted: a doc read from a load begun later is read after now (see {@link refresh}). */
+  loadsSoFar(): number {
+    return this.loadsBegun;
   }
 
   /** Every loaded document, for {@link refresh} after a gap in the reports. */
@@ -488,9 +512,10 @@ export abstract class DocService<TDoc extends LoadedDoc> {
     }
     const { result, hurry, cancel } = this.load(docId, priority);
     const fresh: CacheSlot<TDoc> = {
-      promise: result.then((stored) => {
+      promise: result.then(({ stored, readAt }) => {
         const doc = this.fromStored(docId, stored);
         fresh.doc = doc;
+        fresh.readAt = readAt;
         return doc;
       }),
       loading: { hurry, cancel, subscribes: 0, kept: false },
@@ -610,15 +635,22 @@ export abstract class DocService<TDoc extends LoadedDoc> {
     if (waiting.size === 0) this.reported.delete(docId);
   }
 
-  /** {@link refresh} under the lock. Resolves with what it found. */
-  private async refreshLocked(docId: string, mode: 'read-on' | 'reload', knownRev = 0, carried?: CarriedEntry): Promise<Refreshed> {
+  /**
+   * {@link refresh} under the lock. Resolves with what it found. `reportedAt`: the count of loads
+   * begun when the report came (a doc read after it is up to date with it).
+   */
+  private async refreshLocked(docId: string, mode: 'read-on' | 'reload', knownRev = 0, carried?: CarriedEntry, reportedAt?: number): Promise<Refreshed> {
     // A document being loaded (a read does not take the lock) may have been read before the
     // reported commit: wait for it and read on from there. A subscribe's load is moved ahead of
     // the others (`hurry`): the calls queued behind this lock (a delete, say) wait on it too.
     const slot = this.cache.get(docId);
     if (slot) this.waitOn(docId, slot, 'first');
     const doc = slot?.doc ?? (await slot?.promise.catch(() => undefined));
-    if (!doc || this.cache.get(docId)?.doc !== doc) return 'unchanged';
+    const held = this.cache.get(docId);
+    if (!doc || held?.doc !== doc) return 'unchanged';
+    // Read from the store after the report came (no write of its own in doubt since): it holds
+    // what was reported. A load begun before it may not: it is read on (or again), below.
+    if (reportedAt !== undefined && held.readAt !== undefined && held.readAt > reportedAt && !doc.stale) return 'unchanged';
     const before = doc.headRev;
     if (mode === 'read-on' && !doc.tombstone && !doc.stale) {
       // A report this process has overtaken (it read on past it, e.g. after losing a commit race).
@@ -631,9 +663,9 @@ export abstract class DocService<TDoc extends LoadedDoc> {
       if (entries.length && this.applyEntries(doc, entries)) return 'moved';
     }
     // The loaded doc stays until the store answers: a failed read leaves it (and its followers) in place.
-    const stored = await this.load(docId, 'first').result;
+    const { stored, readAt } = await this.load(docId, 'first').result;
     const fresh = this.fromStored(docId, stored);
-    this.put(docId, fresh);
+    this.put(docId, fresh, readAt);
     if (fresh.tombstone) {
       if (!doc.tombstone) this.options.announce(docId, 'docDeleted', { docId });
       return doc.tombstone ? 'unchanged' : 'moved';
@@ -653,9 +685,13 @@ export abstract class DocService<TDoc extends LoadedDoc> {
   }
 
   /** Reads a document from the store once one of the server's load slots is free. */
-  private load(docId: string, priority: SlotPriority): QueuedTask<StoredDoc> {
-    const { store, loads } = this.options;
-    return loads ? loads.queue(() => store.loadDoc(docId), priority) : { result: store.loadDoc(docId), hurry: () => {}, cancel: () => false };
+  private load(docId: string, priority: SlotPriority): QueuedTask<Loaded> {
+    const read = async (): Promise<Loaded> => {
+      const readAt = ++this.loadsBegun;
+      return { stored: await this.options.store.loadDoc(docId), readAt };
+    };
+    const { loads } = this.options;
+    return loads ? loads.queue(read, priority) : { result: read(), hurry: () => {}, cancel: () => false };
   }
 
   /** Drops the loaded document (under its lock) and tells the store: the next call loads it. */
@@ -665,9 +701,10 @@ export abstract class DocService<TDoc extends LoadedDoc> {
     this.options.store.unloadDoc?.(docId);
   }
 
-  private put(docId: string, doc: TDoc): void {
+  /** Holds `doc` as the doc's state: read from the store at `readAt`, or written here whole. */
+  private put(docId: string, doc: TDoc, readAt?: number): void {
     this.cache.delete(docId);
-    this.cache.set(docId, { promise: Promise.resolve(doc), doc });
+    this.cache.set(docId, { promise: Promise.resolve(doc), doc, readAt });
     this.evict();
   }
 
