@@ -3,6 +3,7 @@ import { MemoryServerStore } from '../../src/server/stores/MemoryServerStore.js'
 import { MAX_LOADS, RESYNC_RELOADS, ServerCore, type Connection } from '../../src/server/ServerCore.js';
 import { RevConflictError } from '../../src/server/stores/RevConflictError.js';
 import { entryFirstRev, entryLastRev, type LogEntry, type ServerStore, type StoreEvent } from '../../src/server/stores/ServerStore.js';
+import { PostgresServerStore } from '../../src/server/stores/postgres/PostgresServerStore.js';
 import type { Change, CommitChangesResult } from '../../src/types.js';
 import { FailingServerStore } from '../helpers/failingServerStore.js';
 import { change, errorOf, resultOf, startTestServer } from '../helpers/testServer.js';
@@ -692,6 +693,26 @@ describe('ServerCore (a store shared with other server processes)', () => {
     expect(told.sort()).toEqual([...ids].sort());
   });
 
+  it("should size the load slots and a resync's reloads from the store's concurrentLoads", async () => {
+    const store = Object.assign(new SharedMemoryStore(), { concurrentLoads: 3 });
+    t = await startTestServer({ store });
+    const [client, writer] = [await t.connect(), await t.connect()];
+    const ids = Array.from({ length: 7 }, (_, i) => `d${i}`);
+    const waiting = holdLoads(store);
+    const subscribed = client.call('subscribe', [ids]);
+    resultOf(await writer.call('ping', []));
+    expect(waiting).toHaveLength(3);
+    await releaseLoads(waiting, writer);
+    expect(resultOf(await subscribed)).toEqual(ids);
+
+    // Two fewer reloads than loads at once (as RESYNC_RELOADS is to MAX_LOADS): one at a time here.
+    store.report({ type: 'resync' });
+    resultOf(await writer.call('ping', []));
+    expect(waiting).toHaveLength(1);
+    await releaseLoads(waiting, writer);
+    expect(waiting).toHaveLength(0);
+  });
+
   // Left by the review of the load slots: a refresh of a doc still loading (a report of another
   // process's write, a resync's reload) waited for that load, then read the doc again, though a load
   // begun after the report holds what it reports: after a restart, a herd of loads done twice.
@@ -755,6 +776,48 @@ describe('ServerCore (a store shared with other server processes)', () => {
   });
 });
 
+describe('ServerCore (the load slots of a PostgreSQL store)', () => {
+  // Left by the review of the load slots: MAX_LOADS was the same whatever the store's pool.
+  it.each([
+    [{ poolSize: 20 }, 12],
+    [{}, MAX_LOADS],
+    [{ poolSize: 1 }, 1],
+  ])('should load as many docs at once as a PostgreSQL store of %p serves well (%p)', async (poolOptions, atOnce) => {
+    // The loads are held before they reach the database: none is needed.
+    const store = new PostgresServerStore({ connectionString: 'postgres://nobody@127.0.0.1:1/none', ...poolOptions });
+    const waiting: HeldLoad[] = [];
+    store.loadDoc = (docId) => new Promise<void>((go, fail) => waiting.push({ docId, go, fail })).then(() => ({ tail: [] }));
+    const core = new ServerCore({
+      store,
+      algorithmFor: () => 'ot',
+      authorize: () => true,
+      maxChangeBytes: 1_000_000,
+      snapshotEvery: 200,
+      cacheSize: 100,
+      maxSubscriptions: 100,
+      now: Date.now,
+      send: () => undefined,
+      stats: { commits: 0, changesCommitted: 0, duplicateChanges: 0, changesDropped: 0, commitsTooFarBehind: 0, snapshots: 0 },
+      onError: (error) => {
+        throw error;
+      },
+    });
+    const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+    const ids = Array.from({ length: atOnce + 3 }, (_, i) => `d${i}`);
+    const subscribed = core.call({ id: 'c1' }, 'subscribe', [ids]);
+    await turn();
+    expect(waiting).toHaveLength(atOnce);
+    // Each one let through starts the next, never more at once.
+    for (let released = 1; waiting.length; released++) {
+      waiting.shift()!.go();
+      await turn();
+      expect(waiting).toHaveLength(Math.min(atOnce, ids.length - released));
+    }
+    await expect(subscribed).resolves.toEqual(ids);
+    await core.close();
+  });
+});
+
 // Found in review: only startServer checked rememberedChangeIds, and ServerCore is exported: NaN or
 // 0 there forgot every id a commit needs to recognise a resend.
 describe('ServerCore options', () => {
@@ -774,5 +837,11 @@ describe('ServerCore options', () => {
       rememberedChangeIds,
     };
     expect(() => new ServerCore(options)).toThrow(new RangeError(`ServerCore: rememberedChangeIds must be a positive integer, not ${rememberedChangeIds}`));
+  });
+
+  it.each([0, 2.5, Number.NaN])("should refuse a store whose concurrentLoads is %p with a RangeError naming it", (concurrentLoads) => {
+    const store = Object.assign(new MemoryServerStore(), { concurrentLoads });
+    const options = { store, algorithmFor: () => 'ot' as const, authorize: () => true, maxChangeBytes: 1_000_000, snapshotEvery: 200, cacheSize: 10, maxSubscriptions: 10, now: Date.now, send: () => undefined, stats: {} as ConstructorParameters<typeof ServerCore>[0]['stats'], onError: () => undefined };
+    expect(() => new ServerCore(options)).toThrow(new RangeError(`ServerCore: the store's concurrentLoads must be a positive integer, not ${concurrentLoads}`));
   });
 });

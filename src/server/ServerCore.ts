@@ -95,19 +95,22 @@ export interface ServerCoreOptions {
 type Method = (connection: Connection, params: unknown[]) => Promise<unknown>;
 
 /**
- * Most documents a resync reloads at once (see `ServerCore.resync`). A reload holds one of the
- * store's connections while it reads; all at once, they queued every commit behind them in the
- * pool, for as long as the whole resync took (`bench/resyncLoad.js`). They take {@link MAX_LOADS}'s
- * slots too; this bounds how many documents' locks a resync holds at once, waiting for those.
+ * Most documents a resync reloads at once (see `ServerCore.resync`) with the default load slots
+ * ({@link MAX_LOADS}); two fewer than the slots a store sizes (`ServerStore.concurrentLoads`). A
+ * reload holds one of the store's connections while it reads; all at once, they queued every
+ * commit behind them in the pool, for as long as the whole resync took (`bench/resyncLoad.js`).
+ * They take the load slots too; this bounds how many documents' locks a resync holds at once,
+ * waiting for those.
  */
 export const RESYNC_RELOADS = 4;
 
 /**
- * Most documents the server loads from its store at once, for all its calls together. A load
- * holds one of the store's connections (PostgreSQL) or reads files on Node's thread pool (files):
- * after a restart every client's `subscribe` of all its documents, all loaded at once, queued the
- * commits made meanwhile behind tens of thousands of loads (`bench/subscribeHerd.js`). A
- * subscribe's loads wait behind every other call's; more than {@link RESYNC_RELOADS}, so a
+ * Most documents the server loads from its store at once, for all its calls together, unless the
+ * store says how many it serves well (`ServerStore.concurrentLoads`; PostgreSQL: from its pool).
+ * A load holds one of the store's connections (PostgreSQL) or reads files on Node's thread pool
+ * (files): after a restart every client's `subscribe` of all its documents, all loaded at once,
+ * queued the commits made meanwhile behind tens of thousands of loads (`bench/subscribeHerd.js`).
+ * A subscribe's loads wait behind every other call's; more than {@link RESYNC_RELOADS}, so a
  * resync's reloads leave room for those.
  */
 export const MAX_LOADS = 6;
@@ -139,6 +142,8 @@ export class ServerCore {
   private closing = false;
   /** Per connection: its subscribes waiting for their docs' loads, stopped if it disconnects. */
   private readonly subscribing = new Map<string, LoadWaits>();
+  /** Most docs a resync reloads at once ({@link RESYNC_RELOADS} with the default load slots). */
+  private readonly resyncReloads: number;
 
   /** @param options store, hooks, limits and sinks */
   constructor(private readonly options: ServerCoreOptions) {
@@ -147,10 +152,14 @@ export class ServerCore {
     if (remembered !== undefined && (!Number.isInteger(remembered) || remembered < 1)) {
       throw new RangeError(`ServerCore: rememberedChangeIds must be a positive integer, not ${remembered}`);
     }
+    const loads = options.store.concurrentLoads ?? MAX_LOADS;
+    if (!Number.isInteger(loads) || loads < 1) throw new RangeError(`ServerCore: the store's concurrentLoads must be a positive integer, not ${loads}`);
+    // As many fewer than the loads as by default: a resync's reloads leave a commit's load room.
+    this.resyncReloads = Math.max(1, loads - (MAX_LOADS - RESYNC_RELOADS));
     const serviceOptions = {
       store: options.store,
       lock: this.lock,
-      loads: new Slots(MAX_LOADS),
+      loads: new Slots(loads),
       now: options.now,
       snapshotEvery: options.snapshotEvery,
       rememberedChangeIds: options.rememberedChangeIds,
@@ -281,14 +290,14 @@ export class ServerCore {
 
   /**
    * After a gap in the store's reports: reloads every loaded document, {@link RESYNC_RELOADS} at a
-   * time, so commits meanwhile find the store's connections free (a document not reloaded yet is
+   * time (two fewer than the load slots, if the store sized them: `ServerStore.concurrentLoads`), so commits meanwhile find the store's connections free (a document not reloaded yet is
    * committed to as it is held: a commit that lost a race reads on). Once the server closes it
    * starts no more (those under way hold the doc's lock, which `close` waits for).
    */
   private resync(): void {
     // A doc read after the report (a load still queued now) is not read again.
     const loaded = [this.ot, this.lww].flatMap((service) => service.loadedDocIds().map((docId) => ({ service, docId, reportedAt: service.loadsSoFar() })));
-    void eachAtMost(RESYNC_RELOADS, loaded, async ({ service, docId, reportedAt }) => {
+    void eachAtMost(this.resyncReloads, loaded, async ({ service, docId, reportedAt }) => {
       if (!this.closing) await service.refresh(docId, 'reload', 0, undefined, reportedAt).catch((error: unknown) => this.options.onError(error));
     });
   }

@@ -129,6 +129,13 @@ export interface ServerStore {
    */
   readonly writesStopped?: StoreError | undefined;
   /**
+   * Optional: how many documents the store loads well at once (a positive integer). The server
+   * loads at most this many at once, for all its calls together, and a resync reloads two fewer
+   * (at least one), so a commit's load finds room meanwhile. Without it, 6 and 4
+   * (`MAX_LOADS`, `RESYNC_RELOADS`). `PostgresServerStore` derives it from its pool's size.
+   */
+  readonly concurrentLoads?: number | undefined;
+  /**
    * Optional: gets the store ready and rejects if it cannot work (a data directory it may not
    * write, a database it cannot reach). `startServer` awaits it before it listens, so such a
    * fault stops the start with its own error instead of failing every call. May be called more than once.

@@ -159,8 +159,16 @@ export class PostgresServerStore implements ServerStore {
   private readonly inDoubt = new Set<string>();
   private closed = false;
 
+  /**
+   * Documents the server loads at once (`ServerStore.concurrentLoads`): three in five of the
+   * pool's connections (6 of the default 10, at least 1), the others left to commits, reads of
+   * history and snapshots, which would otherwise queue behind a herd of loads for them.
+   */
+  readonly concurrentLoads: number;
+
   /** @param options where the database is, pool size and timeouts */
   constructor(private readonly options: PostgresServerStoreOptions = {}) {
+    this.concurrentLoads = Math.max(1, Math.floor(((options.poolSize ?? 10) * 3) / 5));
     const connectionString = options.connectionString ?? process.env.DATABASE_URL;
     if (!connectionString) throw new StoreError('PostgresServerStore needs a connectionString (or DATABASE_URL)');
     this.connectionString = connectionString;
