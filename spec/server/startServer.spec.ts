@@ -18,6 +18,14 @@ import { change, errorOf, resultOf, startTestServer } from '../helpers/testServe
 import type { TestServer } from '../helpers/testServer.js';
 import type { Frame, WsTestClient } from '../helpers/wsClient.js';
 
+/**
+ * The server's ticks are the spec's to give (`jest.advanceTimersByTime`): `setInterval` faked, and
+ * `performance.now`, by which the server tells a late tick, with it; everything else runs for real.
+ */
+function fakeTicks(): void {
+  jest.useFakeTimers({ doNotFake: ['Date', 'hrtime', 'nextTick', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setTimeout', 'clearTimeout'] });
+}
+
 interface RecordedFrame {
   kind: string;
   ts: number;
@@ -417,6 +425,68 @@ describe('startServer', () => {
       expect(t.server.stats).toMatchObject({ pingTimeouts: 1, connections: 2, subscriptions: 1, notificationsSent: 1 });
     });
 
+    /** Busy-waits `ms` (the event loop blocked, as by a long synchronous transform or a GC). */
+    const block = (ms: number) => {
+      const until = process.hrtime.bigint() + BigInt(ms) * 1_000_000n;
+      while (process.hrtime.bigint() < until);
+    };
+    /** Resolves with 'kept' once `socket` got `pings` more pings, or with 'closed' if it closed first. */
+    const keptFor = (socket: WebSocket, pings: number) =>
+      new Promise<string>((resolve) => {
+        let left = pings;
+        socket.on('ping', () => --left === 0 && resolve('kept'));
+        socket.once('close', () => resolve('closed'));
+      });
+
+    // Left by the review of pings: a tick that came while the process was paused terminated every
+    // client whose pong was still on its way (after a VM's pause its TCP resends it seconds later).
+    it('should judge nobody on a tick that comes more than half an interval late, and judge at the next one', async () => {
+      t = await startTestServer({ pingIntervalMs: 200 });
+      // Answers each ping only once the next one comes: the first after the pause, the pong late.
+      const client = new WebSocket(t.server.url, { autoPong: false });
+      await once(client, 'open');
+      const unanswered: Buffer[] = [];
+      let paused = false;
+      client.on('ping', (data: Buffer) => {
+        for (const payload of unanswered.splice(0)) client.pong(payload);
+        if (paused) return client.pong(data);
+        paused = true;
+        unanswered.push(data);
+        // The process blocked for three intervals: the next tick comes late, the pong not sent yet.
+        block(600);
+      });
+      // The late tick's ping, then the next tick's, which judges: the client answered in between.
+      expect(await keptFor(client, 3)).toBe('kept');
+      expect(t.server.stats.pingTimeouts).toBe(0);
+      // It does judge: a client that stops answering is still terminated.
+      client.removeAllListeners('ping');
+      expect(await keptFor(client, 3)).toBe('closed');
+      expect(t.server.stats.pingTimeouts).toBe(1);
+    });
+
+    // Left by the review of pings: timers run before the loop reads its sockets, so a tick that came
+    // right after the loop was busy judged before it read the pongs that came meanwhile.
+    it('should judge a tick once the loop has read the pongs waiting in the sockets', async () => {
+      // The spec gives the ticks (`fakeTicks`).
+      fakeTicks();
+      try {
+        t = await startTestServer({ pingIntervalMs: 300 });
+        const client = await t.connect();
+        const kept = keptFor(client.socket, 2);
+        client.socket.once('ping', () => {
+          // Its pong is written (ws answers before it tells of the ping) and unread by the server:
+          // the next tick runs first thing in the loop's next turn, on time, before the sockets are read.
+          setTimeout(() => jest.advanceTimersByTime(300), 0);
+          block(2);
+        });
+        jest.advanceTimersByTime(300);
+        expect(await kept).toBe('kept');
+      } finally {
+        jest.useRealTimers();
+      }
+      expect(t.server.stats.pingTimeouts).toBe(0);
+    });
+
     it('should answer ping with its heartbeat interval and send heartbeats only to clients that asked', async () => {
       t = await startTestServer({ pingIntervalMs: 20 });
       const quiet = await t.connect();
@@ -623,12 +693,12 @@ describe('startServer', () => {
 
     it('should keep a client whose pings wait behind a long run of replies it is reading', async () => {
       // ws sends a ping only after the messages queued before it, compressed one by one: the ping
-      // of the first tick waits behind ~20 MB of replies. The spec gives the ticks (setInterval
-      // alone faked), one each time the client has read 20 more replies, so each tick has seen
-      // replies written and none the pong. Real 300 ms ticks raced the server's own work: under
+      // of the first tick waits behind ~20 MB of replies. The spec gives the ticks (`fakeTicks`),
+      // one each time the client has read 20 more replies, so each tick has seen replies written
+      // and none the pong. Real 300 ms ticks raced the server's own work: under
       // load it made replies for ~0.4 s before the first was written (2 busy loops: 4 runs in 6
       // dropped the reader; with 100 ms ticks a fresh-clone CI run failed so, 2026-12-07).
-      jest.useFakeTimers({ doNotFake: ['Date', 'hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setTimeout', 'clearTimeout'] });
+      fakeTicks();
       try {
         t = await startTestServer({ pingIntervalMs: 300 });
         const writer = await t.connect();
@@ -654,7 +724,7 @@ describe('startServer', () => {
       // nothing but a pong (or its own writing) for a sign of life, so the next tick terminated the
       // client, again at each attempt. Here the client's frame reaches the server in three parts, a
       // tick between two; it never answers pings (its pong would be stuck behind the frame anyway).
-      jest.useFakeTimers({ doNotFake: ['Date', 'hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setTimeout', 'clearTimeout'] });
+      fakeTicks();
       try {
         t = await startTestServer({ pingIntervalMs: 300, maxChangeBytes: 2_000_000, compression: false });
         const writer = await t.connect();
@@ -700,8 +770,8 @@ describe('startServer', () => {
       // A 30 MB catch-up on a link of 1 MB/s takes 30 s: the ping of the tick after it was queued
       // waits behind it, and the reply itself, written out only once whole, proved nothing until
       // then, so the next tick terminated its reader every time it asked again. Ticks are the
-      // spec's (setInterval alone faked); the reader reads 6 MB of the reply between two of them.
-      jest.useFakeTimers({ doNotFake: ['Date', 'hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setTimeout', 'clearTimeout'] });
+      // spec's (`fakeTicks`); the reader reads 6 MB of the reply between two of them.
+      fakeTicks();
       try {
         t = await startTestServer({ pingIntervalMs: 300, maxChangeBytes: 2_000_000, compression: false });
         const writer = await t.connect();

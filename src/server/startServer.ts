@@ -52,8 +52,10 @@ export interface StartServerOptions {
   authorizeTimeoutMs?: number | undefined;
   /**
    * Every `pingIntervalMs` (default 15 000; 0 turns it off) each socket gets a WebSocket ping; one
-   * that has not answered the previous ping is terminated (its subscriptions end with it).
-   * Connections that called `ping` also get a `heartbeat` notification on each tick.
+   * that has not answered the previous ping is terminated (its subscriptions end with it). A tick
+   * that comes more than half an interval late (the process was blocked or paused) terminates
+   * nobody: the answers may still be on their way. Connections that called `ping` also get a
+   * `heartbeat` notification on each tick.
    */
   pingIntervalMs?: number | undefined;
   /** Largest accepted change, UTF-8 bytes of its JSON (default 1 MB), and the most one OT change's `copy` ops may add to the document; past either, 413 `{ scope: 'change' }`. */
@@ -414,13 +416,28 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     onError,
   });
 
-  /** One tick: terminate sockets that missed the last ping, ping the others, send heartbeats. */
+  /** When the last tick came, or the pinger started (`performance.now()`). */
+  let lastTick = 0;
+  /**
+   * One tick: terminate sockets that missed the last ping, ping the others, send heartbeats.
+   * Sockets are judged once the loop has read them (timers run before it does): a pong that came
+   * while the loop was blocked up to the tick waits unread in its socket until then. A tick that
+   * comes more than half an interval late judges nobody, and pings every socket again: after a
+   * pause of the whole machine (a VM's) a pong may still be on its way (resent by its client's
+   * TCP, seconds later); the next tick judges.
+   */
   const pingAll = (): void => {
+    const now = performance.now();
+    const late = now - lastTick > pingIntervalMs * 1.5;
+    lastTick = now;
+    setImmediate(() => (closing ? undefined : judgeAndPing(late)));
+  };
+  const judgeAndPing = (late: boolean): void => {
     for (const [id, { socket }] of open) {
       // A socket the server stopped reading cannot read its pongs: unless it has replies queued
       // (whose writing proves it alive, see sendReply), the wait is the server's, not the client's.
       if (holds.held(socket) && backlog.bytes(socket) === 0) alive.add(socket);
-      if (!alive.has(socket)) {
+      if (!alive.has(socket) && !late) {
         stats.pingTimeouts++;
         socket.terminate();
         continue;
@@ -501,6 +518,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     throw error;
   }
   listening = true;
+  lastTick = performance.now();
   const pinger = pingIntervalMs > 0 ? setInterval(pingAll, pingIntervalMs) : undefined;
   pinger?.unref();
   const address = http.address();
