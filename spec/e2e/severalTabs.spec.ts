@@ -6,115 +6,25 @@
  * state with nothing pending, and the server never saw more than one open WebSocket from the
  * browser (counted by a TCP proxy in front of the server).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, connect, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { MemoryServerStore, startServer, type RunningServer } from '../../src/server/index.js';
-import type { Change, PatchesSnapshot } from '../../src/types.js';
-import { connectClient } from '../helpers/wsClient.js';
+import type { PatchesSnapshot } from '../../src/types.js';
 import { mulberry32 } from '../fuzz/random.js';
-import { describeWithChromium, launchBrowser, type BrowserSession } from './helpers/browser.js';
-import { startPageServer, type PageServer } from './helpers/pageServer.js';
+import { describeWithChromium, launchBrowser } from './helpers/browser.js';
 import type { TabSnapshot } from './page/tabs.js';
-import { closeFrameWatch } from './helpers/closeFrameWatch.js';
+import { startCountingProxy } from './helpers/countingProxy.js';
+import { committedTokens } from './helpers/tabsLog.js';
+import { useTabsPage } from './helpers/tabsHarness.js';
 
 jest.setTimeout(120_000);
 
-/**
- * A TCP proxy that counts how many WebSockets are open at once: from the connection until the
- * client's Close frame (the socket is CLOSING from then on, though a closing handshake may keep the
- * TCP connection a few ms longer: a closed leader's can still be on it when the next leader connects)
- * or until the connection ends.
- */
-async function startCountingProxy(targetPort: number): Promise<{ url: string; open: () => number; max: () => number; total: () => number; close(): Promise<void> }> {
-  let open = 0;
-  let max = 0;
-  let total = 0;
-  const sockets = new Set<Socket>();
-  const server: Server = createServer(client => {
-    open++;
-    total++;
-    max = Math.max(max, open);
-    const upstream = connect(targetPort, '127.0.0.1');
-    sockets.add(client).add(upstream);
-    let counted = true;
-    const uncount = () => {
-      if (counted) open--;
-      counted = false;
-    };
-    const done = () => {
-      uncount();
-      client.destroy();
-      upstream.destroy();
-    };
-    const sawClose = closeFrameWatch();
-    client.on('data', (chunk: Buffer) => sawClose(chunk) && uncount());
-    client.pipe(upstream).pipe(client);
-    client.on('close', done).on('error', done);
-    upstream.on('close', done).on('error', done);
-  });
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  return {
-    url: `ws://127.0.0.1:${port}`,
-    open: () => open,
-    max: () => max,
-    total: () => total,
-    close: () =>
-      new Promise<void>(resolve => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
-
 describeWithChromium()('several tabs of one app in Chromium (issue 11)', () => {
-  let pageServer: PageServer;
-  let server: RunningServer;
-  let cleanups: Array<() => Promise<void> | void>;
-
-  beforeAll(async () => {
-    pageServer = await startPageServer(join(__dirname, 'page', 'tabs.ts'));
-  });
-  afterAll(async () => {
-    await pageServer?.close();
-  });
-  beforeEach(() => {
-    cleanups = [];
-  });
-  afterEach(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-  });
+  const { openTabs: open } = useTabsPage(launchBrowser);
 
   /** A server behind a counting proxy, and `count` tabs of one browser profile running the page, started. */
   async function openTabs(count: number) {
-    const serverFaults: unknown[] = [];
-    server = await startServer({ port: 0, store: new MemoryServerStore(), onError: error => serverFaults.push(error) });
-    cleanups.push(() => server.close());
-    const proxy = await startCountingProxy(server.port);
-    cleanups.push(() => proxy.close());
-    const profileDir = mkdtempSync(join(tmpdir(), 'patches-rx-e2e-tabs-'));
-    cleanups.push(() => rmSync(profileDir, { recursive: true, force: true }));
-
-    const session: BrowserSession = await launchBrowser(profileDir, pageServer.url);
-    cleanups.push(() => session.close());
-    const startTab = (page: Page) => page.evaluate(url => window.tabs.start(url), proxy.url);
-    const tabs: Page[] = [session.page];
-    for (let i = 1; i < count; i++) {
-      const page = await session.context.newPage();
-      page.on('pageerror', error => session.pageErrors.push(`pageerror: ${error.message}`));
-      await page.goto(pageServer.url);
-      tabs.push(page);
-    }
-    await Promise.all(tabs.map(startTab));
-    const reader = await connectClient(server.url);
-    cleanups.push(() => reader.close());
-    await reader.call('subscribe', [['ot', 'lww-doc']]);
-    const history = async (): Promise<Change[]> => (await reader.call('getChangesSince', ['ot', 0])).result as Change[];
-    return { serverFaults, proxy, session, startTab, tabs, reader, history };
+    const opened = await open(count, startCountingProxy);
+    await Promise.all(opened.tabs.map(opened.startTab));
+    return opened;
   }
 
   it('should show one tab\'s long run of offline edits in another tab, and commit each exactly once when sync comes back', async () => {
@@ -150,9 +60,7 @@ describeWithChromium()('several tabs of one app in Chromium (issue 11)', () => {
     await Promise.all(tabs.map(page => page.evaluate(() => window.tabs.setSync(true))));
     const settled = await Promise.all(tabs.map(page => page.evaluate(() => window.tabs.whenSettled(1, 1))));
     const log = await history();
-    const inserted = log.flatMap(change => change.ops).filter(op => op.op === 'add' && typeof op.value === 'string').map(op => op.value as string);
-    const created = log.flatMap(change => change.ops).filter(op => op.path === '/list').flatMap(op => (Array.isArray(op.value) ? (op.value as string[]) : []));
-    expect([...inserted, ...created].sort()).toEqual([...tokens].sort());
+    expect(committedTokens(log)).toEqual([...tokens].sort());
     expect(new Set(log.map(change => change.id)).size).toBe(log.length);
     const final = await Promise.all(tabs.map(page => page.evaluate(() => window.tabs.whenSettled(0, 0))));
     for (const [i, snap] of final.entries()) {
@@ -254,9 +162,7 @@ describeWithChromium()('several tabs of one app in Chromium (issue 11)', () => {
     }, structuredClone((lww.state ?? {}) as Record<string, unknown>));
 
     // Every OT edit exactly once in the log and in the list.
-    const inserted = log.flatMap(change => change.ops).filter(op => op.op === 'add' && typeof op.value === 'string').map(op => op.value as string);
-    const created = log.flatMap(change => change.ops).filter(op => op.path === '/list').flatMap(op => (Array.isArray(op.value) ? (op.value as string[]) : []));
-    expect([...inserted, ...created].sort()).toEqual([...edits].sort());
+    expect(committedTokens(log)).toEqual([...edits].sort());
     const ids = log.map(change => change.id);
     expect(new Set(ids).size).toBe(ids.length);
     const final = await Promise.all(tabs.map(page => page.evaluate(() => window.tabs.whenSettled(0, 0))));

@@ -11,6 +11,7 @@ import type { Change, JSONPatchOp } from '../../src/types.js';
 import { describeStoreContract } from './storeContract.js';
 import { deleteDatabase, rawOpen, storeErrorOf } from '../helpers/rawIndexedDB.js';
 import { HeldChannelHub, type HeldChannel } from '../helpers/heldChannels.js';
+import { FakePage } from '../helpers/fakePage.js';
 
 describeStoreContract(
   'IndexedDBStore',
@@ -1379,6 +1380,38 @@ describe('IndexedDBStore announcements to other instances', () => {
   }
 
   const writes = (channel: HeldChannel) => channel.posted.filter(message => (message as { kind?: string }).kind !== undefined);
+
+  it("should start no read of another instance's writes while its page is frozen, and follow them once it resumes (found with a frozen Chromium tab)", async () => {
+    // Chromium runs a frozen page's channel handlers, but not the IndexedDB callbacks of the reads
+    // they start: such a read held the database, and every other tab's next write, until it resumed.
+    const page = new FakePage();
+    const store = new IndexedDBStore('app', { indexedDB: factory, channel: hub.channel(), page });
+    const frozen = new Patches({ store });
+    running.push(frozen);
+    const other = instance();
+    const docA = await frozen.openDoc<Notes>('notes');
+    const docB = await other.patches.openDoc<Notes>('notes');
+    hub.deliverAll();
+    const reads = [jest.spyOn(store, 'getDoc'), jest.spyOn(store, 'getDocSince')];
+    const followed: string[] = [];
+    const following = frozen.otherWrites$.subscribe(docId => followed.push(docId));
+
+    page.freeze();
+    await add(docB, 'b1');
+    await add(docB, 'b2');
+    hub.deliverAll();
+    // Whatever the writes made the frozen instance queue for the doc has run by now.
+    await frozen.runExclusive('notes', async () => undefined);
+    expect(reads.map(read => read.mock.calls.length)).toEqual([0, 0]);
+    expect(docA.state).toEqual({});
+    expect(followed).toEqual([]);
+
+    const next = firstValueFrom(frozen.otherWrites$);
+    page.resume();
+    expect(await next).toBe('notes');
+    expect(docA.state).toEqual({ b1: true, b2: true });
+    following.unsubscribe();
+  });
 
   it('should post nothing per write while no other instance is on the database', async () => {
     const channel = hub.channel();

@@ -2,6 +2,7 @@ import { EMPTY, type Observable, defer } from 'rxjs';
 import { StoreConflictError, StoreError, type StoreOutdatedError } from '../errors.js';
 import type { Algorithm, Change, JSONPatchOp, PatchesState, TrackedDoc } from '../types.js';
 import { openStoreChannel, storeChanges$, type StoreChannel } from '../streams/storeChanges.js';
+import { pageAway$, type PageLifecycleTarget } from '../streams/pageAway.js';
 import type { PatchesStore, ServerChangesUpdate, StoreChange, StoreGuard, StoredDoc, StoredDocSince, StoredQueue } from './PatchesStore.js';
 import { guardConflict } from './guardConflict.js';
 import { extendsLog, keptStateRev, leadsFrom, logCovers, maybeAbandoned, opsLogged, replayTail, wentBack, type DocRow } from './idbDocRow.js';
@@ -49,6 +50,12 @@ export interface IndexedDBStoreOptions {
    * (default: a `BroadcastChannel` named after the database, when the host has one; `null`: none).
    */
   channel?: StoreChannel | null | undefined;
+  /**
+   * The page whose lifecycle this store follows (default `window` where there is one; `null`:
+   * none): while it is away (frozen, or in the back/forward cache: `pageAway$`), `changes$` holds
+   * what the other instances wrote, and tells it once the page is back.
+   */
+  page?: PageLifecycleTarget | null | undefined;
 }
 
 /**
@@ -146,6 +153,8 @@ export class IndexedDBStore implements PatchesStore {
   private readonly connection: IdbConnection;
   private channel: StoreChannel | null;
   private readonly announcer: StoreAnnouncer | undefined;
+  /** The page `changes$` holds the other instances' writes while it is away (`IndexedDBStoreOptions.page`). */
+  private readonly page: PageLifecycleTarget | null | undefined;
   /** The OT queues and LWW pending ops this instance last read or wrote, by tag: a guard on them reads nothing more (`KnownQueues`). */
   private readonly queues = new KnownQueues();
 
@@ -160,7 +169,7 @@ export class IndexedDBStore implements PatchesStore {
   }
 
   /** What other instances on this database wrote (never this one's own writes); empty without a channel. */
-  readonly changes$: Observable<StoreChange> = defer(() => (this.channel ? storeChanges$(this.channel) : EMPTY));
+  readonly changes$: Observable<StoreChange> = defer(() => (this.channel ? storeChanges$(this.channel, pageAway$(this.page)) : EMPTY));
 
   /**
    * @param dbName The database name (one database per name).
@@ -178,6 +187,7 @@ export class IndexedDBStore implements PatchesStore {
     // Open and listening before the first transaction, so no write of another instance is missed.
     this.channel = options.channel === undefined ? (openStoreChannel(dbName) ?? null) : options.channel;
     this.announcer = this.channel ? new StoreAnnouncer(this.channel) : undefined;
+    this.page = options.page;
     this.compactEvery = options.compactEvery ?? 200;
     if (!(this.compactEvery >= 0)) throw new RangeError(`compactEvery must be >= 0, got ${options.compactEvery}`);
     this.compactStep = Math.max(1, Math.floor(this.compactEvery / 8));

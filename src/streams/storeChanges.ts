@@ -1,4 +1,4 @@
-import { Observable, share } from 'rxjs';
+import { Observable, of, share } from 'rxjs';
 import type { StoreChange } from '../stores/PatchesStore.js';
 
 /** The part of a `BroadcastChannel` that `storeChanges$` and a store need (a fake in tests). */
@@ -43,21 +43,48 @@ export function openStoreChannel(dbName: string): StoreChannel | undefined {
  * channel never delivers a message to the object that posted it, so a store hears only the
  * others. Malformed messages are ignored.
  *
+ * While `away$` says the page is away (frozen, or in the back/forward cache: `pageAway$`) the
+ * changes are held, and emitted in order once it is back (a run of writes as one write of all
+ * their docs: each tells its readers to read those docs again). Chromium runs a frozen page's
+ * `BroadcastChannel` handlers, but not the IndexedDB callbacks of the reads they start: such a
+ * read held its locks until the page resumed, and with them every other tab's next write to the
+ * database (found with a real frozen tab, `spec/e2e/frozenTab.spec.ts`).
+ *
  * ## Example
  * ```ts
- * storeChanges$(openStoreChannel('my-app')!).subscribe(change => console.log(change.kind, change.docIds));
+ * storeChanges$(openStoreChannel('my-app')!, pageAway$()).subscribe(change => console.log(change.kind, change.docIds));
  * ```
  *
  * @param channel The database's channel (see `openStoreChannel`).
+ * @param away$ Whether the page is away (default: never).
  * @return An Observable of the announced changes; it never completes by itself.
  */
-export function storeChanges$(channel: StoreChannel): Observable<StoreChange> {
+export function storeChanges$(channel: StoreChannel, away$: Observable<boolean> = of(false)): Observable<StoreChange> {
   return new Observable<StoreChange>(subscriber => {
+    let away = false;
+    let held: StoreChange[] = [];
+    const hold = (change: StoreChange) => {
+      const last = held.at(-1);
+      if (change.kind === 'write' && last?.kind === 'write') last.docIds = [...new Set([...last.docIds, ...change.docIds])];
+      else held.push({ ...change, docIds: [...change.docIds] });
+    };
+    const lifecycle = away$.subscribe(isAway => {
+      away = isAway;
+      if (away) return;
+      const release = held;
+      held = [];
+      for (const change of release) subscriber.next(change);
+    });
     const listener = (event: { data: unknown }) => {
-      if (isStoreChange(event.data)) subscriber.next(event.data);
+      if (!isStoreChange(event.data)) return;
+      if (away) hold(event.data);
+      else subscriber.next(event.data);
     };
     channel.addEventListener('message', listener);
-    return () => channel.removeEventListener('message', listener);
+    return () => {
+      lifecycle.unsubscribe();
+      channel.removeEventListener('message', listener);
+    };
   }).pipe(share());
 }
 

@@ -46,6 +46,8 @@ export async function startPageServer(entry: string = join(PAGE_DIR, 'app.ts')):
   const files: Record<string, { type: string; body: Buffer }> = {
     '/': { type: 'text/html; charset=utf-8', body: html },
     '/app.js': { type: 'text/javascript; charset=utf-8', body: script },
+    // Another page of the site, to navigate away to (and back from: the back/forward cache).
+    '/away': { type: 'text/html; charset=utf-8', body: Buffer.from('<!doctype html><title>away</title><link rel="icon" href="data:," /><p>Another page of the site.</p>') },
   };
   const server = createServer((request, response) => {
     const file = files[new URL(request.url ?? '/', 'http://127.0.0.1').pathname];
@@ -53,7 +55,8 @@ export async function startPageServer(entry: string = join(PAGE_DIR, 'app.ts')):
       response.writeHead(404).end();
       return;
     }
-    response.writeHead(200, { 'content-type': file.type, 'cache-control': 'no-store' }).end(file.body);
+    // Fetched anew on every load, yet not `no-store`: Chromium keeps no page served so in its back/forward cache.
+    response.writeHead(200, { 'content-type': file.type, 'cache-control': 'no-cache' }).end(file.body);
   });
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();

@@ -5,8 +5,10 @@ export interface ReplyHoldingProxy {
   /** `ws://127.0.0.1:<port>` */
   url: string;
   /**
-   * While true, bytes from the server are kept back (requests still reach the server): the
-   * client sees a commit go out but never its reply. Held bytes die with their connection.
+   * While true, bytes from the server to the connections open when it was set are kept back
+   * (requests still reach the server): the client sees a commit go out but never its reply. Held
+   * bytes die with their connection. A connection made later is not held (a tab that takes the
+   * connection over talks to the server).
    */
   holdReplies: boolean;
   /** Bytes kept back so far. */
@@ -20,18 +22,23 @@ export interface ReplyHoldingProxy {
  */
 export async function startReplyHoldingProxy(targetPort: number): Promise<ReplyHoldingProxy> {
   const sockets = new Set<Socket>();
+  /** Each open connection: whether its replies are held. */
+  const connections = new Set<{ held: boolean }>();
   const state = { holdReplies: false, heldBytes: 0 };
   const server = createServer(client => {
     const upstream = connect(targetPort, '127.0.0.1');
+    const connection = { held: false };
     sockets.add(client).add(upstream);
+    connections.add(connection);
     client.on('data', chunk => upstream.write(chunk));
     upstream.on('data', chunk => {
-      if (state.holdReplies) state.heldBytes += chunk.length;
+      if (connection.held) state.heldBytes += chunk.length;
       else client.write(chunk);
     });
     const end = () => {
       sockets.delete(client);
       sockets.delete(upstream);
+      connections.delete(connection);
       client.destroy();
       upstream.destroy();
     };
@@ -50,6 +57,7 @@ export async function startReplyHoldingProxy(targetPort: number): Promise<ReplyH
     },
     set holdReplies(value: boolean) {
       state.holdReplies = value;
+      for (const connection of connections) connection.held = value;
     },
     get heldBytes() {
       return state.heldBytes;

@@ -38,6 +38,8 @@ export interface TabsApp {
   setSync(on: boolean): Promise<void>;
   /** Resolves once this tab leads (holds the connection for every tab). */
   whenLeading(): Promise<void>;
+  /** Resolves once this tab's `state.connected` is `on`. */
+  whenConnected(on: boolean): Promise<void>;
   /** Resolves when the store and this tab's views hold nothing pending and both docs are at least at these revs. */
   whenSettled(otRev: number, lwwRev: number): Promise<TabSnapshot>;
   /** Resolves when this tab's OT doc shows `token` (another tab edits it), with when (epoch ms, sub-ms precision). */
@@ -45,6 +47,8 @@ export interface TabsApp {
   /** Resolves when this tab's LWW doc shows the mark of `token`. */
   whenMarked(token: string): Promise<void>;
   snapshot(): Promise<TabSnapshot>;
+  /** The page lifecycle events this page saw since it loaded (`freeze`, `resume`, `pagehide persisted`, `pageshow persisted`…), in order. */
+  lifecycle(): string[];
 }
 
 declare global {
@@ -69,6 +73,11 @@ function now(): number {
   return performance.timeOrigin + performance.now();
 }
 const errors: string[] = [];
+const lifecycle: string[] = [];
+document.addEventListener('freeze', () => lifecycle.push('freeze'));
+document.addEventListener('resume', () => lifecycle.push('resume'));
+addEventListener('pagehide', event => lifecycle.push(`pagehide${event.persisted ? ' persisted' : ''}`));
+addEventListener('pageshow', event => lifecycle.push(`pageshow${event.persisted ? ' persisted' : ''}`));
 
 function current(): Running {
   if (!running) throw new Error('tabs.start() was not called');
@@ -132,6 +141,9 @@ window.tabs = {
   async whenLeading() {
     await firstValueFrom(current().sync.leading$.pipe(filter(Boolean)));
   },
+  async whenConnected(on) {
+    await firstValueFrom(current().sync.state$.pipe(filter(state => state.connected === on)));
+  },
   async whenSettled(otRev, lwwRev) {
     const { patches, sync, ot, lww } = current();
     const events$ = merge(ot.state$, lww.state$, patches.otherWrites$, sync.synced$);
@@ -152,4 +164,5 @@ window.tabs = {
     await firstValueFrom(lww.state$.pipe(filter(state => state.marks?.[token] !== undefined)));
   },
   snapshot,
+  lifecycle: () => [...lifecycle],
 };
