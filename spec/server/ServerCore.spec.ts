@@ -436,13 +436,19 @@ describe('ServerCore (document loads)', () => {
     expect(ids.filter((docId) => reached.get(docId) !== 1)).toEqual(['d0']);
   });
 
-  it("should drop the queued loads of a subscribe whose connection closed, and keep those another call waits on", async () => {
+  /** A server whose loads are held and counted, a reader and a writer, and more doc ids than the load slots take. */
+  async function heldLoadsServer() {
     const store = new MemoryServerStore();
     t = await startTestServer({ store });
     const [reader, writer] = [await t.connect(), await t.connect()];
     const ids = Array.from({ length: 2 * MAX_LOADS + 1 }, (_, i) => `d${i}`);
     const waiting = holdLoads(store);
     const reached = countLoads(store);
+    return { reader, writer, ids, waiting, reached };
+  }
+
+  it("should drop the queued loads of a subscribe whose connection closed, and keep those another call waits on", async () => {
+    const { reader, writer, ids, waiting, reached } = await heldLoadsServer();
     void reader.call('subscribe', [ids]).catch(() => undefined);
     resultOf(await writer.call('ping', []));
     expect(waiting).toHaveLength(MAX_LOADS);
@@ -455,6 +461,25 @@ describe('ServerCore (document loads)', () => {
     await releaseLoads(waiting, writer);
     expect(resultOf(await read)).toMatchObject({ rev: 0 });
     expect([...reached.keys()].sort()).toEqual([...ids.slice(0, MAX_LOADS), last].sort());
+    expect(t.server.stats.subscriptions).toBe(0);
+  });
+
+  // Found in a second reading of the previous spec's change: our client sends a subscribe per
+  // 1,000 ids, made together, so in one batch frame; a connection's subscribes run one at a time,
+  // and only the one under way when it closed was stopped: each one queued behind it then loaded
+  // every one of its docs (the server let go of the connection again only once the frame was answered).
+  it('should load nothing for the subscribes of a batch still queued behind the one under way when its connection closed', async () => {
+    const { reader, writer, ids: first, waiting, reached } = await heldLoadsServer();
+    const batch = [first, ['e0', 'e1'], ['f0']].map((ids, index) => ({ jsonrpc: '2.0', id: 100 + index, method: 'subscribe', params: [ids] }));
+    reader.sendRaw(JSON.stringify(batch));
+    resultOf(await writer.call('ping', []));
+    expect(waiting).toHaveLength(MAX_LOADS);
+
+    await reader.close();
+    while (t.server.stats.connections > 1) resultOf(await writer.call('ping', []));
+    // Every load any of them queued reaches the store, and is let through.
+    await releaseLoads(waiting, writer);
+    expect([...reached.keys()].sort()).toEqual(first.slice(0, MAX_LOADS).sort());
     expect(t.server.stats.subscriptions).toBe(0);
   });
 });

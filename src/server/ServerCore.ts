@@ -142,6 +142,11 @@ export class ServerCore {
   private closing = false;
   /** Per connection: its subscribes waiting for their docs' loads, stopped if it disconnects. */
   private readonly subscribing = new Map<string, LoadWaits>();
+  /**
+   * Connections that disconnected with calls still queued behind each other (`inOrder`), until
+   * those are over: a subscribe of theirs that starts meanwhile loads nothing (see {@link disconnect}).
+   */
+  private readonly gone = new Set<string>();
   /** Most docs a resync reloads at once ({@link RESYNC_RELOADS} with the default load slots). */
   private readonly resyncReloads: number;
 
@@ -263,11 +268,22 @@ export class ServerCore {
     return this.subscriptions.size;
   }
 
-  /** Forgets a closed connection's subscriptions, and stops its subscribe waiting for loads (if any). */
+  /**
+   * Forgets a closed connection's subscriptions, and stops its subscribe waiting for loads (if
+   * any); its subscribes queued behind that one (our client sends them in one batch) load nothing.
+   */
   disconnect(connectionId: string): void {
     this.subscribing.get(connectionId)?.stop();
+    this.forgetOnceIdle(connectionId);
     this.subscriptions.removeConnection(connectionId);
     this.sentBroadcasts.forget(connectionId);
+  }
+
+  /** Notes a closed connection as {@link gone} until the calls of it queued or under way are over. */
+  private forgetOnceIdle(connectionId: string): void {
+    if (this.gone.has(connectionId) || !this.inOrder.isBusy(connectionId)) return;
+    this.gone.add(connectionId);
+    void this.inOrder.settled(connectionId).then(() => this.gone.delete(connectionId));
   }
 
   /** Waits for every queued commit, delete and snapshot, then closes the store. */
@@ -331,6 +347,7 @@ export class ServerCore {
    */
   private async subscribe(connection: Connection, params: unknown[]): Promise<string[]> {
     // One subscribe of a connection at a time (`inOrder`).
+    if (this.gone.has(connection.id)) throw connectionClosed();
     const waits = new LoadWaits();
     this.subscribing.set(connection.id, waits);
     try {
@@ -353,11 +370,10 @@ export class ServerCore {
       throw invalid(`a connection may follow at most ${maxSubscriptions} documents`);
     }
     // The connection closed meanwhile: its subscriptions are gone, and nobody reads the answer.
-    const closed = () => new StatusError(503, 'The connection closed while it subscribed');
-    if (waits.stopped) throw closed();
+    if (waits.stopped) throw connectionClosed();
     this.subscriptions.add(connection.id, readable);
     const looks = await settledUnless(readable.map((docId) => this.isDeleted(docId, waits)), transient, waits);
-    if (waits.stopped) throw closed();
+    if (waits.stopped) throw connectionClosed();
     const unloaded = readable.filter((_id, index) => looks[index] && transient(looks[index]));
     if (unloaded.length) {
       // A followed doc must be loaded to hear other processes' commits: refuse, the client asks again.
@@ -419,6 +435,11 @@ export class ServerCore {
 
 function origin(connection: Connection): CallOrigin {
   return { connectionId: connection.id };
+}
+
+/** What a subscribe of a connection that closed meanwhile throws (nobody reads it). */
+function connectionClosed(): StatusError {
+  return new StatusError(503, 'The connection closed while it subscribed');
 }
 
 /** A look at a doc that failed because the store cannot load it for now (a 503). */
