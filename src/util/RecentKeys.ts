@@ -1,7 +1,9 @@
 /**
- * The last `limit` distinct keys seen, oldest forgotten first: for "tell this once per doc" in a
- * long-running process, where a set of every doc ever told of would only grow. A key forgotten is
- * new again, so its report comes again (once), rather than never or at every turn.
+ * The last `limit` distinct keys first added, the one added longest ago forgotten first: for "tell
+ * this once per doc" in a long-running process, where a set of every doc ever told of would only
+ * grow. A key added again while remembered keeps its place (a doc told of at every turn is told
+ * again once `limit` other keys came after it). A key forgotten is new again, so its report comes
+ * again (once), rather than never or at every turn.
  *
  * ## Example
  * ```ts

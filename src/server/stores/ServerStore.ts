@@ -95,6 +95,11 @@ export type CarriedEntry = (headRev: number) => LogEntry | undefined;
  * the entry only if it is the very next one of the incarnation the store knows now (another
  * process may have deleted and recreated the document since the report was sent), else
  * `undefined`, and the log is read as without it.
+ *
+ * A report comes once what it tells of is visible: every `loadDoc` or `readLog` begun after it
+ * sees the write (PostgreSQL delivers a NOTIFY after its commit is visible), and a `resync` comes
+ * once every write of the gap is. The server relies on it: a document read from a load begun after
+ * a report (or a resync) is not read again for it.
  */
 export type StoreEvent =
   | { type: 'commit'; docId: string; firstRev: number; lastRev: number; carried?: CarriedEntry }
