@@ -62,18 +62,19 @@ export function openStoreChannel(dbName: string): StoreChannel | undefined {
 export function storeChanges$(channel: StoreChannel, away$: Observable<boolean> = of(false)): Observable<StoreChange> {
   return new Observable<StoreChange>(subscriber => {
     let away = false;
-    let held: StoreChange[] = [];
+    // Each held change with its doc ids as a set: a run of writes adds to the last one's.
+    let held: Array<{ change: StoreChange; docIds: Set<string> }> = [];
     const hold = (change: StoreChange) => {
       const last = held.at(-1);
-      if (change.kind === 'write' && last?.kind === 'write') last.docIds = [...new Set([...last.docIds, ...change.docIds])];
-      else held.push({ ...change, docIds: [...change.docIds] });
+      if (change.kind === 'write' && last?.change.kind === 'write') for (const docId of change.docIds) last.docIds.add(docId);
+      else held.push({ change, docIds: new Set(change.docIds) });
     };
     const lifecycle = away$.subscribe(isAway => {
       away = isAway;
       if (away) return;
       const release = held;
       held = [];
-      for (const change of release) subscriber.next(change);
+      for (const { change, docIds } of release) subscriber.next({ ...change, docIds: [...docIds] });
     });
     const listener = (event: { data: unknown }) => {
       if (!isStoreChange(event.data)) return;
