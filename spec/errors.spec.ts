@@ -20,7 +20,7 @@ import {
   isNetworkError,
   isRetryable,
 } from '../src/errors.js';
-import { buildSync } from 'esbuild';
+import { minifiedErrorClasses } from './helpers/minifiedErrorClasses.js';
 import { join } from 'node:path';
 
 describe('errors', () => {
@@ -49,11 +49,7 @@ describe('errors', () => {
   });
 
   it('should keep every class name in a minified bundle, where the classes themselves are renamed', () => {
-    // What an app's production build does to our classes (esbuild, as the Angular CLI uses it).
-    const { outputFiles } = buildSync({ entryPoints: [join(__dirname, '../src/errors.ts')], bundle: true, minify: true, format: 'cjs', write: false, logLevel: 'silent' });
-    const bundled: { exports: Record<string, unknown> } = { exports: {} };
-    new Function('module', 'exports', outputFiles[0].text)(bundled, bundled.exports);
-    const classes = Object.entries(bundled.exports).filter((entry): entry is [string, new (...args: unknown[]) => Error] => typeof entry[1] === 'function' && entry[1].prototype instanceof Error);
+    const classes = minifiedErrorClasses(join(__dirname, '../src/errors.ts'));
     expect(classes.length).toBeGreaterThan(10);
     // The bundle renamed them (else this spec proves nothing)...
     expect(classes.filter(([exported, ctor]) => ctor.name !== exported).length).toBeGreaterThan(0);
