@@ -33,6 +33,11 @@ describeWithPostgres()('patches-rx-server on PostgreSQL', () => {
     expect(await runCli(['--port', '0', '--database-url', 'postgres://app:secret@127.0.0.1:1/patches'], unreachable.env)).toBeUndefined();
     expect(await unreachable.exit).toBe(1);
     expect(unreachable.err).toEqual(['patches-rx-server: cannot start: PostgreSQL at postgres://app:***@127.0.0.1:1/patches: cannot reach the database (ECONNREFUSED)']);
+    // A password in the query is one too (node-postgres logs in with it).
+    const inQuery = fakeCliEnvironment();
+    expect(await runCli(['--port', '0', '--database-url', 'postgres://app@127.0.0.1:1/patches?password=secret'], inQuery.env)).toBeUndefined();
+    expect(await inQuery.exit).toBe(1);
+    expect(inQuery.err).toEqual(['patches-rx-server: cannot start: PostgreSQL at postgres://app@127.0.0.1:1/patches?password=***: cannot reach the database (ECONNREFUSED)']);
 
     const url = await cluster().createDatabase('cli_rights');
     const admin = await import('pg').then(({ default: pg }) => new pg.Client(url));

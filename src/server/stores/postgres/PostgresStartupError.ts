@@ -44,11 +44,24 @@ export function startupError(error: unknown, connectionString: string): Postgres
   return new PostgresStartupError(`PostgreSQL at ${where}: ${reason}`, { cause: error });
 }
 
-/** The connection string without its password. */
+/**
+ * Query parameters of a connection string that hold a secret: node-postgres takes `password` as
+ * the password (as libpq does), and `sslpassword` is libpq's passphrase of the client key.
+ */
+const SECRET_PARAMS = ['password', 'sslpassword'];
+
+/**
+ * The connection string without its password, given after the user or in the query
+ * (`?password=`), for a log line or an error message; one that is no URL is not shown at all.
+ *
+ * @example
+ * redact('postgres://app:secret@db.internal/patches'); // 'postgres://app:***@db.internal/patches'
+ */
 export function redact(connectionString: string): string {
   try {
     const url = new URL(connectionString);
     if (url.password) url.password = '***';
+    for (const key of SECRET_PARAMS) if (url.searchParams.has(key)) url.searchParams.set(key, '***');
     return url.toString();
   } catch {
     return '(unparsable connection string)';
