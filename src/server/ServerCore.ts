@@ -7,6 +7,7 @@ import { KeyedQueue } from '../util/KeyedQueue.js';
 import { LWWDocService } from './docs/LWWDocService.js';
 import { OTDocService, type TransformIncoming } from './docs/OTDocService.js';
 import type { ServerStore, StoreEvent } from './stores/ServerStore.js';
+import { DEFAULT_CONCURRENT_LOADS } from './stores/ServerStore.js';
 import { Subscriptions } from './Subscriptions.js';
 import { compactReply, wantsCompactAck, wantsOption } from './compactAck.js';
 import { replyWithHistory } from './reloadHistory.js';
@@ -108,12 +109,10 @@ export const RESYNC_RELOADS = 4;
  * Most documents the server loads from its store at once, for all its calls together, unless the
  * store says how many it serves well (`ServerStore.concurrentLoads`; PostgreSQL: from its pool).
  * A load holds one of the store's connections (PostgreSQL) or reads files on Node's thread pool
- * (files): after a restart every client's `subscribe` of all its documents, all loaded at once,
- * queued the commits made meanwhile behind tens of thousands of loads (`bench/subscribeHerd.js`).
- * A subscribe's loads wait behind every other call's; more than {@link RESYNC_RELOADS}, so a
- * resync's reloads leave room for those.
+ * (files). A subscribe's loads wait behind every other call's; more than {@link RESYNC_RELOADS},
+ * so a resync's reloads leave room for those.
  */
-export const MAX_LOADS = 6;
+export const MAX_LOADS = DEFAULT_CONCURRENT_LOADS;
 
 /** Methods that need read access; every other document method needs write access. */
 const READ_METHODS: ReadonlySet<string> = new Set(['subscribe', 'getDoc', 'getChangesSince']);

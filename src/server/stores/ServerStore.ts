@@ -137,7 +137,8 @@ export interface ServerStore {
    * Optional: how many documents the store loads well at once (a positive integer). The server
    * loads at most this many at once, for all its calls together, and a resync reloads two fewer
    * (at least one), so a commit's load finds room meanwhile. Without it, 6 and 4
-   * (`MAX_LOADS`, `RESYNC_RELOADS`). `PostgresServerStore` derives it from its pool's size.
+   * ({@link DEFAULT_CONCURRENT_LOADS}, `RESYNC_RELOADS`). `PostgresServerStore` derives it from
+   * its pool's size (never more than the default) unless told.
    */
   readonly concurrentLoads?: number | undefined;
   /**
@@ -193,6 +194,13 @@ export interface ServerStore {
    */
   lockDoc?(docId: string): Promise<() => Promise<void>>;
 }
+
+/**
+ * Most documents the server loads at once when its store does not say (`ServerStore.concurrentLoads`):
+ * after a restart every client's `subscribe` of all its documents, all loaded at once, queued the
+ * commits made meanwhile behind tens of thousands of loads (`bench/subscribeHerd.js`).
+ */
+export const DEFAULT_CONCURRENT_LOADS = 6;
 
 /** The last rev a log entry holds. */
 export function entryLastRev(entry: LogEntry): number {

@@ -5,7 +5,7 @@ import { StoreError } from '../../../errors.js';
 import type { Change, DocumentTombstone, JSONPatchOp } from '../../../types.js';
 import { DuplicateChangeIdsError } from '../DuplicateChangeIdsError.js';
 import { RevConflictError } from '../RevConflictError.js';
-import { entryFirstRev, entryLastRev } from '../ServerStore.js';
+import { DEFAULT_CONCURRENT_LOADS, entryFirstRev, entryLastRev } from '../ServerStore.js';
 import type { CarriedEntry, DocSnapshot, LogEntry, LWWLogEntry, ServerStore, StoreEvent, StoredDoc } from '../ServerStore.js';
 import { migrate } from './migrations.js';
 import { PostgresListener } from './PostgresListener.js';
@@ -20,6 +20,14 @@ export interface PostgresServerStoreOptions {
   poolSize?: number | undefined;
   /** Most connections holding commit locks, one per document being committed to (default: `poolSize`). */
   lockPoolSize?: number | undefined;
+  /**
+   * Most documents the server loads at once (`ServerStore.concurrentLoads`, a positive integer;
+   * default: three in five of `poolSize`, at most 6, at least 1). More than 6 may serve a restart's
+   * herd of subscribes sooner on a database with cores of its own; on a machine it shares with the
+   * server, 12 with a pool of 20 let half the commits through during the herd and answered it no
+   * sooner (`node bench/subscribeHerd.js --pool 20`, docs/benchmarks.md).
+   */
+  concurrentLoads?: number | undefined;
   /** Server-side `statement_timeout` of every query, in ms (default 10 000; 0 = none). */
   statementTimeoutMs?: number | undefined;
   /**
@@ -160,15 +168,16 @@ export class PostgresServerStore implements ServerStore {
   private closed = false;
 
   /**
-   * Documents the server loads at once (`ServerStore.concurrentLoads`): three in five of the
-   * pool's connections (6 of the default 10, at least 1), the others left to commits, reads of
-   * history and snapshots, which would otherwise queue behind a herd of loads for them.
+   * Documents the server loads at once (`ServerStore.concurrentLoads`): the option, or three in
+   * five of the pool's connections, at most {@link DEFAULT_CONCURRENT_LOADS} (6 of the default 10,
+   * at least 1), the others left to commits, reads of history and snapshots, which would otherwise
+   * queue behind a herd of loads for them.
    */
   readonly concurrentLoads: number;
 
   /** @param options where the database is, pool size and timeouts */
   constructor(private readonly options: PostgresServerStoreOptions = {}) {
-    this.concurrentLoads = Math.max(1, Math.floor(((options.poolSize ?? 10) * 3) / 5));
+    this.concurrentLoads = options.concurrentLoads ?? Math.min(DEFAULT_CONCURRENT_LOADS, Math.max(1, Math.floor(((options.poolSize ?? 10) * 3) / 5)));
     const connectionString = options.connectionString ?? process.env.DATABASE_URL;
     if (!connectionString) throw new StoreError('PostgresServerStore needs a connectionString (or DATABASE_URL)');
     this.connectionString = connectionString;
