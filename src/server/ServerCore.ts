@@ -1,7 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { JSONRPCError, StatusError } from '../errors.js';
 import type { Algorithm } from '../types.js';
-import { LoadWaits, type Announce, type CallOrigin, type DocServiceStats } from './docs/DocService.js';
+import { Subscription } from 'rxjs';
+import type { Announce, CallOrigin, DocServiceStats } from './docs/DocService.js';
 import { notification, RpcErrorCode } from './jsonRpc.js';
 import { KeyedQueue } from '../util/KeyedQueue.js';
 import { LWWDocService } from './docs/LWWDocService.js';
@@ -139,8 +140,8 @@ export class ServerCore {
   private readonly unwatch: (() => void) | undefined;
   /** Set by `close`: a resync under way starts no more reloads. */
   private closing = false;
-  /** Per connection: its subscribes waiting for their docs' loads, stopped if it disconnects. */
-  private readonly subscribing = new Map<string, LoadWaits>();
+  /** Per connection: its subscribe waiting for its docs' loads, unsubscribed if it disconnects. */
+  private readonly subscribing = new Map<string, Subscription>();
   /**
    * Connections that disconnected with calls still queued behind each other (`inOrder`), until
    * those are over: a subscribe of theirs that starts meanwhile loads nothing (see {@link disconnect}).
@@ -272,7 +273,7 @@ export class ServerCore {
    * any); its subscribes queued behind that one (our client sends them in one batch) load nothing.
    */
   disconnect(connectionId: string): void {
-    this.subscribing.get(connectionId)?.stop();
+    this.subscribing.get(connectionId)?.unsubscribe();
     this.forgetOnceIdle(connectionId);
     this.subscriptions.removeConnection(connectionId);
     this.sentBroadcasts.forget(connectionId);
@@ -347,19 +348,19 @@ export class ServerCore {
   private async subscribe(connection: Connection, params: unknown[]): Promise<string[]> {
     // One subscribe of a connection at a time (`inOrder`).
     if (this.gone.has(connection.id)) throw connectionClosed();
-    const waits = new LoadWaits();
+    const waits = new Subscription();
     this.subscribing.set(connection.id, waits);
     try {
       return await this.subscribeUntil(connection, params, waits);
     } finally {
       this.subscribing.delete(connection.id);
       // Refused (or its connection gone): its loads still queued are work for nobody.
-      waits.stop();
+      waits.unsubscribe();
     }
   }
 
-  /** {@link subscribe}, its looks at the docs given up once `waits` stops (the connection closed). */
-  private async subscribeUntil(connection: Connection, params: unknown[], waits: LoadWaits): Promise<string[]> {
+  /** {@link subscribe}, its looks at the docs given up once `waits` is unsubscribed (the connection closed). */
+  private async subscribeUntil(connection: Connection, params: unknown[], waits: Subscription): Promise<string[]> {
     const { maxSubscriptions } = this.options;
     const ids = [...new Set(readDocIds(params[0], maxSubscriptions))];
     const allowed = await Promise.all(ids.map((docId) => this.mayRead(connection, 'subscribe', docId)));
@@ -369,10 +370,10 @@ export class ServerCore {
       throw invalid(`a connection may follow at most ${maxSubscriptions} documents`);
     }
     // The connection closed meanwhile: its subscriptions are gone, and nobody reads the answer.
-    if (waits.stopped) throw connectionClosed();
+    if (waits.closed) throw connectionClosed();
     this.subscriptions.add(connection.id, readable);
     const looks = await settledUnless(readable.map((docId) => this.isDeleted(docId, waits)), transient, waits);
-    if (waits.stopped) throw connectionClosed();
+    if (waits.closed) throw connectionClosed();
     const unloaded = readable.filter((_id, index) => looks[index] && transient(looks[index]));
     if (unloaded.length) {
       // A followed doc must be loaded to hear other processes' commits: refuse, the client asks again.
@@ -408,7 +409,7 @@ export class ServerCore {
   }
 
   /** Whether a doc is deleted (a 410 from its service says so too). @throws what loading it threw otherwise */
-  private async isDeleted(docId: string, until?: LoadWaits): Promise<boolean> {
+  private async isDeleted(docId: string, until?: Subscription): Promise<boolean> {
     try {
       return Boolean(await this.service(docId).tombstoneOf(docId, until));
     } catch (error) {
@@ -448,9 +449,9 @@ function transient(look: PromiseSettledResult<boolean>): boolean {
 
 /**
  * What `Promise.allSettled` resolves with, or, as soon as one settles as `enough` says or `waits`
- * stops, what settled so far (the others' places empty; their failures are handled here).
+ * is unsubscribed, what settled so far (the others' places empty; their failures are handled here).
  */
-function settledUnless<T>(promises: Array<Promise<T>>, enough: (settled: PromiseSettledResult<T>) => boolean, waits: LoadWaits): Promise<Array<PromiseSettledResult<T> | undefined>> {
+function settledUnless<T>(promises: Array<Promise<T>>, enough: (settled: PromiseSettledResult<T>) => boolean, waits: Subscription): Promise<Array<PromiseSettledResult<T> | undefined>> {
   const settled: Array<PromiseSettledResult<T> | undefined> = promises.map(() => undefined);
   let left = promises.length;
   return new Promise((resolve) => {

@@ -1,6 +1,7 @@
 import { StatusError, StoreError } from '../../errors.js';
 import type { Algorithm, Change, CommitChangesResult, DocumentTombstone, PatchesSnapshot } from '../../types.js';
 import type { IncomingChange } from '../validate.js';
+import type { Subscription } from 'rxjs';
 import type { KeyedQueue } from '../../util/KeyedQueue.js';
 import type { QueuedTask, SlotPriority, Slots } from '../../util/Slots.js';
 import type { CarriedEntry, LogEntry, ServerStore, StoredDoc } from '../stores/ServerStore.js';
@@ -107,33 +108,6 @@ export interface DocServiceOptions {
  */
 export function revisionAhead(what: string, rev: number, headRev: number): StatusError {
   return new StatusError(409, `REV_AHEAD: ${what} ${rev} is ahead of the document (rev ${headRev}); reload it`, { scope: 'doc', headRev });
-}
-
-/**
- * The waits of a caller that may give up on the document loads it waits for (a subscribe, see
- * `DocService.tombstoneOf`): `stop()` runs, once, what each wait left to do then.
- */
-export class LoadWaits {
-  private readonly onStop: Array<() => void> = [];
-  private done = false;
-
-  /** Whether {@link stop} was called. */
-  get stopped(): boolean {
-    return this.done;
-  }
-
-  /** Runs `then` when the caller stops waiting (now, if it has). */
-  add(then: () => void): void {
-    if (this.done) then();
-    else this.onStop.push(then);
-  }
-
-  /** The caller stops waiting. */
-  stop(): void {
-    if (this.done) return;
-    this.done = true;
-    for (const then of this.onStop.splice(0)) then();
-  }
 }
 
 /** What every loaded document carries. */
@@ -423,10 +397,10 @@ export abstract class DocService<TDoc extends LoadedDoc> {
    * The tombstone of `docId`, if it is deleted: what a `subscribe` asks of each of its documents.
    * A load it starts waits for its turn behind the loads of every other call (a commit, a read,
    * a reload), as a subscribe's thousands of them would queue those calls behind them all.
-   * Once `until` stops (the subscribe stopped waiting), a load that has not started and that no
-   * other call waits on is dropped (it rejects with a `TaskCancelled`), and the doc stays unloaded.
+   * Once `until` is unsubscribed (the subscribe stopped waiting), a load that has not started and
+   * that no other call waits on is dropped (it rejects with a `TaskCancelled`), and the doc stays unloaded.
    */
-  async tombstoneOf(docId: string, until?: LoadWaits): Promise<DocumentTombstone | undefined> {
+  async tombstoneOf(docId: string, until?: Subscription): Promise<DocumentTombstone | undefined> {
     return (await this.open(docId, 'later', until)).tombstone;
   }
 
@@ -501,7 +475,7 @@ export abstract class DocService<TDoc extends LoadedDoc> {
    * for one of the server's load slots (`options.loads`), at `priority`. A caller that gives
    * `until` (a subscribe) may stop waiting (see {@link tombstoneOf}).
    */
-  protected open(docId: string, priority: SlotPriority = 'first', until?: LoadWaits): Promise<TDoc> {
+  protected open(docId: string, priority: SlotPriority = 'first', until?: Subscription): Promise<TDoc> {
     const slot = this.cache.get(docId);
     if (slot) {
       // Refresh its place in the LRU order.
@@ -540,7 +514,7 @@ export abstract class DocService<TDoc extends LoadedDoc> {
    * moves it ahead of the subscribes' if one queued it: not behind the rest of the herd. Once
    * every subscribe that waits on it alone stopped waiting, a load still queued is dropped.
    */
-  private waitOn(docId: string, slot: CacheSlot<TDoc>, priority: SlotPriority, until?: LoadWaits): void {
+  private waitOn(docId: string, slot: CacheSlot<TDoc>, priority: SlotPriority, until?: Subscription): void {
     const { loading } = slot;
     if (!loading) return;
     if (!until) {
