@@ -872,6 +872,27 @@ describe('startServer', () => {
       expect(t.server.stats.backpressurePauses).toBe(1);
     });
 
+    it('should read no more of a client than maxRequestBytesInFlight of frames ahead, however few the calls', async () => {
+      // Found in review: only calls were counted, so a client could leave 2 × maxBatchLength
+      // frames of up to maxFrameBytes each waiting (an 8 MB frame deflates to ~8 KB on the wire).
+      let release!: () => void;
+      const released = new Promise<boolean>((resolve) => (release = () => resolve(true)));
+      // Uncompressed, so the server's `ws` hands over each frame as it reads it.
+      t = await startTestServer({ maxRequestBytesInFlight: 100_000, compression: false, authorize: (connection) => connection.token !== 'slow' || released });
+      const slow = await t.connect({ query: '?token=slow' });
+      const padding = 'x'.repeat(60_000);
+      const frames = [1, 2, 3].map((id) => JSON.stringify({ jsonrpc: '2.0', id, method: 'getDoc', params: ['doc'], padding }));
+      // Written out before another client connects: the server has read all three by the time it answers that one.
+      await Promise.all(frames.map((frame) => new Promise<void>((resolve, reject) => slow.socket.send(frame, (error) => (error ? reject(error) : resolve())))));
+      const other = await t.connect();
+      resultOf(await other.call('getDoc', ['doc']));
+      // Two frames of 60 KB reach the limit: the third waits, unread, however few the calls (the other's is the third request).
+      expect(t.server.stats.requests).toBe(3);
+      expect(t.server.stats.backpressurePauses).toBe(1);
+      release();
+      for (const id of [1, 2, 3]) expect(resultOf(await slow.reply(id))).toEqual({ state: null, rev: 0, changes: [] });
+    });
+
     it('should drop a client that stops reading its broadcasts, and keep the others', async () => {
       // More than a frame: broadcasts past the one being written wait behind it, and count too.
       t = await startTestServer({ maxBufferedBytes: 1024 * 1024, maxChangeBytes: 2_000_000, compression: false });
@@ -954,6 +975,7 @@ describe('startServer with a limit that is not a positive integer', () => {
     ['maxQueuedReplyBytes', 0],
     ['maxCallsInFlight', 0],
     ['maxCallsInFlight', 1.5],
+    ['maxRequestBytesInFlight', 0],
     ['maxQueuedReplyBytes', Number.NaN],
     ['rememberedChangeIds', Number.NaN],
     ['rememberedChangeIds', 0],

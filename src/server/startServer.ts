@@ -104,6 +104,13 @@ export interface StartServerOptions {
   maxQueuedReplyBytes?: number | undefined;
   /** Requests of one socket read and not yet answered at which the server stops reading it until they are below half (default 2 × `maxBatchLength`; a positive integer). */
   maxCallsInFlight?: number | undefined;
+  /**
+   * Bytes of one socket's frames (inflated) whose requests are read and not yet answered at which
+   * the server stops reading it until they are below half (default 64 MiB; a positive integer):
+   * `maxCallsInFlight` alone let a client hold that many frames of up to `maxFrameBytes` each. A
+   * single larger frame is still answered.
+   */
+  maxRequestBytesInFlight?: number | undefined;
   /** Documents kept loaded in memory (default 1000). */
   cacheSize?: number | undefined;
   /** The server clock (default `Date.now`); tests pass their own. */
@@ -237,7 +244,7 @@ export interface RunningServer {
  *
  * @param options port, store, hooks and limits
  * @return the running server, once it listens
- * @throws RangeError naming `maxQueuedReplyBytes`, `maxCallsInFlight` or `rememberedChangeIds` when it is not a positive integer, or `maxTransformWork` when it is not a positive number
+ * @throws RangeError naming `maxQueuedReplyBytes`, `maxCallsInFlight`, `maxRequestBytesInFlight` or `rememberedChangeIds` when it is not a positive integer, or `maxTransformWork` when it is not a positive number
  * @throws the error of the store's `open` (e.g. a `StoreError` naming a data directory that cannot be used), or of `listen` (EADDRINUSE…)
  */
 export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
@@ -285,9 +292,13 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const heldFrames = new WeakMap<WebSocket, HeldFrames>();
   /** Why each socket is not being read (waiting for its verdict, or its own requests backed up). */
   const holds = new ReadHolds((socket) => queueMicrotask(() => heldFrames.get(socket)?.drain()));
-  /** Per socket: bytes of replies handed to it and not yet written out, and requests not yet answered. */
+  /** Per socket: bytes of replies handed to it and not yet written out, and requests not yet answered (and their bytes). */
   const backlog = new ReplyBacklog(
-    { maxReplyBytes: positiveInteger('maxQueuedReplyBytes', options.maxQueuedReplyBytes ?? 64 * 1024 * 1024), maxCallsInFlight: positiveInteger('maxCallsInFlight', options.maxCallsInFlight ?? 2 * maxBatchLength) },
+    {
+      maxReplyBytes: positiveInteger('maxQueuedReplyBytes', options.maxQueuedReplyBytes ?? 64 * 1024 * 1024),
+      maxCallsInFlight: positiveInteger('maxCallsInFlight', options.maxCallsInFlight ?? 2 * maxBatchLength),
+      maxRequestBytes: positiveInteger('maxRequestBytesInFlight', options.maxRequestBytesInFlight ?? 64 * 1024 * 1024),
+    },
     holds,
     () => stats.backpressurePauses++,
   );
@@ -388,16 +399,18 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   });
 
   const onFrame = (connection: Connection, socket: WebSocket, frame: Buffer): void => {
-    // Its requests count as in flight until their replies are queued (and then count as bytes).
+    // Its requests count as in flight, with the frame's bytes (their params live as long), until
+    // their replies are queued (and then count as reply bytes).
     let calls = 0;
+    let requestBytes = 0;
     const task = answers
-      .reply(connection, frame, (requests) => backlog.add(socket, { calls: (calls = requests) }))
+      .reply(connection, frame, (requests) => backlog.add(socket, { calls: (calls = requests), requestBytes: (requestBytes = frame.length) }))
       .then((reply) => {
         if (typeof reply === 'string') sendReply(socket, reply);
         else for (const text of reply ?? []) sendReply(socket, text);
       })
       .catch(onError)
-      .finally(() => backlog.add(socket, { calls: -calls }));
+      .finally(() => backlog.add(socket, { calls: -calls, requestBytes: -requestBytes }));
     inFlight.add(task);
     void task.finally(() => {
       inFlight.delete(task);
