@@ -564,18 +564,17 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
   /** Everything of one client synced: connected, a pass finished, every doc synced with nothing pending. */
   const quiet$ = (c: FuzzClient) => combineLatest([c.sync.state$, c.sync.synced$]);
   // A doc the client's database untracked (the `untrack` action) has no entry until it is tracked
-  // again. A deleted doc it still tracks counts too while it has an entry: it has not heard of the
-  // delete yet, or the delete never reached the server (opened again over its tombstone: `revive`),
-  // and a change of its own on it may wait for a retry (fuzz memory seed 82116: a 503 on the
-  // catch-up after a TOO_FAR_BEHIND refusal; the checks ran before the retry, and found the change
-  // neither committed nor handed over). One being dropped has none (the remote delete forgets it
-  // first; `checkDeletedGone` waits for the drop, which may take a reconnect: memory seed 98 in CI).
+  // again. A deleted doc it still tracks counts too: it has not heard of the delete yet, or the
+  // delete never reached the server (opened again over its tombstone: `revive`), and a change of
+  // its own on it may wait for a retry (fuzz memory seed 82116: a 503 on the catch-up after a
+  // TOO_FAR_BEHIND refusal; the checks ran before the retry, and found the change neither
+  // committed nor handed over). A remote delete takes the doc's entry out as it drops the doc
+  // (memory seed 98 waited here for good while the entry went first: 3f51ec9 then let it pass).
   const isQuiet = (c: FuzzClient) => ([state, synced]: [{ connected: boolean; online: boolean; syncing: unknown }, Readonly<Record<string, { status: string; hasPending: boolean }>>]) =>
     state.connected &&
     state.online &&
     state.syncing === null &&
-    docIds.every(id => !c.patches.trackedDocs.has(id) || (synced[id]?.status === 'synced' && !synced[id].hasPending)) &&
-    deletedDocs.every(id => !c.patches.trackedDocs.has(id) || !synced[id] || (synced[id].status === 'synced' && !synced[id].hasPending));
+    [...docIds, ...deletedDocs].every(id => !c.patches.trackedDocs.has(id) || (synced[id]?.status === 'synced' && !synced[id].hasPending));
   const snapshot = (c: FuzzClient) =>
     `client ${c.index} ${storesMode === 'tabs' ? `(${leadingNow(c.sync) ? 'leading' : 'following'}; leaders ${clients.filter(x => leadingNow(x.sync)).map(x => x.index).join(',')}) ` : ''}state ${JSON.stringify({ ...c.sync.state, syncing: describe(c.sync.state.syncing) })} synced ${JSON.stringify(c.sync.synced)} open views at ${JSON.stringify(Object.fromEntries([...c.docs].map(([id, doc]) => [id, doc.committedRev])))}`;
 
@@ -1592,7 +1591,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
       }
       if (served) fail(`${docId} was deleted, yet the server answers getDoc with ${served}`);
       for (const c of clients) {
-        // A quiet client may still be on its way to dropping it (quiet looks at live docs only):
+        // A quiet client may still be on its way to dropping it (one that has not heard of the delete shows it synced):
         // each event that may end that looks again, until the stuck bound.
         const gone = async () => !c.patches.trackedDocs.has(docId) && !(await c.patches.runExclusive(docId, () => c.store.listDocs(true))).some(d => d.docId === docId);
         const looks$ = merge(of(null), c.sync.remoteDocDeleted$, c.patches.untracked$, c.patches.deleted$, c.patches.otherWrites$, c.sync.synced$).pipe(concatMap(gone));

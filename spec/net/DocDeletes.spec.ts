@@ -128,6 +128,26 @@ describe('DocDeletes', () => {
       await patches.close();
     });
 
+    // Memory seed 98 of the fuzz (its quiet check waited for good): forgotten before the purge, the
+    // doc's entry left `synced$` while the doc was still tracked and its view open, and nothing on
+    // `synced$` said when it was dropped.
+    it('should forget what the sync keeps for the doc only as it is dropped: untracked, its view closed, its data gone', async () => {
+      const { store, patches } = await editedPatches();
+      const { host } = hostFor(patches);
+      const seen: unknown[] = [];
+      host.forget = docId => {
+        seen.push({ docId, tracked: patches.trackedDocs.has(docId), open: patches.getOpenDoc(docId) !== undefined });
+        // Read now, in the step that forgets it (a read resolves later).
+        void store.getDoc(docId).then(stored => seen.push({ stored }));
+      };
+      const deletes = new DocDeletes(host);
+
+      await lastValueFrom(deletes.remote$('notes'), { defaultValue: undefined });
+
+      expect(seen).toEqual([{ docId: 'notes', tracked: false, open: false }, { stored: undefined }]);
+      await patches.close();
+    });
+
     it('should do nothing for a doc that is not tracked', async () => {
       const { patches } = await editedPatches();
       const { host, forgotten } = hostFor(patches);

@@ -1258,6 +1258,18 @@ describe('PatchesSync', () => {
       expect(await a.patches.store.getDoc('gone')).toBeUndefined();
     });
 
+    // Memory seed 98 of the fuzz: the entry left `synced$` while the doc was still tracked and its
+    // view open, and nothing on `synced$` said when it was dropped (a quiet check waited for good).
+    it("should take a remotely deleted doc's entry out of synced$ only once the doc is dropped: untracked, its view closed", async () => {
+      const { a, b } = await sharedDoc(harness, 'gone');
+      const seen: Array<{ tracked: boolean; open: boolean }> = [];
+      a.sync.synced$.pipe(skipWhile(synced => 'gone' in synced), take(1)).subscribe(() => seen.push({ tracked: a.patches.trackedDocs.has('gone'), open: a.patches.getOpenDoc('gone') !== undefined }));
+      const told = firstValueFrom(a.sync.remoteDocDeleted$);
+      await b.patches.deleteDoc('gone');
+      await told;
+      expect(seen).toEqual([{ tracked: false, open: false }]);
+    });
+
     it('should keep a tombstone for a doc deleted offline and delete it on the server on reconnect', async () => {
       const online$ = new BehaviorSubject(true);
       const a = await harness.connected({ online$ });

@@ -576,9 +576,10 @@ export class Patches {
    * @internal PatchesSync drops a doc deleted on the server through this: in the doc's queue,
    * `purge` removes its data, then its handle closes, as one change of the tracked set (a list of
    * the store read meanwhile, to follow another instance, would bring the doc back). `purge` may
-   * decline (resolve to `undefined`): the doc then stays as it is.
+   * decline (resolve to `undefined`), or fail: the doc then stays as it is. `dropped` is called
+   * in the same step as the doc leaves the tracked set, before anything else sees it gone.
    */
-  async _dropDoc<R>(docId: string, purge: () => Promise<R | undefined>): Promise<R | undefined> {
+  async _dropDoc<R>(docId: string, purge: () => Promise<R | undefined>, dropped?: () => void): Promise<R | undefined> {
     await this.ready;
     return this.trackingChange(() =>
       this.queue.run(docId, async () => {
@@ -586,6 +587,7 @@ export class Patches {
         if (purged === undefined) return undefined;
         this.forget(docId, 'deleted');
         this.dropHandle(docId);
+        dropped?.();
         return purged;
       }),
     );
