@@ -1,9 +1,11 @@
-import { lastValueFrom, of, throwError, toArray, type Observable } from 'rxjs';
+import { VirtualTimeScheduler, firstValueFrom, lastValueFrom, of, throwError, toArray, type Observable, type SchedulerAction, type Subscription } from 'rxjs';
 import { Patches } from '../../src/client/Patches.js';
-import { StatusError } from '../../src/errors.js';
+import { StatusError, StoreOutdatedError } from '../../src/errors.js';
 import { DocDeletes, type DocDeletesDeps, type RemoteDocDeletedEvent } from '../../src/net/DocDeletes.js';
 import type { PatchesConnection } from '../../src/net/PatchesConnection.js';
-import { holdingStore } from '../helpers/holdingStore.js';
+import { failingStore } from '../helpers/failingStore.js';
+import { holdingStore, type HoldingStore } from '../helpers/holdingStore.js';
+import type { PatchesStore } from '../../src/stores/PatchesStore.js';
 
 /** A host over a real Patches and store; the socket's edge answers `deleteDoc` with `answer`. */
 function hostFor(patches: Patches, answer: () => Observable<unknown> = () => of(undefined)) {
@@ -39,9 +41,27 @@ function hostFor(patches: Patches, answer: () => Observable<unknown> = () => of(
   };
 }
 
-/** A Patches instance with 'notes' open and one edit saved, unsent. */
-async function editedPatches() {
-  const store = holdingStore();
+/** A virtual clock that notes the delay of each retry it is given, and says when one is. */
+class RetryClock extends VirtualTimeScheduler {
+  readonly delays: number[] = [];
+  private waiting: (() => void) | undefined;
+
+  /** Resolves once the next retry is scheduled. */
+  nextRetry(): Promise<void> {
+    return new Promise(resolve => (this.waiting = resolve));
+  }
+
+  override schedule<T>(work: (this: SchedulerAction<T>, state?: T) => void, delay = 0, state?: T): Subscription {
+    this.delays.push(delay);
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    waiting?.();
+    return super.schedule(work, delay, state);
+  }
+}
+
+/** A Patches instance with 'notes' open and one edit saved, unsent, on `store`. */
+async function editedPatches<S extends PatchesStore = HoldingStore>(store: S = holdingStore() as unknown as S) {
   const patches = new Patches({ store });
   const doc = await patches.openDoc<{ title?: string }>('notes');
   doc.change(draft => {
@@ -49,6 +69,16 @@ async function editedPatches() {
   });
   await doc.flush();
   return { store, patches };
+}
+
+/** `editedPatches` on a store whose next `times` removals (`confirmDeleteDoc`) fail with `error`, and its DocDeletes, retrying on a `RetryClock`. */
+async function failingPurge(error: unknown, times = 1) {
+  const { store, patches } = await editedPatches(failingStore());
+  const hosted = hostFor(patches);
+  const clock = new RetryClock();
+  const deletes = new DocDeletes({ ...hosted.host, scheduler: clock });
+  store.failNext('confirmDeleteDoc', error, times);
+  return { ...hosted, store, patches, clock, deletes };
 }
 
 describe('DocDeletes', () => {
@@ -145,6 +175,72 @@ describe('DocDeletes', () => {
       await lastValueFrom(deletes.remote$('notes'), { defaultValue: undefined });
 
       expect(seen).toEqual([{ docId: 'notes', tracked: false, open: false }, { stored: undefined }]);
+      await patches.close();
+    });
+
+    it('should keep the doc, and what the sync keeps for it, when its purge fails', async () => {
+      const { store, patches, deletes, forgotten, reported } = await failingPurge(new Error('transaction aborted'));
+      const doc = patches.getOpenDoc('notes');
+      const events: RemoteDocDeletedEvent[] = [];
+      deletes.remoteDocDeleted$.subscribe(e => events.push(e));
+
+      await lastValueFrom(deletes.remote$('notes'), { defaultValue: undefined });
+
+      expect(reported).toHaveLength(1);
+      expect(forgotten).toEqual([]);
+      expect(events).toEqual([]);
+      expect(patches.trackedDocs.has('notes')).toBe(true);
+      expect(patches.getOpenDoc('notes')).toBe(doc);
+      expect((await store.getPendingChanges('notes')).map(c => c.ops)).toEqual([[{ op: 'add', path: '/title', value: 'kept' }]]);
+      deletes.complete();
+      await patches.close();
+    });
+
+    // Left so, the doc stayed (tracked, open, shown synced) until the next connection or edit heard the delete again.
+    it("should purge again with the docs' backoff when its purge fails, reported once, until it is done", async () => {
+      const aborted = new Error('transaction aborted');
+      const { store, patches, deletes, clock, forgotten, reported } = await failingPurge(aborted, 2);
+      const told = firstValueFrom(deletes.remoteDocDeleted$);
+
+      let retry = clock.nextRetry();
+      deletes.remote$('notes').subscribe();
+      await retry;
+      retry = clock.nextRetry();
+      clock.flush();
+      await retry;
+      clock.flush();
+      const event = await told;
+
+      expect(clock.delays).toEqual([1000, 2000]);
+      expect(reported).toEqual([aborted]);
+      expect(event.pendingChanges.map(c => c.ops)).toEqual([[{ op: 'add', path: '/title', value: 'kept' }]]);
+      expect(forgotten).toEqual(['notes']);
+      expect(patches.trackedDocs.has('notes')).toBe(false);
+      expect(await store.listDocs(true)).toEqual([]);
+      await patches.close();
+    });
+
+    it('should not purge again once the sync is destroyed: no retry is left waiting', async () => {
+      const { patches, deletes, clock, destroy } = await failingPurge(new Error('transaction aborted'));
+
+      await lastValueFrom(deletes.remote$('notes'), { defaultValue: undefined });
+      destroy();
+      deletes.complete();
+
+      expect(clock.actions).toEqual([]);
+      await patches.close();
+    });
+
+    it('should not purge again when the store can no longer be used', async () => {
+      const outdated = new StoreOutdatedError('patches', 3, 4);
+      const { patches, deletes, clock, reported } = await failingPurge(outdated);
+
+      await lastValueFrom(deletes.remote$('notes'), { defaultValue: undefined });
+      clock.flush();
+
+      expect(reported).toEqual([outdated]);
+      expect(clock.delays).toEqual([]);
+      expect(patches.trackedDocs.has('notes')).toBe(true);
       await patches.close();
     });
 

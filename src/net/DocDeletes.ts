@@ -55,10 +55,18 @@ export class DocDeletes {
 
   /** Local deletes the server refused on a connection that stays open, asked again with the docs' backoff. */
   private readonly retries: DocRetries;
+  /** Remote deletes whose purge failed (the store failed a moment), purged again with the docs' backoff. */
+  private readonly purgeRetries: DocRetries;
   private readonly retrying = new Subscription();
 
   constructor(private readonly deps: DocDeletesDeps) {
-    this.retries = new DocRetries(docId => this.retrying.add(this.local$(docId).subscribe()), deps.scheduler ?? asyncScheduler);
+    const scheduler = deps.scheduler ?? asyncScheduler;
+    this.retries = new DocRetries(docId => this.retrying.add(this.local$(docId).subscribe()), scheduler);
+    this.purgeRetries = new DocRetries(docId => {
+      // Dropped meanwhile otherwise (untracked here, or another tab followed): nothing left to purge.
+      if (!deps.patches.getDocAlgorithm(docId)) return this.purgeRetries.clear(docId);
+      this.retrying.add(this.remote$(docId).subscribe());
+    }, scheduler);
   }
 
   /**
@@ -66,7 +74,9 @@ export class DocDeletes {
    * listeners. Once begun this runs to the end even if the pipeline moves on (a lost leadership)
    * or the PatchesSync is destroyed meanwhile (`complete()` waits for the hand-over), so unsent
    * work is never dropped without it; one not yet begun when it is destroyed (a page closing)
-   * drops nothing, and the next connection is told of the delete again.
+   * drops nothing, and the next connection is told of the delete again. A purge that fails keeps
+   * the doc as it was (tracked, open, its entry in `synced$`), is reported once, and is made again
+   * with the docs' backoff until it is done (else the doc stayed until the next connection or edit).
    */
   remote$(docId: string): Observable<unknown> {
     const { patches } = this.deps;
@@ -95,9 +105,10 @@ export class DocDeletes {
         )
         .then(
           pendingChanges => {
+            this.purgeRetries.clear(docId);
             if (pendingChanges) this.handedOver.next({ docId, pendingChanges });
           },
-          error => this.deps.report(error, docId),
+          error => this.purgeFailed(docId, error),
         )
         .finally(() => this.dropping.delete(done));
       return done;
@@ -134,9 +145,17 @@ export class DocDeletes {
     this.retries.clearAll();
   }
 
-  /** Completes `remoteDocDeleted$` once the remote deletes already purging have handed their changes over. */
+  /** Completes `remoteDocDeleted$` once the remote deletes already purging have handed their changes over; failed purges are not made again. */
   complete(): void {
+    this.purgeRetries.clearAll();
     void Promise.allSettled(this.dropping).then(() => this.handedOver.complete());
+  }
+
+  /** A remote delete's purge failed: reported once per streak, and made again unless the store can no longer be used. */
+  private purgeFailed(docId: string, error: unknown): void {
+    if (!this.purgeRetries.has(docId)) this.deps.report(error, docId);
+    if (classifyError(error) === 'untracked') this.purgeRetries.clear(docId);
+    else this.purgeRetries.schedule(docId);
   }
 
   /**
