@@ -804,6 +804,22 @@ describe('PatchesSync', () => {
       expect(a.errors.map(e => e.message)).toEqual([expect.stringContaining('quota')]);
     });
 
+    // Found reading (session 38): a doc tracked offline whose entry's read failed had no entry
+    // until its next edit or connection (only a sync run or an edit read it again).
+    it('should give a doc tracked offline the entry whose read failed, with no edit and no connection', async () => {
+      const store = failingStore();
+      const a = harness.client({ store, online$: new BehaviorSubject(false) });
+      await a.patches.trackDocs(['listed']);
+      await when(a.sync.synced$, s => s.listed !== undefined);
+      store.failNext('getCommittedRev', quota());
+
+      await a.patches.trackDocs(['unlisted']);
+
+      await when(a.sync.synced$, s => s.unlisted !== undefined);
+      expect(a.sync.synced.unlisted).toEqual({ committedRev: 0, hasPending: false, status: 'unsynced' });
+      expect(a.errors.map(e => e.message)).toEqual([expect.stringContaining('quota')]);
+    });
+
     // Found by the fuzz (idb stores, store faults, CI): when the read at the end of the doc's run
     // failed too, nothing read the entry again, and the doc stayed out of `synced` for good.
     it.each([2, 3])('should give a doc its entry when %i reads of it in a row fail, its run included', async times => {

@@ -139,6 +139,33 @@ describe('StoredEntries', () => {
       expect(Object.keys(docs.value)).toEqual(['good']);
       await patches.close();
     });
+
+    it('should name a doc whose read failed on unread$, and its reread$ should not report that failure again', async () => {
+      const store = failingStore();
+      const scheduler = virtualTime();
+      const { patches, docs, entries, reported } = entriesOver(store, scheduler);
+      await patches.trackDocs(['bad']);
+      const aborted = Object.assign(new Error('The transaction was aborted.'), { name: 'AbortError' });
+      store.failNext('getCommittedRev', aborted, 2);
+      const unread: string[] = [];
+      const seen: string[] = [];
+      entries.unread$.subscribe(docId => {
+        unread.push(docId);
+        entries.reread$(docId).subscribe({ complete: () => seen.push('done') });
+      });
+
+      await entries.add(['bad']);
+      expect(unread).toEqual(['bad']);
+      // The reread's first try fails too: reported by add already, not again.
+      for (let i = 0; i < 50 && scheduler.actions.length === 0; i++) await new Promise(resolve => setImmediate(resolve));
+      scheduler.flush();
+      for (let i = 0; i < 50 && seen.length === 0; i++) await new Promise(resolve => setImmediate(resolve));
+
+      expect(seen).toEqual(['done']);
+      expect(docs.value.bad).toEqual({ committedRev: 0, hasPending: false, status: 'unsynced' });
+      expect(reported).toEqual([{ error: aborted, docId: 'bad' }]);
+      await patches.close();
+    });
   });
 
   describe('rev$', () => {

@@ -600,8 +600,8 @@ export class PatchesSync {
   /**
    * The store changed under the doc's entry, which is read again: another tab wrote it (its
    * changes go out if this tab syncs), or a local edit was saved as nothing after a sync run that
-   * ended while it was unsaved had counted it as pending (fuzz finding J), or a read of its rev
-   * failed (`StoredEntries.unread$`).
+   * ended while it was unsaved had counted it as pending (fuzz finding J), or a read of its entry
+   * or its rev failed (`StoredEntries.unread$`).
    */
   private reread$(docId: string): Observable<unknown> {
     return this.entries.reread$(docId).pipe(

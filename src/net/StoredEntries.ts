@@ -33,8 +33,10 @@ export interface StoredEntriesDeps {
  */
 export class StoredEntries {
   private readonly unread = new Subject<string>();
-  /** Docs whose committed rev `rev$` could not read: their entries are to be read again (`reread$`). */
+  /** Docs whose entry could not be read (`add`, or `rev$`): their entries are to be read again (`reread$`). */
   readonly unread$: Observable<string> = this.unread.asObservable();
+  /** Docs named on `unread$` by `add`, which reported the failure: their `reread$` does not again. */
+  private readonly reported = new Set<string>();
 
   constructor(private readonly deps: StoredEntriesDeps) {}
 
@@ -42,10 +44,16 @@ export class StoredEntries {
    * Entries for these docs from the store; `onlyMissing` leaves entries a pass already made alone.
    * A store read settles neither a run under way (`'syncing'`) nor an error: only the doc's next
    * sync run does. A doc untracked meanwhile gets no entry; one whose entry changed while it was
-   * read is read again; one whose read failed is reported and left out.
+   * read is read again; one whose read failed is reported, left out, and named on `unread$` to
+   * be read again (left so, a doc tracked offline whose read failed had no entry in `synced$`
+   * until its next edit or connection).
    */
   async add(docIds: string[], { onlyMissing = false } = {}): Promise<void> {
-    await this.put(docIds, onlyMissing);
+    for (const { docId } of await this.put(docIds, onlyMissing)) {
+      if (!this.unread.observed) continue;
+      this.reported.add(docId);
+      this.unread.next(docId);
+    }
   }
 
   /**
@@ -57,26 +65,26 @@ export class StoredEntries {
    * retrying cannot fix. Emits once the entry is read.
    */
   reread$(docId: string): Observable<unknown> {
-    let tries = 0;
+    let tries = this.reported.delete(docId) ? 1 : 0;
     return defer(() => this.put([docId], false, tries++ > 0)).pipe(
-      concatMap(failed => (failed.length > 0 ? throwError(() => failed[0]) : of(undefined))),
+      concatMap(failed => (failed.length > 0 ? throwError(() => failed[0].error) : of(undefined))),
       retry({ delay: (error: unknown, count: number) => (classifyError(error) === 'retry' ? timer(steadyRetryDelay(count - 1), this.deps.scheduler ?? asyncScheduler) : throwError(() => error)) }),
       // Reported in `put`.
       catchError(() => EMPTY),
     );
   }
 
-  /** `add`, its failed reads reported unless `quiet`: resolves to their errors. */
-  private async put(docIds: string[], onlyMissing: boolean, quiet = false): Promise<unknown[]> {
+  /** `add`, its failed reads reported unless `quiet`: resolves to their docs and errors. */
+  private async put(docIds: string[], onlyMissing: boolean, quiet = false): Promise<{ docId: string; error: unknown }[]> {
     const { patches, docs } = this.deps;
-    const failed: unknown[] = [];
+    const failed: { docId: string; error: unknown }[] = [];
     // Every doc's reads at once: a pass over N docs should not wait for 2N store round trips in a row.
     const read = await Promise.all(
       docIds.map(id =>
         this.read(id).catch((error: unknown) => {
           // One doc's failed read must not stall the others (a whole pass used to wait on it).
           if (!quiet) this.deps.report(error, id);
-          failed.push(error);
+          failed.push({ docId: id, error });
           return undefined;
         }),
       ),
