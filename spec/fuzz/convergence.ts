@@ -576,7 +576,7 @@ export async function runConvergence(options: ConvergenceOptions): Promise<Conve
     state.syncing === null &&
     [...docIds, ...deletedDocs].every(id => !c.patches.trackedDocs.has(id) || (synced[id]?.status === 'synced' && !synced[id].hasPending));
   const snapshot = (c: FuzzClient) =>
-    `client ${c.index} ${storesMode === 'tabs' ? `(${leadingNow(c.sync) ? 'leading' : 'following'}; leaders ${clients.filter(x => leadingNow(x.sync)).map(x => x.index).join(',')}) ` : ''}state ${JSON.stringify({ ...c.sync.state, syncing: describe(c.sync.state.syncing) })} synced ${JSON.stringify(c.sync.synced)} open views at ${JSON.stringify(Object.fromEntries([...c.docs].map(([id, doc]) => [id, doc.committedRev])))}`;
+    `client ${c.index} ${storesMode === 'tabs' ? `(${leadingNow(c.sync) ? 'leading' : 'following'}; leaders ${clients.filter(x => leadingNow(x.sync)).map(x => x.index).join(',')}) ` : ''}state ${JSON.stringify({ ...c.sync.state, syncing: describe(c.sync.state.syncing) })} synced ${JSON.stringify(c.sync.synced)} views at ${JSON.stringify(Object.fromEntries([...c.docs].map(([id, doc]) => [id, c.patches.getOpenDoc(id) === doc ? doc.committedRev : `${doc.committedRev} (closed)`])))}`;
 
   /** LWW docs whose ops wait in the store while the client says it is done: no pass will send them. */
   const stranded = async (c: FuzzClient): Promise<string[]> => {
