@@ -71,6 +71,16 @@ describe('startServer', () => {
     expect(t.faults).toEqual([]);
   });
 
+  /** A raw client that never answers WebSocket pings (like a peer behind a dead link), subscribed to `docId`. */
+  async function silentSubscriber(url: string, docId: string): Promise<WebSocket> {
+    const socket = new WebSocket(url, { autoPong: false });
+    await once(socket, 'open');
+    const reply = once(socket, 'message');
+    socket.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'subscribe', params: [[docId]] }));
+    expect(JSON.parse(String((await reply)[0]))).toEqual({ jsonrpc: '2.0', id: 1, result: [docId] });
+    return socket;
+  }
+
   describe('the recorded session (frames.jsonl)', () => {
     it('should answer every recorded request, and send every recorded notification, with frames equal up to clocks and server-minted ids', async () => {
       let clock = 0;
@@ -396,16 +406,6 @@ describe('startServer', () => {
   });
 
   describe('pings and heartbeats', () => {
-    /** A raw client that never answers WebSocket pings (like a peer behind a dead link), subscribed to `docId`. */
-    async function silentSubscriber(url: string, docId: string): Promise<WebSocket> {
-      const socket = new WebSocket(url, { autoPong: false });
-      await once(socket, 'open');
-      const reply = once(socket, 'message');
-      socket.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'subscribe', params: [[docId]] }));
-      expect(JSON.parse(String((await reply)[0]))).toEqual({ jsonrpc: '2.0', id: 1, result: [docId] });
-      return socket;
-    }
-
     it('should terminate a client that stops answering pings, freeing its subscriptions, and keep the others', async () => {
       // Long enough that a busy test process still answers each ping in time (20 ms was not, under load).
       t = await startTestServer({ pingIntervalMs: 250 });
@@ -807,6 +807,92 @@ describe('startServer', () => {
         jest.useRealTimers();
       }
       expect(t.server.stats).toMatchObject({ pingTimeouts: 0, slowConsumersDropped: 0 });
+    });
+
+    /**
+     * A follower of `feed` that reads only when told to and never answers pings, `feed` given
+     * `megabytes` of broadcasts it has not read, 200 KB each (under a fragment: each is handed to
+     * the socket whole), and a writer: what the kernel's buffers do not take (a few MB on
+     * loopback) waits in the server. Ticks are the spec's (`fakeTicks`).
+     */
+    async function followerBehind(megabytes: number) {
+      t = await startTestServer({ pingIntervalMs: 300, maxChangeBytes: 2_000_000, compression: false });
+      const writer = await t.connect();
+      const follower = await silentSubscriber(t.server.url, 'feed');
+      const tcp = (follower as unknown as { _socket: import('node:net').Socket })._socket;
+      let read = 0;
+      tcp.on('data', (chunk: Buffer) => (read += chunk.length));
+      const broadcasts: unknown[] = [];
+      follower.on('message', (data) => broadcasts.push(JSON.parse(String(data))));
+      const closed = once(follower, 'close').then(() => 'closed');
+      follower.pause();
+      for (let rev = 0; rev < megabytes * 5; rev++) resultOf(await writer.call('commitChanges', ['feed', [bulky(`c${rev}`, rev, 200_000)]]));
+      return {
+        writer,
+        follower,
+        broadcasts,
+        closed,
+        /** Lets the follower read until it has read `bytes` in all (or is closed), then a round trip of the writer: the server had the time to write what that made room for. */
+        readUntil: async (bytes: number) => {
+          follower.resume();
+          while (read < bytes && (await Promise.race([once(tcp, 'data'), closed])) !== 'closed');
+          follower.pause();
+          resultOf(await writer.call('getDoc', ['other']));
+        },
+        /** A tick, then a round trip of the writer once it answered the tick's ping. */
+        tick: async () => {
+          const pinged = once(writer.socket, 'ping');
+          jest.advanceTimersByTime(300);
+          await pinged;
+          resultOf(await writer.call('getDoc', ['other']));
+        },
+      };
+    }
+
+    // Found in review: a follower on a slow link (a phone on 3G following a busy doc) had more
+    // than an interval of broadcasts queued; the ping of a tick waited behind all of them, its
+    // pong came after the next tick, and broadcasts written out counted for nothing: it was
+    // terminated at every tick, reconnected and resynced, more bytes behind the next ping. Here
+    // the follower never answers a ping: its reading alone must keep it.
+    it('should keep a follower reading broadcasts queued to it for longer than a ping interval', async () => {
+      fakeTicks();
+      try {
+        const { follower, broadcasts, closed, readUntil, tick } = await followerBehind(24);
+        // Each interval it reads 4 MB, more than the kernel's buffers hold: the server writes on.
+        for (const megabytes of [4, 8, 12, 16]) {
+          await tick();
+          await readUntil(megabytes * 1_000_000);
+        }
+        await tick();
+        expect(t.server.stats).toMatchObject({ pingTimeouts: 0, connections: 2 });
+        follower.resume();
+        while (broadcasts.length < 120) expect(await Promise.race([once(follower, 'message'), closed])).not.toBe('closed');
+        expect(broadcasts.map((frame) => (frame as { params: { changes: Change[] } }).params.changes[0].id)).toEqual(Array.from({ length: 120 }, (_, rev) => `c${rev}`));
+        follower.close();
+        await closed;
+      } finally {
+        jest.useRealTimers();
+      }
+    });
+
+    // A dead client must still go: its kernel's buffer full (it stopped reading with broadcasts
+    // queued), or with room (a few small broadcasts, heartbeats: written at once, they prove nothing).
+    it.each([
+      ['more broadcasts queued than the kernel takes', 8],
+      ['no broadcast queued', 0],
+    ])('should terminate a follower that stopped reading at the second tick, with %s', async (_name, megabytes) => {
+      fakeTicks();
+      try {
+        const { writer, follower, tick } = await followerBehind(megabytes);
+        await tick();
+        // Written between the ticks, with bytes waiting or at once.
+        resultOf(await writer.call('commitChanges', ['feed', [change('small', megabytes * 5, [{ op: megabytes === 0 ? 'add' : 'replace', path: '/title', value: 'hi' }])]]));
+        await tick();
+        expect(t.server.stats).toMatchObject({ pingTimeouts: 1, connections: 1, subscriptions: 0 });
+        follower.terminate();
+      } finally {
+        jest.useRealTimers();
+      }
     });
 
     // Found in review, fixed: replies are not counted against maxBufferedBytes (a large one must

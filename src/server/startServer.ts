@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, RequestListener } from 'node:http';
+import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import type { RawData } from 'ws';
 import { createId } from '../algorithms/createId.js';
@@ -52,7 +53,9 @@ export interface StartServerOptions {
   authorizeTimeoutMs?: number | undefined;
   /**
    * Every `pingIntervalMs` (default 15 000; 0 turns it off) each socket gets a WebSocket ping; one
-   * that has not answered the previous ping is terminated (its subscriptions end with it). A tick
+   * that has not answered the previous ping is terminated (its subscriptions end with it). Bytes
+   * read from it, a reply written out, and the ping's own write completing behind bytes the
+   * kernel had not taken yet (a slow link) count as an answer. A tick
    * that comes more than half an interval late (the process was blocked or paused) terminates
    * nobody: the answers may still be on their way. Connections that called `ping` also get a
    * `heartbeat` notification on each tick.
@@ -271,8 +274,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     commitsTooFarBehind: 0,
     snapshots: 0,
   };
-  /** Open connections by id, with their sockets. */
-  const open = new Map<string, { socket: WebSocket; connection: Connection }>();
+  /** Open connections by id, with their sockets (the WebSocket, and the TCP socket under it). */
+  const open = new Map<string, { socket: WebSocket; connection: Connection; tcp: Socket }>();
   const pingIntervalMs = options.pingIntervalMs ?? 15_000;
   /** Sockets that answered the last ping (or were just opened). */
   const alive = new WeakSet<WebSocket>();
@@ -446,7 +449,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     setImmediate(() => (closing ? undefined : judgeAndPing(late)));
   };
   const judgeAndPing = (late: boolean): void => {
-    for (const [id, { socket }] of open) {
+    for (const [id, { socket, tcp }] of open) {
       // A socket the server stopped reading cannot read its pongs: unless it has replies queued
       // (whose writing proves it alive, see sendReply), the wait is the server's, not the client's.
       if (holds.held(socket) && backlog.bytes(socket) === 0) alive.add(socket);
@@ -457,7 +460,14 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       }
       if (socket.readyState !== WebSocket.OPEN) continue;
       alive.delete(socket);
-      socket.ping();
+      // Bytes the kernel has not taken yet (its send buffer full) go out before the ping: its
+      // write completes once the client's acknowledgements make room for them, which proves it
+      // alive as a pong would (on a slow link its pong may come after the next tick, behind
+      // them). Written with room in the kernel (a dead peer's too), it proves nothing.
+      const waiting = tcp.writableLength > 0;
+      socket.ping(undefined, undefined, (error) => {
+        if (!error && waiting) alive.add(socket);
+      });
       if (heartbeats.has(id)) sendNotification(socket, HEARTBEAT_FRAME);
     }
   };
@@ -474,8 +484,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       return;
     }
     const connection = connectionOf(request);
-    open.set(connection.id, { socket, connection });
-    outgoing.set(socket, new OutgoingMessages(socket, REPLY_FRAGMENT_BYTES));
+    open.set(connection.id, { socket, connection, tcp: request.socket });
+    outgoing.set(socket, new OutgoingMessages(socket, REPLY_FRAGMENT_BYTES, AHEAD_BYTES));
     alive.add(socket);
     socket.on('pong', () => alive.add(socket));
     // Bytes read prove the client alive as a pong would: its pong waits behind a request it is
@@ -582,6 +592,13 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
  * alive once written out (`OutgoingMessages`).
  */
 const REPLY_FRAGMENT_BYTES = 256 * 1024;
+
+/**
+ * Bytes a socket may hold unwritten before the next message waits in `OutgoingMessages`: a ping
+ * waits behind at most this and a fragment before the kernel takes it (see `judgeAndPing`), not
+ * behind every broadcast queued to a slow client.
+ */
+const AHEAD_BYTES = 64 * 1024;
 
 /** Most UTF-8 bytes of a close reason: a control frame's 125-byte payload less the 2-byte code (RFC 6455 §5.5). */
 const MAX_CLOSE_REASON_BYTES = 123;
