@@ -1,4 +1,4 @@
-import { BehaviorSubject, Subject, filter, firstValueFrom, skipWhile, take } from 'rxjs';
+import { BehaviorSubject, Subject, filter, firstValueFrom, skipWhile, take, throwError } from 'rxjs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -387,6 +387,18 @@ describe('PatchesSync', () => {
       await a.sync.connect();
       expect(a.sync.state).toMatchObject({ online: true, connected: true });
       expect(a.errors).toHaveLength(1);
+    });
+
+    // Found checking docs/state-and-errors.md (an online$ that errored reaches onError once): one
+    // that errors as the constructor subscribes it (fromEvent on something that is no event target
+    // throws so) was reported before the app could add a listener, and onError never heard it.
+    it("should report an app's online$ that errors as it is subscribed to a listener added after the constructor", async () => {
+      const client = harness.client({ online$: throwError(() => new Error('no such target')) });
+      const heard = new Promise<Error>(resolve => client.sync.onError(resolve));
+      expect(client.sync.state.online).toBe(true);
+      await expect(heard).resolves.toMatchObject({ name: 'SyncOptionError', option: 'online$', cause: new Error('no such target') });
+      await client.sync.connect();
+      expect(client.errors).toEqual([expect.any(SyncOptionError)]);
     });
 
     // Found in review, fixed: a tab that leads (a lone tab always does) never follows, and each

@@ -184,8 +184,14 @@ export class PatchesSync {
     this.retries = new DocRetries(docId => this.syncRequests.next(docId), this.scheduler, options.random);
     this.budgets = new ChangeBudgets(options.maxStorageBytes ?? patches.docOptions.maxStorageBytes);
     // An app's online$ or wake$ that errors must not take the connection down with it: better
-    // online (a failed attempt retries) than offline for good.
-    const online$ = outliving('online$', options.online$ ?? browserOnline$(typeof window === 'undefined' ? undefined : window), of(true), error => this.report(error));
+    // online (a failed attempt retries) than offline for good. One that errors as it is subscribed,
+    // below, is reported once the constructor has returned, so that a listener added then hears it.
+    let constructed = false;
+    const reportOnline = (error: SyncOptionError) => {
+      if (constructed) this.report(error);
+      else this.subscription.add(this.scheduler.schedule(() => this.report(error)));
+    };
+    const online$ = outliving('online$', options.online$ ?? browserOnline$(typeof window === 'undefined' ? undefined : window), of(true), reportOnline);
     this.state$ = currentThenChanges(this.stateSubject).pipe(distinctUntilChanged(sameState));
     this.synced$ = this.docs.synced$;
 
@@ -307,6 +313,7 @@ export class PatchesSync {
     this.subscription.add(this.patches.deleted$.pipe(mergeMap(id => this.deletes.local$(id))).subscribe());
     // An outdated store fails every call: it is reported once, above.
     this.subscription.add(this.patches.errors$.pipe(filter(e => !(e.error instanceof StoreOutdatedError))).subscribe(e => this.errorSubject.next(e)));
+    constructed = true;
   }
 
   /** Connection state: `{ online, connected, syncing }`, the latest, ahead of `state$` during an emission. Frozen: replaced, never changed. */
