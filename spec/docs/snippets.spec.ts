@@ -46,6 +46,8 @@ function snippets(): Snippet[] {
 }
 
 const all = snippets();
+/** The npm scripts of package.json. */
+const SCRIPTS = new Set(Object.keys((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts));
 const typescriptSnippets = all.filter(s => s.lang === 'ts' && !s.info.startsWith('file='));
 
 describe('docs snippets', () => {
@@ -95,18 +97,25 @@ describe('docs snippets', () => {
   });
 
   it('should use only npm scripts that exist, bench files that exist and server flags the CLI knows in sh snippets', () => {
-    const scripts = new Set(Object.keys((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts));
     const flags = new Set(USAGE.match(/--[a-z-]+/g));
     for (const snippet of all.filter(s => s.lang === 'sh')) {
       for (const line of snippet.code.split('\n').map(l => l.replace(/#.*$/, ''))) {
         for (const [, script] of line.matchAll(/npm (?:run )?([a-z:-]+)/g)) {
           if (['ci', 'install', 'run', 'pack'].includes(script)) continue; // npm's own commands
-          expect([snippet.where, script, scripts.has(script)]).toEqual([snippet.where, script, true]);
+          expect([snippet.where, script, SCRIPTS.has(script)]).toEqual([snippet.where, script, true]);
         }
         for (const [bench] of line.matchAll(/bench\/[\w.-]+\.js/g)) expect([snippet.where, bench, existsSync(join(ROOT, bench))]).toEqual([snippet.where, bench, true]);
         if (!line.includes('patches-rx-server')) continue;
         for (const flag of line.match(/--[a-z-]+/g) ?? []) expect([snippet.where, flag, flags.has(flag)]).toEqual([snippet.where, flag, true]);
       }
+    }
+  });
+
+  // A command a reader copies from the prose rather than from a block (the Quick start's `npm run demo:node`).
+  it('should name only npm scripts that exist in the prose too', () => {
+    for (const file of [...readdirSync(DOCS).filter(name => name.endsWith('.md')).map(name => `docs/${name}`), 'README.md']) {
+      const prose = readFileSync(join(ROOT, file), 'utf8').replace(/^```[^\n]*\n[\s\S]*?^```\s*$/gm, '');
+      for (const [, script] of prose.matchAll(/npm run ([a-z:-]+)/g)) expect([file, script, SCRIPTS.has(script)]).toEqual([file, script, true]);
     }
   });
 
