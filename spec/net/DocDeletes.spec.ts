@@ -231,6 +231,27 @@ describe('DocDeletes', () => {
       await patches.close();
     });
 
+    // Found in review: a purge under way at destroy (a page closing its store) that failed after it left a retry's timer.
+    it('should not purge again when a purge under way at destroy fails after it', async () => {
+      const failing = failingStore();
+      const { store, patches } = await editedPatches(holdingStore(failing));
+      const { host, destroy } = hostFor(patches);
+      const clock = new RetryClock();
+      const deletes = new DocDeletes({ ...host, scheduler: clock });
+      const purging = store.holdNext('confirmDeleteDoc');
+      failing.failNext('confirmDeleteDoc', new Error('the database is closing'));
+
+      const done = lastValueFrom(deletes.remote$('notes'), { defaultValue: undefined });
+      await purging.reached;
+      destroy();
+      deletes.complete();
+      purging.release();
+      await done;
+
+      expect(clock.actions).toEqual([]);
+      await patches.close();
+    });
+
     it('should not purge again when the store can no longer be used', async () => {
       const outdated = new StoreOutdatedError('patches', 3, 4);
       const { patches, deletes, clock, reported } = await failingPurge(outdated);
