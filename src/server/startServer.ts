@@ -98,7 +98,7 @@ export interface StartServerOptions {
   maxBatchLength?: number | undefined;
   /** Most ids per subscribe call and documents per connection (default 10 000). */
   maxSubscriptions?: number | undefined;
-  /** Bytes of broadcasts and heartbeats queued to a socket beyond which the client is too slow and is disconnected (default 32 MiB); replies to its own requests do not count. */
+  /** Bytes of broadcasts and heartbeats queued to a socket (uncompressed) beyond which the client is too slow and is disconnected (default 32 MiB); replies to its own requests do not count. */
   maxBufferedBytes?: number | undefined;
   /**
    * Bytes of replies queued to one socket, not yet written out, at which the server stops reading
