@@ -49,6 +49,11 @@ export class FakePage extends FakeEventTarget implements PageLifecycleTarget {
     this.fire('pageshow', { persisted: true });
   }
 
+  /** Unloaded (the tab closed, or left for a page the cache does not keep): `pagehide`, not persisted. */
+  unload(): void {
+    this.fire('pagehide', { persisted: false });
+  }
+
   /** A background tab frozen by the browser. */
   freeze(): void {
     this.document.fire('freeze');

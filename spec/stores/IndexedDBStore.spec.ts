@@ -9,7 +9,7 @@ import { IDB_MIGRATIONS, IDB_SCHEMA_VERSION, type IDBStoreMigration } from '../.
 import type { PatchesStore, ServerChangesUpdate } from '../../src/stores/PatchesStore.js';
 import type { Change, JSONPatchOp } from '../../src/types.js';
 import { describeStoreContract } from './storeContract.js';
-import { deleteDatabase, rawOpen, storeErrorOf } from '../helpers/rawIndexedDB.js';
+import { deleteDatabase, holdDatabase, rawOpen, storeErrorOf, writeBegun, type HeldDatabase } from '../helpers/rawIndexedDB.js';
 import { HeldChannelHub, type HeldChannel } from '../helpers/heldChannels.js';
 import { FakePage } from '../helpers/fakePage.js';
 
@@ -1348,15 +1348,25 @@ describe('IndexedDBStore announcements to other instances', () => {
   type Notes = Record<string, true>;
   let factory: IDBFactory;
   let hub: HeldChannelHub;
-  const running: Patches[] = [];
+  const running: Array<{ close(): Promise<void> }> = [];
+  /** Databases a case holds: let go first, also when the case failed, so no close waits on them. */
+  const holds: HeldDatabase[] = [];
 
   beforeEach(() => {
     factory = new IDBFactory();
     hub = new HeldChannelHub();
   });
   afterEach(async () => {
-    for (const patches of running.splice(0)) await patches.close();
+    for (const held of holds.splice(0)) await held.release();
+    for (const instance of running.splice(0)) await instance.close();
   });
+
+  /** Holds the database's doc rows with a transaction of the test's own (`holdDatabase`). */
+  async function hold(): Promise<HeldDatabase> {
+    const held = await holdDatabase(factory, 'app', ['docs']);
+    holds.push(held);
+    return held;
+  }
 
   /** One instance (a tab): its own store object on the shared database, talking on the held hub. */
   function instance(): { patches: Patches; channel: HeldChannel } {
@@ -1584,6 +1594,58 @@ describe('IndexedDBStore announcements to other instances', () => {
     expect(doc.committedRev).toBe(3);
     expect(doc.state).toEqual({ list: ['new', 'newer'] });
     await other.close();
+  });
+
+  it('should announce a write that commits while its instance closes (another showed its doc pending until it was written again)', async () => {
+    const a = instance();
+    const b = instance();
+    hub.deliverAll();
+    const docA = await a.patches.openDoc<Notes>('notes');
+    const docB = await b.patches.openDoc<Notes>('notes');
+    await add(docA, 'a1');
+    hub.deliverAll();
+    await shows(docB, ['a1']);
+    expect(docB.hasPending).toBe(true);
+    // A's sync stores the server's acknowledgement of a1 as A closes: the write waits behind another connection's transaction.
+    const [edit] = await a.patches.store.getPendingChanges('notes');
+    const posted = writes(a.channel).length;
+    const held = await hold();
+    const acknowledged = a.patches.store.applyServerChanges('notes', { state: { a1: true }, rev: 1, changes: [{ ...edit, committedAt: 2 }], pending: [] });
+    const closing = a.patches.close();
+    await held.release();
+    await Promise.all([acknowledged, closing]);
+    expect(writes(a.channel).slice(posted)).toEqual([{ kind: 'write', docIds: ['notes'] }]);
+    const heard = firstValueFrom(b.patches.otherWrites$);
+    hub.deliverAll();
+    expect(await heard).toBe('notes');
+    expect([docB.committedRev, docB.hasPending, docB.state]).toEqual([1, false, { a1: true }]);
+  });
+
+  it('should announce the writes under way at once as its page unloads, and another instance reading then finds them committed', async () => {
+    const page = new FakePage();
+    const channel = hub.channel();
+    const store = new IndexedDBStore('app', { indexedDB: factory, channel, page });
+    running.push(store);
+    const b = instance();
+    const docB = await b.patches.openDoc<Notes>('notes');
+    hub.deliverAll();
+    await store.listDocs(); // open
+    const held = await hold();
+    const begun = writeBegun('docs');
+    const writing = store.saveDoc('notes', { state: { a1: true }, rev: 1 });
+    await begun;
+    page.unload();
+    // The page runs nothing more (its channel is gone): what it posted as it went is all the others hear.
+    channel.close();
+    expect(writes(channel)).toEqual([{ kind: 'write', docIds: ['notes'] }]);
+    const heard = firstValueFrom(b.patches.otherWrites$);
+    hub.deliverAll(); // B reads now, behind the write under way
+    await held.release();
+    await writing;
+    expect(await heard).toBe('notes');
+    expect([docB.committedRev, docB.state]).toEqual([1, { a1: true }]);
+    await store.close();
+    expect(page.listenerCount).toBe(0); // the store let the page go
   });
 
   it("should bring both instances' early writes to each other when they start together", async () => {

@@ -121,6 +121,22 @@ describe('StoreAnnouncer', () => {
     expect(announcer.knowsPeer).toBe(false);
   });
 
+  it('should post what it kept and the writes under way at once as its page goes away, though it knows of no other instance', () => {
+    const channel = hub.channel();
+    const announcer = new StoreAnnouncer(channel);
+    announcer.announce({ kind: 'write', docIds: ['a'] });
+    announcer.announceNow([
+      { kind: 'write', docIds: ['b'] },
+      { kind: 'delete', docIds: ['c'] },
+    ]);
+    expect(channel.posted).toEqual([{ type: 'hello' }, { kind: 'write', docIds: ['a'] }, { kind: 'write', docIds: ['b'] }, { kind: 'delete', docIds: ['c'] }]);
+    // Back from the cache, still alone: kept back again, and posted once as it stops.
+    announcer.announce({ kind: 'write', docIds: ['d'] });
+    expect(channel.posted).toHaveLength(4);
+    announcer.stop();
+    expect(channel.posted.slice(4)).toEqual([{ kind: 'write', docIds: ['d'] }]);
+  });
+
   it('should post nothing as it stops when it kept nothing back', () => {
     const channel = hub.channel();
     new StoreAnnouncer(channel).stop();

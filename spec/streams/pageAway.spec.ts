@@ -1,4 +1,4 @@
-import { pageAway$ } from '../../src/streams/pageAway.js';
+import { pageAway$, pageTarget } from '../../src/streams/pageAway.js';
 import { FakePage } from '../helpers/fakePage.js';
 
 describe('pageAway$', () => {
@@ -39,5 +39,12 @@ describe('pageAway$', () => {
     pageAway$(null).subscribe(away => seen.push(away)).unsubscribe();
     pageAway$().subscribe(away => seen.push(away)).unsubscribe();
     expect(seen).toEqual([false, false]);
+  });
+
+  it('should follow the page given, none for null, and the host window for undefined (none in Node)', () => {
+    const page = new FakePage();
+    expect(pageTarget(page)).toBe(page);
+    expect(pageTarget(null)).toBeUndefined();
+    expect(pageTarget(undefined)).toBeUndefined();
   });
 });

@@ -2,7 +2,7 @@ import { EMPTY, type Observable, defer } from 'rxjs';
 import { StoreConflictError, StoreError, type StoreOutdatedError } from '../errors.js';
 import type { Algorithm, Change, JSONPatchOp, PatchesState, TrackedDoc } from '../types.js';
 import { openStoreChannel, storeChanges$, type StoreChannel } from '../streams/storeChanges.js';
-import { pageAway$, type PageLifecycleTarget } from '../streams/pageAway.js';
+import { pageAway$, pageTarget, type PageLifecycleTarget } from '../streams/pageAway.js';
 import type { PatchesStore, ServerChangesUpdate, StoreChange, StoreGuard, StoredDoc, StoredDocSince, StoredQueue } from './PatchesStore.js';
 import { guardConflict } from './guardConflict.js';
 import { extendsLog, keptStateRev, leadsFrom, logCovers, maybeAbandoned, opsLogged, replayTail, wentBack, type DocRow } from './idbDocRow.js';
@@ -10,6 +10,7 @@ import { ALL_STORES, GUARDED_STORES, IDB_MIGRATIONS, docRange, type IDBStoreMigr
 import { clearDocData, fire, guardedRow, pendingOpsAt, putPendingQueue, putState, readGuarded, readPendingOps, retagQueue, retagged, rewoundTo } from './idbWrites.js';
 import { IdbConnection } from './IdbConnection.js';
 import { StoreAnnouncer } from './StoreAnnouncer.js';
+import { WritesUnderWay } from './WritesUnderWay.js';
 import { KnownQueues, queueEnd, type QueueEnd } from './KnownQueues.js';
 import { afterWrite } from '../algorithms/lww/pathOrder.js';
 import { raisedFloor, raisedFloorBy } from '../algorithms/lww/stampFloor.js';
@@ -53,7 +54,8 @@ export interface IndexedDBStoreOptions {
   /**
    * The page whose lifecycle this store follows (default `window` where there is one; `null`:
    * none): while it is away (frozen, or in the back/forward cache: `pageAway$`), `changes$` holds
-   * what the other instances wrote, and tells it once the page is back.
+   * what the other instances wrote, and tells it once the page is back; on its `pagehide` the
+   * store posts its writes under way at once (an unloading page may not live to see them commit).
    */
   page?: PageLifecycleTarget | null | undefined;
 }
@@ -92,7 +94,9 @@ export interface IndexedDBStoreOptions {
  * every write is announced on the database's
  * `BroadcastChannel`, which the other instances' `changes$` emit. A store that knows of no other
  * instance posts nothing per write: it keeps what it wrote and posts it once one says hello
- * (`StoreAnnouncer`).
+ * (`StoreAnnouncer`). A write under way as the store closes is announced as it commits (`close()`
+ * waits for it), and one under way as its page is hidden (`pagehide`) is posted at once: another
+ * instance reading on that word reads behind it (IndexedDB orders overlapping transactions).
  *
  * What reads hand out is the caller's to change, but for an LWW doc's pending ops: those are the
  * ops this store knows (the objects last written or read, in a new array), so a tab following
@@ -153,8 +157,15 @@ export class IndexedDBStore implements PatchesStore {
   private readonly connection: IdbConnection;
   private channel: StoreChannel | null;
   private readonly announcer: StoreAnnouncer | undefined;
-  /** The page `changes$` holds the other instances' writes while it is away (`IndexedDBStoreOptions.page`). */
-  private readonly page: PageLifecycleTarget | null | undefined;
+  /**
+   * The page `changes$` holds the other instances' writes while it is away
+   * (`IndexedDBStoreOptions.page`), and whose `pagehide` makes this store post its writes under way.
+   */
+  private readonly page: PageLifecycleTarget | null;
+  /** The writes under way: `close()` waits for them, and `pagehide` names them at once. */
+  private readonly writes = new WritesUnderWay();
+  /** Posts the writes under way now (`StoreAnnouncer.announceNow`): the page may never run again. */
+  private readonly leaving = (): void => this.announcer?.announceNow(this.writes.changes());
   /** The OT queues and LWW pending ops this instance last read or wrote, by tag: a guard on them reads nothing more (`KnownQueues`). */
   private readonly queues = new KnownQueues();
 
@@ -187,7 +198,8 @@ export class IndexedDBStore implements PatchesStore {
     // Open and listening before the first transaction, so no write of another instance is missed.
     this.channel = options.channel === undefined ? (openStoreChannel(dbName) ?? null) : options.channel;
     this.announcer = this.channel ? new StoreAnnouncer(this.channel) : undefined;
-    this.page = options.page;
+    this.page = pageTarget(options.page) ?? null;
+    if (this.announcer) this.page?.addEventListener('pagehide', this.leaving);
     this.compactEvery = options.compactEvery ?? 200;
     if (!(this.compactEvery >= 0)) throw new RangeError(`compactEvery must be >= 0, got ${options.compactEvery}`);
     this.compactStep = Math.max(1, Math.floor(this.compactEvery / 8));
@@ -204,7 +216,7 @@ export class IndexedDBStore implements PatchesStore {
    * await store.trackDocs(['a', 'b'], 'lww');
    */
   async trackDocs(docIds: string[], algorithm: Algorithm): Promise<void> {
-    await this.connection.transact('readwrite', ['docs', 'states'], 'trackDocs', undefined, async (tx) => {
+    await this.write({ kind: 'track', docIds, algorithm }, ['docs', 'states'], 'trackDocs', undefined, async (tx) => {
       const docs = tx.objectStore('docs');
       for (const docId of new Set(docIds)) {
         const row = await docs.get(docId);
@@ -214,7 +226,6 @@ export class IndexedDBStore implements PatchesStore {
         fire(tx.objectStore('states').put({ docId, state: null }));
       }
     });
-    this.announce({ kind: 'track', docIds, algorithm });
   }
 
   /**
@@ -224,7 +235,7 @@ export class IndexedDBStore implements PatchesStore {
    * await store.untrackDocs(['a']);
    */
   async untrackDocs(docIds: string[]): Promise<void> {
-    await this.connection.transact('readwrite', ALL_STORES, 'untrackDocs', undefined, async (tx) => {
+    await this.write({ kind: 'untrack', docIds }, ALL_STORES, 'untrackDocs', undefined, async (tx) => {
       for (const docId of docIds) {
         fire(tx.objectStore('docs').delete(docId));
         clearDocData(tx, docId);
@@ -234,7 +245,6 @@ export class IndexedDBStore implements PatchesStore {
       this.algorithms.delete(docId);
       this.queues.forget(docId);
     }
-    this.announce({ kind: 'untrack', docIds });
   }
 
   /**
@@ -375,11 +385,10 @@ export class IndexedDBStore implements PatchesStore {
    * await store.saveDoc('notes', { state: { title: 'Hi' }, rev: 7 });
    */
   async saveDoc(docId: string, snapshot: PatchesState, expect?: StoreGuard): Promise<void> {
-    await this.connection.transact('readwrite', [...GUARDED_STORES, 'committedChanges'], 'saveDoc', docId, async (tx) => {
+    await this.write({ kind: 'write', docIds: [docId] }, [...GUARDED_STORES, 'committedChanges'], 'saveDoc', docId, async (tx) => {
       const row = await guardedRow(tx, docId, expect);
       putState(tx, { ...rewoundTo(tx, row, snapshot.rev), logFrom: snapshot.rev }, snapshot.rev, snapshot.state);
     });
-    this.announce({ kind: 'write', docIds: [docId] });
   }
 
   /**
@@ -390,7 +399,7 @@ export class IndexedDBStore implements PatchesStore {
    * await store.deleteDoc('notes');
    */
   async deleteDoc(docId: string): Promise<void> {
-    await this.connection.transact('readwrite', ALL_STORES, 'deleteDoc', docId, async (tx) => {
+    await this.write({ kind: 'delete', docIds: [docId] }, ALL_STORES, 'deleteDoc', docId, async (tx) => {
       const row = await tx.objectStore('docs').get(docId);
       if (row?.deleted) return;
       const tombstone: DocRow = { docId, algorithm: row?.algorithm ?? 'ot', committedRev: row?.committedRev ?? 0, deleted: true };
@@ -400,7 +409,6 @@ export class IndexedDBStore implements PatchesStore {
       clearDocData(tx, docId);
     });
     this.queues.forget(docId);
-    this.announce({ kind: 'delete', docIds: [docId] });
   }
 
   /**
@@ -411,17 +419,15 @@ export class IndexedDBStore implements PatchesStore {
    * await store.confirmDeleteDoc('notes', { deleted: true }); // only while it is a tombstone
    */
   async confirmDeleteDoc(docId: string, expect?: StoreGuard): Promise<void> {
-    const removed = await this.connection.transact('readwrite', ALL_STORES, 'confirmDeleteDoc', docId, async (tx) => {
+    const removed = await this.write({ kind: 'untrack', docIds: [docId] }, ALL_STORES, 'confirmDeleteDoc', docId, async (tx) => {
       const { row, conflict } = await readGuarded(tx, docId, expect, this.queues);
       if (!row) return false;
       if (conflict) throw new StoreConflictError(docId, conflict);
       fire(tx.objectStore('docs').delete(docId));
       clearDocData(tx, docId);
       return true;
-    });
-    if (!removed) return;
-    this.queues.forget(docId);
-    this.announce({ kind: 'untrack', docIds: [docId] });
+    }, (removed) => removed);
+    if (removed) this.queues.forget(docId);
   }
 
   /**
@@ -459,7 +465,6 @@ export class IndexedDBStore implements PatchesStore {
       changes.forEach((change, i) => (change.rev = oldRevs[i]));
       throw error;
     }
-    this.announce({ kind: 'write', docIds: [docId] });
   }
 
   /**
@@ -470,7 +475,7 @@ export class IndexedDBStore implements PatchesStore {
    */
   private async appendPending(docId: string, changes: Change[], expect: StoreGuard | undefined, useKnown: boolean): Promise<void> {
     const latest = useKnown ? this.queues.latestEnd(docId) : undefined;
-    const written = await this.connection.transact('readwrite', ['docs', 'pendingChanges'], 'savePendingChanges', docId, async (tx) => {
+    const written = await this.write({ kind: 'write', docIds: [docId] }, ['docs', 'pendingChanges'], 'savePendingChanges', docId, async (tx) => {
       const pending = tx.objectStore('pendingChanges');
       const lastRow = () => pending.openCursor(docRange(docId), 'prev').then((cursor): QueueEnd => ({ seq: cursor?.value.seq ?? 0, rev: cursor?.value.change.rev ?? 0 }));
       const [row, read] = await Promise.all([guardedRow(tx, docId, expect, 'ot', this.queues), latest ? undefined : lastRow()]);
@@ -504,7 +509,7 @@ export class IndexedDBStore implements PatchesStore {
    * await store.replacePendingChanges('notes', pieces, [original.id]);
    */
   async replacePendingChanges(docId: string, changes: Change[], replacedIds?: readonly string[], expect?: StoreGuard): Promise<void> {
-    const written = await this.connection.transact('readwrite', ['docs', 'pendingChanges'], 'replacePendingChanges', docId, async (tx) => {
+    const written = await this.write({ kind: 'write', docIds: [docId] }, ['docs', 'pendingChanges'], 'replacePendingChanges', docId, async (tx) => {
       const [row, rows] = await Promise.all([guardedRow(tx, docId, expect, 'ot'), tx.objectStore('pendingChanges').getAll(docRange(docId))]);
       const queue = rows.map((row) => row.change);
       const kept = replacedIds ? queue.slice(replacedIds.length) : [];
@@ -517,7 +522,6 @@ export class IndexedDBStore implements PatchesStore {
       return { tag: retagQueue(tx, row), ids: next.map((change) => change.id), end: queueEnd(next) };
     });
     this.queues.remember(docId, written.tag, { ids: written.ids, end: written.end });
-    this.announce({ kind: 'write', docIds: [docId] });
   }
 
   /**
@@ -542,7 +546,7 @@ export class IndexedDBStore implements PatchesStore {
    * await store.applyServerChanges('notes', { state: next, rev: 8, changes: [committed], pending: rebased });
    */
   async applyServerChanges(docId: string, update: ServerChangesUpdate): Promise<void> {
-    const tag = await this.connection.transact('readwrite', ALL_STORES, 'applyServerChanges', docId, async (tx) => {
+    const tag = await this.write({ kind: 'write', docIds: [docId] }, ALL_STORES, 'applyServerChanges', docId, async (tx) => {
       let row = await guardedRow(tx, docId, update.expect, undefined, this.queues);
       const committedBefore = row.committedRev;
       if (update.pending && row.algorithm !== 'ot') {
@@ -572,7 +576,6 @@ export class IndexedDBStore implements PatchesStore {
       return row.queueTag;
     });
     if (update.pending) this.queues.remember(docId, tag, { ids: update.pending.map((change) => change.id), end: queueEnd(update.pending) });
-    this.announce({ kind: 'write', docIds: [docId] });
   }
 
   /**
@@ -592,7 +595,7 @@ export class IndexedDBStore implements PatchesStore {
    * await store.savePendingOps('settings', [{ op: 'replace', path: '/theme', value: 'dark', ts: Date.now() }]);
    */
   async savePendingOps(docId: string, ops: JSONPatchOp[], pathsToDelete: string[] = [], expect?: StoreGuard): Promise<void> {
-    const tag = await this.connection.transact('readwrite', GUARDED_STORES, 'savePendingOps', docId, async (tx) => {
+    const tag = await this.write({ kind: 'write', docIds: [docId] }, GUARDED_STORES, 'savePendingOps', docId, async (tx) => {
       const row = await guardedRow(tx, docId, expect, 'lww', this.queues);
       const store = tx.objectStore('pendingOps');
       for (const path of pathsToDelete) fire(store.delete([docId, path]));
@@ -611,7 +614,6 @@ export class IndexedDBStore implements PatchesStore {
     } else {
       this.queues.forget(docId);
     }
-    this.announce({ kind: 'write', docIds: [docId] });
   }
 
   /**
@@ -633,7 +635,7 @@ export class IndexedDBStore implements PatchesStore {
    * await store.saveSendingChange('settings', change);
    */
   async saveSendingChange(docId: string, change: Change, expect?: StoreGuard): Promise<void> {
-    const tag = await this.connection.transact('readwrite', GUARDED_STORES, 'saveSendingChange', docId, async (tx) => {
+    const tag = await this.write({ kind: 'write', docIds: [docId] }, GUARDED_STORES, 'saveSendingChange', docId, async (tx) => {
       const row = await guardedRow(tx, docId, expect, 'lww', this.queues);
       fire(tx.objectStore('sending').put({ docId, change }));
       // All of them, not just the paths sent: the guard held, so they are the ops the change was
@@ -644,22 +646,25 @@ export class IndexedDBStore implements PatchesStore {
       return retagQueue(tx, row);
     });
     this.queues.remember(docId, tag, { ops: [] });
-    this.announce({ kind: 'write', docIds: [docId] });
   }
 
   /**
-   * Close the database (transactions in flight finish first); every later call rejects with a
-   * `StoreError`. Idempotent.
+   * Close the database; every later call rejects with a `StoreError`. The writes under way finish
+   * first, and are announced to the other instances as they commit, before the channel closes (a
+   * write waiting for another connection's transaction makes this wait as long). Idempotent.
    *
    * @example
    * await store.close();
    */
   async close(): Promise<void> {
+    const closing = this.connection.close();
+    await this.writes.settled();
+    await closing;
     this.queues.clear();
+    this.page?.removeEventListener('pagehide', this.leaving);
     this.announcer?.stop();
     this.channel?.close();
     this.channel = null;
-    await this.connection.close();
   }
 
   /** The doc's whole OT queue (read now unless `rows` already are all of it), remembered for the next read to extend. */
@@ -669,9 +674,17 @@ export class IndexedDBStore implements PatchesStore {
     return all.map((r) => r.change);
   }
 
-  /** Tells the other instances on this database what was just written (once there are any: `StoreAnnouncer`). */
-  private announce(change: StoreChange): void {
-    if (!this.connection.closed) this.announcer?.announce(change);
+  /**
+   * One write transaction, announced once it committed (unless `announces` says it wrote
+   * nothing) to the other instances on this database (once there are any: `StoreAnnouncer`). It is
+   * under way until then: `close()` waits for it, and the page leaving posts `change` at once.
+   */
+  private write<R>(change: StoreChange, names: StoreName[], action: string, docId: string | undefined, body: (tx: Tx<'readwrite'>) => Promise<R>, announces: (result: R) => boolean = () => true): Promise<R> {
+    return this.writes.run(change, async () => {
+      const result = await this.connection.transact('readwrite', names, action, docId, body);
+      if (announces(result)) this.announcer?.announce(change);
+      return result;
+    });
   }
 }
 

@@ -96,6 +96,17 @@ export class StoreAnnouncer {
   }
 
   /**
+   * Posts what it kept back and `changes` at once, whether a peer is known or not: the page is
+   * going away (`pagehide`) and may run nothing more, not even the end of the writes under way.
+   *
+   * @param changes What the writes under way will have written, if they commit.
+   */
+  announceNow(changes: readonly StoreChange[]): void {
+    this.postKept();
+    for (const change of changes) this.post(change);
+  }
+
+  /**
    * Stops listening (the store is closing). What it kept back is posted first, once: a newcomer
    * whose `hello` is still on its way may have read the store before those writes.
    */

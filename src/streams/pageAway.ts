@@ -13,6 +13,24 @@ function defaultTarget(): PageLifecycleTarget | undefined {
 }
 
 /**
+ * The page `pageAway$` follows for `target`: the host's window where there is one when
+ * `undefined`, none when `null`.
+ *
+ * ## Example
+ * ```ts
+ * import { pageTarget } from './streams/pageAway.js';
+ *
+ * pageTarget(undefined); // the window in a browser, undefined in Node
+ * ```
+ *
+ * @param target A page, `undefined` for the host's, or `null` for none.
+ * @return The page, or `undefined` for none.
+ */
+export function pageTarget(target: PageLifecycleTarget | null | undefined): PageLifecycleTarget | undefined {
+  return target === undefined ? defaultTarget() : (target ?? undefined);
+}
+
+/**
  * Whether the page is away: `true` from `pagehide` until `pageshow` (kept in the back/forward
  * cache, or unloading) and from the document's `freeze` until `resume` (a background tab frozen
  * by the browser), else `false`.
