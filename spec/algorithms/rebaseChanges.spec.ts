@@ -127,6 +127,22 @@ describe('rebaseChanges', () => {
     expect([...server, ...result].reduce((state, c) => apply(state, c.ops), doc)).toEqual({ l: ['a', 'f', 'X'], b: 2 });
   });
 
+  // Fuzz seed 82194 (tabs): a commit's reply lost, the client catches up before it resends; the
+  // server had dropped the queue's first change (its move did not apply) and committed the next.
+  it('should drop a change queued before an own echo, which the commit of that echo passed over', () => {
+    const doc = { todo: ['a', 'b'] };
+    const local = [
+      change('drag', 4, [{ op: 'move', from: '/todo/0', path: '/todo/2' }]),
+      change('add', 5, [{ op: 'add', path: '/todo/-', value: 'c' }], { baseRev: 3 }),
+      change('retitle', 6, [{ op: 'replace', path: '/todo/2', value: 'C' }], { baseRev: 3 }),
+    ];
+    const server = [committed('f', 4, [{ op: 'replace', path: '/n', value: 1 }]), committed('add', 5, local[1].ops)];
+    const result = rebaseChanges(server, local);
+    expect(result).toEqual([{ ...local[2], baseRev: 5, rev: 6 }]);
+    // Sent without the drag, the retitle names the card it was written for.
+    expect([...server, ...result].reduce((state, c) => apply(state, c.ops), doc)).toEqual({ todo: ['a', 'b', 'C'], n: 1 });
+  });
+
   it('should take out one entry per echo when a queue repeats an id, first to last', () => {
     const local = [change('dup', 4, [{ op: 'replace', path: '/a', value: 1 }]), change('dup', 5, [{ op: 'replace', path: '/a', value: 2 }], { baseRev: 3 })];
     expect(rebaseChanges([committed('dup', 4, local[0].ops)], local)).toEqual([{ ...local[1], baseRev: 4, rev: 5 }]);
@@ -174,7 +190,9 @@ describe('rebaseChanges', () => {
           foreign = transformPatch(written, foreign, true);
         }
       }
-      return entries.filter((e) => !e.taken).map((e) => e.ops);
+      // Those queued before a taken one were passed over by the commit that took it.
+      const last = entries.map((e) => e.taken).lastIndexOf(true);
+      return entries.slice(last + 1).map((e) => e.ops);
     }
 
     it('should see a queued change where a foreign move carried it, not where it was written', () => {

@@ -53,6 +53,8 @@ function weightOf(ops: readonly JSONPatchOp[]): number {
  * they meet the next entry, which was written on top of that one. A foreign change that meets
  * no entry at all passes the queue at once: a long queue's paths are indexed (`QueuePaths`), so
  * two writers' bursts on other keys or appending to one list cost m, not m × n, checks.
+ * Entries queued before one taken out are walked but left out of the result: the commit that
+ * took it passed over them (`afterTaken`).
  *
  * @internal Used by rebaseChanges and transformIncomingChanges.
  */
@@ -127,7 +129,21 @@ export function* walkQueueSteps(
       yield;
     }
   }
-  return taken === 0 ? entries : entries.filter((entry) => !entry.taken);
+  return taken === 0 ? entries : afterTaken(entries);
+}
+
+/**
+ * The entries not taken, less those queued before a taken one: the commit that took the later
+ * entry had this queue in order and passed over them (the server drops a change whose ops do not
+ * apply on its head), so a resend must not commit them behind it, nor a client keep them. They
+ * still took part in the walk, as they did in that commit's (found by fuzz seed 82194, tabs: a
+ * drag the server dropped, its reply lost, was committed on the resend after the card added
+ * behind it in the queue, and the retitle written after both named the dragged card).
+ */
+function afterTaken(entries: readonly WalkEntry[]): Entry[] {
+  let last = entries.length - 1;
+  while (!entries[last].taken) last--;
+  return entries.slice(last + 1);
 }
 
 /** The entries by their change's id, each id's in queue order (a queue should not repeat an id, but one that does is taken first to last). */

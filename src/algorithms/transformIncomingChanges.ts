@@ -10,9 +10,10 @@ import { runToEnd, type Steps } from '../util/steps.js';
  * `isOwn` claims (same origin, and its id is in this request or its batchId matches) is the
  * sender's own change already committed: the queue entry with its id is taken out untransformed,
  * and an own change with no entry here (an earlier batch of the same upload) is skipped, since
- * the batch was written on top of it. Every other committed change is walked through the queue
- * exactly as the client's `rebaseChanges` does — the same code — so what the server commits
- * equals what the sender already shows.
+ * the batch was written on top of it; an entry queued before a taken one is one that commit
+ * dropped, and is dropped again (a resend whose reply was lost). Every other committed change is
+ * walked through the queue exactly as the client's `rebaseChanges` does — the same code — so
+ * what the server commits equals what the sender already shows.
  *
  * Changes left with no ops are dropped. Revs are not assigned (the server does that), and other
  * fields are kept; an unchanged change is returned as the same object.

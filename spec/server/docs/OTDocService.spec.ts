@@ -176,6 +176,23 @@ describe('OTDocService (over real sockets)', () => {
     expect(watcher.notifications('changesCommitted')).toHaveLength(4);
   });
 
+  // Fuzz seed 82194 (tabs), fixed: the resend of a batch whose reply was lost committed the change
+  // the first commit had dropped, behind the changes queued after it; the author had read it as
+  // resolved, and its next edit, made without it, named the card it moved.
+  it('should drop again on a resend a change it dropped ahead of changes of the batch it committed', async () => {
+    const a = await t.connect();
+    await commit(a, 'doc', [change('c1', 0, [{ op: 'replace', path: '/todo', value: ['a', 'b'] }])]);
+    // The drag's move does not apply on two cards (a transform rule made it); the add goes behind it.
+    const drag = change('drag', 1, [{ op: 'move', from: '/todo/0', path: '/todo/2' }]);
+    const add = change('add', 1, [{ op: 'add', path: '/todo/-', value: 'c' }], { rev: 3 });
+    expect((await commit(a, 'doc', [drag, add])).changes.map((c) => [c.id, c.rev])).toEqual([['add', 2]]);
+    // Its reply lost, the client resends the queue with an edit made since, on the card it added.
+    const retitle = change('retitle', 1, [{ op: 'replace', path: '/todo/2', value: 'C' }], { rev: 4 });
+    expect((await commit(a, 'doc', [drag, add, retitle])).changes.map((c) => [c.id, c.rev])).toEqual([['add', 2], ['retitle', 3]]);
+    expect(headOf(resultOf<PatchesSnapshot>(await a.call('getDoc', ['doc'])))).toEqual({ todo: ['a', 'b', 'C'] });
+    expect(t.server.stats.changesDropped).toBe(1);
+  });
+
   // Found in review, fixed: the depth limit checked only ops carrying a value, so copying /a onto
   // its own deepest leaf doubled the depth at each commit (~25,700 levels by rev 8) and every
   // snapshot then failed with a stack overflow, on the server and in an IndexedDB client.
