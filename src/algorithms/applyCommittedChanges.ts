@@ -1,6 +1,7 @@
 import { ApplyChangesError, MissingChangesError, RichTextNotEnabledError } from '../errors.js';
 import type { Change, PatchesState } from '../types.js';
-import { applyPatch } from './applyPatch.js';
+import { applyOpAt } from './applyPatch.js';
+import { PatchDraft } from './ops/PatchDraft.js';
 import { rebaseChanges } from './rebaseChanges.js';
 
 /** What applying a run of committed changes produced. */
@@ -87,12 +88,16 @@ export function applyCommittedChanges<T>(
     expected = change.rev + 1;
   }
 
-  let state = committed.state;
   // The server's own state at the last of these revs stands in for applying them (see `head`).
   if (head && head.rev === fresh[fresh.length - 1].rev) return { state: head.state, rev: head.rev, applied: fresh, pending: rebaseChanges(fresh, queue, seenUpTo) };
+  // One draft for the whole run, as strict `applyPatch` of each change in turn would give: a
+  // container the run writes is copied once, not once per change (a broadcast of k appends to one
+  // list copied it k times). Strict, so a failure throws the draft away.
+  const draft = new PatchDraft(committed.state);
+  draft.discardedOnFailure = true;
   for (const change of fresh) {
     try {
-      state = applyPatch(state, change.ops, { mode: 'strict' });
+      for (let i = 0; i < change.ops.length; i++) applyOpAt(draft, change.ops[i], i);
     } catch (error) {
       // Refetching cannot fix a missing `enableRichText()`: the caller reports it instead.
       if (error instanceof RichTextNotEnabledError) throw error;
@@ -100,5 +105,5 @@ export function applyCommittedChanges<T>(
     }
   }
   queue = rebaseChanges(fresh, queue, seenUpTo);
-  return { state, rev: fresh[fresh.length - 1].rev, applied: fresh, pending: queue };
+  return { state: draft.root as T, rev: fresh[fresh.length - 1].rev, applied: fresh, pending: queue };
 }
