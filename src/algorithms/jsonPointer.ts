@@ -18,16 +18,19 @@ export function isForbiddenSegment(key: string): boolean {
  */
 export function splitPointer(path: string): string[] {
   if (path === '') return [];
-  // Builder paths may omit the leading slash (protocol §2.3).
-  const body = path.charCodeAt(0) === 47 /* '/' */ ? path.slice(1) : path;
-  const raw = body.split('/');
-  const segments: string[] = new Array(raw.length);
-  for (let i = 0; i < raw.length; i++) {
-    const segment = raw[i].includes('~') ? unescapeSegment(raw[i]) : raw[i];
+  const segments: string[] = [];
+  // Builder paths may omit the leading slash (protocol §2.3). Cut with `indexOf`, not `split`: a
+  // third of the time on the short paths every op has (each op's path is split a few times).
+  let start = path.charCodeAt(0) === 47 /* '/' */ ? 1 : 0;
+  for (;;) {
+    const end = path.indexOf('/', start);
+    const raw = end < 0 ? path.slice(start) : path.slice(start, end);
+    const segment = raw.includes('~') ? unescapeSegment(raw) : raw;
     if (FORBIDDEN_SEGMENTS.has(segment)) fail(`forbidden path segment "${segment}"`);
-    segments[i] = segment;
+    segments.push(segment);
+    if (end < 0) return segments;
+    start = end + 1;
   }
-  return segments;
 }
 
 function unescapeSegment(segment: string): string {
@@ -64,6 +67,8 @@ export function parsePointer(path: string): string[] {
 
 /** A key as a JSON Pointer segment writes it (RFC 6901: `~` as `~0`, `/` as `~1`). */
 export function escapeSegment(key: string): string {
+  // Most keys need no escape: tested first, they cost no regex replace (one per segment of every recorded op).
+  if (!key.includes('~') && !key.includes('/')) return key;
   return key.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 

@@ -40,6 +40,8 @@ function addressesElement(path: string | undefined, array: string): boolean {
  * // → [{ op: 'add', path: '/list/-', value: 'x' }]
  */
 export function appendsAtEnd(ops: readonly JSONPatchOp[], baseState: unknown): JSONPatchOp[] {
+  // Only an `add` of an element can be an append: an edit without one (a field set) is left as it is at once.
+  if (!ops.some((op) => op.op === 'add' && elementOf(op.path) !== undefined)) return ops as JSONPatchOp[];
   const lengths = new Map<string, number | undefined>();
   // Paths whose arrays (at or under them: `/x` and `/x/`) no longer are what `baseState` has there.
   const forgottenPaths = new Set<string>();

@@ -395,10 +395,9 @@ function convertPatch(draft: PatchDraft, patch: Patch, path: readonly Segment[])
 
   const parent = path.length === 0 ? undefined : parentOf(draft, path);
   const last = path[path.length - 1];
-  const parentPointer = joinPointer(path.slice(0, -1));
 
   if (Array.isArray(parent) && last === 'length' && op === 'replace') {
-    return resizeOps(parentPointer, parent.length, patch.value);
+    return resizeOps(joinPointer(path.slice(0, -1)), parent.length, patch.value);
   }
   if (patch.value === undefined && !Array.isArray(parent) && path.length > 0) {
     const exists = parent !== undefined && childOf(parent, String(last)).found;
