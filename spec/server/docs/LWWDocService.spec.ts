@@ -1,4 +1,9 @@
-import type { Change, CommitChangesResult, PatchesSnapshot } from '../../../src/types.js';
+import fc from 'fast-check';
+import type { Change, CommitChangesResult, JSONPatchOp, PatchesSnapshot } from '../../../src/types.js';
+import { LWWDocService } from '../../../src/server/docs/LWWDocService.js';
+import { MemoryServerStore } from '../../../src/server/stores/MemoryServerStore.js';
+import type { LogEntry } from '../../../src/server/stores/ServerStore.js';
+import { KeyedQueue } from '../../../src/util/KeyedQueue.js';
 import { applyPatch } from '../../../src/algorithms/applyPatch.js';
 import { change, errorOf, resultOf, startTestServer } from '../../helpers/testServer.js';
 import type { TestServer } from '../../helpers/testServer.js';
@@ -231,4 +236,186 @@ describe('LWWDocService (over real sockets)', () => {
       { op: 'replace', path: '/n', value: 5, ts: 5, rev: 5 },
     ]);
   });
+});
+
+/** `count` writes of new values of fields spread over 100 bucket objects (as bench/lwwStall.js lays them out). */
+function fieldWrites(count: number, value: number, ts: number): JSONPatchOp[] {
+  return Array.from({ length: count }, (_, k) => ({ op: 'replace', path: `/b${k % 100}/f${k}`, value, ts }));
+}
+
+describe('LWWDocService, a long commit on the real server', () => {
+  it("should answer another doc's request and a read of its own doc between its slices, keep the doc's next commit behind it, and store it whole", async () => {
+    // A commit of 12,000 ops over a doc of 12,000 fields resolves for ~0.1-0.3 s before the store
+    // has it. Its first read of the clock says it has begun: then another client asks for another
+    // doc and for this one, and a third commits to this doc. Both reads must be answered before the
+    // long commit is written to the store (before, it held the event loop from start to end), the
+    // read of its own doc as it was before the commit.
+    let started: (() => void) | undefined;
+    const order: string[] = [];
+    class SignallingStore extends MemoryServerStore {
+      override async append(docId: string, entry: LogEntry): Promise<void> {
+        if (entry.kind === 'lww' && entry.changeIds.includes('long')) order.push('long commit written');
+        return super.append(docId, entry);
+      }
+    }
+    const now = () => {
+      const start = started;
+      started = undefined;
+      start?.();
+      return 50_000;
+    };
+    const test = await startTestServer({ store: new SignallingStore(), now });
+    try {
+      const [writer, bystander, follower] = await Promise.all([test.connect(), test.connect(), test.connect()]);
+      resultOf(await writer.call('commitChanges', ['lww-long', [change('first', 0, fieldWrites(12_000, 1, 10))]]));
+      resultOf(await writer.call('commitChanges', ['lww-long', [change('second', 1, [{ op: 'replace', path: '/x', value: 2, ts: 10 }])]]));
+      resultOf(await bystander.call('commitChanges', ['lww-small', [change('o', 0, [{ op: 'replace', path: '/x', value: 1, ts: 10 }])]]));
+
+      const noted = <T>(label: string, reply: Promise<T>): Promise<T> => reply.then((value) => (order.push(label), value));
+      const during = new Promise<Record<string, unknown>[]>((resolve) => {
+        started = () => {
+          resolve(Promise.all([
+            noted('other doc', bystander.call('getDoc', ['lww-small'])),
+            noted('own doc', bystander.call('getDoc', ['lww-long'])),
+            follower.call('commitChanges', ['lww-long', [change('next', 2, [{ op: 'replace', path: '/y', value: 3, ts: 20 }])]]),
+          ]));
+        };
+      });
+      const long = resultOf<CommitChangesResult>(await writer.call('commitChanges', ['lww-long', [change('long', 2, fieldWrites(12_000, 2, 20))]]));
+      const [other, own, next] = await during;
+
+      expect(order).toEqual(['other doc', 'own doc', 'long commit written']);
+      expect(resultOf<PatchesSnapshot>(other).rev).toBe(1);
+      // Its own doc as before the commit: rev 2, every field still 1.
+      const before = resultOf<PatchesSnapshot>(own);
+      expect(before.rev).toBe(2);
+      expect(before.changes[0].ops.filter((op) => op.value === 2)).toEqual([{ op: 'replace', path: '/x', value: 2, ts: 10, rev: 2 }]);
+      // Stored whole at rev 3, every field written; the doc's next commit came after it and was sent its rows.
+      expect(long.changes[0].rev).toBe(3);
+      expect(long.changes[0].ops).toHaveLength(12_000);
+      expect(long.changes[0].ops.every((op) => op.value === 2 && op.rev === 3)).toBe(true);
+      const later = resultOf<CommitChangesResult>(next).changes[0];
+      expect(later.rev).toBe(4);
+      expect(later.ops.filter((op) => op.rev === 3)).toHaveLength(12_000);
+      const after = resultOf<PatchesSnapshot>(await bystander.call('getDoc', ['lww-long']));
+      expect(after.rev).toBe(4);
+      expect(after.changes[0].ops.filter((op) => op.rev === 3)).toHaveLength(12_000);
+      expect(test.faults).toEqual([]);
+    } finally {
+      await test.close();
+    }
+  }, 60_000);
+});
+
+describe('LWWDocService, sliced or at once', () => {
+  interface Run {
+    service: LWWDocService;
+    appended: { docId: string; entry: LogEntry }[];
+    announced: { docId: string; method: string; params: unknown }[];
+  }
+
+  /** A service over a memory store whose appends are noted, its commits run in slices of `sliceMs`. */
+  function run(sliceMs: number): Run {
+    const appended: Run['appended'] = [];
+    const announced: Run['announced'] = [];
+    class NotingStore extends MemoryServerStore {
+      override async append(docId: string, entry: LogEntry): Promise<void> {
+        appended.push({ docId, entry: structuredClone(entry) });
+        return super.append(docId, entry);
+      }
+    }
+    const service = new LWWDocService({
+      store: new NotingStore(),
+      lock: new KeyedQueue(),
+      now: () => 50_000,
+      snapshotEvery: 3,
+      cacheSize: 10,
+      announce: (docId, method, params) => announced.push(structuredClone({ docId, method, params })),
+      stats: { commits: 0, changesCommitted: 0, duplicateChanges: 0, changesDropped: 0, commitsTooFarBehind: 0, snapshots: 0 },
+      onError: (error) => {
+        throw error;
+      },
+      sliceMs,
+    });
+    return { service, appended, announced };
+  }
+
+  /** A path among few, so writes meet: a field, its bucket, or a top-level key. */
+  const path = fc.oneof(
+    fc.tuple(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 30 })).map(([b, f]) => `/b${b}/f${f}`),
+    fc.integer({ min: 0, max: 4 }).map((b) => `/b${b}`),
+    fc.constantFrom('/x', '/y'),
+  );
+  const op: fc.Arbitrary<JSONPatchOp> = fc.record({
+    kind: fc.constantFrom('replace', 'replace', 'remove', '@inc', '@max', 'add', 'soft'),
+    path,
+    n: fc.integer({ min: -5, max: 5 }),
+    ts: fc.integer({ min: 40_000, max: 60_000 }),
+  }).map(({ kind, path, n, ts }): JSONPatchOp => {
+    if (kind === 'remove') return { op: 'remove', path, ts };
+    if (kind === 'add') return { op: 'add', path, value: {}, ts };
+    if (kind === 'soft') return { op: 'replace', path, value: { f0: n }, soft: true, ts };
+    if (kind === '@inc' || kind === '@max') return { op: kind, path, value: n, ts };
+    return { op: 'replace', path, value: n % 2 ? n : { f1: n }, ts };
+  });
+  /** A commit: to one of two docs, 1-3 changes of up to 60 ops (an id may be one sent before), maybe by a caller that may not read. */
+  const commit = fc.record({
+    docId: fc.constantFrom('d', 'd', 'e'),
+    changes: fc.array(fc.record({ id: fc.integer({ min: 0, max: 40 }).map((i) => `c${i}`), ops: fc.array(op, { minLength: 1, maxLength: 60 }) }), { minLength: 1, maxLength: 3 }),
+    base: fc.nat(),
+    mayRead: fc.boolean(),
+    readAfterTurns: fc.option(fc.integer({ min: 0, max: 60 }), { nil: undefined }),
+  });
+
+  /** Resolves after `turns` turns of the event loop. */
+  const afterTurns = async (turns: number): Promise<void> => {
+    for (let i = 0; i < turns; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+  };
+  /** What a call answered: its result or its error's message. */
+  const settled = <T>(call: Promise<T>): Promise<T | string> => call.catch((error: Error) => `${error.name}: ${error.message}`);
+  /** A snapshot without its synthesised change's fresh id. */
+  const shown = (snapshot: PatchesSnapshot) => ({ rev: snapshot.rev, ops: snapshot.changes.map((c) => c.ops) });
+
+  it('should commit random LWW commits in slices as at once: the same replies, stored entries and broadcasts, reads meanwhile seeing a committed rev', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.boolean(), fc.array(commit, { minLength: 1, maxLength: 12 }), async (seeded, commits) => {
+        // A seed of 1,500 fields makes every part of the work take many steps.
+        const calls = [...(seeded ? [{ docId: 'd', changes: [{ id: 'seed', ops: fieldWrites(1_500, 7, 45_000) }], base: 0, mayRead: true, readAfterTurns: 5 }] : []), ...commits];
+        const input = (i: number) => {
+          const { changes, base } = calls[i];
+          return changes.map((c) => ({ ...c, ops: structuredClone(c.ops), baseRev: base % (i + 1), createdAt: 45_000 }));
+        };
+
+        // At once, one call after another, the doc read after each commit: its state at each rev.
+        const atOnce = run(Infinity);
+        const states = new Map<string, ReturnType<typeof shown>>();
+        const expected: unknown[] = [];
+        for (let i = 0; i < calls.length; i++) {
+          const { docId, mayRead } = calls[i];
+          expected.push(await settled(atOnce.service.commitChanges(docId, input(i), { connectionId: 'c', mayRead })));
+          const state = shown(await atOnce.service.getDoc(docId));
+          states.set(`${docId}@${state.rev}`, state);
+        }
+
+        // In slices of 0 ms (a turn of the event loop after every step), every call sent at once, reads between them.
+        const sliced = run(0);
+        const replies = calls.map(({ docId, mayRead }, i) => settled(sliced.service.commitChanges(docId, input(i), { connectionId: 'c', mayRead })));
+        const reads = calls.flatMap(({ docId, readAfterTurns }) =>
+          readAfterTurns === undefined ? [] : [afterTurns(readAfterTurns).then(async () => ({ docId, read: shown(await sliced.service.getDoc(docId)) }))],
+        );
+        expect(await Promise.all(replies)).toEqual(expected);
+        // A read between the slices sees the doc as at a rev committed (as at once after that commit), never a commit half done.
+        for (const { docId, read } of await Promise.all(reads)) expect(read).toEqual(read.rev === 0 ? { rev: 0, ops: [] } : states.get(`${docId}@${read.rev}`));
+        const since = async (service: LWWDocService, docId: string) => (await service.getChangesSince(docId, 0)).map((c) => [c.rev, c.ops]);
+        for (const docId of ['d', 'e']) {
+          // Each doc's in the same order (the two docs' commits interleave otherwise when sent at once).
+          expect(sliced.appended.filter((a) => a.docId === docId)).toEqual(atOnce.appended.filter((a) => a.docId === docId));
+          expect(sliced.announced.filter((a) => a.docId === docId)).toEqual(atOnce.announced.filter((a) => a.docId === docId));
+          expect(shown(await sliced.service.getDoc(docId))).toEqual(shown(await atOnce.service.getDoc(docId)));
+          expect(await since(sliced.service, docId)).toEqual(await since(atOnce.service, docId));
+        }
+      }),
+      { numRuns: 60 },
+    );
+  }, 120_000);
 });

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { LWWRows } from '../../../src/server/docs/LWWRows.js';
 import type { JSONPatchOp } from '../../../src/types.js';
+import { runToEnd } from '../../../src/util/steps.js';
 
 /** A path of up to three segments from few names, so paths often meet (and `/a` sorts next to `/a0` and `/a/b`). */
 const path = fc.array(fc.constantFrom('a', 'a0', 'b'), { maxLength: 3 }).map(segments => segments.map(s => `/${s}`).join(''));
@@ -51,6 +52,57 @@ describe('LWWRows', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+
+  it('should write a large write prepared ahead as it writes it at once, and one prepared before another write as if unprepared', () => {
+    // Writes of up to 80 rows over ~120 paths: many take the prepared merge (more than 32 rows).
+    const bigPath = fc.tuple(fc.constantFrom('a', 'a0', 'b'), fc.integer({ min: 0, max: 39 })).map(([bucket, field]) => `/${bucket}/f${field}`);
+    const bigCommit = fc.record({
+      save: fc.uniqueArray(fc.record({ path: fc.oneof(bigPath, path), ts: fc.integer({ min: 1, max: 3 }), remove: fc.boolean() }), { selector: r => r.path, maxLength: 80, size: 'max' }),
+      remove: fc.array(fc.oneof(bigPath, path), { maxLength: 40, size: 'max' }),
+      stale: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(fc.array(bigCommit, { maxLength: 8 }), fc.array(path, { minLength: 1, maxLength: 3 }), fc.nat(17), (commits, asked, rev) => {
+        const prepared = new LWWRows();
+        const atOnce = new LWWRows();
+        commits.forEach(({ save, remove, stale }, i) => {
+          const stored: JSONPatchOp[] = save.map(r => (r.remove ? { op: 'remove', path: r.path, ts: r.ts, rev: 2 * i + 2 } : { op: 'replace', path: r.path, value: i, ts: r.ts, rev: 2 * i + 2 }));
+          const removed = remove.filter(p => !save.some(r => r.path === p));
+          const ahead = runToEnd(prepared.prepareWrite(stored, removed));
+          // Another write between the preparation and its write: the prepared order is not used.
+          const between: JSONPatchOp[] = [{ op: 'replace', path: `/between${i}`, value: i, ts: 1, rev: 2 * i + 1 }];
+          if (stale) {
+            prepared.write(between, []);
+            atOnce.write(between, []);
+          }
+          prepared.write(stored, removed, ahead);
+          atOnce.write(stored, removed);
+        });
+        expect([...prepared.values()]).toEqual([...atOnce.values()]);
+        expect(prepared.meeting(asked)).toEqual(atOnce.meeting(asked));
+        expect(prepared.atOrUnder(asked)).toEqual(atOnce.atOrUnder(asked));
+        expect(prepared.meeting([''])).toEqual(atOnce.meeting(['']));
+        expect(prepared.since(rev)).toEqual(atOnce.since(rev));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('should put many rows in commit order as the comparison of each pair does, in steps', () => {
+    const rows = new LWWRows();
+    const written: JSONPatchOp[] = Array.from({ length: 20_000 }, (_, i) => ({ op: 'replace', path: `/b${i % 10}${i % 3 ? `/f${i}` : ''}`, value: i, ts: i % 5, rev: 1 + (i % 4) }));
+    for (const row of written) rows.write([row], []);
+    const stored = [...rows.values()];
+    const seq = new Map(stored.map((row, i) => [row.path, i]));
+    const expected = stored.slice().reverse().sort((a, b) => (a.rev ?? 0) - (b.rev ?? 0) || (a.ts ?? 0) - (b.ts ?? 0) || depth(a.path) - depth(b.path) || seq.get(a.path)! - seq.get(b.path)!);
+    const steps = rows.inCommitOrderSteps(stored.slice().reverse());
+    let yields = 0;
+    let step = steps.next();
+    for (; !step.done; step = steps.next()) yields++;
+    expect(step.value).toEqual(expected);
+    // ~13,000 rows: keyed in 3 steps, sorted in 4 runs, merged twice.
+    expect(yields).toBeGreaterThanOrEqual(10);
   });
 
   it('should load a snapshot in any rev order and go on from it', () => {

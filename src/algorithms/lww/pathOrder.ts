@@ -1,4 +1,5 @@
 import type { JSONPatchOp } from '../../types.js';
+import { runToEnd, type Steps } from '../../util/steps.js';
 import { ancestorPaths, isDeltaOp } from './consolidateOps.js';
 
 /**
@@ -44,7 +45,12 @@ function lowerBound(sorted: readonly JSONPatchOp[], path: string): number {
  * // [{ op: 'replace', path: '/a', value: {} }, { op: 'replace', path: '/c/d', value: 2 }]
  */
 export function opsMeeting(sorted: readonly JSONPatchOp[], paths: Iterable<string>): JSONPatchOp[] {
-  return picked(sorted, paths, true);
+  return runToEnd(pickedSteps(sorted, paths, true));
+}
+
+/** {@link opsMeeting} as steps (the server's commit runs it in slices: `src/server/docs/runSliced.ts`). */
+export function opsMeetingSteps(sorted: readonly JSONPatchOp[], paths: Iterable<string>): Steps<JSONPatchOp[]> {
+  return pickedSteps(sorted, paths, true);
 }
 
 /**
@@ -56,13 +62,22 @@ export function opsMeeting(sorted: readonly JSONPatchOp[], paths: Iterable<strin
  * // [{ op: 'replace', path: '/a/b', value: 1 }, { op: 'replace', path: '/c', value: 2 }]
  */
 export function opsAtOrUnder(sorted: readonly JSONPatchOp[], paths: Iterable<string>): JSONPatchOp[] {
-  return picked(sorted, paths, false);
+  return runToEnd(pickedSteps(sorted, paths, false));
 }
 
+/** {@link opsAtOrUnder} as steps. */
+export function opsAtOrUnderSteps(sorted: readonly JSONPatchOp[], paths: Iterable<string>): Steps<JSONPatchOp[]> {
+  return pickedSteps(sorted, paths, false);
+}
+
+/** About how many ops of the list one step of {@link pickedSteps} or {@link mergedSteps} looks at before it yields. */
+const OPS_PER_STEP = 4096;
+
 /** The ops at `paths`, below them, and with `ancestors` above them and a sibling standing by: each once, in list order. */
-function picked(sorted: readonly JSONPatchOp[], paths: Iterable<string>, ancestors: boolean): JSONPatchOp[] {
+function* pickedSteps(sorted: readonly JSONPatchOp[], paths: Iterable<string>, ancestors: boolean): Steps<JSONPatchOp[]> {
   const indexes = new Set<number>();
   const given = new Set<string>();
+  let looked = 0;
   for (const path of paths) {
     if (path === '') return [...sorted];
     given.add(path);
@@ -71,23 +86,46 @@ function picked(sorted: readonly JSONPatchOp[], paths: Iterable<string>, ancesto
       if (i < sorted.length && sorted[i].path === at) indexes.add(i);
     }
     const prefix = `${path}/`;
-    for (let i = lowerBound(sorted, prefix); i < sorted.length && sorted[i].path.startsWith(prefix); i++) indexes.add(i);
+    const first = lowerBound(sorted, prefix);
+    let i = first;
+    for (; i < sorted.length && sorted[i].path.startsWith(prefix); i++) indexes.add(i);
+    // A path's binary searches count as a few ops looked at, its run below as many as it holds.
+    looked += 8 + i - first;
+    if (looked >= OPS_PER_STEP) {
+      looked = 0;
+      yield;
+    }
   }
-  if (ancestors) for (const path of given) standingBy(sorted, given, path, indexes);
-  return [...indexes].sort((a, b) => a - b).map(i => sorted[i]);
+  if (ancestors) {
+    for (const path of given) {
+      looked += 8 + standingBy(sorted, given, path, indexes);
+      if (looked >= OPS_PER_STEP) {
+        looked = 0;
+        yield;
+      }
+    }
+  }
+  // A typed array sorts numbers as numbers, in a fraction of a comparator's time.
+  const order = Uint32Array.from(indexes).sort();
+  const out: JSONPatchOp[] = new Array<JSONPatchOp>(order.length);
+  for (let k = 0; k < order.length; k++) out[k] = sorted[order[k]];
+  return out;
 }
 
 /**
  * Adds to `indexes` the first op below the parent of `path` that writes a value and is not at or
  * below any of `given` (the batch cannot change it): whether there is one decides if a removal at
- * `path` leaves its parent standing. Runs below a given path are skipped whole.
+ * `path` leaves its parent standing. Runs below a given path are skipped whole. Returns how many
+ * ops it looked at.
  */
-function standingBy(sorted: readonly JSONPatchOp[], given: ReadonlySet<string>, path: string, indexes: Set<number>): void {
+function standingBy(sorted: readonly JSONPatchOp[], given: ReadonlySet<string>, path: string, indexes: Set<number>): number {
   const parent = ancestorPaths(path)[0];
-  if (parent === undefined || parent === '') return;
+  if (parent === undefined || parent === '') return 0;
   const prefix = `${parent}/`;
   let i = lowerBound(sorted, prefix);
+  let looked = 0;
   while (i < sorted.length && sorted[i].path.startsWith(prefix)) {
+    looked++;
     const op = sorted[i];
     const within = [op.path, ...ancestorPaths(op.path)].find(at => given.has(at));
     // Past the run below that given path: its paths are `within + '/' + …`, and '0' follows '/'.
@@ -95,9 +133,10 @@ function standingBy(sorted: readonly JSONPatchOp[], given: ReadonlySet<string>, 
     else if (op.op === 'remove' || (op.value === undefined && !isDeltaOp(op))) i++;
     else {
       indexes.add(i);
-      return;
+      return looked;
     }
   }
+  return looked;
 }
 
 /**
@@ -138,18 +177,31 @@ const MERGE_ABOVE = 32;
 
 /** {@link writeInPlace} as one merge of the list with the ops sorted (O(n + k log k)). */
 function mergeInPlace(out: JSONPatchOp[], ops: readonly JSONPatchOp[], pathsToDelete: readonly string[]): JSONPatchOp[] {
-  const deleted = new Set(pathsToDelete);
-  // One op per path, the last one given winning (as upserting one by one does).
-  const written = [...new Map(ops.map(op => [op.path, op])).values()].sort(byPathOrder);
-  const merged: JSONPatchOp[] = [];
-  let j = 0;
-  for (const current of out) {
-    while (j < written.length && written[j].path < current.path) merged.push(written[j++]);
-    if (j < written.length && written[j].path === current.path) merged.push(written[j++]);
-    else if (!deleted.has(current.path)) merged.push(current);
-  }
-  while (j < written.length) merged.push(written[j++]);
+  const merged = runToEnd(mergedSteps(out, ops, pathsToDelete));
   out.length = 0;
   for (const op of merged) out.push(op);
   return out;
+}
+
+/**
+ * {@link afterWrite} as steps, one merge of the list with the ops sorted, yielding every
+ * `OPS_PER_STEP` ops of the list: the server's commit prepares its doc's next list so, in slices,
+ * and puts it in place once the commit is stored.
+ */
+export function* mergedSteps(sorted: readonly JSONPatchOp[], ops: readonly JSONPatchOp[], pathsToDelete: readonly string[]): Steps<JSONPatchOp[]> {
+  const deleted = new Set(pathsToDelete);
+  // One op per path, the last one given winning (as upserting one by one does).
+  const written = [...new Map(ops.map(op => [op.path, op])).values()].sort(byPathOrder);
+  yield;
+  const merged: JSONPatchOp[] = [];
+  let j = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    const current = sorted[i];
+    while (j < written.length && written[j].path < current.path) merged.push(written[j++]);
+    if (j < written.length && written[j].path === current.path) merged.push(written[j++]);
+    else if (!deleted.has(current.path)) merged.push(current);
+    if (i % OPS_PER_STEP === OPS_PER_STEP - 1) yield;
+  }
+  while (j < written.length) merged.push(written[j++]);
+  return merged;
 }

@@ -84,6 +84,8 @@ export interface DocServiceOptions {
   maxChangeBytes?: number | undefined;
   /** The most op pairs one OT commit's transform may pay for before it is refused with 409 `{ scope: 'doc' }` (default: no limit; `startServer`'s default is `MAX_TRANSFORM_WORK`). OT documents only. */
   maxTransformWork?: number | undefined;
+  /** How long one slice of a commit's work may hold the event loop, in ms (default `SLICE_MS`, 10; `Infinity` runs it at once, as a test compares). */
+  sliceMs?: number | undefined;
   /** How many documents to keep loaded in memory. */
   cacheSize: number;
   /** Notification sink. */

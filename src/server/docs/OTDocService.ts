@@ -223,7 +223,7 @@ export class OTDocService extends DocService<OTDoc> {
       for (const change of transformed) {
         const copy: Change = { ...change, rev: currentRev + 1 + committed.length, committedAt: now, clientId: origin.connectionId };
         try {
-          state = await runSliced(applyWithinLimitsSteps(state, copy, this.options.maxChangeBytes ?? Infinity, heights));
+          state = await runSliced(applyWithinLimitsSteps(state, copy, this.options.maxChangeBytes ?? Infinity, heights), this.options.sliceMs);
         } catch (error) {
           if (!(error instanceof PatchError)) throw error;
           this.options.stats.changesDropped++;
@@ -359,7 +359,7 @@ export class OTDocService extends DocService<OTDoc> {
     const limit = this.options.maxTransformWork ?? Infinity;
     const meter: WalkMeter = { pairs: 0 };
     try {
-      if (this.transformIncoming === transformIncomingChanges) return await runSliced(withinWork(transformIncomingChangesSteps(committedSince, queue, isOwn, meter), meter, limit));
+      if (this.transformIncoming === transformIncomingChanges) return await runSliced(withinWork(transformIncomingChangesSteps(committedSince, queue, isOwn, meter), meter, limit), this.options.sliceMs);
       return this.transformIncoming(committedSince, queue, isOwn);
     } catch (error) {
       if (error === TOO_MUCH_WORK) {
