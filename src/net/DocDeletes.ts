@@ -58,8 +58,6 @@ export class DocDeletes {
   /** Remote deletes whose purge failed (the store failed a moment), purged again with the docs' backoff. */
   private readonly purgeRetries: DocRetries;
   private readonly retrying = new Subscription();
-  /** Set by `complete()`: a purge under way then that fails is not made again. */
-  private completed = false;
 
   constructor(private readonly deps: DocDeletesDeps) {
     const scheduler = deps.scheduler ?? asyncScheduler;
@@ -149,7 +147,6 @@ export class DocDeletes {
 
   /** Completes `remoteDocDeleted$` once the remote deletes already purging have handed their changes over; failed purges are not made again. */
   complete(): void {
-    this.completed = true;
     this.purgeRetries.clearAll();
     void Promise.allSettled(this.dropping).then(() => this.handedOver.complete());
   }
@@ -157,8 +154,8 @@ export class DocDeletes {
   /** A remote delete's purge failed: reported once per streak, and made again unless the store can no longer be used or the sync is done. */
   private purgeFailed(docId: string, error: unknown): void {
     if (!this.purgeRetries.has(docId)) this.deps.report(error, docId);
-    // One under way at `complete()` (a page closing, its store too) may fail after it: no timer outlives the sync.
-    if (this.completed || classifyError(error) === 'untracked') this.purgeRetries.clear(docId);
+    // One under way at destroy (a page closing, its store too) may fail after it: no timer outlives the sync.
+    if (this.deps.destroyed() || classifyError(error) === 'untracked') this.purgeRetries.clear(docId);
     else this.purgeRetries.schedule(docId);
   }
 

@@ -52,16 +52,17 @@ export function pageTarget(target: PageLifecycleTarget | null | undefined): Page
  * @param target The window to listen to (its `document` for `freeze`/`resume`); `undefined`: the host's `window` where there is one; `null`: none.
  * @return An Observable of `false` at once, then `true`/`false` as the page leaves and comes back, without repeats; it never completes.
  */
-export function pageAway$(target: PageLifecycleTarget | null | undefined = defaultTarget()): Observable<boolean> {
+export function pageAway$(target?: PageLifecycleTarget | null): Observable<boolean> {
+  const page = pageTarget(target);
   return new Observable<boolean>(subscriber => {
     let stored = false;
     let frozen = false;
     const changed = () => subscriber.next(stored || frozen);
     const listeners: Array<[WakeEventSource | undefined, string, () => void]> = [
-      [target ?? undefined, 'pagehide', () => ((stored = true), changed())],
-      [target ?? undefined, 'pageshow', () => ((stored = false), changed())],
-      [target?.document, 'freeze', () => ((frozen = true), changed())],
-      [target?.document, 'resume', () => ((frozen = false), changed())],
+      [page, 'pagehide', () => ((stored = true), changed())],
+      [page, 'pageshow', () => ((stored = false), changed())],
+      [page?.document, 'freeze', () => ((frozen = true), changed())],
+      [page?.document, 'resume', () => ((frozen = false), changed())],
     ];
     subscriber.next(false);
     for (const [source, type, listener] of listeners) source?.addEventListener(type, listener);
